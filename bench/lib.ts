@@ -1,0 +1,43 @@
+/* Benchmark helpers shared by every bench/*.bench.ts script.
+ * A bench compares our code with a named baseline in the same run and prints one `BENCH {json}`
+ * line per comparison; scripts/bench.mjs gathers those lines into one table. */
+import { performance } from 'node:perf_hooks';
+
+export interface BenchResult {
+	/** What is measured, e.g. "generate 1,000,000 codes". */
+	name: string;
+	/** The named baseline, e.g. "referral-codes@3 (Math.random)". */
+	baseline: string;
+	/** Seconds the baseline took (best of the repeats). */
+	baselineSeconds: number;
+	/** What we ran, e.g. "engine/codes generateCodes (CSPRNG + check char)". */
+	subject: string;
+	/** Seconds our code took (best of the repeats). */
+	subjectSeconds: number;
+	/**
+	 * The figure the issue asks for, as a ratio `baselineSeconds / subjectSeconds`
+	 * (above 1: we are faster). `target` is the minimum acceptable value of that ratio.
+	 */
+	target?: number;
+	/** Free text printed beside the row (units, sizes). */
+	note?: string;
+}
+
+/** Best wall time in seconds over `repeats` runs, after one warm-up run. */
+export async function bestOf(repeats: number, fn: () => unknown | Promise<unknown>, warmup = 1): Promise<number> {
+	for (let i = 0; i < warmup; i++) await fn();
+	let best = Infinity;
+	for (let i = 0; i < repeats; i++) {
+		const start = performance.now();
+		await fn();
+		best = Math.min(best, (performance.now() - start) / 1000);
+	}
+	return best;
+}
+
+export function report(result: BenchResult): void {
+	const ratio = result.baselineSeconds / result.subjectSeconds;
+	const pass = result.target === undefined ? undefined : ratio >= result.target;
+	// eslint-disable-next-line no-console
+	console.log('BENCH ' + JSON.stringify({ ...result, ratio, pass }));
+}
