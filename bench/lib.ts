@@ -38,6 +38,5 @@ export async function bestOf(repeats: number, fn: () => unknown | Promise<unknow
 export function report(result: BenchResult): void {
 	const ratio = result.baselineSeconds / result.subjectSeconds;
 	const pass = result.target === undefined ? undefined : ratio >= result.target;
-	// eslint-disable-next-line no-console
 	console.log('BENCH ' + JSON.stringify({ ...result, ratio, pass }));
 }

@@ -1,0 +1,66 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import { isEngineError } from '../../engine/errors';
+
+export type ItemResult = IDataObject | IDataObject[];
+
+/** Maps the engine's field names to the labels the user sees in the node, for error messages. */
+export type FieldLabels = Record<string, string>;
+
+/**
+ * The one per-item loop every operation uses: call `handle` for each input item, pair every
+ * output item with its input, turn engine errors into NodeOperationErrors that name the item and
+ * the parameter, and with Continue On Fail keep the failing item (with its error) in the output.
+ */
+export async function runPerItem(
+	ctx: IExecuteFunctions,
+	handle: (item: INodeExecutionData, itemIndex: number) => Promise<ItemResult> | ItemResult,
+	fieldLabels: FieldLabels = {},
+): Promise<INodeExecutionData[]> {
+	const items = ctx.getInputData();
+	const output: INodeExecutionData[] = [];
+	const continueOnFail = ctx.continueOnFail();
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const result = await handle(items[itemIndex], itemIndex);
+			if (Array.isArray(result)) {
+				for (const json of result) output.push({ json, pairedItem: { item: itemIndex } });
+			} else {
+				output.push({ json: result, pairedItem: { item: itemIndex } });
+			}
+		} catch (error) {
+			const nodeError = toNodeError(ctx, error, itemIndex, fieldLabels);
+			if (!continueOnFail) throw nodeError;
+			output.push({
+				json: { ...items[itemIndex].json, error: errorJson(error, nodeError, fieldLabels) },
+				pairedItem: { item: itemIndex },
+			});
+		}
+	}
+	return output;
+}
+
+export function toNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number, fieldLabels: FieldLabels = {}): NodeOperationError {
+	if (error instanceof NodeOperationError) return error;
+	if (isEngineError(error)) {
+		const label = error.field ? (fieldLabels[error.field] ?? error.field) : undefined;
+		return new NodeOperationError(ctx.getNode(), `${error.message} [item ${itemIndex}]`, {
+			itemIndex,
+			description: label ? `Check "${label}" for item ${itemIndex}.` : undefined,
+		});
+	}
+	const message = error instanceof Error ? error.message : String(error);
+	return new NodeOperationError(ctx.getNode(), `${message} [item ${itemIndex}]`, { itemIndex });
+}
+
+function errorJson(error: unknown, nodeError: NodeOperationError, fieldLabels: FieldLabels): IDataObject {
+	const json: IDataObject = { message: nodeError.message };
+	if (isEngineError(error)) {
+		json.code = error.code;
+		if (error.field) {
+			json.field = error.field;
+			json.parameter = fieldLabels[error.field] ?? error.field;
+		}
+	}
+	return json;
+}
