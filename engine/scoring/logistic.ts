@@ -1,0 +1,611 @@
+/*
+ * Predictive lead scoring: L2-regularised logistic regression with intercept, fitted by Newton/IRLS
+ * on standardised numeric and one-hot categorical features. The model is plain JSON (versioned) so
+ * the node can save it to the ledger by name and load it back through `parseLogisticModel`.
+ */
+import { EngineError } from '../errors';
+import { describeLead, describeValue, isMissing, parseFieldPath, readPath, toNumber, toText, type PathSegment } from './fields';
+
+export type FeatureType = 'numeric' | 'boolean' | 'categorical';
+
+export interface FeatureSpec {
+	/** Dot path into the lead, e.g. `company.employees`. */
+	field: string;
+	type: FeatureType;
+	/** Name shown in factors; defaults to the field. */
+	name?: string;
+}
+
+export interface TrainLogisticOptions {
+	/** Field holding the outcome: true/false, 1/0, yes/no. */
+	label: string;
+	features: readonly FeatureSpec[];
+	/** L2 penalty on the standardised coefficients (never the intercept); default 1. */
+	lambda?: number;
+	/** Newton iterations; default 100. */
+	maxIterations?: number;
+	/** Stop when no coefficient moves more than this; default 1e-8. */
+	tolerance?: number;
+	/** Missing numeric or boolean values: `mean` imputes the training mean (default), `error` refuses. */
+	onMissing?: 'mean' | 'error';
+	/** Most frequent categories kept per categorical feature; rarer ones count as "other" (all zeros). Default 20. */
+	maxCategories?: number;
+}
+
+export type ModelFeature =
+	| { name: string; field: string; type: 'numeric' | 'boolean'; column: number; mean: number; std: number }
+	| { name: string; field: string; type: 'categorical'; column: number; categories: string[] };
+
+export interface LogisticModel {
+	kind: 'logistic-regression';
+	version: 1;
+	label: string;
+	features: ModelFeature[];
+	/** One name per encoded column: the feature name, or `name=category` for one-hot columns. */
+	columns: string[];
+	intercept: number;
+	/** Per column, on the encoded scale (numeric: per standard deviation; one-hot: per category). */
+	coefficients: number[];
+	/** Training mean of each encoded column: the "average lead" factors are measured against. */
+	columnMeans: number[];
+	lambda: number;
+	onMissing: 'mean' | 'error';
+	training: { rows: number; converters: number; iterations: number; converged: boolean; logLoss: number };
+}
+
+export interface ModelFactor {
+	feature: string;
+	field: string;
+	/** The lead's value, as given. */
+	value: unknown;
+	/** Log-odds this feature adds compared with the average training lead. */
+	contribution: number;
+}
+
+export interface ModelScore {
+	probability: number;
+	/** 100 x probability. */
+	score: number;
+	logit: number;
+	/** Log-odds of the average training lead; logit = baselineLogit + sum of all feature contributions. */
+	baselineLogit: number;
+	/** Largest positive contributions first. */
+	positiveFactors: ModelFactor[];
+	/** Most negative contributions first. */
+	negativeFactors: ModelFactor[];
+}
+
+export interface ModelScorer {
+	readonly model: LogisticModel;
+	score(lead: unknown, leadLabel?: string | number): ModelScore;
+	/** Just the probability: no factors, no allocation. */
+	probability(lead: unknown, leadLabel?: string | number): number;
+}
+
+export interface LogisticFit {
+	/** [intercept, beta_1 .. beta_p]. */
+	beta: Float64Array;
+	iterations: number;
+	converged: boolean;
+	/** Mean negative log-likelihood on the training rows (without the penalty). */
+	logLoss: number;
+}
+
+function sigmoid(eta: number): number {
+	if (eta >= 0) return 1 / (1 + Math.exp(-eta));
+	const e = Math.exp(eta);
+	return e / (1 + e);
+}
+
+/** log(1 + e^x) without overflow. */
+function softplus(x: number): number {
+	return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
+
+/** Solves A x = b in place of b for a symmetric positive-definite A (row-major, size m); false if not PD. */
+function choleskySolve(a: Float64Array, b: Float64Array, m: number): boolean {
+	for (let j = 0; j < m; j++) {
+		let d = a[j * m + j];
+		for (let k = 0; k < j; k++) d -= a[j * m + k] * a[j * m + k];
+		if (!(d > 1e-300)) return false;
+		const l = Math.sqrt(d);
+		a[j * m + j] = l;
+		for (let i = j + 1; i < m; i++) {
+			let s = a[i * m + j];
+			for (let k = 0; k < j; k++) s -= a[i * m + k] * a[j * m + k];
+			a[i * m + j] = s / l;
+		}
+	}
+	for (let i = 0; i < m; i++) {
+		let s = b[i];
+		for (let k = 0; k < i; k++) s -= a[i * m + k] * b[k];
+		b[i] = s / a[i * m + i];
+	}
+	for (let i = m - 1; i >= 0; i--) {
+		let s = b[i];
+		for (let k = i + 1; k < m; k++) s -= a[k * m + i] * b[k];
+		b[i] = s / a[i * m + i];
+	}
+	return true;
+}
+
+/**
+ * Penalised maximum likelihood by Newton's method (IRLS) with step halving. `x` is n x p row-major
+ * without the intercept column; the intercept is added and left unpenalised.
+ */
+export function fitLogistic(
+	x: Float64Array,
+	y: ArrayLike<number>,
+	n: number,
+	p: number,
+	lambda: number,
+	options: { maxIterations?: number; tolerance?: number } = {},
+): LogisticFit {
+	const maxIterations = options.maxIterations ?? 100;
+	const tolerance = options.tolerance ?? 1e-8;
+	const m = p + 1;
+	const beta = new Float64Array(m);
+	let ySum = 0;
+	for (let i = 0; i < n; i++) ySum += y[i];
+	const yMean = Math.min(1 - 1e-6, Math.max(1e-6, ySum / n));
+	beta[0] = Math.log(yMean / (1 - yMean));
+
+	const objective = (b: Float64Array): number => {
+		let ll = 0;
+		for (let i = 0; i < n; i++) {
+			let eta = b[0];
+			const row = i * p;
+			for (let j = 0; j < p; j++) eta += x[row + j] * b[j + 1];
+			ll += y[i] * eta - softplus(eta);
+		}
+		let penalty = 0;
+		for (let j = 1; j < m; j++) penalty += b[j] * b[j];
+		return ll - 0.5 * lambda * penalty;
+	};
+
+	const hessian = new Float64Array(m * m);
+	const gradient = new Float64Array(m);
+	const candidate = new Float64Array(m);
+	const xi = new Float64Array(m);
+	let current = objective(beta);
+	let iterations = 0;
+	let converged = false;
+	while (iterations < maxIterations) {
+		iterations++;
+		hessian.fill(0);
+		gradient.fill(0);
+		xi[0] = 1;
+		for (let i = 0; i < n; i++) {
+			const row = i * p;
+			let eta = beta[0];
+			for (let j = 0; j < p; j++) {
+				xi[j + 1] = x[row + j];
+				eta += xi[j + 1] * beta[j + 1];
+			}
+			const mu = sigmoid(eta);
+			const w = Math.max(mu * (1 - mu), 1e-10);
+			const r = y[i] - mu;
+			for (let a = 0; a < m; a++) {
+				gradient[a] += r * xi[a];
+				const wa = w * xi[a];
+				if (wa === 0) continue;
+				for (let b = 0; b <= a; b++) hessian[a * m + b] += wa * xi[b];
+			}
+		}
+		for (let a = 0; a < m; a++) for (let b = 0; b < a; b++) hessian[b * m + a] = hessian[a * m + b];
+		for (let j = 1; j < m; j++) {
+			gradient[j] -= lambda * beta[j];
+			hessian[j * m + j] += lambda;
+		}
+		if (!choleskySolve(hessian, gradient, m)) {
+			throw new EngineError(
+				'model_not_fitted',
+				'The model could not be fitted: some features are constant or duplicate others, or the outcome is perfectly predictable. Use a "lambda" above 0 or remove those features.',
+				{ field: 'lambda', details: { lambda, iteration: iterations } },
+			);
+		}
+		// gradient now holds the Newton step; halve it until the penalised likelihood does not fall.
+		let t = 1;
+		let next = current;
+		for (let halvings = 0; halvings < 40; halvings++) {
+			for (let j = 0; j < m; j++) candidate[j] = beta[j] + t * gradient[j];
+			next = objective(candidate);
+			if (next >= current - 1e-12 * Math.abs(current)) break;
+			t /= 2;
+		}
+		let largest = 0;
+		for (let j = 0; j < m; j++) {
+			largest = Math.max(largest, Math.abs(candidate[j] - beta[j]));
+			beta[j] = candidate[j];
+		}
+		current = next;
+		if (largest < tolerance) {
+			converged = true;
+			break;
+		}
+	}
+	let penalty = 0;
+	for (let j = 1; j < m; j++) penalty += beta[j] * beta[j];
+	const logLikelihood = current + 0.5 * lambda * penalty;
+	return { beta, iterations, converged, logLoss: -logLikelihood / n };
+}
+
+/** Reads an outcome: true/false, 1/0, yes/no (any case); null if unreadable. */
+export function readLabel(value: unknown): 0 | 1 | null {
+	if (value === true || value === 1) return 1;
+	if (value === false || value === 0) return 0;
+	if (typeof value === 'string') {
+		const text = value.trim().toLowerCase();
+		if (text === 'true' || text === '1' || text === 'yes') return 1;
+		if (text === 'false' || text === '0' || text === 'no') return 0;
+	}
+	return null;
+}
+
+/** 1/0 for a boolean feature, NaN when missing, undefined when unreadable. */
+function readBoolean(value: unknown): number | undefined {
+	if (isMissing(value) || (typeof value === 'string' && value.trim() === '')) return NaN;
+	const label = readLabel(value);
+	return label === null ? undefined : label;
+}
+
+function featureError(lead: string, feature: string, field: string, needs: string, value: unknown): EngineError {
+	const got = isMissing(value) ? 'it is missing' : `it holds ${describeValue(value)}`;
+	return new EngineError(
+		isMissing(value) ? 'missing_field' : 'invalid_feature_value',
+		`${lead}: model feature "${feature}" needs ${needs} in field "${field}", but ${got}.`,
+		{ field, details: { feature } },
+	);
+}
+
+/** Numeric value of a numeric/boolean feature; NaN when missing; throws when unreadable. */
+function numericFeature(value: unknown, feature: { name: string; field: string; type: FeatureType }, lead: string): number {
+	if (feature.type === 'boolean') {
+		const b = readBoolean(value);
+		if (b === undefined) throw featureError(lead, feature.name, feature.field, 'true/false, yes/no or 1/0', value);
+		return b;
+	}
+	if (isMissing(value) || (typeof value === 'string' && value.trim() === '')) return NaN;
+	const n = toNumber(value);
+	if (n !== n) throw featureError(lead, feature.name, feature.field, 'a number', value);
+	return n;
+}
+
+/** Category text of a categorical feature; null when missing. */
+function categoryOf(value: unknown, feature: { name: string; field: string }, lead: string): string | null {
+	if (isMissing(value)) return null;
+	const text = toText(value);
+	if (text === null) throw featureError(lead, feature.name, feature.field, 'text, a number or true/false', value);
+	const trimmed = text.trim();
+	return trimmed === '' ? null : trimmed;
+}
+
+function validateSpecs(options: TrainLogisticOptions): { specs: Required<FeatureSpec>[]; paths: PathSegment[][]; labelPath: PathSegment[] } {
+	const labelPath = parseFieldPath(options.label, 'label', 'The model');
+	if (!Array.isArray(options.features) || options.features.length === 0) {
+		throw new EngineError('invalid_model_options', 'The model needs "features": at least one field to learn from.', { field: 'features' });
+	}
+	const seen = new Set<string>();
+	const specs: Required<FeatureSpec>[] = [];
+	const paths: PathSegment[][] = [];
+	options.features.forEach((f, i) => {
+		const where = `Feature ${i + 1}`;
+		if (f?.type !== 'numeric' && f?.type !== 'boolean' && f?.type !== 'categorical') {
+			throw new EngineError('invalid_model_options', `${where}: "type" must be numeric, boolean or categorical; got ${JSON.stringify(f?.type) ?? 'nothing'}.`, {
+				field: 'type',
+			});
+		}
+		paths.push(parseFieldPath(f.field, 'field', where));
+		const name = typeof f.name === 'string' && f.name.trim() !== '' ? f.name.trim() : f.field.trim();
+		if (seen.has(name)) {
+			throw new EngineError('invalid_model_options', `${where}: the feature name "${name}" is used twice; give each feature its own name.`, {
+				field: 'name',
+			});
+		}
+		seen.add(name);
+		specs.push({ field: f.field.trim(), type: f.type, name });
+	});
+	return { specs, paths, labelPath };
+}
+
+/** Trains on labelled leads; an unreadable label or feature value is an EngineError naming the item. */
+export function trainLogistic(items: readonly unknown[], options: TrainLogisticOptions): LogisticModel {
+	const { specs, paths, labelPath } = validateSpecs(options);
+	const lambda = options.lambda ?? 1;
+	if (!(Number.isFinite(lambda) && lambda >= 0)) {
+		throw new EngineError('invalid_model_options', `"lambda" must be a number of 0 or more; got ${lambda}.`, { field: 'lambda' });
+	}
+	const maxCategories = options.maxCategories ?? 20;
+	if (!Number.isInteger(maxCategories) || maxCategories < 1) {
+		throw new EngineError('invalid_model_options', `"maxCategories" must be a whole number of 1 or more; got ${maxCategories}.`, {
+			field: 'maxCategories',
+		});
+	}
+	const onMissing = options.onMissing ?? 'mean';
+	if (onMissing !== 'mean' && onMissing !== 'error') {
+		throw new EngineError('invalid_model_options', `"onMissing" must be mean or error; got ${JSON.stringify(onMissing)}.`, { field: 'onMissing' });
+	}
+	const n = items.length;
+	const y = new Float64Array(n);
+	let converters = 0;
+	for (let i = 0; i < n; i++) {
+		const raw = readPath(items[i], labelPath);
+		const label = readLabel(raw);
+		if (label === null) {
+			throw new EngineError(
+				isMissing(raw) ? 'missing_field' : 'invalid_label',
+				`Item ${i}: the outcome field "${options.label}" needs true/false, yes/no or 1/0, but ${isMissing(raw) ? 'it is missing' : `it holds ${describeValue(raw)}`}.`,
+				{ field: options.label, details: { item: i } },
+			);
+		}
+		y[i] = label;
+		converters += label;
+	}
+	if (converters === 0 || converters === n) {
+		throw new EngineError(
+			'invalid_training_data',
+			`Training needs both converted and not converted leads; got ${converters} converted out of ${n}.`,
+			{ field: options.label, details: { rows: n, converters } },
+		);
+	}
+
+	// First pass: raw values, numeric means and standard deviations, category counts.
+	const raw: unknown[][] = specs.map(() => new Array<unknown>(n));
+	const features: ModelFeature[] = [];
+	let column = 0;
+	specs.forEach((spec, f) => {
+		for (let i = 0; i < n; i++) raw[f][i] = readPath(items[i], paths[f]);
+		if (spec.type === 'categorical') {
+			const counts = new Map<string, number>();
+			for (let i = 0; i < n; i++) {
+				const c = categoryOf(raw[f][i], spec, `Item ${i}`);
+				if (c !== null) counts.set(c, (counts.get(c) ?? 0) + 1);
+			}
+			const categories = [...counts.entries()]
+				.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+				.slice(0, maxCategories)
+				.map(([c]) => c);
+			features.push({ name: spec.name, field: spec.field, type: 'categorical', column, categories });
+			column += categories.length;
+			return;
+		}
+		let sum = 0;
+		let sumSq = 0;
+		let present = 0;
+		for (let i = 0; i < n; i++) {
+			const v = numericFeature(raw[f][i], spec, `Item ${i}`);
+			if (v !== v) {
+				if (onMissing === 'error') throw featureError(`Item ${i}`, spec.name, spec.field, 'a value', raw[f][i]);
+				continue;
+			}
+			sum += v;
+			sumSq += v * v;
+			present++;
+		}
+		const mean = present === 0 ? 0 : sum / present;
+		const variance = present === 0 ? 0 : Math.max(0, sumSq / present - mean * mean);
+		// A constant feature keeps std 1 so it encodes as 0 and the penalty holds its coefficient at 0.
+		const std = variance > 1e-24 ? Math.sqrt(variance) : 1;
+		features.push({ name: spec.name, field: spec.field, type: spec.type as 'numeric' | 'boolean', column, mean, std });
+		column += 1;
+	});
+
+	const p = column;
+	const columns: string[] = [];
+	for (const feature of features) {
+		if (feature.type === 'categorical') for (const c of feature.categories) columns.push(`${feature.name}=${c}`);
+		else columns.push(feature.name);
+	}
+	const x = new Float64Array(n * p);
+	features.forEach((feature, f) => {
+		for (let i = 0; i < n; i++) {
+			if (feature.type === 'categorical') {
+				const c = categoryOf(raw[f][i], feature, `Item ${i}`);
+				const k = c === null ? -1 : feature.categories.indexOf(c);
+				if (k >= 0) x[i * p + feature.column + k] = 1;
+			} else {
+				const v = numericFeature(raw[f][i], feature, `Item ${i}`);
+				x[i * p + feature.column] = v !== v ? 0 : (v - feature.mean) / feature.std;
+			}
+		}
+	});
+
+	const fit = fitLogistic(x, y, n, p, lambda, options);
+	const columnMeans = new Array<number>(p).fill(0);
+	for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) columnMeans[j] += x[i * p + j];
+	for (let j = 0; j < p; j++) columnMeans[j] /= n;
+	return {
+		kind: 'logistic-regression',
+		version: 1,
+		label: options.label.trim(),
+		features,
+		columns,
+		intercept: fit.beta[0],
+		coefficients: Array.from(fit.beta.subarray(1)),
+		columnMeans,
+		lambda,
+		onMissing,
+		training: { rows: n, converters, iterations: fit.iterations, converged: fit.converged, logLoss: fit.logLoss },
+	};
+}
+
+/**
+ * Coefficients on the fields' own scale: per unit of each numeric feature, per category for one-hot
+ * columns, with the intercept moved to match. Useful to compare with known effects.
+ */
+export function rawCoefficients(model: LogisticModel): { intercept: number; coefficients: Record<string, number> } {
+	let intercept = model.intercept;
+	const coefficients: Record<string, number> = {};
+	for (const feature of model.features) {
+		if (feature.type === 'categorical') {
+			feature.categories.forEach((c, k) => {
+				coefficients[`${feature.name}=${c}`] = model.coefficients[feature.column + k];
+			});
+		} else {
+			const beta = model.coefficients[feature.column] / feature.std;
+			coefficients[feature.name] = beta;
+			intercept -= beta * feature.mean;
+		}
+	}
+	return { intercept, coefficients };
+}
+
+function invalidModel(why: string): EngineError {
+	return new EngineError('invalid_model', `The saved model cannot be used: ${why}. Train it again with this version.`, { field: 'model' });
+}
+
+function isFiniteArray(value: unknown, length: number): value is number[] {
+	return Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number' && Number.isFinite(v));
+}
+
+/** Checks a model read back from storage (object or JSON text) before it is used. */
+export function parseLogisticModel(json: unknown): LogisticModel {
+	let value = json;
+	if (typeof value === 'string') {
+		try {
+			value = JSON.parse(value);
+		} catch {
+			throw invalidModel('it is not valid JSON');
+		}
+	}
+	if (value === null || typeof value !== 'object') throw invalidModel('it is not an object');
+	const m = value as Partial<LogisticModel>;
+	if (m.kind !== 'logistic-regression') throw invalidModel(`its kind is ${JSON.stringify(m.kind)}, not "logistic-regression"`);
+	if (m.version !== 1) throw invalidModel(`its version ${JSON.stringify(m.version)} is not supported (expected 1)`);
+	if (typeof m.label !== 'string') throw invalidModel('it has no label field');
+	if (!Array.isArray(m.columns) || !m.columns.every((c) => typeof c === 'string')) throw invalidModel('its columns are not a list of names');
+	const p = m.columns.length;
+	if (typeof m.intercept !== 'number' || !Number.isFinite(m.intercept)) throw invalidModel('its intercept is not a number');
+	if (!isFiniteArray(m.coefficients, p)) throw invalidModel(`it needs ${p} numeric coefficients`);
+	if (!isFiniteArray(m.columnMeans, p)) throw invalidModel(`it needs ${p} numeric column means`);
+	if (m.onMissing !== 'mean' && m.onMissing !== 'error') throw invalidModel('its missing-value policy is not mean or error');
+	if (!Array.isArray(m.features) || m.features.length === 0) throw invalidModel('it has no features');
+	let column = 0;
+	for (const f of m.features) {
+		if (f === null || typeof f !== 'object' || typeof f.name !== 'string' || typeof f.field !== 'string' || f.column !== column) {
+			throw invalidModel('a feature is malformed or out of column order');
+		}
+		parseFieldPath(f.field, 'field', `Model feature "${f.name}"`);
+		if (f.type === 'categorical') {
+			if (!Array.isArray(f.categories) || !f.categories.every((c) => typeof c === 'string')) {
+				throw invalidModel(`feature "${f.name}" has no category list`);
+			}
+			column += f.categories.length;
+		} else if (f.type === 'numeric' || f.type === 'boolean') {
+			if (!Number.isFinite(f.mean) || !(f.std > 0)) throw invalidModel(`feature "${f.name}" lacks its mean and standard deviation`);
+			column += 1;
+		} else {
+			throw invalidModel(`feature "${(f as { name: string }).name}" has an unknown type`);
+		}
+	}
+	if (column !== p) throw invalidModel(`its features encode ${column} columns but it lists ${p}`);
+	return m as LogisticModel;
+}
+
+/** Prepares a model for scoring many leads: paths split and category lookups built once. */
+export function compileModel(model: LogisticModel, options: { topFactors?: number } = {}): ModelScorer {
+	const checked = parseLogisticModel(model);
+	const topFactors = options.topFactors ?? 3;
+	if (!Number.isInteger(topFactors) || topFactors < 0) {
+		throw new EngineError('invalid_model_options', `"topFactors" must be a whole number of 0 or more; got ${topFactors}.`, { field: 'topFactors' });
+	}
+	return new CompiledModel(checked, topFactors);
+}
+
+class CompiledModel implements ModelScorer {
+	private readonly paths: PathSegment[][];
+	private readonly lookups: (Map<string, number> | undefined)[];
+	private readonly baselineLogit: number;
+	private readonly contributions: Float64Array;
+	private readonly values: unknown[];
+
+	constructor(
+		readonly model: LogisticModel,
+		private readonly topFactors: number,
+	) {
+		this.paths = model.features.map((f) => parseFieldPath(f.field, 'field', `Model feature "${f.name}"`));
+		this.lookups = model.features.map((f) =>
+			f.type === 'categorical' ? new Map(f.categories.map((c, k) => [c, f.column + k] as [string, number])) : undefined,
+		);
+		let baseline = model.intercept;
+		for (let j = 0; j < model.coefficients.length; j++) baseline += model.coefficients[j] * model.columnMeans[j];
+		this.baselineLogit = baseline;
+		this.contributions = new Float64Array(model.features.length);
+		this.values = new Array<unknown>(model.features.length);
+	}
+
+	/** Fills per-feature contributions (log-odds against the average lead) and returns the logit. */
+	private evaluate(lead: unknown, leadLabel: string | number | undefined): number {
+		if (lead === null || typeof lead !== 'object') {
+			throw new EngineError('invalid_lead', `${describeLead(leadLabel)}: a lead must be an object of fields; got ${describeValue(lead)}.`, {
+				details: { lead: leadLabel },
+			});
+		}
+		const { features, coefficients, columnMeans } = this.model;
+		const label = describeLead(leadLabel);
+		let logit = this.baselineLogit;
+		for (let f = 0; f < features.length; f++) {
+			const feature = features[f];
+			const raw = readPath(lead, this.paths[f]);
+			this.values[f] = raw;
+			let contribution = 0;
+			if (feature.type === 'categorical') {
+				const category = categoryOf(raw, feature, label);
+				const hit = category === null ? undefined : (this.lookups[f] as Map<string, number>).get(category);
+				const end = feature.column + feature.categories.length;
+				for (let j = feature.column; j < end; j++) {
+					contribution += coefficients[j] * ((j === hit ? 1 : 0) - columnMeans[j]);
+				}
+			} else {
+				const v = numericFeature(raw, feature, label);
+				if (v !== v && this.model.onMissing === 'error') throw featureError(label, feature.name, feature.field, 'a value', raw);
+				// A missing value stands in for the training mean: no contribution beyond the average lead's.
+				const encoded = v !== v ? 0 : (v - feature.mean) / feature.std;
+				contribution = coefficients[feature.column] * (encoded - columnMeans[feature.column]);
+			}
+			this.contributions[f] = contribution;
+			logit += contribution;
+		}
+		return logit;
+	}
+
+	probability(lead: unknown, leadLabel?: string | number): number {
+		return sigmoid(this.evaluate(lead, leadLabel));
+	}
+
+	score(lead: unknown, leadLabel?: string | number): ModelScore {
+		const logit = this.evaluate(lead, leadLabel);
+		const probability = sigmoid(logit);
+		return {
+			probability,
+			score: 100 * probability,
+			logit,
+			baselineLogit: this.baselineLogit,
+			positiveFactors: this.pick(1),
+			negativeFactors: this.pick(-1),
+		};
+	}
+
+	/** The top factors of one sign, largest magnitude first. */
+	private pick(sign: 1 | -1): ModelFactor[] {
+		const out: ModelFactor[] = [];
+		if (this.topFactors === 0) return out;
+		const { features } = this.model;
+		const taken = new Uint8Array(features.length);
+		for (let k = 0; k < this.topFactors; k++) {
+			let best = -1;
+			let bestValue = 0;
+			for (let f = 0; f < features.length; f++) {
+				const v = sign * this.contributions[f];
+				if (taken[f] === 0 && v > bestValue) {
+					best = f;
+					bestValue = v;
+				}
+			}
+			if (best < 0) break;
+			taken[best] = 1;
+			out.push({ feature: features[best].name, field: features[best].field, value: this.values[best], contribution: this.contributions[best] });
+		}
+		return out;
+	}
+}
