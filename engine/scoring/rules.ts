@@ -134,7 +134,10 @@ export interface RuleExplanation {
 	matched: boolean;
 	/** The rule's configured points. */
 	points: number;
-	/** 1 without decay; 0 when a decay date was unreadable under the `zero` policy. */
+	/**
+	 * The share of points surviving decay: 1 without decay, 0 when the rule did not match or its
+	 * decay date was unreadable under the `zero` policy, so contribution = points x decayFactor always.
+	 */
 	decayFactor: number;
 	/** points x decayFactor when matched, else 0: what the rule adds before limits. */
 	contribution: number;
