@@ -1,0 +1,92 @@
+import { EngineError } from '../errors';
+
+/**
+ * Small input guards shared by the referral and reward rules. Each throws an EngineError that
+ * names the field and says what would be valid, so a node can show the message as it is.
+ */
+
+export function describe(value: unknown): string {
+	if (value === undefined) return 'nothing';
+	if (value === null) return 'null';
+	if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 40)}…"` : `"${value}"`;
+	if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+	if (Array.isArray(value)) return 'a list';
+	return `a ${typeof value}`;
+}
+
+export function requireText(value: unknown, field: string, maxLength = 256): string {
+	if (typeof value !== 'string' || value.trim() === '') {
+		throw new EngineError('invalid_text', `${field} must be a non-empty text (got ${describe(value)}).`, {
+			field,
+		});
+	}
+	const text = value.trim();
+	if (text.length > maxLength) {
+		throw new EngineError('invalid_text', `${field} must be at most ${maxLength} characters (got ${text.length}).`, {
+			field,
+		});
+	}
+	return text;
+}
+
+export function requireNumber(value: unknown, field: string): number {
+	if (typeof value !== 'number' || !Number.isFinite(value)) {
+		throw new EngineError('invalid_number', `${field} must be a finite number (got ${describe(value)}).`, { field });
+	}
+	return value;
+}
+
+/** A point in time as epoch milliseconds; ISO strings and Dates are accepted because n8n passes all three. */
+export function requireTime(value: unknown, field: string): number {
+	if (value instanceof Date) value = value.getTime();
+	if (typeof value === 'string' && value.trim() !== '') {
+		const parsed = Date.parse(value);
+		if (!Number.isNaN(parsed)) return parsed;
+	}
+	if (typeof value === 'number' && Number.isFinite(value)) return value;
+	throw new EngineError(
+		'invalid_time',
+		`${field} must be a time (epoch milliseconds or an ISO 8601 date, got ${describe(value)}).`,
+		{ field },
+	);
+}
+
+export function requireInteger(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+	if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+		const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
+		throw new EngineError('invalid_number', `${field} must be a whole number ${range} (got ${describe(value)}).`, {
+			field,
+		});
+	}
+	return value;
+}
+
+export function requireRange(value: unknown, field: string, min: number, max: number): number {
+	const n = requireNumber(value, field);
+	if (n < min || n > max) {
+		throw new EngineError('invalid_number', `${field} must be between ${min} and ${max} (got ${n}).`, { field });
+	}
+	return n;
+}
+
+export function requireOneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
+	if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+		throw new EngineError(
+			'invalid_option',
+			`${field} must be one of ${allowed.map((a) => `"${a}"`).join(', ')} (got ${describe(value)}).`,
+			{ field, details: { allowed: [...allowed] } },
+		);
+	}
+	return value as T;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function requireRecord(value: unknown, field: string): Record<string, unknown> {
+	if (!isRecord(value)) {
+		throw new EngineError('invalid_object', `${field} must be an object (got ${describe(value)}).`, { field });
+	}
+	return value;
+}
