@@ -1,0 +1,115 @@
+import { EngineError } from '../errors';
+import { parseCurrency, requireAmount } from '../rewards/money';
+import type { ReferralStatus } from './lifecycle';
+import { describe, requireOneOf, requireRange, requireRecord, requireText, requireTime } from './validate';
+
+/**
+ * Conversions (the referee's qualifying order) and refunds: what qualifies a referral, and
+ * what reverses it. Idempotency by order id is the ledger's job (unique order id per program);
+ * these rules say what should happen to the referral given its status.
+ */
+
+export interface Conversion {
+	orderId: string;
+	amount: number;
+	currency: string;
+	occurredAt: number;
+}
+
+export function validateConversion(input: unknown): Conversion {
+	const raw = requireRecord(input, 'conversion');
+	return {
+		orderId: requireText(raw.orderId, 'orderId', 256),
+		amount: requireAmount(raw.amount, 'amount', { allowZero: true }),
+		currency: parseCurrency(raw.currency),
+		occurredAt: requireTime(raw.occurredAt, 'occurredAt'),
+	};
+}
+
+export interface QualificationSettings {
+	/** Orders below this amount (in the order's currency) do not qualify. */
+	minOrderAmount?: number;
+	/** The order must come within this many days of the referee's sign-up. */
+	qualifyWithinDays?: number;
+}
+
+export function validateQualificationSettings(input: unknown = {}): QualificationSettings {
+	const raw = input === undefined || input === null ? {} : requireRecord(input, 'qualification');
+	const settings: QualificationSettings = {};
+	if (raw.minOrderAmount !== undefined) settings.minOrderAmount = requireAmount(raw.minOrderAmount, 'minOrderAmount', { allowZero: true });
+	if (raw.qualifyWithinDays !== undefined) settings.qualifyWithinDays = requireRange(raw.qualifyWithinDays, 'qualifyWithinDays', 0.01, 3650);
+	return settings;
+}
+
+export type QualificationOutcome =
+	/** Move the referral to qualified. */
+	| { outcome: 'qualify'; reason: string }
+	/** Keep the order on the referral; it qualifies when a reviewer approves it. */
+	| { outcome: 'hold'; reason: string }
+	/** Nothing changes for the referral (the service still stores the order for idempotency). */
+	| { outcome: 'ignore'; reason: string };
+
+const DAY_MS = 86_400_000;
+
+/** What a conversion does to a referral in `status`, signed up at `signedUpAt`. */
+export function qualificationFor(
+	status: ReferralStatus,
+	signedUpAt: number,
+	conversion: Conversion,
+	settings: QualificationSettings = {},
+): QualificationOutcome {
+	if (status === 'recorded') {
+		throw new EngineError('not_assessed', 'The referral has not been assessed yet; record it fully before qualifying it.', { field: 'status' });
+	}
+	if (status === 'qualified' || status === 'rewarded') return { outcome: 'ignore', reason: `The referral is already ${status}.` };
+	if (status === 'rejected' || status === 'reversed') return { outcome: 'ignore', reason: `The referral was ${status}; it cannot qualify.` };
+	if (settings.minOrderAmount !== undefined && conversion.amount < settings.minOrderAmount) {
+		return {
+			outcome: 'ignore',
+			reason: `The order amount ${conversion.amount} ${conversion.currency} is below the minimum of ${settings.minOrderAmount}.`,
+		};
+	}
+	if (settings.qualifyWithinDays !== undefined && conversion.occurredAt - signedUpAt > settings.qualifyWithinDays * DAY_MS) {
+		return { outcome: 'ignore', reason: `The order came more than ${settings.qualifyWithinDays} days after sign-up.` };
+	}
+	if (status === 'flagged') return { outcome: 'hold', reason: 'The referral is held for review; it qualifies when approved.' };
+	return { outcome: 'qualify', reason: 'The referee placed a qualifying order.' };
+}
+
+export const REFUND_POLICIES = ['any_refund', 'full_refund_only'] as const;
+export type RefundPolicy = (typeof REFUND_POLICIES)[number];
+
+export interface Refund {
+	orderAmount: number;
+	/** Total refunded so far, this refund included. */
+	refundedAmount: number;
+	/** The order was cancelled (counts as a full refund). */
+	cancelled?: boolean;
+}
+
+/**
+ * Whether a refund or cancellation reverses the referral. `any_refund`: any refunded amount does;
+ * `full_refund_only`: only a refund of the whole order (partial refunds keep the reward).
+ */
+export function shouldReverse(status: ReferralStatus, refund: Refund, policy: RefundPolicy = 'any_refund'): { reverse: boolean; reason: string } {
+	requireOneOf(policy, 'refundPolicy', REFUND_POLICIES);
+	const orderAmount = requireAmount(refund.orderAmount, 'orderAmount', { allowZero: true });
+	const refunded = requireAmount(refund.refundedAmount, 'refundedAmount', { allowZero: true });
+	if (refunded > orderAmount) {
+		throw new EngineError('invalid_amount', `refundedAmount (${refunded}) cannot exceed orderAmount (${orderAmount}).`, {
+			field: 'refundedAmount',
+		});
+	}
+	if (status !== 'qualified' && status !== 'rewarded') {
+		return { reverse: false, reason: `The referral is ${status}; only qualified or rewarded referrals are reversed.` };
+	}
+	if (refund.cancelled !== undefined && typeof refund.cancelled !== 'boolean') {
+		throw new EngineError('invalid_option', `cancelled must be true or false (got ${describe(refund.cancelled)}).`, { field: 'cancelled' });
+	}
+	if (refund.cancelled === true) return { reverse: true, reason: 'The order was cancelled.' };
+	if (refunded === 0) return { reverse: false, reason: 'Nothing was refunded.' };
+	if (policy === 'full_refund_only' && refunded < orderAmount) {
+		return { reverse: false, reason: `Only ${refunded} of ${orderAmount} was refunded; the policy reverses on full refunds only.` };
+	}
+	return { reverse: true, reason: refunded < orderAmount ? 'Part of the order was refunded.' : 'The order was refunded.' };
+}

@@ -1,0 +1,155 @@
+import { EngineError } from '../errors';
+import { requireOneOf, requireTime } from './validate';
+
+/**
+ * Reporting periods and cap windows. Stats, leaderboards and reward caps all ask "which
+ * day/week/month is this instant in?", so the answer lives here once. The service uses the
+ * returned bounds to query the ledger; the rules never read a clock themselves.
+ */
+
+export const PERIODS = ['day', 'week', 'month', 'year', 'lifetime'] as const;
+export type Period = (typeof PERIODS)[number];
+
+export type WindowMode = 'calendar' | 'rolling';
+
+/** Half-open interval [start, end) in epoch ms; null means unbounded (lifetime). */
+export interface TimeWindow {
+	start: number | null;
+	end: number | null;
+}
+
+export interface WindowOptions {
+	/** Calendar periods start at local midnight / Monday / the 1st in this IANA zone. Default UTC. */
+	timeZone?: string;
+	/** Rolling windows end at `at` and reach back 1, 7, 30 or 365 days. Default calendar. */
+	mode?: WindowMode;
+}
+
+const DAY_MS = 86_400_000;
+const ROLLING_DAYS: Record<Exclude<Period, 'lifetime'>, number> = { day: 1, week: 7, month: 30, year: 365 };
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+	let f = formatters.get(timeZone);
+	if (!f) {
+		try {
+			f = new Intl.DateTimeFormat('en-US', {
+				timeZone,
+				hourCycle: 'h23',
+				year: 'numeric',
+				month: 'numeric',
+				day: 'numeric',
+				hour: 'numeric',
+				minute: 'numeric',
+				second: 'numeric',
+				weekday: 'short',
+			});
+		} catch {
+			throw new EngineError(
+				'invalid_time_zone',
+				`timeZone must be an IANA time zone such as "Europe/Berlin" or "UTC" (got "${timeZone}").`,
+				{ field: 'timeZone' },
+			);
+		}
+		formatters.set(timeZone, f);
+	}
+	return f;
+}
+
+interface LocalParts {
+	year: number;
+	month: number;
+	day: number;
+	weekday: number; // 0 = Monday
+	hour: number;
+	minute: number;
+	second: number;
+}
+
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+function localParts(at: number, timeZone: string): LocalParts {
+	const parts: Record<string, string> = {};
+	for (const p of formatterFor(timeZone).formatToParts(new Date(at))) parts[p.type] = p.value;
+	return {
+		year: Number(parts.year),
+		month: Number(parts.month),
+		day: Number(parts.day),
+		weekday: WEEKDAYS.indexOf(parts.weekday),
+		hour: Number(parts.hour),
+		minute: Number(parts.minute),
+		second: Number(parts.second),
+	};
+}
+
+/** Offset of the zone from UTC at an instant, in ms (positive east of Greenwich). */
+function offsetAt(at: number, timeZone: string): number {
+	const p = localParts(at, timeZone);
+	const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+	return asUtc - Math.floor(at / 1000) * 1000;
+}
+
+/** The instant at which a local wall-clock midnight happens; twice-checked because DST moves the offset. */
+function localMidnight(year: number, month: number, day: number, timeZone: string): number {
+	const wall = Date.UTC(year, month - 1, day);
+	const first = wall - offsetAt(wall, timeZone);
+	return wall - offsetAt(first, timeZone);
+}
+
+export function assertTimeZone(timeZone: string): string {
+	formatterFor(timeZone);
+	return timeZone;
+}
+
+/**
+ * The window of `period` that contains `at`. Calendar weeks start on Monday (ISO 8601).
+ * Rolling windows are (at - N days, at], expressed as [at - N days + 1 ms, at + 1 ms).
+ */
+export function periodWindow(period: Period, at: number | string | Date, options: WindowOptions = {}): TimeWindow {
+	requireOneOf(period, 'period', PERIODS);
+	const instant = requireTime(at, 'at');
+	if (period === 'lifetime') return { start: null, end: null };
+	const mode = options.mode ?? 'calendar';
+	requireOneOf(mode, 'mode', ['calendar', 'rolling'] as const);
+	if (mode === 'rolling') {
+		return { start: instant - ROLLING_DAYS[period] * DAY_MS + 1, end: instant + 1 };
+	}
+	const timeZone = options.timeZone ?? 'UTC';
+	const p = localParts(instant, timeZone);
+	switch (period) {
+		case 'day': {
+			const next = new Date(Date.UTC(p.year, p.month - 1, p.day + 1));
+			return {
+				start: localMidnight(p.year, p.month, p.day, timeZone),
+				end: localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone),
+			};
+		}
+		case 'week': {
+			const monday = new Date(Date.UTC(p.year, p.month - 1, p.day - p.weekday));
+			const nextMonday = new Date(Date.UTC(p.year, p.month - 1, p.day - p.weekday + 7));
+			return {
+				start: localMidnight(monday.getUTCFullYear(), monday.getUTCMonth() + 1, monday.getUTCDate(), timeZone),
+				end: localMidnight(
+					nextMonday.getUTCFullYear(),
+					nextMonday.getUTCMonth() + 1,
+					nextMonday.getUTCDate(),
+					timeZone,
+				),
+			};
+		}
+		case 'month': {
+			const next = new Date(Date.UTC(p.year, p.month, 1));
+			return {
+				start: localMidnight(p.year, p.month, 1, timeZone),
+				end: localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, 1, timeZone),
+			};
+		}
+		case 'year':
+			return { start: localMidnight(p.year, 1, 1, timeZone), end: localMidnight(p.year + 1, 1, 1, timeZone) };
+	}
+}
+
+export function isInWindow(window: TimeWindow, at: number): boolean {
+	return (window.start === null || at >= window.start) && (window.end === null || at < window.end);
+}
