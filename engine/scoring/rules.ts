@@ -836,7 +836,12 @@ class CompiledRuleSet implements RuleScorer, TextCache {
 			};
 		}
 		const total = points < this.floor ? this.floor : points > this.cap ? this.cap : points;
-		const score = this.normalized ? (100 * (total - this.floor)) / (this.cap - this.floor) : total;
+		let score = total;
+		if (this.normalized) {
+			// Clamped because rounding can land a total at the cap on 100.00000000000001.
+			score = (100 * (total - this.floor)) / (this.cap - this.floor);
+			score = score < 0 ? 0 : score > 100 ? 100 : score;
+		}
 		const grade = fitGrade(this.fitGrades, fit);
 		const level = engagementLevel(this.engagementLevels, engagement);
 		const stageAt = stageIndex(this.stages, score);
