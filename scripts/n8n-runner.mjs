@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// `npm start`: a real n8n on http://localhost:5678 with this package installed as a community
+// package, the sample workflows imported and active, on the embedded SQLite ledger.
+// `node scripts/n8n-runner.mjs prepare`: build, and install the pinned n8n into .cache (used before e2e tests).
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import * as n8n from './n8n.mjs';
+
+const command = process.argv[2] ?? 'start';
+
+function build() {
+	const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: n8n.ROOT, stdio: 'inherit', env: { ...process.env, PATH: n8n.nodePath() } });
+	if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+async function start() {
+	build();
+	const userFolder = process.env.N8N_USER_FOLDER || path.join(n8n.CACHE, 'n8n-user');
+	const port = Number(process.env.N8N_PORT || 5678);
+	n8n.log(`preparing n8n ${n8n.N8N_VERSION} in ${userFolder}`);
+	const { bin, env } = n8n.prepareInstance(userFolder, { build: false });
+	n8n.log('starting n8n…');
+	const server = await n8n.startN8n(bin, env, { port, inheritOutput: true, timeoutMs: 180_000 });
+	const owner = await n8n.ensureOwner(server.baseUrl);
+	process.stdout.write(
+		[
+			'',
+			`n8n ${n8n.N8N_VERSION} with ${n8n.PACKAGE_NAME} is running: ${server.baseUrl}`,
+			owner === 'created'
+				? `Sign in as ${n8n.DEMO_OWNER.email} / ${n8n.DEMO_OWNER.password} (created just now; change it in Settings).`
+				: `Sign in with the owner account of this instance (the demo owner is ${n8n.DEMO_OWNER.email} / ${n8n.DEMO_OWNER.password}).`,
+			`Workflows from workflows/ are imported; webhooks are served under ${server.baseUrl}/webhook/`,
+			`Try: curl -s -X POST ${server.baseUrl}/webhook/referral/code/check -H 'content-type: application/json' -d '{"code":"friend k7qm 3xhp"}'`,
+			'Press Ctrl+C to stop.',
+			'',
+		].join('\n'),
+	);
+	const stop = async () => {
+		await server.stop();
+		process.exit(0);
+	};
+	process.on('SIGINT', stop);
+	process.on('SIGTERM', stop);
+	await new Promise((resolve) => server.child.on('exit', resolve));
+	process.exit(server.child.exitCode ?? 0);
+}
+
+if (command === 'prepare') {
+	build();
+	n8n.ensureN8n();
+} else if (command === 'start') {
+	await start();
+} else {
+	process.stderr.write(`unknown command "${command}"; use start or prepare\n`);
+	process.exit(2);
+}

@@ -1,0 +1,260 @@
+// Real n8n for this package: installs a pinned n8n once into a git-ignored cache, installs this
+// package the way n8n installs a community package (so node types are
+// `n8n-nodes-referral-marketing.<node>`), imports workflows and runs n8n's CLI or server.
+// Used by `npm start`, `npm run test:e2e` and the benchmarks that run inside n8n.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const CACHE = path.join(ROOT, '.cache');
+export const PACKAGE_NAME = 'n8n-nodes-referral-marketing';
+/** The newest n8n 2.x that installs from the registry here (2.41.x lacks a dependency). */
+export const N8N_VERSION = process.env.N8N_VERSION || '2.40.7';
+
+export function log(message) {
+	process.stderr.write(`[n8n-runner] ${message}\n`);
+}
+
+export function assertNode24() {
+	const major = Number(process.versions.node.split('.')[0]);
+	if (major < 24) {
+		throw new Error(
+			`n8n ${N8N_VERSION} needs Node.js 24; this is ${process.version}. Run through npm (npm start, npm run test:e2e), which puts the bundled Node 24 first on PATH.`,
+		);
+	}
+}
+
+/** PATH with the project's Node 24 first, so npm and n8n's scripts run on it. */
+export function nodePath() {
+	return [path.dirname(process.execPath), path.join(ROOT, 'node_modules', '.bin'), process.env.PATH].join(path.delimiter);
+}
+
+function run(command, args, options = {}) {
+	const result = spawnSync(command, args, {
+		stdio: options.quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'],
+		encoding: 'utf8',
+		...options,
+		env: { ...process.env, PATH: nodePath(), npm_config_loglevel: 'error', npm_config_update_notifier: 'false', ...(options.env ?? {}) },
+	});
+	if (result.status !== 0) {
+		throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status}${result.stderr ? `:\n${result.stderr.slice(-4000)}` : ''}`);
+	}
+	return result;
+}
+
+/** Installs n8n into .cache/n8n/<version> once; returns the path of its CLI script. */
+export function ensureN8n(version = N8N_VERSION) {
+	assertNode24();
+	const dir = path.join(CACHE, 'n8n', version);
+	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
+	const marker = path.join(dir, '.ready');
+	if (existsSync(marker) && existsSync(bin)) return bin;
+	log(`installing n8n ${version} into ${path.relative(ROOT, dir)} (first time only, about 4 minutes)`);
+	mkdirSync(dir, { recursive: true });
+	writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'n8n-runtime', private: true }, null, 2));
+	// Install scripts are skipped: one of them compiles librdkafka from sources fetched online.
+	// Only sqlite3 (n8n's own database driver) needs building, and it builds from the package.
+	run('npm', ['install', `n8n@${version}`, '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', '--legacy-peer-deps'], { cwd: dir });
+	run('npm', ['rebuild', 'sqlite3'], { cwd: dir });
+	if (!existsSync(bin)) throw new Error(`n8n ${version} installed but ${bin} is missing`);
+	writeFileSync(marker, new Date().toISOString());
+	return bin;
+}
+
+/** Builds the package and packs it as npm would publish it; returns the tarball path. */
+export function packPackage({ build = true } = {}) {
+	if (build) run('npm', ['run', 'build', '--silent'], { cwd: ROOT, quiet: true });
+	const dir = path.join(CACHE, 'pack');
+	rmSync(dir, { recursive: true, force: true });
+	mkdirSync(dir, { recursive: true });
+	run('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: ROOT, quiet: true });
+	const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+	if (!tarball) throw new Error('npm pack produced no tarball');
+	return path.join(dir, tarball);
+}
+
+/**
+ * Installs the packed package into <userFolder>/.n8n/nodes as n8n's community-package installer
+ * does: a package.json listing it under dependencies, the package and its runtime dependencies in
+ * node_modules, n8n-workflow left to n8n itself (it is a peer dependency).
+ */
+export function installIntoUserFolder(userFolder, tarball) {
+	const nodesDir = path.join(userFolder, '.n8n', 'nodes');
+	mkdirSync(nodesDir, { recursive: true });
+	const manifest = path.join(nodesDir, 'package.json');
+	if (!existsSync(manifest)) writeFileSync(manifest, JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2));
+	rmSync(path.join(nodesDir, 'node_modules', PACKAGE_NAME), { recursive: true, force: true });
+	run('npm', ['install', tarball, '--omit=dev', '--legacy-peer-deps', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: nodesDir, quiet: true });
+	const installed = JSON.parse(readFileSync(manifest, 'utf8'));
+	if (!installed.dependencies?.[PACKAGE_NAME]) throw new Error(`${PACKAGE_NAME} is not listed in ${manifest}`);
+}
+
+/** Environment for every n8n process of a user folder. */
+export function n8nEnv(userFolder, extra = {}) {
+	// n8n goes silent and changes behaviour under a test runner's NODE_ENV=test / VITEST variables.
+	const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(VITEST|NODE_ENV$|TEST$|NODE_OPTIONS$)/.test(key)));
+	return {
+		...inherited,
+		NODE_ENV: 'production',
+		PATH: nodePath(),
+		N8N_USER_FOLDER: userFolder,
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_SECURE_COOKIE: 'false',
+		N8N_RUNNERS_ENABLED: 'true',
+		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
+		N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL || 'info',
+		N8N_ENCRYPTION_KEY: 'referral-marketing-local-only-key',
+		N8N_BLOCK_ENV_ACCESS_IN_NODE: 'false',
+		...extra,
+	};
+}
+
+/** Runs one n8n CLI command to the end; returns its output. */
+export function n8nCli(bin, args, env) {
+	const result = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+	if (result.status !== 0) {
+		throw new Error(`n8n ${args.join(' ')} failed (exit ${result.status}):\n${(result.stderr || '').slice(-4000)}\n${(result.stdout || '').slice(-4000)}`);
+	}
+	return result.stdout;
+}
+
+/** Parses the JSON that `n8n execute --rawOutput` prints after its log lines. */
+export function parseExecuteOutput(stdout) {
+	const start = stdout.search(/^\{/m);
+	if (start === -1) throw new Error(`n8n execute printed no JSON:\n${stdout.slice(-2000)}`);
+	return JSON.parse(stdout.slice(start));
+}
+
+export function workflowFiles(dir = path.join(ROOT, 'workflows')) {
+	return readdirSync(dir)
+		.filter((f) => f.endsWith('.json'))
+		.sort()
+		.map((f) => path.join(dir, f));
+}
+
+/** Imports workflow files and publishes (activates) those that start from a webhook, schedule or trigger node. */
+export function importWorkflows(bin, env, files, { activate = true } = {}) {
+	for (const file of files) {
+		n8nCli(bin, ['import:workflow', `--input=${file}`], env);
+		const workflow = JSON.parse(readFileSync(file, 'utf8'));
+		if (activate && isActivatable(workflow)) n8nCli(bin, ['publish:workflow', `--id=${workflow.id}`], env);
+	}
+}
+
+export function isActivatable(workflow) {
+	return workflow.nodes.some((node) => !node.disabled && node.type !== 'n8n-nodes-base.manualTrigger' && /trigger$|webhook$/i.test(node.type));
+}
+
+export async function freePort() {
+	return await new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.unref();
+		server.on('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const { port } = server.address();
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+/**
+ * Starts `n8n start` and resolves once the editor answers. `stop()` ends it (and its task runner).
+ * Output goes to a log file so a failing test can show it.
+ */
+export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOutput = false } = {}) {
+	const logFile = path.join(env.N8N_USER_FOLDER, `n8n-${port}.log`);
+	const { openSync } = await import('node:fs');
+	const out = inheritOutput ? 'inherit' : openSync(logFile, 'a');
+	const child = spawn(process.execPath, [bin, 'start'], {
+		env: { ...env, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(port + 1), N8N_HOST: 'localhost' },
+		stdio: ['ignore', out, out],
+		detached: true,
+	});
+	const baseUrl = `http://localhost:${port}`;
+	const exited = new Promise((resolve) => child.on('exit', resolve));
+	const stop = async () => {
+		if (child.exitCode !== null) return;
+		try {
+			process.kill(-child.pid, 'SIGTERM');
+		} catch {
+			/* already gone */
+		}
+		const timer = setTimeout(() => {
+			try {
+				process.kill(-child.pid, 'SIGKILL');
+			} catch {
+				/* already gone */
+			}
+		}, 15_000);
+		await exited;
+		clearTimeout(timer);
+	};
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (child.exitCode !== null) {
+			throw new Error(`n8n exited with code ${child.exitCode} before it was ready; see ${logFile}:\n${readLog(logFile)}`);
+		}
+		try {
+			const response = await fetch(`${baseUrl}/healthz/readiness`);
+			if (response.ok) return { child, baseUrl, stop, logFile };
+		} catch {
+			/* not listening yet */
+		}
+		await new Promise((r) => setTimeout(r, 500));
+	}
+	await stop();
+	throw new Error(`n8n did not become ready within ${timeoutMs / 1000} s; see ${logFile}:\n${readLog(logFile)}`);
+}
+
+function readLog(file) {
+	try {
+		return readFileSync(file, 'utf8').slice(-4000);
+	} catch {
+		return '(no log)';
+	}
+}
+
+/**
+ * Waits until a production webhook answers something other than 404: webhooks register a moment
+ * after the editor is up.
+ */
+export async function waitForWebhook(url, init, timeoutMs = 60_000) {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const response = await fetch(url, init);
+		if (response.status !== 404) return response;
+		if (Date.now() > deadline) throw new Error(`Webhook ${url} still answers 404 after ${timeoutMs / 1000} s`);
+		await new Promise((r) => setTimeout(r, 500));
+	}
+}
+
+export const DEMO_OWNER = { email: 'owner@example.com', firstName: 'Demo', lastName: 'Owner', password: 'Referral-Demo-2026' };
+
+/** Creates the instance owner on a fresh database (a no-op once one exists). */
+export async function ensureOwner(baseUrl, owner = DEMO_OWNER) {
+	const response = await fetch(`${baseUrl}/rest/owner/setup`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify(owner),
+	});
+	if (response.ok) return 'created';
+	const text = await response.text();
+	if (response.status === 400 && /already|owner/i.test(text)) return 'exists';
+	throw new Error(`Owner setup failed: HTTP ${response.status} ${text.slice(0, 500)}`);
+}
+
+/** Prepares a user folder with n8n, this package and the given workflows; returns the n8n bin and env. */
+export function prepareInstance(userFolder, { files = workflowFiles(), activate = true, build = true, extraEnv = {} } = {}) {
+	const bin = ensureN8n();
+	const tarball = packPackage({ build });
+	installIntoUserFolder(userFolder, tarball);
+	const env = n8nEnv(userFolder, extraEnv);
+	importWorkflows(bin, env, files, { activate });
+	return { bin, env };
+}
