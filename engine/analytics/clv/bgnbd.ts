@@ -1,7 +1,7 @@
 import { EngineError } from '../../errors';
 import { hyp2f1MinusOneOverB } from '../math/hyp2f1';
 import { nelderMead, standardErrors } from '../math/optimize';
-import { lnGamma, logAddExp } from '../math/special';
+import { lnPochhammer, logAddExp } from '../math/special';
 
 /**
  * BG/NBD (Fader, Hardie & Lee 2005): while active a customer buys at Poisson rate λ ~ Gamma(r, α);
@@ -26,6 +26,8 @@ export interface BgNbdFit {
 	repeatCustomers: number;
 	converged: boolean;
 	iterations: number;
+	/** Parameters that ran to the bound (see LOG_PARAMETER_BOUND); empty for a regular fit. */
+	atBound: string[];
 }
 
 /** Below this the four parameters are not identified in any useful sense. */
@@ -105,31 +107,30 @@ function compress(frequency: ArrayLike<number>, recency: ArrayLike<number>, age:
 }
 
 function logLikelihood(data: LikelihoodData, { r, alpha, a, b }: BgNbdParams): number {
-	const lnAlpha = Math.log(alpha);
+	// r·ln α − (r + x)·ln(α + t) is written −r·log1p(t/α) − x·ln(α + t): exact also when α is huge.
 	let total = 0;
-	for (let i = 0; i < data.zeroAges.length; i++) {
-		total += data.zeroCounts[i] * r * (lnAlpha - Math.log(alpha + data.zeroAges[i]));
-	}
+	for (let i = 0; i < data.zeroAges.length; i++) total -= data.zeroCounts[i] * r * Math.log1p(data.zeroAges[i] / alpha);
 	// Terms that depend on x only, once per distinct x.
 	const xs = data.xs;
 	const constant = new Float64Array(xs.length);
 	const dropout = new Float64Array(xs.length);
-	const lnGammaR = lnGamma(r);
-	const lnGammaB = lnGamma(b);
-	const lnGammaAB = lnGamma(a + b);
 	const lnA = Math.log(a);
 	for (let k = 0; k < xs.length; k++) {
 		const x = xs[k];
-		constant[k] = lnGamma(r + x) - lnGammaR + r * lnAlpha + lnGammaAB + lnGamma(b + x) - lnGammaB - lnGamma(a + b + x);
+		constant[k] = lnPochhammer(r, x) + lnPochhammer(b, x) - lnPochhammer(a + b, x);
 		dropout[k] = lnA - Math.log(b + x - 1);
 	}
+	const ageShift = data.ages.map((T) => Math.log1p(T / alpha));
 	const lnAge = data.ages.map((T) => Math.log(alpha + T));
+	const recencyShift = data.recencies.map((tx) => Math.log1p(tx / alpha));
 	const lnRecency = data.recencies.map((tx) => Math.log(alpha + tx));
 	for (let i = 0; i < data.tripleCounts.length; i++) {
 		const k = data.tripleX[i];
-		const rx = r + xs[k];
-		const aliveTerm = -rx * lnAge[data.tripleAge[i]];
-		const droppedTerm = dropout[k] - rx * lnRecency[data.tripleRecency[i]];
+		const x = xs[k];
+		const T = data.tripleAge[i];
+		const tx = data.tripleRecency[i];
+		const aliveTerm = -r * ageShift[T] - x * lnAge[T];
+		const droppedTerm = dropout[k] - r * recencyShift[tx] - x * lnRecency[tx];
 		total += data.tripleCounts[i] * (constant[k] + logAddExp(aliveTerm, droppedTerm));
 	}
 	return total;
@@ -143,6 +144,17 @@ export function bgnbdLogLikelihood(
 	age: ArrayLike<number>,
 ): number {
 	return logLikelihood(compress(frequency, recency, age), params);
+}
+
+/**
+ * Parameters are kept within e^±18. A fit that runs to the bound means the data carry no
+ * information in that direction (a and b: nobody seems to drop out; r and α: everyone buys at
+ * the same rate); the predictions are then those of the limiting model.
+ */
+export const LOG_PARAMETER_BOUND = 18;
+
+export function parametersAtBound(names: readonly string[], logValues: readonly number[]): string[] {
+	return names.filter((_, i) => Math.abs(logValues[i]) > LOG_PARAMETER_BOUND - 0.5);
 }
 
 const fromLog = (v: number[]): BgNbdParams => ({ r: Math.exp(v[0]), alpha: Math.exp(v[1]), a: Math.exp(v[2]), b: Math.exp(v[3]) });
@@ -169,7 +181,8 @@ export function fitBgNbd(frequency: ArrayLike<number>, recency: ArrayLike<number
 	}
 	// Start where the mean purchase rate r/α matches the data, in whatever time unit it comes.
 	const start = [Math.log(0.5), Math.log((0.5 * Math.max(meanT, 1e-9)) / Math.max(meanX, 1e-3)), 0, 0];
-	const negative = (v: number[]): number => -logLikelihood(data, fromLog(v));
+	const negative = (v: number[]): number =>
+		v.some((w) => Math.abs(w) > LOG_PARAMETER_BOUND) ? Infinity : -logLikelihood(data, fromLog(v));
 	const result = nelderMead(negative, start, { step: 0.5 });
 	const params = fromLog(result.x);
 	// Delta method: SE(θ) = θ · SE(ln θ).
@@ -187,6 +200,7 @@ export function fitBgNbd(frequency: ArrayLike<number>, recency: ArrayLike<number
 		repeatCustomers: data.repeatCustomers,
 		converged: result.converged,
 		iterations: result.iterations,
+		atBound: parametersAtBound(['r', 'alpha', 'a', 'b'], result.x),
 	};
 }
 
@@ -198,28 +212,39 @@ export function bgnbdProbabilityAlive({ r, alpha, a, b }: BgNbdParams, x: number
 }
 
 /**
- * [1 − (1 − z)^(a−1) ₂F₁(A, a − 1; C; z)] / (a − 1), stable for a near 1.
- * Both BG/NBD expectations reduce to this after Euler's transformation, which also keeps the
- * series terms small when x is large (x = 150 would otherwise sum terms near 10^34).
+ * (a+b+x−1)/(a−1) · [1 − (1 − z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)], the factor both BG/NBD
+ * expectations share (x = 0 and z = t/(α+t) for a new customer; z = t/(α+T+t) given a history).
+ * Two exact forms, chosen for the better-behaved series:
+ * - after Euler's transformation, [1 − (1 − z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b+x−1; z)] / (a−1), summed
+ *   as (F − 1)/(a − 1) so a near 1 loses nothing, and a large x (x = 150 would otherwise sum terms
+ *   near 10^34) stays small;
+ * - as written, when a is well above 1 and the series ratio is smaller (a running to its bound
+ *   would otherwise need millions of terms).
  */
-function dropoutBracket(a: number, A: number, C: number, z: number): number {
-	const e = a - 1;
+function expectationFactor({ r, a, b }: BgNbdParams, x: number, z: number): number {
+	const c = a + b + x - 1;
 	const lnRest = Math.log1p(-z);
+	const e = a - 1;
+	const eulerRatio = Math.abs((a + b - 1 - r) * e);
+	const directRatio = (r + x) * (b + x);
+	if (e >= 0.5 && directRatio < eulerRatio) {
+		const k = r + x;
+		const bracket = -Math.expm1(k * lnRest) - Math.exp(k * lnRest) * (b + x) * hyp2f1MinusOneOverB(k, b + x, c, z);
+		return (c / e) * bracket;
+	}
 	const first = e === 0 ? -lnRest : -Math.expm1(e * lnRest) / e;
-	return first - Math.exp(e * lnRest) * hyp2f1MinusOneOverB(A, e, C, z);
+	return c * (first - Math.exp(e * lnRest) * hyp2f1MinusOneOverB(a + b - 1 - r, e, c, z));
 }
 
 /** Expected purchases in a period of length t for a new (randomly chosen) customer, E[X(t)]. */
-export function bgnbdExpectedPurchases({ r, alpha, a, b }: BgNbdParams, t: number): number {
+export function bgnbdExpectedPurchases(params: BgNbdParams, t: number): number {
 	if (t <= 0) return 0;
-	return (a + b - 1) * dropoutBracket(a, a + b - 1 - r, a + b - 1, t / (alpha + t));
+	return expectationFactor(params, 0, t / (params.alpha + t));
 }
 
 /** Expected purchases in the next t time units for a customer with history (x, t_x, T), E[Y(t) | x, t_x, T]. */
 export function bgnbdConditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
 	if (t <= 0) return 0;
-	const { r, alpha, a, b } = params;
-	const z = t / (alpha + T + t);
-	const bracket = (a + b + x - 1) * dropoutBracket(a, a + b - 1 - r, a + b + x - 1, z);
-	return bracket * bgnbdProbabilityAlive(params, x, tx, T);
+	const z = t / (params.alpha + T + t);
+	return expectationFactor(params, x, z) * bgnbdProbabilityAlive(params, x, tx, T);
 }

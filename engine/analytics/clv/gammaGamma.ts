@@ -1,6 +1,7 @@
 import { EngineError } from '../../errors';
 import { nelderMead, standardErrors } from '../math/optimize';
-import { lnGamma } from '../math/special';
+import { lnGamma, lnPochhammer } from '../math/special';
+import { LOG_PARAMETER_BOUND, parametersAtBound } from './bgnbd';
 import { addExclusion, ExclusionCounts } from '../transactions';
 
 /**
@@ -23,6 +24,8 @@ export interface GammaGammaFit {
 	customers: number;
 	converged: boolean;
 	iterations: number;
+	/** Parameters that ran to the bound; q and v do when spend hardly varies between customers. */
+	atBound: string[];
 	/** Pearson correlation of x and m̄: the model assumes spend does not depend on frequency. */
 	frequencySpendCorrelation: number;
 	/** Customers left out of the fit, by reason (they still get an expected spend: the population mean). */
@@ -80,19 +83,23 @@ export function fitGammaGamma(frequency: ArrayLike<number>, meanValue: ArrayLike
 	}));
 	const logLikelihood = (p: number, q: number, v: number): number => {
 		const lnV = Math.log(v);
-		const lnGammaQ = lnGamma(q);
 		let total = 0;
 		for (const g of groups) {
 			const px = p * g.x;
 			const count = g.values.length;
-			total += count * (lnGamma(px + q) - lnGamma(px) - lnGammaQ + q * lnV + px * g.lnX) + (px - 1) * g.sumLnValues;
-			for (let i = 0; i < count; i++) total -= (px + q) * Math.log(g.x * g.values[i] + v);
+			// q·ln v − (px + q)·ln(x m̄ + v) as −q·log1p(x m̄ / v) − px·ln(x m̄ + v): exact also when v is huge.
+			total += count * (lnPochhammer(q, px) - lnGamma(px) + px * g.lnX) + (px - 1) * g.sumLnValues;
+			for (let i = 0; i < count; i++) {
+				const shift = Math.log1p((g.x * g.values[i]) / v);
+				total -= q * shift + px * (lnV + shift);
+			}
 		}
 		return total;
 	};
 	let meanSpend = 0;
 	for (const g of groups) for (const m of g.values) meanSpend += m / used;
-	const negative = (w: number[]): number => -logLikelihood(Math.exp(w[0]), Math.exp(w[1]), Math.exp(w[2]));
+	const negative = (w: number[]): number =>
+		w.some((u) => Math.abs(u) > LOG_PARAMETER_BOUND) ? Infinity : -logLikelihood(Math.exp(w[0]), Math.exp(w[1]), Math.exp(w[2]));
 	// Start with p = 1, q = 2, so the population mean γp/(q − 1) equals the observed mean.
 	const result = nelderMead(negative, [0, Math.log(2), Math.log(meanSpend)], { step: 0.5 });
 	const params = { p: Math.exp(result.x[0]), q: Math.exp(result.x[1]), v: Math.exp(result.x[2]) };
@@ -104,6 +111,7 @@ export function fitGammaGamma(frequency: ArrayLike<number>, meanValue: ArrayLike
 		customers: used,
 		converged: result.converged,
 		iterations: result.iterations,
+		atBound: parametersAtBound(['p', 'q', 'v'], result.x),
 		frequencySpendCorrelation: correlation(groups.flatMap((g) => Array.from(g.values, (m) => [g.x, m] as const))),
 		excluded,
 	};

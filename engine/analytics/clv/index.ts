@@ -272,6 +272,16 @@ function predict(
 	}
 	if (bgnbdFit && !bgnbdFit.converged) warnings.push('The BG/NBD fit did not converge; treat its predictions with caution');
 	if (ggFit && !ggFit.converged) warnings.push('The Gamma-Gamma fit did not converge; treat expected spend with caution');
+	if (bgnbdFit && bgnbdFit.atBound.length > 0) {
+		warnings.push(
+			`BG/NBD parameters ${bgnbdFit.atBound.join(', ')} ran to their bound: the data carry little information about ` +
+				(bgnbdFit.atBound.some((name) => name === 'a' || name === 'b') ? 'customers dropping out' : 'differences in purchase rates') +
+				', so predictions follow the limiting model',
+		);
+	}
+	if (ggFit && ggFit.atBound.length > 0) {
+		warnings.push(`Gamma-Gamma parameters ${ggFit.atBound.join(', ')} ran to their bound: spend hardly varies between customers`);
+	}
 	if (repeatCustomers < FEW_REPEAT_CUSTOMERS && (bgnbdFit || ggFit)) {
 		warnings.push(`Only ${repeatCustomers} customers bought more than once: the fitted parameters are loose (see their standard errors)`);
 	}

@@ -52,9 +52,14 @@ function sumFrom(a: number, b: number, c: number, z: number, n0: number, term: n
 		if (term === 0) return sum; // a or b is a non-positive integer: a polynomial
 		const m = n + 1;
 		if (a + m > 0 && b + m > 0 && c + m > 0) {
-			// For j ≥ m each factor (a+j)/(1+j) and (b+j)/(c+j) moves monotonically towards 1,
-			// so every later ratio is at most `bound` and the tail is below a geometric series.
-			const bound = z * Math.max(1, (a + m) / (1 + m)) * Math.max(1, (b + m) / (c + m));
+			// For j ≥ m each of (a+j)/(1+j), (b+j)/(c+j), (a+j)/(c+j), (b+j)/(1+j) moves monotonically
+			// towards 1, so either pairing bounds every later ratio and the tail is below a geometric series.
+			const bound =
+				z *
+				Math.min(
+					Math.max(1, (a + m) / (1 + m)) * Math.max(1, (b + m) / (c + m)),
+					Math.max(1, (a + m) / (c + m)) * Math.max(1, (b + m) / (1 + m)),
+				);
 			if (bound < 1 && Math.abs(term) * (bound / (1 - bound)) <= EPSILON * Math.abs(sum)) return sum;
 		}
 	}

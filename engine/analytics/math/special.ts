@@ -26,3 +26,34 @@ export function logAddExp(a: number, b: number): number {
 	if (b === -Infinity) return a;
 	return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
 }
+
+/** Stirling series for ln Γ(z) − [(z − ½) ln z − z + ½ ln 2π], accurate to ~1e-13 for z ≥ 10. */
+function stirlingCorrection(z: number): number {
+	const z2 = 1 / (z * z);
+	return (1 / z) * (1 / 12 - z2 * (1 / 360 - z2 * (1 / 1260 - z2 / 1680)));
+}
+
+/**
+ * ln Γ(x + n) − ln Γ(x) for x > 0, n ≥ 0, without subtracting two large ln Γ values:
+ * as parameters run large (no dropout, no heterogeneity) the plain difference loses
+ * the digits the optimiser needs to see it has converged.
+ */
+export function lnPochhammer(x: number, n: number): number {
+	if (n === 0) return 0;
+	if (Number.isInteger(n) && n <= 32) {
+		let sum = 0;
+		let product = 1;
+		for (let j = 0; j < n; j++) {
+			if (product > 1e150) {
+				sum += Math.log(product);
+				product = 1;
+			}
+			product *= x + j;
+		}
+		return sum + Math.log(product);
+	}
+	if (x >= 10) {
+		return (x - 0.5) * Math.log1p(n / x) + n * Math.log(x + n) - n + stirlingCorrection(x + n) - stirlingCorrection(x);
+	}
+	return lnGamma(x + n) - lnGamma(x);
+}
