@@ -1,0 +1,1793 @@
+/* The ledger's operations, written once against the Driver/Tx interface (sql.ts). Both backends
+ * run exactly this code; only transactions, locks and DDL types differ (sqlite.ts, postgres.ts). */
+import { createHash } from 'node:crypto';
+import { EngineError } from '../errors';
+import { Params, type Driver, type Row, type SqlValue, type Tx } from './sql';
+import * as v from './validate';
+import { fail, LIMITS } from './validate';
+import {
+	REWARD_KINDS,
+	REWARD_SIDES,
+	REWARD_STATUSES,
+	type AppendEventInput,
+	type AppendEventResult,
+	type AppendPointsInput,
+	type AppendPointsResult,
+	type AwardRewardInput,
+	type AwardRewardResult,
+	type ClaimCouponInput,
+	type ClaimCouponResult,
+	type CodeQuery,
+	type CodeRecord,
+	type CodeState,
+	type CompleteMessageInput,
+	type ConversionRecord,
+	type CountReferralsQuery,
+	type CouponCounts,
+	type CouponRecord,
+	type DueRewardsQuery,
+	type EdgesQuery,
+	type EnrolParticipantInput,
+	type EnrolParticipantResult,
+	type EnsureProgramInput,
+	type EraseParticipantInput,
+	type Id,
+	type IssueCodeInput,
+	type IssueCodeResult,
+	type IssueCodesInput,
+	type IssueCodesResult,
+	type JournalQuery,
+	type LeaderboardQuery,
+	type LeaderboardRow,
+	type LedgerEvent,
+	type LedgerStore,
+	type ListCodesQuery,
+	type ListParticipantsQuery,
+	type ListReferralsQuery,
+	type ListRewardsQuery,
+	type LoadCouponsInput,
+	type LoadCouponsResult,
+	type MessageRecord,
+	type ParticipantQuery,
+	type ParticipantRecord,
+	type PointsChange,
+	type PointsEntry,
+	type PointsQuery,
+	type ProgramRecord,
+	type QualifyReferralInput,
+	type QualifyReferralResult,
+	type ReadEventsQuery,
+	type ReadEventsResult,
+	type RecordReferralInput,
+	type RecordReferralResult,
+	type RedeemCodeInput,
+	type RedeemCodeResult,
+	type RedeemRefusal,
+	type ReferralCounts,
+	type ReferralEdge,
+	type ReferralRecord,
+	type RemoveSuppressionInput,
+	type ReserveMessageInput,
+	type ReserveMessageResult,
+	type RevokeCodeInput,
+	type RevokeCodeResult,
+	type RewardKind,
+	type RewardRecord,
+	type RewardSide,
+	type RewardStatus,
+	type SaveScoringModelInput,
+	type SaveScoringModelResult,
+	type ScoringModelRecord,
+	type SignalQuery,
+	type StatusChange,
+	type SuppressionInput,
+	type SuppressionKey,
+	type SuppressionRecord,
+	type Time,
+	type TransitionReferralInput,
+	type TransitionResult,
+	type TransitionRewardInput,
+	type TransitionRewardResult,
+	type UpdateParticipantInput,
+} from './store';
+
+// ---------- row mapping ----------
+
+const n = (value: unknown): number => Number(value);
+const nOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+const s = (value: unknown): string => String(value);
+const sOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+const obj = (value: unknown): Record<string, unknown> => (value ? (JSON.parse(String(value)) as Record<string, unknown>) : {});
+
+function toParticipant(r: Row): ParticipantRecord {
+	return {
+		id: n(r.id),
+		programId: s(r.program_id),
+		externalId: sOrNull(r.external_id),
+		email: sOrNull(r.email),
+		phone: sOrNull(r.phone),
+		name: sOrNull(r.name),
+		metadata: obj(r.metadata),
+		erasedAt: nOrNull(r.erased_at),
+		createdAt: n(r.created_at),
+		updatedAt: n(r.updated_at),
+	};
+}
+
+function codeState(r: Row, now: number): CodeState {
+	if (r.status === 'revoked') return 'revoked';
+	if (r.expires_at !== null && n(r.expires_at) <= now) return 'expired';
+	if (r.max_uses !== null && n(r.uses) >= n(r.max_uses)) return 'exhausted';
+	return 'active';
+}
+
+function toCode(r: Row, now: number): CodeRecord {
+	return {
+		id: n(r.id),
+		programId: s(r.program_id),
+		code: s(r.code),
+		ownerId: nOrNull(r.owner_id),
+		status: r.status === 'revoked' ? 'revoked' : 'active',
+		state: codeState(r, now),
+		expiresAt: nOrNull(r.expires_at),
+		maxUses: nOrNull(r.max_uses),
+		uses: n(r.uses),
+		revokedReason: sOrNull(r.revoked_reason),
+		createdAt: n(r.created_at),
+		updatedAt: n(r.updated_at),
+	};
+}
+
+function toReferral(r: Row): ReferralRecord {
+	return {
+		id: n(r.id),
+		programId: s(r.program_id),
+		referrerId: n(r.referrer_id),
+		refereeId: nOrNull(r.referee_id),
+		codeId: nOrNull(r.code_id),
+		source: sOrNull(r.source),
+		touchedAt: n(r.touched_at),
+		ipHash: sOrNull(r.ip_hash),
+		deviceHash: sOrNull(r.device_hash),
+		status: s(r.status),
+		reasons: JSON.parse(s(r.reasons)) as string[],
+		riskScore: nOrNull(r.risk_score),
+		metadata: obj(r.metadata),
+		qualifiedAt: nOrNull(r.qualified_at),
+		createdAt: n(r.created_at),
+		updatedAt: n(r.updated_at),
+	};
+}
+
+function toChange(r: Row): StatusChange {
+	return { id: n(r.id), from: sOrNull(r.from_status), to: s(r.to_status), reason: sOrNull(r.reason), at: n(r.at) };
+}
+
+function toConversion(r: Row): ConversionRecord {
+	return {
+		id: n(r.id),
+		programId: s(r.program_id),
+		referralId: n(r.referral_id),
+		orderId: s(r.order_id),
+		amount: nOrNull(r.amount),
+		currency: sOrNull(r.currency),
+		occurredAt: n(r.occurred_at),
+		createdAt: n(r.created_at),
+	};
+}
+
+function toReward(r: Row): RewardRecord {
+	return {
+		id: n(r.id),
+		programId: s(r.program_id),
+		recipientId: n(r.recipient_id),
+		referralId: nOrNull(r.referral_id),
+		side: s(r.side) as RewardSide,
+		rule: s(r.rule),
+		kind: s(r.kind) as RewardKind,
+		amount: nOrNull(r.amount),
+		currency: sOrNull(r.currency),
+		status: s(r.status) as RewardStatus,
+		holdUntil: nOrNull(r.hold_until),
+		idempotencyKey: s(r.idempotency_key),
+		metadata: obj(r.metadata),
+		createdAt: n(r.created_at),
+		updatedAt: n(r.updated_at),
+	};
+}
+
+function toEntry(r: Row): PointsEntry {
+	return {
+		id: n(r.id),
+		programId: s(r.program_id),
+		participantId: n(r.participant_id),
+		delta: n(r.delta),
+		balanceAfter: n(r.balance_after),
+		reason: sOrNull(r.reason),
+		rewardId: nOrNull(r.reward_id),
+		idempotencyKey: s(r.idempotency_key),
+		createdAt: n(r.created_at),
+	};
+}
+
+function toCoupon(r: Row): CouponRecord {
+	return {
+		id: n(r.id),
+		programId: s(r.program_id),
+		pool: s(r.pool),
+		code: s(r.code),
+		status: r.status === 'claimed' ? 'claimed' : 'available',
+		claimedBy: nOrNull(r.claimed_by),
+		rewardId: nOrNull(r.reward_id),
+		claimedAt: nOrNull(r.claimed_at),
+		createdAt: n(r.created_at),
+	};
+}
+
+function toEvent(r: Row): LedgerEvent {
+	return { id: n(r.id), programId: sOrNull(r.program_id), type: s(r.type), payload: obj(r.payload), createdAt: n(r.created_at) };
+}
+
+function toSuppression(r: Row): SuppressionRecord {
+	return { channel: s(r.channel), address: s(r.address), reason: sOrNull(r.reason), createdAt: n(r.created_at) };
+}
+
+function toMessage(r: Row): MessageRecord {
+	return {
+		id: n(r.id),
+		idempotencyKey: s(r.idempotency_key),
+		programId: sOrNull(r.program_id),
+		participantId: nOrNull(r.participant_id),
+		channel: s(r.channel),
+		recipient: s(r.recipient),
+		status: s(r.status) as MessageRecord['status'],
+		providerId: sOrNull(r.provider_id),
+		error: sOrNull(r.error),
+		attempts: n(r.attempts),
+		createdAt: n(r.created_at),
+		updatedAt: n(r.updated_at),
+	};
+}
+
+function toModel(r: Row): ScoringModelRecord {
+	return { name: s(r.name), model: JSON.parse(s(r.model)), version: n(r.version), updatedAt: n(r.updated_at) };
+}
+
+function toProgram(r: Row): ProgramRecord {
+	return { id: s(r.id), name: s(r.name), settings: obj(r.settings), createdAt: n(r.created_at), updatedAt: n(r.updated_at) };
+}
+
+// ---------- idempotency ----------
+
+/** JSON with sorted keys, so the same input always hashes the same. */
+function stableJson(value: unknown): string {
+	return JSON.stringify(value, (_key, val: unknown) => {
+		if (val && typeof val === 'object' && !Array.isArray(val) && !(val instanceof Date)) {
+			return Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+		}
+		return val;
+	});
+}
+
+function digest(value: unknown): string {
+	return createHash('sha256').update(stableJson(value)).digest('base64url');
+}
+
+/** Fingerprint of what the caller asked for: the input minus its key (functions drop out of JSON). */
+function fingerprint(input: object): string {
+	const rest: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+	delete rest.idempotencyKey;
+	return digest(rest);
+}
+
+interface Once<Receipt, R> {
+	programId: string;
+	operation: string;
+	/** The caller's key, if any. */
+	key: string | undefined;
+	/** Derives the default key; omit for operations idempotent by their natural key. */
+	derive?: () => string;
+	input: object;
+	/** Does the work; a null receipt means "nothing happened, do not remember the key". */
+	run: () => Promise<{ receipt: Receipt | null; result: R }>;
+	/** Rebuilds the result of an earlier call from its receipt. */
+	replay: (receipt: Receipt) => Promise<R>;
+}
+
+/** A write in progress: its transaction, its clock reading and the events it will append. */
+class Work {
+	readonly events: Array<{ programId: string | null; type: string; payload: string; participantId: number | null }> = [];
+
+	constructor(
+		readonly tx: Tx,
+		readonly now: number,
+	) {}
+
+	emit(programId: string | null, type: string, payload: Record<string, unknown> | string, participantId: number | null = null): void {
+		this.events.push({ programId, type, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), participantId });
+	}
+
+	emitAll(programId: string | null, events: v.CheckedEvent[], participantId: number | null = null): void {
+		for (const e of events) this.emit(programId, e.type, e.payload, participantId);
+	}
+}
+
+const OUTBOX_LOCK = 'outbox';
+const BULK_CHUNK = 1000;
+const CODE_ATTEMPTS = 10;
+
+function inputObject<T>(input: T, what: string): T {
+	if (input === null || typeof input !== 'object' || Array.isArray(input)) fail('invalid_type', 'input', `${what} needs an object of named fields`);
+	return input;
+}
+
+function programIdOf(input: { programId?: unknown }): string {
+	return v.text(input.programId, 'programId', 128);
+}
+
+function keyOf(input: { idempotencyKey?: unknown }): string | undefined {
+	return v.optText(input.idempotencyKey, 'idempotencyKey', LIMITS.key);
+}
+
+/** A code in canonical form: 1..64 characters, no spaces. */
+function codeText(value: unknown, field: string): string {
+	const code = v.text(value, field, LIMITS.code);
+	if (/\s/.test(code)) fail('invalid_code', field, `${field} must be a code without spaces (at most ${LIMITS.code} characters)`);
+	return code;
+}
+
+function generated(generate: () => string): string {
+	const code = generate();
+	if (typeof code !== 'string') fail('invalid_type', 'generate', `generate must return the code as text (got ${typeof code})`);
+	return codeText(code, 'generate');
+}
+
+function channelOf(value: unknown): string {
+	return v.status(value, 'channel');
+}
+
+/** Addresses are compared as stored: email addresses lower-cased, others trimmed. */
+function addressOf(channel: string, value: unknown, field: string): string {
+	return channel === 'email' ? v.email(value, field) : v.text(value, field, LIMITS.email);
+}
+
+interface CheckedPoints {
+	delta: number;
+	reason: string | undefined;
+	allowNegative: boolean;
+	/** Field name of the delta, for the insufficient-points message. */
+	field: string;
+}
+
+/** `prefix` is `points.` for a nested change, empty for appendPoints' own fields. */
+function pointsChangeOf(value: PointsChange | undefined, prefix: string): CheckedPoints | undefined {
+	if (value === undefined || value === null) return undefined;
+	if (typeof value !== 'object') fail('invalid_type', prefix.slice(0, -1), `${prefix.slice(0, -1)} must be an object {delta, reason, allowNegative}`);
+	const field = `${prefix}delta`;
+	const delta = v.int(value.delta, field, -1e12, 1e12);
+	if (delta === 0) fail('invalid_number', field, `${field} must not be 0`);
+	if (value.allowNegative !== undefined && value.allowNegative !== null && typeof value.allowNegative !== 'boolean') {
+		fail('invalid_type', `${prefix}allowNegative`, `${prefix}allowNegative must be true or false`);
+	}
+	return { delta, reason: v.optNote(value.reason, `${prefix}reason`, LIMITS.name), allowNegative: value.allowNegative === true, field };
+}
+
+export class SqlLedger implements LedgerStore {
+	readonly backend: 'sqlite' | 'postgres';
+	/** Programs are never deleted, so one that was seen once need not be checked again. */
+	private readonly knownPrograms = new Set<string>();
+	private isClosed = false;
+
+	constructor(
+		private readonly driver: Driver,
+		private readonly now: () => number = Date.now,
+	) {
+		this.backend = driver.dialect.name;
+	}
+
+	// ---------- plumbing ----------
+
+	private write<T>(fn: (w: Work) => Promise<T>): Promise<T> {
+		return this.driver.write(async (tx) => {
+			const w = new Work(tx, this.now());
+			const result = await fn(w);
+			await this.flushEvents(w);
+			return result;
+		});
+	}
+
+	private read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+		return this.driver.read(fn);
+	}
+
+	/** Events go in last, under the outbox lock, so the lock is held only until the commit right after. */
+	private async flushEvents(w: Work): Promise<void> {
+		if (w.events.length === 0) return;
+		await this.driver.lock(w.tx, OUTBOX_LOCK);
+		for (let i = 0; i < w.events.length; i += 200) {
+			const q = new Params();
+			const rows = w.events.slice(i, i + 200).map((e) => `(${q.p(e.programId)}, ${q.p(e.type)}, ${q.p(e.payload)}, ${q.p(e.participantId)}, ${q.p(w.now)})`);
+			await w.tx.run(`INSERT INTO outbox (program_id, type, payload, participant_id, created_at) VALUES ${rows.join(', ')}`, q.values);
+		}
+	}
+
+	/**
+	 * The one idempotency mechanism: claim (program, operation, key) first, do the work, store a
+	 * receipt, all in one transaction. A racing duplicate blocks on the claim (PostgreSQL waits for
+	 * the unique index; SQLite writers are serialised) and then replays the winner's receipt.
+	 */
+	private async once<Receipt, R>(w: Work, o: Once<Receipt, R>): Promise<R> {
+		if (o.key === undefined && o.derive === undefined) return (await o.run()).result;
+		const key = o.key ?? 'auto:' + o.derive!();
+		const print = o.key === undefined ? null : fingerprint(o.input);
+		const where = [o.programId, o.operation, key];
+		const claimed = await w.tx.get(
+			`INSERT INTO idempotency_keys (program_id, operation, idem_key, fingerprint, created_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT DO NOTHING RETURNING created_at`,
+			[...where, print, w.now],
+		);
+		if (!claimed) {
+			const row = await w.tx.get(`SELECT fingerprint, receipt FROM idempotency_keys WHERE program_id = $1 AND operation = $2 AND idem_key = $3`, where);
+			if (!row || row.receipt === null) throw new EngineError('ledger_internal', `idempotency record for ${o.operation} vanished during a replay; retry`);
+			if (print !== null && row.fingerprint !== print) {
+				fail('idempotency_key_reused', 'idempotencyKey', `idempotencyKey was already used for a different ${o.operation} request; repeat the same input or use a new key`);
+			}
+			return o.replay(JSON.parse(s(row.receipt)) as Receipt);
+		}
+		const { receipt, result } = await o.run();
+		if (receipt === null) await w.tx.run(`DELETE FROM idempotency_keys WHERE program_id = $1 AND operation = $2 AND idem_key = $3`, where);
+		else await w.tx.run(`UPDATE idempotency_keys SET receipt = $4 WHERE program_id = $1 AND operation = $2 AND idem_key = $3`, [...where, JSON.stringify(receipt)]);
+		return result;
+	}
+
+	private async requireProgram(tx: Tx, programId: string): Promise<void> {
+		if (this.knownPrograms.has(programId)) return;
+		const row = await tx.get(`SELECT id FROM programs WHERE id = $1`, [programId]);
+		if (!row) fail('unknown_program', 'programId', `programId "${programId}" is not a program of this ledger; create it first (ensureProgram)`);
+		this.knownPrograms.add(programId);
+	}
+
+	private async requireParticipant(tx: Tx, programId: string, id: number, field: string, lock = false): Promise<ParticipantRecord> {
+		const row = await tx.get(`SELECT * FROM participants WHERE id = $1 AND program_id = $2${lock ? this.driver.dialect.forUpdate : ''}`, [id, programId]);
+		if (!row) fail('unknown_participant', field, `${field} ${id} is not a participant of program "${programId}"`);
+		return toParticipant(row);
+	}
+
+	private async requireReferral(tx: Tx, programId: string, id: number, field: string, lock = false): Promise<Row> {
+		const row = await tx.get(`SELECT * FROM referrals WHERE id = $1 AND program_id = $2${lock ? this.driver.dialect.forUpdate : ''}`, [id, programId]);
+		if (!row) fail('unknown_referral', field, `${field} ${id} is not a referral of program "${programId}"`);
+		return row;
+	}
+
+	private async requireReward(tx: Tx, programId: string, id: number, field: string): Promise<Row> {
+		const row = await tx.get(`SELECT * FROM rewards WHERE id = $1 AND program_id = $2`, [id, programId]);
+		if (!row) fail('unknown_reward', field, `${field} ${id} is not a reward of program "${programId}"`);
+		return row;
+	}
+
+	private async loadRow(tx: Tx, table: string, id: number): Promise<Row> {
+		const row = await tx.get(`SELECT * FROM ${table} WHERE id = $1`, [id]);
+		if (!row) throw new EngineError('ledger_internal', `${table} row ${id} named by an idempotency receipt is missing`);
+		return row;
+	}
+
+	// ---------- programs ----------
+
+	async ensureProgram(input: EnsureProgramInput): Promise<ProgramRecord> {
+		inputObject(input, 'ensureProgram');
+		const id = v.text(input.id, 'programId', 128);
+		const name = v.optText(input.name, 'name', LIMITS.name);
+		const settings = input.settings === undefined ? undefined : v.jsonObject(input.settings, 'settings');
+		const program = await this.write(async (w) => {
+			await w.tx.run(`INSERT INTO programs (id, name, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING`, [
+				id,
+				name ?? id,
+				settings ?? '{}',
+				w.now,
+			]);
+			if (name !== undefined || settings !== undefined) {
+				const q = new Params();
+				const sets = [name !== undefined ? `name = ${q.p(name)}` : '', settings !== undefined ? `settings = ${q.p(settings)}` : ''].filter(Boolean);
+				await w.tx.run(`UPDATE programs SET ${sets.join(', ')}, updated_at = ${q.p(w.now)} WHERE id = ${q.p(id)}`, q.values);
+			}
+			return toProgram((await w.tx.get(`SELECT * FROM programs WHERE id = $1`, [id]))!);
+		});
+		this.knownPrograms.add(id);
+		return program;
+	}
+
+	async getProgram(id: string): Promise<ProgramRecord | null> {
+		const programId = v.text(id, 'programId', 128);
+		const row = await this.read((tx) => tx.get(`SELECT * FROM programs WHERE id = $1`, [programId]));
+		return row ? toProgram(row) : null;
+	}
+
+	// ---------- participants ----------
+
+	/** The participant holding this external id or email; refuses when they name two different ones. */
+	private async findParticipant(tx: Tx, programId: string, externalId: string | undefined, email: string | undefined): Promise<ParticipantRecord | undefined> {
+		const rows = (await tx.all(`SELECT * FROM participants WHERE program_id = $1 AND (external_id = $2 OR email = $3) ORDER BY id`, [programId, externalId ?? null, email ?? null])).map(toParticipant);
+		const found = rows[0];
+		if (!found) return undefined;
+		if (rows.length > 1 || (externalId !== undefined && found.externalId !== null && found.externalId !== externalId) || (email !== undefined && found.email !== null && found.email !== email)) {
+			fail('participant_conflict', 'email', 'this externalId and this email belong to different participants; update one of them first');
+		}
+		return found;
+	}
+
+	async enrolParticipant(input: EnrolParticipantInput): Promise<EnrolParticipantResult> {
+		inputObject(input, 'enrolParticipant');
+		const programId = programIdOf(input);
+		const externalId = v.optText(input.externalId, 'externalId', LIMITS.id);
+		const email = v.optEmail(input.email);
+		const phone = v.optPhone(input.phone);
+		const name = v.optText(input.name, 'name', LIMITS.name);
+		const metadata = v.jsonObject(input.metadata, 'metadata');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		if (externalId === undefined && email === undefined) fail('required', 'email', 'give an email or an externalId to enrol a participant (they identify the participant)');
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			// Idempotent by its natural keys (external id, email); an explicit key is remembered too.
+			return this.once<{ participantId: number; created: boolean }, EnrolParticipantResult>(w, {
+				programId,
+				operation: 'enrolParticipant',
+				key,
+				input,
+				run: async () => {
+					const existing = await this.findParticipant(w.tx, programId, externalId, email);
+					if (existing) return { receipt: { participantId: existing.id, created: false }, result: { participant: existing, created: false, replayed: false } };
+					const row = await w.tx.get(
+						`INSERT INTO participants (program_id, external_id, email, phone, name, metadata, created_at, updated_at)
+						VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING RETURNING *`,
+						[programId, externalId ?? null, email ?? null, phone ?? null, name ?? null, metadata, w.now],
+					);
+					if (!row) {
+						// Lost a race on a natural key: the winner has committed, so it is visible now.
+						const winner = await this.findParticipant(w.tx, programId, externalId, email);
+						if (!winner) throw new EngineError('ledger_internal', 'participant insert conflicted but no participant matches; retry');
+						return { receipt: { participantId: winner.id, created: false }, result: { participant: winner, created: false, replayed: false } };
+					}
+					const participant = toParticipant(row);
+					w.emit(programId, 'participant.enrolled', { participant }, participant.id);
+					w.emitAll(programId, events, participant.id);
+					return { receipt: { participantId: participant.id, created: true }, result: { participant, created: true, replayed: false } };
+				},
+				replay: async (r) => ({ participant: toParticipant(await this.loadRow(w.tx, 'participants', r.participantId)), created: r.created, replayed: true }),
+			});
+		});
+	}
+
+	async getParticipant(query: ParticipantQuery): Promise<ParticipantRecord | null> {
+		inputObject(query, 'getParticipant');
+		const programId = programIdOf(query);
+		const q = new Params();
+		let where: string;
+		if (query.id !== undefined && query.id !== null) where = `id = ${q.p(v.rowId(query.id, 'id'))}`;
+		else if (query.externalId !== undefined && query.externalId !== null) where = `external_id = ${q.p(v.text(query.externalId, 'externalId', LIMITS.id))}`;
+		else if (query.email !== undefined && query.email !== null) where = `email = ${q.p(v.email(query.email))}`;
+		else fail('required', 'id', 'give id, externalId or email to find a participant');
+		const row = await this.read((tx) => tx.get(`SELECT * FROM participants WHERE ${where} AND program_id = ${q.p(programId)}`, q.values));
+		return row ? toParticipant(row) : null;
+	}
+
+	async updateParticipant(input: UpdateParticipantInput): Promise<{ participant: ParticipantRecord; replayed: boolean }> {
+		inputObject(input, 'updateParticipant');
+		const programId = programIdOf(input);
+		const id = v.rowId(input.participantId, 'participantId');
+		const changes: Record<string, SqlValue> = {};
+		if (input.externalId !== undefined) changes.external_id = input.externalId === null ? null : v.text(input.externalId, 'externalId', LIMITS.id);
+		if (input.email !== undefined) changes.email = input.email === null ? null : v.email(input.email);
+		if (input.phone !== undefined) changes.phone = input.phone === null ? null : (v.optPhone(input.phone) ?? null);
+		if (input.name !== undefined) changes.name = input.name === null ? null : v.text(input.name, 'name', LIMITS.name);
+		if (input.metadata !== undefined) changes.metadata = v.jsonObject(input.metadata, 'metadata');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		try {
+			return await this.write(async (w) => {
+				await this.requireProgram(w.tx, programId);
+				return this.once<{ participantId: number }, { participant: ParticipantRecord; replayed: boolean }>(w, {
+					programId,
+					operation: 'updateParticipant',
+					key,
+					input,
+					run: async () => {
+						await this.requireParticipant(w.tx, programId, id, 'participantId');
+						for (const [column, field] of [['external_id', 'externalId'], ['email', 'email']] as const) {
+							if (changes[column] === undefined || changes[column] === null) continue;
+							const other = await w.tx.get(`SELECT id FROM participants WHERE program_id = $1 AND ${column} = $2 AND id <> $3`, [programId, changes[column], id]);
+							if (other) fail('participant_conflict', field, `another participant of this program already has this ${field}`);
+						}
+						const q = new Params();
+						const sets = Object.entries(changes).map(([column, value]) => `${column} = ${q.p(value)}`);
+						const row = await w.tx.get(`UPDATE participants SET ${[...sets, `updated_at = ${q.p(w.now)}`].join(', ')} WHERE id = ${q.p(id)} RETURNING *`, q.values);
+						w.emitAll(programId, events, id);
+						return { receipt: { participantId: id }, result: { participant: toParticipant(row!), replayed: false } };
+					},
+					replay: async (r) => ({ participant: toParticipant(await this.loadRow(w.tx, 'participants', r.participantId)), replayed: true }),
+				});
+			});
+		} catch (error) {
+			if (this.driver.isUniqueViolation(error)) fail('participant_conflict', 'email', 'another participant of this program took this email or externalId at the same moment');
+			throw error;
+		}
+	}
+
+	async listParticipants(query: ListParticipantsQuery): Promise<ParticipantRecord[]> {
+		inputObject(query, 'listParticipants');
+		const q = new Params();
+		const where = [`program_id = ${q.p(programIdOf(query))}`];
+		const afterId = v.optRowId(query.afterId, 'afterId');
+		const since = v.optTime(query.createdSince, 'createdSince');
+		const until = v.optTime(query.createdUntil, 'createdUntil');
+		if (afterId !== undefined) where.push(`id > ${q.p(afterId)}`);
+		if (since !== undefined) where.push(`created_at >= ${q.p(since)}`);
+		if (until !== undefined) where.push(`created_at < ${q.p(until)}`);
+		const sql = `SELECT * FROM participants WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.p(v.limit(query.limit))}`;
+		return (await this.read((tx) => tx.all(sql, q.values))).map(toParticipant);
+	}
+
+	async eraseParticipant(input: EraseParticipantInput): Promise<{ participant: ParticipantRecord; replayed: boolean }> {
+		inputObject(input, 'eraseParticipant');
+		const programId = programIdOf(input);
+		const id = v.rowId(input.participantId, 'participantId');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			return this.once<{ participantId: number }, { participant: ParticipantRecord; replayed: boolean }>(w, {
+				programId,
+				operation: 'eraseParticipant',
+				key,
+				input,
+				run: async () => {
+					const before = await this.requireParticipant(w.tx, programId, id, 'participantId', true);
+					const row = await w.tx.get(
+						`UPDATE participants SET external_id = NULL, email = NULL, phone = NULL, name = NULL, metadata = '{}',
+						erased_at = COALESCE(erased_at, $2), updated_at = $2 WHERE id = $1 RETURNING *`,
+						[id, w.now],
+					);
+					// Rows and aggregates stay; what could identify the person goes.
+					await w.tx.run(`UPDATE referrals SET ip_hash = NULL, device_hash = NULL, metadata = '{}' WHERE referee_id = $1`, [id]);
+					const q = new Params();
+					const addresses = [before.email, before.phone].filter((a): a is string => a !== null);
+					const byAddress = addresses.length ? ` OR recipient IN ${q.list(addresses)}` : '';
+					await w.tx.run(`UPDATE messages SET recipient = '[erased]' WHERE participant_id = ${q.p(id)}${byAddress}`, q.values);
+					await w.tx.run(`UPDATE outbox SET payload = $2 WHERE participant_id = $1`, [id, JSON.stringify({ participantId: id, erased: true })]);
+					w.emit(programId, 'participant.erased', { participantId: id });
+					w.emitAll(programId, events);
+					return { receipt: { participantId: id }, result: { participant: toParticipant(row!), replayed: false } };
+				},
+				replay: async (r) => ({ participant: toParticipant(await this.loadRow(w.tx, 'participants', r.participantId)), replayed: true }),
+			});
+		});
+	}
+
+	// ---------- codes ----------
+
+	async issueCode(input: IssueCodeInput): Promise<IssueCodeResult> {
+		inputObject(input, 'issueCode');
+		const programId = programIdOf(input);
+		const ownerId = v.optRowId(input.ownerId, 'ownerId');
+		const vanity = input.code === undefined || input.code === null ? undefined : codeText(input.code, 'code');
+		const generate = input.generate;
+		if (vanity === undefined && typeof generate !== 'function') fail('required', 'generate', 'give generate (a function returning a candidate code) or code (a chosen code)');
+		const expiresAt = v.optTime(input.expiresAt, 'expiresAt');
+		const maxUses = v.optInt(input.maxUses, 'maxUses', 1, 2_000_000_000);
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			if (ownerId !== undefined) await this.requireParticipant(w.tx, programId, ownerId, 'ownerId');
+			const insert = (code: string) =>
+				w.tx.get(
+					`INSERT INTO codes (program_id, code, owner_id, status, expires_at, max_uses, uses, created_at, updated_at)
+					VALUES ($1, $2, $3, 'active', $4, $5, 0, $6, $6) ON CONFLICT DO NOTHING RETURNING *`,
+					[programId, code, ownerId ?? null, expiresAt ?? null, maxUses ?? null, w.now],
+				);
+			return this.once<{ codeId: number }, IssueCodeResult>(w, {
+				programId,
+				operation: 'issueCode',
+				key,
+				input,
+				derive: () => (ownerId !== undefined ? `owner:${ownerId}` : vanity !== undefined ? `code:${vanity}` : `terms:${expiresAt ?? ''}:${maxUses ?? ''}`),
+				run: async () => {
+					let row: Row | undefined;
+					if (vanity !== undefined) {
+						row = await insert(vanity);
+						if (!row) fail('code_taken', 'code', 'this code is already taken in this program; choose another');
+					}
+					for (let attempt = 0; !row; attempt++) {
+						if (attempt === CODE_ATTEMPTS) fail('code_space_exhausted', 'generate', `generate produced ${CODE_ATTEMPTS} taken codes in a row; use longer codes`);
+						row = await insert(generated(generate!));
+					}
+					const code = toCode(row, w.now);
+					w.emitAll(programId, events, ownerId ?? null);
+					return { receipt: { codeId: code.id }, result: { code, replayed: false } };
+				},
+				replay: async (r) => ({ code: toCode(await this.loadRow(w.tx, 'codes', r.codeId), w.now), replayed: true }),
+			});
+		});
+	}
+
+	async issueCodes(count: number, input: IssueCodesInput): Promise<IssueCodesResult> {
+		v.int(count, 'count', 1, LIMITS.batch);
+		inputObject(input, 'issueCodes');
+		const programId = programIdOf(input);
+		const ownerId = v.optRowId(input.ownerId, 'ownerId');
+		const generate = input.generate;
+		if (typeof generate !== 'function') fail('required', 'generate', 'give generate (a function returning a candidate code)');
+		const expiresAt = v.optTime(input.expiresAt, 'expiresAt');
+		const maxUses = v.optInt(input.maxUses, 'maxUses', 1, 2_000_000_000);
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			if (ownerId !== undefined) await this.requireParticipant(w.tx, programId, ownerId, 'ownerId');
+			return this.once<{ codes: string[] }, IssueCodesResult>(w, {
+				programId,
+				operation: 'issueCodes',
+				key,
+				input: { ...input, count },
+				derive: () => `batch:${count}:${ownerId ?? ''}:${expiresAt ?? ''}:${maxUses ?? ''}`,
+				run: async () => {
+					const codes = await this.insertCodes(w, programId, count, generate, [ownerId ?? null, expiresAt ?? null, maxUses ?? null]);
+					return { receipt: { codes }, result: { programId, codes, replayed: false } };
+				},
+				replay: async (r) => ({ programId, codes: r.codes, replayed: true }),
+			});
+		});
+	}
+
+	/** Multi-row inserts that skip taken codes; collisions are replaced with fresh candidates. */
+	private async insertCodes(w: Work, programId: string, count: number, generate: () => string, terms: [number | null, number | null, number | null]): Promise<string[]> {
+		const issued: string[] = [];
+		const tried = new Set<string>();
+		const statements = new Map<number, string>();
+		const statement = (rows: number) => {
+			let sql = statements.get(rows);
+			if (!sql) {
+				// Shared values are bound once ($1..$5); each row adds only its code.
+				const values = Array.from({ length: rows }, (_, i) => `($1, $${i + 6}, $2, 'active', $3, $4, 0, $5, $5)`);
+				sql = `INSERT INTO codes (program_id, code, owner_id, status, expires_at, max_uses, uses, created_at, updated_at) VALUES ${values.join(', ')} ON CONFLICT DO NOTHING RETURNING code`;
+				statements.set(rows, sql);
+			}
+			return sql;
+		};
+		for (let round = 0; issued.length < count; round++) {
+			if (round === CODE_ATTEMPTS) fail('code_space_exhausted', 'generate', `generate kept producing taken codes after ${CODE_ATTEMPTS} rounds; use longer codes`);
+			const need = count - issued.length;
+			const candidates: string[] = [];
+			for (let draws = 0; candidates.length < need; draws++) {
+				if (draws > need * CODE_ATTEMPTS + 100) fail('code_space_exhausted', 'generate', 'generate keeps repeating itself; use longer codes');
+				const code = generated(generate);
+				if (!tried.has(code)) {
+					tried.add(code);
+					candidates.push(code);
+				}
+			}
+			for (let i = 0; i < candidates.length; i += BULK_CHUNK) {
+				const chunk = candidates.slice(i, i + BULK_CHUNK);
+				const rows = await w.tx.all(statement(chunk.length), [programId, ...terms, w.now, ...chunk]);
+				for (const r of rows) issued.push(s(r.code));
+			}
+		}
+		return issued;
+	}
+
+	async redeemCode(input: RedeemCodeInput): Promise<RedeemCodeResult> {
+		inputObject(input, 'redeemCode');
+		const programId = programIdOf(input);
+		const codeValue = codeText(input.code, 'code');
+		const participantId = v.optRowId(input.participantId, 'participantId');
+		const reference = v.optText(input.reference, 'reference', LIMITS.id);
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			if (participantId !== undefined) await this.requireParticipant(w.tx, programId, participantId, 'participantId');
+			return this.once<{ codeId: number; redeemed: boolean; reason: RedeemRefusal | null }, RedeemCodeResult>(w, {
+				programId,
+				operation: 'redeemCode',
+				key,
+				input,
+				derive: () => `${codeValue}|${participantId ?? ''}|${reference ?? ''}`,
+				run: async () => {
+					const found = await w.tx.get(`SELECT id FROM codes WHERE program_id = $1 AND code = $2`, [programId, codeValue]);
+					if (!found) fail('unknown_code', 'code', `this code does not exist in program "${programId}"`);
+					// One statement checks and counts, so racing redemptions never exceed maxUses.
+					const row = await w.tx.get(
+						`UPDATE codes SET uses = uses + 1, updated_at = $2
+						WHERE id = $1 AND status = 'active' AND (expires_at IS NULL OR expires_at > $2) AND (max_uses IS NULL OR uses < max_uses)
+						RETURNING *`,
+						[n(found.id), w.now],
+					);
+					if (!row) {
+						const current = toCode(await this.loadRow(w.tx, 'codes', n(found.id)), w.now);
+						const reason: RedeemRefusal = current.state === 'active' ? 'exhausted' : current.state;
+						return { receipt: { codeId: current.id, redeemed: false, reason }, result: { redeemed: false, reason, code: current, replayed: false } };
+					}
+					await w.tx.run(`INSERT INTO code_redemptions (program_id, code_id, participant_id, reference, created_at) VALUES ($1, $2, $3, $4, $5)`, [
+						programId,
+						n(row.id),
+						participantId ?? null,
+						reference ?? null,
+						w.now,
+					]);
+					const code = toCode(row, w.now);
+					w.emitAll(programId, events, participantId ?? null);
+					return { receipt: { codeId: code.id, redeemed: true, reason: null }, result: { redeemed: true, reason: null, code, replayed: false } };
+				},
+				replay: async (r) => ({ redeemed: r.redeemed, reason: r.reason, code: toCode(await this.loadRow(w.tx, 'codes', r.codeId), w.now), replayed: true }),
+			});
+		});
+	}
+
+	async revokeCode(input: RevokeCodeInput): Promise<RevokeCodeResult> {
+		inputObject(input, 'revokeCode');
+		const programId = programIdOf(input);
+		const codeValue = codeText(input.code, 'code');
+		const reason = v.optNote(input.reason, 'reason');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			return this.once<{ codeId: number; revoked: boolean }, RevokeCodeResult>(w, {
+				programId,
+				operation: 'revokeCode',
+				key,
+				input,
+				run: async () => {
+					const row = await w.tx.get(
+						`UPDATE codes SET status = 'revoked', revoked_reason = $3, updated_at = $4 WHERE program_id = $1 AND code = $2 AND status = 'active' RETURNING *`,
+						[programId, codeValue, reason ?? null, w.now],
+					);
+					if (row) {
+						w.emitAll(programId, events);
+						return { receipt: { codeId: n(row.id), revoked: true }, result: { revoked: true, code: toCode(row, w.now), replayed: false } };
+					}
+					const current = await w.tx.get(`SELECT * FROM codes WHERE program_id = $1 AND code = $2`, [programId, codeValue]);
+					if (!current) fail('unknown_code', 'code', `this code does not exist in program "${programId}"`);
+					return { receipt: { codeId: n(current.id), revoked: false }, result: { revoked: false, code: toCode(current, w.now), replayed: false } };
+				},
+				replay: async (r) => ({ revoked: r.revoked, code: toCode(await this.loadRow(w.tx, 'codes', r.codeId), w.now), replayed: true }),
+			});
+		});
+	}
+
+	async lookupCode(query: CodeQuery): Promise<CodeRecord | null> {
+		inputObject(query, 'lookupCode');
+		const programId = programIdOf(query);
+		const code = codeText(query.code, 'code');
+		const row = await this.read((tx) => tx.get(`SELECT * FROM codes WHERE program_id = $1 AND code = $2`, [programId, code]));
+		return row ? toCode(row, this.now()) : null;
+	}
+
+	async listCodes(query: ListCodesQuery): Promise<CodeRecord[]> {
+		inputObject(query, 'listCodes');
+		const q = new Params();
+		const where = [`program_id = ${q.p(programIdOf(query))}`];
+		const ownerId = v.optRowId(query.ownerId, 'ownerId');
+		const afterId = v.optRowId(query.afterId, 'afterId');
+		if (ownerId !== undefined) where.push(`owner_id = ${q.p(ownerId)}`);
+		if (afterId !== undefined) where.push(`id > ${q.p(afterId)}`);
+		const sql = `SELECT * FROM codes WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.p(v.limit(query.limit))}`;
+		const now = this.now();
+		return (await this.read((tx) => tx.all(sql, q.values))).map((r) => toCode(r, now));
+	}
+
+	// ---------- referrals ----------
+
+	async recordReferral(input: RecordReferralInput): Promise<RecordReferralResult> {
+		inputObject(input, 'recordReferral');
+		const programId = programIdOf(input);
+		const givenReferrer = v.optRowId(input.referrerId, 'referrerId');
+		const refereeId = v.optRowId(input.refereeId, 'refereeId');
+		const codeValue = input.code === undefined || input.code === null ? undefined : codeText(input.code, 'code');
+		const source = v.optText(input.source, 'source', LIMITS.name);
+		const touchedAt = v.optTime(input.touchedAt, 'touchedAt');
+		const ipHash = v.optText(input.ipHash, 'ipHash', LIMITS.id);
+		const deviceHash = v.optText(input.deviceHash, 'deviceHash', LIMITS.id);
+		const initial = input.status === undefined || input.status === null ? 'pending' : v.status(input.status, 'status');
+		const reasons = v.textList(input.reasons, 'reasons', 50, LIMITS.name);
+		const riskScore = v.optNumber(input.riskScore, 'riskScore');
+		const metadata = v.jsonObject(input.metadata, 'metadata');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		if (givenReferrer === undefined && codeValue === undefined) fail('required', 'referrerId', 'give referrerId, or a code whose owner is the referrer');
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			const byReferee = async () => {
+				const row = await w.tx.get(`SELECT * FROM referrals WHERE program_id = $1 AND referee_id = $2`, [programId, refereeId!]);
+				return row ? toReferral(row) : undefined;
+			};
+			return this.once<{ referralId: number; created: boolean }, RecordReferralResult>(w, {
+				programId,
+				operation: 'recordReferral',
+				key,
+				input,
+				// With a referee the unique (program, referee) is the natural key; without one, the inputs are.
+				derive: refereeId === undefined ? () => digest({ givenReferrer, codeValue, source, touchedAt, ipHash, deviceHash }) : undefined,
+				run: async () => {
+					let referrerId = givenReferrer;
+					let codeId: number | null = null;
+					if (codeValue !== undefined) {
+						const code = await w.tx.get(`SELECT id, owner_id FROM codes WHERE program_id = $1 AND code = $2`, [programId, codeValue]);
+						if (!code) fail('unknown_code', 'code', `this code does not exist in program "${programId}"`);
+						codeId = n(code.id);
+						if (referrerId === undefined) {
+							if (code.owner_id === null) fail('required', 'referrerId', 'this code has no owner; give referrerId');
+							referrerId = n(code.owner_id);
+						}
+					}
+					await this.requireParticipant(w.tx, programId, referrerId!, 'referrerId');
+					if (refereeId !== undefined) {
+						await this.requireParticipant(w.tx, programId, refereeId, 'refereeId');
+						const existing = await byReferee();
+						if (existing) return { receipt: { referralId: existing.id, created: false }, result: { referral: existing, created: false, replayed: false } };
+					}
+					const row = await w.tx.get(
+						`INSERT INTO referrals (program_id, referrer_id, referee_id, code_id, source, touched_at, ip_hash, device_hash, status, reasons, risk_score, metadata, created_at, updated_at)
+						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) ON CONFLICT DO NOTHING RETURNING *`,
+						[programId, referrerId!, refereeId ?? null, codeId, source ?? null, touchedAt ?? w.now, ipHash ?? null, deviceHash ?? null, initial, JSON.stringify(reasons), riskScore ?? null, metadata, w.now],
+					);
+					if (!row) {
+						// A racing call recorded this referee first; theirs stands.
+						const winner = await byReferee();
+						if (!winner) throw new EngineError('ledger_internal', 'referral insert conflicted but no referral matches; retry');
+						return { receipt: { referralId: winner.id, created: false }, result: { referral: winner, created: false, replayed: false } };
+					}
+					const referral = toReferral(row);
+					await w.tx.run(`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, NULL, $2, 'recorded', $3)`, [referral.id, initial, w.now]);
+					w.emit(programId, 'referral.recorded', { referral }, refereeId ?? null);
+					w.emitAll(programId, events, refereeId ?? null);
+					return { receipt: { referralId: referral.id, created: true }, result: { referral, created: true, replayed: false } };
+				},
+				replay: async (r) => ({ referral: toReferral(await this.loadRow(w.tx, 'referrals', r.referralId)), created: r.created, replayed: true }),
+			});
+		});
+	}
+
+	async getReferral(query: { programId: string; id: Id }): Promise<ReferralRecord | null> {
+		inputObject(query, 'getReferral');
+		const programId = programIdOf(query);
+		const id = v.rowId(query.id, 'id');
+		const row = await this.read((tx) => tx.get(`SELECT * FROM referrals WHERE id = $1 AND program_id = $2`, [id, programId]));
+		return row ? toReferral(row) : null;
+	}
+
+	async findReferralByReferee(query: { programId: string; refereeId: Id }): Promise<ReferralRecord | null> {
+		inputObject(query, 'findReferralByReferee');
+		const programId = programIdOf(query);
+		const refereeId = v.rowId(query.refereeId, 'refereeId');
+		const row = await this.read((tx) => tx.get(`SELECT * FROM referrals WHERE program_id = $1 AND referee_id = $2`, [programId, refereeId]));
+		return row ? toReferral(row) : null;
+	}
+
+	async findReferralByOrderId(query: { programId: string; orderId: string }): Promise<ReferralRecord | null> {
+		inputObject(query, 'findReferralByOrderId');
+		const programId = programIdOf(query);
+		const orderId = v.text(query.orderId, 'orderId', LIMITS.id);
+		const row = await this.read((tx) =>
+			tx.get(`SELECT r.* FROM conversions c JOIN referrals r ON r.id = c.referral_id WHERE c.program_id = $1 AND c.order_id = $2`, [programId, orderId]),
+		);
+		return row ? toReferral(row) : null;
+	}
+
+	async transitionReferral(input: TransitionReferralInput): Promise<TransitionResult<ReferralRecord>> {
+		inputObject(input, 'transitionReferral');
+		const programId = programIdOf(input);
+		const id = v.rowId(input.referralId, 'referralId');
+		const from = v.status(input.from, 'from');
+		const to = v.status(input.to, 'to');
+		const reason = v.optNote(input.reason, 'reason');
+		const reasons = input.reasons === undefined ? undefined : v.textList(input.reasons, 'reasons', 50, LIMITS.name);
+		const riskScore = v.optNumber(input.riskScore, 'riskScore');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			// Without a key the compare-and-set is the idempotency: from → to wins once per time the referral is in `from`.
+			return this.once<{ referralId: number; transitioned: boolean }, TransitionResult<ReferralRecord>>(w, {
+				programId,
+				operation: 'transitionReferral',
+				key,
+				input,
+				run: async () => {
+					const q = new Params();
+					const sets = [`status = ${q.p(to)}`, `updated_at = ${q.p(w.now)}`];
+					if (reasons !== undefined) sets.push(`reasons = ${q.p(JSON.stringify(reasons))}`);
+					if (riskScore !== undefined) sets.push(`risk_score = ${q.p(riskScore)}`);
+					const row = await w.tx.get(`UPDATE referrals SET ${sets.join(', ')} WHERE id = ${q.p(id)} AND program_id = ${q.p(programId)} AND status = ${q.p(from)} RETURNING *`, q.values);
+					if (!row) {
+						const current = toReferral(await this.requireReferral(w.tx, programId, id, 'referralId'));
+						return { receipt: { referralId: id, transitioned: false }, result: { transitioned: false, status: current.status, record: current, replayed: false } };
+					}
+					const referral = toReferral(row);
+					await w.tx.run(`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)`, [id, from, to, reason ?? null, w.now]);
+					w.emit(programId, `referral.${to}`, { referral, from, to, reason: reason ?? null }, referral.refereeId);
+					w.emitAll(programId, events, referral.refereeId);
+					return { receipt: { referralId: id, transitioned: true }, result: { transitioned: true, status: to, record: referral, replayed: false } };
+				},
+				replay: async (r) => {
+					const record = toReferral(await this.loadRow(w.tx, 'referrals', r.referralId));
+					return { transitioned: r.transitioned, status: record.status, record, replayed: true };
+				},
+			});
+		});
+	}
+
+	async referralHistory(query: { programId: string; referralId: Id }): Promise<StatusChange[]> {
+		inputObject(query, 'referralHistory');
+		const programId = programIdOf(query);
+		const id = v.rowId(query.referralId, 'referralId');
+		return this.read(async (tx) => {
+			await this.requireReferral(tx, programId, id, 'referralId');
+			return (await tx.all(`SELECT * FROM referral_history WHERE referral_id = $1 ORDER BY id`, [id])).map(toChange);
+		});
+	}
+
+	async qualifyReferral(input: QualifyReferralInput): Promise<QualifyReferralResult> {
+		inputObject(input, 'qualifyReferral');
+		const programId = programIdOf(input);
+		const id = v.rowId(input.referralId, 'referralId');
+		const orderId = v.text(input.orderId, 'orderId', LIMITS.id);
+		const amount = v.optNumber(input.amount, 'amount');
+		const currency = v.optText(input.currency, 'currency', 8)?.toUpperCase();
+		const occurredAt = v.optTime(input.occurredAt, 'occurredAt');
+		const fromStatuses = v.statusList(input.fromStatuses, 'fromStatuses');
+		const to = input.toStatus === undefined || input.toStatus === null ? 'qualified' : v.status(input.toStatus, 'toStatus');
+		const reason = v.optNote(input.reason, 'reason');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			const replay = async (conversionId: number): Promise<QualifyReferralResult> => {
+				const conversion = await this.loadRow(w.tx, 'conversions', conversionId);
+				const referral = toReferral(await this.loadRow(w.tx, 'referrals', n(conversion.referral_id)));
+				return { qualified: n(conversion.qualified) === 1, referral, conversion: toConversion(conversion), replayed: true };
+			};
+			// The unique (program, order id) on conversions is the natural key: an order qualifies once.
+			return this.once<{ conversionId: number }, QualifyReferralResult>(w, {
+				programId,
+				operation: 'qualifyReferral',
+				key,
+				input,
+				run: async () => {
+					// Locked so the status we check is the status we change.
+					const locked = await this.requireReferral(w.tx, programId, id, 'referralId', true);
+					const from = s(locked.status);
+					const qualifies = fromStatuses.includes(from);
+					const occurred = occurredAt ?? w.now;
+					const inserted = await w.tx.get(
+						`INSERT INTO conversions (program_id, referral_id, order_id, amount, currency, occurred_at, qualified, created_at)
+						VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING *`,
+						[programId, id, orderId, amount ?? null, currency ?? null, occurred, qualifies ? 1 : 0, w.now],
+					);
+					if (!inserted) {
+						const existing = (await w.tx.get(`SELECT * FROM conversions WHERE program_id = $1 AND order_id = $2`, [programId, orderId]))!;
+						if (n(existing.referral_id) !== id) fail('order_already_used', 'orderId', `this orderId already belongs to referral ${n(existing.referral_id)}`);
+						return { receipt: { conversionId: n(existing.id) }, result: await replay(n(existing.id)) };
+					}
+					const conversion = toConversion(inserted);
+					if (!qualifies) return { receipt: { conversionId: conversion.id }, result: { qualified: false, referral: toReferral(locked), conversion, replayed: false } };
+					const row = await w.tx.get(`UPDATE referrals SET status = $2, qualified_at = $3, updated_at = $4 WHERE id = $1 RETURNING *`, [id, to, occurred, w.now]);
+					const referral = toReferral(row!);
+					await w.tx.run(`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)`, [id, from, to, reason ?? `order ${orderId}`, w.now]);
+					w.emit(programId, `referral.${to}`, { referral, conversion, from, to, reason: reason ?? null }, referral.refereeId);
+					w.emitAll(programId, events, referral.refereeId);
+					return { receipt: { conversionId: conversion.id }, result: { qualified: true, referral, conversion, replayed: false } };
+				},
+				replay: (r) => replay(r.conversionId),
+			});
+		});
+	}
+
+	async listReferrals(query: ListReferralsQuery): Promise<ReferralRecord[]> {
+		inputObject(query, 'listReferrals');
+		const q = new Params();
+		const where = [`program_id = ${q.p(programIdOf(query))}`];
+		const referrerId = v.optRowId(query.referrerId, 'referrerId');
+		const refereeId = v.optRowId(query.refereeId, 'refereeId');
+		const state = query.status === undefined || query.status === null ? undefined : v.status(query.status, 'status');
+		const since = v.optTime(query.since, 'since');
+		const until = v.optTime(query.until, 'until');
+		const afterId = v.optRowId(query.afterId, 'afterId');
+		if (referrerId !== undefined) where.push(`referrer_id = ${q.p(referrerId)}`);
+		if (refereeId !== undefined) where.push(`referee_id = ${q.p(refereeId)}`);
+		if (state !== undefined) where.push(`status = ${q.p(state)}`);
+		if (since !== undefined) where.push(`touched_at >= ${q.p(since)}`);
+		if (until !== undefined) where.push(`touched_at < ${q.p(until)}`);
+		if (afterId !== undefined) where.push(`id > ${q.p(afterId)}`);
+		const sql = `SELECT * FROM referrals WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.p(v.limit(query.limit))}`;
+		return (await this.read((tx) => tx.all(sql, q.values))).map(toReferral);
+	}
+
+	async countReferrals(query: CountReferralsQuery): Promise<ReferralCounts> {
+		inputObject(query, 'countReferrals');
+		const q = new Params();
+		const where = [`program_id = ${q.p(programIdOf(query))}`];
+		const referrerId = v.optRowId(query.referrerId, 'referrerId');
+		const since = v.optTime(query.since, 'since');
+		const until = v.optTime(query.until, 'until');
+		if (referrerId !== undefined) where.push(`referrer_id = ${q.p(referrerId)}`);
+		if (since !== undefined) where.push(`touched_at >= ${q.p(since)}`);
+		if (until !== undefined) where.push(`touched_at < ${q.p(until)}`);
+		const rows = await this.read((tx) => tx.all(`SELECT status, COUNT(*) AS n FROM referrals WHERE ${where.join(' AND ')} GROUP BY status`, q.values));
+		const byStatus: Record<string, number> = {};
+		let total = 0;
+		for (const r of rows) {
+			byStatus[s(r.status)] = n(r.n);
+			total += n(r.n);
+		}
+		return { total, byStatus };
+	}
+
+	async referralsBySignal(query: SignalQuery): Promise<ReferralRecord[]> {
+		inputObject(query, 'referralsBySignal');
+		const q = new Params();
+		const where = [`program_id = ${q.p(programIdOf(query))}`, `touched_at >= ${q.p(v.time(query.since, 'since'))}`];
+		const ipHash = v.optText(query.ipHash, 'ipHash', LIMITS.id);
+		const deviceHash = v.optText(query.deviceHash, 'deviceHash', LIMITS.id);
+		if (ipHash === undefined && deviceHash === undefined) fail('required', 'ipHash', 'give ipHash or deviceHash to look for referrals sharing it');
+		const until = v.optTime(query.until, 'until');
+		const exclude = v.optRowId(query.excludeReferralId, 'excludeReferralId');
+		const signals = [ipHash !== undefined ? `ip_hash = ${q.p(ipHash)}` : '', deviceHash !== undefined ? `device_hash = ${q.p(deviceHash)}` : ''].filter(Boolean);
+		where.push(`(${signals.join(' OR ')})`);
+		if (until !== undefined) where.push(`touched_at < ${q.p(until)}`);
+		if (exclude !== undefined) where.push(`id <> ${q.p(exclude)}`);
+		const sql = `SELECT * FROM referrals WHERE ${where.join(' AND ')} ORDER BY touched_at DESC, id DESC LIMIT ${q.p(v.limit(query.limit))}`;
+		return (await this.read((tx) => tx.all(sql, q.values))).map(toReferral);
+	}
+
+	async referralEdges(query: EdgesQuery): Promise<ReferralEdge[]> {
+		inputObject(query, 'referralEdges');
+		const q = new Params();
+		const where = [`program_id = ${q.p(programIdOf(query))}`, 'referee_id IS NOT NULL'];
+		if (query.participantIds !== undefined && query.participantIds !== null) {
+			const ids = v.idList(query.participantIds, 'participantIds');
+			if (ids.length === 0) return [];
+			where.push(`(referrer_id IN ${q.list(ids)} OR referee_id IN ${q.list(ids)})`);
+		}
+		const sql = `SELECT id, referrer_id, referee_id, status FROM referrals WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.p(v.limit(query.limit, 'limit', LIMITS.pageSize))}`;
+		return (await this.read((tx) => tx.all(sql, q.values))).map((r) => ({ referralId: n(r.id), referrerId: n(r.referrer_id), refereeId: n(r.referee_id), status: s(r.status) }));
+	}
+
+	async leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]> {
+		inputObject(query, 'leaderboard');
+		const q = new Params();
+		const programId = programIdOf(query);
+		const by = v.oneOf(query.by, 'by', ['qualifiedReferrals', 'points'] as const);
+		const since = v.optTime(query.since, 'since');
+		const until = v.optTime(query.until, 'until');
+		const limit = v.limit(query.limit, 'limit', 10);
+		let scores: string;
+		if (by === 'qualifiedReferrals') {
+			const where = [`program_id = ${q.p(programId)}`, 'qualified_at IS NOT NULL'];
+			if (since !== undefined) where.push(`qualified_at >= ${q.p(since)}`);
+			if (until !== undefined) where.push(`qualified_at < ${q.p(until)}`);
+			if (query.excludeStatuses !== undefined && query.excludeStatuses !== null && query.excludeStatuses.length > 0) {
+				where.push(`status NOT IN ${q.list(v.statusList(query.excludeStatuses, 'excludeStatuses'))}`);
+			}
+			scores = `SELECT referrer_id AS participant_id, COUNT(*) AS score FROM referrals WHERE ${where.join(' AND ')} GROUP BY referrer_id`;
+		} else if (since === undefined && until === undefined) {
+			scores = `SELECT participant_id, balance AS score FROM points_balances WHERE program_id = ${q.p(programId)} AND balance <> 0`;
+		} else {
+			const where = [`program_id = ${q.p(programId)}`];
+			if (since !== undefined) where.push(`created_at >= ${q.p(since)}`);
+			if (until !== undefined) where.push(`created_at < ${q.p(until)}`);
+			scores = `SELECT participant_id, SUM(delta) AS score FROM points_journal WHERE ${where.join(' AND ')} GROUP BY participant_id HAVING SUM(delta) <> 0`;
+		}
+		// RANK() runs before LIMIT, over every scored participant, so ties share a rank.
+		const sql = `SELECT s.participant_id, s.score, RANK() OVER (ORDER BY s.score DESC) AS rank_no, p.external_id, p.name
+			FROM (${scores}) s JOIN participants p ON p.id = s.participant_id
+			ORDER BY s.score DESC, s.participant_id LIMIT ${q.p(limit)}`;
+		const rows = await this.read((tx) => tx.all(sql, q.values));
+		return rows.map((r) => ({ rank: n(r.rank_no), participantId: n(r.participant_id), externalId: sOrNull(r.external_id), name: sOrNull(r.name), score: n(r.score) }));
+	}
+
+	// ---------- rewards ----------
+
+	/** Journal entry and balance in one step; the balance row is locked by the upsert, so no update is lost. */
+	private async addPoints(w: Work, programId: string, participantId: number, change: CheckedPoints, rewardId: number | null, key: string): Promise<{ entry: PointsEntry; balance: number }> {
+		// The unique journal key still holds when the idempotency record was pruned.
+		const existing = await w.tx.get(`SELECT * FROM points_journal WHERE program_id = $1 AND idempotency_key = $2`, [programId, key]);
+		if (existing) {
+			const current = await w.tx.get(`SELECT balance FROM points_balances WHERE participant_id = $1`, [participantId]);
+			return { entry: toEntry(existing), balance: current ? n(current.balance) : 0 };
+		}
+		const updated = await w.tx.get(
+			`INSERT INTO points_balances (participant_id, program_id, balance, updated_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (participant_id) DO UPDATE SET balance = points_balances.balance + excluded.balance, updated_at = excluded.updated_at
+			RETURNING balance`,
+			[participantId, programId, change.delta, w.now],
+		);
+		const balance = n(updated!.balance);
+		if (change.delta < 0 && balance < 0 && !change.allowNegative) {
+			fail('insufficient_points', change.field, `the points balance would go below zero (balance ${balance - change.delta}, change ${change.delta}); allow a negative balance or debit less`, {
+				balance: balance - change.delta,
+				delta: change.delta,
+			});
+		}
+		const row = await w.tx.get(
+			`INSERT INTO points_journal (program_id, participant_id, delta, balance_after, reason, reward_id, idempotency_key, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+			[programId, participantId, change.delta, balance, change.reason ?? null, rewardId, key, w.now],
+		);
+		return { entry: toEntry(row!), balance };
+	}
+
+	async awardReward(input: AwardRewardInput): Promise<AwardRewardResult> {
+		inputObject(input, 'awardReward');
+		const programId = programIdOf(input);
+		const recipientId = v.rowId(input.recipientId, 'recipientId');
+		const referralId = v.optRowId(input.referralId, 'referralId');
+		const side = v.oneOf(input.side, 'side', REWARD_SIDES);
+		const rule = v.text(input.rule, 'rule', LIMITS.name);
+		const kind = v.oneOf(input.kind, 'kind', REWARD_KINDS);
+		const amount = v.optNumber(input.amount, 'amount');
+		const currency = v.optText(input.currency, 'currency', 8)?.toUpperCase();
+		const initial = v.optOneOf(input.status, 'status', REWARD_STATUSES) ?? 'pending';
+		const holdUntil = v.optTime(input.holdUntil, 'holdUntil');
+		const metadata = v.jsonObject(input.metadata, 'metadata');
+		const points = pointsChangeOf(input.points, 'points.');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		// Per-side default, so one side's retry never blocks the other side's reward.
+		const rewardKey = key ?? `auto:${referralId ?? '-'}:${recipientId}:${side}:${rule}`;
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			const load = async (rewardId: number, entryId: number | null): Promise<AwardRewardResult> => ({
+				reward: toReward(await this.loadRow(w.tx, 'rewards', rewardId)),
+				pointsEntry: entryId === null ? null : toEntry(await this.loadRow(w.tx, 'points_journal', entryId)),
+				replayed: true,
+			});
+			return this.once<{ rewardId: number; pointsEntryId: number | null }, AwardRewardResult>(w, {
+				programId,
+				operation: 'awardReward',
+				key,
+				input,
+				derive: () => rewardKey.slice('auto:'.length),
+				run: async () => {
+					await this.requireParticipant(w.tx, programId, recipientId, 'recipientId');
+					if (referralId !== undefined) await this.requireReferral(w.tx, programId, referralId, 'referralId');
+					const existing = await w.tx.get(`SELECT id FROM rewards WHERE program_id = $1 AND idempotency_key = $2`, [programId, rewardKey]);
+					if (existing) {
+						const entry = await w.tx.get(`SELECT id FROM points_journal WHERE program_id = $1 AND idempotency_key = $2`, [programId, `auto:reward:${n(existing.id)}:awarded`]);
+						const receipt = { rewardId: n(existing.id), pointsEntryId: entry ? n(entry.id) : null };
+						return { receipt, result: await load(receipt.rewardId, receipt.pointsEntryId) };
+					}
+					const row = await w.tx.get(
+						`INSERT INTO rewards (program_id, recipient_id, referral_id, side, rule, kind, amount, currency, status, hold_until, idempotency_key, metadata, created_at, updated_at)
+						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING *`,
+						[programId, recipientId, referralId ?? null, side, rule, kind, amount ?? null, currency ?? null, initial, holdUntil ?? null, rewardKey, metadata, w.now],
+					);
+					const reward = toReward(row!);
+					await w.tx.run(`INSERT INTO reward_history (reward_id, from_status, to_status, reason, at) VALUES ($1, NULL, $2, 'awarded', $3)`, [reward.id, initial, w.now]);
+					const pointsEntry = points ? (await this.addPoints(w, programId, recipientId, points, reward.id, `auto:reward:${reward.id}:awarded`)).entry : null;
+					w.emit(programId, 'reward.awarded', { reward, pointsEntry }, recipientId);
+					w.emitAll(programId, events, recipientId);
+					return { receipt: { rewardId: reward.id, pointsEntryId: pointsEntry?.id ?? null }, result: { reward, pointsEntry, replayed: false } };
+				},
+				replay: (r) => load(r.rewardId, r.pointsEntryId),
+			});
+		});
+	}
+
+	async getReward(query: { programId: string; id: Id }): Promise<RewardRecord | null> {
+		inputObject(query, 'getReward');
+		const programId = programIdOf(query);
+		const id = v.rowId(query.id, 'id');
+		const row = await this.read((tx) => tx.get(`SELECT * FROM rewards WHERE id = $1 AND program_id = $2`, [id, programId]));
+		return row ? toReward(row) : null;
+	}
+
+	async listRewards(query: ListRewardsQuery): Promise<RewardRecord[]> {
+		inputObject(query, 'listRewards');
+		const q = new Params();
+		const where = [`program_id = ${q.p(programIdOf(query))}`];
+		const recipientId = v.optRowId(query.recipientId, 'recipientId');
+		const referralId = v.optRowId(query.referralId, 'referralId');
+		const state = v.optOneOf(query.status, 'status', REWARD_STATUSES);
+		const kind = v.optOneOf(query.kind, 'kind', REWARD_KINDS);
+		const side = v.optOneOf(query.side, 'side', REWARD_SIDES);
+		const afterId = v.optRowId(query.afterId, 'afterId');
+		if (recipientId !== undefined) where.push(`recipient_id = ${q.p(recipientId)}`);
+		if (referralId !== undefined) where.push(`referral_id = ${q.p(referralId)}`);
+		if (state !== undefined) where.push(`status = ${q.p(state)}`);
+		if (kind !== undefined) where.push(`kind = ${q.p(kind)}`);
+		if (side !== undefined) where.push(`side = ${q.p(side)}`);
+		if (afterId !== undefined) where.push(`id > ${q.p(afterId)}`);
+		const sql = `SELECT * FROM rewards WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.p(v.limit(query.limit))}`;
+		return (await this.read((tx) => tx.all(sql, q.values))).map(toReward);
+	}
+
+	async transitionReward(input: TransitionRewardInput): Promise<TransitionRewardResult> {
+		inputObject(input, 'transitionReward');
+		const programId = programIdOf(input);
+		const id = v.rowId(input.rewardId, 'rewardId');
+		const from = v.oneOf(input.from, 'from', REWARD_STATUSES);
+		const to = v.oneOf(input.to, 'to', REWARD_STATUSES);
+		const reason = v.optNote(input.reason, 'reason');
+		const points = pointsChangeOf(input.points, 'points.');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			return this.once<{ rewardId: number; transitioned: boolean; pointsEntryId: number | null }, TransitionRewardResult>(w, {
+				programId,
+				operation: 'transitionReward',
+				key,
+				input,
+				run: async () => {
+					const row = await w.tx.get(`UPDATE rewards SET status = $4, updated_at = $5 WHERE id = $1 AND program_id = $2 AND status = $3 RETURNING *`, [id, programId, from, to, w.now]);
+					if (!row) {
+						const current = toReward(await this.requireReward(w.tx, programId, id, 'rewardId'));
+						return {
+							receipt: { rewardId: id, transitioned: false, pointsEntryId: null },
+							result: { transitioned: false, status: current.status, record: current, pointsEntry: null, replayed: false },
+						};
+					}
+					const reward = toReward(row);
+					const change = await w.tx.get(`INSERT INTO reward_history (reward_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5) RETURNING id`, [id, from, to, reason ?? null, w.now]);
+					const pointsEntry = points ? (await this.addPoints(w, programId, reward.recipientId, points, id, `auto:reward:${id}:${n(change!.id)}`)).entry : null;
+					w.emit(programId, `reward.${to}`, { reward, from, to, reason: reason ?? null, pointsEntry }, reward.recipientId);
+					w.emitAll(programId, events, reward.recipientId);
+					return {
+						receipt: { rewardId: id, transitioned: true, pointsEntryId: pointsEntry?.id ?? null },
+						result: { transitioned: true, status: to, record: reward, pointsEntry, replayed: false },
+					};
+				},
+				replay: async (r) => {
+					const record = toReward(await this.loadRow(w.tx, 'rewards', r.rewardId));
+					const pointsEntry = r.pointsEntryId === null ? null : toEntry(await this.loadRow(w.tx, 'points_journal', r.pointsEntryId));
+					return { transitioned: r.transitioned, status: record.status, record, pointsEntry, replayed: true };
+				},
+			});
+		});
+	}
+
+	async rewardHistory(query: { programId: string; rewardId: Id }): Promise<StatusChange[]> {
+		inputObject(query, 'rewardHistory');
+		const programId = programIdOf(query);
+		const id = v.rowId(query.rewardId, 'rewardId');
+		return this.read(async (tx) => {
+			await this.requireReward(tx, programId, id, 'rewardId');
+			return (await tx.all(`SELECT * FROM reward_history WHERE reward_id = $1 ORDER BY id`, [id])).map(toChange);
+		});
+	}
+
+	async rewardsDueForApproval(query: DueRewardsQuery): Promise<RewardRecord[]> {
+		inputObject(query, 'rewardsDueForApproval');
+		const programId = programIdOf(query);
+		const now = query.now === undefined || query.now === null ? this.now() : v.time(query.now, 'now');
+		const limit = v.limit(query.limit);
+		const rows = await this.read((tx) =>
+			tx.all(
+				`SELECT * FROM rewards WHERE program_id = $1 AND status = 'pending' AND (hold_until IS NULL OR hold_until <= $2)
+				ORDER BY COALESCE(hold_until, created_at), id LIMIT $3`,
+				[programId, now, limit],
+			),
+		);
+		return rows.map(toReward);
+	}
+
+	// ---------- points ----------
+
+	async appendPoints(input: AppendPointsInput): Promise<AppendPointsResult> {
+		inputObject(input, 'appendPoints');
+		const programId = programIdOf(input);
+		const participantId = v.rowId(input.participantId, 'participantId');
+		const change = pointsChangeOf(input, '')!;
+		const rewardId = v.optRowId(input.rewardId, 'rewardId');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		const derived = digest({ participantId, delta: change.delta, reason: change.reason ?? null, rewardId: rewardId ?? null });
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			return this.once<{ entryId: number }, AppendPointsResult>(w, {
+				programId,
+				operation: 'appendPoints',
+				key,
+				input,
+				derive: () => derived,
+				run: async () => {
+					await this.requireParticipant(w.tx, programId, participantId, 'participantId');
+					if (rewardId !== undefined) await this.requireReward(w.tx, programId, rewardId, 'rewardId');
+					const { entry, balance } = await this.addPoints(w, programId, participantId, change, rewardId ?? null, key ?? `auto:${derived}`);
+					w.emitAll(programId, events, participantId);
+					return { receipt: { entryId: entry.id }, result: { entry, balance, replayed: false } };
+				},
+				replay: async (r) => {
+					const entry = toEntry(await this.loadRow(w.tx, 'points_journal', r.entryId));
+					const current = await w.tx.get(`SELECT balance FROM points_balances WHERE participant_id = $1`, [entry.participantId]);
+					return { entry, balance: current ? n(current.balance) : 0, replayed: true };
+				},
+			});
+		});
+	}
+
+	async pointsBalance(query: PointsQuery): Promise<number> {
+		inputObject(query, 'pointsBalance');
+		const programId = programIdOf(query);
+		const participantId = v.rowId(query.participantId, 'participantId');
+		return this.read(async (tx) => {
+			await this.requireParticipant(tx, programId, participantId, 'participantId');
+			const row = await tx.get(`SELECT balance FROM points_balances WHERE participant_id = $1`, [participantId]);
+			return row ? n(row.balance) : 0;
+		});
+	}
+
+	async pointsJournal(query: JournalQuery): Promise<PointsEntry[]> {
+		inputObject(query, 'pointsJournal');
+		const programId = programIdOf(query);
+		const participantId = v.rowId(query.participantId, 'participantId');
+		const afterId = v.optRowId(query.afterId, 'afterId') ?? 0;
+		const limit = v.limit(query.limit);
+		return this.read(async (tx) => {
+			await this.requireParticipant(tx, programId, participantId, 'participantId');
+			return (await tx.all(`SELECT * FROM points_journal WHERE participant_id = $1 AND id > $2 ORDER BY id LIMIT $3`, [participantId, afterId, limit])).map(toEntry);
+		});
+	}
+
+	// ---------- coupon pools ----------
+
+	private async countPool(tx: Tx, programId: string, pool: string): Promise<CouponCounts> {
+		const rows = await tx.all(`SELECT status, COUNT(*) AS n FROM coupons WHERE program_id = $1 AND pool = $2 GROUP BY status`, [programId, pool]);
+		const counts: CouponCounts = { available: 0, claimed: 0 };
+		for (const r of rows) counts[s(r.status) as keyof CouponCounts] = n(r.n);
+		return counts;
+	}
+
+	async loadCoupons(input: LoadCouponsInput): Promise<LoadCouponsResult> {
+		inputObject(input, 'loadCoupons');
+		const programId = programIdOf(input);
+		const pool = v.text(input.pool, 'pool', 128);
+		if (!Array.isArray(input.codes) || input.codes.length === 0 || input.codes.length > LIMITS.batch) fail('invalid_type', 'codes', `codes must be a list of 1 to ${LIMITS.batch} coupon codes`);
+		const codes = input.codes.map((c, i) => v.text(c, `codes[${i}]`, LIMITS.id));
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			// Idempotent by (program, pool, code): loading the same file twice adds nothing.
+			return this.once<{ added: number; duplicates: number }, LoadCouponsResult>(w, {
+				programId,
+				operation: 'loadCoupons',
+				key,
+				input,
+				run: async () => {
+					let added = 0;
+					for (let i = 0; i < codes.length; i += BULK_CHUNK) {
+						const chunk = codes.slice(i, i + BULK_CHUNK);
+						const values = chunk.map((_, j) => `($1, $2, $${j + 4}, 'available', $3)`);
+						const rows = await w.tx.all(`INSERT INTO coupons (program_id, pool, code, status, created_at) VALUES ${values.join(', ')} ON CONFLICT DO NOTHING RETURNING id`, [programId, pool, w.now, ...chunk]);
+						added += rows.length;
+					}
+					const { available } = await this.countPool(w.tx, programId, pool);
+					w.emitAll(programId, events);
+					return { receipt: { added, duplicates: codes.length - added }, result: { added, duplicates: codes.length - added, available, replayed: false } };
+				},
+				replay: async (r) => ({ ...r, available: (await this.countPool(w.tx, programId, pool)).available, replayed: true }),
+			});
+		});
+	}
+
+	async claimCoupon(input: ClaimCouponInput): Promise<ClaimCouponResult> {
+		inputObject(input, 'claimCoupon');
+		const programId = programIdOf(input);
+		const pool = v.text(input.pool, 'pool', 128);
+		const participantId = v.optRowId(input.participantId, 'participantId');
+		const rewardId = v.optRowId(input.rewardId, 'rewardId');
+		const threshold = v.optInt(input.lowStockThreshold, 'lowStockThreshold', 1);
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		if (key === undefined && rewardId === undefined && participantId === undefined) {
+			fail('required', 'rewardId', 'give rewardId, participantId or an idempotencyKey, so that a repeated claim does not take a second coupon');
+		}
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			return this.once<{ couponId: number }, ClaimCouponResult>(w, {
+				programId,
+				operation: 'claimCoupon',
+				key,
+				input,
+				derive: () => (rewardId !== undefined ? `reward:${rewardId}` : `participant:${participantId}:${pool}`),
+				run: async () => {
+					if (participantId !== undefined) await this.requireParticipant(w.tx, programId, participantId, 'participantId');
+					if (rewardId !== undefined) await this.requireReward(w.tx, programId, rewardId, 'rewardId');
+					// One claimer per pool at a time: two claims never take the same coupon, and the count we see is exact.
+					await this.driver.lock(w.tx, `coupon-pool:${programId}:${pool}`);
+					const row = await w.tx.get(
+						`UPDATE coupons SET status = 'claimed', claimed_by = $3, reward_id = $4, claimed_at = $5
+						WHERE id = (SELECT id FROM coupons WHERE program_id = $1 AND pool = $2 AND status = 'available' ORDER BY id LIMIT 1) AND status = 'available'
+						RETURNING *`,
+						[programId, pool, participantId ?? null, rewardId ?? null, w.now],
+					);
+					const { available } = await this.countPool(w.tx, programId, pool);
+					// An empty pool is not remembered: a retry after a refill should get a coupon.
+					if (!row) return { receipt: null, result: { coupon: null, available, replayed: false } };
+					if (threshold !== undefined && available < threshold && available + 1 >= threshold) {
+						w.emit(programId, 'coupon.pool_low', { pool, available, threshold });
+					}
+					w.emitAll(programId, events, participantId ?? null);
+					return { receipt: { couponId: n(row.id) }, result: { coupon: toCoupon(row), available, replayed: false } };
+				},
+				replay: async (r) => ({ coupon: toCoupon(await this.loadRow(w.tx, 'coupons', r.couponId)), available: (await this.countPool(w.tx, programId, pool)).available, replayed: true }),
+			});
+		});
+	}
+
+	async countCoupons(query: { programId: string; pool: string }): Promise<CouponCounts> {
+		inputObject(query, 'countCoupons');
+		const programId = programIdOf(query);
+		const pool = v.text(query.pool, 'pool', 128);
+		return this.read((tx) => this.countPool(tx, programId, pool));
+	}
+
+	// ---------- outbox ----------
+
+	async appendEvent(input: AppendEventInput): Promise<AppendEventResult> {
+		inputObject(input, 'appendEvent');
+		const programId = v.optText(input.programId, 'programId', 128);
+		const type = v.eventType(input.type, 'type');
+		const payload = v.jsonObject(input.payload, 'payload');
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			if (programId !== undefined) await this.requireProgram(w.tx, programId);
+			return this.once<LedgerEvent, AppendEventResult>(w, {
+				programId: programId ?? '',
+				operation: 'appendEvent',
+				key,
+				input,
+				derive: () => digest({ type, payload }),
+				run: async () => {
+					await this.driver.lock(w.tx, OUTBOX_LOCK);
+					const row = await w.tx.get(`INSERT INTO outbox (program_id, type, payload, participant_id, created_at) VALUES ($1, $2, $3, NULL, $4) RETURNING *`, [
+						programId ?? null,
+						type,
+						payload,
+						w.now,
+					]);
+					const event = toEvent(row!);
+					return { receipt: event, result: { event, replayed: false } };
+				},
+				replay: async (event) => ({ event, replayed: true }),
+			});
+		});
+	}
+
+	async readEvents(query: ReadEventsQuery): Promise<ReadEventsResult> {
+		inputObject(query, 'readEvents');
+		const afterId = v.int(query.afterId, 'afterId', 0);
+		const programId = v.optText(query.programId, 'programId', 128);
+		const types = query.types === undefined || query.types === null ? [] : v.textList(query.types, 'types', LIMITS.listItems, LIMITS.eventType).map((t, i) => v.eventType(t, `types[${i}]`));
+		const limit = v.limit(query.limit);
+		return this.read(async (tx) => {
+			// Read the high-water mark first: every event up to it has committed (appends are
+			// serialised in id order), so the cursor never passes an event that is still to come.
+			const top = n((await tx.get(`SELECT COALESCE(MAX(id), 0) AS top FROM outbox`))!.top);
+			const q = new Params();
+			const where = [`id > ${q.p(afterId)}`, `id <= ${q.p(top)}`];
+			if (types.length) where.push(`type IN ${q.list(types)}`);
+			if (programId !== undefined) where.push(`program_id = ${q.p(programId)}`);
+			const events = (await tx.all(`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.p(limit)}`, q.values)).map(toEvent);
+			const cursor = events.length === limit ? events[events.length - 1].id : Math.max(afterId, top);
+			return { events, cursor };
+		});
+	}
+
+	async latestEventId(): Promise<number> {
+		return this.read(async (tx) => n((await tx.get(`SELECT COALESCE(MAX(id), 0) AS top FROM outbox`))!.top));
+	}
+
+	async pruneEvents(query: { before: Time }): Promise<number> {
+		inputObject(query, 'pruneEvents');
+		const before = v.time(query.before, 'before');
+		return this.write((w) => w.tx.run(`DELETE FROM outbox WHERE created_at < $1`, [before]));
+	}
+
+	// ---------- suppression list ----------
+
+	async addSuppression(input: SuppressionInput): Promise<{ suppression: SuppressionRecord; created: boolean; replayed: boolean }> {
+		inputObject(input, 'addSuppression');
+		const channel = channelOf(input.channel);
+		const address = addressOf(channel, input.address, 'address');
+		const reason = v.optNote(input.reason, 'reason', LIMITS.name);
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) =>
+			this.once<{ created: boolean }, { suppression: SuppressionRecord; created: boolean; replayed: boolean }>(w, {
+				programId: '',
+				operation: 'addSuppression',
+				key,
+				input,
+				run: async () => {
+					const row = await w.tx.get(`INSERT INTO suppressions (channel, address, reason, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING *`, [
+						channel,
+						address,
+						reason ?? null,
+						w.now,
+					]);
+					const suppression = toSuppression(row ?? (await w.tx.get(`SELECT * FROM suppressions WHERE channel = $1 AND address = $2`, [channel, address]))!);
+					if (row) w.emitAll(null, events);
+					return { receipt: { created: !!row }, result: { suppression, created: !!row, replayed: false } };
+				},
+				replay: async (r) => {
+					const row = await w.tx.get(`SELECT * FROM suppressions WHERE channel = $1 AND address = $2`, [channel, address]);
+					const suppression = row ? toSuppression(row) : { channel, address, reason: reason ?? null, createdAt: w.now };
+					return { suppression, created: r.created, replayed: true };
+				},
+			}),
+		);
+	}
+
+	async removeSuppression(input: RemoveSuppressionInput): Promise<{ removed: boolean; replayed: boolean }> {
+		inputObject(input, 'removeSuppression');
+		const channel = channelOf(input.channel);
+		const address = addressOf(channel, input.address, 'address');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) =>
+			this.once<{ removed: boolean }, { removed: boolean; replayed: boolean }>(w, {
+				programId: '',
+				operation: 'removeSuppression',
+				key,
+				input,
+				run: async () => {
+					const removed = (await w.tx.run(`DELETE FROM suppressions WHERE channel = $1 AND address = $2`, [channel, address])) > 0;
+					if (removed) w.emitAll(null, events);
+					return { receipt: { removed }, result: { removed, replayed: false } };
+				},
+				replay: async (r) => ({ removed: r.removed, replayed: true }),
+			}),
+		);
+	}
+
+	async getSuppression(query: SuppressionKey): Promise<SuppressionRecord | null> {
+		inputObject(query, 'getSuppression');
+		const channel = channelOf(query.channel);
+		const address = addressOf(channel, query.address, 'address');
+		const row = await this.read((tx) => tx.get(`SELECT * FROM suppressions WHERE channel = $1 AND address = $2`, [channel, address]));
+		return row ? toSuppression(row) : null;
+	}
+
+	async suppressedAddresses(query: { channel: string; addresses: string[] }): Promise<string[]> {
+		inputObject(query, 'suppressedAddresses');
+		const channel = channelOf(query.channel);
+		if (!Array.isArray(query.addresses) || query.addresses.length > LIMITS.pageSize) fail('invalid_type', 'addresses', `addresses must be a list of at most ${LIMITS.pageSize} addresses`);
+		const addresses = [...new Set(query.addresses.map((a, i) => addressOf(channel, a, `addresses[${i}]`)))];
+		return this.read(async (tx) => {
+			const found: string[] = [];
+			for (let i = 0; i < addresses.length; i += BULK_CHUNK) {
+				const q = new Params();
+				const sql = `SELECT address FROM suppressions WHERE channel = ${q.p(channel)} AND address IN ${q.list(addresses.slice(i, i + BULK_CHUNK))}`;
+				for (const r of await tx.all(sql, q.values)) found.push(s(r.address));
+			}
+			return found;
+		});
+	}
+
+	// ---------- message log ----------
+
+	async reserveMessage(input: ReserveMessageInput): Promise<ReserveMessageResult> {
+		inputObject(input, 'reserveMessage');
+		const channel = channelOf(input.channel);
+		const recipient = addressOf(channel, input.recipient, 'recipient');
+		const programId = v.optText(input.programId, 'programId', 128);
+		const participantId = v.optRowId(input.participantId, 'participantId');
+		const templateId = v.optText(input.templateId, 'templateId', LIMITS.id);
+		const reference = v.optText(input.reference, 'reference', LIMITS.id);
+		const staleAfterMs = v.optInt(input.staleAfterMs, 'staleAfterMs', 1);
+		if (input.retryFailed !== undefined && input.retryFailed !== null && typeof input.retryFailed !== 'boolean') fail('invalid_type', 'retryFailed', 'retryFailed must be true or false');
+		const key = keyOf(input) ?? 'auto:' + digest({ channel, recipient, templateId, reference, programId });
+		return this.write(async (w) => {
+			if (programId !== undefined) await this.requireProgram(w.tx, programId);
+			if (participantId !== undefined) {
+				if (programId === undefined) fail('required', 'programId', 'give programId together with participantId');
+				await this.requireParticipant(w.tx, programId, participantId, 'participantId');
+			}
+			// The message row is its own idempotency record: its key is unique.
+			const row = await w.tx.get(
+				`INSERT INTO messages (idempotency_key, program_id, participant_id, channel, recipient, status, attempts, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, 'reserved', 1, $6, $6) ON CONFLICT DO NOTHING RETURNING *`,
+				[key, programId ?? null, participantId ?? null, channel, recipient, w.now],
+			);
+			if (row) return { reserved: true, message: toMessage(row) };
+			const existing = toMessage((await w.tx.get(`SELECT * FROM messages WHERE idempotency_key = $1`, [key]))!);
+			const takeOver =
+				(existing.status === 'failed' && input.retryFailed === true) || (existing.status === 'reserved' && staleAfterMs !== undefined && existing.updatedAt <= w.now - staleAfterMs);
+			if (!takeOver) return { reserved: false, message: existing };
+			// Compare-and-set on what we saw, so two retries cannot both take the key over.
+			const taken = await w.tx.get(
+				`UPDATE messages SET status = 'reserved', attempts = attempts + 1, error = NULL, updated_at = $4
+				WHERE idempotency_key = $1 AND status = $2 AND updated_at = $3 RETURNING *`,
+				[key, existing.status, existing.updatedAt, w.now],
+			);
+			return taken ? { reserved: true, message: toMessage(taken) } : { reserved: false, message: toMessage((await w.tx.get(`SELECT * FROM messages WHERE idempotency_key = $1`, [key]))!) };
+		});
+	}
+
+	async completeMessage(input: CompleteMessageInput): Promise<MessageRecord> {
+		inputObject(input, 'completeMessage');
+		const key = v.text(input.idempotencyKey, 'idempotencyKey', LIMITS.key);
+		const state = v.oneOf(input.status, 'status', ['sent', 'failed'] as const);
+		const providerId = v.optText(input.providerId, 'providerId', LIMITS.id);
+		const error = v.optNote(input.error, 'error');
+		return this.write(async (w) => {
+			const row = await w.tx.get(
+				`UPDATE messages SET status = $2, provider_id = COALESCE($3, provider_id), error = $4, updated_at = $5 WHERE idempotency_key = $1 AND status = 'reserved' RETURNING *`,
+				[key, state, providerId ?? null, error ?? null, w.now],
+			);
+			if (row) return toMessage(row);
+			// Already completed (a replay) or never reserved.
+			const current = await w.tx.get(`SELECT * FROM messages WHERE idempotency_key = $1`, [key]);
+			if (!current) fail('unknown_message', 'idempotencyKey', 'no message was reserved with this idempotencyKey; reserve it before sending');
+			return toMessage(current);
+		});
+	}
+
+	async getMessage(idempotencyKey: string): Promise<MessageRecord | null> {
+		const key = v.text(idempotencyKey, 'idempotencyKey', LIMITS.key);
+		const row = await this.read((tx) => tx.get(`SELECT * FROM messages WHERE idempotency_key = $1`, [key]));
+		return row ? toMessage(row) : null;
+	}
+
+	// ---------- lead scoring models ----------
+
+	async saveScoringModel(input: SaveScoringModelInput): Promise<SaveScoringModelResult> {
+		inputObject(input, 'saveScoringModel');
+		const name = v.text(input.name, 'name', LIMITS.name);
+		if (input.model === undefined) fail('required', 'model', 'model is required: any JSON value');
+		const model = v.jsonValue(input.model, 'model', 1024 * 1024);
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) =>
+			this.once<{ changed: boolean }, SaveScoringModelResult>(w, {
+				programId: '',
+				operation: 'saveScoringModel',
+				key,
+				input,
+				run: async () => {
+					// The version moves only when the content does, so saving the same model twice is a no-op.
+					const row = await w.tx.get(
+						`INSERT INTO scoring_models (name, model, version, updated_at) VALUES ($1, $2, 1, $3)
+						ON CONFLICT (name) DO UPDATE SET model = excluded.model, version = scoring_models.version + 1, updated_at = excluded.updated_at
+						WHERE scoring_models.model <> excluded.model RETURNING *`,
+						[name, model, w.now],
+					);
+					const current = row ?? (await w.tx.get(`SELECT * FROM scoring_models WHERE name = $1`, [name]))!;
+					if (row) w.emitAll(null, events);
+					return { receipt: { changed: !!row }, result: { model: toModel(current), changed: !!row, replayed: false } };
+				},
+				replay: async (r) => ({ model: toModel((await w.tx.get(`SELECT * FROM scoring_models WHERE name = $1`, [name]))!), changed: r.changed, replayed: true }),
+			}),
+		);
+	}
+
+	async loadScoringModel(name: string): Promise<ScoringModelRecord | null> {
+		const modelName = v.text(name, 'name', LIMITS.name);
+		const row = await this.read((tx) => tx.get(`SELECT * FROM scoring_models WHERE name = $1`, [modelName]));
+		return row ? toModel(row) : null;
+	}
+
+	// ---------- maintenance ----------
+
+	async pruneIdempotencyKeys(query: { before: Time }): Promise<number> {
+		inputObject(query, 'pruneIdempotencyKeys');
+		const before = v.time(query.before, 'before');
+		return this.write((w) => w.tx.run(`DELETE FROM idempotency_keys WHERE created_at < $1`, [before]));
+	}
+
+	async schemaVersion(): Promise<number> {
+		return this.read(async (tx) => n((await tx.get(`SELECT COALESCE(MAX(version), 0) AS v FROM ledger_migrations`))!.v));
+	}
+
+	/** True once close() was called; the cache in index.ts then opens a fresh one. */
+	get closed(): boolean {
+		return this.isClosed;
+	}
+
+	close(): Promise<void> {
+		this.isClosed = true;
+		return this.driver.close();
+	}
+}

@@ -1,0 +1,58 @@
+/* The tiny SQL-dialect layer: queries are written once with PostgreSQL-style `$1` parameters;
+ * the SQLite driver rewrites them to `?1`. Everything backend-specific (DDL types, locks,
+ * transactions, retries) sits behind `Driver`, implemented in sqlite.ts and postgres.ts. */
+
+export type SqlValue = string | number | null;
+export type Row = Record<string, unknown>;
+
+/** One open transaction (or, for reads, one connection). All SQL is parameterised. */
+export interface Tx {
+	all<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+	get<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+	/** Returns the number of rows changed. */
+	run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+}
+
+export interface Dialect {
+	readonly name: 'sqlite' | 'postgres';
+	/** Row-lock clause for a read-then-write (`FOR UPDATE`); empty where writers are serialised anyway. */
+	readonly forUpdate: string;
+	/** Most parameters one statement may carry (with margin). */
+	readonly maxParams: number;
+}
+
+export interface Driver {
+	readonly dialect: Dialect;
+	/** Runs `fn` in a write transaction, retried as a whole on lock/serialisation conflicts. */
+	write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+	/** Runs read-only queries (no transaction needed: each query sees committed data). */
+	read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+	/** Holds a named lock until the transaction ends (no-op where writers are serialised anyway). */
+	lock(tx: Tx, name: string): Promise<void>;
+	/** True for a unique-constraint violation (a race the caller can resolve by reading the winner). */
+	isUniqueViolation(error: unknown): boolean;
+	close(): Promise<void>;
+}
+
+/** Collects parameters while a query is assembled: `q.p(value)` returns its `$n` placeholder. */
+export class Params {
+	readonly values: SqlValue[] = [];
+
+	p(value: SqlValue | undefined): string {
+		this.values.push(value === undefined ? null : value);
+		return '$' + this.values.length;
+	}
+
+	list(values: readonly SqlValue[]): string {
+		return '(' + values.map((v) => this.p(v)).join(', ') + ')';
+	}
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Exponential backoff with full jitter, capped. */
+export function backoffMs(attempt: number, baseMs = 2, capMs = 200): number {
+	return Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
+}

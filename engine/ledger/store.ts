@@ -1,0 +1,767 @@
+/* The referral ledger's one interface. Two implementations (SQLite, PostgreSQL) pass the same
+ * contract suite (test/ledger/contract.ts). Nodes call it per item; bad input throws
+ * EngineError naming the field, and writes nothing.
+ *
+ * Conventions:
+ * - Times are epoch milliseconds. Inputs also accept a Date or an ISO-8601 string.
+ * - Ids of rows the ledger creates are numbers; inputs also accept them as numeric strings.
+ * - Every mutating method takes `idempotencyKey`. With the same key the second call returns the
+ *   first call's result (`replayed: true`) and writes nothing, also when both calls race. Without
+ *   a key a default is derived from the inputs (each method says which); methods that set state
+ *   (upserts, removals, compare-and-set transitions) are idempotent by their own natural key.
+ *   Reusing an explicit key with different input is refused (`idempotency_key_reused`).
+ * - `events` on a mutating method are appended to the outbox in the same transaction, only when
+ *   the call is not a replay. */
+
+export type Time = number | Date | string;
+export type Id = number | string;
+
+export type LedgerConfig = SqliteLedgerConfig | PostgresLedgerConfig;
+
+export interface SqliteLedgerConfig {
+	backend: 'sqlite';
+	/** Database file; created if missing. `defaultSqlitePath(userFolder)` gives the usual one. */
+	path: string;
+	/** How long SQLite itself waits for a lock before our own retry loop takes over (default 50 ms). */
+	busyTimeoutMs?: number;
+	/** Total time to keep retrying a locked write before giving up (default 30 s). */
+	lockWaitMs?: number;
+	/** `normal` (default) survives a process crash; `full` also survives power loss, slower. */
+	synchronous?: 'normal' | 'full';
+}
+
+export interface PostgresLedgerConfig {
+	backend: 'postgres';
+	connectionString?: string;
+	host?: string;
+	port?: number;
+	database?: string;
+	user?: string;
+	password?: string;
+	ssl?: boolean | { rejectUnauthorized?: boolean; ca?: string };
+	/** Schema holding the ledger's tables, created if missing (default `referral_ledger`). */
+	schema?: string;
+	/** Connections in this process's pool (default 10). */
+	poolSize?: number;
+}
+
+export interface OpenOptions {
+	/** Clock for tests; defaults to Date.now. */
+	now?: () => number;
+}
+
+export interface EventInput {
+	type: string;
+	payload?: Record<string, unknown>;
+}
+
+interface Mutation {
+	idempotencyKey?: string;
+	events?: EventInput[];
+}
+
+interface Replayable {
+	/** True when this result was stored by an earlier call with the same idempotency key. */
+	replayed: boolean;
+}
+
+// ---------- records ----------
+
+export interface ProgramRecord {
+	id: string;
+	name: string;
+	settings: Record<string, unknown>;
+	createdAt: number;
+	updatedAt: number;
+}
+
+export interface ParticipantRecord {
+	id: number;
+	programId: string;
+	externalId: string | null;
+	/** Normalised: trimmed, lower-case. */
+	email: string | null;
+	phone: string | null;
+	name: string | null;
+	metadata: Record<string, unknown>;
+	/** Set when the participant was erased (GDPR); personal fields are then null. */
+	erasedAt: number | null;
+	createdAt: number;
+	updatedAt: number;
+}
+
+export type CodeStatus = 'active' | 'revoked';
+/** `status` plus what time and use count say: what a redemption right now would meet. */
+export type CodeState = 'active' | 'revoked' | 'expired' | 'exhausted';
+
+export interface CodeRecord {
+	id: number;
+	programId: string;
+	code: string;
+	ownerId: number | null;
+	status: CodeStatus;
+	state: CodeState;
+	expiresAt: number | null;
+	maxUses: number | null;
+	uses: number;
+	revokedReason: string | null;
+	createdAt: number;
+	updatedAt: number;
+}
+
+export interface ReferralRecord {
+	id: number;
+	programId: string;
+	referrerId: number;
+	refereeId: number | null;
+	codeId: number | null;
+	source: string | null;
+	touchedAt: number;
+	ipHash: string | null;
+	deviceHash: string | null;
+	status: string;
+	reasons: string[];
+	riskScore: number | null;
+	metadata: Record<string, unknown>;
+	qualifiedAt: number | null;
+	createdAt: number;
+	updatedAt: number;
+}
+
+export interface StatusChange {
+	id: number;
+	from: string | null;
+	to: string;
+	reason: string | null;
+	at: number;
+}
+
+export interface ConversionRecord {
+	id: number;
+	programId: string;
+	referralId: number;
+	orderId: string;
+	amount: number | null;
+	currency: string | null;
+	occurredAt: number;
+	createdAt: number;
+}
+
+export const REWARD_KINDS = ['points', 'coupon', 'cash', 'badge', 'tier', 'custom'] as const;
+export type RewardKind = (typeof REWARD_KINDS)[number];
+export const REWARD_STATUSES = ['pending', 'approved', 'fulfilled', 'reversed'] as const;
+export type RewardStatus = (typeof REWARD_STATUSES)[number];
+export const REWARD_SIDES = ['referrer', 'referee', 'participant'] as const;
+export type RewardSide = (typeof REWARD_SIDES)[number];
+
+export interface RewardRecord {
+	id: number;
+	programId: string;
+	recipientId: number;
+	referralId: number | null;
+	side: RewardSide;
+	rule: string;
+	kind: RewardKind;
+	/** Points for `points`, major currency units for `cash` (e.g. 10.5), else as the rule says. */
+	amount: number | null;
+	currency: string | null;
+	status: RewardStatus;
+	holdUntil: number | null;
+	idempotencyKey: string;
+	metadata: Record<string, unknown>;
+	createdAt: number;
+	updatedAt: number;
+}
+
+export interface PointsEntry {
+	id: number;
+	programId: string;
+	participantId: number;
+	delta: number;
+	balanceAfter: number;
+	reason: string | null;
+	rewardId: number | null;
+	idempotencyKey: string;
+	createdAt: number;
+}
+
+export interface CouponRecord {
+	id: number;
+	programId: string;
+	pool: string;
+	code: string;
+	status: 'available' | 'claimed';
+	claimedBy: number | null;
+	rewardId: number | null;
+	claimedAt: number | null;
+	createdAt: number;
+}
+
+export interface LedgerEvent {
+	id: number;
+	programId: string | null;
+	type: string;
+	payload: Record<string, unknown>;
+	createdAt: number;
+}
+
+export interface SuppressionRecord {
+	channel: string;
+	address: string;
+	reason: string | null;
+	createdAt: number;
+}
+
+export type MessageStatus = 'reserved' | 'sent' | 'failed';
+
+export interface MessageRecord {
+	id: number;
+	idempotencyKey: string;
+	programId: string | null;
+	participantId: number | null;
+	channel: string;
+	recipient: string;
+	status: MessageStatus;
+	providerId: string | null;
+	error: string | null;
+	attempts: number;
+	createdAt: number;
+	updatedAt: number;
+}
+
+export interface ScoringModelRecord {
+	name: string;
+	model: unknown;
+	version: number;
+	updatedAt: number;
+}
+
+export interface LeaderboardRow {
+	/** Ties share a rank (1, 1, 3). */
+	rank: number;
+	participantId: number;
+	externalId: string | null;
+	name: string | null;
+	score: number;
+}
+
+export interface ReferralEdge {
+	referralId: number;
+	referrerId: number;
+	refereeId: number;
+	status: string;
+}
+
+// ---------- inputs and results ----------
+
+export interface EnsureProgramInput {
+	/** The program's key as users type it, e.g. `default` or `spring-2026`. */
+	id: string;
+	name?: string;
+	settings?: Record<string, unknown>;
+}
+
+export interface EnrolParticipantInput extends Mutation {
+	programId: string;
+	/** At least one of externalId and email is required; they are the natural keys. */
+	externalId?: string;
+	email?: string;
+	phone?: string;
+	name?: string;
+	metadata?: Record<string, unknown>;
+}
+export interface EnrolParticipantResult extends Replayable {
+	participant: ParticipantRecord;
+	/** False when a participant with that external id or email already existed. */
+	created: boolean;
+}
+
+export interface ParticipantQuery {
+	programId: string;
+	id?: Id;
+	externalId?: string;
+	email?: string;
+}
+
+export interface UpdateParticipantInput extends Mutation {
+	programId: string;
+	participantId: Id;
+	/** Fields to change; `null` clears one. `metadata` replaces the whole object. */
+	externalId?: string | null;
+	email?: string | null;
+	phone?: string | null;
+	name?: string | null;
+	metadata?: Record<string, unknown>;
+}
+
+export interface ListParticipantsQuery {
+	programId: string;
+	/** Keyset pagination: ids greater than this. */
+	afterId?: Id;
+	limit?: number;
+	createdSince?: Time;
+	createdUntil?: Time;
+}
+
+export interface EraseParticipantInput extends Mutation {
+	programId: string;
+	participantId: Id;
+}
+
+export interface IssueCodeInput extends Mutation {
+	programId: string;
+	ownerId?: Id;
+	/** Candidate generator (engine/codes). Called again on a collision. Give this or `code`. */
+	generate?: () => string;
+	/** A chosen (vanity) code in canonical form; refused with `code_taken` if it exists. */
+	code?: string;
+	expiresAt?: Time;
+	maxUses?: number;
+}
+/* Default key of issueCode: the owner (one code per owner unless you pass keys), else the
+ * vanity code, else expiry and max uses. */
+export interface IssueCodeResult extends Replayable {
+	code: CodeRecord;
+}
+
+export interface IssueCodesInput {
+	programId: string;
+	generate: () => string;
+	ownerId?: Id;
+	expiresAt?: Time;
+	maxUses?: number;
+	/** Default: derived from count, owner, expiry and max uses. */
+	idempotencyKey?: string;
+}
+export interface IssueCodesResult extends Replayable {
+	programId: string;
+	codes: string[];
+}
+
+export interface RedeemCodeInput extends Mutation {
+	programId: string;
+	code: string;
+	participantId?: Id;
+	/** What the redemption is for, e.g. an order id; part of the default key. */
+	reference?: string;
+}
+export type RedeemRefusal = 'revoked' | 'expired' | 'exhausted';
+export interface RedeemCodeResult extends Replayable {
+	redeemed: boolean;
+	reason: RedeemRefusal | null;
+	code: CodeRecord;
+}
+
+export interface RevokeCodeInput extends Mutation {
+	programId: string;
+	code: string;
+	reason?: string;
+}
+export interface RevokeCodeResult extends Replayable {
+	/** False when the code was already revoked. */
+	revoked: boolean;
+	code: CodeRecord;
+}
+
+export interface CodeQuery {
+	programId: string;
+	code: string;
+}
+
+export interface ListCodesQuery {
+	programId: string;
+	ownerId?: Id;
+	afterId?: Id;
+	limit?: number;
+}
+
+export interface RecordReferralInput extends Mutation {
+	programId: string;
+	/** Optional when `code` has an owner: the owner is the referrer. */
+	referrerId?: Id;
+	refereeId?: Id;
+	code?: string;
+	source?: string;
+	touchedAt?: Time;
+	ipHash?: string;
+	deviceHash?: string;
+	/** Initial status (default `pending`); the lifecycle rules live in engine/referrals. */
+	status?: string;
+	reasons?: string[];
+	riskScore?: number;
+	metadata?: Record<string, unknown>;
+}
+/* A referee is referred at most once per program. Default key: the referee, else all inputs. */
+export interface RecordReferralResult extends Replayable {
+	referral: ReferralRecord;
+	/** False when the referee already had a referral in this program (that one is returned). */
+	created: boolean;
+}
+
+export interface TransitionReferralInput extends Mutation {
+	programId: string;
+	referralId: Id;
+	from: string;
+	to: string;
+	reason?: string;
+	/** Replace the referral's reasons / risk score in the same step (e.g. when flagging). */
+	reasons?: string[];
+	riskScore?: number;
+}
+export interface TransitionResult<T> extends Replayable {
+	/** True for the one caller whose compare-and-set won (and for its replays). */
+	transitioned: boolean;
+	/** The status the record has now. */
+	status: string;
+	record: T;
+}
+
+export interface QualifyReferralInput extends Mutation {
+	programId: string;
+	referralId: Id;
+	/** Unique per program: the same order never qualifies twice. It is also the default key. */
+	orderId: string;
+	amount?: number;
+	currency?: string;
+	occurredAt?: Time;
+	/** Statuses the referral may be qualified from (the lifecycle lives in engine/referrals). */
+	fromStatuses: string[];
+	/** Default `qualified`. */
+	toStatus?: string;
+	reason?: string;
+}
+export interface QualifyReferralResult extends Replayable {
+	/** False when the referral's status was not in `fromStatuses` (the order is still recorded). */
+	qualified: boolean;
+	referral: ReferralRecord;
+	conversion: ConversionRecord;
+}
+
+export interface ListReferralsQuery {
+	programId: string;
+	referrerId?: Id;
+	refereeId?: Id;
+	status?: string;
+	since?: Time;
+	until?: Time;
+	afterId?: Id;
+	limit?: number;
+}
+
+export interface CountReferralsQuery {
+	programId: string;
+	referrerId?: Id;
+	/** Period on touch time, `since` inclusive, `until` exclusive. */
+	since?: Time;
+	until?: Time;
+}
+export interface ReferralCounts {
+	total: number;
+	byStatus: Record<string, number>;
+}
+
+export interface SignalQuery {
+	programId: string;
+	ipHash?: string;
+	deviceHash?: string;
+	since: Time;
+	until?: Time;
+	excludeReferralId?: Id;
+	limit?: number;
+}
+
+export interface EdgesQuery {
+	programId: string;
+	/** Edges touching these participants; all edges of the program when omitted. */
+	participantIds?: Id[];
+	limit?: number;
+}
+
+export interface LeaderboardQuery {
+	programId: string;
+	/** `qualifiedReferrals`: referrals qualified in the period, per referrer; `points`: net points in the period. */
+	by: 'qualifiedReferrals' | 'points';
+	since?: Time;
+	until?: Time;
+	limit?: number;
+	/** For `qualifiedReferrals`: statuses not to count (e.g. `reversed`). */
+	excludeStatuses?: string[];
+}
+
+export interface PointsChange {
+	delta: number;
+	reason?: string;
+	/** Allow the balance to go below zero (default false: refused with `insufficient_points`). */
+	allowNegative?: boolean;
+}
+
+export interface AwardRewardInput extends Mutation {
+	programId: string;
+	recipientId: Id;
+	referralId?: Id;
+	side: RewardSide;
+	/** The rule that granted it, e.g. `signup-bonus`. */
+	rule: string;
+	kind: RewardKind;
+	amount?: number;
+	currency?: string;
+	status?: RewardStatus;
+	holdUntil?: Time;
+	metadata?: Record<string, unknown>;
+	/** Credit (or debit) the recipient's points in the same transaction. */
+	points?: PointsChange;
+}
+/* Default key of awardReward: referral + recipient + side + rule. */
+export interface AwardRewardResult extends Replayable {
+	reward: RewardRecord;
+	/** The points entry written with the reward, if `points` was given. */
+	pointsEntry: PointsEntry | null;
+}
+
+export interface TransitionRewardInput extends Mutation {
+	programId: string;
+	rewardId: Id;
+	from: RewardStatus;
+	to: RewardStatus;
+	reason?: string;
+	/** Points to credit/debit the recipient if (and only if) this transition wins. */
+	points?: PointsChange;
+}
+export interface TransitionRewardResult extends TransitionResult<RewardRecord> {
+	pointsEntry: PointsEntry | null;
+}
+
+export interface ListRewardsQuery {
+	programId: string;
+	recipientId?: Id;
+	referralId?: Id;
+	status?: RewardStatus;
+	kind?: RewardKind;
+	side?: RewardSide;
+	afterId?: Id;
+	limit?: number;
+}
+
+export interface DueRewardsQuery {
+	programId: string;
+	/** Default: now. */
+	now?: Time;
+	limit?: number;
+}
+
+export interface AppendPointsInput extends Mutation, PointsChange {
+	programId: string;
+	participantId: Id;
+	rewardId?: Id;
+}
+/* Default key of appendPoints: participant + delta + reason + reward. */
+export interface AppendPointsResult extends Replayable {
+	entry: PointsEntry;
+	balance: number;
+}
+
+export interface PointsQuery {
+	programId: string;
+	participantId: Id;
+}
+
+export interface JournalQuery extends PointsQuery {
+	afterId?: Id;
+	limit?: number;
+}
+
+export interface LoadCouponsInput extends Mutation {
+	programId: string;
+	pool: string;
+	codes: string[];
+}
+export interface LoadCouponsResult extends Replayable {
+	added: number;
+	/** Codes already in the pool (skipped). */
+	duplicates: number;
+	available: number;
+}
+
+export interface ClaimCouponInput extends Mutation {
+	programId: string;
+	pool: string;
+	participantId?: Id;
+	rewardId?: Id;
+	/** Emit `coupon.pool_low` when a claim leaves fewer than this many available. */
+	lowStockThreshold?: number;
+}
+/* Default key of claimCoupon: the reward, else participant + pool. */
+export interface ClaimCouponResult extends Replayable {
+	/** Null when the pool is empty. */
+	coupon: CouponRecord | null;
+	available: number;
+}
+
+export interface CouponCounts {
+	available: number;
+	claimed: number;
+}
+
+export interface AppendEventInput {
+	programId?: string;
+	type: string;
+	payload?: Record<string, unknown>;
+	/** Default: derived from program, type and payload (the same event twice is stored once). */
+	idempotencyKey?: string;
+}
+export interface AppendEventResult extends Replayable {
+	event: LedgerEvent;
+}
+
+export interface ReadEventsQuery {
+	/** Return events with id greater than this (0 for all). */
+	afterId: number;
+	types?: string[];
+	programId?: string;
+	limit?: number;
+}
+export interface ReadEventsResult {
+	events: LedgerEvent[];
+	/** Where the next poll should start; never past an event that could still appear. */
+	cursor: number;
+}
+
+export interface SuppressionKey {
+	channel: string;
+	address: string;
+}
+export interface SuppressionInput extends Mutation, SuppressionKey {
+	reason?: string;
+}
+export interface RemoveSuppressionInput extends Mutation, SuppressionKey {}
+
+export interface ReserveMessageInput {
+	/** Default: channel + recipient + template + reference. */
+	idempotencyKey?: string;
+	channel: string;
+	recipient: string;
+	programId?: string;
+	participantId?: Id;
+	templateId?: string;
+	reference?: string;
+	/** Take the key over again when the earlier attempt failed (default false). */
+	retryFailed?: boolean;
+	/** Take the key over when a reservation is older than this and never completed (a crashed sender). */
+	staleAfterMs?: number;
+}
+export interface ReserveMessageResult {
+	/** True: you own the send. False: someone already sent, is sending, or failed (see `message.status`). */
+	reserved: boolean;
+	message: MessageRecord;
+}
+
+export interface CompleteMessageInput {
+	idempotencyKey: string;
+	status: 'sent' | 'failed';
+	providerId?: string;
+	error?: string;
+}
+
+export interface SaveScoringModelInput extends Mutation {
+	name: string;
+	model: unknown;
+}
+export interface SaveScoringModelResult extends Replayable {
+	model: ScoringModelRecord;
+	/** False when the stored model was already identical (version unchanged). */
+	changed: boolean;
+}
+
+export interface LedgerStore {
+	readonly backend: 'sqlite' | 'postgres';
+
+	// programs (never deleted)
+	ensureProgram(input: EnsureProgramInput): Promise<ProgramRecord>;
+	getProgram(id: string): Promise<ProgramRecord | null>;
+
+	// participants
+	enrolParticipant(input: EnrolParticipantInput): Promise<EnrolParticipantResult>;
+	getParticipant(query: ParticipantQuery): Promise<ParticipantRecord | null>;
+	updateParticipant(input: UpdateParticipantInput): Promise<{ participant: ParticipantRecord } & Replayable>;
+	listParticipants(query: ListParticipantsQuery): Promise<ParticipantRecord[]>;
+	/** GDPR erasure: personal fields nulled, rows and aggregates kept, event payloads scrubbed. */
+	eraseParticipant(input: EraseParticipantInput): Promise<{ participant: ParticipantRecord } & Replayable>;
+
+	// codes
+	issueCode(input: IssueCodeInput): Promise<IssueCodeResult>;
+	/** `count` codes in one transaction (all or none). */
+	issueCodes(count: number, input: IssueCodesInput): Promise<IssueCodesResult>;
+	redeemCode(input: RedeemCodeInput): Promise<RedeemCodeResult>;
+	revokeCode(input: RevokeCodeInput): Promise<RevokeCodeResult>;
+	lookupCode(query: CodeQuery): Promise<CodeRecord | null>;
+	listCodes(query: ListCodesQuery): Promise<CodeRecord[]>;
+
+	// referrals
+	recordReferral(input: RecordReferralInput): Promise<RecordReferralResult>;
+	getReferral(query: { programId: string; id: Id }): Promise<ReferralRecord | null>;
+	findReferralByReferee(query: { programId: string; refereeId: Id }): Promise<ReferralRecord | null>;
+	findReferralByOrderId(query: { programId: string; orderId: string }): Promise<ReferralRecord | null>;
+	/** Compare-and-set on the status; the change is appended to the history. */
+	transitionReferral(input: TransitionReferralInput): Promise<TransitionResult<ReferralRecord>>;
+	referralHistory(query: { programId: string; referralId: Id }): Promise<StatusChange[]>;
+	qualifyReferral(input: QualifyReferralInput): Promise<QualifyReferralResult>;
+	listReferrals(query: ListReferralsQuery): Promise<ReferralRecord[]>;
+	countReferrals(query: CountReferralsQuery): Promise<ReferralCounts>;
+	/** Referrals sharing an ip or device hash in a window (either matches). */
+	referralsBySignal(query: SignalQuery): Promise<ReferralRecord[]>;
+	/** Referrer → referee edges for ring detection. */
+	referralEdges(query: EdgesQuery): Promise<ReferralEdge[]>;
+	leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]>;
+
+	// rewards
+	awardReward(input: AwardRewardInput): Promise<AwardRewardResult>;
+	getReward(query: { programId: string; id: Id }): Promise<RewardRecord | null>;
+	listRewards(query: ListRewardsQuery): Promise<RewardRecord[]>;
+	transitionReward(input: TransitionRewardInput): Promise<TransitionRewardResult>;
+	rewardHistory(query: { programId: string; rewardId: Id }): Promise<StatusChange[]>;
+	/** Pending rewards whose hold has ended (hold_until <= now), oldest first. */
+	rewardsDueForApproval(query: DueRewardsQuery): Promise<RewardRecord[]>;
+
+	// points
+	appendPoints(input: AppendPointsInput): Promise<AppendPointsResult>;
+	pointsBalance(query: PointsQuery): Promise<number>;
+	pointsJournal(query: JournalQuery): Promise<PointsEntry[]>;
+
+	// coupon pools
+	loadCoupons(input: LoadCouponsInput): Promise<LoadCouponsResult>;
+	/** Atomically claims one available coupon; two claims never get the same one. */
+	claimCoupon(input: ClaimCouponInput): Promise<ClaimCouponResult>;
+	countCoupons(query: { programId: string; pool: string }): Promise<CouponCounts>;
+
+	// outbox (for the trigger node)
+	appendEvent(input: AppendEventInput): Promise<AppendEventResult>;
+	readEvents(query: ReadEventsQuery): Promise<ReadEventsResult>;
+	/** The id a new poller should start after (only events from now on). */
+	latestEventId(): Promise<number>;
+	/** Deletes events created before `before`; returns how many. */
+	pruneEvents(query: { before: Time }): Promise<number>;
+
+	// suppression list (global: an opt-out holds across programs)
+	addSuppression(input: SuppressionInput): Promise<{ suppression: SuppressionRecord; created: boolean } & Replayable>;
+	removeSuppression(input: RemoveSuppressionInput): Promise<{ removed: boolean } & Replayable>;
+	getSuppression(query: SuppressionKey): Promise<SuppressionRecord | null>;
+	/** Which of these addresses are suppressed on the channel (returned normalised as stored). */
+	suppressedAddresses(query: { channel: string; addresses: string[] }): Promise<string[]>;
+
+	// message log
+	/** Atomically reserves the key before sending: exactly one racing caller gets `reserved: true`. */
+	reserveMessage(input: ReserveMessageInput): Promise<ReserveMessageResult>;
+	completeMessage(input: CompleteMessageInput): Promise<MessageRecord>;
+	getMessage(idempotencyKey: string): Promise<MessageRecord | null>;
+
+	// lead scoring models
+	saveScoringModel(input: SaveScoringModelInput): Promise<SaveScoringModelResult>;
+	loadScoringModel(name: string): Promise<ScoringModelRecord | null>;
+
+	// maintenance
+	/** Forgets idempotency keys older than `before` (natural unique keys still hold); returns how many. */
+	pruneIdempotencyKeys(query: { before: Time }): Promise<number>;
+	schemaVersion(): Promise<number>;
+	/** Closes the connection/pool. Nodes should not call this on a cached ledger. */
+	close(): Promise<void>;
+}
