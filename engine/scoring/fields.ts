@@ -112,8 +112,105 @@ export function isBlank(value: unknown): boolean {
 	return false;
 }
 
-const ISO_DATE =
-	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+	const y = month <= 2 ? year - 1 : year;
+	const era = Math.floor(y / 400);
+	const yearOfEra = y - era * 400;
+	const shiftedMonth = month > 2 ? month - 3 : month + 9;
+	const dayOfYear = Math.floor((153 * shiftedMonth + 2) / 5) + day - 1;
+	const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+	return era * 146097 + dayOfEra - 719468;
+}
+
+/** `count` digits at `at` as a number; -1 if any is not a digit. */
+function digits(text: string, at: number, count: number): number {
+	let value = 0;
+	for (let k = 0; k < count; k++) {
+		const c = text.charCodeAt(at + k) - 48;
+		if (!(c >= 0 && c <= 9)) return -1;
+		value = value * 10 + c;
+	}
+	return value;
+}
+
+/**
+ * Reads `YYYY-MM-DD[(T| )hh:mm[:ss[.fff]]][Z|±hh[:]mm]` by character codes: no regex, no
+ * allocation, because the scorer parses every date field of every lead.
+ */
+function parseIsoText(text: string): number {
+	let i = 0;
+	let end = text.length;
+	while (i < end && text.charCodeAt(i) <= 32) i++;
+	while (end > i && text.charCodeAt(end - 1) <= 32) end--;
+	if (end - i < 10 || text.charCodeAt(i + 4) !== 45 || text.charCodeAt(i + 7) !== 45) return NaN;
+	const year = digits(text, i, 4);
+	const month = digits(text, i + 5, 2);
+	const day = digits(text, i + 8, 2);
+	if (year < 0 || month < 1 || month > 12 || day < 1) return NaN;
+	const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+	if (day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1])) return NaN;
+	i += 10;
+	let ms = 0;
+	if (i < end && (text.charCodeAt(i) === 84 || text.charCodeAt(i) === 32)) {
+		// T or space, then hh:mm
+		if (end - i < 6 || text.charCodeAt(i + 3) !== 58) return NaN;
+		const hour = digits(text, i + 1, 2);
+		const minute = digits(text, i + 4, 2);
+		if (hour < 0 || hour > 23 || minute < 0 || minute > 59) return NaN;
+		ms = hour * 3_600_000 + minute * 60_000;
+		i += 6;
+		if (i < end && text.charCodeAt(i) === 58) {
+			const second = digits(text, i + 1, 2);
+			if (second < 0 || second > 59 || i + 3 > end) return NaN;
+			ms += second * 1000;
+			i += 3;
+			const mark = i < end ? text.charCodeAt(i) : 0;
+			if (mark === 46 || mark === 44) {
+				// Fraction: keep milliseconds, ignore finer digits (up to 9 in all).
+				let count = 0;
+				let fraction = 0;
+				i++;
+				while (i < end) {
+					const c = text.charCodeAt(i) - 48;
+					if (!(c >= 0 && c <= 9)) break;
+					if (count < 3) fraction = fraction * 10 + c;
+					count++;
+					i++;
+				}
+				if (count === 0 || count > 9) return NaN;
+				for (let k = count; k < 3; k++) fraction *= 10;
+				ms += fraction;
+			}
+		}
+	}
+	while (i < end && text.charCodeAt(i) <= 32) i++;
+	let offsetMs = 0;
+	if (i < end) {
+		const z = text.charCodeAt(i);
+		if (z === 90 || z === 122) {
+			i++;
+		} else if (z === 43 || z === 45) {
+			const zoneHours = digits(text, i + 1, 2);
+			if (zoneHours < 0 || zoneHours > 23 || i + 3 > end) return NaN;
+			i += 3;
+			let zoneMinutes = 0;
+			if (i < end) {
+				if (text.charCodeAt(i) === 58) i++;
+				zoneMinutes = digits(text, i, 2);
+				if (zoneMinutes < 0 || zoneMinutes > 59 || i + 2 > end) return NaN;
+				i += 2;
+			}
+			offsetMs = (z === 45 ? -1 : 1) * (zoneHours * 3_600_000 + zoneMinutes * 60_000);
+		} else {
+			return NaN;
+		}
+	}
+	if (i !== end) return NaN;
+	return daysFromCivil(year, month, day) * DAY_MS + ms - offsetMs;
+}
 
 /**
  * Epoch milliseconds from an ISO 8601 string, epoch milliseconds or a Date; NaN when unreadable.
@@ -121,36 +218,10 @@ const ISO_DATE =
  * server-local, so a date-time without an offset is read as UTC here.
  */
 export function parseDate(value: unknown): number {
+	if (typeof value === 'string') return parseIsoText(value);
 	if (typeof value === 'number') return Number.isFinite(value) ? value : NaN;
 	if (value instanceof Date) return value.getTime();
-	if (typeof value !== 'string') return NaN;
-	const m = ISO_DATE.exec(value.trim());
-	if (m === null) return NaN;
-	const year = +m[1];
-	const month = +m[2];
-	const day = +m[3];
-	const hour = m[4] === undefined ? 0 : +m[4];
-	const minute = m[5] === undefined ? 0 : +m[5];
-	const second = m[6] === undefined ? 0 : +m[6];
-	const ms = m[7] === undefined ? 0 : Math.floor(+(m[7] + '000').slice(0, 3));
-	if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return NaN;
-	const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-	if (day > daysInMonth) return NaN;
-	let offsetMinutes = 0;
-	const zone = m[8];
-	if (zone !== undefined && zone !== 'Z' && zone !== 'z') {
-		const sign = zone[0] === '-' ? -1 : 1;
-		const digits = zone.slice(1).replace(':', '');
-		const zh = +digits.slice(0, 2);
-		const zm = digits.length > 2 ? +digits.slice(2, 4) : 0;
-		if (zh > 23 || zm > 59) return NaN;
-		offsetMinutes = sign * (zh * 60 + zm);
-	}
-	// Date.UTC maps years 0-99 to 1900+; setUTCFullYear keeps them literal.
-	const d = new Date(0);
-	d.setUTCFullYear(year, month - 1, day);
-	d.setUTCHours(hour, minute, second, ms);
-	return d.getTime() - offsetMinutes * 60_000;
+	return NaN;
 }
 
 /** A short, safe rendering of a value the caller passed, for error messages. */

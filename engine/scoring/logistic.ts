@@ -321,6 +321,16 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 			field: 'maxCategories',
 		});
 	}
+	const maxIterations = options.maxIterations ?? 100;
+	if (!Number.isInteger(maxIterations) || maxIterations < 1) {
+		throw new EngineError('invalid_model_options', `"maxIterations" must be a whole number of 1 or more; got ${maxIterations}.`, {
+			field: 'maxIterations',
+		});
+	}
+	const tolerance = options.tolerance ?? 1e-8;
+	if (!(tolerance > 0)) {
+		throw new EngineError('invalid_model_options', `"tolerance" must be a number above 0, e.g. 1e-8; got ${tolerance}.`, { field: 'tolerance' });
+	}
 	const onMissing = options.onMissing ?? 'mean';
 	if (onMissing !== 'mean' && onMissing !== 'error') {
 		throw new EngineError('invalid_model_options', `"onMissing" must be mean or error; got ${JSON.stringify(onMissing)}.`, { field: 'onMissing' });
@@ -410,7 +420,7 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 		}
 	});
 
-	const fit = fitLogistic(x, y, n, p, lambda, options);
+	const fit = fitLogistic(x, y, n, p, lambda, { maxIterations, tolerance });
 	const columnMeans = new Array<number>(p).fill(0);
 	for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) columnMeans[j] += x[i * p + j];
 	for (let j = 0; j < p; j++) columnMeans[j] /= n;

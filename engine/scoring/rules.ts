@@ -278,14 +278,9 @@ function optionalLimit(value: unknown, param: string, where: string): number | u
 	return n;
 }
 
-/** Reads a rule's field as numeric; blank text counts as missing because CSV imports leave blanks. */
-function readNumber(value: unknown): number {
-	return toNumber(value);
-}
-
-function numericOutcome(value: unknown): number {
-	if (isMissing(value) || (typeof value === 'string' && value.trim() === '')) return MISSING;
-	return NaN;
+/** Why a value is not a number: missing (absent, null, blank text, as CSV imports leave) or not numeric. */
+function notNumber(value: unknown): number {
+	return isMissing(value) || (typeof value === 'string' && value.trim() === '') ? MISSING : NOT_NUMBER;
 }
 
 function buildMatcher(rule: ScoringRule, where: string): Matcher {
@@ -322,8 +317,8 @@ function buildMatcher(rule: ScoringRule, where: string): Matcher {
 			if (typeof target === 'number') {
 				if (!Number.isFinite(target)) numberParam(target, 'value', where, operator);
 				test = (value) => {
-					const n = readNumber(value);
-					if (n !== n) return numericOutcome(value) === MISSING ? MISSING : NOT_NUMBER;
+					const n = toNumber(value);
+					if (n !== n) return notNumber(value);
 					return n === target ? YES : NO;
 				};
 			} else if (typeof target === 'boolean') {
@@ -446,8 +441,8 @@ function buildMatcher(rule: ScoringRule, where: string): Matcher {
 			const target = numberParam(rule.value, 'value', where, operator);
 			const greater = operator === 'greaterThan';
 			return (value) => {
-				const n = readNumber(value);
-				if (n !== n) return numericOutcome(value) === MISSING ? MISSING : NOT_NUMBER;
+				const n = toNumber(value);
+				if (n !== n) return notNumber(value);
 				return (greater ? n > target : n < target) ? YES : NO;
 			};
 		}
@@ -461,8 +456,8 @@ function buildMatcher(rule: ScoringRule, where: string): Matcher {
 				});
 			}
 			return (value) => {
-				const n = readNumber(value);
-				if (n !== n) return numericOutcome(value) === MISSING ? MISSING : NOT_NUMBER;
+				const n = toNumber(value);
+				if (n !== n) return notNumber(value);
 				return n >= min && n <= max ? YES : NO;
 			};
 		}

@@ -37,7 +37,7 @@ describe('backtest on synthetic leads', () => {
 		bootstrap: { samples: 200, seed: 9 },
 	});
 	const test = leads.filter((l) => Date.parse(l.createdAt) >= Date.parse(report.split.cutoff));
-	const testLabels = test.map((l) => (l.converted ? 1 : 0));
+	const testLabels: number[] = test.map((l) => (l.converted ? 1 : 0));
 
 	it('splits by time: every training lead is older than every test lead', () => {
 		expect(report.split.trainLeads).toBe(4_200);

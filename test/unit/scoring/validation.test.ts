@@ -5,12 +5,12 @@ import { engineError, NOW } from './helpers';
 const good: ScoringRule = { name: 'Big company', group: 'fit', field: 'company.size', operator: 'greaterThan', value: 100, points: 10 };
 
 /** Compiles a rule set whose second rule is `rule`, returning the error. */
-function ruleError(rule: Partial<ScoringRule> & Record<string, unknown>) {
-	return engineError(() => compileRuleSet({ rules: [good, { ...good, name: 'Broken', ...rule } as ScoringRule] }));
+function ruleError(rule: Record<string, unknown>) {
+	return engineError(() => compileRuleSet({ rules: [good, { ...good, name: 'Broken', ...rule } as unknown as ScoringRule] }));
 }
 
 describe('compile-time validation names the rule and the parameter', () => {
-	it.each([
+	it.each<[Record<string, unknown>, string, string, string]>([
 		[{ operator: 'biggerThan' }, 'unknown_operator', 'operator', 'greaterThan'],
 		[{ operator: 'regex', pattern: '([a-z' }, 'invalid_regex', 'pattern', '/([a-z/'],
 		[{ operator: 'regex', pattern: 'a', flags: 'g' }, 'invalid_regex', 'flags', 'g and y'],
