@@ -69,6 +69,9 @@ describe('hyp2f1', () => {
 	it('(F − 1)/b is finite at b = 0 and matches the plain difference elsewhere', () => {
 		// As b → 0, (₂F₁(c, b; c; z) − 1)/b → −ln(1 − z).
 		for (const z of [0.1, 0.5, 0.95]) expect(relative(hyp2f1MinusOneOverB(2.3, 0, 2.3, z), -Math.log(1 - z))).toBeLessThan(1e-12);
+		// b just above −1: every term after the first carries (b + 1), so the sum is a·z/c to O(b + 1);
+		// the tail bound must see that at once instead of waiting ~a·z terms for the ratios to fall.
+		expect(relative(hyp2f1MinusOneOverB(5e4, -1 + 1e-12, 5e4 + 3, 0.5), (5e4 * 0.5) / (5e4 + 3))).toBeLessThan(1e-9);
 		const [a, b, c, z] = [2.97, -0.207, 5.2, 0.6];
 		expect(relative(hyp2f1MinusOneOverB(a, b, c, z), (hyp2f1(a, b, c, z) - 1) / b)).toBeLessThan(1e-12);
 	});
