@@ -59,7 +59,7 @@ export interface RewardSpec {
 	couponSource?: 'generate' | 'pool';
 	couponPrefix?: string;
 	couponPoolId?: string;
-	/** coupon: days the code stays valid after it is earned. */
+	/** coupon: days the code stays valid after it is issued (earned, or released after the holding period). */
 	couponValidDays?: number;
 	/** custom: what the workflow should hand out (e.g. "free_month", "tshirt"). */
 	customType?: string;
@@ -696,6 +696,8 @@ function holdFor(p: Planner, rule: PerReferralRule | MilestoneRule, intent: Awar
 	if (days > 0) {
 		intent.status = 'pending';
 		intent.holdUntil = p.event.occurredAt + days * DAY_MS;
+		// The code is issued when the hold ends, so its validity starts then, not at earning time.
+		if (intent.coupon?.expiresAt !== undefined) intent.coupon.expiresAt += days * DAY_MS;
 	} else {
 		intent.status = 'approved';
 	}
@@ -877,6 +879,7 @@ function planMilestones(p: Planner, rule: MilestoneRule, state: ReturnType<typeo
 				if (state.badges.includes(m.badge)) continue;
 				intent.badge = m.badge;
 			} else {
+				if (state.tier === m.tier) continue;
 				intent.tier = m.tier;
 			}
 			push(p, intent);

@@ -103,6 +103,18 @@ describe('milestones by qualified referrals', () => {
 		const plan = planAwards(program, qualified(10), state(10));
 		expect(plan.awards.find((a) => a.kind === 'tier')).toMatchObject({ tier: 'Gold VIP', status: 'approved' });
 		expect(planAwards(program, qualified(11), state(11)).awards.some((a) => a.kind === 'tier')).toBe(false);
+		expect(planAwards(program, qualified(10), state(10, { tier: 'Gold VIP' })).awards.some((a) => a.kind === 'tier')).toBe(false);
+	});
+
+	it('starts a held coupon\'s validity when the hold ends', () => {
+		const p = validateRewardProgram({
+			programId: 'p',
+			holdingDays: 14,
+			rules: [{ id: 'c', type: 'per_referral', side: 'referrer', on: 'referral_qualified', reward: { kind: 'coupon', percentOff: 5, couponValidDays: 30 } }],
+		});
+		const award = planAwards(p, qualified(1), state(1)).awards[0];
+		expect(award.holdUntil).toBe(T + 14 * DAY);
+		expect(award.coupon?.expiresAt).toBe(T + 44 * DAY);
 	});
 
 	it('recurring every N fires at N and 2N and nowhere in between, with distinct keys', () => {
