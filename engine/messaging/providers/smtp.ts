@@ -1,0 +1,114 @@
+/* SMTP through nodemailer. SMTP has no idempotency key, so the message key becomes a deterministic
+ * Message-ID (and X-Entity-Ref-ID): a duplicate that slips through is at least recognisable. */
+import { createTransport, type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import { EngineError } from '../../errors';
+import { formatEmailAddress } from '../email';
+import { DeliveryError, type EmailSender, type OutgoingEmail, type ProviderAccepted } from '../types';
+import { DEFAULT_TIMEOUT_MS } from './http';
+
+export const SMTP = 'SMTP';
+
+export interface SmtpCredentials {
+	host: string;
+	port: number;
+	/** TLS from the first byte (port 465); otherwise STARTTLS is used when the server offers it. */
+	secure?: boolean;
+	user?: string;
+	password?: string;
+	/** Refuse to send unless STARTTLS succeeds. */
+	requireTLS?: boolean;
+	/** Accept self-signed or expired server certificates (n8n's "Ignore SSL Issues"). */
+	allowUnauthorizedCerts?: boolean;
+	/** Name sent in EHLO. */
+	clientHostname?: string;
+}
+
+export interface SmtpOptions {
+	timeoutMs?: number;
+	/** Keep connections open between messages (close the sender when done). */
+	pool?: boolean;
+	maxConnections?: number;
+}
+
+/** Network-level nodemailer error codes: the server may well answer next time. */
+const RETRYABLE_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNRESET', 'ECONNREFUSED', 'EPROTOCOL', 'ESTREAM']);
+
+export function classifySmtpError(error: unknown): DeliveryError {
+	const e = error as { code?: string; responseCode?: number; response?: string; message?: string };
+	const responseCode = typeof e?.responseCode === 'number' ? e.responseCode : undefined;
+	const said = (e?.response ?? e?.message ?? String(error)).replace(/\s+/g, ' ').trim();
+	if (e?.code === 'EAUTH') {
+		return new DeliveryError('permanent', SMTP, `SMTP login failed: ${said}. Check the user and password.`, { status: responseCode, providerCode: e.code, cause: error });
+	}
+	if (responseCode !== undefined && responseCode >= 500) {
+		return new DeliveryError('permanent', SMTP, `The SMTP server refused the message (${responseCode}): ${said}`, { status: responseCode, providerCode: e.code, cause: error });
+	}
+	if (responseCode !== undefined && responseCode >= 400) {
+		return new DeliveryError('retryable', SMTP, `The SMTP server deferred the message (${responseCode}): ${said}`, { status: responseCode, providerCode: e.code, cause: error });
+	}
+	if (e?.code === undefined || RETRYABLE_CODES.has(e.code)) {
+		return new DeliveryError('retryable', SMTP, `The SMTP server could not be reached: ${said}`, { providerCode: e?.code, cause: error });
+	}
+	return new DeliveryError('permanent', SMTP, `SMTP sending failed: ${said}`, { providerCode: e.code, cause: error });
+}
+
+export function smtpMessageId(idempotencyKey: string, fromAddress: string): string {
+	const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1) || 'localhost';
+	return `<${idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '')}@${domain}>`;
+}
+
+export function createSmtpSender(credentials: SmtpCredentials, options: SmtpOptions = {}): EmailSender {
+	if (typeof credentials?.host !== 'string' || credentials.host.trim() === '') {
+		throw new EngineError('missing_credentials', 'SMTP credentials need a host.', { field: 'host' });
+	}
+	if (!Number.isInteger(credentials.port) || credentials.port < 1 || credentials.port > 65535) {
+		throw new EngineError('missing_credentials', `SMTP port must be a whole number from 1 to 65535; got ${credentials.port}.`, { field: 'port' });
+	}
+	const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+	const transportOptions: SMTPTransport.Options = {
+		host: credentials.host.trim(),
+		port: credentials.port,
+		secure: credentials.secure === true,
+		requireTLS: credentials.requireTLS === true,
+		connectionTimeout: timeoutMs,
+		greetingTimeout: timeoutMs,
+		socketTimeout: timeoutMs,
+		tls: { rejectUnauthorized: credentials.allowUnauthorizedCerts !== true },
+	};
+	if (credentials.clientHostname) transportOptions.name = credentials.clientHostname;
+	if (credentials.user) transportOptions.auth = { user: credentials.user, pass: credentials.password ?? '' };
+	const transporter: Transporter<SMTPTransport.SentMessageInfo> = options.pool
+		? createTransport({ ...transportOptions, pool: true, maxConnections: options.maxConnections ?? 2 } as SMTPTransport.Options)
+		: createTransport(transportOptions);
+
+	return {
+		provider: SMTP,
+		async send(message: OutgoingEmail): Promise<ProviderAccepted> {
+			const headers: Record<string, string> = { ...message.headers };
+			let messageId: string | undefined;
+			if (message.idempotencyKey) {
+				messageId = smtpMessageId(message.idempotencyKey, message.from.address);
+				headers['X-Entity-Ref-ID'] = message.idempotencyKey;
+			}
+			try {
+				const info = await transporter.sendMail({
+					from: formatEmailAddress(message.from),
+					to: formatEmailAddress(message.to),
+					replyTo: message.replyTo ? formatEmailAddress(message.replyTo) : undefined,
+					subject: message.subject,
+					text: message.text,
+					html: message.html,
+					headers,
+					messageId,
+				});
+				return { provider: SMTP, providerMessageId: info.messageId };
+			} catch (error) {
+				throw classifySmtpError(error);
+			}
+		},
+		close(): void {
+			transporter.close();
+		},
+	};
+}

@@ -1,0 +1,398 @@
+/* Hardened Handlebars: a private environment with only our helpers, prototype access never enabled,
+ * size limits, a compile cache keyed by sha256(options + template), per-item errors that name the
+ * variable, partials, and a layout wrapper that places the rendered body at `{{{body}}}`.
+ *
+ * Data keys `__proto__`, `constructor` and `prototype` are rejected (not stripped): silently dropping
+ * a field would render a different message than the one the marketer previewed. */
+import { createHash } from 'node:crypto';
+import Handlebars from 'handlebars';
+import { EngineError } from '../errors';
+import { helpers, helperNames, SafeHtml, type RenderFrame } from './helpers';
+
+export const templateLimits = {
+	/** Largest template (and partial, and layout) accepted, in UTF-8 bytes. */
+	maxTemplateBytes: 100 * 1024,
+	/** Largest rendered output, in UTF-8 bytes. */
+	maxOutputBytes: 1024 * 1024,
+	maxPartials: 50,
+	/** Deepest nesting of item data; deeper data is almost certainly circular or hostile. */
+	maxDataDepth: 64,
+	/** Compiled templates kept; least recently used go first. */
+	cacheEntries: 500,
+};
+
+export type TemplateData = Record<string, unknown>;
+export type OutputFormat = 'html' | 'text';
+
+export interface RenderSettings {
+	/** A missing variable is an error naming it, instead of rendering as empty text. */
+	strict?: boolean;
+	/** Names the item in error messages, e.g. "item 3". */
+	itemLabel?: string;
+	/** Default locale of the formatting helpers (BCP 47, e.g. "de-DE"); en-US when absent. */
+	locale?: string;
+	/** Default time zone of formatDate (IANA, e.g. "Europe/Berlin"); UTC when absent. */
+	timeZone?: string;
+	/** Named partials, used as `{{> name}}`. */
+	partials?: Record<string, string>;
+}
+
+const env = Handlebars.create();
+for (const [name, helper] of Object.entries(helpers)) env.registerHelper(name, helper);
+// `log` writes to the console and `lookup` does dynamic property access: neither is offered.
+env.unregisterHelper('log');
+env.unregisterHelper('lookup');
+
+const knownHelpers: Record<string, boolean> = { log: false, lookup: false };
+for (const name of helperNames) knownHelpers[name] = true;
+
+// Explicit `false` keeps prototype access denied and silences Handlebars' console warning about it.
+const runtimeSafety = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const;
+
+type Variant = 'strict-html' | 'strict-text' | 'loose-html' | 'loose-text';
+type TemplateFn = (context: unknown, options?: Handlebars.RuntimeOptions) => string;
+
+interface CompiledTemplate {
+	hash: string;
+	render: TemplateFn;
+}
+
+function compileOptions(variant: Variant): CompileOptions {
+	return {
+		data: true,
+		strict: variant.startsWith('strict'),
+		noEscape: variant.endsWith('text'),
+		knownHelpers,
+		knownHelpersOnly: true,
+		preventIndent: true,
+	};
+}
+
+type CompileOptions = NonNullable<Parameters<typeof Handlebars.compile>[1]>;
+
+interface CompilerPipeline {
+	Compiler: new () => { compile(ast: unknown, options: CompileOptions): unknown };
+	JavaScriptCompiler: new () => { compile(environment: unknown, options: CompileOptions, context: unknown, asObject: boolean): unknown };
+}
+
+/** Compiles now rather than on first render (Handlebars' default), so syntax errors surface before any send. */
+function compileNow(source: string, options: CompileOptions): TemplateFn {
+	const pipeline = env as unknown as CompilerPipeline;
+	const ast = env.parse(source);
+	const environment = new pipeline.Compiler().compile(ast, options);
+	const spec = new pipeline.JavaScriptCompiler().compile(environment, options, undefined, true);
+	return env.template(spec as Parameters<typeof env.template>[0]) as TemplateFn;
+}
+
+/** The UTF-8 size of `text` when it is over `limit`, else undefined. */
+function bytesOver(text: string, limit: number): number | undefined {
+	// A UTF-16 code unit is at most 3 UTF-8 bytes, so most texts need no exact count.
+	if (text.length * 3 <= limit) return undefined;
+	const bytes = Buffer.byteLength(text);
+	return bytes > limit ? bytes : undefined;
+}
+
+function forItem(itemLabel?: string): string {
+	return itemLabel ? ` (${itemLabel})` : '';
+}
+
+/** LRU of compiled templates keyed by content hash, with a memo so repeat renders skip re-hashing. */
+class TemplateCache {
+	private readonly byHash = new Map<string, CompiledTemplate>();
+	private readonly hashBySource = new Map<Variant, Map<string, string>>();
+
+	get(source: string, variant: Variant, field: string, itemLabel?: string): CompiledTemplate {
+		let memo = this.hashBySource.get(variant);
+		if (memo === undefined) this.hashBySource.set(variant, (memo = new Map()));
+		let hash = memo.get(source);
+		if (hash !== undefined) {
+			const hit = this.byHash.get(hash);
+			if (hit !== undefined) {
+				this.byHash.delete(hash);
+				this.byHash.set(hash, hit);
+				return hit;
+			}
+		}
+		hash ??= sha256(variant + '\u0000' + source);
+		let entry = this.byHash.get(hash);
+		if (entry === undefined) {
+			entry = { hash, render: this.compile(source, variant, field, itemLabel) };
+		} else {
+			this.byHash.delete(hash);
+		}
+		this.byHash.set(hash, entry);
+		memo.set(source, hash);
+		this.evict(memo);
+		return entry;
+	}
+
+	clear(): void {
+		this.byHash.clear();
+		this.hashBySource.clear();
+	}
+
+	get size(): number {
+		return this.byHash.size;
+	}
+
+	private evict(memo: Map<string, string>): void {
+		while (this.byHash.size > templateLimits.cacheEntries) {
+			const oldest = this.byHash.keys().next().value as string;
+			this.byHash.delete(oldest);
+		}
+		if (memo.size > templateLimits.cacheEntries) {
+			for (const [source, hash] of memo) {
+				if (!this.byHash.has(hash)) memo.delete(source);
+				if (memo.size <= templateLimits.cacheEntries / 2) break;
+			}
+		}
+	}
+
+	private compile(source: string, variant: Variant, field: string, itemLabel?: string): TemplateFn {
+		try {
+			return compileNow(source, compileOptions(variant));
+		} catch (error) {
+			throw compileError(error as Error, field, itemLabel);
+		}
+	}
+}
+
+const cache = new TemplateCache();
+
+/** Empties the compile cache (tests and benchmarks). */
+export function clearTemplateCache(): void {
+	cache.clear();
+}
+
+export function templateCacheSize(): number {
+	return cache.size;
+}
+
+export function sha256(text: string): string {
+	return createHash('sha256').update(text).digest('hex');
+}
+
+function compileError(error: Error, field: string, itemLabel?: string): EngineError {
+	const message = error.message ?? String(error);
+	const unknownHelper = /unknown helper (\S+)(?: - (\d+):(\d+))?/.exec(message);
+	if (unknownHelper) {
+		const where = unknownHelper[2] ? ` on line ${unknownHelper[2]}` : '';
+		return new EngineError(
+			'unknown_helper',
+			`The ${field} template${forItem(itemLabel)} uses "${unknownHelper[1]}"${where}, which is not an available helper. ` +
+				`Available: ${helperNames.join(', ')}, and the blocks if, unless, each, with.`,
+			{ field, details: { helper: unknownHelper[1] } },
+		);
+	}
+	return new EngineError(
+		'template_syntax',
+		`The ${field} template${forItem(itemLabel)} has a syntax error: ${message.replace(/\n/g, ' ⏎ ')}`,
+		{ field, cause: error },
+	);
+}
+
+/** Why a key is refused: they reach Object.prototype or constructors through template lookups. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Checks that item data is plain JSON-like data a template may read: an object, no forbidden keys,
+ * no functions, not nested deeper than the limit. Throws EngineError naming the offending path.
+ */
+export function assertSafeData(data: unknown, itemLabel?: string): asserts data is TemplateData {
+	if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+		throw new EngineError('invalid_data', `The template data${forItem(itemLabel)} must be an object of fields, got ${Array.isArray(data) ? 'a list' : typeof data}.`, {
+			field: 'data',
+		});
+	}
+	const stack: Array<{ value: object; path: string; depth: number }> = [{ value: data, path: '', depth: 1 }];
+	while (stack.length > 0) {
+		const { value, path, depth } = stack.pop()!;
+		if (depth > templateLimits.maxDataDepth) {
+			throw new EngineError(
+				'invalid_data',
+				`The template data${forItem(itemLabel)} is nested deeper than ${templateLimits.maxDataDepth} levels at "${path}" (or refers to itself).`,
+				{ field: path },
+			);
+		}
+		if (value instanceof Date) continue;
+		for (const key of Object.keys(value)) {
+			const child = (value as Record<string, unknown>)[key];
+			const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+			if (FORBIDDEN_KEYS.has(key)) {
+				throw new EngineError(
+					'unsafe_data_key',
+					`The template data${forItem(itemLabel)} has a field named "${key}" at "${childPath}". ` +
+						'Fields named __proto__, constructor or prototype are refused because they can tamper with objects; rename or remove it.',
+					{ field: childPath },
+				);
+			}
+			if (typeof child === 'function' || typeof child === 'symbol') {
+				throw new EngineError('invalid_data', `The template data${forItem(itemLabel)} field "${childPath}" is a ${typeof child}; only JSON values are allowed.`, {
+					field: childPath,
+				});
+			}
+			if (typeof child === 'object' && child !== null) stack.push({ value: child, path: childPath, depth: depth + 1 });
+		}
+	}
+}
+
+function checkTemplateSource(source: unknown, field: string, itemLabel?: string): asserts source is string {
+	// compile() also accepts AST objects, which can carry code; only text is a template here.
+	if (typeof source !== 'string') {
+		throw new EngineError('invalid_template', `The ${field} template${forItem(itemLabel)} must be text, got ${source === null ? 'null' : typeof source}.`, { field });
+	}
+	const bytes = bytesOver(source, templateLimits.maxTemplateBytes);
+	if (bytes !== undefined) {
+		throw new EngineError(
+			'template_too_large',
+			`The ${field} template${forItem(itemLabel)} is ${Math.ceil(bytes / 1024)} KiB; the limit is ${templateLimits.maxTemplateBytes / 1024} KiB.`,
+			{ field, details: { bytes, limit: templateLimits.maxTemplateBytes } },
+		);
+	}
+}
+
+const PARTIAL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+const LAYOUT_BODY = /\{\{\{\s*body\s*\}\}\}|\{\{\s*body\s*\}\}/;
+
+/**
+ * Renders templates for one item: the data is checked once, partials are compiled (through the cache)
+ * once per output format, and every template goes through the same limits and error handling.
+ */
+export class TemplateRenderer {
+	private readonly data: TemplateData;
+	private readonly settings: RenderSettings;
+	private readonly partialsByFormat = new Map<OutputFormat, Record<string, TemplateFn>>();
+
+	constructor(data: unknown, settings: RenderSettings = {}) {
+		assertSafeData(data, settings.itemLabel);
+		this.data = data;
+		this.settings = settings;
+		this.checkPartials();
+	}
+
+	/** Renders one template; `field` is the user's name for it (e.g. "subject", "html"). */
+	render(field: string, source: string, format: OutputFormat): string {
+		return this.run(field, source, format, this.data);
+	}
+
+	/** Wraps rendered HTML in a layout that places it at `{{{body}}}`; the layout sees the data plus `body`. */
+	renderLayout(layout: string, bodyHtml: string): string {
+		checkTemplateSource(layout, 'layout', this.settings.itemLabel);
+		if (!LAYOUT_BODY.test(layout)) {
+			throw new EngineError('invalid_layout', `The layout${forItem(this.settings.itemLabel)} must contain {{{body}}} where the message goes.`, { field: 'layout' });
+		}
+		return this.run('layout', layout, 'html', { ...this.data, body: new SafeHtml(bodyHtml) });
+	}
+
+	private run(field: string, source: string, format: OutputFormat, context: TemplateData): string {
+		const itemLabel = this.settings.itemLabel;
+		checkTemplateSource(source, field, itemLabel);
+		const strict = this.settings.strict === true;
+		const template = cache.get(source, variantOf(strict, format), field, itemLabel);
+		const frame: RenderFrame = { locale: this.settings.locale, timeZone: this.settings.timeZone, format };
+		let output: string;
+		try {
+			output = template.render(context, { ...runtimeSafety, data: frame, partials: this.partials(format) });
+		} catch (error) {
+			throw renderError(error as Error, field, source, itemLabel, this.settings.partials);
+		}
+		const bytes = bytesOver(output, templateLimits.maxOutputBytes);
+		if (bytes !== undefined) {
+			throw new EngineError(
+				'output_too_large',
+				`The ${field} template${forItem(itemLabel)} rendered ${Math.ceil(bytes / 1024)} KiB; the limit is ${templateLimits.maxOutputBytes / 1024} KiB. Check loops over large lists.`,
+				{ field, details: { bytes, limit: templateLimits.maxOutputBytes } },
+			);
+		}
+		return output;
+	}
+
+	private checkPartials(): void {
+		const partials = this.settings.partials;
+		if (partials === undefined) return;
+		const names = Object.keys(partials);
+		if (names.length > templateLimits.maxPartials) {
+			throw new EngineError('too_many_partials', `At most ${templateLimits.maxPartials} partials are allowed; got ${names.length}.`, { field: 'partials' });
+		}
+		for (const name of names) {
+			if (!PARTIAL_NAME.test(name)) {
+				throw new EngineError(
+					'invalid_partial_name',
+					`Partial name "${name}" is not allowed: use letters, digits, "_", "-" or "." (at most 64).`,
+					{ field: 'partials' },
+				);
+			}
+			checkTemplateSource(partials[name], `partial "${name}"`, this.settings.itemLabel);
+		}
+	}
+
+	private partials(format: OutputFormat): Record<string, TemplateFn> | undefined {
+		const sources = this.settings.partials;
+		if (sources === undefined) return undefined;
+		let compiled = this.partialsByFormat.get(format);
+		if (compiled === undefined) {
+			// Partials inherit the escaping of the template that includes them, so each format compiles its own.
+			compiled = Object.create(null) as Record<string, TemplateFn>;
+			for (const [name, source] of Object.entries(sources)) {
+				compiled[name] = cache.get(source, variantOf(this.settings.strict === true, format), `partial "${name}"`, this.settings.itemLabel).render;
+			}
+			this.partialsByFormat.set(format, compiled);
+		}
+		return compiled;
+	}
+}
+
+function variantOf(strict: boolean, format: OutputFormat): Variant {
+	return `${strict ? 'strict' : 'loose'}-${format}`;
+}
+
+function renderError(error: Error, field: string, source: string, itemLabel?: string, partials?: Record<string, string>): EngineError {
+	if (error instanceof EngineError) {
+		return new EngineError(error.code, `${error.message} (in the ${field} template${itemLabel ? `, ${itemLabel}` : ''})`, {
+			field,
+			details: error.details,
+			cause: error,
+		});
+	}
+	const message = error?.message ?? String(error);
+	const missing = /^"(.*)" not defined in /.exec(message);
+	if (missing) {
+		const location = error as Error & { lineNumber?: number; column?: number; endLineNumber?: number; endColumn?: number };
+		const variable = variableAt(source, location, missing[1]);
+		const where = location.lineNumber !== undefined ? ` at line ${location.lineNumber}, column ${(location.column ?? 0) + 1}` : '';
+		return new EngineError(
+			'missing_variable',
+			`Missing variable "${variable}" in the ${field} template${where}${forItem(itemLabel)}. Add it to the item data, use {{default ${variable} "…"}}, or turn off strict mode.`,
+			{ field, details: { variable } },
+		);
+	}
+	const missingPartial = /^The partial (.+) could not be found/.exec(message);
+	if (missingPartial) {
+		const defined = partials ? Object.keys(partials) : [];
+		return new EngineError(
+			'unknown_partial',
+			`The ${field} template${forItem(itemLabel)} uses the partial "${missingPartial[1]}", which is not defined. ` +
+				(defined.length > 0 ? `Defined partials: ${defined.join(', ')}.` : 'No partials are defined.'),
+			{ field, details: { partial: missingPartial[1] } },
+		);
+	}
+	if (error instanceof RangeError) {
+		return new EngineError('template_render', `The ${field} template${forItem(itemLabel)} nests too deeply (a partial that includes itself?).`, { field });
+	}
+	return new EngineError('template_render', `The ${field} template${forItem(itemLabel)} could not be rendered: ${message.replace(/\n/g, ' ')}`, { field, cause: error });
+}
+
+/** The full path of the missing variable (e.g. "user.name"), read from the template at the error's location. */
+function variableAt(
+	source: string,
+	location: { lineNumber?: number; column?: number; endLineNumber?: number; endColumn?: number },
+	name: string,
+): string {
+	const { lineNumber, column, endLineNumber, endColumn } = location;
+	if (lineNumber === undefined || column === undefined || endLineNumber !== lineNumber || endColumn === undefined) return name;
+	const line = source.split('\n')[lineNumber - 1];
+	const span = line?.slice(column, endColumn).trim();
+	// The location belongs to a partial when the text there is not a path ending in the name.
+	if (span && /^[@\w./[\]-]+$/.test(span) && span.replace(/[[\]]/g, '').endsWith(name)) return span;
+	return name;
+}
