@@ -520,6 +520,9 @@ export function compileRuleSet(config: ScoringConfig): RuleScorer {
 		});
 	}
 
+	if (config.groups !== undefined && !Array.isArray(config.groups)) {
+		throw new EngineError('invalid_limits', '"groups" must be a list of { name, dimension, min, max }.', { field: 'groups' });
+	}
 	// Groups: declared ones first, with their limits; names match case-insensitively.
 	const groups: CompiledGroup[] = [];
 	const groupByKey = new Map<string, number>();

@@ -147,6 +147,30 @@ describe('decay in the scorer', () => {
 	});
 });
 
+describe('field reads', () => {
+	it('reads each field once per lead, however many rules test it', () => {
+		const scorer = compileRuleSet({
+			rules: [
+				{ group: 'engagement', field: 'visits', operator: 'greaterThan', value: 1, points: 5 },
+				{ group: 'engagement', field: 'visits', operator: 'lessThan', value: 100, points: 5 },
+				{ group: 'engagement', field: 'visits', operator: 'exists', points: 5 },
+			],
+		});
+		let reads = 0;
+		const lead = Object.defineProperty({}, 'visits', {
+			enumerable: true,
+			get: () => {
+				reads++;
+				return 7;
+			},
+		});
+		expect(scorer.score(lead, NOW).total).toBe(15);
+		expect(reads).toBe(1);
+		scorer.score(lead, NOW);
+		expect(reads).toBe(2);
+	});
+});
+
 describe('a lead that goes quiet and re-engages', () => {
 	const scorer = compileRuleSet({
 		rules: [
