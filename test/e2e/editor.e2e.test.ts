@@ -1,0 +1,74 @@
+/* The editor in a real browser (Debian's chromium driven by playwright-core): every node of the
+ * package is in the node panel and every sample workflow opens with its nodes drawn. Screenshots
+ * land in docs/screenshots for the README. */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error plain ESM script without types
+import * as n8n from '../../scripts/n8n.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SHOTS = path.join(n8n.ROOT, 'docs', 'screenshots');
+const packageJson = JSON.parse(readFileSync(path.join(n8n.ROOT, 'package.json'), 'utf8'));
+const nodeDisplayNames: string[] = packageJson.n8n.nodes.map((file: string) => {
+	const source = readFileSync(path.join(n8n.ROOT, file.replace(/^dist\//, '').replace(/\.js$/, '.ts')), 'utf8');
+	return /displayName: '([^']+)'/.exec(source)![1];
+});
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('editor in a real browser', () => {
+	let userFolder: string;
+	let server: { baseUrl: string; stop: () => Promise<void> };
+	let context: BrowserContext;
+	let page: Page;
+
+	beforeAll(async () => {
+		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-editor-'));
+		const { bin, env } = n8n.prepareInstance(userFolder, { build: false });
+		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
+		await n8n.ensureOwner(server.baseUrl);
+		mkdirSync(SHOTS, { recursive: true });
+		context = await chromium.launchPersistentContext(mkdtempSync(path.join(os.tmpdir(), 'rm-chromium-')), {
+			executablePath: CHROMIUM,
+			headless: true,
+			viewport: { width: 1440, height: 900 },
+			args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+		});
+		page = context.pages()[0] ?? (await context.newPage());
+		const login = await page.request.post(`${server.baseUrl}/rest/login`, {
+			data: { emailOrLdapLoginId: n8n.DEMO_OWNER.email, password: n8n.DEMO_OWNER.password },
+		});
+		expect(login.ok()).toBe(true);
+	});
+
+	afterAll(async () => {
+		await context?.close();
+		await server?.stop();
+		if (userFolder) rmSync(userFolder, { recursive: true, force: true });
+	});
+
+	it('lists every node of the package in the node panel', async () => {
+		// A workflow that already has a trigger, so the panel offers action nodes, not triggers.
+		await page.goto(`${server.baseUrl}/workflow/rmCodeBatch00001`);
+		await page.locator('[data-test-id="canvas-node"]').first().waitFor({ timeout: 60_000 });
+		await page.locator('[data-test-id="node-creator-plus-button"]').first().click({ timeout: 60_000 });
+		const search = page.getByPlaceholder('Search nodes...');
+		for (const name of nodeDisplayNames) {
+			await search.fill(name);
+			await expect.poll(async () => await page.getByText(name, { exact: true }).count(), { timeout: 20_000 }).toBeGreaterThan(0);
+			await page.screenshot({ path: path.join(SHOTS, `node-panel-${name.toLowerCase().replace(/\s+/g, '-')}.png`) });
+		}
+	});
+
+	for (const file of n8n.workflowFiles() as string[]) {
+		const workflow = JSON.parse(readFileSync(file, 'utf8'));
+		it(`opens ${path.basename(file)} with all its nodes on the canvas`, async () => {
+			await page.goto(`${server.baseUrl}/workflow/${workflow.id}`);
+			const drawn = workflow.nodes.filter((node: { type: string }) => node.type !== 'n8n-nodes-base.stickyNote').length;
+			await expect.poll(async () => await page.locator('[data-test-id="canvas-node"]').count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(drawn);
+			await page.waitForTimeout(500);
+			await page.screenshot({ path: path.join(SHOTS, `${path.basename(file, '.json')}.png`) });
+		});
+	}
+});
