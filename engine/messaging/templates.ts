@@ -366,6 +366,16 @@ function renderError(error: Error, field: string, source: string, itemLabel?: st
 			{ field, details: { variable } },
 		);
 	}
+	// Strict mode reads `a.b.c` without a guard once `a` is missing, so the miss surfaces as a TypeError.
+	const unreadable = error instanceof TypeError ? /^Cannot read properties of (?:undefined|null) \(reading '([^']+)'\)/.exec(message) : null;
+	if (unreadable) {
+		const variable = parentPathOf(source, unreadable[1]);
+		return new EngineError(
+			'missing_variable',
+			`Missing variable "${variable ?? `the object holding ${unreadable[1]}`}" in the ${field} template${forItem(itemLabel)}. Add it to the item data, or turn off strict mode.`,
+			{ field, details: { variable: variable ?? unreadable[1] } },
+		);
+	}
 	const missingPartial = /^The partial (.+) could not be found/.exec(message);
 	if (missingPartial) {
 		const defined = partials ? Object.keys(partials) : [];
@@ -380,6 +390,18 @@ function renderError(error: Error, field: string, source: string, itemLabel?: st
 		return new EngineError('template_render', `The ${field} template${forItem(itemLabel)} nests too deeply (a partial that includes itself?).`, { field });
 	}
 	return new EngineError('template_render', `The ${field} template${forItem(itemLabel)} could not be rendered: ${message.replace(/\n/g, ' ')}`, { field, cause: error });
+}
+
+/** For `{{a.b.c}}` failing on reading "b": the path before it ("a"), found in the template's expressions. */
+function parentPathOf(source: string, property: string): string | undefined {
+	for (const expression of source.matchAll(/\{\{[^}]*\}\}/g)) {
+		for (const path of expression[0].matchAll(/[@\w][\w./-]*/g)) {
+			const parts = path[0].split(/[./]/);
+			const at = parts.indexOf(property);
+			if (at > 0) return parts.slice(0, at).join('.');
+		}
+	}
+	return undefined;
 }
 
 /** The full path of the missing variable (e.g. "user.name"), read from the template at the error's location. */
