@@ -1,10 +1,14 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import * as generate from './generate.operation';
+import * as issue from './issue.operation';
+import * as lookup from './lookup.operation';
 import * as normalize from './normalize.operation';
+import * as redeem from './redeem.operation';
+import * as revoke from './revoke.operation';
 import * as validateVanity from './validateVanity.operation';
 
-export const operations = { generate, normalize, validateVanity };
+export const operations = { generate, normalize, validateVanity, issue, redeem, revoke, lookup };
 
 /** The only switch: reads the operation once and hands the execution to its file. */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
