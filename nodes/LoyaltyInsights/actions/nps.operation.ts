@@ -1,0 +1,94 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { netPromoterScore, type NpsResult } from '../../../engine/analytics';
+import { EngineError } from '../../../engine/errors';
+import { type AggregateItem, runAggregate } from '../../shared/aggregate';
+import { engineItems, exclusionHints, readString } from './common';
+
+const show = { show: { operation: ['nps'] } };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Score Field',
+		name: 'scoreField',
+		type: 'string',
+		default: 'score',
+		required: true,
+		placeholder: 'e.g. answers.recommend',
+		hint: 'The name of the field holding the 0–10 answer to "How likely are you to recommend us?"',
+		description: 'Field of each survey response with the score. Blank answers are left out and counted; anything outside 0–10 stops the node.',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Group By Field',
+		name: 'groupField',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. channel',
+		hint: 'Optional: the name of a field to break the NPS down by (channel, campaign, country)',
+		description: 'Field whose values split the responses into groups, each with its own NPS; blank values form the group "(none)"',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Output',
+		name: 'npsOutput',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{
+				name: 'One Item per Group',
+				value: 'groups',
+				description: 'One item per value of the Group By Field with its NPS, shares and 95% interval',
+			},
+			{
+				name: 'Per-Response Items',
+				value: 'responses',
+				description: 'Each answered response as it came in, plus "npsCategory": promoter, passive or detractor',
+			},
+			{
+				name: 'Summary',
+				value: 'summary',
+				description: 'One item with the overall NPS, its 95% interval, the groups, responses left out and warnings',
+			},
+		],
+		default: 'summary',
+		displayOptions: show,
+	},
+];
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const scoreField = readString(this, 'scoreField', 'score');
+	const groupField = readString(this, 'groupField', '');
+	const fieldLabels = { [scoreField]: 'Score Field', scoreField: 'Score Field', groupField: 'Group By Field' };
+
+	return await runAggregate(
+		this,
+		(items) => {
+			const output = readString(this, 'npsOutput', 'summary');
+			if (output === 'groups' && groupField === '') {
+				throw new EngineError('missing_group_field', 'One Item per Group needs a Group By Field, e.g. "channel"', { field: 'groupField' });
+			}
+			const result = netPromoterScore(engineItems(items, [scoreField, groupField]), { scoreField, groupField: groupField || undefined });
+			return {
+				items: npsOutput(result, output, items, groupField),
+				hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'NPS'),
+			};
+		},
+		fieldLabels,
+	);
+}
+
+function npsOutput(result: NpsResult, output: string, items: INodeExecutionData[], groupField: string): AggregateItem[] {
+	if (output === 'responses') {
+		return result.rows.map((row) => ({ json: { ...items[row.index].json, npsCategory: row.category }, from: [row.index] }));
+	}
+	if (output === 'groups') {
+		const positions = new Map<string, number[]>();
+		for (const row of result.rows) {
+			const list = positions.get(row.group!) ?? [];
+			list.push(row.index);
+			positions.set(row.group!, list);
+		}
+		return result.summary.groups.map(({ group, ...statistics }) => ({ json: { [groupField]: group, ...statistics }, from: positions.get(group) }));
+	}
+	return [{ json: result.summary as unknown as IDataObject }];
+}
