@@ -210,7 +210,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		ageField: 'Age Field',
 		monetaryField: 'Monetary Value Field',
 		historicalValueField: 'Historical Value Field',
-		// Gamma-Gamma errors name the spend.
+		// Model-fit errors name the model input at fault; from transactions it comes from these fields.
+		frequency: input === 'transactions' ? 'Customer ID Field' : 'Repeat Purchases Field',
 		monetary: input === 'transactions' ? 'Amount Field' : 'Monetary Value Field',
 		recency: input === 'transactions' ? 'Date Field' : 'Recency Field',
 		timeUnit: 'Time Unit',

@@ -1,0 +1,409 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
+import { describe, expect, it } from 'vitest';
+import { clvFromSummaries, clvFromTransactions, loyaltyIndex, netPromoterScore, rfmFromSummaries, rfmFromTransactions } from '../../engine/analytics';
+import { loadPackage, runWorkflow, singleNodeWorkflow } from '../harness';
+import { CDNOW_GAMMA_GAMMA, seededRandom, simulateCustomers } from '../unit/analytics/fixtures';
+
+const node = (parameters: Record<string, unknown>, continueOnFail = false) => ({ type: 'loyaltyInsights', parameters, continueOnFail }) as never;
+const run = (parameters: Record<string, unknown>, items: IDataObject[], continueOnFail = false) =>
+	runWorkflow(singleNodeWorkflow(node(parameters, continueOnFail), items));
+
+const DAY = 86_400_000;
+
+/** ~120 customers simulated from BG/NBD + Gamma-Gamma, as purchase rows in date order (so a customer's rows are scattered). */
+function simulatedTransactions(): IDataObject[] {
+	const random = seededRandom(2024);
+	const customers = simulateCustomers(random, 120, { r: 0.8, alpha: 4, a: 0.8, b: 2.5 }, [10, 40], 0, CDNOW_GAMMA_GAMMA);
+	const end = Date.UTC(2024, 5, 30);
+	const rows: { customerId: string; date: string; amount: number; at: number }[] = [];
+	customers.forEach((customer, c) => {
+		const start = end - customer.T * 7 * DAY;
+		customer.times.forEach((t, k) => {
+			const at = start + t * 7 * DAY;
+			rows.push({ customerId: `C${String(c).padStart(3, '0')}`, date: new Date(at).toISOString().slice(0, 10), amount: Math.round(customer.values[k] * 100) / 100, at });
+		});
+	});
+	return rows.sort((a, b) => a.at - b.at).map(({ at: _at, ...row }) => row);
+}
+
+const TRANSACTIONS = simulatedTransactions();
+
+/** Input positions per value of a field: what a per-customer row must be paired with. */
+function positionsOf(items: IDataObject[], field: string): Map<string, number[]> {
+	const positions = new Map<string, number[]>();
+	items.forEach((item, i) => {
+		const key = String(item[field]);
+		positions.set(key, [...(positions.get(key) ?? []), i]);
+	});
+	return positions;
+}
+
+function paired(item: INodeExecutionData): number[] {
+	const p = item.pairedItem;
+	if (p === undefined) return [];
+	if (typeof p === 'number') return [p];
+	return (Array.isArray(p) ? p : [p]).map((entry) => entry.item);
+}
+
+const all = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+function hintsOf(result: Awaited<ReturnType<typeof runWorkflow>>): string[] {
+	return (result.run.data.resultData.runData.Node?.[0]?.hints ?? []).map((hint) => hint.message);
+}
+
+/** A per-customer row as the engine makes it, under the customer field name the user gave. */
+function renamed<T extends { customer?: string }>(rows: T[], field: string): IDataObject[] {
+	return rows.map(({ customer, ...rest }) => ({ [field]: customer, ...rest }) as IDataObject);
+}
+
+describe('Loyalty Insights node in the workflow harness', () => {
+	it('is loaded from dist/ with themed icons, a codex file and tool use', async () => {
+		const { packageNodeNames, nodeTypes } = await loadPackage();
+		expect(packageNodeNames).toContain('loyaltyInsights');
+		const description = (nodeTypes.getByName('n8n-nodes-referral-marketing.loyaltyInsights') as unknown as { description: IDataObject }).description;
+		expect(description.usableAsTool).toBe(true);
+		// The loader turns `icon: {light: 'file:…', dark: 'file:…'}` into icon URLs under the package's dist/.
+		const icon = description.iconUrl as { light: string; dark: string };
+		expect(icon.light).toMatch(/dist\/nodes\/LoyaltyInsights\/loyaltyInsights\.svg$/);
+		expect(icon.dark).toMatch(/dist\/nodes\/LoyaltyInsights\/loyaltyInsights\.dark\.svg$/);
+		const dir = path.resolve(__dirname, '../../dist/nodes/LoyaltyInsights');
+		const light = readFileSync(path.join(dir, path.basename(icon.light)), 'utf8');
+		const dark = readFileSync(path.join(dir, path.basename(icon.dark)), 'utf8');
+		expect(light).not.toBe(dark);
+		expect(existsSync(path.join(dir, 'LoyaltyInsights.node.json'))).toBe(true);
+		const operations = (description.properties as IDataObject[]).find((p) => p.name === 'operation')!.options as IDataObject[];
+		expect(operations.map((o) => o.value).sort()).toEqual(['clv', 'loyaltyIndex', 'nps', 'rfm']);
+	});
+
+	describe('RFM', () => {
+		const parameters = { operation: 'rfm', customerField: 'customerId', dateField: 'date', amountField: 'amount' };
+
+		it('gives the engine’s per-customer rows under the user’s customer field, each paired with all that customer’s inputs', async () => {
+			const result = await run(parameters, TRANSACTIONS);
+			const expected = rfmFromTransactions(TRANSACTIONS, { customerField: 'customerId', dateField: 'date', amountField: 'amount' });
+			const items = result.items('Node');
+			expect(items.map((i) => i.json)).toEqual(renamed(expected.rows, 'customerId'));
+			expect(items.length).toBeGreaterThan(100);
+			const positions = positionsOf(TRANSACTIONS, 'customerId');
+			for (const item of items) expect(paired(item)).toEqual(positions.get(item.json.customerId as string));
+			expect(new Set(items.map((i) => i.json.segment)).size).toBeGreaterThan(5);
+		});
+
+		it('passes score levels, mean monetary value, as-of date and frequency basis through unchanged', async () => {
+			const options = { asOf: '2024-05-31T00:00:00', frequencyBasis: 'transactions' };
+			const result = await run({ ...parameters, scoreLevels: 4, monetary: 'mean', rfmOptions: options, rfmOutput: 'summary' }, TRANSACTIONS);
+			const expected = rfmFromTransactions(TRANSACTIONS, {
+				customerField: 'customerId',
+				dateField: 'date',
+				amountField: 'amount',
+				scoreLevels: 4,
+				monetary: 'mean',
+				asOf: options.asOf,
+				frequencyBasis: 'transactions',
+			});
+			const items = result.items('Node');
+			expect(items).toHaveLength(1);
+			expect(items[0].json).toEqual(expected.summary);
+			expect(items[0].json).toMatchObject({ scoreLevels: 4, monetary: 'mean', asOf: '2024-05-31', frequencyBasis: 'transactions' });
+			expect((items[0].json.excluded as IDataObject).after_end_date).toBeGreaterThan(0);
+			expect(paired(items[0])).toEqual(all(TRANSACTIONS.length));
+		});
+
+		it('gives one segment-summary item per segment, paired with the inputs of that segment’s customers', async () => {
+			const result = await run({ ...parameters, rfmOutput: 'segments' }, TRANSACTIONS);
+			const expected = rfmFromTransactions(TRANSACTIONS, { customerField: 'customerId', dateField: 'date', amountField: 'amount' });
+			const items = result.items('Node');
+			expect(items.map((i) => i.json)).toEqual(expected.summary.segments);
+			const positions = positionsOf(TRANSACTIONS, 'customerId');
+			for (const item of items) {
+				const customers = expected.rows.filter((r) => r.segment === item.json.segment);
+				const fromCustomers = customers.flatMap((r) => positions.get(r.customer)!).sort((a, b) => a - b);
+				expect(paired(item)).toEqual(customers.length > 0 ? fromCustomers : all(TRANSACTIONS.length));
+			}
+		});
+
+		it('reads nested field names and keeps the path as the row’s customer field', async () => {
+			const nested = TRANSACTIONS.map((t) => ({ buyer: { id: t.customerId }, order: { placed: t.date, total: t.amount } }));
+			const result = await run({ operation: 'rfm', customerField: 'buyer.id', dateField: 'order.placed', amountField: 'order.total' }, nested);
+			const flat = (await run(parameters, TRANSACTIONS)).json('Node');
+			expect(result.json('Node')).toEqual(flat.map(({ customerId, ...rest }) => ({ 'buyer.id': customerId, ...rest })));
+		});
+
+		it('scores per-customer summaries with custom segments, first match wins', async () => {
+			const summaries = Array.from({ length: 30 }, (_, i) => ({ id: `S${i}`, daysSince: (i * 7) % 61, orders: 1 + (i % 6), spent: 20 + ((i * 37) % 200) }));
+			const rules = { segment: [{ name: 'Best', recency: '4-5', frequency: '4-5' }, { name: 'Big Spenders', monetary: '5' }, { name: 'Sleeping', recency: '1' }] };
+			const result = await run(
+				{ operation: 'rfm', input: 'summaries', customerField: 'id', recencyField: 'daysSince', frequencyField: 'orders', monetaryField: 'spent', segmentRules: 'custom', customSegments: rules },
+				summaries,
+			);
+			const expected = rfmFromSummaries(summaries, {
+				customerField: 'id',
+				recencyField: 'daysSince',
+				frequencyField: 'orders',
+				monetaryField: 'spent',
+				segments: [
+					{ name: 'Best', recency: [4, 5], frequency: [4, 5] },
+					{ name: 'Big Spenders', monetary: [5, 5] },
+					{ name: 'Sleeping', recency: [1, 1] },
+				],
+			});
+			const items = result.items('Node');
+			expect(items.map((i) => i.json)).toEqual(renamed(expected.rows, 'id'));
+			expect(new Set(items.map((i) => i.json.segment))).toEqual(new Set(['Best', 'Big Spenders', 'Sleeping', 'Others']));
+			items.forEach((item, i) => expect(item.pairedItem).toEqual({ item: i }));
+		});
+
+		it('rejects custom segment ranges that are not scores, naming the parameter', async () => {
+			const base = { operation: 'rfm', segmentRules: 'custom' };
+			const text = await run({ ...base, customSegments: { segment: [{ name: 'VIP', recency: 'high' }] } }, TRANSACTIONS);
+			expect(text.error('Node')?.message).toBe('Segment "VIP": the Recency scores must be one score (5) or a range (4-5), or blank for any; got "high"');
+			expect(text.error('Node')?.description).toContain('Custom Segments');
+			const beyond = await run({ ...base, scoreLevels: 3, customSegments: { segment: [{ name: 'VIP', frequency: '4-5' }] } }, TRANSACTIONS);
+			expect(beyond.error('Node')?.message).toMatch(/Segment "VIP": the frequency range must be two whole scores \[lowest, highest\] between 1 and 3/);
+		});
+
+		it('leaves out and counts unparseable dates, negative and missing amounts, in the summary and as a hint', async () => {
+			const bad = [
+				...TRANSACTIONS,
+				{ customerId: 'C000', date: '31/12/2023', amount: 5 },
+				{ customerId: 'C001', date: '2024-02-30', amount: 5 },
+				{ customerId: 'C002', date: '2024-01-02', amount: -12.5 },
+				{ customerId: 'C003', date: '2024-01-02' },
+				{ date: '2024-01-02', amount: 3 },
+			];
+			const result = await run({ ...parameters, rfmOutput: 'summary' }, bad);
+			expect(result.json('Node')[0].excluded).toEqual({ unparseable_date: 2, negative_amount: 1, missing_amount: 1, missing_customer: 1 });
+			expect(result.json('Node')[0].transactions).toBe(TRANSACTIONS.length);
+			expect(hintsOf(result)).toContain(
+				'Left out of the RFM analysis: 2 unparseable date, 1 negative amount, 1 missing amount, 1 missing customer. The counts are in the summary\'s "excluded".',
+			);
+			// The same run's rows are those of the good rows alone.
+			const rows = (await run(parameters, bad)).json('Node');
+			expect(rows).toEqual((await run(parameters, TRANSACTIONS)).json('Node'));
+		});
+	});
+
+	describe('NPS', () => {
+		const channels = ['email', 'sms', 'web'];
+		const responses: IDataObject[] = Array.from({ length: 45 }, (_, i) => ({ id: i, channel: channels[i % 3], answer: (i * 7) % 11 }));
+		responses[10] = { id: 10, channel: 'sms', answer: '' };
+
+		it('gives the engine’s summary: overall NPS with interval, groups, blank answers counted', async () => {
+			const result = await run({ operation: 'nps', scoreField: 'answer', groupField: 'channel' }, responses);
+			const expected = netPromoterScore(responses, { scoreField: 'answer', groupField: 'channel' });
+			const items = result.items('Node');
+			expect(items).toHaveLength(1);
+			expect(items[0].json).toEqual(expected.summary);
+			expect(items[0].json.excluded).toEqual({ no_answer: 1 });
+			expect(paired(items[0])).toEqual(all(responses.length));
+		});
+
+		it('gives one item per group under the group field’s name, paired with that group’s responses', async () => {
+			const result = await run({ operation: 'nps', scoreField: 'answer', groupField: 'channel', npsOutput: 'groups' }, responses);
+			const expected = netPromoterScore(responses, { scoreField: 'answer', groupField: 'channel' });
+			const items = result.items('Node');
+			expect(items.map((i) => i.json)).toEqual(expected.summary.groups.map(({ group, ...s }) => ({ channel: group, ...s })));
+			for (const item of items) {
+				const from = responses.flatMap((r, i) => (r.channel === item.json.channel && r.answer !== '' ? [i] : []));
+				expect(paired(item)).toEqual(from);
+			}
+		});
+
+		it('passes each answered response through with its category, paired with itself', async () => {
+			const result = await run({ operation: 'nps', scoreField: 'answer', npsOutput: 'responses' }, responses);
+			const items = result.items('Node');
+			expect(items).toHaveLength(44);
+			for (const item of items) {
+				const index = paired(item)[0];
+				const score = responses[index].answer as number;
+				expect(item.json).toEqual({ ...responses[index], npsCategory: score >= 9 ? 'promoter' : score >= 7 ? 'passive' : 'detractor' });
+			}
+		});
+
+		it('stops on a score outside 0–10, naming the item and the Score Field', async () => {
+			const bad = responses.map((r, i) => (i === 3 ? { ...r, answer: 11 } : r));
+			const result = await run({ operation: 'nps', scoreField: 'answer' }, bad);
+			const error = result.error('Node');
+			expect(error?.name).toBe('NodeOperationError');
+			expect(error?.message).toContain('the answer must be a whole number from 0 to 10, got "11"');
+			expect(error?.message).toContain('[item 3]');
+			expect(error?.description).toContain('Score Field');
+		});
+
+		it('with Continue On Fail outputs one item carrying the error, paired with the item at fault', async () => {
+			const bad = responses.map((r, i) => (i === 3 ? { ...r, answer: 7.5 } : r));
+			const result = await run({ operation: 'nps', scoreField: 'answer' }, bad, true);
+			const items = result.items('Node');
+			expect(items).toHaveLength(1);
+			expect(items[0].json.error).toMatchObject({ code: 'invalid_nps_score', field: 'answer', parameter: 'Score Field', item: 3 });
+			expect(items[0].pairedItem).toEqual({ item: 3 });
+		});
+
+		it('asks for a Group By Field when one item per group is wanted', async () => {
+			const result = await run({ operation: 'nps', scoreField: 'answer', npsOutput: 'groups' }, responses);
+			expect(result.error('Node')?.message).toBe('One Item per Group needs a Group By Field, e.g. "channel"');
+			expect(result.error('Node')?.description).toContain('Group By Field');
+		});
+	});
+
+	describe('CLV', () => {
+		const settings = { timeUnit: 'weeks' as const, horizonMonths: 6, monthlyDiscountRate: 0.02, profitMargin: 0.3 };
+		const parameters = { operation: 'clv', customerField: 'customerId', dateField: 'date', amountField: 'amount', ...settings };
+
+		it('gives the engine’s per-customer rows (probability alive, churn risk, expected purchases and spend, discounted CLV)', async () => {
+			const result = await run(parameters, TRANSACTIONS);
+			const expected = clvFromTransactions(TRANSACTIONS, { customerField: 'customerId', dateField: 'date', amountField: 'amount', ...settings });
+			const items = result.items('Node');
+			expect(items.map((i) => i.json)).toEqual(renamed(expected.rows, 'customerId'));
+			const positions = positionsOf(TRANSACTIONS, 'customerId');
+			for (const item of items) {
+				expect(paired(item)).toEqual(positions.get(item.json.customerId as string));
+				expect(item.json.churnRisk).toBeCloseTo(1 - (item.json.probabilityAlive as number), 12);
+			}
+		});
+
+		it('summarises the fits and counts one-purchase customers as left out of Gamma-Gamma (they still get a CLV)', async () => {
+			const withBad = [...TRANSACTIONS, { customerId: 'C000', date: 'yesterday', amount: 3 }, { customerId: 'C001', date: '2024-01-05', amount: -3 }];
+			const result = await run({ ...parameters, clvOutput: 'summary' }, withBad);
+			const expected = clvFromTransactions(withBad, { customerField: 'customerId', dateField: 'date', amountField: 'amount', ...settings });
+			const summary = result.json('Node')[0];
+			expect(summary).toEqual(JSON.parse(JSON.stringify(expected.summary)));
+			const oneTimers = expected.rows.filter((r) => r.frequency === 0).length;
+			expect(oneTimers).toBeGreaterThan(0);
+			expect(summary.excluded).toEqual({ unparseable_date: 1, negative_amount: 1, single_purchase_for_gamma_gamma: oneTimers });
+			expect(summary).toMatchObject({ horizonMonths: 6, monthlyDiscountRate: 0.02, profitMargin: 0.3, bgnbd: { fitted: true }, gammaGamma: { fitted: true } });
+			expect(hintsOf(result)[0]).toMatch(/^Left out of the CLV: 1 unparseable date, 1 negative amount, \d+ single purchase for gamma gamma\./);
+		});
+
+		it('uses given model parameters instead of fitting, and reads lifetimes-style customer summaries', async () => {
+			const summaries = Array.from({ length: 12 }, (_, i) => ({ customer: `K${i}`, frequency: i % 4, recency: i % 4 === 0 ? 0 : 10 + i, T: 40, monetary_value: i % 4 === 0 ? '' : 15 + i }));
+			const params = { bgnbd: { r: 0.2426, alpha: 4.4135, a: 0.7929, b: 2.4258 }, gammaGamma: { p: 6.2488, q: 3.7446, v: 15.4477 } };
+			const result = await run(
+				{ operation: 'clv', input: 'summaries', customerField: 'customer', clvOptions: { bgnbd: { values: params.bgnbd }, gammaGamma: { values: params.gammaGamma } } },
+				summaries,
+			);
+			const expected = clvFromSummaries(summaries, { customerField: 'customer', frequencyField: 'frequency', recencyField: 'recency', ageField: 'T', monetaryField: 'monetary_value', params });
+			expect(result.json('Node')).toEqual(JSON.parse(JSON.stringify(renamed(expected.rows, 'customer'))));
+			const summary = (await run({ operation: 'clv', input: 'summaries', customerField: 'customer', clvOutput: 'summary', clvOptions: { bgnbd: { values: params.bgnbd }, gammaGamma: { values: params.gammaGamma } } }, summaries)).json('Node')[0];
+			expect(summary).toMatchObject({ bgnbd: { fitted: false, params: params.bgnbd }, gammaGamma: { fitted: false, params: params.gammaGamma } });
+		});
+
+		it('stops when too few customers bought twice to fit Gamma-Gamma, naming the Amount Field; Continue On Fail carries on with one error item', async () => {
+			// 12 customers, 4 of them with a second purchase: enough for BG/NBD, too few for Gamma-Gamma.
+			const few: IDataObject[] = [];
+			for (let c = 0; c < 12; c++) {
+				few.push({ customerId: `K${c}`, date: `2024-01-${String(c + 1).padStart(2, '0')}`, amount: 10 + c });
+				if (c < 4) few.push({ customerId: `K${c}`, date: `2024-03-${String(c + 1).padStart(2, '0')}`, amount: 12 + c });
+			}
+			const result = await run(parameters, few);
+			const error = result.error('Node');
+			expect(error?.name).toBe('NodeOperationError');
+			expect(error?.message).toBe('Fitting the Gamma-Gamma spend model needs at least 10 customers with repeat purchases of positive value; got 4');
+			expect(error?.description).toBe('Check "Amount Field".');
+			const carried = await run(parameters, few, true);
+			const items = carried.items('Node');
+			expect(items).toHaveLength(1);
+			expect(items[0].json.error).toMatchObject({ code: 'insufficient_data', parameter: 'Amount Field' });
+			expect(paired(items[0])).toEqual(all(few.length));
+			// With fewer than 10 customers it is the purchase model that cannot be fitted.
+			const tiny = await run(parameters, few.slice(0, 6));
+			expect(tiny.error('Node')?.message).toBe('Fitting BG/NBD needs at least 10 customers, some with repeat purchases; got 3 customers, 3 with repeat purchases');
+			expect(tiny.error('Node')?.description).toBe('Check "Customer ID Field".');
+		});
+
+		it('names the Monthly Discount Rate when it is out of range', async () => {
+			const result = await run({ ...parameters, monthlyDiscountRate: 1.5 }, TRANSACTIONS);
+			expect(result.error('Node')?.message).toMatch(/monthlyDiscountRate must be a fraction from 0 to below 1/);
+			expect(result.error('Node')?.description).toBe('Check "Monthly Discount Rate".');
+		});
+	});
+
+	describe('Loyalty index', () => {
+		const customers: IDataObject[] = Array.from({ length: 20 }, (_, i) => ({
+			email: `c${i}@example.com`,
+			orders: (i * 3) % 17,
+			daysSinceLastOrder: (i * 11) % 90,
+			nps: i % 5 === 0 ? null : (i * 7) % 11,
+		}));
+		const indicators = [
+			{ field: 'orders', weight: 2, direction: 'higherIsBetter', normalisation: 'percentileRank' },
+			{ field: 'daysSinceLastOrder', label: 'recency', weight: 1, direction: 'lowerIsBetter', normalisation: 'minMax', useFixedBounds: true, min: 0, max: 60 },
+			{ field: 'nps', weight: 1.5, direction: 'higherIsBetter', normalisation: 'minMax', min: 3, max: 4 },
+		];
+
+		it('adds the engine’s index, band, coverage and contributions to each item, paired with itself', async () => {
+			const result = await run({ operation: 'loyaltyIndex', indicators: { indicator: indicators } }, customers);
+			const expected = loyaltyIndex(customers, {
+				indicators: [
+					{ field: 'orders', weight: 2, direction: 'higherIsBetter', normalisation: 'percentileRank' },
+					{ field: 'daysSinceLastOrder', label: 'recency', weight: 1, direction: 'lowerIsBetter', normalisation: 'minMax', min: 0, max: 60 },
+					// Bounds without "Use Fixed Bounds" are not used.
+					{ field: 'nps', weight: 1.5, direction: 'higherIsBetter', normalisation: 'minMax' },
+				],
+			});
+			const items = result.items('Node');
+			expect(items.map((i) => i.json)).toEqual(
+				expected.rows.map((row) => ({
+					...customers[row.item],
+					loyaltyIndex: row.loyaltyIndex,
+					loyaltyBand: row.band,
+					loyaltyCoverage: row.coverage,
+					loyaltyContributions: row.contributions,
+				})),
+			);
+			items.forEach((item, i) => expect(item.pairedItem).toEqual({ item: i }));
+			const partial = items.find((i) => i.json.nps === null)!;
+			expect(partial.json.loyaltyCoverage).toBeCloseTo(3 / 4.5, 12);
+		});
+
+		it('gives a summary with custom bands and counts customers without any indicator', async () => {
+			const withEmpty = [...customers, { email: 'nobody@example.com' }];
+			const bands = { band: [{ name: 'Gold', min: 70 }, { name: 'Silver', min: 40 }, { name: 'Bronze', min: 0 }] };
+			const result = await run({ operation: 'loyaltyIndex', indicators: { indicator: indicators.slice(0, 2) }, bands: 'custom', customBands: bands, loyaltyOutput: 'summary' }, withEmpty);
+			const expected = loyaltyIndex(withEmpty, {
+				indicators: [
+					{ field: 'orders', weight: 2, direction: 'higherIsBetter', normalisation: 'percentileRank' },
+					{ field: 'daysSinceLastOrder', label: 'recency', weight: 1, direction: 'lowerIsBetter', normalisation: 'minMax', min: 0, max: 60 },
+				],
+				bands: bands.band,
+			});
+			const summary = result.json('Node')[0];
+			expect(summary).toEqual(expected.summary);
+			expect(summary.excluded).toEqual({ no_indicator_values: 1 });
+			expect((summary.bands as IDataObject[]).map((b) => b.name)).toEqual(['Gold', 'Silver', 'Bronze']);
+		});
+
+		it('rejects a weight of 0 naming Indicators; no bands gives null bands', async () => {
+			const zero = await run({ operation: 'loyaltyIndex', indicators: { indicator: [{ field: 'orders', weight: 0 }] } }, customers);
+			expect(zero.error('Node')?.message).toBe('The weight of indicator "orders" must be a number above 0, got 0');
+			expect(zero.error('Node')?.description).toBe('Check "Indicators".');
+			const none = await run({ operation: 'loyaltyIndex', indicators: { indicator: [{ field: 'orders' }] }, bands: 'none' }, customers);
+			expect(none.json('Node').every((j) => j.loyaltyBand === null && typeof j.loyaltyIndex === 'number')).toBe(true);
+		});
+	});
+
+	describe('input the engine cannot use at all', () => {
+		it('no usable transaction stops the node with a message naming the fields and the Date Field', async () => {
+			const result = await run({ operation: 'rfm' }, [
+				{ customerId: 'a', date: '03/05/2024', amount: 1 },
+				{ customerId: 'b', date: 'soon', amount: 2 },
+			]);
+			const error = result.error('Node');
+			expect(error?.message).toMatch(/^None of the 2 transactions could be used \(2 unparseable date\)\. Check the field names \("customerId", "date", "amount"\)/);
+			expect(error?.message).not.toContain('[item');
+			expect(error?.description).toBe('Check "Date Field".');
+		});
+
+		it('an empty item (what an "Always Output Data" node sends for no data) gets a clear error, or one error item with Continue On Fail', async () => {
+			const result = await run({ operation: 'clv' }, [{}]);
+			expect(result.error('Node')?.message).toMatch(/^None of the 1 transactions could be used \(1 missing customer\)/);
+			expect(result.error('Node')?.description).toBe('Check "Customer ID Field".');
+			const carried = await run({ operation: 'nps' }, [{}], true);
+			expect(carried.json('Node')).toEqual([
+				{ error: { message: 'None of the 1 items has an answer in "score"; answers must be whole numbers from 0 to 10', code: 'no_valid_responses', field: 'score', parameter: 'Score Field' } },
+			]);
+		});
+	});
+});
