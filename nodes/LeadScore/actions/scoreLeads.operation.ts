@@ -1,0 +1,112 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { ExplainLevel, LeadScore } from '../../../engine/scoring';
+import { parameterReader } from '../../shared/parameters';
+import { runPerItem } from '../../shared/runner';
+import { leadLabel, scoringTime } from './leads';
+import { ruleScorerReader, ruleSetLabels } from './ruleSet';
+
+const show = { show: { operation: ['scoreLeads'] } };
+
+type Output = 'score' | 'matched' | 'all';
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Output',
+		name: 'output',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{
+				name: 'Score and Matched Rules',
+				value: 'matched',
+				description: 'Score, grade, stage and why: the rules that matched or had bad input, their points, decay and what the limits clipped',
+			},
+			{
+				name: 'Score and Every Rule',
+				value: 'all',
+				description: 'As above, listing the rules that did not match too',
+			},
+			{
+				name: 'Score Only',
+				value: 'score',
+				description: 'Score, total, fit, engagement, grade, level, matrix cell and stage; fastest',
+			},
+		],
+		default: 'matched',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Put Result In Field',
+		name: 'resultField',
+		type: 'string',
+		default: 'leadScore',
+		required: true,
+		description: 'Field added to each lead with its score; the lead\'s own fields stay as they are',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: show,
+		options: [
+			{
+				displayName: 'Lead ID Field',
+				name: 'leadIdField',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. leadId',
+				description: 'Field that names the lead in error messages, beside its item number',
+			},
+			{
+				displayName: 'Score As Of',
+				name: 'scoreAsOf',
+				type: 'dateTime',
+				default: '',
+				description: 'The time decay and "within the last days" are measured from; empty: when the workflow runs. Read as UTC unless it has an offset.',
+			},
+		],
+	},
+];
+
+interface ScoreOptions {
+	leadIdField?: string;
+	scoreAsOf?: unknown;
+}
+
+/** The score without the explanation: what "Score Only" puts on each lead. */
+export function scoreFields(result: LeadScore): IDataObject {
+	return {
+		score: result.score,
+		total: result.total,
+		fit: result.fit,
+		engagement: result.engagement,
+		grade: result.grade,
+		engagementLevel: result.engagementLevel,
+		matrix: result.matrix,
+		stage: result.stage,
+		nextStage: result.nextStage,
+		pointsToNextStage: result.pointsToNextStage,
+	};
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const output = this.getNodeParameter('output', 0, 'matched') as Output;
+	const explain: ExplainLevel = output === 'score' ? 'none' : output;
+	const scorerFor = ruleScorerReader(this, explain);
+	const resultFieldFor = parameterReader<string>(this, 'resultField', 'leadScore');
+	const optionsFor = parameterReader<ScoreOptions>(this, 'options', {});
+	const startedAt = Date.now();
+	return await runPerItem(
+		this,
+		(item, itemIndex) => {
+			const options = optionsFor(itemIndex);
+			const lead = item.json;
+			const result = scorerFor(itemIndex).score(lead, scoringTime(options.scoreAsOf, startedAt), leadLabel(lead, options.leadIdField, itemIndex));
+			return { ...lead, [resultFieldFor(itemIndex)]: output === 'score' ? scoreFields(result) : (result as unknown as IDataObject) };
+		},
+		{ ...ruleSetLabels, now: 'Options › Score As Of', resultField: 'Put Result In Field' },
+	);
+}
