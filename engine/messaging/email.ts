@@ -129,8 +129,18 @@ export function listUnsubscribeHeaders(commercial: CheckedCommercial): Record<st
 	};
 }
 
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;' };
+
 function escapeHtml(text: string): string {
-	return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;');
+	return /[&<>"']/.test(text) ? text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]) : text;
+}
+
+/** Where the last `</body>` starts, in any letter case, or -1. */
+function lastBodyClose(html: string): number {
+	const lower = html.lastIndexOf('</body');
+	if (lower >= 0) return lower;
+	const match = /<\/body\s*>(?![\s\S]*<\/body\s*>)/i.exec(html);
+	return match ? match.index : -1;
 }
 
 /** Adds the postal address and unsubscribe link to both parts: before `</body>` when there is one. */
@@ -140,7 +150,7 @@ export function addCommercialFooter(html: string, text: string, commercial: Chec
 		'<div style="margin-top:24px;font-size:12px;line-height:1.5;color:#666666">' +
 		lines.map(escapeHtml).join('<br>') +
 		`<br><a href="${escapeHtml(commercial.unsubscribeUrl)}">${escapeHtml(commercial.label)}</a></div>`;
-	const bodyClose = html.search(/<\/body\s*>(?![\s\S]*<\/body\s*>)/i);
+	const bodyClose = lastBodyClose(html);
 	const withFooter = bodyClose >= 0 ? html.slice(0, bodyClose) + footerHtml + html.slice(bodyClose) : html + footerHtml;
 	const footerText = `\n\n--\n${lines.join('\n')}\n${commercial.label}: ${commercial.unsubscribeUrl}`;
 	return { html: withFooter, text: text.trimEnd() + footerText };

@@ -1,6 +1,7 @@
 /* The plain-text alternative derived from an email's HTML, without a dependency: paragraphs become
  * blank lines, list items get "- " or "1. ", links read "text (url)", images their alt text, and
- * head/style/script vanish. Good enough for the text part of a marketing email, not a browser. */
+ * head/style/script vanish. Good enough for the text part of a marketing email, not a browser.
+ * A hand-written scanner rather than regular expressions: it runs once per email, per item. */
 
 const NAMED_ENTITIES: Record<string, string> = {
 	amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', trade: '™',
@@ -9,8 +10,11 @@ const NAMED_ENTITIES: Record<string, string> = {
 	times: '×', divide: '÷', iexcl: '¡', iquest: '¿', shy: '', zwnj: '', zwj: '', thinsp: ' ', ensp: ' ', emsp: ' ',
 };
 
+const ENTITY = /&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,8});/g;
+
 export function decodeEntities(text: string): string {
-	return text.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,8});/g, (whole, entity: string) => {
+	if (!text.includes('&')) return text;
+	return text.replace(ENTITY, (whole, entity: string) => {
 		if (entity[0] === '#') {
 			const code = entity[1] === 'x' || entity[1] === 'X' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
 			return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : whole;
@@ -22,43 +26,70 @@ export function decodeEntities(text: string): string {
 /** Tags after which text continues on a new paragraph (blank line) or a new line. */
 const PARAGRAPH = new Set(['p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'table', 'blockquote', 'pre', 'dl', 'figure']);
 const LINE = new Set(['div', 'tr', 'li', 'section', 'article', 'header', 'footer', 'main', 'nav', 'aside', 'address', 'center', 'dt', 'dd', 'form', 'tbody', 'thead', 'tfoot', 'caption']);
-const DROPPED = /<(head|style|script|title|template|noscript)\b[^>]*>[\s\S]*?<\/\1\s*>/gi;
-const TOKEN = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<![^>]*>|<\/?([a-zA-Z][a-zA-Z0-9:-]*)((?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*\/?>/g;
+/** Elements whose content is never text for the reader. */
+const DROPPED = new Set(['head', 'style', 'script', 'title', 'template', 'noscript']);
 
+const attributePatterns = new Map<string, RegExp>();
 function attribute(attributes: string, name: string): string | undefined {
-	const match = new RegExp(`(?:^|\\s)${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s"'>]+))`, 'i').exec(attributes);
+	let pattern = attributePatterns.get(name);
+	if (pattern === undefined) {
+		pattern = new RegExp(`(?:^|\\s)${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s"'>]+))`, 'i');
+		attributePatterns.set(name, pattern);
+	}
+	const match = pattern.exec(attributes);
 	return match ? decodeEntities(match[1] ?? match[2] ?? match[3] ?? '') : undefined;
+}
+
+const WHITESPACE = /[ \t\n\r\f\v]+/g;
+/** Whitespace that collapsing would change: a run, or anything but a plain space. */
+const INNER_SPACE = /[\t\n\r\f\v]| {2}/;
+
+function isSpace(c: number): boolean {
+	return c === 32 || (c >= 9 && c <= 13);
 }
 
 class TextWriter {
 	private out = '';
+	/** The last character written, tracked so the output string is never re-read. */
+	private last = '';
 	private newlines = 0;
 	private space = false;
 	prefix = '';
 
 	text(value: string, preformatted: boolean): void {
 		if (preformatted) {
-			this.flush();
-			this.out += value;
+			this.write(value);
 			return;
 		}
-		const collapsed = value.replace(/[ \t\n\r\f\v]+/g, ' ');
-		if (collapsed === ' ') {
-			this.space = true;
+		let start = 0;
+		let end = value.length;
+		while (start < end && isSpace(value.charCodeAt(start))) start++;
+		if (start === end) {
+			if (end > 0) this.space = true;
 			return;
 		}
-		if (collapsed.startsWith(' ')) this.space = true;
-		const body = collapsed.trim();
-		if (body === '') return;
-		this.flush();
-		this.out += body;
-		this.space = collapsed.endsWith(' ');
+		while (isSpace(value.charCodeAt(end - 1))) end--;
+		if (start > 0) this.space = true;
+		const body = value.slice(start, end);
+		this.write(INNER_SPACE.test(body) ? body.replace(WHITESPACE, ' ') : body);
+		this.space = end < value.length;
 	}
 
-	/** Words placed inline without the leading space heuristics (link targets, alt text). */
-	inline(value: string): void {
-		this.flush();
-		this.out += value;
+	/** Written as is (list markers, rules), after any pending line breaks. */
+	write(value: string): void {
+		if (this.newlines > 0) {
+			this.out += '\n'.repeat(this.newlines) + this.prefix;
+			this.last = this.prefix === '' ? '\n' : ' ';
+			this.newlines = 0;
+		} else if (this.space && this.out !== '' && this.last !== ' ' && this.last !== '\n') {
+			this.out += ' ';
+			this.last = ' ';
+		}
+		this.space = false;
+		if (value !== '') {
+			this.out += value;
+			this.last = value[value.length - 1];
+		}
 	}
 
 	breakLines(count: number): void {
@@ -66,33 +97,49 @@ class TextWriter {
 		this.space = false;
 	}
 
-	private flush(): void {
-		if (this.newlines > 0) {
-			this.out += '\n'.repeat(this.newlines) + this.prefix;
-			this.newlines = 0;
-		} else if (this.space && this.out !== '' && !this.out.endsWith(' ') && !this.out.endsWith('\n')) {
-			this.out += ' ';
-		}
-		this.space = false;
-	}
-
 	result(): string {
-		return this.out
-			.split('\n')
-			.map((line) => line.replace(/[ \t]+$/, ''))
-			.join('\n')
-			.replace(/\n{3,}/g, '\n\n')
-			.trim();
+		return this.out.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
 	}
 }
 
+/** Index just past the `>` closing the tag that starts at `start`, honouring quoted attribute values. */
+function tagEnd(html: string, start: number): number {
+	let quote = 0;
+	for (let i = start + 1; i < html.length; i++) {
+		const c = html.charCodeAt(i);
+		if (quote !== 0) {
+			if (c === quote) quote = 0;
+		} else if (c === 34 || c === 39) {
+			quote = c;
+		} else if (c === 62) {
+			return i + 1;
+		}
+	}
+	return -1;
+}
+
+const closingTags = new Map<string, RegExp>();
+/** Where `</name` next starts, in any letter case. */
+function closingTagIndex(html: string, name: string, from: number): number {
+	let pattern = closingTags.get(name);
+	if (pattern === undefined) {
+		pattern = new RegExp(`</${name}\\b`, 'gi');
+		closingTags.set(name, pattern);
+	}
+	pattern.lastIndex = from;
+	return pattern.exec(html)?.index ?? -1;
+}
+
+function isNameChar(c: number): boolean {
+	return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 58;
+}
+
 export function htmlToText(html: string): string {
-	const source = html.replace(DROPPED, '');
 	const writer = new TextWriter();
 	const lists: Array<{ ordered: boolean; next: number }> = [];
 	const links: Array<{ href?: string; text: string }> = [];
 	let pre = 0;
-	let last = 0;
+	let position = 0;
 
 	const emitText = (raw: string): void => {
 		if (raw === '') return;
@@ -101,63 +148,92 @@ export function htmlToText(html: string): string {
 		for (const link of links) link.text += decoded;
 	};
 
-	for (const match of source.matchAll(TOKEN)) {
-		emitText(source.slice(last, match.index));
-		last = match.index + match[0].length;
-		const name = match[1]?.toLowerCase();
-		if (name === undefined) continue; // comment, doctype, CDATA
-		const closing = match[0][1] === '/';
-		const attributes = match[2] ?? '';
-		if (name === 'br') {
-			writer.breakLines(1);
-			writer.inline('');
+	while (position < html.length) {
+		const open = html.indexOf('<', position);
+		if (open < 0) break;
+		emitText(html.slice(position, open));
+		position = open;
+		if (html.startsWith('<!--', open)) {
+			const close = html.indexOf('-->', open + 4);
+			position = close < 0 ? html.length : close + 3;
 			continue;
 		}
-		if (name === 'hr') {
-			writer.breakLines(2);
-			writer.inline('---');
-			writer.breakLines(2);
+		const next = html.charCodeAt(open + 1);
+		const closing = next === 47; // "/"
+		const nameStart = open + (closing ? 2 : 1);
+		let nameEnd = nameStart;
+		while (nameEnd < html.length && isNameChar(html.charCodeAt(nameEnd))) nameEnd++;
+		if (next === 33 || next === 63) {
+			// <!DOCTYPE …>, <![CDATA[…]]>, <?xml …?>: not text.
+			const end = tagEnd(html, open);
+			position = end < 0 ? html.length : end;
 			continue;
 		}
-		if (name === 'img') {
-			const alt = attribute(attributes, 'alt')?.trim();
-			if (alt) writer.text(` ${alt} `, false);
+		const end = nameEnd > nameStart ? tagEnd(html, open) : -1;
+		if (end < 0) {
+			// A "<" that starts no tag is text.
+			emitText('<');
+			position = open + 1;
 			continue;
 		}
-		if (name === 'a') {
+		position = end;
+		const name = html.slice(nameStart, nameEnd).toLowerCase();
+		if (DROPPED.has(name)) {
 			if (!closing) {
-				links.push({ href: attribute(attributes, 'href')?.trim(), text: '' });
-			} else {
-				const link = links.pop();
-				const target = link?.href ? linkTarget(link.href, link.text) : undefined;
-				if (target) writer.text(` (${target})`, false);
+				const close = closingTagIndex(html, name, end);
+				position = close < 0 ? html.length : Math.max(end, tagEnd(html, close));
 			}
 			continue;
 		}
-		if (name === 'ul' || name === 'ol') {
-			if (!closing) lists.push({ ordered: name === 'ol', next: Number(attribute(attributes, 'start') ?? 1) || 1 });
-			else lists.pop();
-			writer.prefix = '   '.repeat(Math.max(0, lists.length - 1));
-			writer.breakLines(lists.length > 0 ? 1 : 2);
-			continue;
-		}
-		if (name === 'li') {
-			writer.breakLines(1);
-			if (!closing) {
-				const list = lists[lists.length - 1];
-				writer.inline(list?.ordered ? `${list.next++}. ` : '- ');
+		const attributes = name === 'a' || name === 'img' || name === 'ol' ? html.slice(nameEnd, end - 1) : '';
+		switch (name) {
+			case 'br':
+				writer.breakLines(1);
+				writer.write('');
+				continue;
+			case 'hr':
+				writer.breakLines(2);
+				writer.write('---');
+				writer.breakLines(2);
+				continue;
+			case 'img': {
+				const alt = attribute(attributes, 'alt')?.trim();
+				if (alt) writer.text(` ${alt} `, false);
+				continue;
 			}
-			continue;
+			case 'a':
+				if (!closing) {
+					links.push({ href: attribute(attributes, 'href')?.trim(), text: '' });
+				} else {
+					const link = links.pop();
+					const target = link?.href ? linkTarget(link.href, link.text) : undefined;
+					if (target) writer.text(` (${target})`, false);
+				}
+				continue;
+			case 'ul':
+			case 'ol':
+				if (!closing) lists.push({ ordered: name === 'ol', next: Number(attribute(attributes, 'start') ?? 1) || 1 });
+				else lists.pop();
+				writer.prefix = '   '.repeat(Math.max(0, lists.length - 1));
+				writer.breakLines(lists.length > 0 ? 1 : 2);
+				continue;
+			case 'li':
+				writer.breakLines(1);
+				if (!closing) {
+					const list = lists[lists.length - 1];
+					writer.write(list?.ordered ? `${list.next++}. ` : '- ');
+				}
+				continue;
+			case 'td':
+			case 'th':
+				if (closing) writer.text(' ', false);
+				continue;
 		}
-		if (name === 'td' || name === 'th') {
-			if (closing) writer.text(' ', false);
-			continue;
-		}
-		if (name === 'pre') pre += closing ? -1 : 1;
+		if (name === 'pre') pre = Math.max(0, pre + (closing ? -1 : 1));
 		if (PARAGRAPH.has(name)) writer.breakLines(2);
 		else if (LINE.has(name)) writer.breakLines(1);
 	}
-	emitText(source.slice(last));
+	emitText(html.slice(position));
 	return writer.result();
 }
 
@@ -166,8 +242,7 @@ function linkTarget(href: string, text: string): string | undefined {
 	if (href === '' || href.startsWith('#') || /^javascript:/i.test(href)) return undefined;
 	const shown = href.replace(/^mailto:/i, '');
 	const normalised = text.trim().replace(/\s+/g, ' ');
-	if (normalised === '' || normalised === shown || normalised === href || normalised.replace(/\/$/, '') === shown.replace(/\/$/, '')) {
-		return normalised === '' ? shown : undefined;
-	}
+	if (normalised === '') return shown;
+	if (normalised === shown || normalised === href || normalised.replace(/\/$/, '') === shown.replace(/\/$/, '')) return undefined;
 	return shown;
 }

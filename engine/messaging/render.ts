@@ -59,7 +59,8 @@ export function renderEmail(input: EmailContentInput): RenderedEmail {
 		headers = listUnsubscribeHeaders(commercial);
 	}
 	const warnings: string[] = [];
-	const htmlBytes = Buffer.byteLength(html);
+	// Counting bytes costs a pass over the HTML; only texts that could be that long need it.
+	const htmlBytes = html.length * 3 > GMAIL_CLIP_BYTES ? Buffer.byteLength(html) : html.length;
 	if (htmlBytes > GMAIL_CLIP_BYTES) warnings.push(`The HTML is ${Math.round(htmlBytes / 1024)} KB; Gmail clips messages above 102 KB, hiding the end (and the footer).`);
 	if (subject.length > LONG_SUBJECT) warnings.push(`The subject is ${subject.length} characters; most inboxes show about the first 60.`);
 	if (text.trim() === '') warnings.push('The plain-text part is empty.');

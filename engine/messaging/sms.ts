@@ -29,35 +29,58 @@ export interface SmsAnalysis {
 	nonGsmCharacters: string[];
 }
 
+/** Septets each UTF-16 code unit costs in GSM-7: 1 basic, 2 extension, 0 not in GSM-7. */
+const GSM_COST = new Uint8Array(0x10000);
+for (const c of GSM_BASIC) GSM_COST[c.charCodeAt(0)] = 1;
+for (const c of GSM_EXTENSION) GSM_COST[c.charCodeAt(0)] = 2;
+
 export function isGsmCharacter(character: string): boolean {
-	return GSM_BASIC.has(character) || GSM_EXTENSION.has(character);
+	return character.length === 1 && GSM_COST[character.charCodeAt(0)] !== 0;
 }
 
 export function analyseSms(text: string): SmsAnalysis {
-	const characters = Array.from(text);
+	let septets = 0;
+	let characters = 0;
 	const nonGsm: string[] = [];
-	for (const character of characters) {
-		if (!isGsmCharacter(character) && !nonGsm.includes(character)) nonGsm.push(character);
+	for (let i = 0; i < text.length; i++) {
+		const code = text.charCodeAt(i);
+		characters++;
+		const cost = GSM_COST[code];
+		if (cost !== 0) {
+			septets += cost;
+			continue;
+		}
+		// A surrogate pair is one character (an emoji, say) taking two UTF-16 units.
+		const pair = code >= 0xd800 && code <= 0xdbff && i + 1 < text.length ? text.slice(i, i + 2) : text[i];
+		if (pair.length === 2) i++;
+		if (!nonGsm.includes(pair)) nonGsm.push(pair);
 	}
 	const encoding: SmsEncoding = nonGsm.length === 0 ? 'GSM-7' : 'UCS-2';
-	const costs = characters.map((c) => (encoding === 'GSM-7' ? (GSM_EXTENSION.has(c) ? 2 : 1) : c.length));
-	const units = costs.reduce((sum, cost) => sum + cost, 0);
+	const units = encoding === 'GSM-7' ? septets : text.length;
 	const limits = SEGMENT_LIMITS[encoding];
 	return {
 		encoding,
-		characters: characters.length,
+		characters,
 		units,
-		segments: units === 0 ? 0 : units <= limits.single ? 1 : packSegments(costs, limits.multi),
+		segments: units === 0 ? 0 : units <= limits.single ? 1 : packSegments(text, encoding, limits.multi),
 		unitsPerSegment: units <= limits.single ? limits.single : limits.multi,
 		nonGsmCharacters: nonGsm,
 	};
 }
 
 /** Counts segments the way handsets split them: an escape pair or surrogate pair never straddles two. */
-function packSegments(costs: number[], capacity: number): number {
+function packSegments(text: string, encoding: SmsEncoding, capacity: number): number {
 	let segments = 1;
 	let used = 0;
-	for (const cost of costs) {
+	for (let i = 0; i < text.length; i++) {
+		const code = text.charCodeAt(i);
+		let cost: number;
+		if (encoding === 'GSM-7') {
+			cost = GSM_COST[code];
+		} else {
+			cost = code >= 0xd800 && code <= 0xdbff && i + 1 < text.length ? 2 : 1;
+			if (cost === 2) i++;
+		}
 		if (used + cost > capacity) {
 			segments++;
 			used = 0;
@@ -78,6 +101,8 @@ const SMART_REPLACEMENTS: Record<string, string> = {
 	'\u200B': '', '\u200C': '', '\u200D': '', '\u2060': '', '\uFEFF': '', '\u00AD': '',
 };
 
+const SMART_CHARACTER = new RegExp(`[${Object.keys(SMART_REPLACEMENTS).join('')}]`, 'u');
+
 export interface SmartReplacement {
 	character: string;
 	replacement: string;
@@ -96,6 +121,7 @@ export interface SmartReplacementResult {
  * makes the whole text GSM-7: otherwise the message stays UCS-2 anyway and the original text is kept.
  */
 export function replaceSmartCharacters(text: string): SmartReplacementResult {
+	if (!SMART_CHARACTER.test(text)) return { text, replacements: [], applied: false };
 	const counts = new Map<string, number>();
 	let replaced = '';
 	for (const character of text) {
@@ -109,7 +135,7 @@ export function replaceSmartCharacters(text: string): SmartReplacementResult {
 	}
 	const replacements = Array.from(counts, ([character, count]) => ({ character, replacement: SMART_REPLACEMENTS[character], count }));
 	if (replacements.length === 0) return { text, replacements, applied: false };
-	for (const character of replaced) if (!isGsmCharacter(character)) return { text, replacements: [], applied: false };
+	if (analyseSms(replaced).encoding !== 'GSM-7') return { text, replacements: [], applied: false };
 	return { text: replaced, replacements, applied: true };
 }
 

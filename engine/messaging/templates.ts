@@ -204,34 +204,50 @@ export function assertSafeData(data: unknown, itemLabel?: string): asserts data 
 			field: 'data',
 		});
 	}
-	const stack: Array<{ value: object; path: string; depth: number }> = [{ value: data, path: '', depth: 1 }];
-	while (stack.length > 0) {
-		const { value, path, depth } = stack.pop()!;
-		if (depth > templateLimits.maxDataDepth) {
+	walkData(data, 1, undefined, itemLabel);
+}
+
+/** Where a nested object sits, kept as links so a path string is only built for an error message. */
+interface DataPath {
+	parent: DataPath | undefined;
+	key: string;
+	index: boolean;
+}
+
+function pathText(at: DataPath | undefined, key?: string, index = false): string {
+	const parts: string[] = [];
+	if (key !== undefined) parts.push(index ? `[${key}]` : key);
+	for (let node = at; node !== undefined; node = node.parent) parts.push(node.index ? `[${node.key}]` : node.key);
+	return parts.reverse().reduce((path, part) => (part.startsWith('[') || path === '' ? path + part : `${path}.${part}`), '');
+}
+
+function walkData(value: object, depth: number, at: DataPath | undefined, itemLabel?: string): void {
+	if (depth > templateLimits.maxDataDepth) {
+		throw new EngineError(
+			'invalid_data',
+			`The template data${forItem(itemLabel)} is nested deeper than ${templateLimits.maxDataDepth} levels at "${pathText(at)}" (or refers to itself).`,
+			{ field: pathText(at) },
+		);
+	}
+	if (value instanceof Date) return;
+	const index = Array.isArray(value);
+	for (const key of Object.keys(value)) {
+		const child = (value as Record<string, unknown>)[key];
+		if (FORBIDDEN_KEYS.has(key)) {
+			const path = pathText(at, key, index);
 			throw new EngineError(
-				'invalid_data',
-				`The template data${forItem(itemLabel)} is nested deeper than ${templateLimits.maxDataDepth} levels at "${path}" (or refers to itself).`,
+				'unsafe_data_key',
+				`The template data${forItem(itemLabel)} has a field named "${key}" at "${path}". ` +
+					'Fields named __proto__, constructor or prototype are refused because they can tamper with objects; rename or remove it.',
 				{ field: path },
 			);
 		}
-		if (value instanceof Date) continue;
-		for (const key of Object.keys(value)) {
-			const child = (value as Record<string, unknown>)[key];
-			const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-			if (FORBIDDEN_KEYS.has(key)) {
-				throw new EngineError(
-					'unsafe_data_key',
-					`The template data${forItem(itemLabel)} has a field named "${key}" at "${childPath}". ` +
-						'Fields named __proto__, constructor or prototype are refused because they can tamper with objects; rename or remove it.',
-					{ field: childPath },
-				);
-			}
-			if (typeof child === 'function' || typeof child === 'symbol') {
-				throw new EngineError('invalid_data', `The template data${forItem(itemLabel)} field "${childPath}" is a ${typeof child}; only JSON values are allowed.`, {
-					field: childPath,
-				});
-			}
-			if (typeof child === 'object' && child !== null) stack.push({ value: child, path: childPath, depth: depth + 1 });
+		const type = typeof child;
+		if (type === 'object') {
+			if (child !== null) walkData(child as object, depth + 1, { parent: at, key, index }, itemLabel);
+		} else if (type === 'function' || type === 'symbol') {
+			const path = pathText(at, key, index);
+			throw new EngineError('invalid_data', `The template data${forItem(itemLabel)} field "${path}" is a ${type}; only JSON values are allowed.`, { field: path });
 		}
 	}
 }
@@ -262,6 +278,7 @@ export class TemplateRenderer {
 	private readonly data: TemplateData;
 	private readonly settings: RenderSettings;
 	private readonly partialsByFormat = new Map<OutputFormat, Record<string, TemplateFn>>();
+	private readonly runtimeByFormat = new Map<OutputFormat, Handlebars.RuntimeOptions>();
 
 	constructor(data: unknown, settings: RenderSettings = {}) {
 		assertSafeData(data, settings.itemLabel);
@@ -289,10 +306,9 @@ export class TemplateRenderer {
 		checkTemplateSource(source, field, itemLabel);
 		const strict = this.settings.strict === true;
 		const template = cache.get(source, variantOf(strict, format), field, itemLabel);
-		const frame: RenderFrame = { locale: this.settings.locale, timeZone: this.settings.timeZone, format };
 		let output: string;
 		try {
-			output = template.render(context, { ...runtimeSafety, data: frame, partials: this.partials(format) });
+			output = template.render(context, this.runtimeOptions(format));
 		} catch (error) {
 			throw renderError(error as Error, field, source, itemLabel, this.settings.partials);
 		}
@@ -305,6 +321,16 @@ export class TemplateRenderer {
 			);
 		}
 		return output;
+	}
+
+	private runtimeOptions(format: OutputFormat): Handlebars.RuntimeOptions {
+		let options = this.runtimeByFormat.get(format);
+		if (options === undefined) {
+			const frame: RenderFrame = { locale: this.settings.locale, timeZone: this.settings.timeZone, format };
+			options = { ...runtimeSafety, data: frame, partials: this.partials(format) };
+			this.runtimeByFormat.set(format, options);
+		}
+		return options;
 	}
 
 	private checkPartials(): void {

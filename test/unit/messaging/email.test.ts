@@ -56,6 +56,17 @@ describe('HTML to plain text', () => {
 		);
 	});
 
+	it('copes with malformed and unusual HTML', () => {
+		expect(htmlToText('a < b and c > d')).toBe('a < b and c > d');
+		expect(htmlToText('<P>One<BR>Two</P><STYLE>p{}</STYLE><SCRIPT>x()</SCRIPT>Three')).toBe('One\nTwo\n\nThree');
+		expect(htmlToText('<a title="x > y" href="https://ex.test/a">go</a>')).toBe('go (https://ex.test/a)');
+		expect(htmlToText('<p>unclosed <b>bold <i>text')).toBe('unclosed bold text');
+		expect(htmlToText('<![CDATA[x]]><?xml version="1.0"?><p>ok</p><style>never closed')).toBe('ok');
+		expect(htmlToText('<ol start="3"><li>c</li><li>d</li></ol>')).toBe('3. c\n4. d');
+		expect(htmlToText('<table><tr><td>A</td><td>B</td></tr><tr><td>C</td><td>D</td></tr></table><hr><p>end</p>')).toBe('A B\nC D\n\n---\n\nend');
+		expect(htmlToText('')).toBe('');
+	});
+
 	it('decodes entities, keeps preformatted text, and skips comments and javascript links', () => {
 		expect(htmlToText('<p>&euro;5 &#8212; &#x1F600; &unknown;</p><!-- hidden -->')).toBe('€5 — 😀 &unknown;');
 		expect(htmlToText('<pre>a\n  b</pre>')).toBe('a\n  b');
