@@ -317,7 +317,7 @@ const BULK_CHUNK = 1000;
 const CODE_ATTEMPTS = 10;
 
 function inputObject<T>(input: T, what: string): T {
-	if (input === null || typeof input !== 'object' || Array.isArray(input)) fail('invalid_type', 'input', `${what} needs an object of named fields`);
+	if (input === null || typeof input !== 'object' || Array.isArray(input)) fail('invalid_type', 'input', `the input of ${what} must be an object of named fields`);
 	return input;
 }
 
@@ -1538,7 +1538,8 @@ export class SqlLedger implements LedgerStore {
 				operation: 'appendEvent',
 				key,
 				input,
-				derive: () => digest({ type, payload }),
+				// Hash the object (sorted keys), not its serialisation: key order must not make a new event.
+				derive: () => digest({ type, payload: input.payload ?? {} }),
 				run: async () => {
 					await this.driver.lock(w.tx, OUTBOX_LOCK);
 					const row = await w.tx.get(`INSERT INTO outbox (program_id, type, payload, participant_id, created_at) VALUES ($1, $2, $3, NULL, $4) RETURNING *`, [

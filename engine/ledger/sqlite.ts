@@ -4,7 +4,7 @@
  * retry loop with backoff around SQLITE_BUSY, so concurrent executions or processes on one file
  * wait their turn instead of surfacing "database is locked". */
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { EngineError } from '../errors';
 import { SqlLedger } from './ledger';
@@ -34,7 +34,7 @@ export function isBusy(error: unknown): boolean {
 	return /database (table )?is locked|SQLITE_BUSY/i.test(String(e?.message ?? ''));
 }
 
-/** In-process queue: a DatabaseSync connection carries one transaction at a time. */
+/** In-process queue: one transaction at a time per database file. */
 class Mutex {
 	private tail: Promise<unknown> = Promise.resolve();
 
@@ -45,16 +45,30 @@ class Mutex {
 	}
 }
 
+/* Shared by every connection to one file in this process: transactions of two connections
+ * interleaving at their awaits would make one block synchronously on the other's lock. */
+const fileMutexes = new Map<string, Mutex>();
+
+function mutexFor(path: string): Mutex {
+	const key = path === ':memory:' ? `:memory:${fileMutexes.size}` : resolve(path);
+	let mutex = fileMutexes.get(key);
+	if (!mutex) {
+		mutex = new Mutex();
+		fileMutexes.set(key, mutex);
+	}
+	return mutex;
+}
+
 class SqliteDriver implements Driver {
 	readonly dialect = DIALECT;
 	private readonly statements = new Map<string, StatementSync>();
-	private readonly mutex = new Mutex();
 	private readonly tx: Tx;
 	private closed = false;
 
 	constructor(
 		private readonly db: DatabaseSync,
 		private readonly lockWaitMs: number,
+		private readonly mutex: Mutex,
 	) {
 		const run = (sql: string, params: readonly SqlValue[]) => this.prepare(sql).run(...params);
 		this.tx = {
@@ -196,7 +210,7 @@ export async function openSqliteLedger(config: SqliteLedgerConfig, options: Open
 	try {
 		await retryBusy(() => db.exec('PRAGMA journal_mode = WAL'), lockWaitMs);
 		db.exec(`PRAGMA synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-		const driver = new SqliteDriver(db, lockWaitMs);
+		const driver = new SqliteDriver(db, lockWaitMs, mutexFor(path));
 		await driver.migrate((options.now ?? Date.now)());
 		return new SqlLedger(driver, options.now);
 	} catch (error) {

@@ -1,0 +1,122 @@
+/* Shared by the ledger tests: where PostgreSQL is, fresh schemas and files, child processes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import type { LedgerConfig } from '../../engine/ledger';
+
+export const PG_URL = process.env.LEDGER_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const IN_CI = process.env.CI === 'true';
+
+/** Null when reachable, else why not. */
+export async function pgProblem(): Promise<string | null> {
+	const client = new Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+	try {
+		await client.connect();
+		await client.query('SELECT 1');
+		return null;
+	} catch (error) {
+		return (error as Error).message || String(error);
+	} finally {
+		await client.end().catch(() => undefined);
+	}
+}
+
+/** Locally an unreachable server skips loudly; under CI=true it fails the run. */
+export async function pgAvailability(): Promise<{ available: boolean; problem: string | null }> {
+	const problem = await pgProblem();
+	if (problem && !IN_CI) {
+		console.warn(`\n!!!!!!!!!!\n!!! PostgreSQL ledger tests SKIPPED: no server at ${PG_URL} (${problem}).\n!!! Set LEDGER_TEST_PG_URL or start PostgreSQL; under CI=true this fails.\n!!!!!!!!!!\n`);
+	}
+	return { available: problem === null, problem };
+}
+
+export function randomSchema(prefix = 'ledger_test'): string {
+	return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+	const client = new Client({ connectionString: PG_URL });
+	await client.connect();
+	try {
+		await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+	} finally {
+		await client.end();
+	}
+}
+
+export async function pgQuery<T = Record<string, unknown>>(schema: string, sql: string, params: unknown[] = []): Promise<T[]> {
+	const client = new Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
+	await client.connect();
+	try {
+		return (await client.query(sql, params)).rows as T[];
+	} finally {
+		await client.end();
+	}
+}
+
+export function tempDir(): { dir: string; remove: () => void } {
+	const dir = mkdtempSync(join(tmpdir(), 'ledger-test-'));
+	return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function pgConfig(schema: string): LedgerConfig {
+	return { backend: 'postgres', connectionString: PG_URL, schema, poolSize: 8 };
+}
+
+export interface Child {
+	process: ChildProcess;
+	stdout: string[];
+	stderr: string;
+	/** Resolves with the exit code (null when killed by a signal). */
+	exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+	/** Resolves when a stdout line satisfies `test`. */
+	waitForLine(test: (line: string) => boolean): Promise<string>;
+}
+
+/** Runs a TypeScript worker on this same Node (24, with node:sqlite) through tsx's loader. */
+export function runWorker(script: string, args: unknown): Child {
+	const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'workers', script), JSON.stringify(args)], {
+		stdio: ['ignore', 'pipe', 'pipe'],
+		env: { ...process.env, NODE_NO_WARNINGS: '1' },
+	});
+	const lines: string[] = [];
+	const waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
+	let buffer = '';
+	const result: Child = {
+		process: child,
+		stdout: lines,
+		stderr: '',
+		exit: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))),
+		waitForLine(test) {
+			const seen = lines.find(test);
+			if (seen !== undefined) return Promise.resolve(seen);
+			return new Promise((resolve) => waiters.push({ test, resolve }));
+		},
+	};
+	child.stdout!.on('data', (chunk: Buffer) => {
+		buffer += chunk.toString();
+		let newline: number;
+		while ((newline = buffer.indexOf('\n')) >= 0) {
+			const line = buffer.slice(0, newline);
+			buffer = buffer.slice(newline + 1);
+			lines.push(line);
+			for (const w of waiters.splice(0)) {
+				if (w.test(line)) w.resolve(line);
+				else waiters.push(w);
+			}
+		}
+	});
+	child.stderr!.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
+	return result;
+}
+
+/** The last stdout line that parses as JSON with `result` in it. */
+export function resultOf<T>(child: Child): T {
+	for (let i = child.stdout.length - 1; i >= 0; i--) {
+		if (child.stdout[i].startsWith('RESULT ')) return JSON.parse(child.stdout[i].slice(7)) as T;
+	}
+	throw new Error(`worker printed no RESULT line; stderr:\n${child.stderr}`);
+}

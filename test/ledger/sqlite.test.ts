@@ -1,0 +1,84 @@
+/* The ledger contract on SQLite (node:sqlite), plus what only SQLite has: the file, WAL, the cache. */
+import { DatabaseSync } from 'node:sqlite';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeAllLedgers, defaultSqlitePath, openLedger, openSqliteLedger, testConnection } from '../../engine/ledger';
+import { LATEST_VERSION } from '../../engine/ledger/schema';
+import { ledgerContract } from './contract';
+import { tempDir } from './helpers';
+
+const tmp = tempDir();
+afterAll(async () => {
+	await closeAllLedgers();
+	tmp.remove();
+});
+
+describe('SQLite ledger: contract', () => {
+	const path = join(tmp.dir, 'contract.sqlite');
+	ledgerContract({
+		open: (now) => openSqliteLedger({ backend: 'sqlite', path }, { now }),
+		openAgain: (now) => openSqliteLedger({ backend: 'sqlite', path }, { now }),
+	});
+});
+
+describe('SQLite ledger: the file', () => {
+	it('creates the file and its folder, in WAL mode, with every migration recorded once', async () => {
+		const path = join(tmp.dir, 'nested', 'folder', 'ledger.sqlite');
+		const ledger = await openSqliteLedger({ backend: 'sqlite', path });
+		await ledger.ensureProgram({ id: 'default' });
+		await ledger.close();
+		const reopened = await openSqliteLedger({ backend: 'sqlite', path });
+		expect((await reopened.getProgram('default'))?.id).toBe('default');
+		await reopened.close();
+		const db = new DatabaseSync(path);
+		try {
+			expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+			const versions = db.prepare('SELECT version FROM ledger_migrations ORDER BY version').all().map((r) => r.version);
+			expect(versions).toEqual(Array.from({ length: LATEST_VERSION }, (_, i) => i + 1));
+		} finally {
+			db.close();
+		}
+	});
+
+	it('puts the default file in the n8n user folder', () => {
+		expect(defaultSqlitePath('/home/node/.n8n')).toBe(join('/home/node/.n8n', 'referral-ledger.sqlite'));
+		expect(() => defaultSqlitePath('')).toThrow(/user folder/);
+	});
+
+	it('shares one ledger per file across executions, and reopens after a close', async () => {
+		const path = join(tmp.dir, 'cached.sqlite');
+		const [a, b] = await Promise.all([openLedger({ backend: 'sqlite', path }), openLedger({ backend: 'sqlite', path: join(tmp.dir, '.', 'cached.sqlite') })]);
+		expect(a).toBe(b);
+		await a.close();
+		const c = await openLedger({ backend: 'sqlite', path });
+		expect(c).not.toBe(a);
+		expect(await c.schemaVersion()).toBe(LATEST_VERSION);
+	});
+
+	it('tests a connection without throwing', async () => {
+		const ok = await testConnection({ backend: 'sqlite', path: join(tmp.dir, 'probe.sqlite') });
+		expect(ok).toEqual({ ok: true, message: expect.stringContaining('schema version') });
+		expect(existsSync(join(tmp.dir, 'probe.sqlite'))).toBe(true);
+		writeFileSync(join(tmp.dir, 'a-file'), '');
+		const bad = await testConnection({ backend: 'sqlite', path: join(tmp.dir, 'a-file', 'ledger.sqlite') });
+		expect(bad.ok).toBe(false);
+		expect(bad.message).toMatch(/could not open the SQLite ledger/);
+	});
+
+	it('does not surface SQLITE_BUSY while another connection holds the write lock', async () => {
+		const path = join(tmp.dir, 'busy.sqlite');
+		const ledger = await openSqliteLedger({ backend: 'sqlite', path });
+		await ledger.ensureProgram({ id: 'p' });
+		const holder = new DatabaseSync(path);
+		holder.exec('BEGIN IMMEDIATE');
+		const started = Date.now();
+		const pending = ledger.enrolParticipant({ programId: 'p', email: 'wait@example.com' });
+		setTimeout(() => holder.exec('COMMIT'), 400);
+		const result = await pending;
+		expect(result.created).toBe(true);
+		expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+		holder.close();
+		await ledger.close();
+	});
+});
