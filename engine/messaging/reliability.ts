@@ -67,8 +67,8 @@ export interface RetryDeps {
 /**
  * Runs `attempt` until it succeeds, fails permanently, or the attempts or time budget run out.
  * Retryable failures wait `random() * min(maxDelay, initial * 2^(n-1))` (full jitter); rate-limited
- * ones wait at least the provider's Retry-After. Anything thrown that is not a DeliveryError is a
- * bug, not a delivery problem, and is reported as permanent rather than retried.
+ * ones wait at least the provider's Retry-After. An EngineError (bad input or configuration) is
+ * rethrown; anything else that is not a DeliveryError is a bug, reported as permanent, not retried.
  */
 export async function withRetries<T>(attempt: (attemptNumber: number) => Promise<T>, policy: RetryPolicy, deps: RetryDeps = {}): Promise<RetryOutcome<T>> {
 	const clock = deps.clock ?? systemClock;
@@ -79,6 +79,8 @@ export async function withRetries<T>(attempt: (attemptNumber: number) => Promise
 		try {
 			return { ok: true, value: await attempt(attemptNumber), attempts: attemptNumber };
 		} catch (thrown) {
+			// Bad input or configuration found while building the request is the caller's to report.
+			if (thrown instanceof EngineError) throw thrown;
 			error = isDeliveryError(thrown)
 				? thrown
 				: new DeliveryError('permanent', 'engine', `Unexpected error while sending: ${(thrown as Error)?.message ?? String(thrown)}`, { cause: thrown });

@@ -4,11 +4,11 @@
 import { EngineError } from '../errors';
 import { assembleEmail, normaliseEmailAddress, parseEmailAddress, type EmailAddressing } from './email';
 import { checkQuietHours, type QuietHoursDecision, type QuietHoursOptions } from './quietHours';
-import { retryPolicy, withRetries, type RetryPolicy, type SendLimiter } from './reliability';
+import { retryPolicy, withRetries, type RetryOutcome, type RetryPolicy, type SendLimiter } from './reliability';
 import { renderEmail, renderSms, type EmailContentInput, type SmsContentInput } from './render';
 import { assertSegments, normalisePhoneNumber, normaliseSender } from './sms';
 import { sha256 } from './templates';
-import { systemClock, type Channel, type Clock, type EmailSender, type FailureKind, type MessageLedger, type MessageSender, type OutgoingSms, type SmsSender } from './types';
+import { systemClock, type Channel, type Clock, type EmailSender, type FailureKind, type MessageLedger, type MessageSender, type OutgoingSms, type ProviderAccepted, type SmsSender } from './types';
 
 export type SendOutcome = 'sent' | 'skipped' | 'deferred' | 'failed';
 export type SendReason = 'duplicate' | 'suppressed' | 'no_consent' | 'quiet_hours' | FailureKind;
@@ -186,22 +186,40 @@ async function deliver<M>(
 		return { ...base, outcome: 'skipped', reason: 'duplicate', detail: 'This message was already sent (or is being sent) with the same idempotency key.' };
 	}
 	const attempt = () => (deps.limiter ? deps.limiter.run(() => sender.send(message)) : sender.send(message));
-	const result = await withRetries(attempt, policy, { clock: deps.clock, random: deps.random });
+	let result: RetryOutcome<ProviderAccepted>;
+	try {
+		result = await withRetries(attempt, policy, { clock: deps.clock, random: deps.random });
+	} catch (error) {
+		// Nothing was sent: release the key so the corrected item can go later, then report the input error.
+		await ledger.completeMessage(key, { status: 'failed', error: (error as Error).message });
+		throw error;
+	}
+	const warnings = [...(base.warnings ?? [])];
+	// After the provider has answered, a ledger hiccup must not turn the outcome into an error.
+	const record = async (what: string, write: () => Promise<void>) => {
+		try {
+			await write();
+		} catch (error) {
+			warnings.push(`Could not ${what} in the ledger: ${(error as Error).message}`);
+		}
+	};
+	const withWarnings = (r: SendResult): SendResult => (warnings.length > 0 ? { ...r, warnings } : r);
 	if (result.ok) {
-		await ledger.completeMessage(key, { status: 'sent', providerMessageId: result.value.providerMessageId });
-		return { ...base, attempts: result.attempts, providerMessageId: result.value.providerMessageId };
+		await record('record the sent message', () => ledger.completeMessage(key, { status: 'sent', providerMessageId: result.value.providerMessageId }));
+		return withWarnings({ ...base, attempts: result.attempts, providerMessageId: result.value.providerMessageId });
 	}
 	const { error } = result;
-	await ledger.completeMessage(key, { status: 'failed', error: error.message });
+	await record('record the failed message', () => ledger.completeMessage(key, { status: 'failed', error: error.message }));
 	const errorInfo = { kind: error.kind, message: error.message, status: error.status, providerCode: error.providerCode };
 	if (error.kind === 'suppressed') {
 		// The provider's refusal (STOP, hard bounce) joins our list, so the next send skips without a call.
-		await ledger.suppress(channel, recipient, `${error.provider}${error.providerCode ? ` ${error.providerCode}` : ''}: recipient refused by the provider`);
-		return { ...base, outcome: 'skipped', reason: 'suppressed', detail: error.message, attempts: result.attempts, error: errorInfo };
+		const reason = `${error.provider}${error.providerCode ? ` ${error.providerCode}` : ''}: recipient refused by the provider`;
+		await record('add the recipient to the suppression list', () => ledger.suppress(channel, recipient, reason));
+		return withWarnings({ ...base, outcome: 'skipped', reason: 'suppressed', detail: error.message, attempts: result.attempts, error: errorInfo });
 	}
 	const failed: SendResult = { ...base, outcome: 'failed', reason: error.kind, detail: error.message, attempts: result.attempts, error: errorInfo };
 	if (result.retryAt && error.kind !== 'permanent') failed.retryAfter = result.retryAt.toISOString();
-	return failed;
+	return withWarnings(failed);
 }
 
 export interface SubscriptionInput {

@@ -101,7 +101,8 @@ const SMART_REPLACEMENTS: Record<string, string> = {
 	'\u200B': '', '\u200C': '', '\u200D': '', '\u2060': '', '\uFEFF': '', '\u00AD': '',
 };
 
-const SMART_CHARACTER = new RegExp(`[${Object.keys(SMART_REPLACEMENTS).join('')}]`, 'u');
+// Written as \u escapes so a joiner (U+200D) in the class cannot glue characters together.
+const SMART_CHARACTER = new RegExp(`[${Object.keys(SMART_REPLACEMENTS).map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}]`);
 
 export interface SmartReplacement {
 	character: string;

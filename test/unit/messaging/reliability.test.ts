@@ -126,6 +126,16 @@ describe('retries', () => {
 		if (!outcome.ok) expect(outcome.error.message).toMatch(/Unexpected error while sending: x is undefined/);
 	});
 
+	it('rethrows bad input found while building the request, without retrying', async () => {
+		let calls = 0;
+		const attempt = withRetries(async () => {
+			calls++;
+			throw new EngineError('missing_sender', 'Twilio needs a From number', { field: 'from' });
+		}, policy, { clock: fakeClock() });
+		await expect(attempt).rejects.toMatchObject({ code: 'missing_sender' });
+		expect(calls).toBe(1);
+	});
+
 	it('validates the policy', () => {
 		expect(() => retryPolicy({ maxAttempts: 0 })).toThrow(EngineError);
 		expect(() => retryPolicy({ budgetMs: Number.NaN })).toThrow(/budgetMs/);

@@ -165,6 +165,27 @@ describe('sending an SMS', () => {
 		expect(ledger.messages.size).toBe(0);
 	});
 
+	it('a configuration error found while building the request is a per-item error and frees the key', async () => {
+		const noSender = createSmsSender({ provider: 'twilio', credentials: { accountSid: 'AC' + '0'.repeat(32), authToken: 'twilio-token' }, transport, baseUrl: fake.url });
+		const attempt = sendSms(smsInput({ from: '' }), noSender, { ledger, clock: clockAt(NOON_NY) });
+		await expect(attempt).rejects.toMatchObject({ code: 'missing_sender', field: 'from' });
+		expect(fake.requests).toHaveLength(0);
+		const [logged] = ledger.messages.values();
+		expect(logged.status).toBe('failed');
+		expect((await sendSms(smsInput(), sender, { ledger, clock: clockAt(NOON_NY) })).outcome).toBe('sent');
+	});
+
+	it('a ledger failure after the provider accepted the message still reports it as sent, with a warning', async () => {
+		const flaky = new MemoryLedger();
+		flaky.completeMessage = async () => {
+			throw new Error('connection reset');
+		};
+		const result = await sendSms(smsInput(), sender, { ledger: flaky, clock: clockAt(NOON_NY) });
+		expect(result.outcome).toBe('sent');
+		expect(result.providerMessageId).toBeTruthy();
+		expect(result.warnings).toEqual(['Could not record the sent message in the ledger: connection reset']);
+	});
+
 	it('smart-character replacement keeps a message in one GSM-7 segment', async () => {
 		const text = 'It’s “your” reward – claim it… {{link}}';
 		const without = await sendSms(smsInput({ template: text, stopFooter: false, itemIdentity: 'a' }), sender, { ledger, clock: clockAt(NOON_NY) });

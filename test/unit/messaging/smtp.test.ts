@@ -1,6 +1,6 @@
 /* Sends through nodemailer to a real SMTP server on loopback and checks what arrived. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEmailSender, sendEmail, type EmailSendInput, type EmailSender } from '../../../engine/messaging';
+import { createEmailSender, renderEmail, sendEmail, type EmailSendInput, type EmailSender } from '../../../engine/messaging';
 import { MemoryLedger } from '../../fakes/memoryLedger';
 import { startSmtpServer, type SmtpTestServer } from '../../fakes/smtpServer';
 
@@ -78,6 +78,12 @@ describe('SMTP round trip', () => {
 		expect(mail.parsed.headers.get('x-entity-ref-id')).toBe(result.idempotencyKey);
 		expect(result.providerMessageId).toBe(mail.parsed.messageId);
 		expect(ledger.messages.get(result.idempotencyKey)).toMatchObject({ status: 'sent', providerMessageId: mail.parsed.messageId });
+
+		// The Render preview is exactly what was delivered.
+		const preview = renderEmail(input());
+		expect(mail.parsed.html).toBe(preview.html);
+		expect(mail.parsed.text?.trimEnd()).toBe(preview.text);
+		expect(mail.parsed.subject).toBe(preview.subject);
 	});
 
 	it('a replayed execution does not send again', async () => {
