@@ -1,5 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 import { isEngineError, EngineError } from '../../../engine/errors';
+import { parseDate } from '../../../engine/scoring';
 import { readField } from '../../shared/parameters';
 
 /** How an error names the lead: by its ID field when one is set and present, else by item number. */
@@ -11,15 +12,27 @@ export function leadLabel(lead: IDataObject, idField: string | undefined, itemIn
 	return `Lead "${text.length > 40 ? text.slice(0, 37) + '...' : text}" (item ${itemIndex})`;
 }
 
-/** The scoring time from the "Score As Of" option: empty means when the execution started. */
-export function scoringTime(value: unknown, startedAt: number): string | number | Date {
-	if (value === undefined || value === null || value === '') return startedAt;
-	// An expression such as {{ $now }} hands over a Luxon DateTime.
-	if (typeof value === 'object' && !(value instanceof Date) && typeof (value as { toISO?: unknown }).toISO === 'function') {
-		return (value as { toISO: () => string }).toISO();
-	}
-	// Anything else goes to the engine, whose message says what a date may look like.
-	return value as string;
+/**
+ * The scoring time for each item from the "Score As Of" option: empty means when the execution
+ * started. Parsed once per distinct value, not once per lead; a value that is no date goes to the
+ * engine as it is, whose message says what a date may look like.
+ */
+export function scoringTimeReader(startedAt: number): (value: unknown) => string | number | Date {
+	let lastValue: unknown = '';
+	let lastTime: string | number | Date = startedAt;
+	return (value) => {
+		if (value === lastValue) return lastTime;
+		lastValue = value;
+		let given = value;
+		if (given === undefined || given === null || given === '') given = startedAt;
+		// An expression such as {{ $now }} hands over a Luxon DateTime.
+		else if (typeof given === 'object' && !(given instanceof Date) && typeof (given as { toISO?: unknown }).toISO === 'function') {
+			given = (given as { toISO: () => string }).toISO();
+		}
+		const ms = parseDate(given);
+		lastTime = ms === ms ? ms : (given as string);
+		return lastTime;
+	};
 }
 
 /**

@@ -586,27 +586,34 @@ export function ruleScorerReader(ctx: IExecuteFunctions, explain: ExplainLevel):
 	const readers = PARTS.map(([name, fallback]) => parameterReader<unknown>(ctx, name, fallback));
 	type Compiled = { values: unknown[]; scorer?: RuleScorer; error?: unknown };
 	const byKey = new Map<string, Compiled>();
+	const current = new Array<unknown>(readers.length);
 	let last: Compiled | undefined;
 	return (itemIndex) => {
-		const values = readers.map((read) => read(itemIndex));
-		// Unchanged parameter objects (no expressions) mean the same rule set: skip the key.
-		if (last === undefined || values.some((value, i) => value !== last?.values[i])) {
+		// Unchanged parameter objects (no expressions) mean the same rule set: no key, no allocation.
+		let changed = last === undefined;
+		for (let i = 0; i < readers.length; i++) {
+			current[i] = readers[i](itemIndex);
+			if (!changed && current[i] !== last?.values[i]) changed = true;
+		}
+		if (changed) {
+			const values = current.slice();
 			const key = JSON.stringify(values);
-			let compiled = byKey.get(key);
-			if (compiled === undefined) {
-				compiled = { values };
+			let fresh = byKey.get(key);
+			if (fresh === undefined) {
+				fresh = { values };
 				const parameters = Object.fromEntries(PARTS.map(([name], i) => [name, values[i]])) as RuleSetParameters;
 				try {
-					compiled.scorer = compileRuleSet(scoringConfigFrom(parameters, explain));
+					fresh.scorer = compileRuleSet(scoringConfigFrom(parameters, explain));
 				} catch (error) {
-					compiled.error = error;
+					fresh.error = error;
 				}
 				if (byKey.size > 1000) byKey.clear();
-				byKey.set(key, compiled);
+				byKey.set(key, fresh);
 			}
-			last = compiled;
+			last = fresh;
 		}
-		if (last.error !== undefined) throw last.error;
-		return last.scorer as RuleScorer;
+		const compiled = last as Compiled;
+		if (compiled.error !== undefined) throw compiled.error;
+		return compiled.scorer as RuleScorer;
 	};
 }

@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import type { ExplainLevel, LeadScore } from '../../../engine/scoring';
 import { parameterReader } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
-import { leadLabel, scoringTime } from './leads';
+import { leadLabel, scoringTimeReader } from './leads';
 import { ruleScorerReader, ruleSetLabels } from './ruleSet';
 
 const show = { show: { operation: ['scoreLeads'] } };
@@ -98,13 +98,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const scorerFor = ruleScorerReader(this, explain);
 	const resultFieldFor = parameterReader<string>(this, 'resultField', 'leadScore');
 	const optionsFor = parameterReader<ScoreOptions>(this, 'options', {});
-	const startedAt = Date.now();
+	const scoringTime = scoringTimeReader(Date.now());
 	return await runPerItem(
 		this,
 		(item, itemIndex) => {
 			const options = optionsFor(itemIndex);
 			const lead = item.json;
-			const result = scorerFor(itemIndex).score(lead, scoringTime(options.scoreAsOf, startedAt), leadLabel(lead, options.leadIdField, itemIndex));
+			const result = scorerFor(itemIndex).score(lead, scoringTime(options.scoreAsOf), leadLabel(lead, options.leadIdField, itemIndex));
 			return { ...lead, [resultFieldFor(itemIndex)]: output === 'score' ? scoreFields(result) : (result as unknown as IDataObject) };
 		},
 		{ ...ruleSetLabels, now: 'Options › Score As Of', resultField: 'Put Result In Field' },
