@@ -7,3 +7,4 @@ export * from './metrics';
 export * from './backtest';
 export { createRandom } from './random';
 export { parseDate, parseFieldPath, DAY_MS } from './fields';
+export { referralFeatures, type ReferralFeatures } from './referralFeatures';

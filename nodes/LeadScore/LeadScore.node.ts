@@ -3,6 +3,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import * as backtest from './actions/backtest.operation';
 import { featureProperties, outcomeFieldProperty } from './actions/features';
 import { router } from './actions/router';
+import { referralLedgerConnectionTest } from '../shared/ledger';
 import { ruleSetProperties } from './actions/ruleSet';
 import * as scoreLeads from './actions/scoreLeads.operation';
 import * as scoreWithModel from './actions/scoreWithModel.operation';
@@ -21,6 +22,13 @@ export class LeadScore implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{
+				name: 'referralLedgerApi',
+				required: false,
+				testedBy: 'referralLedgerConnectionTest',
+			},
+		],
 		properties: [
 			{
 				displayName: 'Operation',
@@ -66,6 +74,8 @@ export class LeadScore implements INodeType {
 			...backtest.optionsDescription,
 		],
 	};
+
+	methods = { credentialTest: { referralLedgerConnectionTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

@@ -1,6 +1,9 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import type { ExplainLevel, LeadScore } from '../../../engine/scoring';
-import { parameterReader } from '../../shared/parameters';
+import { referralFeatures } from '../../../engine/scoring';
+import type { LedgerStore } from '../../../engine/ledger';
+import { ledgerFor } from '../../shared/ledger';
+import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { leadLabel, scoringTimeReader } from './leads';
 import { ruleScorerReader, ruleSetLabels } from './ruleSet';
@@ -53,12 +56,34 @@ export const description: INodeProperties[] = [
 		displayOptions: show,
 		options: [
 			{
+				displayName: 'Add Referral Features From Ledger',
+				name: 'referralFeatures',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to add "referral" to each lead before scoring: referrals made, qualified, points, tier and badges from the referral ledger, so rules can use fields like referral.qualified',
+			},
+			{
+				displayName: 'Lead Email Field',
+				name: 'emailField',
+				type: 'string',
+				default: 'email',
+				description: 'With referral features: the field holding the lead\'s email, to find them in the ledger',
+			},
+			{
 				displayName: 'Lead ID Field',
 				name: 'leadIdField',
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. leadId',
 				description: 'Field that names the lead in error messages, beside its item number',
+			},
+			{
+				displayName: 'Referral Program',
+				name: 'program',
+				type: 'string',
+				default: 'default',
+				description: 'With referral features: the program in the ledger',
 			},
 			{
 				displayName: 'Score As Of',
@@ -73,6 +98,9 @@ export const description: INodeProperties[] = [
 
 interface ScoreOptions {
 	leadIdField?: string;
+	referralFeatures?: boolean;
+	emailField?: string;
+	program?: string;
 	scoreAsOf?: unknown;
 }
 
@@ -99,14 +127,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const resultFieldFor = parameterReader<string>(this, 'resultField', 'leadScore');
 	const optionsFor = parameterReader<ScoreOptions>(this, 'options', {});
 	const scoringTime = scoringTimeReader(Date.now());
+	let ledger: LedgerStore | undefined;
 	return await runPerItem(
 		this,
-		(item, itemIndex) => {
+		async (item, itemIndex) => {
 			const options = optionsFor(itemIndex);
-			const lead = item.json;
+			let lead = item.json;
+			if (options.referralFeatures) {
+				ledger ??= await ledgerFor(this);
+				const email = readField(lead, options.emailField || 'email');
+				lead = { ...lead, referral: { ...(await referralFeatures(ledger, options.program || 'default', email)) } };
+			}
 			const result = scorerFor(itemIndex).score(lead, scoringTime(options.scoreAsOf), leadLabel(lead, options.leadIdField, itemIndex));
 			return { ...lead, [resultFieldFor(itemIndex)]: output === 'score' ? scoreFields(result) : (result as unknown as IDataObject) };
 		},
-		{ ...ruleSetLabels, now: 'Options › Score As Of', resultField: 'Put Result In Field' },
+		{ ...ruleSetLabels, now: 'Options › Score As Of', resultField: 'Put Result In Field', emailField: 'Options › Lead Email Field' },
 	);
 }

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../../engine/errors';
 import { compileModel, type ModelScorer } from '../../../engine/scoring';
+import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { leadLabel } from './leads';
@@ -22,6 +23,11 @@ export const description: INodeProperties[] = [
 				description: 'Paste the "model" a Train Model step returned, or map it with an expression',
 			},
 			{
+				name: 'Saved in Ledger',
+				value: 'ledger',
+				description: 'A model a Train Model step saved in the referral ledger under a name',
+			},
+			{
 				name: 'Field of Each Lead',
 				value: 'field',
 				description: 'Each lead item carries the model in a field, e.g. after a Merge with the Train Model output',
@@ -39,6 +45,16 @@ export const description: INodeProperties[] = [
 		placeholder: '{"kind": "logistic-regression", "version": 1, ...}',
 		description: 'The model JSON from Train Model (its "model" field)',
 		displayOptions: { show: { operation: ['scoreWithModel'], modelSource: ['parameter'] } },
+	},
+	{
+		displayName: 'Model Name',
+		name: 'modelName',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. demo-request-model',
+		description: 'The name the model was saved under (Train Model → Save Model in Ledger As); the newest version is used',
+		displayOptions: { show: { operation: ['scoreWithModel'], modelSource: ['ledger'] } },
 	},
 	{
 		displayName: 'Model Field',
@@ -136,7 +152,9 @@ function isBlankModel(model: unknown): boolean {
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const source = this.getNodeParameter('modelSource', 0, 'parameter') as 'parameter' | 'field';
+	const source = this.getNodeParameter('modelSource', 0, 'parameter') as 'parameter' | 'field' | 'ledger';
+	const modelNameFor = parameterReader<string>(this, 'modelName', '');
+	const savedModels = new Map<string, unknown>();
 	const output = this.getNodeParameter('output', 0, 'factors') as Output;
 	const modelFor = source === 'parameter' ? parameterReader<unknown>(this, 'model', '') : undefined;
 	const modelFieldFor = parameterReader<string>(this, 'modelField', 'model');
@@ -145,10 +163,21 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const scorerOf = modelCache();
 	return await runPerItem(
 		this,
-		(item, itemIndex) => {
+		async (item, itemIndex) => {
 			const options = optionsFor(itemIndex);
 			let model: unknown;
-			if (modelFor) {
+			if (source === 'ledger') {
+				const name = (modelNameFor(itemIndex) ?? '').trim();
+				if (name === '') throw new EngineError('missing_model', 'Enter the name the model was saved under', { field: 'modelName' });
+				if (!savedModels.has(name)) {
+					const record = await (await ledgerFor(this)).loadScoringModel(name);
+					if (!record) {
+						throw new EngineError('unknown_model', `No model named "${name}" is saved in the ledger; train one with Save Model in Ledger As "${name}"`, { field: 'modelName' });
+					}
+					savedModels.set(name, record.model);
+				}
+				model = savedModels.get(name);
+			} else if (modelFor) {
 				model = modelFor(itemIndex);
 				if (isBlankModel(model)) {
 					throw new EngineError('missing_model', 'Paste the model JSON from a Train Model step into "Model", or map its "model" field.', {
@@ -179,6 +208,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			// Errors about the model itself point at wherever it came from.
 			model: source === 'parameter' ? 'Model' : 'Model Field',
 			modelField: 'Model Field',
+			modelName: 'Model Name',
 			topFactors: 'Options › Number of Factors',
 			resultField: 'Put Result In Field',
 		},

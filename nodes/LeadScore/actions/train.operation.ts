@@ -1,10 +1,20 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { rawCoefficients, trainLogistic } from '../../../engine/scoring';
 import { runAggregate } from '../../shared/aggregate';
+import { ledgerFor } from '../../shared/ledger';
 import { featureLabels, modelOptionProperties, trainOptionsFrom, type ModelOptions } from './features';
 import { pinItem } from './leads';
 
 export const description: INodeProperties[] = [
+	{
+		displayName: 'Save Model in Ledger As',
+		name: 'saveAs',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. demo-request-model',
+		description: 'Optional: a name to keep the model under in the referral ledger, for Score With Model → Saved in Ledger. Saving again under the same name makes a new version.',
+		displayOptions: { show: { operation: ['train'] } },
+	},
 	{
 		displayName: 'Options',
 		name: 'trainOptions',
@@ -21,16 +31,22 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const label = this.getNodeParameter('label', 0, 'converted') as string;
 	const features = this.getNodeParameter('features', 0, {}) as Parameters<typeof trainOptionsFrom>[1];
 	const options = this.getNodeParameter('trainOptions', 0, {}) as ModelOptions;
+	const saveAs = (this.getNodeParameter('saveAs', 0, '') as string).trim();
 	return await runAggregate(
 		this,
-		(items) => {
+		async (items) => {
 			try {
 				const model = trainLogistic(
 					items.map((item) => item.json),
 					trainOptionsFrom(label, features, options),
 				);
 				const { intercept, coefficients } = rawCoefficients(model);
-				return { items: [{ json: { model: model as never, training: model.training as never, effectsPerUnit: { intercept, coefficients } } }] };
+				const json: IDataObject = { model: model as never, training: model.training as never, effectsPerUnit: { intercept, coefficients } };
+				if (saveAs !== '') {
+					const saved = await (await ledgerFor(this)).saveScoringModel({ name: saveAs, model });
+					json.savedAs = { name: saved.model.name, version: saved.model.version, changed: saved.changed };
+				}
+				return { items: [{ json }] };
 			} catch (error) {
 				throw pinItem(error);
 			}
