@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+
+import { CodeGenerator, type CodeFormatOptions } from '../codes';
+import { EngineError } from '../errors';
+import type { LedgerStore, ProgramRecord } from '../ledger/store';
+import { validateReferralProgram, type ReferralProgramSettings } from './program';
+import { buildShareUrl, type ShareUrlOptions } from './share';
+import { isRecord, requireText } from './validate';
+
+/**
+ * A referral program's stored configuration: the validated rules (attribution, fraud policy,
+ * qualification, refund policy), the code format, the share link, and the secret salt for ip and
+ * user-agent hashes. Kept under `settings.referral` of the ledger's program row so other areas can
+ * keep their own keys beside it.
+ */
+
+export interface ShareSettings extends ShareUrlOptions {
+	/** Landing page the share link points to; no share link when empty. */
+	baseUrl?: string;
+}
+
+export interface ReferralProgramInput {
+	programId: string;
+	name?: string;
+	attribution?: unknown;
+	fraudPolicy?: unknown;
+	qualification?: unknown;
+	refundPolicy?: unknown;
+	codeFormat?: CodeFormatOptions;
+	share?: ShareSettings;
+}
+
+export interface ReferralProgramConfig extends ReferralProgramSettings {
+	name: string;
+	codeFormat: CodeFormatOptions;
+	share: ShareSettings;
+}
+
+/** What the program looks like from outside: the salt is never part of it. */
+export type ReferralProgramView = ReferralProgramConfig;
+
+export interface LoadedProgram {
+	config: ReferralProgramConfig;
+	generator: CodeGenerator;
+	/** Keyed-hash secret for ip and user agent; never leaves the engine. */
+	salt: string;
+}
+
+const SETTINGS_KEY = 'referral';
+
+interface StoredSettings {
+	input: Omit<ReferralProgramInput, 'programId' | 'name'>;
+	hashSalt?: string;
+}
+
+function stored(program: ProgramRecord | null): StoredSettings | undefined {
+	const value = program?.settings?.[SETTINGS_KEY];
+	return isRecord(value) && isRecord(value.input) ? (value as unknown as StoredSettings) : undefined;
+}
+
+function checkShare(share: unknown, generator: CodeGenerator): ShareSettings {
+	if (share === undefined || share === null) return {};
+	if (!isRecord(share)) throw new EngineError('invalid_object', 'share must be an object with baseUrl and utm settings.', { field: 'share' });
+	const out: ShareSettings = {};
+	for (const key of ['baseUrl', 'codeParameter', 'utmSource', 'utmMedium', 'utmCampaign', 'utmContent', 'utmTerm'] as const) {
+		const value = share[key];
+		if (value === undefined || value === null || value === '') continue;
+		out[key] = requireText(value, key, 2048);
+	}
+	// A sample link proves the base URL and parameter names before any participant needs one.
+	if (out.baseUrl) buildShareUrl(out.baseUrl, generator.next(), out);
+	return out;
+}
+
+/** Checks a program form completely (rules, code format, share link); throws naming the field. */
+export function validateProgramInput(input: ReferralProgramInput): { config: ReferralProgramConfig; generator: CodeGenerator } {
+	const rules = validateReferralProgram(input);
+	const codeFormat = input.codeFormat ?? {};
+	const generator = new CodeGenerator(codeFormat);
+	const share = checkShare(input.share, generator);
+	const name = input.name === undefined || input.name === '' ? rules.programId : requireText(input.name, 'name', 256);
+	return { config: { ...rules, name, codeFormat, share }, generator };
+}
+
+/**
+ * Creates or updates a program. The salt is made once, when the program first gets referral
+ * settings, and kept on every later update (changing it would make old hashes unmatchable).
+ */
+export async function saveReferralProgram(ledger: LedgerStore, input: ReferralProgramInput): Promise<{ program: ReferralProgramView; created: boolean }> {
+	const { config } = validateProgramInput(input);
+	const existing = await ledger.getProgram(config.programId);
+	const previous = stored(existing);
+	const { programId: _id, name: _name, ...form } = input;
+	const settings: StoredSettings = { input: form, hashSalt: previous?.hashSalt ?? randomBytes(32).toString('hex') };
+	await ledger.ensureProgram({
+		id: config.programId,
+		name: config.name,
+		settings: { ...(existing?.settings ?? {}), [SETTINGS_KEY]: settings as unknown as Record<string, unknown> },
+	});
+	return { program: config, created: previous === undefined };
+}
+
+/**
+ * Loads a program's configuration. A program that has none yet (created implicitly by another
+ * node) gets the defaults and its salt now. Two executions doing that at the same moment could
+ * each write a salt; create the program first with "Program: Create or Update" to avoid the race.
+ */
+export async function loadReferralProgram(ledger: LedgerStore, programId: string): Promise<LoadedProgram> {
+	const id = requireText(programId, 'program', 128);
+	let program = await ledger.getProgram(id);
+	let settings = stored(program);
+	if (!settings?.hashSalt) {
+		await saveReferralProgram(ledger, { ...(settings?.input ?? {}), programId: id, name: program?.name });
+		program = await ledger.getProgram(id);
+		settings = stored(program);
+		if (!settings?.hashSalt) throw new EngineError('ledger_internal', `The settings of program "${id}" could not be stored; retry.`, { field: 'program' });
+	}
+	const { config, generator } = validateProgramInput({ ...settings.input, programId: id, name: program?.name });
+	return { config, generator, salt: settings.hashSalt };
+}
