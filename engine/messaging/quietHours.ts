@@ -2,6 +2,7 @@
  * local time). A message outside the window is deferred to the next time the window opens, computed
  * on the wall clock of that zone, so daylight-saving changes move the instant, not the local hour. */
 import { EngineError } from '../errors';
+import { wallClockAt as wallAt, wallClockMs as wallMs, zoneOffsetAt as offsetAt } from '../time';
 
 export interface QuietHoursOptions {
 	/** The recipient's IANA time zone, e.g. "America/New_York". */
@@ -17,59 +18,6 @@ export type QuietHoursDecision =
 	| { allowed: false; localTime: string; deferUntil: Date };
 
 export const DEFAULT_QUIET_HOURS = { start: '08:00', end: '21:00' } as const;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-	let formatter = formatters.get(timeZone);
-	if (formatter === undefined) {
-		try {
-			formatter = new Intl.DateTimeFormat('en-US', {
-				timeZone,
-				hourCycle: 'h23',
-				year: 'numeric',
-				month: 'numeric',
-				day: 'numeric',
-				hour: 'numeric',
-				minute: 'numeric',
-				second: 'numeric',
-			});
-		} catch {
-			throw new EngineError('invalid_time_zone', `"${timeZone}" is not an IANA time zone; use a name such as "America/New_York" or "Europe/Berlin".`, {
-				field: 'timeZone',
-			});
-		}
-		formatters.set(timeZone, formatter);
-	}
-	return formatter;
-}
-
-interface Wall {
-	year: number;
-	month: number;
-	day: number;
-	hour: number;
-	minute: number;
-	second: number;
-}
-
-function wallAt(instant: number, timeZone: string): Wall {
-	const parts: Record<string, number> = {};
-	for (const part of formatterFor(timeZone).formatToParts(instant)) {
-		if (part.type !== 'literal') parts[part.type] = Number(part.value);
-	}
-	return { year: parts.year, month: parts.month, day: parts.day, hour: parts.hour, minute: parts.minute, second: parts.second };
-}
-
-/** The wall-clock reading as if it were UTC, for arithmetic on local times. */
-function wallMs(wall: Wall): number {
-	return Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
-}
-
-function offsetAt(instant: number, timeZone: string): number {
-	const whole = Math.floor(instant / 1000) * 1000;
-	return wallMs(wallAt(whole, timeZone)) - whole;
-}
 
 /**
  * The first instant at which the zone's clock reads `target` (given as wall-clock ms).

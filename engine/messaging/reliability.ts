@@ -110,7 +110,9 @@ export class SendLimiter {
 	private readonly clock: Clock;
 	private active = 0;
 	private readonly waiting: Array<() => void> = [];
-	private nextStart = 0;
+	/** Starts are paced one after another: each waits for the previous start, then for the interval. */
+	private pacing: Promise<void> = Promise.resolve();
+	private lastStart = -Infinity;
 
 	constructor(options: Partial<LimiterOptions> = {}, clock: Clock = systemClock) {
 		const concurrency = options.concurrency ?? 4;
@@ -130,10 +132,16 @@ export class SendLimiter {
 	async run<T>(task: () => Promise<T>): Promise<T> {
 		await this.acquire();
 		try {
-			const now = this.clock.now();
-			const startAt = Math.max(now, this.nextStart);
-			this.nextStart = startAt + this.options.minIntervalMs;
-			if (startAt > now) await this.clock.sleep(startAt - now);
+			if (this.options.minIntervalMs > 0) {
+				// Measured from the actual previous start, so a late wake-up under load never squeezes two starts together.
+				const turn = this.pacing.then(async () => {
+					const wait = this.lastStart + this.options.minIntervalMs - this.clock.now();
+					if (wait > 0) await this.clock.sleep(wait);
+					this.lastStart = this.clock.now();
+				});
+				this.pacing = turn.catch(() => undefined);
+				await turn;
+			}
 			return await task();
 		} finally {
 			this.release();

@@ -1,4 +1,4 @@
-import { EngineError } from '../errors';
+import { checkTimeZone, wallClockAt as localParts, zoneOffsetAt as offsetAt } from '../time';
 import { requireOneOf, requireTime } from './validate';
 
 /**
@@ -28,68 +28,6 @@ export interface WindowOptions {
 const DAY_MS = 86_400_000;
 const ROLLING_DAYS: Record<Exclude<Period, 'lifetime'>, number> = { day: 1, week: 7, month: 30, year: 365 };
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-	let f = formatters.get(timeZone);
-	if (!f) {
-		try {
-			f = new Intl.DateTimeFormat('en-US', {
-				timeZone,
-				hourCycle: 'h23',
-				year: 'numeric',
-				month: 'numeric',
-				day: 'numeric',
-				hour: 'numeric',
-				minute: 'numeric',
-				second: 'numeric',
-				weekday: 'short',
-			});
-		} catch {
-			throw new EngineError(
-				'invalid_time_zone',
-				`timeZone must be an IANA time zone such as "Europe/Berlin" or "UTC" (got "${timeZone}").`,
-				{ field: 'timeZone' },
-			);
-		}
-		formatters.set(timeZone, f);
-	}
-	return f;
-}
-
-interface LocalParts {
-	year: number;
-	month: number;
-	day: number;
-	weekday: number; // 0 = Monday
-	hour: number;
-	minute: number;
-	second: number;
-}
-
-const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
-
-function localParts(at: number, timeZone: string): LocalParts {
-	const parts: Record<string, string> = {};
-	for (const p of formatterFor(timeZone).formatToParts(new Date(at))) parts[p.type] = p.value;
-	return {
-		year: Number(parts.year),
-		month: Number(parts.month),
-		day: Number(parts.day),
-		weekday: WEEKDAYS.indexOf(parts.weekday),
-		hour: Number(parts.hour),
-		minute: Number(parts.minute),
-		second: Number(parts.second),
-	};
-}
-
-/** Offset of the zone from UTC at an instant, in ms (positive east of Greenwich). */
-function offsetAt(at: number, timeZone: string): number {
-	const p = localParts(at, timeZone);
-	const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-	return asUtc - Math.floor(at / 1000) * 1000;
-}
-
 /** The instant at which a local wall-clock midnight happens; twice-checked because DST moves the offset. */
 function localMidnight(year: number, month: number, day: number, timeZone: string): number {
 	const wall = Date.UTC(year, month - 1, day);
@@ -98,7 +36,7 @@ function localMidnight(year: number, month: number, day: number, timeZone: strin
 }
 
 export function assertTimeZone(timeZone: string): string {
-	formatterFor(timeZone);
+	checkTimeZone(timeZone);
 	return timeZone;
 }
 

@@ -9,17 +9,7 @@ import {
 	parseCodeFormat,
 	requireCode,
 } from '../../../engine/codes';
-import { EngineError } from '../../../engine/errors';
-
-function engineError(fn: () => unknown): EngineError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(EngineError);
-		return error as EngineError;
-	}
-	throw new Error('expected an EngineError');
-}
+import { engineError } from '../../support/engineError';
 
 describe('default alphabet', () => {
 	it('has no confusable characters and a prime size', () => {

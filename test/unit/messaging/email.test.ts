@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../../engine/errors';
 import { assembleEmail, htmlToText, isValidEmailAddress, parseEmailAddress, renderEmail } from '../../../engine/messaging';
-
-function engineError(fn: () => unknown): EngineError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(EngineError);
-		return error as EngineError;
-	}
-	throw new Error('expected an EngineError');
-}
+import { engineError } from '../../support/engineError';
 
 describe('email addresses', () => {
 	it('reads bare and named addresses', () => {

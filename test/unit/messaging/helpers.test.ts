@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../../engine/errors';
 import { helperNames, TemplateRenderer, type RenderSettings } from '../../../engine/messaging';
+import { engineError } from '../../support/engineError';
 
 /** Renders through the real engine, as a marketer's template would. */
 function text(template: string, data: Record<string, unknown> = {}, settings: RenderSettings = {}): string {
@@ -11,16 +11,6 @@ function html(template: string, data: Record<string, unknown> = {}, settings: Re
 }
 /** ICU puts narrow or no-break spaces into some formats; compare with plain spaces. */
 const spaces = (value: string) => value.replace(/\s/g, ' ');
-
-function engineError(fn: () => unknown): EngineError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(EngineError);
-		return error as EngineError;
-	}
-	throw new Error('expected an EngineError');
-}
 
 describe('template helpers', () => {
 	it('offers about fifteen audited helpers and nothing from a helper library', () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../../engine/errors';
 import {
 	analyseSms,
 	assertSegments,
@@ -10,16 +9,7 @@ import {
 	replaceSmartCharacters,
 	withStopFooter,
 } from '../../../engine/messaging';
-
-function engineError(fn: () => unknown): EngineError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(EngineError);
-		return error as EngineError;
-	}
-	throw new Error('expected an EngineError');
-}
+import { engineError } from '../../support/engineError';
 
 describe('GSM-7 and UCS-2 detection', () => {
 	it('knows the GSM 03.38 basic table (127 characters without the escape) and its extension table', () => {

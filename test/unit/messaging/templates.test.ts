@@ -1,19 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EngineError } from '../../../engine/errors';
 import { assertSafeData, clearTemplateCache, templateCacheSize, templateLimits, TemplateRenderer, type RenderSettings } from '../../../engine/messaging';
+import { engineError } from '../../support/engineError';
 
 function render(template: string, data: unknown = {}, settings: RenderSettings = {}, format: 'html' | 'text' = 'html'): string {
 	return new TemplateRenderer(data, settings).render('html', template, format);
-}
-
-function engineError(fn: () => unknown): EngineError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(EngineError);
-		return error as EngineError;
-	}
-	throw new Error('expected an EngineError');
 }
 
 afterEach(() => vi.restoreAllMocks());

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 
-import { EngineError } from '../../../engine/errors';
 import {
 	assessReferral,
 	checkCode,
@@ -20,6 +19,7 @@ import {
 	type FraudInput,
 	type ReferralEdge,
 } from '../../../engine/referrals/fraud';
+import { engineError } from '../../support/engineError';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 5, 1, 12);
@@ -33,16 +33,6 @@ function base(overrides: Partial<FraudInput> = {}): FraudInput {
 		referee: { id: 'bob', email: 'bob@example.org', name: 'Bob Jones' },
 		...overrides,
 	};
-}
-
-function engineError(fn: () => unknown): EngineError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(EngineError);
-		return error as EngineError;
-	}
-	throw new Error('expected an EngineError');
 }
 
 describe('self-referral', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import { EngineError } from '../../../engine/errors';
 import { compileRuleSet, type LeadScore, type ScoringRule } from '../../../engine/scoring';
+export { engineError } from '../../support/engineError';
 
 export const DAY = 86_400_000;
 export const NOW = Date.parse('2024-06-01T12:00:00Z');
@@ -25,12 +25,3 @@ export function matches(rule: Omit<ScoringRule, 'group' | 'points'> & Partial<Sc
 	return scoreWith(rule, lead).explanation.rules[0].matched;
 }
 
-export function engineError(fn: () => unknown): EngineError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(EngineError);
-		return error as EngineError;
-	}
-	throw new Error('expected an EngineError');
-}
