@@ -1,4 +1,3 @@
-import { expect } from 'vitest';
 import { compileRuleSet, type LeadScore, type ScoringRule } from '../../../engine/scoring';
 export { engineError } from '../../support/engineError';
 
