@@ -18,4 +18,5 @@ export { buildTwilioRequest, readTwilioResponse, sendTwilio, TWILIO_BASE_URL } f
 export { buildVonageRequest, readVonageResponse, sendVonage, VONAGE_BASE_URL } from './providers/vonage';
 export { buildPlivoRequest, readPlivoResponse, sendPlivo, PLIVO_BASE_URL } from './providers/plivo';
 export { buildTelnyxRequest, readTelnyxResponse, sendTelnyx, TELNYX_BASE_URL } from './providers/telnyx';
-export { createSmtpSender, classifySmtpError, smtpMessageId, type SmtpOptions } from './providers/smtp';
+export { createSmtpSender, classifySmtpError, smtpMessageId, verifySmtpConnection, type SmtpOptions } from './providers/smtp';
+export { messageLedgerFrom, type MessageLedgerStore } from './ledgerAdapter';

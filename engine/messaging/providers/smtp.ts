@@ -58,14 +58,14 @@ export function smtpMessageId(idempotencyKey: string, fromAddress: string): stri
 	return `<${idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '')}@${domain}>`;
 }
 
-export function createSmtpSender(credentials: SmtpCredentials, options: SmtpOptions = {}): EmailSender {
+/** nodemailer's options for these credentials; the sender and the connection check share them. */
+function smtpTransportOptions(credentials: SmtpCredentials, timeoutMs: number): SMTPTransport.Options {
 	if (typeof credentials?.host !== 'string' || credentials.host.trim() === '') {
 		throw new EngineError('missing_credentials', 'SMTP credentials need a host.', { field: 'host' });
 	}
 	if (!Number.isInteger(credentials.port) || credentials.port < 1 || credentials.port > 65535) {
 		throw new EngineError('missing_credentials', `SMTP port must be a whole number from 1 to 65535; got ${credentials.port}.`, { field: 'port' });
 	}
-	const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 	const transportOptions: SMTPTransport.Options = {
 		host: credentials.host.trim(),
 		port: credentials.port,
@@ -78,6 +78,26 @@ export function createSmtpSender(credentials: SmtpCredentials, options: SmtpOpti
 	};
 	if (credentials.clientHostname) transportOptions.name = credentials.clientHostname;
 	if (credentials.user) transportOptions.auth = { user: credentials.user, pass: credentials.password ?? '' };
+	return transportOptions;
+}
+
+/** For a credential test: connects, says hello and logs in (nodemailer `verify`), sends nothing. Never throws. */
+export async function verifySmtpConnection(credentials: SmtpCredentials, options: { timeoutMs?: number } = {}): Promise<{ ok: boolean; message: string }> {
+	let transporter: Transporter<SMTPTransport.SentMessageInfo> | undefined;
+	try {
+		transporter = createTransport(smtpTransportOptions(credentials, options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+		await transporter.verify();
+		return { ok: true, message: `Connected to ${credentials.host.trim()}:${credentials.port}${credentials.user ? ' and logged in' : ''}` };
+	} catch (error) {
+		if (error instanceof EngineError) return { ok: false, message: error.message };
+		return { ok: false, message: classifySmtpError(error).message };
+	} finally {
+		transporter?.close();
+	}
+}
+
+export function createSmtpSender(credentials: SmtpCredentials, options: SmtpOptions = {}): EmailSender {
+	const transportOptions = smtpTransportOptions(credentials, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
 	const transporter: Transporter<SMTPTransport.SentMessageInfo> = options.pool
 		? createTransport({ ...transportOptions, pool: true, maxConnections: options.maxConnections ?? 2 } as SMTPTransport.Options)
 		: createTransport(transportOptions);
