@@ -1,0 +1,50 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
+import { programProperty } from './actions/common';
+import { resources, router } from './actions/router';
+
+export class Referral implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Referral',
+		name: 'referral',
+		icon: { light: 'file:referral.svg', dark: 'file:referral.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
+		description: 'Run a referral program: enrol participants, record referrals with explainable fraud checks, qualify, review, reverse, stats',
+		defaults: { name: 'Referral' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'referralLedgerApi', required: false, testedBy: 'referralLedgerConnectionTest' }],
+		properties: [
+			ledgerNotice,
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Participant', value: 'participant', description: 'People in the program: enrol, get, update, list, erase' },
+					{ name: 'Program', value: 'program', description: 'Program rules, stats and leaderboard' },
+					{ name: 'Referral', value: 'referral', description: 'Referred sign-ups through their lifecycle' },
+				],
+				default: 'participant',
+			},
+			...resources.participant.description.slice(0, 1),
+			...resources.referral.description.slice(0, 1),
+			...resources.program.description.slice(0, 1),
+			programProperty,
+			...resources.participant.description.slice(1),
+			...resources.referral.description.slice(1),
+			...resources.program.description.slice(1),
+		],
+	};
+
+	methods = { credentialTest: { referralLedgerConnectionTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

@@ -1,0 +1,152 @@
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { EngineError } from '../../../engine/errors';
+import type { LedgerStore } from '../../../engine/ledger';
+import { ReferralService } from '../../../engine/referrals/service';
+import { ledgerFor } from '../../shared/ledger';
+import { parameterReader, readField } from '../../shared/parameters';
+
+/** Program key, shared by every operation. */
+export const programProperty: INodeProperties = {
+	displayName: 'Program',
+	name: 'program',
+	type: 'string',
+	default: 'default',
+	required: true,
+	description: 'Key of the referral program; created with default settings on first use (use Program › Create or Update to set its rules)',
+};
+
+/** The service for an item's program: loaded once per execution and program key. */
+export async function serviceReader(ctx: IExecuteFunctions): Promise<{ ledger: LedgerStore; serviceFor: (itemIndex: number) => Promise<ReferralService> }> {
+	const ledger = await ledgerFor(ctx);
+	const programFor = parameterReader<string>(ctx, 'program', 'default');
+	const services = new Map<string, Promise<ReferralService>>();
+	return {
+		ledger,
+		serviceFor: async (itemIndex) => {
+			const program = programFor(itemIndex);
+			if (typeof program !== 'string' || program.trim() === '') {
+				throw new EngineError('required', 'The program key is empty; enter one such as "default"', { field: 'program' });
+			}
+			const key = program.trim();
+			let service = services.get(key);
+			if (!service) {
+				service = (async () => {
+					await ledger.ensureProgram({ id: key });
+					return await ReferralService.open(ledger, key);
+				})();
+				services.set(key, service);
+				service.catch(() => services.delete(key));
+			}
+			return await service;
+		},
+	};
+}
+
+/** Reads a field-name collection once and returns a function giving each item's values by role. */
+export function fieldsReader<K extends string>(ctx: IExecuteFunctions, parameter: string, defaults: Record<K, string>): (json: IDataObject, itemIndex: number) => Partial<Record<K, unknown>> {
+	const read = parameterReader<Partial<Record<K, string>>>(ctx, parameter, {});
+	return (json, itemIndex) => {
+		const names = { ...defaults, ...read(itemIndex) };
+		const out: Partial<Record<K, unknown>> = {};
+		for (const role of Object.keys(defaults) as K[]) {
+			const name = names[role];
+			if (typeof name !== 'string' || name === '') continue;
+			const value = readField(json, name);
+			if (value !== undefined && value !== null && value !== '') out[role] = value;
+		}
+		return out;
+	};
+}
+
+/** A field-name option inside a collection. */
+export function fieldOption(displayName: string, name: string, fallback: string, description?: string): INodeProperties {
+	return { displayName, name, type: 'string', default: fallback, description: description ?? `Name of the input field holding the ${displayName.replace(/ Field$/, '').toLowerCase()}` };
+}
+
+/** How a participant is found: by email, external ID or ledger ID, read from an input field. */
+export function participantLookupProperties(show: IDataObject): INodeProperties[] {
+	return [
+		{
+			displayName: 'Find Participant By',
+			name: 'findBy',
+			type: 'options',
+			options: [
+				{ name: 'Email', value: 'email' },
+				{ name: 'External ID', value: 'externalId' },
+				{ name: 'Participant ID', value: 'participantId' },
+			],
+			default: 'email',
+			displayOptions: show,
+		},
+		{
+			displayName: 'Lookup Field',
+			name: 'lookupField',
+			type: 'string',
+			default: 'email',
+			required: true,
+			hint: 'The name of the input field holding the email, external ID or participant ID',
+			displayOptions: show,
+		},
+	];
+}
+
+export function participantLookupReader(ctx: IExecuteFunctions): (json: IDataObject, itemIndex: number) => { email?: string; externalId?: string; participantId?: string | number } {
+	const byFor = parameterReader<string>(ctx, 'findBy', 'email');
+	const fieldFor = parameterReader<string>(ctx, 'lookupField', 'email');
+	return (json, itemIndex) => {
+		const by = byFor(itemIndex);
+		const value = readField(json, fieldFor(itemIndex));
+		if (value === undefined || value === null || value === '') {
+			throw new EngineError('required', `The input has no value in "${fieldFor(itemIndex)}"; set Lookup Field to the field holding the participant's ${by === 'participantId' ? 'ID' : by}`, { field: 'lookupField' });
+		}
+		if (by === 'participantId') return { participantId: value as string | number };
+		return by === 'externalId' ? { externalId: String(value) } : { email: String(value) };
+	};
+}
+
+/** Field names the engine uses in errors → what the user sees in the node. */
+export const fieldLabels: Record<string, string> = {
+	program: 'Program',
+	email: 'Email Field',
+	newEmail: 'Input Fields › New Email Field',
+	externalId: 'External ID Field',
+	name: 'Name Field',
+	phone: 'Phone Field',
+	referralCode: 'Referral Code Field',
+	ip: 'IP Field',
+	userAgent: 'User Agent Field',
+	signedUpAt: 'Signed Up At Field',
+	referrerId: 'Referrer ID Field',
+	lookupField: 'Lookup Field',
+	participantId: 'Lookup Field',
+	referralId: 'Referral ID Field',
+	orderId: 'Order ID Field',
+	amount: 'Amount Field',
+	currency: 'Currency Field',
+	occurredAt: 'Ordered At Field',
+	refundedAmount: 'Refunded Amount Field',
+	orderAmount: 'Order Amount Field',
+	status: 'Referral ID Field',
+	share: 'Share Link',
+	baseUrl: 'Share Link › Base URL',
+	attributionWindowDays: 'Attribution Window (Days)',
+	attributionModel: 'Attribution Model',
+	flagThreshold: 'Fraud Policy › Flag at Risk Score',
+	blockThreshold: 'Fraud Policy › Block at Risk Score',
+	velocityPerHour: 'Fraud Policy › Max Referrals per Hour',
+	velocityPerDay: 'Fraud Policy › Max Referrals per Day',
+	timeZone: 'Time Zone',
+	limit: 'Limit',
+};
+
+export function toText(value: unknown): string | undefined {
+	if (value === undefined || value === null) return undefined;
+	return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+}
+
+export function toNumber(value: unknown, field: string): number | undefined {
+	if (value === undefined) return undefined;
+	const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+	if (typeof n !== 'number' || !Number.isFinite(n)) throw new EngineError('invalid_number', `${field} must be a number (got ${typeof value === 'string' ? `"${value.slice(0, 40)}"` : typeof value}).`, { field });
+	return n;
+}

@@ -1,0 +1,299 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { FRAUD_CHECKS } from '../../../engine/referrals/fraud';
+import type { CustomerRow } from '../../../engine/referrals/metrics';
+import type { Period } from '../../../engine/referrals/periods';
+import { saveReferralProgram } from '../../../engine/referrals/serviceProgram';
+import { referralLeaderboard, referralStats } from '../../../engine/referrals/serviceStats';
+import { runAggregate } from '../../shared/aggregate';
+import { parameterReader, readField } from '../../shared/parameters';
+import { runPerItem } from '../../shared/runner';
+import type { CodeFormatOptions } from '../../../engine/codes';
+import { codeFormatLabels, codeFormatProperty } from '../../ReferralCode/actions/codeFormat';
+import { fieldLabels, serviceReader } from './common';
+
+/** Program: create or update, stats per period, leaderboard. */
+
+const show = (operation: string[]) => ({ show: { resource: ['program'], operation } });
+const CHECK_NAMES: Record<string, string> = {
+	self_referral: 'Self-Referral',
+	duplicate_referee: 'Duplicate Referee',
+	disposable_email: 'Disposable Email',
+	same_ip: 'Same IP',
+	same_device: 'Same Device',
+	velocity: 'Velocity',
+	ring: 'Referral Ring',
+};
+
+const periodProperty = (operations: string[]): INodeProperties => ({
+	displayName: 'Period',
+	name: 'period',
+	type: 'options',
+	options: [
+		{ name: 'Day', value: 'day' },
+		{ name: 'Lifetime', value: 'lifetime' },
+		{ name: 'Month', value: 'month' },
+		{ name: 'Week', value: 'week' },
+		{ name: 'Year', value: 'year' },
+	],
+	default: 'month',
+	description: 'Calendar period around "As Of" (the day, Monday-based week, month or year it falls in)',
+	displayOptions: show(operations),
+});
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['program'] } },
+		options: [
+			{ name: 'Create or Update', value: 'save', action: 'Create or update a program', description: 'Code format, share link, attribution window and model, fraud policy, qualification and refund rules' },
+			{ name: 'Get Leaderboard', value: 'leaderboard', action: 'Get the leaderboard', description: 'Top participants by qualified referrals or points in a period, with ranks' },
+			{ name: 'Get Stats', value: 'stats', action: 'Get program stats', description: 'Funnel, referral and conversion rates, K-factor, referred revenue, time to convert, referral CAC' },
+		],
+		default: 'stats',
+	},
+	{
+		displayName: 'Share Link',
+		name: 'share',
+		type: 'collection',
+		placeholder: 'Add Share Option',
+		default: {},
+		displayOptions: show(['save']),
+		options: [
+			{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: '', placeholder: 'https://example.com/join', description: 'Landing page of the share link; without it participants get no share URL' },
+			{ displayName: 'Code Parameter', name: 'codeParameter', type: 'string', default: 'ref', description: 'Query parameter carrying the code' },
+			{ displayName: 'UTM Campaign', name: 'utmCampaign', type: 'string', default: '' },
+			{ displayName: 'UTM Medium', name: 'utmMedium', type: 'string', default: 'referral' },
+			{ displayName: 'UTM Source', name: 'utmSource', type: 'string', default: 'referral-program' },
+		],
+	},
+	{
+		displayName: 'Attribution Window (Days)',
+		name: 'attributionWindowDays',
+		type: 'number',
+		typeOptions: { minValue: 0.01 },
+		default: 30,
+		description: 'How long after a referral touch a sign-up is still credited, and a pending referral keeps its referee',
+		displayOptions: show(['save']),
+	},
+	{
+		displayName: 'Attribution Model',
+		name: 'attributionModel',
+		type: 'options',
+		options: [
+			{ name: 'First Touch', value: 'first_touch', description: 'The earlier referrer keeps a referee who arrives twice' },
+			{ name: 'Last Touch', value: 'last_touch', description: 'The later referrer would take a pending referee over' },
+		],
+		default: 'first_touch',
+		displayOptions: show(['save']),
+	},
+	{
+		displayName: 'Fraud Policy',
+		name: 'fraudPolicy',
+		type: 'collection',
+		placeholder: 'Change Fraud Setting',
+		default: {},
+		description: 'Each check adds its weight to a 0–100 risk score; the thresholds decide allow, flag for review or block',
+		displayOptions: show(['save']),
+		options: [
+			{ displayName: 'Allowed Domains', name: 'allowDomains', type: 'string', default: '', description: 'Comma-separated domains never treated as disposable' },
+			{ displayName: 'Block at Risk Score', name: 'blockThreshold', type: 'number', default: 80 },
+			{
+				displayName: 'Disabled Checks',
+				name: 'disabledChecks',
+				type: 'multiOptions',
+				options: FRAUD_CHECKS.map((c) => ({ name: CHECK_NAMES[c], value: c })),
+				default: [],
+			},
+			{ displayName: 'Extra Disposable Domains', name: 'extraDomains', type: 'string', default: '', description: 'Comma-separated throw-away email domains to add to the built-in list' },
+			{ displayName: 'Flag at Risk Score', name: 'flagThreshold', type: 'number', default: 30 },
+			{ displayName: 'Max Referrals per Day', name: 'velocityPerDay', type: 'number', default: 50 },
+			{ displayName: 'Max Referrals per Hour', name: 'velocityPerHour', type: 'number', default: 10 },
+			{ displayName: 'Ring Search Depth', name: 'ringMaxDepth', type: 'number', default: 6, description: 'Longest referral chain searched for a ring' },
+			{ displayName: 'Same IP Sign-Ups Allowed', name: 'sameIpAllowed', type: 'number', default: 0, description: 'Other sign-ups from one IP tolerated within the window (offices share IPs)' },
+			{ displayName: 'Same IP Window (Hours)', name: 'sameIpWindowHours', type: 'number', default: 24 },
+			{ displayName: 'Strip +Tags for All Domains', name: 'stripTagsForAllDomains', type: 'boolean', default: false, description: 'Whether to treat name+tag@any-domain as name@domain when comparing emails' },
+		],
+	},
+	{
+		displayName: 'Qualification',
+		name: 'qualification',
+		type: 'collection',
+		placeholder: 'Add Rule',
+		default: {},
+		displayOptions: show(['save']),
+		options: [
+			{ displayName: 'Minimum Order Amount', name: 'minOrderAmount', type: 'number', default: 0 },
+			{ displayName: 'Qualify Within (Days)', name: 'qualifyWithinDays', type: 'number', default: 0, description: 'The order must come within this many days of sign-up; 0 means no limit' },
+		],
+	},
+	{
+		displayName: 'Refund Policy',
+		name: 'refundPolicy',
+		type: 'options',
+		options: [
+			{ name: 'Any Refund Reverses', value: 'any_refund' },
+			{ name: 'Only a Full Refund Reverses', value: 'full_refund_only' },
+		],
+		default: 'any_refund',
+		displayOptions: show(['save']),
+	},
+	{ ...codeFormatProperty, displayOptions: show(['save']) },
+	periodProperty(['stats', 'leaderboard']),
+	{
+		displayName: 'As Of',
+		name: 'asOf',
+		type: 'dateTime',
+		default: '',
+		description: 'A moment inside the wanted period; now when empty',
+		displayOptions: show(['stats', 'leaderboard']),
+	},
+	{
+		displayName: 'Time Zone',
+		name: 'timeZone',
+		type: 'string',
+		default: 'UTC',
+		description: 'IANA time zone where days, weeks and months start',
+		displayOptions: show(['stats', 'leaderboard']),
+	},
+	{
+		displayName: 'Rank By',
+		name: 'rankBy',
+		type: 'options',
+		options: [
+			{ name: 'Qualified Referrals', value: 'qualifiedReferrals' },
+			{ name: 'Points', value: 'points' },
+		],
+		default: 'qualifiedReferrals',
+		displayOptions: show(['leaderboard']),
+	},
+	{
+		displayName: 'Top N',
+		name: 'top',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 10,
+		description: 'How many ranks to list; a tie at the cut-off lists everyone sharing the rank',
+		displayOptions: show(['leaderboard']),
+	},
+	{
+		displayName: 'Compare Referred and Other Customers',
+		name: 'compareCustomers',
+		type: 'boolean',
+		default: false,
+		description: 'Whether the input items are customers (with a referred flag, revenue and retention) to compare referred with non-referred ones',
+		displayOptions: show(['stats']),
+	},
+	{
+		displayName: 'Customer Fields',
+		name: 'customerFields',
+		type: 'collection',
+		placeholder: 'Change Field Name',
+		default: {},
+		displayOptions: { show: { resource: ['program'], operation: ['stats'], compareCustomers: [true] } },
+		options: [
+			{ displayName: 'Referred Field', name: 'referred', type: 'string', default: 'referred' },
+			{ displayName: 'Retained Field', name: 'retained', type: 'string', default: 'retained' },
+			{ displayName: 'Revenue Field', name: 'revenue', type: 'string', default: 'revenue' },
+		],
+	},
+];
+
+interface FormatParameter extends Omit<CodeFormatOptions, 'extraBlockedWords'> {
+	extraBlockedWords?: string;
+}
+
+interface FraudForm {
+	allowDomains?: string;
+	extraDomains?: string;
+	disabledChecks?: string[];
+	[key: string]: unknown;
+}
+
+const list = (text: string | undefined) => (text ?? '').split(',').map((d) => d.trim()).filter((d) => d !== '');
+
+function fraudPolicyFrom(form: FraudForm): IDataObject {
+	const { allowDomains, extraDomains, disabledChecks, ...numbers } = form;
+	const checks: IDataObject = {};
+	for (const check of disabledChecks ?? []) checks[check] = { enabled: false };
+	return { ...numbers, checks, disposable: { extraDomains: list(extraDomains), allowDomains: list(allowDomains) } };
+}
+
+function asOf(value: string): number {
+	return value ? new Date(value).getTime() : Date.now();
+}
+
+export async function execute(this: IExecuteFunctions, operation: string): Promise<INodeExecutionData[]> {
+	const { ledger } = await serviceReader(this);
+	const programFor = parameterReader<string>(this, 'program', 'default');
+	if (operation === 'save') {
+		const read = <T>(name: string, fallback: T) => parameterReader<T>(this, name, fallback);
+		const share = read<IDataObject>('share', {});
+		const windowDays = read<number>('attributionWindowDays', 30);
+		const model = read<string>('attributionModel', 'first_touch');
+		const fraud = read<FraudForm>('fraudPolicy', {});
+		const qualification = read<{ minOrderAmount?: number; qualifyWithinDays?: number }>('qualification', {});
+		const refund = read<string>('refundPolicy', 'any_refund');
+		const format = read<FormatParameter>('codeFormat', {});
+		return await runPerItem(
+			this,
+			async (_item, i) => {
+				const q = qualification(i);
+				const raw = format(i);
+				const { program, created } = await saveReferralProgram(ledger, {
+					programId: String(programFor(i) ?? '').trim(),
+					share: share(i),
+					attribution: { windowDays: windowDays(i), model: model(i) },
+					fraudPolicy: fraudPolicyFrom(fraud(i)),
+					qualification: { ...(q.minOrderAmount ? { minOrderAmount: q.minOrderAmount } : {}), ...(q.qualifyWithinDays ? { qualifyWithinDays: q.qualifyWithinDays } : {}) },
+					refundPolicy: refund(i),
+					codeFormat: { ...raw, pattern: raw.pattern || undefined, extraBlockedWords: (raw.extraBlockedWords ?? '').split(',').filter((w) => w.trim() !== '') },
+				});
+				return { program: program as unknown as IDataObject, created };
+			},
+			{ ...fieldLabels, ...codeFormatLabels, programId: 'Program' },
+		);
+	}
+	const period = parameterReader<Period>(this, 'period', 'month')(0);
+	const at = asOf(parameterReader<string>(this, 'asOf', '')(0));
+	const timeZone = parameterReader<string>(this, 'timeZone', 'UTC')(0) || 'UTC';
+	const programId = String(programFor(0) ?? '').trim();
+	if (operation === 'leaderboard') {
+		const by = parameterReader<'qualifiedReferrals' | 'points'>(this, 'rankBy', 'qualifiedReferrals')(0);
+		const limit = parameterReader<number>(this, 'top', 10)(0);
+		return await runAggregate(
+			this,
+			async () => {
+				await ledger.ensureProgram({ id: programId });
+				const rows = await referralLeaderboard(ledger, { programId, by, period, at, window: { timeZone }, limit });
+				return { items: rows.map((row) => ({ json: row as unknown as IDataObject })) };
+			},
+			{ ...fieldLabels, limit: 'Top N' },
+		);
+	}
+	const compare = parameterReader<boolean>(this, 'compareCustomers', false)(0);
+	const names = { referred: 'referred', revenue: 'revenue', retained: 'retained', ...parameterReader<IDataObject>(this, 'customerFields', {})(0) } as Record<string, string>;
+	return await runAggregate(
+		this,
+		async (items) => {
+			await ledger.ensureProgram({ id: programId });
+			let customerRows: CustomerRow[] | undefined;
+			if (compare) {
+				customerRows = items.map((item) => {
+					const referred = readField(item.json, names.referred);
+					const revenue = readField(item.json, names.revenue);
+					const retained = readField(item.json, names.retained);
+					const row: CustomerRow = { referred: referred === true || referred === 'true' };
+					if (typeof revenue === 'number' || (typeof revenue === 'string' && revenue !== '')) row.revenue = Number(revenue);
+					if (typeof retained === 'boolean') row.retained = retained;
+					return row;
+				});
+			}
+			const stats = await referralStats(ledger, { programId, period, at, window: { timeZone }, customerRows });
+			return { items: [{ json: stats as unknown as IDataObject }] };
+		},
+		fieldLabels,
+	);
+}

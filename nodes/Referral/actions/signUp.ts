@@ -1,0 +1,76 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { SignUpInput } from '../../../engine/referrals/service';
+import { parameterReader } from '../../shared/parameters';
+import { runPerItem } from '../../shared/runner';
+import { fieldLabels, fieldOption, fieldsReader, serviceReader, toText } from './common';
+
+/** Where the sign-up's values are in the input item; the defaults match the sample sign-up webhook. */
+export function signUpFieldsProperty(operations: string[]): INodeProperties {
+	return {
+		displayName: 'Input Fields',
+		name: 'inputFields',
+		type: 'collection',
+		placeholder: 'Change Field Name',
+		default: {},
+		description: 'Names of the input fields holding the sign-up. Leave a field out of the input and it is simply not used.',
+		displayOptions: { show: { operation: operations } },
+		options: [
+			fieldOption('Email Field', 'email', 'email'),
+			fieldOption('Existing Customer Field', 'existingCustomer', 'existingCustomer', 'Name of a true/false field saying the person was already a customer (the duplicate-referee check then fires)'),
+			fieldOption('External ID Field', 'externalId', 'externalId'),
+			fieldOption('IP Field', 'ip', 'ip', 'Name of the field holding the IP address; stored only as a keyed hash'),
+			fieldOption('Name Field', 'name', 'name'),
+			fieldOption('Phone Field', 'phone', 'phone'),
+			fieldOption('Referral Code Field', 'referralCode', 'referralCode'),
+			fieldOption('Referrer ID Field', 'referrerId', 'referrerId', 'Name of the field holding the referrer\'s participant ID, for referrals without a code'),
+			fieldOption('Signed Up At Field', 'signedUpAt', 'signedUpAt', 'Name of the field holding the sign-up time; now when absent'),
+			fieldOption('Source Field', 'source', 'source', 'Name of the field saying where the referral came from (e.g. email, whatsapp)'),
+			fieldOption('User Agent Field', 'userAgent', 'userAgent', 'Name of the field holding the browser user agent; stored only as a keyed hash'),
+		],
+	};
+}
+
+const DEFAULTS = {
+	email: 'email',
+	externalId: 'externalId',
+	name: 'name',
+	phone: 'phone',
+	referralCode: 'referralCode',
+	referrerId: 'referrerId',
+	ip: 'ip',
+	userAgent: 'userAgent',
+	source: 'source',
+	signedUpAt: 'signedUpAt',
+	existingCustomer: 'existingCustomer',
+};
+
+/** Enrol (optionally recording the referral) or record: one loop, the service does the rest. */
+export async function executeSignUp(ctx: IExecuteFunctions, mode: 'enrol' | 'record'): Promise<INodeExecutionData[]> {
+	const { serviceFor } = await serviceReader(ctx);
+	const fieldsFor = fieldsReader(ctx, 'inputFields', DEFAULTS);
+	const recordFor = parameterReader<boolean>(ctx, 'recordReferral', true);
+	return await runPerItem(
+		ctx,
+		async (item, itemIndex) => {
+			const service = await serviceFor(itemIndex);
+			const f = fieldsFor(item.json, itemIndex);
+			const withReferral = mode === 'record' || recordFor(itemIndex);
+			const input: SignUpInput = {
+				email: toText(f.email),
+				externalId: toText(f.externalId),
+				name: toText(f.name),
+				phone: toText(f.phone),
+				referralCode: withReferral ? toText(f.referralCode) : undefined,
+				referrerId: withReferral ? (toText(f.referrerId) as string | undefined) : undefined,
+				ip: toText(f.ip),
+				userAgent: toText(f.userAgent),
+				source: toText(f.source),
+				at: f.signedUpAt as string | number | undefined,
+				existingCustomer: f.existingCustomer === true || f.existingCustomer === 'true',
+			};
+			const outcome = mode === 'record' ? await service.recordReferral(input) : await service.enrol(input);
+			return outcome as never;
+		},
+		fieldLabels,
+	);
+}
