@@ -76,6 +76,18 @@ function txOf(client: PoolClient | Pool): Tx {
 		all: async <T = Row>(sql: string, params: readonly SqlValue[] = []) => (await client.query(sql, params as unknown[])).rows as T[],
 		get: async <T = Row>(sql: string, params: readonly SqlValue[] = []) => (await client.query(sql, params as unknown[])).rows[0] as T | undefined,
 		run: async (sql: string, params: readonly SqlValue[] = []) => (await client.query(sql, params as unknown[])).rowCount ?? 0,
+		savepoint: async <T>(fn: () => Promise<T>) => {
+			// A failed statement aborts a PostgreSQL transaction; rolling back to the savepoint revives it.
+			await client.query('SAVEPOINT ledger_step');
+			try {
+				const result = await fn();
+				await client.query('RELEASE SAVEPOINT ledger_step');
+				return result;
+			} catch (error) {
+				await client.query('ROLLBACK TO SAVEPOINT ledger_step');
+				throw error;
+			}
+		},
 	};
 }
 

@@ -11,6 +11,8 @@ export interface Tx {
 	get<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
 	/** Returns the number of rows changed. */
 	run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+	/** Runs `fn` so that if it throws, only its own statements are undone and the transaction goes on. */
+	savepoint<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export interface Dialect {

@@ -14,6 +14,7 @@ import type { OpenOptions, SqliteLedgerConfig } from './store';
 
 const DIALECT: Dialect = { name: 'sqlite', forUpdate: '', maxParams: 30_000 };
 const STATEMENT_CACHE = 500;
+const CACHE_KIB = 32 * 1024;
 
 function loadSqlite(): typeof import('node:sqlite') {
 	try {
@@ -75,6 +76,17 @@ class SqliteDriver implements Driver {
 			all: async <T = Row>(sql: string, params: readonly SqlValue[] = []) => this.prepare(sql).all(...params) as T[],
 			get: async <T = Row>(sql: string, params: readonly SqlValue[] = []) => this.prepare(sql).get(...params) as T | undefined,
 			run: async (sql: string, params: readonly SqlValue[] = []) => Number(run(sql, params).changes),
+			savepoint: async <T>(fn: () => Promise<T>) => {
+				this.db.exec('SAVEPOINT ledger_step');
+				try {
+					const result = await fn();
+					this.db.exec('RELEASE ledger_step');
+					return result;
+				} catch (error) {
+					this.db.exec('ROLLBACK TO ledger_step; RELEASE ledger_step');
+					throw error;
+				}
+			},
 		};
 	}
 
@@ -210,6 +222,9 @@ export async function openSqliteLedger(config: SqliteLedgerConfig, options: Open
 	try {
 		await retryBusy(() => db.exec('PRAGMA journal_mode = WAL'), lockWaitMs);
 		db.exec(`PRAGMA synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+		// Unique indexes on random codes touch pages all over the tree: keep more of them in memory
+		// (the cache grows only as used), and keep savepoint journals off the disk.
+		db.exec(`PRAGMA cache_size = -${CACHE_KIB}; PRAGMA temp_store = MEMORY`);
 		const driver = new SqliteDriver(db, lockWaitMs, mutexFor(path));
 		await driver.migrate((options.now ?? Date.now)());
 		return new SqlLedger(driver, options.now);

@@ -11,7 +11,7 @@ const WORKERS = 4;
 const OPS = 500;
 const MAX_USES = 20;
 
-const { available, problem } = await pgAvailability();
+const { available, problem } = pgAvailability();
 const tmp = tempDir();
 const schema = randomSchema('ledger_conc');
 

@@ -7,7 +7,7 @@ import { closeAllLedgers, openLedger, type LedgerConfig } from '../../engine/led
 import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, pgQuery, randomSchema, resultOf, runWorker, tempDir } from './helpers';
 import type { CrashArgs } from './workers/crash';
 
-const { available, problem } = await pgAvailability();
+const { available, problem } = pgAvailability();
 const tmp = tempDir();
 const schemas: string[] = [];
 

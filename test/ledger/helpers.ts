@@ -1,32 +1,33 @@
 /* Shared by the ledger tests: where PostgreSQL is, fresh schemas and files, child processes. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import type { LedgerConfig } from '../../engine/ledger';
+import type { PostgresLedgerConfig } from '../../engine/ledger';
 
 export const PG_URL = process.env.LEDGER_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 export const IN_CI = process.env.CI === 'true';
 
-/** Null when reachable, else why not. */
-export async function pgProblem(): Promise<string | null> {
-	const client = new Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-	try {
-		await client.connect();
-		await client.query('SELECT 1');
-		return null;
-	} catch (error) {
-		return (error as Error).message || String(error);
-	} finally {
-		await client.end().catch(() => undefined);
-	}
+const PROBE = `
+const { Client } = require('pg');
+const client = new Client({ connectionString: process.argv[1], connectionTimeoutMillis: 3000 });
+client.connect().then(() => client.query('SELECT 1')).then(
+	() => { process.stdout.write('ok'); return client.end(); },
+	(error) => { process.stdout.write(String((error && error.message) || error)); },
+);`;
+
+/** Null when reachable, else why not. Synchronous (a short child process), so test files can decide at collection time. */
+export function pgProblem(): string | null {
+	const probe = spawnSync(process.execPath, ['-e', PROBE, PG_URL], { cwd: join(__dirname, '..', '..'), encoding: 'utf8', timeout: 10_000 });
+	const out = (probe.stdout ?? '').trim();
+	return out === 'ok' ? null : out || probe.stderr?.trim() || `probe exited with ${probe.status}`;
 }
 
 /** Locally an unreachable server skips loudly; under CI=true it fails the run. */
-export async function pgAvailability(): Promise<{ available: boolean; problem: string | null }> {
-	const problem = await pgProblem();
+export function pgAvailability(): { available: boolean; problem: string | null } {
+	const problem = pgProblem();
 	if (problem && !IN_CI) {
 		console.warn(`\n!!!!!!!!!!\n!!! PostgreSQL ledger tests SKIPPED: no server at ${PG_URL} (${problem}).\n!!! Set LEDGER_TEST_PG_URL or start PostgreSQL; under CI=true this fails.\n!!!!!!!!!!\n`);
 	}
@@ -62,7 +63,7 @@ export function tempDir(): { dir: string; remove: () => void } {
 	return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function pgConfig(schema: string): LedgerConfig {
+export function pgConfig(schema: string): PostgresLedgerConfig {
 	return { backend: 'postgres', connectionString: PG_URL, schema, poolSize: 8 };
 }
 

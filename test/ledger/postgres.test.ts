@@ -6,7 +6,7 @@ import { LATEST_VERSION } from '../../engine/ledger/schema';
 import { ledgerContract } from './contract';
 import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, pgQuery, randomSchema } from './helpers';
 
-const { available, problem } = await pgAvailability();
+const { available, problem } = pgAvailability();
 const schemas: string[] = [];
 const fresh = () => {
 	const schema = randomSchema();
