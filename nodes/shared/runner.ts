@@ -64,3 +64,41 @@ function errorJson(error: unknown, nodeError: NodeOperationError, fieldLabels: F
 	}
 	return json;
 }
+
+/** One item's result and the output (0-based) it goes to. */
+export interface RoutedResult {
+	output: number;
+	json: IDataObject | IDataObject[];
+}
+
+/**
+ * runPerItem for nodes with several outputs (e.g. Sent, Skipped, Deferred, Failed): `handle` names
+ * the output for each item. Errors become NodeOperationErrors naming the item and the parameter;
+ * with Continue On Fail the item goes to `errorOutput`, keeping its data with the error beside it.
+ * (Not flagged as `item.error`: n8n would then replace the item's data with the message alone.)
+ */
+export async function runPerItemRouted(
+	ctx: IExecuteFunctions,
+	outputCount: number,
+	handle: (item: INodeExecutionData, itemIndex: number) => Promise<RoutedResult> | RoutedResult,
+	options: { errorOutput: number; fieldLabels?: FieldLabels },
+): Promise<INodeExecutionData[][]> {
+	const fieldLabels = options.fieldLabels ?? {};
+	const items = ctx.getInputData();
+	const outputs: INodeExecutionData[][] = Array.from({ length: outputCount }, () => []);
+	const continueOnFail = ctx.continueOnFail();
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const { output, json } = await handle(items[itemIndex], itemIndex);
+			for (const one of Array.isArray(json) ? json : [json]) outputs[output].push({ json: one, pairedItem: { item: itemIndex } });
+		} catch (error) {
+			const nodeError = toNodeError(ctx, error, itemIndex, fieldLabels);
+			if (!continueOnFail) throw nodeError;
+			outputs[options.errorOutput].push({
+				json: { ...items[itemIndex].json, error: errorJson(error, nodeError, fieldLabels) },
+				pairedItem: { item: itemIndex },
+			});
+		}
+	}
+	return outputs;
+}

@@ -1,0 +1,148 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
+import { contentDescription } from './actions/content';
+import { deliveryDescription, OUTPUT_NAMES, recipientDescription } from './actions/delivery';
+import { router } from './actions/router';
+import * as sendEmail from './actions/sendEmail.operation';
+import * as sendSms from './actions/sendSms.operation';
+import * as unsubscribe from './actions/unsubscribe.operation';
+import { referralSmtpConnectionTest } from './transport';
+
+const emailSend = (provider: string) => ({ show: { resource: ['email'], operation: ['send'], emailProvider: [provider] } });
+const smsSend = (provider: string) => ({ show: { resource: ['sms'], operation: ['send'], smsProvider: [provider] } });
+
+export class TemplatedMessage implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Templated Message',
+		name: 'templatedMessage',
+		icon: { light: 'file:templatedMessage.svg', dark: 'file:templatedMessage.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
+		description: 'Render and send templated email and SMS once per recipient, with suppression list, quiet hours and retries',
+		defaults: { name: 'Templated Message' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: OUTPUT_NAMES,
+		credentials: [
+			{
+				name: 'referralLedgerApi',
+				required: false,
+				testedBy: 'referralLedgerConnectionTest',
+				displayOptions: { show: { operation: ['send', 'unsubscribe', 'resubscribe'] } },
+			},
+			{ name: 'referralSmtpApi', required: true, testedBy: 'referralSmtpConnectionTest', displayOptions: emailSend('smtp') },
+			{ name: 'referralSendGridApi', required: true, displayOptions: emailSend('sendgrid') },
+			{ name: 'referralMailgunApi', required: true, displayOptions: emailSend('mailgun') },
+			{ name: 'referralPostmarkApi', required: true, displayOptions: emailSend('postmark') },
+			{ name: 'referralResendApi', required: true, displayOptions: emailSend('resend') },
+			{ name: 'referralTwilioApi', required: true, displayOptions: smsSend('twilio') },
+			{ name: 'referralVonageApi', required: true, displayOptions: smsSend('vonage') },
+			{ name: 'referralPlivoApi', required: true, displayOptions: smsSend('plivo') },
+			{ name: 'referralTelnyxApi', required: true, displayOptions: smsSend('telnyx') },
+		],
+		properties: [
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Email', value: 'email' },
+					{ name: 'SMS', value: 'sms' },
+				],
+				default: 'email',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['email'] } },
+				options: [
+					{
+						name: 'Render',
+						value: 'render',
+						action: 'Render an email without sending it',
+						description: 'Subject, HTML and plain text exactly as Send would build them, with warnings',
+					},
+					{
+						name: 'Resubscribe',
+						value: 'resubscribe',
+						action: 'Resubscribe an email address',
+						description: 'Remove an address from the suppression list after a new opt-in',
+					},
+					{
+						name: 'Send',
+						value: 'send',
+						action: 'Send an email',
+						description: 'Render and send once per recipient; outputs Sent, Skipped, Deferred and Failed',
+					},
+					{
+						name: 'Unsubscribe',
+						value: 'unsubscribe',
+						action: 'Unsubscribe an email address',
+						description: 'Add an address to the suppression list; later sends to it are skipped',
+					},
+				],
+				default: 'send',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['sms'] } },
+				options: [
+					{
+						name: 'Render',
+						value: 'render',
+						action: 'Render an SMS without sending it',
+						description: 'Text, encoding, characters and segments exactly as Send would build them, with warnings',
+					},
+					{
+						name: 'Resubscribe',
+						value: 'resubscribe',
+						action: 'Resubscribe a phone number',
+						description: 'Remove a number from the suppression list after a new opt-in',
+					},
+					{
+						name: 'Send',
+						value: 'send',
+						action: 'Send an SMS',
+						description: 'Render and send once per recipient; outputs Sent, Skipped, Deferred and Failed',
+					},
+					{
+						name: 'Unsubscribe',
+						value: 'unsubscribe',
+						action: 'Unsubscribe a phone number',
+						description: 'Add a number to the suppression list; later sends to it are skipped',
+					},
+				],
+				default: 'send',
+			},
+			{ ...ledgerNotice, displayOptions: { show: { operation: ['send', 'unsubscribe', 'resubscribe'] } } },
+			{
+				displayName: 'Render, Unsubscribe and Resubscribe put every item on the first output',
+				name: 'outputNotice',
+				type: 'notice',
+				default: '',
+				displayOptions: { show: { operation: ['render', 'unsubscribe', 'resubscribe'] } },
+			},
+			...sendEmail.description,
+			...sendSms.description,
+			...recipientDescription,
+			...unsubscribe.description,
+			...contentDescription,
+			...deliveryDescription,
+		],
+	};
+
+	methods = { credentialTest: { referralLedgerConnectionTest, referralSmtpConnectionTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

@@ -1,0 +1,93 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { sendEmail, type EmailSender, type SendDependencies } from '../../../engine/messaging';
+import { parameterReader, readField } from '../../shared/parameters';
+import { runPerItemRouted } from '../../shared/runner';
+import { openEmailSender, type OpenedSender } from '../transport';
+import { contentLabels, emailContentReader } from './content';
+import { customHeaders, deliveryLabels, deliverySettings, OUTPUT_NAMES, OUTPUTS, routeResult } from './delivery';
+
+const show = { show: { resource: ['email'], operation: ['send'] } };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Provider',
+		name: 'emailProvider',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Mailgun', value: 'mailgun' },
+			{ name: 'Postmark', value: 'postmark' },
+			{ name: 'Resend', value: 'resend' },
+			{ name: 'SendGrid', value: 'sendgrid' },
+			{ name: 'SMTP', value: 'smtp', description: 'Any mail server, through nodemailer' },
+		],
+		default: 'smtp',
+		displayOptions: show,
+	},
+	{
+		displayName: 'From',
+		name: 'from',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. Acme Rewards <rewards@example.com>',
+		description: 'Sender address, optionally with a name; the provider must accept it (verified domain or sender)',
+		displayOptions: show,
+	},
+];
+
+/** Send Email: render, check, send once per idempotency key, and put each item on the output of its outcome. */
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const content = emailContentReader(this);
+	const delivery = deliverySettings(this);
+	const provider = this.getNodeParameter('emailProvider', 0, 'smtp');
+	const fromFor = parameterReader<string>(this, 'from', '');
+	const emailField = this.getNodeParameter('emailField', 0, 'email') as string;
+	let opened: Promise<OpenedSender<EmailSender>> | undefined;
+	let dependencies: Promise<SendDependencies> | undefined;
+	try {
+		return await runPerItemRouted(
+			this,
+			OUTPUT_NAMES.length,
+			async (item, itemIndex) => {
+				// Opened on the first item, so a broken credential is reported per item like any other problem.
+				opened ??= openEmailSender(this, provider, delivery.timeoutMs);
+				const { sender, limiterKey } = await opened;
+				dependencies ??= delivery.dependencies(limiterKey);
+				const options = delivery.options(itemIndex);
+				const result = await sendEmail(
+					{
+						...content.content(item, itemIndex),
+						...delivery.identity(item, itemIndex),
+						from: fromFor(itemIndex),
+						to: readField(item.json, emailField) as string,
+						replyTo: typeof options.replyTo === 'string' ? options.replyTo : undefined,
+						headers: customHeaders(options),
+					},
+					sender,
+					await dependencies,
+				);
+				return routeResult(item, result);
+			},
+			{
+				errorOutput: OUTPUTS.failed,
+				fieldLabels: { ...contentLabels('email', content.source, content.dataFrom), ...deliveryLabels, to: 'Email Field', from: 'From' },
+			},
+		);
+	} finally {
+		await closeSender(opened);
+	}
+}
+
+/** Closes a pooled SMTP connection; a sender that never opened has nothing to close. */
+export async function closeSender(opened: Promise<OpenedSender<{ close?(): Promise<void> | void }>> | undefined): Promise<void> {
+	if (opened === undefined) return;
+	let sender: { close?(): Promise<void> | void } | undefined;
+	try {
+		sender = (await opened).sender;
+	} catch {
+		// Opening failed: that error was already reported for every item.
+		return;
+	}
+	await sender.close?.();
+}
