@@ -1,0 +1,705 @@
+import { CodeGenerator } from '../codes';
+import { EngineError } from '../errors';
+import type { Id, LedgerStore, ParticipantRecord, PointsEntry, ReferralRecord, RewardRecord, RewardStatus } from '../ledger';
+import { couponForAward, type CouponOutput } from './coupons';
+import { NEGATIVE_BALANCE_POLICIES, type EarnedReward, type NegativeBalancePolicy, planReversal, type ReversalPlan } from './reversal';
+import {
+	type AwardIntent,
+	capWindow,
+	planAwards,
+	type RewardEventType,
+	type RewardProgram,
+	type RewardProgramConfig,
+	rewardIdempotencyKey,
+	type RuleType,
+	validateRewardProgram,
+} from './rules';
+
+/**
+ * The reward service: runs a validated reward program against the referral ledger.
+ * `planAwards` decides; this file loads the state it needs, writes each award with the
+ * intent's idempotency key (the ledger's unique key, not our care, makes it exactly once), and
+ * turns ledger records into the reward items the webhooks and shop nodes need.
+ */
+
+/** Referral statuses in which the referee has signed up (the referee_signup event happened). */
+const SIGNED_UP = ['pending', 'approved', 'qualified', 'rewarded'];
+/** Referral statuses that count as qualified (rewarded = qualified and its rewards planned). */
+const QUALIFIED = ['qualified', 'rewarded'];
+const PAGE = 10_000;
+
+export type RewardOutputStatus = RewardStatus;
+
+/** One reward as the node outputs it and the conversion webhook returns it. */
+export interface RewardItem {
+	id: number;
+	recipient: 'referrer' | 'referee' | 'participant';
+	recipientId: number;
+	email: string | null;
+	kind: string;
+	points?: number;
+	amount?: number;
+	currency?: string;
+	percentOff?: number;
+	/** Coupon code; shown once the reward is approved (a pending coupon may still be reversed). */
+	code?: string;
+	/** What a Stripe, Shopify or WooCommerce node needs; approved coupons only. */
+	coupon?: CouponOutput;
+	badge?: string;
+	tier?: string;
+	customType?: string;
+	customValue?: string;
+	label?: string;
+	rule: string;
+	status: RewardStatus;
+	holdUntil: string | null;
+	earnedBy: AwardIntent['earnedBy'] | null;
+	referralId: number | null;
+	/** True when an earlier run (a replay, a retry, a concurrent execution) already wrote this reward. */
+	replayed?: boolean;
+}
+
+export interface SkippedReward {
+	rule: string;
+	recipient: 'referrer' | 'referee';
+	recipientId: number;
+	kind: string;
+	reason: string;
+	capId?: string;
+}
+
+export interface EvaluationResult {
+	referralId: number;
+	referralStatus: string;
+	events: RewardEventType[];
+	rewards: RewardItem[];
+	skipped: SkippedReward[];
+}
+
+export interface ParticipantStatus {
+	participantId: number;
+	email: string | null;
+	points: number;
+	tier: string | null;
+	badges: string[];
+	qualifiedReferrals: number;
+}
+
+export interface ReversalResult {
+	referralId: number;
+	/** Ids of the rewards reversed now or by an earlier run. */
+	reversed: number[];
+	clawedBack: Array<{ rewardId: number; recipientId: number; points: number }>;
+	manual: ReversalPlan['manual'];
+	kept: ReversalPlan['kept'];
+	shortfall: Record<string, number>;
+}
+
+export interface RewardServiceOptions {
+	/** What a claw-back does when the balance is smaller than the points to take back (default allow_negative). */
+	negativeBalancePolicy?: NegativeBalancePolicy;
+	/** Emit `coupon.pool_low` when a pool claim leaves fewer than this many coupons (default 10; 0 = never). */
+	lowStockThreshold?: number;
+	/** Clock for approvals and the redemption default time (default Date.now). */
+	now?: () => number;
+}
+
+interface ReferrerSnapshot {
+	qualified: ReferralRecord[];
+	rewards: RewardRecord[];
+}
+
+/** Serialises evaluations per referrer in this process, so caps and counts see each other's awards. */
+class KeyedMutex {
+	private readonly tails = new Map<string, Promise<void>>();
+
+	async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+		const previous = this.tails.get(key) ?? Promise.resolve();
+		let release!: () => void;
+		const current = new Promise<void>((resolve) => (release = resolve));
+		const tail = previous.then(() => current);
+		this.tails.set(key, tail);
+		await previous;
+		try {
+			return await fn();
+		} finally {
+			release();
+			if (this.tails.get(key) === tail) this.tails.delete(key);
+		}
+	}
+}
+
+const referrerLocks = new KeyedMutex();
+
+function meta(record: RewardRecord): Record<string, unknown> {
+	return record.metadata ?? {};
+}
+
+function iso(time: number | null | undefined): string | null {
+	return time === null || time === undefined ? null : new Date(time).toISOString();
+}
+
+function sortQualified(list: ReferralRecord[]): ReferralRecord[] {
+	return list.sort((a, b) => (a.qualifiedAt ?? a.updatedAt) - (b.qualifiedAt ?? b.updatedAt) || a.id - b.id);
+}
+
+export class RewardService {
+	readonly program: RewardProgram;
+	private readonly policy: NegativeBalancePolicy;
+	private readonly lowStock: number;
+	private readonly now: () => number;
+	private readonly generators = new Map<string, CodeGenerator>();
+	private readonly participants = new Map<number, Promise<ParticipantRecord | null>>();
+	private readonly needs: { qualified: boolean; revenue: boolean; order: boolean; lifetimePoints: boolean; rewards: boolean };
+
+	constructor(
+		private readonly ledger: LedgerStore,
+		program: RewardProgram | RewardProgramConfig,
+		options: RewardServiceOptions = {},
+	) {
+		this.program = validateRewardProgram(program);
+		this.policy = options.negativeBalancePolicy ?? 'allow_negative';
+		if (!(NEGATIVE_BALANCE_POLICIES as readonly string[]).includes(this.policy)) {
+			throw new EngineError('invalid_value', `negativeBalancePolicy must be one of ${NEGATIVE_BALANCE_POLICIES.join(', ')}.`, { field: 'negativeBalancePolicy' });
+		}
+		this.lowStock = options.lowStockThreshold ?? 10;
+		if (!Number.isInteger(this.lowStock) || this.lowStock < 0) {
+			throw new EngineError('invalid_value', 'lowStockThreshold must be a whole number, 0 to never warn.', { field: 'lowStockThreshold' });
+		}
+		this.now = options.now ?? Date.now;
+		const rules = this.program.rules;
+		// Load only the state some rule reads: a program of per-referral points needs none of it.
+		this.needs = {
+			qualified: rules.some((r) => r.type !== 'per_referral'),
+			revenue: rules.some((r) => r.type === 'milestone' && r.metric === 'referred_revenue'),
+			order: rules.some((r) => (r.type === 'milestone' && r.metric === 'referred_revenue') || (r.type === 'per_referral' && (r.minOrderAmount !== undefined || r.reward.percentOfOrder !== undefined))),
+			lifetimePoints: rules.some((r) => r.type === 'status' && r.metric === 'points'),
+			rewards: this.program.caps.length > 0 || rules.some((r) => r.type !== 'per_referral'),
+		};
+	}
+
+	get programId(): string {
+		return this.program.programId;
+	}
+
+	// ------------------------------------------------------------------ evaluate and award
+
+	/**
+	 * Plans and writes every reward a referral has earned so far: the referee_signup rules once
+	 * the referee signed up, the referral_qualified rules (and milestones, status levels) once it
+	 * qualified. Safe to repeat: each award's idempotency key makes a replay write nothing.
+	 */
+	async evaluateReferral(referralId: Id): Promise<EvaluationResult> {
+		const referral = await this.ledger.getReferral({ programId: this.programId, id: referralId });
+		if (!referral) {
+			throw new EngineError('unknown_referral', `No referral ${String(referralId)} in program "${this.programId}".`, { field: 'referralId' });
+		}
+		return await referrerLocks.run(`${this.programId}:${referral.referrerId}`, () => this.evaluateLoaded(referral));
+	}
+
+	private async evaluateLoaded(referral: ReferralRecord): Promise<EvaluationResult> {
+		const result: EvaluationResult = { referralId: referral.id, referralStatus: referral.status, events: [], rewards: [], skipped: [] };
+		if (referral.refereeId === null) return result;
+		const events: RewardEventType[] = [];
+		if (SIGNED_UP.includes(referral.status)) events.push('referee_signup');
+		if (QUALIFIED.includes(referral.status)) events.push('referral_qualified');
+		if (events.length === 0) return result;
+		result.events = events;
+		const snapshot: ReferrerSnapshot = {
+			qualified: this.needs.qualified || this.needs.revenue ? await this.qualifiedOf(referral.referrerId) : [],
+			rewards: this.needs.rewards ? await this.rewardsOf(referral.referrerId) : [],
+		};
+		for (const type of events) {
+			const occurredAt = type === 'referral_qualified' ? (referral.qualifiedAt ?? referral.updatedAt) : referral.touchedAt;
+			const order = type === 'referral_qualified' && this.needs.order ? await this.orderOf(referral) : undefined;
+			const plan = planAwards(
+				this.program,
+				{
+					type,
+					referralId: String(referral.id),
+					referrerId: String(referral.referrerId),
+					refereeId: String(referral.refereeId),
+					occurredAt,
+					...(order ? { order } : {}),
+				},
+				await this.stateFor(referral, type, occurredAt, snapshot),
+			);
+			for (const intent of plan.skipped) result.skipped.push(this.skippedItem(intent, intent.skipReason ?? 'skipped'));
+			for (const intent of plan.awards) {
+				const written = await this.write(referral, type, occurredAt, intent);
+				if ('reason' in written) result.skipped.push(written);
+				else {
+					result.rewards.push(written.item);
+					if (!snapshot.rewards.some((r) => r.id === written.record.id)) snapshot.rewards.push(written.record);
+				}
+			}
+		}
+		return result;
+	}
+
+	private async qualifiedOf(referrerId: number): Promise<ReferralRecord[]> {
+		const all: ReferralRecord[] = [];
+		for (const status of QUALIFIED) {
+			let afterId: number | undefined;
+			for (;;) {
+				const page = await this.ledger.listReferrals({ programId: this.programId, referrerId, status, afterId, limit: PAGE });
+				all.push(...page);
+				if (page.length < PAGE) break;
+				afterId = page[page.length - 1].id;
+			}
+		}
+		return sortQualified(all);
+	}
+
+	private async rewardsOf(recipientId: number): Promise<RewardRecord[]> {
+		const all: RewardRecord[] = [];
+		let afterId: number | undefined;
+		for (;;) {
+			const page = await this.ledger.listRewards({ programId: this.programId, recipientId, afterId, limit: PAGE });
+			all.push(...page);
+			if (page.length < PAGE) return all;
+			afterId = page[page.length - 1].id;
+		}
+	}
+
+	/** The qualifying order: the ledger keeps it in the `referral.qualified` outbox event's conversion. */
+	private async orderOf(referral: ReferralRecord): Promise<{ id?: string; amount: number; currency: string } | undefined> {
+		const fromMeta = referral.metadata?.order as { id?: string; amount?: number; currency?: string } | undefined;
+		if (fromMeta && typeof fromMeta.amount === 'number' && typeof fromMeta.currency === 'string') {
+			return { amount: fromMeta.amount, currency: fromMeta.currency, ...(fromMeta.id ? { id: String(fromMeta.id) } : {}) };
+		}
+		const orders = await this.ordersByReferral();
+		return orders.get(referral.id);
+	}
+
+	private readonly orders = new Map<number, { id?: string; amount: number; currency: string }>();
+	private ordersCursor = 0;
+
+	/**
+	 * Orders by referral, from the ledger's `referral.qualified` outbox events (the ledger has no
+	 * conversions query); read incrementally, so each evaluation reads only the new events.
+	 * Pruning the outbox forgets old orders, and revenue rules then see less.
+	 */
+	private async ordersByReferral(): Promise<Map<number, { id?: string; amount: number; currency: string }>> {
+		for (;;) {
+			const { events, cursor } = await this.ledger.readEvents({ afterId: this.ordersCursor, programId: this.programId, types: ['referral.qualified', 'referral.rewarded'], limit: PAGE });
+			for (const event of events) {
+				const conversion = event.payload.conversion as { referralId?: number; orderId?: string; amount?: number | null; currency?: string | null } | undefined;
+				if (conversion && typeof conversion.referralId === 'number' && typeof conversion.amount === 'number' && conversion.currency) {
+					this.orders.set(conversion.referralId, { id: conversion.orderId, amount: conversion.amount, currency: conversion.currency });
+				}
+			}
+			this.ordersCursor = Math.max(this.ordersCursor, cursor);
+			if (events.length < PAGE) return this.orders;
+		}
+	}
+
+	private async stateFor(referral: ReferralRecord, type: RewardEventType, occurredAt: number, snapshot: ReferrerSnapshot) {
+		const ownEvaluation = `${type}:${referral.id}`;
+		// Rank, not today's total: the Nth referral to qualify is the one that reaches milestone N, whenever it is evaluated.
+		const rank = snapshot.qualified.findIndex((r) => r.id === referral.id);
+		const upTo = type === 'referral_qualified' ? (rank === -1 ? [...snapshot.qualified, referral] : snapshot.qualified.slice(0, rank + 1)) : snapshot.qualified;
+		const referredRevenue: Record<string, number> = {};
+		if (this.needs.revenue) {
+			const orders = await this.ordersByReferral();
+			for (const r of upTo) {
+				const order = orders.get(r.id);
+				if (order) referredRevenue[order.currency] = (referredRevenue[order.currency] ?? 0) + order.amount;
+			}
+		}
+		const held = snapshot.rewards.filter((r) => r.status !== 'reversed');
+		// This evaluation's own badges and tier are not "already held", or its replay would not list them.
+		const before = held.filter((r) => meta(r).evaluation !== ownEvaluation);
+		const badges = before.filter((r) => r.kind === 'badge').map((r) => String(meta(r).badge));
+		const tierReward = before.filter((r) => r.kind === 'tier').at(-1);
+		const capUsage: Record<string, { count: number; value: number }> = {};
+		for (const cap of this.program.caps) {
+			const window = capWindow(this.program, cap, occurredAt);
+			const usage = { count: 0, value: 0 };
+			for (const r of held) {
+				const m = meta(r);
+				if (r.side !== 'referrer' || r.kind === 'badge' || r.kind === 'tier') continue;
+				// This evaluation's own earlier awards are replays, not usage, or a retry would cap itself.
+				if (m.evaluation === ownEvaluation) continue;
+				if (cap.ruleIds && !cap.ruleIds.includes(r.rule)) continue;
+				const earnedAt = typeof m.earnedAt === 'number' ? m.earnedAt : r.createdAt;
+				if ((window.start !== null && earnedAt < window.start) || (window.end !== null && earnedAt >= window.end)) continue;
+				usage.count += 1;
+				if (cap.unit === 'points' && r.kind === 'points') usage.value += r.amount ?? 0;
+				else if (cap.unit && r.kind !== 'points' && r.currency === cap.unit && r.amount !== null) {
+					usage.value += r.amount;
+				}
+			}
+			if (cap.unit && cap.unit !== 'points') usage.value = Number(usage.value.toFixed(6));
+			capUsage[cap.id] = usage;
+		}
+		let lifetimePoints = 0;
+		if (this.needs.lifetimePoints && type === 'referral_qualified') {
+			for (const entry of await this.journalOf(referral.referrerId)) {
+				if (entry.delta > 0 && !(entry.rewardId !== null && snapshot.rewards.some((r) => r.id === entry.rewardId && meta(r).evaluation === ownEvaluation))) {
+					lifetimePoints += entry.delta;
+				}
+			}
+		}
+		return {
+			qualifiedCount: type === 'referral_qualified' ? upTo.length : snapshot.qualified.length,
+			referredRevenue,
+			lifetimePoints,
+			badges,
+			tier: tierReward ? String(meta(tierReward).tier) : null,
+			capUsage,
+			qualifiedReferralIds: upTo.map((r) => String(r.id)),
+		};
+	}
+
+	private async journalOf(participantId: number): Promise<PointsEntry[]> {
+		const all: PointsEntry[] = [];
+		let afterId: number | undefined;
+		for (;;) {
+			const page = await this.ledger.pointsJournal({ programId: this.programId, participantId, afterId, limit: PAGE });
+			all.push(...page);
+			if (page.length < PAGE) return all;
+			afterId = page[page.length - 1].id;
+		}
+	}
+
+	private skippedItem(intent: AwardIntent, reason: string): SkippedReward {
+		const item: SkippedReward = { rule: intent.ruleId, recipient: intent.side, recipientId: Number(intent.recipientId), kind: intent.kind, reason };
+		if (intent.capId) item.capId = intent.capId;
+		return item;
+	}
+
+	private generatorFor(prefix: string | undefined): CodeGenerator {
+		const key = prefix ?? '';
+		let generator = this.generators.get(key);
+		if (!generator) {
+			generator = new CodeGenerator({ length: 10, ...(prefix ? { prefix: prefix.endsWith('-') ? prefix : `${prefix}-` } : {}) });
+			this.generators.set(key, generator);
+		}
+		return generator;
+	}
+
+	/** The coupon code for an award: the same one for every replay, because the ledger remembers it by key. */
+	private async couponCode(intent: AwardIntent, referral: ReferralRecord): Promise<string | null> {
+		const coupon = intent.coupon!;
+		const key = `${intent.idempotencyKey}:coupon`;
+		if (coupon.source === 'pool') {
+			const claim = await this.ledger.claimCoupon({
+				programId: this.programId,
+				pool: coupon.poolId!,
+				participantId: intent.recipientId,
+				idempotencyKey: key,
+				...(this.lowStock > 0 ? { lowStockThreshold: this.lowStock } : {}),
+			});
+			if (claim.coupon) return claim.coupon.code;
+			await this.ledger.appendEvent({
+				programId: this.programId,
+				type: 'coupon.pool_empty',
+				payload: { pool: coupon.poolId, rule: intent.ruleId, referralId: referral.id, recipientId: Number(intent.recipientId) },
+			});
+			return null;
+		}
+		const generator = this.generatorFor(coupon.prefix);
+		// Issued in the ledger's code table so it is unique in the program and can be revoked on reversal.
+		const issued = await this.ledger.issueCode({
+			programId: this.programId,
+			ownerId: intent.recipientId,
+			generate: () => generator.next(),
+			maxUses: 1,
+			...(coupon.expiresAt !== undefined ? { expiresAt: coupon.expiresAt } : {}),
+			idempotencyKey: key,
+		});
+		return issued.code.code;
+	}
+
+	private async write(
+		referral: ReferralRecord,
+		type: RewardEventType,
+		occurredAt: number,
+		intent: AwardIntent,
+	): Promise<{ item: RewardItem; record: RewardRecord } | SkippedReward> {
+		let code: string | null = null;
+		if (intent.kind === 'coupon') {
+			code = await this.couponCode(intent, referral);
+			if (code === null) return this.skippedItem(intent, 'coupon_pool_empty');
+		}
+		const metadata: Record<string, unknown> = {
+			ruleType: intent.ruleType,
+			earnedBy: intent.earnedBy,
+			evaluation: `${type}:${referral.id}`,
+			earnedAt: occurredAt,
+		};
+		for (const key of ['points', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
+			if (intent[key] !== undefined) metadata[key] = intent[key];
+		}
+		if (intent.kind === 'coupon') {
+			const c = intent.coupon!;
+			metadata.coupon = { code, source: c.source, ...(c.poolId ? { pool: c.poolId } : {}), ...(c.expiresAt !== undefined ? { expiresAt: c.expiresAt } : {}) };
+		}
+		const events = [];
+		if (intent.kind === 'tier') events.push({ type: 'tier.reached', payload: { participantId: Number(intent.recipientId), tier: intent.tier, rule: intent.ruleId } });
+		if (intent.kind === 'badge') events.push({ type: 'badge.earned', payload: { participantId: Number(intent.recipientId), badge: intent.badge, rule: intent.ruleId } });
+		const input = {
+			programId: this.programId,
+			recipientId: intent.recipientId,
+			referralId: referral.id,
+			side: intent.side,
+			rule: intent.ruleId,
+			kind: intent.kind,
+			...(intent.kind === 'points' ? { amount: intent.points } : intent.amount !== undefined ? { amount: intent.amount, currency: intent.currency } : {}),
+			status: intent.status === 'pending' ? ('pending' as const) : ('approved' as const),
+			...(intent.holdUntil !== undefined ? { holdUntil: intent.holdUntil } : {}),
+			metadata,
+			// Points enter the balance when the reward is approved: now, or when its hold ends.
+			...(intent.kind === 'points' && intent.status === 'approved' ? { points: { delta: intent.points as number, reason: 'reward' } } : {}),
+			...(events.length ? { events } : {}),
+			idempotencyKey: intent.idempotencyKey,
+		};
+		let record: RewardRecord;
+		let replayed: boolean;
+		try {
+			const awarded = await this.ledger.awardReward(input);
+			record = awarded.reward;
+			replayed = awarded.replayed;
+		} catch (error) {
+			// The rule changed since this reward was written: the reward stands as it was first written.
+			if (!(error instanceof EngineError && error.code === 'idempotency_key_reused')) throw error;
+			const existing = (await this.rewardsOf(Number(intent.recipientId))).find((r) => r.idempotencyKey === intent.idempotencyKey);
+			if (!existing) throw error;
+			record = existing;
+			replayed = true;
+		}
+		const item = await this.rewardItem(record);
+		item.replayed = replayed;
+		return { item, record };
+	}
+
+	// ------------------------------------------------------------------ reward items
+
+	private participant(id: number): Promise<ParticipantRecord | null> {
+		let found = this.participants.get(id);
+		if (!found) {
+			found = this.ledger.getParticipant({ programId: this.programId, id });
+			this.participants.set(id, found);
+			if (this.participants.size > 10_000) this.participants.clear();
+		}
+		return found;
+	}
+
+	/** A ledger reward as the webhooks and shop nodes want it. */
+	async rewardItem(record: RewardRecord): Promise<RewardItem> {
+		const m = meta(record);
+		const participant = await this.participant(record.recipientId);
+		const item: RewardItem = {
+			id: record.id,
+			recipient: record.side,
+			recipientId: record.recipientId,
+			email: participant?.email ?? null,
+			kind: record.kind,
+			rule: record.rule,
+			status: record.status,
+			holdUntil: iso(record.holdUntil),
+			earnedBy: (m.earnedBy as AwardIntent['earnedBy']) ?? null,
+			referralId: record.referralId,
+		};
+		if (record.kind === 'points') item.points = record.amount ?? (m.points as number);
+		else if (record.amount !== null) {
+			item.amount = record.amount;
+			if (record.currency) item.currency = record.currency;
+		}
+		for (const key of ['percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
+			if (m[key] !== undefined) (item as unknown as Record<string, unknown>)[key] = m[key];
+		}
+		const coupon = m.coupon as { code?: string; expiresAt?: number } | undefined;
+		if (record.kind === 'coupon' && coupon?.code && (record.status === 'approved' || record.status === 'fulfilled')) {
+			item.code = coupon.code;
+			item.coupon = couponForAward(
+				{
+					kind: 'coupon',
+					idempotencyKey: record.idempotencyKey,
+					...(record.amount !== null ? { amount: record.amount, currency: record.currency ?? undefined } : { percentOff: m.percentOff as number }),
+					coupon: { source: 'generate', ...(coupon.expiresAt !== undefined ? { expiresAt: coupon.expiresAt } : {}) },
+				} as AwardIntent,
+				coupon.code,
+			);
+		}
+		return item;
+	}
+
+	// ------------------------------------------------------------------ approve, fulfil
+
+	/** Approves the pending rewards whose holding period has ended (run from a Schedule Trigger). */
+	async approveDue(options: { now?: number; limit?: number } = {}): Promise<RewardItem[]> {
+		const due = await this.ledger.rewardsDueForApproval({ programId: this.programId, now: options.now ?? this.now(), limit: options.limit ?? 1000 });
+		const out: RewardItem[] = [];
+		for (const reward of due) {
+			// A reward waiting for a person (no hold end) is not approved by the schedule.
+			if (reward.holdUntil === null) continue;
+			const moved = await this.transition(reward, 'approved', 'holding period ended');
+			if (moved) out.push(moved);
+		}
+		return out;
+	}
+
+	/** Approves one pending reward now (a reviewer's decision). */
+	async approve(rewardId: Id): Promise<RewardItem> {
+		const reward = await this.requireReward(rewardId);
+		return (await this.transition(reward, 'approved', 'approved')) ?? (await this.rewardItem((await this.requireReward(rewardId))));
+	}
+
+	/** Marks an approved reward as handed out (coupon sent, cash paid). Repeating it changes nothing. */
+	async markFulfilled(rewardId: Id, reference?: string): Promise<RewardItem> {
+		const reward = await this.requireReward(rewardId);
+		if (reward.status === 'fulfilled') return { ...(await this.rewardItem(reward)), replayed: true };
+		if (reward.status !== 'approved') {
+			throw new EngineError('illegal_transition', `Reward ${reward.id} is ${reward.status}; only an approved reward can be marked fulfilled.`, { field: 'rewardId' });
+		}
+		return (await this.transition(reward, 'fulfilled', reference ? `fulfilled: ${reference}` : 'fulfilled')) ?? (await this.rewardItem(await this.requireReward(rewardId)));
+	}
+
+	private async requireReward(rewardId: Id): Promise<RewardRecord> {
+		const reward = await this.ledger.getReward({ programId: this.programId, id: rewardId });
+		if (!reward) throw new EngineError('unknown_reward', `No reward ${String(rewardId)} in program "${this.programId}".`, { field: 'rewardId' });
+		return reward;
+	}
+
+	private async transition(reward: RewardRecord, to: 'approved' | 'fulfilled', reason: string): Promise<RewardItem | null> {
+		const credit = to === 'approved' && reward.kind === 'points' && reward.amount !== null && reward.amount > 0;
+		const result = await this.ledger.transitionReward({
+			programId: this.programId,
+			rewardId: reward.id,
+			from: reward.status,
+			to,
+			reason,
+			...(credit ? { points: { delta: reward.amount as number, reason: 'reward' } } : {}),
+			idempotencyKey: `${reward.idempotencyKey}:${to}`,
+		});
+		if (!result.transitioned) return null;
+		return { ...(await this.rewardItem(result.record)), replayed: result.replayed };
+	}
+
+	// ------------------------------------------------------------------ reverse
+
+	/** Reverses a referral's rewards: pending and unspent ones, with points clawed back by the policy. */
+	async reverseReferral(referralId: Id, policy: NegativeBalancePolicy = this.policy): Promise<ReversalResult> {
+		const referral = await this.ledger.getReferral({ programId: this.programId, id: referralId });
+		if (!referral) throw new EngineError('unknown_referral', `No referral ${String(referralId)} in program "${this.programId}".`, { field: 'referralId' });
+		const records: RewardRecord[] = [];
+		let afterId: number | undefined;
+		for (;;) {
+			const page = await this.ledger.listRewards({ programId: this.programId, referralId: referral.id, afterId, limit: PAGE });
+			records.push(...page);
+			if (page.length < PAGE) break;
+			afterId = page[page.length - 1].id;
+		}
+		const earned: EarnedReward[] = records.map((r) => {
+			const m = meta(r);
+			const by = m.earnedBy as AwardIntent['earnedBy'] | undefined;
+			return {
+				id: String(r.id),
+				recipientId: String(r.recipientId),
+				ruleId: r.rule,
+				ruleType: (m.ruleType as RuleType) ?? 'per_referral',
+				kind: r.kind,
+				status: r.status,
+				...(r.kind === 'points' && r.amount !== null ? { points: r.amount } : r.amount !== null ? { amount: r.amount } : {}),
+				...(r.currency ? { currency: r.currency } : {}),
+				referralIds: by?.referralIds ?? [String(referral.id)],
+			};
+		});
+		const balances: Record<string, number> = {};
+		for (const id of new Set(records.map((r) => r.recipientId))) {
+			balances[String(id)] = await this.ledger.pointsBalance({ programId: this.programId, participantId: id });
+		}
+		const plan = planReversal({ programId: this.programId, referralId: String(referral.id), rewards: earned, balances, policy });
+		const clawFor = new Map(plan.clawbacks.map((c) => [c.rewardId, c]));
+		const result: ReversalResult = { referralId: referral.id, reversed: [], clawedBack: [], manual: plan.manual, kept: plan.kept, shortfall: plan.shortfall };
+		for (const step of plan.reverse) {
+			const claw = clawFor.get(step.rewardId);
+			const moved = await this.ledger.transitionReward({
+				programId: this.programId,
+				rewardId: step.rewardId,
+				from: step.from,
+				to: 'reversed',
+				reason: `referral ${referral.id} reversed`,
+				...(claw ? { points: { delta: claw.points, reason: 'clawback', allowNegative: policy === 'allow_negative' } } : {}),
+				idempotencyKey: claw ? claw.idempotencyKey : rewardIdempotencyKey(this.programId, step.rewardId, 'reverse', `referral:${referral.id}`),
+			});
+			if (moved.record.status === 'reversed') result.reversed.push(moved.record.id);
+			if (claw && moved.pointsEntry) result.clawedBack.push({ rewardId: moved.record.id, recipientId: moved.record.recipientId, points: moved.pointsEntry.delta });
+			const coupon = meta(moved.record).coupon as { code?: string; source?: string } | undefined;
+			// An unsent generated coupon is revoked so it cannot be used after the refund.
+			if (moved.transitioned && coupon?.code && coupon.source === 'generate' && step.from !== 'fulfilled') {
+				await this.ledger.revokeCode({ programId: this.programId, code: coupon.code, reason: 'referral reversed' });
+			}
+		}
+		for (const kept of plan.kept) if (kept.reason === 'Already reversed.') result.reversed.push(Number(kept.rewardId));
+		result.reversed.sort((a, b) => a - b);
+		return result;
+	}
+
+	// ------------------------------------------------------------------ points and status
+
+	/** Points balance, current tier, badges and lifetime qualified referrals of a participant. */
+	async status(participantId: Id): Promise<ParticipantStatus> {
+		const participant = await this.ledger.getParticipant({ programId: this.programId, id: participantId });
+		if (!participant) throw new EngineError('unknown_participant', `No participant ${String(participantId)} in program "${this.programId}".`, { field: 'participant' });
+		const [points, rewards, counts] = await Promise.all([
+			this.ledger.pointsBalance({ programId: this.programId, participantId: participant.id }),
+			this.rewardsOf(participant.id),
+			this.ledger.countReferrals({ programId: this.programId, referrerId: participant.id }),
+		]);
+		const held = rewards.filter((r) => r.status !== 'reversed');
+		const tier = held.filter((r) => r.kind === 'tier').at(-1);
+		return {
+			participantId: participant.id,
+			email: participant.email,
+			points,
+			tier: tier ? String(meta(tier).tier) : null,
+			badges: [...new Set(held.filter((r) => r.kind === 'badge').map((r) => String(meta(r).badge)))],
+			qualifiedReferrals: QUALIFIED.reduce((sum, s) => sum + (counts.byStatus[s] ?? 0), 0),
+		};
+	}
+
+	async pointsHistory(participantId: Id, options: { afterId?: number; limit?: number } = {}): Promise<PointsEntry[]> {
+		return await this.ledger.pointsJournal({ programId: this.programId, participantId, afterId: options.afterId, limit: options.limit ?? 100 });
+	}
+
+	async listRewards(query: { recipientId?: Id; referralId?: Id; status?: RewardStatus; afterId?: number; limit?: number } = {}): Promise<RewardItem[]> {
+		const records = await this.ledger.listRewards({ programId: this.programId, ...query, limit: query.limit ?? 100 });
+		return await Promise.all(records.map((r) => this.rewardItem(r)));
+	}
+
+	/**
+	 * Spends points: a journal debit keyed by the reference (an order id), so a retry debits once;
+	 * a balance too small is refused, never overdrawn.
+	 */
+	async redeemPoints(input: { participantId: Id; points: number; reference: string; reason?: string }): Promise<{ balance: number; entry: PointsEntry; replayed: boolean }> {
+		if (typeof input.points !== 'number' || !Number.isInteger(input.points) || input.points <= 0) {
+			throw new EngineError('invalid_amount', `Points to redeem must be a whole number greater than zero (got ${String(input.points)}).`, { field: 'points' });
+		}
+		if (typeof input.reference !== 'string' || input.reference.trim() === '') {
+			throw new EngineError('required', 'A redemption needs a reference (such as the order id) so that a retry does not spend the points twice.', { field: 'reference' });
+		}
+		const participantId = String(input.participantId);
+		try {
+			const result = await this.ledger.appendPoints({
+				programId: this.programId,
+				participantId: input.participantId,
+				delta: -input.points,
+				reason: input.reason ?? 'redeemed',
+				idempotencyKey: rewardIdempotencyKey(this.programId, participantId, 'redeem', input.reference.trim()),
+			});
+			return { balance: result.balance, entry: result.entry, replayed: result.replayed };
+		} catch (error) {
+			if (error instanceof EngineError && error.code === 'insufficient_points') {
+				const balance = (error.details?.balance as number | undefined) ?? 0;
+				throw new EngineError('insufficient_points', `Participant ${participantId} has ${balance} points, fewer than the ${input.points} to redeem; nothing was spent.`, {
+					field: 'points',
+					details: { balance, points: input.points },
+				});
+			}
+			throw error;
+		}
+	}
+}
