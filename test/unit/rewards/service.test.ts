@@ -10,14 +10,14 @@ import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, temp
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 2, 2, 10, 0, 0); // a Monday, 10:00 UTC
 
-const { available, problem } = await pgAvailability();
+const { available, problem } = pgAvailability();
 const opened: LedgerStore[] = [];
 const schemas: string[] = [];
 const dirs: Array<() => void> = [];
 
 afterAll(async () => {
 	await Promise.all(opened.map((l) => l.close()));
-	if (available) await Promise.all(schemas.map(dropSchema));
+	if (available && schemas.length) await Promise.all(schemas.map(dropSchema));
 	for (const remove of dirs) remove();
 });
 
@@ -43,7 +43,7 @@ const backends: Array<[string, Open]> = [
 		async (clock) => {
 			const schema = randomSchema('rewards_test');
 			schemas.push(schema);
-			const ledger = await openPostgresLedger(pgConfig(schema) as never, { now: () => clock.at });
+			const ledger = await openPostgresLedger(pgConfig(schema), { now: () => clock.at });
 			opened.push(ledger);
 			return ledger;
 		},
@@ -166,7 +166,7 @@ for (const [name, open] of backends) {
 			const { ledger, world } = await setup();
 			const service = new RewardService(ledger, sampleProgram());
 			const ann = await world.referrer();
-			const ids = [];
+			const ids: number[] = [];
 			for (let i = 0; i < 4; i++) ids.push(await world.qualified(ann, { qualifiedAt: T0 + i * 1000 }));
 			// Evaluated last to first: the third to qualify still earns the coupon, no one else does.
 			const results = [];
@@ -236,7 +236,7 @@ for (const [name, open] of backends) {
 			// holdingDays: 14 keeps rewards pending for a 14-day refund window.
 			const service = new RewardService(ledger, sampleProgram('default', 14), { now: () => clock.at });
 			const ann = await world.referrer();
-			const ids = [];
+			const ids: number[] = [];
 			for (let i = 0; i < 3; i++) ids.push(await world.qualified(ann, { qualifiedAt: T0 }));
 			const results = [];
 			for (const id of ids) results.push(await service.evaluateReferral(id));
@@ -323,7 +323,7 @@ for (const [name, open] of backends) {
 		it('awards a milestone exactly once when 8 evaluations race', async () => {
 			const { ledger, world } = await setup();
 			const ann = await world.referrer();
-			const ids = [];
+			const ids: number[] = [];
 			for (let i = 0; i < 3; i++) ids.push(await world.qualified(ann, { qualifiedAt: T0 + i }));
 			// Separate service instances, as separate executions would have.
 			const results = await Promise.all(Array.from({ length: 8 }, () => new RewardService(ledger, sampleProgram()).evaluateReferral(ids[2])));
