@@ -47,7 +47,6 @@ describe('queue mode: main + 2 workers on PostgreSQL and Redis', () => {
 		subject.results.forEach((r: { body: string }, i: number) => expect(JSON.parse(r.body)).toMatchObject({ canonical: codes[i], valid: true }));
 
 		const perWorker = cluster.executionsPerWorker();
-		// eslint-disable-next-line no-console
 		console.log(`queue mode: trivial ${baseline.rate.toFixed(1)} req/s, code check ${subject.rate.toFixed(1)} req/s, ratio ${(subject.rate / baseline.rate).toFixed(2)}; executions per worker ${perWorker.join(' / ')}`);
 		expect(perWorker.every((count: number) => count > 0)).toBe(true);
 		expect(perWorker.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThanOrEqual(2 * REQUESTS);
