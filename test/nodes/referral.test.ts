@@ -7,6 +7,23 @@ import { ledgerConfigFromCredential } from '../../nodes/shared/ledger';
 import { runWorkflow, singleNodeWorkflow } from '../harness';
 import { pgTestUrl, withPgSchema } from './ledgerBackends';
 
+/** DROP SCHEMA can hit a deadlock with another test file's migrations running at the same moment; it is only cleanup, so retry. */
+function withRetriedCleanup(backend: { credential: Record<string, unknown>; cleanup: () => Promise<void> }) {
+	return {
+		credential: backend.credential,
+		cleanup: async () => {
+			for (let attempt = 1; ; attempt++) {
+				try {
+					return await backend.cleanup();
+				} catch (error) {
+					if (attempt >= 5 || !/deadlock/i.test(String((error as Error).message))) throw error;
+					await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+				}
+			}
+		},
+	};
+}
+
 afterAll(async () => {
 	await closeAllLedgers();
 });
@@ -23,7 +40,7 @@ function backends(): Array<[string, () => Promise<{ credential: Credential; clea
 				cleanup: async () => {},
 			}),
 		],
-		['PostgreSQL', async () => withPgSchema()],
+		['PostgreSQL', async () => withRetriedCleanup(await withPgSchema())],
 	];
 }
 

@@ -10,6 +10,23 @@ import { ReferralTrigger } from '../../nodes/ReferralTrigger/ReferralTrigger.nod
 import { ledgerConfigFromCredential } from '../../nodes/shared/ledger';
 import { pgTestUrl, withPgSchema } from './ledgerBackends';
 
+/** DROP SCHEMA can hit a deadlock with another test file's migrations running at the same moment; it is only cleanup, so retry. */
+function withRetriedCleanup(backend: { credential: Record<string, unknown>; cleanup: () => Promise<void> }) {
+	return {
+		credential: backend.credential,
+		cleanup: async () => {
+			for (let attempt = 1; ; attempt++) {
+				try {
+					return await backend.cleanup();
+				} catch (error) {
+					if (attempt >= 5 || !/deadlock/i.test(String((error as Error).message))) throw error;
+					await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+				}
+			}
+		},
+	};
+}
+
 afterAll(async () => {
 	await closeAllLedgers();
 });
@@ -28,7 +45,7 @@ function pollContext(credential: Record<string, unknown>, parameters: IDataObjec
 
 const backends: Array<[string, () => Promise<{ credential: Record<string, unknown>; cleanup: () => Promise<void> }>]> = [
 	['SQLite', async () => ({ credential: { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-trig-')), 'l.sqlite') }, cleanup: async () => {} })],
-	['PostgreSQL', async () => withPgSchema()],
+	['PostgreSQL', async () => withRetriedCleanup(await withPgSchema())],
 ];
 
 for (const [name, open] of backends) {
