@@ -30,7 +30,7 @@ async function start() {
 				? `Sign in as ${n8n.DEMO_OWNER.email} / ${n8n.DEMO_OWNER.password} (created just now; change it in Settings).`
 				: `Sign in with the owner account of this instance (the demo owner is ${n8n.DEMO_OWNER.email} / ${n8n.DEMO_OWNER.password}).`,
 			`Workflows from workflows/ are imported; webhooks are served under ${server.baseUrl}/webhook/`,
-			`Try: curl -s -X POST ${server.baseUrl}/webhook/referral/code/check -H 'content-type: application/json' -d '{"code":"friend k7qm 3xhp"}'`,
+			`Try: curl -s -X POST ${server.baseUrl}/webhook/referral/code/check -H 'content-type: application/json' -d '{"code":"friend k7qm 3xh9"}'`,
 			'Press Ctrl+C to stop.',
 			'',
 		].join('\n'),

@@ -3,7 +3,7 @@ import { type Alphabet, DEFAULT_ALPHABET, parseAlphabet, SEPARATORS } from './al
 import { Blocklist, createBlocklist, letterClass } from './blocklist';
 import { type CheckScheme, createCheckScheme } from './checkCharacter';
 
-/** How codes look. Every field is optional; the defaults give `K7QM-3XHP`-like codes. */
+/** How codes look. Every field is optional; the defaults give `K7QM-3XH9`-like codes. */
 export interface CodeFormatOptions {
 	/** Symbols codes are drawn from; letters count without case. Default: no 0/O, 1/I/L. */
 	alphabet?: string;
