@@ -1,0 +1,56 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
+import { PARTICIPANT_OPERATIONS, participantProperties, programProperty, referralProperties } from './actions/fields';
+import { operations, router } from './actions/router';
+
+export class ReferralReward implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Referral Reward',
+		name: 'referralReward',
+		icon: { light: 'file:referralReward.svg', dark: 'file:referralReward.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] }}',
+		description: 'Award points, coupons, cash, badges and VIP tiers for referrals, exactly once, with caps, holding periods and reversals',
+		defaults: { name: 'Referral Reward' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'referralLedgerApi', required: false, testedBy: 'referralLedgerConnectionTest' }],
+		properties: [
+			ledgerNotice,
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Approve Due Rewards', value: 'approveDue', action: 'Approve rewards whose holding period ended', description: 'Release pending rewards after the refund window; run from a Schedule Trigger' },
+					{ name: 'Evaluate and Award', value: 'evaluate', action: 'Evaluate and award rewards for a referral', description: 'Apply the reward rules to a referral and write what it earned, exactly once' },
+					{ name: 'Get Status', value: 'getStatus', action: 'Get a participant s points tier and badges', description: 'Points balance, current VIP tier, badges and qualified referrals' },
+					{ name: 'List Rewards', value: 'listRewards', action: 'List rewards', description: 'Rewards of the program or of one participant' },
+					{ name: 'Mark Fulfilled', value: 'markFulfilled', action: 'Mark a reward fulfilled', description: 'Record that an approved reward was handed out (coupon sent, cash paid)' },
+					{ name: 'Points History', value: 'pointsHistory', action: 'Get a participant s points history', description: 'Points balance and journal entries' },
+					{ name: 'Redeem Points', value: 'redeemPoints', action: 'Redeem points', description: 'Spend points once per reference; refused when the balance is too small' },
+					{ name: 'Reverse', value: 'reverse', action: 'Reverse a referral s rewards', description: 'Take back the rewards of a refunded or cancelled referral, clawing back points' },
+				],
+				default: 'evaluate',
+			},
+			programProperty,
+			...referralProperties,
+			...participantProperties([...PARTICIPANT_OPERATIONS, 'listRewards']).map((p) =>
+				p.name === 'participantBy' || p.name === 'participantField'
+					? { ...p, displayOptions: { show: { operation: [...PARTICIPANT_OPERATIONS, 'listRewards'] }, hide: { listFor: ['all'] } } }
+					: p,
+			),
+			...Object.values(operations).flatMap((operation) => operation.description),
+		],
+	};
+
+	methods = { credentialTest: { referralLedgerConnectionTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

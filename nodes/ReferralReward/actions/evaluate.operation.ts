@@ -1,0 +1,42 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { ledgerFor } from '../../shared/ledger';
+import { parameterReader } from '../../shared/parameters';
+import { runPerItem } from '../../shared/runner';
+import { programReader } from '../../ReferralCode/actions/ledgerFields';
+import { fieldLabels, referralReader } from './fields';
+import { description as rulesForm, rewardServiceFor, ruleFieldLabels } from './rules';
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Output',
+		name: 'outputMode',
+		type: 'options',
+		options: [
+			{ name: 'One Item per Referral', value: 'perReferral', description: 'The input item with rewards: [...] and skipped: [...] added' },
+			{ name: 'One Item per Reward', value: 'perReward', description: 'Ready for a Send Email, Stripe or Shopify node' },
+		],
+		default: 'perReferral',
+		displayOptions: { show: { operation: ['evaluate'] } },
+	},
+	...rulesForm,
+];
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const ledger = await ledgerFor(this);
+	const programFor = programReader(this, ledger);
+	const referralFor = referralReader(this, ledger);
+	const outputFor = parameterReader<string>(this, 'outputMode', 'perReferral');
+	const serviceFor = rewardServiceFor(this, ledger, true);
+	return await runPerItem(
+		this,
+		async (item, itemIndex) => {
+			const program = await programFor(itemIndex);
+			const service = serviceFor(program);
+			const referralId = await referralFor(item.json, itemIndex, program);
+			const result = await service.evaluateReferral(referralId);
+			if (outputFor(itemIndex) === 'perReward') return result.rewards.map((r) => ({ ...r, referralStatus: result.referralStatus }) as unknown as IDataObject);
+			return { ...item.json, referralId: result.referralId, referralStatus: result.referralStatus, rewards: result.rewards, skipped: result.skipped } as unknown as IDataObject;
+		},
+		{ ...ruleFieldLabels, ...fieldLabels },
+	);
+}

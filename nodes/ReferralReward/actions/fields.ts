@@ -1,0 +1,131 @@
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { EngineError } from '../../../engine/errors';
+import type { LedgerStore } from '../../../engine/ledger';
+import { parameterReader, readField } from '../../shared/parameters';
+
+/** Parameters several operations share: the program, which referral, which participant. */
+
+export const REFERRAL_OPERATIONS = ['evaluate', 'reverse'];
+export const PARTICIPANT_OPERATIONS = ['getStatus', 'pointsHistory', 'redeemPoints'];
+
+export const programProperty: INodeProperties = {
+	displayName: 'Program',
+	name: 'program',
+	type: 'string',
+	default: 'default',
+	required: true,
+	description: 'Key of the referral program; created on first use',
+};
+
+export const referralProperties: INodeProperties[] = [
+	{
+		displayName: 'Find Referral By',
+		name: 'referralBy',
+		type: 'options',
+		options: [
+			{ name: 'Order ID', value: 'orderId', description: 'The order that qualified it (e.g. from a refund webhook)' },
+			{ name: 'Referee Email', value: 'refereeEmail' },
+			{ name: 'Referral ID', value: 'id', description: 'The ledger ID the Referral node outputs' },
+		],
+		default: 'id',
+		displayOptions: { show: { operation: REFERRAL_OPERATIONS } },
+	},
+	{
+		displayName: 'Referral Field',
+		name: 'referralField',
+		type: 'string',
+		default: 'referralId',
+		required: true,
+		placeholder: 'e.g. body.referral',
+		hint: 'The name of the input field holding the referral ID, order ID or email, not the value itself',
+		displayOptions: { show: { operation: REFERRAL_OPERATIONS } },
+	},
+];
+
+export function participantProperties(operations: string[]): INodeProperties[] {
+	return [
+		{
+			displayName: 'Find Participant By',
+			name: 'participantBy',
+			type: 'options',
+			options: [
+				{ name: 'Email', value: 'email' },
+				{ name: 'External ID', value: 'externalId' },
+				{ name: 'Participant ID', value: 'id' },
+			],
+			default: 'email',
+			displayOptions: { show: { operation: operations } },
+		},
+		{
+			displayName: 'Participant Field',
+			name: 'participantField',
+			type: 'string',
+			default: 'email',
+			required: true,
+			hint: 'The name of the input field holding the email, external ID or participant ID',
+			displayOptions: { show: { operation: operations } },
+		},
+	];
+}
+
+export const fieldLabels: Record<string, string> = {
+	program: 'Program',
+	programId: 'Program',
+	referralId: 'Referral Field',
+	referralField: 'Referral Field',
+	participant: 'Participant Field',
+	participantId: 'Participant Field',
+	participantField: 'Participant Field',
+	rewardId: 'Reward ID Field',
+	points: 'Points',
+	reference: 'Reference Field',
+	negativeBalancePolicy: 'Negative Balance',
+};
+
+function present(value: unknown, field: string, what: string): string | number {
+	if (value === undefined || value === null || value === '') {
+		throw new EngineError('required', `The input has no ${what} in "${field}"`, { field: field === '' ? 'referralField' : field });
+	}
+	if (typeof value !== 'string' && typeof value !== 'number') throw new EngineError('invalid_type', `"${field}" must hold the ${what} as text or a number`, { field });
+	return value;
+}
+
+/** Finds the referral an item names: by ledger ID, qualifying order ID or the referee's email. */
+export function referralReader(ctx: IExecuteFunctions, ledger: LedgerStore) {
+	const byFor = parameterReader<string>(ctx, 'referralBy', 'id');
+	const fieldFor = parameterReader<string>(ctx, 'referralField', 'referralId');
+	return async (json: unknown, itemIndex: number, programId: string): Promise<number> => {
+		const by = byFor(itemIndex);
+		const field = fieldFor(itemIndex);
+		const value = present(readField(json, field), field, by === 'id' ? 'referral ID' : by === 'orderId' ? 'order ID' : 'referee email');
+		let found: number | undefined;
+		if (by === 'id') return Number.isInteger(Number(value)) ? Number(value) : failNotFound(by, value);
+		if (by === 'orderId') found = (await ledger.findReferralByOrderId({ programId, orderId: String(value) }))?.id;
+		else {
+			const referee = await ledger.getParticipant({ programId, email: String(value) });
+			if (referee) found = (await ledger.findReferralByReferee({ programId, refereeId: referee.id }))?.id;
+		}
+		return found ?? failNotFound(by, value);
+	};
+}
+
+function failNotFound(by: string, value: unknown): never {
+	throw new EngineError('unknown_referral', `No referral found for ${by === 'orderId' ? 'order' : by === 'id' ? 'referral ID' : 'referee'} "${String(value)}"`, { field: 'referralField' });
+}
+
+/** Finds the participant an item names (never enrols one: a status for a stranger is an error). */
+export function participantReader(ctx: IExecuteFunctions, ledger: LedgerStore) {
+	const byFor = parameterReader<string>(ctx, 'participantBy', 'email');
+	const fieldFor = parameterReader<string>(ctx, 'participantField', 'email');
+	return async (json: unknown, itemIndex: number, programId: string): Promise<number> => {
+		const by = byFor(itemIndex);
+		const field = fieldFor(itemIndex);
+		const value = present(readField(json, field), field, by === 'id' ? 'participant ID' : by === 'email' ? 'email' : 'external ID');
+		if (by === 'id' && !Number.isInteger(Number(value))) throw new EngineError('invalid_type', `"${field}" must hold a participant ID (a number)`, { field: 'participantField' });
+		const participant = await ledger.getParticipant(
+			by === 'id' ? { programId, id: Number(value) } : by === 'email' ? { programId, email: String(value) } : { programId, externalId: String(value) },
+		);
+		if (!participant) throw new EngineError('unknown_participant', `No participant with ${by === 'id' ? 'ID' : by === 'email' ? 'email' : 'external ID'} "${String(value)}" in program "${programId}"`, { field: 'participantField' });
+		return participant.id;
+	};
+}

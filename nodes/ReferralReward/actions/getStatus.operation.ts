@@ -1,0 +1,25 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { ledgerFor } from '../../shared/ledger';
+import { runPerItem } from '../../shared/runner';
+import { programReader } from '../../ReferralCode/actions/ledgerFields';
+import { fieldLabels, participantReader } from './fields';
+import { rewardServiceFor } from './rules';
+
+export const description: INodeProperties[] = [];
+
+/** Points balance, current tier, badges and qualified referrals: what a participant status webhook returns. */
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const ledger = await ledgerFor(this);
+	const programFor = programReader(this, ledger);
+	const participantFor = participantReader(this, ledger);
+	const serviceFor = rewardServiceFor(this, ledger, false);
+	return await runPerItem(
+		this,
+		async (item, itemIndex) => {
+			const program = await programFor(itemIndex);
+			const participantId = await participantFor(item.json, itemIndex, program);
+			return { ...item.json, ...(await serviceFor(program).status(participantId)) } as unknown as IDataObject;
+		},
+		fieldLabels,
+	);
+}

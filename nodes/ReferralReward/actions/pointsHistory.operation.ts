@@ -1,0 +1,39 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { ledgerFor } from '../../shared/ledger';
+import { parameterReader } from '../../shared/parameters';
+import { runPerItem } from '../../shared/runner';
+import { programReader } from '../../ReferralCode/actions/ledgerFields';
+import { fieldLabels, participantReader } from './fields';
+import { rewardServiceFor } from './rules';
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+		displayOptions: { show: { operation: ['pointsHistory', 'listRewards'] } },
+	},
+];
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const ledger = await ledgerFor(this);
+	const programFor = programReader(this, ledger);
+	const participantFor = participantReader(this, ledger);
+	const serviceFor = rewardServiceFor(this, ledger, false);
+	const limitFor = parameterReader<number>(this, 'limit', 50);
+	return await runPerItem(
+		this,
+		async (item, itemIndex) => {
+			const program = await programFor(itemIndex);
+			const service = serviceFor(program);
+			const participantId = await participantFor(item.json, itemIndex, program);
+			const [status, entries] = await Promise.all([service.status(participantId), service.pointsHistory(participantId, { limit: limitFor(itemIndex) })]);
+			const history = entries.map((e) => ({ id: e.id, points: e.delta, balanceAfter: e.balanceAfter, reason: e.reason, rewardId: e.rewardId, at: new Date(e.createdAt).toISOString() }));
+			return { ...item.json, participantId, points: status.points, history } as unknown as IDataObject;
+		},
+		fieldLabels,
+	);
+}
