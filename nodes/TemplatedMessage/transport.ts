@@ -108,9 +108,11 @@ export interface OpenedSender<S> {
 
 const limiters = new SendLimiterRegistry();
 
-export function limiterFor(key: string, messagesPerSecond: number): SendLimiter {
+/** Shared by every execution using this credential; at least 4 in flight so parallel executions are not serialised. */
+export function limiterFor(key: string, messagesPerSecond: number, parallel: number): SendLimiter {
 	const minIntervalMs = messagesPerSecond > 0 ? Math.ceil(1000 / messagesPerSecond) : 0;
-	return limiters.for(`${key}:${minIntervalMs}`, { concurrency: 4, minIntervalMs });
+	const concurrency = Math.max(4, parallel);
+	return limiters.for(`${key}:${minIntervalMs}:${concurrency}`, { concurrency, minIntervalMs });
 }
 
 function credentialId(ctx: IExecuteFunctions, credentialType: string): string {
@@ -124,14 +126,15 @@ function checkProvider<P extends string>(provider: unknown, known: Record<P, str
 	return provider as P;
 }
 
-export async function openEmailSender(ctx: IExecuteFunctions, chosen: unknown, timeoutMs: number): Promise<OpenedSender<EmailSender>> {
+export async function openEmailSender(ctx: IExecuteFunctions, chosen: unknown, timeoutMs: number, parallel = 1): Promise<OpenedSender<EmailSender>> {
 	const provider = checkProvider(chosen, EMAIL_PROVIDER_CREDENTIALS, 'email');
 	const credentialType = EMAIL_PROVIDER_CREDENTIALS[provider];
 	const data = await credentialSettings(ctx, credentialType);
 	const limiterKey = `${credentialType}:${credentialId(ctx, credentialType)}`;
 	if (provider === 'smtp') {
-		// SMTP is not HTTP: nodemailer needs the password itself. One pooled connection per execution.
-		return { sender: createEmailSender({ provider, credentials: smtpCredentials(data), timeoutMs, pool: true, maxConnections: 1 }), limiterKey };
+		// SMTP is not HTTP: nodemailer needs the password itself. Pooled connections, one per parallel send (at most 4).
+		const maxConnections = Math.min(4, Math.max(1, parallel));
+		return { sender: createEmailSender({ provider, credentials: smtpCredentials(data), timeoutMs, pool: true, maxConnections }), limiterKey };
 	}
 	const transport = n8nTransport(ctx, credentialType);
 	const common = { transport, timeoutMs, baseUrl: text(data, 'baseUrl') };

@@ -76,29 +76,49 @@ export interface RoutedResult {
  * the output for each item. Errors become NodeOperationErrors naming the item and the parameter;
  * with Continue On Fail the item goes to `errorOutput`, keeping its data with the error beside it.
  * (Not flagged as `item.error`: n8n would then replace the item's data with the message alone.)
+ * With `concurrency` above 1, that many items are handled at once; outputs keep the input order,
+ * and without Continue On Fail no item starts after one failed and the first failure is thrown.
  */
 export async function runPerItemRouted(
 	ctx: IExecuteFunctions,
 	outputCount: number,
 	handle: (item: INodeExecutionData, itemIndex: number) => Promise<RoutedResult> | RoutedResult,
-	options: { errorOutput: number; fieldLabels?: FieldLabels },
+	options: { errorOutput: number; fieldLabels?: FieldLabels; concurrency?: number },
 ): Promise<INodeExecutionData[][]> {
 	const fieldLabels = options.fieldLabels ?? {};
 	const items = ctx.getInputData();
-	const outputs: INodeExecutionData[][] = Array.from({ length: outputCount }, () => []);
 	const continueOnFail = ctx.continueOnFail();
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-		try {
-			const { output, json } = await handle(items[itemIndex], itemIndex);
-			for (const one of Array.isArray(json) ? json : [json]) outputs[output].push({ json: one, pairedItem: { item: itemIndex } });
-		} catch (error) {
-			const nodeError = toNodeError(ctx, error, itemIndex, fieldLabels);
-			if (!continueOnFail) throw nodeError;
-			outputs[options.errorOutput].push({
-				json: { ...items[itemIndex].json, error: errorJson(error, nodeError, fieldLabels) },
-				pairedItem: { item: itemIndex },
-			});
+	const settled: Array<{ result: RoutedResult } | { error: unknown } | undefined> = new Array(items.length);
+	let next = 0;
+	let stopped = false;
+	const worker = async () => {
+		while (!stopped && next < items.length) {
+			const itemIndex = next++;
+			try {
+				settled[itemIndex] = { result: await handle(items[itemIndex], itemIndex) };
+			} catch (error) {
+				settled[itemIndex] = { error };
+				if (!continueOnFail) stopped = true;
+			}
 		}
+	};
+	const workers = Math.max(1, Math.min(Math.floor(options.concurrency ?? 1), items.length));
+	await Promise.all(Array.from({ length: workers }, worker));
+	const outputs: INodeExecutionData[][] = Array.from({ length: outputCount }, () => []);
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		const outcome = settled[itemIndex];
+		if (outcome === undefined) continue;
+		if ('result' in outcome) {
+			const { output, json } = outcome.result;
+			for (const one of Array.isArray(json) ? json : [json]) outputs[output].push({ json: one, pairedItem: { item: itemIndex } });
+			continue;
+		}
+		const nodeError = toNodeError(ctx, outcome.error, itemIndex, fieldLabels);
+		if (!continueOnFail) throw nodeError;
+		outputs[options.errorOutput].push({
+			json: { ...items[itemIndex].json, error: errorJson(outcome.error, nodeError, fieldLabels) },
+			pairedItem: { item: itemIndex },
+		});
 	}
 	return outputs;
 }

@@ -2,6 +2,8 @@
  * through httpRequestWithAuthentication and each credential's own `authenticate`, the referral
  * ledger on SQLite and PostgreSQL for replays and suppression, and the four outputs. */
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { ICredentialType, IDataObject, IHttpRequestOptions } from 'n8n-workflow';
@@ -286,6 +288,72 @@ describe('Templated Message node: sending email', () => {
 		);
 		expect(delivery(unreachable.failed[0])).toMatchObject({ outcome: 'failed', reason: 'retryable', attempts: 1 });
 		expect(delivery(unreachable.failed[0]).detail).toMatch(/^Resend could not be reached/);
+	});
+});
+
+describe('Templated Message node: parallel sends', () => {
+	/** A SendGrid-shaped server that answers after a delay and counts the requests in flight. */
+	async function slowServer(delayMs: number) {
+		let inFlight = 0;
+		let most = 0;
+		const recipients: string[] = [];
+		const server = createServer((request, response) => {
+			let body = '';
+			request.on('data', (chunk) => (body += chunk));
+			request.on('end', () => {
+				inFlight++;
+				most = Math.max(most, inFlight);
+				recipients.push(JSON.parse(body).personalizations[0].to[0].email);
+				setTimeout(() => {
+					inFlight--;
+					response.writeHead(202, { 'x-message-id': `id-${recipients.length}` });
+					response.end();
+				}, delayMs);
+			});
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		return {
+			url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+			most: () => most,
+			recipients,
+			close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+		};
+	}
+
+	it('sends Parallel Sends messages at once and keeps the input order on the outputs', async () => {
+		const slow = await slowServer(80);
+		try {
+			const items = Array.from({ length: 8 }, (_, i) => person(i + 1));
+			const result = await run({
+				parameters: sendEmailParameters('sendgrid', { sendOptions: { parallelSends: 4 } }),
+				items,
+				ledger: sqliteLedger(),
+				credentials: { referralSendGridApi: { apiKey: 'SG.test-key', baseUrl: slow.url } },
+			});
+			expect(slow.most()).toBe(4);
+			expect(outputs(result).sent.map((j) => delivery(j).recipient)).toEqual(items.map((item) => item.email));
+			expect(result.items('Node', 0).map((item) => (item.pairedItem as { item: number }).item)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+		} finally {
+			await slow.close();
+		}
+	});
+
+	it('one at a time by default; a bad item stops the run and nothing after it starts', async () => {
+		const slow = await slowServer(5);
+		try {
+			const items = [person(1), person(2, { email: 'broken' }), person(3), person(4)];
+			const result = await run({
+				parameters: sendEmailParameters('sendgrid'),
+				items,
+				ledger: sqliteLedger(),
+				credentials: { referralSendGridApi: { apiKey: 'SG.test-key', baseUrl: slow.url } },
+			});
+			expect(result.error('Node')?.message).toContain('[item 1]');
+			expect(slow.most()).toBe(1);
+			expect(slow.recipients).toEqual(['friend1@example.test']);
+		} finally {
+			await slow.close();
+		}
 	});
 });
 

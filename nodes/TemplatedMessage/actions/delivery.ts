@@ -151,6 +151,15 @@ export const deliveryDescription: INodeProperties[] = [
 				displayOptions: { show: { '/resource': ['sms'] } },
 			},
 			{
+				displayName: 'Parallel Sends',
+				name: 'parallelSends',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 16 },
+				default: 1,
+				description:
+					'Messages sent at once. Outputs keep the input order; after a bad item, items already under way still finish (their keys stop a rerun from sending them twice).',
+			},
+			{
 				displayName: 'Reply To',
 				name: 'replyTo',
 				type: 'string',
@@ -225,6 +234,8 @@ export interface DeliverySettings {
 	/** The Options collection; per item only when it holds an expression. */
 	options(itemIndex: number): IDataObject;
 	timeoutMs: number;
+	/** Items handled at once (Parallel Sends). */
+	parallel: number;
 	identity(item: INodeExecutionData, itemIndex: number): MessageIdentity;
 	/** The ledger's message log and suppression list, and the credential's retry and pacing. */
 	dependencies(limiterKey: string): Promise<SendDependencies>;
@@ -252,10 +263,12 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 		Number.isFinite(timeoutSeconds) && timeoutSeconds > 0
 			? undefined
 			: new EngineError('invalid_timeout', `Timeout must be a number of seconds above 0; got ${String(first.timeoutSeconds)}.`, { field: 'timeoutSeconds' });
+	const parallel = Math.min(16, Math.max(1, Math.floor(Number(first.parallelSends ?? 1)) || 1));
 	let ledger: MessageLedger | undefined;
 	return {
 		options: optionsFor,
 		timeoutMs: timeoutProblem ? 15_000 : Math.round(timeoutSeconds * 1000),
+		parallel,
 		identity(item, itemIndex) {
 			if (timeoutProblem) throw timeoutProblem;
 			const identity: MessageIdentity = {};
@@ -286,7 +299,7 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 			const retry: SendDependencies['retry'] = {};
 			if (first.maxAttempts !== undefined) retry.maxAttempts = Number(first.maxAttempts);
 			if (first.retryBudgetSeconds !== undefined) retry.budgetMs = Number(first.retryBudgetSeconds) * 1000;
-			return { ledger, retry, limiter: limiterFor(limiterKey, Number(first.messagesPerSecond ?? 0)) };
+			return { ledger, retry, limiter: limiterFor(limiterKey, Number(first.messagesPerSecond ?? 0), parallel) };
 		},
 	};
 }

@@ -51,7 +51,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			OUTPUT_NAMES.length,
 			async (item, itemIndex) => {
 				// Opened on the first item, so a broken credential is reported per item like any other problem.
-				opened ??= openEmailSender(this, provider, delivery.timeoutMs);
+				opened ??= openEmailSender(this, provider, delivery.timeoutMs, delivery.parallel);
 				const { sender, limiterKey } = await opened;
 				dependencies ??= delivery.dependencies(limiterKey);
 				const options = delivery.options(itemIndex);
@@ -71,6 +71,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			},
 			{
 				errorOutput: OUTPUTS.failed,
+				concurrency: delivery.parallel,
 				fieldLabels: { ...contentLabels('email', content.source, content.dataFrom), ...deliveryLabels, to: 'Email Field', from: 'From' },
 			},
 		);

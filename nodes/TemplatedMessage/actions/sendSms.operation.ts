@@ -101,6 +101,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			},
 			{
 				errorOutput: OUTPUTS.failed,
+				concurrency: delivery.parallel,
 				fieldLabels: {
 					...contentLabels('sms', content.source, content.dataFrom),
 					...deliveryLabels,
