@@ -85,6 +85,7 @@ import {
 	type SuppressionRecord,
 	type Time,
 	type TransitionReferralInput,
+	type ReassignReferralInput,
 	type TransitionResult,
 	type TransitionRewardInput,
 	type TransitionRewardResult,
@@ -1028,6 +1029,69 @@ export class SqlLedger implements LedgerStore {
 					w.emit(programId, `referral.${to}`, { referral, from, to, reason: reason ?? null }, referral.refereeId);
 					w.emitAll(programId, events, referral.refereeId);
 					return { receipt: { referralId: id, transitioned: true }, result: { transitioned: true, status: to, record: referral, replayed: false } };
+				},
+				replay: async (r) => {
+					const record = toReferral(await this.loadRow(w.tx, 'referrals', r.referralId));
+					return { transitioned: r.transitioned, status: record.status, record, replayed: true };
+				},
+			});
+		});
+	}
+
+	async reassignReferral(input: ReassignReferralInput): Promise<TransitionResult<ReferralRecord>> {
+		inputObject(input, 'reassignReferral');
+		const programId = programIdOf(input);
+		const id = v.rowId(input.referralId, 'referralId');
+		const fromReferrer = v.rowId(input.fromReferrerId, 'fromReferrerId');
+		const toReferrer = v.rowId(input.toReferrerId, 'toReferrerId');
+		const code = v.optText(input.code, 'code', LIMITS.code);
+		const touchedAt = v.optTime(input.touchedAt, 'touchedAt');
+		const source = v.optText(input.source, 'source', LIMITS.name);
+		const ipHash = v.optText(input.ipHash, 'ipHash', LIMITS.id);
+		const deviceHash = v.optText(input.deviceHash, 'deviceHash', LIMITS.id);
+		const fromStatuses = v.statusList(input.fromStatuses, 'fromStatuses');
+		const reason = v.optNote(input.reason, 'reason');
+		const events = v.events(input.events);
+		const key = keyOf(input);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			return this.once<{ referralId: number; transitioned: boolean }, TransitionResult<ReferralRecord>>(w, {
+				programId,
+				operation: 'reassignReferral',
+				key,
+				input,
+				run: async () => {
+					const current = toReferral(await this.requireReferral(w.tx, programId, id, 'referralId'));
+					const target = await w.tx.get(`SELECT id FROM participants WHERE id = $1 AND program_id = $2`, [toReferrer, programId]);
+					if (!target) fail('unknown_participant', 'toReferrerId', `participant ${toReferrer} does not exist in program "${programId}"`);
+					let codeId: number | null = null;
+					if (code !== undefined) {
+						const found = await w.tx.get(`SELECT id FROM codes WHERE program_id = $1 AND code = $2`, [programId, code]);
+						if (!found) fail('unknown_code', 'code', `this code does not exist in program "${programId}"`);
+						codeId = n(found!.id);
+					}
+					const q = new Params();
+					const sets = [
+						`referrer_id = ${q.p(toReferrer)}`,
+						`code_id = ${q.p(codeId)}`,
+						`touched_at = ${q.p(touchedAt ?? w.now)}`,
+						`source = ${q.p(source ?? null)}`,
+						`ip_hash = ${q.p(ipHash ?? null)}`,
+						`device_hash = ${q.p(deviceHash ?? null)}`,
+						`updated_at = ${q.p(w.now)}`,
+					];
+					const statuses = fromStatuses.map((s) => q.p(s)).join(', ');
+					const row = await w.tx.get(
+						`UPDATE referrals SET ${sets.join(', ')} WHERE id = ${q.p(id)} AND program_id = ${q.p(programId)} AND referrer_id = ${q.p(fromReferrer)} AND status IN (${statuses}) RETURNING *`,
+						q.values,
+					);
+					if (!row) return { receipt: { referralId: id, transitioned: false }, result: { transitioned: false, status: current.status, record: current, replayed: false } };
+					const referral = toReferral(row);
+					const note = `reassigned from participant ${fromReferrer} to ${toReferrer}${reason ? `: ${reason}` : ''}`;
+					await w.tx.run(`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)`, [id, current.status, current.status, note.slice(0, LIMITS.text), w.now]);
+					w.emit(programId, 'referral.reassigned', { referral, fromReferrerId: fromReferrer, toReferrerId: toReferrer, reason: reason ?? null }, referral.refereeId);
+					w.emitAll(programId, events, referral.refereeId);
+					return { receipt: { referralId: id, transitioned: true }, result: { transitioned: true, status: referral.status, record: referral, replayed: false } };
 				},
 				replay: async (r) => {
 					const record = toReferral(await this.loadRow(w.tx, 'referrals', r.referralId));

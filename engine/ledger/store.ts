@@ -416,6 +416,26 @@ export interface TransitionResult<T> extends Replayable {
 	record: T;
 }
 
+/**
+ * Hands a not-yet-converted referral to another referrer (last-touch attribution, or a first touch
+ * that arrives late). Compare-and-set on the current referrer and on the statuses it may move from.
+ */
+export interface ReassignReferralInput extends Mutation {
+	programId: string;
+	referralId: Id;
+	fromReferrerId: Id;
+	toReferrerId: Id;
+	/** The code the new touch came through, in canonical form (must exist in the program). */
+	code?: string;
+	touchedAt?: Time;
+	source?: string;
+	ipHash?: string;
+	deviceHash?: string;
+	/** Statuses the referral may be reassigned in. */
+	fromStatuses: string[];
+	reason?: string;
+}
+
 export interface QualifyReferralInput extends Mutation {
 	programId: string;
 	referralId: Id;
@@ -703,6 +723,8 @@ export interface LedgerStore {
 	findReferralByOrderId(query: { programId: string; orderId: string }): Promise<ReferralRecord | null>;
 	/** Compare-and-set on the status; the change is appended to the history. */
 	transitionReferral(input: TransitionReferralInput): Promise<TransitionResult<ReferralRecord>>;
+	/** Compare-and-set on referrer and status; the change is appended to the history. */
+	reassignReferral(input: ReassignReferralInput): Promise<TransitionResult<ReferralRecord>>;
 	referralHistory(query: { programId: string; referralId: Id }): Promise<StatusChange[]>;
 	qualifyReferral(input: QualifyReferralInput): Promise<QualifyReferralResult>;
 	listReferrals(query: ListReferralsQuery): Promise<ReferralRecord[]>;

@@ -182,6 +182,9 @@ function storedChecks(referral: ReferralRecord): AssessmentView['checks'] | unde
 	return isRecord(assessment) && Array.isArray(assessment.checks) ? (assessment.checks as AssessmentView['checks']) : undefined;
 }
 
+/** Statuses in which a referee may still move to another referrer (nothing was earned yet). */
+const REASSIGNABLE = ['pending', 'flagged'];
+
 export class ReferralService {
 	readonly programId: string;
 	private readonly now: () => number;
@@ -334,7 +337,7 @@ export class ReferralService {
 		}
 
 		const existing = await this.ledger.findReferralByReferee({ programId: this.programId, refereeId: referee.id });
-		if (existing) return await this.repeatArrival(existing, referrerId, at, codeRecord, warnings);
+		if (existing) return await this.repeatArrival(existing, referrerId, at, codeRecord, warnings, { referee, hashes, source: input.source });
 
 		const referrer = await this.ledger.getParticipant({ programId: this.programId, id: referrerId });
 		if (!referrer) throw new EngineError('unknown_participant', `The owner of the code is no longer a participant of program "${this.programId}".`, { field: 'referralCode' });
@@ -358,7 +361,7 @@ export class ReferralService {
 			riskScore: assessment.riskScore,
 			metadata: { assessment: view },
 		});
-		if (!isNew) return await this.repeatArrival(referral, referrerId, at, codeRecord, warnings);
+		if (!isNew) return await this.repeatArrival(referral, referrerId, at, codeRecord, warnings, { referee, hashes, source: input.source });
 		const final = referral.status === 'recorded' ? await this.completeAssessment(referral) : referral;
 		return { referral: this.summary(final, referrerCode), warnings, assessment: view };
 	}
@@ -385,6 +388,7 @@ export class ReferralService {
 		at: number,
 		codeRecord: CodeRecord | null,
 		warnings: Warning[],
+		arrival: { referee: ParticipantRecord; hashes: { ipHash?: string; deviceHash?: string }; source?: unknown },
 	): Promise<{ referral: ReferralSummary; warnings: Warning[]; assessment?: AssessmentView }> {
 		let current = existing;
 		if (current.status === 'recorded') current = await this.completeAssessment(current);
@@ -398,10 +402,38 @@ export class ReferralService {
 			{ referrerId: String(referrerId), touchedAt: at, code: codeRecord?.code },
 			this.program.config.attribution,
 		);
-		if (decision.outcome === 'switch_to_incoming') {
+		if (decision.outcome === 'switch_to_incoming' && REASSIGNABLE.includes(current.status)) {
+			// The new referrer must pass the same fraud checks a first arrival would; a blocked one keeps the old referrer.
+			const newReferrer = await this.ledger.getParticipant({ programId: this.programId, id: referrerId });
+			const assessment = newReferrer ? await this.assess(newReferrer, arrival.referee, false, at, arrival.hashes, false) : undefined;
+			if (newReferrer && assessment && assessment.decision !== 'block') {
+				const moved = await this.ledger.reassignReferral({
+					programId: this.programId,
+					referralId: current.id,
+					fromReferrerId: current.referrerId,
+					toReferrerId: referrerId,
+					code: codeRecord?.code,
+					touchedAt: at,
+					source: optionalText(arrival.source, 'source'),
+					ipHash: arrival.hashes.ipHash,
+					deviceHash: arrival.hashes.deviceHash,
+					fromStatuses: REASSIGNABLE,
+					reason: decision.reason,
+				});
+				if (moved.transitioned) {
+					warnings.push({ code: 'attribution_switched', message: `${decision.reason} Referral ${current.id} now credits the new referrer.` });
+					return { referral: this.summary(moved.record, codeRecord?.code ?? (await this.referrerCodeOf(moved.record))), warnings, assessment: assessmentView(assessment) };
+				}
+				current = moved.record;
+			}
 			warnings.push({
 				code: 'attribution_kept',
-				message: `${decision.reason} The ledger keeps one referral per referee, so referral ${current.id} stays with its referrer; reject it and record again to hand the referee over.`,
+				message: `${decision.reason} The new referrer did not pass the fraud checks or the referral moved on meanwhile, so referral ${current.id} stays with its referrer.`,
+			});
+		} else if (decision.outcome === 'switch_to_incoming') {
+			warnings.push({
+				code: 'attribution_kept',
+				message: `${decision.reason} Referral ${current.id} is ${current.status} and stays with its referrer; record the referee again after rejecting it to hand it over.`,
 			});
 		} else {
 			warnings.push({ code: 'duplicate_referee', message: `The referee already has referral ${current.id}. ${decision.reason}` });

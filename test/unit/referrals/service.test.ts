@@ -74,6 +74,32 @@ for (const [name, open, available] of backends) {
 			expect(detail.history!.map((h) => h.to)).toEqual(['pending', 'qualified', 'reversed']);
 		});
 
+		it('attributes a referee who arrives twice by first touch or last touch', async () => {
+			for (const model of ['first_touch', 'last_touch'] as const) {
+				const svc = await service({ attribution: { model, windowDays: 30 } });
+				const ana = await svc.enrol({ email: 'ana@example.com' });
+				const cem = await svc.enrol({ email: 'cem@example.net' });
+				const t0 = Date.parse('2026-05-01T10:00:00Z');
+				const first = await svc.enrol({ email: 'bob@example.org', referralCode: ana.participant.code!, at: t0 });
+				const second = await svc.enrol({ email: 'bob@example.org', referralCode: cem.participant.code!, at: t0 + 3_600_000 });
+				expect(second.referral!.id).toBe(first.referral!.id);
+				if (model === 'first_touch') {
+					expect(second.referral!.referrerCode).toBe(ana.participant.code);
+					expect(second.warnings.map((w) => w.code)).toEqual(['duplicate_referee']);
+				} else {
+					expect(second.referral!.referrerCode).toBe(cem.participant.code);
+					expect(second.warnings.map((w) => w.code)).toEqual(['attribution_switched']);
+					const detail = await svc.getReferral(first.referral!.id);
+					expect(detail.history!.at(-1)!.reason).toContain('reassigned from participant');
+					// Once it converted, a later touch no longer moves it.
+					await svc.qualify({ email: 'bob@example.org', orderId: 'o-1', amount: 10, currency: 'EUR' });
+					const third = await svc.enrol({ email: 'bob@example.org', referralCode: ana.participant.code!, at: t0 + 7_200_000 });
+					expect(third.referral!.referrerCode).toBe(cem.participant.code);
+					expect(third.warnings.map((w) => w.code)).toEqual(['duplicate_referee']);
+				}
+			}
+		});
+
 		it('gives referral null with a warning for unknown, revoked and expired codes', async () => {
 			const svc = await service();
 			const ana = await svc.enrol({ email: 'ana@example.com' });
