@@ -150,6 +150,8 @@ export class RewardService {
 	private readonly now: () => number;
 	private readonly generators = new Map<string, CodeGenerator>();
 	private readonly participants = new Map<number, Promise<ParticipantRecord | null>>();
+	/** The program's referee_signup rules alone; undefined when it has none. */
+	private readonly signupProgram?: RewardProgram;
 	private readonly needs: { qualified: boolean; revenue: boolean; order: boolean; lifetimePoints: boolean; rewards: boolean };
 
 	constructor(
@@ -168,6 +170,15 @@ export class RewardService {
 		}
 		this.now = options.now ?? Date.now;
 		const rules = this.program.rules;
+		// A sign-up moves no count: only its own rules run on it, never milestones or status levels.
+		const signupRules = rules.filter((r) => r.type === 'per_referral' && r.on === 'referee_signup');
+		if (signupRules.length) {
+			const ids = new Set(signupRules.map((r) => r.id));
+			const caps = this.program.caps
+				.map((c) => (c.ruleIds ? { ...c, ruleIds: c.ruleIds.filter((id) => ids.has(id)) } : c))
+				.filter((c) => !c.ruleIds || c.ruleIds.length > 0);
+			this.signupProgram = validateRewardProgram({ ...this.program, rules: signupRules, caps });
+		}
 		// Load only the state some rule reads: a program of per-referral points needs none of it.
 		this.needs = {
 			qualified: rules.some((r) => r.type !== 'per_referral'),
@@ -201,7 +212,7 @@ export class RewardService {
 		const result: EvaluationResult = { referralId: referral.id, referralStatus: referral.status, events: [], rewards: [], skipped: [] };
 		if (referral.refereeId === null) return result;
 		const events: RewardEventType[] = [];
-		if (SIGNED_UP.includes(referral.status)) events.push('referee_signup');
+		if (this.signupProgram && SIGNED_UP.includes(referral.status)) events.push('referee_signup');
 		if (QUALIFIED.includes(referral.status)) events.push('referral_qualified');
 		if (events.length === 0) return result;
 		result.events = events;
@@ -213,7 +224,7 @@ export class RewardService {
 			const occurredAt = type === 'referral_qualified' ? (referral.qualifiedAt ?? referral.updatedAt) : referral.touchedAt;
 			const order = type === 'referral_qualified' && this.needs.order ? await this.orderOf(referral) : undefined;
 			const plan = planAwards(
-				this.program,
+				type === 'referee_signup' ? (this.signupProgram as RewardProgram) : this.program,
 				{
 					type,
 					referralId: String(referral.id),

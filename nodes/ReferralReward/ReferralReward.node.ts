@@ -39,11 +39,9 @@ export class ReferralReward implements INodeType {
 			},
 			programProperty,
 			...referralProperties,
-			...participantProperties([...PARTICIPANT_OPERATIONS, 'listRewards']).map((p) =>
-				p.name === 'participantBy' || p.name === 'participantField'
-					? { ...p, displayOptions: { show: { operation: [...PARTICIPANT_OPERATIONS, 'listRewards'] }, hide: { listFor: ['all'] } } }
-					: p,
-			),
+			...participantProperties(PARTICIPANT_OPERATIONS),
+			// List Rewards asks for a participant only when listing one participant's rewards.
+			...participantProperties(['listRewards']).map((p) => ({ ...p, displayOptions: { show: { operation: ['listRewards'], listFor: ['participant'] } } })),
 			...Object.values(operations).flatMap((operation) => operation.description),
 		],
 	};
