@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EngineError } from '../../../engine/errors';
 import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
 import { RewardService } from '../../../engine/rewards/service';
+import { sampleRewardProgram as sampleProgram } from '../../../engine/rewards/serviceSample';
 import type { RewardProgramConfig } from '../../../engine/rewards/rules';
 import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../../ledger/helpers';
 
@@ -49,22 +50,6 @@ const backends: Array<[string, Open]> = [
 		},
 	],
 ];
-
-/** The README's sample program. */
-export function sampleProgram(programId = 'default', holdingDays = 0): RewardProgramConfig {
-	return {
-		programId,
-		currency: 'EUR',
-		holdingDays,
-		rules: [
-			{ id: 'referrer-points', type: 'per_referral', side: 'referrer', on: 'referral_qualified', reward: { kind: 'points', points: 100 } },
-			{ id: 'referee-points', type: 'per_referral', side: 'referee', on: 'referral_qualified', reward: { kind: 'points', points: 50 } },
-			{ id: 'third-referral-coupon', type: 'milestone', metric: 'qualified_referrals', milestones: [{ threshold: 3, reward: { kind: 'coupon', amount: 20, couponPrefix: 'THANKS', couponValidDays: 90 } }] },
-			{ id: 'gold-tier', type: 'milestone', metric: 'qualified_referrals', milestones: [{ threshold: 10, tier: 'Gold' }] },
-			{ id: 'gold-badge', type: 'milestone', metric: 'qualified_referrals', milestones: [{ threshold: 10, badge: 'Gold' }] },
-		],
-	};
-}
 
 class World {
 	constructor(
@@ -139,7 +124,7 @@ for (const [name, open] of backends) {
 			]);
 			expect(results[0].rewards[1].email).toBe(`referee1-${ann}@example.com`);
 			const coupon = results[2].rewards.find((r) => r.kind === 'coupon')!;
-			expect(coupon).toMatchObject({ recipient: 'referrer', amount: 20, currency: 'EUR', rule: 'third-referral-coupon', status: 'approved' });
+			expect(coupon).toMatchObject({ recipient: 'referrer', amount: 20, currency: 'EUR', rule: 'milestones', status: 'approved' });
 			expect(coupon.code).toMatch(/^THANKS-[2-9A-Z]{10}$/);
 			expect(coupon.coupon).toMatchObject({ stripe: { type: 'fixedAmount', amountOff: 2000, currency: 'eur' }, shopify: { code: coupon.code, amount: '20.00' } });
 			expect(coupon.earnedBy!.referralIds).toEqual(results.slice(0, 3).map((r) => String(r.referralId)));

@@ -1,0 +1,124 @@
+/* Evaluating rewards for 10,000 qualified referrals (the README's sample program: points both
+ * sides, a coupon at 3, Gold tier and badge at 10) through the Referral Reward node (in-process
+ * n8n execution, harness) against the reward service's direct calls, each on a fresh SQLite
+ * ledger prepared the same way, in the same run. The issue's bar: the node costs at most 1.5x. */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { closeAllLedgers, openLedger } from '../engine/ledger';
+import { RewardService } from '../engine/rewards/service';
+import { runWorkflow, singleNodeWorkflow } from '../test/harness';
+import { sampleRewardProgram } from '../engine/rewards/serviceSample';
+import { report } from './lib';
+
+const COUNT = Number(process.env.REWARD_BENCH_COUNT ?? 10_000);
+const PER_REFERRER = 10;
+
+/** The same sample program as the Referral Reward node's form holds it. */
+const SAMPLE_FORM = {
+	perReferral: {
+		rewards: [
+			{ side: 'referrer', on: 'referral_qualified', kind: 'points', points: 100, id: '' },
+			{ side: 'referee', on: 'referral_qualified', kind: 'points', points: 50, id: '' },
+		],
+	},
+	milestones: {
+		milestone: [
+			{ metric: 'qualified_referrals', threshold: 3, repeatEvery: 0, kind: 'coupon', amountType: 'amount', amount: 20, currency: '', couponSource: 'generate', couponPrefix: 'THANKS', couponValidDays: 90 },
+		],
+	},
+	levels: { level: [{ award: 'both', metric: 'qualified_referrals', min: 10, name: 'Gold' }] },
+	programOptions: { currency: 'EUR', holdingDays: 0 },
+};
+
+/** A fresh ledger holding `count` qualified referrals, 10 per referrer; returns their ids. */
+async function prepare(count: number): Promise<{ credential: { backend: 'sqlite'; path: string }; ids: number[] }> {
+	const credential = { backend: 'sqlite' as const, path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-bench-reward-')), 'ledger.sqlite') };
+	const ledger = await openLedger(credential);
+	await ledger.ensureProgram({ id: 'default' });
+	const ids: number[] = [];
+	const t0 = Date.now() - count * 1000;
+	let referrerId = 0;
+	for (let i = 0; i < count; i++) {
+		if (i % PER_REFERRER === 0) referrerId = (await ledger.enrolParticipant({ programId: 'default', email: `referrer${i}@example.com` })).participant.id;
+		const referee = await ledger.enrolParticipant({ programId: 'default', email: `friend${i}@example.org` });
+		const { referral } = await ledger.recordReferral({ programId: 'default', referrerId, refereeId: referee.participant.id, status: 'pending' });
+		await ledger.qualifyReferral({ programId: 'default', referralId: referral.id, orderId: `order-${i}`, amount: 40, currency: 'EUR', occurredAt: t0 + i * 1000, fromStatuses: ['pending'] });
+		ids.push(referral.id);
+	}
+	return { credential, ids };
+}
+
+async function timed(fn: () => Promise<number>, expected: number): Promise<number> {
+	const start = performance.now();
+	const rewards = await fn();
+	const seconds = (performance.now() - start) / 1000;
+	if (rewards !== expected) throw new Error(`expected ${expected} rewards, got ${rewards}`);
+	return seconds;
+}
+
+async function viaEngine(count: number): Promise<number> {
+	const { credential, ids } = await prepare(count);
+	const service = new RewardService(await openLedger(credential), sampleRewardProgram());
+	const seconds = await timed(async () => {
+		let rewards = 0;
+		for (const id of ids) rewards += (await service.evaluateReferral(id)).rewards.length;
+		return rewards;
+	}, expectedRewards(count));
+	await closeAllLedgers();
+	return seconds;
+}
+
+async function viaNode(count: number): Promise<number> {
+	const { credential, ids } = await prepare(count);
+	const seconds = await timed(async () => {
+		const result = await runWorkflow(
+			singleNodeWorkflow(
+				{
+					type: 'referralReward',
+					parameters: { program: 'default', operation: 'evaluate', referralBy: 'id', referralField: 'referralId', outputMode: 'perReferral', ...SAMPLE_FORM },
+					credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } },
+				} as never,
+				ids.map((referralId) => ({ referralId })),
+			),
+			{ credentials: { referralLedgerApi: credential } },
+		);
+		return result.json('Node').reduce((sum, item) => sum + (item.rewards as unknown[]).length, 0);
+	}, expectedRewards(count));
+	await closeAllLedgers();
+	return seconds;
+}
+
+/** Two points rewards per referral, a coupon per referrer reaching 3, tier and badge per referrer reaching 10. */
+function expectedRewards(count: number): number {
+	const referrers = Math.floor(count / PER_REFERRER);
+	const rest = count % PER_REFERRER;
+	return 2 * count + referrers * 3 + (rest >= 3 ? 1 : 0);
+}
+
+async function main(): Promise<void> {
+	// Warm-up of both sides (module loading, n8n's node loader, JIT), then alternate runs.
+	await viaEngine(200);
+	await viaNode(200);
+	let baselineSeconds = Infinity;
+	let subjectSeconds = Infinity;
+	for (let round = 0; round < 2; round++) {
+		baselineSeconds = Math.min(baselineSeconds, await viaEngine(COUNT));
+		subjectSeconds = Math.min(subjectSeconds, await viaNode(COUNT));
+	}
+	report({
+		name: `evaluate and award rewards for ${COUNT.toLocaleString('en-US')} qualified referrals (SQLite, sample program)`,
+		baseline: 'engine RewardService.evaluateReferral direct calls',
+		baselineSeconds,
+		subject: 'Referral Reward node (Evaluate and Award) in an in-process n8n execution',
+		subjectSeconds,
+		target: 1 / 1.5,
+		note: `node costs ${(subjectSeconds / baselineSeconds).toFixed(2)}x the engine; ${Math.round(COUNT / subjectSeconds).toLocaleString('en-US')} referrals/s through the node`,
+	});
+}
+
+void main().catch((error) => {
+	console.error(error);
+	process.exitCode = 1;
+});
