@@ -4,6 +4,7 @@
 // `node scripts/n8n-runner.mjs prepare`: build, and install the pinned n8n into .cache (used before e2e tests).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { startMailCatcher } from './mail-catcher.mjs';
 import * as n8n from './n8n.mjs';
 
 const command = process.argv[2] ?? 'start';
@@ -17,8 +18,11 @@ async function start() {
 	build();
 	const userFolder = process.env.N8N_USER_FOLDER || path.join(n8n.CACHE, 'n8n-user');
 	const port = Number(process.env.N8N_PORT || 5678);
+	const smtpPort = Number(process.env.MAIL_CATCHER_SMTP_PORT || 2525);
+	const mailPort = Number(process.env.MAIL_CATCHER_HTTP_PORT || 8025);
+	const catcher = await startMailCatcher({ smtpPort, httpPort: mailPort, folder: path.join(userFolder, 'mail') });
 	n8n.log(`preparing n8n ${n8n.N8N_VERSION} in ${userFolder}`);
-	const { bin, env } = n8n.prepareInstance(userFolder, { build: false });
+	const { bin, env } = n8n.prepareInstance(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtpPort)] });
 	n8n.log('starting n8n…');
 	const server = await n8n.startN8n(bin, env, { port, inheritOutput: true, timeoutMs: 180_000 });
 	const owner = await n8n.ensureOwner(server.baseUrl);
@@ -31,12 +35,14 @@ async function start() {
 				: `Sign in with the owner account of this instance (the demo owner is ${n8n.DEMO_OWNER.email} / ${n8n.DEMO_OWNER.password}).`,
 			`Workflows from workflows/ are imported; webhooks are served under ${server.baseUrl}/webhook/`,
 			`Try: curl -s -X POST ${server.baseUrl}/webhook/referral/code/check -H 'content-type: application/json' -d '{"code":"friend k7qm 3xh9"}'`,
+			`Emails the workflows send go to the local mail catcher (credential "Local Mail", SMTP 127.0.0.1:${smtpPort}): read them at http://localhost:${mailPort}`,
 			'Press Ctrl+C to stop.',
 			'',
 		].join('\n'),
 	);
 	const stop = async () => {
 		await server.stop();
+		await catcher.close();
 		process.exit(0);
 	};
 	process.on('SIGINT', stop);

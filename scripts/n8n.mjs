@@ -249,12 +249,39 @@ export async function ensureOwner(baseUrl, owner = DEMO_OWNER) {
 	throw new Error(`Owner setup failed: HTTP ${response.status} ${text.slice(0, 500)}`);
 }
 
-/** Prepares a user folder with n8n, this package and the given workflows; returns the n8n bin and env. */
-export function prepareInstance(userFolder, { files = workflowFiles(), activate = true, build = true, extraEnv = {} } = {}) {
+/** The SMTP credential the sample workflows reference by id and name ("Local Mail"). */
+export const LOCAL_SMTP_CREDENTIAL_ID = 'rmLocalSmtp00001';
+
+export function localSmtpCredential(port, host = '127.0.0.1') {
+	return {
+		id: LOCAL_SMTP_CREDENTIAL_ID,
+		name: 'Local Mail',
+		type: 'referralSmtpApi',
+		data: { host, port, secure: false, requireTLS: false, user: '', password: '', ignoreSslIssues: true },
+	};
+}
+
+/** Imports credentials (plain data; n8n encrypts it on import) into the instance of `env`. */
+export function importCredentials(bin, env, credentials) {
+	const file = path.join(env.N8N_USER_FOLDER, `credentials-${Date.now()}.json`);
+	writeFileSync(file, JSON.stringify(credentials, null, 2));
+	try {
+		n8nCli(bin, ['import:credentials', `--input=${file}`], env);
+	} finally {
+		rmSync(file, { force: true });
+	}
+}
+
+/**
+ * Prepares a user folder with n8n, this package, the given credentials and workflows; returns the
+ * n8n bin and env. Credentials come before workflows so that workflows activate with them.
+ */
+export function prepareInstance(userFolder, { files = workflowFiles(), activate = true, build = true, extraEnv = {}, credentials = [] } = {}) {
 	const bin = ensureN8n();
 	const tarball = packPackage({ build });
 	installIntoUserFolder(userFolder, tarball);
 	const env = n8nEnv(userFolder, extraEnv);
+	if (credentials.length > 0) importCredentials(bin, env, credentials);
 	importWorkflows(bin, env, files, { activate });
 	return { bin, env };
 }
