@@ -95,7 +95,7 @@ for (const [name, open] of backends()) {
 				]);
 				expect(result.items('Node').map((i) => i.pairedItem)).toEqual(ids.map((_, item) => ({ item })));
 
-				const status = await run(credential, { operation: 'getStatus', participantBy: 'email', participantField: 'email' }, [{ email: 'ann@example.com' }]);
+				const status = await run(credential, { resource: 'points', operation: 'getStatus', participantBy: 'email', participantField: 'email' }, [{ email: 'ann@example.com' }]);
 				expect(status.json('Node')[0]).toMatchObject({ points: 1000, tier: 'Gold', badges: ['Gold'], qualifiedReferrals: 10 });
 
 				// An n8n retry of the whole execution writes nothing new.
@@ -107,11 +107,11 @@ for (const [name, open] of backends()) {
 
 				const list = await run(credential, { operation: 'listRewards', listFor: 'participant', participantBy: 'email', participantField: 'email', status: '', limit: 100 }, [{ email: 'ann@example.com' }]);
 				expect(list.json('Node')).toHaveLength(13);
-				const history = await run(credential, { operation: 'pointsHistory', participantBy: 'email', participantField: 'email', limit: 5 }, [{ email: 'ann@example.com' }]);
+				const history = await run(credential, { resource: 'points', operation: 'pointsHistory', participantBy: 'email', participantField: 'email', limit: 5 }, [{ email: 'ann@example.com' }]);
 				expect(history.json('Node')[0]).toMatchObject({ points: 1000 });
 				expect(history.json('Node')[0].history).toHaveLength(5);
 
-				const redeem = await run(credential, { operation: 'redeemPoints', participantBy: 'email', participantField: 'email', points: 300, referenceField: 'orderId' }, [
+				const redeem = await run(credential, { resource: 'points', operation: 'redeemPoints', participantBy: 'email', participantField: 'email', points: 300, referenceField: 'orderId' }, [
 					{ email: 'ann@example.com', orderId: 'shop-1' },
 					{ email: 'ann@example.com', orderId: 'shop-1' },
 				]);
