@@ -102,6 +102,12 @@ export interface RewardServiceOptions {
 	lowStockThreshold?: number;
 	/** Clock for approvals and the redemption default time (default Date.now). */
 	now?: () => number;
+	/**
+	 * Evaluate one referrer's referrals one at a time in this process (default true), so caps see
+	 * each other's awards. Exactly-once never depends on it: the ledger's unique keys hold across
+	 * processes (tests switch it off to race the ledger directly).
+	 */
+	serializePerReferrer?: boolean;
 }
 
 interface ReferrerSnapshot {
@@ -148,6 +154,7 @@ export class RewardService {
 	private readonly policy: NegativeBalancePolicy;
 	private readonly lowStock: number;
 	private readonly now: () => number;
+	private readonly serialize: boolean;
 	private readonly generators = new Map<string, CodeGenerator>();
 	private readonly participants = new Map<number, Promise<ParticipantRecord | null>>();
 	/** The program's referee_signup rules alone; undefined when it has none. */
@@ -169,6 +176,7 @@ export class RewardService {
 			throw new EngineError('invalid_value', 'lowStockThreshold must be a whole number, 0 to never warn.', { field: 'lowStockThreshold' });
 		}
 		this.now = options.now ?? Date.now;
+		this.serialize = options.serializePerReferrer ?? true;
 		const rules = this.program.rules;
 		// A sign-up moves no count: only its own rules run on it, never milestones or status levels.
 		const signupRules = rules.filter((r) => r.type === 'per_referral' && r.on === 'referee_signup');
@@ -205,6 +213,7 @@ export class RewardService {
 		if (!referral) {
 			throw new EngineError('unknown_referral', `No referral ${String(referralId)} in program "${this.programId}".`, { field: 'referralId' });
 		}
+		if (!this.serialize) return await this.evaluateLoaded(referral);
 		return await referrerLocks.run(`${this.programId}:${referral.referrerId}`, () => this.evaluateLoaded(referral));
 	}
 

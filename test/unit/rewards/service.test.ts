@@ -310,8 +310,12 @@ for (const [name, open] of backends) {
 			const ann = await world.referrer();
 			const ids: number[] = [];
 			for (let i = 0; i < 3; i++) ids.push(await world.qualified(ann, { qualifiedAt: T0 + i }));
-			// Separate service instances, as separate executions would have.
-			const results = await Promise.all(Array.from({ length: 8 }, () => new RewardService(ledger, sampleProgram()).evaluateReferral(ids[2])));
+			// Separate service instances, as separate executions would have, without the in-process
+			// per-referrer queue: as n8n workers in separate processes, they race at the ledger.
+			const results = await Promise.all(
+				Array.from({ length: 8 }, () => new RewardService(ledger, sampleProgram(), { serializePerReferrer: false }).evaluateReferral(ids[2])),
+			);
+			expect(results.flatMap((r) => r.rewards).filter((x) => x.kind === 'coupon' && !x.replayed)).toHaveLength(1);
 			const coupons = (await ledger.listRewards({ programId: 'default', kind: 'coupon' }));
 			expect(coupons).toHaveLength(1);
 			expect(new Set(results.map((r) => r.rewards.find((x) => x.kind === 'coupon')!.code)).size).toBe(1);
