@@ -3,7 +3,7 @@
 // `n8n-nodes-referral-marketing.<node>`), imports workflows and runs n8n's CLI or server.
 // Used by `npm start`, `npm run test:e2e` and the benchmarks that run inside n8n.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -164,37 +164,44 @@ export async function freePort() {
 }
 
 /**
+ * Spawns an n8n command (start, worker) in its own process group, output to `logFile` (or the
+ * terminal). `stop()` sends SIGTERM to the group (n8n and its task runner), SIGKILL after 15 s.
+ */
+export function spawnN8n(bin, args, env, logFile, { inheritOutput = false } = {}) {
+	const out = inheritOutput ? 'inherit' : openSync(logFile, 'a');
+	const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', out, out], detached: true });
+	const exited = new Promise((resolve) => child.on('exit', resolve));
+	const signal = (name) => {
+		try {
+			process.kill(-child.pid, name);
+		} catch {
+			/* already gone */
+		}
+	};
+	const stop = async () => {
+		if (child.exitCode !== null) return;
+		signal('SIGTERM');
+		const timer = setTimeout(() => signal('SIGKILL'), 15_000);
+		await exited;
+		clearTimeout(timer);
+	};
+	return { child, logFile, stop };
+}
+
+/**
  * Starts `n8n start` and resolves once the editor answers. `stop()` ends it (and its task runner).
  * Output goes to a log file so a failing test can show it.
  */
 export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOutput = false } = {}) {
 	const logFile = path.join(env.N8N_USER_FOLDER, `n8n-${port}.log`);
-	const { openSync } = await import('node:fs');
-	const out = inheritOutput ? 'inherit' : openSync(logFile, 'a');
-	const child = spawn(process.execPath, [bin, 'start'], {
-		env: { ...env, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(port + 1), N8N_HOST: 'localhost' },
-		stdio: ['ignore', out, out],
-		detached: true,
-	});
+	const { child, stop } = spawnN8n(
+		bin,
+		['start'],
+		{ ...env, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(port + 1), N8N_HOST: 'localhost' },
+		logFile,
+		{ inheritOutput },
+	);
 	const baseUrl = `http://localhost:${port}`;
-	const exited = new Promise((resolve) => child.on('exit', resolve));
-	const stop = async () => {
-		if (child.exitCode !== null) return;
-		try {
-			process.kill(-child.pid, 'SIGTERM');
-		} catch {
-			/* already gone */
-		}
-		const timer = setTimeout(() => {
-			try {
-				process.kill(-child.pid, 'SIGKILL');
-			} catch {
-				/* already gone */
-			}
-		}, 15_000);
-		await exited;
-		clearTimeout(timer);
-	};
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		if (child.exitCode !== null) {

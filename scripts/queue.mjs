@@ -2,8 +2,7 @@
 // database, a fresh one per cluster) and Redis, this package installed in the shared user folder.
 // Used by `npm run test:queue`; see shared research notes for the pitfalls handled here (a broker
 // port, an event-log name and a health port per worker; webhooks register a moment after start-up).
-import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import * as n8n from './n8n.mjs';
@@ -40,32 +39,7 @@ export function queueEnv(userFolder, database, prefix, extra = {}) {
 	});
 }
 
-function startProcess(bin, args, env, logFile) {
-	const out = openSync(logFile, 'a');
-	const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', out, out], detached: true });
-	const exited = new Promise((resolve) => child.on('exit', resolve));
-	return {
-		child,
-		logFile,
-		stop: async () => {
-			if (child.exitCode !== null) return;
-			try {
-				process.kill(-child.pid, 'SIGTERM');
-			} catch {
-				/* gone */
-			}
-			const timer = setTimeout(() => {
-				try {
-					process.kill(-child.pid, 'SIGKILL');
-				} catch {
-					/* gone */
-				}
-			}, 15_000);
-			await exited;
-			clearTimeout(timer);
-		},
-	};
-}
+const startProcess = n8n.spawnN8n;
 
 async function waitHealthy(url, process, timeoutMs = 120_000) {
 	const deadline = Date.now() + timeoutMs;
