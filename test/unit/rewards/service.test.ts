@@ -186,6 +186,29 @@ for (const [name, open] of backends) {
 			expect((await service.evaluateReferral(small)).skipped).toMatchObject([{ rule: 'cash-back', reason: 'below_min_order' }]);
 		});
 
+		it('reads referred revenue for revenue milestones and lifetime points for point levels', async () => {
+			const { ledger, world } = await setup();
+			const service = new RewardService(ledger, {
+				programId: 'default',
+				currency: 'EUR',
+				rules: [
+					{ id: 'pts', type: 'per_referral', side: 'referrer', on: 'referral_qualified', reward: { kind: 'points', points: 100 } },
+					{ id: 'revenue', type: 'milestone', metric: 'referred_revenue', milestones: [{ threshold: 100, reward: { kind: 'cash', amount: 10 } }] },
+					{ id: 'silver', type: 'status', award: 'badge', metric: 'points', levels: [{ name: 'Silver', min: 200 }] },
+				],
+			});
+			const ann = await world.referrer();
+			const first = await world.qualified(ann, { amount: 60, qualifiedAt: T0 });
+			const usd = await world.qualified(ann, { amount: 500, currency: 'USD', qualifiedAt: T0 + 1 });
+			const second = await world.qualified(ann, { amount: 50, qualifiedAt: T0 + 2 });
+			const kinds = async (id: number) => (await service.evaluateReferral(id)).rewards.map((r) => `${r.rule}:${r.kind}`);
+			expect(await kinds(first)).toEqual(['pts:points']);
+			// 500 USD moves no EUR threshold; it is the second referral, so 200 points earn Silver.
+			expect(await kinds(usd)).toEqual(['pts:points', 'silver:badge']);
+			expect(await kinds(second)).toEqual(['pts:points', 'revenue:cash']);
+			expect(await kinds(second)).toEqual(['pts:points', 'revenue:cash']);
+		});
+
 		it('caps per day at the edge (count) and lifetime (value, equal is allowed)', async () => {
 			const { ledger, world } = await setup();
 			const service = new RewardService(ledger, {
