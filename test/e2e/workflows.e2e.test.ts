@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAllLedgers, defaultSqlitePath, openLedger } from '../../engine/ledger';
+import { n8nDataFolder } from '../../engine/environment';
+import { ReferralService } from '../../engine/referrals/service';
+import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
+// @ts-expect-error plain ESM script without types
+import * as n8n from '../../scripts/n8n.mjs';
+
+// The responses are JSON checked field by field below; a loose type keeps those checks readable.
+type Json = any;
+
+const read = async (response: Response): Promise<Json> => {
+	const json = await response.json();
+	if (process.env.WORKFLOWS_E2E_RECORD) process.stdout.write(`RECORD ${response.url} ${response.status} ${JSON.stringify(json)}\n`);
+	return json;
+};
+
+/** The sample workflows of workflows/ imported, activated and fired in a real n8n, mail to a loopback SMTP server. */
+describe('sample workflows in real n8n', () => {
+	let userFolder: string;
+	let smtp: SmtpTestServer;
+	let server: { baseUrl: string; stop: () => Promise<void> } | undefined;
+
+	const post = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	const signUp = async (body: unknown) => {
+		const response = await fetch(`${server!.baseUrl}/webhook/referral/signup`, post(body));
+		return { status: response.status, json: await read(response) };
+	};
+	const mailsTo = (address: string) => smtp.messages.filter((m) => m.envelope.to.includes(address));
+
+	beforeAll(async () => {
+		smtp = await startSmtpServer();
+		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-workflows-'));
+		// Every workflow in workflows/, as npm start imports them: they must all activate together.
+		const { bin, env } = n8n.prepareInstance(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtp.port)] });
+		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
+		await n8n.ensureOwner(server!.baseUrl);
+		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/signup`, post({}));
+	});
+
+	afterAll(async () => {
+		await closeAllLedgers();
+		await server?.stop();
+		await smtp?.close();
+		if (userFolder) rmSync(userFolder, { recursive: true, force: true });
+	});
+
+	let referrer: { id: number; email: string; code: string; shareUrl: string };
+
+	it('signs up a referrer: code, share link, no referral, one welcome email', async () => {
+		const { status, json } = await signUp({ email: 'ann@example.com', name: 'Ann' });
+		expect(status).toBe(200);
+		expect(Object.keys(json).sort()).toEqual(['participant', 'referral', 'warnings']);
+		expect(Object.keys(json.participant).sort()).toEqual(['code', 'email', 'id', 'shareUrl']);
+		expect(json.participant.email).toBe('ann@example.com');
+		expect(json.participant.code).toMatch(/\S{4,}/);
+		expect(json.participant.shareUrl).toContain('https://example.com/join');
+		expect(json.participant.shareUrl).toContain(encodeURIComponent(json.participant.code).replace(/%2D/gi, '-'));
+		expect(json.referral).toBeNull();
+		expect(json.warnings).toEqual([]);
+		referrer = json.participant;
+
+		const [mail] = await smtp.waitForMessages(1, 15_000);
+		expect(mail.envelope.to).toEqual(['ann@example.com']);
+		expect(mail.parsed.subject).toBe(`Welcome! Your referral code is ${referrer.code}`);
+		expect(mail.parsed.text).toContain(referrer.code);
+		expect(mail.parsed.text).toContain(referrer.shareUrl);
+		expect(mail.parsed.text).toContain('Hi Ann,');
+	});
+
+	it('signs up a referee with the referrer\'s code: a pending referral crediting that code', async () => {
+		const { status, json } = await signUp({ email: 'bob@example.org', name: 'Bob', referralCode: referrer.code.toLowerCase() });
+		expect(status).toBe(200);
+		expect(json.participant.email).toBe('bob@example.org');
+		expect(json.participant.code).not.toBe(referrer.code);
+		expect(json.referral).toMatchObject({ status: 'pending', referrerCode: referrer.code, reasons: [] });
+		expect(typeof json.referral.id).toBe('number');
+		expect(json.warnings).toEqual([]);
+		await smtp.waitForMessages(2, 15_000);
+		expect(mailsTo('bob@example.org')).toHaveLength(1);
+		expect(mailsTo('bob@example.org')[0].parsed.text).toContain(json.participant.code);
+	});
+
+	it('a replayed sign-up gives the same participant, code and referral and sends no second email', async () => {
+		const first = mailsTo('bob@example.org')[0];
+		expect(first).toBeDefined();
+		const again = await signUp({ email: 'bob@example.org', name: 'Bob', referralCode: referrer.code });
+		expect(again.status).toBe(200);
+		const status = await fetch(`${server!.baseUrl}/webhook/referral/participant?email=bob%40example.org`);
+		const bob = (await read(status)).participant;
+		expect(again.json.participant).toEqual({ id: bob.id, email: 'bob@example.org', code: bob.code, shareUrl: bob.shareUrl });
+		expect(again.json.referral).toMatchObject({ status: 'pending', referrerCode: referrer.code });
+		// Give a wrongly sent second mail time to arrive before counting.
+		await new Promise((r) => setTimeout(r, 1500));
+		expect(mailsTo('bob@example.org')).toHaveLength(1);
+		expect(smtp.messages).toHaveLength(2);
+	});
+
+	it('an unknown code enrols the participant without a referral and warns unknown_code', async () => {
+		const { status, json } = await signUp({ email: 'cy@example.net', referralCode: 'NOPE-0000-0000' });
+		expect(status).toBe(200);
+		expect(json.participant.email).toBe('cy@example.net');
+		expect(json.referral).toBeNull();
+		expect(json.warnings.map((w: { code: string }) => w.code)).toEqual(['unknown_code']);
+		await smtp.waitForMessages(3, 15_000);
+		expect(mailsTo('cy@example.net')).toHaveLength(1);
+	});
+
+	it('an invalid email answers 400 with the field and sends nothing', async () => {
+		const before = smtp.messages.length;
+		const { status, json } = await signUp({ email: 'not-an-email', referralCode: referrer.code });
+		expect(status).toBe(400);
+		expect(Object.keys(json)).toEqual(['error']);
+		expect(json.error.field).toBe('email');
+		expect(json.error.message).toMatch(/email/i);
+		expect(smtp.messages.length).toBe(before);
+	});
+
+	it('answers the participant status of the referrer with stats', async () => {
+		const response = await fetch(`${server!.baseUrl}/webhook/referral/participant?email=ann%40example.com`);
+		expect(response.status).toBe(200);
+		const json = await read(response);
+		expect(Object.keys(json).sort()).toEqual(['participant', 'stats']);
+		expect(json.participant).toMatchObject({ id: referrer.id, email: 'ann@example.com', code: referrer.code, shareUrl: referrer.shareUrl });
+		expect(json.stats).toMatchObject({ referrals: 1, qualified: 0, points: 0, tier: null, badges: [] });
+		expect(json.stats.rank === null || typeof json.stats.rank === 'number').toBe(true);
+		expect(Object.keys(json.stats).sort()).toEqual(['badges', 'points', 'qualified', 'rank', 'referrals', 'tier']);
+	});
+
+	it('an email that is not enrolled answers 404 on the participant status', async () => {
+		const response = await fetch(`${server!.baseUrl}/webhook/referral/participant?email=nobody%40example.com`);
+		expect(response.status).toBe(404);
+		const json = await read(response);
+		expect(json.error.message).toMatch(/No participant/);
+	});
+
+	it('a refund of an order no referral has answers 404 naming orderId', async () => {
+		const response = await fetch(`${server!.baseUrl}/webhook/referral/refund`, post({ orderId: 'A-404' }));
+		expect(response.status).toBe(404);
+		const json = await read(response);
+		expect(json.error.field).toBe('orderId');
+		expect(json.error.message).toContain('A-404');
+	});
+
+	it('a refund of a qualified order reverses the referral, and a replayed refund answers the same', async () => {
+		// No conversion workflow yet: the test qualifies Bob's order in the ledger n8n uses (the default SQLite file).
+		const ledger = await openLedger({ backend: 'sqlite', path: defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder })) });
+		const service = await ReferralService.open(ledger, 'default');
+		expect((await service.listParticipants({ limit: 10 })).map((p) => p.email)).toEqual(['ann@example.com', 'bob@example.org', 'cy@example.net']);
+		const conversion = await service.qualify({ email: 'bob@example.org', orderId: 'A-1001', amount: 80, currency: 'EUR' });
+		expect(conversion).toMatchObject({ qualified: true, referral: { status: 'qualified' } });
+
+		for (let attempt = 0; attempt < 2; attempt++) {
+			const response = await fetch(`${server!.baseUrl}/webhook/referral/refund`, post({ orderId: 'A-1001' }));
+			expect(response.status).toBe(200);
+			expect(await read(response)).toEqual({ referral: { id: conversion.referral!.id, status: 'reversed' }, reversed: [] });
+		}
+		expect((await service.getReferral(conversion.referral!.id)).status).toBe('reversed');
+	});
+});
