@@ -501,6 +501,19 @@ export class SqlLedger implements LedgerStore {
 		return program;
 	}
 
+	async claimProgramSecret(input: { programId: string; name: string; candidate: string }): Promise<string> {
+		inputObject(input, 'claimProgramSecret');
+		const programId = programIdOf(input);
+		const name = v.text(input.name, 'name', LIMITS.name);
+		const candidate = v.text(input.candidate, 'candidate', LIMITS.key);
+		return this.write(async (w) => {
+			await this.requireProgram(w.tx, programId);
+			await w.tx.run(`INSERT INTO program_secrets (program_id, name, secret, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (program_id, name) DO NOTHING`, [programId, name, candidate, w.now]);
+			const row = await w.tx.get(`SELECT secret FROM program_secrets WHERE program_id = $1 AND name = $2`, [programId, name]);
+			return String(row!.secret);
+		});
+	}
+
 	async getProgram(id: string): Promise<ProgramRecord | null> {
 		const programId = v.text(id, 'programId', 128);
 		const row = await this.read((tx) => tx.get(`SELECT * FROM programs WHERE id = $1`, [programId]));

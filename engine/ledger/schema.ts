@@ -236,6 +236,21 @@ export const MIGRATIONS: Migration[] = [
 			`CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)`,
 		],
 	},
+	{
+		version: 2,
+		name: 'program secrets',
+		// Write-once secrets (the ip/user-agent hash salt): the first writer wins, so two executions
+		// creating a program at once can never end up hashing with different salts.
+		statements: (t) => [
+			`CREATE TABLE program_secrets (
+				program_id ${t.text} NOT NULL,
+				name ${t.text} NOT NULL,
+				secret ${t.text} NOT NULL,
+				created_at BIGINT NOT NULL,
+				PRIMARY KEY (program_id, name)
+			)`,
+		],
+	},
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS ledger_migrations (

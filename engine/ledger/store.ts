@@ -698,6 +698,11 @@ export interface LedgerStore {
 	// programs (never deleted)
 	ensureProgram(input: EnsureProgramInput): Promise<ProgramRecord>;
 	getProgram(id: string): Promise<ProgramRecord | null>;
+	/**
+	 * A write-once secret of a program (e.g. the hash salt): stores `candidate` if the program has no
+	 * secret of that name yet, and returns the stored one either way (the first writer wins).
+	 */
+	claimProgramSecret(input: { programId: string; name: string; candidate: string }): Promise<string>;
 
 	// participants
 	enrolParticipant(input: EnrolParticipantInput): Promise<EnrolParticipantResult>;

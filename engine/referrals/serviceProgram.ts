@@ -91,7 +91,10 @@ export async function saveReferralProgram(ledger: LedgerStore, input: ReferralPr
 	const existing = await ledger.getProgram(config.programId);
 	const previous = stored(existing);
 	const { programId: _id, name: _name, ...form } = input;
-	const settings: StoredSettings = { input: form, hashSalt: previous?.hashSalt ?? randomBytes(32).toString('hex') };
+	if (!existing) await ledger.ensureProgram({ id: config.programId, name: config.name });
+	// The salt is claimed write-once in the ledger, so racing first saves all end up with the same one.
+	const hashSalt = previous?.hashSalt ?? (await ledger.claimProgramSecret({ programId: config.programId, name: 'hashSalt', candidate: randomBytes(32).toString('hex') }));
+	const settings: StoredSettings = { input: form, hashSalt };
 	await ledger.ensureProgram({
 		id: config.programId,
 		name: config.name,
@@ -102,8 +105,8 @@ export async function saveReferralProgram(ledger: LedgerStore, input: ReferralPr
 
 /**
  * Loads a program's configuration. A program that has none yet (created implicitly by another
- * node) gets the defaults and its salt now. Two executions doing that at the same moment could
- * each write a salt; create the program first with "Program: Create or Update" to avoid the race.
+ * node) gets the defaults and its salt now; the salt is write-once in the ledger, so two
+ * executions doing that at the same moment agree on it.
  */
 export async function loadReferralProgram(ledger: LedgerStore, programId: string): Promise<LoadedProgram> {
 	const id = requireText(programId, 'program', 128);

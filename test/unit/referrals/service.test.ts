@@ -74,6 +74,14 @@ for (const [name, open, available] of backends) {
 			expect(detail.history!.map((h) => h.to)).toEqual(['pending', 'qualified', 'reversed']);
 		});
 
+		it('agrees on one hash salt when several executions create the program at once', async () => {
+			const ledger = await open();
+			await Promise.all(Array.from({ length: 6 }, () => saveReferralProgram(ledger, { programId: 'race' })));
+			const salts = await Promise.all(Array.from({ length: 3 }, async () => (await ReferralService.open(ledger, 'race')).program.salt));
+			expect(new Set(salts).size).toBe(1);
+			expect(await ledger.claimProgramSecret({ programId: 'race', name: 'hashSalt', candidate: 'other-candidate-value' })).toBe(salts[0]);
+		});
+
 		it('attributes a referee who arrives twice by first touch or last touch', async () => {
 			for (const model of ['first_touch', 'last_touch'] as const) {
 				const svc = await service({ attribution: { model, windowDays: 30 } });
