@@ -1,0 +1,161 @@
+/* Workflows 6–8 of the sample set in real n8n 2.40.7, imported and activated beside every other
+ * workflow in workflows/, mail to a loopback SMTP server: lead scoring by webhook (scores, stages,
+ * one sales email per hot lead and stage), the loyalty report through `n8n execute` (an RFM
+ * segment table by email), and the event feed polling the ledger for a flagged referral. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error plain ESM script without types
+import * as n8n from '../../scripts/n8n.mjs';
+import { startSmtpServer, type ReceivedMail, type SmtpTestServer } from '../fakes/smtpServer';
+
+const DAY = 86_400_000;
+const daysAgo = (days: number) => new Date(Date.now() - days * DAY).toISOString();
+const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const to = (mail: ReceivedMail) => mail.envelope.to.join(',');
+
+/** `n8n execute` without blocking this process: the SMTP server it sends to runs in here. */
+function execute(bin: string, workflowId: string, env: Record<string, string>): Promise<any> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, [bin, 'execute', `--id=${workflowId}`, '--rawOutput'], { env });
+		let out = '';
+		let err = '';
+		child.stdout.on('data', (d) => (out += d));
+		child.stderr.on('data', (d) => (err += d));
+		child.on('exit', (code) => (code === 0 ? resolve(n8n.parseExecuteOutput(out)) : reject(new Error(`n8n execute exited ${code}\n${err.slice(-3000)}\n${out.slice(-3000)}`))));
+	});
+}
+
+/**
+ * prepareInstance in a child process: run in here its minute of synchronous npm and n8n commands
+ * would starve vitest's worker RPC ("Timeout calling onTaskUpdate").
+ */
+function prepareInstanceAsync(userFolder: string, smtpPort: number): Promise<{ bin: string; env: Record<string, string> }> {
+	const script = `import * as n8n from ${JSON.stringify(path.join(n8n.ROOT, 'scripts/n8n.mjs'))};
+const { bin, env } = n8n.prepareInstance(${JSON.stringify(userFolder)}, { build: false, files: n8n.workflowFiles(), credentials: [n8n.localSmtpCredential(${smtpPort})] });
+process.stdout.write(JSON.stringify({ bin, env }));`;
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: process.env });
+		let out = '';
+		let err = '';
+		child.stdout.on('data', (d) => (out += d));
+		child.stderr.on('data', (d) => (err += d));
+		child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`prepareInstance exited ${code}\n${err.slice(-4000)}`))));
+	});
+}
+
+async function waitForMail(smtp: SmtpTestServer, recipient: string, timeoutMs: number): Promise<ReceivedMail> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const found = smtp.messages.find((m) => to(m) === recipient);
+		if (found) return found;
+		if (Date.now() > deadline) throw new Error(`No mail to ${recipient} within ${timeoutMs / 1000} s; got mail to: ${smtp.messages.map(to).join(' | ')}`);
+		await new Promise((r) => setTimeout(r, 500));
+	}
+}
+
+describe('Lead scoring, loyalty report and event feed workflows in real n8n', () => {
+	let userFolder: string;
+	let smtp: SmtpTestServer;
+	let bin: string;
+	let env: Record<string, string>;
+	let server: { baseUrl: string; stop(): Promise<void>; logFile: string } | undefined;
+
+	beforeAll(async () => {
+		smtp = await startSmtpServer();
+		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-insights-e2e-'));
+		({ bin, env } = await prepareInstanceAsync(userFolder, smtp.port));
+	});
+
+	afterAll(async () => {
+		await server?.stop();
+		await smtp?.close();
+		if (userFolder) rmSync(userFolder, { recursive: true, force: true });
+	});
+
+	it('runs the loyalty report by hand and emails the RFM segment table to marketing', async () => {
+		const run = await execute(bin, 'rmLoyaltyReport1', env);
+		expect(run.status).toBe('success');
+		const runData = run.data.resultData.runData;
+		const transactions = runData['Sample Transactions'][0].data.main[0];
+		const summary = runData['RFM Segments'][0].data.main[0][0].json;
+		expect(summary.customers).toBe(12);
+		expect(summary.transactions).toBe(transactions.length);
+		const filled = summary.segments.filter((s: { customers: number }) => s.customers > 0);
+		expect(filled.reduce((sum: number, s: { customers: number }) => sum + s.customers, 0)).toBe(12);
+		const sent = runData['Email Report'][0].data.main[0];
+		expect(sent, JSON.stringify(runData['Email Report'][0].data.main[3]?.[0]?.json?.delivery)).toHaveLength(1);
+		expect(sent[0].json.delivery).toMatchObject({ outcome: 'sent' });
+
+		const reports = smtp.messages.filter((m) => to(m) === 'marketing@example.com');
+		expect(reports).toHaveLength(1);
+		const html = String(reports[0].parsed.html);
+		expect(reports[0].parsed.subject).toMatch(/^Loyalty report \d{4}-\d{2}-\d{2}: 12 customers in RFM segments$/);
+		// One table row per segment that has customers, none for the empty ones.
+		expect(html.match(/<tr><td>/g)).toHaveLength(filled.length);
+		for (const segment of filled) expect(html).toContain(`<td>${segment.segment.replace(/'/g, '&#x27;')}</td><td>${segment.customers}</td>`);
+
+		// A second run the same day sends nothing: the key holds the date.
+		const again = await execute(bin, 'rmLoyaltyReport1', env);
+		expect(again.data.resultData.runData['Email Report'][0].data.main[1][0].json.delivery).toMatchObject({ outcome: 'skipped', reason: 'duplicate' });
+		expect(smtp.messages.filter((m) => to(m) === 'marketing@example.com')).toHaveLength(1);
+	});
+
+	it('scores leads through the webhook, answers with stages and emails sales once per hot lead', async () => {
+		const port = await n8n.freePort();
+		server = await n8n.startN8n(bin, env, { port });
+		await n8n.ensureOwner(server.baseUrl);
+		const leads = [
+			{ id: 'lead-hot', name: 'Dana Whitfield', email: 'dana@northwind.example', title: 'VP Marketing', industry: 'SaaS', country: 'US', company: { name: 'Northwind', employees: 420 }, lastPricingVisitAt: daysAgo(0.5), demoRequestedAt: daysAgo(1), emailClicks: 6, lastEmailClickAt: daysAgo(2) },
+			{ id: 'lead-cold', name: 'Sam Ortiz', email: 'sam.ortiz@gmail.com', title: 'Student', industry: 'Education', country: 'ES', company: { employees: 1 }, emailClicks: 1 },
+			{ id: 'lead-warm', name: 'Priya Raman', email: 'priya@ledgerly.example', title: 'Head of Growth', industry: 'Fintech', country: 'GB', company: { employees: 85 }, lastPricingVisitAt: daysAgo(200) },
+		];
+		const url = `${server.baseUrl}/webhook/leads/score`;
+		const response = await n8n.waitForWebhook(url, json({ leads }));
+		expect(response.status).toBe(200);
+		const body = await response.json();
+		expect(body.leads.map((l: { id: string }) => l.id)).toEqual(['lead-hot', 'lead-cold', 'lead-warm']);
+		const [hot, cold, warm] = body.leads.map((l: { leadScore: Record<string, unknown> }) => l.leadScore);
+		// Hot: full fit 50 + engagement capped at 60 → total capped at 100.
+		expect(hot).toMatchObject({ score: 100, stage: 'SQL', grade: 'A', engagementLevel: 1 });
+		expect(cold).toMatchObject({ score: 0, stage: 'cold', grade: 'F' });
+		// Warm: fit 50, the pricing visit is older than 30 days so engagement adds nothing.
+		expect(warm).toMatchObject({ score: 50, stage: 'MQL', engagement: 0 });
+		expect(hot.explanation.rules.filter((r: { matched: boolean }) => r.matched).map((r: { rule: string }) => r.rule)).toContain('Requested a demo');
+
+		const first = await waitForMail(smtp, 'sales@example.com', 15_000);
+		await new Promise((r) => setTimeout(r, 1500));
+		const sales = smtp.messages.filter((m) => to(m) === 'sales@example.com');
+		expect(sales.map((m) => m.parsed.subject).sort()).toEqual(['MQL lead: Priya Raman (50 points)', 'SQL lead: Dana Whitfield (100 points)']);
+		expect(String(sales.find((m) => /Dana/.test(String(m.parsed.subject)))?.parsed.html)).toContain('<li>Requested a demo: 30 points</li>');
+		expect(first.envelope.from).toBe('leads@example.com');
+
+		// A single lead object works too; the same lead at the same stage is not announced again.
+		const single = await fetch(url, json(leads[0]));
+		expect(single.status).toBe(200);
+		const singleBody = await single.json();
+		expect(singleBody.leads).toHaveLength(1);
+		expect(singleBody.leads[0].leadScore.stage).toBe('SQL');
+		await new Promise((r) => setTimeout(r, 1500));
+		expect(smtp.messages.filter((m) => to(m) === 'sales@example.com')).toHaveLength(2);
+	}, 180_000);
+
+	it('emails ops when a sign-up is flagged, from the Referral Trigger polling the ledger', async () => {
+		if (!server) throw new Error('n8n did not start in the previous test');
+		const signup = `${server.baseUrl}/webhook/referral/signup`;
+		const referrer = await (await n8n.waitForWebhook(signup, json({ email: 'ria.referrer@example.org', name: 'Ria' }))).json();
+		const code = referrer.participant.code;
+		expect(code).toMatch(/\S/);
+		const referee = await (await fetch(signup, json({ email: 'throwaway@mailinator.com', referralCode: code }))).json();
+		expect(referee.referral).toMatchObject({ status: 'flagged', reasons: expect.arrayContaining(['disposable_email']) });
+
+		// The trigger polls every minute; the first poll after activation may only set its cursor.
+		const mail = await waitForMail(smtp, 'ops@example.com', 150_000);
+		expect(mail.parsed.subject).toBe(`Referral #${referee.referral.id} flagged for review`);
+		expect(String(mail.parsed.html)).toContain('<code>disposable_email</code>');
+		expect(smtp.messages.filter((m) => to(m) === 'ops@example.com')).toHaveLength(1);
+		expect(smtp.messages.filter((m) => to(m) === 'marketing@example.com')).toHaveLength(1);
+	}, 200_000);
+});
