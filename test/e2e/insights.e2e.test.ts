@@ -105,14 +105,15 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 
 	it('scores leads through the webhook, answers with stages and emails sales once per hot lead', async () => {
 		const port = await n8n.freePort();
-		server = await n8n.startN8n(bin, env, { port });
-		await n8n.ensureOwner(server.baseUrl);
+		const started = await n8n.startN8n(bin, env, { port });
+		server = started;
+		await n8n.ensureOwner(started.baseUrl);
 		const leads = [
 			{ id: 'lead-hot', name: 'Dana Whitfield', email: 'dana@northwind.example', title: 'VP Marketing', industry: 'SaaS', country: 'US', company: { name: 'Northwind', employees: 420 }, lastPricingVisitAt: daysAgo(0.5), demoRequestedAt: daysAgo(1), emailClicks: 6, lastEmailClickAt: daysAgo(2) },
 			{ id: 'lead-cold', name: 'Sam Ortiz', email: 'sam.ortiz@gmail.com', title: 'Student', industry: 'Education', country: 'ES', company: { employees: 1 }, emailClicks: 1 },
 			{ id: 'lead-warm', name: 'Priya Raman', email: 'priya@ledgerly.example', title: 'Head of Growth', industry: 'Fintech', country: 'GB', company: { employees: 85 }, lastPricingVisitAt: daysAgo(200) },
 		];
-		const url = `${server.baseUrl}/webhook/leads/score`;
+		const url = `${started.baseUrl}/webhook/leads/score`;
 		const response = await n8n.waitForWebhook(url, json({ leads }));
 		expect(response.status).toBe(200);
 		const body = await response.json();
@@ -135,7 +136,7 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 		// A single lead object works too; the same lead at the same stage is not announced again.
 		const single = await fetch(url, json(leads[0]));
 		expect(single.status).toBe(200);
-		const singleBody = await single.json();
+		const singleBody = (await single.json()) as { leads: Array<{ leadScore: { stage: string } }> };
 		expect(singleBody.leads).toHaveLength(1);
 		expect(singleBody.leads[0].leadScore.stage).toBe('SQL');
 		await new Promise((r) => setTimeout(r, 1500));
@@ -148,7 +149,7 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 		const referrer = await (await n8n.waitForWebhook(signup, json({ email: 'ria.referrer@example.org', name: 'Ria' }))).json();
 		const code = referrer.participant.code;
 		expect(code).toMatch(/\S/);
-		const referee = await (await fetch(signup, json({ email: 'throwaway@mailinator.com', referralCode: code }))).json();
+		const referee = (await (await fetch(signup, json({ email: 'throwaway@mailinator.com', referralCode: code }))).json()) as { referral: { id: number } };
 		expect(referee.referral).toMatchObject({ status: 'flagged', reasons: expect.arrayContaining(['disposable_email']) });
 
 		// The trigger polls every minute; the first poll after activation may only set its cursor.
