@@ -45,6 +45,14 @@ function run(command, args, options = {}) {
 	return result;
 }
 
+/**
+ * What n8n 1.x needs pinned to install and start here (n8n publishes no lockfile). Its nodes-base
+ * fetches xlsx from cdn.sheetjs.com, unreachable here: the same SheetJS release is on the registry
+ * as @e965/xlsx, which n8n 2.x uses itself. A floating langgraph-checkpoint 1.2 needs a newer
+ * @langchain/core than n8n 1.x pins, and `n8n start` then fails as 'Command "start" not found'.
+ */
+const N8N1_OVERRIDES = { xlsx: 'npm:@e965/xlsx@0.20.2', '@langchain/langgraph-checkpoint': '1.0.0' };
+
 /** Installs n8n into .cache/n8n/<version> once; returns the path of its CLI script. */
 export function ensureN8n(version = N8N_VERSION) {
 	assertNode24();
@@ -54,7 +62,8 @@ export function ensureN8n(version = N8N_VERSION) {
 	if (existsSync(marker) && existsSync(bin)) return bin;
 	log(`installing n8n ${version} into ${path.relative(ROOT, dir)} (first time only, about 4 minutes)`);
 	mkdirSync(dir, { recursive: true });
-	writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'n8n-runtime', private: true }, null, 2));
+	const overrides = version.startsWith('1.') ? N8N1_OVERRIDES : {};
+	writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'n8n-runtime', private: true, overrides }, null, 2));
 	// Install scripts are skipped: one of them compiles librdkafka from sources fetched online.
 	// Only sqlite3 (n8n's own database driver) needs building, and it builds from the package.
 	run('npm', ['install', `n8n@${version}`, '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', '--legacy-peer-deps'], { cwd: dir });
@@ -111,15 +120,32 @@ export function n8nEnv(userFolder, extra = {}) {
 		N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL || 'info',
 		N8N_ENCRYPTION_KEY: 'referral-marketing-local-only-key',
 		N8N_BLOCK_ENV_ACCESS_IN_NODE: 'false',
+		// Every n8n process (even `execute`) opens a task broker, on 5679 unless told: pick a free one
+		// so that parallel test runs and `npm start` do not collide.
+		N8N_RUNNERS_BROKER_PORT: String(freePortSync()),
 		...extra,
 	};
 }
 
+/** A free TCP port, synchronously (for the synchronous CLI helpers). */
+export function freePortSync() {
+	const script = "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close();});";
+	const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+	const port = Number(result.stdout);
+	if (result.status !== 0 || !Number.isInteger(port) || port <= 0) throw new Error(`could not find a free port: ${result.stderr}`);
+	return port;
+}
+
 /** Runs one n8n CLI command to the end; returns its output. */
 export function n8nCli(bin, args, env) {
-	const result = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+	const result = spawnSync(process.execPath, [bin, ...args], {
+		env: { ...env, N8N_RUNNERS_BROKER_PORT: String(freePortSync()) },
+		encoding: 'utf8',
+		maxBuffer: 512 * 1024 * 1024,
+	});
 	if (result.status !== 0) {
-		throw new Error(`n8n ${args.join(' ')} failed (exit ${result.status}):\n${(result.stderr || '').slice(-4000)}\n${(result.stdout || '').slice(-4000)}`);
+		const how = result.error ? `${result.error.message}` : `exit ${result.status}${result.signal ? `, signal ${result.signal}` : ''}`;
+		throw new Error(`n8n ${args.join(' ')} failed (${how}):\n${(result.stderr || '').slice(-4000)}\n${(result.stdout || '').slice(-4000)}`);
 	}
 	return result.stdout;
 }
@@ -143,8 +169,19 @@ export function importWorkflows(bin, env, files, { activate = true } = {}) {
 	for (const file of files) {
 		n8nCli(bin, ['import:workflow', `--input=${file}`], env);
 		const workflow = JSON.parse(readFileSync(file, 'utf8'));
-		if (activate && isActivatable(workflow)) n8nCli(bin, ['publish:workflow', `--id=${workflow.id}`], env);
+		if (activate && isActivatable(workflow)) n8nCli(bin, activateArgs(bin, workflow.id), env);
 	}
+}
+
+/** The major version of the n8n a CLI script belongs to (read from its package.json). */
+export function n8nMajor(bin) {
+	const manifest = JSON.parse(readFileSync(path.join(path.dirname(bin), '..', 'package.json'), 'utf8'));
+	return Number(manifest.version.split('.')[0]);
+}
+
+/** n8n 2.x publishes a workflow version; n8n 1.x has no publishing and sets the active flag instead. */
+function activateArgs(bin, id) {
+	return n8nMajor(bin) >= 2 ? ['publish:workflow', `--id=${id}`] : ['update:workflow', `--id=${id}`, '--active=true'];
 }
 
 export function isActivatable(workflow) {
@@ -244,14 +281,22 @@ export async function waitForWebhook(url, init, timeoutMs = 60_000) {
 export const DEMO_OWNER = { email: 'owner@example.com', firstName: 'Demo', lastName: 'Owner', password: 'Referral-Demo-2026' };
 
 /** Creates the instance owner on a fresh database (a no-op once one exists). */
-export async function ensureOwner(baseUrl, owner = DEMO_OWNER) {
-	const response = await fetch(`${baseUrl}/rest/owner/setup`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify(owner),
-	});
-	if (response.ok) return 'created';
-	const text = await response.text();
+export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 60_000) {
+	const deadline = Date.now() + timeoutMs;
+	let response;
+	let text;
+	// n8n 1.x reports ready a few seconds before it mounts its REST routes (404 meanwhile).
+	for (;;) {
+		response = await fetch(`${baseUrl}/rest/owner/setup`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify(owner),
+		});
+		if (response.ok) return 'created';
+		text = await response.text();
+		if (response.status !== 404 || Date.now() > deadline) break;
+		await new Promise((r) => setTimeout(r, 500));
+	}
 	if (response.status === 400 && /already|owner/i.test(text)) return 'exists';
 	throw new Error(`Owner setup failed: HTTP ${response.status} ${text.slice(0, 500)}`);
 }
