@@ -1,0 +1,156 @@
+/* Issue 9's queue-mode proof: n8n main + 2 workers on PostgreSQL (n8n's database and the ledger)
+ * and Redis; sign-ups and conversions through the sample workflows, fired concurrently with 20 %
+ * replays. Every count is exact, no reward and no email twice, both workers used, and the
+ * conversion workflow keeps at least half the request rate of a trivial webhook workflow. */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAllLedgers, openLedger } from '../../engine/ledger';
+import { startSmtpServer } from '../fakes/smtpServer';
+// @ts-expect-error plain ESM script without types
+import * as n8n from '../../scripts/n8n.mjs';
+// @ts-expect-error plain ESM script without types
+import { fireConcurrently, startQueueCluster } from '../../scripts/queue.mjs';
+
+const SIGNUP = path.join(n8n.ROOT, 'workflows/referral-signup.json');
+const CONVERSION = path.join(n8n.ROOT, 'workflows/referral-conversion.json');
+const PG_URL = process.env.LEDGER_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const LEDGER_CREDENTIAL = { id: 'rmQueueLedger001', name: 'Referral Ledger (queue)' };
+
+const REFERRERS = 100;
+const REFEREES_EACH = 4;
+const CONVERTING_EACH = 3;
+const REPLAY_SHARE = 0.2;
+
+/** The workflow as an operator would set it up for queue mode: every package node on the PostgreSQL ledger. */
+function onPostgresLedger(file: string, folder: string): string {
+	const workflow = JSON.parse(readFileSync(file, 'utf8'));
+	for (const node of workflow.nodes) {
+		if (String(node.type).startsWith('n8n-nodes-referral-marketing.')) node.credentials = { ...(node.credentials ?? {}), referralLedgerApi: LEDGER_CREDENTIAL };
+	}
+	const out = path.join(folder, path.basename(file));
+	writeFileSync(out, JSON.stringify(workflow));
+	return out;
+}
+
+function withReplays<T>(requests: T[], share: number): T[] {
+	const replays = requests.filter((_, i) => i % Math.round(1 / share) === 0);
+	const all = [...requests, ...replays];
+	// Interleave so a replay can race its original.
+	for (let i = all.length - 1; i > 0; i--) {
+		const j = randomBytes(4).readUInt32BE() % (i + 1);
+		[all[i], all[j]] = [all[j], all[i]];
+	}
+	return all;
+}
+
+describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode under load: sign-ups and conversions with replays', () => {
+	let folder: string;
+	let cluster: { baseUrl: string; stop: () => Promise<void>; executionsPerWorker: () => number[] };
+	let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+	const schema = `rm_queue_${randomBytes(5).toString('hex')}`;
+
+	beforeAll(async () => {
+		folder = mkdtempSync(path.join(os.tmpdir(), 'rm-load-'));
+		smtp = await startSmtpServer();
+		const credentials = [
+			n8n.localSmtpCredential(smtp.port, smtp.host),
+			{ ...LEDGER_CREDENTIAL, type: 'referralLedgerApi', data: { backend: 'postgres', connection: 'url', connectionStringSecret: PG_URL, schema } },
+		];
+		const credentialsFile = path.join(folder, 'credentials.json');
+		writeFileSync(credentialsFile, JSON.stringify(credentials));
+		cluster = await startQueueCluster(path.join(folder, 'n8n'), {
+			workers: 2,
+			credentialsFile,
+			files: [onPostgresLedger(SIGNUP, folder), onPostgresLedger(CONVERSION, folder), path.join(__dirname, 'trivial-webhook.json')],
+		});
+	});
+
+	afterAll(async () => {
+		await cluster?.stop();
+		await smtp?.close();
+		await closeAllLedgers();
+		const client = new pg.Client({ connectionString: PG_URL });
+		await client.connect();
+		await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+		await client.end();
+		if (folder) rmSync(folder, { recursive: true, force: true });
+	});
+
+	it('counts come out exact, nothing twice, both workers used, and the rate holds', async () => {
+		const post = (url: string, body: unknown) => ({ url, init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } });
+		const signupUrl = `${cluster.baseUrl}/webhook/referral/signup`;
+		const conversionUrl = `${cluster.baseUrl}/webhook/referral/conversion`;
+		const baselineUrl = `${cluster.baseUrl}/webhook/queue/baseline`;
+		await n8n.waitForWebhook(baselineUrl, post(baselineUrl, { code: 'x' }).init);
+
+		// Referrers first (their codes are needed), then referees with codes, then conversions.
+		const referrers = await fireConcurrently(withReplays(Array.from({ length: REFERRERS }, (_, i) => post(signupUrl, { email: `referrer${i}@example.com`, name: `Referrer ${i}` })), REPLAY_SHARE), 40);
+		expect(referrers.results.every((r: { status: number }) => r.status === 200)).toBe(true);
+		const codeOf = new Map<string, string>();
+		for (const r of referrers.results) {
+			const body = JSON.parse(r.body);
+			const known = codeOf.get(body.participant.email);
+			if (known) expect(body.participant.code).toBe(known);
+			codeOf.set(body.participant.email, body.participant.code);
+		}
+		expect(codeOf.size).toBe(REFERRERS);
+
+		const refereeBodies = [];
+		for (let i = 0; i < REFERRERS; i++) {
+			for (let j = 0; j < REFEREES_EACH; j++) {
+				refereeBodies.push({ email: `friend${i}-${j}@example.org`, name: `Friend ${i}-${j}`, referralCode: codeOf.get(`referrer${i}@example.com`) });
+			}
+		}
+		const referees = await fireConcurrently(withReplays(refereeBodies.map((b) => post(signupUrl, b)), REPLAY_SHARE), 40);
+		expect(referees.results.every((r: { status: number }) => r.status === 200)).toBe(true);
+		for (const r of referees.results) expect(JSON.parse(r.body).referral).toMatchObject({ status: 'pending' });
+
+		const conversions = [];
+		for (let i = 0; i < REFERRERS; i++) {
+			for (let j = 0; j < CONVERTING_EACH; j++) conversions.push(post(conversionUrl, { email: `friend${i}-${j}@example.org`, orderId: `order-${i}-${j}`, amount: 49.9, currency: 'EUR' }));
+		}
+		const baseline = await fireConcurrently(conversions.map((c) => post(baselineUrl, { code: c.url })), 40);
+		const converted = await fireConcurrently(withReplays(conversions, REPLAY_SHARE), 40);
+		expect(converted.results.every((r: { status: number }) => r.status === 200)).toBe(true);
+
+		// Exact counts in the PostgreSQL ledger.
+		const ledger = await openLedger({ backend: 'postgres', connectionString: PG_URL, schema });
+		const counts = await ledger.countReferrals({ programId: 'default' });
+		expect(counts.total).toBe(REFERRERS * REFEREES_EACH);
+		expect((counts.byStatus.qualified ?? 0) + (counts.byStatus.rewarded ?? 0)).toBe(REFERRERS * CONVERTING_EACH);
+		const rewards = await ledger.listRewards({ programId: 'default', limit: 10_000 });
+		const keys = new Set(rewards.map((r) => r.idempotencyKey));
+		expect(keys.size).toBe(rewards.length);
+		const referrerPoints = rewards.filter((r) => r.side === 'referrer' && r.kind === 'points');
+		const refereePoints = rewards.filter((r) => r.side === 'referee' && r.kind === 'points');
+		const coupons = rewards.filter((r) => r.kind === 'coupon');
+		expect(referrerPoints).toHaveLength(REFERRERS * CONVERTING_EACH);
+		expect(refereePoints).toHaveLength(REFERRERS * CONVERTING_EACH);
+		expect(coupons).toHaveLength(REFERRERS); // the 3rd qualified referral of each referrer
+
+		// No email twice: one welcome per participant and one notice per person per order, whatever
+		// the replays. Notices go out after the response, so wait for the expected number first.
+		const participants = REFERRERS * (1 + REFEREES_EACH);
+		const expectedEmails = participants + 2 * REFERRERS * CONVERTING_EACH;
+		await smtp.waitForMessages(expectedEmails, 240_000);
+		await new Promise((r) => setTimeout(r, 5_000));
+		expect(smtp.messages).toHaveLength(expectedEmails);
+		const welcomes = new Map<string, number>();
+		for (const message of smtp.messages) {
+			if (!/welcome/i.test(message.parsed.subject ?? '')) continue;
+			for (const to of message.envelope.to) welcomes.set(to, (welcomes.get(to) ?? 0) + 1);
+		}
+		expect(welcomes.size).toBe(participants);
+		expect([...welcomes.values()].every((n) => n === 1)).toBe(true);
+
+		const perWorker = cluster.executionsPerWorker();
+		expect(perWorker.every((n: number) => n > 0)).toBe(true);
+		const ratio = converted.rate / baseline.rate;
+		console.log(`queue load: ${referrers.results.length + referees.results.length} sign-ups and ${converted.results.length} conversions (20 % replays); conversion ${converted.rate.toFixed(1)} req/s vs trivial ${baseline.rate.toFixed(1)} req/s (ratio ${ratio.toFixed(2)}); executions per worker ${perWorker.join(' / ')}; ${smtp.messages.length} emails`);
+		expect(ratio).toBeGreaterThanOrEqual(0.5);
+	});
+});
