@@ -4,6 +4,7 @@ import type {
 	ICredentialDataDecryptedObject,
 	ICredentials,
 	ICredentialType,
+	IDataObject,
 	IHttpRequestHelper,
 	IHttpRequestOptions,
 	INode,
@@ -58,8 +59,8 @@ export class HarnessCredentialsHelper extends ICredentialsHelper {
 		if (!auth) return options;
 		if (typeof auth === 'function') return await auth(credentials, options);
 		const properties = auth.properties as Record<string, Record<string, unknown> | undefined>;
-		options.headers = { ...(options.headers ?? {}), ...resolveAll(properties.headers, credentials) };
-		options.qs = { ...(options.qs ?? {}), ...resolveAll(properties.qs, credentials) };
+		options.headers = { ...(options.headers ?? {}), ...(resolveAll(properties.headers, credentials) as IDataObject) };
+		options.qs = { ...(options.qs ?? {}), ...(resolveAll(properties.qs, credentials) as IDataObject) };
 		if (properties.body) options.body = { ...((options.body as object) ?? {}), ...resolveAll(properties.body, credentials) };
 		if (properties.auth) options.auth = resolveAll(properties.auth, credentials) as unknown as IHttpRequestOptions['auth'];
 		return options;

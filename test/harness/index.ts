@@ -163,7 +163,7 @@ export async function runWorkflow(workflowJson: WorkflowJson, options: RunOption
 			return task.data?.main?.[outputIndex] ?? [];
 		},
 		json(nodeName, outputIndex = 0, runIndex) {
-			return this.items(nodeName, outputIndex, runIndex).map((item) => item.json);
+			return (this as RunResult).items(nodeName, outputIndex, runIndex).map((item: INodeExecutionData) => item.json);
 		},
 		error: (nodeName) => runData[nodeName]?.at(-1)?.error as never,
 		executionTime: (nodeName) => taskOf(nodeName).executionTime,

@@ -1,3 +1,4 @@
+import type { IDataObject } from 'n8n-workflow';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ afterAll(async () => {
 
 const ledgerFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-leadscore-')), 'ledger.sqlite');
 
-function run(file: string, parameters: Record<string, unknown>, items: Record<string, unknown>[]) {
+function run(file: string, parameters: Record<string, unknown>, items: IDataObject[]) {
 	return runWorkflow(
 		singleNodeWorkflow({ type: 'leadScore', parameters, credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } } } as never, items),
 		{ credentials: { referralLedgerApi: { backend: 'sqlite', path: file } } },

@@ -1,3 +1,4 @@
+import type { IDataObject } from 'n8n-workflow';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,7 @@ function backends(): Array<[string, () => Promise<{ credential: LedgerCredential
 
 for (const [name, open] of backends()) {
 	describe.skipIf(name === 'PostgreSQL' && !pgTestUrl())(`Referral Code ledger operations on ${name}`, () => {
-		const run = async (credential: LedgerCredential, parameters: Record<string, unknown>, items: Record<string, unknown>[], continueOnFail = false) =>
+		const run = async (credential: LedgerCredential, parameters: Record<string, unknown>, items: IDataObject[], continueOnFail = false) =>
 			await runWorkflow(
 				singleNodeWorkflow(
 					{
