@@ -2,7 +2,7 @@
 // package the way n8n installs a community package (so node types are
 // `n8n-nodes-referral-marketing.<node>`), imports workflows and runs n8n's CLI or server.
 // Used by `npm start`, `npm run test:e2e` and the benchmarks that run inside n8n.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -336,4 +336,37 @@ export function prepareInstance(userFolder, { files = workflowFiles(), activate 
 	if (credentials.length > 0) importCredentials(bin, env, credentials);
 	importWorkflows(bin, env, files, { activate });
 	return { bin, env };
+}
+
+/**
+ * prepareInstance in a child process. It runs a minute of blocking npm and n8n commands; in a test
+ * runner's own process that starves the runner (vitest reports "Timeout calling onTaskUpdate") and
+ * any in-process fake server. Options must be plain JSON.
+ */
+export function prepareInstanceAsync(userFolder, options = {}) {
+	const script = `import(${JSON.stringify(new URL(import.meta.url).href)}).then((n8n) => {
+		const prepared = n8n.prepareInstance(process.argv[1], JSON.parse(process.argv[2]));
+		process.stdout.write('\\nPREPARED ' + JSON.stringify(prepared) + '\\n');
+	})`;
+	return new Promise((resolve, reject) => {
+		execFile(process.execPath, ['--input-type=module', '-e', script, userFolder, JSON.stringify(options)], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+			const line = stdout.split('\n').find((l) => l.startsWith('PREPARED '));
+			if (error || !line) reject(new Error(`prepareInstance failed: ${error?.message ?? 'no result'}\n${stderr.slice(-4000)}`));
+			else resolve(JSON.parse(line.slice('PREPARED '.length)));
+		});
+	});
+}
+
+/** n8nCli without blocking this process (for `n8n execute` while in-process fakes must answer). */
+export function n8nCliAsync(bin, args, env) {
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, [bin, ...args], { env: { ...env, N8N_RUNNERS_BROKER_PORT: String(freePortSync()) } });
+		let out = '';
+		let err = '';
+		child.stdout.on('data', (d) => (out += d));
+		child.stderr.on('data', (d) => (err += d));
+		child.on('exit', (code, signal) =>
+			code === 0 ? resolve(out) : reject(new Error(`n8n ${args.join(' ')} failed (exit ${code}${signal ? `, signal ${signal}` : ''}):\n${err.slice(-4000)}\n${out.slice(-4000)}`)),
+		);
+	});
 }

@@ -2,12 +2,11 @@
  * workflows/ imported and active, mail to a loopback SMTP server: a referrer and three friends sign
  * up through the sign-up webhook and order; the response lists the rewards each order earned, a
  * replayed or later order earns and sends nothing, and the hourly approval releases held rewards. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLedger, type LedgerStore } from '../../engine/ledger';
+import { openLedger } from '../../engine/ledger';
 import { ReferralService } from '../../engine/referrals/service';
 import { RewardService } from '../../engine/rewards/service';
 import { sampleRewardProgram } from '../../engine/rewards/serviceSample';
@@ -30,18 +29,6 @@ interface Reward {
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** `n8n execute` without blocking the test worker (a CLI run takes most of a minute). */
-function cli(bin: string, args: string[], env: Record<string, string>): Promise<string> {
-	return new Promise((resolve, reject) => {
-		const child = bin === process.execPath ? spawn(bin, args, { env }) : spawn(process.execPath, [bin, ...args], { env });
-		let out = '';
-		let err = '';
-		child.stdout.on('data', (d) => (out += d));
-		child.stderr.on('data', (d) => (err += d));
-		child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}\n${err.slice(-3000)}\n${out.slice(-3000)}`))));
-	});
-}
-
 describe('conversion and reward approval workflows in real n8n', () => {
 	let userFolder: string;
 	let bin: string;
@@ -52,7 +39,6 @@ describe('conversion and reward approval workflows in real n8n', () => {
 	const post = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 	const call = async (pathname: string, body: unknown) => {
 		const response = await fetch(`${server!.baseUrl}/webhook/${pathname}`, post(body));
-		// eslint-disable-next-line @typescript-eslint/no-explicit-any
 		return { status: response.status, json: (await response.json()) as any };
 	};
 	const convert = (body: unknown) => call('referral/conversion', body);
@@ -65,11 +51,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-conversion-'));
 		// Every workflow in workflows/, as npm start imports them: webhook paths must not collide.
-		// In a child process: prepareInstance blocks for most of a minute, longer than vitest lets a worker go silent.
-		const script = `import * as n8n from ${JSON.stringify(path.join(n8n.ROOT, 'scripts/n8n.mjs'))};
-			process.stdout.write('\\nPREPARED ' + JSON.stringify(n8n.prepareInstance(${JSON.stringify(userFolder)}, { build: false, credentials: [n8n.localSmtpCredential(${smtp.port})] })));`;
-		const out = await cli(process.execPath, ['--input-type=module', '-e', script], process.env as Record<string, string>);
-		({ bin, env } = JSON.parse(out.slice(out.lastIndexOf('\nPREPARED ') + '\nPREPARED '.length)));
+		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtp.port)] }));
 		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
 		await n8n.ensureOwner(server!.baseUrl);
 		// Each workflow's webhook registers on its own; wait for every one this file calls.
@@ -88,6 +70,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 	const friends = ['bob@example.org', 'cleo@example.net', 'dave@example.com'];
 	const referralIds: number[] = [];
 	const allRewards: Reward[] = [];
+	const reversedIds: number[] = [];
 
 	it('a referrer and three friends with the code sign up through the sign-up workflow', async () => {
 		const ann = await call('referral/signup', { email: 'ann@example.com', name: 'Ann' });
@@ -191,7 +174,10 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		const { status, json } = await call('referral/refund', { orderId: 'A-1002' });
 		expect(status).toBe(200);
 		expect(json.referral).toEqual({ id: referralIds[1], status: 'reversed' });
-		expect(Array.isArray(json.reversed)).toBe(true);
+		// The points of that order (referrer 100, referee 50) are reversed with it, and a replay answers the same.
+		expect(json.reversed).toHaveLength(2);
+		reversedIds.push(...json.reversed);
+		expect((await call('referral/refund', { orderId: 'A-1002' })).json).toEqual(json);
 		// A reversed referral earns nothing on a replay of its order.
 		expect(await convert({ email: friends[1], orderId: 'A-1002', amount: 35, currency: 'EUR' })).toEqual({ status: 200, json: { referral: { id: referralIds[1], status: 'reversed' }, rewards: [] } });
 	});
@@ -206,6 +192,8 @@ describe('conversion and reward approval workflows in real n8n', () => {
 			const annRewards = rewards.filter((r) => r.recipientId === referrer.id);
 			expect(annRewards.filter((r) => r.kind === 'points').map((r) => r.amount)).toEqual([100, 100, 100]);
 			expect(annRewards.filter((r) => r.kind === 'coupon')).toHaveLength(1);
+			// The refunded order's two rewards, and only those, are reversed.
+			expect(rewards.filter((r) => r.status === 'reversed').map((r) => r.id).sort((a, b) => a - b)).toEqual([...reversedIds].sort((a, b) => a - b));
 			expect(rewards.filter((r) => r.recipientId !== referrer.id).map((r) => r.amount)).toEqual([50, 50, 50]);
 		} finally {
 			await ledger.close();
@@ -236,7 +224,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		}
 
 		const before = smtp.messages.length;
-		const run = n8n.parseExecuteOutput(await cli(bin, ['execute', '--id=rmRewardApprove1', '--rawOutput'], env));
+		const run = n8n.parseExecuteOutput(await n8n.n8nCliAsync(bin, ['execute', '--id=rmRewardApprove1', '--rawOutput'], env));
 		expect(run.status).toBe('success');
 		const runData = run.data.resultData.runData;
 		const approved = runData['Approve Due Rewards'][0].data.main[0].map((item: { json: Reward }) => item.json);

@@ -12,9 +12,9 @@ import * as n8n from '../../scripts/n8n.mjs';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = path.join(n8n.ROOT, 'docs', 'screenshots');
 const packageJson = JSON.parse(readFileSync(path.join(n8n.ROOT, 'package.json'), 'utf8'));
-const nodeDisplayNames: string[] = packageJson.n8n.nodes.map((file: string) => {
+const packageNodes: Array<{ name: string; description: string }> = packageJson.n8n.nodes.map((file: string) => {
 	const source = readFileSync(path.join(n8n.ROOT, file.replace(/^dist\//, '').replace(/\.js$/, '.ts')), 'utf8');
-	return /displayName: '([^']+)'/.exec(source)![1];
+	return { name: /displayName: '([^']+)'/.exec(source)![1], description: /description: '([^']+)'/.exec(source)![1] };
 });
 
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('editor in a real browser', () => {
@@ -25,7 +25,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('editor in a real brow
 
 	beforeAll(async () => {
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-editor-'));
-		const { bin, env } = n8n.prepareInstance(userFolder, { build: false });
+		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false });
 		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
 		await n8n.ensureOwner(server.baseUrl);
 		mkdirSync(SHOTS, { recursive: true });
@@ -49,16 +49,21 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('editor in a real brow
 	});
 
 	it('lists every node of the package in the node panel', async () => {
-		// A workflow that already has a trigger, so the panel offers action nodes, not triggers.
+		const find = async (node: { name: string; description: string }, text: string) => {
+			await page.getByPlaceholder('Search nodes...').fill(node.name);
+			await expect.poll(async () => await page.getByText(text, { exact: true }).count(), { timeout: 20_000 }).toBeGreaterThan(0);
+			await page.screenshot({ path: path.join(SHOTS, `node-panel-${node.name.toLowerCase().replace(/\s+/g, '-')}.png`) });
+		};
+		// Action nodes: in a workflow that already has a trigger, the panel offers what happens next.
 		await page.goto(`${server.baseUrl}/workflow/rmCodeBatch00001`);
 		await page.locator('[data-test-id="canvas-node"]').first().waitFor({ timeout: 60_000 });
 		await page.locator('[data-test-id="node-creator-plus-button"]').first().click({ timeout: 60_000 });
-		const search = page.getByPlaceholder('Search nodes...');
-		for (const name of nodeDisplayNames) {
-			await search.fill(name);
-			await expect.poll(async () => await page.getByText(name, { exact: true }).count(), { timeout: 20_000 }).toBeGreaterThan(0);
-			await page.screenshot({ path: path.join(SHOTS, `node-panel-${name.toLowerCase().replace(/\s+/g, '-')}.png`) });
-		}
+		for (const node of packageNodes.filter((n) => !n.name.endsWith('Trigger'))) await find(node, node.name);
+		// Triggers: a new workflow's panel asks what starts it, and lists triggers without the word
+		// "Trigger" (ours reads "Referral"), so look for its description.
+		await page.goto(`${server.baseUrl}/workflow/new`);
+		await page.locator('[data-test-id="node-creator-plus-button"]').first().click({ timeout: 60_000 });
+		for (const node of packageNodes.filter((n) => n.name.endsWith('Trigger'))) await find(node, node.description);
 	});
 
 	for (const file of n8n.workflowFiles() as string[]) {

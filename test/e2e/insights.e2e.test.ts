@@ -2,7 +2,6 @@
  * workflow in workflows/, mail to a loopback SMTP server: lead scoring by webhook (scores, stages,
  * one sales email per hot lead and stage), the loyalty report through `n8n execute` (an RFM
  * segment table by email), and the event feed polling the ledger for a flagged referral. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,33 +16,8 @@ const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'a
 const to = (mail: ReceivedMail) => mail.envelope.to.join(',');
 
 /** `n8n execute` without blocking this process: the SMTP server it sends to runs in here. */
-function execute(bin: string, workflowId: string, env: Record<string, string>): Promise<any> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [bin, 'execute', `--id=${workflowId}`, '--rawOutput'], { env });
-		let out = '';
-		let err = '';
-		child.stdout.on('data', (d) => (out += d));
-		child.stderr.on('data', (d) => (err += d));
-		child.on('exit', (code) => (code === 0 ? resolve(n8n.parseExecuteOutput(out)) : reject(new Error(`n8n execute exited ${code}\n${err.slice(-3000)}\n${out.slice(-3000)}`))));
-	});
-}
-
-/**
- * prepareInstance in a child process: run in here its minute of synchronous npm and n8n commands
- * would starve vitest's worker RPC ("Timeout calling onTaskUpdate").
- */
-function prepareInstanceAsync(userFolder: string, smtpPort: number): Promise<{ bin: string; env: Record<string, string> }> {
-	const script = `import * as n8n from ${JSON.stringify(path.join(n8n.ROOT, 'scripts/n8n.mjs'))};
-const { bin, env } = n8n.prepareInstance(${JSON.stringify(userFolder)}, { build: false, files: n8n.workflowFiles(), credentials: [n8n.localSmtpCredential(${smtpPort})] });
-process.stdout.write(JSON.stringify({ bin, env }));`;
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: process.env });
-		let out = '';
-		let err = '';
-		child.stdout.on('data', (d) => (out += d));
-		child.stderr.on('data', (d) => (err += d));
-		child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`prepareInstance exited ${code}\n${err.slice(-4000)}`))));
-	});
+async function execute(bin: string, workflowId: string, env: Record<string, string>): Promise<any> {
+	return n8n.parseExecuteOutput(await n8n.n8nCliAsync(bin, ['execute', `--id=${workflowId}`, '--rawOutput'], env));
 }
 
 async function waitForMail(smtp: SmtpTestServer, recipient: string, timeoutMs: number): Promise<ReceivedMail> {
@@ -66,7 +40,7 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 	beforeAll(async () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-insights-e2e-'));
-		({ bin, env } = await prepareInstanceAsync(userFolder, smtp.port));
+		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, files: n8n.workflowFiles(), credentials: [n8n.localSmtpCredential(smtp.port)] }));
 	});
 
 	afterAll(async () => {

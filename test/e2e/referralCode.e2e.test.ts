@@ -13,9 +13,9 @@ describe('Referral Code node in real n8n', () => {
 	let bin: string;
 	let env: Record<string, string>;
 
-	beforeAll(() => {
+	beforeAll(async () => {
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-'));
-		({ bin, env } = n8n.prepareInstance(userFolder, {
+		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, {
 			build: false,
 			files: [path.join(n8n.ROOT, 'workflows/referral-code-batch.json'), path.join(n8n.ROOT, 'workflows/referral-code-check.json')],
 		}));
@@ -25,8 +25,8 @@ describe('Referral Code node in real n8n', () => {
 		if (userFolder) rmSync(userFolder, { recursive: true, force: true });
 	});
 
-	it('runs the batch workflow from workflows/ through the n8n CLI', () => {
-		const run = n8n.parseExecuteOutput(n8n.n8nCli(bin, ['execute', '--id=rmCodeBatch00001', '--rawOutput'], env));
+	it('runs the batch workflow from workflows/ through the n8n CLI', async () => {
+		const run = n8n.parseExecuteOutput(await n8n.n8nCliAsync(bin, ['execute', '--id=rmCodeBatch00001', '--rawOutput'], env));
 		expect(run.status).toBe('success');
 		const runData = run.data.resultData.runData;
 		const generated = runData['Generate Codes'][0].data.main[0].map((item: { json: { code: string } }) => item.json.code);

@@ -2,7 +2,6 @@
  * own credentials helper signs every provider request (httpRequestWithAuthentication), each
  * provider answered by its loopback fake; a second execution sends nothing; every credential's
  * Test button passes through n8n's REST API. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,17 +13,6 @@ import { startMailgunFake, startPlivoFake, startPostmarkFake, startResendFake, s
 import { startSmtpServer } from '../fakes/smtpServer';
 
 const ACCOUNT_SID = 'AC' + '0'.repeat(32);
-
-function cli(bin: string, args: string[], env: Record<string, string>): Promise<string> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [bin, ...args], { env });
-		let out = '';
-		let err = '';
-		child.stdout.on('data', (d) => (out += d));
-		child.stderr.on('data', (d) => (err += d));
-		child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}\n${err.slice(-3000)}\n${out.slice(-3000)}`))));
-	});
-}
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -48,7 +36,7 @@ describe('Templated Message in real n8n', () => {
 		const userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-msg-e2e-'));
 		cleanups.push(() => rmSync(userFolder, { recursive: true, force: true }));
 		for (const fake of Object.values(f)) cleanups.push(() => fake.close());
-		const { bin, env } = n8n.prepareInstance(userFolder, { build: false, files: [] });
+		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, files: [] });
 		const creds = [
 			['referralSmtpApi', { host: smtp.host, port: smtp.port, secure: false, user: 'mailer', password: 'smtp-secret' }],
 			['referralSendGridApi', { apiKey: 'SG.test-key', baseUrl: f.sendgrid.url }],
@@ -63,7 +51,7 @@ describe('Templated Message in real n8n', () => {
 		] as const;
 		const credFile = path.join(userFolder, 'creds.json');
 		writeFileSync(credFile, JSON.stringify(creds.map(([type, data], i) => ({ id: `cred${String(i).padStart(12, '0')}`, name: type, type, data }))));
-		await cli(bin, ['import:credentials', `--input=${credFile}`], env);
+		await n8n.n8nCliAsync(bin, ['import:credentials', `--input=${credFile}`], env);
 		const credId = (type: string) => `cred${String(creds.findIndex(([t]) => t === type)).padStart(12, '0')}`;
 		const nodes: any[] = [{ id: 't', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} }];
 		nodes.push({ id: 'c', name: 'Items', type: 'n8n-nodes-base.code', typeVersion: 2, position: [150, 0], parameters: { jsCode: "return [{ json: { name: 'Ann', code: 'K7QM', email: 'ann@example.test', phone: '+14155552671' } }];" } });
@@ -85,10 +73,10 @@ describe('Templated Message in real n8n', () => {
 		};
 		const wfFile = path.join(userFolder, 'wf.json');
 		writeFileSync(wfFile, JSON.stringify(workflow));
-		await cli(bin, ['import:workflow', `--input=${wfFile}`], env);
+		await n8n.n8nCliAsync(bin, ['import:workflow', `--input=${wfFile}`], env);
 	const senders = nodes.slice(2).filter((node) => node.name !== 'Render');
 	for (let run = 1; run <= 2; run++) {
-		const out = n8n.parseExecuteOutput(await cli(bin, ['execute', '--id=rmMsgVerify00001', '--rawOutput'], env));
+		const out = n8n.parseExecuteOutput(await n8n.n8nCliAsync(bin, ['execute', '--id=rmMsgVerify00001', '--rawOutput'], env));
 		const runData = out.data.resultData.runData;
 		for (const node of senders) {
 			const task = runData[node.name]?.[0];
@@ -121,7 +109,7 @@ describe('Templated Message in real n8n', () => {
 			body: JSON.stringify({ credentials: { id: credId(type), name: type, type, data } }),
 		});
 		expect(response.status, type).toBe(200);
-		return (await response.json()).data as { status: string; message: string };
+		return ((await response.json()) as { data: { status: string; message: string } }).data;
 	};
 	// The fakes answer only their send paths, so the test requests go to a server that records them.
 	const recorder = await startHttpFake(() => ({ status: 200, body: {} }));

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, defaultSqlitePath, openLedger } from '../../engine/ledger';
 import { n8nDataFolder } from '../../engine/environment';
@@ -19,24 +17,6 @@ const read = async (response: Response): Promise<Json> => {
 	if (process.env.WORKFLOWS_E2E_RECORD) process.stdout.write(`RECORD ${response.url} ${response.status} ${JSON.stringify(json)}\n`);
 	return json;
 };
-
-/**
- * prepareInstance in a child process: it installs the package with blocking calls for a minute or
- * more, which would starve vitest's worker RPC (an "onTaskUpdate" timeout) on a loaded machine.
- */
-function prepareInBackground(userFolder: string, credentials: unknown[]): Promise<{ bin: string; env: Record<string, string> }> {
-	const script = `import(${JSON.stringify(pathToFileURL(path.join(n8n.ROOT, 'scripts/n8n.mjs')).href)}).then((n8n) => {
-		const { bin, env } = n8n.prepareInstance(process.argv[1], { build: false, credentials: JSON.parse(process.argv[2]) });
-		process.stdout.write('\\nPREPARED ' + JSON.stringify({ bin, env }) + '\\n');
-	})`;
-	return new Promise((resolve, reject) => {
-		execFile(process.execPath, ['--input-type=module', '-e', script, userFolder, JSON.stringify(credentials)], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-			const line = stdout.split('\n').find((l) => l.startsWith('PREPARED '));
-			if (error || !line) reject(new Error(`prepareInstance failed: ${error?.message ?? 'no result'}\n${stderr.slice(-4000)}`));
-			else resolve(JSON.parse(line.slice('PREPARED '.length)));
-		});
-	});
-}
 
 /** The sample workflows of workflows/ imported, activated and fired in a real n8n, mail to a loopback SMTP server. */
 describe('sample workflows in real n8n', () => {
@@ -55,7 +35,7 @@ describe('sample workflows in real n8n', () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-workflows-'));
 		// Every workflow in workflows/, as npm start imports them: they must all activate together.
-		const { bin, env } = await prepareInBackground(userFolder, [n8n.localSmtpCredential(smtp.port)]);
+		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtp.port)] });
 		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
 		await n8n.ensureOwner(server!.baseUrl);
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/signup`, post({}));
