@@ -41,6 +41,7 @@ export class ReferralReward implements INodeType {
 					{ name: 'Approve Due Rewards', value: 'approveDue', action: 'Approve rewards whose holding period ended', description: 'Release pending rewards after the refund window; run from a Schedule Trigger' },
 					{ name: 'Evaluate and Award', value: 'evaluate', action: 'Evaluate and award rewards for a referral', description: 'Apply the reward rules to a referral and write what it earned, exactly once' },
 					{ name: 'List Rewards', value: 'listRewards', action: 'List rewards', description: 'Rewards of the program or of one participant' },
+					{ name: 'Load Coupon Pool', value: 'loadCoupons', action: 'Load coupon codes into a pool', description: 'Add codes made in your shop to a pool that coupon rules take from; loading them again adds nothing' },
 					{ name: 'Mark Fulfilled', value: 'markFulfilled', action: 'Mark a reward fulfilled', description: 'Record that an approved reward was handed out (coupon sent, cash paid)' },
 					{ name: 'Reverse', value: 'reverse', action: 'Reverse a referral s rewards', description: 'Take back the rewards of a refunded or cancelled referral, clawing back points' },
 				],

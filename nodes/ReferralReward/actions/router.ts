@@ -4,12 +4,13 @@ import * as approveDue from './approveDue.operation';
 import * as evaluate from './evaluate.operation';
 import * as getStatus from './getStatus.operation';
 import * as listRewards from './listRewards.operation';
+import * as loadCoupons from './loadCoupons.operation';
 import * as markFulfilled from './markFulfilled.operation';
 import * as pointsHistory from './pointsHistory.operation';
 import * as redeemPoints from './redeemPoints.operation';
 import * as reverse from './reverse.operation';
 
-export const operations = { evaluate, approveDue, markFulfilled, reverse, getStatus, pointsHistory, listRewards, redeemPoints };
+export const operations = { evaluate, approveDue, markFulfilled, reverse, getStatus, pointsHistory, listRewards, redeemPoints, loadCoupons };
 
 /** The only switch: reads the operation once and hands the execution to its file. */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -1,0 +1,56 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { EngineError } from '../../../engine/errors';
+import { runAggregate } from '../../shared/aggregate';
+import { ledgerFor } from '../../shared/ledger';
+import { readField } from '../../shared/parameters';
+import { programReader } from '../../ReferralCode/actions/ledgerFields';
+
+const show = { show: { operation: ['loadCoupons'] } };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Pool Name',
+		name: 'pool',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. spring-20-eur',
+		description: 'The pool a coupon rule takes codes from (Coupon Source: Take One From a Pool, same Pool Name)',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Coupon Code Field',
+		name: 'codeField',
+		type: 'string',
+		default: 'code',
+		required: true,
+		hint: 'The name of the input field holding a coupon code, not the code itself',
+		description: 'Each input item adds the code in this field, e.g. rows of a sheet exported from your shop',
+		displayOptions: show,
+	},
+];
+
+/** All input items in, one item out: `{pool, added, duplicates, available}`. Loading the same codes again adds nothing. */
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const ledger = await ledgerFor(this);
+	const programFor = programReader(this, ledger);
+	const pool = (this.getNodeParameter('pool', 0, '') as string).trim();
+	const codeField = this.getNodeParameter('codeField', 0, 'code') as string;
+	return await runAggregate(
+		this,
+		async (items) => {
+			if (pool === '') throw new EngineError('required', 'Enter the pool name the coupon rule uses', { field: 'pool' });
+			const codes = items.map((item, index) => {
+				const code = readField(item.json, codeField);
+				if (typeof code !== 'string' || code.trim() === '') {
+					throw new EngineError('invalid_code_input', `Item ${index}: the field "${codeField}" must hold a coupon code as text`, { field: 'codeField', details: { index } });
+				}
+				return code.trim();
+			});
+			const programId = await programFor(0);
+			const result = await ledger.loadCoupons({ programId, pool, codes });
+			return { items: [{ json: { pool, added: result.added, duplicates: result.duplicates, available: result.available } }] };
+		},
+		{ pool: 'Pool Name', codeField: 'Coupon Code Field', codes: 'Coupon Code Field' },
+	);
+}
