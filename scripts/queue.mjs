@@ -22,7 +22,11 @@ async function adminQuery(sql) {
 
 /** Environment shared by main and workers: same database, Redis queue and encryption key. */
 export function queueEnv(userFolder, database, prefix, extra = {}) {
-	return n8n.n8nEnv(userFolder, {
+	return n8n.n8nEnv(userFolder, queueVariables(database, prefix, extra));
+}
+
+function queueVariables(database, prefix, extra = {}) {
+	return {
 		DB_TYPE: 'postgresdb',
 		DB_POSTGRESDB_HOST: PG.host,
 		DB_POSTGRESDB_PORT: String(PG.port),
@@ -36,7 +40,7 @@ export function queueEnv(userFolder, database, prefix, extra = {}) {
 		N8N_LOG_LEVEL: 'info',
 		EXECUTIONS_DATA_PRUNE: 'false',
 		...extra,
-	});
+	};
 }
 
 const startProcess = n8n.spawnN8n;
@@ -60,14 +64,13 @@ async function waitHealthy(url, process, timeoutMs = 120_000) {
  * n8n credentials export (plain data is encrypted on import). Returns the base URL and a stop().
  */
 export async function startQueueCluster(userFolder, { workers = 2, files = n8n.workflowFiles(), credentialsFile, concurrency = 10, build = false } = {}) {
-	const bin = n8n.ensureN8n();
-	n8n.installIntoUserFolder(userFolder, n8n.packPackage({ build }));
 	const id = `${Date.now().toString(36)}${process.pid}`;
 	const database = `n8n_queue_${id}`;
 	await adminQuery(`CREATE DATABASE ${database}`);
+	// Install, credentials and workflows into that database, in a child process (a minute of blocking commands).
+	const credentials = credentialsFile ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : [];
+	const { bin } = await n8n.prepareInstanceAsync(userFolder, { build, files, credentials, extraEnv: queueVariables(database, `bull_${id}`) });
 	const env = queueEnv(userFolder, database, `bull_${id}`);
-	if (credentialsFile) n8n.n8nCli(bin, ['import:credentials', `--input=${credentialsFile}`], env);
-	n8n.importWorkflows(bin, env, files);
 	const logs = path.join(userFolder, 'logs');
 	mkdirSync(logs, { recursive: true });
 	const port = await n8n.freePort();
