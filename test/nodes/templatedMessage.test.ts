@@ -415,6 +415,24 @@ describe('Templated Message node: sending SMS', () => {
 			{ reason: 'no_consent', recipient: '+14155552612' },
 		]);
 	});
+	it('marketing texts carry the opt-out line unless the option says otherwise; transactional texts do not', async () => {
+		const bodies = async (extra: IDataObject, id: number) => {
+			const before = fakes.twilio.requests.length;
+			const result = outputs(await run({ parameters: sendSmsParameters('twilio', extra), items: [person(id, { optIn: true })], ledger: sqliteLedger() }));
+			expect(result.sent).toHaveLength(1);
+			return fakes.twilio.requests.slice(before).map((r) => r.form?.Body ?? '');
+		};
+		const marketing = { category: 'marketing', consentField: 'optIn' };
+		const [withDefault] = await bodies(marketing, 20);
+		expect(withDefault.endsWith('\nReply STOP to opt out')).toBe(true);
+		const [own] = await bodies({ ...marketing, smsOptions: { stopFooter: 'Text STOP to end' } }, 21);
+		expect(own.endsWith('\nText STOP to end')).toBe(true);
+		expect(own).not.toContain('Reply STOP');
+		const [none] = await bodies({ ...marketing, smsOptions: { stopFooter: '' } }, 22);
+		expect(none).not.toMatch(/STOP/);
+		const [transactional] = await bodies({}, 23);
+		expect(transactional).not.toMatch(/STOP/);
+	});
 });
 
 describe('Templated Message node: suppression list', () => {

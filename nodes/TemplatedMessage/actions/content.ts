@@ -5,6 +5,9 @@ import type { CommercialEmailOptions, EmailContentInput, EmailTemplates, RenderS
 import { parameterReader, readField } from '../../shared/parameters';
 import type { FieldLabels } from '../../shared/runner';
 
+/** The opt-out line marketing texts carry unless the user sets another (or none). */
+export const DEFAULT_OPT_OUT_LINE = 'Reply STOP to opt out';
+
 const CONTENT_OPERATIONS = ['render', 'send'];
 const email = (extra: IDataObject = {}) => ({ show: { resource: ['email'], operation: CONTENT_OPERATIONS, ...extra } });
 const sms = (extra: IDataObject = {}) => ({ show: { resource: ['sms'], operation: CONTENT_OPERATIONS, ...extra } });
@@ -265,8 +268,8 @@ export const contentDescription: INodeProperties[] = [
 				displayName: 'Opt-Out Line',
 				name: 'stopFooter',
 				type: 'string',
-				default: 'Reply STOP to opt out',
-				description: 'Appended on its own line unless the text already contains it',
+				default: DEFAULT_OPT_OUT_LINE,
+				description: 'Appended on its own line unless the text already contains it. Marketing texts get "Reply STOP to opt out" without this option; add it empty to send none.',
 			},
 			partialsProperty,
 			{
@@ -396,7 +399,11 @@ export interface SmsContentReader extends ContentReaders {
 	content(item: INodeExecutionData, itemIndex: number): SmsContentInput;
 }
 
-export function smsContentReader(ctx: IExecuteFunctions): SmsContentReader {
+/**
+ * `optOutByDefault`: marketing texts carry the opt-out line unless the user set the Opt-Out Line
+ * option (an empty one turns it off); other texts only when the option is set.
+ */
+export function smsContentReader(ctx: IExecuteFunctions, { optOutByDefault = false } = {}): SmsContentReader {
 	const readers = dataReader(ctx);
 	const optionsFor = parameterReader<IDataObject>(ctx, 'smsOptions', {});
 	let templateFor: (item: INodeExecutionData) => string;
@@ -420,6 +427,7 @@ export function smsContentReader(ctx: IExecuteFunctions): SmsContentReader {
 			const partials = partialsFrom(options.partials as PartialsValue | undefined);
 			if (partials) input.partials = partials;
 			if (typeof options.stopFooter === 'string' && options.stopFooter.trim() !== '') input.stopFooter = options.stopFooter;
+			else if (options.stopFooter === undefined && optOutByDefault) input.stopFooter = DEFAULT_OPT_OUT_LINE;
 			if (options.maxSegments !== undefined) input.maxSegments = Number(options.maxSegments);
 			return input;
 		},

@@ -39,7 +39,7 @@ export const description: INodeProperties[] = [
 		name: 'category',
 		type: 'options',
 		options: [
-			{ name: 'Marketing', value: 'marketing', description: "Needs the recipient's consent (TCPA): sent only when the consent field is true" },
+			{ name: 'Marketing', value: 'marketing', description: "Needs the recipient's consent (TCPA): sent only when the consent field is true, with an opt-out line" },
 			{ name: 'Transactional', value: 'transactional', description: 'Account and reward notices the recipient expects; no consent check' },
 		],
 		default: 'marketing',
@@ -64,12 +64,12 @@ function consentOf(value: unknown): boolean {
 
 /** Send SMS: render, check consent and segments, send once per idempotency key, route by outcome. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const content = smsContentReader(this);
+	const category = this.getNodeParameter('category', 0, 'marketing') as SmsCategory;
+	const content = smsContentReader(this, { optOutByDefault: category === 'marketing' });
 	const delivery = deliverySettings(this);
 	const provider = this.getNodeParameter('smsProvider', 0, 'twilio');
 	const fromFor = parameterReader<string>(this, 'smsFrom', '');
 	const countryFor = parameterReader<string>(this, 'defaultCountry', '');
-	const category = this.getNodeParameter('category', 0, 'marketing') as SmsCategory;
 	const phoneField = this.getNodeParameter('phoneField', 0, 'phone') as string;
 	const consentField = category === 'marketing' ? (this.getNodeParameter('consentField', 0, 'smsConsent') as string) : '';
 	let opened: Promise<OpenedSender<SmsSender>> | undefined;
