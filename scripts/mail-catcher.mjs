@@ -1,6 +1,8 @@
-// A local mail catcher for `npm start`: an SMTP server on 127.0.0.1 that keeps every message the
-// sample workflows send, and a small page listing them (subject, recipient, text, HTML, headers).
+// A local mail and SMS catcher for `npm start`: an SMTP server on 127.0.0.1 that keeps every message
+// the sample workflows send, a Twilio-compatible Messages endpoint on the web port that keeps every
+// text (the "Local SMS" credential points its Base URL here), and a small page listing both.
 // Nothing leaves the machine. Messages are also written as .eml files for any mail client.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -9,8 +11,38 @@ import { SMTPServer } from 'smtp-server';
 
 const escape = (text) => String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
-export async function startMailCatcher({ smtpPort = 2525, httpPort = 8025, folder } = {}) {
+const twilioError = (status, code, message) => ({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+
+/**
+ * Twilio's Messages API as the Templated Message node calls it (Basic auth with the account SID,
+ * form fields To/From/Body), answering with Twilio's documented shapes. `account` is the only one
+ * accepted, so a wrong credential fails here as it would at Twilio.
+ */
+function twilioRoute(request, body, account, texts) {
+	const base = `/2010-04-01/Accounts/${account.accountSid}`;
+	const url = new URL(request.url, 'http://catcher');
+	if (!url.pathname.startsWith('/2010-04-01/')) return undefined;
+	const expected = 'Basic ' + Buffer.from(`${account.accountSid}:${account.authToken}`).toString('base64');
+	if (request.headers.authorization !== expected) return { status: 401, body: twilioError(401, 20003, 'Authenticate') };
+	if (request.method === 'GET' && url.pathname === `${base}.json`) {
+		return { status: 200, body: { sid: account.accountSid, friendly_name: 'Local SMS catcher', status: 'active', type: 'Full' } };
+	}
+	if (request.method !== 'POST' || url.pathname !== `${base}/Messages.json`) return { status: 404, body: twilioError(404, 20404, 'The requested resource was not found') };
+	const form = Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+	if (!form.To) return { status: 400, body: twilioError(400, 21604, "A 'To' phone number is required.") };
+	if (!form.From && !form.MessagingServiceSid) return { status: 400, body: twilioError(400, 21603, "A 'From' phone number is required.") };
+	if (!form.Body) return { status: 400, body: twilioError(400, 21602, 'Message body is required.') };
+	const sid = 'SM' + randomBytes(16).toString('hex');
+	texts.push({ id: texts.length + 1, sid, receivedAt: new Date().toISOString(), to: form.To, from: form.From ?? form.MessagingServiceSid, body: form.Body });
+	return {
+		status: 201,
+		body: { sid, account_sid: account.accountSid, to: form.To, from: form.From ?? null, messaging_service_sid: form.MessagingServiceSid ?? null, body: form.Body, status: 'queued', num_segments: '1', direction: 'outbound-api', error_code: null, error_message: null },
+	};
+}
+
+export async function startMailCatcher({ smtpPort = 2525, httpPort = 8025, folder, smsAccount } = {}) {
 	const messages = [];
+	const texts = [];
 	if (folder) mkdirSync(folder, { recursive: true });
 	const smtp = new SMTPServer({
 		authOptional: true,
@@ -47,9 +79,25 @@ export async function startMailCatcher({ smtpPort = 2525, httpPort = 8025, folde
 
 	const page = () => `<!doctype html><meta charset="utf-8"><title>Mail catcher</title>
 <style>body{font:14px system-ui;margin:2em}li{margin:1em 0;padding:1em;border:1px solid #ddd;border-radius:6px}pre{white-space:pre-wrap;background:#f7f7f7;padding:.5em}</style>
-<h1>Mail catcher: ${messages.length} message(s)</h1><p>SMTP on 127.0.0.1:${smtpPort}. JSON at <a href="/messages">/messages</a>.</p><ol reversed>
+<h1>Mail catcher: ${messages.length} message(s), ${texts.length} text(s)</h1><p>SMTP on 127.0.0.1:${smtpPort}; Twilio-compatible SMS API at http://127.0.0.1:${httpPort}. JSON at <a href="/messages">/messages</a> and <a href="/texts">/texts</a>.</p>
+<h2>Text messages</h2><ol reversed>
+${[...texts].reverse().map((t) => `<li>to ${escape(t.to)} from ${escape(t.from)} at ${escape(t.receivedAt)}<pre>${escape(t.body)}</pre></li>`).join('\n')}</ol>
+<h2>Emails</h2><ol reversed>
 ${[...messages].reverse().map((m) => `<li><b>${escape(m.subject)}</b><br>to ${escape(m.to.join(', '))} from ${escape(m.from)} at ${escape(m.receivedAt)}<pre>${escape(m.text)}</pre><details><summary>HTML and headers</summary><iframe sandbox srcdoc="${escape(m.html)}" style="width:100%;height:300px"></iframe><pre>${escape(JSON.stringify(m.headers, null, 2))}</pre></details></li>`).join('\n')}</ol>`;
-	const web = http.createServer((request, response) => {
+	const web = http.createServer(async (request, response) => {
+		const chunks = [];
+		for await (const chunk of request) chunks.push(chunk);
+		const sms = smsAccount ? twilioRoute(request, Buffer.concat(chunks), smsAccount, texts) : undefined;
+		if (sms) {
+			response.writeHead(sms.status, { 'content-type': 'application/json' });
+			response.end(JSON.stringify(sms.body));
+			return;
+		}
+		if (request.url === '/texts') {
+			response.writeHead(200, { 'content-type': 'application/json' });
+			response.end(JSON.stringify(texts));
+			return;
+		}
 		if (request.url === '/messages') {
 			response.writeHead(200, { 'content-type': 'application/json' });
 			response.end(JSON.stringify(messages));
@@ -61,6 +109,7 @@ ${[...messages].reverse().map((m) => `<li><b>${escape(m.subject)}</b><br>to ${es
 	await new Promise((resolve) => web.listen(httpPort, '127.0.0.1', resolve));
 	return {
 		messages,
+		texts,
 		smtpPort,
 		httpPort,
 		close: async () => {

@@ -20,9 +20,9 @@ async function start() {
 	const port = Number(process.env.N8N_PORT || 5678);
 	const smtpPort = Number(process.env.MAIL_CATCHER_SMTP_PORT || 2525);
 	const mailPort = Number(process.env.MAIL_CATCHER_HTTP_PORT || 8025);
-	const catcher = await startMailCatcher({ smtpPort, httpPort: mailPort, folder: path.join(userFolder, 'mail') });
+	const catcher = await startMailCatcher({ smtpPort, httpPort: mailPort, folder: path.join(userFolder, 'mail'), smsAccount: n8n.LOCAL_SMS_ACCOUNT });
 	n8n.log(`preparing n8n ${n8n.N8N_VERSION} in ${userFolder}`);
-	const { bin, env } = n8n.prepareInstance(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtpPort)] });
+	const { bin, env } = n8n.prepareInstance(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtpPort), n8n.localSmsCredential(`http://127.0.0.1:${mailPort}`)] });
 	n8n.log('starting n8n…');
 	const server = await n8n.startN8n(bin, env, { port, inheritOutput: true, timeoutMs: 180_000 });
 	const owner = await n8n.ensureOwner(server.baseUrl);
@@ -35,7 +35,8 @@ async function start() {
 				: `Sign in with the owner account of this instance (the demo owner is ${n8n.DEMO_OWNER.email} / ${n8n.DEMO_OWNER.password}).`,
 			`Workflows from workflows/ are imported; webhooks are served under ${server.baseUrl}/webhook/`,
 			`Try: curl -s -X POST ${server.baseUrl}/webhook/referral/code/check -H 'content-type: application/json' -d '{"code":"friend k7qm 3xh9"}'`,
-			`Emails the workflows send go to the local mail catcher (credential "Local Mail", SMTP 127.0.0.1:${smtpPort}): read them at http://localhost:${mailPort}`,
+			`Try a referral: curl -s -X POST ${server.baseUrl}/webhook/referral/signup -H 'content-type: application/json' -d '{"email":"ann@example.com","name":"Ann","phone":"+14155550123","consent":{"sms":true}}'`,
+			`Emails and texts the workflows send go to the local catcher (credentials "Local Mail", SMTP 127.0.0.1:${smtpPort}, and "Local SMS"): read them at http://localhost:${mailPort}`,
 			'Press Ctrl+C to stop.',
 			'',
 		].join('\n'),

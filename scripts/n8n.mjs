@@ -313,6 +313,23 @@ export function localSmtpCredential(port, host = '127.0.0.1') {
 	};
 }
 
+/** The Twilio credential the sign-up workflow's SMS branch references by id and name ("Local SMS"). */
+export const LOCAL_SMS_CREDENTIAL_ID = 'rmLocalSms000001';
+export const LOCAL_SMS_ACCOUNT = { accountSid: 'AC' + '0'.repeat(32), authToken: 'local-sms-token' };
+
+/**
+ * "Local SMS": a Twilio credential whose Base URL points at a Twilio-compatible catcher on
+ * loopback (the mail catcher of `npm start`, or a provider fake in tests), so no text leaves the machine.
+ */
+export function localSmsCredential(baseUrl, account = LOCAL_SMS_ACCOUNT) {
+	return {
+		id: LOCAL_SMS_CREDENTIAL_ID,
+		name: 'Local SMS',
+		type: 'referralTwilioApi',
+		data: { authType: 'authToken', accountSid: account.accountSid, authToken: account.authToken, messagingServiceSid: '', statusCallbackUrl: '', baseUrl },
+	};
+}
+
 /** Imports credentials (plain data; n8n encrypts it on import) into the instance of `env`. */
 export function importCredentials(bin, env, credentials) {
 	const file = path.join(env.N8N_USER_FOLDER, `credentials-${Date.now()}.json`);

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, defaultSqlitePath, openLedger } from '../../engine/ledger';
 import { n8nDataFolder } from '../../engine/environment';
 import { ReferralService } from '../../engine/referrals/service';
+import { startTwilioFake } from '../fakes/providers/twilio';
+import type { ProviderFake } from '../fakes/providers/types';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
@@ -18,10 +20,11 @@ const read = async (response: Response): Promise<Json> => {
 	return json;
 };
 
-/** The sample workflows of workflows/ imported, activated and fired in a real n8n, mail to a loopback SMTP server. */
+/** The sample workflows of workflows/ imported, activated and fired in a real n8n: mail to a loopback SMTP server, texts to a loopback Twilio fake. */
 describe('sample workflows in real n8n', () => {
 	let userFolder: string;
 	let smtp: SmtpTestServer;
+	let twilio: ProviderFake;
 	let server: { baseUrl: string; stop: () => Promise<void> } | undefined;
 
 	const post = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -33,9 +36,11 @@ describe('sample workflows in real n8n', () => {
 
 	beforeAll(async () => {
 		smtp = await startSmtpServer();
+		twilio = await startTwilioFake(n8n.LOCAL_SMS_ACCOUNT);
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-workflows-'));
 		// Every workflow in workflows/, as npm start imports them: they must all activate together.
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtp.port)] });
+		const credentials = [n8n.localSmtpCredential(smtp.port), n8n.localSmsCredential(twilio.url)];
+		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials });
 		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
 		await n8n.ensureOwner(server!.baseUrl);
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/signup`, post({}));
@@ -45,6 +50,7 @@ describe('sample workflows in real n8n', () => {
 		await closeAllLedgers();
 		await server?.stop();
 		await smtp?.close();
+		await twilio?.close();
 		if (userFolder) rmSync(userFolder, { recursive: true, force: true });
 	});
 
@@ -69,6 +75,7 @@ describe('sample workflows in real n8n', () => {
 		expect(mail.parsed.text).toContain(referrer.code);
 		expect(mail.parsed.text).toContain(referrer.shareUrl);
 		expect(mail.parsed.text).toContain('Hi Ann,');
+		expect(twilio.requests).toHaveLength(0);
 	});
 
 	it('signs up a referee with the referrer\'s code: a pending referral crediting that code', async () => {
@@ -160,5 +167,67 @@ describe('sample workflows in real n8n', () => {
 			expect(await read(response)).toEqual({ referral: { id: conversion.referral!.id, status: 'reversed' }, reversed: [] });
 		}
 		expect((await service.getReferral(conversion.referral!.id)).status).toBe('reversed');
+	});
+
+	describe('the SMS branch of the sign-up', () => {
+		const texts = () => twilio.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/Messages.json'));
+
+		it('texts the code and share link once when a phone and SMS consent came; a replay texts nothing', async () => {
+			const body = { email: 'dee@example.com', name: 'Dee', phone: '+1 415 555 0123', consent: { email: true, sms: true } };
+			const { status, json } = await signUp(body);
+			expect(status).toBe(200);
+			expect(json.warnings).toEqual([]);
+			expect(texts()).toHaveLength(1);
+			const [text] = texts();
+			// n8n's credentials helper signed it with the "Local SMS" credential (Basic SID:token).
+			const { accountSid, authToken } = n8n.LOCAL_SMS_ACCOUNT;
+			expect(text.headers.authorization).toBe('Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64'));
+			expect(text.form).toMatchObject({ To: '+14155550123', From: '+15005550006' });
+			expect(text.form!.Body).toBe(`Hi Dee! Your referral code is ${json.participant.code}. Share it with friends: ${json.participant.shareUrl}\nReply STOP to opt out`);
+			await smtp.waitForMessages(4, 15_000);
+			expect(mailsTo('dee@example.com')).toHaveLength(1);
+
+			const again = await signUp(body);
+			expect(again.status).toBe(200);
+			expect(again.json.participant).toEqual(json.participant);
+			await new Promise((r) => setTimeout(r, 1000));
+			expect(texts()).toHaveLength(1);
+			expect(mailsTo('dee@example.com')).toHaveLength(1);
+		});
+
+		it('sends no text without SMS consent, or without a phone', async () => {
+			const before = texts().length;
+			const noConsent = await signUp({ email: 'eve@example.com', phone: '+14155550124', consent: { email: true, sms: false } });
+			const noPhone = await signUp({ email: 'fay@example.com', consent: { sms: true } });
+			const consentAsText = await signUp({ email: 'gus@example.com', phone: '+14155550125', consent: { sms: 'true' } });
+			for (const answer of [noConsent, noPhone, consentAsText]) {
+				expect(answer.status).toBe(200);
+				expect(answer.json.warnings).toEqual([]);
+			}
+			await smtp.waitForMessages(7, 15_000);
+			expect(texts().length).toBe(before);
+		});
+
+		it('a phone number that cannot take a text still enrols and emails, and warns sms_not_sent', async () => {
+			const before = texts().length;
+			const { status, json } = await signUp({ email: 'hal@example.com', phone: '12', consent: { sms: true } });
+			expect(status).toBe(200);
+			expect(json.participant.email).toBe('hal@example.com');
+			expect(json.warnings).toHaveLength(1);
+			expect(json.warnings[0].code).toBe('sms_not_sent');
+			expect(json.warnings[0].message).toMatch(/"12".* is not a valid phone number/);
+			expect(texts().length).toBe(before);
+			await smtp.waitForMessages(8, 15_000);
+			expect(mailsTo('hal@example.com')).toHaveLength(1);
+		});
+
+		it('Twilio refusing the number (21211) answers 200 with the provider\'s reason as a warning', async () => {
+			twilio.script(twilio.failures.permanent());
+			const { status, json } = await signUp({ email: 'ivy@example.com', phone: '+14155550126', consent: { sms: true } });
+			expect(status).toBe(200);
+			expect(json.participant.email).toBe('ivy@example.com');
+			expect(json.warnings.map((w: { code: string }) => w.code)).toEqual(['sms_not_sent']);
+			expect(json.warnings[0].message).toContain(twilio.permanentText);
+		});
 	});
 });
