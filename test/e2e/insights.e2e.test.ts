@@ -1,7 +1,8 @@
 /* Workflows 6–8 of the sample set in real n8n 2.40.7, imported and activated beside every other
  * workflow in workflows/, mail to a loopback SMTP server: lead scoring by webhook (scores, stages,
  * one sales email per hot lead and stage), the loyalty report through `n8n execute` (an RFM
- * segment table by email), and the event feed polling the ledger for a flagged referral. */
+ * segment table by email), and the event feed polling the ledger for a flagged referral and for a
+ * referrer reaching the Gold tier through ten orders sent to the conversion workflow. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,10 +21,10 @@ async function execute(bin: string, workflowId: string, env: Record<string, stri
 	return n8n.parseExecuteOutput(await n8n.n8nCliAsync(bin, ['execute', `--id=${workflowId}`, '--rawOutput'], env));
 }
 
-async function waitForMail(smtp: SmtpTestServer, recipient: string, timeoutMs: number): Promise<ReceivedMail> {
+async function waitForMail(smtp: SmtpTestServer, recipient: string, timeoutMs: number, subject?: string): Promise<ReceivedMail> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
-		const found = smtp.messages.find((m) => to(m) === recipient);
+		const found = smtp.messages.find((m) => to(m) === recipient && (subject === undefined || m.parsed.subject === subject));
 		if (found) return found;
 		if (Date.now() > deadline) throw new Error(`No mail to ${recipient} within ${timeoutMs / 1000} s; got mail to: ${smtp.messages.map(to).join(' | ')}`);
 		await new Promise((r) => setTimeout(r, 500));
@@ -117,7 +118,7 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 		expect(smtp.messages.filter((m) => to(m) === 'sales@example.com')).toHaveLength(2);
 	}, 180_000);
 
-	it('emails ops when a sign-up is flagged, from the Referral Trigger polling the ledger', async () => {
+	it('emails ops when a sign-up is flagged, and marketing when a referrer reaches Gold, from the Referral Trigger polling the ledger', async () => {
 		if (!server) throw new Error('n8n did not start in the previous test');
 		const signup = `${server.baseUrl}/webhook/referral/signup`;
 		const referrer = await (await n8n.waitForWebhook(signup, json({ email: 'ria.referrer@example.org', name: 'Ria' }))).json();
@@ -126,11 +127,36 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 		const referee = (await (await fetch(signup, json({ email: 'throwaway@mailinator.com', referralCode: code }))).json()) as { referral: { id: number } };
 		expect(referee.referral).toMatchObject({ status: 'flagged', reasons: expect.arrayContaining(['disposable_email']) });
 
+		// Tia's ten friends sign up with her code and order: the 10th qualified referral earns Gold.
+		const tia = (await (await fetch(signup, json({ email: 'tia@example.com', name: 'Tia' }))).json()) as { participant: { id: number; code: string } };
+		const conversion = `${server.baseUrl}/webhook/referral/conversion`;
+		await n8n.waitForWebhook(conversion, json({ email: 'warm-up@example.com', orderId: 'warm-up', amount: 1, currency: 'EUR' }));
+		const tiers: unknown[] = [];
+		for (let i = 1; i <= 10; i++) {
+			const friend = `friend${i}@example.net`;
+			const joined = (await (await fetch(signup, json({ email: friend, referralCode: tia.participant.code }))).json()) as { referral: { status: string } };
+			expect(joined.referral.status).toBe('pending');
+			const order = (await (await fetch(conversion, json({ email: friend, orderId: `T-${i}`, amount: 25, currency: 'EUR' }))).json()) as {
+				referral: { status: string };
+				rewards: Array<{ email: string; tier?: string; badge?: string }>;
+			};
+			expect(order.referral.status).toBe('qualified');
+			tiers.push(...order.rewards.filter((r) => r.email === 'tia@example.com' && (r.tier || r.badge)).map((r) => [i, r.tier ?? null, r.badge ?? null]));
+		}
+		// Only the 10th order earns anything beyond points: the Gold tier and the Gold badge.
+		expect(tiers.map((t) => JSON.stringify(t)).sort()).toEqual(['[10,"Gold",null]', '[10,null,"Gold"]']);
+
 		// The trigger polls every minute; the first poll after activation may only set its cursor.
 		const mail = await waitForMail(smtp, 'ops@example.com', 150_000);
 		expect(mail.parsed.subject).toBe(`Referral #${referee.referral.id} flagged for review`);
 		expect(String(mail.parsed.html)).toContain('<code>disposable_email</code>');
+		const gold = await waitForMail(smtp, 'marketing@example.com', 150_000, `Participant #${tia.participant.id} reached Gold`);
+		expect(String(gold.parsed.html)).toContain('reached the <strong>Gold</strong> tier');
+		await new Promise((r) => setTimeout(r, 1500));
 		expect(smtp.messages.filter((m) => to(m) === 'ops@example.com')).toHaveLength(1);
-		expect(smtp.messages.filter((m) => to(m) === 'marketing@example.com')).toHaveLength(1);
-	}, 200_000);
+		// The loyalty report and the one Gold notice; no referrer below ten referrals reached a tier.
+		const toMarketing = smtp.messages.filter((m) => to(m) === 'marketing@example.com').map((m) => String(m.parsed.subject));
+		expect(toMarketing).toHaveLength(2);
+		expect(toMarketing.filter((subject) => subject.includes(' reached '))).toEqual([`Participant #${tia.participant.id} reached Gold`]);
+	}, 300_000);
 });
