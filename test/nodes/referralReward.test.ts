@@ -94,6 +94,13 @@ for (const [name, open] of backends()) {
 					{ kind: 'tier', tier: 'Gold', rule: 'tiers-by-referrals' },
 				]);
 				expect(result.items('Node').map((i) => i.pairedItem)).toEqual(ids.map((_, item) => ({ item })));
+				// One notice per person with new rewards, ready for Split Out and an email.
+				const referee3 = (out[2].rewards as Json[]).find((r) => r.recipient === 'referee') as Json;
+				expect(out[2].notices).toEqual([
+					{ recipient: 'referrer', recipientId: ann, email: 'ann@example.com', referralId: ids[2], rewards: (out[2].rewards as Json[]).filter((r) => r.recipient === 'referrer'), lines: ['100 points', `a 20.00 EUR coupon: ${coupon.code}`], messageKey: `referral-${ids[2]}-rewarded-${ann}` },
+					{ recipient: 'referee', recipientId: referee3.recipientId, email: referee3.email, referralId: ids[2], rewards: [referee3], lines: ['50 points'], messageKey: `referral-${ids[2]}-rewarded-${referee3.recipientId}` },
+				]);
+				expect((out[9].notices as Json[])[0].lines).toEqual(['100 points', 'the Gold badge', 'the Gold tier']);
 
 				const status = await run(credential, { resource: 'points', operation: 'getStatus', participantBy: 'email', participantField: 'email' }, [{ email: 'ann@example.com' }]);
 				expect(status.json('Node')[0]).toMatchObject({ points: 1000, tier: 'Gold', badges: ['Gold'], qualifiedReferrals: 10 });
@@ -103,6 +110,9 @@ for (const [name, open] of backends()) {
 				const perReward = again.json('Node');
 				expect(perReward).toHaveLength(23);
 				expect(perReward.every((r) => r.replayed === true)).toBe(true);
+				// A replayed evaluation notifies nobody.
+				const replayed = await evaluate(credential, ids.slice(0, 3).map((referralId) => ({ referralId })));
+				expect(replayed.json('Node').map((o) => o.notices)).toEqual([[], [], []]);
 				expect(await ledger.pointsBalance({ programId: 'default', participantId: ann })).toBe(1000);
 
 				const list = await run(credential, { operation: 'listRewards', listFor: 'participant', participantBy: 'email', participantField: 'email', status: '', limit: 100 }, [{ email: 'ann@example.com' }]);

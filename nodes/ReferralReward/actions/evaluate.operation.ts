@@ -1,4 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { rewardNotices } from '../../../engine/rewards/notices';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
@@ -12,7 +13,11 @@ export const description: INodeProperties[] = [
 		name: 'outputMode',
 		type: 'options',
 		options: [
-			{ name: 'One Item per Referral', value: 'perReferral', description: 'The input item with rewards: [...] and skipped: [...] added' },
+			{
+				name: 'One Item per Referral',
+				value: 'perReferral',
+				description: 'The input item with rewards, skipped and notices added; notices holds one entry per person with a new reward, for a Split Out node and an email',
+			},
 			{ name: 'One Item per Reward', value: 'perReward', description: 'Ready for a Send Email, Stripe or Shopify node' },
 		],
 		default: 'perReferral',
@@ -35,7 +40,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const referralId = await referralFor(item.json, itemIndex, program);
 			const result = await service.evaluateReferral(referralId);
 			if (outputFor(itemIndex) === 'perReward') return result.rewards.map((r) => ({ ...r, referralStatus: result.referralStatus }) as unknown as IDataObject);
-			return { ...item.json, referralId: result.referralId, referralStatus: result.referralStatus, rewards: result.rewards, skipped: result.skipped } as unknown as IDataObject;
+			return {
+				...item.json,
+				referralId: result.referralId,
+				referralStatus: result.referralStatus,
+				rewards: result.rewards,
+				skipped: result.skipped,
+				notices: rewardNotices(result.referralId, result.rewards),
+			} as unknown as IDataObject;
 		},
 		{ ...ruleFieldLabels, ...fieldLabels },
 	);

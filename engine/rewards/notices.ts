@@ -1,0 +1,65 @@
+/* Who to tell what after an evaluation: the rewards this run wrote, one notice per person, so a
+ * workflow can email each person once without a Code node. */
+import type { RewardItem } from './service';
+
+export interface RewardNotice {
+	recipient: RewardItem['recipient'];
+	recipientId: number;
+	email: string;
+	referralId: number;
+	/** This person's rewards that this run wrote, in award order. */
+	rewards: RewardItem[];
+	/** Each of those rewards in words: "100 points", "a 20.00 EUR coupon: THANKS-…". */
+	lines: string[];
+	/** The same for every retry or replay of this referral's evaluation: the email's idempotency key. */
+	messageKey: string;
+}
+
+const money = (amount: number | undefined, currency: string | undefined) => `${Number(amount ?? 0).toFixed(2)}${currency ? ` ${currency}` : ''}`;
+
+/** A reward in words, for notices (English; templates may build their own from `rewards`). */
+export function describeReward(r: RewardItem): string {
+	switch (r.kind) {
+		case 'points':
+			return `${r.points} points`;
+		case 'coupon': {
+			const value = r.percentOff ? `${r.percentOff}%` : money(r.amount, r.currency);
+			return `a ${value} coupon${r.code ? `: ${r.code}` : ' (its code follows once the refund window has passed)'}`;
+		}
+		case 'cash':
+			return money(r.amount, r.currency);
+		case 'badge':
+			return `the ${r.badge} badge`;
+		case 'tier':
+			return `the ${r.tier} tier`;
+		default:
+			return r.label || r.customType || r.kind;
+	}
+}
+
+/**
+ * One notice per person with a new reward from this evaluation. Replayed rewards (written by an
+ * earlier run) and recipients without an email give none, so a replayed order notifies nobody.
+ */
+export function rewardNotices(referralId: number, rewards: RewardItem[]): RewardNotice[] {
+	const byRecipient = new Map<number, RewardNotice>();
+	for (const reward of rewards) {
+		if (reward.replayed || !reward.email) continue;
+		let notice = byRecipient.get(reward.recipientId);
+		if (!notice) {
+			notice = {
+				recipient: reward.recipient,
+				recipientId: reward.recipientId,
+				email: reward.email,
+				referralId,
+				rewards: [],
+				lines: [],
+				messageKey: `referral-${referralId}-rewarded-${reward.recipientId}`,
+			};
+			byRecipient.set(reward.recipientId, notice);
+		}
+		notice.rewards.push(reward);
+		notice.lines.push(describeReward(reward));
+	}
+	return [...byRecipient.values()];
+}
