@@ -1,8 +1,8 @@
 /* The ledger's operations, written once against the Driver/Tx interface (sql.ts). Both backends
  * run exactly this code; only transactions, locks and DDL types differ (sqlite.ts, postgres.ts). */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EngineError } from '../errors';
-import { Params, type Driver, type Row, type SqlValue, type Tx } from './sql';
+import { backoffMs, Params, sleep, type Driver, type Row, type SqlValue, type Tx } from './sql';
 import * as v from './validate';
 import { fail, LIMITS } from './validate';
 import {
@@ -40,6 +40,7 @@ import {
 	type LeaderboardQuery,
 	type LeaderboardRow,
 	type LedgerEvent,
+	type LeaseInput,
 	type LedgerStore,
 	type ListCodesQuery,
 	type ListParticipantsQuery,
@@ -512,6 +513,49 @@ export class SqlLedger implements LedgerStore {
 			const row = await w.tx.get(`SELECT secret FROM program_secrets WHERE program_id = $1 AND name = $2`, [programId, name]);
 			return String(row!.secret);
 		});
+	}
+
+	async withLease<T>(input: LeaseInput, fn: () => Promise<T>): Promise<T> {
+		inputObject(input, 'withLease');
+		const programId = programIdOf(input);
+		const name = v.text(input.name, 'name', LIMITS.key);
+		const ttlMs = v.optInt(input.ttlMs, 'ttlMs', 1_000, 600_000) ?? 30_000;
+		const waitMs = v.optInt(input.waitMs, 'waitMs', 0, 600_000) ?? 30_000;
+		if (typeof fn !== 'function') fail('invalid_input', 'fn', 'withLease needs a function to run under the lease.');
+		const holder = randomBytes(12).toString('hex');
+		// Wall-clock time on purpose: every process must agree on when a lease has expired.
+		const take = () =>
+			this.write(async (w) => {
+				await this.requireProgram(w.tx, programId);
+				const now = Date.now();
+				await w.tx.run(`DELETE FROM ledger_leases WHERE program_id = $1 AND name = $2 AND expires_at <= $3`, [programId, name, now]);
+				const taken = await w.tx.run(`INSERT INTO ledger_leases (program_id, name, holder, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (program_id, name) DO NOTHING`, [
+					programId,
+					name,
+					holder,
+					now + ttlMs,
+				]);
+				return taken === 1;
+			});
+		const deadline = Date.now() + waitMs;
+		for (let attempt = 0; !(await take()); attempt++) {
+			if (Date.now() >= deadline) {
+				throw new EngineError('lease_timeout', `The lease "${name}" of program "${programId}" stayed taken for ${waitMs} ms; another execution holds it.`, { field: 'name' });
+			}
+			await sleep(2 + backoffMs(attempt, 4, 100));
+		}
+		const renew = setInterval(() => {
+			void this.driver
+				.write((tx) => tx.run(`UPDATE ledger_leases SET expires_at = $1 WHERE program_id = $2 AND name = $3 AND holder = $4`, [Date.now() + ttlMs, programId, name, holder]))
+				.catch(() => undefined);
+		}, Math.max(250, Math.floor(ttlMs / 3)));
+		renew.unref?.();
+		try {
+			return await fn();
+		} finally {
+			clearInterval(renew);
+			await this.driver.write((tx) => tx.run(`DELETE FROM ledger_leases WHERE program_id = $1 AND name = $2 AND holder = $3`, [programId, name, holder])).catch(() => undefined);
+		}
 	}
 
 	async getProgram(id: string): Promise<ProgramRecord | null> {

@@ -251,6 +251,21 @@ export const MIGRATIONS: Migration[] = [
 			)`,
 		],
 	},
+	{
+		version: 3,
+		name: 'leases',
+		// Short exclusive leases across processes (n8n workers): e.g. one evaluation of a referrer's
+		// capped rewards at a time. A lease expires on its own if its holder dies.
+		statements: (t) => [
+			`CREATE TABLE ledger_leases (
+				program_id ${t.text} NOT NULL,
+				name ${t.text} NOT NULL,
+				holder ${t.text} NOT NULL,
+				expires_at BIGINT NOT NULL,
+				PRIMARY KEY (program_id, name)
+			)`,
+		],
+	},
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS ledger_migrations (

@@ -692,6 +692,16 @@ export interface SaveScoringModelResult extends Replayable {
 	changed: boolean;
 }
 
+export interface LeaseInput {
+	programId: string;
+	/** What the lease guards, e.g. `referrer:42`. */
+	name: string;
+	/** How long a lease lives without renewal (default 30,000 ms; 1,000 to 600,000). */
+	ttlMs?: number;
+	/** How long to wait for a held lease (default 30,000 ms; 0 to 600,000). */
+	waitMs?: number;
+}
+
 export interface LedgerStore {
 	readonly backend: 'sqlite' | 'postgres';
 
@@ -703,6 +713,13 @@ export interface LedgerStore {
 	 * secret of that name yet, and returns the stored one either way (the first writer wins).
 	 */
 	claimProgramSecret(input: { programId: string; name: string; candidate: string }): Promise<string>;
+	/**
+	 * Runs `fn` while holding the program's lease `name`, exclusive across every process on this
+	 * ledger (n8n workers included). Waits up to `waitMs` (default 30 s) for the lease, then fails
+	 * with `lease_timeout`. The lease is renewed while `fn` runs and expires on its own
+	 * (`ttlMs`, default 30 s) if the holder dies. Not re-entrant: do not nest the same name.
+	 */
+	withLease<T>(input: LeaseInput, fn: () => Promise<T>): Promise<T>;
 
 	// participants
 	enrolParticipant(input: EnrolParticipantInput): Promise<EnrolParticipantResult>;

@@ -103,9 +103,10 @@ export interface RewardServiceOptions {
 	/** Clock for approvals and the redemption default time (default Date.now). */
 	now?: () => number;
 	/**
-	 * Evaluate one referrer's referrals one at a time in this process (default true), so caps see
-	 * each other's awards. Exactly-once never depends on it: the ledger's unique keys hold across
-	 * processes (tests switch it off to race the ledger directly).
+	 * Evaluate one referrer's referrals one at a time in this process (default true), so they need
+	 * not contend for the ledger's lease. Correctness never depends on it: the ledger's unique keys
+	 * make each award once, and with caps the ledger's lease orders evaluations across processes
+	 * (tests switch it off to race the ledger directly, as separate workers would).
 	 */
 	serializePerReferrer?: boolean;
 }
@@ -213,8 +214,12 @@ export class RewardService {
 		if (!referral) {
 			throw new EngineError('unknown_referral', `No referral ${String(referralId)} in program "${this.programId}".`, { field: 'referralId' });
 		}
-		if (!this.serialize) return await this.evaluateLoaded(referral);
-		return await referrerLocks.run(`${this.programId}:${referral.referrerId}`, () => this.evaluateLoaded(referral));
+		// Caps count what the referrer already got, so two evaluations of one referrer must not
+		// interleave, not even in two n8n workers: the ledger's lease orders them across processes.
+		const lease = { programId: this.programId, name: `rewards:referrer:${referral.referrerId}` };
+		const evaluate = () => (this.program.caps.length > 0 ? this.ledger.withLease(lease, () => this.evaluateLoaded(referral)) : this.evaluateLoaded(referral));
+		if (!this.serialize) return await evaluate();
+		return await referrerLocks.run(`${this.programId}:${referral.referrerId}`, evaluate);
 	}
 
 	private async evaluateLoaded(referral: ReferralRecord): Promise<EvaluationResult> {

@@ -101,6 +101,61 @@ export function ledgerContract(target: ContractTarget): void {
 		});
 	});
 
+	describe('leases', () => {
+		it('lets one holder at a time run, across two openers of the ledger, and frees the lease after an error', async () => {
+			const programId = await program();
+			const other = await target.openAgain(() => clock.now);
+			try {
+				let active = 0;
+				let maxActive = 0;
+				const order: number[] = [];
+				const hold = (store: LedgerStore, n: number) =>
+					store.withLease({ programId, name: 'referrer:1' }, async () => {
+						active += 1;
+						maxActive = Math.max(maxActive, active);
+						await new Promise((r) => setTimeout(r, 15));
+						order.push(n);
+						active -= 1;
+						return n;
+					});
+				const results = await Promise.all([0, 1, 2, 3, 4, 5].map((n) => hold(n % 2 === 0 ? ledger : other, n)));
+				expect(results).toEqual([0, 1, 2, 3, 4, 5]);
+				expect(maxActive).toBe(1);
+				expect(order.sort()).toEqual([0, 1, 2, 3, 4, 5]);
+				// Another name is not held up by this one.
+				expect(await ledger.withLease({ programId, name: 'referrer:2' }, async () => 'free')).toBe('free');
+				await expect(ledger.withLease({ programId, name: 'referrer:1' }, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+				expect(await other.withLease({ programId, name: 'referrer:1', waitMs: 0 }, async () => 'taken after the error')).toBe('taken after the error');
+			} finally {
+				await other.close();
+			}
+		});
+
+		it('times out naming the lease while another holds it, and takes over a lease whose holder died', async () => {
+			const programId = await program();
+			let release!: () => void;
+			const held = ledger.withLease({ programId, name: 'busy', ttlMs: 1_000 }, () => new Promise<void>((r) => (release = r)));
+			await new Promise((r) => setTimeout(r, 50));
+			const error = await rejects(ledger.withLease({ programId, name: 'busy', waitMs: 100 }, async () => 'never'), 'lease_timeout', 'name');
+			expect(error.message).toContain('"busy"');
+			release();
+			await held;
+			// A holder that died without releasing: its row stays until it expires.
+			const dead = await target.openAgain(() => clock.now);
+			let died!: () => void;
+			const abandoned = dead.withLease({ programId, name: 'orphan', ttlMs: 1_000 }, () => new Promise<void>((r) => (died = r)));
+			await new Promise((r) => setTimeout(r, 50));
+			await dead.close(); // no renewals, no release: as if the worker was killed
+			const started = Date.now();
+			expect(await ledger.withLease({ programId, name: 'orphan', waitMs: 5_000 }, async () => 'mine')).toBe('mine');
+			expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+			died();
+			await abandoned.catch(() => undefined);
+			await rejects(ledger.withLease({ programId: 'no-such-program', name: 'x' }, async () => 1), 'unknown_program', 'programId');
+			await rejects(ledger.withLease({ programId, name: 'x', ttlMs: 5 }, async () => 1), 'invalid_number', 'ttlMs');
+		});
+	});
+
 	describe('participants', () => {
 		it('enrols idempotently by normalised email or external id', async () => {
 			const programId = await program();

@@ -346,6 +346,23 @@ for (const [name, open] of backends) {
 			expect(await ledger.pointsBalance({ programId: 'default', participantId: ann })).toBe(100);
 		});
 
+		it('holds a cap exactly when evaluations of one referrer race, as in separate n8n workers', async () => {
+			const { ledger, world } = await setup();
+			const ann = await world.referrer();
+			const ids: number[] = [];
+			for (let i = 0; i < 10; i++) ids.push(await world.qualified(ann, { qualifiedAt: T0 + i }));
+			const program: RewardProgramConfig = {
+				programId: 'default',
+				rules: [{ id: 'pts', type: 'per_referral', side: 'referrer', on: 'referral_qualified', reward: { kind: 'points', points: 100 } }],
+				caps: [{ id: 'three-ever', period: 'lifetime', maxCount: 3 }],
+			};
+			// No in-process queue: only the ledger's lease stands between the evaluations.
+			const results = await Promise.all(ids.map((id) => new RewardService(ledger, program, { serializePerReferrer: false }).evaluateReferral(id)));
+			expect(results.filter((r) => r.rewards.length === 1)).toHaveLength(3);
+			expect(results.filter((r) => r.skipped[0]?.reason === 'cap_reached')).toHaveLength(7);
+			expect(await ledger.pointsBalance({ programId: 'default', participantId: ann })).toBe(300);
+		});
+
 		it('redeems points once per reference and refuses an overdraft', async () => {
 			const { ledger, world } = await setup();
 			const service = new RewardService(ledger, sampleProgram());
