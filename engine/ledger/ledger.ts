@@ -40,6 +40,7 @@ import {
 	type LeaderboardQuery,
 	type LeaderboardRow,
 	type LedgerEvent,
+	type ConversionsQuery,
 	type LeaseInput,
 	type LedgerStore,
 	type ListCodesQuery,
@@ -1292,6 +1293,18 @@ export class SqlLedger implements LedgerStore {
 		}
 		const sql = `SELECT id, referrer_id, referee_id, status FROM referrals WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.p(v.limit(query.limit, 'limit', LIMITS.pageSize))}`;
 		return (await this.read((tx) => tx.all(sql, q.values))).map((r) => ({ referralId: n(r.id), referrerId: n(r.referrer_id), refereeId: n(r.referee_id), status: s(r.status) }));
+	}
+
+	async listConversions(query: ConversionsQuery): Promise<ConversionRecord[]> {
+		inputObject(query, 'listConversions');
+		const q = new Params();
+		const where = [`program_id = ${q.p(programIdOf(query))}`];
+		const ids = v.idList(query.referralIds, 'referralIds');
+		if (ids.length === 0) return [];
+		where.push(`referral_id IN ${q.list(ids)}`);
+		if (query.qualifiedOnly === true) where.push('qualified = 1');
+		const rows = await this.read((tx) => tx.all(`SELECT * FROM conversions WHERE ${where.join(' AND ')} ORDER BY id`, q.values));
+		return rows.map(toConversion);
 	}
 
 	async leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]> {

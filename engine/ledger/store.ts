@@ -497,6 +497,14 @@ export interface EdgesQuery {
 	limit?: number;
 }
 
+export interface ConversionsQuery {
+	programId: string;
+	/** The conversions (orders) of these referrals (at most 10,000 ids). */
+	referralIds: Id[];
+	/** Only the order that qualified each referral, not its later orders (default false). */
+	qualifiedOnly?: boolean;
+}
+
 export interface LeaderboardQuery {
 	programId: string;
 	/** `qualifiedReferrals`: referrals qualified in the period, per referrer; `points`: net points in the period. */
@@ -755,6 +763,8 @@ export interface LedgerStore {
 	referralsBySignal(query: SignalQuery): Promise<ReferralRecord[]>;
 	/** Referrer → referee edges for ring detection. */
 	referralEdges(query: EdgesQuery): Promise<ReferralEdge[]>;
+	/** The orders recorded against these referrals (by Qualify), in id order. */
+	listConversions(query: ConversionsQuery): Promise<ConversionRecord[]>;
 	leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]>;
 
 	// rewards

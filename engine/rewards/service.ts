@@ -287,36 +287,28 @@ export class RewardService {
 		}
 	}
 
-	/** The qualifying order: the ledger keeps it in the `referral.qualified` outbox event's conversion. */
+	/** The qualifying order: from the referral's metadata, else the ledger's conversions. */
 	private async orderOf(referral: ReferralRecord): Promise<{ id?: string; amount: number; currency: string } | undefined> {
 		const fromMeta = referral.metadata?.order as { id?: string; amount?: number; currency?: string } | undefined;
 		if (fromMeta && typeof fromMeta.amount === 'number' && typeof fromMeta.currency === 'string') {
 			return { amount: fromMeta.amount, currency: fromMeta.currency, ...(fromMeta.id ? { id: String(fromMeta.id) } : {}) };
 		}
-		const orders = await this.ordersByReferral();
-		return orders.get(referral.id);
+		return (await this.ordersOf([referral.id])).get(referral.id);
 	}
 
+	/** Qualifying orders already found, by referral: a referral's qualifying order never changes. */
 	private readonly orders = new Map<number, { id?: string; amount: number; currency: string }>();
-	private ordersCursor = 0;
 
-	/**
-	 * Orders by referral, from the ledger's `referral.qualified` outbox events (the ledger has no
-	 * conversions query); read incrementally, so each evaluation reads only the new events.
-	 * Pruning the outbox forgets old orders, and revenue rules then see less.
-	 */
-	private async ordersByReferral(): Promise<Map<number, { id?: string; amount: number; currency: string }>> {
-		for (;;) {
-			const { events, cursor } = await this.ledger.readEvents({ afterId: this.ordersCursor, programId: this.programId, types: ['referral.qualified', 'referral.rewarded'], limit: PAGE });
-			for (const event of events) {
-				const conversion = event.payload.conversion as { referralId?: number; orderId?: string; amount?: number | null; currency?: string | null } | undefined;
-				if (conversion && typeof conversion.referralId === 'number' && typeof conversion.amount === 'number' && conversion.currency) {
-					this.orders.set(conversion.referralId, { id: conversion.orderId, amount: conversion.amount, currency: conversion.currency });
-				}
+	/** The order that qualified each of these referrals (with amount and currency), from the ledger's conversions. */
+	private async ordersOf(referralIds: number[]): Promise<Map<number, { id?: string; amount: number; currency: string }>> {
+		const missing = referralIds.filter((id) => !this.orders.has(id));
+		for (let i = 0; i < missing.length; i += PAGE) {
+			const chunk = missing.slice(i, i + PAGE);
+			for (const c of await this.ledger.listConversions({ programId: this.programId, referralIds: chunk, qualifiedOnly: true })) {
+				if (c.amount !== null && c.currency) this.orders.set(c.referralId, { id: c.orderId, amount: c.amount, currency: c.currency });
 			}
-			this.ordersCursor = Math.max(this.ordersCursor, cursor);
-			if (events.length < PAGE) return this.orders;
 		}
+		return this.orders;
 	}
 
 	private async stateFor(referral: ReferralRecord, type: RewardEventType, occurredAt: number, snapshot: ReferrerSnapshot) {
@@ -326,7 +318,7 @@ export class RewardService {
 		const upTo = type === 'referral_qualified' ? (rank === -1 ? [...snapshot.qualified, referral] : snapshot.qualified.slice(0, rank + 1)) : snapshot.qualified;
 		const referredRevenue: Record<string, number> = {};
 		if (this.needs.revenue) {
-			const orders = await this.ordersByReferral();
+			const orders = await this.ordersOf(upTo.map((r) => r.id));
 			for (const r of upTo) {
 				const order = orders.get(r.id);
 				if (order) referredRevenue[order.currency] = (referredRevenue[order.currency] ?? 0) + order.amount;

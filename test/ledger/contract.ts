@@ -434,6 +434,15 @@ export function ledgerContract(target: ContractTarget): void {
 			const late = await ledger.qualifyReferral({ programId, referralId: other.id, orderId: 'order-3', fromStatuses: ['approved'] });
 			expect(late).toMatchObject({ qualified: false, referral: { status: 'pending', qualifiedAt: null } });
 			expect((await ledger.findReferralByOrderId({ programId, orderId: 'order-3' }))?.id).toBe(other.id);
+			// The orders by referral, straight from the conversions (the outbox may be pruned).
+			const orders = await ledger.listConversions({ programId, referralIds: [referral.id, other.id] });
+			expect(orders.map((c) => [c.referralId, c.orderId, c.amount, c.currency])).toEqual([
+				[referral.id, 'order-1', 49.9, 'EUR'],
+				[other.id, 'order-3', null, null],
+			]);
+			expect((await ledger.listConversions({ programId, referralIds: [referral.id, other.id], qualifiedOnly: true })).map((c) => c.orderId)).toEqual(['order-1']);
+			expect(await ledger.listConversions({ programId, referralIds: [] })).toEqual([]);
+			await rejects(ledger.listConversions({ programId, referralIds: 'x' as never }), 'invalid_type', 'referralIds');
 		});
 
 		it('counts per referrer and period by status, and finds velocity and shared signals', async () => {

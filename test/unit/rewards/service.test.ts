@@ -209,6 +209,25 @@ for (const [name, open] of backends) {
 			expect(await kinds(second)).toEqual(['pts:points', 'revenue:cash']);
 		});
 
+		it('reads orders from the ledger\'s conversions, so pruning the outbox changes no revenue milestone', async () => {
+			const { ledger, world, clock } = await setup();
+			const program: RewardProgramConfig = {
+				programId: 'default',
+				currency: 'EUR',
+				rules: [
+					{ id: 'revenue', type: 'milestone', metric: 'referred_revenue', milestones: [{ threshold: 100, reward: { kind: 'cash', amount: 10 } }] },
+					{ id: 'big-order', type: 'per_referral', side: 'referee', on: 'referral_qualified', minOrderAmount: 55, reward: { kind: 'points', points: 5 } },
+				],
+			};
+			const ann = await world.referrer();
+			const first = await world.qualified(ann, { amount: 60, qualifiedAt: T0 });
+			const second = await world.qualified(ann, { amount: 50, qualifiedAt: T0 + 1 });
+			expect(await ledger.pruneEvents({ before: clock.at + DAY })).toBeGreaterThan(0);
+			const service = new RewardService(ledger, program);
+			expect((await service.evaluateReferral(first)).rewards.map((r) => r.rule)).toEqual(['big-order']);
+			expect((await service.evaluateReferral(second)).rewards.map((r) => `${r.rule}:${r.amount}`)).toEqual(['revenue:10']);
+		});
+
 		it('caps per day at the edge (count) and lifetime (value, equal is allowed)', async () => {
 			const { ledger, world } = await setup();
 			const service = new RewardService(ledger, {
