@@ -1,7 +1,7 @@
 /* Issue 9's queue-mode proof: n8n main + 2 workers on PostgreSQL (n8n's database and the ledger)
- * and Redis; sign-ups and conversions through the sample workflows, fired concurrently with 20 %
- * replays. Every count is exact, no reward and no email twice, both workers used, and the
- * conversion workflow keeps at least half the request rate of a trivial webhook workflow. */
+ * and Redis; 1,000 sign-ups and conversions through the sample workflows, fired concurrently, 20 %
+ * of them replays. Every count is exact, no reward, email or text twice, both workers used, and
+ * the conversion workflow keeps at least half the request rate of a trivial webhook workflow. */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openLedger } from '../../engine/ledger';
+import { startTwilioFake } from '../fakes/providers/twilio';
 import { startSmtpServer } from '../fakes/smtpServer';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
@@ -23,7 +24,8 @@ const LEDGER_CREDENTIAL = { id: 'rmQueueLedger001', name: 'Referral Ledger (queu
 const REFERRERS = 100;
 const REFEREES_EACH = 4;
 const CONVERTING_EACH = 3;
-const REPLAY_SHARE = 0.2;
+// One replay per 4 originals: 800 originals and 200 replays, so 20 % of the 1,000 requests are replays.
+const REPLAY_SHARE = 0.25;
 
 /** The workflow as an operator would set it up for queue mode: every package node on the PostgreSQL ledger. */
 function onPostgresLedger(file: string, folder: string): string {
@@ -51,13 +53,16 @@ describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode unde
 	let folder: string;
 	let cluster: { baseUrl: string; stop: () => Promise<void>; executionsPerWorker: () => number[] };
 	let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+	let twilio: Awaited<ReturnType<typeof startTwilioFake>>;
 	const schema = `rm_queue_${randomBytes(5).toString('hex')}`;
 
 	beforeAll(async () => {
 		folder = mkdtempSync(path.join(os.tmpdir(), 'rm-load-'));
 		smtp = await startSmtpServer();
+		twilio = await startTwilioFake(n8n.LOCAL_SMS_ACCOUNT);
 		const credentials = [
 			n8n.localSmtpCredential(smtp.port, smtp.host),
+			n8n.localSmsCredential(twilio.url),
 			{ ...LEDGER_CREDENTIAL, type: 'referralLedgerApi', data: { backend: 'postgres', connection: 'url', connectionStringSecret: PG_URL, schema } },
 		];
 		const credentialsFile = path.join(folder, 'credentials.json');
@@ -72,6 +77,7 @@ describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode unde
 	afterAll(async () => {
 		await cluster?.stop();
 		await smtp?.close();
+		await twilio?.close();
 		await closeAllLedgers();
 		const client = new pg.Client({ connectionString: PG_URL });
 		await client.connect();
@@ -87,8 +93,9 @@ describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode unde
 		const baselineUrl = `${cluster.baseUrl}/webhook/queue/baseline`;
 		await n8n.waitForWebhook(baselineUrl, post(baselineUrl, { code: 'x' }).init);
 
-		// Referrers first (their codes are needed), then referees with codes, then conversions.
-		const referrers = await fireConcurrently(withReplays(Array.from({ length: REFERRERS }, (_, i) => post(signupUrl, { email: `referrer${i}@example.com`, name: `Referrer ${i}` })), REPLAY_SHARE), 40);
+		// Referrers first (their codes are needed; each gave a phone and SMS consent), then referees with codes, then conversions.
+		const referrerBodies = Array.from({ length: REFERRERS }, (_, i) => ({ email: `referrer${i}@example.com`, name: `Referrer ${i}`, phone: `+1415555${String(1000 + i)}`, consent: { sms: true } }));
+		const referrers = await fireConcurrently(withReplays(referrerBodies.map((b) => post(signupUrl, b)), REPLAY_SHARE), 40);
 		expect(referrers.results.every((r: { status: number }) => r.status === 200)).toBe(true);
 		const codeOf = new Map<string, string>();
 		for (const r of referrers.results) {
@@ -116,6 +123,7 @@ describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode unde
 		const baseline = await fireConcurrently(conversions.map((c) => post(baselineUrl, { code: c.url })), 40);
 		const converted = await fireConcurrently(withReplays(conversions, REPLAY_SHARE), 40);
 		expect(converted.results.every((r: { status: number }) => r.status === 200)).toBe(true);
+		expect(referrers.results.length + referees.results.length + converted.results.length).toBe(1000);
 
 		// Exact counts in the PostgreSQL ledger.
 		const ledger = await openLedger({ backend: 'postgres', connectionString: PG_URL, schema });
@@ -146,11 +154,15 @@ describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode unde
 		}
 		expect(welcomes.size).toBe(participants);
 		expect([...welcomes.values()].every((n) => n === 1)).toBe(true);
+		// One welcome text per referrer, whatever the replays; referees gave no phone.
+		const texts = twilio.requests.filter((r) => r.method === 'POST').map((r) => r.form?.To);
+		expect(texts.length).toBe(REFERRERS);
+		expect(new Set(texts).size).toBe(REFERRERS);
 
 		const perWorker = cluster.executionsPerWorker();
 		expect(perWorker.every((n: number) => n > 0)).toBe(true);
 		const ratio = converted.rate / baseline.rate;
-		console.log(`queue load: ${referrers.results.length + referees.results.length} sign-ups and ${converted.results.length} conversions (20 % replays); conversion ${converted.rate.toFixed(1)} req/s vs trivial ${baseline.rate.toFixed(1)} req/s (ratio ${ratio.toFixed(2)}); executions per worker ${perWorker.join(' / ')}; ${smtp.messages.length} emails`);
+		console.log(`queue load: ${referrers.results.length + referees.results.length} sign-ups and ${converted.results.length} conversions (20 % replays); conversion ${converted.rate.toFixed(1)} req/s vs trivial ${baseline.rate.toFixed(1)} req/s (ratio ${ratio.toFixed(2)}); executions per worker ${perWorker.join(' / ')}; ${smtp.messages.length} emails, ${texts.length} texts`);
 		expect(ratio).toBeGreaterThanOrEqual(0.5);
 	});
 });
