@@ -259,7 +259,8 @@ for (const [name, open] of backends()) {
 					Array.from({ length: 8 }, async (_, e) => {
 						const items = batch(e);
 						const signUps = await json(credential, { resource: 'referral', operation: 'record' }, items.map(({ email, referralCode }) => ({ email, referralCode })));
-						expect(signUps.every((s) => s.referral && s.referral.status === 'pending')).toBe(true);
+						// A sign-up may find its referral already qualified by the neighbouring chain, which records and qualifies the same orders.
+						expect(signUps.map((s) => s.referral?.status)).toEqual(items.map(() => expect.stringMatching(/^(pending|qualified)$/)));
 						return await json(credential, { resource: 'referral', operation: 'qualify' }, items);
 					}),
 				);
