@@ -1,0 +1,71 @@
+/* npm start's catcher: mail over SMTP and texts over a Twilio-compatible endpoint, both kept and
+ * listed; a wrong credential is refused as Twilio refuses it. */
+import nodemailer from 'nodemailer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error plain ESM script without types
+import { startMailCatcher } from '../../scripts/mail-catcher.mjs';
+// @ts-expect-error plain ESM script without types
+import * as n8n from '../../scripts/n8n.mjs';
+
+describe('the local mail and SMS catcher of npm start', () => {
+	let catcher: { messages: Array<Record<string, unknown>>; texts: Array<Record<string, unknown>>; close(): Promise<void> };
+	let smtpPort: number;
+	let httpPort: number;
+	const { accountSid, authToken } = n8n.LOCAL_SMS_ACCOUNT;
+	const basic = (token: string) => 'Basic ' + Buffer.from(`${accountSid}:${token}`).toString('base64');
+	const base = () => `http://127.0.0.1:${httpPort}/2010-04-01/Accounts/${accountSid}`;
+
+	beforeAll(async () => {
+		smtpPort = await n8n.freePort();
+		httpPort = await n8n.freePort();
+		catcher = await startMailCatcher({ smtpPort, httpPort, smsAccount: n8n.LOCAL_SMS_ACCOUNT });
+	});
+
+	afterAll(async () => {
+		await catcher?.close();
+	});
+
+	it('keeps a text sent as Twilio expects it, answers with Twilio\'s message resource, and lists it', async () => {
+		const response = await fetch(`${base()}/Messages.json`, {
+			method: 'POST',
+			headers: { authorization: basic(authToken), 'content-type': 'application/x-www-form-urlencoded' },
+			body: new URLSearchParams({ To: '+14155550123', From: '+15005550006', Body: 'Hi <Ann>' }).toString(),
+		});
+		expect(response.status).toBe(201);
+		const message = (await response.json()) as Record<string, unknown>;
+		expect(message).toMatchObject({ account_sid: accountSid, to: '+14155550123', body: 'Hi <Ann>', status: 'queued' });
+		expect(String(message.sid)).toMatch(/^SM[0-9a-f]{32}$/);
+		expect(await (await fetch(`http://127.0.0.1:${httpPort}/texts`)).json()).toMatchObject([{ sid: message.sid, to: '+14155550123', body: 'Hi <Ann>' }]);
+		const page = await (await fetch(`http://127.0.0.1:${httpPort}/`)).text();
+		expect(page).toContain('1 text(s)');
+		expect(page).toContain('Hi &lt;Ann&gt;');
+		expect(page).not.toContain('Hi <Ann>');
+	});
+
+	it('refuses a wrong token (20003) and a text without a body (21602), keeping nothing', async () => {
+		const before = catcher.texts.length;
+		const form = (fields: Record<string, string>, token = authToken) => ({
+			method: 'POST',
+			headers: { authorization: basic(token), 'content-type': 'application/x-www-form-urlencoded' },
+			body: new URLSearchParams(fields).toString(),
+		});
+		const wrong = await fetch(`${base()}/Messages.json`, form({ To: '+14155550123', From: '+15005550006', Body: 'x' }, 'wrong'));
+		expect(wrong.status).toBe(401);
+		expect(await wrong.json()).toMatchObject({ code: 20003 });
+		const empty = await fetch(`${base()}/Messages.json`, form({ To: '+14155550123', From: '+15005550006' }));
+		expect(empty.status).toBe(400);
+		expect(await empty.json()).toMatchObject({ code: 21602 });
+		expect(catcher.texts.length).toBe(before);
+		// The credential's Test button reads the account.
+		const account = await fetch(`${base()}.json`, { headers: { authorization: basic(authToken) } });
+		expect(account.status).toBe(200);
+	});
+
+	it('keeps mail sent over SMTP', async () => {
+		const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true });
+		await transport.sendMail({ from: 'rewards@example.com', to: 'ann@example.com', subject: 'Welcome', text: 'Your code is ABC' });
+		transport.close();
+		await expect.poll(() => catcher.messages.length).toBe(1);
+		expect(catcher.messages[0]).toMatchObject({ to: ['ann@example.com'], subject: 'Welcome', text: 'Your code is ABC\n' });
+	});
+});
