@@ -123,6 +123,11 @@ export function n8nEnv(userFolder, extra = {}) {
 		// Every n8n process (even `execute`) opens a task broker, on 5679 unless told: pick a free one
 		// so that parallel test runs and `npm start` do not collide.
 		N8N_RUNNERS_BROKER_PORT: String(freePortSync()),
+		// n8n 1.x (1.123) evaluates expressions in isolated-vm 6.2 by default. On process.exit its
+		// thread-pool destructor joins an isolate thread still collecting garbage after Node has
+		// disposed the V8 platform: about a third of `n8n execute` runs end in SIGSEGV after printing
+		// their result. The legacy (in-process) engine, 1.x's other supported setting, has no isolate.
+		...(N8N_VERSION.startsWith('1.') ? { N8N_EXPRESSION_ENGINE: 'legacy' } : {}),
 		...extra,
 	};
 }
