@@ -1,12 +1,9 @@
 /* What a message says: the templates (fixed parameters or item fields, never expressions, which
  * would eat the {{ }}), the data they read, and the rendering options Render and Send share. */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import type { CommercialEmailOptions, EmailContentInput, EmailTemplates, RenderSettings, SmsContentInput } from '../../../engine/messaging';
+import { DEFAULT_STOP_FOOTER, type CommercialEmailOptions, type EmailContentInput, type EmailTemplates, type RenderSettings, type SmsContentInput } from '../../../engine/messaging';
 import { parameterReader, readField } from '../../shared/parameters';
 import type { FieldLabels } from '../../shared/runner';
-
-/** The opt-out line marketing texts carry unless the user sets another (or none). */
-export const DEFAULT_OPT_OUT_LINE = 'Reply STOP to opt out';
 
 const CONTENT_OPERATIONS = ['render', 'send'];
 const email = (extra: IDataObject = {}) => ({ show: { resource: ['email'], operation: CONTENT_OPERATIONS, ...extra } });
@@ -268,7 +265,7 @@ export const contentDescription: INodeProperties[] = [
 				displayName: 'Opt-Out Line',
 				name: 'stopFooter',
 				type: 'string',
-				default: DEFAULT_OPT_OUT_LINE,
+				default: DEFAULT_STOP_FOOTER,
 				description: 'Appended on its own line unless the text already contains it. Marketing texts get "Reply STOP to opt out" without this option; add it empty to send none.',
 			},
 			partialsProperty,
@@ -427,7 +424,7 @@ export function smsContentReader(ctx: IExecuteFunctions, { optOutByDefault = fal
 			const partials = partialsFrom(options.partials as PartialsValue | undefined);
 			if (partials) input.partials = partials;
 			if (typeof options.stopFooter === 'string' && options.stopFooter.trim() !== '') input.stopFooter = options.stopFooter;
-			else if (options.stopFooter === undefined && optOutByDefault) input.stopFooter = DEFAULT_OPT_OUT_LINE;
+			else if (options.stopFooter === undefined && optOutByDefault) input.stopFooter = true;
 			if (options.maxSegments !== undefined) input.maxSegments = Number(options.maxSegments);
 			return input;
 		},
