@@ -3,7 +3,7 @@
 // `n8n-nodes-referral-marketing.<node>`), imports workflows and runs n8n's CLI or server.
 // Used by `npm start`, `npm run test:e2e` and the benchmarks that run inside n8n.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,8 +171,16 @@ export function workflowFiles(dir = path.join(ROOT, 'workflows')) {
 
 /** Imports workflow files and publishes (activates) those that start from a webhook, schedule or trigger node. */
 export function importWorkflows(bin, env, files, { activate = true } = {}) {
+	// One import for all files (each n8n CLI call boots n8n for seconds), then one activation each:
+	// n8n 2.x publishes one workflow per call.
+	const dir = mkdtempSync(path.join(env.N8N_USER_FOLDER, 'import-'));
+	try {
+		files.forEach((file, i) => copyFileSync(file, path.join(dir, `${String(i).padStart(3, '0')}-${path.basename(file)}`)));
+		n8nCli(bin, ['import:workflow', '--separate', `--input=${dir}`], env);
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
 	for (const file of files) {
-		n8nCli(bin, ['import:workflow', `--input=${file}`], env);
 		const workflow = JSON.parse(readFileSync(file, 'utf8'));
 		if (activate && isActivatable(workflow)) n8nCli(bin, activateArgs(bin, workflow.id), env);
 	}
