@@ -42,6 +42,7 @@ import {
 	type LedgerEvent,
 	type ConversionsQuery,
 	type LeaseInput,
+	type ClaimNonceInput,
 	type LedgerStore,
 	type ListCodesQuery,
 	type ListParticipantsQuery,
@@ -557,6 +558,26 @@ export class SqlLedger implements LedgerStore {
 			clearInterval(renew);
 			await this.driver.write((tx) => tx.run(`DELETE FROM ledger_leases WHERE program_id = $1 AND name = $2 AND holder = $3`, [programId, name, holder])).catch(() => undefined);
 		}
+	}
+
+	async claimNonce(input: ClaimNonceInput): Promise<boolean> {
+		inputObject(input, 'claimNonce');
+		const scope = v.text(input.scope, 'scope', LIMITS.name);
+		const nonce = v.text(input.nonce, 'nonce', LIMITS.key);
+		const expiresAt = v.time(input.expiresAt, 'expiresAt');
+		return this.write(async (w) => {
+			// Expired keys of the scope go first (the sweep keeps the table to the live window), so an
+			// expired key can be claimed again; a live one makes the insert a no-op.
+			await w.tx.run(`DELETE FROM ledger_nonces WHERE scope = $1 AND expires_at <= $2`, [scope, w.now]);
+			if (expiresAt <= w.now) return true;
+			const inserted = await w.tx.run(`INSERT INTO ledger_nonces (scope, nonce, expires_at, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, nonce) DO NOTHING`, [
+				scope,
+				nonce,
+				expiresAt,
+				w.now,
+			]);
+			return inserted === 1;
+		});
 	}
 
 	async getProgram(id: string): Promise<ProgramRecord | null> {

@@ -266,6 +266,22 @@ export const MIGRATIONS: Migration[] = [
 			)`,
 		],
 	},
+	{
+		version: 4,
+		name: 'nonces',
+		// One-time keys with an expiry, shared by every process on the ledger: a signed webhook
+		// delivery is accepted once (replay protection across n8n workers).
+		statements: (t) => [
+			`CREATE TABLE ledger_nonces (
+				scope ${t.text} NOT NULL,
+				nonce ${t.text} NOT NULL,
+				expires_at BIGINT NOT NULL,
+				created_at BIGINT NOT NULL,
+				PRIMARY KEY (scope, nonce)
+			)`,
+			`CREATE INDEX ledger_nonces_expiry ON ledger_nonces (scope, expires_at)`,
+		],
+	},
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS ledger_migrations (

@@ -710,6 +710,15 @@ export interface LeaseInput {
 	waitMs?: number;
 }
 
+export interface ClaimNonceInput {
+	/** What the key belongs to, e.g. `webhook:stripe`; expired keys are swept per scope. */
+	scope: string;
+	/** The one-time key (up to 256 characters), e.g. a hash of a signed delivery. */
+	nonce: string;
+	/** Until when a second claim is refused; after it the key may be claimed again. */
+	expiresAt: Time;
+}
+
 export interface LedgerStore {
 	readonly backend: 'sqlite' | 'postgres';
 
@@ -728,6 +737,11 @@ export interface LedgerStore {
 	 * (`ttlMs`, default 30 s) if the holder dies. Not re-entrant: do not nest the same name.
 	 */
 	withLease<T>(input: LeaseInput, fn: () => Promise<T>): Promise<T>;
+	/**
+	 * Claims a one-time key across every process on the ledger: true for the first claim (or the
+	 * first after the earlier claim expired), false while it is held. Not tied to a program.
+	 */
+	claimNonce(input: ClaimNonceInput): Promise<boolean>;
 
 	// participants
 	enrolParticipant(input: EnrolParticipantInput): Promise<EnrolParticipantResult>;

@@ -156,6 +156,35 @@ export function ledgerContract(target: ContractTarget): void {
 		});
 	});
 
+	describe('nonces', () => {
+		it('grants a key to exactly one of many racing claimers across two openers, until it expires', async () => {
+			const other = await target.openAgain(() => clock.now);
+			try {
+				const scope = uid('webhook');
+				const expiresAt = clock.now + 5 * 60_000;
+				const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? other : ledger).claimNonce({ scope, nonce: 'delivery-1', expiresAt })));
+				expect(claims.filter(Boolean)).toHaveLength(1);
+				// Another key, or the same key in another scope, is free.
+				expect(await ledger.claimNonce({ scope, nonce: 'delivery-2', expiresAt })).toBe(true);
+				expect(await ledger.claimNonce({ scope: uid('webhook'), nonce: 'delivery-1', expiresAt })).toBe(true);
+				clock.now += 4 * 60_000;
+				expect(await other.claimNonce({ scope, nonce: 'delivery-1', expiresAt })).toBe(false);
+				// Once expired the key is swept and may be claimed again.
+				clock.now += 2 * 60_000;
+				expect(await other.claimNonce({ scope, nonce: 'delivery-1', expiresAt: clock.now + 60_000 })).toBe(true);
+				expect(await ledger.claimNonce({ scope, nonce: 'delivery-1', expiresAt: clock.now + 60_000 })).toBe(false);
+			} finally {
+				await other.close();
+			}
+		});
+
+		it('refuses bad input naming the field', async () => {
+			await rejects(ledger.claimNonce({ scope: 'webhook:x', nonce: '', expiresAt: clock.now + 1000 }), 'required', 'nonce');
+			await rejects(ledger.claimNonce({ scope: 'webhook:x', nonce: 'k'.repeat(300), expiresAt: clock.now + 1000 }), 'too_long', 'nonce');
+			await rejects(ledger.claimNonce({ scope: 'webhook:x', nonce: 'k', expiresAt: 'soon' }), 'invalid_time', 'expiresAt');
+		});
+	});
+
 	describe('participants', () => {
 		it('enrols idempotently by normalised email or external id', async () => {
 			const programId = await program();
