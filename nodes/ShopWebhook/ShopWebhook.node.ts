@@ -1,0 +1,107 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
+import { show, SOURCE_OPTIONS, webhookSecretTest } from './actions/common';
+import * as normalize from './actions/normalize.operation';
+import * as sign from './actions/sign.operation';
+import * as verify from './actions/verify.operation';
+
+/** Outputs per operation: Verify routes to Verified / Rejected, Normalize to Conversion / Refund / Ignored. */
+const outputsFor = (parameters: { operation?: string }) =>
+	parameters.operation === 'normalize'
+		? [
+				{ type: 'main', displayName: 'Conversion' },
+				{ type: 'main', displayName: 'Refund' },
+				{ type: 'main', displayName: 'Ignored' },
+			]
+		: parameters.operation === 'sign'
+			? [{ type: 'main' }]
+			: [
+					{ type: 'main', displayName: 'Verified' },
+					{ type: 'main', displayName: 'Rejected' },
+				];
+
+export class ShopWebhook implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Shop Webhook',
+		name: 'shopWebhook',
+		icon: { light: 'file:shopWebhook.svg', dark: 'file:shopWebhook.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] + ": " + $parameter["source"] }}',
+		description: 'Verify signed webhooks (Stripe, Shopify, WooCommerce, Paddle, X-Referral-Signature) and read order events as conversions and refunds',
+		defaults: { name: 'Shop Webhook' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: `={{(${outputsFor})($parameter)}}`,
+		credentials: [
+			{ name: 'referralWebhookSecretApi', required: true, testedBy: 'webhookSecretTest', displayOptions: show(['verify', 'sign']) },
+			{ name: 'referralLedgerApi', required: false, testedBy: 'referralLedgerConnectionTest', displayOptions: show(['verify']) },
+		],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Verify Signature',
+						value: 'verify',
+						action: 'Verify a webhook signature',
+						description: 'Check the signature over the raw body, its time and that it was not used before; outputs Verified and Rejected',
+					},
+					{
+						name: 'Normalize Order Event',
+						value: 'normalize',
+						action: 'Read an order event as a conversion or refund',
+						description: 'Turn a provider\'s order or refund event into our conversion and refund fields; outputs Conversion, Refund and Ignored',
+					},
+					{
+						name: 'Sign',
+						value: 'sign',
+						action: 'Sign a body as a webhook sender',
+						description: 'Add the signature header a sender would, for an HTTP Request node (your shop back-end, or a test)',
+					},
+				],
+				default: 'verify',
+			},
+			{
+				displayName: 'Source',
+				name: 'source',
+				type: 'options',
+				noDataExpression: true,
+				options: SOURCE_OPTIONS,
+				default: 'referral',
+				displayOptions: show(['verify', 'sign']),
+			},
+			{
+				displayName: 'Source',
+				name: 'source',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Stripe', value: 'stripe', description: 'Events checkout.session.completed, invoice.paid, charge.refunded' },
+					{ name: 'Shopify', value: 'shopify', description: 'Topics orders/paid, refunds/create' },
+					{ name: 'WooCommerce', value: 'woocommerce', description: 'Order updated: completed, refunded' },
+					{ name: 'Paddle Billing', value: 'paddle', description: 'Events transaction.completed, adjustment.created, adjustment.updated' },
+				],
+				default: 'stripe',
+				displayOptions: show(['normalize']),
+			},
+			{ ...ledgerNotice, displayOptions: show(['verify']) },
+			...verify.description,
+			...normalize.description,
+			...sign.description,
+		],
+	};
+
+	methods = { credentialTest: { webhookSecretTest, referralLedgerConnectionTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const operation = this.getNodeParameter('operation', 0) as string;
+		if (operation === 'normalize') return await normalize.execute.call(this);
+		if (operation === 'sign') return await sign.execute.call(this);
+		return await verify.execute.call(this);
+	}
+}
