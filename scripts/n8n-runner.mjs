@@ -22,7 +22,9 @@ async function start() {
 	const mailPort = Number(process.env.MAIL_CATCHER_HTTP_PORT || 8025);
 	const catcher = await startMailCatcher({ smtpPort, httpPort: mailPort, folder: path.join(userFolder, 'mail'), smsAccount: n8n.LOCAL_SMS_ACCOUNT });
 	n8n.log(`preparing n8n ${n8n.N8N_VERSION} in ${userFolder}`);
-	const { bin, env } = n8n.prepareInstance(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtpPort), n8n.localSmsCredential(`http://127.0.0.1:${mailPort}`)] });
+	const secrets = n8n.localSecrets(userFolder);
+	const credentials = [n8n.localSmtpCredential(smtpPort), n8n.localSmsCredential(`http://127.0.0.1:${mailPort}`), ...n8n.securityCredentials(secrets)];
+	const { bin, env } = n8n.prepareInstance(userFolder, { build: false, credentials });
 	n8n.log('starting n8n…');
 	const server = await n8n.startN8n(bin, env, { port, inheritOutput: true, timeoutMs: 180_000 });
 	const owner = await n8n.ensureOwner(server.baseUrl);
@@ -36,6 +38,15 @@ async function start() {
 			`Workflows from workflows/ are imported; webhooks are served under ${server.baseUrl}/webhook/`,
 			`Try: curl -s -X POST ${server.baseUrl}/webhook/referral/code/check -H 'content-type: application/json' -d '{"code":"friend k7qm 3xh9"}'`,
 			`Try a referral: curl -s -X POST ${server.baseUrl}/webhook/referral/signup -H 'content-type: application/json' -d '{"email":"ann@example.com","name":"Ann","phone":"+14155550123","consent":{"sms":true}}'`,
+			'',
+			`Conversions and refunds must be signed (X-Referral-Signature). Secret, in the credential "Referral Webhook Secret"${secrets.fromEnvironment.webhookSecret ? ' (from REFERRAL_WEBHOOK_SECRET)' : ' (made for this instance; set REFERRAL_WEBHOOK_SECRET to choose it)'}:`,
+			`  ${secrets.webhookSecret}`,
+			`Try a signed conversion (paste into bash; openssl signs it):`,
+			`  ${n8n.signedCurl(`${server.baseUrl}/webhook/referral/conversion`, '{"email":"bob@example.org","orderId":"A-1001","amount":59.9,"currency":"EUR"}', secrets.webhookSecret)}`,
+			`Unsigned, wrongly signed or replayed requests answer 401 {"error":{"message":…,"field":"signature"}} and write nothing.`,
+			`Lead scoring (credential "Lead Scoring Header Auth"): curl -s -X POST ${server.baseUrl}/webhook/leads/score -H 'Authorization: Bearer ${secrets.leadScoringToken}' -H 'content-type: application/json' -d '{"email":"dana@northwind.example","title":"VP Marketing"}'`,
+			`Stripe and Shopify send to ${server.baseUrl}/webhook/stripe/referrals and /webhook/shopify/referrals; put their signing secrets into the credentials "Stripe Webhook Secret" and "Shopify Webhook Secret" (docs/security.md).`,
+			'',
 			`Emails and texts the workflows send go to the local catcher (credentials "Local Mail", SMTP 127.0.0.1:${smtpPort}, and "Local SMS"): read them at http://localhost:${mailPort}`,
 			'Press Ctrl+C to stop.',
 			'',

@@ -3,6 +3,7 @@
 // `n8n-nodes-referral-marketing.<node>`), imports workflows and runs n8n's CLI or server.
 // Used by `npm start`, `npm run test:e2e` and the benchmarks that run inside n8n.
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -341,6 +342,60 @@ export function localSmsCredential(baseUrl, account = LOCAL_SMS_ACCOUNT) {
 		type: 'referralTwilioApi',
 		data: { authType: 'authToken', accountSid: account.accountSid, authToken: account.authToken, messagingServiceSid: '', statusCallbackUrl: '', baseUrl },
 	};
+}
+
+/**
+ * The credentials the sample workflows authenticate with, by id and name: the X-Referral-Signature
+ * secret of the conversion and refund webhooks ("Referral Webhook Secret"), the signing secrets of
+ * the Stripe and Shopify workflows, and the lead-scoring webhook's Header Auth
+ * (`Authorization: Bearer <token>`).
+ */
+export function securityCredentials({ webhookSecret, leadScoringToken, stripeSecret, shopifySecret }) {
+	const signing = (id, name, secret) => ({ id, name, type: 'referralWebhookSecretApi', data: { secret, previousSecret: '' } });
+	return [
+		signing('rmWebhookSecret1', 'Referral Webhook Secret', webhookSecret),
+		signing('rmStripeSecret01', 'Stripe Webhook Secret', stripeSecret ?? webhookSecret),
+		signing('rmShopifySecret1', 'Shopify Webhook Secret', shopifySecret ?? webhookSecret),
+		{ id: 'rmLeadScoreAuth1', name: 'Lead Scoring Header Auth', type: 'httpHeaderAuth', data: { name: 'Authorization', value: `Bearer ${leadScoringToken}` } },
+	];
+}
+
+/**
+ * The secrets of `npm start`'s instance: from the environment when set (REFERRAL_WEBHOOK_SECRET,
+ * LEAD_SCORING_TOKEN, STRIPE_WEBHOOK_SECRET, SHOPIFY_WEBHOOK_SECRET), else made once from a CSPRNG and
+ * kept in <userFolder>/referral-secrets.json (mode 600), so a restart keeps what senders were given.
+ */
+export function localSecrets(userFolder, environment = process.env) {
+	const file = path.join(userFolder, 'referral-secrets.json');
+	let stored = {};
+	try {
+		stored = JSON.parse(readFileSync(file, 'utf8'));
+	} catch {
+		/* first start */
+	}
+	const made = { webhookSecret: () => hex(32), leadScoringToken: () => hex(24), stripeSecret: () => `whsec_${hex(24)}`, shopifySecret: () => hex(32) };
+	const secrets = {};
+	const keep = { ...stored };
+	for (const [key, variable] of Object.entries(SECRET_VARIABLES)) {
+		// A secret from the environment stays there; one made here is stored to survive restarts.
+		if (environment[variable]) secrets[key] = environment[variable];
+		else secrets[key] = keep[key] = stored[key] || made[key]();
+	}
+	mkdirSync(userFolder, { recursive: true });
+	writeFileSync(file, JSON.stringify(keep, null, 2), { mode: 0o600 });
+	return { ...secrets, fromEnvironment: { webhookSecret: Boolean(environment.REFERRAL_WEBHOOK_SECRET) } };
+}
+
+const SECRET_VARIABLES = { webhookSecret: 'REFERRAL_WEBHOOK_SECRET', leadScoringToken: 'LEAD_SCORING_TOKEN', stripeSecret: 'STRIPE_WEBHOOK_SECRET', shopifySecret: 'SHOPIFY_WEBHOOK_SECRET' };
+const hex = (bytes) => randomBytes(bytes).toString('hex');
+
+/** A ready-to-paste shell command that signs `body` with openssl and posts it to `url`. */
+export function signedCurl(url, body, secret) {
+	return [
+		`body='${body}'; t=$(date +%s)`,
+		`sig=$(printf '%s.%s' "$t" "$body" | openssl dgst -sha256 -hmac '${secret}' -hex | sed 's/^.* //')`,
+		`curl -s -X POST ${url} -H 'content-type: application/json' -H "X-Referral-Signature: t=$t,v1=$sig" -d "$body"`,
+	].join('; ');
 }
 
 /** Imports credentials (plain data; n8n encrypts it on import) into the instance of `env`. */

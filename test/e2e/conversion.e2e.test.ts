@@ -11,6 +11,7 @@ import { ReferralService } from '../../engine/referrals/service';
 import { RewardService } from '../../engine/rewards/service';
 import { sampleRewardProgram } from '../../engine/rewards/serviceSample';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
+import { signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 
@@ -37,8 +38,9 @@ describe('conversion and reward approval workflows in real n8n', () => {
 	let server: { baseUrl: string; stop: () => Promise<void> } | undefined;
 
 	const post = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	// Every call is signed (X-Referral-Signature): the conversion and refund webhooks require it; sign-up ignores it.
 	const call = async (pathname: string, body: unknown) => {
-		const response = await fetch(`${server!.baseUrl}/webhook/${pathname}`, post(body));
+		const response = await fetch(`${server!.baseUrl}/webhook/${pathname}`, signedPost(body));
 		return { status: response.status, json: (await response.json()) as any };
 	};
 	const convert = (body: unknown) => call('referral/conversion', body);
@@ -51,7 +53,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-conversion-'));
 		// Every workflow in workflows/, as npm start imports them: webhook paths must not collide.
-		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtp.port)] }));
+		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] }));
 		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
 		await n8n.ensureOwner(server!.baseUrl);
 		// Each workflow's webhook registers on its own; wait for every one this file calls.

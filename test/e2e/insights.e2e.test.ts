@@ -10,10 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 import { startSmtpServer, type ReceivedMail, type SmtpTestServer } from '../fakes/smtpServer';
+import { signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
 
 const DAY = 86_400_000;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/** The lead-scoring webhook takes n8n's Header Auth (credential "Lead Scoring Header Auth"). */
+const withToken = (init: ReturnType<typeof json>) => ({ ...init, headers: { ...init.headers, authorization: `Bearer ${TEST_LEAD_SCORING_TOKEN}` } });
 const to = (mail: ReceivedMail) => mail.envelope.to.join(',');
 
 /** `n8n execute` without blocking this process: the SMTP server it sends to runs in here. */
@@ -41,7 +44,7 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 	beforeAll(async () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-insights-e2e-'));
-		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, files: n8n.workflowFiles(), credentials: [n8n.localSmtpCredential(smtp.port)] }));
+		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, files: n8n.workflowFiles(), credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] }));
 	});
 
 	afterAll(async () => {
@@ -89,9 +92,11 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 			{ id: 'lead-warm', name: 'Priya Raman', email: 'priya@ledgerly.example', title: 'Head of Growth', industry: 'Fintech', country: 'GB', company: { employees: 85 }, lastPricingVisitAt: daysAgo(200) },
 		];
 		const url = `${started.baseUrl}/webhook/leads/score`;
-		const response = await n8n.waitForWebhook(url, json({ leads }));
+		// Without the header n8n refuses before anything is scored or sent.
+		expect((await n8n.waitForWebhook(url, json({ leads }))).status).toBe(403);
+		const response = await fetch(url, withToken(json({ leads })));
 		expect(response.status).toBe(200);
-		const body = await response.json();
+		const body = (await response.json()) as any;
 		expect(body.leads.map((l: { id: string }) => l.id)).toEqual(['lead-hot', 'lead-cold', 'lead-warm']);
 		const [hot, cold, warm] = body.leads.map((l: { leadScore: Record<string, unknown> }) => l.leadScore);
 		// Hot: full fit 50 + engagement capped at 60 → total capped at 100.
@@ -109,7 +114,7 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 		expect(first.envelope.from).toBe('leads@example.com');
 
 		// A single lead object works too; the same lead at the same stage is not announced again.
-		const single = await fetch(url, json(leads[0]));
+		const single = await fetch(url, withToken(json(leads[0])));
 		expect(single.status).toBe(200);
 		const singleBody = (await single.json()) as { leads: Array<{ leadScore: { stage: string } }> };
 		expect(singleBody.leads).toHaveLength(1);
@@ -130,13 +135,13 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 		// Tia's ten friends sign up with her code and order: the 10th qualified referral earns Gold.
 		const tia = (await (await fetch(signup, json({ email: 'tia@example.com', name: 'Tia' }))).json()) as { participant: { id: number; code: string } };
 		const conversion = `${server.baseUrl}/webhook/referral/conversion`;
-		await n8n.waitForWebhook(conversion, json({ email: 'warm-up@example.com', orderId: 'warm-up', amount: 1, currency: 'EUR' }));
+		await n8n.waitForWebhook(conversion, signedPost({ email: 'warm-up@example.com', orderId: 'warm-up', amount: 1, currency: 'EUR' }));
 		const tiers: unknown[] = [];
 		for (let i = 1; i <= 10; i++) {
 			const friend = `friend${i}@example.net`;
 			const joined = (await (await fetch(signup, json({ email: friend, referralCode: tia.participant.code }))).json()) as { referral: { status: string } };
 			expect(joined.referral.status).toBe('pending');
-			const order = (await (await fetch(conversion, json({ email: friend, orderId: `T-${i}`, amount: 25, currency: 'EUR' }))).json()) as {
+			const order = (await (await fetch(conversion, signedPost({ email: friend, orderId: `T-${i}`, amount: 25, currency: 'EUR' }))).json()) as {
 				referral: { status: string };
 				rewards: Array<{ email: string; tier?: string; badge?: string }>;
 			};

@@ -8,6 +8,7 @@ import { ReferralService } from '../../engine/referrals/service';
 import { startTwilioFake } from '../fakes/providers/twilio';
 import type { ProviderFake } from '../fakes/providers/types';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
+import { signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 
@@ -39,7 +40,7 @@ describe('sample workflows in real n8n', () => {
 		twilio = await startTwilioFake(n8n.LOCAL_SMS_ACCOUNT);
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-workflows-'));
 		// Every workflow in workflows/, as npm start imports them: they must all activate together.
-		const credentials = [n8n.localSmtpCredential(smtp.port), n8n.localSmsCredential(twilio.url)];
+		const credentials = [n8n.localSmtpCredential(smtp.port), n8n.localSmsCredential(twilio.url), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })];
 		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials });
 		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
 		await n8n.ensureOwner(server!.baseUrl);
@@ -146,7 +147,7 @@ describe('sample workflows in real n8n', () => {
 	});
 
 	it('a refund of an order no referral has answers 404 naming orderId', async () => {
-		const response = await fetch(`${server!.baseUrl}/webhook/referral/refund`, post({ orderId: 'A-404' }));
+		const response = await fetch(`${server!.baseUrl}/webhook/referral/refund`, signedPost({ orderId: 'A-404' }));
 		expect(response.status).toBe(404);
 		const json = await read(response);
 		expect(json.error.field).toBe('orderId');
@@ -162,7 +163,7 @@ describe('sample workflows in real n8n', () => {
 		expect(conversion).toMatchObject({ qualified: true, referral: { status: 'qualified' } });
 
 		for (let attempt = 0; attempt < 2; attempt++) {
-			const response = await fetch(`${server!.baseUrl}/webhook/referral/refund`, post({ orderId: 'A-1001' }));
+			const response = await fetch(`${server!.baseUrl}/webhook/referral/refund`, signedPost({ orderId: 'A-1001' }));
 			expect(response.status).toBe(200);
 			expect(await read(response)).toEqual({ referral: { id: conversion.referral!.id, status: 'reversed' }, reversed: [] });
 		}

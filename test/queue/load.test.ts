@@ -15,6 +15,7 @@ import { startSmtpServer } from '../fakes/smtpServer';
 import * as n8n from '../../scripts/n8n.mjs';
 // @ts-expect-error plain ESM script without types
 import { fireConcurrently, startQueueCluster } from '../../scripts/queue.mjs';
+import { signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
 
 const SIGNUP = path.join(n8n.ROOT, 'workflows/referral-signup.json');
 const CONVERSION = path.join(n8n.ROOT, 'workflows/referral-conversion.json');
@@ -63,6 +64,7 @@ describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode unde
 		const credentials = [
 			n8n.localSmtpCredential(smtp.port, smtp.host),
 			n8n.localSmsCredential(twilio.url),
+			...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN }),
 			{ ...LEDGER_CREDENTIAL, type: 'referralLedgerApi', data: { backend: 'postgres', connection: 'url', connectionStringSecret: PG_URL, schema } },
 		];
 		const credentialsFile = path.join(folder, 'credentials.json');
@@ -118,7 +120,11 @@ describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode unde
 
 		const conversions = [];
 		for (let i = 0; i < REFERRERS; i++) {
-			for (let j = 0; j < CONVERTING_EACH; j++) conversions.push(post(conversionUrl, { email: `friend${i}-${j}@example.org`, orderId: `order-${i}-${j}`, amount: 49.9, currency: 'EUR' }));
+			for (let j = 0; j < CONVERTING_EACH; j++) {
+				const body = { email: `friend${i}-${j}@example.org`, orderId: `order-${i}-${j}`, amount: 49.9, currency: 'EUR' };
+				// Signed when sent: a replay is the sender's retry, signed again (a replayed signature is refused).
+				conversions.push({ url: conversionUrl, get init() { return signedPost(body); } });
+			}
 		}
 		const baseline = await fireConcurrently(conversions.map((c) => post(baselineUrl, { code: c.url })), 40);
 		const converted = await fireConcurrently(withReplays(conversions, REPLAY_SHARE), 40);
