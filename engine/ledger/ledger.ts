@@ -516,6 +516,14 @@ export class SqlLedger implements LedgerStore {
 		});
 	}
 
+	async getProgramSecret(query: { programId: string; name: string }): Promise<string | null> {
+		inputObject(query, 'getProgramSecret');
+		const programId = programIdOf(query);
+		const name = v.text(query.name, 'name', LIMITS.name);
+		const row = await this.read((tx) => tx.get(`SELECT secret FROM program_secrets WHERE program_id = $1 AND name = $2`, [programId, name]));
+		return row ? String(row.secret) : null;
+	}
+
 	async withLease<T>(input: LeaseInput, fn: () => Promise<T>): Promise<T> {
 		inputObject(input, 'withLease');
 		const programId = programIdOf(input);

@@ -721,6 +721,8 @@ export interface LedgerStore {
 	 * secret of that name yet, and returns the stored one either way (the first writer wins).
 	 */
 	claimProgramSecret(input: { programId: string; name: string; candidate: string }): Promise<string>;
+	/** A program's write-once secret, or null when none was claimed yet (a read: no write lock). */
+	getProgramSecret(query: { programId: string; name: string }): Promise<string | null>;
 	/**
 	 * Runs `fn` while holding the program's lease `name`, exclusive across every process on this
 	 * ledger (n8n workers included). Waits up to `waitMs` (default 30 s) for the lease, then fails
