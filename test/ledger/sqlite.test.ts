@@ -1,6 +1,6 @@
 /* The ledger contract on SQLite (node:sqlite), plus what only SQLite has: the file, WAL, the cache. */
 import { DatabaseSync } from 'node:sqlite';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, defaultSqlitePath, openLedger, openSqliteLedger, testConnection } from '../../engine/ledger';
@@ -39,6 +39,35 @@ describe('SQLite ledger: the file', () => {
 		} finally {
 			db.close();
 		}
+	});
+
+	it('refuses an existing file that is not a ledger and leaves it untouched (issue #14)', async () => {
+		// Another application's database: no WAL switch, no ledger tables added.
+		const other = join(tmp.dir, 'crm.sqlite');
+		const db = new DatabaseSync(other);
+		db.exec(`CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT); INSERT INTO contacts (email) VALUES ('ann@example.com')`);
+		db.close();
+		const before = readFileSync(other);
+		await expect(openSqliteLedger({ backend: 'sqlite', path: other })).rejects.toMatchObject({ code: 'not_a_ledger', field: 'path', message: expect.stringContaining('contacts') });
+		expect(readFileSync(other).equals(before)).toBe(true);
+		expect(existsSync(`${other}-wal`)).toBe(false);
+		const check = new DatabaseSync(other);
+		try {
+			expect(check.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'delete' });
+			expect(check.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all().map((r) => r.name)).toEqual(['contacts']);
+		} finally {
+			check.close();
+		}
+		// A file that is not a database at all.
+		const notes = join(tmp.dir, 'notes.txt');
+		writeFileSync(notes, 'shopping list: milk, eggs\n');
+		await expect(openSqliteLedger({ backend: 'sqlite', path: notes })).rejects.toMatchObject({ code: 'not_a_ledger' });
+		expect(readFileSync(notes, 'utf8')).toBe('shopping list: milk, eggs\n');
+		// An empty file is a new ledger.
+		const empty = join(tmp.dir, 'empty.sqlite');
+		writeFileSync(empty, '');
+		const fresh = await openSqliteLedger({ backend: 'sqlite', path: empty });
+		await fresh.close();
 	});
 
 	it('puts the default file in the n8n user folder', () => {
