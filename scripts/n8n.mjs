@@ -247,7 +247,8 @@ export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOut
 	const { child, stop } = spawnN8n(
 		bin,
 		['start'],
-		{ ...env, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(port + 1), N8N_HOST: 'localhost' },
+		// Loopback only unless N8N_LISTEN_ADDRESS says otherwise: the demo owner's password is in the README.
+		{ ...env, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(port + 1), N8N_HOST: 'localhost', N8N_LISTEN_ADDRESS: env.N8N_LISTEN_ADDRESS || '127.0.0.1' },
 		logFile,
 		{ inheritOutput },
 	);
@@ -322,7 +323,7 @@ export function localSmtpCredential(port, host = '127.0.0.1') {
 		id: LOCAL_SMTP_CREDENTIAL_ID,
 		name: 'Local Mail',
 		type: 'referralSmtpApi',
-		data: { host, port, secure: false, requireTLS: false, user: '', password: '', ignoreSslIssues: true },
+		data: { host, port, secure: false, starttls: 'whenOffered', user: '', password: '', ignoreSslIssues: true },
 	};
 }
 
