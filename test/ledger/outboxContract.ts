@@ -1,7 +1,7 @@
 /* The message outbox contract, run against every backend (sqlite.test.ts, postgres.test.ts):
  * messages owed to people are written in their cause's transaction, claimed once, handed over,
  * completed, given back, swept up when their execution died, and never sent twice. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EngineError } from '../../engine/errors';
 import type { LedgerStore, OweMessageInput } from '../../engine/ledger';
 import type { ContractTarget } from './contract';
