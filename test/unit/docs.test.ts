@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+// @ts-expect-error plain ESM script without types
 import { anchorsOf, checkDocs, checkLinks, checkNodePages, checkWorkflowDocs, slugify } from '../../scripts/check-docs.mjs';
 
 describe('the docs', () => {
@@ -12,7 +13,9 @@ describe('the docs', () => {
 
 describe('the docs check', () => {
 	let dir: string;
-	afterEach(() => rmSync(dir, { recursive: true, force: true }));
+	afterEach(() => {
+		if (dir) rmSync(dir, { recursive: true, force: true });
+	});
 
 	function tree(files: Record<string, string>): string {
 		dir = mkdtempSync(path.join(tmpdir(), 'docs-check-'));
@@ -40,7 +43,7 @@ describe('the docs check', () => {
 		expect(problems).toEqual([
 			'README.md:1: link "docs/b.md": docs/b.md does not exist',
 			'README.md:1: link "docs/a.md#nope": no heading or anchor "#nope" in docs/a.md',
-			'docs/a.md:1: link "#fake": no heading or anchor "#fake" in docs/a.md',
+			'docs/a.md:2: link "#fake": no heading or anchor "#fake" in docs/a.md',
 		]);
 	});
 
