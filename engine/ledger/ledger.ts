@@ -276,11 +276,15 @@ function digest(value: unknown): string {
 	return createHash('sha256').update(stableJson(value)).digest('base64url');
 }
 
-/** Fingerprint of what the caller asked for: the input minus its key (functions drop out of JSON). */
-function fingerprint(input: object): string {
-	const rest: Record<string, unknown> = { ...(input as Record<string, unknown>) };
-	delete rest.idempotencyKey;
-	return digest(rest);
+/**
+ * Fingerprint of what the caller asked for: each operation names the fields of its request
+ * (`Once.request`), already validated. Never in a fingerprint: times (a server may default them to
+ * its clock), ids the ledger assigns, the status the caller read before asking (`from`), notes and
+ * reasons, metadata, risk scores and events (context the caller computed). So a replay is
+ * recognised however late it comes, and a key reused for another request is still refused.
+ */
+function fingerprint(request: Record<string, unknown>): string {
+	return digest(request);
 }
 
 interface Once<Receipt, R> {
@@ -290,7 +294,8 @@ interface Once<Receipt, R> {
 	key: string | undefined;
 	/** Derives the default key; omit for operations idempotent by their natural key. */
 	derive?: () => string;
-	input: object;
+	/** The request as the caller meant it, for the fingerprint of an explicit key (see `fingerprint`). */
+	request: Record<string, unknown>;
 	/** Does the work; a null receipt means "nothing happened, do not remember the key". */
 	run: () => Promise<{ receipt: Receipt | null; result: R }>;
 	/** Rebuilds the result of an earlier call from its receipt. */
@@ -426,7 +431,7 @@ export class SqlLedger implements LedgerStore {
 	private async once<Receipt, R>(w: Work, o: Once<Receipt, R>): Promise<R> {
 		if (o.key === undefined && o.derive === undefined) return (await o.run()).result;
 		const key = o.key ?? 'auto:' + o.derive!();
-		const print = o.key === undefined ? null : fingerprint(o.input);
+		const print = o.key === undefined ? null : fingerprint(o.request);
 		const where = [o.programId, o.operation, key];
 		const claimed = await w.tx.get(
 			`INSERT INTO idempotency_keys (program_id, operation, idem_key, fingerprint, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -596,7 +601,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'enrolParticipant',
 				key,
-				input,
+				request: { externalId, email, phone, name },
 				run: async () => {
 					const existing = await this.findParticipant(w.tx, programId, externalId, email);
 					if (existing) return { receipt: { participantId: existing.id, created: false }, result: { participant: existing, created: false, replayed: false } };
@@ -653,7 +658,7 @@ export class SqlLedger implements LedgerStore {
 					programId,
 					operation: 'updateParticipant',
 					key,
-					input,
+					request: { participantId: id, ...changes },
 					run: async () => {
 						await this.requireParticipant(w.tx, programId, id, 'participantId');
 						for (const [column, field] of [['external_id', 'externalId'], ['email', 'email']] as const) {
@@ -702,7 +707,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'eraseParticipant',
 				key,
-				input,
+				request: { participantId: id },
 				run: async () => {
 					const before = await this.requireParticipant(w.tx, programId, id, 'participantId', true);
 					const row = await w.tx.get(
@@ -752,7 +757,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'issueCode',
 				key,
-				input,
+				request: { ownerId, code: vanity, maxUses },
 				derive: () => (ownerId !== undefined ? `owner:${ownerId}` : vanity !== undefined ? `code:${vanity}` : `terms:${expiresAt ?? ''}:${maxUses ?? ''}`),
 				run: async () => {
 					let row: Row | undefined;
@@ -790,7 +795,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'issueCodes',
 				key,
-				input: { ...input, count },
+				request: { count, ownerId, maxUses },
 				derive: () => `batch:${count}:${ownerId ?? ''}:${expiresAt ?? ''}:${maxUses ?? ''}`,
 				run: async () => {
 					const codes = await this.insertCodes(w, programId, count, generate, [ownerId ?? null, expiresAt ?? null, maxUses ?? null]);
@@ -869,7 +874,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'redeemCode',
 				key,
-				input,
+				request: { code: codeValue, participantId, reference },
 				derive: () => `${codeValue}|${participantId ?? ''}|${reference ?? ''}`,
 				run: async () => {
 					const found = await w.tx.get(`SELECT id FROM codes WHERE program_id = $1 AND code = $2`, [programId, codeValue]);
@@ -915,7 +920,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'revokeCode',
 				key,
-				input,
+				request: { code: codeValue },
 				run: async () => {
 					const row = await w.tx.get(
 						`UPDATE codes SET status = 'revoked', revoked_reason = $3, updated_at = $4 WHERE program_id = $1 AND code = $2 AND status = 'active' RETURNING *`,
@@ -984,7 +989,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'recordReferral',
 				key,
-				input,
+				request: { referrerId: givenReferrer, refereeId, code: codeValue, source },
 				// With a referee the unique (program, referee) is the natural key; without one, the inputs are.
 				derive: refereeId === undefined ? () => digest({ givenReferrer, codeValue, source, touchedAt, ipHash, deviceHash }) : undefined,
 				run: async () => {
@@ -1071,7 +1076,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'transitionReferral',
 				key,
-				input,
+				request: { referralId: id, to },
 				run: async () => {
 					const q = new Params();
 					const sets = [`status = ${q.p(to)}`, `updated_at = ${q.p(w.now)}`];
@@ -1117,7 +1122,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'reassignReferral',
 				key,
-				input,
+				request: { referralId: id, fromReferrerId: fromReferrer, toReferrerId: toReferrer, code, source },
 				run: async () => {
 					const current = toReferral(await this.requireReferral(w.tx, programId, id, 'referralId'));
 					const target = await w.tx.get(`SELECT id FROM participants WHERE id = $1 AND program_id = $2`, [toReferrer, programId]);
@@ -1194,7 +1199,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'qualifyReferral',
 				key,
-				input,
+				request: { referralId: id, orderId, amount, currency, toStatus: to },
 				run: async () => {
 					// Locked so the status we check is the status we change.
 					const locked = await this.requireReferral(w.tx, programId, id, 'referralId', true);
@@ -1209,6 +1214,7 @@ export class SqlLedger implements LedgerStore {
 					if (!inserted) {
 						const existing = (await w.tx.get(`SELECT * FROM conversions WHERE program_id = $1 AND order_id = $2`, [programId, orderId]))!;
 						if (n(existing.referral_id) !== id) fail('order_already_used', 'orderId', `this orderId already belongs to referral ${n(existing.referral_id)}`);
+						v.orderConflict(orderId, toConversion(existing), amount, currency);
 						return { receipt: { conversionId: n(existing.id) }, result: await replay(n(existing.id)) };
 					}
 					const conversion = toConversion(inserted);
@@ -1400,7 +1406,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'awardReward',
 				key,
-				input,
+				request: { recipientId, referralId, side, rule, kind, amount, currency, points: points?.delta },
 				derive: () => rewardKey.slice('auto:'.length),
 				run: async () => {
 					await this.requireParticipant(w.tx, programId, recipientId, 'recipientId');
@@ -1472,7 +1478,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'transitionReward',
 				key,
-				input,
+				request: { rewardId: id, to, points: points?.delta },
 				run: async () => {
 					const row = await w.tx.get(`UPDATE rewards SET status = $4, updated_at = $5 WHERE id = $1 AND program_id = $2 AND status = $3 RETURNING *`, [id, programId, from, to, w.now]);
 					if (!row) {
@@ -1543,7 +1549,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'appendPoints',
 				key,
-				input,
+				request: { participantId, delta: change.delta, rewardId },
 				derive: () => derived,
 				run: async () => {
 					await this.requireParticipant(w.tx, programId, participantId, 'participantId');
@@ -1608,7 +1614,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'loadCoupons',
 				key,
-				input,
+				request: { pool, codes },
 				run: async () => {
 					let added = 0;
 					for (let i = 0; i < codes.length; i += BULK_CHUNK) {
@@ -1644,7 +1650,7 @@ export class SqlLedger implements LedgerStore {
 				programId,
 				operation: 'claimCoupon',
 				key,
-				input,
+				request: { pool, participantId, rewardId },
 				derive: () => (rewardId !== undefined ? `reward:${rewardId}` : `participant:${participantId}:${pool}`),
 				run: async () => {
 					if (participantId !== undefined) await this.requireParticipant(w.tx, programId, participantId, 'participantId');
@@ -1692,7 +1698,7 @@ export class SqlLedger implements LedgerStore {
 				programId: programId ?? '',
 				operation: 'appendEvent',
 				key,
-				input,
+				request: { type, payload: input.payload ?? {} },
 				// Hash the object (sorted keys), not its serialisation: key order must not make a new event.
 				derive: () => digest({ type, payload: input.payload ?? {} }),
 				run: async () => {
@@ -1755,7 +1761,7 @@ export class SqlLedger implements LedgerStore {
 				programId: '',
 				operation: 'addSuppression',
 				key,
-				input,
+				request: { channel, address },
 				run: async () => {
 					const row = await w.tx.get(`INSERT INTO suppressions (channel, address, reason, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING *`, [
 						channel,
@@ -1787,7 +1793,7 @@ export class SqlLedger implements LedgerStore {
 				programId: '',
 				operation: 'removeSuppression',
 				key,
-				input,
+				request: { channel, address },
 				run: async () => {
 					const removed = (await w.tx.run(`DELETE FROM suppressions WHERE channel = $1 AND address = $2`, [channel, address])) > 0;
 					if (removed) w.emitAll(null, events);
@@ -1901,7 +1907,7 @@ export class SqlLedger implements LedgerStore {
 				programId: '',
 				operation: 'saveScoringModel',
 				key,
-				input,
+				request: { name, model },
 				run: async () => {
 					// The version moves only when the content does, so saving the same model twice is a no-op.
 					const row = await w.tx.get(

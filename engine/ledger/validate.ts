@@ -211,3 +211,20 @@ export function idList(value: unknown, field: string): number[] {
 	if (!Array.isArray(value) || value.length > LIMITS.pageSize) fail('invalid_type', field, `${field} must be a list of at most ${LIMITS.pageSize} ids`);
 	return value.map((v: Id, i) => rowId(v, `${field}[${i}]`));
 }
+
+/**
+ * An order id names one order: sent again with another amount or currency it is a different
+ * order, not a replay. Refused, naming orderId (an amount or currency left out is not compared).
+ */
+export function orderConflict(orderId: string, stored: { amount: number | null; currency: string | null }, amount: number | undefined, currency: string | undefined): void {
+	const amountDiffers = amount !== undefined && stored.amount !== null && stored.amount !== amount;
+	const currencyDiffers = currency !== undefined && stored.currency !== null && stored.currency !== currency;
+	if (!amountDiffers && !currencyDiffers) return;
+	fail(
+		'order_conflict',
+		'orderId',
+		`orderId "${orderId.slice(0, 64)}" was already recorded with amount ${stored.amount ?? '(none)'} ${stored.currency ?? ''}`.trimEnd() +
+			`; the same orderId with another amount or currency is not a replay. Send the same amount and currency again, or give a new order its own orderId`,
+		{ amount: stored.amount, currency: stored.currency },
+	);
+}

@@ -1,5 +1,6 @@
 import { normalizeCode } from '../codes';
 import { EngineError } from '../errors';
+import { orderConflict } from '../ledger/validate';
 import type { CodeRecord, Id, LedgerStore, ParticipantRecord, ReferralRecord } from '../ledger/store';
 import { resolveRepeatArrival } from './attribution';
 import { qualificationFor, shouldReverse, validateConversion } from './conversion';
@@ -557,11 +558,12 @@ export class ReferralService {
 	 * referral is under review, and is ignored for referrals that already qualified.
 	 */
 	async qualify(input: ConversionInput): Promise<ConversionOutcome> {
+		const timed = !(input.at === undefined || input.at === null || input.at === '');
 		const conversion = validateConversion({
 			orderId: input.orderId,
 			amount: input.amount,
 			currency: input.currency,
-			occurredAt: input.at === undefined || input.at === null || input.at === '' ? this.now() : input.at,
+			occurredAt: timed ? input.at : this.now(),
 		});
 		const none = (outcome: string, reason: string): ConversionOutcome => ({ referral: null, qualified: false, outcome, reason, replayed: false, orderId: conversion.orderId });
 		let referral: ReferralRecord | null;
@@ -579,12 +581,18 @@ export class ReferralService {
 		const verdict = qualificationFor(status, referral.touchedAt, conversion, this.program.config.qualification);
 		if (verdict.outcome === 'hold') {
 			// Kept as an event, not a conversion row, so approval can still qualify with this order id.
-			const { replayed } = await this.ledger.appendEvent({
-				programId: this.programId,
-				type: HELD_EVENT,
-				payload: { referralId: referral.id, orderId: conversion.orderId, amount: conversion.amount, currency: conversion.currency, occurredAt: conversion.occurredAt },
-				idempotencyKey: `conversion_held:${referral.id}:${conversion.orderId}`,
-			});
+			// Only what the caller sent goes in: an order without a time is dated by the event's own
+			// creation (the first arrival), so the server's clock never enters the request's fingerprint.
+			const payload = { referralId: referral.id, orderId: conversion.orderId, amount: conversion.amount, currency: conversion.currency, ...(timed ? { occurredAt: conversion.occurredAt } : {}) };
+			let replayed: boolean;
+			try {
+				({ replayed } = await this.ledger.appendEvent({ programId: this.programId, type: HELD_EVENT, payload, idempotencyKey: `conversion_held:${referral.id}:${conversion.orderId}` }));
+			} catch (error) {
+				if (!(error instanceof EngineError && error.code === 'idempotency_key_reused')) throw error;
+				const held = await this.heldConversion(referral.id, conversion.orderId);
+				if (held) orderConflict(conversion.orderId, held, conversion.amount, conversion.currency);
+				throw error;
+			}
 			return { referral: { id: referral.id, status: publicStatus(status) }, qualified: false, outcome: 'held', reason: verdict.reason, replayed, orderId: conversion.orderId };
 		}
 		const result = await this.ledger.qualifyReferral({
@@ -638,12 +646,16 @@ export class ReferralService {
 		return { record: result.record, changed: true };
 	}
 
-	private async heldConversion(referralId: number): Promise<{ orderId: string; amount: number; currency: string; occurredAt: number } | null> {
+	/** The order held while the referral was under review (the first, or the one with this order id); dated by its arrival when the order had no time. */
+	private async heldConversion(referralId: number, orderId?: string): Promise<{ orderId: string; amount: number; currency: string; occurredAt: number } | null> {
 		let afterId = 0;
 		for (;;) {
 			const page = await this.ledger.readEvents({ afterId, types: [HELD_EVENT], programId: this.programId, limit: 1000 });
-			const found = page.events.find((e) => e.payload.referralId === referralId);
-			if (found) return found.payload as unknown as { orderId: string; amount: number; currency: string; occurredAt: number };
+			const found = page.events.find((e) => e.payload.referralId === referralId && (orderId === undefined || e.payload.orderId === orderId));
+			if (found) {
+				const held = found.payload as unknown as { orderId: string; amount: number; currency: string; occurredAt?: number };
+				return { ...held, occurredAt: held.occurredAt ?? found.createdAt };
+			}
 			if (page.events.length < 1000) return null;
 			afterId = page.cursor;
 		}

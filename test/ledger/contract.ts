@@ -555,6 +555,70 @@ export function ledgerContract(target: ContractTarget): void {
 			expect(await ledger.listRewards({ programId })).toHaveLength(1);
 		});
 
+		it('keeps what the server generates (times, the status it read, notes, metadata, events) out of every fingerprint', async () => {
+			const programId = await program();
+			const { referrer, referral } = await referralPair(programId);
+			const later = () => (clock.now += 1_000);
+			// Award: hold end, metadata and events are derived by the server; the reward itself is the request.
+			const award = (holdUntil: number, note: string) =>
+				ledger.awardReward({
+					programId,
+					recipientId: referrer.id,
+					referralId: referral.id,
+					side: 'referrer',
+					rule: 'r1',
+					kind: 'points',
+					amount: 10,
+					status: 'pending',
+					holdUntil,
+					metadata: { earnedAt: holdUntil, note },
+					events: [{ type: 'x.y', payload: { at: holdUntil } }],
+					idempotencyKey: 'award-1',
+				});
+			const first = await award(clock.now, 'a');
+			later();
+			const again = await award(clock.now + DAY, 'b');
+			expect(again).toEqual({ ...first, replayed: true });
+			await rejects(ledger.awardReward({ programId, recipientId: referrer.id, referralId: referral.id, side: 'referrer', rule: 'r1', kind: 'points', amount: 11, idempotencyKey: 'award-1' }), 'idempotency_key_reused', 'idempotencyKey');
+			// Transition: the `from` the caller read and its reason change between a call and its replay.
+			const move = (from: 'pending' | 'approved', reason: string) =>
+				ledger.transitionReward({ programId, rewardId: first.reward.id, from, to: 'approved', reason, points: { delta: 10 }, idempotencyKey: 'approve-1' });
+			const moved = await move('pending', 'holding period ended');
+			later();
+			const replayed = await move('approved', 'approved');
+			expect(replayed).toMatchObject({ transitioned: true, status: 'approved', replayed: true, pointsEntry: moved.pointsEntry });
+			expect(await ledger.pointsBalance({ programId, participantId: referrer.id })).toBe(10);
+			await rejects(ledger.transitionReward({ programId, rewardId: first.reward.id, from: 'approved', to: 'reversed', idempotencyKey: 'approve-1' }), 'idempotency_key_reused', 'idempotencyKey');
+			// Codes: an expiry computed from "now" differs on every run.
+			const code = await ledger.issueCode({ programId, ownerId: referrer.id, code: 'EXP-1', expiresAt: clock.now + DAY, maxUses: 1, idempotencyKey: 'coupon-1' });
+			later();
+			expect(await ledger.issueCode({ programId, ownerId: referrer.id, code: 'EXP-1', expiresAt: clock.now + DAY, maxUses: 1, idempotencyKey: 'coupon-1' })).toEqual({ ...code, replayed: true });
+			// An order: its time may be the server's clock; the referral's status the caller read decides fromStatuses.
+			const order = (occurredAt: number, fromStatuses: string[]) =>
+				ledger.qualifyReferral({ programId, referralId: referral.id, orderId: 'o-1', amount: 20, currency: 'EUR', occurredAt, fromStatuses, idempotencyKey: 'order-o-1' });
+			const qualified = await order(clock.now, ['pending']);
+			later();
+			expect(await order(clock.now, ['never'])).toEqual({ ...qualified, replayed: true });
+			// Points with a reason written by the server.
+			const spend = (reason: string) => ledger.appendPoints({ programId, participantId: referrer.id, delta: -5, reason, idempotencyKey: 'spend-1' });
+			const spent = await spend('redeemed at 12:00');
+			expect(await spend('redeemed at 12:01')).toEqual({ ...spent, replayed: true });
+			await rejects(ledger.appendPoints({ programId, participantId: referrer.id, delta: -6, idempotencyKey: 'spend-1' }), 'idempotency_key_reused', 'idempotencyKey');
+		});
+
+		it('refuses an order id sent again with another amount or currency, naming orderId', async () => {
+			const programId = await program();
+			const { referral } = await referralPair(programId);
+			const base = { programId, referralId: referral.id, orderId: 'o-9', fromStatuses: ['pending'] };
+			const first = await ledger.qualifyReferral({ ...base, amount: 20, currency: 'EUR' });
+			expect(await ledger.qualifyReferral({ ...base, amount: 20, currency: 'eur' })).toMatchObject({ qualified: true, replayed: true, conversion: first.conversion });
+			// Asking for the stored order without an amount is a lookup, not a conflict.
+			expect((await ledger.qualifyReferral({ ...base, fromStatuses: ['never'] })).conversion).toEqual(first.conversion);
+			const error = await rejects(ledger.qualifyReferral({ ...base, amount: 21, currency: 'EUR' }), 'order_conflict', 'orderId');
+			expect(error.message).toContain('o-9');
+			await rejects(ledger.qualifyReferral({ ...base, amount: 20, currency: 'USD' }), 'order_conflict', 'orderId');
+		});
+
 		it('moves a reward by compare-and-set, with points only for the winner', async () => {
 			const programId = await program();
 			const { referrer, referral } = await referralPair(programId);
