@@ -22,7 +22,7 @@ function loadSqlite(): typeof import('node:sqlite') {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		return require('node:sqlite') as typeof import('node:sqlite');
 	} catch (error) {
-		throw new EngineError('sqlite_unavailable', `the built-in SQLite ledger needs Node.js 22.5 or later with node:sqlite (this is ${process.version}); choose a PostgreSQL credential instead`, {
+		throw new EngineError('sqlite_unavailable', `the built-in SQLite ledger needs Node.js 22.13 or later (node:sqlite; this is ${process.version}); choose a PostgreSQL credential instead`, {
 			cause: error,
 		});
 	}
