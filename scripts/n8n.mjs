@@ -171,6 +171,7 @@ export function workflowFiles(dir = path.join(ROOT, 'workflows')) {
 
 /** Imports workflow files and publishes (activates) those that start from a webhook, schedule or trigger node. */
 export function importWorkflows(bin, env, files, { activate = true } = {}) {
+	if (files.length === 0) return;
 	// One import for all files (each n8n CLI call boots n8n for seconds), then one activation each:
 	// n8n 2.x publishes one workflow per call.
 	const dir = mkdtempSync(path.join(env.N8N_USER_FOLDER, 'import-'));

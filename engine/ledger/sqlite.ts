@@ -9,7 +9,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { EngineError } from '../errors';
 import { SqlLedger } from './ledger';
 import { DDL_TYPES, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
-import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx } from './sql';
+import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx, type WriteOptions } from './sql';
 import type { OpenOptions, SqliteLedgerConfig } from './store';
 
 const DIALECT: Dialect = { name: 'sqlite', forUpdate: '', maxParams: 30_000 };
@@ -22,7 +22,7 @@ function loadSqlite(): typeof import('node:sqlite') {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		return require('node:sqlite') as typeof import('node:sqlite');
 	} catch (error) {
-		throw new EngineError('sqlite_unavailable', `the built-in SQLite ledger needs Node.js 22.5 or later with node:sqlite (this is ${process.version}); choose a PostgreSQL credential instead`, {
+		throw new EngineError('sqlite_unavailable', `the built-in SQLite ledger needs Node.js 22.13 or later (node:sqlite; this is ${process.version}); choose a PostgreSQL credential instead`, {
 			cause: error,
 		});
 	}
@@ -114,7 +114,7 @@ class SqliteDriver implements Driver {
 		});
 	}
 
-	write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+	write<T>(fn: (tx: Tx) => Promise<T>, options: WriteOptions<T> = {}): Promise<T> {
 		return this.mutex.run(async () => {
 			const deadline = Date.now() + this.lockWaitMs;
 			for (let attempt = 0; ; attempt++) {
@@ -130,6 +130,7 @@ class SqliteDriver implements Driver {
 					// fn awaits only this connection's already-settled promises, so nothing else runs on it meanwhile.
 					const result = await fn(this.tx);
 					this.db.exec('COMMIT');
+					options.onCommit?.(result);
 					return result;
 				} catch (error) {
 					this.rollback();
