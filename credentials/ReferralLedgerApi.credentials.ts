@@ -13,7 +13,7 @@ export class ReferralLedgerApi implements ICredentialType {
 
 	icon = { light: 'file:referralLedger.svg', dark: 'file:referralLedger.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing#the-referral-ledger';
+	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/ledger.md';
 
 	properties: INodeProperties[] = [
 		{

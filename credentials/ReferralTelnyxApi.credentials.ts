@@ -8,7 +8,7 @@ export class ReferralTelnyxApi implements ICredentialType {
 
 	icon = { light: 'file:messageSms.svg', dark: 'file:messageSms.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing#templated-message';
+	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
 
 	properties: INodeProperties[] = [
 		{

@@ -13,7 +13,7 @@ export class ReferralWebhookSecretApi implements ICredentialType {
 
 	icon = { light: 'file:webhookSecret.svg', dark: 'file:webhookSecret.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/security.md#signed-sources-of-conversions-and-refunds';
+	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/shop-webhook.md';
 
 	properties: INodeProperties[] = [
 		{

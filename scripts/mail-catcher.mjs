@@ -1,9 +1,11 @@
 // A local mail and SMS catcher for `npm start`: an SMTP server on 127.0.0.1 that keeps every message
 // the sample workflows send, a Twilio-compatible Messages endpoint on the web port that keeps every
 // text (the "Local SMS" credential points its Base URL here), and a small page listing both.
-// Nothing leaves the machine. Messages are also written as .eml files for any mail client.
+// Nothing leaves the machine. With a folder, every email is also written as a numbered .eml file for
+// any mail client (never overwriting one) and both lists are kept across restarts: emails in
+// messages.jsonl beside their .eml files, texts in texts.jsonl.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -18,7 +20,7 @@ const twilioError = (status, code, message) => ({ code, message, more_info: `htt
  * form fields To/From/Body), answering with Twilio's documented shapes. `account` is the only one
  * accepted, so a wrong credential fails here as it would at Twilio.
  */
-function twilioRoute(request, body, account, texts) {
+function twilioRoute(request, body, account, texts, keep) {
 	const base = `/2010-04-01/Accounts/${account.accountSid}`;
 	const url = new URL(request.url, 'http://catcher');
 	if (!url.pathname.startsWith('/2010-04-01/')) return undefined;
@@ -33,17 +35,83 @@ function twilioRoute(request, body, account, texts) {
 	if (!form.From && !form.MessagingServiceSid) return { status: 400, body: twilioError(400, 21603, "A 'From' phone number is required.") };
 	if (!form.Body) return { status: 400, body: twilioError(400, 21602, 'Message body is required.') };
 	const sid = 'SM' + randomBytes(16).toString('hex');
-	texts.push({ id: texts.length + 1, sid, receivedAt: new Date().toISOString(), to: form.To, from: form.From ?? form.MessagingServiceSid, body: form.Body });
+	const text = { id: texts.reduce((max, t) => Math.max(max, Number(t.id) || 0), 0) + 1, sid, receivedAt: new Date().toISOString(), to: form.To, from: form.From ?? form.MessagingServiceSid, body: form.Body };
+	texts.push(text);
+	keep(text);
 	return {
 		status: 201,
 		body: { sid, account_sid: account.accountSid, to: form.To, from: form.From ?? null, messaging_service_sid: form.MessagingServiceSid ?? null, body: form.Body, status: 'queued', num_segments: '1', direction: 'outbound-api', error_code: null, error_message: null },
 	};
 }
 
+function readJsonLines(file) {
+	if (!existsSync(file)) return [];
+	return readFileSync(file, 'utf8')
+		.split('\n')
+		.filter((line) => line.trim() !== '')
+		.flatMap((line) => {
+			try {
+				return [JSON.parse(line)];
+			} catch {
+				return []; // a line cut short by a crash
+			}
+		});
+}
+
+/** Summary of a parsed email as the page and /messages show it. */
+function summary(parsed, extra) {
+	return {
+		...extra,
+		from: parsed.from?.text ?? '',
+		subject: parsed.subject ?? '',
+		text: parsed.text ?? '',
+		html: typeof parsed.html === 'string' ? parsed.html : '',
+		headers: Object.fromEntries([...parsed.headers.entries()].map(([k, v]) => [k, typeof v === 'object' && v && 'text' in v ? v.text : String(v)])),
+	};
+}
+
+/**
+ * What an earlier run kept in `folder`: emails from messages.jsonl, plus .eml files it does not
+ * list (written by an older catcher, or by hand), and texts from texts.jsonl.
+ */
+async function loadKept(folder) {
+	const messages = readJsonLines(path.join(folder, 'messages.jsonl'));
+	const listed = new Set(messages.map((m) => m.file));
+	for (const file of readdirSync(folder).filter((f) => /^\d+\.eml$/.test(f) && !listed.has(f)).sort()) {
+		try {
+			const parsed = await simpleParser(readFileSync(path.join(folder, file)));
+			messages.push(summary(parsed, { id: Number(file.slice(0, -4)), file, receivedAt: (parsed.date ?? new Date()).toISOString(), to: (parsed.to?.value ?? []).map((a) => a.address) }));
+		} catch {
+			/* not an email: leave the file alone */
+		}
+	}
+	messages.sort((a, b) => a.id - b.id);
+	return { messages, texts: readJsonLines(path.join(folder, 'texts.jsonl')) };
+}
+
+/** Writes `raw` as the next free NNNNN.eml (exclusive create: an existing file is never overwritten). */
+function writeEml(folder, firstId, raw) {
+	for (let id = firstId; ; id++) {
+		const file = `${String(id).padStart(5, '0')}.eml`;
+		try {
+			writeFileSync(path.join(folder, file), raw, { flag: 'wx' });
+			return { id, file };
+		} catch (error) {
+			if (error.code !== 'EEXIST') throw error;
+		}
+	}
+}
+
 export async function startMailCatcher({ smtpPort = 2525, httpPort = 8025, folder, smsAccount } = {}) {
 	const messages = [];
 	const texts = [];
-	if (folder) mkdirSync(folder, { recursive: true });
+	if (folder) {
+		mkdirSync(folder, { recursive: true });
+		const kept = await loadKept(folder);
+		messages.push(...kept.messages);
+		texts.push(...kept.texts);
+	}
+	const nextId = (list) => list.reduce((max, m) => Math.max(max, Number(m.id) || 0), 0) + 1;
 	const smtp = new SMTPServer({
 		authOptional: true,
 		disabledCommands: ['STARTTLS'],
@@ -56,18 +124,10 @@ export async function startMailCatcher({ smtpPort = 2525, httpPort = 8025, folde
 				const raw = Buffer.concat(chunks);
 				try {
 					const parsed = await simpleParser(raw);
-					const id = messages.length + 1;
-					messages.push({
-						id,
-						receivedAt: new Date().toISOString(),
-						from: parsed.from?.text ?? '',
-						to: session.envelope.rcptTo.map((r) => r.address),
-						subject: parsed.subject ?? '',
-						text: parsed.text ?? '',
-						html: typeof parsed.html === 'string' ? parsed.html : '',
-						headers: Object.fromEntries([...parsed.headers.entries()].map(([k, v]) => [k, typeof v === 'object' && v && 'text' in v ? v.text : String(v)])),
-					});
-					if (folder) writeFileSync(path.join(folder, `${String(id).padStart(5, '0')}.eml`), raw);
+					const stored = folder ? writeEml(folder, nextId(messages), raw) : { id: nextId(messages), file: null };
+					const message = summary(parsed, { id: stored.id, file: stored.file, receivedAt: new Date().toISOString(), to: session.envelope.rcptTo.map((r) => r.address) });
+					messages.push(message);
+					if (folder) appendFileSync(path.join(folder, 'messages.jsonl'), JSON.stringify(message) + '\n');
 					callback();
 				} catch (error) {
 					callback(error);
@@ -87,7 +147,8 @@ ${[...messages].reverse().map((m) => `<li><b>${escape(m.subject)}</b><br>to ${es
 	const web = http.createServer(async (request, response) => {
 		const chunks = [];
 		for await (const chunk of request) chunks.push(chunk);
-		const sms = smsAccount ? twilioRoute(request, Buffer.concat(chunks), smsAccount, texts) : undefined;
+		const keepText = (text) => folder && appendFileSync(path.join(folder, 'texts.jsonl'), JSON.stringify(text) + '\n');
+		const sms = smsAccount ? twilioRoute(request, Buffer.concat(chunks), smsAccount, texts, keepText) : undefined;
 		if (sms) {
 			response.writeHead(sms.status, { 'content-type': 'application/json' });
 			response.end(JSON.stringify(sms.body));

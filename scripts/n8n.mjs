@@ -172,6 +172,7 @@ export function workflowFiles(dir = path.join(ROOT, 'workflows')) {
 
 /** Imports workflow files and publishes (activates) those that start from a webhook, schedule or trigger node. */
 export function importWorkflows(bin, env, files, { activate = true } = {}) {
+	if (files.length === 0) return;
 	// One import for all files (each n8n CLI call boots n8n for seconds), then one activation each:
 	// n8n 2.x publishes one workflow per call.
 	const dir = mkdtempSync(path.join(env.N8N_USER_FOLDER, 'import-'));
@@ -248,7 +249,8 @@ export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOut
 	const { child, stop } = spawnN8n(
 		bin,
 		['start'],
-		{ ...env, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(port + 1), N8N_HOST: 'localhost' },
+		// Loopback only unless N8N_LISTEN_ADDRESS says otherwise: the demo owner's password is in the README.
+		{ ...env, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(port + 1), N8N_HOST: 'localhost', N8N_LISTEN_ADDRESS: env.N8N_LISTEN_ADDRESS || '127.0.0.1' },
 		logFile,
 		{ inheritOutput },
 	);
@@ -323,7 +325,7 @@ export function localSmtpCredential(port, host = '127.0.0.1') {
 		id: LOCAL_SMTP_CREDENTIAL_ID,
 		name: 'Local Mail',
 		type: 'referralSmtpApi',
-		data: { host, port, secure: false, requireTLS: false, user: '', password: '', ignoreSslIssues: true },
+		data: { host, port, secure: false, starttls: 'whenOffered', user: '', password: '', ignoreSslIssues: true },
 	};
 }
 

@@ -17,6 +17,8 @@ import {
 	type AwardRewardResult,
 	type ClaimCouponInput,
 	type ClaimCouponResult,
+	type ClaimMessagesInput,
+	type ClaimMessagesResult,
 	type CodeQuery,
 	type CodeRecord,
 	type CodeState,
@@ -47,6 +49,7 @@ import {
 	type ListCodesQuery,
 	type ListParticipantsQuery,
 	type ListReferralsQuery,
+	type ListMessagesQuery,
 	type ListRewardsQuery,
 	type LoadCouponsInput,
 	type LoadCouponsResult,
@@ -250,6 +253,12 @@ function toMessage(r: Row): MessageRecord {
 		attempts: n(r.attempts),
 		createdAt: n(r.created_at),
 		updatedAt: n(r.updated_at),
+		topic: sOrNull(r.topic),
+		group: sOrNull(r.msg_group),
+		data: r.payload === null || r.payload === undefined ? null : obj(r.payload),
+		dueAt: nOrNull(r.due_at),
+		claimedUntil: nOrNull(r.claimed_until),
+		handedOverAt: nOrNull(r.handed_over_at),
 	};
 }
 
@@ -306,6 +315,7 @@ interface Once<Receipt, R> {
 /** A write in progress: its transaction, its clock reading and the events it will append. */
 class Work {
 	readonly events: Array<{ programId: string | null; type: string; payload: string; participantId: number | null }> = [];
+	readonly owed: Array<{ programId: string; message: v.CheckedOwedMessage }> = [];
 
 	constructor(
 		readonly tx: Tx,
@@ -319,7 +329,19 @@ class Work {
 	emitAll(programId: string | null, events: v.CheckedEvent[], participantId: number | null = null): void {
 		for (const e of events) this.emit(programId, e.type, e.payload, participantId);
 	}
+
+	/** Messages owed to people, written into the message log before the commit. */
+	oweAll(programId: string, messages: v.CheckedOwedMessage[], participantId: number | null = null): void {
+		for (const message of messages) this.owed.push({ programId, message: { ...message, participantId: message.participantId ?? participantId } });
+	}
 }
+
+/** A lapsed claim whose holder never handed the message over: nothing reached the provider. */
+const DEAD_CLAIM = `(status = 'reserved' AND claimed_until IS NOT NULL AND claimed_until < $NOW AND handed_over_at IS NULL)`;
+/** Owed and due. */
+const DUE = `(status = 'owed' AND due_at <= $NOW)`;
+const CLAIM_TTL = { min: 1_000, max: 600_000, default: 30_000 };
+const MAX_CLAIM_KEYS = 1000;
 
 const OUTBOX_LOCK = 'outbox';
 const BULK_CHUNK = 1000;
@@ -400,13 +422,53 @@ export class SqlLedger implements LedgerStore {
 
 	// ---------- plumbing ----------
 
-	private write<T>(fn: (w: Work) => Promise<T>): Promise<T> {
-		return this.driver.write(async (tx) => {
-			const w = new Work(tx, this.now());
-			const result = await fn(w);
-			await this.flushEvents(w);
-			return result;
-		});
+	private write<T>(fn: (w: Work) => Promise<T>, onCommit?: (result: T) => void): Promise<T> {
+		return this.driver.write(
+			async (tx) => {
+				const w = new Work(tx, this.now());
+				const result = await fn(w);
+				await this.flushOwed(w);
+				await this.flushEvents(w);
+				return result;
+			},
+			onCommit ? { onCommit } : undefined,
+		);
+	}
+
+	/**
+	 * Owed messages go into the message log with their cause. A key already owed and not yet claimed
+	 * takes the new list items (`collect`); one already claimed or sent gets a new part (`key~n`).
+	 */
+	private async flushOwed(w: Work): Promise<void> {
+		for (const { programId, message: m } of w.owed) {
+			const due = m.dueAt ?? w.now;
+			const insert = (key: string) =>
+				w.tx.get(
+					`INSERT INTO messages (idempotency_key, program_id, participant_id, channel, recipient, status, attempts, created_at, updated_at, topic, msg_group, payload, due_at)
+					VALUES ($1, $2, $3, $4, $5, 'owed', 0, $6, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id`,
+					[key, programId, m.participantId, m.channel, m.recipient, w.now, m.topic, m.key, m.data, due],
+				);
+			if (await insert(m.key)) continue;
+			const parts = await w.tx.all(`SELECT * FROM messages WHERE msg_group = $1 OR idempotency_key = $1 ORDER BY id DESC${this.driver.dialect.forUpdate}`, [m.key]);
+			const latest = parts[0];
+			if (latest && latest.msg_group === m.key && s(latest.status) === 'owed' && latest.channel === m.channel) {
+				if (m.collect.length === 0) continue;
+				const data = obj(latest.payload);
+				const added = JSON.parse(m.data) as Record<string, unknown>;
+				for (const field of m.collect) {
+					const before = Array.isArray(data[field]) ? (data[field] as unknown[]) : [];
+					const more = Array.isArray(added[field]) ? (added[field] as unknown[]) : [];
+					data[field] = [...before, ...more];
+				}
+				await w.tx.run(`UPDATE messages SET payload = $2, updated_at = $3 WHERE id = $1`, [n(latest.id), v.jsonObject(data, 'messages.data'), w.now]);
+				continue;
+			}
+			// The message went (or is going) out already: what this write adds is a new part.
+			for (let part = parts.length; ; part++) {
+				if (await insert(`${m.key}~${part}`)) break;
+				if (part > parts.length + 100) throw new EngineError('ledger_internal', `could not add a part to the owed message ${m.key}; retry`);
+			}
+		}
 	}
 
 	private read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -522,6 +584,14 @@ export class SqlLedger implements LedgerStore {
 		});
 	}
 
+	async getProgramSecret(query: { programId: string; name: string }): Promise<string | null> {
+		inputObject(query, 'getProgramSecret');
+		const programId = programIdOf(query);
+		const name = v.text(query.name, 'name', LIMITS.name);
+		const row = await this.read((tx) => tx.get(`SELECT secret FROM program_secrets WHERE program_id = $1 AND name = $2`, [programId, name]));
+		return row ? String(row.secret) : null;
+	}
+
 	async withLease<T>(input: LeaseInput, fn: () => Promise<T>): Promise<T> {
 		inputObject(input, 'withLease');
 		const programId = programIdOf(input);
@@ -613,6 +683,7 @@ export class SqlLedger implements LedgerStore {
 		const name = v.optText(input.name, 'name', LIMITS.name);
 		const metadata = v.jsonObject(input.metadata, 'metadata');
 		const events = v.events(input.events);
+		const messages = v.owedMessages(input.messages);
 		const key = keyOf(input);
 		if (externalId === undefined && email === undefined) fail('required', 'email', 'give an email or an externalId to enrol a participant (they identify the participant)');
 		return this.write(async (w) => {
@@ -640,6 +711,7 @@ export class SqlLedger implements LedgerStore {
 					const participant = toParticipant(row);
 					w.emit(programId, 'participant.enrolled', { participant }, participant.id);
 					w.emitAll(programId, events, participant.id);
+					w.oweAll(programId, messages, participant.id);
 					return { receipt: { participantId: participant.id, created: true }, result: { participant, created: true, replayed: false } };
 				},
 				replay: async (r) => ({ participant: toParticipant(await this.loadRow(w.tx, 'participants', r.participantId)), created: r.created, replayed: true }),
@@ -741,7 +813,14 @@ export class SqlLedger implements LedgerStore {
 					const q = new Params();
 					const addresses = [before.email, before.phone].filter((a): a is string => a !== null);
 					const byAddress = addresses.length ? ` OR recipient IN ${q.list(addresses)}` : '';
-					await w.tx.run(`UPDATE messages SET recipient = '[erased]' WHERE participant_id = ${q.p(id)}${byAddress}`, q.values);
+					// Owed messages to them are never sent now; every message loses its address and data.
+					const scope = `participant_id = ${q.p(id)}${byAddress}`;
+					await w.tx.run(
+						`UPDATE messages SET status = CASE WHEN status = 'owed' THEN 'skipped' ELSE status END,
+						error = CASE WHEN status = 'owed' THEN 'participant erased' ELSE error END,
+						recipient = '[erased]', payload = CASE WHEN payload IS NULL THEN NULL ELSE '{}' END, updated_at = ${q.p(w.now)} WHERE ${scope}`,
+						q.values,
+					);
 					await w.tx.run(`UPDATE outbox SET payload = $2 WHERE participant_id = $1`, [id, JSON.stringify({ participantId: id, erased: true })]);
 					w.emit(programId, 'participant.erased', { participantId: id });
 					w.emitAll(programId, events);
@@ -764,6 +843,7 @@ export class SqlLedger implements LedgerStore {
 		const expiresAt = v.optTime(input.expiresAt, 'expiresAt');
 		const maxUses = v.optInt(input.maxUses, 'maxUses', 1, 2_000_000_000);
 		const events = v.events(input.events);
+		const messages = v.owedMessages(input.messages);
 		const key = keyOf(input);
 		return this.write(async (w) => {
 			await this.requireProgram(w.tx, programId);
@@ -792,6 +872,7 @@ export class SqlLedger implements LedgerStore {
 					}
 					const code = toCode(row, w.now);
 					w.emitAll(programId, events, ownerId ?? null);
+					w.oweAll(programId, messages, ownerId ?? null);
 					return { receipt: { codeId: code.id }, result: { code, replayed: false } };
 				},
 				replay: async (r) => ({ code: toCode(await this.loadRow(w.tx, 'codes', r.codeId), w.now), replayed: true }),
@@ -1413,6 +1494,7 @@ export class SqlLedger implements LedgerStore {
 		const metadata = v.jsonObject(input.metadata, 'metadata');
 		const points = pointsChangeOf(input.points, 'points.');
 		const events = v.events(input.events);
+		const messages = v.owedMessages(input.messages);
 		const key = keyOf(input);
 		// Per-side default, so one side's retry never blocks the other side's reward.
 		const rewardKey = key ?? `auto:${referralId ?? '-'}:${recipientId}:${side}:${rule}`;
@@ -1448,6 +1530,7 @@ export class SqlLedger implements LedgerStore {
 					const pointsEntry = points ? (await this.addPoints(w, programId, recipientId, points, reward.id, `auto:reward:${reward.id}:awarded`)).entry : null;
 					w.emit(programId, 'reward.awarded', { reward, pointsEntry }, recipientId);
 					w.emitAll(programId, events, recipientId);
+					w.oweAll(programId, messages, recipientId);
 					return { receipt: { rewardId: reward.id, pointsEntryId: pointsEntry?.id ?? null }, result: { reward, pointsEntry, replayed: false } };
 				},
 				replay: (r) => load(r.rewardId, r.pointsEntryId),
@@ -1492,6 +1575,7 @@ export class SqlLedger implements LedgerStore {
 		const reason = v.optNote(input.reason, 'reason');
 		const points = pointsChangeOf(input.points, 'points.');
 		const events = v.events(input.events);
+		const messages = v.owedMessages(input.messages);
 		const key = keyOf(input);
 		return this.write(async (w) => {
 			await this.requireProgram(w.tx, programId);
@@ -1514,6 +1598,7 @@ export class SqlLedger implements LedgerStore {
 					const pointsEntry = points ? (await this.addPoints(w, programId, reward.recipientId, points, id, `auto:reward:${id}:${n(change!.id)}`)).entry : null;
 					w.emit(programId, `reward.${to}`, { reward, from, to, reason: reason ?? null, pointsEntry }, reward.recipientId);
 					w.emitAll(programId, events, reward.recipientId);
+					w.oweAll(programId, messages, reward.recipientId);
 					return {
 						receipt: { rewardId: id, transitioned: true, pointsEntryId: pointsEntry?.id ?? null },
 						result: { transitioned: true, status: to, record: reward, pointsEntry, replayed: false },
@@ -1876,12 +1961,17 @@ export class SqlLedger implements LedgerStore {
 			);
 			if (row) return { reserved: true, message: toMessage(row) };
 			const existing = toMessage((await w.tx.get(`SELECT * FROM messages WHERE idempotency_key = $1`, [key]))!);
+			const deadClaim = existing.status === 'reserved' && existing.claimedUntil !== null && existing.claimedUntil < w.now && existing.handedOverAt === null;
 			const takeOver =
-				(existing.status === 'failed' && input.retryFailed === true) || (existing.status === 'reserved' && staleAfterMs !== undefined && existing.updatedAt <= w.now - staleAfterMs);
+				// An owed message sent the plain way (Send with its key) is delivered all the same.
+				existing.status === 'owed' ||
+				deadClaim ||
+				(existing.status === 'failed' && input.retryFailed === true) ||
+				(existing.status === 'reserved' && existing.claimedUntil === null && staleAfterMs !== undefined && existing.updatedAt <= w.now - staleAfterMs);
 			if (!takeOver) return { reserved: false, message: existing };
 			// Compare-and-set on what we saw, so two retries cannot both take the key over.
 			const taken = await w.tx.get(
-				`UPDATE messages SET status = 'reserved', attempts = attempts + 1, error = NULL, updated_at = $4
+				`UPDATE messages SET status = 'reserved', attempts = attempts + 1, error = NULL, claim_token = NULL, claimed_until = NULL, handed_over_at = NULL, updated_at = $4
 				WHERE idempotency_key = $1 AND status = $2 AND updated_at = $3 RETURNING *`,
 				[key, existing.status, existing.updatedAt, w.now],
 			);
@@ -1892,16 +1982,32 @@ export class SqlLedger implements LedgerStore {
 	async completeMessage(input: CompleteMessageInput): Promise<MessageRecord> {
 		inputObject(input, 'completeMessage');
 		const key = v.text(input.idempotencyKey, 'idempotencyKey', LIMITS.key);
-		const state = v.oneOf(input.status, 'status', ['sent', 'failed'] as const);
+		const token = v.optText(input.token, 'token', 64);
+		const state = v.oneOf(input.status, 'status', token === undefined ? (['sent', 'failed'] as const) : (['sent', 'failed', 'skipped', 'unconfirmed', 'owed'] as const));
 		const providerId = v.optText(input.providerId, 'providerId', LIMITS.id);
 		const error = v.optNote(input.error, 'error');
+		const dueAt = v.optTime(input.dueAt, 'dueAt');
 		return this.write(async (w) => {
-			const row = await w.tx.get(
-				`UPDATE messages SET status = $2, provider_id = COALESCE($3, provider_id), error = $4, updated_at = $5 WHERE idempotency_key = $1 AND status = 'reserved' RETURNING *`,
-				[key, state, providerId ?? null, error ?? null, w.now],
-			);
+			const row =
+				token === undefined
+					? await w.tx.get(
+							`UPDATE messages SET status = $2, provider_id = COALESCE($3, provider_id), error = $4, updated_at = $5 WHERE idempotency_key = $1 AND status = 'reserved' RETURNING *`,
+							[key, state, providerId ?? null, error ?? null, w.now],
+						)
+					: state === 'owed'
+						? // Given back: due again later, nothing of this attempt reached the provider.
+							await w.tx.get(
+								`UPDATE messages SET status = 'owed', error = $3, due_at = $4, claim_token = NULL, claimed_until = NULL, handed_over_at = NULL, updated_at = $5
+								WHERE idempotency_key = $1 AND claim_token = $2 AND status = 'reserved' RETURNING *`,
+								[key, token, error ?? null, dueAt ?? w.now, w.now],
+							)
+						: await w.tx.get(
+								`UPDATE messages SET status = $3, provider_id = COALESCE($4, provider_id), error = $5, claimed_until = NULL, updated_at = $6
+								WHERE idempotency_key = $1 AND claim_token = $2 AND status = 'reserved' RETURNING *`,
+								[key, token, state, providerId ?? null, error ?? null, w.now],
+							);
 			if (row) return toMessage(row);
-			// Already completed (a replay) or never reserved.
+			// Already completed (a replay), claimed by someone else since, or never reserved.
 			const current = await w.tx.get(`SELECT * FROM messages WHERE idempotency_key = $1`, [key]);
 			if (!current) fail('unknown_message', 'idempotencyKey', 'no message was reserved with this idempotencyKey; reserve it before sending');
 			return toMessage(current);
@@ -1912,6 +2018,112 @@ export class SqlLedger implements LedgerStore {
 		const key = v.text(idempotencyKey, 'idempotencyKey', LIMITS.key);
 		const row = await this.read((tx) => tx.get(`SELECT * FROM messages WHERE idempotency_key = $1`, [key]));
 		return row ? toMessage(row) : null;
+	}
+
+	async listMessages(query: ListMessagesQuery): Promise<MessageRecord[]> {
+		inputObject(query, 'listMessages');
+		const q = new Params();
+		const where: string[] = [];
+		if (query.programId !== undefined) where.push(`program_id = ${q.p(programIdOf(query))}`);
+		if (query.status !== undefined) where.push(`status = ${q.p(v.oneOf(query.status, 'status', ['owed', 'reserved', 'sent', 'failed', 'skipped', 'unconfirmed'] as const))}`);
+		if (query.topic !== undefined) where.push(`topic = ${q.p(v.eventType(query.topic, 'topic'))}`);
+		if (query.channel !== undefined) where.push(`channel = ${q.p(channelOf(query.channel))}`);
+		if (query.participantId !== undefined) where.push(`participant_id = ${q.p(v.rowId(query.participantId, 'participantId'))}`);
+		const afterId = v.optRowId(query.afterId, 'afterId');
+		if (afterId !== undefined) where.push(`id > ${q.p(afterId)}`);
+		const sql = `SELECT * FROM messages${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ${q.p(v.limit(query.limit))}`;
+		return (await this.read((tx) => tx.all(sql, q.values))).map(toMessage);
+	}
+
+	async claimMessages(input: ClaimMessagesInput): Promise<ClaimMessagesResult> {
+		inputObject(input, 'claimMessages');
+		const channel = v.oneOf(input.channel, 'channel', ['email', 'sms'] as const);
+		const topic = input.topic === undefined || input.topic === null ? undefined : v.eventType(input.topic, 'topic');
+		const programId = input.programId === undefined || input.programId === null ? undefined : programIdOf(input);
+		const keys = [...new Set(v.textList(input.keys, 'keys', MAX_CLAIM_KEYS, LIMITS.key))];
+		const overdueAfterMs = v.optInt(input.overdueAfterMs, 'overdueAfterMs', 0, 30 * 24 * 3_600_000);
+		if (overdueAfterMs !== undefined && topic === undefined) fail('required', 'topic', 'give the topic of the overdue messages to claim (e.g. reward.earned)');
+		const limit = v.optInt(input.limit, 'limit', 1, MAX_CLAIM_KEYS) ?? 100;
+		const ttlMs = v.optInt(input.ttlMs, 'ttlMs', CLAIM_TTL.min, CLAIM_TTL.max) ?? CLAIM_TTL.default;
+		const token = randomBytes(12).toString('base64url');
+		if (keys.length === 0 && overdueAfterMs === undefined) return { token, claimed: [], others: [] };
+		return this.write(async (w) => {
+			const scope = (q: Params) => {
+				const parts = [`channel = ${q.p(channel)}`];
+				if (topic !== undefined) parts.push(`topic = ${q.p(topic)}`);
+				if (programId !== undefined) parts.push(`program_id = ${q.p(programId)}`);
+				return parts.join(' AND ');
+			};
+			const now = (q: Params, sql: string) => sql.replaceAll('$NOW', q.p(w.now));
+			const byKeys = (q: Params) => `msg_group IN ${q.list(keys)}`;
+			const claimed: Row[] = [];
+			const claim = async (pick: (q: Params) => string) => {
+				const q = new Params();
+				const sql = `UPDATE messages SET status = 'reserved', claim_token = ${q.p(token)}, claimed_until = ${q.p(w.now + ttlMs)}, handed_over_at = NULL,
+					attempts = attempts + 1, updated_at = ${q.p(w.now)}
+					WHERE ${pick(q)} AND ${scope(q)} AND (${now(q, DUE)} OR ${now(q, DEAD_CLAIM)}) RETURNING *`;
+				claimed.push(...(await w.tx.all(sql, q.values)));
+			};
+			// Lapsed claims that had handed their message over: the provider may have it; never again.
+			const settle = async (pick: (q: Params) => string) => {
+				const q = new Params();
+				await w.tx.run(
+					`UPDATE messages SET status = 'unconfirmed', claimed_until = NULL, updated_at = ${q.p(w.now)},
+					error = 'the sender stopped after handing the message to the provider and before its answer was recorded; not sent again'
+					WHERE ${pick(q)} AND ${scope(q)} AND status = 'reserved' AND claimed_until IS NOT NULL AND claimed_until < ${q.p(w.now)} AND handed_over_at IS NOT NULL`,
+					q.values,
+				);
+			};
+			if (keys.length > 0) {
+				await settle(byKeys);
+				await claim(byKeys);
+			}
+			if (overdueAfterMs !== undefined) {
+				await settle(() => 'TRUE');
+				// Picked first, then claimed: as a subquery of the UPDATE, PostgreSQL may rescan it per row.
+				const skipLocked = this.driver.dialect.name === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+				const q = new Params();
+				const picked = await w.tx.all(
+					`SELECT id FROM messages WHERE ${scope(q)} AND ((status = 'owed' AND due_at <= ${q.p(w.now)} AND created_at <= ${q.p(w.now - overdueAfterMs)}) OR ${now(q, DEAD_CLAIM)})
+					ORDER BY id LIMIT ${q.p(limit)}${skipLocked}`,
+					q.values,
+				);
+				if (picked.length > 0) await claim((p) => `id IN ${p.list(picked.map((r) => n(r.id)))}`);
+			}
+			const ids = new Set(claimed.map((r) => n(r.id)));
+			let others: MessageRecord[] = [];
+			if (keys.length > 0) {
+				const q = new Params();
+				others = (await w.tx.all(`SELECT * FROM messages WHERE ${byKeys(q)} AND channel = ${q.p(channel)} ORDER BY id`, q.values)).map(toMessage).filter((m) => !ids.has(m.id));
+			}
+			return { token, claimed: claimed.map(toMessage).sort((a, b) => a.id - b.id), others };
+		});
+	}
+
+	async renewMessageClaims(input: { token: string; ttlMs?: number }): Promise<number> {
+		inputObject(input, 'renewMessageClaims');
+		const token = v.text(input.token, 'token', 64);
+		const ttlMs = v.optInt(input.ttlMs, 'ttlMs', CLAIM_TTL.min, CLAIM_TTL.max) ?? CLAIM_TTL.default;
+		return this.write((w) => w.tx.run(`UPDATE messages SET claimed_until = $2 WHERE claim_token = $1 AND status = 'reserved'`, [token, w.now + ttlMs]));
+	}
+
+	async handOverMessage(input: { idempotencyKey: string; token: string }, onCommitted?: () => void): Promise<boolean> {
+		inputObject(input, 'handOverMessage');
+		const key = v.text(input.idempotencyKey, 'idempotencyKey', LIMITS.key);
+		const token = v.text(input.token, 'token', 64);
+		return this.write(
+			async (w) => (await w.tx.run(`UPDATE messages SET handed_over_at = $3, updated_at = $3 WHERE idempotency_key = $1 AND claim_token = $2 AND status = 'reserved'`, [key, token, w.now])) === 1,
+			onCommitted
+				? (held) => {
+						if (!held) return;
+						try {
+							onCommitted();
+						} catch {
+							// The sender's own affair: the record stands either way.
+						}
+					}
+				: undefined,
+		);
 	}
 
 	// ---------- lead scoring models ----------

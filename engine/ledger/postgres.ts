@@ -5,7 +5,7 @@ import type { CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
 import { EngineError } from '../errors';
 import { SqlLedger } from './ledger';
 import { DDL_TYPES, LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
-import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx } from './sql';
+import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx, type WriteOptions } from './sql';
 import type { OpenOptions, PostgresLedgerConfig } from './store';
 
 const DIALECT: Dialect = { name: 'postgres', forUpdate: ' FOR UPDATE', maxParams: 60_000 };
@@ -111,18 +111,25 @@ class PgDriver implements Driver {
 		}
 	}
 
-	async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+	async write<T>(fn: (tx: Tx) => Promise<T>, options: WriteOptions<T> = {}): Promise<T> {
 		for (let attempt = 0; ; attempt++) {
 			const client = await this.connect();
 			let broken: Error | undefined;
+			let committing = false;
 			try {
 				await client.query('BEGIN');
 				const result = await fn(txOf(client));
-				await client.query('COMMIT');
+				// pg writes the COMMIT to the socket inside query() (the connection is idle here), so
+				// onCommit runs with the commit already on its way and nothing else in between.
+				const committed = client.query('COMMIT');
+				committing = true;
+				options.onCommit?.(result);
+				await committed;
 				return result;
 			} catch (error) {
 				await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-				if (!RETRYABLE.has((error as { code?: string }).code ?? '') || attempt + 1 >= MAX_ATTEMPTS) throw error;
+				// A failed COMMIT is never run again: onCommit has already acted on it.
+				if (committing || !RETRYABLE.has((error as { code?: string }).code ?? '') || attempt + 1 >= MAX_ATTEMPTS) throw error;
 				await sleep(backoffMs(attempt, 5, 200));
 			} finally {
 				// A connection that could not even roll back is discarded, not reused.

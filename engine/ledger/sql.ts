@@ -15,6 +15,10 @@ export interface Tx {
 	savepoint<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+export interface WriteOptions<T> {
+	onCommit?: (result: T) => void;
+}
+
 export interface Dialect {
 	readonly name: 'sqlite' | 'postgres';
 	/** Row-lock clause for a read-then-write (`FOR UPDATE`); empty where writers are serialised anyway. */
@@ -25,8 +29,12 @@ export interface Dialect {
 
 export interface Driver {
 	readonly dialect: Dialect;
-	/** Runs `fn` in a write transaction, retried as a whole on lock/serialisation conflicts. */
-	write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+	/**
+	 * Runs `fn` in a write transaction, retried as a whole on lock/serialisation conflicts.
+	 * `onCommit` runs synchronously once the commit is done (SQLite) or has been written to the
+	 * server's socket (PostgreSQL: before its answer, so that nothing else runs in between).
+	 */
+	write<T>(fn: (tx: Tx) => Promise<T>, options?: WriteOptions<T>): Promise<T>;
 	/** Runs read-only queries (no transaction needed: each query sees committed data). */
 	read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
 	/** Holds a named lock until the transaction ends (no-op where writers are serialised anyway). */

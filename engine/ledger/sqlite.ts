@@ -3,13 +3,13 @@
  * BEGIN IMMEDIATE (the write lock up front, so no transaction fails half-way on an upgrade) and a
  * retry loop with backoff around SQLITE_BUSY, so concurrent executions or processes on one file
  * wait their turn instead of surfacing "database is locked". */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { EngineError } from '../errors';
 import { SqlLedger } from './ledger';
 import { DDL_TYPES, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
-import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx } from './sql';
+import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx, type WriteOptions } from './sql';
 import type { OpenOptions, SqliteLedgerConfig } from './store';
 
 const DIALECT: Dialect = { name: 'sqlite', forUpdate: '', maxParams: 30_000 };
@@ -22,7 +22,7 @@ function loadSqlite(): typeof import('node:sqlite') {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		return require('node:sqlite') as typeof import('node:sqlite');
 	} catch (error) {
-		throw new EngineError('sqlite_unavailable', `the built-in SQLite ledger needs Node.js 22.5 or later with node:sqlite (this is ${process.version}); choose a PostgreSQL credential instead`, {
+		throw new EngineError('sqlite_unavailable', `the built-in SQLite ledger needs Node.js 22.13 or later (node:sqlite; this is ${process.version}); choose a PostgreSQL credential instead`, {
 			cause: error,
 		});
 	}
@@ -114,7 +114,7 @@ class SqliteDriver implements Driver {
 		});
 	}
 
-	write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+	write<T>(fn: (tx: Tx) => Promise<T>, options: WriteOptions<T> = {}): Promise<T> {
 		return this.mutex.run(async () => {
 			const deadline = Date.now() + this.lockWaitMs;
 			for (let attempt = 0; ; attempt++) {
@@ -130,6 +130,7 @@ class SqliteDriver implements Driver {
 					// fn awaits only this connection's already-settled promises, so nothing else runs on it meanwhile.
 					const result = await fn(this.tx);
 					this.db.exec('COMMIT');
+					options.onCommit?.(result);
 					return result;
 				} catch (error) {
 					this.rollback();
@@ -206,6 +207,52 @@ async function retryBusy(fn: () => void, lockWaitMs: number): Promise<void> {
 	}
 }
 
+const SQLITE_HEADER = 'SQLite format 3\u0000';
+
+/** The first bytes of an existing, non-empty file; undefined when there is none (a new ledger). */
+function fileStart(path: string): Buffer | undefined {
+	if (path === ':memory:') return undefined;
+	let size: number;
+	try {
+		size = statSync(path).size;
+	} catch {
+		return undefined;
+	}
+	if (size === 0) return undefined;
+	const fd = openSync(path, 'r');
+	try {
+		const head = Buffer.alloc(16);
+		readSync(fd, head, 0, 16, 0);
+		return head;
+	} finally {
+		closeSync(fd);
+	}
+}
+
+function notALedger(path: string, why: string): EngineError {
+	return new EngineError(
+		'not_a_ledger',
+		`${path} is not a referral ledger (${why}); it was left untouched. Choose a new file name for the ledger, or the file this ledger created.`,
+		{ field: 'path' },
+	);
+}
+
+/**
+ * Refuses an existing file that is not a ledger, before anything writes to it: no WAL switch, no
+ * tables added. A ledger is a SQLite database with the migrations table, or an empty one.
+ */
+function assertLedgerFile(path: string, db: DatabaseSync | undefined): void {
+	if (db === undefined) {
+		const head = fileStart(path);
+		if (head !== undefined && head.toString('latin1') !== SQLITE_HEADER) throw notALedger(path, 'it is not a SQLite database');
+		return;
+	}
+	const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as Array<{ name: string }>;
+	if (tables.length > 0 && !tables.some((t) => t.name === 'ledger_migrations')) {
+		throw notALedger(path, `it holds other tables: ${tables.slice(0, 5).map((t) => t.name).join(', ')}${tables.length > 5 ? ', …' : ''}`);
+	}
+}
+
 /** Opens (creating and migrating if needed) a SQLite ledger. Prefer the cached `openLedger`. */
 export async function openSqliteLedger(config: SqliteLedgerConfig, options: OpenOptions = {}): Promise<SqlLedger> {
 	const { DatabaseSync } = loadSqlite();
@@ -215,11 +262,14 @@ export async function openSqliteLedger(config: SqliteLedgerConfig, options: Open
 	let db: DatabaseSync;
 	try {
 		if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+		assertLedgerFile(path, undefined);
 		db = new DatabaseSync(path, { timeout: config.busyTimeoutMs ?? 50, enableForeignKeyConstraints: true });
 	} catch (error) {
+		if (error instanceof EngineError) throw error;
 		throw new EngineError('ledger_unavailable', `could not open the SQLite ledger at ${path}: ${(error as Error).message}`, { field: 'path', cause: error });
 	}
 	try {
+		await retryBusy(() => assertLedgerFile(path, db), lockWaitMs);
 		await retryBusy(() => db.exec('PRAGMA journal_mode = WAL'), lockWaitMs);
 		db.exec(`PRAGMA synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
 		// Unique indexes on random codes touch pages all over the tree: keep more of them in memory

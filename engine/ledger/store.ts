@@ -11,7 +11,9 @@
  *   (upserts, removals, compare-and-set transitions) are idempotent by their own natural key.
  *   Reusing an explicit key with different input is refused (`idempotency_key_reused`).
  * - `events` on a mutating method are appended to the outbox in the same transaction, only when
- *   the call is not a replay. */
+ *   the call is not a replay. `messages` (on the methods that take them) are owed to people in
+ *   the same way: written into the message log in the cause's transaction, delivered from there
+ *   (`claimMessages`, `handOverMessage`, `completeMessage`). */
 
 export type Time = number | Date | string;
 export type Id = number | string;
@@ -58,6 +60,36 @@ export interface EventInput {
 interface Mutation {
 	idempotencyKey?: string;
 	events?: EventInput[];
+}
+
+/** A message owed to a person because of this write (a reward notice, a welcome email or text). */
+export interface OweMessageInput {
+	/**
+	 * The message's key, unique in the whole ledger: the message is owed (and sent) once, e.g.
+	 * `referral-12-rewarded-34`. 1 to 190 visible ASCII characters.
+	 */
+	key: string;
+	channel: 'email' | 'sms';
+	/** Email address, or phone number in E.164. */
+	recipient: string;
+	/** What kind of message it is, e.g. `reward.earned` or `welcome`: the sender picks its templates by it. */
+	topic: string;
+	participantId?: Id;
+	/** The data the templates render (at most 64 KiB as JSON). */
+	data?: Record<string, unknown>;
+	/**
+	 * List fields of `data` that a later write adds to while the message is still owed (one notice
+	 * for every reward of an evaluation). Once the message is claimed, a later write owes a new part
+	 * (`<key>~1`, `~2`…), delivered with its group.
+	 */
+	collect?: string[];
+	/** Not to be sent before this time (default: now). */
+	dueAt?: Time;
+}
+
+interface OwesMessages {
+	/** Messages this write owes to people, written in its transaction (not on a replay). */
+	messages?: OweMessageInput[];
 }
 
 interface Replayable {
@@ -212,7 +244,13 @@ export interface SuppressionRecord {
 	createdAt: number;
 }
 
-export type MessageStatus = 'reserved' | 'sent' | 'failed';
+/**
+ * `owed`: recorded with its cause, waiting for a sender. `reserved`: a sender has it (a claim with
+ * an expiry, or a plain Send reservation). `sent`: the provider accepted it. `failed`: refused for
+ * good. `skipped`: never to be sent (suppressed, participant erased). `unconfirmed`: the sender died
+ * after handing it to the provider and before recording the answer; it is not sent again.
+ */
+export type MessageStatus = 'owed' | 'reserved' | 'sent' | 'failed' | 'skipped' | 'unconfirmed';
 
 export interface MessageRecord {
 	id: number;
@@ -227,6 +265,18 @@ export interface MessageRecord {
 	attempts: number;
 	createdAt: number;
 	updatedAt: number;
+	/** Owed messages: what kind (`reward.earned`, `welcome`), null for plain sends. */
+	topic: string | null;
+	/** Owed messages: the key of the first part of the message (the key itself for that part). */
+	group: string | null;
+	/** Owed messages: the template data. */
+	data: Record<string, unknown> | null;
+	/** Owed messages: not to be sent before this time. */
+	dueAt: number | null;
+	/** While claimed: when the claim lapses unless renewed. */
+	claimedUntil: number | null;
+	/** When the current attempt reached the provider's point of no return (null before). */
+	handedOverAt: number | null;
 }
 
 export interface ScoringModelRecord {
@@ -261,7 +311,7 @@ export interface EnsureProgramInput {
 	settings?: Record<string, unknown>;
 }
 
-export interface EnrolParticipantInput extends Mutation {
+export interface EnrolParticipantInput extends Mutation, OwesMessages {
 	programId: string;
 	/** At least one of externalId and email is required; they are the natural keys. */
 	externalId?: string;
@@ -308,7 +358,7 @@ export interface EraseParticipantInput extends Mutation {
 	participantId: Id;
 }
 
-export interface IssueCodeInput extends Mutation {
+export interface IssueCodeInput extends Mutation, OwesMessages {
 	programId: string;
 	ownerId?: Id;
 	/** Candidate generator (engine/codes). Called again on a collision. Give this or `code`. */
@@ -523,7 +573,7 @@ export interface PointsChange {
 	allowNegative?: boolean;
 }
 
-export interface AwardRewardInput extends Mutation {
+export interface AwardRewardInput extends Mutation, OwesMessages {
 	programId: string;
 	recipientId: Id;
 	referralId?: Id;
@@ -546,7 +596,7 @@ export interface AwardRewardResult extends Replayable {
 	pointsEntry: PointsEntry | null;
 }
 
-export interface TransitionRewardInput extends Mutation {
+export interface TransitionRewardInput extends Mutation, OwesMessages {
 	programId: string;
 	rewardId: Id;
 	from: RewardStatus;
@@ -685,9 +735,54 @@ export interface ReserveMessageResult {
 
 export interface CompleteMessageInput {
 	idempotencyKey: string;
-	status: 'sent' | 'failed';
+	/**
+	 * `sent`, `failed`; for a claimed owed message also `skipped`, `unconfirmed`, or `owed` (give it
+	 * back: deferred by quiet hours, or retried after a temporary failure, from `dueAt`).
+	 */
+	status: 'sent' | 'failed' | 'skipped' | 'unconfirmed' | 'owed';
+	/** The claim's token: only the holder of the claim completes a claimed message. */
+	token?: string;
 	providerId?: string;
 	error?: string;
+	/** With status `owed`: not before this time (default now). */
+	dueAt?: Time;
+}
+
+export interface ClaimMessagesInput {
+	channel: 'email' | 'sms';
+	/** Only messages of this kind (required with `overdueAfterMs`). */
+	topic?: string;
+	programId?: string;
+	/** The messages with these keys, and the later parts of each (at most 1,000 keys). */
+	keys?: string[];
+	/**
+	 * Also other owed messages of this channel and topic that have waited this long (left by an
+	 * execution that died before delivering them), and claims whose holder died before handing over.
+	 */
+	overdueAfterMs?: number;
+	/** Most overdue messages to take (default 100, at most 1,000); messages of `keys` are all taken. */
+	limit?: number;
+	/** How long the claim lasts unless renewed (default 30,000 ms; 1,000 to 600,000). */
+	ttlMs?: number;
+}
+
+export interface ClaimMessagesResult {
+	/** Pass it to renewMessageClaims, handOverMessage and completeMessage. */
+	token: string;
+	/** Messages now held by this claim, oldest first. */
+	claimed: MessageRecord[];
+	/** Messages of `keys` not claimed: already sent, skipped, failed, unconfirmed, or being sent by another execution. */
+	others: MessageRecord[];
+}
+
+export interface ListMessagesQuery {
+	programId?: string;
+	status?: MessageStatus;
+	topic?: string;
+	channel?: string;
+	participantId?: Id;
+	afterId?: Id;
+	limit?: number;
 }
 
 export interface SaveScoringModelInput extends Mutation {
@@ -730,6 +825,8 @@ export interface LedgerStore {
 	 * secret of that name yet, and returns the stored one either way (the first writer wins).
 	 */
 	claimProgramSecret(input: { programId: string; name: string; candidate: string }): Promise<string>;
+	/** A program's write-once secret, or null when none was claimed yet (a read: no write lock). */
+	getProgramSecret(query: { programId: string; name: string }): Promise<string | null>;
 	/**
 	 * Runs `fn` while holding the program's lease `name`, exclusive across every process on this
 	 * ledger (n8n workers included). Waits up to `waitMs` (default 30 s) for the lease, then fails
@@ -821,6 +918,23 @@ export interface LedgerStore {
 	reserveMessage(input: ReserveMessageInput): Promise<ReserveMessageResult>;
 	completeMessage(input: CompleteMessageInput): Promise<MessageRecord>;
 	getMessage(idempotencyKey: string): Promise<MessageRecord | null>;
+	listMessages(query: ListMessagesQuery): Promise<MessageRecord[]>;
+	/**
+	 * Claims owed messages for delivery: those of `keys` that are owed and due, and, with
+	 * `overdueAfterMs`, other overdue ones. A claim lapses after `ttlMs` unless renewed; a lapsed claim
+	 * whose holder never handed the message over is claimed again, one that was handed over becomes
+	 * `unconfirmed` and is not sent again.
+	 */
+	claimMessages(input: ClaimMessagesInput): Promise<ClaimMessagesResult>;
+	/** Extends every claim of this token by `ttlMs`; returns how many messages it still holds. */
+	renewMessageClaims(input: { token: string; ttlMs?: number }): Promise<number>;
+	/**
+	 * Records that this attempt is about to pass the provider's point of no return, while the claim
+	 * is still this token's. Returns false (and records nothing) when the claim was lost. `onCommitted`
+	 * runs synchronously as soon as the record is committed (SQLite) or its commit has been sent
+	 * (PostgreSQL), before anything else can run: the sender finishes the hand-over there.
+	 */
+	handOverMessage(input: { idempotencyKey: string; token: string }, onCommitted?: () => void): Promise<boolean>;
 
 	// lead scoring models
 	saveScoringModel(input: SaveScoringModelInput): Promise<SaveScoringModelResult>;

@@ -228,3 +228,44 @@ export function orderConflict(orderId: string, stored: { amount: number | null; 
 		{ amount: stored.amount, currency: stored.currency },
 	);
 }
+
+export interface CheckedOwedMessage {
+	key: string;
+	channel: 'email' | 'sms';
+	recipient: string;
+	topic: string;
+	participantId: number | null;
+	data: string;
+	collect: string[];
+	dueAt: number | null;
+}
+
+/** Message keys: visible ASCII without spaces, room left for a part suffix (`~12`). */
+const MESSAGE_KEY = /^[\x21-\x7d]{1,190}$/;
+
+export function messageKey(value: unknown, field: string): string {
+	const key = text(value, field, 190);
+	if (!MESSAGE_KEY.test(key)) fail('invalid_key', field, `${field} must be 1 to 190 visible ASCII characters without spaces or ~`);
+	return key;
+}
+
+export function owedMessages(value: unknown, field = 'messages'): CheckedOwedMessage[] {
+	if (value === undefined || value === null) return [];
+	if (!Array.isArray(value) || value.length > LIMITS.listItems) fail('invalid_type', field, `${field} must be a list of at most ${LIMITS.listItems} messages {key, channel, recipient, topic, data}`);
+	return value.map((m: Record<string, unknown>, i) => {
+		const at = `${field}[${i}]`;
+		if (typeof m !== 'object' || m === null) fail('invalid_type', at, `${at} must be an object {key, channel, recipient, topic, data}`);
+		const channel = oneOf(m.channel, `${at}.channel`, ['email', 'sms'] as const);
+		const recipient = channel === 'email' ? email(m.recipient, `${at}.recipient`) : text(m.recipient, `${at}.recipient`, LIMITS.phone);
+		return {
+			key: messageKey(m.key, `${at}.key`),
+			channel,
+			recipient,
+			topic: eventType(m.topic, `${at}.topic`),
+			participantId: optRowId(m.participantId, `${at}.participantId`) ?? null,
+			data: jsonObject(m.data, `${at}.data`),
+			collect: textList(m.collect, `${at}.collect`, 10, LIMITS.name),
+			dueAt: optTime(m.dueAt, `${at}.dueAt`) ?? null,
+		};
+	});
+}

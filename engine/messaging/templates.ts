@@ -19,6 +19,10 @@ export const templateLimits = {
 	maxDataDepth: 64,
 	/** Compiled templates kept; least recently used go first. */
 	cacheEntries: 500,
+	/** Most loop steps (bodies of `{{#each}}`, partials included) one render may run. */
+	maxSteps: 100_000,
+	/** Longest one render may run, in milliseconds; checked at every loop step. */
+	maxRenderMs: 1_000,
 };
 
 export type TemplateData = Record<string, unknown>;
@@ -42,6 +46,41 @@ for (const [name, helper] of Object.entries(helpers)) env.registerHelper(name, h
 // `log` writes to the console and `lookup` does dynamic property access: neither is offered.
 env.unregisterHelper('log');
 env.unregisterHelper('lookup');
+
+/**
+ * The budget of the render in progress: loop steps left and a deadline. Rendering is synchronous,
+ * so one module-level slot is enough; `each` spends it, so a template that loops too long stops
+ * while it renders instead of running for a minute and being measured afterwards.
+ */
+interface RenderBudget {
+	steps: number;
+	deadline: number;
+}
+let budget: RenderBudget | undefined;
+
+class BudgetExceeded extends Error {
+	constructor(readonly kind: 'steps' | 'time') {
+		super(kind);
+	}
+}
+
+function spend(): void {
+	const current = budget;
+	if (current === undefined) return;
+	current.steps -= 1;
+	if (current.steps < 0) throw new BudgetExceeded('steps');
+	if (Date.now() > current.deadline) throw new BudgetExceeded('time');
+}
+
+const builtInEach = env.helpers.each as Handlebars.HelperDelegate;
+env.registerHelper('each', function (this: unknown, context: unknown, options: Handlebars.HelperOptions) {
+	const fn = options.fn;
+	const counted = Object.assign((item: unknown, frame?: Handlebars.RuntimeOptions) => {
+		spend();
+		return fn(item, frame);
+	}, fn);
+	return builtInEach.call(this, context, { ...options, fn: counted });
+});
 
 const knownHelpers: Record<string, boolean> = { log: false, lookup: false };
 for (const name of helperNames) knownHelpers[name] = true;
@@ -307,10 +346,16 @@ export class TemplateRenderer {
 		const strict = this.settings.strict === true;
 		const template = cache.get(source, variantOf(strict, format), field, itemLabel);
 		let output: string;
+		const outer = budget;
+		// A layout renders inside no other template, so each render gets the whole budget.
+		budget = { steps: templateLimits.maxSteps, deadline: Date.now() + templateLimits.maxRenderMs };
 		try {
 			output = template.render(context, this.runtimeOptions(format));
 		} catch (error) {
+			if (error instanceof BudgetExceeded) throw budgetError(error.kind, field, itemLabel);
 			throw renderError(error as Error, field, source, itemLabel, this.settings.partials);
+		} finally {
+			budget = outer;
 		}
 		const bytes = bytesOver(output, templateLimits.maxOutputBytes);
 		if (bytes !== undefined) {
@@ -366,6 +411,18 @@ export class TemplateRenderer {
 		}
 		return compiled;
 	}
+}
+
+function budgetError(kind: 'steps' | 'time', field: string, itemLabel?: string): EngineError {
+	const limit =
+		kind === 'steps'
+			? `more than ${templateLimits.maxSteps.toLocaleString('en-US')} loop steps`
+			: `longer than ${templateLimits.maxRenderMs.toLocaleString('en-US')} ms`;
+	return new EngineError(
+		'template_budget',
+		`The ${field} template${forItem(itemLabel)} was stopped while rendering: it ran ${limit}. Check {{#each}} loops over large lists, and loops inside loops.`,
+		{ field, details: { kind, maxSteps: templateLimits.maxSteps, maxRenderMs: templateLimits.maxRenderMs } },
+	);
 }
 
 function variantOf(strict: boolean, format: OutputFormat): Variant {

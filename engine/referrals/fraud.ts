@@ -31,7 +31,7 @@ export type FraudDecision = 'allow' | 'flag' | 'block';
 
 export interface FraudFinding {
 	check: FraudCheck | 'code';
-	/** The public reason code; `same_device` reports `same_ip` (the contract's "same network or device"). */
+	/** The public reason code (each check reports its own; code problems report the code's). */
 	reason: ReasonCode;
 	/** Contribution to the risk score (the check's weight). */
 	score: number;
@@ -195,8 +195,18 @@ export interface PartyIdentity {
 	/** Full name as entered; compared case-, accent- and spacing-insensitively. */
 	name?: string;
 	ipHash?: string;
+	/** Hash of an explicit device id (the page's fingerprint or a first-party cookie id), never of the user agent. */
 	deviceHash?: string;
+	/**
+	 * Hash of the browser's user agent: a weak signal. Thousands of strangers share one browser
+	 * version, so it never fires a check on its own; it only adds `userAgentWeight` to a `same_ip`
+	 * finding against the referrer.
+	 */
+	userAgentHash?: string;
 }
+
+/** What a matching user agent adds to a same-ip finding against the referrer (never a finding by itself). */
+export const USER_AGENT_WEIGHT = 10;
 
 export interface NearbySignUp {
 	referralId?: string;
@@ -335,10 +345,19 @@ function sameValue(a: string | undefined, b: string | undefined): boolean {
 	return typeof a === 'string' && a !== '' && a === b;
 }
 
-/** The referee signed up from the referrer's ip, or from an ip already used by other sign-ups in the window. */
+/**
+ * The referee signed up from the referrer's ip, or from an ip already used by other sign-ups in the
+ * window. The same browser (user agent) as the referrer strengthens a same-ip finding a little; it
+ * never fires one.
+ */
 export function checkSameIp(input: FraudInput, policy: FraudPolicy): FraudFinding | null {
 	if (sameValue(input.referrer.ipHash, input.referee.ipHash)) {
-		return fired('same_ip', 'same_ip', policy, 'The referee signed up from the same ip address as the referrer.');
+		const finding = fired('same_ip', 'same_ip', policy, 'The referee signed up from the same ip address as the referrer.');
+		if (sameValue(input.referrer.userAgentHash, input.referee.userAgentHash)) {
+			finding.score = Math.min(100, finding.score + USER_AGENT_WEIGHT);
+			finding.detail = 'The referee signed up from the same ip address as the referrer, with the same browser (user agent).';
+		}
+		return finding;
 	}
 	const others = nearby(input.sameIpSignUps, input, policy.sameIpWindowHours);
 	if (others.length > policy.sameIpAllowed) {
@@ -352,18 +371,21 @@ export function checkSameIp(input: FraudInput, policy: FraudPolicy): FraudFindin
 	return null;
 }
 
-/** Like same ip, for the device hash (user agent and any fingerprint the caller adds). Reports `same_ip`. */
+/**
+ * Like same ip, for an explicit device id (the page's fingerprint or a first-party cookie id the
+ * sign-up carried in *Device ID Field*). The user agent is not a device: it never counts here.
+ */
 export function checkSameDevice(input: FraudInput, policy: FraudPolicy): FraudFinding | null {
 	if (sameValue(input.referrer.deviceHash, input.referee.deviceHash)) {
-		return fired('same_device', 'same_ip', policy, 'The referee signed up from the same device as the referrer.');
+		return fired('same_device', 'same_device', policy, 'The referee signed up from the same device as the referrer (same device id).');
 	}
 	const others = nearby(input.sameDeviceSignUps, input, policy.sameDeviceWindowHours);
 	if (others.length > policy.sameDeviceAllowed) {
 		return fired(
 			'same_device',
-			'same_ip',
+			'same_device',
 			policy,
-			`${others.length} other sign-up(s) came from the same device within ${policy.sameDeviceWindowHours} h (allowed: ${policy.sameDeviceAllowed}).`,
+			`${others.length} other sign-up(s) came from the same device id within ${policy.sameDeviceWindowHours} h (allowed: ${policy.sameDeviceAllowed}).`,
 		);
 	}
 	return null;

@@ -47,6 +47,7 @@ export const REASON_CODES = [
 	'code_revoked',
 	'disposable_email',
 	'same_ip',
+	'same_device',
 	'velocity',
 	'ring',
 ] as const;

@@ -1,4 +1,5 @@
 import { normalizeCode } from '../codes';
+import { greetingName } from '../shared/plainText';
 import { EngineError } from '../errors';
 import { orderConflict } from '../ledger/validate';
 import type { CodeRecord, Id, LedgerStore, ParticipantRecord, ReferralRecord } from '../ledger/store';
@@ -45,6 +46,8 @@ export interface ParticipantView {
 	email: string | null;
 	externalId: string | null;
 	name: string | null;
+	/** The name when it is plainly a name (see engine/shared/plainText.ts), for greetings in messages; else null. */
+	greetingName: string | null;
 	code: string | null;
 	shareUrl: string | null;
 }
@@ -78,8 +81,9 @@ export interface SignUpInput extends IdentityInput {
 	referrerId?: Id;
 	source?: string;
 	ip?: string;
+	/** The browser's user agent: a weak signal that never flags alone. */
 	userAgent?: string;
-	/** A device fingerprint, when the site has one; hashed like the user agent. */
+	/** An explicit device id (the page's fingerprint or a first-party cookie id); the only thing `same_device` compares. */
 	device?: string;
 	/** When the referee signed up (and touched the link); default now. */
 	at?: number | string | Date;
@@ -151,6 +155,13 @@ export interface ReferralDetail extends ReferralSummary {
 	history?: Array<{ from: string | null; to: string; reason: string | null; at: string }>;
 }
 
+/** Keyed hashes of a sign-up's signals (see fraud.ts): ip, explicit device id, user agent. */
+interface Hashes {
+	ipHash?: string;
+	deviceHash?: string;
+	userAgentHash?: string;
+}
+
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 /** A participant enrolled this recently is the same sign-up arriving twice (retry, race), not a returning customer. */
@@ -213,7 +224,7 @@ export class ReferralService {
 	}
 
 	private participantView(p: ParticipantRecord, code: string | null): ParticipantView {
-		return { id: p.id, email: p.email, externalId: p.externalId, name: p.name, code, shareUrl: this.shareUrl(code) };
+		return { id: p.id, email: p.email, externalId: p.externalId, name: p.name, greetingName: greetingName(p.name), code, shareUrl: this.shareUrl(code) };
 	}
 
 	/** The participant's own code: issued once per owner (the ledger's default key), so replays get the same one. */
@@ -229,13 +240,14 @@ export class ReferralService {
 		return code;
 	}
 
-	private async enrolOnly(input: IdentityInput, hashes: { ipHash?: string; deviceHash?: string }) {
+	private async enrolOnly(input: IdentityInput, hashes: Hashes) {
 		const { email, externalId } = identity(input);
 		const metadata = input.metadata === undefined ? {} : { ...input.metadata };
 		if (!isRecord(metadata)) throw new EngineError('invalid_object', 'metadata must be an object.', { field: 'metadata' });
 		// The sign-up's hashes let a later referral detect "same ip/device as the referrer".
 		if (hashes.ipHash) metadata.signupIpHash = hashes.ipHash;
 		if (hashes.deviceHash) metadata.signupDeviceHash = hashes.deviceHash;
+		if (hashes.userAgentHash) metadata.signupUserAgentHash = hashes.userAgentHash;
 		const result = await this.ledger.enrolParticipant({
 			programId: this.programId,
 			email,
@@ -247,14 +259,16 @@ export class ReferralService {
 		return result;
 	}
 
-	private hashes(input: SignUpInput): { ipHash?: string; deviceHash?: string } {
+	private hashes(input: SignUpInput): Hashes {
 		const salt = this.program.salt;
 		const ip = optionalText(input.ip, 'ip', 256);
 		const device = optionalText(input.device, 'device', 4096);
 		const userAgent = optionalText(input.userAgent, 'userAgent', 4096);
 		return {
 			ipHash: ip === undefined ? undefined : hashIdentifier('ip', ip, salt),
-			deviceHash: device !== undefined ? hashIdentifier('device', device, salt) : userAgent !== undefined ? hashIdentifier('user_agent', userAgent, salt) : undefined,
+			// Only an explicit device id is a device; the user agent is kept apart as a weak signal.
+			deviceHash: device === undefined ? undefined : hashIdentifier('device', device, salt),
+			userAgentHash: userAgent === undefined ? undefined : hashIdentifier('user_agent', userAgent, salt),
 		};
 	}
 
@@ -304,7 +318,7 @@ export class ReferralService {
 		created: boolean,
 		typedCode: string,
 		input: SignUpInput,
-		hashes: { ipHash?: string; deviceHash?: string },
+		hashes: Hashes,
 	): Promise<{ referral: ReferralSummary | null; warnings: Warning[]; assessment?: AssessmentView }> {
 		const at = input.at === undefined || input.at === null || input.at === '' ? this.now() : requireTime(input.at, 'signedUpAt');
 		const warnings: Warning[] = [];
@@ -389,7 +403,7 @@ export class ReferralService {
 		at: number,
 		codeRecord: CodeRecord | null,
 		warnings: Warning[],
-		arrival: { referee: ParticipantRecord; hashes: { ipHash?: string; deviceHash?: string }; source?: unknown },
+		arrival: { referee: ParticipantRecord; hashes: Hashes; source?: unknown },
 	): Promise<{ referral: ReferralSummary; warnings: Warning[]; assessment?: AssessmentView }> {
 		let current = existing;
 		if (current.status === 'recorded') current = await this.completeAssessment(current);
@@ -460,7 +474,7 @@ export class ReferralService {
 		referee: ParticipantRecord,
 		created: boolean,
 		at: number,
-		hashes: { ipHash?: string; deviceHash?: string },
+		hashes: Hashes,
 		existingCustomer: boolean,
 	): Promise<FraudAssessment> {
 		const policy = this.program.config.fraudPolicy;
@@ -489,6 +503,7 @@ export class ReferralService {
 					name: referrer.name ?? undefined,
 					ipHash: signal(referrer, 'signupIpHash'),
 					deviceHash: signal(referrer, 'signupDeviceHash'),
+					userAgentHash: signal(referrer, 'signupUserAgentHash'),
 				},
 				referee: {
 					id: String(referee.id),
@@ -496,6 +511,7 @@ export class ReferralService {
 					name: referee.name ?? undefined,
 					ipHash: hashes.ipHash,
 					deviceHash: hashes.deviceHash,
+					userAgentHash: hashes.userAgentHash,
 					existingCustomer: existingCustomer || (!created && referee.createdAt < at - SAME_SIGNUP_GRACE_MS),
 				},
 				refereePriorReferrals: [],
@@ -847,7 +863,7 @@ export class ReferralService {
 		if (changes.metadata !== undefined) {
 			if (!isRecord(changes.metadata)) throw new EngineError('invalid_object', 'metadata must be an object.', { field: 'metadata' });
 			// The sign-up hashes stay: they are the fraud checks' memory, not the user's metadata.
-			const kept = Object.fromEntries(Object.entries(participant.metadata).filter(([k]) => k === 'signupIpHash' || k === 'signupDeviceHash'));
+			const kept = Object.fromEntries(Object.entries(participant.metadata).filter(([k]) => k === 'signupIpHash' || k === 'signupDeviceHash' || k === 'signupUserAgentHash'));
 			update.metadata = { ...changes.metadata, ...kept };
 		}
 		const { participant: updated } = await this.ledger.updateParticipant(update);

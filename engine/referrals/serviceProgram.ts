@@ -50,8 +50,11 @@ const SETTINGS_KEY = 'referral';
 
 interface StoredSettings {
 	input: Omit<ReferralProgramInput, 'programId' | 'name'>;
+	/** Only in ledgers written before the salt lived in program secrets alone; read once, then dropped. */
 	hashSalt?: string;
 }
+
+const SALT = 'hashSalt';
 
 function stored(program: ProgramRecord | null): StoredSettings | undefined {
 	const value = program?.settings?.[SETTINGS_KEY];
@@ -83,6 +86,17 @@ export function validateProgramInput(input: ReferralProgramInput): { config: Ref
 }
 
 /**
+ * The program's hash salt. It is stored once, as the write-once program secret `hashSalt` (never in
+ * the settings, which anyone reading the program row sees); the first writer wins, so racing first
+ * saves all end up with the same one. A salt an older version kept in the settings is claimed as is.
+ */
+async function saltOf(ledger: LedgerStore, programId: string, legacy: string | undefined): Promise<string> {
+	const known = await ledger.getProgramSecret({ programId, name: SALT });
+	if (known !== null) return known;
+	return await ledger.claimProgramSecret({ programId, name: SALT, candidate: legacy ?? randomBytes(32).toString('hex') });
+}
+
+/**
  * Creates or updates a program. The salt is made once, when the program first gets referral
  * settings, and kept on every later update (changing it would make old hashes unmatchable).
  */
@@ -92,9 +106,8 @@ export async function saveReferralProgram(ledger: LedgerStore, input: ReferralPr
 	const previous = stored(existing);
 	const { programId: _id, name: _name, ...form } = input;
 	if (!existing) await ledger.ensureProgram({ id: config.programId, name: config.name });
-	// The salt is claimed write-once in the ledger, so racing first saves all end up with the same one.
-	const hashSalt = previous?.hashSalt ?? (await ledger.claimProgramSecret({ programId: config.programId, name: 'hashSalt', candidate: randomBytes(32).toString('hex') }));
-	const settings: StoredSettings = { input: form, hashSalt };
+	await saltOf(ledger, config.programId, previous?.hashSalt);
+	const settings: StoredSettings = { input: form };
 	await ledger.ensureProgram({
 		id: config.programId,
 		name: config.name,
@@ -112,12 +125,13 @@ export async function loadReferralProgram(ledger: LedgerStore, programId: string
 	const id = requireText(programId, 'program', 128);
 	let program = await ledger.getProgram(id);
 	let settings = stored(program);
-	if (!settings?.hashSalt) {
+	if (!settings || settings.hashSalt !== undefined) {
+		// No referral settings yet (defaults are stored now), or an older row with the salt beside them (moved out now).
 		await saveReferralProgram(ledger, { ...(settings?.input ?? {}), programId: id, name: program?.name });
 		program = await ledger.getProgram(id);
 		settings = stored(program);
-		if (!settings?.hashSalt) throw new EngineError('ledger_internal', `The settings of program "${id}" could not be stored; retry.`, { field: 'program' });
+		if (!settings) throw new EngineError('ledger_internal', `The settings of program "${id}" could not be stored; retry.`, { field: 'program' });
 	}
 	const { config, generator } = validateProgramInput({ ...settings.input, programId: id, name: program?.name });
-	return { config, generator, salt: settings.hashSalt };
+	return { config, generator, salt: await saltOf(ledger, id, undefined) };
 }

@@ -3,6 +3,7 @@
  * with `scorer.score(lead, now)`. Points flow rule -> decay -> group limits -> total floor/cap ->
  * optional 0-100 normalisation, and every lead carries the explanation of how it got there.
  */
+import { RE2JS } from 're2js';
 import { EngineError } from '../errors';
 import { compileDecay, decayFactor, type CompiledDecay, type DecayConfig } from './decay';
 import {
@@ -385,11 +386,23 @@ function buildMatcher(rule: ScoringRule, where: string): Matcher {
 					{ field: 'flags' },
 				);
 			}
-			let re: RegExp;
+			// RE2 semantics (re2js): matching time grows linearly with the text, whatever the pattern, so a
+			// pattern such as ^(a+)+$ cannot stall the node. Backreferences and lookarounds, which need
+			// backtracking, are refused with the reason.
+			let re: RE2JS;
 			try {
-				re = new RegExp(rule.pattern, caseSensitive || flags.includes('i') ? flags : flags + 'i');
+				let bits = 0;
+				if (!caseSensitive || flags.includes('i')) bits |= RE2JS.CASE_INSENSITIVE;
+				if (flags.includes('m')) bits |= RE2JS.MULTILINE;
+				if (flags.includes('s')) bits |= RE2JS.DOTALL;
+				if (/[^imsu]/.test(flags)) throw new Error(`unknown flag in "${flags}"`);
+				re = RE2JS.compile(RE2JS.translateRegExp(rule.pattern), bits);
 			} catch (error) {
-				throw new EngineError('invalid_regex', `${where}: the regex pattern /${rule.pattern}/${flags} is not valid: ${(error as Error).message}.`, {
+				const why = (error as Error).message;
+				const hint = /\\[1-9]|\(\?<?[=!]/.test(rule.pattern)
+					? ' Backreferences and lookarounds are not supported: regex rules run in linear time (RE2 syntax).'
+					: '';
+				throw new EngineError('invalid_regex', `${where}: the regex pattern /${rule.pattern}/${flags} is not valid: ${why}.${hint}`, {
 					field: 'pattern',
 					cause: error,
 				});

@@ -208,6 +208,7 @@ export function smtpCredentials(data: ICredentialDataDecryptedObject | undefined
 		host: typeof value.host === 'string' ? value.host : '',
 		port: Number(value.port ?? 587),
 		secure: value.secure === true,
+		starttls: value.starttls === 'required' || value.starttls === 'whenOffered' ? value.starttls : 'requiredOn587',
 		requireTLS: value.requireTLS === true,
 		user: typeof value.user === 'string' && value.user !== '' ? value.user : undefined,
 		password: typeof value.password === 'string' ? value.password : undefined,

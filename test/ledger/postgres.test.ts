@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresLedger, testConnection, type LedgerStore } from '../../engine/ledger';
 import { LATEST_VERSION } from '../../engine/ledger/schema';
 import { ledgerContract } from './contract';
+import { outboxContract } from './outboxContract';
 import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, pgQuery, randomSchema } from './helpers';
 
 const { available, problem } = pgAvailability();
@@ -29,6 +30,14 @@ describe.skipIf(!available && !IN_CI)('PostgreSQL ledger', () => {
 	describe('contract', () => {
 		const schema = fresh();
 		ledgerContract({
+			open: (now) => openPostgresLedger(pgConfig(schema), { now }),
+			openAgain: (now) => openPostgresLedger(pgConfig(schema), { now }),
+		});
+	});
+
+	describe('message outbox contract', () => {
+		const schema = fresh();
+		outboxContract({
 			open: (now) => openPostgresLedger(pgConfig(schema), { now }),
 			openAgain: (now) => openPostgresLedger(pgConfig(schema), { now }),
 		});

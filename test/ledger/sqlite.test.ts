@@ -1,11 +1,12 @@
 /* The ledger contract on SQLite (node:sqlite), plus what only SQLite has: the file, WAL, the cache. */
 import { DatabaseSync } from 'node:sqlite';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, defaultSqlitePath, openLedger, openSqliteLedger, testConnection } from '../../engine/ledger';
-import { LATEST_VERSION } from '../../engine/ledger/schema';
+import { DDL_TYPES, LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE } from '../../engine/ledger/schema';
 import { ledgerContract } from './contract';
+import { outboxContract } from './outboxContract';
 import { tempDir } from './helpers';
 
 const tmp = tempDir();
@@ -22,7 +23,40 @@ describe('SQLite ledger: contract', () => {
 	});
 });
 
+describe('SQLite ledger: message outbox contract', () => {
+	const path = join(tmp.dir, 'outbox.sqlite');
+	outboxContract({
+		open: (now) => openSqliteLedger({ backend: 'sqlite', path }, { now }),
+		openAgain: (now) => openSqliteLedger({ backend: 'sqlite', path }, { now }),
+	});
+});
+
 describe('SQLite ledger: the file', () => {
+	it('rebuilds the message log for the outbox (migration 4) keeping every row, id and status', async () => {
+		const path = join(tmp.dir, 'v3.sqlite');
+		const db = new DatabaseSync(path);
+		db.exec(MIGRATIONS_TABLE);
+		for (const migration of MIGRATIONS.filter((m) => m.version <= 3)) {
+			for (const statement of migration.statements(DDL_TYPES.sqlite)) db.exec(statement);
+			db.prepare('INSERT INTO ledger_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(migration.version, migration.name);
+		}
+		const insert = db.prepare(`INSERT INTO messages (id, idempotency_key, channel, recipient, status, provider_id, attempts, created_at, updated_at) VALUES (?, ?, 'email', ?, ?, ?, 1, 5, 6)`);
+		insert.run(7, 'sent-before', 'ann@example.com', 'sent', '<p1@x>');
+		insert.run(9, 'reserved-before', 'bob@example.com', 'reserved', null);
+		db.close();
+		const ledger = await openSqliteLedger({ backend: 'sqlite', path });
+		expect(await ledger.schemaVersion()).toBe(LATEST_VERSION);
+		expect(await ledger.getMessage('sent-before')).toMatchObject({ id: 7, status: 'sent', providerId: '<p1@x>', recipient: 'ann@example.com', createdAt: 5, updatedAt: 6, topic: null, dueAt: null });
+		expect(await ledger.getMessage('reserved-before')).toMatchObject({ id: 9, status: 'reserved', claimedUntil: null });
+		// A reservation made before the upgrade keeps its old meaning: never taken over unless asked.
+		expect((await ledger.reserveMessage({ idempotencyKey: 'reserved-before', channel: 'email', recipient: 'bob@example.com' })).reserved).toBe(false);
+		await ledger.ensureProgram({ id: 'p' });
+		const { participant } = await ledger.enrolParticipant({ programId: 'p', email: 'cy@example.com', messages: [{ key: 'welcome-cy', channel: 'email', recipient: 'cy@example.com', topic: 'welcome' }] });
+		expect(await ledger.getMessage('welcome-cy')).toMatchObject({ status: 'owed', participantId: participant.id });
+		expect((await ledger.getMessage('welcome-cy'))!.id).toBeGreaterThan(9);
+		await ledger.close();
+	});
+
 	it('creates the file and its folder, in WAL mode, with every migration recorded once', async () => {
 		const path = join(tmp.dir, 'nested', 'folder', 'ledger.sqlite');
 		const ledger = await openSqliteLedger({ backend: 'sqlite', path });
@@ -39,6 +73,35 @@ describe('SQLite ledger: the file', () => {
 		} finally {
 			db.close();
 		}
+	});
+
+	it('refuses an existing file that is not a ledger and leaves it untouched (issue #14)', async () => {
+		// Another application's database: no WAL switch, no ledger tables added.
+		const other = join(tmp.dir, 'crm.sqlite');
+		const db = new DatabaseSync(other);
+		db.exec(`CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT); INSERT INTO contacts (email) VALUES ('ann@example.com')`);
+		db.close();
+		const before = readFileSync(other);
+		await expect(openSqliteLedger({ backend: 'sqlite', path: other })).rejects.toMatchObject({ code: 'not_a_ledger', field: 'path', message: expect.stringContaining('contacts') });
+		expect(readFileSync(other).equals(before)).toBe(true);
+		expect(existsSync(`${other}-wal`)).toBe(false);
+		const check = new DatabaseSync(other);
+		try {
+			expect(check.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'delete' });
+			expect(check.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all().map((r) => r.name)).toEqual(['contacts']);
+		} finally {
+			check.close();
+		}
+		// A file that is not a database at all.
+		const notes = join(tmp.dir, 'notes.txt');
+		writeFileSync(notes, 'shopping list: milk, eggs\n');
+		await expect(openSqliteLedger({ backend: 'sqlite', path: notes })).rejects.toMatchObject({ code: 'not_a_ledger' });
+		expect(readFileSync(notes, 'utf8')).toBe('shopping list: milk, eggs\n');
+		// An empty file is a new ledger.
+		const empty = join(tmp.dir, 'empty.sqlite');
+		writeFileSync(empty, '');
+		const fresh = await openSqliteLedger({ backend: 'sqlite', path: empty });
+		await fresh.close();
 	});
 
 	it('puts the default file in the n8n user folder', () => {

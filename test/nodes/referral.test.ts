@@ -68,7 +68,7 @@ for (const [name, open] of backends()) {
 				expect(JSON.stringify(saved)).not.toMatch(/salt/i);
 				const [ana] = await enrol(credential, [{ email: 'Ana@Example.com', name: 'Ana' }]);
 				expect(ana).toEqual({
-					participant: { id: expect.any(Number), email: 'ana@example.com', externalId: null, name: 'Ana', code: expect.stringMatching(/^[2-9A-Z]{8}$/), shareUrl: expect.stringContaining('utm_campaign=spring') },
+					participant: { id: expect.any(Number), email: 'ana@example.com', externalId: null, name: 'Ana', greetingName: 'Ana', code: expect.stringMatching(/^[2-9A-Z]{8}$/), shareUrl: expect.stringContaining('utm_campaign=spring') },
 					referral: null,
 					warnings: [],
 					enrolled: true,
@@ -127,28 +127,60 @@ for (const [name, open] of backends()) {
 			}
 		});
 
+		it('two strangers on the same browser version are not one device; only an explicit device ID is (issue #13.7)', async () => {
+			const { credential, cleanup } = await open();
+			try {
+				await setUp(credential);
+				const safari = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
+				const [ann, kim] = await enrol(credential, [
+					{ email: 'ann@north.example', ip: '198.51.100.10', userAgent: safari },
+					{ email: 'kim@south.example', ip: '203.0.113.20', userAgent: safari },
+				]);
+				const [first, second] = await enrol(credential, [
+					{ email: 'lou@east.example', referralCode: ann.participant.code, ip: '192.0.2.30', userAgent: safari },
+					{ email: 'max@west.example', referralCode: kim.participant.code, ip: '192.0.2.40', userAgent: safari },
+				]);
+				expect([first.referral, second.referral].map((r: Json) => [r.status, r.reasons])).toEqual([
+					['pending', []],
+					['pending', []],
+				]);
+				// The same device ID (a page fingerprint or first-party cookie ID) is a device, with its own reason code.
+				const [again] = await json(credential, { resource: 'participant', operation: 'enrol', inputFields: { device: 'client.deviceId' } }, [
+					{ email: 'neo@far.example', referralCode: kim.participant.code, ip: '192.0.2.50', client: { deviceId: 'cookie-7f3a' } },
+				]);
+				expect(again.referral.reasons).toEqual([]);
+				const [twin] = await json(credential, { resource: 'participant', operation: 'enrol', inputFields: { device: 'client.deviceId' } }, [
+					{ email: 'ola@other.example', referralCode: ann.participant.code, ip: '192.0.2.60', userAgent: 'Firefox 128', client: { deviceId: 'cookie-7f3a' } },
+				]);
+				expect(twin.referral).toMatchObject({ status: 'flagged', reasons: ['same_device'] });
+				expect(twin.assessment.checks[0]).toMatchObject({ check: 'same_device', reason: 'same_device', detail: expect.stringContaining('device id') });
+			} finally {
+				await cleanup();
+			}
+		});
+
 		it('every fraud check shows its reason on the item, and the policy decides', async () => {
 			const { credential, cleanup } = await open();
 			try {
 				await setUp(credential, { velocityPerHour: 4, velocityPerDay: 20 });
-				const [ana] = await enrol(credential, [{ email: 'ana.lopez@gmail.com', name: 'Ana Lopez', ip: '198.51.100.7', userAgent: 'Safari 17' }]);
+				const [ana] = await enrol(credential, [{ email: 'ana.lopez@gmail.com', name: 'Ana Lopez', ip: '198.51.100.7', userAgent: 'Safari 17', deviceId: 'fp-ana-laptop' }]);
 				const code = ana.participant.code;
 				const out = await enrol(credential, [
 					{ email: 'analopez+free@googlemail.com', referralCode: code },
 					{ email: 'someone@mailinator.com', referralCode: code },
 					{ email: 'guest@example.org', referralCode: code, ip: '198.51.100.7' },
-					{ email: 'guest2@example.org', referralCode: code, userAgent: 'Safari 17' },
+					{ email: 'guest2@example.org', referralCode: code, deviceId: 'fp-ana-laptop' },
 					{ email: 'fifth@example.org', referralCode: code },
 				]);
 				expect(out.map((o) => [o.referral.status, o.referral.reasons])).toEqual([
 					['rejected', ['self_referral']],
 					['flagged', ['disposable_email']],
 					['flagged', ['same_ip']],
-					['flagged', ['same_ip']],
+					['flagged', ['same_device']],
 					['flagged', ['velocity']],
 				]);
 				expect(out[0].assessment.checks[0]).toMatchObject({ check: 'self_referral', score: 100, detail: expect.stringContaining('same mailbox') });
-				expect(out[3].assessment.checks[0].check).toBe('same_device');
+				expect(out[3].assessment.checks[0]).toMatchObject({ check: 'same_device', reason: 'same_device' });
 				// Same name at the same company domain counts as self-referral too.
 				const [boss] = await enrol(credential, [{ email: 'jo.kim@acme.example', name: 'Jo Kim' }]);
 				const [alias] = await enrol(credential, [{ email: 'jkim@acme.example', name: 'JO  KIM', referralCode: boss.participant.code }]);

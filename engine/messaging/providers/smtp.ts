@@ -16,7 +16,13 @@ export interface SmtpCredentials {
 	secure?: boolean;
 	user?: string;
 	password?: string;
-	/** Refuse to send unless STARTTLS succeeds. */
+	/**
+	 * STARTTLS policy when `secure` is off: `requiredOn587` (the default) refuses to send on port 587
+	 * unless the connection is upgraded, `required` refuses on every port, `whenOffered` falls back to
+	 * plain text when the server offers no STARTTLS (a relay on a trusted network).
+	 */
+	starttls?: 'requiredOn587' | 'required' | 'whenOffered';
+	/** Older credentials' switch: true means `required`. */
 	requireTLS?: boolean;
 	/** Accept self-signed or expired server certificates (n8n's "Ignore SSL Issues"). */
 	allowUnauthorizedCerts?: boolean;
@@ -35,9 +41,17 @@ export interface SmtpOptions {
 const RETRYABLE_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNRESET', 'ECONNREFUSED', 'EPROTOCOL', 'ESTREAM']);
 
 export function classifySmtpError(error: unknown): DeliveryError {
-	const e = error as { code?: string; responseCode?: number; response?: string; message?: string };
+	const e = error as { code?: string; command?: string; responseCode?: number; response?: string; message?: string };
 	const responseCode = typeof e?.responseCode === 'number' ? e.responseCode : undefined;
 	const said = (e?.response ?? e?.message ?? String(error)).replace(/\s+/g, ' ').trim();
+	if (e?.command === 'STARTTLS' || e?.code === 'ETLS') {
+		return new DeliveryError(
+			'permanent',
+			SMTP,
+			`The SMTP server could not encrypt the connection with STARTTLS, which the credential requires (nothing was sent): ${said}`,
+			{ status: responseCode, providerCode: e.code, cause: error },
+		);
+	}
 	if (e?.code === 'EAUTH') {
 		return new DeliveryError('permanent', SMTP, `SMTP login failed: ${said}. Check the user and password.`, { status: responseCode, providerCode: e.code, cause: error });
 	}
@@ -58,8 +72,16 @@ export function smtpMessageId(idempotencyKey: string, fromAddress: string): stri
 	return `<${idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '')}@${domain}>`;
 }
 
+/** Whether these credentials must refuse a connection that STARTTLS did not encrypt. */
+export function requiresStarttls(credentials: Pick<SmtpCredentials, 'port' | 'secure' | 'starttls' | 'requireTLS'>): boolean {
+	if (credentials.secure === true) return false;
+	if (credentials.requireTLS === true || credentials.starttls === 'required') return true;
+	if (credentials.starttls === 'whenOffered') return false;
+	return credentials.port === 587;
+}
+
 /** nodemailer's options for these credentials; the sender and the connection check share them. */
-function smtpTransportOptions(credentials: SmtpCredentials, timeoutMs: number): SMTPTransport.Options {
+export function smtpTransportOptions(credentials: SmtpCredentials, timeoutMs: number): SMTPTransport.Options {
 	if (typeof credentials?.host !== 'string' || credentials.host.trim() === '') {
 		throw new EngineError('missing_credentials', 'SMTP credentials need a host.', { field: 'host' });
 	}
@@ -70,7 +92,7 @@ function smtpTransportOptions(credentials: SmtpCredentials, timeoutMs: number): 
 		host: credentials.host.trim(),
 		port: credentials.port,
 		secure: credentials.secure === true,
-		requireTLS: credentials.requireTLS === true,
+		requireTLS: requiresStarttls(credentials),
 		connectionTimeout: timeoutMs,
 		greetingTimeout: timeoutMs,
 		socketTimeout: timeoutMs,

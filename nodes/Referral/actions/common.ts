@@ -115,6 +115,7 @@ export const fieldLabels: Record<string, string> = {
 	referralCode: 'Referral Code Field',
 	ip: 'IP Field',
 	userAgent: 'User Agent Field',
+	device: 'Device ID Field',
 	signedUpAt: 'Signed Up At Field',
 	referrerId: 'Referrer ID Field',
 	lookupField: 'Lookup Field',

@@ -15,6 +15,12 @@ export function signUpFieldsProperty(operations: string[]): INodeProperties {
 		description: 'Names of the input fields holding the sign-up. Leave a field out of the input and it is simply not used.',
 		displayOptions: { show: { operation: operations } },
 		options: [
+			fieldOption(
+				'Device ID Field',
+				'device',
+				'deviceId',
+				'Name of the field holding an explicit device ID your page sets (a fingerprint or a first-party cookie ID); the only signal the same-device check compares. Stored only as a keyed hash.',
+			),
 			fieldOption('Email Field', 'email', 'email'),
 			fieldOption('Existing Customer Field', 'existingCustomer', 'existingCustomer', 'Name of a true/false field saying the person was already a customer (the duplicate-referee check then fires)'),
 			fieldOption('External ID Field', 'externalId', 'externalId'),
@@ -25,7 +31,7 @@ export function signUpFieldsProperty(operations: string[]): INodeProperties {
 			fieldOption('Referrer ID Field', 'referrerId', 'referrerId', 'Name of the field holding the referrer\'s participant ID, for referrals without a code'),
 			fieldOption('Signed Up At Field', 'signedUpAt', 'signedUpAt', 'Name of the field holding the sign-up time; now when absent'),
 			fieldOption('Source Field', 'source', 'source', 'Name of the field saying where the referral came from (e.g. email, whatsapp)'),
-			fieldOption('User Agent Field', 'userAgent', 'userAgent', 'Name of the field holding the browser user agent; stored only as a keyed hash'),
+			fieldOption('User Agent Field', 'userAgent', 'userAgent', 'Name of the field holding the browser user agent: a weak signal (many strangers share a browser version) that never flags a referral alone. Stored only as a keyed hash.'),
 		],
 	};
 }
@@ -39,6 +45,7 @@ const DEFAULTS = {
 	referrerId: 'referrerId',
 	ip: 'ip',
 	userAgent: 'userAgent',
+	device: 'deviceId',
 	source: 'source',
 	signedUpAt: 'signedUpAt',
 	existingCustomer: 'existingCustomer',
@@ -64,6 +71,7 @@ export async function executeSignUp(ctx: IExecuteFunctions, mode: 'enrol' | 'rec
 				referrerId: withReferral ? (toText(f.referrerId) as string | undefined) : undefined,
 				ip: toText(f.ip),
 				userAgent: toText(f.userAgent),
+				device: toText(f.device),
 				source: toText(f.source),
 				at: f.signedUpAt as string | number | undefined,
 				existingCustomer: f.existingCustomer === true || f.existingCustomer === 'true',

@@ -1,6 +1,9 @@
 /* Sends through nodemailer to a real SMTP server on loopback and checks what arrived. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ReferralSmtpApi } from '../../../credentials/ReferralSmtpApi.credentials';
 import { createEmailSender, renderEmail, sendEmail, type EmailSendInput, type EmailSender } from '../../../engine/messaging';
+import { requiresStarttls, smtpTransportOptions } from '../../../engine/messaging/providers/smtp';
+import { smtpCredentials } from '../../../nodes/TemplatedMessage/transport';
 import { MemoryLedger } from '../../fakes/memoryLedger';
 import { startSmtpServer, type SmtpTestServer } from '../../fakes/smtpServer';
 
@@ -156,5 +159,36 @@ describe('SMTP failures', () => {
 		const result = await sendEmail(input(), sender, { ledger: new MemoryLedger(), retry: fastRetries });
 		expect(result).toMatchObject({ outcome: 'failed', reason: 'retryable', attempts: 3 });
 		expect(result.retryAfter).toMatch(/^\d{4}-\d\d-\d\dT/);
+	});
+});
+
+describe('STARTTLS policy (issue #14: required by default on port 587)', () => {
+	it('a credential left at its defaults requires STARTTLS on port 587, and uses it when offered elsewhere', () => {
+		const properties = new ReferralSmtpApi().properties;
+		const defaults = Object.fromEntries(properties.map((p) => [p.name, p.default]));
+		expect(defaults).toMatchObject({ port: 587, secure: false, starttls: 'requiredOn587' });
+		const fromForm = smtpCredentials({ ...defaults, host: 'smtp.example.com' });
+		expect(smtpTransportOptions(fromForm, 1000).requireTLS).toBe(true);
+		expect(smtpTransportOptions(smtpCredentials({ ...defaults, host: 'relay.internal', port: 25 }), 1000).requireTLS).toBe(false);
+		expect(requiresStarttls({ port: 587 })).toBe(true);
+		expect(requiresStarttls({ port: 465, secure: true })).toBe(false);
+		expect(requiresStarttls({ port: 2525, starttls: 'required' })).toBe(true);
+		expect(requiresStarttls({ port: 587, starttls: 'whenOffered' })).toBe(false);
+		// An older credential's "Require STARTTLS" switch still counts.
+		expect(requiresStarttls({ port: 25, requireTLS: true })).toBe(true);
+	});
+
+	it('a server that offers no STARTTLS gets no message when STARTTLS is required', async () => {
+		const smtp = await startSmtpServer();
+		try {
+			const sender = createEmailSender({ provider: 'smtp', credentials: { host: smtp.host, port: smtp.port, starttls: 'required' }, timeoutMs: 5000 });
+			const result = await sendEmail(input(), sender, { ledger: new MemoryLedger(), retry: fastRetries });
+			expect(result.outcome).toBe('failed');
+			expect(result.detail).toMatch(/STARTTLS/i);
+			await new Promise((r) => setTimeout(r, 200));
+			expect(smtp.messages).toHaveLength(0);
+		} finally {
+			await smtp.close();
+		}
 	});
 });

@@ -86,6 +86,36 @@ describe('template errors are per item, never crashes', () => {
 	});
 });
 
+describe('render budget (issue #14: stopped while rendering, not measured afterwards)', () => {
+	const items = Array.from({ length: 300 }, (_, i) => ({ name: `item ${i}` }));
+
+	it('stops loops inside loops over 300 items at the step budget, in well under a second', () => {
+		// Before the budget this template rendered for about 65 s and only then failed the output-size check.
+		const started = Date.now();
+		const error = engineError(() => render('{{#each items}}{{#each ../items}}{{#each ../../items}}x{{/each}}{{/each}}{{/each}}', { items }, { itemLabel: 'item 2' }));
+		expect(Date.now() - started).toBeLessThan(5_000);
+		expect(error.code).toBe('template_budget');
+		expect(error.field).toBe('html');
+		// Whichever budget runs out first: the steps, or on a busy machine the second.
+		expect(error.message).toMatch(/\(item 2\) was stopped while rendering: it ran (more than 100,000 loop steps|longer than 1,000 ms)/);
+	});
+
+	it('stops a render that runs past its time budget, and leaves the next render its whole budget', () => {
+		const before = templateLimits.maxRenderMs;
+		templateLimits.maxRenderMs = -1;
+		try {
+			const error = engineError(() => render('{{#each items}}{{name}}{{/each}}', { items }));
+			expect(error.code).toBe('template_budget');
+			expect(error.message).toMatch(/longer than -1 ms/);
+		} finally {
+			templateLimits.maxRenderMs = before;
+		}
+		// Ordinary loops (300 × 300 = 90,300 steps) stay within the budget.
+		expect(render('{{#each items}}{{#each ../items}}.{{/each}}{{/each}}', { items })).toHaveLength(90_000);
+		expect(render('{{#each items}}{{@index}}{{#if @last}}!{{/if}}{{/each}}', { items: ['a', 'b'] })).toBe('01!');
+	});
+});
+
 describe('data safety', () => {
 	it('rejects __proto__, constructor and prototype keys anywhere, naming the path', () => {
 		const cases: Array<[string, string]> = [

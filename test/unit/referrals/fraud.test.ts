@@ -124,7 +124,16 @@ describe('same ip and same device', () => {
 		const ip = base({ referrer: { id: 'alice', ipHash: 'h1' }, referee: { ipHash: 'h1' } });
 		expect(checkSameIp(ip, policy)?.reason).toBe('same_ip');
 		const device = base({ referrer: { id: 'alice', deviceHash: 'd1' }, referee: { deviceHash: 'd1' } });
-		expect(checkSameDevice(device, policy)).toMatchObject({ check: 'same_device', reason: 'same_ip', score: 50 });
+		expect(checkSameDevice(device, policy)).toMatchObject({ check: 'same_device', reason: 'same_device', score: 50 });
+	});
+
+	it('never fires on a shared user agent alone; it only strengthens a same-ip finding (issue #13.7)', () => {
+		const safari = base({ referrer: { id: 'alice', ipHash: 'ip-a', userAgentHash: 'ua-safari' }, referee: { ipHash: 'ip-b', userAgentHash: 'ua-safari' } });
+		expect(checkSameIp(safari, policy)).toBeNull();
+		expect(checkSameDevice(safari, policy)).toBeNull();
+		expect(assessReferral(safari, policy)).toMatchObject({ decision: 'allow', riskScore: 0, reasonCodes: [] });
+		const sameIp = base({ referrer: { id: 'alice', ipHash: 'ip-a', userAgentHash: 'ua-safari' }, referee: { ipHash: 'ip-a', userAgentHash: 'ua-safari' } });
+		expect(checkSameIp(sameIp, policy)).toMatchObject({ reason: 'same_ip', score: 40, detail: expect.stringContaining('same browser') });
 	});
 
 	it('does not treat two missing hashes as equal', () => {
@@ -246,13 +255,13 @@ describe('assessReferral', () => {
 		expect(result.reasonCodes).toEqual(['disposable_email', 'same_ip', 'velocity']);
 	});
 
-	it('reports same_ip once when both ip and device match', () => {
+	it('reports same_ip and same_device, each with its own code, when both ip and device id match', () => {
 		const result = assessReferral(
 			base({ referrer: { id: 'alice', ipHash: 'x', deviceHash: 'd' }, referee: { id: 'bob', ipHash: 'x', deviceHash: 'd' } }),
 			policy,
 		);
 		expect(result.reasons).toHaveLength(2);
-		expect(result.reasonCodes).toEqual(['same_ip']);
+		expect(result.reasonCodes).toEqual(['same_ip', 'same_device']);
 		expect(result.riskScore).toBe(80);
 		expect(result.decision).toBe('block');
 	});

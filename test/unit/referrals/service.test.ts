@@ -82,6 +82,22 @@ for (const [name, open, available] of backends) {
 			expect(await ledger.claimProgramSecret({ programId: 'race', name: 'hashSalt', candidate: 'other-candidate-value' })).toBe(salts[0]);
 		});
 
+		it('stores the hash salt once: as the program secret, not also in the program settings (issue #14)', async () => {
+			const ledger = await open();
+			await saveReferralProgram(ledger, { programId: 'once', share: { baseUrl: 'https://shop.example/join' } });
+			await saveReferralProgram(ledger, { programId: 'once', attribution: { windowDays: 10 } });
+			const svc = await ReferralService.open(ledger, 'once');
+			const row = await ledger.getProgram('once');
+			expect(JSON.stringify(row)).not.toContain(svc.program.salt);
+			expect(await ledger.getProgramSecret({ programId: 'once', name: 'hashSalt' })).toBe(svc.program.salt);
+			// A program row written by an older version, with the salt in its settings: the same salt, kept once from then on.
+			await ledger.ensureProgram({ id: 'legacy', settings: { referral: { input: {}, hashSalt: 'legacy-salt-0123456789abcdef' } } });
+			const old = await ReferralService.open(ledger, 'legacy');
+			expect(old.program.salt).toBe('legacy-salt-0123456789abcdef');
+			expect(JSON.stringify(await ledger.getProgram('legacy'))).not.toContain('legacy-salt');
+			expect((await ReferralService.open(ledger, 'legacy')).program.salt).toBe('legacy-salt-0123456789abcdef');
+		});
+
 		it('attributes a referee who arrives twice by first touch or last touch', async () => {
 			for (const model of ['first_touch', 'last_touch'] as const) {
 				const svc = await service({ attribution: { model, windowDays: 30 } });

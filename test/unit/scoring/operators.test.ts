@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { daysAgo, matches, NOW, scoreWith, DAY } from './helpers';
+import { engineError } from '../../support/engineError';
 
 describe('equals / notEquals', () => {
 	it('compares text ignoring case unless caseSensitive', () => {
@@ -60,6 +61,32 @@ describe('regex', () => {
 		expect(matches(rule, { email: 'ana@GMAIL.com' })).toBe(true);
 		expect(matches(rule, { email: 'ana@acme.io' })).toBe(false);
 		expect(matches({ ...rule, caseSensitive: true }, { email: 'ana@GMAIL.com' })).toBe(false);
+	});
+
+	it('runs in linear time: ^(a+)+$ on a 31-character title answers at once (issue #14; V8 took about 20 s)', () => {
+		const rule = { field: 'title', operator: 'regex' as const, pattern: '^(a+)+$' };
+		const started = performance.now();
+		expect(matches(rule, { title: 'a'.repeat(30) + '!' })).toBe(false);
+		expect(matches(rule, { title: 'a'.repeat(5_000) + '!' })).toBe(false);
+		expect(matches(rule, { title: 'a'.repeat(31) })).toBe(true);
+		expect(performance.now() - started).toBeLessThan(2_000);
+		for (const pattern of ['(x+x+)+y', '(a|aa)+$', '(.*a){12}']) {
+			const t = performance.now();
+			matches({ field: 'title', operator: 'regex', pattern }, { title: 'x'.repeat(40) + 'a'.repeat(40) });
+			expect(performance.now() - t, pattern).toBeLessThan(2_000);
+		}
+	});
+
+	it('keeps the usual syntax and flags; refuses backreferences and lookarounds with the reason', () => {
+		expect(matches({ field: 'title', operator: 'regex', pattern: '^(?<role>cto|vp)\\b', caseSensitive: true }, { title: 'cto of acme' })).toBe(true);
+		expect(matches({ field: 'title', operator: 'regex', pattern: '^head$', flags: 'm' }, { title: 'team\nhead' })).toBe(true);
+		expect(matches({ field: 'title', operator: 'regex', pattern: 'a.b', flags: 's' }, { title: 'a\nb' })).toBe(true);
+		expect(matches({ field: 'title', operator: 'regex', pattern: '\\p{Lu}{3}', flags: 'u', caseSensitive: true }, { title: 'ÄÖÜ' })).toBe(true);
+		for (const pattern of ['(a)\\1', 'foo(?=bar)', '(?!x)y']) {
+			const error = engineError(() => matches({ field: 'title', operator: 'regex', pattern }, { title: 'x' }));
+			expect(error.code).toBe('invalid_regex');
+			expect(error.message).toMatch(/linear time/);
+		}
 	});
 
 	it('gives the same answer on repeated leads (no stateful lastIndex)', () => {

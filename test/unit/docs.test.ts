@@ -1,0 +1,78 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+// @ts-expect-error plain ESM script without types
+import { anchorsOf, checkDocs, checkLinks, checkNodePages, checkWorkflowDocs, slugify } from '../../scripts/check-docs.mjs';
+
+describe('the docs', () => {
+	it('have no broken relative link or anchor, a short README, a page per node and a section per workflow', () => {
+		expect(checkDocs()).toEqual([]);
+	});
+});
+
+describe('the docs check', () => {
+	let dir: string;
+	afterEach(() => {
+		if (dir) rmSync(dir, { recursive: true, force: true });
+	});
+
+	function tree(files: Record<string, string>): string {
+		dir = mkdtempSync(path.join(tmpdir(), 'docs-check-'));
+		for (const [name, text] of Object.entries(files)) {
+			mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+			writeFileSync(path.join(dir, name), text);
+		}
+		return dir;
+	}
+
+	it('makes anchors the way GitHub does', () => {
+		expect(slugify('`referral-signup.json`')).toBe('referral-signupjson');
+		expect(slugify('Queue mode with PostgreSQL')).toBe('queue-mode-with-postgresql');
+		expect(slugify('Node.js versions')).toBe('nodejs-versions');
+		expect(slugify('Example: the sample program')).toBe('example-the-sample-program');
+		expect([...anchorsOf('# A\n## Errors\n```\n## Not a heading\n```\n## Errors\n')]).toEqual(['a', 'errors', 'errors-1']);
+	});
+
+	it('finds a missing file, a missing anchor and ignores links in code', () => {
+		const root = tree({
+			'README.md': '[ok](docs/a.md#real) [gone](docs/b.md) [bad anchor](docs/a.md#nope) `[code](x.md)`\n```\n[fenced](y.md)\n```\n[web](https://example.com/#x)\n',
+			'docs/a.md': '# Real\n[back](../README.md) [self](#real) [self bad](#fake)\n',
+		});
+		const problems = checkLinks([path.join(root, 'README.md'), path.join(root, 'docs/a.md')], root);
+		expect(problems).toEqual([
+			'README.md:1: link "docs/b.md": docs/b.md does not exist',
+			'README.md:1: link "docs/a.md#nope": no heading or anchor "#nope" in docs/a.md',
+			'docs/a.md:2: link "#fake": no heading or anchor "#fake" in docs/a.md',
+		]);
+	});
+
+	it('wants a page per node, linked from its codex without an anchor', () => {
+		const homepage = 'https://github.com/o/r';
+		const root = tree({
+			'package.json': JSON.stringify({ homepage, n8n: { nodes: ['dist/nodes/FooBar/FooBar.node.js', 'dist/nodes/Baz/Baz.node.js'], credentials: [] } }),
+			'nodes/FooBar/FooBar.node.json': JSON.stringify({ resources: { primaryDocumentation: [{ url: `${homepage}#foo-bar` }] } }),
+			'nodes/Baz/Baz.node.json': JSON.stringify({ resources: { primaryDocumentation: [{ url: `${homepage}/blob/main/docs/nodes/baz.md` }] } }),
+			'docs/nodes/foo-bar.md': '# Foo Bar\n## Errors\n## Examples\n',
+			'docs/nodes/baz.md': '# Baz\n## Operations\n',
+		});
+		const problems = checkNodePages(root);
+		expect(problems).toHaveLength(3);
+		expect(problems[0]).toMatch(/FooBar\.node\.json: primaryDocumentation must be https:\/\/github\.com\/o\/r\/blob\/main\/docs\/nodes\/foo-bar\.md/);
+		expect(problems[1]).toBe('docs/nodes/baz.md has no section on errors');
+		expect(problems[2]).toBe('docs/nodes/baz.md has no section with examples or outputs');
+	});
+
+	it('wants every workflow in docs/workflows.md and in workflows/README.md', () => {
+		const root = tree({
+			'workflows/a.json': '{}',
+			'workflows/b.json': '{}',
+			'workflows/README.md': 'a.json\n',
+			'docs/workflows.md': '### `a.json`\n',
+		});
+		expect(checkWorkflowDocs(root)).toEqual([
+			'workflows/b.json has no section "### `b.json`" in docs/workflows.md',
+			'workflows/b.json is not listed in workflows/README.md',
+		]);
+	});
+});
