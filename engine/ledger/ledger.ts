@@ -2,6 +2,7 @@
  * run exactly this code; only transactions, locks and DDL types differ (sqlite.ts, postgres.ts). */
 import { createHash, randomBytes } from 'node:crypto';
 import { EngineError } from '../errors';
+import { emailSpellings, storedForm } from '../shared/email';
 import { backoffMs, Params, sleep, type Driver, type Row, type SqlValue, type Tx } from './sql';
 import * as v from './validate';
 import { fail, LIMITS } from './validate';
@@ -105,6 +106,10 @@ const nOrNull = (value: unknown): number | null => (value === null || value === 
 const s = (value: unknown): string => String(value);
 const sOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 const obj = (value: unknown): Record<string, unknown> => (value ? (JSON.parse(String(value)) as Record<string, unknown>) : {});
+
+function toParticipantOrUndefined(r: Row | undefined): ParticipantRecord | undefined {
+	return r ? toParticipant(r) : undefined;
+}
 
 function toParticipant(r: Row): ParticipantRecord {
 	return {
@@ -381,9 +386,18 @@ function channelOf(value: unknown): string {
 	return v.status(value, 'channel');
 }
 
-/** Addresses are compared as stored: email addresses lower-cased, others trimmed. */
+/** Addresses are compared in their stored form: email addresses by the one email rule, others trimmed. */
 function addressOf(channel: string, value: unknown, field: string): string {
 	return channel === 'email' ? v.email(value, field) : v.text(value, field, LIMITS.email);
+}
+
+/**
+ * Every spelling under which rows may hold a stored-form address: ledgers written before the one
+ * email rule kept internationalised domains as typed (`ann@bücher.de`), so lookups also try that
+ * spelling; new rows always hold the stored form (`ann@xn--bcher-kva.de`).
+ */
+function spellingsOf(channel: string, address: string): string[] {
+	return channel === 'email' ? emailSpellings(address) : [address];
 }
 
 interface CheckedPoints {
@@ -663,12 +677,26 @@ export class SqlLedger implements LedgerStore {
 
 	// ---------- participants ----------
 
+	/**
+	 * The participant holding this email (in any spelling an older ledger may hold, the stored form
+	 * first, then the oldest); participants written before the one email rule may hold two
+	 * spellings of one mailbox, and this picks one of them.
+	 */
+	private async participantByEmail(tx: Tx, programId: string, email: string): Promise<ParticipantRecord | undefined> {
+		const spellings = emailSpellings(email);
+		const q = new Params();
+		const rows = (await tx.all(`SELECT * FROM participants WHERE program_id = ${q.p(programId)} AND email IN ${q.list(spellings)} ORDER BY id`, q.values)).map(toParticipant);
+		return rows.find((r) => r.email === email) ?? rows[0];
+	}
+
 	/** The participant holding this external id or email; refuses when they name two different ones. */
 	private async findParticipant(tx: Tx, programId: string, externalId: string | undefined, email: string | undefined): Promise<ParticipantRecord | undefined> {
-		const rows = (await tx.all(`SELECT * FROM participants WHERE program_id = $1 AND (external_id = $2 OR email = $3) ORDER BY id`, [programId, externalId ?? null, email ?? null])).map(toParticipant);
-		const found = rows[0];
+		const byExternalId = externalId === undefined ? undefined : toParticipantOrUndefined(await tx.get(`SELECT * FROM participants WHERE program_id = $1 AND external_id = $2`, [programId, externalId]));
+		const byEmail = email === undefined ? undefined : await this.participantByEmail(tx, programId, email);
+		const found = byExternalId ?? byEmail;
 		if (!found) return undefined;
-		if (rows.length > 1 || (externalId !== undefined && found.externalId !== null && found.externalId !== externalId) || (email !== undefined && found.email !== null && found.email !== email)) {
+		const sameMailbox = (stored: string | null) => stored === null || email === undefined || emailSpellings(email).includes(stored);
+		if ((byExternalId && byEmail && byExternalId.id !== byEmail.id) || (externalId !== undefined && found.externalId !== null && found.externalId !== externalId) || !sameMailbox(found.email)) {
 			fail('participant_conflict', 'email', 'this externalId and this email belong to different participants; update one of them first');
 		}
 		return found;
@@ -726,8 +754,10 @@ export class SqlLedger implements LedgerStore {
 		let where: string;
 		if (query.id !== undefined && query.id !== null) where = `id = ${q.p(v.rowId(query.id, 'id'))}`;
 		else if (query.externalId !== undefined && query.externalId !== null) where = `external_id = ${q.p(v.text(query.externalId, 'externalId', LIMITS.id))}`;
-		else if (query.email !== undefined && query.email !== null) where = `email = ${q.p(v.email(query.email))}`;
-		else fail('required', 'id', 'give id, externalId or email to find a participant');
+		else if (query.email !== undefined && query.email !== null) {
+			const email = v.email(query.email);
+			return (await this.read((tx) => this.participantByEmail(tx, programId, email))) ?? null;
+		} else fail('required', 'id', 'give id, externalId or email to find a participant');
 		const row = await this.read((tx) => tx.get(`SELECT * FROM participants WHERE ${where} AND program_id = ${q.p(programId)}`, q.values));
 		return row ? toParticipant(row) : null;
 	}
@@ -756,7 +786,9 @@ export class SqlLedger implements LedgerStore {
 						await this.requireParticipant(w.tx, programId, id, 'participantId');
 						for (const [column, field] of [['external_id', 'externalId'], ['email', 'email']] as const) {
 							if (changes[column] === undefined || changes[column] === null) continue;
-							const other = await w.tx.get(`SELECT id FROM participants WHERE program_id = $1 AND ${column} = $2 AND id <> $3`, [programId, changes[column], id]);
+							const params = new Params();
+							const values = column === 'email' ? emailSpellings(changes[column] as string) : [changes[column]];
+							const other = await w.tx.get(`SELECT id FROM participants WHERE program_id = ${params.p(programId)} AND ${column} IN ${params.list(values)} AND id <> ${params.p(id)}`, params.values);
 							if (other) fail('participant_conflict', field, `another participant of this program already has this ${field}`);
 						}
 						const q = new Params();
@@ -811,7 +843,9 @@ export class SqlLedger implements LedgerStore {
 					// Rows and aggregates stay; what could identify the person goes.
 					await w.tx.run(`UPDATE referrals SET ip_hash = NULL, device_hash = NULL, metadata = '{}' WHERE referee_id = $1`, [id]);
 					const q = new Params();
-					const addresses = [before.email, before.phone].filter((a): a is string => a !== null);
+					// Messages to any spelling of their address (older ledgers kept internationalised domains as typed).
+					const emails = before.email === null ? [] : [...new Set([before.email, ...emailSpellings(storedForm(before.email))])];
+					const addresses = [...emails, ...(before.phone === null ? [] : [before.phone])];
 					const byAddress = addresses.length ? ` OR recipient IN ${q.list(addresses)}` : '';
 					// Owed messages to them are never sent now; every message loses its address and data.
 					const scope = `participant_id = ${q.p(id)}${byAddress}`;
@@ -1868,6 +1902,8 @@ export class SqlLedger implements LedgerStore {
 				key,
 				request: { channel, address },
 				run: async () => {
+					const before = await this.suppressionOf(w.tx, channel, address);
+					if (before) return { receipt: { created: false }, result: { suppression: before, created: false, replayed: false } };
 					const row = await w.tx.get(`INSERT INTO suppressions (channel, address, reason, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING *`, [
 						channel,
 						address,
@@ -1879,8 +1915,7 @@ export class SqlLedger implements LedgerStore {
 					return { receipt: { created: !!row }, result: { suppression, created: !!row, replayed: false } };
 				},
 				replay: async (r) => {
-					const row = await w.tx.get(`SELECT * FROM suppressions WHERE channel = $1 AND address = $2`, [channel, address]);
-					const suppression = row ? toSuppression(row) : { channel, address, reason: reason ?? null, createdAt: w.now };
+					const suppression = (await this.suppressionOf(w.tx, channel, address)) ?? { channel, address, reason: reason ?? null, createdAt: w.now };
 					return { suppression, created: r.created, replayed: true };
 				},
 			}),
@@ -1900,7 +1935,8 @@ export class SqlLedger implements LedgerStore {
 				key,
 				request: { channel, address },
 				run: async () => {
-					const removed = (await w.tx.run(`DELETE FROM suppressions WHERE channel = $1 AND address = $2`, [channel, address])) > 0;
+					const q = new Params();
+					const removed = (await w.tx.run(`DELETE FROM suppressions WHERE channel = ${q.p(channel)} AND address IN ${q.list(spellingsOf(channel, address))}`, q.values)) > 0;
 					if (removed) w.emitAll(null, events);
 					return { receipt: { removed }, result: { removed, replayed: false } };
 				},
@@ -1913,8 +1949,15 @@ export class SqlLedger implements LedgerStore {
 		inputObject(query, 'getSuppression');
 		const channel = channelOf(query.channel);
 		const address = addressOf(channel, query.address, 'address');
-		const row = await this.read((tx) => tx.get(`SELECT * FROM suppressions WHERE channel = $1 AND address = $2`, [channel, address]));
-		return row ? toSuppression(row) : null;
+		return (await this.read((tx) => this.suppressionOf(tx, channel, address))) ?? null;
+	}
+
+	/** The suppression of an address in any spelling (the stored form first). */
+	private async suppressionOf(tx: Tx, channel: string, address: string): Promise<SuppressionRecord | undefined> {
+		const q = new Params();
+		const rows = await tx.all(`SELECT * FROM suppressions WHERE channel = ${q.p(channel)} AND address IN ${q.list(spellingsOf(channel, address))}`, q.values);
+		const row = rows.find((r) => s(r.address) === address) ?? rows[0];
+		return row ? toSuppression(row) : undefined;
 	}
 
 	async suppressedAddresses(query: { channel: string; addresses: string[] }): Promise<string[]> {
@@ -1922,14 +1965,18 @@ export class SqlLedger implements LedgerStore {
 		const channel = channelOf(query.channel);
 		if (!Array.isArray(query.addresses) || query.addresses.length > LIMITS.pageSize) fail('invalid_type', 'addresses', `addresses must be a list of at most ${LIMITS.pageSize} addresses`);
 		const addresses = [...new Set(query.addresses.map((a, i) => addressOf(channel, a, `addresses[${i}]`)))];
+		// Each address is looked up in every spelling and answered in its stored form.
+		const bySpelling = new Map<string, string>();
+		for (const a of addresses) for (const spelling of spellingsOf(channel, a)) bySpelling.set(spelling, a);
+		const spellings = [...bySpelling.keys()];
 		return this.read(async (tx) => {
-			const found: string[] = [];
-			for (let i = 0; i < addresses.length; i += BULK_CHUNK) {
+			const found = new Set<string>();
+			for (let i = 0; i < spellings.length; i += BULK_CHUNK) {
 				const q = new Params();
-				const sql = `SELECT address FROM suppressions WHERE channel = ${q.p(channel)} AND address IN ${q.list(addresses.slice(i, i + BULK_CHUNK))}`;
-				for (const r of await tx.all(sql, q.values)) found.push(s(r.address));
+				const sql = `SELECT address FROM suppressions WHERE channel = ${q.p(channel)} AND address IN ${q.list(spellings.slice(i, i + BULK_CHUNK))}`;
+				for (const r of await tx.all(sql, q.values)) found.add(bySpelling.get(s(r.address)) ?? s(r.address));
 			}
-			return found;
+			return [...found];
 		});
 	}
 

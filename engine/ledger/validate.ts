@@ -1,6 +1,7 @@
 /* Input checks for the ledger. Every check throws EngineError naming the field and saying what
  * would be valid; messages never echo the value (it may be personal data), only its type or size. */
 import { EngineError } from '../errors';
+import { normaliseEmail } from '../shared/email';
 import { parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
 import type { EventInput, Id } from './store';
 
@@ -25,7 +26,6 @@ export const LIMITS = {
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const STATUS = /^[a-z][a-z0-9_-]*$/;
 const EVENT_TYPE = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$/;
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const PHONE = /^\+?[0-9][0-9 ().-]*$/;
 
 export function fail(code: string, field: string, message: string, details?: Record<string, unknown>): never {
@@ -68,11 +68,10 @@ export function optNote(value: unknown, field: string, max: number = LIMITS.text
 	return trimmed;
 }
 
-/** Trimmed, lower-cased email address. */
+/** An email address in its stored form, by the engine's one email rule (engine/shared/email.ts). */
 export function email(value: unknown, field = 'email'): string {
-	const address = text(value, field, LIMITS.email).toLowerCase();
-	if (!EMAIL.test(address)) fail('invalid_email', field, `${field} must be an email address like name@example.com`);
-	return address;
+	// Type and size first, with the ledger's codes (invalid_type, too_long); then the rule itself.
+	return normaliseEmail(text(value, field, LIMITS.email), field);
 }
 
 export function optEmail(value: unknown, field = 'email'): string | undefined {

@@ -1,33 +1,18 @@
 /* Email assembly: address validation, header safety, and the commercial-mode obligations
  * (CAN-SPAM postal address, RFC 2369 List-Unsubscribe with RFC 8058 one-click POST). */
 import { EngineError } from '../errors';
+import { emailProblem, isValidEmail } from '../shared/email';
 import type { EmailAddress, OutgoingEmail } from './types';
-
-const LOCAL_PART = /^[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*$/u;
-const DOMAIN_LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
 
 function forItem(itemLabel?: string): string {
 	return itemLabel ? ` (${itemLabel})` : '';
 }
 
-export function isValidEmailAddress(address: string): boolean {
-	if (address.length > 254) return false;
-	const at = address.lastIndexOf('@');
-	if (at <= 0 || at === address.length - 1) return false;
-	const local = address.slice(0, at);
-	const labels = address.slice(at + 1).split('.');
-	return (
-		local.length <= 64 &&
-		LOCAL_PART.test(local) &&
-		labels.length >= 2 &&
-		labels.every((label) => DOMAIN_LABEL.test(label)) &&
-		/^(?:\p{L}{2,}|xn--[a-z0-9-]+)$/iu.test(labels[labels.length - 1])
-	);
-}
-
 /**
  * Reads `ann@example.com` or `Ann Lee <ann@example.com>` (the name may be quoted). One address only:
- * every message goes to one recipient, so suppression and idempotency are per person.
+ * every message goes to one recipient, so suppression and idempotency are per person. The address
+ * must pass the engine's one email rule (engine/shared/email.ts); it is returned as written (the
+ * header shows what the sender typed), and `normaliseEmail` gives its stored form for keys.
  */
 export function parseEmailAddress(input: unknown, field: string, itemLabel?: string): EmailAddress {
 	if (typeof input !== 'string' || input.trim() === '') {
@@ -42,20 +27,16 @@ export function parseEmailAddress(input: unknown, field: string, itemLabel?: str
 	const named = /^(?:"((?:[^"\\]|\\.)*)"|([^<>"]*?))\s*<([^<>\s]+)>$/.exec(raw);
 	const address = named ? named[3] : raw;
 	const name = named ? (named[1] !== undefined ? named[1].replace(/\\(.)/g, '$1') : named[2]).trim() : undefined;
-	if (!isValidEmailAddress(address)) {
+	const problem = emailProblem(address);
+	if (problem !== null) {
 		const several = /[,;]/.test(raw) ? ' Give one address per message.' : '';
 		throw new EngineError(
 			'invalid_email_address',
-			`"${raw}"${forItem(itemLabel)} is not a valid ${field} address; use name@example.com or "Name <name@example.com>".${several}`,
+			`"${raw}"${forItem(itemLabel)} is not a valid ${field} address (${problem}); use name@example.com or "Name <name@example.com>".${several}`,
 			{ field },
 		);
 	}
 	return name ? { address, name } : { address };
-}
-
-/** The form used for suppression lists and idempotency keys: trimmed and lower-cased. */
-export function normaliseEmailAddress(address: string): string {
-	return address.trim().toLowerCase();
 }
 
 export function formatEmailAddress(address: EmailAddress): string {
@@ -108,7 +89,7 @@ export function checkCommercialOptions(options: CommercialEmailOptions, itemLabe
 	if (options.unsubscribeMailto !== undefined && options.unsubscribeMailto.trim() !== '') {
 		const value = options.unsubscribeMailto.trim();
 		const address = value.replace(/^mailto:/i, '').split('?')[0];
-		if (!isValidEmailAddress(address) || /[\s<>,]/.test(value)) {
+		if (!isValidEmail(address) || /[\s<>,]/.test(value)) {
 			throw new EngineError('invalid_unsubscribe_mailto', `Unsubscribe mailbox "${value}" is not an email address or mailto: link.`, {
 				field: 'unsubscribeMailto',
 			});

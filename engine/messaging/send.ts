@@ -2,7 +2,8 @@
  * reserve the idempotency key → send with retries (through the credential's limiter) → record.
  * Bad input throws EngineError; everything else is an outcome: sent, skipped, deferred or failed. */
 import { EngineError } from '../errors';
-import { assembleEmail, normaliseEmailAddress, parseEmailAddress, type EmailAddressing } from './email';
+import { normaliseEmail } from '../shared/email';
+import { assembleEmail, parseEmailAddress, type EmailAddressing } from './email';
 import { checkQuietHours, type QuietHoursDecision, type QuietHoursOptions } from './quietHours';
 import { retryPolicy, withRetries, type RetryOutcome, type RetryPolicy, type SendLimiter } from './reliability';
 import { renderEmail, renderSms, type EmailContentInput, type SmsContentInput } from './render';
@@ -116,7 +117,7 @@ export async function sendEmail(input: EmailSendInput, sender: EmailSender, deps
 	const policy = retryPolicy(deps.retry);
 	const rendered = renderEmail(input);
 	const email = assembleEmail(input, rendered, { itemLabel });
-	const recipient = normaliseEmailAddress(email.to.address);
+	const recipient = normaliseEmail(email.to.address, 'to', 'invalid_email_address');
 	email.idempotencyKey = resolveKey(input, 'email', input.templates, recipient, input.data, itemLabel);
 	return deliver('email', recipient, email.idempotencyKey, email, sender, deps, policy, quiet, {
 		subject: email.subject,
@@ -236,7 +237,7 @@ export interface SubscriptionInput {
 /** The form in which an address is stored and looked up on the suppression list. */
 export function normaliseRecipient(channel: Channel, address: unknown, options: { defaultCountry?: string; itemLabel?: string } = {}): string {
 	if (channel === 'sms') return normalisePhoneNumber(address, { defaultCountry: options.defaultCountry, field: 'address', itemLabel: options.itemLabel });
-	if (channel === 'email') return normaliseEmailAddress(parseEmailAddress(address, 'address', options.itemLabel).address);
+	if (channel === 'email') return normaliseEmail(parseEmailAddress(address, 'address', options.itemLabel).address, 'address', 'invalid_email_address');
 	throw new EngineError('invalid_channel', `Channel must be "email" or "sms"; got "${String(channel)}".`, { field: 'channel' });
 }
 

@@ -9,7 +9,9 @@
  * Matching includes subdomains: `x.mailinator.com` counts as mailinator.com.
  */
 
-import { emailDomain } from './email';
+import { domainToASCII } from 'node:url';
+
+import { emailDomain } from '../shared/email';
 
 export const DISPOSABLE_DOMAINS: ReadonlySet<string> = new Set([
 	'0-mail.com', '0box.eu', '10mail.org', '10minutemail.co.uk', '10minutemail.com',
@@ -81,8 +83,10 @@ export interface DisposableOptions {
 	allowDomains?: readonly string[];
 }
 
+/** Lower-case, without a leading @ or trailing dot, internationalised names in their ASCII form (as emails store them). */
 function cleanDomain(domain: string): string {
-	return domain.trim().toLowerCase().replace(/^@/, '').replace(/\.$/, '');
+	const plain = domain.trim().toLowerCase().replace(/^@/, '').replace(/\.$/, '');
+	return /^[\x20-\x7e]*$/.test(plain) ? plain : domainToASCII(plain) || plain;
 }
 
 function matches(domain: string, list: ReadonlySet<string>): string | null {

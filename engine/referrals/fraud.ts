@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 
 import { EngineError } from '../errors';
+import { emailDomain, isValidEmail, mailboxKey } from '../shared/email';
 import { disposableDomainOf, type DisposableOptions } from './disposable';
-import { canonicalEmail, emailDomain, isValidEmail } from './email';
 import type { ReasonCode, ReferralStatus } from './lifecycle';
 import { describe, isRecord, requireInteger, requireRange, requireRecord, requireText, requireTime } from './validate';
 
@@ -273,7 +273,7 @@ function normaliseName(name: string | undefined): string {
 
 function canonicalOrNull(email: string | undefined, policy: FraudPolicy): string | null {
 	if (!email || !isValidEmail(email)) return null;
-	return canonicalEmail(email, { stripTagsForAllDomains: policy.stripTagsForAllDomains });
+	return mailboxKey(email, { stripTagsForAllDomains: policy.stripTagsForAllDomains });
 }
 
 /** Referrer and referee are one person: same id, same mailbox, or same name at the same email domain. */

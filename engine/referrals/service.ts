@@ -1,11 +1,11 @@
 import { normalizeCode } from '../codes';
+import { normaliseEmail } from '../shared/email';
 import { greetingName } from '../shared/plainText';
 import { EngineError } from '../errors';
 import { orderConflict } from '../ledger/validate';
 import type { CodeRecord, Id, LedgerStore, ParticipantRecord, ReferralRecord } from '../ledger/store';
 import { resolveRepeatArrival } from './attribution';
 import { qualificationFor, shouldReverse, validateConversion } from './conversion';
-import { normaliseEmail } from './email';
 import { assessReferral, hashIdentifier, type FraudAssessment, type FraudFinding, type NearbySignUp, type ReferralEdge } from './fraud';
 import {
 	afterApproval,

@@ -6,6 +6,7 @@
  * Events that are neither (other topics, unpaid sessions, pending refunds) come out as `ignored`
  * with a reason, so a workflow can answer them 200 and move on. Plain TypeScript: no n8n. */
 import { EngineError } from '../errors';
+import { storedEmailOrNull } from '../shared/email';
 import { currencyExponent, fromMinorUnits, isCurrency } from '../shared/money';
 import { headerValue } from './signatures';
 
@@ -59,10 +60,11 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : typeof v === 'number' && Number.isFinite(v) ? String(v) : null);
 const idOf = (v: unknown): string | null => (isObj(v) ? text(v.id) : text(v));
+/** The first candidate that is a valid email address, in its stored form (engine/shared/email.ts). */
 const email = (...candidates: unknown[]): string | null => {
 	for (const c of candidates) {
-		const t = text(c);
-		if (t && t.includes('@')) return t.toLowerCase();
+		const stored = storedEmailOrNull(text(c));
+		if (stored !== null) return stored;
 	}
 	return null;
 };

@@ -123,7 +123,8 @@ describe('sample workflows in real n8n', () => {
 		expect(status).toBe(400);
 		expect(Object.keys(json)).toEqual(['error']);
 		expect(json.error.field).toBe('email');
-		expect(json.error.message).toMatch(/^email "not-an-email" is not a valid email address/);
+		expect(json.error.message).toMatch(/^email is not a valid email address: it needs one "@"/);
+		expect(json.error.message).not.toContain('not-an-email');
 		expect(json.error.message).not.toContain('[item');
 		expect(smtp.messages.length).toBe(before);
 	});
