@@ -872,9 +872,20 @@ export class ReferralService {
 	async privateLink(
 		query: { email?: string; externalId?: string; participantId?: Id },
 		options: { baseUrl: unknown; secrets: LinkSecrets; validDays?: unknown; now?: number },
-	): Promise<PrivateLinkView> {
+	): Promise<PrivateLinkView>;
+	/** With `ifNotEnrolled: 'null'`: null for nobody enrolled, instead of `unknown_participant`. */
+	async privateLink(
+		query: { email?: string; externalId?: string; participantId?: Id },
+		options: { baseUrl: unknown; secrets: LinkSecrets; validDays?: unknown; now?: number; ifNotEnrolled: 'null' | 'error' },
+	): Promise<PrivateLinkView | null>;
+	async privateLink(
+		query: { email?: string; externalId?: string; participantId?: Id },
+		options: { baseUrl: unknown; secrets: LinkSecrets; validDays?: unknown; now?: number; ifNotEnrolled?: 'null' | 'error' },
+	): Promise<PrivateLinkView | null> {
 		checkLinkOptions(options);
-		const participant = await this.requireParticipant(query);
+		const found = options.ifNotEnrolled === 'null' ? await this.refereeOf(query) : await this.requireParticipant(query);
+		if (!found) return null;
+		const participant = found;
 		const link = participantLink({ ...options, programId: this.programId, participantId: participant.id });
 		return { ...link, participantId: participant.id, email: participant.email, name: participant.name, greetingName: greetingName(participant.name) };
 	}

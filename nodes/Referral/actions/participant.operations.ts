@@ -3,7 +3,6 @@ import { parameterReader } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toText } from './common';
 import { executeSignUp, signUpFieldsProperty } from './signUp';
-import { isEngineError } from '../../../engine/errors';
 import { DEFAULT_PARTICIPANT_LINK_DAYS } from '../../../engine/shared/links';
 import type { ReferralService } from '../../../engine/referrals/service';
 import { linkSecretsReader } from '../../shared/linkSecret';
@@ -76,7 +75,7 @@ export const description: INodeProperties[] = [
 		type: 'options',
 		options: [
 			{ name: 'Fail the Item', value: 'error', description: 'An error with code unknown_participant' },
-			{ name: 'Output the Item Without a Link', value: 'noLink', description: 'privateLink: null, so a public webhook can answer everyone alike' },
+			{ name: 'Output the Item Without a Link', value: 'noLink', description: 'Outputs privateLink: null, so a public webhook can answer everyone alike' },
 		],
 		default: 'error',
 		displayOptions: show(['privateLink']),
@@ -194,13 +193,9 @@ async function executeLink(ctx: IExecuteFunctions, operation: 'privateLink' | 'g
 		ctx,
 		async (item, itemIndex) => {
 			const service = await serviceFor(itemIndex);
-			try {
-				const link = await service.privateLink(lookupFor(item.json, itemIndex), { baseUrl: baseUrlFor(itemIndex), validDays: daysFor(itemIndex), secrets: await secrets() });
-				return { ...item.json, privateLink: link } as never;
-			} catch (error) {
-				if (isEngineError(error) && error.code === 'unknown_participant' && ifNotEnrolledFor(itemIndex) === 'noLink') return { ...item.json, privateLink: null } as never;
-				throw error;
-			}
+			const ifNotEnrolled = ifNotEnrolledFor(itemIndex) === 'noLink' ? 'null' : 'error';
+			const link = await service.privateLink(lookupFor(item.json, itemIndex), { baseUrl: baseUrlFor(itemIndex), validDays: daysFor(itemIndex), secrets: await secrets(), ifNotEnrolled });
+			return { ...item.json, privateLink: link } as never;
 		},
 		{ ...fieldLabels, baseUrl: 'Status Page URL', validDays: 'Link Valid For (Days)', linkSecret: 'Credential to connect with' },
 	);
