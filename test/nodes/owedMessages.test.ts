@@ -46,7 +46,7 @@ const SEND_OWED = {
 
 const backends: Array<[string, () => Promise<{ credential: Json; cleanup: () => Promise<void> }>]> = [
 	['SQLite', async () => ({ credential: { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-owed-')), 'ledger.sqlite') }, cleanup: async () => {} })],
-	['PostgreSQL', async () => withPgSchema()],
+	['PostgreSQL', async () => (await withPgSchema()) as { credential: Json; cleanup: () => Promise<void> }],
 ];
 
 for (const [name, open] of backends) {

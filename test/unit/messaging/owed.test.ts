@@ -34,7 +34,7 @@ function build(record: MessageRecord) {
 	const data = record.data ?? {};
 	const templates = { subject: 'You earned {{#each lines}}{{this}}{{/each}}', html: '<p>{{#each lines}}<b>{{this}}</b>{{/each}}</p>' };
 	const rendered = renderEmail({ templates, data });
-	return { message: assembleEmail({ templates, data, from: 'Rewards <rewards@example.test>', to: record.recipient }, rendered, {}) as OutgoingEmail };
+	return { message: assembleEmail({ from: 'Rewards <rewards@example.test>', to: record.recipient }, rendered, {}) as OutgoingEmail };
 }
 
 async function owe(count: number) {
