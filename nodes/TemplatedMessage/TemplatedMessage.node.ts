@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
+import { linkSecretTest } from '../shared/linkSecret';
 import { contentDescription } from './actions/content';
 import { deliveryDescription, OUTPUT_NAMES, recipientDescription } from './actions/delivery';
 import { router } from './actions/router';
@@ -43,6 +44,7 @@ export class TemplatedMessage implements INodeType {
 			{ name: 'referralVonageApi', required: true, displayOptions: smsSend('vonage') },
 			{ name: 'referralPlivoApi', required: true, displayOptions: smsSend('plivo') },
 			{ name: 'referralTelnyxApi', required: true, displayOptions: smsSend('telnyx') },
+			{ name: 'referralLinkSecretApi', required: true, testedBy: 'linkSecretTest', displayOptions: { show: { resource: ['email'], operation: ['send', 'unsubscribe'], signedLink: ['signed'] } } },
 		],
 		properties: [
 			{
@@ -154,7 +156,7 @@ export class TemplatedMessage implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { referralLedgerConnectionTest, referralSmtpConnectionTest } };
+	methods = { credentialTest: { referralLedgerConnectionTest, referralSmtpConnectionTest, linkSecretTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

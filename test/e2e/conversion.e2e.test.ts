@@ -18,7 +18,6 @@ import * as n8n from '../../scripts/n8n.mjs';
 interface Reward {
 	id: number;
 	recipient: 'referrer' | 'referee';
-	email: string;
 	kind: string;
 	points?: number;
 	amount?: number;
@@ -94,14 +93,16 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		expect(Object.keys(json).sort()).toEqual(['referral', 'rewards']);
 		expect(json.referral).toEqual({ id: referralIds[0], status: 'qualified' });
 		const rewards = json.rewards as Reward[];
-		expect(rewards.map((r) => [r.recipient, r.email, r.kind, r.points, r.rule, r.status]).sort()).toEqual([
-			['referee', friends[0], 'points', 50, 'referee-points', 'approved'],
-			['referrer', referrer.email, 'points', 100, 'referrer-points', 'approved'],
+		expect(rewards.map((r) => [r.recipient, r.kind, r.points, r.rule, r.status]).sort()).toEqual([
+			['referee', 'points', 50, 'referee-points', 'approved'],
+			['referrer', 'points', 100, 'referrer-points', 'approved'],
 		]);
 		for (const r of rewards) {
 			expect(typeof r.id).toBe('number');
-			expect(Object.keys(r).sort()).toEqual(['email', 'id', 'kind', 'points', 'recipient', 'rule', 'status']);
+			expect(Object.keys(r).sort()).toEqual(['id', 'kind', 'points', 'recipient', 'rule', 'status']);
 		}
+		// The answer names no other person: not the referrer's email (issue #14).
+		expect(JSON.stringify(json)).not.toContain(referrer.email);
 		allRewards.push(...rewards);
 		await smtp.waitForMessages(before + 2, 20_000);
 		const [toAnn] = mailsTo(referrer.email).slice(-1);
@@ -148,7 +149,8 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		expect(third.json.referral).toEqual({ id: referralIds[2], status: 'qualified' });
 		const rewards = third.json.rewards as Reward[];
 		const coupon = rewards.find((r) => r.kind === 'coupon');
-		expect(coupon).toMatchObject({ recipient: 'referrer', email: referrer.email, amount: 20, currency: 'EUR', rule: 'milestones', status: 'approved' });
+		expect(coupon).toMatchObject({ recipient: 'referrer', amount: 20, currency: 'EUR', rule: 'milestones', status: 'approved' });
+		expect(JSON.stringify(third.json)).not.toContain(referrer.email);
 		expect(coupon!.code).toMatch(/^THANKS-\S+$/);
 		expect(rewards.filter((r) => r.kind === 'points').map((r) => [r.recipient, r.points]).sort()).toEqual([
 			['referee', 50],

@@ -24,7 +24,7 @@ export const recipientDescription: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. email or customer.email',
 		hint: 'The name of the input field holding the email address, not the address itself',
-		displayOptions: { show: { resource: ['email'], operation: SUBSCRIPTION_OPERATIONS } },
+		displayOptions: { show: { resource: ['email'], operation: SUBSCRIPTION_OPERATIONS }, hide: { signedLink: ['signed'] } },
 	},
 	{
 		displayName: 'Phone Field',
