@@ -3,6 +3,7 @@
  * as npm start serves them), answers the status named, and neither the ledger nor the mail and SMS
  * catchers show anything written or sent by it.
  *
+ * (The endpoints' own workflows are imported; add a file to `files` when a new case needs another.)
  * n8n runs as behind one reverse proxy (N8N_PROXY_HOPS=1): each request carries the X-Forwarded-For
  * entry that proxy would add. To add a case, append an Attack to `attacks` below (setup state lives
  * in `world`; `writes` lists the ledger tables the attack may legitimately change, `mails` the
@@ -112,7 +113,10 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 		twilio = await startTwilioFake(n8n.LOCAL_SMS_ACCOUNT);
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-abuse-'));
 		const credentials = [n8n.localSmtpCredential(smtp.port), n8n.localSmsCredential(twilio.url), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })];
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials, extraEnv: { N8N_PROXY_HOPS: '1' } });
+		// The sample workflows of the endpoints under attack, unchanged, activated as npm start does (fewer
+		// files than all of workflows/ only because each activation boots the n8n CLI once).
+		const files = ['referral-signup.json', 'referral-conversion.json', 'referral-refund.json', 'lead-scoring.json'].map((f) => path.join(__dirname, '..', '..', 'workflows', f));
+		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials, files, extraEnv: { N8N_PROXY_HOPS: '1' } });
 		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
 		await n8n.ensureOwner(server!.baseUrl);
 		for (const pathname of ['referral/signup', 'referral/conversion', 'referral/refund', 'leads/score']) {
