@@ -237,7 +237,13 @@ export function spawnN8n(bin, args, env, logFile, { inheritOutput = false } = {}
 		await exited;
 		clearTimeout(timer);
 	};
-	return { child, logFile, stop };
+	/** SIGKILL to the whole process group (n8n and its task runner): a crash, nothing shuts down cleanly. */
+	const kill = async () => {
+		if (child.exitCode !== null || child.signalCode !== null) return;
+		signal('SIGKILL');
+		await exited;
+	};
+	return { child, logFile, stop, kill };
 }
 
 /**
@@ -246,7 +252,7 @@ export function spawnN8n(bin, args, env, logFile, { inheritOutput = false } = {}
  */
 export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOutput = false } = {}) {
 	const logFile = path.join(env.N8N_USER_FOLDER, `n8n-${port}.log`);
-	const { child, stop } = spawnN8n(
+	const { child, stop, kill } = spawnN8n(
 		bin,
 		['start'],
 		// Loopback only unless N8N_LISTEN_ADDRESS says otherwise: the demo owner's password is in the README.
@@ -262,7 +268,7 @@ export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOut
 		}
 		try {
 			const response = await fetch(`${baseUrl}/healthz/readiness`);
-			if (response.ok) return { child, baseUrl, stop, logFile };
+			if (response.ok) return { child, baseUrl, stop, kill, logFile };
 		} catch {
 			/* not listening yet */
 		}

@@ -5,7 +5,7 @@ import { DEFAULT_STOP_FOOTER, type CommercialEmailOptions, type EmailContentInpu
 import { parameterReader, readField } from '../../shared/parameters';
 import type { FieldLabels } from '../../shared/runner';
 
-const CONTENT_OPERATIONS = ['render', 'send'];
+const CONTENT_OPERATIONS = ['render', 'send', 'sendOwed'];
 const email = (extra: IDataObject = {}) => ({ show: { resource: ['email'], operation: CONTENT_OPERATIONS, ...extra } });
 const sms = (extra: IDataObject = {}) => ({ show: { resource: ['sms'], operation: CONTENT_OPERATIONS, ...extra } });
 const both = (extra: IDataObject = {}) => ({ show: { operation: CONTENT_OPERATIONS, ...extra } });

@@ -8,7 +8,7 @@ import { openEmailSender, type OpenedSender } from '../transport';
 import { contentLabels, emailContentReader } from './content';
 import { customHeaders, deliveryLabels, deliverySettings, OUTPUT_NAMES, OUTPUTS, routeResult } from './delivery';
 
-const show = { show: { resource: ['email'], operation: ['send'] } };
+const show = { show: { resource: ['email'], operation: ['send', 'sendOwed'] } };
 
 export const description: INodeProperties[] = [
 	{
