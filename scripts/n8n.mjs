@@ -3,6 +3,7 @@
 // `n8n-nodes-referral-marketing.<node>`), imports workflows and runs n8n's CLI or server.
 // Used by `npm start`, `npm run test:e2e` and the benchmarks that run inside n8n.
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -262,7 +263,7 @@ export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOut
 		}
 		try {
 			const response = await fetch(`${baseUrl}/healthz/readiness`);
-			if (response.ok) return { child, baseUrl, stop, logFile };
+			if (response.ok) return { child, baseUrl, stop, logFile, bin };
 		} catch {
 			/* not listening yet */
 		}
@@ -315,6 +316,70 @@ export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 60_00
 	}
 	if (response.status === 400 && /already|owner/i.test(text)) return 'exists';
 	throw new Error(`Owner setup failed: HTTP ${response.status} ${text.slice(0, 500)}`);
+}
+
+/** Signs in to a running n8n (the demo owner unless told); returns the session cookie for /rest calls. */
+export async function signIn(baseUrl, owner = DEMO_OWNER) {
+	const response = await fetch(`${baseUrl}/rest/login`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ emailOrLdapLoginId: owner.email, email: owner.email, password: owner.password }),
+	});
+	if (!response.ok) throw new Error(`Sign-in as ${owner.email} failed: HTTP ${response.status} ${(await response.text()).slice(0, 500)}`);
+	const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0];
+	if (!cookie) throw new Error('Sign-in answered without a session cookie');
+	return cookie;
+}
+
+async function rest(baseUrl, cookie, method, pathname, body) {
+	const response = await fetch(`${baseUrl}/rest/${pathname}`, {
+		method,
+		headers: { cookie, 'content-type': 'application/json', 'browser-id': 'referral-marketing-runner' },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const text = await response.text();
+	if (!response.ok) throw new Error(`${method} /rest/${pathname}: HTTP ${response.status} ${text.slice(0, 1000)}`);
+	return JSON.parse(text).data;
+}
+
+/**
+ * Runs a saved workflow by hand in a running n8n, as the editor's "Execute workflow" button does
+ * (from its Manual Trigger, else its first trigger), waits for the execution to end and returns it
+ * in the shape `n8n execute --rawOutput` prints: `{ id, status, data: { resultData: { runData } } }`.
+ * One long-lived server instead of an `n8n execute` process per run: no n8n boot per run, and no
+ * process exit, where n8n's expression isolates (isolated-vm) can crash the CLI after it printed.
+ * Throws when the execution fails or is still running after `timeoutMs`.
+ */
+export async function runWorkflow(server, workflowId, { cookie, timeoutMs = 120_000 } = {}) {
+	const { baseUrl } = server;
+	cookie ??= await signIn(baseUrl);
+	const workflow = await rest(baseUrl, cookie, 'GET', `workflows/${workflowId}`);
+	const triggers = workflow.nodes.filter((node) => !node.disabled && /trigger$/i.test(node.type));
+	const start = triggers.find((node) => node.type === 'n8n-nodes-base.manualTrigger') ?? triggers[0];
+	if (!start) throw new Error(`Workflow ${workflowId} has no trigger to run it from`);
+	// n8n 2.x reads the saved workflow and the trigger to start from; n8n 1.x also wants the workflow in the body.
+	const started = await rest(baseUrl, cookie, 'POST', `workflows/${workflowId}/run`, { workflowData: workflow, triggerToStartFrom: { name: start.name } });
+	if (!started?.executionId) throw new Error(`n8n did not start workflow ${workflowId}: ${JSON.stringify(started).slice(0, 500)}`);
+	const deadline = Date.now() + timeoutMs;
+	let execution;
+	for (;;) {
+		execution = await rest(baseUrl, cookie, 'GET', `executions/${started.executionId}`);
+		if (execution?.stoppedAt && !['new', 'running', 'waiting'].includes(execution.status)) break;
+		if (Date.now() > deadline) throw new Error(`Execution ${started.executionId} of workflow ${workflowId} is still ${execution?.status} after ${timeoutMs / 1000} s`);
+		await new Promise((r) => setTimeout(r, 250));
+	}
+	const data = typeof execution.data === 'string' ? flatted(server).parse(execution.data) : execution.data;
+	const error = data?.resultData?.error;
+	if (execution.status !== 'success' || error) {
+		throw new Error(`Execution ${started.executionId} of workflow ${workflowId} ended ${execution.status}${error ? `: ${error.message}${error.description ? ` (${error.description})` : ''}${error.node?.name ? ` in node "${error.node.name}"` : ''}` : ''}`);
+	}
+	return { id: execution.id, status: execution.status, mode: execution.mode, data };
+}
+
+/** n8n keeps execution data in `flatted` form; its own copy of the library reads it. */
+function flatted(server) {
+	const bin = server.bin ?? ensureN8n();
+	return createRequire(bin)('flatted');
 }
 
 /** The SMTP credential the sample workflows reference by id and name ("Local Mail"). */
