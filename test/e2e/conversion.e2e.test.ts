@@ -53,9 +53,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-conversion-'));
 		// Every workflow in workflows/, as npm start imports them: webhook paths must not collide.
-		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] }));
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
-		await n8n.ensureOwner(server!.baseUrl);
+		({ bin, env, server } = await n8n.startInstance(userFolder, { credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] }));
 		// Each workflow's webhook registers on its own; wait for every one this file calls.
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/signup`, post({}));
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/refund`, post({}));

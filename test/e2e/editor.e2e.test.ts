@@ -36,9 +36,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('editor in a real brow
 
 	beforeAll(async () => {
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-editor-'));
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false });
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
-		await n8n.ensureOwner(server.baseUrl);
+		({ server } = await n8n.startInstance(userFolder));
 		mkdirSync(SHOTS, { recursive: true });
 		context = await chromium.launchPersistentContext(mkdtempSync(path.join(os.tmpdir(), 'rm-chromium-')), {
 			executablePath: CHROMIUM,

@@ -37,10 +37,8 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 	beforeAll(async () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-insights-e2e-'));
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, files: n8n.workflowFiles(), credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] });
 		// One n8n for the whole file: the report runs by hand through its REST API, the rest through webhooks and the trigger.
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
-		await n8n.ensureOwner(server!.baseUrl);
+		({ server } = await n8n.startInstance(userFolder, { files: n8n.workflowFiles(), credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] }));
 	});
 
 	afterAll(async () => {

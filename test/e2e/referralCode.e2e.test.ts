@@ -14,13 +14,10 @@ describe('Referral Code node in real n8n', () => {
 
 	beforeAll(async () => {
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-'));
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, {
-			build: false,
-			files: [path.join(n8n.ROOT, 'workflows/referral-code-batch.json'), path.join(n8n.ROOT, 'workflows/referral-code-check.json')],
-		});
 		// One n8n for both tests: the batch runs by hand through its REST API, the check through its webhook.
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
-		await n8n.ensureOwner(server!.baseUrl);
+		({ server } = await n8n.startInstance(userFolder, {
+			files: [path.join(n8n.ROOT, 'workflows/referral-code-batch.json'), path.join(n8n.ROOT, 'workflows/referral-code-check.json')],
+		}));
 	});
 
 	afterAll(async () => {
