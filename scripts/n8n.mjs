@@ -460,11 +460,12 @@ export async function waitForWebhook(url, init, timeoutMs = 60_000) {
 export const DEMO_OWNER = { email: 'owner@example.com', firstName: 'Demo', lastName: 'Owner', password: 'Referral-Demo-2026' };
 
 /** Creates the instance owner on a fresh database (a no-op once one exists). */
-export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 60_000) {
+export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 120_000) {
 	const deadline = Date.now() + timeoutMs;
 	let response;
 	let text;
-	// n8n 1.x reports ready a few seconds before it mounts its REST routes (404 meanwhile).
+	// n8n 1.x reports ready a few seconds before it mounts its REST routes (404 meanwhile), and on a
+	// loaded machine before its database is (503 "Database is not ready!").
 	for (;;) {
 		response = await fetch(`${baseUrl}/rest/owner/setup`, {
 			method: 'POST',
@@ -473,7 +474,7 @@ export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 60_00
 		});
 		if (response.ok) return 'created';
 		text = await response.text();
-		if (response.status !== 404 || Date.now() > deadline) break;
+		if (![404, 503].includes(response.status) || Date.now() > deadline) break;
 		await new Promise((r) => setTimeout(r, 500));
 	}
 	if (response.status === 400 && /already|owner/i.test(text)) return 'exists';
