@@ -1281,8 +1281,7 @@ export class SqlLedger implements LedgerStore {
 		const programId = programIdOf(input);
 		const id = v.rowId(input.referralId, 'referralId');
 		const orderId = v.text(input.orderId, 'orderId', LIMITS.id);
-		const amount = v.optNumber(input.amount, 'amount');
-		const currency = v.optText(input.currency, 'currency', 8)?.toUpperCase();
+		const { amount, currency } = v.orderMoney(input.amount, input.currency);
 		const occurredAt = v.optTime(input.occurredAt, 'occurredAt');
 		const fromStatuses = v.statusList(input.fromStatuses, 'fromStatuses');
 		const to = input.toStatus === undefined || input.toStatus === null ? 'qualified' : v.status(input.toStatus, 'toStatus');
