@@ -467,11 +467,18 @@ export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 120_0
 	// n8n 1.x reports ready a few seconds before it mounts its REST routes (404 meanwhile), and on a
 	// loaded machine before its database is (503 "Database is not ready!").
 	for (;;) {
-		response = await fetch(`${baseUrl}/rest/owner/setup`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify(owner),
-		});
+		try {
+			response = await fetch(`${baseUrl}/rest/owner/setup`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify(owner),
+			});
+		} catch (error) {
+			// A connection reset while n8n is still starting on a loaded machine: ask again.
+			if (Date.now() > deadline) throw new Error(`Owner setup failed: ${error.cause?.code ?? error.message}`);
+			await new Promise((r) => setTimeout(r, 1000));
+			continue;
+		}
 		if (response.ok) return 'created';
 		text = await response.text();
 		if (![404, 503].includes(response.status) || Date.now() > deadline) break;
