@@ -1,11 +1,13 @@
 import { CodeGenerator } from '../codes';
 import { EngineError } from '../errors';
-import type { Id, LedgerStore, ParticipantRecord, PointsEntry, ReferralRecord, RewardRecord, RewardStatus } from '../ledger';
+import type { Id, LedgerStore, OweMessageInput, ParticipantRecord, PointsEntry, ReferralRecord, RewardRecord, RewardStatus } from '../ledger';
+import { describeReward, REWARD_NOTICE_TOPIC, rewardNoticeKey } from './notices';
 import { couponForAward, type CouponOutput } from './coupons';
 import { NEGATIVE_BALANCE_POLICIES, type EarnedReward, type NegativeBalancePolicy, planReversal, type ReversalPlan } from './reversal';
 import {
 	type AwardIntent,
 	capWindow,
+	type PaidAward,
 	planAwards,
 	type RewardEventType,
 	type RewardProgram,
@@ -109,11 +111,19 @@ export interface RewardServiceOptions {
 	 * (tests switch it off to race the ledger directly, as separate workers would).
 	 */
 	serializePerReferrer?: boolean;
+	/**
+	 * Owe each rewarded person an email in the award's own transaction (topic `reward.earned`, key
+	 * `referral-<referral>-rewarded-<person>`, one per person and evaluation, its `lines` and `rewards`
+	 * collected over the evaluation's awards), for a message step to deliver from the ledger.
+	 */
+	oweNotices?: boolean;
 }
 
 interface ReferrerSnapshot {
 	qualified: ReferralRecord[];
 	rewards: RewardRecord[];
+	/** The referral's own rewards (both sides), for reconciling per-referral rules after program edits. */
+	ofReferral: RewardRecord[];
 }
 
 /** Serialises evaluations per referrer in this process, so caps and counts see each other's awards. */
@@ -156,6 +166,7 @@ export class RewardService {
 	private readonly lowStock: number;
 	private readonly now: () => number;
 	private readonly serialize: boolean;
+	private readonly oweNotices: boolean;
 	private readonly generators = new Map<string, CodeGenerator>();
 	private readonly participants = new Map<number, Promise<ParticipantRecord | null>>();
 	/** The program's referee_signup rules alone; undefined when it has none. */
@@ -178,6 +189,7 @@ export class RewardService {
 		}
 		this.now = options.now ?? Date.now;
 		this.serialize = options.serializePerReferrer ?? true;
+		this.oweNotices = options.oweNotices === true;
 		const rules = this.program.rules;
 		// A sign-up moves no count: only its own rules run on it, never milestones or status levels.
 		const signupRules = rules.filter((r) => r.type === 'per_referral' && r.on === 'referee_signup');
@@ -233,6 +245,7 @@ export class RewardService {
 		const snapshot: ReferrerSnapshot = {
 			qualified: this.needs.qualified || this.needs.revenue ? await this.qualifiedOf(referral.referrerId) : [],
 			rewards: this.needs.rewards ? await this.rewardsOf(referral.referrerId) : [],
+			ofReferral: await this.rewardsOfReferral(referral.id),
 		};
 		for (const type of events) {
 			const occurredAt = type === 'referral_qualified' ? (referral.qualifiedAt ?? referral.updatedAt) : referral.touchedAt;
@@ -251,11 +264,18 @@ export class RewardService {
 			);
 			for (const intent of plan.skipped) result.skipped.push(this.skippedItem(intent, intent.skipReason ?? 'skipped'));
 			for (const intent of plan.awards) {
+				const stored = intent.existingRewardId === undefined ? undefined : snapshot.ofReferral.find((r) => String(r.id) === intent.existingRewardId);
+				if (stored) {
+					// Already paid (a replay, or a rule edited since): the stored award answers, nothing is written.
+					result.rewards.push({ ...(await this.rewardItem(stored)), replayed: true });
+					continue;
+				}
 				const written = await this.write(referral, type, occurredAt, intent);
 				if ('reason' in written) result.skipped.push(written);
 				else {
 					result.rewards.push(written.item);
 					if (!snapshot.rewards.some((r) => r.id === written.record.id)) snapshot.rewards.push(written.record);
+					if (!snapshot.ofReferral.some((r) => r.id === written.record.id)) snapshot.ofReferral.push(written.record);
 				}
 			}
 		}
@@ -274,6 +294,46 @@ export class RewardService {
 			}
 		}
 		return sortQualified(all);
+	}
+
+	private async rewardsOfReferral(referralId: number): Promise<RewardRecord[]> {
+		const all: RewardRecord[] = [];
+		let afterId: number | undefined;
+		for (;;) {
+			const page = await this.ledger.listRewards({ programId: this.programId, referralId, afterId, limit: PAGE });
+			all.push(...page);
+			if (page.length < PAGE) return all;
+			afterId = page[page.length - 1].id;
+		}
+	}
+
+	/** The referral's per-referral awards (every status) as `planAwards` reconciles them. */
+	private paidOf(records: RewardRecord[]): PaidAward[] {
+		const paid: PaidAward[] = [];
+		for (const r of records) {
+			const m = meta(r);
+			const by = m.earnedBy as AwardIntent['earnedBy'] | undefined;
+			const ruleType = (m.ruleType as RuleType | undefined) ?? (by?.milestone !== undefined ? 'milestone' : by?.level !== undefined ? 'status' : 'per_referral');
+			if (ruleType !== 'per_referral' || r.side === 'participant' || typeof m.evaluation !== 'string') continue;
+			const award: PaidAward = {
+				rewardId: String(r.id),
+				idempotencyKey: r.idempotencyKey,
+				recipientId: String(r.recipientId),
+				side: r.side,
+				evaluation: m.evaluation,
+				kind: r.kind as PaidAward['kind'],
+				rule: r.rule,
+			};
+			if (typeof m.ruleKey === 'string') award.ruleKey = m.ruleKey;
+			if (typeof m.slot === 'number') award.slot = m.slot;
+			if (r.kind === 'points' && r.amount !== null) award.points = r.amount;
+			else if (r.amount !== null) award.amount = r.amount;
+			if (r.currency) award.currency = r.currency;
+			if (typeof m.percentOff === 'number') award.percentOff = m.percentOff;
+			if (typeof m.customType === 'string') award.customType = m.customType;
+			paid.push(award);
+		}
+		return paid;
 	}
 
 	private async rewardsOf(recipientId: number): Promise<RewardRecord[]> {
@@ -366,6 +426,7 @@ export class RewardService {
 			tier: tierReward ? String(meta(tierReward).tier) : null,
 			capUsage,
 			qualifiedReferralIds: upTo.map((r) => String(r.id)),
+			paid: this.paidOf(snapshot.ofReferral),
 		};
 	}
 
@@ -445,6 +506,8 @@ export class RewardService {
 			earnedBy: intent.earnedBy,
 			evaluation: `${type}:${referral.id}`,
 			earnedAt: occurredAt,
+			...(intent.ruleKey !== undefined ? { ruleKey: intent.ruleKey } : {}),
+			...(intent.slot !== undefined ? { slot: intent.slot } : {}),
 		};
 		for (const key of ['points', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
 			if (intent[key] !== undefined) metadata[key] = intent[key];
@@ -470,6 +533,7 @@ export class RewardService {
 			// Points enter the balance when the reward is approved: now, or when its hold ends.
 			...(intent.kind === 'points' && intent.status === 'approved' ? { points: { delta: intent.points as number, reason: 'reward' } } : {}),
 			...(events.length ? { events } : {}),
+			...(this.oweNotices ? { messages: await this.notice(referral, intent, code) } : {}),
 			idempotencyKey: intent.idempotencyKey,
 		};
 		let record: RewardRecord;
@@ -489,6 +553,38 @@ export class RewardService {
 		const item = await this.rewardItem(record);
 		item.replayed = replayed;
 		return { item, record };
+	}
+
+	/** The email this award owes its recipient (none without an address), written with the award. */
+	private async notice(referral: ReferralRecord, intent: AwardIntent, code: string | null): Promise<OweMessageInput[]> {
+		const recipientId = Number(intent.recipientId);
+		const person = await this.participant(recipientId);
+		if (!person?.email) return [];
+		const reward: Partial<RewardItem> = { recipient: intent.side, recipientId, kind: intent.kind, rule: intent.ruleId, status: intent.status === 'pending' ? 'pending' : 'approved' };
+		for (const key of ['points', 'amount', 'currency', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
+			if (intent[key] !== undefined) (reward as Record<string, unknown>)[key] = intent[key];
+		}
+		// A pending coupon may still be reversed: its code follows once it is approved.
+		if (code !== null && reward.status === 'approved') reward.code = code;
+		return [
+			{
+				key: rewardNoticeKey(referral.id, recipientId),
+				channel: 'email',
+				recipient: person.email,
+				topic: REWARD_NOTICE_TOPIC,
+				participantId: recipientId,
+				data: {
+					recipient: intent.side,
+					recipientId,
+					email: person.email,
+					name: person.name ?? null,
+					referralId: referral.id,
+					lines: [describeReward(reward as RewardItem)],
+					rewards: [reward],
+				},
+				collect: ['lines', 'rewards'],
+			},
+		];
 	}
 
 	// ------------------------------------------------------------------ reward items
