@@ -757,8 +757,14 @@ export function prepareInstanceAsync(userFolder, options = {}) {
 export async function startInstance(userFolder, { timeoutMs, ...options } = {}) {
 	const { bin, env, toActivate } = await prepareInstanceAsync(userFolder, { build: false, ...options, activate: 'later' });
 	const server = await startN8n(bin, env, { port: await freePort(), ...(timeoutMs ? { timeoutMs } : {}) });
-	await ensureOwner(server.baseUrl);
-	await activateWorkflows(server, toActivate);
+	try {
+		await ensureOwner(server.baseUrl);
+		await activateWorkflows(server, toActivate);
+	} catch (error) {
+		// The caller never gets the server to stop: stop it here.
+		await server.stop();
+		throw error;
+	}
 	return { bin, env, server };
 }
 
