@@ -3,7 +3,7 @@ import { EngineError } from '../../../engine/errors';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toNumber, toText } from './common';
-import { executeSignUp, signUpFieldsProperty } from './signUp';
+import { executeSignUp, signUpCallerProperties, signUpFieldsProperty } from './signUp';
 
 /** Referral: record, qualify, approve, reject, flag, reverse, get, list. */
 
@@ -29,6 +29,7 @@ export const description: INodeProperties[] = [
 		],
 		default: 'record',
 	},
+	...signUpCallerProperties(['record']).map((property) => ({ ...property, displayOptions: { show: { ...show(['record']).show, ...property.displayOptions?.show } } })),
 	{ ...signUpFieldsProperty(['record']), displayOptions: show(['record']) },
 	...participantLookupProperties(show(['qualify'])),
 	{
