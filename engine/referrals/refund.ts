@@ -137,6 +137,11 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, r: Ch
 	const from = parseReferralStatus(referral.status);
 	const [qualifying] = await ctx.ledger.listConversions({ programId: ctx.programId, referralIds: [referral.id], qualifiedOnly: true });
 	const orderAmount = r.givenOrderAmount ?? qualifying?.amount ?? undefined;
+	if (r.refundedAmount !== undefined && orderAmount !== undefined && r.refundedAmount > orderAmount) {
+		throw new EngineError('invalid_amount', `refundedAmount (${r.refundedAmount}) cannot exceed the order amount (${orderAmount}): give the total refunded so far, from 0 to ${orderAmount}.`, {
+			field: 'refundedAmount',
+		});
+	}
 	let verdict: { reverse: boolean; reason: string };
 	if (r.orderId !== undefined && qualifying && qualifying.orderId !== r.orderId) {
 		verdict = { reverse: false, reason: `Order "${r.orderId.slice(0, 64)}" did not qualify referral ${referral.id} (another order did); its refund changes nothing.` };

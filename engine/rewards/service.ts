@@ -615,7 +615,7 @@ export class RewardService {
 			if (referral.status !== 'reversed') {
 				throw new EngineError(
 					'referral_not_reversed',
-					`Referral ${referral.id} is ${referral.status}, not reversed; its rewards are reversed only with it. Use the Referral node's Reverse operation (refund), which decides for the referral and its rewards together.`,
+					`Referral ${referral.id} is ${referral.status}, not reversed; its rewards are reversed only with it. Use the Referral node's Reverse (Refund) operation, which decides for the referral and its rewards together.`,
 					{ field: 'referralId', details: { status: referral.status } },
 				);
 			}
