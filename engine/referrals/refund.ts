@@ -143,8 +143,10 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, r: Ch
 		});
 	}
 	let verdict: { reverse: boolean; reason: string };
-	if (r.orderId !== undefined && qualifying && qualifying.orderId !== r.orderId) {
-		verdict = { reverse: false, reason: `Order "${r.orderId.slice(0, 64)}" did not qualify referral ${referral.id} (another order did); its refund changes nothing.` };
+	if (r.orderId !== undefined && qualifying?.orderId !== r.orderId) {
+		verdict = { reverse: false, reason: `Order "${r.orderId.slice(0, 64)}" did not qualify referral ${referral.id}; its refund changes nothing.` };
+	} else if (from !== 'reversed' && from !== 'qualified' && from !== 'rewarded') {
+		verdict = { reverse: false, reason: `The referral is ${from}; only a qualified referral is reversed by a refund.` };
 	} else if (from === 'reversed') {
 		// Already reversed: the rewards follow (a no-op unless an older version left some behind).
 		verdict = { reverse: true, reason: 'The referral was already reversed.' };
