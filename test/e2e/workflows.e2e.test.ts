@@ -151,7 +151,7 @@ describe('sample workflows in real n8n', () => {
 		expect(response.status).toBe(404);
 		const json = await read(response);
 		expect(json.error.field).toBe('orderId');
-		expect(json.error.message).toBe('No referral of program "default" has the order "A-404".');
+		expect(json.error.message).toBe('No referral of program "default" has the order "A-404"; give the order ID the conversion was recorded with.');
 	});
 
 	it('a refund of a qualified order reverses the referral, and a replayed refund answers the same', async () => {
