@@ -26,7 +26,7 @@ afterAll(async () => {
 const DAY = 86_400_000;
 const SEQUENCES = 12;
 const STEPS = 30;
-const FRIENDS = 4;
+const FRIENDS = 3;
 
 /** mulberry32: a small seeded generator, so every failing sequence can be run again. */
 function random(seed: number): () => number {
@@ -99,7 +99,7 @@ for (const [name, open] of backends) {
 				const rnd = random(seed * 7919);
 				const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)];
 				const programId = `p${seed}`;
-				const policy = pick(['any_refund', 'full_refund_only'] as const);
+				const policy = pick(['any_refund', 'full_refund_only', 'full_refund_only'] as const);
 				await saveReferralProgram(ledger, { programId, qualification: { minOrderAmount: 50 }, refundPolicy: policy });
 				const referrals = await ReferralService.open(ledger, programId);
 				const rewards = new RewardService(ledger, rewardProgram(programId, pick([0, 14])));
@@ -159,17 +159,22 @@ for (const [name, open] of backends) {
 				};
 
 				const next = (i: number): Step => {
-					const friend = Math.floor(rnd() * FRIENDS);
+					const any = Math.floor(rnd() * FRIENDS);
+					// Mostly a friend for whom the step means something (still unknown, signed up, ordered), sometimes any.
+					const among = (ids: number[]) => (ids.length > 0 && rnd() < 0.8 ? pick(ids) : any);
+					const all = Array.from({ length: FRIENDS }, (_, f) => f);
+					const ordered = [...orders.keys()];
 					const r = rnd();
 					if (done.length > 0 && r < 0.15) return pick(done);
-					if (r < 0.3) return { op: 'signup', friend };
-					if (r < 0.45) return { op: 'convert', friend, amount: pick([40, 60, 100, 150]) };
-					if (r < 0.58) return { op: 'evaluate', friend };
+					if (r < 0.25) return { op: 'signup', friend: among(all.filter((f) => !refIds.has(f))) };
+					if (r < 0.37) return { op: 'convert', friend: among(all.filter((f) => refIds.has(f) && !orders.has(f))), amount: pick([40, 100, 150, 200]) };
+					if (r < 0.52) return { op: 'evaluate', friend: among(ordered) };
+					const friend = among(ordered);
 					if (r < 0.78) {
 						const kind = pick(['zero', 'partial', 'partial', 'full', 'cancelled'] as const);
 						const order = orders.get(friend) ?? 100;
 						if (kind === 'zero') return { op: 'refund', friend, refundedAmount: 0 };
-						if (kind === 'partial') return { op: 'refund', friend, refundedAmount: pick([0.2, 0.3, 0.5, 0.7]) * order };
+						if (kind === 'partial') return { op: 'refund', friend, refundedAmount: pick([0.1, 0.2, 0.3, 0.6]) * order };
 						if (kind === 'cancelled') return { op: 'refund', friend, cancelled: true };
 						return { op: 'refund', friend };
 					}
