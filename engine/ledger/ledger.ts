@@ -1283,8 +1283,7 @@ export class SqlLedger implements LedgerStore {
 		const programId = programIdOf(input);
 		const id = v.rowId(input.referralId, 'referralId');
 		const orderId = v.text(input.orderId, 'orderId', LIMITS.id);
-		const amount = v.optNumber(input.amount, 'amount');
-		const currency = v.optText(input.currency, 'currency', 8)?.toUpperCase();
+		const { amount, currency } = v.orderMoney(input.amount, input.currency);
 		const occurredAt = v.optTime(input.occurredAt, 'occurredAt');
 		const fromStatuses = v.statusList(input.fromStatuses, 'fromStatuses');
 		const to = input.toStatus === undefined || input.toStatus === null ? 'qualified' : v.status(input.toStatus, 'toStatus');
@@ -1649,6 +1648,7 @@ export class SqlLedger implements LedgerStore {
 			};
 		});
 		const answer = v.jsonObject(input.answer, 'answer');
+		const referralMetadata = input.referralMetadata === undefined ? undefined : (JSON.parse(v.jsonObject(input.referralMetadata, 'referralMetadata')) as Record<string, unknown>);
 		const events = v.events(input.events);
 		const changed = (field: string, what: string, details: Record<string, unknown>): never =>
 			fail('status_changed', field, `${what} changed since the refund was planned; nothing was written (plan the refund again)`, details);
@@ -1669,6 +1669,10 @@ export class SqlLedger implements LedgerStore {
 						if (!seen.has(n(row.id))) changed('rewardIds', `The rewards of referral ${referralId}`, { rewardId: n(row.id) });
 					}
 					let referral = current;
+					if (referralMetadata !== undefined) {
+						const merged = v.jsonObject({ ...current.metadata, ...referralMetadata }, 'referralMetadata');
+						referral = toReferral((await w.tx.get(`UPDATE referrals SET metadata = $3, updated_at = $4 WHERE id = $1 AND program_id = $2 RETURNING *`, [referralId, programId, merged, w.now]))!);
+					}
 					if (referralTo !== undefined && referralTo !== current.status) {
 						const row = await w.tx.get(`UPDATE referrals SET status = $3, updated_at = $4 WHERE id = $1 AND program_id = $2 RETURNING *`, [referralId, programId, referralTo, w.now]);
 						referral = toReferral(row!);

@@ -643,6 +643,8 @@ export interface RefundReferralInput {
 	/** `reversed`; absent: the referral keeps its status. */
 	referralTo?: string;
 	reason?: string;
+	/** Merged into the referral's metadata (e.g. the amount refunded so far, for later reward evaluations). */
+	referralMetadata?: Record<string, unknown>;
 	/** Every reward of the referral the plan saw (reversed ones included). */
 	rewardIds: Id[];
 	rewards: RefundRewardStep[];

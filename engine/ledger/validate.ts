@@ -1,6 +1,7 @@
 /* Input checks for the ledger. Every check throws EngineError naming the field and saying what
  * would be valid; messages never echo the value (it may be personal data), only its type or size. */
 import { EngineError } from '../errors';
+import { parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
 import type { EventInput, Id } from './store';
 
 export const LIMITS = {
@@ -210,6 +211,19 @@ export function limit(value: unknown, field = 'limit', fallback = 100): number {
 export function idList(value: unknown, field: string): number[] {
 	if (!Array.isArray(value) || value.length > LIMITS.pageSize) fail('invalid_type', field, `${field} must be a list of at most ${LIMITS.pageSize} ids`);
 	return value.map((v: Id, i) => rowId(v, `${field}[${i}]`));
+}
+
+/**
+ * An order's amount and currency as the ledger stores them (both optional): the amount finite and
+ * zero or more, the currency an ISO 4217 code, and together an exact number of minor units. The
+ * one money rule is engine/shared/money.ts; a program's maximum order amount is checked before the
+ * ledger is called (the ledger does not read program settings).
+ */
+export function orderMoney(amount: unknown, currency: unknown): { amount: number | undefined; currency: string | undefined } {
+	const checkedCurrency = absent(currency) ? undefined : parseCurrency(currency, 'currency');
+	const checkedAmount = amount === undefined || amount === null ? undefined : requireAmount(amount, 'amount', { allowZero: true });
+	if (checkedAmount !== undefined && checkedCurrency !== undefined) toMinorUnits(checkedAmount, checkedCurrency, 'amount');
+	return { amount: checkedAmount, currency: checkedCurrency };
 }
 
 /**

@@ -5,6 +5,7 @@
  * and `@format` ('html' or 'text'), which the renderer puts into the data frame. */
 import type { HelperDelegate, HelperOptions } from 'handlebars';
 import { EngineError } from '../errors';
+import { isCurrency } from '../shared/money';
 
 type Options = HelperOptions & { name?: string; data?: RenderFrame };
 
@@ -109,7 +110,7 @@ function formatCurrency(...args: unknown[]): string {
 	if (isBlank(params[0])) return '';
 	const value = toNumber('formatCurrency', params[0]);
 	const currency = params[1] ?? options.hash.currency;
-	if (typeof currency !== 'string' || !/^[A-Za-z]{3}$/.test(currency)) {
+	if (typeof currency !== 'string' || !isCurrency(currency.toUpperCase())) {
 		throw helperError('formatCurrency', `needs a three-letter ISO 4217 currency code such as "EUR", got ${describe(currency)}`);
 	}
 	const display = options.hash.display ?? 'symbol';

@@ -1,5 +1,5 @@
 import { EngineError } from '../errors';
-import { parseCurrency, requireAmount } from '../rewards/money';
+import { DEFAULT_MAX_ORDER_MINOR, parseCurrency, requireAmount, requireMaxOrderMinor, requireOrderAmount } from '../shared/money';
 import type { ReferralStatus } from './lifecycle';
 import { describe, requireOneOf, requireRange, requireRecord, requireText, requireTime } from './validate';
 
@@ -16,12 +16,19 @@ export interface Conversion {
 	occurredAt: number;
 }
 
-export function validateConversion(input: unknown): Conversion {
+/**
+ * An order as the shop reports it: the amount must be finite, zero or more, with no more decimals
+ * than its ISO 4217 currency has, and at most the program's maximum (`maxOrderAmountMinor`, in
+ * minor units; default 1,000,000,000 = 10,000,000.00 EUR). See engine/shared/money.ts.
+ */
+export function validateConversion(input: unknown, settings: QualificationSettings = {}): Conversion {
 	const raw = requireRecord(input, 'conversion');
+	const orderId = requireText(raw.orderId, 'orderId', 256);
+	const currency = parseCurrency(raw.currency);
 	return {
-		orderId: requireText(raw.orderId, 'orderId', 256),
-		amount: requireAmount(raw.amount, 'amount', { allowZero: true }),
-		currency: parseCurrency(raw.currency),
+		orderId,
+		amount: requireOrderAmount(raw.amount, currency, 'amount', settings.maxOrderAmountMinor ?? DEFAULT_MAX_ORDER_MINOR),
+		currency,
 		occurredAt: requireTime(raw.occurredAt, 'occurredAt'),
 	};
 }
@@ -29,8 +36,10 @@ export function validateConversion(input: unknown): Conversion {
 export interface QualificationSettings {
 	/** Orders below this amount (in the order's currency) do not qualify. */
 	minOrderAmount?: number;
-	/** The order must come within this many days of the referee's sign-up. */
+	/** The order must come within this many days after the referee's sign-up (not before it). */
 	qualifyWithinDays?: number;
+	/** Larger orders are refused, in the currency's minor units (cents); default 1,000,000,000. */
+	maxOrderAmountMinor?: number;
 }
 
 export function validateQualificationSettings(input: unknown = {}): QualificationSettings {
@@ -38,6 +47,7 @@ export function validateQualificationSettings(input: unknown = {}): Qualificatio
 	const settings: QualificationSettings = {};
 	if (raw.minOrderAmount !== undefined) settings.minOrderAmount = requireAmount(raw.minOrderAmount, 'minOrderAmount', { allowZero: true });
 	if (raw.qualifyWithinDays !== undefined) settings.qualifyWithinDays = requireRange(raw.qualifyWithinDays, 'qualifyWithinDays', 0.01, 3650);
+	if (raw.maxOrderAmountMinor !== undefined) settings.maxOrderAmountMinor = requireMaxOrderMinor(raw.maxOrderAmountMinor, 'maxOrderAmountMinor');
 	return settings;
 }
 
@@ -69,8 +79,15 @@ export function qualificationFor(
 			reason: `The order amount ${conversion.amount} ${conversion.currency} is below the minimum of ${settings.minOrderAmount}.`,
 		};
 	}
-	if (settings.qualifyWithinDays !== undefined && conversion.occurredAt - signedUpAt > settings.qualifyWithinDays * DAY_MS) {
-		return { outcome: 'ignore', reason: `The order came more than ${settings.qualifyWithinDays} days after sign-up.` };
+	if (settings.qualifyWithinDays !== undefined) {
+		// The window has two ends: from the sign-up to N days after it. An order placed before the
+		// referee signed up was not brought by the referral.
+		if (conversion.occurredAt < signedUpAt) {
+			return { outcome: 'ignore', reason: `The order came before the sign-up; it must come within ${settings.qualifyWithinDays} days after it.` };
+		}
+		if (conversion.occurredAt - signedUpAt > settings.qualifyWithinDays * DAY_MS) {
+			return { outcome: 'ignore', reason: `The order came more than ${settings.qualifyWithinDays} days after sign-up.` };
+		}
 	}
 	if (status === 'flagged') return { outcome: 'hold', reason: 'The referral is held for review; it qualifies when approved.' };
 	return { outcome: 'qualify', reason: 'The referee placed a qualifying order.' };

@@ -1,5 +1,5 @@
 import { EngineError } from '../errors';
-import { fromMinorUnits, parseCurrency, requireAmount, toMinorUnits } from '../rewards/money';
+import { fromMinorUnits, parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
 import { REFERRAL_STATUSES, type ReferralStatus } from './lifecycle';
 import { requireInteger, requireRecord, requireText, requireTime } from './validate';
 

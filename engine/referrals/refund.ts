@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EngineError, isEngineError } from '../errors';
 import type { Id, LedgerStore, ReferralRecord, RewardRecord } from '../ledger/store';
-import { requireAmount } from '../rewards/money';
+import { requireAmount } from '../shared/money';
 import { planRefundRewards, type RefundRewardsPlan } from '../rewards/refund';
 import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy } from '../rewards/reversal';
 import { shouldReverse, type RefundPolicy } from './conversion';
@@ -185,12 +185,15 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, r: Ch
 		policy: r.policy,
 	});
 	const moves = verdict.reverse && from !== 'reversed';
+	// The refunded amount is remembered on a standing referral, so a later evaluation rewards what is left of the order.
+	const before = Number((referral.metadata?.refund as { refundedAmount?: number } | undefined)?.refundedAmount ?? 0);
+	const remember = stands && !verdict.reverse && r.refundedAmount !== undefined && r.refundedAmount > before && qualifying !== undefined;
 	const after: ReferralRecord = moves ? { ...referral, status: 'reversed' } : referral;
 	const outcome: RefundOutcome['outcome'] = verdict.reverse ? 'reversed' : plan.adjusted.length > 0 ? 'adjusted' : 'unchanged';
 	const answer: Omit<RefundOutcome, 'replayed'> = {
 		referral: await ctx.detail(after),
 		outcome,
-		changed: moves || plan.steps.length > 0,
+		changed: moves || plan.steps.length > 0 || remember,
 		from,
 		reason: verdict.reason,
 		orderId: r.orderId ?? qualifying?.orderId ?? null,
@@ -208,6 +211,7 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, r: Ch
 		referralFrom: referral.status,
 		...(moves ? { referralTo: 'reversed' } : {}),
 		reason: r.note ?? verdict.reason,
+		...(remember ? { referralMetadata: { refund: { orderId: qualifying!.orderId, refundedAmount: r.refundedAmount } } } : {}),
 		rewardIds: rewards.map((w) => w.id),
 		rewards: plan.steps,
 		answer: answer as unknown as Record<string, unknown>,

@@ -573,7 +573,7 @@ export class ReferralService {
 			amount: input.amount,
 			currency: input.currency,
 			occurredAt: timed ? input.at : this.now(),
-		});
+		}, this.program.config.qualification);
 		const none = (outcome: string, reason: string): ConversionOutcome => ({ referral: null, qualified: false, outcome, reason, replayed: false, orderId: conversion.orderId });
 		let referral: ReferralRecord | null;
 		if (input.referralId !== undefined && input.referralId !== null && input.referralId !== '') {

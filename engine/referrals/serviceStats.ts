@@ -1,5 +1,6 @@
 import { EngineError } from '../errors';
 import type { LedgerStore, ReferralRecord } from '../ledger/store';
+import { isValidOrderAmount } from '../shared/money';
 import { isReferralStatus, type ReferralStatus } from './lifecycle';
 import { programStats, type ConversionRow, type CustomerRow, type ProgramStats, type StatusCounts } from './metrics';
 import { periodWindow, type Period, type TimeWindow, type WindowOptions } from './periods';
@@ -86,15 +87,22 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 	});
 	const customers = await countCustomers(ledger, programId, window.end);
 	const orders = await qualifyingOrders(ledger, programId, new Set(converted.map((r) => r.id)));
+	let invalidOrders = 0;
 	const conversions: ConversionRow[] = converted.map((r) => {
 		const order = orders.get(r.id);
 		const row: ConversionRow = { referralId: String(r.id), signedUpAt: r.touchedAt, qualifiedAt: Math.max(r.qualifiedAt!, r.touchedAt), reversed: r.status === 'reversed' };
 		if (order?.amount !== undefined && order.currency) {
-			row.amount = order.amount;
-			row.currency = order.currency;
+			// Orders qualified before amounts and currencies were checked (e.g. 1e308 or "XYZ") stay out of the revenue sum.
+			if (isValidOrderAmount(order.amount, order.currency, Number.MAX_SAFE_INTEGER)) {
+				row.amount = order.amount;
+				row.currency = order.currency;
+			} else invalidOrders++;
 		}
 		return row;
 	});
+	if (invalidOrders > 0) {
+		warnings.push(`${invalidOrders} qualifying order(s) have an amount or currency that is not valid (recorded before amounts and currencies were checked); they are left out of referredRevenue.`);
+	}
 
 	// Reward cost from the rewards ledger: cash and other priced rewards created in the period, not reversed.
 	const costByCurrency = new Map<string, number>();

@@ -1,18 +1,12 @@
 import { EngineError } from '../errors';
+import { describe } from '../shared/describe';
+
+export { describe };
 
 /**
  * Small input guards shared by the referral and reward rules. Each throws an EngineError that
  * names the field and says what would be valid, so a node can show the message as it is.
  */
-
-export function describe(value: unknown): string {
-	if (value === undefined) return 'nothing';
-	if (value === null) return 'null';
-	if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 40)}…"` : `"${value}"`;
-	if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-	if (Array.isArray(value)) return 'a list';
-	return `a ${typeof value}`;
-}
 
 export function requireText(value: unknown, field: string, maxLength = 256): string {
 	if (typeof value !== 'string' || value.trim() === '') {

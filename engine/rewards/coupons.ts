@@ -1,6 +1,6 @@
 import { EngineError } from '../errors';
 import { requireInteger, requireRange, requireRecord, requireText, requireTime } from '../referrals/validate';
-import { currencyExponent, parseCurrency, requireAmount, toMinorUnits } from './money';
+import { currencyExponent, parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
 import type { AwardIntent } from './rules';
 
 /**

@@ -1,5 +1,5 @@
 import type { RefundRewardStep, RewardRecord } from '../ledger/store';
-import { roundToCurrency } from './money';
+import { roundToCurrency } from '../shared/money';
 import { type EarnedReward, type NegativeBalancePolicy, planReversal, type ReversalPlan } from './reversal';
 import type { AwardIntent, RuleType } from './rules';
 

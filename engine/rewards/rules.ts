@@ -13,7 +13,7 @@ import {
 	requireText,
 	requireTime,
 } from '../referrals/validate';
-import { fromMinorUnits, parseCurrency, requireAmount, roundToCurrency, toMinorUnits } from './money';
+import { fromMinorUnits, parseCurrency, requireAmount, requireOrderAmount, roundToCurrency, toMinorUnits } from '../shared/money';
 
 /**
  * Reward program configuration (what the Referral Reward node's form produces), its validation,
@@ -632,7 +632,9 @@ function validateEvent(raw: unknown): RewardEvent & { occurredAt: number } {
 	}
 	if (e.order !== undefined && e.order !== null) {
 		const o = requireRecord(e.order, 'order');
-		event.order = { amount: requireAmount(o.amount, 'order.amount', { allowZero: true }), currency: parseCurrency(o.currency, 'order.currency') };
+		const currency = parseCurrency(o.currency, 'order.currency');
+		// The program's maximum was checked when the order qualified; here the amount must be a real one.
+		event.order = { amount: requireOrderAmount(o.amount, currency, 'order.amount', Number.MAX_SAFE_INTEGER), currency };
 		if (o.id !== undefined) event.order.id = requireText(o.id, 'order.id');
 	}
 	return event;

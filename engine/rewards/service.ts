@@ -287,8 +287,16 @@ export class RewardService {
 		}
 	}
 
-	/** The qualifying order: from the referral's metadata, else the ledger's conversions. */
+	/** The qualifying order, less what a partial refund that left the referral standing took back. */
 	private async orderOf(referral: ReferralRecord): Promise<{ id?: string; amount: number; currency: string } | undefined> {
+		const order = await this.qualifyingOrderOf(referral);
+		const refunded = (referral.metadata?.refund as { refundedAmount?: unknown } | undefined)?.refundedAmount;
+		if (!order || typeof refunded !== 'number' || refunded <= 0) return order;
+		return { ...order, amount: Math.max(0, Number((order.amount - refunded).toFixed(6))) };
+	}
+
+	/** The qualifying order: from the referral's metadata, else the ledger's conversions. */
+	private async qualifyingOrderOf(referral: ReferralRecord): Promise<{ id?: string; amount: number; currency: string } | undefined> {
 		const fromMeta = referral.metadata?.order as { id?: string; amount?: number; currency?: string } | undefined;
 		if (fromMeta && typeof fromMeta.amount === 'number' && typeof fromMeta.currency === 'string') {
 			return { amount: fromMeta.amount, currency: fromMeta.currency, ...(fromMeta.id ? { id: String(fromMeta.id) } : {}) };

@@ -6,7 +6,7 @@
  * Events that are neither (other topics, unpaid sessions, pending refunds) come out as `ignored`
  * with a reason, so a workflow can answer them 200 and move on. Plain TypeScript: no n8n. */
 import { EngineError } from '../errors';
-import { currencyExponent, fromMinorUnits } from '../rewards/money';
+import { currencyExponent, fromMinorUnits, isCurrency } from '../shared/money';
 import { headerValue } from './signatures';
 
 export const ORDER_SOURCES = ['stripe', 'shopify', 'woocommerce', 'paddle'] as const;
@@ -77,7 +77,7 @@ const isoFrom = (v: unknown, assumeUtc = false): string | null => {
 function currencyOf(v: unknown, field: string): string | null {
 	const t = text(v);
 	if (t === null) return null;
-	if (!/^[A-Za-z]{3}$/.test(t)) throw new EngineError('invalid_event', `${field} must be a three-letter currency code.`, { field });
+	if (!isCurrency(t.toUpperCase())) throw new EngineError('invalid_event', `${field} must be a three-letter ISO 4217 currency code such as EUR or USD.`, { field });
 	return t.toUpperCase();
 }
 

@@ -126,7 +126,15 @@ export const description: INodeProperties[] = [
 		displayOptions: show(['save']),
 		options: [
 			{ displayName: 'Minimum Order Amount', name: 'minOrderAmount', type: 'number', default: 0 },
-			{ displayName: 'Qualify Within (Days)', name: 'qualifyWithinDays', type: 'number', default: 0, description: 'The order must come within this many days of sign-up; 0 means no limit' },
+			{
+				displayName: 'Maximum Order Amount (Minor Units)',
+				name: 'maxOrderAmountMinor',
+				type: 'number',
+				default: 1000000000,
+				typeOptions: { minValue: 1, numberPrecision: 0 },
+				description: 'Larger orders are refused, in the currency\'s smallest unit (cents): 1,000,000,000 is 10,000,000.00 EUR or 1,000,000,000 JPY',
+			},
+			{ displayName: 'Qualify Within (Days)', name: 'qualifyWithinDays', type: 'number', default: 0, description: 'The order must come from sign-up to this many days after it (an order dated before the sign-up does not qualify); 0 means no limit' },
 		],
 	},
 	{
@@ -234,7 +242,7 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 		const windowDays = read<number>('attributionWindowDays', 30);
 		const model = read<string>('attributionModel', 'first_touch');
 		const fraud = read<FraudForm>('fraudPolicy', {});
-		const qualification = read<{ minOrderAmount?: number; qualifyWithinDays?: number }>('qualification', {});
+		const qualification = read<{ minOrderAmount?: number; qualifyWithinDays?: number; maxOrderAmountMinor?: number }>('qualification', {});
 		const refund = read<string>('refundPolicy', 'any_refund');
 		const format = read<FormatParameter>('codeFormat', {});
 		return await runPerItem(
@@ -247,7 +255,11 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 					share: share(i),
 					attribution: { windowDays: windowDays(i), model: model(i) },
 					fraudPolicy: fraudPolicyFrom(fraud(i)),
-					qualification: { ...(q.minOrderAmount ? { minOrderAmount: q.minOrderAmount } : {}), ...(q.qualifyWithinDays ? { qualifyWithinDays: q.qualifyWithinDays } : {}) },
+					qualification: {
+						...(q.minOrderAmount ? { minOrderAmount: q.minOrderAmount } : {}),
+						...(q.qualifyWithinDays ? { qualifyWithinDays: q.qualifyWithinDays } : {}),
+						...(q.maxOrderAmountMinor !== undefined ? { maxOrderAmountMinor: q.maxOrderAmountMinor } : {}),
+					},
 					refundPolicy: refund(i),
 					codeFormat: { ...raw, pattern: raw.pattern || undefined, extraBlockedWords: (raw.extraBlockedWords ?? '').split(',').filter((w) => w.trim() !== '') },
 				});

@@ -37,6 +37,10 @@ describe('conversion input', () => {
 		[{ ...order, amount: -1 }, 'amount'],
 		[{ ...order, amount: Number.NaN }, 'amount'],
 		[{ ...order, currency: 'euro' }, 'currency'],
+		[{ ...order, currency: 'XYZ' }, 'currency'],
+		[{ ...order, amount: 1e308 }, 'amount'],
+		[{ ...order, amount: Number.POSITIVE_INFINITY }, 'amount'],
+		[{ ...order, amount: 10_000_000.01 }, 'amount'],
 		[{ ...order, occurredAt: 'later' }, 'occurredAt'],
 	])('refuses %j', (input, name) => {
 		expect(field(() => validateConversion(input))).toBe(name);
@@ -74,7 +78,26 @@ describe('qualification', () => {
 		expect(qualificationFor('pending', T0, order, settings).outcome).toBe('qualify');
 		expect(qualificationFor('pending', T0, { ...order, occurredAt: T0 + DAY + 1 }, settings).outcome).toBe('ignore');
 		expect(field(() => validateQualificationSettings({ qualifyWithinDays: 0 }))).toBe('qualifyWithinDays');
+		expect(field(() => validateQualificationSettings({ maxOrderAmountMinor: 0 }))).toBe('maxOrderAmountMinor');
 		expect(field(() => validateQualificationSettings({ minOrderAmount: -5 }))).toBe('minOrderAmount');
+	});
+});
+
+describe('the qualifying window has two ends', () => {
+	it('refuses an order dated before the sign-up, and one after the window', () => {
+		const settings = validateQualificationSettings({ qualifyWithinDays: 7 });
+		expect(qualificationFor('pending', T0, { ...order, occurredAt: T0 }, settings).outcome).toBe('qualify');
+		expect(qualificationFor('pending', T0, { ...order, occurredAt: T0 + 7 * DAY }, settings).outcome).toBe('qualify');
+		const early = qualificationFor('pending', T0, { ...order, occurredAt: T0 - 1 }, settings);
+		expect(early).toEqual({ outcome: 'ignore', reason: 'The order came before the sign-up; it must come within 7 days after it.' });
+		expect(qualificationFor('flagged', T0, { ...order, occurredAt: T0 - DAY }, settings).outcome).toBe('ignore');
+		expect(qualificationFor('pending', T0, { ...order, occurredAt: T0 + 7 * DAY + 1 }, settings).outcome).toBe('ignore');
+	});
+
+	it('checks the amount against the program maximum', () => {
+		const settings = validateQualificationSettings({ maxOrderAmountMinor: 50_000 });
+		expect(validateConversion({ ...order, amount: 500 }, settings).amount).toBe(500);
+		expect(field(() => validateConversion({ ...order, amount: 500.01 }, settings))).toBe('amount');
 	});
 });
 
