@@ -69,7 +69,20 @@ export interface RewardSpec {
 }
 
 export interface PerReferralRule {
+	/**
+	 * A name for the output and for caps' ruleIds; optional in a configuration (the engine names an
+	 * unnamed rule after its recipient and reward, e.g. "referrer-points"). Not its identity: see `key`.
+	 */
 	id: string;
+	/**
+	 * The rule's identity, decided by the engine (`validateRewardProgram`): a hash of what it gives
+	 * (side, event, reward, minimum order; not its name, label or position), with `#2`, `#3` for
+	 * identical rules. Stored with each award so a re-evaluation after an edit of the program
+	 * recognises what the referral was already paid (see `planAwards`).
+	 */
+	key?: string;
+	/** True when the configuration named the rule (a name the engine made up says nothing about identity). */
+	named?: boolean;
 	type: 'per_referral';
 	side: RewardSide;
 	on: RewardEventType;
@@ -312,10 +325,56 @@ function validateHoldingDays(value: unknown, field: string): number {
 	return requireInteger(value, field, 0, 365);
 }
 
-function validateRule(raw: unknown, index: number, program: { currency?: string }, ids: Set<string>): RewardRule {
-	if (!isRecord(raw)) {
-		throw new EngineError('invalid_rule', `rules[${index}] must be an object (got ${describe(raw)}).`, { field: 'rules' });
+const present = (v: unknown) => v !== undefined && v !== null && v !== '';
+
+/**
+ * The name of a rule without one: per-referral rules after recipient and reward ("referrer-points",
+ * then "referrer-points-2" for a second unnamed one), milestones and levels after their metric. A
+ * name is a label; a per-referral rule's identity is its `key`, which does not depend on it.
+ */
+function defaultRuleIds(rules: unknown[]): Array<string | undefined> {
+	const taken = new Set(rules.map((r) => (isRecord(r) && typeof r.id === 'string' ? r.id.trim() : '')).filter(Boolean));
+	const seen = new Map<string, number>();
+	return rules.map((r) => {
+		if (!isRecord(r) || present(r.id)) return undefined;
+		let base: string;
+		if (r.type === 'per_referral') {
+			const kind = isRecord(r.reward) && typeof r.reward.kind === 'string' ? r.reward.kind : 'reward';
+			base = `${typeof r.side === 'string' ? r.side : 'referrer'}-${kind}`;
+		} else if (r.type === 'milestone') base = r.metric === 'referred_revenue' ? 'revenue-milestones' : 'milestones';
+		else if (r.type === 'status') base = `${r.award === 'badge' ? 'badges' : 'tiers'}-by-${r.metric === 'points' ? 'points' : 'referrals'}`;
+		else return undefined;
+		for (;;) {
+			const count = (seen.get(base) ?? 0) + 1;
+			seen.set(base, count);
+			const id = count === 1 ? base : `${base}-${count}`;
+			if (!taken.has(id)) {
+				taken.add(id);
+				return id;
+			}
+		}
+	});
+}
+
+/** Canonical JSON: object keys sorted, so equal content gives equal text. */
+function canonical(value: unknown): string {
+	return JSON.stringify(value, (_k, v: unknown) =>
+		v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+	);
+}
+
+/** A per-referral rule's identity: what it gives, not its name, label, holding period or position. */
+function contentKey(rule: PerReferralRule): string {
+	const { label: _label, ...reward } = rule.reward;
+	const content = { side: rule.side, on: rule.on, reward, minOrderAmount: rule.minOrderAmount ?? 0 };
+	return `pr_${createHash('sha256').update(canonical(content)).digest('hex').slice(0, 24)}`;
+}
+
+function validateRule(input: unknown, index: number, program: { currency?: string }, ids: Set<string>, defaultId?: string): RewardRule {
+	if (!isRecord(input)) {
+		throw new EngineError('invalid_rule', `rules[${index}] must be an object (got ${describe(input)}).`, { field: 'rules' });
 	}
+	const raw: Record<string, unknown> = defaultId === undefined ? input : { ...input, id: defaultId };
 	const id = (() => {
 		try {
 			return requireText(raw.id, 'id', 64);
@@ -352,6 +411,8 @@ function validateRule(raw: unknown, index: number, program: { currency?: string 
 			on,
 			reward: validateRewardSpec(raw.reward, ctx, program.currency, on === 'referral_qualified'),
 		};
+		// A validated program validated again (the service's sign-up subset) keeps which names were made up.
+		rule.named = defaultId === undefined && raw.named !== false;
 		if (raw.minOrderAmount !== undefined) {
 			if (on !== 'referral_qualified') ctx.fail('invalid_rule', 'minOrderAmount', 'minOrderAmount only applies on referral_qualified (there is no order at sign-up).');
 			rule.minOrderAmount = ctx.check(() => requireAmount(raw.minOrderAmount, 'minOrderAmount', { allowZero: true }));
@@ -510,7 +571,18 @@ export function validateRewardProgram(config: unknown): RewardProgram {
 		throw new EngineError('no_rules', 'rules must list at least one reward rule.', { field: 'rules' });
 	}
 	const ids = new Set<string>();
-	const rules = raw.rules.map((r, i) => validateRule(r, i, { currency }, ids));
+	const defaults = defaultRuleIds(raw.rules);
+	const rules = raw.rules.map((r, i) => validateRule(r, i, { currency }, ids, defaults[i]));
+	// Identity: identical per-referral rules are told apart by their rank among themselves only, so
+	// reordering, renaming or adding other rules changes no rule's key.
+	const occurrences = new Map<string, number>();
+	for (const rule of rules) {
+		if (rule.type !== 'per_referral') continue;
+		const base = contentKey(rule);
+		const count = (occurrences.get(base) ?? 0) + 1;
+		occurrences.set(base, count);
+		rule.key = count === 1 ? base : `${base}#${count}`;
+	}
 	if (raw.caps !== undefined && !Array.isArray(raw.caps)) {
 		throw new EngineError('invalid_cap', 'caps must be a list.', { field: 'caps' });
 	}
@@ -562,6 +634,34 @@ export interface ReferrerState {
 	capUsage?: Record<string, CapUsage>;
 	/** The referrer's qualified referral ids, oldest first; lets milestone rewards list what earned them. */
 	qualifiedReferralIds?: string[];
+	/**
+	 * The per-referral awards this referral already has (any status, reversed included), from
+	 * earlier evaluations under this or an earlier version of the program: what `planAwards`
+	 * reconciles the current rules against so an edited program never pays a rule slot twice.
+	 */
+	paid?: PaidAward[];
+}
+
+/** A per-referral award already in the ledger, as `planAwards` needs it. */
+export interface PaidAward {
+	rewardId: string;
+	idempotencyKey: string;
+	recipientId: string;
+	side: RewardSide;
+	/** The earning event: `referral_qualified:<referralId>` or `referee_signup:<referralId>`. */
+	evaluation: string;
+	kind: AwardKind;
+	/** The rule's name when it was written. */
+	rule: string;
+	/** The rule's identity when it was written; absent on awards written before rule keys. */
+	ruleKey?: string;
+	/** Its slot number within recipient, event and kind; absent on awards written before slots. */
+	slot?: number;
+	points?: number;
+	amount?: number;
+	currency?: string;
+	percentOff?: number;
+	customType?: string;
 }
 
 export type SkipReason = 'cap_reached' | 'below_min_order' | 'no_order_amount' | 'currency_mismatch' | 'zero_amount';
@@ -591,6 +691,12 @@ export interface AwardIntent {
 	skipReason?: SkipReason;
 	/** The cap that stopped this award. */
 	capId?: string;
+	/** Per-referral rules: the rule's identity (`PerReferralRule.key`), stored with the award. */
+	ruleKey?: string;
+	/** Per-referral rules: the slot number of a new award within recipient, event and kind. */
+	slot?: number;
+	/** Set when the referral already has this award (`ReferrerState.paid`): nothing is written, the stored one is the answer. */
+	existingRewardId?: string;
 	earnedBy: {
 		rule: string;
 		event: RewardEventType;
@@ -640,6 +746,28 @@ function validateEvent(raw: unknown): RewardEvent & { occurredAt: number } {
 	return event;
 }
 
+function paidAwards(raw: unknown): PaidAward[] {
+	if (raw === undefined || raw === null) return [];
+	if (!Array.isArray(raw)) throw new EngineError('invalid_state', 'paid must be a list.', { field: 'paid' });
+	return raw.map((a, i) => {
+		const r = requireRecord(a, `paid[${i}]`);
+		const award: PaidAward = {
+			rewardId: requireText(String(r.rewardId ?? ''), `paid[${i}].rewardId`),
+			idempotencyKey: requireText(r.idempotencyKey, `paid[${i}].idempotencyKey`),
+			recipientId: requireText(String(r.recipientId ?? ''), `paid[${i}].recipientId`),
+			side: requireOneOf(r.side, `paid[${i}].side`, REWARD_SIDES),
+			evaluation: requireText(r.evaluation, `paid[${i}].evaluation`),
+			kind: requireOneOf(r.kind, `paid[${i}].kind`, [...VALUE_KINDS, 'badge', 'tier'] as const),
+			rule: requireText(r.rule, `paid[${i}].rule`),
+		};
+		if (typeof r.ruleKey === 'string') award.ruleKey = r.ruleKey;
+		if (typeof r.slot === 'number') award.slot = r.slot;
+		for (const key of ['points', 'amount', 'percentOff'] as const) if (typeof r[key] === 'number') award[key] = r[key] as number;
+		for (const key of ['currency', 'customType'] as const) if (typeof r[key] === 'string') award[key] = r[key] as string;
+		return award;
+	});
+}
+
 function validateState(raw: unknown, event: RewardEvent): Required<Omit<ReferrerState, 'tier' | 'qualifiedReferralIds'>> & Pick<ReferrerState, 'tier' | 'qualifiedReferralIds'> {
 	const s = requireRecord(raw, 'state');
 	const qualifiedCount = requireInteger(s.qualifiedCount, 'qualifiedCount', 0);
@@ -675,6 +803,7 @@ function validateState(raw: unknown, event: RewardEvent): Required<Omit<Referrer
 		tier: s.tier === undefined || s.tier === null ? null : requireText(s.tier, 'tier'),
 		capUsage: usage,
 		qualifiedReferralIds: list('qualifiedReferralIds'),
+		paid: paidAwards(s.paid),
 	};
 }
 
@@ -710,6 +839,8 @@ function admit(p: Planner, intent: AwardIntent): boolean {
 	if (intent.side !== 'referrer' || intent.kind === 'badge' || intent.kind === 'tier') return true;
 	const matching = p.program.caps.filter((c) => !c.ruleIds || c.ruleIds.includes(intent.ruleId));
 	for (const cap of matching) {
+		// An award already written stands: it counts, but no cap takes it back.
+		if (intent.existingRewardId !== undefined) break;
 		const used = p.usage.get(cap.id) as { count: number; valueMinor: number };
 		const value = capValueMinor(cap, intent);
 		const countFull = cap.maxCount !== undefined && used.count + 1 > cap.maxCount;
@@ -811,20 +942,93 @@ function applySpec(p: Planner, intent: AwardIntent, spec: RewardSpec): void {
 	}
 }
 
-function planPerReferral(p: Planner, rule: PerReferralRule): void {
-	if (rule.on !== p.event.type) return;
-	const recipientId = rule.side === 'referrer' ? p.event.referrerId : p.event.refereeId;
-	const intent = baseIntent(p, rule, recipientId, rule.side, rule.reward.kind, `${p.event.type}:${p.event.referralId}`, [p.event.referralId]);
-	if (rule.minOrderAmount !== undefined && (!p.event.order || p.event.order.amount < rule.minOrderAmount)) {
-		applySpec(p, intent, rule.reward);
-		intent.status = 'skipped';
-		intent.skipReason = p.event.order ? 'below_min_order' : 'no_order_amount';
-		p.skipped.push(intent);
-		return;
+/** What an award gives, to pair an award with a rule whose key changed (see `reconcile`). */
+function specSignature(kind: AwardKind, v: { points?: number; amount?: number; currency?: string; percentOff?: number; customType?: string }): string {
+	return canonical([kind, v.points ?? null, v.amount ?? null, v.currency ?? null, v.percentOff ?? null, v.customType ?? null]);
+}
+
+/**
+ * Which award already paid each rule, per recipient, event and kind (a "group"): first the award
+ * written for the same rule key (the rule is unchanged: reordered, renamed, or others added);
+ * then, for awards whose rule was edited or written before rule keys existed, the rule with the
+ * same name, else the same reward, else the next in program order. A group never holds more
+ * awards than it had rules at once, so an edit never pays a referral twice for one slot, and a
+ * rule left without an award is new and is paid.
+ */
+function reconcile(rules: PerReferralRule[], paid: PaidAward[]): Map<PerReferralRule, PaidAward> {
+	const matched = new Map<PerReferralRule, PaidAward>();
+	const left = [...paid].sort((a, b) => Number(a.rewardId) - Number(b.rewardId));
+	for (const rule of rules) {
+		const i = left.findIndex((a) => a.ruleKey !== undefined && a.ruleKey === rule.key);
+		if (i !== -1) matched.set(rule, left.splice(i, 1)[0]);
 	}
-	applySpec(p, intent, rule.reward);
-	if (intent.status !== 'skipped') holdFor(p, rule, intent);
-	push(p, intent);
+	const open = rules.filter((r) => !matched.has(r));
+	for (const award of left) {
+		if (open.length === 0) break;
+		const signature = specSignature(award.kind, award);
+		const score = (r: PerReferralRule) => (r.named && r.id === award.rule ? 0 : 2) + (specSignature(r.reward.kind, r.reward) === signature ? 0 : 1);
+		let best = 0;
+		for (let j = 1; j < open.length; j++) if (score(open[j]) < score(open[best])) best = j;
+		matched.set(open[best], award);
+		open.splice(best, 1);
+	}
+	return matched;
+}
+
+function planPerReferral(p: Planner, state: ReturnType<typeof validateState>): void {
+	const rules = p.program.rules.filter((r): r is PerReferralRule => r.type === 'per_referral' && r.on === p.event.type);
+	const evaluation = `${p.event.type}:${p.event.referralId}`;
+	const groups = new Map<string, { rules: PerReferralRule[]; paid: PaidAward[] }>();
+	const groupOf = (side: string, kind: string) => {
+		const name = `${side}:${kind}`;
+		let group = groups.get(name);
+		if (!group) groups.set(name, (group = { rules: [], paid: [] }));
+		return group;
+	};
+	for (const rule of rules) groupOf(rule.side, rule.reward.kind).rules.push(rule);
+	for (const award of state.paid) if (award.evaluation === evaluation) groupOf(award.side, award.kind).paid.push(award);
+	const existing = new Map<PerReferralRule, PaidAward>();
+	const nextSlot = new Map<PerReferralRule, () => number>();
+	for (const group of groups.values()) {
+		for (const [rule, award] of reconcile(group.rules, group.paid)) existing.set(rule, award);
+		// New awards take slots above every slot the group used, so a slot is never written twice.
+		let top = Math.max(group.paid.length, ...group.paid.map((a) => a.slot ?? 0));
+		for (const rule of group.rules) nextSlot.set(rule, () => ++top);
+	}
+	for (const rule of rules) {
+		const recipientId = rule.side === 'referrer' ? p.event.referrerId : p.event.refereeId;
+		const intent = baseIntent(p, rule, recipientId, rule.side, rule.reward.kind, evaluation, [p.event.referralId]);
+		intent.ruleKey = rule.key;
+		const award = existing.get(rule);
+		if (award) {
+			// Paid already (by this rule, or by the rule it was edited from): the stored award is the answer.
+			intent.idempotencyKey = award.idempotencyKey;
+			intent.existingRewardId = award.rewardId;
+			intent.kind = award.kind;
+			for (const key of ['points', 'amount', 'currency', 'percentOff', 'customType'] as const) if (award[key] !== undefined) (intent as unknown as Record<string, unknown>)[key] = award[key];
+			push(p, intent);
+			continue;
+		}
+		applySpec(p, intent, rule.reward);
+		if (rule.minOrderAmount !== undefined && (!p.event.order || p.event.order.amount < rule.minOrderAmount)) {
+			intent.status = 'skipped';
+			intent.skipReason = p.event.order ? 'below_min_order' : 'no_order_amount';
+			p.skipped.push(intent);
+			continue;
+		}
+		if (intent.status !== 'skipped') holdFor(p, rule, intent);
+		if (intent.status === 'skipped') {
+			p.skipped.push(intent);
+			continue;
+		}
+		if (!admit(p, intent)) {
+			p.skipped.push(intent);
+			continue;
+		}
+		intent.slot = nextSlot.get(rule)!();
+		intent.idempotencyKey = rewardIdempotencyKey(p.program.programId, recipientId, `slot:${rule.side}:${rule.reward.kind}#${intent.slot}`, evaluation);
+		p.awards.push(intent);
+	}
 }
 
 /** Values a milestone fires at within (previous, current]. Bounded so a huge jump cannot loop for long. */
@@ -941,7 +1145,7 @@ export function planAwards(program: RewardProgram | RewardProgramConfig, event: 
 		});
 	}
 	const planner: Planner = { program: prog, event: ev, usage, awards: [], skipped: [] };
-	for (const rule of prog.rules) if (rule.type === 'per_referral') planPerReferral(planner, rule);
+	planPerReferral(planner, st);
 	for (const rule of prog.rules) if (rule.type === 'milestone') planMilestones(planner, rule, st);
 	for (const rule of prog.rules) if (rule.type === 'status') planStatus(planner, rule, st);
 	return { awards: planner.awards, skipped: planner.skipped };

@@ -7,10 +7,12 @@ import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy, type ReversalPla
 import {
 	type AwardIntent,
 	capWindow,
+	type PaidAward,
 	planAwards,
 	type RewardEventType,
 	type RewardProgram,
 	type RewardProgramConfig,
+	type RuleType,
 	rewardIdempotencyKey,
 	validateRewardProgram,
 } from './rules';
@@ -114,6 +116,8 @@ export interface RewardServiceOptions {
 interface ReferrerSnapshot {
 	qualified: ReferralRecord[];
 	rewards: RewardRecord[];
+	/** The referral's own rewards (both sides), for reconciling per-referral rules after program edits. */
+	ofReferral: RewardRecord[];
 }
 
 /** Serialises evaluations per referrer in this process, so caps and counts see each other's awards. */
@@ -233,6 +237,7 @@ export class RewardService {
 		const snapshot: ReferrerSnapshot = {
 			qualified: this.needs.qualified || this.needs.revenue ? await this.qualifiedOf(referral.referrerId) : [],
 			rewards: this.needs.rewards ? await this.rewardsOf(referral.referrerId) : [],
+			ofReferral: await this.rewardsOfReferral(referral.id),
 		};
 		for (const type of events) {
 			const occurredAt = type === 'referral_qualified' ? (referral.qualifiedAt ?? referral.updatedAt) : referral.touchedAt;
@@ -251,11 +256,18 @@ export class RewardService {
 			);
 			for (const intent of plan.skipped) result.skipped.push(this.skippedItem(intent, intent.skipReason ?? 'skipped'));
 			for (const intent of plan.awards) {
+				const stored = intent.existingRewardId === undefined ? undefined : snapshot.ofReferral.find((r) => String(r.id) === intent.existingRewardId);
+				if (stored) {
+					// Already paid (a replay, or a rule edited since): the stored award answers, nothing is written.
+					result.rewards.push({ ...(await this.rewardItem(stored)), replayed: true });
+					continue;
+				}
 				const written = await this.write(referral, type, occurredAt, intent);
 				if ('reason' in written) result.skipped.push(written);
 				else {
 					result.rewards.push(written.item);
 					if (!snapshot.rewards.some((r) => r.id === written.record.id)) snapshot.rewards.push(written.record);
+					if (!snapshot.ofReferral.some((r) => r.id === written.record.id)) snapshot.ofReferral.push(written.record);
 				}
 			}
 		}
@@ -274,6 +286,46 @@ export class RewardService {
 			}
 		}
 		return sortQualified(all);
+	}
+
+	private async rewardsOfReferral(referralId: number): Promise<RewardRecord[]> {
+		const all: RewardRecord[] = [];
+		let afterId: number | undefined;
+		for (;;) {
+			const page = await this.ledger.listRewards({ programId: this.programId, referralId, afterId, limit: PAGE });
+			all.push(...page);
+			if (page.length < PAGE) return all;
+			afterId = page[page.length - 1].id;
+		}
+	}
+
+	/** The referral's per-referral awards (every status) as `planAwards` reconciles them. */
+	private paidOf(records: RewardRecord[]): PaidAward[] {
+		const paid: PaidAward[] = [];
+		for (const r of records) {
+			const m = meta(r);
+			const by = m.earnedBy as AwardIntent['earnedBy'] | undefined;
+			const ruleType = (m.ruleType as RuleType | undefined) ?? (by?.milestone !== undefined ? 'milestone' : by?.level !== undefined ? 'status' : 'per_referral');
+			if (ruleType !== 'per_referral' || r.side === 'participant' || typeof m.evaluation !== 'string') continue;
+			const award: PaidAward = {
+				rewardId: String(r.id),
+				idempotencyKey: r.idempotencyKey,
+				recipientId: String(r.recipientId),
+				side: r.side,
+				evaluation: m.evaluation,
+				kind: r.kind as PaidAward['kind'],
+				rule: r.rule,
+			};
+			if (typeof m.ruleKey === 'string') award.ruleKey = m.ruleKey;
+			if (typeof m.slot === 'number') award.slot = m.slot;
+			if (r.kind === 'points' && r.amount !== null) award.points = r.amount;
+			else if (r.amount !== null) award.amount = r.amount;
+			if (r.currency) award.currency = r.currency;
+			if (typeof m.percentOff === 'number') award.percentOff = m.percentOff;
+			if (typeof m.customType === 'string') award.customType = m.customType;
+			paid.push(award);
+		}
+		return paid;
 	}
 
 	private async rewardsOf(recipientId: number): Promise<RewardRecord[]> {
@@ -374,6 +426,7 @@ export class RewardService {
 			tier: tierReward ? String(meta(tierReward).tier) : null,
 			capUsage,
 			qualifiedReferralIds: upTo.map((r) => String(r.id)),
+			paid: this.paidOf(snapshot.ofReferral),
 		};
 	}
 
@@ -453,6 +506,8 @@ export class RewardService {
 			earnedBy: intent.earnedBy,
 			evaluation: `${type}:${referral.id}`,
 			earnedAt: occurredAt,
+			...(intent.ruleKey !== undefined ? { ruleKey: intent.ruleKey } : {}),
+			...(intent.slot !== undefined ? { slot: intent.slot } : {}),
 		};
 		for (const key of ['points', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
 			if (intent[key] !== undefined) metadata[key] = intent[key];

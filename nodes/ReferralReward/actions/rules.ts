@@ -121,7 +121,15 @@ export const description: INodeProperties[] = [
 					},
 					...rewardFields(VALUE_KINDS, 'points'),
 					{ displayName: 'Minimum Order Amount', name: 'minOrderAmount', type: 'number', default: 0, description: 'Orders below this earn nothing; 0 means any order' },
-					{ displayName: 'Rule Name', name: 'id', type: 'string', default: '', placeholder: 'e.g. referrer-points', description: 'Part of each reward\'s idempotency key; empty: recipient and reward, e.g. "referrer-points"' },
+					{
+						displayName: 'Rule Name',
+						name: 'id',
+						type: 'string',
+						default: '',
+						placeholder: 'e.g. referrer-points',
+						description:
+							'Shown as "rule" in the output; empty: recipient and reward, e.g. "referrer-points". Only a label: reordering, renaming or adding rules never pays a referral again, and a rule whose reward you change keeps what it already paid.',
+					},
 				],
 			},
 		],
@@ -321,16 +329,10 @@ function rewardSpec(entry: IDataObject): RewardSpec {
 export function programFromForm(programId: string, form: { perReferral?: IDataObject; milestones?: IDataObject; levels?: IDataObject; caps?: IDataObject; programOptions?: IDataObject }): RewardProgramConfig {
 	const options = form.programOptions ?? {};
 	const rules: RewardRule[] = [];
-	const ids = new Map<string, number>();
+	// Names are labels; the engine names unnamed rules and decides each rule's identity (its key).
 	for (const entry of (form.perReferral?.rewards as IDataObject[] | undefined) ?? []) {
-		let id = present(entry.id) ? String(entry.id).trim() : `${entry.side ?? 'referrer'}-${entry.kind ?? 'points'}`;
-		if (!present(entry.id)) {
-			// Two unnamed rewards of the same recipient and kind get -2, -3: stable as long as their order is.
-			const seen = (ids.get(id) ?? 0) + 1;
-			ids.set(id, seen);
-			if (seen > 1) id = `${id}-${seen}`;
-		}
-		const rule: Record<string, unknown> = { id, type: 'per_referral', side: entry.side ?? 'referrer', on: entry.on ?? 'referral_qualified', reward: rewardSpec(entry) };
+		const id = present(entry.id) ? String(entry.id).trim() : undefined;
+		const rule: Record<string, unknown> = { ...(id ? { id } : {}), type: 'per_referral', side: entry.side ?? 'referrer', on: entry.on ?? 'referral_qualified', reward: rewardSpec(entry) };
 		if (typeof entry.minOrderAmount === 'number' && entry.minOrderAmount !== 0) rule.minOrderAmount = entry.minOrderAmount;
 		rules.push(rule as unknown as RewardRule);
 	}
@@ -346,18 +348,18 @@ export function programFromForm(programId: string, form: { perReferral?: IDataOb
 		byMetric.set(metric, [...(byMetric.get(metric) ?? []), m]);
 	}
 	for (const [metric, milestones] of byMetric) {
-		rules.push({ id: metric === 'qualified_referrals' ? 'milestones' : 'revenue-milestones', type: 'milestone', metric, milestones } as unknown as RewardRule);
+		rules.push({ type: 'milestone', metric, milestones } as unknown as RewardRule);
 	}
 	const statusRules = new Map<string, StatusRule>();
 	for (const entry of (form.levels?.level as IDataObject[] | undefined) ?? []) {
 		const awards = entry.award === 'both' || entry.award === undefined ? ['badge', 'tier'] : [String(entry.award)];
 		const metric = String(entry.metric ?? 'qualified_referrals') as StatusRule['metric'];
 		for (const award of awards) {
-			const id = `${award === 'badge' ? 'badges' : 'tiers'}-by-${metric === 'points' ? 'points' : 'referrals'}`;
-			let rule = statusRules.get(id);
+			const group = `${award}:${metric}`;
+			let rule = statusRules.get(group);
 			if (!rule) {
-				rule = { id, type: 'status', award: award as StatusRule['award'], metric, levels: [] };
-				statusRules.set(id, rule);
+				rule = { type: 'status', award: award as StatusRule['award'], metric, levels: [] } as unknown as StatusRule;
+				statusRules.set(group, rule);
 			}
 			rule.levels.push({ name: entry.name as string, min: entry.min as number });
 		}

@@ -56,7 +56,10 @@ describe('per-referral rewards, both sides', () => {
 		expect(plan.skipped).toEqual([]);
 		expect(plan.awards).toEqual([
 			{
-				idempotencyKey: rewardIdempotencyKey('spring', 'bob', 'referee-welcome', 'referee_signup:ref-1'),
+				// The first coupon slot of the referee at this sign-up; the rule's identity is its key, not its name.
+				idempotencyKey: rewardIdempotencyKey('spring', 'bob', 'slot:referee:coupon#1', 'referee_signup:ref-1'),
+				ruleKey: expect.stringMatching(/^pr_[0-9a-f]{24}$/),
+				slot: 1,
 				programId: 'spring',
 				recipientId: 'bob',
 				side: 'referee',

@@ -88,7 +88,8 @@ describe('validateRewardProgram refuses bad input, naming the rule and field', (
 		const rule = perReferral({ kind: 'points', points: 5 });
 		expect(error(program([rule, rule])).code).toBe('duplicate_rule_id');
 		expect(error(program([])).code).toBe('no_rules');
-		expect(error(program([{ type: 'per_referral' }])).field).toBe('id');
+		expect(error(program([{ type: 'per_referral' }])).field).toBe('side');
+		expect(error(program([{ id: 7, type: 'per_referral' }])).field).toBe('id');
 		expect(error({ rules: [rule] }).field).toBe('programId');
 	});
 });
