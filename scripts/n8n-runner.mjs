@@ -45,6 +45,7 @@ async function start() {
 			`  ${n8n.signedCurl(`${server.baseUrl}/webhook/referral/conversion`, '{"email":"bob@example.org","orderId":"A-1001","amount":59.9,"currency":"EUR"}', secrets.webhookSecret)}`,
 			`Unsigned, wrongly signed or replayed requests answer 401 {"error":{"message":…,"field":"signature"}} and write nothing.`,
 			`Lead scoring (credential "Lead Scoring Header Auth"): curl -s -X POST ${server.baseUrl}/webhook/leads/score -H 'Authorization: Bearer ${secrets.leadScoringToken}' -H 'content-type: application/json' -d '{"email":"dana@northwind.example","title":"VP Marketing"}'`,
+			`Participant status: curl -s '${server.baseUrl}/webhook/referral/participant?email=ann%40example.com' answers 202 to everyone and emails an enrolled address its private link (…/participant?token=…), also in the welcome email; links are signed with the credential "Referral Link Secret"${secrets.fromEnvironment.linkSecret ? ' (from REFERRAL_LINK_SECRET)' : ' (made for this instance; set REFERRAL_LINK_SECRET to choose it)'}. The sample links point at http://localhost:5678: change Status Page URL in the Private Link nodes if you serve another address.`,
 			`Stripe and Shopify send to ${server.baseUrl}/webhook/stripe/referrals and /webhook/shopify/referrals; put their signing secrets into the credentials "Stripe Webhook Secret" and "Shopify Webhook Secret" (docs/security.md).`,
 			'',
 			`Emails and texts the workflows send go to the local catcher (credentials "Local Mail", SMTP 127.0.0.1:${smtpPort}, and "Local SMS"): read them at http://localhost:${mailPort}`,

@@ -237,7 +237,13 @@ export function spawnN8n(bin, args, env, logFile, { inheritOutput = false } = {}
 		await exited;
 		clearTimeout(timer);
 	};
-	return { child, logFile, stop };
+	/** SIGKILL to the whole process group (n8n and its task runner): a crash, nothing shuts down cleanly. */
+	const kill = async () => {
+		if (child.exitCode !== null || child.signalCode !== null) return;
+		signal('SIGKILL');
+		await exited;
+	};
+	return { child, logFile, stop, kill };
 }
 
 /**
@@ -246,7 +252,7 @@ export function spawnN8n(bin, args, env, logFile, { inheritOutput = false } = {}
  */
 export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOutput = false } = {}) {
 	const logFile = path.join(env.N8N_USER_FOLDER, `n8n-${port}.log`);
-	const { child, stop } = spawnN8n(
+	const { child, stop, kill } = spawnN8n(
 		bin,
 		['start'],
 		// Loopback only unless N8N_LISTEN_ADDRESS says otherwise: the demo owner's password is in the README.
@@ -262,7 +268,7 @@ export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOut
 		}
 		try {
 			const response = await fetch(`${baseUrl}/healthz/readiness`);
-			if (response.ok) return { child, baseUrl, stop, logFile };
+			if (response.ok) return { child, baseUrl, stop, kill, logFile };
 		} catch {
 			/* not listening yet */
 		}
@@ -350,21 +356,26 @@ export function localSmsCredential(baseUrl, account = LOCAL_SMS_ACCOUNT) {
  * The credentials the sample workflows authenticate with, by id and name: the X-Referral-Signature
  * secret of the conversion and refund webhooks ("Referral Webhook Secret"), the signing secrets of
  * the Stripe and Shopify workflows, and the lead-scoring webhook's Header Auth
- * (`Authorization: Bearer <token>`).
+ * (`Authorization: Bearer <token>`), and the secret that signs private status and unsubscribe links
+ * ("Referral Link Secret"; tests that pass none get one derived from the webhook secret).
  */
-export function securityCredentials({ webhookSecret, leadScoringToken, stripeSecret, shopifySecret }) {
+export function securityCredentials({ webhookSecret, leadScoringToken, stripeSecret, shopifySecret, linkSecret }) {
 	const signing = (id, name, secret) => ({ id, name, type: 'referralWebhookSecretApi', data: { secret, previousSecret: '' } });
 	return [
 		signing('rmWebhookSecret1', 'Referral Webhook Secret', webhookSecret),
 		signing('rmStripeSecret01', 'Stripe Webhook Secret', stripeSecret ?? webhookSecret),
 		signing('rmShopifySecret1', 'Shopify Webhook Secret', shopifySecret ?? webhookSecret),
 		{ id: 'rmLeadScoreAuth1', name: 'Lead Scoring Header Auth', type: 'httpHeaderAuth', data: { name: 'Authorization', value: `Bearer ${leadScoringToken}` } },
+		{ id: LINK_SECRET_CREDENTIAL_ID, name: 'Referral Link Secret', type: 'referralLinkSecretApi', data: { secret: linkSecret ?? `${webhookSecret}-links-0123456789abcdef`, previousSecret: '' } },
 	];
 }
 
+/** The credential that signs private status and unsubscribe links, by id ("Referral Link Secret"). */
+export const LINK_SECRET_CREDENTIAL_ID = 'rmLinkSecret0001';
+
 /**
  * The secrets of `npm start`'s instance: from the environment when set (REFERRAL_WEBHOOK_SECRET,
- * LEAD_SCORING_TOKEN, STRIPE_WEBHOOK_SECRET, SHOPIFY_WEBHOOK_SECRET), else made once from a CSPRNG and
+ * LEAD_SCORING_TOKEN, STRIPE_WEBHOOK_SECRET, SHOPIFY_WEBHOOK_SECRET, REFERRAL_LINK_SECRET), else made once from a CSPRNG and
  * kept in <userFolder>/referral-secrets.json (mode 600), so a restart keeps what senders were given.
  */
 export function localSecrets(userFolder, environment = process.env) {
@@ -375,7 +386,7 @@ export function localSecrets(userFolder, environment = process.env) {
 	} catch {
 		/* first start */
 	}
-	const made = { webhookSecret: () => hex(32), leadScoringToken: () => hex(24), stripeSecret: () => `whsec_${hex(24)}`, shopifySecret: () => hex(32) };
+	const made = { webhookSecret: () => hex(32), leadScoringToken: () => hex(24), stripeSecret: () => `whsec_${hex(24)}`, shopifySecret: () => hex(32), linkSecret: () => hex(32) };
 	const secrets = {};
 	const keep = { ...stored };
 	for (const [key, variable] of Object.entries(SECRET_VARIABLES)) {
@@ -385,10 +396,16 @@ export function localSecrets(userFolder, environment = process.env) {
 	}
 	mkdirSync(userFolder, { recursive: true });
 	writeFileSync(file, JSON.stringify(keep, null, 2), { mode: 0o600 });
-	return { ...secrets, fromEnvironment: { webhookSecret: Boolean(environment.REFERRAL_WEBHOOK_SECRET) } };
+	return { ...secrets, fromEnvironment: { webhookSecret: Boolean(environment.REFERRAL_WEBHOOK_SECRET), linkSecret: Boolean(environment.REFERRAL_LINK_SECRET) } };
 }
 
-const SECRET_VARIABLES = { webhookSecret: 'REFERRAL_WEBHOOK_SECRET', leadScoringToken: 'LEAD_SCORING_TOKEN', stripeSecret: 'STRIPE_WEBHOOK_SECRET', shopifySecret: 'SHOPIFY_WEBHOOK_SECRET' };
+const SECRET_VARIABLES = {
+	webhookSecret: 'REFERRAL_WEBHOOK_SECRET',
+	leadScoringToken: 'LEAD_SCORING_TOKEN',
+	stripeSecret: 'STRIPE_WEBHOOK_SECRET',
+	shopifySecret: 'SHOPIFY_WEBHOOK_SECRET',
+	linkSecret: 'REFERRAL_LINK_SECRET',
+};
 const hex = (bytes) => randomBytes(bytes).toString('hex');
 
 /** A ready-to-paste shell command that signs `body` with openssl and posts it to `url`. */

@@ -74,12 +74,14 @@ export async function startQueueCluster(userFolder, { workers = 2, files = n8n.w
 	const logs = path.join(userFolder, 'logs');
 	mkdirSync(logs, { recursive: true });
 	const port = await n8n.freePort();
-	const processes = [];
+	let processes = [];
 	const stopAll = async () => {
 		await Promise.all(processes.map((p) => p.stop()));
 		await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
 	};
-	try {
+	// Main, then each worker once healthy; again after kill() for a restart on the same database and port.
+	const launch = async () => {
+		processes = [];
 		const main = startProcess(bin, ['start'], { ...env, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(await n8n.freePort()), N8N_EVENTBUS_LOGWRITER_LOGBASENAME: 'n8nEventLog-main' }, path.join(logs, 'main.log'));
 		processes.push(main);
 		await waitHealthy(`http://localhost:${port}/healthz/readiness`, main);
@@ -100,6 +102,9 @@ export async function startQueueCluster(userFolder, { workers = 2, files = n8n.w
 			processes.push(worker);
 			await waitHealthy(`http://localhost:${health}/healthz/readiness`, worker);
 		}
+	};
+	try {
+		await launch();
 		return {
 			baseUrl: `http://localhost:${port}`,
 			env,
@@ -109,6 +114,14 @@ export async function startQueueCluster(userFolder, { workers = 2, files = n8n.w
 			executionsPerWorker: () =>
 				processes.slice(1).map((p) => (readFileSync(p.logFile, 'utf8').match(/Worker started execution/g) ?? []).length),
 			stop: stopAll,
+			/** SIGKILL to main and every worker at once (a crash of the whole cluster). */
+			kill: async () => {
+				await Promise.all(processes.map((p) => p.kill()));
+			},
+			/** Starts main and workers again on the same database, Redis queue and port. */
+			restart: async () => {
+				await launch();
+			},
 		};
 	} catch (error) {
 		await stopAll();

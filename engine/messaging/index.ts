@@ -20,3 +20,5 @@ export { buildPlivoRequest, readPlivoResponse, sendPlivo, PLIVO_BASE_URL } from 
 export { buildTelnyxRequest, readTelnyxResponse, sendTelnyx, TELNYX_BASE_URL } from './providers/telnyx';
 export { createSmtpSender, classifySmtpError, smtpMessageId, verifySmtpConnection, type SmtpOptions } from './providers/smtp';
 export { messageLedgerFrom, type MessageLedgerStore } from './ledgerAdapter';
+export { deliverOwedMessages, otherResult, type BuiltMessage, type DeliverOwedInput, type DeliverOwedResult, type OwedDelivery, type OwedMessageStore } from './owed';
+export { unsubscribeWithLink, type LinkUnsubscribeResult } from './unsubscribeLinks';

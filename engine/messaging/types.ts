@@ -110,10 +110,35 @@ export function isDeliveryError(error: unknown): error is DeliveryError {
 	return error instanceof DeliveryError;
 }
 
+/**
+ * For a message delivered from the ledger's outbox: `handOver` records that this attempt is about to
+ * pass the provider's point of no return. It calls `proceed` synchronously once the record is
+ * committed (the sender passes the point there, before anything else runs) and resolves true, or
+ * resolves false without calling it when the claim was lost (the sender then sends nothing).
+ */
+export interface SendHooks {
+	handOver(proceed: () => void): Promise<boolean>;
+}
+
+/** Thrown by a sender whose hand-over was refused: another sender holds the message now. */
+export class HandOverRefused extends Error {
+	constructor() {
+		super('The claim on this message was lost before it was handed to the provider; nothing was sent.');
+		this.name = 'HandOverRefused';
+	}
+}
+
 /** Sends one message through one provider and credential. */
 export interface MessageSender<M> {
 	readonly provider: string;
-	send(message: M): Promise<ProviderAccepted>;
+	/**
+	 * With `hooks`, a sender that sets `handsOver` calls `hooks.handOver` itself right before its
+	 * point of no return (SMTP: before the final dot of DATA). Others are handed over by the caller
+	 * right before `send`.
+	 */
+	send(message: M, hooks?: SendHooks): Promise<ProviderAccepted>;
+	/** True when `send` calls `hooks.handOver` itself at the provider's point of no return. */
+	readonly handsOver?: boolean;
 	/** Releases connections (SMTP pools); a no-op for HTTP providers. */
 	close?(): Promise<void> | void;
 }

@@ -1,4 +1,5 @@
 import { normalizeCode } from '../codes';
+import { checkLinkOptions, type LinkSecrets, participantLink, verifyParticipantLink } from '../shared/links';
 import { greetingName } from '../shared/plainText';
 import { EngineError } from '../errors';
 import { orderConflict } from '../ledger/validate';
@@ -53,6 +54,17 @@ export interface ParticipantView {
 	greetingName: string | null;
 	code: string | null;
 	shareUrl: string | null;
+}
+
+/** A participant's private status link and whom to send it to (Participant › Get Private Link). */
+export interface PrivateLinkView {
+	url: string;
+	token: string;
+	expiresAt: string;
+	participantId: number;
+	email: string | null;
+	name: string | null;
+	greetingName: string | null;
 }
 
 /** The webhook contract's referral: public status, the code that credited it, the reason codes. */
@@ -833,6 +845,37 @@ export class ReferralService {
 				rank: board.find((row) => row.participantId === participant.id)?.rank ?? null,
 			},
 		};
+	}
+
+	/**
+	 * The participant's private status link (a signed, expiring token naming the program and their id)
+	 * with who it is for, so a workflow can email it to them. Nothing else about them.
+	 */
+	async privateLink(
+		query: { email?: string; externalId?: string; participantId?: Id },
+		options: { baseUrl: unknown; secrets: LinkSecrets; validDays?: unknown; now?: number },
+	): Promise<PrivateLinkView>;
+	/** With `ifNotEnrolled: 'null'`: null for nobody enrolled, instead of `unknown_participant`. */
+	async privateLink(
+		query: { email?: string; externalId?: string; participantId?: Id },
+		options: { baseUrl: unknown; secrets: LinkSecrets; validDays?: unknown; now?: number; ifNotEnrolled: 'null' | 'error' },
+	): Promise<PrivateLinkView | null>;
+	async privateLink(
+		query: { email?: string; externalId?: string; participantId?: Id },
+		options: { baseUrl: unknown; secrets: LinkSecrets; validDays?: unknown; now?: number; ifNotEnrolled?: 'null' | 'error' },
+	): Promise<PrivateLinkView | null> {
+		checkLinkOptions(options);
+		const found = options.ifNotEnrolled === 'null' ? await this.refereeOf(query) : await this.requireParticipant(query);
+		if (!found) return null;
+		const participant = found;
+		const link = participantLink({ ...options, programId: this.programId, participantId: participant.id });
+		return { ...link, participantId: participant.id, email: participant.email, name: participant.name, greetingName: greetingName(participant.name) };
+	}
+
+	/** getParticipant for the holder of a private status link; `invalid_link` (field token) when it is forged, altered, expired or of another program. */
+	async getParticipantByLink(token: unknown, options: { secrets: LinkSecrets; now?: number }): Promise<{ participant: ParticipantView; stats: ParticipantStats; link: { expiresAt: string } }> {
+		const { participantId, expiresAt } = verifyParticipantLink(token, { ...options, programId: this.programId });
+		return { ...(await this.getParticipant({ participantId })), link: { expiresAt } };
 	}
 
 	async updateParticipant(query: { email?: string; externalId?: string; participantId?: Id }, changes: IdentityInput): Promise<ParticipantView> {

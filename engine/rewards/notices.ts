@@ -15,6 +15,22 @@ export interface RewardNotice {
 	messageKey: string;
 }
 
+/** The topic of the reward emails the ledger owes (Award Rewards with Owe Reward Emails on). */
+export const REWARD_NOTICE_TOPIC = 'reward.earned';
+
+/** The key of the email one evaluation of a referral owes one person: the same for every retry and replay. */
+export function rewardNoticeKey(referralId: number, recipientId: number): string {
+	return `referral-${referralId}-rewarded-${recipientId}`;
+}
+
+/**
+ * The keys of the emails an evaluation's rewards owe, replayed rewards included: a replay hands
+ * them to the message step, which sends those still owed (the first run died before sending).
+ */
+export function rewardNoticeKeys(referralId: number, rewards: RewardItem[]): string[] {
+	return [...new Set(rewards.filter((r) => r.email).map((r) => rewardNoticeKey(referralId, r.recipientId)))];
+}
+
 const money = (amount: number | undefined, currency: string | undefined) => `${Number(amount ?? 0).toFixed(2)}${currency ? ` ${currency}` : ''}`;
 
 /** A reward in words, for notices (English; templates may build their own from `rewards`). */
@@ -54,7 +70,7 @@ export function rewardNotices(referralId: number, rewards: RewardItem[]): Reward
 				referralId,
 				rewards: [],
 				lines: [],
-				messageKey: `referral-${referralId}-rewarded-${reward.recipientId}`,
+				messageKey: rewardNoticeKey(referralId, reward.recipientId),
 			};
 			byRecipient.set(reward.recipientId, notice);
 		}

@@ -1,6 +1,7 @@
 import { CodeGenerator } from '../codes';
 import { EngineError } from '../errors';
-import type { Id, LedgerStore, ParticipantRecord, PointsEntry, ReferralRecord, RewardRecord, RewardStatus } from '../ledger';
+import type { Id, LedgerStore, OweMessageInput, ParticipantRecord, PointsEntry, ReferralRecord, RewardRecord, RewardStatus } from '../ledger';
+import { describeReward, REWARD_NOTICE_TOPIC, rewardNoticeKey } from './notices';
 import { couponForAward, type CouponOutput } from './coupons';
 import { planRefundRewards } from './refund';
 import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy, type ReversalPlan } from './reversal';
@@ -111,6 +112,12 @@ export interface RewardServiceOptions {
 	 * (tests switch it off to race the ledger directly, as separate workers would).
 	 */
 	serializePerReferrer?: boolean;
+	/**
+	 * Owe each rewarded person an email in the award's own transaction (topic `reward.earned`, key
+	 * `referral-<referral>-rewarded-<person>`, one per person and evaluation, its `lines` and `rewards`
+	 * collected over the evaluation's awards), for a message step to deliver from the ledger.
+	 */
+	oweNotices?: boolean;
 }
 
 interface ReferrerSnapshot {
@@ -160,6 +167,7 @@ export class RewardService {
 	private readonly lowStock: number;
 	private readonly now: () => number;
 	private readonly serialize: boolean;
+	private readonly oweNotices: boolean;
 	private readonly generators = new Map<string, CodeGenerator>();
 	private readonly participants = new Map<number, Promise<ParticipantRecord | null>>();
 	/** The program's referee_signup rules alone; undefined when it has none. */
@@ -182,6 +190,7 @@ export class RewardService {
 		}
 		this.now = options.now ?? Date.now;
 		this.serialize = options.serializePerReferrer ?? true;
+		this.oweNotices = options.oweNotices === true;
 		const rules = this.program.rules;
 		// A sign-up moves no count: only its own rules run on it, never milestones or status levels.
 		const signupRules = rules.filter((r) => r.type === 'per_referral' && r.on === 'referee_signup');
@@ -536,6 +545,7 @@ export class RewardService {
 			// Points enter the balance when the reward is approved: now, or when its hold ends.
 			...(intent.kind === 'points' && intent.status === 'approved' ? { points: { delta: intent.points as number, reason: 'reward' } } : {}),
 			...(events.length ? { events } : {}),
+			...(this.oweNotices ? { messages: await this.notice(referral, intent, code) } : {}),
 			idempotencyKey: intent.idempotencyKey,
 		};
 		let record: RewardRecord;
@@ -557,6 +567,38 @@ export class RewardService {
 		const item = await this.rewardItem(record);
 		item.replayed = replayed;
 		return { item, record };
+	}
+
+	/** The email this award owes its recipient (none without an address), written with the award. */
+	private async notice(referral: ReferralRecord, intent: AwardIntent, code: string | null): Promise<OweMessageInput[]> {
+		const recipientId = Number(intent.recipientId);
+		const person = await this.participant(recipientId);
+		if (!person?.email) return [];
+		const reward: Partial<RewardItem> = { recipient: intent.side, recipientId, kind: intent.kind, rule: intent.ruleId, status: intent.status === 'pending' ? 'pending' : 'approved' };
+		for (const key of ['points', 'amount', 'currency', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
+			if (intent[key] !== undefined) (reward as Record<string, unknown>)[key] = intent[key];
+		}
+		// A pending coupon may still be reversed: its code follows once it is approved.
+		if (code !== null && reward.status === 'approved') reward.code = code;
+		return [
+			{
+				key: rewardNoticeKey(referral.id, recipientId),
+				channel: 'email',
+				recipient: person.email,
+				topic: REWARD_NOTICE_TOPIC,
+				participantId: recipientId,
+				data: {
+					recipient: intent.side,
+					recipientId,
+					email: person.email,
+					name: person.name ?? null,
+					referralId: referral.id,
+					lines: [describeReward(reward as RewardItem)],
+					rewards: [reward],
+				},
+				collect: ['lines', 'rewards'],
+			},
+		];
 	}
 
 	// ------------------------------------------------------------------ reward items

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
+import { linkSecretTest } from '../shared/linkSecret';
 import { programProperty } from './actions/common';
 import { resources, router } from './actions/router';
 
@@ -17,7 +18,10 @@ export class Referral implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'referralLedgerApi', required: false, testedBy: 'referralLedgerConnectionTest' }],
+		credentials: [
+			{ name: 'referralLedgerApi', required: false, testedBy: 'referralLedgerConnectionTest' },
+			{ name: 'referralLinkSecretApi', required: true, testedBy: 'linkSecretTest', displayOptions: { show: { resource: ['participant'], operation: ['privateLink', 'getByToken'] } } },
+		],
 		properties: [
 			ledgerNotice,
 			{
@@ -42,7 +46,7 @@ export class Referral implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { referralLedgerConnectionTest } };
+	methods = { credentialTest: { referralLedgerConnectionTest, linkSecretTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

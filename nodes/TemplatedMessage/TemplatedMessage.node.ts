@@ -1,16 +1,18 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
+import { linkSecretTest } from '../shared/linkSecret';
 import { contentDescription } from './actions/content';
 import { deliveryDescription, OUTPUT_NAMES, recipientDescription } from './actions/delivery';
 import { router } from './actions/router';
 import * as sendEmail from './actions/sendEmail.operation';
+import * as sendOwed from './actions/sendOwed.operation';
 import * as sendSms from './actions/sendSms.operation';
 import * as unsubscribe from './actions/unsubscribe.operation';
 import { referralSmtpConnectionTest } from './transport';
 
-const emailSend = (provider: string) => ({ show: { resource: ['email'], operation: ['send'], emailProvider: [provider] } });
-const smsSend = (provider: string) => ({ show: { resource: ['sms'], operation: ['send'], smsProvider: [provider] } });
+const emailSend = (provider: string) => ({ show: { resource: ['email'], operation: ['send', 'sendOwed'], emailProvider: [provider] } });
+const smsSend = (provider: string) => ({ show: { resource: ['sms'], operation: ['send', 'sendOwed'], smsProvider: [provider] } });
 
 export class TemplatedMessage implements INodeType {
 	description: INodeTypeDescription = {
@@ -31,7 +33,7 @@ export class TemplatedMessage implements INodeType {
 				name: 'referralLedgerApi',
 				required: false,
 				testedBy: 'referralLedgerConnectionTest',
-				displayOptions: { show: { operation: ['send', 'unsubscribe', 'resubscribe'] } },
+				displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } },
 			},
 			{ name: 'referralSmtpApi', required: true, testedBy: 'referralSmtpConnectionTest', displayOptions: emailSend('smtp') },
 			{ name: 'referralSendGridApi', required: true, displayOptions: emailSend('sendgrid') },
@@ -42,6 +44,7 @@ export class TemplatedMessage implements INodeType {
 			{ name: 'referralVonageApi', required: true, displayOptions: smsSend('vonage') },
 			{ name: 'referralPlivoApi', required: true, displayOptions: smsSend('plivo') },
 			{ name: 'referralTelnyxApi', required: true, displayOptions: smsSend('telnyx') },
+			{ name: 'referralLinkSecretApi', required: true, testedBy: 'linkSecretTest', displayOptions: { show: { resource: ['email'], operation: ['send', 'unsubscribe'], signedLink: ['signed'] } } },
 		],
 		properties: [
 			{
@@ -81,6 +84,12 @@ export class TemplatedMessage implements INodeType {
 						description: 'Render and send once per recipient; outputs Sent, Skipped, Deferred and Failed',
 					},
 					{
+						name: 'Send Owed Messages',
+						value: 'sendOwed',
+						action: 'Send the emails the ledger owes',
+						description: 'Deliver the emails recorded in the ledger with their cause (e.g. reward emails), each exactly once, even after a crash',
+					},
+					{
 						name: 'Unsubscribe',
 						value: 'unsubscribe',
 						action: 'Unsubscribe an email address',
@@ -115,6 +124,12 @@ export class TemplatedMessage implements INodeType {
 						description: 'Render and send once per recipient; outputs Sent, Skipped, Deferred and Failed',
 					},
 					{
+						name: 'Send Owed Messages',
+						value: 'sendOwed',
+						action: 'Send the SMS the ledger owes',
+						description: 'Deliver the texts recorded in the ledger with their cause, each exactly once, even after a crash',
+					},
+					{
 						name: 'Unsubscribe',
 						value: 'unsubscribe',
 						action: 'Unsubscribe a phone number',
@@ -123,7 +138,7 @@ export class TemplatedMessage implements INodeType {
 				],
 				default: 'send',
 			},
-			{ ...ledgerNotice, displayOptions: { show: { operation: ['send', 'unsubscribe', 'resubscribe'] } } },
+			{ ...ledgerNotice, displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } } },
 			{
 				displayName: 'Render, Unsubscribe and Resubscribe put every item on the first output',
 				name: 'outputNotice',
@@ -133,6 +148,7 @@ export class TemplatedMessage implements INodeType {
 			},
 			...sendEmail.description,
 			...sendSms.description,
+			...sendOwed.description,
 			...recipientDescription,
 			...unsubscribe.description,
 			...contentDescription,
@@ -140,7 +156,7 @@ export class TemplatedMessage implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { referralLedgerConnectionTest, referralSmtpConnectionTest } };
+	methods = { credentialTest: { referralLedgerConnectionTest, referralSmtpConnectionTest, linkSecretTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

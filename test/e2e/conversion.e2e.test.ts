@@ -1,7 +1,7 @@
 /* The conversion and reward-approval sample workflows in a real n8n 2.40.7, with every workflow of
  * workflows/ imported and active, mail to a loopback SMTP server: a referrer and three friends sign
  * up through the sign-up webhook and order; the response lists the rewards each order earned, a
- * replayed or later order earns and sends nothing, and the hourly approval releases held rewards. */
+ * replayed order answers like the first and sends nothing, a later order earns nothing, and the hourly approval releases held rewards. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,6 @@ import * as n8n from '../../scripts/n8n.mjs';
 interface Reward {
 	id: number;
 	recipient: 'referrer' | 'referee';
-	email: string;
 	kind: string;
 	points?: number;
 	amount?: number;
@@ -94,14 +93,16 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		expect(Object.keys(json).sort()).toEqual(['referral', 'rewards']);
 		expect(json.referral).toEqual({ id: referralIds[0], status: 'qualified' });
 		const rewards = json.rewards as Reward[];
-		expect(rewards.map((r) => [r.recipient, r.email, r.kind, r.points, r.rule, r.status]).sort()).toEqual([
-			['referee', friends[0], 'points', 50, 'referee-points', 'approved'],
-			['referrer', referrer.email, 'points', 100, 'referrer-points', 'approved'],
+		expect(rewards.map((r) => [r.recipient, r.kind, r.points, r.rule, r.status]).sort()).toEqual([
+			['referee', 'points', 50, 'referee-points', 'approved'],
+			['referrer', 'points', 100, 'referrer-points', 'approved'],
 		]);
 		for (const r of rewards) {
 			expect(typeof r.id).toBe('number');
-			expect(Object.keys(r).sort()).toEqual(['email', 'id', 'kind', 'points', 'recipient', 'rule', 'status']);
+			expect(Object.keys(r).sort()).toEqual(['id', 'kind', 'points', 'recipient', 'rule', 'status']);
 		}
+		// The answer names no other person: not the referrer's email (issue #14).
+		expect(JSON.stringify(json)).not.toContain(referrer.email);
 		allRewards.push(...rewards);
 		await smtp.waitForMessages(before + 2, 20_000);
 		const [toAnn] = mailsTo(referrer.email).slice(-1);
@@ -112,10 +113,10 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		expect(toBob[0].parsed.text).toContain('- 50 points');
 	});
 
-	it('a replayed order gives the same referral, no rewards and no email; a later order does not qualify again', async () => {
+	it('a replayed order answers like the first and sends no email; a later order does not qualify again', async () => {
 		const before = smtp.messages.length;
 		const replay = await convert({ email: friends[0], orderId: 'A-1001', amount: 59.9, currency: 'EUR' });
-		expect(replay).toEqual({ status: 200, json: { referral: { id: referralIds[0], status: 'qualified' }, rewards: [] } });
+		expect(replay).toEqual({ status: 200, json: { referral: { id: referralIds[0], status: 'qualified' }, rewards: allRewards } });
 		const later = await convert({ email: friends[0], orderId: 'A-2001', amount: 120, currency: 'EUR' });
 		expect(later).toEqual({ status: 200, json: { referral: { id: referralIds[0], status: 'qualified' }, rewards: [] } });
 		await settle();
@@ -148,7 +149,8 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		expect(third.json.referral).toEqual({ id: referralIds[2], status: 'qualified' });
 		const rewards = third.json.rewards as Reward[];
 		const coupon = rewards.find((r) => r.kind === 'coupon');
-		expect(coupon).toMatchObject({ recipient: 'referrer', email: referrer.email, amount: 20, currency: 'EUR', rule: 'milestones', status: 'approved' });
+		expect(coupon).toMatchObject({ recipient: 'referrer', amount: 20, currency: 'EUR', rule: 'milestones', status: 'approved' });
+		expect(JSON.stringify(third.json)).not.toContain(referrer.email);
 		expect(coupon!.code).toMatch(/^THANKS-\S+$/);
 		expect(rewards.filter((r) => r.kind === 'points').map((r) => [r.recipient, r.points]).sort()).toEqual([
 			['referee', 50],
@@ -167,7 +169,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		expect(last?.parsed.text).toContain('- 100 points');
 
 		const replay = await convert({ email: friends[2], orderId: 'A-1003', amount: 80, currency: 'EUR' });
-		expect(replay.json).toEqual({ referral: { id: referralIds[2], status: 'qualified' }, rewards: [] });
+		expect(replay.json).toEqual(third.json);
 		await settle();
 		expect(smtp.messages).toHaveLength(10);
 	});

@@ -34,6 +34,12 @@ describe('sample workflows in real n8n', () => {
 		return { status: response.status, json: await read(response) };
 	};
 	const mailsTo = (address: string) => smtp.messages.filter((m) => m.envelope.to.includes(address));
+	/** The token of the private status link an email carries. */
+	const privateToken = (text: string | undefined) => {
+		const match = /\/webhook\/referral\/participant\?token=([\w.-]+)/.exec(text ?? '');
+		expect(match, 'the email carries a private status link').not.toBeNull();
+		return match![1];
+	};
 
 	beforeAll(async () => {
 		smtp = await startSmtpServer();
@@ -97,7 +103,8 @@ describe('sample workflows in real n8n', () => {
 		expect(first).toBeDefined();
 		const again = await signUp({ email: 'bob@example.org', name: 'Bob', referralCode: referrer.code });
 		expect(again.status).toBe(200);
-		const status = await fetch(`${server!.baseUrl}/webhook/referral/participant?email=bob%40example.org`);
+		// Bob's private status link, from his welcome email (the status page answers nobody by email alone).
+		const status = await fetch(`${server!.baseUrl}/webhook/referral/participant?token=${privateToken(first.parsed.text)}`);
 		const bob = (await read(status)).participant;
 		expect(again.json.participant).toEqual({ id: bob.id, email: 'bob@example.org', code: bob.code, shareUrl: bob.shareUrl });
 		expect(again.json.referral).toMatchObject({ status: 'pending', referrerCode: referrer.code });
@@ -128,8 +135,8 @@ describe('sample workflows in real n8n', () => {
 		expect(smtp.messages.length).toBe(before);
 	});
 
-	it('answers the participant status of the referrer with stats', async () => {
-		const response = await fetch(`${server!.baseUrl}/webhook/referral/participant?email=ann%40example.com`);
+	it('answers the participant status of the referrer with stats, through the private link of her welcome email', async () => {
+		const response = await fetch(`${server!.baseUrl}/webhook/referral/participant?token=${privateToken(mailsTo('ann@example.com')[0].parsed.text)}`);
 		expect(response.status).toBe(200);
 		const json = await read(response);
 		expect(Object.keys(json).sort()).toEqual(['participant', 'stats']);
@@ -139,11 +146,10 @@ describe('sample workflows in real n8n', () => {
 		expect(Object.keys(json.stats).sort()).toEqual(['badges', 'points', 'qualified', 'rank', 'referrals', 'tier']);
 	});
 
-	it('an email that is not enrolled answers 404 on the participant status', async () => {
-		const response = await fetch(`${server!.baseUrl}/webhook/referral/participant?email=nobody%40example.com`);
-		expect(response.status).toBe(404);
-		const json = await read(response);
-		expect(json.error).toEqual({ message: 'No participant of program "default" matches.', field: 'email' });
+	it('by email alone the participant status names nobody: 202, the same answer as for an enrolled address (test/e2e/private.e2e.test.ts)', async () => {
+		const stranger = await fetch(`${server!.baseUrl}/webhook/referral/participant?email=nobody%40example.com`);
+		expect(stranger.status).toBe(202);
+		expect(await read(stranger)).toEqual({ message: 'If this address is enrolled, we have emailed it a private link to its referral status.' });
 	});
 
 	it('a refund of an order no referral has answers 404 naming orderId', async () => {

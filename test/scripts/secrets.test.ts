@@ -18,20 +18,27 @@ describe('npm start secrets', () => {
 		const first = n8n.localSecrets(folder, {});
 		expect(first.webhookSecret).toMatch(/^[0-9a-f]{64}$/);
 		expect(first.stripeSecret).toMatch(/^whsec_[0-9a-f]{48}$/);
-		expect(first.fromEnvironment.webhookSecret).toBe(false);
+		expect(first.linkSecret).toMatch(/^[0-9a-f]{64}$/);
+		expect(first.linkSecret).not.toBe(first.webhookSecret);
+		expect(first.fromEnvironment).toEqual({ webhookSecret: false, linkSecret: false });
 		expect(statSync(path.join(folder, 'referral-secrets.json')).mode & 0o777).toBe(0o600);
 		expect(n8n.localSecrets(folder, {})).toEqual(first);
 		const fromEnv = n8n.localSecrets(folder, { REFERRAL_WEBHOOK_SECRET: 'from-the-environment-0123456789' });
 		expect(fromEnv).toMatchObject({ webhookSecret: 'from-the-environment-0123456789', leadScoringToken: first.leadScoringToken, fromEnvironment: { webhookSecret: true } });
 		expect(n8n.localSecrets(folder, {}).webhookSecret).toBe(first.webhookSecret);
+		const linkFromEnv = n8n.localSecrets(folder, { REFERRAL_LINK_SECRET: 'link-secret-from-the-environment-0123456789' });
+		expect(linkFromEnv).toMatchObject({ linkSecret: 'link-secret-from-the-environment-0123456789', webhookSecret: first.webhookSecret, fromEnvironment: { linkSecret: true } });
+		expect(n8n.localSecrets(folder, {}).linkSecret).toBe(first.linkSecret);
 		const credentials = n8n.securityCredentials(first);
 		expect(credentials.map((c: { id: string; type: string }) => [c.id, c.type])).toEqual([
 			['rmWebhookSecret1', 'referralWebhookSecretApi'],
 			['rmStripeSecret01', 'referralWebhookSecretApi'],
 			['rmShopifySecret1', 'referralWebhookSecretApi'],
 			['rmLeadScoreAuth1', 'httpHeaderAuth'],
+			['rmLinkSecret0001', 'referralLinkSecretApi'],
 		]);
 		expect(credentials[3].data).toEqual({ name: 'Authorization', value: `Bearer ${first.leadScoringToken}` });
+		expect(credentials[4]).toMatchObject({ name: 'Referral Link Secret', data: { secret: first.linkSecret, previousSecret: '' } });
 	});
 
 	it('the printed curl, pasted into bash, sends a request the verifier accepts', async () => {

@@ -4,6 +4,8 @@ import { signWebhook, type WebhookSource } from '../../engine/webhooks/signature
 
 /** The X-Referral-Signature secret the e2e instances are prepared with. */
 export const TEST_WEBHOOK_SECRET = 'test-referral-webhook-secret-0123456789';
+/** The Referral Link Secret (private status and unsubscribe links) of e2e instances that name one. */
+export const TEST_LINK_SECRET = 'test-referral-link-secret-0123456789abcdef';
 /** The lead-scoring webhook's Header Auth value in e2e instances. */
 export const TEST_LEAD_SCORING_TOKEN = 'test-lead-scoring-token-0123456789';
 

@@ -1,10 +1,11 @@
 /* SMTP through nodemailer. SMTP has no idempotency key, so the message key becomes a deterministic
  * Message-ID (and X-Entity-Ref-ID): a duplicate that slips through is at least recognisable. */
+import { Transform, type TransformCallback } from 'node:stream';
 import { createTransport, type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { EngineError } from '../../errors';
 import { formatEmailAddress } from '../email';
-import { DeliveryError, type EmailSender, type OutgoingEmail, type ProviderAccepted } from '../types';
+import { DeliveryError, HandOverRefused, type EmailSender, type OutgoingEmail, type ProviderAccepted, type SendHooks } from '../types';
 import { DEFAULT_TIMEOUT_MS } from './http';
 
 export const SMTP = 'SMTP';
@@ -118,15 +119,58 @@ export async function verifySmtpConnection(credentials: SmtpCredentials, options
 	}
 }
 
+/**
+ * The last stream before the SMTP connection: passes the message through one chunk at a time as the
+ * connection reads it (it reads only once the server has accepted MAIL FROM, RCPT TO and DATA), and
+ * holds the end, after which nodemailer writes the final dot, the server's point of no return,
+ * until the hand-over is recorded. A refused hand-over aborts the DATA: the server discards it.
+ */
+class HoldEnd extends Transform {
+	constructor(private readonly hooks: SendHooks) {
+		// No read-ahead: a chunk moves on only when the connection asks for it.
+		super({ readableHighWaterMark: 0 });
+	}
+
+	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+		callback(null, chunk);
+	}
+
+	override _flush(callback: TransformCallback): void {
+		let proceeded = false;
+		this.hooks.handOver(() => {
+			proceeded = true;
+			callback();
+		}).then(
+			(held) => {
+				if (!held && !proceeded) callback(new HandOverRefused());
+			},
+			(error: Error) => {
+				if (!proceeded) callback(error);
+			},
+		);
+	}
+}
+
 export function createSmtpSender(credentials: SmtpCredentials, options: SmtpOptions = {}): EmailSender {
 	const transportOptions = smtpTransportOptions(credentials, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-	const transporter: Transporter<SMTPTransport.SentMessageInfo> = options.pool
-		? createTransport({ ...transportOptions, pool: true, maxConnections: options.maxConnections ?? 2 } as SMTPTransport.Options)
-		: createTransport(transportOptions);
+	const open = (): Transporter<SMTPTransport.SentMessageInfo> => {
+		const created: Transporter<SMTPTransport.SentMessageInfo> = options.pool
+			? createTransport({ ...transportOptions, pool: true, maxConnections: options.maxConnections ?? 2 } as SMTPTransport.Options)
+			: createTransport(transportOptions);
+		// A message sent with hooks holds its end until the hand-over is recorded.
+		created.use('stream', (mail, done) => {
+			const hooks = (mail.data as { handOverHooks?: SendHooks }).handOverHooks;
+			if (hooks) mail.message.processFunc((input) => input.pipe(new HoldEnd(hooks)));
+			done();
+		});
+		return created;
+	};
+	let transporter = open();
 
 	return {
 		provider: SMTP,
-		async send(message: OutgoingEmail): Promise<ProviderAccepted> {
+		handsOver: true,
+		async send(message: OutgoingEmail, hooks?: SendHooks): Promise<ProviderAccepted> {
 			const headers: Record<string, string> = { ...message.headers };
 			let messageId: string | undefined;
 			if (message.idempotencyKey) {
@@ -143,9 +187,17 @@ export function createSmtpSender(credentials: SmtpCredentials, options: SmtpOpti
 					html: message.html,
 					headers,
 					messageId,
-				});
+					...(hooks ? { handOverHooks: hooks } : {}),
+				} as Parameters<typeof transporter.sendMail>[0]);
 				return { provider: SMTP, providerMessageId: info.messageId };
 			} catch (error) {
+				const refused = error instanceof HandOverRefused ? error : (error as { cause?: unknown })?.cause;
+				if (error instanceof HandOverRefused || refused instanceof HandOverRefused || /claim on this message was lost/.test(String((error as Error)?.message))) {
+					// The connection stopped in the middle of DATA: start afresh for the next message.
+					transporter.close();
+					transporter = open();
+					throw new HandOverRefused();
+				}
 				throw classifySmtpError(error);
 			}
 		},

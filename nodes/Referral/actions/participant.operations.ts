@@ -3,8 +3,12 @@ import { parameterReader } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toText } from './common';
 import { executeSignUp, signUpFieldsProperty } from './signUp';
+import { DEFAULT_PARTICIPANT_LINK_DAYS } from '../../../engine/shared/links';
+import type { ReferralService } from '../../../engine/referrals/service';
+import { linkSecretsReader } from '../../shared/linkSecret';
+import { readField } from '../../shared/parameters';
 
-/** Participant: enrol, get, update, list, erase. */
+/** Participant: enrol, get, update, list, erase, and the private status link. */
 
 const show = (operation: string[]) => ({ show: { resource: ['participant'], operation } });
 
@@ -19,6 +23,18 @@ export const description: INodeProperties[] = [
 			{ name: 'Enrol', value: 'enrol', action: 'Enrol a participant', description: 'Enrol by email or external ID (idempotent), issue their code and share link, and record the referral when a code came with them' },
 			{ name: 'Erase', value: 'erase', action: 'Erase a participant', description: 'GDPR erasure: personal data removed, referrals, points and counts kept' },
 			{ name: 'Get', value: 'get', action: 'Get a participant', description: 'A participant with code, share link, referrals, qualified referrals, points, tier, badges and rank' },
+			{
+				name: 'Get by Private Link',
+				value: 'getByToken',
+				action: 'Get a participant by their private link',
+				description: 'What Get answers, for the holder of a private status link; a forged, changed or expired link is refused (code invalid_link)',
+			},
+			{
+				name: 'Get Private Link',
+				value: 'privateLink',
+				action: 'Get a private link for a participant',
+				description: 'A signed, expiring link to the participant\'s own status page, to email to them; names nobody else',
+			},
 			{ name: 'List', value: 'list', action: 'List participants', description: 'Participants page by page' },
 			{ name: 'Update', value: 'update', action: 'Update a participant', description: 'Change email, external ID, name, phone or metadata' },
 		],
@@ -33,7 +49,46 @@ export const description: INodeProperties[] = [
 		displayOptions: show(['enrol']),
 	},
 	{ ...signUpFieldsProperty(['enrol']), displayOptions: show(['enrol']) },
-	...participantLookupProperties(show(['get', 'update', 'erase'])),
+	...participantLookupProperties(show(['get', 'update', 'erase', 'privateLink'])),
+	{
+		displayName: 'Status Page URL',
+		name: 'linkBaseUrl',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. https://n8n.example.com/webhook/referral/participant',
+		description: 'The page the link opens (the participant status webhook); the signed token is added as ?token=…. Type it in: never build it from request headers, which a caller controls.',
+		displayOptions: show(['privateLink']),
+	},
+	{
+		displayName: 'Link Valid For (Days)',
+		name: 'linkValidDays',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 3660 },
+		default: DEFAULT_PARTICIPANT_LINK_DAYS,
+		description: 'After this the link answers "expired"; the participant asks for a new one with their email',
+		displayOptions: show(['privateLink']),
+	},
+	{
+		displayName: 'If Not Enrolled',
+		name: 'ifNotEnrolled',
+		type: 'options',
+		options: [
+			{ name: 'Fail the Item', value: 'error', description: 'An error with code unknown_participant' },
+			{ name: 'Output the Item Without a Link', value: 'noLink', description: 'Outputs privateLink: null, so a public webhook can answer everyone alike' },
+		],
+		default: 'error',
+		displayOptions: show(['privateLink']),
+	},
+	{
+		displayName: 'Private Link Field',
+		name: 'linkField',
+		type: 'string',
+		default: 'query.token',
+		required: true,
+		hint: 'The name of the input field holding the token of the private link, not the token itself (a Webhook node puts ?token=… into query.token)',
+		displayOptions: show(['getByToken']),
+	},
 	{
 		displayName: 'Update Fields',
 		name: 'updateFields',
@@ -95,6 +150,7 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 			fieldLabels,
 		);
 	}
+	if (operation === 'privateLink' || operation === 'getByToken') return await executeLink(this, operation, serviceFor);
 	const lookupFor = participantLookupReader(this);
 	const updateFor = fieldsReader(this, 'updateFields', { email: 'newEmail', externalId: 'newExternalId', name: 'name', phone: 'phone', metadata: 'metadata' });
 	return await runPerItem(
@@ -115,5 +171,32 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 			return { participant } as never;
 		},
 		fieldLabels,
+	);
+}
+
+/** Get Private Link adds `privateLink` to the item; Get by Private Link answers what Get answers. */
+async function executeLink(ctx: IExecuteFunctions, operation: 'privateLink' | 'getByToken', serviceFor: (itemIndex: number) => Promise<ReferralService>): Promise<INodeExecutionData[]> {
+	const secrets = linkSecretsReader(ctx);
+	if (operation === 'getByToken') {
+		const tokenFieldFor = parameterReader<string>(ctx, 'linkField', 'query.token');
+		return await runPerItem(
+			ctx,
+			async (item, itemIndex) => (await (await serviceFor(itemIndex)).getParticipantByLink(readField(item.json, tokenFieldFor(itemIndex)), { secrets: await secrets() })) as never,
+			{ ...fieldLabels, token: 'Private Link Field', linkSecret: 'Credential to connect with' },
+		);
+	}
+	const lookupFor = participantLookupReader(ctx);
+	const baseUrlFor = parameterReader<string>(ctx, 'linkBaseUrl', '');
+	const daysFor = parameterReader<number>(ctx, 'linkValidDays', DEFAULT_PARTICIPANT_LINK_DAYS);
+	const ifNotEnrolledFor = parameterReader<string>(ctx, 'ifNotEnrolled', 'error');
+	return await runPerItem(
+		ctx,
+		async (item, itemIndex) => {
+			const service = await serviceFor(itemIndex);
+			const ifNotEnrolled = ifNotEnrolledFor(itemIndex) === 'noLink' ? 'null' : 'error';
+			const link = await service.privateLink(lookupFor(item.json, itemIndex), { baseUrl: baseUrlFor(itemIndex), validDays: daysFor(itemIndex), secrets: await secrets(), ifNotEnrolled });
+			return { ...item.json, privateLink: link } as never;
+		},
+		{ ...fieldLabels, baseUrl: 'Status Page URL', validDays: 'Link Valid For (Days)', linkSecret: 'Credential to connect with' },
 	);
 }

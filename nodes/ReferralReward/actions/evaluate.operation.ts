@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { rewardNotices } from '../../../engine/rewards/notices';
+import { rewardNoticeKeys, rewardNotices } from '../../../engine/rewards/notices';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
@@ -23,6 +23,15 @@ export const description: INodeProperties[] = [
 		default: 'perReferral',
 		displayOptions: { show: { operation: ['evaluate'] } },
 	},
+	{
+		displayName: 'Owe Reward Emails',
+		name: 'oweNotices',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether to record, with the rewards and in the same ledger transaction, the email each rewarded person is owed (topic reward.earned). A Templated Message node set to Send Owed Messages delivers them from the ledger, so a crash neither loses nor repeats one; messageKeys lists their keys.',
+		displayOptions: { show: { operation: ['evaluate'] } },
+	},
 	...rulesForm,
 ];
 
@@ -31,7 +40,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const programFor = programReader(this, ledger);
 	const referralFor = referralReader(this, ledger);
 	const outputFor = parameterReader<string>(this, 'outputMode', 'perReferral');
-	const serviceFor = rewardServiceFor(this, ledger, true);
+	const oweNotices = this.getNodeParameter('oweNotices', 0, false) as boolean;
+	const serviceFor = rewardServiceFor(this, ledger, true, { oweNotices });
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
@@ -39,7 +49,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const service = serviceFor(program);
 			const referralId = await referralFor(item.json, itemIndex, program);
 			const result = await service.evaluateReferral(referralId);
-			if (outputFor(itemIndex) === 'perReward') return result.rewards.map((r) => ({ ...r, referralStatus: result.referralStatus }) as unknown as IDataObject);
+			if (outputFor(itemIndex) === 'perReward') {
+				return result.rewards.map((r) => ({ ...r, referralStatus: result.referralStatus, ...(oweNotices && r.email ? { messageKeys: rewardNoticeKeys(result.referralId, [r]) } : {}) }) as unknown as IDataObject);
+			}
 			return {
 				...item.json,
 				referralId: result.referralId,
@@ -47,6 +59,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				rewards: result.rewards,
 				skipped: result.skipped,
 				notices: rewardNotices(result.referralId, result.rewards),
+				...(oweNotices ? { messageKeys: rewardNoticeKeys(result.referralId, result.rewards) } : {}),
 			} as unknown as IDataObject;
 		},
 		{ ...ruleFieldLabels, ...fieldLabels },

@@ -4,7 +4,7 @@ import { isEngineError } from '../../../engine/errors';
 import type { LedgerStore } from '../../../engine/ledger';
 import type { NegativeBalancePolicy } from '../../../engine/rewards/reversal';
 import type { RewardCap, RewardProgramConfig, RewardRule, RewardSpec, StatusRule } from '../../../engine/rewards/rules';
-import { RewardService } from '../../../engine/rewards/service';
+import { RewardService, type RewardServiceOptions } from '../../../engine/rewards/service';
 
 /** The reward rules form: what the Evaluate and Award operation asks. */
 
@@ -385,7 +385,7 @@ export function programFromForm(programId: string, form: { perReferral?: IDataOb
  * The reward service for this execution: the form is read and validated once, and a mistake
  * (a negative amount, overlapping tiers, a cap of zero) stops the node naming the rule and field.
  */
-export function rewardServiceFor(ctx: IExecuteFunctions, ledger: LedgerStore, withRules: boolean): (programId: string) => RewardService {
+export function rewardServiceFor(ctx: IExecuteFunctions, ledger: LedgerStore, withRules: boolean, extra: RewardServiceOptions = {}): (programId: string) => RewardService {
 	const services = new Map<string, RewardService>();
 	const policy = ctx.getNodeParameter('negativeBalancePolicy', 0, 'allow_negative') as NegativeBalancePolicy;
 	const form = withRules
@@ -409,6 +409,7 @@ export function rewardServiceFor(ctx: IExecuteFunctions, ledger: LedgerStore, wi
 			service = new RewardService(ledger, program, {
 				negativeBalancePolicy: policy,
 				...(typeof lowStock === 'number' ? { lowStockThreshold: lowStock } : {}),
+				...extra,
 			});
 		} catch (error) {
 			if (!isEngineError(error)) throw new NodeOperationError(ctx.getNode(), error as Error);

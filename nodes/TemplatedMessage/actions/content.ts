@@ -5,7 +5,7 @@ import { DEFAULT_STOP_FOOTER, type CommercialEmailOptions, type EmailContentInpu
 import { parameterReader, readField } from '../../shared/parameters';
 import type { FieldLabels } from '../../shared/runner';
 
-const CONTENT_OPERATIONS = ['render', 'send'];
+const CONTENT_OPERATIONS = ['render', 'send', 'sendOwed'];
 const email = (extra: IDataObject = {}) => ({ show: { resource: ['email'], operation: CONTENT_OPERATIONS, ...extra } });
 const sms = (extra: IDataObject = {}) => ({ show: { resource: ['sms'], operation: CONTENT_OPERATIONS, ...extra } });
 const both = (extra: IDataObject = {}) => ({ show: { operation: CONTENT_OPERATIONS, ...extra } });
@@ -203,8 +203,24 @@ export const contentDescription: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'e.g. https://example.com/unsubscribe?token=…',
-		description: "HTTPS link that unsubscribes this recipient; it must also accept a POST (one-click). Usually an expression built from the item, such as a Webhook URL with the recipient's token.",
+		description: "HTTPS link that unsubscribes this recipient; it must also accept a POST (one-click). With Sign Unsubscribe Link, the page's URL (e.g. your n8n's /webhook/referral/unsubscribe): the node adds the recipient's signed token.",
 		displayOptions: email({ commercial: [true] }),
+	},
+	{
+		displayName: 'Unsubscribe Link',
+		name: 'signedLink',
+		type: 'options',
+		options: [
+			{ name: 'As Entered', value: 'plain', description: 'The Unsubscribe URL exactly as entered (an expression per recipient)' },
+			{
+				name: 'Signed for Each Recipient',
+				value: 'signed',
+				description:
+					"Adds a signed token for this recipient (?token=…) to the Unsubscribe URL, made with the Referral Link Secret credential; the page's Unsubscribe operation (Address From: Signed Unsubscribe Link) checks it, so nobody can unsubscribe another person",
+			},
+		],
+		default: 'plain',
+		displayOptions: { show: { resource: ['email'], operation: ['send'], commercial: [true] } },
 	},
 	{
 		displayName: 'Template Options',
@@ -297,6 +313,7 @@ export function contentLabels(channel: 'email' | 'sms', source: string, dataFrom
 		maxSegments: channel === 'sms' ? 'Template Options › Max Segments' : 'maxSegments',
 		postalAddress: 'Postal Address',
 		unsubscribeUrl: 'Unsubscribe URL',
+		linkSecret: 'Credential to connect with (Referral Link Secret)',
 		unsubscribeMailto: 'Template Options › Unsubscribe Mailbox',
 	};
 }

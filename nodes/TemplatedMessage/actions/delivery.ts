@@ -24,7 +24,7 @@ export const recipientDescription: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. email or customer.email',
 		hint: 'The name of the input field holding the email address, not the address itself',
-		displayOptions: { show: { resource: ['email'], operation: SUBSCRIPTION_OPERATIONS } },
+		displayOptions: { show: { resource: ['email'], operation: SUBSCRIPTION_OPERATIONS }, hide: { signedLink: ['signed'] } },
 	},
 	{
 		displayName: 'Phone Field',
@@ -96,7 +96,7 @@ export const deliveryDescription: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: send(),
+		displayOptions: { show: { operation: ['send', 'sendOwed'] } },
 		options: [
 			{
 				displayName: 'Custom Headers',
@@ -123,6 +123,7 @@ export const deliveryDescription: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. messageKey',
+				displayOptions: { show: { '/operation': ['send'] } },
 				description:
 					'An input field holding your own message key (1–200 visible characters). A key that was sent is never sent again. Default: derived from template, recipient and the item.',
 			},
@@ -181,6 +182,7 @@ export const deliveryDescription: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. referral-reward-v2',
+				displayOptions: { show: { '/operation': ['send'] } },
 				description:
 					'A stable name for the template in the idempotency key. Without it the key includes the template text, so fixing a typo makes a replayed item send again.',
 			},
@@ -198,6 +200,7 @@ export const deliveryDescription: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. referralId',
+				displayOptions: { show: { '/operation': ['send'] } },
 				description:
 					'The input field that makes this message unique besides template and recipient (e.g. the referral ID). Default: the whole item data, so any change to the item is a new message.',
 			},

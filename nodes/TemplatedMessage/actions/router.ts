@@ -4,6 +4,7 @@ import { OUTPUT_NAMES } from './delivery';
 import * as render from './render.operation';
 import * as resubscribe from './resubscribe.operation';
 import * as sendEmail from './sendEmail.operation';
+import * as sendOwed from './sendOwed.operation';
 import * as sendSms from './sendSms.operation';
 import * as unsubscribe from './unsubscribe.operation';
 
@@ -24,6 +25,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			return onFirstOutput(await render.execute.call(this, channel));
 		case 'send':
 			return channel === 'email' ? await sendEmail.execute.call(this) : await sendSms.execute.call(this);
+		case 'sendOwed':
+			return await sendOwed.execute.call(this, channel);
 		case 'unsubscribe':
 			return onFirstOutput(await unsubscribe.execute.call(this, channel));
 		case 'resubscribe':

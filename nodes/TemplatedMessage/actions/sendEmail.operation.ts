@@ -1,12 +1,14 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { sendEmail, type EmailSender, type SendDependencies } from '../../../engine/messaging';
+import { normaliseRecipient, sendEmail, type EmailSender, type SendDependencies } from '../../../engine/messaging';
+import { unsubscribeLink } from '../../../engine/shared/links';
+import { linkSecretsReader } from '../../shared/linkSecret';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItemRouted } from '../../shared/runner';
 import { openEmailSender, type OpenedSender } from '../transport';
 import { contentLabels, emailContentReader } from './content';
 import { customHeaders, deliveryLabels, deliverySettings, OUTPUT_NAMES, OUTPUTS, routeResult } from './delivery';
 
-const show = { show: { resource: ['email'], operation: ['send'] } };
+const show = { show: { resource: ['email'], operation: ['send', 'sendOwed'] } };
 
 export const description: INodeProperties[] = [
 	{
@@ -43,6 +45,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const provider = this.getNodeParameter('emailProvider', 0, 'smtp');
 	const fromFor = parameterReader<string>(this, 'from', '');
 	const emailField = this.getNodeParameter('emailField', 0, 'email') as string;
+	const signedFor = parameterReader<string>(this, 'signedLink', 'plain');
+	const linkSecrets = linkSecretsReader(this);
 	let opened: Promise<OpenedSender<EmailSender>> | undefined;
 	let dependencies: Promise<SendDependencies> | undefined;
 	try {
@@ -55,12 +59,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const { sender, limiterKey } = await opened;
 				dependencies ??= delivery.dependencies(limiterKey);
 				const options = delivery.options(itemIndex);
+				const input = content.content(item, itemIndex);
+				const to = readField(item.json, emailField) as string;
+				if (input.commercial && signedFor(itemIndex) === 'signed') {
+					// The recipient's own link: the token names this address, so it unsubscribes nobody else.
+					const address = normaliseRecipient('email', to, { itemLabel: `item ${itemIndex}` });
+					input.commercial.unsubscribeUrl = unsubscribeLink({ baseUrl: input.commercial.unsubscribeUrl, channel: 'email', address, secrets: await linkSecrets() }).url;
+				}
 				const result = await sendEmail(
 					{
-						...content.content(item, itemIndex),
+						...input,
 						...delivery.identity(item, itemIndex),
 						from: fromFor(itemIndex),
-						to: readField(item.json, emailField) as string,
+						to,
 						replyTo: typeof options.replyTo === 'string' ? options.replyTo : undefined,
 						headers: customHeaders(options),
 					},

@@ -8,6 +8,7 @@ import { deliveryLabels, deliverySettings, OUTPUT_NAMES, OUTPUTS, routeResult } 
 import { closeSender } from './sendEmail.operation';
 
 const show = { show: { resource: ['sms'], operation: ['send'] } };
+const showOwed = { show: { resource: ['sms'], operation: ['send', 'sendOwed'] } };
 
 export const description: INodeProperties[] = [
 	{
@@ -22,7 +23,7 @@ export const description: INodeProperties[] = [
 			{ name: 'Vonage', value: 'vonage' },
 		],
 		default: 'twilio',
-		displayOptions: show,
+		displayOptions: showOwed,
 	},
 	{
 		displayName: 'From',
@@ -32,7 +33,7 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. +14155550100 or ACME',
 		description:
 			'Sender number (E.164) or alphanumeric sender ID; may stay empty when the credential names a Messaging Service (Twilio), Powerpack (Plivo) or messaging profile (Telnyx)',
-		displayOptions: show,
+		displayOptions: showOwed,
 	},
 	{
 		displayName: 'Category',

@@ -1,0 +1,72 @@
+/* Issue 13 defect 8 on npm start's single instance (SQLite ledger, n8n's own SQLite database):
+ * 200 signed conversions 20 at a time, SIGKILL after the 60th answer, restart, retries; then no
+ * order, reward or email lost or doubled (test/support/crashScenario.ts). The conversion workflow
+ * and the owed message sweep are the samples from workflows/, unchanged. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { closeAllLedgers, openLedger } from '../../engine/ledger';
+import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
+import { runCrashScenario, seedReferrals } from '../support/crashScenario';
+import { TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
+// @ts-expect-error plain ESM script without types
+import * as n8n from '../../scripts/n8n.mjs';
+
+const WORKFLOWS = ['referral-conversion.json', 'owed-message-sweep.json'].map((f) => path.join(n8n.ROOT, 'workflows', f));
+
+describe('a crash of the single instance loses and repeats no reward email', () => {
+	let userFolder: string;
+	let bin: string;
+	let env: Record<string, string>;
+	let port: number;
+	let smtp: SmtpTestServer;
+	let server: { baseUrl: string; stop: () => Promise<void>; kill: () => Promise<void> } | undefined;
+	const ledgerPath = () => path.join(userFolder, '.n8n', 'referral-ledger.sqlite');
+
+	beforeAll(async () => {
+		smtp = await startSmtpServer();
+		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-crash-'));
+		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, {
+			build: false,
+			files: WORKFLOWS,
+			credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })],
+		}));
+		// The referrals exist before n8n starts: the test counts reward emails only.
+		await seedLedger();
+		port = await n8n.freePort();
+		server = await n8n.startN8n(bin, env, { port });
+		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/conversion`, { method: 'POST', body: '{}' });
+	});
+
+	let orders: Awaited<ReturnType<typeof seedReferrals>>;
+	async function seedLedger() {
+		const ledger = await openLedger({ backend: 'sqlite', path: ledgerPath() });
+		orders = await seedReferrals(ledger);
+		await closeAllLedgers();
+	}
+
+	afterAll(async () => {
+		await server?.stop();
+		await closeAllLedgers();
+		await smtp?.close();
+		if (userFolder) rmSync(userFolder, { recursive: true, force: true });
+	});
+
+	it('200 conversions, SIGKILL after the 60th answer, restart, retries: every order, reward and email exactly once', async () => {
+		await runCrashScenario(
+			{
+				baseUrl: () => server!.baseUrl,
+				kill: () => server!.kill(),
+				restart: async () => {
+					server = await n8n.startN8n(bin, env, { port });
+					await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/conversion`, { method: 'POST', body: '{}' });
+				},
+				ledger: () => openLedger({ backend: 'sqlite', path: ledgerPath() }),
+				smtp,
+				log: (message) => console.log(`single instance ${message}`),
+			},
+			orders,
+		);
+	}, 900_000);
+});
