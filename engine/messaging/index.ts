@@ -9,6 +9,7 @@ export * from './email';
 export * from './reliability';
 export * from './render';
 export * from './send';
+export * from './smsGuard';
 export * from './providers';
 export { buildSendGridRequest, readSendGridResponse, sendSendGrid, SENDGRID_BASE_URL } from './providers/sendgrid';
 export { buildMailgunRequest, readMailgunResponse, sendMailgun, MAILGUN_BASE_URL } from './providers/mailgun';

@@ -7,11 +7,12 @@ import { checkQuietHours, type QuietHoursDecision, type QuietHoursOptions } from
 import { retryPolicy, withRetries, type RetryOutcome, type RetryPolicy, type SendLimiter } from './reliability';
 import { renderEmail, renderSms, type EmailContentInput, type SmsContentInput } from './render';
 import { assertSegments, normalisePhoneNumber, normaliseSender } from './sms';
+import { checkSmsDestination, claimSmsAllowance, type SmsGuard, type SmsRefusal } from './smsGuard';
 import { sha256 } from './templates';
 import { systemClock, type Channel, type Clock, type EmailSender, type FailureKind, type MessageLedger, type MessageSender, type OutgoingSms, type ProviderAccepted, type SmsSender } from './types';
 
 export type SendOutcome = 'sent' | 'skipped' | 'deferred' | 'failed';
-export type SendReason = 'duplicate' | 'suppressed' | 'no_consent' | 'quiet_hours' | FailureKind;
+export type SendReason = 'duplicate' | 'suppressed' | 'no_consent' | 'quiet_hours' | 'blocked' | 'rate_limited' | FailureKind;
 
 export interface SendResult {
 	outcome: SendOutcome;
@@ -72,6 +73,8 @@ export interface SmsSendInput extends SmsContentInput, MessageIdentity {
 	/** Marketing messages need the recipient's consent (TCPA); transactional ones do not. */
 	category: SmsCategory;
 	consent?: boolean;
+	/** SMS pumping defence for texts a public caller triggers: countries, number types, per-number and per-IP limits. */
+	guard?: SmsGuard;
 }
 
 /** JSON with sorted keys, so equal data hashes equally whatever the key order. */
@@ -155,7 +158,16 @@ export async function sendSms(input: SmsSendInput, sender: SmsSender, deps: Send
 			...extra,
 		};
 	}
-	return deliver('sms', to, key, sms, sender, deps, policy, quiet, extra);
+	const skip = (refusal: SmsRefusal): SendResult => ({ outcome: 'skipped', reason: refusal.reason, detail: refusal.detail, channel: 'sms', provider: sender.provider, recipient: to, idempotencyKey: key, attempts: 0, ...extra });
+	const { guard } = input;
+	if (guard) {
+		const refused = checkSmsDestination(to, guard.countries);
+		if (refused) return skip(refused);
+	}
+	// The allowances are taken only for a text that is about to go: after consent, the suppression
+	// list, quiet hours and the idempotency key, so a replay never spends one.
+	const allowance = guard ? async () => await claimSmsAllowance(guard, to, input.templateId ?? 'sms', (deps.clock ?? systemClock).now()) : undefined;
+	return deliver('sms', to, key, sms, sender, deps, policy, quiet, extra, allowance);
 }
 
 async function deliver<M>(
@@ -168,6 +180,7 @@ async function deliver<M>(
 	policy: RetryPolicy,
 	quiet: QuietHoursDecision | undefined,
 	extra: Partial<SendResult>,
+	allowance?: () => Promise<SmsRefusal | null>,
 ): Promise<SendResult> {
 	const base: SendResult = { outcome: 'sent', channel, provider: sender.provider, recipient, idempotencyKey: key, attempts: 0, ...extra };
 	const { ledger } = deps;
@@ -184,6 +197,18 @@ async function deliver<M>(
 	}
 	if ((await ledger.reserveMessage(key, channel, recipient)) === 'duplicate') {
 		return { ...base, outcome: 'skipped', reason: 'duplicate', detail: 'This message was already sent (or is being sent) with the same idempotency key.' };
+	}
+	let refused: SmsRefusal | null = null;
+	try {
+		refused = allowance ? await allowance() : null;
+	} catch (error) {
+		await ledger.completeMessage(key, { status: 'failed', error: (error as Error).message });
+		throw error;
+	}
+	if (refused) {
+		// Released as failed: the same text may go once the allowance is back (tomorrow, next hour).
+		await ledger.completeMessage(key, { status: 'failed', error: refused.detail });
+		return { ...base, outcome: 'skipped', reason: refused.reason, detail: refused.detail };
 	}
 	const attempt = () => (deps.limiter ? deps.limiter.run(() => sender.send(message)) : sender.send(message));
 	let result: RetryOutcome<ProviderAccepted>;

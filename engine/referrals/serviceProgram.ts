@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { CodeGenerator, type CodeFormatOptions } from '../codes';
 import { EngineError } from '../errors';
+import { parseSmsCountries } from '../messaging/smsGuard';
 import type { LedgerStore, ProgramRecord } from '../ledger/store';
 import { validateReferralProgram, type ReferralProgramSettings } from './program';
 import { buildShareUrl, type ShareUrlOptions } from './share';
@@ -28,12 +29,16 @@ export interface ReferralProgramInput {
 	refundPolicy?: unknown;
 	codeFormat?: CodeFormatOptions;
 	share?: ShareSettings;
+	/** Countries guarded texts may go to (ISO 3166 alpha-2, a list or "US, CA"); empty means any. */
+	smsCountries?: unknown;
 }
 
 export interface ReferralProgramConfig extends ReferralProgramSettings {
 	name: string;
 	codeFormat: CodeFormatOptions;
 	share: ShareSettings;
+	/** The program's markets for texts (the SMS guard of Templated Message); empty means any country. */
+	smsCountries: string[];
 }
 
 /** What the program looks like from outside: the salt is never part of it. */
@@ -82,7 +87,8 @@ export function validateProgramInput(input: ReferralProgramInput): { config: Ref
 	const generator = new CodeGenerator(codeFormat);
 	const share = checkShare(input.share, generator);
 	const name = input.name === undefined || input.name === '' ? rules.programId : requireText(input.name, 'name', 256);
-	return { config: { ...rules, name, codeFormat, share }, generator };
+	const smsCountries = parseSmsCountries(input.smsCountries);
+	return { config: { ...rules, name, codeFormat, share, smsCountries }, generator };
 }
 
 /**

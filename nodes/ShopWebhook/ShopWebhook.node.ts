@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { show, SOURCE_OPTIONS, webhookSecretTest } from './actions/common';
+import * as botCheck from './actions/botCheck.operation';
 import * as normalize from './actions/normalize.operation';
 import * as sign from './actions/sign.operation';
 import * as verify from './actions/verify.operation';
@@ -28,7 +29,7 @@ export class ShopWebhook implements INodeType {
 		icon: { light: 'file:shopWebhook.svg', dark: 'file:shopWebhook.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] + ": " + $parameter["source"] }}',
+		subtitle: '={{ $parameter["operation"] === "botCheck" ? "bot check" : $parameter["operation"] + ": " + $parameter["source"] }}',
 		description: 'Verify signed webhooks (Stripe, Shopify, WooCommerce, Paddle, X-Referral-Signature) and read order events as conversions and refunds',
 		defaults: { name: 'Shop Webhook' },
 		usableAsTool: true,
@@ -37,6 +38,7 @@ export class ShopWebhook implements INodeType {
 		credentials: [
 			{ name: 'referralWebhookSecretApi', required: true, testedBy: 'webhookSecretTest', displayOptions: show(['verify', 'sign']) },
 			{ name: 'referralLedgerApi', required: false, testedBy: 'referralLedgerConnectionTest', displayOptions: show(['verify']) },
+			{ name: 'referralBotCheckApi', required: true, displayOptions: show(['botCheck']) },
 		],
 		properties: [
 			{
@@ -56,6 +58,12 @@ export class ShopWebhook implements INodeType {
 						value: 'normalize',
 						action: 'Read an order event as a conversion or refund',
 						description: 'Turn a provider\'s order or refund event into our conversion and refund fields; outputs Conversion, Refund and Ignored',
+					},
+					{
+						name: 'Verify Bot Check',
+						value: 'botCheck',
+						action: 'Verify a bot check token',
+						description: 'Ask Cloudflare Turnstile or hCaptcha (siteverify) whether a public form\'s token is good; outputs Verified and Rejected',
 					},
 					{
 						name: 'Sign',
@@ -93,6 +101,7 @@ export class ShopWebhook implements INodeType {
 			...verify.description,
 			...normalize.description,
 			...sign.description,
+			...botCheck.description,
 		],
 	};
 
@@ -102,6 +111,7 @@ export class ShopWebhook implements INodeType {
 		const operation = this.getNodeParameter('operation', 0) as string;
 		if (operation === 'normalize') return await normalize.execute.call(this);
 		if (operation === 'sign') return await sign.execute.call(this);
+		if (operation === 'botCheck') return await botCheck.execute.call(this);
 		return await verify.execute.call(this);
 	}
 }

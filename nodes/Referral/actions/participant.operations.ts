@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { parameterReader } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toText } from './common';
-import { executeSignUp, signUpFieldsProperty } from './signUp';
+import { executeSignUp, signUpCallerProperties, signUpFieldsProperty } from './signUp';
 import { DEFAULT_PARTICIPANT_LINK_DAYS } from '../../../engine/shared/links';
 import type { ReferralService } from '../../../engine/referrals/service';
 import { linkSecretsReader } from '../../shared/linkSecret';
@@ -48,6 +48,7 @@ export const description: INodeProperties[] = [
 		description: 'Whether to also record the referral (with its fraud checks) when the input carries a referral code or referrer ID',
 		displayOptions: show(['enrol']),
 	},
+	...signUpCallerProperties(['enrol']).map((property) => ({ ...property, displayOptions: { show: { ...show(['enrol']).show, ...property.displayOptions?.show } } })),
 	{ ...signUpFieldsProperty(['enrol']), displayOptions: show(['enrol']) },
 	...participantLookupProperties(show(['get', 'update', 'erase', 'privateLink'])),
 	{

@@ -148,6 +148,16 @@ export const description: INodeProperties[] = [
 		default: 'any_refund',
 		displayOptions: show(['save']),
 	},
+	{
+		displayName: 'SMS Countries',
+		name: 'smsCountries',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. US, CA, GB',
+		description:
+			"The program's markets: two-letter country codes that guarded texts (Templated Message › Send SMS › Sign-up Abuse Guard) may go to. Empty allows any country; premium-rate, shared-cost and UAN numbers are refused either way.",
+		displayOptions: show(['save']),
+	},
 	{ ...codeFormatProperty, displayOptions: show(['save']) },
 	periodProperty(['stats', 'leaderboard']),
 	{
@@ -244,6 +254,7 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 		const fraud = read<FraudForm>('fraudPolicy', {});
 		const qualification = read<{ minOrderAmount?: number; qualifyWithinDays?: number; maxOrderAmountMinor?: number }>('qualification', {});
 		const refund = read<string>('refundPolicy', 'any_refund');
+		const smsCountries = read<string>('smsCountries', '');
 		const format = read<FormatParameter>('codeFormat', {});
 		return await runPerItem(
 			this,
@@ -261,6 +272,7 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 						...(q.maxOrderAmountMinor !== undefined ? { maxOrderAmountMinor: q.maxOrderAmountMinor } : {}),
 					},
 					refundPolicy: refund(i),
+					...(smsCountries(i) ? { smsCountries: smsCountries(i) } : {}),
 					codeFormat: { ...raw, pattern: raw.pattern || undefined, extraBlockedWords: (raw.extraBlockedWords ?? '').split(',').filter((w) => w.trim() !== '') },
 				});
 				return { program: program as unknown as IDataObject, created };

@@ -4,7 +4,7 @@ import type { NegativeBalancePolicy } from '../../../engine/rewards/reversal';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toNumber, toText } from './common';
-import { executeSignUp, signUpFieldsProperty } from './signUp';
+import { executeSignUp, signUpCallerProperties, signUpFieldsProperty } from './signUp';
 
 /** Referral: record, qualify, approve, reject, flag, reverse, get, list. */
 
@@ -35,6 +35,7 @@ export const description: INodeProperties[] = [
 		],
 		default: 'record',
 	},
+	...signUpCallerProperties(['record']).map((property) => ({ ...property, displayOptions: { show: { ...show(['record']).show, ...property.displayOptions?.show } } })),
 	{ ...signUpFieldsProperty(['record']), displayOptions: show(['record']) },
 	...participantLookupProperties(show(['qualify'])),
 	{

@@ -1,8 +1,49 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import type { SignUpInput } from '../../../engine/referrals/service';
-import { parameterReader } from '../../shared/parameters';
+import { clientFromHeaders, proxyHops } from '../../../engine/shared/clientIp';
+import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, serviceReader, toText } from './common';
+
+/**
+ * Who produced the sign-up: a public web request (a landing-page form through a Webhook node) or
+ * your own back-end. A public caller writes its whole body, so its referrer, time, IP and user agent
+ * prove nothing; those come from the code, the clock and the request headers instead.
+ */
+export function signUpCallerProperties(operations: string[]): INodeProperties[] {
+	const show = { show: { operation: operations } };
+	return [
+		{
+			displayName: 'Sign-up Comes From',
+			name: 'caller',
+			type: 'options',
+			noDataExpression: true,
+			options: [
+				{
+					name: 'Public Web Request (Webhook)',
+					value: 'public',
+					description:
+						'A landing-page form: the referrer comes only from the referral code, the time is now, the IP and user agent come from the request headers. Referrer ID, Signed Up At, IP and User Agent fields in the item are ignored.',
+				},
+				{
+					name: 'Trusted System (Your Back-End)',
+					value: 'trusted',
+					description: 'Items your own server-side systems produced: every Input Field is used, Referrer ID, Signed Up At, IP and User Agent included. Never for a public webhook body.',
+				},
+			],
+			default: 'trusted',
+			displayOptions: show,
+		},
+		{
+			displayName: 'Request Headers Field',
+			name: 'headersField',
+			type: 'string',
+			default: 'headers',
+			hint: 'The field holding the Webhook node\'s request headers. The IP is the X-Forwarded-For entry your N8N_PROXY_HOPS proxies added; with no proxy there is no IP.',
+			displayOptions: { show: { operation: operations, caller: ['public'] } },
+		},
+	];
+}
 
 /** Where the sign-up's values are in the input item; the defaults match the sample sign-up webhook. */
 export function signUpFieldsProperty(operations: string[]): INodeProperties {
@@ -56,12 +97,23 @@ export async function executeSignUp(ctx: IExecuteFunctions, mode: 'enrol' | 'rec
 	const { serviceFor } = await serviceReader(ctx);
 	const fieldsFor = fieldsReader(ctx, 'inputFields', DEFAULTS);
 	const recordFor = parameterReader<boolean>(ctx, 'recordReferral', true);
+	const callerFor = parameterReader<string>(ctx, 'caller', 'trusted');
+	const headersFieldFor = parameterReader<string>(ctx, 'headersField', 'headers');
+	const hops = proxyHops();
 	return await runPerItem(
 		ctx,
 		async (item, itemIndex) => {
 			const service = await serviceFor(itemIndex);
 			const f = fieldsFor(item.json, itemIndex);
 			const withReferral = mode === 'record' || recordFor(itemIndex);
+			if (callerFor(itemIndex) === 'public') {
+				// Public input is data, not identity: who referred whom, when, and from where are not the caller's to say.
+				const client = clientFromHeaders(readField(item.json, headersFieldFor(itemIndex)), hops);
+				delete f.referrerId;
+				delete f.signedUpAt;
+				f.ip = client.ip;
+				f.userAgent = client.userAgent;
+			}
 			const input: SignUpInput = {
 				email: toText(f.email),
 				externalId: toText(f.externalId),

@@ -1,5 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { sendSms, type SendDependencies, type SmsCategory, type SmsSender } from '../../../engine/messaging';
+import { sendSms, type SendDependencies, type SmsCategory, type SmsGuard, type SmsSender } from '../../../engine/messaging';
+import { loadReferralProgram } from '../../../engine/referrals/serviceProgram';
+import { clientFromHeaders, proxyHops } from '../../../engine/shared/clientIp';
+import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItemRouted } from '../../shared/runner';
 import { openSmsSender, type OpenedSender } from '../transport';
@@ -55,7 +58,69 @@ export const description: INodeProperties[] = [
 		hint: 'The input field that is true (or "true", "yes") for people who agreed to marketing texts',
 		displayOptions: { show: { resource: ['sms'], operation: ['send'], category: ['marketing'] } },
 	},
+	{
+		displayName: 'Sign-up Abuse Guard',
+		name: 'abuseGuard',
+		type: 'boolean',
+		default: false,
+		description:
+			"Whether to guard against SMS pumping, for texts a public caller can trigger (a sign-up form's welcome text): only to the program's SMS countries, never to premium-rate, shared-cost, UAN or unknown number types, and at most so many per number per day and per IP per hour. A refused text goes to the Skipped output with reason blocked or rate_limited.",
+		displayOptions: show,
+	},
+	{
+		displayName: 'Guard',
+		name: 'guard',
+		type: 'collection',
+		placeholder: 'Change Limit',
+		default: {},
+		displayOptions: { show: { resource: ['sms'], operation: ['send'], abuseGuard: [true] } },
+		options: [
+			{
+				displayName: 'Program',
+				name: 'program',
+				type: 'string',
+				default: 'default',
+				description: 'The referral program whose SMS Countries apply (Referral › Program › Create or Update) and whose ledger keeps the counts',
+			},
+			{
+				displayName: 'Request Headers Field',
+				name: 'headersField',
+				type: 'string',
+				default: 'headers',
+				description:
+					"The field holding the Webhook node's request headers; the IP is the X-Forwarded-For entry your N8N_PROXY_HOPS proxies added (no proxy, no IP and no per-IP limit)",
+			},
+			{ displayName: 'Texts per IP per Hour', name: 'perIpPerHour', type: 'number', typeOptions: { minValue: 0 }, default: 5, description: 'Texts of this template for sign-ups from one IP address in an hour; 0 means no limit' },
+			{ displayName: 'Texts per Number per Day', name: 'perNumberPerDay', type: 'number', typeOptions: { minValue: 0 }, default: 1, description: 'Texts of this template to one number in 24 hours; 0 means no limit' },
+		],
+	},
 ];
+
+/** Reads the guard settings once per execution: the program's countries and salt, the limits. */
+function guardReader(ctx: IExecuteFunctions): ((json: INodeExecutionData['json']) => Promise<SmsGuard>) | undefined {
+	if (ctx.getNodeParameter('abuseGuard', 0, false) !== true) return undefined;
+	const options = ctx.getNodeParameter('guard', 0, {}) as { program?: string; headersField?: string; perIpPerHour?: number; perNumberPerDay?: number };
+	const programId = (options.program ?? 'default').trim() || 'default';
+	const hops = proxyHops();
+	let base: Promise<Omit<SmsGuard, 'ip'>> | undefined;
+	return async (json) => {
+		base ??= (async () => {
+			const ledger = await ledgerFor(ctx);
+			await ledger.ensureProgram({ id: programId });
+			const { config, salt } = await loadReferralProgram(ledger, programId);
+			return {
+				countries: config.smsCountries,
+				perNumberPerDay: options.perNumberPerDay ?? 1,
+				perIpPerHour: options.perIpPerHour ?? 5,
+				scope: programId,
+				salt,
+				claim: async (input) => await ledger.claimNonce(input),
+			};
+		})();
+		const { ip } = clientFromHeaders(readField(json, options.headersField || 'headers'), hops);
+		return { ...(await base), ip };
+	};
+}
 
 /** Only an explicit yes counts as consent: true, or the words true/yes as spreadsheets write them. */
 function consentOf(value: unknown): boolean {
@@ -73,6 +138,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const countryFor = parameterReader<string>(this, 'defaultCountry', '');
 	const phoneField = this.getNodeParameter('phoneField', 0, 'phone') as string;
 	const consentField = category === 'marketing' ? (this.getNodeParameter('consentField', 0, 'smsConsent') as string) : '';
+	const guardFor = guardReader(this);
 	let opened: Promise<OpenedSender<SmsSender>> | undefined;
 	let dependencies: Promise<SendDependencies> | undefined;
 	try {
@@ -94,6 +160,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						mobileOnly: options.mobileOnly === true,
 						category,
 						consent: category === 'marketing' ? consentOf(readField(item.json, consentField)) : undefined,
+						guard: guardFor ? await guardFor(item.json) : undefined,
 					},
 					sender,
 					await dependencies,
@@ -110,6 +177,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					from: 'From',
 					defaultCountry: 'Default Country',
 					category: 'Category',
+					program: 'Guard › Program',
+					smsCountries: 'Program › SMS Countries',
+					perNumberPerDay: 'Guard › Texts per Number per Day',
+					perIpPerHour: 'Guard › Texts per IP per Hour',
 				},
 			},
 		);
