@@ -609,6 +609,53 @@ export interface TransitionRewardResult extends TransitionResult<RewardRecord> {
 	pointsEntry: PointsEntry | null;
 }
 
+/** One reward's part in a refund: reversed (points taken back with it), or its amount lowered. */
+export interface RefundRewardStep {
+	rewardId: Id;
+	/** Compare-and-set: the status and amount the refund was planned from. */
+	from: RewardStatus;
+	fromAmount: number | null;
+	/** `reversed`; absent: the reward keeps its status and takes `amount`. */
+	to?: 'reversed';
+	/** The reward's new amount (a percent-of-order reward scaled to what is left of the order). */
+	amount?: number;
+	/** Points taken back from the recipient with this step (a negative delta). */
+	points?: PointsChange;
+	/** Merged into the reward's metadata (e.g. the refunded amount it was scaled by). */
+	metadata?: Record<string, unknown>;
+	/** A generated coupon code revoked with the reversal, so it cannot be used after the refund. */
+	revokeCode?: string;
+}
+
+/**
+ * A refund, written in one transaction: the referral's move (or none) and every reward step, or
+ * nothing. Compare-and-set on the referral's status, on each step's reward status and amount, and
+ * on the referral's set of rewards (`rewardIds`: all its rewards the plan saw): when any of them
+ * changed meanwhile, nothing is written and `status_changed` is thrown (plan again). The key is
+ * required: a second call with it returns the first call's `answer` and writes nothing.
+ */
+export interface RefundReferralInput {
+	programId: string;
+	referralId: Id;
+	idempotencyKey: string;
+	/** The referral's status the refund was planned from. */
+	referralFrom: string;
+	/** `reversed`; absent: the referral keeps its status. */
+	referralTo?: string;
+	reason?: string;
+	/** Merged into the referral's metadata (e.g. the amount refunded so far, for later reward evaluations). */
+	referralMetadata?: Record<string, unknown>;
+	/** Every reward of the referral the plan saw (reversed ones included). */
+	rewardIds: Id[];
+	rewards: RefundRewardStep[];
+	/** The caller's answer to this refund (at most 64 KiB as JSON), stored with it and returned to replays. */
+	answer: Record<string, unknown>;
+	events?: EventInput[];
+}
+export interface RefundReferralResult extends Replayable {
+	answer: Record<string, unknown>;
+}
+
 export interface ListRewardsQuery {
 	programId: string;
 	recipientId?: Id;
@@ -883,6 +930,8 @@ export interface LedgerStore {
 	getReward(query: { programId: string; id: Id }): Promise<RewardRecord | null>;
 	listRewards(query: ListRewardsQuery): Promise<RewardRecord[]>;
 	transitionReward(input: TransitionRewardInput): Promise<TransitionRewardResult>;
+	/** A refund's changes to a referral and its rewards, in one transaction (see RefundReferralInput). */
+	refundReferral(input: RefundReferralInput): Promise<RefundReferralResult>;
 	rewardHistory(query: { programId: string; rewardId: Id }): Promise<StatusChange[]>;
 	/** Pending rewards whose hold has ended (hold_until <= now), oldest first. */
 	rewardsDueForApproval(query: DueRewardsQuery): Promise<RewardRecord[]>;

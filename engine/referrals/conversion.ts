@@ -105,15 +105,22 @@ export interface Refund {
 }
 
 /**
- * Whether a refund or cancellation reverses the referral. `any_refund`: any refunded amount does;
- * `full_refund_only`: only a refund of the whole order (partial refunds keep the reward).
+ * Whether a refund or cancellation reverses the referral. A refund of nothing never does.
+ * `any_refund`: any refunded amount does. `full_refund_only`: a full refund does, and a partial one
+ * when what is left of the order is below the program's qualifying minimum (`minOrderAmount`);
+ * otherwise the referral stays qualified and percent-of-order rewards shrink pro rata.
  */
-export function shouldReverse(status: ReferralStatus, refund: Refund, policy: RefundPolicy = 'any_refund'): { reverse: boolean; reason: string } {
+export function shouldReverse(
+	status: ReferralStatus,
+	refund: Refund,
+	policy: RefundPolicy = 'any_refund',
+	settings: Pick<QualificationSettings, 'minOrderAmount'> = {},
+): { reverse: boolean; reason: string } {
 	requireOneOf(policy, 'refundPolicy', REFUND_POLICIES);
 	const orderAmount = requireAmount(refund.orderAmount, 'orderAmount', { allowZero: true });
 	const refunded = requireAmount(refund.refundedAmount, 'refundedAmount', { allowZero: true });
 	if (refunded > orderAmount) {
-		throw new EngineError('invalid_amount', `refundedAmount (${refunded}) cannot exceed orderAmount (${orderAmount}).`, {
+		throw new EngineError('invalid_amount', `refundedAmount (${refunded}) cannot exceed orderAmount (${orderAmount}): give the total refunded so far, from 0 to ${orderAmount}.`, {
 			field: 'refundedAmount',
 		});
 	}
@@ -125,8 +132,11 @@ export function shouldReverse(status: ReferralStatus, refund: Refund, policy: Re
 	}
 	if (refund.cancelled === true) return { reverse: true, reason: 'The order was cancelled.' };
 	if (refunded === 0) return { reverse: false, reason: 'Nothing was refunded.' };
-	if (policy === 'full_refund_only' && refunded < orderAmount) {
-		return { reverse: false, reason: `Only ${refunded} of ${orderAmount} was refunded; the policy reverses on full refunds only.` };
+	if (refunded >= orderAmount) return { reverse: true, reason: 'The order was refunded.' };
+	if (policy === 'any_refund') return { reverse: true, reason: 'Part of the order was refunded.' };
+	const left = Number((orderAmount - refunded).toFixed(6));
+	if (settings.minOrderAmount !== undefined && left < settings.minOrderAmount) {
+		return { reverse: true, reason: `Part of the order was refunded; what is left (${left}) is below the qualifying minimum of ${settings.minOrderAmount}.` };
 	}
-	return { reverse: true, reason: refunded < orderAmount ? 'Part of the order was refunded.' : 'The order was refunded.' };
+	return { reverse: false, reason: `Only ${refunded} of ${orderAmount} was refunded; what is left still qualifies, so the referral stays qualified.` };
 }

@@ -6,7 +6,7 @@ import { EngineError } from '../errors';
 import { orderConflict } from '../ledger/validate';
 import type { CodeRecord, Id, LedgerStore, ParticipantRecord, ReferralRecord } from '../ledger/store';
 import { resolveRepeatArrival } from './attribution';
-import { qualificationFor, shouldReverse, validateConversion } from './conversion';
+import { qualificationFor, validateConversion } from './conversion';
 import { assessReferral, hashIdentifier, type FraudAssessment, type FraudFinding, type NearbySignUp, type ReferralEdge } from './fraud';
 import {
 	afterApproval,
@@ -20,7 +20,10 @@ import {
 	type ReasonCode,
 	type ReferralStatus,
 } from './lifecycle';
+import { refundReferral, type RefundContext, type RefundInput, type RefundOutcome } from './refund';
 import { buildShareUrl } from './share';
+
+export type { RefundInput, RefundOutcome } from './refund';
 import { loadReferralProgram, type LoadedProgram } from './serviceProgram';
 import { describe, isRecord, requireText, requireTime } from './validate';
 
@@ -135,16 +138,6 @@ export interface ConversionOutcome {
 	orderId: string;
 }
 
-export interface RefundInput {
-	orderId?: string;
-	referralId?: Id;
-	/** Refunded so far, this refund included; leave out for a full refund. */
-	refundedAmount?: number;
-	/** The order's amount; read from the stored conversion when left out. */
-	orderAmount?: number;
-	cancelled?: boolean;
-	note?: string;
-}
 
 export interface TransitionOutcome {
 	referral: ReferralDetail;
@@ -742,36 +735,25 @@ export class ReferralService {
 		return { referral: await this.detail(step.record), changed: step.changed, from, reason: step.changed ? 'Held for review.' : 'The referral was already flagged.' };
 	}
 
-	/** Refund or cancellation: reverses a qualified (or rewarded) referral when the program's refund policy says so. */
-	async reverse(input: RefundInput): Promise<TransitionOutcome & { reversed: boolean }> {
-		const orderId = optionalText(input.orderId, 'orderId');
-		let referral: ReferralRecord;
-		if (orderId !== undefined) {
-			const found = await this.ledger.findReferralByOrderId({ programId: this.programId, orderId });
-			if (!found) throw new EngineError('unknown_order', `No referral of program "${this.programId}" has the order "${orderId.slice(0, 64)}".`, { field: 'orderId' });
-			referral = found;
-		} else {
-			referral = await this.requireReferral(input.referralId);
-		}
-		const from = parseReferralStatus(referral.status);
-		if (from === 'reversed') return { referral: await this.detail(referral), changed: false, reversed: true, from, reason: 'The referral was already reversed.' };
-		let verdict: { reverse: boolean; reason: string };
-		if (input.refundedAmount === undefined || input.refundedAmount === null) {
-			verdict = input.cancelled === false ? { reverse: false, reason: 'Nothing was refunded.' } : { reverse: true, reason: input.cancelled ? 'The order was cancelled.' : 'The order was refunded.' };
-		} else {
-			const orderAmount = input.orderAmount ?? (orderId ? await this.orderAmount(referral.id, orderId) : undefined);
-			if (orderAmount === undefined) throw new EngineError('required', 'orderAmount is needed to judge a partial refund.', { field: 'orderAmount' });
-			verdict = shouldReverse(from, { orderAmount, refundedAmount: input.refundedAmount, cancelled: input.cancelled }, this.program.config.refundPolicy);
-		}
-		if (!verdict.reverse) return { referral: await this.detail(referral), changed: false, reversed: false, from, reason: verdict.reason };
-		const step = await this.move(referral, 'reversed', input.note || verdict.reason);
-		return { referral: await this.detail(step.record), changed: step.changed, reversed: true, from, reason: verdict.reason };
+	/**
+	 * A refund or cancellation: ONE operation decides what it reverses and writes it in ONE ledger
+	 * transaction (see refund.ts): nothing for a refund of 0, the referral and all its per-referral
+	 * rewards together when the refund policy says so, else only percent-of-order rewards scaled to
+	 * what is left. A replay answers like the first call.
+	 */
+	async reverse(input: RefundInput): Promise<RefundOutcome> {
+		return await refundReferral(this.refundContext(), input);
 	}
 
-	/** The stored order's amount: asking to qualify an order that exists only returns it, nothing is written. */
-	private async orderAmount(referralId: number, orderId: string): Promise<number | undefined> {
-		const result = await this.ledger.qualifyReferral({ programId: this.programId, referralId, orderId, fromStatuses: NO_STATUS });
-		return result.conversion.amount ?? undefined;
+	private refundContext(): RefundContext {
+		return {
+			ledger: this.ledger,
+			programId: this.programId,
+			refundPolicy: this.program.config.refundPolicy,
+			minOrderAmount: this.program.config.qualification.minOrderAmount,
+			detail: (referral) => this.detail(referral),
+			requireReferral: (id) => this.requireReferral(id),
+		};
 	}
 
 	// ---------------------------------------------------------------- reading

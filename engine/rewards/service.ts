@@ -3,7 +3,8 @@ import { EngineError } from '../errors';
 import type { Id, LedgerStore, OweMessageInput, ParticipantRecord, PointsEntry, ReferralRecord, RewardRecord, RewardStatus } from '../ledger';
 import { describeReward, REWARD_NOTICE_TOPIC, rewardNoticeKey } from './notices';
 import { couponForAward, type CouponOutput } from './coupons';
-import { NEGATIVE_BALANCE_POLICIES, type EarnedReward, type NegativeBalancePolicy, planReversal, type ReversalPlan } from './reversal';
+import { planRefundRewards } from './refund';
+import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy, type ReversalPlan } from './reversal';
 import {
 	type AwardIntent,
 	capWindow,
@@ -12,8 +13,8 @@ import {
 	type RewardEventType,
 	type RewardProgram,
 	type RewardProgramConfig,
-	rewardIdempotencyKey,
 	type RuleType,
+	rewardIdempotencyKey,
 	validateRewardProgram,
 } from './rules';
 
@@ -347,8 +348,16 @@ export class RewardService {
 		}
 	}
 
-	/** The qualifying order: from the referral's metadata, else the ledger's conversions. */
+	/** The qualifying order, less what a partial refund that left the referral standing took back. */
 	private async orderOf(referral: ReferralRecord): Promise<{ id?: string; amount: number; currency: string } | undefined> {
+		const order = await this.qualifyingOrderOf(referral);
+		const refunded = (referral.metadata?.refund as { refundedAmount?: unknown } | undefined)?.refundedAmount;
+		if (!order || typeof refunded !== 'number' || refunded <= 0) return order;
+		return { ...order, amount: Math.max(0, Number((order.amount - refunded).toFixed(6))) };
+	}
+
+	/** The qualifying order: from the referral's metadata, else the ledger's conversions. */
+	private async qualifyingOrderOf(referral: ReferralRecord): Promise<{ id?: string; amount: number; currency: string } | undefined> {
 		const fromMeta = referral.metadata?.order as { id?: string; amount?: number; currency?: string } | undefined;
 		if (fromMeta && typeof fromMeta.amount === 'number' && typeof fromMeta.currency === 'string') {
 			return { amount: fromMeta.amount, currency: fromMeta.currency, ...(fromMeta.id ? { id: String(fromMeta.id) } : {}) };
@@ -512,6 +521,9 @@ export class RewardService {
 		for (const key of ['points', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
 			if (intent[key] !== undefined) metadata[key] = intent[key];
 		}
+		// A percent-of-order reward remembers its percentage: a partial refund scales it to what is left.
+		const rule = this.program.rules.find((r) => r.id === intent.ruleId);
+		if (rule?.type === 'per_referral' && rule.reward.percentOfOrder !== undefined && intent.kind === 'cash') metadata.percentOfOrder = rule.reward.percentOfOrder;
 		if (intent.kind === 'coupon') {
 			const c = intent.coupon!;
 			metadata.coupon = { code, source: c.source, ...(c.poolId ? { pool: c.poolId } : {}), ...(c.expiresAt !== undefined ? { expiresAt: c.expiresAt } : {}) };
@@ -543,6 +555,8 @@ export class RewardService {
 			record = awarded.reward;
 			replayed = awarded.replayed;
 		} catch (error) {
+			// Refunded while this evaluation ran: the reversed referral earns nothing (the ledger refused it).
+			if (error instanceof EngineError && error.code === 'referral_reversed') return this.skippedItem(intent, 'referral_reversed');
 			// The rule changed since this reward was written: the reward stands as it was first written.
 			if (!(error instanceof EngineError && error.code === 'idempotency_key_reused')) throw error;
 			const existing = (await this.rewardsOf(Number(intent.recipientId))).find((r) => r.idempotencyKey === intent.idempotencyKey);
@@ -693,62 +707,54 @@ export class RewardService {
 
 	// ------------------------------------------------------------------ reverse
 
-	/** Reverses a referral's rewards: pending and unspent ones, with points clawed back by the policy. */
+	/**
+	 * Reverses the rewards of a reversed referral: pending and unspent ones, with points clawed back
+	 * by the policy, in one ledger transaction. Rewards never go without their referral: for a
+	 * referral that is not reversed this refuses (a refund goes through the Referral node's Reverse
+	 * operation, which decides for the referral and its rewards together). Repeating it changes nothing.
+	 */
 	async reverseReferral(referralId: Id, policy: NegativeBalancePolicy = this.policy): Promise<ReversalResult> {
-		const referral = await this.ledger.getReferral({ programId: this.programId, id: referralId });
-		if (!referral) throw new EngineError('unknown_referral', `No referral ${String(referralId)} in program "${this.programId}".`, { field: 'referralId' });
-		const records: RewardRecord[] = [];
-		let afterId: number | undefined;
-		for (;;) {
-			const page = await this.ledger.listRewards({ programId: this.programId, referralId: referral.id, afterId, limit: PAGE });
-			records.push(...page);
-			if (page.length < PAGE) break;
-			afterId = page[page.length - 1].id;
-		}
-		const earned: EarnedReward[] = records.map((r) => {
-			const m = meta(r);
-			const by = m.earnedBy as AwardIntent['earnedBy'] | undefined;
-			return {
-				id: String(r.id),
-				recipientId: String(r.recipientId),
-				ruleId: r.rule,
-				ruleType: (m.ruleType as RuleType) ?? 'per_referral',
-				kind: r.kind,
-				status: r.status,
-				...(r.kind === 'points' && r.amount !== null ? { points: r.amount } : r.amount !== null ? { amount: r.amount } : {}),
-				...(r.currency ? { currency: r.currency } : {}),
-				referralIds: by?.referralIds ?? [String(referral.id)],
-			};
-		});
-		const balances: Record<string, number> = {};
-		for (const id of new Set(records.map((r) => r.recipientId))) {
-			balances[String(id)] = await this.ledger.pointsBalance({ programId: this.programId, participantId: id });
-		}
-		const plan = planReversal({ programId: this.programId, referralId: String(referral.id), rewards: earned, balances, policy });
-		const clawFor = new Map(plan.clawbacks.map((c) => [c.rewardId, c]));
-		const result: ReversalResult = { referralId: referral.id, reversed: [], clawedBack: [], manual: plan.manual, kept: plan.kept, shortfall: plan.shortfall };
-		for (const step of plan.reverse) {
-			const claw = clawFor.get(step.rewardId);
-			const moved = await this.ledger.transitionReward({
-				programId: this.programId,
-				rewardId: step.rewardId,
-				from: step.from,
-				to: 'reversed',
-				reason: `referral ${referral.id} reversed`,
-				...(claw ? { points: { delta: claw.points, reason: 'clawback', allowNegative: policy === 'allow_negative' } } : {}),
-				idempotencyKey: claw ? claw.idempotencyKey : rewardIdempotencyKey(this.programId, step.rewardId, 'reverse', `referral:${referral.id}`),
-			});
-			if (moved.record.status === 'reversed') result.reversed.push(moved.record.id);
-			if (claw && moved.pointsEntry) result.clawedBack.push({ rewardId: moved.record.id, recipientId: moved.record.recipientId, points: moved.pointsEntry.delta });
-			const coupon = meta(moved.record).coupon as { code?: string; source?: string } | undefined;
-			// An unsent generated coupon is revoked so it cannot be used after the refund.
-			if (moved.transitioned && coupon?.code && coupon.source === 'generate' && step.from !== 'fulfilled') {
-				await this.ledger.revokeCode({ programId: this.programId, code: coupon.code, reason: 'referral reversed' });
+		for (let attempt = 1; ; attempt++) {
+			const referral = await this.ledger.getReferral({ programId: this.programId, id: referralId });
+			if (!referral) throw new EngineError('unknown_referral', `No referral ${String(referralId)} in program "${this.programId}".`, { field: 'referralId' });
+			if (referral.status !== 'reversed') {
+				throw new EngineError(
+					'referral_not_reversed',
+					`Referral ${referral.id} is ${referral.status}, not reversed; its rewards are reversed only with it. Use the Referral node's Reverse (Refund) operation, which decides for the referral and its rewards together.`,
+					{ field: 'referralId', details: { status: referral.status } },
+				);
+			}
+			const records: RewardRecord[] = [];
+			let afterId: number | undefined;
+			for (;;) {
+				const page = await this.ledger.listRewards({ programId: this.programId, referralId: referral.id, afterId, limit: PAGE });
+				records.push(...page);
+				if (page.length < PAGE) break;
+				afterId = page[page.length - 1].id;
+			}
+			const balances: Record<string, number> = {};
+			for (const id of new Set(records.map((r) => r.recipientId))) {
+				balances[String(id)] = await this.ledger.pointsBalance({ programId: this.programId, participantId: id });
+			}
+			const plan = planRefundRewards({ programId: this.programId, referralId: referral.id, reverse: true, rewards: records, balances, policy });
+			const result: ReversalResult = { referralId: referral.id, reversed: plan.reversed, clawedBack: plan.clawedBack, manual: plan.manual, kept: plan.kept, shortfall: plan.shortfall };
+			if (plan.steps.length === 0) return result;
+			try {
+				await this.ledger.refundReferral({
+					programId: this.programId,
+					referralId: referral.id,
+					idempotencyKey: `reverse-rewards:${referral.id}:${plan.steps.map((step) => `${step.rewardId}@${step.from}`).join(',')}`,
+					referralFrom: 'reversed',
+					reason: `referral ${referral.id} reversed`,
+					rewardIds: records.map((r) => r.id),
+					rewards: plan.steps,
+					answer: {},
+				});
+				return result;
+			} catch (error) {
+				if (!(error instanceof EngineError && error.code === 'status_changed') || attempt >= 8) throw error;
 			}
 		}
-		for (const kept of plan.kept) if (kept.reason === 'Already reversed.') result.reversed.push(Number(kept.rewardId));
-		result.reversed.sort((a, b) => a - b);
-		return result;
 	}
 
 	// ------------------------------------------------------------------ points and status

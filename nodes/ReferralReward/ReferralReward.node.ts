@@ -43,7 +43,7 @@ export class ReferralReward implements INodeType {
 					{ name: 'List Rewards', value: 'listRewards', action: 'List rewards', description: 'Rewards of the program or of one participant' },
 					{ name: 'Load Coupon Pool', value: 'loadCoupons', action: 'Load coupon codes into a pool', description: 'Add codes made in your shop to a pool that coupon rules take from; loading them again adds nothing' },
 					{ name: 'Mark Fulfilled', value: 'markFulfilled', action: 'Mark a reward fulfilled', description: 'Record that an approved reward was handed out (coupon sent, cash paid)' },
-					{ name: 'Reverse', value: 'reverse', action: 'Reverse a referral s rewards', description: 'Take back the rewards of a refunded or cancelled referral, clawing back points' },
+					{ name: 'Reverse', value: 'reverse', action: 'Reverse a referral s rewards', description: 'Take back what is left of the rewards of a reversed referral; for a refund use the Referral node\'s Reverse (Refund), which does both' },
 				],
 				default: 'evaluate',
 			},

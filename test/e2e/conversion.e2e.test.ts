@@ -172,10 +172,17 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		expect(smtp.messages).toHaveLength(10);
 	});
 
+	it('a refund of nothing changes nothing (issue #13): the referral stays qualified, no reward is reversed, and a replay answers the same', async () => {
+		const zero = await call('referral/refund', { orderId: 'A-1002', refundedAmount: 0 });
+		expect(zero).toEqual({ status: 200, json: { referral: { id: referralIds[1], status: 'qualified' }, outcome: 'unchanged', reversed: [], adjusted: [] } });
+		expect(await call('referral/refund', { orderId: 'A-1002', refundedAmount: 0 })).toEqual(zero);
+	});
+
 	it('the refund workflow reverses the referral of a refunded order', async () => {
 		const { status, json } = await call('referral/refund', { orderId: 'A-1002' });
 		expect(status).toBe(200);
 		expect(json.referral).toEqual({ id: referralIds[1], status: 'reversed' });
+		expect(json).toMatchObject({ outcome: 'reversed', adjusted: [] });
 		// The points of that order (referrer 100, referee 50) are reversed with it, and a replay answers the same.
 		expect(json.reversed).toHaveLength(2);
 		reversedIds.push(...json.reversed);

@@ -156,7 +156,7 @@ describe('sample workflows in real n8n', () => {
 		expect(response.status).toBe(404);
 		const json = await read(response);
 		expect(json.error.field).toBe('orderId');
-		expect(json.error.message).toBe('No referral of program "default" has the order "A-404".');
+		expect(json.error.message).toBe('No referral of program "default" has the order "A-404"; give the order ID the conversion was recorded with.');
 	});
 
 	it('a refund of a qualified order reverses the referral, and a replayed refund answers the same', async () => {
@@ -170,7 +170,7 @@ describe('sample workflows in real n8n', () => {
 		for (let attempt = 0; attempt < 2; attempt++) {
 			const response = await fetch(`${server!.baseUrl}/webhook/referral/refund`, signedPost({ orderId: 'A-1001' }));
 			expect(response.status).toBe(200);
-			expect(await read(response)).toEqual({ referral: { id: conversion.referral!.id, status: 'reversed' }, reversed: [] });
+			expect(await read(response)).toEqual({ referral: { id: conversion.referral!.id, status: 'reversed' }, outcome: 'reversed', reversed: [], adjusted: [] });
 		}
 		expect((await service.getReferral(conversion.referral!.id)).status).toBe('reversed');
 	});

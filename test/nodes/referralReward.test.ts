@@ -197,6 +197,15 @@ for (const [name, open] of backends()) {
 				const held = await qualify(ledger, ann, Date.now(), 'refund-held');
 				const heldOut = (await evaluate(credential, [{ referralId: held }], { ...SAMPLE_FORM, programOptions: { currency: 'EUR', holdingDays: 14 } })).json('Node')[0];
 				expect(await ledger.pointsBalance({ programId: 'default', participantId: ann })).toBe(100);
+				// Rewards never go without their referral: while it stands, Reverse refuses and changes nothing.
+				const [standing] = (await run(credential, { operation: 'reverse', referralBy: 'orderId', referralField: 'orderId' }, [{ orderId: 'refund-me' }], true)).json('Node');
+				expect(standing.error).toMatchObject({ code: 'referral_not_reversed' });
+				expect(await ledger.pointsBalance({ programId: 'default', participantId: ann })).toBe(100);
+				// Referrals reversed with their rewards left behind (as an older version could): Reverse finishes the job.
+				for (const id of [paid, held]) {
+					const { status } = (await ledger.getReferral({ programId: 'default', id }))!;
+					await ledger.transitionReferral({ programId: 'default', referralId: id, from: status, to: 'reversed' });
+				}
 
 				const reverse = await run(credential, { operation: 'reverse', referralBy: 'orderId', referralField: 'orderId', negativeBalancePolicy: 'clamp_at_zero' }, [
 					{ orderId: 'refund-me' },

@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../../engine/errors';
+import type { NegativeBalancePolicy } from '../../../engine/rewards/reversal';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toNumber, toText } from './common';
@@ -25,7 +26,12 @@ export const description: INodeProperties[] = [
 			{ name: 'Qualify', value: 'qualify', action: 'Qualify a referral on a conversion', description: 'The referee\'s order qualifies the referral, once per order ID' },
 			{ name: 'Record', value: 'record', action: 'Record a referred sign up', description: 'Enrol the referee and record the referral by code or referrer, with fraud checks' },
 			{ name: 'Reject', value: 'reject', action: 'Reject a referral', description: 'Reject a flagged or pending referral' },
-			{ name: 'Reverse', value: 'reverse', action: 'Reverse a referral on refund', description: 'A refund or cancellation reverses a qualified referral, as the refund policy says' },
+			{
+				name: 'Reverse (Refund)',
+				value: 'reverse',
+				action: 'Reverse a referral and its rewards on refund',
+				description: 'A refund or cancellation: reverses the referral and its rewards together as the refund policy says, in one step; a refund of 0 changes nothing',
+			},
 		],
 		default: 'record',
 	},
@@ -89,6 +95,19 @@ export const description: INodeProperties[] = [
 			fieldOption('Referral ID Field', 'referralId', 'referralId'),
 			fieldOption('Refunded Amount Field', 'refundedAmount', 'refundedAmount', 'Name of the field holding the amount refunded so far'),
 		],
+	},
+	{
+		displayName: 'Negative Balance',
+		name: 'negativeBalancePolicy',
+		type: 'options',
+		options: [
+			{ name: 'Allow Negative Balance', value: 'allow_negative', description: 'Take back all points; the participant owes the rest' },
+			{ name: 'Clamp at Zero', value: 'clamp_at_zero', description: 'Take back what is left; the rest is reported as shortfall' },
+			{ name: 'Refuse', value: 'refuse', description: 'Stop with an error and change nothing (neither the referral nor its rewards)' },
+		],
+		default: 'allow_negative',
+		description: 'When the refund reverses the referral, its points are clawed back: what to do when they exceed the balance (they were already spent)',
+		displayOptions: show(['reverse']),
 	},
 	{
 		displayName: 'Limit',
@@ -184,6 +203,7 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 	}
 	if (operation === 'reverse') {
 		const byFor = parameterReader<string>(this, 'reverseBy', 'orderId');
+		const policyFor = parameterReader<NegativeBalancePolicy>(this, 'negativeBalancePolicy', 'allow_negative');
 		const fieldsFor = fieldsReader(this, 'refundFields', { orderId: 'orderId', referralId: 'referralId', refundedAmount: 'refundedAmount', orderAmount: 'orderAmount', cancelled: 'cancelled' });
 		return await runPerItem(
 			this,
@@ -200,6 +220,7 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 					orderAmount: toNumber(f.orderAmount, 'orderAmount'),
 					cancelled: f.cancelled === undefined ? undefined : f.cancelled === true || f.cancelled === 'true',
 					note: noteFor(itemIndex) || undefined,
+					negativeBalancePolicy: policyFor(itemIndex),
 				});
 				return outcome as never;
 			},

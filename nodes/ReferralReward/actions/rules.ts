@@ -28,13 +28,33 @@ function rewardFields(kinds: Array<{ name: string; value: string }>, defaultKind
 			displayOptions: when('coupon'),
 		},
 		{
+			displayName: 'Cash Amount',
+			name: 'cashAmountType',
+			type: 'options',
+			options: [
+				{ name: 'Fixed Amount', value: 'amount' },
+				{ name: 'Percent of Order', value: 'percentOfOrder', description: 'A share of the qualifying order; a partial refund shrinks it pro rata' },
+			],
+			default: 'amount',
+			displayOptions: when('cash'),
+		},
+		{
 			displayName: 'Amount',
 			name: 'amount',
 			type: 'number',
 			typeOptions: { numberPrecision: 2 },
 			default: 10,
 			description: 'In major units of the currency (20 = 20.00 EUR)',
-			displayOptions: { show: { kind: ['cash', 'coupon'], amountType: ['amount'] } },
+			displayOptions: { show: { kind: ['cash', 'coupon'], amountType: ['amount'] }, hide: { cashAmountType: ['percentOfOrder'] } },
+		},
+		{
+			displayName: 'Percent of Order',
+			name: 'percentOfOrder',
+			type: 'number',
+			typeOptions: { minValue: 0, maxValue: 100, numberPrecision: 2 },
+			default: 5,
+			description: 'E.g. 5 for 5 % of the qualifying order (per-referral rewards on Referral Qualified only).',
+			displayOptions: { show: { kind: ['cash'], cashAmountType: ['percentOfOrder'] } },
 		},
 		{ displayName: 'Percent Off', name: 'percentOff', type: 'number', default: 10, displayOptions: { show: { kind: ['coupon'], amountType: ['percentOff'] } } },
 		{ displayName: 'Currency', name: 'currency', type: 'string', default: '', placeholder: 'e.g. EUR', description: 'Empty: the program currency', displayOptions: when('cash', 'coupon') },
@@ -256,6 +276,7 @@ export const ruleFieldLabels: Record<string, string> = {
 	points: 'Points',
 	amount: 'Amount',
 	percentOff: 'Percent Off',
+	percentOfOrder: 'Percent of Order',
 	currency: 'Currency',
 	couponPoolId: 'Pool Name',
 	couponPrefix: 'Code Prefix',
@@ -284,7 +305,10 @@ const present = (v: unknown) => v !== undefined && v !== null && v !== '';
 function rewardSpec(entry: IDataObject): RewardSpec {
 	const spec: Record<string, unknown> = { kind: entry.kind };
 	if (entry.kind === 'points') spec.points = entry.points;
-	if (entry.kind === 'cash') spec.amount = entry.amount;
+	if (entry.kind === 'cash') {
+		if (entry.cashAmountType === 'percentOfOrder') spec.percentOfOrder = entry.percentOfOrder;
+		else spec.amount = entry.amount;
+	}
 	if (entry.kind === 'coupon') {
 		if ((entry.amountType ?? 'amount') === 'amount') spec.amount = entry.amount;
 		else spec.percentOff = entry.percentOff;

@@ -112,6 +112,10 @@ describe('reversal on refund or cancellation', () => {
 		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 99.99 }, 'full_refund_only').reverse).toBe(false);
 		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 100 }, 'full_refund_only').reverse).toBe(true);
 		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 0, cancelled: true }, 'full_refund_only').reverse).toBe(true);
+		// A partial refund that leaves less than the qualifying minimum reverses; one that leaves enough does not.
+		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 60 }, 'full_refund_only', { minOrderAmount: 50 })).toMatchObject({ reverse: true, reason: expect.stringContaining('below the qualifying minimum of 50') });
+		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 50 }, 'full_refund_only', { minOrderAmount: 50 }).reverse).toBe(false);
+		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 0 }, 'any_refund', { minOrderAmount: 50 }).reverse).toBe(false);
 	});
 
 	it('does nothing to referrals that are not qualified', () => {

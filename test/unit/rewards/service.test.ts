@@ -294,6 +294,13 @@ for (const [name, open] of backends) {
 			const ann = await world.referrer();
 			const pendingReferral = await world.qualified(ann);
 			const evaluated = await held.evaluateReferral(pendingReferral);
+			// Rewards never go without their referral: a qualified referral's rewards are not reversed alone.
+			await expect(held.reverseReferral(pendingReferral)).rejects.toMatchObject({ code: 'referral_not_reversed', field: 'referralId' });
+			const reverse = async (id: number) => {
+				const { status } = (await ledger.getReferral({ programId: 'default', id }))!;
+				await ledger.transitionReferral({ programId: 'default', referralId: id, from: status, to: 'reversed' });
+			};
+			await reverse(pendingReferral);
 			const reversal = await held.reverseReferral(pendingReferral);
 			expect(reversal.reversed).toEqual(evaluated.rewards.map((r) => r.id).sort((a, b) => a - b));
 			expect(reversal.clawedBack).toEqual([]);
@@ -305,6 +312,7 @@ for (const [name, open] of backends) {
 			await now.evaluateReferral(paid);
 			expect(await ledger.pointsBalance({ programId: 'default', participantId: ann })).toBe(100);
 			await now.redeemPoints({ participantId: ann, points: 60, reference: 'order-x' });
+			await reverse(paid);
 			await expect(now.reverseReferral(paid)).rejects.toMatchObject({ code: 'negative_balance', field: 'negativeBalancePolicy' });
 			expect(await ledger.pointsBalance({ programId: 'default', participantId: ann })).toBe(40);
 			const clamped = await now.reverseReferral(paid, 'clamp_at_zero');
@@ -318,6 +326,7 @@ for (const [name, open] of backends) {
 
 			const third = await world.qualified(ann);
 			await now.evaluateReferral(third);
+			await reverse(third);
 			const negative = await now.reverseReferral(third, 'allow_negative');
 			expect(negative.clawedBack.find((c) => c.recipientId === ann)).toMatchObject({ points: -100 });
 		});

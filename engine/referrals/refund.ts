@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import { EngineError, isEngineError } from '../errors';
+import type { Id, LedgerStore, ReferralRecord, RewardRecord } from '../ledger/store';
+import { requireAmount } from '../shared/money';
+import { planRefundRewards, type RefundRewardsPlan } from '../rewards/refund';
+import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy } from '../rewards/reversal';
+import { shouldReverse, type RefundPolicy } from './conversion';
+import { parseReferralStatus, type ReferralStatus } from './lifecycle';
+import type { ReferralDetail } from './service';
+import { describe, requireText } from './validate';
+
+/**
+ * The refund operation: the one place that decides what a refund or cancellation takes back.
+ *
+ * 1. Find the referral (by order id or referral id) and its qualifying order.
+ * 2. The refund policy decides whether the referral is reversed (shouldReverse: never for a
+ *    refund of 0; for a partial refund as the program says).
+ * 3. The rewards follow the referral (planRefundRewards): all per-referral rewards reversed with
+ *    it, or, when it stands, only percent-of-order rewards scaled down. Never rewards alone.
+ * 4. The ledger writes the referral's move and every reward step in one transaction, with
+ *    compare-and-set on everything the plan read; if anything moved meanwhile, plan again.
+ *
+ * The answer is stored with the refund under a key made of the request alone (order or referral,
+ * refunded amount, order amount, cancelled): a replay gets the first answer, whatever happened since.
+ */
+
+export interface RefundInput {
+	orderId?: string;
+	referralId?: Id;
+	/** Refunded so far, this refund included; leave out for a full refund. */
+	refundedAmount?: number;
+	/** The order's amount; read from the stored conversion when left out. */
+	orderAmount?: number;
+	cancelled?: boolean;
+	note?: string;
+	/** What a claw-back does when the balance is smaller than the points to take back (default allow_negative). */
+	negativeBalancePolicy?: NegativeBalancePolicy;
+}
+
+export interface RefundOutcome {
+	referral: ReferralDetail;
+	/** What the refund did: reversed (the referral and its rewards), adjusted (percent-of-order rewards scaled down), unchanged. */
+	outcome: 'reversed' | 'adjusted' | 'unchanged';
+	/** True when this refund changed the ledger (stored with the answer: a replay says what the first call did). */
+	changed: boolean;
+	/** The referral's status before the refund. */
+	from: ReferralStatus;
+	reason: string;
+	orderId: string | null;
+	/** Ids of the referral's rewards that are reversed (by this refund or an earlier one). */
+	reversed: number[];
+	adjusted: RefundRewardsPlan['adjusted'];
+	clawedBack: RefundRewardsPlan['clawedBack'];
+	manual: RefundRewardsPlan['manual'];
+	kept: RefundRewardsPlan['kept'];
+	shortfall: RefundRewardsPlan['shortfall'];
+	/** True when an earlier call with the same request wrote this answer. */
+	replayed: boolean;
+}
+
+export interface RefundContext {
+	ledger: LedgerStore;
+	programId: string;
+	refundPolicy: RefundPolicy;
+	minOrderAmount?: number;
+	detail: (referral: ReferralRecord) => Promise<ReferralDetail>;
+	requireReferral: (id: Id | undefined) => Promise<ReferralRecord>;
+}
+
+const PAGE = 10_000;
+const ATTEMPTS = 8;
+
+function optionalAmount(value: unknown, field: string): number | undefined {
+	if (value === undefined || value === null || value === '') return undefined;
+	return requireAmount(value, field, { allowZero: true });
+}
+
+async function rewardsOf(ctx: RefundContext, referralId: number): Promise<RewardRecord[]> {
+	const all: RewardRecord[] = [];
+	let afterId: number | undefined;
+	for (;;) {
+		const page = await ctx.ledger.listRewards({ programId: ctx.programId, referralId, afterId, limit: PAGE });
+		all.push(...page);
+		if (page.length < PAGE) return all;
+		afterId = page[page.length - 1].id;
+	}
+}
+
+export async function refundReferral(ctx: RefundContext, input: RefundInput): Promise<RefundOutcome> {
+	const orderId = input.orderId === undefined || input.orderId === null || input.orderId === '' ? undefined : requireText(input.orderId, 'orderId', 256);
+	const refundedAmount = optionalAmount(input.refundedAmount, 'refundedAmount');
+	const givenOrderAmount = optionalAmount(input.orderAmount, 'orderAmount');
+	if (input.cancelled !== undefined && input.cancelled !== null && typeof input.cancelled !== 'boolean') {
+		throw new EngineError('invalid_option', `cancelled must be true or false (got ${describe(input.cancelled)}).`, { field: 'cancelled' });
+	}
+	const cancelled = input.cancelled ?? undefined;
+	const policy = input.negativeBalancePolicy ?? 'allow_negative';
+	if (!(NEGATIVE_BALANCE_POLICIES as readonly string[]).includes(policy)) {
+		throw new EngineError('invalid_value', `negativeBalancePolicy must be one of ${NEGATIVE_BALANCE_POLICIES.join(', ')} (got ${describe(policy)}).`, { field: 'negativeBalancePolicy' });
+	}
+	const note = input.note === undefined || input.note === null || input.note === '' ? undefined : String(input.note).slice(0, 1024);
+
+	let first: ReferralRecord;
+	if (orderId !== undefined) {
+		const found = await ctx.ledger.findReferralByOrderId({ programId: ctx.programId, orderId });
+		if (!found) throw new EngineError('unknown_order', `No referral of program "${ctx.programId}" has the order "${orderId.slice(0, 64)}"; give the order ID the conversion was recorded with.`, { field: 'orderId' });
+		first = found;
+	} else {
+		first = await ctx.requireReferral(input.referralId);
+	}
+	// The request alone names the refund: nothing the server reads or generates enters the key.
+	const request = JSON.stringify([orderId ?? null, orderId === undefined ? first.id : null, refundedAmount ?? null, givenOrderAmount ?? null, cancelled ?? null]);
+	const idempotencyKey = `refund:${first.id}:${createHash('sha256').update(request).digest('hex').slice(0, 40)}`;
+
+	for (let attempt = 1; ; attempt++) {
+		const referral = attempt === 1 ? first : await ctx.requireReferral(first.id);
+		try {
+			return await attemptRefund(ctx, referral, { orderId, refundedAmount, givenOrderAmount, cancelled, policy, note, idempotencyKey });
+		} catch (error) {
+			// Something the plan read moved meanwhile (a concurrent refund, an award, an approval): plan again.
+			if (!(isEngineError(error) && error.code === 'status_changed') || attempt >= ATTEMPTS) throw error;
+		}
+	}
+}
+
+interface CheckedRefund {
+	orderId?: string;
+	refundedAmount?: number;
+	givenOrderAmount?: number;
+	cancelled?: boolean;
+	policy: NegativeBalancePolicy;
+	note?: string;
+	idempotencyKey: string;
+}
+
+async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, r: CheckedRefund): Promise<RefundOutcome> {
+	const from = parseReferralStatus(referral.status);
+	const [qualifying] = await ctx.ledger.listConversions({ programId: ctx.programId, referralIds: [referral.id], qualifiedOnly: true });
+	const orderAmount = r.givenOrderAmount ?? qualifying?.amount ?? undefined;
+	if (r.refundedAmount !== undefined && orderAmount !== undefined && r.refundedAmount > orderAmount) {
+		throw new EngineError('invalid_amount', `refundedAmount (${r.refundedAmount}) cannot exceed the order amount (${orderAmount}): give the total refunded so far, from 0 to ${orderAmount}.`, {
+			field: 'refundedAmount',
+		});
+	}
+	let verdict: { reverse: boolean; reason: string };
+	if (r.orderId !== undefined && qualifying?.orderId !== r.orderId) {
+		verdict = { reverse: false, reason: `Order "${r.orderId.slice(0, 64)}" did not qualify referral ${referral.id}; its refund changes nothing.` };
+	} else if (from !== 'reversed' && from !== 'qualified' && from !== 'rewarded') {
+		verdict = { reverse: false, reason: `The referral is ${from}; only a qualified referral is reversed by a refund.` };
+	} else if (from === 'reversed') {
+		// Already reversed: the rewards follow (a no-op unless an older version left some behind).
+		verdict = { reverse: true, reason: 'The referral was already reversed.' };
+	} else if (r.refundedAmount === undefined) {
+		verdict =
+			r.cancelled === false
+				? { reverse: false, reason: 'Nothing was refunded.' }
+				: shouldReverse(from, { orderAmount: orderAmount ?? 0, refundedAmount: orderAmount ?? 0, cancelled: r.cancelled }, ctx.refundPolicy, { minOrderAmount: ctx.minOrderAmount });
+	} else if (r.refundedAmount === 0 && r.cancelled !== true) {
+		verdict = { reverse: false, reason: 'Nothing was refunded.' };
+	} else {
+		if (orderAmount === undefined) {
+			throw new EngineError('required', 'orderAmount is needed to judge a partial refund: give the order amount (the ledger has no amount stored for this order).', { field: 'orderAmount' });
+		}
+		verdict = shouldReverse(from, { orderAmount, refundedAmount: r.refundedAmount, cancelled: r.cancelled }, ctx.refundPolicy, { minOrderAmount: ctx.minOrderAmount });
+	}
+
+	const rewards = await rewardsOf(ctx, referral.id);
+	const balances: Record<string, number> = {};
+	if (verdict.reverse) {
+		for (const id of new Set(rewards.filter((w) => w.kind === 'points' && w.status !== 'reversed' && w.status !== 'pending').map((w) => w.recipientId))) {
+			balances[String(id)] = await ctx.ledger.pointsBalance({ programId: ctx.programId, participantId: id });
+		}
+	}
+	const stands = from === 'qualified' || from === 'rewarded';
+	const plan = planRefundRewards({
+		programId: ctx.programId,
+		referralId: referral.id,
+		reverse: verdict.reverse,
+		rewards,
+		// Pro rata only while the referral stands and an amount was refunded.
+		...(stands && !verdict.reverse && r.refundedAmount !== undefined && r.refundedAmount > 0 && orderAmount !== undefined
+			? { order: { amount: orderAmount, currency: qualifying?.currency ?? null, refunded: r.refundedAmount } }
+			: {}),
+		balances,
+		policy: r.policy,
+	});
+	const moves = verdict.reverse && from !== 'reversed';
+	// The refunded amount is remembered on a standing referral, so a later evaluation rewards what is left of the order.
+	const before = Number((referral.metadata?.refund as { refundedAmount?: number } | undefined)?.refundedAmount ?? 0);
+	const remember = stands && !verdict.reverse && r.refundedAmount !== undefined && r.refundedAmount > before && qualifying !== undefined;
+	const after: ReferralRecord = moves ? { ...referral, status: 'reversed' } : referral;
+	const outcome: RefundOutcome['outcome'] = verdict.reverse ? 'reversed' : plan.adjusted.length > 0 ? 'adjusted' : 'unchanged';
+	const answer: Omit<RefundOutcome, 'replayed'> = {
+		referral: await ctx.detail(after),
+		outcome,
+		changed: moves || plan.steps.length > 0 || remember,
+		from,
+		reason: verdict.reason,
+		orderId: r.orderId ?? qualifying?.orderId ?? null,
+		reversed: plan.reversed,
+		adjusted: plan.adjusted,
+		clawedBack: plan.clawedBack,
+		manual: plan.manual,
+		kept: plan.kept,
+		shortfall: plan.shortfall,
+	};
+	const stored = await ctx.ledger.refundReferral({
+		programId: ctx.programId,
+		referralId: referral.id,
+		idempotencyKey: r.idempotencyKey,
+		referralFrom: referral.status,
+		...(moves ? { referralTo: 'reversed' } : {}),
+		reason: r.note ?? verdict.reason,
+		...(remember ? { referralMetadata: { refund: { orderId: qualifying!.orderId, refundedAmount: r.refundedAmount } } } : {}),
+		rewardIds: rewards.map((w) => w.id),
+		rewards: plan.steps,
+		answer: answer as unknown as Record<string, unknown>,
+	});
+	return { ...(stored.answer as unknown as Omit<RefundOutcome, 'replayed'>), replayed: stored.replayed };
+}
