@@ -134,10 +134,10 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 			expect(joined.referral.status).toBe('pending');
 			const order = (await (await fetch(conversion, signedPost({ email: friend, orderId: `T-${i}`, amount: 25, currency: 'EUR' }))).json()) as {
 				referral: { status: string };
-				rewards: Array<{ email: string; tier?: string; badge?: string }>;
+				rewards: Array<{ recipient: string; tier?: string; badge?: string }>;
 			};
 			expect(order.referral.status).toBe('qualified');
-			tiers.push(...order.rewards.filter((r) => r.email === 'tia@example.com' && (r.tier || r.badge)).map((r) => [i, r.tier ?? null, r.badge ?? null]));
+			tiers.push(...order.rewards.filter((r) => r.recipient === 'referrer' && (r.tier || r.badge)).map((r) => [i, r.tier ?? null, r.badge ?? null]));
 		}
 		// Only the 10th order earns anything beyond points: the Gold tier and the Gold badge.
 		expect(tiers.map((t) => JSON.stringify(t)).sort()).toEqual(['[10,"Gold",null]', '[10,null,"Gold"]']);
