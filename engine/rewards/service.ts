@@ -12,7 +12,9 @@ import {
 	planAwards,
 	type RewardEventType,
 	type RewardProgram,
+	type RewardCap,
 	type RewardProgramConfig,
+	type RewardRule,
 	type RuleType,
 	rewardIdempotencyKey,
 	validateRewardProgram,
@@ -30,6 +32,8 @@ const SIGNED_UP = ['pending', 'approved', 'qualified', 'rewarded'];
 /** Referral statuses that count as qualified (rewarded = qualified and its rewards planned). */
 const QUALIFIED = ['qualified', 'rewarded'];
 const PAGE = 10_000;
+/** A milestone or level another referral's evaluation already holds: not this evaluation's, not a skip. */
+const HELD_ELSEWHERE = 'held_by_another_referral';
 
 export type RewardOutputStatus = RewardStatus;
 
@@ -125,6 +129,8 @@ interface ReferrerSnapshot {
 	rewards: RewardRecord[];
 	/** The referral's own rewards (both sides), for reconciling per-referral rules after program edits. */
 	ofReferral: RewardRecord[];
+	/** The evaluated referral. */
+	referralId: number;
 }
 
 /** Serialises evaluations per referrer in this process, so caps and counts see each other's awards. */
@@ -153,6 +159,13 @@ function meta(record: RewardRecord): Record<string, unknown> {
 	return record.metadata ?? {};
 }
 
+/** The kind of rule that wrote a reward (rewards written before `ruleType` was stored: from what earned them). */
+function ruleTypeOf(record: RewardRecord): RuleType {
+	const m = meta(record);
+	const by = m.earnedBy as AwardIntent['earnedBy'] | undefined;
+	return (m.ruleType as RuleType | undefined) ?? (by?.milestone !== undefined ? 'milestone' : by?.level !== undefined ? 'status' : 'per_referral');
+}
+
 function iso(time: number | null | undefined): string | null {
 	return time === null || time === undefined ? null : new Date(time).toISOString();
 }
@@ -172,6 +185,11 @@ export class RewardService {
 	private readonly participants = new Map<number, Promise<ParticipantRecord | null>>();
 	/** The program's referee_signup rules alone; undefined when it has none. */
 	private readonly signupProgram?: RewardProgram;
+	/**
+	 * The rules a referral's rank among the referrer's qualified referrals decides (milestones, and
+	 * levels by qualified referrals), for the referrals a late order moved up; undefined when none.
+	 */
+	private readonly historyProgram?: RewardProgram;
 	private readonly needs: { qualified: boolean; revenue: boolean; order: boolean; lifetimePoints: boolean; rewards: boolean };
 
 	constructor(
@@ -195,12 +213,10 @@ export class RewardService {
 		// A sign-up moves no count: only its own rules run on it, never milestones or status levels.
 		const signupRules = rules.filter((r) => r.type === 'per_referral' && r.on === 'referee_signup');
 		if (signupRules.length) {
-			const ids = new Set(signupRules.map((r) => r.id));
-			const caps = this.program.caps
-				.map((c) => (c.ruleIds ? { ...c, ruleIds: c.ruleIds.filter((id) => ids.has(id)) } : c))
-				.filter((c) => !c.ruleIds || c.ruleIds.length > 0);
-			this.signupProgram = validateRewardProgram({ ...this.program, rules: signupRules, caps });
+			this.signupProgram = validateRewardProgram({ ...this.program, rules: signupRules, caps: this.subsetCaps(signupRules) });
 		}
+		const historyRules = rules.filter((r) => r.type === 'milestone' || (r.type === 'status' && r.metric === 'qualified_referrals'));
+		if (historyRules.length) this.historyProgram = validateRewardProgram({ ...this.program, rules: historyRules, caps: this.subsetCaps(historyRules) });
 		// Load only the state some rule reads: a program of per-referral points needs none of it.
 		this.needs = {
 			qualified: rules.some((r) => r.type !== 'per_referral'),
@@ -209,6 +225,12 @@ export class RewardService {
 			lifetimePoints: rules.some((r) => r.type === 'status' && r.metric === 'points'),
 			rewards: this.program.caps.length > 0 || rules.some((r) => r.type !== 'per_referral'),
 		};
+	}
+
+	/** The caps that still apply to a subset of the rules (a cap naming only other rules is dropped). */
+	private subsetCaps(subset: RewardRule[]): RewardCap[] {
+		const ids = new Set(subset.map((r) => r.id));
+		return this.program.caps.map((c) => (c.ruleIds ? { ...c, ruleIds: c.ruleIds.filter((id) => ids.has(id)) } : c)).filter((c) => !c.ruleIds || c.ruleIds.length > 0);
 	}
 
 	get programId(): string {
@@ -247,40 +269,85 @@ export class RewardService {
 			qualified: this.needs.qualified || this.needs.revenue ? await this.qualifiedOf(referral.referrerId) : [],
 			rewards: this.needs.rewards ? await this.rewardsOf(referral.referrerId) : [],
 			ofReferral: await this.rewardsOfReferral(referral.id),
+			referralId: referral.id,
 		};
 		for (const type of events) {
-			const occurredAt = type === 'referral_qualified' ? (referral.qualifiedAt ?? referral.updatedAt) : referral.touchedAt;
-			const order = type === 'referral_qualified' && this.needs.order ? await this.orderOf(referral) : undefined;
-			const plan = planAwards(
-				type === 'referee_signup' ? (this.signupProgram as RewardProgram) : this.program,
-				{
-					type,
-					referralId: String(referral.id),
-					referrerId: String(referral.referrerId),
-					refereeId: String(referral.refereeId),
-					occurredAt,
-					...(order ? { order } : {}),
-				},
-				await this.stateFor(referral, type, occurredAt, snapshot),
-			);
-			for (const intent of plan.skipped) result.skipped.push(this.skippedItem(intent, intent.skipReason ?? 'skipped'));
-			for (const intent of plan.awards) {
-				const stored = intent.existingRewardId === undefined ? undefined : snapshot.ofReferral.find((r) => String(r.id) === intent.existingRewardId);
-				if (stored) {
-					// Already paid (a replay, or a rule edited since): the stored award answers, nothing is written.
-					result.rewards.push({ ...(await this.rewardItem(stored)), replayed: true });
-					continue;
-				}
-				const written = await this.write(referral, type, occurredAt, intent);
-				if ('reason' in written) result.skipped.push(written);
-				else {
-					result.rewards.push(written.item);
-					if (!snapshot.rewards.some((r) => r.id === written.record.id)) snapshot.rewards.push(written.record);
-					if (!snapshot.ofReferral.some((r) => r.id === written.record.id)) snapshot.ofReferral.push(written.record);
+			await this.planAndWrite(referral, type, type === 'referee_signup' ? (this.signupProgram as RewardProgram) : this.program, snapshot, result);
+		}
+		// The milestones and levels this referral reached at an earlier rank are still its own: a late
+		// order moved it up, but what it earned stands and a replay answers with it.
+		const listed = new Set(result.rewards.map((r) => r.id));
+		for (const record of snapshot.rewards) {
+			const m = meta(record);
+			if (listed.has(record.id) || ruleTypeOf(record) === 'per_referral' || !events.some((type) => m.evaluation === `${type}:${referral.id}`)) continue;
+			result.rewards.push({ ...(await this.rewardItem(record)), replayed: true });
+		}
+		// A late order (one that qualified before referrals already evaluated) moves every later
+		// referral one rank up: the milestones and levels they reach at their new rank are written
+		// now, each for the referral that reaches it, so the rewards do not depend on arrival order.
+		if (events.includes('referral_qualified') && this.historyProgram) {
+			// Only referrals whose conversion arrived before this one were evaluated at their old rank;
+			// one that arrives later is evaluated at its own rank by its own evaluation.
+			const rank = snapshot.qualified.findIndex((r) => r.id === referral.id);
+			const later = rank === -1 ? [] : snapshot.qualified.slice(rank + 1);
+			if (later.length) {
+				const arrivals = await this.arrivalsOf([referral.id, ...later.map((r) => r.id)]);
+				const mine = arrivals.get(referral.id) ?? Infinity;
+				for (const moved of later) {
+					if (moved.refereeId !== null && (arrivals.get(moved.id) ?? -Infinity) < mine) await this.planAndWrite(moved, 'referral_qualified', this.historyProgram, snapshot, null);
 				}
 			}
 		}
 		return result;
+	}
+
+	/**
+	 * Plans one event of one referral and writes what it earned. `result` receives what this
+	 * referral's own evaluation answers (null for a catch-up of a later referral). A milestone or
+	 * level is the referrer's once: when the ledger holds it already, for whichever referral reached
+	 * it first, nothing is issued or written (no coupon, no award) and it is answered only by the
+	 * evaluation it belongs to.
+	 */
+	private async planAndWrite(referral: ReferralRecord, type: RewardEventType, program: RewardProgram, snapshot: ReferrerSnapshot, result: EvaluationResult | null): Promise<void> {
+		const occurredAt = type === 'referral_qualified' ? (referral.qualifiedAt ?? referral.updatedAt) : referral.touchedAt;
+		const order = type === 'referral_qualified' && this.needs.order ? await this.orderOf(referral) : undefined;
+		const own = `${type}:${referral.id}`;
+		const plan = planAwards(
+			program,
+			{
+				type,
+				referralId: String(referral.id),
+				referrerId: String(referral.referrerId),
+				refereeId: String(referral.refereeId),
+				occurredAt,
+				...(order ? { order } : {}),
+			},
+			await this.stateFor(referral, type, occurredAt, snapshot),
+		);
+		if (result) for (const intent of plan.skipped) result.skipped.push(this.skippedItem(intent, intent.skipReason ?? 'skipped'));
+		for (const intent of plan.awards) {
+			const stored = intent.existingRewardId === undefined ? undefined : snapshot.ofReferral.find((r) => String(r.id) === intent.existingRewardId);
+			if (stored) {
+				// Already paid (a replay, or a rule edited since): the stored award answers, nothing is written.
+				result?.rewards.push({ ...(await this.rewardItem(stored)), replayed: true });
+				continue;
+			}
+			if (intent.ruleType !== 'per_referral') {
+				const held = snapshot.rewards.find((r) => r.idempotencyKey === intent.idempotencyKey);
+				if (held) {
+					if (meta(held).evaluation === own) result?.rewards.push({ ...(await this.rewardItem(held)), replayed: true });
+					continue;
+				}
+			}
+			const written = await this.write(referral, type, occurredAt, intent);
+			if ('reason' in written) {
+				if (written.reason !== HELD_ELSEWHERE) result?.skipped.push(written);
+				continue;
+			}
+			result?.rewards.push(written.item);
+			if (!snapshot.rewards.some((r) => r.id === written.record.id)) snapshot.rewards.push(written.record);
+			if (written.record.referralId === snapshot.referralId && !snapshot.ofReferral.some((r) => r.id === written.record.id)) snapshot.ofReferral.push(written.record);
+		}
 	}
 
 	private async qualifiedOf(referrerId: number): Promise<ReferralRecord[]> {
@@ -313,9 +380,7 @@ export class RewardService {
 		const paid: PaidAward[] = [];
 		for (const r of records) {
 			const m = meta(r);
-			const by = m.earnedBy as AwardIntent['earnedBy'] | undefined;
-			const ruleType = (m.ruleType as RuleType | undefined) ?? (by?.milestone !== undefined ? 'milestone' : by?.level !== undefined ? 'status' : 'per_referral');
-			if (ruleType !== 'per_referral' || r.side === 'participant' || typeof m.evaluation !== 'string') continue;
+			if (ruleTypeOf(r) !== 'per_referral' || r.side === 'participant' || typeof m.evaluation !== 'string') continue;
 			const award: PaidAward = {
 				rewardId: String(r.id),
 				idempotencyKey: r.idempotencyKey,
@@ -363,6 +428,17 @@ export class RewardService {
 			return { amount: fromMeta.amount, currency: fromMeta.currency, ...(fromMeta.id ? { id: String(fromMeta.id) } : {}) };
 		}
 		return (await this.ordersOf([referral.id])).get(referral.id);
+	}
+
+	/** When each referral's qualifying conversion arrived, as the ledger's conversion id (ids only grow). */
+	private async arrivalsOf(referralIds: number[]): Promise<Map<number, number>> {
+		const arrivals = new Map<number, number>();
+		for (let i = 0; i < referralIds.length; i += PAGE) {
+			for (const c of await this.ledger.listConversions({ programId: this.programId, referralIds: referralIds.slice(i, i + PAGE), qualifiedOnly: true })) {
+				arrivals.set(c.referralId, Math.min(arrivals.get(c.referralId) ?? Infinity, c.id));
+			}
+		}
+		return arrivals;
 	}
 
 	/** Qualifying orders already found, by referral: a referral's qualifying order never changes. */
@@ -564,6 +640,8 @@ export class RewardService {
 			record = existing;
 			replayed = true;
 		}
+		// A concurrent evaluation of another referral reached this milestone or level first: it is theirs.
+		if (replayed && intent.ruleType !== 'per_referral' && meta(record).evaluation !== `${type}:${referral.id}`) return this.skippedItem(intent, HELD_ELSEWHERE);
 		const item = await this.rewardItem(record);
 		item.replayed = replayed;
 		return { item, record };
