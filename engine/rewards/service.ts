@@ -249,10 +249,13 @@ export class RewardService {
 		if (!referral) {
 			throw new EngineError('unknown_referral', `No referral ${String(referralId)} in program "${this.programId}".`, { field: 'referralId' });
 		}
-		// Caps count what the referrer already got, so two evaluations of one referrer must not
-		// interleave, not even in two n8n workers: the ledger's lease orders them across processes.
+		// Caps count what the referrer already got, and milestones and levels go by the referral's
+		// rank among the referrer's qualified referrals (a late order moves the later ones up), so two
+		// evaluations of one referrer must not interleave, not even in two n8n workers: the ledger's
+		// lease orders them across processes.
 		const lease = { programId: this.programId, name: `rewards:referrer:${referral.referrerId}` };
-		const evaluate = () => (this.program.caps.length > 0 ? this.ledger.withLease(lease, () => this.evaluateLoaded(referral)) : this.evaluateLoaded(referral));
+		const leased = this.program.caps.length > 0 || this.historyProgram !== undefined;
+		const evaluate = () => (leased ? this.ledger.withLease(lease, () => this.evaluateLoaded(referral)) : this.evaluateLoaded(referral));
 		if (!this.serialize) return await evaluate();
 		return await referrerLocks.run(`${this.programId}:${referral.referrerId}`, evaluate);
 	}
@@ -286,15 +289,20 @@ export class RewardService {
 		// referral one rank up: the milestones and levels they reach at their new rank are written
 		// now, each for the referral that reaches it, so the rewards do not depend on arrival order.
 		if (events.includes('referral_qualified') && this.historyProgram) {
-			// Only referrals whose conversion arrived before this one were evaluated at their old rank;
-			// one that arrives later is evaluated at its own rank by its own evaluation.
+			// Only referrals already evaluated at their old rank need it: those with rewards of their
+			// own, or whose conversion arrived before this one (two workers may commit conversions in
+			// another order than their dates). One not evaluated yet reaches its rank in its own evaluation.
 			const rank = snapshot.qualified.findIndex((r) => r.id === referral.id);
 			const later = rank === -1 ? [] : snapshot.qualified.slice(rank + 1);
 			if (later.length) {
 				const arrivals = await this.arrivalsOf([referral.id, ...later.map((r) => r.id)]);
 				const mine = arrivals.get(referral.id) ?? Infinity;
+				const evaluated = new Set(snapshot.rewards.map((r) => meta(r).evaluation));
 				for (const moved of later) {
-					if (moved.refereeId !== null && (arrivals.get(moved.id) ?? -Infinity) < mine) await this.planAndWrite(moved, 'referral_qualified', this.historyProgram, snapshot, null);
+					if (moved.refereeId === null) continue;
+					if (evaluated.has(`referral_qualified:${moved.id}`) || (arrivals.get(moved.id) ?? -Infinity) < mine) {
+						await this.planAndWrite(moved, 'referral_qualified', this.historyProgram, snapshot, null);
+					}
 				}
 			}
 		}

@@ -278,6 +278,40 @@ for (const [name, open] of backends) {
 			expect((await service.status(ann)).tier).toBe('Gold');
 		});
 
+		it('two workers committing conversions in another order than their dates: the 3rd by date still earns the coupon', async () => {
+			const real = await open();
+			// The ledger answers conversion ids in reverse, as when the earlier-dated conversion was
+			// inserted first but committed after the later one was evaluated: only the later referral's
+			// own rewards show that it was evaluated at its old rank.
+			const ledger = new Proxy(real, {
+				get(target, prop, receiver) {
+					if (prop === 'listConversions') {
+						return async (query: Parameters<LedgerStore['listConversions']>[0]) => (await target.listConversions(query)).map((c) => ({ ...c, id: -c.id }));
+					}
+					const value = Reflect.get(target, prop, receiver) as unknown;
+					return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+				},
+			}) as LedgerStore;
+			const programId = 'default';
+			await ledger.ensureProgram({ id: programId });
+			const service = new RewardService(ledger, program(programId, 0));
+			const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' })).participant.id;
+			const ids: number[] = [];
+			for (const [i, day] of [10, 30, 20].entries()) {
+				const referee = (await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` })).participant.id;
+				const { referral } = await ledger.recordReferral({ programId, referrerId: ann, refereeId: referee, status: 'pending' });
+				ids.push(referral.id);
+				await ledger.qualifyReferral({ programId, referralId: referral.id, orderId: `o-${i}`, amount: 80, currency: 'EUR', occurredAt: T0 + day * DAY, fromStatuses: ['pending'] });
+				await service.evaluateReferral(referral.id);
+			}
+			const coupons = await ledger.listRewards({ programId, kind: 'coupon', limit: 100 });
+			expect(coupons.map((c) => [c.rule, c.amount, c.referralId])).toEqual([
+				['milestones', 20, ids[1]],
+				['revenue', null, ids[1]],
+			]);
+			expect((await service.status(ann)).tier).toBe('Silver');
+		});
+
 		it('property: random histories give the same rewards in every arrival order', async () => {
 			const ledger = await open();
 			let programs = 0;
