@@ -2,9 +2,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { describe, expect, it } from 'vitest';
-import { clvFromSummaries, clvFromTransactions, loyaltyIndex, netPromoterScore, rfmFromSummaries, rfmFromTransactions } from '../../engine/analytics';
+import {
+	bgnbdConditionalExpectedPurchases,
+	clvFromSummaries,
+	clvFromTransactions,
+	loyaltyIndex,
+	netPromoterScore,
+	rfmFromSummaries,
+	rfmFromTransactions,
+} from '../../engine/analytics';
 import { loadPackage, runWorkflow, singleNodeWorkflow } from '../harness';
-import { CDNOW_GAMMA_GAMMA, seededRandom, simulateCustomers } from '../unit/analytics/fixtures';
+import { CDNOW_BGNBD, CDNOW_GAMMA_GAMMA, hasCdnow, readCdnowCsv, seededRandom, simulateCustomers } from '../unit/analytics/fixtures';
 
 const node = (parameters: Record<string, unknown>, continueOnFail = false) => ({ type: 'loyaltyInsights', parameters, continueOnFail }) as never;
 const run = (parameters: Record<string, unknown>, items: IDataObject[], continueOnFail = false) =>
@@ -311,6 +319,92 @@ describe('Loyalty Insights node in the workflow harness', () => {
 			const tiny = await run(parameters, few.slice(0, 6));
 			expect(tiny.error('Node')?.message).toBe('Fitting BG/NBD needs at least 10 customers, some with repeat purchases; got 3 customers, 3 with repeat purchases');
 			expect(tiny.error('Node')?.description).toBe('Check "Customer ID Field".');
+		});
+
+		describe('customer summaries without a spend column (lifetimes’ cdnow_customers_summary.csv: ID, frequency, recency, T)', () => {
+			const HEAD = readFileSync(path.resolve(__dirname, '../fixtures/cdnow/cdnow_customers_summary.head200.csv'), 'utf8');
+			const csv = (text: string): IDataObject[] => {
+				const [header, ...lines] = text.trim().split(/\r?\n/);
+				const names = header.split(',');
+				return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [names[i], Number(v)])));
+			};
+			const head = csv(HEAD);
+			const purchasesOnly = { operation: 'clv', input: 'summaries', customerField: 'ID', clvModel: 'purchasesOnly' };
+
+			it('fits BG/NBD alone with Model › Purchases Only: probability alive and expected purchases, spend and CLV null', async () => {
+				expect(head).toHaveLength(200);
+				expect(Object.keys(head[0])).toEqual(['ID', 'frequency', 'recency', 'T']);
+				const result = await run(purchasesOnly, head);
+				const rows = result.json('Node');
+				expect(rows).toHaveLength(200);
+				const summary = (await run({ ...purchasesOnly, clvOutput: 'summary' }, head)).json('Node')[0] as IDataObject & {
+					bgnbd: { fitted: boolean; params: { r: number; alpha: number; a: number; b: number } };
+				};
+				expect(summary).toMatchObject({ model: 'purchasesOnly', repeatCustomers: head.filter((c) => (c.frequency as number) > 0).length, gammaGamma: { fitted: false, params: null } });
+				expect(summary.excluded).toEqual({});
+				const params = summary.bgnbd.params;
+				head.forEach((c, i) => {
+					const [x, tx, T] = [c.frequency as number, c.recency as number, c.T as number];
+					expect(rows[i]).toMatchObject({ ID: String(c.ID), frequency: x, recency: tx, age: T, monetaryValue: null, expectedSpend: null, clv: null });
+					// P(alive) from the closed form, independently of the engine's code path.
+					const alive = x === 0 ? 1 : 1 / (1 + (params.a / (params.b + x - 1)) * ((params.alpha + T) / (params.alpha + tx)) ** (params.r + x));
+					expect(rows[i].probabilityAlive as number).toBeCloseTo(alive, 12);
+					expect(rows[i].expectedPurchases).toBeCloseTo(bgnbdConditionalExpectedPurchases(params, 12 * 4.345, x, tx, T), 12);
+				});
+			});
+
+			it('with the default model and no spend column, stops naming the Monetary Value Field (not the Repeat Purchases Field)', async () => {
+				const result = await run({ operation: 'clv', input: 'summaries', customerField: 'ID' }, head);
+				const error = result.error('Node');
+				expect(error?.message).toMatch(/^None of the \d+ customers with repeat purchases has a number in "monetary_value"/);
+				expect(error?.message).toMatch(/model purchases only/);
+				expect(error?.description).toBe('Check "Monetary Value Field".');
+			});
+
+			it.runIf(hasCdnow)('on the whole CDNOW summary reproduces lifetimes’ published BG/NBD fit (r 0.2426, alpha 4.4135, a 0.7929, b 2.4258)', async () => {
+				const all = readCdnowCsv('cdnow_customers_summary.csv');
+				expect(all).toHaveLength(2357);
+				const summary = (await run({ ...purchasesOnly, clvOutput: 'summary' }, all)).json('Node')[0] as IDataObject & {
+					bgnbd: { fitted: boolean; params: Record<string, number>; fit: { logLikelihood: number } };
+				};
+				expect(summary.bgnbd.fitted).toBe(true);
+				// Published to 4 decimals: each must round to it.
+				for (const [name, value] of Object.entries(CDNOW_BGNBD)) expect(Math.abs(summary.bgnbd.params[name] - value), name).toBeLessThanOrEqual(5e-5 + 1e-9);
+				expect(summary.bgnbd.fit.logLikelihood).toBeCloseTo(-9582.43, 2);
+			});
+
+			it('gives E[Y(t)] for any period (Options › Expected Purchases Period), consistent with the monthly horizon', async () => {
+				const rows = (await run({ ...purchasesOnly, horizonMonths: 6, clvOptions: { purchasePeriod: 2.5 } }, head)).json('Node');
+				const sixMonths = (await run({ ...purchasesOnly, horizonMonths: 6, clvOptions: { purchasePeriod: 6 * 4.345 } }, head)).json('Node');
+				const summary = (await run({ ...purchasesOnly, clvOutput: 'summary', clvOptions: { purchasePeriod: 2.5 } }, head)).json('Node')[0] as IDataObject & {
+					bgnbd: { params: { r: number; alpha: number; a: number; b: number } };
+				};
+				expect(summary.purchasePeriod).toBe(2.5);
+				head.forEach((c, i) => {
+					const [x, tx, T] = [c.frequency as number, c.recency as number, c.T as number];
+					expect(rows[i].expectedPurchasesInPeriod).toBeCloseTo(bgnbdConditionalExpectedPurchases(summary.bgnbd.params, 2.5, x, tx, T), 12);
+					expect(sixMonths[i].expectedPurchasesInPeriod).toBeCloseTo(sixMonths[i].expectedPurchases as number, 12);
+				});
+				const bad = await run({ ...purchasesOnly, clvOptions: { purchasePeriod: -1 } }, head);
+				expect(bad.error('Node')?.description).toBe('Check "Options › Expected Purchases Period".');
+			});
+
+			it('converts given weekly BG/NBD parameters when Time Unit is Days (alpha × 7), so days and weeks agree', async () => {
+				const inDays = head.map((c) => ({ ...c, recency: (c.recency as number) * 7, T: (c.T as number) * 7 }));
+				const weekly = { r: 0.2426, alpha: 4.4135, a: 0.7929, b: 2.4258 };
+				// The form's defaults are weekly values, marked Fitted In › Weeks.
+				const days = (await run({ ...purchasesOnly, timeUnit: 'days', clvOptions: { bgnbd: { values: { ...weekly, unit: 'weeks' } }, purchasePeriod: 70 } }, inDays)).json('Node');
+				const weeks = (await run({ ...purchasesOnly, timeUnit: 'weeks', clvOptions: { bgnbd: { values: weekly }, purchasePeriod: 10 } }, head)).json('Node');
+				weeks.forEach((w, i) => {
+					expect(days[i].probabilityAlive).toBeCloseTo(w.probabilityAlive as number, 12);
+					expect(days[i].expectedPurchasesInPeriod).toBeCloseTo(w.expectedPurchasesInPeriod as number, 12);
+				});
+				const summary = (await run({ ...purchasesOnly, timeUnit: 'days', clvOutput: 'summary', clvOptions: { bgnbd: { values: { ...weekly, unit: 'weeks' } } } }, inDays)).json('Node')[0];
+				expect(summary.bgnbd).toMatchObject({ fitted: false, params: { r: 0.2426, alpha: 4.4135 * 7, a: 0.7929, b: 2.4258 } });
+				// Parameters fitted in days are used as they are.
+				const asGiven = (await run({ ...purchasesOnly, timeUnit: 'days', clvOutput: 'summary', clvOptions: { bgnbd: { values: { ...weekly, unit: 'days' } } } }, inDays)).json('Node')[0];
+				expect(asGiven.bgnbd).toMatchObject({ params: weekly });
+			});
 		});
 
 		it('names the Monthly Discount Rate when it is out of range', async () => {
