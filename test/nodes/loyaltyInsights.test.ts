@@ -469,6 +469,49 @@ describe('Loyalty Insights node in the workflow harness', () => {
 			expect((summary.bands as IDataObject[]).map((b) => b.name)).toEqual(['Gold', 'Silver', 'Bronze']);
 		});
 
+		it('puts an index exactly on a band’s minimum in that band (613 boundary cases of two weighted indicators)', async () => {
+			const weights = [1, 2, 3, 0.1, 0.2, 0.3, 0.7, 1.5, 2.5];
+			const grid: IDataObject[] = [];
+			for (let a = 0; a <= 10; a++) for (let b = 0; b <= 10; b++) grid.push({ a, b });
+			let boundary = 0;
+			for (const wa of weights) {
+				for (const wb of weights) {
+					const indicator = (field: string, weight: number) => ({ field, weight, normalisation: 'minMax', useFixedBounds: true, min: 0, max: 10 });
+					const items = (await run({ operation: 'loyaltyIndex', indicators: { indicator: [indicator('a', wa), indicator('b', wb)] } }, grid)).json('Node');
+					// Exact in integers: index = 10·(WA·a + WB·b)/(WA + WB) with WA, WB the weights × 10.
+					const [WA, WB] = [Math.round(wa * 10), Math.round(wb * 10)];
+					items.forEach((item, i) => {
+						const { a, b } = grid[i] as { a: number; b: number };
+						for (const [min, band] of [[80, 'Champion'], [60, 'Healthy'], [40, 'Needs Attention']] as const) {
+							if (10 * (WA * a + WB * b) !== min * (WA + WB)) continue;
+							boundary++;
+							expect(item.loyaltyIndex, `weights ${wa}, ${wb}; a ${a}, b ${b}`).toBe(min);
+							expect(item.loyaltyBand, `weights ${wa}, ${wb}; a ${a}, b ${b}`).toBe(band);
+						}
+					});
+				}
+			}
+			expect(boundary).toBe(613);
+		});
+
+		it('describes Percentile Rank as what it computes, and the form’s weight minimum is one the engine accepts', async () => {
+			const { nodeTypes } = await loadPackage();
+			const properties = (nodeTypes.getByName('n8n-nodes-referral-marketing.loyaltyInsights') as unknown as { description: { properties: IDataObject[] } }).description.properties;
+			const values = ((properties.find((p) => p.name === 'indicators')!.options as IDataObject[])[0].values as IDataObject[]);
+			const percentile = (values.find((v) => v.name === 'normalisation')!.options as IDataObject[]).find((o) => o.value === 'percentileRank')!;
+			expect(percentile.description).toMatch(/smallest value 0, largest 100/i);
+			expect(percentile.description).toMatch(/ties share/i);
+			// Five distinct values: evenly spaced ranks 0, 25, 50, 75, 100 (not "share with a smaller value": 0, 20, 40, 60, 80).
+			const five = [3, 9, 1, 7, 5].map((orders) => ({ orders }));
+			const scored = (await run({ operation: 'loyaltyIndex', indicators: { indicator: [{ field: 'orders', normalisation: 'percentileRank' }] } }, five)).json('Node');
+			expect(scored.map((j) => j.loyaltyIndex)).toEqual([25, 100, 0, 75, 50]);
+			const weight = values.find((v) => v.name === 'weight')!;
+			const minValue = (weight.typeOptions as { minValue: number }).minValue;
+			expect(minValue).toBeGreaterThan(0);
+			const atMinimum = await run({ operation: 'loyaltyIndex', indicators: { indicator: [{ field: 'orders', weight: minValue }] } }, five);
+			expect(atMinimum.json('Node').map((j) => j.loyaltyIndex)).toEqual([25, 100, 0, 75, 50]);
+		});
+
 		it('rejects a weight of 0 naming Indicators; no bands gives null bands', async () => {
 			const zero = await run({ operation: 'loyaltyIndex', indicators: { indicator: [{ field: 'orders', weight: 0 }] } }, customers);
 			expect(zero.error('Node')?.message).toBe('The weight of indicator "orders" must be a number above 0, got 0');
