@@ -442,8 +442,31 @@ describe('Lead Score node in the workflow harness', () => {
 			expect(row('AUC')).toEqual({ metric: 'AUC', rules: engineReport.rules?.auc, model: engineReport.model?.auc });
 			expect(row('Top-decile lift').model).toBe(engineReport.model?.topDecileLift);
 			expect(row('Brier score').rules).toBe(engineReport.rules?.brier);
-			expect(report.comparison).toHaveLength(9);
+			// Nine fixed metrics plus lift and capture at the Lift Share (default 0.1: the top decile again).
+			expect(report.comparison).toHaveLength(11);
+			expect(row('Lift, top 10%').model).toBe(engineReport.model?.topDecileLift);
 			expect(report.model.auc).toBeGreaterThan(report.rules.auc);
+		});
+
+		it('measures lift and capture at the chosen Lift Share (top 25%) on the test leads', async () => {
+			const modelOnly = { ...parameters, evaluate: 'model', backtestOptions: { ...parameters.backtestOptions, liftFraction: 0.25 } };
+			const report = (await runWorkflow(singleNodeWorkflow(node(modelOnly), history as never))).json('Node')[0] as Record<string, any>;
+			// Independently: score the test leads with the trained model, take the top quarter by probability.
+			const scorer = compileModel(report.trainedModel as LogisticModel);
+			const test = history.filter((lead) => lead.createdAt >= report.split.cutoff);
+			expect(test).toHaveLength(900);
+			const ranked = test.map((lead) => ({ p: scorer.probability(lead), converted: lead.converted ? 1 : 0 })).sort((a, b) => b.p - a.p);
+			const top = ranked.slice(0, Math.ceil(test.length * 0.25));
+			const converters = ranked.reduce((sum, r) => sum + r.converted, 0);
+			const found = top.reduce((sum, r) => sum + r.converted, 0);
+			expect(report.model.lift).toEqual({ fraction: 0.25, leads: 225, lift: expect.any(Number), capture: expect.any(Number) });
+			expect(report.model.lift.lift).toBeCloseTo(found / top.length / (converters / test.length), 12);
+			expect(report.model.lift.capture).toBeCloseTo(found / converters, 12);
+			const row = report.comparison.find((r: { metric: string }) => r.metric === 'Lift, top 25%');
+			expect(row).toEqual({ metric: 'Lift, top 25%', rules: null, model: report.model.lift.lift });
+			const bad = await runWorkflow(singleNodeWorkflow(node({ ...modelOnly, backtestOptions: { liftFraction: 1.5 } }), history.slice(0, 300) as never));
+			expect(bad.error('Node')?.message).toMatch(/^The lift fraction is the share of top-scored leads, above 0 and at most 1/);
+			expect(bad.error('Node')?.description).toBe('Check "Options › Lift Share".');
 		});
 
 		it('evaluates the rules alone with a cutoff date, and says when the test period lacks converters', async () => {

@@ -249,6 +249,40 @@ describe('Loyalty Insights node in the workflow harness', () => {
 			expect(items[0].pairedItem).toEqual({ item: 3 });
 		});
 
+		it('tests the difference between two groups or periods (Difference Between Two Groups)', async () => {
+			// Two quarters: 200 answers each, NPS +20 against +5.
+			const quarter = (name: string, promoters: number, passives: number, detractors: number): IDataObject[] => [
+				...Array.from({ length: promoters }, () => ({ quarter: name, answer: 10 })),
+				...Array.from({ length: passives }, () => ({ quarter: name, answer: 8 })),
+				...Array.from({ length: detractors }, () => ({ quarter: name, answer: 3 })),
+			];
+			const answers = [...quarter('2024-Q1', 80, 50, 70), ...quarter('2024-Q2', 100, 40, 60), ...quarter('2024-Q3', 5, 5, 5)];
+			const parameters = { operation: 'nps', scoreField: 'answer', groupField: 'quarter', npsOutput: 'difference', groupA: '2024-Q2', groupB: '2024-Q1' };
+			const result = await run(parameters, answers);
+			const [item] = result.items('Node');
+			const json = item.json as IDataObject & { groupA: IDataObject; groupB: IDataObject; ci95: { low: number; high: number } };
+			expect(json.groupA).toMatchObject({ group: '2024-Q2', responses: 200, promoters: 100, detractors: 60 });
+			expect(json.groupB).toMatchObject({ group: '2024-Q1', responses: 200, promoters: 80, detractors: 70 });
+			expect(json.groupA.nps).toBeCloseTo(20, 12);
+			expect(json.groupB.nps).toBeCloseTo(5, 12);
+			// By hand: SE² = 100²·(p + d − (p − d)²)/n per quarter.
+			const se = Math.sqrt((100 ** 2 * (0.5 + 0.3 - 0.2 ** 2)) / 200 + (100 ** 2 * (0.4 + 0.35 - 0.05 ** 2)) / 200);
+			expect(json.difference).toBeCloseTo(15, 12);
+			expect(json.standardError).toBeCloseTo(se, 12);
+			expect(json.zScore).toBeCloseTo(15 / se, 12);
+			expect(json.ci95.low).toBeCloseTo(15 - 1.959963984540054 * se, 10);
+			// Two-sided normal p-value of z = 15/8.6819 = 1.7277: erfc(z/√2) = 0.0840354135 (Python math.erfc); erfcc is good to 1.2e-7 relative.
+			expect(Math.abs((json.pValue as number) - 0.08403541351844349)).toBeLessThan(1e-8);
+			expect(json.significant).toBe(false);
+			// Paired with the two quarters' answers only.
+			expect(paired(item)).toEqual(all(400));
+			const unknown = await run({ ...parameters, groupB: '2023-Q4' }, answers);
+			expect(unknown.error('Node')?.message).toMatch(/^No response has "2023-Q4" in the group field "quarter"; the groups are "2024-Q1", "2024-Q2", "2024-Q3"/);
+			expect(unknown.error('Node')?.description).toBe('Check "Group B".');
+			const noGroupField = await run({ ...parameters, groupField: '' }, answers);
+			expect(noGroupField.error('Node')?.description).toBe('Check "Group By Field".');
+		});
+
 		it('asks for a Group By Field when one item per group is wanted', async () => {
 			const result = await run({ operation: 'nps', scoreField: 'answer', npsOutput: 'groups' }, responses);
 			expect(result.error('Node')?.message).toBe('One Item per Group needs a Group By Field, e.g. "channel"');
