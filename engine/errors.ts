@@ -10,17 +10,23 @@ export class EngineError extends Error {
 	readonly field?: string;
 	/** Extra structured detail that is safe to show (never secrets). */
 	readonly details?: Record<string, unknown>;
+	/**
+	 * What to change in the workflow, for its builder (e.g. "Set Lookup Field to …"). Kept out of the
+	 * message, which sample workflows pass on to API callers in terms of their request.
+	 */
+	readonly hint?: string;
 
 	constructor(
 		code: string,
 		message: string,
-		options: { field?: string; details?: Record<string, unknown>; cause?: unknown } = {},
+		options: { field?: string; details?: Record<string, unknown>; hint?: string; cause?: unknown } = {},
 	) {
 		super(message, options.cause === undefined ? undefined : { cause: options.cause });
 		this.name = 'EngineError';
 		this.code = code;
 		this.field = options.field;
 		this.details = options.details;
+		this.hint = options.hint;
 	}
 }
 

@@ -6,6 +6,8 @@
 //   npm start -- --no-build   skip `npm run build` (dist/ is already current)
 // n8n, the mail catcher and this runner stop together on Ctrl-C, SIGTERM and SIGHUP (a closed terminal).
 // `node scripts/n8n-runner.mjs prepare`: build, and install the pinned n8n into .cache (used before e2e tests).
+// `node scripts/n8n-runner.mjs install`: only install the pinned n8n (N8N_VERSION) into .cache, no build;
+//                             CI runs it in the background while it lints and runs the unit tests.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +15,7 @@ import { startMailCatcher } from './mail-catcher.mjs';
 import * as n8n from './n8n.mjs';
 
 const [command = 'start', ...options] = process.argv.slice(2);
-const OPTIONS = { start: ['--reset', '--no-build'], prepare: [] };
+const OPTIONS = { start: ['--reset', '--no-build'], prepare: [], install: [] };
 
 function build() {
 	n8n.log('building the package (npm run build)…');
@@ -132,10 +134,12 @@ async function start() {
 
 const unknown = options.filter((option) => !(OPTIONS[command] ?? []).includes(option));
 if (!OPTIONS[command] || unknown.length > 0) {
-	process.stderr.write(`usage: node scripts/n8n-runner.mjs start [--reset] [--no-build] | prepare${unknown.length > 0 ? ` (unknown: ${unknown.join(' ')})` : ` (unknown command "${command}")`}\n`);
+	process.stderr.write(`usage: node scripts/n8n-runner.mjs start [--reset] [--no-build] | prepare | install${unknown.length > 0 ? ` (unknown: ${unknown.join(' ')})` : ` (unknown command "${command}")`}\n`);
 	process.exit(2);
 } else if (command === 'prepare') {
 	build();
+	n8n.ensureN8n();
+} else if (command === 'install') {
 	n8n.ensureN8n();
 } else {
 	await start();

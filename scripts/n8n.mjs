@@ -538,13 +538,19 @@ export async function runWorkflow(server, workflowId, { cookie, timeoutMs = 120_
 	if (!started?.executionId) throw new Error(`n8n did not start workflow ${workflowId}: ${JSON.stringify(started).slice(0, 500)}`);
 	const deadline = Date.now() + timeoutMs;
 	let execution;
+	let data;
 	for (;;) {
 		execution = await rest(baseUrl, cookie, 'GET', `executions/${started.executionId}`);
-		if (execution?.stoppedAt && !['new', 'running', 'waiting'].includes(execution.status)) break;
-		if (Date.now() > deadline) throw new Error(`Execution ${started.executionId} of workflow ${workflowId} is still ${execution?.status} after ${timeoutMs / 1000} s`);
+		// n8n 1.x writes an execution's status and its data in two statements: a poll between them
+		// sees `success` with no data yet, so an ended execution counts only once its data is there.
+		const ended = execution?.stoppedAt && !['new', 'running', 'waiting'].includes(execution.status);
+		data = typeof execution?.data === 'string' ? flatted(server).parse(execution.data) : execution?.data;
+		if (ended && data?.resultData) break;
+		if (Date.now() > deadline) {
+			throw new Error(`Execution ${started.executionId} of workflow ${workflowId} is still ${execution?.status}${ended ? ' without its data' : ''} after ${timeoutMs / 1000} s`);
+		}
 		await new Promise((r) => setTimeout(r, 250));
 	}
-	const data = typeof execution.data === 'string' ? flatted(server).parse(execution.data) : execution.data;
 	const error = data?.resultData?.error;
 	if (execution.status !== 'success' || error) {
 		throw new Error(`Execution ${started.executionId} of workflow ${workflowId} ended ${execution.status}${error ? `: ${error.message}${error.description ? ` (${error.description})` : ''}${error.node?.name ? ` in node "${error.node.name}"` : ''}` : ''}`);

@@ -23,11 +23,7 @@ export class LeadScore implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{
-				name: 'referralLedgerApi',
-				required: false,
-				testedBy: 'referralLedgerConnectionTest',
-			},
+			{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest' },
 		],
 		properties: [
 			{

@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
+import { withDefaultsNotices } from '../shared/defaultsNotice';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { linkSecretTest } from '../shared/linkSecret';
 import { programProperty } from './actions/common';
@@ -19,10 +20,11 @@ export class Referral implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'referralLedgerApi', required: false, testedBy: 'referralLedgerConnectionTest' },
-			{ name: 'referralLinkSecretApi', required: true, testedBy: 'linkSecretTest', displayOptions: { show: { resource: ['participant'], operation: ['privateLink', 'getByToken'] } } },
+			{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest' },
+			{ name: 'referralLinkSecretApi', displayName: 'Link Signing Secret', required: true, testedBy: 'linkSecretTest', displayOptions: { show: { resource: ['participant'], operation: ['privateLink', 'getByToken'] } } },
 		],
-		properties: [
+		// The field-name and policy collections show their defaults before anything is added.
+		properties: withDefaultsNotices([
 			ledgerNotice,
 			{
 				displayName: 'Resource',
@@ -43,7 +45,7 @@ export class Referral implements INodeType {
 			...resources.participant.description.slice(1),
 			...resources.referral.description.slice(1),
 			...resources.program.description.slice(1),
-		],
+		], ['inputFields', 'conversionFields', 'refundFields', 'customerFields', 'fraudPolicy', 'qualification', 'share']),
 	};
 
 	methods = { credentialTest: { referralLedgerConnectionTest, linkSecretTest } };

@@ -19,12 +19,7 @@ export class ReferralCode implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{
-				name: 'referralLedgerApi',
-				required: false,
-				testedBy: 'referralLedgerConnectionTest',
-				displayOptions: { show: { resource: ['issuedCode'] } },
-			},
+			{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest', displayOptions: { show: { resource: ['issuedCode'] } } },
 		],
 		properties: [
 			{ ...ledgerNotice, displayOptions: { show: { resource: ['issuedCode'] } } },

@@ -17,7 +17,7 @@ export class ReferralReward implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'referralLedgerApi', required: false, testedBy: 'referralLedgerConnectionTest' }],
+		credentials: [{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest' }],
 		properties: [
 			ledgerNotice,
 			{

@@ -28,12 +28,14 @@ export class ReferralTrigger implements INodeType {
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{ $parameter["events"].join(", ") }}',
-		description: 'Starts the workflow on referral program events: enrolments, referrals recorded, flagged, qualified, reversed, rewards, tiers',
+		// n8n's node picker merges "Referral" and "Referral Trigger" into one entry and shows the trigger's
+		// description for both, so this one says what the pair does.
+		description: 'Run a referral program: enrol, record, qualify and review referrals with the actions; start workflows on its events (sign-ups, rewards, tiers)',
 		defaults: { name: 'Referral Trigger' },
 		polling: true,
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'referralLedgerApi', required: false, testedBy: 'referralLedgerConnectionTest' }],
+		credentials: [{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest' }],
 		properties: [
 			ledgerNotice,
 			{

@@ -36,9 +36,9 @@ export class ShopWebhook implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: `={{(${outputsFor})($parameter)}}`,
 		credentials: [
-			{ name: 'referralWebhookSecretApi', required: true, testedBy: 'webhookSecretTest', displayOptions: show(['verify', 'sign']) },
-			{ name: 'referralLedgerApi', required: false, testedBy: 'referralLedgerConnectionTest', displayOptions: show(['verify']) },
-			{ name: 'referralBotCheckApi', required: true, displayOptions: show(['botCheck']) },
+			{ name: 'referralWebhookSecretApi', displayName: 'Webhook Signing Secret', required: true, testedBy: 'webhookSecretTest', displayOptions: show(['verify', 'sign']) },
+			{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest', displayOptions: show(['verify']) },
+			{ name: 'referralBotCheckApi', displayName: 'Bot Check Account', required: true, displayOptions: show(['botCheck']) },
 		],
 		properties: [
 			{

@@ -46,7 +46,7 @@ export function toNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: n
 		const label = error.field ? (fieldLabels[error.field] ?? error.field) : undefined;
 		return new NodeOperationError(ctx.getNode(), `${error.message} [item ${itemIndex}]`, {
 			itemIndex,
-			description: label ? `Check "${label}" for item ${itemIndex}.` : undefined,
+			description: error.hint ? `${error.hint} (item ${itemIndex}).` : label ? `Check "${label}" for item ${itemIndex}.` : undefined,
 		});
 	}
 	const message = error instanceof Error ? error.message : String(error);

@@ -56,7 +56,7 @@ export const description: INodeProperties[] = [
 		displayOptions: show,
 		options: [
 			{
-				displayName: 'Add Referral Features From Ledger',
+				displayName: 'Add Ledger Referral Features',
 				name: 'referralFeatures',
 				type: 'boolean',
 				default: false,

@@ -97,7 +97,10 @@ export function participantLookupReader(ctx: IExecuteFunctions): (json: IDataObj
 		const by = byFor(itemIndex);
 		const value = readField(json, fieldFor(itemIndex));
 		if (value === undefined || value === null || value === '') {
-			throw new EngineError('required', `The input has no value in "${fieldFor(itemIndex)}"; set Lookup Field to the field holding the participant's ${by === 'participantId' ? 'ID' : by}`, { field: 'lookupField' });
+			throw new EngineError('required', `${fieldFor(itemIndex)} is required`, {
+				field: 'lookupField',
+				hint: `The input has no value in "${fieldFor(itemIndex)}": set Lookup Field to the field holding the participant's ${by === 'participantId' ? 'ID' : by}`,
+			});
 		}
 		if (by === 'participantId') return { participantId: value as string | number };
 		return by === 'externalId' ? { externalId: String(value) } : { email: String(value) };

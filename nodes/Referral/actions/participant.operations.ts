@@ -41,7 +41,7 @@ export const description: INodeProperties[] = [
 		default: 'enrol',
 	},
 	{
-		displayName: 'Record Referral When a Code Is Present',
+		displayName: 'Record Referral From Code',
 		name: 'recordReferral',
 		type: 'boolean',
 		default: true,

@@ -127,7 +127,7 @@ export const description: INodeProperties[] = [
 		options: [
 			{ displayName: 'Minimum Order Amount', name: 'minOrderAmount', type: 'number', default: 0 },
 			{
-				displayName: 'Maximum Order Amount (Minor Units)',
+				displayName: 'Max Order Amount (Minor Units)',
 				name: 'maxOrderAmountMinor',
 				type: 'number',
 				default: 1000000000,
@@ -197,7 +197,7 @@ export const description: INodeProperties[] = [
 		displayOptions: show(['leaderboard']),
 	},
 	{
-		displayName: 'Compare Referred and Other Customers',
+		displayName: 'Compare With Other Customers',
 		name: 'compareCustomers',
 		type: 'boolean',
 		default: false,

@@ -211,7 +211,10 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 				const f = fieldsFor(item.json, itemIndex);
 				const by = byFor(itemIndex);
 				if (f[by as 'orderId'] === undefined) {
-					throw new EngineError('required', `The input has no ${by === 'orderId' ? 'order ID' : 'referral ID'}; set Refund Fields › ${by === 'orderId' ? 'Order ID Field' : 'Referral ID Field'}`, { field: by });
+					throw new EngineError('required', `${by} is required`, {
+						field: by,
+						hint: `The input has no ${by === 'orderId' ? 'order ID' : 'referral ID'}: set Refund Fields › ${by === 'orderId' ? 'Order ID Field' : 'Referral ID Field'}`,
+					});
 				}
 				const outcome = await (await serviceFor(itemIndex)).reverse({
 					orderId: by === 'orderId' ? toText(f.orderId) : undefined,
@@ -234,7 +237,10 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 			const service = await serviceFor(itemIndex);
 			const value = readField(item.json, idFieldFor(itemIndex));
 			if (value === undefined || value === null || value === '') {
-				throw new EngineError('required', `The input has no value in "${idFieldFor(itemIndex)}"; set Referral ID Field to the field holding the referral ID`, { field: 'referralId' });
+				throw new EngineError('required', `${idFieldFor(itemIndex)} is required`, {
+					field: 'referralId',
+					hint: `The input has no value in "${idFieldFor(itemIndex)}": set Referral ID Field to the field holding the referral ID`,
+				});
 			}
 			const id = value as string | number;
 			if (operation === 'get') return { referral: await service.getReferral(id) } as never;

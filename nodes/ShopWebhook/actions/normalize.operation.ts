@@ -36,7 +36,7 @@ export const description: INodeProperties[] = [
 		displayOptions: show(['normalize']),
 		options: [
 			{
-				displayName: 'Paddle: Reverse Pending Refunds',
+				displayName: 'Reverse Pending Paddle Refunds',
 				name: 'paddlePendingRefunds',
 				type: 'boolean',
 				default: false,

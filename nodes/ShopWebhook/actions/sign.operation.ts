@@ -28,7 +28,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				secret ??= secretsOf(await this.getCredentials<ICredentialDataDecryptedObject>(SECRET_CREDENTIAL))[0];
 				if (!secret) throw new EngineError('no_secret', 'The Webhook Signing Secret credential has no secret.', { field: 'credential' });
 				const value = readField(item.json, fieldFor(itemIndex));
-				if (value === undefined || value === null) throw new EngineError('required', `The item has no "${fieldFor(itemIndex)}" to sign; set Body Field.`, { field: 'body' });
+				if (value === undefined || value === null) throw new EngineError('required', `${fieldFor(itemIndex)} is required`, { field: 'body', hint: `The item has no "${fieldFor(itemIndex)}" to sign: set Body Field` });
 				const body = typeof value === 'string' ? value : JSON.stringify(value);
 				const { header, value: signature } = signWebhook({ source: sourceFor(itemIndex), body, secret });
 				return { body, headers: { 'Content-Type': 'application/json', [header]: signature } } as IDataObject;
