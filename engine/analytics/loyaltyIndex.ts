@@ -56,7 +56,7 @@ export interface IndicatorContribution {
 	score: number | null;
 	/** The weight's share among the indicators this customer has (0 when missing). */
 	weight: number;
-	/** weight × score; the contributions add up to the index. */
+	/** weight × score; the contributions add up to the index (which is rounded to LOYALTY_INDEX_DECIMALS). */
 	contribution: number;
 }
 
@@ -173,7 +173,23 @@ function checkBands(bands: LoyaltyIndexOptions['bands']): LoyaltyBand[] {
 	return [...list].sort((a, b) => b.min - a.min);
 }
 
-/** Mid-rank percentile among the present values, 0 for the smallest and 1 for the largest; ties share it. */
+/**
+ * The index is rounded to this many decimals before it is banded and output: far below any
+ * meaning, far above floating-point noise, so an index that is exactly on a band's minimum (40 =
+ * (2·30 + 1·60)/3) reaches that band instead of landing at 39.99999999999999 in the one below.
+ */
+export const LOYALTY_INDEX_DECIMALS = 9;
+const INDEX_SCALE = 10 ** LOYALTY_INDEX_DECIMALS;
+
+/** An index (or score) rounded to LOYALTY_INDEX_DECIMALS. */
+export function roundIndex(value: number): number {
+	return Math.round(value * INDEX_SCALE) / INDEX_SCALE;
+}
+
+/**
+ * Mid-rank percentile among the present values, from 0 for the smallest to 1 for the largest,
+ * evenly spaced by rank ((rank − 1) / (n − 1)); tied values share the mean of their positions.
+ */
 function percentileRanks(values: readonly number[]): Map<number, number> {
 	const sorted = [...values].sort((a, b) => a - b);
 	const n = sorted.length;
@@ -182,7 +198,7 @@ function percentileRanks(values: readonly number[]): Map<number, number> {
 	while (i < n) {
 		let j = i;
 		while (j + 1 < n && sorted[j + 1] === sorted[i]) j++;
-		ranks.set(sorted[i], n === 1 ? 0.5 : (i + j) / 2 / (n - 1));
+		ranks.set(sorted[i], n === 1 ? 0.5 : (i + j) / (2 * (n - 1)));
 		i = j + 1;
 	}
 	return ranks;
@@ -229,7 +245,7 @@ export function loyaltyIndex(items: readonly Record<string, unknown>[], options:
 		const flip = (s: number): number => (ind.direction === 'lowerIsBetter' ? 100 - s : s);
 		if (ind.normalisation === 'percentileRank') {
 			const ranks = percentileRanks(present);
-			return (v: number) => flip(100 * ranks.get(v)!);
+			return (v: number) => flip(roundIndex(100 * ranks.get(v)!));
 		}
 		const low = ind.min ?? present.reduce((a, b) => Math.min(a, b));
 		const high = ind.max ?? present.reduce((a, b) => Math.max(a, b));
@@ -237,7 +253,8 @@ export function loyaltyIndex(items: readonly Record<string, unknown>[], options:
 		indicatorSummaries[k].max = high;
 		// No spread means no information either way: everyone sits in the middle.
 		if (high === low) return () => 50;
-		return (v: number) => flip(100 * Math.min(1, Math.max(0, (v - low) / (high - low))));
+		// Multiplied before dividing: an exact share (30 of 0–75 is 40) stays exact.
+		return (v: number) => flip(roundIndex(Math.min(100, Math.max(0, (100 * (v - low)) / (high - low)))));
 	});
 
 	const excluded: ExclusionCounts = {};
@@ -250,7 +267,8 @@ export function loyaltyIndex(items: readonly Record<string, unknown>[], options:
 		let presentWeight = 0;
 		for (let k = 0; k < indicators.length; k++) if (values[k][i] !== null) presentWeight += indicators[k].weight;
 		const contributions: Record<string, IndicatorContribution> = {};
-		let index = 0;
+		// Σ weight·score / Σ weight, divided once, then rounded (see LOYALTY_INDEX_DECIMALS).
+		let weighted = 0;
 		for (let k = 0; k < indicators.length; k++) {
 			const v = values[k][i];
 			if (v === null) {
@@ -259,9 +277,10 @@ export function loyaltyIndex(items: readonly Record<string, unknown>[], options:
 			}
 			const score = normalisers[k](v);
 			const weight = indicators[k].weight / presentWeight;
-			contributions[indicators[k].label] = { value: v, score, weight, contribution: weight * score };
-			index += weight * score;
+			contributions[indicators[k].label] = { value: v, score, weight, contribution: (indicators[k].weight * score) / presentWeight };
+			weighted += indicators[k].weight * score;
 		}
+		const index = presentWeight === 0 ? 0 : roundIndex(weighted / presentWeight);
 		const coverage = presentWeight / totalWeight;
 		coverageSum += coverage;
 		const row: LoyaltyRow = { item: i, loyaltyIndex: null, coverage, band: null, contributions };

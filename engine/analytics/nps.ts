@@ -147,12 +147,83 @@ export function netPromoterScore(items: readonly Record<string, unknown>[], opti
 	};
 }
 
+/** Complementary error function (Numerical Recipes erfcc: relative error below 1.2e-7). */
+function erfc(x: number): number {
+	const z = Math.abs(x);
+	const t = 1 / (1 + 0.5 * z);
+	const r =
+		t *
+		Math.exp(
+			-z * z -
+				1.26551223 +
+				t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+		);
+	return x >= 0 ? r : 2 - r;
+}
+
+export interface NpsDifference {
+	/** current NPS − previous NPS, in points. */
+	difference: number;
+	/** √(SE₁² + SE₂²), the two samples being independent. */
+	standardError: number;
+	/** 95% interval of the difference. */
+	ci95: { low: number; high: number };
+	/** difference / standardError. */
+	zScore: number;
+	/** Two-sided p-value of "no difference" (normal approximation). */
+	pValue: number;
+	/** Whether the difference is beyond 1.96 standard errors (5% level). */
+	significant: boolean;
+}
+
 /**
  * Whether two NPS values differ at the 5% level (difference beyond 1.96·√(SE₁² + SE₂²)),
  * e.g. this quarter against the last.
  */
-export function npsDifference(current: NpsStatistics, previous: NpsStatistics): { difference: number; standardError: number; significant: boolean } {
+export function npsDifference(current: NpsStatistics, previous: NpsStatistics): NpsDifference {
 	const difference = current.nps - previous.nps;
 	const standardError = Math.sqrt(current.standardError ** 2 + previous.standardError ** 2);
-	return { difference, standardError, significant: Math.abs(difference) > Z95 * standardError };
+	const zScore = standardError > 0 ? difference / standardError : difference === 0 ? 0 : Math.sign(difference) * Infinity;
+	return {
+		difference,
+		standardError,
+		ci95: { low: difference - Z95 * standardError, high: difference + Z95 * standardError },
+		zScore,
+		pValue: Number.isFinite(zScore) ? erfc(Math.abs(zScore) / Math.SQRT2) : 0,
+		significant: Math.abs(difference) > Z95 * standardError,
+	};
+}
+
+export interface NpsComparison extends NpsDifference {
+	groupField?: string;
+	/** The first group (e.g. this quarter) and the second (e.g. the last); difference = A − B. */
+	groupA: NpsGroup;
+	groupB: NpsGroup;
+}
+
+/**
+ * The difference test between two groups of an NPS result (two channels, or two periods when the
+ * group field holds the period). Throws naming groupA or groupB when a group has no responses.
+ */
+export function compareNpsGroups(result: NpsResult, groupA: string, groupB: string): NpsComparison {
+	const names = result.summary.groups.map((g) => g.group);
+	const find = (name: string, field: 'groupA' | 'groupB'): NpsGroup => {
+		const group = result.summary.groups.find((g) => g.group === name.trim());
+		if (!group) {
+			const list = names.slice(0, 10).map((n) => `"${n}"`).join(', ') + (names.length > 10 ? ', …' : '');
+			throw new EngineError(
+				'unknown_nps_group',
+				`No response has "${name}" in the group field ${result.summary.groupField ? `"${result.summary.groupField}"` : ''}; ` +
+					(names.length ? `the groups are ${list}` : 'set a group field to compare groups'),
+				{ field, details: { groups: names } },
+			);
+		}
+		return group;
+	};
+	const a = find(groupA, 'groupA');
+	const b = find(groupB, 'groupB');
+	if (a === b) {
+		throw new EngineError('invalid_nps_comparison', `Compare two different groups; both are "${a.group}"`, { field: 'groupB' });
+	}
+	return { groupField: result.summary.groupField, groupA: a, groupB: b, ...npsDifference(a, b) };
 }

@@ -30,6 +30,8 @@ export interface BacktestOptions {
 	/** Train a logistic model on the earlier leads and evaluate it too. */
 	model?: Omit<TrainLogisticOptions, 'label'>;
 	bootstrap?: BootstrapOptions;
+	/** Share of the highest-scored test leads lift and capture are measured on (default 0.1: the top decile). */
+	liftFraction?: number;
 }
 
 export interface BacktestSplit {
@@ -59,6 +61,13 @@ export function backtest(items: readonly unknown[], options: BacktestOptions): B
 		throw new EngineError('invalid_backtest', 'The backtest needs "rules", "model" or both to evaluate.', { field: 'rules' });
 	}
 	const datePath = parseFieldPath(options.dateField, 'dateField', 'The backtest');
+	if (options.liftFraction !== undefined && !(typeof options.liftFraction === 'number' && options.liftFraction > 0 && options.liftFraction <= 1)) {
+		throw new EngineError(
+			'invalid_backtest',
+			`The lift fraction is the share of top-scored leads, above 0 and at most 1 (0.1 is the top 10%); got ${String(options.liftFraction)}.`,
+			{ field: 'liftFraction' },
+		);
+	}
 	const labelPath = parseFieldPath(options.label, 'label', 'The backtest');
 
 	const n = items.length;
@@ -123,7 +132,7 @@ export function backtest(items: readonly unknown[], options: BacktestOptions): B
 		);
 		const scorer = compileModel(model);
 		const probabilities = Float64Array.from(test, (i) => scorer.probability(items[i], i));
-		report.model = { ...evaluateScores(probabilities, probabilities, testLabels, options.bootstrap), model };
+		report.model = { ...evaluateScores(probabilities, probabilities, testLabels, options.bootstrap, options.liftFraction), model };
 	}
 	return report;
 }
@@ -189,7 +198,7 @@ function evaluateRules(
 	} else {
 		probabilities = plattProbabilities(Float64Array.from(train, scoreOf), Float64Array.from(train, (i) => labels[i]), testScores);
 	}
-	return { ...evaluateScores(testScores, probabilities, testLabels, options.bootstrap), probability: mode };
+	return { ...evaluateScores(testScores, probabilities, testLabels, options.bootstrap, options.liftFraction), probability: mode };
 }
 
 /** Platt scaling: a one-feature logistic fit of outcome on score, learnt on the training leads. */

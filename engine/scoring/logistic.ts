@@ -28,13 +28,30 @@ export interface TrainLogisticOptions {
 	tolerance?: number;
 	/** Missing numeric or boolean values: `mean` imputes the training mean (default), `error` refuses. */
 	onMissing?: 'mean' | 'error';
-	/** Most frequent categories kept per categorical feature; rarer ones count as "other" (all zeros). Default 20. */
+	/**
+	 * Most frequent categories kept per categorical feature; rarer ones count as "other" (all zeros).
+	 * Default 20. With lambda 0 a feature whose kept categories cover every lead would be collinear
+	 * with the intercept, so its most frequent category becomes the reference level (no column).
+	 */
 	maxCategories?: number;
 }
 
 export type ModelFeature =
 	| { name: string; field: string; type: 'numeric' | 'boolean'; column: number; mean: number; std: number }
-	| { name: string; field: string; type: 'categorical'; column: number; categories: string[] };
+	| {
+			name: string;
+			field: string;
+			type: 'categorical';
+			column: number;
+			/** One column per category listed. */
+			categories: string[];
+			/**
+			 * Reference level (dummy coding), set when the model is fitted without regularization and
+			 * every lead has one of the kept categories: that category gets no column, the others'
+			 * effects are measured against it, and a category not seen in training counts as it.
+			 */
+			reference?: string;
+	  };
 
 export interface LogisticModel {
 	kind: 'logistic-regression';
@@ -230,6 +247,34 @@ export function fitLogistic(
 	return { beta, iterations, converged, logLoss: -logLikelihood / n };
 }
 
+/**
+ * First column (0-based, without the intercept) that is constant or a linear combination of the
+ * intercept and earlier columns, by a Cholesky factorisation of [1 X]ᵀ[1 X]; -1 when none is.
+ */
+export function firstDependentColumn(x: Float64Array, n: number, p: number): number {
+	const m = p + 1;
+	const g = new Float64Array(m * m);
+	const value = (i: number, j: number): number => (j === 0 ? 1 : x[i * p + j - 1]);
+	for (let i = 0; i < n; i++) for (let a = 0; a < m; a++) for (let b = 0; b <= a; b++) g[a * m + b] += value(i, a) * value(i, b);
+	const kept: number[] = [];
+	for (let j = 0; j < m; j++) {
+		const diagonal = g[j * m + j];
+		let d = diagonal;
+		for (const k of kept) d -= g[j * m + k] * g[j * m + k];
+		// Relative to the column's own size: what is left once the earlier columns explain it.
+		if (!(d > 1e-9 * Math.max(diagonal, 1e-300))) return j - 1;
+		const l = Math.sqrt(d);
+		g[j * m + j] = l;
+		for (let i = j + 1; i < m; i++) {
+			let t = g[i * m + j];
+			for (const k of kept) t -= g[i * m + k] * g[j * m + k];
+			g[i * m + j] = t / l;
+		}
+		kept.push(j);
+	}
+	return -1;
+}
+
 /** Reads an outcome: true/false, 1/0, yes/no (any case); null if unreadable. */
 export function readLabel(value: unknown): 0 | 1 | null {
 	if (value === true || value === 1) return 1;
@@ -371,11 +416,17 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 				const c = categoryOf(raw[f][i], spec, `Item ${i}`);
 				if (c !== null) counts.set(c, (counts.get(c) ?? 0) + 1);
 			}
-			const categories = [...counts.entries()]
-				.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-				.slice(0, maxCategories)
-				.map(([c]) => c);
-			features.push({ name: spec.name, field: spec.field, type: 'categorical', column, categories });
+			const sorted = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+			let categories = sorted.slice(0, maxCategories).map(([c]) => c);
+			const covered = sorted.slice(0, maxCategories).reduce((sum, [, count]) => sum + count, 0);
+			if (lambda === 0 && covered === n && categories.length > 0) {
+				// One column per category plus the intercept would be singular: dummy coding.
+				const [reference, ...rest] = categories;
+				categories = rest;
+				features.push({ name: spec.name, field: spec.field, type: 'categorical', column, categories, reference });
+			} else {
+				features.push({ name: spec.name, field: spec.field, type: 'categorical', column, categories });
+			}
 			column += categories.length;
 			return;
 		}
@@ -420,6 +471,22 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 		}
 	});
 
+	if (lambda === 0) {
+		const dependent = firstDependentColumn(x, n, p);
+		if (dependent >= 0) {
+			const feature = features.find((f) => dependent >= f.column && dependent < f.column + (f.type === 'categorical' ? f.categories.length : 1))!;
+			const what =
+				feature.type === 'categorical'
+					? `its category "${columns[dependent].slice(feature.name.length + 1)}" always goes with the values of the features before it`
+					: 'it is constant or determined by the features before it (e.g. two fields that always agree)';
+			throw new EngineError(
+				'model_not_fitted',
+				`Without regularization the model cannot tell feature "${feature.name}" (field "${feature.field}") apart: ${what}. ` +
+					'Remove that feature, or set Regularization ("lambda") above 0.',
+				{ field: 'features', details: { feature: feature.name, column: columns[dependent], lambda } },
+			);
+		}
+	}
 	const fit = fitLogistic(x, y, n, p, lambda, { maxIterations, tolerance });
 	const columnMeans = new Array<number>(p).fill(0);
 	for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) columnMeans[j] += x[i * p + j];
@@ -448,6 +515,8 @@ export function rawCoefficients(model: LogisticModel): { intercept: number; coef
 	const coefficients: Record<string, number> = {};
 	for (const feature of model.features) {
 		if (feature.type === 'categorical') {
+			// The reference level (dummy coding) is what the other categories are measured against.
+			if (feature.reference !== undefined) coefficients[`${feature.name}=${feature.reference}`] = 0;
 			feature.categories.forEach((c, k) => {
 				coefficients[`${feature.name}=${c}`] = model.coefficients[feature.column + k];
 			});
@@ -499,6 +568,9 @@ export function parseLogisticModel(json: unknown): LogisticModel {
 		if (f.type === 'categorical') {
 			if (!Array.isArray(f.categories) || !f.categories.every((c) => typeof c === 'string')) {
 				throw invalidModel(`feature "${f.name}" has no category list`);
+			}
+			if (f.reference !== undefined && (typeof f.reference !== 'string' || f.categories.includes(f.reference))) {
+				throw invalidModel(`feature "${f.name}" has a reference level that is not a separate category`);
 			}
 			column += f.categories.length;
 		} else if (f.type === 'numeric' || f.type === 'boolean') {

@@ -289,6 +289,8 @@ export interface ScoreMetrics {
 	prAuc: number;
 	topDecileLift: number;
 	topDecileCapture: number;
+	/** Lift and capture in the top `fraction` of leads (the liftFraction option; default 0.1, the top decile). */
+	lift: Lift & { fraction: number };
 	brier: number;
 	logLoss: number;
 	ece: number;
@@ -304,10 +306,12 @@ export function evaluateScores(
 	probabilities: ArrayLike<number>,
 	labels: ArrayLike<number>,
 	bootstrap: BootstrapOptions = {},
+	liftFraction = 0.1,
 ): ScoreMetrics {
 	let converters = 0;
 	for (let i = 0; i < labels.length; i++) converters += labels[i];
 	const lift = liftAt(scores, labels, 0.1);
+	const chosen = liftFraction === 0.1 ? lift : liftAt(scores, labels, liftFraction);
 	const calibration = calibrationTable(probabilities, labels, 10);
 	return {
 		leads: labels.length,
@@ -318,6 +322,7 @@ export function evaluateScores(
 		prAuc: averagePrecision(scores, labels),
 		topDecileLift: lift.lift,
 		topDecileCapture: lift.capture,
+		lift: { fraction: liftFraction, ...chosen },
 		brier: brierScore(probabilities, labels),
 		logLoss: logLoss(probabilities, labels),
 		ece: calibration.ece,

@@ -3,6 +3,7 @@ import {
 	backtest,
 	compileModel,
 	compileRuleSet,
+	rawCoefficients,
 	trainLogistic,
 	type FeatureSpec,
 	type LogisticModel,
@@ -11,6 +12,7 @@ import {
 import { loadPackage, runWorkflow, singleNodeWorkflow } from '../harness';
 import { generateLeads } from '../unit/scoring/synthetic';
 
+const rawCoefficientsOf = (model: LogisticModel): Record<string, number> => rawCoefficients(model).coefficients;
 const node = (parameters: Record<string, unknown>, continueOnFail = false) => ({ type: 'leadScore', parameters, continueOnFail }) as never;
 
 const NOW = '2024-06-01T00:00:00Z';
@@ -292,6 +294,53 @@ describe('Lead Score node in the workflow harness', () => {
 			expect(items[0].pairedItem).toEqual({ item: 7 });
 		});
 
+		it('Train Model with Regularization 0 and a Category feature drops a reference level and fits the maximum-likelihood model', async () => {
+			const result = await runWorkflow(singleNodeWorkflow(node({ ...trainParameters, trainOptions: { lambda: 0 } }), training as never));
+			const json = result.json('Node')[0] as { model: LogisticModel; effectsPerUnit: { coefficients: Record<string, number> } };
+			const industry = json.model.features.find((f) => f.name === 'Industry')!;
+			// The most frequent industry is the reference: no column of its own, effect 0.
+			const counts = new Map<string, number>();
+			for (const lead of training) counts.set(lead.industry, (counts.get(lead.industry) ?? 0) + 1);
+			const mostFrequent = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
+			expect(industry).toMatchObject({ type: 'categorical', reference: mostFrequent });
+			expect(industry.type === 'categorical' && industry.categories).toHaveLength(counts.size - 1);
+			expect(json.model.columns).not.toContain(`Industry=${mostFrequent}`);
+			expect(json.effectsPerUnit.coefficients[`Industry=${mostFrequent}`]).toBe(0);
+			expect(json.model.training.converged).toBe(true);
+			// Unpenalised maximum likelihood: predicted conversions equal actual ones overall, per
+			// industry (every level, the reference too) and weighted by every numeric feature.
+			const scorer = compileModel(json.model);
+			const residuals = training.map((lead) => Number(lead.converted) - scorer.probability(lead));
+			const sum = (weights: (lead: (typeof training)[number]) => number) => residuals.reduce((total, r, i) => total + r * weights(training[i]), 0);
+			expect(Math.abs(sum(() => 1))).toBeLessThan(1e-6);
+			for (const level of counts.keys()) expect(Math.abs(sum((lead) => (lead.industry === level ? 1 : 0))), level).toBeLessThan(1e-6);
+			expect(Math.abs(sum((lead) => lead.seniority))).toBeLessThan(1e-5);
+			expect(Math.abs(sum((lead) => lead.pricingViews))).toBeLessThan(1e-5);
+			expect(Math.abs(sum((lead) => Number(lead.referred)))).toBeLessThan(1e-6);
+			// Contrasts between industries are what they were with one column per category.
+			const contrasts = trainLogistic(training, { label: 'converted', features, lambda: 1e-9 });
+			const raw = (m: LogisticModel) => rawCoefficientsOf(m);
+			const a = raw(json.model);
+			const b = raw(contrasts);
+			for (const level of counts.keys()) {
+				expect(a[`Industry=${level}`] - a[`Industry=${mostFrequent}`]).toBeCloseTo(b[`Industry=${level}`] - b[`Industry=${mostFrequent}`], 4);
+			}
+		});
+
+		it('Train Model with Regularization 0 names the feature that makes the design singular', async () => {
+			const withCopies = training.slice(0, 300).map((lead) => ({ ...lead, views: lead.pricingViews, sector: `s-${lead.industry}` }));
+			const duplicate = [...formFeatures.feature, { field: 'views', type: 'numeric', name: 'Views again' }];
+			const stopped = await runWorkflow(singleNodeWorkflow(node({ ...trainParameters, features: { feature: duplicate }, trainOptions: { lambda: 0 } }), withCopies as never));
+			expect(stopped.error('Node')?.message).toMatch(/^Without regularization the model cannot tell feature "Views again" \(field "views"\) apart: it is constant or determined by the features before it/);
+			expect(stopped.error('Node')?.description).toBe('Check "Features".');
+			const sameCategories = [...formFeatures.feature, { field: 'sector', type: 'categorical', name: 'Sector' }];
+			const again = await runWorkflow(singleNodeWorkflow(node({ ...trainParameters, features: { feature: sameCategories }, trainOptions: { lambda: 0 } }), withCopies as never));
+			expect(again.error('Node')?.message).toMatch(/^Without regularization the model cannot tell feature "Sector" \(field "sector"\) apart: its category "s-\w+" always goes with/);
+			// Regularization above 0 fits the same features.
+			const fitted = await runWorkflow(singleNodeWorkflow(node({ ...trainParameters, features: { feature: sameCategories }, trainOptions: { lambda: 0.5 } }), withCopies as never));
+			expect(fitted.json('Node')[0].model).toBeDefined();
+		});
+
 		const model = trainLogistic(training, { label: 'converted', features, lambda: 0.5 });
 		const fresh = generateLeads(40, 99).map(({ converted: _c, trueProbability: _p, ...lead }) => lead);
 
@@ -393,8 +442,31 @@ describe('Lead Score node in the workflow harness', () => {
 			expect(row('AUC')).toEqual({ metric: 'AUC', rules: engineReport.rules?.auc, model: engineReport.model?.auc });
 			expect(row('Top-decile lift').model).toBe(engineReport.model?.topDecileLift);
 			expect(row('Brier score').rules).toBe(engineReport.rules?.brier);
-			expect(report.comparison).toHaveLength(9);
+			// Nine fixed metrics plus lift and capture at the Lift Share (default 0.1: the top decile again).
+			expect(report.comparison).toHaveLength(11);
+			expect(row('Lift, top 10%').model).toBe(engineReport.model?.topDecileLift);
 			expect(report.model.auc).toBeGreaterThan(report.rules.auc);
+		});
+
+		it('measures lift and capture at the chosen Lift Share (top 25%) on the test leads', async () => {
+			const modelOnly = { ...parameters, evaluate: 'model', backtestOptions: { ...parameters.backtestOptions, liftFraction: 0.25 } };
+			const report = (await runWorkflow(singleNodeWorkflow(node(modelOnly), history as never))).json('Node')[0] as Record<string, any>;
+			// Independently: score the test leads with the trained model, take the top quarter by probability.
+			const scorer = compileModel(report.trainedModel as LogisticModel);
+			const test = history.filter((lead) => lead.createdAt >= report.split.cutoff);
+			expect(test).toHaveLength(900);
+			const ranked = test.map((lead) => ({ p: scorer.probability(lead), converted: lead.converted ? 1 : 0 })).sort((a, b) => b.p - a.p);
+			const top = ranked.slice(0, Math.ceil(test.length * 0.25));
+			const converters = ranked.reduce((sum, r) => sum + r.converted, 0);
+			const found = top.reduce((sum, r) => sum + r.converted, 0);
+			expect(report.model.lift).toEqual({ fraction: 0.25, leads: 225, lift: expect.any(Number), capture: expect.any(Number) });
+			expect(report.model.lift.lift).toBeCloseTo(found / top.length / (converters / test.length), 12);
+			expect(report.model.lift.capture).toBeCloseTo(found / converters, 12);
+			const row = report.comparison.find((r: { metric: string }) => r.metric === 'Lift, top 25%');
+			expect(row).toEqual({ metric: 'Lift, top 25%', rules: null, model: report.model.lift.lift });
+			const bad = await runWorkflow(singleNodeWorkflow(node({ ...modelOnly, backtestOptions: { liftFraction: 1.5 } }), history.slice(0, 300) as never));
+			expect(bad.error('Node')?.message).toMatch(/^The lift fraction is the share of top-scored leads, above 0 and at most 1/);
+			expect(bad.error('Node')?.description).toBe('Check "Options › Lift Share".');
 		});
 
 		it('evaluates the rules alone with a cutoff date, and says when the test period lacks converters', async () => {

@@ -2,9 +2,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { describe, expect, it } from 'vitest';
-import { clvFromSummaries, clvFromTransactions, loyaltyIndex, netPromoterScore, rfmFromSummaries, rfmFromTransactions } from '../../engine/analytics';
+import {
+	bgnbdConditionalExpectedPurchases,
+	clvFromSummaries,
+	clvFromTransactions,
+	loyaltyIndex,
+	netPromoterScore,
+	rfmFromSummaries,
+	rfmFromTransactions,
+} from '../../engine/analytics';
 import { loadPackage, runWorkflow, singleNodeWorkflow } from '../harness';
-import { CDNOW_GAMMA_GAMMA, seededRandom, simulateCustomers } from '../unit/analytics/fixtures';
+import { CDNOW_BGNBD, CDNOW_GAMMA_GAMMA, hasCdnow, readCdnowCsv, seededRandom, simulateCustomers } from '../unit/analytics/fixtures';
 
 const node = (parameters: Record<string, unknown>, continueOnFail = false) => ({ type: 'loyaltyInsights', parameters, continueOnFail }) as never;
 const run = (parameters: Record<string, unknown>, items: IDataObject[], continueOnFail = false) =>
@@ -241,6 +249,40 @@ describe('Loyalty Insights node in the workflow harness', () => {
 			expect(items[0].pairedItem).toEqual({ item: 3 });
 		});
 
+		it('tests the difference between two groups or periods (Difference Between Two Groups)', async () => {
+			// Two quarters: 200 answers each, NPS +20 against +5.
+			const quarter = (name: string, promoters: number, passives: number, detractors: number): IDataObject[] => [
+				...Array.from({ length: promoters }, () => ({ quarter: name, answer: 10 })),
+				...Array.from({ length: passives }, () => ({ quarter: name, answer: 8 })),
+				...Array.from({ length: detractors }, () => ({ quarter: name, answer: 3 })),
+			];
+			const answers = [...quarter('2024-Q1', 80, 50, 70), ...quarter('2024-Q2', 100, 40, 60), ...quarter('2024-Q3', 5, 5, 5)];
+			const parameters = { operation: 'nps', scoreField: 'answer', groupField: 'quarter', npsOutput: 'difference', groupA: '2024-Q2', groupB: '2024-Q1' };
+			const result = await run(parameters, answers);
+			const [item] = result.items('Node');
+			const json = item.json as IDataObject & { groupA: IDataObject; groupB: IDataObject; ci95: { low: number; high: number } };
+			expect(json.groupA).toMatchObject({ group: '2024-Q2', responses: 200, promoters: 100, detractors: 60 });
+			expect(json.groupB).toMatchObject({ group: '2024-Q1', responses: 200, promoters: 80, detractors: 70 });
+			expect(json.groupA.nps).toBeCloseTo(20, 12);
+			expect(json.groupB.nps).toBeCloseTo(5, 12);
+			// By hand: SE² = 100²·(p + d − (p − d)²)/n per quarter.
+			const se = Math.sqrt((100 ** 2 * (0.5 + 0.3 - 0.2 ** 2)) / 200 + (100 ** 2 * (0.4 + 0.35 - 0.05 ** 2)) / 200);
+			expect(json.difference).toBeCloseTo(15, 12);
+			expect(json.standardError).toBeCloseTo(se, 12);
+			expect(json.zScore).toBeCloseTo(15 / se, 12);
+			expect(json.ci95.low).toBeCloseTo(15 - 1.959963984540054 * se, 10);
+			// Two-sided normal p-value of z = 15/8.6819 = 1.7277: erfc(z/√2) = 0.0840354135 (Python math.erfc); erfcc is good to 1.2e-7 relative.
+			expect(Math.abs((json.pValue as number) - 0.08403541351844349)).toBeLessThan(1e-8);
+			expect(json.significant).toBe(false);
+			// Paired with the two quarters' answers only.
+			expect(paired(item)).toEqual(all(400));
+			const unknown = await run({ ...parameters, groupB: '2023-Q4' }, answers);
+			expect(unknown.error('Node')?.message).toMatch(/^No response has "2023-Q4" in the group field "quarter"; the groups are "2024-Q1", "2024-Q2", "2024-Q3"/);
+			expect(unknown.error('Node')?.description).toBe('Check "Group B".');
+			const noGroupField = await run({ ...parameters, groupField: '' }, answers);
+			expect(noGroupField.error('Node')?.description).toBe('Check "Group By Field".');
+		});
+
 		it('asks for a Group By Field when one item per group is wanted', async () => {
 			const result = await run({ operation: 'nps', scoreField: 'answer', npsOutput: 'groups' }, responses);
 			expect(result.error('Node')?.message).toBe('One Item per Group needs a Group By Field, e.g. "channel"');
@@ -313,6 +355,92 @@ describe('Loyalty Insights node in the workflow harness', () => {
 			expect(tiny.error('Node')?.description).toBe('Check "Customer ID Field".');
 		});
 
+		describe('customer summaries without a spend column (lifetimes’ cdnow_customers_summary.csv: ID, frequency, recency, T)', () => {
+			const HEAD = readFileSync(path.resolve(__dirname, '../fixtures/cdnow/cdnow_customers_summary.head200.csv'), 'utf8');
+			const csv = (text: string): IDataObject[] => {
+				const [header, ...lines] = text.trim().split(/\r?\n/);
+				const names = header.split(',');
+				return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [names[i], Number(v)])));
+			};
+			const head = csv(HEAD);
+			const purchasesOnly = { operation: 'clv', input: 'summaries', customerField: 'ID', clvModel: 'purchasesOnly' };
+
+			it('fits BG/NBD alone with Model › Purchases Only: probability alive and expected purchases, spend and CLV null', async () => {
+				expect(head).toHaveLength(200);
+				expect(Object.keys(head[0])).toEqual(['ID', 'frequency', 'recency', 'T']);
+				const result = await run(purchasesOnly, head);
+				const rows = result.json('Node');
+				expect(rows).toHaveLength(200);
+				const summary = (await run({ ...purchasesOnly, clvOutput: 'summary' }, head)).json('Node')[0] as IDataObject & {
+					bgnbd: { fitted: boolean; params: { r: number; alpha: number; a: number; b: number } };
+				};
+				expect(summary).toMatchObject({ model: 'purchasesOnly', repeatCustomers: head.filter((c) => (c.frequency as number) > 0).length, gammaGamma: { fitted: false, params: null } });
+				expect(summary.excluded).toEqual({});
+				const params = summary.bgnbd.params;
+				head.forEach((c, i) => {
+					const [x, tx, T] = [c.frequency as number, c.recency as number, c.T as number];
+					expect(rows[i]).toMatchObject({ ID: String(c.ID), frequency: x, recency: tx, age: T, monetaryValue: null, expectedSpend: null, clv: null });
+					// P(alive) from the closed form, independently of the engine's code path.
+					const alive = x === 0 ? 1 : 1 / (1 + (params.a / (params.b + x - 1)) * ((params.alpha + T) / (params.alpha + tx)) ** (params.r + x));
+					expect(rows[i].probabilityAlive as number).toBeCloseTo(alive, 12);
+					expect(rows[i].expectedPurchases).toBeCloseTo(bgnbdConditionalExpectedPurchases(params, 12 * 4.345, x, tx, T), 12);
+				});
+			});
+
+			it('with the default model and no spend column, stops naming the Monetary Value Field (not the Repeat Purchases Field)', async () => {
+				const result = await run({ operation: 'clv', input: 'summaries', customerField: 'ID' }, head);
+				const error = result.error('Node');
+				expect(error?.message).toMatch(/^None of the \d+ customers with repeat purchases has a number in "monetary_value"/);
+				expect(error?.message).toMatch(/model purchases only/);
+				expect(error?.description).toBe('Check "Monetary Value Field".');
+			});
+
+			it.runIf(hasCdnow)('on the whole CDNOW summary reproduces lifetimes’ published BG/NBD fit (r 0.2426, alpha 4.4135, a 0.7929, b 2.4258)', async () => {
+				const all = readCdnowCsv('cdnow_customers_summary.csv');
+				expect(all).toHaveLength(2357);
+				const summary = (await run({ ...purchasesOnly, clvOutput: 'summary' }, all)).json('Node')[0] as IDataObject & {
+					bgnbd: { fitted: boolean; params: Record<string, number>; fit: { logLikelihood: number } };
+				};
+				expect(summary.bgnbd.fitted).toBe(true);
+				// Published to 4 decimals: each must round to it.
+				for (const [name, value] of Object.entries(CDNOW_BGNBD)) expect(Math.abs(summary.bgnbd.params[name] - value), name).toBeLessThanOrEqual(5e-5 + 1e-9);
+				expect(summary.bgnbd.fit.logLikelihood).toBeCloseTo(-9582.43, 2);
+			});
+
+			it('gives E[Y(t)] for any period (Options › Expected Purchases Period), consistent with the monthly horizon', async () => {
+				const rows = (await run({ ...purchasesOnly, horizonMonths: 6, clvOptions: { purchasePeriod: 2.5 } }, head)).json('Node');
+				const sixMonths = (await run({ ...purchasesOnly, horizonMonths: 6, clvOptions: { purchasePeriod: 6 * 4.345 } }, head)).json('Node');
+				const summary = (await run({ ...purchasesOnly, clvOutput: 'summary', clvOptions: { purchasePeriod: 2.5 } }, head)).json('Node')[0] as IDataObject & {
+					bgnbd: { params: { r: number; alpha: number; a: number; b: number } };
+				};
+				expect(summary.purchasePeriod).toBe(2.5);
+				head.forEach((c, i) => {
+					const [x, tx, T] = [c.frequency as number, c.recency as number, c.T as number];
+					expect(rows[i].expectedPurchasesInPeriod).toBeCloseTo(bgnbdConditionalExpectedPurchases(summary.bgnbd.params, 2.5, x, tx, T), 12);
+					expect(sixMonths[i].expectedPurchasesInPeriod).toBeCloseTo(sixMonths[i].expectedPurchases as number, 12);
+				});
+				const bad = await run({ ...purchasesOnly, clvOptions: { purchasePeriod: -1 } }, head);
+				expect(bad.error('Node')?.description).toBe('Check "Options › Expected Purchases Period".');
+			});
+
+			it('converts given weekly BG/NBD parameters when Time Unit is Days (alpha × 7), so days and weeks agree', async () => {
+				const inDays = head.map((c) => ({ ...c, recency: (c.recency as number) * 7, T: (c.T as number) * 7 }));
+				const weekly = { r: 0.2426, alpha: 4.4135, a: 0.7929, b: 2.4258 };
+				// The form's defaults are weekly values, marked Fitted In › Weeks.
+				const days = (await run({ ...purchasesOnly, timeUnit: 'days', clvOptions: { bgnbd: { values: { ...weekly, unit: 'weeks' } }, purchasePeriod: 70 } }, inDays)).json('Node');
+				const weeks = (await run({ ...purchasesOnly, timeUnit: 'weeks', clvOptions: { bgnbd: { values: weekly }, purchasePeriod: 10 } }, head)).json('Node');
+				weeks.forEach((w, i) => {
+					expect(days[i].probabilityAlive).toBeCloseTo(w.probabilityAlive as number, 12);
+					expect(days[i].expectedPurchasesInPeriod).toBeCloseTo(w.expectedPurchasesInPeriod as number, 12);
+				});
+				const summary = (await run({ ...purchasesOnly, timeUnit: 'days', clvOutput: 'summary', clvOptions: { bgnbd: { values: { ...weekly, unit: 'weeks' } } } }, inDays)).json('Node')[0];
+				expect(summary.bgnbd).toMatchObject({ fitted: false, params: { r: 0.2426, alpha: 4.4135 * 7, a: 0.7929, b: 2.4258 } });
+				// Parameters fitted in days are used as they are.
+				const asGiven = (await run({ ...purchasesOnly, timeUnit: 'days', clvOutput: 'summary', clvOptions: { bgnbd: { values: { ...weekly, unit: 'days' } } } }, inDays)).json('Node')[0];
+				expect(asGiven.bgnbd).toMatchObject({ params: weekly });
+			});
+		});
+
 		it('names the Monthly Discount Rate when it is out of range', async () => {
 			const result = await run({ ...parameters, monthlyDiscountRate: 1.5 }, TRANSACTIONS);
 			expect(result.error('Node')?.message).toMatch(/monthlyDiscountRate must be a fraction from 0 to below 1/);
@@ -373,6 +501,49 @@ describe('Loyalty Insights node in the workflow harness', () => {
 			expect(summary).toEqual(expected.summary);
 			expect(summary.excluded).toEqual({ no_indicator_values: 1 });
 			expect((summary.bands as IDataObject[]).map((b) => b.name)).toEqual(['Gold', 'Silver', 'Bronze']);
+		});
+
+		it('puts an index exactly on a band’s minimum in that band (613 boundary cases of two weighted indicators)', async () => {
+			const weights = [1, 2, 3, 0.1, 0.2, 0.3, 0.7, 1.5, 2.5];
+			const grid: IDataObject[] = [];
+			for (let a = 0; a <= 10; a++) for (let b = 0; b <= 10; b++) grid.push({ a, b });
+			let boundary = 0;
+			for (const wa of weights) {
+				for (const wb of weights) {
+					const indicator = (field: string, weight: number) => ({ field, weight, normalisation: 'minMax', useFixedBounds: true, min: 0, max: 10 });
+					const items = (await run({ operation: 'loyaltyIndex', indicators: { indicator: [indicator('a', wa), indicator('b', wb)] } }, grid)).json('Node');
+					// Exact in integers: index = 10·(WA·a + WB·b)/(WA + WB) with WA, WB the weights × 10.
+					const [WA, WB] = [Math.round(wa * 10), Math.round(wb * 10)];
+					items.forEach((item, i) => {
+						const { a, b } = grid[i] as { a: number; b: number };
+						for (const [min, band] of [[80, 'Champion'], [60, 'Healthy'], [40, 'Needs Attention']] as const) {
+							if (10 * (WA * a + WB * b) !== min * (WA + WB)) continue;
+							boundary++;
+							expect(item.loyaltyIndex, `weights ${wa}, ${wb}; a ${a}, b ${b}`).toBe(min);
+							expect(item.loyaltyBand, `weights ${wa}, ${wb}; a ${a}, b ${b}`).toBe(band);
+						}
+					});
+				}
+			}
+			expect(boundary).toBe(613);
+		});
+
+		it('describes Percentile Rank as what it computes, and the form’s weight minimum is one the engine accepts', async () => {
+			const { nodeTypes } = await loadPackage();
+			const properties = (nodeTypes.getByName('n8n-nodes-referral-marketing.loyaltyInsights') as unknown as { description: { properties: IDataObject[] } }).description.properties;
+			const values = ((properties.find((p) => p.name === 'indicators')!.options as IDataObject[])[0].values as IDataObject[]);
+			const percentile = (values.find((v) => v.name === 'normalisation')!.options as IDataObject[]).find((o) => o.value === 'percentileRank')!;
+			expect(percentile.description).toMatch(/smallest value 0, largest 100/i);
+			expect(percentile.description).toMatch(/ties share/i);
+			// Five distinct values: evenly spaced ranks 0, 25, 50, 75, 100 (not "share with a smaller value": 0, 20, 40, 60, 80).
+			const five = [3, 9, 1, 7, 5].map((orders) => ({ orders }));
+			const scored = (await run({ operation: 'loyaltyIndex', indicators: { indicator: [{ field: 'orders', normalisation: 'percentileRank' }] } }, five)).json('Node');
+			expect(scored.map((j) => j.loyaltyIndex)).toEqual([25, 100, 0, 75, 50]);
+			const weight = values.find((v) => v.name === 'weight')!;
+			const minValue = (weight.typeOptions as { minValue: number }).minValue;
+			expect(minValue).toBeGreaterThan(0);
+			const atMinimum = await run({ operation: 'loyaltyIndex', indicators: { indicator: [{ field: 'orders', weight: minValue }] } }, five);
+			expect(atMinimum.json('Node').map((j) => j.loyaltyIndex)).toEqual([25, 100, 0, 75, 50]);
 		});
 
 		it('rejects a weight of 0 naming Indicators; no bands gives null bands', async () => {

@@ -31,6 +31,19 @@ export * from './gammaGamma';
 
 export type TimeUnit = 'days' | 'weeks';
 
+/**
+ * What the CLV operation models: purchases and spend (BG/NBD + Gamma-Gamma, the default) or
+ * purchases only (BG/NBD: probability alive and expected purchases, no spend and no CLV), for
+ * customer summaries without a spend column such as lifetimes' cdnow_customers_summary.csv.
+ */
+export type ClvModel = 'purchasesAndSpend' | 'purchasesOnly';
+
+/** BG/NBD parameters as given, with the time unit they were fitted in (α is a time; r, a and b have no unit). */
+export interface GivenBgNbdParams extends BgNbdParams {
+	/** Unit α was fitted in; default the model's Time Unit. α is converted when the two differ. */
+	unit?: TimeUnit;
+}
+
 /** Time units per month (lifetimes and PyMC-Marketing convention: 30 days, 365/12/7 weeks). */
 export const UNITS_PER_MONTH: Record<TimeUnit, number> = { days: 30, weeks: 4.345 };
 const DAYS_PER_UNIT: Record<TimeUnit, number> = { days: 1, weeks: 7 };
@@ -43,6 +56,13 @@ const SPEND_FREQUENCY_CORRELATION_LIMIT = 0.3;
 export interface ClvSettings {
 	/** Unit of frequency/recency/age in the models (default weeks, as the published CDNOW fits). */
 	timeUnit?: TimeUnit;
+	/** Purchases and spend (default) or purchases only. */
+	model?: ClvModel;
+	/**
+	 * Optional: also give E[Y(t)], the expected purchases in the next t time units (any positive
+	 * number, e.g. 10 days or 2.5 weeks), as `expectedPurchasesInPeriod`.
+	 */
+	purchasePeriod?: number;
 	/** Months ahead for expected purchases and CLV (default 12). */
 	horizonMonths?: number;
 	/** Monthly discount rate for CLV (default 0.01, i.e. about 12.7% a year). */
@@ -50,7 +70,7 @@ export interface ClvSettings {
 	/** Share of revenue that is profit; CLV is multiplied by it (default 1: CLV in revenue). */
 	profitMargin?: number;
 	/** Use these parameters instead of fitting (e.g. fitted on a larger history). */
-	params?: { bgnbd?: BgNbdParams; gammaGamma?: GammaGammaParams };
+	params?: { bgnbd?: GivenBgNbdParams; gammaGamma?: GammaGammaParams };
 }
 
 export interface ClvTransactionOptions extends ClvSettings, TransactionFields {
@@ -66,8 +86,8 @@ export interface ClvSummaryOptions extends ClvSettings {
 	recencyField: string;
 	/** Time from the first purchase to the end of observation (T). */
 	ageField: string;
-	/** Mean value of the repeat purchases (blank or 0 when there are none). */
-	monetaryField: string;
+	/** Mean value of the repeat purchases (blank or 0 when there are none); not read with model purchasesOnly. */
+	monetaryField?: string;
 	/** Optional: total value to date. */
 	historicalValueField?: string;
 }
@@ -106,10 +126,12 @@ export interface ClvRow {
 	churnRisk: number;
 	/** Expected purchases over the horizon. */
 	expectedPurchases: number;
-	/** Expected value per purchase (Gamma-Gamma). */
-	expectedSpend: number;
-	/** Expected purchases × spend over the horizon, discounted monthly, times the profit margin. */
-	clv: number;
+	/** E[Y(t)] for the purchasePeriod t, when one is set. */
+	expectedPurchasesInPeriod?: number;
+	/** Expected value per purchase (Gamma-Gamma); null with model purchasesOnly. */
+	expectedSpend: number | null;
+	/** Expected purchases × spend over the horizon, discounted monthly, times the profit margin; null with model purchasesOnly. */
+	clv: number | null;
 }
 
 export interface ClvResult {
@@ -119,13 +141,17 @@ export interface ClvResult {
 		repeatCustomers: number;
 		transactions?: number;
 		timeUnit: TimeUnit;
+		model: ClvModel;
+		/** The period t of expectedPurchasesInPeriod, in the time unit (null when not asked for). */
+		purchasePeriod: number | null;
 		observationEnd?: string;
 		horizonMonths: number;
 		monthlyDiscountRate: number;
 		profitMargin: number;
 		bgnbd: { fitted: boolean; params: BgNbdParams; fit?: BgNbdFit };
-		gammaGamma: { fitted: boolean; params: GammaGammaParams; fit?: GammaGammaFit };
-		totals: { historicalValue: number | null; expectedPurchases: number; clv: number };
+		/** params null with model purchasesOnly. */
+		gammaGamma: { fitted: boolean; params: GammaGammaParams | null; fit?: GammaGammaFit };
+		totals: { historicalValue: number | null; expectedPurchases: number; expectedPurchasesInPeriod?: number; clv: number | null };
 		/**
 		 * Transaction rows left out by reason, plus customers left out of the Gamma-Gamma fit
 		 * (`*_for_gamma_gamma`; they still get predictions).
@@ -176,12 +202,26 @@ export function summariseTransactions(grouped: CustomerTransactions, endDay: num
 	return summaries;
 }
 
-function checkSettings(options: ClvSettings): Required<Omit<ClvSettings, 'params'>> {
+type CheckedSettings = Required<Omit<ClvSettings, 'params' | 'purchasePeriod'>> & { purchasePeriod: number | null };
+
+function checkSettings(options: ClvSettings): CheckedSettings {
 	const timeUnit = options.timeUnit ?? 'weeks';
 	if (timeUnit !== 'days' && timeUnit !== 'weeks') {
 		throw new EngineError('invalid_time_unit', `The timeUnit must be "days" or "weeks", got "${String(timeUnit)}"`, {
 			field: 'timeUnit',
 		});
+	}
+	const model = options.model ?? 'purchasesAndSpend';
+	if (model !== 'purchasesAndSpend' && model !== 'purchasesOnly') {
+		throw new EngineError('invalid_model', `The model must be "purchasesAndSpend" or "purchasesOnly", got "${String(model)}"`, { field: 'model' });
+	}
+	const purchasePeriod = options.purchasePeriod ?? null;
+	if (purchasePeriod !== null && (typeof purchasePeriod !== 'number' || !(purchasePeriod > 0) || !Number.isFinite(purchasePeriod))) {
+		throw new EngineError(
+			'invalid_purchase_period',
+			`The purchasePeriod must be a positive number of ${timeUnit} (e.g. 2.5), got ${String(purchasePeriod)}`,
+			{ field: 'purchasePeriod' },
+		);
 	}
 	const horizonMonths = options.horizonMonths ?? 12;
 	if (!Number.isInteger(horizonMonths) || horizonMonths < 1 || horizonMonths > 1200) {
@@ -203,12 +243,20 @@ function checkSettings(options: ClvSettings): Required<Omit<ClvSettings, 'params
 			field: 'profitMargin',
 		});
 	}
-	return { timeUnit, horizonMonths, monthlyDiscountRate, profitMargin };
+	return { timeUnit, model, purchasePeriod, horizonMonths, monthlyDiscountRate, profitMargin };
 }
 
 function checkParams(params: ClvSettings['params']): void {
-	const positive = (values: Record<string, number>, option: string): void => {
+	const positive = (values: Record<string, unknown>, option: string): void => {
 		for (const [name, value] of Object.entries(values)) {
+			if (name === 'unit') {
+				if (value !== undefined && value !== 'days' && value !== 'weeks') {
+					throw new EngineError('invalid_model_parameters', `The ${option} unit must be "days" or "weeks", got "${String(value)}"`, {
+						field: option,
+					});
+				}
+				continue;
+			}
 			if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
 				throw new EngineError('invalid_model_parameters', `The ${option} parameter ${name} must be a positive number, got ${String(value)}`, {
 					field: option,
@@ -244,9 +292,18 @@ export function discountedClv(
 	return { clv: clv * expectedSpend * settings.profitMargin, expectedPurchases: previous };
 }
 
+/**
+ * Given BG/NBD parameters in the model's time unit. α is a time (λ ~ Gamma(r, α) is a rate per
+ * unit), so parameters fitted in weeks have α × 7 in days; r, a and b are unit-free.
+ */
+export function bgnbdParamsInUnit(params: GivenBgNbdParams, timeUnit: TimeUnit): BgNbdParams {
+	const from = params.unit ?? timeUnit;
+	return { r: params.r, alpha: (params.alpha * DAYS_PER_UNIT[from]) / DAYS_PER_UNIT[timeUnit], a: params.a, b: params.b };
+}
+
 function predict(
 	summaries: CustomerSummaries & { hasHistory: boolean },
-	settings: Required<Omit<ClvSettings, 'params'>>,
+	settings: CheckedSettings,
 	given: ClvSettings['params'],
 	excluded: ExclusionCounts,
 	extra: { transactions?: number; observationEnd?: string },
@@ -254,15 +311,16 @@ function predict(
 	checkParams(given);
 	const n = summaries.customers.length;
 	const warnings: string[] = [];
+	const withSpend = settings.model === 'purchasesAndSpend';
 	let repeatCustomers = 0;
 	for (let i = 0; i < n; i++) if (summaries.frequency[i] > 0) repeatCustomers++;
 
 	const bgnbdFit = given?.bgnbd ? undefined : fitBgNbd(summaries.frequency, summaries.recency, summaries.age);
-	const bgnbd = given?.bgnbd ?? bgnbdFit!.params;
-	const ggFit = given?.gammaGamma ? undefined : fitGammaGamma(summaries.frequency, summaries.monetary);
-	const gammaGamma = given?.gammaGamma ?? ggFit!.params;
+	const bgnbd = given?.bgnbd ? bgnbdParamsInUnit(given.bgnbd, settings.timeUnit) : bgnbdFit!.params;
+	const ggFit = !withSpend || given?.gammaGamma ? undefined : fitGammaGamma(summaries.frequency, summaries.monetary);
+	const gammaGamma = withSpend ? (given?.gammaGamma ?? ggFit!.params) : null;
 	if (ggFit) for (const [reason, count] of Object.entries(ggFit.excluded)) addExclusion(excluded, reason, count);
-	if (!(gammaGamma.q > 1)) {
+	if (gammaGamma && !(gammaGamma.q > 1)) {
 		throw new EngineError(
 			'model_not_identified',
 			`The Gamma-Gamma parameter q is ${gammaGamma.q.toPrecision(4)}; expected spend is only finite for q > 1. ` +
@@ -299,36 +357,40 @@ function predict(
 		profitMargin: settings.profitMargin,
 	};
 	// Customers with the same history get the same prediction; compute each history once.
-	const cache = new Map<string, { clv: number; expectedPurchases: number; probabilityAlive: number }>();
+	const period = settings.purchasePeriod;
+	const cache = new Map<string, { clv: number; expectedPurchases: number; probabilityAlive: number; inPeriod?: number }>();
 	const rows: ClvRow[] = new Array(n);
 	let totalClv = 0;
 	let totalPurchases = 0;
+	let totalInPeriod = 0;
 	let totalHistorical = 0;
 	for (let i = 0; i < n; i++) {
 		const x = summaries.frequency[i];
 		const tx = summaries.recency[i];
 		const T = summaries.age[i];
 		const m = summaries.monetary[i];
-		const expectedSpend = gammaGammaExpectedSpend(gammaGamma, x, m);
+		const expectedSpend = gammaGamma ? gammaGammaExpectedSpend(gammaGamma, x, m) : null;
 		const key = `${x}|${tx}|${T}`;
 		let prediction = cache.get(key);
 		if (!prediction) {
 			const perUnitSpend = discountedClv(bgnbd, 1, x, tx, T, clvSettings);
 			prediction = { ...perUnitSpend, probabilityAlive: bgnbdProbabilityAlive(bgnbd, x, tx, T) };
+			if (period !== null) prediction.inPeriod = bgnbdConditionalExpectedPurchases(bgnbd, period, x, tx, T);
 			cache.set(key, prediction);
 		}
-		const clv = prediction.clv * expectedSpend;
+		const clv = expectedSpend === null ? null : prediction.clv * expectedSpend;
 		const row: ClvRow = {
 			customer: summaries.customers[i],
 			purchases: summaries.hasHistory ? summaries.purchases[i] : null,
 			frequency: x,
 			recency: tx,
 			age: T,
-			monetaryValue: x > 0 ? m : null,
+			monetaryValue: x > 0 && (withSpend || summaries.hasHistory) ? m : null,
 			historicalValue: Number.isNaN(summaries.historicalValue[i]) ? null : summaries.historicalValue[i],
 			probabilityAlive: prediction.probabilityAlive,
 			churnRisk: 1 - prediction.probabilityAlive,
 			expectedPurchases: prediction.expectedPurchases,
+			...(period === null ? {} : { expectedPurchasesInPeriod: prediction.inPeriod }),
 			expectedSpend,
 			clv,
 		};
@@ -337,8 +399,9 @@ function predict(
 			row.lastPurchase = formatDay(summaries.lastDay[i]);
 		}
 		rows[i] = row;
-		totalClv += clv;
+		totalClv += clv ?? 0;
 		totalPurchases += prediction.expectedPurchases;
+		totalInPeriod += prediction.inPeriod ?? 0;
 		totalHistorical += summaries.historicalValue[i];
 	}
 
@@ -354,7 +417,8 @@ function predict(
 			totals: {
 				historicalValue: Number.isNaN(totalHistorical) ? null : totalHistorical,
 				expectedPurchases: totalPurchases,
-				clv: totalClv,
+				...(period === null ? {} : { expectedPurchasesInPeriod: totalInPeriod }),
+				clv: withSpend ? totalClv : null,
 			},
 			excluded,
 			warnings,
@@ -385,7 +449,8 @@ export function clvFromSummaries(items: readonly Record<string, unknown>[], opti
 		recency: checkFieldName(options.recencyField, 'recencyField'),
 		age: checkFieldName(options.ageField, 'ageField'),
 	};
-	const monetaryField = checkFieldName(options.monetaryField, 'monetaryField');
+	const withSpend = settings.model === 'purchasesAndSpend';
+	const monetaryField = withSpend ? checkFieldName(options.monetaryField, 'monetaryField') : undefined;
 	const historicalField = options.historicalValueField ? checkFieldName(options.historicalValueField, 'historicalValueField') : undefined;
 	const excluded: ExclusionCounts = {};
 	const kept: { customer: string; x: number; tx: number; T: number; m: number; h: number }[] = [];
@@ -415,8 +480,8 @@ export function clvFromSummaries(items: readonly Record<string, unknown>[], opti
 			addExclusion(excluded, 'inconsistent_summary');
 			continue;
 		}
-		const m = readNumber(item[monetaryField]);
-		if (x > 0 && (m === undefined || Number.isNaN(m))) {
+		const m = monetaryField === undefined ? undefined : readNumber(item[monetaryField]);
+		if (monetaryField !== undefined && x > 0 && (m === undefined || Number.isNaN(m))) {
 			addExclusion(excluded, m === undefined ? 'missing_monetary' : 'unparseable_monetary');
 			continue;
 		}
@@ -425,7 +490,17 @@ export function clvFromSummaries(items: readonly Record<string, unknown>[], opti
 			continue;
 		}
 		const h = historicalField === undefined ? NaN : readNumber(item[historicalField]) ?? NaN;
-		kept.push({ customer, x, tx, T, m: x > 0 ? m! : 0, h });
+		kept.push({ customer, x, tx, T, m: x > 0 && m !== undefined ? m : 0, h });
+	}
+	// Every repeat buyer left out for a missing or unreadable spend: the spend field is what is wrong.
+	const noSpend = (excluded.missing_monetary ?? 0) + (excluded.unparseable_monetary ?? 0);
+	if (monetaryField !== undefined && noSpend > 0 && !kept.some((k) => k.x > 0)) {
+		throw new EngineError(
+			'missing_monetary',
+			`None of the ${noSpend} customers with repeat purchases has a number in "${monetaryField}", the mean value of their repeat purchases, ` +
+				'so none could be used. Name the field that holds it, or model purchases only (probability alive and expected purchases, no CLV)',
+			{ field: 'monetaryField', details: { excluded } },
+		);
 	}
 	if (kept.length === 0) {
 		throw new EngineError(

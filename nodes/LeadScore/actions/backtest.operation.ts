@@ -90,6 +90,16 @@ export const optionsDescription: INodeProperties[] = [
 				default: 0.95,
 				description: 'Coverage of the AUC confidence interval',
 			},
+			{
+				displayName: 'Lift Share',
+				name: 'liftFraction',
+				type: 'number',
+				typeOptions: { minValue: 0.01, maxValue: 1, numberPrecision: 2 },
+				default: 0.1,
+				hint: 'E.g. 0.2 when sales can call the top fifth of leads',
+				description:
+					'Share of the highest-scored test leads that lift and capture are measured on: lift is their conversion rate over the overall rate, capture the share of all converters among them',
+			},
 			...modelOptionProperties,
 			{
 				displayName: 'Random Seed',
@@ -125,6 +135,7 @@ export const optionsDescription: INodeProperties[] = [
 ];
 
 interface BacktestParameterOptions extends ModelOptions {
+	liftFraction?: number;
 	samples?: number;
 	confidence?: number;
 	seed?: number;
@@ -134,7 +145,7 @@ interface BacktestParameterOptions extends ModelOptions {
 
 type Side = (ScoreMetrics & { model?: unknown }) | undefined;
 
-const METRICS: ReadonlyArray<[string, (m: ScoreMetrics) => number]> = [
+const BASE_METRICS: ReadonlyArray<[string, (m: ScoreMetrics) => number]> = [
 	['AUC', (m) => m.auc],
 	['AUC interval, lower', (m) => m.aucInterval.lower],
 	['AUC interval, upper', (m) => m.aucInterval.upper],
@@ -146,11 +157,19 @@ const METRICS: ReadonlyArray<[string, (m: ScoreMetrics) => number]> = [
 	['Calibration error (ECE)', (m) => m.ece],
 ];
 
+/** The metrics compared, with lift and capture at the chosen share named by it (top 20%). */
+function metrics(fraction: number): ReadonlyArray<[string, (m: ScoreMetrics) => number]> {
+	const share = `top ${Number((100 * fraction).toFixed(2))}%`;
+	const at = BASE_METRICS.findIndex(([name]) => name === 'Top-decile capture') + 1;
+	return [...BASE_METRICS.slice(0, at), [`Lift, ${share}`, (m) => m.lift.lift], [`Capture, ${share}`, (m) => m.lift.capture], ...BASE_METRICS.slice(at)];
+}
+
 /** The report as one item: split, a metric-by-metric comparison, each side's details and the trained model. */
 export function reportJson(report: BacktestReport): IDataObject {
 	const rules: Side = report.rules;
 	const model: Side = report.model;
-	const comparison = METRICS.map(([metric, read]) => ({
+	const fraction = (rules ?? model)?.lift.fraction ?? 0.1;
+	const comparison = metrics(fraction).map(([metric, read]) => ({
 		metric,
 		rules: rules ? read(rules) : null,
 		model: model ? read(model) : null,
@@ -188,6 +207,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					dateField,
 					...splitValue,
 					ruleProbability: options.ruleProbability,
+					liftFraction: options.liftFraction,
 					scoreAt: options.scoreAt ? options.scoreAt : undefined,
 					bootstrap: { samples: options.samples, confidence: options.confidence, seed: options.seed },
 				};
@@ -212,6 +232,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			cutoff: 'Cutoff',
 			trainFraction: 'Training Share',
 			ruleProbability: 'Options › Rule Score as Probability',
+			liftFraction: 'Options › Lift Share',
 			scoreAt: 'Options › Score Rules As Of',
 			samples: 'Options › Bootstrap Samples',
 			confidence: 'Options › Confidence',

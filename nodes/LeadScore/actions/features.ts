@@ -88,7 +88,8 @@ export const modelOptionProperties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0, numberPrecision: 4 },
 		default: 1,
-		description: 'How strongly effects are pulled towards zero, so a few leads cannot make a field look decisive. 0 turns it off.',
+		description:
+			'How strongly effects are pulled towards zero, so a few leads cannot make a field look decisive. 0 turns it off: a Category feature then measures its values against its most frequent one (the reference level), and features that duplicate others are named.',
 	},
 ];
 

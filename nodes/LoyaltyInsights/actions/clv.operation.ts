@@ -1,11 +1,12 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import {
-	type BgNbdParams,
 	clvFromSummaries,
 	clvFromTransactions,
 	type ClvResult,
 	type ClvSettings,
+	type ClvModel,
 	type GammaGammaParams,
+	type GivenBgNbdParams,
 	type TimeUnit,
 } from '../../../engine/analytics';
 import { type AggregateItem, runAggregate } from '../../shared/aggregate';
@@ -15,6 +16,27 @@ const show = { show: { operation: ['clv'] } };
 const showSummaries = { show: { operation: ['clv'], input: ['summaries'] } };
 
 export const description: INodeProperties[] = [
+	{
+		displayName: 'Model',
+		name: 'clvModel',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{
+				name: 'Purchases and Spend (CLV)',
+				value: 'purchasesAndSpend',
+				description: 'BG/NBD for purchases and Gamma-Gamma for spend: probability alive, expected purchases, expected spend and CLV',
+			},
+			{
+				name: 'Purchases Only',
+				value: 'purchasesOnly',
+				description: 'BG/NBD alone: probability alive and expected purchases, for data without spend (e.g. frequency, recency and T only)',
+			},
+		],
+		default: 'purchasesAndSpend',
+		hint: 'Purchases Only needs no spend column; expected spend and CLV are then null',
+		displayOptions: show,
+	},
 	{
 		displayName: 'Repeat Purchases Field',
 		name: 'clvFrequencyField',
@@ -51,9 +73,9 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'monetary_value',
 		required: true,
-		hint: 'The name of the field holding the mean value of the repeat purchases (lifetimes: monetary_value)',
+		hint: 'The name of the field holding the mean value of the repeat purchases (lifetimes: monetary_value). No such column? Choose Model › Purchases Only.',
 		description: 'Field of each customer summary with the mean value of their purchases after the first; may be blank without repeat purchases',
-		displayOptions: showSummaries,
+		displayOptions: { show: { operation: ['clv'], input: ['summaries'], clvModel: ['purchasesAndSpend'] } },
 	},
 	{
 		displayName: 'Historical Value Field',
@@ -137,26 +159,49 @@ export const description: INodeProperties[] = [
 				name: 'bgnbd',
 				type: 'fixedCollection',
 				default: {},
-				description: 'Use these purchase-model parameters instead of fitting them, e.g. fitted earlier on a longer history',
+				description:
+					'Use these purchase-model parameters instead of fitting them, e.g. fitted earlier on a longer history. The defaults are the published CDNOW fit in weeks; with Time Unit Days, alpha is converted (× 7) as long as Fitted In says Weeks.',
 				options: [
 					{
 						displayName: 'Parameters',
 						name: 'values',
 						values: [
-							{ displayName: 'R', name: 'r', type: 'number', typeOptions: { numberPrecision: 6 }, default: 0.2426 },
-							{ displayName: 'Alpha', name: 'alpha', type: 'number', typeOptions: { numberPrecision: 6 }, default: 4.4135 },
 							{ displayName: 'A', name: 'a', type: 'number', typeOptions: { numberPrecision: 6 }, default: 0.7929 },
+							{ displayName: 'Alpha', name: 'alpha', type: 'number', typeOptions: { numberPrecision: 6 }, default: 4.4135 },
 							{ displayName: 'B', name: 'b', type: 'number', typeOptions: { numberPrecision: 6 }, default: 2.4258 },
+							{
+								displayName: 'Fitted In',
+								name: 'unit',
+								type: 'options',
+								options: [
+									{ name: 'Weeks', value: 'weeks' },
+									{ name: 'Days', value: 'days' },
+								],
+								default: 'weeks',
+								description: 'Time unit the parameters were fitted in; alpha is converted to the Time Unit above (r, a and b have no unit)',
+							},
+							{ displayName: 'R', name: 'r', type: 'number', typeOptions: { numberPrecision: 6 }, default: 0.2426 },
 						],
 					},
 				],
+			},
+			{
+				displayName: 'Expected Purchases Period',
+				name: 'purchasePeriod',
+				type: 'number',
+				typeOptions: { minValue: 0, numberPrecision: 2 },
+				default: 0,
+				placeholder: 'e.g. 2.5',
+				hint: 'In the Time Unit above; 0 leaves it out',
+				description:
+					'Also give each customer the expected purchases in the next this-many days or weeks (E[Y(t)]; any length, not only whole months) as "expectedPurchasesInPeriod"',
 			},
 			{
 				displayName: 'Gamma-Gamma Parameters',
 				name: 'gammaGamma',
 				type: 'fixedCollection',
 				default: {},
-				description: 'Use these spend-model parameters instead of fitting them',
+				description: 'Use these spend-model parameters instead of fitting them (not used with Model › Purchases Only)',
 				options: [
 					{
 						displayName: 'Parameters',
@@ -182,9 +227,10 @@ export const description: INodeProperties[] = [
 ];
 
 interface ClvOptionsParameter {
-	bgnbd?: { values?: BgNbdParams };
+	bgnbd?: { values?: GivenBgNbdParams };
 	gammaGamma?: { values?: GammaGammaParams };
 	observationEnd?: string;
+	purchasePeriod?: number;
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
@@ -197,10 +243,17 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const ageField = readString(this, 'ageField', 'T');
 	const monetaryField = readString(this, 'monetaryValueField', 'monetary_value');
 	const historicalValueField = readString(this, 'historicalValueField', '');
+	const model = readString(this, 'clvModel', 'purchasesAndSpend') as ClvModel;
+	const withSpend = model !== 'purchasesOnly';
 	const dataFields: Record<string, string> =
 		input === 'transactions'
 			? { [dateField]: 'Date Field', [amountField]: 'Amount Field' }
-			: { [frequencyField]: 'Repeat Purchases Field', [recencyField]: 'Recency Field', [ageField]: 'Age Field', [monetaryField]: 'Monetary Value Field' };
+			: {
+					[frequencyField]: 'Repeat Purchases Field',
+					[recencyField]: 'Recency Field',
+					[ageField]: 'Age Field',
+					...(withSpend ? { [monetaryField]: 'Monetary Value Field' } : {}),
+				};
 	const fieldLabels = {
 		...dataFields,
 		[customerField]: 'Customer ID Field',
@@ -215,6 +268,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		monetary: input === 'transactions' ? 'Amount Field' : 'Monetary Value Field',
 		recency: input === 'transactions' ? 'Date Field' : 'Recency Field',
 		timeUnit: 'Time Unit',
+		model: 'Model',
+		purchasePeriod: 'Options › Expected Purchases Period',
 		horizonMonths: 'Horizon (Months)',
 		monthlyDiscountRate: 'Monthly Discount Rate',
 		profitMargin: 'Profit Margin',
@@ -230,10 +285,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const options = this.getNodeParameter('clvOptions', 0, {}) as ClvOptionsParameter;
 			const settings: ClvSettings = {
 				timeUnit: readString(this, 'timeUnit', 'weeks') as TimeUnit,
+				model,
+				// 0 (the form's default) means "not asked for".
+				purchasePeriod: options.purchasePeriod ? options.purchasePeriod : undefined,
 				horizonMonths: this.getNodeParameter('horizonMonths', 0, 12) as number,
 				monthlyDiscountRate: this.getNodeParameter('monthlyDiscountRate', 0, 0.01) as number,
 				profitMargin: this.getNodeParameter('profitMargin', 0, 1) as number,
-				params: { bgnbd: options.bgnbd?.values, gammaGamma: options.gammaGamma?.values },
+				params: { bgnbd: options.bgnbd?.values, gammaGamma: withSpend ? options.gammaGamma?.values : undefined },
 			};
 			const result =
 				input === 'transactions'
@@ -244,7 +302,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 							frequencyField,
 							recencyField,
 							ageField,
-							monetaryField,
+							monetaryField: withSpend ? monetaryField : undefined,
 							historicalValueField: historicalValueField || undefined,
 						});
 			return {

@@ -83,7 +83,8 @@ export const description: INodeProperties[] = [
 							{
 								name: 'Percentile Rank',
 								value: 'percentileRank',
-								description: 'Share of customers with a smaller value; robust to outliers',
+								description:
+									'Rank among the customers’ values, evenly spaced: smallest value 0, largest 100; ties share the mean of their ranks. Robust to outliers.',
 							},
 						],
 						default: 'minMax',
@@ -100,9 +101,9 @@ export const description: INodeProperties[] = [
 						displayName: 'Weight',
 						name: 'weight',
 						type: 'number',
-						typeOptions: { minValue: 0, numberPrecision: 2 },
+						typeOptions: { minValue: 0.01, numberPrecision: 2 },
 						default: 1,
-						description: 'Relative importance, above 0; weights need not add up to anything',
+						description: 'Relative importance, 0.01 or more; weights need not add up to anything. To leave an indicator out, remove it.',
 					},
 				],
 			},

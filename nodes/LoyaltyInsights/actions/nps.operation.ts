@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { netPromoterScore, type NpsResult } from '../../../engine/analytics';
+import { compareNpsGroups, netPromoterScore, type NpsResult } from '../../../engine/analytics';
 import { EngineError } from '../../../engine/errors';
 import { type AggregateItem, runAggregate } from '../../shared/aggregate';
 import { engineItems, exclusionHints, readString } from './common';
@@ -35,6 +35,11 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		options: [
 			{
+				name: 'Difference Between Two Groups',
+				value: 'difference',
+				description: 'One item: the two groups’ NPS, their difference with its 95% interval, p-value and whether it is significant',
+			},
+			{
 				name: 'One Item per Group',
 				value: 'groups',
 				description: 'One item per value of the Group By Field with its NPS, shares and 95% interval',
@@ -53,21 +58,51 @@ export const description: INodeProperties[] = [
 		default: 'summary',
 		displayOptions: show,
 	},
+	{
+		displayName: 'Group A',
+		name: 'groupA',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. 2024-Q2',
+		hint: 'A value of the Group By Field: a channel, or a period when the field holds one (this quarter)',
+		description: 'The difference is Group A’s NPS minus Group B’s',
+		displayOptions: { show: { operation: ['nps'], npsOutput: ['difference'] } },
+	},
+	{
+		displayName: 'Group B',
+		name: 'groupB',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. 2024-Q1',
+		hint: 'The value to compare with, e.g. the previous quarter',
+		displayOptions: { show: { operation: ['nps'], npsOutput: ['difference'] } },
+	},
 ];
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const scoreField = readString(this, 'scoreField', 'score');
 	const groupField = readString(this, 'groupField', '');
-	const fieldLabels = { [scoreField]: 'Score Field', scoreField: 'Score Field', groupField: 'Group By Field' };
+	const fieldLabels = { [scoreField]: 'Score Field', scoreField: 'Score Field', groupField: 'Group By Field', groupA: 'Group A', groupB: 'Group B' };
 
 	return await runAggregate(
 		this,
 		(items) => {
 			const output = readString(this, 'npsOutput', 'summary');
-			if (output === 'groups' && groupField === '') {
-				throw new EngineError('missing_group_field', 'One Item per Group needs a Group By Field, e.g. "channel"', { field: 'groupField' });
+			if ((output === 'groups' || output === 'difference') && groupField === '') {
+				const what = output === 'groups' ? 'One Item per Group' : 'Difference Between Two Groups';
+				throw new EngineError('missing_group_field', `${what} needs a Group By Field, e.g. "channel"`, { field: 'groupField' });
 			}
 			const result = netPromoterScore(engineItems(items, [scoreField, groupField]), { scoreField, groupField: groupField || undefined });
+			if (output === 'difference') {
+				const comparison = compareNpsGroups(result, readString(this, 'groupA', ''), readString(this, 'groupB', ''));
+				const from = result.rows.filter((row) => row.group === comparison.groupA.group || row.group === comparison.groupB.group).map((row) => row.index);
+				return {
+					items: [{ json: comparison as unknown as IDataObject, from }],
+					hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'NPS'),
+				};
+			}
 			return {
 				items: npsOutput(result, output, items, groupField),
 				hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'NPS'),

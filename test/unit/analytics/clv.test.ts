@@ -191,7 +191,7 @@ describe('clvFromTransactions', () => {
 		within(days.summary.bgnbd.params.alpha, weeks.summary.bgnbd.params.alpha * 7, 1e-3);
 		within(days.summary.bgnbd.params.r, weeks.summary.bgnbd.params.r, 1e-3);
 		// A month is 30 days or 4.345 weeks, so the two CLVs agree closely but not exactly.
-		within(days.summary.totals.clv, weeks.summary.totals.clv, 0.02);
+		within(days.summary.totals.clv!, weeks.summary.totals.clv!, 0.02);
 		for (const row of weeks.rows) {
 			expect(row.churnRisk).toBeCloseTo(1 - row.probabilityAlive, 12);
 			expect(row.clv).toBeGreaterThanOrEqual(0);
@@ -269,7 +269,7 @@ describe('clvFromSummaries', () => {
 		expect(rows.length).toBe(2357);
 		// The CSV rounds t_x and T to 2 decimals, as the summary file does: same fit.
 		for (const name of ['r', 'alpha', 'a', 'b'] as const) within(summary.bgnbd.params[name], CDNOW_BGNBD[name], 1e-3);
-		for (const name of ['p', 'q', 'v'] as const) within(summary.gammaGamma.params[name], CDNOW_GAMMA_GAMMA[name], 1e-3);
+		for (const name of ['p', 'q', 'v'] as const) within(summary.gammaGamma.params![name], CDNOW_GAMMA_GAMMA[name], 1e-3);
 		expect(summary.excluded).toEqual({ single_purchase_for_gamma_gamma: 1411 });
 		expect(rows[0].historicalValue).toBeNull();
 	});

@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const CDNOW_DIR = path.resolve(__dirname, '../../../../shared/data/cdnow');
+/** `$CDNOW_DIR` wins (e.g. in a git worktree, where the relative path points elsewhere). */
+export const CDNOW_DIR = process.env.CDNOW_DIR ?? path.resolve(__dirname, '../../../../shared/data/cdnow');
 export const hasCdnow = existsSync(path.join(CDNOW_DIR, 'cdnow_customers_summary.csv'));
 export const hasCdnowMaster = existsSync(path.join(CDNOW_DIR, 'CDNOW_master.txt'));
 
