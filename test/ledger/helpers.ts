@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import type { PostgresLedgerConfig } from '../../engine/ledger';
+import { afterAll } from 'vitest';
+import { type LedgerStore, openPostgresLedger, openSqliteLedger, type PostgresLedgerConfig } from '../../engine/ledger';
 
 export const PG_URL = process.env.LEDGER_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 export const IN_CI = process.env.CI === 'true';
@@ -120,4 +121,40 @@ export function resultOf<T>(child: Child): T {
 		if (child.stdout[i].startsWith('RESULT ')) return JSON.parse(child.stdout[i].slice(7)) as T;
 	}
 	throw new Error(`worker printed no RESULT line; stderr:\n${child.stderr}`);
+}
+
+/**
+ * The two backends a reward or referral test runs against, as `[name, open]` pairs: each `open()`
+ * gives a fresh ledger (a temporary SQLite file, or a random PostgreSQL schema named after
+ * `schemaPrefix`), and everything opened is closed, dropped and removed after the file's tests.
+ */
+export function ledgerBackends(schemaPrefix: string): Array<[string, () => Promise<LedgerStore>]> {
+	const opened: LedgerStore[] = [];
+	const schemas: string[] = [];
+	const dirs: Array<() => void> = [];
+	afterAll(async () => {
+		await Promise.all(opened.map((l) => l.close()));
+		// A schema is only made once PostgreSQL answered, so the ones listed can be dropped.
+		await Promise.all(schemas.map(dropSchema));
+		for (const remove of dirs) remove();
+	});
+	const keep = (ledger: LedgerStore) => (opened.push(ledger), ledger);
+	return [
+		[
+			'SQLite',
+			async () => {
+				const { dir, remove } = tempDir();
+				dirs.push(remove);
+				return keep(await openSqliteLedger({ backend: 'sqlite', path: `${dir}/ledger.sqlite` }));
+			},
+		],
+		[
+			'PostgreSQL',
+			async () => {
+				const schema = randomSchema(schemaPrefix);
+				schemas.push(schema);
+				return keep(await openPostgresLedger(pgConfig(schema)));
+			},
+		],
+	];
 }

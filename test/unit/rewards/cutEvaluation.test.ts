@@ -3,46 +3,15 @@
  * (before or after that write commits), the client retries the conversion; the replay answers
  * "qualified" and the evaluation that follows completes it: every reward, coupon and owed email
  * exactly once, and the answer lists the referral's rewards as an uncut run does. */
-import { afterAll, describe, expect, it } from 'vitest';
-import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
+import { describe, expect, it } from 'vitest';
+import type { LedgerStore } from '../../../engine/ledger';
 import { ReferralService } from '../../../engine/referrals/service';
 import { RewardService } from '../../../engine/rewards/service';
 import { sampleRewardProgram } from '../../../engine/rewards/serviceSample';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../../ledger/helpers';
+import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../ledger/helpers';
 
 const { available, problem } = pgAvailability();
-const opened: LedgerStore[] = [];
-const schemas: string[] = [];
-const dirs: Array<() => void> = [];
-
-afterAll(async () => {
-	await Promise.all(opened.map((l) => l.close()));
-	if (available && schemas.length) await Promise.all(schemas.map(dropSchema));
-	for (const remove of dirs) remove();
-});
-
-const backends: Array<[string, () => Promise<LedgerStore>]> = [
-	[
-		'SQLite',
-		async () => {
-			const { dir, remove } = tempDir();
-			dirs.push(remove);
-			const ledger = await openSqliteLedger({ backend: 'sqlite', path: `${dir}/ledger.sqlite` });
-			opened.push(ledger);
-			return ledger;
-		},
-	],
-	[
-		'PostgreSQL',
-		async () => {
-			const schema = randomSchema('cut_eval');
-			schemas.push(schema);
-			const ledger = await openPostgresLedger(pgConfig(schema));
-			opened.push(ledger);
-			return ledger;
-		},
-	],
-];
+const backends = ledgerBackends('cut_eval');
 
 const WRITES = new Set(['awardReward', 'issueCode', 'claimCoupon', 'appendEvent']);
 

@@ -3,48 +3,17 @@
  * 10, 20 and 40 and then a late order dated day 30 pay the same milestones, levels, coupons and
  * points as the four in date order; a property test replays random histories in every (or many
  * random) arrival orders and compares what the ledger holds. */
-import { afterAll, describe, expect, it } from 'vitest';
-import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
+import { describe, expect, it } from 'vitest';
+import type { LedgerStore } from '../../../engine/ledger';
 import type { RewardProgramConfig } from '../../../engine/rewards/rules';
 import { RewardService } from '../../../engine/rewards/service';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../../ledger/helpers';
+import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../ledger/helpers';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
 
 const { available, problem } = pgAvailability();
-const opened: LedgerStore[] = [];
-const schemas: string[] = [];
-const dirs: Array<() => void> = [];
-
-afterAll(async () => {
-	await Promise.all(opened.map((l) => l.close()));
-	if (available && schemas.length) await Promise.all(schemas.map(dropSchema));
-	for (const remove of dirs) remove();
-});
-
-const backends: Array<[string, () => Promise<LedgerStore>]> = [
-	[
-		'SQLite',
-		async () => {
-			const { dir, remove } = tempDir();
-			dirs.push(remove);
-			const ledger = await openSqliteLedger({ backend: 'sqlite', path: `${dir}/ledger.sqlite` });
-			opened.push(ledger);
-			return ledger;
-		},
-	],
-	[
-		'PostgreSQL',
-		async () => {
-			const schema = randomSchema('late_orders');
-			schemas.push(schema);
-			const ledger = await openPostgresLedger(pgConfig(schema));
-			opened.push(ledger);
-			return ledger;
-		},
-	],
-];
+const backends = ledgerBackends('late_orders');
 
 /** A small deterministic PRNG (mulberry32), so a failing case can be rerun from its seed. */
 function prng(seed: number): () => number {

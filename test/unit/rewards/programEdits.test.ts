@@ -2,45 +2,13 @@
  * per-referral rule's identity is decided by the engine (its key, from what it gives), so
  * reordering, renaming, adding and changing rules never pays a referral twice for one rule slot
  * and never skips a new rule; awards written before rule keys existed are recognised. */
-import { afterAll, describe, expect, it } from 'vitest';
-import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
+import { describe, expect, it } from 'vitest';
 import { RewardService } from '../../../engine/rewards/service';
 import { rewardIdempotencyKey, type RewardProgramConfig } from '../../../engine/rewards/rules';
-import { dropSchema, IN_CI, pgAvailability, pgConfig, randomSchema, tempDir } from '../../ledger/helpers';
+import { IN_CI, ledgerBackends, pgAvailability } from '../../ledger/helpers';
 
 const { available } = pgAvailability();
-const opened: LedgerStore[] = [];
-const schemas: string[] = [];
-const dirs: Array<() => void> = [];
-
-afterAll(async () => {
-	await Promise.all(opened.map((l) => l.close()));
-	if (available && schemas.length) await Promise.all(schemas.map(dropSchema));
-	for (const remove of dirs) remove();
-});
-
-const backends: Array<[string, () => Promise<LedgerStore>]> = [
-	[
-		'SQLite',
-		async () => {
-			const { dir, remove } = tempDir();
-			dirs.push(remove);
-			const ledger = await openSqliteLedger({ backend: 'sqlite', path: `${dir}/ledger.sqlite` });
-			opened.push(ledger);
-			return ledger;
-		},
-	],
-	[
-		'PostgreSQL',
-		async () => {
-			const schema = randomSchema('edits_test');
-			schemas.push(schema);
-			const ledger = await openPostgresLedger(pgConfig(schema));
-			opened.push(ledger);
-			return ledger;
-		},
-	],
-];
+const backends = ledgerBackends('edits_test');
 
 type Rule = { id?: string; side: 'referrer' | 'referee'; kind: 'points' | 'cash'; value: number };
 
