@@ -716,6 +716,10 @@ export class SqlLedger implements LedgerStore {
 		const messages = v.owedMessages(input.messages);
 		const key = keyOf(input);
 		if (externalId === undefined && email === undefined) fail('required', 'email', 'give an email or an externalId to enrol a participant (they identify the participant)');
+		const generate = input.issueCode?.generate;
+		if (input.issueCode !== undefined && typeof generate !== 'function') fail('required', 'issueCode', 'give issueCode.generate (a function returning a candidate code)');
+		const welcome = input.welcomeMessages;
+		if (welcome !== undefined && typeof welcome !== 'function') fail('invalid_messages', 'welcomeMessages', 'give welcomeMessages as a function of the new participant and code');
 		return this.write(async (w) => {
 			await this.requireProgram(w.tx, programId);
 			// Idempotent by its natural keys (external id, email); an explicit key is remembered too.
@@ -742,7 +746,9 @@ export class SqlLedger implements LedgerStore {
 					w.emit(programId, 'participant.enrolled', { participant }, participant.id);
 					w.emitAll(programId, events, participant.id);
 					w.oweAll(programId, messages, participant.id);
-					return { receipt: { participantId: participant.id, created: true }, result: { participant, created: true, replayed: false } };
+					const code = generate ? await this.issueOwnerCode(w, programId, participant.id, generate) : undefined;
+					if (welcome) w.oweAll(programId, v.owedMessages(welcome({ participant, code: code ?? null }), 'welcomeMessages'), participant.id);
+					return { receipt: { participantId: participant.id, created: true }, result: { participant, created: true, replayed: false, ...(code ? { code } : {}) } };
 				},
 				replay: async (r) => ({ participant: toParticipant(await this.loadRow(w.tx, 'participants', r.participantId)), created: r.created, replayed: true }),
 			});
@@ -914,6 +920,31 @@ export class SqlLedger implements LedgerStore {
 				replay: async (r) => ({ code: toCode(await this.loadRow(w.tx, 'codes', r.codeId), w.now), replayed: true }),
 			});
 		});
+	}
+
+	/** The owner's own code in this transaction, under issueCode's default key for the owner (so a later issueCode replays it). */
+	private async issueOwnerCode(w: Work, programId: string, ownerId: number, generate: () => string): Promise<CodeRecord> {
+		const { code } = await this.once<{ codeId: number }, IssueCodeResult>(w, {
+			programId,
+			operation: 'issueCode',
+			key: undefined,
+			request: { ownerId, code: undefined, maxUses: undefined },
+			derive: () => `owner:${ownerId}`,
+			run: async () => {
+				let row: Row | undefined;
+				for (let attempt = 0; !row; attempt++) {
+					if (attempt === CODE_ATTEMPTS) fail('code_space_exhausted', 'generate', `generate produced ${CODE_ATTEMPTS} taken codes in a row; use longer codes`);
+					row = await w.tx.get(
+						`INSERT INTO codes (program_id, code, owner_id, status, expires_at, max_uses, uses, created_at, updated_at)
+						VALUES ($1, $2, $3, 'active', NULL, NULL, 0, $4, $4) ON CONFLICT DO NOTHING RETURNING *`,
+						[programId, generated(generate), ownerId, w.now],
+					);
+				}
+				return { receipt: { codeId: n(row.id) }, result: { code: toCode(row, w.now), replayed: false } };
+			},
+			replay: async (r) => ({ code: toCode(await this.loadRow(w.tx, 'codes', r.codeId), w.now), replayed: true }),
+		});
+		return code;
 	}
 
 	async issueCodes(count: number, input: IssueCodesInput): Promise<IssueCodesResult> {

@@ -319,11 +319,24 @@ export interface EnrolParticipantInput extends Mutation, OwesMessages {
 	phone?: string;
 	name?: string;
 	metadata?: Record<string, unknown>;
+	/**
+	 * Issue the new participant's own code in the enrolment's transaction (the same code a later
+	 * issueCode with this ownerId returns). Only when this call creates the participant.
+	 */
+	issueCode?: { generate: () => string };
+	/**
+	 * Messages owed to the participant this call creates (a welcome email or text), built with the
+	 * new participant and the code issued with them, written in the enrolment's transaction; nothing
+	 * when the participant existed already or on a replay.
+	 */
+	welcomeMessages?: (enrolled: { participant: ParticipantRecord; code: CodeRecord | null }) => OweMessageInput[];
 }
 export interface EnrolParticipantResult extends Replayable {
 	participant: ParticipantRecord;
 	/** False when a participant with that external id or email already existed. */
 	created: boolean;
+	/** The code issued with the new participant (issueCode); absent when none was issued by this call. */
+	code?: CodeRecord;
 }
 
 export interface ParticipantQuery {

@@ -7,6 +7,7 @@ import { EngineError } from '../errors';
 import type { ClaimMessagesInput, LedgerStore, MessageRecord } from '../ledger/store';
 import { retryPolicy, withRetries, type RetryOutcome, type RetryPolicy, type SendLimiter } from './reliability';
 import type { SendResult } from './send';
+import { checkSmsDestination, claimSmsAllowance, type SmsGuard } from './smsGuard';
 import { DeliveryError, HandOverRefused, isDeliveryError, systemClock, type Channel, type Clock, type MessageSender, type ProviderAccepted, type SendHooks } from './types';
 
 export type OwedMessageStore = Pick<LedgerStore, 'claimMessages' | 'renewMessageClaims' | 'handOverMessage' | 'completeMessage' | 'getSuppression' | 'addSuppression'>;
@@ -42,6 +43,12 @@ export interface DeliverOwedInput<M> {
 	random?: () => number;
 	/** After a bad template, when the message is due again (default 10 minutes). */
 	retryBadTemplateAfterMs?: number;
+	/**
+	 * Texts only: the SMS pumping guard for a record (see smsGuard.ts), the same rules as Send SMS
+	 * with the abuse guard on. A refused text is not sent and is recorded as skipped with the reason;
+	 * the allowances are taken only for a text about to go (after the claim and the render).
+	 */
+	guard?: (record: MessageRecord) => Promise<SmsGuard | undefined>;
 }
 
 export interface OwedDelivery {
@@ -145,6 +152,15 @@ async function deliverOne<M>(store: OwedMessageStore, input: DeliverOwedInput<M>
 		await complete('skipped', { error: `on the suppression list: ${suppression.reason ?? 'unsubscribed'}` });
 		return withWarnings({ ...base, outcome: 'skipped', reason: 'suppressed', detail: `On the suppression list: ${suppression.reason ?? 'unsubscribed'}` });
 	}
+	const guard = channel === 'sms' && input.guard ? await input.guard(record) : undefined;
+	const refuse = async (refusal: { reason: 'blocked' | 'rate_limited'; detail: string }) => {
+		await complete('skipped', { error: `${refusal.reason}: ${refusal.detail}` });
+		return withWarnings({ ...base, outcome: 'skipped', reason: refusal.reason, detail: refusal.detail });
+	};
+	if (guard) {
+		const refused = checkSmsDestination(record.recipient, guard.countries);
+		if (refused) return await refuse(refused);
+	}
 	let built: BuiltMessage<M>;
 	try {
 		built = input.build(record);
@@ -157,6 +173,10 @@ async function deliverOne<M>(store: OwedMessageStore, input: DeliverOwedInput<M>
 			return withWarnings({ ...base, outcome: 'failed', reason: 'permanent', detail: `Not sent, still owed (again from ${new Date(dueAt).toISOString()}): ${message}`, error: { kind: 'permanent', message } });
 		}
 		throw error;
+	}
+	if (guard) {
+		const refused = await claimSmsAllowance(guard, record.recipient, `owed:${record.topic ?? 'sms'}`, clock.now());
+		if (refused) return await refuse(refused);
 	}
 	const result0 = { ...base, ...built.extra };
 	let handedOver = false;

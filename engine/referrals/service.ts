@@ -22,6 +22,7 @@ import {
 } from './lifecycle';
 import { refundReferral, type RefundContext, type RefundInput, type RefundOutcome } from './refund';
 import { buildShareUrl } from './share';
+import { welcomeMessageKeys, welcomeMessages, welcomeSmsRecipient } from './welcome';
 
 export type { RefundInput, RefundOutcome } from './refund';
 import { loadReferralProgram, type LoadedProgram } from './serviceProgram';
@@ -38,6 +39,11 @@ import { describe, isRecord, requireText, requireTime } from './validate';
 export interface ServiceOptions {
 	/** Clock for sign-up and conversion times when the input gives none. */
 	now?: () => number;
+	/**
+	 * Sign-ups owe the welcome email (and text, with a phone number and SMS consent) in the
+	 * enrolment's transaction, only to participants they create (topic `welcome`, see welcome.ts).
+	 */
+	oweWelcome?: boolean;
 }
 
 export interface Warning {
@@ -102,6 +108,8 @@ export interface SignUpInput extends IdentityInput {
 	device?: string;
 	/** When the referee signed up (and touched the link); default now. */
 	at?: number | string | Date;
+	/** The person agreed to marketing texts (only with oweWelcome: a welcome text is owed). */
+	smsConsent?: boolean;
 	/** The caller knows the referee was a customer before (e.g. an earlier order in the shop). */
 	existingCustomer?: boolean;
 }
@@ -113,6 +121,8 @@ export interface SignUpOutcome {
 	/** True when this call enrolled the participant (false: they existed already, or a replay). */
 	enrolled: boolean;
 	assessment?: AssessmentView;
+	/** With oweWelcome: the keys of the participant's welcome messages, for Send Owed Messages (those not owed are skipped there). */
+	messageKeys?: string[];
 }
 
 export interface ConversionInput {
@@ -205,6 +215,7 @@ const REASSIGNABLE = ['pending', 'flagged'];
 export class ReferralService {
 	readonly programId: string;
 	private readonly now: () => number;
+	private readonly oweWelcome: boolean;
 	private readonly codeCache = new Map<number, CodeRecord | null>();
 
 	constructor(
@@ -214,6 +225,7 @@ export class ReferralService {
 	) {
 		this.programId = program.config.programId;
 		this.now = options.now ?? Date.now;
+		this.oweWelcome = options.oweWelcome === true;
 	}
 
 	/** Loads the program's settings from the ledger (creating defaults if it has none). */
@@ -245,7 +257,7 @@ export class ReferralService {
 		return code;
 	}
 
-	private async enrolOnly(input: IdentityInput, hashes: Hashes) {
+	private async enrolOnly(input: IdentityInput & { smsConsent?: boolean }, hashes: Hashes) {
 		const { email, externalId } = identity(input);
 		const metadata = input.metadata === undefined ? {} : { ...input.metadata };
 		if (!isRecord(metadata)) throw new EngineError('invalid_object', 'metadata must be an object.', { field: 'metadata' });
@@ -260,7 +272,16 @@ export class ReferralService {
 			name: optionalText(input.name, 'name'),
 			phone: optionalText(input.phone, 'phone', 32),
 			metadata,
+			// The new participant's code in the same transaction, so their welcome can carry it.
+			issueCode: { generate: () => this.program.generator.next() },
+			...(this.oweWelcome
+				? {
+						welcomeMessages: ({ participant, code }: { participant: ParticipantRecord; code: CodeRecord | null }) =>
+							welcomeMessages({ participant, code, shareUrl: this.shareUrl(code?.code ?? null), smsConsent: input.smsConsent === true, ipHash: hashes.ipHash }),
+					}
+				: {}),
 		});
+		if (result.code) this.codeCache.set(result.participant.id, result.code);
 		return result;
 	}
 
@@ -291,6 +312,11 @@ export class ReferralService {
 			warnings: [],
 			enrolled: created,
 		};
+		if (this.oweWelcome) {
+			outcome.messageKeys = welcomeMessageKeys(participant.id);
+			const sms = welcomeSmsRecipient(participant.phone, input.smsConsent === true);
+			if (created && sms.problem) outcome.warnings.push({ code: 'sms_not_sent', message: `No welcome text: ${sms.problem}` });
+		}
 		const typedCode = input.referralCode === undefined || input.referralCode === null ? '' : String(input.referralCode).trim();
 		if (typedCode === '' && (input.referrerId === undefined || input.referrerId === null || input.referrerId === '')) return outcome;
 		const recorded = await this.recordFor(participant, created, typedCode, input, hashes);

@@ -39,7 +39,7 @@ export class TemplatedMessage implements INodeType {
 			{ name: 'referralVonageApi', displayName: 'Vonage Account', required: true, displayOptions: smsSend('vonage') },
 			{ name: 'referralPlivoApi', displayName: 'Plivo Account', required: true, displayOptions: smsSend('plivo') },
 			{ name: 'referralTelnyxApi', displayName: 'Telnyx Account', required: true, displayOptions: smsSend('telnyx') },
-			{ name: 'referralLinkSecretApi', displayName: 'Link Signing Secret', required: true, testedBy: 'linkSecretTest', displayOptions: { show: { resource: ['email'], operation: ['send', 'unsubscribe'], signedLink: ['signed'] } } },
+			{ name: 'referralLinkSecretApi', displayName: 'Link Signing Secret', required: true, testedBy: 'linkSecretTest', displayOptions: { show: { resource: ['email'], operation: ['send', 'unsubscribe', 'sendOwed'], signedLink: ['signed'] } } },
 		],
 		properties: [
 			{

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../../engine/errors';
 import type { LedgerStore } from '../../../engine/ledger';
-import { ReferralService } from '../../../engine/referrals/service';
+import { ReferralService, type ServiceOptions } from '../../../engine/referrals/service';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 
@@ -16,7 +16,7 @@ export const programProperty: INodeProperties = {
 };
 
 /** The service for an item's program: loaded once per execution and program key. */
-export async function serviceReader(ctx: IExecuteFunctions): Promise<{ ledger: LedgerStore; serviceFor: (itemIndex: number) => Promise<ReferralService> }> {
+export async function serviceReader(ctx: IExecuteFunctions, options: ServiceOptions = {}): Promise<{ ledger: LedgerStore; serviceFor: (itemIndex: number) => Promise<ReferralService> }> {
 	const ledger = await ledgerFor(ctx);
 	const programFor = parameterReader<string>(ctx, 'program', 'default');
 	const services = new Map<string, Promise<ReferralService>>();
@@ -32,7 +32,7 @@ export async function serviceReader(ctx: IExecuteFunctions): Promise<{ ledger: L
 			if (!service) {
 				service = (async () => {
 					await ledger.ensureProgram({ id: key });
-					return await ReferralService.open(ledger, key);
+					return await ReferralService.open(ledger, key, options);
 				})();
 				services.set(key, service);
 				service.catch(() => services.delete(key));

@@ -10,7 +10,7 @@ import { readField } from '../../shared/parameters';
 
 /** Participant: enrol, get, update, list, erase, and the private status link. */
 
-const show = (operation: string[]) => ({ show: { resource: ['participant'], operation } });
+const show = (operation: string[], extra: Record<string, unknown[]> = {}) => ({ show: { resource: ['participant'], operation, ...extra } });
 
 export const description: INodeProperties[] = [
 	{
@@ -47,6 +47,23 @@ export const description: INodeProperties[] = [
 		default: true,
 		description: 'Whether to also record the referral (with its fraud checks) when the input carries a referral code or referrer ID',
 		displayOptions: show(['enrol']),
+	},
+	{
+		displayName: 'Owe Welcome Messages',
+		name: 'oweWelcome',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether to record, in the same ledger transaction as the enrolment and only for a participant it creates, the welcome email (and a welcome text when a phone number and SMS consent came) owed to them (topic welcome). A Templated Message node set to Send Owed Messages delivers them from the ledger, so a crash neither loses nor repeats one and a repeated sign-up sends nothing again; messageKeys lists their keys.',
+		displayOptions: show(['enrol']),
+	},
+	{
+		displayName: 'SMS Consent Field',
+		name: 'smsConsentField',
+		type: 'string',
+		default: 'consent.sms',
+		hint: 'The input field that is true (or "true", "yes") when the person agreed to marketing texts; without it no welcome text is owed',
+		displayOptions: show(['enrol'], { oweWelcome: [true] }),
 	},
 	...signUpCallerProperties(['enrol']).map((property) => ({ ...property, displayOptions: { show: { ...show(['enrol']).show, ...property.displayOptions?.show } } })),
 	{ ...signUpFieldsProperty(['enrol']), displayOptions: show(['enrol']) },

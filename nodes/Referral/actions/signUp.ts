@@ -92,9 +92,17 @@ const DEFAULTS = {
 	existingCustomer: 'existingCustomer',
 };
 
+/** Only an explicit yes counts as consent: true, or the words true/yes as spreadsheets write them. */
+function consentOf(value: unknown): boolean {
+	if (value === true) return true;
+	return typeof value === 'string' && ['true', 'yes'].includes(value.trim().toLowerCase());
+}
+
 /** Enrol (optionally recording the referral) or record: one loop, the service does the rest. */
 export async function executeSignUp(ctx: IExecuteFunctions, mode: 'enrol' | 'record'): Promise<INodeExecutionData[]> {
-	const { serviceFor } = await serviceReader(ctx);
+	const oweWelcome = mode === 'enrol' && ctx.getNodeParameter('oweWelcome', 0, false) === true;
+	const { serviceFor } = await serviceReader(ctx, { oweWelcome });
+	const consentFieldFor = parameterReader<string>(ctx, 'smsConsentField', 'consent.sms');
 	const fieldsFor = fieldsReader(ctx, 'inputFields', DEFAULTS);
 	const recordFor = parameterReader<boolean>(ctx, 'recordReferral', true);
 	const callerFor = parameterReader<string>(ctx, 'caller', 'trusted');
@@ -127,6 +135,7 @@ export async function executeSignUp(ctx: IExecuteFunctions, mode: 'enrol' | 'rec
 				source: toText(f.source),
 				at: f.signedUpAt as string | number | undefined,
 				existingCustomer: f.existingCustomer === true || f.existingCustomer === 'true',
+				...(oweWelcome ? { smsConsent: consentOf(readField(item.json, consentFieldFor(itemIndex) || 'consent.sms')) } : {}),
 			};
 			const outcome = mode === 'record' ? await service.recordReferral(input) : await service.enrol(input);
 			return outcome as never;

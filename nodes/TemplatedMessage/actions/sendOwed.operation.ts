@@ -20,8 +20,11 @@ import {
 	type OutgoingEmail,
 	type OutgoingSms,
 	type SendResult,
+	type SmsGuard,
 	type SmsSender,
 } from '../../../engine/messaging';
+import { participantLink } from '../../../engine/shared/links';
+import { linkSecretsReader } from '../../shared/linkSecret';
 import { ledgerFor } from '../../shared/ledger';
 import { readField } from '../../shared/parameters';
 import { toNodeError } from '../../shared/runner';
@@ -29,6 +32,7 @@ import { openEmailSender, openSmsSender, limiterFor, type OpenedSender } from '.
 import { contentLabels, emailContentReader, smsContentReader } from './content';
 import { customHeaders, deliveryLabels, OUTPUT_NAMES, OUTPUTS } from './delivery';
 import { closeSender } from './sendEmail.operation';
+import { programGuards, type GuardLimits } from './sendSms.operation';
 
 const show = (extra: IDataObject = {}) => ({ show: { operation: ['sendOwed'], ...extra } });
 
@@ -87,6 +91,60 @@ export const description: INodeProperties[] = [
 		description: 'Most overdue messages one run takes; the next run takes the rest',
 		displayOptions: show({ sweepOverdue: [true] }),
 	},
+	{
+		displayName: 'Sign-up Abuse Guard',
+		name: 'abuseGuard',
+		type: 'boolean',
+		default: true,
+		description:
+			"Whether to guard owed texts against SMS pumping (a sign-up form's welcome text), as Send SMS does: only to the program's SMS countries, never to premium-rate, shared-cost, UAN or unknown number types, and at most so many per number per day and per sign-up IP per hour. A refused text is not sent: it goes to the Skipped output with reason blocked or rate_limited and stays skipped in the ledger.",
+		displayOptions: { show: { resource: ['sms'], operation: ['sendOwed'] } },
+	},
+	{
+		displayName: 'Guard',
+		name: 'guard',
+		type: 'collection',
+		placeholder: 'Change Limit',
+		default: {},
+		displayOptions: { show: { resource: ['sms'], operation: ['sendOwed'], abuseGuard: [true] } },
+		options: [
+			{ displayName: 'Texts per IP per Hour', name: 'perIpPerHour', type: 'number', typeOptions: { minValue: 0 }, default: 5, description: 'Texts of this topic for sign-ups from one IP address in an hour; 0 means no limit' },
+			{ displayName: 'Texts per Number per Day', name: 'perNumberPerDay', type: 'number', typeOptions: { minValue: 0 }, default: 1, description: 'Texts of this topic to one number in 24 hours; 0 means no limit' },
+		],
+	},
+	{
+		displayName: 'Private Status Link',
+		name: 'signedLink',
+		type: 'options',
+		options: [
+			{ name: 'None', value: 'plain' },
+			{
+				name: 'Signed for Each Participant',
+				value: 'signed',
+				description: "Adds the private status link (privateLink, the participant's own status page, signed with the Referral Link Secret credential) to each message's data, e.g. for a welcome email",
+			},
+		],
+		default: 'plain',
+		displayOptions: { show: { resource: ['email'], operation: ['sendOwed'] } },
+	},
+	{
+		displayName: 'Status Page URL',
+		name: 'linkBaseUrl',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. https://n8n.example.com/webhook/referral/participant',
+		description: "The public URL of your participant status webhook; the participant's signed token is added as ?token=…",
+		displayOptions: { show: { resource: ['email'], operation: ['sendOwed'], signedLink: ['signed'] } },
+	},
+	{
+		displayName: 'Link Valid For (Days)',
+		name: 'linkValidDays',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 366 },
+		default: 30,
+		displayOptions: { show: { resource: ['email'], operation: ['sendOwed'], signedLink: ['signed'] } },
+	},
 ];
 
 function keysOf(value: unknown, field: string, itemIndex: number): string[] {
@@ -110,7 +168,7 @@ export async function execute(this: IExecuteFunctions, channel: 'email' | 'sms')
 	const options = this.getNodeParameter('sendOptions', 0, {}) as IDataObject;
 	const timeoutSeconds = Number(options.timeoutSeconds ?? 15);
 	const parallel = Math.min(16, Math.max(1, Math.floor(Number(options.parallelSends ?? 1)) || 1));
-	const labels = { ...deliveryLabels, topic: 'Topic', messageKeysField: 'Message Keys Field', overdueAfterMs: 'Overdue After (Minutes)', limit: 'Max Overdue Messages' };
+	const labels = { ...deliveryLabels, baseUrl: 'Status Page URL', validDays: 'Link Valid For (Days)', linkSecret: 'Credential to connect with (Referral Link Secret)', smsCountries: 'Program › SMS Countries', perNumberPerDay: 'Guard › Texts per Number per Day', perIpPerHour: 'Guard › Texts per IP per Hour', topic: 'Topic', messageKeysField: 'Message Keys Field', overdueAfterMs: 'Overdue After (Minutes)', limit: 'Max Overdue Messages' };
 
 	// Which item asked for which key, so every output item is paired with its input.
 	const itemOfKey = new Map<string, number>();
@@ -149,13 +207,25 @@ export async function execute(this: IExecuteFunctions, channel: 'email' | 'sms')
 		opened = channel === 'email' ? openEmailSender(this, this.getNodeParameter('emailProvider', 0, 'smtp'), timeoutSeconds * 1000, parallel) : openSmsSender(this, this.getNodeParameter('smsProvider', 0, 'twilio'), timeoutSeconds * 1000);
 		const { sender, limiterKey } = await opened;
 		let build: (record: MessageRecord) => BuiltMessage<OutgoingEmail | OutgoingSms>;
+		let guard: ((record: MessageRecord) => Promise<SmsGuard | undefined>) | undefined;
 		if (channel === 'email') {
 			const content = emailContentReader(this);
+			// A private status link for the message's participant, signed now (data stays as the ledger holds it).
+			let withLink = (data: IDataObject, _record: MessageRecord): IDataObject => data;
+			if (this.getNodeParameter('signedLink', 0, 'plain') === 'signed') {
+				const secrets = await linkSecretsReader(this)();
+				const baseUrl = this.getNodeParameter('linkBaseUrl', 0, '');
+				const validDays = this.getNodeParameter('linkValidDays', 0, 30);
+				withLink = (data, record) =>
+					record.participantId === null || record.programId === null
+						? data
+						: { ...data, privateLink: participantLink({ baseUrl, programId: record.programId, participantId: record.participantId, secrets, validDays }) as unknown as IDataObject };
+			}
 			const from = this.getNodeParameter('from', 0, '') as string;
 			const replyTo = typeof options.replyTo === 'string' && options.replyTo.trim() !== '' ? options.replyTo : undefined;
 			const headers = customHeaders(options);
 			build = (record) => {
-				const input = { ...content.content({ json: (record.data ?? {}) as IDataObject }, 0), from, to: record.recipient, replyTo, headers };
+				const input = { ...content.content({ json: withLink((record.data ?? {}) as IDataObject, record) }, 0), from, to: record.recipient, replyTo, headers };
 				const rendered = renderEmail(input);
 				const message = assembleEmail(input, rendered, { idempotencyKey: record.idempotencyKey });
 				message.idempotencyKey = record.idempotencyKey;
@@ -164,6 +234,14 @@ export async function execute(this: IExecuteFunctions, channel: 'email' | 'sms')
 		} else {
 			const content = smsContentReader(this);
 			const fromParameter = this.getNodeParameter('smsFrom', 0, '') as string;
+			if (this.getNodeParameter('abuseGuard', 0, true) === true) {
+				// The same guard as Send SMS; the per-IP limit counts the sign-up's IP (its keyed hash, kept with the text).
+				const guards = programGuards(this, this.getNodeParameter('guard', 0, {}) as GuardLimits);
+				guard = async (record) => {
+					const ipHash = (record.data?.guard as { ipHash?: unknown } | undefined)?.ipHash;
+					return { ...(await guards(record.programId ?? 'default')), ...(typeof ipHash === 'string' && ipHash !== '' ? { ip: ipHash } : {}) };
+				};
+			}
 			build = (record) => {
 				const input = content.content({ json: (record.data ?? {}) as IDataObject }, 0);
 				const rendered = renderSms(input);
@@ -194,6 +272,7 @@ export async function execute(this: IExecuteFunctions, channel: 'email' | 'sms')
 					}
 				: {}),
 			build,
+			...(guard ? { guard } : {}),
 			sender: sender as never,
 			retry,
 			limiter: limiterFor(limiterKey, Number(options.messagesPerSecond ?? 0), parallel),

@@ -96,29 +96,51 @@ export const description: INodeProperties[] = [
 	},
 ];
 
+/** The guard's limits as the node's Guard collection holds them. */
+export interface GuardLimits {
+	perIpPerHour?: number;
+	perNumberPerDay?: number;
+}
+
+/**
+ * The one SMS pumping guard of this node (Send SMS and Send Owed Messages): a program's SMS
+ * countries and secret salt, the limits, and the ledger's one-time keys; loaded once per program
+ * and execution. The caller adds the client IP.
+ */
+export function programGuards(ctx: IExecuteFunctions, limits: GuardLimits): (programId: string) => Promise<Omit<SmsGuard, 'ip'>> {
+	const loaded = new Map<string, Promise<Omit<SmsGuard, 'ip'>>>();
+	return async (programId) => {
+		let base = loaded.get(programId);
+		if (!base) {
+			base = (async () => {
+				const ledger = await ledgerFor(ctx);
+				await ledger.ensureProgram({ id: programId });
+				const { config, salt } = await loadReferralProgram(ledger, programId);
+				return {
+					countries: config.smsCountries,
+					perNumberPerDay: limits.perNumberPerDay ?? 1,
+					perIpPerHour: limits.perIpPerHour ?? 5,
+					scope: programId,
+					salt,
+					claim: async (input) => await ledger.claimNonce(input),
+				};
+			})();
+			loaded.set(programId, base);
+		}
+		return await base;
+	};
+}
+
 /** Reads the guard settings once per execution: the program's countries and salt, the limits. */
 function guardReader(ctx: IExecuteFunctions): ((json: INodeExecutionData['json']) => Promise<SmsGuard>) | undefined {
 	if (ctx.getNodeParameter('abuseGuard', 0, false) !== true) return undefined;
-	const options = ctx.getNodeParameter('guard', 0, {}) as { program?: string; headersField?: string; perIpPerHour?: number; perNumberPerDay?: number };
+	const options = ctx.getNodeParameter('guard', 0, {}) as { program?: string; headersField?: string } & GuardLimits;
 	const programId = (options.program ?? 'default').trim() || 'default';
 	const hops = proxyHops();
-	let base: Promise<Omit<SmsGuard, 'ip'>> | undefined;
+	const guards = programGuards(ctx, options);
 	return async (json) => {
-		base ??= (async () => {
-			const ledger = await ledgerFor(ctx);
-			await ledger.ensureProgram({ id: programId });
-			const { config, salt } = await loadReferralProgram(ledger, programId);
-			return {
-				countries: config.smsCountries,
-				perNumberPerDay: options.perNumberPerDay ?? 1,
-				perIpPerHour: options.perIpPerHour ?? 5,
-				scope: programId,
-				salt,
-				claim: async (input) => await ledger.claimNonce(input),
-			};
-		})();
 		const { ip } = clientFromHeaders(readField(json, options.headersField || 'headers'), hops);
-		return { ...(await base), ip };
+		return { ...(await guards(programId)), ip };
 	};
 }
 
