@@ -9,6 +9,7 @@ import { startTwilioFake } from '../fakes/providers/twilio';
 import type { ProviderFake } from '../fakes/providers/types';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
 import { signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
+import { enrolledIn, NEUTRAL_SIGN_UP_ANSWER } from '../support/signUpAnswer';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 
@@ -29,10 +30,15 @@ describe('sample workflows in real n8n', () => {
 	let server: { baseUrl: string; stop: () => Promise<void> } | undefined;
 
 	const post = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-	const signUp = async (body: unknown) => {
+	const ledgerPath = () => defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder }));
+	/** The answer, and (answers carry none since #14) the participant and referral from the ledger. */
+	const signUp = async (body: { email: string } & Record<string, unknown>) => {
 		const response = await fetch(`${server!.baseUrl}/webhook/referral/signup`, post(body));
-		return { status: response.status, json: await read(response) };
+		const json = await read(response);
+		return { status: response.status, json, ...(response.status === 202 ? await enrolledIn(ledgerPath(), body.email) : { participant: null, referral: null }) } as Json;
 	};
+	/** The welcome messages the ledger owes or owed a participant. */
+	const welcomeMessages = async (participantId: number) => (await (await openLedger({ backend: 'sqlite', path: ledgerPath() })).listMessages({ programId: 'default', participantId, topic: 'welcome' })) as Json[];
 	const mailsTo = (address: string) => smtp.messages.filter((m) => m.envelope.to.includes(address));
 	/** The token of the private status link an email carries. */
 	const privateToken = (text: string | undefined) => {
@@ -61,18 +67,16 @@ describe('sample workflows in real n8n', () => {
 
 	let referrer: { id: number; email: string; code: string; shareUrl: string };
 
-	it('signs up a referrer: code, share link, no referral, one welcome email', async () => {
-		const { status, json } = await signUp({ email: 'ann@example.com', name: 'Ann' });
-		expect(status).toBe(200);
-		expect(Object.keys(json).sort()).toEqual(['participant', 'referral', 'warnings']);
-		expect(Object.keys(json.participant).sort()).toEqual(['code', 'email', 'id', 'shareUrl']);
-		expect(json.participant.email).toBe('ann@example.com');
-		expect(json.participant.code).toMatch(/\S{4,}/);
-		expect(json.participant.shareUrl).toContain('https://example.com/join');
-		expect(json.participant.shareUrl).toContain(encodeURIComponent(json.participant.code).replace(/%2D/gi, '-'));
-		expect(json.referral).toBeNull();
-		expect(json.warnings).toEqual([]);
-		referrer = json.participant;
+	it('signs up a referrer: 202 and the neutral answer, no code in it; the code, share link and private link come by one welcome email', async () => {
+		const { status, json, participant, referral } = await signUp({ email: 'ann@example.com', name: 'Ann' });
+		expect(status).toBe(202);
+		expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+		expect(participant.email).toBe('ann@example.com');
+		expect(participant.code).toMatch(/\S{4,}/);
+		expect(participant.shareUrl).toContain('https://example.com/join');
+		expect(participant.shareUrl).toContain(encodeURIComponent(participant.code).replace(/%2D/gi, '-'));
+		expect(referral).toBeNull();
+		referrer = participant;
 
 		const [mail] = await smtp.waitForMessages(1, 15_000);
 		expect(mail.envelope.to).toEqual(['ann@example.com']);
@@ -84,40 +88,48 @@ describe('sample workflows in real n8n', () => {
 	});
 
 	it('signs up a referee with the referrer\'s code: a pending referral crediting that code', async () => {
-		const { status, json } = await signUp({ email: 'bob@example.org', name: 'Bob', referralCode: referrer.code.toLowerCase() });
-		expect(status).toBe(200);
-		expect(json.participant.email).toBe('bob@example.org');
-		expect(json.participant.code).not.toBe(referrer.code);
-		expect(json.referral).toMatchObject({ status: 'pending', referrerCode: referrer.code, reasons: [] });
-		expect(typeof json.referral.id).toBe('number');
-		expect(json.warnings).toEqual([]);
+		const { status, json, participant, referral } = await signUp({ email: 'bob@example.org', name: 'Bob', referralCode: referrer.code.toLowerCase() });
+		expect(status).toBe(202);
+		expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+		expect(participant.email).toBe('bob@example.org');
+		expect(participant.code).not.toBe(referrer.code);
+		expect(referral).toMatchObject({ status: 'pending', referrerCode: referrer.code, reasons: [] });
+		expect(typeof referral.id).toBe('number');
 		await smtp.waitForMessages(2, 15_000);
 		expect(mailsTo('bob@example.org')).toHaveLength(1);
-		expect(mailsTo('bob@example.org')[0].parsed.text).toContain(json.participant.code);
+		expect(mailsTo('bob@example.org')[0].parsed.text).toContain(participant.code);
 	});
 
-	it('a replayed sign-up gives the same participant, code and referral and sends no second email', async () => {
+	it('a replayed sign-up and a sign-up of an enrolled email answer exactly as a new one, keep the participant, code and referral, and send no second email', async () => {
 		const first = mailsTo('bob@example.org')[0];
 		expect(first).toBeDefined();
+		const before = await enrolledIn(ledgerPath(), 'bob@example.org');
 		const again = await signUp({ email: 'bob@example.org', name: 'Bob', referralCode: referrer.code });
-		expect(again.status).toBe(200);
+		const otherWords = await signUp({ email: 'Bob@Example.org', name: 'Robert' });
+		for (const answer of [again, otherWords]) {
+			expect(answer.status).toBe(202);
+			expect(answer.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+			expect(answer.participant).toEqual(before.participant);
+			expect(answer.referral).toEqual(before.referral);
+		}
 		// Bob's private status link, from his welcome email (the status page answers nobody by email alone).
 		const status = await fetch(`${server!.baseUrl}/webhook/referral/participant?token=${privateToken(first.parsed.text)}`);
 		const bob = (await read(status)).participant;
-		expect(again.json.participant).toEqual({ id: bob.id, email: 'bob@example.org', code: bob.code, shareUrl: bob.shareUrl });
-		expect(again.json.referral).toMatchObject({ status: 'pending', referrerCode: referrer.code });
+		expect(before.participant).toMatchObject({ id: bob.id, email: 'bob@example.org', code: bob.code, shareUrl: bob.shareUrl });
+		expect(before.referral).toMatchObject({ status: 'pending', referrerCode: referrer.code });
+		expect((await welcomeMessages(bob.id)).map((m) => [m.channel, m.status])).toEqual([['email', 'sent']]);
 		// Give a wrongly sent second mail time to arrive before counting.
 		await new Promise((r) => setTimeout(r, 1500));
 		expect(mailsTo('bob@example.org')).toHaveLength(1);
 		expect(smtp.messages).toHaveLength(2);
 	});
 
-	it('an unknown code enrols the participant without a referral and warns unknown_code', async () => {
-		const { status, json } = await signUp({ email: 'cy@example.net', referralCode: 'NOPE-0000-0000' });
-		expect(status).toBe(200);
-		expect(json.participant.email).toBe('cy@example.net');
-		expect(json.referral).toBeNull();
-		expect(json.warnings.map((w: { code: string }) => w.code)).toEqual(['unknown_code']);
+	it('an unknown code enrols the participant without a referral, with the same answer', async () => {
+		const { status, json, participant, referral } = await signUp({ email: 'cy@example.net', referralCode: 'NOPE-0000-0000' });
+		expect(status).toBe(202);
+		expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+		expect(participant.email).toBe('cy@example.net');
+		expect(referral).toBeNull();
 		await smtp.waitForMessages(3, 15_000);
 		expect(mailsTo('cy@example.net')).toHaveLength(1);
 	});
@@ -180,9 +192,10 @@ describe('sample workflows in real n8n', () => {
 
 		it('texts the code and share link once when a phone and SMS consent came; a replay texts nothing', async () => {
 			const body = { email: 'dee@example.com', name: 'Dee', phone: '+1 415 555 0123', consent: { email: true, sms: true } };
-			const { status, json } = await signUp(body);
-			expect(status).toBe(200);
-			expect(json.warnings).toEqual([]);
+			const { status, json, participant } = await signUp(body);
+			expect(status).toBe(202);
+			expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+			for (let waited = 0; texts().length < 1 && waited < 15_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
 			expect(texts()).toHaveLength(1);
 			const [text] = texts();
 			// n8n's credentials helper signed it with the "Local SMS" credential (Basic SID:token).
@@ -190,13 +203,14 @@ describe('sample workflows in real n8n', () => {
 			expect(text.headers.authorization).toBe('Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64'));
 			expect(text.form).toMatchObject({ To: '+14155550123', From: '+15005550006' });
 			// The text carries no words from the caller (not even the name).
-			expect(text.form!.Body).toBe(`Your referral code is ${json.participant.code}. Share it with friends: ${json.participant.shareUrl}\nReply STOP to opt out`);
+			expect(text.form!.Body).toBe(`Your referral code is ${participant.code}. Share it with friends: ${participant.shareUrl}\nReply STOP to opt out`);
 			await smtp.waitForMessages(4, 15_000);
 			expect(mailsTo('dee@example.com')).toHaveLength(1);
 
 			const again = await signUp(body);
-			expect(again.status).toBe(200);
-			expect(again.json.participant).toEqual(json.participant);
+			expect(again.status).toBe(202);
+			expect(again.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+			expect(again.participant).toEqual(participant);
 			await new Promise((r) => setTimeout(r, 1000));
 			expect(texts()).toHaveLength(1);
 			expect(mailsTo('dee@example.com')).toHaveLength(1);
@@ -207,34 +221,39 @@ describe('sample workflows in real n8n', () => {
 			const noConsent = await signUp({ email: 'eve@example.com', phone: '+14155550124', consent: { email: true, sms: false } });
 			const noPhone = await signUp({ email: 'fay@example.com', consent: { sms: true } });
 			const consentAsText = await signUp({ email: 'gus@example.com', phone: '+14155550125', consent: { sms: 'true' } });
+			// Consent is a JSON true: the text "true" in a public body is not consent.
 			for (const answer of [noConsent, noPhone, consentAsText]) {
-				expect(answer.status).toBe(200);
-				expect(answer.json.warnings).toEqual([]);
+				expect(answer.status).toBe(202);
+				expect(answer.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+				expect((await welcomeMessages(answer.participant.id)).map((m) => m.channel)).toEqual(['email']);
 			}
 			await smtp.waitForMessages(7, 15_000);
 			expect(texts().length).toBe(before);
 		});
 
-		it('a phone number that cannot take a text still enrols and emails, and warns sms_not_sent', async () => {
+		it('a phone number that cannot take a text still enrols and emails, with the same answer and no text owed', async () => {
 			const before = texts().length;
-			const { status, json } = await signUp({ email: 'hal@example.com', phone: '12', consent: { sms: true } });
-			expect(status).toBe(200);
-			expect(json.participant.email).toBe('hal@example.com');
-			expect(json.warnings).toHaveLength(1);
-			expect(json.warnings[0].code).toBe('sms_not_sent');
-			expect(json.warnings[0].message).toMatch(/"12".* is not a valid phone number/);
+			const { status, json, participant } = await signUp({ email: 'hal@example.com', phone: '12', consent: { sms: true } });
+			expect(status).toBe(202);
+			expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+			expect(participant.email).toBe('hal@example.com');
+			expect((await welcomeMessages(participant.id)).map((m) => m.channel)).toEqual(['email']);
 			expect(texts().length).toBe(before);
 			await smtp.waitForMessages(8, 15_000);
 			expect(mailsTo('hal@example.com')).toHaveLength(1);
 		});
 
-		it('Twilio refusing the number (21211) answers 200 with the provider\'s reason as a warning', async () => {
+		it('Twilio refusing the number (21211): the same answer, the text recorded as failed with the provider\'s reason, never sent again', async () => {
 			twilio.script(twilio.failures.permanent());
-			const { status, json } = await signUp({ email: 'ivy@example.com', phone: '+14155550126', consent: { sms: true } });
-			expect(status).toBe(200);
-			expect(json.participant.email).toBe('ivy@example.com');
-			expect(json.warnings.map((w: { code: string }) => w.code)).toEqual(['sms_not_sent']);
-			expect(json.warnings[0].message).toContain(twilio.permanentText);
+			const { status, json, participant } = await signUp({ email: 'ivy@example.com', phone: '+14155550126', consent: { sms: true } });
+			expect(status).toBe(202);
+			expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+			let sms: Json;
+			for (let waited = 0; sms?.status !== 'failed' && waited < 15_000; waited += 200) {
+				await new Promise((r) => setTimeout(r, 200));
+				sms = (await welcomeMessages(participant.id)).find((m) => m.channel === 'sms');
+			}
+			expect(sms).toMatchObject({ status: 'failed', error: expect.stringContaining(twilio.permanentText) });
 		});
 	});
 });

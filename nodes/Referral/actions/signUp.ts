@@ -92,10 +92,10 @@ const DEFAULTS = {
 	existingCustomer: 'existingCustomer',
 };
 
-/** Only an explicit yes counts as consent: true, or the words true/yes as spreadsheets write them. */
-function consentOf(value: unknown): boolean {
+/** Only an explicit yes counts as consent: true; from a trusted system also the words true/yes as spreadsheets write them (a public body must send a JSON true). */
+function consentOf(value: unknown, trusted: boolean): boolean {
 	if (value === true) return true;
-	return typeof value === 'string' && ['true', 'yes'].includes(value.trim().toLowerCase());
+	return trusted && typeof value === 'string' && ['true', 'yes'].includes(value.trim().toLowerCase());
 }
 
 /** Enrol (optionally recording the referral) or record: one loop, the service does the rest. */
@@ -135,7 +135,7 @@ export async function executeSignUp(ctx: IExecuteFunctions, mode: 'enrol' | 'rec
 				source: toText(f.source),
 				at: f.signedUpAt as string | number | undefined,
 				existingCustomer: f.existingCustomer === true || f.existingCustomer === 'true',
-				...(oweWelcome ? { smsConsent: consentOf(readField(item.json, consentFieldFor(itemIndex) || 'consent.sms')) } : {}),
+				...(oweWelcome ? { smsConsent: consentOf(readField(item.json, consentFieldFor(itemIndex) || 'consent.sms'), callerFor(itemIndex) !== 'public') } : {}),
 			};
 			const outcome = mode === 'record' ? await service.recordReferral(input) : await service.enrol(input);
 			return outcome as never;

@@ -232,7 +232,8 @@ export async function execute(this: IExecuteFunctions, channel: 'email' | 'sms')
 				return { message, extra: { subject: message.subject, ...(rendered.warnings.length > 0 ? { warnings: rendered.warnings } : {}) } };
 			};
 		} else {
-			const content = smsContentReader(this);
+			// Owed texts (a welcome text) are about the program: the opt-out line goes with them unless the Opt-Out Line option says otherwise.
+			const content = smsContentReader(this, { optOutByDefault: true });
 			const fromParameter = this.getNodeParameter('smsFrom', 0, '') as string;
 			if (this.getNodeParameter('abuseGuard', 0, true) === true) {
 				// The same guard as Send SMS; the per-IP limit counts the sign-up's IP (its keyed hash, kept with the text).
