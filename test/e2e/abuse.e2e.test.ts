@@ -17,6 +17,7 @@ import { startTwilioFake } from '../fakes/providers/twilio';
 import type { ProviderFake } from '../fakes/providers/types';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
 import { signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
+import { enrolledIn, NEUTRAL_SIGN_UP_ANSWER } from '../support/signUpAnswer';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 
@@ -76,10 +77,24 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 		}
 		return { status: response.status, json };
 	};
+	/** A sign-up from a browser; the answer is the same for everyone (#14), so the participant and referral come from the ledger. */
 	const signUp = async (body: Json, ip = '198.51.100.10') => {
 		const answer = await send(curl('referral/signup', body, { 'x-forwarded-for': ip, 'user-agent': 'Mozilla/5.0 Firefox/128.0' }));
-		expect(answer.status).toBe(200);
-		return answer.json;
+		expect(answer.status).toBe(202);
+		expect(answer.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+		return await enrolledIn(ledgerFile, body.email);
+	};
+	/** The welcome text the ledger owes or owed the participant with this email. */
+	const welcomeText = (email: string) =>
+		ledgerRow(`SELECT m.status, m.error FROM messages m JOIN participants p ON p.id = m.participant_id WHERE p.email = ? AND m.channel = 'sms' AND m.topic = 'welcome'`, email);
+	/** Waits until the welcome text of this email is no longer owed or being sent (Send Owed Messages runs after the answer). */
+	const settledText = async (email: string) => {
+		for (let waited = 0; waited < 15_000; waited += 200) {
+			const row = welcomeText(email);
+			if (row && !['owed', 'reserved'].includes(row.status)) return row;
+			await new Promise((resolve) => setTimeout(resolve, 200));
+		}
+		return welcomeText(email);
 	};
 	const counts = (): Record<string, number> => {
 		const db = new DatabaseSync(ledgerFile, { readOnly: true });
@@ -126,6 +141,8 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 
 		// Ann refers Ada and Bea through her code; Ada's real first order (A-1001) arrives signed.
 		world.ann = (await signUp({ email: 'ann.abuse@example.com', name: 'Ann' })).participant;
+		// The welcome emails go out after the answer: wait for Ann's before her code is used.
+		await smtp.waitForMessages(1, 20_000);
 		world.ada = await signUp({ email: 'ada.abuse@example.org', referralCode: world.ann.code }, '198.51.100.21');
 		world.bea = await signUp({ email: 'bea.abuse@example.org', referralCode: world.ann.code }, '198.51.100.22');
 		const order = await send({ method: 'POST', path: 'referral/conversion', ...(signedPost({ email: 'ada.abuse@example.org', orderId: 'A-1001', amount: 59.9, currency: 'EUR' }) as Json) });
@@ -187,17 +204,19 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 			mails: 'any',
 		},
 		{
-			name: 'a sign-up texting a +1 900 premium-rate number, with caller wording in name: enrolled, warned, no text, no wording in the email',
+			name: 'a sign-up texting a +1 900 premium-rate number, with caller wording in name: enrolled, the owed text refused by the guard (skipped), no wording in the email',
 			requests: () => [
 				curl('referral/signup', { email: 'pump.abuse@example.net', name: 'WIN 500 EUR at http://win.example or call +1 900 555 0199', phone: '+1 900 555 0199', consent: { sms: true } }),
 			],
-			status: 200,
+			status: 202,
 			writes: ['participants', 'codes', 'messages', 'outbox', 'idempotency_keys'],
 			mails: 1,
 			then: async (answers) => {
 				const [answer] = answers;
-				expect(answer.json.participant.email).toBe('pump.abuse@example.net');
-				expect(answer.json.warnings).toEqual([{ code: 'sms_not_sent', message: expect.stringContaining('premium-rate') }]);
+				expect(answer.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+				expect((await enrolledIn(ledgerFile, 'pump.abuse@example.net')).participant).not.toBeNull();
+				// The owed text was refused by the guard at delivery: skipped, with the reason.
+				expect(await settledText('pump.abuse@example.net')).toEqual({ status: 'skipped', error: expect.stringMatching(/^blocked: .*premium-rate/) });
 				const mail = (await smtp.waitForMessages(smtp.messages.length, 15_000)).find((m) => m.envelope.to.includes('pump.abuse@example.net'));
 				expect(mail).toBeDefined();
 				expect(mail!.parsed.text).toMatch(/^Hi,/);
@@ -207,11 +226,28 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 		{
 			name: 'a sign-up naming an out-of-market number gets no text either (the program allows US, CA, GB, DE, FR)',
 			requests: () => [curl('referral/signup', { email: 'far.abuse@example.net', phone: '+8613800138000', consent: { sms: true } })],
-			status: 200,
+			status: 202,
 			writes: ['participants', 'codes', 'messages', 'outbox', 'idempotency_keys'],
 			mails: 1,
-			then: ([answer]) => {
-				expect(answer.json.warnings).toEqual([{ code: 'sms_not_sent', message: expect.stringContaining('not one of the program\'s SMS countries') }]);
+			then: async ([answer]) => {
+				expect(answer.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+				expect(await settledText('far.abuse@example.net')).toEqual({ status: 'skipped', error: expect.stringMatching(/^blocked: .*not one of the program's SMS countries/) });
+			},
+		},
+		{
+			name: 'enumeration: a sign-up of an enrolled email answers exactly as one of a new email, with no code, and emails nobody again',
+			requests: () => [
+				curl('referral/signup', { email: 'ann.abuse@example.com' }),
+				curl('referral/signup', { email: 'Ann.Abuse@Example.com', name: 'Someone else' }),
+				curl('referral/signup', { email: 'new.abuse@example.net' }),
+			],
+			status: 202,
+			writes: ['participants', 'codes', 'messages', 'outbox', 'idempotency_keys'],
+			// Only the new email's own welcome.
+			mails: 1,
+			then: (answers) => {
+				for (const answer of answers) expect(answer.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+				expect(JSON.stringify(answers)).not.toContain(world.ann.code);
 			},
 		},
 		{
@@ -226,14 +262,15 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 					{ 'x-forwarded-for': '192.0.2.77' },
 				),
 			],
-			status: 200,
+			status: 202,
 			writes: ['participants', 'codes', 'referrals', 'referral_history', 'messages', 'outbox', 'idempotency_keys'],
 			mails: 2,
-			then: ([noCode, withCode]) => {
-				expect(noCode.json.referral).toBeNull();
+			then: async () => {
+				expect((await enrolledIn(ledgerFile, 'cara.abuse@example.net')).referral).toBeNull();
+				const withCode = (await enrolledIn(ledgerFile, 'dora.abuse@example.net')).referral!;
 				// Bea's IP in the body does not make Dora look like Bea (no same_ip); the proxy's entry counts.
-				expect(withCode.json.referral.reasons ?? []).not.toContain('same_ip');
-				const row = ledgerRow(`SELECT referrer_id, touched_at, ip_hash FROM referrals WHERE id = ?`, withCode.json.referral.id);
+				expect(withCode.reasons ?? []).not.toContain('same_ip');
+				const row = ledgerRow(`SELECT referrer_id, touched_at, ip_hash FROM referrals WHERE id = ?`, withCode.id);
 				expect(row.referrer_id).toBe(world.ann.id);
 				expect(Number(row.touched_at)).toBeGreaterThan(Date.now() - 5 * 60_000);
 				const bea = ledgerRow(`SELECT ip_hash FROM referrals WHERE id = ?`, world.bea.referral.id);

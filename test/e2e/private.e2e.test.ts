@@ -12,6 +12,7 @@ import { closeAllLedgers, defaultSqlitePath, openLedger, type LedgerStore } from
 import { participantLink, unsubscribeLink } from '../../engine/shared/links';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
 import { TEST_LEAD_SCORING_TOKEN, TEST_LINK_SECRET, TEST_WEBHOOK_SECRET } from '../support/signing';
+import { enrolledIn, NEUTRAL_SIGN_UP_ANSWER } from '../support/signUpAnswer';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 
@@ -66,11 +67,15 @@ describe('private participant data in real n8n', () => {
 	let ann: { id: number; code: string };
 	let annToken: string;
 
-	it('the welcome email carries the private status link; the sign-up answer does not', async () => {
+	it('the welcome email carries the private status link; the sign-up answer does not (nor the code, nor anything of Ann)', async () => {
 		const response = await fetch(url('referral/signup'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ann@example.com', name: 'Ann' }) });
-		expect(response.status).toBe(200);
+		expect(response.status).toBe(202);
 		const answer = await response.text();
-		ann = JSON.parse(answer).participant;
+		expect(JSON.parse(answer)).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+		const found = (await enrolledIn(defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder })), 'ann@example.com')).participant!;
+		ann = { id: found.id, code: found.code! };
+		expect(answer).not.toContain(ann.code);
+		expect(answer).not.toContain('ann@');
 		const [welcome] = await smtp.waitForMessages(1, 20_000);
 		expect(welcome.envelope.to).toEqual(['ann@example.com']);
 		annToken = tokenIn(welcome.parsed.text);
