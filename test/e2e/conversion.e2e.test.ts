@@ -12,6 +12,7 @@ import { RewardService } from '../../engine/rewards/service';
 import { sampleRewardProgram } from '../../engine/rewards/serviceSample';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
 import { signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
+import { enrolledIn } from '../support/signUpAnswer';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 
@@ -72,14 +73,16 @@ describe('conversion and reward approval workflows in real n8n', () => {
 	const reversedIds: number[] = [];
 
 	it('a referrer and three friends with the code sign up through the sign-up workflow', async () => {
+		// The sign-up answers alike for everyone (#14): the code and the referral are read from the ledger.
 		const ann = await call('referral/signup', { email: 'ann@example.com', name: 'Ann' });
-		expect(ann.status).toBe(200);
-		referrer = ann.json.participant;
+		expect(ann.status).toBe(202);
+		referrer = (await enrolledIn(ledgerPath(), 'ann@example.com')).participant as typeof referrer;
 		for (const email of friends) {
-			const { status, json } = await call('referral/signup', { email, referralCode: referrer.code });
-			expect(status).toBe(200);
-			expect(json.referral).toMatchObject({ status: 'pending', referrerCode: referrer.code });
-			referralIds.push(json.referral.id);
+			const { status } = await call('referral/signup', { email, referralCode: referrer.code });
+			expect(status).toBe(202);
+			const { referral } = await enrolledIn(ledgerPath(), email);
+			expect(referral).toMatchObject({ status: 'pending', referrerCode: referrer.code });
+			referralIds.push(referral!.id);
 		}
 		await smtp.waitForMessages(4, 20_000);
 	});

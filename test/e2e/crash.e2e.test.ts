@@ -30,7 +30,8 @@ describe('a crash of the single instance loses and repeats no reward email', () 
 		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, {
 			build: false,
 			files: WORKFLOWS,
-			credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })],
+			// The sweep's welcome-text node needs its SMS credential; no text is owed here, so it points nowhere.
+			credentials: [n8n.localSmtpCredential(smtp.port), n8n.localSmsCredential('http://127.0.0.1:9'), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })],
 		}));
 		// The referrals exist before n8n starts: the test counts reward emails only.
 		await seedLedger();

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as n8n from '../../scripts/n8n.mjs';
 import { startSmtpServer, type ReceivedMail, type SmtpTestServer } from '../fakes/smtpServer';
 import { signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
+import { enrolledIn } from '../support/signUpAnswer';
+import { closeAllLedgers } from '../../engine/ledger';
 
 const DAY = 86_400_000;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY).toISOString();
@@ -42,6 +44,7 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 	});
 
 	afterAll(async () => {
+		await closeAllLedgers();
 		await server?.stop();
 		await smtp?.close();
 		if (userFolder) rmSync(userFolder, { recursive: true, force: true });
@@ -117,20 +120,25 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 	it('emails ops when a sign-up is flagged, and marketing when a referrer reaches Gold, from the Referral Trigger polling the ledger', async () => {
 		if (!server) throw new Error('n8n did not start in the previous test');
 		const signup = `${server.baseUrl}/webhook/referral/signup`;
-		const referrer = await (await n8n.waitForWebhook(signup, json({ email: 'ria.referrer@example.org', name: 'Ria' }))).json();
-		const code = referrer.participant.code;
+		// The sign-up answers alike for everyone (#14): codes and referrals are read from the ledger n8n uses.
+		const ledgerPath = path.join(userFolder, '.n8n', 'referral-ledger.sqlite');
+		expect((await n8n.waitForWebhook(signup, json({ email: 'ria.referrer@example.org', name: 'Ria' }))).status).toBe(202);
+		const code = (await enrolledIn(ledgerPath, 'ria.referrer@example.org')).participant!.code;
 		expect(code).toMatch(/\S/);
-		const referee = (await (await fetch(signup, json({ email: 'throwaway@mailinator.com', referralCode: code }))).json()) as { referral: { id: number } };
+		expect((await fetch(signup, json({ email: 'throwaway@mailinator.com', referralCode: code }))).status).toBe(202);
+		const referee = await enrolledIn(ledgerPath, 'throwaway@mailinator.com');
 		expect(referee.referral).toMatchObject({ status: 'flagged', reasons: expect.arrayContaining(['disposable_email']) });
 
 		// Tia's ten friends sign up with her code and order: the 10th qualified referral earns Gold.
-		const tia = (await (await fetch(signup, json({ email: 'tia@example.com', name: 'Tia' }))).json()) as { participant: { id: number; code: string } };
+		expect((await fetch(signup, json({ email: 'tia@example.com', name: 'Tia' }))).status).toBe(202);
+		const tia = (await enrolledIn(ledgerPath, 'tia@example.com')) as { participant: { id: number; code: string } };
 		const conversion = `${server.baseUrl}/webhook/referral/conversion`;
 		await n8n.waitForWebhook(conversion, signedPost({ email: 'warm-up@example.com', orderId: 'warm-up', amount: 1, currency: 'EUR' }));
 		const tiers: unknown[] = [];
 		for (let i = 1; i <= 10; i++) {
 			const friend = `friend${i}@example.net`;
-			const joined = (await (await fetch(signup, json({ email: friend, referralCode: tia.participant.code }))).json()) as { referral: { status: string } };
+			expect((await fetch(signup, json({ email: friend, referralCode: tia.participant.code }))).status).toBe(202);
+			const joined = (await enrolledIn(ledgerPath, friend)) as { referral: { status: string } };
 			expect(joined.referral.status).toBe('pending');
 			const order = (await (await fetch(conversion, signedPost({ email: friend, orderId: `T-${i}`, amount: 25, currency: 'EUR' }))).json()) as {
 				referral: { status: string };
@@ -144,7 +152,7 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 
 		// The trigger polls every minute; the first poll after activation may only set its cursor.
 		const mail = await waitForMail(smtp, 'ops@example.com', 150_000);
-		expect(mail.parsed.subject).toBe(`Referral #${referee.referral.id} flagged for review`);
+		expect(mail.parsed.subject).toBe(`Referral #${referee.referral!.id} flagged for review`);
 		expect(String(mail.parsed.html)).toContain('<code>disposable_email</code>');
 		const gold = await waitForMail(smtp, 'marketing@example.com', 150_000, `Participant #${tia.participant.id} reached Gold`);
 		expect(String(gold.parsed.html)).toContain('reached the <strong>Gold</strong> tier');

@@ -12,6 +12,7 @@ import { closeAllLedgers, openLedger, type LedgerStore } from '../../engine/ledg
 import { signWebhook } from '../../engine/webhooks/signatures';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
 import { signedHeaders, signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
+import { enrolledIn } from '../support/signUpAnswer';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 
@@ -35,7 +36,11 @@ describe('signed sources in real n8n', () => {
 	};
 	const raw = (body: string, headers: Record<string, string>): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 	const settle = () => new Promise((r) => setTimeout(r, 2000));
-	const signUp = async (body: unknown) => (await send('referral/signup', raw(JSON.stringify(body), {}))).json;
+	/** The sign-up answers alike for everyone (#14): the participant and referral are read from the ledger. */
+	const signUp = async (body: { email: string } & Json): Promise<Json> => {
+		expect((await send('referral/signup', raw(JSON.stringify(body), {}))).status).toBe(202);
+		return await enrolledIn(path.join(userFolder, '.n8n', 'referral-ledger.sqlite'), body.email);
+	};
 	const conversionsOf = async (referralId: number) => ledger.listConversions({ programId: 'default', referralIds: [referralId] });
 
 	beforeAll(async () => {

@@ -45,6 +45,8 @@ describe('a crash of the queue-mode cluster loses and repeats no reward email', 
 		orders = await seedReferrals(await ledger());
 		const credentials = [
 			n8n.localSmtpCredential(smtp.port, smtp.host),
+			// The sweep's welcome-text node needs its SMS credential; no text is owed here, so it points nowhere.
+			n8n.localSmsCredential('http://127.0.0.1:9'),
 			...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN }),
 			{ ...LEDGER_CREDENTIAL, type: 'referralLedgerApi', data: { backend: 'postgres', connection: 'url', connectionStringSecret: PG_URL, schema } },
 		];

@@ -9,6 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openLedger } from '../../engine/ledger';
+import { ReferralService } from '../../engine/referrals/service';
 import { startTwilioFake } from '../fakes/providers/twilio';
 import { startSmtpServer } from '../fakes/smtpServer';
 // @ts-expect-error plain ESM script without types
@@ -16,6 +17,7 @@ import * as n8n from '../../scripts/n8n.mjs';
 // @ts-expect-error plain ESM script without types
 import { fireConcurrently, startQueueCluster } from '../../scripts/queue.mjs';
 import { signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
+import { NEUTRAL_SIGN_UP_ANSWER } from '../support/signUpAnswer';
 
 const SIGNUP = path.join(n8n.ROOT, 'workflows/referral-signup.json');
 const CONVERSION = path.join(n8n.ROOT, 'workflows/referral-conversion.json');
@@ -98,15 +100,14 @@ describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode unde
 		// Referrers first (their codes are needed; each gave a phone and SMS consent), then referees with codes, then conversions.
 		const referrerBodies = Array.from({ length: REFERRERS }, (_, i) => ({ email: `referrer${i}@example.com`, name: `Referrer ${i}`, phone: `+1415555${String(1000 + i)}`, consent: { sms: true } }));
 		const referrers = await fireConcurrently(withReplays(referrerBodies.map((b) => post(signupUrl, b)), REPLAY_SHARE), 40);
-		expect(referrers.results.every((r: { status: number }) => r.status === 200)).toBe(true);
+		// Every sign-up answers alike (#14): 202 and the neutral message, no code; the codes are read from the ledger.
+		expect(referrers.results.every((r: { status: number }) => r.status === 202)).toBe(true);
+		for (const r of referrers.results) expect(JSON.parse(r.body)).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+		const signUpLedger = await openLedger({ backend: 'postgres', connectionString: PG_URL, schema });
+		const program = await ReferralService.open(signUpLedger, 'default');
 		const codeOf = new Map<string, string>();
-		for (const r of referrers.results) {
-			const body = JSON.parse(r.body);
-			const known = codeOf.get(body.participant.email);
-			if (known) expect(body.participant.code).toBe(known);
-			codeOf.set(body.participant.email, body.participant.code);
-		}
-		expect(codeOf.size).toBe(REFERRERS);
+		for (const body of referrerBodies) codeOf.set(body.email, (await program.getParticipant({ email: body.email })).participant.code!);
+		expect(new Set(codeOf.values()).size).toBe(REFERRERS);
 
 		const refereeBodies = [];
 		for (let i = 0; i < REFERRERS; i++) {
@@ -115,8 +116,9 @@ describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode unde
 			}
 		}
 		const referees = await fireConcurrently(withReplays(refereeBodies.map((b) => post(signupUrl, b)), REPLAY_SHARE), 40);
-		expect(referees.results.every((r: { status: number }) => r.status === 200)).toBe(true);
-		for (const r of referees.results) expect(JSON.parse(r.body).referral).toMatchObject({ status: 'pending' });
+		expect(referees.results.every((r: { status: number }) => r.status === 202)).toBe(true);
+		for (const r of referees.results) expect(JSON.parse(r.body)).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+		expect((await signUpLedger.countReferrals({ programId: 'default' })).byStatus.pending).toBe(REFERRERS * REFEREES_EACH);
 
 		const conversions = [];
 		for (let i = 0; i < REFERRERS; i++) {
