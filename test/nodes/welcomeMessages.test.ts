@@ -161,6 +161,33 @@ for (const [name, open] of backends) {
 			}
 		});
 
+		it('two sign-ups of one new email at once owe one welcome; one whose execution stopped before sending is delivered once by the sweep', async () => {
+			const { credential, cleanup } = await open();
+			try {
+				await saveProgram(credential);
+				const ledger = await ledgerOf(credential);
+				const tag = tagOf();
+				const email = `race-${tag}@example.test`;
+				const [a, b] = await Promise.all([enrol(credential, [{ email }]), enrol(credential, [{ email: email.toUpperCase() }])]);
+				const both = [a.json('Node')[0], b.json('Node')[0]];
+				expect(both.map((i) => i.enrolled).sort()).toEqual([false, true]);
+				const id = (both[0].participant as Json).id as number;
+				expect((await messagesOf(ledger, id)).map((m) => [m.channel, m.status])).toEqual([['email', 'owed']]);
+				// The execution stopped here (no Send Owed Messages); the sweep takes what waited longer than Overdue After.
+				const before = smtp.messages.length;
+				const sweep = { ...WELCOME_EMAIL, messageKeysField: '', sweepOverdue: true, overdueMinutes: 0 };
+				const [s1, s2] = await Promise.all([run(credential, 'templatedMessage', sweep, [{}]), run(credential, 'templatedMessage', sweep, [{}])]);
+				expect([...outputsOf(s1)[0], ...outputsOf(s2)[0]].filter((i) => i.json.recipient === email)).toHaveLength(1);
+				await smtp.waitForMessages(before + 1, 15_000);
+				await new Promise((r) => setTimeout(r, 300));
+				expect(mailsTo(email)).toHaveLength(1);
+				expect(mailsTo(email)[0].parsed.subject).toBe(`Welcome! Your referral code is ${(both[0].participant as Json).code}`);
+				expect((await messagesOf(ledger, id)).map((m) => m.status)).toEqual(['sent']);
+			} finally {
+				await cleanup();
+			}
+		});
+
 		it('owed texts pass the SMS pumping guard by default: premium-rate and out-of-market numbers get none, the sign-up stays', async () => {
 			const { credential, cleanup } = await open();
 			try {
