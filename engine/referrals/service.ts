@@ -326,7 +326,15 @@ export class ReferralService {
 	private signUpKey(input: SignUpInput, typedCode: string): string {
 		const { email, externalId } = identity(input);
 		const by = typedCode !== '' ? `code:${this.canonicalCode(typedCode)}` : input.referrerId === undefined || input.referrerId === null || input.referrerId === '' ? 'none' : `referrer:${String(input.referrerId)}`;
-		const at = input.at === undefined || input.at === null || input.at === '' ? null : requireTime(input.at, 'signedUpAt');
+		// A time that does not parse is refused where it is used (with a referral), not here.
+		let at: number | string | null = null;
+		if (!(input.at === undefined || input.at === null || input.at === '')) {
+			try {
+				at = requireTime(input.at, 'signedUpAt');
+			} catch {
+				at = String(input.at);
+			}
+		}
 		return createHmac('sha256', this.program.salt).update(`sign_up\u0000${JSON.stringify([email ?? null, externalId ?? null, by, at])}`).digest('hex');
 	}
 
