@@ -29,6 +29,8 @@ describe('the npm package', () => {
 	it('contains every node and credential package.json names, and nothing of the tests or sources', () => {
 		for (const file of [...pkg.n8n.nodes, ...pkg.n8n.credentials]) expect(files).toContain(file);
 		expect(files.filter((f) => /^(test|engine|nodes|credentials|scripts|bench|\.cache|\.ci)\//.test(f))).toEqual([]);
+		// tsc's incremental build state (dist/.tsbuildinfo) stays out of the package.
+		expect(files.filter((f) => f.endsWith('.tsbuildinfo'))).toEqual([]);
 		expect(files).toContain('README.md');
 		expect(files).toContain('LICENSE');
 	});
