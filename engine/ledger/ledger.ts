@@ -1789,7 +1789,7 @@ export class SqlLedger implements LedgerStore {
 		const derived = digest({ participantId, delta: change.delta, reason: change.reason ?? null, rewardId: rewardId ?? null });
 		return this.write(async (w) => {
 			await this.requireProgram(w.tx, programId);
-			return this.once<{ entryId: number }, AppendPointsResult>(w, {
+			return this.once<{ entryId: number; balance?: number }, AppendPointsResult>(w, {
 				programId,
 				operation: 'appendPoints',
 				key,
@@ -1800,10 +1800,12 @@ export class SqlLedger implements LedgerStore {
 					if (rewardId !== undefined) await this.requireReward(w.tx, programId, rewardId, 'rewardId');
 					const { entry, balance } = await this.addPoints(w, programId, participantId, change, rewardId ?? null, key ?? `auto:${derived}`);
 					w.emitAll(programId, events, participantId);
-					return { receipt: { entryId: entry.id }, result: { entry, balance, replayed: false } };
+					return { receipt: { entryId: entry.id, balance }, result: { entry, balance, replayed: false } };
 				},
+				// A replay answers like the first call: the balance right after it (receipts of earlier versions: the balance now).
 				replay: async (r) => {
 					const entry = toEntry(await this.loadRow(w.tx, 'points_journal', r.entryId));
+					if (r.balance !== undefined) return { entry, balance: r.balance, replayed: true };
 					const current = await w.tx.get(`SELECT balance FROM points_balances WHERE participant_id = $1`, [entry.participantId]);
 					return { entry, balance: current ? n(current.balance) : 0, replayed: true };
 				},

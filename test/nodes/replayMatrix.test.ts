@@ -179,6 +179,17 @@ for (const [name, open] of backends) {
 			for (const answer of answers.slice(1)) expect(withoutReplayFlags(answer)).toEqual(expected);
 		}, 120_000);
 
+		it('a redemption replayed after another spend answers the balance right after it, like the first time', async () => {
+			await credentialOf();
+			const tag = `redeem-later-${++counter}`;
+			const { request } = await setUp(tag, 'qualified', 'redeem');
+			const [first] = await send(request);
+			expect(first.redemption).toMatchObject({ points: 60, balance: 40 });
+			const [other] = await send({ ...request, parameters: { ...request.parameters, points: 30 }, items: [{ ...request.items[0], orderId: `R2-${tag}` }] });
+			expect(other.redemption).toMatchObject({ balance: 10 });
+			expect(withoutReplayFlags(await send(request))).toEqual(withoutReplayFlags([first]));
+		}, 60_000);
+
 		it('the same orderId with another amount or currency is a conflict naming orderId, not a replay; the order itself still replays', async () => {
 			await credentialOf();
 			const tag = `conflict-${++counter}`;
