@@ -424,6 +424,13 @@ function pointsChangeOf(value: PointsChange | undefined, prefix: string): Checke
 	return { delta, reason: v.optNote(value.reason, `${prefix}reason`, LIMITS.name), allowNegative: value.allowNegative === true, field };
 }
 
+/** JSON with object keys sorted: equal values compare equal whatever order a backend returned them in. */
+function canonicalJson(value: unknown): string {
+	return JSON.stringify(value, (_k, x: unknown) =>
+		x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+	);
+}
+
 /** A refund's `standing`, checked: the participant's badges and tiers it takes away or gives. */
 function standingOf(value: RefundStanding | undefined) {
 	if (value === undefined || value === null) return undefined;
@@ -1714,6 +1721,7 @@ export class SqlLedger implements LedgerStore {
 		const referralMetadata = input.referralMetadata === undefined ? undefined : (JSON.parse(v.jsonObject(input.referralMetadata, 'referralMetadata')) as Record<string, unknown>);
 		const events = v.events(input.events);
 		const standing = standingOf(input.standing);
+		const expectedMetadata = input.referralMetadataExpected === undefined ? undefined : (JSON.parse(v.jsonObject(input.referralMetadataExpected, 'referralMetadataExpected')) as Record<string, unknown>);
 		const changed = (field: string, what: string, details: Record<string, unknown>): never =>
 			fail('status_changed', field, `${what} changed since the refund was planned; nothing was written (plan the refund again)`, details);
 		return this.write(async (w) => {
@@ -1727,6 +1735,9 @@ export class SqlLedger implements LedgerStore {
 				run: async () => {
 					const current = toReferral(await this.requireReferral(w.tx, programId, referralId, 'referralId', true));
 					if (current.status !== referralFrom) changed('referralId', `Referral ${referralId}'s status`, { from: referralFrom, now: current.status });
+					for (const [metaKey, value] of Object.entries(expectedMetadata ?? {})) {
+						if (canonicalJson(current.metadata[metaKey] ?? null) !== canonicalJson(value ?? null)) changed('referralMetadataExpected', `Referral ${referralId}'s ${metaKey}`, { key: metaKey });
+					}
 					const rows = await w.tx.all(`SELECT id, status FROM rewards WHERE program_id = $1 AND referral_id = $2`, [programId, referralId]);
 					for (const row of rows) {
 						// A reward the plan did not see (awarded meanwhile) would escape the refund.

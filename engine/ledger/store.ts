@@ -645,6 +645,8 @@ export interface RefundReferralInput {
 	reason?: string;
 	/** Merged into the referral's metadata (e.g. the amount refunded so far, for later reward evaluations). */
 	referralMetadata?: Record<string, unknown>;
+	/** Compare-and-set on the referral's metadata: each key must still hold this value (null: absent), or `status_changed`. */
+	referralMetadataExpected?: Record<string, unknown>;
 	/** Every reward of the referral the plan saw (reversed ones included). */
 	rewardIds: Id[];
 	rewards: RefundRewardStep[];
