@@ -136,6 +136,9 @@ export async function startMailCatcher({ smtpPort = 2525, httpPort = 8025, folde
 		},
 	});
 	await new Promise((resolve, reject) => smtp.listen(smtpPort, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+	// A sender that dies mid-session (n8n stopped or killed) resets its connection; smtp-server emits that
+	// on the server, and without a listener it would end the catcher, and with it every later email.
+	smtp.on('error', (error) => process.stderr.write(`[mail-catcher] SMTP connection: ${error.message}\n`));
 
 	const page = () => `<!doctype html><meta charset="utf-8"><title>Mail catcher</title>
 <style>body{font:14px system-ui;margin:2em}li{margin:1em 0;padding:1em;border:1px solid #ddd;border-radius:6px}pre{white-space:pre-wrap;background:#f7f7f7;padding:.5em}</style>

@@ -4,8 +4,8 @@
 // Used by `npm start`, `npm run test:e2e` and the benchmarks that run inside n8n.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -73,8 +73,40 @@ export function ensureN8n(version = N8N_VERSION) {
 /** How long the phases of an n8n install took on an idle 2-core machine (measured, n8n 2.40.7). */
 const INSTALL_PHASES = [
 	{ name: 'download and unpack n8n and its ~1,100 packages (2.8 GB)', idleSeconds: 180, command: (version) => ['npm', ['install', `n8n@${version}`, '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', '--legacy-peer-deps']] },
-	{ name: "compile sqlite3, n8n's database driver, from C sources", idleSeconds: 60, command: () => ['npm', ['rebuild', 'sqlite3']] },
+	{ name: "compile sqlite3, n8n's database driver, from C sources", idleSeconds: 60, command: () => ['npm', ['rebuild', 'sqlite3']], reuse: reuseSqlite3Build },
 ];
+
+/**
+ * The same sqlite3 release already compiled for another n8n version in this cache (a Node-API addon,
+ * so one build serves every Node 24 process): copies its build instead of compiling again, and says
+ * from where. Returns undefined when there is none or the copy does not load (then it compiles).
+ */
+export function reuseSqlite3Build(dir) {
+	const packageVersion = (moduleDir) => {
+		try {
+			return JSON.parse(readFileSync(path.join(moduleDir, 'package.json'), 'utf8')).version;
+		} catch {
+			return undefined;
+		}
+	};
+	const target = path.join(dir, 'node_modules', 'sqlite3');
+	const wanted = packageVersion(target);
+	if (!wanted) return undefined;
+	const parent = path.dirname(dir);
+	const siblings = existsSync(parent) ? readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory() && path.join(parent, e.name) !== dir) : [];
+	for (const sibling of siblings) {
+		const source = path.join(parent, sibling.name, 'node_modules', 'sqlite3');
+		if (!existsSync(path.join(parent, sibling.name, '.ready')) || packageVersion(source) !== wanted) continue;
+		if (!existsSync(path.join(source, 'build', 'Release', 'node_sqlite3.node'))) continue;
+		rmSync(path.join(target, 'build'), { recursive: true, force: true });
+		mkdirSync(path.join(target, 'build', 'Release'), { recursive: true });
+		cpSync(path.join(source, 'build', 'Release', 'node_sqlite3.node'), path.join(target, 'build', 'Release', 'node_sqlite3.node'));
+		const check = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(target)})`], { encoding: 'utf8' });
+		if (check.status === 0) return `sqlite3 ${wanted} already compiled for n8n ${sibling.name}: copied`;
+		rmSync(path.join(target, 'build'), { recursive: true, force: true });
+	}
+	return undefined;
+}
 
 const minutes = (seconds) => (seconds < 90 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`);
 
@@ -132,6 +164,12 @@ export async function installN8n(version = N8N_VERSION, { tickMs = 15_000, dir =
 		const [command, args] = phase.command(version);
 		const phaseStart = Date.now();
 		const label = `phase ${index + 1}/${steps.length}: ${phase.name}`;
+		const reused = phase.reuse?.(dir);
+		if (reused) {
+			phases.push({ phase: phase.name, seconds: Math.round((Date.now() - phaseStart) / 1000), reused: true });
+			say(`${label}: skipped, ${reused}`);
+			continue;
+		}
 		say(`${label}: running ${command} ${args.join(' ')}`);
 		const child = spawn(command, args, {
 			cwd: dir,
@@ -161,32 +199,127 @@ export async function installN8n(version = N8N_VERSION, { tickMs = 15_000, dir =
 	return bin;
 }
 
-/** Builds the package and packs it as npm would publish it; returns the tarball path. */
-export function packPackage({ build = true } = {}) {
-	if (build) run('npm', ['run', 'build', '--silent'], { cwd: ROOT, quiet: true });
-	// A folder of its own: test runs in parallel (and worktrees sharing .cache) never swap tarballs.
-	mkdirSync(CACHE, { recursive: true });
-	const dir = mkdtempSync(path.join(CACHE, 'pack-'));
-	run('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: ROOT, quiet: true });
-	const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
-	if (!tarball) throw new Error('npm pack produced no tarball');
-	return path.join(dir, tarball);
+/**
+ * What `npm pack` would put in the tarball, as one hash: package.json's `files`, the files npm always
+ * adds (package.json, README, LICENSE, CHANGELOG) and their contents. Same hash, same tarball.
+ */
+export function packageFingerprint(root = ROOT) {
+	const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+	const hash = createHash('sha256');
+	const add = (file) => {
+		const stat = statSync(file, { throwIfNoEntry: false });
+		if (!stat) return;
+		if (stat.isDirectory()) {
+			for (const entry of readdirSync(file).sort()) add(path.join(file, entry));
+			return;
+		}
+		hash.update(path.relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
+	};
+	const always = readdirSync(root).filter((f) => /^(package\.json|readme|license|licence|changelog)/i.test(f));
+	for (const entry of [...always.sort(), ...(manifest.files ?? [])]) add(path.join(root, entry));
+	return hash.digest('hex').slice(0, 16);
 }
 
 /**
- * Installs the packed package into <userFolder>/.n8n/nodes as n8n's community-package installer
- * does: a package.json listing it under dependencies, the package and its runtime dependencies in
- * node_modules, n8n-workflow left to n8n itself (it is a peer dependency).
+ * Builds the package and packs it as npm would publish it; returns the tarball path. A tarball of the
+ * same contents (packageFingerprint) packed earlier in .cache/packs is reused: every e2e file installs
+ * the package, and packing it each time cost about 5 s of a file's set-up.
  */
+export function packPackage({ build = true } = {}) {
+	if (build) run('npm', ['run', 'build', '--silent'], { cwd: ROOT, quiet: true });
+	const packs = path.join(CACHE, 'packs');
+	const cached = path.join(packs, `${PACKAGE_NAME}-${packageFingerprint()}.tgz`);
+	// A folder of its own per call (callers delete it): test runs in parallel and worktrees sharing .cache never swap tarballs.
+	mkdirSync(packs, { recursive: true });
+	const dir = mkdtempSync(path.join(CACHE, 'pack-'));
+	const copy = path.join(dir, path.basename(cached));
+	if (existsSync(cached)) {
+		copyFileSync(cached, copy);
+		return copy;
+	}
+	run('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: ROOT, quiet: true });
+	const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+	if (!tarball) throw new Error('npm pack produced no tarball');
+	renameSync(path.join(dir, tarball), copy);
+	publishToCache(copy, cached);
+	keepNewest(packs, 4);
+	return copy;
+}
+
+/** Deletes all but the `count` newest entries of a cache folder (packs and installs of older builds). */
+function keepNewest(dir, count) {
+	const entries = readdirSync(dir)
+		.filter((name) => !name.endsWith('.tmp'))
+		.map((name) => ({ name, time: statSync(path.join(dir, name)).mtimeMs }))
+		.sort((a, b) => b.time - a.time);
+	for (const { name } of entries.slice(count)) rmSync(path.join(dir, name), { recursive: true, force: true });
+}
+
+/** Copies `file` (or a folder) to `target` in .cache all at once: a reader never sees half of it. */
+function publishToCache(source, target) {
+	const staging = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+	cpSync(source, staging, { recursive: true, verbatimSymlinks: true });
+	try {
+		renameSync(staging, target);
+	} catch {
+		rmSync(staging, { recursive: true, force: true }); // another process published the same contents first
+	}
+}
+
 export function installIntoUserFolder(userFolder, tarball) {
 	const nodesDir = path.join(userFolder, '.n8n', 'nodes');
+	// A new user folder gets a copy of the same tarball installed before (.cache/installed/<tarball>):
+	// the npm install of the package and its dependencies cost about 6 s of each e2e file's set-up.
+	const installed = path.join(CACHE, 'installed', path.basename(tarball, '.tgz'));
+	const reusable = path.basename(tarball).startsWith(`${PACKAGE_NAME}-`) && path.dirname(path.dirname(tarball)) === CACHE;
+	if (!existsSync(nodesDir) && reusable && existsSync(installed)) {
+		cpSync(installed, nodesDir, { recursive: true, verbatimSymlinks: true });
+		return;
+	}
+	const fresh = !existsSync(nodesDir);
 	mkdirSync(nodesDir, { recursive: true });
 	const manifest = path.join(nodesDir, 'package.json');
 	if (!existsSync(manifest)) writeFileSync(manifest, JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2));
 	rmSync(path.join(nodesDir, 'node_modules', PACKAGE_NAME), { recursive: true, force: true });
 	run('npm', ['install', tarball, '--omit=dev', '--legacy-peer-deps', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: nodesDir, quiet: true });
-	const installed = JSON.parse(readFileSync(manifest, 'utf8'));
-	if (!installed.dependencies?.[PACKAGE_NAME]) throw new Error(`${PACKAGE_NAME} is not listed in ${manifest}`);
+	const listed = JSON.parse(readFileSync(manifest, 'utf8'));
+	if (!listed.dependencies?.[PACKAGE_NAME]) throw new Error(`${PACKAGE_NAME} is not listed in ${manifest}`);
+	if (fresh && reusable) {
+		mkdirSync(path.dirname(installed), { recursive: true });
+		publishToCache(nodesDir, installed);
+		keepNewest(path.dirname(installed), 4);
+	}
+}
+
+/**
+ * A new SQLite-backed user folder starts from a copy of an n8n database already migrated by this n8n
+ * version (.cache/n8n-template/<version>): n8n's first boot in an empty folder runs its migrations,
+ * about 5 s of each e2e file's set-up. Folders with a database, or on PostgreSQL, are left alone.
+ */
+export function seedMigratedDatabase(bin, env) {
+	if (env.DB_TYPE && env.DB_TYPE !== 'sqlite') return false;
+	const target = path.join(env.N8N_USER_FOLDER, '.n8n');
+	if (existsSync(path.join(target, 'database.sqlite'))) return false;
+	const version = path.basename(path.resolve(bin, '..', '..', '..', '..'));
+	// The config file holds the encryption key and the tables may carry a prefix: both are part of the key.
+	const settings = createHash('sha256').update(`${env.N8N_ENCRYPTION_KEY ?? ''}\0${env.DB_TABLE_PREFIX ?? ''}`).digest('hex').slice(0, 8);
+	const template = path.join(CACHE, 'n8n-template', `${version}-${settings}`);
+	if (!existsSync(path.join(template, 'database.sqlite'))) {
+		const scratch = mkdtempSync(path.join(os.tmpdir(), 'rm-n8n-template-'));
+		try {
+			n8nCli(bin, ['list:workflow'], { ...env, N8N_USER_FOLDER: scratch });
+			mkdirSync(path.dirname(template), { recursive: true });
+			const files = path.join(scratch, 'files');
+			mkdirSync(files);
+			for (const name of ['config', 'database.sqlite']) copyFileSync(path.join(scratch, '.n8n', name), path.join(files, name));
+			publishToCache(files, template);
+		} finally {
+			rmSync(scratch, { recursive: true, force: true });
+		}
+	}
+	mkdirSync(target, { recursive: true });
+	for (const name of ['config', 'database.sqlite']) copyFileSync(path.join(template, name), path.join(target, name));
+	return true;
 }
 
 /** Environment for every n8n process of a user folder. */
@@ -718,6 +851,7 @@ export function prepareInstance(userFolder, { files = workflowFiles(), activate 
 		rmSync(path.dirname(tarball), { recursive: true, force: true });
 	}
 	const env = n8nEnv(userFolder, extraEnv);
+	seedMigratedDatabase(bin, env);
 	const present = onlyMissing ? instanceContents(bin, env) : { workflows: new Set(), credentials: new Set() };
 	const newCredentials = credentials.filter((credential) => !present.credentials.has(credential.id) || refresh.includes(credential.id));
 	if (newCredentials.length > 0) {

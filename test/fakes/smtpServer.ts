@@ -31,6 +31,8 @@ export interface SmtpTestServer {
 	host: string;
 	port: number;
 	messages: ReceivedMail[];
+	/** Connection errors of clients (a reset when the sender is killed mid-session), kept instead of thrown. */
+	connectionErrors: Error[];
 	/** Resolves once at least `count` messages have arrived (rejects after `timeoutMs`). */
 	waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
 	close(): Promise<void>;
@@ -96,12 +98,17 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
 		server.once('error', reject);
 		server.listen(0, '127.0.0.1', () => resolve());
 	});
+	// A client that dies mid-session (n8n killed by the crash tests) resets its connection: smtp-server
+	// emits that on the server, and an EventEmitter without an 'error' listener throws it.
+	const connectionErrors: Error[] = [];
+	server.on('error', (error: Error) => connectionErrors.push(error));
 	const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address() as AddressInfo).port;
 
 	return {
 		host: '127.0.0.1',
 		port,
 		messages,
+		connectionErrors,
 		waitForMessages(count: number, timeoutMs = 5000): Promise<ReceivedMail[]> {
 			return new Promise((resolve, reject) => {
 				const timer = setTimeout(() => reject(new Error(`waited ${timeoutMs} ms for ${count} messages, got ${messages.length}`)), timeoutMs);

@@ -1,6 +1,7 @@
 /* npm start's catcher: mail over SMTP and texts over a Twilio-compatible endpoint, both kept and
  * listed; a wrong credential is refused as Twilio refuses it. */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
@@ -70,6 +71,26 @@ describe('the local mail and SMS catcher of npm start', () => {
 		transport.close();
 		await expect.poll(() => catcher.messages.length).toBe(1);
 		expect(catcher.messages[0]).toMatchObject({ to: ['ann@example.com'], subject: 'Welcome', text: 'Your code is ABC\n' });
+	});
+
+	it('a sender killed mid-message (its connection reset) neither ends the catcher nor keeps the half message', async () => {
+		const before = catcher.messages.length;
+		const socket = net.connect(smtpPort, '127.0.0.1');
+		const replies: string[] = [];
+		socket.on('data', (chunk) => replies.push(String(chunk)));
+		const waitFor = (code: string) => expect.poll(() => replies.join('').split('\r\n').some((line) => line.startsWith(code)), { timeout: 5000 }).toBe(true);
+		await waitFor('220');
+		replies.length = 0;
+		socket.write('EHLO killed.example\r\nMAIL FROM:<rewards@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n');
+		await waitFor('354');
+		socket.write('Subject: cut off\r\n\r\nhalf of it');
+		socket.resetAndDestroy(); // a TCP reset, as the kernel sends for a process killed with SIGKILL
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true });
+		await transport.sendMail({ from: 'rewards@example.com', to: 'ann@example.com', subject: 'After the reset', text: 'still here' });
+		transport.close();
+		await expect.poll(() => catcher.messages.length).toBe(before + 1);
+		expect(catcher.messages.at(-1)).toMatchObject({ subject: 'After the reset' });
 	});
 });
 

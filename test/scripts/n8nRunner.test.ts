@@ -1,6 +1,6 @@
 /* The pieces of npm start that need no n8n: the install's progress and estimate, the settings that
  * keep n8n's deprecation warnings away, and reading what an instance already has. */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -44,6 +44,61 @@ describe('installing n8n', () => {
 		const phases = [{ name: 'fetch', idleSeconds: 1, command: () => [process.execPath, ['-e', "console.error('E404 no such package'); process.exit(3)"]] }];
 		await expect(n8n.installN8n('9.9.8', { dir, phases, tickMs: 100, log: () => {} })).rejects.toThrow(/exit code 3:\n.*E404 no such package/);
 		expect(existsSync(path.join(dir, '.ready'))).toBe(false);
+	});
+});
+
+describe("reusing sqlite3's build from the other n8n version", () => {
+	// A stand-in for the sqlite3 package: loading it fails unless its build holds what was compiled.
+	const fakeSqlite3 = (dir: string, version: string, built?: string) => {
+		const moduleDir = path.join(dir, 'node_modules', 'sqlite3');
+		mkdirSync(path.join(moduleDir, 'build', 'Release'), { recursive: true });
+		writeFileSync(path.join(moduleDir, 'package.json'), JSON.stringify({ name: 'sqlite3', version, main: 'index.js' }));
+		writeFileSync(path.join(moduleDir, 'index.js'), "if (require('fs').readFileSync(__dirname + '/build/Release/node_sqlite3.node', 'utf8') !== 'compiled') throw new Error('bad build');");
+		if (built !== undefined) writeFileSync(path.join(moduleDir, 'build', 'Release', 'node_sqlite3.node'), built);
+		return moduleDir;
+	};
+
+	it('copies the same release compiled for a ready sibling install instead of compiling again', () => {
+		const parent = path.join(scratch, 'reuse');
+		fakeSqlite3(path.join(parent, '2.40.7'), '5.1.7', 'compiled');
+		writeFileSync(path.join(parent, '2.40.7', '.ready'), '');
+		const target = fakeSqlite3(path.join(parent, '1.123.81'), '5.1.7');
+		expect(n8n.reuseSqlite3Build(path.join(parent, '1.123.81'))).toBe('sqlite3 5.1.7 already compiled for n8n 2.40.7: copied');
+		expect(readFileSync(path.join(target, 'build', 'Release', 'node_sqlite3.node'), 'utf8')).toBe('compiled');
+	});
+
+	it('compiles when no ready sibling has the same release, or its copy does not load', () => {
+		const parent = path.join(scratch, 'no-reuse');
+		fakeSqlite3(path.join(parent, 'other-release'), '5.1.6', 'compiled');
+		writeFileSync(path.join(parent, 'other-release', '.ready'), '');
+		fakeSqlite3(path.join(parent, 'not-ready'), '5.1.7', 'compiled');
+		fakeSqlite3(path.join(parent, 'broken'), '5.1.7', 'half-written');
+		writeFileSync(path.join(parent, 'broken', '.ready'), '');
+		const target = fakeSqlite3(path.join(parent, 'new'), '5.1.7');
+		expect(n8n.reuseSqlite3Build(path.join(parent, 'new'))).toBeUndefined();
+		expect(existsSync(path.join(target, 'build'))).toBe(false);
+	});
+});
+
+describe('the packed tarball is reused only for the same contents', () => {
+	it("the fingerprint follows package.json's files and the files npm always adds, nothing else", () => {
+		const root = path.join(scratch, 'package');
+		mkdirSync(path.join(root, 'dist', 'nodes'), { recursive: true });
+		mkdirSync(path.join(root, 'engine'), { recursive: true });
+		writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'p', files: ['dist'] }));
+		writeFileSync(path.join(root, 'README.md'), 'readme');
+		writeFileSync(path.join(root, 'dist', 'nodes', 'A.node.js'), 'one');
+		writeFileSync(path.join(root, 'engine', 'a.ts'), 'source');
+		const first = n8n.packageFingerprint(root);
+		writeFileSync(path.join(root, 'engine', 'a.ts'), 'changed source, not packed');
+		expect(n8n.packageFingerprint(root)).toBe(first);
+		writeFileSync(path.join(root, 'dist', 'nodes', 'A.node.js'), 'two');
+		const second = n8n.packageFingerprint(root);
+		expect(second).not.toBe(first);
+		writeFileSync(path.join(root, 'README.md'), 'new readme');
+		expect(n8n.packageFingerprint(root)).not.toBe(second);
+		writeFileSync(path.join(root, 'dist', 'nodes', 'B.node.js'), '');
+		expect(n8n.packageFingerprint(root)).not.toBe(second);
 	});
 });
 
