@@ -657,11 +657,31 @@ export interface RefundReferralInput {
 	reason?: string;
 	/** Merged into the referral's metadata (e.g. the amount refunded so far, for later reward evaluations). */
 	referralMetadata?: Record<string, unknown>;
+	/** Compare-and-set on the referral's metadata: each key must still hold this value (null: absent), or `status_changed`. */
+	referralMetadataExpected?: Record<string, unknown>;
 	/** Every reward of the referral the plan saw (reversed ones included). */
 	rewardIds: Id[];
 	rewards: RefundRewardStep[];
 	/** The caller's answer to this refund (at most 64 KiB as JSON), stored with it and returned to replays. */
 	answer: Record<string, unknown>;
+	events?: EventInput[];
+	/** The referrer's badges and tiers the refund takes away (below their minimum) or gives (a lower tier still reached). */
+	standing?: RefundStanding;
+}
+
+/**
+ * A participant's badges and tiers changed by a refund, in its transaction. Compare-and-set: every
+ * badge or tier the participant holds (not reversed) must be one of `heldIds`, and each lost one
+ * still in its `from` status, or `status_changed` is thrown and nothing is written.
+ */
+export interface RefundStanding {
+	participantId: Id;
+	heldIds: Id[];
+	/** Reversed (lost). */
+	lose: Array<{ rewardId: Id; from: RewardStatus }>;
+	/** New approved badge or tier awards (side referrer, no referral), by their idempotency key. */
+	grant: Array<{ rule: string; kind: 'badge' | 'tier'; metadata: Record<string, unknown>; idempotencyKey: string }>;
+	/** Emitted for the participant (e.g. `tier.lost`, `badge.lost`). */
 	events?: EventInput[];
 }
 export interface RefundReferralResult extends Replayable {

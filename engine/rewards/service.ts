@@ -5,6 +5,7 @@ import type { Id, LedgerStore, OweMessageInput, ParticipantRecord, PointsEntry, 
 import { describeReward, REWARD_NOTICE_TOPIC, rewardNoticeKey } from './notices';
 import { couponForAward, type CouponOutput } from './coupons';
 import { planRefundRewards } from './refund';
+import { lostCounts } from './standing';
 import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy, type ReversalPlan } from './reversal';
 import {
 	type AwardIntent,
@@ -555,7 +556,8 @@ export class RewardService {
 		let lifetimePoints = 0;
 		if (this.needs.lifetimePoints && type === 'referral_qualified') {
 			for (const entry of await this.journalOf(referral.referrerId)) {
-				if (entry.delta > 0 && !(entry.rewardId !== null && snapshot.rewards.some((r) => r.id === entry.rewardId && meta(r).evaluation === ownEvaluation))) {
+				// Credits, less what claw-backs took back (a refunded referral's points no longer count toward a level).
+				if ((entry.delta > 0 || entry.reason === 'clawback') && !(entry.rewardId !== null && snapshot.rewards.some((r) => r.id === entry.rewardId && meta(r).evaluation === ownEvaluation))) {
 					lifetimePoints += entry.delta;
 				}
 			}
@@ -563,9 +565,10 @@ export class RewardService {
 		return {
 			qualifiedCount: type === 'referral_qualified' ? upTo.length : snapshot.qualified.length,
 			referredRevenue,
-			lifetimePoints,
+			lifetimePoints: Math.max(0, lifetimePoints),
 			badges,
 			tier: tierReward ? String(meta(tierReward).tier) : null,
+			lost: lostCounts(snapshot.rewards),
 			capUsage,
 			qualifiedReferralIds: upTo.map((r) => String(r.id)),
 			paid: this.paidOf(snapshot.ofReferral),
@@ -653,7 +656,7 @@ export class RewardService {
 			...(intent.ruleKey !== undefined ? { ruleKey: intent.ruleKey } : {}),
 			...(intent.slot !== undefined ? { slot: intent.slot } : {}),
 		};
-		for (const key of ['points', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
+		for (const key of ['points', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label', 'standing'] as const) {
 			if (intent[key] !== undefined) metadata[key] = intent[key];
 		}
 		// A percent-of-order reward remembers its percentage: a partial refund scales it to what is left.
