@@ -311,7 +311,15 @@ export function seedMigratedDatabase(bin, env) {
 			mkdirSync(path.dirname(template), { recursive: true });
 			const files = path.join(scratch, 'files');
 			mkdirSync(files);
-			for (const name of ['config', 'database.sqlite']) copyFileSync(path.join(scratch, '.n8n', name), path.join(files, name));
+			copyFileSync(path.join(scratch, '.n8n', 'config'), path.join(files, 'config'));
+			// VACUUM INTO writes one consistent file with what is still in n8n's write-ahead log.
+			const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite');
+			const db = new DatabaseSync(path.join(scratch, '.n8n', 'database.sqlite'));
+			try {
+				db.exec(`VACUUM INTO '${path.join(files, 'database.sqlite').replaceAll("'", "''")}'`);
+			} finally {
+				db.close();
+			}
 			publishToCache(files, template);
 		} finally {
 			rmSync(scratch, { recursive: true, force: true });

@@ -25,6 +25,7 @@ import {
 	type CodeState,
 	type CompleteMessageInput,
 	type ConversionRecord,
+	type KeepAnswerInput,
 	type CountReferralsQuery,
 	type CouponCounts,
 	type CouponRecord,
@@ -97,6 +98,7 @@ import {
 	type TransitionRewardInput,
 	type TransitionRewardResult,
 	type RefundReferralInput,
+	type RefundStanding,
 	type RefundReferralResult,
 	type UpdateParticipantInput,
 } from './store';
@@ -187,6 +189,7 @@ function toConversion(r: Row): ConversionRecord {
 		currency: sOrNull(r.currency),
 		occurredAt: n(r.occurred_at),
 		createdAt: n(r.created_at),
+		referralStatus: sOrNull(r.referral_status),
 	};
 }
 
@@ -421,6 +424,41 @@ function pointsChangeOf(value: PointsChange | undefined, prefix: string): Checke
 		fail('invalid_type', `${prefix}allowNegative`, `${prefix}allowNegative must be true or false`);
 	}
 	return { delta, reason: v.optNote(value.reason, `${prefix}reason`, LIMITS.name), allowNegative: value.allowNegative === true, field };
+}
+
+/** JSON with object keys sorted: equal values compare equal whatever order a backend returned them in. */
+function canonicalJson(value: unknown): string {
+	return JSON.stringify(value, (_k, x: unknown) =>
+		x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+	);
+}
+
+/** A refund's `standing`, checked: the participant's badges and tiers it takes away or gives. */
+function standingOf(value: RefundStanding | undefined) {
+	if (value === undefined || value === null) return undefined;
+	if (typeof value !== 'object') fail('invalid_type', 'standing', 'standing must be an object {participantId, heldIds, lose, grant}');
+	const participantId = v.rowId(value.participantId, 'standing.participantId');
+	const heldIds = new Set(v.idList(value.heldIds, 'standing.heldIds'));
+	if (!Array.isArray(value.lose) || value.lose.length > LIMITS.pageSize) fail('invalid_type', 'standing.lose', `standing.lose must be a list of at most ${LIMITS.pageSize} steps`);
+	if (!Array.isArray(value.grant) || value.grant.length > LIMITS.listItems) fail('invalid_type', 'standing.grant', `standing.grant must be a list of at most ${LIMITS.listItems} awards`);
+	const lose = value.lose.map((step, i) => {
+		const field = `standing.lose[${i}]`;
+		if (step === null || typeof step !== 'object') fail('invalid_type', field, `${field} must be an object {rewardId, from}`);
+		const rewardId = v.rowId(step.rewardId, `${field}.rewardId`);
+		if (!heldIds.has(rewardId)) fail('invalid_value', `${field}.rewardId`, `${field}.rewardId must be one of standing.heldIds (the badges and tiers the refund was planned from)`);
+		return { rewardId, from: v.oneOf(step.from, `${field}.from`, REWARD_STATUSES) };
+	});
+	const grant = value.grant.map((g, i) => {
+		const field = `standing.grant[${i}]`;
+		if (g === null || typeof g !== 'object') fail('invalid_type', field, `${field} must be an object {rule, kind, metadata, idempotencyKey}`);
+		return {
+			rule: v.text(g.rule, `${field}.rule`, LIMITS.name),
+			kind: v.oneOf(g.kind, `${field}.kind`, ['badge', 'tier'] as const),
+			metadata: v.jsonObject(g.metadata, `${field}.metadata`),
+			idempotencyKey: v.text(g.idempotencyKey, `${field}.idempotencyKey`, LIMITS.key),
+		};
+	});
+	return { participantId, heldIds, lose, grant, events: v.events(value.events, 'standing.events') };
 }
 
 export class SqlLedger implements LedgerStore {
@@ -1375,9 +1413,9 @@ export class SqlLedger implements LedgerStore {
 					const qualifies = fromStatuses.includes(from);
 					const occurred = occurredAt ?? w.now;
 					const inserted = await w.tx.get(
-						`INSERT INTO conversions (program_id, referral_id, order_id, amount, currency, occurred_at, qualified, created_at)
-						VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING *`,
-						[programId, id, orderId, amount ?? null, currency ?? null, occurred, qualifies ? 1 : 0, w.now],
+						`INSERT INTO conversions (program_id, referral_id, order_id, amount, currency, occurred_at, qualified, created_at, referral_status)
+						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING *`,
+						[programId, id, orderId, amount ?? null, currency ?? null, occurred, qualifies ? 1 : 0, w.now, from],
 					);
 					if (!inserted) {
 						const existing = (await w.tx.get(`SELECT * FROM conversions WHERE program_id = $1 AND order_id = $2`, [programId, orderId]))!;
@@ -1715,6 +1753,8 @@ export class SqlLedger implements LedgerStore {
 		const answer = v.jsonObject(input.answer, 'answer');
 		const referralMetadata = input.referralMetadata === undefined ? undefined : (JSON.parse(v.jsonObject(input.referralMetadata, 'referralMetadata')) as Record<string, unknown>);
 		const events = v.events(input.events);
+		const standing = standingOf(input.standing);
+		const expectedMetadata = input.referralMetadataExpected === undefined ? undefined : (JSON.parse(v.jsonObject(input.referralMetadataExpected, 'referralMetadataExpected')) as Record<string, unknown>);
 		const changed = (field: string, what: string, details: Record<string, unknown>): never =>
 			fail('status_changed', field, `${what} changed since the refund was planned; nothing was written (plan the refund again)`, details);
 		return this.write(async (w) => {
@@ -1728,6 +1768,9 @@ export class SqlLedger implements LedgerStore {
 				run: async () => {
 					const current = toReferral(await this.requireReferral(w.tx, programId, referralId, 'referralId', true));
 					if (current.status !== referralFrom) changed('referralId', `Referral ${referralId}'s status`, { from: referralFrom, now: current.status });
+					for (const [metaKey, value] of Object.entries(expectedMetadata ?? {})) {
+						if (canonicalJson(current.metadata[metaKey] ?? null) !== canonicalJson(value ?? null)) changed('referralMetadataExpected', `Referral ${referralId}'s ${metaKey}`, { key: metaKey });
+					}
 					const rows = await w.tx.all(`SELECT id, status FROM rewards WHERE program_id = $1 AND referral_id = $2`, [programId, referralId]);
 					for (const row of rows) {
 						// A reward the plan did not see (awarded meanwhile) would escape the refund.
@@ -1773,11 +1816,54 @@ export class SqlLedger implements LedgerStore {
 						else w.emit(programId, 'reward.adjusted', { reward: updated, fromAmount: before.amount, amount: updated.amount, reason: note, pointsEntry }, updated.recipientId);
 					}
 					w.emitAll(programId, events, referral.refereeId);
+					if (standing) await this.refundStanding(w, programId, standing, reason, changed);
 					return { receipt: { answer }, result: { answer: JSON.parse(answer) as Record<string, unknown>, replayed: false } };
 				},
 				replay: async (r) => ({ answer: JSON.parse(r.answer) as Record<string, unknown>, replayed: true }),
 			});
 		});
+	}
+
+	/** The badges and tiers a refund takes from (or gives to) a participant, inside the refund's transaction. */
+	private async refundStanding(
+		w: Work,
+		programId: string,
+		standing: NonNullable<ReturnType<typeof standingOf>>,
+		reason: string | undefined,
+		changed: (field: string, what: string, details: Record<string, unknown>) => never,
+	): Promise<void> {
+		const participantId = standing.participantId;
+		const held = await w.tx.all(`SELECT id FROM rewards WHERE program_id = $1 AND recipient_id = $2 AND kind IN ('badge', 'tier') AND status <> 'reversed'`, [programId, participantId]);
+		for (const row of held) {
+			if (!standing.heldIds.has(n(row.id))) changed('standing.heldIds', `The badges and tiers of participant ${participantId}`, { rewardId: n(row.id) });
+		}
+		for (const [i, step] of standing.lose.entries()) {
+			const row = await w.tx.get(`SELECT * FROM rewards WHERE id = $1 AND program_id = $2 AND recipient_id = $3 AND kind IN ('badge', 'tier')${this.driver.dialect.forUpdate}`, [
+				step.rewardId,
+				programId,
+				participantId,
+			]);
+			if (!row) fail('unknown_reward', `standing.lose[${i}].rewardId`, `reward ${step.rewardId} is not a badge or tier of participant ${participantId} in program "${programId}"`);
+			const before = toReward(row);
+			if (before.status !== step.from) changed(`standing.lose[${i}].rewardId`, `Reward ${step.rewardId}`, { from: step.from, now: before.status });
+			const updated = toReward((await w.tx.get(`UPDATE rewards SET status = 'reversed', updated_at = $3 WHERE id = $1 AND program_id = $2 RETURNING *`, [step.rewardId, programId, w.now]))!);
+			const note = `below minimum after refund${reason ? ` (${reason})` : ''}`;
+			await w.tx.run(`INSERT INTO reward_history (reward_id, from_status, to_status, reason, at) VALUES ($1, $2, 'reversed', $3, $4)`, [step.rewardId, before.status, note, w.now]);
+			w.emit(programId, 'reward.reversed', { reward: updated, from: before.status, to: 'reversed', reason: note, pointsEntry: null }, participantId);
+		}
+		for (const grant of standing.grant) {
+			const existing = await w.tx.get(`SELECT id FROM rewards WHERE program_id = $1 AND idempotency_key = $2`, [programId, grant.idempotencyKey]);
+			if (existing) continue;
+			const row = await w.tx.get(
+				`INSERT INTO rewards (program_id, recipient_id, referral_id, side, rule, kind, amount, currency, status, hold_until, idempotency_key, metadata, created_at, updated_at)
+				VALUES ($1, $2, NULL, 'referrer', $3, $4, NULL, NULL, 'approved', NULL, $5, $6, $7, $7) RETURNING *`,
+				[programId, participantId, grant.rule, grant.kind, grant.idempotencyKey, grant.metadata, w.now],
+			);
+			const reward = toReward(row!);
+			await w.tx.run(`INSERT INTO reward_history (reward_id, from_status, to_status, reason, at) VALUES ($1, NULL, 'approved', 'held after refund', $2)`, [reward.id, w.now]);
+			w.emit(programId, 'reward.awarded', { reward, pointsEntry: null }, participantId);
+		}
+		w.emitAll(programId, standing.events, participantId);
 	}
 
 	async rewardHistory(query: { programId: string; rewardId: Id }): Promise<StatusChange[]> {
@@ -1818,7 +1904,7 @@ export class SqlLedger implements LedgerStore {
 		const derived = digest({ participantId, delta: change.delta, reason: change.reason ?? null, rewardId: rewardId ?? null });
 		return this.write(async (w) => {
 			await this.requireProgram(w.tx, programId);
-			return this.once<{ entryId: number }, AppendPointsResult>(w, {
+			return this.once<{ entryId: number; balance?: number }, AppendPointsResult>(w, {
 				programId,
 				operation: 'appendPoints',
 				key,
@@ -1829,10 +1915,12 @@ export class SqlLedger implements LedgerStore {
 					if (rewardId !== undefined) await this.requireReward(w.tx, programId, rewardId, 'rewardId');
 					const { entry, balance } = await this.addPoints(w, programId, participantId, change, rewardId ?? null, key ?? `auto:${derived}`);
 					w.emitAll(programId, events, participantId);
-					return { receipt: { entryId: entry.id }, result: { entry, balance, replayed: false } };
+					return { receipt: { entryId: entry.id, balance }, result: { entry, balance, replayed: false } };
 				},
+				// A replay answers like the first call: the balance right after it (receipts of earlier versions: the balance now).
 				replay: async (r) => {
 					const entry = toEntry(await this.loadRow(w.tx, 'points_journal', r.entryId));
+					if (r.balance !== undefined) return { entry, balance: r.balance, replayed: true };
 					const current = await w.tx.get(`SELECT balance FROM points_balances WHERE participant_id = $1`, [entry.participantId]);
 					return { entry, balance: current ? n(current.balance) : 0, replayed: true };
 				},
@@ -1882,11 +1970,13 @@ export class SqlLedger implements LedgerStore {
 		const key = keyOf(input);
 		return this.write(async (w) => {
 			await this.requireProgram(w.tx, programId);
-			// Idempotent by (program, pool, code): loading the same file twice adds nothing.
-			return this.once<{ added: number; duplicates: number }, LoadCouponsResult>(w, {
+			// Idempotent by (program, pool, code): loading the same file twice adds nothing. The same
+			// load again (same pool, same codes) is a replay: it answers from the first load's receipt.
+			return this.once<{ added: number; duplicates: number; available?: number }, LoadCouponsResult>(w, {
 				programId,
 				operation: 'loadCoupons',
 				key,
+				derive: () => digest({ pool, codes }),
 				request: { pool, codes },
 				run: async () => {
 					let added = 0;
@@ -1898,9 +1988,10 @@ export class SqlLedger implements LedgerStore {
 					}
 					const { available } = await this.countPool(w.tx, programId, pool);
 					w.emitAll(programId, events);
-					return { receipt: { added, duplicates: codes.length - added }, result: { added, duplicates: codes.length - added, available, replayed: false } };
+					return { receipt: { added, duplicates: codes.length - added, available }, result: { added, duplicates: codes.length - added, available, replayed: false } };
 				},
-				replay: async (r) => ({ ...r, available: (await this.countPool(w.tx, programId, pool)).available, replayed: true }),
+				// Receipts written by earlier versions kept no count: those replays read the pool's count now.
+				replay: async (r) => ({ added: r.added, duplicates: r.duplicates, available: r.available ?? (await this.countPool(w.tx, programId, pool)).available, replayed: true }),
 			});
 		});
 	}
@@ -2345,6 +2436,35 @@ export class SqlLedger implements LedgerStore {
 	}
 
 	// ---------- maintenance ----------
+
+	async keepAnswer(input: KeepAnswerInput): Promise<{ answer: Record<string, unknown>; replayed: boolean }> {
+		inputObject(input, 'keepAnswer');
+		const programId = programIdOf(input);
+		const operation = v.text(input.operation, 'operation', 64);
+		const key = v.text(input.key, 'key', LIMITS.key);
+		const answer = v.jsonObject(input.answer, 'answer');
+		const where = [programId, `answer:${operation}`, key];
+		return this.write(async (w) => {
+			// The first answer stays: a racing or later copy of the request gets it back.
+			const inserted = await w.tx.get(
+				`INSERT INTO idempotency_keys (program_id, operation, idem_key, fingerprint, receipt, created_at) VALUES ($1, $2, $3, NULL, $4, $5) ON CONFLICT DO NOTHING RETURNING receipt`,
+				[...where, answer, w.now],
+			);
+			if (inserted) return { answer: JSON.parse(answer) as Record<string, unknown>, replayed: false };
+			const row = await w.tx.get(`SELECT receipt FROM idempotency_keys WHERE program_id = $1 AND operation = $2 AND idem_key = $3`, where);
+			return { answer: JSON.parse(s(row!.receipt)) as Record<string, unknown>, replayed: true };
+		});
+	}
+
+	async keptAnswer(query: { programId: string; operation: string; key: string }): Promise<Record<string, unknown> | null> {
+		inputObject(query, 'keptAnswer');
+		const programId = programIdOf(query);
+		const where = [programId, `answer:${v.text(query.operation, 'operation', 64)}`, v.text(query.key, 'key', LIMITS.key)];
+		return this.read(async (tx) => {
+			const row = await tx.get(`SELECT receipt FROM idempotency_keys WHERE program_id = $1 AND operation = $2 AND idem_key = $3`, where);
+			return row && row.receipt !== null ? (JSON.parse(s(row.receipt)) as Record<string, unknown>) : null;
+		});
+	}
 
 	async pruneIdempotencyKeys(query: { before: Time }): Promise<number> {
 		inputObject(query, 'pruneIdempotencyKeys');

@@ -168,6 +168,16 @@ export interface StatusChange {
 	at: number;
 }
 
+export interface KeepAnswerInput {
+	programId: string;
+	/** What kind of request (e.g. `signUp`); 1 to 64 characters. */
+	operation: string;
+	/** The request's key, derived from the request alone. */
+	key: string;
+	/** The answer to keep (a JSON object). */
+	answer: Record<string, unknown>;
+}
+
 export interface ConversionRecord {
 	id: number;
 	programId: string;
@@ -177,6 +187,8 @@ export interface ConversionRecord {
 	currency: string | null;
 	occurredAt: number;
 	createdAt: number;
+	/** The referral's status when the order arrived (null for orders recorded by versions before 6 of the schema). */
+	referralStatus: string | null;
 }
 
 export const REWARD_KINDS = ['points', 'coupon', 'cash', 'badge', 'tier', 'custom'] as const;
@@ -658,11 +670,31 @@ export interface RefundReferralInput {
 	reason?: string;
 	/** Merged into the referral's metadata (e.g. the amount refunded so far, for later reward evaluations). */
 	referralMetadata?: Record<string, unknown>;
+	/** Compare-and-set on the referral's metadata: each key must still hold this value (null: absent), or `status_changed`. */
+	referralMetadataExpected?: Record<string, unknown>;
 	/** Every reward of the referral the plan saw (reversed ones included). */
 	rewardIds: Id[];
 	rewards: RefundRewardStep[];
 	/** The caller's answer to this refund (at most 64 KiB as JSON), stored with it and returned to replays. */
 	answer: Record<string, unknown>;
+	events?: EventInput[];
+	/** The referrer's badges and tiers the refund takes away (below their minimum) or gives (a lower tier still reached). */
+	standing?: RefundStanding;
+}
+
+/**
+ * A participant's badges and tiers changed by a refund, in its transaction. Compare-and-set: every
+ * badge or tier the participant holds (not reversed) must be one of `heldIds`, and each lost one
+ * still in its `from` status, or `status_changed` is thrown and nothing is written.
+ */
+export interface RefundStanding {
+	participantId: Id;
+	heldIds: Id[];
+	/** Reversed (lost). */
+	lose: Array<{ rewardId: Id; from: RewardStatus }>;
+	/** New approved badge or tier awards (side referrer, no referral), by their idempotency key. */
+	grant: Array<{ rule: string; kind: 'badge' | 'tier'; metadata: Record<string, unknown>; idempotencyKey: string }>;
+	/** Emitted for the participant (e.g. `tier.lost`, `badge.lost`). */
 	events?: EventInput[];
 }
 export interface RefundReferralResult extends Replayable {
@@ -1003,6 +1035,14 @@ export interface LedgerStore {
 	loadScoringModel(name: string): Promise<ScoringModelRecord | null>;
 
 	// maintenance
+	/**
+	 * Keeps the answer of a request under its key (made of the request alone, never of anything the
+	 * server generated) and returns the answer kept: the first one stored. So a replay of the request,
+	 * also one racing it, answers like the first (`replayed: true`). Pruned with the idempotency keys.
+	 */
+	keepAnswer(input: KeepAnswerInput): Promise<{ answer: Record<string, unknown>; replayed: boolean }>;
+	/** The answer kept under the key, or null. */
+	keptAnswer(query: { programId: string; operation: string; key: string }): Promise<Record<string, unknown> | null>;
 	/** Forgets idempotency keys older than `before` (natural unique keys still hold); returns how many. */
 	pruneIdempotencyKeys(query: { before: Time }): Promise<number>;
 	schemaVersion(): Promise<number>;

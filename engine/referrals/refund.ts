@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { EngineError, isEngineError } from '../errors';
-import type { Id, LedgerStore, ReferralRecord, RewardRecord } from '../ledger/store';
+import type { EventInput, Id, LedgerStore, PointsEntry, ReferralRecord, RefundStanding, RewardRecord } from '../ledger/store';
 import { requireAmount } from '../shared/money';
 import { planRefundRewards, type RefundRewardsPlan } from '../rewards/refund';
 import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy } from '../rewards/reversal';
+import { rewardIdempotencyKey } from '../rewards/rules';
+import { heldRecognitions, lifetimePointsOf, lostCounts, planStanding, recognitionKey } from '../rewards/standing';
 import { shouldReverse, type RefundPolicy } from './conversion';
 import { parseReferralStatus, type ReferralStatus } from './lifecycle';
 import type { ReferralDetail } from './service';
@@ -27,8 +29,16 @@ import { describe, requireText } from './validate';
 export interface RefundInput {
 	orderId?: string;
 	referralId?: Id;
-	/** Refunded so far, this refund included; leave out for a full refund. */
+	/** Refunded so far, this refund included (or this refund alone, see `refundedAmountIs`); leave out for a full refund. */
 	refundedAmount?: number;
+	/**
+	 * `total_so_far` (default): `refundedAmount` is everything refunded on the order so far.
+	 * `this_refund`: it is this refund's own amount (Shopify's refunds/create); the ledger sums the
+	 * distinct `refundId`s of the order, in the refund's transaction (a replayed refund id adds nothing).
+	 */
+	refundedAmountIs?: RefundedAmountIs;
+	/** `this_refund`: the provider's id of this refund. */
+	refundId?: string;
 	/** The order's amount; read from the stored conversion when left out. */
 	orderAmount?: number;
 	cancelled?: boolean;
@@ -54,9 +64,34 @@ export interface RefundOutcome {
 	manual: RefundRewardsPlan['manual'];
 	kept: RefundRewardsPlan['kept'];
 	shortfall: RefundRewardsPlan['shortfall'];
+	/**
+	 * The referrer's badges and tiers this refund took away: the value that earned them (lifetime
+	 * points less claw-backs, or qualified referrals) fell below their minimum and their program says
+	 * demote. `heldInstead`: the lower tier of the same rule the referrer holds now.
+	 */
+	demoted: Demotion[];
 	/** True when an earlier call with the same request wrote this answer. */
 	replayed: boolean;
 }
+
+export interface Demotion {
+	participantId: number;
+	kind: 'badge' | 'tier';
+	name: string;
+	rule: string;
+	rewardId: number;
+	metric: 'qualified_referrals' | 'points';
+	/** The value after the refund, and the minimum it fell below. */
+	value: number;
+	min: number;
+	heldInstead?: string;
+}
+
+export const REFUNDED_AMOUNT_IS = ['total_so_far', 'this_refund'] as const;
+export type RefundedAmountIs = (typeof REFUNDED_AMOUNT_IS)[number];
+
+/** Where a referral keeps the refunds counted per refund id (`this_refund`). */
+const PARTS = 'refundParts';
 
 export interface RefundContext {
 	ledger: LedgerStore;
@@ -99,6 +134,23 @@ export async function refundReferral(ctx: RefundContext, input: RefundInput): Pr
 		throw new EngineError('invalid_value', `negativeBalancePolicy must be one of ${NEGATIVE_BALANCE_POLICIES.join(', ')} (got ${describe(policy)}).`, { field: 'negativeBalancePolicy' });
 	}
 	const note = input.note === undefined || input.note === null || input.note === '' ? undefined : String(input.note).slice(0, 1024);
+	const amountIs = input.refundedAmountIs ?? 'total_so_far';
+	if (!(REFUNDED_AMOUNT_IS as readonly string[]).includes(amountIs)) {
+		throw new EngineError('invalid_value', `refundedAmountIs must be one of ${REFUNDED_AMOUNT_IS.join(', ')} (got ${describe(amountIs)}).`, { field: 'refundedAmountIs' });
+	}
+	let refundId: string | undefined;
+	if (amountIs === 'this_refund') {
+		if (input.refundId === undefined || input.refundId === null || input.refundId === '') {
+			throw new EngineError('required', 'refundId is required when the refunded amount is this refund\'s own (summed per refund ID): give the provider\'s id of the refund.', {
+				field: 'refundId',
+				hint: 'The input has no refund ID: set Refund Fields › Refund ID Field',
+			});
+		}
+		refundId = requireText(String(input.refundId), 'refundId', 256);
+		if (refundedAmount === undefined) {
+			throw new EngineError('required', `refundedAmount is required when the refunded amount is this refund's own (refund ${refundId.slice(0, 64)}).`, { field: 'refundedAmount' });
+		}
+	}
 
 	let first: ReferralRecord;
 	if (orderId !== undefined) {
@@ -109,13 +161,21 @@ export async function refundReferral(ctx: RefundContext, input: RefundInput): Pr
 		first = await ctx.requireReferral(input.referralId);
 	}
 	// The request alone names the refund: nothing the server reads or generates enters the key.
-	const request = JSON.stringify([orderId ?? null, orderId === undefined ? first.id : null, refundedAmount ?? null, givenOrderAmount ?? null, cancelled ?? null]);
+	const request = JSON.stringify([
+		orderId ?? null,
+		orderId === undefined ? first.id : null,
+		refundedAmount ?? null,
+		givenOrderAmount ?? null,
+		cancelled ?? null,
+		// Total-so-far keys stay as they were, so replays of refunds sent before this option answer the same.
+		...(refundId !== undefined ? ['this_refund', refundId] : []),
+	]);
 	const idempotencyKey = `refund:${first.id}:${createHash('sha256').update(request).digest('hex').slice(0, 40)}`;
 
 	for (let attempt = 1; ; attempt++) {
 		const referral = attempt === 1 ? first : await ctx.requireReferral(first.id);
 		try {
-			return await attemptRefund(ctx, referral, { orderId, refundedAmount, givenOrderAmount, cancelled, policy, note, idempotencyKey });
+			return await attemptRefund(ctx, referral, { orderId, refundedAmount, givenOrderAmount, cancelled, policy, note, idempotencyKey, ...(refundId !== undefined ? { refundId } : {}) });
 		} catch (error) {
 			// Something the plan read moved meanwhile (a concurrent refund, an award, an approval): plan again.
 			if (!(isEngineError(error) && error.code === 'status_changed') || attempt >= ATTEMPTS) throw error;
@@ -131,14 +191,38 @@ interface CheckedRefund {
 	policy: NegativeBalancePolicy;
 	note?: string;
 	idempotencyKey: string;
+	/** `this_refund`: `refundedAmount` is this refund's own amount, summed with the order's other refund ids. */
+	refundId?: string;
 }
 
-async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, r: CheckedRefund): Promise<RefundOutcome> {
+/** The refunds of the referral's order counted so far, by refund id (`this_refund`). */
+function partsOf(referral: ReferralRecord): Record<string, number> {
+	const raw = referral.metadata?.[PARTS];
+	const out: Record<string, number> = {};
+	if (raw && typeof raw === 'object' && !Array.isArray(raw)) for (const [id, value] of Object.entries(raw)) if (typeof value === 'number') out[id] = value;
+	return out;
+}
+
+async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, checked: CheckedRefund): Promise<RefundOutcome> {
 	const from = parseReferralStatus(referral.status);
+	// This refund's own amount: the total is the sum over the order's distinct refund ids, this one once.
+	const parts = checked.refundId !== undefined ? partsOf(referral) : undefined;
+	const newPart = parts !== undefined && parts[checked.refundId as string] === undefined;
+	const r: CheckedRefund =
+		parts === undefined
+			? checked
+			: {
+					...checked,
+					refundedAmount: Number(
+						(Object.values(parts).reduce((sum, v) => sum + v, 0) + (newPart ? (checked.refundedAmount as number) : 0)).toFixed(6),
+					),
+				};
 	const [qualifying] = await ctx.ledger.listConversions({ programId: ctx.programId, referralIds: [referral.id], qualifiedOnly: true });
 	const orderAmount = r.givenOrderAmount ?? qualifying?.amount ?? undefined;
 	if (r.refundedAmount !== undefined && orderAmount !== undefined && r.refundedAmount > orderAmount) {
-		throw new EngineError('invalid_amount', `refundedAmount (${r.refundedAmount}) cannot exceed the order amount (${orderAmount}): give the total refunded so far, from 0 to ${orderAmount}.`, {
+		throw new EngineError('invalid_amount', parts !== undefined
+			? `refundedAmount: refund ${String(checked.refundId).slice(0, 64)} (${checked.refundedAmount}) brings the order's refunds to ${r.refundedAmount}, more than the order amount (${orderAmount}).`
+			: `refundedAmount (${r.refundedAmount}) cannot exceed the order amount (${orderAmount}): give the total refunded so far, from 0 to ${orderAmount}.`, {
 			field: 'refundedAmount',
 		});
 	}
@@ -185,6 +269,7 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, r: Ch
 		policy: r.policy,
 	});
 	const moves = verdict.reverse && from !== 'reversed';
+	const standing = verdict.reverse ? await standingAfter(ctx, referral, moves, plan) : { demoted: [] as Demotion[] };
 	// The refunded amount is remembered on a standing referral, so a later evaluation rewards what is left of the order.
 	const before = Number((referral.metadata?.refund as { refundedAmount?: number } | undefined)?.refundedAmount ?? 0);
 	const remember = stands && !verdict.reverse && r.refundedAmount !== undefined && r.refundedAmount > before && qualifying !== undefined;
@@ -193,7 +278,7 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, r: Ch
 	const answer: Omit<RefundOutcome, 'replayed'> = {
 		referral: await ctx.detail(after),
 		outcome,
-		changed: moves || plan.steps.length > 0 || remember,
+		changed: moves || plan.steps.length > 0 || remember || newPart || standing.demoted.length > 0,
 		from,
 		reason: verdict.reason,
 		orderId: r.orderId ?? qualifying?.orderId ?? null,
@@ -203,6 +288,7 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, r: Ch
 		manual: plan.manual,
 		kept: plan.kept,
 		shortfall: plan.shortfall,
+		demoted: standing.demoted,
 	};
 	const stored = await ctx.ledger.refundReferral({
 		programId: ctx.programId,
@@ -211,10 +297,82 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, r: Ch
 		referralFrom: referral.status,
 		...(moves ? { referralTo: 'reversed' } : {}),
 		reason: r.note ?? verdict.reason,
-		...(remember ? { referralMetadata: { refund: { orderId: qualifying!.orderId, refundedAmount: r.refundedAmount } } } : {}),
+		...(remember || newPart
+			? {
+					referralMetadata: {
+						...(remember ? { refund: { orderId: qualifying!.orderId, refundedAmount: r.refundedAmount } } : {}),
+						...(newPart ? { [PARTS]: { ...parts, [checked.refundId as string]: checked.refundedAmount } } : {}),
+					},
+				}
+			: {}),
+		// The parts this plan summed must still be the referral's: a concurrent refund of another id plans again.
+		...(parts !== undefined ? { referralMetadataExpected: { [PARTS]: referral.metadata?.[PARTS] ?? null } } : {}),
 		rewardIds: rewards.map((w) => w.id),
 		rewards: plan.steps,
 		answer: answer as unknown as Record<string, unknown>,
+		...(standing.input ? { standing: standing.input } : {}),
 	});
 	return { ...(stored.answer as unknown as Omit<RefundOutcome, 'replayed'>), replayed: stored.replayed };
+}
+
+async function paged<T extends { id: number }>(read: (afterId: number | undefined) => Promise<T[]>): Promise<T[]> {
+	const all: T[] = [];
+	let afterId: number | undefined;
+	for (;;) {
+		const page = await read(afterId);
+		all.push(...page);
+		if (page.length < PAGE) return all;
+		afterId = page[page.length - 1].id;
+	}
+}
+
+/**
+ * The referrer's badges and tiers after the refund: the value that earned each (lifetime points less
+ * claw-backs, this refund's included; qualified referrals, this one no longer) against the minimum
+ * stored with it. What is lost, and the lower tier held instead, is written in the refund's transaction.
+ */
+async function standingAfter(ctx: RefundContext, referral: ReferralRecord, moves: boolean, plan: RefundRewardsPlan): Promise<{ demoted: Demotion[]; input?: RefundStanding }> {
+	const referrerId = referral.referrerId;
+	const rewards = await paged<RewardRecord>((afterId) => ctx.ledger.listRewards({ programId: ctx.programId, recipientId: referrerId, afterId, limit: PAGE }));
+	const held = heldRecognitions(rewards);
+	if (!held.some((h) => h.standing)) return { demoted: [] };
+	const counts = await ctx.ledger.countReferrals({ programId: ctx.programId, referrerId });
+	const qualifiedNow = (counts.byStatus.qualified ?? 0) + (counts.byStatus.rewarded ?? 0);
+	const leaving = moves && (referral.status === 'qualified' || referral.status === 'rewarded') ? 1 : 0;
+	const journal = await paged<PointsEntry>((afterId) => ctx.ledger.pointsJournal({ programId: ctx.programId, participantId: referrerId, afterId, limit: PAGE }));
+	const clawed = plan.clawedBack.filter((c) => c.recipientId === referrerId).reduce((sum, c) => sum + c.points, 0);
+	const values = { qualified_referrals: Math.max(0, qualifiedNow - leaving), points: Math.max(0, lifetimePointsOf(journal) + clawed) };
+	const result = planStanding(held, values);
+	if (result.lost.length === 0 && result.granted.length === 0) return { demoted: [] };
+	const lost = lostCounts(rewards);
+	const events: EventInput[] = [];
+	const demoted: Demotion[] = result.lost.map((l) => {
+		const d: Demotion = { participantId: referrerId, kind: l.kind, name: l.name, rule: l.ruleId, rewardId: l.rewardId, metric: l.metric, value: l.value, min: l.min };
+		const instead = l.kind === 'tier' ? result.granted.find((g) => g.ruleId === l.ruleId)?.name ?? (result.tier ?? undefined) : undefined;
+		if (instead !== undefined) d.heldInstead = instead;
+		events.push({
+			type: `${l.kind}.lost`,
+			payload: { participantId: referrerId, [l.kind]: l.name, rule: l.ruleId, metric: l.metric, value: l.value, min: l.min, referralId: referral.id, ...(l.kind === 'tier' ? { now: result.tier } : {}) },
+		});
+		return d;
+	});
+	const grant = result.granted.map((g) => {
+		const times = (lost[recognitionKey(g.ruleId, g.name)] ?? 0) + 1;
+		return {
+			rule: g.ruleId,
+			kind: 'tier' as const,
+			metadata: { ruleType: g.standing.ruleType ?? 'status', tier: g.name, standing: g.standing, heldAfterRefundOf: referral.id },
+			idempotencyKey: rewardIdempotencyKey(ctx.programId, String(referrerId), g.ruleId, `held:${g.name}#${times}`),
+		};
+	});
+	return {
+		demoted,
+		input: {
+			participantId: referrerId,
+			heldIds: held.map((h) => h.rewardId),
+			lose: result.lost.map((l) => ({ rewardId: l.rewardId, from: l.from as RewardRecord['status'] })),
+			grant,
+			events,
+		},
+	};
 }

@@ -13,6 +13,7 @@ import {
 	requireText,
 	requireTime,
 } from '../referrals/validate';
+import { milestoneSnapshot, recognitionKey, type StandingSnapshot, statusSnapshot } from './standing';
 import { fromMinorUnits, parseCurrency, requireAmount, requireOrderAmount, roundToCurrency, toMinorUnits } from '../shared/money';
 
 /**
@@ -42,6 +43,9 @@ export const RULE_TYPES = ['per_referral', 'milestone', 'status'] as const;
 export type RuleType = (typeof RULE_TYPES)[number];
 export const CAP_PERIODS = ['day', 'week', 'month', 'lifetime'] as const;
 export type CapPeriod = (typeof CAP_PERIODS)[number];
+/** What a badge or tier does when the value that earned it falls below its minimum (a refund). */
+export const WHEN_BELOW_MINIMUM = ['demote', 'keep'] as const;
+export type WhenBelowMinimum = (typeof WHEN_BELOW_MINIMUM)[number];
 
 export interface RewardSpec {
 	kind: ValueKind;
@@ -100,6 +104,8 @@ export interface Milestone {
 	reward?: RewardSpec;
 	badge?: string;
 	tier?: string;
+	/** Badges and tiers: lose it when the value falls below the threshold (`demote`, the default) or keep it. */
+	whenBelowMinimum?: WhenBelowMinimum;
 }
 
 export interface MilestoneRule {
@@ -117,6 +123,8 @@ export interface StatusLevel {
 	min: number;
 	/** Inclusive; defaults to just below the next level's min. */
 	max?: number;
+	/** Lose the level when the value falls below min (`demote`, the default) or keep it once reached. */
+	whenBelowMinimum?: WhenBelowMinimum;
 }
 
 export interface StatusRule {
@@ -457,6 +465,10 @@ function validateRule(input: unknown, index: number, program: { currency?: strin
 			if (mm.reward !== undefined) milestone.reward = validateRewardSpec(mm.reward, ctx, program.currency, false);
 			if (mm.badge !== undefined) milestone.badge = ctx.check(() => requireText(mm.badge, 'badge', 64));
 			if (mm.tier !== undefined) milestone.tier = ctx.check(() => requireText(mm.tier, 'tier', 64));
+			if (present(mm.whenBelowMinimum)) {
+				if (milestone.reward) ctx.fail('invalid_rule', 'whenBelowMinimum', `milestone ${threshold}: whenBelowMinimum applies to badges and tiers only.`);
+				milestone.whenBelowMinimum = ctx.check(() => requireOneOf(mm.whenBelowMinimum, 'whenBelowMinimum', WHEN_BELOW_MINIMUM));
+			}
 			const scaled = { at: scale(threshold, 'threshold'), every: milestone.repeatEvery === undefined ? undefined : scale(milestone.repeatEvery, 'repeatEvery'), threshold };
 			for (const other of seen) {
 				if (other.at === scaled.at) {
@@ -495,6 +507,7 @@ function validateRule(input: unknown, index: number, program: { currency?: strin
 			level.max = ctx.check(() => requireInteger(ll.max, 'max', 0));
 			if (level.max < level.min) ctx.fail('invalid_level', 'max', `level "${name}" has max ${level.max} below its min ${level.min}.`);
 		}
+		if (present(ll.whenBelowMinimum)) level.whenBelowMinimum = ctx.check(() => requireOneOf(ll.whenBelowMinimum, 'whenBelowMinimum', WHEN_BELOW_MINIMUM));
 		return level;
 	});
 	levels.sort((a, b) => a.min - b.min);
@@ -630,6 +643,8 @@ export interface ReferrerState {
 	badges?: string[];
 	/** The VIP tier currently held, per status rule id or as a single name. */
 	tier?: string | null;
+	/** How many times each badge or tier was lost, by `<rule>|<name>`: a badge or tier reached again after a loss is a new award. */
+	lost?: Record<string, number>;
 	/** Usage per cap id in the window `capWindow` gives for the event time. */
 	capUsage?: Record<string, CapUsage>;
 	/** The referrer's qualified referral ids, oldest first; lets milestone rewards list what earned them. */
@@ -684,6 +699,8 @@ export interface AwardIntent {
 	customValue?: string;
 	badge?: string;
 	tier?: string;
+	/** Badges and tiers: what a refund needs to decide whether it is lost (stored with the award). */
+	standing?: StandingSnapshot;
 	label?: string;
 	status: 'pending' | 'approved' | 'skipped';
 	/** Pending value rewards become due for approval at this time. */
@@ -768,6 +785,19 @@ function paidAwards(raw: unknown): PaidAward[] {
 	});
 }
 
+function lostOf(raw: unknown): Record<string, number> {
+	if (raw === undefined || raw === null) return {};
+	const out: Record<string, number> = {};
+	for (const [key, value] of Object.entries(requireRecord(raw, 'lost'))) out[key] = requireInteger(value, `lost.${key}`, 0);
+	return out;
+}
+
+/** The earning event of a badge or tier: the first time as always, again after each loss with `#<n>`. */
+function againAfterLoss(earning: string, st: { lost: Record<string, number> }, ruleId: string, name: string): string {
+	const times = st.lost[recognitionKey(ruleId, name)] ?? 0;
+	return times === 0 ? earning : `${earning}#${times + 1}`;
+}
+
 function validateState(raw: unknown, event: RewardEvent): Required<Omit<ReferrerState, 'tier' | 'qualifiedReferralIds'>> & Pick<ReferrerState, 'tier' | 'qualifiedReferralIds'> {
 	const s = requireRecord(raw, 'state');
 	const qualifiedCount = requireInteger(s.qualifiedCount, 'qualifiedCount', 0);
@@ -801,6 +831,7 @@ function validateState(raw: unknown, event: RewardEvent): Required<Omit<Referrer
 		lifetimePoints: s.lifetimePoints === undefined ? 0 : requireInteger(s.lifetimePoints, 'lifetimePoints', 0),
 		badges: list('badges') ?? [],
 		tier: s.tier === undefined || s.tier === null ? null : requireText(s.tier, 'tier'),
+		lost: lostOf(s.lost),
 		capUsage: usage,
 		qualifiedReferralIds: list('qualifiedReferralIds'),
 		paid: paidAwards(s.paid),
@@ -1076,7 +1107,9 @@ function planMilestones(p: Planner, rule: MilestoneRule, state: ReturnType<typeo
 				referralIds = state.qualifiedReferralIds.slice(from, value);
 			}
 			const kind: AwardKind = m.reward ? m.reward.kind : m.badge ? 'badge' : 'tier';
-			const intent = baseIntent(p, rule, p.event.referrerId, 'referrer', kind, `milestone:${m.threshold}:${reached}`, referralIds);
+			const earning = `milestone:${m.threshold}:${reached}`;
+			const name = m.badge ?? m.tier;
+			const intent = baseIntent(p, rule, p.event.referrerId, 'referrer', kind, name === undefined ? earning : againAfterLoss(earning, state, rule.id, name), referralIds);
 			intent.earnedBy.milestone = reached;
 			if (m.reward) {
 				applySpec(p, intent, m.reward);
@@ -1087,6 +1120,10 @@ function planMilestones(p: Planner, rule: MilestoneRule, state: ReturnType<typeo
 			} else {
 				if (state.tier === m.tier) continue;
 				intent.tier = m.tier;
+			}
+			if (!m.reward) {
+				const snapshot = milestoneSnapshot(rule, m.threshold);
+				if (snapshot) intent.standing = snapshot;
 			}
 			push(p, intent);
 		}
@@ -1104,8 +1141,9 @@ function planStatus(p: Planner, rule: StatusRule, state: ReturnType<typeof valid
 	const value = rule.metric === 'qualified_referrals' ? state.qualifiedCount : state.lifetimePoints + pointsThisEvent;
 	const reached = rule.levels.filter((l) => value >= l.min);
 	const grant = (level: StatusLevel) => {
-		const intent = baseIntent(p, rule, p.event.referrerId, 'referrer', rule.award, `level:${level.name}`, [p.event.referralId]);
+		const intent = baseIntent(p, rule, p.event.referrerId, 'referrer', rule.award, againAfterLoss(`level:${level.name}`, state, rule.id, level.name), [p.event.referralId]);
 		intent.earnedBy.level = level.name;
+		intent.standing = statusSnapshot(rule, level.name);
 		if (rule.award === 'badge') intent.badge = level.name;
 		else intent.tier = level.name;
 		push(p, intent);

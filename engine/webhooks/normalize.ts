@@ -33,6 +33,11 @@ export interface OrderEvent {
 	refundedAmount: number | null;
 	/** Refunds: the order's amount when the event carries it (else Reverse reads it from the ledger). */
 	orderAmount: number | null;
+	/**
+	 * Refunds whose `refundedAmount` is this refund alone (Shopify): the provider's id of the refund,
+	 * for Reverse's *Refunded Amount Is › This Refund (Summed per Refund ID)*. Null elsewhere.
+	 */
+	refundId: string | null;
 	/** The provider's customer id (Stripe `cus_…`, Shopify customer id, WooCommerce customer id, Paddle `ctm_…`). */
 	customerId: string | null;
 	/** Why an event was ignored, or a note on how it was read. */
@@ -106,7 +111,7 @@ const round = (n: number, currency: string | null) => {
 };
 
 function blank(source: OrderSource, event: string): OrderEvent {
-	return { kind: 'ignored', source, event, eventId: null, orderId: null, email: null, amount: null, currency: null, occurredAt: null, refundedAmount: null, orderAmount: null, customerId: null, reason: null };
+	return { kind: 'ignored', source, event, eventId: null, orderId: null, email: null, amount: null, currency: null, occurredAt: null, refundedAmount: null, orderAmount: null, refundId: null, customerId: null, reason: null };
 }
 
 const ignore = (e: OrderEvent, reason: string): OrderEvent => ({ ...e, kind: 'ignored', reason });
@@ -215,6 +220,7 @@ function shopify(body: Obj, headers: Record<string, unknown>): OrderEvent {
 			currency,
 			occurredAt: isoFrom(body.processed_at) ?? isoFrom(body.created_at),
 			refundedAmount: round(refunded, currency),
+			refundId: text(body.id),
 			customerId: null,
 			reason: refunds.length === 0 ? 'No refund transaction in the event: the refunded amount is the refunded lines (subtotal plus tax).' : null,
 		};

@@ -5,6 +5,8 @@ import { ledgerFor, ledgerNotice, referralLedgerConnectionTest } from '../shared
 
 /** The outbox event types a workflow can start on; the ledger and the services write them. */
 export const TRIGGER_EVENTS = [
+	{ name: 'Badge Earned', value: 'badge.earned' },
+	{ name: 'Badge Lost', value: 'badge.lost' },
 	{ name: 'Participant Enrolled', value: 'participant.enrolled' },
 	{ name: 'Referral Flagged', value: 'referral.flagged' },
 	{ name: 'Referral Qualified', value: 'referral.qualified' },
@@ -12,6 +14,7 @@ export const TRIGGER_EVENTS = [
 	{ name: 'Referral Rejected', value: 'referral.rejected' },
 	{ name: 'Referral Reversed', value: 'referral.reversed' },
 	{ name: 'Reward Awarded', value: 'reward.awarded' },
+	{ name: 'Tier Lost', value: 'tier.lost' },
 	{ name: 'Tier Reached', value: 'tier.reached' },
 ];
 

@@ -162,5 +162,16 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 		const toMarketing = smtp.messages.filter((m) => to(m) === 'marketing@example.com').map((m) => String(m.parsed.subject));
 		expect(toMarketing).toHaveLength(2);
 		expect(toMarketing.filter((subject) => subject.includes(' reached '))).toEqual([`Participant #${tia.participant.id} reached Gold`]);
-	}, 300_000);
+
+		// #13 defect 4: a refund of the 10th order takes Tia below Gold's minimum (Demote): the refund answers it
+		// as demoted, and the trigger's tier.lost branch emails marketing.
+		const refunded = (await (await fetch(`${server.baseUrl}/webhook/referral/refund`, signedPost({ orderId: 'T-10' }))).json()) as { outcome: string; demoted: Array<Record<string, unknown>> };
+		expect(refunded.outcome).toBe('reversed');
+		expect(refunded.demoted.map((d) => [d.kind, d.name]).sort()).toEqual([
+			['badge', 'Gold'],
+			['tier', 'Gold'],
+		]);
+		const lost = await waitForMail(smtp, 'marketing@example.com', 150_000, `Participant #${tia.participant.id} lost Gold`);
+		expect(String(lost.parsed.html)).toContain('below its minimum of 10');
+	}, 450_000);
 });

@@ -178,10 +178,12 @@ describe('signed sources in real n8n', () => {
 			// The order id survives beyond 2^53.
 			expect((await conversionsOf(referral.id)).map((c) => [c.orderId, c.amount])).toEqual([[BIG_ID, 129]]);
 			expect(await send('shopify/referrals', delivery)).toMatchObject({ status: 401, json: { error: { field: 'signature' } } });
-			const refund = { ...fixture('shopify-refunds-create.json'), order_id: 'BIG_ID', transactions: [{ kind: 'refund', status: 'success', amount: '129.00', currency: 'EUR' }] };
+			const refund = { ...fixture('shopify-refunds-create.json'), id: 5001, order_id: 'BIG_ID', transactions: [{ kind: 'refund', status: 'success', amount: '129.00', currency: 'EUR' }] };
 			const reversed = await send('shopify/referrals', fromShopify('refunds/create', refund));
 			expect(reversed.status).toBe(200);
 			expect(reversed.json.referral).toEqual({ id: referral.id, status: 'reversed' });
+			// #14: the refund is counted by its own id (Refunded Amount Is › This Refund, Summed per Refund ID).
+			expect((await ledger.getReferral({ programId: 'default', id: referral.id }))!.metadata.refundParts).toEqual({ '5001': 129 });
 		});
 	});
 

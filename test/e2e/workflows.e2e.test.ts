@@ -182,7 +182,7 @@ describe('sample workflows in real n8n', () => {
 		for (let attempt = 0; attempt < 2; attempt++) {
 			const response = await fetch(`${server!.baseUrl}/webhook/referral/refund`, signedPost({ orderId: 'A-1001' }));
 			expect(response.status).toBe(200);
-			expect(await read(response)).toEqual({ referral: { id: conversion.referral!.id, status: 'reversed' }, outcome: 'reversed', reversed: [], adjusted: [] });
+			expect(await read(response)).toEqual({ referral: { id: conversion.referral!.id, status: 'reversed' }, outcome: 'reversed', reversed: [], adjusted: [], demoted: [] });
 		}
 		expect((await service.getReferral(conversion.referral!.id)).status).toBe('reversed');
 	});

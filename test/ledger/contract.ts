@@ -555,6 +555,51 @@ export function ledgerContract(target: ContractTarget): void {
 			return { referrer, referee, referral };
 		}
 
+		it('a refund takes badges and tiers of the referrer away and grants a lower tier in its transaction, compare-and-set on what it saw', async () => {
+			const programId = await program();
+			const { referrer, referral } = await referralPair(programId);
+			const other = await referralPair(programId);
+			// The referrer's Gold tier and badge were earned by another referral of theirs.
+			const tier = (await ledger.awardReward({ programId, recipientId: referrer.id, referralId: other.referral.id, side: 'referrer', rule: 'tiers', kind: 'tier', status: 'approved', metadata: { tier: 'Gold' }, idempotencyKey: 't-gold' })).reward;
+			const badge = (await ledger.awardReward({ programId, recipientId: referrer.id, referralId: other.referral.id, side: 'referrer', rule: 'badges', kind: 'badge', status: 'approved', metadata: { badge: 'Gold' }, idempotencyKey: 'b-gold' })).reward;
+			const base = { programId, referralId: referral.id, referralFrom: 'pending', referralTo: 'reversed', rewardIds: [], rewards: [], answer: { demoted: ['Gold'] } };
+			const standing = {
+				participantId: referrer.id,
+				heldIds: [tier.id, badge.id],
+				lose: [
+					{ rewardId: tier.id, from: 'approved' as const },
+					{ rewardId: badge.id, from: 'approved' as const },
+				],
+				grant: [{ rule: 'tiers', kind: 'tier' as const, metadata: { tier: 'Silver' }, idempotencyKey: 't-silver-held' }],
+				events: [{ type: 'tier.lost', payload: { tier: 'Gold', now: 'Silver' } }],
+			};
+			// One more badge held meanwhile than the plan saw: nothing is written.
+			const before = await snapshot(programId);
+			await rejects(ledger.refundReferral({ ...base, idempotencyKey: 'refund-x', standing: { ...standing, heldIds: [tier.id], lose: [standing.lose[0]] } }), 'status_changed', 'standing.heldIds');
+			expect(await snapshot(programId)).toEqual(before);
+			await rejects(ledger.refundReferral({ ...base, idempotencyKey: 'refund-y', standing: { ...standing, lose: [{ rewardId: tier.id, from: 'pending' as const }] } }), 'status_changed');
+			expect(await snapshot(programId)).toEqual(before);
+			await rejects(ledger.refundReferral({ ...base, idempotencyKey: 'refund-z', standing: { ...standing, lose: [{ rewardId: 999_999, from: 'approved' as const }] } }), 'invalid_value', 'standing.lose[0].rewardId');
+
+			const start = await ledger.latestEventId();
+			const done = await ledger.refundReferral({ ...base, idempotencyKey: 'refund-1', standing });
+			expect(done).toEqual({ answer: { demoted: ['Gold'] }, replayed: false });
+			const rewards = await ledger.listRewards({ programId, recipientId: referrer.id });
+			expect(rewards.map((r) => [r.kind, r.metadata.tier ?? r.metadata.badge, r.status, r.referralId])).toEqual([
+				['tier', 'Gold', 'reversed', other.referral.id],
+				['badge', 'Gold', 'reversed', other.referral.id],
+				['tier', 'Silver', 'approved', null],
+			]);
+			const events = (await ledger.readEvents({ afterId: start, programId })).events;
+			expect(events.map((e) => e.type)).toEqual(['referral.reversed', 'reward.reversed', 'reward.reversed', 'reward.awarded', 'tier.lost']);
+			expect(events[4].payload).toEqual({ tier: 'Gold', now: 'Silver' });
+			// A replay returns the first answer and writes nothing.
+			const end = await ledger.latestEventId();
+			expect(await ledger.refundReferral({ ...base, idempotencyKey: 'refund-1', standing })).toEqual({ answer: { demoted: ['Gold'] }, replayed: true });
+			expect(await ledger.latestEventId()).toBe(end);
+			expect(await ledger.listRewards({ programId, recipientId: referrer.id })).toEqual(rewards);
+		});
+
 		it('awards each side once by default, and the points with it in the same step', async () => {
 			const programId = await program();
 			const { referrer, referee, referral } = await referralPair(programId);

@@ -1,6 +1,7 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../../engine/errors';
 import type { NegativeBalancePolicy } from '../../../engine/rewards/reversal';
+import type { RefundedAmountIs } from '../../../engine/referrals/refund';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toNumber, toText } from './common';
@@ -93,7 +94,22 @@ export const description: INodeProperties[] = [
 			fieldOption('Order Amount Field', 'orderAmount', 'orderAmount', 'Name of the field holding the order amount; read from the ledger when absent'),
 			fieldOption('Order ID Field', 'orderId', 'orderId'),
 			fieldOption('Referral ID Field', 'referralId', 'referralId'),
-			fieldOption('Refunded Amount Field', 'refundedAmount', 'refundedAmount', 'Name of the field holding the amount refunded so far'),
+			fieldOption('Refund ID Field', 'refundId', 'refundId', 'Name of the field holding the provider\'s ID of this refund (with Refunded Amount Is › This Refund)'),
+			fieldOption('Refunded Amount Field', 'refundedAmount', 'refundedAmount', 'Name of the field holding the refunded amount (see Refunded Amount Is)'),
+			{
+				displayName: 'Refunded Amount Is',
+				name: 'refundedAmountIs',
+				type: 'options',
+				options: [
+					{ name: 'Total So Far', value: 'total_so_far', description: 'Everything refunded on the order so far, this refund included (Stripe charge.refunded, WooCommerce)' },
+					{
+						name: 'This Refund (Summed per Refund ID)',
+						value: 'this_refund',
+						description: 'This refund\'s own amount (Shopify refunds/create); the ledger adds up the order\'s refunds by refund ID, a repeated ID once',
+					},
+				],
+				default: 'total_so_far',
+			},
 		],
 	},
 	{
@@ -204,7 +220,8 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 	if (operation === 'reverse') {
 		const byFor = parameterReader<string>(this, 'reverseBy', 'orderId');
 		const policyFor = parameterReader<NegativeBalancePolicy>(this, 'negativeBalancePolicy', 'allow_negative');
-		const fieldsFor = fieldsReader(this, 'refundFields', { orderId: 'orderId', referralId: 'referralId', refundedAmount: 'refundedAmount', orderAmount: 'orderAmount', cancelled: 'cancelled' });
+		const fieldsFor = fieldsReader(this, 'refundFields', { orderId: 'orderId', referralId: 'referralId', refundedAmount: 'refundedAmount', orderAmount: 'orderAmount', cancelled: 'cancelled', refundId: 'refundId' });
+		const amountIsFor = parameterReader<IDataObject>(this, 'refundFields', {});
 		return await runPerItem(
 			this,
 			async (item, itemIndex) => {
@@ -216,7 +233,15 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 						hint: `The input has no ${by === 'orderId' ? 'order ID' : 'referral ID'}: set Refund Fields › ${by === 'orderId' ? 'Order ID Field' : 'Referral ID Field'}`,
 					});
 				}
+				const amountIs = (amountIsFor(itemIndex).refundedAmountIs as RefundedAmountIs | undefined) ?? 'total_so_far';
+				if (amountIs === 'this_refund' && f.refundId === undefined) {
+					throw new EngineError('required', 'refundId is required', {
+						field: 'refundId',
+						hint: 'Refunded Amount Is › This Refund needs the refund\'s ID: set Refund Fields › Refund ID Field',
+					});
+				}
 				const outcome = await (await serviceFor(itemIndex)).reverse({
+					...(amountIs === 'this_refund' ? { refundedAmountIs: amountIs, refundId: toText(f.refundId) } : {}),
 					orderId: by === 'orderId' ? toText(f.orderId) : undefined,
 					referralId: by === 'referralId' ? (toText(f.referralId) as string) : undefined,
 					refundedAmount: toNumber(f.refundedAmount, 'refundedAmount'),

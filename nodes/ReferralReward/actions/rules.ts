@@ -10,6 +10,22 @@ import { RewardService, type RewardServiceOptions } from '../../../engine/reward
 
 const evaluate = { show: { operation: ['evaluate'] } };
 
+/** What a badge or tier does when a refund takes the value below its minimum. */
+function whenBelowMinimumField(show?: { kind: string[] }): INodeProperties {
+	return {
+		displayName: 'When Below Minimum',
+		name: 'whenBelowMinimum',
+		type: 'options',
+		options: [
+			{ name: 'Demote', value: 'demote', description: 'Lose it when a refund takes the value below the minimum (a lower tier still reached is held instead)' },
+			{ name: 'Keep', value: 'keep', description: 'Keep it once reached, whatever refunds take back' },
+		],
+		default: 'demote',
+		hint: 'A refund that takes points or qualified referrals below the minimum: Demote takes the badge or tier away (events tier.lost, badge.lost); Keep holds it once reached',
+		...(show ? { displayOptions: { show } } : {}),
+	};
+}
+
 /** The fields of a value reward, shown by kind; used by per-referral rewards and milestones. */
 function rewardFields(kinds: Array<{ name: string; value: string }>, defaultKind: string): INodeProperties[] {
 	const when = (...kind: string[]) => ({ show: { kind } });
@@ -162,6 +178,7 @@ export const description: INodeProperties[] = [
 					{ displayName: 'Repeat Every', name: 'repeatEvery', type: 'number', default: 0, description: 'Fire again every N after the threshold; 0 means once' },
 					...rewardFields([...VALUE_KINDS, { name: 'Badge', value: 'badge' }, { name: 'VIP Tier', value: 'tier' }], 'coupon'),
 					{ displayName: 'Badge or Tier Name', name: 'name', type: 'string', default: '', placeholder: 'e.g. Gold', displayOptions: { show: { kind: ['badge', 'tier'] } } },
+					whenBelowMinimumField({ kind: ['badge', 'tier'] }),
 				],
 			},
 		],
@@ -173,7 +190,7 @@ export const description: INodeProperties[] = [
 		typeOptions: { multipleValues: true, sortable: true },
 		placeholder: 'Add Level',
 		default: {},
-		description: 'Levels such as Bronze, Silver, Gold from lifetime qualified referrals or points. A badge is kept; a tier is the highest level reached.',
+		description: 'Levels such as Bronze, Silver, Gold from lifetime qualified referrals or points. A badge is held from its minimum; a tier is the highest level reached. When a refund takes the value below a minimum, When Below Minimum says whether it is lost.',
 		displayOptions: evaluate,
 		options: [
 			{
@@ -203,6 +220,7 @@ export const description: INodeProperties[] = [
 					},
 					{ displayName: 'Minimum', name: 'min', type: 'number', default: 10 },
 					{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'e.g. Gold' },
+					whenBelowMinimumField(),
 				],
 			},
 		],
@@ -345,6 +363,7 @@ export function programFromForm(programId: string, form: { perReferral?: IDataOb
 		if (entry.kind === 'badge') m.badge = entry.name;
 		else if (entry.kind === 'tier') m.tier = entry.name;
 		else m.reward = rewardSpec(entry);
+		if ((entry.kind === 'badge' || entry.kind === 'tier') && present(entry.whenBelowMinimum)) m.whenBelowMinimum = entry.whenBelowMinimum;
 		byMetric.set(metric, [...(byMetric.get(metric) ?? []), m]);
 	}
 	for (const [metric, milestones] of byMetric) {
@@ -361,7 +380,7 @@ export function programFromForm(programId: string, form: { perReferral?: IDataOb
 				rule = { type: 'status', award: award as StatusRule['award'], metric, levels: [] } as unknown as StatusRule;
 				statusRules.set(group, rule);
 			}
-			rule.levels.push({ name: entry.name as string, min: entry.min as number });
+			rule.levels.push({ name: entry.name as string, min: entry.min as number, ...(present(entry.whenBelowMinimum) ? { whenBelowMinimum: entry.whenBelowMinimum as 'demote' | 'keep' } : {}) });
 		}
 	}
 	rules.push(...statusRules.values());

@@ -27,6 +27,7 @@ describe('Stripe', () => {
 			occurredAt: '2023-06-06T22:19:30.000Z',
 			refundedAmount: null,
 			orderAmount: null,
+			refundId: null,
 			customerId: 'cus_NffrFeUfNV2Hib',
 			reason: null,
 		});
@@ -69,6 +70,7 @@ describe('Stripe', () => {
 			orderId: 'pi_3MmlLrLkdIwHu7ix0Hw3VsGY',
 			refundedAmount: 5,
 			orderAmount: 10.99,
+			refundId: null,
 			currency: 'USD',
 			email: null,
 		});
@@ -90,6 +92,7 @@ describe('Shopify', () => {
 			occurredAt: '2022-01-01T00:00:00.000Z',
 			refundedAmount: null,
 			orderAmount: null,
+			refundId: null,
 			customerId: '115310627314723954',
 			reason: null,
 		});
@@ -103,6 +106,8 @@ describe('Shopify', () => {
 			refundedAmount: 89.99,
 			currency: 'USD',
 			occurredAt: '2022-01-01T00:00:00.000Z',
+			// Each refunds/create is one refund: its id lets Reverse sum the order's refunds (#14).
+			refundId: '890088186047892319',
 		});
 		refund.transactions = [
 			{ kind: 'refund', status: 'success', amount: '41.94', currency: 'USD' },
@@ -131,6 +136,7 @@ describe('WooCommerce', () => {
 			occurredAt: '2017-03-22T19:28:08.000Z',
 			refundedAmount: null,
 			orderAmount: null,
+			refundId: null,
 			customerId: null,
 			reason: null,
 		});
