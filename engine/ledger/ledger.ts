@@ -25,6 +25,7 @@ import {
 	type CodeState,
 	type CompleteMessageInput,
 	type ConversionRecord,
+	type KeepAnswerInput,
 	type CountReferralsQuery,
 	type CouponCounts,
 	type CouponRecord,
@@ -188,6 +189,7 @@ function toConversion(r: Row): ConversionRecord {
 		currency: sOrNull(r.currency),
 		occurredAt: n(r.occurred_at),
 		createdAt: n(r.created_at),
+		referralStatus: sOrNull(r.referral_status),
 	};
 }
 
@@ -1380,9 +1382,9 @@ export class SqlLedger implements LedgerStore {
 					const qualifies = fromStatuses.includes(from);
 					const occurred = occurredAt ?? w.now;
 					const inserted = await w.tx.get(
-						`INSERT INTO conversions (program_id, referral_id, order_id, amount, currency, occurred_at, qualified, created_at)
-						VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING *`,
-						[programId, id, orderId, amount ?? null, currency ?? null, occurred, qualifies ? 1 : 0, w.now],
+						`INSERT INTO conversions (program_id, referral_id, order_id, amount, currency, occurred_at, qualified, created_at, referral_status)
+						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING *`,
+						[programId, id, orderId, amount ?? null, currency ?? null, occurred, qualifies ? 1 : 0, w.now, from],
 					);
 					if (!inserted) {
 						const existing = (await w.tx.get(`SELECT * FROM conversions WHERE program_id = $1 AND order_id = $2`, [programId, orderId]))!;
@@ -1871,7 +1873,7 @@ export class SqlLedger implements LedgerStore {
 		const derived = digest({ participantId, delta: change.delta, reason: change.reason ?? null, rewardId: rewardId ?? null });
 		return this.write(async (w) => {
 			await this.requireProgram(w.tx, programId);
-			return this.once<{ entryId: number }, AppendPointsResult>(w, {
+			return this.once<{ entryId: number; balance?: number }, AppendPointsResult>(w, {
 				programId,
 				operation: 'appendPoints',
 				key,
@@ -1882,10 +1884,12 @@ export class SqlLedger implements LedgerStore {
 					if (rewardId !== undefined) await this.requireReward(w.tx, programId, rewardId, 'rewardId');
 					const { entry, balance } = await this.addPoints(w, programId, participantId, change, rewardId ?? null, key ?? `auto:${derived}`);
 					w.emitAll(programId, events, participantId);
-					return { receipt: { entryId: entry.id }, result: { entry, balance, replayed: false } };
+					return { receipt: { entryId: entry.id, balance }, result: { entry, balance, replayed: false } };
 				},
+				// A replay answers like the first call: the balance right after it (receipts of earlier versions: the balance now).
 				replay: async (r) => {
 					const entry = toEntry(await this.loadRow(w.tx, 'points_journal', r.entryId));
+					if (r.balance !== undefined) return { entry, balance: r.balance, replayed: true };
 					const current = await w.tx.get(`SELECT balance FROM points_balances WHERE participant_id = $1`, [entry.participantId]);
 					return { entry, balance: current ? n(current.balance) : 0, replayed: true };
 				},
@@ -1935,11 +1939,13 @@ export class SqlLedger implements LedgerStore {
 		const key = keyOf(input);
 		return this.write(async (w) => {
 			await this.requireProgram(w.tx, programId);
-			// Idempotent by (program, pool, code): loading the same file twice adds nothing.
-			return this.once<{ added: number; duplicates: number }, LoadCouponsResult>(w, {
+			// Idempotent by (program, pool, code): loading the same file twice adds nothing. The same
+			// load again (same pool, same codes) is a replay: it answers from the first load's receipt.
+			return this.once<{ added: number; duplicates: number; available?: number }, LoadCouponsResult>(w, {
 				programId,
 				operation: 'loadCoupons',
 				key,
+				derive: () => digest({ pool, codes }),
 				request: { pool, codes },
 				run: async () => {
 					let added = 0;
@@ -1951,9 +1957,10 @@ export class SqlLedger implements LedgerStore {
 					}
 					const { available } = await this.countPool(w.tx, programId, pool);
 					w.emitAll(programId, events);
-					return { receipt: { added, duplicates: codes.length - added }, result: { added, duplicates: codes.length - added, available, replayed: false } };
+					return { receipt: { added, duplicates: codes.length - added, available }, result: { added, duplicates: codes.length - added, available, replayed: false } };
 				},
-				replay: async (r) => ({ ...r, available: (await this.countPool(w.tx, programId, pool)).available, replayed: true }),
+				// Receipts written by earlier versions kept no count: those replays read the pool's count now.
+				replay: async (r) => ({ added: r.added, duplicates: r.duplicates, available: r.available ?? (await this.countPool(w.tx, programId, pool)).available, replayed: true }),
 			});
 		});
 	}
@@ -2398,6 +2405,35 @@ export class SqlLedger implements LedgerStore {
 	}
 
 	// ---------- maintenance ----------
+
+	async keepAnswer(input: KeepAnswerInput): Promise<{ answer: Record<string, unknown>; replayed: boolean }> {
+		inputObject(input, 'keepAnswer');
+		const programId = programIdOf(input);
+		const operation = v.text(input.operation, 'operation', 64);
+		const key = v.text(input.key, 'key', LIMITS.key);
+		const answer = v.jsonObject(input.answer, 'answer');
+		const where = [programId, `answer:${operation}`, key];
+		return this.write(async (w) => {
+			// The first answer stays: a racing or later copy of the request gets it back.
+			const inserted = await w.tx.get(
+				`INSERT INTO idempotency_keys (program_id, operation, idem_key, fingerprint, receipt, created_at) VALUES ($1, $2, $3, NULL, $4, $5) ON CONFLICT DO NOTHING RETURNING receipt`,
+				[...where, answer, w.now],
+			);
+			if (inserted) return { answer: JSON.parse(answer) as Record<string, unknown>, replayed: false };
+			const row = await w.tx.get(`SELECT receipt FROM idempotency_keys WHERE program_id = $1 AND operation = $2 AND idem_key = $3`, where);
+			return { answer: JSON.parse(s(row!.receipt)) as Record<string, unknown>, replayed: true };
+		});
+	}
+
+	async keptAnswer(query: { programId: string; operation: string; key: string }): Promise<Record<string, unknown> | null> {
+		inputObject(query, 'keptAnswer');
+		const programId = programIdOf(query);
+		const where = [programId, `answer:${v.text(query.operation, 'operation', 64)}`, v.text(query.key, 'key', LIMITS.key)];
+		return this.read(async (tx) => {
+			const row = await tx.get(`SELECT receipt FROM idempotency_keys WHERE program_id = $1 AND operation = $2 AND idem_key = $3`, where);
+			return row && row.receipt !== null ? (JSON.parse(s(row.receipt)) as Record<string, unknown>) : null;
+		});
+	}
 
 	async pruneIdempotencyKeys(query: { before: Time }): Promise<number> {
 		inputObject(query, 'pruneIdempotencyKeys');

@@ -333,6 +333,14 @@ export const MIGRATIONS: Migration[] = [
 			`CREATE INDEX ledger_nonces_expiry ON ledger_nonces (scope, expires_at)`,
 		],
 	},
+	{
+		version: 6,
+		name: 'conversion status',
+		// The referral's status when the order arrived: a replay of the conversion answers like the
+		// first request (qualified, or ignored and why), whatever the referral did since. Null for
+		// orders recorded before this version.
+		statements: (t) => [`ALTER TABLE conversions ADD COLUMN referral_status ${t.text}`],
+	},
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS ledger_migrations (

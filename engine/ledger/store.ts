@@ -168,6 +168,16 @@ export interface StatusChange {
 	at: number;
 }
 
+export interface KeepAnswerInput {
+	programId: string;
+	/** What kind of request (e.g. `signUp`); 1 to 64 characters. */
+	operation: string;
+	/** The request's key, derived from the request alone. */
+	key: string;
+	/** The answer to keep (a JSON object). */
+	answer: Record<string, unknown>;
+}
+
 export interface ConversionRecord {
 	id: number;
 	programId: string;
@@ -177,6 +187,8 @@ export interface ConversionRecord {
 	currency: string | null;
 	occurredAt: number;
 	createdAt: number;
+	/** The referral's status when the order arrived (null for orders recorded by versions before 6 of the schema). */
+	referralStatus: string | null;
 }
 
 export const REWARD_KINDS = ['points', 'coupon', 'cash', 'badge', 'tier', 'custom'] as const;
@@ -1010,6 +1022,14 @@ export interface LedgerStore {
 	loadScoringModel(name: string): Promise<ScoringModelRecord | null>;
 
 	// maintenance
+	/**
+	 * Keeps the answer of a request under its key (made of the request alone, never of anything the
+	 * server generated) and returns the answer kept: the first one stored. So a replay of the request,
+	 * also one racing it, answers like the first (`replayed: true`). Pruned with the idempotency keys.
+	 */
+	keepAnswer(input: KeepAnswerInput): Promise<{ answer: Record<string, unknown>; replayed: boolean }>;
+	/** The answer kept under the key, or null. */
+	keptAnswer(query: { programId: string; operation: string; key: string }): Promise<Record<string, unknown> | null>;
 	/** Forgets idempotency keys older than `before` (natural unique keys still hold); returns how many. */
 	pruneIdempotencyKeys(query: { before: Time }): Promise<number>;
 	schemaVersion(): Promise<number>;

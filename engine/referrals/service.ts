@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { normalizeCode } from '../codes';
 import { normaliseEmail } from '../shared/email';
 import { checkLinkOptions, type LinkSecrets, participantLink, verifyParticipantLink } from '../shared/links';
@@ -141,10 +142,16 @@ export interface ConversionOutcome {
 
 export interface TransitionOutcome {
 	referral: ReferralDetail;
-	/** True when this call moved the referral; false when it was already there (a replay). */
+	/**
+	 * True when this request moved the referral (a replay of it says so too: it answers from the
+	 * referral's history like the first call); false when it was already there for another reason.
+	 */
 	changed: boolean;
+	/** The status the request found (a replay: the one its first call found, from the history). */
 	from: ReferralStatus;
 	reason: string;
+	/** True when an earlier call (a retry, a re-run, a racing copy) made the change this one answers with. */
+	replayed: boolean;
 }
 
 export interface ReferralDetail extends ReferralSummary {
@@ -245,10 +252,12 @@ export class ReferralService {
 		return code;
 	}
 
-	private async enrolOnly(input: IdentityInput, hashes: Hashes) {
+	private async enrolOnly(input: IdentityInput, hashes: Hashes, signUpKey: string) {
 		const { email, externalId } = identity(input);
 		const metadata = input.metadata === undefined ? {} : { ...input.metadata };
 		if (!isRecord(metadata)) throw new EngineError('invalid_object', 'metadata must be an object.', { field: 'metadata' });
+		// Which sign-up created the participant: its replays (also racing ones) answer `enrolled: true` like it.
+		metadata.signUpKey = signUpKey;
 		// The sign-up's hashes let a later referral detect "same ip/device as the referrer".
 		if (hashes.ipHash) metadata.signupIpHash = hashes.ipHash;
 		if (hashes.deviceHash) metadata.signupDeviceHash = hashes.deviceHash;
@@ -283,21 +292,50 @@ export class ReferralService {
 	 */
 	async enrol(input: SignUpInput): Promise<SignUpOutcome> {
 		const hashes = this.hashes(input);
-		const { participant, created } = await this.enrolOnly(input, hashes);
+		const typedCode = input.referralCode === undefined || input.referralCode === null ? '' : String(input.referralCode).trim();
+		const key = this.signUpKey(input, typedCode);
+		const { participant, created } = await this.enrolOnly(input, hashes, key);
 		const code = await this.codeOf(participant);
 		const outcome: SignUpOutcome = {
 			participant: this.participantView(participant, code.code),
 			referral: null,
 			warnings: [],
-			enrolled: created,
+			enrolled: created || participant.metadata?.signUpKey === key,
 		};
-		const typedCode = input.referralCode === undefined || input.referralCode === null ? '' : String(input.referralCode).trim();
-		if (typedCode === '' && (input.referrerId === undefined || input.referrerId === null || input.referrerId === '')) return outcome;
-		const recorded = await this.recordFor(participant, created, typedCode, input, hashes);
-		outcome.referral = recorded.referral;
-		outcome.warnings.push(...recorded.warnings);
-		if (recorded.assessment) outcome.assessment = recorded.assessment;
-		return outcome;
+		if (typedCode !== '' || !(input.referrerId === undefined || input.referrerId === null || input.referrerId === '')) {
+			const recorded = await this.recordFor(participant, created, typedCode, input, hashes);
+			outcome.referral = recorded.referral;
+			outcome.warnings.push(...recorded.warnings);
+			if (recorded.assessment) outcome.assessment = recorded.assessment;
+		}
+		// The same sign-up again (a retry, n8n re-running the execution, a racing copy) answers like the
+		// first one, whatever the referral did since. The answer is kept without personal data: the
+		// participant is shown as the ledger has them now (an erased one stays erased).
+		const { participant: _shown, ...rest } = outcome;
+		const kept = await this.ledger.keepAnswer({ programId: this.programId, operation: 'signUp', key, answer: { participantId: participant.id, ...rest } });
+		if (!kept.replayed) return outcome;
+		const { participantId: _id, ...first } = kept.answer as unknown as Omit<SignUpOutcome, 'participant'> & { participantId: number };
+		return { participant: outcome.participant, ...first };
+	}
+
+	/**
+	 * A sign-up's key: the program's keyed hash of who signs up (email or external ID), with which
+	 * code or referrer, and when if the caller said so (a trusted system's `signedUpAt`: another time
+	 * is another touch). Nothing the server generates (its clock, ids, the request's ip) enters it.
+	 */
+	private signUpKey(input: SignUpInput, typedCode: string): string {
+		const { email, externalId } = identity(input);
+		const by = typedCode !== '' ? `code:${this.canonicalCode(typedCode)}` : input.referrerId === undefined || input.referrerId === null || input.referrerId === '' ? 'none' : `referrer:${String(input.referrerId)}`;
+		// A time that does not parse is refused where it is used (with a referral), not here.
+		let at: number | string | null = null;
+		if (!(input.at === undefined || input.at === null || input.at === '')) {
+			try {
+				at = requireTime(input.at, 'signedUpAt');
+			} catch {
+				at = String(input.at);
+			}
+		}
+		return createHmac('sha256', this.program.salt).update(`sign_up\u0000${JSON.stringify([email ?? null, externalId ?? null, by, at])}`).digest('hex');
 	}
 
 	/** Record a referred sign-up: like `enrol`, but a code or a referrer is required. */
@@ -629,7 +667,19 @@ export class ReferralService {
 		});
 		const view = { id: result.referral.id, status: publicStatus(parseReferralStatus(result.referral.status)) };
 		if (result.replayed) {
-			return { referral: view, qualified: result.qualified, outcome: 'replayed', reason: 'This order was already recorded; nothing changed.', replayed: true, orderId: conversion.orderId };
+			// The same order again answers like its first request, from what the ledger stored with the
+			// order (the referral's status then; the order's own time), whatever the referral did since.
+			const then = result.conversion.referralStatus;
+			if (then === null) {
+				return { referral: view, qualified: result.qualified, outcome: 'replayed', reason: 'This order was already recorded; nothing changed.', replayed: true, orderId: conversion.orderId };
+			}
+			const status = parseReferralStatus(then);
+			const stored = { ...conversion, occurredAt: result.conversion.occurredAt };
+			const first = qualificationFor(status, result.referral.touchedAt, stored, this.program.config.qualification);
+			const id = result.referral.id;
+			if (result.qualified) return { referral: { id, status: 'qualified' }, qualified: true, outcome: 'qualified', reason: first.reason, replayed: true, orderId: conversion.orderId };
+			const reason = first.outcome === 'ignore' ? first.reason : `The referral is ${then}; it cannot qualify.`;
+			return { referral: { id, status: publicStatus(status) }, qualified: false, outcome: 'ignored', reason, replayed: true, orderId: conversion.orderId };
 		}
 		if (result.qualified) return { referral: view, qualified: true, outcome: 'qualified', reason: verdict.reason, replayed: false, orderId: conversion.orderId };
 		const reason = verdict.outcome === 'ignore' ? verdict.reason : `The referral is ${result.referral.status}; it cannot qualify.`;
@@ -687,13 +737,18 @@ export class ReferralService {
 		const referral = await this.requireReferral(referralId);
 		const from = parseReferralStatus(referral.status);
 		if (from !== 'flagged' && from !== 'approved') {
-			// Already approved and moved on is a replay; anything else is not reviewable.
-			if ((from === 'pending' || from === 'qualified' || from === 'rewarded') && (await this.wasApproved(referral.id))) {
-				return { referral: await this.detail(referral), changed: false, from, reason: 'The referral was already approved.' };
-			}
+			// Already approved and moved on is a replay: it answers like the approval did; anything else is not reviewable.
+			if ((from === 'pending' || from === 'qualified' || from === 'rewarded') && (await this.reviewStep(referral.id, 'approved'))) return await this.approvalAnswer(referral, null);
 			assertTransition(from, 'approved');
 		}
-		const step = await this.move(referral, 'approved', note || 'approved by reviewer');
+		let step: { record: ReferralRecord; changed: boolean };
+		try {
+			step = await this.move(referral, 'approved', note || 'approved by reviewer');
+		} catch (error) {
+			// A racing copy of this request approved it and moved it on meanwhile: answer like it.
+			if (error instanceof EngineError && error.code === 'status_changed' && (await this.reviewStep(referral.id, 'approved'))) return await this.approvalAnswer(await this.requireReferral(referral.id), null);
+			throw error;
+		}
 		const held = await this.heldConversion(referral.id);
 		const next = afterApproval(held !== null);
 		let record = step.record;
@@ -713,26 +768,48 @@ export class ReferralService {
 		} else if (parseReferralStatus(record.status) === 'approved') {
 			record = (await this.move(record, next, 'resumed after approval')).record;
 		}
-		return { referral: await this.detail(record), changed: step.changed, from, reason: held ? `Approved; order ${held.orderId} arrived during review, so it qualified.` : 'Approved; waiting for the referee\'s order.' };
+		return await this.approvalAnswer(record, step.changed ? from : null);
 	}
 
-	private async wasApproved(referralId: number): Promise<boolean> {
+	/** The approval's answer: `from` when this call approved, else (a replay) as the history has it. */
+	private async approvalAnswer(record: ReferralRecord, from: ReferralStatus | null): Promise<TransitionOutcome> {
+		const step = from === null ? await this.reviewStep(record.id, 'approved') : { from };
+		const held = await this.heldConversion(record.id);
+		const reason = held ? `Approved; order ${held.orderId} arrived during review, so it qualified.` : 'Approved; waiting for the referee\'s order.';
+		if (!step) return { referral: await this.detail(record), changed: false, from: parseReferralStatus(record.status), reason: 'The referral was already approved.', replayed: true };
+		return { referral: await this.detail(record), changed: true, from: step.from, reason, replayed: from === null };
+	}
+
+	/**
+	 * The reviewer's step to `to` as the referral's history has it (the last one; steps the sign-up's
+	 * fraud check made from `recorded` are not a reviewer's): what a replay of the request answers from.
+	 */
+	private async reviewStep(referralId: number, to: ReferralStatus): Promise<{ from: ReferralStatus } | null> {
 		const history = await this.ledger.referralHistory({ programId: this.programId, referralId });
-		return history.some((h) => h.to === 'approved');
+		for (let i = history.length - 1; i >= 0; i--) {
+			const h = history[i];
+			if (h.to === to && h.from !== null && h.from !== 'recorded') return { from: parseReferralStatus(h.from) };
+		}
+		return null;
+	}
+
+	/** Reject and Flag for Review: one checked step; a replay (also a racing copy) answers like the call that made it. */
+	private async review(referralId: Id, to: 'rejected' | 'flagged', note: string, done: string, already: string): Promise<TransitionOutcome> {
+		const referral = await this.requireReferral(referralId);
+		const from = parseReferralStatus(referral.status);
+		const step = await this.move(referral, to, note);
+		if (step.changed) return { referral: await this.detail(step.record), changed: true, from, reason: done, replayed: false };
+		const earlier = await this.reviewStep(referral.id, to);
+		if (earlier) return { referral: await this.detail(step.record), changed: true, from: earlier.from, reason: done, replayed: true };
+		return { referral: await this.detail(step.record), changed: false, from, reason: already, replayed: true };
 	}
 
 	async reject(referralId: Id, note?: string): Promise<TransitionOutcome> {
-		const referral = await this.requireReferral(referralId);
-		const from = parseReferralStatus(referral.status);
-		const step = await this.move(referral, 'rejected', note || 'rejected by reviewer');
-		return { referral: await this.detail(step.record), changed: step.changed, from, reason: step.changed ? 'Rejected.' : 'The referral was already rejected.' };
+		return await this.review(referralId, 'rejected', note || 'rejected by reviewer', 'Rejected.', 'The referral was already rejected.');
 	}
 
 	async flag(referralId: Id, note?: string): Promise<TransitionOutcome> {
-		const referral = await this.requireReferral(referralId);
-		const from = parseReferralStatus(referral.status);
-		const step = await this.move(referral, 'flagged', note || 'flagged for review');
-		return { referral: await this.detail(step.record), changed: step.changed, from, reason: step.changed ? 'Held for review.' : 'The referral was already flagged.' };
+		return await this.review(referralId, 'flagged', note || 'flagged for review', 'Held for review.', 'The referral was already flagged.');
 	}
 
 	/**
@@ -888,7 +965,7 @@ export class ReferralService {
 		if (changes.metadata !== undefined) {
 			if (!isRecord(changes.metadata)) throw new EngineError('invalid_object', 'metadata must be an object.', { field: 'metadata' });
 			// The sign-up hashes stay: they are the fraud checks' memory, not the user's metadata.
-			const kept = Object.fromEntries(Object.entries(participant.metadata).filter(([k]) => k === 'signupIpHash' || k === 'signupDeviceHash' || k === 'signupUserAgentHash'));
+			const kept = Object.fromEntries(Object.entries(participant.metadata).filter(([k]) => k === 'signupIpHash' || k === 'signupDeviceHash' || k === 'signupUserAgentHash' || k === 'signUpKey'));
 			update.metadata = { ...changes.metadata, ...kept };
 		}
 		const { participant: updated } = await this.ledger.updateParticipant(update);

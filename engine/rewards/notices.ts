@@ -7,7 +7,7 @@ export interface RewardNotice {
 	recipientId: number;
 	email: string;
 	referralId: number;
-	/** This person's rewards that this run wrote, in award order. */
+	/** This person's new rewards from this evaluation (also when an earlier run of it wrote them), in award order. */
 	rewards: RewardItem[];
 	/** Each of those rewards in words: "100 points", "a 20.00 EUR coupon: THANKS-…". */
 	lines: string[];
@@ -54,13 +54,17 @@ export function describeReward(r: RewardItem): string {
 }
 
 /**
- * One notice per person with a new reward from this evaluation. Replayed rewards (written by an
- * earlier run) and recipients without an email give none, so a replayed order notifies nobody.
+ * One notice per person with a new reward from this evaluation: by default the rewards not replayed;
+ * with `noticeRewardIds` (the evaluation's), the ones this evaluation or an earlier run of the same
+ * evaluation wrote, so a replay (an n8n retry, a re-run after a crash) answers with the same notices
+ * as the first run: it may have died before its email went. Send them through the message log (Owe
+ * Reward Emails, or a Templated Message keyed by `messageKey`) so each person gets the email once.
+ * Recipients without an email get none.
  */
-export function rewardNotices(referralId: number, rewards: RewardItem[]): RewardNotice[] {
+export function rewardNotices(referralId: number, rewards: RewardItem[], noticeRewardIds?: number[]): RewardNotice[] {
 	const byRecipient = new Map<number, RewardNotice>();
 	for (const reward of rewards) {
-		if (reward.replayed || !reward.email) continue;
+		if (!reward.email || (noticeRewardIds ? !noticeRewardIds.includes(reward.id) : reward.replayed)) continue;
 		let notice = byRecipient.get(reward.recipientId);
 		if (!notice) {
 			notice = {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CodeGenerator } from '../codes';
 import { EngineError } from '../errors';
 import type { Id, LedgerStore, OweMessageInput, ParticipantRecord, PointsEntry, ReferralRecord, RewardRecord, RewardStatus } from '../ledger';
@@ -82,6 +83,8 @@ export interface EvaluationResult {
 	events: RewardEventType[];
 	rewards: RewardItem[];
 	skipped: SkippedReward[];
+	/** The rewards the answer's notices are about: written by this evaluation or an earlier run of it (not by another program). */
+	noticeRewardIds?: number[];
 }
 
 export interface ParticipantStatus {
@@ -195,6 +198,7 @@ export class RewardService {
 	 * levels by qualified referrals), for the referrals a late order moved up; undefined when none.
 	 */
 	private readonly historyProgram?: RewardProgram;
+	private programDigest?: string;
 	private readonly needs: { qualified: boolean; revenue: boolean; order: boolean; lifetimePoints: boolean; rewards: boolean };
 
 	constructor(
@@ -271,7 +275,15 @@ export class RewardService {
 		const events: RewardEventType[] = [];
 		if (this.signupProgram && SIGNED_UP.includes(referral.status)) events.push('referee_signup');
 		if (QUALIFIED.includes(referral.status)) events.push('referral_qualified');
-		if (events.length === 0) return result;
+		if (events.length === 0) {
+			// A refund reversed the referral since it was evaluated: the same evaluation again (a retry,
+			// n8n re-running the execution) answers like the first did. List Rewards shows what stands now.
+			if (referral.status === 'reversed') {
+				const kept = await this.ledger.keptAnswer({ programId: this.programId, operation: 'evaluation', key: this.evaluationKey(referral.id) });
+				if (kept) return await this.fromKept(kept);
+			}
+			return result;
+		}
 		result.events = events;
 		const snapshot: ReferrerSnapshot = {
 			qualified: this.needs.qualified || this.needs.revenue ? await this.qualifiedOf(referral.referrerId) : [],
@@ -288,7 +300,7 @@ export class RewardService {
 		for (const record of snapshot.rewards) {
 			const m = meta(record);
 			if (listed.has(record.id) || ruleTypeOf(record) === 'per_referral' || !events.some((type) => m.evaluation === `${type}:${referral.id}`)) continue;
-			result.rewards.push({ ...(await this.rewardItem(record)), replayed: true });
+			await this.answer(result, { ...(await this.rewardItem(record)), replayed: true }, record);
 		}
 		// A late order (one that qualified before referrals already evaluated) moves every later
 		// referral one rank up: the milestones and levels they reach at their new rank are written
@@ -311,7 +323,44 @@ export class RewardService {
 				}
 			}
 		}
+		if (result.rewards.length > 0) await this.keepEvaluation(result);
 		return result;
+	}
+
+	/** The program's rules as evaluated, hashed: an evaluation under an edited program is another request. */
+	private get programKey(): string {
+		this.programDigest ??= createHash('sha256').update(JSON.stringify(this.program)).digest('hex').slice(0, 40);
+		return this.programDigest;
+	}
+
+	/** An evaluation's key: the referral and the program it was evaluated under. */
+	private evaluationKey(referralId: number): string {
+		return `${referralId}:${this.programKey}`;
+	}
+
+	/**
+	 * Adds a reward to the evaluation's answer. It is in the answer's notices when this evaluation
+	 * wrote it, or an earlier run of the same evaluation (same referral, same program) did: a replay
+	 * notifies like the first run, while a reward written under another program is not news.
+	 */
+	private async answer(result: EvaluationResult, item: RewardItem, record: RewardRecord): Promise<void> {
+		result.rewards.push(item);
+		if (!item.replayed || meta(record).programKey === this.programKey) (result.noticeRewardIds ??= []).push(item.id);
+	}
+
+	/** Keeps the first answer of an evaluation that rewarded something, without the email addresses (read again on a replay). */
+	private async keepEvaluation(result: EvaluationResult): Promise<void> {
+		const where = { programId: this.programId, operation: 'evaluation', key: this.evaluationKey(result.referralId) };
+		if (await this.ledger.keptAnswer(where)) return;
+		const rewards = result.rewards.map(({ email: _email, replayed: _replayed, ...rest }) => rest);
+		await this.ledger.keepAnswer({ ...where, answer: { ...result, rewards } as unknown as Record<string, unknown> });
+	}
+
+	private async fromKept(kept: Record<string, unknown>): Promise<EvaluationResult> {
+		const first = kept as unknown as EvaluationResult;
+		const rewards: RewardItem[] = [];
+		for (const r of first.rewards) rewards.push({ ...r, email: (await this.participant(r.recipientId))?.email ?? null, replayed: true });
+		return { ...first, rewards };
 	}
 
 	/**
@@ -342,13 +391,13 @@ export class RewardService {
 			const stored = intent.existingRewardId === undefined ? undefined : snapshot.ofReferral.find((r) => String(r.id) === intent.existingRewardId);
 			if (stored) {
 				// Already paid (a replay, or a rule edited since): the stored award answers, nothing is written.
-				result?.rewards.push({ ...(await this.rewardItem(stored)), replayed: true });
+				if (result) await this.answer(result, { ...(await this.rewardItem(stored)), replayed: true }, stored);
 				continue;
 			}
 			if (intent.ruleType !== 'per_referral') {
 				const held = snapshot.rewards.find((r) => r.idempotencyKey === intent.idempotencyKey);
 				if (held) {
-					if (meta(held).evaluation === own) result?.rewards.push({ ...(await this.rewardItem(held)), replayed: true });
+					if (meta(held).evaluation === own && result) await this.answer(result, { ...(await this.rewardItem(held)), replayed: true }, held);
 					continue;
 				}
 			}
@@ -357,7 +406,7 @@ export class RewardService {
 				if (written.reason !== HELD_ELSEWHERE) result?.skipped.push(written);
 				continue;
 			}
-			result?.rewards.push(written.item);
+			if (result) await this.answer(result, written.item, written.record);
 			if (!snapshot.rewards.some((r) => r.id === written.record.id)) snapshot.rewards.push(written.record);
 			if (written.record.referralId === snapshot.referralId && !snapshot.ofReferral.some((r) => r.id === written.record.id)) snapshot.ofReferral.push(written.record);
 		}
@@ -605,6 +654,8 @@ export class RewardService {
 			ruleType: intent.ruleType,
 			earnedBy: intent.earnedBy,
 			evaluation: `${type}:${referral.id}`,
+			// The program (rules) it was written under: a replay of that evaluation notifies again.
+			programKey: this.programKey,
 			earnedAt: occurredAt,
 			...(intent.ruleKey !== undefined ? { ruleKey: intent.ruleKey } : {}),
 			...(intent.slot !== undefined ? { slot: intent.slot } : {}),

@@ -145,7 +145,8 @@ for (const [name, open] of backends()) {
 				expect((await welcome(credential, [first])).json('Node', 0)).toHaveLength(1);
 				await smtp.waitForMessages(total + 1);
 				const [second] = await enrol(credential, [{ email: 'ann@xn--bcher-kva.de', name: 'Ann' }]);
-				expect(second).toMatchObject({ enrolled: false, participant: { id: first.participant.id, code: first.participant.code } });
+				// The same sign-up again (the mailbox in its other spelling) answers like the first one; the welcome email still goes once.
+				expect(second).toMatchObject({ enrolled: true, participant: { id: first.participant.id, code: first.participant.code } });
 				const again = await welcome(credential, [second]);
 				expect(again.json('Node', 0)).toHaveLength(0);
 				expect(again.json('Node', 1).map((j) => (j.delivery as Json).reason)).toEqual(['duplicate']);

@@ -110,9 +110,11 @@ for (const [name, open] of backends()) {
 				const perReward = again.json('Node');
 				expect(perReward).toHaveLength(23);
 				expect(perReward.every((r) => r.replayed === true)).toBe(true);
-				// A replayed evaluation notifies nobody.
+				// A replayed evaluation answers with the same notices (the first run may have died before its
+				// emails went; their messageKey lets the message log send each once).
 				const replayed = await evaluate(credential, ids.slice(0, 3).map((referralId) => ({ referralId })));
-				expect(replayed.json('Node').map((o) => o.notices)).toEqual([[], [], []]);
+				const noticeKeys = (o: Json) => (o.notices as Json[]).map((n) => [n.messageKey, n.lines]);
+				expect(replayed.json('Node').map(noticeKeys)).toEqual(out.slice(0, 3).map(noticeKeys));
 				expect(await ledger.pointsBalance({ programId: 'default', participantId: ann })).toBe(1000);
 
 				const list = await run(credential, { operation: 'listRewards', listFor: 'participant', participantBy: 'email', participantField: 'email', status: '', limit: 100 }, [{ email: 'ann@example.com' }]);

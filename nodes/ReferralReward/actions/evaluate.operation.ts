@@ -58,7 +58,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				referralStatus: result.referralStatus,
 				rewards: result.rewards,
 				skipped: result.skipped,
-				notices: rewardNotices(result.referralId, result.rewards),
+				notices: rewardNotices(result.referralId, result.rewards, result.noticeRewardIds ?? []),
 				...(oweNotices ? { messageKeys: rewardNoticeKeys(result.referralId, result.rewards) } : {}),
 			} as unknown as IDataObject;
 		},

@@ -57,7 +57,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				// Opened on the first item, so a broken credential is reported per item like any other problem.
 				opened ??= openEmailSender(this, provider, delivery.timeoutMs, delivery.parallel);
 				const { sender, limiterKey } = await opened;
-				dependencies ??= delivery.dependencies(limiterKey);
+				// An item may fail before it awaits them (a missing link secret): never left unhandled, and awaited below.
+				dependencies ??= handled(delivery.dependencies(limiterKey));
 				const options = delivery.options(itemIndex);
 				const input = content.content(item, itemIndex);
 				const to = readField(item.json, emailField) as string;
@@ -87,8 +88,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			},
 		);
 	} finally {
+		// The execution ends with its ledger work: nothing keeps opening the ledger after it answered.
+		await dependencies?.catch(() => undefined);
 		await closeSender(opened);
 	}
+}
+
+/** The same promise, with a handler attached so a rejection nobody awaited yet is not unhandled. */
+export function handled<T>(promise: Promise<T>): Promise<T> {
+	promise.catch(() => undefined);
+	return promise;
 }
 
 /** Closes a pooled SMTP connection; a sender that never opened has nothing to close. */

@@ -8,7 +8,7 @@ import { runPerItemRouted } from '../../shared/runner';
 import { openSmsSender, type OpenedSender } from '../transport';
 import { contentLabels, smsContentReader } from './content';
 import { deliveryLabels, deliverySettings, OUTPUT_NAMES, OUTPUTS, routeResult } from './delivery';
-import { closeSender } from './sendEmail.operation';
+import { closeSender, handled } from './sendEmail.operation';
 
 const show = { show: { resource: ['sms'], operation: ['send'] } };
 const showOwed = { show: { resource: ['sms'], operation: ['send', 'sendOwed'] } };
@@ -148,7 +148,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			async (item, itemIndex) => {
 				opened ??= openSmsSender(this, provider, delivery.timeoutMs);
 				const { sender, limiterKey } = await opened;
-				dependencies ??= delivery.dependencies(limiterKey);
+				// An item may fail before it awaits them (a missing link secret): never left unhandled, and awaited below.
+				dependencies ??= handled(delivery.dependencies(limiterKey));
 				const options = delivery.options(itemIndex);
 				const result = await sendSms(
 					{
@@ -185,6 +186,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			},
 		);
 	} finally {
+		await dependencies?.catch(() => undefined);
 		await closeSender(opened);
 	}
 }

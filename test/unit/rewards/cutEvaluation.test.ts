@@ -88,7 +88,7 @@ for (const [name, open] of backends) {
 					cases += 1;
 					// The client retries: the conversion answers as before, and the workflow evaluates again.
 					const replay = await referrals.qualify(conversion(2));
-					expect(replay).toMatchObject({ outcome: 'replayed', qualified: true, referral: { id: ids[2], status: 'qualified' } });
+					expect(replay).toMatchObject({ outcome: 'qualified', replayed: true, qualified: true, referral: { id: ids[2], status: 'qualified' } });
 					const after = new RewardService(ledger, sampleRewardProgram(programId), { oweNotices: true });
 					const answer = await after.evaluateReferral(ids[2]);
 					const stored = await ledger.listRewards({ programId, referralId: ids[2], limit: 100 });

@@ -44,4 +44,19 @@ describe('reward notices', () => {
 		]);
 		expect(rewardNotices(3, rewards.map((r) => ({ ...r, replayed: true })))).toEqual([]);
 	});
+
+	it('with the evaluation\'s notice ids, a replay notifies like the first run: rewards an earlier run of it wrote count, others do not', () => {
+		const rewards = [
+			reward({ id: 1, recipientId: 7, points: 100, replayed: true }),
+			reward({ id: 2, recipient: 'referee', recipientId: 8, email: 'bob@example.org', points: 50, replayed: true }),
+			reward({ id: 4, recipientId: 7, points: 5 }),
+		];
+		expect(rewardNotices(3, rewards, [1, 2, 4]).map((n) => [n.email, n.lines])).toEqual([
+			['ann@example.com', ['100 points', '5 points']],
+			['bob@example.org', ['50 points']],
+		]);
+		// Written under another program (an edit added the 5 points): only the 5 points are news.
+		expect(rewardNotices(3, rewards, [4]).map((n) => [n.email, n.lines])).toEqual([['ann@example.com', ['5 points']]]);
+		expect(rewardNotices(3, rewards, [])).toEqual([]);
+	});
 });
