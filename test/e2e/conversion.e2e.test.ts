@@ -70,6 +70,8 @@ describe('conversion and reward approval workflows in real n8n', () => {
 	const referralIds: number[] = [];
 	const allRewards: Reward[] = [];
 	const reversedIds: number[] = [];
+	/** The first answer to each order: a replay of the order must answer the same (issue #13). */
+	const firstOrderAnswers = new Map<string, unknown>();
 
 	it('a referrer and three friends with the code sign up through the sign-up workflow', async () => {
 		const ann = await call('referral/signup', { email: 'ann@example.com', name: 'Ann' });
@@ -141,6 +143,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		expect(second.json.referral).toEqual({ id: referralIds[1], status: 'qualified' });
 		expect((second.json.rewards as Reward[]).map((r) => r.kind)).toEqual(['points', 'points']);
 		allRewards.push(...second.json.rewards);
+		firstOrderAnswers.set('A-1002', second.json);
 
 		const third = await convert({ email: friends[2], orderId: 'A-1003', amount: 80, currency: 'EUR' });
 		expect(third.status).toBe(200);
@@ -174,7 +177,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 
 	it('a refund of nothing changes nothing (issue #13): the referral stays qualified, no reward is reversed, and a replay answers the same', async () => {
 		const zero = await call('referral/refund', { orderId: 'A-1002', refundedAmount: 0 });
-		expect(zero).toEqual({ status: 200, json: { referral: { id: referralIds[1], status: 'qualified' }, outcome: 'unchanged', reversed: [], adjusted: [] } });
+		expect(zero).toEqual({ status: 200, json: { referral: { id: referralIds[1], status: 'qualified' }, outcome: 'unchanged', reversed: [], adjusted: [], demoted: [] } });
 		expect(await call('referral/refund', { orderId: 'A-1002', refundedAmount: 0 })).toEqual(zero);
 	});
 
@@ -187,8 +190,9 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		expect(json.reversed).toHaveLength(2);
 		reversedIds.push(...json.reversed);
 		expect((await call('referral/refund', { orderId: 'A-1002' })).json).toEqual(json);
-		// A reversed referral earns nothing on a replay of its order.
-		expect(await convert({ email: friends[1], orderId: 'A-1002', amount: 35, currency: 'EUR' })).toEqual({ status: 200, json: { referral: { id: referralIds[1], status: 'reversed' }, rewards: [] } });
+		// A replay of its order answers like the first answer did (replays answer like the first request)
+		// and earns nothing: the next test counts every reward in the ledger once.
+		expect(await convert({ email: friends[1], orderId: 'A-1002', amount: 35, currency: 'EUR' })).toEqual({ status: 200, json: firstOrderAnswers.get('A-1002') });
 	});
 
 	it('the ledger holds each reward once: Ann 3 x 100 points and one coupon, each friend 50 points', async () => {
