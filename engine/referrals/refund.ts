@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { EngineError, isEngineError } from '../errors';
-import type { EventInput, Id, LedgerStore, PointsEntry, ReferralRecord, RefundStanding, RewardRecord } from '../ledger/store';
+import type { Id, LedgerStore, ReferralRecord, RewardRecord } from '../ledger/store';
 import { requireAmount } from '../shared/money';
-import { planRefundRewards, type RefundRewardsPlan } from '../rewards/refund';
+import { type Demotion, planRefundRewards, type RefundRewardsPlan, standingAfterReversal } from '../rewards/refund';
 import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy } from '../rewards/reversal';
-import { rewardIdempotencyKey } from '../rewards/rules';
-import { heldRecognitions, lifetimePointsOf, lostCounts, planStanding, recognitionKey } from '../rewards/standing';
 import { shouldReverse, type RefundPolicy } from './conversion';
 import { parseReferralStatus, type ReferralStatus } from './lifecycle';
 import type { ReferralDetail } from './service';
@@ -74,18 +72,7 @@ export interface RefundOutcome {
 	replayed: boolean;
 }
 
-export interface Demotion {
-	participantId: number;
-	kind: 'badge' | 'tier';
-	name: string;
-	rule: string;
-	rewardId: number;
-	metric: 'qualified_referrals' | 'points';
-	/** The value after the refund, and the minimum it fell below. */
-	value: number;
-	min: number;
-	heldInstead?: string;
-}
+export type { Demotion };
 
 export const REFUNDED_AMOUNT_IS = ['total_so_far', 'this_refund'] as const;
 export type RefundedAmountIs = (typeof REFUNDED_AMOUNT_IS)[number];
@@ -269,7 +256,10 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, check
 		policy: r.policy,
 	});
 	const moves = verdict.reverse && from !== 'reversed';
-	const standing = verdict.reverse ? await standingAfter(ctx, referral, moves, plan) : { demoted: [] as Demotion[] };
+	// The referral leaves the referrer's qualified count with this refund (unless it was reversed before).
+	const standing = verdict.reverse
+		? await standingAfterReversal(ctx.ledger, ctx.programId, { referral, leaving: moves && (referral.status === 'qualified' || referral.status === 'rewarded'), plan })
+		: { demoted: [] as Demotion[] };
 	// The refunded amount is remembered on a standing referral, so a later evaluation rewards what is left of the order.
 	const before = Number((referral.metadata?.refund as { refundedAmount?: number } | undefined)?.refundedAmount ?? 0);
 	const remember = stands && !verdict.reverse && r.refundedAmount !== undefined && r.refundedAmount > before && qualifying !== undefined;
@@ -313,66 +303,4 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, check
 		...(standing.input ? { standing: standing.input } : {}),
 	});
 	return { ...(stored.answer as unknown as Omit<RefundOutcome, 'replayed'>), replayed: stored.replayed };
-}
-
-async function paged<T extends { id: number }>(read: (afterId: number | undefined) => Promise<T[]>): Promise<T[]> {
-	const all: T[] = [];
-	let afterId: number | undefined;
-	for (;;) {
-		const page = await read(afterId);
-		all.push(...page);
-		if (page.length < PAGE) return all;
-		afterId = page[page.length - 1].id;
-	}
-}
-
-/**
- * The referrer's badges and tiers after the refund: the value that earned each (lifetime points less
- * claw-backs, this refund's included; qualified referrals, this one no longer) against the minimum
- * stored with it. What is lost, and the lower tier held instead, is written in the refund's transaction.
- */
-async function standingAfter(ctx: RefundContext, referral: ReferralRecord, moves: boolean, plan: RefundRewardsPlan): Promise<{ demoted: Demotion[]; input?: RefundStanding }> {
-	const referrerId = referral.referrerId;
-	const rewards = await paged<RewardRecord>((afterId) => ctx.ledger.listRewards({ programId: ctx.programId, recipientId: referrerId, afterId, limit: PAGE }));
-	const held = heldRecognitions(rewards);
-	if (!held.some((h) => h.standing)) return { demoted: [] };
-	const counts = await ctx.ledger.countReferrals({ programId: ctx.programId, referrerId });
-	const qualifiedNow = (counts.byStatus.qualified ?? 0) + (counts.byStatus.rewarded ?? 0);
-	const leaving = moves && (referral.status === 'qualified' || referral.status === 'rewarded') ? 1 : 0;
-	const journal = await paged<PointsEntry>((afterId) => ctx.ledger.pointsJournal({ programId: ctx.programId, participantId: referrerId, afterId, limit: PAGE }));
-	const clawed = plan.clawedBack.filter((c) => c.recipientId === referrerId).reduce((sum, c) => sum + c.points, 0);
-	const values = { qualified_referrals: Math.max(0, qualifiedNow - leaving), points: Math.max(0, lifetimePointsOf(journal) + clawed) };
-	const result = planStanding(held, values);
-	if (result.lost.length === 0 && result.granted.length === 0) return { demoted: [] };
-	const lost = lostCounts(rewards);
-	const events: EventInput[] = [];
-	const demoted: Demotion[] = result.lost.map((l) => {
-		const d: Demotion = { participantId: referrerId, kind: l.kind, name: l.name, rule: l.ruleId, rewardId: l.rewardId, metric: l.metric, value: l.value, min: l.min };
-		const instead = l.kind === 'tier' ? result.granted.find((g) => g.ruleId === l.ruleId)?.name ?? (result.tier ?? undefined) : undefined;
-		if (instead !== undefined) d.heldInstead = instead;
-		events.push({
-			type: `${l.kind}.lost`,
-			payload: { participantId: referrerId, [l.kind]: l.name, rule: l.ruleId, metric: l.metric, value: l.value, min: l.min, referralId: referral.id, ...(l.kind === 'tier' ? { now: result.tier } : {}) },
-		});
-		return d;
-	});
-	const grant = result.granted.map((g) => {
-		const times = (lost[recognitionKey(g.ruleId, g.name)] ?? 0) + 1;
-		return {
-			rule: g.ruleId,
-			kind: 'tier' as const,
-			metadata: { ruleType: g.standing.ruleType ?? 'status', tier: g.name, standing: g.standing, heldAfterRefundOf: referral.id },
-			idempotencyKey: rewardIdempotencyKey(ctx.programId, String(referrerId), g.ruleId, `held:${g.name}#${times}`),
-		};
-	});
-	return {
-		demoted,
-		input: {
-			participantId: referrerId,
-			heldIds: held.map((h) => h.rewardId),
-			lose: result.lost.map((l) => ({ rewardId: l.rewardId, from: l.from as RewardRecord['status'] })),
-			grant,
-			events,
-		},
-	};
 }

@@ -1,7 +1,8 @@
-import type { RefundRewardStep, RewardRecord } from '../ledger/store';
+import type { EventInput, LedgerStore, PointsEntry, ReferralRecord, RefundRewardStep, RefundStanding, RewardRecord } from '../ledger/store';
 import { roundToCurrency } from '../shared/money';
 import { type EarnedReward, type NegativeBalancePolicy, planReversal, type ReversalPlan } from './reversal';
-import type { AwardIntent, RuleType } from './rules';
+import { type AwardIntent, rewardIdempotencyKey, type RuleType } from './rules';
+import { heldRecognitions, lifetimePointsOf, lostCounts, planStanding, recognitionKey } from './standing';
 
 /**
  * What a refund does to the rewards of one referral, decided together with the referral
@@ -133,4 +134,89 @@ export function planRefundRewards(input: RefundRewardsInput): RefundRewardsPlan 
 		}
 	}
 	return out;
+}
+
+/** A badge or tier a reversal took away (the refund's and the Referral Reward node's `demoted`). */
+export interface Demotion {
+	participantId: number;
+	kind: 'badge' | 'tier';
+	name: string;
+	rule: string;
+	rewardId: number;
+	metric: 'qualified_referrals' | 'points';
+	/** The value after the refund, and the minimum it fell below. */
+	value: number;
+	min: number;
+	heldInstead?: string;
+}
+
+const PAGE = 10_000;
+
+async function paged<T extends { id: number }>(read: (afterId: number | undefined) => Promise<T[]>): Promise<T[]> {
+	const all: T[] = [];
+	let afterId: number | undefined;
+	for (;;) {
+		const page = await read(afterId);
+		all.push(...page);
+		if (page.length < PAGE) return all;
+		afterId = page[page.length - 1].id;
+	}
+}
+
+/**
+ * The referrer's badges and tiers after a reversal (the Referral node's Reverse (Refund), or the
+ * Referral Reward node's Reverse finishing one): the value that earned each (lifetime points less
+ * claw-backs, this reversal's included; qualified referrals, without the referral when it `leaving`s
+ * the count now) against the minimum stored with it (planStanding). What is lost, and the lower tier
+ * held instead, goes to the ledger as the refund transaction's `standing`, written with the reversal.
+ */
+export async function standingAfterReversal(
+	ledger: LedgerStore,
+	programId: string,
+	input: { referral: ReferralRecord; leaving: boolean; plan: RefundRewardsPlan },
+): Promise<{ demoted: Demotion[]; input?: RefundStanding }> {
+	const { referral, plan } = input;
+	const referrerId = referral.referrerId;
+	const rewards = await paged<RewardRecord>((afterId) => ledger.listRewards({ programId, recipientId: referrerId, afterId, limit: PAGE }));
+	const held = heldRecognitions(rewards);
+	if (!held.some((h) => h.standing)) return { demoted: [] };
+	const counts = await ledger.countReferrals({ programId, referrerId });
+	const qualifiedNow = (counts.byStatus.qualified ?? 0) + (counts.byStatus.rewarded ?? 0);
+	const leaving = input.leaving ? 1 : 0;
+	const journal = await paged<PointsEntry>((afterId) => ledger.pointsJournal({ programId, participantId: referrerId, afterId, limit: PAGE }));
+	const clawed = plan.clawedBack.filter((c) => c.recipientId === referrerId).reduce((sum, c) => sum + c.points, 0);
+	const values = { qualified_referrals: Math.max(0, qualifiedNow - leaving), points: Math.max(0, lifetimePointsOf(journal) + clawed) };
+	const result = planStanding(held, values);
+	if (result.lost.length === 0 && result.granted.length === 0) return { demoted: [] };
+	const lost = lostCounts(rewards);
+	const events: EventInput[] = [];
+	const demoted: Demotion[] = result.lost.map((l) => {
+		const d: Demotion = { participantId: referrerId, kind: l.kind, name: l.name, rule: l.ruleId, rewardId: l.rewardId, metric: l.metric, value: l.value, min: l.min };
+		const instead = l.kind === 'tier' ? result.granted.find((g) => g.ruleId === l.ruleId)?.name ?? (result.tier ?? undefined) : undefined;
+		if (instead !== undefined) d.heldInstead = instead;
+		events.push({
+			type: `${l.kind}.lost`,
+			payload: { participantId: referrerId, [l.kind]: l.name, rule: l.ruleId, metric: l.metric, value: l.value, min: l.min, referralId: referral.id, ...(l.kind === 'tier' ? { now: result.tier } : {}) },
+		});
+		return d;
+	});
+	const grant = result.granted.map((g) => {
+		const times = (lost[recognitionKey(g.ruleId, g.name)] ?? 0) + 1;
+		return {
+			rule: g.ruleId,
+			kind: 'tier' as const,
+			metadata: { ruleType: g.standing.ruleType ?? 'status', tier: g.name, standing: g.standing, heldAfterRefundOf: referral.id },
+			idempotencyKey: rewardIdempotencyKey(programId, String(referrerId), g.ruleId, `held:${g.name}#${times}`),
+		};
+	});
+	return {
+		demoted,
+		input: {
+			participantId: referrerId,
+			heldIds: held.map((h) => h.rewardId),
+			lose: result.lost.map((l) => ({ rewardId: l.rewardId, from: l.from as RewardRecord['status'] })),
+			grant,
+			events,
+		},
+	};
 }

@@ -4,7 +4,7 @@ import { EngineError } from '../errors';
 import type { Id, LedgerStore, OweMessageInput, ParticipantRecord, PointsEntry, ReferralRecord, RewardRecord, RewardStatus } from '../ledger';
 import { describeReward, REWARD_NOTICE_TOPIC, rewardNoticeKey } from './notices';
 import { couponForAward, type CouponOutput } from './coupons';
-import { planRefundRewards } from './refund';
+import { type Demotion, planRefundRewards, standingAfterReversal } from './refund';
 import { lostCounts } from './standing';
 import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy, type ReversalPlan } from './reversal';
 import {
@@ -104,6 +104,10 @@ export interface ReversalResult {
 	manual: ReversalPlan['manual'];
 	kept: ReversalPlan['kept'];
 	shortfall: Record<string, number>;
+	/** The referrer's badges and tiers the claw-back took away (below their minimum, program says demote), as a refund's `demoted`. */
+	demoted: Demotion[];
+	/** True when an earlier call for the referral wrote this answer. */
+	replayed: boolean;
 }
 
 export interface RewardServiceOptions {
@@ -849,9 +853,11 @@ export class RewardService {
 
 	/**
 	 * Reverses the rewards of a reversed referral: pending and unspent ones, with points clawed back
-	 * by the policy, in one ledger transaction. Rewards never go without their referral: for a
-	 * referral that is not reversed this refuses (a refund goes through the Referral node's Reverse
-	 * operation, which decides for the referral and its rewards together). Repeating it changes nothing.
+	 * by the policy, and the referrer's badges and tiers the claw-back leaves below their minimum
+	 * (the refund's rule, standingAfterReversal), in one ledger transaction. Rewards never go without
+	 * their referral: for a referral that is not reversed this refuses (a refund goes through the
+	 * Referral node's Reverse operation, which decides for the referral and its rewards together).
+	 * The answer is stored under the referral alone: a repeat answers like the first call and writes nothing.
 	 */
 	async reverseReferral(referralId: Id, policy: NegativeBalancePolicy = this.policy): Promise<ReversalResult> {
 		for (let attempt = 1; ; attempt++) {
@@ -876,21 +882,32 @@ export class RewardService {
 			for (const id of new Set(records.map((r) => r.recipientId))) {
 				balances[String(id)] = await this.ledger.pointsBalance({ programId: this.programId, participantId: id });
 			}
-			const plan = planRefundRewards({ programId: this.programId, referralId: referral.id, reverse: true, rewards: records, balances, policy });
-			const result: ReversalResult = { referralId: referral.id, reversed: plan.reversed, clawedBack: plan.clawedBack, manual: plan.manual, kept: plan.kept, shortfall: plan.shortfall };
-			if (plan.steps.length === 0) return result;
 			try {
-				await this.ledger.refundReferral({
+				const plan = planRefundRewards({ programId: this.programId, referralId: referral.id, reverse: true, rewards: records, balances, policy });
+				// The referral is reversed already: it left the qualified count then; only the claw-back is new.
+				const standing = await standingAfterReversal(this.ledger, this.programId, { referral, leaving: false, plan });
+				const answer: Omit<ReversalResult, 'replayed'> = {
+					referralId: referral.id,
+					reversed: plan.reversed,
+					clawedBack: plan.clawedBack,
+					manual: plan.manual,
+					kept: plan.kept,
+					shortfall: plan.shortfall,
+					demoted: standing.demoted,
+				};
+				const stored = await this.ledger.refundReferral({
 					programId: this.programId,
 					referralId: referral.id,
-					idempotencyKey: `reverse-rewards:${referral.id}:${plan.steps.map((step) => `${step.rewardId}@${step.from}`).join(',')}`,
+					// The request alone (the referral): a replay gets the first answer, whatever the rewards are now.
+					idempotencyKey: `reverse-rewards:${referral.id}`,
 					referralFrom: 'reversed',
 					reason: `referral ${referral.id} reversed`,
 					rewardIds: records.map((r) => r.id),
 					rewards: plan.steps,
-					answer: {},
+					answer: answer as unknown as Record<string, unknown>,
+					...(standing.input ? { standing: standing.input } : {}),
 				});
-				return result;
+				return { ...(stored.answer as unknown as Omit<ReversalResult, 'replayed'>), replayed: stored.replayed };
 			} catch (error) {
 				if (!(error instanceof EngineError && error.code === 'status_changed') || attempt >= 8) throw error;
 			}

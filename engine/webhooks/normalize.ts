@@ -34,7 +34,8 @@ export interface OrderEvent {
 	/** Refunds: the order's amount when the event carries it (else Reverse reads it from the ledger). */
 	orderAmount: number | null;
 	/**
-	 * Refunds whose `refundedAmount` is this refund alone (Shopify): the provider's id of the refund,
+	 * Refunds whose `refundedAmount` is this refund alone (Shopify refunds/create, Paddle refund and
+	 * chargeback adjustments: the adjustment id `adj_…`): the provider's id of the refund,
 	 * for Reverse's *Refunded Amount Is › This Refund (Summed per Refund ID)*. Null elsewhere.
 	 */
 	refundId: string | null;
@@ -303,6 +304,9 @@ function paddle(body: Obj, options: NormalizeOptions): OrderEvent {
 		};
 		const action = text(data.action) ?? '';
 		if (action !== 'refund' && action !== 'chargeback') return ignore(out, `A Paddle ${action || 'unnamed'} adjustment pays nothing back.`);
+		// Each adjustment is one refund of its own amount (not the transaction's total so far): its id
+		// is the refund id, the same on adjustment.created and the adjustment.updated that approves it.
+		out.refundId = text(data.id);
 		const status = text(data.status) ?? '';
 		if (status === 'approved' || (status === 'pending_approval' && options.paddlePendingRefunds)) return { ...out, kind: 'refund' };
 		if (status === 'pending_approval') return ignore(out, 'The refund awaits Paddle\'s approval; adjustment.updated follows when it is approved.');

@@ -174,6 +174,75 @@ for (const [name, open] of backends) {
 			}
 		}, 240_000);
 
+		/** A referral reversed with its rewards left behind (as an older version could), then the Referral Reward node's Reverse. */
+		const rewardReverse = async (credential: Credential, orderId: string) => {
+			const ledger = await openLedger(ledgerConfigFromCredential(credential as never));
+			const found = (await ledger.findReferralByOrderId({ programId: 'shop', orderId }))!;
+			if (found.status !== 'reversed') await ledger.transitionReferral({ programId: 'shop', referralId: found.id, from: found.status, to: 'reversed' });
+			return (await node(credential, 'referralReward', { operation: 'reverse', referralBy: 'orderId', referralField: 'orderId' }, [{ orderId }]))[0];
+		};
+
+		it('Referral Reward › Reverse applies the same rule: points clawed back below a tier minimum demote it in the same transaction, hold the lower tier, emit tier.lost and badge.lost; replays answer the same', async () => {
+			const { credential, cleanup } = await open();
+			try {
+				const { anaId, order } = await world(credential, form());
+				const trigger = new ReferralTrigger();
+				const cursor: IDataObject = {};
+				const triggerParams = { events: ['tier.lost', 'badge.lost'], program: 'shop', maxEvents: 100 };
+				expect(await trigger.poll.call(pollContext(credential, triggerParams, cursor))).toBeNull();
+				await order('e1@example.org', 'V1', 50); // 60: exactly Bronze
+				await order('e2@example.org', 'V2', 100); // 180: exactly Gold
+				await order('e3@example.org', 'V3', 50); // 240: above Gold
+				expect(await status(credential)).toMatchObject({ points: 240, tier: 'Gold', badges: ['Bronze', 'Silver', 'Gold'] });
+
+				// Above → exactly at Gold: points clawed back, nothing lost.
+				const v3 = await rewardReverse(credential, 'V3');
+				expect(v3.error).toBeUndefined();
+				expect(v3).toMatchObject({ clawedBack: [expect.objectContaining({ recipientId: anaId, points: -60 })], demoted: [] });
+				expect(await status(credential)).toMatchObject({ points: 180, tier: 'Gold', badges: ['Bronze', 'Silver', 'Gold'] });
+
+				// Exactly at Gold → 120 (just below Gold, exactly Silver): Gold goes, Silver is held instead.
+				const v1 = await rewardReverse(credential, 'V1');
+				expect(v1.clawedBack).toEqual([expect.objectContaining({ recipientId: anaId, points: -60 })]);
+				expect(v1.demoted).toEqual([
+					expect.objectContaining({ participantId: anaId, kind: 'badge', name: 'Gold', metric: 'points', value: 120, min: 180 }),
+					expect.objectContaining({ participantId: anaId, kind: 'tier', name: 'Gold', metric: 'points', value: 120, min: 180, heldInstead: 'Silver' }),
+				]);
+				expect(await status(credential)).toMatchObject({ points: 120, tier: 'Silver', badges: ['Bronze', 'Silver'] });
+				const lost = await trigger.poll.call(pollContext(credential, triggerParams, cursor));
+				expect(lost![0].map((i) => i.json)).toEqual([
+					expect.objectContaining({ type: 'badge.lost', program: 'shop', participantId: anaId, badge: 'Gold', value: 120, min: 180 }),
+					expect.objectContaining({ type: 'tier.lost', program: 'shop', participantId: anaId, tier: 'Gold', now: 'Silver', value: 120, min: 180 }),
+				]);
+				// A replay (five at once) answers like the first and writes nothing.
+				const strip = ({ replayed: _r, ...rest }: Json) => rest;
+				expect(v1.replayed).toBe(false);
+				for (const again of await Promise.all(Array.from({ length: 5 }, () => rewardReverse(credential, 'V1')))) {
+					expect(again.replayed).toBe(true);
+					expect(strip(again)).toEqual(strip(v1));
+				}
+				expect(await status(credential)).toMatchObject({ points: 120, tier: 'Silver', badges: ['Bronze', 'Silver'] });
+				expect(await trigger.poll.call(pollContext(credential, triggerParams, cursor))).toBeNull();
+			} finally {
+				await cleanup();
+			}
+		}, 240_000);
+
+		it('Referral Reward › Reverse with a Keep level: it stays, a Demote level below it goes', async () => {
+			const { credential, cleanup } = await open();
+			try {
+				const { order } = await world(credential, form({ whenBelowMinimum: 'keep' }));
+				await order('f1@example.org', 'W1', 50); // 60 Bronze
+				await order('f2@example.org', 'W2', 100); // 180 Gold
+				const w2 = await rewardReverse(credential, 'W2'); // 60: below Gold (kept) and Silver (demoted)
+				expect(w2.error).toBeUndefined();
+				expect(w2.demoted).toEqual([expect.objectContaining({ kind: 'badge', name: 'Silver', value: 60, min: 120 })]);
+				expect(await status(credential)).toMatchObject({ points: 60, tier: 'Gold', badges: ['Bronze', 'Gold'] });
+			} finally {
+				await cleanup();
+			}
+		}, 240_000);
+
 		it('milestone tiers and badges by qualified referrals: the refunded referral no longer counts; one still reached stays', async () => {
 			const { credential, cleanup } = await open();
 			try {

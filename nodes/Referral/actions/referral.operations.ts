@@ -105,7 +105,7 @@ export const description: INodeProperties[] = [
 					{
 						name: 'This Refund (Summed per Refund ID)',
 						value: 'this_refund',
-						description: 'This refund\'s own amount (Shopify refunds/create); the ledger adds up the order\'s refunds by refund ID, a repeated ID once',
+						description: 'This refund\'s own amount (Shopify refunds/create, Paddle refund adjustments); the ledger adds up the order\'s refunds by refund ID, a repeated ID once',
 					},
 				],
 				default: 'total_so_far',

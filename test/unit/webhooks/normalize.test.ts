@@ -186,6 +186,21 @@ describe('Paddle Billing', () => {
 		event.data.action = 'credit';
 		expect(normalize('paddle', event)).toMatchObject({ kind: 'ignored' });
 	});
+
+	it('adjustment.created and .updated: each refund adjustment is one refund, its adjustment id the refundId (for Refunded Amount Is › This Refund, Summed per Refund ID)', () => {
+		const created = load('paddle-adjustment.created.json');
+		// The documented sample (pending approval), read at once when told: the adjustment's own amount, under its id.
+		expect(normalize('paddle', created, {}, { paddlePendingRefunds: true })).toMatchObject({ kind: 'refund', refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap', refundedAmount: 1 });
+		expect(normalize('paddle', created)).toMatchObject({ kind: 'ignored', refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap' });
+		// Approved later (adjustment.updated): the same adjustment, the same refund id, so it is summed once.
+		const updated = { ...created, event_type: 'adjustment.updated', data: { ...created.data, status: 'approved', updated_at: '2023-08-21T15:00:00Z' } };
+		expect(normalize('paddle', updated)).toMatchObject({ kind: 'refund', event: 'adjustment.updated', refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap', refundedAmount: 1 });
+		// A chargeback is paid back too; a credit adjustment pays nothing back and names no refund.
+		expect(normalize('paddle', { ...updated, data: { ...updated.data, action: 'chargeback' } })).toMatchObject({ kind: 'refund', refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap' });
+		expect(normalize('paddle', { ...updated, data: { ...updated.data, action: 'credit' } })).toMatchObject({ kind: 'ignored', refundId: null });
+		// A conversion names no refund.
+		expect(normalize('paddle', load('paddle-transaction.completed.json'))).toMatchObject({ kind: 'conversion', refundId: null });
+	});
 });
 
 describe('bad input', () => {
