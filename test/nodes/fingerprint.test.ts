@@ -2,13 +2,10 @@
  * idempotency fingerprint, or a replay is refused as "a different request". Reproduced through the
  * Referral node: a conversion for a flagged referral answered 200 and its replays 400
  * "idempotencyKey was already used for a different appendEvent request" (50 concurrent: 1 × ok, 49 × error). */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import type { IDataObject } from 'n8n-workflow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers } from '../../engine/ledger';
-import { runWorkflow, singleNodeWorkflow } from '../harness';
-import { pgTestUrl, withPgSchema } from './ledgerBackends';
+import { ledgerNodeBackends, pgTestUrl, runLedgerNode } from './ledgerBackends';
 
 afterAll(async () => {
 	await closeAllLedgers();
@@ -17,23 +14,12 @@ afterAll(async () => {
 type Credential = Record<string, unknown>;
 type Json = Record<string, any>;
 
-const backends: Array<[string, () => Promise<{ credential: Credential; cleanup: () => Promise<void> }>]> = [
-	['SQLite', async () => ({ credential: { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-fp-')), 'ledger.sqlite') }, cleanup: async () => {} })],
-	['PostgreSQL', withPgSchema],
-];
+const backends = ledgerNodeBackends('fp');
 
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !pgTestUrl())(`fingerprints on ${name}`, () => {
 		const json = async (credential: Credential, parameters: Record<string, unknown>, items: Json[]) =>
-			(
-				await runWorkflow(
-					singleNodeWorkflow(
-						{ type: 'referral', parameters: { program: 'fp', ...parameters }, continueOnFail: true, credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } } } as never,
-						items,
-					),
-					{ credentials: { referralLedgerApi: credential as never } },
-				)
-			).json('Node') as Json[];
+			runLedgerNode(credential, 'referral', parameters as IDataObject, items, 'fp');
 
 		it('a conversion for a flagged referral, replayed once and 50 times at once, answers like the first', async () => {
 			const { credential, cleanup } = await open();

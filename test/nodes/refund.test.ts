@@ -3,15 +3,11 @@
  * referral and its rewards together. Before the fix a refund of 0 left a qualified referral whose
  * rewards the Referral Reward node then reversed and clawed back; a partial refund never shrank a
  * percent-of-order reward. */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IDataObject } from 'n8n-workflow';
 import { closeAllLedgers, openLedger } from '../../engine/ledger';
 import { ledgerConfigFromCredential } from '../../nodes/shared/ledger';
-import { runWorkflow, singleNodeWorkflow } from '../harness';
-import { pgTestUrl, withPgSchema } from './ledgerBackends';
+import { ledgerNodeBackends, pgTestUrl, runLedgerNode } from './ledgerBackends';
 
 afterAll(async () => {
 	await closeAllLedgers();
@@ -32,20 +28,12 @@ const FORM = {
 	programOptions: { currency: 'EUR', holdingDays: 0 },
 };
 
-const backends: Array<[string, () => Promise<{ credential: Credential; cleanup: () => Promise<void> }>]> = [
-	['SQLite', async () => ({ credential: { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-refund-')), 'ledger.sqlite') }, cleanup: async () => {} })],
-	['PostgreSQL', withPgSchema],
-];
+const backends = ledgerNodeBackends('refund');
 
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !pgTestUrl())(`refunds through the nodes on ${name}`, () => {
 		const node = async (credential: Credential, type: string, parameters: IDataObject, items: Json[]) =>
-			(
-				await runWorkflow(
-					singleNodeWorkflow({ type, parameters: { program: 'shop', ...parameters }, continueOnFail: true, credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } } } as never, items),
-					{ credentials: { referralLedgerApi: credential as never } },
-				)
-			).json('Node') as Json[];
+			runLedgerNode(credential, type, parameters, items);
 		const referral = (credential: Credential, parameters: IDataObject, items: Json[]) => node(credential, 'referral', parameters, items);
 		const refund = async (credential: Credential, item: Json) => (await referral(credential, { resource: 'referral', operation: 'reverse', reverseBy: 'orderId', refundFields: {} }, [item]))[0];
 

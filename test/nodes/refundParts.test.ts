@@ -1,14 +1,10 @@
 /* Issue #14 through the Referral node on SQLite and PostgreSQL: Refund Fields › Refunded Amount Is ›
  * This Refund (Summed per Refund ID) adds Shopify-style per-refund amounts by refund id. */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IDataObject } from 'n8n-workflow';
 import { closeAllLedgers, openLedger } from '../../engine/ledger';
 import { ledgerConfigFromCredential } from '../../nodes/shared/ledger';
-import { runWorkflow, singleNodeWorkflow } from '../harness';
-import { pgTestUrl, withPgSchema } from './ledgerBackends';
+import { ledgerNodeBackends, pgTestUrl, runLedgerNode } from './ledgerBackends';
 
 afterAll(async () => {
 	await closeAllLedgers();
@@ -17,20 +13,12 @@ afterAll(async () => {
 type Credential = Record<string, unknown>;
 type Json = Record<string, any>;
 
-const backends: Array<[string, () => Promise<{ credential: Credential; cleanup: () => Promise<void> }>]> = [
-	['SQLite', async () => ({ credential: { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-parts-')), 'ledger.sqlite') }, cleanup: async () => {} })],
-	['PostgreSQL', withPgSchema],
-];
+const backends = ledgerNodeBackends('parts');
 
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !pgTestUrl())(`refunds summed per refund id through the Referral node on ${name}`, () => {
 		const referral = async (credential: Credential, parameters: IDataObject, items: Json[]) =>
-			(
-				await runWorkflow(
-					singleNodeWorkflow({ type: 'referral', parameters: { program: 'shop', ...parameters }, continueOnFail: true, credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } } } as never, items),
-					{ credentials: { referralLedgerApi: credential as never } },
-				)
-			).json('Node') as Json[];
+			runLedgerNode(credential, 'referral', parameters, items);
 
 		it('two partial refunds with different ids sum to the whole order and reverse it; a redelivered id counts once; a missing id names the field', async () => {
 			const { credential, cleanup } = await open();

@@ -6,14 +6,11 @@
  * after a crash while the first still runs). Through the nodes in real n8n executions (harness) on
  * SQLite and PostgreSQL. The `replayed` flags are the only difference allowed: they say it is a
  * replay. Before the fix 24 of the 80 cells of the eight issue operations failed on each backend. */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IDataObject } from 'n8n-workflow';
 import { closeAllLedgers } from '../../engine/ledger';
 import { runWorkflow, singleNodeWorkflow } from '../harness';
-import { pgTestUrl, withPgSchema } from './ledgerBackends';
+import { ledgerNodeBackends, pgTestUrl } from './ledgerBackends';
 
 afterAll(async () => {
 	await closeAllLedgers();
@@ -58,10 +55,7 @@ function withoutReplayFlags(value: unknown): unknown {
 	return value;
 }
 
-const backends: Array<[string, () => Promise<{ credential: Credential; cleanup: () => Promise<void> }>]> = [
-	['SQLite', async () => ({ credential: { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-replay-')), 'ledger.sqlite') }, cleanup: async () => {} })],
-	['PostgreSQL', withPgSchema],
-];
+const backends = ledgerNodeBackends('replay');
 
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !pgTestUrl())(`replays answer like the first request, through the nodes on ${name}`, () => {

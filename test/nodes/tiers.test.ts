@@ -4,16 +4,12 @@
  * (default) or Keep. A refund through the Referral node takes a demoted badge or tier away in its own
  * ledger transaction, holds the lower tier still reached instead, emits tier.lost / badge.lost (the
  * Referral Trigger starts on them) and lists them as `demoted`; its replays answer the same. */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { IDataObject, IPollFunctions } from 'n8n-workflow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openLedger } from '../../engine/ledger';
 import { ReferralTrigger } from '../../nodes/ReferralTrigger/ReferralTrigger.node';
 import { ledgerConfigFromCredential } from '../../nodes/shared/ledger';
-import { runWorkflow, singleNodeWorkflow } from '../harness';
-import { pgTestUrl, withPgSchema } from './ledgerBackends';
+import { ledgerNodeBackends, pgTestUrl, runLedgerNode } from './ledgerBackends';
 
 afterAll(async () => {
 	await closeAllLedgers();
@@ -52,20 +48,12 @@ function pollContext(credential: Credential, parameters: IDataObject, staticData
 	} as unknown as IPollFunctions;
 }
 
-const backends: Array<[string, () => Promise<{ credential: Credential; cleanup: () => Promise<void> }>]> = [
-	['SQLite', async () => ({ credential: { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-tiers-')), 'ledger.sqlite') }, cleanup: async () => {} })],
-	['PostgreSQL', withPgSchema],
-];
+const backends = ledgerNodeBackends('tiers');
 
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !pgTestUrl())(`tiers and badges come down on ${name}`, () => {
 		const node = async (credential: Credential, type: string, parameters: IDataObject, items: Json[]) =>
-			(
-				await runWorkflow(
-					singleNodeWorkflow({ type, parameters: { program: 'shop', ...parameters }, continueOnFail: true, credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } } } as never, items),
-					{ credentials: { referralLedgerApi: credential as never } },
-				)
-			).json('Node') as Json[];
+			runLedgerNode(credential, type, parameters, items);
 		const referral = (credential: Credential, parameters: IDataObject, items: Json[]) => node(credential, 'referral', parameters, items);
 		const refund = async (credential: Credential, orderId: string) =>
 			(await referral(credential, { resource: 'referral', operation: 'reverse', reverseBy: 'orderId', refundFields: {} }, [{ orderId }]))[0];
