@@ -1,10 +1,25 @@
 /* The credential "Referral Link Secret" (referralLinkSecretApi): read once per execution, and its
  * test. The secret never leaves here except into engine/shared/links. */
-import type { ICredentialsDecrypted, ICredentialTestFunctions, IExecuteFunctions, INodeCredentialTestResult } from 'n8n-workflow';
+import type { ICredentialsDecrypted, ICredentialTestFunctions, IExecuteFunctions, INodeCredentialTestResult, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../engine/errors';
 import { linkSecrets, type LinkSecrets, MIN_LINK_SECRET_LENGTH, participantLink, verifyParticipantLink } from '../../engine/shared/links';
 
 export const LINK_SECRET_CREDENTIAL = 'referralLinkSecretApi';
+
+/** The *Status Page URL* a participant's private link opens (Referral › Private Link, Send Owed Messages). */
+export function statusPageUrlProperty(displayOptions: INodeProperties['displayOptions']): INodeProperties {
+	return {
+		displayName: 'Status Page URL',
+		name: 'linkBaseUrl',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'e.g. https://n8n.example.com/webhook/referral/participant',
+		description:
+			"The page the link opens (the participant status webhook); the participant's signed token is added as ?token=…. Type it in: never build it from request headers, which a caller controls.",
+		displayOptions,
+	};
+}
 
 /** The link secrets of the node's credential, loaded on first use; an error naming the credential when none is selected. */
 export function linkSecretsReader(ctx: IExecuteFunctions): () => Promise<LinkSecrets> {

@@ -1,5 +1,5 @@
 /* Ledger backends for node tests: SQLite in a fresh folder, or a fresh PostgreSQL schema per test
- * (dropped afterwards), and a runner for one of this package's nodes on that ledger. */
+ * (dropped afterwards), a runner for one of this package's nodes on that ledger, and a reward form. */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -58,3 +58,15 @@ export async function runLedgerNode(
 	const result = await runWorkflow(singleNodeWorkflow(node as never, items as never), { credentials: { referralLedgerApi: credential as never } });
 	return result.json('Node') as Array<Record<string, any>>;
 }
+
+/** Referrer 100 points, referee 50 points, referrer 10 % of the order in cash. */
+export const POINTS_AND_CASH_BACK_FORM = {
+	perReferral: {
+		rewards: [
+			{ side: 'referrer', on: 'referral_qualified', kind: 'points', points: 100, id: 'referrer-points' },
+			{ side: 'referee', on: 'referral_qualified', kind: 'points', points: 50, id: 'referee-points' },
+			{ side: 'referrer', on: 'referral_qualified', kind: 'cash', cashAmountType: 'percentOfOrder', percentOfOrder: 10, currency: '', id: 'cash-back' },
+		],
+	},
+	programOptions: { currency: 'EUR', holdingDays: 0 },
+};

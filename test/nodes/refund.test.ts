@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { IDataObject } from 'n8n-workflow';
 import { closeAllLedgers, openLedger } from '../../engine/ledger';
 import { ledgerConfigFromCredential } from '../../nodes/shared/ledger';
-import { ledgerNodeBackends, pgTestUrl, runLedgerNode } from './ledgerBackends';
+import { POINTS_AND_CASH_BACK_FORM as FORM, ledgerNodeBackends, pgTestUrl, runLedgerNode } from './ledgerBackends';
 
 afterAll(async () => {
 	await closeAllLedgers();
@@ -16,17 +16,6 @@ afterAll(async () => {
 type Credential = Record<string, unknown>;
 type Json = Record<string, any>;
 
-/** Referrer 100 points, referee 50 points, referrer 10 % of the order in cash. */
-const FORM = {
-	perReferral: {
-		rewards: [
-			{ side: 'referrer', on: 'referral_qualified', kind: 'points', points: 100, id: 'referrer-points' },
-			{ side: 'referee', on: 'referral_qualified', kind: 'points', points: 50, id: 'referee-points' },
-			{ side: 'referrer', on: 'referral_qualified', kind: 'cash', cashAmountType: 'percentOfOrder', percentOfOrder: 10, currency: '', id: 'cash-back' },
-		],
-	},
-	programOptions: { currency: 'EUR', holdingDays: 0 },
-};
 
 const backends = ledgerNodeBackends('refund');
 

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { IDataObject } from 'n8n-workflow';
 import { closeAllLedgers } from '../../engine/ledger';
 import { runWorkflow, singleNodeWorkflow } from '../harness';
-import { ledgerNodeBackends, pgTestUrl } from './ledgerBackends';
+import { POINTS_AND_CASH_BACK_FORM as FORM, ledgerNodeBackends, pgTestUrl } from './ledgerBackends';
 
 afterAll(async () => {
 	await closeAllLedgers();
@@ -19,17 +19,6 @@ afterAll(async () => {
 type Credential = Record<string, unknown>;
 type Json = Record<string, any>;
 
-/** Referrer 100 points, referee 50 points, referrer 10 % of the order in cash. */
-const FORM = {
-	perReferral: {
-		rewards: [
-			{ side: 'referrer', on: 'referral_qualified', kind: 'points', points: 100, id: 'referrer-points' },
-			{ side: 'referee', on: 'referral_qualified', kind: 'points', points: 50, id: 'referee-points' },
-			{ side: 'referrer', on: 'referral_qualified', kind: 'cash', cashAmountType: 'percentOfOrder', percentOfOrder: 10, currency: '', id: 'cash-back' },
-		],
-	},
-	programOptions: { currency: 'EUR', holdingDays: 0 },
-};
 
 const STATUSES = ['pending', 'flagged', 'rejected', 'qualified', 'reversed'] as const;
 const OPERATIONS = ['signUp', 'conversion', 'refund', 'approve', 'reject', 'award', 'redeem', 'couponLoad', 'flag'] as const;

@@ -5,7 +5,7 @@ import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, pa
 import { executeSignUp, signUpCallerProperties, signUpFieldsProperty } from './signUp';
 import { DEFAULT_PARTICIPANT_LINK_DAYS } from '../../../engine/shared/links';
 import type { ReferralService } from '../../../engine/referrals/service';
-import { linkSecretsReader } from '../../shared/linkSecret';
+import { linkSecretsReader, statusPageUrlProperty } from '../../shared/linkSecret';
 import { readField } from '../../shared/parameters';
 
 /** Participant: enrol, get, update, list, erase, and the private status link. */
@@ -68,16 +68,7 @@ export const description: INodeProperties[] = [
 	...signUpCallerProperties(['enrol']).map((property) => ({ ...property, displayOptions: { show: { ...show(['enrol']).show, ...property.displayOptions?.show } } })),
 	{ ...signUpFieldsProperty(['enrol']), displayOptions: show(['enrol']) },
 	...participantLookupProperties(show(['get', 'update', 'erase', 'privateLink'])),
-	{
-		displayName: 'Status Page URL',
-		name: 'linkBaseUrl',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'e.g. https://n8n.example.com/webhook/referral/participant',
-		description: 'The page the link opens (the participant status webhook); the signed token is added as ?token=…. Type it in: never build it from request headers, which a caller controls.',
-		displayOptions: show(['privateLink']),
-	},
+	statusPageUrlProperty(show(['privateLink'])),
 	{
 		displayName: 'Link Valid For (Days)',
 		name: 'linkValidDays',

@@ -24,7 +24,7 @@ import {
 	type SmsSender,
 } from '../../../engine/messaging';
 import { participantLink } from '../../../engine/shared/links';
-import { linkSecretsReader } from '../../shared/linkSecret';
+import { linkSecretsReader, statusPageUrlProperty } from '../../shared/linkSecret';
 import { ledgerFor } from '../../shared/ledger';
 import { readField } from '../../shared/parameters';
 import { toNodeError } from '../../shared/runner';
@@ -127,16 +127,7 @@ export const description: INodeProperties[] = [
 		default: 'plain',
 		displayOptions: { show: { resource: ['email'], operation: ['sendOwed'] } },
 	},
-	{
-		displayName: 'Status Page URL',
-		name: 'linkBaseUrl',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'e.g. https://n8n.example.com/webhook/referral/participant',
-		description: "The public URL of your participant status webhook; the participant's signed token is added as ?token=…",
-		displayOptions: { show: { resource: ['email'], operation: ['sendOwed'], signedLink: ['signed'] } },
-	},
+	statusPageUrlProperty({ show: { resource: ['email'], operation: ['sendOwed'], signedLink: ['signed'] } }),
 	{
 		displayName: 'Link Valid For (Days)',
 		name: 'linkValidDays',
