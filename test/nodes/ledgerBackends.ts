@@ -8,7 +8,7 @@ import type { IDataObject } from 'n8n-workflow';
 import pg from 'pg';
 import { runWorkflow, singleNodeWorkflow } from '../harness';
 
-export type LedgerCredential = Record<string, unknown>;
+export type LedgerCredential = Record<string, any>;
 export interface LedgerWorld {
 	credential: LedgerCredential;
 	cleanup: () => Promise<void>;

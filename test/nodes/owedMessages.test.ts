@@ -3,16 +3,13 @@
  * writes them with the rewards; Templated Message › Send Owed Messages sends each once (a replay
  * sends nothing more); the sweep delivers what an execution that stopped before its message step
  * left; items out are paired with the items that asked. */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openLedger, type LedgerStore } from '../../engine/ledger';
 import { ledgerConfigFromCredential } from '../../nodes/shared/ledger';
 import { runWorkflow, singleNodeWorkflow } from '../harness';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
-import { pgTestUrl, withPgSchema } from './ledgerBackends';
+import { ledgerNodeBackends, pgTestUrl } from './ledgerBackends';
 
 type Json = IDataObject;
 /** The sample program's rules as the Award Rewards form holds them (points both sides, a coupon at 3). */
@@ -44,10 +41,7 @@ const SEND_OWED = {
 	text: '{{#each lines}}- {{this}}\n{{/each}}',
 };
 
-const backends: Array<[string, () => Promise<{ credential: Json; cleanup: () => Promise<void> }>]> = [
-	['SQLite', async () => ({ credential: { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-owed-')), 'ledger.sqlite') }, cleanup: async () => {} })],
-	['PostgreSQL', async () => (await withPgSchema()) as { credential: Json; cleanup: () => Promise<void> }],
-];
+const backends = ledgerNodeBackends('owed');
 
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !pgTestUrl())(`Owed reward emails on ${name}`, () => {

@@ -4,9 +4,6 @@
  * creates; Templated Message › Send Owed Messages delivers each exactly once (run twice, or twice
  * at once), to a real SMTP server on loopback and a Twilio fake, with the private status link and
  * the SMS pumping guard (on by default) applied to owed texts. */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openLedger, type LedgerStore } from '../../engine/ledger';
@@ -16,7 +13,7 @@ import { runWorkflow, singleNodeWorkflow } from '../harness';
 import { startTwilioFake } from '../fakes/providers';
 import type { ProviderFake } from '../fakes/providers/types';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
-import { pgTestUrl, withPgSchema } from './ledgerBackends';
+import { ledgerNodeBackends, pgTestUrl } from './ledgerBackends';
 
 type Json = IDataObject;
 const ACCOUNT_SID = 'AC' + '1'.repeat(32);
@@ -56,10 +53,7 @@ const WELCOME_SMS = {
 	smsText: 'Your referral code is {{participant.code}}.',
 };
 
-const backends: Array<[string, () => Promise<{ credential: Json; cleanup: () => Promise<void> }>]> = [
-	['SQLite', async () => ({ credential: { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-welcome-')), 'ledger.sqlite') }, cleanup: async () => {} })],
-	['PostgreSQL', async () => (await withPgSchema()) as { credential: Json; cleanup: () => Promise<void> }],
-];
+const backends = ledgerNodeBackends('welcome');
 
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !pgTestUrl())(`Owed welcome messages of sign-ups on ${name}`, () => {
