@@ -62,6 +62,9 @@ export type QualificationOutcome =
 const DAY_MS = 86_400_000;
 
 /** What a conversion does to a referral in `status`, signed up at `signedUpAt`. */
+/** Why an order of a referral under review is held (its answer, and a replay's). */
+export const HELD_FOR_REVIEW = 'The referral is held for review; it qualifies when approved.';
+
 export function qualificationFor(
 	status: ReferralStatus,
 	signedUpAt: number,
@@ -89,7 +92,7 @@ export function qualificationFor(
 			return { outcome: 'ignore', reason: `The order came more than ${settings.qualifyWithinDays} days after sign-up.` };
 		}
 	}
-	if (status === 'flagged') return { outcome: 'hold', reason: 'The referral is held for review; it qualifies when approved.' };
+	if (status === 'flagged') return { outcome: 'hold', reason: HELD_FOR_REVIEW };
 	return { outcome: 'qualify', reason: 'The referee placed a qualifying order.' };
 }
 

@@ -7,7 +7,7 @@ import { EngineError } from '../errors';
 import { orderConflict } from '../ledger/validate';
 import type { CodeRecord, Id, LedgerStore, ParticipantRecord, ReferralRecord } from '../ledger/store';
 import { resolveRepeatArrival } from './attribution';
-import { qualificationFor, validateConversion } from './conversion';
+import { HELD_FOR_REVIEW, qualificationFor, validateConversion } from './conversion';
 import { assessReferral, hashIdentifier, type FraudAssessment, type FraudFinding, type NearbySignUp, type ReferralEdge } from './fraud';
 import {
 	afterApproval,
@@ -680,6 +680,12 @@ export class ReferralService {
 			}
 			return { referral: { id: referral.id, status: publicStatus(status) }, qualified: false, outcome: 'held', reason: verdict.reason, replayed, orderId: conversion.orderId };
 		}
+		// An order held under review answers "held" again whatever the review decided (a rejection
+		// writes no order row, so that replay is caught here; an approval's is caught below).
+		if (status === 'rejected') {
+			const again = await this.heldReplay(referral.id, conversion);
+			if (again) return again;
+		}
 		const result = await this.ledger.qualifyReferral({
 			programId: this.programId,
 			referralId: referral.id,
@@ -695,6 +701,9 @@ export class ReferralService {
 		if (result.replayed) {
 			// The same order again answers like its first request, from what the ledger stored with the
 			// order (the referral's status then; the order's own time), whatever the referral did since.
+			// An order first held under review, which its approval then qualified, answered "held".
+			const held = await this.heldReplay(result.referral.id, conversion);
+			if (held) return held;
 			const then = result.conversion.referralStatus;
 			if (then === null) {
 				return { referral: view, qualified: result.qualified, outcome: 'replayed', reason: 'This order was already recorded; nothing changed.', replayed: true, orderId: conversion.orderId };
@@ -741,6 +750,17 @@ export class ReferralService {
 			});
 		}
 		return { record: result.record, changed: true };
+	}
+
+	/**
+	 * The answer an order held under review got, for a replay of it (null when this order was not
+	 * held); the same order id with another amount or currency is a conflict naming orderId.
+	 */
+	private async heldReplay(referralId: number, conversion: { orderId: string; amount: number; currency: string }): Promise<ConversionOutcome | null> {
+		const held = await this.heldConversion(referralId, conversion.orderId);
+		if (!held) return null;
+		orderConflict(conversion.orderId, held, conversion.amount, conversion.currency);
+		return { referral: { id: referralId, status: publicStatus('flagged') }, qualified: false, outcome: 'held', reason: HELD_FOR_REVIEW, replayed: true, orderId: conversion.orderId };
 	}
 
 	/** The order held while the referral was under review (the first, or the one with this order id); dated by its arrival when the order had no time. */

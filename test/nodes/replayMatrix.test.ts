@@ -173,6 +173,24 @@ for (const [name, open] of backends) {
 			expect(withoutReplayFlags(await send(request))).toEqual(withoutReplayFlags([first]));
 		}, 60_000);
 
+		it('an order held while the referral was under review answers "held" again after the review approved or rejected it', async () => {
+			await credentialOf();
+			for (const decision of ['approve', 'reject'] as const) {
+				const tag = `held-${decision}-${++counter}`;
+				const { request } = await setUp(tag, 'flagged', 'conversion');
+				const [first] = await send(request);
+				expect(first).toMatchObject({ outcome: 'held', qualified: false });
+				const referralId = first.referral.id as number;
+				const [decided] = await send(requests(tag)[decision](referralId));
+				expect(decided.error).toBeUndefined();
+				const again = await Promise.all(Array.from({ length: 5 }, () => send(request)));
+				for (const answer of again) expect(withoutReplayFlags(answer)).toEqual(withoutReplayFlags([first]));
+				// The held order with another amount is still a conflict naming orderId.
+				const [changed] = await send({ ...request, items: [{ ...request.items[0], amount: 120 }] });
+				expect(changed.error).toMatchObject({ code: 'order_conflict', field: 'orderId' });
+			}
+		}, 60_000);
+
 		it('the same orderId with another amount or currency is a conflict naming orderId, not a replay; the order itself still replays', async () => {
 			await credentialOf();
 			const tag = `conflict-${++counter}`;
