@@ -568,10 +568,12 @@ export function compileRuleSet(config: ScoringConfig): RuleScorer {
 	const slotByPath = new Map<string, number>();
 	const slotSegments: PathSegment[][] = [];
 	const slotFor = (path: string, param: string, where: string): number => {
+		// Parsed first: a path that is not text (an expression returning a number) gets the clear error.
+		const segments = parseFieldPath(path, param, where);
 		const key = path.trim();
 		let slot = slotByPath.get(key);
 		if (slot === undefined) {
-			slotSegments.push(parseFieldPath(path, param, where));
+			slotSegments.push(segments);
 			slot = slotSegments.length - 1;
 			slotByPath.set(key, slot);
 		}

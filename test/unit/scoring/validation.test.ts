@@ -26,6 +26,8 @@ describe('compile-time validation names the rule and the parameter', () => {
 		[{ field: 'company..size' }, 'invalid_field_path', 'field', 'empty name'],
 		[{ field: 'tags[x]' }, 'invalid_field_path', 'field', 'list position'],
 		[{ field: '__proto__.polluted' }, 'invalid_field_path', 'field', 'cannot be read'],
+		// A Field parameter filled by an expression that returns a number (it crashed with path.trim is not a function).
+		[{ field: 42 }, 'invalid_field_path', 'field', 'needs a field path'],
 		[{ onBadInput: 'ignore' }, 'invalid_rule', 'onBadInput', 'skip, zero or error'],
 		[{ decay: { kind: 'exponential', dateField: 'at', halfLifeDays: -3 } }, 'invalid_decay', 'halfLifeDays', 'greater than 0'],
 		[{ decay: { kind: 'exponential', dateField: 'at', halfLifeDays: 0 } }, 'invalid_decay', 'halfLifeDays', 'greater than 0'],
