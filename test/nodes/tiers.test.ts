@@ -60,6 +60,30 @@ for (const [name, open] of backends) {
 		const status = async (credential: Credential) =>
 			(await node(credential, 'referralReward', { operation: 'getStatus', participantBy: 'email', participantField: 'email' }, [{ email: 'ana@example.com' }]))[0];
 
+		/**
+		 * 180 points (Gold) brought to 120 by `answer`: Gold (badge and tier) lost with Silver held
+		 * instead, the standing and the trigger's two events say so, and five replays at once answer
+		 * the same (returned) and write nothing.
+		 */
+		const expectGoldLostSilverHeld = async (credential: Credential, anaId: number, answer: Json, replay: () => Promise<Json>, poll: () => Promise<unknown>) => {
+			expect(answer.demoted).toEqual([
+				expect.objectContaining({ participantId: anaId, kind: 'badge', name: 'Gold', metric: 'points', value: 120, min: 180 }),
+				expect.objectContaining({ participantId: anaId, kind: 'tier', name: 'Gold', metric: 'points', value: 120, min: 180, heldInstead: 'Silver' }),
+			]);
+			expect(await status(credential)).toMatchObject({ points: 120, tier: 'Silver', badges: ['Bronze', 'Silver'] });
+			const lost = (await poll()) as Array<Array<{ json: Json }>> | null;
+			expect(lost![0].map((i) => i.json)).toEqual([
+				expect.objectContaining({ type: 'badge.lost', program: 'shop', participantId: anaId, badge: 'Gold', value: 120, min: 180 }),
+				expect.objectContaining({ type: 'tier.lost', program: 'shop', participantId: anaId, tier: 'Gold', now: 'Silver', value: 120, min: 180 }),
+			]);
+			const strip = ({ replayed: _r, ...rest }: Json) => rest;
+			const replays = await Promise.all(Array.from({ length: 5 }, replay));
+			for (const again of replays) expect(strip(again)).toEqual(strip(answer));
+			expect(await status(credential)).toMatchObject({ points: 120, tier: 'Silver', badges: ['Bronze', 'Silver'] });
+			expect(await poll()).toBeNull();
+			return replays;
+		};
+
 		/** Ana, and a helper that lets a friend's order qualify and evaluates it with the program form. */
 		const world = async (credential: Credential, program: IDataObject) => {
 			await referral(credential, { resource: 'program', operation: 'save' }, [{}]);
@@ -106,21 +130,7 @@ for (const [name, open] of backends) {
 				// Exactly at Gold → 120, just below it and exactly at Silver: Gold goes, Silver (never held as a tier) is held instead.
 				const r1 = await refund(credential, 'R1');
 				expect(r1.outcome).toBe('reversed');
-				expect(r1.demoted).toEqual([
-					expect.objectContaining({ participantId: anaId, kind: 'badge', name: 'Gold', metric: 'points', value: 120, min: 180 }),
-					expect.objectContaining({ participantId: anaId, kind: 'tier', name: 'Gold', metric: 'points', value: 120, min: 180, heldInstead: 'Silver' }),
-				]);
-				expect(await status(credential)).toMatchObject({ points: 120, tier: 'Silver', badges: ['Bronze', 'Silver'] });
-				const lost = await trigger.poll.call(pollContext(credential, triggerParams, cursor));
-				expect(lost![0].map((i) => i.json)).toEqual([
-					expect.objectContaining({ type: 'badge.lost', program: 'shop', participantId: anaId, badge: 'Gold', value: 120, min: 180 }),
-					expect.objectContaining({ type: 'tier.lost', program: 'shop', participantId: anaId, tier: 'Gold', now: 'Silver', value: 120, min: 180 }),
-				]);
-				// A replay (five at once) answers like the first and writes nothing.
-				const strip = ({ replayed: _r, ...rest }: Json) => rest;
-				for (const again of await Promise.all(Array.from({ length: 5 }, () => refund(credential, 'R1')))) expect(strip(again)).toEqual(strip(r1));
-				expect(await status(credential)).toMatchObject({ points: 120, tier: 'Silver', badges: ['Bronze', 'Silver'] });
-				expect(await trigger.poll.call(pollContext(credential, triggerParams, cursor))).toBeNull();
+				await expectGoldLostSilverHeld(credential, anaId, r1, () => refund(credential, 'R1'), () => trigger.poll.call(pollContext(credential, triggerParams, cursor)));
 
 				// 120 → 0: just below Bronze: every tier and badge goes.
 				const r2 = await refund(credential, 'R2');
@@ -192,25 +202,9 @@ for (const [name, open] of backends) {
 				// Exactly at Gold → 120 (just below Gold, exactly Silver): Gold goes, Silver is held instead.
 				const v1 = await rewardReverse(credential, 'V1');
 				expect(v1.clawedBack).toEqual([expect.objectContaining({ recipientId: anaId, points: -60 })]);
-				expect(v1.demoted).toEqual([
-					expect.objectContaining({ participantId: anaId, kind: 'badge', name: 'Gold', metric: 'points', value: 120, min: 180 }),
-					expect.objectContaining({ participantId: anaId, kind: 'tier', name: 'Gold', metric: 'points', value: 120, min: 180, heldInstead: 'Silver' }),
-				]);
-				expect(await status(credential)).toMatchObject({ points: 120, tier: 'Silver', badges: ['Bronze', 'Silver'] });
-				const lost = await trigger.poll.call(pollContext(credential, triggerParams, cursor));
-				expect(lost![0].map((i) => i.json)).toEqual([
-					expect.objectContaining({ type: 'badge.lost', program: 'shop', participantId: anaId, badge: 'Gold', value: 120, min: 180 }),
-					expect.objectContaining({ type: 'tier.lost', program: 'shop', participantId: anaId, tier: 'Gold', now: 'Silver', value: 120, min: 180 }),
-				]);
-				// A replay (five at once) answers like the first and writes nothing.
-				const strip = ({ replayed: _r, ...rest }: Json) => rest;
 				expect(v1.replayed).toBe(false);
-				for (const again of await Promise.all(Array.from({ length: 5 }, () => rewardReverse(credential, 'V1')))) {
-					expect(again.replayed).toBe(true);
-					expect(strip(again)).toEqual(strip(v1));
-				}
-				expect(await status(credential)).toMatchObject({ points: 120, tier: 'Silver', badges: ['Bronze', 'Silver'] });
-				expect(await trigger.poll.call(pollContext(credential, triggerParams, cursor))).toBeNull();
+				const replays = await expectGoldLostSilverHeld(credential, anaId, v1, () => rewardReverse(credential, 'V1'), () => trigger.poll.call(pollContext(credential, triggerParams, cursor)));
+				for (const again of replays) expect(again.replayed).toBe(true);
 			} finally {
 				await cleanup();
 			}
