@@ -32,7 +32,7 @@ import { openEmailSender, openSmsSender, limiterFor, type OpenedSender } from '.
 import { contentLabels, emailContentReader, smsContentReader } from './content';
 import { customHeaders, deliveryLabels, OUTPUT_NAMES, OUTPUTS } from './delivery';
 import { closeSender } from './sendEmail.operation';
-import { programGuards, type GuardLimits } from './sendSms.operation';
+import { guardLimitOptions, programGuards, type GuardLimits } from './sendSms.operation';
 
 const show = (extra: IDataObject = {}) => ({ show: { operation: ['sendOwed'], ...extra } });
 
@@ -107,10 +107,7 @@ export const description: INodeProperties[] = [
 		placeholder: 'Change Limit',
 		default: {},
 		displayOptions: { show: { resource: ['sms'], operation: ['sendOwed'], abuseGuard: [true] } },
-		options: [
-			{ displayName: 'Texts per IP per Hour', name: 'perIpPerHour', type: 'number', typeOptions: { minValue: 0 }, default: 5, description: 'Texts of this topic for sign-ups from one IP address in an hour; 0 means no limit' },
-			{ displayName: 'Texts per Number per Day', name: 'perNumberPerDay', type: 'number', typeOptions: { minValue: 0 }, default: 1, description: 'Texts of this topic to one number in 24 hours; 0 means no limit' },
-		],
+		options: guardLimitOptions('topic'),
 	},
 	{
 		displayName: 'Private Status Link',

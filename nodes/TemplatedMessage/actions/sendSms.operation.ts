@@ -90,11 +90,18 @@ export const description: INodeProperties[] = [
 				description:
 					"The field holding the Webhook node's request headers; the IP is the X-Forwarded-For entry your N8N_PROXY_HOPS proxies added (no proxy, no IP and no per-IP limit)",
 			},
-			{ displayName: 'Texts per IP per Hour', name: 'perIpPerHour', type: 'number', typeOptions: { minValue: 0 }, default: 5, description: 'Texts of this template for sign-ups from one IP address in an hour; 0 means no limit' },
-			{ displayName: 'Texts per Number per Day', name: 'perNumberPerDay', type: 'number', typeOptions: { minValue: 0 }, default: 1, description: 'Texts of this template to one number in 24 hours; 0 means no limit' },
+			...guardLimitOptions('template'),
 		],
 	},
 ];
+
+/** The guard's two limits in a Guard collection (Send SMS counts per template, Send Owed Messages per topic). */
+export function guardLimitOptions(countedBy: 'template' | 'topic'): INodeProperties[] {
+	return [
+		{ displayName: 'Texts per IP per Hour', name: 'perIpPerHour', type: 'number', typeOptions: { minValue: 0 }, default: 5, description: `Texts of this ${countedBy} for sign-ups from one IP address in an hour; 0 means no limit` },
+		{ displayName: 'Texts per Number per Day', name: 'perNumberPerDay', type: 'number', typeOptions: { minValue: 0 }, default: 1, description: `Texts of this ${countedBy} to one number in 24 hours; 0 means no limit` },
+	];
+}
 
 /** The guard's limits as the node's Guard collection holds them. */
 export interface GuardLimits {
