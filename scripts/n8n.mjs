@@ -544,11 +544,37 @@ export function spawnN8n(bin, args, env, logFile, { inheritOutput = false, wrapp
 /**
  * Starts `n8n start` and resolves once the editor answers. `stop()` ends it (and its task runner).
  * Output goes to a log file so a failing test can show it.
+ *
+ * Without `port`, n8n gets a free port; the task broker always gets a free port of its own (not
+ * port + 1, which another n8n on this machine may hold). A port taken between choosing it and
+ * n8n binding it (another test file, another process) is not a failure: n8n starts again on
+ * fresh ports, up to `attempts` times. A fixed `port` stays fixed; only the broker's changes.
  */
-export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOutput = false, taskRunner = 'internal' } = {}) {
+export async function startN8n(bin, env, { port, attempts = 3, ...options } = {}) {
+	for (let attempt = 1; ; attempt++) {
+		const chosen = port ?? (await freePort());
+		let brokerPort = await freePort();
+		while (brokerPort === chosen) brokerPort = await freePort();
+		try {
+			return await startN8nOnce(bin, env, { ...options, port: chosen, brokerPort });
+		} catch (error) {
+			if (!error.portInUse || attempt >= attempts) throw error;
+			log(`n8n could not bind port ${chosen} or ${brokerPort} (in use by another process); starting again on other ports (attempt ${attempt + 1} of ${attempts})`);
+		}
+	}
+}
+
+/** Log lines by which n8n says a port it was given is taken. */
+export function saysPortInUse(logText) {
+	return /is already in use|EADDRINUSE/.test(logText);
+}
+
+async function startN8nOnce(bin, env, { port, brokerPort, timeoutMs = 120_000, inheritOutput = false, taskRunner = 'internal' }) {
 	const logFile = path.join(env.N8N_USER_FOLDER, `n8n-${port}.log`);
 	// External: n8n 2.x's recommended task runner mode, the runner started beside n8n (scripts/n8n-with-task-runner.mjs).
 	const external = taskRunner === 'external' && n8nMajor(bin) >= 2;
+	// The log is appended to (a restart on the same port): what this start wrote begins here.
+	const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
 	const { child, stop, kill } = spawnN8n(
 		bin,
 		['start'],
@@ -556,7 +582,7 @@ export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOut
 		{
 			...env,
 			N8N_PORT: String(port),
-			N8N_RUNNERS_BROKER_PORT: String(port + 1),
+			N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 			N8N_HOST: 'localhost',
 			N8N_LISTEN_ADDRESS: env.N8N_LISTEN_ADDRESS || '127.0.0.1',
 			...(external ? { N8N_RUNNERS_MODE: 'external', N8N_RUNNERS_AUTH_TOKEN: randomBytes(24).toString('hex') } : {}),
@@ -568,11 +594,15 @@ export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOut
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		if (child.exitCode !== null) {
-			throw new Error(`n8n exited with code ${child.exitCode} before it was ready; see ${logFile}:\n${readLog(logFile)}`);
+			const tail = readLog(logFile, logStart);
+			const error = new Error(`n8n exited with code ${child.exitCode} before it was ready; see ${logFile}:\n${tail}`);
+			// With inherited output there is no log to read; a quick exit is then taken as a taken port only if it says so.
+			error.portInUse = saysPortInUse(tail);
+			throw error;
 		}
 		try {
 			const response = await fetch(`${baseUrl}/healthz/readiness`);
-			if (response.ok) return { child, baseUrl, stop, kill, logFile, bin };
+			if (response.ok) return { child, baseUrl, port, stop, kill, logFile, bin };
 		} catch {
 			/* not listening yet */
 		}
@@ -582,9 +612,9 @@ export async function startN8n(bin, env, { port, timeoutMs = 120_000, inheritOut
 	throw new Error(`n8n did not become ready within ${timeoutMs / 1000} s; see ${logFile}:\n${readLog(logFile)}`);
 }
 
-function readLog(file) {
+function readLog(file, from = 0) {
 	try {
-		return readFileSync(file, 'utf8').slice(-4000);
+		return readFileSync(file).subarray(from).toString('utf8').slice(-4000);
 	} catch {
 		return '(no log)';
 	}
@@ -904,7 +934,7 @@ export function prepareInstanceAsync(userFolder, options = {}) {
  */
 export async function startInstance(userFolder, { timeoutMs, ...options } = {}) {
 	const { bin, env, toActivate } = await prepareInstanceAsync(userFolder, { build: false, ...options, activate: 'later' });
-	const server = await startN8n(bin, env, { port: await freePort(), ...(timeoutMs ? { timeoutMs } : {}) });
+	const server = await startN8n(bin, env, { ...(timeoutMs ? { timeoutMs } : {}) });
 	try {
 		await ensureOwner(server.baseUrl);
 		await activateWorkflows(server, toActivate);

@@ -132,7 +132,7 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 		// files than all of workflows/ only because each activation boots the n8n CLI once).
 		const files = ['referral-signup.json', 'referral-conversion.json', 'referral-refund.json', 'lead-scoring.json'].map((f) => path.join(__dirname, '..', '..', 'workflows', f));
 		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials, files, extraEnv: { N8N_PROXY_HOPS: '1' } });
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
+		server = await n8n.startN8n(bin, env);
 		await n8n.ensureOwner(server!.baseUrl);
 		for (const pathname of ['referral/signup', 'referral/conversion', 'referral/refund', 'leads/score']) {
 			await n8n.waitForWebhook(`${server!.baseUrl}/webhook/${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });

@@ -240,7 +240,7 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		}
 
 		// n8n again (the previous test stopped it to read the ledger alone), and the approval run by hand as the editor runs it.
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
+		server = await n8n.startN8n(bin, env);
 		await n8n.ensureOwner(server!.baseUrl);
 		const before = smtp.messages.length;
 		const run = await n8n.runWorkflow(server, 'rmRewardApprove1');

@@ -21,7 +21,7 @@ describe('a crash of the single instance loses and repeats no reward email', () 
 	let env: Record<string, string>;
 	let port: number;
 	let smtp: SmtpTestServer;
-	let server: { baseUrl: string; stop: () => Promise<void>; kill: () => Promise<void> } | undefined;
+	let server: { baseUrl: string; port: number; stop: () => Promise<void>; kill: () => Promise<void> } | undefined;
 	const ledgerPath = () => path.join(userFolder, '.n8n', 'referral-ledger.sqlite');
 
 	beforeAll(async () => {
@@ -35,8 +35,9 @@ describe('a crash of the single instance loses and repeats no reward email', () 
 		}));
 		// The referrals exist before n8n starts: the test counts reward emails only.
 		await seedLedger();
-		port = await n8n.freePort();
-		server = await n8n.startN8n(bin, env, { port });
+		server = await n8n.startN8n(bin, env);
+		// The restart after the crash comes back on the same port, as a real restart would.
+		port = server!.port;
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/conversion`, { method: 'POST', body: '{}' });
 	});
 

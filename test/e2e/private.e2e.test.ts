@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { n8nDataFolder } from '../../engine/environment';
+import { n8nDataFolder } from '../../engine/shared/environment';
 import { closeAllLedgers, defaultSqlitePath, openLedger, type LedgerStore } from '../../engine/ledger';
 import { participantLink, unsubscribeLink } from '../../engine/shared/links';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
@@ -49,7 +49,7 @@ describe('private participant data in real n8n', () => {
 			...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN, linkSecret: TEST_LINK_SECRET }),
 		];
 		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials, files: FILES });
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
+		server = await n8n.startN8n(bin, env);
 		await n8n.ensureOwner(server!.baseUrl);
 		await n8n.waitForWebhook(url('referral/signup'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
 		await n8n.waitForWebhook(url('referral/participant?email=warm-up%40example.com'), {});

@@ -75,7 +75,7 @@ describe('Templated Message in real n8n', () => {
 		writeFileSync(wfFile, JSON.stringify({ id: 'rmMsgVerify00001', name: 'verify', active: false, nodes, connections, settings: {} }));
 		const credentials = creds.map(([type, data], i) => ({ id: `cred${String(i).padStart(12, '0')}`, name: type, type, data }));
 		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, files: [wfFile], credentials });
-		server = await n8n.startN8n(bin, env, { port: await n8n.freePort() });
+		server = await n8n.startN8n(bin, env);
 		cleanups.push(() => server.stop());
 		await n8n.ensureOwner(server.baseUrl);
 	});

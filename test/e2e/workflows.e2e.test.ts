@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, defaultSqlitePath, openLedger } from '../../engine/ledger';
-import { n8nDataFolder } from '../../engine/environment';
+import { n8nDataFolder } from '../../engine/shared/environment';
 import { ReferralService } from '../../engine/referrals/service';
 import { startTwilioFake } from '../fakes/providers/twilio';
 import type { ProviderFake } from '../fakes/providers/types';
