@@ -1,4 +1,4 @@
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { formatDay } from './dates';
 import {
 	addExclusion,

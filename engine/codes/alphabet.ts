@@ -1,4 +1,4 @@
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 
 /** Digits and capitals without the characters people confuse: no 0/O, no 1/I/L. 31 symbols, a prime. */
 export const DEFAULT_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';

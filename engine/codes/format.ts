@@ -1,4 +1,4 @@
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { type Alphabet, DEFAULT_ALPHABET, parseAlphabet, SEPARATORS } from './alphabet';
 import { Blocklist, createBlocklist, letterClass } from './blocklist';
 import { type CheckScheme, createCheckScheme } from './checkCharacter';

@@ -1,4 +1,4 @@
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { checkValue } from './checkCharacter';
 import { type CodeFormat, type CodeFormatOptions, collisionProbability, parseCodeFormat } from './format';
 import { maskFor, RandomBytes } from './random';

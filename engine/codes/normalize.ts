@@ -1,4 +1,4 @@
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { SEPARATORS } from './alphabet';
 import { checkHolds } from './checkCharacter';
 import type { CodeFormat } from './format';

@@ -2,7 +2,7 @@
  * process (one SQLite connection or one PostgreSQL pool per configuration). */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import type { SqlLedger } from './ledger';
 import { openPostgresLedger, testPostgres } from './postgres';
 import { openSqliteLedger } from './sqlite';

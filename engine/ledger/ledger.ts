@@ -1,7 +1,7 @@
 /* The ledger's operations, written once against the Driver/Tx interface (sql.ts). Both backends
  * run exactly this code; only transactions, locks and DDL types differ (sqlite.ts, postgres.ts). */
 import { createHash, randomBytes } from 'node:crypto';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { emailSpellings, storedForm } from '../shared/email';
 import { backoffMs, Params, sleep, type Driver, type Row, type SqlValue, type Tx } from './sql';
 import * as v from './validate';

@@ -2,7 +2,7 @@
  * A pool per process, READ COMMITTED transactions, unique constraints with ON CONFLICT, row and
  * advisory locks where a read decides a write, and the ledger's tables in their own schema. */
 import type { CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { SqlLedger } from './ledger';
 import { DDL_TYPES, LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
 import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx, type WriteOptions } from './sql';

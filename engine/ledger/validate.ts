@@ -1,6 +1,6 @@
 /* Input checks for the ledger. Every check throws EngineError naming the field and saying what
  * would be valid; messages never echo the value (it may be personal data), only its type or size. */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { normaliseEmail } from '../shared/email';
 import { parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
 import type { EventInput, Id } from './store';

@@ -1,6 +1,6 @@
 /* Email assembly: address validation, header safety, and the commercial-mode obligations
  * (CAN-SPAM postal address, RFC 2369 List-Unsubscribe with RFC 8058 one-click POST). */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { emailProblem, isValidEmail } from '../shared/email';
 import type { EmailAddress, OutgoingEmail } from './types';
 

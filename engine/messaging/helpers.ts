@@ -4,7 +4,7 @@
  * `{{this.url}}` still reads such a field. Helpers read render defaults from `@locale`, `@timeZone`
  * and `@format` ('html' or 'text'), which the renderer puts into the data frame. */
 import type { HelperDelegate, HelperOptions } from 'handlebars';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { isCurrency } from '../shared/money';
 
 type Options = HelperOptions & { name?: string; data?: RenderFrame };

@@ -3,7 +3,7 @@
  * provider's point of no return, send, and complete. A sender that dies before the hand-over leaves
  * a claim that lapses and is taken again; one that dies after it leaves the message `unconfirmed`,
  * never sent twice. Bad templates give the message back (still owed) with the error. */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import type { ClaimMessagesInput, LedgerStore, MessageRecord } from '../ledger/store';
 import { retryPolicy, withRetries, type RetryOutcome, type RetryPolicy, type SendLimiter } from './reliability';
 import type { SendResult } from './send';

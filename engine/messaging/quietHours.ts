@@ -1,8 +1,8 @@
 /* Quiet hours in the recipient's own time zone (TCPA: no solicitation before 8 a.m. or after 9 p.m.
  * local time). A message outside the window is deferred to the next time the window opens, computed
  * on the wall clock of that zone, so daylight-saving changes move the instant, not the local hour. */
-import { EngineError } from '../errors';
-import { wallClockAt as wallAt, wallClockMs as wallMs, zoneOffsetAt as offsetAt } from '../time';
+import { EngineError } from '../shared/errors';
+import { wallClockAt as wallAt, wallClockMs as wallMs, zoneOffsetAt as offsetAt } from '../shared/time';
 
 export interface QuietHoursOptions {
 	/** The recipient's IANA time zone, e.g. "America/New_York". */

@@ -1,6 +1,6 @@
 /* Retries with exponential backoff and full jitter inside a time budget (honouring Retry-After),
  * and a per-credential limiter: at most N sends in flight, and a minimum interval between starts. */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { DeliveryError, isDeliveryError, systemClock, type Clock } from './types';
 
 export interface RetryPolicy {

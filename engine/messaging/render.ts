@@ -1,6 +1,6 @@
 /* The Render operation: everything a message will contain, computed exactly as Send computes it,
  * so a marketer's preview is the message that goes out. */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { addCommercialFooter, checkCommercialOptions, cleanSubject, listUnsubscribeHeaders, type CommercialEmailOptions } from './email';
 import { htmlToText } from './htmlToText';
 import { analyseSms, replaceSmartCharacters, withStopFooter, DEFAULT_STOP_FOOTER, type SmartReplacement, type SmsAnalysis } from './sms';

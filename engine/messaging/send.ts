@@ -1,7 +1,7 @@
 /* Sending one message: render and validate, then consent → suppression list → quiet hours →
  * reserve the idempotency key → send with retries (through the credential's limiter) → record.
  * Bad input throws EngineError; everything else is an outcome: sent, skipped, deferred or failed. */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { normaliseEmail } from '../shared/email';
 import { assembleEmail, parseEmailAddress, type EmailAddressing } from './email';
 import { checkQuietHours, type QuietHoursDecision, type QuietHoursOptions } from './quietHours';

@@ -1,7 +1,7 @@
 /* SMS rules computed before sending: E.164 numbers, GSM-7 versus UCS-2, segment counts, replacing
  * typographic characters that would force UCS-2, the maximum-segments guard and the STOP footer. */
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import type { SmsEncoding } from './types';
 
 /** GSM 03.38 basic character set (the escape code 0x1B left out: it only introduces the extension table). */

@@ -9,7 +9,7 @@
  * are keyed hashes (HMAC with the program's secret salt), never the number or IP themselves. */
 import { createHmac } from 'node:crypto';
 import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 
 /** Number types that never get a guarded text: someone else earns on each one, or nobody can tell. */
 export const REFUSED_NUMBER_TYPES = ['PREMIUM_RATE', 'SHARED_COST', 'UAN'] as const;

@@ -6,7 +6,7 @@
  * a field would render a different message than the one the marketer previewed. */
 import { createHash } from 'node:crypto';
 import Handlebars from 'handlebars';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { helpers, helperNames, SafeHtml, type RenderFrame } from './helpers';
 
 export const templateLimits = {

@@ -1,5 +1,5 @@
 import type { ReferralStatus } from './lifecycle';
-import { requireOneOf, requireRange, requireRecord, requireText, requireTime } from './validate';
+import { requireOneOf, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
 
 /**
  * Which referrer gets credit for a referee: the attribution window (how long after touching a

@@ -1,7 +1,7 @@
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { DEFAULT_MAX_ORDER_MINOR, parseCurrency, requireAmount, requireMaxOrderMinor, requireOrderAmount } from '../shared/money';
 import type { ReferralStatus } from './lifecycle';
-import { describe, requireOneOf, requireRange, requireRecord, requireText, requireTime } from './validate';
+import { describe, requireOneOf, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
 
 /**
  * Conversions (the referee's qualifying order) and refunds: what qualifies a referral, and

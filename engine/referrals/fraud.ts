@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { emailDomain, isValidEmail, mailboxKey } from '../shared/email';
 import { disposableDomainOf, type DisposableOptions } from './disposable';
 import type { ReasonCode, ReferralStatus } from './lifecycle';
-import { describe, isRecord, requireInteger, requireRange, requireRecord, requireText, requireTime } from './validate';
+import { describe, isRecord, requireInteger, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
 
 /**
  * Explainable fraud checks for one referral. Each check is a small named function that looks at

@@ -1,5 +1,5 @@
-import { EngineError } from '../errors';
-import { describe } from './validate';
+import { EngineError } from '../shared/errors';
+import { describe } from '../shared/guards';
 
 /**
  * The referral state machine, in one table.

@@ -1,7 +1,7 @@
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { fromMinorUnits, parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
 import { REFERRAL_STATUSES, type ReferralStatus } from './lifecycle';
-import { requireInteger, requireRecord, requireText, requireTime } from './validate';
+import { requireInteger, requireRecord, requireText, requireTime } from '../shared/guards';
 
 /**
  * Program statistics computed from counts and rows the service reads from the ledger for one

@@ -1,7 +1,7 @@
 import { validateAttributionSettings, type AttributionSettings } from './attribution';
 import { REFUND_POLICIES, validateQualificationSettings, type QualificationSettings, type RefundPolicy } from './conversion';
 import { validateFraudPolicy, type FraudPolicy } from './fraud';
-import { requireOneOf, requireRecord, requireText } from './validate';
+import { requireOneOf, requireRecord, requireText } from '../shared/guards';
 
 /**
  * A referral program's settings as the Referral node's "Program: create or update" form gives

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EngineError, isEngineError } from '../errors';
+import { EngineError, isEngineError } from '../shared/errors';
 import type { Id, LedgerStore, ReferralRecord, RewardRecord } from '../ledger/store';
 import { requireAmount } from '../shared/money';
 import { type Demotion, planRefundRewards, type RefundRewardsPlan, standingAfterReversal } from '../rewards/refund';
@@ -7,7 +7,7 @@ import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy } from '../reward
 import { shouldReverse, type RefundPolicy } from './conversion';
 import { parseReferralStatus, type ReferralStatus } from './lifecycle';
 import type { ReferralDetail } from './service';
-import { describe, requireText } from './validate';
+import { describe, requireText } from '../shared/guards';
 
 /**
  * The refund operation: the one place that decides what a refund or cancellation takes back.

@@ -3,7 +3,7 @@ import { normalizeCode } from '../codes';
 import { normaliseEmail } from '../shared/email';
 import { checkLinkOptions, type LinkSecrets, participantLink, verifyParticipantLink } from '../shared/links';
 import { greetingName } from '../shared/plainText';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { orderConflict } from '../ledger/validate';
 import type { CodeRecord, Id, LedgerStore, ParticipantRecord, ReferralRecord } from '../ledger/store';
 import { resolveRepeatArrival } from './attribution';
@@ -27,7 +27,7 @@ import { welcomeMessageKeys, welcomeMessages, welcomeSmsRecipient } from './welc
 
 export type { RefundInput, RefundOutcome } from './refund';
 import { loadReferralProgram, type LoadedProgram } from './serviceProgram';
-import { describe, isRecord, requireText, requireTime } from './validate';
+import { describe, isRecord, requireText, requireTime } from '../shared/guards';
 
 /**
  * The referral service: the orchestration behind the Referral node and the sample webhooks.

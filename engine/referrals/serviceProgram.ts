@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 
 import { CodeGenerator, type CodeFormatOptions } from '../codes';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { parseSmsCountries } from '../messaging/smsGuard';
 import type { LedgerStore, ProgramRecord } from '../ledger/store';
 import { validateReferralProgram, type ReferralProgramSettings } from './program';
 import { buildShareUrl, type ShareUrlOptions } from './share';
-import { isRecord, requireText } from './validate';
+import { isRecord, requireText } from '../shared/guards';
 
 /**
  * A referral program's stored configuration: the validated rules (attribution, fraud policy,

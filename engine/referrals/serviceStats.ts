@@ -1,10 +1,10 @@
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import type { LedgerStore, ReferralRecord } from '../ledger/store';
 import { isValidOrderAmount } from '../shared/money';
 import { isReferralStatus, type ReferralStatus } from './lifecycle';
 import { programStats, type ConversionRow, type CustomerRow, type ProgramStats, type StatusCounts } from './metrics';
-import { periodWindow, type Period, type TimeWindow, type WindowOptions } from './periods';
-import { requireInteger } from './validate';
+import { periodWindow, type Period, type TimeWindow, type WindowOptions } from '../shared/periods';
+import { requireInteger } from '../shared/guards';
 
 /**
  * Program statistics and the leaderboard for one period, read from the ledger and computed by

@@ -1,5 +1,5 @@
-import { EngineError } from '../errors';
-import { describe, requireText } from './validate';
+import { EngineError } from '../shared/errors';
+import { describe, requireText } from '../shared/guards';
 
 /**
  * Share links: the landing page with the participant's code and UTM parameters, so both this

@@ -1,5 +1,5 @@
-import { EngineError } from '../errors';
-import { requireInteger, requireRange, requireRecord, requireText, requireTime } from '../referrals/validate';
+import { EngineError } from '../shared/errors';
+import { requireInteger, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
 import { currencyExponent, parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
 import type { AwardIntent } from './rules';
 

@@ -1,5 +1,5 @@
-import { EngineError } from '../errors';
-import { describe, requireTime } from '../referrals/validate';
+import { EngineError } from '../shared/errors';
+import { describe, requireTime } from '../shared/guards';
 
 /**
  * Reward statuses, matching the ledger: pending (earned, held for the refund window or for a

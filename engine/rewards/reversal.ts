@@ -1,5 +1,5 @@
-import { EngineError } from '../errors';
-import { requireInteger, requireOneOf, requireRecord, requireText } from '../referrals/validate';
+import { EngineError } from '../shared/errors';
+import { requireInteger, requireOneOf, requireRecord, requireText } from '../shared/guards';
 import { assertRewardTransition, parseRewardStatus, type RewardStatus } from './lifecycle';
 import { rewardIdempotencyKey, type AwardKind, type RuleType } from './rules';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
-import { EngineError } from '../errors';
-import { assertTimeZone, periodWindow, type TimeWindow, type WindowMode } from '../referrals/periods';
+import { EngineError } from '../shared/errors';
+import { assertTimeZone, periodWindow, type TimeWindow, type WindowMode } from '../shared/periods';
 import {
 	describe,
 	isRecord,
@@ -12,7 +12,7 @@ import {
 	requireRecord,
 	requireText,
 	requireTime,
-} from '../referrals/validate';
+} from '../shared/guards';
 import { milestoneSnapshot, recognitionKey, type StandingSnapshot, statusSnapshot } from './standing';
 import { fromMinorUnits, parseCurrency, requireAmount, requireOrderAmount, roundToCurrency, toMinorUnits } from '../shared/money';
 

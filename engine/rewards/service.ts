@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CodeGenerator } from '../codes';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import type { Id, LedgerStore, OweMessageInput, ParticipantRecord, PointsEntry, ReferralRecord, RewardRecord, RewardStatus } from '../ledger';
 import { describeReward, REWARD_NOTICE_TOPIC, rewardNoticeKey } from './notices';
 import { couponForAward, type CouponOutput } from './coupons';

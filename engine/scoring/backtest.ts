@@ -3,7 +3,7 @@
  * earlier leads, side by side, on the later leads. Splitting by time, never at random, keeps the
  * test honest: the model never learns from leads that come after the ones it is judged on.
  */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { describeValue, isMissing, parseDate, parseFieldPath, readPath } from './fields';
 import { compileModel, fitLogistic, readLabel, trainLogistic, type LogisticModel, type TrainLogisticOptions } from './logistic';
 import { evaluateScores, type BootstrapOptions, type ScoreMetrics } from './metrics';

@@ -1,5 +1,5 @@
 /* Per-rule decay: how much of a rule's points survive, given the age of a date field on the lead. */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { DAY_MS } from './fields';
 
 export type DecayKind = 'none' | 'window' | 'linear' | 'exponential';

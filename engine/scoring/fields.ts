@@ -1,5 +1,5 @@
 /* Reading lead fields: dot/index paths split once, values coerced to numbers, text and dates. */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 
 export type PathSegment = string | number;
 

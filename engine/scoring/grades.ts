@@ -1,5 +1,5 @@
 /* Fit grade (A-F), engagement level (1-3), their matrix cell (A1...F3) and the score's stage. */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 
 export type FitGrade = 'A' | 'B' | 'C' | 'D' | 'F';
 export type EngagementLevel = 1 | 2 | 3;

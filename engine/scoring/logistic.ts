@@ -3,7 +3,7 @@
  * on standardised numeric and one-hot categorical features. The model is plain JSON (versioned) so
  * the node can save it to the ledger by name and load it back through `parseLogisticModel`.
  */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { describeLead, describeValue, isMissing, parseFieldPath, readPath, toNumber, toText, type PathSegment } from './fields';
 
 export type FeatureType = 'numeric' | 'boolean' | 'categorical';

@@ -3,7 +3,7 @@
  * bootstrap interval, PR-AUC (average precision), top-decile lift, Brier score, log loss and a
  * calibration table. Labels are 0/1; scores may be on any scale, probabilities in [0, 1].
  */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { createRandom } from './random';
 
 /** Indices sorted by ascending score, and the boundaries of runs of equal scores. */

@@ -1,4 +1,4 @@
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import type { LedgerStore } from '../ledger';
 
 /** What the ledger knows about a lead as a referrer, for rules such as "referral.qualified ≥ 3". */

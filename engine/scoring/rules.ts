@@ -4,7 +4,7 @@
  * optional 0-100 normalisation, and every lead carries the explanation of how it got there.
  */
 import { RE2JS } from 're2js';
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { compileDecay, decayFactor, type CompiledDecay, type DecayConfig } from './decay';
 import {
 	DAY_MS,

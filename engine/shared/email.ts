@@ -1,6 +1,6 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
 
-import { EngineError } from '../errors';
+import { EngineError } from './errors';
 import { describe } from './describe';
 
 /**

@@ -1,5 +1,5 @@
-import { EngineError } from '../errors';
-import { describe } from '../shared/describe';
+import { EngineError } from './errors';
+import { describe } from './describe';
 
 export { describe };
 

@@ -2,7 +2,7 @@
  * Each carries a signed, expiring token (./tokens) made with the link secret, which lives in the
  * credential "Referral Link Secret" and nowhere else. A link of one kind never opens the other
  * (the token's purpose), and a token that is forged, altered or expired opens nothing. */
-import { EngineError } from '../errors';
+import { EngineError } from './errors';
 import { signToken, verifyToken } from './tokens';
 
 export const PARTICIPANT_LINK_PURPOSE = 'participant-status';

@@ -1,5 +1,5 @@
-import { checkTimeZone, wallClockAt as localParts, zoneOffsetAt as offsetAt } from '../time';
-import { requireOneOf, requireTime } from './validate';
+import { checkTimeZone, wallClockAt as localParts, zoneOffsetAt as offsetAt } from './time';
+import { requireOneOf, requireTime } from './guards';
 
 /**
  * Reporting periods and cap windows. Stats, leaderboards and reward caps all ask "which

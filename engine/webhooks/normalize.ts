@@ -5,7 +5,7 @@
  * ids as text, so Referral › Qualify and Reverse read it as they read our own webhook's body.
  * Events that are neither (other topics, unpaid sessions, pending refunds) come out as `ignored`
  * with a reason, so a workflow can answer them 200 and move on. Plain TypeScript: no n8n. */
-import { EngineError } from '../errors';
+import { EngineError } from '../shared/errors';
 import { storedEmailOrNull } from '../shared/email';
 import { currencyExponent, fromMinorUnits, isCurrency } from '../shared/money';
 import { headerValue } from './signatures';

@@ -26,7 +26,7 @@ import {
 	type SmsSender,
 	type SmtpCredentials,
 } from '../../engine/messaging';
-import { EngineError } from '../../engine/errors';
+import { EngineError } from '../../engine/shared/errors';
 
 export const EMAIL_PROVIDER_CREDENTIALS = {
 	smtp: 'referralSmtpApi',

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData, NodeExecutionHint } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { isEngineError } from '../../engine/errors';
+import { isEngineError } from '../../engine/shared/errors';
 import { type FieldLabels, toNodeError } from './runner';
 
 /** One output item of an all-items computation and the input items it was made from. */

@@ -7,7 +7,7 @@ import type {
 	INodeProperties,
 	IPollFunctions,
 } from 'n8n-workflow';
-import { n8nDataFolder } from '../../engine/environment';
+import { n8nDataFolder } from '../../engine/shared/environment';
 import { defaultSqlitePath, type LedgerConfig, type LedgerStore, openLedger, testConnection } from '../../engine/ledger';
 
 export const LEDGER_CREDENTIAL = 'referralLedgerApi';

@@ -1,7 +1,7 @@
 /* The credential "Referral Link Secret" (referralLinkSecretApi): read once per execution, and its
  * test. The secret never leaves here except into engine/shared/links. */
 import type { ICredentialsDecrypted, ICredentialTestFunctions, IExecuteFunctions, INodeCredentialTestResult, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../engine/errors';
+import { EngineError } from '../../engine/shared/errors';
 import { linkSecrets, type LinkSecrets, MIN_LINK_SECRET_LENGTH, participantLink, verifyParticipantLink } from '../../engine/shared/links';
 
 export const LINK_SECRET_CREDENTIAL = 'referralLinkSecretApi';

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { isEngineError } from '../../engine/errors';
+import { isEngineError } from '../../engine/shared/errors';
 
 export type ItemResult = IDataObject | IDataObject[];
 

@@ -3,7 +3,7 @@
  * real races on PostgreSQL (a pool of connections), serialised on SQLite (one connection); the
  * cross-process races are in concurrency.test.ts. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineError } from '../../engine/errors';
+import { EngineError } from '../../engine/shared/errors';
 import type { LedgerStore } from '../../engine/ledger';
 import { LATEST_VERSION } from '../../engine/ledger/schema';
 

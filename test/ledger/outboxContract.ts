@@ -2,7 +2,7 @@
  * messages owed to people are written in their cause's transaction, claimed once, handed over,
  * completed, given back, swept up when their execution died, and never sent twice. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { EngineError } from '../../engine/errors';
+import { EngineError } from '../../engine/shared/errors';
 import type { LedgerStore, OweMessageInput } from '../../engine/ledger';
 import type { ContractTarget } from './contract';
 

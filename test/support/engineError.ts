@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { EngineError } from '../../engine/errors';
+import { EngineError } from '../../engine/shared/errors';
 
 /** Runs `fn`, asserts it throws an EngineError and returns it for further checks. */
 export function engineError(fn: () => unknown): EngineError {

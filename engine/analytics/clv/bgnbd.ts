@@ -1,4 +1,4 @@
-import { EngineError } from '../../errors';
+import { EngineError } from '../../shared/errors';
 import { hyp2f1MinusOneOverB } from '../math/hyp2f1';
 import { nelderMead, standardErrors } from '../math/optimize';
 import { lnPochhammer, logAddExp } from '../math/special';

@@ -1,4 +1,4 @@
-import { EngineError } from '../../errors';
+import { EngineError } from '../../shared/errors';
 import { nelderMead, standardErrors } from '../math/optimize';
 import { lnGamma, lnPochhammer } from '../math/special';
 import { LOG_PARAMETER_BOUND, parametersAtBound } from './bgnbd';

@@ -1,6 +1,6 @@
 /* What the HTTP providers share: calling the injected transport, reading headers, and the default
  * classification of HTTP statuses (429 rate-limited, 408 and 5xx retryable, other 4xx permanent). */
-import { EngineError } from '../../errors';
+import { EngineError } from '../../shared/errors';
 import { parseRetryAfter } from '../reliability';
 import { DeliveryError, type HttpRequest, type HttpResponse, type HttpTransport } from '../types';
 

@@ -1,6 +1,6 @@
 /* One entry point per channel: the node names a provider and passes its credentials and the
  * transport; it gets back a sender with one `send` whatever the provider. */
-import { EngineError } from '../../errors';
+import { EngineError } from '../../shared/errors';
 import type { EmailSender, HttpTransport, SmsSender } from '../types';
 import type { HttpProviderOptions } from './http';
 import { sendMailgun, type MailgunCredentials } from './mailgun';

@@ -1,6 +1,6 @@
 /* Plivo Message API: POST /v1/Account/{auth_id}/Message/ with JSON, Basic auth (Auth ID + Auth Token),
  * 202 {api_id, message, message_uuid: [...]}; errors are {api_id, error}. */
-import { EngineError } from '../../errors';
+import { EngineError } from '../../shared/errors';
 import type { HttpRequest, HttpResponse, HttpTransport, OutgoingSms, ProviderAccepted } from '../types';
 import { DEFAULT_TIMEOUT_MS, basicAuth, checkBaseUrl, exchange, httpFailure, isSuccess, joinUrl, providerText, requireCredential, type HttpProviderOptions } from './http';
 

@@ -3,7 +3,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { createTransport, type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
-import { EngineError } from '../../errors';
+import { EngineError } from '../../shared/errors';
 import { formatEmailAddress } from '../email';
 import { DeliveryError, HandOverRefused, type EmailSender, type OutgoingEmail, type ProviderAccepted, type SendHooks } from '../types';
 import { DEFAULT_TIMEOUT_MS } from './http';

@@ -1,6 +1,6 @@
 /* Telnyx Messaging v2: POST /v2/messages with JSON and a Bearer API key, 200 {data: {id, parts, encoding}}.
  * Errors are {errors: [{code, title, detail}]}; 40300 means the recipient texted STOP to this sender. */
-import { EngineError } from '../../errors';
+import { EngineError } from '../../shared/errors';
 import { DeliveryError, type HttpRequest, type HttpResponse, type HttpTransport, type OutgoingSms, type ProviderAccepted } from '../types';
 import { DEFAULT_TIMEOUT_MS, checkBaseUrl, exchange, httpFailure, isSuccess, joinUrl, providerText, requireCredential, type HttpProviderOptions } from './http';
 

@@ -1,7 +1,7 @@
 /* Twilio Programmable Messaging: POST /2010-04-01/Accounts/{AccountSid}/Messages.json as a form, Basic
  * auth (Account SID + Auth Token, or API key SID + secret), 201 {sid}. Errors are {code, message, status};
  * 21610 means the recipient replied STOP, 20429 (HTTP 429) means too many concurrent requests. */
-import { EngineError } from '../../errors';
+import { EngineError } from '../../shared/errors';
 import { DeliveryError, type HttpRequest, type HttpResponse, type HttpTransport, type OutgoingSms, type ProviderAccepted } from '../types';
 import { DEFAULT_TIMEOUT_MS, basicAuth, checkBaseUrl, exchange, httpFailure, isSuccess, joinUrl, providerText, requireCredential, type HttpProviderOptions } from './http';
 

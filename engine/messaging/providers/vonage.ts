@@ -2,7 +2,7 @@
  * even on failure: each part in `messages` has a `status`, "0" meaning accepted. Non-GSM text must be
  * sent with type=unicode, or handsets show "????". */
 import { DeliveryError, type HttpRequest, type HttpResponse, type HttpTransport, type OutgoingSms, type ProviderAccepted } from '../types';
-import { EngineError } from '../../errors';
+import { EngineError } from '../../shared/errors';
 import { DEFAULT_TIMEOUT_MS, checkBaseUrl, exchange, httpFailure, isSuccess, joinUrl, providerText, requireCredential, type HttpProviderOptions } from './http';
 
 export const VONAGE = 'Vonage';

@@ -1,5 +1,5 @@
 import type { IDataObject } from 'n8n-workflow';
-import { isEngineError, EngineError } from '../../../engine/errors';
+import { isEngineError, EngineError } from '../../../engine/shared/errors';
 import { parseDate } from '../../../engine/scoring';
 import { readField } from '../../shared/parameters';
 

@@ -7,7 +7,7 @@ import {
 	type LoyaltyIndicator,
 	type Normalisation,
 } from '../../../engine/analytics';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { type AggregateItem, runAggregate } from '../../shared/aggregate';
 import { engineItems, exclusionHints, readString } from './common';
 

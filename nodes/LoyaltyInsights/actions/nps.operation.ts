@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { compareNpsGroups, netPromoterScore, type NpsResult } from '../../../engine/analytics';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { type AggregateItem, runAggregate } from '../../shared/aggregate';
 import { engineItems, exclusionHints, readString } from './common';
 

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { type RfmResult, rfmFromSummaries, rfmFromTransactions, type SegmentRule } from '../../../engine/analytics';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { type AggregateItem, runAggregate } from '../../shared/aggregate';
 import { engineItems, exclusionHints, type InputKind, inputLabels, optionalDate, positionsByCustomer, readString } from './common';
 

@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
 import { ReferralService, type ServiceOptions } from '../../../engine/referrals/service';
 import { ledgerFor } from '../../shared/ledger';

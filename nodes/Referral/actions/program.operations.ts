@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { FRAUD_CHECKS } from '../../../engine/referrals/fraud';
 import type { CustomerRow } from '../../../engine/referrals/metrics';
-import type { Period } from '../../../engine/referrals/periods';
+import type { Period } from '../../../engine/shared/periods';
 import { saveReferralProgram } from '../../../engine/referrals/serviceProgram';
 import { referralLeaderboard, referralStats } from '../../../engine/referrals/serviceStats';
 import { runAggregate } from '../../shared/aggregate';

@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import type { NegativeBalancePolicy } from '../../../engine/rewards/reversal';
 import type { RefundedAmountIs } from '../../../engine/referrals/refund';
 import { parameterReader, readField } from '../../shared/parameters';

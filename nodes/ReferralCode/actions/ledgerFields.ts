@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { normalizeCode } from '../../../engine/codes';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import type { CodeRecord, LedgerStore } from '../../../engine/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 import type { CodeGenerator } from '../../../engine/codes';

@@ -1,5 +1,5 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 

@@ -1,5 +1,5 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { runAggregate } from '../../shared/aggregate';
 import { ledgerFor } from '../../shared/ledger';
 import { readField } from '../../shared/parameters';

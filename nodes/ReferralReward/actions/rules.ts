@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { isEngineError } from '../../../engine/errors';
+import { isEngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
 import type { NegativeBalancePolicy } from '../../../engine/rewards/reversal';
 import type { RewardCap, RewardProgramConfig, RewardRule, RewardSpec, StatusRule } from '../../../engine/rewards/rules';

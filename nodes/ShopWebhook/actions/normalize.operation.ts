@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { normalizeOrderEvent, type OrderSource } from '../../../engine/webhooks/normalize';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItemRouted } from '../../shared/runner';

@@ -1,6 +1,6 @@
 import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { MAX_BODY_BYTES, parseFormBody, parseJsonBody } from '../../../engine/webhooks/body';
 import { verifyDelivery } from '../../../engine/webhooks/replay';
 import { DEFAULT_TOLERANCE_SECONDS, headerValue, type WebhookSource } from '../../../engine/webhooks/signatures';

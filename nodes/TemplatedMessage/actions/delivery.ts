@@ -2,7 +2,7 @@
  * how it is made unique (the idempotency key), how hard to try (retries, pacing), and where each
  * outcome goes (Sent, Skipped, Deferred, Failed). */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { messageLedgerFrom, type MessageIdentity, type MessageLedger, type SendDependencies, type SendResult } from '../../../engine/messaging';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';

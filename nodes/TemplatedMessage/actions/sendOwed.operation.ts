@@ -4,7 +4,7 @@
  * this node's templates and the message's own data, handed over, sent, completed. */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import type { MessageRecord } from '../../../engine/ledger/store';
 import {
 	assembleEmail,

@@ -11,7 +11,7 @@ import {
 	fitGammaGamma,
 	gammaGammaExpectedSpend,
 } from '../../../engine/analytics/clv';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import {
 	calibrationSummary,
 	CDNOW_BGNBD,

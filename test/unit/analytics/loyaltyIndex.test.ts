@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loyaltyIndex } from '../../../engine/analytics/loyaltyIndex';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 
 describe('loyaltyIndex', () => {
 	const customers = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyNps, netPromoterScore, npsDifference, npsStatistics } from '../../../engine/analytics/nps';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { seededRandom } from './fixtures';
 
 const answers = (scores: unknown[], extra: Record<string, unknown>[] = []): Record<string, unknown>[] =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SEGMENTS, rfmFromSummaries, rfmFromTransactions, RfmRow, tieCorrectScores } from '../../../engine/analytics/rfm';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { hasCdnowMaster, readCdnowMaster, seededRandom, shuffle, TransactionItem } from './fixtures';
 
 const fields = { customerField: 'customer', dateField: 'date', amountField: 'amount' };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dayFromCivil, formatDay, parseDay } from '../../../engine/analytics/dates';
 import { groupTransactions } from '../../../engine/analytics/transactions';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 
 const day = (iso: string): number => Date.parse(iso + 'T00:00:00Z') / 86_400_000;
 

@@ -1,7 +1,7 @@
 /* The send orchestration per message: suppression, quiet hours, consent, idempotency, retries,
  * pacing, and outcomes that account for every item. Runs against loopback provider fakes. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import {
 	createEmailSender,
 	createSmsSender,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { assertSafeData, clearTemplateCache, templateCacheSize, templateLimits, TemplateRenderer, type RenderSettings } from '../../../engine/messaging';
 import { engineError } from '../../support/engineError';
 

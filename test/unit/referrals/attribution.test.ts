@@ -7,7 +7,7 @@ import {
 	validateAttributionSettings,
 	type AttributionSettings,
 } from '../../../engine/referrals/attribution';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 10);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { funnelFrom, median, programStats, rankLeaderboard, rankOf } from '../../../engine/referrals/metrics';
 
 const HOUR = 3_600_000;

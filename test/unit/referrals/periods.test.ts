@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { EngineError } from '../../../engine/errors';
-import { isInWindow, periodWindow } from '../../../engine/referrals/periods';
+import { EngineError } from '../../../engine/shared/errors';
+import { isInWindow, periodWindow } from '../../../engine/shared/periods';
 
 const at = Date.UTC(2026, 2, 18, 15, 30); // Wednesday 18 March 2026, 15:30 UTC
 

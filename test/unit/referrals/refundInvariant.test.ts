@@ -4,7 +4,7 @@
  * its rewards never disagree and the points balance is what the standing rewards say. Random
  * sequences from fixed seeds (a failure names its seed and steps), on SQLite and PostgreSQL. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { isEngineError } from '../../../engine/errors';
+import { isEngineError } from '../../../engine/shared/errors';
 import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
 import { ReferralService } from '../../../engine/referrals/service';
 import { saveReferralProgram } from '../../../engine/referrals/serviceProgram';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import {
 	capWindow,
 	planAwards,

@@ -1,7 +1,7 @@
 /* The reward service against a real ledger, on SQLite and PostgreSQL: every rule kind, caps at
  * their edges, holding periods across the due time, reversals, coupon pools, concurrency. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { EngineError } from '../../../engine/errors';
+import { EngineError } from '../../../engine/shared/errors';
 import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
 import { RewardService } from '../../../engine/rewards/service';
 import { sampleRewardProgram as sampleProgram } from '../../../engine/rewards/serviceSample';
