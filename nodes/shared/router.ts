@@ -1,0 +1,51 @@
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+/**
+ * The one router every action node uses (the Airtable v2 layout): each operation is a file
+ * `actions/<resource>/<operation>.operation.ts` exporting `execute` (and its form, `description`),
+ * and the node's `router.ts` only lists them in a {@link ResourceMap}.
+ *
+ * An operation answers one list of items (everything on the first output) or one list per output
+ * (nodes with several outputs, such as Sent / Skipped / Deferred / Failed).
+ */
+export interface OperationModule {
+	execute(this: IExecuteFunctions): Promise<INodeExecutionData[] | INodeExecutionData[][]>;
+}
+
+/** resource → operation → its file. A node without a Resource parameter has one resource, named by `defaultResource`. */
+export type ResourceMap = Readonly<Record<string, Readonly<Record<string, OperationModule>>>>;
+
+export interface RouterOptions {
+	/** The resource when the node has no Resource parameter (or it is unset). */
+	defaultResource?: string;
+	/** How many outputs the node has (default 1); a single list goes to the first. */
+	outputs?: number;
+}
+
+/** The node's `execute`: reads resource and operation once and hands the execution to the operation's file. */
+export function routerFor(resources: ResourceMap, { defaultResource, outputs = 1 }: RouterOptions = {}) {
+	return async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const resource = (defaultResource === undefined ? this.getNodeParameter('resource', 0) : this.getNodeParameter('resource', 0, defaultResource)) as string;
+		const operation = this.getNodeParameter('operation', 0) as string;
+		const operations = Object.hasOwn(resources, resource) ? resources[resource] : undefined;
+		if (!operations) {
+			throw new NodeOperationError(this.getNode(), `The resource "${resource}" is not known to this node`, {
+				description: `Choose one of: ${Object.keys(resources).join(', ')}`,
+			});
+		}
+		const handler = Object.hasOwn(operations, operation) ? operations[operation] : undefined;
+		if (!handler) {
+			throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known to this node`, {
+				description: `For ${resource}, choose one of: ${Object.keys(operations).join(', ')}`,
+			});
+		}
+		const result = await handler.execute.call(this);
+		if (isPerOutput(result)) return result;
+		return [result, ...Array.from({ length: outputs - 1 }, () => [])];
+	};
+}
+
+function isPerOutput(result: INodeExecutionData[] | INodeExecutionData[][]): result is INodeExecutionData[][] {
+	return result.length > 0 && Array.isArray(result[0]);
+}
