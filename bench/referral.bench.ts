@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 import { closeAllLedgers, openLedger } from '../engine/ledger';
 import { ReferralService } from '../engine/referrals/service';
-import { saveReferralProgram } from '../engine/referrals/serviceProgram';
+import { saveReferralProgram } from '../engine/referrals/programs';
 import { runWorkflow, singleNodeWorkflow } from '../test/harness';
 import { bestOf, report } from './lib';
 

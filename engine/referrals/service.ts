@@ -26,7 +26,7 @@ import { buildShareUrl } from './share';
 import { welcomeMessageKeys, welcomeMessages, welcomeSmsRecipient } from './welcome';
 
 export type { RefundInput, RefundOutcome } from './refund';
-import { loadReferralProgram, type LoadedProgram } from './serviceProgram';
+import { loadReferralProgram, type LoadedProgram } from './programs';
 import { describe, isRecord, requireText, requireTime } from '../shared/guards';
 
 /**

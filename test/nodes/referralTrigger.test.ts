@@ -5,7 +5,7 @@ import type { IDataObject, IPollFunctions } from 'n8n-workflow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openLedger } from '../../engine/ledger';
 import { ReferralService } from '../../engine/referrals/service';
-import { saveReferralProgram } from '../../engine/referrals/serviceProgram';
+import { saveReferralProgram } from '../../engine/referrals/programs';
 import { ReferralTrigger } from '../../nodes/ReferralTrigger/ReferralTrigger.node';
 import { ledgerConfigFromCredential } from '../../nodes/shared/ledger';
 import { pgTestUrl, withPgSchema } from './ledgerBackends';

@@ -2,8 +2,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { FRAUD_CHECKS } from '../../../engine/referrals/fraud';
 import type { CustomerRow } from '../../../engine/referrals/metrics';
 import type { Period } from '../../../engine/shared/periods';
-import { saveReferralProgram } from '../../../engine/referrals/serviceProgram';
-import { referralLeaderboard, referralStats } from '../../../engine/referrals/serviceStats';
+import { saveReferralProgram } from '../../../engine/referrals/programs';
+import { referralLeaderboard, referralStats } from '../../../engine/referrals/stats';
 import { runAggregate } from '../../shared/aggregate';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';

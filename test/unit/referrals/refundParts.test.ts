@@ -4,7 +4,7 @@
  * in the refund's transaction; a replayed refund id adds nothing. On SQLite and PostgreSQL. */
 import { describe, expect, it } from 'vitest';
 import { ReferralService } from '../../../engine/referrals/service';
-import { saveReferralProgram } from '../../../engine/referrals/serviceProgram';
+import { saveReferralProgram } from '../../../engine/referrals/programs';
 import { IN_CI, ledgerBackends, pgAvailability } from '../../ledger/helpers';
 
 const { available } = pgAvailability();

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresLedger, openSqliteLedger, type LedgerStore } from '../../../engine/ledger';
 import { ReferralService } from '../../../engine/referrals/service';
-import { saveReferralProgram } from '../../../engine/referrals/serviceProgram';
-import { referralLeaderboard, referralStats } from '../../../engine/referrals/serviceStats';
+import { saveReferralProgram } from '../../../engine/referrals/programs';
+import { referralLeaderboard, referralStats } from '../../../engine/referrals/stats';
 import { dropSchema, PG_URL, pgAvailability, randomSchema } from '../../ledger/helpers';
 
 const pg = pgAvailability();
