@@ -6,7 +6,7 @@ import { type Demotion, planRefundRewards, type RefundRewardsPlan, standingAfter
 import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy } from '../rewards/reversal';
 import { shouldReverse, type RefundPolicy } from './conversion';
 import { parseReferralStatus, type ReferralStatus } from './lifecycle';
-import type { ReferralDetail } from './service';
+import type { ReferralDetail } from './views';
 import { describe, requireText } from '../shared/guards';
 
 /**

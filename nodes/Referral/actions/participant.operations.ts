@@ -4,7 +4,7 @@ import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toText } from './common';
 import { executeSignUp, signUpCallerProperties, signUpFieldsProperty } from './signUp';
 import { DEFAULT_PARTICIPANT_LINK_DAYS } from '../../../engine/shared/links';
-import type { ReferralService } from '../../../engine/referrals/service';
+import type { ReferralService } from '../../../engine/referrals';
 import { linkSecretsReader, statusPageUrlProperty } from '../../shared/linkSecret';
 import { readField } from '../../shared/parameters';
 

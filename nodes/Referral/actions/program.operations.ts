@@ -1,9 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { FRAUD_CHECKS } from '../../../engine/referrals/fraud';
-import type { CustomerRow } from '../../../engine/referrals/metrics';
+import { FRAUD_CHECKS, type CustomerRow, saveReferralProgram, referralLeaderboard, referralStats } from '../../../engine/referrals';
 import type { Period } from '../../../engine/shared/periods';
-import { saveReferralProgram } from '../../../engine/referrals/programs';
-import { referralLeaderboard, referralStats } from '../../../engine/referrals/stats';
 import { runAggregate } from '../../shared/aggregate';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';

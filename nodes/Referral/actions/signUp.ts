@@ -1,5 +1,5 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import type { SignUpInput } from '../../../engine/referrals/service';
+import type { SignUpInput } from '../../../engine/referrals';
 import { clientFromHeaders, proxyHops } from '../../../engine/shared/clientIp';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';

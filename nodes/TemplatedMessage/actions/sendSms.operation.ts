@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { sendSms, type SendDependencies, type SmsCategory, type SmsGuard, type SmsSender } from '../../../engine/messaging';
-import { loadReferralProgram } from '../../../engine/referrals/programs';
+import { loadReferralProgram } from '../../../engine/referrals';
 import { clientFromHeaders, proxyHops } from '../../../engine/shared/clientIp';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';

@@ -5,7 +5,7 @@
  * exactly once, and the answer lists the referral's rewards as an uncut run does. */
 import { describe, expect, it } from 'vitest';
 import type { LedgerStore } from '../../../engine/ledger';
-import { ReferralService } from '../../../engine/referrals/service';
+import { ReferralService } from '../../../engine/referrals';
 import { RewardService } from '../../../engine/rewards/service';
 import { sampleRewardProgram } from '../../../engine/rewards/serviceSample';
 import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../ledger/helpers';
