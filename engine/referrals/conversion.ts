@@ -2,6 +2,7 @@ import { EngineError } from '../shared/errors';
 import { DEFAULT_MAX_ORDER_MINOR, parseCurrency, requireAmount, requireMaxOrderMinor, requireOrderAmount } from '../shared/money';
 import type { ReferralStatus } from './lifecycle';
 import { describe, requireOneOf, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
+import { DAY_MS } from '../shared/time';
 
 /**
  * Conversions (the referee's qualifying order) and refunds: what qualifies a referral, and
@@ -58,8 +59,6 @@ export type QualificationOutcome =
 	| { outcome: 'hold'; reason: string }
 	/** Nothing changes for the referral (the service still stores the order for idempotency). */
 	| { outcome: 'ignore'; reason: string };
-
-const DAY_MS = 86_400_000;
 
 /** What a conversion does to a referral in `status`, signed up at `signedUpAt`. */
 /** Why an order of a referral under review is held (its answer, and a replay's). */

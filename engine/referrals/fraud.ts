@@ -5,6 +5,7 @@ import { emailDomain, isValidEmail, mailboxKey } from '../shared/email';
 import { disposableDomainOf, type DisposableOptions } from './disposable';
 import type { ReasonCode, ReferralStatus } from './lifecycle';
 import { describe, isRecord, requireInteger, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
+import { HOUR_MS } from '../shared/time';
 
 /**
  * Explainable fraud checks for one referral. Each check is a small named function that looks at
@@ -254,8 +255,6 @@ export interface FraudInput {
 	/** Referral edges around the pair (the service loads a few hops out from the referee). */
 	graphEdges?: ReferralEdge[];
 }
-
-const HOUR_MS = 3_600_000;
 
 function fired(check: FraudCheck, reason: ReasonCode, policy: FraudPolicy, detail: string): FraudFinding {
 	return { check, reason, score: policy.checks[check].weight, detail };

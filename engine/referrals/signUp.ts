@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { normalizeCode } from '../codes';
 import { EngineError } from '../shared/errors';
 import { describe, isRecord, requireTime } from '../shared/guards';
+import { HOUR_MS, MINUTE_MS } from '../shared/time';
 import type { CodeRecord, Id, ParticipantRecord, ReferralRecord } from '../ledger/store';
 import { resolveRepeatArrival } from './attribution';
 import { assessReferral, hashIdentifier, type FraudAssessment, type NearbySignUp, type ReferralEdge } from './fraud';
@@ -68,8 +69,6 @@ interface Hashes {
 	userAgentHash?: string;
 }
 
-const MINUTE_MS = 60_000;
-const HOUR_MS = 3_600_000;
 /** A participant enrolled this recently is the same sign-up arriving twice (retry, race), not a returning customer. */
 const SAME_SIGNUP_GRACE_MS = 10 * MINUTE_MS;
 

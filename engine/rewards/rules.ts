@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { EngineError } from '../shared/errors';
 import { assertTimeZone, periodWindow, type TimeWindow, type WindowMode } from '../shared/periods';
+import { DAY_MS } from '../shared/time';
 import {
 	describe,
 	isRecord,
@@ -167,7 +168,6 @@ export type RewardProgram = Required<Pick<RewardProgramConfig, 'programId' | 'ho
 	caps: RewardCap[];
 };
 
-const DAY_MS = 86_400_000;
 const VALIDATED = new WeakSet<object>();
 
 // ---------------------------------------------------------------------------------------------
