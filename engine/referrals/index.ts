@@ -21,4 +21,6 @@ export {
 export { referralLeaderboard, referralStats, type LeaderboardInput, type LeaderboardLine, type StatsInput, type StatsOutcome } from './stats';
 export { FRAUD_CHECKS } from './fraud';
 export type { CustomerRow } from './metrics';
-export type { RefundedAmountIs, RefundInput, RefundOutcome } from './refund';
+// For engine/refunds, which composes referrals and rewards (see eslint.config.mjs: neither imports the other).
+export { shouldReverse, type RefundPolicy } from './conversion';
+export { parseReferralStatus, type PublicReferralStatus, type ReferralStatus } from './lifecycle';

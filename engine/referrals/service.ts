@@ -11,7 +11,6 @@ import {
 	type PrivateLinkView,
 } from './participants';
 import { loadReferralProgram, type LoadedProgram } from './programs';
-import { refundReferral, type RefundInput, type RefundOutcome } from './refund';
 import { canonicalCode, enrol, recordReferral, type SignUpInput, type SignUpOutcome } from './signUp';
 import { approve, flag, qualify, reject, type ConversionInput, type ConversionOutcome, type TransitionOutcome } from './transitions';
 import {
@@ -33,6 +32,9 @@ import {
  * in views.ts. This class only holds the program and the ledger for them. Exactly once comes from
  * the ledger's keys (one referral per referee, one conversion per order id, compare-and-set
  * transitions), so concurrent executions and replays need no lock here.
+ *
+ * Refunds are not here: they take back rewards too, so they compose this domain with rewards one
+ * level up, in engine/refunds (its ReferralService adds `reverse`).
  */
 
 export interface ServiceOptions {
@@ -68,9 +70,14 @@ export class ReferralService {
 		};
 	}
 
-	/** Loads the program's settings from the ledger (creating defaults if it has none). */
-	static async open(ledger: LedgerStore, programId: string, options: ServiceOptions = {}): Promise<ReferralService> {
-		return new ReferralService(ledger, await loadReferralProgram(ledger, programId), options);
+	/** Loads the program's settings from the ledger (creating defaults if it has none); `open` of a subclass makes one of it. */
+	static async open<S extends ReferralService>(
+		this: new (ledger: LedgerStore, program: LoadedProgram, options?: ServiceOptions) => S,
+		ledger: LedgerStore,
+		programId: string,
+		options: ServiceOptions = {},
+	): Promise<S> {
+		return new this(ledger, await loadReferralProgram(ledger, programId), options);
 	}
 
 	// ---------------------------------------------------------------- sign-up (signUp.ts)
@@ -114,26 +121,6 @@ export class ReferralService {
 
 	async flag(referralId: Id, note?: string): Promise<TransitionOutcome> {
 		return await flag(this.ctx, referralId, note);
-	}
-
-	/**
-	 * A refund or cancellation: ONE operation decides what it reverses and writes it in ONE ledger
-	 * transaction (see refund.ts): nothing for a refund of 0, the referral and all its per-referral
-	 * rewards together when the refund policy says so, else only percent-of-order rewards scaled to
-	 * what is left. A replay answers like the first call.
-	 */
-	async reverse(input: RefundInput): Promise<RefundOutcome> {
-		return await refundReferral(
-			{
-				ledger: this.ledger,
-				programId: this.programId,
-				refundPolicy: this.program.config.refundPolicy,
-				minOrderAmount: this.program.config.qualification.minOrderAmount,
-				detail: (referral) => this.detail(referral),
-				requireReferral: (id) => this.requireReferral(id),
-			},
-			input,
-		);
 	}
 
 	// ---------------------------------------------------------------- reading (views.ts)

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
-import { ReferralService, type ServiceOptions } from '../../../engine/referrals';
+import { ReferralService, type ServiceOptions } from '../../../engine/refunds';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 

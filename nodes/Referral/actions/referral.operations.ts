@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../../engine/shared/errors';
 import type { NegativeBalancePolicy } from '../../../engine/rewards/reversal';
-import type { RefundedAmountIs } from '../../../engine/referrals';
+import type { RefundedAmountIs } from '../../../engine/refunds';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toNumber, toText } from './common';

@@ -6,8 +6,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../../engine/shared/errors';
 import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
-import { ReferralService } from '../../../engine/referrals/service';
-import { saveReferralProgram } from '../../../engine/referrals/programs';
+import { saveReferralProgram } from '../../../engine/referrals';
+import { ReferralService } from '../../../engine/refunds';
 import { RewardService } from '../../../engine/rewards/service';
 import { roundToCurrency } from '../../../engine/shared/money';
 import type { RewardProgramConfig } from '../../../engine/rewards/rules';

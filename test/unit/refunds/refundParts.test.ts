@@ -3,8 +3,8 @@
  * as 30, not 60. With refundedAmountIs 'this_refund' the ledger sums the order's distinct refund ids
  * in the refund's transaction; a replayed refund id adds nothing. On SQLite and PostgreSQL. */
 import { describe, expect, it } from 'vitest';
-import { ReferralService } from '../../../engine/referrals/service';
-import { saveReferralProgram } from '../../../engine/referrals/programs';
+import { saveReferralProgram } from '../../../engine/referrals';
+import { ReferralService } from '../../../engine/refunds';
 import { IN_CI, ledgerBackends, pgAvailability } from '../../ledger/helpers';
 
 const { available } = pgAvailability();

@@ -4,9 +4,7 @@ import type { Id, LedgerStore, ReferralRecord, RewardRecord } from '../ledger/st
 import { requireAmount } from '../shared/money';
 import { type Demotion, planRefundRewards, type RefundRewardsPlan, standingAfterReversal } from '../rewards/refund';
 import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy } from '../rewards/reversal';
-import { shouldReverse, type RefundPolicy } from './conversion';
-import { parseReferralStatus, type ReferralStatus } from './lifecycle';
-import type { ReferralDetail } from './views';
+import { parseReferralStatus, shouldReverse, type ReferralDetail, type ReferralStatus, type RefundPolicy } from '../referrals';
 import { describe, requireText } from '../shared/guards';
 
 /**
