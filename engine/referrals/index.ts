@@ -19,6 +19,7 @@ export {
 	type ShareSettings,
 } from './programs';
 export { referralLeaderboard, referralStats, type LeaderboardInput, type LeaderboardLine, type StatsInput, type StatsOutcome } from './stats';
+export { issueReferralCode, CODE_OWNER_KINDS, type CodeOwnerKind, type IssueReferralCodeInput } from './issue';
 export { FRAUD_CHECKS } from './fraud';
 export type { CustomerRow } from './metrics';
 // For engine/refunds, which composes referrals and rewards (see eslint.config.mjs: neither imports the other).

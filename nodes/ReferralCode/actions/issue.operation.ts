@@ -1,7 +1,5 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { checkVanityCode } from '../../../engine/codes';
-import { EngineError } from '../../../engine/shared/errors';
-import type { Id, LedgerStore } from '../../../engine/ledger';
+import { issueReferralCode } from '../../../engine/referrals';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
@@ -63,24 +61,6 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-async function ownerId(ledger: LedgerStore, program: string, ownerBy: string, value: unknown): Promise<Id | undefined> {
-	if (ownerBy === 'none') return undefined;
-	if (value === undefined || value === null || value === '') {
-		throw new EngineError('required', 'The owner field is empty; every item needs the owner it names in Owner Field', { field: 'ownerField' });
-	}
-	if (ownerBy === 'id') {
-		if (typeof value !== 'number' && typeof value !== 'string') {
-			throw new EngineError('invalid_type', 'The owner field must hold a participant ID (a number)', { field: 'ownerField' });
-		}
-		return value;
-	}
-	if (typeof value !== 'string') {
-		throw new EngineError('invalid_type', `The owner field must hold text (an ${ownerBy === 'email' ? 'email address' : 'external ID'}), got ${typeof value}`, { field: 'ownerField' });
-	}
-	const { participant } = await ledger.enrolParticipant(ownerBy === 'email' ? { programId: program, email: value } : { programId: program, externalId: value });
-	return participant.id;
-}
-
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
@@ -97,29 +77,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const program = await programFor(itemIndex);
 			const generator = generatorFor(itemIndex);
 			const ownerBy = ownerByFor(itemIndex);
-			const owner = await ownerId(ledger, program, ownerBy, ownerBy === 'none' ? undefined : readField(item.json, ownerFieldFor(itemIndex)));
-			const days = expiresFor(itemIndex);
-			const maxUses = maxUsesFor(itemIndex);
-			if (typeof days !== 'number' || days < 0) throw new EngineError('invalid_value', 'Expires After (Days) must be 0 (never) or more', { field: 'expiresInDays' });
-			if (typeof maxUses !== 'number' || maxUses < 0 || !Number.isInteger(maxUses)) {
-				throw new EngineError('invalid_value', 'Max Uses must be a whole number, 0 for no limit', { field: 'maxUses' });
-			}
 			const vanityField = vanityFieldFor(itemIndex);
-			const requested = vanityField ? readField(item.json, vanityField) : undefined;
-			let vanity: string | undefined;
-			if (requested !== undefined && requested !== null && requested !== '') {
-				const check = checkVanityCode(generator.format, requested);
-				if (!check.valid || !check.canonical) {
-					throw new EngineError('invalid_vanity_code', `The requested code "${String(requested)}" cannot be used: ${check.reasons.join('; ')}`, { field: 'vanityField' });
-				}
-				vanity = check.canonical;
-			}
-			const result = await ledger.issueCode({
+			const result = await issueReferralCode(ledger, {
 				programId: program,
-				ownerId: owner,
-				...(vanity ? { code: vanity } : { generate: () => generator.next() }),
-				expiresAt: days > 0 ? now + days * 86_400_000 : undefined,
-				maxUses: maxUses > 0 ? maxUses : undefined,
+				generator,
+				ownerBy,
+				owner: ownerBy === 'none' ? undefined : readField(item.json, ownerFieldFor(itemIndex)),
+				expiresInDays: expiresFor(itemIndex),
+				maxUses: maxUsesFor(itemIndex),
+				vanityCode: vanityField ? readField(item.json, vanityField) : undefined,
+				now,
 			});
 			return { ...item.json, referralCode: { ...codeJson(result.code), replayed: result.replayed } };
 		},
