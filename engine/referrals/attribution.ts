@@ -96,7 +96,7 @@ export function pickAttribution(touches: readonly Touch[], signUpAt: number | st
 }
 
 /** Once converted, a referral's referrer is fixed: last-touch never takes over a customer already credited. */
-const LOCKED: ReadonlySet<ReferralStatus> = new Set(['qualified', 'rewarded', 'reversed']);
+const LOCKED: ReadonlySet<ReferralStatus> = new Set(['qualified', 'reversed']);
 
 export interface ExistingAttribution {
 	referralId: string;

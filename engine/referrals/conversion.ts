@@ -73,7 +73,7 @@ export function qualificationFor(
 	if (status === 'recorded') {
 		throw new EngineError('not_assessed', 'The referral has not been assessed yet; record it fully before qualifying it.', { field: 'status' });
 	}
-	if (status === 'qualified' || status === 'rewarded') return { outcome: 'ignore', reason: `The referral is already ${status}.` };
+	if (status === 'qualified') return { outcome: 'ignore', reason: `The referral is already ${status}.` };
 	if (status === 'rejected' || status === 'reversed') return { outcome: 'ignore', reason: `The referral was ${status}; it cannot qualify.` };
 	if (settings.minOrderAmount !== undefined && conversion.amount < settings.minOrderAmount) {
 		return {
@@ -126,8 +126,8 @@ export function shouldReverse(
 			field: 'refundedAmount',
 		});
 	}
-	if (status !== 'qualified' && status !== 'rewarded') {
-		return { reverse: false, reason: `The referral is ${status}; only qualified or rewarded referrals are reversed.` };
+	if (status !== 'qualified') {
+		return { reverse: false, reason: `The referral is ${status}; only qualified referrals are reversed.` };
 	}
 	if (refund.cancelled !== undefined && typeof refund.cancelled !== 'boolean') {
 		throw new EngineError('invalid_option', `cancelled must be true or false (got ${describe(refund.cancelled)}).`, { field: 'cancelled' });

@@ -299,7 +299,7 @@ export function checkSelfReferral(input: FraudInput, policy: FraudPolicy): Fraud
 	return null;
 }
 
-const CONVERTED: ReadonlySet<ReferralStatus> = new Set(['qualified', 'rewarded', 'reversed']);
+const CONVERTED: ReadonlySet<ReferralStatus> = new Set(['qualified', 'reversed']);
 
 /**
  * The referee is not a new customer: already a customer before, or already converted through

@@ -50,7 +50,7 @@ export async function getParticipant(ctx: ReferralContext, query: { email?: stri
 		participant: participantView(ctx, participant, codes[0]?.code ?? null),
 		stats: {
 			referrals: counts.total,
-			qualified: (by.qualified ?? 0) + (by.rewarded ?? 0),
+			qualified: by.qualified ?? 0,
 			points,
 			tier: tiers.length > 0 ? label(tiers[tiers.length - 1], 'tier') : null,
 			badges: kept.filter((r) => r.kind === 'badge').map((r) => label(r, 'badge')),

@@ -83,7 +83,7 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 	await eachReferral(ledger, programId, window, (r) => {
 		if (isReferralStatus(r.status)) statusCounts[r.status as ReferralStatus] = (statusCounts[r.status as ReferralStatus] ?? 0) + 1;
 		referrers.add(r.referrerId);
-		if (r.qualifiedAt !== null && ['qualified', 'rewarded', 'reversed'].includes(r.status)) converted.push(r);
+		if (r.qualifiedAt !== null && ['qualified', 'reversed'].includes(r.status)) converted.push(r);
 	});
 	const customers = await countCustomers(ledger, programId, window.end);
 	const orders = await qualifyingOrders(ledger, programId, new Set(converted.map((r) => r.id)));

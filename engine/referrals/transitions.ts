@@ -190,7 +190,7 @@ export async function approve(ctx: ReferralContext, referralId: Id, note?: strin
 	const from = parseReferralStatus(referral.status);
 	if (from !== 'flagged' && from !== 'approved') {
 		// Already approved and moved on is a replay: it answers like the approval did; anything else is not reviewable.
-		if ((from === 'pending' || from === 'qualified' || from === 'rewarded') && (await reviewStep(ctx, referral.id, 'approved'))) return await approvalAnswer(ctx, referral, null);
+		if ((from === 'pending' || from === 'qualified') && (await reviewStep(ctx, referral.id, 'approved'))) return await approvalAnswer(ctx, referral, null);
 		assertTransition(from, 'approved');
 	}
 	let step: { record: ReferralRecord; changed: boolean };

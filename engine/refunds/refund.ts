@@ -214,7 +214,7 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, check
 	let verdict: { reverse: boolean; reason: string };
 	if (r.orderId !== undefined && qualifying?.orderId !== r.orderId) {
 		verdict = { reverse: false, reason: `Order "${r.orderId.slice(0, 64)}" did not qualify referral ${referral.id}; its refund changes nothing.` };
-	} else if (from !== 'reversed' && from !== 'qualified' && from !== 'rewarded') {
+	} else if (from !== 'reversed' && from !== 'qualified') {
 		verdict = { reverse: false, reason: `The referral is ${from}; only a qualified referral is reversed by a refund.` };
 	} else if (from === 'reversed') {
 		// Already reversed: the rewards follow (a no-op unless an older version left some behind).
@@ -240,7 +240,7 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, check
 			balances[String(id)] = await ctx.ledger.pointsBalance({ programId: ctx.programId, participantId: id });
 		}
 	}
-	const stands = from === 'qualified' || from === 'rewarded';
+	const stands = from === 'qualified';
 	const plan = planRefundRewards({
 		programId: ctx.programId,
 		referralId: referral.id,
@@ -256,7 +256,7 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, check
 	const moves = verdict.reverse && from !== 'reversed';
 	// The referral leaves the referrer's qualified count with this refund (unless it was reversed before).
 	const standing = verdict.reverse
-		? await standingAfterReversal(ctx.ledger, ctx.programId, { referral, leaving: moves && (referral.status === 'qualified' || referral.status === 'rewarded'), plan })
+		? await standingAfterReversal(ctx.ledger, ctx.programId, { referral, leaving: moves && referral.status === 'qualified', plan })
 		: { demoted: [] as Demotion[] };
 	// The refunded amount is remembered on a standing referral, so a later evaluation rewards what is left of the order.
 	const before = Number((referral.metadata?.refund as { refundedAmount?: number } | undefined)?.refundedAmount ?? 0);
