@@ -4,7 +4,7 @@ import * as backtest from './actions/backtest.operation';
 import { featureProperties, outcomeFieldProperty } from './actions/features';
 import { router } from './actions/router';
 import { referralLedgerConnectionTest } from '../shared/ledger';
-import { ruleSetProperties } from './actions/ruleSet';
+import { ruleSetProperties } from './actions/ruleSet.description';
 import * as scoreLeads from './actions/scoreLeads.operation';
 import * as scoreWithModel from './actions/scoreWithModel.operation';
 import * as train from './actions/train.operation';

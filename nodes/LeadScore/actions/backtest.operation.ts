@@ -3,7 +3,8 @@ import { backtest, type BacktestOptions, type BacktestReport, type ScoreMetrics 
 import { runAggregate } from '../../shared/aggregate';
 import { featureLabels, featureSpecsFrom, modelOptionProperties, type ModelOptions } from './features';
 import { pinItem } from './leads';
-import { ruleSetLabels, scoringConfigFrom, type RuleSetParameters } from './ruleSet';
+import { scoringConfigFrom, type RuleSetParameters } from './ruleSet';
+import { ruleSetLabels } from './ruleSet.description';
 
 const show = { show: { operation: ['backtest'] } };
 

@@ -6,7 +6,8 @@ import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { leadLabel, scoringTimeReader } from './leads';
-import { ruleScorerReader, ruleSetLabels } from './ruleSet';
+import { ruleScorerReader } from './ruleSet';
+import { ruleSetLabels } from './ruleSet.description';
 
 const show = { show: { operation: ['scoreLeads'] } };
 
