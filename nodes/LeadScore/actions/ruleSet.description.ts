@@ -1,5 +1,6 @@
 /* The rule form: Rules, Group Limits, Total, grade and level thresholds, Stages (Score Leads and Backtest). */
 import type { INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 
 /** The rule form is shown for Score Leads and for Backtest (unless only the model is evaluated). */
 const show = { show: { operation: ['scoreLeads', 'backtest'] }, hide: { evaluate: ['model'] } };
@@ -8,7 +9,7 @@ const showScoring = { show: { operation: ['scoreLeads'] } };
 const TEXT_OPERATORS = ['equals', 'notEquals', 'contains', 'startsWith'];
 export const CASE_OPERATORS = [...TEXT_OPERATORS, 'inList', 'regex'];
 
-export const ruleSetProperties: INodeProperties[] = [
+const ruleProperties: INodeProperties[] = [
 	{
 		displayName: 'Rules',
 		name: 'rules',
@@ -17,7 +18,6 @@ export const ruleSetProperties: INodeProperties[] = [
 		placeholder: 'Add Rule',
 		default: {},
 		description: 'Each rule adds its points (or subtracts negative points) when the lead matches it',
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'Rule',
@@ -241,7 +241,6 @@ export const ruleSetProperties: INodeProperties[] = [
 		placeholder: 'Add Group Limit',
 		default: {},
 		description: 'Keep one group from drowning the others, e.g. engagement adds at most 40 points',
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'Group',
@@ -294,7 +293,6 @@ export const ruleSetProperties: INodeProperties[] = [
 		placeholder: 'Add Total Limit',
 		default: {},
 		description: 'Floor and cap of the total; without a floor setting the total never goes below 0',
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'Cap',
@@ -319,6 +317,10 @@ export const ruleSetProperties: INodeProperties[] = [
 			},
 		],
 	},
+];
+
+/** Grades, levels and stages: only Score Leads reports them. */
+const gradeProperties: INodeProperties[] = [
 	{
 		displayName: 'Fit Grade Thresholds',
 		name: 'fitGrades',
@@ -327,7 +329,6 @@ export const ruleSetProperties: INodeProperties[] = [
 		default: {},
 		description:
 			'Fewest fit points for each grade; below D is F. Unset grades start at 80/60/40/20 % of the most fit points a lead can earn.',
-		displayOptions: showScoring,
 		options: [
 			{ displayName: 'Grade A From', name: 'A', type: 'number', default: 80 },
 			{ displayName: 'Grade B From', name: 'B', type: 'number', default: 60 },
@@ -343,7 +344,6 @@ export const ruleSetProperties: INodeProperties[] = [
 		default: {},
 		description:
 			'Fewest engagement points for level 1 (most engaged) and level 2; below is level 3. Unset levels start at 60/30 % of the most engagement points a lead can earn.',
-		displayOptions: showScoring,
 		options: [
 			{ displayName: 'Level 1 From', name: 'level1', type: 'number', default: 60 },
 			{ displayName: 'Level 2 From', name: 'level2', type: 'number', default: 30 },
@@ -364,7 +364,6 @@ export const ruleSetProperties: INodeProperties[] = [
 			],
 		},
 		description: 'Stages from lowest to highest: a lead is in the highest stage whose minimum score it reaches',
-		displayOptions: showScoring,
 		options: [
 			{
 				displayName: 'Stage',
@@ -377,6 +376,8 @@ export const ruleSetProperties: INodeProperties[] = [
 		],
 	},
 ];
+
+export const ruleSetProperties: INodeProperties[] = [...updateDisplayOptions(show, ruleProperties), ...updateDisplayOptions(showScoring, gradeProperties)];
 
 /** Labels of the form fields, for error messages that point at the right place. */
 export const ruleSetLabels: Record<string, string> = {

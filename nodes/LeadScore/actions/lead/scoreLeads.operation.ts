@@ -1,19 +1,20 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import type { ExplainLevel, LeadScore } from '../../../engine/scoring';
-import { referralFeatures } from '../../../engine/scoring';
-import type { LedgerStore } from '../../../engine/ledger';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { leadLabel, scoringTimeReader } from './leads';
-import { ruleScorerReader } from './ruleSet';
-import { ruleSetLabels } from './ruleSet.description';
+import { updateDisplayOptions } from 'n8n-workflow';
+import type { ExplainLevel, LeadScore } from '../../../../engine/scoring';
+import { referralFeatures } from '../../../../engine/scoring';
+import type { LedgerStore } from '../../../../engine/ledger';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { leadLabel, scoringTimeReader } from '../leads';
+import { ruleScorerReader } from '../ruleSet';
+import { ruleSetLabels } from '../ruleSet.description';
 
-const show = { show: { operation: ['scoreLeads'] } };
+const displayOptions = { show: { operation: ['scoreLeads'] } };
 
 type Output = 'score' | 'matched' | 'all';
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Output',
 		name: 'output',
@@ -37,7 +38,6 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'matched',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Put Result In Field',
@@ -46,7 +46,6 @@ export const description: INodeProperties[] = [
 		default: 'leadScore',
 		required: true,
 		description: 'Field added to each lead with its score; the lead\'s own fields stay as they are',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Options',
@@ -54,7 +53,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'Add Ledger Referral Features',
@@ -96,6 +94,8 @@ export const description: INodeProperties[] = [
 		],
 	},
 ];
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 interface ScoreOptions {
 	leadIdField?: string;
