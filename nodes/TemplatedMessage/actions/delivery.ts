@@ -320,3 +320,9 @@ export function customHeaders(options: IDataObject): Record<string, string> | un
 export function routeResult(item: INodeExecutionData, result: SendResult): RoutedResult {
 	return { output: OUTPUTS[result.outcome], json: { ...item.json, delivery: result as unknown as IDataObject } };
 }
+
+/** The same promise, with a handler attached so a rejection nobody awaited yet is not unhandled. */
+export function handled<T>(promise: Promise<T>): Promise<T> {
+	promise.catch(() => undefined);
+	return promise;
+}
