@@ -179,12 +179,12 @@ export function reportJson(report: BacktestReport): IDataObject {
 		rules: rules ? read(rules) : null,
 		model: model ? read(model) : null,
 	}));
-	const json: IDataObject = { split: report.split as unknown as IDataObject, comparison };
-	if (report.rules) json.rules = report.rules as unknown as IDataObject;
+	const json: IDataObject = { split: report.split, comparison };
+	if (report.rules) json.rules = report.rules;
 	if (report.model) {
 		const { model: trained, ...metrics } = report.model;
-		json.model = metrics as unknown as IDataObject;
-		json.trainedModel = trained as unknown as IDataObject;
+		json.model = metrics;
+		json.trainedModel = trained;
 	}
 	return json;
 }

@@ -140,7 +140,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				lead = { ...lead, referral: { ...(await referralFeatures(ledger, options.program || 'default', email)) } };
 			}
 			const result = scorerFor(itemIndex).score(lead, scoringTime(options.scoreAsOf), leadLabel(lead, options.leadIdField, itemIndex));
-			return { ...lead, [resultFieldFor(itemIndex)]: output === 'score' ? scoreFields(result) : (result as unknown as IDataObject) };
+			return { ...lead, [resultFieldFor(itemIndex)]: output === 'score' ? scoreFields(result) : result };
 		},
 		{ ...ruleSetLabels, now: 'Options › Score As Of', resultField: 'Put Result In Field', emailField: 'Options › Lead Email Field' },
 	);

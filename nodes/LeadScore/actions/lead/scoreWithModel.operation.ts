@@ -1,7 +1,7 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { EngineError } from '../../../../engine/shared/errors';
-import { compileModel, type ModelScorer } from '../../../../engine/scoring';
+import { compileModel, parseLogisticModel, type ModelScorer } from '../../../../engine/scoring';
 import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
@@ -133,7 +133,7 @@ function modelCache(): (model: unknown, topFactors: number) => ModelScorer {
 		const key = `${topFactors}:${typeof model === 'string' ? model : JSON.stringify(model)}`;
 		let scorer = byText.get(key);
 		if (!scorer) {
-			scorer = compileModel(model as never, { topFactors });
+			scorer = compileModel(parseLogisticModel(model), { topFactors });
 			if (byText.size > 100) byText.clear();
 			byText.set(key, scorer);
 		}
@@ -194,12 +194,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}
 			const scorer = scorerOf(model, options.topFactors ?? 3);
 			const label = leadLabel(item.json, options.leadIdField, itemIndex);
-			let result: IDataObject;
+			let result: object;
 			if (output === 'score') {
 				const probability = scorer.probability(item.json, label);
 				result = { probability, score: 100 * probability };
 			} else {
-				result = scorer.score(item.json, label) as unknown as IDataObject;
+				result = scorer.score(item.json, label);
 			}
 			return { ...item.json, [resultFieldFor(itemIndex)]: result };
 		},

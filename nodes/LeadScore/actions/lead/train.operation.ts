@@ -44,7 +44,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					trainOptionsFrom(label, features, options),
 				);
 				const { intercept, coefficients } = rawCoefficients(model);
-				const json: IDataObject = { model: model as never, training: model.training as never, effectsPerUnit: { intercept, coefficients } };
+				const json: IDataObject = { model, training: model.training, effectsPerUnit: { intercept, coefficients } };
 				if (saveAs !== '') {
 					const saved = await (await ledgerFor(this)).saveScoringModel({ name: saveAs, model });
 					json.savedAs = { name: saved.model.name, version: saved.model.version, changed: saved.changed };

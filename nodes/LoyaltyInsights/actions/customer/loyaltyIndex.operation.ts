@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import {
 	type Direction,
@@ -223,14 +223,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 }
 
 function loyaltyOutput(result: LoyaltyIndexResult, output: string, items: INodeExecutionData[]): AggregateItem[] {
-	if (output === 'summary') return [{ json: result.summary as unknown as IDataObject }];
+	if (output === 'summary') return [{ json: { ...result.summary } }];
 	return result.rows.map((row) => ({
 		json: {
 			...items[row.item].json,
 			loyaltyIndex: row.loyaltyIndex,
 			loyaltyBand: row.band,
 			loyaltyCoverage: row.coverage,
-			loyaltyContributions: row.contributions as unknown as IDataObject,
+			loyaltyContributions: row.contributions,
 		},
 		from: [row.item],
 	}));

@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { compareNpsGroups, netPromoterScore, type NpsResult } from '../../../../engine/analytics';
 import { EngineError } from '../../../../engine/shared/errors';
@@ -99,7 +99,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const comparison = compareNpsGroups(result, readString(this, 'groupA', ''), readString(this, 'groupB', ''));
 				const from = result.rows.filter((row) => row.group === comparison.groupA.group || row.group === comparison.groupB.group).map((row) => row.index);
 				return {
-					items: [{ json: comparison as unknown as IDataObject, from }],
+					items: [{ json: { ...comparison }, from }],
 					hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'NPS'),
 				};
 			}
@@ -125,5 +125,5 @@ function npsOutput(result: NpsResult, output: string, items: INodeExecutionData[
 		}
 		return result.summary.groups.map(({ group, ...statistics }) => ({ json: { [groupField]: group, ...statistics }, from: positions.get(group) }));
 	}
-	return [{ json: result.summary as unknown as IDataObject }];
+	return [{ json: { ...result.summary } }];
 }

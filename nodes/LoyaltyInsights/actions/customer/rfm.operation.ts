@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { type RfmResult, rfmFromSummaries, rfmFromTransactions, type SegmentRule } from '../../../../engine/analytics';
 import { EngineError } from '../../../../engine/shared/errors';
@@ -276,7 +276,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 }
 
 function rfmOutput(result: RfmResult, output: string, customerField: string, positions: Map<string, number[]>): AggregateItem[] {
-	if (output === 'summary') return [{ json: result.summary as unknown as IDataObject }];
+	if (output === 'summary') return [{ json: { ...result.summary } }];
 	if (output === 'segments') {
 		const bySegment = new Map<string, number[]>();
 		for (const row of result.rows) {
@@ -287,7 +287,7 @@ function rfmOutput(result: RfmResult, output: string, customerField: string, pos
 		return result.summary.segments.map((segment) => {
 			const from = bySegment.get(segment.segment);
 			// An empty segment comes from no customer in particular: pair it with the whole input.
-			return { json: segment as unknown as IDataObject, from: from && from.length > 0 ? from.sort((a, b) => a - b) : undefined };
+			return { json: { ...segment }, from: from && from.length > 0 ? from.sort((a, b) => a - b) : undefined };
 		});
 	}
 	return result.rows.map(({ customer, ...row }) => ({ json: { [customerField]: customer, ...row }, from: positions.get(customer) ?? [] }));

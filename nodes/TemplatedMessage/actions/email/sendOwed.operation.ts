@@ -52,7 +52,7 @@ async function prepare(this: IExecuteFunctions, options: IDataObject): Promise<O
 		withLink = (data, record) =>
 			record.participantId === null || record.programId === null
 				? data
-				: { ...data, privateLink: participantLink({ baseUrl, programId: record.programId, participantId: record.participantId, secrets, validDays }) as unknown as IDataObject };
+				: { ...data, privateLink: participantLink({ baseUrl, programId: record.programId, participantId: record.participantId, secrets, validDays }) };
 	}
 	const from = this.getNodeParameter('from', 0, '') as string;
 	const replyTo = typeof options.replyTo === 'string' && options.replyTo.trim() !== '' ? options.replyTo : undefined;
