@@ -1,12 +1,13 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { compareNpsGroups, netPromoterScore, type NpsResult } from '../../../engine/analytics';
-import { EngineError } from '../../../engine/shared/errors';
-import { type AggregateItem, runAggregate } from '../../shared/aggregate';
-import { engineItems, exclusionHints, readString } from './common';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { compareNpsGroups, netPromoterScore, type NpsResult } from '../../../../engine/analytics';
+import { EngineError } from '../../../../engine/shared/errors';
+import { type AggregateItem, runAggregate } from '../../../shared/aggregate';
+import { engineItems, exclusionHints, readString } from '../common';
 
-const show = { show: { operation: ['nps'] } };
+const displayOptions = { show: { operation: ['nps'] } };
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Score Field',
 		name: 'scoreField',
@@ -16,7 +17,6 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. answers.recommend',
 		hint: 'The name of the field holding the 0–10 answer to "How likely are you to recommend us?"',
 		description: 'Field of each survey response with the score. Blank answers are left out and counted; anything outside 0–10 stops the node.',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Group By Field',
@@ -26,7 +26,6 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. channel',
 		hint: 'Optional: the name of a field to break the NPS down by (channel, campaign, country)',
 		description: 'Field whose values split the responses into groups, each with its own NPS; blank values form the group "(none)"',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Output',
@@ -56,7 +55,6 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'summary',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Group A',
@@ -67,7 +65,7 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. 2024-Q2',
 		hint: 'A value of the Group By Field: a channel, or a period when the field holds one (this quarter)',
 		description: 'The difference is Group A’s NPS minus Group B’s',
-		displayOptions: { show: { operation: ['nps'], npsOutput: ['difference'] } },
+		displayOptions: { show: { npsOutput: ['difference'] } },
 	},
 	{
 		displayName: 'Group B',
@@ -77,9 +75,11 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. 2024-Q1',
 		hint: 'The value to compare with, e.g. the previous quarter',
-		displayOptions: { show: { operation: ['nps'], npsOutput: ['difference'] } },
+		displayOptions: { show: { npsOutput: ['difference'] } },
 	},
 ];
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const scoreField = readString(this, 'scoreField', 'score');
@@ -99,7 +99,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const comparison = compareNpsGroups(result, readString(this, 'groupA', ''), readString(this, 'groupB', ''));
 				const from = result.rows.filter((row) => row.group === comparison.groupA.group || row.group === comparison.groupB.group).map((row) => row.index);
 				return {
-					items: [{ json: comparison as unknown as IDataObject, from }],
+					items: [{ json: { ...comparison }, from }],
 					hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'NPS'),
 				};
 			}
@@ -125,5 +125,5 @@ function npsOutput(result: NpsResult, output: string, items: INodeExecutionData[
 		}
 		return result.summary.groups.map(({ group, ...statistics }) => ({ json: { [groupField]: group, ...statistics }, from: positions.get(group) }));
 	}
-	return [{ json: result.summary as unknown as IDataObject }];
+	return [{ json: { ...result.summary } }];
 }

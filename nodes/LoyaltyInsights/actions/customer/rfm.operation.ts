@@ -1,13 +1,14 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { type RfmResult, rfmFromSummaries, rfmFromTransactions, type SegmentRule } from '../../../engine/analytics';
-import { EngineError } from '../../../engine/shared/errors';
-import { type AggregateItem, runAggregate } from '../../shared/aggregate';
-import { engineItems, exclusionHints, type InputKind, inputLabels, optionalDate, positionsByCustomer, readString } from './common';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { type RfmResult, rfmFromSummaries, rfmFromTransactions, type SegmentRule } from '../../../../engine/analytics';
+import { EngineError } from '../../../../engine/shared/errors';
+import { type AggregateItem, runAggregate } from '../../../shared/aggregate';
+import { engineItems, exclusionHints, type InputKind, inputLabels, optionalDate, positionsByCustomer, readString } from '../common';
 
-const show = { show: { operation: ['rfm'] } };
-const showSummaries = { show: { operation: ['rfm'], input: ['summaries'] } };
+const displayOptions = { show: { operation: ['rfm'] } };
+const showSummaries = { show: { input: ['summaries'] } };
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Recency Field',
 		name: 'recencyField',
@@ -49,7 +50,6 @@ export const description: INodeProperties[] = [
 		],
 		default: 5,
 		description: 'Recency, frequency and monetary value are each scored from 1 (worst) to this; customers with equal values always share a score',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Monetary Value',
@@ -61,7 +61,6 @@ export const description: INodeProperties[] = [
 		],
 		default: 'total',
 		description: 'What the monetary value of a customer is (for customer summaries: what the Monetary Field holds); the summary says which',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Segments',
@@ -76,7 +75,6 @@ export const description: INodeProperties[] = [
 			{ name: 'Custom Rules', value: 'custom', description: 'Your own named segments on the scores; the first rule that matches wins' },
 		],
 		default: 'default',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Custom Segments',
@@ -86,7 +84,7 @@ export const description: INodeProperties[] = [
 		placeholder: 'Add Segment',
 		default: {},
 		description: 'Checked from the top: a customer gets the first segment whose score ranges all match; customers no rule matches are "Others"',
-		displayOptions: { show: { operation: ['rfm'], segmentRules: ['custom'] } },
+		displayOptions: { show: { segmentRules: ['custom'] } },
 		options: [
 			{
 				displayName: 'Segment',
@@ -151,7 +149,6 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'customers',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Options',
@@ -159,7 +156,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'As-Of Date',
@@ -183,6 +179,8 @@ export const description: INodeProperties[] = [
 		],
 	},
 ];
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 const labels: Record<string, string> = {
 	...inputLabels,
@@ -278,7 +276,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 }
 
 function rfmOutput(result: RfmResult, output: string, customerField: string, positions: Map<string, number[]>): AggregateItem[] {
-	if (output === 'summary') return [{ json: result.summary as unknown as IDataObject }];
+	if (output === 'summary') return [{ json: { ...result.summary } }];
 	if (output === 'segments') {
 		const bySegment = new Map<string, number[]>();
 		for (const row of result.rows) {
@@ -289,7 +287,7 @@ function rfmOutput(result: RfmResult, output: string, customerField: string, pos
 		return result.summary.segments.map((segment) => {
 			const from = bySegment.get(segment.segment);
 			// An empty segment comes from no customer in particular: pair it with the whole input.
-			return { json: segment as unknown as IDataObject, from: from && from.length > 0 ? from.sort((a, b) => a - b) : undefined };
+			return { json: { ...segment }, from: from && from.length > 0 ? from.sort((a, b) => a - b) : undefined };
 		});
 	}
 	return result.rows.map(({ customer, ...row }) => ({ json: { [customerField]: customer, ...row }, from: positions.get(customer) ?? [] }));

@@ -1,16 +1,18 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { normaliseRecipient, sendEmail, type EmailSender, type SendDependencies } from '../../../engine/messaging';
-import { unsubscribeLink } from '../../../engine/shared/links';
-import { linkSecretsReader } from '../../shared/linkSecret';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItemRouted } from '../../shared/runner';
-import { openEmailSender, type OpenedSender } from '../transport';
-import { contentLabels, emailContentReader } from './content';
-import { customHeaders, deliveryLabels, deliverySettings, OUTPUT_NAMES, OUTPUTS, routeResult } from './delivery';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { normaliseRecipient, sendEmail, type EmailSender, type SendDependencies } from '../../../../engine/messaging';
+import { unsubscribeLink } from '../../../../engine/shared/links';
+import { linkSecretsReader } from '../../../shared/linkSecret';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItemRouted } from '../../../shared/runner';
+import { closeSender, openEmailSender, type OpenedSender } from '../../transport';
+import { contentLabels, emailContentReader } from '../content';
+import { customHeaders, deliveryLabels, deliverySettings, handled, OUTPUT_NAMES, OUTPUTS, routeResult } from '../delivery';
 
-const show = { show: { resource: ['email'], operation: ['send', 'sendOwed'] } };
+/** Provider and From: Send and Send Owed Messages both send. */
+const sending = { show: { resource: ['email'], operation: ['send', 'sendOwed'] } };
 
-export const description: INodeProperties[] = [
+export const description: INodeProperties[] = updateDisplayOptions(sending, [
 	{
 		displayName: 'Provider',
 		name: 'emailProvider',
@@ -24,7 +26,6 @@ export const description: INodeProperties[] = [
 			{ name: 'SMTP', value: 'smtp', description: 'Any mail server, through nodemailer' },
 		],
 		default: 'smtp',
-		displayOptions: show,
 	},
 	{
 		displayName: 'From',
@@ -34,11 +35,10 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. Acme Rewards <rewards@example.com>',
 		description: 'Sender address, optionally with a name; the provider must accept it (verified domain or sender)',
-		displayOptions: show,
 	},
-];
+]);
 
-/** Send Email: render, check, send once per idempotency key, and put each item on the output of its outcome. */
+/** Send (email): render, check, send once per idempotency key, and put each item on the output of its outcome. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const content = emailContentReader(this);
 	const delivery = deliverySettings(this);
@@ -92,23 +92,4 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		await dependencies?.catch(() => undefined);
 		await closeSender(opened);
 	}
-}
-
-/** The same promise, with a handler attached so a rejection nobody awaited yet is not unhandled. */
-export function handled<T>(promise: Promise<T>): Promise<T> {
-	promise.catch(() => undefined);
-	return promise;
-}
-
-/** Closes a pooled SMTP connection; a sender that never opened has nothing to close. */
-export async function closeSender(opened: Promise<OpenedSender<{ close?(): Promise<void> | void }>> | undefined): Promise<void> {
-	if (opened === undefined) return;
-	let sender: { close?(): Promise<void> | void } | undefined;
-	try {
-		sender = (await opened).sender;
-	} catch {
-		// Opening failed: that error was already reported for every item.
-		return;
-	}
-	await sender.close?.();
 }

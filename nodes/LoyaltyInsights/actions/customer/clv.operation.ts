@@ -1,4 +1,5 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 import {
 	clvFromSummaries,
 	clvFromTransactions,
@@ -8,14 +9,14 @@ import {
 	type GammaGammaParams,
 	type GivenBgNbdParams,
 	type TimeUnit,
-} from '../../../engine/analytics';
-import { type AggregateItem, runAggregate } from '../../shared/aggregate';
-import { engineItems, exclusionHints, type InputKind, inputLabels, optionalDate, positionsByCustomer, readString } from './common';
+} from '../../../../engine/analytics';
+import { type AggregateItem, runAggregate } from '../../../shared/aggregate';
+import { engineItems, exclusionHints, type InputKind, inputLabels, optionalDate, positionsByCustomer, readString } from '../common';
 
-const show = { show: { operation: ['clv'] } };
-const showSummaries = { show: { operation: ['clv'], input: ['summaries'] } };
+const displayOptions = { show: { operation: ['clv'] } };
+const showSummaries = { show: { input: ['summaries'] } };
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Model',
 		name: 'clvModel',
@@ -35,7 +36,6 @@ export const description: INodeProperties[] = [
 		],
 		default: 'purchasesAndSpend',
 		hint: 'Purchases Only needs no spend column; expected spend and CLV are then null',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Repeat Purchases Field',
@@ -75,7 +75,7 @@ export const description: INodeProperties[] = [
 		required: true,
 		hint: 'The name of the field holding the mean value of the repeat purchases (lifetimes: monetary_value). No such column? Choose Model › Purchases Only.',
 		description: 'Field of each customer summary with the mean value of their purchases after the first; may be blank without repeat purchases',
-		displayOptions: { show: { operation: ['clv'], input: ['summaries'], clvModel: ['purchasesAndSpend'] } },
+		displayOptions: { show: { input: ['summaries'], clvModel: ['purchasesAndSpend'] } },
 	},
 	{
 		displayName: 'Historical Value Field',
@@ -97,7 +97,6 @@ export const description: INodeProperties[] = [
 		],
 		default: 'weeks',
 		description: 'Unit of recency and age in the models (and in your summaries); weeks as in the published CDNOW fits',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Horizon (Months)',
@@ -106,7 +105,6 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 1, maxValue: 1200 },
 		default: 12,
 		description: 'How many months ahead expected purchases and CLV reach',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Monthly Discount Rate',
@@ -115,7 +113,6 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 0, maxValue: 0.99, numberPrecision: 4 },
 		default: 0.01,
 		description: 'Future value is discounted by this fraction per month: 0.01 is 1% a month, about 12.7% a year; 0 for no discounting',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Profit Margin',
@@ -124,7 +121,6 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 0.01, maxValue: 1, numberPrecision: 2 },
 		default: 1,
 		description: 'Share of revenue that is profit; 1 gives CLV as revenue',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Output',
@@ -144,7 +140,6 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'customers',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Options',
@@ -152,7 +147,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'BG/NBD Parameters',
@@ -225,6 +219,8 @@ export const description: INodeProperties[] = [
 		],
 	},
 ];
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 interface ClvOptionsParameter {
 	bgnbd?: { values?: GivenBgNbdParams };
@@ -315,6 +311,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 }
 
 function clvOutput(result: ClvResult, output: string, customerField: string, positions: Map<string, number[]>): AggregateItem[] {
-	if (output === 'summary') return [{ json: result.summary as unknown as IDataObject }];
+	if (output === 'summary') return [{ json: { ...result.summary } }];
 	return result.rows.map(({ customer, ...row }) => ({ json: { [customerField]: customer, ...row }, from: positions.get(customer) }));
 }

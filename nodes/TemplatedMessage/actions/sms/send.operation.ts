@@ -1,19 +1,20 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { sendSms, type SendDependencies, type SmsCategory, type SmsGuard, type SmsSender } from '../../../engine/messaging';
-import { loadReferralProgram } from '../../../engine/referrals';
-import { clientFromHeaders, proxyHops } from '../../../engine/shared/clientIp';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItemRouted } from '../../shared/runner';
-import { openSmsSender, type OpenedSender } from '../transport';
-import { contentLabels, smsContentReader } from './content';
-import { deliveryLabels, deliverySettings, OUTPUT_NAMES, OUTPUTS, routeResult } from './delivery';
-import { closeSender, handled } from './sendEmail.operation';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { sendSms, type SendDependencies, type SmsCategory, type SmsGuard, type SmsSender } from '../../../../engine/messaging';
+import { loadReferralProgram } from '../../../../engine/referrals';
+import { clientFromHeaders, proxyHops } from '../../../../engine/shared/clientIp';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItemRouted } from '../../../shared/runner';
+import { closeSender, openSmsSender, type OpenedSender } from '../../transport';
+import { contentLabels, smsContentReader } from '../content';
+import { deliveryLabels, deliverySettings, handled, OUTPUT_NAMES, OUTPUTS, routeResult } from '../delivery';
 
-const show = { show: { resource: ['sms'], operation: ['send'] } };
-const showOwed = { show: { resource: ['sms'], operation: ['send', 'sendOwed'] } };
+/** Provider and From: Send and Send Owed Messages both send. */
+const sending = { show: { resource: ['sms'], operation: ['send', 'sendOwed'] } };
+const displayOptions = { show: { resource: ['sms'], operation: ['send'] } };
 
-export const description: INodeProperties[] = [
+const senderProperties: INodeProperties[] = [
 	{
 		displayName: 'Provider',
 		name: 'smsProvider',
@@ -26,7 +27,6 @@ export const description: INodeProperties[] = [
 			{ name: 'Vonage', value: 'vonage' },
 		],
 		default: 'twilio',
-		displayOptions: showOwed,
 	},
 	{
 		displayName: 'From',
@@ -36,8 +36,10 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. +14155550100 or ACME',
 		description:
 			'Sender number (E.164) or alphanumeric sender ID; may stay empty when the credential names a Messaging Service (Twilio), Powerpack (Plivo) or messaging profile (Telnyx)',
-		displayOptions: showOwed,
 	},
+];
+
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Category',
 		name: 'category',
@@ -47,7 +49,6 @@ export const description: INodeProperties[] = [
 			{ name: 'Transactional', value: 'transactional', description: 'Account and reward notices the recipient expects; no consent check' },
 		],
 		default: 'marketing',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Consent Field',
@@ -56,7 +57,7 @@ export const description: INodeProperties[] = [
 		default: 'smsConsent',
 		required: true,
 		hint: 'The input field that is true (or "true", "yes") for people who agreed to marketing texts',
-		displayOptions: { show: { resource: ['sms'], operation: ['send'], category: ['marketing'] } },
+		displayOptions: { show: { category: ['marketing'] } },
 	},
 	{
 		displayName: 'Sign-up Abuse Guard',
@@ -65,7 +66,6 @@ export const description: INodeProperties[] = [
 		default: false,
 		description:
 			"Whether to guard against SMS pumping, for texts a public caller can trigger (a sign-up form's welcome text): only to the program's SMS countries, never to premium-rate, shared-cost, UAN or unknown number types, and at most so many per number per day and per IP per hour. A refused text goes to the Skipped output with reason blocked or rate_limited.",
-		displayOptions: show,
 	},
 	{
 		displayName: 'Guard',
@@ -73,7 +73,7 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Change Limit',
 		default: {},
-		displayOptions: { show: { resource: ['sms'], operation: ['send'], abuseGuard: [true] } },
+		displayOptions: { show: { abuseGuard: [true] } },
 		options: [
 			{
 				displayName: 'Program',
@@ -94,6 +94,8 @@ export const description: INodeProperties[] = [
 		],
 	},
 ];
+
+export const description: INodeProperties[] = [...updateDisplayOptions(sending, senderProperties), ...updateDisplayOptions(displayOptions, properties)];
 
 /** The guard's two limits in a Guard collection (Send SMS counts per template, Send Owed Messages per topic). */
 export function guardLimitOptions(countedBy: 'template' | 'topic'): INodeProperties[] {
@@ -157,7 +159,7 @@ function consentOf(value: unknown): boolean {
 	return typeof value === 'string' && ['true', 'yes'].includes(value.trim().toLowerCase());
 }
 
-/** Send SMS: render, check consent and segments, send once per idempotency key, route by outcome. */
+/** Send (SMS): render, check consent and segments, send once per idempotency key, route by outcome. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const category = this.getNodeParameter('category', 0, 'marketing') as SmsCategory;
 	const content = smsContentReader(this, { optOutByDefault: category === 'marketing' });

@@ -1,11 +1,14 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { rawCoefficients, trainLogistic } from '../../../engine/scoring';
-import { runAggregate } from '../../shared/aggregate';
-import { ledgerFor } from '../../shared/ledger';
-import { featureLabels, modelOptionProperties, trainOptionsFrom, type ModelOptions } from './features';
-import { pinItem } from './leads';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { rawCoefficients, trainLogistic } from '../../../../engine/scoring';
+import { runAggregate } from '../../../shared/aggregate';
+import { ledgerFor } from '../../../shared/ledger';
+import { featureLabels, modelOptionProperties, trainOptionsFrom, type ModelOptions } from '../features';
+import { pinItem } from '../leads';
 
-export const description: INodeProperties[] = [
+const displayOptions = { show: { operation: ['train'] } };
+
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Save Model in Ledger As',
 		name: 'saveAs',
@@ -13,7 +16,6 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. demo-request-model',
 		description: 'Optional: a name to keep the model under in the referral ledger, for Score With Model → Saved in Ledger. Saving again under the same name makes a new version.',
-		displayOptions: { show: { operation: ['train'] } },
 	},
 	{
 		displayName: 'Options',
@@ -21,10 +23,11 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: { show: { operation: ['train'] } },
 		options: modelOptionProperties,
 	},
 ];
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 /** All input leads in, one item out: `{model, training, effectsPerUnit}` (log-odds per unit of each field), ready for Score With Model. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
@@ -41,7 +44,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					trainOptionsFrom(label, features, options),
 				);
 				const { intercept, coefficients } = rawCoefficients(model);
-				const json: IDataObject = { model: model as never, training: model.training as never, effectsPerUnit: { intercept, coefficients } };
+				const json: IDataObject = { model, training: model.training, effectsPerUnit: { intercept, coefficients } };
 				if (saveAs !== '') {
 					const saved = await (await ledgerFor(this)).saveScoringModel({ name: saveAs, model });
 					json.savedAs = { name: saved.model.name, version: saved.model.version, changed: saved.changed };

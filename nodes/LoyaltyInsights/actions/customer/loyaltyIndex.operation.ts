@@ -1,4 +1,5 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 import {
 	type Direction,
 	loyaltyIndex,
@@ -6,14 +7,14 @@ import {
 	type LoyaltyIndexResult,
 	type LoyaltyIndicator,
 	type Normalisation,
-} from '../../../engine/analytics';
-import { EngineError } from '../../../engine/shared/errors';
-import { type AggregateItem, runAggregate } from '../../shared/aggregate';
-import { engineItems, exclusionHints, readString } from './common';
+} from '../../../../engine/analytics';
+import { EngineError } from '../../../../engine/shared/errors';
+import { type AggregateItem, runAggregate } from '../../../shared/aggregate';
+import { engineItems, exclusionHints, readString } from '../common';
 
-const show = { show: { operation: ['loyaltyIndex'] } };
+const displayOptions = { show: { operation: ['loyaltyIndex'] } };
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Indicators',
 		name: 'indicators',
@@ -22,7 +23,6 @@ export const description: INodeProperties[] = [
 		placeholder: 'Add Indicator',
 		default: { indicator: [{ field: 'purchases', weight: 1, direction: 'higherIsBetter', normalisation: 'minMax' }] },
 		description: 'Fields that make up the index, each scaled to 0–100 and averaged by weight over the ones a customer has',
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'Indicator',
@@ -119,7 +119,6 @@ export const description: INodeProperties[] = [
 			{ name: 'No Bands', value: 'none' },
 		],
 		default: 'default',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Custom Bands',
@@ -129,7 +128,7 @@ export const description: INodeProperties[] = [
 		placeholder: 'Add Band',
 		default: {},
 		description: 'A customer gets the band with the highest minimum their index reaches',
-		displayOptions: { show: { operation: ['loyaltyIndex'], bands: ['custom'] } },
+		displayOptions: { show: { bands: ['custom'] } },
 		options: [
 			{
 				displayName: 'Band',
@@ -166,9 +165,10 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'customers',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 interface IndicatorParameter {
 	field?: string;
@@ -223,14 +223,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 }
 
 function loyaltyOutput(result: LoyaltyIndexResult, output: string, items: INodeExecutionData[]): AggregateItem[] {
-	if (output === 'summary') return [{ json: result.summary as unknown as IDataObject }];
+	if (output === 'summary') return [{ json: { ...result.summary } }];
 	return result.rows.map((row) => ({
 		json: {
 			...items[row.item].json,
 			loyaltyIndex: row.loyaltyIndex,
 			loyaltyBand: row.band,
 			loyaltyCoverage: row.coverage,
-			loyaltyContributions: row.contributions as unknown as IDataObject,
+			loyaltyContributions: row.contributions,
 		},
 		from: [row.item],
 	}));

@@ -1,15 +1,18 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { backtest, type BacktestOptions, type BacktestReport, type ScoreMetrics } from '../../../engine/scoring';
-import { runAggregate } from '../../shared/aggregate';
-import { featureLabels, featureSpecsFrom, modelOptionProperties, type ModelOptions } from './features';
-import { pinItem } from './leads';
-import { ruleSetLabels, scoringConfigFrom, type RuleSetParameters } from './ruleSet';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { backtest, type BacktestOptions, type BacktestReport, type ScoreMetrics } from '../../../../engine/scoring';
+import { runAggregate } from '../../../shared/aggregate';
+import { featureLabels, featureSpecsFrom, modelOptionProperties, type ModelOptions } from '../features';
+import { pinItem } from '../leads';
+import { scoringConfigFrom, type RuleSetParameters } from '../ruleSet';
+import { ruleSetLabels } from '../ruleSet.description';
 
-const show = { show: { operation: ['backtest'] } };
+const displayOptions = { show: { operation: ['backtest'] } };
 
 type Evaluate = 'both' | 'rules' | 'model';
 
-export const evaluateProperty: INodeProperties = {
+/** Which of rules and model Backtest measures; the rule and model forms hide by it. */
+const evaluate: INodeProperties = {
 	displayName: 'Evaluate',
 	name: 'evaluate',
 	type: 'options',
@@ -20,10 +23,11 @@ export const evaluateProperty: INodeProperties = {
 		{ name: 'Rules Only', value: 'rules' },
 	],
 	default: 'both',
-	displayOptions: show,
 };
 
-export const description: INodeProperties[] = [
+export const evaluateDescription = updateDisplayOptions(displayOptions, [evaluate]);
+
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Date Field',
 		name: 'dateField',
@@ -32,7 +36,6 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. createdAt',
 		hint: 'The lead field holding the date the lead came in: earlier leads train, later leads test',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Split By',
@@ -44,7 +47,6 @@ export const description: INodeProperties[] = [
 			{ name: 'Cutoff Date', value: 'cutoff', description: 'Leads before the date train, the rest test' },
 		],
 		default: 'fraction',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Training Share',
@@ -53,7 +55,7 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 0.01, maxValue: 0.99, numberPrecision: 2 },
 		default: 0.7,
 		description: 'Share of the leads, oldest first, used to train and calibrate, e.g. 0.7',
-		displayOptions: { show: { operation: ['backtest'], splitBy: ['fraction'] } },
+		displayOptions: { show: { splitBy: ['fraction'] } },
 	},
 	{
 		displayName: 'Cutoff',
@@ -61,18 +63,19 @@ export const description: INodeProperties[] = [
 		type: 'dateTime',
 		default: '',
 		description: 'Leads dated before this train; the rest test. Read as UTC unless it has an offset.',
-		displayOptions: { show: { operation: ['backtest'], splitBy: ['cutoff'] } },
+		displayOptions: { show: { splitBy: ['cutoff'] } },
 	},
 ];
 
-export const optionsDescription: INodeProperties[] = [
+export const description = updateDisplayOptions(displayOptions, properties);
+
+const optionProperties: INodeProperties[] = [
 	{
 		displayName: 'Options',
 		name: 'backtestOptions',
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'Bootstrap Samples',
@@ -134,6 +137,8 @@ export const optionsDescription: INodeProperties[] = [
 	},
 ];
 
+export const optionsDescription = updateDisplayOptions(displayOptions, optionProperties);
+
 interface BacktestParameterOptions extends ModelOptions {
 	liftFraction?: number;
 	samples?: number;
@@ -174,12 +179,12 @@ export function reportJson(report: BacktestReport): IDataObject {
 		rules: rules ? read(rules) : null,
 		model: model ? read(model) : null,
 	}));
-	const json: IDataObject = { split: report.split as unknown as IDataObject, comparison };
-	if (report.rules) json.rules = report.rules as unknown as IDataObject;
+	const json: IDataObject = { split: report.split, comparison };
+	if (report.rules) json.rules = report.rules;
 	if (report.model) {
 		const { model: trained, ...metrics } = report.model;
-		json.model = metrics as unknown as IDataObject;
-		json.trainedModel = trained as unknown as IDataObject;
+		json.model = metrics;
+		json.trainedModel = trained;
 	}
 	return json;
 }

@@ -1,18 +1,20 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import type { ExplainLevel, LeadScore } from '../../../engine/scoring';
-import { referralFeatures } from '../../../engine/scoring';
-import type { LedgerStore } from '../../../engine/ledger';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { leadLabel, scoringTimeReader } from './leads';
-import { ruleScorerReader, ruleSetLabels } from './ruleSet';
+import { updateDisplayOptions } from 'n8n-workflow';
+import type { ExplainLevel, LeadScore } from '../../../../engine/scoring';
+import { referralFeatures } from '../../../../engine/scoring';
+import type { LedgerStore } from '../../../../engine/ledger';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { leadLabel, scoringTimeReader } from '../leads';
+import { ruleScorerReader } from '../ruleSet';
+import { ruleSetLabels } from '../ruleSet.description';
 
-const show = { show: { operation: ['scoreLeads'] } };
+const displayOptions = { show: { operation: ['scoreLeads'] } };
 
 type Output = 'score' | 'matched' | 'all';
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Output',
 		name: 'output',
@@ -36,7 +38,6 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'matched',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Put Result In Field',
@@ -45,7 +46,6 @@ export const description: INodeProperties[] = [
 		default: 'leadScore',
 		required: true,
 		description: 'Field added to each lead with its score; the lead\'s own fields stay as they are',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Options',
@@ -53,7 +53,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'Add Ledger Referral Features',
@@ -95,6 +94,8 @@ export const description: INodeProperties[] = [
 		],
 	},
 ];
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 interface ScoreOptions {
 	leadIdField?: string;
@@ -139,7 +140,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				lead = { ...lead, referral: { ...(await referralFeatures(ledger, options.program || 'default', email)) } };
 			}
 			const result = scorerFor(itemIndex).score(lead, scoringTime(options.scoreAsOf), leadLabel(lead, options.leadIdField, itemIndex));
-			return { ...lead, [resultFieldFor(itemIndex)]: output === 'score' ? scoreFields(result) : (result as unknown as IDataObject) };
+			return { ...lead, [resultFieldFor(itemIndex)]: output === 'score' ? scoreFields(result) : result };
 		},
 		{ ...ruleSetLabels, now: 'Options › Score As Of', resultField: 'Put Result In Field', emailField: 'Options › Lead Email Field' },
 	);

@@ -1,16 +1,17 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/shared/errors';
-import { compileModel, type ModelScorer } from '../../../engine/scoring';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { leadLabel } from './leads';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { EngineError } from '../../../../engine/shared/errors';
+import { compileModel, parseLogisticModel, type ModelScorer } from '../../../../engine/scoring';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { leadLabel } from '../leads';
 
-const show = { show: { operation: ['scoreWithModel'] } };
+const displayOptions = { show: { operation: ['scoreWithModel'] } };
 
 type Output = 'score' | 'factors';
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Model Source',
 		name: 'modelSource',
@@ -34,7 +35,6 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'parameter',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Model',
@@ -44,7 +44,7 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: '{"kind": "logistic-regression", "version": 1, ...}',
 		description: 'The model JSON from Train Model (its "model" field)',
-		displayOptions: { show: { operation: ['scoreWithModel'], modelSource: ['parameter'] } },
+		displayOptions: { show: { modelSource: ['parameter'] } },
 	},
 	{
 		displayName: 'Model Name',
@@ -54,7 +54,7 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. demo-request-model',
 		description: 'The name the model was saved under (Train Model → Save Model in Ledger As); the newest version is used',
-		displayOptions: { show: { operation: ['scoreWithModel'], modelSource: ['ledger'] } },
+		displayOptions: { show: { modelSource: ['ledger'] } },
 	},
 	{
 		displayName: 'Model Field',
@@ -63,7 +63,7 @@ export const description: INodeProperties[] = [
 		default: 'model',
 		required: true,
 		hint: 'The name of the field holding the model, not the model itself',
-		displayOptions: { show: { operation: ['scoreWithModel'], modelSource: ['field'] } },
+		displayOptions: { show: { modelSource: ['field'] } },
 	},
 	{
 		displayName: 'Output',
@@ -79,7 +79,6 @@ export const description: INodeProperties[] = [
 			{ name: 'Score Only', value: 'score', description: 'Probability and 0–100 score; fastest' },
 		],
 		default: 'factors',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Put Result In Field',
@@ -88,7 +87,6 @@ export const description: INodeProperties[] = [
 		default: 'modelScore',
 		required: true,
 		description: 'Field added to each lead with its model score; the lead\'s own fields stay as they are',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Options',
@@ -96,7 +94,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'Lead ID Field',
@@ -118,6 +115,8 @@ export const description: INodeProperties[] = [
 	},
 ];
 
+export const description = updateDisplayOptions(displayOptions, properties);
+
 interface ModelOptions {
 	leadIdField?: string;
 	topFactors?: number;
@@ -134,7 +133,7 @@ function modelCache(): (model: unknown, topFactors: number) => ModelScorer {
 		const key = `${topFactors}:${typeof model === 'string' ? model : JSON.stringify(model)}`;
 		let scorer = byText.get(key);
 		if (!scorer) {
-			scorer = compileModel(model as never, { topFactors });
+			scorer = compileModel(parseLogisticModel(model), { topFactors });
 			if (byText.size > 100) byText.clear();
 			byText.set(key, scorer);
 		}
@@ -195,12 +194,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}
 			const scorer = scorerOf(model, options.topFactors ?? 3);
 			const label = leadLabel(item.json, options.leadIdField, itemIndex);
-			let result: IDataObject;
+			let result: object;
 			if (output === 'score') {
 				const probability = scorer.probability(item.json, label);
 				result = { probability, score: 100 * probability };
 			} else {
-				result = scorer.score(item.json, label) as unknown as IDataObject;
+				result = scorer.score(item.json, label);
 			}
 			return { ...item.json, [resultFieldFor(itemIndex)]: result };
 		},
