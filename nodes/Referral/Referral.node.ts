@@ -38,13 +38,9 @@ export class Referral implements INodeType {
 				],
 				default: 'participant',
 			},
-			...resources.participant.description.slice(0, 1),
-			...resources.referral.description.slice(0, 1),
-			...resources.program.description.slice(0, 1),
+			...Object.values(resources).map((resource) => resource.operationProperty),
 			programProperty,
-			...resources.participant.description.slice(1),
-			...resources.referral.description.slice(1),
-			...resources.program.description.slice(1),
+			...Object.values(resources).flatMap((resource) => resource.description),
 		], ['inputFields', 'conversionFields', 'refundFields', 'customerFields', 'fraudPolicy', 'qualification', 'share']),
 	};
 

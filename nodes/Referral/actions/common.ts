@@ -63,49 +63,7 @@ export function fieldOption(displayName: string, name: string, fallback: string,
 	return { displayName, name, type: 'string', default: fallback, description: description ?? `Name of the input field holding the ${displayName.replace(/ Field$/, '').toLowerCase()}` };
 }
 
-/** How a participant is found: by email, external ID or ledger ID, read from an input field. */
-export function participantLookupProperties(show: IDataObject): INodeProperties[] {
-	return [
-		{
-			displayName: 'Find Participant By',
-			name: 'findBy',
-			type: 'options',
-			options: [
-				{ name: 'Email', value: 'email' },
-				{ name: 'External ID', value: 'externalId' },
-				{ name: 'Participant ID', value: 'participantId' },
-			],
-			default: 'email',
-			displayOptions: show,
-		},
-		{
-			displayName: 'Lookup Field',
-			name: 'lookupField',
-			type: 'string',
-			default: 'email',
-			required: true,
-			hint: 'The name of the input field holding the email, external ID or participant ID',
-			displayOptions: show,
-		},
-	];
-}
-
-export function participantLookupReader(ctx: IExecuteFunctions): (json: IDataObject, itemIndex: number) => { email?: string; externalId?: string; participantId?: string | number } {
-	const byFor = parameterReader<string>(ctx, 'findBy', 'email');
-	const fieldFor = parameterReader<string>(ctx, 'lookupField', 'email');
-	return (json, itemIndex) => {
-		const by = byFor(itemIndex);
-		const value = readField(json, fieldFor(itemIndex));
-		if (value === undefined || value === null || value === '') {
-			throw new EngineError('required', `${fieldFor(itemIndex)} is required`, {
-				field: 'lookupField',
-				hint: `The input has no value in "${fieldFor(itemIndex)}": set Lookup Field to the field holding the participant's ${by === 'participantId' ? 'ID' : by}`,
-			});
-		}
-		if (by === 'participantId') return { participantId: value as string | number };
-		return by === 'externalId' ? { externalId: String(value) } : { email: String(value) };
-	};
-}
+export { participantLookupProperties, participantLookupReader } from '../../shared/fields';
 
 /** Field names the engine uses in errors → what the user sees in the node. */
 export const fieldLabels: Record<string, string> = {
