@@ -3,43 +3,21 @@ import { EngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
 import { ReferralService, type ServiceOptions } from '../../../engine/referrals/service';
 import { ledgerFor } from '../../shared/ledger';
+import { perProgram, programKeyReader, programProperty as sharedProgramProperty } from '../../shared/program';
 import { parameterReader, readField } from '../../shared/parameters';
 
 /** Program key, shared by every operation. */
-export const programProperty: INodeProperties = {
-	displayName: 'Program',
-	name: 'program',
-	type: 'string',
-	default: 'default',
-	required: true,
-	description: 'Key of the referral program; created with default settings on first use (use Program › Create or Update to set its rules)',
-};
+export const programProperty = sharedProgramProperty('Key of the referral program; created with default settings on first use (use Program › Create or Update to set its rules)');
 
 /** The service for an item's program: loaded once per execution and program key. */
 export async function serviceReader(ctx: IExecuteFunctions, options: ServiceOptions = {}): Promise<{ ledger: LedgerStore; serviceFor: (itemIndex: number) => Promise<ReferralService> }> {
 	const ledger = await ledgerFor(ctx);
-	const programFor = parameterReader<string>(ctx, 'program', 'default');
-	const services = new Map<string, Promise<ReferralService>>();
-	return {
-		ledger,
-		serviceFor: async (itemIndex) => {
-			const program = programFor(itemIndex);
-			if (typeof program !== 'string' || program.trim() === '') {
-				throw new EngineError('required', 'The program key is empty; enter one such as "default"', { field: 'program' });
-			}
-			const key = program.trim();
-			let service = services.get(key);
-			if (!service) {
-				service = (async () => {
-					await ledger.ensureProgram({ id: key });
-					return await ReferralService.open(ledger, key, options);
-				})();
-				services.set(key, service);
-				service.catch(() => services.delete(key));
-			}
-			return await service;
-		},
-	};
+	const keyFor = programKeyReader(ctx);
+	const serviceOf = perProgram(async (id) => {
+		await ledger.ensureProgram({ id });
+		return await ReferralService.open(ledger, id, options);
+	});
+	return { ledger, serviceFor: async (itemIndex) => await serviceOf(keyFor(itemIndex)) };
 }
 
 /** Reads a field-name collection once and returns a function giving each item's values by role. */

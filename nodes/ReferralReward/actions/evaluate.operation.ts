@@ -3,7 +3,7 @@ import { rewardNoticeKeys, rewardNotices } from '../../../engine/rewards/notices
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../ReferralCode/actions/ledgerFields';
+import { programReader } from '../../shared/program';
 import { fieldLabels, referralReader } from './fields';
 import { description as rulesForm, rewardServiceFor, ruleFieldLabels } from './rules';
 

@@ -3,7 +3,7 @@ import type { RewardStatus } from '../../../engine/ledger';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../ReferralCode/actions/ledgerFields';
+import { programReader } from '../../shared/program';
 import { fieldLabels, participantReader } from './fields';
 import { rewardServiceFor } from './rules';
 

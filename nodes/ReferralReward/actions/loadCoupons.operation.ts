@@ -3,7 +3,7 @@ import { EngineError } from '../../../engine/shared/errors';
 import { runAggregate } from '../../shared/aggregate';
 import { ledgerFor } from '../../shared/ledger';
 import { readField } from '../../shared/parameters';
-import { programReader } from '../../ReferralCode/actions/ledgerFields';
+import { programReader } from '../../shared/program';
 
 const show = { show: { operation: ['loadCoupons'] } };
 

@@ -3,7 +3,7 @@ import { EngineError } from '../../../engine/shared/errors';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../ReferralCode/actions/ledgerFields';
+import { programReader } from '../../shared/program';
 import { fieldLabels } from './fields';
 import { rewardServiceFor } from './rules';
 

@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../ReferralCode/actions/ledgerFields';
+import { programReader } from '../../shared/program';
 import { fieldLabels, participantReader } from './fields';
 import { rewardServiceFor } from './rules';
 

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { ledgerFor } from '../../shared/ledger';
 import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../ReferralCode/actions/ledgerFields';
+import { programReader } from '../../shared/program';
 import { fieldLabels, referralReader } from './fields';
 import { rewardServiceFor } from './rules';
 

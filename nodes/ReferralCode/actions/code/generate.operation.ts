@@ -1,12 +1,11 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { MAX_CODES_PER_REQUEST } from '../../../engine/codes';
-import { parameterReader } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { codeFormatLabels, codeGeneratorReader } from './codeFormat';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { MAX_CODES_PER_REQUEST } from '../../../../engine/codes';
+import { parameterReader } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
 
-const show = { show: { operation: ['generate'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Number of Codes',
 		name: 'count',
@@ -14,7 +13,6 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 1, maxValue: MAX_CODES_PER_REQUEST },
 		default: 10,
 		description: 'How many distinct codes to generate for each input item',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Output',
@@ -29,9 +27,10 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'itemPerCode',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['generate'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const generatorFor = codeGeneratorReader(this);

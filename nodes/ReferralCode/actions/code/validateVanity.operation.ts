@@ -1,13 +1,12 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { checkVanityCode } from '../../../engine/codes';
-import { EngineError } from '../../../engine/shared/errors';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { codeFormatLabels, codeGeneratorReader } from './codeFormat';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { checkVanityCode } from '../../../../engine/codes';
+import { EngineError } from '../../../../engine/shared/errors';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
 
-const show = { show: { operation: ['validateVanity'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Requested Code Field',
 		name: 'codeField',
@@ -17,7 +16,6 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. requestedCode',
 		hint: 'The name of the input field holding the requested code, not the code itself',
 		description: 'Field of each input item with the custom code a participant asked for',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Put Result In Field',
@@ -26,9 +24,10 @@ export const description: INodeProperties[] = [
 		default: 'vanityCheck',
 		required: true,
 		description: 'Field added to each item with the canonical code, whether it is allowed and every rule it breaks',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['validateVanity'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const generatorFor = codeGeneratorReader(this);

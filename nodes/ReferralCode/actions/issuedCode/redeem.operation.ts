@@ -1,12 +1,14 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { codeFormatLabels, codeGeneratorReader } from './codeFormat';
-import { canonicalCodeFromItem, codeFieldProperty, codeJson, ledgerFieldLabels, programReader } from './ledgerFields';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
+import { canonicalCodeFromItem, codeFieldProperty, codeJson, ledgerFieldLabels } from '../ledgerFields';
+import { programReader } from '../../../shared/program';
 
-export const description: INodeProperties[] = [
-	codeFieldProperty(['redeem']),
+const properties: INodeProperties[] = [
+	codeFieldProperty(),
 	{
 		displayName: 'Reference Field',
 		name: 'referenceField',
@@ -14,9 +16,10 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. orderId',
 		description: 'Optional: a field naming what the code is redeemed for (an order ID). The same code and reference redeem once, however often the item is replayed.',
-		displayOptions: { show: { operation: ['redeem'] } },
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['redeem'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);

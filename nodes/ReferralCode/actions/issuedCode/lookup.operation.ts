@@ -1,11 +1,13 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { codeFormatLabels, codeGeneratorReader } from './codeFormat';
-import { canonicalCodeFromItem, codeFieldProperty, codeJson, ledgerFieldLabels, programReader } from './ledgerFields';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
+import { canonicalCodeFromItem, codeFieldProperty, codeJson, ledgerFieldLabels } from '../ledgerFields';
+import { programReader } from '../../../shared/program';
 
-export const description: INodeProperties[] = [codeFieldProperty(['lookup'])];
+export const description = updateDisplayOptions({ show: { operation: ['lookup'] } }, [codeFieldProperty()]);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);

@@ -1,12 +1,13 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { checkVanityCode } from '../../../engine/codes';
-import { EngineError } from '../../../engine/shared/errors';
-import type { Id, LedgerStore } from '../../../engine/ledger';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { codeFormatLabels, codeGeneratorReader } from './codeFormat';
-import { codeJson, ledgerFieldLabels, programReader } from './ledgerFields';
+import { checkVanityCode } from '../../../../engine/codes';
+import { EngineError } from '../../../../engine/shared/errors';
+import type { Id, LedgerStore } from '../../../../engine/ledger';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
+import { codeJson, ledgerFieldLabels } from '../ledgerFields';
+import { programReader } from '../../../shared/program';
 
 const show = { show: { operation: ['issue'] } };
 

@@ -1,13 +1,12 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { normalizeCode } from '../../../engine/codes';
-import { EngineError } from '../../../engine/shared/errors';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { codeFormatLabels, codeGeneratorReader } from './codeFormat';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { normalizeCode } from '../../../../engine/codes';
+import { EngineError } from '../../../../engine/shared/errors';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
 
-const show = { show: { operation: ['normalize'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Code Field',
 		name: 'codeField',
@@ -17,7 +16,6 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. referralCode or body.code',
 		hint: 'The name of the input field holding the code, not the code itself. Dots reach nested fields.',
 		description: 'Field of each input item that holds the code as the person typed it',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Put Result In Field',
@@ -26,9 +24,10 @@ export const description: INodeProperties[] = [
 		default: 'codeCheck',
 		required: true,
 		description: 'Field added to each item with the canonical code, whether it is valid and why not',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['normalize'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const generatorFor = codeGeneratorReader(this);

@@ -1,12 +1,14 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { codeFormatLabels, codeGeneratorReader } from './codeFormat';
-import { canonicalCodeFromItem, codeFieldProperty, codeJson, ledgerFieldLabels, programReader } from './ledgerFields';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
+import { canonicalCodeFromItem, codeFieldProperty, codeJson, ledgerFieldLabels } from '../ledgerFields';
+import { programReader } from '../../../shared/program';
 
-export const description: INodeProperties[] = [
-	codeFieldProperty(['revoke']),
+const properties: INodeProperties[] = [
+	codeFieldProperty(),
 	{
 		displayName: 'Reason',
 		name: 'reason',
@@ -14,9 +16,10 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. leaked on a coupon site',
 		description: 'Why the code is revoked; kept with the code',
-		displayOptions: { show: { operation: ['revoke'] } },
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['revoke'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
