@@ -1,16 +1,16 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/shared/errors';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../shared/program';
-import { fieldLabels, participantReader } from './fields';
-import { rewardServiceFor } from './rules';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { EngineError } from '../../../../engine/shared/errors';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { programReader } from '../../../shared/program';
+import { fieldLabels, participantProperties, participantReader } from '../fields';
+import { rewardServiceFor } from '../rules';
 
-const show = { show: { operation: ['redeemPoints'] } };
-
-export const description: INodeProperties[] = [
-	{ displayName: 'Points', name: 'points', type: 'number', default: 100, description: 'Points to spend; an expression can read them from the item', displayOptions: show },
+const properties: INodeProperties[] = [
+	...participantProperties(['redeemPoints']),
+	{ displayName: 'Points', name: 'points', type: 'number', default: 100, description: 'Points to spend; an expression can read them from the item' },
 	{
 		displayName: 'Reference Field',
 		name: 'referenceField',
@@ -18,9 +18,10 @@ export const description: INodeProperties[] = [
 		default: 'orderId',
 		required: true,
 		hint: 'The name of the input field with what the points pay for (e.g. an order ID); the same reference never spends twice',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['redeemPoints'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);

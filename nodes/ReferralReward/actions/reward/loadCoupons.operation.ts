@@ -1,13 +1,12 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/shared/errors';
-import { runAggregate } from '../../shared/aggregate';
-import { ledgerFor } from '../../shared/ledger';
-import { readField } from '../../shared/parameters';
-import { programReader } from '../../shared/program';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { EngineError } from '../../../../engine/shared/errors';
+import { runAggregate } from '../../../shared/aggregate';
+import { ledgerFor } from '../../../shared/ledger';
+import { readField } from '../../../shared/parameters';
+import { programReader } from '../../../shared/program';
 
-const show = { show: { operation: ['loadCoupons'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Pool Name',
 		name: 'pool',
@@ -16,7 +15,6 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. spring-20-eur',
 		description: 'The pool a coupon rule takes codes from (Coupon Source: Take One From a Pool, same Pool Name)',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Coupon Code Field',
@@ -26,9 +24,10 @@ export const description: INodeProperties[] = [
 		required: true,
 		hint: 'The name of the input field holding a coupon code, not the code itself',
 		description: 'Each input item adds the code in this field, e.g. rows of a sheet exported from your shop',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['loadCoupons'] } }, properties);
 
 /** All input items in, one item out: `{pool, added, duplicates, available}`. Loading the same codes again adds nothing. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {

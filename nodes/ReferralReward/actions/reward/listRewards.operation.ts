@@ -1,15 +1,14 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import type { RewardStatus } from '../../../engine/ledger';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../shared/program';
-import { fieldLabels, participantReader } from './fields';
-import { rewardServiceFor } from './rules';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+import type { RewardStatus } from '../../../../engine/ledger';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { programReader } from '../../../shared/program';
+import { fieldLabels, participantProperties, participantReader } from '../fields';
+import { rewardServiceFor } from '../rules';
 
-const show = { show: { operation: ['listRewards'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'For',
 		name: 'listFor',
@@ -19,8 +18,9 @@ export const description: INodeProperties[] = [
 			{ name: 'One Participant', value: 'participant' },
 		],
 		default: 'all',
-		displayOptions: show,
 	},
+	// A participant only when listing one participant's rewards.
+	...participantProperties(['listRewards']).map((property) => ({ ...property, displayOptions: { show: { operation: ['listRewards'], listFor: ['participant'] } } })),
 	{
 		displayName: 'Status',
 		name: 'status',
@@ -33,9 +33,18 @@ export const description: INodeProperties[] = [
 			{ name: 'Reversed', value: 'reversed' },
 		],
 		default: '',
-		displayOptions: show,
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['listRewards'] } }, properties);
 
 /** One output item per reward. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
@@ -57,7 +66,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				...(status ? { status: status as RewardStatus } : {}),
 				limit: limitFor(itemIndex),
 			});
-			return rewards as unknown as IDataObject[];
+			return rewards;
 		},
 		fieldLabels,
 	);

@@ -1,13 +1,18 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { rewardNoticeKeys, rewardNotices } from '../../../engine/rewards/notices';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../shared/program';
-import { fieldLabels, referralReader } from './fields';
-import { description as rulesForm, rewardServiceFor, ruleFieldLabels } from './rules';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { rewardNoticeKeys, rewardNotices } from '../../../../engine/rewards/notices';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { programReader } from '../../../shared/program';
+import { fieldLabels, referralProperties, referralReader } from '../fields';
+import { description as rulesForm, rewardServiceFor, ruleFieldLabels } from '../rules';
 
-export const description: INodeProperties[] = [
+/** The shared lookup fields of fields.ts, shown here by this operation alone. */
+const own = (properties: INodeProperties[]) => properties.map(({ displayOptions: _shown, ...property }) => property);
+
+const properties: INodeProperties[] = [
+	...own(referralProperties),
 	{
 		displayName: 'Output',
 		name: 'outputMode',
@@ -21,7 +26,6 @@ export const description: INodeProperties[] = [
 			{ name: 'One Item per Reward', value: 'perReward', description: 'Ready for a Send Email, Stripe or Shopify node' },
 		],
 		default: 'perReferral',
-		displayOptions: { show: { operation: ['evaluate'] } },
 	},
 	{
 		displayName: 'Owe Reward Emails',
@@ -30,10 +34,11 @@ export const description: INodeProperties[] = [
 		default: false,
 		description:
 			'Whether to record, with the rewards and in the same ledger transaction, the email each rewarded person is owed (topic reward.earned). A Templated Message node set to Send Owed Messages delivers them from the ledger, so a crash neither loses nor repeats one; messageKeys lists their keys.',
-		displayOptions: { show: { operation: ['evaluate'] } },
 	},
 	...rulesForm,
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['evaluate'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
@@ -50,7 +55,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const referralId = await referralFor(item.json, itemIndex, program);
 			const result = await service.evaluateReferral(referralId);
 			if (outputFor(itemIndex) === 'perReward') {
-				return result.rewards.map((r) => ({ ...r, referralStatus: result.referralStatus, ...(oweNotices && r.email ? { messageKeys: rewardNoticeKeys(result.referralId, [r]) } : {}) }) as unknown as IDataObject);
+				return result.rewards.map((r) => ({ ...r, referralStatus: result.referralStatus, ...(oweNotices && r.email ? { messageKeys: rewardNoticeKeys(result.referralId, [r]) } : {}) }));
 			}
 			return {
 				...item.json,
@@ -60,7 +65,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				skipped: result.skipped,
 				notices: rewardNotices(result.referralId, result.rewards, result.noticeRewardIds ?? []),
 				...(oweNotices ? { messageKeys: rewardNoticeKeys(result.referralId, result.rewards) } : {}),
-			} as unknown as IDataObject;
+			};
 		},
 		{ ...ruleFieldLabels, ...fieldLabels },
 	);

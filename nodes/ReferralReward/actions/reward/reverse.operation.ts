@@ -1,11 +1,16 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { ledgerFor } from '../../shared/ledger';
-import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../shared/program';
-import { fieldLabels, referralReader } from './fields';
-import { rewardServiceFor } from './rules';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { ledgerFor } from '../../../shared/ledger';
+import { runPerItem } from '../../../shared/runner';
+import { programReader } from '../../../shared/program';
+import { fieldLabels, referralProperties, referralReader } from '../fields';
+import { rewardServiceFor } from '../rules';
 
-export const description: INodeProperties[] = [
+/** The shared lookup fields of fields.ts, shown here by this operation alone. */
+const own = (properties: INodeProperties[]) => properties.map(({ displayOptions: _shown, ...property }) => property);
+
+const properties: INodeProperties[] = [
+	...own(referralProperties),
 	{
 		displayName: 'Negative Balance',
 		name: 'negativeBalancePolicy',
@@ -17,9 +22,10 @@ export const description: INodeProperties[] = [
 		],
 		default: 'allow_negative',
 		description: 'What to do when the points to claw back exceed the balance (they were already spent)',
-		displayOptions: { show: { operation: ['reverse'] } },
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['reverse'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
@@ -32,7 +38,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const program = await programFor(itemIndex);
 			const referralId = await referralFor(item.json, itemIndex, program);
 			const result = await serviceFor(program).reverseReferral(referralId);
-			return { ...item.json, ...result } as unknown as IDataObject;
+			return { ...item.json, ...result };
 		},
 		fieldLabels,
 	);

@@ -1,18 +1,19 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/shared/errors';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../shared/program';
-import { fieldLabels } from './fields';
-import { rewardServiceFor } from './rules';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { EngineError } from '../../../../engine/shared/errors';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { programReader } from '../../../shared/program';
+import { fieldLabels } from '../fields';
+import { rewardServiceFor } from '../rules';
 
-const show = { show: { operation: ['markFulfilled'] } };
-
-export const description: INodeProperties[] = [
-	{ displayName: 'Reward ID Field', name: 'rewardIdField', type: 'string', default: 'id', required: true, hint: 'The name of the input field holding the reward ID', displayOptions: show },
-	{ displayName: 'Reference Field', name: 'referenceField', type: 'string', default: '', placeholder: 'e.g. messageId', description: 'Optional: a field with what fulfilled it (a message or payout ID), kept in the reward history', displayOptions: show },
+const properties: INodeProperties[] = [
+	{ displayName: 'Reward ID Field', name: 'rewardIdField', type: 'string', default: 'id', required: true, hint: 'The name of the input field holding the reward ID' },
+	{ displayName: 'Reference Field', name: 'referenceField', type: 'string', default: '', placeholder: 'e.g. messageId', description: 'Optional: a field with what fulfilled it (a message or payout ID), kept in the reward history' },
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['markFulfilled'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
@@ -32,7 +33,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const referenceField = referenceFieldFor(itemIndex);
 			const reference = referenceField ? readField(item.json, referenceField) : undefined;
 			const reward = await service.markFulfilled(id, reference === undefined || reference === null ? undefined : String(reference));
-			return { ...item.json, ...reward } as unknown as IDataObject;
+			return { ...item.json, ...reward };
 		},
 		{ ...fieldLabels, rewardId: 'Reward ID Field' },
 	);

@@ -1,12 +1,14 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { programReader } from '../../shared/program';
-import { fieldLabels, participantReader } from './fields';
-import { rewardServiceFor } from './rules';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { programReader } from '../../../shared/program';
+import { fieldLabels, participantProperties, participantReader } from '../fields';
+import { rewardServiceFor } from '../rules';
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
+	...participantProperties(['pointsHistory']),
 	{
 		displayName: 'Limit',
 		name: 'limit',
@@ -14,9 +16,10 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 1 },
 		default: 50,
 		description: 'Max number of results to return',
-		displayOptions: { show: { operation: ['pointsHistory', 'listRewards'] } },
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['pointsHistory'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
@@ -32,7 +35,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const participantId = await participantFor(item.json, itemIndex, program);
 			const [status, entries] = await Promise.all([service.status(participantId), service.pointsHistory(participantId, { limit: limitFor(itemIndex) })]);
 			const history = entries.map((e) => ({ id: e.id, points: e.delta, balanceAfter: e.balanceAfter, reason: e.reason, rewardId: e.rewardId, at: new Date(e.createdAt).toISOString() }));
-			return { ...item.json, participantId, points: status.points, history } as unknown as IDataObject;
+			return { ...item.json, participantId, points: status.points, history };
 		},
 		fieldLabels,
 	);
