@@ -1,20 +1,23 @@
 import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/shared/errors';
-import { signWebhook, type WebhookSource } from '../../../engine/webhooks/signatures';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItem } from '../../shared/runner';
-import { SECRET_CREDENTIAL, secretsOf, show } from './common';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { EngineError } from '../../../../engine/shared/errors';
+import { signWebhook, type WebhookSource } from '../../../../engine/webhooks/signatures';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { SECRET_CREDENTIAL, secretsOf, signatureSourceProperty } from '../common';
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
+	signatureSourceProperty,
 	{
 		displayName: 'Body Field',
 		name: 'signBodyField',
 		type: 'string',
 		default: 'body',
 		description: 'Name of the field holding what to send: an object is sent as its JSON text, text as it is',
-		displayOptions: show(['sign']),
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['sign'] } }, properties);
 
 /** Signs a body as a sender would: the output's `body` text and `headers` go to an HTTP Request node unchanged. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -1,25 +1,26 @@
 import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
-import { EngineError } from '../../../engine/shared/errors';
-import { MAX_BODY_BYTES, parseFormBody, parseJsonBody } from '../../../engine/webhooks/body';
-import { verifyDelivery } from '../../../engine/webhooks/replay';
-import { DEFAULT_TOLERANCE_SECONDS, headerValue, type WebhookSource } from '../../../engine/webhooks/signatures';
-import { ledgerFor } from '../../shared/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItemRouted } from '../../shared/runner';
-import { headersFieldProperty, SECRET_CREDENTIAL, secretsOf, show } from './common';
+import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
+import { EngineError } from '../../../../engine/shared/errors';
+import { MAX_BODY_BYTES, parseFormBody, parseJsonBody } from '../../../../engine/webhooks/body';
+import { verifyDelivery } from '../../../../engine/webhooks/replay';
+import { DEFAULT_TOLERANCE_SECONDS, headerValue, type WebhookSource } from '../../../../engine/webhooks/signatures';
+import { ledgerFor, ledgerNotice } from '../../../shared/ledger';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItemRouted } from '../../../shared/runner';
+import { headersFieldProperty, SECRET_CREDENTIAL, secretsOf, signatureSourceProperty } from '../common';
 
 export const VERIFIED = 0;
 export const REJECTED = 1;
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
+	signatureSourceProperty,
+	ledgerNotice,
 	{
 		displayName:
 			'Turn on <b>Raw Body</b> in the Webhook node\'s options: a signature covers the bytes as sent, and a re-serialised body never matches. Rejected requests come out of the second output with error.field "signature"; answer them 401 and write nothing.',
 		name: 'verifyNotice',
 		type: 'notice',
 		default: '',
-		displayOptions: show(['verify']),
 	},
 	{
 		displayName: 'Raw Body Field',
@@ -27,9 +28,8 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'data',
 		description: 'Name of the binary field holding the raw request body (the Webhook node\'s Raw Body option puts it in "data")',
-		displayOptions: show(['verify']),
 	},
-	headersFieldProperty(['verify']),
+	headersFieldProperty,
 	{
 		displayName: 'Tolerance (Seconds)',
 		name: 'toleranceSeconds',
@@ -38,7 +38,6 @@ export const description: INodeProperties[] = [
 		default: DEFAULT_TOLERANCE_SECONDS,
 		description:
 			'How far the signed time may be from now (referral, Stripe, Paddle). Shopify and WooCommerce sign no time: for them this is how long an accepted signature is remembered as used.',
-		displayOptions: show(['verify']),
 	},
 	{
 		displayName: 'Reject Replays',
@@ -47,9 +46,10 @@ export const description: INodeProperties[] = [
 		default: true,
 		description:
 			'Whether a signature already accepted once is refused (remembered in the referral ledger, so it holds across queue-mode workers)',
-		displayOptions: show(['verify']),
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['verify'] } }, properties);
 
 function bodyAsData(raw: Buffer, headers: Record<string, unknown>): unknown {
 	const json = parseJsonBody(raw);

@@ -1,22 +1,22 @@
 import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
-import { clientFromHeaders, proxyHops } from '../../../engine/shared/clientIp';
-import { readSiteverifyAnswer, siteverifyRequest, type BotCheckProvider } from '../../../engine/webhooks/botCheck';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItemRouted } from '../../shared/runner';
-import { show } from './common';
+import { clientFromHeaders, proxyHops } from '../../../../engine/shared/clientIp';
+import { readSiteverifyAnswer, siteverifyRequest, type BotCheckProvider } from '../../../../engine/webhooks/botCheck';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItemRouted } from '../../../shared/runner';
+
 import { REJECTED, VERIFIED } from './verify.operation';
 
 export const BOT_CHECK_CREDENTIAL = 'referralBotCheckApi';
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName:
 			'Your form shows the Turnstile or hCaptcha widget; the page posts the token it gives with the sign-up. Failed checks come out of Rejected with error.field "botCheck": answer them 403 and enrol nothing.',
 		name: 'botCheckNotice',
 		type: 'notice',
 		default: '',
-		displayOptions: show(['botCheck']),
 	},
 	{
 		displayName: 'Widget Response Field',
@@ -24,7 +24,6 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'body.captchaToken',
 		hint: 'The field holding the widget\'s token. A form posted natively names it cf-turnstile-response (Turnstile) or h-captcha-response (hCaptcha).',
-		displayOptions: show(['botCheck']),
 	},
 	{
 		displayName: 'Headers Field',
@@ -32,7 +31,6 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'headers',
 		description: 'Name of the field holding the request headers; the client IP (X-Forwarded-For as N8N_PROXY_HOPS trusts it) is sent to the provider as remoteip',
-		displayOptions: show(['botCheck']),
 	},
 	{
 		displayName: 'Expected Hostname',
@@ -41,7 +39,6 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. www.example.com',
 		description: 'The site the widget must have run on; empty accepts any of your widget\'s domains',
-		displayOptions: show(['botCheck']),
 	},
 	{
 		displayName: 'Expected Action',
@@ -50,9 +47,10 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. signup',
 		description: 'Turnstile: the action the widget was rendered with; empty accepts any',
-		displayOptions: show(['botCheck']),
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['botCheck'] } }, properties);
 
 /** Verify Bot Check: asks Turnstile or hCaptcha whether the item's token is good; Verified or Rejected. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

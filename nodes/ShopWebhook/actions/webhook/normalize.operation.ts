@@ -1,22 +1,35 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { EngineError } from '../../../engine/shared/errors';
-import { normalizeOrderEvent, type OrderSource } from '../../../engine/webhooks/normalize';
-import { parameterReader, readField } from '../../shared/parameters';
-import { runPerItemRouted } from '../../shared/runner';
-import { headersFieldProperty, show } from './common';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { EngineError } from '../../../../engine/shared/errors';
+import { normalizeOrderEvent, type OrderSource } from '../../../../engine/webhooks/normalize';
+import { parameterReader, readField } from '../../../shared/parameters';
+import { runPerItemRouted } from '../../../shared/runner';
+import { headersFieldProperty } from '../common';
 
 export const CONVERSION = 0;
 export const REFUND = 1;
 export const IGNORED = 2;
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Source',
+		name: 'source',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Stripe', value: 'stripe', description: 'Events checkout.session.completed, invoice.paid, charge.refunded' },
+			{ name: 'Shopify', value: 'shopify', description: 'Topics orders/paid, refunds/create' },
+			{ name: 'WooCommerce', value: 'woocommerce', description: 'Order updated: completed, refunded' },
+			{ name: 'Paddle Billing', value: 'paddle', description: 'Events transaction.completed, adjustment.created, adjustment.updated' },
+		],
+		default: 'stripe',
+	},
 	{
 		displayName:
 			'Reads the provider\'s event as a conversion (email, orderId, amount, currency, occurredAt) or a refund (orderId, refundedAmount, orderAmount): the fields Referral › Qualify and Reverse read. Amounts come out in the major unit (59.90), whatever unit the provider sends. Other events leave by the Ignored output with a reason.',
 		name: 'normalizeNotice',
 		type: 'notice',
 		default: '',
-		displayOptions: show(['normalize']),
 	},
 	{
 		displayName: 'Body Field',
@@ -24,16 +37,14 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'body',
 		description: 'Name of the field holding the event (Verify puts the verified body in "body")',
-		displayOptions: show(['normalize']),
 	},
-	headersFieldProperty(['normalize']),
+	headersFieldProperty,
 	{
 		displayName: 'Options',
 		name: 'normalizeOptions',
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: show(['normalize']),
 		options: [
 			{
 				displayName: 'Reverse Pending Paddle Refunds',
@@ -52,6 +63,8 @@ export const description: INodeProperties[] = [
 		],
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['normalize'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const sourceFor = parameterReader<string>(this, 'source', 'stripe');
@@ -75,7 +88,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				options: { paddlePendingRefunds: options.paddlePendingRefunds === true, paddleEmailField: typeof options.paddleEmailField === 'string' ? options.paddleEmailField : undefined },
 			});
 			const output = event.kind === 'conversion' ? CONVERSION : event.kind === 'refund' ? REFUND : IGNORED;
-			return { output, json: event as unknown as IDataObject };
+			return { output, json: event };
 		},
 		{ errorOutput: IGNORED, fieldLabels: { body: 'Body Field', source: 'Source' } },
 	);
