@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { withDefaultsNotices } from '../shared/defaultsNotice';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
+import { searchPrograms } from '../shared/program';
 import { linkSecretTest } from '../shared/linkSecret';
 import { programProperty } from './actions/common';
 import { resources, router } from './actions/router';
@@ -44,7 +45,10 @@ export class Referral implements INodeType {
 		], ['inputFields', 'conversionFields', 'refundFields', 'customerFields', 'fraudPolicy', 'qualification', 'share']),
 	};
 
-	methods = { credentialTest: { referralLedgerConnectionTest, linkSecretTest } };
+	methods = {
+		credentialTest: { referralLedgerConnectionTest, linkSecretTest },
+		listSearch: { searchPrograms },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

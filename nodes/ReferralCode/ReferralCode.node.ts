@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { codeFormatProperty } from './actions/codeFormat';
-import { programProperty } from '../shared/program';
+import { programProperty, searchPrograms } from '../shared/program';
 import * as code from './actions/code/Code.resource';
 import * as issuedCode from './actions/issuedCode/IssuedCode.resource';
 import { router } from './actions/router';
@@ -45,7 +45,10 @@ export class ReferralCode implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { referralLedgerConnectionTest } };
+	methods = {
+		credentialTest: { referralLedgerConnectionTest },
+		listSearch: { searchPrograms },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
-import { programProperty } from '../shared/program';
+import { programProperty, searchPrograms, searchCouponPools } from '../shared/program';
 import * as points from './actions/points/Points.resource';
 import * as reward from './actions/reward/Reward.resource';
 import { router } from './actions/router';
@@ -41,7 +41,10 @@ export class ReferralReward implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { referralLedgerConnectionTest } };
+	methods = {
+		credentialTest: { referralLedgerConnectionTest },
+		listSearch: { searchPrograms, searchCouponPools },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import type { Period } from '../../../../engine/shared/periods';
 import { parameterReader } from '../../../shared/parameters';
+import { locatorText } from '../../../shared/program';
 
 /** Period, As Of and Time Zone: the window Get Stats and Get Leaderboard count in. */
 export const periodProperties: INodeProperties[] = [
@@ -38,7 +39,7 @@ export const periodProperties: INodeProperties[] = [
 export function readPeriod(ctx: IExecuteFunctions): { programId: string; period: Period; at: number; timeZone: string } {
 	const asOf = parameterReader<string>(ctx, 'asOf', '')(0);
 	return {
-		programId: String(parameterReader<string>(ctx, 'program', 'default')(0) ?? '').trim(),
+		programId: locatorText(parameterReader<unknown>(ctx, 'program', 'default')(0)),
 		period: parameterReader<Period>(ctx, 'period', 'month')(0),
 		at: asOf ? new Date(asOf).getTime() : Date.now(),
 		timeZone: parameterReader<string>(ctx, 'timeZone', 'UTC')(0) || 'UTC',

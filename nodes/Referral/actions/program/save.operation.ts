@@ -5,6 +5,7 @@ import { FRAUD_CHECKS } from '../../../../engine/referrals/fraud';
 import { saveReferralProgram } from '../../../../engine/referrals/serviceProgram';
 import { codeFormatLabels, codeFormatProperty } from '../../../ReferralCode/actions/codeFormat';
 import { parameterReader } from '../../../shared/parameters';
+import { locatorText } from '../../../shared/program';
 import { runPerItem } from '../../../shared/runner';
 import { fieldLabels, serviceReader } from '../common';
 
@@ -144,7 +145,7 @@ function fraudPolicyFrom(form: FraudForm): IDataObject {
 /** Code format, share link, attribution window and model, fraud policy, qualification and refund rules. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { ledger } = await serviceReader(this);
-	const programFor = parameterReader<string>(this, 'program', 'default');
+	const programFor = parameterReader<unknown>(this, 'program', 'default');
 	const read = <T>(name: string, fallback: T) => parameterReader<T>(this, name, fallback);
 	const share = read<IDataObject>('share', {});
 	const windowDays = read<number>('attributionWindowDays', 30);
@@ -160,7 +161,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const q = qualification(i);
 			const raw = format(i);
 			const { program, created } = await saveReferralProgram(ledger, {
-				programId: String(programFor(i) ?? '').trim(),
+				programId: locatorText(programFor(i)),
 				share: share(i),
 				attribution: { windowDays: windowDays(i), model: model(i) },
 				fraudPolicy: fraudPolicyFrom(fraud(i)),

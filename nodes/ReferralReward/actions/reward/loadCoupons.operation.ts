@@ -4,18 +4,15 @@ import { EngineError } from '../../../../engine/shared/errors';
 import { runAggregate } from '../../../shared/aggregate';
 import { ledgerFor } from '../../../shared/ledger';
 import { readField } from '../../../shared/parameters';
-import { programReader } from '../../../shared/program';
+import { couponPoolProperty, locatorText, programReader } from '../../../shared/program';
 
 const properties: INodeProperties[] = [
-	{
+	couponPoolProperty({
 		displayName: 'Pool Name',
 		name: 'pool',
-		type: 'string',
-		default: '',
 		required: true,
-		placeholder: 'e.g. spring-20-eur',
-		description: 'The pool a coupon rule takes codes from (Coupon Source: Take One From a Pool, same Pool Name)',
-	},
+		description: 'The pool a coupon rule takes codes from (Coupon Source: Take One From a Pool, same Pool Name); type a new name to start a pool',
+	}),
 	{
 		displayName: 'Coupon Code Field',
 		name: 'codeField',
@@ -33,7 +30,7 @@ export const description = updateDisplayOptions({ show: { operation: ['loadCoupo
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
-	const pool = (this.getNodeParameter('pool', 0, '') as string).trim();
+	const pool = locatorText(this.getNodeParameter('pool', 0, ''));
 	const codeField = this.getNodeParameter('codeField', 0, 'code') as string;
 	return await runAggregate(
 		this,
