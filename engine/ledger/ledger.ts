@@ -28,6 +28,7 @@ import {
 	type KeepAnswerInput,
 	type CountReferralsQuery,
 	type CouponCounts,
+	type CouponPoolSummary,
 	type CouponRecord,
 	type DueRewardsQuery,
 	type EdgesQuery,
@@ -713,6 +714,15 @@ export class SqlLedger implements LedgerStore {
 		const programId = v.text(id, 'programId', 128);
 		const row = await this.read((tx) => tx.get(`SELECT * FROM programs WHERE id = $1`, [programId]));
 		return row ? toProgram(row) : null;
+	}
+
+	async listPrograms(query: { search?: string; limit?: number } = {}): Promise<Array<{ id: string; name: string }>> {
+		const rows = await this.read((tx) => tx.all(`SELECT id, name FROM programs ORDER BY id`, []));
+		return pickerPage(
+			rows.map((row) => ({ id: s(row.id), name: s(row.name) })),
+			(program) => `${program.id} ${program.name}`,
+			query,
+		);
 	}
 
 	// ---------- participants ----------
@@ -2048,6 +2058,19 @@ export class SqlLedger implements LedgerStore {
 		return this.read((tx) => this.countPool(tx, programId, pool));
 	}
 
+	async listCouponPools(query: { programId: string; search?: string; limit?: number }): Promise<CouponPoolSummary[]> {
+		inputObject(query, 'listCouponPools');
+		const programId = programIdOf(query);
+		const rows = await this.read((tx) =>
+			tx.all(`SELECT pool, COUNT(*) AS total, SUM(CASE WHEN status = 'available' THEN 1 ELSE 0 END) AS available FROM coupons WHERE program_id = $1 GROUP BY pool ORDER BY pool`, [programId]),
+		);
+		return pickerPage(
+			rows.map((row) => ({ pool: s(row.pool), available: Number(row.available ?? 0), total: Number(row.total) })),
+			(pool) => pool.pool,
+			query,
+		);
+	}
+
 	// ---------- outbox ----------
 
 	async appendEvent(input: AppendEventInput): Promise<AppendEventResult> {
@@ -2485,4 +2508,11 @@ export class SqlLedger implements LedgerStore {
 		this.isClosed = true;
 		return this.driver.close();
 	}
+}
+
+/** The entries a picker shows: those whose text contains `search` in any letter case, at most `limit`. */
+function pickerPage<T>(entries: T[], text: (entry: T) => string, query: { search?: string; limit?: number }): T[] {
+	const search = typeof query.search === 'string' ? query.search.trim().toLowerCase() : '';
+	const limit = typeof query.limit === 'number' && query.limit > 0 ? Math.floor(query.limit) : 100;
+	return entries.filter((entry) => search === '' || text(entry).toLowerCase().includes(search)).slice(0, limit);
 }

@@ -906,12 +906,21 @@ export interface ClaimNonceInput {
 	expiresAt: Time;
 }
 
+/** A coupon pool of a program, for a picker. */
+export interface CouponPoolSummary {
+	pool: string;
+	available: number;
+	total: number;
+}
+
 export interface LedgerStore {
 	readonly backend: 'sqlite' | 'postgres';
 
 	// programs (never deleted)
 	ensureProgram(input: EnsureProgramInput): Promise<ProgramRecord>;
 	getProgram(id: string): Promise<ProgramRecord | null>;
+	/** Programs for a picker, by id, those whose id or name contains `search` (any case); at most `limit` (default 100). */
+	listPrograms(query?: { search?: string; limit?: number }): Promise<Array<{ id: string; name: string }>>;
 	/**
 	 * A write-once secret of a program (e.g. the hash salt): stores `candidate` if the program has no
 	 * secret of that name yet, and returns the stored one either way (the first writer wins).
@@ -991,6 +1000,8 @@ export interface LedgerStore {
 	/** Atomically claims one available coupon; two claims never get the same one. */
 	claimCoupon(input: ClaimCouponInput): Promise<ClaimCouponResult>;
 	countCoupons(query: { programId: string; pool: string }): Promise<CouponCounts>;
+	/** A program's coupon pools for a picker, by name, those whose name contains `search` (any case); at most `limit` (default 100). */
+	listCouponPools(query: { programId: string; search?: string; limit?: number }): Promise<CouponPoolSummary[]>;
 
 	// outbox (for the trigger node)
 	appendEvent(input: AppendEventInput): Promise<AppendEventResult>;

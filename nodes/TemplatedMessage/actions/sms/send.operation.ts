@@ -3,6 +3,7 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import { sendSms, type SendDependencies, type SmsCategory, type SmsGuard, type SmsSender } from '../../../../engine/messaging';
 import { loadReferralProgram } from '../../../../engine/referrals';
 import { clientFromHeaders, proxyHops } from '../../../../engine/shared/clientIp';
+import { isYes } from '../../../../engine/shared/guards';
 import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItemRouted } from '../../../shared/runner';
@@ -153,12 +154,6 @@ function guardReader(ctx: IExecuteFunctions): ((json: INodeExecutionData['json']
 	};
 }
 
-/** Only an explicit yes counts as consent: true, or the words true/yes as spreadsheets write them. */
-function consentOf(value: unknown): boolean {
-	if (value === true) return true;
-	return typeof value === 'string' && ['true', 'yes'].includes(value.trim().toLowerCase());
-}
-
 /** Send (SMS): render, check consent and segments, send once per idempotency key, route by outcome. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const category = this.getNodeParameter('category', 0, 'marketing') as SmsCategory;
@@ -191,7 +186,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						defaultCountry: countryFor(itemIndex) || undefined,
 						mobileOnly: options.mobileOnly === true,
 						category,
-						consent: category === 'marketing' ? consentOf(readField(item.json, consentField)) : undefined,
+						consent: category === 'marketing' ? isYes(readField(item.json, consentField)) : undefined,
 						guard: guardFor ? await guardFor(item.json) : undefined,
 					},
 					sender,
