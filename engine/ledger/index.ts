@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { EngineError } from '../shared/errors';
-import type { SqlLedger } from './ledger';
+import type { SqlLedger } from './sqlLedger';
 import { openPostgresLedger, testPostgres } from './postgres';
 import { openSqliteLedger } from './sqlite';
 import type { LedgerConfig, LedgerStore, OpenOptions } from './store';
