@@ -2,16 +2,16 @@
 import type { EventInput, Id, Mutation, OwesMessages, Replayable, Time, TransitionResult } from './common';
 import type { PointsChange, PointsEntry } from './points';
 
+/*
+ * The one definition of what a stored reward may be: the ledger checks every write against these.
+ * Import them from engine/ledger/store (or engine/ledger); a domain that allows fewer (the sides a
+ * reward rule may name) derives its subset from these instead of writing its own list.
+ */
 export const REWARD_KINDS = ['points', 'coupon', 'cash', 'badge', 'tier', 'custom'] as const;
-
 export type RewardKind = (typeof REWARD_KINDS)[number];
-
 export const REWARD_STATUSES = ['pending', 'approved', 'fulfilled', 'reversed'] as const;
-
 export type RewardStatus = (typeof REWARD_STATUSES)[number];
-
 export const REWARD_SIDES = ['referrer', 'referee', 'participant'] as const;
-
 export type RewardSide = (typeof REWARD_SIDES)[number];
 
 export interface RewardRecord {
