@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteLedger, pages } from '../../engine/ledger';
-import { tempDir } from './helpers';
+import { tempDir } from '../support/databases';
 
 const rows = (ids: number[]) => ids.map((id) => ({ id }));
 

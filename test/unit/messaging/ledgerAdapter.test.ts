@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openPostgresLedger, openSqliteLedger, type LedgerStore } from '../../../engine/ledger';
 import { messageLedgerFrom, sendSms, type MessageLedger, type SmsSender } from '../../../engine/messaging';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../../ledger/helpers';
+import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../../support/databases';
 import { MemoryLedger } from '../../fakes/memoryLedger';
 
 const { available: pgAvailable, problem: pgProblem } = pgAvailability();
