@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { CodeGenerator } from '../../../engine/codes';
 import { issueReferralCode } from '../../../engine/referrals';
-import { ledgerBackends } from '../../ledger/helpers';
+import { ledgerBackends } from '../../support/databases';
 
 const [[, open]] = ledgerBackends('issue_code_test');
 const DAY = 86_400_000;

@@ -6,7 +6,7 @@ import { openPostgresLedger, openSqliteLedger, type LedgerStore } from '../../..
 import { ReferralService } from '../../../engine/refunds';
 import { saveReferralProgram } from '../../../engine/referrals/programs';
 import { referralLeaderboard, referralStats } from '../../../engine/referrals/stats';
-import { dropSchema, PG_URL, pgAvailability, randomSchema } from '../../ledger/helpers';
+import { dropSchema, PG_URL, pgAvailability, randomSchema } from '../../support/databases';
 
 const pg = pgAvailability();
 const opened: Array<() => Promise<void>> = [];

@@ -11,7 +11,7 @@ import { ReferralService } from '../../../engine/refunds';
 import { RewardService } from '../../../engine/rewards/service';
 import { roundToCurrency } from '../../../engine/shared/money';
 import type { RewardProgramConfig } from '../../../engine/rewards/rules';
-import { dropSchema, pgAvailability, pgConfig, randomSchema, tempDir } from '../../ledger/helpers';
+import { dropSchema, pgAvailability, pgConfig, randomSchema, tempDir } from '../../support/databases';
 
 const { available } = pgAvailability();
 const opened: LedgerStore[] = [];

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { saveReferralProgram } from '../../../engine/referrals';
 import { ReferralService } from '../../../engine/refunds';
-import { IN_CI, ledgerBackends, pgAvailability } from '../../ledger/helpers';
+import { IN_CI, ledgerBackends, pgAvailability } from '../../support/databases';
 
 const { available } = pgAvailability();
 const backends = ledgerBackends('refund_parts_test');

@@ -8,7 +8,7 @@ import type { LedgerStore } from '../../../engine/ledger';
 import { ReferralService } from '../../../engine/referrals';
 import { RewardService } from '../../../engine/rewards/service';
 import { sampleRewardProgram } from '../../../engine/rewards/serviceSample';
-import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../ledger/helpers';
+import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../support/databases';
 
 const { available, problem } = pgAvailability();
 const backends = ledgerBackends('cut_eval');

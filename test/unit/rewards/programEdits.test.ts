@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { RewardService } from '../../../engine/rewards/service';
 import { rewardIdempotencyKey, type RewardProgramConfig } from '../../../engine/rewards/rules';
-import { IN_CI, ledgerBackends, pgAvailability } from '../../ledger/helpers';
+import { IN_CI, ledgerBackends, pgAvailability } from '../../support/databases';
 
 const { available } = pgAvailability();
 const backends = ledgerBackends('edits_test');

@@ -1,10 +1,10 @@
 /* The MessageLedger contract (engine/messaging/types.ts) held by the in-memory reference ledger and by
  * the referral ledger behind messageLedgerFrom, on SQLite and PostgreSQL: the same suite for all three. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeAllLedgers, openPostgresLedger, openSqliteLedger, type LedgerStore } from '../../../engine/ledger';
-import { messageLedgerFrom, sendSms, type MessageLedger, type SmsSender } from '../../../engine/messaging';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../../ledger/helpers';
-import { MemoryLedger } from '../../fakes/memoryLedger';
+import { closeAllLedgers, openPostgresLedger, openSqliteLedger, type LedgerStore } from '../../engine/ledger';
+import { messageLedgerFrom, sendSms, type MessageLedger, type SmsSender } from '../../engine/messaging';
+import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../support/databases';
+import { MemoryLedger } from '../fakes/memoryLedger';
 
 const { available: pgAvailable, problem: pgProblem } = pgAvailability();
 const cleanups: Array<() => Promise<void> | void> = [];
