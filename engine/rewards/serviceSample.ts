@@ -1,4 +1,4 @@
-import type { RewardProgramConfig } from './rules';
+import type { RewardProgramConfig } from './program';
 
 /**
  * The sample program of the README and the sample workflows: each qualified referral gives the

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../../engine/shared/errors';
-import type { NegativeBalancePolicy } from '../../../engine/rewards/reversal';
+import type { NegativeBalancePolicy } from '../../../engine/rewards';
 import type { RefundedAmountIs } from '../../../engine/referrals/refund';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';

@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { rewardNoticeKeys, rewardNotices } from '../../../engine/rewards/notices';
+import { rewardNoticeKeys, rewardNotices } from '../../../engine/rewards';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';

@@ -2,9 +2,8 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { NodeOperationError } from 'n8n-workflow';
 import { isEngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
-import type { NegativeBalancePolicy } from '../../../engine/rewards/reversal';
-import type { RewardCap, RewardProgramConfig, RewardRule, RewardSpec, StatusRule } from '../../../engine/rewards/rules';
-import { RewardService, type RewardServiceOptions } from '../../../engine/rewards/service';
+import type { NegativeBalancePolicy, RewardCap, RewardProgramConfig, RewardRule, RewardSpec, StatusRule } from '../../../engine/rewards';
+import { RewardService, type RewardServiceOptions } from '../../../engine/rewards';
 
 /** The reward rules form: what the Evaluate and Award operation asks. */
 
