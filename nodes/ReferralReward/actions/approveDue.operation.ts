@@ -3,7 +3,7 @@ import { ledgerFor } from '../../shared/ledger';
 import { toNodeError } from '../../shared/runner';
 import { programReader } from '../../ReferralCode/actions/ledgerFields';
 import { fieldLabels } from './fields';
-import { rewardServiceFor } from './rules';
+import { rewardAccountFor } from './rules';
 
 export const description: INodeProperties[] = [
 	{
@@ -22,7 +22,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	try {
 		const ledger = await ledgerFor(this);
 		const program = await programReader(this, ledger)(0);
-		const service = rewardServiceFor(this, ledger, false)(program);
+		const service = rewardAccountFor(this, ledger)(program);
 		const approved = await service.approveDue({ limit: this.getNodeParameter('approveLimit', 0, 1000) as number });
 		return approved.map((reward) => ({ json: reward as unknown as IDataObject, pairedItem: { item: 0 } }));
 	} catch (error) {

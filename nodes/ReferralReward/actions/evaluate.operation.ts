@@ -41,7 +41,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const referralFor = referralReader(this, ledger);
 	const outputFor = parameterReader<string>(this, 'outputMode', 'perReferral');
 	const oweNotices = this.getNodeParameter('oweNotices', 0, false) as boolean;
-	const serviceFor = rewardServiceFor(this, ledger, true, { oweNotices });
+	const serviceFor = rewardServiceFor(this, ledger, { oweNotices });
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {

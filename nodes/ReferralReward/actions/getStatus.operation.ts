@@ -3,7 +3,7 @@ import { ledgerFor } from '../../shared/ledger';
 import { runPerItem } from '../../shared/runner';
 import { programReader } from '../../ReferralCode/actions/ledgerFields';
 import { fieldLabels, participantReader } from './fields';
-import { rewardServiceFor } from './rules';
+import { rewardAccountFor } from './rules';
 
 export const description: INodeProperties[] = [];
 
@@ -12,7 +12,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
 	const participantFor = participantReader(this, ledger);
-	const serviceFor = rewardServiceFor(this, ledger, false);
+	const serviceFor = rewardAccountFor(this, ledger);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {

@@ -5,7 +5,7 @@ import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem } from '../../shared/runner';
 import { programReader } from '../../ReferralCode/actions/ledgerFields';
 import { fieldLabels } from './fields';
-import { rewardServiceFor } from './rules';
+import { rewardAccountFor } from './rules';
 
 const show = { show: { operation: ['markFulfilled'] } };
 
@@ -17,7 +17,7 @@ export const description: INodeProperties[] = [
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
-	const serviceFor = rewardServiceFor(this, ledger, false);
+	const serviceFor = rewardAccountFor(this, ledger);
 	const idFieldFor = parameterReader<string>(this, 'rewardIdField', 'id');
 	const referenceFieldFor = parameterReader<string>(this, 'referenceField', '');
 	return await runPerItem(
