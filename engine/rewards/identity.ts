@@ -6,7 +6,8 @@ import type { PerReferralRule, RewardRule } from './program';
 /**
  * Reward rule identity, decided here and nowhere else (the node's form only maps its fields).
  *
- * - A rule's name (`id`) is a label: the one the configuration gives, else one made up from what the rule is ("referrer-points", then
+ * - A rule's name (`id`) is a label: the one the configuration gives (text, trimmed; blank means
+ *   none), else one made up from what the rule is ("referrer-points", then
  *   "referrer-points-2"; "milestones", "revenue-milestones"; "tiers-by-referrals", …).
  * - A per-referral rule's identity (`key`) is a hash of what it gives (side, event, reward, minimum
  *   order; not its name, label, holding period or position), with `#2`, `#3` for identical rules.
@@ -16,6 +17,11 @@ import type { PerReferralRule, RewardRule } from './program';
  */
 
 export const present = (v: unknown) => v !== undefined && v !== null && v !== '';
+
+/** A rule's own name as the configuration gives it (text, trimmed), or undefined when blank or absent. */
+function givenName(rule: Record<string, unknown>): string | undefined {
+	return typeof rule.id === 'string' && rule.id.trim() !== '' ? rule.id.trim() : undefined;
+}
 
 /** How each configured rule is named before validation: its own name, or one the engine makes up. */
 export interface RuleName {
@@ -30,12 +36,15 @@ export interface RuleName {
  * unnamed one gets one after its recipient and reward, metric or award, never one another rule holds.
  */
 export function ruleNames(rules: readonly unknown[]): RuleName[] {
-	const taken = new Set(rules.map((r) => (isRecord(r) && typeof r.id === 'string' ? r.id.trim() : '')).filter(Boolean));
+	const taken = new Set(rules.map((r) => (isRecord(r) ? (givenName(r) ?? '') : '')).filter(Boolean));
 	const seen = new Map<string, number>();
 	return rules.map((r): RuleName => {
 		if (!isRecord(r)) return { id: undefined, named: false };
+		const given = givenName(r);
 		// A validated program validated again (the service's subsets) keeps which names were made up.
-		if (present(r.id)) return { id: r.id, named: r.named !== false };
+		if (given !== undefined) return { id: given, named: r.named !== false };
+		// Something that is not a name (a number, an object): validation refuses it as it stands.
+		if (present(r.id) && typeof r.id !== 'string') return { id: r.id, named: true };
 		let base: string;
 		if (r.type === 'per_referral') {
 			const kind = isRecord(r.reward) && typeof r.reward.kind === 'string' ? r.reward.kind : 'reward';

@@ -346,10 +346,10 @@ function rewardSpec(entry: IDataObject): RewardSpec {
 export function programFromForm(programId: string, form: { perReferral?: IDataObject; milestones?: IDataObject; levels?: IDataObject; caps?: IDataObject; programOptions?: IDataObject }): RewardProgramConfig {
 	const options = form.programOptions ?? {};
 	const rules: RewardRule[] = [];
-	// Names are labels; the engine names unnamed rules and decides each rule's identity (its key).
+	// Rule Name is a label, passed as typed: the engine names unnamed rules and decides each rule's identity (engine/rewards/identity.ts).
 	for (const entry of (form.perReferral?.rewards as IDataObject[] | undefined) ?? []) {
-		const id = present(entry.id) ? String(entry.id).trim() : undefined;
-		const rule: Record<string, unknown> = { ...(id ? { id } : {}), type: 'per_referral', side: entry.side ?? 'referrer', on: entry.on ?? 'referral_qualified', reward: rewardSpec(entry) };
+		const id = typeof entry.id === 'number' ? String(entry.id) : entry.id;
+		const rule: Record<string, unknown> = { ...(id !== undefined ? { id } : {}), type: 'per_referral', side: entry.side ?? 'referrer', on: entry.on ?? 'referral_qualified', reward: rewardSpec(entry) };
 		if (typeof entry.minOrderAmount === 'number' && entry.minOrderAmount !== 0) rule.minOrderAmount = entry.minOrderAmount;
 		rules.push(rule as unknown as RewardRule);
 	}
@@ -383,8 +383,8 @@ export function programFromForm(programId: string, form: { perReferral?: IDataOb
 		}
 	}
 	rules.push(...statusRules.values());
-	const caps: RewardCap[] = ((form.caps?.cap as IDataObject[] | undefined) ?? []).map((entry, i) => {
-		const cap: Record<string, unknown> = { id: `cap-${i + 1}`, period: entry.period ?? 'month' };
+	const caps: RewardCap[] = ((form.caps?.cap as IDataObject[] | undefined) ?? []).map((entry) => {
+		const cap: Record<string, unknown> = { period: entry.period ?? 'month' };
 		if ((entry.limit ?? 'count') === 'count') cap.maxCount = entry.max;
 		else {
 			cap.maxValue = entry.max;
