@@ -38,6 +38,7 @@ export { identifyRules, ruleNames, type RuleName } from './identity';
 export { capWindow, planAwards, rewardIdempotencyKey, type AwardIntent, type AwardPlan, type CapUsage, type PaidAward, type ReferrerState, type RewardEvent, type SkipReason } from './plan';
 export { RewardService, type EvaluationResult, type RewardServiceOptions } from './evaluate';
 export { RewardAccount, type ParticipantStatus, type ReversalResult, type RewardAccountOptions } from './account';
+export { findParticipant, findReferral, type ParticipantLookup, type ReferralLookup } from './lookup';
 export type { RewardItem, RewardOutputStatus, SkippedReward } from './items';
 export { describeReward, REWARD_NOTICE_TOPIC, rewardNoticeKey, rewardNoticeKeys, rewardNotices, type RewardNotice } from './notices';
 export { couponForAward, couponOutput, poolLowStockCrossed, type CouponInput, type CouponOutput } from './coupons';
