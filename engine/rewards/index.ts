@@ -11,7 +11,7 @@
 export {
 	CAP_PERIODS,
 	REWARD_EVENTS,
-	REWARD_SIDES,
+	RULE_SIDES,
 	RULE_TYPES,
 	VALUE_KINDS,
 	WHEN_BELOW_MINIMUM,
@@ -25,8 +25,8 @@ export {
 	type RewardProgram,
 	type RewardProgramConfig,
 	type RewardRule,
-	type RewardSide,
 	type RewardSpec,
+	type RuleSide,
 	type RuleType,
 	type StatusLevel,
 	type StatusRule,

@@ -1,6 +1,7 @@
-import type { LedgerStore, ParticipantRecord, RewardRecord, RewardStatus } from '../ledger';
+import type { LedgerStore, ParticipantRecord, RewardRecord, RewardSide, RewardStatus } from '../ledger';
 import { couponForAward, type CouponOutput } from './coupons';
 import type { AwardIntent } from './plan';
+import type { RuleSide } from './program';
 
 /** Rewards as the nodes output them and the conversion webhook returns them, from ledger records. */
 
@@ -9,7 +10,7 @@ export type RewardOutputStatus = RewardStatus;
 /** One reward as the node outputs it and the conversion webhook returns it. */
 export interface RewardItem {
 	id: number;
-	recipient: 'referrer' | 'referee' | 'participant';
+	recipient: RewardSide;
 	recipientId: number;
 	email: string | null;
 	kind: string;
@@ -37,7 +38,7 @@ export interface RewardItem {
 
 export interface SkippedReward {
 	rule: string;
-	recipient: 'referrer' | 'referee';
+	recipient: RuleSide;
 	recipientId: number;
 	kind: string;
 	reason: string;

@@ -5,8 +5,8 @@ import { periodWindow, type TimeWindow } from '../shared/periods';
 import { requireInteger, requireOneOf, requireRecord, requireText, requireTime } from '../shared/guards';
 import { fromMinorUnits, parseCurrency, requireAmount, requireOrderAmount, roundToCurrency, toMinorUnits } from '../shared/money';
 import { canonical } from './identity';
-import type { AwardKind, MilestoneRule, PerReferralRule, RewardCap, RewardEventType, RewardProgram, RewardProgramConfig, RewardRule, RewardSide, RewardSpec, RuleType, StatusLevel, StatusRule } from './program';
-import { REWARD_EVENTS, REWARD_SIDES, VALUE_KINDS } from './program';
+import type { AwardKind, MilestoneRule, PerReferralRule, RewardCap, RewardEventType, RewardProgram, RewardProgramConfig, RewardRule, RuleSide, RewardSpec, RuleType, StatusLevel, StatusRule } from './program';
+import { REWARD_EVENTS, RULE_SIDES, VALUE_KINDS } from './program';
 import { milestoneSnapshot, recognitionKey, type StandingSnapshot, statusSnapshot } from './standing';
 import { ensureValidated } from './validateProgram';
 
@@ -65,7 +65,7 @@ export interface PaidAward {
 	rewardId: string;
 	idempotencyKey: string;
 	recipientId: string;
-	side: RewardSide;
+	side: RuleSide;
 	/** The earning event: `referral_qualified:<referralId>` or `referee_signup:<referralId>`. */
 	evaluation: string;
 	kind: AwardKind;
@@ -89,7 +89,7 @@ export interface AwardIntent {
 	idempotencyKey: string;
 	programId: string;
 	recipientId: string;
-	side: RewardSide;
+	side: RuleSide;
 	ruleId: string;
 	ruleType: RuleType;
 	kind: AwardKind;
@@ -175,7 +175,7 @@ function paidAwards(raw: unknown): PaidAward[] {
 			rewardId: requireText(String(r.rewardId ?? ''), `paid[${i}].rewardId`),
 			idempotencyKey: requireText(r.idempotencyKey, `paid[${i}].idempotencyKey`),
 			recipientId: requireText(String(r.recipientId ?? ''), `paid[${i}].recipientId`),
-			side: requireOneOf(r.side, `paid[${i}].side`, REWARD_SIDES),
+			side: requireOneOf(r.side, `paid[${i}].side`, RULE_SIDES),
 			evaluation: requireText(r.evaluation, `paid[${i}].evaluation`),
 			kind: requireOneOf(r.kind, `paid[${i}].kind`, [...VALUE_KINDS, 'badge', 'tier'] as const),
 			rule: requireText(r.rule, `paid[${i}].rule`),
@@ -306,7 +306,7 @@ function baseIntent(
 	p: Planner,
 	rule: RewardRule,
 	recipientId: string,
-	side: RewardSide,
+	side: RuleSide,
 	kind: AwardKind,
 	earningEventId: string,
 	referralIds: string[],

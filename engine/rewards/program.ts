@@ -1,3 +1,4 @@
+import { REWARD_SIDES, type RewardSide } from '../ledger';
 import type { WindowMode } from '../shared/periods';
 
 /**
@@ -19,8 +20,9 @@ import type { WindowMode } from '../shared/periods';
 export const VALUE_KINDS = ['points', 'coupon', 'cash', 'custom'] as const;
 export type ValueKind = (typeof VALUE_KINDS)[number];
 export type AwardKind = ValueKind | 'badge' | 'tier';
-export const REWARD_SIDES = ['referrer', 'referee'] as const;
-export type RewardSide = (typeof REWARD_SIDES)[number];
+/** The sides a rule rewards: the ledger's reward sides but `participant` (a reward no referral earned). */
+export type RuleSide = Exclude<RewardSide, 'participant'>;
+export const RULE_SIDES: readonly RuleSide[] = REWARD_SIDES.filter((side): side is RuleSide => side !== 'participant');
 export const REWARD_EVENTS = ['referee_signup', 'referral_qualified'] as const;
 export type RewardEventType = (typeof REWARD_EVENTS)[number];
 export const RULE_TYPES = ['per_referral', 'milestone', 'status'] as const;
@@ -72,7 +74,7 @@ export interface PerReferralRule {
 	/** True when the configuration named the rule (a name the engine made up says nothing about identity). */
 	named?: boolean;
 	type: 'per_referral';
-	side: RewardSide;
+	side: RuleSide;
 	on: RewardEventType;
 	reward: RewardSpec;
 	/** referral_qualified only: orders below this amount (order currency) earn nothing. */

@@ -1,6 +1,7 @@
 import { EngineError } from '../shared/errors';
 import { requireInteger, requireOneOf, requireRecord, requireText } from '../shared/guards';
-import { assertRewardTransition, parseRewardStatus, type RewardStatus } from './lifecycle';
+import type { RewardStatus } from '../ledger';
+import { assertRewardTransition, parseRewardStatus } from './lifecycle';
 import { rewardIdempotencyKey } from './plan';
 import type { AwardKind, RuleType } from './program';
 

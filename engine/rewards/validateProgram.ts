@@ -9,7 +9,7 @@ import {
 	type MilestoneRule,
 	type PerReferralRule,
 	REWARD_EVENTS,
-	REWARD_SIDES,
+	RULE_SIDES,
 	type RewardCap,
 	type RewardProgram,
 	type RewardProgramConfig,
@@ -225,7 +225,7 @@ function validateRule(input: unknown, index: number, program: { currency?: strin
 	}
 
 	if (raw.type === 'per_referral') {
-		const side = ctx.check(() => requireOneOf(raw.side, 'side', REWARD_SIDES));
+		const side = ctx.check(() => requireOneOf(raw.side, 'side', RULE_SIDES));
 		const on = ctx.check(() => requireOneOf(raw.on, 'on', REWARD_EVENTS));
 		const rule: PerReferralRule = {
 			id,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger } from '../../engine/ledger';
 import { ReferralService } from '../../engine/referrals/service';
 import { RewardService } from '../../engine/rewards';
-import { sampleRewardProgram } from '../../engine/rewards/serviceSample';
+import { sampleRewardProgram } from '../fixtures/sampleRewardProgram';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
 import { signedPost, TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
 import { enrolledIn } from '../support/signUpAnswer';

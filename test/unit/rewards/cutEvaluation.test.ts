@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { LedgerStore } from '../../../engine/ledger';
 import { ReferralService } from '../../../engine/referrals/service';
 import { RewardService } from '../../../engine/rewards/evaluate';
-import { sampleRewardProgram } from '../../../engine/rewards/serviceSample';
+import { sampleRewardProgram } from '../../fixtures/sampleRewardProgram';
 import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../ledger/helpers';
 
 const { available, problem } = pgAvailability();

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EngineError } from '../../../engine/shared/errors';
 import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
 import { RewardService } from '../../../engine/rewards/evaluate';
-import { sampleRewardProgram as sampleProgram } from '../../../engine/rewards/serviceSample';
+import { sampleRewardProgram as sampleProgram } from '../../fixtures/sampleRewardProgram';
 import type { RewardProgramConfig } from '../../../engine/rewards/program';
 import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../../ledger/helpers';
 
