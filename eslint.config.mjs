@@ -1,5 +1,6 @@
 // Lint rules: n8n's community-node rules on everything n8n loads (nodes/, credentials/, package.json),
-// the same base TypeScript rules everywhere, and the architecture rule that the engine never imports n8n.
+// the same base TypeScript rules everywhere, and the architecture rules: the engine never imports n8n,
+// engine/referrals and engine/rewards never import each other, engine/shared imports no domain.
 // The one deliberate deviation from n8n's Cloud-verification set is `no-runtime-dependencies`: this
 // package targets self-hosted n8n and ships pg, handlebars, nodemailer and libphonenumber-js (see README).
 import eslint from '@eslint/js';
@@ -9,6 +10,12 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const communityRecommended = n8nCommunity.configs.recommended;
+
+/** Imports the engine never makes (n8n and its adapters), repeated by the per-folder blocks below. */
+const ENGINE_IMPORTS = [
+	{ group: ['n8n-workflow', 'n8n-workflow/*', 'n8n-core', 'n8n-core/*', '@n8n/*'], message: 'The engine never imports n8n; put n8n glue in nodes/.' },
+	{ group: ['**/nodes/**', '**/credentials/**'], message: 'The engine must not depend on the n8n adapters.' },
+];
 
 export default tseslint.config(
 	{ ignores: ['dist/**', 'node_modules/**', '.cache/**', 'coverage/**'] },
@@ -53,14 +60,37 @@ export default tseslint.config(
 		files: ['engine/**/*.ts'],
 		rules: {
 			'no-console': 'error',
+			'no-restricted-imports': ['error', { patterns: ENGINE_IMPORTS }],
+		},
+	},
+	{
+		// Referrals and rewards never import each other: what both need lives in engine/shared, and a use
+		// case that changes both (refunds) lives above them in engine/refunds. A later block replaces the
+		// rule's options, so each repeats the engine-wide patterns.
+		files: ['engine/referrals/**/*.ts'],
+		rules: {
 			'no-restricted-imports': [
 				'error',
-				{
-					patterns: [
-						{ group: ['n8n-workflow', 'n8n-workflow/*', 'n8n-core', 'n8n-core/*', '@n8n/*'], message: 'The engine never imports n8n; put n8n glue in nodes/.' },
-						{ group: ['**/nodes/**', '**/credentials/**'], message: 'The engine must not depend on the n8n adapters.' },
-					],
-				},
+				{ patterns: [...ENGINE_IMPORTS, { group: ['**/rewards', '**/rewards/**'], message: 'engine/referrals must not import engine/rewards: move what both need to engine/shared, or the use case above both (e.g. engine/refunds).' }] },
+			],
+		},
+	},
+	{
+		files: ['engine/rewards/**/*.ts'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{ patterns: [...ENGINE_IMPORTS, { group: ['**/referrals', '**/referrals/**'], message: 'engine/rewards must not import engine/referrals: move what both need to engine/shared, or the use case above both (e.g. engine/refunds).' }] },
+			],
+		},
+	},
+	{
+		// Shared concepts belong to no domain: engine/shared imports only itself.
+		files: ['engine/shared/**/*.ts'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{ patterns: [...ENGINE_IMPORTS, { group: ['../*', '!../shared', '!../shared/**'], message: 'engine/shared must not import a domain: it is what the domains share.' }] },
 			],
 		},
 	},

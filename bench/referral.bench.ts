@@ -6,8 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 import { closeAllLedgers, openLedger } from '../engine/ledger';
-import { ReferralService } from '../engine/referrals/service';
-import { saveReferralProgram } from '../engine/referrals/serviceProgram';
+import { ReferralService, saveReferralProgram } from '../engine/referrals';
 import { runWorkflow, singleNodeWorkflow } from '../test/harness';
 import { bestOf, report } from './lib';
 

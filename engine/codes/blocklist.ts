@@ -84,5 +84,3 @@ export class Blocklist {
 export function createBlocklist(extraWords: readonly string[] = []): Blocklist {
 	return new Blocklist([...BUILT_IN_WORDS, ...extraWords]);
 }
-
-export const BUILT_IN_BLOCKLIST_SIZE = BUILT_IN_WORDS.length;

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { EngineError } from '../shared/errors';
-import type { SqlLedger } from './ledger';
+import type { SqlLedger } from './sqlLedger';
 import { openPostgresLedger, testPostgres } from './postgres';
 import { openSqliteLedger } from './sqlite';
 import type { LedgerConfig, LedgerStore, OpenOptions } from './store';
@@ -11,6 +11,7 @@ import type { LedgerConfig, LedgerStore, OpenOptions } from './store';
 export * from './store';
 export { openSqliteLedger } from './sqlite';
 export { openPostgresLedger } from './postgres';
+export { pages } from './pages';
 
 export const DEFAULT_SQLITE_FILE = 'referral-ledger.sqlite';
 

@@ -3,7 +3,7 @@
  * advisory locks where a read decides a write, and the ledger's tables in their own schema. */
 import type { CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
 import { EngineError } from '../shared/errors';
-import { SqlLedger } from './ledger';
+import { SqlLedger } from './sqlLedger';
 import { DDL_TYPES, LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
 import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx, type WriteOptions } from './sql';
 import type { OpenOptions, PostgresLedgerConfig } from './store';

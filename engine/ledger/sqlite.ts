@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { EngineError } from '../shared/errors';
-import { SqlLedger } from './ledger';
+import { SqlLedger } from './sqlLedger';
 import { DDL_TYPES, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
 import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx, type WriteOptions } from './sql';
 import type { OpenOptions, SqliteLedgerConfig } from './store';

@@ -1,5 +1,6 @@
 import type { ReferralStatus } from './lifecycle';
 import { requireOneOf, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
+import { DAY_MS, MINUTE_MS } from '../shared/time';
 
 /**
  * Which referrer gets credit for a referee: the attribution window (how long after touching a
@@ -23,9 +24,6 @@ export const DEFAULT_ATTRIBUTION: AttributionSettings = Object.freeze({
 	model: 'first_touch',
 	clockSkewMinutes: 5,
 });
-
-const DAY_MS = 86_400_000;
-const MINUTE_MS = 60_000;
 
 export function validateAttributionSettings(input: unknown = {}): AttributionSettings {
 	const raw = input === undefined || input === null ? {} : requireRecord(input, 'attribution');
@@ -98,7 +96,7 @@ export function pickAttribution(touches: readonly Touch[], signUpAt: number | st
 }
 
 /** Once converted, a referral's referrer is fixed: last-touch never takes over a customer already credited. */
-const LOCKED: ReadonlySet<ReferralStatus> = new Set(['qualified', 'rewarded', 'reversed']);
+const LOCKED: ReadonlySet<ReferralStatus> = new Set(['qualified', 'reversed']);
 
 export interface ExistingAttribution {
 	referralId: string;

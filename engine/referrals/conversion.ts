@@ -2,6 +2,7 @@ import { EngineError } from '../shared/errors';
 import { DEFAULT_MAX_ORDER_MINOR, parseCurrency, requireAmount, requireMaxOrderMinor, requireOrderAmount } from '../shared/money';
 import type { ReferralStatus } from './lifecycle';
 import { describe, requireOneOf, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
+import { DAY_MS } from '../shared/time';
 
 /**
  * Conversions (the referee's qualifying order) and refunds: what qualifies a referral, and
@@ -59,8 +60,6 @@ export type QualificationOutcome =
 	/** Nothing changes for the referral (the service still stores the order for idempotency). */
 	| { outcome: 'ignore'; reason: string };
 
-const DAY_MS = 86_400_000;
-
 /** What a conversion does to a referral in `status`, signed up at `signedUpAt`. */
 /** Why an order of a referral under review is held (its answer, and a replay's). */
 export const HELD_FOR_REVIEW = 'The referral is held for review; it qualifies when approved.';
@@ -74,7 +73,7 @@ export function qualificationFor(
 	if (status === 'recorded') {
 		throw new EngineError('not_assessed', 'The referral has not been assessed yet; record it fully before qualifying it.', { field: 'status' });
 	}
-	if (status === 'qualified' || status === 'rewarded') return { outcome: 'ignore', reason: `The referral is already ${status}.` };
+	if (status === 'qualified') return { outcome: 'ignore', reason: `The referral is already ${status}.` };
 	if (status === 'rejected' || status === 'reversed') return { outcome: 'ignore', reason: `The referral was ${status}; it cannot qualify.` };
 	if (settings.minOrderAmount !== undefined && conversion.amount < settings.minOrderAmount) {
 		return {
@@ -127,8 +126,8 @@ export function shouldReverse(
 			field: 'refundedAmount',
 		});
 	}
-	if (status !== 'qualified' && status !== 'rewarded') {
-		return { reverse: false, reason: `The referral is ${status}; only qualified or rewarded referrals are reversed.` };
+	if (status !== 'qualified') {
+		return { reverse: false, reason: `The referral is ${status}; only qualified referrals are reversed.` };
 	}
 	if (refund.cancelled !== undefined && typeof refund.cancelled !== 'boolean') {
 		throw new EngineError('invalid_option', `cancelled must be true or false (got ${describe(refund.cancelled)}).`, { field: 'cancelled' });

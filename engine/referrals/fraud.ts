@@ -5,6 +5,7 @@ import { emailDomain, isValidEmail, mailboxKey } from '../shared/email';
 import { disposableDomainOf, type DisposableOptions } from './disposable';
 import type { ReasonCode, ReferralStatus } from './lifecycle';
 import { describe, isRecord, requireInteger, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
+import { HOUR_MS } from '../shared/time';
 
 /**
  * Explainable fraud checks for one referral. Each check is a small named function that looks at
@@ -255,8 +256,6 @@ export interface FraudInput {
 	graphEdges?: ReferralEdge[];
 }
 
-const HOUR_MS = 3_600_000;
-
 function fired(check: FraudCheck, reason: ReasonCode, policy: FraudPolicy, detail: string): FraudFinding {
 	return { check, reason, score: policy.checks[check].weight, detail };
 }
@@ -300,7 +299,7 @@ export function checkSelfReferral(input: FraudInput, policy: FraudPolicy): Fraud
 	return null;
 }
 
-const CONVERTED: ReadonlySet<ReferralStatus> = new Set(['qualified', 'rewarded', 'reversed']);
+const CONVERTED: ReadonlySet<ReferralStatus> = new Set(['qualified', 'reversed']);
 
 /**
  * The referee is not a new customer: already a customer before, or already converted through

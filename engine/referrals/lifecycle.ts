@@ -4,9 +4,9 @@ import { describe } from '../shared/guards';
 /**
  * The referral state machine, in one table.
  *
- *   recorded ──accept──▶ pending ──qualify──▶ qualified ──reward──▶ rewarded
- *      │                   │                     │                     │
- *      ├──flag──▶ flagged ◀┘flag                 └──reverse──▶ reversed ◀┘reverse
+ *   recorded ──accept──▶ pending ──qualify──▶ qualified ──reverse──▶ reversed
+ *      │                   │
+ *      ├──flag──▶ flagged ◀┘flag
  *      │            ├──approve──▶ approved ──resume──▶ pending
  *      │            │                  └─────qualify──▶ qualified
  *      │            └──reject──▶ rejected
@@ -18,8 +18,8 @@ import { describe } from '../shared/guards';
  * Publicly (webhooks, node output) `approved` therefore shows as `pending`; the history keeps
  * the approval with its reason.
  *
- * `rewarded` means the qualified referral's rewards have been planned; publicly it is still
- * `qualified` (rewards are separate records with their own status).
+ * A qualified referral stays `qualified` when its rewards are planned: rewards are separate records
+ * with their own status (an older `rewarded` status was never reached and is gone).
  */
 
 export const REFERRAL_STATUSES = [
@@ -29,7 +29,6 @@ export const REFERRAL_STATUSES = [
 	'approved',
 	'rejected',
 	'qualified',
-	'rewarded',
 	'reversed',
 ] as const;
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
@@ -61,7 +60,6 @@ export const REFERRAL_EVENTS = [
 	'approve',
 	'reject',
 	'resume',
-	'reward',
 	'reverse',
 ] as const;
 export type ReferralEvent = (typeof REFERRAL_EVENTS)[number];
@@ -84,9 +82,7 @@ export const REFERRAL_TRANSITIONS: readonly ReferralTransition[] = Object.freeze
 	{ from: 'flagged', event: 'reject', to: 'rejected' },
 	{ from: 'approved', event: 'resume', to: 'pending' },
 	{ from: 'approved', event: 'qualify', to: 'qualified' },
-	{ from: 'qualified', event: 'reward', to: 'rewarded' },
 	{ from: 'qualified', event: 'reverse', to: 'reversed' },
-	{ from: 'rewarded', event: 'reverse', to: 'reversed' },
 ] satisfies ReferralTransition[]);
 
 const PUBLIC_OF: Record<ReferralStatus, PublicReferralStatus> = {
@@ -96,7 +92,6 @@ const PUBLIC_OF: Record<ReferralStatus, PublicReferralStatus> = {
 	approved: 'pending',
 	rejected: 'rejected',
 	qualified: 'qualified',
-	rewarded: 'qualified',
 	reversed: 'reversed',
 };
 
@@ -133,10 +128,6 @@ export function internalStatusesFor(status: PublicReferralStatus): ReferralStatu
 
 export function legalTargets(from: ReferralStatus): ReferralStatus[] {
 	return REFERRAL_TRANSITIONS.filter((t) => t.from === from).map((t) => t.to);
-}
-
-export function legalEvents(from: ReferralStatus): ReferralEvent[] {
-	return REFERRAL_TRANSITIONS.filter((t) => t.from === from).map((t) => t.event);
 }
 
 export function canTransition(from: ReferralStatus, to: ReferralStatus): boolean {

@@ -9,7 +9,7 @@ import { requireInteger, requireRecord, requireText, requireTime } from '../shar
  *
  * Definitions:
  * - funnel: referrals recorded in the period by current status. `qualified` counts every referral
- *   that ever qualified (qualified + rewarded + reversed); `netQualified` leaves out reversed ones.
+ *   that ever qualified (qualified + reversed); `netQualified` leaves out reversed ones.
  * - referral rate: referrers / customers (share of customers who referred at least once).
  * - conversion rate: netQualified / (recorded − rejected): of the referrals that were valid,
  *   how many became customers who stayed.
@@ -62,7 +62,6 @@ export interface Funnel {
 	flagged: number;
 	rejected: number;
 	qualified: number;
-	rewarded: number;
 	reversed: number;
 	netQualified: number;
 }
@@ -112,14 +111,13 @@ export function funnelFrom(statusCounts: StatusCounts): Funnel {
 	}
 	for (const s of REFERRAL_STATUSES) n[s] = requireInteger(counts[s] ?? 0, `statusCounts.${s}`, 0);
 	const recorded = REFERRAL_STATUSES.reduce((sum, s) => sum + n[s], 0);
-	const everQualified = n.qualified + n.rewarded + n.reversed;
+	const everQualified = n.qualified + n.reversed;
 	return {
 		recorded,
 		pending: n.recorded + n.pending + n.approved,
 		flagged: n.flagged,
 		rejected: n.rejected,
 		qualified: everQualified,
-		rewarded: n.rewarded,
 		reversed: n.reversed,
 		netQualified: everQualified - n.reversed,
 	};

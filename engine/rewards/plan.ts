@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { EngineError } from '../shared/errors';
 import { periodWindow, type TimeWindow } from '../shared/periods';
+import { DAY_MS } from '../shared/time';
 import { requireInteger, requireOneOf, requireRecord, requireText, requireTime } from '../shared/guards';
 import { fromMinorUnits, parseCurrency, requireAmount, requireOrderAmount, roundToCurrency, toMinorUnits } from '../shared/money';
 import { canonical } from './identity';
@@ -14,8 +15,6 @@ import { ensureValidated } from './validateProgram';
  * `planAwards`: the pure decision of which rewards an event earns under a validated program
  * (types in `program.ts`, validation in `validateProgram.ts`).
  */
-
-const DAY_MS = 86_400_000;
 
 export interface RewardEvent {
 	type: RewardEventType;

@@ -5,9 +5,11 @@
  */
 import { EngineError } from '../shared/errors';
 import { describeValue, isMissing, parseDate, parseFieldPath, readPath } from './fields';
-import { compileModel, fitLogistic, readLabel, trainLogistic, type LogisticModel, type TrainLogisticOptions } from './logistic';
+import { compileModel, readLabel, trainLogistic, type LogisticModel, type TrainLogisticOptions } from './logistic';
+import { fitLogistic } from './logisticFit';
 import { evaluateScores, type BootstrapOptions, type ScoreMetrics } from './metrics';
-import { compileRuleSet, type RuleScorer, type ScoringConfig } from './rules';
+import { compileRuleSet } from './rules';
+import type { RuleScorer, ScoringConfig } from './ruleTypes';
 
 export interface BacktestOptions {
 	/** Outcome field: true/false, 1/0, yes/no. */

@@ -1,9 +1,10 @@
 /* Reading lead fields: dot/index paths split once, values coerced to numbers, text and dates. */
 import { EngineError } from '../shared/errors';
+import { DAY_MS } from '../shared/time';
 
 export type PathSegment = string | number;
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 /** Segment names that would walk into the prototype chain instead of the lead's own data. */
 const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);

@@ -1,8 +1,26 @@
 /* Lead scoring: rule scoring with decay, limits, grades and stages; logistic models; backtests. */
-export * from './rules';
+export { compileRuleSet } from './rules';
+export {
+	RULE_OPERATORS,
+	type BadInput,
+	type BadInputPolicy,
+	type BadInputReason,
+	type ExplainLevel,
+	type GroupDimension,
+	type GroupExplanation,
+	type LeadScore,
+	type RuleExplanation,
+	type RuleOperator,
+	type RuleScorer,
+	type RuleValue,
+	type ScoringConfig,
+	type ScoringGroup,
+	type ScoringRule,
+} from './ruleTypes';
 export * from './decay';
 export * from './grades';
 export * from './logistic';
+export { firstDependentColumn, fitLogistic, type LogisticFit } from './logisticFit';
 export * from './metrics';
 export * from './backtest';
 export { createRandom } from './random';

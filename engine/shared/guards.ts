@@ -84,3 +84,14 @@ export function requireRecord(value: unknown, field: string): Record<string, unk
 	}
 	return value;
 }
+
+const YES_WORDS = new Set(['true', 'yes']);
+
+/**
+ * The one yes/no rule for flags read from input items (spreadsheets, forms, shop webhooks): a JSON
+ * true, or the words "true" or "yes" in any letter case; anything else, absent included, is no.
+ */
+export function isYes(value: unknown): boolean {
+	if (value === true) return true;
+	return typeof value === 'string' && YES_WORDS.has(value.trim().toLowerCase());
+}

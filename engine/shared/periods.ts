@@ -1,4 +1,4 @@
-import { checkTimeZone, wallClockAt as localParts, zoneOffsetAt as offsetAt } from './time';
+import { checkTimeZone, DAY_MS, wallClockAt as localParts, zoneOffsetAt as offsetAt } from './time';
 import { requireOneOf, requireTime } from './guards';
 
 /**
@@ -25,7 +25,6 @@ export interface WindowOptions {
 	mode?: WindowMode;
 }
 
-const DAY_MS = 86_400_000;
 const ROLLING_DAYS: Record<Exclude<Period, 'lifetime'>, number> = { day: 1, week: 7, month: 30, year: 365 };
 
 /** The instant at which a local wall-clock midnight happens; twice-checked because DST moves the offset. */

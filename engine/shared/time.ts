@@ -1,5 +1,10 @@
 import { EngineError } from './errors';
 
+/** Durations in milliseconds: the one definition every domain uses. */
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;
+
 /** A local wall-clock reading in an IANA time zone. */
 export interface WallClock {
 	year: number;

@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { withDefaultsNotices } from '../shared/defaultsNotice';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
+import { searchPrograms } from '../shared/program';
 import { linkSecretTest } from '../shared/linkSecret';
 import { programProperty } from './actions/common';
 import { resources, router } from './actions/router';
@@ -38,17 +39,16 @@ export class Referral implements INodeType {
 				],
 				default: 'participant',
 			},
-			...resources.participant.description.slice(0, 1),
-			...resources.referral.description.slice(0, 1),
-			...resources.program.description.slice(0, 1),
+			...Object.values(resources).map((resource) => resource.operationProperty),
 			programProperty,
-			...resources.participant.description.slice(1),
-			...resources.referral.description.slice(1),
-			...resources.program.description.slice(1),
+			...Object.values(resources).flatMap((resource) => resource.description),
 		], ['inputFields', 'conversionFields', 'refundFields', 'customerFields', 'fraudPolicy', 'qualification', 'share']),
 	};
 
-	methods = { credentialTest: { referralLedgerConnectionTest, linkSecretTest } };
+	methods = {
+		credentialTest: { referralLedgerConnectionTest, linkSecretTest },
+		listSearch: { searchPrograms },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

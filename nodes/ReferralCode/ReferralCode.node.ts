@@ -2,8 +2,10 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { codeFormatProperty } from './actions/codeFormat';
-import { programProperty } from './actions/ledgerFields';
-import { operations, router } from './actions/router';
+import { programProperty, searchPrograms } from '../shared/program';
+import * as code from './actions/code/Code.resource';
+import * as issuedCode from './actions/issuedCode/IssuedCode.resource';
+import { router } from './actions/router';
 
 export class ReferralCode implements INodeType {
 	description: INodeTypeDescription = {
@@ -34,75 +36,19 @@ export class ReferralCode implements INodeType {
 				],
 				default: 'code',
 			},
-			{
-				displayName: 'Operation',
-				name: 'operation',
-				type: 'options',
-				noDataExpression: true,
-				displayOptions: { show: { resource: ['code'] } },
-				options: [
-					{
-						name: 'Generate',
-						value: 'generate',
-						action: 'Generate referral codes',
-						description: 'Make new random codes from a secure random source',
-					},
-					{
-						name: 'Normalize and Validate',
-						value: 'normalize',
-						action: 'Normalize and validate a typed code',
-						description: 'Read a code as people type it and check its format and check character',
-					},
-					{
-						name: 'Validate Vanity Code',
-						value: 'validateVanity',
-						action: 'Validate a requested vanity code',
-						description: 'Check a custom code someone asked for against the alphabet and blocklist',
-					},
-				],
-				default: 'generate',
-			},
-			{
-				displayName: 'Operation',
-				name: 'operation',
-				type: 'options',
-				noDataExpression: true,
-				displayOptions: { show: { resource: ['issuedCode'] } },
-				options: [
-					{
-						name: 'Issue',
-						value: 'issue',
-						action: 'Issue a code to a participant',
-						description: 'Create a code in the ledger, owned by a participant, unique in its program',
-					},
-					{
-						name: 'Look Up',
-						value: 'lookup',
-						action: 'Look up a code',
-						description: 'Find a code in the ledger with its owner, uses and state',
-					},
-					{
-						name: 'Redeem',
-						value: 'redeem',
-						action: 'Redeem a code',
-						description: 'Use a code once: refused when revoked, expired or used up',
-					},
-					{
-						name: 'Revoke',
-						value: 'revoke',
-						action: 'Revoke a code',
-						description: 'Stop a code from working',
-					},
-				],
-				default: 'issue',
-			},
-			programProperty,
-			...Object.values(operations).flatMap((operation) => operation.description),
+			code.operationProperty,
+			issuedCode.operationProperty,
+			programProperty('Key of the referral program the codes belong to; created on first use', { show: { operation: Object.keys(issuedCode.operations) } }),
+			...code.description,
+			...issuedCode.description,
 			codeFormatProperty,
 		],
 	};
 
-	methods = { credentialTest: { referralLedgerConnectionTest } };
+	methods = {
+		credentialTest: { referralLedgerConnectionTest },
+		listSearch: { searchPrograms },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

@@ -1,8 +1,10 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
-import { PARTICIPANT_OPERATIONS, participantProperties, programProperty, referralProperties } from './actions/fields';
-import { operations, router } from './actions/router';
+import { programProperty, searchPrograms, searchCouponPools } from '../shared/program';
+import * as points from './actions/points/Points.resource';
+import * as reward from './actions/reward/Reward.resource';
+import { router } from './actions/router';
 
 export class ReferralReward implements INodeType {
 	description: INodeTypeDescription = {
@@ -31,45 +33,18 @@ export class ReferralReward implements INodeType {
 				],
 				default: 'reward',
 			},
-			{
-				displayName: 'Operation',
-				name: 'operation',
-				type: 'options',
-				noDataExpression: true,
-				displayOptions: { show: { resource: ['reward'] } },
-				options: [
-					{ name: 'Approve Due Rewards', value: 'approveDue', action: 'Approve rewards whose holding period ended', description: 'Release pending rewards after the refund window; run from a Schedule Trigger' },
-					{ name: 'Evaluate and Award', value: 'evaluate', action: 'Evaluate and award rewards for a referral', description: 'Apply the reward rules to a referral and write what it earned, exactly once' },
-					{ name: 'List Rewards', value: 'listRewards', action: 'List rewards', description: 'Rewards of the program or of one participant' },
-					{ name: 'Load Coupon Pool', value: 'loadCoupons', action: 'Load coupon codes into a pool', description: 'Add codes made in your shop to a pool that coupon rules take from; loading them again adds nothing' },
-					{ name: 'Mark Fulfilled', value: 'markFulfilled', action: 'Mark a reward fulfilled', description: 'Record that an approved reward was handed out (coupon sent, cash paid)' },
-					{ name: 'Reverse', value: 'reverse', action: 'Reverse a referral s rewards', description: 'Take back what is left of the rewards of a reversed referral; for a refund use the Referral node\'s Reverse (Refund), which does both' },
-				],
-				default: 'evaluate',
-			},
-			{
-				displayName: 'Operation',
-				name: 'operation',
-				type: 'options',
-				noDataExpression: true,
-				displayOptions: { show: { resource: ['points'] } },
-				options: [
-					{ name: 'Get Status', value: 'getStatus', action: 'Get a participant s points tier and badges', description: 'Points balance, current VIP tier, badges and qualified referrals' },
-					{ name: 'Points History', value: 'pointsHistory', action: 'Get a participant s points history', description: 'Points balance and journal entries' },
-					{ name: 'Redeem Points', value: 'redeemPoints', action: 'Redeem points', description: 'Spend points once per reference; refused when the balance is too small' },
-				],
-				default: 'getStatus',
-			},
-			programProperty,
-			...referralProperties,
-			...participantProperties(PARTICIPANT_OPERATIONS),
-			// List Rewards asks for a participant only when listing one participant's rewards.
-			...participantProperties(['listRewards']).map((p) => ({ ...p, displayOptions: { show: { operation: ['listRewards'], listFor: ['participant'] } } })),
-			...Object.values(operations).flatMap((operation) => operation.description),
+			reward.operationProperty,
+			points.operationProperty,
+			programProperty('Key of the referral program; created on first use'),
+			...reward.description,
+			...points.description,
 		],
 	};
 
-	methods = { credentialTest: { referralLedgerConnectionTest } };
+	methods = {
+		credentialTest: { referralLedgerConnectionTest },
+		listSearch: { searchPrograms, searchCouponPools },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

@@ -1,11 +1,9 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
-import { show, SOURCE_OPTIONS, webhookSecretTest } from './actions/common';
-import * as botCheck from './actions/botCheck.operation';
-import * as normalize from './actions/normalize.operation';
-import * as sign from './actions/sign.operation';
-import * as verify from './actions/verify.operation';
+import { referralLedgerConnectionTest } from '../shared/ledger';
+import { show, webhookSecretTest } from './actions/common';
+import { router } from './actions/router';
+import * as webhook from './actions/webhook/Webhook.resource';
 
 /** Outputs per operation: Verify routes to Verified / Rejected, Normalize to Conversion / Refund / Ignored. */
 const outputsFor = (parameters: { operation?: string }) =>
@@ -74,44 +72,13 @@ export class ShopWebhook implements INodeType {
 				],
 				default: 'verify',
 			},
-			{
-				displayName: 'Source',
-				name: 'source',
-				type: 'options',
-				noDataExpression: true,
-				options: SOURCE_OPTIONS,
-				default: 'referral',
-				displayOptions: show(['verify', 'sign']),
-			},
-			{
-				displayName: 'Source',
-				name: 'source',
-				type: 'options',
-				noDataExpression: true,
-				options: [
-					{ name: 'Stripe', value: 'stripe', description: 'Events checkout.session.completed, invoice.paid, charge.refunded' },
-					{ name: 'Shopify', value: 'shopify', description: 'Topics orders/paid, refunds/create' },
-					{ name: 'WooCommerce', value: 'woocommerce', description: 'Order updated: completed, refunded' },
-					{ name: 'Paddle Billing', value: 'paddle', description: 'Events transaction.completed, adjustment.created, adjustment.updated' },
-				],
-				default: 'stripe',
-				displayOptions: show(['normalize']),
-			},
-			{ ...ledgerNotice, displayOptions: show(['verify']) },
-			...verify.description,
-			...normalize.description,
-			...sign.description,
-			...botCheck.description,
+			...webhook.description,
 		],
 	};
 
 	methods = { credentialTest: { webhookSecretTest, referralLedgerConnectionTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const operation = this.getNodeParameter('operation', 0) as string;
-		if (operation === 'normalize') return await normalize.execute.call(this);
-		if (operation === 'sign') return await sign.execute.call(this);
-		if (operation === 'botCheck') return await botCheck.execute.call(this);
-		return await verify.execute.call(this);
+		return await router.call(this);
 	}
 }

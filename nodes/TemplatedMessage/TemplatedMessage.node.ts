@@ -4,15 +4,20 @@ import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { linkSecretTest } from '../shared/linkSecret';
 import { contentDescription } from './actions/content';
 import { deliveryDescription, OUTPUT_NAMES, recipientDescription } from './actions/delivery';
+import * as email from './actions/email/Email.resource';
+import * as emailSend from './actions/email/send.operation';
+import * as emailSendOwed from './actions/email/sendOwed.operation';
+import * as emailUnsubscribe from './actions/email/unsubscribe.operation';
+import { owedDescription } from './actions/owed';
 import { router } from './actions/router';
-import * as sendEmail from './actions/sendEmail.operation';
-import * as sendOwed from './actions/sendOwed.operation';
-import * as sendSms from './actions/sendSms.operation';
-import * as unsubscribe from './actions/unsubscribe.operation';
+import * as sms from './actions/sms/Sms.resource';
+import * as smsSend from './actions/sms/send.operation';
+import * as smsSendOwed from './actions/sms/sendOwed.operation';
+import { reasonDescription } from './actions/subscription';
 import { referralSmtpConnectionTest } from './transport';
 
-const emailSend = (provider: string) => ({ show: { resource: ['email'], operation: ['send', 'sendOwed'], emailProvider: [provider] } });
-const smsSend = (provider: string) => ({ show: { resource: ['sms'], operation: ['send', 'sendOwed'], smsProvider: [provider] } });
+const emailSender = (provider: string) => ({ show: { resource: ['email'], operation: ['send', 'sendOwed'], emailProvider: [provider] } });
+const smsSender = (provider: string) => ({ show: { resource: ['sms'], operation: ['send', 'sendOwed'], smsProvider: [provider] } });
 
 export class TemplatedMessage implements INodeType {
 	description: INodeTypeDescription = {
@@ -30,15 +35,15 @@ export class TemplatedMessage implements INodeType {
 		outputNames: OUTPUT_NAMES,
 		credentials: [
 			{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest', displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } } },
-			{ name: 'referralSmtpApi', displayName: 'SMTP Server', required: true, testedBy: 'referralSmtpConnectionTest', displayOptions: emailSend('smtp') },
-			{ name: 'referralSendGridApi', displayName: 'SendGrid Account', required: true, displayOptions: emailSend('sendgrid') },
-			{ name: 'referralMailgunApi', displayName: 'Mailgun Account', required: true, displayOptions: emailSend('mailgun') },
-			{ name: 'referralPostmarkApi', displayName: 'Postmark Account', required: true, displayOptions: emailSend('postmark') },
-			{ name: 'referralResendApi', displayName: 'Resend Account', required: true, displayOptions: emailSend('resend') },
-			{ name: 'referralTwilioApi', displayName: 'Twilio Account', required: true, displayOptions: smsSend('twilio') },
-			{ name: 'referralVonageApi', displayName: 'Vonage Account', required: true, displayOptions: smsSend('vonage') },
-			{ name: 'referralPlivoApi', displayName: 'Plivo Account', required: true, displayOptions: smsSend('plivo') },
-			{ name: 'referralTelnyxApi', displayName: 'Telnyx Account', required: true, displayOptions: smsSend('telnyx') },
+			{ name: 'referralSmtpApi', displayName: 'SMTP Server', required: true, testedBy: 'referralSmtpConnectionTest', displayOptions: emailSender('smtp') },
+			{ name: 'referralSendGridApi', displayName: 'SendGrid Account', required: true, displayOptions: emailSender('sendgrid') },
+			{ name: 'referralMailgunApi', displayName: 'Mailgun Account', required: true, displayOptions: emailSender('mailgun') },
+			{ name: 'referralPostmarkApi', displayName: 'Postmark Account', required: true, displayOptions: emailSender('postmark') },
+			{ name: 'referralResendApi', displayName: 'Resend Account', required: true, displayOptions: emailSender('resend') },
+			{ name: 'referralTwilioApi', displayName: 'Twilio Account', required: true, displayOptions: smsSender('twilio') },
+			{ name: 'referralVonageApi', displayName: 'Vonage Account', required: true, displayOptions: smsSender('vonage') },
+			{ name: 'referralPlivoApi', displayName: 'Plivo Account', required: true, displayOptions: smsSender('plivo') },
+			{ name: 'referralTelnyxApi', displayName: 'Telnyx Account', required: true, displayOptions: smsSender('telnyx') },
 			{ name: 'referralLinkSecretApi', displayName: 'Link Signing Secret', required: true, testedBy: 'linkSecretTest', displayOptions: { show: { resource: ['email'], operation: ['send', 'unsubscribe', 'sendOwed'], signedLink: ['signed'] } } },
 		],
 		properties: [
@@ -53,86 +58,8 @@ export class TemplatedMessage implements INodeType {
 				],
 				default: 'email',
 			},
-			{
-				displayName: 'Operation',
-				name: 'operation',
-				type: 'options',
-				noDataExpression: true,
-				displayOptions: { show: { resource: ['email'] } },
-				options: [
-					{
-						name: 'Render',
-						value: 'render',
-						action: 'Render an email without sending it',
-						description: 'Subject, HTML and plain text exactly as Send would build them, with warnings',
-					},
-					{
-						name: 'Resubscribe',
-						value: 'resubscribe',
-						action: 'Resubscribe an email address',
-						description: 'Remove an address from the suppression list after a new opt-in',
-					},
-					{
-						name: 'Send',
-						value: 'send',
-						action: 'Send an email',
-						description: 'Render and send once per recipient; outputs Sent, Skipped, Deferred and Failed',
-					},
-					{
-						name: 'Send Owed Messages',
-						value: 'sendOwed',
-						action: 'Send the emails the ledger owes',
-						description: 'Deliver the emails recorded in the ledger with their cause (e.g. reward emails), each exactly once, even after a crash',
-					},
-					{
-						name: 'Unsubscribe',
-						value: 'unsubscribe',
-						action: 'Unsubscribe an email address',
-						description: 'Add an address to the suppression list; later sends to it are skipped',
-					},
-				],
-				default: 'send',
-			},
-			{
-				displayName: 'Operation',
-				name: 'operation',
-				type: 'options',
-				noDataExpression: true,
-				displayOptions: { show: { resource: ['sms'] } },
-				options: [
-					{
-						name: 'Render',
-						value: 'render',
-						action: 'Render an SMS without sending it',
-						description: 'Text, encoding, characters and segments exactly as Send would build them, with warnings',
-					},
-					{
-						name: 'Resubscribe',
-						value: 'resubscribe',
-						action: 'Resubscribe a phone number',
-						description: 'Remove a number from the suppression list after a new opt-in',
-					},
-					{
-						name: 'Send',
-						value: 'send',
-						action: 'Send an SMS',
-						description: 'Render and send once per recipient; outputs Sent, Skipped, Deferred and Failed',
-					},
-					{
-						name: 'Send Owed Messages',
-						value: 'sendOwed',
-						action: 'Send the SMS the ledger owes',
-						description: 'Deliver the texts recorded in the ledger with their cause, each exactly once, even after a crash',
-					},
-					{
-						name: 'Unsubscribe',
-						value: 'unsubscribe',
-						action: 'Unsubscribe a phone number',
-						description: 'Add a number to the suppression list; later sends to it are skipped',
-					},
-				],
-				default: 'send',
-			},
+			email.operationProperty,
+			sms.operationProperty,
 			{ ...ledgerNotice, displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } } },
 			{
 				displayName: 'Render, Unsubscribe and Resubscribe put every item on the first output',
@@ -141,11 +68,14 @@ export class TemplatedMessage implements INodeType {
 				default: '',
 				displayOptions: { show: { operation: ['render', 'unsubscribe', 'resubscribe'] } },
 			},
-			...sendEmail.description,
-			...sendSms.description,
-			...sendOwed.description,
+			...emailSend.description,
+			...smsSend.description,
+			...owedDescription,
+			...smsSendOwed.description,
+			...emailSendOwed.description,
 			...recipientDescription,
-			...unsubscribe.description,
+			...emailUnsubscribe.description,
+			...reasonDescription,
 			...contentDescription,
 			...deliveryDescription,
 		],

@@ -222,3 +222,16 @@ export async function referralSmtpConnectionTest(this: ICredentialTestFunctions,
 	const result = await verifySmtpConnection(smtpCredentials(credential.data), { timeoutMs: 10_000 });
 	return { status: result.ok ? 'OK' : 'Error', message: result.message };
 }
+
+/** Closes a pooled SMTP connection; a sender that never opened has nothing to close. */
+export async function closeSender(opened: Promise<OpenedSender<{ close?(): Promise<void> | void }>> | undefined): Promise<void> {
+	if (opened === undefined) return;
+	let sender: { close?(): Promise<void> | void } | undefined;
+	try {
+		sender = (await opened).sender;
+	} catch {
+		// Opening failed: that error was already reported for every item.
+		return;
+	}
+	await sender.close?.();
+}

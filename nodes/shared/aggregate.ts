@@ -1,11 +1,11 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData, NodeExecutionHint } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { isEngineError } from '../../engine/shared/errors';
-import { type FieldLabels, toNodeError } from './runner';
+import { type FieldLabels, toJson, toNodeError } from './runner';
 
 /** One output item of an all-items computation and the input items it was made from. */
 export interface AggregateItem {
-	json: IDataObject;
+	json: object;
 	/** Input item positions it comes from; leave out for "all of them" (a summary). */
 	from?: readonly number[];
 }
@@ -31,7 +31,7 @@ export async function runAggregate(
 	try {
 		const result = await compute(items);
 		if (result.hints && result.hints.length > 0) ctx.addExecutionHints(...result.hints);
-		return result.items.map(({ json, from }) => ({ json, pairedItem: pairedWith(from ?? allPositions(items.length)) }));
+		return result.items.map(({ json, from }) => ({ json: toJson(json), pairedItem: pairedWith(from ?? allPositions(items.length)) }));
 	} catch (error) {
 		const itemIndex = namedItem(error, items.length);
 		const nodeError = toAggregateError(ctx, error, itemIndex, fieldLabels);

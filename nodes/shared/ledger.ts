@@ -3,6 +3,7 @@ import type {
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
 	IExecuteFunctions,
+	ILoadOptionsFunctions,
 	INodeCredentialTestResult,
 	INodeProperties,
 	IPollFunctions,
@@ -45,7 +46,7 @@ export function ledgerConfigFromCredential(data: ICredentialDataDecryptedObject 
 }
 
 /** The ledger for this node: its credential if one is selected, else the default SQLite file. */
-export async function ledgerFor(ctx: IExecuteFunctions | IPollFunctions): Promise<LedgerStore> {
+export async function ledgerFor(ctx: IExecuteFunctions | IPollFunctions | ILoadOptionsFunctions): Promise<LedgerStore> {
 	const selected = ctx.getNode().credentials?.[LEDGER_CREDENTIAL];
 	const data = selected ? await ctx.getCredentials(LEDGER_CREDENTIAL) : undefined;
 	return await openLedger(ledgerConfigFromCredential(data));

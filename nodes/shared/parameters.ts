@@ -10,11 +10,11 @@ export function parameterReader<T>(ctx: IExecuteFunctions, name: string, fallbac
 	if (!containsExpression(raw)) {
 		let cached: { value: T } | undefined;
 		return () => {
-			cached ??= { value: ctx.getNodeParameter(name, 0, fallback as never) as T };
+			cached ??= { value: ctx.getNodeParameter(name, 0, fallback) as T };
 			return cached.value;
 		};
 	}
-	return (itemIndex) => ctx.getNodeParameter(name, itemIndex, fallback as never) as T;
+	return (itemIndex) => ctx.getNodeParameter(name, itemIndex, fallback) as T;
 }
 
 function rawParameter(parameters: INodeParameters, path: string): unknown {

@@ -21,13 +21,22 @@ export interface RouterOptions {
 	defaultResource?: string;
 	/** How many outputs the node has (default 1); a single list goes to the first. */
 	outputs?: number;
+	/**
+	 * The operation alone picks the file when the chosen resource has no such operation (names are
+	 * unique across the node's resources). For nodes whose earlier router ignored the resource:
+	 * their saved workflows may hold an operation without the resource it belongs to.
+	 */
+	operationDecides?: boolean;
 }
 
 /** The node's `execute`: reads resource and operation once and hands the execution to the operation's file. */
-export function routerFor(resources: ResourceMap, { defaultResource, outputs = 1 }: RouterOptions = {}) {
+export function routerFor(resources: ResourceMap, { defaultResource, outputs = 1, operationDecides = false }: RouterOptions = {}) {
 	return async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const resource = (defaultResource === undefined ? this.getNodeParameter('resource', 0) : this.getNodeParameter('resource', 0, defaultResource)) as string;
 		const operation = this.getNodeParameter('operation', 0) as string;
+		let resource = (defaultResource === undefined ? this.getNodeParameter('resource', 0) : this.getNodeParameter('resource', 0, defaultResource)) as string;
+		if (operationDecides && !(Object.hasOwn(resources, resource) && Object.hasOwn(resources[resource], operation))) {
+			resource = Object.keys(resources).find((name) => Object.hasOwn(resources[name], operation)) ?? resource;
+		}
 		const operations = Object.hasOwn(resources, resource) ? resources[resource] : undefined;
 		if (!operations) {
 			throw new NodeOperationError(this.getNode(), `The resource "${resource}" is not known to this node`, {
@@ -40,10 +49,13 @@ export function routerFor(resources: ResourceMap, { defaultResource, outputs = 1
 				description: `For ${resource}, choose one of: ${Object.keys(operations).join(', ')}`,
 			});
 		}
-		const result = await handler.execute.call(this);
-		if (isPerOutput(result)) return result;
-		return [result, ...Array.from({ length: outputs - 1 }, () => [])];
+		return spread(await handler.execute.call(this), outputs);
 	};
+}
+
+function spread(result: INodeExecutionData[] | INodeExecutionData[][], outputs: number): INodeExecutionData[][] {
+	if (isPerOutput(result)) return result;
+	return [result, ...Array.from({ length: outputs - 1 }, () => [])];
 }
 
 function isPerOutput(result: INodeExecutionData[] | INodeExecutionData[][]): result is INodeExecutionData[][] {

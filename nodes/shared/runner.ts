@@ -2,7 +2,13 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 import { isEngineError } from '../../engine/shared/errors';
 
-export type ItemResult = IDataObject | IDataObject[];
+/** What an operation answers for one item: the engine's typed results are plain JSON records. */
+export type ItemResult = object | readonly object[];
+
+/** The one place an engine result becomes an n8n item's JSON (engine results are plain, serialisable records). */
+export function toJson(value: object): IDataObject {
+	return value as IDataObject;
+}
 
 /** Maps the engine's field names to the labels the user sees in the node, for error messages. */
 export type FieldLabels = Record<string, string>;
@@ -23,11 +29,7 @@ export async function runPerItem(
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			const result = await handle(items[itemIndex], itemIndex);
-			if (Array.isArray(result)) {
-				for (const json of result) output.push({ json, pairedItem: { item: itemIndex } });
-			} else {
-				output.push({ json: result, pairedItem: { item: itemIndex } });
-			}
+			for (const json of Array.isArray(result) ? (result as readonly object[]) : [result]) output.push({ json: toJson(json), pairedItem: { item: itemIndex } });
 		} catch (error) {
 			const nodeError = toNodeError(ctx, error, itemIndex, fieldLabels);
 			if (!continueOnFail) throw nodeError;
@@ -68,7 +70,7 @@ function errorJson(error: unknown, nodeError: NodeOperationError, fieldLabels: F
 /** One item's result and the output (0-based) it goes to. */
 export interface RoutedResult {
 	output: number;
-	json: IDataObject | IDataObject[];
+	json: ItemResult;
 }
 
 /**
@@ -110,7 +112,7 @@ export async function runPerItemRouted(
 		if (outcome === undefined) continue;
 		if ('result' in outcome) {
 			const { output, json } = outcome.result;
-			for (const one of Array.isArray(json) ? json : [json]) outputs[output].push({ json: one, pairedItem: { item: itemIndex } });
+			for (const one of Array.isArray(json) ? (json as readonly object[]) : [json]) outputs[output].push({ json: toJson(one), pairedItem: { item: itemIndex } });
 			continue;
 		}
 		const nodeError = toNodeError(ctx, outcome.error, itemIndex, fieldLabels);

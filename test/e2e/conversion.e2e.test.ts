@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger } from '../../engine/ledger';
-import { ReferralService } from '../../engine/referrals/service';
+import { ReferralService } from '../../engine/referrals';
 import { RewardService } from '../../engine/rewards';
 import { sampleRewardProgram } from '../fixtures/sampleRewardProgram';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';

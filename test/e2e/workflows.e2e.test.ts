@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, defaultSqlitePath, openLedger } from '../../engine/ledger';
 import { n8nDataFolder } from '../../engine/shared/environment';
-import { ReferralService } from '../../engine/referrals/service';
+import { ReferralService } from '../../engine/referrals';
 import { startTwilioFake } from '../fakes/providers/twilio';
 import type { ProviderFake } from '../fakes/providers/types';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';

@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openLedger, closeAllLedgers, type LedgerConfig, type LedgerStore } from '../../engine/ledger';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, resultOf, runWorker, tempDir } from './helpers';
+import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../support/databases';
+import { resultOf, runWorker } from './helpers';
 import type { MixedArgs, MixedResult } from './workers/mixed';
 
 const WORKERS = 4;

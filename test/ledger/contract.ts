@@ -793,6 +793,22 @@ export function ledgerContract(target: ContractTarget): void {
 			expect(low.map((e) => e.payload)).toEqual([{ pool: 'SAVE10', available: 2, threshold: 3 }]);
 		});
 
+		it("lists programs and a program's coupon pools for the editor's pickers, filtered by search", async () => {
+			const programId = await program();
+			const ann = await person(programId);
+			await ledger.loadCoupons({ programId, pool: 'SPRING', codes: ['S1', 'S2'] });
+			await ledger.loadCoupons({ programId, pool: 'AUTUMN', codes: ['A1'] });
+			await ledger.claimCoupon({ programId, pool: 'SPRING', participantId: ann.id });
+			expect(await ledger.listCouponPools({ programId })).toEqual([
+				{ pool: 'AUTUMN', available: 1, total: 1 },
+				{ pool: 'SPRING', available: 1, total: 2 },
+			]);
+			expect(await ledger.listCouponPools({ programId, search: ' spr ' })).toEqual([{ pool: 'SPRING', available: 1, total: 2 }]);
+			expect(await ledger.listCouponPools({ programId, limit: 1 })).toHaveLength(1);
+			expect((await ledger.listPrograms({ search: programId.toUpperCase() })).map((p) => p.id)).toEqual([programId]);
+			expect(await ledger.listPrograms({ limit: 1 })).toHaveLength(1);
+		});
+
 		it('replays a claim for the same reward, and does not remember a claim on an empty pool', async () => {
 			const programId = await program();
 			const ann = await person(programId);

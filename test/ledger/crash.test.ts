@@ -4,7 +4,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openLedger, type LedgerConfig } from '../../engine/ledger';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, pgQuery, randomSchema, resultOf, runWorker, tempDir } from './helpers';
+import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, pgQuery, randomSchema, tempDir } from '../support/databases';
+import { resultOf, runWorker } from './helpers';
 import type { CrashArgs } from './workers/crash';
 
 const { available, problem } = pgAvailability();

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, randomSchema } from './helpers';
+import { dropSchema, IN_CI, PG_URL, pgAvailability, randomSchema } from '../support/databases';
 
 const ROOT = path.resolve(__dirname, '../..');
 

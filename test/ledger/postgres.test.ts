@@ -5,7 +5,7 @@ import { openPostgresLedger, testConnection, type LedgerStore } from '../../engi
 import { LATEST_VERSION } from '../../engine/ledger/schema';
 import { ledgerContract } from './contract';
 import { outboxContract } from './outboxContract';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, pgQuery, randomSchema } from './helpers';
+import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, pgQuery, randomSchema } from '../support/databases';
 
 const { available, problem } = pgAvailability();
 const schemas: string[] = [];

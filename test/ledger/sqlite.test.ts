@@ -7,7 +7,7 @@ import { closeAllLedgers, defaultSqlitePath, openLedger, openSqliteLedger, testC
 import { DDL_TYPES, LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE } from '../../engine/ledger/schema';
 import { ledgerContract } from './contract';
 import { outboxContract } from './outboxContract';
-import { tempDir } from './helpers';
+import { tempDir } from '../support/databases';
 
 const tmp = tempDir();
 afterAll(async () => {

@@ -25,7 +25,7 @@ import {
 	type ProviderFake,
 } from '../fakes/providers';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
-import { IN_CI, PG_URL, pgAvailability } from '../ledger/helpers';
+import { IN_CI, PG_URL, pgAvailability } from '../support/databases';
 import { withPgSchema } from './ledgerBackends';
 
 const { available: pgAvailable, problem: pgProblem } = pgAvailability();

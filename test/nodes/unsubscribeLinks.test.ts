@@ -12,7 +12,7 @@ import { participantLink, unsubscribeLink, verifyUnsubscribeLink } from '../../e
 import { ledgerConfigFromCredential } from '../../nodes/shared/ledger';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
 import { runWorkflow, singleNodeWorkflow } from '../harness';
-import { pgQuery } from '../ledger/helpers';
+import { pgQuery } from '../support/databases';
 import { pgTestUrl, withPgSchema } from './ledgerBackends';
 
 const SECRET = 'unsubscribe-link-test-secret-0123456789abcdef';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openLedger } from '../../engine/ledger';
-import { ReferralService } from '../../engine/referrals/service';
+import { ReferralService } from '../../engine/referrals';
 import { startTwilioFake } from '../fakes/providers/twilio';
 import { startSmtpServer } from '../fakes/smtpServer';
 // @ts-expect-error plain ESM script without types

@@ -2,7 +2,7 @@
  * #14): no code, no participant, no referral. Tests that need those read them where the person and
  * the program find them: the ledger (here) or the welcome email. */
 import { openLedger } from '../../engine/ledger';
-import { ReferralService, type ParticipantView, type ReferralSummary } from '../../engine/referrals/service';
+import { ReferralService, type ParticipantView, type ReferralSummary } from '../../engine/referrals';
 
 /** The one answer the sample sign-up gives every valid sign-up (new, repeated, already enrolled). */
 export const NEUTRAL_SIGN_UP_ANSWER = { message: 'Thanks for signing up. If this address can join the program, your referral code is on its way by email.' };

@@ -1,10 +1,11 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 import type { FeatureSpec, FeatureType, TrainLogisticOptions } from '../../../engine/scoring';
 
 /** The model form is shown for Train Model and for Backtest (unless only the rules are evaluated). */
-const show = { show: { operation: ['train', 'backtest'] }, hide: { evaluate: ['rules'] } };
+const modelForm = { show: { operation: ['train', 'backtest'] }, hide: { evaluate: ['rules'] } };
 
-export const outcomeFieldProperty: INodeProperties = {
+const outcomeField: INodeProperties = {
 	displayName: 'Outcome Field',
 	name: 'label',
 	type: 'string',
@@ -12,10 +13,11 @@ export const outcomeFieldProperty: INodeProperties = {
 	required: true,
 	placeholder: 'e.g. converted or deal.won',
 	hint: 'The name of the lead field that says whether the lead converted: true/false, yes/no or 1/0',
-	displayOptions: { show: { operation: ['train', 'backtest'] } },
 };
 
-export const featureProperties: INodeProperties[] = [
+export const outcomeFieldDescription = updateDisplayOptions({ show: { operation: ['train', 'backtest'] } }, [outcomeField]);
+
+export const featureProperties: INodeProperties[] = updateDisplayOptions(modelForm, [
 	{
 		displayName: 'Features',
 		name: 'features',
@@ -24,7 +26,6 @@ export const featureProperties: INodeProperties[] = [
 		placeholder: 'Add Feature',
 		default: {},
 		description: 'Lead fields the model learns from',
-		displayOptions: show,
 		options: [
 			{
 				displayName: 'Feature',
@@ -60,7 +61,7 @@ export const featureProperties: INodeProperties[] = [
 			},
 		],
 	},
-];
+]);
 
 /** Options of the model fit; part of the Options collection of Train Model and Backtest. */
 export const modelOptionProperties: INodeProperties[] = [

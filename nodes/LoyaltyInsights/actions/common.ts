@@ -1,10 +1,11 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, NodeExecutionHint } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 import type { ExclusionCounts } from '../../../engine/analytics';
 import { readCustomerId } from '../../../engine/analytics/transactions';
 import { readField } from '../../shared/parameters';
 
 /** Parameters RFM and CLV share: where the data comes from and which fields hold what. */
-export const inputProperties: INodeProperties[] = [
+export const inputProperties: INodeProperties[] = updateDisplayOptions({ show: { operation: ['rfm', 'clv'] } }, [
 	{
 		displayName: 'Input',
 		name: 'input',
@@ -23,7 +24,6 @@ export const inputProperties: INodeProperties[] = [
 			},
 		],
 		default: 'transactions',
-		displayOptions: { show: { operation: ['rfm', 'clv'] } },
 	},
 	{
 		displayName: 'Customer ID Field',
@@ -34,7 +34,6 @@ export const inputProperties: INodeProperties[] = [
 		placeholder: 'e.g. customerId or customer.email',
 		hint: 'The name of the input field holding the customer ID, not the ID itself. Dots reach nested fields.',
 		description: 'Field that says which customer an item belongs to; the output rows keep this field name',
-		displayOptions: { show: { operation: ['rfm', 'clv'] } },
 	},
 	{
 		displayName: 'Date Field',
@@ -45,7 +44,7 @@ export const inputProperties: INodeProperties[] = [
 		placeholder: 'e.g. createdAt',
 		hint: 'The name of the field holding the purchase date: ISO 8601 (2024-03-05 or with a time), YYYYMMDD or epoch milliseconds',
 		description: 'Field of each transaction with the purchase date. Rows whose date does not parse are left out and counted.',
-		displayOptions: { show: { operation: ['rfm', 'clv'], input: ['transactions'] } },
+		displayOptions: { show: { input: ['transactions'] } },
 	},
 	{
 		displayName: 'Amount Field',
@@ -56,9 +55,9 @@ export const inputProperties: INodeProperties[] = [
 		placeholder: 'e.g. total_price',
 		hint: 'The name of the field holding the purchase amount (a number, or numeric text)',
 		description: 'Field of each transaction with its value. Negative amounts (refunds) are left out and counted.',
-		displayOptions: { show: { operation: ['rfm', 'clv'], input: ['transactions'] } },
+		displayOptions: { show: { input: ['transactions'] } },
 	},
-];
+]);
 
 export type InputKind = 'transactions' | 'summaries';
 

@@ -1,18 +1,7 @@
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
-import * as clv from './clv.operation';
-import * as loyaltyIndex from './loyaltyIndex.operation';
-import * as nps from './nps.operation';
-import * as rfm from './rfm.operation';
+import { type ResourceMap, routerFor } from '../../shared/router';
+import * as customer from './customer/Customer.resource';
 
-export const operations = { rfm, nps, clv, loyaltyIndex };
+/** One resource, no Resource parameter: every operation analyses the customers in the input items. */
+const resources = { customer: customer.operations } satisfies ResourceMap;
 
-/** The only switch: reads the operation once and hands the execution to its file. */
-export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const operation = this.getNodeParameter('operation', 0) as keyof typeof operations;
-	const handler = operations[operation];
-	if (!handler) {
-		throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known to this node`);
-	}
-	return [await handler.execute.call(this)];
-}
+export const router = routerFor(resources, { defaultResource: 'customer' });

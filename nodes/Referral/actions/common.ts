@@ -1,45 +1,23 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
-import { ReferralService, type ServiceOptions } from '../../../engine/referrals/service';
+import { ReferralService, type ServiceOptions } from '../../../engine/refunds';
 import { ledgerFor } from '../../shared/ledger';
+import { perProgram, programKeyReader, programProperty as sharedProgramProperty } from '../../shared/program';
 import { parameterReader, readField } from '../../shared/parameters';
 
 /** Program key, shared by every operation. */
-export const programProperty: INodeProperties = {
-	displayName: 'Program',
-	name: 'program',
-	type: 'string',
-	default: 'default',
-	required: true,
-	description: 'Key of the referral program; created with default settings on first use (use Program › Create or Update to set its rules)',
-};
+export const programProperty = sharedProgramProperty('Key of the referral program; created with default settings on first use (use Program › Create or Update to set its rules)');
 
 /** The service for an item's program: loaded once per execution and program key. */
 export async function serviceReader(ctx: IExecuteFunctions, options: ServiceOptions = {}): Promise<{ ledger: LedgerStore; serviceFor: (itemIndex: number) => Promise<ReferralService> }> {
 	const ledger = await ledgerFor(ctx);
-	const programFor = parameterReader<string>(ctx, 'program', 'default');
-	const services = new Map<string, Promise<ReferralService>>();
-	return {
-		ledger,
-		serviceFor: async (itemIndex) => {
-			const program = programFor(itemIndex);
-			if (typeof program !== 'string' || program.trim() === '') {
-				throw new EngineError('required', 'The program key is empty; enter one such as "default"', { field: 'program' });
-			}
-			const key = program.trim();
-			let service = services.get(key);
-			if (!service) {
-				service = (async () => {
-					await ledger.ensureProgram({ id: key });
-					return await ReferralService.open(ledger, key, options);
-				})();
-				services.set(key, service);
-				service.catch(() => services.delete(key));
-			}
-			return await service;
-		},
-	};
+	const keyFor = programKeyReader(ctx);
+	const serviceOf = perProgram(async (id) => {
+		await ledger.ensureProgram({ id });
+		return await ReferralService.open(ledger, id, options);
+	});
+	return { ledger, serviceFor: async (itemIndex) => await serviceOf(keyFor(itemIndex)) };
 }
 
 /** Reads a field-name collection once and returns a function giving each item's values by role. */
@@ -63,49 +41,7 @@ export function fieldOption(displayName: string, name: string, fallback: string,
 	return { displayName, name, type: 'string', default: fallback, description: description ?? `Name of the input field holding the ${displayName.replace(/ Field$/, '').toLowerCase()}` };
 }
 
-/** How a participant is found: by email, external ID or ledger ID, read from an input field. */
-export function participantLookupProperties(show: IDataObject): INodeProperties[] {
-	return [
-		{
-			displayName: 'Find Participant By',
-			name: 'findBy',
-			type: 'options',
-			options: [
-				{ name: 'Email', value: 'email' },
-				{ name: 'External ID', value: 'externalId' },
-				{ name: 'Participant ID', value: 'participantId' },
-			],
-			default: 'email',
-			displayOptions: show,
-		},
-		{
-			displayName: 'Lookup Field',
-			name: 'lookupField',
-			type: 'string',
-			default: 'email',
-			required: true,
-			hint: 'The name of the input field holding the email, external ID or participant ID',
-			displayOptions: show,
-		},
-	];
-}
-
-export function participantLookupReader(ctx: IExecuteFunctions): (json: IDataObject, itemIndex: number) => { email?: string; externalId?: string; participantId?: string | number } {
-	const byFor = parameterReader<string>(ctx, 'findBy', 'email');
-	const fieldFor = parameterReader<string>(ctx, 'lookupField', 'email');
-	return (json, itemIndex) => {
-		const by = byFor(itemIndex);
-		const value = readField(json, fieldFor(itemIndex));
-		if (value === undefined || value === null || value === '') {
-			throw new EngineError('required', `${fieldFor(itemIndex)} is required`, {
-				field: 'lookupField',
-				hint: `The input has no value in "${fieldFor(itemIndex)}": set Lookup Field to the field holding the participant's ${by === 'participantId' ? 'ID' : by}`,
-			});
-		}
-		if (by === 'participantId') return { participantId: value as string | number };
-		return by === 'externalId' ? { externalId: String(value) } : { email: String(value) };
-	};
-}
+export { participantLookupProperties, participantLookupReader } from '../../shared/fields';
 
 /** Field names the engine uses in errors → what the user sees in the node. */
 export const fieldLabels: Record<string, string> = {

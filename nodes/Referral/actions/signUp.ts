@@ -1,7 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import type { SignUpInput } from '../../../engine/referrals/service';
+import type { SignUpInput } from '../../../engine/referrals';
 import { clientFromHeaders, proxyHops } from '../../../engine/shared/clientIp';
 import { parameterReader, readField } from '../../shared/parameters';
+import { yesNo } from '../../shared/fields';
 import { runPerItem } from '../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, serviceReader, toText } from './common';
 
@@ -10,8 +11,7 @@ import { fieldLabels, fieldOption, fieldsReader, serviceReader, toText } from '.
  * your own back-end. A public caller writes its whole body, so its referrer, time, IP and user agent
  * prove nothing; those come from the code, the clock and the request headers instead.
  */
-export function signUpCallerProperties(operations: string[]): INodeProperties[] {
-	const show = { show: { operation: operations } };
+export function signUpCallerProperties(): INodeProperties[] {
 	return [
 		{
 			displayName: 'Sign-up Comes From',
@@ -32,7 +32,6 @@ export function signUpCallerProperties(operations: string[]): INodeProperties[] 
 				},
 			],
 			default: 'trusted',
-			displayOptions: show,
 		},
 		{
 			displayName: 'Request Headers Field',
@@ -40,13 +39,13 @@ export function signUpCallerProperties(operations: string[]): INodeProperties[] 
 			type: 'string',
 			default: 'headers',
 			hint: 'The field holding the Webhook node\'s request headers. The IP is the X-Forwarded-For entry your N8N_PROXY_HOPS proxies added; with no proxy there is no IP.',
-			displayOptions: { show: { operation: operations, caller: ['public'] } },
+			displayOptions: { show: { caller: ['public'] } },
 		},
 	];
 }
 
 /** Where the sign-up's values are in the input item; the defaults match the sample sign-up webhook. */
-export function signUpFieldsProperty(operations: string[]): INodeProperties {
+export function signUpFieldsProperty(): INodeProperties {
 	return {
 		displayName: 'Input Fields',
 		name: 'inputFields',
@@ -54,7 +53,6 @@ export function signUpFieldsProperty(operations: string[]): INodeProperties {
 		placeholder: 'Change Field Name',
 		default: {},
 		description: 'Names of the input fields holding the sign-up. Leave a field out of the input and it is simply not used.',
-		displayOptions: { show: { operation: operations } },
 		options: [
 			fieldOption(
 				'Device ID Field',
@@ -92,10 +90,9 @@ const DEFAULTS = {
 	existingCustomer: 'existingCustomer',
 };
 
-/** Only an explicit yes counts as consent: true; from a trusted system also the words true/yes as spreadsheets write them (a public body must send a JSON true). */
+/** Consent from a trusted system follows the one yes/no rule; a public body must send a JSON true (its words prove nothing). */
 function consentOf(value: unknown, trusted: boolean): boolean {
-	if (value === true) return true;
-	return trusted && typeof value === 'string' && ['true', 'yes'].includes(value.trim().toLowerCase());
+	return trusted ? yesNo(value) : value === true;
 }
 
 /** Enrol (optionally recording the referral) or record: one loop, the service does the rest. */
@@ -134,11 +131,10 @@ export async function executeSignUp(ctx: IExecuteFunctions, mode: 'enrol' | 'rec
 				device: toText(f.device),
 				source: toText(f.source),
 				at: f.signedUpAt as string | number | undefined,
-				existingCustomer: f.existingCustomer === true || f.existingCustomer === 'true',
+				existingCustomer: yesNo(f.existingCustomer),
 				...(oweWelcome ? { smsConsent: consentOf(readField(item.json, consentFieldFor(itemIndex) || 'consent.sms'), callerFor(itemIndex) !== 'public') } : {}),
 			};
-			const outcome = mode === 'record' ? await service.recordReferral(input) : await service.enrol(input);
-			return outcome as never;
+			return mode === 'record' ? await service.recordReferral(input) : await service.enrol(input);
 		},
 		fieldLabels,
 	);

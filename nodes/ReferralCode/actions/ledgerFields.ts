@@ -1,24 +1,11 @@
-import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { INodeProperties } from 'n8n-workflow';
 import { normalizeCode } from '../../../engine/codes';
 import { EngineError } from '../../../engine/shared/errors';
-import type { CodeRecord, LedgerStore } from '../../../engine/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
+import type { CodeRecord } from '../../../engine/ledger';
+import { readField } from '../../shared/parameters';
 import type { CodeGenerator } from '../../../engine/codes';
 
-export const LEDGER_OPERATIONS = ['issue', 'redeem', 'revoke', 'lookup'];
-
-/** Program key, shared by every operation that reads or writes the ledger. */
-export const programProperty: INodeProperties = {
-	displayName: 'Program',
-	name: 'program',
-	type: 'string',
-	default: 'default',
-	required: true,
-	description: 'Key of the referral program the codes belong to; created on first use',
-	displayOptions: { show: { operation: LEDGER_OPERATIONS } },
-};
-
-export function codeFieldProperty(operations: string[]): INodeProperties {
+export function codeFieldProperty(): INodeProperties {
 	return {
 		displayName: 'Code Field',
 		name: 'codeField',
@@ -27,23 +14,6 @@ export function codeFieldProperty(operations: string[]): INodeProperties {
 		required: true,
 		placeholder: 'e.g. referralCode or body.code',
 		hint: 'The name of the input field holding the code, not the code itself',
-		displayOptions: { show: { operation: operations } },
-	};
-}
-
-/** Reads the program key once per execution and makes sure the program exists. */
-export function programReader(ctx: IExecuteFunctions, ledger: LedgerStore): (itemIndex: number) => Promise<string> {
-	const programFor = parameterReader<string>(ctx, 'program', 'default');
-	const ensured = new Map<string, Promise<unknown>>();
-	return async (itemIndex) => {
-		const program = programFor(itemIndex);
-		if (typeof program !== 'string' || program.trim() === '') {
-			throw new EngineError('required', 'The program key is empty; enter one such as "default"', { field: 'program' });
-		}
-		const key = program.trim();
-		if (!ensured.has(key)) ensured.set(key, ledger.ensureProgram({ id: key }));
-		await ensured.get(key);
-		return key;
 	};
 }
 

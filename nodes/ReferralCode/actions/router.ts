@@ -1,21 +1,8 @@
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
-import * as generate from './generate.operation';
-import * as issue from './issue.operation';
-import * as lookup from './lookup.operation';
-import * as normalize from './normalize.operation';
-import * as redeem from './redeem.operation';
-import * as revoke from './revoke.operation';
-import * as validateVanity from './validateVanity.operation';
+import { type ResourceMap, routerFor } from '../../shared/router';
+import * as code from './code/Code.resource';
+import * as issuedCode from './issuedCode/IssuedCode.resource';
 
-export const operations = { generate, normalize, validateVanity, issue, redeem, revoke, lookup };
+const resources = { code: code.operations, issuedCode: issuedCode.operations } satisfies ResourceMap;
 
-/** The only switch: reads the operation once and hands the execution to its file. */
-export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const operation = this.getNodeParameter('operation', 0) as keyof typeof operations;
-	const handler = operations[operation];
-	if (!handler) {
-		throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known to this node`);
-	}
-	return [await handler.execute.call(this)];
-}
+// Saved workflows may name an Issued Code operation without the resource (the earlier router read only the operation).
+export const router = routerFor(resources, { defaultResource: 'code', operationDecides: true });

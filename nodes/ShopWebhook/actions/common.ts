@@ -13,14 +13,23 @@ export const SOURCE_OPTIONS = [
 
 export const show = (operation: string[], extra: Record<string, unknown[]> = {}) => ({ show: { operation, ...extra } });
 
-export const headersFieldProperty = (operation: string[]): INodeProperties => ({
+export const headersFieldProperty: INodeProperties = {
 	displayName: 'Headers Field',
 	name: 'headersField',
 	type: 'string',
 	default: 'headers',
 	description: 'Name of the field holding the request headers (the Webhook node puts them in "headers")',
-	displayOptions: show(operation),
-});
+};
+
+/** Which sender signed the body: Verify and Sign ask the same. */
+export const signatureSourceProperty: INodeProperties = {
+	displayName: 'Source',
+	name: 'source',
+	type: 'options',
+	noDataExpression: true,
+	options: SOURCE_OPTIONS,
+	default: 'referral',
+};
 
 /** The current secret first, then the previous one during a rotation. */
 export function secretsOf(data: ICredentialDataDecryptedObject | undefined): string[] {

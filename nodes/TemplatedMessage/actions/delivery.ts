@@ -318,5 +318,11 @@ export function customHeaders(options: IDataObject): Record<string, string> | un
 
 /** One send's outcome as the item to put on its output: the input item with `delivery` added. */
 export function routeResult(item: INodeExecutionData, result: SendResult): RoutedResult {
-	return { output: OUTPUTS[result.outcome], json: { ...item.json, delivery: result as unknown as IDataObject } };
+	return { output: OUTPUTS[result.outcome], json: { ...item.json, delivery: result } };
+}
+
+/** The same promise, with a handler attached so a rejection nobody awaited yet is not unhandled. */
+export function handled<T>(promise: Promise<T>): Promise<T> {
+	promise.catch(() => undefined);
+	return promise;
 }

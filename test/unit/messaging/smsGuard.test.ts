@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openPostgresLedger, openSqliteLedger, type LedgerStore } from '../../../engine/ledger';
 import { checkSmsDestination, messageLedgerFrom, parseSmsCountries, sendSms, type SmsGuard, type SmsSender } from '../../../engine/messaging';
-import { dropSchema, IN_CI, pgAvailability, pgConfig, randomSchema, tempDir } from '../../ledger/helpers';
+import { dropSchema, IN_CI, pgAvailability, pgConfig, randomSchema, tempDir } from '../../support/databases';
 
 const { available: pgAvailable } = pgAvailability();
 const cleanups: Array<() => Promise<void> | void> = [];

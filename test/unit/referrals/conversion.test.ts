@@ -58,7 +58,7 @@ describe('qualification', () => {
 	});
 
 	it('ignores referrals already qualified, rejected or reversed', () => {
-		for (const s of ['qualified', 'rewarded', 'rejected', 'reversed'] as const) {
+		for (const s of ['qualified', 'rejected', 'reversed'] as const) {
 			expect(qualificationFor(s, T0, order).outcome).toBe('ignore');
 		}
 	});
@@ -104,7 +104,6 @@ describe('the qualifying window has two ends', () => {
 describe('reversal on refund or cancellation', () => {
 	it('reverses on any refund by default', () => {
 		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 10 }).reverse).toBe(true);
-		expect(shouldReverse('rewarded', { orderAmount: 100, refundedAmount: 100 }).reverse).toBe(true);
 		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 0 }).reverse).toBe(false);
 	});
 

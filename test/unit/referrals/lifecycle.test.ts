@@ -29,9 +29,7 @@ const LEGAL: Array<[ReferralStatus, string, ReferralStatus]> = [
 	['flagged', 'reject', 'rejected'],
 	['approved', 'resume', 'pending'],
 	['approved', 'qualify', 'qualified'],
-	['qualified', 'reward', 'rewarded'],
 	['qualified', 'reverse', 'reversed'],
-	['rewarded', 'reverse', 'reversed'],
 ];
 
 function caught(fn: () => unknown): EngineError {
@@ -98,12 +96,11 @@ describe('referral state machine', () => {
 	it('maps internal statuses to the public contract', () => {
 		expect(publicStatus('recorded')).toBe('pending');
 		expect(publicStatus('approved')).toBe('pending');
-		expect(publicStatus('rewarded')).toBe('qualified');
 		expect(publicStatus('flagged')).toBe('flagged');
 		expect(publicStatus('rejected')).toBe('rejected');
 		expect(publicStatus('reversed')).toBe('reversed');
 		expect(internalStatusesFor('pending').sort()).toEqual(['approved', 'pending', 'recorded']);
-		expect(internalStatusesFor('qualified').sort()).toEqual(['qualified', 'rewarded']);
+		expect(internalStatusesFor('qualified').sort()).toEqual(['qualified']);
 	});
 
 	it('sends an approved referral back into the normal path', () => {
@@ -126,6 +123,6 @@ describe('referral state machine', () => {
 		const entry = transition('pending', 'flagged', 1000, ['same_ip', 'velocity'], 'two signals');
 		expect(entry).toEqual({ from: 'pending', to: 'flagged', event: 'flag', at: 1000, reasons: ['same_ip', 'velocity'], note: 'two signals' });
 		expect(caught(() => transition('pending', 'flagged', 1, ['fishy' as never])).code).toBe('unknown_reason');
-		expect(caught(() => transition('pending', 'rewarded', 1)).code).toBe('illegal_transition');
+		expect(caught(() => transition('pending', 'reversed', 1)).code).toBe('illegal_transition');
 	});
 });

@@ -17,14 +17,13 @@ function field(fn: () => unknown): string | undefined {
 
 describe('funnel', () => {
 	it('groups internal statuses into the funnel', () => {
-		const funnel = funnelFrom({ recorded: 1, pending: 10, approved: 2, flagged: 3, rejected: 4, qualified: 5, rewarded: 6, reversed: 2 });
+		const funnel = funnelFrom({ recorded: 1, pending: 10, approved: 2, flagged: 3, rejected: 4, qualified: 11, reversed: 2 });
 		expect(funnel).toEqual({
 			recorded: 33,
 			pending: 13,
 			flagged: 3,
 			rejected: 4,
 			qualified: 13,
-			rewarded: 6,
 			reversed: 2,
 			netQualified: 11,
 		});
@@ -41,7 +40,7 @@ describe('program stats', () => {
 	const input = {
 		customers: 200,
 		referrers: 50,
-		statusCounts: { pending: 40, flagged: 5, rejected: 15, qualified: 30, rewarded: 10, reversed: 4 },
+		statusCounts: { pending: 40, flagged: 5, rejected: 15, qualified: 40, reversed: 4 },
 		conversions: [
 			{ signedUpAt: 0, qualifiedAt: 2 * HOUR, amount: 100, currency: 'EUR' },
 			{ signedUpAt: 0, qualifiedAt: 4 * HOUR, amount: 50.1, currency: 'eur' },

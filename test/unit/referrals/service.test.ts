@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresLedger, openSqliteLedger, type LedgerStore } from '../../../engine/ledger';
-import { ReferralService } from '../../../engine/referrals/service';
-import { saveReferralProgram } from '../../../engine/referrals/serviceProgram';
-import { referralLeaderboard, referralStats } from '../../../engine/referrals/serviceStats';
-import { dropSchema, PG_URL, pgAvailability, randomSchema } from '../../ledger/helpers';
+import { ReferralService } from '../../../engine/refunds';
+import { saveReferralProgram } from '../../../engine/referrals/programs';
+import { referralLeaderboard, referralStats } from '../../../engine/referrals/stats';
+import { dropSchema, PG_URL, pgAvailability, randomSchema } from '../../support/databases';
 
 const pg = pgAvailability();
 const opened: Array<() => Promise<void>> = [];

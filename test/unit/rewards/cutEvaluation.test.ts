@@ -5,10 +5,10 @@
  * exactly once, and the answer lists the referral's rewards as an uncut run does. */
 import { describe, expect, it } from 'vitest';
 import type { LedgerStore } from '../../../engine/ledger';
-import { ReferralService } from '../../../engine/referrals/service';
+import { ReferralService } from '../../../engine/referrals';
 import { RewardService } from '../../../engine/rewards/evaluate';
 import { sampleRewardProgram } from '../../fixtures/sampleRewardProgram';
-import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../ledger/helpers';
+import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../support/databases';
 
 const { available, problem } = pgAvailability();
 const backends = ledgerBackends('cut_eval');

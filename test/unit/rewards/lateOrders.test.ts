@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { LedgerStore } from '../../../engine/ledger';
 import type { RewardProgramConfig } from '../../../engine/rewards/program';
 import { RewardService } from '../../../engine/rewards/evaluate';
-import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../ledger/helpers';
+import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../support/databases';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);

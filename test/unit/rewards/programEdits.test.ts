@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RewardService } from '../../../engine/rewards/evaluate';
 import { rewardIdempotencyKey } from '../../../engine/rewards/plan';
 import { type RewardProgramConfig } from '../../../engine/rewards/program';
-import { IN_CI, ledgerBackends, pgAvailability } from '../../ledger/helpers';
+import { IN_CI, ledgerBackends, pgAvailability } from '../../support/databases';
 
 const { available } = pgAvailability();
 const backends = ledgerBackends('edits_test');

@@ -6,7 +6,7 @@ import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../..
 import { RewardService } from '../../../engine/rewards/evaluate';
 import { sampleRewardProgram as sampleProgram } from '../../fixtures/sampleRewardProgram';
 import type { RewardProgramConfig } from '../../../engine/rewards/program';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../../ledger/helpers';
+import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../../support/databases';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 2, 2, 10, 0, 0); // a Monday, 10:00 UTC

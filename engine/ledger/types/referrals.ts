@@ -1,0 +1,187 @@
+/* Referrals, their conversions and the queries over them (tables/referrals.ts). */
+import type { Id, Mutation, Replayable, Time } from './common';
+
+export interface ReferralRecord {
+	id: number;
+	programId: string;
+	referrerId: number;
+	refereeId: number | null;
+	codeId: number | null;
+	source: string | null;
+	touchedAt: number;
+	ipHash: string | null;
+	deviceHash: string | null;
+	status: string;
+	reasons: string[];
+	riskScore: number | null;
+	metadata: Record<string, unknown>;
+	qualifiedAt: number | null;
+	createdAt: number;
+	updatedAt: number;
+}
+
+export interface ConversionRecord {
+	id: number;
+	programId: string;
+	referralId: number;
+	orderId: string;
+	amount: number | null;
+	currency: string | null;
+	occurredAt: number;
+	createdAt: number;
+	/** The referral's status when the order arrived (null for orders recorded by versions before 6 of the schema). */
+	referralStatus: string | null;
+}
+
+export interface LeaderboardRow {
+	/** Ties share a rank (1, 1, 3). */
+	rank: number;
+	participantId: number;
+	externalId: string | null;
+	name: string | null;
+	score: number;
+}
+
+export interface ReferralEdge {
+	referralId: number;
+	referrerId: number;
+	refereeId: number;
+	status: string;
+}
+
+export interface RecordReferralInput extends Mutation {
+	programId: string;
+	/** Optional when `code` has an owner: the owner is the referrer. */
+	referrerId?: Id;
+	refereeId?: Id;
+	code?: string;
+	source?: string;
+	touchedAt?: Time;
+	ipHash?: string;
+	deviceHash?: string;
+	/** Initial status (default `pending`); the lifecycle rules live in engine/referrals. */
+	status?: string;
+	reasons?: string[];
+	riskScore?: number;
+	metadata?: Record<string, unknown>;
+}
+
+/* A referee is referred at most once per program. Default key: the referee, else all inputs. */
+export interface RecordReferralResult extends Replayable {
+	referral: ReferralRecord;
+	/** False when the referee already had a referral in this program (that one is returned). */
+	created: boolean;
+}
+
+export interface TransitionReferralInput extends Mutation {
+	programId: string;
+	referralId: Id;
+	from: string;
+	to: string;
+	reason?: string;
+	/** Replace the referral's reasons / risk score in the same step (e.g. when flagging). */
+	reasons?: string[];
+	riskScore?: number;
+}
+
+/**
+ * Hands a not-yet-converted referral to another referrer (last-touch attribution, or a first touch
+ * that arrives late). Compare-and-set on the current referrer and on the statuses it may move from.
+ */
+export interface ReassignReferralInput extends Mutation {
+	programId: string;
+	referralId: Id;
+	fromReferrerId: Id;
+	toReferrerId: Id;
+	/** The code the new touch came through, in canonical form (must exist in the program). */
+	code?: string;
+	touchedAt?: Time;
+	source?: string;
+	ipHash?: string;
+	deviceHash?: string;
+	/** Statuses the referral may be reassigned in. */
+	fromStatuses: string[];
+	reason?: string;
+}
+
+export interface QualifyReferralInput extends Mutation {
+	programId: string;
+	referralId: Id;
+	/** Unique per program: the same order never qualifies twice. It is also the default key. */
+	orderId: string;
+	amount?: number;
+	currency?: string;
+	occurredAt?: Time;
+	/** Statuses the referral may be qualified from (the lifecycle lives in engine/referrals). */
+	fromStatuses: string[];
+	/** Default `qualified`. */
+	toStatus?: string;
+	reason?: string;
+}
+
+export interface QualifyReferralResult extends Replayable {
+	/** False when the referral's status was not in `fromStatuses` (the order is still recorded). */
+	qualified: boolean;
+	referral: ReferralRecord;
+	conversion: ConversionRecord;
+}
+
+export interface ListReferralsQuery {
+	programId: string;
+	referrerId?: Id;
+	refereeId?: Id;
+	status?: string;
+	since?: Time;
+	until?: Time;
+	afterId?: Id;
+	limit?: number;
+}
+
+export interface CountReferralsQuery {
+	programId: string;
+	referrerId?: Id;
+	/** Period on touch time, `since` inclusive, `until` exclusive. */
+	since?: Time;
+	until?: Time;
+}
+
+export interface ReferralCounts {
+	total: number;
+	byStatus: Record<string, number>;
+}
+
+export interface SignalQuery {
+	programId: string;
+	ipHash?: string;
+	deviceHash?: string;
+	since: Time;
+	until?: Time;
+	excludeReferralId?: Id;
+	limit?: number;
+}
+
+export interface EdgesQuery {
+	programId: string;
+	/** Edges touching these participants; all edges of the program when omitted. */
+	participantIds?: Id[];
+	limit?: number;
+}
+
+export interface ConversionsQuery {
+	programId: string;
+	/** The conversions (orders) of these referrals (at most 10,000 ids). */
+	referralIds: Id[];
+	/** Only the order that qualified each referral, not its later orders (default false). */
+	qualifiedOnly?: boolean;
+}
+
+export interface LeaderboardQuery {
+	programId: string;
+	/** `qualifiedReferrals`: referrals qualified in the period, per referrer; `points`: net points in the period. */
+	by: 'qualifiedReferrals' | 'points';
+	since?: Time;
+	until?: Time;
+	limit?: number;
+	/** For `qualifiedReferrals`: statuses not to count (e.g. `reversed`). */
+	excludeStatuses?: string[];
+}

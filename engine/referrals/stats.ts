@@ -1,0 +1,184 @@
+import { EngineError } from '../shared/errors';
+import type { LedgerStore, ReferralRecord } from '../ledger/store';
+import { isValidOrderAmount } from '../shared/money';
+import { isReferralStatus, type ReferralStatus } from './lifecycle';
+import { programStats, type ConversionRow, type CustomerRow, type ProgramStats, type StatusCounts } from './metrics';
+import { periodWindow, type Period, type TimeWindow, type WindowOptions } from '../shared/periods';
+import { requireInteger } from '../shared/guards';
+
+/**
+ * Program statistics and the leaderboard for one period, read from the ledger and computed by
+ * metrics.ts. Everything is paged through the ledger's lists, so a program of any size is read
+ * in bounded memory per page.
+ */
+
+export interface StatsInput {
+	programId: string;
+	period: Period;
+	/** Any instant inside the wanted period; default now. */
+	at: number;
+	window?: WindowOptions;
+	/** Customers with revenue and retention, when the caller has them (e.g. from the shop). */
+	customerRows?: CustomerRow[];
+	invitesSent?: number;
+}
+
+export interface StatsOutcome extends ProgramStats {
+	program: string;
+	period: Period;
+	from: string | null;
+	until: string | null;
+	customers: number;
+	referrers: number;
+	warnings: string[];
+}
+
+const PAGE = 5000;
+
+async function eachReferral(ledger: LedgerStore, programId: string, window: TimeWindow, visit: (r: ReferralRecord) => void): Promise<void> {
+	let afterId: number | undefined;
+	for (;;) {
+		const rows = await ledger.listReferrals({ programId, since: window.start ?? undefined, until: window.end ?? undefined, afterId, limit: PAGE });
+		rows.forEach(visit);
+		if (rows.length < PAGE) return;
+		afterId = rows[rows.length - 1].id;
+	}
+}
+
+async function countCustomers(ledger: LedgerStore, programId: string, until: number | null): Promise<number> {
+	let afterId: number | undefined;
+	let count = 0;
+	for (;;) {
+		const rows = await ledger.listParticipants({ programId, createdUntil: until ?? undefined, afterId, limit: PAGE });
+		count += rows.length;
+		if (rows.length < PAGE) return count;
+		afterId = rows[rows.length - 1].id;
+	}
+}
+
+/** Qualifying orders by referral id, from the outbox's `referral.qualified` events (amount and currency). */
+async function qualifyingOrders(ledger: LedgerStore, programId: string, wanted: Set<number>): Promise<Map<number, { amount?: number; currency?: string }>> {
+	const orders = new Map<number, { amount?: number; currency?: string }>();
+	if (wanted.size === 0) return orders;
+	let afterId = 0;
+	for (;;) {
+		const page = await ledger.readEvents({ afterId, types: ['referral.qualified'], programId, limit: PAGE });
+		for (const e of page.events) {
+			const conversion = e.payload.conversion as { referralId?: number; amount?: number | null; currency?: string | null } | undefined;
+			if (!conversion || typeof conversion.referralId !== 'number' || !wanted.has(conversion.referralId)) continue;
+			orders.set(conversion.referralId, { amount: conversion.amount ?? undefined, currency: conversion.currency ?? undefined });
+		}
+		if (page.events.length < PAGE) return orders;
+		afterId = page.cursor;
+	}
+}
+
+export async function referralStats(ledger: LedgerStore, input: StatsInput): Promise<StatsOutcome> {
+	const { programId } = input;
+	const window = periodWindow(input.period, input.at, input.window);
+	const statusCounts: StatusCounts = {};
+	const referrers = new Set<number>();
+	const converted: ReferralRecord[] = [];
+	const warnings: string[] = [];
+	await eachReferral(ledger, programId, window, (r) => {
+		if (isReferralStatus(r.status)) statusCounts[r.status as ReferralStatus] = (statusCounts[r.status as ReferralStatus] ?? 0) + 1;
+		referrers.add(r.referrerId);
+		if (r.qualifiedAt !== null && ['qualified', 'reversed'].includes(r.status)) converted.push(r);
+	});
+	const customers = await countCustomers(ledger, programId, window.end);
+	const orders = await qualifyingOrders(ledger, programId, new Set(converted.map((r) => r.id)));
+	let invalidOrders = 0;
+	const conversions: ConversionRow[] = converted.map((r) => {
+		const order = orders.get(r.id);
+		const row: ConversionRow = { referralId: String(r.id), signedUpAt: r.touchedAt, qualifiedAt: Math.max(r.qualifiedAt!, r.touchedAt), reversed: r.status === 'reversed' };
+		if (order?.amount !== undefined && order.currency) {
+			// Orders qualified before amounts and currencies were checked (e.g. 1e308 or "XYZ") stay out of the revenue sum.
+			if (isValidOrderAmount(order.amount, order.currency, Number.MAX_SAFE_INTEGER)) {
+				row.amount = order.amount;
+				row.currency = order.currency;
+			} else invalidOrders++;
+		}
+		return row;
+	});
+	if (invalidOrders > 0) {
+		warnings.push(`${invalidOrders} qualifying order(s) have an amount or currency that is not valid (recorded before amounts and currencies were checked); they are left out of referredRevenue.`);
+	}
+
+	// Reward cost from the rewards ledger: cash and other priced rewards created in the period, not reversed.
+	const costByCurrency = new Map<string, number>();
+	let afterId: number | undefined;
+	for (;;) {
+		const rows = await ledger.listRewards({ programId, afterId, limit: PAGE });
+		for (const r of rows) {
+			if (r.status === 'reversed' || r.amount === null || r.currency === null) continue;
+			if ((window.start !== null && r.createdAt < window.start) || (window.end !== null && r.createdAt >= window.end)) continue;
+			costByCurrency.set(r.currency, (costByCurrency.get(r.currency) ?? 0) + r.amount);
+		}
+		if (rows.length < PAGE) break;
+		afterId = rows[rows.length - 1].id;
+	}
+	let rewardCost: { amount: number; currency: string } | undefined;
+	if (costByCurrency.size === 1) {
+		const [[currency, amount]] = [...costByCurrency];
+		rewardCost = { amount: Math.round(amount * 100) / 100, currency };
+	} else if (costByCurrency.size > 1) {
+		warnings.push(`Rewards were paid in ${[...costByCurrency.keys()].join(', ')}; referral CAC needs one currency, so it is left out.`);
+	}
+
+	const stats = programStats({
+		customers: Math.max(customers, referrers.size),
+		referrers: referrers.size,
+		statusCounts,
+		conversions,
+		rewardCost,
+		customerRows: input.customerRows,
+		invitesSent: input.invitesSent,
+	});
+	return {
+		program: programId,
+		period: input.period,
+		from: window.start === null ? null : new Date(window.start).toISOString(),
+		until: window.end === null ? null : new Date(window.end).toISOString(),
+		customers: Math.max(customers, referrers.size),
+		referrers: referrers.size,
+		...stats,
+		warnings,
+	};
+}
+
+export interface LeaderboardInput {
+	programId: string;
+	by: 'qualifiedReferrals' | 'points';
+	period: Period;
+	at: number;
+	window?: WindowOptions;
+	limit: number;
+}
+
+export interface LeaderboardLine {
+	rank: number;
+	participantId: number;
+	externalId: string | null;
+	name: string | null;
+	score: number;
+	by: 'qualifiedReferrals' | 'points';
+	period: Period;
+}
+
+/** Top N by qualified referrals (reversed ones left out) or points in the period; ties share a rank. */
+export async function referralLeaderboard(ledger: LedgerStore, input: LeaderboardInput): Promise<LeaderboardLine[]> {
+	if (input.by !== 'qualifiedReferrals' && input.by !== 'points') {
+		throw new EngineError('invalid_option', `by must be "qualifiedReferrals" or "points" (got "${String(input.by)}").`, { field: 'by' });
+	}
+	const limit = requireInteger(input.limit, 'limit', 1, 10_000);
+	const window = periodWindow(input.period, input.at, input.window);
+	const rows = await ledger.leaderboard({
+		programId: input.programId,
+		by: input.by,
+		since: window.start ?? undefined,
+		until: window.end ?? undefined,
+		limit,
+		excludeStatuses: input.by === 'qualifiedReferrals' ? ['reversed'] : undefined,
+	});
+	return rows.map((r) => ({ ...r, by: input.by, period: input.period }));
+}

@@ -1,0 +1,109 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+import type { RefundedAmountIs } from '../../../../engine/refunds';
+import type { NegativeBalancePolicy } from '../../../../engine/rewards';
+import { EngineError } from '../../../../engine/shared/errors';
+import { yesNo } from '../../../shared/fields';
+import { parameterReader } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { fieldLabels, fieldOption, fieldsReader, serviceReader, toNumber, toText } from '../common';
+import { noteProperty } from './byId';
+
+const properties: INodeProperties[] = [
+	noteProperty,
+	{
+		displayName: 'Find Referral By',
+		name: 'reverseBy',
+		type: 'options',
+		options: [
+			{ name: 'Order ID', value: 'orderId' },
+			{ name: 'Referral ID', value: 'referralId' },
+		],
+		default: 'orderId',
+	},
+	{
+		displayName: 'Refund Fields',
+		name: 'refundFields',
+		type: 'collection',
+		placeholder: 'Change Field Name',
+		default: {},
+		description: 'Without a refunded amount in the item, the order counts as fully refunded',
+		options: [
+			fieldOption('Cancelled Field', 'cancelled', 'cancelled', 'Name of a true/false field saying the order was cancelled'),
+			fieldOption('Order Amount Field', 'orderAmount', 'orderAmount', 'Name of the field holding the order amount; read from the ledger when absent'),
+			fieldOption('Order ID Field', 'orderId', 'orderId'),
+			fieldOption('Referral ID Field', 'referralId', 'referralId'),
+			fieldOption('Refund ID Field', 'refundId', 'refundId', 'Name of the field holding the provider\'s ID of this refund (with Refunded Amount Is › This Refund)'),
+			fieldOption('Refunded Amount Field', 'refundedAmount', 'refundedAmount', 'Name of the field holding the refunded amount (see Refunded Amount Is)'),
+			{
+				displayName: 'Refunded Amount Is',
+				name: 'refundedAmountIs',
+				type: 'options',
+				options: [
+					{ name: 'Total So Far', value: 'total_so_far', description: 'Everything refunded on the order so far, this refund included (Stripe charge.refunded, WooCommerce)' },
+					{
+						name: 'This Refund (Summed per Refund ID)',
+						value: 'this_refund',
+						description: 'This refund\'s own amount (Shopify refunds/create, Paddle refund adjustments); the ledger adds up the order\'s refunds by refund ID, a repeated ID once',
+					},
+				],
+				default: 'total_so_far',
+			},
+		],
+	},
+	{
+		displayName: 'Negative Balance',
+		name: 'negativeBalancePolicy',
+		type: 'options',
+		options: [
+			{ name: 'Allow Negative Balance', value: 'allow_negative', description: 'Take back all points; the participant owes the rest' },
+			{ name: 'Clamp at Zero', value: 'clamp_at_zero', description: 'Take back what is left; the rest is reported as shortfall' },
+			{ name: 'Refuse', value: 'refuse', description: 'Stop with an error and change nothing (neither the referral nor its rewards)' },
+		],
+		default: 'allow_negative',
+		description: 'When the refund reverses the referral, its points are clawed back: what to do when they exceed the balance (they were already spent)',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { resource: ['referral'], operation: ['reverse'] } }, properties);
+
+/** A refund or cancellation reverses the referral and its rewards together, as the refund policy says. */
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const { serviceFor } = await serviceReader(this);
+	const noteFor = parameterReader<string>(this, 'note', '');
+	const byFor = parameterReader<'orderId' | 'referralId'>(this, 'reverseBy', 'orderId');
+	const policyFor = parameterReader<NegativeBalancePolicy>(this, 'negativeBalancePolicy', 'allow_negative');
+	const fieldsFor = fieldsReader(this, 'refundFields', { orderId: 'orderId', referralId: 'referralId', refundedAmount: 'refundedAmount', orderAmount: 'orderAmount', cancelled: 'cancelled', refundId: 'refundId' });
+	const amountIsFor = parameterReader<IDataObject>(this, 'refundFields', {});
+	return await runPerItem(
+		this,
+		async (item, itemIndex) => {
+			const f = fieldsFor(item.json, itemIndex);
+			const by = byFor(itemIndex);
+			if (f[by] === undefined) {
+				throw new EngineError('required', `${by} is required`, {
+					field: by,
+					hint: `The input has no ${by === 'orderId' ? 'order ID' : 'referral ID'}: set Refund Fields › ${by === 'orderId' ? 'Order ID Field' : 'Referral ID Field'}`,
+				});
+			}
+			const amountIs = (amountIsFor(itemIndex).refundedAmountIs as RefundedAmountIs | undefined) ?? 'total_so_far';
+			if (amountIs === 'this_refund' && f.refundId === undefined) {
+				throw new EngineError('required', 'refundId is required', {
+					field: 'refundId',
+					hint: 'Refunded Amount Is › This Refund needs the refund\'s ID: set Refund Fields › Refund ID Field',
+				});
+			}
+			return await (await serviceFor(itemIndex)).reverse({
+				...(amountIs === 'this_refund' ? { refundedAmountIs: amountIs, refundId: toText(f.refundId) } : {}),
+				orderId: by === 'orderId' ? toText(f.orderId) : undefined,
+				referralId: by === 'referralId' ? (toText(f.referralId) as string) : undefined,
+				refundedAmount: toNumber(f.refundedAmount, 'refundedAmount'),
+				orderAmount: toNumber(f.orderAmount, 'orderAmount'),
+				cancelled: f.cancelled === undefined ? undefined : yesNo(f.cancelled),
+				note: noteFor(itemIndex) || undefined,
+				negativeBalancePolicy: policyFor(itemIndex),
+			});
+		},
+		fieldLabels,
+	);
+}

@@ -1,0 +1,72 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+import { rewardNoticeKeys, rewardNotices } from '../../../../engine/rewards';
+import { ledgerFor } from '../../../shared/ledger';
+import { parameterReader } from '../../../shared/parameters';
+import { runPerItem } from '../../../shared/runner';
+import { programReader } from '../../../shared/program';
+import { fieldLabels, referralProperties, referralReader } from '../fields';
+import { description as rulesForm, rewardServiceFor, ruleFieldLabels } from '../rules';
+
+/** The shared lookup fields of fields.ts, shown here by this operation alone. */
+const own = (properties: INodeProperties[]) => properties.map(({ displayOptions: _shown, ...property }) => property);
+
+const properties: INodeProperties[] = [
+	...own(referralProperties),
+	{
+		displayName: 'Output',
+		name: 'outputMode',
+		type: 'options',
+		options: [
+			{
+				name: 'One Item per Referral',
+				value: 'perReferral',
+				description: 'The input item with rewards, skipped and notices added; notices holds one entry per person with a new reward, for a Split Out node and an email',
+			},
+			{ name: 'One Item per Reward', value: 'perReward', description: 'Ready for a Send Email, Stripe or Shopify node' },
+		],
+		default: 'perReferral',
+	},
+	{
+		displayName: 'Owe Reward Emails',
+		name: 'oweNotices',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether to record, with the rewards and in the same ledger transaction, the email each rewarded person is owed (topic reward.earned). A Templated Message node set to Send Owed Messages delivers them from the ledger, so a crash neither loses nor repeats one; messageKeys lists their keys.',
+	},
+	...rulesForm,
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['evaluate'] } }, properties);
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const ledger = await ledgerFor(this);
+	const programFor = programReader(this, ledger);
+	const referralFor = referralReader(this, ledger);
+	const outputFor = parameterReader<string>(this, 'outputMode', 'perReferral');
+	const oweNotices = this.getNodeParameter('oweNotices', 0, false) as boolean;
+	const serviceFor = rewardServiceFor(this, ledger, { oweNotices });
+	return await runPerItem(
+		this,
+		async (item, itemIndex) => {
+			const program = await programFor(itemIndex);
+			const service = serviceFor(program);
+			const referralId = await referralFor(item.json, itemIndex, program);
+			const result = await service.evaluateReferral(referralId);
+			if (outputFor(itemIndex) === 'perReward') {
+				return result.rewards.map((r) => ({ ...r, referralStatus: result.referralStatus, ...(oweNotices && r.email ? { messageKeys: rewardNoticeKeys(result.referralId, [r]) } : {}) }));
+			}
+			return {
+				...item.json,
+				referralId: result.referralId,
+				referralStatus: result.referralStatus,
+				rewards: result.rewards,
+				skipped: result.skipped,
+				notices: rewardNotices(result.referralId, result.rewards, result.noticeRewardIds ?? []),
+				...(oweNotices ? { messageKeys: rewardNoticeKeys(result.referralId, result.rewards) } : {}),
+			};
+		},
+		{ ...ruleFieldLabels, ...fieldLabels },
+	);
+}
