@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { closeAllLedgers, openLedger } from '../engine/ledger';
-import { RewardService } from '../engine/rewards/service';
+import { RewardService } from '../engine/rewards';
 import { runWorkflow, singleNodeWorkflow } from '../test/harness';
-import { sampleRewardProgram } from '../engine/rewards/serviceSample';
+import { sampleRewardProgram } from '../test/fixtures/sampleRewardProgram';
 import { report } from './lib';
 
 const COUNT = Number(process.env.REWARD_BENCH_COUNT ?? 10_000);

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { EngineError, isEngineError } from '../shared/errors';
 import type { Id, LedgerStore, ReferralRecord, RewardRecord } from '../ledger/store';
 import { requireAmount } from '../shared/money';
-import { type Demotion, planRefundRewards, type RefundRewardsPlan, standingAfterReversal } from '../rewards/refund';
-import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy } from '../rewards/reversal';
+import { type Demotion, planRefundRewards, type RefundRewardsPlan, standingAfterReversal } from '../rewards';
+import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy } from '../rewards';
 import { parseReferralStatus, shouldReverse, type ReferralDetail, type ReferralStatus, type RefundPolicy } from '../referrals';
 import { describe, requireText } from '../shared/guards';
 

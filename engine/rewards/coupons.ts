@@ -1,7 +1,7 @@
 import { EngineError } from '../shared/errors';
 import { requireInteger, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
 import { currencyExponent, parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
-import type { AwardIntent } from './rules';
+import type { AwardIntent } from './plan';
 
 /**
  * The coupon item a reward emits, ready for the next node in the workflow. Besides the plain

@@ -1,14 +1,12 @@
 import { EngineError } from '../shared/errors';
-import { describe, requireTime } from '../shared/guards';
+import { REWARD_STATUSES, type RewardStatus } from '../ledger';
+import { describe } from '../shared/guards';
 
 /**
- * Reward statuses, matching the ledger: pending (earned, held for the refund window or for a
- * reviewer), approved (due to the participant), fulfilled (handed out: coupon sent, cash paid),
+ * Reward status transitions. The statuses are the ledger's (`REWARD_STATUSES`): pending (earned,
+ * held for the refund window or for a reviewer), approved (due to the participant), fulfilled (handed out: coupon sent, cash paid),
  * reversed (taken back because its referral was reversed).
  */
-
-export const REWARD_STATUSES = ['pending', 'approved', 'fulfilled', 'reversed'] as const;
-export type RewardStatus = (typeof REWARD_STATUSES)[number];
 
 export const REWARD_TRANSITIONS: ReadonlyArray<{ from: RewardStatus; event: 'approve' | 'fulfil' | 'reverse'; to: RewardStatus }> =
 	Object.freeze([
@@ -37,19 +35,4 @@ export function assertRewardTransition(from: RewardStatus, to: RewardStatus): 'a
 		});
 	}
 	return move.event;
-}
-
-export interface HeldRewardTiming {
-	id: string;
-	status: RewardStatus;
-	/** End of the holding period; absent means the reward waits for a person to approve it. */
-	holdUntil?: number | null;
-}
-
-/** The pending rewards whose holding period has ended by `now` (end inclusive), oldest due first. */
-export function dueForApproval<T extends HeldRewardTiming>(rewards: readonly T[], now: number | string | Date): T[] {
-	const at = requireTime(now, 'now');
-	return rewards
-		.filter((r) => r.status === 'pending' && typeof r.holdUntil === 'number' && r.holdUntil <= at)
-		.sort((a, b) => (a.holdUntil as number) - (b.holdUntil as number) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

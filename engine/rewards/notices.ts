@@ -1,6 +1,6 @@
 /* Who to tell what after an evaluation: the rewards this run wrote, one notice per person, so a
  * workflow can email each person once without a Code node. */
-import type { RewardItem } from './service';
+import type { RewardItem } from './items';
 
 export interface RewardNotice {
 	recipient: RewardItem['recipient'];

@@ -1,7 +1,8 @@
 import type { EventInput, LedgerStore, PointsEntry, ReferralRecord, RefundRewardStep, RefundStanding, RewardRecord } from '../ledger/store';
 import { roundToCurrency } from '../shared/money';
 import { type EarnedReward, type NegativeBalancePolicy, planReversal, type ReversalPlan } from './reversal';
-import { type AwardIntent, rewardIdempotencyKey, type RuleType } from './rules';
+import { type AwardIntent, rewardIdempotencyKey } from './plan';
+import type { RuleType } from './program';
 import { heldRecognitions, lifetimePointsOf, lostCounts, planStanding, recognitionKey } from './standing';
 
 /**

@@ -1,7 +1,9 @@
 import { EngineError } from '../shared/errors';
 import { requireInteger, requireOneOf, requireRecord, requireText } from '../shared/guards';
-import { assertRewardTransition, parseRewardStatus, type RewardStatus } from './lifecycle';
-import { rewardIdempotencyKey, type AwardKind, type RuleType } from './rules';
+import type { RewardStatus } from '../ledger';
+import { assertRewardTransition, parseRewardStatus } from './lifecycle';
+import { rewardIdempotencyKey } from './plan';
+import type { AwardKind, RuleType } from './program';
 
 /**
  * What reversing a referral (refund, cancellation, fraud found late) does to the rewards it

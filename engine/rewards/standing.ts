@@ -1,5 +1,5 @@
 import type { PointsEntry, RewardRecord } from '../ledger/store';
-import type { RewardProgram, StatusRule, MilestoneRule, WhenBelowMinimum } from './rules';
+import type { RewardProgram, StatusRule, MilestoneRule, WhenBelowMinimum } from './program';
 
 /**
  * A participant's standing: which badges and tiers they hold, and which they must lose when the

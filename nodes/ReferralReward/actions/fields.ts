@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
+import { findParticipant, findReferral, type ParticipantLookup, type ReferralLookup } from '../../../engine/rewards';
 import { parameterReader, readField } from '../../shared/parameters';
 
 /** Parameters several operations share: the program, which referral, which participant. */
@@ -90,42 +91,27 @@ function present(value: unknown, field: string, what: string): string | number {
 	return value;
 }
 
-/** Finds the referral an item names: by ledger ID, qualifying order ID or the referee's email. */
+/** Finds the referral an item names: by ledger ID, qualifying order ID or the referee's email (the engine's findReferral). */
 export function referralReader(ctx: IExecuteFunctions, ledger: LedgerStore) {
 	const byFor = parameterReader<string>(ctx, 'referralBy', 'id');
 	const fieldFor = parameterReader<string>(ctx, 'referralField', 'referralId');
 	return async (json: unknown, itemIndex: number, programId: string): Promise<number> => {
-		const by = byFor(itemIndex);
+		const by = byFor(itemIndex) as ReferralLookup;
 		const field = fieldFor(itemIndex);
 		const value = present(readField(json, field), field, by === 'id' ? 'referral ID' : by === 'orderId' ? 'order ID' : 'referee email');
-		let found: number | undefined;
-		if (by === 'id') return Number.isInteger(Number(value)) ? Number(value) : failNotFound(by, value);
-		if (by === 'orderId') found = (await ledger.findReferralByOrderId({ programId, orderId: String(value) }))?.id;
-		else {
-			const referee = await ledger.getParticipant({ programId, email: String(value) });
-			if (referee) found = (await ledger.findReferralByReferee({ programId, refereeId: referee.id }))?.id;
-		}
-		return found ?? failNotFound(by, value);
+		return await findReferral(ledger, { programId, by, value }, 'referralField');
 	};
 }
 
-function failNotFound(by: string, value: unknown): never {
-	throw new EngineError('unknown_referral', `No referral found for ${by === 'orderId' ? 'order' : by === 'id' ? 'referral ID' : 'referee'} "${String(value)}"`, { field: 'referralField' });
-}
-
-/** Finds the participant an item names (never enrols one: a status for a stranger is an error). */
+/** Finds the participant an item names (never enrols one: a status for a stranger is an error; the engine's findParticipant). */
 export function participantReader(ctx: IExecuteFunctions, ledger: LedgerStore) {
 	const byFor = parameterReader<string>(ctx, 'participantBy', 'email');
 	const fieldFor = parameterReader<string>(ctx, 'participantField', 'email');
 	return async (json: unknown, itemIndex: number, programId: string): Promise<number> => {
-		const by = byFor(itemIndex);
+		const by = byFor(itemIndex) as ParticipantLookup;
 		const field = fieldFor(itemIndex);
 		const value = present(readField(json, field), field, by === 'id' ? 'participant ID' : by === 'email' ? 'email' : 'external ID');
 		if (by === 'id' && !Number.isInteger(Number(value))) throw new EngineError('invalid_type', `"${field}" must hold a participant ID (a number)`, { field: 'participantField' });
-		const participant = await ledger.getParticipant(
-			by === 'id' ? { programId, id: Number(value) } : by === 'email' ? { programId, email: String(value) } : { programId, externalId: String(value) },
-		);
-		if (!participant) throw new EngineError('unknown_participant', `No participant with ${by === 'id' ? 'ID' : by === 'email' ? 'email' : 'external ID'} "${String(value)}" in program "${programId}"`, { field: 'participantField' });
-		return participant.id;
+		return await findParticipant(ledger, { programId, by, value }, 'participantField');
 	};
 }

@@ -2,9 +2,8 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { NodeOperationError } from 'n8n-workflow';
 import { isEngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
-import type { NegativeBalancePolicy } from '../../../engine/rewards/reversal';
-import type { RewardCap, RewardProgramConfig, RewardRule, RewardSpec, StatusRule } from '../../../engine/rewards/rules';
-import { RewardService, type RewardServiceOptions } from '../../../engine/rewards/service';
+import type { NegativeBalancePolicy, RewardCap, RewardProgramConfig, RewardRule, RewardSpec, StatusRule } from '../../../engine/rewards';
+import { RewardAccount, RewardService, type RewardServiceOptions } from '../../../engine/rewards';
 
 /** The reward rules form: what the Evaluate and Award operation asks. */
 
@@ -347,10 +346,10 @@ function rewardSpec(entry: IDataObject): RewardSpec {
 export function programFromForm(programId: string, form: { perReferral?: IDataObject; milestones?: IDataObject; levels?: IDataObject; caps?: IDataObject; programOptions?: IDataObject }): RewardProgramConfig {
 	const options = form.programOptions ?? {};
 	const rules: RewardRule[] = [];
-	// Names are labels; the engine names unnamed rules and decides each rule's identity (its key).
+	// Rule Name is a label, passed as typed: the engine names unnamed rules and decides each rule's identity (engine/rewards/identity.ts).
 	for (const entry of (form.perReferral?.rewards as IDataObject[] | undefined) ?? []) {
-		const id = present(entry.id) ? String(entry.id).trim() : undefined;
-		const rule: Record<string, unknown> = { ...(id ? { id } : {}), type: 'per_referral', side: entry.side ?? 'referrer', on: entry.on ?? 'referral_qualified', reward: rewardSpec(entry) };
+		const id = typeof entry.id === 'number' ? String(entry.id) : entry.id;
+		const rule: Record<string, unknown> = { ...(id !== undefined ? { id } : {}), type: 'per_referral', side: entry.side ?? 'referrer', on: entry.on ?? 'referral_qualified', reward: rewardSpec(entry) };
 		if (typeof entry.minOrderAmount === 'number' && entry.minOrderAmount !== 0) rule.minOrderAmount = entry.minOrderAmount;
 		rules.push(rule as unknown as RewardRule);
 	}
@@ -384,8 +383,8 @@ export function programFromForm(programId: string, form: { perReferral?: IDataOb
 		}
 	}
 	rules.push(...statusRules.values());
-	const caps: RewardCap[] = ((form.caps?.cap as IDataObject[] | undefined) ?? []).map((entry, i) => {
-		const cap: Record<string, unknown> = { id: `cap-${i + 1}`, period: entry.period ?? 'month' };
+	const caps: RewardCap[] = ((form.caps?.cap as IDataObject[] | undefined) ?? []).map((entry) => {
+		const cap: Record<string, unknown> = { period: entry.period ?? 'month' };
 		if ((entry.limit ?? 'count') === 'count') cap.maxCount = entry.max;
 		else {
 			cap.maxValue = entry.max;
@@ -400,44 +399,63 @@ export function programFromForm(programId: string, form: { perReferral?: IDataOb
 	return program as unknown as RewardProgramConfig;
 }
 
-/**
- * The reward service for this execution: the form is read and validated once, and a mistake
- * (a negative amount, overlapping tiers, a cap of zero) stops the node naming the rule and field.
- */
-export function rewardServiceFor(ctx: IExecuteFunctions, ledger: LedgerStore, withRules: boolean, extra: RewardServiceOptions = {}): (programId: string) => RewardService {
-	const services = new Map<string, RewardService>();
-	const policy = ctx.getNodeParameter('negativeBalancePolicy', 0, 'allow_negative') as NegativeBalancePolicy;
-	const form = withRules
-		? {
-				perReferral: ctx.getNodeParameter('perReferral', 0, {}) as IDataObject,
-				milestones: ctx.getNodeParameter('milestones', 0, {}) as IDataObject,
-				levels: ctx.getNodeParameter('levels', 0, {}) as IDataObject,
-				caps: ctx.getNodeParameter('caps', 0, {}) as IDataObject,
-				programOptions: ctx.getNodeParameter('programOptions', 0, {}) as IDataObject,
-			}
-		: undefined;
+/** A reward configuration mistake as the node reports it: naming the rule and the form field. */
+function rulesError(ctx: IExecuteFunctions, error: unknown): NodeOperationError {
+	if (!isEngineError(error)) return new NodeOperationError(ctx.getNode(), error as Error);
+	const label = error.field ? (ruleFieldLabels[error.field] ?? error.field) : undefined;
+	return new NodeOperationError(ctx.getNode(), `Reward rules: ${error.message}`, {
+		description: label ? `Check "${label}" in the reward rules.` : undefined,
+	});
+}
+
+/** One instance per program for this execution. */
+function perProgram<T>(make: (programId: string) => T): (programId: string) => T {
+	const made = new Map<string, T>();
 	return (programId) => {
-		let service = services.get(programId);
-		if (service) return service;
-		const program: RewardProgramConfig = form
-			? programFromForm(programId, form)
-			: // Operations without the form (approve, reverse, status, …) need no rules; a placeholder keeps the service whole.
-				{ programId, rules: [{ id: 'none', type: 'per_referral', side: 'referrer', on: 'referral_qualified', reward: { kind: 'points', points: 1 } }] };
-		const lowStock = form?.programOptions?.lowStockThreshold;
+		let instance = made.get(programId);
+		if (instance === undefined) {
+			instance = make(programId);
+			made.set(programId, instance);
+		}
+		return instance;
+	};
+}
+
+/**
+ * The reward service for this execution (Evaluate and Award): the form is read and validated once,
+ * and a mistake (a negative amount, overlapping tiers, a cap of zero) stops the node naming the rule and field.
+ */
+export function rewardServiceFor(ctx: IExecuteFunctions, ledger: LedgerStore, extra: RewardServiceOptions = {}): (programId: string) => RewardService {
+	const policy = ctx.getNodeParameter('negativeBalancePolicy', 0, 'allow_negative') as NegativeBalancePolicy;
+	const form = {
+		perReferral: ctx.getNodeParameter('perReferral', 0, {}) as IDataObject,
+		milestones: ctx.getNodeParameter('milestones', 0, {}) as IDataObject,
+		levels: ctx.getNodeParameter('levels', 0, {}) as IDataObject,
+		caps: ctx.getNodeParameter('caps', 0, {}) as IDataObject,
+		programOptions: ctx.getNodeParameter('programOptions', 0, {}) as IDataObject,
+	};
+	const lowStock = form.programOptions.lowStockThreshold;
+	return perProgram((programId) => {
 		try {
-			service = new RewardService(ledger, program, {
+			return new RewardService(ledger, programFromForm(programId, form), {
 				negativeBalancePolicy: policy,
 				...(typeof lowStock === 'number' ? { lowStockThreshold: lowStock } : {}),
 				...extra,
 			});
 		} catch (error) {
-			if (!isEngineError(error)) throw new NodeOperationError(ctx.getNode(), error as Error);
-			const label = error.field ? (ruleFieldLabels[error.field] ?? error.field) : undefined;
-			throw new NodeOperationError(ctx.getNode(), `Reward rules: ${error.message}`, {
-				description: label ? `Check "${label}" in the reward rules.` : undefined,
-			});
+			throw rulesError(ctx, error);
 		}
-		services.set(programId, service);
-		return service;
-	};
+	});
+}
+
+/** The reward accounts for this execution, for the operations that need no rules (approve, reverse, status, …). */
+export function rewardAccountFor(ctx: IExecuteFunctions, ledger: LedgerStore): (programId: string) => RewardAccount {
+	const policy = ctx.getNodeParameter('negativeBalancePolicy', 0, 'allow_negative') as NegativeBalancePolicy;
+	return perProgram((programId) => {
+		try {
+			return new RewardAccount(ledger, programId, { negativeBalancePolicy: policy });
+		} catch (error) {
+			throw rulesError(ctx, error);
+		}
+	});
 }

@@ -8,9 +8,9 @@ import { isEngineError } from '../../../engine/shared/errors';
 import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
 import { saveReferralProgram } from '../../../engine/referrals';
 import { ReferralService } from '../../../engine/refunds';
-import { RewardService } from '../../../engine/rewards/service';
+import { RewardService } from '../../../engine/rewards/evaluate';
 import { roundToCurrency } from '../../../engine/shared/money';
-import type { RewardProgramConfig } from '../../../engine/rewards/rules';
+import type { RewardProgramConfig } from '../../../engine/rewards/program';
 import { dropSchema, pgAvailability, pgConfig, randomSchema, tempDir } from '../../support/databases';
 
 const { available } = pgAvailability();

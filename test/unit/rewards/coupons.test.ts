@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { couponForAward, couponOutput, poolLowStockCrossed } from '../../../engine/rewards/coupons';
-import { planAwards, validateRewardProgram } from '../../../engine/rewards/rules';
+import { planAwards } from '../../../engine/rewards/plan';
+import { validateRewardProgram } from '../../../engine/rewards/validateProgram';
 
 describe('coupon output', () => {
 	it('fixed amount: Stripe cents and lower-case currency, Shopify and WooCommerce amounts as text', () => {

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerStore } from '../../../engine/ledger';
 import { ReferralService } from '../../../engine/referrals';
-import { RewardService } from '../../../engine/rewards/service';
-import { sampleRewardProgram } from '../../../engine/rewards/serviceSample';
+import { RewardService } from '../../../engine/rewards/evaluate';
+import { sampleRewardProgram } from '../../fixtures/sampleRewardProgram';
 import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../support/databases';
 
 const { available, problem } = pgAvailability();

@@ -5,8 +5,8 @@
  * random) arrival orders and compares what the ledger holds. */
 import { describe, expect, it } from 'vitest';
 import type { LedgerStore } from '../../../engine/ledger';
-import type { RewardProgramConfig } from '../../../engine/rewards/rules';
-import { RewardService } from '../../../engine/rewards/service';
+import type { RewardProgramConfig } from '../../../engine/rewards/program';
+import { RewardService } from '../../../engine/rewards/evaluate';
 import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../support/databases';
 
 const DAY = 86_400_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeReward, rewardNotices } from '../../../engine/rewards/notices';
-import type { RewardItem } from '../../../engine/rewards/service';
+import type { RewardItem } from '../../../engine/rewards/items';
 
 const reward = (over: Partial<RewardItem>): RewardItem => ({
 	id: 1,

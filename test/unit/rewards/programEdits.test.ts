@@ -3,8 +3,9 @@
  * reordering, renaming, adding and changing rules never pays a referral twice for one rule slot
  * and never skips a new rule; awards written before rule keys existed are recognised. */
 import { describe, expect, it } from 'vitest';
-import { RewardService } from '../../../engine/rewards/service';
-import { rewardIdempotencyKey, type RewardProgramConfig } from '../../../engine/rewards/rules';
+import { RewardService } from '../../../engine/rewards/evaluate';
+import { rewardIdempotencyKey } from '../../../engine/rewards/plan';
+import { type RewardProgramConfig } from '../../../engine/rewards/program';
 import { IN_CI, ledgerBackends, pgAvailability } from '../../support/databases';
 
 const { available } = pgAvailability();

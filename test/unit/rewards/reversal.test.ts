@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { EngineError } from '../../../engine/shared/errors';
 import { planReversal, type EarnedReward } from '../../../engine/rewards/reversal';
-import { rewardIdempotencyKey } from '../../../engine/rewards/rules';
+import { rewardIdempotencyKey } from '../../../engine/rewards/plan';
 
 const reward = (id: string, extra: Partial<EarnedReward>): EarnedReward => ({
 	id,

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
 import { EngineError } from '../../../engine/shared/errors';
-import {
-	capWindow,
-	planAwards,
-	rewardIdempotencyKey,
-	validateRewardProgram,
-	type ReferrerState,
-	type RewardEvent,
-	type RewardProgramConfig,
-} from '../../../engine/rewards/rules';
+import { capWindow, planAwards, rewardIdempotencyKey, type ReferrerState, type RewardEvent } from '../../../engine/rewards/plan';
+import { validateRewardProgram } from '../../../engine/rewards/validateProgram';
+import { type RewardProgramConfig } from '../../../engine/rewards/program';
 
 const DAY = 86_400_000;
 const T = Date.UTC(2026, 3, 15, 10);

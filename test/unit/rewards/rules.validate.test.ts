@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { EngineError } from '../../../engine/shared/errors';
-import { firstCollision, validateRewardProgram, type RewardProgramConfig } from '../../../engine/rewards/rules';
+import { firstCollision, validateRewardProgram } from '../../../engine/rewards/validateProgram';
+import { type RewardProgramConfig } from '../../../engine/rewards/program';
 
 const perReferral = (reward: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
 	id: 'r1',

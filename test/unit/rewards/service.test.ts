@@ -3,9 +3,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { EngineError } from '../../../engine/shared/errors';
 import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
-import { RewardService } from '../../../engine/rewards/service';
-import { sampleRewardProgram as sampleProgram } from '../../../engine/rewards/serviceSample';
-import type { RewardProgramConfig } from '../../../engine/rewards/rules';
+import { RewardService } from '../../../engine/rewards/evaluate';
+import { sampleRewardProgram as sampleProgram } from '../../fixtures/sampleRewardProgram';
+import type { RewardProgramConfig } from '../../../engine/rewards/program';
 import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../../support/databases';
 
 const DAY = 86_400_000;

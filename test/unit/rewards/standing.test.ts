@@ -1,7 +1,8 @@
 /* Issue #13 defect 4: which badges and tiers a participant still holds after a refund (engine/rewards/standing.ts). */
 import { describe, expect, it } from 'vitest';
 import type { PointsEntry, RewardRecord } from '../../../engine/ledger';
-import { planAwards, validateRewardProgram } from '../../../engine/rewards/rules';
+import { planAwards } from '../../../engine/rewards/plan';
+import { validateRewardProgram } from '../../../engine/rewards/validateProgram';
 import { heldRecognitions, lifetimePointsOf, lostCounts, planStanding, snapshotFor, type HeldRecognition } from '../../../engine/rewards/standing';
 
 const program = validateRewardProgram({

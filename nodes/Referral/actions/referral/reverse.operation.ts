@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { RefundedAmountIs } from '../../../../engine/refunds';
-import type { NegativeBalancePolicy } from '../../../../engine/rewards/reversal';
+import type { NegativeBalancePolicy } from '../../../../engine/rewards';
 import { EngineError } from '../../../../engine/shared/errors';
 import { yesNo } from '../../../shared/fields';
 import { parameterReader } from '../../../shared/parameters';

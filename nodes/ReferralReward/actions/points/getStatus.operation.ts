@@ -4,7 +4,7 @@ import { ledgerFor } from '../../../shared/ledger';
 import { runPerItem } from '../../../shared/runner';
 import { programReader } from '../../../shared/program';
 import { fieldLabels, participantProperties, participantReader } from '../fields';
-import { rewardServiceFor } from '../rules';
+import { rewardAccountFor } from '../rules';
 
 export const description = updateDisplayOptions({ show: { operation: ['getStatus'] } }, participantProperties(['getStatus']));
 
@@ -13,7 +13,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
 	const participantFor = participantReader(this, ledger);
-	const serviceFor = rewardServiceFor(this, ledger, false);
+	const serviceFor = rewardAccountFor(this, ledger);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {

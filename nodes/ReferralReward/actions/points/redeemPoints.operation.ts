@@ -6,7 +6,7 @@ import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { programReader } from '../../../shared/program';
 import { fieldLabels, participantProperties, participantReader } from '../fields';
-import { rewardServiceFor } from '../rules';
+import { rewardAccountFor } from '../rules';
 
 const properties: INodeProperties[] = [
 	...participantProperties(['redeemPoints']),
@@ -27,7 +27,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
 	const participantFor = participantReader(this, ledger);
-	const serviceFor = rewardServiceFor(this, ledger, false);
+	const serviceFor = rewardAccountFor(this, ledger);
 	const pointsFor = parameterReader<number>(this, 'points', 0);
 	const referenceFieldFor = parameterReader<string>(this, 'referenceField', 'orderId');
 	return await runPerItem(

@@ -4,7 +4,7 @@ import { ledgerFor } from '../../../shared/ledger';
 import { toJson, toNodeError } from '../../../shared/runner';
 import { programReader } from '../../../shared/program';
 import { fieldLabels } from '../fields';
-import { rewardServiceFor } from '../rules';
+import { rewardAccountFor } from '../rules';
 
 const properties: INodeProperties[] = [
 	{
@@ -24,7 +24,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	try {
 		const ledger = await ledgerFor(this);
 		const program = await programReader(this, ledger)(0);
-		const service = rewardServiceFor(this, ledger, false)(program);
+		const service = rewardAccountFor(this, ledger)(program);
 		const approved = await service.approveDue({ limit: this.getNodeParameter('approveLimit', 0, 1000) as number });
 		return approved.map((reward) => ({ json: toJson(reward), pairedItem: { item: 0 } }));
 	} catch (error) {

@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { rewardNoticeKeys, rewardNotices } from '../../../../engine/rewards/notices';
+import { rewardNoticeKeys, rewardNotices } from '../../../../engine/rewards';
 import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
@@ -46,7 +46,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const referralFor = referralReader(this, ledger);
 	const outputFor = parameterReader<string>(this, 'outputMode', 'perReferral');
 	const oweNotices = this.getNodeParameter('oweNotices', 0, false) as boolean;
-	const serviceFor = rewardServiceFor(this, ledger, true, { oweNotices });
+	const serviceFor = rewardServiceFor(this, ledger, { oweNotices });
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {

@@ -6,7 +6,7 @@ import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { programReader } from '../../../shared/program';
 import { fieldLabels, participantProperties, participantReader } from '../fields';
-import { rewardServiceFor } from '../rules';
+import { rewardAccountFor } from '../rules';
 
 const properties: INodeProperties[] = [
 	{
@@ -51,7 +51,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
 	const participantFor = participantReader(this, ledger);
-	const serviceFor = rewardServiceFor(this, ledger, false);
+	const serviceFor = rewardAccountFor(this, ledger);
 	const forFor = parameterReader<string>(this, 'listFor', 'all');
 	const statusFor = parameterReader<string>(this, 'status', '');
 	const limitFor = parameterReader<number>(this, 'limit', 50);

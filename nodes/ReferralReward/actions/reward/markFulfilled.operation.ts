@@ -6,7 +6,7 @@ import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { programReader } from '../../../shared/program';
 import { fieldLabels } from '../fields';
-import { rewardServiceFor } from '../rules';
+import { rewardAccountFor } from '../rules';
 
 const properties: INodeProperties[] = [
 	{ displayName: 'Reward ID Field', name: 'rewardIdField', type: 'string', default: 'id', required: true, hint: 'The name of the input field holding the reward ID' },
@@ -18,7 +18,7 @@ export const description = updateDisplayOptions({ show: { operation: ['markFulfi
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
-	const serviceFor = rewardServiceFor(this, ledger, false);
+	const serviceFor = rewardAccountFor(this, ledger);
 	const idFieldFor = parameterReader<string>(this, 'rewardIdField', 'id');
 	const referenceFieldFor = parameterReader<string>(this, 'referenceField', '');
 	return await runPerItem(

@@ -4,7 +4,7 @@ import { ledgerFor } from '../../../shared/ledger';
 import { runPerItem } from '../../../shared/runner';
 import { programReader } from '../../../shared/program';
 import { fieldLabels, referralProperties, referralReader } from '../fields';
-import { rewardServiceFor } from '../rules';
+import { rewardAccountFor } from '../rules';
 
 /** The shared lookup fields of fields.ts, shown here by this operation alone. */
 const own = (properties: INodeProperties[]) => properties.map(({ displayOptions: _shown, ...property }) => property);
@@ -31,7 +31,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
 	const referralFor = referralReader(this, ledger);
-	const serviceFor = rewardServiceFor(this, ledger, false);
+	const serviceFor = rewardAccountFor(this, ledger);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {

@@ -1,81 +1,27 @@
 import { createHash } from 'node:crypto';
 import { CodeGenerator } from '../codes';
 import { EngineError } from '../shared/errors';
-import type { Id, LedgerStore, OweMessageInput, ParticipantRecord, PointsEntry, ReferralRecord, RewardRecord, RewardStatus } from '../ledger';
+import type { Id, LedgerStore, OweMessageInput, PointsEntry, ReferralRecord, RewardRecord } from '../ledger';
+import { PAGE, QUALIFIED, RewardAccount, type RewardAccountOptions } from './account';
+import { meta, type RewardItem, type SkippedReward } from './items';
+import { KeyedMutex } from './keyedMutex';
 import { describeReward, REWARD_NOTICE_TOPIC, rewardNoticeKey } from './notices';
-import { couponForAward, type CouponOutput } from './coupons';
-import { type Demotion, planRefundRewards, standingAfterReversal } from './refund';
+import { type AwardIntent, capWindow, type PaidAward, planAwards } from './plan';
+import type { RewardCap, RewardEventType, RewardProgram, RewardProgramConfig, RewardRule, RuleType } from './program';
 import { lostCounts } from './standing';
-import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy, type ReversalPlan } from './reversal';
-import {
-	type AwardIntent,
-	capWindow,
-	type PaidAward,
-	planAwards,
-	type RewardEventType,
-	type RewardProgram,
-	type RewardCap,
-	type RewardProgramConfig,
-	type RewardRule,
-	type RuleType,
-	rewardIdempotencyKey,
-	validateRewardProgram,
-} from './rules';
+import { validateRewardProgram } from './validateProgram';
 
 /**
  * The reward service: runs a validated reward program against the referral ledger.
- * `planAwards` decides; this file loads the state it needs, writes each award with the
- * intent's idempotency key (the ledger's unique key, not our care, makes it exactly once), and
- * turns ledger records into the reward items the webhooks and shop nodes need.
+ * `planAwards` decides; this file loads the state it needs and writes each award with the
+ * intent's idempotency key (the ledger's unique key, not our care, makes it exactly once).
+ * What needs no rules (approve, fulfil, reverse, status, …) is the `RewardAccount` it extends.
  */
 
 /** Referral statuses in which the referee has signed up (the referee_signup event happened). */
 const SIGNED_UP = ['pending', 'approved', 'qualified', 'rewarded'];
-/** Referral statuses that count as qualified (rewarded = qualified and its rewards planned). */
-const QUALIFIED = ['qualified', 'rewarded'];
-const PAGE = 10_000;
 /** A milestone or level another referral's evaluation already holds: not this evaluation's, not a skip. */
 const HELD_ELSEWHERE = 'held_by_another_referral';
-
-export type RewardOutputStatus = RewardStatus;
-
-/** One reward as the node outputs it and the conversion webhook returns it. */
-export interface RewardItem {
-	id: number;
-	recipient: 'referrer' | 'referee' | 'participant';
-	recipientId: number;
-	email: string | null;
-	kind: string;
-	points?: number;
-	amount?: number;
-	currency?: string;
-	percentOff?: number;
-	/** Coupon code; shown once the reward is approved (a pending coupon may still be reversed). */
-	code?: string;
-	/** What a Stripe, Shopify or WooCommerce node needs; approved coupons only. */
-	coupon?: CouponOutput;
-	badge?: string;
-	tier?: string;
-	customType?: string;
-	customValue?: string;
-	label?: string;
-	rule: string;
-	status: RewardStatus;
-	holdUntil: string | null;
-	earnedBy: AwardIntent['earnedBy'] | null;
-	referralId: number | null;
-	/** True when an earlier run (a replay, a retry, a concurrent execution) already wrote this reward. */
-	replayed?: boolean;
-}
-
-export interface SkippedReward {
-	rule: string;
-	recipient: 'referrer' | 'referee';
-	recipientId: number;
-	kind: string;
-	reason: string;
-	capId?: string;
-}
 
 export interface EvaluationResult {
 	referralId: number;
@@ -87,36 +33,9 @@ export interface EvaluationResult {
 	noticeRewardIds?: number[];
 }
 
-export interface ParticipantStatus {
-	participantId: number;
-	email: string | null;
-	points: number;
-	tier: string | null;
-	badges: string[];
-	qualifiedReferrals: number;
-}
-
-export interface ReversalResult {
-	referralId: number;
-	/** Ids of the rewards reversed now or by an earlier run. */
-	reversed: number[];
-	clawedBack: Array<{ rewardId: number; recipientId: number; points: number }>;
-	manual: ReversalPlan['manual'];
-	kept: ReversalPlan['kept'];
-	shortfall: Record<string, number>;
-	/** The referrer's badges and tiers the claw-back took away (below their minimum, program says demote), as a refund's `demoted`. */
-	demoted: Demotion[];
-	/** True when an earlier call for the referral wrote this answer. */
-	replayed: boolean;
-}
-
-export interface RewardServiceOptions {
-	/** What a claw-back does when the balance is smaller than the points to take back (default allow_negative). */
-	negativeBalancePolicy?: NegativeBalancePolicy;
+export interface RewardServiceOptions extends RewardAccountOptions {
 	/** Emit `coupon.pool_low` when a pool claim leaves fewer than this many coupons (default 10; 0 = never). */
 	lowStockThreshold?: number;
-	/** Clock for approvals and the redemption default time (default Date.now). */
-	now?: () => number;
 	/**
 	 * Evaluate one referrer's referrals one at a time in this process (default true), so they need
 	 * not contend for the ledger's lease. Correctness never depends on it: the ledger's unique keys
@@ -141,31 +60,7 @@ interface ReferrerSnapshot {
 	referralId: number;
 }
 
-/** Serialises evaluations per referrer in this process, so caps and counts see each other's awards. */
-class KeyedMutex {
-	private readonly tails = new Map<string, Promise<void>>();
-
-	async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-		const previous = this.tails.get(key) ?? Promise.resolve();
-		let release!: () => void;
-		const current = new Promise<void>((resolve) => (release = resolve));
-		const tail = previous.then(() => current);
-		this.tails.set(key, tail);
-		await previous;
-		try {
-			return await fn();
-		} finally {
-			release();
-			if (this.tails.get(key) === tail) this.tails.delete(key);
-		}
-	}
-}
-
 const referrerLocks = new KeyedMutex();
-
-function meta(record: RewardRecord): Record<string, unknown> {
-	return record.metadata ?? {};
-}
 
 /** The kind of rule that wrote a reward (rewards written before `ruleType` was stored: from what earned them). */
 function ruleTypeOf(record: RewardRecord): RuleType {
@@ -174,23 +69,16 @@ function ruleTypeOf(record: RewardRecord): RuleType {
 	return (m.ruleType as RuleType | undefined) ?? (by?.milestone !== undefined ? 'milestone' : by?.level !== undefined ? 'status' : 'per_referral');
 }
 
-function iso(time: number | null | undefined): string | null {
-	return time === null || time === undefined ? null : new Date(time).toISOString();
-}
-
 function sortQualified(list: ReferralRecord[]): ReferralRecord[] {
 	return list.sort((a, b) => (a.qualifiedAt ?? a.updatedAt) - (b.qualifiedAt ?? b.updatedAt) || a.id - b.id);
 }
 
-export class RewardService {
+export class RewardService extends RewardAccount {
 	readonly program: RewardProgram;
-	private readonly policy: NegativeBalancePolicy;
 	private readonly lowStock: number;
-	private readonly now: () => number;
 	private readonly serialize: boolean;
 	private readonly oweNotices: boolean;
 	private readonly generators = new Map<string, CodeGenerator>();
-	private readonly participants = new Map<number, Promise<ParticipantRecord | null>>();
 	/** The program's referee_signup rules alone; undefined when it has none. */
 	private readonly signupProgram?: RewardProgram;
 	/**
@@ -201,21 +89,14 @@ export class RewardService {
 	private programDigest?: string;
 	private readonly needs: { qualified: boolean; revenue: boolean; order: boolean; lifetimePoints: boolean; rewards: boolean };
 
-	constructor(
-		private readonly ledger: LedgerStore,
-		program: RewardProgram | RewardProgramConfig,
-		options: RewardServiceOptions = {},
-	) {
-		this.program = validateRewardProgram(program);
-		this.policy = options.negativeBalancePolicy ?? 'allow_negative';
-		if (!(NEGATIVE_BALANCE_POLICIES as readonly string[]).includes(this.policy)) {
-			throw new EngineError('invalid_value', `negativeBalancePolicy must be one of ${NEGATIVE_BALANCE_POLICIES.join(', ')}.`, { field: 'negativeBalancePolicy' });
-		}
+	constructor(ledger: LedgerStore, program: RewardProgram | RewardProgramConfig, options: RewardServiceOptions = {}) {
+		const validated = validateRewardProgram(program);
+		super(ledger, validated.programId, options);
+		this.program = validated;
 		this.lowStock = options.lowStockThreshold ?? 10;
 		if (!Number.isInteger(this.lowStock) || this.lowStock < 0) {
 			throw new EngineError('invalid_value', 'lowStockThreshold must be a whole number, 0 to never warn.', { field: 'lowStockThreshold' });
 		}
-		this.now = options.now ?? Date.now;
 		this.serialize = options.serializePerReferrer ?? true;
 		this.oweNotices = options.oweNotices === true;
 		const rules = this.program.rules;
@@ -240,10 +121,6 @@ export class RewardService {
 	private subsetCaps(subset: RewardRule[]): RewardCap[] {
 		const ids = new Set(subset.map((r) => r.id));
 		return this.program.caps.map((c) => (c.ruleIds ? { ...c, ruleIds: c.ruleIds.filter((id) => ids.has(id)) } : c)).filter((c) => !c.ruleIds || c.ruleIds.length > 0);
-	}
-
-	get programId(): string {
-		return this.program.programId;
 	}
 
 	// ------------------------------------------------------------------ evaluate and award
@@ -359,7 +236,7 @@ export class RewardService {
 	private async fromKept(kept: Record<string, unknown>): Promise<EvaluationResult> {
 		const first = kept as unknown as EvaluationResult;
 		const rewards: RewardItem[] = [];
-		for (const r of first.rewards) rewards.push({ ...r, email: (await this.participant(r.recipientId))?.email ?? null, replayed: true });
+		for (const r of first.rewards) rewards.push({ ...r, email: (await this.items.participant(r.recipientId))?.email ?? null, replayed: true });
 		return { ...first, rewards };
 	}
 
@@ -462,17 +339,6 @@ export class RewardService {
 			paid.push(award);
 		}
 		return paid;
-	}
-
-	private async rewardsOf(recipientId: number): Promise<RewardRecord[]> {
-		const all: RewardRecord[] = [];
-		let afterId: number | undefined;
-		for (;;) {
-			const page = await this.ledger.listRewards({ programId: this.programId, recipientId, afterId, limit: PAGE });
-			all.push(...page);
-			if (page.length < PAGE) return all;
-			afterId = page[page.length - 1].id;
-		}
 	}
 
 	/** The qualifying order, less what a partial refund that left the referral standing took back. */
@@ -716,7 +582,7 @@ export class RewardService {
 	/** The email this award owes its recipient (none without an address), written with the award. */
 	private async notice(referral: ReferralRecord, intent: AwardIntent, code: string | null): Promise<OweMessageInput[]> {
 		const recipientId = Number(intent.recipientId);
-		const person = await this.participant(recipientId);
+		const person = await this.items.participant(recipientId);
 		if (!person?.email) return [];
 		const reward: Partial<RewardItem> = { recipient: intent.side, recipientId, kind: intent.kind, rule: intent.ruleId, status: intent.status === 'pending' ? 'pending' : 'approved' };
 		for (const key of ['points', 'amount', 'currency', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
@@ -743,239 +609,5 @@ export class RewardService {
 				collect: ['lines', 'rewards'],
 			},
 		];
-	}
-
-	// ------------------------------------------------------------------ reward items
-
-	private participant(id: number): Promise<ParticipantRecord | null> {
-		let found = this.participants.get(id);
-		if (!found) {
-			found = this.ledger.getParticipant({ programId: this.programId, id });
-			this.participants.set(id, found);
-			if (this.participants.size > 10_000) this.participants.clear();
-		}
-		return found;
-	}
-
-	/** A ledger reward as the webhooks and shop nodes want it. */
-	async rewardItem(record: RewardRecord): Promise<RewardItem> {
-		const m = meta(record);
-		const participant = await this.participant(record.recipientId);
-		const item: RewardItem = {
-			id: record.id,
-			recipient: record.side,
-			recipientId: record.recipientId,
-			email: participant?.email ?? null,
-			kind: record.kind,
-			rule: record.rule,
-			status: record.status,
-			holdUntil: iso(record.holdUntil),
-			earnedBy: (m.earnedBy as AwardIntent['earnedBy']) ?? null,
-			referralId: record.referralId,
-		};
-		if (record.kind === 'points') item.points = record.amount ?? (m.points as number);
-		else if (record.amount !== null) {
-			item.amount = record.amount;
-			if (record.currency) item.currency = record.currency;
-		}
-		for (const key of ['percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
-			if (m[key] !== undefined) (item as unknown as Record<string, unknown>)[key] = m[key];
-		}
-		const coupon = m.coupon as { code?: string; expiresAt?: number } | undefined;
-		if (record.kind === 'coupon' && coupon?.code && (record.status === 'approved' || record.status === 'fulfilled')) {
-			item.code = coupon.code;
-			item.coupon = couponForAward(
-				{
-					kind: 'coupon',
-					idempotencyKey: record.idempotencyKey,
-					...(record.amount !== null ? { amount: record.amount, currency: record.currency ?? undefined } : { percentOff: m.percentOff as number }),
-					coupon: { source: 'generate', ...(coupon.expiresAt !== undefined ? { expiresAt: coupon.expiresAt } : {}) },
-				} as AwardIntent,
-				coupon.code,
-			);
-		}
-		return item;
-	}
-
-	// ------------------------------------------------------------------ approve, fulfil
-
-	/** Approves the pending rewards whose holding period has ended (run from a Schedule Trigger). */
-	async approveDue(options: { now?: number; limit?: number } = {}): Promise<RewardItem[]> {
-		const due = await this.ledger.rewardsDueForApproval({ programId: this.programId, now: options.now ?? this.now(), limit: options.limit ?? 1000 });
-		const out: RewardItem[] = [];
-		for (const reward of due) {
-			// A reward waiting for a person (no hold end) is not approved by the schedule.
-			if (reward.holdUntil === null) continue;
-			const moved = await this.transition(reward, 'approved', 'holding period ended');
-			if (moved) out.push(moved);
-		}
-		return out;
-	}
-
-	/** Approves one pending reward now (a reviewer's decision). */
-	async approve(rewardId: Id): Promise<RewardItem> {
-		const reward = await this.requireReward(rewardId);
-		return (await this.transition(reward, 'approved', 'approved')) ?? (await this.rewardItem((await this.requireReward(rewardId))));
-	}
-
-	/** Marks an approved reward as handed out (coupon sent, cash paid). Repeating it changes nothing. */
-	async markFulfilled(rewardId: Id, reference?: string): Promise<RewardItem> {
-		const reward = await this.requireReward(rewardId);
-		if (reward.status === 'fulfilled') return { ...(await this.rewardItem(reward)), replayed: true };
-		if (reward.status !== 'approved') {
-			throw new EngineError('illegal_transition', `Reward ${reward.id} is ${reward.status}; only an approved reward can be marked fulfilled.`, { field: 'rewardId' });
-		}
-		return (await this.transition(reward, 'fulfilled', reference ? `fulfilled: ${reference}` : 'fulfilled')) ?? (await this.rewardItem(await this.requireReward(rewardId)));
-	}
-
-	private async requireReward(rewardId: Id): Promise<RewardRecord> {
-		const reward = await this.ledger.getReward({ programId: this.programId, id: rewardId });
-		if (!reward) throw new EngineError('unknown_reward', `No reward ${String(rewardId)} in program "${this.programId}".`, { field: 'rewardId' });
-		return reward;
-	}
-
-	private async transition(reward: RewardRecord, to: 'approved' | 'fulfilled', reason: string): Promise<RewardItem | null> {
-		const credit = to === 'approved' && reward.kind === 'points' && reward.amount !== null && reward.amount > 0;
-		const result = await this.ledger.transitionReward({
-			programId: this.programId,
-			rewardId: reward.id,
-			from: reward.status,
-			to,
-			reason,
-			...(credit ? { points: { delta: reward.amount as number, reason: 'reward' } } : {}),
-			idempotencyKey: `${reward.idempotencyKey}:${to}`,
-		});
-		if (!result.transitioned) return null;
-		return { ...(await this.rewardItem(result.record)), replayed: result.replayed };
-	}
-
-	// ------------------------------------------------------------------ reverse
-
-	/**
-	 * Reverses the rewards of a reversed referral: pending and unspent ones, with points clawed back
-	 * by the policy, and the referrer's badges and tiers the claw-back leaves below their minimum
-	 * (the refund's rule, standingAfterReversal), in one ledger transaction. Rewards never go without
-	 * their referral: for a referral that is not reversed this refuses (a refund goes through the
-	 * Referral node's Reverse operation, which decides for the referral and its rewards together).
-	 * The answer is stored under the referral alone: a repeat answers like the first call and writes nothing.
-	 */
-	async reverseReferral(referralId: Id, policy: NegativeBalancePolicy = this.policy): Promise<ReversalResult> {
-		for (let attempt = 1; ; attempt++) {
-			const referral = await this.ledger.getReferral({ programId: this.programId, id: referralId });
-			if (!referral) throw new EngineError('unknown_referral', `No referral ${String(referralId)} in program "${this.programId}".`, { field: 'referralId' });
-			if (referral.status !== 'reversed') {
-				throw new EngineError(
-					'referral_not_reversed',
-					`Referral ${referral.id} is ${referral.status}, not reversed; its rewards are reversed only with it. Use the Referral node's Reverse (Refund) operation, which decides for the referral and its rewards together.`,
-					{ field: 'referralId', details: { status: referral.status } },
-				);
-			}
-			const records: RewardRecord[] = [];
-			let afterId: number | undefined;
-			for (;;) {
-				const page = await this.ledger.listRewards({ programId: this.programId, referralId: referral.id, afterId, limit: PAGE });
-				records.push(...page);
-				if (page.length < PAGE) break;
-				afterId = page[page.length - 1].id;
-			}
-			const balances: Record<string, number> = {};
-			for (const id of new Set(records.map((r) => r.recipientId))) {
-				balances[String(id)] = await this.ledger.pointsBalance({ programId: this.programId, participantId: id });
-			}
-			try {
-				const plan = planRefundRewards({ programId: this.programId, referralId: referral.id, reverse: true, rewards: records, balances, policy });
-				// The referral is reversed already: it left the qualified count then; only the claw-back is new.
-				const standing = await standingAfterReversal(this.ledger, this.programId, { referral, leaving: false, plan });
-				const answer: Omit<ReversalResult, 'replayed'> = {
-					referralId: referral.id,
-					reversed: plan.reversed,
-					clawedBack: plan.clawedBack,
-					manual: plan.manual,
-					kept: plan.kept,
-					shortfall: plan.shortfall,
-					demoted: standing.demoted,
-				};
-				const stored = await this.ledger.refundReferral({
-					programId: this.programId,
-					referralId: referral.id,
-					// The request alone (the referral): a replay gets the first answer, whatever the rewards are now.
-					idempotencyKey: `reverse-rewards:${referral.id}`,
-					referralFrom: 'reversed',
-					reason: `referral ${referral.id} reversed`,
-					rewardIds: records.map((r) => r.id),
-					rewards: plan.steps,
-					answer: answer as unknown as Record<string, unknown>,
-					...(standing.input ? { standing: standing.input } : {}),
-				});
-				return { ...(stored.answer as unknown as Omit<ReversalResult, 'replayed'>), replayed: stored.replayed };
-			} catch (error) {
-				if (!(error instanceof EngineError && error.code === 'status_changed') || attempt >= 8) throw error;
-			}
-		}
-	}
-
-	// ------------------------------------------------------------------ points and status
-
-	/** Points balance, current tier, badges and lifetime qualified referrals of a participant. */
-	async status(participantId: Id): Promise<ParticipantStatus> {
-		const participant = await this.ledger.getParticipant({ programId: this.programId, id: participantId });
-		if (!participant) throw new EngineError('unknown_participant', `No participant ${String(participantId)} in program "${this.programId}".`, { field: 'participant' });
-		const [points, rewards, counts] = await Promise.all([
-			this.ledger.pointsBalance({ programId: this.programId, participantId: participant.id }),
-			this.rewardsOf(participant.id),
-			this.ledger.countReferrals({ programId: this.programId, referrerId: participant.id }),
-		]);
-		const held = rewards.filter((r) => r.status !== 'reversed');
-		const tier = held.filter((r) => r.kind === 'tier').at(-1);
-		return {
-			participantId: participant.id,
-			email: participant.email,
-			points,
-			tier: tier ? String(meta(tier).tier) : null,
-			badges: [...new Set(held.filter((r) => r.kind === 'badge').map((r) => String(meta(r).badge)))],
-			qualifiedReferrals: QUALIFIED.reduce((sum, s) => sum + (counts.byStatus[s] ?? 0), 0),
-		};
-	}
-
-	async pointsHistory(participantId: Id, options: { afterId?: number; limit?: number } = {}): Promise<PointsEntry[]> {
-		return await this.ledger.pointsJournal({ programId: this.programId, participantId, afterId: options.afterId, limit: options.limit ?? 100 });
-	}
-
-	async listRewards(query: { recipientId?: Id; referralId?: Id; status?: RewardStatus; afterId?: number; limit?: number } = {}): Promise<RewardItem[]> {
-		const records = await this.ledger.listRewards({ programId: this.programId, ...query, limit: query.limit ?? 100 });
-		return await Promise.all(records.map((r) => this.rewardItem(r)));
-	}
-
-	/**
-	 * Spends points: a journal debit keyed by the reference (an order id), so a retry debits once;
-	 * a balance too small is refused, never overdrawn.
-	 */
-	async redeemPoints(input: { participantId: Id; points: number; reference: string; reason?: string }): Promise<{ balance: number; entry: PointsEntry; replayed: boolean }> {
-		if (typeof input.points !== 'number' || !Number.isInteger(input.points) || input.points <= 0) {
-			throw new EngineError('invalid_amount', `Points to redeem must be a whole number greater than zero (got ${String(input.points)}).`, { field: 'points' });
-		}
-		if (typeof input.reference !== 'string' || input.reference.trim() === '') {
-			throw new EngineError('required', 'A redemption needs a reference (such as the order id) so that a retry does not spend the points twice.', { field: 'reference' });
-		}
-		const participantId = String(input.participantId);
-		try {
-			const result = await this.ledger.appendPoints({
-				programId: this.programId,
-				participantId: input.participantId,
-				delta: -input.points,
-				reason: input.reason ?? 'redeemed',
-				idempotencyKey: rewardIdempotencyKey(this.programId, participantId, 'redeem', input.reference.trim()),
-			});
-			return { balance: result.balance, entry: result.entry, replayed: result.replayed };
-		} catch (error) {
-			if (error instanceof EngineError && error.code === 'insufficient_points') {
-				const balance = (error.details?.balance as number | undefined) ?? 0;
-				throw new EngineError('insufficient_points', `Participant ${participantId} has ${balance} points, fewer than the ${input.points} to redeem; nothing was spent.`, {
-					field: 'points',
-					details: { balance, points: input.points },
-				});
-			}
-			throw error;
-		}
 	}
 }
