@@ -11,7 +11,7 @@ import type { LedgerConfig, LedgerStore, OpenOptions } from './store';
 export * from './store';
 export { openSqliteLedger } from './sqlite';
 export { openPostgresLedger } from './postgres';
-export { pages } from './pages';
+export { allPages, pages } from './pages';
 
 export const DEFAULT_SQLITE_FILE = 'referral-ledger.sqlite';
 

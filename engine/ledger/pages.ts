@@ -21,3 +21,10 @@ export async function* pages<T extends { id: number }>(list: (afterId: number | 
 		afterId = page[page.length - 1].id;
 	}
 }
+
+/** Every row of a list, in id order, read page by page with {@link pages}. */
+export async function allPages<T extends { id: number }>(list: (afterId: number | undefined, limit: number) => Promise<T[]>, limit: number): Promise<T[]> {
+	const all: T[] = [];
+	for await (const page of pages(list, limit)) all.push(...page);
+	return all;
+}

@@ -1,4 +1,5 @@
 import { EngineError } from '../shared/errors';
+import { pages } from '../ledger/pages';
 import type { LedgerStore, ReferralRecord } from '../ledger/store';
 import { isValidOrderAmount } from '../shared/money';
 import { isReferralStatus, type ReferralStatus } from './lifecycle';
@@ -36,24 +37,15 @@ export interface StatsOutcome extends ProgramStats {
 const PAGE = 5000;
 
 async function eachReferral(ledger: LedgerStore, programId: string, window: TimeWindow, visit: (r: ReferralRecord) => void): Promise<void> {
-	let afterId: number | undefined;
-	for (;;) {
-		const rows = await ledger.listReferrals({ programId, since: window.start ?? undefined, until: window.end ?? undefined, afterId, limit: PAGE });
+	for await (const rows of pages((afterId, limit) => ledger.listReferrals({ programId, since: window.start ?? undefined, until: window.end ?? undefined, afterId, limit }), PAGE)) {
 		rows.forEach(visit);
-		if (rows.length < PAGE) return;
-		afterId = rows[rows.length - 1].id;
 	}
 }
 
 async function countCustomers(ledger: LedgerStore, programId: string, until: number | null): Promise<number> {
-	let afterId: number | undefined;
 	let count = 0;
-	for (;;) {
-		const rows = await ledger.listParticipants({ programId, createdUntil: until ?? undefined, afterId, limit: PAGE });
-		count += rows.length;
-		if (rows.length < PAGE) return count;
-		afterId = rows[rows.length - 1].id;
-	}
+	for await (const rows of pages((afterId, limit) => ledger.listParticipants({ programId, createdUntil: until ?? undefined, afterId, limit }), PAGE)) count += rows.length;
+	return count;
 }
 
 /** Qualifying orders by referral id, from the outbox's `referral.qualified` events (amount and currency). */
@@ -106,16 +98,12 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 
 	// Reward cost from the rewards ledger: cash and other priced rewards created in the period, not reversed.
 	const costByCurrency = new Map<string, number>();
-	let afterId: number | undefined;
-	for (;;) {
-		const rows = await ledger.listRewards({ programId, afterId, limit: PAGE });
+	for await (const rows of pages((afterId, limit) => ledger.listRewards({ programId, afterId, limit }), PAGE)) {
 		for (const r of rows) {
 			if (r.status === 'reversed' || r.amount === null || r.currency === null) continue;
 			if ((window.start !== null && r.createdAt < window.start) || (window.end !== null && r.createdAt >= window.end)) continue;
 			costByCurrency.set(r.currency, (costByCurrency.get(r.currency) ?? 0) + r.amount);
 		}
-		if (rows.length < PAGE) break;
-		afterId = rows[rows.length - 1].id;
 	}
 	let rewardCost: { amount: number; currency: string } | undefined;
 	if (costByCurrency.size === 1) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EngineError, isEngineError } from '../shared/errors';
+import { allPages } from '../ledger/pages';
 import type { Id, LedgerStore, ReferralRecord, RewardRecord } from '../ledger/store';
 import { requireAmount } from '../shared/money';
 import { type Demotion, planRefundRewards, type RefundRewardsPlan, standingAfterReversal } from '../rewards';
@@ -96,14 +97,7 @@ function optionalAmount(value: unknown, field: string): number | undefined {
 }
 
 async function rewardsOf(ctx: RefundContext, referralId: number): Promise<RewardRecord[]> {
-	const all: RewardRecord[] = [];
-	let afterId: number | undefined;
-	for (;;) {
-		const page = await ctx.ledger.listRewards({ programId: ctx.programId, referralId, afterId, limit: PAGE });
-		all.push(...page);
-		if (page.length < PAGE) return all;
-		afterId = page[page.length - 1].id;
-	}
+	return await allPages((afterId, limit) => ctx.ledger.listRewards({ programId: ctx.programId, referralId, afterId, limit }), PAGE);
 }
 
 export async function refundReferral(ctx: RefundContext, input: RefundInput): Promise<RefundOutcome> {

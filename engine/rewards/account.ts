@@ -1,5 +1,5 @@
 import { EngineError } from '../shared/errors';
-import type { Id, LedgerStore, PointsEntry, RewardRecord, RewardStatus } from '../ledger';
+import { allPages, type Id, type LedgerStore, type PointsEntry, type RewardRecord, type RewardStatus } from '../ledger';
 import { type RewardItem, RewardItems, meta } from './items';
 import { rewardIdempotencyKey } from './plan';
 import { type Demotion, planRefundRewards, standingAfterReversal } from './refund';
@@ -10,8 +10,8 @@ import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy, type ReversalPla
  * points history, redemption and the reward list. Needs no reward rules (those are `evaluate.ts`'s).
  */
 
-/** Referral statuses that count as qualified (rewarded = qualified and its rewards planned). */
-export const QUALIFIED = ['qualified', 'rewarded'];
+/** Referral statuses that count as qualified. */
+export const QUALIFIED: readonly string[] = ['qualified'];
 /** Rows per page when a whole list is read from the ledger. */
 export const PAGE = 10_000;
 
@@ -70,14 +70,7 @@ export class RewardAccount {
 
 	/** Every reward of a recipient in the program, oldest first. */
 	protected async rewardsOf(recipientId: number): Promise<RewardRecord[]> {
-		const all: RewardRecord[] = [];
-		let afterId: number | undefined;
-		for (;;) {
-			const page = await this.ledger.listRewards({ programId: this.programId, recipientId, afterId, limit: PAGE });
-			all.push(...page);
-			if (page.length < PAGE) return all;
-			afterId = page[page.length - 1].id;
-		}
+		return await allPages((afterId, limit) => this.ledger.listRewards({ programId: this.programId, recipientId, afterId, limit }), PAGE);
 	}
 
 	// ------------------------------------------------------------------ approve, fulfil
@@ -153,14 +146,7 @@ export class RewardAccount {
 					{ field: 'referralId', details: { status: referral.status } },
 				);
 			}
-			const records: RewardRecord[] = [];
-			let afterId: number | undefined;
-			for (;;) {
-				const page = await this.ledger.listRewards({ programId: this.programId, referralId: referral.id, afterId, limit: PAGE });
-				records.push(...page);
-				if (page.length < PAGE) break;
-				afterId = page[page.length - 1].id;
-			}
+			const records = await allPages((afterId, limit) => this.ledger.listRewards({ programId: this.programId, referralId: referral.id, afterId, limit }), PAGE);
 			const balances: Record<string, number> = {};
 			for (const id of new Set(records.map((r) => r.recipientId))) {
 				balances[String(id)] = await this.ledger.pointsBalance({ programId: this.programId, participantId: id });

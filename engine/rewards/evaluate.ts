@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CodeGenerator } from '../codes';
 import { EngineError } from '../shared/errors';
-import type { Id, LedgerStore, OweMessageInput, PointsEntry, ReferralRecord, RewardRecord } from '../ledger';
+import { allPages, type Id, type LedgerStore, type OweMessageInput, type PointsEntry, type ReferralRecord, type RewardRecord } from '../ledger';
 import { PAGE, QUALIFIED, RewardAccount, type RewardAccountOptions } from './account';
 import { meta, type RewardItem, type SkippedReward } from './items';
 import { KeyedMutex } from './keyedMutex';
@@ -19,7 +19,7 @@ import { validateRewardProgram } from './validateProgram';
  */
 
 /** Referral statuses in which the referee has signed up (the referee_signup event happened). */
-const SIGNED_UP = ['pending', 'approved', 'qualified', 'rewarded'];
+const SIGNED_UP: readonly string[] = ['pending', 'approved', 'qualified'];
 /** A milestone or level another referral's evaluation already holds: not this evaluation's, not a skip. */
 const HELD_ELSEWHERE = 'held_by_another_referral';
 
@@ -292,26 +292,13 @@ export class RewardService extends RewardAccount {
 	private async qualifiedOf(referrerId: number): Promise<ReferralRecord[]> {
 		const all: ReferralRecord[] = [];
 		for (const status of QUALIFIED) {
-			let afterId: number | undefined;
-			for (;;) {
-				const page = await this.ledger.listReferrals({ programId: this.programId, referrerId, status, afterId, limit: PAGE });
-				all.push(...page);
-				if (page.length < PAGE) break;
-				afterId = page[page.length - 1].id;
-			}
+			all.push(...(await allPages((afterId, limit) => this.ledger.listReferrals({ programId: this.programId, referrerId, status, afterId, limit }), PAGE)));
 		}
 		return sortQualified(all);
 	}
 
 	private async rewardsOfReferral(referralId: number): Promise<RewardRecord[]> {
-		const all: RewardRecord[] = [];
-		let afterId: number | undefined;
-		for (;;) {
-			const page = await this.ledger.listRewards({ programId: this.programId, referralId, afterId, limit: PAGE });
-			all.push(...page);
-			if (page.length < PAGE) return all;
-			afterId = page[page.length - 1].id;
-		}
+		return await allPages((afterId, limit) => this.ledger.listRewards({ programId: this.programId, referralId, afterId, limit }), PAGE);
 	}
 
 	/** The referral's per-referral awards (every status) as `planAwards` reconciles them. */
@@ -446,14 +433,7 @@ export class RewardService extends RewardAccount {
 	}
 
 	private async journalOf(participantId: number): Promise<PointsEntry[]> {
-		const all: PointsEntry[] = [];
-		let afterId: number | undefined;
-		for (;;) {
-			const page = await this.ledger.pointsJournal({ programId: this.programId, participantId, afterId, limit: PAGE });
-			all.push(...page);
-			if (page.length < PAGE) return all;
-			afterId = page[page.length - 1].id;
-		}
+		return await allPages((afterId, limit) => this.ledger.pointsJournal({ programId: this.programId, participantId, afterId, limit }), PAGE);
 	}
 
 	private skippedItem(intent: AwardIntent, reason: string): SkippedReward {

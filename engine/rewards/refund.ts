@@ -1,3 +1,4 @@
+import { allPages } from '../ledger/pages';
 import type { EventInput, LedgerStore, PointsEntry, ReferralRecord, RefundRewardStep, RefundStanding, RewardRecord } from '../ledger/store';
 import { roundToCurrency } from '../shared/money';
 import { type EarnedReward, type NegativeBalancePolicy, planReversal, type ReversalPlan } from './reversal';
@@ -154,14 +155,7 @@ export interface Demotion {
 const PAGE = 10_000;
 
 async function paged<T extends { id: number }>(read: (afterId: number | undefined) => Promise<T[]>): Promise<T[]> {
-	const all: T[] = [];
-	let afterId: number | undefined;
-	for (;;) {
-		const page = await read(afterId);
-		all.push(...page);
-		if (page.length < PAGE) return all;
-		afterId = page[page.length - 1].id;
-	}
+	return await allPages((afterId) => read(afterId), PAGE);
 }
 
 /**
@@ -182,7 +176,7 @@ export async function standingAfterReversal(
 	const held = heldRecognitions(rewards);
 	if (!held.some((h) => h.standing)) return { demoted: [] };
 	const counts = await ledger.countReferrals({ programId, referrerId });
-	const qualifiedNow = (counts.byStatus.qualified ?? 0) + (counts.byStatus.rewarded ?? 0);
+	const qualifiedNow = counts.byStatus.qualified ?? 0;
 	const leaving = input.leaving ? 1 : 0;
 	const journal = await paged<PointsEntry>((afterId) => ledger.pointsJournal({ programId, participantId: referrerId, afterId, limit: PAGE }));
 	const clawed = plan.clawedBack.filter((c) => c.recipientId === referrerId).reduce((sum, c) => sum + c.points, 0);

@@ -39,7 +39,7 @@ export async function referralFeatures(ledger: LedgerStore, programId: string, e
 	return {
 		enrolled: true,
 		made: counts.total,
-		qualified: (counts.byStatus.qualified ?? 0) + (counts.byStatus.rewarded ?? 0),
+		qualified: counts.byStatus.qualified ?? 0,
 		points,
 		tier: tiers.length > 0 ? rewardName(tiers[0]) : null,
 		badges: [...new Set(held.filter((r) => r.kind === 'badge').map(rewardName))],
