@@ -69,3 +69,33 @@ export function participantLookupReader(ctx: IExecuteFunctions): (json: IDataObj
 		return by === 'externalId' ? { externalId: String(value) } : { email: String(value) };
 	};
 }
+
+/** Limit: how many results a list operation returns (n8n's wording and default). */
+export const limitProperty: INodeProperties = {
+	displayName: 'Limit',
+	name: 'limit',
+	type: 'number',
+	typeOptions: { minValue: 1 },
+	default: 50,
+	description: 'Max number of results to return',
+};
+
+/**
+ * Negative Balance: what a reversal does when the points it claws back exceed the balance. One
+ * form for Referral › Reverse (Refund) and Referral Reward › Reverse; `description` says when
+ * points are clawed back there, `refuse` what Refuse leaves unchanged.
+ */
+export function negativeBalanceProperty(description: string, refuse: string): INodeProperties {
+	return {
+		displayName: 'Negative Balance',
+		name: 'negativeBalancePolicy',
+		type: 'options',
+		options: [
+			{ name: 'Allow Negative Balance', value: 'allow_negative', description: 'Take back all points; the participant owes the rest' },
+			{ name: 'Clamp at Zero', value: 'clamp_at_zero', description: 'Take back what is left; the rest is reported as shortfall' },
+			{ name: 'Refuse', value: 'refuse', description: refuse },
+		],
+		default: 'allow_negative',
+		description,
+	};
+}

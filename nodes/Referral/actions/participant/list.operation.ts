@@ -1,18 +1,12 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
+import { limitProperty } from '../../../shared/fields';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { fieldLabels, serviceReader } from '../common';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-	},
+	limitProperty,
 	{
 		displayName: 'Options',
 		name: 'listOptions',

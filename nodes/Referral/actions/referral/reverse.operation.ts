@@ -3,7 +3,7 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import type { RefundedAmountIs } from '../../../../engine/refunds';
 import type { NegativeBalancePolicy } from '../../../../engine/rewards';
 import { EngineError } from '../../../../engine/shared/errors';
-import { yesNo } from '../../../shared/fields';
+import { yesNo, negativeBalanceProperty } from '../../../shared/fields';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { fieldLabels, fieldOption, fieldsReader, serviceReader, toNumber, toText } from '../common';
@@ -51,18 +51,10 @@ const properties: INodeProperties[] = [
 			},
 		],
 	},
-	{
-		displayName: 'Negative Balance',
-		name: 'negativeBalancePolicy',
-		type: 'options',
-		options: [
-			{ name: 'Allow Negative Balance', value: 'allow_negative', description: 'Take back all points; the participant owes the rest' },
-			{ name: 'Clamp at Zero', value: 'clamp_at_zero', description: 'Take back what is left; the rest is reported as shortfall' },
-			{ name: 'Refuse', value: 'refuse', description: 'Stop with an error and change nothing (neither the referral nor its rewards)' },
-		],
-		default: 'allow_negative',
-		description: 'When the refund reverses the referral, its points are clawed back: what to do when they exceed the balance (they were already spent)',
-	},
+	negativeBalanceProperty(
+		'When the refund reverses the referral, its points are clawed back: what to do when they exceed the balance (they were already spent)',
+		'Stop with an error and change nothing (neither the referral nor its rewards)',
+	),
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['referral'], operation: ['reverse'] } }, properties);

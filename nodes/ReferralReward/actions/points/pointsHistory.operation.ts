@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
+import { limitProperty } from '../../../shared/fields';
 import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
@@ -9,14 +10,7 @@ import { rewardAccountFor } from '../rules';
 
 const properties: INodeProperties[] = [
 	...participantProperties(['pointsHistory']),
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-	},
+	limitProperty,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['pointsHistory'] } }, properties);

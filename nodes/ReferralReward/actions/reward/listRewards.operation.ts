@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
+import { limitProperty } from '../../../shared/fields';
 import type { RewardStatus } from '../../../../engine/ledger';
 import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader } from '../../../shared/parameters';
@@ -34,14 +35,7 @@ const properties: INodeProperties[] = [
 		],
 		default: '',
 	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-	},
+	limitProperty,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['listRewards'] } }, properties);

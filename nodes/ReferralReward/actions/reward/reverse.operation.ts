@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
+import { negativeBalanceProperty } from '../../../shared/fields';
 import { ledgerFor } from '../../../shared/ledger';
 import { runPerItem } from '../../../shared/runner';
 import { programReader } from '../../../shared/program';
@@ -11,18 +12,7 @@ const own = (properties: INodeProperties[]) => properties.map(({ displayOptions:
 
 const properties: INodeProperties[] = [
 	...own(referralProperties),
-	{
-		displayName: 'Negative Balance',
-		name: 'negativeBalancePolicy',
-		type: 'options',
-		options: [
-			{ name: 'Allow Negative Balance', value: 'allow_negative', description: 'Take back all points; the participant owes the rest' },
-			{ name: 'Clamp at Zero', value: 'clamp_at_zero', description: 'Take back what is left; the rest is reported as shortfall' },
-			{ name: 'Refuse', value: 'refuse', description: 'Stop with an error and change nothing' },
-		],
-		default: 'allow_negative',
-		description: 'What to do when the points to claw back exceed the balance (they were already spent)',
-	},
+	negativeBalanceProperty('What to do when the points to claw back exceed the balance (they were already spent)', 'Stop with an error and change nothing'),
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['reverse'] } }, properties);
