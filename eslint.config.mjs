@@ -28,6 +28,22 @@ export default tseslint.config(
 		},
 	},
 	{
+		// Type-aware checks on all TypeScript: a promise is awaited or handled, and a switch over a
+		// union names every member (or has a default).
+		files: ['engine/**/*.ts', 'nodes/**/*.ts', 'credentials/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+		languageOptions: { parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname } },
+		rules: {
+			'@typescript-eslint/no-floating-promises': 'error',
+			'@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+		},
+	},
+	{
+		// The engine and the nodes: no assertion restates a type the compiler already knows. (Tests
+		// and credentials cast values typed `any` by untyped scripts and n8n-workflow's loose types.)
+		files: ['engine/**/*.ts', 'nodes/**/*.ts'],
+		rules: { '@typescript-eslint/no-unnecessary-type-assertion': 'error' },
+	},
+	{
 		// What n8n loads: the full community-node rule set.
 		files: ['nodes/**/*.ts', 'credentials/**/*.ts', 'package.json'],
 		plugins: { ...communityRecommended.plugins, 'n8n-nodes-base': n8nNodesBase },

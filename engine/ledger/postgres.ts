@@ -1,7 +1,7 @@
 /* PostgreSQL backend through `pg`, for n8n queue mode (several workers, several machines).
  * A pool per process, READ COMMITTED transactions, unique constraints with ON CONFLICT, row and
  * advisory locks where a read decides a write, and the ledger's tables in their own schema. */
-import type { CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
+import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { EngineError } from '../shared/errors';
 import { SqlLedger } from './sqlLedger';
 import { DDL_TYPES, LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
@@ -51,7 +51,7 @@ export function pgConfig(config: PostgresLedgerConfig, schema: string): PoolConf
 		connectionTimeoutMillis: 10_000,
 		options: `-c search_path=${schema}`,
 		application_name: 'n8n-referral-ledger',
-		types: { getTypeParser } as unknown as CustomTypesConfig,
+		types: { getTypeParser },
 	};
 }
 

@@ -166,7 +166,7 @@ function plural(...args: unknown[]): string {
 	if (typeof hash.other !== 'string') throw helperError('plural', 'needs other="…" (and usually one="…")');
 	const locale = localeOf(options);
 	const category = count === 0 && typeof hash.zero === 'string' ? 'zero' : cached('plural', `p|${locale}`, () => new Intl.PluralRules(locale)).select(count);
-	const chosen = typeof hash[category] === 'string' ? (hash[category] as string) : (hash.other as string);
+	const chosen = typeof hash[category] === 'string' ? (hash[category]) : (hash.other);
 	return chosen.includes('#') ? chosen.split('#').join(numberFormat('plural', locale, {}).format(count)) : chosen;
 }
 

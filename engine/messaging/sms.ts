@@ -183,7 +183,7 @@ export function checkDefaultCountry(country: string | undefined): CountryCode | 
 			field: 'defaultCountry',
 		});
 	}
-	return upper as CountryCode;
+	return upper;
 }
 
 /** Normalises a phone number to E.164 (`+14155552671`), or throws an EngineError saying what is wrong. */

@@ -72,7 +72,7 @@ function spend(): void {
 	if (Date.now() > current.deadline) throw new BudgetExceeded('time');
 }
 
-const builtInEach = env.helpers.each as Handlebars.HelperDelegate;
+const builtInEach = env.helpers.each;
 env.registerHelper('each', function (this: unknown, context: unknown, options: Handlebars.HelperOptions) {
 	const fn = options.fn;
 	const counted = Object.assign((item: unknown, frame?: Handlebars.RuntimeOptions) => {
@@ -120,7 +120,7 @@ function compileNow(source: string, options: CompileOptions): TemplateFn {
 	const ast = env.parse(source);
 	const environment = new pipeline.Compiler().compile(ast, options);
 	const spec = new pipeline.JavaScriptCompiler().compile(environment, options, undefined, true);
-	return env.template(spec as Parameters<typeof env.template>[0]) as TemplateFn;
+	return env.template(spec as Parameters<typeof env.template>[0]);
 }
 
 /** The UTF-8 size of `text` when it is over `limit`, else undefined. */

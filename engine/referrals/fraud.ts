@@ -97,7 +97,7 @@ export const DEFAULT_FRAUD_POLICY: FraudPolicy = Object.freeze({
 	ringMaxDepth: 6,
 	stripTagsForAllDomains: false,
 	disposable: Object.freeze({ extraDomains: [], allowDomains: [] }),
-}) as FraudPolicy;
+});
 
 const VALIDATED = new WeakSet<object>();
 

@@ -44,7 +44,7 @@ export async function getParticipant(ctx: ReferralContext, query: { email?: stri
 	]);
 	const by = counts.byStatus;
 	const kept = rewards.filter((r) => r.status !== 'reversed');
-	const label = (r: (typeof rewards)[number], key: string) => (typeof r.metadata?.[key] === 'string' ? (r.metadata[key] as string) : r.rule);
+	const label = (r: (typeof rewards)[number], key: string) => (typeof r.metadata?.[key] === 'string' ? (r.metadata[key]) : r.rule);
 	const tiers = kept.filter((r) => r.kind === 'tier');
 	return {
 		participant: participantView(ctx, participant, codes[0]?.code ?? null),

@@ -364,7 +364,7 @@ async function assess(
 		ctx.ledger.countReferrals({ programId, referrerId: referrer.id, since: at - 24 * HOUR_MS, until: at + 1 }),
 	]);
 	const graphEdges = await pathEdges(ctx, referee.id, referrer.id, policy.ringMaxDepth);
-	const signal = (p: ParticipantRecord, key: string) => (typeof p.metadata?.[key] === 'string' ? (p.metadata[key] as string) : undefined);
+	const signal = (p: ParticipantRecord, key: string) => (typeof p.metadata?.[key] === 'string' ? (p.metadata[key]) : undefined);
 	return assessReferral(
 		{
 			at,

@@ -2,7 +2,7 @@ import { EngineError } from '../shared/errors';
 import { pages } from '../ledger/pages';
 import type { LedgerStore, ReferralRecord } from '../ledger/store';
 import { isValidOrderAmount } from '../shared/money';
-import { isReferralStatus, type ReferralStatus } from './lifecycle';
+import { isReferralStatus } from './lifecycle';
 import { programStats, type ConversionRow, type CustomerRow, type ProgramStats, type StatusCounts } from './metrics';
 import { periodWindow, type Period, type TimeWindow, type WindowOptions } from '../shared/periods';
 import { requireInteger } from '../shared/guards';
@@ -73,7 +73,7 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 	const converted: ReferralRecord[] = [];
 	const warnings: string[] = [];
 	await eachReferral(ledger, programId, window, (r) => {
-		if (isReferralStatus(r.status)) statusCounts[r.status as ReferralStatus] = (statusCounts[r.status as ReferralStatus] ?? 0) + 1;
+		if (isReferralStatus(r.status)) statusCounts[r.status] = (statusCounts[r.status] ?? 0) + 1;
 		referrers.add(r.referrerId);
 		if (r.qualifiedAt !== null && ['qualified', 'reversed'].includes(r.status)) converted.push(r);
 	});

@@ -282,7 +282,7 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, check
 		...(remember || newPart
 			? {
 					referralMetadata: {
-						...(remember ? { refund: { orderId: qualifying!.orderId, refundedAmount: r.refundedAmount } } : {}),
+						...(remember ? { refund: { orderId: qualifying.orderId, refundedAmount: r.refundedAmount } } : {}),
 						...(newPart ? { [PARTS]: { ...parts, [checked.refundId as string]: checked.refundedAmount } } : {}),
 					},
 				}
@@ -291,7 +291,7 @@ async function attemptRefund(ctx: RefundContext, referral: ReferralRecord, check
 		...(parts !== undefined ? { referralMetadataExpected: { [PARTS]: referral.metadata?.[PARTS] ?? null } } : {}),
 		rewardIds: rewards.map((w) => w.id),
 		rewards: plan.steps,
-		answer: answer as unknown as Record<string, unknown>,
+		answer: answer,
 		...(standing.input ? { standing: standing.input } : {}),
 	});
 	return { ...(stored.answer as unknown as Omit<RefundOutcome, 'replayed'>), replayed: stored.replayed };

@@ -173,7 +173,7 @@ export class RewardAccount {
 					reason: `referral ${referral.id} reversed`,
 					rewardIds: records.map((r) => r.id),
 					rewards: plan.steps,
-					answer: answer as unknown as Record<string, unknown>,
+					answer: answer,
 					...(standing.input ? { standing: standing.input } : {}),
 				});
 				return { ...(stored.answer as unknown as Omit<ReversalResult, 'replayed'>), replayed: stored.replayed };

@@ -230,7 +230,7 @@ export class RewardService extends RewardAccount {
 		const where = { programId: this.programId, operation: 'evaluation', key: this.evaluationKey(result.referralId) };
 		if (await this.ledger.keptAnswer(where)) return;
 		const rewards = result.rewards.map(({ email: _email, replayed: _replayed, ...rest }) => rest);
-		await this.ledger.keepAnswer({ ...where, answer: { ...result, rewards } as unknown as Record<string, unknown> });
+		await this.ledger.keepAnswer({ ...where, answer: { ...result, rewards } });
 	}
 
 	private async fromKept(kept: Record<string, unknown>): Promise<EvaluationResult> {
@@ -313,7 +313,7 @@ export class RewardService extends RewardAccount {
 				recipientId: String(r.recipientId),
 				side: r.side,
 				evaluation: m.evaluation,
-				kind: r.kind as PaidAward['kind'],
+				kind: r.kind,
 				rule: r.rule,
 			};
 			if (typeof m.ruleKey === 'string') award.ruleKey = m.ruleKey;

@@ -181,8 +181,8 @@ function paidAwards(raw: unknown): PaidAward[] {
 		};
 		if (typeof r.ruleKey === 'string') award.ruleKey = r.ruleKey;
 		if (typeof r.slot === 'number') award.slot = r.slot;
-		for (const key of ['points', 'amount', 'percentOff'] as const) if (typeof r[key] === 'number') award[key] = r[key] as number;
-		for (const key of ['currency', 'customType'] as const) if (typeof r[key] === 'string') award[key] = r[key] as string;
+		for (const key of ['points', 'amount', 'percentOff'] as const) if (typeof r[key] === 'number') award[key] = r[key];
+		for (const key of ['currency', 'customType'] as const) if (typeof r[key] === 'string') award[key] = r[key];
 		return award;
 	});
 }

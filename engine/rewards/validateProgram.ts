@@ -64,7 +64,7 @@ class RuleContext {
 
 function validateRewardSpec(raw: unknown, ctx: RuleContext, programCurrency: string | undefined, allowPercentOfOrder: boolean): RewardSpec {
 	if (!isRecord(raw)) ctx.fail('invalid_reward', 'reward', `reward must be an object with a kind (got ${describe(raw)}).`);
-	const r = raw as Record<string, unknown>;
+	const r = raw;
 	if (typeof r.kind !== 'string' || !(VALUE_KINDS as readonly string[]).includes(r.kind)) {
 		ctx.fail('unknown_kind', 'kind', `kind must be one of ${VALUE_KINDS.join(', ')} (got ${describe(r.kind)}).`);
 	}

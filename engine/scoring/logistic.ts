@@ -272,7 +272,7 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 		const variance = present === 0 ? 0 : Math.max(0, sumSq / present - mean * mean);
 		// A constant feature keeps std 1 so it encodes as 0 and the penalty holds its coefficient at 0.
 		const std = variance > 1e-24 ? Math.sqrt(variance) : 1;
-		features.push({ name: spec.name, field: spec.field, type: spec.type as 'numeric' | 'boolean', column, mean, std });
+		features.push({ name: spec.name, field: spec.field, type: spec.type, column, mean, std });
 		column += 1;
 	});
 

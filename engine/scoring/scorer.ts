@@ -133,7 +133,7 @@ export class CompiledRuleSet implements RuleScorer, TextCache {
 			let badInput: BadInput | undefined;
 			if (outcome >= MISSING) {
 				if (rule.policy === 'error') this.fail(rule, rule.slot, rule.field, outcome, leadLabel);
-				badInput = { field: rule.field, reason: REASONS[outcome], policy: rule.policy as 'skip' | 'zero' };
+				badInput = { field: rule.field, reason: REASONS[outcome], policy: rule.policy };
 				if (rule.policy === 'skip') outcome = NO;
 				else if (rule.dateOperator) outcome = nowMs >= 0 && nowMs <= rule.windowMs ? YES : NO;
 				else outcome = rule.zeroOutcome;
@@ -145,7 +145,7 @@ export class CompiledRuleSet implements RuleScorer, TextCache {
 				if (at !== at) {
 					const problem = this.dateProblem(rule.decaySlot);
 					if (rule.policy === 'error') this.fail(rule, rule.decaySlot, rule.decay.dateField, problem, leadLabel);
-					badInput = { field: rule.decay.dateField, reason: REASONS[problem], policy: rule.policy as 'skip' | 'zero' };
+					badInput = { field: rule.decay.dateField, reason: REASONS[problem], policy: rule.policy };
 					// zero: the event counts as infinitely old, so nothing of it survives.
 					if (rule.policy === 'skip') outcome = NO;
 					else factor = 0;

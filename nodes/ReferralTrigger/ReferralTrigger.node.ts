@@ -1,4 +1,4 @@
-import type { IDataObject, INodeExecutionData, INodeType, INodeTypeDescription, IPollFunctions } from 'n8n-workflow';
+import type { INodeExecutionData, INodeType, INodeTypeDescription, IPollFunctions } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import type { LedgerEvent } from '../../engine/ledger';
 import { ledgerFor, ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
@@ -88,7 +88,7 @@ export class ReferralTrigger implements INodeType {
 		const ledger = await ledgerFor(this);
 		const toItems = (events: LedgerEvent[]) =>
 			this.helpers.returnJsonArray(
-				events.map((e) => ({ id: e.id, type: e.type, program: e.programId, createdAt: new Date(e.createdAt).toISOString(), ...e.payload }) as IDataObject),
+				events.map((e) => ({ id: e.id, type: e.type, program: e.programId, createdAt: new Date(e.createdAt).toISOString(), ...e.payload })),
 			);
 
 		if (this.getMode() === 'manual') {

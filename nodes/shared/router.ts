@@ -32,8 +32,8 @@ export interface RouterOptions {
 /** The node's `execute`: reads resource and operation once and hands the execution to the operation's file. */
 export function routerFor(resources: ResourceMap, { defaultResource, outputs = 1, operationDecides = false }: RouterOptions = {}) {
 	return async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const operation = this.getNodeParameter('operation', 0) as string;
-		let resource = (defaultResource === undefined ? this.getNodeParameter('resource', 0) : this.getNodeParameter('resource', 0, defaultResource)) as string;
+		const operation = String(this.getNodeParameter('operation', 0));
+		let resource = String(defaultResource === undefined ? this.getNodeParameter('resource', 0) : this.getNodeParameter('resource', 0, defaultResource));
 		if (operationDecides && !(Object.hasOwn(resources, resource) && Object.hasOwn(resources[resource], operation))) {
 			resource = Object.keys(resources).find((name) => Object.hasOwn(resources[name], operation)) ?? resource;
 		}

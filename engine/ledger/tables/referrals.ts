@@ -202,7 +202,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 					if (code !== undefined) {
 						const found = await w.tx.get(`SELECT id FROM codes WHERE program_id = $1 AND code = $2`, [programId, code]);
 						if (!found) fail('unknown_code', 'code', `this code does not exist in program "${programId}"`);
-						codeId = n(found!.id);
+						codeId = n(found.id);
 					}
 					const q = new Params();
 					const sets = [

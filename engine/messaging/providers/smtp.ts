@@ -188,7 +188,7 @@ export function createSmtpSender(credentials: SmtpCredentials, options: SmtpOpti
 					headers,
 					messageId,
 					...(hooks ? { handOverHooks: hooks } : {}),
-				} as Parameters<typeof transporter.sendMail>[0]);
+				});
 				return { provider: SMTP, providerMessageId: info.messageId };
 			} catch (error) {
 				const refused = error instanceof HandOverRefused ? error : (error as { cause?: unknown })?.cause;

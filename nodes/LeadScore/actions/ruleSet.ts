@@ -123,6 +123,9 @@ export function ruleFromEntry(entry: RuleEntry): ScoringRule {
 		case 'withinLastDays':
 			rule.days = numeric(entry.days) as number;
 			break;
+		case 'exists':
+		case 'isEmpty':
+			break; // nothing to compare with
 	}
 	const decay = decayOf(entry);
 	if (decay) rule.decay = decay;

@@ -125,7 +125,7 @@ export async function executeSignUp(ctx: IExecuteFunctions, mode: 'enrol' | 'rec
 				name: toText(f.name),
 				phone: toText(f.phone),
 				referralCode: withReferral ? toText(f.referralCode) : undefined,
-				referrerId: withReferral ? (toText(f.referrerId) as string | undefined) : undefined,
+				referrerId: withReferral ? (toText(f.referrerId)) : undefined,
 				ip: toText(f.ip),
 				userAgent: toText(f.userAgent),
 				device: toText(f.device),

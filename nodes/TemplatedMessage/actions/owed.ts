@@ -142,7 +142,7 @@ export async function sendOwed<M extends OutgoingEmail | OutgoingSms>(
 	const itemFor = (record: MessageRecord) => itemOfKey.get(record.group ?? record.idempotencyKey) ?? itemOfKey.get(record.idempotencyKey) ?? 0;
 	const emit = (record: MessageRecord, result: SendResult) => {
 		outputs[OUTPUTS[result.outcome]].push({
-			json: { messageKey: record.idempotencyKey, topic: record.topic, recipient: record.recipient, data: (record.data ?? {}) as IDataObject, delivery: result },
+			json: { messageKey: record.idempotencyKey, topic: record.topic, recipient: record.recipient, data: (record.data ?? {}), delivery: result },
 			pairedItem: { item: itemFor(record) },
 		});
 	};

@@ -198,7 +198,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const ruleParameters: RuleSetParameters = {};
 	if (evaluate !== 'model') {
 		for (const name of ['rules', 'groups', 'total'] as const) {
-			(ruleParameters as IDataObject)[name] = this.getNodeParameter(name, 0, {}) as IDataObject;
+			(ruleParameters as IDataObject)[name] = this.getNodeParameter(name, 0, {});
 		}
 	}
 	const features = evaluate === 'rules' ? undefined : (this.getNodeParameter('features', 0, {}) as Parameters<typeof featureSpecsFrom>[0]);

@@ -88,7 +88,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			return await (await serviceFor(itemIndex)).reverse({
 				...(amountIs === 'this_refund' ? { refundedAmountIs: amountIs, refundId: toText(f.refundId) } : {}),
 				orderId: by === 'orderId' ? toText(f.orderId) : undefined,
-				referralId: by === 'referralId' ? (toText(f.referralId) as string) : undefined,
+				referralId: by === 'referralId' ? (toText(f.referralId)) : undefined,
 				refundedAmount: toNumber(f.refundedAmount, 'refundedAmount'),
 				orderAmount: toNumber(f.orderAmount, 'orderAmount'),
 				cancelled: f.cancelled === undefined ? undefined : yesNo(f.cancelled),

@@ -1,4 +1,4 @@
-import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { EngineError } from '../../../../engine/shared/errors';
 import { signWebhook, type WebhookSource } from '../../../../engine/webhooks/signatures';
@@ -34,7 +34,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				if (value === undefined || value === null) throw new EngineError('required', `${fieldFor(itemIndex)} is required`, { field: 'body', hint: `The item has no "${fieldFor(itemIndex)}" to sign: set Body Field` });
 				const body = typeof value === 'string' ? value : JSON.stringify(value);
 				const { header, value: signature } = signWebhook({ source: sourceFor(itemIndex), body, secret });
-				return { body, headers: { 'Content-Type': 'application/json', [header]: signature } } as IDataObject;
+				return { body, headers: { 'Content-Type': 'application/json', [header]: signature } };
 			},
 			{ body: 'Body Field', credential: 'Webhook Signing Secret credential' },
 		),
