@@ -13,8 +13,14 @@ const communityRecommended = n8nCommunity.configs.recommended;
 
 /** Imports the engine never makes (n8n and its adapters), repeated by the per-folder blocks below. */
 const ENGINE_IMPORTS = [
-	{ group: ['n8n-workflow', 'n8n-workflow/*', 'n8n-core', 'n8n-core/*', '@n8n/*'], message: 'The engine never imports n8n; put n8n glue in nodes/.' },
-	{ group: ['**/nodes/**', '**/credentials/**'], message: 'The engine must not depend on the n8n adapters.' },
+	{
+		group: ['n8n-workflow', 'n8n-workflow/*', 'n8n-core', 'n8n-core/*', '@n8n/*'],
+		message: 'The engine never imports n8n; put n8n glue in nodes/.',
+	},
+	{
+		group: ['**/nodes/**', '**/credentials/**'],
+		message: 'The engine must not depend on the n8n adapters.',
+	},
 ];
 
 export default tseslint.config(
@@ -24,17 +30,31 @@ export default tseslint.config(
 		extends: [eslint.configs.recommended, tseslint.configs.recommended],
 		rules: {
 			'prefer-spread': 'off',
-			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+			'@typescript-eslint/no-unused-vars': [
+				'error',
+				{ argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+			],
 		},
 	},
 	{
 		// Type-aware checks on all TypeScript: a promise is awaited or handled, and a switch over a
 		// union names every member (or has a default).
-		files: ['engine/**/*.ts', 'nodes/**/*.ts', 'credentials/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
-		languageOptions: { parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname } },
+		files: [
+			'engine/**/*.ts',
+			'nodes/**/*.ts',
+			'credentials/**/*.ts',
+			'test/**/*.ts',
+			'bench/**/*.ts',
+		],
+		languageOptions: {
+			parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname },
+		},
 		rules: {
 			'@typescript-eslint/no-floating-promises': 'error',
-			'@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+			'@typescript-eslint/switch-exhaustiveness-check': [
+				'error',
+				{ considerDefaultExhaustiveForUnions: true },
+			],
 		},
 	},
 	{
@@ -60,7 +80,10 @@ export default tseslint.config(
 	},
 	{
 		files: ['credentials/**/*.ts'],
-		rules: { ...n8nNodesBase.configs.credentials.rules, 'n8n-nodes-base/cred-class-field-documentation-url-miscased': 'off' },
+		rules: {
+			...n8nNodesBase.configs.credentials.rules,
+			'n8n-nodes-base/cred-class-field-documentation-url-miscased': 'off',
+		},
 	},
 	{
 		files: ['nodes/**/*.ts'],
@@ -87,7 +110,16 @@ export default tseslint.config(
 		rules: {
 			'no-restricted-imports': [
 				'error',
-				{ patterns: [...ENGINE_IMPORTS, { group: ['**/rewards', '**/rewards/**'], message: 'engine/referrals must not import engine/rewards: move what both need to engine/shared, or the use case above both (e.g. engine/refunds).' }] },
+				{
+					patterns: [
+						...ENGINE_IMPORTS,
+						{
+							group: ['**/rewards', '**/rewards/**'],
+							message:
+								'engine/referrals must not import engine/rewards: move what both need to engine/shared, or the use case above both (e.g. engine/refunds).',
+						},
+					],
+				},
 			],
 		},
 	},
@@ -96,7 +128,16 @@ export default tseslint.config(
 		rules: {
 			'no-restricted-imports': [
 				'error',
-				{ patterns: [...ENGINE_IMPORTS, { group: ['**/referrals', '**/referrals/**'], message: 'engine/rewards must not import engine/referrals: move what both need to engine/shared, or the use case above both (e.g. engine/refunds).' }] },
+				{
+					patterns: [
+						...ENGINE_IMPORTS,
+						{
+							group: ['**/referrals', '**/referrals/**'],
+							message:
+								'engine/rewards must not import engine/referrals: move what both need to engine/shared, or the use case above both (e.g. engine/refunds).',
+						},
+					],
+				},
 			],
 		},
 	},
@@ -106,14 +147,32 @@ export default tseslint.config(
 		rules: {
 			'no-restricted-imports': [
 				'error',
-				{ patterns: [...ENGINE_IMPORTS, { group: ['../*', '!../shared', '!../shared/**'], message: 'engine/shared must not import a domain: it is what the domains share.' }] },
+				{
+					patterns: [
+						...ENGINE_IMPORTS,
+						{
+							group: ['../*', '!../shared', '!../shared/**'],
+							message: 'engine/shared must not import a domain: it is what the domains share.',
+						},
+					],
+				},
 			],
 		},
 	},
 	{
-		files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.{js,mjs}', 'gulpfile.js', '*.mts', '*.mjs'],
+		files: [
+			'test/**/*.ts',
+			'bench/**/*.ts',
+			'scripts/**/*.{js,mjs}',
+			'gulpfile.js',
+			'*.mts',
+			'*.mjs',
+		],
 		languageOptions: { globals: { ...globals.node } },
-		rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-require-imports': 'off' },
+		rules: {
+			'@typescript-eslint/no-explicit-any': 'off',
+			'@typescript-eslint/no-require-imports': 'off',
+		},
 	},
 	{
 		files: ['scripts/**/*.{js,mjs}', 'gulpfile.js'],

@@ -8,7 +8,9 @@ const COUNT = 1_000_000;
 
 async function main(): Promise<void> {
 	const ours = new CodeGenerator({ length: 8 });
-	const baselineSeconds = await bestOf(3, () => generate({ count: COUNT, length: 8, charset: DEFAULT_ALPHABET }));
+	const baselineSeconds = await bestOf(3, () =>
+		generate({ count: COUNT, length: 8, charset: DEFAULT_ALPHABET }),
+	);
 	const subjectSeconds = await bestOf(3, () => ours.generate(COUNT));
 	report({
 		name: 'generate 1,000,000 distinct 8-character codes',

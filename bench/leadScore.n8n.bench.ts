@@ -91,20 +91,95 @@ return out;
 /** The same 10 rules in the Lead Score node's form. */
 const rules = {
 	rule: [
-		{ name: 'Company size', group: 'fit', field: 'company.employees', operator: 'between', min: 50, max: 1000, points: 20 },
-		{ name: 'Target industry', group: 'fit', field: 'company.industry', operator: 'inList', values: 'saas, fintech', points: 15 },
-		{ name: 'Senior title', group: 'fit', field: 'jobTitle', operator: 'regex', pattern: '(head|director|vp|chief)', points: 15 },
-		{ name: 'Free mail', group: 'fit', field: 'email', operator: 'regex', pattern: '@(gmail|yahoo|hotmail)\\.', points: -10 },
-		{ name: 'Target country', group: 'fit', field: 'country', operator: 'inList', values: 'US, GB, DE', points: 10 },
-		{ name: 'Pricing views', group: 'engagement', field: 'pricingViews', operator: 'greaterThan', number: 2, points: 20 },
-		{ name: 'Recent visit', group: 'engagement', field: 'lastVisitAt', operator: 'withinLastDays', days: 30, points: 15 },
-		{ name: 'Webinar', group: 'engagement', field: 'webinarAttended', operator: 'equals', value: 'true', points: 10, decay: 'exponential', decayDateField: 'webinarAt', halfLifeDays: 30 },
+		{
+			name: 'Company size',
+			group: 'fit',
+			field: 'company.employees',
+			operator: 'between',
+			min: 50,
+			max: 1000,
+			points: 20,
+		},
+		{
+			name: 'Target industry',
+			group: 'fit',
+			field: 'company.industry',
+			operator: 'inList',
+			values: 'saas, fintech',
+			points: 15,
+		},
+		{
+			name: 'Senior title',
+			group: 'fit',
+			field: 'jobTitle',
+			operator: 'regex',
+			pattern: '(head|director|vp|chief)',
+			points: 15,
+		},
+		{
+			name: 'Free mail',
+			group: 'fit',
+			field: 'email',
+			operator: 'regex',
+			pattern: '@(gmail|yahoo|hotmail)\\.',
+			points: -10,
+		},
+		{
+			name: 'Target country',
+			group: 'fit',
+			field: 'country',
+			operator: 'inList',
+			values: 'US, GB, DE',
+			points: 10,
+		},
+		{
+			name: 'Pricing views',
+			group: 'engagement',
+			field: 'pricingViews',
+			operator: 'greaterThan',
+			number: 2,
+			points: 20,
+		},
+		{
+			name: 'Recent visit',
+			group: 'engagement',
+			field: 'lastVisitAt',
+			operator: 'withinLastDays',
+			days: 30,
+			points: 15,
+		},
+		{
+			name: 'Webinar',
+			group: 'engagement',
+			field: 'webinarAttended',
+			operator: 'equals',
+			value: 'true',
+			points: 10,
+			decay: 'exponential',
+			decayDateField: 'webinarAt',
+			halfLifeDays: 30,
+		},
 		{ name: 'Referred', group: 'referral', field: 'referredBy', operator: 'exists', points: 15 },
-		{ name: 'Trial', group: 'engagement', field: 'tags', operator: 'contains', value: 'trial', points: 10 },
+		{
+			name: 'Trial',
+			group: 'engagement',
+			field: 'tags',
+			operator: 'contains',
+			value: 'trial',
+			points: 10,
+		},
 	],
 };
 
-function node(id: string, name: string, type: string, typeVersion: number, x: number, y: number, parameters: Record<string, unknown>) {
+function node(
+	id: string,
+	name: string,
+	type: string,
+	typeVersion: number,
+	x: number,
+	y: number,
+	parameters: Record<string, unknown>,
+) {
 	return { id, name, type, typeVersion, position: [x, y], parameters };
 }
 
@@ -122,8 +197,16 @@ const workflow = {
 	name: `Bench: score ${COUNT} leads, Code node vs Lead Score node`,
 	nodes: [
 		node('a1', 'Start', 'n8n-nodes-base.manualTrigger', 1, 0, 0, {}),
-		node('a2', 'Make Leads', 'n8n-nodes-base.code', 2, 220, 0, { mode: 'runOnceForAllItems', language: 'javaScript', jsCode: makeLeads }),
-		node('a3', 'Score in Code', 'n8n-nodes-base.code', 2, 440, -200, { mode: 'runOnceForAllItems', language: 'javaScript', jsCode: scoreInCode }),
+		node('a2', 'Make Leads', 'n8n-nodes-base.code', 2, 220, 0, {
+			mode: 'runOnceForAllItems',
+			language: 'javaScript',
+			jsCode: makeLeads,
+		}),
+		node('a3', 'Score in Code', 'n8n-nodes-base.code', 2, 440, -200, {
+			mode: 'runOnceForAllItems',
+			language: 'javaScript',
+			jsCode: scoreInCode,
+		}),
 		node('a4', 'Lead Score', LEAD_SCORE, 1, 440, 0, leadScoreParameters('score')),
 		node('a5', 'Lead Score (with why)', LEAD_SCORE, 1, 440, 200, leadScoreParameters('matched')),
 	],
@@ -156,8 +239,15 @@ function execute(bin: string, env: Record<string, string>, dir: string): any {
 	const file = path.join(dir, 'execute.out');
 	const fd = openSync(file, 'w');
 	try {
-		const result = spawnSync(process.execPath, [bin, 'execute', `--id=${WORKFLOW_ID}`, '--rawOutput'], { env, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
-		if (result.status !== 0) throw new Error(`n8n execute failed (exit ${result.status}):\n${(result.stderr ?? '').slice(-4000)}`);
+		const result = spawnSync(
+			process.execPath,
+			[bin, 'execute', `--id=${WORKFLOW_ID}`, '--rawOutput'],
+			{ env, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' },
+		);
+		if (result.status !== 0)
+			throw new Error(
+				`n8n execute failed (exit ${result.status}):\n${(result.stderr ?? '').slice(-4000)}`,
+			);
 	} finally {
 		closeSync(fd);
 	}
@@ -169,12 +259,17 @@ function execute(bin: string, env: Record<string, string>, dir: string): any {
 function checkSameScores(code: Task, ours: Task, label: string): void {
 	const a = code.data.main[0];
 	const b = ours.data.main[0];
-	if (a.length !== LEADS || b.length !== LEADS) throw new Error(`${label}: expected ${LEADS} items from each branch, got ${a.length} and ${b.length}`);
+	if (a.length !== LEADS || b.length !== LEADS)
+		throw new Error(
+			`${label}: expected ${LEADS} items from each branch, got ${a.length} and ${b.length}`,
+		);
 	for (let i = 0; i < LEADS; i++) {
 		const expected = a[i].json.score as number;
 		const got = b[i].json.leadScore?.score as number;
 		if (a[i].json.id !== b[i].json.id || !(Math.abs(expected - got) < 1e-9)) {
-			throw new Error(`${label}: lead ${a[i].json.id} scores ${expected} in the Code node but ${got} in the Lead Score node; the comparison would not be fair`);
+			throw new Error(
+				`${label}: lead ${a[i].json.id} scores ${expected} in the Code node but ${got} in the Lead Score node; the comparison would not be fair`,
+			);
 		}
 	}
 }
@@ -196,7 +291,10 @@ async function main(): Promise<void> {
 		let distinctScores = 0;
 		for (let run = 0; run < RUNS; run++) {
 			const result = execute(bin, env, userFolder);
-			if (result.status !== 'success') throw new Error(`The bench workflow ended with status ${result.status}: ${JSON.stringify(result.data?.resultData?.error ?? {}).slice(0, 2000)}`);
+			if (result.status !== 'success')
+				throw new Error(
+					`The bench workflow ended with status ${result.status}: ${JSON.stringify(result.data?.resultData?.error ?? {}).slice(0, 2000)}`,
+				);
 			const runData = result.data.resultData.runData as Record<string, Task[]>;
 			const code = runData['Score in Code'][0];
 			const score = runData['Lead Score'][0];
@@ -226,7 +324,8 @@ async function main(): Promise<void> {
 			name: `n8n: score ${COUNT} leads with 10 rules and explain each (Score and Matched Rules)`,
 			baseline: 'n8n Code node, same 10 rules in plain JavaScript (score only)',
 			baselineSeconds: best.code / 1000,
-			subject: 'Lead Score node, Score Leads with the matched rules, decay and clipping on every lead',
+			subject:
+				'Lead Score node, Score Leads with the matched rules, decay and clipping on every lead',
 			subjectSeconds: best.why / 1000,
 			note,
 		});
@@ -236,6 +335,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-	process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+	process.stderr.write(
+		`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+	);
 	process.exitCode = 1;
 });

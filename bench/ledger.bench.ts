@@ -27,7 +27,8 @@ const PG_WRITERS = 4;
 const REPEATS = 3;
 const PG_URL = process.env.LEDGER_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
-const SUBJECT = 'engine/ledger issueCodes (unique per program, collision retry, idempotency key per batch)';
+const SUBJECT =
+	'engine/ledger issueCodes (unique per program, collision retry, idempotency key per batch)';
 
 /** 10 characters over 32 symbols (50 bits) from the CSPRNG, buffered: the same generator for every side. */
 function codeGenerator(): () => string {
@@ -46,11 +47,16 @@ function codeGenerator(): () => string {
 
 const generate = codeGenerator();
 const chunkCodes = () => Array.from({ length: CHUNK }, generate);
-const COLUMNS = 'program_id, code, owner_id, status, expires_at, max_uses, uses, created_at, updated_at';
+const COLUMNS =
+	'program_id, code, owner_id, status, expires_at, max_uses, uses, created_at, updated_at';
 const INDEX_FREE_TABLE = `(id INTEGER PRIMARY KEY, program_id TEXT NOT NULL, code TEXT NOT NULL, owner_id BIGINT, status TEXT NOT NULL, expires_at BIGINT, max_uses INTEGER, uses INTEGER NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`;
 
 function plainInsert(table: string, placeholder: (n: number) => string): string {
-	const values = Array.from({ length: CHUNK }, (_, i) => `(${placeholder(1)}, ${placeholder(i + 6)}, ${placeholder(2)}, 'active', ${placeholder(3)}, ${placeholder(4)}, 0, ${placeholder(5)}, ${placeholder(5)})`);
+	const values = Array.from(
+		{ length: CHUNK },
+		(_, i) =>
+			`(${placeholder(1)}, ${placeholder(i + 6)}, ${placeholder(2)}, 'active', ${placeholder(3)}, ${placeholder(4)}, 0, ${placeholder(5)}, ${placeholder(5)})`,
+	);
 	return `INSERT INTO ${table} (${COLUMNS}) VALUES ${values.join(', ')}`;
 }
 
@@ -68,7 +74,14 @@ async function alternate(sides: Side[]): Promise<number[]> {
 	return best;
 }
 
-function rows(backend: string, writers: string, sameTable: number, indexFree: number, ledger: number, driver: string): void {
+function rows(
+	backend: string,
+	writers: string,
+	sameTable: number,
+	indexFree: number,
+	ledger: number,
+	driver: string,
+): void {
 	const rate = (s: number) => `${Math.round(CODES / s).toLocaleString('en-US')} codes/s`;
 	const name = `issue ${CODES.toLocaleString('en-US')} codes in batches of ${BATCH.toLocaleString('en-US')} (${backend}, ${writers})`;
 	report({
@@ -98,14 +111,22 @@ async function sqliteBench(dir: string): Promise<void> {
 	const indexFree: DatabaseSync[] = [];
 	const open = (path: string) => {
 		const db = new DatabaseSync(path);
-		db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;');
+		db.exec(
+			'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;',
+		);
 		return db;
 	};
 	for (let run = 0; run <= REPEATS; run++) {
-		const ledger = await openSqliteLedger({ backend: 'sqlite', path: join(dir, `ledger-${run}.sqlite`) });
+		const ledger = await openSqliteLedger({
+			backend: 'sqlite',
+			path: join(dir, `ledger-${run}.sqlite`),
+		});
 		await ledger.ensureProgram({ id: 'bench' });
 		ledgers.push(ledger);
-		const same = await openSqliteLedger({ backend: 'sqlite', path: join(dir, `same-${run}.sqlite`) });
+		const same = await openSqliteLedger({
+			backend: 'sqlite',
+			path: join(dir, `same-${run}.sqlite`),
+		});
 		await same.ensureProgram({ id: 'bench' });
 		await same.close();
 		sameTables.push(open(join(dir, `same-${run}.sqlite`)));
@@ -118,7 +139,8 @@ async function sqliteBench(dir: string): Promise<void> {
 		const insert = db.prepare(plainInsert(table, (n) => `?${n}`));
 		for (let b = 0; b < CODES / BATCH; b++) {
 			db.exec('BEGIN IMMEDIATE');
-			for (let c = 0; c < BATCH / CHUNK; c++) insert.run('bench', null, null, null, Date.now(), ...chunkCodes());
+			for (let c = 0; c < BATCH / CHUNK; c++)
+				insert.run('bench', null, null, null, Date.now(), ...chunkCodes());
 			db.exec('COMMIT');
 		}
 	};
@@ -126,10 +148,16 @@ async function sqliteBench(dir: string): Promise<void> {
 		plain(sameTables, 'codes'),
 		plain(indexFree, 'plain_codes'),
 		async (run) => {
-			for (let b = 0; b < CODES / BATCH; b++) await ledgers[run].issueCodes(BATCH, { programId: 'bench', generate, idempotencyKey: `batch-${b}` });
+			for (let b = 0; b < CODES / BATCH; b++)
+				await ledgers[run].issueCodes(BATCH, {
+					programId: 'bench',
+					generate,
+					idempotencyKey: `batch-${b}`,
+				});
 		},
 	]);
-	if ((await ledgers[1].listCodes({ programId: 'bench', limit: 1 })).length !== 1) throw new Error('the ledger stored no codes');
+	if ((await ledgers[1].listCodes({ programId: 'bench', limit: 1 })).length !== 1)
+		throw new Error('the ledger stored no codes');
 	for (const l of ledgers) await l.close();
 	for (const db of [...sameTables, ...indexFree]) db.close();
 	rows('SQLite', '1 writer', same, free, ledger, 'node:sqlite');
@@ -170,14 +198,25 @@ async function pgBench(): Promise<void> {
 	try {
 		for (let run = 0; run <= REPEATS; run++) {
 			schemas.push(schema('ledger', run), schema('same', run), schema('free', run));
-			const ledger = await openPostgresLedger({ backend: 'postgres', connectionString: PG_URL, schema: schema('ledger', run), poolSize: PG_WRITERS });
+			const ledger = await openPostgresLedger({
+				backend: 'postgres',
+				connectionString: PG_URL,
+				schema: schema('ledger', run),
+				poolSize: PG_WRITERS,
+			});
 			await ledger.ensureProgram({ id: 'bench' });
 			ledgers.push(ledger);
-			const same = await openPostgresLedger({ backend: 'postgres', connectionString: PG_URL, schema: schema('same', run) });
+			const same = await openPostgresLedger({
+				backend: 'postgres',
+				connectionString: PG_URL,
+				schema: schema('same', run),
+			});
 			await same.ensureProgram({ id: 'bench' });
 			await same.close();
 			await admin.query(`CREATE SCHEMA ${schema('free', run)}`);
-			await admin.query(`CREATE TABLE ${schema('free', run)}.plain_codes ${INDEX_FREE_TABLE.replace('INTEGER PRIMARY KEY', 'BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY')}`);
+			await admin.query(
+				`CREATE TABLE ${schema('free', run)}.plain_codes ${INDEX_FREE_TABLE.replace('INTEGER PRIMARY KEY', 'BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY')}`,
+			);
 		}
 		const batches = CODES / BATCH;
 		const plain = (table: (run: number) => string) => (run: number) => {
@@ -186,7 +225,8 @@ async function pgBench(): Promise<void> {
 				const client = await pool.connect();
 				try {
 					await client.query('BEGIN');
-					for (let c = 0; c < BATCH / CHUNK; c++) await client.query(sql, ['bench', null, null, null, Date.now(), ...chunkCodes()]);
+					for (let c = 0; c < BATCH / CHUNK; c++)
+						await client.query(sql, ['bench', null, null, null, Date.now(), ...chunkCodes()]);
 					await client.query('COMMIT');
 				} finally {
 					client.release();
@@ -198,7 +238,11 @@ async function pgBench(): Promise<void> {
 			plain((run) => `${schema('free', run)}.plain_codes`),
 			(run) =>
 				concurrently(batches, async (n) => {
-					await ledgers[run].issueCodes(BATCH, { programId: 'bench', generate, idempotencyKey: `batch-${n}` });
+					await ledgers[run].issueCodes(BATCH, {
+						programId: 'bench',
+						generate,
+						idempotencyKey: `batch-${n}`,
+					});
 				}),
 		]);
 		rows('PostgreSQL', `${PG_WRITERS} concurrent writers`, same, free, ledger, 'pg');

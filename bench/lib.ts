@@ -24,7 +24,11 @@ export interface BenchResult {
 }
 
 /** Best wall time in seconds over `repeats` runs, after one warm-up run. */
-export async function bestOf(repeats: number, fn: () => unknown | Promise<unknown>, warmup = 1): Promise<number> {
+export async function bestOf(
+	repeats: number,
+	fn: () => unknown | Promise<unknown>,
+	warmup = 1,
+): Promise<number> {
 	for (let i = 0; i < warmup; i++) await fn();
 	let best = Infinity;
 	for (let i = 0; i < repeats; i++) {

@@ -42,7 +42,8 @@ const data = {
 	],
 };
 
-const smsTemplate = 'Hi {{capitalize friend.firstName}}, {{referrer.firstName}} sent you {{formatCurrency reward.amount reward.currency}} off at {{brand}}: {{link}}';
+const smsTemplate =
+	'Hi {{capitalize friend.firstName}}, {{referrer.firstName}} sent you {{formatCurrency reward.amount reward.currency}} off at {{brand}}: {{link}}';
 
 /** The baseline: Handlebars' own environment with the same helpers, every template compiled once. */
 function rawHandlebars() {
@@ -56,7 +57,8 @@ function rawHandlebars() {
 	const sms = hb.compile(smsTemplate, { noEscape: true });
 	return {
 		email(withText: boolean): number {
-			const out = subject(data) + layout({ ...data, body: html(data) }) + (withText ? text(data) : '');
+			const out =
+				subject(data) + layout({ ...data, body: html(data) }) + (withText ? text(data) : '');
 			return out.length;
 		},
 		sms: () => sms(data).length,
@@ -67,7 +69,10 @@ function rawHandlebars() {
  * Best times of baseline and subject measured in alternation: on a shared machine, load that comes
  * and goes then hits both alike, and the best of many short runs is a quiet-moment figure for each.
  */
-async function interleavedBest(baseline: () => unknown, subject: () => unknown): Promise<{ baselineSeconds: number; subjectSeconds: number }> {
+async function interleavedBest(
+	baseline: () => unknown,
+	subject: () => unknown,
+): Promise<{ baselineSeconds: number; subjectSeconds: number }> {
 	for (let i = 0; i < 3; i++) {
 		baseline();
 		subject();
@@ -92,29 +97,59 @@ function loop(fn: () => number): () => number {
 async function main(): Promise<void> {
 	const raw = rawHandlebars();
 	const derived = { ...templates, text: undefined };
-	const commercial = { postalAddress: 'Acme Outdoor GmbH, Hauptstr. 1, 10115 Berlin', unsubscribeUrl: 'https://shop.example.test/u?t=abc' };
+	const commercial = {
+		postalAddress: 'Acme Outdoor GmbH, Hauptstr. 1, 10115 Berlin',
+		unsubscribeUrl: 'https://shop.example.test/u?t=abc',
+	};
 
 	// Same output, so the comparison is fair.
 	const ours = renderEmail({ templates, data, settings: { strict: true } });
-	if (!ours.html.includes('Claim your reward') || !ours.text.includes('€15.00')) throw new Error('render check failed');
+	if (!ours.html.includes('Claim your reward') || !ours.text.includes('€15.00'))
+		throw new Error('render check failed');
 
-	const rows: Array<{ name: string; baseline: () => number; subject: () => number; subjectName: string }> = [
+	const rows: Array<{
+		name: string;
+		baseline: () => number;
+		subject: () => number;
+		subjectName: string;
+	}> = [
 		{
 			name: `Render email x ${RENDERS.toLocaleString('en-US')} (subject, HTML in a layout with a partial, text template)`,
 			baseline: loop(() => raw.email(true)),
-			subject: loop(() => renderEmail({ templates, data, settings: { strict: true, itemLabel: 'item 1' } }).html.length),
+			subject: loop(
+				() =>
+					renderEmail({ templates, data, settings: { strict: true, itemLabel: 'item 1' } }).html
+						.length,
+			),
 			subjectName: 'engine/messaging renderEmail (strict, checks, cache lookups)',
 		},
 		{
 			name: `Render commercial email x ${RENDERS.toLocaleString('en-US')} (text part derived from the HTML, footer, List-Unsubscribe)`,
 			baseline: loop(() => raw.email(false)),
-			subject: loop(() => renderEmail({ templates: derived, data, commercial, settings: { strict: true, itemLabel: 'item 1' } }).html.length),
+			subject: loop(
+				() =>
+					renderEmail({
+						templates: derived,
+						data,
+						commercial,
+						settings: { strict: true, itemLabel: 'item 1' },
+					}).html.length,
+			),
 			subjectName: 'engine/messaging renderEmail (derived text, commercial footer)',
 		},
 		{
 			name: `Render SMS x ${RENDERS.toLocaleString('en-US')} (encoding, segments, STOP footer, smart characters)`,
 			baseline: loop(raw.sms),
-			subject: loop(() => renderSms({ template: smsTemplate, data, stopFooter: true, replaceSmartCharacters: true, settings: { strict: true } }).text.length),
+			subject: loop(
+				() =>
+					renderSms({
+						template: smsTemplate,
+						data,
+						stopFooter: true,
+						replaceSmartCharacters: true,
+						settings: { strict: true },
+					}).text.length,
+			),
 			subjectName: 'engine/messaging renderSms',
 		},
 	];

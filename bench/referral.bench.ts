@@ -21,19 +21,36 @@ interface Prepared {
 
 /** A fresh ledger with the program and its referrers; the same for both sides. */
 async function prepare(count: number): Promise<Prepared> {
-	const credential = { backend: 'sqlite' as const, path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-bench-ref-')), 'ledger.sqlite') };
+	const credential = {
+		backend: 'sqlite' as const,
+		path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-bench-ref-')), 'ledger.sqlite'),
+	};
 	const ledger = await openLedger(credential);
-	await saveReferralProgram(ledger, { programId: 'bench', fraudPolicy: { velocityPerHour: 100_000, velocityPerDay: 100_000, sameIpAllowed: 1000, sameDeviceAllowed: 1000 } });
+	await saveReferralProgram(ledger, {
+		programId: 'bench',
+		fraudPolicy: {
+			velocityPerHour: 100_000,
+			velocityPerDay: 100_000,
+			sameIpAllowed: 1000,
+			sameDeviceAllowed: 1000,
+		},
+	});
 	const service = await ReferralService.open(ledger, 'bench');
 	const codes: string[] = [];
-	for (let r = 0; r < REFERRERS; r++) codes.push((await service.enrol({ email: `referrer${r}@example.com` })).participant.code!);
+	for (let r = 0; r < REFERRERS; r++)
+		codes.push((await service.enrol({ email: `referrer${r}@example.com` })).participant.code!);
 	const signUps = Array.from({ length: count }, (_, i) => ({
 		email: `friend${i}@example.org`,
 		referralCode: codes[i % REFERRERS],
 		ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
 		userAgent: `Browser/${i % 50}`,
 	}));
-	const orders = signUps.map((s, i) => ({ email: s.email, orderId: `order-${i}`, amount: 25 + (i % 10), currency: 'EUR' }));
+	const orders = signUps.map((s, i) => ({
+		email: s.email,
+		orderId: `order-${i}`,
+		amount: 25 + (i % 10),
+		currency: 'EUR',
+	}));
 	return { credential, signUps, orders };
 }
 
@@ -43,7 +60,8 @@ async function viaEngine(count = COUNT): Promise<void> {
 	for (const s of signUps) await service.recordReferral(s);
 	for (const o of orders) {
 		const result = await service.qualify(o);
-		if (!result.qualified) throw new Error(`engine: ${o.orderId} did not qualify (${result.outcome})`);
+		if (!result.qualified)
+			throw new Error(`engine: ${o.orderId} did not qualify (${result.outcome})`);
 	}
 	await closeAllLedgers();
 }
@@ -52,14 +70,23 @@ async function viaNode(count = COUNT): Promise<void> {
 	const { credential, signUps, orders } = await prepare(count);
 	const node = (parameters: Record<string, unknown>, items: IDataObject[]) =>
 		runWorkflow(
-			singleNodeWorkflow({ type: 'referral', parameters: { program: 'bench', ...parameters }, credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } } } as never, items),
+			singleNodeWorkflow(
+				{
+					type: 'referral',
+					parameters: { program: 'bench', ...parameters },
+					credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } },
+				} as never,
+				items,
+			),
 			{ credentials: { referralLedgerApi: credential } },
 		);
 	const recorded = await node({ resource: 'referral', operation: 'record' }, signUps);
-	if (recorded.json('Node').length !== count) throw new Error('node: not every sign-up was recorded');
+	if (recorded.json('Node').length !== count)
+		throw new Error('node: not every sign-up was recorded');
 	const qualified = await node({ resource: 'referral', operation: 'qualify' }, orders);
 	const out = qualified.json('Node');
-	if (out.length !== count || out.some((o) => o.qualified !== true)) throw new Error('node: not every order qualified');
+	if (out.length !== count || out.some((o) => o.qualified !== true))
+		throw new Error('node: not every order qualified');
 	await closeAllLedgers();
 }
 

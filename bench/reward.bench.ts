@@ -25,7 +25,18 @@ const SAMPLE_FORM = {
 	},
 	milestones: {
 		milestone: [
-			{ metric: 'qualified_referrals', threshold: 3, repeatEvery: 0, kind: 'coupon', amountType: 'amount', amount: 20, currency: '', couponSource: 'generate', couponPrefix: 'THANKS', couponValidDays: 90 },
+			{
+				metric: 'qualified_referrals',
+				threshold: 3,
+				repeatEvery: 0,
+				kind: 'coupon',
+				amountType: 'amount',
+				amount: 20,
+				currency: '',
+				couponSource: 'generate',
+				couponPrefix: 'THANKS',
+				couponValidDays: 90,
+			},
 		],
 	},
 	levels: { level: [{ award: 'both', metric: 'qualified_referrals', min: 10, name: 'Gold' }] },
@@ -33,18 +44,42 @@ const SAMPLE_FORM = {
 };
 
 /** A fresh ledger holding `count` qualified referrals, 10 per referrer; returns their ids. */
-async function prepare(count: number): Promise<{ credential: { backend: 'sqlite'; path: string }; ids: number[] }> {
-	const credential = { backend: 'sqlite' as const, path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-bench-reward-')), 'ledger.sqlite') };
+async function prepare(
+	count: number,
+): Promise<{ credential: { backend: 'sqlite'; path: string }; ids: number[] }> {
+	const credential = {
+		backend: 'sqlite' as const,
+		path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-bench-reward-')), 'ledger.sqlite'),
+	};
 	const ledger = await openLedger(credential);
 	await ledger.ensureProgram({ id: 'default' });
 	const ids: number[] = [];
 	const t0 = Date.now() - count * 1000;
 	let referrerId = 0;
 	for (let i = 0; i < count; i++) {
-		if (i % PER_REFERRER === 0) referrerId = (await ledger.enrolParticipant({ programId: 'default', email: `referrer${i}@example.com` })).participant.id;
-		const referee = await ledger.enrolParticipant({ programId: 'default', email: `friend${i}@example.org` });
-		const { referral } = await ledger.recordReferral({ programId: 'default', referrerId, refereeId: referee.participant.id, status: 'pending' });
-		await ledger.qualifyReferral({ programId: 'default', referralId: referral.id, orderId: `order-${i}`, amount: 40, currency: 'EUR', occurredAt: t0 + i * 1000, fromStatuses: ['pending'] });
+		if (i % PER_REFERRER === 0)
+			referrerId = (
+				await ledger.enrolParticipant({ programId: 'default', email: `referrer${i}@example.com` })
+			).participant.id;
+		const referee = await ledger.enrolParticipant({
+			programId: 'default',
+			email: `friend${i}@example.org`,
+		});
+		const { referral } = await ledger.recordReferral({
+			programId: 'default',
+			referrerId,
+			refereeId: referee.participant.id,
+			status: 'pending',
+		});
+		await ledger.qualifyReferral({
+			programId: 'default',
+			referralId: referral.id,
+			orderId: `order-${i}`,
+			amount: 40,
+			currency: 'EUR',
+			occurredAt: t0 + i * 1000,
+			fromStatuses: ['pending'],
+		});
 		ids.push(referral.id);
 	}
 	return { credential, ids };
@@ -77,7 +112,14 @@ async function viaNode(count: number): Promise<number> {
 			singleNodeWorkflow(
 				{
 					type: 'referralReward',
-					parameters: { program: 'default', operation: 'evaluate', referralBy: 'id', referralField: 'referralId', outputMode: 'perReferral', ...SAMPLE_FORM },
+					parameters: {
+						program: 'default',
+						operation: 'evaluate',
+						referralBy: 'id',
+						referralField: 'referralId',
+						outputMode: 'perReferral',
+						...SAMPLE_FORM,
+					},
 					credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } },
 				} as never,
 				ids.map((referralId) => ({ referralId })),

@@ -1,4 +1,11 @@
-import type { ICredentialDataDecryptedObject, ICredentialTestRequest, ICredentialType, IDataObject, IHttpRequestOptions, INodeProperties } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
+	ICredentialType,
+	IDataObject,
+	IHttpRequestOptions,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /**
  * The secret key of a bot check (Cloudflare Turnstile or hCaptcha) for the Shop Webhook node's
@@ -12,7 +19,8 @@ export class ReferralBotCheckApi implements ICredentialType {
 
 	icon = { light: 'file:webhookSecret.svg', dark: 'file:webhookSecret.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/shop-webhook.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/shop-webhook.md';
 
 	properties: INodeProperties[] = [
 		{
@@ -32,14 +40,16 @@ export class ReferralBotCheckApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			required: true,
-			description: 'Turnstile: the widget\'s secret key (Cloudflare dashboard › Turnstile). hCaptcha: your account\'s secret key (0x…). Never the site key, which is public.',
+			description:
+				"Turnstile: the widget's secret key (Cloudflare dashboard › Turnstile). hCaptcha: your account's secret key (0x…). Never the site key, which is public.",
 		},
 		{
 			displayName: 'hCaptcha Site',
 			name: 'site',
 			type: 'string',
 			default: '',
-			description: 'hCaptcha: the public site key (sitekey) the token must belong to (recommended); Turnstile ignores it',
+			description:
+				'hCaptcha: the public site key (sitekey) the token must belong to (recommended); Turnstile ignores it',
 		},
 		{
 			displayName: 'Siteverify URL',
@@ -47,12 +57,18 @@ export class ReferralBotCheckApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'https://challenges.cloudflare.com/turnstile/v0/siteverify',
-			description: 'Leave empty for the provider\'s own endpoint',
+			description: "Leave empty for the provider's own endpoint",
 		},
 	];
 
-	async authenticate(credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
-		requestOptions.body = { ...((requestOptions.body as IDataObject | undefined) ?? {}), secret: String(credentials.secretKey ?? '') };
+	async authenticate(
+		credentials: ICredentialDataDecryptedObject,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> {
+		requestOptions.body = {
+			...((requestOptions.body as IDataObject | undefined) ?? {}),
+			secret: String(credentials.secretKey ?? ''),
+		};
 		return requestOptions;
 	}
 
@@ -65,9 +81,30 @@ export class ReferralBotCheckApi implements ICredentialType {
 			body: { response: 'credential-test-token' },
 		},
 		rules: [
-			{ type: 'responseSuccessBody', properties: { key: 'error-codes[0]', value: 'invalid-input-secret', message: 'The provider does not know this secret key' } },
-			{ type: 'responseSuccessBody', properties: { key: 'error-codes[1]', value: 'invalid-input-secret', message: 'The provider does not know this secret key' } },
-			{ type: 'responseSuccessBody', properties: { key: 'error-codes[0]', value: 'missing-input-secret', message: 'The secret key is empty' } },
+			{
+				type: 'responseSuccessBody',
+				properties: {
+					key: 'error-codes[0]',
+					value: 'invalid-input-secret',
+					message: 'The provider does not know this secret key',
+				},
+			},
+			{
+				type: 'responseSuccessBody',
+				properties: {
+					key: 'error-codes[1]',
+					value: 'invalid-input-secret',
+					message: 'The provider does not know this secret key',
+				},
+			},
+			{
+				type: 'responseSuccessBody',
+				properties: {
+					key: 'error-codes[0]',
+					value: 'missing-input-secret',
+					message: 'The secret key is empty',
+				},
+			},
 		],
 	};
 }

@@ -13,7 +13,8 @@ export class ReferralLedgerApi implements ICredentialType {
 
 	icon = { light: 'file:referralLedger.svg', dark: 'file:referralLedger.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/ledger.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/ledger.md';
 
 	properties: INodeProperties[] = [
 		{
@@ -32,7 +33,8 @@ export class ReferralLedgerApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: '/home/node/.n8n/referral-ledger.sqlite',
-			description: 'SQLite database file; created if missing. Empty: referral-ledger.sqlite in the n8n data folder.',
+			description:
+				'SQLite database file; created if missing. Empty: referral-ledger.sqlite in the n8n data folder.',
 			displayOptions: { show: { backend: ['sqlite'] } },
 		},
 		{

@@ -13,11 +13,13 @@ export class ReferralLinkSecretApi implements ICredentialType {
 
 	icon = { light: 'file:webhookSecret.svg', dark: 'file:webhookSecret.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/security.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/security.md';
 
 	properties: INodeProperties[] = [
 		{
-			displayName: 'A long random text only this n8n knows, e.g. the output of openssl rand -hex 32. Changing it makes every private and unsubscribe link sent so far stop working, unless you keep the old one as Previous Secret.',
+			displayName:
+				'A long random text only this n8n knows, e.g. the output of openssl rand -hex 32. Changing it makes every private and unsubscribe link sent so far stop working, unless you keep the old one as Previous Secret.',
 			name: 'notice',
 			type: 'notice',
 			default: '',
@@ -36,7 +38,8 @@ export class ReferralLinkSecretApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'While you rotate the secret, links signed with the previous one still open; empty it once those links have expired',
+			description:
+				'While you rotate the secret, links signed with the previous one still open; empty it once those links have expired',
 		},
 	];
 }

@@ -1,4 +1,9 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /** A Mailgun API key and sending domain, for the Templated Message node. */
 export class ReferralMailgunApi implements ICredentialType {
@@ -8,7 +13,8 @@ export class ReferralMailgunApi implements ICredentialType {
 
 	icon = { light: 'file:messageEmail.svg', dark: 'file:messageEmail.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
 
 	properties: INodeProperties[] = [
 		{
@@ -18,7 +24,8 @@ export class ReferralMailgunApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			required: true,
-			description: 'An account API key. A domain sending key can send, but cannot pass the Test button (it may only post messages).',
+			description:
+				'An account API key. A domain sending key can send, but cannot pass the Test button (it may only post messages).',
 		},
 		{
 			displayName: 'Sending Domain',
@@ -44,6 +51,10 @@ export class ReferralMailgunApi implements ICredentialType {
 
 	// Reads the sending domain, which checks the key and the domain together.
 	test: ICredentialTestRequest = {
-		request: { baseURL: '={{$credentials.baseUrl}}', url: '=/v4/domains/{{$credentials.domain}}', method: 'GET' },
+		request: {
+			baseURL: '={{$credentials.baseUrl}}',
+			url: '=/v4/domains/{{$credentials.domain}}',
+			method: 'GET',
+		},
 	};
 }

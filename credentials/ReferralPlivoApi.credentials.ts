@@ -1,4 +1,9 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /** A Plivo Auth ID and Auth Token, for the Templated Message node. */
 export class ReferralPlivoApi implements ICredentialType {
@@ -8,7 +13,8 @@ export class ReferralPlivoApi implements ICredentialType {
 
 	icon = { light: 'file:messageSms.svg', dark: 'file:messageSms.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
 
 	properties: INodeProperties[] = [
 		{
@@ -31,7 +37,7 @@ export class ReferralPlivoApi implements ICredentialType {
 			name: 'powerpackUuid',
 			type: 'string',
 			default: '',
-			description: 'Send from a Powerpack number pool instead of the node\'s From number',
+			description: "Send from a Powerpack number pool instead of the node's From number",
 		},
 		{
 			displayName: 'Status Callback URL',
@@ -51,10 +57,16 @@ export class ReferralPlivoApi implements ICredentialType {
 
 	authenticate: IAuthenticateGeneric = {
 		type: 'generic',
-		properties: { auth: { username: '={{$credentials.authId}}', password: '={{$credentials.authToken}}' } },
+		properties: {
+			auth: { username: '={{$credentials.authId}}', password: '={{$credentials.authToken}}' },
+		},
 	};
 
 	test: ICredentialTestRequest = {
-		request: { baseURL: '={{$credentials.baseUrl}}', url: '=/v1/Account/{{$credentials.authId}}/', method: 'GET' },
+		request: {
+			baseURL: '={{$credentials.baseUrl}}',
+			url: '=/v1/Account/{{$credentials.authId}}/',
+			method: 'GET',
+		},
 	};
 }

@@ -1,4 +1,9 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /** A Postmark server token, for the Templated Message node. */
 export class ReferralPostmarkApi implements ICredentialType {
@@ -8,7 +13,8 @@ export class ReferralPostmarkApi implements ICredentialType {
 
 	icon = { light: 'file:messageEmail.svg', dark: 'file:messageEmail.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
 
 	properties: INodeProperties[] = [
 		{
@@ -25,7 +31,8 @@ export class ReferralPostmarkApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'e.g. broadcast',
-			description: 'Stream ID; empty uses "outbound" (transactional). Commercial email belongs on a broadcast stream.',
+			description:
+				'Stream ID; empty uses "outbound" (transactional). Commercial email belongs on a broadcast stream.',
 		},
 		{
 			displayName: 'Base URL',

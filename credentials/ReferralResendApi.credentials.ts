@@ -1,4 +1,9 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /** A Resend API key, for the Templated Message node. */
 export class ReferralResendApi implements ICredentialType {
@@ -8,7 +13,8 @@ export class ReferralResendApi implements ICredentialType {
 
 	icon = { light: 'file:messageEmail.svg', dark: 'file:messageEmail.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
 
 	properties: INodeProperties[] = [
 		{
@@ -18,7 +24,8 @@ export class ReferralResendApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			required: true,
-			description: 'A key with full access passes the Test button; a "Sending access" key can send but not list domains, so its test fails',
+			description:
+				'A key with full access passes the Test button; a "Sending access" key can send but not list domains, so its test fails',
 		},
 		{
 			displayName: 'Base URL',

@@ -1,4 +1,9 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /** A SendGrid API key with "Mail Send" access, for the Templated Message node. */
 export class ReferralSendGridApi implements ICredentialType {
@@ -8,7 +13,8 @@ export class ReferralSendGridApi implements ICredentialType {
 
 	icon = { light: 'file:messageEmail.svg', dark: 'file:messageEmail.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
 
 	properties: INodeProperties[] = [
 		{

@@ -11,7 +11,8 @@ export class ReferralSmtpApi implements ICredentialType {
 
 	icon = { light: 'file:messageEmail.svg', dark: 'file:messageEmail.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
 
 	properties: INodeProperties[] = [
 		{
@@ -34,7 +35,8 @@ export class ReferralSmtpApi implements ICredentialType {
 			name: 'secure',
 			type: 'boolean',
 			default: false,
-			description: 'Whether to use TLS from the first byte (port 465). Off: STARTTLS is used when the server offers it.',
+			description:
+				'Whether to use TLS from the first byte (port 465). Off: STARTTLS is used when the server offers it.',
 		},
 		{
 			displayName: 'STARTTLS',
@@ -44,17 +46,24 @@ export class ReferralSmtpApi implements ICredentialType {
 				{
 					name: 'Required on Port 587',
 					value: 'requiredOn587',
-					description: 'Port 587 refuses to send unless STARTTLS encrypts the connection; other ports use it when the server offers it',
+					description:
+						'Port 587 refuses to send unless STARTTLS encrypts the connection; other ports use it when the server offers it',
 				},
-				{ name: 'Always Required', value: 'required', description: 'Refuse to send unless STARTTLS encrypts the connection' },
+				{
+					name: 'Always Required',
+					value: 'required',
+					description: 'Refuse to send unless STARTTLS encrypts the connection',
+				},
 				{
 					name: 'When Offered (Insecure Fallback)',
 					value: 'whenOffered',
-					description: 'Send unencrypted when the server offers no STARTTLS: only for a relay on a trusted network',
+					description:
+						'Send unencrypted when the server offers no STARTTLS: only for a relay on a trusted network',
 				},
 			],
 			default: 'requiredOn587',
-			description: 'Whether the connection must be upgraded with STARTTLS before the login and the message go over it',
+			description:
+				'Whether the connection must be upgraded with STARTTLS before the login and the message go over it',
 			displayOptions: { show: { secure: [false] } },
 		},
 		{

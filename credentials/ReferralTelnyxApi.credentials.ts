@@ -1,4 +1,9 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /** A Telnyx API key (v2) and, optionally, a messaging profile, for the Templated Message node. */
 export class ReferralTelnyxApi implements ICredentialType {
@@ -8,7 +13,8 @@ export class ReferralTelnyxApi implements ICredentialType {
 
 	icon = { light: 'file:messageSms.svg', dark: 'file:messageSms.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
 
 	properties: INodeProperties[] = [
 		{
@@ -24,7 +30,8 @@ export class ReferralTelnyxApi implements ICredentialType {
 			name: 'messagingProfileId',
 			type: 'string',
 			default: '',
-			description: 'Send from the profile\'s number pool or alphanumeric sender instead of the node\'s From number',
+			description:
+				"Send from the profile's number pool or alphanumeric sender instead of the node's From number",
 		},
 		{
 			displayName: 'Webhook URL',
@@ -32,7 +39,7 @@ export class ReferralTelnyxApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'e.g. https://n8n.example.com/webhook/sms-status',
-			description: 'Where Telnyx posts delivery events; empty uses the profile\'s webhook',
+			description: "Where Telnyx posts delivery events; empty uses the profile's webhook",
 		},
 		{
 			displayName: 'Base URL',

@@ -1,4 +1,10 @@
-import type { ICredentialDataDecryptedObject, ICredentialTestRequest, ICredentialType, IHttpRequestOptions, INodeProperties } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
+	ICredentialType,
+	IHttpRequestOptions,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /** A Twilio account (Auth Token or API key) and its sender, for the Templated Message node. */
 export class ReferralTwilioApi implements ICredentialType {
@@ -8,7 +14,8 @@ export class ReferralTwilioApi implements ICredentialType {
 
 	icon = { light: 'file:messageSms.svg', dark: 'file:messageSms.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
 
 	properties: INodeProperties[] = [
 		{
@@ -59,7 +66,8 @@ export class ReferralTwilioApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'MG0123456789abcdef0123456789abcdef',
-			description: 'Send through a Messaging Service (sender pool, queueing) instead of the node\'s From number',
+			description:
+				"Send through a Messaging Service (sender pool, queueing) instead of the node's From number",
 		},
 		{
 			displayName: 'Status Callback URL',
@@ -78,7 +86,10 @@ export class ReferralTwilioApi implements ICredentialType {
 	];
 
 	// A function rather than a generic block: the Basic-auth user depends on the auth type.
-	async authenticate(credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
+	async authenticate(
+		credentials: ICredentialDataDecryptedObject,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> {
 		const apiKey = credentials.authType === 'apiKey';
 		requestOptions.auth = {
 			username: String(apiKey ? credentials.apiSid : credentials.accountSid),
@@ -88,6 +99,10 @@ export class ReferralTwilioApi implements ICredentialType {
 	}
 
 	test: ICredentialTestRequest = {
-		request: { baseURL: '={{$credentials.baseUrl}}', url: '=/2010-04-01/Accounts/{{$credentials.accountSid}}.json', method: 'GET' },
+		request: {
+			baseURL: '={{$credentials.baseUrl}}',
+			url: '=/2010-04-01/Accounts/{{$credentials.accountSid}}.json',
+			method: 'GET',
+		},
 	};
 }

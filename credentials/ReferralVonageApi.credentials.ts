@@ -1,4 +1,11 @@
-import type { ICredentialDataDecryptedObject, ICredentialTestRequest, ICredentialType, IDataObject, IHttpRequestOptions, INodeProperties } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
+	ICredentialType,
+	IDataObject,
+	IHttpRequestOptions,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /** A Vonage (Nexmo) API key and secret for the SMS API, for the Templated Message node. */
 export class ReferralVonageApi implements ICredentialType {
@@ -8,7 +15,8 @@ export class ReferralVonageApi implements ICredentialType {
 
 	icon = { light: 'file:messageSms.svg', dark: 'file:messageSms.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/templated-message.md';
 
 	properties: INodeProperties[] = [
 		{
@@ -36,10 +44,18 @@ export class ReferralVonageApi implements ICredentialType {
 	];
 
 	// Vonage reads the key and secret from the form body of a send and from the query of a GET.
-	async authenticate(credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
+	async authenticate(
+		credentials: ICredentialDataDecryptedObject,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> {
 		const auth = { api_key: String(credentials.apiKey), api_secret: String(credentials.apiSecret) };
-		if ((requestOptions.method ?? 'GET') === 'GET') requestOptions.qs = { ...(requestOptions.qs ?? {}), ...auth };
-		else requestOptions.body = { ...((requestOptions.body as IDataObject | undefined) ?? {}), ...auth };
+		if ((requestOptions.method ?? 'GET') === 'GET')
+			requestOptions.qs = { ...(requestOptions.qs ?? {}), ...auth };
+		else
+			requestOptions.body = {
+				...((requestOptions.body as IDataObject | undefined) ?? {}),
+				...auth,
+			};
 		return requestOptions;
 	}
 

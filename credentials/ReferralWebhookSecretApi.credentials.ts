@@ -13,12 +13,13 @@ export class ReferralWebhookSecretApi implements ICredentialType {
 
 	icon = { light: 'file:webhookSecret.svg', dark: 'file:webhookSecret.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/shop-webhook.md';
+	documentationUrl =
+		'https://github.com/n8n-nodes-referral-marketing/n8n-nodes-referral-marketing/blob/main/docs/nodes/shop-webhook.md';
 
 	properties: INodeProperties[] = [
 		{
 			displayName:
-				'Stripe: the endpoint\'s signing secret (whsec_…). Shopify: the app\'s client secret, or the key shown under Settings › Notifications › Webhooks. WooCommerce: the webhook\'s Secret. Paddle: the notification destination\'s secret key (pdl_ntfset_…). Our own X-Referral-Signature: any long random string, shared with your shop back-end.',
+				"Stripe: the endpoint's signing secret (whsec_…). Shopify: the app's client secret, or the key shown under Settings › Notifications › Webhooks. WooCommerce: the webhook's Secret. Paddle: the notification destination's secret key (pdl_ntfset_…). Our own X-Referral-Signature: any long random string, shared with your shop back-end.",
 			name: 'notice',
 			type: 'notice',
 			default: '',
@@ -37,7 +38,8 @@ export class ReferralWebhookSecretApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'While you rotate the secret, requests signed with the previous one are still accepted; empty it once every sender uses the new one',
+			description:
+				'While you rotate the secret, requests signed with the previous one are still accepted; empty it once every sender uses the new one',
 		},
 	];
 }

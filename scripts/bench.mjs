@@ -29,7 +29,13 @@ for (const file of files) {
 	}
 	if (result.status !== 0) {
 		failed = true;
-		rows.push({ file, name: `(bench/${file} exited with ${result.status})`, baseline: '', subject: '', ratio: NaN });
+		rows.push({
+			file,
+			name: `(bench/${file} exited with ${result.status})`,
+			baseline: '',
+			subject: '',
+			ratio: NaN,
+		});
 	}
 }
 
@@ -47,7 +53,9 @@ const table = rows.map((r) => ({
 const columns = Object.keys(table[0] ?? { benchmark: '' });
 const widths = columns.map((c) => Math.max(c.length, ...table.map((r) => String(r[c]).length)));
 const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ');
-console.log('\nratio = baseline time / our time (above 1: ours is faster); targets come from the issues.\n');
+console.log(
+	'\nratio = baseline time / our time (above 1: ours is faster); targets come from the issues.\n',
+);
 console.log(line(columns));
 console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
 for (const r of table) console.log(line(columns.map((c) => r[c])));

@@ -85,10 +85,13 @@ export function linksOf(text) {
 		.split('\n')
 		.forEach((raw, i) => {
 			const line = raw.replace(/`[^`]*`/g, (m) => ' '.repeat(m.length));
-			for (const m of line.matchAll(/!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+			for (const m of line.matchAll(
+				/!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g,
+			)) {
 				links.push({ target: m[1], line: i + 1 });
 			}
-			for (const m of line.matchAll(/<(?:a|img)\s[^>]*(?:href|src)="([^"]+)"/g)) links.push({ target: m[1], line: i + 1 });
+			for (const m of line.matchAll(/<(?:a|img)\s[^>]*(?:href|src)="([^"]+)"/g))
+				links.push({ target: m[1], line: i + 1 });
 		});
 	return links;
 }
@@ -116,14 +119,20 @@ export function checkLinks(files, root = ROOT) {
 				continue;
 			}
 			if (!existsSync(dest)) {
-				problems.push(`${rel}:${line}: link "${target}": ${path.relative(root, dest)} does not exist`);
+				problems.push(
+					`${rel}:${line}: link "${target}": ${path.relative(root, dest)} does not exist`,
+				);
 				continue;
 			}
 			if (anchor !== undefined && anchor !== '') {
 				if (statSync(dest).isDirectory() || !dest.endsWith('.md')) {
-					problems.push(`${rel}:${line}: link "${target}" has an anchor into a file that is not Markdown`);
+					problems.push(
+						`${rel}:${line}: link "${target}" has an anchor into a file that is not Markdown`,
+					);
 				} else if (!anchorsFor(dest).has(anchor)) {
-					problems.push(`${rel}:${line}: link "${target}": no heading or anchor "#${anchor}" in ${path.relative(root, dest)}`);
+					problems.push(
+						`${rel}:${line}: link "${target}": no heading or anchor "#${anchor}" in ${path.relative(root, dest)}`,
+					);
 				}
 			}
 		}
@@ -154,9 +163,14 @@ export function checkNodePages(root = ROOT) {
 		} else {
 			const headings = [...anchorsOf(readFileSync(pageFile, 'utf8'))].join(' ');
 			if (!/error/.test(headings)) problems.push(`${page} has no section on errors`);
-			if (!/example|output/.test(headings)) problems.push(`${page} has no section with examples or outputs`);
+			if (!/example|output/.test(headings))
+				problems.push(`${page} has no section with examples or outputs`);
 		}
-		const codexFile = path.join(root, path.dirname(dist).replace(/^dist\//, ''), `${nodeClass}.node.json`);
+		const codexFile = path.join(
+			root,
+			path.dirname(dist).replace(/^dist\//, ''),
+			`${nodeClass}.node.json`,
+		);
 		if (!existsSync(codexFile)) {
 			problems.push(`node ${nodeClass} has no codex file ${path.relative(root, codexFile)}`);
 			continue;
@@ -165,7 +179,9 @@ export function checkNodePages(root = ROOT) {
 		const urls = (codex.resources?.primaryDocumentation ?? []).map((d) => d.url);
 		const expected = docsUrl(pkg, page);
 		if (urls.length !== 1 || urls[0] !== expected) {
-			problems.push(`${path.relative(root, codexFile)}: primaryDocumentation must be ${expected} (n8n appends ?utm_source=…, which breaks #anchors), got ${urls.join(', ') || 'none'}`);
+			problems.push(
+				`${path.relative(root, codexFile)}: primaryDocumentation must be ${expected} (n8n appends ?utm_source=…, which breaks #anchors), got ${urls.join(', ') || 'none'}`,
+			);
 		}
 	}
 	return problems;
@@ -185,9 +201,14 @@ export function checkCredentialLinks(root = ROOT) {
 			continue;
 		}
 		const url = m[1];
-		if (url.includes('#')) problems.push(`${rel}: documentationUrl ${url} has an anchor (n8n appends ?utm_source=…, which breaks it)`);
-		if (!url.startsWith(prefix)) problems.push(`${rel}: documentationUrl ${url} is not a page of ${prefix}`);
-		else if (!existsSync(path.join(root, url.slice(prefix.length).split('#')[0]))) problems.push(`${rel}: documentationUrl ${url} names a file that does not exist`);
+		if (url.includes('#'))
+			problems.push(
+				`${rel}: documentationUrl ${url} has an anchor (n8n appends ?utm_source=…, which breaks it)`,
+			);
+		if (!url.startsWith(prefix))
+			problems.push(`${rel}: documentationUrl ${url} is not a page of ${prefix}`);
+		else if (!existsSync(path.join(root, url.slice(prefix.length).split('#')[0])))
+			problems.push(`${rel}: documentationUrl ${url} names a file that does not exist`);
 	}
 	return problems;
 }
@@ -201,24 +222,40 @@ export function checkWorkflowDocs(root = ROOT) {
 	const readme = path.join(root, 'workflows', 'README.md');
 	const listed = existsSync(readme) ? readFileSync(readme, 'utf8') : null;
 	for (const file of files) {
-		if (!anchors.has(slugify(`\`${file}\``))) problems.push(`workflows/${file} has no section "### \`${file}\`" in docs/workflows.md`);
-		if (listed !== null && !listed.includes(file)) problems.push(`workflows/${file} is not listed in workflows/README.md`);
+		if (!anchors.has(slugify(`\`${file}\``)))
+			problems.push(`workflows/${file} has no section "### \`${file}\`" in docs/workflows.md`);
+		if (listed !== null && !listed.includes(file))
+			problems.push(`workflows/${file} is not listed in workflows/README.md`);
 	}
 	return problems;
 }
 
 export function checkReadmeSize(root = ROOT) {
 	const size = statSync(path.join(root, 'README.md')).size;
-	return size > README_LIMIT_BYTES ? [`README.md is ${size} bytes; keep it at most ${README_LIMIT_BYTES} (the reference belongs in docs/)`] : [];
+	return size > README_LIMIT_BYTES
+		? [
+				`README.md is ${size} bytes; keep it at most ${README_LIMIT_BYTES} (the reference belongs in docs/)`,
+			]
+		: [];
 }
 
 export function checkDocs(root = ROOT) {
-	return [...checkReadmeSize(root), ...checkLinks(markdownFiles(root), root), ...checkNodePages(root), ...checkCredentialLinks(root), ...checkWorkflowDocs(root)];
+	return [
+		...checkReadmeSize(root),
+		...checkLinks(markdownFiles(root), root),
+		...checkNodePages(root),
+		...checkCredentialLinks(root),
+		...checkWorkflowDocs(root),
+	];
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
 	const problems = checkDocs();
 	for (const p of problems) process.stderr.write(`${p}\n`);
-	process.stderr.write(problems.length === 0 ? 'docs: every link, anchor, node page and workflow section is in place\n' : `docs: ${problems.length} problem(s)\n`);
+	process.stderr.write(
+		problems.length === 0
+			? 'docs: every link, anchor, node page and workflow section is in place\n'
+			: `docs: ${problems.length} problem(s)\n`,
+	);
 	process.exit(problems.length === 0 ? 0 : 1);
 }

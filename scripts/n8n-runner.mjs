@@ -19,12 +19,21 @@ const OPTIONS = { start: ['--reset', '--no-build'], prepare: [], install: [] };
 
 function build() {
 	n8n.log('building the package (npm run build)…');
-	const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: n8n.ROOT, stdio: 'inherit', env: { ...process.env, PATH: n8n.nodePath() } });
+	const result = spawnSync('npm', ['run', 'build', '--silent'], {
+		cwd: n8n.ROOT,
+		stdio: 'inherit',
+		env: { ...process.env, PATH: n8n.nodePath() },
+	});
 	if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
 /** Which credential a variable of the environment sets: set there, it is imported on every start. */
-const CREDENTIAL_VARIABLES = { rmWebhookSecret1: 'REFERRAL_WEBHOOK_SECRET', rmLeadScoreAuth1: 'LEAD_SCORING_TOKEN', rmStripeSecret01: 'STRIPE_WEBHOOK_SECRET', rmShopifySecret1: 'SHOPIFY_WEBHOOK_SECRET' };
+const CREDENTIAL_VARIABLES = {
+	rmWebhookSecret1: 'REFERRAL_WEBHOOK_SECRET',
+	rmLeadScoreAuth1: 'LEAD_SCORING_TOKEN',
+	rmStripeSecret01: 'STRIPE_WEBHOOK_SECRET',
+	rmShopifySecret1: 'SHOPIFY_WEBHOOK_SECRET',
+};
 
 /** What the runner wrote into the instance last time (the catcher's ports the local credentials point at). */
 function readState(file) {
@@ -74,30 +83,61 @@ async function start() {
 	const port = Number(process.env.N8N_PORT || 5678);
 	const smtpPort = Number(process.env.MAIL_CATCHER_SMTP_PORT || 2525);
 	const mailPort = Number(process.env.MAIL_CATCHER_HTTP_PORT || 8025);
-	const catcher = await startMailCatcher({ smtpPort, httpPort: mailPort, folder: path.join(userFolder, 'mail'), smsAccount: n8n.LOCAL_SMS_ACCOUNT });
+	const catcher = await startMailCatcher({
+		smtpPort,
+		httpPort: mailPort,
+		folder: path.join(userFolder, 'mail'),
+		smsAccount: n8n.LOCAL_SMS_ACCOUNT,
+	});
 	cleanups.push(() => catcher.close());
 	n8n.log(`preparing n8n ${n8n.N8N_VERSION} in ${userFolder}`);
 	const secrets = n8n.localSecrets(userFolder);
-	const credentials = [n8n.localSmtpCredential(smtpPort), n8n.localSmsCredential(`http://127.0.0.1:${mailPort}`), ...n8n.securityCredentials(secrets)];
+	const credentials = [
+		n8n.localSmtpCredential(smtpPort),
+		n8n.localSmsCredential(`http://127.0.0.1:${mailPort}`),
+		...n8n.securityCredentials(secrets),
+	];
 	// Credentials the instance has are kept (a user may have pointed Local Mail at a real server),
 	// but for those the environment sets now and the local ones when the catcher moved to other ports.
 	const stateFile = path.join(userFolder, 'referral-runner.json');
 	const state = readState(stateFile);
-	const refresh = Object.entries(CREDENTIAL_VARIABLES).filter(([, variable]) => process.env[variable]).map(([id]) => id);
+	const refresh = Object.entries(CREDENTIAL_VARIABLES)
+		.filter(([, variable]) => process.env[variable])
+		.map(([id]) => id);
 	if (state.smtpPort !== smtpPort) refresh.push(n8n.LOCAL_SMTP_CREDENTIAL_ID);
 	if (state.mailPort !== mailPort) refresh.push(n8n.LOCAL_SMS_CREDENTIAL_ID);
-	const { bin, env, toActivate, imported, kept } = n8n.prepareInstance(userFolder, { build: false, credentials, onlyMissing: !reset, refresh, activate: 'later' });
+	const { bin, env, toActivate, imported, kept } = n8n.prepareInstance(userFolder, {
+		build: false,
+		credentials,
+		onlyMissing: !reset,
+		refresh,
+		activate: 'later',
+	});
 	writeFileSync(stateFile, JSON.stringify({ smtpPort, mailPort }, null, 2));
-	if (imported.workflows.length > 0) n8n.log(`imported ${imported.workflows.length} sample workflow(s): ${imported.workflows.join(', ')}`);
+	if (imported.workflows.length > 0)
+		n8n.log(
+			`imported ${imported.workflows.length} sample workflow(s): ${imported.workflows.join(', ')}`,
+		);
 	if (kept.workflows > 0) {
-		n8n.log(`kept the ${kept.workflows} sample workflow(s) this instance already has, with any change made in the editor; \`npm start -- --reset\` restores the samples`);
+		n8n.log(
+			`kept the ${kept.workflows} sample workflow(s) this instance already has, with any change made in the editor; \`npm start -- --reset\` restores the samples`,
+		);
 	}
 	n8n.log('starting n8n…');
-	const server = await n8n.startN8n(bin, env, { port, inheritOutput: true, timeoutMs: 600_000, taskRunner: 'external' });
-	n8n.log(`n8n runs as process ${server.child.pid} (with its task runner, in a process group of its own)`);
+	const server = await n8n.startN8n(bin, env, {
+		port,
+		inheritOutput: true,
+		timeoutMs: 600_000,
+		taskRunner: 'external',
+	});
+	n8n.log(
+		`n8n runs as process ${server.child.pid} (with its task runner, in a process group of its own)`,
+	);
 	const owner = await n8n.ensureOwner(server.baseUrl);
 	if (toActivate.length > 0) {
-		n8n.log(`publishing ${toActivate.length} imported workflow(s) that start from a webhook, schedule or trigger…`);
+		n8n.log(
+			`publishing ${toActivate.length} imported workflow(s) that start from a webhook, schedule or trigger…`,
+		);
 		await n8n.activateWorkflows(server, toActivate);
 	}
 	process.stdout.write(
@@ -125,7 +165,9 @@ async function start() {
 			'',
 		].join('\n'),
 	);
-	const code = await new Promise((resolve) => server.child.on('exit', (exitCode) => resolve(exitCode ?? 1)));
+	const code = await new Promise((resolve) =>
+		server.child.on('exit', (exitCode) => resolve(exitCode ?? 1)),
+	);
 	if (stopping) return; // a signal stops everything; its handler exits
 	n8n.log(`n8n exited (code ${code})`);
 	await catcher.close();
@@ -134,7 +176,9 @@ async function start() {
 
 const unknown = options.filter((option) => !(OPTIONS[command] ?? []).includes(option));
 if (!OPTIONS[command] || unknown.length > 0) {
-	process.stderr.write(`usage: node scripts/n8n-runner.mjs start [--reset] [--no-build] | prepare | install${unknown.length > 0 ? ` (unknown: ${unknown.join(' ')})` : ` (unknown command "${command}")`}\n`);
+	process.stderr.write(
+		`usage: node scripts/n8n-runner.mjs start [--reset] [--no-build] | prepare | install${unknown.length > 0 ? ` (unknown: ${unknown.join(' ')})` : ` (unknown command "${command}")`}\n`,
+	);
 	process.exit(2);
 } else if (command === 'prepare') {
 	build();

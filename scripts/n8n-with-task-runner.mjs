@@ -48,20 +48,24 @@ async function startRunner() {
 	const token = await grantToken();
 	if (!token || stopping) return;
 	// The flags and variables n8n's internal mode gives its runner.
-	runner = spawn(process.execPath, ['--disallow-code-generation-from-strings', '--disable-proto=delete', runnerScript], {
-		stdio: 'inherit',
-		env: {
-			PATH: env.PATH,
-			HOME: env.HOME,
-			GENERIC_TIMEZONE: env.GENERIC_TIMEZONE,
-			NODE_FUNCTION_ALLOW_BUILTIN: env.NODE_FUNCTION_ALLOW_BUILTIN,
-			NODE_FUNCTION_ALLOW_EXTERNAL: env.NODE_FUNCTION_ALLOW_EXTERNAL,
-			N8N_RUNNERS_GRANT_TOKEN: token,
-			N8N_RUNNERS_TASK_BROKER_URI: brokerUri,
-			N8N_RUNNERS_MAX_CONCURRENCY: env.N8N_RUNNERS_MAX_CONCURRENCY ?? '10',
-			N8N_RUNNERS_TASK_TIMEOUT: env.N8N_RUNNERS_TASK_TIMEOUT ?? '300',
+	runner = spawn(
+		process.execPath,
+		['--disallow-code-generation-from-strings', '--disable-proto=delete', runnerScript],
+		{
+			stdio: 'inherit',
+			env: {
+				PATH: env.PATH,
+				HOME: env.HOME,
+				GENERIC_TIMEZONE: env.GENERIC_TIMEZONE,
+				NODE_FUNCTION_ALLOW_BUILTIN: env.NODE_FUNCTION_ALLOW_BUILTIN,
+				NODE_FUNCTION_ALLOW_EXTERNAL: env.NODE_FUNCTION_ALLOW_EXTERNAL,
+				N8N_RUNNERS_GRANT_TOKEN: token,
+				N8N_RUNNERS_TASK_BROKER_URI: brokerUri,
+				N8N_RUNNERS_MAX_CONCURRENCY: env.N8N_RUNNERS_MAX_CONCURRENCY ?? '10',
+				N8N_RUNNERS_TASK_TIMEOUT: env.N8N_RUNNERS_TASK_TIMEOUT ?? '300',
+			},
 		},
-	});
+	);
 	runner.on('exit', () => {
 		if (!stopping) setTimeout(() => void startRunner(), 1000);
 	});

@@ -5,7 +5,20 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+	copyFileSync,
+	cpSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	openSync,
+	readdirSync,
+	readFileSync,
+	renameSync,
+	rmSync,
+	statSync,
+	writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +45,11 @@ export function assertNode24() {
 
 /** PATH with the project's Node 24 first, so npm and n8n's scripts run on it. */
 export function nodePath() {
-	return [path.dirname(process.execPath), path.join(ROOT, 'node_modules', '.bin'), process.env.PATH].join(path.delimiter);
+	return [
+		path.dirname(process.execPath),
+		path.join(ROOT, 'node_modules', '.bin'),
+		process.env.PATH,
+	].join(path.delimiter);
 }
 
 function run(command, args, options = {}) {
@@ -40,10 +57,18 @@ function run(command, args, options = {}) {
 		stdio: options.quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'],
 		encoding: 'utf8',
 		...options,
-		env: { ...process.env, PATH: nodePath(), npm_config_loglevel: 'error', npm_config_update_notifier: 'false', ...(options.env ?? {}) },
+		env: {
+			...process.env,
+			PATH: nodePath(),
+			npm_config_loglevel: 'error',
+			npm_config_update_notifier: 'false',
+			...(options.env ?? {}),
+		},
 	});
 	if (result.status !== 0) {
-		throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status}${result.stderr ? `:\n${result.stderr.slice(-4000)}` : ''}`);
+		throw new Error(
+			`${command} ${args.join(' ')} failed with exit code ${result.status}${result.stderr ? `:\n${result.stderr.slice(-4000)}` : ''}`,
+		);
 	}
 	return result;
 }
@@ -54,7 +79,10 @@ function run(command, args, options = {}) {
  * as @e965/xlsx, which n8n 2.x uses itself. A floating langgraph-checkpoint 1.2 needs a newer
  * @langchain/core than n8n 1.x pins, and `n8n start` then fails as 'Command "start" not found'.
  */
-const N8N1_OVERRIDES = { xlsx: 'npm:@e965/xlsx@0.20.2', '@langchain/langgraph-checkpoint': '1.0.0' };
+const N8N1_OVERRIDES = {
+	xlsx: 'npm:@e965/xlsx@0.20.2',
+	'@langchain/langgraph-checkpoint': '1.0.0',
+};
 
 /** Installs n8n into .cache/n8n/<version> once; returns the path of its CLI script. */
 export function ensureN8n(version = N8N_VERSION) {
@@ -65,15 +93,41 @@ export function ensureN8n(version = N8N_VERSION) {
 	if (existsSync(marker) && existsSync(bin)) return bin;
 	// The install runs in a child process that reports its progress while this one waits for it.
 	const script = `import(${JSON.stringify(import.meta.url)}).then((n8n) => n8n.installN8n(process.argv[1])).catch((error) => { process.stderr.write(String(error?.stack ?? error) + '\\n'); process.exit(1); })`;
-	const result = spawnSync(process.execPath, ['--input-type=module', '-e', script, version], { stdio: 'inherit', env: { ...process.env, PATH: nodePath() } });
-	if (result.status !== 0 || !existsSync(marker)) throw new Error(`installing n8n ${version} into ${path.relative(ROOT, dir)} failed (see the messages above)`);
+	const result = spawnSync(process.execPath, ['--input-type=module', '-e', script, version], {
+		stdio: 'inherit',
+		env: { ...process.env, PATH: nodePath() },
+	});
+	if (result.status !== 0 || !existsSync(marker))
+		throw new Error(
+			`installing n8n ${version} into ${path.relative(ROOT, dir)} failed (see the messages above)`,
+		);
 	return bin;
 }
 
 /** How long the phases of an n8n install took on an idle 2-core machine (measured, n8n 2.40.7). */
 const INSTALL_PHASES = [
-	{ name: 'download and unpack n8n and its ~1,100 packages (2.8 GB)', idleSeconds: 180, command: (version) => ['npm', ['install', `n8n@${version}`, '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', '--legacy-peer-deps']] },
-	{ name: "compile sqlite3, n8n's database driver, from C sources", idleSeconds: 60, command: () => ['npm', ['rebuild', 'sqlite3']], reuse: reuseSqlite3Build },
+	{
+		name: 'download and unpack n8n and its ~1,100 packages (2.8 GB)',
+		idleSeconds: 180,
+		command: (version) => [
+			'npm',
+			[
+				'install',
+				`n8n@${version}`,
+				'--ignore-scripts',
+				'--no-audit',
+				'--no-fund',
+				'--no-save',
+				'--legacy-peer-deps',
+			],
+		],
+	},
+	{
+		name: "compile sqlite3, n8n's database driver, from C sources",
+		idleSeconds: 60,
+		command: () => ['npm', ['rebuild', 'sqlite3']],
+		reuse: reuseSqlite3Build,
+	},
 ];
 
 /**
@@ -93,34 +147,57 @@ export function reuseSqlite3Build(dir) {
 	const wanted = packageVersion(target);
 	if (!wanted) return undefined;
 	const parent = path.dirname(dir);
-	const siblings = existsSync(parent) ? readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory() && path.join(parent, e.name) !== dir) : [];
+	const siblings = existsSync(parent)
+		? readdirSync(parent, { withFileTypes: true }).filter(
+				(e) => e.isDirectory() && path.join(parent, e.name) !== dir,
+			)
+		: [];
 	for (const sibling of siblings) {
 		const source = path.join(parent, sibling.name, 'node_modules', 'sqlite3');
-		if (!existsSync(path.join(parent, sibling.name, '.ready')) || packageVersion(source) !== wanted) continue;
+		if (!existsSync(path.join(parent, sibling.name, '.ready')) || packageVersion(source) !== wanted)
+			continue;
 		if (!existsSync(path.join(source, 'build', 'Release', 'node_sqlite3.node'))) continue;
 		rmSync(path.join(target, 'build'), { recursive: true, force: true });
 		mkdirSync(path.join(target, 'build', 'Release'), { recursive: true });
-		cpSync(path.join(source, 'build', 'Release', 'node_sqlite3.node'), path.join(target, 'build', 'Release', 'node_sqlite3.node'));
-		const check = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(target)})`], { encoding: 'utf8' });
-		if (check.status === 0) return `sqlite3 ${wanted} already compiled for n8n ${sibling.name}: copied`;
+		cpSync(
+			path.join(source, 'build', 'Release', 'node_sqlite3.node'),
+			path.join(target, 'build', 'Release', 'node_sqlite3.node'),
+		);
+		const check = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(target)})`], {
+			encoding: 'utf8',
+		});
+		if (check.status === 0)
+			return `sqlite3 ${wanted} already compiled for n8n ${sibling.name}: copied`;
 		rmSync(path.join(target, 'build'), { recursive: true, force: true });
 	}
 	return undefined;
 }
 
-const minutes = (seconds) => (seconds < 90 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`);
+const minutes = (seconds) =>
+	seconds < 90 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
 
 /**
  * An honest estimate: the measured idle time scaled by how busy this machine is now (load average
  * per core), and what the last install here took.
  */
-export function installEstimate({ load = os.loadavg()[0], cores = os.availableParallelism?.() ?? os.cpus().length, history = readInstallHistory(), phases = INSTALL_PHASES } = {}) {
+export function installEstimate({
+	load = os.loadavg()[0],
+	cores = os.availableParallelism?.() ?? os.cpus().length,
+	history = readInstallHistory(),
+	phases = INSTALL_PHASES,
+} = {}) {
 	const idle = phases.reduce((sum, phase) => sum + phase.idleSeconds, 0);
 	const busy = Math.max(1, load / cores);
 	const parts = [`about ${minutes(idle)} on an idle 2-core machine`];
-	if (busy > 1.5) parts.push(`this machine is busy (load ${load.toFixed(1)} on ${cores} cores), so expect about ${minutes(idle * busy)}`);
+	if (busy > 1.5)
+		parts.push(
+			`this machine is busy (load ${load.toFixed(1)} on ${cores} cores), so expect about ${minutes(idle * busy)}`,
+		);
 	const last = history.at(-1);
-	if (last) parts.push(`the last install here took ${minutes(last.seconds)} (n8n ${last.version}, load ${last.load.toFixed(1)})`);
+	if (last)
+		parts.push(
+			`the last install here took ${minutes(last.seconds)} (n8n ${last.version}, load ${last.load.toFixed(1)})`,
+		);
 	return parts.join('; ');
 }
 
@@ -136,7 +213,10 @@ function countPackages(nodeModules) {
 	try {
 		return readdirSync(nodeModules, { withFileTypes: true }).reduce((count, entry) => {
 			if (!entry.isDirectory() || entry.name.startsWith('.')) return count;
-			return count + (entry.name.startsWith('@') ? readdirSync(path.join(nodeModules, entry.name)).length : 1);
+			return (
+				count +
+				(entry.name.startsWith('@') ? readdirSync(path.join(nodeModules, entry.name)).length : 1)
+			);
 		}, 0);
 	} catch {
 		return 0;
@@ -149,16 +229,29 @@ function countPackages(nodeModules) {
  * sources fetched online. Only sqlite3 (n8n's own database driver) needs building, and it builds
  * from the package.
  */
-export async function installN8n(version = N8N_VERSION, { tickMs = 15_000, dir = path.join(CACHE, 'n8n', version), phases: steps = INSTALL_PHASES, log: say = log } = {}) {
+export async function installN8n(
+	version = N8N_VERSION,
+	{
+		tickMs = 15_000,
+		dir = path.join(CACHE, 'n8n', version),
+		phases: steps = INSTALL_PHASES,
+		log: say = log,
+	} = {},
+) {
 	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const historyFile = path.join(dir, '..', 'install-history.json');
 	const started = Date.now();
 	const load = os.loadavg()[0];
-	say(`installing n8n ${version} into ${path.relative(ROOT, dir)} (first time only): ${installEstimate({ load, history: readInstallHistory(historyFile), phases: steps })}. Progress every ${tickMs / 1000} s.`);
+	say(
+		`installing n8n ${version} into ${path.relative(ROOT, dir)} (first time only): ${installEstimate({ load, history: readInstallHistory(historyFile), phases: steps })}. Progress every ${tickMs / 1000} s.`,
+	);
 	mkdirSync(dir, { recursive: true });
 	rmSync(path.join(dir, '.ready'), { force: true });
 	const overrides = version.startsWith('1.') ? N8N1_OVERRIDES : {};
-	writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'n8n-runtime', private: true, overrides }, null, 2));
+	writeFileSync(
+		path.join(dir, 'package.json'),
+		JSON.stringify({ name: 'n8n-runtime', private: true, overrides }, null, 2),
+	);
 	const phases = [];
 	for (const [index, phase] of steps.entries()) {
 		const [command, args] = phase.command(version);
@@ -166,7 +259,11 @@ export async function installN8n(version = N8N_VERSION, { tickMs = 15_000, dir =
 		const label = `phase ${index + 1}/${steps.length}: ${phase.name}`;
 		const reused = phase.reuse?.(dir);
 		if (reused) {
-			phases.push({ phase: phase.name, seconds: Math.round((Date.now() - phaseStart) / 1000), reused: true });
+			phases.push({
+				phase: phase.name,
+				seconds: Math.round((Date.now() - phaseStart) / 1000),
+				reused: true,
+			});
 			say(`${label}: skipped, ${reused}`);
 			continue;
 		}
@@ -174,7 +271,12 @@ export async function installN8n(version = N8N_VERSION, { tickMs = 15_000, dir =
 		const child = spawn(command, args, {
 			cwd: dir,
 			stdio: ['ignore', 'pipe', 'pipe'],
-			env: { ...process.env, PATH: nodePath(), npm_config_loglevel: 'error', npm_config_update_notifier: 'false' },
+			env: {
+				...process.env,
+				PATH: nodePath(),
+				npm_config_loglevel: 'error',
+				npm_config_update_notifier: 'false',
+			},
 		});
 		let output = '';
 		child.stdout.on('data', (d) => (output = (output + d).slice(-8000)));
@@ -182,18 +284,26 @@ export async function installN8n(version = N8N_VERSION, { tickMs = 15_000, dir =
 		const ticker = setInterval(() => {
 			const elapsed = (Date.now() - phaseStart) / 1000;
 			const packages = countPackages(path.join(dir, 'node_modules'));
-			say(`${label}: ${minutes(elapsed)} so far (usually ${minutes(phase.idleSeconds)} when idle; load now ${os.loadavg()[0].toFixed(1)}); ${packages} packages in node_modules; waiting for ${command} ${args[0]} (pid ${child.pid})`);
+			say(
+				`${label}: ${minutes(elapsed)} so far (usually ${minutes(phase.idleSeconds)} when idle; load now ${os.loadavg()[0].toFixed(1)}); ${packages} packages in node_modules; waiting for ${command} ${args[0]} (pid ${child.pid})`,
+			);
 		}, tickMs);
 		const code = await new Promise((resolve) => child.on('close', resolve));
 		clearInterval(ticker);
-		if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed with exit code ${code}:\n${output.slice(-4000)}`);
+		if (code !== 0)
+			throw new Error(
+				`${command} ${args.join(' ')} failed with exit code ${code}:\n${output.slice(-4000)}`,
+			);
 		phases.push({ phase: phase.name, seconds: Math.round((Date.now() - phaseStart) / 1000) });
 		say(`${label}: done in ${minutes((Date.now() - phaseStart) / 1000)}`);
 	}
 	if (!existsSync(bin)) throw new Error(`n8n ${version} installed but ${bin} is missing`);
 	const seconds = Math.round((Date.now() - started) / 1000);
 	writeFileSync(path.join(dir, '.ready'), new Date().toISOString());
-	const history = [...readInstallHistory(historyFile), { version, seconds, load: Math.round(load * 10) / 10, phases, at: new Date().toISOString() }].slice(-10);
+	const history = [
+		...readInstallHistory(historyFile),
+		{ version, seconds, load: Math.round(load * 10) / 10, phases, at: new Date().toISOString() },
+	].slice(-10);
 	writeFileSync(historyFile, JSON.stringify(history, null, 2));
 	say(`n8n ${version} installed in ${minutes(seconds)}`);
 	return bin;
@@ -215,7 +325,9 @@ export function packageFingerprint(root = ROOT) {
 		}
 		hash.update(path.relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
 	};
-	const always = readdirSync(root).filter((f) => /^(package\.json|readme|license|licence|changelog)/i.test(f));
+	const always = readdirSync(root).filter((f) =>
+		/^(package\.json|readme|license|licence|changelog)/i.test(f),
+	);
 	for (const entry of [...always.sort(), ...(manifest.files ?? [])]) add(path.join(root, entry));
 	return hash.digest('hex').slice(0, 16);
 }
@@ -252,7 +364,8 @@ function keepNewest(dir, count) {
 		.filter((name) => !name.endsWith('.tmp'))
 		.map((name) => ({ name, time: statSync(path.join(dir, name)).mtimeMs }))
 		.sort((a, b) => b.time - a.time);
-	for (const { name } of entries.slice(count)) rmSync(path.join(dir, name), { recursive: true, force: true });
+	for (const { name } of entries.slice(count))
+		rmSync(path.join(dir, name), { recursive: true, force: true });
 }
 
 /** Copies `file` (or a folder) to `target` in .cache all at once: a reader never sees half of it. */
@@ -271,7 +384,9 @@ export function installIntoUserFolder(userFolder, tarball) {
 	// A new user folder gets a copy of the same tarball installed before (.cache/installed/<tarball>):
 	// the npm install of the package and its dependencies cost about 6 s of each e2e file's set-up.
 	const installed = path.join(CACHE, 'installed', path.basename(tarball, '.tgz'));
-	const reusable = path.basename(tarball).startsWith(`${PACKAGE_NAME}-`) && path.dirname(path.dirname(tarball)) === CACHE;
+	const reusable =
+		path.basename(tarball).startsWith(`${PACKAGE_NAME}-`) &&
+		path.dirname(path.dirname(tarball)) === CACHE;
 	if (!existsSync(nodesDir) && reusable && existsSync(installed)) {
 		cpSync(installed, nodesDir, { recursive: true, verbatimSymlinks: true });
 		return;
@@ -279,11 +394,28 @@ export function installIntoUserFolder(userFolder, tarball) {
 	const fresh = !existsSync(nodesDir);
 	mkdirSync(nodesDir, { recursive: true });
 	const manifest = path.join(nodesDir, 'package.json');
-	if (!existsSync(manifest)) writeFileSync(manifest, JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2));
+	if (!existsSync(manifest))
+		writeFileSync(
+			manifest,
+			JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2),
+		);
 	rmSync(path.join(nodesDir, 'node_modules', PACKAGE_NAME), { recursive: true, force: true });
-	run('npm', ['install', tarball, '--omit=dev', '--legacy-peer-deps', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: nodesDir, quiet: true });
+	run(
+		'npm',
+		[
+			'install',
+			tarball,
+			'--omit=dev',
+			'--legacy-peer-deps',
+			'--ignore-scripts',
+			'--no-audit',
+			'--no-fund',
+		],
+		{ cwd: nodesDir, quiet: true },
+	);
 	const listed = JSON.parse(readFileSync(manifest, 'utf8'));
-	if (!listed.dependencies?.[PACKAGE_NAME]) throw new Error(`${PACKAGE_NAME} is not listed in ${manifest}`);
+	if (!listed.dependencies?.[PACKAGE_NAME])
+		throw new Error(`${PACKAGE_NAME} is not listed in ${manifest}`);
 	if (fresh && reusable) {
 		mkdirSync(path.dirname(installed), { recursive: true });
 		publishToCache(nodesDir, installed);
@@ -302,7 +434,10 @@ export function seedMigratedDatabase(bin, env) {
 	if (existsSync(path.join(target, 'database.sqlite'))) return false;
 	const version = path.basename(path.resolve(bin, '..', '..', '..', '..'));
 	// The config file holds the encryption key and the tables may carry a prefix: both are part of the key.
-	const settings = createHash('sha256').update(`${env.N8N_ENCRYPTION_KEY ?? ''}\0${env.DB_TABLE_PREFIX ?? ''}`).digest('hex').slice(0, 8);
+	const settings = createHash('sha256')
+		.update(`${env.N8N_ENCRYPTION_KEY ?? ''}\0${env.DB_TABLE_PREFIX ?? ''}`)
+		.digest('hex')
+		.slice(0, 8);
 	const template = path.join(CACHE, 'n8n-template', `${version}-${settings}`);
 	if (!existsSync(path.join(template, 'database.sqlite'))) {
 		const scratch = mkdtempSync(path.join(os.tmpdir(), 'rm-n8n-template-'));
@@ -326,14 +461,19 @@ export function seedMigratedDatabase(bin, env) {
 		}
 	}
 	mkdirSync(target, { recursive: true });
-	for (const name of ['config', 'database.sqlite']) copyFileSync(path.join(template, name), path.join(target, name));
+	for (const name of ['config', 'database.sqlite'])
+		copyFileSync(path.join(template, name), path.join(target, name));
 	return true;
 }
 
 /** Environment for every n8n process of a user folder. */
 export function n8nEnv(userFolder, extra = {}) {
 	// n8n goes silent and changes behaviour under a test runner's NODE_ENV=test / VITEST variables.
-	const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(VITEST|NODE_ENV$|TEST$|NODE_OPTIONS$)/.test(key)));
+	const inherited = Object.fromEntries(
+		Object.entries(process.env).filter(
+			([key]) => !/^(VITEST|NODE_ENV$|TEST$|NODE_OPTIONS$)/.test(key),
+		),
+	);
 	return {
 		...inherited,
 		NODE_ENV: 'production',
@@ -380,15 +520,19 @@ export function settingsWithoutDeprecations(environment = process.env, version =
 				N8N_COMPRESSION_NODE_MAX_DECOMPRESSED_SIZE_BYTES: String(256 * 1024 * 1024),
 				N8N_COMPRESSION_NODE_MAX_ZIP_ENTRIES: '1000',
 			};
-	return Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, environment[key] ?? value]));
+	return Object.fromEntries(
+		Object.entries(defaults).map(([key, value]) => [key, environment[key] ?? value]),
+	);
 }
 
 /** A free TCP port, synchronously (for the synchronous CLI helpers). */
 export function freePortSync() {
-	const script = "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close();});";
+	const script =
+		"const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close();});";
 	const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
 	const port = Number(result.stdout);
-	if (result.status !== 0 || !Number.isInteger(port) || port <= 0) throw new Error(`could not find a free port: ${result.stderr}`);
+	if (result.status !== 0 || !Number.isInteger(port) || port <= 0)
+		throw new Error(`could not find a free port: ${result.stderr}`);
 	return port;
 }
 
@@ -400,8 +544,12 @@ export function n8nCli(bin, args, env) {
 		maxBuffer: 512 * 1024 * 1024,
 	});
 	if (result.status !== 0) {
-		const how = result.error ? `${result.error.message}` : `exit ${result.status}${result.signal ? `, signal ${result.signal}` : ''}`;
-		throw new Error(`n8n ${args.join(' ')} failed (${how}):\n${(result.stderr || '').slice(-4000)}\n${(result.stdout || '').slice(-4000)}`);
+		const how = result.error
+			? `${result.error.message}`
+			: `exit ${result.status}${result.signal ? `, signal ${result.signal}` : ''}`;
+		throw new Error(
+			`n8n ${args.join(' ')} failed (${how}):\n${(result.stderr || '').slice(-4000)}\n${(result.stdout || '').slice(-4000)}`,
+		);
 	}
 	return result.stdout;
 }
@@ -431,18 +579,24 @@ export function importWorkflows(bin, env, files, { activate = true } = {}) {
 	// n8n 2.x publishes one workflow per call.
 	const dir = mkdtempSync(path.join(env.N8N_USER_FOLDER, 'import-'));
 	try {
-		files.forEach((file, i) => copyFileSync(file, path.join(dir, `${String(i).padStart(3, '0')}-${path.basename(file)}`)));
+		files.forEach((file, i) =>
+			copyFileSync(file, path.join(dir, `${String(i).padStart(3, '0')}-${path.basename(file)}`)),
+		);
 		n8nCli(bin, ['import:workflow', '--separate', `--input=${dir}`], env);
 	} finally {
 		rmSync(dir, { recursive: true, force: true });
 	}
-	const activatable = files.map((file) => JSON.parse(readFileSync(file, 'utf8'))).filter(isActivatable);
+	const activatable = files
+		.map((file) => JSON.parse(readFileSync(file, 'utf8')))
+		.filter(isActivatable);
 	// n8n 2.x: a running instance publishes them through its REST API (activateWorkflows), much
 	// faster than one n8n boot per workflow. n8n 1.x: the CLI, one call each.
 	if (activate === 'later' && n8nMajor(bin) >= 2) return activatable.map((workflow) => workflow.id);
 	for (const [i, workflow] of activatable.entries()) {
 		if (!activate) break;
-		log(`activating workflow ${i + 1} of ${activatable.length}: ${workflow.name} (one n8n CLI run each)`);
+		log(
+			`activating workflow ${i + 1} of ${activatable.length}: ${workflow.name} (one n8n CLI run each)`,
+		);
 		n8nCli(bin, activateArgs(bin, workflow.id), env);
 	}
 	return [];
@@ -457,23 +611,34 @@ export async function activateWorkflows(server, ids, { cookie } = {}) {
 	cookie ??= await signIn(server.baseUrl);
 	for (const id of ids) {
 		const workflow = await rest(server.baseUrl, cookie, 'GET', `workflows/${id}`);
-		await rest(server.baseUrl, cookie, 'POST', `workflows/${id}/activate`, { versionId: workflow.versionId });
+		await rest(server.baseUrl, cookie, 'POST', `workflows/${id}/activate`, {
+			versionId: workflow.versionId,
+		});
 	}
 }
 
 /** The major version of the n8n a CLI script belongs to (read from its package.json). */
 export function n8nMajor(bin) {
-	const manifest = JSON.parse(readFileSync(path.join(path.dirname(bin), '..', 'package.json'), 'utf8'));
+	const manifest = JSON.parse(
+		readFileSync(path.join(path.dirname(bin), '..', 'package.json'), 'utf8'),
+	);
 	return Number(manifest.version.split('.')[0]);
 }
 
 /** n8n 2.x publishes a workflow version; n8n 1.x has no publishing and sets the active flag instead. */
 function activateArgs(bin, id) {
-	return n8nMajor(bin) >= 2 ? ['publish:workflow', `--id=${id}`] : ['update:workflow', `--id=${id}`, '--active=true'];
+	return n8nMajor(bin) >= 2
+		? ['publish:workflow', `--id=${id}`]
+		: ['update:workflow', `--id=${id}`, '--active=true'];
 }
 
 export function isActivatable(workflow) {
-	return workflow.nodes.some((node) => !node.disabled && node.type !== 'n8n-nodes-base.manualTrigger' && /trigger$|webhook$/i.test(node.type));
+	return workflow.nodes.some(
+		(node) =>
+			!node.disabled &&
+			node.type !== 'n8n-nodes-base.manualTrigger' &&
+			/trigger$|webhook$/i.test(node.type),
+	);
 }
 
 export async function freePort() {
@@ -513,7 +678,11 @@ export async function stopAllN8n() {
  */
 export function spawnN8n(bin, args, env, logFile, { inheritOutput = false, wrapper } = {}) {
 	const out = inheritOutput ? 'inherit' : openSync(logFile, 'a');
-	const child = spawn(process.execPath, [...(wrapper ? [wrapper] : []), bin, ...args], { env, stdio: ['ignore', out, out], detached: true });
+	const child = spawn(process.execPath, [...(wrapper ? [wrapper] : []), bin, ...args], {
+		env,
+		stdio: ['ignore', out, out],
+		detached: true,
+	});
 	running.add(child);
 	const exited = new Promise((resolve) => child.on('exit', resolve));
 	exited.then(() => running.delete(child));
@@ -559,7 +728,9 @@ export async function startN8n(bin, env, { port, attempts = 3, ...options } = {}
 			return await startN8nOnce(bin, env, { ...options, port: chosen, brokerPort });
 		} catch (error) {
 			if (!error.portInUse || attempt >= attempts) throw error;
-			log(`n8n could not bind port ${chosen} or ${brokerPort} (in use by another process); starting again on other ports (attempt ${attempt + 1} of ${attempts})`);
+			log(
+				`n8n could not bind port ${chosen} or ${brokerPort} (in use by another process); starting again on other ports (attempt ${attempt + 1} of ${attempts})`,
+			);
 		}
 	}
 }
@@ -569,7 +740,11 @@ export function saysPortInUse(logText) {
 	return /is already in use|EADDRINUSE/.test(logText);
 }
 
-async function startN8nOnce(bin, env, { port, brokerPort, timeoutMs = 120_000, inheritOutput = false, taskRunner = 'internal' }) {
+async function startN8nOnce(
+	bin,
+	env,
+	{ port, brokerPort, timeoutMs = 120_000, inheritOutput = false, taskRunner = 'internal' },
+) {
 	const logFile = path.join(env.N8N_USER_FOLDER, `n8n-${port}.log`);
 	// External: n8n 2.x's recommended task runner mode, the runner started beside n8n (scripts/n8n-with-task-runner.mjs).
 	const external = taskRunner === 'external' && n8nMajor(bin) >= 2;
@@ -585,17 +760,24 @@ async function startN8nOnce(bin, env, { port, brokerPort, timeoutMs = 120_000, i
 			N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 			N8N_HOST: 'localhost',
 			N8N_LISTEN_ADDRESS: env.N8N_LISTEN_ADDRESS || '127.0.0.1',
-			...(external ? { N8N_RUNNERS_MODE: 'external', N8N_RUNNERS_AUTH_TOKEN: randomBytes(24).toString('hex') } : {}),
+			...(external
+				? { N8N_RUNNERS_MODE: 'external', N8N_RUNNERS_AUTH_TOKEN: randomBytes(24).toString('hex') }
+				: {}),
 		},
 		logFile,
-		{ inheritOutput, wrapper: external ? path.join(ROOT, 'scripts', 'n8n-with-task-runner.mjs') : undefined },
+		{
+			inheritOutput,
+			wrapper: external ? path.join(ROOT, 'scripts', 'n8n-with-task-runner.mjs') : undefined,
+		},
 	);
 	const baseUrl = `http://localhost:${port}`;
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		if (child.exitCode !== null) {
 			const tail = readLog(logFile, logStart);
-			const error = new Error(`n8n exited with code ${child.exitCode} before it was ready; see ${logFile}:\n${tail}`);
+			const error = new Error(
+				`n8n exited with code ${child.exitCode} before it was ready; see ${logFile}:\n${tail}`,
+			);
 			// With inherited output there is no log to read; a quick exit is then taken as a taken port only if it says so.
 			error.portInUse = saysPortInUse(tail);
 			throw error;
@@ -609,7 +791,9 @@ async function startN8nOnce(bin, env, { port, brokerPort, timeoutMs = 120_000, i
 		await new Promise((r) => setTimeout(r, 500));
 	}
 	await stop();
-	throw new Error(`n8n did not become ready within ${timeoutMs / 1000} s; see ${logFile}:\n${readLog(logFile)}`);
+	throw new Error(
+		`n8n did not become ready within ${timeoutMs / 1000} s; see ${logFile}:\n${readLog(logFile)}`,
+	);
 }
 
 function readLog(file, from = 0) {
@@ -629,12 +813,18 @@ export async function waitForWebhook(url, init, timeoutMs = 60_000) {
 	for (;;) {
 		const response = await fetch(url, init);
 		if (response.status !== 404) return response;
-		if (Date.now() > deadline) throw new Error(`Webhook ${url} still answers 404 after ${timeoutMs / 1000} s`);
+		if (Date.now() > deadline)
+			throw new Error(`Webhook ${url} still answers 404 after ${timeoutMs / 1000} s`);
 		await new Promise((r) => setTimeout(r, 500));
 	}
 }
 
-export const DEMO_OWNER = { email: 'owner@example.com', firstName: 'Demo', lastName: 'Owner', password: 'Referral-Demo-2026' };
+export const DEMO_OWNER = {
+	email: 'owner@example.com',
+	firstName: 'Demo',
+	lastName: 'Owner',
+	password: 'Referral-Demo-2026',
+};
 
 /** Creates the instance owner on a fresh database (a no-op once one exists). */
 export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 120_000) {
@@ -652,7 +842,8 @@ export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 120_0
 			});
 		} catch (error) {
 			// A connection reset while n8n is still starting on a loaded machine: ask again.
-			if (Date.now() > deadline) throw new Error(`Owner setup failed: ${error.cause?.code ?? error.message}`);
+			if (Date.now() > deadline)
+				throw new Error(`Owner setup failed: ${error.cause?.code ?? error.message}`);
 			await new Promise((r) => setTimeout(r, 1000));
 			continue;
 		}
@@ -670,9 +861,16 @@ export async function signIn(baseUrl, owner = DEMO_OWNER) {
 	const response = await fetch(`${baseUrl}/rest/login`, {
 		method: 'POST',
 		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify({ emailOrLdapLoginId: owner.email, email: owner.email, password: owner.password }),
+		body: JSON.stringify({
+			emailOrLdapLoginId: owner.email,
+			email: owner.email,
+			password: owner.password,
+		}),
 	});
-	if (!response.ok) throw new Error(`Sign-in as ${owner.email} failed: HTTP ${response.status} ${(await response.text()).slice(0, 500)}`);
+	if (!response.ok)
+		throw new Error(
+			`Sign-in as ${owner.email} failed: HTTP ${response.status} ${(await response.text()).slice(0, 500)}`,
+		);
 	const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0];
 	if (!cookie) throw new Error('Sign-in answered without a session cookie');
 	return cookie;
@@ -681,11 +879,16 @@ export async function signIn(baseUrl, owner = DEMO_OWNER) {
 async function rest(baseUrl, cookie, method, pathname, body) {
 	const response = await fetch(`${baseUrl}/rest/${pathname}`, {
 		method,
-		headers: { cookie, 'content-type': 'application/json', 'browser-id': 'referral-marketing-runner' },
+		headers: {
+			cookie,
+			'content-type': 'application/json',
+			'browser-id': 'referral-marketing-runner',
+		},
 		body: body === undefined ? undefined : JSON.stringify(body),
 	});
 	const text = await response.text();
-	if (!response.ok) throw new Error(`${method} /rest/${pathname}: HTTP ${response.status} ${text.slice(0, 1000)}`);
+	if (!response.ok)
+		throw new Error(`${method} /rest/${pathname}: HTTP ${response.status} ${text.slice(0, 1000)}`);
 	return JSON.parse(text).data;
 }
 
@@ -702,11 +905,18 @@ export async function runWorkflow(server, workflowId, { cookie, timeoutMs = 120_
 	cookie ??= await signIn(baseUrl);
 	const workflow = await rest(baseUrl, cookie, 'GET', `workflows/${workflowId}`);
 	const triggers = workflow.nodes.filter((node) => !node.disabled && /trigger$/i.test(node.type));
-	const start = triggers.find((node) => node.type === 'n8n-nodes-base.manualTrigger') ?? triggers[0];
+	const start =
+		triggers.find((node) => node.type === 'n8n-nodes-base.manualTrigger') ?? triggers[0];
 	if (!start) throw new Error(`Workflow ${workflowId} has no trigger to run it from`);
 	// n8n 2.x reads the saved workflow and the trigger to start from; n8n 1.x also wants the workflow in the body.
-	const started = await rest(baseUrl, cookie, 'POST', `workflows/${workflowId}/run`, { workflowData: workflow, triggerToStartFrom: { name: start.name } });
-	if (!started?.executionId) throw new Error(`n8n did not start workflow ${workflowId}: ${JSON.stringify(started).slice(0, 500)}`);
+	const started = await rest(baseUrl, cookie, 'POST', `workflows/${workflowId}/run`, {
+		workflowData: workflow,
+		triggerToStartFrom: { name: start.name },
+	});
+	if (!started?.executionId)
+		throw new Error(
+			`n8n did not start workflow ${workflowId}: ${JSON.stringify(started).slice(0, 500)}`,
+		);
 	const deadline = Date.now() + timeoutMs;
 	let execution;
 	let data;
@@ -715,16 +925,21 @@ export async function runWorkflow(server, workflowId, { cookie, timeoutMs = 120_
 		// n8n 1.x writes an execution's status and its data in two statements: a poll between them
 		// sees `success` with no data yet, so an ended execution counts only once its data is there.
 		const ended = execution?.stoppedAt && !['new', 'running', 'waiting'].includes(execution.status);
-		data = typeof execution?.data === 'string' ? flatted(server).parse(execution.data) : execution?.data;
+		data =
+			typeof execution?.data === 'string' ? flatted(server).parse(execution.data) : execution?.data;
 		if (ended && data?.resultData) break;
 		if (Date.now() > deadline) {
-			throw new Error(`Execution ${started.executionId} of workflow ${workflowId} is still ${execution?.status}${ended ? ' without its data' : ''} after ${timeoutMs / 1000} s`);
+			throw new Error(
+				`Execution ${started.executionId} of workflow ${workflowId} is still ${execution?.status}${ended ? ' without its data' : ''} after ${timeoutMs / 1000} s`,
+			);
 		}
 		await new Promise((r) => setTimeout(r, 250));
 	}
 	const error = data?.resultData?.error;
 	if (execution.status !== 'success' || error) {
-		throw new Error(`Execution ${started.executionId} of workflow ${workflowId} ended ${execution.status}${error ? `: ${error.message}${error.description ? ` (${error.description})` : ''}${error.node?.name ? ` in node "${error.node.name}"` : ''}` : ''}`);
+		throw new Error(
+			`Execution ${started.executionId} of workflow ${workflowId} ended ${execution.status}${error ? `: ${error.message}${error.description ? ` (${error.description})` : ''}${error.node?.name ? ` in node "${error.node.name}"` : ''}` : ''}`,
+		);
 	}
 	return { id: execution.id, status: execution.status, mode: execution.mode, data };
 }
@@ -743,13 +958,24 @@ export function localSmtpCredential(port, host = '127.0.0.1') {
 		id: LOCAL_SMTP_CREDENTIAL_ID,
 		name: 'Local Mail',
 		type: 'referralSmtpApi',
-		data: { host, port, secure: false, starttls: 'whenOffered', user: '', password: '', ignoreSslIssues: true },
+		data: {
+			host,
+			port,
+			secure: false,
+			starttls: 'whenOffered',
+			user: '',
+			password: '',
+			ignoreSslIssues: true,
+		},
 	};
 }
 
 /** The Twilio credential the sign-up workflow's SMS branch references by id and name ("Local SMS"). */
 export const LOCAL_SMS_CREDENTIAL_ID = 'rmLocalSms000001';
-export const LOCAL_SMS_ACCOUNT = { accountSid: 'AC' + '0'.repeat(32), authToken: 'local-sms-token' };
+export const LOCAL_SMS_ACCOUNT = {
+	accountSid: 'AC' + '0'.repeat(32),
+	authToken: 'local-sms-token',
+};
 
 /**
  * "Local SMS": a Twilio credential whose Base URL points at a Twilio-compatible catcher on
@@ -760,7 +986,14 @@ export function localSmsCredential(baseUrl, account = LOCAL_SMS_ACCOUNT) {
 		id: LOCAL_SMS_CREDENTIAL_ID,
 		name: 'Local SMS',
 		type: 'referralTwilioApi',
-		data: { authType: 'authToken', accountSid: account.accountSid, authToken: account.authToken, messagingServiceSid: '', statusCallbackUrl: '', baseUrl },
+		data: {
+			authType: 'authToken',
+			accountSid: account.accountSid,
+			authToken: account.authToken,
+			messagingServiceSid: '',
+			statusCallbackUrl: '',
+			baseUrl,
+		},
 	};
 }
 
@@ -771,14 +1004,35 @@ export function localSmsCredential(baseUrl, account = LOCAL_SMS_ACCOUNT) {
  * (`Authorization: Bearer <token>`), and the secret that signs private status and unsubscribe links
  * ("Referral Link Secret"; tests that pass none get one derived from the webhook secret).
  */
-export function securityCredentials({ webhookSecret, leadScoringToken, stripeSecret, shopifySecret, linkSecret }) {
-	const signing = (id, name, secret) => ({ id, name, type: 'referralWebhookSecretApi', data: { secret, previousSecret: '' } });
+export function securityCredentials({
+	webhookSecret,
+	leadScoringToken,
+	stripeSecret,
+	shopifySecret,
+	linkSecret,
+}) {
+	const signing = (id, name, secret) => ({
+		id,
+		name,
+		type: 'referralWebhookSecretApi',
+		data: { secret, previousSecret: '' },
+	});
 	return [
 		signing('rmWebhookSecret1', 'Referral Webhook Secret', webhookSecret),
 		signing('rmStripeSecret01', 'Stripe Webhook Secret', stripeSecret ?? webhookSecret),
 		signing('rmShopifySecret1', 'Shopify Webhook Secret', shopifySecret ?? webhookSecret),
-		{ id: 'rmLeadScoreAuth1', name: 'Lead Scoring Header Auth', type: 'httpHeaderAuth', data: { name: 'Authorization', value: `Bearer ${leadScoringToken}` } },
-		{ id: LINK_SECRET_CREDENTIAL_ID, name: 'Referral Link Secret', type: 'referralLinkSecretApi', data: { secret: linkSecret ?? `${webhookSecret}-links-0123456789abcdef`, previousSecret: '' } },
+		{
+			id: 'rmLeadScoreAuth1',
+			name: 'Lead Scoring Header Auth',
+			type: 'httpHeaderAuth',
+			data: { name: 'Authorization', value: `Bearer ${leadScoringToken}` },
+		},
+		{
+			id: LINK_SECRET_CREDENTIAL_ID,
+			name: 'Referral Link Secret',
+			type: 'referralLinkSecretApi',
+			data: { secret: linkSecret ?? `${webhookSecret}-links-0123456789abcdef`, previousSecret: '' },
+		},
 	];
 }
 
@@ -798,7 +1052,13 @@ export function localSecrets(userFolder, environment = process.env) {
 	} catch {
 		/* first start */
 	}
-	const made = { webhookSecret: () => hex(32), leadScoringToken: () => hex(24), stripeSecret: () => `whsec_${hex(24)}`, shopifySecret: () => hex(32), linkSecret: () => hex(32) };
+	const made = {
+		webhookSecret: () => hex(32),
+		leadScoringToken: () => hex(24),
+		stripeSecret: () => `whsec_${hex(24)}`,
+		shopifySecret: () => hex(32),
+		linkSecret: () => hex(32),
+	};
 	const secrets = {};
 	const keep = { ...stored };
 	for (const [key, variable] of Object.entries(SECRET_VARIABLES)) {
@@ -808,7 +1068,13 @@ export function localSecrets(userFolder, environment = process.env) {
 	}
 	mkdirSync(userFolder, { recursive: true });
 	writeFileSync(file, JSON.stringify(keep, null, 2), { mode: 0o600 });
-	return { ...secrets, fromEnvironment: { webhookSecret: Boolean(environment.REFERRAL_WEBHOOK_SECRET), linkSecret: Boolean(environment.REFERRAL_LINK_SECRET) } };
+	return {
+		...secrets,
+		fromEnvironment: {
+			webhookSecret: Boolean(environment.REFERRAL_WEBHOOK_SECRET),
+			linkSecret: Boolean(environment.REFERRAL_LINK_SECRET),
+		},
+	};
 }
 
 const SECRET_VARIABLES = {
@@ -853,7 +1119,13 @@ export function instanceContents(bin, env) {
 		const db = new DatabaseSync(database, { readOnly: true });
 		try {
 			const prefix = env.DB_TABLE_PREFIX ?? '';
-			const ids = (table) => new Set(db.prepare(`SELECT id FROM "${prefix}${table}"`).all().map((row) => String(row.id)));
+			const ids = (table) =>
+				new Set(
+					db
+						.prepare(`SELECT id FROM "${prefix}${table}"`)
+						.all()
+						.map((row) => String(row.id)),
+				);
 			return { workflows: ids('workflow_entity'), credentials: ids('credentials_entity') };
 		} finally {
 			db.close();
@@ -864,7 +1136,9 @@ export function instanceContents(bin, env) {
 		const exported = (what) => {
 			const file = path.join(dir, `${what}.json`);
 			n8nCli(bin, [`export:${what}`, '--all', `--output=${file}`], env);
-			return existsSync(file) ? new Set(JSON.parse(readFileSync(file, 'utf8')).map((entry) => String(entry.id))) : new Set();
+			return existsSync(file)
+				? new Set(JSON.parse(readFileSync(file, 'utf8')).map((entry) => String(entry.id)))
+				: new Set();
 		};
 		return { workflows: exported('workflow'), credentials: exported('credentials') };
 	} finally {
@@ -879,7 +1153,18 @@ export function instanceContents(bin, env) {
  * or credential the instance already has is left as it is, edits made in the editor included;
  * credentials listed in `refresh` (ids) are imported again all the same.
  */
-export function prepareInstance(userFolder, { files = workflowFiles(), activate = true, build = true, extraEnv = {}, credentials = [], onlyMissing = false, refresh = [] } = {}) {
+export function prepareInstance(
+	userFolder,
+	{
+		files = workflowFiles(),
+		activate = true,
+		build = true,
+		extraEnv = {},
+		credentials = [],
+		onlyMissing = false,
+		refresh = [],
+	} = {},
+) {
 	const bin = ensureN8n();
 	log(`installing ${PACKAGE_NAME} into ${userFolder} as n8n installs a community package`);
 	const tarball = packPackage({ build });
@@ -890,20 +1175,34 @@ export function prepareInstance(userFolder, { files = workflowFiles(), activate 
 	}
 	const env = n8nEnv(userFolder, extraEnv);
 	seedMigratedDatabase(bin, env);
-	const present = onlyMissing ? instanceContents(bin, env) : { workflows: new Set(), credentials: new Set() };
-	const newCredentials = credentials.filter((credential) => !present.credentials.has(credential.id) || refresh.includes(credential.id));
+	const present = onlyMissing
+		? instanceContents(bin, env)
+		: { workflows: new Set(), credentials: new Set() };
+	const newCredentials = credentials.filter(
+		(credential) => !present.credentials.has(credential.id) || refresh.includes(credential.id),
+	);
 	if (newCredentials.length > 0) {
-		log(`importing ${newCredentials.length} credential${newCredentials.length === 1 ? '' : 's'} (one n8n CLI run)`);
+		log(
+			`importing ${newCredentials.length} credential${newCredentials.length === 1 ? '' : 's'} (one n8n CLI run)`,
+		);
 		importCredentials(bin, env, newCredentials);
 	}
-	const newFiles = files.filter((file) => !present.workflows.has(String(JSON.parse(readFileSync(file, 'utf8')).id)));
+	const newFiles = files.filter(
+		(file) => !present.workflows.has(String(JSON.parse(readFileSync(file, 'utf8')).id)),
+	);
 	const toActivate = importWorkflows(bin, env, newFiles, { activate });
 	return {
 		bin,
 		env,
 		toActivate,
-		imported: { workflows: newFiles.map((file) => path.basename(file)), credentials: newCredentials.map((credential) => credential.name) },
-		kept: { workflows: files.length - newFiles.length, credentials: credentials.length - newCredentials.length },
+		imported: {
+			workflows: newFiles.map((file) => path.basename(file)),
+			credentials: newCredentials.map((credential) => credential.name),
+		},
+		kept: {
+			workflows: files.length - newFiles.length,
+			credentials: credentials.length - newCredentials.length,
+		},
 	};
 }
 
@@ -918,11 +1217,21 @@ export function prepareInstanceAsync(userFolder, options = {}) {
 		process.stdout.write('\\nPREPARED ' + JSON.stringify(prepared) + '\\n');
 	})`;
 	return new Promise((resolve, reject) => {
-		execFile(process.execPath, ['--input-type=module', '-e', script, userFolder, JSON.stringify(options)], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-			const line = stdout.split('\n').find((l) => l.startsWith('PREPARED '));
-			if (error || !line) reject(new Error(`prepareInstance failed: ${error?.message ?? 'no result'}\n${stderr.slice(-4000)}`));
-			else resolve(JSON.parse(line.slice('PREPARED '.length)));
-		});
+		execFile(
+			process.execPath,
+			['--input-type=module', '-e', script, userFolder, JSON.stringify(options)],
+			{ maxBuffer: 64 * 1024 * 1024 },
+			(error, stdout, stderr) => {
+				const line = stdout.split('\n').find((l) => l.startsWith('PREPARED '));
+				if (error || !line)
+					reject(
+						new Error(
+							`prepareInstance failed: ${error?.message ?? 'no result'}\n${stderr.slice(-4000)}`,
+						),
+					);
+				else resolve(JSON.parse(line.slice('PREPARED '.length)));
+			},
+		);
 	});
 }
 
@@ -933,7 +1242,11 @@ export function prepareInstanceAsync(userFolder, options = {}) {
  * webhooks answer once this returns. Options as prepareInstance's, plus startN8n's `timeoutMs`.
  */
 export async function startInstance(userFolder, { timeoutMs, ...options } = {}) {
-	const { bin, env, toActivate } = await prepareInstanceAsync(userFolder, { build: false, ...options, activate: 'later' });
+	const { bin, env, toActivate } = await prepareInstanceAsync(userFolder, {
+		build: false,
+		...options,
+		activate: 'later',
+	});
 	const server = await startN8n(bin, env, { ...(timeoutMs ? { timeoutMs } : {}) });
 	try {
 		await ensureOwner(server.baseUrl);
@@ -949,13 +1262,21 @@ export async function startInstance(userFolder, { timeoutMs, ...options } = {}) 
 /** n8nCli without blocking this process (for `n8n execute` while in-process fakes must answer). */
 export function n8nCliAsync(bin, args, env) {
 	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [bin, ...args], { env: { ...env, N8N_RUNNERS_BROKER_PORT: String(freePortSync()) } });
+		const child = spawn(process.execPath, [bin, ...args], {
+			env: { ...env, N8N_RUNNERS_BROKER_PORT: String(freePortSync()) },
+		});
 		let out = '';
 		let err = '';
 		child.stdout.on('data', (d) => (out += d));
 		child.stderr.on('data', (d) => (err += d));
 		child.on('exit', (code, signal) =>
-			code === 0 ? resolve(out) : reject(new Error(`n8n ${args.join(' ')} failed (exit ${code}${signal ? `, signal ${signal}` : ''}):\n${err.slice(-4000)}\n${out.slice(-4000)}`)),
+			code === 0
+				? resolve(out)
+				: reject(
+						new Error(
+							`n8n ${args.join(' ')} failed (exit ${code}${signal ? `, signal ${signal}` : ''}):\n${err.slice(-4000)}\n${out.slice(-4000)}`,
+						),
+					),
 		);
 	});
 }

@@ -7,8 +7,16 @@ import path from 'node:path';
 import pg from 'pg';
 import * as n8n from './n8n.mjs';
 
-export const PG = { host: process.env.QUEUE_PG_HOST || '127.0.0.1', port: Number(process.env.QUEUE_PG_PORT || 5432), user: process.env.QUEUE_PG_USER || 'postgres', password: process.env.QUEUE_PG_PASSWORD || '' };
-export const REDIS = { host: process.env.QUEUE_REDIS_HOST || '127.0.0.1', port: Number(process.env.QUEUE_REDIS_PORT || 6379) };
+export const PG = {
+	host: process.env.QUEUE_PG_HOST || '127.0.0.1',
+	port: Number(process.env.QUEUE_PG_PORT || 5432),
+	user: process.env.QUEUE_PG_USER || 'postgres',
+	password: process.env.QUEUE_PG_PASSWORD || '',
+};
+export const REDIS = {
+	host: process.env.QUEUE_REDIS_HOST || '127.0.0.1',
+	port: Number(process.env.QUEUE_REDIS_PORT || 6379),
+};
 
 async function adminQuery(sql) {
 	const client = new pg.Client({ ...PG, database: process.env.QUEUE_PG_ADMIN_DB || 'test' });
@@ -48,7 +56,10 @@ const startProcess = n8n.spawnN8n;
 async function waitHealthy(url, process, timeoutMs = 120_000) {
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
-		if (process.child.exitCode !== null) throw new Error(`${url}: process exited with ${process.child.exitCode}; see ${process.logFile}:\n${readFileSync(process.logFile, 'utf8').slice(-3000)}`);
+		if (process.child.exitCode !== null)
+			throw new Error(
+				`${url}: process exited with ${process.child.exitCode}; see ${process.logFile}:\n${readFileSync(process.logFile, 'utf8').slice(-3000)}`,
+			);
 		try {
 			if ((await fetch(url)).ok) return;
 		} catch {
@@ -63,13 +74,27 @@ async function waitHealthy(url, process, timeoutMs = 120_000) {
  * Starts main + workers with the given workflows imported and published. `credentialsFile` is an
  * n8n credentials export (plain data is encrypted on import). Returns the base URL and a stop().
  */
-export async function startQueueCluster(userFolder, { workers = 2, files = n8n.workflowFiles(), credentialsFile, concurrency = 10, build = false } = {}) {
+export async function startQueueCluster(
+	userFolder,
+	{
+		workers = 2,
+		files = n8n.workflowFiles(),
+		credentialsFile,
+		concurrency = 10,
+		build = false,
+	} = {},
+) {
 	const id = `${Date.now().toString(36)}${process.pid}`;
 	const database = `n8n_queue_${id}`;
 	await adminQuery(`CREATE DATABASE ${database}`);
 	// Install, credentials and workflows into that database, in a child process (a minute of blocking commands).
 	const credentials = credentialsFile ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : [];
-	const { bin } = await n8n.prepareInstanceAsync(userFolder, { build, files, credentials, extraEnv: queueVariables(database, `bull_${id}`) });
+	const { bin } = await n8n.prepareInstanceAsync(userFolder, {
+		build,
+		files,
+		credentials,
+		extraEnv: queueVariables(database, `bull_${id}`),
+	});
 	const env = queueEnv(userFolder, database, `bull_${id}`);
 	const logs = path.join(userFolder, 'logs');
 	mkdirSync(logs, { recursive: true });
@@ -82,7 +107,17 @@ export async function startQueueCluster(userFolder, { workers = 2, files = n8n.w
 	// Main, then each worker once healthy; again after kill() for a restart on the same database and port.
 	const launch = async () => {
 		processes = [];
-		const main = startProcess(bin, ['start'], { ...env, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(await n8n.freePort()), N8N_EVENTBUS_LOGWRITER_LOGBASENAME: 'n8nEventLog-main' }, path.join(logs, 'main.log'));
+		const main = startProcess(
+			bin,
+			['start'],
+			{
+				...env,
+				N8N_PORT: String(port),
+				N8N_RUNNERS_BROKER_PORT: String(await n8n.freePort()),
+				N8N_EVENTBUS_LOGWRITER_LOGBASENAME: 'n8nEventLog-main',
+			},
+			path.join(logs, 'main.log'),
+		);
 		processes.push(main);
 		await waitHealthy(`http://localhost:${port}/healthz/readiness`, main);
 		for (let w = 0; w < workers; w++) {
@@ -112,7 +147,12 @@ export async function startQueueCluster(userFolder, { workers = 2, files = n8n.w
 			database,
 			/** Executions each worker started, read from its log. */
 			executionsPerWorker: () =>
-				processes.slice(1).map((p) => (readFileSync(p.logFile, 'utf8').match(/Worker started execution/g) ?? []).length),
+				processes
+					.slice(1)
+					.map(
+						(p) =>
+							(readFileSync(p.logFile, 'utf8').match(/Worker started execution/g) ?? []).length,
+					),
 			stop: stopAll,
 			/** SIGKILL to main and every worker at once (a crash of the whole cluster). */
 			kill: async () => {

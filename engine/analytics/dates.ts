@@ -8,7 +8,8 @@ export const MS_PER_DAY = 86_400_000;
 /** Numbers below this (1973-03-03 in ms) are more likely epoch seconds than milliseconds, so they are refused. */
 const MIN_EPOCH_MS = 1e11;
 
-const ISO_PATTERN = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+const ISO_PATTERN =
+	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 const COMPACT_PATTERN = /^(\d{4})(\d{2})(\d{2})$/;
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -42,7 +43,9 @@ export function parseDay(value: unknown): number {
 		const text = value.trim();
 		if (text.length === 8) {
 			const compact = COMPACT_PATTERN.exec(text);
-			return compact ? dayFromCivil(Number(compact[1]), Number(compact[2]), Number(compact[3])) : NaN;
+			return compact
+				? dayFromCivil(Number(compact[1]), Number(compact[2]), Number(compact[3]))
+				: NaN;
 		}
 		const iso = ISO_PATTERN.exec(text);
 		if (!iso) return NaN;
@@ -51,7 +54,13 @@ export function parseDay(value: unknown): number {
 		const hours = Number(iso[4]);
 		const minutes = Number(iso[5]);
 		const seconds = iso[6] === undefined ? 0 : Number(iso[6]);
-		if (hours > 24 || minutes > 59 || seconds > 60 || (hours === 24 && (minutes > 0 || seconds > 0))) return NaN;
+		if (
+			hours > 24 ||
+			minutes > 59 ||
+			seconds > 60 ||
+			(hours === 24 && (minutes > 0 || seconds > 0))
+		)
+			return NaN;
 		let offsetMinutes = 0;
 		const zone = iso[8];
 		if (zone !== undefined && zone.toUpperCase() !== 'Z') {

@@ -4,5 +4,10 @@ export * from './nps';
 export * from './clv';
 export * from './loyaltyIndex';
 export { parseDay, formatDay } from './dates';
-export { groupTransactions, type CustomerTransactions, type ExclusionCounts, type TransactionFields } from './transactions';
+export {
+	groupTransactions,
+	type CustomerTransactions,
+	type ExclusionCounts,
+	type TransactionFields,
+} from './transactions';
 export { hyp2f1 } from './math/hyp2f1';

@@ -1,5 +1,12 @@
 import { EngineError } from '../shared/errors';
-import { addExclusion, checkFieldName, checkItems, ExclusionCounts, readCustomerId, readNumber } from './transactions';
+import {
+	addExclusion,
+	checkFieldName,
+	checkItems,
+	ExclusionCounts,
+	readCustomerId,
+	readNumber,
+} from './transactions';
 
 /**
  * A 0–100 loyalty index from weighted indicators (OECD/JRC composite-indicator method):
@@ -108,25 +115,37 @@ interface CheckedIndicator extends Required<Omit<LoyaltyIndicator, 'min' | 'max'
 
 function checkIndicators(indicators: readonly LoyaltyIndicator[]): CheckedIndicator[] {
 	if (!Array.isArray(indicators) || indicators.length === 0) {
-		throw new EngineError('invalid_indicators', 'The loyalty index needs at least one indicator (a field and a weight)', {
-			field: 'indicators',
-		});
+		throw new EngineError(
+			'invalid_indicators',
+			'The loyalty index needs at least one indicator (a field and a weight)',
+			{
+				field: 'indicators',
+			},
+		);
 	}
 	const labels = new Set<string>();
 	return indicators.map((indicator, i) => {
 		const field = checkFieldName(indicator?.field, `indicators[${i}].field`);
 		const label = indicator.label ?? field;
 		if (labels.has(label)) {
-			throw new EngineError('invalid_indicators', `Two indicators are named "${label}"; give each a different label`, {
-				field: 'indicators',
-			});
+			throw new EngineError(
+				'invalid_indicators',
+				`Two indicators are named "${label}"; give each a different label`,
+				{
+					field: 'indicators',
+				},
+			);
 		}
 		labels.add(label);
 		const weight = indicator.weight ?? 1;
 		if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight)) {
-			throw new EngineError('invalid_weight', `The weight of indicator "${label}" must be a number above 0, got ${String(weight)}`, {
-				field: 'indicators',
-			});
+			throw new EngineError(
+				'invalid_weight',
+				`The weight of indicator "${label}" must be a number above 0, got ${String(weight)}`,
+				{
+					field: 'indicators',
+				},
+			);
 		}
 		const direction = indicator.direction ?? 'higherIsBetter';
 		if (direction !== 'higherIsBetter' && direction !== 'lowerIsBetter') {
@@ -146,15 +165,35 @@ function checkIndicators(indicators: readonly LoyaltyIndicator[]): CheckedIndica
 		}
 		for (const bound of [indicator.min, indicator.max]) {
 			if (bound !== undefined && (typeof bound !== 'number' || !Number.isFinite(bound))) {
-				throw new EngineError('invalid_bounds', `The min and max of indicator "${label}" must be numbers when given`, {
-					field: 'indicators',
-				});
+				throw new EngineError(
+					'invalid_bounds',
+					`The min and max of indicator "${label}" must be numbers when given`,
+					{
+						field: 'indicators',
+					},
+				);
 			}
 		}
-		if (indicator.min !== undefined && indicator.max !== undefined && !(indicator.max > indicator.min)) {
-			throw new EngineError('invalid_bounds', `The max of indicator "${label}" must be above its min`, { field: 'indicators' });
+		if (
+			indicator.min !== undefined &&
+			indicator.max !== undefined &&
+			!(indicator.max > indicator.min)
+		) {
+			throw new EngineError(
+				'invalid_bounds',
+				`The max of indicator "${label}" must be above its min`,
+				{ field: 'indicators' },
+			);
 		}
-		return { field, label, weight, direction, normalisation, min: indicator.min, max: indicator.max };
+		return {
+			field,
+			label,
+			weight,
+			direction,
+			normalisation,
+			min: indicator.min,
+			max: indicator.max,
+		};
 	});
 }
 
@@ -162,11 +201,20 @@ function checkBands(bands: LoyaltyIndexOptions['bands']): LoyaltyBand[] {
 	if (bands === false) return [];
 	const list = bands ?? DEFAULT_LOYALTY_BANDS;
 	if (!Array.isArray(list)) {
-		throw new EngineError('invalid_bands', 'The bands must be a list of {name, min} or false', { field: 'bands' });
+		throw new EngineError('invalid_bands', 'The bands must be a list of {name, min} or false', {
+			field: 'bands',
+		});
 	}
 	for (const band of list) {
-		if (!band || typeof band.name !== 'string' || typeof band.min !== 'number' || !(band.min >= 0 && band.min <= 100)) {
-			throw new EngineError('invalid_bands', 'Each band needs a name and a min from 0 to 100', { field: 'bands' });
+		if (
+			!band ||
+			typeof band.name !== 'string' ||
+			typeof band.min !== 'number' ||
+			!(band.min >= 0 && band.min <= 100)
+		) {
+			throw new EngineError('invalid_bands', 'Each band needs a name and a min from 0 to 100', {
+				field: 'bands',
+			});
 		}
 	}
 	// Highest minimum first, so the first band whose minimum the index reaches is the one.
@@ -204,11 +252,16 @@ function percentileRanks(values: readonly number[]): Map<number, number> {
 	return ranks;
 }
 
-export function loyaltyIndex(items: readonly Record<string, unknown>[], options: LoyaltyIndexOptions): LoyaltyIndexResult {
+export function loyaltyIndex(
+	items: readonly Record<string, unknown>[],
+	options: LoyaltyIndexOptions,
+): LoyaltyIndexResult {
 	checkItems(items, 'customers');
 	const indicators = checkIndicators(options.indicators);
 	const bands = checkBands(options.bands);
-	const customerField = options.customerField ? checkFieldName(options.customerField, 'customerField') : undefined;
+	const customerField = options.customerField
+		? checkFieldName(options.customerField, 'customerField')
+		: undefined;
 	const totalWeight = indicators.reduce((s, ind) => s + ind.weight, 0);
 	const n = items.length;
 
@@ -254,7 +307,8 @@ export function loyaltyIndex(items: readonly Record<string, unknown>[], options:
 		// No spread means no information either way: everyone sits in the middle.
 		if (high === low) return () => 50;
 		// Multiplied before dividing: an exact share (30 of 0–75 is 40) stays exact.
-		return (v: number) => flip(roundIndex(Math.min(100, Math.max(0, (100 * (v - low)) / (high - low)))));
+		return (v: number) =>
+			flip(roundIndex(Math.min(100, Math.max(0, (100 * (v - low)) / (high - low)))));
 	});
 
 	const excluded: ExclusionCounts = {};
@@ -265,19 +319,30 @@ export function loyaltyIndex(items: readonly Record<string, unknown>[], options:
 	let coverageSum = 0;
 	for (let i = 0; i < n; i++) {
 		let presentWeight = 0;
-		for (let k = 0; k < indicators.length; k++) if (values[k][i] !== null) presentWeight += indicators[k].weight;
+		for (let k = 0; k < indicators.length; k++)
+			if (values[k][i] !== null) presentWeight += indicators[k].weight;
 		const contributions: Record<string, IndicatorContribution> = {};
 		// Σ weight·score / Σ weight, divided once, then rounded (see LOYALTY_INDEX_DECIMALS).
 		let weighted = 0;
 		for (let k = 0; k < indicators.length; k++) {
 			const v = values[k][i];
 			if (v === null) {
-				contributions[indicators[k].label] = { value: null, score: null, weight: 0, contribution: 0 };
+				contributions[indicators[k].label] = {
+					value: null,
+					score: null,
+					weight: 0,
+					contribution: 0,
+				};
 				continue;
 			}
 			const score = normalisers[k](v);
 			const weight = indicators[k].weight / presentWeight;
-			contributions[indicators[k].label] = { value: v, score, weight, contribution: (indicators[k].weight * score) / presentWeight };
+			contributions[indicators[k].label] = {
+				value: v,
+				score,
+				weight,
+				contribution: (indicators[k].weight * score) / presentWeight,
+			};
 			weighted += indicators[k].weight * score;
 		}
 		const index = presentWeight === 0 ? 0 : roundIndex(weighted / presentWeight);
@@ -286,7 +351,8 @@ export function loyaltyIndex(items: readonly Record<string, unknown>[], options:
 		const row: LoyaltyRow = { item: i, loyaltyIndex: null, coverage, band: null, contributions };
 		if (customerField !== undefined) {
 			const item = items[i];
-			row.customer = item && typeof item === 'object' ? readCustomerId(item[customerField]) : undefined;
+			row.customer =
+				item && typeof item === 'object' ? readCustomerId(item[customerField]) : undefined;
 		}
 		if (presentWeight === 0) addExclusion(excluded, 'no_indicator_values');
 		else {
@@ -302,8 +368,10 @@ export function loyaltyIndex(items: readonly Record<string, unknown>[], options:
 
 	const warnings: string[] = [];
 	for (const s of indicatorSummaries) {
-		if (s.present === 0) warnings.push(`No customer has a value for "${s.label}" (field "${s.field}")`);
-		if (s.unparseable > 0) warnings.push(`${s.unparseable} values of "${s.label}" are not numbers and count as missing`);
+		if (s.present === 0)
+			warnings.push(`No customer has a value for "${s.label}" (field "${s.field}")`);
+		if (s.unparseable > 0)
+			warnings.push(`${s.unparseable} values of "${s.label}" are not numbers and count as missing`);
 	}
 	return {
 		rows,

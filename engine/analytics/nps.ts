@@ -1,5 +1,11 @@
 import { EngineError } from '../shared/errors';
-import { addExclusion, checkFieldName, checkItems, ExclusionCounts, readNumber } from './transactions';
+import {
+	addExclusion,
+	checkFieldName,
+	checkItems,
+	ExclusionCounts,
+	readNumber,
+} from './transactions';
 
 /**
  * Net Promoter Score: promoters answer 9–10, passives 7–8, detractors 0–6;
@@ -65,9 +71,14 @@ export function classifyNps(score: number): NpsCategory {
 }
 
 /** NPS statistics from category counts; throws when there are no responses. */
-export function npsStatistics(promoters: number, passives: number, detractors: number): NpsStatistics {
+export function npsStatistics(
+	promoters: number,
+	passives: number,
+	detractors: number,
+): NpsStatistics {
 	const n = promoters + passives + detractors;
-	if (n === 0) throw new EngineError('empty_input', 'There are no survey responses to compute an NPS from');
+	if (n === 0)
+		throw new EngineError('empty_input', 'There are no survey responses to compute an NPS from');
 	const p = promoters / n;
 	const d = detractors / n;
 	const nps = 100 * (p - d);
@@ -82,14 +93,23 @@ export function npsStatistics(promoters: number, passives: number, detractors: n
 		detractorShare: d,
 		nps,
 		standardError,
-		ci95: { low: Math.max(-100, nps - Z95 * standardError), high: Math.min(100, nps + Z95 * standardError) },
+		ci95: {
+			low: Math.max(-100, nps - Z95 * standardError),
+			high: Math.min(100, nps + Z95 * standardError),
+		},
 	};
 }
 
-export function netPromoterScore(items: readonly Record<string, unknown>[], options: NpsOptions): NpsResult {
+export function netPromoterScore(
+	items: readonly Record<string, unknown>[],
+	options: NpsOptions,
+): NpsResult {
 	checkItems(items, 'survey responses');
 	const scoreField = checkFieldName(options.scoreField, 'scoreField');
-	const groupField = options.groupField === undefined || options.groupField === '' ? undefined : checkFieldName(options.groupField, 'groupField');
+	const groupField =
+		options.groupField === undefined || options.groupField === ''
+			? undefined
+			: checkFieldName(options.groupField, 'groupField');
 	const excluded: ExclusionCounts = {};
 	const rows: NpsRow[] = [];
 	const counts = new Map<string, [number, number, number]>();
@@ -115,7 +135,10 @@ export function netPromoterScore(items: readonly Record<string, unknown>[], opti
 		const row: NpsRow = { index, score, category };
 		if (groupField !== undefined) {
 			const value = item[groupField];
-			const group = value === undefined || value === null || String(value).trim() === '' ? NO_GROUP : String(value);
+			const group =
+				value === undefined || value === null || String(value).trim() === ''
+					? NO_GROUP
+					: String(value);
 			row.group = group;
 			let groupCounts = counts.get(group);
 			if (!groupCounts) counts.set(group, (groupCounts = [0, 0, 0]));
@@ -137,10 +160,13 @@ export function netPromoterScore(items: readonly Record<string, unknown>[], opti
 		.map(([group, c]) => ({ group, ...npsStatistics(...c) }));
 	const warnings: string[] = [];
 	if (overallStatistics.responses < FEW_RESPONSES) {
-		warnings.push(`Only ${overallStatistics.responses} responses: the confidence interval is rough below ${FEW_RESPONSES}`);
+		warnings.push(
+			`Only ${overallStatistics.responses} responses: the confidence interval is rough below ${FEW_RESPONSES}`,
+		);
 	}
 	const small = groups.filter((g) => g.responses < FEW_RESPONSES).length;
-	if (small > 0) warnings.push(`${small} of ${groups.length} groups have fewer than ${FEW_RESPONSES} responses`);
+	if (small > 0)
+		warnings.push(`${small} of ${groups.length} groups have fewer than ${FEW_RESPONSES} responses`);
 	return {
 		rows,
 		summary: { overall: overallStatistics, groupField, groups, excluded, warnings },
@@ -156,7 +182,19 @@ function erfc(x: number): number {
 		Math.exp(
 			-z * z -
 				1.26551223 +
-				t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+				t *
+					(1.00002368 +
+						t *
+							(0.37409196 +
+								t *
+									(0.09678418 +
+										t *
+											(-0.18628806 +
+												t *
+													(0.27886807 +
+														t *
+															(-1.13520398 +
+																t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
 		);
 	return x >= 0 ? r : 2 - r;
 }
@@ -183,7 +221,12 @@ export interface NpsDifference {
 export function npsDifference(current: NpsStatistics, previous: NpsStatistics): NpsDifference {
 	const difference = current.nps - previous.nps;
 	const standardError = Math.sqrt(current.standardError ** 2 + previous.standardError ** 2);
-	const zScore = standardError > 0 ? difference / standardError : difference === 0 ? 0 : Math.sign(difference) * Infinity;
+	const zScore =
+		standardError > 0
+			? difference / standardError
+			: difference === 0
+				? 0
+				: Math.sign(difference) * Infinity;
 	return {
 		difference,
 		standardError,
@@ -210,7 +253,11 @@ export function compareNpsGroups(result: NpsResult, groupA: string, groupB: stri
 	const find = (name: string, field: 'groupA' | 'groupB'): NpsGroup => {
 		const group = result.summary.groups.find((g) => g.group === name.trim());
 		if (!group) {
-			const list = names.slice(0, 10).map((n) => `"${n}"`).join(', ') + (names.length > 10 ? ', …' : '');
+			const list =
+				names
+					.slice(0, 10)
+					.map((n) => `"${n}"`)
+					.join(', ') + (names.length > 10 ? ', …' : '');
 			throw new EngineError(
 				'unknown_nps_group',
 				`No response has "${name}" in the group field ${result.summary.groupField ? `"${result.summary.groupField}"` : ''}; ` +
@@ -223,7 +270,11 @@ export function compareNpsGroups(result: NpsResult, groupA: string, groupB: stri
 	const a = find(groupA, 'groupA');
 	const b = find(groupB, 'groupB');
 	if (a === b) {
-		throw new EngineError('invalid_nps_comparison', `Compare two different groups; both are "${a.group}"`, { field: 'groupB' });
+		throw new EngineError(
+			'invalid_nps_comparison',
+			`Compare two different groups; both are "${a.group}"`,
+			{ field: 'groupB' },
+		);
 	}
 	return { groupField: result.summary.groupField, groupA: a, groupB: b, ...npsDifference(a, b) };
 }

@@ -150,7 +150,11 @@ const FEW_CUSTOMERS = 100;
  * Tie-correct scores: 1 + ⌊k × (customers strictly worse) / n⌋, capped at k.
  * Worse means larger when `higherIsBetter` is false (recency), smaller otherwise.
  */
-export function tieCorrectScores(values: ArrayLike<number>, levels: number, higherIsBetter: boolean): Uint8Array {
+export function tieCorrectScores(
+	values: ArrayLike<number>,
+	levels: number,
+	higherIsBetter: boolean,
+): Uint8Array {
 	const n = values.length;
 	const sorted = Float64Array.from(values).sort();
 	const scores = new Uint8Array(n);
@@ -186,18 +190,30 @@ function upperBound(sorted: Float64Array, v: number): number {
 	return lo;
 }
 
-function checkOptions(options: RfmOptions): { levels: number; monetary: MonetaryMeasure; segments?: readonly SegmentRule[] } {
+function checkOptions(options: RfmOptions): {
+	levels: number;
+	monetary: MonetaryMeasure;
+	segments?: readonly SegmentRule[];
+} {
 	const levels = options.scoreLevels ?? 5;
 	if (!Number.isInteger(levels) || levels < 3 || levels > 5) {
-		throw new EngineError('invalid_score_levels', `The scoreLevels must be 3, 4 or 5, got ${String(levels)}`, {
-			field: 'scoreLevels',
-		});
+		throw new EngineError(
+			'invalid_score_levels',
+			`The scoreLevels must be 3, 4 or 5, got ${String(levels)}`,
+			{
+				field: 'scoreLevels',
+			},
+		);
 	}
 	const monetary = options.monetary ?? 'total';
 	if (monetary !== 'total' && monetary !== 'mean') {
-		throw new EngineError('invalid_monetary', `The monetary option must be "total" or "mean", got "${String(monetary)}"`, {
-			field: 'monetary',
-		});
+		throw new EngineError(
+			'invalid_monetary',
+			`The monetary option must be "total" or "mean", got "${String(monetary)}"`,
+			{
+				field: 'monetary',
+			},
+		);
 	}
 	if (options.segments !== undefined) checkSegments(options.segments, levels);
 	return { levels, monetary, segments: options.segments };
@@ -205,13 +221,19 @@ function checkOptions(options: RfmOptions): { levels: number; monetary: Monetary
 
 function checkSegments(segments: readonly SegmentRule[], levels: number): void {
 	if (!Array.isArray(segments) || segments.length === 0) {
-		throw new EngineError('invalid_segments', 'The segments must be a non-empty list of rules, or left out for the default RF grid', {
-			field: 'segments',
-		});
+		throw new EngineError(
+			'invalid_segments',
+			'The segments must be a non-empty list of rules, or left out for the default RF grid',
+			{
+				field: 'segments',
+			},
+		);
 	}
 	segments.forEach((rule, index) => {
 		if (!rule || typeof rule.name !== 'string' || rule.name.trim() === '') {
-			throw new EngineError('invalid_segments', `Segment rule ${index + 1} needs a name`, { field: 'segments' });
+			throw new EngineError('invalid_segments', `Segment rule ${index + 1} needs a name`, {
+				field: 'segments',
+			});
 		}
 		for (const dimension of ['recency', 'frequency', 'monetary'] as const) {
 			const range = rule[dimension];
@@ -241,7 +263,8 @@ function inRange(score: number, range: ScoreRange | undefined): boolean {
 
 function matchSegment(rules: readonly SegmentRule[], r: number, f: number, m: number): string {
 	for (const rule of rules) {
-		if (inRange(r, rule.recency) && inRange(f, rule.frequency) && inRange(m, rule.monetary)) return rule.name;
+		if (inRange(r, rule.recency) && inRange(f, rule.frequency) && inRange(m, rule.monetary))
+			return rule.name;
 	}
 	return UNMATCHED_SEGMENT;
 }
@@ -258,7 +281,10 @@ interface RawRfm {
 function scoreAndSegment(
 	raw: RawRfm,
 	settings: { levels: number; monetary: MonetaryMeasure; segments?: readonly SegmentRule[] },
-	summaryBase: Pick<RfmSummary, 'frequencyBasis' | 'recencyUnit' | 'asOf' | 'transactions' | 'excluded'>,
+	summaryBase: Pick<
+		RfmSummary,
+		'frequencyBasis' | 'recencyUnit' | 'asOf' | 'transactions' | 'excluded'
+	>,
 ): RfmResult {
 	const { levels } = settings;
 	const n = raw.customers.length;
@@ -295,7 +321,9 @@ function scoreAndSegment(
 	const precedence = rules.map((rule) => rule.name);
 	const names = [...new Set(custom ? [...precedence, UNMATCHED_SEGMENT] : precedence)];
 	const totalMonetary = raw.monetary.reduce((sum, v) => sum + v, 0);
-	const bySegment = new Map(names.map((name) => [name, { customers: 0, recency: 0, frequency: 0, monetary: 0 }]));
+	const bySegment = new Map(
+		names.map((name) => [name, { customers: 0, recency: 0, frequency: 0, monetary: 0 }]),
+	);
 	for (const row of rows) {
 		const s = bySegment.get(row.segment)!;
 		s.customers++;
@@ -319,7 +347,8 @@ function scoreAndSegment(
 	}
 
 	const warnings: string[] = [];
-	if (n < FEW_CUSTOMERS) warnings.push(`Only ${n} customers: with so few, 1..${levels} scores are coarse`);
+	if (n < FEW_CUSTOMERS)
+		warnings.push(`Only ${n} customers: with so few, 1..${levels} scores are coarse`);
 	const bins = {
 		recency: binSummary(raw.recency, rScores, levels),
 		frequency: binSummary(raw.frequency, fScores, levels),
@@ -328,7 +357,9 @@ function scoreAndSegment(
 	for (const [dimension, dimensionBins] of Object.entries(bins)) {
 		const empty = dimensionBins.filter((b) => b.customers === 0).map((b) => b.score);
 		if (empty.length > 0) {
-			warnings.push(`No customer has ${dimension} score ${empty.join(', ')}: tied values share the score below`);
+			warnings.push(
+				`No customer has ${dimension} score ${empty.join(', ')}: tied values share the score below`,
+			);
 		}
 	}
 
@@ -350,7 +381,12 @@ function scoreAndSegment(
 }
 
 function binSummary(values: Float64Array, scores: Uint8Array, levels: number): RfmScoreBin[] {
-	const bins: RfmScoreBin[] = Array.from({ length: levels }, (_, i) => ({ score: i + 1, customers: 0, min: null, max: null }));
+	const bins: RfmScoreBin[] = Array.from({ length: levels }, (_, i) => ({
+		score: i + 1,
+		customers: 0,
+		min: null,
+		max: null,
+	}));
 	for (let i = 0; i < values.length; i++) {
 		const bin = bins[scores[i] - 1];
 		const v = values[i];
@@ -362,13 +398,20 @@ function binSummary(values: Float64Array, scores: Uint8Array, levels: number): R
 }
 
 /** RFM from transaction items (one item per purchase row). */
-export function rfmFromTransactions(items: readonly Record<string, unknown>[], options: RfmTransactionOptions): RfmResult {
+export function rfmFromTransactions(
+	items: readonly Record<string, unknown>[],
+	options: RfmTransactionOptions,
+): RfmResult {
 	const settings = checkOptions(options);
 	const basis = options.frequencyBasis ?? 'days';
 	if (basis !== 'days' && basis !== 'transactions') {
-		throw new EngineError('invalid_frequency_basis', `The frequencyBasis must be "days" or "transactions", got "${String(basis)}"`, {
-			field: 'frequencyBasis',
-		});
+		throw new EngineError(
+			'invalid_frequency_basis',
+			`The frequencyBasis must be "days" or "transactions", got "${String(basis)}"`,
+			{
+				field: 'frequencyBasis',
+			},
+		);
 	}
 	const asOfDay = options.asOf === undefined ? undefined : parseDateOption(options.asOf, 'asOf');
 	const grouped = groupTransactions(items, options, asOfDay);
@@ -395,17 +438,24 @@ export function rfmFromTransactions(items: readonly Record<string, unknown>[], o
 		frequency[c] = purchases;
 		monetary[c] = settings.monetary === 'total' ? total : total / purchases;
 	}
-	return scoreAndSegment({ customers: grouped.customers, recency, frequency, monetary, firstDay, lastDay }, settings, {
-		frequencyBasis: basis,
-		recencyUnit: 'days',
-		asOf: formatDay(asOf),
-		transactions: grouped.transactions,
-		excluded: grouped.excluded,
-	});
+	return scoreAndSegment(
+		{ customers: grouped.customers, recency, frequency, monetary, firstDay, lastDay },
+		settings,
+		{
+			frequencyBasis: basis,
+			recencyUnit: 'days',
+			asOf: formatDay(asOf),
+			transactions: grouped.transactions,
+			excluded: grouped.excluded,
+		},
+	);
 }
 
 /** RFM from per-customer summaries (one item per customer with recency, frequency and monetary value). */
-export function rfmFromSummaries(items: readonly Record<string, unknown>[], options: RfmSummaryOptions): RfmResult {
+export function rfmFromSummaries(
+	items: readonly Record<string, unknown>[],
+	options: RfmSummaryOptions,
+): RfmResult {
 	const settings = checkOptions(options);
 	checkItems(items, 'customer summaries');
 	const customerField = checkFieldName(options.customerField, 'customerField');
@@ -419,7 +469,8 @@ export function rfmFromSummaries(items: readonly Record<string, unknown>[], opti
 	const customers: string[] = [];
 	const values = { recency: [] as number[], frequency: [] as number[], monetary: [] as number[] };
 	for (const item of items) {
-		const customer = item && typeof item === 'object' ? readCustomerId(item[customerField]) : undefined;
+		const customer =
+			item && typeof item === 'object' ? readCustomerId(item[customerField]) : undefined;
 		if (customer === undefined) {
 			addExclusion(excluded, 'missing_customer');
 			continue;
@@ -429,7 +480,10 @@ export function rfmFromSummaries(items: readonly Record<string, unknown>[], opti
 		for (const dimension of ['recency', 'frequency', 'monetary'] as const) {
 			const v = readNumber(item[fields[dimension]]);
 			if (v === undefined || Number.isNaN(v)) {
-				addExclusion(excluded, v === undefined ? `missing_${dimension}` : `unparseable_${dimension}`);
+				addExclusion(
+					excluded,
+					v === undefined ? `missing_${dimension}` : `unparseable_${dimension}`,
+				);
 				usable = false;
 				break;
 			}

@@ -58,18 +58,26 @@ export function readCustomerId(value: unknown): string | undefined {
 
 export function checkFieldName(name: unknown, option: string): string {
 	if (typeof name !== 'string' || name.trim() === '') {
-		throw new EngineError('invalid_field_name', `The ${option} must name a field of the input items, e.g. "customerId"`, {
-			field: option,
-		});
+		throw new EngineError(
+			'invalid_field_name',
+			`The ${option} must name a field of the input items, e.g. "customerId"`,
+			{
+				field: option,
+			},
+		);
 	}
 	return name;
 }
 
 export function checkItems(items: unknown, what: string): readonly Record<string, unknown>[] {
 	if (!Array.isArray(items) || items.length === 0) {
-		throw new EngineError('empty_input', `There are no ${what} to analyse: the input has no items`, {
-			details: { items: 0 },
-		});
+		throw new EngineError(
+			'empty_input',
+			`There are no ${what} to analyse: the input has no items`,
+			{
+				details: { items: 0 },
+			},
+		);
 	}
 	return items as readonly Record<string, unknown>[];
 }
@@ -157,12 +165,17 @@ export function groupTransactions(
 	}
 
 	if (kept === 0) {
-		const field = excluded.unparseable_date ? dateField : excluded.missing_customer ? customerField : amountField;
+		const field = excluded.unparseable_date
+			? dateField
+			: excluded.missing_customer
+				? customerField
+				: amountField;
 		throw new EngineError(
 			'no_valid_transactions',
 			`None of the ${n} transactions could be used (${describeExclusions(excluded)}). Check the field names ` +
 				`("${customerField}", "${dateField}", "${amountField}"); dates may be ISO 8601, YYYYMMDD, epoch milliseconds or Date, ` +
-				`amounts must be numbers of zero or more` + (endDay === undefined ? '' : ` and dates on or before ${formatDay(endDay)}`),
+				`amounts must be numbers of zero or more` +
+				(endDay === undefined ? '' : ` and dates on or before ${formatDay(endDay)}`),
 			{ field, details: { excluded } },
 		);
 	}
@@ -205,7 +218,9 @@ function sortByDay(days: Int32Array, amounts: Float64Array, start: number, end: 
 		return;
 	}
 	// Array.prototype.sort is stable, so same-day rows keep their input order.
-	const order = Array.from({ length: end - start }, (_, k) => start + k).sort((i, j) => days[i] - days[j]);
+	const order = Array.from({ length: end - start }, (_, k) => start + k).sort(
+		(i, j) => days[i] - days[j],
+	);
 	const sortedDays = order.map((i) => days[i]);
 	const sortedAmounts = order.map((i) => amounts[i]);
 	days.set(sortedDays, start);

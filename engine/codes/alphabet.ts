@@ -21,7 +21,9 @@ export interface Alphabet {
 
 export function parseAlphabet(alphabet: unknown = DEFAULT_ALPHABET, field = 'alphabet'): Alphabet {
 	if (typeof alphabet !== 'string') {
-		throw new EngineError('invalid_alphabet', `The ${field} must be text, got ${typeof alphabet}`, { field });
+		throw new EngineError('invalid_alphabet', `The ${field} must be text, got ${typeof alphabet}`, {
+			field,
+		});
 	}
 	const symbols = alphabet.toUpperCase();
 	if (symbols.length < 2) {
@@ -56,7 +58,8 @@ export function parseAlphabet(alphabet: unknown = DEFAULT_ALPHABET, field = 'alp
 		const inAlphabet = [...group].filter((c) => valueOf[c.charCodeAt(0)] !== -1);
 		if (inAlphabet.length !== 1) continue; // none present, or ambiguous
 		const target = valueOf[inAlphabet[0].charCodeAt(0)];
-		for (const c of group) if (valueOf[c.charCodeAt(0)] === -1) lenientValueOf[c.charCodeAt(0)] = target;
+		for (const c of group)
+			if (valueOf[c.charCodeAt(0)] === -1) lenientValueOf[c.charCodeAt(0)] = target;
 	}
 	return { symbols, size: symbols.length, valueOf, lenientValueOf };
 }

@@ -48,7 +48,11 @@ export function createCheckScheme(alphabetSize: number, slots: number): CheckSch
 }
 
 /** The check value for data values (all slots but the last); may be >= alphabet size when p > size. */
-export function checkValue(scheme: CheckScheme, values: ArrayLike<number>, dataLength: number): number {
+export function checkValue(
+	scheme: CheckScheme,
+	values: ArrayLike<number>,
+	dataLength: number,
+): number {
 	let sum = 0;
 	for (let j = 0; j < dataLength; j++) sum += scheme.weights[j] * values[j];
 	const p = scheme.prime;

@@ -42,7 +42,10 @@ export interface CodeFormat {
 	/** Bits of entropy in one code. */
 	entropyBits: number;
 	/** The options, normalised, as they should be stored with a program. */
-	options: Required<Omit<CodeFormatOptions, 'pattern' | 'extraBlockedWords'>> & { pattern: string; extraBlockedWords: string[] };
+	options: Required<Omit<CodeFormatOptions, 'pattern' | 'extraBlockedWords'>> & {
+		pattern: string;
+		extraBlockedWords: string[];
+	};
 }
 
 const MAX_SLOTS = 64;
@@ -51,12 +54,21 @@ export const DEFAULT_LENGTH = 8;
 
 function affix(value: unknown, field: string): string {
 	if (value === undefined || value === null) return '';
-	if (typeof value !== 'string') throw new EngineError('invalid_format', `The ${field} must be text`, { field });
+	if (typeof value !== 'string')
+		throw new EngineError('invalid_format', `The ${field} must be text`, { field });
 	if (value.length > MAX_AFFIX) {
-		throw new EngineError('invalid_format', `The ${field} may have at most ${MAX_AFFIX} characters, got ${value.length}`, { field });
+		throw new EngineError(
+			'invalid_format',
+			`The ${field} may have at most ${MAX_AFFIX} characters, got ${value.length}`,
+			{ field },
+		);
 	}
 	if (/[^\x21-\x7e]/.test(value)) {
-		throw new EngineError('invalid_format', `The ${field} may only hold printable ASCII characters without spaces`, { field });
+		throw new EngineError(
+			'invalid_format',
+			`The ${field} may only hold printable ASCII characters without spaces`,
+			{ field },
+		);
 	}
 	return value;
 }
@@ -68,7 +80,9 @@ export function parseCodeFormat(options: CodeFormatOptions = {}): CodeFormat {
 	let pattern: string;
 	if (options.pattern !== undefined && options.pattern !== null && options.pattern !== '') {
 		if (typeof options.pattern !== 'string') {
-			throw new EngineError('invalid_pattern', 'The pattern must be text such as XXXX-XXXX', { field: 'pattern' });
+			throw new EngineError('invalid_pattern', 'The pattern must be text such as XXXX-XXXX', {
+				field: 'pattern',
+			});
 		}
 		pattern = options.pattern.toUpperCase();
 		for (const ch of pattern) {
@@ -81,16 +95,29 @@ export function parseCodeFormat(options: CodeFormatOptions = {}): CodeFormat {
 			}
 		}
 		if (!pattern.includes('X')) {
-			throw new EngineError('invalid_pattern', `The pattern "${options.pattern}" has no X slots; write one X per code character, e.g. XXXX-XXXX`, {
-				field: 'pattern',
-			});
+			throw new EngineError(
+				'invalid_pattern',
+				`The pattern "${options.pattern}" has no X slots; write one X per code character, e.g. XXXX-XXXX`,
+				{
+					field: 'pattern',
+				},
+			);
 		}
 	} else {
 		const length = options.length ?? DEFAULT_LENGTH;
-		if (typeof length !== 'number' || !Number.isInteger(length) || length < 1 || length > MAX_SLOTS) {
-			throw new EngineError('invalid_length', `The length must be a whole number from 1 to ${MAX_SLOTS}, got ${String(length)}`, {
-				field: 'length',
-			});
+		if (
+			typeof length !== 'number' ||
+			!Number.isInteger(length) ||
+			length < 1 ||
+			length > MAX_SLOTS
+		) {
+			throw new EngineError(
+				'invalid_length',
+				`The length must be a whole number from 1 to ${MAX_SLOTS}, got ${String(length)}`,
+				{
+					field: 'length',
+				},
+			);
 		}
 		pattern = 'X'.repeat(length);
 	}
@@ -98,7 +125,11 @@ export function parseCodeFormat(options: CodeFormatOptions = {}): CodeFormat {
 	const layout = Int32Array.from([...pattern].map((ch) => (ch === 'X' ? -1 : ch.charCodeAt(0))));
 	const slots = layout.filter((v) => v === -1).length;
 	if (slots > MAX_SLOTS) {
-		throw new EngineError('invalid_pattern', `The pattern may have at most ${MAX_SLOTS} X slots, got ${slots}`, { field: 'pattern' });
+		throw new EngineError(
+			'invalid_pattern',
+			`The pattern may have at most ${MAX_SLOTS} X slots, got ${slots}`,
+			{ field: 'pattern' },
+		);
 	}
 	const randomSlots = hasCheck ? slots - 1 : slots;
 	if (randomSlots < 1) {
@@ -116,10 +147,16 @@ export function parseCodeFormat(options: CodeFormatOptions = {}): CodeFormat {
 	const entropyBits = randomSlots * Math.log2(alphabet.size) + Math.log2(checkShare);
 
 	const blockRudeWords = options.blockRudeWords ?? true;
-	const extraBlockedWords = (options.extraBlockedWords ?? []).filter((w) => typeof w === 'string' && w.trim() !== '').map((w) => w.trim());
+	const extraBlockedWords = (options.extraBlockedWords ?? [])
+		.filter((w) => typeof w === 'string' && w.trim() !== '')
+		.map((w) => w.trim());
 	const lowerCase = (options.case ?? 'upper') === 'lower';
 	if (options.case !== undefined && options.case !== 'upper' && options.case !== 'lower') {
-		throw new EngineError('invalid_case', `The case must be "upper" or "lower", got "${String(options.case)}"`, { field: 'case' });
+		throw new EngineError(
+			'invalid_case',
+			`The case must be "upper" or "lower", got "${String(options.case)}"`,
+			{ field: 'case' },
+		);
 	}
 
 	return {

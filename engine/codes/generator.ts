@@ -1,6 +1,11 @@
 import { EngineError } from '../shared/errors';
 import { checkValue } from './checkCharacter';
-import { type CodeFormat, type CodeFormatOptions, collisionProbability, parseCodeFormat } from './format';
+import {
+	type CodeFormat,
+	type CodeFormatOptions,
+	collisionProbability,
+	parseCodeFormat,
+} from './format';
 import { maskFor, RandomBytes } from './random';
 
 export const MAX_CODES_PER_REQUEST = 10_000_000;
@@ -27,7 +32,10 @@ export class CodeGenerator {
 	private readonly chars: number[];
 
 	constructor(format: CodeFormat | CodeFormatOptions = {}) {
-		this.format = 'alphabet' in format && typeof format.alphabet === 'object' ? (format as CodeFormat) : parseCodeFormat(format as CodeFormatOptions);
+		this.format =
+			'alphabet' in format && typeof format.alphabet === 'object'
+				? (format as CodeFormat)
+				: parseCodeFormat(format as CodeFormatOptions);
 		const { alphabet, slots, lowerCase } = this.format;
 		this.mask = maskFor(alphabet.size);
 		this.values = new Int32Array(slots);
@@ -82,7 +90,12 @@ export class CodeGenerator {
 	}
 
 	assertCount(count: unknown, field = 'count'): asserts count is number {
-		if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_CODES_PER_REQUEST) {
+		if (
+			typeof count !== 'number' ||
+			!Number.isInteger(count) ||
+			count < 1 ||
+			count > MAX_CODES_PER_REQUEST
+		) {
 			throw new EngineError(
 				'invalid_count',
 				`The ${field} must be a whole number from 1 to ${MAX_CODES_PER_REQUEST.toLocaleString('en-US')}, got ${String(count)}`,
@@ -128,7 +141,9 @@ export class CodeGenerator {
 			if (layout[i] === -1) chars[i] = this.symbolCodes[this.values[slot++]];
 		}
 		const body = String.fromCharCode.apply(null, chars);
-		return this.format.prefix === '' && this.format.suffix === '' ? body : this.format.prefix + body + this.format.suffix;
+		return this.format.prefix === '' && this.format.suffix === ''
+			? body
+			: this.format.prefix + body + this.format.suffix;
 	}
 }
 
@@ -149,7 +164,7 @@ class NumberSet {
 
 	/** Adds `key`; false when it was already there. */
 	add(key: number): boolean {
-		const low = key % 4294967296 | 0;
+		const low = (key % 4294967296) | 0;
 		const high = (key / 4294967296) | 0;
 		let slot = (Math.imul(low ^ Math.imul(high, 0x27d4eb2d), 0x9e3779b1) >>> 0) & this.mask;
 		for (;;) {

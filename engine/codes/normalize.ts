@@ -24,7 +24,10 @@ export interface NormalizedCode {
 }
 
 const MAX_INPUT = 256;
-const SEPARATOR_OR_SPACE = new RegExp(`[${SEPARATORS.replace('-', '\\-').replace('.', '\\.').replace('/', '\\/')}\\s]`, 'g');
+const SEPARATOR_OR_SPACE = new RegExp(
+	`[${SEPARATORS.replace('-', '\\-').replace('.', '\\.').replace('/', '\\/')}\\s]`,
+	'g',
+);
 
 function stripAffix(text: string, affix: string, atStart: boolean): string {
 	if (affix === '') return text;
@@ -42,9 +45,16 @@ function stripAffix(text: string, affix: string, atStart: boolean): string {
 export function normalizeCode(format: CodeFormat, input: unknown): NormalizedCode {
 	if (typeof input === 'number' && Number.isFinite(input)) input = String(input);
 	if (typeof input !== 'string') {
-		return invalid('not_text', `A code must be text, got ${input === null ? 'null' : typeof input}`);
+		return invalid(
+			'not_text',
+			`A code must be text, got ${input === null ? 'null' : typeof input}`,
+		);
 	}
-	if (input.length > MAX_INPUT) return invalid('too_long', `A code has at most ${MAX_INPUT} characters; this input has ${input.length}`);
+	if (input.length > MAX_INPUT)
+		return invalid(
+			'too_long',
+			`A code has at most ${MAX_INPUT} characters; this input has ${input.length}`,
+		);
 	let text = input.toUpperCase().replace(SEPARATOR_OR_SPACE, '');
 	if (text === '') return invalid('empty', 'The code is empty');
 	text = stripAffix(text, format.prefix, true);
@@ -64,7 +74,10 @@ export function normalizeCode(format: CodeFormat, input: unknown): NormalizedCod
 		values[i] = value;
 	}
 	if (values.length !== slots) {
-		return invalid('wrong_length', `These codes have ${slots} characters (without separators, prefix and suffix); this one has ${values.length}`);
+		return invalid(
+			'wrong_length',
+			`These codes have ${slots} characters (without separators, prefix and suffix); this one has ${values.length}`,
+		);
 	}
 	const canonical = formatValues(format, values);
 	if (format.check) {
@@ -75,7 +88,8 @@ export function normalizeCode(format: CodeFormat, input: unknown): NormalizedCod
 				valid: false,
 				checkCharacterValid: false,
 				problem: 'check_character_mismatch',
-				reason: 'The check character does not match: a character was probably mistyped or two were swapped',
+				reason:
+					'The check character does not match: a character was probably mistyped or two were swapped',
 			};
 		}
 		return { canonical, valid: true, checkCharacterValid: true };
@@ -85,10 +99,13 @@ export function normalizeCode(format: CodeFormat, input: unknown): NormalizedCod
 
 /** Canonical code text for alphabet values laid out in the format's pattern. */
 export function formatValues(format: CodeFormat, values: ArrayLike<number>): string {
-	const symbols = format.lowerCase ? format.alphabet.symbols.toLowerCase() : format.alphabet.symbols;
+	const symbols = format.lowerCase
+		? format.alphabet.symbols.toLowerCase()
+		: format.alphabet.symbols;
 	let out = format.prefix;
 	let slot = 0;
-	for (const position of format.layout) out += position === -1 ? symbols[values[slot++]] : String.fromCharCode(position);
+	for (const position of format.layout)
+		out += position === -1 ? symbols[values[slot++]] : String.fromCharCode(position);
 	return out + format.suffix;
 }
 
@@ -96,7 +113,11 @@ export function formatValues(format: CodeFormat, values: ArrayLike<number>): str
 export function requireCode(format: CodeFormat, input: unknown, field = 'code'): string {
 	const result = normalizeCode(format, input);
 	if (!result.valid || result.canonical === null) {
-		throw new EngineError(result.problem ?? 'invalid_code', `The ${field} is not a valid code: ${result.reason}`, { field });
+		throw new EngineError(
+			result.problem ?? 'invalid_code',
+			`The ${field} is not a valid code: ${result.reason}`,
+			{ field },
+		);
 	}
 	return result.canonical;
 }

@@ -25,7 +25,7 @@ export class RandomBytes {
 	fill(out: Int32Array, count: number, size: number, mask: number): void {
 		const pool = this.pool;
 		let offset = this.offset;
-		for (let j = 0; j < count; ) {
+		for (let j = 0; j < count;) {
 			if (offset === pool.length) {
 				randomFillSync(pool);
 				offset = 0;

@@ -78,20 +78,33 @@ export class LedgerCore {
 	 * then `plan` checks its own fields, then the key; in the write the program must exist, `enter`
 	 * runs, and the work runs once per key (`once`).
 	 */
-	async mutation<Receipt, R>(operation: string, input: MutationInput, plan: (programId: string) => Plan<Receipt, R>): Promise<R> {
+	async mutation<Receipt, R>(
+		operation: string,
+		input: MutationInput,
+		plan: (programId: string) => Plan<Receipt, R>,
+	): Promise<R> {
 		inputObject(input, operation);
 		const programId = programIdOf(input);
 		return this.commit(operation, programId, input, plan(programId));
 	}
 
 	/** Like `mutation`, for writes whose program is optional (`plan` returns it) or absent. */
-	async globalMutation<Receipt, R>(operation: string, input: MutationInput, plan: () => GlobalPlan<Receipt, R>): Promise<R> {
+	async globalMutation<Receipt, R>(
+		operation: string,
+		input: MutationInput,
+		plan: () => GlobalPlan<Receipt, R>,
+	): Promise<R> {
 		inputObject(input, operation);
 		const p = plan();
 		return this.commit(operation, p.programId, input, p);
 	}
 
-	private commit<Receipt, R>(operation: string, programId: string | undefined, input: MutationInput, p: Plan<Receipt, R>): Promise<R> {
+	private commit<Receipt, R>(
+		operation: string,
+		programId: string | undefined,
+		input: MutationInput,
+		p: Plan<Receipt, R>,
+	): Promise<R> {
 		const key = 'key' in p ? p.key : keyOf(input);
 		return this.write(async (w) => {
 			if (programId !== undefined) await this.requireProgram(w.tx, programId);
@@ -108,7 +121,6 @@ export class LedgerCore {
 		});
 	}
 
-
 	/**
 	 * Owed messages go into the message log with their cause. A key already owed and not yet claimed
 	 * takes the new list items (`collect`); one already claimed or sent gets a new part (`key~n`).
@@ -120,12 +132,31 @@ export class LedgerCore {
 				w.tx.get(
 					`INSERT INTO messages (idempotency_key, program_id, participant_id, channel, recipient, status, attempts, created_at, updated_at, topic, msg_group, payload, due_at)
 					VALUES ($1, $2, $3, $4, $5, 'owed', 0, $6, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id`,
-					[key, programId, m.participantId, m.channel, m.recipient, w.now, m.topic, m.key, m.data, due],
+					[
+						key,
+						programId,
+						m.participantId,
+						m.channel,
+						m.recipient,
+						w.now,
+						m.topic,
+						m.key,
+						m.data,
+						due,
+					],
 				);
 			if (await insert(m.key)) continue;
-			const parts = await w.tx.all(`SELECT * FROM messages WHERE msg_group = $1 OR idempotency_key = $1 ORDER BY id DESC${this.driver.dialect.forUpdate}`, [m.key]);
+			const parts = await w.tx.all(
+				`SELECT * FROM messages WHERE msg_group = $1 OR idempotency_key = $1 ORDER BY id DESC${this.driver.dialect.forUpdate}`,
+				[m.key],
+			);
 			const latest = parts[0];
-			if (latest && latest.msg_group === m.key && s(latest.status) === 'owed' && latest.channel === m.channel) {
+			if (
+				latest &&
+				latest.msg_group === m.key &&
+				s(latest.status) === 'owed' &&
+				latest.channel === m.channel
+			) {
 				if (m.collect.length === 0) continue;
 				const data = obj(latest.payload);
 				const added = JSON.parse(m.data) as Record<string, unknown>;
@@ -134,13 +165,21 @@ export class LedgerCore {
 					const more = Array.isArray(added[field]) ? (added[field] as unknown[]) : [];
 					data[field] = [...before, ...more];
 				}
-				await w.tx.run(`UPDATE messages SET payload = $2, updated_at = $3 WHERE id = $1`, [n(latest.id), v.jsonObject(data, 'messages.data'), w.now]);
+				await w.tx.run(`UPDATE messages SET payload = $2, updated_at = $3 WHERE id = $1`, [
+					n(latest.id),
+					v.jsonObject(data, 'messages.data'),
+					w.now,
+				]);
 				continue;
 			}
 			// The message went (or is going) out already: what this write adds is a new part.
 			for (let part = parts.length; ; part++) {
 				if (await insert(`${m.key}~${part}`)) break;
-				if (part > parts.length + 100) throw new EngineError('ledger_internal', `could not add a part to the owed message ${m.key}; retry`);
+				if (part > parts.length + 100)
+					throw new EngineError(
+						'ledger_internal',
+						`could not add a part to the owed message ${m.key}; retry`,
+					);
 			}
 		}
 	}
@@ -148,7 +187,12 @@ export class LedgerCore {
 	async requireProgram(tx: Tx, programId: string): Promise<void> {
 		if (this.knownPrograms.has(programId)) return;
 		const row = await tx.get(`SELECT id FROM programs WHERE id = $1`, [programId]);
-		if (!row) fail('unknown_program', 'programId', `programId "${programId}" is not a program of this ledger; create it first (ensureProgram)`);
+		if (!row)
+			fail(
+				'unknown_program',
+				'programId',
+				`programId "${programId}" is not a program of this ledger; create it first (ensureProgram)`,
+			);
 		this.knownPrograms.add(programId);
 	}
 
@@ -157,28 +201,60 @@ export class LedgerCore {
 		this.knownPrograms.add(programId);
 	}
 
-	async requireParticipant(tx: Tx, programId: string, id: number, field: string, lock = false): Promise<ParticipantRecord> {
-		const row = await tx.get(`SELECT * FROM participants WHERE id = $1 AND program_id = $2${this.lockClause(lock)}`, [id, programId]);
-		if (!row) fail('unknown_participant', field, `${field} ${id} is not a participant of program "${programId}"`);
+	async requireParticipant(
+		tx: Tx,
+		programId: string,
+		id: number,
+		field: string,
+		lock = false,
+	): Promise<ParticipantRecord> {
+		const row = await tx.get(
+			`SELECT * FROM participants WHERE id = $1 AND program_id = $2${this.lockClause(lock)}`,
+			[id, programId],
+		);
+		if (!row)
+			fail(
+				'unknown_participant',
+				field,
+				`${field} ${id} is not a participant of program "${programId}"`,
+			);
 		return toParticipant(row);
 	}
 
-	async requireReferral(tx: Tx, programId: string, id: number, field: string, lock = false): Promise<Row> {
-		const row = await tx.get(`SELECT * FROM referrals WHERE id = $1 AND program_id = $2${this.lockClause(lock)}`, [id, programId]);
-		if (!row) fail('unknown_referral', field, `${field} ${id} is not a referral of program "${programId}"`);
+	async requireReferral(
+		tx: Tx,
+		programId: string,
+		id: number,
+		field: string,
+		lock = false,
+	): Promise<Row> {
+		const row = await tx.get(
+			`SELECT * FROM referrals WHERE id = $1 AND program_id = $2${this.lockClause(lock)}`,
+			[id, programId],
+		);
+		if (!row)
+			fail('unknown_referral', field, `${field} ${id} is not a referral of program "${programId}"`);
 		return row;
 	}
 
 	async requireReward(tx: Tx, programId: string, id: number, field: string): Promise<Row> {
-		const row = await tx.get(`SELECT * FROM rewards WHERE id = $1 AND program_id = $2`, [id, programId]);
-		if (!row) fail('unknown_reward', field, `${field} ${id} is not a reward of program "${programId}"`);
+		const row = await tx.get(`SELECT * FROM rewards WHERE id = $1 AND program_id = $2`, [
+			id,
+			programId,
+		]);
+		if (!row)
+			fail('unknown_reward', field, `${field} ${id} is not a reward of program "${programId}"`);
 		return row;
 	}
 
 	/** A row named by an idempotency receipt (it must exist). */
 	async loadRow(tx: Tx, table: string, id: number): Promise<Row> {
 		const row = await tx.get(`SELECT * FROM ${table} WHERE id = $1`, [id]);
-		if (!row) throw new EngineError('ledger_internal', `${table} row ${id} named by an idempotency receipt is missing`);
+		if (!row)
+			throw new EngineError(
+				'ledger_internal',
+				`${table} row ${id} named by an idempotency receipt is missing`,
+			);
 		return row;
 	}
 }

@@ -18,7 +18,11 @@ export const DEFAULT_SQLITE_FILE = 'referral-ledger.sqlite';
 /** The zero-config ledger file in n8n's user folder (used when no credential is selected). */
 export function defaultSqlitePath(userFolder: string): string {
 	if (typeof userFolder !== 'string' || userFolder.trim() === '') {
-		throw new EngineError('required', 'the n8n user folder is needed to place the SQLite ledger file', { field: 'userFolder' });
+		throw new EngineError(
+			'required',
+			'the n8n user folder is needed to place the SQLite ledger file',
+			{ field: 'userFolder' },
+		);
 	}
 	return join(userFolder, DEFAULT_SQLITE_FILE);
 }
@@ -26,13 +30,23 @@ export function defaultSqlitePath(userFolder: string): string {
 const cache = new Map<string, Promise<SqlLedger>>();
 
 function checkConfig(config: LedgerConfig): LedgerConfig {
-	if (config === null || typeof config !== 'object') throw new EngineError('invalid_type', 'ledger config must be an object with backend sqlite or postgres', { field: 'backend' });
+	if (config === null || typeof config !== 'object')
+		throw new EngineError(
+			'invalid_type',
+			'ledger config must be an object with backend sqlite or postgres',
+			{ field: 'backend' },
+		);
 	if (config.backend === 'sqlite') {
-		if (typeof config.path !== 'string' || config.path.trim() === '') throw new EngineError('required', 'path is required for the SQLite ledger', { field: 'path' });
+		if (typeof config.path !== 'string' || config.path.trim() === '')
+			throw new EngineError('required', 'path is required for the SQLite ledger', {
+				field: 'path',
+			});
 		return { ...config, path: config.path === ':memory:' ? config.path : resolve(config.path) };
 	}
 	if (config.backend === 'postgres') return config;
-	throw new EngineError('invalid_value', 'backend must be sqlite or postgres', { field: 'backend' });
+	throw new EngineError('invalid_value', 'backend must be sqlite or postgres', {
+		field: 'backend',
+	});
 }
 
 /** Hashed so the cache never holds a password in its keys. */
@@ -42,7 +56,10 @@ function cacheKey(config: LedgerConfig): string {
 }
 
 /** Opens the ledger for this configuration, or returns the one this process already opened. */
-export async function openLedger(config: LedgerConfig, options: OpenOptions = {}): Promise<LedgerStore> {
+export async function openLedger(
+	config: LedgerConfig,
+	options: OpenOptions = {},
+): Promise<LedgerStore> {
 	const checked = checkConfig(config);
 	const key = cacheKey(checked);
 	let entry = cache.get(key);
@@ -52,7 +69,10 @@ export async function openLedger(config: LedgerConfig, options: OpenOptions = {}
 		if (cache.get(key) === entry) cache.delete(key);
 		entry = undefined;
 	}
-	entry = checked.backend === 'sqlite' ? openSqliteLedger(checked, options) : openPostgresLedger(checked, options);
+	entry =
+		checked.backend === 'sqlite'
+			? openSqliteLedger(checked, options)
+			: openPostgresLedger(checked, options);
 	cache.set(key, entry);
 	entry.catch(() => {
 		if (cache.get(key) === entry) cache.delete(key);
@@ -76,9 +96,13 @@ export interface ConnectionTestResult {
 export async function testConnection(config: LedgerConfig): Promise<ConnectionTestResult> {
 	try {
 		const checked = checkConfig(config);
-		if (checked.backend === 'postgres') return { ok: true, message: `Connected: ${await testPostgres(checked)}` };
+		if (checked.backend === 'postgres')
+			return { ok: true, message: `Connected: ${await testPostgres(checked)}` };
 		const ledger = await openLedger(checked);
-		return { ok: true, message: `Opened the SQLite ledger (schema version ${await ledger.schemaVersion()})` };
+		return {
+			ok: true,
+			message: `Opened the SQLite ledger (schema version ${await ledger.schemaVersion()})`,
+		};
 	} catch (error) {
 		return { ok: false, message: (error as Error).message };
 	}

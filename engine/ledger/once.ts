@@ -13,7 +13,11 @@ export const OUTBOX_LOCK = 'outbox';
 export function stableJson(value: unknown): string {
 	return JSON.stringify(value, (_key, val: unknown) => {
 		if (val && typeof val === 'object' && !Array.isArray(val) && !(val instanceof Date)) {
-			return Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+			return Object.fromEntries(
+				Object.entries(val as Record<string, unknown>).sort(([a], [b]) =>
+					a < b ? -1 : a > b ? 1 : 0,
+				),
+			);
 		}
 		return val;
 	});
@@ -51,7 +55,12 @@ export interface Once<Receipt, R> {
 
 /** A write in progress: its transaction, its clock reading and the events it will append. */
 export class Work {
-	readonly events: Array<{ programId: string | null; type: string; payload: string; participantId: number | null }> = [];
+	readonly events: Array<{
+		programId: string | null;
+		type: string;
+		payload: string;
+		participantId: number | null;
+	}> = [];
 	readonly owed: Array<{ programId: string; message: CheckedOwedMessage }> = [];
 
 	constructor(
@@ -59,17 +68,39 @@ export class Work {
 		readonly now: number,
 	) {}
 
-	emit(programId: string | null, type: string, payload: Record<string, unknown> | string, participantId: number | null = null): void {
-		this.events.push({ programId, type, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), participantId });
+	emit(
+		programId: string | null,
+		type: string,
+		payload: Record<string, unknown> | string,
+		participantId: number | null = null,
+	): void {
+		this.events.push({
+			programId,
+			type,
+			payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+			participantId,
+		});
 	}
 
-	emitAll(programId: string | null, events: CheckedEvent[], participantId: number | null = null): void {
+	emitAll(
+		programId: string | null,
+		events: CheckedEvent[],
+		participantId: number | null = null,
+	): void {
 		for (const e of events) this.emit(programId, e.type, e.payload, participantId);
 	}
 
 	/** Messages owed to people, written into the message log before the commit. */
-	oweAll(programId: string, messages: CheckedOwedMessage[], participantId: number | null = null): void {
-		for (const message of messages) this.owed.push({ programId, message: { ...message, participantId: message.participantId ?? participantId } });
+	oweAll(
+		programId: string,
+		messages: CheckedOwedMessage[],
+		participantId: number | null = null,
+	): void {
+		for (const message of messages)
+			this.owed.push({
+				programId,
+				message: { ...message, participantId: message.participantId ?? participantId },
+			});
 	}
 }
 
@@ -79,8 +110,16 @@ export async function flushEvents(driver: Driver, w: Work): Promise<void> {
 	await driver.lock(w.tx, OUTBOX_LOCK);
 	for (let i = 0; i < w.events.length; i += 200) {
 		const q = new Params();
-		const rows = w.events.slice(i, i + 200).map((e) => `(${q.p(e.programId)}, ${q.p(e.type)}, ${q.p(e.payload)}, ${q.p(e.participantId)}, ${q.p(w.now)})`);
-		await w.tx.run(`INSERT INTO outbox (program_id, type, payload, participant_id, created_at) VALUES ${rows.join(', ')}`, q.values);
+		const rows = w.events
+			.slice(i, i + 200)
+			.map(
+				(e) =>
+					`(${q.p(e.programId)}, ${q.p(e.type)}, ${q.p(e.payload)}, ${q.p(e.participantId)}, ${q.p(w.now)})`,
+			);
+		await w.tx.run(
+			`INSERT INTO outbox (program_id, type, payload, participant_id, created_at) VALUES ${rows.join(', ')}`,
+			q.values,
+		);
 	}
 }
 
@@ -100,15 +139,34 @@ export async function once<Receipt, R>(w: Work, o: Once<Receipt, R>): Promise<R>
 		[...where, print, w.now],
 	);
 	if (!claimed) {
-		const row = await w.tx.get(`SELECT fingerprint, receipt FROM idempotency_keys WHERE program_id = $1 AND operation = $2 AND idem_key = $3`, where);
-		if (!row || row.receipt === null) throw new EngineError('ledger_internal', `idempotency record for ${o.operation} vanished during a replay; retry`);
+		const row = await w.tx.get(
+			`SELECT fingerprint, receipt FROM idempotency_keys WHERE program_id = $1 AND operation = $2 AND idem_key = $3`,
+			where,
+		);
+		if (!row || row.receipt === null)
+			throw new EngineError(
+				'ledger_internal',
+				`idempotency record for ${o.operation} vanished during a replay; retry`,
+			);
 		if (print !== null && row.fingerprint !== print) {
-			fail('idempotency_key_reused', 'idempotencyKey', `idempotencyKey was already used for a different ${o.operation} request; repeat the same input or use a new key`);
+			fail(
+				'idempotency_key_reused',
+				'idempotencyKey',
+				`idempotencyKey was already used for a different ${o.operation} request; repeat the same input or use a new key`,
+			);
 		}
 		return o.replay(JSON.parse(String(row.receipt)) as Receipt);
 	}
 	const { receipt, result } = await o.run();
-	if (receipt === null) await w.tx.run(`DELETE FROM idempotency_keys WHERE program_id = $1 AND operation = $2 AND idem_key = $3`, where);
-	else await w.tx.run(`UPDATE idempotency_keys SET receipt = $4 WHERE program_id = $1 AND operation = $2 AND idem_key = $3`, [...where, JSON.stringify(receipt)]);
+	if (receipt === null)
+		await w.tx.run(
+			`DELETE FROM idempotency_keys WHERE program_id = $1 AND operation = $2 AND idem_key = $3`,
+			where,
+		);
+	else
+		await w.tx.run(
+			`UPDATE idempotency_keys SET receipt = $4 WHERE program_id = $1 AND operation = $2 AND idem_key = $3`,
+			[...where, JSON.stringify(receipt)],
+		);
 	return result;
 }

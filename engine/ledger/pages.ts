@@ -11,8 +11,12 @@
  * for await (const page of pages((afterId, limit) => ledger.listRewards({ programId, referralId, afterId, limit }), 500)) all.push(...page);
  * ```
  */
-export async function* pages<T extends { id: number }>(list: (afterId: number | undefined, limit: number) => Promise<T[]>, limit: number): AsyncGenerator<T[], void, undefined> {
-	if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`pages() needs a page size of at least 1 (got ${limit})`);
+export async function* pages<T extends { id: number }>(
+	list: (afterId: number | undefined, limit: number) => Promise<T[]>,
+	limit: number,
+): AsyncGenerator<T[], void, undefined> {
+	if (!Number.isInteger(limit) || limit < 1)
+		throw new RangeError(`pages() needs a page size of at least 1 (got ${limit})`);
 	let afterId: number | undefined;
 	for (;;) {
 		const page = await list(afterId, limit);
@@ -23,7 +27,10 @@ export async function* pages<T extends { id: number }>(list: (afterId: number | 
 }
 
 /** Every row of a list, in id order, read page by page with {@link pages}. */
-export async function allPages<T extends { id: number }>(list: (afterId: number | undefined, limit: number) => Promise<T[]>, limit: number): Promise<T[]> {
+export async function allPages<T extends { id: number }>(
+	list: (afterId: number | undefined, limit: number) => Promise<T[]>,
+	limit: number,
+): Promise<T[]> {
 	const all: T[] = [];
 	for await (const page of pages(list, limit)) all.push(...page);
 	return all;

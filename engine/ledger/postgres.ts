@@ -5,7 +5,16 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { EngineError } from '../shared/errors';
 import { SqlLedger } from './sqlLedger';
 import { DDL_TYPES, LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
-import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx, type WriteOptions } from './sql';
+import {
+	backoffMs,
+	sleep,
+	type Dialect,
+	type Driver,
+	type Row,
+	type SqlValue,
+	type Tx,
+	type WriteOptions,
+} from './sql';
 import type { OpenOptions, PostgresLedgerConfig } from './store';
 
 const DIALECT: Dialect = { name: 'postgres', forUpdate: ' FOR UPDATE', maxParams: 60_000 };
@@ -24,11 +33,16 @@ function loadPg(): PgModule {
 }
 
 export function schemaOf(config: PostgresLedgerConfig): string {
-	const schema = config.schema === undefined || config.schema === '' ? 'referral_ledger' : config.schema;
+	const schema =
+		config.schema === undefined || config.schema === '' ? 'referral_ledger' : config.schema;
 	if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
-		throw new EngineError('invalid_schema', 'schema must be a lower-case PostgreSQL name of letters, digits and _ (at most 63, not starting with a digit), e.g. referral_ledger', {
-			field: 'schema',
-		});
+		throw new EngineError(
+			'invalid_schema',
+			'schema must be a lower-case PostgreSQL name of letters, digits and _ (at most 63, not starting with a digit), e.g. referral_ledger',
+			{
+				field: 'schema',
+			},
+		);
 	}
 	return schema;
 }
@@ -37,7 +51,8 @@ export function schemaOf(config: PostgresLedgerConfig): string {
 export function pgConfig(config: PostgresLedgerConfig, schema: string): PoolConfig {
 	const pg = loadPg();
 	const defaultParser = pg.types.getTypeParser as (oid: number, format?: string) => unknown;
-	const getTypeParser = (oid: number, format?: string) => (oid === INT8 || oid === NUMERIC ? (value: string) => Number(value) : defaultParser(oid, format));
+	const getTypeParser = (oid: number, format?: string) =>
+		oid === INT8 || oid === NUMERIC ? (value: string) => Number(value) : defaultParser(oid, format);
 	return {
 		connectionString: config.connectionString || undefined,
 		host: config.host || undefined,
@@ -68,14 +83,21 @@ export function describeTarget(config: PostgresLedgerConfig): string {
 }
 
 function unreachable(config: PostgresLedgerConfig, error: unknown): EngineError {
-	return new EngineError('ledger_unavailable', `could not reach the PostgreSQL ledger at ${describeTarget(config)}: ${(error as Error).message}`, { cause: error });
+	return new EngineError(
+		'ledger_unavailable',
+		`could not reach the PostgreSQL ledger at ${describeTarget(config)}: ${(error as Error).message}`,
+		{ cause: error },
+	);
 }
 
 function txOf(client: PoolClient | Pool): Tx {
 	return {
-		all: async <T = Row>(sql: string, params: readonly SqlValue[] = []) => (await client.query(sql, params as unknown[])).rows as T[],
-		get: async <T = Row>(sql: string, params: readonly SqlValue[] = []) => (await client.query(sql, params as unknown[])).rows[0] as T | undefined,
-		run: async (sql: string, params: readonly SqlValue[] = []) => (await client.query(sql, params as unknown[])).rowCount ?? 0,
+		all: async <T = Row>(sql: string, params: readonly SqlValue[] = []) =>
+			(await client.query(sql, params as unknown[])).rows as T[],
+		get: async <T = Row>(sql: string, params: readonly SqlValue[] = []) =>
+			(await client.query(sql, params as unknown[])).rows[0] as T | undefined,
+		run: async (sql: string, params: readonly SqlValue[] = []) =>
+			(await client.query(sql, params as unknown[])).rowCount ?? 0,
 		savepoint: async <T>(fn: () => Promise<T>) => {
 			// A failed statement aborts a PostgreSQL transaction; rolling back to the savepoint revives it.
 			await client.query('SAVEPOINT ledger_step');
@@ -129,7 +151,12 @@ class PgDriver implements Driver {
 			} catch (error) {
 				await client.query('ROLLBACK').catch((e: Error) => (broken = e));
 				// A failed COMMIT is never run again: onCommit has already acted on it.
-				if (committing || !RETRYABLE.has((error as { code?: string }).code ?? '') || attempt + 1 >= MAX_ATTEMPTS) throw error;
+				if (
+					committing ||
+					!RETRYABLE.has((error as { code?: string }).code ?? '') ||
+					attempt + 1 >= MAX_ATTEMPTS
+				)
+					throw error;
 				await sleep(backoffMs(attempt, 5, 200));
 			} finally {
 				// A connection that could not even roll back is discarded, not reused.
@@ -143,7 +170,8 @@ class PgDriver implements Driver {
 			return await fn(this.reader);
 		} catch (error) {
 			const code = (error as { code?: string }).code ?? '';
-			if (/^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH)$/.test(code)) throw unreachable(this.config, error);
+			if (/^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH)$/.test(code))
+				throw unreachable(this.config, error);
 			throw error;
 		}
 	}
@@ -152,7 +180,9 @@ class PgDriver implements Driver {
 		// Held until COMMIT/ROLLBACK. For the outbox this serialises appends from the moment an
 		// event id is drawn until it is visible, so ids appear in commit order and a poller that
 		// reads up to MAX(id) can never skip an event that commits later with a lower id.
-		await tx.get('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`referral-ledger:${this.schema}:${name}`]);
+		await tx.get('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+			`referral-ledger:${this.schema}:${name}`,
+		]);
 	}
 
 	isUniqueViolation(error: unknown): boolean {
@@ -163,25 +193,37 @@ class PgDriver implements Driver {
 	async migrate(now: number): Promise<void> {
 		const client = await this.connect();
 		try {
-			const ready = await client.query(`SELECT to_regclass($1) AS t`, [`${this.schema}.ledger_migrations`]);
+			const ready = await client.query(`SELECT to_regclass($1) AS t`, [
+				`${this.schema}.ledger_migrations`,
+			]);
 			if (ready.rows[0].t !== null) {
-				const { rows } = await client.query(`SELECT COALESCE(MAX(version), 0) AS v FROM ledger_migrations`);
+				const { rows } = await client.query(
+					`SELECT COALESCE(MAX(version), 0) AS v FROM ledger_migrations`,
+				);
 				if (Number(rows[0].v) >= LATEST_VERSION) return;
 			}
 			const lockKey = `referral-ledger-migrate:${this.schema}`;
 			await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
 			try {
-				const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
+				const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [
+					this.schema,
+				]);
 				if (exists.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
 				await client.query('BEGIN');
 				try {
 					await client.query(MIGRATIONS_TABLE);
-					const { rows } = await client.query(`SELECT COALESCE(MAX(version), 0) AS v FROM ledger_migrations`);
+					const { rows } = await client.query(
+						`SELECT COALESCE(MAX(version), 0) AS v FROM ledger_migrations`,
+					);
 					const current = Number(rows[0].v);
 					for (const migration of MIGRATIONS) {
 						if (migration.version <= current) continue;
-						for (const statement of migration.statements(DDL_TYPES.postgres)) await client.query(statement);
-						await client.query('INSERT INTO ledger_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, now]);
+						for (const statement of migration.statements(DDL_TYPES.postgres))
+							await client.query(statement);
+						await client.query(
+							'INSERT INTO ledger_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+							[migration.version, migration.name, now],
+						);
 					}
 					await client.query('COMMIT');
 				} catch (error) {
@@ -189,7 +231,9 @@ class PgDriver implements Driver {
 					throw error;
 				}
 			} finally {
-				await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch(() => undefined);
+				await client
+					.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey])
+					.catch(() => undefined);
 			}
 		} finally {
 			client.release();
@@ -202,7 +246,10 @@ class PgDriver implements Driver {
 }
 
 /** Opens (creating the schema and migrating if needed) a PostgreSQL ledger. Prefer the cached `openLedger`. */
-export async function openPostgresLedger(config: PostgresLedgerConfig, options: OpenOptions = {}): Promise<SqlLedger> {
+export async function openPostgresLedger(
+	config: PostgresLedgerConfig,
+	options: OpenOptions = {},
+): Promise<SqlLedger> {
 	const pg = loadPg();
 	const schema = schemaOf(config);
 	const pool = new pg.Pool(pgConfig(config, schema));
@@ -221,7 +268,10 @@ export async function openPostgresLedger(config: PostgresLedgerConfig, options: 
 /** Connects once and runs a trivial query: for the credential test. */
 export async function testPostgres(config: PostgresLedgerConfig): Promise<string> {
 	const pg = loadPg();
-	const client = new pg.Client({ ...pgConfig(config, schemaOf(config)), connectionTimeoutMillis: 10_000 });
+	const client = new pg.Client({
+		...pgConfig(config, schemaOf(config)),
+		connectionTimeoutMillis: 10_000,
+	});
 	try {
 		await client.connect();
 		const { rows } = await client.query('SELECT current_setting($1) AS v', ['server_version']);

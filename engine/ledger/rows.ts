@@ -21,10 +21,13 @@ import type {
 } from './store';
 
 export const n = (value: unknown): number => Number(value);
-export const nOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+export const nOrNull = (value: unknown): number | null =>
+	value === null || value === undefined ? null : Number(value);
 export const s = (value: unknown): string => String(value);
-export const sOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
-export const obj = (value: unknown): Record<string, unknown> => (value ? (JSON.parse(String(value)) as Record<string, unknown>) : {});
+export const sOrNull = (value: unknown): string | null =>
+	value === null || value === undefined ? null : String(value);
+export const obj = (value: unknown): Record<string, unknown> =>
+	value ? (JSON.parse(String(value)) as Record<string, unknown>) : {};
 
 export function toParticipantOrUndefined(r: Row | undefined): ParticipantRecord | undefined {
 	return r ? toParticipant(r) : undefined;
@@ -91,7 +94,13 @@ export function toReferral(r: Row): ReferralRecord {
 }
 
 export function toChange(r: Row): StatusChange {
-	return { id: n(r.id), from: sOrNull(r.from_status), to: s(r.to_status), reason: sOrNull(r.reason), at: n(r.at) };
+	return {
+		id: n(r.id),
+		from: sOrNull(r.from_status),
+		to: s(r.to_status),
+		reason: sOrNull(r.reason),
+		at: n(r.at),
+	};
 }
 
 export function toConversion(r: Row): ConversionRecord {
@@ -157,11 +166,22 @@ export function toCoupon(r: Row): CouponRecord {
 }
 
 export function toEvent(r: Row): LedgerEvent {
-	return { id: n(r.id), programId: sOrNull(r.program_id), type: s(r.type), payload: obj(r.payload), createdAt: n(r.created_at) };
+	return {
+		id: n(r.id),
+		programId: sOrNull(r.program_id),
+		type: s(r.type),
+		payload: obj(r.payload),
+		createdAt: n(r.created_at),
+	};
 }
 
 export function toSuppression(r: Row): SuppressionRecord {
-	return { channel: s(r.channel), address: s(r.address), reason: sOrNull(r.reason), createdAt: n(r.created_at) };
+	return {
+		channel: s(r.channel),
+		address: s(r.address),
+		reason: sOrNull(r.reason),
+		createdAt: n(r.created_at),
+	};
 }
 
 export function toMessage(r: Row): MessageRecord {
@@ -188,9 +208,20 @@ export function toMessage(r: Row): MessageRecord {
 }
 
 export function toModel(r: Row): ScoringModelRecord {
-	return { name: s(r.name), model: JSON.parse(s(r.model)), version: n(r.version), updatedAt: n(r.updated_at) };
+	return {
+		name: s(r.name),
+		model: JSON.parse(s(r.model)),
+		version: n(r.version),
+		updatedAt: n(r.updated_at),
+	};
 }
 
 export function toProgram(r: Row): ProgramRecord {
-	return { id: s(r.id), name: s(r.name), settings: obj(r.settings), createdAt: n(r.created_at), updatedAt: n(r.updated_at) };
+	return {
+		id: s(r.id),
+		name: s(r.name),
+		settings: obj(r.settings),
+		createdAt: n(r.created_at),
+		updatedAt: n(r.updated_at),
+	};
 }

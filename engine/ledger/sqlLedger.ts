@@ -92,97 +92,229 @@ export class SqlLedger implements LedgerStore {
 	}
 
 	// programs (never deleted)
-	ensureProgram(input: EnsureProgramInput) { return this.programs.ensureProgram(input); }
-	getProgram(id: string) { return this.programs.getProgram(id); }
-	listPrograms(query?: { search?: string; limit?: number }) { return this.programs.listPrograms(query); }
-	claimProgramSecret(input: { programId: string; name: string; candidate: string }) { return this.programs.claimProgramSecret(input); }
-	getProgramSecret(query: { programId: string; name: string }) { return this.programs.getProgramSecret(query); }
+	ensureProgram(input: EnsureProgramInput) {
+		return this.programs.ensureProgram(input);
+	}
+	getProgram(id: string) {
+		return this.programs.getProgram(id);
+	}
+	listPrograms(query?: { search?: string; limit?: number }) {
+		return this.programs.listPrograms(query);
+	}
+	claimProgramSecret(input: { programId: string; name: string; candidate: string }) {
+		return this.programs.claimProgramSecret(input);
+	}
+	getProgramSecret(query: { programId: string; name: string }) {
+		return this.programs.getProgramSecret(query);
+	}
 	withLease<T>(input: LeaseInput, fn: () => Promise<T>): Promise<T> {
 		return this.programs.withLease(input, fn);
 	}
-	claimNonce(input: ClaimNonceInput) { return this.programs.claimNonce(input); }
+	claimNonce(input: ClaimNonceInput) {
+		return this.programs.claimNonce(input);
+	}
 
 	// participants
-	enrolParticipant(input: EnrolParticipantInput) { return this.participants.enrolParticipant(input); }
-	getParticipant(query: ParticipantQuery) { return this.participants.getParticipant(query); }
-	updateParticipant(input: UpdateParticipantInput) { return this.participants.updateParticipant(input); }
-	listParticipants(query: ListParticipantsQuery) { return this.participants.listParticipants(query); }
-	eraseParticipant(input: EraseParticipantInput) { return this.participants.eraseParticipant(input); }
+	enrolParticipant(input: EnrolParticipantInput) {
+		return this.participants.enrolParticipant(input);
+	}
+	getParticipant(query: ParticipantQuery) {
+		return this.participants.getParticipant(query);
+	}
+	updateParticipant(input: UpdateParticipantInput) {
+		return this.participants.updateParticipant(input);
+	}
+	listParticipants(query: ListParticipantsQuery) {
+		return this.participants.listParticipants(query);
+	}
+	eraseParticipant(input: EraseParticipantInput) {
+		return this.participants.eraseParticipant(input);
+	}
 
 	// codes
-	issueCode(input: IssueCodeInput) { return this.codes.issueCode(input); }
-	issueCodes(count: number, input: IssueCodesInput) { return this.codes.issueCodes(count, input); }
-	redeemCode(input: RedeemCodeInput) { return this.codes.redeemCode(input); }
-	revokeCode(input: RevokeCodeInput) { return this.codes.revokeCode(input); }
-	lookupCode(query: CodeQuery) { return this.codes.lookupCode(query); }
-	listCodes(query: ListCodesQuery) { return this.codes.listCodes(query); }
+	issueCode(input: IssueCodeInput) {
+		return this.codes.issueCode(input);
+	}
+	issueCodes(count: number, input: IssueCodesInput) {
+		return this.codes.issueCodes(count, input);
+	}
+	redeemCode(input: RedeemCodeInput) {
+		return this.codes.redeemCode(input);
+	}
+	revokeCode(input: RevokeCodeInput) {
+		return this.codes.revokeCode(input);
+	}
+	lookupCode(query: CodeQuery) {
+		return this.codes.lookupCode(query);
+	}
+	listCodes(query: ListCodesQuery) {
+		return this.codes.listCodes(query);
+	}
 
 	// referrals
-	recordReferral(input: RecordReferralInput) { return this.referrals.recordReferral(input); }
-	getReferral(query: { programId: string; id: Id }) { return this.referrals.getReferral(query); }
-	findReferralByReferee(query: { programId: string; refereeId: Id }) { return this.referrals.findReferralByReferee(query); }
-	findReferralByOrderId(query: { programId: string; orderId: string }) { return this.referrals.findReferralByOrderId(query); }
-	transitionReferral(input: TransitionReferralInput) { return this.referrals.transitionReferral(input); }
-	reassignReferral(input: ReassignReferralInput) { return this.referrals.reassignReferral(input); }
-	referralHistory(query: { programId: string; referralId: Id }) { return this.referrals.referralHistory(query); }
-	qualifyReferral(input: QualifyReferralInput) { return this.referrals.qualifyReferral(input); }
-	listReferrals(query: ListReferralsQuery) { return this.referrals.listReferrals(query); }
-	countReferrals(query: CountReferralsQuery) { return this.referrals.countReferrals(query); }
-	referralsBySignal(query: SignalQuery) { return this.referrals.referralsBySignal(query); }
-	referralEdges(query: EdgesQuery) { return this.referrals.referralEdges(query); }
-	listConversions(query: ConversionsQuery) { return this.referrals.listConversions(query); }
-	leaderboard(query: LeaderboardQuery) { return this.referrals.leaderboard(query); }
+	recordReferral(input: RecordReferralInput) {
+		return this.referrals.recordReferral(input);
+	}
+	getReferral(query: { programId: string; id: Id }) {
+		return this.referrals.getReferral(query);
+	}
+	findReferralByReferee(query: { programId: string; refereeId: Id }) {
+		return this.referrals.findReferralByReferee(query);
+	}
+	findReferralByOrderId(query: { programId: string; orderId: string }) {
+		return this.referrals.findReferralByOrderId(query);
+	}
+	transitionReferral(input: TransitionReferralInput) {
+		return this.referrals.transitionReferral(input);
+	}
+	reassignReferral(input: ReassignReferralInput) {
+		return this.referrals.reassignReferral(input);
+	}
+	referralHistory(query: { programId: string; referralId: Id }) {
+		return this.referrals.referralHistory(query);
+	}
+	qualifyReferral(input: QualifyReferralInput) {
+		return this.referrals.qualifyReferral(input);
+	}
+	listReferrals(query: ListReferralsQuery) {
+		return this.referrals.listReferrals(query);
+	}
+	countReferrals(query: CountReferralsQuery) {
+		return this.referrals.countReferrals(query);
+	}
+	referralsBySignal(query: SignalQuery) {
+		return this.referrals.referralsBySignal(query);
+	}
+	referralEdges(query: EdgesQuery) {
+		return this.referrals.referralEdges(query);
+	}
+	listConversions(query: ConversionsQuery) {
+		return this.referrals.listConversions(query);
+	}
+	leaderboard(query: LeaderboardQuery) {
+		return this.referrals.leaderboard(query);
+	}
 
 	// rewards
-	awardReward(input: AwardRewardInput) { return this.rewards.awardReward(input); }
-	getReward(query: { programId: string; id: Id }) { return this.rewards.getReward(query); }
-	listRewards(query: ListRewardsQuery) { return this.rewards.listRewards(query); }
-	transitionReward(input: TransitionRewardInput) { return this.rewards.transitionReward(input); }
-	refundReferral(input: RefundReferralInput) { return this.rewards.refundReferral(input); }
-	rewardHistory(query: { programId: string; rewardId: Id }) { return this.rewards.rewardHistory(query); }
-	rewardsDueForApproval(query: DueRewardsQuery) { return this.rewards.rewardsDueForApproval(query); }
+	awardReward(input: AwardRewardInput) {
+		return this.rewards.awardReward(input);
+	}
+	getReward(query: { programId: string; id: Id }) {
+		return this.rewards.getReward(query);
+	}
+	listRewards(query: ListRewardsQuery) {
+		return this.rewards.listRewards(query);
+	}
+	transitionReward(input: TransitionRewardInput) {
+		return this.rewards.transitionReward(input);
+	}
+	refundReferral(input: RefundReferralInput) {
+		return this.rewards.refundReferral(input);
+	}
+	rewardHistory(query: { programId: string; rewardId: Id }) {
+		return this.rewards.rewardHistory(query);
+	}
+	rewardsDueForApproval(query: DueRewardsQuery) {
+		return this.rewards.rewardsDueForApproval(query);
+	}
 
 	// points
-	appendPoints(input: AppendPointsInput) { return this.points.appendPoints(input); }
-	pointsBalance(query: PointsQuery) { return this.points.pointsBalance(query); }
-	pointsJournal(query: JournalQuery) { return this.points.pointsJournal(query); }
+	appendPoints(input: AppendPointsInput) {
+		return this.points.appendPoints(input);
+	}
+	pointsBalance(query: PointsQuery) {
+		return this.points.pointsBalance(query);
+	}
+	pointsJournal(query: JournalQuery) {
+		return this.points.pointsJournal(query);
+	}
 
 	// coupon pools
-	loadCoupons(input: LoadCouponsInput) { return this.coupons.loadCoupons(input); }
-	claimCoupon(input: ClaimCouponInput) { return this.coupons.claimCoupon(input); }
-	countCoupons(query: { programId: string; pool: string }) { return this.coupons.countCoupons(query); }
-	listCouponPools(query: { programId: string; search?: string; limit?: number }) { return this.coupons.listCouponPools(query); }
+	loadCoupons(input: LoadCouponsInput) {
+		return this.coupons.loadCoupons(input);
+	}
+	claimCoupon(input: ClaimCouponInput) {
+		return this.coupons.claimCoupon(input);
+	}
+	countCoupons(query: { programId: string; pool: string }) {
+		return this.coupons.countCoupons(query);
+	}
+	listCouponPools(query: { programId: string; search?: string; limit?: number }) {
+		return this.coupons.listCouponPools(query);
+	}
 
 	// outbox (for the trigger node)
-	appendEvent(input: AppendEventInput) { return this.outbox.appendEvent(input); }
-	readEvents(query: ReadEventsQuery) { return this.outbox.readEvents(query); }
-	latestEventId() { return this.outbox.latestEventId(); }
-	pruneEvents(query: { before: Time }) { return this.outbox.pruneEvents(query); }
+	appendEvent(input: AppendEventInput) {
+		return this.outbox.appendEvent(input);
+	}
+	readEvents(query: ReadEventsQuery) {
+		return this.outbox.readEvents(query);
+	}
+	latestEventId() {
+		return this.outbox.latestEventId();
+	}
+	pruneEvents(query: { before: Time }) {
+		return this.outbox.pruneEvents(query);
+	}
 
 	// suppression list (global: an opt-out holds across programs)
-	addSuppression(input: SuppressionInput) { return this.messages.addSuppression(input); }
-	removeSuppression(input: RemoveSuppressionInput) { return this.messages.removeSuppression(input); }
-	getSuppression(query: SuppressionKey) { return this.messages.getSuppression(query); }
-	suppressedAddresses(query: { channel: string; addresses: string[] }) { return this.messages.suppressedAddresses(query); }
+	addSuppression(input: SuppressionInput) {
+		return this.messages.addSuppression(input);
+	}
+	removeSuppression(input: RemoveSuppressionInput) {
+		return this.messages.removeSuppression(input);
+	}
+	getSuppression(query: SuppressionKey) {
+		return this.messages.getSuppression(query);
+	}
+	suppressedAddresses(query: { channel: string; addresses: string[] }) {
+		return this.messages.suppressedAddresses(query);
+	}
 
 	// message log
-	reserveMessage(input: ReserveMessageInput) { return this.messages.reserveMessage(input); }
-	completeMessage(input: CompleteMessageInput) { return this.messages.completeMessage(input); }
-	getMessage(idempotencyKey: string) { return this.messages.getMessage(idempotencyKey); }
-	listMessages(query: ListMessagesQuery) { return this.messages.listMessages(query); }
-	claimMessages(input: ClaimMessagesInput) { return this.messages.claimMessages(input); }
-	renewMessageClaims(input: { token: string; ttlMs?: number }) { return this.messages.renewMessageClaims(input); }
-	handOverMessage(input: { idempotencyKey: string; token: string }, onCommitted?: () => void) { return this.messages.handOverMessage(input, onCommitted); }
+	reserveMessage(input: ReserveMessageInput) {
+		return this.messages.reserveMessage(input);
+	}
+	completeMessage(input: CompleteMessageInput) {
+		return this.messages.completeMessage(input);
+	}
+	getMessage(idempotencyKey: string) {
+		return this.messages.getMessage(idempotencyKey);
+	}
+	listMessages(query: ListMessagesQuery) {
+		return this.messages.listMessages(query);
+	}
+	claimMessages(input: ClaimMessagesInput) {
+		return this.messages.claimMessages(input);
+	}
+	renewMessageClaims(input: { token: string; ttlMs?: number }) {
+		return this.messages.renewMessageClaims(input);
+	}
+	handOverMessage(input: { idempotencyKey: string; token: string }, onCommitted?: () => void) {
+		return this.messages.handOverMessage(input, onCommitted);
+	}
 
 	// lead scoring models
-	saveScoringModel(input: SaveScoringModelInput) { return this.programs.saveScoringModel(input); }
-	loadScoringModel(name: string) { return this.programs.loadScoringModel(name); }
+	saveScoringModel(input: SaveScoringModelInput) {
+		return this.programs.saveScoringModel(input);
+	}
+	loadScoringModel(name: string) {
+		return this.programs.loadScoringModel(name);
+	}
 
 	// maintenance
-	keepAnswer(input: KeepAnswerInput) { return this.programs.keepAnswer(input); }
-	keptAnswer(query: { programId: string; operation: string; key: string }) { return this.programs.keptAnswer(query); }
-	pruneIdempotencyKeys(query: { before: Time }) { return this.programs.pruneIdempotencyKeys(query); }
-	schemaVersion() { return this.programs.schemaVersion(); }
+	keepAnswer(input: KeepAnswerInput) {
+		return this.programs.keepAnswer(input);
+	}
+	keptAnswer(query: { programId: string; operation: string; key: string }) {
+		return this.programs.keptAnswer(query);
+	}
+	pruneIdempotencyKeys(query: { before: Time }) {
+		return this.programs.pruneIdempotencyKeys(query);
+	}
+	schemaVersion() {
+		return this.programs.schemaVersion();
+	}
 
 	/** True once close() was called; the cache in index.ts then opens a fresh one. */
 	get closed(): boolean {

@@ -9,7 +9,16 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { EngineError } from '../shared/errors';
 import { SqlLedger } from './sqlLedger';
 import { DDL_TYPES, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
-import { backoffMs, sleep, type Dialect, type Driver, type Row, type SqlValue, type Tx, type WriteOptions } from './sql';
+import {
+	backoffMs,
+	sleep,
+	type Dialect,
+	type Driver,
+	type Row,
+	type SqlValue,
+	type Tx,
+	type WriteOptions,
+} from './sql';
 import type { OpenOptions, SqliteLedgerConfig } from './store';
 
 const DIALECT: Dialect = { name: 'sqlite', forUpdate: '', maxParams: 30_000 };
@@ -22,9 +31,13 @@ function loadSqlite(): typeof import('node:sqlite') {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		return require('node:sqlite') as typeof import('node:sqlite');
 	} catch (error) {
-		throw new EngineError('sqlite_unavailable', `the built-in SQLite ledger needs Node.js 22.13 or later (node:sqlite; this is ${process.version}); choose a PostgreSQL credential instead`, {
-			cause: error,
-		});
+		throw new EngineError(
+			'sqlite_unavailable',
+			`the built-in SQLite ledger needs Node.js 22.13 or later (node:sqlite; this is ${process.version}); choose a PostgreSQL credential instead`,
+			{
+				cause: error,
+			},
+		);
 	}
 }
 
@@ -73,9 +86,12 @@ class SqliteDriver implements Driver {
 	) {
 		const run = (sql: string, params: readonly SqlValue[]) => this.prepare(sql).run(...params);
 		this.tx = {
-			all: async <T = Row>(sql: string, params: readonly SqlValue[] = []) => this.prepare(sql).all(...params) as T[],
-			get: async <T = Row>(sql: string, params: readonly SqlValue[] = []) => this.prepare(sql).get(...params) as T | undefined,
-			run: async (sql: string, params: readonly SqlValue[] = []) => Number(run(sql, params).changes),
+			all: async <T = Row>(sql: string, params: readonly SqlValue[] = []) =>
+				this.prepare(sql).all(...params) as T[],
+			get: async <T = Row>(sql: string, params: readonly SqlValue[] = []) =>
+				this.prepare(sql).get(...params) as T | undefined,
+			run: async (sql: string, params: readonly SqlValue[] = []) =>
+				Number(run(sql, params).changes),
 			savepoint: async <T>(fn: () => Promise<T>) => {
 				this.db.exec('SAVEPOINT ledger_step');
 				try {
@@ -94,7 +110,8 @@ class SqliteDriver implements Driver {
 		let statement = this.statements.get(sql);
 		if (!statement) {
 			statement = this.db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
-			if (this.statements.size >= STATEMENT_CACHE) this.statements.delete(this.statements.keys().next().value!);
+			if (this.statements.size >= STATEMENT_CACHE)
+				this.statements.delete(this.statements.keys().next().value!);
 			this.statements.set(sql, statement);
 		}
 		return statement;
@@ -109,9 +126,13 @@ class SqliteDriver implements Driver {
 	}
 
 	private busyError(cause: unknown): EngineError {
-		return new EngineError('ledger_busy', `the SQLite ledger stayed locked by other writers for ${Math.round(this.lockWaitMs / 1000)} s; try again or move to PostgreSQL for heavy concurrency`, {
-			cause,
-		});
+		return new EngineError(
+			'ledger_busy',
+			`the SQLite ledger stayed locked by other writers for ${Math.round(this.lockWaitMs / 1000)} s; try again or move to PostgreSQL for heavy concurrency`,
+			{
+				cause,
+			},
+		);
 	}
 
 	write<T>(fn: (tx: Tx) => Promise<T>, options: WriteOptions<T> = {}): Promise<T> {
@@ -168,7 +189,14 @@ class SqliteDriver implements Driver {
 
 	/** Applies pending migrations inside one write transaction: the write lock is the migration lock. */
 	async migrate(now: number): Promise<void> {
-		const version = () => Number((this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM ledger_migrations').get() as { v: number }).v);
+		const version = () =>
+			Number(
+				(
+					this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM ledger_migrations').get() as {
+						v: number;
+					}
+				).v,
+			);
 		const pending = await this.read(async () => {
 			this.db.exec(MIGRATIONS_TABLE);
 			return MIGRATIONS.some((m) => m.version > version());
@@ -180,7 +208,9 @@ class SqliteDriver implements Driver {
 			for (const migration of MIGRATIONS) {
 				if (migration.version <= current) continue;
 				for (const statement of migration.statements(DDL_TYPES.sqlite)) this.db.exec(statement);
-				this.db.prepare('INSERT INTO ledger_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, now);
+				this.db
+					.prepare('INSERT INTO ledger_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+					.run(migration.version, migration.name, now);
 			}
 		});
 	}
@@ -244,29 +274,51 @@ function notALedger(path: string, why: string): EngineError {
 function assertLedgerFile(path: string, db: DatabaseSync | undefined): void {
 	if (db === undefined) {
 		const head = fileStart(path);
-		if (head !== undefined && head.toString('latin1') !== SQLITE_HEADER) throw notALedger(path, 'it is not a SQLite database');
+		if (head !== undefined && head.toString('latin1') !== SQLITE_HEADER)
+			throw notALedger(path, 'it is not a SQLite database');
 		return;
 	}
-	const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as Array<{ name: string }>;
+	const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as Array<{
+		name: string;
+	}>;
 	if (tables.length > 0 && !tables.some((t) => t.name === 'ledger_migrations')) {
-		throw notALedger(path, `it holds other tables: ${tables.slice(0, 5).map((t) => t.name).join(', ')}${tables.length > 5 ? ', …' : ''}`);
+		throw notALedger(
+			path,
+			`it holds other tables: ${tables
+				.slice(0, 5)
+				.map((t) => t.name)
+				.join(', ')}${tables.length > 5 ? ', …' : ''}`,
+		);
 	}
 }
 
 /** Opens (creating and migrating if needed) a SQLite ledger. Prefer the cached `openLedger`. */
-export async function openSqliteLedger(config: SqliteLedgerConfig, options: OpenOptions = {}): Promise<SqlLedger> {
+export async function openSqliteLedger(
+	config: SqliteLedgerConfig,
+	options: OpenOptions = {},
+): Promise<SqlLedger> {
 	const { DatabaseSync } = loadSqlite();
 	const path = config.path;
-	if (typeof path !== 'string' || path.trim() === '') throw new EngineError('required', 'path is required: the SQLite ledger file', { field: 'path' });
+	if (typeof path !== 'string' || path.trim() === '')
+		throw new EngineError('required', 'path is required: the SQLite ledger file', {
+			field: 'path',
+		});
 	const lockWaitMs = config.lockWaitMs ?? 30_000;
 	let db: DatabaseSync;
 	try {
 		if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
 		assertLedgerFile(path, undefined);
-		db = new DatabaseSync(path, { timeout: config.busyTimeoutMs ?? 50, enableForeignKeyConstraints: true });
+		db = new DatabaseSync(path, {
+			timeout: config.busyTimeoutMs ?? 50,
+			enableForeignKeyConstraints: true,
+		});
 	} catch (error) {
 		if (error instanceof EngineError) throw error;
-		throw new EngineError('ledger_unavailable', `could not open the SQLite ledger at ${path}: ${(error as Error).message}`, { field: 'path', cause: error });
+		throw new EngineError(
+			'ledger_unavailable',
+			`could not open the SQLite ledger at ${path}: ${(error as Error).message}`,
+			{ field: 'path', cause: error },
+		);
 	}
 	try {
 		await retryBusy(() => assertLedgerFile(path, db), lockWaitMs);

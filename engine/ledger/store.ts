@@ -18,15 +18,102 @@
  * The records and inputs of each table are in types/<table>.ts, re-exported here: import them from
  * this file (or from the ledger's index.ts). */
 import type { Id, Replayable, StatusChange, Time, TransitionResult } from './types/common';
-import type { ClaimNonceInput, EnsureProgramInput, KeepAnswerInput, LeaseInput, ProgramRecord, SaveScoringModelInput, SaveScoringModelResult, ScoringModelRecord } from './types/programs';
-import type { EnrolParticipantInput, EnrolParticipantResult, EraseParticipantInput, ListParticipantsQuery, ParticipantQuery, ParticipantRecord, UpdateParticipantInput } from './types/participants';
-import type { CodeQuery, CodeRecord, IssueCodeInput, IssueCodeResult, IssueCodesInput, IssueCodesResult, ListCodesQuery, RedeemCodeInput, RedeemCodeResult, RevokeCodeInput, RevokeCodeResult } from './types/codes';
-import type { ConversionRecord, ConversionsQuery, CountReferralsQuery, EdgesQuery, LeaderboardQuery, LeaderboardRow, ListReferralsQuery, QualifyReferralInput, QualifyReferralResult, ReassignReferralInput, RecordReferralInput, RecordReferralResult, ReferralCounts, ReferralEdge, ReferralRecord, SignalQuery, TransitionReferralInput } from './types/referrals';
-import type { AwardRewardInput, AwardRewardResult, DueRewardsQuery, ListRewardsQuery, RefundReferralInput, RefundReferralResult, RewardRecord, TransitionRewardInput, TransitionRewardResult } from './types/rewards';
-import type { AppendPointsInput, AppendPointsResult, JournalQuery, PointsEntry, PointsQuery } from './types/points';
-import type { ClaimCouponInput, ClaimCouponResult, CouponCounts, CouponPoolSummary, LoadCouponsInput, LoadCouponsResult } from './types/coupons';
-import type { AppendEventInput, AppendEventResult, ReadEventsQuery, ReadEventsResult } from './types/outbox';
-import type { ClaimMessagesInput, ClaimMessagesResult, CompleteMessageInput, ListMessagesQuery, MessageRecord, RemoveSuppressionInput, ReserveMessageInput, ReserveMessageResult, SuppressionInput, SuppressionKey, SuppressionRecord } from './types/messages';
+import type {
+	ClaimNonceInput,
+	EnsureProgramInput,
+	KeepAnswerInput,
+	LeaseInput,
+	ProgramRecord,
+	SaveScoringModelInput,
+	SaveScoringModelResult,
+	ScoringModelRecord,
+} from './types/programs';
+import type {
+	EnrolParticipantInput,
+	EnrolParticipantResult,
+	EraseParticipantInput,
+	ListParticipantsQuery,
+	ParticipantQuery,
+	ParticipantRecord,
+	UpdateParticipantInput,
+} from './types/participants';
+import type {
+	CodeQuery,
+	CodeRecord,
+	IssueCodeInput,
+	IssueCodeResult,
+	IssueCodesInput,
+	IssueCodesResult,
+	ListCodesQuery,
+	RedeemCodeInput,
+	RedeemCodeResult,
+	RevokeCodeInput,
+	RevokeCodeResult,
+} from './types/codes';
+import type {
+	ConversionRecord,
+	ConversionsQuery,
+	CountReferralsQuery,
+	EdgesQuery,
+	LeaderboardQuery,
+	LeaderboardRow,
+	ListReferralsQuery,
+	QualifyReferralInput,
+	QualifyReferralResult,
+	ReassignReferralInput,
+	RecordReferralInput,
+	RecordReferralResult,
+	ReferralCounts,
+	ReferralEdge,
+	ReferralRecord,
+	SignalQuery,
+	TransitionReferralInput,
+} from './types/referrals';
+import type {
+	AwardRewardInput,
+	AwardRewardResult,
+	DueRewardsQuery,
+	ListRewardsQuery,
+	RefundReferralInput,
+	RefundReferralResult,
+	RewardRecord,
+	TransitionRewardInput,
+	TransitionRewardResult,
+} from './types/rewards';
+import type {
+	AppendPointsInput,
+	AppendPointsResult,
+	JournalQuery,
+	PointsEntry,
+	PointsQuery,
+} from './types/points';
+import type {
+	ClaimCouponInput,
+	ClaimCouponResult,
+	CouponCounts,
+	CouponPoolSummary,
+	LoadCouponsInput,
+	LoadCouponsResult,
+} from './types/coupons';
+import type {
+	AppendEventInput,
+	AppendEventResult,
+	ReadEventsQuery,
+	ReadEventsResult,
+} from './types/outbox';
+import type {
+	ClaimMessagesInput,
+	ClaimMessagesResult,
+	CompleteMessageInput,
+	ListMessagesQuery,
+	MessageRecord,
+	RemoveSuppressionInput,
+	ReserveMessageInput,
+	ReserveMessageResult,
+	SuppressionInput,
+	SuppressionKey,
+	SuppressionRecord,
+} from './types/messages';
 
 export * from './types/common';
 export * from './types/programs';
@@ -46,12 +133,19 @@ export interface LedgerStore {
 	ensureProgram(input: EnsureProgramInput): Promise<ProgramRecord>;
 	getProgram(id: string): Promise<ProgramRecord | null>;
 	/** Programs for a picker, by id, those whose id or name contains `search` (any case); at most `limit` (default 100). */
-	listPrograms(query?: { search?: string; limit?: number }): Promise<Array<{ id: string; name: string }>>;
+	listPrograms(query?: {
+		search?: string;
+		limit?: number;
+	}): Promise<Array<{ id: string; name: string }>>;
 	/**
 	 * A write-once secret of a program (e.g. the hash salt): stores `candidate` if the program has no
 	 * secret of that name yet, and returns the stored one either way (the first writer wins).
 	 */
-	claimProgramSecret(input: { programId: string; name: string; candidate: string }): Promise<string>;
+	claimProgramSecret(input: {
+		programId: string;
+		name: string;
+		candidate: string;
+	}): Promise<string>;
 	/** A program's write-once secret, or null when none was claimed yet (a read: no write lock). */
 	getProgramSecret(query: { programId: string; name: string }): Promise<string | null>;
 	/**
@@ -70,10 +164,14 @@ export interface LedgerStore {
 	// participants
 	enrolParticipant(input: EnrolParticipantInput): Promise<EnrolParticipantResult>;
 	getParticipant(query: ParticipantQuery): Promise<ParticipantRecord | null>;
-	updateParticipant(input: UpdateParticipantInput): Promise<{ participant: ParticipantRecord } & Replayable>;
+	updateParticipant(
+		input: UpdateParticipantInput,
+	): Promise<{ participant: ParticipantRecord } & Replayable>;
 	listParticipants(query: ListParticipantsQuery): Promise<ParticipantRecord[]>;
 	/** GDPR erasure: personal fields nulled, rows and aggregates kept, event payloads scrubbed. */
-	eraseParticipant(input: EraseParticipantInput): Promise<{ participant: ParticipantRecord } & Replayable>;
+	eraseParticipant(
+		input: EraseParticipantInput,
+	): Promise<{ participant: ParticipantRecord } & Replayable>;
 
 	// codes
 	issueCode(input: IssueCodeInput): Promise<IssueCodeResult>;
@@ -87,8 +185,14 @@ export interface LedgerStore {
 	// referrals
 	recordReferral(input: RecordReferralInput): Promise<RecordReferralResult>;
 	getReferral(query: { programId: string; id: Id }): Promise<ReferralRecord | null>;
-	findReferralByReferee(query: { programId: string; refereeId: Id }): Promise<ReferralRecord | null>;
-	findReferralByOrderId(query: { programId: string; orderId: string }): Promise<ReferralRecord | null>;
+	findReferralByReferee(query: {
+		programId: string;
+		refereeId: Id;
+	}): Promise<ReferralRecord | null>;
+	findReferralByOrderId(query: {
+		programId: string;
+		orderId: string;
+	}): Promise<ReferralRecord | null>;
 	/** Compare-and-set on the status; the change is appended to the history. */
 	transitionReferral(input: TransitionReferralInput): Promise<TransitionResult<ReferralRecord>>;
 	/** Compare-and-set on referrer and status; the change is appended to the history. */
@@ -127,7 +231,11 @@ export interface LedgerStore {
 	claimCoupon(input: ClaimCouponInput): Promise<ClaimCouponResult>;
 	countCoupons(query: { programId: string; pool: string }): Promise<CouponCounts>;
 	/** A program's coupon pools for a picker, by name, those whose name contains `search` (any case); at most `limit` (default 100). */
-	listCouponPools(query: { programId: string; search?: string; limit?: number }): Promise<CouponPoolSummary[]>;
+	listCouponPools(query: {
+		programId: string;
+		search?: string;
+		limit?: number;
+	}): Promise<CouponPoolSummary[]>;
 
 	// outbox (for the trigger node)
 	appendEvent(input: AppendEventInput): Promise<AppendEventResult>;
@@ -138,7 +246,9 @@ export interface LedgerStore {
 	pruneEvents(query: { before: Time }): Promise<number>;
 
 	// suppression list (global: an opt-out holds across programs)
-	addSuppression(input: SuppressionInput): Promise<{ suppression: SuppressionRecord; created: boolean } & Replayable>;
+	addSuppression(
+		input: SuppressionInput,
+	): Promise<{ suppression: SuppressionRecord; created: boolean } & Replayable>;
 	removeSuppression(input: RemoveSuppressionInput): Promise<{ removed: boolean } & Replayable>;
 	getSuppression(query: SuppressionKey): Promise<SuppressionRecord | null>;
 	/** Which of these addresses are suppressed on the channel (returned normalised as stored). */
@@ -165,7 +275,10 @@ export interface LedgerStore {
 	 * runs synchronously as soon as the record is committed (SQLite) or its commit has been sent
 	 * (PostgreSQL), before anything else can run: the sender finishes the hand-over there.
 	 */
-	handOverMessage(input: { idempotencyKey: string; token: string }, onCommitted?: () => void): Promise<boolean>;
+	handOverMessage(
+		input: { idempotencyKey: string; token: string },
+		onCommitted?: () => void,
+	): Promise<boolean>;
 
 	// lead scoring models
 	saveScoringModel(input: SaveScoringModelInput): Promise<SaveScoringModelResult>;
@@ -177,9 +290,15 @@ export interface LedgerStore {
 	 * server generated) and returns the answer kept: the first one stored. So a replay of the request,
 	 * also one racing it, answers like the first (`replayed: true`). Pruned with the idempotency keys.
 	 */
-	keepAnswer(input: KeepAnswerInput): Promise<{ answer: Record<string, unknown>; replayed: boolean }>;
+	keepAnswer(
+		input: KeepAnswerInput,
+	): Promise<{ answer: Record<string, unknown>; replayed: boolean }>;
 	/** The answer kept under the key, or null. */
-	keptAnswer(query: { programId: string; operation: string; key: string }): Promise<Record<string, unknown> | null>;
+	keptAnswer(query: {
+		programId: string;
+		operation: string;
+		key: string;
+	}): Promise<Record<string, unknown> | null>;
 	/** Forgets idempotency keys older than `before` (natural unique keys still hold); returns how many. */
 	pruneIdempotencyKeys(query: { before: Time }): Promise<number>;
 	schemaVersion(): Promise<number>;

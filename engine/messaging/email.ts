@@ -16,17 +16,27 @@ function forItem(itemLabel?: string): string {
  */
 export function parseEmailAddress(input: unknown, field: string, itemLabel?: string): EmailAddress {
 	if (typeof input !== 'string' || input.trim() === '') {
-		throw new EngineError('invalid_email_address', `The ${field} address${forItem(itemLabel)} is missing.`, { field });
+		throw new EngineError(
+			'invalid_email_address',
+			`The ${field} address${forItem(itemLabel)} is missing.`,
+			{ field },
+		);
 	}
 	const raw = input.trim();
 	if (/[\r\n\0]/.test(raw)) {
-		throw new EngineError('invalid_email_address', `The ${field} address${forItem(itemLabel)} contains a line break, which is not allowed in an email header.`, {
-			field,
-		});
+		throw new EngineError(
+			'invalid_email_address',
+			`The ${field} address${forItem(itemLabel)} contains a line break, which is not allowed in an email header.`,
+			{
+				field,
+			},
+		);
 	}
 	const named = /^(?:"((?:[^"\\]|\\.)*)"|([^<>"]*?))\s*<([^<>\s]+)>$/.exec(raw);
 	const address = named ? named[3] : raw;
-	const name = named ? (named[1] !== undefined ? named[1].replace(/\\(.)/g, '$1') : named[2]).trim() : undefined;
+	const name = named
+		? (named[1] !== undefined ? named[1].replace(/\\(.)/g, '$1') : named[2]).trim()
+		: undefined;
 	const problem = emailProblem(address);
 	if (problem !== null) {
 		const several = /[,;]/.test(raw) ? ' Give one address per message.' : '';
@@ -62,8 +72,12 @@ interface CheckedCommercial {
 	label: string;
 }
 
-export function checkCommercialOptions(options: CommercialEmailOptions, itemLabel?: string): CheckedCommercial {
-	const postalAddress = typeof options.postalAddress === 'string' ? options.postalAddress.trim() : '';
+export function checkCommercialOptions(
+	options: CommercialEmailOptions,
+	itemLabel?: string,
+): CheckedCommercial {
+	const postalAddress =
+		typeof options.postalAddress === 'string' ? options.postalAddress.trim() : '';
 	if (postalAddress === '') {
 		throw new EngineError(
 			'missing_postal_address',
@@ -90,9 +104,13 @@ export function checkCommercialOptions(options: CommercialEmailOptions, itemLabe
 		const value = options.unsubscribeMailto.trim();
 		const address = value.replace(/^mailto:/i, '').split('?')[0];
 		if (!isValidEmail(address) || /[\s<>,]/.test(value)) {
-			throw new EngineError('invalid_unsubscribe_mailto', `Unsubscribe mailbox "${value}" is not an email address or mailto: link.`, {
-				field: 'unsubscribeMailto',
-			});
+			throw new EngineError(
+				'invalid_unsubscribe_mailto',
+				`Unsubscribe mailbox "${value}" is not an email address or mailto: link.`,
+				{
+					field: 'unsubscribeMailto',
+				},
+			);
 		}
 		mailto = /^mailto:/i.test(value) ? value : `mailto:${value}?subject=unsubscribe`;
 	}
@@ -110,7 +128,13 @@ export function listUnsubscribeHeaders(commercial: CheckedCommercial): Record<st
 	};
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;' };
+const HTML_ESCAPES: Record<string, string> = {
+	'&': '&amp;',
+	'<': '&lt;',
+	'>': '&gt;',
+	'"': '&quot;',
+	"'": '&#x27;',
+};
 
 function escapeHtml(text: string): string {
 	return /[&<>"']/.test(text) ? text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]) : text;
@@ -125,38 +149,76 @@ function lastBodyClose(html: string): number {
 }
 
 /** Adds the postal address and unsubscribe link to both parts: before `</body>` when there is one. */
-export function addCommercialFooter(html: string, text: string, commercial: CheckedCommercial): { html: string; text: string } {
-	const lines = commercial.postalAddress.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+export function addCommercialFooter(
+	html: string,
+	text: string,
+	commercial: CheckedCommercial,
+): { html: string; text: string } {
+	const lines = commercial.postalAddress
+		.split(/\r?\n/)
+		.map((line) => line.trim())
+		.filter((line) => line !== '');
 	const footerHtml =
 		'<div style="margin-top:24px;font-size:12px;line-height:1.5;color:#666666">' +
 		lines.map(escapeHtml).join('<br>') +
 		`<br><a href="${escapeHtml(commercial.unsubscribeUrl)}">${escapeHtml(commercial.label)}</a></div>`;
 	const bodyClose = lastBodyClose(html);
-	const withFooter = bodyClose >= 0 ? html.slice(0, bodyClose) + footerHtml + html.slice(bodyClose) : html + footerHtml;
+	const withFooter =
+		bodyClose >= 0
+			? html.slice(0, bodyClose) + footerHtml + html.slice(bodyClose)
+			: html + footerHtml;
 	const footerText = `\n\n--\n${lines.join('\n')}\n${commercial.label}: ${commercial.unsubscribeUrl}`;
 	return { html: withFooter, text: text.trimEnd() + footerText };
 }
 
 /** Headers the engine or the provider sets itself; a caller may not override them. */
 const RESERVED_HEADERS = new Set([
-	'from', 'to', 'cc', 'bcc', 'reply-to', 'subject', 'date', 'message-id', 'mime-version', 'content-type',
-	'content-transfer-encoding', 'list-unsubscribe', 'list-unsubscribe-post', 'sender', 'return-path',
+	'from',
+	'to',
+	'cc',
+	'bcc',
+	'reply-to',
+	'subject',
+	'date',
+	'message-id',
+	'mime-version',
+	'content-type',
+	'content-transfer-encoding',
+	'list-unsubscribe',
+	'list-unsubscribe-post',
+	'sender',
+	'return-path',
 ]);
 
-export function checkCustomHeaders(headers: Record<string, string> | undefined, itemLabel?: string): Record<string, string> {
+export function checkCustomHeaders(
+	headers: Record<string, string> | undefined,
+	itemLabel?: string,
+): Record<string, string> {
 	const checked: Record<string, string> = {};
 	if (headers === undefined) return checked;
 	for (const [name, value] of Object.entries(headers)) {
 		if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,75}$/.test(name)) {
-			throw new EngineError('invalid_header', `Header name "${name}"${forItem(itemLabel)} may only hold letters, digits and "-".`, { field: 'headers' });
+			throw new EngineError(
+				'invalid_header',
+				`Header name "${name}"${forItem(itemLabel)} may only hold letters, digits and "-".`,
+				{ field: 'headers' },
+			);
 		}
 		if (RESERVED_HEADERS.has(name.toLowerCase())) {
-			throw new EngineError('invalid_header', `Header "${name}"${forItem(itemLabel)} is set by the node itself; use the matching option instead.`, {
-				field: 'headers',
-			});
+			throw new EngineError(
+				'invalid_header',
+				`Header "${name}"${forItem(itemLabel)} is set by the node itself; use the matching option instead.`,
+				{
+					field: 'headers',
+				},
+			);
 		}
 		if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
-			throw new EngineError('invalid_header', `Header "${name}"${forItem(itemLabel)} must be one line of text.`, { field: 'headers' });
+			throw new EngineError(
+				'invalid_header',
+				`Header "${name}"${forItem(itemLabel)} must be one line of text.`,
+				{ field: 'headers' },
+			);
 		}
 		checked[name] = value;
 	}
@@ -165,9 +227,16 @@ export function checkCustomHeaders(headers: Record<string, string> | undefined, 
 
 /** A subject is one header line: line breaks from template formatting become spaces. */
 export function cleanSubject(subject: string, itemLabel?: string): string {
-	const cleaned = subject.replace(/\s*[\r\n]+\s*/g, ' ').replace(/\0/g, '').trim();
+	const cleaned = subject
+		.replace(/\s*[\r\n]+\s*/g, ' ')
+		.replace(/\0/g, '')
+		.trim();
 	if (cleaned === '') {
-		throw new EngineError('empty_subject', `The subject${forItem(itemLabel)} is empty after rendering.`, { field: 'subject' });
+		throw new EngineError(
+			'empty_subject',
+			`The subject${forItem(itemLabel)} is empty after rendering.`,
+			{ field: 'subject' },
+		);
 	}
 	return cleaned;
 }
@@ -194,7 +263,8 @@ export function assembleEmail(
 		text: content.text,
 		headers: { ...checkCustomHeaders(addressing.headers, itemLabel), ...content.headers },
 	};
-	if (addressing.replyTo !== undefined && addressing.replyTo.trim() !== '') email.replyTo = parseEmailAddress(addressing.replyTo, 'reply-to', itemLabel);
+	if (addressing.replyTo !== undefined && addressing.replyTo.trim() !== '')
+		email.replyTo = parseEmailAddress(addressing.replyTo, 'reply-to', itemLabel);
 	if (options.idempotencyKey !== undefined) email.idempotencyKey = options.idempotencyKey;
 	return email;
 }

@@ -19,7 +19,9 @@ export interface RenderFrame {
 const DEFAULT_LOCALE = 'en-US';
 
 function helperError(helper: string, message: string): EngineError {
-	return new EngineError('invalid_helper_argument', `${helper}: ${message}`, { details: { helper } });
+	return new EngineError('invalid_helper_argument', `${helper}: ${message}`, {
+		details: { helper },
+	});
 }
 
 function isOptions(value: unknown): value is Options {
@@ -35,7 +37,8 @@ function split(args: unknown[]): { params: unknown[]; options: Options } {
 
 function localeOf(options: Options): string {
 	const hashLocale = options.hash.locale;
-	if (hashLocale !== undefined && typeof hashLocale !== 'string') throw helperError('locale', 'locale must be a text such as "en-US"');
+	if (hashLocale !== undefined && typeof hashLocale !== 'string')
+		throw helperError('locale', 'locale must be a text such as "en-US"');
 	return hashLocale ?? options.data?.locale ?? DEFAULT_LOCALE;
 }
 
@@ -44,7 +47,12 @@ function isBlank(value: unknown): boolean {
 }
 
 function toNumber(helper: string, value: unknown): number {
-	const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+	const n =
+		typeof value === 'number'
+			? value
+			: typeof value === 'string' && value.trim() !== ''
+				? Number(value)
+				: NaN;
 	if (!Number.isFinite(n)) throw helperError(helper, `expected a number, got ${describe(value)}`);
 	return n;
 }
@@ -57,7 +65,10 @@ function describe(value: unknown): string {
 }
 
 // Building Intl formatters costs tens of microseconds; templates reuse a handful of them.
-const formatterCache = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules>();
+const formatterCache = new Map<
+	string,
+	Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules
+>();
 function cached<T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules>(
 	helper: string,
 	key: string,
@@ -76,7 +87,13 @@ function cached<T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralR
 	return formatter;
 }
 
-function integerOption(helper: string, hash: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
+function integerOption(
+	helper: string,
+	hash: Record<string, unknown>,
+	name: string,
+	min: number,
+	max: number,
+): number | undefined {
 	const value = hash[name];
 	if (value === undefined) return undefined;
 	if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -85,8 +102,16 @@ function integerOption(helper: string, hash: Record<string, unknown>, name: stri
 	return value;
 }
 
-function numberFormat(helper: string, locale: string, options: Intl.NumberFormatOptions): Intl.NumberFormat {
-	return cached(helper, `n|${locale}|${JSON.stringify(options)}`, () => new Intl.NumberFormat(locale, options));
+function numberFormat(
+	helper: string,
+	locale: string,
+	options: Intl.NumberFormatOptions,
+): Intl.NumberFormat {
+	return cached(
+		helper,
+		`n|${locale}|${JSON.stringify(options)}`,
+		() => new Intl.NumberFormat(locale, options),
+	);
 }
 
 /** `{{formatNumber n}}`, `{{formatNumber n maximumFractionDigits=1}}`, `{{formatNumber 0.25 style="percent"}}`. */
@@ -95,7 +120,8 @@ function formatNumber(...args: unknown[]): string {
 	if (isBlank(params[0])) return '';
 	const value = toNumber('formatNumber', params[0]);
 	const style = options.hash.style ?? 'decimal';
-	if (style !== 'decimal' && style !== 'percent') throw helperError('formatNumber', 'style must be "decimal" or "percent"');
+	if (style !== 'decimal' && style !== 'percent')
+		throw helperError('formatNumber', 'style must be "decimal" or "percent"');
 	const nf: Intl.NumberFormatOptions = { style };
 	const min = integerOption('formatNumber', options.hash, 'minimumFractionDigits', 0, 20);
 	const max = integerOption('formatNumber', options.hash, 'maximumFractionDigits', 0, 20);
@@ -111,11 +137,17 @@ function formatCurrency(...args: unknown[]): string {
 	const value = toNumber('formatCurrency', params[0]);
 	const currency = params[1] ?? options.hash.currency;
 	if (typeof currency !== 'string' || !isCurrency(currency.toUpperCase())) {
-		throw helperError('formatCurrency', `needs a three-letter ISO 4217 currency code such as "EUR", got ${describe(currency)}`);
+		throw helperError(
+			'formatCurrency',
+			`needs a three-letter ISO 4217 currency code such as "EUR", got ${describe(currency)}`,
+		);
 	}
 	const display = options.hash.display ?? 'symbol';
 	if (!['symbol', 'narrowSymbol', 'code', 'name'].includes(display)) {
-		throw helperError('formatCurrency', 'display must be "symbol", "narrowSymbol", "code" or "name"');
+		throw helperError(
+			'formatCurrency',
+			'display must be "symbol", "narrowSymbol", "code" or "name"',
+		);
 	}
 	return numberFormat('formatCurrency', localeOf(options), {
 		style: 'currency',
@@ -131,7 +163,11 @@ function toDate(helper: string, value: unknown): Date {
 	if (value instanceof Date) date = value;
 	else if (typeof value === 'number') date = new Date(value);
 	else if (typeof value === 'string' && value.trim() !== '') date = new Date(value);
-	else throw helperError(helper, `expected a date (ISO 8601 text, milliseconds or Date), got ${describe(value)}`);
+	else
+		throw helperError(
+			helper,
+			`expected a date (ISO 8601 text, milliseconds or Date), got ${describe(value)}`,
+		);
 	if (Number.isNaN(date.getTime())) throw helperError(helper, `${describe(value)} is not a date`);
 	return date;
 }
@@ -141,9 +177,13 @@ function formatDate(...args: unknown[]): string {
 	const { params, options } = split(args);
 	if (isBlank(params[0])) return '';
 	const date = toDate('formatDate', params[0]);
-	const dateStyle = options.hash.dateStyle ?? (options.hash.timeStyle === undefined ? 'medium' : undefined);
+	const dateStyle =
+		options.hash.dateStyle ?? (options.hash.timeStyle === undefined ? 'medium' : undefined);
 	const timeStyle = options.hash.timeStyle;
-	for (const [name, value] of [['dateStyle', dateStyle], ['timeStyle', timeStyle]]) {
+	for (const [name, value] of [
+		['dateStyle', dateStyle],
+		['timeStyle', timeStyle],
+	]) {
 		if (value !== undefined && !DATE_STYLES.includes(value)) {
 			throw helperError('formatDate', `${name} must be one of ${DATE_STYLES.join(', ')}`);
 		}
@@ -163,11 +203,17 @@ function plural(...args: unknown[]): string {
 	const { params, options } = split(args);
 	const count = toNumber('plural', params[0]);
 	const hash = options.hash as Record<string, unknown>;
-	if (typeof hash.other !== 'string') throw helperError('plural', 'needs other="…" (and usually one="…")');
+	if (typeof hash.other !== 'string')
+		throw helperError('plural', 'needs other="…" (and usually one="…")');
 	const locale = localeOf(options);
-	const category = count === 0 && typeof hash.zero === 'string' ? 'zero' : cached('plural', `p|${locale}`, () => new Intl.PluralRules(locale)).select(count);
-	const chosen = typeof hash[category] === 'string' ? (hash[category]) : (hash.other);
-	return chosen.includes('#') ? chosen.split('#').join(numberFormat('plural', locale, {}).format(count)) : chosen;
+	const category =
+		count === 0 && typeof hash.zero === 'string'
+			? 'zero'
+			: cached('plural', `p|${locale}`, () => new Intl.PluralRules(locale)).select(count);
+	const chosen = typeof hash[category] === 'string' ? hash[category] : hash.other;
+	return chosen.includes('#')
+		? chosen.split('#').join(numberFormat('plural', locale, {}).format(count))
+		: chosen;
 }
 
 /** `{{default nickname "friend"}}`: the fallback when the value is missing or empty. */
@@ -250,10 +296,20 @@ function safeUrl(...args: unknown[]): unknown {
 		throw helperError('safeUrl', `${describe(raw)} is not an absolute URL; use https://…`);
 	}
 	if (!['http:', 'https:', 'mailto:'].includes(url.protocol)) {
-		throw helperError('safeUrl', `only http, https and mailto links are allowed, got "${url.protocol}"`);
+		throw helperError(
+			'safeUrl',
+			`only http, https and mailto links are allowed, got "${url.protocol}"`,
+		);
 	}
 	if (options.data?.format !== 'html') return url.href;
-	return new SafeHtml(url.href.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+	return new SafeHtml(
+		url.href
+			.replace(/&/g, '&amp;')
+			.replace(/"/g, '&quot;')
+			.replace(/'/g, '&#x27;')
+			.replace(/</g, '&lt;')
+			.replace(/>/g, '&gt;'),
+	);
 }
 
 /** Marks already-escaped HTML, like Handlebars.SafeString (which the renderer's escaper recognises through `toHTML`). */
@@ -301,7 +357,10 @@ function capitalize(...args: unknown[]): string {
 	const value = text('capitalize', params[0]);
 	const first = segmenter.segment(value)[Symbol.iterator]().next();
 	if (first.done) return '';
-	return first.value.segment.toLocaleUpperCase(localeOf(options)) + value.slice(first.value.segment.length);
+	return (
+		first.value.segment.toLocaleUpperCase(localeOf(options)) +
+		value.slice(first.value.segment.length)
+	);
 }
 
 /** `{{join friends ", "}}`: list of texts or numbers. */

@@ -4,10 +4,42 @@
  * A hand-written scanner rather than regular expressions: it runs once per email, per item. */
 
 const NAMED_ENTITIES: Record<string, string> = {
-	amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', trade: '™',
-	hellip: '…', mdash: '—', ndash: '–', lsquo: '‘', rsquo: '’', ldquo: '“', rdquo: '”', laquo: '«',
-	raquo: '»', euro: '€', pound: '£', yen: '¥', cent: '¢', sect: '§', deg: '°', middot: '·', bull: '•',
-	times: '×', divide: '÷', iexcl: '¡', iquest: '¿', shy: '', zwnj: '', zwj: '', thinsp: ' ', ensp: ' ', emsp: ' ',
+	amp: '&',
+	lt: '<',
+	gt: '>',
+	quot: '"',
+	apos: "'",
+	nbsp: ' ',
+	copy: '©',
+	reg: '®',
+	trade: '™',
+	hellip: '…',
+	mdash: '—',
+	ndash: '–',
+	lsquo: '‘',
+	rsquo: '’',
+	ldquo: '“',
+	rdquo: '”',
+	laquo: '«',
+	raquo: '»',
+	euro: '€',
+	pound: '£',
+	yen: '¥',
+	cent: '¢',
+	sect: '§',
+	deg: '°',
+	middot: '·',
+	bull: '•',
+	times: '×',
+	divide: '÷',
+	iexcl: '¡',
+	iquest: '¿',
+	shy: '',
+	zwnj: '',
+	zwj: '',
+	thinsp: ' ',
+	ensp: ' ',
+	emsp: ' ',
 };
 
 const ENTITY = /&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,8});/g;
@@ -16,16 +48,56 @@ export function decodeEntities(text: string): string {
 	if (!text.includes('&')) return text;
 	return text.replace(ENTITY, (whole, entity: string) => {
 		if (entity[0] === '#') {
-			const code = entity[1] === 'x' || entity[1] === 'X' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
-			return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : whole;
+			const code =
+				entity[1] === 'x' || entity[1] === 'X'
+					? parseInt(entity.slice(2), 16)
+					: parseInt(entity.slice(1), 10);
+			return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff)
+				? String.fromCodePoint(code)
+				: whole;
 		}
 		return NAMED_ENTITIES[entity] ?? NAMED_ENTITIES[entity.toLowerCase()] ?? whole;
 	});
 }
 
 /** Tags after which text continues on a new paragraph (blank line) or a new line. */
-const PARAGRAPH = new Set(['p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'table', 'blockquote', 'pre', 'dl', 'figure']);
-const LINE = new Set(['div', 'tr', 'li', 'section', 'article', 'header', 'footer', 'main', 'nav', 'aside', 'address', 'center', 'dt', 'dd', 'form', 'tbody', 'thead', 'tfoot', 'caption']);
+const PARAGRAPH = new Set([
+	'p',
+	'h1',
+	'h2',
+	'h3',
+	'h4',
+	'h5',
+	'h6',
+	'ul',
+	'ol',
+	'table',
+	'blockquote',
+	'pre',
+	'dl',
+	'figure',
+]);
+const LINE = new Set([
+	'div',
+	'tr',
+	'li',
+	'section',
+	'article',
+	'header',
+	'footer',
+	'main',
+	'nav',
+	'aside',
+	'address',
+	'center',
+	'dt',
+	'dd',
+	'form',
+	'tbody',
+	'thead',
+	'tfoot',
+	'caption',
+]);
 /** Elements whose content is never text for the reader. */
 const DROPPED = new Set(['head', 'style', 'script', 'title', 'template', 'noscript']);
 
@@ -98,7 +170,10 @@ class TextWriter {
 	}
 
 	result(): string {
-		return this.out.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+		return this.out
+			.replace(/[ \t]+\n/g, '\n')
+			.replace(/\n{3,}/g, '\n\n')
+			.trim();
 	}
 }
 
@@ -131,7 +206,9 @@ function closingTagIndex(html: string, name: string, from: number): number {
 }
 
 function isNameChar(c: number): boolean {
-	return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 58;
+	return (
+		(c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 58
+	);
 }
 
 export function htmlToText(html: string): string {
@@ -185,7 +262,8 @@ export function htmlToText(html: string): string {
 			}
 			continue;
 		}
-		const attributes = name === 'a' || name === 'img' || name === 'ol' ? html.slice(nameEnd, end - 1) : '';
+		const attributes =
+			name === 'a' || name === 'img' || name === 'ol' ? html.slice(nameEnd, end - 1) : '';
 		switch (name) {
 			case 'br':
 				writer.breakLines(1);
@@ -212,7 +290,11 @@ export function htmlToText(html: string): string {
 				continue;
 			case 'ul':
 			case 'ol':
-				if (!closing) lists.push({ ordered: name === 'ol', next: Number(attribute(attributes, 'start') ?? 1) || 1 });
+				if (!closing)
+					lists.push({
+						ordered: name === 'ol',
+						next: Number(attribute(attributes, 'start') ?? 1) || 1,
+					});
 				else lists.pop();
 				writer.prefix = '   '.repeat(Math.max(0, lists.length - 1));
 				writer.breakLines(lists.length > 0 ? 1 : 2);
@@ -243,6 +325,11 @@ function linkTarget(href: string, text: string): string | undefined {
 	const shown = href.replace(/^mailto:/i, '');
 	const normalised = text.trim().replace(/\s+/g, ' ');
 	if (normalised === '') return shown;
-	if (normalised === shown || normalised === href || normalised.replace(/\/$/, '') === shown.replace(/\/$/, '')) return undefined;
+	if (
+		normalised === shown ||
+		normalised === href ||
+		normalised.replace(/\/$/, '') === shown.replace(/\/$/, '')
+	)
+		return undefined;
 	return shown;
 }

@@ -5,7 +5,10 @@ import type { LedgerStore } from '../ledger/store';
 import type { Channel, MessageCompletion, MessageLedger } from './types';
 
 /** The ledger operations the adapter uses; any LedgerStore has them. */
-export type MessageLedgerStore = Pick<LedgerStore, 'getSuppression' | 'addSuppression' | 'removeSuppression' | 'reserveMessage' | 'completeMessage'>;
+export type MessageLedgerStore = Pick<
+	LedgerStore,
+	'getSuppression' | 'addSuppression' | 'removeSuppression' | 'reserveMessage' | 'completeMessage'
+>;
 
 /** The ledger's column limits for a suppression reason and a message error. */
 const REASON_LIMIT = 256;
@@ -25,7 +28,12 @@ export function messageLedgerFrom(store: MessageLedgerStore): MessageLedger {
 
 		async reserveMessage(key: string, channel: Channel, recipient: string) {
 			// The engine's contract: a key whose last send failed may be taken again; one in flight or sent may not.
-			const result = await store.reserveMessage({ idempotencyKey: key, channel, recipient, retryFailed: true });
+			const result = await store.reserveMessage({
+				idempotencyKey: key,
+				channel,
+				recipient,
+				retryFailed: true,
+			});
 			return result.reserved ? 'reserved' : 'duplicate';
 		},
 

@@ -5,12 +5,36 @@
  * never sent twice. Bad templates give the message back (still owed) with the error. */
 import { EngineError } from '../shared/errors';
 import type { ClaimMessagesInput, LedgerStore, MessageRecord } from '../ledger/store';
-import { retryPolicy, withRetries, type RetryOutcome, type RetryPolicy, type SendLimiter } from './reliability';
+import {
+	retryPolicy,
+	withRetries,
+	type RetryOutcome,
+	type RetryPolicy,
+	type SendLimiter,
+} from './reliability';
 import type { SendResult } from './send';
 import { checkSmsDestination, claimSmsAllowance, type SmsGuard } from './smsGuard';
-import { DeliveryError, HandOverRefused, isDeliveryError, systemClock, type Channel, type Clock, type MessageSender, type ProviderAccepted, type SendHooks } from './types';
+import {
+	DeliveryError,
+	HandOverRefused,
+	isDeliveryError,
+	systemClock,
+	type Channel,
+	type Clock,
+	type MessageSender,
+	type ProviderAccepted,
+	type SendHooks,
+} from './types';
 
-export type OwedMessageStore = Pick<LedgerStore, 'claimMessages' | 'renewMessageClaims' | 'handOverMessage' | 'completeMessage' | 'getSuppression' | 'addSuppression'>;
+export type OwedMessageStore = Pick<
+	LedgerStore,
+	| 'claimMessages'
+	| 'renewMessageClaims'
+	| 'handOverMessage'
+	| 'completeMessage'
+	| 'getSuppression'
+	| 'addSuppression'
+>;
 
 /** A message built for one owed record, ready for the sender. */
 export interface BuiltMessage<M> {
@@ -95,12 +119,17 @@ export function otherResult(record: MessageRecord, provider: string): SendResult
 		idempotencyKey: record.idempotencyKey,
 		attempts: 0,
 		...(record.providerId ? { providerMessageId: record.providerId } : {}),
-		...(record.status === 'owed' && record.dueAt !== null ? { deferUntil: new Date(record.dueAt).toISOString() } : {}),
+		...(record.status === 'owed' && record.dueAt !== null
+			? { deferUntil: new Date(record.dueAt).toISOString() }
+			: {}),
 	};
 }
 
 /** Claims the owed messages asked for and delivers each once. */
-export async function deliverOwedMessages<M>(store: OwedMessageStore, input: DeliverOwedInput<M>): Promise<DeliverOwedResult> {
+export async function deliverOwedMessages<M>(
+	store: OwedMessageStore,
+	input: DeliverOwedInput<M>,
+): Promise<DeliverOwedResult> {
 	const clock = input.clock ?? systemClock;
 	const policy = retryPolicy(input.retry);
 	const ttlMs = input.claimTtlMs ?? DEFAULT_TTL_MS;
@@ -113,9 +142,12 @@ export async function deliverOwedMessages<M>(store: OwedMessageStore, input: Del
 	const { token, claimed, others } = await store.claimMessages(claimInput);
 	if (claimed.length === 0) return { delivered: [], others };
 	// Keep the claim while this run works; a run that dies stops renewing and its claims lapse.
-	const renewal = setInterval(() => {
-		store.renewMessageClaims({ token, ttlMs }).catch(() => undefined);
-	}, Math.max(500, Math.floor(ttlMs / 3)));
+	const renewal = setInterval(
+		() => {
+			store.renewMessageClaims({ token, ttlMs }).catch(() => undefined);
+		},
+		Math.max(500, Math.floor(ttlMs / 3)),
+	);
 	renewal.unref?.();
 	try {
 		const delivered: OwedDelivery[] = new Array(claimed.length);
@@ -123,39 +155,80 @@ export async function deliverOwedMessages<M>(store: OwedMessageStore, input: Del
 		const worker = async () => {
 			while (next < claimed.length) {
 				const index = next++;
-				delivered[index] = { record: claimed[index], result: await deliverOne(store, input, claimed[index], token, policy, clock) };
+				delivered[index] = {
+					record: claimed[index],
+					result: await deliverOne(store, input, claimed[index], token, policy, clock),
+				};
 			}
 		};
-		await Promise.all(Array.from({ length: Math.max(1, Math.min(input.concurrency ?? 1, claimed.length)) }, worker));
+		await Promise.all(
+			Array.from({ length: Math.max(1, Math.min(input.concurrency ?? 1, claimed.length)) }, worker),
+		);
 		return { delivered, others };
 	} finally {
 		clearInterval(renewal);
 	}
 }
 
-async function deliverOne<M>(store: OwedMessageStore, input: DeliverOwedInput<M>, record: MessageRecord, token: string, policy: RetryPolicy, clock: Clock): Promise<SendResult> {
+async function deliverOne<M>(
+	store: OwedMessageStore,
+	input: DeliverOwedInput<M>,
+	record: MessageRecord,
+	token: string,
+	policy: RetryPolicy,
+	clock: Clock,
+): Promise<SendResult> {
 	const key = record.idempotencyKey;
 	const channel = record.channel as Channel;
-	const base: SendResult = { outcome: 'sent', channel, provider: input.sender.provider, recipient: record.recipient, idempotencyKey: key, attempts: 0 };
+	const base: SendResult = {
+		outcome: 'sent',
+		channel,
+		provider: input.sender.provider,
+		recipient: record.recipient,
+		idempotencyKey: key,
+		attempts: 0,
+	};
 	const warnings: string[] = [];
-	const complete = async (status: 'sent' | 'failed' | 'skipped' | 'unconfirmed' | 'owed', extra: { providerId?: string; error?: string; dueAt?: number } = {}) => {
+	const complete = async (
+		status: 'sent' | 'failed' | 'skipped' | 'unconfirmed' | 'owed',
+		extra: { providerId?: string; error?: string; dueAt?: number } = {},
+	) => {
 		try {
-			await store.completeMessage({ idempotencyKey: key, token, status, ...extra, ...(extra.error ? { error: extra.error.slice(0, 1000) } : {}) });
+			await store.completeMessage({
+				idempotencyKey: key,
+				token,
+				status,
+				...extra,
+				...(extra.error ? { error: extra.error.slice(0, 1000) } : {}),
+			});
 		} catch (error) {
 			warnings.push(`Could not record the outcome in the ledger: ${(error as Error).message}`);
 		}
 	};
-	const withWarnings = (r: SendResult): SendResult => (warnings.length > 0 ? { ...r, warnings: [...(r.warnings ?? []), ...warnings] } : r);
+	const withWarnings = (r: SendResult): SendResult =>
+		warnings.length > 0 ? { ...r, warnings: [...(r.warnings ?? []), ...warnings] } : r;
 
 	const suppression = await store.getSuppression({ channel, address: record.recipient });
 	if (suppression) {
-		await complete('skipped', { error: `on the suppression list: ${suppression.reason ?? 'unsubscribed'}` });
-		return withWarnings({ ...base, outcome: 'skipped', reason: 'suppressed', detail: `On the suppression list: ${suppression.reason ?? 'unsubscribed'}` });
+		await complete('skipped', {
+			error: `on the suppression list: ${suppression.reason ?? 'unsubscribed'}`,
+		});
+		return withWarnings({
+			...base,
+			outcome: 'skipped',
+			reason: 'suppressed',
+			detail: `On the suppression list: ${suppression.reason ?? 'unsubscribed'}`,
+		});
 	}
 	const guard = channel === 'sms' && input.guard ? await input.guard(record) : undefined;
 	const refuse = async (refusal: { reason: 'blocked' | 'rate_limited'; detail: string }) => {
 		await complete('skipped', { error: `${refusal.reason}: ${refusal.detail}` });
-		return withWarnings({ ...base, outcome: 'skipped', reason: refusal.reason, detail: refusal.detail });
+		return withWarnings({
+			...base,
+			outcome: 'skipped',
+			reason: refusal.reason,
+			detail: refusal.detail,
+		});
 	};
 	if (guard) {
 		const refused = checkSmsDestination(record.recipient, guard.countries);
@@ -170,12 +243,23 @@ async function deliverOne<M>(store: OwedMessageStore, input: DeliverOwedInput<M>
 		const message = error instanceof Error ? error.message : String(error);
 		await complete('owed', { error: message, dueAt });
 		if (error instanceof EngineError) {
-			return withWarnings({ ...base, outcome: 'failed', reason: 'permanent', detail: `Not sent, still owed (again from ${new Date(dueAt).toISOString()}): ${message}`, error: { kind: 'permanent', message } });
+			return withWarnings({
+				...base,
+				outcome: 'failed',
+				reason: 'permanent',
+				detail: `Not sent, still owed (again from ${new Date(dueAt).toISOString()}): ${message}`,
+				error: { kind: 'permanent', message },
+			});
 		}
 		throw error;
 	}
 	if (guard) {
-		const refused = await claimSmsAllowance(guard, record.recipient, `owed:${record.topic ?? 'sms'}`, clock.now());
+		const refused = await claimSmsAllowance(
+			guard,
+			record.recipient,
+			`owed:${record.topic ?? 'sms'}`,
+			clock.now(),
+		);
 		if (refused) return await refuse(refused);
 	}
 	const result0 = { ...base, ...built.extra };
@@ -208,7 +292,12 @@ async function deliverOne<M>(store: OwedMessageStore, input: DeliverOwedInput<M>
 			// After the hand-over an error without the provider's answer may hide a delivered message.
 			if (handedOver && isDeliveryError(error) && error.status === undefined) {
 				unconfirmed = true;
-				throw new DeliveryError('permanent', error.provider, `No answer after the message was handed to the provider: ${error.message}`, { providerCode: error.providerCode, cause: error });
+				throw new DeliveryError(
+					'permanent',
+					error.provider,
+					`No answer after the message was handed to the provider: ${error.message}`,
+					{ providerCode: error.providerCode, cause: error },
+				);
 			}
 			throw error;
 		}
@@ -219,37 +308,83 @@ async function deliverOne<M>(store: OwedMessageStore, input: DeliverOwedInput<M>
 		outcome = await withRetries(attempt, policy, { clock, random: input.random });
 	} catch (error) {
 		if (error instanceof HandOverRefused) {
-			return withWarnings({ ...result0, outcome: 'skipped', reason: 'duplicate', detail: error.message });
+			return withWarnings({
+				...result0,
+				outcome: 'skipped',
+				reason: 'duplicate',
+				detail: error.message,
+			});
 		}
 		// Not sent: give it back for a later run, then report the problem.
-		await complete('owed', { error: (error as Error).message, dueAt: clock.now() + AFTER_TEMPORARY_FAILURE_MS });
+		await complete('owed', {
+			error: (error as Error).message,
+			dueAt: clock.now() + AFTER_TEMPORARY_FAILURE_MS,
+		});
 		throw error;
 	}
 	if (outcome.ok) {
 		await complete('sent', { providerId: outcome.value.providerMessageId });
-		return withWarnings({ ...result0, attempts: outcome.attempts, ...(outcome.value.providerMessageId ? { providerMessageId: outcome.value.providerMessageId } : {}) });
+		return withWarnings({
+			...result0,
+			attempts: outcome.attempts,
+			...(outcome.value.providerMessageId
+				? { providerMessageId: outcome.value.providerMessageId }
+				: {}),
+		});
 	}
 	const { error } = outcome;
-	const errorInfo = { kind: error.kind, message: error.message, status: error.status, providerCode: error.providerCode };
+	const errorInfo = {
+		kind: error.kind,
+		message: error.message,
+		status: error.status,
+		providerCode: error.providerCode,
+	};
 	if (unconfirmed) {
 		await complete('unconfirmed', { error: error.message });
-		return withWarnings({ ...result0, outcome: 'failed', reason: 'permanent', detail: `${error.message}. Recorded as unconfirmed: it is not sent again.`, attempts: outcome.attempts, error: errorInfo });
+		return withWarnings({
+			...result0,
+			outcome: 'failed',
+			reason: 'permanent',
+			detail: `${error.message}. Recorded as unconfirmed: it is not sent again.`,
+			attempts: outcome.attempts,
+			error: errorInfo,
+		});
 	}
 	if (error.kind === 'suppressed') {
 		await complete('skipped', { error: error.message });
 		try {
-			await store.addSuppression({ channel, address: record.recipient, reason: `${error.provider}${error.providerCode ? ` ${error.providerCode}` : ''}: recipient refused by the provider` });
+			await store.addSuppression({
+				channel,
+				address: record.recipient,
+				reason: `${error.provider}${error.providerCode ? ` ${error.providerCode}` : ''}: recipient refused by the provider`,
+			});
 		} catch (e) {
 			warnings.push(`Could not add the recipient to the suppression list: ${(e as Error).message}`);
 		}
-		return withWarnings({ ...result0, outcome: 'skipped', reason: 'suppressed', detail: error.message, attempts: outcome.attempts, error: errorInfo });
+		return withWarnings({
+			...result0,
+			outcome: 'skipped',
+			reason: 'suppressed',
+			detail: error.message,
+			attempts: outcome.attempts,
+			error: errorInfo,
+		});
 	}
 	if (error.kind === 'permanent') {
 		await complete('failed', { error: error.message });
-		return withWarnings({ ...result0, outcome: 'failed', reason: 'permanent', detail: error.message, attempts: outcome.attempts, error: errorInfo });
+		return withWarnings({
+			...result0,
+			outcome: 'failed',
+			reason: 'permanent',
+			detail: error.message,
+			attempts: outcome.attempts,
+			error: errorInfo,
+		});
 	}
 	// Temporary: still owed, due again after the provider's wait (or a minute).
-	const dueAt = outcome.retryAt ? outcome.retryAt.getTime() : clock.now() + AFTER_TEMPORARY_FAILURE_MS;
+	const dueAt = outcome.retryAt
+		? outcome.retryAt.getTime()
+		: clock.now() + AFTER_TEMPORARY_FAILURE_MS;
 	await complete('owed', { error: error.message, dueAt });
 	return withWarnings({
 		...result0,

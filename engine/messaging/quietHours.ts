@@ -2,7 +2,11 @@
  * local time). A message outside the window is deferred to the next time the window opens, computed
  * on the wall clock of that zone, so daylight-saving changes move the instant, not the local hour. */
 import { EngineError } from '../shared/errors';
-import { wallClockAt as wallAt, wallClockMs as wallMs, zoneOffsetAt as offsetAt } from '../shared/time';
+import {
+	wallClockAt as wallAt,
+	wallClockMs as wallMs,
+	zoneOffsetAt as offsetAt,
+} from '../shared/time';
 
 export interface QuietHoursOptions {
 	/** The recipient's IANA time zone, e.g. "America/New_York". */
@@ -14,8 +18,7 @@ export interface QuietHoursOptions {
 }
 
 export type QuietHoursDecision =
-	| { allowed: true; localTime: string }
-	| { allowed: false; localTime: string; deferUntil: Date };
+	{ allowed: true; localTime: string } | { allowed: false; localTime: string; deferUntil: Date };
 
 export const DEFAULT_QUIET_HOURS = { start: '08:00', end: '21:00' } as const;
 
@@ -27,7 +30,9 @@ export const DEFAULT_QUIET_HOURS = { start: '08:00', end: '21:00' } as const;
 export function zonedWallTimeToInstant(target: number, timeZone: string): Date {
 	const before = offsetAt(target - 86_400_000, timeZone);
 	const after = offsetAt(target + 86_400_000, timeZone);
-	const candidates = [target - before, target - after].filter((instant) => wallMs(wallAt(instant, timeZone)) === target);
+	const candidates = [target - before, target - after].filter(
+		(instant) => wallMs(wallAt(instant, timeZone)) === target,
+	);
 	if (candidates.length > 0) return new Date(Math.min(...candidates));
 	// In a gap: the wall clock jumps over the target between these two instants.
 	let low = Math.min(target - before, target - after);
@@ -44,11 +49,18 @@ function parseClock(value: string, name: 'start' | 'end'): number {
 	const match = /^(\d{1,2}):(\d{2})$/.exec(value.trim());
 	const hours = match ? Number(match[1]) : NaN;
 	const minutes = match ? Number(match[2]) : NaN;
-	const valid = match !== null && minutes < 60 && (hours < 24 || (name === 'end' && hours === 24 && minutes === 0));
+	const valid =
+		match !== null &&
+		minutes < 60 &&
+		(hours < 24 || (name === 'end' && hours === 24 && minutes === 0));
 	if (!valid) {
-		throw new EngineError('invalid_quiet_hours', `Quiet hours ${name} "${value}" is not a time of day; use HH:MM such as "08:00".`, {
-			field: name === 'start' ? 'quietHoursStart' : 'quietHoursEnd',
-		});
+		throw new EngineError(
+			'invalid_quiet_hours',
+			`Quiet hours ${name} "${value}" is not a time of day; use HH:MM such as "08:00".`,
+			{
+				field: name === 'start' ? 'quietHoursStart' : 'quietHoursEnd',
+			},
+		);
 	}
 	return hours * 60 + minutes;
 }
@@ -60,15 +72,23 @@ function pad(value: number): string {
 /** May a message go to this recipient now? If not, when may it? */
 export function checkQuietHours(now: Date, options: QuietHoursOptions): QuietHoursDecision {
 	if (typeof options.timeZone !== 'string' || options.timeZone.trim() === '') {
-		throw new EngineError('invalid_time_zone', 'The recipient time zone is missing; give an IANA name such as "America/New_York".', { field: 'timeZone' });
+		throw new EngineError(
+			'invalid_time_zone',
+			'The recipient time zone is missing; give an IANA name such as "America/New_York".',
+			{ field: 'timeZone' },
+		);
 	}
 	const timeZone = options.timeZone.trim();
 	const start = parseClock(options.start ?? DEFAULT_QUIET_HOURS.start, 'start');
 	const end = parseClock(options.end ?? DEFAULT_QUIET_HOURS.end, 'end');
 	if (start === end) {
-		throw new EngineError('invalid_quiet_hours', 'Quiet hours start and end are equal, which leaves no time to send; make them differ.', {
-			field: 'quietHoursEnd',
-		});
+		throw new EngineError(
+			'invalid_quiet_hours',
+			'Quiet hours start and end are equal, which leaves no time to send; make them differ.',
+			{
+				field: 'quietHoursEnd',
+			},
+		);
 	}
 	const wall = wallAt(now.getTime(), timeZone);
 	const minute = wall.hour * 60 + wall.minute;
@@ -77,6 +97,13 @@ export function checkQuietHours(now: Date, options: QuietHoursOptions): QuietHou
 	const allowed = start < end ? minute >= start && minute < end : minute >= start || minute < end;
 	if (allowed) return { allowed: true, localTime };
 	const daysAhead = minute < start ? 0 : 1;
-	const target = Date.UTC(wall.year, wall.month - 1, wall.day + daysAhead, Math.floor(start / 60), start % 60, 0);
+	const target = Date.UTC(
+		wall.year,
+		wall.month - 1,
+		wall.day + daysAhead,
+		Math.floor(start / 60),
+		start % 60,
+		0,
+	);
 	return { allowed: false, localTime, deferUntil: zonedWallTimeToInstant(target, timeZone) };
 }

@@ -25,7 +25,11 @@ export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
 	const policy = { ...DEFAULT_RETRY_POLICY, ...stripUndefined(overrides) };
 	const check = (name: keyof RetryPolicy, min: number) => {
 		if (!Number.isFinite(policy[name]) || policy[name] < min) {
-			throw new EngineError('invalid_retry_policy', `Retry setting ${name} must be a number of at least ${min}; got ${policy[name]}.`, { field: name });
+			throw new EngineError(
+				'invalid_retry_policy',
+				`Retry setting ${name} must be a number of at least ${min}; got ${policy[name]}.`,
+				{ field: name },
+			);
 		}
 	};
 	check('maxAttempts', 1);
@@ -43,7 +47,10 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
  * Reads Retry-After: delay-seconds or an HTTP date. Returns milliseconds to wait (never negative),
  * or undefined when absent or unreadable.
  */
-export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+	value: string | string[] | undefined,
+	now: number = Date.now(),
+): number | undefined {
 	const raw = Array.isArray(value) ? value[0] : value;
 	if (raw === undefined || raw.trim() === '') return undefined;
 	const text = raw.trim();
@@ -70,7 +77,11 @@ export interface RetryDeps {
  * ones wait at least the provider's Retry-After. An EngineError (bad input or configuration) is
  * rethrown; anything else that is not a DeliveryError is a bug, reported as permanent, not retried.
  */
-export async function withRetries<T>(attempt: (attemptNumber: number) => Promise<T>, policy: RetryPolicy, deps: RetryDeps = {}): Promise<RetryOutcome<T>> {
+export async function withRetries<T>(
+	attempt: (attemptNumber: number) => Promise<T>,
+	policy: RetryPolicy,
+	deps: RetryDeps = {},
+): Promise<RetryOutcome<T>> {
 	const clock = deps.clock ?? systemClock;
 	const random = deps.random ?? Math.random;
 	const started = clock.now();
@@ -83,15 +94,24 @@ export async function withRetries<T>(attempt: (attemptNumber: number) => Promise
 			if (thrown instanceof EngineError) throw thrown;
 			error = isDeliveryError(thrown)
 				? thrown
-				: new DeliveryError('permanent', 'engine', `Unexpected error while sending: ${(thrown as Error)?.message ?? String(thrown)}`, { cause: thrown });
+				: new DeliveryError(
+						'permanent',
+						'engine',
+						`Unexpected error while sending: ${(thrown as Error)?.message ?? String(thrown)}`,
+						{ cause: thrown },
+					);
 		}
-		if (error.kind === 'permanent' || error.kind === 'suppressed') return { ok: false, error, attempts: attemptNumber };
+		if (error.kind === 'permanent' || error.kind === 'suppressed')
+			return { ok: false, error, attempts: attemptNumber };
 		const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attemptNumber - 1));
 		let delay = Math.round(random() * ceiling);
-		if (error.kind === 'rate_limited' && error.retryAfterMs !== undefined) delay = Math.max(delay, error.retryAfterMs);
+		if (error.kind === 'rate_limited' && error.retryAfterMs !== undefined)
+			delay = Math.max(delay, error.retryAfterMs);
 		const retryAt = new Date(clock.now() + delay);
-		if (attemptNumber >= policy.maxAttempts) return { ok: false, error, attempts: attemptNumber, retryAt };
-		if (clock.now() + delay - started > policy.budgetMs) return { ok: false, error, attempts: attemptNumber, retryAt };
+		if (attemptNumber >= policy.maxAttempts)
+			return { ok: false, error, attempts: attemptNumber, retryAt };
+		if (clock.now() + delay - started > policy.budgetMs)
+			return { ok: false, error, attempts: attemptNumber, retryAt };
 		deps.onRetry?.({ attempt: attemptNumber, delayMs: delay, error });
 		await clock.sleep(delay);
 	}
@@ -118,12 +138,20 @@ export class SendLimiter {
 		const concurrency = options.concurrency ?? 4;
 		const minIntervalMs = options.minIntervalMs ?? 0;
 		if (!Number.isInteger(concurrency) || concurrency < 1) {
-			throw new EngineError('invalid_limiter', `Concurrency must be a whole number of at least 1; got ${concurrency}.`, { field: 'concurrency' });
+			throw new EngineError(
+				'invalid_limiter',
+				`Concurrency must be a whole number of at least 1; got ${concurrency}.`,
+				{ field: 'concurrency' },
+			);
 		}
 		if (!Number.isFinite(minIntervalMs) || minIntervalMs < 0) {
-			throw new EngineError('invalid_limiter', `The minimum interval between sends must be 0 ms or more; got ${minIntervalMs}.`, {
-				field: 'minIntervalMs',
-			});
+			throw new EngineError(
+				'invalid_limiter',
+				`The minimum interval between sends must be 0 ms or more; got ${minIntervalMs}.`,
+				{
+					field: 'minIntervalMs',
+				},
+			);
 		}
 		this.options = { concurrency, minIntervalMs };
 		this.clock = clock;

@@ -1,9 +1,22 @@
 /* The Render operation: everything a message will contain, computed exactly as Send computes it,
  * so a marketer's preview is the message that goes out. */
 import { EngineError } from '../shared/errors';
-import { addCommercialFooter, checkCommercialOptions, cleanSubject, listUnsubscribeHeaders, type CommercialEmailOptions } from './email';
+import {
+	addCommercialFooter,
+	checkCommercialOptions,
+	cleanSubject,
+	listUnsubscribeHeaders,
+	type CommercialEmailOptions,
+} from './email';
 import { htmlToText } from './htmlToText';
-import { analyseSms, replaceSmartCharacters, withStopFooter, DEFAULT_STOP_FOOTER, type SmartReplacement, type SmsAnalysis } from './sms';
+import {
+	analyseSms,
+	replaceSmartCharacters,
+	withStopFooter,
+	DEFAULT_STOP_FOOTER,
+	type SmartReplacement,
+	type SmsAnalysis,
+} from './sms';
 import { TemplateRenderer, type RenderSettings } from './templates';
 
 export interface EmailTemplates {
@@ -44,13 +57,23 @@ export function renderEmail(input: EmailContentInput): RenderedEmail {
 	const settings = input.settings ?? {};
 	const templates = input.templates;
 	if (templates === undefined || typeof templates !== 'object') {
-		throw new EngineError('invalid_template', 'Email templates are missing: give at least a subject and an HTML template.', { field: 'templates' });
+		throw new EngineError(
+			'invalid_template',
+			'Email templates are missing: give at least a subject and an HTML template.',
+			{ field: 'templates' },
+		);
 	}
-	const commercial = input.commercial ? checkCommercialOptions(input.commercial, settings.itemLabel) : undefined;
+	const commercial = input.commercial
+		? checkCommercialOptions(input.commercial, settings.itemLabel)
+		: undefined;
 	const renderer = new TemplateRenderer(input.data, { ...settings, partials: templates.partials });
-	const subject = cleanSubject(renderer.render('subject', templates.subject, 'text'), settings.itemLabel);
+	const subject = cleanSubject(
+		renderer.render('subject', templates.subject, 'text'),
+		settings.itemLabel,
+	);
 	let html = renderer.render('html', templates.html, 'html');
-	if (templates.layout !== undefined && templates.layout.trim() !== '') html = renderer.renderLayout(templates.layout, html);
+	if (templates.layout !== undefined && templates.layout.trim() !== '')
+		html = renderer.renderLayout(templates.layout, html);
 	const textDerived = templates.text === undefined || templates.text.trim() === '';
 	let text = textDerived ? htmlToText(html) : renderer.render('text', templates.text!, 'text');
 	let headers: Record<string, string> = {};
@@ -61,8 +84,14 @@ export function renderEmail(input: EmailContentInput): RenderedEmail {
 	const warnings: string[] = [];
 	// Counting bytes costs a pass over the HTML; only texts that could be that long need it.
 	const htmlBytes = html.length * 3 > GMAIL_CLIP_BYTES ? Buffer.byteLength(html) : html.length;
-	if (htmlBytes > GMAIL_CLIP_BYTES) warnings.push(`The HTML is ${Math.round(htmlBytes / 1024)} KB; Gmail clips messages above 102 KB, hiding the end (and the footer).`);
-	if (subject.length > LONG_SUBJECT) warnings.push(`The subject is ${subject.length} characters; most inboxes show about the first 60.`);
+	if (htmlBytes > GMAIL_CLIP_BYTES)
+		warnings.push(
+			`The HTML is ${Math.round(htmlBytes / 1024)} KB; Gmail clips messages above 102 KB, hiding the end (and the footer).`,
+		);
+	if (subject.length > LONG_SUBJECT)
+		warnings.push(
+			`The subject is ${subject.length} characters; most inboxes show about the first 60.`,
+		);
 	if (text.trim() === '') warnings.push('The plain-text part is empty.');
 	return { subject, html, text, textDerived, headers, warnings };
 }
@@ -92,7 +121,11 @@ export const DEFAULT_MAX_SEGMENTS = 3;
 export function checkMaxSegments(value: number | undefined): number {
 	if (value === undefined) return DEFAULT_MAX_SEGMENTS;
 	if (!Number.isInteger(value) || value < 1 || value > 20) {
-		throw new EngineError('invalid_max_segments', `Maximum segments must be a whole number from 1 to 20; got ${value}.`, { field: 'maxSegments' });
+		throw new EngineError(
+			'invalid_max_segments',
+			`Maximum segments must be a whole number from 1 to 20; got ${value}.`,
+			{ field: 'maxSegments' },
+		);
 	}
 	return value;
 }
@@ -102,7 +135,11 @@ export function renderSms(input: SmsContentInput): RenderedSms {
 	const maxSegments = checkMaxSegments(input.maxSegments);
 	const renderer = new TemplateRenderer(input.data, { ...settings, partials: input.partials });
 	let text = renderer.render('SMS text', input.template, 'text').trim();
-	if (input.stopFooter) text = withStopFooter(text, typeof input.stopFooter === 'string' ? input.stopFooter : DEFAULT_STOP_FOOTER);
+	if (input.stopFooter)
+		text = withStopFooter(
+			text,
+			typeof input.stopFooter === 'string' ? input.stopFooter : DEFAULT_STOP_FOOTER,
+		);
 	let replacements: SmartReplacement[] = [];
 	const warnings: string[] = [];
 	if (input.replaceSmartCharacters) {
@@ -113,9 +150,15 @@ export function renderSms(input: SmsContentInput): RenderedSms {
 	const analysis = analyseSms(text);
 	if (text === '') warnings.push('The SMS text is empty.');
 	if (analysis.encoding === 'UCS-2') {
-		const shown = analysis.nonGsmCharacters.slice(0, 5).map((c) => JSON.stringify(c)).join(', ');
+		const shown = analysis.nonGsmCharacters
+			.slice(0, 5)
+			.map((c) => JSON.stringify(c))
+			.join(', ');
 		warnings.push(`Sent as UCS-2 (70 characters a segment instead of 160) because of ${shown}.`);
 	}
-	if (analysis.segments > maxSegments) warnings.push(`${analysis.segments} segments: more than the maximum of ${maxSegments}, so Send will refuse it.`);
+	if (analysis.segments > maxSegments)
+		warnings.push(
+			`${analysis.segments} segments: more than the maximum of ${maxSegments}, so Send will refuse it.`,
+		);
 	return { ...analysis, text, replacements, maxSegments, warnings };
 }

@@ -5,15 +5,39 @@ import { EngineError } from '../shared/errors';
 import { normaliseEmail } from '../shared/email';
 import { assembleEmail, parseEmailAddress, type EmailAddressing } from './email';
 import { checkQuietHours, type QuietHoursDecision, type QuietHoursOptions } from './quietHours';
-import { retryPolicy, withRetries, type RetryOutcome, type RetryPolicy, type SendLimiter } from './reliability';
+import {
+	retryPolicy,
+	withRetries,
+	type RetryOutcome,
+	type RetryPolicy,
+	type SendLimiter,
+} from './reliability';
 import { renderEmail, renderSms, type EmailContentInput, type SmsContentInput } from './render';
 import { assertSegments, normalisePhoneNumber, normaliseSender } from './sms';
 import { checkSmsDestination, claimSmsAllowance, type SmsGuard, type SmsRefusal } from './smsGuard';
 import { sha256 } from './templates';
-import { systemClock, type Channel, type Clock, type EmailSender, type FailureKind, type MessageLedger, type MessageSender, type OutgoingSms, type ProviderAccepted, type SmsSender } from './types';
+import {
+	systemClock,
+	type Channel,
+	type Clock,
+	type EmailSender,
+	type FailureKind,
+	type MessageLedger,
+	type MessageSender,
+	type OutgoingSms,
+	type ProviderAccepted,
+	type SmsSender,
+} from './types';
 
 export type SendOutcome = 'sent' | 'skipped' | 'deferred' | 'failed';
-export type SendReason = 'duplicate' | 'suppressed' | 'no_consent' | 'quiet_hours' | 'blocked' | 'rate_limited' | FailureKind;
+export type SendReason =
+	| 'duplicate'
+	| 'suppressed'
+	| 'no_consent'
+	| 'quiet_hours'
+	| 'blocked'
+	| 'rate_limited'
+	| FailureKind;
 
 export interface SendResult {
 	outcome: SendOutcome;
@@ -90,11 +114,28 @@ export function stableStringify(value: unknown): string {
 }
 
 /** The default message key: sha256 of channel, template, recipient and the item's identity. */
-export function messageKey(parts: { channel: Channel; templateId: string; recipient: string; itemIdentity: string }): string {
-	return 'msg_' + sha256(JSON.stringify(['v1', parts.channel, parts.templateId, parts.recipient, parts.itemIdentity]));
+export function messageKey(parts: {
+	channel: Channel;
+	templateId: string;
+	recipient: string;
+	itemIdentity: string;
+}): string {
+	return (
+		'msg_' +
+		sha256(
+			JSON.stringify(['v1', parts.channel, parts.templateId, parts.recipient, parts.itemIdentity]),
+		)
+	);
 }
 
-function resolveKey(identity: MessageIdentity, channel: Channel, templates: unknown, recipient: string, data: unknown, itemLabel?: string): string {
+function resolveKey(
+	identity: MessageIdentity,
+	channel: Channel,
+	templates: unknown,
+	recipient: string,
+	data: unknown,
+	itemLabel?: string,
+): string {
 	if (identity.idempotencyKey !== undefined) {
 		const key = identity.idempotencyKey;
 		if (typeof key !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(key)) {
@@ -114,43 +155,100 @@ function resolveKey(identity: MessageIdentity, channel: Channel, templates: unkn
 	});
 }
 
-export async function sendEmail(input: EmailSendInput, sender: EmailSender, deps: SendDependencies): Promise<SendResult> {
+export async function sendEmail(
+	input: EmailSendInput,
+	sender: EmailSender,
+	deps: SendDependencies,
+): Promise<SendResult> {
 	const itemLabel = input.settings?.itemLabel;
-	const quiet = input.quietHours ? checkQuietHours(new Date((deps.clock ?? systemClock).now()), input.quietHours) : undefined;
+	const quiet = input.quietHours
+		? checkQuietHours(new Date((deps.clock ?? systemClock).now()), input.quietHours)
+		: undefined;
 	const policy = retryPolicy(deps.retry);
 	const rendered = renderEmail(input);
 	const email = assembleEmail(input, rendered, { itemLabel });
 	const recipient = normaliseEmail(email.to.address, 'to', 'invalid_email_address');
-	email.idempotencyKey = resolveKey(input, 'email', input.templates, recipient, input.data, itemLabel);
+	email.idempotencyKey = resolveKey(
+		input,
+		'email',
+		input.templates,
+		recipient,
+		input.data,
+		itemLabel,
+	);
 	return deliver('email', recipient, email.idempotencyKey, email, sender, deps, policy, quiet, {
 		subject: email.subject,
 		...(rendered.warnings.length > 0 ? { warnings: rendered.warnings } : {}),
 	});
 }
 
-export async function sendSms(input: SmsSendInput, sender: SmsSender, deps: SendDependencies): Promise<SendResult> {
+export async function sendSms(
+	input: SmsSendInput,
+	sender: SmsSender,
+	deps: SendDependencies,
+): Promise<SendResult> {
 	const itemLabel = input.settings?.itemLabel;
 	if (input.category !== 'marketing' && input.category !== 'transactional') {
-		throw new EngineError('invalid_category', `SMS category must be "marketing" or "transactional"; got "${String(input.category)}".`, { field: 'category' });
+		throw new EngineError(
+			'invalid_category',
+			`SMS category must be "marketing" or "transactional"; got "${String(input.category)}".`,
+			{ field: 'category' },
+		);
 	}
-	const quiet = input.quietHours ? checkQuietHours(new Date((deps.clock ?? systemClock).now()), input.quietHours) : undefined;
+	const quiet = input.quietHours
+		? checkQuietHours(new Date((deps.clock ?? systemClock).now()), input.quietHours)
+		: undefined;
 	const policy = retryPolicy(deps.retry);
-	const to = normalisePhoneNumber(input.to, { defaultCountry: input.defaultCountry, field: 'to', itemLabel, mobileOnly: input.mobileOnly });
-	const from = normaliseSender(input.from, { defaultCountry: input.defaultCountry, field: 'from', itemLabel });
+	const to = normalisePhoneNumber(input.to, {
+		defaultCountry: input.defaultCountry,
+		field: 'to',
+		itemLabel,
+		mobileOnly: input.mobileOnly,
+	});
+	const from = normaliseSender(input.from, {
+		defaultCountry: input.defaultCountry,
+		field: 'from',
+		itemLabel,
+	});
 	const rendered = renderSms(input);
 	if (rendered.text === '') {
-		throw new EngineError('empty_message', `The SMS text${itemLabel ? ` (${itemLabel})` : ''} is empty after rendering.`, { field: 'SMS text' });
+		throw new EngineError(
+			'empty_message',
+			`The SMS text${itemLabel ? ` (${itemLabel})` : ''} is empty after rendering.`,
+			{ field: 'SMS text' },
+		);
 	}
 	assertSegments(rendered, rendered.maxSegments, itemLabel);
-	const key = resolveKey(input, 'sms', { template: input.template, partials: input.partials, stopFooter: input.stopFooter }, to, input.data, itemLabel);
-	const sms: OutgoingSms = { from, to, text: rendered.text, encoding: rendered.encoding, segments: rendered.segments, idempotencyKey: key };
-	const extra: Partial<SendResult> = { sms: { encoding: rendered.encoding, segments: rendered.segments, characters: rendered.characters } };
+	const key = resolveKey(
+		input,
+		'sms',
+		{ template: input.template, partials: input.partials, stopFooter: input.stopFooter },
+		to,
+		input.data,
+		itemLabel,
+	);
+	const sms: OutgoingSms = {
+		from,
+		to,
+		text: rendered.text,
+		encoding: rendered.encoding,
+		segments: rendered.segments,
+		idempotencyKey: key,
+	};
+	const extra: Partial<SendResult> = {
+		sms: {
+			encoding: rendered.encoding,
+			segments: rendered.segments,
+			characters: rendered.characters,
+		},
+	};
 	if (rendered.warnings.length > 0) extra.warnings = rendered.warnings;
 	if (input.category === 'marketing' && input.consent !== true) {
 		return {
 			outcome: 'skipped',
 			reason: 'no_consent',
-			detail: 'Marketing SMS needs the recipient\'s consent: set consent to true only for people who opted in, or mark the message transactional.',
+			detail:
+				"Marketing SMS needs the recipient's consent: set consent to true only for people who opted in, or mark the message transactional.",
 			channel: 'sms',
 			provider: sender.provider,
 			recipient: to,
@@ -159,7 +257,17 @@ export async function sendSms(input: SmsSendInput, sender: SmsSender, deps: Send
 			...extra,
 		};
 	}
-	const skip = (refusal: SmsRefusal): SendResult => ({ outcome: 'skipped', reason: refusal.reason, detail: refusal.detail, channel: 'sms', provider: sender.provider, recipient: to, idempotencyKey: key, attempts: 0, ...extra });
+	const skip = (refusal: SmsRefusal): SendResult => ({
+		outcome: 'skipped',
+		reason: refusal.reason,
+		detail: refusal.detail,
+		channel: 'sms',
+		provider: sender.provider,
+		recipient: to,
+		idempotencyKey: key,
+		attempts: 0,
+		...extra,
+	});
 	const { guard } = input;
 	if (guard) {
 		const refused = checkSmsDestination(to, guard.countries);
@@ -167,7 +275,15 @@ export async function sendSms(input: SmsSendInput, sender: SmsSender, deps: Send
 	}
 	// The allowances are taken only for a text that is about to go: after consent, the suppression
 	// list, quiet hours and the idempotency key, so a replay never spends one.
-	const allowance = guard ? async () => await claimSmsAllowance(guard, to, input.templateId ?? 'sms', (deps.clock ?? systemClock).now()) : undefined;
+	const allowance = guard
+		? async () =>
+				await claimSmsAllowance(
+					guard,
+					to,
+					input.templateId ?? 'sms',
+					(deps.clock ?? systemClock).now(),
+				)
+		: undefined;
 	return deliver('sms', to, key, sms, sender, deps, policy, quiet, extra, allowance);
 }
 
@@ -183,10 +299,24 @@ async function deliver<M>(
 	extra: Partial<SendResult>,
 	allowance?: () => Promise<SmsRefusal | null>,
 ): Promise<SendResult> {
-	const base: SendResult = { outcome: 'sent', channel, provider: sender.provider, recipient, idempotencyKey: key, attempts: 0, ...extra };
+	const base: SendResult = {
+		outcome: 'sent',
+		channel,
+		provider: sender.provider,
+		recipient,
+		idempotencyKey: key,
+		attempts: 0,
+		...extra,
+	};
 	const { ledger } = deps;
 	const suppression = await ledger.isSuppressed(channel, recipient);
-	if (suppression) return { ...base, outcome: 'skipped', reason: 'suppressed', detail: `On the suppression list: ${suppression.reason}` };
+	if (suppression)
+		return {
+			...base,
+			outcome: 'skipped',
+			reason: 'suppressed',
+			detail: `On the suppression list: ${suppression.reason}`,
+		};
 	if (quiet && !quiet.allowed) {
 		return {
 			...base,
@@ -197,7 +327,12 @@ async function deliver<M>(
 		};
 	}
 	if ((await ledger.reserveMessage(key, channel, recipient)) === 'duplicate') {
-		return { ...base, outcome: 'skipped', reason: 'duplicate', detail: 'This message was already sent (or is being sent) with the same idempotency key.' };
+		return {
+			...base,
+			outcome: 'skipped',
+			reason: 'duplicate',
+			detail: 'This message was already sent (or is being sent) with the same idempotency key.',
+		};
 	}
 	let refused: SmsRefusal | null = null;
 	try {
@@ -211,7 +346,8 @@ async function deliver<M>(
 		await ledger.completeMessage(key, { status: 'failed', error: refused.detail });
 		return { ...base, outcome: 'skipped', reason: refused.reason, detail: refused.detail };
 	}
-	const attempt = () => (deps.limiter ? deps.limiter.run(() => sender.send(message)) : sender.send(message));
+	const attempt = () =>
+		deps.limiter ? deps.limiter.run(() => sender.send(message)) : sender.send(message);
 	let result: RetryOutcome<ProviderAccepted>;
 	try {
 		result = await withRetries(attempt, policy, { clock: deps.clock, random: deps.random });
@@ -229,22 +365,56 @@ async function deliver<M>(
 			warnings.push(`Could not ${what} in the ledger: ${(error as Error).message}`);
 		}
 	};
-	const withWarnings = (r: SendResult): SendResult => (warnings.length > 0 ? { ...r, warnings } : r);
+	const withWarnings = (r: SendResult): SendResult =>
+		warnings.length > 0 ? { ...r, warnings } : r;
 	if (result.ok) {
-		await record('record the sent message', () => ledger.completeMessage(key, { status: 'sent', providerMessageId: result.value.providerMessageId }));
-		return withWarnings({ ...base, attempts: result.attempts, providerMessageId: result.value.providerMessageId });
+		await record('record the sent message', () =>
+			ledger.completeMessage(key, {
+				status: 'sent',
+				providerMessageId: result.value.providerMessageId,
+			}),
+		);
+		return withWarnings({
+			...base,
+			attempts: result.attempts,
+			providerMessageId: result.value.providerMessageId,
+		});
 	}
 	const { error } = result;
-	await record('record the failed message', () => ledger.completeMessage(key, { status: 'failed', error: error.message }));
-	const errorInfo = { kind: error.kind, message: error.message, status: error.status, providerCode: error.providerCode };
+	await record('record the failed message', () =>
+		ledger.completeMessage(key, { status: 'failed', error: error.message }),
+	);
+	const errorInfo = {
+		kind: error.kind,
+		message: error.message,
+		status: error.status,
+		providerCode: error.providerCode,
+	};
 	if (error.kind === 'suppressed') {
 		// The provider's refusal (STOP, hard bounce) joins our list, so the next send skips without a call.
 		const reason = `${error.provider}${error.providerCode ? ` ${error.providerCode}` : ''}: recipient refused by the provider`;
-		await record('add the recipient to the suppression list', () => ledger.suppress(channel, recipient, reason));
-		return withWarnings({ ...base, outcome: 'skipped', reason: 'suppressed', detail: error.message, attempts: result.attempts, error: errorInfo });
+		await record('add the recipient to the suppression list', () =>
+			ledger.suppress(channel, recipient, reason),
+		);
+		return withWarnings({
+			...base,
+			outcome: 'skipped',
+			reason: 'suppressed',
+			detail: error.message,
+			attempts: result.attempts,
+			error: errorInfo,
+		});
 	}
-	const failed: SendResult = { ...base, outcome: 'failed', reason: error.kind, detail: error.message, attempts: result.attempts, error: errorInfo };
-	if (result.retryAt && error.kind !== 'permanent') failed.retryAfter = result.retryAt.toISOString();
+	const failed: SendResult = {
+		...base,
+		outcome: 'failed',
+		reason: error.kind,
+		detail: error.message,
+		attempts: result.attempts,
+		error: errorInfo,
+	};
+	if (result.retryAt && error.kind !== 'permanent')
+		failed.retryAfter = result.retryAt.toISOString();
 	return withWarnings(failed);
 }
 
@@ -260,20 +430,44 @@ export interface SubscriptionInput {
 }
 
 /** The form in which an address is stored and looked up on the suppression list. */
-export function normaliseRecipient(channel: Channel, address: unknown, options: { defaultCountry?: string; itemLabel?: string } = {}): string {
-	if (channel === 'sms') return normalisePhoneNumber(address, { defaultCountry: options.defaultCountry, field: 'address', itemLabel: options.itemLabel });
-	if (channel === 'email') return normaliseEmail(parseEmailAddress(address, 'address', options.itemLabel).address, 'address', 'invalid_email_address');
-	throw new EngineError('invalid_channel', `Channel must be "email" or "sms"; got "${String(channel)}".`, { field: 'channel' });
+export function normaliseRecipient(
+	channel: Channel,
+	address: unknown,
+	options: { defaultCountry?: string; itemLabel?: string } = {},
+): string {
+	if (channel === 'sms')
+		return normalisePhoneNumber(address, {
+			defaultCountry: options.defaultCountry,
+			field: 'address',
+			itemLabel: options.itemLabel,
+		});
+	if (channel === 'email')
+		return normaliseEmail(
+			parseEmailAddress(address, 'address', options.itemLabel).address,
+			'address',
+			'invalid_email_address',
+		);
+	throw new EngineError(
+		'invalid_channel',
+		`Channel must be "email" or "sms"; got "${String(channel)}".`,
+		{ field: 'channel' },
+	);
 }
 
-export async function unsubscribe(ledger: MessageLedger, input: SubscriptionInput): Promise<{ channel: Channel; address: string; suppressed: true; reason: string }> {
+export async function unsubscribe(
+	ledger: MessageLedger,
+	input: SubscriptionInput,
+): Promise<{ channel: Channel; address: string; suppressed: true; reason: string }> {
 	const address = normaliseRecipient(input.channel, input.address, input);
 	const reason = input.reason?.trim() || 'unsubscribed';
 	await ledger.suppress(input.channel, address, reason);
 	return { channel: input.channel, address, suppressed: true, reason };
 }
 
-export async function resubscribe(ledger: MessageLedger, input: SubscriptionInput): Promise<{ channel: Channel; address: string; suppressed: false; wasSuppressed: boolean }> {
+export async function resubscribe(
+	ledger: MessageLedger,
+	input: SubscriptionInput,
+): Promise<{ channel: Channel; address: string; suppressed: false; wasSuppressed: boolean }> {
 	const address = normaliseRecipient(input.channel, input.address, input);
 	const wasSuppressed = await ledger.unsuppress(input.channel, address);
 	return { channel: input.channel, address, suppressed: false, wasSuppressed };

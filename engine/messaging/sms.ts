@@ -1,12 +1,18 @@
 /* SMS rules computed before sending: E.164 numbers, GSM-7 versus UCS-2, segment counts, replacing
  * typographic characters that would force UCS-2, the maximum-segments guard and the STOP footer. */
-import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import {
+	isSupportedCountry,
+	parsePhoneNumberFromString,
+	type CountryCode,
+} from 'libphonenumber-js/max';
 import { EngineError } from '../shared/errors';
 import type { SmsEncoding } from './types';
 
 /** GSM 03.38 basic character set (the escape code 0x1B left out: it only introduces the extension table). */
 const GSM_BASIC = new Set(
-	Array.from('@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà'),
+	Array.from(
+		'@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà',
+	),
 );
 /** GSM 03.38 extension table: each costs two septets (escape + character). */
 const GSM_EXTENSION = new Set(Array.from('^{}\\[~]|€\f'));
@@ -51,7 +57,8 @@ export function analyseSms(text: string): SmsAnalysis {
 			continue;
 		}
 		// A surrogate pair is one character (an emoji, say) taking two UTF-16 units.
-		const pair = code >= 0xd800 && code <= 0xdbff && i + 1 < text.length ? text.slice(i, i + 2) : text[i];
+		const pair =
+			code >= 0xd800 && code <= 0xdbff && i + 1 < text.length ? text.slice(i, i + 2) : text[i];
 		if (pair.length === 2) i++;
 		if (!nonGsm.includes(pair)) nonGsm.push(pair);
 	}
@@ -62,7 +69,8 @@ export function analyseSms(text: string): SmsAnalysis {
 		encoding,
 		characters,
 		units,
-		segments: units === 0 ? 0 : units <= limits.single ? 1 : packSegments(text, encoding, limits.multi),
+		segments:
+			units === 0 ? 0 : units <= limits.single ? 1 : packSegments(text, encoding, limits.multi),
 		unitsPerSegment: units <= limits.single ? limits.single : limits.multi,
 		nonGsmCharacters: nonGsm,
 	};
@@ -92,17 +100,62 @@ function packSegments(text: string, encoding: SmsEncoding, capacity: number): nu
 
 /** Typographic characters with a GSM-7 stand-in. */
 const SMART_REPLACEMENTS: Record<string, string> = {
-	'\u2018': "'", '\u2019': "'", '\u201A': "'", '\u201B': "'", '\u2032': "'", '\u2039': "'", '\u203A': "'",
-	'\u201C': '"', '\u201D': '"', '\u201E': '"', '\u201F': '"', '\u2033': '"', '\u00AB': '"', '\u00BB': '"',
-	'\u2010': '-', '\u2011': '-', '\u2012': '-', '\u2013': '-', '\u2014': '-', '\u2015': '-', '\u2212': '-',
-	'\u2022': '-', '\u00B7': '-', '\u2026': '...', '\u02C6': '^', '\u02DC': '~', '\t': ' ',
-	'\u00A0': ' ', '\u2000': ' ', '\u2001': ' ', '\u2002': ' ', '\u2003': ' ', '\u2004': ' ', '\u2005': ' ',
-	'\u2006': ' ', '\u2007': ' ', '\u2008': ' ', '\u2009': ' ', '\u200A': ' ', '\u202F': ' ', '\u205F': ' ', '\u3000': ' ',
-	'\u200B': '', '\u200C': '', '\u200D': '', '\u2060': '', '\uFEFF': '', '\u00AD': '',
+	'\u2018': "'",
+	'\u2019': "'",
+	'\u201A': "'",
+	'\u201B': "'",
+	'\u2032': "'",
+	'\u2039': "'",
+	'\u203A': "'",
+	'\u201C': '"',
+	'\u201D': '"',
+	'\u201E': '"',
+	'\u201F': '"',
+	'\u2033': '"',
+	'\u00AB': '"',
+	'\u00BB': '"',
+	'\u2010': '-',
+	'\u2011': '-',
+	'\u2012': '-',
+	'\u2013': '-',
+	'\u2014': '-',
+	'\u2015': '-',
+	'\u2212': '-',
+	'\u2022': '-',
+	'\u00B7': '-',
+	'\u2026': '...',
+	'\u02C6': '^',
+	'\u02DC': '~',
+	'\t': ' ',
+	'\u00A0': ' ',
+	'\u2000': ' ',
+	'\u2001': ' ',
+	'\u2002': ' ',
+	'\u2003': ' ',
+	'\u2004': ' ',
+	'\u2005': ' ',
+	'\u2006': ' ',
+	'\u2007': ' ',
+	'\u2008': ' ',
+	'\u2009': ' ',
+	'\u200A': ' ',
+	'\u202F': ' ',
+	'\u205F': ' ',
+	'\u3000': ' ',
+	'\u200B': '',
+	'\u200C': '',
+	'\u200D': '',
+	'\u2060': '',
+	'\uFEFF': '',
+	'\u00AD': '',
 };
 
 // Written as \u escapes so a joiner (U+200D) in the class cannot glue characters together.
-const SMART_CHARACTER = new RegExp(`[${Object.keys(SMART_REPLACEMENTS).map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}]`);
+const SMART_CHARACTER = new RegExp(
+	`[${Object.keys(SMART_REPLACEMENTS)
+		.map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+		.join('')}]`,
+);
 
 export interface SmartReplacement {
 	character: string;
@@ -134,7 +187,11 @@ export function replaceSmartCharacters(text: string): SmartReplacementResult {
 			counts.set(character, (counts.get(character) ?? 0) + 1);
 		}
 	}
-	const replacements = Array.from(counts, ([character, count]) => ({ character, replacement: SMART_REPLACEMENTS[character], count }));
+	const replacements = Array.from(counts, ([character, count]) => ({
+		character,
+		replacement: SMART_REPLACEMENTS[character],
+		count,
+	}));
 	if (replacements.length === 0) return { text, replacements, applied: false };
 	if (analyseSms(replaced).encoding !== 'GSM-7') return { text, replacements: [], applied: false };
 	return { text: replaced, replacements, applied: true };
@@ -149,17 +206,27 @@ export function withStopFooter(text: string, footer: string = DEFAULT_STOP_FOOTE
 	return `${text.trimEnd()}\n${trimmedFooter}`;
 }
 
-export function assertSegments(analysis: SmsAnalysis, maxSegments: number, itemLabel?: string): void {
+export function assertSegments(
+	analysis: SmsAnalysis,
+	maxSegments: number,
+	itemLabel?: string,
+): void {
 	if (analysis.segments <= maxSegments) return;
 	const why =
 		analysis.encoding === 'UCS-2'
-			? ` It is sent as UCS-2 (70 characters a segment) because of ${analysis.nonGsmCharacters.slice(0, 5).map((c) => JSON.stringify(c)).join(', ')}.`
+			? ` It is sent as UCS-2 (70 characters a segment) because of ${analysis.nonGsmCharacters
+					.slice(0, 5)
+					.map((c) => JSON.stringify(c))
+					.join(', ')}.`
 			: '';
 	throw new EngineError(
 		'too_many_segments',
 		`The SMS${itemLabel ? ` for ${itemLabel}` : ''} needs ${analysis.segments} segments (${analysis.units} ${analysis.encoding === 'GSM-7' ? 'septets' : 'UTF-16 units'}), more than the maximum of ${maxSegments}.${why} ` +
 			'Shorten the text, turn on smart-character replacement, or raise the maximum.',
-		{ field: 'maxSegments', details: { segments: analysis.segments, maxSegments, encoding: analysis.encoding } },
+		{
+			field: 'maxSegments',
+			details: { segments: analysis.segments, maxSegments, encoding: analysis.encoding },
+		},
 	);
 }
 
@@ -173,15 +240,27 @@ export interface PhoneOptions {
 	mobileOnly?: boolean;
 }
 
-const NOT_SMS_CAPABLE = new Set(['FIXED_LINE', 'PREMIUM_RATE', 'SHARED_COST', 'VOICEMAIL', 'PAGER', 'UAN', 'TOLL_FREE']);
+const NOT_SMS_CAPABLE = new Set([
+	'FIXED_LINE',
+	'PREMIUM_RATE',
+	'SHARED_COST',
+	'VOICEMAIL',
+	'PAGER',
+	'UAN',
+	'TOLL_FREE',
+]);
 
 export function checkDefaultCountry(country: string | undefined): CountryCode | undefined {
 	if (country === undefined || country === '') return undefined;
 	const upper = country.trim().toUpperCase();
 	if (!/^[A-Z]{2}$/.test(upper) || !isSupportedCountry(upper)) {
-		throw new EngineError('invalid_country', `Default country "${country}" is not a known ISO 3166 two-letter code such as "US" or "DE".`, {
-			field: 'defaultCountry',
-		});
+		throw new EngineError(
+			'invalid_country',
+			`Default country "${country}" is not a known ISO 3166 two-letter code such as "US" or "DE".`,
+			{
+				field: 'defaultCountry',
+			},
+		);
 	}
 	return upper;
 }
@@ -193,11 +272,17 @@ export function normalisePhoneNumber(input: unknown, options: PhoneOptions = {})
 	const where = options.itemLabel ? ` (${options.itemLabel})` : '';
 	const raw = typeof input === 'number' && Number.isSafeInteger(input) ? String(input) : input;
 	if (typeof raw !== 'string' || raw.trim() === '') {
-		throw new EngineError('invalid_phone_number', `The phone number${where} is missing; give it in international format such as +14155552671.`, { field });
+		throw new EngineError(
+			'invalid_phone_number',
+			`The phone number${where} is missing; give it in international format such as +14155552671.`,
+			{ field },
+		);
 	}
 	const parsed = parsePhoneNumberFromString(raw.trim(), country);
 	if (parsed === undefined || !parsed.isValid()) {
-		const hint = country ? `read with default country ${country}` : 'no default country set, so it needs a leading + and country code';
+		const hint = country
+			? `read with default country ${country}`
+			: 'no default country set, so it needs a leading + and country code';
 		throw new EngineError(
 			'invalid_phone_number',
 			`"${raw.trim()}"${where} is not a valid phone number (${hint}). Use international format such as +14155552671.`,
@@ -207,10 +292,14 @@ export function normalisePhoneNumber(input: unknown, options: PhoneOptions = {})
 	if (options.mobileOnly) {
 		const type = parsed.getType();
 		if (type !== undefined && NOT_SMS_CAPABLE.has(type)) {
-			throw new EngineError('not_mobile', `${parsed.number}${where} is a ${type.toLowerCase().replace(/_/g, ' ')} number, which cannot receive SMS.`, {
-				field,
-				details: { type },
-			});
+			throw new EngineError(
+				'not_mobile',
+				`${parsed.number}${where} is a ${type.toLowerCase().replace(/_/g, ' ')} number, which cannot receive SMS.`,
+				{
+					field,
+					details: { type },
+				},
+			);
 		}
 	}
 	return parsed.number;
@@ -221,7 +310,8 @@ export function normaliseSender(input: unknown, options: PhoneOptions = {}): str
 	const field = options.field ?? 'from';
 	if (input === undefined || input === null || input === '') return '';
 	const raw = String(input).trim();
-	if (/^\+?[\d\s().-]+$/.test(raw)) return normalisePhoneNumber(raw, { ...options, field, mobileOnly: false });
+	if (/^\+?[\d\s().-]+$/.test(raw))
+		return normalisePhoneNumber(raw, { ...options, field, mobileOnly: false });
 	if (/^[A-Za-z0-9 ]{1,11}$/.test(raw) && /[A-Za-z]/.test(raw)) return raw;
 	throw new EngineError(
 		'invalid_sender',

@@ -73,20 +73,26 @@ function spend(): void {
 }
 
 const builtInEach = env.helpers.each;
-env.registerHelper('each', function (this: unknown, context: unknown, options: Handlebars.HelperOptions) {
-	const fn = options.fn;
-	const counted = Object.assign((item: unknown, frame?: Handlebars.RuntimeOptions) => {
-		spend();
-		return fn(item, frame);
-	}, fn);
-	return builtInEach.call(this, context, { ...options, fn: counted });
-});
+env.registerHelper(
+	'each',
+	function (this: unknown, context: unknown, options: Handlebars.HelperOptions) {
+		const fn = options.fn;
+		const counted = Object.assign((item: unknown, frame?: Handlebars.RuntimeOptions) => {
+			spend();
+			return fn(item, frame);
+		}, fn);
+		return builtInEach.call(this, context, { ...options, fn: counted });
+	},
+);
 
 const knownHelpers: Record<string, boolean> = { log: false, lookup: false };
 for (const name of helperNames) knownHelpers[name] = true;
 
 // Explicit `false` keeps prototype access denied and silences Handlebars' console warning about it.
-const runtimeSafety = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const;
+const runtimeSafety = {
+	allowProtoPropertiesByDefault: false,
+	allowProtoMethodsByDefault: false,
+} as const;
 
 type Variant = 'strict-html' | 'strict-text' | 'loose-html' | 'loose-text';
 type TemplateFn = (context: unknown, options?: Handlebars.RuntimeOptions) => string;
@@ -111,7 +117,14 @@ type CompileOptions = NonNullable<Parameters<typeof Handlebars.compile>[1]>;
 
 interface CompilerPipeline {
 	Compiler: new () => { compile(ast: unknown, options: CompileOptions): unknown };
-	JavaScriptCompiler: new () => { compile(environment: unknown, options: CompileOptions, context: unknown, asObject: boolean): unknown };
+	JavaScriptCompiler: new () => {
+		compile(
+			environment: unknown,
+			options: CompileOptions,
+			context: unknown,
+			asObject: boolean,
+		): unknown;
+	};
 }
 
 /** Compiles now rather than on first render (Handlebars' default), so syntax errors surface before any send. */
@@ -239,9 +252,13 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  */
 export function assertSafeData(data: unknown, itemLabel?: string): asserts data is TemplateData {
 	if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-		throw new EngineError('invalid_data', `The template data${forItem(itemLabel)} must be an object of fields, got ${Array.isArray(data) ? 'a list' : typeof data}.`, {
-			field: 'data',
-		});
+		throw new EngineError(
+			'invalid_data',
+			`The template data${forItem(itemLabel)} must be an object of fields, got ${Array.isArray(data) ? 'a list' : typeof data}.`,
+			{
+				field: 'data',
+			},
+		);
 	}
 	walkData(data, 1, undefined, itemLabel);
 }
@@ -256,11 +273,22 @@ interface DataPath {
 function pathText(at: DataPath | undefined, key?: string, index = false): string {
 	const parts: string[] = [];
 	if (key !== undefined) parts.push(index ? `[${key}]` : key);
-	for (let node = at; node !== undefined; node = node.parent) parts.push(node.index ? `[${node.key}]` : node.key);
-	return parts.reverse().reduce((path, part) => (part.startsWith('[') || path === '' ? path + part : `${path}.${part}`), '');
+	for (let node = at; node !== undefined; node = node.parent)
+		parts.push(node.index ? `[${node.key}]` : node.key);
+	return parts
+		.reverse()
+		.reduce(
+			(path, part) => (part.startsWith('[') || path === '' ? path + part : `${path}.${part}`),
+			'',
+		);
 }
 
-function walkData(value: object, depth: number, at: DataPath | undefined, itemLabel?: string): void {
+function walkData(
+	value: object,
+	depth: number,
+	at: DataPath | undefined,
+	itemLabel?: string,
+): void {
 	if (depth > templateLimits.maxDataDepth) {
 		throw new EngineError(
 			'invalid_data',
@@ -283,18 +311,31 @@ function walkData(value: object, depth: number, at: DataPath | undefined, itemLa
 		}
 		const type = typeof child;
 		if (type === 'object') {
-			if (child !== null) walkData(child as object, depth + 1, { parent: at, key, index }, itemLabel);
+			if (child !== null)
+				walkData(child as object, depth + 1, { parent: at, key, index }, itemLabel);
 		} else if (type === 'function' || type === 'symbol') {
 			const path = pathText(at, key, index);
-			throw new EngineError('invalid_data', `The template data${forItem(itemLabel)} field "${path}" is a ${type}; only JSON values are allowed.`, { field: path });
+			throw new EngineError(
+				'invalid_data',
+				`The template data${forItem(itemLabel)} field "${path}" is a ${type}; only JSON values are allowed.`,
+				{ field: path },
+			);
 		}
 	}
 }
 
-function checkTemplateSource(source: unknown, field: string, itemLabel?: string): asserts source is string {
+function checkTemplateSource(
+	source: unknown,
+	field: string,
+	itemLabel?: string,
+): asserts source is string {
 	// compile() also accepts AST objects, which can carry code; only text is a template here.
 	if (typeof source !== 'string') {
-		throw new EngineError('invalid_template', `The ${field} template${forItem(itemLabel)} must be text, got ${source === null ? 'null' : typeof source}.`, { field });
+		throw new EngineError(
+			'invalid_template',
+			`The ${field} template${forItem(itemLabel)} must be text, got ${source === null ? 'null' : typeof source}.`,
+			{ field },
+		);
 	}
 	const bytes = bytesOver(source, templateLimits.maxTemplateBytes);
 	if (bytes !== undefined) {
@@ -335,7 +376,11 @@ export class TemplateRenderer {
 	renderLayout(layout: string, bodyHtml: string): string {
 		checkTemplateSource(layout, 'layout', this.settings.itemLabel);
 		if (!LAYOUT_BODY.test(layout)) {
-			throw new EngineError('invalid_layout', `The layout${forItem(this.settings.itemLabel)} must contain {{{body}}} where the message goes.`, { field: 'layout' });
+			throw new EngineError(
+				'invalid_layout',
+				`The layout${forItem(this.settings.itemLabel)} must contain {{{body}}} where the message goes.`,
+				{ field: 'layout' },
+			);
 		}
 		return this.run('layout', layout, 'html', { ...this.data, body: new SafeHtml(bodyHtml) });
 	}
@@ -371,7 +416,11 @@ export class TemplateRenderer {
 	private runtimeOptions(format: OutputFormat): Handlebars.RuntimeOptions {
 		let options = this.runtimeByFormat.get(format);
 		if (options === undefined) {
-			const frame: RenderFrame = { locale: this.settings.locale, timeZone: this.settings.timeZone, format };
+			const frame: RenderFrame = {
+				locale: this.settings.locale,
+				timeZone: this.settings.timeZone,
+				format,
+			};
 			options = { ...runtimeSafety, data: frame, partials: this.partials(format) };
 			this.runtimeByFormat.set(format, options);
 		}
@@ -383,7 +432,11 @@ export class TemplateRenderer {
 		if (partials === undefined) return;
 		const names = Object.keys(partials);
 		if (names.length > templateLimits.maxPartials) {
-			throw new EngineError('too_many_partials', `At most ${templateLimits.maxPartials} partials are allowed; got ${names.length}.`, { field: 'partials' });
+			throw new EngineError(
+				'too_many_partials',
+				`At most ${templateLimits.maxPartials} partials are allowed; got ${names.length}.`,
+				{ field: 'partials' },
+			);
 		}
 		for (const name of names) {
 			if (!PARTIAL_NAME.test(name)) {
@@ -405,7 +458,12 @@ export class TemplateRenderer {
 			// Partials inherit the escaping of the template that includes them, so each format compiles its own.
 			compiled = Object.create(null) as Record<string, TemplateFn>;
 			for (const [name, source] of Object.entries(sources)) {
-				compiled[name] = cache.get(source, variantOf(this.settings.strict === true, format), `partial "${name}"`, this.settings.itemLabel).render;
+				compiled[name] = cache.get(
+					source,
+					variantOf(this.settings.strict === true, format),
+					`partial "${name}"`,
+					this.settings.itemLabel,
+				).render;
 			}
 			this.partialsByFormat.set(format, compiled);
 		}
@@ -421,7 +479,10 @@ function budgetError(kind: 'steps' | 'time', field: string, itemLabel?: string):
 	return new EngineError(
 		'template_budget',
 		`The ${field} template${forItem(itemLabel)} was stopped while rendering: it ran ${limit}. Check {{#each}} loops over large lists, and loops inside loops.`,
-		{ field, details: { kind, maxSteps: templateLimits.maxSteps, maxRenderMs: templateLimits.maxRenderMs } },
+		{
+			field,
+			details: { kind, maxSteps: templateLimits.maxSteps, maxRenderMs: templateLimits.maxRenderMs },
+		},
 	);
 }
 
@@ -429,20 +490,38 @@ function variantOf(strict: boolean, format: OutputFormat): Variant {
 	return `${strict ? 'strict' : 'loose'}-${format}`;
 }
 
-function renderError(error: Error, field: string, source: string, itemLabel?: string, partials?: Record<string, string>): EngineError {
+function renderError(
+	error: Error,
+	field: string,
+	source: string,
+	itemLabel?: string,
+	partials?: Record<string, string>,
+): EngineError {
 	if (error instanceof EngineError) {
-		return new EngineError(error.code, `${error.message} (in the ${field} template${itemLabel ? `, ${itemLabel}` : ''})`, {
-			field,
-			details: error.details,
-			cause: error,
-		});
+		return new EngineError(
+			error.code,
+			`${error.message} (in the ${field} template${itemLabel ? `, ${itemLabel}` : ''})`,
+			{
+				field,
+				details: error.details,
+				cause: error,
+			},
+		);
 	}
 	const message = error?.message ?? String(error);
 	const missing = /^"(.*)" not defined in /.exec(message);
 	if (missing) {
-		const location = error as Error & { lineNumber?: number; column?: number; endLineNumber?: number; endColumn?: number };
+		const location = error as Error & {
+			lineNumber?: number;
+			column?: number;
+			endLineNumber?: number;
+			endColumn?: number;
+		};
 		const variable = variableAt(source, location, missing[1]);
-		const where = location.lineNumber !== undefined ? ` at line ${location.lineNumber}, column ${(location.column ?? 0) + 1}` : '';
+		const where =
+			location.lineNumber !== undefined
+				? ` at line ${location.lineNumber}, column ${(location.column ?? 0) + 1}`
+				: '';
 		return new EngineError(
 			'missing_variable',
 			`Missing variable "${variable}" in the ${field} template${where}${forItem(itemLabel)}. Add it to the item data, use {{default ${variable} "…"}}, or turn off strict mode.`,
@@ -450,7 +529,10 @@ function renderError(error: Error, field: string, source: string, itemLabel?: st
 		);
 	}
 	// Strict mode reads `a.b.c` without a guard once `a` is missing, so the miss surfaces as a TypeError.
-	const unreadable = error instanceof TypeError ? /^Cannot read properties of (?:undefined|null) \(reading '([^']+)'\)/.exec(message) : null;
+	const unreadable =
+		error instanceof TypeError
+			? /^Cannot read properties of (?:undefined|null) \(reading '([^']+)'\)/.exec(message)
+			: null;
 	if (unreadable) {
 		const variable = parentPathOf(source, unreadable[1]);
 		return new EngineError(
@@ -465,14 +547,24 @@ function renderError(error: Error, field: string, source: string, itemLabel?: st
 		return new EngineError(
 			'unknown_partial',
 			`The ${field} template${forItem(itemLabel)} uses the partial "${missingPartial[1]}", which is not defined. ` +
-				(defined.length > 0 ? `Defined partials: ${defined.join(', ')}.` : 'No partials are defined.'),
+				(defined.length > 0
+					? `Defined partials: ${defined.join(', ')}.`
+					: 'No partials are defined.'),
 			{ field, details: { partial: missingPartial[1] } },
 		);
 	}
 	if (error instanceof RangeError) {
-		return new EngineError('template_render', `The ${field} template${forItem(itemLabel)} nests too deeply (a partial that includes itself?).`, { field });
+		return new EngineError(
+			'template_render',
+			`The ${field} template${forItem(itemLabel)} nests too deeply (a partial that includes itself?).`,
+			{ field },
+		);
 	}
-	return new EngineError('template_render', `The ${field} template${forItem(itemLabel)} could not be rendered: ${message.replace(/\n/g, ' ')}`, { field, cause: error });
+	return new EngineError(
+		'template_render',
+		`The ${field} template${forItem(itemLabel)} could not be rendered: ${message.replace(/\n/g, ' ')}`,
+		{ field, cause: error },
+	);
 }
 
 /** For `{{a.b.c}}` failing on reading "b": the path before it ("a"), found in the template's expressions. */
@@ -494,7 +586,13 @@ function variableAt(
 	name: string,
 ): string {
 	const { lineNumber, column, endLineNumber, endColumn } = location;
-	if (lineNumber === undefined || column === undefined || endLineNumber !== lineNumber || endColumn === undefined) return name;
+	if (
+		lineNumber === undefined ||
+		column === undefined ||
+		endLineNumber !== lineNumber ||
+		endColumn === undefined
+	)
+		return name;
 	const line = source.split('\n')[lineNumber - 1];
 	const span = line?.slice(column, endColumn).trim();
 	// The location belongs to a partial when the text there is not a path ending in the name.

@@ -94,7 +94,12 @@ export class DeliveryError extends Error {
 		kind: FailureKind,
 		provider: string,
 		message: string,
-		options: { status?: number; providerCode?: string; retryAfterMs?: number; cause?: unknown } = {},
+		options: {
+			status?: number;
+			providerCode?: string;
+			retryAfterMs?: number;
+			cause?: unknown;
+		} = {},
 	) {
 		super(message, options.cause === undefined ? undefined : { cause: options.cause });
 		this.name = 'DeliveryError';
@@ -123,7 +128,9 @@ export interface SendHooks {
 /** Thrown by a sender whose hand-over was refused: another sender holds the message now. */
 export class HandOverRefused extends Error {
 	constructor() {
-		super('The claim on this message was lost before it was handed to the provider; nothing was sent.');
+		super(
+			'The claim on this message was lost before it was handed to the provider; nothing was sent.',
+		);
 		this.name = 'HandOverRefused';
 	}
 }
@@ -165,7 +172,11 @@ export interface MessageCompletion {
  */
 export interface MessageLedger {
 	isSuppressed(channel: Channel, address: string): Promise<{ reason: string } | null>;
-	reserveMessage(key: string, channel: Channel, recipient: string): Promise<'reserved' | 'duplicate'>;
+	reserveMessage(
+		key: string,
+		channel: Channel,
+		recipient: string,
+	): Promise<'reserved' | 'duplicate'>;
 	completeMessage(key: string, completion: MessageCompletion): Promise<void>;
 	/** Adds an address to the suppression list (Unsubscribe, or a provider saying STOP/bounced). */
 	suppress(channel: Channel, address: string, reason: string): Promise<void>;

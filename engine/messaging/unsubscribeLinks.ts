@@ -19,12 +19,26 @@ export interface LinkUnsubscribeResult {
 
 export async function unsubscribeWithLink(
 	ledger: MessageLedger,
-	input: { token: unknown; secrets: LinkSecrets; reason?: string; checkOnly?: boolean; now?: number },
+	input: {
+		token: unknown;
+		secrets: LinkSecrets;
+		reason?: string;
+		checkOnly?: boolean;
+		now?: number;
+	},
 ): Promise<LinkUnsubscribeResult> {
-	const { channel, address: claimed } = verifyUnsubscribeLink(input.token, { secrets: input.secrets, now: input.now });
+	const { channel, address: claimed } = verifyUnsubscribeLink(input.token, {
+		secrets: input.secrets,
+		now: input.now,
+	});
 	const address = normaliseRecipient(channel, claimed);
 	const shown = { channel, address, maskedAddress: maskAddress(address) };
-	if (input.checkOnly) return { ...shown, suppressed: (await ledger.isSuppressed(channel, address)) !== null, checkedOnly: true };
+	if (input.checkOnly)
+		return {
+			...shown,
+			suppressed: (await ledger.isSuppressed(channel, address)) !== null,
+			checkedOnly: true,
+		};
 	const reason = input.reason?.trim() || 'unsubscribe link';
 	await ledger.suppress(channel, address, reason);
 	return { ...shown, suppressed: true, reason };

@@ -1,5 +1,11 @@
 import type { ReferralStatus } from './lifecycle';
-import { requireOneOf, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
+import {
+	requireOneOf,
+	requireRange,
+	requireRecord,
+	requireText,
+	requireTime,
+} from '../shared/guards';
 import { DAY_MS, MINUTE_MS } from '../shared/time';
 
 /**
@@ -28,28 +34,53 @@ export const DEFAULT_ATTRIBUTION: AttributionSettings = Object.freeze({
 export function validateAttributionSettings(input: unknown = {}): AttributionSettings {
 	const raw = input === undefined || input === null ? {} : requireRecord(input, 'attribution');
 	return {
-		windowDays: requireRange(raw.windowDays ?? DEFAULT_ATTRIBUTION.windowDays, 'attributionWindowDays', 0.01, 3650),
-		model: requireOneOf(raw.model ?? DEFAULT_ATTRIBUTION.model, 'attributionModel', ATTRIBUTION_MODELS),
-		clockSkewMinutes: requireRange(raw.clockSkewMinutes ?? DEFAULT_ATTRIBUTION.clockSkewMinutes, 'clockSkewMinutes', 0, 1440),
+		windowDays: requireRange(
+			raw.windowDays ?? DEFAULT_ATTRIBUTION.windowDays,
+			'attributionWindowDays',
+			0.01,
+			3650,
+		),
+		model: requireOneOf(
+			raw.model ?? DEFAULT_ATTRIBUTION.model,
+			'attributionModel',
+			ATTRIBUTION_MODELS,
+		),
+		clockSkewMinutes: requireRange(
+			raw.clockSkewMinutes ?? DEFAULT_ATTRIBUTION.clockSkewMinutes,
+			'clockSkewMinutes',
+			0,
+			1440,
+		),
 	};
 }
 
 export type WindowVerdict =
 	| { within: true; ageMs: number }
-	| { within: false; ageMs: number; reason: 'window_elapsed' | 'touch_after_signup'; detail: string };
+	| {
+			within: false;
+			ageMs: number;
+			reason: 'window_elapsed' | 'touch_after_signup';
+			detail: string;
+	  };
 
 /** Whether a sign-up at `signUpAt` still falls in the window opened by a touch at `touchAt` (end inclusive). */
 export function checkAttributionWindow(
 	touchAt: number | string | Date,
 	signUpAt: number | string | Date,
-	settings: Pick<AttributionSettings, 'windowDays'> & Partial<Pick<AttributionSettings, 'clockSkewMinutes'>>,
+	settings: Pick<AttributionSettings, 'windowDays'> &
+		Partial<Pick<AttributionSettings, 'clockSkewMinutes'>>,
 ): WindowVerdict {
 	const touch = requireTime(touchAt, 'touchedAt');
 	const signUp = requireTime(signUpAt, 'signedUpAt');
 	const ageMs = signUp - touch;
 	const skewMs = (settings.clockSkewMinutes ?? DEFAULT_ATTRIBUTION.clockSkewMinutes) * MINUTE_MS;
 	if (ageMs < -skewMs) {
-		return { within: false, ageMs, reason: 'touch_after_signup', detail: 'The referral touch is later than the sign-up.' };
+		return {
+			within: false,
+			ageMs,
+			reason: 'touch_after_signup',
+			detail: 'The referral touch is later than the sign-up.',
+		};
 	}
 	if (ageMs > settings.windowDays * DAY_MS) {
 		return {
@@ -80,18 +111,33 @@ export interface AttributionChoice {
  * sign-up count, then the earliest (first-touch) or latest (last-touch). Equal times fall back
  * to the referrer id so the choice never depends on input order.
  */
-export function pickAttribution(touches: readonly Touch[], signUpAt: number | string | Date, settings: AttributionSettings): AttributionChoice {
+export function pickAttribution(
+	touches: readonly Touch[],
+	signUpAt: number | string | Date,
+	settings: AttributionSettings,
+): AttributionChoice {
 	const signUp = requireTime(signUpAt, 'signedUpAt');
 	const considered = touches.map((touch, i) => {
 		requireText(touch.referrerId, `touches[${i}].referrerId`);
 		const verdict = checkAttributionWindow(touch.touchedAt, signUp, settings);
-		return verdict.within ? { touch, eligible: true } : { touch, eligible: false, reason: verdict.detail };
+		return verdict.within
+			? { touch, eligible: true }
+			: { touch, eligible: false, reason: verdict.detail };
 	});
 	const eligible = considered
 		.filter((c) => c.eligible)
 		.map((c) => c.touch)
-		.sort((a, b) => a.touchedAt - b.touchedAt || (a.referrerId < b.referrerId ? -1 : a.referrerId > b.referrerId ? 1 : 0));
-	const winner = eligible.length === 0 ? null : settings.model === 'first_touch' ? eligible[0] : eligible[eligible.length - 1];
+		.sort(
+			(a, b) =>
+				a.touchedAt - b.touchedAt ||
+				(a.referrerId < b.referrerId ? -1 : a.referrerId > b.referrerId ? 1 : 0),
+		);
+	const winner =
+		eligible.length === 0
+			? null
+			: settings.model === 'first_touch'
+				? eligible[0]
+				: eligible[eligible.length - 1];
 	return { winner, considered };
 }
 
@@ -115,12 +161,19 @@ export type RepeatArrivalOutcome =
  * whether the existing referral stays, or the incoming referrer takes the referee over (the
  * service then rejects or replaces the old referral and records the new one).
  */
-export function resolveRepeatArrival(existing: ExistingAttribution, incoming: Touch, settings: AttributionSettings): RepeatArrivalOutcome {
+export function resolveRepeatArrival(
+	existing: ExistingAttribution,
+	incoming: Touch,
+	settings: AttributionSettings,
+): RepeatArrivalOutcome {
 	requireText(existing.referrerId, 'existing.referrerId');
 	requireText(incoming.referrerId, 'referrerId');
 	const incomingAt = requireTime(incoming.touchedAt, 'touchedAt');
 	if (existing.referrerId === incoming.referrerId) {
-		return { outcome: 'same_referrer', reason: 'The referee came back through the same referrer; the existing referral stands.' };
+		return {
+			outcome: 'same_referrer',
+			reason: 'The referee came back through the same referrer; the existing referral stands.',
+		};
 	}
 	if (LOCKED.has(existing.status)) {
 		return {
@@ -129,7 +182,10 @@ export function resolveRepeatArrival(existing: ExistingAttribution, incoming: To
 		};
 	}
 	if (existing.status === 'rejected') {
-		return { outcome: 'switch_to_incoming', reason: `The existing referral ${existing.referralId} was rejected.` };
+		return {
+			outcome: 'switch_to_incoming',
+			reason: `The existing referral ${existing.referralId} was rejected.`,
+		};
 	}
 	if (incomingAt - existing.touchedAt > settings.windowDays * DAY_MS) {
 		return {
@@ -142,12 +198,23 @@ export function resolveRepeatArrival(existing: ExistingAttribution, incoming: To
 	const incomingIsEarlier = incomingAt < existing.touchedAt;
 	if (settings.model === 'first_touch') {
 		return incomingIsEarlier
-			? { outcome: 'switch_to_incoming', reason: 'First-touch attribution: the incoming touch is the earlier one.' }
-			: { outcome: 'keep_existing', reason: 'First-touch attribution: the earlier referrer keeps the referee.' };
+			? {
+					outcome: 'switch_to_incoming',
+					reason: 'First-touch attribution: the incoming touch is the earlier one.',
+				}
+			: {
+					outcome: 'keep_existing',
+					reason: 'First-touch attribution: the earlier referrer keeps the referee.',
+				};
 	}
 	if (!incomingIsLater) {
-		return { outcome: 'keep_existing', reason: 'Last-touch attribution: the existing touch is not older than the incoming one.' };
+		return {
+			outcome: 'keep_existing',
+			reason: 'Last-touch attribution: the existing touch is not older than the incoming one.',
+		};
 	}
-	return { outcome: 'switch_to_incoming', reason: 'Last-touch attribution: the latest referrer takes the referee over.' };
+	return {
+		outcome: 'switch_to_incoming',
+		reason: 'Last-touch attribution: the latest referrer takes the referee over.',
+	};
 }
-

@@ -1,7 +1,20 @@
 import { EngineError } from '../shared/errors';
-import { DEFAULT_MAX_ORDER_MINOR, parseCurrency, requireAmount, requireMaxOrderMinor, requireOrderAmount } from '../shared/money';
+import {
+	DEFAULT_MAX_ORDER_MINOR,
+	parseCurrency,
+	requireAmount,
+	requireMaxOrderMinor,
+	requireOrderAmount,
+} from '../shared/money';
 import type { ReferralStatus } from './lifecycle';
-import { describe, requireOneOf, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
+import {
+	describe,
+	requireOneOf,
+	requireRange,
+	requireRecord,
+	requireText,
+	requireTime,
+} from '../shared/guards';
 import { DAY_MS } from '../shared/time';
 
 /**
@@ -22,13 +35,21 @@ export interface Conversion {
  * than its ISO 4217 currency has, and at most the program's maximum (`maxOrderAmountMinor`, in
  * minor units; default 1,000,000,000 = 10,000,000.00 EUR). See engine/shared/money.ts.
  */
-export function validateConversion(input: unknown, settings: QualificationSettings = {}): Conversion {
+export function validateConversion(
+	input: unknown,
+	settings: QualificationSettings = {},
+): Conversion {
 	const raw = requireRecord(input, 'conversion');
 	const orderId = requireText(raw.orderId, 'orderId', 256);
 	const currency = parseCurrency(raw.currency);
 	return {
 		orderId,
-		amount: requireOrderAmount(raw.amount, currency, 'amount', settings.maxOrderAmountMinor ?? DEFAULT_MAX_ORDER_MINOR),
+		amount: requireOrderAmount(
+			raw.amount,
+			currency,
+			'amount',
+			settings.maxOrderAmountMinor ?? DEFAULT_MAX_ORDER_MINOR,
+		),
 		currency,
 		occurredAt: requireTime(raw.occurredAt, 'occurredAt'),
 	};
@@ -46,9 +67,22 @@ export interface QualificationSettings {
 export function validateQualificationSettings(input: unknown = {}): QualificationSettings {
 	const raw = input === undefined || input === null ? {} : requireRecord(input, 'qualification');
 	const settings: QualificationSettings = {};
-	if (raw.minOrderAmount !== undefined) settings.minOrderAmount = requireAmount(raw.minOrderAmount, 'minOrderAmount', { allowZero: true });
-	if (raw.qualifyWithinDays !== undefined) settings.qualifyWithinDays = requireRange(raw.qualifyWithinDays, 'qualifyWithinDays', 0.01, 3650);
-	if (raw.maxOrderAmountMinor !== undefined) settings.maxOrderAmountMinor = requireMaxOrderMinor(raw.maxOrderAmountMinor, 'maxOrderAmountMinor');
+	if (raw.minOrderAmount !== undefined)
+		settings.minOrderAmount = requireAmount(raw.minOrderAmount, 'minOrderAmount', {
+			allowZero: true,
+		});
+	if (raw.qualifyWithinDays !== undefined)
+		settings.qualifyWithinDays = requireRange(
+			raw.qualifyWithinDays,
+			'qualifyWithinDays',
+			0.01,
+			3650,
+		);
+	if (raw.maxOrderAmountMinor !== undefined)
+		settings.maxOrderAmountMinor = requireMaxOrderMinor(
+			raw.maxOrderAmountMinor,
+			'maxOrderAmountMinor',
+		);
 	return settings;
 }
 
@@ -71,10 +105,16 @@ export function qualificationFor(
 	settings: QualificationSettings = {},
 ): QualificationOutcome {
 	if (status === 'recorded') {
-		throw new EngineError('not_assessed', 'The referral has not been assessed yet; record it fully before qualifying it.', { field: 'status' });
+		throw new EngineError(
+			'not_assessed',
+			'The referral has not been assessed yet; record it fully before qualifying it.',
+			{ field: 'status' },
+		);
 	}
-	if (status === 'qualified') return { outcome: 'ignore', reason: `The referral is already ${status}.` };
-	if (status === 'rejected' || status === 'reversed') return { outcome: 'ignore', reason: `The referral was ${status}; it cannot qualify.` };
+	if (status === 'qualified')
+		return { outcome: 'ignore', reason: `The referral is already ${status}.` };
+	if (status === 'rejected' || status === 'reversed')
+		return { outcome: 'ignore', reason: `The referral was ${status}; it cannot qualify.` };
 	if (settings.minOrderAmount !== undefined && conversion.amount < settings.minOrderAmount) {
 		return {
 			outcome: 'ignore',
@@ -85,10 +125,16 @@ export function qualificationFor(
 		// The window has two ends: from the sign-up to N days after it. An order placed before the
 		// referee signed up was not brought by the referral.
 		if (conversion.occurredAt < signedUpAt) {
-			return { outcome: 'ignore', reason: `The order came before the sign-up; it must come within ${settings.qualifyWithinDays} days after it.` };
+			return {
+				outcome: 'ignore',
+				reason: `The order came before the sign-up; it must come within ${settings.qualifyWithinDays} days after it.`,
+			};
 		}
 		if (conversion.occurredAt - signedUpAt > settings.qualifyWithinDays * DAY_MS) {
-			return { outcome: 'ignore', reason: `The order came more than ${settings.qualifyWithinDays} days after sign-up.` };
+			return {
+				outcome: 'ignore',
+				reason: `The order came more than ${settings.qualifyWithinDays} days after sign-up.`,
+			};
 		}
 	}
 	if (status === 'flagged') return { outcome: 'hold', reason: HELD_FOR_REVIEW };
@@ -122,15 +168,26 @@ export function shouldReverse(
 	const orderAmount = requireAmount(refund.orderAmount, 'orderAmount', { allowZero: true });
 	const refunded = requireAmount(refund.refundedAmount, 'refundedAmount', { allowZero: true });
 	if (refunded > orderAmount) {
-		throw new EngineError('invalid_amount', `refundedAmount (${refunded}) cannot exceed orderAmount (${orderAmount}): give the total refunded so far, from 0 to ${orderAmount}.`, {
-			field: 'refundedAmount',
-		});
+		throw new EngineError(
+			'invalid_amount',
+			`refundedAmount (${refunded}) cannot exceed orderAmount (${orderAmount}): give the total refunded so far, from 0 to ${orderAmount}.`,
+			{
+				field: 'refundedAmount',
+			},
+		);
 	}
 	if (status !== 'qualified') {
-		return { reverse: false, reason: `The referral is ${status}; only qualified referrals are reversed.` };
+		return {
+			reverse: false,
+			reason: `The referral is ${status}; only qualified referrals are reversed.`,
+		};
 	}
 	if (refund.cancelled !== undefined && typeof refund.cancelled !== 'boolean') {
-		throw new EngineError('invalid_option', `cancelled must be true or false (got ${describe(refund.cancelled)}).`, { field: 'cancelled' });
+		throw new EngineError(
+			'invalid_option',
+			`cancelled must be true or false (got ${describe(refund.cancelled)}).`,
+			{ field: 'cancelled' },
+		);
 	}
 	if (refund.cancelled === true) return { reverse: true, reason: 'The order was cancelled.' };
 	if (refunded === 0) return { reverse: false, reason: 'Nothing was refunded.' };
@@ -138,7 +195,13 @@ export function shouldReverse(
 	if (policy === 'any_refund') return { reverse: true, reason: 'Part of the order was refunded.' };
 	const left = Number((orderAmount - refunded).toFixed(6));
 	if (settings.minOrderAmount !== undefined && left < settings.minOrderAmount) {
-		return { reverse: true, reason: `Part of the order was refunded; what is left (${left}) is below the qualifying minimum of ${settings.minOrderAmount}.` };
+		return {
+			reverse: true,
+			reason: `Part of the order was refunded; what is left (${left}) is below the qualifying minimum of ${settings.minOrderAmount}.`,
+		};
 	}
-	return { reverse: false, reason: `Only ${refunded} of ${orderAmount} was refunded; what is left still qualifies, so the referral stays qualified.` };
+	return {
+		reverse: false,
+		reason: `Only ${refunded} of ${orderAmount} was refunded; what is left still qualifies, so the referral stays qualified.`,
+	};
 }

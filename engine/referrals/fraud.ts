@@ -4,7 +4,15 @@ import { EngineError } from '../shared/errors';
 import { emailDomain, isValidEmail, mailboxKey } from '../shared/email';
 import { disposableDomainOf, type DisposableOptions } from './disposable';
 import type { ReasonCode, ReferralStatus } from './lifecycle';
-import { describe, isRecord, requireInteger, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
+import {
+	describe,
+	isRecord,
+	requireInteger,
+	requireRange,
+	requireRecord,
+	requireText,
+	requireTime,
+} from '../shared/guards';
 import { HOUR_MS } from '../shared/time';
 
 /**
@@ -119,50 +127,97 @@ export function validateFraudPolicy(input: unknown = {}): FraudPolicy {
 		(raw[key] === undefined ? DEFAULT_FRAUD_POLICY[key] : raw[key]) as FraudPolicy[K];
 
 	const checks = {} as Record<FraudCheck, CheckSetting>;
-	const rawChecks = raw.checks === undefined ? {} : wrap(() => requireRecord(raw.checks, 'checks'), 'checks');
+	const rawChecks =
+		raw.checks === undefined ? {} : wrap(() => requireRecord(raw.checks, 'checks'), 'checks');
 	for (const key of Object.keys(rawChecks)) {
 		if (!(FRAUD_CHECKS as readonly string[]).includes(key)) {
-			fail('checks', `checks has an unknown check "${key}"; known checks are ${FRAUD_CHECKS.join(', ')}.`);
+			fail(
+				'checks',
+				`checks has an unknown check "${key}"; known checks are ${FRAUD_CHECKS.join(', ')}.`,
+			);
 		}
 	}
 	for (const check of FRAUD_CHECKS) {
 		const given = rawChecks[check];
-		if (given !== undefined && !isRecord(given)) fail(`checks.${check}`, `checks.${check} must be an object with enabled and weight.`);
+		if (given !== undefined && !isRecord(given))
+			fail(`checks.${check}`, `checks.${check} must be an object with enabled and weight.`);
 		const g = (given ?? {}) as Partial<CheckSetting>;
 		const enabled = g.enabled ?? DEFAULT_FRAUD_POLICY.checks[check].enabled;
-		if (typeof enabled !== 'boolean') fail(`checks.${check}.enabled`, `checks.${check}.enabled must be true or false (got ${describe(enabled)}).`);
+		if (typeof enabled !== 'boolean')
+			fail(
+				`checks.${check}.enabled`,
+				`checks.${check}.enabled must be true or false (got ${describe(enabled)}).`,
+			);
 		const weight = wrap(
-			() => requireRange(g.weight ?? DEFAULT_FRAUD_POLICY.checks[check].weight, `checks.${check}.weight`, 0, 100),
+			() =>
+				requireRange(
+					g.weight ?? DEFAULT_FRAUD_POLICY.checks[check].weight,
+					`checks.${check}.weight`,
+					0,
+					100,
+				),
 			`checks.${check}.weight`,
 		);
 		checks[check] = { enabled, weight };
 	}
 
-	const flagThreshold = wrap(() => requireRange(pick('flagThreshold'), 'flagThreshold', 1, 100), 'flagThreshold');
-	const blockThreshold = wrap(() => requireRange(pick('blockThreshold'), 'blockThreshold', 1, 100), 'blockThreshold');
+	const flagThreshold = wrap(
+		() => requireRange(pick('flagThreshold'), 'flagThreshold', 1, 100),
+		'flagThreshold',
+	);
+	const blockThreshold = wrap(
+		() => requireRange(pick('blockThreshold'), 'blockThreshold', 1, 100),
+		'blockThreshold',
+	);
 	if (blockThreshold < flagThreshold) {
-		fail('blockThreshold', `blockThreshold (${blockThreshold}) must be at least flagThreshold (${flagThreshold}); otherwise nothing would ever be flagged.`);
+		fail(
+			'blockThreshold',
+			`blockThreshold (${blockThreshold}) must be at least flagThreshold (${flagThreshold}); otherwise nothing would ever be flagged.`,
+		);
 	}
 	const hours = (key: 'sameIpWindowHours' | 'sameDeviceWindowHours') =>
 		wrap(() => requireRange(pick(key), key, 0.1, 24 * 365), key);
 	const count = (key: 'sameIpAllowed' | 'sameDeviceAllowed', min: number) =>
 		wrap(() => requireInteger(pick(key), key, min, 1_000_000), key);
-	const velocityPerHour = wrap(() => requireInteger(pick('velocityPerHour'), 'velocityPerHour', 1, 1_000_000), 'velocityPerHour');
-	const velocityPerDay = wrap(() => requireInteger(pick('velocityPerDay'), 'velocityPerDay', 1, 1_000_000), 'velocityPerDay');
+	const velocityPerHour = wrap(
+		() => requireInteger(pick('velocityPerHour'), 'velocityPerHour', 1, 1_000_000),
+		'velocityPerHour',
+	);
+	const velocityPerDay = wrap(
+		() => requireInteger(pick('velocityPerDay'), 'velocityPerDay', 1, 1_000_000),
+		'velocityPerDay',
+	);
 	if (velocityPerDay < velocityPerHour) {
-		fail('velocityPerDay', `velocityPerDay (${velocityPerDay}) must be at least velocityPerHour (${velocityPerHour}).`);
+		fail(
+			'velocityPerDay',
+			`velocityPerDay (${velocityPerDay}) must be at least velocityPerHour (${velocityPerHour}).`,
+		);
 	}
 	const stripTags = pick('stripTagsForAllDomains');
-	if (typeof stripTags !== 'boolean') fail('stripTagsForAllDomains', `stripTagsForAllDomains must be true or false (got ${describe(stripTags)}).`);
+	if (typeof stripTags !== 'boolean')
+		fail(
+			'stripTagsForAllDomains',
+			`stripTagsForAllDomains must be true or false (got ${describe(stripTags)}).`,
+		);
 
-	const rawDisposable = raw.disposable === undefined ? {} : wrap(() => requireRecord(raw.disposable, 'disposable'), 'disposable');
+	const rawDisposable =
+		raw.disposable === undefined
+			? {}
+			: wrap(() => requireRecord(raw.disposable, 'disposable'), 'disposable');
 	const domains = (key: 'extraDomains' | 'allowDomains'): string[] => {
 		const list = rawDisposable[key] ?? [];
-		if (!Array.isArray(list)) fail(`disposable.${key}`, `disposable.${key} must be a list of domains.`);
+		if (!Array.isArray(list))
+			fail(`disposable.${key}`, `disposable.${key} must be a list of domains.`);
 		return (list as unknown[]).map((d, i) => {
-			const text = wrap(() => requireText(d, `disposable.${key}[${i}]`, 253), `disposable.${key}`).toLowerCase();
+			const text = wrap(
+				() => requireText(d, `disposable.${key}[${i}]`, 253),
+				`disposable.${key}`,
+			).toLowerCase();
 			if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(text)) {
-				fail(`disposable.${key}`, `disposable.${key} holds "${text}", which is not a domain like example.com.`);
+				fail(
+					`disposable.${key}`,
+					`disposable.${key} holds "${text}", which is not a domain like example.com.`,
+				);
 			}
 			return text;
 		});
@@ -178,7 +233,10 @@ export function validateFraudPolicy(input: unknown = {}): FraudPolicy {
 		sameDeviceAllowed: count('sameDeviceAllowed', 0),
 		velocityPerHour,
 		velocityPerDay,
-		ringMaxDepth: wrap(() => requireInteger(pick('ringMaxDepth'), 'ringMaxDepth', 1, 12), 'ringMaxDepth'),
+		ringMaxDepth: wrap(
+			() => requireInteger(pick('ringMaxDepth'), 'ringMaxDepth', 1, 12),
+			'ringMaxDepth',
+		),
 		stripTagsForAllDomains: stripTags,
 		disposable: { extraDomains: domains('extraDomains'), allowDomains: domains('allowDomains') },
 	};
@@ -256,7 +314,12 @@ export interface FraudInput {
 	graphEdges?: ReferralEdge[];
 }
 
-function fired(check: FraudCheck, reason: ReasonCode, policy: FraudPolicy, detail: string): FraudFinding {
+function fired(
+	check: FraudCheck,
+	reason: ReasonCode,
+	policy: FraudPolicy,
+	detail: string,
+): FraudFinding {
 	return { check, reason, score: policy.checks[check].weight, detail };
 }
 
@@ -279,7 +342,12 @@ function canonicalOrNull(email: string | undefined, policy: FraudPolicy): string
 export function checkSelfReferral(input: FraudInput, policy: FraudPolicy): FraudFinding | null {
 	const { referrer, referee } = input;
 	if (referee.id && referee.id === referrer.id) {
-		return fired('self_referral', 'self_referral', policy, 'The referee is the referrer (same participant id).');
+		return fired(
+			'self_referral',
+			'self_referral',
+			policy,
+			'The referee is the referrer (same participant id).',
+		);
 	}
 	const a = canonicalOrNull(referrer.email, policy);
 	const b = canonicalOrNull(referee.email, policy);
@@ -294,7 +362,12 @@ export function checkSelfReferral(input: FraudInput, policy: FraudPolicy): Fraud
 	const nameA = normaliseName(referrer.name);
 	const nameB = normaliseName(referee.name);
 	if (nameA && nameA === nameB && a && b && emailDomain(a) === emailDomain(b)) {
-		return fired('self_referral', 'self_referral', policy, 'Referrer and referee have the same name and the same email domain.');
+		return fired(
+			'self_referral',
+			'self_referral',
+			policy,
+			'Referrer and referee have the same name and the same email domain.',
+		);
 	}
 	return null;
 }
@@ -308,7 +381,12 @@ const CONVERTED: ReadonlySet<ReferralStatus> = new Set(['qualified', 'reversed']
  */
 export function checkDuplicateReferee(input: FraudInput, policy: FraudPolicy): FraudFinding | null {
 	if (input.referee.existingCustomer === true) {
-		return fired('duplicate_referee', 'duplicate_referee', policy, 'The referee was already a customer before this referral.');
+		return fired(
+			'duplicate_referee',
+			'duplicate_referee',
+			policy,
+			'The referee was already a customer before this referral.',
+		);
 	}
 	const converted = (input.refereePriorReferrals ?? []).filter(
 		(r) => r.referralId !== input.referralId && CONVERTED.has(r.status),
@@ -330,14 +408,23 @@ export function checkDisposableEmail(input: FraudInput, policy: FraudPolicy): Fr
 	const options: DisposableOptions = policy.disposable;
 	const listed = disposableDomainOf(emailDomain(email), options);
 	if (!listed) return null;
-	return fired('disposable_email', 'disposable_email', policy, `The referee's email domain is a disposable-email service (${listed}).`);
+	return fired(
+		'disposable_email',
+		'disposable_email',
+		policy,
+		`The referee's email domain is a disposable-email service (${listed}).`,
+	);
 }
 
-function nearby(signUps: NearbySignUp[] | undefined, input: FraudInput, windowHours: number): NearbySignUp[] {
+function nearby(
+	signUps: NearbySignUp[] | undefined,
+	input: FraudInput,
+	windowHours: number,
+): NearbySignUp[] {
 	const windowMs = windowHours * HOUR_MS;
-	return (signUps ?? []).filter(
-		(s) => s.referralId === undefined || s.referralId !== input.referralId,
-	).filter((s) => Math.abs(s.at - input.at) <= windowMs);
+	return (signUps ?? [])
+		.filter((s) => s.referralId === undefined || s.referralId !== input.referralId)
+		.filter((s) => Math.abs(s.at - input.at) <= windowMs);
 }
 
 function sameValue(a: string | undefined, b: string | undefined): boolean {
@@ -351,10 +438,16 @@ function sameValue(a: string | undefined, b: string | undefined): boolean {
  */
 export function checkSameIp(input: FraudInput, policy: FraudPolicy): FraudFinding | null {
 	if (sameValue(input.referrer.ipHash, input.referee.ipHash)) {
-		const finding = fired('same_ip', 'same_ip', policy, 'The referee signed up from the same ip address as the referrer.');
+		const finding = fired(
+			'same_ip',
+			'same_ip',
+			policy,
+			'The referee signed up from the same ip address as the referrer.',
+		);
 		if (sameValue(input.referrer.userAgentHash, input.referee.userAgentHash)) {
 			finding.score = Math.min(100, finding.score + USER_AGENT_WEIGHT);
-			finding.detail = 'The referee signed up from the same ip address as the referrer, with the same browser (user agent).';
+			finding.detail =
+				'The referee signed up from the same ip address as the referrer, with the same browser (user agent).';
 		}
 		return finding;
 	}
@@ -376,7 +469,12 @@ export function checkSameIp(input: FraudInput, policy: FraudPolicy): FraudFindin
  */
 export function checkSameDevice(input: FraudInput, policy: FraudPolicy): FraudFinding | null {
 	if (sameValue(input.referrer.deviceHash, input.referee.deviceHash)) {
-		return fired('same_device', 'same_device', policy, 'The referee signed up from the same device as the referrer (same device id).');
+		return fired(
+			'same_device',
+			'same_device',
+			policy,
+			'The referee signed up from the same device as the referrer (same device id).',
+		);
 	}
 	const others = nearby(input.sameDeviceSignUps, input, policy.sameDeviceWindowHours);
 	if (others.length > policy.sameDeviceAllowed) {
@@ -396,10 +494,20 @@ export function checkVelocity(input: FraudInput, policy: FraudPolicy): FraudFind
 	const hour = input.referrerRecent.lastHour + 1;
 	const day = input.referrerRecent.lastDay + 1;
 	if (hour > policy.velocityPerHour) {
-		return fired('velocity', 'velocity', policy, `The referrer recorded ${hour} referrals within an hour (limit ${policy.velocityPerHour}).`);
+		return fired(
+			'velocity',
+			'velocity',
+			policy,
+			`The referrer recorded ${hour} referrals within an hour (limit ${policy.velocityPerHour}).`,
+		);
 	}
 	if (day > policy.velocityPerDay) {
-		return fired('velocity', 'velocity', policy, `The referrer recorded ${day} referrals within a day (limit ${policy.velocityPerDay}).`);
+		return fired(
+			'velocity',
+			'velocity',
+			policy,
+			`The referrer recorded ${day} referrals within a day (limit ${policy.velocityPerDay}).`,
+		);
 	}
 	return null;
 }
@@ -409,7 +517,12 @@ export function checkVelocity(input: FraudInput, policy: FraudPolicy): FraudFind
  * closes a cycle (A→B→A, A→B→C→A, …). Breadth-first, so the shortest ring is reported; bounded by
  * `maxDepth` edges. Returns the ring as participant ids starting and ending with the referrer.
  */
-export function findRing(edges: readonly ReferralEdge[], referrerId: string, refereeId: string, maxDepth: number): string[] | null {
+export function findRing(
+	edges: readonly ReferralEdge[],
+	referrerId: string,
+	refereeId: string,
+	maxDepth: number,
+): string[] | null {
 	if (referrerId === refereeId) return null;
 	const next = new Map<string, string[]>();
 	for (const e of edges) {
@@ -427,7 +540,8 @@ export function findRing(edges: readonly ReferralEdge[], referrerId: string, ref
 				parent.set(child, node);
 				if (child === referrerId) {
 					const path: string[] = [];
-					for (let at: string | null = child; at !== null; at = parent.get(at) ?? null) path.unshift(at);
+					for (let at: string | null = child; at !== null; at = parent.get(at) ?? null)
+						path.unshift(at);
 					return [referrerId, ...path];
 				}
 				upcoming.push(child);
@@ -443,24 +557,40 @@ export function checkRing(input: FraudInput, policy: FraudPolicy): FraudFinding 
 	if (!refereeId || !input.graphEdges?.length) return null;
 	const ring = findRing(input.graphEdges, input.referrer.id, refereeId, policy.ringMaxDepth);
 	if (!ring) return null;
-	return fired('ring', 'ring', policy, `This referral closes a referral ring of ${ring.length - 1} participants: ${ring.join(' → ')}.`);
+	return fired(
+		'ring',
+		'ring',
+		policy,
+		`This referral closes a referral ring of ${ring.length - 1} participants: ${ring.join(' → ')}.`,
+	);
 }
 
 /** A code that is unknown, revoked, expired or used up cannot attribute a referral. */
 export function checkCode(code: CodeState | null | undefined, at: number): FraudFinding | null {
 	if (code === undefined) return null;
-	const hard = (reason: ReasonCode, detail: string): FraudFinding => ({ check: 'code', reason, score: 0, detail, hard: true });
-	if (code === null || code.status === 'unknown') return hard('unknown_code', 'The referral code does not exist in this program.');
+	const hard = (reason: ReasonCode, detail: string): FraudFinding => ({
+		check: 'code',
+		reason,
+		score: 0,
+		detail,
+		hard: true,
+	});
+	if (code === null || code.status === 'unknown')
+		return hard('unknown_code', 'The referral code does not exist in this program.');
 	if (code.status === 'revoked') return hard('code_revoked', 'The referral code was revoked.');
 	if (code.status === 'expired' || (code.expiresAt !== undefined && code.expiresAt <= at)) {
 		return hard('code_expired', 'The referral code had expired at sign-up time.');
 	}
 	// Used up counts as expired publicly: the contract has no separate reason for it.
-	if (code.status === 'exhausted') return hard('code_expired', 'The referral code has reached its maximum number of uses.');
+	if (code.status === 'exhausted')
+		return hard('code_expired', 'The referral code has reached its maximum number of uses.');
 	return null;
 }
 
-const CHECK_FUNCTIONS: Record<FraudCheck, (input: FraudInput, policy: FraudPolicy) => FraudFinding | null> = {
+const CHECK_FUNCTIONS: Record<
+	FraudCheck,
+	(input: FraudInput, policy: FraudPolicy) => FraudFinding | null
+> = {
 	self_referral: checkSelfReferral,
 	duplicate_referee: checkDuplicateReferee,
 	disposable_email: checkDisposableEmail,
@@ -491,18 +621,31 @@ function validateInput(input: unknown): FraudInput {
 		requireInteger(recent.lastHour, 'referrerRecent.lastHour', 0);
 		requireInteger(recent.lastDay, 'referrerRecent.lastDay', 0);
 	}
-	for (const key of ['refereePriorReferrals', 'sameIpSignUps', 'sameDeviceSignUps', 'graphEdges'] as const) {
+	for (const key of [
+		'refereePriorReferrals',
+		'sameIpSignUps',
+		'sameDeviceSignUps',
+		'graphEdges',
+	] as const) {
 		if (raw[key] !== undefined && !Array.isArray(raw[key])) {
-			throw new EngineError('invalid_input', `${key} must be a list (got ${describe(raw[key])}).`, { field: key });
+			throw new EngineError('invalid_input', `${key} must be a list (got ${describe(raw[key])}).`, {
+				field: key,
+			});
 		}
 	}
 	return { ...(raw as unknown as FraudInput), at: requireTime(raw.at, 'at') };
 }
 
 /** Runs every enabled check and decides. The policy should come from validateFraudPolicy (done here if not). */
-export function assessReferral(input: FraudInput, policy: FraudPolicy | FraudPolicyInput = DEFAULT_FRAUD_POLICY): FraudAssessment {
+export function assessReferral(
+	input: FraudInput,
+	policy: FraudPolicy | FraudPolicyInput = DEFAULT_FRAUD_POLICY,
+): FraudAssessment {
 	// Nodes validate once per execution; a policy that already passed is not checked again per item.
-	const p = policy === DEFAULT_FRAUD_POLICY || VALIDATED.has(policy) ? (policy as FraudPolicy) : validateFraudPolicy(policy);
+	const p =
+		policy === DEFAULT_FRAUD_POLICY || VALIDATED.has(policy)
+			? (policy as FraudPolicy)
+			: validateFraudPolicy(policy);
 	const data = validateInput(input);
 	const reasons: FraudFinding[] = [];
 	const code = checkCode(data.code, data.at);
@@ -512,7 +655,10 @@ export function assessReferral(input: FraudInput, policy: FraudPolicy | FraudPol
 		const finding = CHECK_FUNCTIONS[check](data, p);
 		if (finding) reasons.push(finding);
 	}
-	const riskScore = Math.min(100, reasons.reduce((sum, r) => sum + r.score, 0));
+	const riskScore = Math.min(
+		100,
+		reasons.reduce((sum, r) => sum + r.score, 0),
+	);
 	let decision: FraudDecision = 'allow';
 	if (reasons.some((r) => r.hard) || riskScore >= p.blockThreshold) decision = 'block';
 	else if (riskScore >= p.flagThreshold) decision = 'flag';
@@ -541,11 +687,19 @@ export function normaliseIp(ip: string): string {
  */
 export function hashIdentifier(kind: IdentifierKind, value: string, salt: string): string {
 	if (typeof salt !== 'string' || salt.length < 16) {
-		throw new EngineError('weak_salt', 'salt must be a secret text of at least 16 characters (set it once per program or ledger and keep it).', {
-			field: 'salt',
-		});
+		throw new EngineError(
+			'weak_salt',
+			'salt must be a secret text of at least 16 characters (set it once per program or ledger and keep it).',
+			{
+				field: 'salt',
+			},
+		);
 	}
-	const text = requireText(value, kind === 'ip' ? 'ip' : kind === 'user_agent' ? 'userAgent' : 'device', 4096);
+	const text = requireText(
+		value,
+		kind === 'ip' ? 'ip' : kind === 'user_agent' ? 'userAgent' : 'device',
+		4096,
+	);
 	const canonical = kind === 'ip' ? normaliseIp(text) : text;
 	return createHmac('sha256', salt).update(`${kind}\u0000${canonical}`).digest('hex');
 }

@@ -5,7 +5,14 @@
  * share, metrics) stay in their own modules; only what callers outside engine/referrals use is here.
  */
 export { ReferralService, type ServiceOptions } from './service';
-export type { AssessmentView, IdentityInput, ParticipantView, ReferralDetail, ReferralSummary, Warning } from './views';
+export type {
+	AssessmentView,
+	IdentityInput,
+	ParticipantView,
+	ReferralDetail,
+	ReferralSummary,
+	Warning,
+} from './views';
 export type { SignUpInput, SignUpOutcome } from './signUp';
 export type { ConversionInput, ConversionOutcome, TransitionOutcome } from './transitions';
 export type { ParticipantStats, PrivateLinkView } from './participants';
@@ -18,8 +25,20 @@ export {
 	type ReferralProgramView,
 	type ShareSettings,
 } from './programs';
-export { referralLeaderboard, referralStats, type LeaderboardInput, type LeaderboardLine, type StatsInput, type StatsOutcome } from './stats';
-export { issueReferralCode, CODE_OWNER_KINDS, type CodeOwnerKind, type IssueReferralCodeInput } from './issue';
+export {
+	referralLeaderboard,
+	referralStats,
+	type LeaderboardInput,
+	type LeaderboardLine,
+	type StatsInput,
+	type StatsOutcome,
+} from './stats';
+export {
+	issueReferralCode,
+	CODE_OWNER_KINDS,
+	type CodeOwnerKind,
+	type IssueReferralCodeInput,
+} from './issue';
 export { FRAUD_CHECKS } from './fraud';
 export type { CustomerRow } from './metrics';
 // For engine/refunds, which composes referrals and rewards (see eslint.config.mjs: neither imports the other).

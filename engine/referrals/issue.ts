@@ -35,38 +35,74 @@ export interface IssueReferralCodeInput {
 }
 
 /** The owner's participant id; an owner named by email or external ID who is not enrolled yet is enrolled. */
-async function ownerId(ledger: LedgerStore, programId: string, ownerBy: string, value: unknown): Promise<Id | undefined> {
+async function ownerId(
+	ledger: LedgerStore,
+	programId: string,
+	ownerBy: string,
+	value: unknown,
+): Promise<Id | undefined> {
 	if (ownerBy === 'none') return undefined;
 	if (value === undefined || value === null || value === '') {
-		throw new EngineError('required', 'The owner field is empty; every item needs the owner it names in Owner Field', { field: 'ownerField' });
+		throw new EngineError(
+			'required',
+			'The owner field is empty; every item needs the owner it names in Owner Field',
+			{ field: 'ownerField' },
+		);
 	}
 	if (ownerBy === 'id') {
 		if (typeof value !== 'number' && typeof value !== 'string') {
-			throw new EngineError('invalid_type', 'The owner field must hold a participant ID (a number)', { field: 'ownerField' });
+			throw new EngineError(
+				'invalid_type',
+				'The owner field must hold a participant ID (a number)',
+				{ field: 'ownerField' },
+			);
 		}
 		return value;
 	}
 	if (typeof value !== 'string') {
-		throw new EngineError('invalid_type', `The owner field must hold text (an ${ownerBy === 'email' ? 'email address' : 'external ID'}), got ${typeof value}`, { field: 'ownerField' });
+		throw new EngineError(
+			'invalid_type',
+			`The owner field must hold text (an ${ownerBy === 'email' ? 'email address' : 'external ID'}), got ${typeof value}`,
+			{ field: 'ownerField' },
+		);
 	}
-	const { participant } = await ledger.enrolParticipant(ownerBy === 'email' ? { programId, email: value } : { programId, externalId: value });
+	const { participant } = await ledger.enrolParticipant(
+		ownerBy === 'email' ? { programId, email: value } : { programId, externalId: value },
+	);
 	return participant.id;
 }
 
 /** Issues the code (see above): the owner first (enrolled if need be), then its limits, then the vanity code if one was asked for. */
-export async function issueReferralCode(ledger: LedgerStore, input: IssueReferralCodeInput): Promise<IssueCodeResult> {
+export async function issueReferralCode(
+	ledger: LedgerStore,
+	input: IssueReferralCodeInput,
+): Promise<IssueCodeResult> {
 	const { programId, generator, expiresInDays: days, maxUses } = input;
-	const owner = await ownerId(ledger, programId, input.ownerBy, input.ownerBy === 'none' ? undefined : input.owner);
-	if (typeof days !== 'number' || days < 0) throw new EngineError('invalid_value', 'Expires After (Days) must be 0 (never) or more', { field: 'expiresInDays' });
+	const owner = await ownerId(
+		ledger,
+		programId,
+		input.ownerBy,
+		input.ownerBy === 'none' ? undefined : input.owner,
+	);
+	if (typeof days !== 'number' || days < 0)
+		throw new EngineError('invalid_value', 'Expires After (Days) must be 0 (never) or more', {
+			field: 'expiresInDays',
+		});
 	if (typeof maxUses !== 'number' || maxUses < 0 || !Number.isInteger(maxUses)) {
-		throw new EngineError('invalid_value', 'Max Uses must be a whole number, 0 for no limit', { field: 'maxUses' });
+		throw new EngineError('invalid_value', 'Max Uses must be a whole number, 0 for no limit', {
+			field: 'maxUses',
+		});
 	}
 	const requested = input.vanityCode;
 	let vanity: string | undefined;
 	if (requested !== undefined && requested !== null && requested !== '') {
 		const check = checkVanityCode(generator.format, requested);
 		if (!check.valid || !check.canonical) {
-			throw new EngineError('invalid_vanity_code', `The requested code "${String(requested)}" cannot be used: ${check.reasons.join('; ')}`, { field: 'vanityField' });
+			throw new EngineError(
+				'invalid_vanity_code',
+				`The requested code "${String(requested)}" cannot be used: ${check.reasons.join('; ')}`,
+				{ field: 'vanityField' },
+			);
 		}
 		vanity = check.canonical;
 	}

@@ -34,7 +34,13 @@ export const REFERRAL_STATUSES = [
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
 
 /** The statuses of the public webhook contract. */
-export const PUBLIC_REFERRAL_STATUSES = ['pending', 'flagged', 'rejected', 'qualified', 'reversed'] as const;
+export const PUBLIC_REFERRAL_STATUSES = [
+	'pending',
+	'flagged',
+	'rejected',
+	'qualified',
+	'reversed',
+] as const;
 export type PublicReferralStatus = (typeof PUBLIC_REFERRAL_STATUSES)[number];
 
 /** The reason codes of the public webhook contract. */
@@ -144,10 +150,14 @@ function illegal(from: ReferralStatus, attempted: string): EngineError {
 		targets.length === 0
 			? `"${from}" is final, nothing can follow it`
 			: `from "${from}" a referral can only go to ${targets.map((t) => `"${t}"`).join(', ')}`;
-	return new EngineError('illegal_transition', `A referral cannot go from "${from}" to ${attempted}: ${legal}.`, {
-		field: 'status',
-		details: { from, attempted, legalTargets: targets },
-	});
+	return new EngineError(
+		'illegal_transition',
+		`A referral cannot go from "${from}" to ${attempted}: ${legal}.`,
+		{
+			field: 'status',
+			details: { from, attempted, legalTargets: targets },
+		},
+	);
 }
 
 /** Throws `illegal_transition` unless from → to is in the table; returns the event name of the move. */

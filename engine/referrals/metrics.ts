@@ -106,7 +106,9 @@ export function funnelFrom(statusCounts: StatusCounts): Funnel {
 	const n: Record<ReferralStatus, number> = {} as Record<ReferralStatus, number>;
 	for (const key of Object.keys(counts)) {
 		if (!(REFERRAL_STATUSES as readonly string[]).includes(key)) {
-			throw new EngineError('unknown_status', `statusCounts has an unknown status "${key}".`, { field: 'statusCounts' });
+			throw new EngineError('unknown_status', `statusCounts has an unknown status "${key}".`, {
+				field: 'statusCounts',
+			});
 		}
 	}
 	for (const s of REFERRAL_STATUSES) n[s] = requireInteger(counts[s] ?? 0, `statusCounts.${s}`, 0);
@@ -154,13 +156,19 @@ export function programStats(input: ProgramStatsInput): ProgramStats {
 	const customers = requireInteger(raw.customers, 'customers', 0);
 	const referrers = requireInteger(raw.referrers, 'referrers', 0);
 	if (referrers > customers) {
-		throw new EngineError('invalid_number', `referrers (${referrers}) cannot exceed customers (${customers}).`, { field: 'referrers' });
+		throw new EngineError(
+			'invalid_number',
+			`referrers (${referrers}) cannot exceed customers (${customers}).`,
+			{ field: 'referrers' },
+		);
 	}
 	const funnel = funnelFrom(input.statusCounts);
 	const valid = funnel.recorded - funnel.rejected;
 
 	const invitesTracked = input.invitesSent !== undefined;
-	const invites = invitesTracked ? requireInteger(input.invitesSent, 'invitesSent', 0) : funnel.recorded;
+	const invites = invitesTracked
+		? requireInteger(input.invitesSent, 'invitesSent', 0)
+		: funnel.recorded;
 	const kFactor =
 		customers > 0
 			? {
@@ -177,13 +185,19 @@ export function programStats(input: ProgramStatsInput): ProgramStats {
 		const signedUp = requireTime(row.signedUpAt, `conversions[${i}].signedUpAt`);
 		const qualified = requireTime(row.qualifiedAt, `conversions[${i}].qualifiedAt`);
 		if (qualified < signedUp) {
-			throw new EngineError('invalid_time', `conversions[${i}] qualified before it signed up.`, { field: 'qualifiedAt' });
+			throw new EngineError('invalid_time', `conversions[${i}] qualified before it signed up.`, {
+				field: 'qualifiedAt',
+			});
 		}
 		durations.push(qualified - signedUp);
 		if (row.amount !== undefined && row.reversed !== true) {
 			const currency = parseCurrency(row.currency, `conversions[${i}].currency`);
 			const amount = requireAmount(row.amount, `conversions[${i}].amount`, { allowZero: true });
-			revenueMinor.set(currency, (revenueMinor.get(currency) ?? 0) + toMinorUnits(amount, currency, `conversions[${i}].amount`));
+			revenueMinor.set(
+				currency,
+				(revenueMinor.get(currency) ?? 0) +
+					toMinorUnits(amount, currency, `conversions[${i}].amount`),
+			);
 		}
 	});
 	const referredRevenue: Record<string, number> = {};
@@ -205,9 +219,14 @@ export function programStats(input: ProgramStatsInput): ProgramStats {
 	if (input.customerRows?.length) {
 		input.customerRows.forEach((r, i) => {
 			if (typeof r.referred !== 'boolean') {
-				throw new EngineError('invalid_input', `customerRows[${i}].referred must be true or false.`, { field: 'referred' });
+				throw new EngineError(
+					'invalid_input',
+					`customerRows[${i}].referred must be true or false.`,
+					{ field: 'referred' },
+				);
 			}
-			if (r.revenue !== undefined) requireAmount(r.revenue, `customerRows[${i}].revenue`, { allowZero: true });
+			if (r.revenue !== undefined)
+				requireAmount(r.revenue, `customerRows[${i}].revenue`, { allowZero: true });
 		});
 		const referred = groupStats(input.customerRows.filter((r) => r.referred));
 		const nonReferred = groupStats(input.customerRows.filter((r) => !r.referred));
@@ -233,7 +252,11 @@ export function programStats(input: ProgramStatsInput): ProgramStats {
 		referredRevenue,
 		timeToConvert:
 			durations.length > 0
-				? { count: durations.length, meanMs: durations.reduce((a, b) => a + b, 0) / durations.length, medianMs: median(durations) }
+				? {
+						count: durations.length,
+						meanMs: durations.reduce((a, b) => a + b, 0) / durations.length,
+						medianMs: median(durations),
+					}
 				: null,
 		referralCac,
 		referredVsNonReferred: comparison,
@@ -257,16 +280,23 @@ export type Ranked<T> = T & { rank: number };
  * With `limit`, everyone ranked within the top `limit` is kept, so a tie at the cut-off is
  * not broken arbitrarily (top 3 may list four participants).
  */
-export function rankLeaderboard<T extends LeaderboardEntry>(rows: readonly T[], limit?: number): Array<Ranked<T>> {
+export function rankLeaderboard<T extends LeaderboardEntry>(
+	rows: readonly T[],
+	limit?: number,
+): Array<Ranked<T>> {
 	if (limit !== undefined) requireInteger(limit, 'limit', 1, 10_000);
 	rows.forEach((r, i) => {
 		requireText(r.participantId, `rows[${i}].participantId`);
 		if (typeof r.value !== 'number' || !Number.isFinite(r.value)) {
-			throw new EngineError('invalid_number', `rows[${i}].value must be a finite number.`, { field: 'value' });
+			throw new EngineError('invalid_number', `rows[${i}].value must be a finite number.`, {
+				field: 'value',
+			});
 		}
 	});
 	const sorted = [...rows].sort(
-		(a, b) => b.value - a.value || (a.participantId < b.participantId ? -1 : a.participantId > b.participantId ? 1 : 0),
+		(a, b) =>
+			b.value - a.value ||
+			(a.participantId < b.participantId ? -1 : a.participantId > b.participantId ? 1 : 0),
 	);
 	const ranked: Array<Ranked<T>> = [];
 	sorted.forEach((row, i) => {

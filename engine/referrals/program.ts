@@ -1,5 +1,10 @@
 import { validateAttributionSettings, type AttributionSettings } from './attribution';
-import { REFUND_POLICIES, validateQualificationSettings, type QualificationSettings, type RefundPolicy } from './conversion';
+import {
+	REFUND_POLICIES,
+	validateQualificationSettings,
+	type QualificationSettings,
+	type RefundPolicy,
+} from './conversion';
 import { validateFraudPolicy, type FraudPolicy } from './fraud';
 import { requireOneOf, requireRecord, requireText } from '../shared/guards';
 
@@ -24,6 +29,9 @@ export function validateReferralProgram(input: unknown): ReferralProgramSettings
 		attribution: validateAttributionSettings(raw.attribution),
 		fraudPolicy: validateFraudPolicy(raw.fraudPolicy),
 		qualification: validateQualificationSettings(raw.qualification),
-		refundPolicy: raw.refundPolicy === undefined ? 'any_refund' : requireOneOf(raw.refundPolicy, 'refundPolicy', REFUND_POLICIES),
+		refundPolicy:
+			raw.refundPolicy === undefined
+				? 'any_refund'
+				: requireOneOf(raw.refundPolicy, 'refundPolicy', REFUND_POLICIES),
 	};
 }

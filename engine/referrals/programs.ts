@@ -63,14 +63,29 @@ const SALT = 'hashSalt';
 
 function stored(program: ProgramRecord | null): StoredSettings | undefined {
 	const value = program?.settings?.[SETTINGS_KEY];
-	return isRecord(value) && isRecord(value.input) ? (value as unknown as StoredSettings) : undefined;
+	return isRecord(value) && isRecord(value.input)
+		? (value as unknown as StoredSettings)
+		: undefined;
 }
 
 function checkShare(share: unknown, generator: CodeGenerator): ShareSettings {
 	if (share === undefined || share === null) return {};
-	if (!isRecord(share)) throw new EngineError('invalid_object', 'share must be an object with baseUrl and utm settings.', { field: 'share' });
+	if (!isRecord(share))
+		throw new EngineError(
+			'invalid_object',
+			'share must be an object with baseUrl and utm settings.',
+			{ field: 'share' },
+		);
 	const out: ShareSettings = {};
-	for (const key of ['baseUrl', 'codeParameter', 'utmSource', 'utmMedium', 'utmCampaign', 'utmContent', 'utmTerm'] as const) {
+	for (const key of [
+		'baseUrl',
+		'codeParameter',
+		'utmSource',
+		'utmMedium',
+		'utmCampaign',
+		'utmContent',
+		'utmTerm',
+	] as const) {
 		const value = share[key];
 		if (value === undefined || value === null || value === '') continue;
 		out[key] = requireText(value, key, 2048);
@@ -81,12 +96,18 @@ function checkShare(share: unknown, generator: CodeGenerator): ShareSettings {
 }
 
 /** Checks a program form completely (rules, code format, share link); throws naming the field. */
-export function validateProgramInput(input: ReferralProgramInput): { config: ReferralProgramConfig; generator: CodeGenerator } {
+export function validateProgramInput(input: ReferralProgramInput): {
+	config: ReferralProgramConfig;
+	generator: CodeGenerator;
+} {
 	const rules = validateReferralProgram(input);
 	const codeFormat = input.codeFormat ?? {};
 	const generator = new CodeGenerator(codeFormat);
 	const share = checkShare(input.share, generator);
-	const name = input.name === undefined || input.name === '' ? rules.programId : requireText(input.name, 'name', 256);
+	const name =
+		input.name === undefined || input.name === ''
+			? rules.programId
+			: requireText(input.name, 'name', 256);
 	const smsCountries = parseSmsCountries(input.smsCountries);
 	return { config: { ...rules, name, codeFormat, share, smsCountries }, generator };
 }
@@ -96,17 +117,28 @@ export function validateProgramInput(input: ReferralProgramInput): { config: Ref
  * the settings, which anyone reading the program row sees); the first writer wins, so racing first
  * saves all end up with the same one. A salt an older version kept in the settings is claimed as is.
  */
-async function saltOf(ledger: LedgerStore, programId: string, legacy: string | undefined): Promise<string> {
+async function saltOf(
+	ledger: LedgerStore,
+	programId: string,
+	legacy: string | undefined,
+): Promise<string> {
 	const known = await ledger.getProgramSecret({ programId, name: SALT });
 	if (known !== null) return known;
-	return await ledger.claimProgramSecret({ programId, name: SALT, candidate: legacy ?? randomBytes(32).toString('hex') });
+	return await ledger.claimProgramSecret({
+		programId,
+		name: SALT,
+		candidate: legacy ?? randomBytes(32).toString('hex'),
+	});
 }
 
 /**
  * Creates or updates a program. The salt is made once, when the program first gets referral
  * settings, and kept on every later update (changing it would make old hashes unmatchable).
  */
-export async function saveReferralProgram(ledger: LedgerStore, input: ReferralProgramInput): Promise<{ program: ReferralProgramView; created: boolean }> {
+export async function saveReferralProgram(
+	ledger: LedgerStore,
+	input: ReferralProgramInput,
+): Promise<{ program: ReferralProgramView; created: boolean }> {
 	const { config } = validateProgramInput(input);
 	const existing = await ledger.getProgram(config.programId);
 	const previous = stored(existing);
@@ -117,7 +149,10 @@ export async function saveReferralProgram(ledger: LedgerStore, input: ReferralPr
 	await ledger.ensureProgram({
 		id: config.programId,
 		name: config.name,
-		settings: { ...(existing?.settings ?? {}), [SETTINGS_KEY]: settings as unknown as Record<string, unknown> },
+		settings: {
+			...(existing?.settings ?? {}),
+			[SETTINGS_KEY]: settings as unknown as Record<string, unknown>,
+		},
 	});
 	return { program: config, created: previous === undefined };
 }
@@ -127,17 +162,33 @@ export async function saveReferralProgram(ledger: LedgerStore, input: ReferralPr
  * node) gets the defaults and its salt now; the salt is write-once in the ledger, so two
  * executions doing that at the same moment agree on it.
  */
-export async function loadReferralProgram(ledger: LedgerStore, programId: string): Promise<LoadedProgram> {
+export async function loadReferralProgram(
+	ledger: LedgerStore,
+	programId: string,
+): Promise<LoadedProgram> {
 	const id = requireText(programId, 'program', 128);
 	let program = await ledger.getProgram(id);
 	let settings = stored(program);
 	if (!settings || settings.hashSalt !== undefined) {
 		// No referral settings yet (defaults are stored now), or an older row with the salt beside them (moved out now).
-		await saveReferralProgram(ledger, { ...(settings?.input ?? {}), programId: id, name: program?.name });
+		await saveReferralProgram(ledger, {
+			...(settings?.input ?? {}),
+			programId: id,
+			name: program?.name,
+		});
 		program = await ledger.getProgram(id);
 		settings = stored(program);
-		if (!settings) throw new EngineError('ledger_internal', `The settings of program "${id}" could not be stored; retry.`, { field: 'program' });
+		if (!settings)
+			throw new EngineError(
+				'ledger_internal',
+				`The settings of program "${id}" could not be stored; retry.`,
+				{ field: 'program' },
+			);
 	}
-	const { config, generator } = validateProgramInput({ ...settings.input, programId: id, name: program?.name });
+	const { config, generator } = validateProgramInput({
+		...settings.input,
+		programId: id,
+		name: program?.name,
+	});
 	return { config, generator, salt: await saltOf(ledger, id, undefined) };
 }

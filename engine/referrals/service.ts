@@ -11,8 +11,22 @@ import {
 	type PrivateLinkView,
 } from './participants';
 import { loadReferralProgram, type LoadedProgram } from './programs';
-import { canonicalCode, enrol, recordReferral, type SignUpInput, type SignUpOutcome } from './signUp';
-import { approve, flag, qualify, reject, type ConversionInput, type ConversionOutcome, type TransitionOutcome } from './transitions';
+import {
+	canonicalCode,
+	enrol,
+	recordReferral,
+	type SignUpInput,
+	type SignUpOutcome,
+} from './signUp';
+import {
+	approve,
+	flag,
+	qualify,
+	reject,
+	type ConversionInput,
+	type ConversionOutcome,
+	type TransitionOutcome,
+} from './transitions';
 import {
 	detail,
 	getReferral,
@@ -146,7 +160,9 @@ export class ReferralService {
 	// ---------------------------------------------------------------- participants (participants.ts)
 
 	/** The participant with their code and standing: referrals, qualified ones, points, tier, badges and leaderboard rank. */
-	async getParticipant(query: ParticipantQuery): Promise<{ participant: ParticipantView; stats: ParticipantStats }> {
+	async getParticipant(
+		query: ParticipantQuery,
+	): Promise<{ participant: ParticipantView; stats: ParticipantStats }> {
 		return await getParticipant(this.ctx, query);
 	}
 
@@ -156,26 +172,50 @@ export class ReferralService {
 	 */
 	async privateLink(query: ParticipantQuery, options: LinkOptions): Promise<PrivateLinkView>;
 	/** With `ifNotEnrolled: 'null'`: null for nobody enrolled, instead of `unknown_participant`. */
-	async privateLink(query: ParticipantQuery, options: LinkOptions & { ifNotEnrolled: 'null' | 'error' }): Promise<PrivateLinkView | null>;
-	async privateLink(query: ParticipantQuery, options: LinkOptions & { ifNotEnrolled?: 'null' | 'error' }): Promise<PrivateLinkView | null> {
-		return await privateLink(this.ctx, query, options as LinkOptions & { ifNotEnrolled: 'null' | 'error' });
+	async privateLink(
+		query: ParticipantQuery,
+		options: LinkOptions & { ifNotEnrolled: 'null' | 'error' },
+	): Promise<PrivateLinkView | null>;
+	async privateLink(
+		query: ParticipantQuery,
+		options: LinkOptions & { ifNotEnrolled?: 'null' | 'error' },
+	): Promise<PrivateLinkView | null> {
+		return await privateLink(
+			this.ctx,
+			query,
+			options as LinkOptions & { ifNotEnrolled: 'null' | 'error' },
+		);
 	}
 
 	/** getParticipant for the holder of a private status link; `invalid_link` (field token) when it is forged, altered, expired or of another program. */
-	async getParticipantByLink(token: unknown, options: { secrets: LinkSecrets; now?: number }): Promise<{ participant: ParticipantView; stats: ParticipantStats; link: { expiresAt: string } }> {
+	async getParticipantByLink(
+		token: unknown,
+		options: { secrets: LinkSecrets; now?: number },
+	): Promise<{
+		participant: ParticipantView;
+		stats: ParticipantStats;
+		link: { expiresAt: string };
+	}> {
 		return await getParticipantByLink(this.ctx, token, options);
 	}
 
-	async updateParticipant(query: ParticipantQuery, changes: IdentityInput): Promise<ParticipantView> {
+	async updateParticipant(
+		query: ParticipantQuery,
+		changes: IdentityInput,
+	): Promise<ParticipantView> {
 		return await updateParticipant(this.ctx, query, changes);
 	}
 
-	async listParticipants(filter: Parameters<typeof listParticipants>[1]): Promise<ParticipantView[]> {
+	async listParticipants(
+		filter: Parameters<typeof listParticipants>[1],
+	): Promise<ParticipantView[]> {
 		return await listParticipants(this.ctx, filter);
 	}
 
 	/** GDPR erasure: personal data and ip/device hashes go, referrals, points and counts stay. */
-	async eraseParticipant(query: ParticipantQuery): Promise<{ participantId: number; erased: true; erasedAt: string }> {
+	async eraseParticipant(
+		query: ParticipantQuery,
+	): Promise<{ participantId: number; erased: true; erasedAt: string }> {
 		return await eraseParticipant(this.ctx, query);
 	}
 }

@@ -24,12 +24,20 @@ function parseBase(baseUrl: unknown): URL {
 	try {
 		url = new URL(text);
 	} catch {
-		throw new EngineError('invalid_url', `baseUrl must be a full web address such as https://example.com/join (got ${describe(text)}).`, {
-			field: 'baseUrl',
-		});
+		throw new EngineError(
+			'invalid_url',
+			`baseUrl must be a full web address such as https://example.com/join (got ${describe(text)}).`,
+			{
+				field: 'baseUrl',
+			},
+		);
 	}
 	if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-		throw new EngineError('invalid_url', `baseUrl must start with https:// or http:// (got ${url.protocol}).`, { field: 'baseUrl' });
+		throw new EngineError(
+			'invalid_url',
+			`baseUrl must start with https:// or http:// (got ${url.protocol}).`,
+			{ field: 'baseUrl' },
+		);
 	}
 	return url;
 }
@@ -50,7 +58,11 @@ function codeParameterOf(options: ShareUrlOptions): string {
  * The share URL. Existing query parameters and the fragment of `baseUrl` are kept; the code and
  * any given utm_* replace parameters of the same name. Empty utm values are left out.
  */
-export function buildShareUrl(baseUrl: string, code: string, options: ShareUrlOptions = {}): string {
+export function buildShareUrl(
+	baseUrl: string,
+	code: string,
+	options: ShareUrlOptions = {},
+): string {
 	const url = parseBase(baseUrl);
 	const param = codeParameterOf(options);
 	url.searchParams.set(param, requireText(code, 'code', 256));
@@ -74,7 +86,10 @@ export interface ParsedShareUrl {
 }
 
 /** Reads the code and utm_* back from a landing URL (e.g. a page view the site forwards). */
-export function parseShareUrl(url: string, options: Pick<ShareUrlOptions, 'codeParameter'> = {}): ParsedShareUrl {
+export function parseShareUrl(
+	url: string,
+	options: Pick<ShareUrlOptions, 'codeParameter'> = {},
+): ParsedShareUrl {
 	const parsed = parseBase(url);
 	const param = codeParameterOf(options);
 	const utm: Record<string, string> = {};

@@ -5,8 +5,19 @@ import { describe, isRecord, requireTime } from '../shared/guards';
 import { HOUR_MS, MINUTE_MS } from '../shared/time';
 import type { CodeRecord, Id, ParticipantRecord, ReferralRecord } from '../ledger/store';
 import { resolveRepeatArrival } from './attribution';
-import { assessReferral, hashIdentifier, type FraudAssessment, type NearbySignUp, type ReferralEdge } from './fraud';
-import { assertTransition, parseReferralStatus, statusForDecision, type ReasonCode } from './lifecycle';
+import {
+	assessReferral,
+	hashIdentifier,
+	type FraudAssessment,
+	type NearbySignUp,
+	type ReferralEdge,
+} from './fraud';
+import {
+	assertTransition,
+	parseReferralStatus,
+	statusForDecision,
+	type ReasonCode,
+} from './lifecycle';
 import {
 	assessmentView,
 	codeOf,
@@ -75,10 +86,16 @@ const SAME_SIGNUP_GRACE_MS = 10 * MINUTE_MS;
 /** Statuses in which a referee may still move to another referrer (nothing was earned yet). */
 const REASSIGNABLE = ['pending', 'flagged'];
 
-async function enrolOnly(ctx: ReferralContext, input: IdentityInput & { smsConsent?: boolean }, hashes: Hashes, signUpKey: string) {
+async function enrolOnly(
+	ctx: ReferralContext,
+	input: IdentityInput & { smsConsent?: boolean },
+	hashes: Hashes,
+	signUpKey: string,
+) {
 	const { email, externalId } = identity(input);
 	const metadata = input.metadata === undefined ? {} : { ...input.metadata };
-	if (!isRecord(metadata)) throw new EngineError('invalid_object', 'metadata must be an object.', { field: 'metadata' });
+	if (!isRecord(metadata))
+		throw new EngineError('invalid_object', 'metadata must be an object.', { field: 'metadata' });
 	// Which sign-up created the participant: its replays (also racing ones) answer `enrolled: true` like it.
 	metadata.signUpKey = signUpKey;
 	// The sign-up's hashes let a later referral detect "same ip/device as the referrer".
@@ -96,8 +113,20 @@ async function enrolOnly(ctx: ReferralContext, input: IdentityInput & { smsConse
 		issueCode: { generate: () => ctx.program.generator.next() },
 		...(ctx.oweWelcome
 			? {
-					welcomeMessages: ({ participant, code }: { participant: ParticipantRecord; code: CodeRecord | null }) =>
-						welcomeMessages({ participant, code, shareUrl: shareUrl(ctx, code?.code ?? null), smsConsent: input.smsConsent === true, ipHash: hashes.ipHash }),
+					welcomeMessages: ({
+						participant,
+						code,
+					}: {
+						participant: ParticipantRecord;
+						code: CodeRecord | null;
+					}) =>
+						welcomeMessages({
+							participant,
+							code,
+							shareUrl: shareUrl(ctx, code?.code ?? null),
+							smsConsent: input.smsConsent === true,
+							ipHash: hashes.ipHash,
+						}),
 				}
 			: {}),
 	});
@@ -114,7 +143,8 @@ function signalHashes(ctx: ReferralContext, input: SignUpInput): Hashes {
 		ipHash: ip === undefined ? undefined : hashIdentifier('ip', ip, salt),
 		// Only an explicit device id is a device; the user agent is kept apart as a weak signal.
 		deviceHash: device === undefined ? undefined : hashIdentifier('device', device, salt),
-		userAgentHash: userAgent === undefined ? undefined : hashIdentifier('user_agent', userAgent, salt),
+		userAgentHash:
+			userAgent === undefined ? undefined : hashIdentifier('user_agent', userAgent, salt),
 	};
 }
 
@@ -124,7 +154,10 @@ function signalHashes(ctx: ReferralContext, input: SignUpInput): Hashes {
  */
 export async function enrol(ctx: ReferralContext, input: SignUpInput): Promise<SignUpOutcome> {
 	const hashes = signalHashes(ctx, input);
-	const typedCode = input.referralCode === undefined || input.referralCode === null ? '' : String(input.referralCode).trim();
+	const typedCode =
+		input.referralCode === undefined || input.referralCode === null
+			? ''
+			: String(input.referralCode).trim();
 	const key = signUpKey(ctx, input, typedCode);
 	const { participant, created } = await enrolOnly(ctx, input, hashes, key);
 	const code = await codeOf(ctx, participant);
@@ -137,9 +170,13 @@ export async function enrol(ctx: ReferralContext, input: SignUpInput): Promise<S
 	if (ctx.oweWelcome) {
 		outcome.messageKeys = welcomeMessageKeys(participant.id);
 		const sms = welcomeSmsRecipient(participant.phone, input.smsConsent === true);
-		if (created && sms.problem) outcome.warnings.push({ code: 'sms_not_sent', message: `No welcome text: ${sms.problem}` });
+		if (created && sms.problem)
+			outcome.warnings.push({ code: 'sms_not_sent', message: `No welcome text: ${sms.problem}` });
 	}
-	if (typedCode !== '' || !(input.referrerId === undefined || input.referrerId === null || input.referrerId === '')) {
+	if (
+		typedCode !== '' ||
+		!(input.referrerId === undefined || input.referrerId === null || input.referrerId === '')
+	) {
 		const recorded = await recordFor(ctx, participant, created, typedCode, input, hashes);
 		outcome.referral = recorded.referral;
 		outcome.warnings.push(...recorded.warnings);
@@ -149,9 +186,17 @@ export async function enrol(ctx: ReferralContext, input: SignUpInput): Promise<S
 	// first one, whatever the referral did since. The answer is kept without personal data: the
 	// participant is shown as the ledger has them now (an erased one stays erased).
 	const { participant: _shown, ...rest } = outcome;
-	const kept = await ctx.ledger.keepAnswer({ programId: ctx.programId, operation: 'signUp', key, answer: { participantId: participant.id, ...rest } });
+	const kept = await ctx.ledger.keepAnswer({
+		programId: ctx.programId,
+		operation: 'signUp',
+		key,
+		answer: { participantId: participant.id, ...rest },
+	});
 	if (!kept.replayed) return outcome;
-	const { participantId: _id, ...first } = kept.answer as unknown as Omit<SignUpOutcome, 'participant'> & { participantId: number };
+	const { participantId: _id, ...first } = kept.answer as unknown as Omit<
+		SignUpOutcome,
+		'participant'
+	> & { participantId: number };
 	return { participant: outcome.participant, ...first };
 }
 
@@ -162,7 +207,12 @@ export async function enrol(ctx: ReferralContext, input: SignUpInput): Promise<S
  */
 function signUpKey(ctx: ReferralContext, input: SignUpInput, typedCode: string): string {
 	const { email, externalId } = identity(input);
-	const by = typedCode !== '' ? `code:${canonicalCode(ctx, typedCode)}` : input.referrerId === undefined || input.referrerId === null || input.referrerId === '' ? 'none' : `referrer:${String(input.referrerId)}`;
+	const by =
+		typedCode !== ''
+			? `code:${canonicalCode(ctx, typedCode)}`
+			: input.referrerId === undefined || input.referrerId === null || input.referrerId === ''
+				? 'none'
+				: `referrer:${String(input.referrerId)}`;
 	// A time that does not parse is refused where it is used (with a referral), not here.
 	let at: number | string | null = null;
 	if (!(input.at === undefined || input.at === null || input.at === '')) {
@@ -172,14 +222,29 @@ function signUpKey(ctx: ReferralContext, input: SignUpInput, typedCode: string):
 			at = String(input.at);
 		}
 	}
-	return createHmac('sha256', ctx.program.salt).update(`sign_up\u0000${JSON.stringify([email ?? null, externalId ?? null, by, at])}`).digest('hex');
+	return createHmac('sha256', ctx.program.salt)
+		.update(`sign_up\u0000${JSON.stringify([email ?? null, externalId ?? null, by, at])}`)
+		.digest('hex');
 }
 
 /** Record a referred sign-up: like `enrol`, but a code or a referrer is required. */
-export async function recordReferral(ctx: ReferralContext, input: SignUpInput): Promise<SignUpOutcome> {
-	const typed = input.referralCode === undefined || input.referralCode === null ? '' : String(input.referralCode).trim();
-	if (typed === '' && (input.referrerId === undefined || input.referrerId === null || input.referrerId === '')) {
-		throw new EngineError('required', 'A referral needs the referral code the referee used, or the referrer.', { field: 'referralCode' });
+export async function recordReferral(
+	ctx: ReferralContext,
+	input: SignUpInput,
+): Promise<SignUpOutcome> {
+	const typed =
+		input.referralCode === undefined || input.referralCode === null
+			? ''
+			: String(input.referralCode).trim();
+	if (
+		typed === '' &&
+		(input.referrerId === undefined || input.referrerId === null || input.referrerId === '')
+	) {
+		throw new EngineError(
+			'required',
+			'A referral needs the referral code the referee used, or the referrer.',
+			{ field: 'referralCode' },
+		);
 	}
 	return await enrol(ctx, input);
 }
@@ -201,17 +266,30 @@ async function recordFor(
 	input: SignUpInput,
 	hashes: Hashes,
 ): Promise<{ referral: ReferralSummary | null; warnings: Warning[]; assessment?: AssessmentView }> {
-	const at = input.at === undefined || input.at === null || input.at === '' ? ctx.now() : requireTime(input.at, 'signedUpAt');
+	const at =
+		input.at === undefined || input.at === null || input.at === ''
+			? ctx.now()
+			: requireTime(input.at, 'signedUpAt');
 	const warnings: Warning[] = [];
 	let referrerId: number;
 	let codeRecord: CodeRecord | null = null;
 	if (typedCode !== '') {
 		const code = canonicalCode(ctx, typedCode);
 		codeRecord = await ctx.ledger.lookupCode({ programId: ctx.programId, code });
-		const state = codeRecord === null ? 'unknown' : codeRecord.expiresAt !== null && codeRecord.expiresAt <= at ? 'expired' : codeRecord.state;
+		const state =
+			codeRecord === null
+				? 'unknown'
+				: codeRecord.expiresAt !== null && codeRecord.expiresAt <= at
+					? 'expired'
+					: codeRecord.state;
 		// A code that cannot attribute anything is the documented "no referral, with a warning".
 		if (state !== 'active') {
-			const reason: ReasonCode = state === 'revoked' ? 'code_revoked' : state === 'unknown' ? 'unknown_code' : 'code_expired';
+			const reason: ReasonCode =
+				state === 'revoked'
+					? 'code_revoked'
+					: state === 'unknown'
+						? 'unknown_code'
+						: 'code_expired';
 			const message =
 				reason === 'unknown_code'
 					? `The referral code "${typedCode.slice(0, 64)}" does not exist in program "${ctx.programId}".`
@@ -223,22 +301,59 @@ async function recordFor(
 			return { referral: null, warnings: [{ code: reason, message }] };
 		}
 		if (codeRecord!.ownerId === null) {
-			return { referral: null, warnings: [{ code: 'unknown_code', message: `The code "${codeRecord!.code}" is a campaign code with no owner; there is no referrer to credit.` }] };
+			return {
+				referral: null,
+				warnings: [
+					{
+						code: 'unknown_code',
+						message: `The code "${codeRecord!.code}" is a campaign code with no owner; there is no referrer to credit.`,
+					},
+				],
+			};
 		}
 		referrerId = codeRecord!.ownerId;
 	} else {
-		const referrer = await ctx.ledger.getParticipant({ programId: ctx.programId, id: input.referrerId! });
-		if (!referrer) throw new EngineError('unknown_participant', `The referrer ${describe(input.referrerId)} is not a participant of program "${ctx.programId}".`, { field: 'referrerId' });
+		const referrer = await ctx.ledger.getParticipant({
+			programId: ctx.programId,
+			id: input.referrerId!,
+		});
+		if (!referrer)
+			throw new EngineError(
+				'unknown_participant',
+				`The referrer ${describe(input.referrerId)} is not a participant of program "${ctx.programId}".`,
+				{ field: 'referrerId' },
+			);
 		referrerId = referrer.id;
 	}
 
-	const existing = await ctx.ledger.findReferralByReferee({ programId: ctx.programId, refereeId: referee.id });
-	if (existing) return await repeatArrival(ctx, existing, referrerId, at, codeRecord, warnings, { referee, hashes, source: input.source });
+	const existing = await ctx.ledger.findReferralByReferee({
+		programId: ctx.programId,
+		refereeId: referee.id,
+	});
+	if (existing)
+		return await repeatArrival(ctx, existing, referrerId, at, codeRecord, warnings, {
+			referee,
+			hashes,
+			source: input.source,
+		});
 
 	const referrer = await ctx.ledger.getParticipant({ programId: ctx.programId, id: referrerId });
-	if (!referrer) throw new EngineError('unknown_participant', `The owner of the code is no longer a participant of program "${ctx.programId}".`, { field: 'referralCode' });
+	if (!referrer)
+		throw new EngineError(
+			'unknown_participant',
+			`The owner of the code is no longer a participant of program "${ctx.programId}".`,
+			{ field: 'referralCode' },
+		);
 	const referrerCode = codeRecord?.code ?? (await codeOf(ctx, referrer)).code;
-	const assessment = await assess(ctx, referrer, referee, created, at, hashes, input.existingCustomer === true);
+	const assessment = await assess(
+		ctx,
+		referrer,
+		referee,
+		created,
+		at,
+		hashes,
+		input.existingCustomer === true,
+	);
 	const target = statusForDecision(assessment.decision);
 	const view = assessmentView(assessment);
 	// Allowed referrals go straight to pending; flagged and blocked ones pass through `recorded`
@@ -257,15 +372,26 @@ async function recordFor(
 		riskScore: assessment.riskScore,
 		metadata: { assessment: view },
 	});
-	if (!isNew) return await repeatArrival(ctx, referral, referrerId, at, codeRecord, warnings, { referee, hashes, source: input.source });
+	if (!isNew)
+		return await repeatArrival(ctx, referral, referrerId, at, codeRecord, warnings, {
+			referee,
+			hashes,
+			source: input.source,
+		});
 	const final = referral.status === 'recorded' ? await completeAssessment(ctx, referral) : referral;
 	return { referral: summary(ctx, final, referrerCode), warnings, assessment: view };
 }
 
 /** Moves a `recorded` referral on to the status its stored assessment decided (also after a crash in between). */
-export async function completeAssessment(ctx: ReferralContext, referral: ReferralRecord): Promise<ReferralRecord> {
+export async function completeAssessment(
+	ctx: ReferralContext,
+	referral: ReferralRecord,
+): Promise<ReferralRecord> {
 	const assessment = referral.metadata?.assessment;
-	const decision = isRecord(assessment) && (assessment.decision === 'flag' || assessment.decision === 'block') ? assessment.decision : 'allow';
+	const decision =
+		isRecord(assessment) && (assessment.decision === 'flag' || assessment.decision === 'block')
+			? assessment.decision
+			: 'allow';
 	const to = statusForDecision(decision);
 	assertTransition('recorded', to);
 	const result = await ctx.ledger.transitionReferral({
@@ -291,18 +417,32 @@ async function repeatArrival(
 	if (current.status === 'recorded') current = await completeAssessment(ctx, current);
 	const referrerCode = await referrerCodeOf(ctx, current);
 	const checks = storedChecks(current);
-	const assessment = checks && isRecord(current.metadata.assessment) ? (current.metadata.assessment as unknown as AssessmentView) : undefined;
-	if (current.referrerId === referrerId) return { referral: summary(ctx, current, referrerCode), warnings, assessment };
+	const assessment =
+		checks && isRecord(current.metadata.assessment)
+			? (current.metadata.assessment as unknown as AssessmentView)
+			: undefined;
+	if (current.referrerId === referrerId)
+		return { referral: summary(ctx, current, referrerCode), warnings, assessment };
 	const status = parseReferralStatus(current.status);
 	const decision = resolveRepeatArrival(
-		{ referralId: String(current.id), referrerId: String(current.referrerId), touchedAt: current.touchedAt, status },
+		{
+			referralId: String(current.id),
+			referrerId: String(current.referrerId),
+			touchedAt: current.touchedAt,
+			status,
+		},
 		{ referrerId: String(referrerId), touchedAt: at, code: codeRecord?.code },
 		ctx.program.config.attribution,
 	);
 	if (decision.outcome === 'switch_to_incoming' && REASSIGNABLE.includes(current.status)) {
 		// The new referrer must pass the same fraud checks a first arrival would; a blocked one keeps the old referrer.
-		const newReferrer = await ctx.ledger.getParticipant({ programId: ctx.programId, id: referrerId });
-		const assessment = newReferrer ? await assess(ctx, newReferrer, arrival.referee, false, at, arrival.hashes, false) : undefined;
+		const newReferrer = await ctx.ledger.getParticipant({
+			programId: ctx.programId,
+			id: referrerId,
+		});
+		const assessment = newReferrer
+			? await assess(ctx, newReferrer, arrival.referee, false, at, arrival.hashes, false)
+			: undefined;
 		if (newReferrer && assessment && assessment.decision !== 'block') {
 			const moved = await ctx.ledger.reassignReferral({
 				programId: ctx.programId,
@@ -318,8 +458,19 @@ async function repeatArrival(
 				reason: decision.reason,
 			});
 			if (moved.transitioned) {
-				warnings.push({ code: 'attribution_switched', message: `${decision.reason} Referral ${current.id} now credits the new referrer.` });
-				return { referral: summary(ctx, moved.record, codeRecord?.code ?? (await referrerCodeOf(ctx, moved.record))), warnings, assessment: assessmentView(assessment) };
+				warnings.push({
+					code: 'attribution_switched',
+					message: `${decision.reason} Referral ${current.id} now credits the new referrer.`,
+				});
+				return {
+					referral: summary(
+						ctx,
+						moved.record,
+						codeRecord?.code ?? (await referrerCodeOf(ctx, moved.record)),
+					),
+					warnings,
+					assessment: assessmentView(assessment),
+				};
 			}
 			current = moved.record;
 		}
@@ -333,7 +484,10 @@ async function repeatArrival(
 			message: `${decision.reason} Referral ${current.id} is ${current.status} and stays with its referrer; record the referee again after rejecting it to hand it over.`,
 		});
 	} else {
-		warnings.push({ code: 'duplicate_referee', message: `The referee already has referral ${current.id}. ${decision.reason}` });
+		warnings.push({
+			code: 'duplicate_referee',
+			message: `The referee already has referral ${current.id}. ${decision.reason}`,
+		});
 	}
 	return { referral: summary(ctx, current, referrerCode), warnings };
 }
@@ -354,17 +508,46 @@ async function assess(
 	let sameDeviceSignUps: NearbySignUp[] = [];
 	if (hashes.ipHash || hashes.deviceHash) {
 		const reach = Math.max(policy.sameIpWindowHours, policy.sameDeviceWindowHours) * HOUR_MS;
-		const rows = await ctx.ledger.referralsBySignal({ programId, ipHash: hashes.ipHash, deviceHash: hashes.deviceHash, since: at - reach, until: at + reach + 1, limit: 1000 });
-		const toSignUp = (r: ReferralRecord): NearbySignUp => ({ referralId: String(r.id), referrerId: String(r.referrerId), at: r.touchedAt });
-		sameIpSignUps = rows.filter((r) => hashes.ipHash && r.ipHash === hashes.ipHash && r.refereeId !== referee.id).map(toSignUp);
-		sameDeviceSignUps = rows.filter((r) => hashes.deviceHash && r.deviceHash === hashes.deviceHash && r.refereeId !== referee.id).map(toSignUp);
+		const rows = await ctx.ledger.referralsBySignal({
+			programId,
+			ipHash: hashes.ipHash,
+			deviceHash: hashes.deviceHash,
+			since: at - reach,
+			until: at + reach + 1,
+			limit: 1000,
+		});
+		const toSignUp = (r: ReferralRecord): NearbySignUp => ({
+			referralId: String(r.id),
+			referrerId: String(r.referrerId),
+			at: r.touchedAt,
+		});
+		sameIpSignUps = rows
+			.filter((r) => hashes.ipHash && r.ipHash === hashes.ipHash && r.refereeId !== referee.id)
+			.map(toSignUp);
+		sameDeviceSignUps = rows
+			.filter(
+				(r) =>
+					hashes.deviceHash && r.deviceHash === hashes.deviceHash && r.refereeId !== referee.id,
+			)
+			.map(toSignUp);
 	}
 	const [lastHour, lastDay] = await Promise.all([
-		ctx.ledger.countReferrals({ programId, referrerId: referrer.id, since: at - HOUR_MS, until: at + 1 }),
-		ctx.ledger.countReferrals({ programId, referrerId: referrer.id, since: at - 24 * HOUR_MS, until: at + 1 }),
+		ctx.ledger.countReferrals({
+			programId,
+			referrerId: referrer.id,
+			since: at - HOUR_MS,
+			until: at + 1,
+		}),
+		ctx.ledger.countReferrals({
+			programId,
+			referrerId: referrer.id,
+			since: at - 24 * HOUR_MS,
+			until: at + 1,
+		}),
 	]);
 	const graphEdges = await pathEdges(ctx, referee.id, referrer.id, policy.ringMaxDepth);
-	const signal = (p: ParticipantRecord, key: string) => (typeof p.metadata?.[key] === 'string' ? (p.metadata[key]) : undefined);
+	const signal = (p: ParticipantRecord, key: string) =>
+		typeof p.metadata?.[key] === 'string' ? p.metadata[key] : undefined;
 	return assessReferral(
 		{
 			at,
@@ -383,7 +566,8 @@ async function assess(
 				ipHash: hashes.ipHash,
 				deviceHash: hashes.deviceHash,
 				userAgentHash: hashes.userAgentHash,
-				existingCustomer: existingCustomer || (!created && referee.createdAt < at - SAME_SIGNUP_GRACE_MS),
+				existingCustomer:
+					existingCustomer || (!created && referee.createdAt < at - SAME_SIGNUP_GRACE_MS),
 			},
 			refereePriorReferrals: [],
 			sameIpSignUps,
@@ -396,12 +580,21 @@ async function assess(
 }
 
 /** The referral edges reachable from the referee, hop by hop, stopping once the referrer is reached. */
-async function pathEdges(ctx: ReferralContext, refereeId: number, referrerId: number, maxDepth: number): Promise<ReferralEdge[]> {
+async function pathEdges(
+	ctx: ReferralContext,
+	refereeId: number,
+	referrerId: number,
+	maxDepth: number,
+): Promise<ReferralEdge[]> {
 	const edges: ReferralEdge[] = [];
 	const seen = new Set<number>([refereeId]);
 	let frontier = [refereeId];
 	for (let depth = 0; depth < maxDepth && frontier.length > 0; depth++) {
-		const rows = await ctx.ledger.referralEdges({ programId: ctx.programId, participantIds: frontier, limit: 10_000 });
+		const rows = await ctx.ledger.referralEdges({
+			programId: ctx.programId,
+			participantIds: frontier,
+			limit: 10_000,
+		});
 		const from = new Set(frontier);
 		const next: number[] = [];
 		for (const e of rows) {
@@ -417,4 +610,3 @@ async function pathEdges(ctx: ReferralContext, refereeId: number, referrerId: nu
 	}
 	return edges;
 }
-

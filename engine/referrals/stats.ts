@@ -3,7 +3,13 @@ import { pages } from '../ledger/pages';
 import type { LedgerStore, ReferralRecord } from '../ledger/store';
 import { isValidOrderAmount } from '../shared/money';
 import { isReferralStatus } from './lifecycle';
-import { programStats, type ConversionRow, type CustomerRow, type ProgramStats, type StatusCounts } from './metrics';
+import {
+	programStats,
+	type ConversionRow,
+	type CustomerRow,
+	type ProgramStats,
+	type StatusCounts,
+} from './metrics';
 import { periodWindow, type Period, type TimeWindow, type WindowOptions } from '../shared/periods';
 import { requireInteger } from '../shared/guards';
 
@@ -36,29 +42,71 @@ export interface StatsOutcome extends ProgramStats {
 
 const PAGE = 5000;
 
-async function eachReferral(ledger: LedgerStore, programId: string, window: TimeWindow, visit: (r: ReferralRecord) => void): Promise<void> {
-	for await (const rows of pages((afterId, limit) => ledger.listReferrals({ programId, since: window.start ?? undefined, until: window.end ?? undefined, afterId, limit }), PAGE)) {
+async function eachReferral(
+	ledger: LedgerStore,
+	programId: string,
+	window: TimeWindow,
+	visit: (r: ReferralRecord) => void,
+): Promise<void> {
+	for await (const rows of pages(
+		(afterId, limit) =>
+			ledger.listReferrals({
+				programId,
+				since: window.start ?? undefined,
+				until: window.end ?? undefined,
+				afterId,
+				limit,
+			}),
+		PAGE,
+	)) {
 		rows.forEach(visit);
 	}
 }
 
-async function countCustomers(ledger: LedgerStore, programId: string, until: number | null): Promise<number> {
+async function countCustomers(
+	ledger: LedgerStore,
+	programId: string,
+	until: number | null,
+): Promise<number> {
 	let count = 0;
-	for await (const rows of pages((afterId, limit) => ledger.listParticipants({ programId, createdUntil: until ?? undefined, afterId, limit }), PAGE)) count += rows.length;
+	for await (const rows of pages(
+		(afterId, limit) =>
+			ledger.listParticipants({ programId, createdUntil: until ?? undefined, afterId, limit }),
+		PAGE,
+	))
+		count += rows.length;
 	return count;
 }
 
 /** Qualifying orders by referral id, from the outbox's `referral.qualified` events (amount and currency). */
-async function qualifyingOrders(ledger: LedgerStore, programId: string, wanted: Set<number>): Promise<Map<number, { amount?: number; currency?: string }>> {
+async function qualifyingOrders(
+	ledger: LedgerStore,
+	programId: string,
+	wanted: Set<number>,
+): Promise<Map<number, { amount?: number; currency?: string }>> {
 	const orders = new Map<number, { amount?: number; currency?: string }>();
 	if (wanted.size === 0) return orders;
 	let afterId = 0;
 	for (;;) {
-		const page = await ledger.readEvents({ afterId, types: ['referral.qualified'], programId, limit: PAGE });
+		const page = await ledger.readEvents({
+			afterId,
+			types: ['referral.qualified'],
+			programId,
+			limit: PAGE,
+		});
 		for (const e of page.events) {
-			const conversion = e.payload.conversion as { referralId?: number; amount?: number | null; currency?: string | null } | undefined;
-			if (!conversion || typeof conversion.referralId !== 'number' || !wanted.has(conversion.referralId)) continue;
-			orders.set(conversion.referralId, { amount: conversion.amount ?? undefined, currency: conversion.currency ?? undefined });
+			const conversion = e.payload.conversion as
+				{ referralId?: number; amount?: number | null; currency?: string | null } | undefined;
+			if (
+				!conversion ||
+				typeof conversion.referralId !== 'number' ||
+				!wanted.has(conversion.referralId)
+			)
+				continue;
+			orders.set(conversion.referralId, {
+				amount: conversion.amount ?? undefined,
+				currency: conversion.currency ?? undefined,
+			});
 		}
 		if (page.events.length < PAGE) return orders;
 		afterId = page.cursor;
@@ -82,7 +130,12 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 	let invalidOrders = 0;
 	const conversions: ConversionRow[] = converted.map((r) => {
 		const order = orders.get(r.id);
-		const row: ConversionRow = { referralId: String(r.id), signedUpAt: r.touchedAt, qualifiedAt: Math.max(r.qualifiedAt!, r.touchedAt), reversed: r.status === 'reversed' };
+		const row: ConversionRow = {
+			referralId: String(r.id),
+			signedUpAt: r.touchedAt,
+			qualifiedAt: Math.max(r.qualifiedAt!, r.touchedAt),
+			reversed: r.status === 'reversed',
+		};
 		if (order?.amount !== undefined && order.currency) {
 			// Orders qualified before amounts and currencies were checked (e.g. 1e308 or "XYZ") stay out of the revenue sum.
 			if (isValidOrderAmount(order.amount, order.currency, Number.MAX_SAFE_INTEGER)) {
@@ -93,15 +146,24 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 		return row;
 	});
 	if (invalidOrders > 0) {
-		warnings.push(`${invalidOrders} qualifying order(s) have an amount or currency that is not valid (recorded before amounts and currencies were checked); they are left out of referredRevenue.`);
+		warnings.push(
+			`${invalidOrders} qualifying order(s) have an amount or currency that is not valid (recorded before amounts and currencies were checked); they are left out of referredRevenue.`,
+		);
 	}
 
 	// Reward cost from the rewards ledger: cash and other priced rewards created in the period, not reversed.
 	const costByCurrency = new Map<string, number>();
-	for await (const rows of pages((afterId, limit) => ledger.listRewards({ programId, afterId, limit }), PAGE)) {
+	for await (const rows of pages(
+		(afterId, limit) => ledger.listRewards({ programId, afterId, limit }),
+		PAGE,
+	)) {
 		for (const r of rows) {
 			if (r.status === 'reversed' || r.amount === null || r.currency === null) continue;
-			if ((window.start !== null && r.createdAt < window.start) || (window.end !== null && r.createdAt >= window.end)) continue;
+			if (
+				(window.start !== null && r.createdAt < window.start) ||
+				(window.end !== null && r.createdAt >= window.end)
+			)
+				continue;
 			costByCurrency.set(r.currency, (costByCurrency.get(r.currency) ?? 0) + r.amount);
 		}
 	}
@@ -110,7 +172,9 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 		const [[currency, amount]] = [...costByCurrency];
 		rewardCost = { amount: Math.round(amount * 100) / 100, currency };
 	} else if (costByCurrency.size > 1) {
-		warnings.push(`Rewards were paid in ${[...costByCurrency.keys()].join(', ')}; referral CAC needs one currency, so it is left out.`);
+		warnings.push(
+			`Rewards were paid in ${[...costByCurrency.keys()].join(', ')}; referral CAC needs one currency, so it is left out.`,
+		);
 	}
 
 	const stats = programStats({
@@ -154,9 +218,16 @@ export interface LeaderboardLine {
 }
 
 /** Top N by qualified referrals (reversed ones left out) or points in the period; ties share a rank. */
-export async function referralLeaderboard(ledger: LedgerStore, input: LeaderboardInput): Promise<LeaderboardLine[]> {
+export async function referralLeaderboard(
+	ledger: LedgerStore,
+	input: LeaderboardInput,
+): Promise<LeaderboardLine[]> {
 	if (input.by !== 'qualifiedReferrals' && input.by !== 'points') {
-		throw new EngineError('invalid_option', `by must be "qualifiedReferrals" or "points" (got "${String(input.by)}").`, { field: 'by' });
+		throw new EngineError(
+			'invalid_option',
+			`by must be "qualifiedReferrals" or "points" (got "${String(input.by)}").`,
+			{ field: 'by' },
+		);
 	}
 	const limit = requireInteger(input.limit, 'limit', 1, 10_000);
 	const window = periodWindow(input.period, input.at, input.window);

@@ -2,7 +2,13 @@ import { normaliseEmail } from '../shared/email';
 import { greetingName } from '../shared/plainText';
 import { EngineError } from '../shared/errors';
 import { describe, isRecord, requireText } from '../shared/guards';
-import type { CodeRecord, Id, LedgerStore, ParticipantRecord, ReferralRecord } from '../ledger/store';
+import type {
+	CodeRecord,
+	Id,
+	LedgerStore,
+	ParticipantRecord,
+	ReferralRecord,
+} from '../ledger/store';
 import type { FraudAssessment, FraudFinding } from './fraud';
 import {
 	internalStatusesFor,
@@ -72,7 +78,6 @@ export interface IdentityInput {
 	metadata?: Record<string, unknown>;
 }
 
-
 export interface ReferralDetail extends ReferralSummary {
 	internalStatus: ReferralStatus;
 	referrerId: number;
@@ -86,7 +91,8 @@ export interface ReferralDetail extends ReferralSummary {
 	history?: Array<{ from: string | null; to: string; reason: string | null; at: string }>;
 }
 
-export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+export const iso = (ms: number | null): string | null =>
+	ms === null ? null : new Date(ms).toISOString();
 
 export function optionalText(value: unknown, field: string, max = 256): string | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
@@ -94,21 +100,34 @@ export function optionalText(value: unknown, field: string, max = 256): string |
 }
 
 export function identity(input: IdentityInput): { email?: string; externalId?: string } {
-	const email = input.email === undefined || input.email === null || input.email === '' ? undefined : normaliseEmail(input.email, 'email');
+	const email =
+		input.email === undefined || input.email === null || input.email === ''
+			? undefined
+			: normaliseEmail(input.email, 'email');
 	const externalId = optionalText(input.externalId, 'externalId');
 	if (email === undefined && externalId === undefined) {
-		throw new EngineError('required', 'email is required (or an external ID) to identify the participant.', { field: 'email' });
+		throw new EngineError(
+			'required',
+			'email is required (or an external ID) to identify the participant.',
+			{ field: 'email' },
+		);
 	}
 	return { email, externalId };
 }
 
 export function assessmentView(a: FraudAssessment): AssessmentView {
-	return { decision: a.decision, riskScore: a.riskScore, checks: a.reasons.map(({ check, reason, score, detail }) => ({ check, reason, score, detail })) };
+	return {
+		decision: a.decision,
+		riskScore: a.riskScore,
+		checks: a.reasons.map(({ check, reason, score, detail }) => ({ check, reason, score, detail })),
+	};
 }
 
 export function storedChecks(referral: ReferralRecord): AssessmentView['checks'] | undefined {
 	const assessment = referral.metadata?.assessment;
-	return isRecord(assessment) && Array.isArray(assessment.checks) ? (assessment.checks as AssessmentView['checks']) : undefined;
+	return isRecord(assessment) && Array.isArray(assessment.checks)
+		? (assessment.checks as AssessmentView['checks'])
+		: undefined;
 }
 
 export function shareUrl(ctx: ReferralContext, code: string | null): string | null {
@@ -116,12 +135,27 @@ export function shareUrl(ctx: ReferralContext, code: string | null): string | nu
 	return code && baseUrl ? buildShareUrl(baseUrl, code, options) : null;
 }
 
-export function participantView(ctx: ReferralContext, p: ParticipantRecord, code: string | null): ParticipantView {
-	return { id: p.id, email: p.email, externalId: p.externalId, name: p.name, greetingName: greetingName(p.name), code, shareUrl: shareUrl(ctx, code) };
+export function participantView(
+	ctx: ReferralContext,
+	p: ParticipantRecord,
+	code: string | null,
+): ParticipantView {
+	return {
+		id: p.id,
+		email: p.email,
+		externalId: p.externalId,
+		name: p.name,
+		greetingName: greetingName(p.name),
+		code,
+		shareUrl: shareUrl(ctx, code),
+	};
 }
 
 /** The participant's own code: issued once per owner (the ledger's default key), so replays get the same one. */
-export async function codeOf(ctx: ReferralContext, participant: ParticipantRecord): Promise<CodeRecord> {
+export async function codeOf(
+	ctx: ReferralContext,
+	participant: ParticipantRecord,
+): Promise<CodeRecord> {
 	const cached = ctx.codeCache.get(participant.id);
 	if (cached) return cached;
 	const { code } = await ctx.ledger.issueCode({
@@ -133,19 +167,37 @@ export async function codeOf(ctx: ReferralContext, participant: ParticipantRecor
 	return code;
 }
 
-export async function referrerCodeOf(ctx: ReferralContext, referral: ReferralRecord): Promise<string | null> {
+export async function referrerCodeOf(
+	ctx: ReferralContext,
+	referral: ReferralRecord,
+): Promise<string | null> {
 	if (referral.codeId !== null) {
-		const codes = await ctx.ledger.listCodes({ programId: ctx.programId, ownerId: referral.referrerId, limit: 100 });
+		const codes = await ctx.ledger.listCodes({
+			programId: ctx.programId,
+			ownerId: referral.referrerId,
+			limit: 100,
+		});
 		const used = codes.find((c) => c.id === referral.codeId);
 		if (used) return used.code;
 	}
-	const referrer = await ctx.ledger.getParticipant({ programId: ctx.programId, id: referral.referrerId });
+	const referrer = await ctx.ledger.getParticipant({
+		programId: ctx.programId,
+		id: referral.referrerId,
+	});
 	if (!referrer || referrer.erasedAt !== null) return null;
-	const codes = await ctx.ledger.listCodes({ programId: ctx.programId, ownerId: referral.referrerId, limit: 1 });
+	const codes = await ctx.ledger.listCodes({
+		programId: ctx.programId,
+		ownerId: referral.referrerId,
+		limit: 1,
+	});
 	return codes[0]?.code ?? null;
 }
 
-export function summary(ctx: ReferralContext, referral: ReferralRecord, referrerCode: string | null): ReferralSummary {
+export function summary(
+	ctx: ReferralContext,
+	referral: ReferralRecord,
+	referrerCode: string | null,
+): ReferralSummary {
 	return {
 		id: referral.id,
 		status: publicStatus(parseReferralStatus(referral.status)),
@@ -154,33 +206,73 @@ export function summary(ctx: ReferralContext, referral: ReferralRecord, referrer
 	};
 }
 
-export async function refereeOf(ctx: ReferralContext, input: { email?: string; externalId?: string; participantId?: Id }): Promise<ParticipantRecord | null> {
-	if (input.participantId !== undefined && input.participantId !== null && input.participantId !== '') {
+export async function refereeOf(
+	ctx: ReferralContext,
+	input: { email?: string; externalId?: string; participantId?: Id },
+): Promise<ParticipantRecord | null> {
+	if (
+		input.participantId !== undefined &&
+		input.participantId !== null &&
+		input.participantId !== ''
+	) {
 		return await ctx.ledger.getParticipant({ programId: ctx.programId, id: input.participantId });
 	}
-	const email = input.email === undefined || input.email === null || input.email === '' ? undefined : normaliseEmail(input.email, 'email');
-	if (email !== undefined) return await ctx.ledger.getParticipant({ programId: ctx.programId, email });
+	const email =
+		input.email === undefined || input.email === null || input.email === ''
+			? undefined
+			: normaliseEmail(input.email, 'email');
+	if (email !== undefined)
+		return await ctx.ledger.getParticipant({ programId: ctx.programId, email });
 	const externalId = optionalText(input.externalId, 'externalId');
-	if (externalId !== undefined) return await ctx.ledger.getParticipant({ programId: ctx.programId, externalId });
-	throw new EngineError('required', 'email is required (or an external ID, participant ID or referral ID) to find whose order it is.', { field: 'email' });
+	if (externalId !== undefined)
+		return await ctx.ledger.getParticipant({ programId: ctx.programId, externalId });
+	throw new EngineError(
+		'required',
+		'email is required (or an external ID, participant ID or referral ID) to find whose order it is.',
+		{ field: 'email' },
+	);
 }
 
-export async function requireReferral(ctx: ReferralContext, referralId: Id | undefined): Promise<ReferralRecord> {
+export async function requireReferral(
+	ctx: ReferralContext,
+	referralId: Id | undefined,
+): Promise<ReferralRecord> {
 	if (referralId === undefined || referralId === null || referralId === '') {
-		throw new EngineError('required', 'The referral ID is empty; give the ID of the referral to change.', { field: 'referralId' });
+		throw new EngineError(
+			'required',
+			'The referral ID is empty; give the ID of the referral to change.',
+			{ field: 'referralId' },
+		);
 	}
 	const referral = await ctx.ledger.getReferral({ programId: ctx.programId, id: referralId });
-	if (!referral) throw new EngineError('unknown_referral', `Referral ${describe(referralId)} is not in program "${ctx.programId}".`, { field: 'referralId' });
+	if (!referral)
+		throw new EngineError(
+			'unknown_referral',
+			`Referral ${describe(referralId)} is not in program "${ctx.programId}".`,
+			{ field: 'referralId' },
+		);
 	return referral;
 }
 
-export async function requireParticipant(ctx: ReferralContext, query: { email?: string; externalId?: string; participantId?: Id }): Promise<ParticipantRecord> {
+export async function requireParticipant(
+	ctx: ReferralContext,
+	query: { email?: string; externalId?: string; participantId?: Id },
+): Promise<ParticipantRecord> {
 	const participant = await refereeOf(ctx, query);
-	if (!participant) throw new EngineError('unknown_participant', `No participant of program "${ctx.programId}" matches.`, { field: query.participantId ? 'participantId' : query.email ? 'email' : 'externalId' });
+	if (!participant)
+		throw new EngineError(
+			'unknown_participant',
+			`No participant of program "${ctx.programId}" matches.`,
+			{ field: query.participantId ? 'participantId' : query.email ? 'email' : 'externalId' },
+		);
 	return participant;
 }
 
-export async function detail(ctx: ReferralContext, referral: ReferralRecord, withHistory = false): Promise<ReferralDetail> {
+export async function detail(
+	ctx: ReferralContext,
+	referral: ReferralRecord,
+	withHistory = false,
+): Promise<ReferralDetail> {
 	const status = parseReferralStatus(referral.status);
 	const out: ReferralDetail = {
 		...summary(ctx, referral, await referrerCodeOf(ctx, referral)),
@@ -196,8 +288,16 @@ export async function detail(ctx: ReferralContext, referral: ReferralRecord, wit
 	const checks = storedChecks(referral);
 	if (checks) out.checks = checks;
 	if (withHistory) {
-		const history = await ctx.ledger.referralHistory({ programId: ctx.programId, referralId: referral.id });
-		out.history = history.map((h) => ({ from: h.from, to: h.to, reason: h.reason, at: iso(h.at)! }));
+		const history = await ctx.ledger.referralHistory({
+			programId: ctx.programId,
+			referralId: referral.id,
+		});
+		out.history = history.map((h) => ({
+			from: h.from,
+			to: h.to,
+			reason: h.reason,
+			at: iso(h.at)!,
+		}));
 	}
 	return out;
 }
@@ -207,13 +307,26 @@ export async function getReferral(ctx: ReferralContext, referralId: Id): Promise
 }
 
 /** Referrals by filters; a public status (pending) covers the internal ones behind it (recorded, pending, approved). */
-export async function listReferrals(ctx: ReferralContext, filter: { status?: string; referrerId?: Id; refereeId?: Id; since?: number | string; until?: number | string; afterId?: Id; limit?: number }): Promise<ReferralDetail[]> {
+export async function listReferrals(
+	ctx: ReferralContext,
+	filter: {
+		status?: string;
+		referrerId?: Id;
+		refereeId?: Id;
+		since?: number | string;
+		until?: number | string;
+		afterId?: Id;
+		limit?: number;
+	},
+): Promise<ReferralDetail[]> {
 	const limit = filter.limit ?? 100;
 	let statuses: Array<string | undefined> = [undefined];
 	if (filter.status) {
 		const wanted = filter.status.trim().toLowerCase();
 		const isPublic = (PUBLIC_REFERRAL_STATUSES as readonly string[]).includes(wanted);
-		statuses = isPublic ? internalStatusesFor(wanted as PublicReferralStatus) : [parseReferralStatus(wanted)];
+		statuses = isPublic
+			? internalStatusesFor(wanted as PublicReferralStatus)
+			: [parseReferralStatus(wanted)];
 	}
 	const pages = await Promise.all(
 		statuses.map((status) =>
@@ -229,7 +342,9 @@ export async function listReferrals(ctx: ReferralContext, filter: { status?: str
 			}),
 		),
 	);
-	const rows = pages.flat().sort((a, b) => a.id - b.id).slice(0, limit);
+	const rows = pages
+		.flat()
+		.sort((a, b) => a.id - b.id)
+		.slice(0, limit);
 	return await Promise.all(rows.map((r) => detail(ctx, r)));
 }
-

@@ -32,7 +32,10 @@ export interface WelcomeInput {
 }
 
 /** Why no welcome text is owed although a phone number came; null when one is (or none was asked for). */
-export function welcomeSmsRecipient(phone: string | null, smsConsent: boolean): { to?: string; problem?: string } {
+export function welcomeSmsRecipient(
+	phone: string | null,
+	smsConsent: boolean,
+): { to?: string; problem?: string } {
 	if (!phone || !smsConsent) return {};
 	try {
 		return { to: normalisePhoneNumber(phone, { field: 'phone' }) };
@@ -53,7 +56,15 @@ export function welcomeMessages(input: WelcomeInput): OweMessageInput[] {
 			recipient: p.email,
 			topic: WELCOME_TOPIC,
 			participantId: p.id,
-			data: { participant: { id: p.id, email: p.email, greetingName: greetingName(p.name), code, shareUrl: input.shareUrl } },
+			data: {
+				participant: {
+					id: p.id,
+					email: p.email,
+					greetingName: greetingName(p.name),
+					code,
+					shareUrl: input.shareUrl,
+				},
+			},
 		});
 	}
 	const sms = welcomeSmsRecipient(p.phone, input.smsConsent);
@@ -65,7 +76,10 @@ export function welcomeMessages(input: WelcomeInput): OweMessageInput[] {
 			topic: WELCOME_TOPIC,
 			participantId: p.id,
 			// No name, no words of the caller: only what the program made.
-			data: { participant: { id: p.id, code, shareUrl: input.shareUrl }, ...(input.ipHash ? { guard: { ipHash: input.ipHash } } : {}) },
+			data: {
+				participant: { id: p.id, code, shareUrl: input.shareUrl },
+				...(input.ipHash ? { guard: { ipHash: input.ipHash } } : {}),
+			},
 		});
 	}
 	return messages;

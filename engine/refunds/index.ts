@@ -7,7 +7,13 @@ import { refundReferral, type RefundInput, type RefundOutcome } from './refund';
  * in eslint.config.mjs says so). See refund.ts for what a refund takes back.
  */
 
-export { REFUNDED_AMOUNT_IS, type Demotion, type RefundedAmountIs, type RefundInput, type RefundOutcome } from './refund';
+export {
+	REFUNDED_AMOUNT_IS,
+	type Demotion,
+	type RefundedAmountIs,
+	type RefundInput,
+	type RefundOutcome,
+} from './refund';
 export type { ServiceOptions } from '../referrals';
 
 /**
@@ -16,7 +22,10 @@ export type { ServiceOptions } from '../referrals';
  * referral and all its per-referral rewards together when the refund policy says so, else only
  * percent-of-order rewards scaled to what is left. A replay answers like the first call.
  */
-export async function reverseReferral(service: ReferralsService, input: RefundInput): Promise<RefundOutcome> {
+export async function reverseReferral(
+	service: ReferralsService,
+	input: RefundInput,
+): Promise<RefundOutcome> {
 	return await refundReferral(
 		{
 			ledger: service.ledger,

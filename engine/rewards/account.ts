@@ -1,9 +1,20 @@
 import { EngineError } from '../shared/errors';
-import { allPages, type Id, type LedgerStore, type PointsEntry, type RewardRecord, type RewardStatus } from '../ledger';
+import {
+	allPages,
+	type Id,
+	type LedgerStore,
+	type PointsEntry,
+	type RewardRecord,
+	type RewardStatus,
+} from '../ledger';
 import { type RewardItem, RewardItems, meta } from './items';
 import { rewardIdempotencyKey } from './plan';
 import { type Demotion, planRefundRewards, standingAfterReversal } from './refund';
-import { NEGATIVE_BALANCE_POLICIES, type NegativeBalancePolicy, type ReversalPlan } from './reversal';
+import {
+	NEGATIVE_BALANCE_POLICIES,
+	type NegativeBalancePolicy,
+	type ReversalPlan,
+} from './reversal';
 
 /**
  * A participant's reward account in one program: approve, fulfil and reverse rewards, status,
@@ -57,7 +68,11 @@ export class RewardAccount {
 	) {
 		this.policy = options.negativeBalancePolicy ?? 'allow_negative';
 		if (!(NEGATIVE_BALANCE_POLICIES as readonly string[]).includes(this.policy)) {
-			throw new EngineError('invalid_value', `negativeBalancePolicy must be one of ${NEGATIVE_BALANCE_POLICIES.join(', ')}.`, { field: 'negativeBalancePolicy' });
+			throw new EngineError(
+				'invalid_value',
+				`negativeBalancePolicy must be one of ${NEGATIVE_BALANCE_POLICIES.join(', ')}.`,
+				{ field: 'negativeBalancePolicy' },
+			);
 		}
 		this.now = options.now ?? Date.now;
 		this.items = new RewardItems(ledger, programId);
@@ -70,14 +85,22 @@ export class RewardAccount {
 
 	/** Every reward of a recipient in the program, oldest first. */
 	protected async rewardsOf(recipientId: number): Promise<RewardRecord[]> {
-		return await allPages((afterId, limit) => this.ledger.listRewards({ programId: this.programId, recipientId, afterId, limit }), PAGE);
+		return await allPages(
+			(afterId, limit) =>
+				this.ledger.listRewards({ programId: this.programId, recipientId, afterId, limit }),
+			PAGE,
+		);
 	}
 
 	// ------------------------------------------------------------------ approve, fulfil
 
 	/** Approves the pending rewards whose holding period has ended (run from a Schedule Trigger). */
 	async approveDue(options: { now?: number; limit?: number } = {}): Promise<RewardItem[]> {
-		const due = await this.ledger.rewardsDueForApproval({ programId: this.programId, now: options.now ?? this.now(), limit: options.limit ?? 1000 });
+		const due = await this.ledger.rewardsDueForApproval({
+			programId: this.programId,
+			now: options.now ?? this.now(),
+			limit: options.limit ?? 1000,
+		});
 		const out: RewardItem[] = [];
 		for (const reward of due) {
 			// A reward waiting for a person (no hold end) is not approved by the schedule.
@@ -91,27 +114,51 @@ export class RewardAccount {
 	/** Approves one pending reward now (a reviewer's decision). */
 	async approve(rewardId: Id): Promise<RewardItem> {
 		const reward = await this.requireReward(rewardId);
-		return (await this.transition(reward, 'approved', 'approved')) ?? (await this.rewardItem((await this.requireReward(rewardId))));
+		return (
+			(await this.transition(reward, 'approved', 'approved')) ??
+			(await this.rewardItem(await this.requireReward(rewardId)))
+		);
 	}
 
 	/** Marks an approved reward as handed out (coupon sent, cash paid). Repeating it changes nothing. */
 	async markFulfilled(rewardId: Id, reference?: string): Promise<RewardItem> {
 		const reward = await this.requireReward(rewardId);
-		if (reward.status === 'fulfilled') return { ...(await this.rewardItem(reward)), replayed: true };
+		if (reward.status === 'fulfilled')
+			return { ...(await this.rewardItem(reward)), replayed: true };
 		if (reward.status !== 'approved') {
-			throw new EngineError('illegal_transition', `Reward ${reward.id} is ${reward.status}; only an approved reward can be marked fulfilled.`, { field: 'rewardId' });
+			throw new EngineError(
+				'illegal_transition',
+				`Reward ${reward.id} is ${reward.status}; only an approved reward can be marked fulfilled.`,
+				{ field: 'rewardId' },
+			);
 		}
-		return (await this.transition(reward, 'fulfilled', reference ? `fulfilled: ${reference}` : 'fulfilled')) ?? (await this.rewardItem(await this.requireReward(rewardId)));
+		return (
+			(await this.transition(
+				reward,
+				'fulfilled',
+				reference ? `fulfilled: ${reference}` : 'fulfilled',
+			)) ?? (await this.rewardItem(await this.requireReward(rewardId)))
+		);
 	}
 
 	private async requireReward(rewardId: Id): Promise<RewardRecord> {
 		const reward = await this.ledger.getReward({ programId: this.programId, id: rewardId });
-		if (!reward) throw new EngineError('unknown_reward', `No reward ${String(rewardId)} in program "${this.programId}".`, { field: 'rewardId' });
+		if (!reward)
+			throw new EngineError(
+				'unknown_reward',
+				`No reward ${String(rewardId)} in program "${this.programId}".`,
+				{ field: 'rewardId' },
+			);
 		return reward;
 	}
 
-	private async transition(reward: RewardRecord, to: 'approved' | 'fulfilled', reason: string): Promise<RewardItem | null> {
-		const credit = to === 'approved' && reward.kind === 'points' && reward.amount !== null && reward.amount > 0;
+	private async transition(
+		reward: RewardRecord,
+		to: 'approved' | 'fulfilled',
+		reason: string,
+	): Promise<RewardItem | null> {
+		const credit =
+			to === 'approved' && reward.kind === 'points' && reward.amount !== null && reward.amount > 0;
 		const result = await this.ledger.transitionReward({
 			programId: this.programId,
 			rewardId: reward.id,
@@ -135,10 +182,18 @@ export class RewardAccount {
 	 * Referral node's Reverse operation, which decides for the referral and its rewards together).
 	 * The answer is stored under the referral alone: a repeat answers like the first call and writes nothing.
 	 */
-	async reverseReferral(referralId: Id, policy: NegativeBalancePolicy = this.policy): Promise<ReversalResult> {
+	async reverseReferral(
+		referralId: Id,
+		policy: NegativeBalancePolicy = this.policy,
+	): Promise<ReversalResult> {
 		for (let attempt = 1; ; attempt++) {
 			const referral = await this.ledger.getReferral({ programId: this.programId, id: referralId });
-			if (!referral) throw new EngineError('unknown_referral', `No referral ${String(referralId)} in program "${this.programId}".`, { field: 'referralId' });
+			if (!referral)
+				throw new EngineError(
+					'unknown_referral',
+					`No referral ${String(referralId)} in program "${this.programId}".`,
+					{ field: 'referralId' },
+				);
 			if (referral.status !== 'reversed') {
 				throw new EngineError(
 					'referral_not_reversed',
@@ -146,15 +201,38 @@ export class RewardAccount {
 					{ field: 'referralId', details: { status: referral.status } },
 				);
 			}
-			const records = await allPages((afterId, limit) => this.ledger.listRewards({ programId: this.programId, referralId: referral.id, afterId, limit }), PAGE);
+			const records = await allPages(
+				(afterId, limit) =>
+					this.ledger.listRewards({
+						programId: this.programId,
+						referralId: referral.id,
+						afterId,
+						limit,
+					}),
+				PAGE,
+			);
 			const balances: Record<string, number> = {};
 			for (const id of new Set(records.map((r) => r.recipientId))) {
-				balances[String(id)] = await this.ledger.pointsBalance({ programId: this.programId, participantId: id });
+				balances[String(id)] = await this.ledger.pointsBalance({
+					programId: this.programId,
+					participantId: id,
+				});
 			}
 			try {
-				const plan = planRefundRewards({ programId: this.programId, referralId: referral.id, reverse: true, rewards: records, balances, policy });
+				const plan = planRefundRewards({
+					programId: this.programId,
+					referralId: referral.id,
+					reverse: true,
+					rewards: records,
+					balances,
+					policy,
+				});
 				// The referral is reversed already: it left the qualified count then; only the claw-back is new.
-				const standing = await standingAfterReversal(this.ledger, this.programId, { referral, leaving: false, plan });
+				const standing = await standingAfterReversal(this.ledger, this.programId, {
+					referral,
+					leaving: false,
+					plan,
+				});
 				const answer: Omit<ReversalResult, 'replayed'> = {
 					referralId: referral.id,
 					reversed: plan.reversed,
@@ -176,9 +254,13 @@ export class RewardAccount {
 					answer: answer,
 					...(standing.input ? { standing: standing.input } : {}),
 				});
-				return { ...(stored.answer as unknown as Omit<ReversalResult, 'replayed'>), replayed: stored.replayed };
+				return {
+					...(stored.answer as unknown as Omit<ReversalResult, 'replayed'>),
+					replayed: stored.replayed,
+				};
 			} catch (error) {
-				if (!(error instanceof EngineError && error.code === 'status_changed') || attempt >= 8) throw error;
+				if (!(error instanceof EngineError && error.code === 'status_changed') || attempt >= 8)
+					throw error;
 			}
 		}
 	}
@@ -187,8 +269,16 @@ export class RewardAccount {
 
 	/** Points balance, current tier, badges and lifetime qualified referrals of a participant. */
 	async status(participantId: Id): Promise<ParticipantStatus> {
-		const participant = await this.ledger.getParticipant({ programId: this.programId, id: participantId });
-		if (!participant) throw new EngineError('unknown_participant', `No participant ${String(participantId)} in program "${this.programId}".`, { field: 'participant' });
+		const participant = await this.ledger.getParticipant({
+			programId: this.programId,
+			id: participantId,
+		});
+		if (!participant)
+			throw new EngineError(
+				'unknown_participant',
+				`No participant ${String(participantId)} in program "${this.programId}".`,
+				{ field: 'participant' },
+			);
 		const [points, rewards, counts] = await Promise.all([
 			this.ledger.pointsBalance({ programId: this.programId, participantId: participant.id }),
 			this.rewardsOf(participant.id),
@@ -201,17 +291,39 @@ export class RewardAccount {
 			email: participant.email,
 			points,
 			tier: tier ? String(meta(tier).tier) : null,
-			badges: [...new Set(held.filter((r) => r.kind === 'badge').map((r) => String(meta(r).badge)))],
+			badges: [
+				...new Set(held.filter((r) => r.kind === 'badge').map((r) => String(meta(r).badge))),
+			],
 			qualifiedReferrals: QUALIFIED.reduce((sum, s) => sum + (counts.byStatus[s] ?? 0), 0),
 		};
 	}
 
-	async pointsHistory(participantId: Id, options: { afterId?: number; limit?: number } = {}): Promise<PointsEntry[]> {
-		return await this.ledger.pointsJournal({ programId: this.programId, participantId, afterId: options.afterId, limit: options.limit ?? 100 });
+	async pointsHistory(
+		participantId: Id,
+		options: { afterId?: number; limit?: number } = {},
+	): Promise<PointsEntry[]> {
+		return await this.ledger.pointsJournal({
+			programId: this.programId,
+			participantId,
+			afterId: options.afterId,
+			limit: options.limit ?? 100,
+		});
 	}
 
-	async listRewards(query: { recipientId?: Id; referralId?: Id; status?: RewardStatus; afterId?: number; limit?: number } = {}): Promise<RewardItem[]> {
-		const records = await this.ledger.listRewards({ programId: this.programId, ...query, limit: query.limit ?? 100 });
+	async listRewards(
+		query: {
+			recipientId?: Id;
+			referralId?: Id;
+			status?: RewardStatus;
+			afterId?: number;
+			limit?: number;
+		} = {},
+	): Promise<RewardItem[]> {
+		const records = await this.ledger.listRewards({
+			programId: this.programId,
+			...query,
+			limit: query.limit ?? 100,
+		});
 		return await Promise.all(records.map((r) => this.rewardItem(r)));
 	}
 
@@ -219,12 +331,25 @@ export class RewardAccount {
 	 * Spends points: a journal debit keyed by the reference (an order id), so a retry debits once;
 	 * a balance too small is refused, never overdrawn.
 	 */
-	async redeemPoints(input: { participantId: Id; points: number; reference: string; reason?: string }): Promise<{ balance: number; entry: PointsEntry; replayed: boolean }> {
+	async redeemPoints(input: {
+		participantId: Id;
+		points: number;
+		reference: string;
+		reason?: string;
+	}): Promise<{ balance: number; entry: PointsEntry; replayed: boolean }> {
 		if (typeof input.points !== 'number' || !Number.isInteger(input.points) || input.points <= 0) {
-			throw new EngineError('invalid_amount', `Points to redeem must be a whole number greater than zero (got ${String(input.points)}).`, { field: 'points' });
+			throw new EngineError(
+				'invalid_amount',
+				`Points to redeem must be a whole number greater than zero (got ${String(input.points)}).`,
+				{ field: 'points' },
+			);
 		}
 		if (typeof input.reference !== 'string' || input.reference.trim() === '') {
-			throw new EngineError('required', 'A redemption needs a reference (such as the order id) so that a retry does not spend the points twice.', { field: 'reference' });
+			throw new EngineError(
+				'required',
+				'A redemption needs a reference (such as the order id) so that a retry does not spend the points twice.',
+				{ field: 'reference' },
+			);
 		}
 		const participantId = String(input.participantId);
 		try {
@@ -233,16 +358,25 @@ export class RewardAccount {
 				participantId: input.participantId,
 				delta: -input.points,
 				reason: input.reason ?? 'redeemed',
-				idempotencyKey: rewardIdempotencyKey(this.programId, participantId, 'redeem', input.reference.trim()),
+				idempotencyKey: rewardIdempotencyKey(
+					this.programId,
+					participantId,
+					'redeem',
+					input.reference.trim(),
+				),
 			});
 			return { balance: result.balance, entry: result.entry, replayed: result.replayed };
 		} catch (error) {
 			if (error instanceof EngineError && error.code === 'insufficient_points') {
 				const balance = (error.details?.balance as number | undefined) ?? 0;
-				throw new EngineError('insufficient_points', `Participant ${participantId} has ${balance} points, fewer than the ${input.points} to redeem; nothing was spent.`, {
-					field: 'points',
-					details: { balance, points: input.points },
-				});
+				throw new EngineError(
+					'insufficient_points',
+					`Participant ${participantId} has ${balance} points, fewer than the ${input.points} to redeem; nothing was spent.`,
+					{
+						field: 'points',
+						details: { balance, points: input.points },
+					},
+				);
 			}
 			throw error;
 		}

@@ -1,5 +1,11 @@
 import { EngineError } from '../shared/errors';
-import { requireInteger, requireRange, requireRecord, requireText, requireTime } from '../shared/guards';
+import {
+	requireInteger,
+	requireRange,
+	requireRecord,
+	requireText,
+	requireTime,
+} from '../shared/guards';
 import { currencyExponent, parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
 import type { AwardIntent } from './plan';
 
@@ -65,10 +71,18 @@ export function couponOutput(input: CouponInput): CouponOutput {
 	const hasAmount = raw.amountOff !== undefined && raw.amountOff !== null;
 	const hasPercent = raw.percentOff !== undefined && raw.percentOff !== null;
 	if (hasAmount === hasPercent) {
-		throw new EngineError('invalid_coupon', 'A coupon needs exactly one of amountOff (a fixed amount) or percentOff.', { field: 'amountOff' });
+		throw new EngineError(
+			'invalid_coupon',
+			'A coupon needs exactly one of amountOff (a fixed amount) or percentOff.',
+			{ field: 'amountOff' },
+		);
 	}
-	const usageLimit = raw.usageLimit === undefined ? 1 : requireInteger(raw.usageLimit, 'usageLimit', 1);
-	const expiresAt = raw.expiresAt === undefined || raw.expiresAt === null ? undefined : new Date(requireTime(raw.expiresAt, 'expiresAt')).toISOString();
+	const usageLimit =
+		raw.usageLimit === undefined ? 1 : requireInteger(raw.usageLimit, 'usageLimit', 1);
+	const expiresAt =
+		raw.expiresAt === undefined || raw.expiresAt === null
+			? undefined
+			: new Date(requireTime(raw.expiresAt, 'expiresAt')).toISOString();
 	// WooCommerce stores GMT dates without the zone suffix.
 	const wooExpiry = expiresAt ? expiresAt.slice(0, 19) : null;
 
@@ -81,9 +95,20 @@ export function couponOutput(input: CouponInput): CouponOutput {
 			code,
 			amountOff,
 			currency,
-			stripe: { duration: 'once', type: 'fixedAmount', amountOff: minor, currency: currency.toLowerCase() },
+			stripe: {
+				duration: 'once',
+				type: 'fixedAmount',
+				amountOff: minor,
+				currency: currency.toLowerCase(),
+			},
 			shopify: { code, amount: text, type: 'fixedAmount' },
-			woocommerce: { code, discount_type: 'fixed_cart', amount: text, date_expires_gmt: wooExpiry, usage_limit: usageLimit },
+			woocommerce: {
+				code,
+				discount_type: 'fixed_cart',
+				amount: text,
+				date_expires_gmt: wooExpiry,
+				usage_limit: usageLimit,
+			},
 		};
 		if (expiresAt) out.expiresAt = expiresAt;
 		return out;
@@ -96,7 +121,13 @@ export function couponOutput(input: CouponInput): CouponOutput {
 		percentOff,
 		stripe: { duration: 'once', type: 'percent', percentOff },
 		shopify: { code, amount: text, type: 'percentage' },
-		woocommerce: { code, discount_type: 'percent', amount: text, date_expires_gmt: wooExpiry, usage_limit: usageLimit },
+		woocommerce: {
+			code,
+			discount_type: 'percent',
+			amount: text,
+			date_expires_gmt: wooExpiry,
+			usage_limit: usageLimit,
+		},
 	};
 	if (expiresAt) out.expiresAt = expiresAt;
 	return out;
@@ -105,10 +136,16 @@ export function couponOutput(input: CouponInput): CouponOutput {
 /** The coupon item for a planned coupon award, once the service has a code (generated or from the pool). */
 export function couponForAward(award: AwardIntent, code: string): CouponOutput {
 	if (award.kind !== 'coupon') {
-		throw new EngineError('invalid_coupon', `Award ${award.idempotencyKey} is a ${award.kind} reward, not a coupon.`, { field: 'kind' });
+		throw new EngineError(
+			'invalid_coupon',
+			`Award ${award.idempotencyKey} is a ${award.kind} reward, not a coupon.`,
+			{ field: 'kind' },
+		);
 	}
 	const prefix = award.coupon?.prefix;
-	const input: CouponInput = { code: prefix && !code.startsWith(prefix) ? `${prefix}${code}` : code };
+	const input: CouponInput = {
+		code: prefix && !code.startsWith(prefix) ? `${prefix}${code}` : code,
+	};
 	if (award.amount !== undefined) {
 		input.amountOff = award.amount;
 		input.currency = award.currency;
@@ -121,7 +158,11 @@ export function couponForAward(award: AwardIntent, code: string): CouponOutput {
  * A pool low-stock event fires once, when a claim takes the remaining count from above the
  * threshold to at or below it (not again on every later claim).
  */
-export function poolLowStockCrossed(remainingBefore: number, remainingAfter: number, threshold: number): boolean {
+export function poolLowStockCrossed(
+	remainingBefore: number,
+	remainingAfter: number,
+	threshold: number,
+): boolean {
 	requireInteger(remainingBefore, 'remainingBefore', 0);
 	requireInteger(remainingAfter, 'remainingAfter', 0);
 	requireInteger(threshold, 'lowStockThreshold', 0);

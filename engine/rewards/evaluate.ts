@@ -1,13 +1,28 @@
 import { createHash } from 'node:crypto';
 import { CodeGenerator } from '../codes';
 import { EngineError } from '../shared/errors';
-import { allPages, type Id, type LedgerStore, type OweMessageInput, type PointsEntry, type ReferralRecord, type RewardRecord } from '../ledger';
+import {
+	allPages,
+	type Id,
+	type LedgerStore,
+	type OweMessageInput,
+	type PointsEntry,
+	type ReferralRecord,
+	type RewardRecord,
+} from '../ledger';
 import { PAGE, QUALIFIED, RewardAccount, type RewardAccountOptions } from './account';
 import { meta, type RewardItem, type SkippedReward } from './items';
 import { KeyedMutex } from './keyedMutex';
 import { describeReward, REWARD_NOTICE_TOPIC, rewardNoticeKey } from './notices';
 import { type AwardIntent, capWindow, type PaidAward, planAwards } from './plan';
-import type { RewardCap, RewardEventType, RewardProgram, RewardProgramConfig, RewardRule, RuleType } from './program';
+import type {
+	RewardCap,
+	RewardEventType,
+	RewardProgram,
+	RewardProgramConfig,
+	RewardRule,
+	RuleType,
+} from './program';
 import { lostCounts } from './standing';
 import { validateRewardProgram } from './validateProgram';
 
@@ -66,11 +81,20 @@ const referrerLocks = new KeyedMutex();
 function ruleTypeOf(record: RewardRecord): RuleType {
 	const m = meta(record);
 	const by = m.earnedBy as AwardIntent['earnedBy'] | undefined;
-	return (m.ruleType as RuleType | undefined) ?? (by?.milestone !== undefined ? 'milestone' : by?.level !== undefined ? 'status' : 'per_referral');
+	return (
+		(m.ruleType as RuleType | undefined) ??
+		(by?.milestone !== undefined
+			? 'milestone'
+			: by?.level !== undefined
+				? 'status'
+				: 'per_referral')
+	);
 }
 
 function sortQualified(list: ReferralRecord[]): ReferralRecord[] {
-	return list.sort((a, b) => (a.qualifiedAt ?? a.updatedAt) - (b.qualifiedAt ?? b.updatedAt) || a.id - b.id);
+	return list.sort(
+		(a, b) => (a.qualifiedAt ?? a.updatedAt) - (b.qualifiedAt ?? b.updatedAt) || a.id - b.id,
+	);
 }
 
 export class RewardService extends RewardAccount {
@@ -87,15 +111,29 @@ export class RewardService extends RewardAccount {
 	 */
 	private readonly historyProgram?: RewardProgram;
 	private programDigest?: string;
-	private readonly needs: { qualified: boolean; revenue: boolean; order: boolean; lifetimePoints: boolean; rewards: boolean };
+	private readonly needs: {
+		qualified: boolean;
+		revenue: boolean;
+		order: boolean;
+		lifetimePoints: boolean;
+		rewards: boolean;
+	};
 
-	constructor(ledger: LedgerStore, program: RewardProgram | RewardProgramConfig, options: RewardServiceOptions = {}) {
+	constructor(
+		ledger: LedgerStore,
+		program: RewardProgram | RewardProgramConfig,
+		options: RewardServiceOptions = {},
+	) {
 		const validated = validateRewardProgram(program);
 		super(ledger, validated.programId, options);
 		this.program = validated;
 		this.lowStock = options.lowStockThreshold ?? 10;
 		if (!Number.isInteger(this.lowStock) || this.lowStock < 0) {
-			throw new EngineError('invalid_value', 'lowStockThreshold must be a whole number, 0 to never warn.', { field: 'lowStockThreshold' });
+			throw new EngineError(
+				'invalid_value',
+				'lowStockThreshold must be a whole number, 0 to never warn.',
+				{ field: 'lowStockThreshold' },
+			);
 		}
 		this.serialize = options.serializePerReferrer ?? true;
 		this.oweNotices = options.oweNotices === true;
@@ -103,15 +141,31 @@ export class RewardService extends RewardAccount {
 		// A sign-up moves no count: only its own rules run on it, never milestones or status levels.
 		const signupRules = rules.filter((r) => r.type === 'per_referral' && r.on === 'referee_signup');
 		if (signupRules.length) {
-			this.signupProgram = validateRewardProgram({ ...this.program, rules: signupRules, caps: this.subsetCaps(signupRules) });
+			this.signupProgram = validateRewardProgram({
+				...this.program,
+				rules: signupRules,
+				caps: this.subsetCaps(signupRules),
+			});
 		}
-		const historyRules = rules.filter((r) => r.type === 'milestone' || (r.type === 'status' && r.metric === 'qualified_referrals'));
-		if (historyRules.length) this.historyProgram = validateRewardProgram({ ...this.program, rules: historyRules, caps: this.subsetCaps(historyRules) });
+		const historyRules = rules.filter(
+			(r) => r.type === 'milestone' || (r.type === 'status' && r.metric === 'qualified_referrals'),
+		);
+		if (historyRules.length)
+			this.historyProgram = validateRewardProgram({
+				...this.program,
+				rules: historyRules,
+				caps: this.subsetCaps(historyRules),
+			});
 		// Load only the state some rule reads: a program of per-referral points needs none of it.
 		this.needs = {
 			qualified: rules.some((r) => r.type !== 'per_referral'),
 			revenue: rules.some((r) => r.type === 'milestone' && r.metric === 'referred_revenue'),
-			order: rules.some((r) => (r.type === 'milestone' && r.metric === 'referred_revenue') || (r.type === 'per_referral' && (r.minOrderAmount !== undefined || r.reward.percentOfOrder !== undefined))),
+			order: rules.some(
+				(r) =>
+					(r.type === 'milestone' && r.metric === 'referred_revenue') ||
+					(r.type === 'per_referral' &&
+						(r.minOrderAmount !== undefined || r.reward.percentOfOrder !== undefined)),
+			),
 			lifetimePoints: rules.some((r) => r.type === 'status' && r.metric === 'points'),
 			rewards: this.program.caps.length > 0 || rules.some((r) => r.type !== 'per_referral'),
 		};
@@ -120,7 +174,9 @@ export class RewardService extends RewardAccount {
 	/** The caps that still apply to a subset of the rules (a cap naming only other rules is dropped). */
 	private subsetCaps(subset: RewardRule[]): RewardCap[] {
 		const ids = new Set(subset.map((r) => r.id));
-		return this.program.caps.map((c) => (c.ruleIds ? { ...c, ruleIds: c.ruleIds.filter((id) => ids.has(id)) } : c)).filter((c) => !c.ruleIds || c.ruleIds.length > 0);
+		return this.program.caps
+			.map((c) => (c.ruleIds ? { ...c, ruleIds: c.ruleIds.filter((id) => ids.has(id)) } : c))
+			.filter((c) => !c.ruleIds || c.ruleIds.length > 0);
 	}
 
 	// ------------------------------------------------------------------ evaluate and award
@@ -133,7 +189,11 @@ export class RewardService extends RewardAccount {
 	async evaluateReferral(referralId: Id): Promise<EvaluationResult> {
 		const referral = await this.ledger.getReferral({ programId: this.programId, id: referralId });
 		if (!referral) {
-			throw new EngineError('unknown_referral', `No referral ${String(referralId)} in program "${this.programId}".`, { field: 'referralId' });
+			throw new EngineError(
+				'unknown_referral',
+				`No referral ${String(referralId)} in program "${this.programId}".`,
+				{ field: 'referralId' },
+			);
 		}
 		// Caps count what the referrer already got, and milestones and levels go by the referral's
 		// rank among the referrer's qualified referrals (a late order moves the later ones up), so two
@@ -141,13 +201,22 @@ export class RewardService extends RewardAccount {
 		// lease orders them across processes.
 		const lease = { programId: this.programId, name: `rewards:referrer:${referral.referrerId}` };
 		const leased = this.program.caps.length > 0 || this.historyProgram !== undefined;
-		const evaluate = () => (leased ? this.ledger.withLease(lease, () => this.evaluateLoaded(referral)) : this.evaluateLoaded(referral));
+		const evaluate = () =>
+			leased
+				? this.ledger.withLease(lease, () => this.evaluateLoaded(referral))
+				: this.evaluateLoaded(referral);
 		if (!this.serialize) return await evaluate();
 		return await referrerLocks.run(`${this.programId}:${referral.referrerId}`, evaluate);
 	}
 
 	private async evaluateLoaded(referral: ReferralRecord): Promise<EvaluationResult> {
-		const result: EvaluationResult = { referralId: referral.id, referralStatus: referral.status, events: [], rewards: [], skipped: [] };
+		const result: EvaluationResult = {
+			referralId: referral.id,
+			referralStatus: referral.status,
+			events: [],
+			rewards: [],
+			skipped: [],
+		};
 		if (referral.refereeId === null) return result;
 		const events: RewardEventType[] = [];
 		if (this.signupProgram && SIGNED_UP.includes(referral.status)) events.push('referee_signup');
@@ -156,27 +225,45 @@ export class RewardService extends RewardAccount {
 			// A refund reversed the referral since it was evaluated: the same evaluation again (a retry,
 			// n8n re-running the execution) answers like the first did. List Rewards shows what stands now.
 			if (referral.status === 'reversed') {
-				const kept = await this.ledger.keptAnswer({ programId: this.programId, operation: 'evaluation', key: this.evaluationKey(referral.id) });
+				const kept = await this.ledger.keptAnswer({
+					programId: this.programId,
+					operation: 'evaluation',
+					key: this.evaluationKey(referral.id),
+				});
 				if (kept) return await this.fromKept(kept);
 			}
 			return result;
 		}
 		result.events = events;
 		const snapshot: ReferrerSnapshot = {
-			qualified: this.needs.qualified || this.needs.revenue ? await this.qualifiedOf(referral.referrerId) : [],
+			qualified:
+				this.needs.qualified || this.needs.revenue
+					? await this.qualifiedOf(referral.referrerId)
+					: [],
 			rewards: this.needs.rewards ? await this.rewardsOf(referral.referrerId) : [],
 			ofReferral: await this.rewardsOfReferral(referral.id),
 			referralId: referral.id,
 		};
 		for (const type of events) {
-			await this.planAndWrite(referral, type, type === 'referee_signup' ? (this.signupProgram as RewardProgram) : this.program, snapshot, result);
+			await this.planAndWrite(
+				referral,
+				type,
+				type === 'referee_signup' ? (this.signupProgram as RewardProgram) : this.program,
+				snapshot,
+				result,
+			);
 		}
 		// The milestones and levels this referral reached at an earlier rank are still its own: a late
 		// order moved it up, but what it earned stands and a replay answers with it.
 		const listed = new Set(result.rewards.map((r) => r.id));
 		for (const record of snapshot.rewards) {
 			const m = meta(record);
-			if (listed.has(record.id) || ruleTypeOf(record) === 'per_referral' || !events.some((type) => m.evaluation === `${type}:${referral.id}`)) continue;
+			if (
+				listed.has(record.id) ||
+				ruleTypeOf(record) === 'per_referral' ||
+				!events.some((type) => m.evaluation === `${type}:${referral.id}`)
+			)
+				continue;
 			await this.answer(result, { ...(await this.rewardItem(record)), replayed: true }, record);
 		}
 		// A late order (one that qualified before referrals already evaluated) moves every later
@@ -194,8 +281,17 @@ export class RewardService extends RewardAccount {
 				const evaluated = new Set(snapshot.rewards.map((r) => meta(r).evaluation));
 				for (const moved of later) {
 					if (moved.refereeId === null) continue;
-					if (evaluated.has(`referral_qualified:${moved.id}`) || (arrivals.get(moved.id) ?? -Infinity) < mine) {
-						await this.planAndWrite(moved, 'referral_qualified', this.historyProgram, snapshot, null);
+					if (
+						evaluated.has(`referral_qualified:${moved.id}`) ||
+						(arrivals.get(moved.id) ?? -Infinity) < mine
+					) {
+						await this.planAndWrite(
+							moved,
+							'referral_qualified',
+							this.historyProgram,
+							snapshot,
+							null,
+						);
 					}
 				}
 			}
@@ -206,7 +302,10 @@ export class RewardService extends RewardAccount {
 
 	/** The program's rules as evaluated, hashed: an evaluation under an edited program is another request. */
 	private get programKey(): string {
-		this.programDigest ??= createHash('sha256').update(JSON.stringify(this.program)).digest('hex').slice(0, 40);
+		this.programDigest ??= createHash('sha256')
+			.update(JSON.stringify(this.program))
+			.digest('hex')
+			.slice(0, 40);
 		return this.programDigest;
 	}
 
@@ -220,14 +319,23 @@ export class RewardService extends RewardAccount {
 	 * wrote it, or an earlier run of the same evaluation (same referral, same program) did: a replay
 	 * notifies like the first run, while a reward written under another program is not news.
 	 */
-	private async answer(result: EvaluationResult, item: RewardItem, record: RewardRecord): Promise<void> {
+	private async answer(
+		result: EvaluationResult,
+		item: RewardItem,
+		record: RewardRecord,
+	): Promise<void> {
 		result.rewards.push(item);
-		if (!item.replayed || meta(record).programKey === this.programKey) (result.noticeRewardIds ??= []).push(item.id);
+		if (!item.replayed || meta(record).programKey === this.programKey)
+			(result.noticeRewardIds ??= []).push(item.id);
 	}
 
 	/** Keeps the first answer of an evaluation that rewarded something, without the email addresses (read again on a replay). */
 	private async keepEvaluation(result: EvaluationResult): Promise<void> {
-		const where = { programId: this.programId, operation: 'evaluation', key: this.evaluationKey(result.referralId) };
+		const where = {
+			programId: this.programId,
+			operation: 'evaluation',
+			key: this.evaluationKey(result.referralId),
+		};
 		if (await this.ledger.keptAnswer(where)) return;
 		const rewards = result.rewards.map(({ email: _email, replayed: _replayed, ...rest }) => rest);
 		await this.ledger.keepAnswer({ ...where, answer: { ...result, rewards } });
@@ -236,7 +344,12 @@ export class RewardService extends RewardAccount {
 	private async fromKept(kept: Record<string, unknown>): Promise<EvaluationResult> {
 		const first = kept as unknown as EvaluationResult;
 		const rewards: RewardItem[] = [];
-		for (const r of first.rewards) rewards.push({ ...r, email: (await this.items.participant(r.recipientId))?.email ?? null, replayed: true });
+		for (const r of first.rewards)
+			rewards.push({
+				...r,
+				email: (await this.items.participant(r.recipientId))?.email ?? null,
+				replayed: true,
+			});
 		return { ...first, rewards };
 	}
 
@@ -247,9 +360,19 @@ export class RewardService extends RewardAccount {
 	 * it first, nothing is issued or written (no coupon, no award) and it is answered only by the
 	 * evaluation it belongs to.
 	 */
-	private async planAndWrite(referral: ReferralRecord, type: RewardEventType, program: RewardProgram, snapshot: ReferrerSnapshot, result: EvaluationResult | null): Promise<void> {
-		const occurredAt = type === 'referral_qualified' ? (referral.qualifiedAt ?? referral.updatedAt) : referral.touchedAt;
-		const order = type === 'referral_qualified' && this.needs.order ? await this.orderOf(referral) : undefined;
+	private async planAndWrite(
+		referral: ReferralRecord,
+		type: RewardEventType,
+		program: RewardProgram,
+		snapshot: ReferrerSnapshot,
+		result: EvaluationResult | null,
+	): Promise<void> {
+		const occurredAt =
+			type === 'referral_qualified'
+				? (referral.qualifiedAt ?? referral.updatedAt)
+				: referral.touchedAt;
+		const order =
+			type === 'referral_qualified' && this.needs.order ? await this.orderOf(referral) : undefined;
 		const own = `${type}:${referral.id}`;
 		const plan = planAwards(
 			program,
@@ -263,18 +386,25 @@ export class RewardService extends RewardAccount {
 			},
 			await this.stateFor(referral, type, occurredAt, snapshot),
 		);
-		if (result) for (const intent of plan.skipped) result.skipped.push(this.skippedItem(intent, intent.skipReason ?? 'skipped'));
+		if (result)
+			for (const intent of plan.skipped)
+				result.skipped.push(this.skippedItem(intent, intent.skipReason ?? 'skipped'));
 		for (const intent of plan.awards) {
-			const stored = intent.existingRewardId === undefined ? undefined : snapshot.ofReferral.find((r) => String(r.id) === intent.existingRewardId);
+			const stored =
+				intent.existingRewardId === undefined
+					? undefined
+					: snapshot.ofReferral.find((r) => String(r.id) === intent.existingRewardId);
 			if (stored) {
 				// Already paid (a replay, or a rule edited since): the stored award answers, nothing is written.
-				if (result) await this.answer(result, { ...(await this.rewardItem(stored)), replayed: true }, stored);
+				if (result)
+					await this.answer(result, { ...(await this.rewardItem(stored)), replayed: true }, stored);
 				continue;
 			}
 			if (intent.ruleType !== 'per_referral') {
 				const held = snapshot.rewards.find((r) => r.idempotencyKey === intent.idempotencyKey);
 				if (held) {
-					if (meta(held).evaluation === own && result) await this.answer(result, { ...(await this.rewardItem(held)), replayed: true }, held);
+					if (meta(held).evaluation === own && result)
+						await this.answer(result, { ...(await this.rewardItem(held)), replayed: true }, held);
 					continue;
 				}
 			}
@@ -284,21 +414,42 @@ export class RewardService extends RewardAccount {
 				continue;
 			}
 			if (result) await this.answer(result, written.item, written.record);
-			if (!snapshot.rewards.some((r) => r.id === written.record.id)) snapshot.rewards.push(written.record);
-			if (written.record.referralId === snapshot.referralId && !snapshot.ofReferral.some((r) => r.id === written.record.id)) snapshot.ofReferral.push(written.record);
+			if (!snapshot.rewards.some((r) => r.id === written.record.id))
+				snapshot.rewards.push(written.record);
+			if (
+				written.record.referralId === snapshot.referralId &&
+				!snapshot.ofReferral.some((r) => r.id === written.record.id)
+			)
+				snapshot.ofReferral.push(written.record);
 		}
 	}
 
 	private async qualifiedOf(referrerId: number): Promise<ReferralRecord[]> {
 		const all: ReferralRecord[] = [];
 		for (const status of QUALIFIED) {
-			all.push(...(await allPages((afterId, limit) => this.ledger.listReferrals({ programId: this.programId, referrerId, status, afterId, limit }), PAGE)));
+			all.push(
+				...(await allPages(
+					(afterId, limit) =>
+						this.ledger.listReferrals({
+							programId: this.programId,
+							referrerId,
+							status,
+							afterId,
+							limit,
+						}),
+					PAGE,
+				)),
+			);
 		}
 		return sortQualified(all);
 	}
 
 	private async rewardsOfReferral(referralId: number): Promise<RewardRecord[]> {
-		return await allPages((afterId, limit) => this.ledger.listRewards({ programId: this.programId, referralId, afterId, limit }), PAGE);
+		return await allPages(
+			(afterId, limit) =>
+				this.ledger.listRewards({ programId: this.programId, referralId, afterId, limit }),
+			PAGE,
+		);
 	}
 
 	/** The referral's per-referral awards (every status) as `planAwards` reconciles them. */
@@ -306,7 +457,12 @@ export class RewardService extends RewardAccount {
 		const paid: PaidAward[] = [];
 		for (const r of records) {
 			const m = meta(r);
-			if (ruleTypeOf(r) !== 'per_referral' || r.side === 'participant' || typeof m.evaluation !== 'string') continue;
+			if (
+				ruleTypeOf(r) !== 'per_referral' ||
+				r.side === 'participant' ||
+				typeof m.evaluation !== 'string'
+			)
+				continue;
 			const award: PaidAward = {
 				rewardId: String(r.id),
 				idempotencyKey: r.idempotencyKey,
@@ -329,18 +485,28 @@ export class RewardService extends RewardAccount {
 	}
 
 	/** The qualifying order, less what a partial refund that left the referral standing took back. */
-	private async orderOf(referral: ReferralRecord): Promise<{ id?: string; amount: number; currency: string } | undefined> {
+	private async orderOf(
+		referral: ReferralRecord,
+	): Promise<{ id?: string; amount: number; currency: string } | undefined> {
 		const order = await this.qualifyingOrderOf(referral);
-		const refunded = (referral.metadata?.refund as { refundedAmount?: unknown } | undefined)?.refundedAmount;
+		const refunded = (referral.metadata?.refund as { refundedAmount?: unknown } | undefined)
+			?.refundedAmount;
 		if (!order || typeof refunded !== 'number' || refunded <= 0) return order;
 		return { ...order, amount: Math.max(0, Number((order.amount - refunded).toFixed(6))) };
 	}
 
 	/** The qualifying order: from the referral's metadata, else the ledger's conversions. */
-	private async qualifyingOrderOf(referral: ReferralRecord): Promise<{ id?: string; amount: number; currency: string } | undefined> {
-		const fromMeta = referral.metadata?.order as { id?: string; amount?: number; currency?: string } | undefined;
+	private async qualifyingOrderOf(
+		referral: ReferralRecord,
+	): Promise<{ id?: string; amount: number; currency: string } | undefined> {
+		const fromMeta = referral.metadata?.order as
+			{ id?: string; amount?: number; currency?: string } | undefined;
 		if (fromMeta && typeof fromMeta.amount === 'number' && typeof fromMeta.currency === 'string') {
-			return { amount: fromMeta.amount, currency: fromMeta.currency, ...(fromMeta.id ? { id: String(fromMeta.id) } : {}) };
+			return {
+				amount: fromMeta.amount,
+				currency: fromMeta.currency,
+				...(fromMeta.id ? { id: String(fromMeta.id) } : {}),
+			};
 		}
 		return (await this.ordersOf([referral.id])).get(referral.id);
 	}
@@ -349,7 +515,11 @@ export class RewardService extends RewardAccount {
 	private async arrivalsOf(referralIds: number[]): Promise<Map<number, number>> {
 		const arrivals = new Map<number, number>();
 		for (let i = 0; i < referralIds.length; i += PAGE) {
-			for (const c of await this.ledger.listConversions({ programId: this.programId, referralIds: referralIds.slice(i, i + PAGE), qualifiedOnly: true })) {
+			for (const c of await this.ledger.listConversions({
+				programId: this.programId,
+				referralIds: referralIds.slice(i, i + PAGE),
+				qualifiedOnly: true,
+			})) {
 				arrivals.set(c.referralId, Math.min(arrivals.get(c.referralId) ?? Infinity, c.id));
 			}
 		}
@@ -360,28 +530,46 @@ export class RewardService extends RewardAccount {
 	private readonly orders = new Map<number, { id?: string; amount: number; currency: string }>();
 
 	/** The order that qualified each of these referrals (with amount and currency), from the ledger's conversions. */
-	private async ordersOf(referralIds: number[]): Promise<Map<number, { id?: string; amount: number; currency: string }>> {
+	private async ordersOf(
+		referralIds: number[],
+	): Promise<Map<number, { id?: string; amount: number; currency: string }>> {
 		const missing = referralIds.filter((id) => !this.orders.has(id));
 		for (let i = 0; i < missing.length; i += PAGE) {
 			const chunk = missing.slice(i, i + PAGE);
-			for (const c of await this.ledger.listConversions({ programId: this.programId, referralIds: chunk, qualifiedOnly: true })) {
-				if (c.amount !== null && c.currency) this.orders.set(c.referralId, { id: c.orderId, amount: c.amount, currency: c.currency });
+			for (const c of await this.ledger.listConversions({
+				programId: this.programId,
+				referralIds: chunk,
+				qualifiedOnly: true,
+			})) {
+				if (c.amount !== null && c.currency)
+					this.orders.set(c.referralId, { id: c.orderId, amount: c.amount, currency: c.currency });
 			}
 		}
 		return this.orders;
 	}
 
-	private async stateFor(referral: ReferralRecord, type: RewardEventType, occurredAt: number, snapshot: ReferrerSnapshot) {
+	private async stateFor(
+		referral: ReferralRecord,
+		type: RewardEventType,
+		occurredAt: number,
+		snapshot: ReferrerSnapshot,
+	) {
 		const ownEvaluation = `${type}:${referral.id}`;
 		// Rank, not today's total: the Nth referral to qualify is the one that reaches milestone N, whenever it is evaluated.
 		const rank = snapshot.qualified.findIndex((r) => r.id === referral.id);
-		const upTo = type === 'referral_qualified' ? (rank === -1 ? [...snapshot.qualified, referral] : snapshot.qualified.slice(0, rank + 1)) : snapshot.qualified;
+		const upTo =
+			type === 'referral_qualified'
+				? rank === -1
+					? [...snapshot.qualified, referral]
+					: snapshot.qualified.slice(0, rank + 1)
+				: snapshot.qualified;
 		const referredRevenue: Record<string, number> = {};
 		if (this.needs.revenue) {
 			const orders = await this.ordersOf(upTo.map((r) => r.id));
 			for (const r of upTo) {
 				const order = orders.get(r.id);
-				if (order) referredRevenue[order.currency] = (referredRevenue[order.currency] ?? 0) + order.amount;
+				if (order)
+					referredRevenue[order.currency] = (referredRevenue[order.currency] ?? 0) + order.amount;
 			}
 		}
 		const held = snapshot.rewards.filter((r) => r.status !== 'reversed');
@@ -400,7 +588,11 @@ export class RewardService extends RewardAccount {
 				if (m.evaluation === ownEvaluation) continue;
 				if (cap.ruleIds && !cap.ruleIds.includes(r.rule)) continue;
 				const earnedAt = typeof m.earnedAt === 'number' ? m.earnedAt : r.createdAt;
-				if ((window.start !== null && earnedAt < window.start) || (window.end !== null && earnedAt >= window.end)) continue;
+				if (
+					(window.start !== null && earnedAt < window.start) ||
+					(window.end !== null && earnedAt >= window.end)
+				)
+					continue;
 				usage.count += 1;
 				if (cap.unit === 'points' && r.kind === 'points') usage.value += r.amount ?? 0;
 				else if (cap.unit && r.kind !== 'points' && r.currency === cap.unit && r.amount !== null) {
@@ -414,7 +606,15 @@ export class RewardService extends RewardAccount {
 		if (this.needs.lifetimePoints && type === 'referral_qualified') {
 			for (const entry of await this.journalOf(referral.referrerId)) {
 				// Credits, less what claw-backs took back (a refunded referral's points no longer count toward a level).
-				if ((entry.delta > 0 || entry.reason === 'clawback') && !(entry.rewardId !== null && snapshot.rewards.some((r) => r.id === entry.rewardId && meta(r).evaluation === ownEvaluation))) {
+				if (
+					(entry.delta > 0 || entry.reason === 'clawback') &&
+					!(
+						entry.rewardId !== null &&
+						snapshot.rewards.some(
+							(r) => r.id === entry.rewardId && meta(r).evaluation === ownEvaluation,
+						)
+					)
+				) {
 					lifetimePoints += entry.delta;
 				}
 			}
@@ -433,11 +633,21 @@ export class RewardService extends RewardAccount {
 	}
 
 	private async journalOf(participantId: number): Promise<PointsEntry[]> {
-		return await allPages((afterId, limit) => this.ledger.pointsJournal({ programId: this.programId, participantId, afterId, limit }), PAGE);
+		return await allPages(
+			(afterId, limit) =>
+				this.ledger.pointsJournal({ programId: this.programId, participantId, afterId, limit }),
+			PAGE,
+		);
 	}
 
 	private skippedItem(intent: AwardIntent, reason: string): SkippedReward {
-		const item: SkippedReward = { rule: intent.ruleId, recipient: intent.side, recipientId: Number(intent.recipientId), kind: intent.kind, reason };
+		const item: SkippedReward = {
+			rule: intent.ruleId,
+			recipient: intent.side,
+			recipientId: Number(intent.recipientId),
+			kind: intent.kind,
+			reason,
+		};
 		if (intent.capId) item.capId = intent.capId;
 		return item;
 	}
@@ -446,7 +656,10 @@ export class RewardService extends RewardAccount {
 		const key = prefix ?? '';
 		let generator = this.generators.get(key);
 		if (!generator) {
-			generator = new CodeGenerator({ length: 10, ...(prefix ? { prefix: prefix.endsWith('-') ? prefix : `${prefix}-` } : {}) });
+			generator = new CodeGenerator({
+				length: 10,
+				...(prefix ? { prefix: prefix.endsWith('-') ? prefix : `${prefix}-` } : {}),
+			});
 			this.generators.set(key, generator);
 		}
 		return generator;
@@ -468,7 +681,12 @@ export class RewardService extends RewardAccount {
 			await this.ledger.appendEvent({
 				programId: this.programId,
 				type: 'coupon.pool_empty',
-				payload: { pool: coupon.poolId, rule: intent.ruleId, referralId: referral.id, recipientId: Number(intent.recipientId) },
+				payload: {
+					pool: coupon.poolId,
+					rule: intent.ruleId,
+					referralId: referral.id,
+					recipientId: Number(intent.recipientId),
+				},
 			});
 			return null;
 		}
@@ -506,19 +724,54 @@ export class RewardService extends RewardAccount {
 			...(intent.ruleKey !== undefined ? { ruleKey: intent.ruleKey } : {}),
 			...(intent.slot !== undefined ? { slot: intent.slot } : {}),
 		};
-		for (const key of ['points', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label', 'standing'] as const) {
+		for (const key of [
+			'points',
+			'percentOff',
+			'badge',
+			'tier',
+			'customType',
+			'customValue',
+			'label',
+			'standing',
+		] as const) {
 			if (intent[key] !== undefined) metadata[key] = intent[key];
 		}
 		// A percent-of-order reward remembers its percentage: a partial refund scales it to what is left.
 		const rule = this.program.rules.find((r) => r.id === intent.ruleId);
-		if (rule?.type === 'per_referral' && rule.reward.percentOfOrder !== undefined && intent.kind === 'cash') metadata.percentOfOrder = rule.reward.percentOfOrder;
+		if (
+			rule?.type === 'per_referral' &&
+			rule.reward.percentOfOrder !== undefined &&
+			intent.kind === 'cash'
+		)
+			metadata.percentOfOrder = rule.reward.percentOfOrder;
 		if (intent.kind === 'coupon') {
 			const c = intent.coupon!;
-			metadata.coupon = { code, source: c.source, ...(c.poolId ? { pool: c.poolId } : {}), ...(c.expiresAt !== undefined ? { expiresAt: c.expiresAt } : {}) };
+			metadata.coupon = {
+				code,
+				source: c.source,
+				...(c.poolId ? { pool: c.poolId } : {}),
+				...(c.expiresAt !== undefined ? { expiresAt: c.expiresAt } : {}),
+			};
 		}
 		const events = [];
-		if (intent.kind === 'tier') events.push({ type: 'tier.reached', payload: { participantId: Number(intent.recipientId), tier: intent.tier, rule: intent.ruleId } });
-		if (intent.kind === 'badge') events.push({ type: 'badge.earned', payload: { participantId: Number(intent.recipientId), badge: intent.badge, rule: intent.ruleId } });
+		if (intent.kind === 'tier')
+			events.push({
+				type: 'tier.reached',
+				payload: {
+					participantId: Number(intent.recipientId),
+					tier: intent.tier,
+					rule: intent.ruleId,
+				},
+			});
+		if (intent.kind === 'badge')
+			events.push({
+				type: 'badge.earned',
+				payload: {
+					participantId: Number(intent.recipientId),
+					badge: intent.badge,
+					rule: intent.ruleId,
+				},
+			});
 		const input = {
 			programId: this.programId,
 			recipientId: intent.recipientId,
@@ -526,12 +779,18 @@ export class RewardService extends RewardAccount {
 			side: intent.side,
 			rule: intent.ruleId,
 			kind: intent.kind,
-			...(intent.kind === 'points' ? { amount: intent.points } : intent.amount !== undefined ? { amount: intent.amount, currency: intent.currency } : {}),
+			...(intent.kind === 'points'
+				? { amount: intent.points }
+				: intent.amount !== undefined
+					? { amount: intent.amount, currency: intent.currency }
+					: {}),
 			status: intent.status === 'pending' ? ('pending' as const) : ('approved' as const),
 			...(intent.holdUntil !== undefined ? { holdUntil: intent.holdUntil } : {}),
 			metadata,
 			// Points enter the balance when the reward is approved: now, or when its hold ends.
-			...(intent.kind === 'points' && intent.status === 'approved' ? { points: { delta: intent.points as number, reason: 'reward' } } : {}),
+			...(intent.kind === 'points' && intent.status === 'approved'
+				? { points: { delta: intent.points as number, reason: 'reward' } }
+				: {}),
 			...(events.length ? { events } : {}),
 			...(this.oweNotices ? { messages: await this.notice(referral, intent, code) } : {}),
 			idempotencyKey: intent.idempotencyKey,
@@ -544,28 +803,56 @@ export class RewardService extends RewardAccount {
 			replayed = awarded.replayed;
 		} catch (error) {
 			// Refunded while this evaluation ran: the reversed referral earns nothing (the ledger refused it).
-			if (error instanceof EngineError && error.code === 'referral_reversed') return this.skippedItem(intent, 'referral_reversed');
+			if (error instanceof EngineError && error.code === 'referral_reversed')
+				return this.skippedItem(intent, 'referral_reversed');
 			// The rule changed since this reward was written: the reward stands as it was first written.
 			if (!(error instanceof EngineError && error.code === 'idempotency_key_reused')) throw error;
-			const existing = (await this.rewardsOf(Number(intent.recipientId))).find((r) => r.idempotencyKey === intent.idempotencyKey);
+			const existing = (await this.rewardsOf(Number(intent.recipientId))).find(
+				(r) => r.idempotencyKey === intent.idempotencyKey,
+			);
 			if (!existing) throw error;
 			record = existing;
 			replayed = true;
 		}
 		// A concurrent evaluation of another referral reached this milestone or level first: it is theirs.
-		if (replayed && intent.ruleType !== 'per_referral' && meta(record).evaluation !== `${type}:${referral.id}`) return this.skippedItem(intent, HELD_ELSEWHERE);
+		if (
+			replayed &&
+			intent.ruleType !== 'per_referral' &&
+			meta(record).evaluation !== `${type}:${referral.id}`
+		)
+			return this.skippedItem(intent, HELD_ELSEWHERE);
 		const item = await this.rewardItem(record);
 		item.replayed = replayed;
 		return { item, record };
 	}
 
 	/** The email this award owes its recipient (none without an address), written with the award. */
-	private async notice(referral: ReferralRecord, intent: AwardIntent, code: string | null): Promise<OweMessageInput[]> {
+	private async notice(
+		referral: ReferralRecord,
+		intent: AwardIntent,
+		code: string | null,
+	): Promise<OweMessageInput[]> {
 		const recipientId = Number(intent.recipientId);
 		const person = await this.items.participant(recipientId);
 		if (!person?.email) return [];
-		const reward: Partial<RewardItem> = { recipient: intent.side, recipientId, kind: intent.kind, rule: intent.ruleId, status: intent.status === 'pending' ? 'pending' : 'approved' };
-		for (const key of ['points', 'amount', 'currency', 'percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
+		const reward: Partial<RewardItem> = {
+			recipient: intent.side,
+			recipientId,
+			kind: intent.kind,
+			rule: intent.ruleId,
+			status: intent.status === 'pending' ? 'pending' : 'approved',
+		};
+		for (const key of [
+			'points',
+			'amount',
+			'currency',
+			'percentOff',
+			'badge',
+			'tier',
+			'customType',
+			'customValue',
+			'label',
+		] as const) {
 			if (intent[key] !== undefined) (reward as Record<string, unknown>)[key] = intent[key];
 		}
 		// A pending coupon may still be reversed: its code follows once it is approved.

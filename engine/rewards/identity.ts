@@ -36,7 +36,9 @@ export interface RuleName {
  * unnamed one gets one after its recipient and reward, metric or award, never one another rule holds.
  */
 export function ruleNames(rules: readonly unknown[]): RuleName[] {
-	const taken = new Set(rules.map((r) => (isRecord(r) ? (givenName(r) ?? '') : '')).filter(Boolean));
+	const taken = new Set(
+		rules.map((r) => (isRecord(r) ? (givenName(r) ?? '') : '')).filter(Boolean),
+	);
 	const seen = new Map<string, number>();
 	return rules.map((r): RuleName => {
 		if (!isRecord(r)) return { id: undefined, named: false };
@@ -47,10 +49,13 @@ export function ruleNames(rules: readonly unknown[]): RuleName[] {
 		if (present(r.id) && typeof r.id !== 'string') return { id: r.id, named: true };
 		let base: string;
 		if (r.type === 'per_referral') {
-			const kind = isRecord(r.reward) && typeof r.reward.kind === 'string' ? r.reward.kind : 'reward';
+			const kind =
+				isRecord(r.reward) && typeof r.reward.kind === 'string' ? r.reward.kind : 'reward';
 			base = `${typeof r.side === 'string' ? r.side : 'referrer'}-${kind}`;
-		} else if (r.type === 'milestone') base = r.metric === 'referred_revenue' ? 'revenue-milestones' : 'milestones';
-		else if (r.type === 'status') base = `${r.award === 'badge' ? 'badges' : 'tiers'}-by-${r.metric === 'points' ? 'points' : 'referrals'}`;
+		} else if (r.type === 'milestone')
+			base = r.metric === 'referred_revenue' ? 'revenue-milestones' : 'milestones';
+		else if (r.type === 'status')
+			base = `${r.award === 'badge' ? 'badges' : 'tiers'}-by-${r.metric === 'points' ? 'points' : 'referrals'}`;
 		else return { id: undefined, named: false };
 		for (;;) {
 			const count = (seen.get(base) ?? 0) + 1;
@@ -67,14 +72,25 @@ export function ruleNames(rules: readonly unknown[]): RuleName[] {
 /** Canonical JSON: object keys sorted, so equal content gives equal text. */
 export function canonical(value: unknown): string {
 	return JSON.stringify(value, (_k, v: unknown) =>
-		v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+		v && typeof v === 'object' && !Array.isArray(v)
+			? Object.fromEntries(
+					Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+						a < b ? -1 : a > b ? 1 : 0,
+					),
+				)
+			: v,
 	);
 }
 
 /** A per-referral rule's content key: what it gives, not its name, label, holding period or position. */
 export function ruleContentKey(rule: PerReferralRule): string {
 	const { label: _label, ...reward } = rule.reward;
-	const content = { side: rule.side, on: rule.on, reward, minOrderAmount: rule.minOrderAmount ?? 0 };
+	const content = {
+		side: rule.side,
+		on: rule.on,
+		reward,
+		minOrderAmount: rule.minOrderAmount ?? 0,
+	};
 	return `pr_${createHash('sha256').update(canonical(content)).digest('hex').slice(0, 24)}`;
 }
 
@@ -97,7 +113,10 @@ export function assignRuleKeys(rules: readonly RewardRule[]): void {
  * A program's rule identities in one call: names the configured rules, validates each under its
  * name (`validate`, which throws naming the rule), and keys the validated per-referral rules.
  */
-export function identifyRules<R extends RewardRule>(rules: readonly unknown[], validate: (rule: unknown, index: number, name: RuleName) => R): R[] {
+export function identifyRules<R extends RewardRule>(
+	rules: readonly unknown[],
+	validate: (rule: unknown, index: number, name: RuleName) => R,
+): R[] {
 	const names = ruleNames(rules);
 	const validated = rules.map((rule, i) => validate(rule, i, names[i]));
 	assignRuleKeys(validated);

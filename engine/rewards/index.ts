@@ -35,13 +35,62 @@ export {
 } from './program';
 export { firstCollision, validateRewardProgram } from './validateProgram';
 export { identifyRules, ruleNames, type RuleName } from './identity';
-export { capWindow, planAwards, rewardIdempotencyKey, type AwardIntent, type AwardPlan, type CapUsage, type PaidAward, type ReferrerState, type RewardEvent, type SkipReason } from './plan';
+export {
+	capWindow,
+	planAwards,
+	rewardIdempotencyKey,
+	type AwardIntent,
+	type AwardPlan,
+	type CapUsage,
+	type PaidAward,
+	type ReferrerState,
+	type RewardEvent,
+	type SkipReason,
+} from './plan';
 export { RewardService, type EvaluationResult, type RewardServiceOptions } from './evaluate';
-export { RewardAccount, type ParticipantStatus, type ReversalResult, type RewardAccountOptions } from './account';
-export { findParticipant, findReferral, type ParticipantLookup, type ReferralLookup } from './lookup';
+export {
+	RewardAccount,
+	type ParticipantStatus,
+	type ReversalResult,
+	type RewardAccountOptions,
+} from './account';
+export {
+	findParticipant,
+	findReferral,
+	type ParticipantLookup,
+	type ReferralLookup,
+} from './lookup';
 export type { RewardItem, RewardOutputStatus, SkippedReward } from './items';
-export { describeReward, REWARD_NOTICE_TOPIC, rewardNoticeKey, rewardNoticeKeys, rewardNotices, type RewardNotice } from './notices';
-export { couponForAward, couponOutput, poolLowStockCrossed, type CouponInput, type CouponOutput } from './coupons';
+export {
+	describeReward,
+	REWARD_NOTICE_TOPIC,
+	rewardNoticeKey,
+	rewardNoticeKeys,
+	rewardNotices,
+	type RewardNotice,
+} from './notices';
+export {
+	couponForAward,
+	couponOutput,
+	poolLowStockCrossed,
+	type CouponInput,
+	type CouponOutput,
+} from './coupons';
 export { assertRewardTransition, parseRewardStatus, REWARD_TRANSITIONS } from './lifecycle';
-export { NEGATIVE_BALANCE_POLICIES, planReversal, type Clawback, type EarnedReward, type NegativeBalancePolicy, type ReversalPlan } from './reversal';
-export { earnedReward, planRefundRewards, standingAfterReversal, type AdjustedReward, type Demotion, type RefundRewardsInput, type RefundRewardsPlan } from './refund';
+export {
+	NEGATIVE_BALANCE_POLICIES,
+	planReversal,
+	type Clawback,
+	type EarnedReward,
+	type NegativeBalancePolicy,
+	type ReversalPlan,
+} from './reversal';
+export {
+	earnedReward,
+	planRefundRewards,
+	standingAfterReversal,
+	type AdjustedReward,
+	type Demotion,
+	type RefundRewardsInput,
+	type RefundRewardsPlan,
+} from './refund';

@@ -1,4 +1,10 @@
-import type { LedgerStore, ParticipantRecord, RewardRecord, RewardSide, RewardStatus } from '../ledger';
+import type {
+	LedgerStore,
+	ParticipantRecord,
+	RewardRecord,
+	RewardSide,
+	RewardStatus,
+} from '../ledger';
 import { couponForAward, type CouponOutput } from './coupons';
 import type { AwardIntent } from './plan';
 import type { RuleSide } from './program';
@@ -93,18 +99,34 @@ export class RewardItems {
 			item.amount = record.amount;
 			if (record.currency) item.currency = record.currency;
 		}
-		for (const key of ['percentOff', 'badge', 'tier', 'customType', 'customValue', 'label'] as const) {
+		for (const key of [
+			'percentOff',
+			'badge',
+			'tier',
+			'customType',
+			'customValue',
+			'label',
+		] as const) {
 			if (m[key] !== undefined) (item as unknown as Record<string, unknown>)[key] = m[key];
 		}
 		const coupon = m.coupon as { code?: string; expiresAt?: number } | undefined;
-		if (record.kind === 'coupon' && coupon?.code && (record.status === 'approved' || record.status === 'fulfilled')) {
+		if (
+			record.kind === 'coupon' &&
+			coupon?.code &&
+			(record.status === 'approved' || record.status === 'fulfilled')
+		) {
 			item.code = coupon.code;
 			item.coupon = couponForAward(
 				{
 					kind: 'coupon',
 					idempotencyKey: record.idempotencyKey,
-					...(record.amount !== null ? { amount: record.amount, currency: record.currency ?? undefined } : { percentOff: m.percentOff as number }),
-					coupon: { source: 'generate', ...(coupon.expiresAt !== undefined ? { expiresAt: coupon.expiresAt } : {}) },
+					...(record.amount !== null
+						? { amount: record.amount, currency: record.currency ?? undefined }
+						: { percentOff: m.percentOff as number }),
+					coupon: {
+						source: 'generate',
+						...(coupon.expiresAt !== undefined ? { expiresAt: coupon.expiresAt } : {}),
+					},
 				} as AwardIntent,
 				coupon.code,
 			);

@@ -28,10 +28,15 @@ export function rewardNoticeKey(referralId: number, recipientId: number): string
  * them to the message step, which sends those still owed (the first run died before sending).
  */
 export function rewardNoticeKeys(referralId: number, rewards: RewardItem[]): string[] {
-	return [...new Set(rewards.filter((r) => r.email).map((r) => rewardNoticeKey(referralId, r.recipientId)))];
+	return [
+		...new Set(
+			rewards.filter((r) => r.email).map((r) => rewardNoticeKey(referralId, r.recipientId)),
+		),
+	];
 }
 
-const money = (amount: number | undefined, currency: string | undefined) => `${Number(amount ?? 0).toFixed(2)}${currency ? ` ${currency}` : ''}`;
+const money = (amount: number | undefined, currency: string | undefined) =>
+	`${Number(amount ?? 0).toFixed(2)}${currency ? ` ${currency}` : ''}`;
 
 /** A reward in words, for notices (English; templates may build their own from `rewards`). */
 export function describeReward(r: RewardItem): string {
@@ -61,10 +66,15 @@ export function describeReward(r: RewardItem): string {
  * Reward Emails, or a Templated Message keyed by `messageKey`) so each person gets the email once.
  * Recipients without an email get none.
  */
-export function rewardNotices(referralId: number, rewards: RewardItem[], noticeRewardIds?: number[]): RewardNotice[] {
+export function rewardNotices(
+	referralId: number,
+	rewards: RewardItem[],
+	noticeRewardIds?: number[],
+): RewardNotice[] {
 	const byRecipient = new Map<number, RewardNotice>();
 	for (const reward of rewards) {
-		if (!reward.email || (noticeRewardIds ? !noticeRewardIds.includes(reward.id) : reward.replayed)) continue;
+		if (!reward.email || (noticeRewardIds ? !noticeRewardIds.includes(reward.id) : reward.replayed))
+			continue;
 		let notice = byRecipient.get(reward.recipientId);
 		if (!notice) {
 			notice = {

@@ -3,12 +3,44 @@ import { createHash } from 'node:crypto';
 import { EngineError } from '../shared/errors';
 import { periodWindow, type TimeWindow } from '../shared/periods';
 import { DAY_MS } from '../shared/time';
-import { requireInteger, requireOneOf, requireRecord, requireText, requireTime } from '../shared/guards';
-import { fromMinorUnits, parseCurrency, requireAmount, requireOrderAmount, roundToCurrency, toMinorUnits } from '../shared/money';
+import {
+	requireInteger,
+	requireOneOf,
+	requireRecord,
+	requireText,
+	requireTime,
+} from '../shared/guards';
+import {
+	fromMinorUnits,
+	parseCurrency,
+	requireAmount,
+	requireOrderAmount,
+	roundToCurrency,
+	toMinorUnits,
+} from '../shared/money';
 import { canonical } from './identity';
-import type { AwardKind, MilestoneRule, PerReferralRule, RewardCap, RewardEventType, RewardProgram, RewardProgramConfig, RewardRule, RuleSide, RewardSpec, RuleType, StatusLevel, StatusRule } from './program';
+import type {
+	AwardKind,
+	MilestoneRule,
+	PerReferralRule,
+	RewardCap,
+	RewardEventType,
+	RewardProgram,
+	RewardProgramConfig,
+	RewardRule,
+	RuleSide,
+	RewardSpec,
+	RuleType,
+	StatusLevel,
+	StatusRule,
+} from './program';
 import { REWARD_EVENTS, RULE_SIDES, VALUE_KINDS } from './program';
-import { milestoneSnapshot, recognitionKey, type StandingSnapshot, statusSnapshot } from './standing';
+import {
+	milestoneSnapshot,
+	recognitionKey,
+	type StandingSnapshot,
+	statusSnapshot,
+} from './standing';
 import { ensureValidated } from './validateProgram';
 
 /**
@@ -81,7 +113,8 @@ export interface PaidAward {
 	customType?: string;
 }
 
-export type SkipReason = 'cap_reached' | 'below_min_order' | 'no_order_amount' | 'currency_mismatch' | 'zero_amount';
+export type SkipReason =
+	'cap_reached' | 'below_min_order' | 'no_order_amount' | 'currency_mismatch' | 'zero_amount';
 
 export interface AwardIntent {
 	/** Stable hash of (programId, recipientId, ruleId, earning event); unique in the ledger. */
@@ -132,8 +165,15 @@ export interface AwardPlan {
 }
 
 /** `rw_` + 40 hex characters of SHA-256 over the four parts; the parts are JSON-encoded so no separator can collide. */
-export function rewardIdempotencyKey(programId: string, recipientId: string, ruleId: string, earningEventId: string): string {
-	const digest = createHash('sha256').update(JSON.stringify([programId, recipientId, ruleId, earningEventId])).digest('hex');
+export function rewardIdempotencyKey(
+	programId: string,
+	recipientId: string,
+	ruleId: string,
+	earningEventId: string,
+): string {
+	const digest = createHash('sha256')
+		.update(JSON.stringify([programId, recipientId, ruleId, earningEventId]))
+		.digest('hex');
 	return `rw_${digest.slice(0, 40)}`;
 }
 
@@ -153,13 +193,20 @@ function validateEvent(raw: unknown): RewardEvent & { occurredAt: number } {
 		occurredAt: requireTime(e.occurredAt, 'occurredAt'),
 	};
 	if (event.referrerId === event.refereeId) {
-		throw new EngineError('self_referral', 'referrerId and refereeId are the same participant; such a referral earns no reward.', { field: 'refereeId' });
+		throw new EngineError(
+			'self_referral',
+			'referrerId and refereeId are the same participant; such a referral earns no reward.',
+			{ field: 'refereeId' },
+		);
 	}
 	if (e.order !== undefined && e.order !== null) {
 		const o = requireRecord(e.order, 'order');
 		const currency = parseCurrency(o.currency, 'order.currency');
 		// The program's maximum was checked when the order qualified; here the amount must be a real one.
-		event.order = { amount: requireOrderAmount(o.amount, currency, 'order.amount', Number.MAX_SAFE_INTEGER), currency };
+		event.order = {
+			amount: requireOrderAmount(o.amount, currency, 'order.amount', Number.MAX_SAFE_INTEGER),
+			currency,
+		};
 		if (o.id !== undefined) event.order.id = requireText(o.id, 'order.id');
 	}
 	return event;
@@ -167,7 +214,8 @@ function validateEvent(raw: unknown): RewardEvent & { occurredAt: number } {
 
 function paidAwards(raw: unknown): PaidAward[] {
 	if (raw === undefined || raw === null) return [];
-	if (!Array.isArray(raw)) throw new EngineError('invalid_state', 'paid must be a list.', { field: 'paid' });
+	if (!Array.isArray(raw))
+		throw new EngineError('invalid_state', 'paid must be a list.', { field: 'paid' });
 	return raw.map((a, i) => {
 		const r = requireRecord(a, `paid[${i}]`);
 		const award: PaidAward = {
@@ -181,8 +229,10 @@ function paidAwards(raw: unknown): PaidAward[] {
 		};
 		if (typeof r.ruleKey === 'string') award.ruleKey = r.ruleKey;
 		if (typeof r.slot === 'number') award.slot = r.slot;
-		for (const key of ['points', 'amount', 'percentOff'] as const) if (typeof r[key] === 'number') award[key] = r[key];
-		for (const key of ['currency', 'customType'] as const) if (typeof r[key] === 'string') award[key] = r[key];
+		for (const key of ['points', 'amount', 'percentOff'] as const)
+			if (typeof r[key] === 'number') award[key] = r[key];
+		for (const key of ['currency', 'customType'] as const)
+			if (typeof r[key] === 'string') award[key] = r[key];
 		return award;
 	});
 }
@@ -190,26 +240,46 @@ function paidAwards(raw: unknown): PaidAward[] {
 function lostOf(raw: unknown): Record<string, number> {
 	if (raw === undefined || raw === null) return {};
 	const out: Record<string, number> = {};
-	for (const [key, value] of Object.entries(requireRecord(raw, 'lost'))) out[key] = requireInteger(value, `lost.${key}`, 0);
+	for (const [key, value] of Object.entries(requireRecord(raw, 'lost')))
+		out[key] = requireInteger(value, `lost.${key}`, 0);
 	return out;
 }
 
 /** The earning event of a badge or tier: the first time as always, again after each loss with `#<n>`. */
-function againAfterLoss(earning: string, st: { lost: Record<string, number> }, ruleId: string, name: string): string {
+function againAfterLoss(
+	earning: string,
+	st: { lost: Record<string, number> },
+	ruleId: string,
+	name: string,
+): string {
 	const times = st.lost[recognitionKey(ruleId, name)] ?? 0;
 	return times === 0 ? earning : `${earning}#${times + 1}`;
 }
 
-function validateState(raw: unknown, event: RewardEvent): Required<Omit<ReferrerState, 'tier' | 'qualifiedReferralIds'>> & Pick<ReferrerState, 'tier' | 'qualifiedReferralIds'> {
+function validateState(
+	raw: unknown,
+	event: RewardEvent,
+): Required<Omit<ReferrerState, 'tier' | 'qualifiedReferralIds'>> &
+	Pick<ReferrerState, 'tier' | 'qualifiedReferralIds'> {
 	const s = requireRecord(raw, 'state');
 	const qualifiedCount = requireInteger(s.qualifiedCount, 'qualifiedCount', 0);
 	if (event.type === 'referral_qualified' && qualifiedCount < 1) {
-		throw new EngineError('invalid_state', 'qualifiedCount must include the referral that just qualified (at least 1).', { field: 'qualifiedCount' });
+		throw new EngineError(
+			'invalid_state',
+			'qualifiedCount must include the referral that just qualified (at least 1).',
+			{ field: 'qualifiedCount' },
+		);
 	}
 	const revenue: Record<string, number> = {};
 	if (s.referredRevenue !== undefined) {
-		for (const [cur, value] of Object.entries(requireRecord(s.referredRevenue, 'referredRevenue'))) {
-			revenue[parseCurrency(cur, 'referredRevenue')] = requireAmount(value, `referredRevenue.${cur}`, { allowZero: true });
+		for (const [cur, value] of Object.entries(
+			requireRecord(s.referredRevenue, 'referredRevenue'),
+		)) {
+			revenue[parseCurrency(cur, 'referredRevenue')] = requireAmount(
+				value,
+				`referredRevenue.${cur}`,
+				{ allowZero: true },
+			);
 		}
 	}
 	const usage: Record<string, CapUsage> = {};
@@ -224,13 +294,15 @@ function validateState(raw: unknown, event: RewardEvent): Required<Omit<Referrer
 	}
 	const list = (key: 'badges' | 'qualifiedReferralIds'): string[] | undefined => {
 		if (s[key] === undefined) return undefined;
-		if (!Array.isArray(s[key])) throw new EngineError('invalid_state', `${key} must be a list.`, { field: key });
+		if (!Array.isArray(s[key]))
+			throw new EngineError('invalid_state', `${key} must be a list.`, { field: key });
 		return (s[key] as unknown[]).map((v, i) => requireText(v, `${key}[${i}]`));
 	};
 	return {
 		qualifiedCount,
 		referredRevenue: revenue,
-		lifetimePoints: s.lifetimePoints === undefined ? 0 : requireInteger(s.lifetimePoints, 'lifetimePoints', 0),
+		lifetimePoints:
+			s.lifetimePoints === undefined ? 0 : requireInteger(s.lifetimePoints, 'lifetimePoints', 0),
 		badges: list('badges') ?? [],
 		tier: s.tier === undefined || s.tier === null ? null : requireText(s.tier, 'tier'),
 		lost: lostOf(s.lost),
@@ -251,7 +323,8 @@ interface Planner {
 function capValueMinor(cap: RewardCap, intent: AwardIntent): number | null {
 	if (cap.unit === undefined) return null;
 	if (cap.unit === 'points') return intent.kind === 'points' ? (intent.points as number) : null;
-	if (intent.amount !== undefined && intent.currency === cap.unit && intent.kind !== 'points') return toMinorUnits(intent.amount, cap.unit);
+	if (intent.amount !== undefined && intent.currency === cap.unit && intent.kind !== 'points')
+		return toMinorUnits(intent.amount, cap.unit);
 	return null;
 }
 
@@ -277,8 +350,14 @@ function admit(p: Planner, intent: AwardIntent): boolean {
 		const used = p.usage.get(cap.id) as { count: number; valueMinor: number };
 		const value = capValueMinor(cap, intent);
 		const countFull = cap.maxCount !== undefined && used.count + 1 > cap.maxCount;
-		const maxMinor = cap.maxValue === undefined ? undefined : cap.unit === 'points' ? cap.maxValue : toMinorUnits(cap.maxValue, cap.unit as string);
-		const valueFull = maxMinor !== undefined && value !== null && used.valueMinor + value > maxMinor;
+		const maxMinor =
+			cap.maxValue === undefined
+				? undefined
+				: cap.unit === 'points'
+					? cap.maxValue
+					: toMinorUnits(cap.maxValue, cap.unit as string);
+		const valueFull =
+			maxMinor !== undefined && value !== null && used.valueMinor + value > maxMinor;
 		if (countFull || valueFull) {
 			intent.status = 'skipped';
 			intent.skipReason = 'cap_reached';
@@ -347,7 +426,10 @@ function applySpec(p: Planner, intent: AwardIntent, spec: RewardSpec): void {
 					return;
 				}
 				intent.currency = order.currency;
-				intent.amount = roundToCurrency((order.amount * (spec.percentOfOrder as number)) / 100, order.currency);
+				intent.amount = roundToCurrency(
+					(order.amount * (spec.percentOfOrder as number)) / 100,
+					order.currency,
+				);
 				if (intent.amount === 0) {
 					intent.status = 'skipped';
 					intent.skipReason = 'zero_amount';
@@ -362,7 +444,8 @@ function applySpec(p: Planner, intent: AwardIntent, spec: RewardSpec): void {
 			intent.coupon = { source: spec.couponSource ?? 'generate' };
 			if (spec.couponPrefix) intent.coupon.prefix = spec.couponPrefix;
 			if (spec.couponPoolId) intent.coupon.poolId = spec.couponPoolId;
-			if (spec.couponValidDays !== undefined) intent.coupon.expiresAt = p.event.occurredAt + Math.round(spec.couponValidDays * DAY_MS);
+			if (spec.couponValidDays !== undefined)
+				intent.coupon.expiresAt = p.event.occurredAt + Math.round(spec.couponValidDays * DAY_MS);
 			break;
 		case 'custom':
 			intent.customType = spec.customType;
@@ -376,8 +459,24 @@ function applySpec(p: Planner, intent: AwardIntent, spec: RewardSpec): void {
 }
 
 /** What an award gives, to pair an award with a rule whose key changed (see `reconcile`). */
-function specSignature(kind: AwardKind, v: { points?: number; amount?: number; currency?: string; percentOff?: number; customType?: string }): string {
-	return canonical([kind, v.points ?? null, v.amount ?? null, v.currency ?? null, v.percentOff ?? null, v.customType ?? null]);
+function specSignature(
+	kind: AwardKind,
+	v: {
+		points?: number;
+		amount?: number;
+		currency?: string;
+		percentOff?: number;
+		customType?: string;
+	},
+): string {
+	return canonical([
+		kind,
+		v.points ?? null,
+		v.amount ?? null,
+		v.currency ?? null,
+		v.percentOff ?? null,
+		v.customType ?? null,
+	]);
 }
 
 /**
@@ -399,7 +498,9 @@ function reconcile(rules: PerReferralRule[], paid: PaidAward[]): Map<PerReferral
 	for (const award of left) {
 		if (open.length === 0) break;
 		const signature = specSignature(award.kind, award);
-		const score = (r: PerReferralRule) => (r.named && r.id === award.rule ? 0 : 2) + (specSignature(r.reward.kind, r.reward) === signature ? 0 : 1);
+		const score = (r: PerReferralRule) =>
+			(r.named && r.id === award.rule ? 0 : 2) +
+			(specSignature(r.reward.kind, r.reward) === signature ? 0 : 1);
 		let best = 0;
 		for (let j = 1; j < open.length; j++) if (score(open[j]) < score(open[best])) best = j;
 		matched.set(open[best], award);
@@ -409,7 +510,9 @@ function reconcile(rules: PerReferralRule[], paid: PaidAward[]): Map<PerReferral
 }
 
 function planPerReferral(p: Planner, state: ReturnType<typeof validateState>): void {
-	const rules = p.program.rules.filter((r): r is PerReferralRule => r.type === 'per_referral' && r.on === p.event.type);
+	const rules = p.program.rules.filter(
+		(r): r is PerReferralRule => r.type === 'per_referral' && r.on === p.event.type,
+	);
 	const evaluation = `${p.event.type}:${p.event.referralId}`;
 	const groups = new Map<string, { rules: PerReferralRule[]; paid: PaidAward[] }>();
 	const groupOf = (side: string, kind: string) => {
@@ -419,7 +522,8 @@ function planPerReferral(p: Planner, state: ReturnType<typeof validateState>): v
 		return group;
 	};
 	for (const rule of rules) groupOf(rule.side, rule.reward.kind).rules.push(rule);
-	for (const award of state.paid) if (award.evaluation === evaluation) groupOf(award.side, award.kind).paid.push(award);
+	for (const award of state.paid)
+		if (award.evaluation === evaluation) groupOf(award.side, award.kind).paid.push(award);
 	const existing = new Map<PerReferralRule, PaidAward>();
 	const nextSlot = new Map<PerReferralRule, () => number>();
 	for (const group of groups.values()) {
@@ -430,7 +534,9 @@ function planPerReferral(p: Planner, state: ReturnType<typeof validateState>): v
 	}
 	for (const rule of rules) {
 		const recipientId = rule.side === 'referrer' ? p.event.referrerId : p.event.refereeId;
-		const intent = baseIntent(p, rule, recipientId, rule.side, rule.reward.kind, evaluation, [p.event.referralId]);
+		const intent = baseIntent(p, rule, recipientId, rule.side, rule.reward.kind, evaluation, [
+			p.event.referralId,
+		]);
 		intent.ruleKey = rule.key;
 		const award = existing.get(rule);
 		if (award) {
@@ -438,12 +544,17 @@ function planPerReferral(p: Planner, state: ReturnType<typeof validateState>): v
 			intent.idempotencyKey = award.idempotencyKey;
 			intent.existingRewardId = award.rewardId;
 			intent.kind = award.kind;
-			for (const key of ['points', 'amount', 'currency', 'percentOff', 'customType'] as const) if (award[key] !== undefined) (intent as unknown as Record<string, unknown>)[key] = award[key];
+			for (const key of ['points', 'amount', 'currency', 'percentOff', 'customType'] as const)
+				if (award[key] !== undefined)
+					(intent as unknown as Record<string, unknown>)[key] = award[key];
 			push(p, intent);
 			continue;
 		}
 		applySpec(p, intent, rule.reward);
-		if (rule.minOrderAmount !== undefined && (!p.event.order || p.event.order.amount < rule.minOrderAmount)) {
+		if (
+			rule.minOrderAmount !== undefined &&
+			(!p.event.order || p.event.order.amount < rule.minOrderAmount)
+		) {
 			intent.status = 'skipped';
 			intent.skipReason = p.event.order ? 'below_min_order' : 'no_order_amount';
 			p.skipped.push(intent);
@@ -459,13 +570,22 @@ function planPerReferral(p: Planner, state: ReturnType<typeof validateState>): v
 			continue;
 		}
 		intent.slot = nextSlot.get(rule)!();
-		intent.idempotencyKey = rewardIdempotencyKey(p.program.programId, recipientId, `slot:${rule.side}:${rule.reward.kind}#${intent.slot}`, evaluation);
+		intent.idempotencyKey = rewardIdempotencyKey(
+			p.program.programId,
+			recipientId,
+			`slot:${rule.side}:${rule.reward.kind}#${intent.slot}`,
+			evaluation,
+		);
 		p.awards.push(intent);
 	}
 }
 
 /** Values a milestone fires at within (previous, current]. Bounded so a huge jump cannot loop for long. */
-function firingValues(m: { at: number; every?: number }, previous: number, current: number): number[] {
+function firingValues(
+	m: { at: number; every?: number },
+	previous: number,
+	current: number,
+): number[] {
 	if (current < m.at) return [];
 	if (!m.every) return previous < m.at ? [m.at] : [];
 	const values: number[] = [];
@@ -478,7 +598,11 @@ function firingValues(m: { at: number; every?: number }, previous: number, curre
 	return values;
 }
 
-function planMilestones(p: Planner, rule: MilestoneRule, state: ReturnType<typeof validateState>): void {
+function planMilestones(
+	p: Planner,
+	rule: MilestoneRule,
+	state: ReturnType<typeof validateState>,
+): void {
 	if (p.event.type !== 'referral_qualified') return;
 	const byCount = rule.metric === 'qualified_referrals';
 	let previous: number;
@@ -488,9 +612,15 @@ function planMilestones(p: Planner, rule: MilestoneRule, state: ReturnType<typeo
 		previous = current - 1;
 	} else {
 		const currency = rule.currency as string;
-		current = toMinorUnits(roundToCurrency(state.referredRevenue[currency] ?? 0, currency), currency);
+		current = toMinorUnits(
+			roundToCurrency(state.referredRevenue[currency] ?? 0, currency),
+			currency,
+		);
 		// Only an order in the rule's currency moves this rule's revenue.
-		const contribution = p.event.order && p.event.order.currency === currency ? toMinorUnits(p.event.order.amount, currency) : 0;
+		const contribution =
+			p.event.order && p.event.order.currency === currency
+				? toMinorUnits(p.event.order.amount, currency)
+				: 0;
 		previous = current - contribution;
 	}
 	rule.milestones.forEach((m) => {
@@ -498,7 +628,10 @@ function planMilestones(p: Planner, rule: MilestoneRule, state: ReturnType<typeo
 			? { at: m.threshold, every: m.repeatEvery }
 			: {
 					at: toMinorUnits(m.threshold, rule.currency as string),
-					every: m.repeatEvery === undefined ? undefined : toMinorUnits(m.repeatEvery, rule.currency as string),
+					every:
+						m.repeatEvery === undefined
+							? undefined
+							: toMinorUnits(m.repeatEvery, rule.currency as string),
 				};
 		for (const value of firingValues(scaled, previous, current)) {
 			const reached = byCount ? value : fromMinorUnits(value, rule.currency as string);
@@ -511,7 +644,15 @@ function planMilestones(p: Planner, rule: MilestoneRule, state: ReturnType<typeo
 			const kind: AwardKind = m.reward ? m.reward.kind : m.badge ? 'badge' : 'tier';
 			const earning = `milestone:${m.threshold}:${reached}`;
 			const name = m.badge ?? m.tier;
-			const intent = baseIntent(p, rule, p.event.referrerId, 'referrer', kind, name === undefined ? earning : againAfterLoss(earning, state, rule.id, name), referralIds);
+			const intent = baseIntent(
+				p,
+				rule,
+				p.event.referrerId,
+				'referrer',
+				kind,
+				name === undefined ? earning : againAfterLoss(earning, state, rule.id, name),
+				referralIds,
+			);
 			intent.earnedBy.milestone = reached;
 			if (m.reward) {
 				applySpec(p, intent, m.reward);
@@ -540,10 +681,21 @@ function planStatus(p: Planner, rule: StatusRule, state: ReturnType<typeof valid
 	const pointsThisEvent = p.awards
 		.filter((a) => a.recipientId === p.event.referrerId && a.kind === 'points')
 		.reduce((sum, a) => sum + (a.points as number), 0);
-	const value = rule.metric === 'qualified_referrals' ? state.qualifiedCount : state.lifetimePoints + pointsThisEvent;
+	const value =
+		rule.metric === 'qualified_referrals'
+			? state.qualifiedCount
+			: state.lifetimePoints + pointsThisEvent;
 	const reached = rule.levels.filter((l) => value >= l.min);
 	const grant = (level: StatusLevel) => {
-		const intent = baseIntent(p, rule, p.event.referrerId, 'referrer', rule.award, againAfterLoss(`level:${level.name}`, state, rule.id, level.name), [p.event.referralId]);
+		const intent = baseIntent(
+			p,
+			rule,
+			p.event.referrerId,
+			'referrer',
+			rule.award,
+			againAfterLoss(`level:${level.name}`, state, rule.id, level.name),
+			[p.event.referralId],
+		);
 		intent.earnedBy.level = level.name;
 		intent.standing = statusSnapshot(rule, level.name);
 		if (rule.award === 'badge') intent.badge = level.name;
@@ -572,7 +724,11 @@ function planStatus(p: Planner, rule: StatusRule, state: ReturnType<typeof valid
  * Order: per-referral rules, then milestones, then status levels (which see the points just
  * planned), each in configuration order; caps are applied in that order too.
  */
-export function planAwards(program: RewardProgram | RewardProgramConfig, event: RewardEvent, state: ReferrerState): AwardPlan {
+export function planAwards(
+	program: RewardProgram | RewardProgramConfig,
+	event: RewardEvent,
+	state: ReferrerState,
+): AwardPlan {
 	const prog = ensureValidated(program);
 	const ev = validateEvent(event);
 	const st = validateState(state, ev);
@@ -581,7 +737,12 @@ export function planAwards(program: RewardProgram | RewardProgramConfig, event: 
 		const u = st.capUsage[cap.id] ?? { count: 0, value: 0 };
 		usage.set(cap.id, {
 			count: u.count,
-			valueMinor: cap.unit === undefined ? 0 : cap.unit === 'points' ? u.value : toMinorUnits(roundToCurrency(u.value, cap.unit), cap.unit),
+			valueMinor:
+				cap.unit === undefined
+					? 0
+					: cap.unit === 'points'
+						? u.value
+						: toMinorUnits(roundToCurrency(u.value, cap.unit), cap.unit),
 		});
 	}
 	const planner: Planner = { program: prog, event: ev, usage, awards: [], skipped: [] };

@@ -22,7 +22,9 @@ export type ValueKind = (typeof VALUE_KINDS)[number];
 export type AwardKind = ValueKind | 'badge' | 'tier';
 /** The sides a rule rewards: the ledger's reward sides but `participant` (a reward no referral earned). */
 export type RuleSide = Exclude<RewardSide, 'participant'>;
-export const RULE_SIDES: readonly RuleSide[] = REWARD_SIDES.filter((side): side is RuleSide => side !== 'participant');
+export const RULE_SIDES: readonly RuleSide[] = REWARD_SIDES.filter(
+	(side): side is RuleSide => side !== 'participant',
+);
 export const REWARD_EVENTS = ['referee_signup', 'referral_qualified'] as const;
 export type RewardEventType = (typeof REWARD_EVENTS)[number];
 export const RULE_TYPES = ['per_referral', 'milestone', 'status'] as const;
@@ -147,7 +149,9 @@ export interface RewardProgramConfig {
 }
 
 /** A validated program: defaults filled, currencies upper-cased, levels sorted. */
-export type RewardProgram = Required<Pick<RewardProgramConfig, 'programId' | 'holdingDays' | 'timeZone' | 'capWindowMode'>> & {
+export type RewardProgram = Required<
+	Pick<RewardProgramConfig, 'programId' | 'holdingDays' | 'timeZone' | 'capWindowMode'>
+> & {
 	currency?: string;
 	rules: RewardRule[];
 	caps: RewardCap[];

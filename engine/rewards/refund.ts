@@ -1,10 +1,29 @@
 import { allPages } from '../ledger/pages';
-import type { EventInput, LedgerStore, PointsEntry, ReferralRecord, RefundRewardStep, RefundStanding, RewardRecord } from '../ledger/store';
+import type {
+	EventInput,
+	LedgerStore,
+	PointsEntry,
+	ReferralRecord,
+	RefundRewardStep,
+	RefundStanding,
+	RewardRecord,
+} from '../ledger/store';
 import { roundToCurrency } from '../shared/money';
-import { type EarnedReward, type NegativeBalancePolicy, planReversal, type ReversalPlan } from './reversal';
+import {
+	type EarnedReward,
+	type NegativeBalancePolicy,
+	planReversal,
+	type ReversalPlan,
+} from './reversal';
 import { type AwardIntent, rewardIdempotencyKey } from './plan';
 import type { RuleType } from './program';
-import { heldRecognitions, lifetimePointsOf, lostCounts, planStanding, recognitionKey } from './standing';
+import {
+	heldRecognitions,
+	lifetimePointsOf,
+	lostCounts,
+	planStanding,
+	recognitionKey,
+} from './standing';
 
 /**
  * What a refund does to the rewards of one referral, decided together with the referral
@@ -64,7 +83,11 @@ export function earnedReward(r: RewardRecord, referralId: number): EarnedReward 
 		ruleType: (m.ruleType as RuleType) ?? 'per_referral',
 		kind: r.kind,
 		status: r.status,
-		...(r.kind === 'points' && r.amount !== null ? { points: r.amount } : r.amount !== null ? { amount: r.amount } : {}),
+		...(r.kind === 'points' && r.amount !== null
+			? { points: r.amount }
+			: r.amount !== null
+				? { amount: r.amount }
+				: {}),
 		...(r.currency ? { currency: r.currency } : {}),
 		referralIds: by?.referralIds ?? [String(referralId)],
 	};
@@ -73,7 +96,15 @@ export function earnedReward(r: RewardRecord, referralId: number): EarnedReward 
 /** The refund's steps for the rewards: reversals with claw-backs, or pro-rata amounts. */
 export function planRefundRewards(input: RefundRewardsInput): RefundRewardsPlan {
 	const byId = new Map(input.rewards.map((r) => [r.id, r]));
-	const out: RefundRewardsPlan = { steps: [], reversed: [], adjusted: [], clawedBack: [], manual: [], kept: [], shortfall: {} };
+	const out: RefundRewardsPlan = {
+		steps: [],
+		reversed: [],
+		adjusted: [],
+		clawedBack: [],
+		manual: [],
+		kept: [],
+		shortfall: {},
+	};
 	if (input.reverse) {
 		const plan = planReversal({
 			programId: input.programId,
@@ -92,12 +123,27 @@ export function planRefundRewards(input: RefundRewardsInput): RefundRewardsPlan 
 				from: record.status,
 				fromAmount: record.amount,
 				to: 'reversed',
-				...(claw ? { points: { delta: claw.points, reason: 'clawback', allowNegative: input.policy === 'allow_negative' } } : {}),
+				...(claw
+					? {
+							points: {
+								delta: claw.points,
+								reason: 'clawback',
+								allowNegative: input.policy === 'allow_negative',
+							},
+						}
+					: {}),
 				// An unsent generated coupon is revoked so it cannot be used after the refund.
-				...(coupon?.code && coupon.source === 'generate' && record.status !== 'fulfilled' ? { revokeCode: coupon.code } : {}),
+				...(coupon?.code && coupon.source === 'generate' && record.status !== 'fulfilled'
+					? { revokeCode: coupon.code }
+					: {}),
 			});
 			out.reversed.push(record.id);
-			if (claw) out.clawedBack.push({ rewardId: record.id, recipientId: record.recipientId, points: claw.points });
+			if (claw)
+				out.clawedBack.push({
+					rewardId: record.id,
+					recipientId: record.recipientId,
+					points: claw.points,
+				});
 		}
 		for (const kept of plan.kept) {
 			if (kept.reason === 'Already reversed.') out.reversed.push(Number(kept.rewardId));
@@ -116,14 +162,28 @@ export function planRefundRewards(input: RefundRewardsInput): RefundRewardsPlan 
 			continue;
 		}
 		const percent = typeof m.percentOfOrder === 'number' ? m.percentOfOrder : undefined;
-		if (percent === undefined || !order || record.amount === null || record.kind !== 'cash') continue;
+		if (percent === undefined || !order || record.amount === null || record.kind !== 'cash')
+			continue;
 		const currency = record.currency ?? order.currency ?? 'EUR';
 		const left = Math.max(0, order.amount - order.refunded);
 		const to = roundToCurrency((left * percent) / 100, currency);
 		// Only down: a refund that arrives after a larger one changes nothing.
 		if (to >= record.amount) continue;
-		out.steps.push({ rewardId: record.id, from: record.status, fromAmount: record.amount, amount: to, metadata: { refundedAmount: order.refunded } });
-		out.adjusted.push({ rewardId: record.id, recipientId: record.recipientId, kind: record.kind, from: record.amount, to, currency });
+		out.steps.push({
+			rewardId: record.id,
+			from: record.status,
+			fromAmount: record.amount,
+			amount: to,
+			metadata: { refundedAmount: order.refunded },
+		});
+		out.adjusted.push({
+			rewardId: record.id,
+			recipientId: record.recipientId,
+			kind: record.kind,
+			from: record.amount,
+			to,
+			currency,
+		});
 		if (record.status === 'fulfilled') {
 			out.manual.push({
 				rewardId: String(record.id),
@@ -154,7 +214,9 @@ export interface Demotion {
 
 const PAGE = 10_000;
 
-async function paged<T extends { id: number }>(read: (afterId: number | undefined) => Promise<T[]>): Promise<T[]> {
+async function paged<T extends { id: number }>(
+	read: (afterId: number | undefined) => Promise<T[]>,
+): Promise<T[]> {
 	return await allPages((afterId) => read(afterId), PAGE);
 }
 
@@ -172,26 +234,56 @@ export async function standingAfterReversal(
 ): Promise<{ demoted: Demotion[]; input?: RefundStanding }> {
 	const { referral, plan } = input;
 	const referrerId = referral.referrerId;
-	const rewards = await paged<RewardRecord>((afterId) => ledger.listRewards({ programId, recipientId: referrerId, afterId, limit: PAGE }));
+	const rewards = await paged<RewardRecord>((afterId) =>
+		ledger.listRewards({ programId, recipientId: referrerId, afterId, limit: PAGE }),
+	);
 	const held = heldRecognitions(rewards);
 	if (!held.some((h) => h.standing)) return { demoted: [] };
 	const counts = await ledger.countReferrals({ programId, referrerId });
 	const qualifiedNow = counts.byStatus.qualified ?? 0;
 	const leaving = input.leaving ? 1 : 0;
-	const journal = await paged<PointsEntry>((afterId) => ledger.pointsJournal({ programId, participantId: referrerId, afterId, limit: PAGE }));
-	const clawed = plan.clawedBack.filter((c) => c.recipientId === referrerId).reduce((sum, c) => sum + c.points, 0);
-	const values = { qualified_referrals: Math.max(0, qualifiedNow - leaving), points: Math.max(0, lifetimePointsOf(journal) + clawed) };
+	const journal = await paged<PointsEntry>((afterId) =>
+		ledger.pointsJournal({ programId, participantId: referrerId, afterId, limit: PAGE }),
+	);
+	const clawed = plan.clawedBack
+		.filter((c) => c.recipientId === referrerId)
+		.reduce((sum, c) => sum + c.points, 0);
+	const values = {
+		qualified_referrals: Math.max(0, qualifiedNow - leaving),
+		points: Math.max(0, lifetimePointsOf(journal) + clawed),
+	};
 	const result = planStanding(held, values);
 	if (result.lost.length === 0 && result.granted.length === 0) return { demoted: [] };
 	const lost = lostCounts(rewards);
 	const events: EventInput[] = [];
 	const demoted: Demotion[] = result.lost.map((l) => {
-		const d: Demotion = { participantId: referrerId, kind: l.kind, name: l.name, rule: l.ruleId, rewardId: l.rewardId, metric: l.metric, value: l.value, min: l.min };
-		const instead = l.kind === 'tier' ? result.granted.find((g) => g.ruleId === l.ruleId)?.name ?? (result.tier ?? undefined) : undefined;
+		const d: Demotion = {
+			participantId: referrerId,
+			kind: l.kind,
+			name: l.name,
+			rule: l.ruleId,
+			rewardId: l.rewardId,
+			metric: l.metric,
+			value: l.value,
+			min: l.min,
+		};
+		const instead =
+			l.kind === 'tier'
+				? (result.granted.find((g) => g.ruleId === l.ruleId)?.name ?? result.tier ?? undefined)
+				: undefined;
 		if (instead !== undefined) d.heldInstead = instead;
 		events.push({
 			type: `${l.kind}.lost`,
-			payload: { participantId: referrerId, [l.kind]: l.name, rule: l.ruleId, metric: l.metric, value: l.value, min: l.min, referralId: referral.id, ...(l.kind === 'tier' ? { now: result.tier } : {}) },
+			payload: {
+				participantId: referrerId,
+				[l.kind]: l.name,
+				rule: l.ruleId,
+				metric: l.metric,
+				value: l.value,
+				min: l.min,
+				referralId: referral.id,
+				...(l.kind === 'tier' ? { now: result.tier } : {}),
+			},
 		});
 		return d;
 	});
@@ -200,8 +292,18 @@ export async function standingAfterReversal(
 		return {
 			rule: g.ruleId,
 			kind: 'tier' as const,
-			metadata: { ruleType: g.standing.ruleType ?? 'status', tier: g.name, standing: g.standing, heldAfterRefundOf: referral.id },
-			idempotencyKey: rewardIdempotencyKey(programId, String(referrerId), g.ruleId, `held:${g.name}#${times}`),
+			metadata: {
+				ruleType: g.standing.ruleType ?? 'status',
+				tier: g.name,
+				standing: g.standing,
+				heldAfterRefundOf: referral.id,
+			},
+			idempotencyKey: rewardIdempotencyKey(
+				programId,
+				String(referrerId),
+				g.ruleId,
+				`held:${g.name}#${times}`,
+			),
 		};
 	});
 	return {
@@ -209,7 +311,10 @@ export async function standingAfterReversal(
 		input: {
 			participantId: referrerId,
 			heldIds: held.map((h) => h.rewardId),
-			lose: result.lost.map((l) => ({ rewardId: l.rewardId, from: l.from as RewardRecord['status'] })),
+			lose: result.lost.map((l) => ({
+				rewardId: l.rewardId,
+				from: l.from as RewardRecord['status'],
+			})),
 			grant,
 			events,
 		},

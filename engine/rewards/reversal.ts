@@ -62,7 +62,14 @@ export interface Clawback {
 export interface ReversalPlan {
 	reverse: Array<{ rewardId: string; from: RewardStatus; to: 'reversed' }>;
 	clawbacks: Clawback[];
-	manual: Array<{ rewardId: string; kind: AwardKind; recipientId: string; amount?: number; currency?: string; reason: string }>;
+	manual: Array<{
+		rewardId: string;
+		kind: AwardKind;
+		recipientId: string;
+		amount?: number;
+		currency?: string;
+		reason: string;
+	}>;
 	kept: Array<{ rewardId: string; reason: string }>;
 	balancesAfter: Record<string, number>;
 	/** clamp_at_zero: points that could not be clawed back, per recipient. */
@@ -74,15 +81,25 @@ export function planReversal(input: ReversalInput): ReversalPlan {
 	const programId = requireText(raw.programId, 'programId');
 	const referralId = requireText(raw.referralId, 'referralId');
 	const policy = requireOneOf(raw.policy, 'negativeBalancePolicy', NEGATIVE_BALANCE_POLICIES);
-	if (!Array.isArray(raw.rewards)) throw new EngineError('invalid_input', 'rewards must be a list.', { field: 'rewards' });
+	if (!Array.isArray(raw.rewards))
+		throw new EngineError('invalid_input', 'rewards must be a list.', { field: 'rewards' });
 	const balances = new Map<string, number>();
 	for (const [id, value] of Object.entries(requireRecord(raw.balances ?? {}, 'balances'))) {
 		balances.set(id, requireInteger(value, `balances.${id}`, Number.MIN_SAFE_INTEGER));
 	}
 
-	const plan: ReversalPlan = { reverse: [], clawbacks: [], manual: [], kept: [], balancesAfter: {}, shortfall: {} };
+	const plan: ReversalPlan = {
+		reverse: [],
+		clawbacks: [],
+		manual: [],
+		kept: [],
+		balancesAfter: {},
+		shortfall: {},
+	};
 	// Sorted so the same input always gives the same plan, whatever order the ledger returned.
-	const rewards = [...(raw.rewards as EarnedReward[])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+	const rewards = [...(raw.rewards as EarnedReward[])].sort((a, b) =>
+		a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+	);
 	for (const [i, r] of rewards.entries()) {
 		requireText(r.id, `rewards[${i}].id`);
 		requireText(r.recipientId, `rewards[${i}].recipientId`);
@@ -93,7 +110,10 @@ export function planReversal(input: ReversalInput): ReversalPlan {
 			continue;
 		}
 		if (r.ruleType !== 'per_referral') {
-			plan.kept.push({ rewardId: r.id, reason: `A ${r.ruleType} award is kept; it was earned by the referrer's total, not this referral alone.` });
+			plan.kept.push({
+				rewardId: r.id,
+				reason: `A ${r.ruleType} award is kept; it was earned by the referrer's total, not this referral alone.`,
+			});
 			continue;
 		}
 		assertRewardTransition(status, 'reversed');
@@ -108,7 +128,10 @@ export function planReversal(input: ReversalInput): ReversalPlan {
 					throw new EngineError(
 						'negative_balance',
 						`Reversing referral ${referralId} would take ${points} points from participant ${r.recipientId}, who has ${balance}; the policy refuses negative balances (use clamp_at_zero or allow_negative to reverse anyway).`,
-						{ field: 'negativeBalancePolicy', details: { recipientId: r.recipientId, balance, points } },
+						{
+							field: 'negativeBalancePolicy',
+							details: { recipientId: r.recipientId, balance, points },
+						},
 					);
 				}
 				if (policy === 'clamp_at_zero') {
@@ -122,7 +145,12 @@ export function planReversal(input: ReversalInput): ReversalPlan {
 					recipientId: r.recipientId,
 					rewardId: r.id,
 					points: -take,
-					idempotencyKey: rewardIdempotencyKey(programId, r.recipientId, 'clawback', `reward:${r.id}`),
+					idempotencyKey: rewardIdempotencyKey(
+						programId,
+						r.recipientId,
+						'clawback',
+						`reward:${r.id}`,
+					),
 					reason: 'referral_reversed',
 					referralId,
 				});

@@ -88,30 +88,59 @@ export function recognitionKey(ruleId: string, name: string): string {
 /** A status level's snapshot (with the ladder for tiers). */
 export function statusSnapshot(rule: StatusRule, levelName: string): StandingSnapshot {
 	const level = rule.levels.find((l) => l.name === levelName)!;
-	const snapshot: StandingSnapshot = { ruleType: 'status', metric: rule.metric, min: level.min, whenBelowMinimum: level.whenBelowMinimum ?? 'demote' };
-	if (rule.award === 'tier') snapshot.ladder = rule.levels.map((l) => ({ name: l.name, min: l.min, whenBelowMinimum: l.whenBelowMinimum ?? 'demote' }));
+	const snapshot: StandingSnapshot = {
+		ruleType: 'status',
+		metric: rule.metric,
+		min: level.min,
+		whenBelowMinimum: level.whenBelowMinimum ?? 'demote',
+	};
+	if (rule.award === 'tier')
+		snapshot.ladder = rule.levels.map((l) => ({
+			name: l.name,
+			min: l.min,
+			whenBelowMinimum: l.whenBelowMinimum ?? 'demote',
+		}));
 	return snapshot;
 }
 
 /** A milestone badge or tier's snapshot; none for revenue milestones or repeating ones (kept). */
-export function milestoneSnapshot(rule: MilestoneRule, threshold: number): StandingSnapshot | undefined {
+export function milestoneSnapshot(
+	rule: MilestoneRule,
+	threshold: number,
+): StandingSnapshot | undefined {
 	if (rule.metric !== 'qualified_referrals') return undefined;
 	const m = rule.milestones.find((x) => x.threshold === threshold);
-	if (!m || m.repeatEvery !== undefined || (m.badge === undefined && m.tier === undefined)) return undefined;
-	const snapshot: StandingSnapshot = { ruleType: 'milestone', metric: 'qualified_referrals', min: threshold, whenBelowMinimum: m.whenBelowMinimum ?? 'demote' };
+	if (!m || m.repeatEvery !== undefined || (m.badge === undefined && m.tier === undefined))
+		return undefined;
+	const snapshot: StandingSnapshot = {
+		ruleType: 'milestone',
+		metric: 'qualified_referrals',
+		min: threshold,
+		whenBelowMinimum: m.whenBelowMinimum ?? 'demote',
+	};
 	if (m.tier !== undefined) {
 		snapshot.ladder = rule.milestones
 			.filter((x) => x.tier !== undefined && x.repeatEvery === undefined)
 			.sort((a, b) => a.threshold - b.threshold)
-			.map((x) => ({ name: x.tier as string, min: x.threshold, whenBelowMinimum: x.whenBelowMinimum ?? 'demote' }));
+			.map((x) => ({
+				name: x.tier as string,
+				min: x.threshold,
+				whenBelowMinimum: x.whenBelowMinimum ?? 'demote',
+			}));
 	}
 	return snapshot;
 }
 
 /** The snapshot for a badge or tier a rule of this program gives (undefined when the program has none for it). */
-export function snapshotFor(program: RewardProgram, ruleId: string, kind: 'badge' | 'tier', name: string): StandingSnapshot | undefined {
+export function snapshotFor(
+	program: RewardProgram,
+	ruleId: string,
+	kind: 'badge' | 'tier',
+	name: string,
+): StandingSnapshot | undefined {
 	const rule = program.rules.find((r) => r.id === ruleId);
-	if (rule?.type === 'status' && rule.award === kind && rule.levels.some((l) => l.name === name)) return statusSnapshot(rule, name);
+	if (rule?.type === 'status' && rule.award === kind && rule.levels.some((l) => l.name === name))
+		return statusSnapshot(rule, name);
 	if (rule?.type === 'milestone') {
 		const m = rule.milestones.find((x) => (kind === 'badge' ? x.badge : x.tier) === name);
 		if (m) return milestoneSnapshot(rule, m.threshold);
@@ -122,7 +151,11 @@ export function snapshotFor(program: RewardProgram, ruleId: string, kind: 'badge
 function isSnapshot(value: unknown): value is StandingSnapshot {
 	if (!value || typeof value !== 'object') return false;
 	const s = value as Record<string, unknown>;
-	return (s.metric === 'points' || s.metric === 'qualified_referrals') && typeof s.min === 'number' && (s.whenBelowMinimum === 'demote' || s.whenBelowMinimum === 'keep');
+	return (
+		(s.metric === 'points' || s.metric === 'qualified_referrals') &&
+		typeof s.min === 'number' &&
+		(s.whenBelowMinimum === 'demote' || s.whenBelowMinimum === 'keep')
+	);
 }
 
 /** The badges and tiers a participant holds, from their reward records (oldest first). */
@@ -133,7 +166,14 @@ export function heldRecognitions(rewards: RewardRecord[]): HeldRecognition[] {
 		const m = r.metadata ?? {};
 		const name = r.kind === 'badge' ? m.badge : m.tier;
 		if (typeof name !== 'string') continue;
-		out.push({ rewardId: r.id, ruleId: r.rule, kind: r.kind, name, status: r.status, ...(isSnapshot(m.standing) ? { standing: m.standing } : {}) });
+		out.push({
+			rewardId: r.id,
+			ruleId: r.rule,
+			kind: r.kind,
+			name,
+			status: r.status,
+			...(isSnapshot(m.standing) ? { standing: m.standing } : {}),
+		});
 	}
 	return out;
 }
@@ -157,7 +197,8 @@ export function lostCounts(rewards: RewardRecord[]): Record<string, number> {
  */
 export function lifetimePointsOf(journal: PointsEntry[]): number {
 	let total = 0;
-	for (const entry of journal) if (entry.delta > 0 || entry.reason === 'clawback') total += entry.delta;
+	for (const entry of journal)
+		if (entry.delta > 0 || entry.reason === 'clawback') total += entry.delta;
 	return Math.max(0, total);
 }
 
@@ -169,32 +210,57 @@ export function planStanding(held: HeldRecognition[], values: StandingValues): S
 		const s = h.standing;
 		const value = s ? values[s.metric] : 0;
 		if (s && s.whenBelowMinimum === 'demote' && value < s.min) {
-			lost.push({ rewardId: h.rewardId, ruleId: h.ruleId, kind: h.kind, name: h.name, from: h.status, metric: s.metric, value, min: s.min });
+			lost.push({
+				rewardId: h.rewardId,
+				ruleId: h.ruleId,
+				kind: h.kind,
+				name: h.name,
+				from: h.status,
+				metric: s.metric,
+				value,
+				min: s.min,
+			});
 		} else keep.push(h);
 	}
 	const granted: GrantedTier[] = [];
 	const lostTierRules = new Map<string, StandingSnapshot>();
 	for (const l of lost) {
 		const h = held.find((x) => x.rewardId === l.rewardId)!;
-		if (l.kind === 'tier' && h.standing?.ladder && !lostTierRules.has(l.ruleId)) lostTierRules.set(l.ruleId, h.standing);
+		if (l.kind === 'tier' && h.standing?.ladder && !lostTierRules.has(l.ruleId))
+			lostTierRules.set(l.ruleId, h.standing);
 	}
 	for (const [ruleId, s] of lostTierRules) {
 		const value = values[s.metric];
 		const reached = (s.ladder ?? []).filter((level) => level.min <= value).at(-1);
 		if (!reached) continue;
-		if (keep.some((k) => k.kind === 'tier' && k.ruleId === ruleId && k.name === reached.name)) continue;
+		if (keep.some((k) => k.kind === 'tier' && k.ruleId === ruleId && k.name === reached.name))
+			continue;
 		// Another tier of the rule still held (a kept one above it) stands; nothing to grant.
-		if (keep.some((k) => k.kind === 'tier' && k.ruleId === ruleId && (k.standing?.min ?? -1) > reached.min)) continue;
+		if (
+			keep.some(
+				(k) => k.kind === 'tier' && k.ruleId === ruleId && (k.standing?.min ?? -1) > reached.min,
+			)
+		)
+			continue;
 		granted.push({
 			ruleId,
 			name: reached.name,
 			metric: s.metric,
 			value,
 			min: reached.min,
-			standing: { ...(s.ruleType ? { ruleType: s.ruleType } : {}), metric: s.metric, min: reached.min, whenBelowMinimum: reached.whenBelowMinimum, ladder: s.ladder },
+			standing: {
+				...(s.ruleType ? { ruleType: s.ruleType } : {}),
+				metric: s.metric,
+				min: reached.min,
+				whenBelowMinimum: reached.whenBelowMinimum,
+				ladder: s.ladder,
+			},
 		});
 	}
-	const tiers = [...keep.filter((k) => k.kind === 'tier').map((k) => k.name), ...granted.map((g) => g.name)];
+	const tiers = [
+		...keep.filter((k) => k.kind === 'tier').map((k) => k.name),
+		...granted.map((g) => g.name),
+	];
 	return {
 		lost,
 		granted,

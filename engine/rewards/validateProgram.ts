@@ -1,6 +1,15 @@
 import { EngineError } from '../shared/errors';
 import { assertTimeZone } from '../shared/periods';
-import { describe, isRecord, requireInteger, requireNumber, requireOneOf, requireRange, requireRecord, requireText } from '../shared/guards';
+import {
+	describe,
+	isRecord,
+	requireInteger,
+	requireNumber,
+	requireOneOf,
+	requireRange,
+	requireRecord,
+	requireText,
+} from '../shared/guards';
 import { fromMinorUnits, parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
 import { identifyRules, present, type RuleName } from './identity';
 import {
@@ -62,11 +71,25 @@ class RuleContext {
 	}
 }
 
-function validateRewardSpec(raw: unknown, ctx: RuleContext, programCurrency: string | undefined, allowPercentOfOrder: boolean): RewardSpec {
-	if (!isRecord(raw)) ctx.fail('invalid_reward', 'reward', `reward must be an object with a kind (got ${describe(raw)}).`);
+function validateRewardSpec(
+	raw: unknown,
+	ctx: RuleContext,
+	programCurrency: string | undefined,
+	allowPercentOfOrder: boolean,
+): RewardSpec {
+	if (!isRecord(raw))
+		ctx.fail(
+			'invalid_reward',
+			'reward',
+			`reward must be an object with a kind (got ${describe(raw)}).`,
+		);
 	const r = raw;
 	if (typeof r.kind !== 'string' || !(VALUE_KINDS as readonly string[]).includes(r.kind)) {
-		ctx.fail('unknown_kind', 'kind', `kind must be one of ${VALUE_KINDS.join(', ')} (got ${describe(r.kind)}).`);
+		ctx.fail(
+			'unknown_kind',
+			'kind',
+			`kind must be one of ${VALUE_KINDS.join(', ')} (got ${describe(r.kind)}).`,
+		);
 	}
 	const kind = r.kind as ValueKind;
 	const spec: RewardSpec = { kind };
@@ -74,7 +97,11 @@ function validateRewardSpec(raw: unknown, ctx: RuleContext, programCurrency: str
 	const currency = (): string => {
 		if (has('currency')) return ctx.check(() => parseCurrency(r.currency));
 		if (programCurrency) return programCurrency;
-		return ctx.fail('missing_currency', 'currency', `a ${kind} amount needs a currency; set one on the reward or the program.`);
+		return ctx.fail(
+			'missing_currency',
+			'currency',
+			`a ${kind} amount needs a currency; set one on the reward or the program.`,
+		);
 	};
 	const amount = (key: string): number => {
 		const value = ctx.check(() => requireAmount(r[key], key));
@@ -83,24 +110,39 @@ function validateRewardSpec(raw: unknown, ctx: RuleContext, programCurrency: str
 		return value;
 	};
 	const forbid = (...keys: string[]) => {
-		for (const key of keys) if (has(key)) ctx.fail('invalid_reward', key, `${key} does not apply to a ${kind} reward.`);
+		for (const key of keys)
+			if (has(key)) ctx.fail('invalid_reward', key, `${key} does not apply to a ${kind} reward.`);
 	};
 	switch (kind) {
 		case 'points':
 			forbid('amount', 'percentOff', 'percentOfOrder', 'couponSource', 'couponPoolId');
 			spec.points = ctx.check(() => {
-				if (typeof r.points === 'number' && r.points <= 0) throw new EngineError('invalid_amount', `points must be greater than zero (got ${r.points}).`, { field: 'points' });
+				if (typeof r.points === 'number' && r.points <= 0)
+					throw new EngineError(
+						'invalid_amount',
+						`points must be greater than zero (got ${r.points}).`,
+						{ field: 'points' },
+					);
 				return requireInteger(r.points, 'points', 1);
 			});
 			break;
 		case 'cash':
 			forbid('points', 'percentOff', 'couponSource', 'couponPoolId');
 			if (has('amount') === has('percentOfOrder')) {
-				ctx.fail('invalid_reward', 'amount', 'a cash reward needs exactly one of amount or percentOfOrder.');
+				ctx.fail(
+					'invalid_reward',
+					'amount',
+					'a cash reward needs exactly one of amount or percentOfOrder.',
+				);
 			}
 			if (has('amount')) spec.amount = amount('amount');
 			else {
-				if (!allowPercentOfOrder) ctx.fail('invalid_reward', 'percentOfOrder', 'percentOfOrder is only for per-referral rules on referral_qualified.');
+				if (!allowPercentOfOrder)
+					ctx.fail(
+						'invalid_reward',
+						'percentOfOrder',
+						'percentOfOrder is only for per-referral rules on referral_qualified.',
+					);
 				spec.percentOfOrder = ctx.check(() => {
 					requireAmount(r.percentOfOrder, 'percentOfOrder');
 					return requireRange(r.percentOfOrder, 'percentOfOrder', 0, 100);
@@ -111,7 +153,11 @@ function validateRewardSpec(raw: unknown, ctx: RuleContext, programCurrency: str
 		case 'coupon': {
 			forbid('points', 'percentOfOrder');
 			if (has('amount') === has('percentOff')) {
-				ctx.fail('invalid_reward', 'amount', 'a coupon needs exactly one of amount (fixed amount off) or percentOff.');
+				ctx.fail(
+					'invalid_reward',
+					'amount',
+					'a coupon needs exactly one of amount (fixed amount off) or percentOff.',
+				);
 			}
 			if (has('amount')) spec.amount = amount('amount');
 			else {
@@ -121,13 +167,21 @@ function validateRewardSpec(raw: unknown, ctx: RuleContext, programCurrency: str
 				});
 			}
 			spec.couponSource = has('couponSource')
-				? ctx.check(() => requireOneOf(r.couponSource, 'couponSource', ['generate', 'pool'] as const))
+				? ctx.check(() =>
+						requireOneOf(r.couponSource, 'couponSource', ['generate', 'pool'] as const),
+					)
 				: 'generate';
-			if (spec.couponSource === 'pool') spec.couponPoolId = ctx.check(() => requireText(r.couponPoolId, 'couponPoolId', 128));
+			if (spec.couponSource === 'pool')
+				spec.couponPoolId = ctx.check(() => requireText(r.couponPoolId, 'couponPoolId', 128));
 			else forbid('couponPoolId');
 			if (has('couponPrefix')) {
 				const prefix = ctx.check(() => requireText(r.couponPrefix, 'couponPrefix', 20));
-				if (!/^[A-Za-z0-9_-]+$/.test(prefix)) ctx.fail('invalid_reward', 'couponPrefix', 'couponPrefix may only hold letters, digits, "-" and "_".');
+				if (!/^[A-Za-z0-9_-]+$/.test(prefix))
+					ctx.fail(
+						'invalid_reward',
+						'couponPrefix',
+						'couponPrefix may only hold letters, digits, "-" and "_".',
+					);
 				spec.couponPrefix = prefix;
 			}
 			if (has('couponValidDays')) {
@@ -141,7 +195,8 @@ function validateRewardSpec(raw: unknown, ctx: RuleContext, programCurrency: str
 		case 'custom':
 			forbid('points', 'percentOff', 'percentOfOrder', 'couponSource', 'couponPoolId');
 			spec.customType = ctx.check(() => requireText(r.customType, 'customType', 64));
-			if (has('customValue')) spec.customValue = ctx.check(() => requireText(String(r.customValue), 'customValue', 1024));
+			if (has('customValue'))
+				spec.customValue = ctx.check(() => requireText(String(r.customValue), 'customValue', 1024));
 			if (has('amount')) spec.amount = amount('amount');
 			break;
 	}
@@ -168,12 +223,17 @@ const mod = (a: bigint, m: bigint): bigint => ((a % m) + m) % m;
  * (values are integers: counts, or minor units for revenue). Two milestones firing together
  * are a configuration mistake.
  */
-export function firstCollision(a: { at: number; every?: number }, b: { at: number; every?: number }): number | null {
+export function firstCollision(
+	a: { at: number; every?: number },
+	b: { at: number; every?: number },
+): number | null {
 	if (!a.every && !b.every) return a.at === b.at ? a.at : null;
 	if (!a.every || !b.every) {
 		const once = a.every ? b : a;
 		const repeat = a.every ? a : b;
-		return once.at >= repeat.at && (once.at - repeat.at) % (repeat.every as number) === 0 ? once.at : null;
+		return once.at >= repeat.at && (once.at - repeat.at) % (repeat.every as number) === 0
+			? once.at
+			: null;
 	}
 	// a.at + i·a.every = b.at + j·b.every: solvable iff gcd divides the gap (Chinese remainder theorem).
 	const [A, B, ea, eb] = [BigInt(a.at), BigInt(b.at), BigInt(a.every), BigInt(b.every)];
@@ -192,36 +252,64 @@ function validateHoldingDays(value: unknown, field: string): number {
 	return requireInteger(value, field, 0, 365);
 }
 
-
-function validateRule(input: unknown, index: number, program: { currency?: string }, ids: Set<string>, name: RuleName): RewardRule {
+function validateRule(
+	input: unknown,
+	index: number,
+	program: { currency?: string },
+	ids: Set<string>,
+	name: RuleName,
+): RewardRule {
 	if (!isRecord(input)) {
-		throw new EngineError('invalid_rule', `rules[${index}] must be an object (got ${describe(input)}).`, { field: 'rules' });
+		throw new EngineError(
+			'invalid_rule',
+			`rules[${index}] must be an object (got ${describe(input)}).`,
+			{ field: 'rules' },
+		);
 	}
 	const raw: Record<string, unknown> = { ...input, id: name.id };
 	const id = (() => {
 		try {
 			return requireText(raw.id, 'id', 64);
 		} catch {
-			throw new EngineError('invalid_rule', `rules[${index}] needs an id (a short name such as "referrer-coupon").`, {
-				field: 'id',
-				details: { path: `rules[${index}].id` },
-			});
+			throw new EngineError(
+				'invalid_rule',
+				`rules[${index}] needs an id (a short name such as "referrer-coupon").`,
+				{
+					field: 'id',
+					details: { path: `rules[${index}].id` },
+				},
+			);
 		}
 	})();
 	if (ids.has(id)) {
-		throw new EngineError('duplicate_rule_id', `Two rules are named "${id}"; rule ids must be unique (they are part of each reward's idempotency key).`, {
-			field: 'id',
-			details: { rule: id },
-		});
+		throw new EngineError(
+			'duplicate_rule_id',
+			`Two rules are named "${id}"; rule ids must be unique (they are part of each reward's idempotency key).`,
+			{
+				field: 'id',
+				details: { rule: id },
+			},
+		);
 	}
 	ids.add(id);
 	const ctx = new RuleContext(id, `rules[${index}]`);
 	if (typeof raw.type !== 'string' || !(RULE_TYPES as readonly string[]).includes(raw.type)) {
-		ctx.fail('unknown_rule_type', 'type', `type must be one of ${RULE_TYPES.join(', ')} (got ${describe(raw.type)}).`);
+		ctx.fail(
+			'unknown_rule_type',
+			'type',
+			`type must be one of ${RULE_TYPES.join(', ')} (got ${describe(raw.type)}).`,
+		);
 	}
-	const holding = raw.holdingDays === undefined ? undefined : ctx.check(() => validateHoldingDays(raw.holdingDays, 'holdingDays'));
+	const holding =
+		raw.holdingDays === undefined
+			? undefined
+			: ctx.check(() => validateHoldingDays(raw.holdingDays, 'holdingDays'));
 	if (holding !== undefined && raw.type === 'status') {
-		ctx.fail('invalid_rule', 'holdingDays', 'holdingDays does not apply to status rules (badges and tiers are granted at once).');
+		ctx.fail(
+			'invalid_rule',
+			'holdingDays',
+			'holdingDays does not apply to status rules (badges and tiers are granted at once).',
+		);
 	}
 
 	if (raw.type === 'per_referral') {
@@ -236,30 +324,50 @@ function validateRule(input: unknown, index: number, program: { currency?: strin
 		};
 		rule.named = name.named;
 		if (raw.minOrderAmount !== undefined) {
-			if (on !== 'referral_qualified') ctx.fail('invalid_rule', 'minOrderAmount', 'minOrderAmount only applies on referral_qualified (there is no order at sign-up).');
-			rule.minOrderAmount = ctx.check(() => requireAmount(raw.minOrderAmount, 'minOrderAmount', { allowZero: true }));
+			if (on !== 'referral_qualified')
+				ctx.fail(
+					'invalid_rule',
+					'minOrderAmount',
+					'minOrderAmount only applies on referral_qualified (there is no order at sign-up).',
+				);
+			rule.minOrderAmount = ctx.check(() =>
+				requireAmount(raw.minOrderAmount, 'minOrderAmount', { allowZero: true }),
+			);
 		}
 		if (holding !== undefined) rule.holdingDays = holding;
 		return rule;
 	}
 
 	if (raw.type === 'milestone') {
-		const metric = ctx.check(() => requireOneOf(raw.metric, 'metric', ['qualified_referrals', 'referred_revenue'] as const));
+		const metric = ctx.check(() =>
+			requireOneOf(raw.metric, 'metric', ['qualified_referrals', 'referred_revenue'] as const),
+		);
 		const byCount = metric === 'qualified_referrals';
 		const rule: MilestoneRule = { id, type: 'milestone', metric, milestones: [] };
 		if (!byCount) {
 			if (raw.currency !== undefined) rule.currency = ctx.check(() => parseCurrency(raw.currency));
 			else if (program.currency) rule.currency = program.currency;
-			else ctx.fail('missing_currency', 'currency', 'revenue milestones need a currency; set one on the rule or the program.');
+			else
+				ctx.fail(
+					'missing_currency',
+					'currency',
+					'revenue milestones need a currency; set one on the rule or the program.',
+				);
 		}
 		if (!Array.isArray(raw.milestones) || raw.milestones.length === 0) {
 			ctx.fail('invalid_rule', 'milestones', 'milestones must list at least one threshold.');
 		}
 		// Revenue thresholds compare in minor units so 0.1 + 0.2 style drift cannot create or hide a collision.
-		const scale = (v: number, field: string) => (byCount ? v : ctx.check(() => toMinorUnits(v, rule.currency as string, field)));
+		const scale = (v: number, field: string) =>
+			byCount ? v : ctx.check(() => toMinorUnits(v, rule.currency as string, field));
 		const seen: Array<{ at: number; every?: number; threshold: number }> = [];
 		(raw.milestones as unknown[]).forEach((m, i) => {
-			if (!isRecord(m)) ctx.fail('invalid_rule', 'milestones', `milestones[${i}] must be an object with a threshold.`);
+			if (!isRecord(m))
+				ctx.fail(
+					'invalid_rule',
+					'milestones',
+					`milestones[${i}] must be an object with a threshold.`,
+				);
 			const mm = m as Record<string, unknown>;
 			const threshold = byCount
 				? ctx.check(() => requireInteger(mm.threshold, 'threshold', 1))
@@ -268,25 +376,55 @@ function validateRule(input: unknown, index: number, program: { currency?: strin
 			if (mm.repeatEvery !== undefined) {
 				const every = ctx.check(() => requireNumber(mm.repeatEvery, 'repeatEvery'));
 				if (every <= 0 || (byCount && !Number.isInteger(every))) {
-					ctx.fail('invalid_repeat', 'repeatEvery', `repeatEvery must be a ${byCount ? 'whole number of referrals' : 'positive amount'} greater than zero (got ${every}).`);
+					ctx.fail(
+						'invalid_repeat',
+						'repeatEvery',
+						`repeatEvery must be a ${byCount ? 'whole number of referrals' : 'positive amount'} greater than zero (got ${every}).`,
+					);
 				}
 				milestone.repeatEvery = every;
 			}
-			const targets = ['reward', 'badge', 'tier'].filter((k) => mm[k] !== undefined && mm[k] !== null && mm[k] !== '');
+			const targets = ['reward', 'badge', 'tier'].filter(
+				(k) => mm[k] !== undefined && mm[k] !== null && mm[k] !== '',
+			);
 			if (targets.length !== 1) {
-				ctx.fail('invalid_rule', 'reward', `milestone ${threshold} needs exactly one of reward, badge or tier.`);
+				ctx.fail(
+					'invalid_rule',
+					'reward',
+					`milestone ${threshold} needs exactly one of reward, badge or tier.`,
+				);
 			}
-			if (mm.reward !== undefined) milestone.reward = validateRewardSpec(mm.reward, ctx, program.currency, false);
-			if (mm.badge !== undefined) milestone.badge = ctx.check(() => requireText(mm.badge, 'badge', 64));
+			if (mm.reward !== undefined)
+				milestone.reward = validateRewardSpec(mm.reward, ctx, program.currency, false);
+			if (mm.badge !== undefined)
+				milestone.badge = ctx.check(() => requireText(mm.badge, 'badge', 64));
 			if (mm.tier !== undefined) milestone.tier = ctx.check(() => requireText(mm.tier, 'tier', 64));
 			if (present(mm.whenBelowMinimum)) {
-				if (milestone.reward) ctx.fail('invalid_rule', 'whenBelowMinimum', `milestone ${threshold}: whenBelowMinimum applies to badges and tiers only.`);
-				milestone.whenBelowMinimum = ctx.check(() => requireOneOf(mm.whenBelowMinimum, 'whenBelowMinimum', WHEN_BELOW_MINIMUM));
+				if (milestone.reward)
+					ctx.fail(
+						'invalid_rule',
+						'whenBelowMinimum',
+						`milestone ${threshold}: whenBelowMinimum applies to badges and tiers only.`,
+					);
+				milestone.whenBelowMinimum = ctx.check(() =>
+					requireOneOf(mm.whenBelowMinimum, 'whenBelowMinimum', WHEN_BELOW_MINIMUM),
+				);
 			}
-			const scaled = { at: scale(threshold, 'threshold'), every: milestone.repeatEvery === undefined ? undefined : scale(milestone.repeatEvery, 'repeatEvery'), threshold };
+			const scaled = {
+				at: scale(threshold, 'threshold'),
+				every:
+					milestone.repeatEvery === undefined
+						? undefined
+						: scale(milestone.repeatEvery, 'repeatEvery'),
+				threshold,
+			};
 			for (const other of seen) {
 				if (other.at === scaled.at) {
-					ctx.fail('duplicate_threshold', 'threshold', `two milestones use the threshold ${threshold}; merge them or use separate rules.`);
+					ctx.fail(
+						'duplicate_threshold',
+						'threshold',
+						`two milestones use the threshold ${threshold}; merge them or use separate rules.`,
+					);
 				}
 				const clash = firstCollision(other, scaled);
 				if (clash !== null) {
@@ -307,21 +445,34 @@ function validateRule(input: unknown, index: number, program: { currency?: strin
 
 	// status
 	const award = ctx.check(() => requireOneOf(raw.award, 'award', ['badge', 'tier'] as const));
-	const metric = ctx.check(() => requireOneOf(raw.metric, 'metric', ['qualified_referrals', 'points'] as const));
-	if (!Array.isArray(raw.levels) || raw.levels.length === 0) ctx.fail('invalid_rule', 'levels', 'levels must list at least one level.');
+	const metric = ctx.check(() =>
+		requireOneOf(raw.metric, 'metric', ['qualified_referrals', 'points'] as const),
+	);
+	if (!Array.isArray(raw.levels) || raw.levels.length === 0)
+		ctx.fail('invalid_rule', 'levels', 'levels must list at least one level.');
 	const names = new Set<string>();
 	const levels = (raw.levels as unknown[]).map((l, i) => {
-		if (!isRecord(l)) ctx.fail('invalid_rule', 'levels', `levels[${i}] must be an object with a name and a min.`);
+		if (!isRecord(l))
+			ctx.fail('invalid_rule', 'levels', `levels[${i}] must be an object with a name and a min.`);
 		const ll = l as Record<string, unknown>;
 		const name = ctx.check(() => requireText(ll.name, 'name', 64));
-		if (names.has(name.toLowerCase())) ctx.fail('duplicate_level', 'name', `two levels are named "${name}".`);
+		if (names.has(name.toLowerCase()))
+			ctx.fail('duplicate_level', 'name', `two levels are named "${name}".`);
 		names.add(name.toLowerCase());
 		const level: StatusLevel = { name, min: ctx.check(() => requireInteger(ll.min, 'min', 0)) };
 		if (ll.max !== undefined) {
 			level.max = ctx.check(() => requireInteger(ll.max, 'max', 0));
-			if (level.max < level.min) ctx.fail('invalid_level', 'max', `level "${name}" has max ${level.max} below its min ${level.min}.`);
+			if (level.max < level.min)
+				ctx.fail(
+					'invalid_level',
+					'max',
+					`level "${name}" has max ${level.max} below its min ${level.min}.`,
+				);
 		}
-		if (present(ll.whenBelowMinimum)) level.whenBelowMinimum = ctx.check(() => requireOneOf(ll.whenBelowMinimum, 'whenBelowMinimum', WHEN_BELOW_MINIMUM));
+		if (present(ll.whenBelowMinimum))
+			level.whenBelowMinimum = ctx.check(() =>
+				requireOneOf(ll.whenBelowMinimum, 'whenBelowMinimum', WHEN_BELOW_MINIMUM),
+			);
 		return level;
 	});
 	levels.sort((a, b) => a.min - b.min);
@@ -329,20 +480,41 @@ function validateRule(input: unknown, index: number, program: { currency?: strin
 		const prev = levels[i - 1];
 		const cur = levels[i];
 		if (cur.min === prev.min) {
-			ctx.fail('overlapping_tiers', 'min', `levels "${prev.name}" and "${cur.name}" both start at ${cur.min}.`);
+			ctx.fail(
+				'overlapping_tiers',
+				'min',
+				`levels "${prev.name}" and "${cur.name}" both start at ${cur.min}.`,
+			);
 		}
 		if (prev.max !== undefined && prev.max >= cur.min) {
-			ctx.fail('overlapping_tiers', 'max', `level "${prev.name}" (${prev.min}–${prev.max}) overlaps "${cur.name}" (from ${cur.min}).`);
+			ctx.fail(
+				'overlapping_tiers',
+				'max',
+				`level "${prev.name}" (${prev.min}–${prev.max}) overlaps "${cur.name}" (from ${cur.min}).`,
+			);
 		}
 	}
 	return { id, type: 'status', award, metric, levels };
 }
 
-function validateCap(raw: unknown, index: number, ruleIds: Set<string>, capIds: Set<string>, programCurrency?: string): RewardCap {
+function validateCap(
+	raw: unknown,
+	index: number,
+	ruleIds: Set<string>,
+	capIds: Set<string>,
+	programCurrency?: string,
+): RewardCap {
 	const fail = (field: string, message: string): never => {
-		throw new EngineError('invalid_cap', `Cap ${index + 1}: ${message}`, { field, details: { path: `caps[${index}].${field}` } });
+		throw new EngineError('invalid_cap', `Cap ${index + 1}: ${message}`, {
+			field,
+			details: { path: `caps[${index}].${field}` },
+		});
 	};
-	if (!isRecord(raw)) return fail('caps', `must be an object with a period and a maxCount or maxValue (got ${describe(raw)}).`);
+	if (!isRecord(raw))
+		return fail(
+			'caps',
+			`must be an object with a period and a maxCount or maxValue (got ${describe(raw)}).`,
+		);
 	const wrap = <T>(fn: () => T): T => {
 		try {
 			return fn();
@@ -354,25 +526,44 @@ function validateCap(raw: unknown, index: number, ruleIds: Set<string>, capIds: 
 	const id = raw.id === undefined ? `cap-${index + 1}` : wrap(() => requireText(raw.id, 'id', 64));
 	if (capIds.has(id)) fail('id', `two caps are named "${id}".`);
 	capIds.add(id);
-	const cap: RewardCap = { id, period: wrap(() => requireOneOf(raw.period, 'period', CAP_PERIODS)) };
-	if (raw.maxCount === undefined && raw.maxValue === undefined) fail('maxCount', 'needs a maxCount, a maxValue, or both.');
+	const cap: RewardCap = {
+		id,
+		period: wrap(() => requireOneOf(raw.period, 'period', CAP_PERIODS)),
+	};
+	if (raw.maxCount === undefined && raw.maxValue === undefined)
+		fail('maxCount', 'needs a maxCount, a maxValue, or both.');
 	if (raw.maxCount !== undefined) {
-		if (raw.maxCount === 0) fail('maxCount', 'maxCount is 0, which would block every reward; remove the rule or set at least 1.');
+		if (raw.maxCount === 0)
+			fail(
+				'maxCount',
+				'maxCount is 0, which would block every reward; remove the rule or set at least 1.',
+			);
 		cap.maxCount = wrap(() => requireInteger(raw.maxCount, 'maxCount', 1));
 	}
 	if (raw.maxValue !== undefined) {
-		if (raw.maxValue === 0) fail('maxValue', 'maxValue is 0, which would block every reward; remove the rule or set a positive value.');
+		if (raw.maxValue === 0)
+			fail(
+				'maxValue',
+				'maxValue is 0, which would block every reward; remove the rule or set a positive value.',
+			);
 		cap.maxValue = wrap(() => requireAmount(raw.maxValue, 'maxValue'));
 		const unit = raw.unit ?? programCurrency;
-		if (unit === undefined) fail('unit', 'a maxValue needs a unit: "points" or a currency such as EUR.');
-		cap.unit = typeof unit === 'string' && unit.trim().toLowerCase() === 'points' ? 'points' : wrap(() => parseCurrency(unit, 'unit'));
-		if (cap.unit === 'points' && !Number.isInteger(cap.maxValue)) fail('maxValue', 'a points cap must be a whole number.');
-		if (cap.unit !== 'points') wrap(() => toMinorUnits(cap.maxValue as number, cap.unit as string, 'maxValue'));
+		if (unit === undefined)
+			fail('unit', 'a maxValue needs a unit: "points" or a currency such as EUR.');
+		cap.unit =
+			typeof unit === 'string' && unit.trim().toLowerCase() === 'points'
+				? 'points'
+				: wrap(() => parseCurrency(unit, 'unit'));
+		if (cap.unit === 'points' && !Number.isInteger(cap.maxValue))
+			fail('maxValue', 'a points cap must be a whole number.');
+		if (cap.unit !== 'points')
+			wrap(() => toMinorUnits(cap.maxValue as number, cap.unit as string, 'maxValue'));
 	} else if (raw.unit !== undefined) {
 		fail('unit', 'unit only applies with maxValue.');
 	}
 	if (raw.ruleIds !== undefined) {
-		if (!Array.isArray(raw.ruleIds) || raw.ruleIds.length === 0) fail('ruleIds', 'ruleIds must be a non-empty list of rule ids.');
+		if (!Array.isArray(raw.ruleIds) || raw.ruleIds.length === 0)
+			fail('ruleIds', 'ruleIds must be a non-empty list of rule ids.');
 		cap.ruleIds = (raw.ruleIds as unknown[]).map((r) => {
 			const ruleId = wrap(() => requireText(r, 'ruleIds', 64));
 			if (!ruleIds.has(ruleId)) fail('ruleIds', `refers to an unknown rule "${ruleId}".`);
@@ -390,20 +581,32 @@ function validateCap(raw: unknown, index: number, ruleIds: Set<string>, capIds: 
 export function validateRewardProgram(config: unknown): RewardProgram {
 	const raw = requireRecord(config, 'rewardProgram');
 	const programId = requireText(raw.programId, 'programId', 256);
-	const currency = raw.currency === undefined || raw.currency === '' ? undefined : parseCurrency(raw.currency);
-	const holdingDays = raw.holdingDays === undefined ? 0 : validateHoldingDays(raw.holdingDays, 'holdingDays');
-	const timeZone = raw.timeZone === undefined ? 'UTC' : assertTimeZone(requireText(raw.timeZone, 'timeZone', 64));
-	const capWindowMode = raw.capWindowMode === undefined ? 'calendar' : requireOneOf(raw.capWindowMode, 'capWindowMode', ['calendar', 'rolling'] as const);
+	const currency =
+		raw.currency === undefined || raw.currency === '' ? undefined : parseCurrency(raw.currency);
+	const holdingDays =
+		raw.holdingDays === undefined ? 0 : validateHoldingDays(raw.holdingDays, 'holdingDays');
+	const timeZone =
+		raw.timeZone === undefined ? 'UTC' : assertTimeZone(requireText(raw.timeZone, 'timeZone', 64));
+	const capWindowMode =
+		raw.capWindowMode === undefined
+			? 'calendar'
+			: requireOneOf(raw.capWindowMode, 'capWindowMode', ['calendar', 'rolling'] as const);
 	if (!Array.isArray(raw.rules) || raw.rules.length === 0) {
-		throw new EngineError('no_rules', 'rules must list at least one reward rule.', { field: 'rules' });
+		throw new EngineError('no_rules', 'rules must list at least one reward rule.', {
+			field: 'rules',
+		});
 	}
 	const ids = new Set<string>();
-	const rules = identifyRules(raw.rules, (r, i, name) => validateRule(r, i, { currency }, ids, name));
+	const rules = identifyRules(raw.rules, (r, i, name) =>
+		validateRule(r, i, { currency }, ids, name),
+	);
 	if (raw.caps !== undefined && !Array.isArray(raw.caps)) {
 		throw new EngineError('invalid_cap', 'caps must be a list.', { field: 'caps' });
 	}
 	const capIds = new Set<string>();
-	const caps = ((raw.caps as unknown[] | undefined) ?? []).map((c, i) => validateCap(c, i, ids, capIds, currency));
+	const caps = ((raw.caps as unknown[] | undefined) ?? []).map((c, i) =>
+		validateCap(c, i, ids, capIds, currency),
+	);
 	const program: RewardProgram = { programId, holdingDays, timeZone, capWindowMode, rules, caps };
 	if (currency) program.currency = currency;
 	VALIDATED.add(program);

@@ -5,7 +5,13 @@
  */
 import { EngineError } from '../shared/errors';
 import { describeValue, isMissing, parseDate, parseFieldPath, readPath } from './fields';
-import { compileModel, readLabel, trainLogistic, type LogisticModel, type TrainLogisticOptions } from './logistic';
+import {
+	compileModel,
+	readLabel,
+	trainLogistic,
+	type LogisticModel,
+	type TrainLogisticOptions,
+} from './logistic';
 import { fitLogistic } from './logisticFit';
 import { evaluateScores, type BootstrapOptions, type ScoreMetrics } from './metrics';
 import { compileRuleSet } from './rules';
@@ -57,13 +63,26 @@ function isScorer(value: ScoringConfig | RuleScorer): value is RuleScorer {
 
 export function backtest(items: readonly unknown[], options: BacktestOptions): BacktestReport {
 	if (!Array.isArray(items)) {
-		throw new EngineError('invalid_backtest', 'The backtest needs a list of labelled leads.', { field: 'items' });
+		throw new EngineError('invalid_backtest', 'The backtest needs a list of labelled leads.', {
+			field: 'items',
+		});
 	}
 	if (options.rules === undefined && options.model === undefined) {
-		throw new EngineError('invalid_backtest', 'The backtest needs "rules", "model" or both to evaluate.', { field: 'rules' });
+		throw new EngineError(
+			'invalid_backtest',
+			'The backtest needs "rules", "model" or both to evaluate.',
+			{ field: 'rules' },
+		);
 	}
 	const datePath = parseFieldPath(options.dateField, 'dateField', 'The backtest');
-	if (options.liftFraction !== undefined && !(typeof options.liftFraction === 'number' && options.liftFraction > 0 && options.liftFraction <= 1)) {
+	if (
+		options.liftFraction !== undefined &&
+		!(
+			typeof options.liftFraction === 'number' &&
+			options.liftFraction > 0 &&
+			options.liftFraction <= 1
+		)
+	) {
 		throw new EngineError(
 			'invalid_backtest',
 			`The lift fraction is the share of top-scored leads, above 0 and at most 1 (0.1 is the top 10%); got ${String(options.liftFraction)}.`,
@@ -117,15 +136,28 @@ export function backtest(items: readonly unknown[], options: BacktestOptions): B
 		);
 	}
 	if (train.length === 0) {
-		throw new EngineError('invalid_backtest', `No lead is dated before the cutoff ${split.cutoff}, so there is nothing to learn from. Move the cutoff later.`, {
-			field: options.cutoff === undefined ? 'trainFraction' : 'cutoff',
-		});
+		throw new EngineError(
+			'invalid_backtest',
+			`No lead is dated before the cutoff ${split.cutoff}, so there is nothing to learn from. Move the cutoff later.`,
+			{
+				field: options.cutoff === undefined ? 'trainFraction' : 'cutoff',
+			},
+		);
 	}
 	const testLabels = Float64Array.from(test, (i) => labels[i]);
 	const report: BacktestReport = { split };
 
 	if (options.rules !== undefined) {
-		report.rules = evaluateRules(items, options, options.rules, dates, labels, train, test, testLabels);
+		report.rules = evaluateRules(
+			items,
+			options,
+			options.rules,
+			dates,
+			labels,
+			train,
+			test,
+			testLabels,
+		);
 	}
 	if (options.model !== undefined) {
 		const model = trainLogistic(
@@ -134,7 +166,16 @@ export function backtest(items: readonly unknown[], options: BacktestOptions): B
 		);
 		const scorer = compileModel(model);
 		const probabilities = Float64Array.from(test, (i) => scorer.probability(items[i], i));
-		report.model = { ...evaluateScores(probabilities, probabilities, testLabels, options.bootstrap, options.liftFraction), model };
+		report.model = {
+			...evaluateScores(
+				probabilities,
+				probabilities,
+				testLabels,
+				options.bootstrap,
+				options.liftFraction,
+			),
+			model,
+		};
 	}
 	return report;
 }
@@ -142,22 +183,38 @@ export function backtest(items: readonly unknown[], options: BacktestOptions): B
 function splitCutoff(dates: Float64Array, options: BacktestOptions): number {
 	if (options.cutoff !== undefined) {
 		if (options.trainFraction !== undefined) {
-			throw new EngineError('invalid_backtest', 'Give either a "cutoff" date or a "trainFraction", not both.', { field: 'cutoff' });
+			throw new EngineError(
+				'invalid_backtest',
+				'Give either a "cutoff" date or a "trainFraction", not both.',
+				{ field: 'cutoff' },
+			);
 		}
 		const cutoff = parseDate(options.cutoff);
 		if (cutoff !== cutoff) {
-			throw new EngineError('invalid_backtest', `"cutoff" must be a date (ISO 8601, epoch milliseconds or a Date); got ${describeValue(options.cutoff)}.`, {
-				field: 'cutoff',
-			});
+			throw new EngineError(
+				'invalid_backtest',
+				`"cutoff" must be a date (ISO 8601, epoch milliseconds or a Date); got ${describeValue(options.cutoff)}.`,
+				{
+					field: 'cutoff',
+				},
+			);
 		}
 		return cutoff;
 	}
 	const fraction = options.trainFraction ?? 0.7;
 	if (!(fraction > 0 && fraction < 1)) {
-		throw new EngineError('invalid_backtest', `"trainFraction" must be between 0 and 1, e.g. 0.7; got ${fraction}.`, { field: 'trainFraction' });
+		throw new EngineError(
+			'invalid_backtest',
+			`"trainFraction" must be between 0 and 1, e.g. 0.7; got ${fraction}.`,
+			{ field: 'trainFraction' },
+		);
 	}
 	if (dates.length < 2) {
-		throw new EngineError('invalid_backtest', `The backtest needs at least 2 leads; got ${dates.length}.`, { field: 'items' });
+		throw new EngineError(
+			'invalid_backtest',
+			`The backtest needs at least 2 leads; got ${dates.length}.`,
+			{ field: 'items' },
+		);
 	}
 	const sorted = Float64Array.from(dates).sort();
 	return sorted[Math.min(sorted.length - 1, Math.max(1, Math.floor(fraction * sorted.length)))];
@@ -176,16 +233,25 @@ function evaluateRules(
 	const scorer = isScorer(rules) ? rules : compileRuleSet({ ...rules, explain: 'none' });
 	const mode = options.ruleProbability ?? 'platt';
 	if (mode !== 'platt' && mode !== 'scaled') {
-		throw new EngineError('invalid_backtest', `"ruleProbability" must be platt or scaled; got ${JSON.stringify(mode)}.`, { field: 'ruleProbability' });
+		throw new EngineError(
+			'invalid_backtest',
+			`"ruleProbability" must be platt or scaled; got ${JSON.stringify(mode)}.`,
+			{ field: 'ruleProbability' },
+		);
 	}
 	let fixedAt = NaN;
 	if (options.scoreAt !== undefined && options.scoreAt !== 'leadDate') {
 		fixedAt = parseDate(options.scoreAt);
 		if (fixedAt !== fixedAt) {
-			throw new EngineError('invalid_backtest', `"scoreAt" must be leadDate or a date; got ${describeValue(options.scoreAt)}.`, { field: 'scoreAt' });
+			throw new EngineError(
+				'invalid_backtest',
+				`"scoreAt" must be leadDate or a date; got ${describeValue(options.scoreAt)}.`,
+				{ field: 'scoreAt' },
+			);
 		}
 	}
-	const scoreOf = (i: number): number => scorer.score(items[i], fixedAt === fixedAt ? fixedAt : dates[i], i).score;
+	const scoreOf = (i: number): number =>
+		scorer.score(items[i], fixedAt === fixedAt ? fixedAt : dates[i], i).score;
 	const testScores = Float64Array.from(test, scoreOf);
 	let probabilities: Float64Array;
 	if (mode === 'scaled') {
@@ -198,13 +264,30 @@ function evaluateRules(
 		}
 		probabilities = testScores.map((s) => Math.min(1, Math.max(0, s / 100)));
 	} else {
-		probabilities = plattProbabilities(Float64Array.from(train, scoreOf), Float64Array.from(train, (i) => labels[i]), testScores);
+		probabilities = plattProbabilities(
+			Float64Array.from(train, scoreOf),
+			Float64Array.from(train, (i) => labels[i]),
+			testScores,
+		);
 	}
-	return { ...evaluateScores(testScores, probabilities, testLabels, options.bootstrap, options.liftFraction), probability: mode };
+	return {
+		...evaluateScores(
+			testScores,
+			probabilities,
+			testLabels,
+			options.bootstrap,
+			options.liftFraction,
+		),
+		probability: mode,
+	};
 }
 
 /** Platt scaling: a one-feature logistic fit of outcome on score, learnt on the training leads. */
-function plattProbabilities(trainScores: Float64Array, trainLabels: Float64Array, testScores: Float64Array): Float64Array {
+function plattProbabilities(
+	trainScores: Float64Array,
+	trainLabels: Float64Array,
+	testScores: Float64Array,
+): Float64Array {
 	const converters = trainLabels.reduce((s, v) => s + v, 0);
 	if (converters === 0 || converters === trainLabels.length) {
 		throw new EngineError(

@@ -13,7 +13,13 @@ export type DecayConfig =
 	 * 10 points at 50 %/30 days are 5 after 30 days and 0 after 60). `stepwise` (default true) counts
 	 * whole periods only; false decays continuously.
 	 */
-	| { kind: 'linear'; dateField?: string; percentPerPeriod: number; periodDays: number; stepwise?: boolean }
+	| {
+			kind: 'linear';
+			dateField?: string;
+			percentPerPeriod: number;
+			periodDays: number;
+			stepwise?: boolean;
+	  }
 	/** Halve the points every `halfLifeDays`: factor = 0.5^(age / halfLife). */
 	| { kind: 'exponential'; dateField?: string; halfLifeDays: number };
 
@@ -50,7 +56,12 @@ export function decayFactor(decay: CompiledDecay, ageMs: number): number {
 }
 
 function positiveNumber(value: unknown, name: string, where: string, allowZero: boolean): number {
-	const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+	const n =
+		typeof value === 'number'
+			? value
+			: typeof value === 'string' && value.trim() !== ''
+				? Number(value)
+				: NaN;
 	if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
 		throw new EngineError(
 			'invalid_decay',
@@ -73,7 +84,9 @@ export function compileDecay(
 ): CompiledDecay | undefined {
 	if (config === undefined || config === null) return undefined;
 	if (typeof config !== 'object') {
-		throw new EngineError('invalid_decay', `${where}: decay must be an object with a "kind".`, { field: 'decay' });
+		throw new EngineError('invalid_decay', `${where}: decay must be an object with a "kind".`, {
+			field: 'decay',
+		});
 	}
 	const kind = (config as { kind?: unknown }).kind;
 	if (kind === 'none' || kind === undefined) return undefined;
@@ -85,7 +98,8 @@ export function compileDecay(
 		);
 	}
 	const rawField = (config as { dateField?: unknown }).dateField;
-	const dateField = typeof rawField === 'string' && rawField.trim() !== '' ? rawField.trim() : defaultDateField;
+	const dateField =
+		typeof rawField === 'string' && rawField.trim() !== '' ? rawField.trim() : defaultDateField;
 	if (dateField === undefined) {
 		throw new EngineError(
 			'invalid_decay',
@@ -121,6 +135,11 @@ export function compileDecay(
 			stepwise: c.stepwise !== false,
 		};
 	}
-	const halfLife = positiveNumber((config as { halfLifeDays?: unknown }).halfLifeDays, 'halfLifeDays', where, false);
+	const halfLife = positiveNumber(
+		(config as { halfLifeDays?: unknown }).halfLifeDays,
+		'halfLifeDays',
+		where,
+		false,
+	);
 	return { kind, dateField, spanMs: halfLife * DAY_MS, lossPerPeriod: 0, stepwise: false };
 }

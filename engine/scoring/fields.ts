@@ -15,9 +15,13 @@ const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
  */
 export function parseFieldPath(path: unknown, field: string, where: string): PathSegment[] {
 	if (typeof path !== 'string' || path.trim() === '') {
-		throw new EngineError('invalid_field_path', `${where} needs a field path such as "company.size" or "tags[0]".`, {
-			field,
-		});
+		throw new EngineError(
+			'invalid_field_path',
+			`${where} needs a field path such as "company.size" or "tags[0]".`,
+			{
+				field,
+			},
+		);
 	}
 	const text = path.trim();
 	const segments: PathSegment[] = [];
@@ -122,7 +126,8 @@ function daysFromCivil(year: number, month: number, day: number): number {
 	const yearOfEra = y - era * 400;
 	const shiftedMonth = month > 2 ? month - 3 : month + 9;
 	const dayOfYear = Math.floor((153 * shiftedMonth + 2) / 5) + day - 1;
-	const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+	const dayOfEra =
+		yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
 	return era * 146097 + dayOfEra - 719468;
 }
 

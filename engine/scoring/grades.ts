@@ -36,11 +36,20 @@ const LEVEL_SHARES: EngagementThresholds = { level1: 0.6, level2: 0.3 };
 const FALLBACK_REACH = 100;
 
 function finite(value: unknown, field: string, where: string): number {
-	const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+	const n =
+		typeof value === 'number'
+			? value
+			: typeof value === 'string' && value.trim() !== ''
+				? Number(value)
+				: NaN;
 	if (!Number.isFinite(n)) {
-		throw new EngineError('invalid_thresholds', `${where} "${field}" must be a number; got ${JSON.stringify(value) ?? 'nothing'}.`, {
-			field,
-		});
+		throw new EngineError(
+			'invalid_thresholds',
+			`${where} "${field}" must be a number; got ${JSON.stringify(value) ?? 'nothing'}.`,
+			{
+				field,
+			},
+		);
 	}
 	return n;
 }
@@ -49,12 +58,18 @@ function finite(value: unknown, field: string, where: string): number {
  * Grade thresholds: what the marketer set, with defaults of 80/60/40/20 % of `reachable`, the most
  * fit points any lead can earn after group limits (so defaults suit any point scale).
  */
-export function compileFitGrades(config: Partial<FitGradeThresholds> | undefined, reachable: number): FitGradeThresholds {
+export function compileFitGrades(
+	config: Partial<FitGradeThresholds> | undefined,
+	reachable: number,
+): FitGradeThresholds {
 	const reach = reachable > 0 ? reachable : FALLBACK_REACH;
 	const out = {} as FitGradeThresholds;
 	for (const letter of ['A', 'B', 'C', 'D'] as const) {
 		const given = config?.[letter];
-		out[letter] = given === undefined || given === null ? GRADE_SHARES[letter] * reach : finite(given, letter, 'Fit grade threshold');
+		out[letter] =
+			given === undefined || given === null
+				? GRADE_SHARES[letter] * reach
+				: finite(given, letter, 'Fit grade threshold');
 	}
 	if (!(out.A > out.B && out.B > out.C && out.C > out.D)) {
 		throw new EngineError(
@@ -98,7 +113,10 @@ export function fitGrade(thresholds: FitGradeThresholds, fit: number): FitGrade 
 	return 'F';
 }
 
-export function engagementLevel(thresholds: EngagementThresholds, engagement: number): EngagementLevel {
+export function engagementLevel(
+	thresholds: EngagementThresholds,
+	engagement: number,
+): EngagementLevel {
 	if (engagement >= thresholds.level1) return 1;
 	if (engagement >= thresholds.level2) return 2;
 	return 3;
@@ -113,29 +131,43 @@ export function matrixCell(grade: FitGrade, level: EngagementLevel): string {
 export function compileStages(config: readonly StageConfig[] | undefined): CompiledStage[] {
 	if (config === undefined || config === null) return [];
 	if (!Array.isArray(config)) {
-		throw new EngineError('invalid_stages', 'Stages must be a list of { name, minScore }, lowest first.', {
-			field: 'stages',
-		});
+		throw new EngineError(
+			'invalid_stages',
+			'Stages must be a list of { name, minScore }, lowest first.',
+			{
+				field: 'stages',
+			},
+		);
 	}
 	const seen = new Set<string>();
 	const out: CompiledStage[] = [];
 	config.forEach((stage, i) => {
 		const name = typeof stage?.name === 'string' ? stage.name.trim() : '';
 		if (name === '') {
-			throw new EngineError('invalid_stages', `Stage ${i + 1} needs a name, e.g. "MQL".`, { field: 'stages' });
-		}
-		if (seen.has(name)) {
-			throw new EngineError('invalid_stages', `Stage "${name}" is listed twice; each stage needs its own name.`, {
+			throw new EngineError('invalid_stages', `Stage ${i + 1} needs a name, e.g. "MQL".`, {
 				field: 'stages',
 			});
+		}
+		if (seen.has(name)) {
+			throw new EngineError(
+				'invalid_stages',
+				`Stage "${name}" is listed twice; each stage needs its own name.`,
+				{
+					field: 'stages',
+				},
+			);
 		}
 		seen.add(name);
 		let minScore: number;
 		if (stage.minScore === undefined || stage.minScore === null) {
 			if (i > 0) {
-				throw new EngineError('invalid_stages', `Stage "${name}" needs a minimum score; only the first stage may leave it out.`, {
-					field: 'minScore',
-				});
+				throw new EngineError(
+					'invalid_stages',
+					`Stage "${name}" needs a minimum score; only the first stage may leave it out.`,
+					{
+						field: 'minScore',
+					},
+				);
 			}
 			minScore = -Infinity;
 		} else {

@@ -5,7 +5,16 @@
  */
 import { EngineError } from '../shared/errors';
 import { firstDependentColumn, fitLogistic, sigmoid } from './logisticFit';
-import { describeLead, describeValue, isMissing, parseFieldPath, readPath, toNumber, toText, type PathSegment } from './fields';
+import {
+	describeLead,
+	describeValue,
+	isMissing,
+	parseFieldPath,
+	readPath,
+	toNumber,
+	toText,
+	type PathSegment,
+} from './fields';
 
 export type FeatureType = 'numeric' | 'boolean' | 'categorical';
 
@@ -38,7 +47,14 @@ export interface TrainLogisticOptions {
 }
 
 export type ModelFeature =
-	| { name: string; field: string; type: 'numeric' | 'boolean'; column: number; mean: number; std: number }
+	| {
+			name: string;
+			field: string;
+			type: 'numeric' | 'boolean';
+			column: number;
+			mean: number;
+			std: number;
+	  }
 	| {
 			name: string;
 			field: string;
@@ -68,7 +84,13 @@ export interface LogisticModel {
 	columnMeans: number[];
 	lambda: number;
 	onMissing: 'mean' | 'error';
-	training: { rows: number; converters: number; iterations: number; converged: boolean; logLoss: number };
+	training: {
+		rows: number;
+		converters: number;
+		iterations: number;
+		converged: boolean;
+		logLoss: number;
+	};
 }
 
 export interface ModelFactor {
@@ -119,7 +141,13 @@ function readBoolean(value: unknown): number | undefined {
 	return label === null ? undefined : label;
 }
 
-function featureError(lead: string, feature: string, field: string, needs: string, value: unknown): EngineError {
+function featureError(
+	lead: string,
+	feature: string,
+	field: string,
+	needs: string,
+	value: unknown,
+): EngineError {
 	const got = isMissing(value) ? 'it is missing' : `it holds ${describeValue(value)}`;
 	return new EngineError(
 		isMissing(value) ? 'missing_field' : 'invalid_feature_value',
@@ -129,10 +157,15 @@ function featureError(lead: string, feature: string, field: string, needs: strin
 }
 
 /** Numeric value of a numeric/boolean feature; NaN when missing; throws when unreadable. */
-function numericFeature(value: unknown, feature: { name: string; field: string; type: FeatureType }, lead: string): number {
+function numericFeature(
+	value: unknown,
+	feature: { name: string; field: string; type: FeatureType },
+	lead: string,
+): number {
 	if (feature.type === 'boolean') {
 		const b = readBoolean(value);
-		if (b === undefined) throw featureError(lead, feature.name, feature.field, 'true/false, yes/no or 1/0', value);
+		if (b === undefined)
+			throw featureError(lead, feature.name, feature.field, 'true/false, yes/no or 1/0', value);
 		return b;
 	}
 	if (isMissing(value) || (typeof value === 'string' && value.trim() === '')) return NaN;
@@ -142,18 +175,31 @@ function numericFeature(value: unknown, feature: { name: string; field: string; 
 }
 
 /** Category text of a categorical feature; null when missing. */
-function categoryOf(value: unknown, feature: { name: string; field: string }, lead: string): string | null {
+function categoryOf(
+	value: unknown,
+	feature: { name: string; field: string },
+	lead: string,
+): string | null {
 	if (isMissing(value)) return null;
 	const text = toText(value);
-	if (text === null) throw featureError(lead, feature.name, feature.field, 'text, a number or true/false', value);
+	if (text === null)
+		throw featureError(lead, feature.name, feature.field, 'text, a number or true/false', value);
 	const trimmed = text.trim();
 	return trimmed === '' ? null : trimmed;
 }
 
-function validateSpecs(options: TrainLogisticOptions): { specs: Required<FeatureSpec>[]; paths: PathSegment[][]; labelPath: PathSegment[] } {
+function validateSpecs(options: TrainLogisticOptions): {
+	specs: Required<FeatureSpec>[];
+	paths: PathSegment[][];
+	labelPath: PathSegment[];
+} {
 	const labelPath = parseFieldPath(options.label, 'label', 'The model');
 	if (!Array.isArray(options.features) || options.features.length === 0) {
-		throw new EngineError('invalid_model_options', 'The model needs "features": at least one field to learn from.', { field: 'features' });
+		throw new EngineError(
+			'invalid_model_options',
+			'The model needs "features": at least one field to learn from.',
+			{ field: 'features' },
+		);
 	}
 	const seen = new Set<string>();
 	const specs: Required<FeatureSpec>[] = [];
@@ -161,16 +207,25 @@ function validateSpecs(options: TrainLogisticOptions): { specs: Required<Feature
 	options.features.forEach((f, i) => {
 		const where = `Feature ${i + 1}`;
 		if (f?.type !== 'numeric' && f?.type !== 'boolean' && f?.type !== 'categorical') {
-			throw new EngineError('invalid_model_options', `${where}: "type" must be numeric, boolean or categorical; got ${JSON.stringify(f?.type) ?? 'nothing'}.`, {
-				field: 'type',
-			});
+			throw new EngineError(
+				'invalid_model_options',
+				`${where}: "type" must be numeric, boolean or categorical; got ${JSON.stringify(f?.type) ?? 'nothing'}.`,
+				{
+					field: 'type',
+				},
+			);
 		}
 		paths.push(parseFieldPath(f.field, 'field', where));
-		const name = typeof f.name === 'string' && f.name.trim() !== '' ? f.name.trim() : f.field.trim();
+		const name =
+			typeof f.name === 'string' && f.name.trim() !== '' ? f.name.trim() : f.field.trim();
 		if (seen.has(name)) {
-			throw new EngineError('invalid_model_options', `${where}: the feature name "${name}" is used twice; give each feature its own name.`, {
-				field: 'name',
-			});
+			throw new EngineError(
+				'invalid_model_options',
+				`${where}: the feature name "${name}" is used twice; give each feature its own name.`,
+				{
+					field: 'name',
+				},
+			);
 		}
 		seen.add(name);
 		specs.push({ field: f.field.trim(), type: f.type, name });
@@ -179,31 +234,54 @@ function validateSpecs(options: TrainLogisticOptions): { specs: Required<Feature
 }
 
 /** Trains on labelled leads; an unreadable label or feature value is an EngineError naming the item. */
-export function trainLogistic(items: readonly unknown[], options: TrainLogisticOptions): LogisticModel {
+export function trainLogistic(
+	items: readonly unknown[],
+	options: TrainLogisticOptions,
+): LogisticModel {
 	const { specs, paths, labelPath } = validateSpecs(options);
 	const lambda = options.lambda ?? 1;
 	if (!(Number.isFinite(lambda) && lambda >= 0)) {
-		throw new EngineError('invalid_model_options', `"lambda" must be a number of 0 or more; got ${lambda}.`, { field: 'lambda' });
+		throw new EngineError(
+			'invalid_model_options',
+			`"lambda" must be a number of 0 or more; got ${lambda}.`,
+			{ field: 'lambda' },
+		);
 	}
 	const maxCategories = options.maxCategories ?? 20;
 	if (!Number.isInteger(maxCategories) || maxCategories < 1) {
-		throw new EngineError('invalid_model_options', `"maxCategories" must be a whole number of 1 or more; got ${maxCategories}.`, {
-			field: 'maxCategories',
-		});
+		throw new EngineError(
+			'invalid_model_options',
+			`"maxCategories" must be a whole number of 1 or more; got ${maxCategories}.`,
+			{
+				field: 'maxCategories',
+			},
+		);
 	}
 	const maxIterations = options.maxIterations ?? 100;
 	if (!Number.isInteger(maxIterations) || maxIterations < 1) {
-		throw new EngineError('invalid_model_options', `"maxIterations" must be a whole number of 1 or more; got ${maxIterations}.`, {
-			field: 'maxIterations',
-		});
+		throw new EngineError(
+			'invalid_model_options',
+			`"maxIterations" must be a whole number of 1 or more; got ${maxIterations}.`,
+			{
+				field: 'maxIterations',
+			},
+		);
 	}
 	const tolerance = options.tolerance ?? 1e-8;
 	if (!(tolerance > 0)) {
-		throw new EngineError('invalid_model_options', `"tolerance" must be a number above 0, e.g. 1e-8; got ${tolerance}.`, { field: 'tolerance' });
+		throw new EngineError(
+			'invalid_model_options',
+			`"tolerance" must be a number above 0, e.g. 1e-8; got ${tolerance}.`,
+			{ field: 'tolerance' },
+		);
 	}
 	const onMissing = options.onMissing ?? 'mean';
 	if (onMissing !== 'mean' && onMissing !== 'error') {
-		throw new EngineError('invalid_model_options', `"onMissing" must be mean or error; got ${JSON.stringify(onMissing)}.`, { field: 'onMissing' });
+		throw new EngineError(
+			'invalid_model_options',
+			`"onMissing" must be mean or error; got ${JSON.stringify(onMissing)}.`,
+			{ field: 'onMissing' },
+		);
 	}
 	const n = items.length;
 	const y = new Float64Array(n);
@@ -241,16 +319,31 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 				const c = categoryOf(raw[f][i], spec, `Item ${i}`);
 				if (c !== null) counts.set(c, (counts.get(c) ?? 0) + 1);
 			}
-			const sorted = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+			const sorted = [...counts.entries()].sort(
+				(a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0),
+			);
 			let categories = sorted.slice(0, maxCategories).map(([c]) => c);
 			const covered = sorted.slice(0, maxCategories).reduce((sum, [, count]) => sum + count, 0);
 			if (lambda === 0 && covered === n && categories.length > 0) {
 				// One column per category plus the intercept would be singular: dummy coding.
 				const [reference, ...rest] = categories;
 				categories = rest;
-				features.push({ name: spec.name, field: spec.field, type: 'categorical', column, categories, reference });
+				features.push({
+					name: spec.name,
+					field: spec.field,
+					type: 'categorical',
+					column,
+					categories,
+					reference,
+				});
 			} else {
-				features.push({ name: spec.name, field: spec.field, type: 'categorical', column, categories });
+				features.push({
+					name: spec.name,
+					field: spec.field,
+					type: 'categorical',
+					column,
+					categories,
+				});
 			}
 			column += categories.length;
 			return;
@@ -261,7 +354,8 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 		for (let i = 0; i < n; i++) {
 			const v = numericFeature(raw[f][i], spec, `Item ${i}`);
 			if (v !== v) {
-				if (onMissing === 'error') throw featureError(`Item ${i}`, spec.name, spec.field, 'a value', raw[f][i]);
+				if (onMissing === 'error')
+					throw featureError(`Item ${i}`, spec.name, spec.field, 'a value', raw[f][i]);
 				continue;
 			}
 			sum += v;
@@ -279,7 +373,8 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 	const p = column;
 	const columns: string[] = [];
 	for (const feature of features) {
-		if (feature.type === 'categorical') for (const c of feature.categories) columns.push(`${feature.name}=${c}`);
+		if (feature.type === 'categorical')
+			for (const c of feature.categories) columns.push(`${feature.name}=${c}`);
 		else columns.push(feature.name);
 	}
 	const x = new Float64Array(n * p);
@@ -299,7 +394,11 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 	if (lambda === 0) {
 		const dependent = firstDependentColumn(x, n, p);
 		if (dependent >= 0) {
-			const feature = features.find((f) => dependent >= f.column && dependent < f.column + (f.type === 'categorical' ? f.categories.length : 1))!;
+			const feature = features.find(
+				(f) =>
+					dependent >= f.column &&
+					dependent < f.column + (f.type === 'categorical' ? f.categories.length : 1),
+			)!;
 			const what =
 				feature.type === 'categorical'
 					? `its category "${columns[dependent].slice(feature.name.length + 1)}" always goes with the values of the features before it`
@@ -308,7 +407,10 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 				'model_not_fitted',
 				`Without regularization the model cannot tell feature "${feature.name}" (field "${feature.field}") apart: ${what}. ` +
 					'Remove that feature, or set Regularization ("lambda") above 0.',
-				{ field: 'features', details: { feature: feature.name, column: columns[dependent], lambda } },
+				{
+					field: 'features',
+					details: { feature: feature.name, column: columns[dependent], lambda },
+				},
 			);
 		}
 	}
@@ -327,7 +429,13 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
 		columnMeans,
 		lambda,
 		onMissing,
-		training: { rows: n, converters, iterations: fit.iterations, converged: fit.converged, logLoss: fit.logLoss },
+		training: {
+			rows: n,
+			converters,
+			iterations: fit.iterations,
+			converged: fit.converged,
+			logLoss: fit.logLoss,
+		},
 	};
 }
 
@@ -335,7 +443,10 @@ export function trainLogistic(items: readonly unknown[], options: TrainLogisticO
  * Coefficients on the fields' own scale: per unit of each numeric feature, per category for one-hot
  * columns, with the intercept moved to match. Useful to compare with known effects.
  */
-export function rawCoefficients(model: LogisticModel): { intercept: number; coefficients: Record<string, number> } {
+export function rawCoefficients(model: LogisticModel): {
+	intercept: number;
+	coefficients: Record<string, number>;
+} {
 	let intercept = model.intercept;
 	const coefficients: Record<string, number> = {};
 	for (const feature of model.features) {
@@ -355,11 +466,19 @@ export function rawCoefficients(model: LogisticModel): { intercept: number; coef
 }
 
 function invalidModel(why: string): EngineError {
-	return new EngineError('invalid_model', `The saved model cannot be used: ${why}. Train it again with this version.`, { field: 'model' });
+	return new EngineError(
+		'invalid_model',
+		`The saved model cannot be used: ${why}. Train it again with this version.`,
+		{ field: 'model' },
+	);
 }
 
 function isFiniteArray(value: unknown, length: number): value is number[] {
-	return Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number' && Number.isFinite(v));
+	return (
+		Array.isArray(value) &&
+		value.length === length &&
+		value.every((v) => typeof v === 'number' && Number.isFinite(v))
+	);
 }
 
 /** Checks a model read back from storage (object or JSON text) before it is used. */
@@ -374,19 +493,31 @@ export function parseLogisticModel(json: unknown): LogisticModel {
 	}
 	if (value === null || typeof value !== 'object') throw invalidModel('it is not an object');
 	const m = value as Partial<LogisticModel>;
-	if (m.kind !== 'logistic-regression') throw invalidModel(`its kind is ${JSON.stringify(m.kind)}, not "logistic-regression"`);
-	if (m.version !== 1) throw invalidModel(`its version ${JSON.stringify(m.version)} is not supported (expected 1)`);
+	if (m.kind !== 'logistic-regression')
+		throw invalidModel(`its kind is ${JSON.stringify(m.kind)}, not "logistic-regression"`);
+	if (m.version !== 1)
+		throw invalidModel(`its version ${JSON.stringify(m.version)} is not supported (expected 1)`);
 	if (typeof m.label !== 'string') throw invalidModel('it has no label field');
-	if (!Array.isArray(m.columns) || !m.columns.every((c) => typeof c === 'string')) throw invalidModel('its columns are not a list of names');
+	if (!Array.isArray(m.columns) || !m.columns.every((c) => typeof c === 'string'))
+		throw invalidModel('its columns are not a list of names');
 	const p = m.columns.length;
-	if (typeof m.intercept !== 'number' || !Number.isFinite(m.intercept)) throw invalidModel('its intercept is not a number');
+	if (typeof m.intercept !== 'number' || !Number.isFinite(m.intercept))
+		throw invalidModel('its intercept is not a number');
 	if (!isFiniteArray(m.coefficients, p)) throw invalidModel(`it needs ${p} numeric coefficients`);
 	if (!isFiniteArray(m.columnMeans, p)) throw invalidModel(`it needs ${p} numeric column means`);
-	if (m.onMissing !== 'mean' && m.onMissing !== 'error') throw invalidModel('its missing-value policy is not mean or error');
-	if (!Array.isArray(m.features) || m.features.length === 0) throw invalidModel('it has no features');
+	if (m.onMissing !== 'mean' && m.onMissing !== 'error')
+		throw invalidModel('its missing-value policy is not mean or error');
+	if (!Array.isArray(m.features) || m.features.length === 0)
+		throw invalidModel('it has no features');
 	let column = 0;
 	for (const f of m.features) {
-		if (f === null || typeof f !== 'object' || typeof f.name !== 'string' || typeof f.field !== 'string' || f.column !== column) {
+		if (
+			f === null ||
+			typeof f !== 'object' ||
+			typeof f.name !== 'string' ||
+			typeof f.field !== 'string' ||
+			f.column !== column
+		) {
 			throw invalidModel('a feature is malformed or out of column order');
 		}
 		parseFieldPath(f.field, 'field', `Model feature "${f.name}"`);
@@ -394,12 +525,18 @@ export function parseLogisticModel(json: unknown): LogisticModel {
 			if (!Array.isArray(f.categories) || !f.categories.every((c) => typeof c === 'string')) {
 				throw invalidModel(`feature "${f.name}" has no category list`);
 			}
-			if (f.reference !== undefined && (typeof f.reference !== 'string' || f.categories.includes(f.reference))) {
-				throw invalidModel(`feature "${f.name}" has a reference level that is not a separate category`);
+			if (
+				f.reference !== undefined &&
+				(typeof f.reference !== 'string' || f.categories.includes(f.reference))
+			) {
+				throw invalidModel(
+					`feature "${f.name}" has a reference level that is not a separate category`,
+				);
 			}
 			column += f.categories.length;
 		} else if (f.type === 'numeric' || f.type === 'boolean') {
-			if (!Number.isFinite(f.mean) || !(f.std > 0)) throw invalidModel(`feature "${f.name}" lacks its mean and standard deviation`);
+			if (!Number.isFinite(f.mean) || !(f.std > 0))
+				throw invalidModel(`feature "${f.name}" lacks its mean and standard deviation`);
 			column += 1;
 		} else {
 			throw invalidModel(`feature "${(f as { name: string }).name}" has an unknown type`);
@@ -410,11 +547,18 @@ export function parseLogisticModel(json: unknown): LogisticModel {
 }
 
 /** Prepares a model for scoring many leads: paths split and category lookups built once. */
-export function compileModel(model: LogisticModel, options: { topFactors?: number } = {}): ModelScorer {
+export function compileModel(
+	model: LogisticModel,
+	options: { topFactors?: number } = {},
+): ModelScorer {
 	const checked = parseLogisticModel(model);
 	const topFactors = options.topFactors ?? 3;
 	if (!Number.isInteger(topFactors) || topFactors < 0) {
-		throw new EngineError('invalid_model_options', `"topFactors" must be a whole number of 0 or more; got ${topFactors}.`, { field: 'topFactors' });
+		throw new EngineError(
+			'invalid_model_options',
+			`"topFactors" must be a whole number of 0 or more; got ${topFactors}.`,
+			{ field: 'topFactors' },
+		);
 	}
 	return new CompiledModel(checked, topFactors);
 }
@@ -430,12 +574,17 @@ class CompiledModel implements ModelScorer {
 		readonly model: LogisticModel,
 		private readonly topFactors: number,
 	) {
-		this.paths = model.features.map((f) => parseFieldPath(f.field, 'field', `Model feature "${f.name}"`));
+		this.paths = model.features.map((f) =>
+			parseFieldPath(f.field, 'field', `Model feature "${f.name}"`),
+		);
 		this.lookups = model.features.map((f) =>
-			f.type === 'categorical' ? new Map(f.categories.map((c, k) => [c, f.column + k] as [string, number])) : undefined,
+			f.type === 'categorical'
+				? new Map(f.categories.map((c, k) => [c, f.column + k] as [string, number]))
+				: undefined,
 		);
 		let baseline = model.intercept;
-		for (let j = 0; j < model.coefficients.length; j++) baseline += model.coefficients[j] * model.columnMeans[j];
+		for (let j = 0; j < model.coefficients.length; j++)
+			baseline += model.coefficients[j] * model.columnMeans[j];
 		this.baselineLogit = baseline;
 		this.contributions = new Float64Array(model.features.length);
 		this.values = new Array<unknown>(model.features.length);
@@ -444,9 +593,13 @@ class CompiledModel implements ModelScorer {
 	/** Fills per-feature contributions (log-odds against the average lead) and returns the logit. */
 	private evaluate(lead: unknown, leadLabel: string | number | undefined): number {
 		if (lead === null || typeof lead !== 'object') {
-			throw new EngineError('invalid_lead', `${describeLead(leadLabel)}: a lead must be an object of fields; got ${describeValue(lead)}.`, {
-				details: { lead: leadLabel },
-			});
+			throw new EngineError(
+				'invalid_lead',
+				`${describeLead(leadLabel)}: a lead must be an object of fields; got ${describeValue(lead)}.`,
+				{
+					details: { lead: leadLabel },
+				},
+			);
 		}
 		const { features, coefficients, columnMeans } = this.model;
 		const label = describeLead(leadLabel);
@@ -458,14 +611,16 @@ class CompiledModel implements ModelScorer {
 			let contribution = 0;
 			if (feature.type === 'categorical') {
 				const category = categoryOf(raw, feature, label);
-				const hit = category === null ? undefined : (this.lookups[f] as Map<string, number>).get(category);
+				const hit =
+					category === null ? undefined : (this.lookups[f] as Map<string, number>).get(category);
 				const end = feature.column + feature.categories.length;
 				for (let j = feature.column; j < end; j++) {
 					contribution += coefficients[j] * ((j === hit ? 1 : 0) - columnMeans[j]);
 				}
 			} else {
 				const v = numericFeature(raw, feature, label);
-				if (v !== v && this.model.onMissing === 'error') throw featureError(label, feature.name, feature.field, 'a value', raw);
+				if (v !== v && this.model.onMissing === 'error')
+					throw featureError(label, feature.name, feature.field, 'a value', raw);
 				// A missing value stands in for the training mean: no contribution beyond the average lead's.
 				const encoded = v !== v ? 0 : (v - feature.mean) / feature.std;
 				contribution = coefficients[feature.column] * (encoded - columnMeans[feature.column]);
@@ -511,7 +666,12 @@ class CompiledModel implements ModelScorer {
 			}
 			if (best < 0) break;
 			taken[best] = 1;
-			out.push({ feature: features[best].name, field: features[best].field, value: this.values[best], contribution: this.contributions[best] });
+			out.push({
+				feature: features[best].name,
+				field: features[best].field,
+				value: this.values[best],
+				contribution: this.contributions[best],
+			});
 		}
 		return out;
 	}

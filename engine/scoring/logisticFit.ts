@@ -157,7 +157,9 @@ export function firstDependentColumn(x: Float64Array, n: number, p: number): num
 	const m = p + 1;
 	const g = new Float64Array(m * m);
 	const value = (i: number, j: number): number => (j === 0 ? 1 : x[i * p + j - 1]);
-	for (let i = 0; i < n; i++) for (let a = 0; a < m; a++) for (let b = 0; b <= a; b++) g[a * m + b] += value(i, a) * value(i, b);
+	for (let i = 0; i < n; i++)
+		for (let a = 0; a < m; a++)
+			for (let b = 0; b <= a; b++) g[a * m + b] += value(i, a) * value(i, b);
 	const kept: number[] = [];
 	for (let j = 0; j < m; j++) {
 		const diagonal = g[j * m + j];
@@ -176,4 +178,3 @@ export function firstDependentColumn(x: Float64Array, n: number, p: number): num
 	}
 	return -1;
 }
-

@@ -15,16 +15,24 @@ interface RankOrder {
 
 function checkInputs(scores: ArrayLike<number>, labels: ArrayLike<number>, what: string): void {
 	if (scores.length !== labels.length) {
-		throw new EngineError('invalid_metric_input', `${what} needs as many labels as scores; got ${scores.length} scores and ${labels.length} labels.`, {
-			field: 'labels',
-		});
+		throw new EngineError(
+			'invalid_metric_input',
+			`${what} needs as many labels as scores; got ${scores.length} scores and ${labels.length} labels.`,
+			{
+				field: 'labels',
+			},
+		);
 	}
 	for (let i = 0; i < scores.length; i++) {
 		if (!Number.isFinite(scores[i])) {
-			throw new EngineError('invalid_metric_input', `${what}: score ${i} is not a finite number.`, { field: 'scores' });
+			throw new EngineError('invalid_metric_input', `${what}: score ${i} is not a finite number.`, {
+				field: 'scores',
+			});
 		}
 		if (labels[i] !== 0 && labels[i] !== 1) {
-			throw new EngineError('invalid_metric_input', `${what}: label ${i} must be 0 or 1.`, { field: 'labels' });
+			throw new EngineError('invalid_metric_input', `${what}: label ${i} must be 0 or 1.`, {
+				field: 'labels',
+			});
 		}
 	}
 }
@@ -35,7 +43,8 @@ function rankOrder(scores: ArrayLike<number>): RankOrder {
 	for (let i = 0; i < n; i++) order[i] = i;
 	order.sort((a, b) => scores[a] - scores[b]);
 	const starts: number[] = [];
-	for (let i = 0; i < n; i++) if (i === 0 || scores[order[i]] !== scores[order[i - 1]]) starts.push(i);
+	for (let i = 0; i < n; i++)
+		if (i === 0 || scores[order[i]] !== scores[order[i - 1]]) starts.push(i);
 	starts.push(n);
 	return { order, tieStart: Uint32Array.from(starts) };
 }
@@ -44,7 +53,11 @@ function rankOrder(scores: ArrayLike<number>): RankOrder {
  * Area under the ROC curve with each lead weighted by `weights[i]` (1 when omitted): the chance
  * that a random converter outscores a random non-converter, ties counting half. NaN without both classes.
  */
-function weightedAuc(rank: RankOrder, labels: ArrayLike<number>, weights?: ArrayLike<number>): number {
+function weightedAuc(
+	rank: RankOrder,
+	labels: ArrayLike<number>,
+	weights?: ArrayLike<number>,
+): number {
 	const { order, tieStart } = rank;
 	let negativesBelow = 0;
 	let pairs = 0;
@@ -113,14 +126,22 @@ export function bootstrapAucInterval(
 	const confidence = options.confidence ?? 0.95;
 	const seed = options.seed ?? 1;
 	if (!Number.isInteger(samples) || samples < 1) {
-		throw new EngineError('invalid_metric_input', `Bootstrap "samples" must be a whole number of 1 or more; got ${samples}.`, {
-			field: 'samples',
-		});
+		throw new EngineError(
+			'invalid_metric_input',
+			`Bootstrap "samples" must be a whole number of 1 or more; got ${samples}.`,
+			{
+				field: 'samples',
+			},
+		);
 	}
 	if (!(confidence > 0 && confidence < 1)) {
-		throw new EngineError('invalid_metric_input', `Bootstrap "confidence" must be between 0 and 1, e.g. 0.95; got ${confidence}.`, {
-			field: 'confidence',
-		});
+		throw new EngineError(
+			'invalid_metric_input',
+			`Bootstrap "confidence" must be between 0 and 1, e.g. 0.95; got ${confidence}.`,
+			{
+				field: 'confidence',
+			},
+		);
 	}
 	const n = scores.length;
 	const rank = rankOrder(scores);
@@ -135,7 +156,13 @@ export function bootstrapAucInterval(
 	}
 	const sorted = Float64Array.from(values).sort();
 	const tail = (1 - confidence) / 2;
-	return { lower: quantile(sorted, tail), upper: quantile(sorted, 1 - tail), confidence, samples: values.length, seed };
+	return {
+		lower: quantile(sorted, tail),
+		upper: quantile(sorted, 1 - tail),
+		confidence,
+		samples: values.length,
+		seed,
+	};
 }
 
 /**
@@ -182,9 +209,13 @@ export interface Lift {
 export function liftAt(scores: ArrayLike<number>, labels: ArrayLike<number>, fraction = 0.1): Lift {
 	checkInputs(scores, labels, 'Lift');
 	if (!(fraction > 0 && fraction <= 1)) {
-		throw new EngineError('invalid_metric_input', `The lift fraction must be above 0 and at most 1, e.g. 0.1; got ${fraction}.`, {
-			field: 'fraction',
-		});
+		throw new EngineError(
+			'invalid_metric_input',
+			`The lift fraction must be above 0 and at most 1, e.g. 0.1; got ${fraction}.`,
+			{
+				field: 'fraction',
+			},
+		);
 	}
 	const n = scores.length;
 	let positives = 0;
@@ -205,13 +236,21 @@ export function liftAt(scores: ArrayLike<number>, labels: ArrayLike<number>, fra
 	return { lift: found / leads / (positives / n), capture: found / positives, leads };
 }
 
-function checkProbabilities(probabilities: ArrayLike<number>, labels: ArrayLike<number>, what: string): void {
+function checkProbabilities(
+	probabilities: ArrayLike<number>,
+	labels: ArrayLike<number>,
+	what: string,
+): void {
 	checkInputs(probabilities, labels, what);
 	for (let i = 0; i < probabilities.length; i++) {
 		if (probabilities[i] < 0 || probabilities[i] > 1) {
-			throw new EngineError('invalid_metric_input', `${what}: probability ${i} (${probabilities[i]}) is outside 0 to 1.`, {
-				field: 'probabilities',
-			});
+			throw new EngineError(
+				'invalid_metric_input',
+				`${what}: probability ${i} (${probabilities[i]}) is outside 0 to 1.`,
+				{
+					field: 'probabilities',
+				},
+			);
 		}
 	}
 }
@@ -252,12 +291,20 @@ export interface Calibration {
 }
 
 /** Equal-width bins over [0, 1] (a probability of exactly 1 falls in the last bin). */
-export function calibrationTable(probabilities: ArrayLike<number>, labels: ArrayLike<number>, binCount = 10): Calibration {
+export function calibrationTable(
+	probabilities: ArrayLike<number>,
+	labels: ArrayLike<number>,
+	binCount = 10,
+): Calibration {
 	checkProbabilities(probabilities, labels, 'Calibration');
 	if (!Number.isInteger(binCount) || binCount < 1) {
-		throw new EngineError('invalid_metric_input', `The number of calibration bins must be a whole number of 1 or more; got ${binCount}.`, {
-			field: 'bins',
-		});
+		throw new EngineError(
+			'invalid_metric_input',
+			`The number of calibration bins must be a whole number of 1 or more; got ${binCount}.`,
+			{
+				field: 'bins',
+			},
+		);
 	}
 	const count = new Float64Array(binCount);
 	const predicted = new Float64Array(binCount);
@@ -274,8 +321,16 @@ export function calibrationTable(probabilities: ArrayLike<number>, labels: Array
 		const c = count[b];
 		const meanPredicted = c === 0 ? null : predicted[b] / c;
 		const observedRate = c === 0 ? null : observed[b] / c;
-		if (c > 0) ece += (c / probabilities.length) * Math.abs((meanPredicted as number) - (observedRate as number));
-		bins.push({ lower: b / binCount, upper: (b + 1) / binCount, count: c, meanPredicted, observedRate });
+		if (c > 0)
+			ece +=
+				(c / probabilities.length) * Math.abs((meanPredicted as number) - (observedRate as number));
+		bins.push({
+			lower: b / binCount,
+			upper: (b + 1) / binCount,
+			count: c,
+			meanPredicted,
+			observedRate,
+		});
 	}
 	return { bins, ece: probabilities.length === 0 ? NaN : ece };
 }

@@ -2,12 +2,32 @@
 import { RE2JS } from 're2js';
 import { EngineError } from '../shared/errors';
 import { isBlank, isMissing, toNumber, toText } from './fields';
-import { MISSING, NO, NOT_NUMBER, NOT_TEXT, RULE_OPERATORS, YES, type Matcher, type ScoringRule, type TextCache } from './ruleTypes';
+import {
+	MISSING,
+	NO,
+	NOT_NUMBER,
+	NOT_TEXT,
+	RULE_OPERATORS,
+	YES,
+	type Matcher,
+	type ScoringRule,
+	type TextCache,
+} from './ruleTypes';
 
 export const UNCACHED_TEXT: TextCache = { lowered: (_slot, text) => text.toLowerCase() };
 
-export function numberParam(value: unknown, param: string, where: string, operator: string): number {
-	const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+export function numberParam(
+	value: unknown,
+	param: string,
+	where: string,
+	operator: string,
+): number {
+	const n =
+		typeof value === 'number'
+			? value
+			: typeof value === 'string' && value.trim() !== ''
+				? Number(value)
+				: NaN;
 	if (!Number.isFinite(n)) {
 		throw new EngineError(
 			'invalid_rule',
@@ -20,14 +40,18 @@ export function numberParam(value: unknown, param: string, where: string, operat
 
 /** Why a value is not a number: missing (absent, null, blank text, as CSV imports leave) or not numeric. */
 export function notNumber(value: unknown): number {
-	return isMissing(value) || (typeof value === 'string' && value.trim() === '') ? MISSING : NOT_NUMBER;
+	return isMissing(value) || (typeof value === 'string' && value.trim() === '')
+		? MISSING
+		: NOT_NUMBER;
 }
 
 export function buildMatcher(rule: ScoringRule, where: string): Matcher {
 	const operator = rule.operator;
 	const caseSensitive = rule.caseSensitive === true;
 	if (rule.caseSensitive !== undefined && typeof rule.caseSensitive !== 'boolean') {
-		throw new EngineError('invalid_rule', `${where}: "caseSensitive" must be true or false.`, { field: 'caseSensitive' });
+		throw new EngineError('invalid_rule', `${where}: "caseSensitive" must be true or false.`, {
+			field: 'caseSensitive',
+		});
 	}
 
 	const textTarget = (param: 'value'): string => {
@@ -113,9 +137,13 @@ export function buildMatcher(rule: ScoringRule, where: string): Matcher {
 		}
 		case 'regex': {
 			if (typeof rule.pattern !== 'string' || rule.pattern === '') {
-				throw new EngineError('invalid_regex', `${where}: operator "regex" needs a "pattern", e.g. "@(gmail|yahoo)\\.com$".`, {
-					field: 'pattern',
-				});
+				throw new EngineError(
+					'invalid_regex',
+					`${where}: operator "regex" needs a "pattern", e.g. "@(gmail|yahoo)\\.com$".`,
+					{
+						field: 'pattern',
+					},
+				);
 			}
 			const flags = rule.flags ?? '';
 			if (typeof flags !== 'string' || /[gy]/.test(flags)) {
@@ -141,10 +169,14 @@ export function buildMatcher(rule: ScoringRule, where: string): Matcher {
 				const hint = /\\[1-9]|\(\?<?[=!]/.test(rule.pattern)
 					? ' Backreferences and lookarounds are not supported: regex rules run in linear time (RE2 syntax).'
 					: '';
-				throw new EngineError('invalid_regex', `${where}: the regex pattern /${rule.pattern}/${flags} is not valid: ${why}.${hint}`, {
-					field: 'pattern',
-					cause: error,
-				});
+				throw new EngineError(
+					'invalid_regex',
+					`${where}: the regex pattern /${rule.pattern}/${flags} is not valid: ${why}.${hint}`,
+					{
+						field: 'pattern',
+						cause: error,
+					},
+				);
 			}
 			return (value) => {
 				if (isMissing(value)) return MISSING;
@@ -155,21 +187,33 @@ export function buildMatcher(rule: ScoringRule, where: string): Matcher {
 		}
 		case 'inList': {
 			let list: readonly unknown[];
-			if (typeof rule.values === 'string') list = rule.values.split(',').map((v) => v.trim()).filter((v) => v !== '');
+			if (typeof rule.values === 'string')
+				list = rule.values
+					.split(',')
+					.map((v) => v.trim())
+					.filter((v) => v !== '');
 			else if (Array.isArray(rule.values)) list = rule.values;
 			else list = [];
 			if (list.length === 0) {
-				throw new EngineError('invalid_rule', `${where}: operator "inList" needs "values": a list or comma-separated text of accepted values.`, {
-					field: 'values',
-				});
+				throw new EngineError(
+					'invalid_rule',
+					`${where}: operator "inList" needs "values": a list or comma-separated text of accepted values.`,
+					{
+						field: 'values',
+					},
+				);
 			}
 			const accepted = new Set<string>();
 			for (const item of list) {
 				const text = toText(item);
 				if (text === null) {
-					throw new EngineError('invalid_rule', `${where}: "values" may hold only text, numbers or true/false; got ${JSON.stringify(item)}.`, {
-						field: 'values',
-					});
+					throw new EngineError(
+						'invalid_rule',
+						`${where}: "values" may hold only text, numbers or true/false; got ${JSON.stringify(item)}.`,
+						{
+							field: 'values',
+						},
+					);
 				}
 				accepted.add(caseSensitive ? text : text.toLowerCase());
 			}
@@ -179,7 +223,8 @@ export function buildMatcher(rule: ScoringRule, where: string): Matcher {
 				if (Array.isArray(value)) {
 					for (let i = 0; i < value.length; i++) {
 						const item = toText(value[i]);
-						if (item !== null && accepted.has(caseSensitive ? item : item.toLowerCase())) return YES;
+						if (item !== null && accepted.has(caseSensitive ? item : item.toLowerCase()))
+							return YES;
 					}
 					return NO;
 				}
@@ -202,10 +247,14 @@ export function buildMatcher(rule: ScoringRule, where: string): Matcher {
 			const min = numberParam(rule.min, 'min', where, operator);
 			const max = numberParam(rule.max, 'max', where, operator);
 			if (min > max) {
-				throw new EngineError('invalid_rule', `${where}: "between" needs min <= max; got min ${min} and max ${max}.`, {
-					field: 'min',
-					details: { min, max },
-				});
+				throw new EngineError(
+					'invalid_rule',
+					`${where}: "between" needs min <= max; got min ${min} and max ${max}.`,
+					{
+						field: 'min',
+						details: { min, max },
+					},
+				);
 			}
 			return (value) => {
 				const n = toNumber(value);

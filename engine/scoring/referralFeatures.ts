@@ -14,7 +14,14 @@ export interface ReferralFeatures {
 	badges: string[];
 }
 
-const EMPTY: ReferralFeatures = { enrolled: false, made: 0, qualified: 0, points: 0, tier: null, badges: [] };
+const EMPTY: ReferralFeatures = {
+	enrolled: false,
+	made: 0,
+	qualified: 0,
+	points: 0,
+	tier: null,
+	badges: [],
+};
 
 function rewardName(reward: { rule: string; metadata: Record<string, unknown> }): string {
 	const named = reward.metadata.name ?? reward.metadata.tier ?? reward.metadata.badge;
@@ -22,10 +29,18 @@ function rewardName(reward: { rule: string; metadata: Record<string, unknown> })
 }
 
 /** Reads a participant's referral figures by email; a lead who is not enrolled gets zeros. */
-export async function referralFeatures(ledger: LedgerStore, programId: string, email: unknown): Promise<ReferralFeatures> {
+export async function referralFeatures(
+	ledger: LedgerStore,
+	programId: string,
+	email: unknown,
+): Promise<ReferralFeatures> {
 	if (email === undefined || email === null || email === '') return { ...EMPTY, badges: [] };
 	if (typeof email !== 'string') {
-		throw new EngineError('invalid_type', `The participant email must be text, got ${typeof email}`, { field: 'emailField' });
+		throw new EngineError(
+			'invalid_type',
+			`The participant email must be text, got ${typeof email}`,
+			{ field: 'emailField' },
+		);
 	}
 	const participant = await ledger.getParticipant({ programId, email: email.trim().toLowerCase() });
 	if (!participant) return { ...EMPTY, badges: [] };
@@ -35,7 +50,9 @@ export async function referralFeatures(ledger: LedgerStore, programId: string, e
 		ledger.listRewards({ programId, recipientId: participant.id, limit: 1000 }),
 	]);
 	const held = rewards.filter((r) => r.status !== 'reversed');
-	const tiers = held.filter((r) => r.kind === 'tier').sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
+	const tiers = held
+		.filter((r) => r.kind === 'tier')
+		.sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
 	return {
 		enrolled: true,
 		made: counts.total,

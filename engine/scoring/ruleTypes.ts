@@ -1,6 +1,12 @@
 /* The rule set's vocabulary: what a marketer configures, what a lead's score reports, and the compiled shapes the compiler and scorer share. */
 import type { CompiledDecay, DecayConfig } from './decay';
-import type { EngagementLevel, EngagementThresholds, FitGrade, FitGradeThresholds, StageConfig } from './grades';
+import type {
+	EngagementLevel,
+	EngagementThresholds,
+	FitGrade,
+	FitGradeThresholds,
+	StageConfig,
+} from './grades';
 
 export const RULE_OPERATORS = [
 	'equals',
@@ -182,7 +188,14 @@ export const NOT_NUMBER = 3;
 export const NOT_DATE = 4;
 export const NOT_TEXT = 5;
 
-export const REASONS: readonly BadInputReason[] = ['missing', 'missing', 'missing', 'notNumber', 'notDate', 'notText'];
+export const REASONS: readonly BadInputReason[] = [
+	'missing',
+	'missing',
+	'missing',
+	'notNumber',
+	'notDate',
+	'notText',
+];
 
 export interface TextCache {
 	/** The lowercased text of the current lead's value in `slot`, computed at most once per lead. */

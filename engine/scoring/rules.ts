@@ -30,9 +30,13 @@ function optionalLimit(value: unknown, param: string, where: string): number | u
 	if (value === undefined || value === null || value === '') return undefined;
 	const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
 	if (!Number.isFinite(n)) {
-		throw new EngineError('invalid_limits', `${where}: "${param}" must be a number or left empty; got ${JSON.stringify(value)}.`, {
-			field: param,
-		});
+		throw new EngineError(
+			'invalid_limits',
+			`${where}: "${param}" must be a number or left empty; got ${JSON.stringify(value)}.`,
+			{
+				field: param,
+			},
+		);
 	}
 	return n;
 }
@@ -70,18 +74,29 @@ function checkPolicy(value: unknown, where: string): BadInputPolicy {
 /** Validates the whole rule set once and returns a scorer; every mistake is an EngineError naming the rule and parameter. */
 export function compileRuleSet(config: ScoringConfig): RuleScorer {
 	if (config === null || typeof config !== 'object' || !Array.isArray(config.rules)) {
-		throw new EngineError('invalid_rule', 'The rule set needs "rules": a list of scoring rules.', { field: 'rules' });
+		throw new EngineError('invalid_rule', 'The rule set needs "rules": a list of scoring rules.', {
+			field: 'rules',
+		});
 	}
-	const defaultPolicy = config.onBadInput === undefined ? 'skip' : checkPolicy(config.onBadInput, 'The rule set');
+	const defaultPolicy =
+		config.onBadInput === undefined ? 'skip' : checkPolicy(config.onBadInput, 'The rule set');
 	const explain = config.explain ?? 'matched';
 	if (explain !== 'none' && explain !== 'matched' && explain !== 'all') {
-		throw new EngineError('invalid_rule', `"explain" must be none, matched or all; got ${JSON.stringify(explain)}.`, {
-			field: 'explain',
-		});
+		throw new EngineError(
+			'invalid_rule',
+			`"explain" must be none, matched or all; got ${JSON.stringify(explain)}.`,
+			{
+				field: 'explain',
+			},
+		);
 	}
 
 	if (config.groups !== undefined && !Array.isArray(config.groups)) {
-		throw new EngineError('invalid_limits', '"groups" must be a list of { name, dimension, min, max }.', { field: 'groups' });
+		throw new EngineError(
+			'invalid_limits',
+			'"groups" must be a list of { name, dimension, min, max }.',
+			{ field: 'groups' },
+		);
 	}
 	// Groups: declared ones first, with their limits; names match case-insensitively.
 	const groups: CompiledGroup[] = [];
@@ -89,23 +104,36 @@ export function compileRuleSet(config: ScoringConfig): RuleScorer {
 	for (const [i, g] of (config.groups ?? []).entries()) {
 		const name = typeof g?.name === 'string' ? g.name.trim() : '';
 		const where = name === '' ? `Group ${i + 1}` : `Group "${name}"`;
-		if (name === '') throw new EngineError('invalid_limits', `${where} needs a name, e.g. "fit".`, { field: 'groups' });
+		if (name === '')
+			throw new EngineError('invalid_limits', `${where} needs a name, e.g. "fit".`, {
+				field: 'groups',
+			});
 		if (groupByKey.has(name.toLowerCase())) {
-			throw new EngineError('invalid_limits', `${where} is listed twice; list each group once.`, { field: 'groups' });
+			throw new EngineError('invalid_limits', `${where} is listed twice; list each group once.`, {
+				field: 'groups',
+			});
 		}
 		const dimension = g.dimension ?? defaultDimension(name);
 		if (dimension !== 'fit' && dimension !== 'engagement' && dimension !== 'none') {
-			throw new EngineError('invalid_limits', `${where}: "dimension" must be fit, engagement or none; got ${JSON.stringify(dimension)}.`, {
-				field: 'dimension',
-			});
+			throw new EngineError(
+				'invalid_limits',
+				`${where}: "dimension" must be fit, engagement or none; got ${JSON.stringify(dimension)}.`,
+				{
+					field: 'dimension',
+				},
+			);
 		}
 		const min = optionalLimit(g.min, 'min', where) ?? -Infinity;
 		const max = optionalLimit(g.max, 'max', where) ?? Infinity;
 		if (min > max) {
-			throw new EngineError('invalid_limits', `${where}: the minimum (${min}) is above the maximum (${max}).`, {
-				field: 'min',
-				details: { min, max },
-			});
+			throw new EngineError(
+				'invalid_limits',
+				`${where}: the minimum (${min}) is above the maximum (${max}).`,
+				{
+					field: 'min',
+					details: { min, max },
+				},
+			);
 		}
 		groupByKey.set(name.toLowerCase(), groups.length);
 		groups.push({ name, dimension, min, max });
@@ -129,11 +157,16 @@ export function compileRuleSet(config: ScoringConfig): RuleScorer {
 
 	const rules: CompiledRule[] = config.rules.map((rule, index): CompiledRule => {
 		if (rule === null || typeof rule !== 'object') {
-			throw new EngineError('invalid_rule', `Rule ${index + 1} must be an object with field, operator, points and group.`, {
-				field: 'rules',
-			});
+			throw new EngineError(
+				'invalid_rule',
+				`Rule ${index + 1} must be an object with field, operator, points and group.`,
+				{
+					field: 'rules',
+				},
+			);
 		}
-		const name = typeof rule.name === 'string' && rule.name.trim() !== '' ? rule.name.trim() : undefined;
+		const name =
+			typeof rule.name === 'string' && rule.name.trim() !== '' ? rule.name.trim() : undefined;
 		const where = ruleWhere(index, name);
 		if (!(RULE_OPERATORS as readonly string[]).includes(rule.operator as string)) {
 			throw new EngineError(
@@ -144,31 +177,49 @@ export function compileRuleSet(config: ScoringConfig): RuleScorer {
 		}
 		const groupName = typeof rule.group === 'string' ? rule.group.trim() : '';
 		if (groupName === '') {
-			throw new EngineError('invalid_rule', `${where} needs a "group": fit, engagement, referral or a name of your own.`, {
-				field: 'group',
-			});
+			throw new EngineError(
+				'invalid_rule',
+				`${where} needs a "group": fit, engagement, referral or a name of your own.`,
+				{
+					field: 'group',
+				},
+			);
 		}
 		if (typeof rule.points !== 'number' || !Number.isFinite(rule.points)) {
-			throw new EngineError('invalid_rule', `${where}: "points" must be a number (negative to subtract); got ${JSON.stringify(rule.points) ?? 'nothing'}.`, {
-				field: 'points',
-			});
+			throw new EngineError(
+				'invalid_rule',
+				`${where}: "points" must be a number (negative to subtract); got ${JSON.stringify(rule.points) ?? 'nothing'}.`,
+				{
+					field: 'points',
+				},
+			);
 		}
 		const slot = slotFor(rule.field, 'field', where);
 		const dateOperator = rule.operator === 'withinLastDays';
-		const windowMs = dateOperator ? numberParam(rule.days, 'days', where, rule.operator) * DAY_MS : 0;
+		const windowMs = dateOperator
+			? numberParam(rule.days, 'days', where, rule.operator) * DAY_MS
+			: 0;
 		if (windowMs < 0) {
-			throw new EngineError('invalid_rule', `${where}: "days" must be 0 or more.`, { field: 'days' });
+			throw new EngineError('invalid_rule', `${where}: "days" must be 0 or more.`, {
+				field: 'days',
+			});
 		}
 		const match = buildMatcher(rule, where);
 		const decay = compileDecay(rule.decay, where, dateOperator ? rule.field : undefined);
 		const decaySlot = decay === undefined ? -1 : slotFor(decay.dateField, 'decay.dateField', where);
-		const policy = rule.onBadInput === undefined ? defaultPolicy : checkPolicy(rule.onBadInput, where);
+		const policy =
+			rule.onBadInput === undefined ? defaultPolicy : checkPolicy(rule.onBadInput, where);
 
 		let groupIndex = groupByKey.get(groupName.toLowerCase());
 		if (groupIndex === undefined) {
 			groupIndex = groups.length;
 			groupByKey.set(groupName.toLowerCase(), groupIndex);
-			groups.push({ name: groupName, dimension: defaultDimension(groupName), min: -Infinity, max: Infinity });
+			groups.push({
+				name: groupName,
+				dimension: defaultDimension(groupName),
+				min: -Infinity,
+				max: Infinity,
+			});
 		}
 		return {
 			index,
@@ -190,13 +241,18 @@ export function compileRuleSet(config: ScoringConfig): RuleScorer {
 	});
 
 	const total = config.total ?? {};
-	const floor = total.floor === null ? -Infinity : optionalLimit(total.floor, 'floor', 'The total') ?? 0;
+	const floor =
+		total.floor === null ? -Infinity : (optionalLimit(total.floor, 'floor', 'The total') ?? 0);
 	const cap = optionalLimit(total.cap, 'cap', 'The total') ?? Infinity;
 	if (floor > cap) {
-		throw new EngineError('invalid_limits', `The total floor (${floor}) is above the total cap (${cap}).`, {
-			field: 'floor',
-			details: { floor, cap },
-		});
+		throw new EngineError(
+			'invalid_limits',
+			`The total floor (${floor}) is above the total cap (${cap}).`,
+			{
+				field: 'floor',
+				details: { floor, cap },
+			},
+		);
 	}
 	const normalize = total.normalize === true;
 	if (normalize && !(Number.isFinite(floor) && Number.isFinite(cap) && cap > floor)) {
@@ -218,5 +274,16 @@ export function compileRuleSet(config: ScoringConfig): RuleScorer {
 	const engagementLevels = compileEngagementLevels(config.engagementLevels, reach.engagement);
 	const stages = compileStages(config.stages);
 
-	return new CompiledRuleSet(rules, groups, slotSegments, floor, cap, normalize, fitGrades, engagementLevels, stages, explain);
+	return new CompiledRuleSet(
+		rules,
+		groups,
+		slotSegments,
+		floor,
+		cap,
+		normalize,
+		fitGrades,
+		engagementLevels,
+		stages,
+		explain,
+	);
 }

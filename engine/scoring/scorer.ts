@@ -1,8 +1,23 @@
 /* The compiled rule set: scores one lead at a time, reading each field at most once per lead. */
 import { EngineError } from '../shared/errors';
 import { decayFactor } from './decay';
-import { describeLead, describeValue, isMissing, parseDate, readPath, type PathSegment } from './fields';
-import { engagementLevel, fitGrade, matrixCell, stageIndex, type CompiledStage, type EngagementThresholds, type FitGradeThresholds } from './grades';
+import {
+	describeLead,
+	describeValue,
+	isMissing,
+	parseDate,
+	readPath,
+	type PathSegment,
+} from './fields';
+import {
+	engagementLevel,
+	fitGrade,
+	matrixCell,
+	stageIndex,
+	type CompiledStage,
+	type EngagementThresholds,
+	type FitGradeThresholds,
+} from './grades';
 import {
 	MISSING,
 	NO,
@@ -92,15 +107,23 @@ export class CompiledRuleSet implements RuleScorer, TextCache {
 
 	score(lead: unknown, now: number | Date | string, leadLabel?: string | number): LeadScore {
 		if (lead === null || typeof lead !== 'object') {
-			throw new EngineError('invalid_lead', `${describeLead(leadLabel)}: a lead must be an object of fields; got ${describeValue(lead)}.`, {
-				details: { lead: leadLabel },
-			});
+			throw new EngineError(
+				'invalid_lead',
+				`${describeLead(leadLabel)}: a lead must be an object of fields; got ${describeValue(lead)}.`,
+				{
+					details: { lead: leadLabel },
+				},
+			);
 		}
 		const nowMs = parseDate(now);
 		if (nowMs !== nowMs) {
-			throw new EngineError('invalid_now', `"now" must be a date (epoch ms, Date or ISO 8601 text); got ${describeValue(now)}.`, {
-				field: 'now',
-			});
+			throw new EngineError(
+				'invalid_now',
+				`"now" must be a date (epoch ms, Date or ISO 8601 text); got ${describeValue(now)}.`,
+				{
+					field: 'now',
+				},
+			);
 		}
 		this.lead = lead;
 		if (this.generation === 0xffffffff) {
@@ -144,7 +167,8 @@ export class CompiledRuleSet implements RuleScorer, TextCache {
 				const at = this.date(rule.decaySlot);
 				if (at !== at) {
 					const problem = this.dateProblem(rule.decaySlot);
-					if (rule.policy === 'error') this.fail(rule, rule.decaySlot, rule.decay.dateField, problem, leadLabel);
+					if (rule.policy === 'error')
+						this.fail(rule, rule.decaySlot, rule.decay.dateField, problem, leadLabel);
 					badInput = { field: rule.decay.dateField, reason: REASONS[problem], policy: rule.policy };
 					// zero: the event counts as infinitely old, so nothing of it survives.
 					if (rule.policy === 'skip') outcome = NO;
@@ -228,7 +252,13 @@ export class CompiledRuleSet implements RuleScorer, TextCache {
 		};
 	}
 
-	private fail(rule: CompiledRule, slot: number, field: string, outcome: number, leadLabel: string | number | undefined): never {
+	private fail(
+		rule: CompiledRule,
+		slot: number,
+		field: string,
+		outcome: number,
+		leadLabel: string | number | undefined,
+	): never {
 		const value = this.value(slot);
 		const reason = REASONS[outcome];
 		const needs =
@@ -240,10 +270,21 @@ export class CompiledRuleSet implements RuleScorer, TextCache {
 						? 'text, a number or true/false'
 						: 'a value';
 		const got = reason === 'missing' ? 'it is missing' : `it holds ${describeValue(value)}`;
-		const code = reason === 'missing' ? 'missing_field' : reason === 'notNumber' ? 'not_a_number' : reason === 'notDate' ? 'not_a_date' : 'not_text';
-		throw new EngineError(code, `${describeLead(leadLabel)}: ${rule.where} needs ${needs} in field "${field}", but ${got}.`, {
-			field,
-			details: { lead: leadLabel, rule: rule.index + 1, ruleName: rule.label, reason },
-		});
+		const code =
+			reason === 'missing'
+				? 'missing_field'
+				: reason === 'notNumber'
+					? 'not_a_number'
+					: reason === 'notDate'
+						? 'not_a_date'
+						: 'not_text';
+		throw new EngineError(
+			code,
+			`${describeLead(leadLabel)}: ${rule.where} needs ${needs} in field "${field}", but ${got}.`,
+			{
+				field,
+				details: { lead: leadLabel, rule: rule.index + 1, ruleName: rule.label, reason },
+			},
+		);
 	}
 }

@@ -22,7 +22,8 @@ export interface RequestClient {
 }
 
 function header(headers: Record<string, unknown>, name: string): string | undefined {
-	const value = headers[name] ?? headers[Object.keys(headers).find((key) => key.toLowerCase() === name) ?? ''];
+	const value =
+		headers[name] ?? headers[Object.keys(headers).find((key) => key.toLowerCase() === name) ?? ''];
 	if (Array.isArray(value)) return value.map(String).join(', ');
 	return typeof value === 'string' ? value : undefined;
 }
@@ -32,8 +33,10 @@ function cleanAddress(entry: string): string | undefined {
 	let address = entry.trim();
 	const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
 	if (bracketed) address = bracketed[1];
-	else if (/^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(address)) address = address.slice(0, address.lastIndexOf(':'));
-	if (address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4) address = address.slice(7);
+	else if (/^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(address))
+		address = address.slice(0, address.lastIndexOf(':'));
+	if (address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4)
+		address = address.slice(7);
 	return isIP(address) ? address : undefined;
 }
 
@@ -48,7 +51,10 @@ export function clientFromHeaders(headers: unknown, hops: number): RequestClient
 	const userAgent = header(record, 'user-agent');
 	const client: RequestClient = userAgent ? { userAgent: userAgent.slice(0, 1024) } : {};
 	if (hops <= 0) return client;
-	const forwarded = (header(record, 'x-forwarded-for') ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+	const forwarded = (header(record, 'x-forwarded-for') ?? '')
+		.split(',')
+		.map((entry) => entry.trim())
+		.filter((entry) => entry !== '');
 	if (forwarded.length === 0) return client;
 	const ip = cleanAddress(forwarded[Math.max(0, forwarded.length - hops)]);
 	return ip ? { ...client, ip } : client;

@@ -2,7 +2,8 @@
 export function describe(value: unknown): string {
 	if (value === undefined) return 'nothing';
 	if (value === null) return 'null';
-	if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 40)}…"` : `"${value}"`;
+	if (typeof value === 'string')
+		return value.length > 40 ? `"${value.slice(0, 40)}…"` : `"${value}"`;
 	if (typeof value === 'number' || typeof value === 'boolean') return String(value);
 	if (Array.isArray(value)) return 'a list';
 	return `a ${typeof value}`;

@@ -29,7 +29,8 @@ import { describe } from './describe';
  * lookups still find those participants, suppressions and messages.
  */
 
-const LOCAL_PART = /^[\p{L}\p{M}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{M}\p{N}!#$%&'*+/=?^_`{|}~-]+)*$/u;
+const LOCAL_PART =
+	/^[\p{L}\p{M}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{M}\p{N}!#$%&'*+/=?^_`{|}~-]+)*$/u;
 const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const TOP_LEVEL = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
 // Whitespace and control characters (C0, DEL, C1) anywhere in the address.
@@ -43,28 +44,45 @@ type Parsed = { stored: string; local: string; domain: string } | { problem: str
 function parse(value: string): Parsed {
 	const email = value.trim();
 	if (email === '') return { problem: 'it is empty; give an address such as name@example.com' };
-	if (SPACE_OR_CONTROL.test(email)) return { problem: 'it may not contain spaces, tabs or line breaks' };
+	if (SPACE_OR_CONTROL.test(email))
+		return { problem: 'it may not contain spaces, tabs or line breaks' };
 	const at = email.lastIndexOf('@');
-	if (at <= 0 || at === email.length - 1) return { problem: 'it needs one "@" with a name before it and a domain after it' };
+	if (at <= 0 || at === email.length - 1)
+		return { problem: 'it needs one "@" with a name before it and a domain after it' };
 	const local = email.slice(0, at).normalize('NFC').toLowerCase();
 	const typedDomain = email.slice(at + 1);
 	if (local.includes('@')) return { problem: 'it has more than one "@"' };
 	if (bytes(local) > 64) return { problem: 'the part before "@" is longer than 64 characters' };
 	if (!LOCAL_PART.test(local)) {
-		return { problem: 'the part before "@" may only hold letters, digits, single inner dots and ! # $ % & \' * + / = ? ^ _ ` { | } ~ -' };
+		return {
+			problem:
+				'the part before "@" may only hold letters, digits, single inner dots and ! # $ % & \' * + / = ? ^ _ ` { | } ~ -',
+		};
 	}
-	if (typedDomain.startsWith('[')) return { problem: 'the domain must be a name like example.com, not an IP address' };
+	if (typedDomain.startsWith('['))
+		return { problem: 'the domain must be a name like example.com, not an IP address' };
 	const domain = domainToASCII(typedDomain);
-	if (domain === '') return { problem: 'the domain is not a valid domain name (letters, digits and inner hyphens between dots, like example.com or bücher.de)' };
+	if (domain === '')
+		return {
+			problem:
+				'the domain is not a valid domain name (letters, digits and inner hyphens between dots, like example.com or bücher.de)',
+		};
 	if (bytes(domain) > 253) return { problem: 'the domain is longer than 253 characters' };
 	const labels = domain.split('.');
 	if (labels.length < 2) return { problem: 'the domain needs a dot, like example.com' };
 	if (!labels.every((l) => LDH_LABEL.test(l))) {
-		return { problem: 'the domain may only hold letters, digits and inner hyphens between single dots, at most 63 characters each' };
+		return {
+			problem:
+				'the domain may only hold letters, digits and inner hyphens between single dots, at most 63 characters each',
+		};
 	}
 	// An `xn--` label must be real punycode (Node versions differ on refusing bad ones in domainToASCII).
-	if (labels.some((l) => l.startsWith('xn--') && domainToUnicode(l) === l)) return { problem: 'the domain holds an "xn--" part that is not valid punycode' };
-	if (!TOP_LEVEL.test(labels[labels.length - 1])) return { problem: 'the domain must end in a top-level domain of two or more letters, like .com or .de' };
+	if (labels.some((l) => l.startsWith('xn--') && domainToUnicode(l) === l))
+		return { problem: 'the domain holds an "xn--" part that is not valid punycode' };
+	if (!TOP_LEVEL.test(labels[labels.length - 1]))
+		return {
+			problem: 'the domain must end in a top-level domain of two or more letters, like .com or .de',
+		};
 	const stored = `${local}@${domain}`;
 	if (bytes(stored) > 254) return { problem: 'it is longer than 254 characters' };
 	return { stored, local, domain };
@@ -93,11 +111,17 @@ export function storedEmailOrNull(value: unknown): string | null {
  */
 export function normaliseEmail(value: unknown, field = 'email', code = 'invalid_email'): string {
 	if (typeof value !== 'string') {
-		throw new EngineError(code, `${field} must be an email address such as ana@example.com (got ${describe(value)}).`, { field });
+		throw new EngineError(
+			code,
+			`${field} must be an email address such as ana@example.com (got ${describe(value)}).`,
+			{ field },
+		);
 	}
 	const parsed = parse(value);
 	if ('problem' in parsed) {
-		throw new EngineError(code, `${field} is not a valid email address: ${parsed.problem}.`, { field });
+		throw new EngineError(code, `${field} is not a valid email address: ${parsed.problem}.`, {
+			field,
+		});
 	}
 	return parsed.stored;
 }
@@ -154,11 +178,19 @@ function provider(domains: string[], rule: ProviderRule): void {
 	for (const d of domains) PROVIDERS[d] = rule;
 }
 
-provider(['gmail.com', 'googlemail.com'], { canonicalDomain: 'gmail.com', ignoresDots: true, tagSeparators: '+' });
+provider(['gmail.com', 'googlemail.com'], {
+	canonicalDomain: 'gmail.com',
+	ignoresDots: true,
+	tagSeparators: '+',
+});
 for (const d of ['outlook.com', 'hotmail.com', 'live.com', 'msn.com']) {
 	provider([d], { canonicalDomain: d, ignoresDots: false, tagSeparators: '+' });
 }
-provider(['icloud.com', 'me.com', 'mac.com'], { canonicalDomain: 'icloud.com', ignoresDots: false, tagSeparators: '+' });
+provider(['icloud.com', 'me.com', 'mac.com'], {
+	canonicalDomain: 'icloud.com',
+	ignoresDots: false,
+	tagSeparators: '+',
+});
 provider(['proton.me', 'protonmail.com', 'protonmail.ch', 'pm.me'], {
 	canonicalDomain: 'proton.me',
 	ignoresDots: false,

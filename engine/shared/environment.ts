@@ -6,6 +6,7 @@ import path from 'node:path';
  * The zero-config SQLite ledger lives here, next to n8n's own database.
  */
 export function n8nDataFolder(env: NodeJS.ProcessEnv = process.env): string {
-	const userFolder = env.N8N_USER_FOLDER && env.N8N_USER_FOLDER.trim() !== '' ? env.N8N_USER_FOLDER : os.homedir();
+	const userFolder =
+		env.N8N_USER_FOLDER && env.N8N_USER_FOLDER.trim() !== '' ? env.N8N_USER_FOLDER : os.homedir();
 	return path.join(userFolder, '.n8n');
 }

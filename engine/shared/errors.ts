@@ -19,7 +19,12 @@ export class EngineError extends Error {
 	constructor(
 		code: string,
 		message: string,
-		options: { field?: string; details?: Record<string, unknown>; hint?: string; cause?: unknown } = {},
+		options: {
+			field?: string;
+			details?: Record<string, unknown>;
+			hint?: string;
+			cause?: unknown;
+		} = {},
 	) {
 		super(message, options.cause === undefined ? undefined : { cause: options.cause });
 		this.name = 'EngineError';

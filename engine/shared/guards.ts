@@ -10,22 +10,34 @@ export { describe };
 
 export function requireText(value: unknown, field: string, maxLength = 256): string {
 	if (typeof value !== 'string' || value.trim() === '') {
-		throw new EngineError('invalid_text', `${field} must be a non-empty text (got ${describe(value)}).`, {
-			field,
-		});
+		throw new EngineError(
+			'invalid_text',
+			`${field} must be a non-empty text (got ${describe(value)}).`,
+			{
+				field,
+			},
+		);
 	}
 	const text = value.trim();
 	if (text.length > maxLength) {
-		throw new EngineError('invalid_text', `${field} must be at most ${maxLength} characters (got ${text.length}).`, {
-			field,
-		});
+		throw new EngineError(
+			'invalid_text',
+			`${field} must be at most ${maxLength} characters (got ${text.length}).`,
+			{
+				field,
+			},
+		);
 	}
 	return text;
 }
 
 export function requireNumber(value: unknown, field: string): number {
 	if (typeof value !== 'number' || !Number.isFinite(value)) {
-		throw new EngineError('invalid_number', `${field} must be a finite number (got ${describe(value)}).`, { field });
+		throw new EngineError(
+			'invalid_number',
+			`${field} must be a finite number (got ${describe(value)}).`,
+			{ field },
+		);
 	}
 	return value;
 }
@@ -45,12 +57,21 @@ export function requireTime(value: unknown, field: string): number {
 	);
 }
 
-export function requireInteger(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function requireInteger(
+	value: unknown,
+	field: string,
+	min: number,
+	max = Number.MAX_SAFE_INTEGER,
+): number {
 	if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
 		const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
-		throw new EngineError('invalid_number', `${field} must be a whole number ${range} (got ${describe(value)}).`, {
-			field,
-		});
+		throw new EngineError(
+			'invalid_number',
+			`${field} must be a whole number ${range} (got ${describe(value)}).`,
+			{
+				field,
+			},
+		);
 	}
 	return value;
 }
@@ -58,12 +79,20 @@ export function requireInteger(value: unknown, field: string, min: number, max =
 export function requireRange(value: unknown, field: string, min: number, max: number): number {
 	const n = requireNumber(value, field);
 	if (n < min || n > max) {
-		throw new EngineError('invalid_number', `${field} must be between ${min} and ${max} (got ${n}).`, { field });
+		throw new EngineError(
+			'invalid_number',
+			`${field} must be between ${min} and ${max} (got ${n}).`,
+			{ field },
+		);
 	}
 	return n;
 }
 
-export function requireOneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
+export function requireOneOf<T extends string>(
+	value: unknown,
+	field: string,
+	allowed: readonly T[],
+): T {
 	if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
 		throw new EngineError(
 			'invalid_option',
@@ -80,7 +109,11 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 export function requireRecord(value: unknown, field: string): Record<string, unknown> {
 	if (!isRecord(value)) {
-		throw new EngineError('invalid_object', `${field} must be an object (got ${describe(value)}).`, { field });
+		throw new EngineError(
+			'invalid_object',
+			`${field} must be an object (got ${describe(value)}).`,
+			{ field },
+		);
 	}
 	return value;
 }

@@ -6,7 +6,10 @@ export type Bytes = string | Buffer | Uint8Array;
 
 /** HMAC-SHA256 of the parts, concatenated without separators (strings as UTF-8). */
 export function hmacSha256(secret: Bytes, ...parts: Bytes[]): Buffer {
-	const mac = createHmac('sha256', typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
+	const mac = createHmac(
+		'sha256',
+		typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret,
+	);
 	for (const part of parts) mac.update(part);
 	return mac.digest();
 }
@@ -40,5 +43,7 @@ export function fromBase64(text: string, bytes: number): Buffer | null {
 }
 
 export function base64url(bytes: Bytes): string {
-	return Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes).toString('base64url');
+	return Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes).toString(
+		'base64url',
+	);
 }

@@ -20,7 +20,22 @@ export const DEFAULT_MAX_ORDER_MINOR = 1_000_000_000;
 
 /** Currencies without a minor unit, as Stripe lists them (Stripe's "zero-decimal" currencies). */
 const ZERO_DECIMAL = new Set([
-	'BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF',
+	'BIF',
+	'CLP',
+	'DJF',
+	'GNF',
+	'JPY',
+	'KMF',
+	'KRW',
+	'MGA',
+	'PYG',
+	'RWF',
+	'UGX',
+	'VND',
+	'VUV',
+	'XAF',
+	'XOF',
+	'XPF',
 ]);
 /** Currencies with three decimals (ISO 4217; Stripe supports BHD, JOD, KWD, OMR, TND). */
 const THREE_DECIMAL = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
@@ -93,14 +108,22 @@ export function fromMinorUnits(minor: number, currency: string): number {
 export function roundToCurrency(amount: number, currency: string): number {
 	const exponent = currencyExponent(currency);
 	const factor = 10 ** exponent;
-	const rounded = Math.sign(amount) * Math.round(Math.abs(amount) * factor + 1e-9) / factor;
+	const rounded = (Math.sign(amount) * Math.round(Math.abs(amount) * factor + 1e-9)) / factor;
 	return Number(rounded.toFixed(exponent));
 }
 
 /** An amount of money as typed: a finite number, > 0 unless zero is allowed, never negative. */
-export function requireAmount(value: unknown, field: string, options: { allowZero?: boolean } = {}): number {
+export function requireAmount(
+	value: unknown,
+	field: string,
+	options: { allowZero?: boolean } = {},
+): number {
 	if (typeof value !== 'number' || !Number.isFinite(value)) {
-		throw new EngineError('invalid_number', `${field} must be a finite number (got ${describe(value)}).`, { field });
+		throw new EngineError(
+			'invalid_number',
+			`${field} must be a finite number (got ${describe(value)}).`,
+			{ field },
+		);
 	}
 	if (value < 0 || (value === 0 && !options.allowZero)) {
 		throw new EngineError(
@@ -129,24 +152,41 @@ export function requireMaxOrderMinor(value: unknown, field = 'maxOrderAmountMino
  * no more decimals than the currency has, and at most `maxMinor` minor units.
  * Throws `invalid_amount` (or `too_many_decimals`) naming the field and the valid range.
  */
-export function requireOrderAmount(value: unknown, currency: string, field = 'amount', maxMinor = DEFAULT_MAX_ORDER_MINOR): number {
+export function requireOrderAmount(
+	value: unknown,
+	currency: string,
+	field = 'amount',
+	maxMinor = DEFAULT_MAX_ORDER_MINOR,
+): number {
 	const max = fromMinorUnits(maxMinor, currency);
 	const range = `from 0 to ${max} ${currency} (the program's maximum order amount, ${maxMinor} minor units)`;
 	if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-		throw new EngineError('invalid_amount', `${field} must be a number ${range} (got ${describe(value)}).`, { field, details: { max, currency } });
+		throw new EngineError(
+			'invalid_amount',
+			`${field} must be a number ${range} (got ${describe(value)}).`,
+			{ field, details: { max, currency } },
+		);
 	}
 	if (value > max) {
-		throw new EngineError('invalid_amount', `${field} must be at most ${max} ${currency}, the program's maximum order amount (${maxMinor} minor units; got ${value}).`, {
-			field,
-			details: { max, currency },
-		});
+		throw new EngineError(
+			'invalid_amount',
+			`${field} must be at most ${max} ${currency}, the program's maximum order amount (${maxMinor} minor units; got ${value}).`,
+			{
+				field,
+				details: { max, currency },
+			},
+		);
 	}
 	toMinorUnits(value, currency, field);
 	return value;
 }
 
 /** The same rule as a test, for rows stored before it held: true when the order amount and currency are valid. */
-export function isValidOrderAmount(amount: unknown, currency: unknown, maxMinor = DEFAULT_MAX_ORDER_MINOR): boolean {
+export function isValidOrderAmount(
+	amount: unknown,
+	currency: unknown,
+	maxMinor = DEFAULT_MAX_ORDER_MINOR,
+): boolean {
 	if (!isCurrency(currency)) return false;
 	try {
 		requireOrderAmount(amount, currency as string, 'amount', maxMinor);

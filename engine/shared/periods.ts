@@ -25,7 +25,12 @@ export interface WindowOptions {
 	mode?: WindowMode;
 }
 
-const ROLLING_DAYS: Record<Exclude<Period, 'lifetime'>, number> = { day: 1, week: 7, month: 30, year: 365 };
+const ROLLING_DAYS: Record<Exclude<Period, 'lifetime'>, number> = {
+	day: 1,
+	week: 7,
+	month: 30,
+	year: 365,
+};
 
 /** The instant at which a local wall-clock midnight happens; twice-checked because DST moves the offset. */
 function localMidnight(year: number, month: number, day: number, timeZone: string): number {
@@ -43,7 +48,11 @@ export function assertTimeZone(timeZone: string): string {
  * The window of `period` that contains `at`. Calendar weeks start on Monday (ISO 8601).
  * Rolling windows are (at - N days, at], expressed as [at - N days + 1 ms, at + 1 ms).
  */
-export function periodWindow(period: Period, at: number | string | Date, options: WindowOptions = {}): TimeWindow {
+export function periodWindow(
+	period: Period,
+	at: number | string | Date,
+	options: WindowOptions = {},
+): TimeWindow {
 	requireOneOf(period, 'period', PERIODS);
 	const instant = requireTime(at, 'at');
 	if (period === 'lifetime') return { start: null, end: null };
@@ -59,14 +68,24 @@ export function periodWindow(period: Period, at: number | string | Date, options
 			const next = new Date(Date.UTC(p.year, p.month - 1, p.day + 1));
 			return {
 				start: localMidnight(p.year, p.month, p.day, timeZone),
-				end: localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone),
+				end: localMidnight(
+					next.getUTCFullYear(),
+					next.getUTCMonth() + 1,
+					next.getUTCDate(),
+					timeZone,
+				),
 			};
 		}
 		case 'week': {
 			const monday = new Date(Date.UTC(p.year, p.month - 1, p.day - p.weekday));
 			const nextMonday = new Date(Date.UTC(p.year, p.month - 1, p.day - p.weekday + 7));
 			return {
-				start: localMidnight(monday.getUTCFullYear(), monday.getUTCMonth() + 1, monday.getUTCDate(), timeZone),
+				start: localMidnight(
+					monday.getUTCFullYear(),
+					monday.getUTCMonth() + 1,
+					monday.getUTCDate(),
+					timeZone,
+				),
 				end: localMidnight(
 					nextMonday.getUTCFullYear(),
 					nextMonday.getUTCMonth() + 1,
@@ -83,7 +102,10 @@ export function periodWindow(period: Period, at: number | string | Date, options
 			};
 		}
 		case 'year':
-			return { start: localMidnight(p.year, 1, 1, timeZone), end: localMidnight(p.year + 1, 1, 1, timeZone) };
+			return {
+				start: localMidnight(p.year, 1, 1, timeZone),
+				end: localMidnight(p.year + 1, 1, 1, timeZone),
+			};
 	}
 }
 

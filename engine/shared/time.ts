@@ -37,9 +37,13 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 				weekday: 'short',
 			});
 		} catch {
-			throw new EngineError('invalid_time_zone', `"${timeZone}" is not an IANA time zone; use a name such as "America/New_York", "Europe/Berlin" or "UTC".`, {
-				field: 'timeZone',
-			});
+			throw new EngineError(
+				'invalid_time_zone',
+				`"${timeZone}" is not an IANA time zone; use a name such as "America/New_York", "Europe/Berlin" or "UTC".`,
+				{
+					field: 'timeZone',
+				},
+			);
 		}
 		formatters.set(timeZone, formatter);
 	}
@@ -54,7 +58,8 @@ export function checkTimeZone(timeZone: string): void {
 /** What a clock in `timeZone` reads at `instant` (epoch ms). */
 export function wallClockAt(instant: number, timeZone: string): WallClock {
 	const parts: Record<string, string> = {};
-	for (const part of formatterFor(timeZone).formatToParts(instant)) if (part.type !== 'literal') parts[part.type] = part.value;
+	for (const part of formatterFor(timeZone).formatToParts(instant))
+		if (part.type !== 'literal') parts[part.type] = part.value;
 	return {
 		year: Number(parts.year),
 		month: Number(parts.month),

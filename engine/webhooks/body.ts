@@ -5,10 +5,21 @@
 /** Largest raw body read (1 MiB); providers' order events are a few kilobytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-type Reviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
+type Reviver = (
+	this: unknown,
+	key: string,
+	value: unknown,
+	context?: { source?: string },
+) => unknown;
 
 const keepBigIntegers: Reviver = (_key, value, context) => {
-	if (typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value) && context?.source && /^-?\d+$/.test(context.source)) {
+	if (
+		typeof value === 'number' &&
+		!Number.isSafeInteger(value) &&
+		Number.isInteger(value) &&
+		context?.source &&
+		/^-?\d+$/.test(context.source)
+	) {
 		return context.source;
 	}
 	return value;

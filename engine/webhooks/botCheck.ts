@@ -41,10 +41,22 @@ export interface BotCheckResult {
 }
 
 /** The form request to the provider (without the secret, which the credential adds), or a failure when there is no usable token. */
-export function siteverifyRequest(input: SiteverifyInput): { url: string; form: Record<string, string> } | BotCheckResult {
+export function siteverifyRequest(
+	input: SiteverifyInput,
+): { url: string; form: Record<string, string> } | BotCheckResult {
 	const token = typeof input.token === 'string' ? input.token.trim() : '';
-	if (token === '') return { success: false, errorCodes: ['missing-input-response'], message: 'The request carries no bot-check token.' };
-	if (token.length > MAX_TOKEN_LENGTH) return { success: false, errorCodes: ['invalid-input-response'], message: `The bot-check token is longer than ${MAX_TOKEN_LENGTH} characters.` };
+	if (token === '')
+		return {
+			success: false,
+			errorCodes: ['missing-input-response'],
+			message: 'The request carries no bot-check token.',
+		};
+	if (token.length > MAX_TOKEN_LENGTH)
+		return {
+			success: false,
+			errorCodes: ['invalid-input-response'],
+			message: `The bot-check token is longer than ${MAX_TOKEN_LENGTH} characters.`,
+		};
 	const form: Record<string, string> = { response: token };
 	if (input.remoteIp) form.remoteip = input.remoteIp;
 	if (input.provider === 'hcaptcha' && input.siteKey) form.sitekey = input.siteKey;
@@ -53,7 +65,7 @@ export function siteverifyRequest(input: SiteverifyInput): { url: string; form: 
 
 const MESSAGES: Record<string, string> = {
 	'missing-input-secret': 'The credential has no secret key.',
-	'invalid-input-secret': 'The credential\'s secret key is wrong (the provider does not know it).',
+	'invalid-input-secret': "The credential's secret key is wrong (the provider does not know it).",
 	'missing-input-response': 'The request carries no bot-check token.',
 	'invalid-input-response': 'The bot-check token is invalid or expired.',
 	'expired-input-response': 'The bot-check token has expired.',
@@ -68,24 +80,59 @@ const MESSAGES: Record<string, string> = {
  * Reads the provider's answer. Success needs `success: true`, and, when asked, the expected
  * hostname (the page the widget ran on) and Turnstile action.
  */
-export function readSiteverifyAnswer(status: number, body: unknown, expect: { hostname?: string; action?: string } = {}): BotCheckResult {
-	if (status < 200 || status >= 300 || body === null || typeof body !== 'object' || typeof (body as { success?: unknown }).success !== 'boolean') {
-		return { success: false, errorCodes: ['provider-error'], message: `The bot-check provider answered HTTP ${status} without a verdict.` };
+export function readSiteverifyAnswer(
+	status: number,
+	body: unknown,
+	expect: { hostname?: string; action?: string } = {},
+): BotCheckResult {
+	if (
+		status < 200 ||
+		status >= 300 ||
+		body === null ||
+		typeof body !== 'object' ||
+		typeof (body as { success?: unknown }).success !== 'boolean'
+	) {
+		return {
+			success: false,
+			errorCodes: ['provider-error'],
+			message: `The bot-check provider answered HTTP ${status} without a verdict.`,
+		};
 	}
-	const answer = body as { success: boolean; 'error-codes'?: unknown; hostname?: unknown; challenge_ts?: unknown; action?: unknown };
-	const errorCodes = Array.isArray(answer['error-codes']) ? answer['error-codes'].filter((c): c is string => typeof c === 'string') : [];
+	const answer = body as {
+		success: boolean;
+		'error-codes'?: unknown;
+		hostname?: unknown;
+		challenge_ts?: unknown;
+		action?: unknown;
+	};
+	const errorCodes = Array.isArray(answer['error-codes'])
+		? answer['error-codes'].filter((c): c is string => typeof c === 'string')
+		: [];
 	const result: BotCheckResult = { success: answer.success, errorCodes };
 	if (typeof answer.hostname === 'string') result.hostname = answer.hostname;
 	if (typeof answer.challenge_ts === 'string') result.challengeTs = answer.challenge_ts;
 	if (typeof answer.action === 'string') result.action = answer.action;
 	if (!answer.success) {
-		return { ...result, message: errorCodes.map((c) => MESSAGES[c] ?? c).join(' ') || 'The bot check failed.' };
+		return {
+			...result,
+			message: errorCodes.map((c) => MESSAGES[c] ?? c).join(' ') || 'The bot check failed.',
+		};
 	}
 	if (expect.hostname && result.hostname !== expect.hostname.trim().toLowerCase()) {
-		return { ...result, success: false, errorCodes: ['hostname-mismatch'], message: 'The bot check was solved on another site.' };
+		return {
+			...result,
+			success: false,
+			errorCodes: ['hostname-mismatch'],
+			message: 'The bot check was solved on another site.',
+		};
 	}
 	if (expect.action && result.action !== expect.action) {
-		return { ...result, success: false, errorCodes: ['action-mismatch'], message: 'The bot check was solved for another form (action).' };
+		return {
+			...result,
+			success: false,
+			errorCodes: ['action-mismatch'],
+			message: 'The bot check was solved for another form (action).',
+		};
 	}
 	return result;
 }

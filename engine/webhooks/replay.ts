@@ -3,7 +3,12 @@
  * until the signature could no longer pass the time check anyway (signed time + tolerance), or,
  * for schemes that sign no time (Shopify, WooCommerce), for the tolerance from first sight. */
 import type { LedgerStore } from '../ledger/store';
-import { verifyWebhookSignature, type SignatureFailure, type VerifyInput, type VerifyResult } from './signatures';
+import {
+	verifyWebhookSignature,
+	type SignatureFailure,
+	type VerifyInput,
+	type VerifyResult,
+} from './signatures';
 
 export type DeliveryFailure = SignatureFailure | 'replayed';
 
@@ -24,13 +29,18 @@ export const REPLAY_SCOPE_PREFIX = 'webhook:';
 export async function verifyDelivery(input: VerifyDeliveryInput): Promise<DeliveryResult> {
 	const result = verifyWebhookSignature(input);
 	if (!result.ok || input.rejectReplays === false || !input.ledger) return result;
-	const first = await input.ledger.claimNonce({ scope: `${REPLAY_SCOPE_PREFIX}${result.source}`, nonce: result.replayKey, expiresAt: result.replayUntil });
+	const first = await input.ledger.claimNonce({
+		scope: `${REPLAY_SCOPE_PREFIX}${result.source}`,
+		nonce: result.replayKey,
+		expiresAt: result.replayUntil,
+	});
 	if (!first) {
 		return {
 			ok: false,
 			source: result.source,
 			reason: 'replayed',
-			message: 'This signed request was already accepted once; a replayed signature is refused. A sender retrying must sign again.',
+			message:
+				'This signed request was already accepted once; a replayed signature is refused. A sender retrying must sign again.',
 		};
 	}
 	return result;

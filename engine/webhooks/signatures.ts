@@ -17,7 +17,11 @@ export interface SchemeInfo {
 }
 
 export const SCHEMES: Record<WebhookSource, SchemeInfo> = {
-	referral: { label: 'Referral signature (X-Referral-Signature)', header: 'x-referral-signature', timestamped: true },
+	referral: {
+		label: 'Referral signature (X-Referral-Signature)',
+		header: 'x-referral-signature',
+		timestamped: true,
+	},
 	stripe: { label: 'Stripe', header: 'stripe-signature', timestamped: true },
 	shopify: { label: 'Shopify', header: 'x-shopify-hmac-sha256', timestamped: false },
 	woocommerce: { label: 'WooCommerce', header: 'x-wc-webhook-signature', timestamped: false },
@@ -29,7 +33,12 @@ export const DEFAULT_TOLERANCE_SECONDS = 300;
 /** A header longer than this is refused unread (a real one is under 300 characters). */
 const MAX_HEADER_LENGTH = 4096;
 
-export type SignatureFailure = 'missing_signature' | 'malformed_signature' | 'timestamp_out_of_tolerance' | 'signature_mismatch' | 'no_secret';
+export type SignatureFailure =
+	| 'missing_signature'
+	| 'malformed_signature'
+	| 'timestamp_out_of_tolerance'
+	| 'signature_mismatch'
+	| 'no_secret';
 
 export type VerifyResult =
 	| {
@@ -77,7 +86,11 @@ export function headerValue(headers: Record<string, unknown>, name: string): str
 }
 
 function bytesOf(body: Buffer | Uint8Array | string): Buffer {
-	return typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.isBuffer(body) ? body : Buffer.from(body);
+	return typeof body === 'string'
+		? Buffer.from(body, 'utf8')
+		: Buffer.isBuffer(body)
+			? body
+			: Buffer.from(body);
 }
 
 /** `t=1,v1=a,v1=b` (Stripe, ours) or `ts=1;h1=a` (Paddle) into its pairs; null when malformed. */
@@ -107,18 +120,26 @@ function parse(source: WebhookSource, header: string): Parsed | string {
 	}
 	const paddle = source === 'paddle';
 	const pairs = parsePairs(header, paddle ? ';' : ',');
-	if (!pairs) return paddle ? 'must look like ts=<unix seconds>;h1=<hex>' : 'must look like t=<unix seconds>,v1=<hex>';
+	if (!pairs)
+		return paddle
+			? 'must look like ts=<unix seconds>;h1=<hex>'
+			: 'must look like t=<unix seconds>,v1=<hex>';
 	const timeKey = paddle ? 'ts' : 't';
 	const digestKey = paddle ? 'h1' : 'v1';
 	const times = pairs.filter(([k]) => k === timeKey).map(([, value]) => value);
-	if (times.length !== 1 || !/^\d{1,12}$/.test(times[0])) return `needs exactly one ${timeKey}=<unix seconds>`;
+	if (times.length !== 1 || !/^\d{1,12}$/.test(times[0]))
+		return `needs exactly one ${timeKey}=<unix seconds>`;
 	const digests = pairs
 		.filter(([k]) => k === digestKey)
 		.map(([, value]) => fromHex(value, 32))
 		.filter((d): d is Buffer => d !== null);
 	if (digests.length === 0) return `has no ${digestKey}=<64 hex digits> signature`;
 	const t = times[0];
-	return { timestamp: Number(t), digests, signed: (raw) => [Buffer.from(`${t}${paddle ? ':' : '.'}`, 'utf8'), raw] };
+	return {
+		timestamp: Number(t),
+		digests,
+		signed: (raw) => [Buffer.from(`${t}${paddle ? ':' : '.'}`, 'utf8'), raw],
+	};
 }
 
 /** Checks a delivery's signature. Never throws for bad input: a failure says why. */
@@ -126,17 +147,33 @@ export function verifyWebhookSignature(input: VerifyInput): VerifyResult {
 	const { source } = input;
 	const scheme = SCHEMES[source];
 	if (!scheme) throw new Error(`Unknown webhook source "${String(source)}"`);
-	const fail = (reason: SignatureFailure, message: string): VerifyResult => ({ ok: false, source, reason, message });
+	const fail = (reason: SignatureFailure, message: string): VerifyResult => ({
+		ok: false,
+		source,
+		reason,
+		message,
+	});
 	const secrets = (input.secrets ?? []).filter((s) => typeof s === 'string' && s.length > 0);
-	if (secrets.length === 0) return fail('no_secret', 'No signing secret is configured; set one in the Webhook Signing Secret credential.');
+	if (secrets.length === 0)
+		return fail(
+			'no_secret',
+			'No signing secret is configured; set one in the Webhook Signing Secret credential.',
+		);
 	const header = headerValue(input.headers, scheme.header);
-	if (header === undefined || header.trim() === '') return fail('missing_signature', `The request has no ${canonicalHeader(source)} header; it is not signed.`);
-	if (header.length > MAX_HEADER_LENGTH) return fail('malformed_signature', `The ${canonicalHeader(source)} header is too long.`);
+	if (header === undefined || header.trim() === '')
+		return fail(
+			'missing_signature',
+			`The request has no ${canonicalHeader(source)} header; it is not signed.`,
+		);
+	if (header.length > MAX_HEADER_LENGTH)
+		return fail('malformed_signature', `The ${canonicalHeader(source)} header is too long.`);
 	const parsed = parse(source, header);
-	if (typeof parsed === 'string') return fail('malformed_signature', `The ${canonicalHeader(source)} header ${parsed}.`);
+	if (typeof parsed === 'string')
+		return fail('malformed_signature', `The ${canonicalHeader(source)} header ${parsed}.`);
 	const now = input.now ?? Date.now();
 	const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-	if (!(Number.isFinite(tolerance) && tolerance > 0)) throw new Error('toleranceSeconds must be a positive number');
+	if (!(Number.isFinite(tolerance) && tolerance > 0))
+		throw new Error('toleranceSeconds must be a positive number');
 	const raw = bytesOf(input.rawBody);
 	// Every secret and every digest is tried, so the time taken says nothing about which matched.
 	let matched = -1;
@@ -150,12 +187,22 @@ export function verifyWebhookSignature(input: VerifyInput): VerifyResult {
 			}
 		}
 	});
-	if (matched === -1) return fail('signature_mismatch', 'The signature does not match the body: the body was changed or signed with another secret.');
+	if (matched === -1)
+		return fail(
+			'signature_mismatch',
+			'The signature does not match the body: the body was changed or signed with another secret.',
+		);
 	// The time is checked after the digest: an unsigned time is never trusted, a signed one is.
 	if (parsed.timestamp !== null && Math.abs(now / 1000 - parsed.timestamp) > tolerance) {
-		return fail('timestamp_out_of_tolerance', `The signature's timestamp is more than ${tolerance} seconds away from now: an old (replayed) or mis-timed delivery.`);
+		return fail(
+			'timestamp_out_of_tolerance',
+			`The signature's timestamp is more than ${tolerance} seconds away from now: an old (replayed) or mis-timed delivery.`,
+		);
 	}
-	const replayUntil = parsed.timestamp !== null ? (parsed.timestamp + tolerance) * 1000 + 1000 : now + tolerance * 1000;
+	const replayUntil =
+		parsed.timestamp !== null
+			? (parsed.timestamp + tolerance) * 1000 + 1000
+			: now + tolerance * 1000;
 	return {
 		ok: true,
 		source,
@@ -167,7 +214,13 @@ export function verifyWebhookSignature(input: VerifyInput): VerifyResult {
 }
 
 export function canonicalHeader(source: WebhookSource): string {
-	return { referral: 'X-Referral-Signature', stripe: 'Stripe-Signature', shopify: 'X-Shopify-Hmac-Sha256', woocommerce: 'X-WC-Webhook-Signature', paddle: 'Paddle-Signature' }[source];
+	return {
+		referral: 'X-Referral-Signature',
+		stripe: 'Stripe-Signature',
+		shopify: 'X-Shopify-Hmac-Sha256',
+		woocommerce: 'X-WC-Webhook-Signature',
+		paddle: 'Paddle-Signature',
+	}[source];
 }
 
 export interface SignInput {
@@ -190,6 +243,10 @@ export function signWebhook(input: SignInput): { header: string; value: string }
 		return { header, value: hmacSha256(input.secret, raw).toString('base64') };
 	}
 	const t = Math.floor(input.timestamp ?? Date.now() / 1000);
-	if (input.source === 'paddle') return { header, value: `ts=${t};h1=${hmacSha256(input.secret, `${t}:`, raw).toString('hex')}` };
+	if (input.source === 'paddle')
+		return {
+			header,
+			value: `ts=${t};h1=${hmacSha256(input.secret, `${t}:`, raw).toString('hex')}`,
+		};
 	return { header, value: `t=${t},v1=${hmacSha256(input.secret, `${t}.`, raw).toString('hex')}` };
 }

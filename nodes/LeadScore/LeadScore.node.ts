@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import * as lead from './actions/lead/Lead.resource';
 import { router } from './actions/router';
@@ -12,13 +17,19 @@ export class LeadScore implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] }}',
-		description: 'Score leads with explainable rules (decay, grades, stages) or a trained model, and backtest both',
+		description:
+			'Score leads with explainable rules (decay, grades, stages) or a trained model, and backtest both',
 		defaults: { name: 'Lead Score' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest' },
+			{
+				name: 'referralLedgerApi',
+				displayName: 'Ledger Database',
+				required: false,
+				testedBy: 'referralLedgerConnectionTest',
+			},
 		],
 		properties: [lead.operationProperty, ...lead.description],
 	};

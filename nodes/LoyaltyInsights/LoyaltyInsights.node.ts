@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { inputProperties } from './actions/common';
 import * as customer from './actions/customer/Customer.resource';
@@ -12,7 +17,8 @@ export class LoyaltyInsights implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] }}',
-		description: 'RFM segments, Net Promoter Score, customer lifetime value and a 0–100 loyalty index from all input items',
+		description:
+			'RFM segments, Net Promoter Score, customer lifetime value and a 0–100 loyalty index from all input items',
 		defaults: { name: 'Loyalty Insights' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],

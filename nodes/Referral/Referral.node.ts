@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { withDefaultsNotices } from '../shared/defaultsNotice';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
@@ -15,34 +20,71 @@ export class Referral implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
-		description: 'Run a referral program: enrol participants, record referrals with explainable fraud checks, qualify, review, reverse, stats',
+		description:
+			'Run a referral program: enrol participants, record referrals with explainable fraud checks, qualify, review, reverse, stats',
 		defaults: { name: 'Referral' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest' },
-			{ name: 'referralLinkSecretApi', displayName: 'Link Signing Secret', required: true, testedBy: 'linkSecretTest', displayOptions: { show: { resource: ['participant'], operation: ['privateLink', 'getByToken'] } } },
+			{
+				name: 'referralLedgerApi',
+				displayName: 'Ledger Database',
+				required: false,
+				testedBy: 'referralLedgerConnectionTest',
+			},
+			{
+				name: 'referralLinkSecretApi',
+				displayName: 'Link Signing Secret',
+				required: true,
+				testedBy: 'linkSecretTest',
+				displayOptions: {
+					show: { resource: ['participant'], operation: ['privateLink', 'getByToken'] },
+				},
+			},
 		],
 		// The field-name and policy collections show their defaults before anything is added.
-		properties: withDefaultsNotices([
-			ledgerNotice,
-			{
-				displayName: 'Resource',
-				name: 'resource',
-				type: 'options',
-				noDataExpression: true,
-				options: [
-					{ name: 'Participant', value: 'participant', description: 'People in the program: enrol, get, update, list, erase' },
-					{ name: 'Program', value: 'program', description: 'Program rules, stats and leaderboard' },
-					{ name: 'Referral', value: 'referral', description: 'Referred sign-ups through their lifecycle' },
-				],
-				default: 'participant',
-			},
-			...Object.values(resources).map((resource) => resource.operationProperty),
-			programProperty,
-			...Object.values(resources).flatMap((resource) => resource.description),
-		], ['inputFields', 'conversionFields', 'refundFields', 'customerFields', 'fraudPolicy', 'qualification', 'share']),
+		properties: withDefaultsNotices(
+			[
+				ledgerNotice,
+				{
+					displayName: 'Resource',
+					name: 'resource',
+					type: 'options',
+					noDataExpression: true,
+					options: [
+						{
+							name: 'Participant',
+							value: 'participant',
+							description: 'People in the program: enrol, get, update, list, erase',
+						},
+						{
+							name: 'Program',
+							value: 'program',
+							description: 'Program rules, stats and leaderboard',
+						},
+						{
+							name: 'Referral',
+							value: 'referral',
+							description: 'Referred sign-ups through their lifecycle',
+						},
+					],
+					default: 'participant',
+				},
+				...Object.values(resources).map((resource) => resource.operationProperty),
+				programProperty,
+				...Object.values(resources).flatMap((resource) => resource.description),
+			],
+			[
+				'inputFields',
+				'conversionFields',
+				'refundFields',
+				'customerFields',
+				'fraudPolicy',
+				'qualification',
+				'share',
+			],
+		),
 	};
 
 	methods = {

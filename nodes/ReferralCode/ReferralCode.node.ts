@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { codeFormatProperty } from './actions/codeFormat';
@@ -21,7 +26,13 @@ export class ReferralCode implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest', displayOptions: { show: { resource: ['issuedCode'] } } },
+			{
+				name: 'referralLedgerApi',
+				displayName: 'Ledger Database',
+				required: false,
+				testedBy: 'referralLedgerConnectionTest',
+				displayOptions: { show: { resource: ['issuedCode'] } },
+			},
 		],
 		properties: [
 			{ ...ledgerNotice, displayOptions: { show: { resource: ['issuedCode'] } } },
@@ -32,13 +43,19 @@ export class ReferralCode implements INodeType {
 				noDataExpression: true,
 				options: [
 					{ name: 'Code', value: 'code', description: 'Make and check codes; nothing is stored' },
-					{ name: 'Issued Code', value: 'issuedCode', description: 'Codes kept in the referral ledger: issue, redeem, revoke, look up' },
+					{
+						name: 'Issued Code',
+						value: 'issuedCode',
+						description: 'Codes kept in the referral ledger: issue, redeem, revoke, look up',
+					},
 				],
 				default: 'code',
 			},
 			code.operationProperty,
 			issuedCode.operationProperty,
-			programProperty('Key of the referral program the codes belong to; created on first use', { show: { operation: Object.keys(issuedCode.operations) } }),
+			programProperty('Key of the referral program the codes belong to; created on first use', {
+				show: { operation: Object.keys(issuedCode.operations) },
+			}),
 			...code.description,
 			...issuedCode.description,
 			codeFormatProperty,

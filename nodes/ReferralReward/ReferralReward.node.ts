@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { programProperty, searchPrograms, searchCouponPools } from '../shared/program';
@@ -14,12 +19,20 @@ export class ReferralReward implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
-		description: 'Award points, coupons, cash, badges and VIP tiers for referrals, exactly once, with caps, holding periods and reversals',
+		description:
+			'Award points, coupons, cash, badges and VIP tiers for referrals, exactly once, with caps, holding periods and reversals',
 		defaults: { name: 'Referral Reward' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest' }],
+		credentials: [
+			{
+				name: 'referralLedgerApi',
+				displayName: 'Ledger Database',
+				required: false,
+				testedBy: 'referralLedgerConnectionTest',
+			},
+		],
 		properties: [
 			ledgerNotice,
 			{
@@ -28,8 +41,16 @@ export class ReferralReward implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
-					{ name: 'Points and Status', value: 'points', description: 'A participant\'s points balance, tier, badges, history and redemptions' },
-					{ name: 'Reward', value: 'reward', description: 'Award, approve, fulfil, reverse and list rewards' },
+					{
+						name: 'Points and Status',
+						value: 'points',
+						description: "A participant's points balance, tier, badges, history and redemptions",
+					},
+					{
+						name: 'Reward',
+						value: 'reward',
+						description: 'Award, approve, fulfil, reverse and list rewards',
+					},
 				],
 				default: 'reward',
 			},

@@ -1,4 +1,9 @@
-import type { INodeExecutionData, INodeType, INodeTypeDescription, IPollFunctions } from 'n8n-workflow';
+import type {
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+	IPollFunctions,
+} from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import type { LedgerEvent } from '../../engine/ledger';
 import { ledgerFor, ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
@@ -33,12 +38,20 @@ export class ReferralTrigger implements INodeType {
 		subtitle: '={{ $parameter["events"].join(", ") }}',
 		// n8n's node picker merges "Referral" and "Referral Trigger" into one entry and shows the trigger's
 		// description for both, so this one says what the pair does.
-		description: 'Run a referral program: enrol, record, qualify and review referrals with the actions; start workflows on its events (sign-ups, rewards, tiers)',
+		description:
+			'Run a referral program: enrol, record, qualify and review referrals with the actions; start workflows on its events (sign-ups, rewards, tiers)',
 		defaults: { name: 'Referral Trigger' },
 		polling: true,
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest' }],
+		credentials: [
+			{
+				name: 'referralLedgerApi',
+				displayName: 'Ledger Database',
+				required: false,
+				testedBy: 'referralLedgerConnectionTest',
+			},
+		],
 		properties: [
 			ledgerNotice,
 			{
@@ -84,19 +97,37 @@ export class ReferralTrigger implements INodeType {
 			throw new NodeOperationError(this.getNode(), 'Choose at least one event in "Events"');
 		}
 		const program = String(this.getNodeParameter('program', '') ?? '').trim() || undefined;
-		const maxEvents = Math.min(10_000, Math.max(1, Math.floor(Number(this.getNodeParameter('maxEvents', 100)) || 100)));
+		const maxEvents = Math.min(
+			10_000,
+			Math.max(1, Math.floor(Number(this.getNodeParameter('maxEvents', 100)) || 100)),
+		);
 		const ledger = await ledgerFor(this);
 		const toItems = (events: LedgerEvent[]) =>
 			this.helpers.returnJsonArray(
-				events.map((e) => ({ id: e.id, type: e.type, program: e.programId, createdAt: new Date(e.createdAt).toISOString(), ...e.payload })),
+				events.map((e) => ({
+					id: e.id,
+					type: e.type,
+					program: e.programId,
+					createdAt: new Date(e.createdAt).toISOString(),
+					...e.payload,
+				})),
 			);
 
 		if (this.getMode() === 'manual') {
 			// "Fetch Test Event": show the latest matching events without moving the cursor.
 			const top = await ledger.latestEventId();
-			const page = await ledger.readEvents({ afterId: Math.max(0, top - 10_000), types, programId: program, limit: 10_000 });
+			const page = await ledger.readEvents({
+				afterId: Math.max(0, top - 10_000),
+				types,
+				programId: program,
+				limit: 10_000,
+			});
 			const latest = page.events.slice(-Math.min(maxEvents, 5));
-			if (latest.length === 0) throw new NodeOperationError(this.getNode(), 'No matching event in the ledger yet; cause one (e.g. enrol a participant) and fetch again');
+			if (latest.length === 0)
+				throw new NodeOperationError(
+					this.getNode(),
+					'No matching event in the ledger yet; cause one (e.g. enrol a participant) and fetch again',
+				);
 			return [toItems(latest)];
 		}
 
@@ -106,7 +137,12 @@ export class ReferralTrigger implements INodeType {
 			state.lastEventId = await ledger.latestEventId();
 			return null;
 		}
-		const { events, cursor } = await ledger.readEvents({ afterId: state.lastEventId, types, programId: program, limit: maxEvents });
+		const { events, cursor } = await ledger.readEvents({
+			afterId: state.lastEventId,
+			types,
+			programId: program,
+			limit: maxEvents,
+		});
 		// The ledger's cursor never passes an event still to commit, so nothing is skipped, and n8n
 		// saves the static data with the execution, so after a restart the next poll resumes here.
 		state.lastEventId = cursor;

@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { referralLedgerConnectionTest } from '../shared/ledger';
 import { show, webhookSecretTest } from './actions/common';
@@ -27,16 +32,35 @@ export class ShopWebhook implements INodeType {
 		icon: { light: 'file:shopWebhook.svg', dark: 'file:shopWebhook.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] === "botCheck" ? "bot check" : $parameter["operation"] + ": " + $parameter["source"] }}',
-		description: 'Verify signed webhooks (Stripe, Shopify, WooCommerce, Paddle, X-Referral-Signature) and read order events as conversions and refunds',
+		subtitle:
+			'={{ $parameter["operation"] === "botCheck" ? "bot check" : $parameter["operation"] + ": " + $parameter["source"] }}',
+		description:
+			'Verify signed webhooks (Stripe, Shopify, WooCommerce, Paddle, X-Referral-Signature) and read order events as conversions and refunds',
 		defaults: { name: 'Shop Webhook' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: `={{(${outputsFor})($parameter)}}`,
 		credentials: [
-			{ name: 'referralWebhookSecretApi', displayName: 'Webhook Signing Secret', required: true, testedBy: 'webhookSecretTest', displayOptions: show(['verify', 'sign']) },
-			{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest', displayOptions: show(['verify']) },
-			{ name: 'referralBotCheckApi', displayName: 'Bot Check Account', required: true, displayOptions: show(['botCheck']) },
+			{
+				name: 'referralWebhookSecretApi',
+				displayName: 'Webhook Signing Secret',
+				required: true,
+				testedBy: 'webhookSecretTest',
+				displayOptions: show(['verify', 'sign']),
+			},
+			{
+				name: 'referralLedgerApi',
+				displayName: 'Ledger Database',
+				required: false,
+				testedBy: 'referralLedgerConnectionTest',
+				displayOptions: show(['verify']),
+			},
+			{
+				name: 'referralBotCheckApi',
+				displayName: 'Bot Check Account',
+				required: true,
+				displayOptions: show(['botCheck']),
+			},
 		],
 		properties: [
 			{
@@ -49,25 +73,29 @@ export class ShopWebhook implements INodeType {
 						name: 'Verify Signature',
 						value: 'verify',
 						action: 'Verify a webhook signature',
-						description: 'Check the signature over the raw body, its time and that it was not used before; outputs Verified and Rejected',
+						description:
+							'Check the signature over the raw body, its time and that it was not used before; outputs Verified and Rejected',
 					},
 					{
 						name: 'Normalize Order Event',
 						value: 'normalize',
 						action: 'Read an order event as a conversion or refund',
-						description: 'Turn a provider\'s order or refund event into our conversion and refund fields; outputs Conversion, Refund and Ignored',
+						description:
+							"Turn a provider's order or refund event into our conversion and refund fields; outputs Conversion, Refund and Ignored",
 					},
 					{
 						name: 'Verify Bot Check',
 						value: 'botCheck',
 						action: 'Verify a bot check token',
-						description: 'Ask Cloudflare Turnstile or hCaptcha (siteverify) whether a public form\'s token is good; outputs Verified and Rejected',
+						description:
+							"Ask Cloudflare Turnstile or hCaptcha (siteverify) whether a public form's token is good; outputs Verified and Rejected",
 					},
 					{
 						name: 'Sign',
 						value: 'sign',
 						action: 'Sign a body as a webhook sender',
-						description: 'Add the signature header a sender would, for an HTTP Request node (your shop back-end, or a test)',
+						description:
+							'Add the signature header a sender would, for an HTTP Request node (your shop back-end, or a test)',
 					},
 				],
 				default: 'verify',

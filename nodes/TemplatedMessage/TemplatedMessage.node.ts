@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { linkSecretTest } from '../shared/linkSecret';
@@ -16,8 +21,12 @@ import * as smsSendOwed from './actions/sms/sendOwed.operation';
 import { reasonDescription } from './actions/subscription';
 import { referralSmtpConnectionTest } from './transport';
 
-const emailSender = (provider: string) => ({ show: { resource: ['email'], operation: ['send', 'sendOwed'], emailProvider: [provider] } });
-const smsSender = (provider: string) => ({ show: { resource: ['sms'], operation: ['send', 'sendOwed'], smsProvider: [provider] } });
+const emailSender = (provider: string) => ({
+	show: { resource: ['email'], operation: ['send', 'sendOwed'], emailProvider: [provider] },
+});
+const smsSender = (provider: string) => ({
+	show: { resource: ['sms'], operation: ['send', 'sendOwed'], smsProvider: [provider] },
+});
 
 export class TemplatedMessage implements INodeType {
 	description: INodeTypeDescription = {
@@ -27,24 +36,94 @@ export class TemplatedMessage implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
-		description: 'Render and send templated email and SMS once per recipient, with suppression list, quiet hours and retries',
+		description:
+			'Render and send templated email and SMS once per recipient, with suppression list, quiet hours and retries',
 		defaults: { name: 'Templated Message' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputs: [
+			NodeConnectionTypes.Main,
+			NodeConnectionTypes.Main,
+			NodeConnectionTypes.Main,
+			NodeConnectionTypes.Main,
+		],
 		outputNames: OUTPUT_NAMES,
 		credentials: [
-			{ name: 'referralLedgerApi', displayName: 'Ledger Database', required: false, testedBy: 'referralLedgerConnectionTest', displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } } },
-			{ name: 'referralSmtpApi', displayName: 'SMTP Server', required: true, testedBy: 'referralSmtpConnectionTest', displayOptions: emailSender('smtp') },
-			{ name: 'referralSendGridApi', displayName: 'SendGrid Account', required: true, displayOptions: emailSender('sendgrid') },
-			{ name: 'referralMailgunApi', displayName: 'Mailgun Account', required: true, displayOptions: emailSender('mailgun') },
-			{ name: 'referralPostmarkApi', displayName: 'Postmark Account', required: true, displayOptions: emailSender('postmark') },
-			{ name: 'referralResendApi', displayName: 'Resend Account', required: true, displayOptions: emailSender('resend') },
-			{ name: 'referralTwilioApi', displayName: 'Twilio Account', required: true, displayOptions: smsSender('twilio') },
-			{ name: 'referralVonageApi', displayName: 'Vonage Account', required: true, displayOptions: smsSender('vonage') },
-			{ name: 'referralPlivoApi', displayName: 'Plivo Account', required: true, displayOptions: smsSender('plivo') },
-			{ name: 'referralTelnyxApi', displayName: 'Telnyx Account', required: true, displayOptions: smsSender('telnyx') },
-			{ name: 'referralLinkSecretApi', displayName: 'Link Signing Secret', required: true, testedBy: 'linkSecretTest', displayOptions: { show: { resource: ['email'], operation: ['send', 'unsubscribe', 'sendOwed'], signedLink: ['signed'] } } },
+			{
+				name: 'referralLedgerApi',
+				displayName: 'Ledger Database',
+				required: false,
+				testedBy: 'referralLedgerConnectionTest',
+				displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } },
+			},
+			{
+				name: 'referralSmtpApi',
+				displayName: 'SMTP Server',
+				required: true,
+				testedBy: 'referralSmtpConnectionTest',
+				displayOptions: emailSender('smtp'),
+			},
+			{
+				name: 'referralSendGridApi',
+				displayName: 'SendGrid Account',
+				required: true,
+				displayOptions: emailSender('sendgrid'),
+			},
+			{
+				name: 'referralMailgunApi',
+				displayName: 'Mailgun Account',
+				required: true,
+				displayOptions: emailSender('mailgun'),
+			},
+			{
+				name: 'referralPostmarkApi',
+				displayName: 'Postmark Account',
+				required: true,
+				displayOptions: emailSender('postmark'),
+			},
+			{
+				name: 'referralResendApi',
+				displayName: 'Resend Account',
+				required: true,
+				displayOptions: emailSender('resend'),
+			},
+			{
+				name: 'referralTwilioApi',
+				displayName: 'Twilio Account',
+				required: true,
+				displayOptions: smsSender('twilio'),
+			},
+			{
+				name: 'referralVonageApi',
+				displayName: 'Vonage Account',
+				required: true,
+				displayOptions: smsSender('vonage'),
+			},
+			{
+				name: 'referralPlivoApi',
+				displayName: 'Plivo Account',
+				required: true,
+				displayOptions: smsSender('plivo'),
+			},
+			{
+				name: 'referralTelnyxApi',
+				displayName: 'Telnyx Account',
+				required: true,
+				displayOptions: smsSender('telnyx'),
+			},
+			{
+				name: 'referralLinkSecretApi',
+				displayName: 'Link Signing Secret',
+				required: true,
+				testedBy: 'linkSecretTest',
+				displayOptions: {
+					show: {
+						resource: ['email'],
+						operation: ['send', 'unsubscribe', 'sendOwed'],
+						signedLink: ['signed'],
+					},
+				},
+			},
 		],
 		properties: [
 			{
@@ -60,7 +139,10 @@ export class TemplatedMessage implements INodeType {
 			},
 			email.operationProperty,
 			sms.operationProperty,
-			{ ...ledgerNotice, displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } } },
+			{
+				...ledgerNotice,
+				displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } },
+			},
 			{
 				displayName: 'Render, Unsubscribe and Resubscribe put every item on the first output',
 				name: 'outputNotice',
@@ -81,7 +163,9 @@ export class TemplatedMessage implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { referralLedgerConnectionTest, referralSmtpConnectionTest, linkSecretTest } };
+	methods = {
+		credentialTest: { referralLedgerConnectionTest, referralSmtpConnectionTest, linkSecretTest },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

@@ -63,7 +63,8 @@ export function n8nTransport(ctx: IExecuteFunctions, credentialType: string): Ht
 		let body: IDataObject | undefined;
 		if (request.form !== undefined) {
 			body = {};
-			for (const [name, value] of Object.entries(request.form)) if (!ENGINE_AUTH_FORM_FIELDS.has(name)) body[name] = value;
+			for (const [name, value] of Object.entries(request.form))
+				if (!ENGINE_AUTH_FORM_FIELDS.has(name)) body[name] = value;
 			headers['Content-Type'] = 'application/x-www-form-urlencoded';
 		} else if (request.body !== undefined) {
 			body = request.body as IDataObject;
@@ -78,15 +79,26 @@ export function n8nTransport(ctx: IExecuteFunctions, credentialType: string): Ht
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
 		};
-		const response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, credentialType, options)) as IN8nHttpFullResponse;
-		return { status: response.statusCode, headers: plainHeaders(response.headers), body: response.body };
+		const response = (await ctx.helpers.httpRequestWithAuthentication.call(
+			ctx,
+			credentialType,
+			options,
+		)) as IN8nHttpFullResponse;
+		return {
+			status: response.statusCode,
+			headers: plainHeaders(response.headers),
+			body: response.body,
+		};
 	};
 }
 
 function plainHeaders(headers: unknown): Record<string, string | string[] | undefined> {
 	if (headers === null || typeof headers !== 'object') return {};
 	// Axios hands back an AxiosHeaders instance; its toJSON gives the plain name → value map.
-	const plain = typeof (headers as { toJSON?: unknown }).toJSON === 'function' ? (headers as { toJSON(): unknown }).toJSON() : headers;
+	const plain =
+		typeof (headers as { toJSON?: unknown }).toJSON === 'function'
+			? (headers as { toJSON(): unknown }).toJSON()
+			: headers;
 	return plain as Record<string, string | string[] | undefined>;
 }
 
@@ -96,7 +108,10 @@ function text(data: ICredentialDataDecryptedObject, name: string): string | unde
 }
 
 /** The credential's non-secret settings; the key or token stays with n8n. */
-async function credentialSettings(ctx: IExecuteFunctions, credentialType: string): Promise<ICredentialDataDecryptedObject> {
+async function credentialSettings(
+	ctx: IExecuteFunctions,
+	credentialType: string,
+): Promise<ICredentialDataDecryptedObject> {
 	return await ctx.getCredentials(credentialType);
 }
 
@@ -119,14 +134,27 @@ function credentialId(ctx: IExecuteFunctions, credentialType: string): string {
 	return ctx.getNode().credentials?.[credentialType]?.id ?? credentialType;
 }
 
-function checkProvider<P extends string>(provider: unknown, known: Record<P, string>, channel: string): P {
+function checkProvider<P extends string>(
+	provider: unknown,
+	known: Record<P, string>,
+	channel: string,
+): P {
 	if (typeof provider !== 'string' || !Object.hasOwn(known, provider)) {
-		throw new EngineError('unknown_provider', `Unknown ${channel} provider "${String(provider)}"; choose one of ${Object.keys(known).join(', ')}.`, { field: 'provider' });
+		throw new EngineError(
+			'unknown_provider',
+			`Unknown ${channel} provider "${String(provider)}"; choose one of ${Object.keys(known).join(', ')}.`,
+			{ field: 'provider' },
+		);
 	}
 	return provider as P;
 }
 
-export async function openEmailSender(ctx: IExecuteFunctions, chosen: unknown, timeoutMs: number, parallel = 1): Promise<OpenedSender<EmailSender>> {
+export async function openEmailSender(
+	ctx: IExecuteFunctions,
+	chosen: unknown,
+	timeoutMs: number,
+	parallel = 1,
+): Promise<OpenedSender<EmailSender>> {
 	const provider = checkProvider(chosen, EMAIL_PROVIDER_CREDENTIALS, 'email');
 	const credentialType = EMAIL_PROVIDER_CREDENTIALS[provider];
 	const data = await credentialSettings(ctx, credentialType);
@@ -134,7 +162,16 @@ export async function openEmailSender(ctx: IExecuteFunctions, chosen: unknown, t
 	if (provider === 'smtp') {
 		// SMTP is not HTTP: nodemailer needs the password itself. Pooled connections, one per parallel send (at most 4).
 		const maxConnections = Math.min(4, Math.max(1, parallel));
-		return { sender: createEmailSender({ provider, credentials: smtpCredentials(data), timeoutMs, pool: true, maxConnections }), limiterKey };
+		return {
+			sender: createEmailSender({
+				provider,
+				credentials: smtpCredentials(data),
+				timeoutMs,
+				pool: true,
+				maxConnections,
+			}),
+			limiterKey,
+		};
 	}
 	const transport = n8nTransport(ctx, credentialType);
 	const common = { transport, timeoutMs, baseUrl: text(data, 'baseUrl') };
@@ -144,10 +181,18 @@ export async function openEmailSender(ctx: IExecuteFunctions, chosen: unknown, t
 			config = { provider, ...common, credentials: { apiKey: SIGNED_BY_N8N } };
 			break;
 		case 'mailgun':
-			config = { provider, ...common, credentials: { apiKey: SIGNED_BY_N8N, domain: text(data, 'domain') ?? '' } };
+			config = {
+				provider,
+				...common,
+				credentials: { apiKey: SIGNED_BY_N8N, domain: text(data, 'domain') ?? '' },
+			};
 			break;
 		case 'postmark':
-			config = { provider, ...common, credentials: { serverToken: SIGNED_BY_N8N, messageStream: text(data, 'messageStream') } };
+			config = {
+				provider,
+				...common,
+				credentials: { serverToken: SIGNED_BY_N8N, messageStream: text(data, 'messageStream') },
+			};
 			break;
 		case 'resend':
 			config = { provider, ...common, credentials: { apiKey: SIGNED_BY_N8N } };
@@ -156,12 +201,20 @@ export async function openEmailSender(ctx: IExecuteFunctions, chosen: unknown, t
 	return { sender: createEmailSender(config), limiterKey };
 }
 
-export async function openSmsSender(ctx: IExecuteFunctions, chosen: unknown, timeoutMs: number): Promise<OpenedSender<SmsSender>> {
+export async function openSmsSender(
+	ctx: IExecuteFunctions,
+	chosen: unknown,
+	timeoutMs: number,
+): Promise<OpenedSender<SmsSender>> {
 	const provider = checkProvider(chosen, SMS_PROVIDER_CREDENTIALS, 'SMS');
 	const credentialType = SMS_PROVIDER_CREDENTIALS[provider];
 	const data = await credentialSettings(ctx, credentialType);
 	const limiterKey = `${credentialType}:${credentialId(ctx, credentialType)}`;
-	const common = { transport: n8nTransport(ctx, credentialType), timeoutMs, baseUrl: text(data, 'baseUrl') };
+	const common = {
+		transport: n8nTransport(ctx, credentialType),
+		timeoutMs,
+		baseUrl: text(data, 'baseUrl'),
+	};
 	let config: SmsProviderConfig;
 	switch (provider) {
 		case 'twilio':
@@ -177,7 +230,11 @@ export async function openSmsSender(ctx: IExecuteFunctions, chosen: unknown, tim
 			};
 			break;
 		case 'vonage':
-			config = { provider, ...common, credentials: { apiKey: SIGNED_BY_N8N, apiSecret: SIGNED_BY_N8N } };
+			config = {
+				provider,
+				...common,
+				credentials: { apiKey: SIGNED_BY_N8N, apiSecret: SIGNED_BY_N8N },
+			};
 			break;
 		case 'plivo':
 			config = {
@@ -195,7 +252,11 @@ export async function openSmsSender(ctx: IExecuteFunctions, chosen: unknown, tim
 			config = {
 				provider,
 				...common,
-				credentials: { apiKey: SIGNED_BY_N8N, messagingProfileId: text(data, 'messagingProfileId'), webhookUrl: text(data, 'webhookUrl') },
+				credentials: {
+					apiKey: SIGNED_BY_N8N,
+					messagingProfileId: text(data, 'messagingProfileId'),
+					webhookUrl: text(data, 'webhookUrl'),
+				},
 			};
 			break;
 	}
@@ -208,23 +269,36 @@ export function smtpCredentials(data: ICredentialDataDecryptedObject | undefined
 		host: typeof value.host === 'string' ? value.host : '',
 		port: Number(value.port ?? 587),
 		secure: value.secure === true,
-		starttls: value.starttls === 'required' || value.starttls === 'whenOffered' ? value.starttls : 'requiredOn587',
+		starttls:
+			value.starttls === 'required' || value.starttls === 'whenOffered'
+				? value.starttls
+				: 'requiredOn587',
 		requireTLS: value.requireTLS === true,
 		user: typeof value.user === 'string' && value.user !== '' ? value.user : undefined,
 		password: typeof value.password === 'string' ? value.password : undefined,
 		allowUnauthorizedCerts: value.ignoreSslIssues === true,
-		clientHostname: typeof value.clientHostname === 'string' && value.clientHostname !== '' ? value.clientHostname : undefined,
+		clientHostname:
+			typeof value.clientHostname === 'string' && value.clientHostname !== ''
+				? value.clientHostname
+				: undefined,
 	};
 }
 
 /** The SMTP credential's Test button: connects, says hello and logs in, sends nothing. */
-export async function referralSmtpConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-	const result = await verifySmtpConnection(smtpCredentials(credential.data), { timeoutMs: 10_000 });
+export async function referralSmtpConnectionTest(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	const result = await verifySmtpConnection(smtpCredentials(credential.data), {
+		timeoutMs: 10_000,
+	});
 	return { status: result.ok ? 'OK' : 'Error', message: result.message };
 }
 
 /** Closes a pooled SMTP connection; a sender that never opened has nothing to close. */
-export async function closeSender(opened: Promise<OpenedSender<{ close?(): Promise<void> | void }>> | undefined): Promise<void> {
+export async function closeSender(
+	opened: Promise<OpenedSender<{ close?(): Promise<void> | void }>> | undefined,
+): Promise<void> {
 	if (opened === undefined) return;
 	let sender: { close?(): Promise<void> | void } | undefined;
 	try {

@@ -1,4 +1,10 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData, NodeExecutionHint } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	IPairedItemData,
+	NodeExecutionHint,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { isEngineError } from '../../engine/shared/errors';
 import { type FieldLabels, toJson, toNodeError } from './runner';
@@ -31,7 +37,10 @@ export async function runAggregate(
 	try {
 		const result = await compute(items);
 		if (result.hints && result.hints.length > 0) ctx.addExecutionHints(...result.hints);
-		return result.items.map(({ json, from }) => ({ json: toJson(json), pairedItem: pairedWith(from ?? allPositions(items.length)) }));
+		return result.items.map(({ json, from }) => ({
+			json: toJson(json),
+			pairedItem: pairedWith(from ?? allPositions(items.length)),
+		}));
 	} catch (error) {
 		const itemIndex = namedItem(error, items.length);
 		const nodeError = toAggregateError(ctx, error, itemIndex, fieldLabels);
@@ -45,7 +54,12 @@ export async function runAggregate(
 			}
 			if (itemIndex !== undefined) json.item = itemIndex;
 		}
-		return [{ json: { error: json }, pairedItem: pairedWith(itemIndex === undefined ? allPositions(items.length) : [itemIndex]) }];
+		return [
+			{
+				json: { error: json },
+				pairedItem: pairedWith(itemIndex === undefined ? allPositions(items.length) : [itemIndex]),
+			},
+		];
 	}
 }
 
@@ -60,15 +74,22 @@ export function toAggregateError(
 	if (error instanceof NodeOperationError) return error;
 	if (isEngineError(error)) {
 		const label = error.field ? (fieldLabels[error.field] ?? error.field) : undefined;
-		return new NodeOperationError(ctx.getNode(), error.message, { description: label ? `Check "${label}".` : undefined });
+		return new NodeOperationError(ctx.getNode(), error.message, {
+			description: label ? `Check "${label}".` : undefined,
+		});
 	}
-	return new NodeOperationError(ctx.getNode(), error instanceof Error ? error.message : String(error));
+	return new NodeOperationError(
+		ctx.getNode(),
+		error instanceof Error ? error.message : String(error),
+	);
 }
 
 function namedItem(error: unknown, count: number): number | undefined {
 	if (!isEngineError(error)) return undefined;
 	const index = error.details?.index;
-	return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < count ? index : undefined;
+	return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < count
+		? index
+		: undefined;
 }
 
 function allPositions(count: number): number[] {

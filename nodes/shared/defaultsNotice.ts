@@ -14,7 +14,10 @@ function shown(value: unknown): string | undefined {
  * a notice naming the defaults ("Email Field: email · Name Field: name …"), shown under the same
  * conditions as the collection. Options with no default worth naming (empty text, lists) are left out.
  */
-export function withDefaultsNotices(properties: INodeProperties[], names: readonly string[]): INodeProperties[] {
+export function withDefaultsNotices(
+	properties: INodeProperties[],
+	names: readonly string[],
+): INodeProperties[] {
 	return properties.flatMap((property) => {
 		if (property.type !== 'collection' || !names.includes(property.name)) return [property];
 		const parts = ((property.options ?? []) as INodeProperties[]).flatMap((option) => {

@@ -18,7 +18,11 @@ export interface RequiredFieldLabels {
 }
 
 /** The value of the named input field; an error naming the parameter to fix when it is absent or empty. */
-export function requiredField(json: IDataObject, name: string, labels: RequiredFieldLabels): NonNullable<unknown> {
+export function requiredField(
+	json: IDataObject,
+	name: string,
+	labels: RequiredFieldLabels,
+): NonNullable<unknown> {
 	const value = readField(json, name);
 	if (value === undefined || value === null || value === '') {
 		throw new EngineError('required', `${name} is required`, {
@@ -29,10 +33,13 @@ export function requiredField(json: IDataObject, name: string, labels: RequiredF
 	return value;
 }
 
-export type ParticipantQuery = { email: string } | { externalId: string } | { participantId: string | number };
+export type ParticipantQuery =
+	{ email: string } | { externalId: string } | { participantId: string | number };
 
 /** How a participant is found: by email, external ID or ledger ID, read from an input field. */
-export function participantLookupProperties(displayOptions?: INodeProperties['displayOptions']): INodeProperties[] {
+export function participantLookupProperties(
+	displayOptions?: INodeProperties['displayOptions'],
+): INodeProperties[] {
 	return [
 		{
 			displayName: 'Find Participant By',
@@ -59,12 +66,18 @@ export function participantLookupProperties(displayOptions?: INodeProperties['di
 }
 
 /** Reads Find Participant By and Lookup Field once; gives each item's participant query. */
-export function participantLookupReader(ctx: IExecuteFunctions): (json: IDataObject, itemIndex: number) => ParticipantQuery {
+export function participantLookupReader(
+	ctx: IExecuteFunctions,
+): (json: IDataObject, itemIndex: number) => ParticipantQuery {
 	const byFor = parameterReader<string>(ctx, 'findBy', 'email');
 	const fieldFor = parameterReader<string>(ctx, 'lookupField', 'email');
 	return (json, itemIndex) => {
 		const by = byFor(itemIndex);
-		const value = requiredField(json, fieldFor(itemIndex), { field: 'lookupField', parameter: 'Lookup Field', holding: `the participant's ${by === 'participantId' ? 'ID' : by}` });
+		const value = requiredField(json, fieldFor(itemIndex), {
+			field: 'lookupField',
+			parameter: 'Lookup Field',
+			holding: `the participant's ${by === 'participantId' ? 'ID' : by}`,
+		});
 		if (by === 'participantId') return { participantId: value as string | number };
 		return by === 'externalId' ? { externalId: String(value) } : { email: String(value) };
 	};
@@ -91,8 +104,16 @@ export function negativeBalanceProperty(description: string, refuse: string): IN
 		name: 'negativeBalancePolicy',
 		type: 'options',
 		options: [
-			{ name: 'Allow Negative Balance', value: 'allow_negative', description: 'Take back all points; the participant owes the rest' },
-			{ name: 'Clamp at Zero', value: 'clamp_at_zero', description: 'Take back what is left; the rest is reported as shortfall' },
+			{
+				name: 'Allow Negative Balance',
+				value: 'allow_negative',
+				description: 'Take back all points; the participant owes the rest',
+			},
+			{
+				name: 'Clamp at Zero',
+				value: 'clamp_at_zero',
+				description: 'Take back what is left; the rest is reported as shortfall',
+			},
 			{ name: 'Refuse', value: 'refuse', description: refuse },
 		],
 		default: 'allow_negative',

@@ -9,10 +9,15 @@ import type {
 	IPollFunctions,
 } from 'n8n-workflow';
 import { n8nDataFolder } from '../../engine/shared/environment';
-import { defaultSqlitePath, type LedgerConfig, type LedgerStore, openLedger, testConnection } from '../../engine/ledger';
+import {
+	defaultSqlitePath,
+	type LedgerConfig,
+	type LedgerStore,
+	openLedger,
+	testConnection,
+} from '../../engine/ledger';
 
 export const LEDGER_CREDENTIAL = 'referralLedgerApi';
-
 
 export const ledgerNotice: INodeProperties = {
 	displayName:
@@ -23,15 +28,31 @@ export const ledgerNotice: INodeProperties = {
 };
 
 /** Turns the credential's form into the engine's ledger configuration. */
-export function ledgerConfigFromCredential(data: ICredentialDataDecryptedObject | undefined): LedgerConfig {
+export function ledgerConfigFromCredential(
+	data: ICredentialDataDecryptedObject | undefined,
+): LedgerConfig {
 	if (!data || (data.backend ?? 'sqlite') === 'sqlite') {
-		const file = typeof data?.path === 'string' && data.path.trim() !== '' ? data.path.trim() : defaultSqlitePath(n8nDataFolder());
+		const file =
+			typeof data?.path === 'string' && data.path.trim() !== ''
+				? data.path.trim()
+				: defaultSqlitePath(n8nDataFolder());
 		return { backend: 'sqlite', path: file };
 	}
-	const ssl = data.ssl === 'require' ? true : data.ssl === 'allowUnauthorized' ? { rejectUnauthorized: false } : false;
-	const schema = typeof data.schema === 'string' && data.schema.trim() !== '' ? data.schema.trim() : undefined;
+	const ssl =
+		data.ssl === 'require'
+			? true
+			: data.ssl === 'allowUnauthorized'
+				? { rejectUnauthorized: false }
+				: false;
+	const schema =
+		typeof data.schema === 'string' && data.schema.trim() !== '' ? data.schema.trim() : undefined;
 	if (data.connection === 'url') {
-		return { backend: 'postgres', connectionString: String(data.connectionStringSecret ?? ''), ssl, schema };
+		return {
+			backend: 'postgres',
+			connectionString: String(data.connectionStringSecret ?? ''),
+			ssl,
+			schema,
+		};
 	}
 	return {
 		backend: 'postgres',
@@ -46,7 +67,9 @@ export function ledgerConfigFromCredential(data: ICredentialDataDecryptedObject 
 }
 
 /** The ledger for this node: its credential if one is selected, else the default SQLite file. */
-export async function ledgerFor(ctx: IExecuteFunctions | IPollFunctions | ILoadOptionsFunctions): Promise<LedgerStore> {
+export async function ledgerFor(
+	ctx: IExecuteFunctions | IPollFunctions | ILoadOptionsFunctions,
+): Promise<LedgerStore> {
 	const selected = ctx.getNode().credentials?.[LEDGER_CREDENTIAL];
 	const data = selected ? await ctx.getCredentials(LEDGER_CREDENTIAL) : undefined;
 	return await openLedger(ledgerConfigFromCredential(data));

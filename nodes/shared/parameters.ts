@@ -5,7 +5,11 @@ import type { IExecuteFunctions, INodeParameters, NodeParameterValueType } from 
  * An expression costs about 0.3 ms per item in n8n 2.x, so reading a fixed value per item for
  * 50,000 items is pure waste; an expression, though, may differ between items and must be honoured.
  */
-export function parameterReader<T>(ctx: IExecuteFunctions, name: string, fallback?: T): (itemIndex: number) => T {
+export function parameterReader<T>(
+	ctx: IExecuteFunctions,
+	name: string,
+	fallback?: T,
+): (itemIndex: number) => T {
 	const raw = rawParameter(ctx.getNode().parameters, name);
 	if (!containsExpression(raw)) {
 		let cached: { value: T } | undefined;
@@ -29,7 +33,8 @@ function rawParameter(parameters: INodeParameters, path: string): unknown {
 function containsExpression(value: unknown): boolean {
 	if (typeof value === 'string') return value.startsWith('=');
 	if (Array.isArray(value)) return value.some(containsExpression);
-	if (value !== null && typeof value === 'object') return Object.values(value as Record<string, NodeParameterValueType>).some(containsExpression);
+	if (value !== null && typeof value === 'object')
+		return Object.values(value as Record<string, NodeParameterValueType>).some(containsExpression);
 	return false;
 }
 
@@ -49,7 +54,10 @@ const pathCache = new Map<string, string[]>();
 function splitPath(path: string): string[] {
 	let parts = pathCache.get(path);
 	if (!parts) {
-		parts = path.replace(/\[(\d+)\]/g, '.$1').split('.').filter((p) => p !== '');
+		parts = path
+			.replace(/\[(\d+)\]/g, '.$1')
+			.split('.')
+			.filter((p) => p !== '');
 		if (pathCache.size > 1000) pathCache.clear();
 		pathCache.set(path, parts);
 	}

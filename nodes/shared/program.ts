@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, ILoadOptionsFunctions, INodeListSearchResult, INodeProperties } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	ILoadOptionsFunctions,
+	INodeListSearchResult,
+	INodeProperties,
+} from 'n8n-workflow';
 import type { LedgerStore } from '../../engine/ledger';
 import { EngineError } from '../../engine/shared/errors';
 import { isRecord } from '../../engine/shared/guards';
@@ -12,7 +17,10 @@ import { parameterReader } from './parameters';
  * they were plain text hold a string, and a string still reads as the key.
  */
 
-export function programProperty(description: string, displayOptions?: INodeProperties['displayOptions']): INodeProperties {
+export function programProperty(
+	description: string,
+	displayOptions?: INodeProperties['displayOptions'],
+): INodeProperties {
 	return {
 		displayName: 'Program',
 		name: 'program',
@@ -21,7 +29,12 @@ export function programProperty(description: string, displayOptions?: INodePrope
 		required: true,
 		description,
 		modes: [
-			{ displayName: 'From List', name: 'list', type: 'list', typeOptions: { searchListMethod: 'searchPrograms', searchable: true } },
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				typeOptions: { searchListMethod: 'searchPrograms', searchable: true },
+			},
 			{ displayName: 'By Key', name: 'id', type: 'string', placeholder: 'e.g. default' },
 		],
 		...(displayOptions ? { displayOptions } : {}),
@@ -29,13 +42,20 @@ export function programProperty(description: string, displayOptions?: INodePrope
 }
 
 /** A Coupon Pool parameter: pick one of the program's pools or type a name (a new pool is made by loading codes into it). */
-export function couponPoolProperty(base: Omit<INodeProperties, 'type' | 'default' | 'modes'>): INodeProperties {
+export function couponPoolProperty(
+	base: Omit<INodeProperties, 'type' | 'default' | 'modes'>,
+): INodeProperties {
 	return {
 		...base,
 		type: 'resourceLocator',
 		default: { mode: 'id', value: '' },
 		modes: [
-			{ displayName: 'From List', name: 'list', type: 'list', typeOptions: { searchListMethod: 'searchCouponPools', searchable: true } },
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				typeOptions: { searchListMethod: 'searchCouponPools', searchable: true },
+			},
 			{ displayName: 'By Name', name: 'id', type: 'string', placeholder: 'e.g. spring-20-eur' },
 		],
 	};
@@ -52,13 +72,18 @@ export function programKeyReader(ctx: IExecuteFunctions): (itemIndex: number) =>
 	const programFor = parameterReader<unknown>(ctx, 'program', 'default');
 	return (itemIndex) => {
 		const key = locatorText(programFor(itemIndex));
-		if (key === '') throw new EngineError('required', 'The program key is empty; enter one such as "default"', { field: 'program' });
+		if (key === '')
+			throw new EngineError('required', 'The program key is empty; enter one such as "default"', {
+				field: 'program',
+			});
 		return key;
 	};
 }
 
 /** Something made once per program and execution (a service, the program's existence); a failed one is tried again. */
-export function perProgram<T>(make: (programId: string) => Promise<T>): (programId: string) => Promise<T> {
+export function perProgram<T>(
+	make: (programId: string) => Promise<T>,
+): (programId: string) => Promise<T> {
 	const made = new Map<string, Promise<T>>();
 	return (programId) => {
 		let value = made.get(programId);
@@ -72,7 +97,10 @@ export function perProgram<T>(make: (programId: string) => Promise<T>): (program
 }
 
 /** Reads the program key once per execution and makes sure the program exists (created on first use). */
-export function programReader(ctx: IExecuteFunctions, ledger: LedgerStore): (itemIndex: number) => Promise<string> {
+export function programReader(
+	ctx: IExecuteFunctions,
+	ledger: LedgerStore,
+): (itemIndex: number) => Promise<string> {
 	const keyFor = programKeyReader(ctx);
 	const ensure = perProgram((id) => ledger.ensureProgram({ id }));
 	return async (itemIndex) => {
@@ -83,16 +111,37 @@ export function programReader(ctx: IExecuteFunctions, ledger: LedgerStore): (ite
 }
 
 /** List search for Program: the ledger's programs whose key or name contains the filter. */
-export async function searchPrograms(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
+export async function searchPrograms(
+	this: ILoadOptionsFunctions,
+	filter?: string,
+): Promise<INodeListSearchResult> {
 	const ledger = await ledgerFor(this);
 	const programs = await ledger.listPrograms({ search: filter });
-	return { results: programs.map((program) => ({ name: program.name && program.name !== program.id ? `${program.name} (${program.id})` : program.id, value: program.id })) };
+	return {
+		results: programs.map((program) => ({
+			name:
+				program.name && program.name !== program.id
+					? `${program.name} (${program.id})`
+					: program.id,
+			value: program.id,
+		})),
+	};
 }
 
 /** List search for Pool Name: the chosen program's coupon pools with the codes still available. */
-export async function searchCouponPools(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
-	const programId = locatorText(this.getCurrentNodeParameter('program', { extractValue: true }) ?? 'default') || 'default';
+export async function searchCouponPools(
+	this: ILoadOptionsFunctions,
+	filter?: string,
+): Promise<INodeListSearchResult> {
+	const programId =
+		locatorText(this.getCurrentNodeParameter('program', { extractValue: true }) ?? 'default') ||
+		'default';
 	const ledger = await ledgerFor(this);
 	const pools = await ledger.listCouponPools({ programId, search: filter });
-	return { results: pools.map((pool) => ({ name: `${pool.pool} (${pool.available} of ${pool.total} left)`, value: pool.pool })) };
+	return {
+		results: pools.map((pool) => ({
+			name: `${pool.pool} (${pool.available} of ${pool.total} left)`,
+			value: pool.pool,
+		})),
+	};
 }

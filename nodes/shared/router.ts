@@ -30,34 +30,59 @@ export interface RouterOptions {
 }
 
 /** The node's `execute`: reads resource and operation once and hands the execution to the operation's file. */
-export function routerFor(resources: ResourceMap, { defaultResource, outputs = 1, operationDecides = false }: RouterOptions = {}) {
+export function routerFor(
+	resources: ResourceMap,
+	{ defaultResource, outputs = 1, operationDecides = false }: RouterOptions = {},
+) {
 	return async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const operation = String(this.getNodeParameter('operation', 0));
-		let resource = String(defaultResource === undefined ? this.getNodeParameter('resource', 0) : this.getNodeParameter('resource', 0, defaultResource));
-		if (operationDecides && !(Object.hasOwn(resources, resource) && Object.hasOwn(resources[resource], operation))) {
-			resource = Object.keys(resources).find((name) => Object.hasOwn(resources[name], operation)) ?? resource;
+		let resource = String(
+			defaultResource === undefined
+				? this.getNodeParameter('resource', 0)
+				: this.getNodeParameter('resource', 0, defaultResource),
+		);
+		if (
+			operationDecides &&
+			!(Object.hasOwn(resources, resource) && Object.hasOwn(resources[resource], operation))
+		) {
+			resource =
+				Object.keys(resources).find((name) => Object.hasOwn(resources[name], operation)) ??
+				resource;
 		}
 		const operations = Object.hasOwn(resources, resource) ? resources[resource] : undefined;
 		if (!operations) {
-			throw new NodeOperationError(this.getNode(), `The resource "${resource}" is not known to this node`, {
-				description: `Choose one of: ${Object.keys(resources).join(', ')}`,
-			});
+			throw new NodeOperationError(
+				this.getNode(),
+				`The resource "${resource}" is not known to this node`,
+				{
+					description: `Choose one of: ${Object.keys(resources).join(', ')}`,
+				},
+			);
 		}
 		const handler = Object.hasOwn(operations, operation) ? operations[operation] : undefined;
 		if (!handler) {
-			throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known to this node`, {
-				description: `For ${resource}, choose one of: ${Object.keys(operations).join(', ')}`,
-			});
+			throw new NodeOperationError(
+				this.getNode(),
+				`The operation "${operation}" is not known to this node`,
+				{
+					description: `For ${resource}, choose one of: ${Object.keys(operations).join(', ')}`,
+				},
+			);
 		}
 		return spread(await handler.execute.call(this), outputs);
 	};
 }
 
-function spread(result: INodeExecutionData[] | INodeExecutionData[][], outputs: number): INodeExecutionData[][] {
+function spread(
+	result: INodeExecutionData[] | INodeExecutionData[][],
+	outputs: number,
+): INodeExecutionData[][] {
 	if (isPerOutput(result)) return result;
 	return [result, ...Array.from({ length: outputs - 1 }, () => [])];
 }
 
-function isPerOutput(result: INodeExecutionData[] | INodeExecutionData[][]): result is INodeExecutionData[][] {
+function isPerOutput(
+	result: INodeExecutionData[] | INodeExecutionData[][],
+): result is INodeExecutionData[][] {
 	return result.length > 0 && Array.isArray(result[0]);
 }

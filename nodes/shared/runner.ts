@@ -29,7 +29,8 @@ export async function runPerItem(
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			const result = await handle(items[itemIndex], itemIndex);
-			for (const json of Array.isArray(result) ? (result as readonly object[]) : [result]) output.push({ json: toJson(json), pairedItem: { item: itemIndex } });
+			for (const json of Array.isArray(result) ? (result as readonly object[]) : [result])
+				output.push({ json: toJson(json), pairedItem: { item: itemIndex } });
 		} catch (error) {
 			const nodeError = toNodeError(ctx, error, itemIndex, fieldLabels);
 			if (!continueOnFail) throw nodeError;
@@ -42,20 +43,33 @@ export async function runPerItem(
 	return output;
 }
 
-export function toNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number, fieldLabels: FieldLabels = {}): NodeOperationError {
+export function toNodeError(
+	ctx: IExecuteFunctions,
+	error: unknown,
+	itemIndex: number,
+	fieldLabels: FieldLabels = {},
+): NodeOperationError {
 	if (error instanceof NodeOperationError) return error;
 	if (isEngineError(error)) {
 		const label = error.field ? (fieldLabels[error.field] ?? error.field) : undefined;
 		return new NodeOperationError(ctx.getNode(), `${error.message} [item ${itemIndex}]`, {
 			itemIndex,
-			description: error.hint ? `${error.hint} (item ${itemIndex}).` : label ? `Check "${label}" for item ${itemIndex}.` : undefined,
+			description: error.hint
+				? `${error.hint} (item ${itemIndex}).`
+				: label
+					? `Check "${label}" for item ${itemIndex}.`
+					: undefined,
 		});
 	}
 	const message = error instanceof Error ? error.message : String(error);
 	return new NodeOperationError(ctx.getNode(), `${message} [item ${itemIndex}]`, { itemIndex });
 }
 
-function errorJson(error: unknown, nodeError: NodeOperationError, fieldLabels: FieldLabels): IDataObject {
+function errorJson(
+	error: unknown,
+	nodeError: NodeOperationError,
+	fieldLabels: FieldLabels,
+): IDataObject {
 	const json: IDataObject = { message: nodeError.message };
 	if (isEngineError(error)) {
 		json.code = error.code;
@@ -90,7 +104,9 @@ export async function runPerItemRouted(
 	const fieldLabels = options.fieldLabels ?? {};
 	const items = ctx.getInputData();
 	const continueOnFail = ctx.continueOnFail();
-	const settled: Array<{ result: RoutedResult } | { error: unknown } | undefined> = new Array(items.length);
+	const settled: Array<{ result: RoutedResult } | { error: unknown } | undefined> = new Array(
+		items.length,
+	);
 	let next = 0;
 	let stopped = false;
 	const worker = async () => {
@@ -112,7 +128,8 @@ export async function runPerItemRouted(
 		if (outcome === undefined) continue;
 		if ('result' in outcome) {
 			const { output, json } = outcome.result;
-			for (const one of Array.isArray(json) ? (json as readonly object[]) : [json]) outputs[output].push({ json: toJson(one), pairedItem: { item: itemIndex } });
+			for (const one of Array.isArray(json) ? (json as readonly object[]) : [json])
+				outputs[output].push({ json: toJson(one), pairedItem: { item: itemIndex } });
 			continue;
 		}
 		const nodeError = toNodeError(ctx, outcome.error, itemIndex, fieldLabels);

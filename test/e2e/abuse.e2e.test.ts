@@ -45,7 +45,24 @@ interface Attack {
 	then?: (answers: Array<{ status: number; json: Json }>) => Promise<void> | void;
 }
 
-const LEDGER_TABLES = ['participants', 'codes', 'code_redemptions', 'referrals', 'referral_history', 'conversions', 'rewards', 'reward_history', 'points_journal', 'points_balances', 'coupons', 'messages', 'suppressions', 'outbox', 'ledger_nonces', 'idempotency_keys'];
+const LEDGER_TABLES = [
+	'participants',
+	'codes',
+	'code_redemptions',
+	'referrals',
+	'referral_history',
+	'conversions',
+	'rewards',
+	'reward_history',
+	'points_journal',
+	'points_balances',
+	'coupons',
+	'messages',
+	'suppressions',
+	'outbox',
+	'ledger_nonces',
+	'idempotency_keys',
+];
 /** The X-Forwarded-For entry the proxy in front of n8n adds: the attacker's address. */
 const ATTACKER_IP = '203.0.113.66';
 
@@ -53,7 +70,12 @@ const ATTACKER_IP = '203.0.113.66';
 const curl = (pathname: string, body: unknown, headers: Record<string, string> = {}): Request => ({
 	method: 'POST',
 	path: pathname,
-	headers: { 'content-type': 'application/json', 'user-agent': 'curl/8.5.0', 'x-forwarded-for': ATTACKER_IP, ...headers },
+	headers: {
+		'content-type': 'application/json',
+		'user-agent': 'curl/8.5.0',
+		'x-forwarded-for': ATTACKER_IP,
+		...headers,
+	},
 	body: typeof body === 'string' ? body : JSON.stringify(body),
 });
 
@@ -67,7 +89,11 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 	const world: { ann?: Json; ada?: Json; bea?: Json } = {};
 
 	const send = async (request: Request) => {
-		const response = await fetch(`${server!.baseUrl}/webhook/${request.path}`, { method: request.method, headers: request.headers, body: request.body });
+		const response = await fetch(`${server!.baseUrl}/webhook/${request.path}`, {
+			method: request.method,
+			headers: request.headers,
+			body: request.body,
+		});
 		const text = await response.text();
 		let json: Json = text;
 		try {
@@ -79,14 +105,22 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 	};
 	/** A sign-up from a browser; the answer is the same for everyone (#14), so the participant and referral come from the ledger. */
 	const signUp = async (body: Json, ip = '198.51.100.10') => {
-		const answer = await send(curl('referral/signup', body, { 'x-forwarded-for': ip, 'user-agent': 'Mozilla/5.0 Firefox/128.0' }));
+		const answer = await send(
+			curl('referral/signup', body, {
+				'x-forwarded-for': ip,
+				'user-agent': 'Mozilla/5.0 Firefox/128.0',
+			}),
+		);
 		expect(answer.status).toBe(202);
 		expect(answer.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
 		return await enrolledIn(ledgerFile, body.email);
 	};
 	/** The welcome text the ledger owes or owed the participant with this email. */
 	const welcomeText = (email: string) =>
-		ledgerRow(`SELECT m.status, m.error FROM messages m JOIN participants p ON p.id = m.participant_id WHERE p.email = ? AND m.channel = 'sms' AND m.topic = 'welcome'`, email);
+		ledgerRow(
+			`SELECT m.status, m.error FROM messages m JOIN participants p ON p.id = m.participant_id WHERE p.email = ? AND m.channel = 'sms' AND m.topic = 'welcome'`,
+			email,
+		);
 	/** Waits until the welcome text of this email is no longer owed or being sent (Send Owed Messages runs after the answer). */
 	const settledText = async (email: string) => {
 		for (let waited = 0; waited < 15_000; waited += 200) {
@@ -99,7 +133,12 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 	const counts = (): Record<string, number> => {
 		const db = new DatabaseSync(ledgerFile, { readOnly: true });
 		try {
-			return Object.fromEntries(LEDGER_TABLES.map((table) => [table, Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n)]));
+			return Object.fromEntries(
+				LEDGER_TABLES.map((table) => [
+					table,
+					Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n),
+				]),
+			);
 		} finally {
 			db.close();
 		}
@@ -112,12 +151,13 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 			db.close();
 		}
 	};
-	const texts = () => twilio.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/Messages.json'));
+	const texts = () =>
+		twilio.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/Messages.json'));
 	/** Lets a workflow that (wrongly) answered early finish writing or sending before anything is compared. */
 	const settle = () => new Promise((resolve) => setTimeout(resolve, 2000));
 	/** Waits until no email has arrived for 3 s, so mail from an earlier step is not counted for the next. */
 	const quiet = async () => {
-		for (let seen = -1; seen !== smtp.messages.length; ) {
+		for (let seen = -1; seen !== smtp.messages.length;) {
 			seen = smtp.messages.length;
 			await new Promise((resolve) => setTimeout(resolve, 3000));
 		}
@@ -127,15 +167,41 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 		smtp = await startSmtpServer();
 		twilio = await startTwilioFake(n8n.LOCAL_SMS_ACCOUNT);
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-abuse-'));
-		const credentials = [n8n.localSmtpCredential(smtp.port), n8n.localSmsCredential(twilio.url), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })];
+		const credentials = [
+			n8n.localSmtpCredential(smtp.port),
+			n8n.localSmsCredential(twilio.url),
+			...n8n.securityCredentials({
+				webhookSecret: TEST_WEBHOOK_SECRET,
+				leadScoringToken: TEST_LEAD_SCORING_TOKEN,
+			}),
+		];
 		// The sample workflows of the endpoints under attack, unchanged, activated as npm start does (fewer
 		// files than all of workflows/ only because each activation boots the n8n CLI once).
-		const files = ['referral-signup.json', 'referral-conversion.json', 'referral-refund.json', 'lead-scoring.json'].map((f) => path.join(__dirname, '..', '..', 'workflows', f));
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials, files, extraEnv: { N8N_PROXY_HOPS: '1' } });
+		const files = [
+			'referral-signup.json',
+			'referral-conversion.json',
+			'referral-refund.json',
+			'lead-scoring.json',
+		].map((f) => path.join(__dirname, '..', '..', 'workflows', f));
+		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, {
+			build: false,
+			credentials,
+			files,
+			extraEnv: { N8N_PROXY_HOPS: '1' },
+		});
 		server = await n8n.startN8n(bin, env);
 		await n8n.ensureOwner(server!.baseUrl);
-		for (const pathname of ['referral/signup', 'referral/conversion', 'referral/refund', 'leads/score']) {
-			await n8n.waitForWebhook(`${server!.baseUrl}/webhook/${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+		for (const pathname of [
+			'referral/signup',
+			'referral/conversion',
+			'referral/refund',
+			'leads/score',
+		]) {
+			await n8n.waitForWebhook(`${server!.baseUrl}/webhook/${pathname}`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: '{}',
+			});
 		}
 		ledgerFile = path.join(userFolder, '.n8n', 'referral-ledger.sqlite');
 
@@ -143,9 +209,24 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 		world.ann = (await signUp({ email: 'ann.abuse@example.com', name: 'Ann' })).participant;
 		// The welcome emails go out after the answer: wait for Ann's before her code is used.
 		await smtp.waitForMessages(1, 20_000);
-		world.ada = await signUp({ email: 'ada.abuse@example.org', referralCode: world.ann.code }, '198.51.100.21');
-		world.bea = await signUp({ email: 'bea.abuse@example.org', referralCode: world.ann.code }, '198.51.100.22');
-		const order = await send({ method: 'POST', path: 'referral/conversion', ...(signedPost({ email: 'ada.abuse@example.org', orderId: 'A-1001', amount: 59.9, currency: 'EUR' }) as Json) });
+		world.ada = await signUp(
+			{ email: 'ada.abuse@example.org', referralCode: world.ann.code },
+			'198.51.100.21',
+		);
+		world.bea = await signUp(
+			{ email: 'bea.abuse@example.org', referralCode: world.ann.code },
+			'198.51.100.22',
+		);
+		const order = await send({
+			method: 'POST',
+			path: 'referral/conversion',
+			...(signedPost({
+				email: 'ada.abuse@example.org',
+				orderId: 'A-1001',
+				amount: 59.9,
+				currency: 'EUR',
+			}) as Json),
+		});
 		expect(order.status).toBe(200);
 		expect(order.json.referral).toMatchObject({ id: world.ada.referral.id, status: 'qualified' });
 		await smtp.waitForMessages(3, 20_000);
@@ -162,21 +243,51 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 	const attacks: Attack[] = [
 		{
 			name: 'three invented 0 EUR orders for three invented referees earn nothing: unsigned conversions answer 401',
-			requests: () => ['x1', 'x2', 'x3'].map((n) => curl('referral/conversion', { email: `invented.${n}@example.net`, orderId: `FAKE-${n}`, amount: 0, currency: 'EUR' })),
+			requests: () =>
+				['x1', 'x2', 'x3'].map((n) =>
+					curl('referral/conversion', {
+						email: `invented.${n}@example.net`,
+						orderId: `FAKE-${n}`,
+						amount: 0,
+						currency: 'EUR',
+					}),
+				),
 			status: 401,
 			then: (answers) => {
-				for (const answer of answers) expect(answer.json).toEqual({ error: { message: expect.stringContaining('not signed'), field: 'signature' } });
+				for (const answer of answers)
+					expect(answer.json).toEqual({
+						error: { message: expect.stringContaining('not signed'), field: 'signature' },
+					});
 			},
 		},
 		{
-			name: 'the same three, after signing the invented referees up with the referrer\'s code (sign-up is public): still 401, no coupon',
+			name: "the same three, after signing the invented referees up with the referrer's code (sign-up is public): still 401, no coupon",
 			requests: async () => {
-				for (const n of ['y1', 'y2', 'y3']) await signUp({ email: `invented.${n}@example.net`, referralCode: world.ann.code }, ATTACKER_IP);
-				return ['y1', 'y2', 'y3'].map((n) => curl('referral/conversion', { email: `invented.${n}@example.net`, orderId: `FAKE-${n}`, amount: 0, currency: 'EUR' }));
+				for (const n of ['y1', 'y2', 'y3'])
+					await signUp(
+						{ email: `invented.${n}@example.net`, referralCode: world.ann.code },
+						ATTACKER_IP,
+					);
+				return ['y1', 'y2', 'y3'].map((n) =>
+					curl('referral/conversion', {
+						email: `invented.${n}@example.net`,
+						orderId: `FAKE-${n}`,
+						amount: 0,
+						currency: 'EUR',
+					}),
+				);
 			},
 			status: 401,
 			// The three sign-ups themselves enrol and email (that is what a sign-up is); the orders write nothing.
-			writes: ['participants', 'codes', 'referrals', 'referral_history', 'messages', 'outbox', 'idempotency_keys'],
+			writes: [
+				'participants',
+				'codes',
+				'referrals',
+				'referral_history',
+				'messages',
+				'outbox',
+				'idempotency_keys',
+			],
 			mails: 3,
 		},
 		{
@@ -184,29 +295,69 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 			requests: () => [curl('referral/refund', '{"orderId":"A-1001"}')],
 			status: 401,
 			then: () => {
-				expect(ledgerRow(`SELECT status FROM referrals WHERE id = ?`, world.ada.referral.id).status).toBe('qualified');
+				expect(
+					ledgerRow(`SELECT status FROM referrals WHERE id = ?`, world.ada.referral.id).status,
+				).toBe('qualified');
 			},
 		},
 		{
-			name: 'a fake conversion for someone else\'s referee answers 401, and her real first order still qualifies',
-			requests: () => [curl('referral/conversion', { email: 'bea.abuse@example.org', orderId: 'FAKE-BEA', amount: 1, currency: 'EUR' })],
+			name: "a fake conversion for someone else's referee answers 401, and her real first order still qualifies",
+			requests: () => [
+				curl('referral/conversion', {
+					email: 'bea.abuse@example.org',
+					orderId: 'FAKE-BEA',
+					amount: 1,
+					currency: 'EUR',
+				}),
+			],
 			status: 401,
 			then: async () => {
-				expect(ledgerRow(`SELECT status FROM referrals WHERE id = ?`, world.bea.referral.id).status).toBe('pending');
+				expect(
+					ledgerRow(`SELECT status FROM referrals WHERE id = ?`, world.bea.referral.id).status,
+				).toBe('pending');
 				// Bea's real first order, signed by the shop: qualifies as if the fake had never come.
-				const real = await send({ method: 'POST', path: 'referral/conversion', ...(signedPost({ email: 'bea.abuse@example.org', orderId: 'B-2001', amount: 35, currency: 'EUR' }) as Json) });
+				const real = await send({
+					method: 'POST',
+					path: 'referral/conversion',
+					...(signedPost({
+						email: 'bea.abuse@example.org',
+						orderId: 'B-2001',
+						amount: 35,
+						currency: 'EUR',
+					}) as Json),
+				});
 				expect(real.status).toBe(200);
 				expect(real.json.referral).toEqual({ id: world.bea.referral.id, status: 'qualified' });
-				expect(ledgerRow(`SELECT COUNT(*) AS n FROM conversions WHERE order_id = 'FAKE-BEA'`).n).toBe(0);
+				expect(
+					ledgerRow(`SELECT COUNT(*) AS n FROM conversions WHERE order_id = 'FAKE-BEA'`).n,
+				).toBe(0);
 			},
 			// The real order (after the attack was checked) qualifies, rewards and emails.
-			writes: ['conversions', 'referrals', 'referral_history', 'rewards', 'reward_history', 'points_journal', 'points_balances', 'coupons', 'messages', 'outbox', 'ledger_nonces', 'idempotency_keys'],
+			writes: [
+				'conversions',
+				'referrals',
+				'referral_history',
+				'rewards',
+				'reward_history',
+				'points_journal',
+				'points_balances',
+				'coupons',
+				'messages',
+				'outbox',
+				'ledger_nonces',
+				'idempotency_keys',
+			],
 			mails: 'any',
 		},
 		{
 			name: 'a sign-up texting a +1 900 premium-rate number, with caller wording in name: enrolled, the owed text refused by the guard (skipped), no wording in the email',
 			requests: () => [
-				curl('referral/signup', { email: 'pump.abuse@example.net', name: 'WIN 500 EUR at http://win.example or call +1 900 555 0199', phone: '+1 900 555 0199', consent: { sms: true } }),
+				curl('referral/signup', {
+					email: 'pump.abuse@example.net',
+					name: 'WIN 500 EUR at http://win.example or call +1 900 555 0199',
+					phone: '+1 900 555 0199',
+					consent: { sms: true },
+				}),
 			],
 			status: 202,
 			writes: ['participants', 'codes', 'messages', 'outbox', 'idempotency_keys'],
@@ -216,22 +367,37 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 				expect(answer.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
 				expect((await enrolledIn(ledgerFile, 'pump.abuse@example.net')).participant).not.toBeNull();
 				// The owed text was refused by the guard at delivery: skipped, with the reason.
-				expect(await settledText('pump.abuse@example.net')).toEqual({ status: 'skipped', error: expect.stringMatching(/^blocked: .*premium-rate/) });
-				const mail = (await smtp.waitForMessages(smtp.messages.length, 15_000)).find((m) => m.envelope.to.includes('pump.abuse@example.net'));
+				expect(await settledText('pump.abuse@example.net')).toEqual({
+					status: 'skipped',
+					error: expect.stringMatching(/^blocked: .*premium-rate/),
+				});
+				const mail = (await smtp.waitForMessages(smtp.messages.length, 15_000)).find((m) =>
+					m.envelope.to.includes('pump.abuse@example.net'),
+				);
 				expect(mail).toBeDefined();
 				expect(mail!.parsed.text).toMatch(/^Hi,/);
-				for (const part of [mail!.parsed.text ?? '', String(mail!.parsed.html ?? '')]) expect(part).not.toMatch(/win\.example|\+1 900|WIN 500/);
+				for (const part of [mail!.parsed.text ?? '', String(mail!.parsed.html ?? '')])
+					expect(part).not.toMatch(/win\.example|\+1 900|WIN 500/);
 			},
 		},
 		{
 			name: 'a sign-up naming an out-of-market number gets no text either (the program allows US, CA, GB, DE, FR)',
-			requests: () => [curl('referral/signup', { email: 'far.abuse@example.net', phone: '+8613800138000', consent: { sms: true } })],
+			requests: () => [
+				curl('referral/signup', {
+					email: 'far.abuse@example.net',
+					phone: '+8613800138000',
+					consent: { sms: true },
+				}),
+			],
 			status: 202,
 			writes: ['participants', 'codes', 'messages', 'outbox', 'idempotency_keys'],
 			mails: 1,
 			then: async ([answer]) => {
 				expect(answer.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
-				expect(await settledText('far.abuse@example.net')).toEqual({ status: 'skipped', error: expect.stringMatching(/^blocked: .*not one of the program's SMS countries/) });
+				expect(await settledText('far.abuse@example.net')).toEqual({
+					status: 'skipped',
+					error: expect.stringMatching(/^blocked: .*not one of the program's SMS countries/),
+				});
 			},
 		},
 		{
@@ -251,26 +417,44 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 			},
 		},
 		{
-			name: 'referrerId, ip, userAgent and signedUpAt in a sign-up body are ignored: the referrer is the code\'s, the time is now, the IP the proxy\'s',
+			name: "referrerId, ip, userAgent and signedUpAt in a sign-up body are ignored: the referrer is the code's, the time is now, the IP the proxy's",
 			requests: () => [
 				// No code, but Ann's participant id as referrer: no referral at all.
 				curl('referral/signup', { email: 'cara.abuse@example.net', referrerId: world.ann.id }),
 				// Bea's IP claimed in the body, an old date, a forged user agent: the referral is dated now and not same_ip.
 				curl(
 					'referral/signup',
-					{ email: 'dora.abuse@example.net', referralCode: world.ann.code, referrerId: 1, ip: '198.51.100.22', userAgent: 'Mozilla/5.0 Firefox/128.0', signedUpAt: '2020-01-01T00:00:00Z' },
+					{
+						email: 'dora.abuse@example.net',
+						referralCode: world.ann.code,
+						referrerId: 1,
+						ip: '198.51.100.22',
+						userAgent: 'Mozilla/5.0 Firefox/128.0',
+						signedUpAt: '2020-01-01T00:00:00Z',
+					},
 					{ 'x-forwarded-for': '192.0.2.77' },
 				),
 			],
 			status: 202,
-			writes: ['participants', 'codes', 'referrals', 'referral_history', 'messages', 'outbox', 'idempotency_keys'],
+			writes: [
+				'participants',
+				'codes',
+				'referrals',
+				'referral_history',
+				'messages',
+				'outbox',
+				'idempotency_keys',
+			],
 			mails: 2,
 			then: async () => {
 				expect((await enrolledIn(ledgerFile, 'cara.abuse@example.net')).referral).toBeNull();
 				const withCode = (await enrolledIn(ledgerFile, 'dora.abuse@example.net')).referral!;
 				// Bea's IP in the body does not make Dora look like Bea (no same_ip); the proxy's entry counts.
 				expect(withCode.reasons ?? []).not.toContain('same_ip');
-				const row = ledgerRow(`SELECT referrer_id, touched_at, ip_hash FROM referrals WHERE id = ?`, withCode.id);
+				const row = ledgerRow(
+					`SELECT referrer_id, touched_at, ip_hash FROM referrals WHERE id = ?`,
+					withCode.id,
+				);
 				expect(row.referrer_id).toBe(world.ann.id);
 				expect(Number(row.touched_at)).toBeGreaterThan(Date.now() - 5 * 60_000);
 				const bea = ledgerRow(`SELECT ip_hash FROM referrals WHERE id = ?`, world.bea.referral.id);
@@ -282,7 +466,11 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 			name: 'lead scoring without the Header Auth token (or with a wrong one) answers 403',
 			requests: () => [
 				curl('leads/score', { id: 'lead-x', email: 'x@example.com', title: 'CEO' }),
-				curl('leads/score', { id: 'lead-x', email: 'x@example.com', title: 'CEO' }, { authorization: 'Bearer guessed-token' }),
+				curl(
+					'leads/score',
+					{ id: 'lead-x', email: 'x@example.com', title: 'CEO' },
+					{ authorization: 'Bearer guessed-token' },
+				),
 			],
 			status: 403,
 		},
@@ -296,14 +484,19 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 			const textsBefore = texts().length;
 			const answers = [];
 			for (const request of await attack.requests()) answers.push(await send(request));
-			for (const answer of answers) expect({ status: answer.status, body: answer.json }).toMatchObject({ status: attack.status });
+			for (const answer of answers)
+				expect({ status: answer.status, body: answer.json }).toMatchObject({
+					status: attack.status,
+				});
 			await attack.then?.(answers);
 			await settle();
 			await quiet();
 			const after = counts();
 			const allowed = new Set(attack.writes ?? []);
-			for (const table of LEDGER_TABLES.filter((t) => !allowed.has(t))) expect({ table, rows: after[table] }).toEqual({ table, rows: before[table] });
-			if (attack.mails !== 'any') expect(smtp.messages.length - mailsBefore).toBe(attack.mails ?? 0);
+			for (const table of LEDGER_TABLES.filter((t) => !allowed.has(t)))
+				expect({ table, rows: after[table] }).toEqual({ table, rows: before[table] });
+			if (attack.mails !== 'any')
+				expect(smtp.messages.length - mailsBefore).toBe(attack.mails ?? 0);
 			expect(texts().length).toBe(textsBefore);
 		});
 	}

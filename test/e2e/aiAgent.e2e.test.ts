@@ -19,7 +19,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodeGenerator, parseCodeFormat } from '../../engine/codes';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
-import { messageText, startFakeOpenAI, toolResultsOf, echoContent, type ChatCompletionRequest, type FakeOpenAI, type ToolResult, type Turn } from '../support/fakeOpenAI';
+import {
+	messageText,
+	startFakeOpenAI,
+	toolResultsOf,
+	echoContent,
+	type ChatCompletionRequest,
+	type FakeOpenAI,
+	type ToolResult,
+	type Turn,
+} from '../support/fakeOpenAI';
 
 const WORKFLOW_ID = 'rmAiAgentDraft01';
 const CREDENTIAL = { id: 'rmFakeOpenAi0001', name: 'Fake OpenAI' };
@@ -32,9 +41,17 @@ const ARGUMENT = "$fromAI('code', 'The referral code exactly as the person typed
 /** Tool nodes: their names become the tool names the model calls (nodeNameToToolName: non-word characters to '_'). */
 const TOOLS = {
 	/** What n8n's docs and the editor's ✨ button produce: the argument straight in Code Field. */
-	direct: { node: 'Check Referral Code', tool: 'Check_Referral_Code', codeField: `={{ ${ARGUMENT} }}` },
+	direct: {
+		node: 'Check Referral Code',
+		tool: 'Check_Referral_Code',
+		codeField: `={{ ${ARGUMENT} }}`,
+	},
 	/** The workaround of issue #19: the argument only declares the schema; the field path stays "code" (n8n merges tool arguments into the item). */
-	trick: { node: 'Check Code Workaround', tool: 'Check_Code_Workaround', codeField: `={{ ${ARGUMENT} ? 'code' : 'code' }}` },
+	trick: {
+		node: 'Check Code Workaround',
+		tool: 'Check_Code_Workaround',
+		codeField: `={{ ${ARGUMENT} ? 'code' : 'code' }}`,
+	},
 };
 
 function workflow() {
@@ -44,7 +61,13 @@ function workflow() {
 		type: 'n8n-nodes-referral-marketing.referralCodeTool',
 		typeVersion: 1,
 		position: [480, y],
-		parameters: { resource: 'code', operation: 'normalize', codeField: TOOLS[key].codeField, resultField: 'codeCheck', codeFormat: FORMAT },
+		parameters: {
+			resource: 'code',
+			operation: 'normalize',
+			codeField: TOOLS[key].codeField,
+			resultField: 'codeCheck',
+			codeFormat: FORMAT,
+		},
 	});
 	return {
 		id: WORKFLOW_ID,
@@ -57,7 +80,12 @@ function workflow() {
 				typeVersion: 2.1,
 				position: [0, 0],
 				webhookId: '7d1e5a40-19ab-4c3e-8f00-00000000a119',
-				parameters: { httpMethod: 'POST', path: WEBHOOK_PATH, responseMode: 'lastNode', options: {} },
+				parameters: {
+					httpMethod: 'POST',
+					path: WEBHOOK_PATH,
+					responseMode: 'lastNode',
+					options: {},
+				},
 			},
 			{
 				id: 'ai-draft-agent',
@@ -65,7 +93,11 @@ function workflow() {
 				type: '@n8n/n8n-nodes-langchain.agent',
 				typeVersion: 3.1,
 				position: [240, 0],
-				parameters: { promptType: 'define', text: '={{ $json.body.message }}', options: { systemMessage: 'You help with referral codes. Use the tools.' } },
+				parameters: {
+					promptType: 'define',
+					text: '={{ $json.body.message }}',
+					options: { systemMessage: 'You help with referral codes. Use the tools.' },
+				},
 			},
 			{
 				id: 'ai-draft-model',
@@ -73,7 +105,11 @@ function workflow() {
 				type: '@n8n/n8n-nodes-langchain.lmChatOpenAi',
 				typeVersion: 1.3,
 				position: [160, 240],
-				parameters: { model: { __rl: true, mode: 'id', value: 'gpt-fake' }, responsesApiEnabled: false, options: { maxRetries: 0 } },
+				parameters: {
+					model: { __rl: true, mode: 'id', value: 'gpt-fake' },
+					responsesApiEnabled: false,
+					options: { maxRetries: 0 },
+				},
 				credentials: { openAiApi: CREDENTIAL },
 			},
 			toolNode('direct', 240),
@@ -81,7 +117,9 @@ function workflow() {
 		],
 		connections: {
 			'Chat Request': { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
-			'OpenAI Chat Model': { ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]] },
+			'OpenAI Chat Model': {
+				ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]],
+			},
 			[TOOLS.direct.node]: { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
 			[TOOLS.trick.node]: { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
 		},
@@ -125,7 +163,10 @@ describe('Referral Code as a tool of the AI Agent in real n8n 2.40.7 (draft, #19
 	let userFolder: string;
 	let server: { baseUrl: string; stop: () => Promise<void> } | undefined;
 	/** Per case: what the webhook answered (the agent's output) and the tool result the model was sent. */
-	const seen = new Map<string, { status: number; answer: unknown; result?: ToolResult; firstRequest?: ChatCompletionRequest }>();
+	const seen = new Map<
+		string,
+		{ status: number; answer: unknown; result?: ToolResult; firstRequest?: ChatCompletionRequest }
+	>();
 
 	beforeAll(async () => {
 		fake = await startFakeOpenAI({ handler: modelFor(cases), apiKey: 'sk-fake-n8n' });
@@ -134,12 +175,22 @@ describe('Referral Code as a tool of the AI Agent in real n8n 2.40.7 (draft, #19
 		writeFileSync(file, JSON.stringify(workflow(), null, '\t'));
 		({ server } = await n8n.startInstance(userFolder, {
 			files: [file],
-			credentials: [{ ...CREDENTIAL, type: 'openAiApi', data: { apiKey: 'sk-fake-n8n', organizationId: '', url: fake.baseURL, header: false } }],
+			credentials: [
+				{
+					...CREDENTIAL,
+					type: 'openAiApi',
+					data: { apiKey: 'sk-fake-n8n', organizationId: '', url: fake.baseURL, header: false },
+				},
+			],
 		}));
 		const url = `${server!.baseUrl}/webhook/${WEBHOOK_PATH}`;
 		for (const c of cases) {
 			const before = fake.chatRequests().length;
-			const init = { method: 'POST', headers: { 'content-type': 'application/json', authorization: CANARY }, body: JSON.stringify({ message: `[${c.name}] Is ${typed} a valid referral code?` }) };
+			const init = {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', authorization: CANARY },
+				body: JSON.stringify({ message: `[${c.name}] Is ${typed} a valid referral code?` }),
+			};
 			const response = await n8n.waitForWebhook(url, init);
 			const text = await response.text();
 			let answer: unknown = text;
@@ -151,14 +202,18 @@ describe('Referral Code as a tool of the AI Agent in real n8n 2.40.7 (draft, #19
 			const requests = fake.chatRequests().slice(before);
 			const result = requests.flatMap((r) => toolResultsOf(r))[0];
 			seen.set(c.name, { status: response.status, answer, result, firstRequest: requests[0] });
-			log(`case ${c.name}: tool ${TOOLS[c.tool].tool}(${JSON.stringify(c.arguments)}) → HTTP ${response.status}; ${requests.length} model requests`);
+			log(
+				`case ${c.name}: tool ${TOOLS[c.tool].tool}(${JSON.stringify(c.arguments)}) → HTTP ${response.status}; ${requests.length} model requests`,
+			);
 			log(`case ${c.name}: tool result the model was sent: ${result?.content ?? '(none)'}`);
 			log(`case ${c.name}: agent answer: ${text.slice(0, 2000)}`);
 		}
 		const tools = fake.chatRequests()[0]?.tools ?? [];
 		log(`tools offered to the model: ${JSON.stringify(tools)}`);
 		const { tools: _tools, ...second } = fake.chatRequests()[1] ?? {};
-		log(`the model request that carries the tool result (tools left out): ${JSON.stringify(second)}`);
+		log(
+			`the model request that carries the tool result (tools left out): ${JSON.stringify(second)}`,
+		);
 	});
 
 	afterAll(async () => {
@@ -170,11 +225,21 @@ describe('Referral Code as a tool of the AI Agent in real n8n 2.40.7 (draft, #19
 	// n8n's side, true today: the tool is offered under its node name with the $fromAI argument as its schema.
 	it('offers each tool node as a function whose parameters are the $fromAI arguments', () => {
 		const tools = seen.get('direct')?.firstRequest?.tools ?? [];
-		expect(tools.map((t) => t.function.name).sort()).toEqual([TOOLS.trick.tool, TOOLS.direct.tool].sort());
+		expect(tools.map((t) => t.function.name).sort()).toEqual(
+			[TOOLS.trick.tool, TOOLS.direct.tool].sort(),
+		);
 		const direct = tools.find((t) => t.function.name === TOOLS.direct.tool)!;
-		expect(direct.function.parameters).toMatchObject({ type: 'object', properties: { code: { type: 'string', description: 'The referral code exactly as the person typed it' } }, required: ['code'] });
+		expect(direct.function.parameters).toMatchObject({
+			type: 'object',
+			properties: {
+				code: { type: 'string', description: 'The referral code exactly as the person typed it' },
+			},
+			required: ['code'],
+		});
 		// descriptionType 'auto': "<operation action> in <defaults.name>" (n8n-workflow makeDescription).
-		expect(direct.function.description).toBe('Normalize and validate a typed code in Referral Code');
+		expect(direct.function.description).toBe(
+			'Normalize and validate a typed code in Referral Code',
+		);
 	});
 
 	it('calls the model without streaming behind a Webhook that answers with its last node', () => {
@@ -186,7 +251,9 @@ describe('Referral Code as a tool of the AI Agent in real n8n 2.40.7 (draft, #19
 			const s = seen.get(c.name)!;
 			expect(s.status, `case ${c.name}`).toBe(200);
 			expect(s.result, `case ${c.name}: a tool result`).toBeDefined();
-			expect(s.answer, `case ${c.name}`).toMatchObject({ output: expect.stringContaining(`Tool ${TOOLS[c.tool].tool} returned:`) });
+			expect(s.answer, `case ${c.name}`).toMatchObject({
+				output: expect.stringContaining(`Tool ${TOOLS[c.tool].tool} returned:`),
+			});
 		}
 	});
 

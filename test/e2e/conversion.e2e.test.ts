@@ -37,7 +37,11 @@ describe('conversion and reward approval workflows in real n8n', () => {
 	let smtp: SmtpTestServer;
 	let server: { baseUrl: string; bin: string; stop: () => Promise<void> } | undefined;
 
-	const post = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	const post = (body: unknown) => ({
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify(body),
+	});
 	// Every call is signed (X-Referral-Signature): the conversion and refund webhooks require it; sign-up ignores it.
 	const call = async (pathname: string, body: unknown) => {
 		const response = await fetch(`${server!.baseUrl}/webhook/${pathname}`, signedPost(body));
@@ -53,11 +57,22 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-conversion-'));
 		// Every workflow in workflows/, as npm start imports them: webhook paths must not collide.
-		({ bin, env, server } = await n8n.startInstance(userFolder, { credentials: [n8n.localSmtpCredential(smtp.port), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })] }));
+		({ bin, env, server } = await n8n.startInstance(userFolder, {
+			credentials: [
+				n8n.localSmtpCredential(smtp.port),
+				...n8n.securityCredentials({
+					webhookSecret: TEST_WEBHOOK_SECRET,
+					leadScoringToken: TEST_LEAD_SCORING_TOKEN,
+				}),
+			],
+		}));
 		// Each workflow's webhook registers on its own; wait for every one this file calls.
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/signup`, post({}));
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/refund`, post({}));
-		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/conversion`, post({ email: 'warm-up@example.com', orderId: 'warm-up', amount: 1, currency: 'EUR' }));
+		await n8n.waitForWebhook(
+			`${server!.baseUrl}/webhook/referral/conversion`,
+			post({ email: 'warm-up@example.com', orderId: 'warm-up', amount: 1, currency: 'EUR' }),
+		);
 	});
 
 	afterAll(async () => {
@@ -91,7 +106,12 @@ describe('conversion and reward approval workflows in real n8n', () => {
 
 	it('the first order qualifies the referral: referrer 100 points, referee 50, both emailed once', async () => {
 		const before = smtp.messages.length;
-		const { status, json } = await convert({ email: friends[0], orderId: 'A-1001', amount: 59.9, currency: 'EUR' });
+		const { status, json } = await convert({
+			email: friends[0],
+			orderId: 'A-1001',
+			amount: 59.9,
+			currency: 'EUR',
+		});
 		expect(status).toBe(200);
 		expect(Object.keys(json).sort()).toEqual(['referral', 'rewards']);
 		expect(json.referral).toEqual({ id: referralIds[0], status: 'qualified' });
@@ -102,7 +122,14 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		]);
 		for (const r of rewards) {
 			expect(typeof r.id).toBe('number');
-			expect(Object.keys(r).sort()).toEqual(['id', 'kind', 'points', 'recipient', 'rule', 'status']);
+			expect(Object.keys(r).sort()).toEqual([
+				'id',
+				'kind',
+				'points',
+				'recipient',
+				'rule',
+				'status',
+			]);
 		}
 		// The answer names no other person: not the referrer's email (issue #14).
 		expect(JSON.stringify(json)).not.toContain(referrer.email);
@@ -111,52 +138,105 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		const [toAnn] = mailsTo(referrer.email).slice(-1);
 		expect(toAnn.parsed.subject).toBe('Your referral just paid off');
 		expect(toAnn.parsed.text).toContain('- 100 points');
-		const toBob = mailsTo(friends[0]).filter((m) => m.parsed.subject === 'Thanks for your first order');
+		const toBob = mailsTo(friends[0]).filter(
+			(m) => m.parsed.subject === 'Thanks for your first order',
+		);
 		expect(toBob).toHaveLength(1);
 		expect(toBob[0].parsed.text).toContain('- 50 points');
 	});
 
 	it('a replayed order answers like the first and sends no email; a later order does not qualify again', async () => {
 		const before = smtp.messages.length;
-		const replay = await convert({ email: friends[0], orderId: 'A-1001', amount: 59.9, currency: 'EUR' });
-		expect(replay).toEqual({ status: 200, json: { referral: { id: referralIds[0], status: 'qualified' }, rewards: allRewards } });
-		const later = await convert({ email: friends[0], orderId: 'A-2001', amount: 120, currency: 'EUR' });
-		expect(later).toEqual({ status: 200, json: { referral: { id: referralIds[0], status: 'qualified' }, rewards: [] } });
+		const replay = await convert({
+			email: friends[0],
+			orderId: 'A-1001',
+			amount: 59.9,
+			currency: 'EUR',
+		});
+		expect(replay).toEqual({
+			status: 200,
+			json: { referral: { id: referralIds[0], status: 'qualified' }, rewards: allRewards },
+		});
+		const later = await convert({
+			email: friends[0],
+			orderId: 'A-2001',
+			amount: 120,
+			currency: 'EUR',
+		});
+		expect(later).toEqual({
+			status: 200,
+			json: { referral: { id: referralIds[0], status: 'qualified' }, rewards: [] },
+		});
 		await settle();
 		expect(smtp.messages.length).toBe(before);
 	});
 
 	it('a customer nobody referred, or nobody enrolled, gets referral null and no rewards', async () => {
 		const before = smtp.messages.length;
-		expect(await convert({ email: referrer.email, orderId: 'A-3001', amount: 10, currency: 'EUR' })).toEqual({ status: 200, json: { referral: null, rewards: [] } });
-		expect(await convert({ email: 'stranger@example.com', orderId: 'A-3002', amount: 10, currency: 'EUR' })).toEqual({ status: 200, json: { referral: null, rewards: [] } });
+		expect(
+			await convert({ email: referrer.email, orderId: 'A-3001', amount: 10, currency: 'EUR' }),
+		).toEqual({ status: 200, json: { referral: null, rewards: [] } });
+		expect(
+			await convert({
+				email: 'stranger@example.com',
+				orderId: 'A-3002',
+				amount: 10,
+				currency: 'EUR',
+			}),
+		).toEqual({ status: 200, json: { referral: null, rewards: [] } });
 		await settle();
 		expect(smtp.messages.length).toBe(before);
 	});
 
 	it('an order without an amount answers 400 naming the field', async () => {
-		const { status, json } = await convert({ email: friends[1], orderId: 'A-4000', amount: 'lots', currency: 'EUR' });
+		const { status, json } = await convert({
+			email: friends[1],
+			orderId: 'A-4000',
+			amount: 'lots',
+			currency: 'EUR',
+		});
 		expect(status).toBe(400);
 		expect(Object.keys(json)).toEqual(['error']);
 		expect(json.error.field).toBe('amount');
 	});
 
 	it('the third qualified referral also earns the referrer a 20 EUR coupon with a code, in the same email', async () => {
-		const second = await convert({ email: friends[1], orderId: 'A-1002', amount: 35, currency: 'EUR' });
+		const second = await convert({
+			email: friends[1],
+			orderId: 'A-1002',
+			amount: 35,
+			currency: 'EUR',
+		});
 		expect(second.json.referral).toEqual({ id: referralIds[1], status: 'qualified' });
 		expect((second.json.rewards as Reward[]).map((r) => r.kind)).toEqual(['points', 'points']);
 		allRewards.push(...second.json.rewards);
 		firstOrderAnswers.set('A-1002', second.json);
 
-		const third = await convert({ email: friends[2], orderId: 'A-1003', amount: 80, currency: 'EUR' });
+		const third = await convert({
+			email: friends[2],
+			orderId: 'A-1003',
+			amount: 80,
+			currency: 'EUR',
+		});
 		expect(third.status).toBe(200);
 		expect(third.json.referral).toEqual({ id: referralIds[2], status: 'qualified' });
 		const rewards = third.json.rewards as Reward[];
 		const coupon = rewards.find((r) => r.kind === 'coupon');
-		expect(coupon).toMatchObject({ recipient: 'referrer', amount: 20, currency: 'EUR', rule: 'milestones', status: 'approved' });
+		expect(coupon).toMatchObject({
+			recipient: 'referrer',
+			amount: 20,
+			currency: 'EUR',
+			rule: 'milestones',
+			status: 'approved',
+		});
 		expect(JSON.stringify(third.json)).not.toContain(referrer.email);
 		expect(coupon!.code).toMatch(/^THANKS-\S+$/);
-		expect(rewards.filter((r) => r.kind === 'points').map((r) => [r.recipient, r.points]).sort()).toEqual([
+		expect(
+			rewards
+				.filter((r) => r.kind === 'points')
+				.map((r) => [r.recipient, r.points])
+				.sort(),
+		).toEqual([
 			['referee', 50],
 			['referrer', 100],
 		]);
@@ -166,13 +246,20 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		await smtp.waitForMessages(4 + 6, 20_000);
 		await settle();
 		expect(smtp.messages).toHaveLength(10);
-		const toAnn = mailsTo(referrer.email).filter((m) => m.parsed.subject === 'Your referral just paid off');
+		const toAnn = mailsTo(referrer.email).filter(
+			(m) => m.parsed.subject === 'Your referral just paid off',
+		);
 		expect(toAnn).toHaveLength(3);
 		const last = toAnn.find((m) => m.parsed.text?.includes('coupon'));
 		expect(last?.parsed.text).toContain(`- a 20.00 EUR coupon: ${coupon!.code}`);
 		expect(last?.parsed.text).toContain('- 100 points');
 
-		const replay = await convert({ email: friends[2], orderId: 'A-1003', amount: 80, currency: 'EUR' });
+		const replay = await convert({
+			email: friends[2],
+			orderId: 'A-1003',
+			amount: 80,
+			currency: 'EUR',
+		});
 		expect(replay.json).toEqual(third.json);
 		await settle();
 		expect(smtp.messages).toHaveLength(10);
@@ -180,7 +267,16 @@ describe('conversion and reward approval workflows in real n8n', () => {
 
 	it('a refund of nothing changes nothing (issue #13): the referral stays qualified, no reward is reversed, and a replay answers the same', async () => {
 		const zero = await call('referral/refund', { orderId: 'A-1002', refundedAmount: 0 });
-		expect(zero).toEqual({ status: 200, json: { referral: { id: referralIds[1], status: 'qualified' }, outcome: 'unchanged', reversed: [], adjusted: [], demoted: [] } });
+		expect(zero).toEqual({
+			status: 200,
+			json: {
+				referral: { id: referralIds[1], status: 'qualified' },
+				outcome: 'unchanged',
+				reversed: [],
+				adjusted: [],
+				demoted: [],
+			},
+		});
 		expect(await call('referral/refund', { orderId: 'A-1002', refundedAmount: 0 })).toEqual(zero);
 	});
 
@@ -195,7 +291,9 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		expect((await call('referral/refund', { orderId: 'A-1002' })).json).toEqual(json);
 		// A replay of its order answers like the first answer did (replays answer like the first request)
 		// and earns nothing: the next test counts every reward in the ledger once.
-		expect(await convert({ email: friends[1], orderId: 'A-1002', amount: 35, currency: 'EUR' })).toEqual({ status: 200, json: firstOrderAnswers.get('A-1002') });
+		expect(
+			await convert({ email: friends[1], orderId: 'A-1002', amount: 35, currency: 'EUR' }),
+		).toEqual({ status: 200, json: firstOrderAnswers.get('A-1002') });
 	});
 
 	it('the ledger holds each reward once: Ann 3 x 100 points and one coupon, each friend 50 points', async () => {
@@ -204,13 +302,24 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		const ledger = await openLedger({ backend: 'sqlite', path: ledgerPath() });
 		try {
 			const rewards = await ledger.listRewards({ programId: 'default', limit: 100 });
-			expect(rewards.map((r) => r.id).sort((a, b) => a - b)).toEqual(allRewards.map((r) => r.id).sort((a, b) => a - b));
+			expect(rewards.map((r) => r.id).sort((a, b) => a - b)).toEqual(
+				allRewards.map((r) => r.id).sort((a, b) => a - b),
+			);
 			const annRewards = rewards.filter((r) => r.recipientId === referrer.id);
-			expect(annRewards.filter((r) => r.kind === 'points').map((r) => r.amount)).toEqual([100, 100, 100]);
+			expect(annRewards.filter((r) => r.kind === 'points').map((r) => r.amount)).toEqual([
+				100, 100, 100,
+			]);
 			expect(annRewards.filter((r) => r.kind === 'coupon')).toHaveLength(1);
 			// The refunded order's two rewards, and only those, are reversed.
-			expect(rewards.filter((r) => r.status === 'reversed').map((r) => r.id).sort((a, b) => a - b)).toEqual([...reversedIds].sort((a, b) => a - b));
-			expect(rewards.filter((r) => r.recipientId !== referrer.id).map((r) => r.amount)).toEqual([50, 50, 50]);
+			expect(
+				rewards
+					.filter((r) => r.status === 'reversed')
+					.map((r) => r.id)
+					.sort((a, b) => a - b),
+			).toEqual([...reversedIds].sort((a, b) => a - b));
+			expect(rewards.filter((r) => r.recipientId !== referrer.id).map((r) => r.amount)).toEqual([
+				50, 50, 50,
+			]);
 		} finally {
 			await ledger.close();
 		}
@@ -224,11 +333,24 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		try {
 			const referrals = await ReferralService.open(ledger, 'default');
 			const fay = await referrals.enrol({ email: 'fay@example.com' });
-			const signUp = await referrals.enrol({ email: 'eve@example.org', referralCode: fay.participant.code ?? undefined, at: Date.now() - 20 * DAY });
+			const signUp = await referrals.enrol({
+				email: 'eve@example.org',
+				referralCode: fay.participant.code ?? undefined,
+				at: Date.now() - 20 * DAY,
+			});
 			eve = { id: Number(signUp.participant.id), email: 'eve@example.org' };
-			const qualified = await referrals.qualify({ email: 'eve@example.org', orderId: 'B-1001', amount: 42, currency: 'EUR', at: Date.now() - 19 * DAY });
+			const qualified = await referrals.qualify({
+				email: 'eve@example.org',
+				orderId: 'B-1001',
+				amount: 42,
+				currency: 'EUR',
+				at: Date.now() - 19 * DAY,
+			});
 			expect(qualified).toMatchObject({ qualified: true });
-			const result = await new RewardService(ledger, sampleRewardProgram('default', 14)).evaluateReferral(qualified.referral!.id);
+			const result = await new RewardService(
+				ledger,
+				sampleRewardProgram('default', 14),
+			).evaluateReferral(qualified.referral!.id);
 			held = result.rewards;
 			expect(held.map((r) => [r.recipient, r.points, r.status])).toEqual([
 				['referrer', 100, 'pending'],
@@ -246,26 +368,52 @@ describe('conversion and reward approval workflows in real n8n', () => {
 		const run = await n8n.runWorkflow(server, 'rmRewardApprove1');
 		expect(run.status).toBe('success');
 		const runData = run.data.resultData.runData;
-		const approved = runData['Approve Due Rewards'][0].data.main[0].map((item: { json: Reward }) => item.json);
-		expect(approved.map((r: Reward) => [r.id, r.status]).sort()).toEqual(held.map((r) => [r.id, 'approved']).sort());
-		const outputs = runData['Notify Approved'][0].data.main as Array<Array<{ json: { delivery: { outcome: string } } }>>;
-		expect(outputs.map((items) => (items ?? []).map((i) => i.json.delivery?.outcome))).toEqual([['sent', 'sent'], [], [], []]);
+		const approved = runData['Approve Due Rewards'][0].data.main[0].map(
+			(item: { json: Reward }) => item.json,
+		);
+		expect(approved.map((r: Reward) => [r.id, r.status]).sort()).toEqual(
+			held.map((r) => [r.id, 'approved']).sort(),
+		);
+		const outputs = runData['Notify Approved'][0].data.main as Array<
+			Array<{ json: { delivery: { outcome: string } } }>
+		>;
+		expect(outputs.map((items) => (items ?? []).map((i) => i.json.delivery?.outcome))).toEqual([
+			['sent', 'sent'],
+			[],
+			[],
+			[],
+		]);
 
 		const mails = await smtp.waitForMessages(before + 2, 20_000);
 		const sent = mails.slice(before);
-		expect(sent.map((m) => m.envelope.to[0]).sort()).toEqual(['eve@example.org', 'fay@example.com']);
+		expect(sent.map((m) => m.envelope.to[0]).sort()).toEqual([
+			'eve@example.org',
+			'fay@example.com',
+		]);
 		for (const m of sent) expect(m.parsed.subject).toBe('Your referral reward is ready');
-		expect(sent.find((m) => m.envelope.to[0] === 'fay@example.com')!.parsed.text).toContain('You now have 100 points.');
-		expect(sent.find((m) => m.envelope.to[0] === 'eve@example.org')!.parsed.text).toContain('You now have 50 points.');
+		expect(sent.find((m) => m.envelope.to[0] === 'fay@example.com')!.parsed.text).toContain(
+			'You now have 100 points.',
+		);
+		expect(sent.find((m) => m.envelope.to[0] === 'eve@example.org')!.parsed.text).toContain(
+			'You now have 50 points.',
+		);
 
 		await settle();
 		expect(smtp.messages).toHaveLength(before + 2);
 
 		const after = await openLedger({ backend: 'sqlite', path: ledgerPath() });
 		try {
-			const rewards = await after.listRewards({ programId: 'default', recipientId: eve!.id, limit: 10 });
+			const rewards = await after.listRewards({
+				programId: 'default',
+				recipientId: eve!.id,
+				limit: 10,
+			});
 			expect(rewards.map((r) => r.status)).toEqual(['approved']);
-			const balance = await after.pointsJournal({ programId: 'default', participantId: eve!.id, limit: 10 });
+			const balance = await after.pointsJournal({
+				programId: 'default',
+				participantId: eve!.id,
+				limit: 10,
+			});
 			expect(balance.map((e) => e.delta)).toEqual([50]);
 		} finally {
 			await after.close();

@@ -13,7 +13,9 @@ import { TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 
-const WORKFLOWS = ['referral-conversion.json', 'owed-message-sweep.json'].map((f) => path.join(n8n.ROOT, 'workflows', f));
+const WORKFLOWS = ['referral-conversion.json', 'owed-message-sweep.json'].map((f) =>
+	path.join(n8n.ROOT, 'workflows', f),
+);
 
 describe('a crash of the single instance loses and repeats no reward email', () => {
 	let userFolder: string;
@@ -21,7 +23,9 @@ describe('a crash of the single instance loses and repeats no reward email', () 
 	let env: Record<string, string>;
 	let port: number;
 	let smtp: SmtpTestServer;
-	let server: { baseUrl: string; port: number; stop: () => Promise<void>; kill: () => Promise<void> } | undefined;
+	let server:
+		| { baseUrl: string; port: number; stop: () => Promise<void>; kill: () => Promise<void> }
+		| undefined;
 	const ledgerPath = () => path.join(userFolder, '.n8n', 'referral-ledger.sqlite');
 
 	beforeAll(async () => {
@@ -31,14 +35,24 @@ describe('a crash of the single instance loses and repeats no reward email', () 
 			build: false,
 			files: WORKFLOWS,
 			// The sweep's welcome-text node needs its SMS credential; no text is owed here, so it points nowhere.
-			credentials: [n8n.localSmtpCredential(smtp.port), n8n.localSmsCredential('http://127.0.0.1:9'), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })],
+			credentials: [
+				n8n.localSmtpCredential(smtp.port),
+				n8n.localSmsCredential('http://127.0.0.1:9'),
+				...n8n.securityCredentials({
+					webhookSecret: TEST_WEBHOOK_SECRET,
+					leadScoringToken: TEST_LEAD_SCORING_TOKEN,
+				}),
+			],
 		}));
 		// The referrals exist before n8n starts: the test counts reward emails only.
 		await seedLedger();
 		server = await n8n.startN8n(bin, env);
 		// The restart after the crash comes back on the same port, as a real restart would.
 		port = server!.port;
-		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/conversion`, { method: 'POST', body: '{}' });
+		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/conversion`, {
+			method: 'POST',
+			body: '{}',
+		});
 	});
 
 	let orders: Awaited<ReturnType<typeof seedReferrals>>;
@@ -62,7 +76,10 @@ describe('a crash of the single instance loses and repeats no reward email', () 
 				kill: () => server!.kill(),
 				restart: async () => {
 					server = await n8n.startN8n(bin, env, { port });
-					await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/conversion`, { method: 'POST', body: '{}' });
+					await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/conversion`, {
+						method: 'POST',
+						body: '{}',
+					});
 				},
 				ledger: () => openLedger({ backend: 'sqlite', path: ledgerPath() }),
 				smtp,

@@ -8,7 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { n8nDataFolder } from '../../engine/shared/environment';
-import { closeAllLedgers, defaultSqlitePath, openLedger, type LedgerStore } from '../../engine/ledger';
+import {
+	closeAllLedgers,
+	defaultSqlitePath,
+	openLedger,
+	type LedgerStore,
+} from '../../engine/ledger';
 import { participantLink, unsubscribeLink } from '../../engine/shared/links';
 import { startSmtpServer, type SmtpTestServer } from '../fakes/smtpServer';
 import { TEST_LEAD_SCORING_TOKEN, TEST_LINK_SECRET, TEST_WEBHOOK_SECRET } from '../support/signing';
@@ -17,9 +22,15 @@ import { enrolledIn, NEUTRAL_SIGN_UP_ANSWER } from '../support/signUpAnswer';
 import * as n8n from '../../scripts/n8n.mjs';
 
 type Json = any;
-const FILES = ['referral-signup.json', 'referral-participant.json', 'referral-unsubscribe.json'].map((f) => path.join(n8n.ROOT, 'workflows', f));
+const FILES = [
+	'referral-signup.json',
+	'referral-participant.json',
+	'referral-unsubscribe.json',
+].map((f) => path.join(n8n.ROOT, 'workflows', f));
 const DAY = 24 * 60 * 60 * 1000;
-const ACCEPTED = { message: 'If this address is enrolled, we have emailed it a private link to its referral status.' };
+const ACCEPTED = {
+	message: 'If this address is enrolled, we have emailed it a private link to its referral status.',
+};
 
 describe('private participant data in real n8n', () => {
 	let userFolder: string;
@@ -46,15 +57,30 @@ describe('private participant data in real n8n', () => {
 		const credentials = [
 			n8n.localSmtpCredential(smtp.port),
 			n8n.localSmsCredential('http://127.0.0.1:9'),
-			...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN, linkSecret: TEST_LINK_SECRET }),
+			...n8n.securityCredentials({
+				webhookSecret: TEST_WEBHOOK_SECRET,
+				leadScoringToken: TEST_LEAD_SCORING_TOKEN,
+				linkSecret: TEST_LINK_SECRET,
+			}),
 		];
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, credentials, files: FILES });
+		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, {
+			build: false,
+			credentials,
+			files: FILES,
+		});
 		server = await n8n.startN8n(bin, env);
 		await n8n.ensureOwner(server!.baseUrl);
-		await n8n.waitForWebhook(url('referral/signup'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+		await n8n.waitForWebhook(url('referral/signup'), {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: '{}',
+		});
 		await n8n.waitForWebhook(url('referral/participant?email=warm-up%40example.com'), {});
 		await n8n.waitForWebhook(url('referral/unsubscribe?token=x'), {});
-		ledger = await openLedger({ backend: 'sqlite', path: defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder })) });
+		ledger = await openLedger({
+			backend: 'sqlite',
+			path: defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder })),
+		});
 	});
 
 	afterAll(async () => {
@@ -68,11 +94,20 @@ describe('private participant data in real n8n', () => {
 	let annToken: string;
 
 	it('the welcome email carries the private status link; the sign-up answer does not (nor the code, nor anything of Ann)', async () => {
-		const response = await fetch(url('referral/signup'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ann@example.com', name: 'Ann' }) });
+		const response = await fetch(url('referral/signup'), {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ email: 'ann@example.com', name: 'Ann' }),
+		});
 		expect(response.status).toBe(202);
 		const answer = await response.text();
 		expect(JSON.parse(answer)).toEqual(NEUTRAL_SIGN_UP_ANSWER);
-		const found = (await enrolledIn(defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder })), 'ann@example.com')).participant!;
+		const found = (
+			await enrolledIn(
+				defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder })),
+				'ann@example.com',
+			)
+		).participant!;
 		ann = { id: found.id, code: found.code! };
 		expect(answer).not.toContain(ann.code);
 		expect(answer).not.toContain('ann@');
@@ -84,10 +119,14 @@ describe('private participant data in real n8n', () => {
 		expect(answer).not.toContain('token');
 	});
 
-	it('the private link opens the participant\'s own status', async () => {
+	it("the private link opens the participant's own status", async () => {
 		const { status: code, json } = await status(`token=${annToken}`);
 		expect(code).toBe(200);
-		expect(json.participant).toMatchObject({ id: ann.id, email: 'ann@example.com', code: ann.code });
+		expect(json.participant).toMatchObject({
+			id: ann.id,
+			email: 'ann@example.com',
+			code: ann.code,
+		});
 		expect(json.stats).toMatchObject({ referrals: 0, qualified: 0, points: 0 });
 	});
 
@@ -95,17 +134,56 @@ describe('private participant data in real n8n', () => {
 		const [payload, signature] = annToken.split('.');
 		const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
 		const attempts: Array<[string, string]> = [
-			['another id in the claims', `${Buffer.from(JSON.stringify({ ...claims, pid: ann.id + 1 })).toString('base64url')}.${signature}`],
-			['a later expiry in the claims', `${Buffer.from(JSON.stringify({ ...claims, _e: claims._e + 365 * 86400 })).toString('base64url')}.${signature}`],
-			['a changed signature', `${payload}.${signature.slice(0, 4)}${signature[4] === 'A' ? 'B' : 'A'}${signature.slice(5)}`],
-			['signed with a guessed secret', participantLink({ baseUrl: url('referral/participant'), programId: 'default', participantId: ann.id, secrets: { secret: TEST_WEBHOOK_SECRET } }).token],
-			['expired', participantLink({ baseUrl: url('referral/participant'), programId: 'default', participantId: ann.id, secrets: { secret: TEST_LINK_SECRET }, validDays: 1, now: Date.now() - 2 * DAY }).token],
-			['an unsubscribe token', unsubscribeLink({ baseUrl: url('referral/unsubscribe'), channel: 'email', address: 'ann@example.com', secrets: { secret: TEST_LINK_SECRET } }).token],
+			[
+				'another id in the claims',
+				`${Buffer.from(JSON.stringify({ ...claims, pid: ann.id + 1 })).toString('base64url')}.${signature}`,
+			],
+			[
+				'a later expiry in the claims',
+				`${Buffer.from(JSON.stringify({ ...claims, _e: claims._e + 365 * 86400 })).toString('base64url')}.${signature}`,
+			],
+			[
+				'a changed signature',
+				`${payload}.${signature.slice(0, 4)}${signature[4] === 'A' ? 'B' : 'A'}${signature.slice(5)}`,
+			],
+			[
+				'signed with a guessed secret',
+				participantLink({
+					baseUrl: url('referral/participant'),
+					programId: 'default',
+					participantId: ann.id,
+					secrets: { secret: TEST_WEBHOOK_SECRET },
+				}).token,
+			],
+			[
+				'expired',
+				participantLink({
+					baseUrl: url('referral/participant'),
+					programId: 'default',
+					participantId: ann.id,
+					secrets: { secret: TEST_LINK_SECRET },
+					validDays: 1,
+					now: Date.now() - 2 * DAY,
+				}).token,
+			],
+			[
+				'an unsubscribe token',
+				unsubscribeLink({
+					baseUrl: url('referral/unsubscribe'),
+					channel: 'email',
+					address: 'ann@example.com',
+					secrets: { secret: TEST_LINK_SECRET },
+				}).token,
+			],
 			['garbage', 'not-a-token'],
 		];
 		for (const [what, token] of attempts) {
 			const answer = await status(`token=${encodeURIComponent(token)}`);
-			expect({ what, status: answer.status, field: answer.json.error?.field }).toEqual({ what, status: 401, field: 'token' });
+			expect({ what, status: answer.status, field: answer.json.error?.field }).toEqual({
+				what,
+				status: 401,
+				field: 'token',
+			});
 			expect(JSON.stringify(answer.json)).not.toMatch(/ann@|participant"|stats/);
 			expect(JSON.stringify(answer.json)).not.toContain(ann.code);
 		}
@@ -129,7 +207,11 @@ describe('private participant data in real n8n', () => {
 		expect((await status(`token=${token}`)).json.participant.id).toBe(ann.id);
 
 		// Asking again at once: the same answer, no second email (the inbox cannot be flooded).
-		for (let i = 0; i < 3; i++) expect(await status('email=ann%40example.com')).toMatchObject({ status: 202, json: ACCEPTED });
+		for (let i = 0; i < 3; i++)
+			expect(await status('email=ann%40example.com')).toMatchObject({
+				status: 202,
+				json: ACCEPTED,
+			});
 		await settle();
 		expect(mailsTo('ann@example.com')).toHaveLength(2);
 		expect(smtp.messages.filter((m) => m.envelope.to.includes('nobody@example.com'))).toEqual([]);
@@ -149,7 +231,9 @@ describe('private participant data in real n8n', () => {
 			strangers.push(await time(`stranger${i}@example.com`));
 		}
 		const median = (list: number[]) => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)];
-		console.log(`participant status by email: median ${median(enrolled).toFixed(1)} ms enrolled, ${median(strangers).toFixed(1)} ms not enrolled (10 each, interleaved)`);
+		console.log(
+			`participant status by email: median ${median(enrolled).toFixed(1)} ms enrolled, ${median(strangers).toFixed(1)} ms not enrolled (10 each, interleaved)`,
+		);
 		// Generous on a loaded machine (2 cores shared by several n8n instances, medians 185–960 ms seen):
 		// neither kind may take three times as long as the other plus 250 ms, which catches the enrolled
 		// answer waiting for SMTP, or an error path for strangers (185 vs 962 ms before it was removed).
@@ -167,9 +251,21 @@ describe('private participant data in real n8n', () => {
 	});
 
 	describe('referral-unsubscribe.json', () => {
-		const link = (address: string, secret = TEST_LINK_SECRET) => unsubscribeLink({ baseUrl: url('referral/unsubscribe'), channel: 'email', address, secrets: { secret } });
-		const suppressed = async (address: string) => (await ledger.getSuppression({ channel: 'email', address })) !== null;
-		const oneClick = (href: string) => fetch(href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+		const link = (address: string, secret = TEST_LINK_SECRET) =>
+			unsubscribeLink({
+				baseUrl: url('referral/unsubscribe'),
+				channel: 'email',
+				address,
+				secrets: { secret },
+			});
+		const suppressed = async (address: string) =>
+			(await ledger.getSuppression({ channel: 'email', address })) !== null;
+		const oneClick = (href: string) =>
+			fetch(href, {
+				method: 'POST',
+				headers: { 'content-type': 'application/x-www-form-urlencoded' },
+				body: 'List-Unsubscribe=One-Click',
+			});
 
 		it('GET shows a confirmation page naming the masked address and changes nothing', async () => {
 			const response = await fetch(link('bea@example.com').url);
@@ -189,7 +285,9 @@ describe('private participant data in real n8n', () => {
 				expect(response.status).toBe(200);
 				expect(await response.text()).toContain('You are unsubscribed');
 			}
-			expect(await ledger.getSuppression({ channel: 'email', address: 'bea@example.com' })).toMatchObject({ reason: 'unsubscribe link' });
+			expect(
+				await ledger.getSuppression({ channel: 'email', address: 'bea@example.com' }),
+			).toMatchObject({ reason: 'unsubscribe link' });
 			const page = await (await fetch(href)).text();
 			expect(page).toContain('already unsubscribed');
 		});
@@ -197,12 +295,29 @@ describe('private participant data in real n8n', () => {
 		it('a forged, changed or expired token answers 401 and unsubscribes nobody', async () => {
 			const good = link('cat@example.com').token;
 			const [payload, signature] = good.split('.');
-			const victim = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), a: 'victim@example.com' })).toString('base64url');
+			const victim = Buffer.from(
+				JSON.stringify({
+					...JSON.parse(Buffer.from(payload, 'base64url').toString()),
+					a: 'victim@example.com',
+				}),
+			).toString('base64url');
 			const forged = [
 				`${victim}.${signature}`,
 				link('victim@example.com', 'a-guessed-secret-0123456789abcdefghij').token,
-				unsubscribeLink({ baseUrl: url('referral/unsubscribe'), channel: 'email', address: 'victim@example.com', secrets: { secret: TEST_LINK_SECRET }, validDays: 1, now: Date.now() - 2 * DAY }).token,
-				participantLink({ baseUrl: url('referral/participant'), programId: 'default', participantId: ann.id, secrets: { secret: TEST_LINK_SECRET } }).token,
+				unsubscribeLink({
+					baseUrl: url('referral/unsubscribe'),
+					channel: 'email',
+					address: 'victim@example.com',
+					secrets: { secret: TEST_LINK_SECRET },
+					validDays: 1,
+					now: Date.now() - 2 * DAY,
+				}).token,
+				participantLink({
+					baseUrl: url('referral/participant'),
+					programId: 'default',
+					participantId: ann.id,
+					secrets: { secret: TEST_LINK_SECRET },
+				}).token,
 				'victim@example.com',
 			];
 			for (const token of forged) {

@@ -16,7 +16,10 @@ describe('Referral Code node in real n8n', () => {
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-'));
 		// One n8n for both tests: the batch runs by hand through its REST API, the check through its webhook.
 		({ server } = await n8n.startInstance(userFolder, {
-			files: [path.join(n8n.ROOT, 'workflows/referral-code-batch.json'), path.join(n8n.ROOT, 'workflows/referral-code-check.json')],
+			files: [
+				path.join(n8n.ROOT, 'workflows/referral-code-batch.json'),
+				path.join(n8n.ROOT, 'workflows/referral-code-check.json'),
+			],
 		}));
 	});
 
@@ -29,11 +32,15 @@ describe('Referral Code node in real n8n', () => {
 		const run = await n8n.runWorkflow(server, 'rmCodeBatch00001');
 		expect(run.status).toBe('success');
 		const runData = run.data.resultData.runData;
-		const generated = runData['Generate Codes'][0].data.main[0].map((item: { json: { code: string } }) => item.json.code);
+		const generated = runData['Generate Codes'][0].data.main[0].map(
+			(item: { json: { code: string } }) => item.json.code,
+		);
 		expect(generated).toHaveLength(20);
 		expect(new Set(generated).size).toBe(20);
 		for (const code of generated) expect(normalizeCode(format, code).valid).toBe(true);
-		const checks = runData['Check Codes'][0].data.main[0].map((item: { json: { codeCheck: { valid: boolean; canonical: string } } }) => item.json.codeCheck);
+		const checks = runData['Check Codes'][0].data.main[0].map(
+			(item: { json: { codeCheck: { valid: boolean; canonical: string } } }) => item.json.codeCheck,
+		);
 		expect(checks.every((c: { valid: boolean }) => c.valid)).toBe(true);
 		expect(checks.map((c: { canonical: string }) => c.canonical)).toEqual(generated);
 	});
@@ -42,16 +49,29 @@ describe('Referral Code node in real n8n', () => {
 		const code = new (await import('../../engine/codes')).CodeGenerator(format).next();
 		const typed = code.toLowerCase().replace(/-/g, ' ');
 		const url = `${server!.baseUrl}/webhook/referral/code/check`;
-		const init = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+		const init = (body: unknown) => ({
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify(body),
+		});
 		const response = await n8n.waitForWebhook(url, init({ code: typed }));
 		expect(response.status).toBe(200);
-		expect(await response.json()).toMatchObject({ input: typed, canonical: code, valid: true, checkCharacterValid: true });
+		expect(await response.json()).toMatchObject({
+			input: typed,
+			canonical: code,
+			valid: true,
+			checkCharacterValid: true,
+		});
 
 		const body = code.slice('FRIEND-'.length).replace('-', '');
-		const swapped = body[0] === body[1] ? body.slice(0, 2) + body[3] + body[2] + body.slice(4) : body[1] + body[0] + body.slice(2);
+		const swapped =
+			body[0] === body[1]
+				? body.slice(0, 2) + body[3] + body[2] + body.slice(4)
+				: body[1] + body[0] + body.slice(2);
 		const bad = await fetch(url, init({ code: swapped }));
 		expect(bad.status).toBe(200);
 		const badJson = await bad.json();
-		if (swapped !== body) expect(badJson).toMatchObject({ valid: false, problem: 'check_character_mismatch' });
+		if (swapped !== body)
+			expect(badJson).toMatchObject({ valid: false, problem: 'check_character_mismatch' });
 	});
 });

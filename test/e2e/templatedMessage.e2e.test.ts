@@ -9,7 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 import { startHttpFake } from '../fakes/http';
-import { startMailgunFake, startPlivoFake, startPostmarkFake, startResendFake, startSendGridFake, startTelnyxFake, startTwilioFake, startVonageFake } from '../fakes/providers';
+import {
+	startMailgunFake,
+	startPlivoFake,
+	startPostmarkFake,
+	startResendFake,
+	startSendGridFake,
+	startTelnyxFake,
+	startTwilioFake,
+	startVonageFake,
+} from '../fakes/providers';
 import { startSmtpServer } from '../fakes/smtpServer';
 
 const ACCOUNT_SID = 'AC' + '0'.repeat(32);
@@ -22,11 +31,24 @@ afterAll(async () => {
 describe('Templated Message in real n8n', () => {
 	const smtpAuth = { user: 'mailer', password: 'smtp-secret' };
 	let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
-	let f: Record<'sendgrid' | 'mailgun' | 'postmark' | 'resend' | 'twilio' | 'vonage' | 'plivo' | 'telnyx', Awaited<ReturnType<typeof startSendGridFake>>>;
+	let f: Record<
+		'sendgrid' | 'mailgun' | 'postmark' | 'resend' | 'twilio' | 'vonage' | 'plivo' | 'telnyx',
+		Awaited<ReturnType<typeof startSendGridFake>>
+	>;
 	let creds: Array<readonly [string, Record<string, unknown>]>;
 	let server: { baseUrl: string; bin: string; stop: () => Promise<void> };
-	const credId = (type: string) => `cred${String(creds.findIndex(([t]) => t === type)).padStart(12, '0')}`;
-	const nodes: any[] = [{ id: 't', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} }];
+	const credId = (type: string) =>
+		`cred${String(creds.findIndex(([t]) => t === type)).padStart(12, '0')}`;
+	const nodes: any[] = [
+		{
+			id: 't',
+			name: 'Start',
+			type: 'n8n-nodes-base.manualTrigger',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: {},
+		},
+	];
 
 	// Fakes, credentials, the workflow and n8n itself: setup, under the hook timeout (minutes on a loaded machine).
 	beforeAll(async () => {
@@ -48,33 +70,117 @@ describe('Templated Message in real n8n', () => {
 		creds = [
 			['referralSmtpApi', { host: smtp.host, port: smtp.port, secure: false, ...smtpAuth }],
 			['referralSendGridApi', { apiKey: 'SG.test-key', baseUrl: f.sendgrid.url }],
-			['referralMailgunApi', { apiKey: 'key-test', domain: 'mg.example.test', baseUrl: f.mailgun.url }],
+			[
+				'referralMailgunApi',
+				{ apiKey: 'key-test', domain: 'mg.example.test', baseUrl: f.mailgun.url },
+			],
 			['referralPostmarkApi', { serverToken: 'server-token-test', baseUrl: f.postmark.url }],
 			['referralResendApi', { apiKey: 're_test_key', baseUrl: f.resend.url }],
-			['referralTwilioApi', { authType: 'authToken', accountSid: ACCOUNT_SID, authToken: 'twilio-token', baseUrl: f.twilio.url }],
-			['referralVonageApi', { apiKey: 'vonage-key', apiSecret: 'vonage-secret', baseUrl: f.vonage.url }],
-			['referralPlivoApi', { authId: 'MAXXXXXXXXXXXXXXXXXX', authToken: 'plivo-token', baseUrl: f.plivo.url }],
+			[
+				'referralTwilioApi',
+				{
+					authType: 'authToken',
+					accountSid: ACCOUNT_SID,
+					authToken: 'twilio-token',
+					baseUrl: f.twilio.url,
+				},
+			],
+			[
+				'referralVonageApi',
+				{ apiKey: 'vonage-key', apiSecret: 'vonage-secret', baseUrl: f.vonage.url },
+			],
+			[
+				'referralPlivoApi',
+				{ authId: 'MAXXXXXXXXXXXXXXXXXX', authToken: 'plivo-token', baseUrl: f.plivo.url },
+			],
 			['referralTelnyxApi', { apiKey: 'KEYtelnyx', baseUrl: f.telnyx.url }],
 			['referralLedgerApi', { backend: 'sqlite', path: path.join(userFolder, 'ledger.sqlite') }],
 		] as const;
-		const connections: any = { Start: { main: [[{ node: 'Items', type: 'main', index: 0 }]] }, Items: { main: [[]] } };
-		nodes.push({ id: 'c', name: 'Items', type: 'n8n-nodes-base.code', typeVersion: 2, position: [150, 0], parameters: { jsCode: "return [{ json: { name: 'Ann', code: 'K7QM', email: 'ann@example.test', phone: '+14155552671' } }];" } });
-		const email = { resource: 'email', operation: 'send', from: 'Acme <rewards@example.test>', subject: 'Hi {{name}}', html: '<p>Code {{code}}</p>' };
-		const sms = { resource: 'sms', operation: 'send', smsFrom: '+14155550100', category: 'transactional', smsText: 'Hi {{name}}, code {{code}}' };
+		const connections: any = {
+			Start: { main: [[{ node: 'Items', type: 'main', index: 0 }]] },
+			Items: { main: [[]] },
+		};
+		nodes.push({
+			id: 'c',
+			name: 'Items',
+			type: 'n8n-nodes-base.code',
+			typeVersion: 2,
+			position: [150, 0],
+			parameters: {
+				jsCode:
+					"return [{ json: { name: 'Ann', code: 'K7QM', email: 'ann@example.test', phone: '+14155552671' } }];",
+			},
+		});
+		const email = {
+			resource: 'email',
+			operation: 'send',
+			from: 'Acme <rewards@example.test>',
+			subject: 'Hi {{name}}',
+			html: '<p>Code {{code}}</p>',
+		};
+		const sms = {
+			resource: 'sms',
+			operation: 'send',
+			smsFrom: '+14155550100',
+			category: 'transactional',
+			smsText: 'Hi {{name}}, code {{code}}',
+		};
 		const add = (name: string, parameters: any, credType: string) => {
 			nodes.push({
-				id: name, name, type: 'n8n-nodes-referral-marketing.templatedMessage', typeVersion: 1, position: [300, nodes.length * 120], parameters: { ...parameters, sendOptions: { templateName: name } },
-				credentials: { [credType]: { id: credId(credType), name: credType }, referralLedgerApi: { id: credId('referralLedgerApi'), name: 'referralLedgerApi' } },
+				id: name,
+				name,
+				type: 'n8n-nodes-referral-marketing.templatedMessage',
+				typeVersion: 1,
+				position: [300, nodes.length * 120],
+				parameters: { ...parameters, sendOptions: { templateName: name } },
+				credentials: {
+					[credType]: { id: credId(credType), name: credType },
+					referralLedgerApi: { id: credId('referralLedgerApi'), name: 'referralLedgerApi' },
+				},
 			});
 			connections.Items.main[0].push({ node: name, type: 'main', index: 0 });
 		};
-		for (const p of ['smtp', 'sendgrid', 'mailgun', 'postmark', 'resend']) add(`Email ${p}`, { ...email, emailProvider: p }, `referral${{ smtp: 'Smtp', sendgrid: 'SendGrid', mailgun: 'Mailgun', postmark: 'Postmark', resend: 'Resend' }[p]}Api`);
-		for (const p of ['twilio', 'vonage', 'plivo', 'telnyx']) add(`SMS ${p}`, { ...sms, smsProvider: p }, `referral${p[0].toUpperCase() + p.slice(1)}Api`);
-		add('Render', { resource: 'email', operation: 'render', subject: 'Hi {{name}}', html: '<p>Code <b>{{code}}</b></p>' }, 'referralSmtpApi');
+		for (const p of ['smtp', 'sendgrid', 'mailgun', 'postmark', 'resend'])
+			add(
+				`Email ${p}`,
+				{ ...email, emailProvider: p },
+				`referral${{ smtp: 'Smtp', sendgrid: 'SendGrid', mailgun: 'Mailgun', postmark: 'Postmark', resend: 'Resend' }[p]}Api`,
+			);
+		for (const p of ['twilio', 'vonage', 'plivo', 'telnyx'])
+			add(`SMS ${p}`, { ...sms, smsProvider: p }, `referral${p[0].toUpperCase() + p.slice(1)}Api`);
+		add(
+			'Render',
+			{
+				resource: 'email',
+				operation: 'render',
+				subject: 'Hi {{name}}',
+				html: '<p>Code <b>{{code}}</b></p>',
+			},
+			'referralSmtpApi',
+		);
 		const wfFile = path.join(userFolder, 'verify.json');
-		writeFileSync(wfFile, JSON.stringify({ id: 'rmMsgVerify00001', name: 'verify', active: false, nodes, connections, settings: {} }));
-		const credentials = creds.map(([type, data], i) => ({ id: `cred${String(i).padStart(12, '0')}`, name: type, type, data }));
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, { build: false, files: [wfFile], credentials });
+		writeFileSync(
+			wfFile,
+			JSON.stringify({
+				id: 'rmMsgVerify00001',
+				name: 'verify',
+				active: false,
+				nodes,
+				connections,
+				settings: {},
+			}),
+		);
+		const credentials = creds.map(([type, data], i) => ({
+			id: `cred${String(i).padStart(12, '0')}`,
+			name: type,
+			type,
+			data,
+		}));
+		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, {
+			build: false,
+			files: [wfFile],
+			credentials,
+		});
 		server = await n8n.startN8n(bin, env);
 		cleanups.push(() => server.stop());
 		await n8n.ensureOwner(server.baseUrl);
@@ -94,17 +200,24 @@ describe('Templated Message in real n8n', () => {
 					expect(sent[0].json.delivery).toMatchObject({ outcome: 'sent' });
 				} else {
 					expect(skipped?.length, `${node.name} skipped on the replay`).toBe(1);
-					expect(skipped[0].json.delivery).toMatchObject({ outcome: 'skipped', reason: 'duplicate' });
+					expect(skipped[0].json.delivery).toMatchObject({
+						outcome: 'skipped',
+						reason: 'duplicate',
+					});
 				}
 			}
 			const rendered = runData.Render[0].data.main[0][0].json.rendered;
-			expect(rendered).toMatchObject({ subject: 'Hi Ann', html: expect.stringContaining('<b>K7QM</b>'), text: expect.stringContaining('K7QM') });
+			expect(rendered).toMatchObject({
+				subject: 'Hi Ann',
+				html: expect.stringContaining('<b>K7QM</b>'),
+				text: expect.stringContaining('K7QM'),
+			});
 		}
 		expect(smtp.messages).toHaveLength(1);
 		for (const [name, fake] of Object.entries(f)) expect(fake.requests.length, name).toBe(1);
 	});
 
-	it('passes every credential test through n8n\'s REST API, and fails a wrong SMTP password', async () => {
+	it("passes every credential test through n8n's REST API, and fails a wrong SMTP password", async () => {
 		const cookie = await n8n.signIn(server.baseUrl);
 		const testOne = async (type: string, data: object) => {
 			const response = await fetch(`${server.baseUrl}/rest/credentials/test`, {
@@ -123,6 +236,8 @@ describe('Templated Message in real n8n', () => {
 			const pointed = type === 'referralSmtpApi' ? data : { ...data, baseUrl: recorder.url };
 			expect(await testOne(type, pointed), type).toMatchObject({ status: 'OK' });
 		}
-		expect((await testOne('referralSmtpApi', { ...creds[0][1], password: 'nope' })).status).toBe('Error');
+		expect((await testOne('referralSmtpApi', { ...creds[0][1], password: 'nope' })).status).toBe(
+			'Error',
+		);
 	});
 });

@@ -18,7 +18,8 @@ type Json = any;
 
 const read = async (response: Response): Promise<Json> => {
 	const json = await response.json();
-	if (process.env.WORKFLOWS_E2E_RECORD) process.stdout.write(`RECORD ${response.url} ${response.status} ${JSON.stringify(json)}\n`);
+	if (process.env.WORKFLOWS_E2E_RECORD)
+		process.stdout.write(`RECORD ${response.url} ${response.status} ${JSON.stringify(json)}\n`);
 	return json;
 };
 
@@ -29,16 +30,29 @@ describe('sample workflows in real n8n', () => {
 	let twilio: ProviderFake;
 	let server: { baseUrl: string; stop: () => Promise<void> } | undefined;
 
-	const post = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	const post = (body: unknown) => ({
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify(body),
+	});
 	const ledgerPath = () => defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder }));
 	/** The answer, and (answers carry none since #14) the participant and referral from the ledger. */
 	const signUp = async (body: { email: string } & Record<string, unknown>) => {
 		const response = await fetch(`${server!.baseUrl}/webhook/referral/signup`, post(body));
 		const json = await read(response);
-		return { status: response.status, json, ...(response.status === 202 ? await enrolledIn(ledgerPath(), body.email) : { participant: null, referral: null }) } as Json;
+		return {
+			status: response.status,
+			json,
+			...(response.status === 202
+				? await enrolledIn(ledgerPath(), body.email)
+				: { participant: null, referral: null }),
+		} as Json;
 	};
 	/** The welcome messages the ledger owes or owed a participant. */
-	const welcomeMessages = async (participantId: number) => (await (await openLedger({ backend: 'sqlite', path: ledgerPath() })).listMessages({ programId: 'default', participantId, topic: 'welcome' })) as Json[];
+	const welcomeMessages = async (participantId: number) =>
+		(await (
+			await openLedger({ backend: 'sqlite', path: ledgerPath() })
+		).listMessages({ programId: 'default', participantId, topic: 'welcome' })) as Json[];
 	const mailsTo = (address: string) => smtp.messages.filter((m) => m.envelope.to.includes(address));
 	/** The token of the private status link an email carries. */
 	const privateToken = (text: string | undefined) => {
@@ -52,7 +66,14 @@ describe('sample workflows in real n8n', () => {
 		twilio = await startTwilioFake(n8n.LOCAL_SMS_ACCOUNT);
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-workflows-'));
 		// Every workflow in workflows/, as npm start imports them: they must all activate together.
-		const credentials = [n8n.localSmtpCredential(smtp.port), n8n.localSmsCredential(twilio.url), ...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN })];
+		const credentials = [
+			n8n.localSmtpCredential(smtp.port),
+			n8n.localSmsCredential(twilio.url),
+			...n8n.securityCredentials({
+				webhookSecret: TEST_WEBHOOK_SECRET,
+				leadScoringToken: TEST_LEAD_SCORING_TOKEN,
+			}),
+		];
 		({ server } = await n8n.startInstance(userFolder, { credentials }));
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/signup`, post({}));
 	});
@@ -68,13 +89,18 @@ describe('sample workflows in real n8n', () => {
 	let referrer: { id: number; email: string; code: string; shareUrl: string };
 
 	it('signs up a referrer: 202 and the neutral answer, no code in it; the code, share link and private link come by one welcome email', async () => {
-		const { status, json, participant, referral } = await signUp({ email: 'ann@example.com', name: 'Ann' });
+		const { status, json, participant, referral } = await signUp({
+			email: 'ann@example.com',
+			name: 'Ann',
+		});
 		expect(status).toBe(202);
 		expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
 		expect(participant.email).toBe('ann@example.com');
 		expect(participant.code).toMatch(/\S{4,}/);
 		expect(participant.shareUrl).toContain('https://example.com/join');
-		expect(participant.shareUrl).toContain(encodeURIComponent(participant.code).replace(/%2D/gi, '-'));
+		expect(participant.shareUrl).toContain(
+			encodeURIComponent(participant.code).replace(/%2D/gi, '-'),
+		);
 		expect(referral).toBeNull();
 		referrer = participant;
 
@@ -87,8 +113,12 @@ describe('sample workflows in real n8n', () => {
 		expect(twilio.requests).toHaveLength(0);
 	});
 
-	it('signs up a referee with the referrer\'s code: a pending referral crediting that code', async () => {
-		const { status, json, participant, referral } = await signUp({ email: 'bob@example.org', name: 'Bob', referralCode: referrer.code.toLowerCase() });
+	it("signs up a referee with the referrer's code: a pending referral crediting that code", async () => {
+		const { status, json, participant, referral } = await signUp({
+			email: 'bob@example.org',
+			name: 'Bob',
+			referralCode: referrer.code.toLowerCase(),
+		});
 		expect(status).toBe(202);
 		expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
 		expect(participant.email).toBe('bob@example.org');
@@ -104,7 +134,11 @@ describe('sample workflows in real n8n', () => {
 		const first = mailsTo('bob@example.org')[0];
 		expect(first).toBeDefined();
 		const before = await enrolledIn(ledgerPath(), 'bob@example.org');
-		const again = await signUp({ email: 'bob@example.org', name: 'Bob', referralCode: referrer.code });
+		const again = await signUp({
+			email: 'bob@example.org',
+			name: 'Bob',
+			referralCode: referrer.code,
+		});
 		const otherWords = await signUp({ email: 'Bob@Example.org', name: 'Robert' });
 		for (const answer of [again, otherWords]) {
 			expect(answer.status).toBe(202);
@@ -113,11 +147,20 @@ describe('sample workflows in real n8n', () => {
 			expect(answer.referral).toEqual(before.referral);
 		}
 		// Bob's private status link, from his welcome email (the status page answers nobody by email alone).
-		const status = await fetch(`${server!.baseUrl}/webhook/referral/participant?token=${privateToken(first.parsed.text)}`);
+		const status = await fetch(
+			`${server!.baseUrl}/webhook/referral/participant?token=${privateToken(first.parsed.text)}`,
+		);
 		const bob = (await read(status)).participant;
-		expect(before.participant).toMatchObject({ id: bob.id, email: 'bob@example.org', code: bob.code, shareUrl: bob.shareUrl });
+		expect(before.participant).toMatchObject({
+			id: bob.id,
+			email: 'bob@example.org',
+			code: bob.code,
+			shareUrl: bob.shareUrl,
+		});
 		expect(before.referral).toMatchObject({ status: 'pending', referrerCode: referrer.code });
-		expect((await welcomeMessages(bob.id)).map((m) => [m.channel, m.status])).toEqual([['email', 'sent']]);
+		expect((await welcomeMessages(bob.id)).map((m) => [m.channel, m.status])).toEqual([
+			['email', 'sent'],
+		]);
 		// Give a wrongly sent second mail time to arrive before counting.
 		await new Promise((r) => setTimeout(r, 1500));
 		expect(mailsTo('bob@example.org')).toHaveLength(1);
@@ -125,7 +168,10 @@ describe('sample workflows in real n8n', () => {
 	});
 
 	it('an unknown code enrols the participant without a referral, with the same answer', async () => {
-		const { status, json, participant, referral } = await signUp({ email: 'cy@example.net', referralCode: 'NOPE-0000-0000' });
+		const { status, json, participant, referral } = await signUp({
+			email: 'cy@example.net',
+			referralCode: 'NOPE-0000-0000',
+		});
 		expect(status).toBe(202);
 		expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
 		expect(participant.email).toBe('cy@example.net');
@@ -147,63 +193,125 @@ describe('sample workflows in real n8n', () => {
 	});
 
 	it('answers the participant status of the referrer with stats, through the private link of her welcome email', async () => {
-		const response = await fetch(`${server!.baseUrl}/webhook/referral/participant?token=${privateToken(mailsTo('ann@example.com')[0].parsed.text)}`);
+		const response = await fetch(
+			`${server!.baseUrl}/webhook/referral/participant?token=${privateToken(mailsTo('ann@example.com')[0].parsed.text)}`,
+		);
 		expect(response.status).toBe(200);
 		const json = await read(response);
 		expect(Object.keys(json).sort()).toEqual(['participant', 'stats']);
-		expect(json.participant).toMatchObject({ id: referrer.id, email: 'ann@example.com', code: referrer.code, shareUrl: referrer.shareUrl });
-		expect(json.stats).toMatchObject({ referrals: 1, qualified: 0, points: 0, tier: null, badges: [] });
+		expect(json.participant).toMatchObject({
+			id: referrer.id,
+			email: 'ann@example.com',
+			code: referrer.code,
+			shareUrl: referrer.shareUrl,
+		});
+		expect(json.stats).toMatchObject({
+			referrals: 1,
+			qualified: 0,
+			points: 0,
+			tier: null,
+			badges: [],
+		});
 		expect(json.stats.rank === null || typeof json.stats.rank === 'number').toBe(true);
-		expect(Object.keys(json.stats).sort()).toEqual(['badges', 'points', 'qualified', 'rank', 'referrals', 'tier']);
+		expect(Object.keys(json.stats).sort()).toEqual([
+			'badges',
+			'points',
+			'qualified',
+			'rank',
+			'referrals',
+			'tier',
+		]);
 	});
 
 	it('by email alone the participant status names nobody: 202, the same answer as for an enrolled address (test/e2e/private.e2e.test.ts)', async () => {
-		const stranger = await fetch(`${server!.baseUrl}/webhook/referral/participant?email=nobody%40example.com`);
+		const stranger = await fetch(
+			`${server!.baseUrl}/webhook/referral/participant?email=nobody%40example.com`,
+		);
 		expect(stranger.status).toBe(202);
-		expect(await read(stranger)).toEqual({ message: 'If this address is enrolled, we have emailed it a private link to its referral status.' });
+		expect(await read(stranger)).toEqual({
+			message:
+				'If this address is enrolled, we have emailed it a private link to its referral status.',
+		});
 	});
 
 	it('a refund of an order no referral has answers 404 naming orderId', async () => {
-		const response = await fetch(`${server!.baseUrl}/webhook/referral/refund`, signedPost({ orderId: 'A-404' }));
+		const response = await fetch(
+			`${server!.baseUrl}/webhook/referral/refund`,
+			signedPost({ orderId: 'A-404' }),
+		);
 		expect(response.status).toBe(404);
 		const json = await read(response);
 		expect(json.error.field).toBe('orderId');
-		expect(json.error.message).toBe('No referral of program "default" has the order "A-404"; give the order ID the conversion was recorded with.');
+		expect(json.error.message).toBe(
+			'No referral of program "default" has the order "A-404"; give the order ID the conversion was recorded with.',
+		);
 	});
 
 	it('a refund of a qualified order reverses the referral, and a replayed refund answers the same', async () => {
 		// No conversion workflow yet: the test qualifies Bob's order in the ledger n8n uses (the default SQLite file).
-		const ledger = await openLedger({ backend: 'sqlite', path: defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder })) });
+		const ledger = await openLedger({
+			backend: 'sqlite',
+			path: defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder })),
+		});
 		const service = await ReferralService.open(ledger, 'default');
-		expect((await service.listParticipants({ limit: 10 })).map((p) => p.email)).toEqual(['ann@example.com', 'bob@example.org', 'cy@example.net']);
-		const conversion = await service.qualify({ email: 'bob@example.org', orderId: 'A-1001', amount: 80, currency: 'EUR' });
+		expect((await service.listParticipants({ limit: 10 })).map((p) => p.email)).toEqual([
+			'ann@example.com',
+			'bob@example.org',
+			'cy@example.net',
+		]);
+		const conversion = await service.qualify({
+			email: 'bob@example.org',
+			orderId: 'A-1001',
+			amount: 80,
+			currency: 'EUR',
+		});
 		expect(conversion).toMatchObject({ qualified: true, referral: { status: 'qualified' } });
 
 		for (let attempt = 0; attempt < 2; attempt++) {
-			const response = await fetch(`${server!.baseUrl}/webhook/referral/refund`, signedPost({ orderId: 'A-1001' }));
+			const response = await fetch(
+				`${server!.baseUrl}/webhook/referral/refund`,
+				signedPost({ orderId: 'A-1001' }),
+			);
 			expect(response.status).toBe(200);
-			expect(await read(response)).toEqual({ referral: { id: conversion.referral!.id, status: 'reversed' }, outcome: 'reversed', reversed: [], adjusted: [], demoted: [] });
+			expect(await read(response)).toEqual({
+				referral: { id: conversion.referral!.id, status: 'reversed' },
+				outcome: 'reversed',
+				reversed: [],
+				adjusted: [],
+				demoted: [],
+			});
 		}
 		expect((await service.getReferral(conversion.referral!.id)).status).toBe('reversed');
 	});
 
 	describe('the SMS branch of the sign-up', () => {
-		const texts = () => twilio.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/Messages.json'));
+		const texts = () =>
+			twilio.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/Messages.json'));
 
 		it('texts the code and share link once when a phone and SMS consent came; a replay texts nothing', async () => {
-			const body = { email: 'dee@example.com', name: 'Dee', phone: '+1 415 555 0123', consent: { email: true, sms: true } };
+			const body = {
+				email: 'dee@example.com',
+				name: 'Dee',
+				phone: '+1 415 555 0123',
+				consent: { email: true, sms: true },
+			};
 			const { status, json, participant } = await signUp(body);
 			expect(status).toBe(202);
 			expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
-			for (let waited = 0; texts().length < 1 && waited < 15_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+			for (let waited = 0; texts().length < 1 && waited < 15_000; waited += 100)
+				await new Promise((r) => setTimeout(r, 100));
 			expect(texts()).toHaveLength(1);
 			const [text] = texts();
 			// n8n's credentials helper signed it with the "Local SMS" credential (Basic SID:token).
 			const { accountSid, authToken } = n8n.LOCAL_SMS_ACCOUNT;
-			expect(text.headers.authorization).toBe('Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64'));
+			expect(text.headers.authorization).toBe(
+				'Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64'),
+			);
 			expect(text.form).toMatchObject({ To: '+14155550123', From: '+15005550006' });
 			// The text carries no words from the caller (not even the name).
-			expect(text.form!.Body).toBe(`Your referral code is ${participant.code}. Share it with friends: ${participant.shareUrl}\nReply STOP to opt out`);
+			expect(text.form!.Body).toBe(
+				`Your referral code is ${participant.code}. Share it with friends: ${participant.shareUrl}\nReply STOP to opt out`,
+			);
 			await smtp.waitForMessages(4, 15_000);
 			expect(mailsTo('dee@example.com')).toHaveLength(1);
 
@@ -218,14 +326,24 @@ describe('sample workflows in real n8n', () => {
 
 		it('sends no text without SMS consent, or without a phone', async () => {
 			const before = texts().length;
-			const noConsent = await signUp({ email: 'eve@example.com', phone: '+14155550124', consent: { email: true, sms: false } });
+			const noConsent = await signUp({
+				email: 'eve@example.com',
+				phone: '+14155550124',
+				consent: { email: true, sms: false },
+			});
 			const noPhone = await signUp({ email: 'fay@example.com', consent: { sms: true } });
-			const consentAsText = await signUp({ email: 'gus@example.com', phone: '+14155550125', consent: { sms: 'true' } });
+			const consentAsText = await signUp({
+				email: 'gus@example.com',
+				phone: '+14155550125',
+				consent: { sms: 'true' },
+			});
 			// Consent is a JSON true: the text "true" in a public body is not consent.
 			for (const answer of [noConsent, noPhone, consentAsText]) {
 				expect(answer.status).toBe(202);
 				expect(answer.json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
-				expect((await welcomeMessages(answer.participant.id)).map((m) => m.channel)).toEqual(['email']);
+				expect((await welcomeMessages(answer.participant.id)).map((m) => m.channel)).toEqual([
+					'email',
+				]);
 			}
 			await smtp.waitForMessages(7, 15_000);
 			expect(texts().length).toBe(before);
@@ -233,7 +351,11 @@ describe('sample workflows in real n8n', () => {
 
 		it('a phone number that cannot take a text still enrols and emails, with the same answer and no text owed', async () => {
 			const before = texts().length;
-			const { status, json, participant } = await signUp({ email: 'hal@example.com', phone: '12', consent: { sms: true } });
+			const { status, json, participant } = await signUp({
+				email: 'hal@example.com',
+				phone: '12',
+				consent: { sms: true },
+			});
 			expect(status).toBe(202);
 			expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
 			expect(participant.email).toBe('hal@example.com');
@@ -243,9 +365,13 @@ describe('sample workflows in real n8n', () => {
 			expect(mailsTo('hal@example.com')).toHaveLength(1);
 		});
 
-		it('Twilio refusing the number (21211): the same answer, the text recorded as failed with the provider\'s reason, never sent again', async () => {
+		it("Twilio refusing the number (21211): the same answer, the text recorded as failed with the provider's reason, never sent again", async () => {
 			twilio.script(twilio.failures.permanent());
-			const { status, json, participant } = await signUp({ email: 'ivy@example.com', phone: '+14155550126', consent: { sms: true } });
+			const { status, json, participant } = await signUp({
+				email: 'ivy@example.com',
+				phone: '+14155550126',
+				consent: { sms: true },
+			});
 			expect(status).toBe(202);
 			expect(json).toEqual(NEUTRAL_SIGN_UP_ANSWER);
 			let sms: Json;
@@ -253,7 +379,10 @@ describe('sample workflows in real n8n', () => {
 				await new Promise((r) => setTimeout(r, 200));
 				sms = (await welcomeMessages(participant.id)).find((m) => m.channel === 'sms');
 			}
-			expect(sms).toMatchObject({ status: 'failed', error: expect.stringContaining(twilio.permanentText) });
+			expect(sms).toMatchObject({
+				status: 'failed',
+				error: expect.stringContaining(twilio.permanentText),
+			});
 		});
 	});
 });

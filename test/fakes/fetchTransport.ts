@@ -14,9 +14,18 @@ export function fetchTransport(): HttpTransport {
 			body = JSON.stringify(request.body);
 			headers['Content-Type'] = 'application/json';
 		}
-		const response = await fetch(request.url, { method: request.method, headers, body, signal: AbortSignal.timeout(request.timeoutMs) });
+		const response = await fetch(request.url, {
+			method: request.method,
+			headers,
+			body,
+			signal: AbortSignal.timeout(request.timeoutMs),
+		});
 		const text = await response.text();
 		const isJson = (response.headers.get('content-type') ?? '').includes('json') && text !== '';
-		return { status: response.status, headers: Object.fromEntries(response.headers), body: isJson ? JSON.parse(text) : text };
+		return {
+			status: response.status,
+			headers: Object.fromEntries(response.headers),
+			body: isJson ? JSON.parse(text) : text,
+		};
 	};
 }

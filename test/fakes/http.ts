@@ -60,17 +60,27 @@ function send(response: ServerResponse, answer: FakeResponse): void {
 	response.end(payload);
 }
 
-export async function startHttpFake(handler: (request: RecordedRequest) => FakeResponse): Promise<HttpFake> {
+export async function startHttpFake(
+	handler: (request: RecordedRequest) => FakeResponse,
+): Promise<HttpFake> {
 	const requests: RecordedRequest[] = [];
 	const scripted: Scripted[] = [];
 	const server: Server = createServer(async (request, response) => {
 		const rawBody = await readBody(request);
 		const headers: Record<string, string> = {};
-		for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : (value ?? '');
-		const recorded: RecordedRequest = { method: request.method ?? '', path: request.url ?? '', headers, rawBody };
+		for (const [name, value] of Object.entries(request.headers))
+			headers[name] = Array.isArray(value) ? value.join(', ') : (value ?? '');
+		const recorded: RecordedRequest = {
+			method: request.method ?? '',
+			path: request.url ?? '',
+			headers,
+			rawBody,
+		};
 		const contentType = headers['content-type'] ?? '';
-		if (contentType.includes('application/json') && rawBody !== '') recorded.json = JSON.parse(rawBody);
-		if (contentType.includes('application/x-www-form-urlencoded')) recorded.form = Object.fromEntries(new URLSearchParams(rawBody));
+		if (contentType.includes('application/json') && rawBody !== '')
+			recorded.json = JSON.parse(rawBody);
+		if (contentType.includes('application/x-www-form-urlencoded'))
+			recorded.form = Object.fromEntries(new URLSearchParams(rawBody));
 		requests.push(recorded);
 		const next = scripted.shift();
 		if (next === 'hang') return; // never answer; the client's timeout must fire

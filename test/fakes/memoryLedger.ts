@@ -22,16 +22,27 @@ export class MemoryLedger implements MessageLedger {
 	}
 
 	// Synchronous body: with one event loop, check-and-set cannot interleave, so reservation is atomic.
-	async reserveMessage(key: string, channel: Channel, recipient: string): Promise<'reserved' | 'duplicate'> {
+	async reserveMessage(
+		key: string,
+		channel: Channel,
+		recipient: string,
+	): Promise<'reserved' | 'duplicate'> {
 		const existing = this.messages.get(key);
 		if (existing && existing.status !== 'failed') return 'duplicate';
-		this.messages.set(key, { key, channel, recipient, status: 'reserved', reservations: (existing?.reservations ?? 0) + 1 });
+		this.messages.set(key, {
+			key,
+			channel,
+			recipient,
+			status: 'reserved',
+			reservations: (existing?.reservations ?? 0) + 1,
+		});
 		return 'reserved';
 	}
 
 	async completeMessage(key: string, completion: MessageCompletion): Promise<void> {
 		const message = this.messages.get(key);
-		if (message === undefined || message.status !== 'reserved') throw new Error(`completeMessage: ${key} is not reserved`);
+		if (message === undefined || message.status !== 'reserved')
+			throw new Error(`completeMessage: ${key} is not reserved`);
 		message.status = completion.status;
 		message.providerMessageId = completion.providerMessageId;
 		message.error = completion.error;

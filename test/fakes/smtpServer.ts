@@ -53,7 +53,11 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
 		allowInsecureAuth: true,
 		logger: false,
 		onAuth(auth, _session, callback) {
-			if (options.auth && auth.username === options.auth.user && auth.password === options.auth.password) {
+			if (
+				options.auth &&
+				auth.username === options.auth.user &&
+				auth.password === options.auth.password
+			) {
 				callback(null, { user: auth.username });
 			} else {
 				callback(smtpError(535, '5.7.8 Authentication credentials invalid'));
@@ -102,7 +106,9 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
 	// emits that on the server, and an EventEmitter without an 'error' listener throws it.
 	const connectionErrors: Error[] = [];
 	server.on('error', (error: Error) => connectionErrors.push(error));
-	const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address() as AddressInfo).port;
+	const port = (
+		(server as unknown as { server: { address(): AddressInfo } }).server.address() as AddressInfo
+	).port;
 
 	return {
 		host: '127.0.0.1',
@@ -111,7 +117,13 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
 		connectionErrors,
 		waitForMessages(count: number, timeoutMs = 5000): Promise<ReceivedMail[]> {
 			return new Promise((resolve, reject) => {
-				const timer = setTimeout(() => reject(new Error(`waited ${timeoutMs} ms for ${count} messages, got ${messages.length}`)), timeoutMs);
+				const timer = setTimeout(
+					() =>
+						reject(
+							new Error(`waited ${timeoutMs} ms for ${count} messages, got ${messages.length}`),
+						),
+					timeoutMs,
+				);
 				const check = () => {
 					if (messages.length >= count) {
 						clearTimeout(timer);

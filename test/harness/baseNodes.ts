@@ -1,7 +1,13 @@
 /* Minimal stand-ins for the two n8n-nodes-base nodes harness workflows start from, written for
  * this harness (n8n-nodes-base itself is not a dependency). Same type names, so workflow JSON reads
  * as it would in n8n. The trigger's items come from the workflow's pinData, as in the editor. */
-import type { IExecuteFunctions, INodeExecutionData, INodeType, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	ITriggerFunctions,
+	ITriggerResponse,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 export class ManualTrigger implements INodeType {

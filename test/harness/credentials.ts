@@ -24,10 +24,15 @@ function resolve(template: unknown, credentials: ICredentialDataDecryptedObject)
 	const body = template.slice(1);
 	const whole = /^\{\{\s*\$credentials\.([\w.]+)\s*\}\}$/.exec(body);
 	if (whole) return credentials[whole[1]];
-	return body.replace(/\{\{\s*\$credentials\.([\w.]+)\s*\}\}/g, (_m, key: string) => String(credentials[key] ?? ''));
+	return body.replace(/\{\{\s*\$credentials\.([\w.]+)\s*\}\}/g, (_m, key: string) =>
+		String(credentials[key] ?? ''),
+	);
 }
 
-function resolveAll(block: Record<string, unknown> | undefined, credentials: ICredentialDataDecryptedObject): Record<string, unknown> {
+function resolveAll(
+	block: Record<string, unknown> | undefined,
+	credentials: ICredentialDataDecryptedObject,
+): Record<string, unknown> {
 	const out: Record<string, unknown> = {};
 	for (const [key, value] of Object.entries(block ?? {})) out[key] = resolve(value, credentials);
 	return out;
@@ -59,10 +64,24 @@ export class HarnessCredentialsHelper extends ICredentialsHelper {
 		if (!auth) return options;
 		if (typeof auth === 'function') return await auth(credentials, options);
 		const properties = auth.properties as Record<string, Record<string, unknown> | undefined>;
-		options.headers = { ...(options.headers ?? {}), ...(resolveAll(properties.headers, credentials) as IDataObject) };
-		options.qs = { ...(options.qs ?? {}), ...(resolveAll(properties.qs, credentials) as IDataObject) };
-		if (properties.body) options.body = { ...((options.body as object) ?? {}), ...resolveAll(properties.body, credentials) };
-		if (properties.auth) options.auth = resolveAll(properties.auth, credentials) as unknown as IHttpRequestOptions['auth'];
+		options.headers = {
+			...(options.headers ?? {}),
+			...(resolveAll(properties.headers, credentials) as IDataObject),
+		};
+		options.qs = {
+			...(options.qs ?? {}),
+			...(resolveAll(properties.qs, credentials) as IDataObject),
+		};
+		if (properties.body)
+			options.body = {
+				...((options.body as object) ?? {}),
+				...resolveAll(properties.body, credentials),
+			};
+		if (properties.auth)
+			options.auth = resolveAll(
+				properties.auth,
+				credentials,
+			) as unknown as IHttpRequestOptions['auth'];
 		return options;
 	}
 
@@ -81,7 +100,9 @@ export class HarnessCredentialsHelper extends ICredentialsHelper {
 	}
 
 	async getCredentials(_details: INodeCredentialsDetails, type: string): Promise<ICredentials> {
-		throw new Error(`The harness hands out decrypted credentials only (asked for encrypted "${type}")`);
+		throw new Error(
+			`The harness hands out decrypted credentials only (asked for encrypted "${type}")`,
+		);
 	}
 
 	async getDecrypted(

@@ -59,14 +59,16 @@ export function loadPackage(): Promise<Loaded> {
 			packageNodeNames.push(name);
 		}
 		const credentialTypes: Record<string, ICredentialType> = {};
-		for (const [name, data] of Object.entries(loader.credentialTypes)) credentialTypes[name] = data.type;
+		for (const [name, data] of Object.entries(loader.credentialTypes))
+			credentialTypes[name] = data.type;
 		const nodeTypes: INodeTypes = {
 			getByName: (type) => {
 				const found = types[type];
 				if (!found) throw new Error(`Unknown node type "${type}" in harness workflow`);
 				return found;
 			},
-			getByNameAndVersion: (type, version) => NodeHelpers.getVersionedNodeType(nodeTypes.getByName(type), version),
+			getByNameAndVersion: (type, version) =>
+				NodeHelpers.getVersionedNodeType(nodeTypes.getByName(type), version),
 			getKnownTypes: () => ({}),
 		};
 		return { nodeTypes, credentialTypes, packageNodeNames };
@@ -93,7 +95,10 @@ export interface RunOptions {
 
 let executionCounter = 0;
 
-export async function runWorkflow(workflowJson: WorkflowJson, options: RunOptions = {}): Promise<RunResult> {
+export async function runWorkflow(
+	workflowJson: WorkflowJson,
+	options: RunOptions = {},
+): Promise<RunResult> {
 	const { nodeTypes, credentialTypes } = await loadPackage();
 	const mode = options.mode ?? 'manual';
 	const workflow = new Workflow({
@@ -108,7 +113,12 @@ export async function runWorkflow(workflowJson: WorkflowJson, options: RunOption
 		pinData: workflowJson.pinData,
 	});
 	const executionId = String(++executionCounter);
-	const workflowData = { id: 'harness', name: workflow.name, nodes: workflowJson.nodes, connections: workflowJson.connections } as IWorkflowBase;
+	const workflowData = {
+		id: 'harness',
+		name: workflow.name,
+		nodes: workflowJson.nodes,
+		connections: workflowJson.connections,
+	} as IWorkflowBase;
 	const hooks = new ExecutionLifecycleHooks(mode, executionId, workflowData);
 	let finished: IRun | undefined;
 	hooks.addHandler('workflowExecuteAfter', (fullRunData) => {
@@ -143,9 +153,13 @@ export async function runWorkflow(workflowJson: WorkflowJson, options: RunOption
 		ssrfBridge: undefined,
 	} as unknown as IWorkflowExecuteAdditionalData;
 
-	const runExecutionData = createRunExecutionData({ executionData: { nodeExecutionStack: [] } } as never);
+	const runExecutionData = createRunExecutionData({
+		executionData: { nodeExecutionStack: [] },
+	} as never);
 	const execute = new WorkflowExecute(additionalData, mode, runExecutionData);
-	const startNode = workflowJson.nodes.find((node) => node.type.endsWith('Trigger') || node.type.endsWith('trigger'));
+	const startNode = workflowJson.nodes.find(
+		(node) => node.type.endsWith('Trigger') || node.type.endsWith('trigger'),
+	);
 	const run = await execute.run({ workflow, startNode, pinData: workflowJson.pinData });
 	const result = finished ?? run;
 	const runData = result.data.resultData.runData;
@@ -163,7 +177,9 @@ export async function runWorkflow(workflowJson: WorkflowJson, options: RunOption
 			return task.data?.main?.[outputIndex] ?? [];
 		},
 		json(nodeName, outputIndex = 0, runIndex) {
-			return (this as RunResult).items(nodeName, outputIndex, runIndex).map((item: INodeExecutionData) => item.json);
+			return (this as RunResult)
+				.items(nodeName, outputIndex, runIndex)
+				.map((item: INodeExecutionData) => item.json);
 		},
 		error: (nodeName) => runData[nodeName]?.at(-1)?.error as never,
 		executionTime: (nodeName) => taskOf(nodeName).executionTime,
@@ -172,13 +188,26 @@ export async function runWorkflow(workflowJson: WorkflowJson, options: RunOption
 
 /** A workflow of a Manual Trigger (emitting `items`) into one node, the usual shape of a node test. */
 export function singleNodeWorkflow(
-	node: { type: string; parameters: IDataObject; continueOnFail?: boolean; credentials?: INode['credentials']; name?: string },
+	node: {
+		type: string;
+		parameters: IDataObject;
+		continueOnFail?: boolean;
+		credentials?: INode['credentials'];
+		name?: string;
+	},
 	items: IDataObject[],
 ): WorkflowJson {
 	const name = node.name ?? 'Node';
 	return {
 		nodes: [
-			{ id: 't', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			{
+				id: 't',
+				name: 'Start',
+				type: 'n8n-nodes-base.manualTrigger',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {},
+			},
 			{
 				id: 'n',
 				name,

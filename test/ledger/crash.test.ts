@@ -4,7 +4,16 @@ import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers, openLedger, type LedgerConfig } from '../../engine/ledger';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, pgQuery, randomSchema, tempDir } from '../support/databases';
+import {
+	dropSchema,
+	IN_CI,
+	PG_URL,
+	pgAvailability,
+	pgConfig,
+	pgQuery,
+	randomSchema,
+	tempDir,
+} from '../support/databases';
 import { resultOf, runWorker } from './helpers';
 import type { CrashArgs } from './workers/crash';
 
@@ -44,7 +53,11 @@ function sqlite(name: string): Backend {
 function postgres(): Backend {
 	const schema = randomSchema('ledger_crash');
 	schemas.push(schema);
-	return { config: pgConfig(schema), items: 150, count: async (sql) => Number((await pgQuery<{ n: string }>(schema, sql))[0].n) };
+	return {
+		config: pgConfig(schema),
+		items: 150,
+		count: async (sql) => Number((await pgQuery<{ n: string }>(schema, sql))[0].n),
+	};
 }
 
 /** What a partial write would leave behind; each must be zero. */
@@ -65,7 +78,13 @@ async function expectNoOrphans(backend: Backend): Promise<void> {
 async function killedBatchOfCodes(backend: Backend): Promise<void> {
 	const ledger = await openLedger(backend.config);
 	await ledger.ensureProgram({ id: 'crash' });
-	const args: CrashArgs = { config: backend.config, programId: 'crash', mode: 'batch', count: 5000, hangAt: 2600 };
+	const args: CrashArgs = {
+		config: backend.config,
+		programId: 'crash',
+		mode: 'batch',
+		count: 5000,
+		hangAt: 2600,
+	};
 	const victim = runWorker('crash.ts', args);
 	await victim.waitForLine((line) => line === 'MID');
 	// Two chunks of 1,000 codes were inserted in the open transaction when this lands.
@@ -87,9 +106,19 @@ async function killedBatchOfReferrals(backend: Backend): Promise<void> {
 	const ledger = await openLedger(backend.config);
 	await ledger.ensureProgram({ id: 'items' });
 	const referrers: number[] = [];
-	for (let i = 0; i < 5; i++) referrers.push((await ledger.enrolParticipant({ programId: 'items', externalId: `crash-referrer-${i}` })).participant.id);
+	for (let i = 0; i < 5; i++)
+		referrers.push(
+			(await ledger.enrolParticipant({ programId: 'items', externalId: `crash-referrer-${i}` }))
+				.participant.id,
+		);
 	const items = backend.items;
-	const args: CrashArgs = { config: backend.config, programId: 'items', mode: 'items', count: items, referrers };
+	const args: CrashArgs = {
+		config: backend.config,
+		programId: 'items',
+		mode: 'items',
+		count: items,
+		referrers,
+	};
 	const victim = runWorker('crash.ts', args);
 	const killAfter = 20 + Math.floor(Math.random() * 40);
 	await victim.waitForLine((line) => line === `DONE ${killAfter}`);
@@ -108,17 +137,25 @@ async function killedBatchOfReferrals(backend: Backend): Promise<void> {
 	await expectNoOrphans(backend);
 	expect(await backend.count(`SELECT COUNT(*) AS n FROM referrals`)).toBe(items);
 	expect(await backend.count(`SELECT COUNT(*) AS n FROM rewards`)).toBe(2 * items);
-	expect(await backend.count(`SELECT COUNT(*) AS n FROM participants`)).toBe(items + referrers.length);
+	expect(await backend.count(`SELECT COUNT(*) AS n FROM participants`)).toBe(
+		items + referrers.length,
+	);
 	for (const [i, referrerId] of referrers.entries()) {
-		const referred = Array.from({ length: items }, (_, k) => k).filter((k) => k % referrers.length === i).length;
-		expect(await ledger.pointsBalance({ programId: 'items', participantId: referrerId })).toBe(10 * referred);
+		const referred = Array.from({ length: items }, (_, k) => k).filter(
+			(k) => k % referrers.length === i,
+		).length;
+		expect(await ledger.pointsBalance({ programId: 'items', participantId: referrerId })).toBe(
+			10 * referred,
+		);
 	}
 	expect(await backend.count(`SELECT COUNT(*) AS n FROM points_journal`)).toBe(2 * items);
 }
 
 describe('a writer killed with SIGKILL mid-batch', () => {
-	it('SQLite: leaves no part of a code batch, and the rerun issues it exactly once', () => killedBatchOfCodes(sqlite('codes')));
-	it('SQLite: leaves no partial referral or reward, and the rerun completes the batch exactly once', () => killedBatchOfReferrals(sqlite('items')));
+	it('SQLite: leaves no part of a code batch, and the rerun issues it exactly once', () =>
+		killedBatchOfCodes(sqlite('codes')));
+	it('SQLite: leaves no partial referral or reward, and the rerun completes the batch exactly once', () =>
+		killedBatchOfReferrals(sqlite('items')));
 
 	const pg = (name: string, fn: (backend: Backend) => Promise<void>) =>
 		it.skipIf(!available && !IN_CI)(`PostgreSQL: ${name}`, async () => {
@@ -126,5 +163,8 @@ describe('a writer killed with SIGKILL mid-batch', () => {
 			await fn(postgres());
 		});
 	pg('leaves no part of a code batch, and the rerun issues it exactly once', killedBatchOfCodes);
-	pg('leaves no partial referral or reward, and the rerun completes the batch exactly once', killedBatchOfReferrals);
+	pg(
+		'leaves no partial referral or reward, and the rerun completes the batch exactly once',
+		killedBatchOfReferrals,
+	);
 });

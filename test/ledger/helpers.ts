@@ -15,10 +15,14 @@ export interface Child {
 
 /** Runs a TypeScript worker on this same Node (24, with node:sqlite) through tsx's loader. */
 export function runWorker(script: string, args: unknown): Child {
-	const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'workers', script), JSON.stringify(args)], {
-		stdio: ['pipe', 'pipe', 'pipe'],
-		env: { ...process.env, NODE_NO_WARNINGS: '1' },
-	});
+	const child = spawn(
+		process.execPath,
+		['--import', 'tsx', join(__dirname, 'workers', script), JSON.stringify(args)],
+		{
+			stdio: ['pipe', 'pipe', 'pipe'],
+			env: { ...process.env, NODE_NO_WARNINGS: '1' },
+		},
+	);
 	const lines: string[] = [];
 	const waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
 	let buffer = '';

@@ -1,9 +1,27 @@
 /* The MessageLedger contract (engine/messaging/types.ts) held by the in-memory reference ledger and by
  * the referral ledger behind messageLedgerFrom, on SQLite and PostgreSQL: the same suite for all three. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeAllLedgers, openPostgresLedger, openSqliteLedger, type LedgerStore } from '../../engine/ledger';
-import { messageLedgerFrom, sendSms, type MessageLedger, type SmsSender } from '../../engine/messaging';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, randomSchema, tempDir } from '../support/databases';
+import {
+	closeAllLedgers,
+	openPostgresLedger,
+	openSqliteLedger,
+	type LedgerStore,
+} from '../../engine/ledger';
+import {
+	messageLedgerFrom,
+	sendSms,
+	type MessageLedger,
+	type SmsSender,
+} from '../../engine/messaging';
+import {
+	dropSchema,
+	IN_CI,
+	PG_URL,
+	pgAvailability,
+	pgConfig,
+	randomSchema,
+	tempDir,
+} from '../support/databases';
 import { MemoryLedger } from '../fakes/memoryLedger';
 
 const { available: pgAvailable, problem: pgProblem } = pgAvailability();
@@ -63,7 +81,9 @@ for (const [name, open, enabled] of backends) {
 			const { ledger } = await open();
 			expect(await ledger.isSuppressed('email', 'ann@example.com')).toBeNull();
 			await ledger.suppress('email', 'ann@example.com', 'unsubscribe link');
-			expect(await ledger.isSuppressed('email', 'ann@example.com')).toEqual({ reason: 'unsubscribe link' });
+			expect(await ledger.isSuppressed('email', 'ann@example.com')).toEqual({
+				reason: 'unsubscribe link',
+			});
 			// Same address string on the other channel is a different entry.
 			expect(await ledger.isSuppressed('sms', 'ann@example.com')).toBeNull();
 			await ledger.suppress('sms', '+14155552671', 'replied STOP');
@@ -93,7 +113,13 @@ for (const [name, open, enabled] of backends) {
 			expect(await ledger.reserveMessage('msg_a', 'email', 'ann@example.com')).toBe('duplicate');
 			await ledger.completeMessage('msg_a', { status: 'sent', providerMessageId: 'pm-1' });
 			expect(await ledger.reserveMessage('msg_a', 'email', 'ann@example.com')).toBe('duplicate');
-			if (store) expect(await store.getMessage('msg_a')).toMatchObject({ status: 'sent', providerId: 'pm-1', channel: 'email', recipient: 'ann@example.com' });
+			if (store)
+				expect(await store.getMessage('msg_a')).toMatchObject({
+					status: 'sent',
+					providerId: 'pm-1',
+					channel: 'email',
+					recipient: 'ann@example.com',
+				});
 
 			expect(await ledger.reserveMessage('msg_b', 'sms', '+14155552671')).toBe('reserved');
 			await ledger.completeMessage('msg_b', { status: 'failed', error: 'x'.repeat(3000) });
@@ -108,7 +134,11 @@ for (const [name, open, enabled] of backends) {
 
 		it('of many racing reservations of one key exactly one wins', async () => {
 			const { ledger } = await open();
-			const answers = await Promise.all(Array.from({ length: 12 }, () => ledger.reserveMessage('msg_race', 'email', 'race@example.com')));
+			const answers = await Promise.all(
+				Array.from({ length: 12 }, () =>
+					ledger.reserveMessage('msg_race', 'email', 'race@example.com'),
+				),
+			);
 			expect(answers.filter((a) => a === 'reserved')).toHaveLength(1);
 			expect(answers.filter((a) => a === 'duplicate')).toHaveLength(11);
 		});
@@ -123,14 +153,31 @@ for (const [name, open, enabled] of backends) {
 					return { provider: 'Counting', providerMessageId: `id-${calls.length}` };
 				},
 			};
-			const input = { template: 'Hi {{name}}, your code is {{code}}', data: { name: 'Ann', code: 'K7QM' }, to: '+1 415 555 2671', category: 'transactional' as const };
+			const input = {
+				template: 'Hi {{name}}, your code is {{code}}',
+				data: { name: 'Ann', code: 'K7QM' },
+				to: '+1 415 555 2671',
+				category: 'transactional' as const,
+			};
 			const first = await sendSms(input, sender, { ledger });
 			const replay = await sendSms(input, sender, { ledger });
-			expect(first).toMatchObject({ outcome: 'sent', providerMessageId: 'id-1', recipient: '+14155552671' });
-			expect(replay).toMatchObject({ outcome: 'skipped', reason: 'duplicate', idempotencyKey: first.idempotencyKey });
+			expect(first).toMatchObject({
+				outcome: 'sent',
+				providerMessageId: 'id-1',
+				recipient: '+14155552671',
+			});
+			expect(replay).toMatchObject({
+				outcome: 'skipped',
+				reason: 'duplicate',
+				idempotencyKey: first.idempotencyKey,
+			});
 			await ledger.suppress('sms', '+14155552672', 'replied STOP');
 			const suppressed = await sendSms({ ...input, to: '+14155552672' }, sender, { ledger });
-			expect(suppressed).toMatchObject({ outcome: 'skipped', reason: 'suppressed', detail: 'On the suppression list: replied STOP' });
+			expect(suppressed).toMatchObject({
+				outcome: 'skipped',
+				reason: 'suppressed',
+				detail: 'On the suppression list: replied STOP',
+			});
 			expect(calls).toEqual(['+14155552671']);
 		});
 	});

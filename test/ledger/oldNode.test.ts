@@ -23,7 +23,10 @@ function oldNode(): { bin: string; version: string } | null {
 
 const old = oldNode();
 const pg = pgAvailability();
-if (!old && !IN_CI) console.warn('\n!!! No Node.js older than 22.13 on PATH: the old-Node ledger test is SKIPPED (under CI=true it fails).\n');
+if (!old && !IN_CI)
+	console.warn(
+		'\n!!! No Node.js older than 22.13 on PATH: the old-Node ledger test is SKIPPED (under CI=true it fails).\n',
+	);
 
 const SCRIPT = `
 const { openLedger } = require(${JSON.stringify(path.join(ROOT, 'dist/engine/ledger/index.js'))});
@@ -52,20 +55,30 @@ describe.skipIf(!old && !IN_CI)('the built package on an older Node.js', () => {
 
 	it('engines names the Node.js this test runs', () => {
 		expect(old, 'CI must have a Node.js older than 22.13 on PATH').not.toBeNull();
-		const engines = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).engines.node as string;
+		const engines = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).engines
+			.node as string;
 		const min = /^>=(\d+)\.(\d+)/.exec(engines)!;
 		const [major, minor] = old!.version.replace(/^v/, '').split('.').map(Number);
-		expect(major > Number(min[1]) || (major === Number(min[1]) && minor >= Number(min[2])), `${old!.version} is below engines ${engines}`).toBe(true);
+		expect(
+			major > Number(min[1]) || (major === Number(min[1]) && minor >= Number(min[2])),
+			`${old!.version} is below engines ${engines}`,
+		).toBe(true);
 	});
 
 	it('keeps a PostgreSQL ledger and says what the SQLite ledger needs', () => {
 		expect(pg.available, pg.problem ?? '').toBe(true);
-		const result = spawnSync(old!.bin, ['-e', SCRIPT, PG_URL, path.join(ROOT, '.cache', 'never-created.sqlite'), schema], { encoding: 'utf8', timeout: 60_000 });
+		const result = spawnSync(
+			old!.bin,
+			['-e', SCRIPT, PG_URL, path.join(ROOT, '.cache', 'never-created.sqlite'), schema],
+			{ encoding: 'utf8', timeout: 60_000 },
+		);
 		expect(result.status, result.stderr).toBe(0);
 		const out = JSON.parse(result.stdout);
 		expect(out.node).toBe(old!.version);
 		expect(out.postgres).toEqual({ participant: expect.anything(), sameAgain: true });
 		expect(out.sqlite.code).toBe('sqlite_unavailable');
-		expect(out.sqlite.message).toMatch(/needs Node\.js 22\.13 or later.*choose a PostgreSQL credential/);
+		expect(out.sqlite.message).toMatch(
+			/needs Node\.js 22\.13 or later.*choose a PostgreSQL credential/,
+		);
 	});
 });

@@ -62,16 +62,29 @@ describe('pages', () => {
 		afterAll(() => tmp.remove());
 
 		it('reads every participant of a program once, in id order', async () => {
-			const ledger = await openSqliteLedger({ backend: 'sqlite', path: join(tmp.dir, 'pages.sqlite') });
+			const ledger = await openSqliteLedger({
+				backend: 'sqlite',
+				path: join(tmp.dir, 'pages.sqlite'),
+			});
 			try {
 				await ledger.ensureProgram({ id: 'p' });
 				await ledger.ensureProgram({ id: 'other' });
 				const ids: number[] = [];
 				for (let i = 0; i < 11; i++) {
-					ids.push((await ledger.enrolParticipant({ programId: 'p', email: `p${i}@example.com` })).participant.id);
+					ids.push(
+						(await ledger.enrolParticipant({ programId: 'p', email: `p${i}@example.com` }))
+							.participant.id,
+					);
 					await ledger.enrolParticipant({ programId: 'other', email: `o${i}@example.com` });
 				}
-				const seen = (await collect(pages((afterId, limit) => ledger.listParticipants({ programId: 'p', afterId, limit }), 4))).map((page) => page.map((p) => p.id));
+				const seen = (
+					await collect(
+						pages(
+							(afterId, limit) => ledger.listParticipants({ programId: 'p', afterId, limit }),
+							4,
+						),
+					)
+				).map((page) => page.map((p) => p.id));
 				expect(seen.map((page) => page.length)).toEqual([4, 4, 3]);
 				expect(seen.flat()).toEqual(ids);
 			} finally {

@@ -5,7 +5,15 @@ import { openPostgresLedger, testConnection, type LedgerStore } from '../../engi
 import { LATEST_VERSION } from '../../engine/ledger/schema';
 import { ledgerContract } from './contract';
 import { outboxContract } from './outboxContract';
-import { dropSchema, IN_CI, PG_URL, pgAvailability, pgConfig, pgQuery, randomSchema } from '../support/databases';
+import {
+	dropSchema,
+	IN_CI,
+	PG_URL,
+	pgAvailability,
+	pgConfig,
+	pgQuery,
+	randomSchema,
+} from '../support/databases';
 
 const { available, problem } = pgAvailability();
 const schemas: string[] = [];
@@ -46,11 +54,20 @@ describe.skipIf(!available && !IN_CI)('PostgreSQL ledger', () => {
 	describe('migrations and schema', () => {
 		it('migrates once when several workers start at the same moment', async () => {
 			const schema = fresh();
-			const ledgers: LedgerStore[] = await Promise.all(Array.from({ length: 6 }, () => openPostgresLedger(pgConfig(schema))));
+			const ledgers: LedgerStore[] = await Promise.all(
+				Array.from({ length: 6 }, () => openPostgresLedger(pgConfig(schema))),
+			);
 			try {
-				expect(await Promise.all(ledgers.map((l) => l.schemaVersion()))).toEqual(Array(6).fill(LATEST_VERSION));
-				const rows = await pgQuery<{ version: number }>(schema, 'SELECT version FROM ledger_migrations ORDER BY version');
-				expect(rows.map((r) => r.version)).toEqual(Array.from({ length: LATEST_VERSION }, (_, i) => i + 1));
+				expect(await Promise.all(ledgers.map((l) => l.schemaVersion()))).toEqual(
+					Array(6).fill(LATEST_VERSION),
+				);
+				const rows = await pgQuery<{ version: number }>(
+					schema,
+					'SELECT version FROM ledger_migrations ORDER BY version',
+				);
+				expect(rows.map((r) => r.version)).toEqual(
+					Array.from({ length: LATEST_VERSION }, (_, i) => i + 1),
+				);
 				await ledgers[0].ensureProgram({ id: 'kept' });
 			} finally {
 				await Promise.all(ledgers.map((l) => l.close()));
@@ -65,14 +82,29 @@ describe.skipIf(!available && !IN_CI)('PostgreSQL ledger', () => {
 			const schema = fresh();
 			const ledger = await openPostgresLedger(pgConfig(schema));
 			await ledger.close();
-			const tables = await pgQuery<{ table_schema: string }>(schema, `SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'referrals'`);
+			const tables = await pgQuery<{ table_schema: string }>(
+				schema,
+				`SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'referrals'`,
+			);
 			expect(tables.map((t) => t.table_schema)).toContain(schema);
-			await expect(openPostgresLedger({ ...pgConfig(schema), schema: 'Robert"); DROP' })).rejects.toMatchObject({ code: 'invalid_schema', field: 'schema' });
+			await expect(
+				openPostgresLedger({ ...pgConfig(schema), schema: 'Robert"); DROP' }),
+			).rejects.toMatchObject({ code: 'invalid_schema', field: 'schema' });
 		});
 
 		it('tests a connection without throwing, and says where it failed', async () => {
-			expect(await testConnection(pgConfig(fresh()))).toEqual({ ok: true, message: expect.stringMatching(/^Connected: PostgreSQL \d+/) });
-			const bad = await testConnection({ backend: 'postgres', host: '127.0.0.1', port: 1, database: 'test', user: 'postgres', password: 's3cret-pw' });
+			expect(await testConnection(pgConfig(fresh()))).toEqual({
+				ok: true,
+				message: expect.stringMatching(/^Connected: PostgreSQL \d+/),
+			});
+			const bad = await testConnection({
+				backend: 'postgres',
+				host: '127.0.0.1',
+				port: 1,
+				database: 'test',
+				user: 'postgres',
+				password: 's3cret-pw',
+			});
 			expect(bad.ok).toBe(false);
 			expect(bad.message).toMatch(/could not reach the PostgreSQL ledger at 127\.0\.0\.1:1/);
 			expect(bad.message).not.toContain('s3cret-pw');

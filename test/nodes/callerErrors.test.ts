@@ -13,30 +13,62 @@ afterAll(async () => {
 	await closeAllLedgers();
 });
 
-const credential = { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-caller-errors-')), 'ledger.sqlite') };
+const credential = {
+	backend: 'sqlite',
+	path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-caller-errors-')), 'ledger.sqlite'),
+};
 
 async function run(parameters: IDataObject, item: IDataObject, continueOnFail: boolean) {
 	const result = await runWorkflow(
-		singleNodeWorkflow({ type: 'referral', parameters: { program: 'shop', ...parameters }, continueOnFail, credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } } }, [item]),
+		singleNodeWorkflow(
+			{
+				type: 'referral',
+				parameters: { program: 'shop', ...parameters },
+				continueOnFail,
+				credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } },
+			},
+			[item],
+		),
 		{ credentials: { referralLedgerApi: credential as never } },
 	);
 	return result;
 }
 
 const cases: Array<[string, IDataObject, IDataObject, string, RegExp]> = [
-	['Reverse (Refund) without an order ID', { resource: 'referral', operation: 'reverse', reverseBy: 'orderId', refundFields: {} }, { refundedAmount: 10 }, 'orderId is required', /Refund Fields › Order ID Field/],
-	['Get Participant without an email', { resource: 'participant', operation: 'get', findBy: 'email', lookupField: 'email' }, { name: 'Ann' }, 'email is required', /set Lookup Field to the field holding the participant's email/],
-	['Get Referral without an ID', { resource: 'referral', operation: 'get', referralIdField: 'referralId' }, {}, 'referralId is required', /set Referral ID Field/],
+	[
+		'Reverse (Refund) without an order ID',
+		{ resource: 'referral', operation: 'reverse', reverseBy: 'orderId', refundFields: {} },
+		{ refundedAmount: 10 },
+		'orderId is required',
+		/Refund Fields › Order ID Field/,
+	],
+	[
+		'Get Participant without an email',
+		{ resource: 'participant', operation: 'get', findBy: 'email', lookupField: 'email' },
+		{ name: 'Ann' },
+		'email is required',
+		/set Lookup Field to the field holding the participant's email/,
+	],
+	[
+		'Get Referral without an ID',
+		{ resource: 'referral', operation: 'get', referralIdField: 'referralId' },
+		{},
+		'referralId is required',
+		/set Referral ID Field/,
+	],
 ];
 
 describe('errors answer callers in terms of their request; the editor keeps the hint', () => {
 	it.each(cases)('%s', async (_name, parameters, item, message, hint) => {
-		const continued = (await run(parameters, item, true)).json('Node')[0] as { error: { message: string; field: string } };
+		const continued = (await run(parameters, item, true)).json('Node')[0] as {
+			error: { message: string; field: string };
+		};
 		expect(continued.error.message.replace(/ \[item \d+\]$/, '')).toBe(message);
 		expect(continued.error.message).not.toMatch(/ set |Field/);
 
 		const stopped = await run(parameters, item, false);
-		const error = stopped.run.data.resultData.error as { message: string; description?: string } | undefined;
+		const error = stopped.run.data.resultData.error as
+			{ message: string; description?: string } | undefined;
 		expect(error?.message).toBe(`${message} [item 0]`);
 		expect(error?.description).toMatch(hint);
 		expect(error?.description).toMatch(/\(item 0\)\.$/);

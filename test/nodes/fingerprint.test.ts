@@ -18,33 +18,65 @@ const backends = ledgerNodeBackends('fp');
 
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !pgTestUrl())(`fingerprints on ${name}`, () => {
-		const json = async (credential: Credential, parameters: Record<string, unknown>, items: Json[]) =>
-			runLedgerNode(credential, 'referral', parameters as IDataObject, items, 'fp');
+		const json = async (
+			credential: Credential,
+			parameters: Record<string, unknown>,
+			items: Json[],
+		) => runLedgerNode(credential, 'referral', parameters as IDataObject, items, 'fp');
 
 		it('a conversion for a flagged referral, replayed once and 50 times at once, answers like the first', async () => {
 			const { credential, cleanup } = await open();
 			try {
 				await json(credential, { resource: 'program', operation: 'save' }, [{}]);
-				const [ana] = await json(credential, { resource: 'participant', operation: 'enrol' }, [{ email: 'ana@example.com' }]);
-				const [bob] = await json(credential, { resource: 'participant', operation: 'enrol' }, [{ email: 'bob@example.org', referralCode: ana.participant.code }]);
-				await json(credential, { resource: 'referral', operation: 'flag' }, [{ referralId: bob.referral.id }]);
+				const [ana] = await json(credential, { resource: 'participant', operation: 'enrol' }, [
+					{ email: 'ana@example.com' },
+				]);
+				const [bob] = await json(credential, { resource: 'participant', operation: 'enrol' }, [
+					{ email: 'bob@example.org', referralCode: ana.participant.code },
+				]);
+				await json(credential, { resource: 'referral', operation: 'flag' }, [
+					{ referralId: bob.referral.id },
+				]);
 				const order = { email: 'bob@example.org', orderId: 'F-1', amount: 30, currency: 'EUR' };
-				const [first] = await json(credential, { resource: 'referral', operation: 'qualify' }, [order]);
-				expect(first).toMatchObject({ outcome: 'held', referral: { id: bob.referral.id, status: 'flagged' } });
+				const [first] = await json(credential, { resource: 'referral', operation: 'qualify' }, [
+					order,
+				]);
+				expect(first).toMatchObject({
+					outcome: 'held',
+					referral: { id: bob.referral.id, status: 'flagged' },
+				});
 				// A few milliseconds later the server's clock reads differently: the replay must not care.
 				await new Promise((resolve) => setTimeout(resolve, 5));
-				const [again] = await json(credential, { resource: 'referral', operation: 'qualify' }, [order]);
+				const [again] = await json(credential, { resource: 'referral', operation: 'qualify' }, [
+					order,
+				]);
 				expect(again.error).toBeUndefined();
-				const replays = await Promise.all(Array.from({ length: 50 }, () => json(credential, { resource: 'referral', operation: 'qualify' }, [order]).then((r) => r[0])));
+				const replays = await Promise.all(
+					Array.from({ length: 50 }, () =>
+						json(credential, { resource: 'referral', operation: 'qualify' }, [order]).then(
+							(r) => r[0],
+						),
+					),
+				);
 				expect(replays.filter((r) => r.error)).toEqual([]);
 				const strip = ({ replayed: _r, ...rest }: Json) => rest;
 				for (const r of [again, ...replays]) expect(strip(r)).toEqual(strip(first));
 				// The same order id with another amount or currency is not a replay: a clear error naming orderId.
-				const [dearer] = await json(credential, { resource: 'referral', operation: 'qualify' }, [{ ...order, amount: 31 }]);
-				expect(dearer.error).toMatchObject({ code: 'order_conflict', field: 'orderId', message: expect.stringContaining('F-1') });
+				const [dearer] = await json(credential, { resource: 'referral', operation: 'qualify' }, [
+					{ ...order, amount: 31 },
+				]);
+				expect(dearer.error).toMatchObject({
+					code: 'order_conflict',
+					field: 'orderId',
+					message: expect.stringContaining('F-1'),
+				});
 				// Approved: the held order qualifies; sent again in another currency it is still a conflict.
-				await json(credential, { resource: 'referral', operation: 'approve' }, [{ referralId: bob.referral.id }]);
-				const [dollars] = await json(credential, { resource: 'referral', operation: 'qualify' }, [{ ...order, currency: 'USD' }]);
+				await json(credential, { resource: 'referral', operation: 'approve' }, [
+					{ referralId: bob.referral.id },
+				]);
+				const [dollars] = await json(credential, { resource: 'referral', operation: 'qualify' }, [
+					{ ...order, currency: 'USD' },
+				]);
 				expect(dollars.error).toMatchObject({ code: 'order_conflict', field: 'orderId' });
 			} finally {
 				await cleanup();

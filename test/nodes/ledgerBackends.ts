@@ -15,7 +15,12 @@ export interface LedgerWorld {
 }
 
 export function pgTestUrl(): string | undefined {
-	return process.env.LEDGER_TEST_PG_URL || (process.env.CI || process.env.PG_TESTS !== 'off' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
+	return (
+		process.env.LEDGER_TEST_PG_URL ||
+		(process.env.CI || process.env.PG_TESTS !== 'off'
+			? 'postgres://postgres@127.0.0.1:5432/test'
+			: undefined)
+	);
 }
 
 export async function withPgSchema(): Promise<LedgerWorld> {
@@ -38,7 +43,16 @@ export async function withPgSchema(): Promise<LedgerWorld> {
  */
 export function ledgerNodeBackends(prefix: string): Array<[string, () => Promise<LedgerWorld>]> {
 	return [
-		['SQLite', async () => ({ credential: { backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), `rm-${prefix}-`)), 'ledger.sqlite') }, cleanup: async () => {} })],
+		[
+			'SQLite',
+			async () => ({
+				credential: {
+					backend: 'sqlite',
+					path: path.join(mkdtempSync(path.join(os.tmpdir(), `rm-${prefix}-`)), 'ledger.sqlite'),
+				},
+				cleanup: async () => {},
+			}),
+		],
 		['PostgreSQL', withPgSchema],
 	];
 }
@@ -54,8 +68,15 @@ export async function runLedgerNode(
 	items: IDataObject[],
 	program = 'shop',
 ): Promise<Array<Record<string, any>>> {
-	const node = { type, parameters: { program, ...parameters }, continueOnFail: true, credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } } };
-	const result = await runWorkflow(singleNodeWorkflow(node as never, items as never), { credentials: { referralLedgerApi: credential as never } });
+	const node = {
+		type,
+		parameters: { program, ...parameters },
+		continueOnFail: true,
+		credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } },
+	};
+	const result = await runWorkflow(singleNodeWorkflow(node as never, items as never), {
+		credentials: { referralLedgerApi: credential as never },
+	});
 	return result.json('Node') as Array<Record<string, any>>;
 }
 
@@ -63,9 +84,29 @@ export async function runLedgerNode(
 export const POINTS_AND_CASH_BACK_FORM = {
 	perReferral: {
 		rewards: [
-			{ side: 'referrer', on: 'referral_qualified', kind: 'points', points: 100, id: 'referrer-points' },
-			{ side: 'referee', on: 'referral_qualified', kind: 'points', points: 50, id: 'referee-points' },
-			{ side: 'referrer', on: 'referral_qualified', kind: 'cash', cashAmountType: 'percentOfOrder', percentOfOrder: 10, currency: '', id: 'cash-back' },
+			{
+				side: 'referrer',
+				on: 'referral_qualified',
+				kind: 'points',
+				points: 100,
+				id: 'referrer-points',
+			},
+			{
+				side: 'referee',
+				on: 'referral_qualified',
+				kind: 'points',
+				points: 50,
+				id: 'referee-points',
+			},
+			{
+				side: 'referrer',
+				on: 'referral_qualified',
+				kind: 'cash',
+				cashAmountType: 'percentOfOrder',
+				percentOfOrder: 10,
+				currency: '',
+				id: 'cash-back',
+			},
 		],
 	},
 	programOptions: { currency: 'EUR', holdingDays: 0 },

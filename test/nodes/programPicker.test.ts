@@ -13,7 +13,15 @@ const credential = { backend: 'sqlite', path: file };
 /** What n8n hands a list-search method: the node with its credential, and the current parameters. */
 function loadOptions(parameters: Record<string, unknown> = {}): ILoadOptionsFunctions {
 	return {
-		getNode: () => ({ id: 'n1', name: 'Referral Reward', type: 'referralReward', typeVersion: 1, position: [0, 0], parameters, credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } } }),
+		getNode: () => ({
+			id: 'n1',
+			name: 'Referral Reward',
+			type: 'referralReward',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters,
+			credentials: { referralLedgerApi: { id: '1', name: 'Ledger' } },
+		}),
 		getCredentials: async () => credential,
 		getCurrentNodeParameter: (name: string) => parameters[name],
 	} as unknown as ILoadOptionsFunctions;
@@ -24,21 +32,34 @@ afterAll(async () => {
 });
 
 describe('the Program and Pool Name pickers', () => {
-	it('list the ledger\'s programs, filtered by key or name', async () => {
+	it("list the ledger's programs, filtered by key or name", async () => {
 		const ledger = await openLedger({ backend: 'sqlite', path: file });
 		await ledger.ensureProgram({ id: 'spring-shop' });
 		await ledger.ensureProgram({ id: 'autumn-shop' });
-		expect((await searchPrograms.call(loadOptions())).results.map((r) => r.value)).toEqual(['autumn-shop', 'spring-shop']);
-		expect((await searchPrograms.call(loadOptions(), 'SPRING')).results.map((r) => r.value)).toEqual(['spring-shop']);
+		expect((await searchPrograms.call(loadOptions())).results.map((r) => r.value)).toEqual([
+			'autumn-shop',
+			'spring-shop',
+		]);
+		expect(
+			(await searchPrograms.call(loadOptions(), 'SPRING')).results.map((r) => r.value),
+		).toEqual(['spring-shop']);
 	});
 
 	it("list the chosen program's coupon pools with the codes left", async () => {
 		const ledger = await openLedger({ backend: 'sqlite', path: file });
-		await ledger.loadCoupons({ programId: 'spring-shop', pool: 'spring-20-eur', codes: ['A1', 'A2'] });
+		await ledger.loadCoupons({
+			programId: 'spring-shop',
+			pool: 'spring-20-eur',
+			codes: ['A1', 'A2'],
+		});
 		await ledger.loadCoupons({ programId: 'autumn-shop', pool: 'autumn-10', codes: ['B1'] });
 		const program = { __rl: true, mode: 'list', value: 'spring-shop' };
-		expect((await searchCouponPools.call(loadOptions({ program }))).results).toEqual([{ name: 'spring-20-eur (2 of 2 left)', value: 'spring-20-eur' }]);
-		expect((await searchCouponPools.call(loadOptions({ program: 'autumn-shop' }), 'nothing')).results).toEqual([]);
+		expect((await searchCouponPools.call(loadOptions({ program }))).results).toEqual([
+			{ name: 'spring-20-eur (2 of 2 left)', value: 'spring-20-eur' },
+		]);
+		expect(
+			(await searchCouponPools.call(loadOptions({ program: 'autumn-shop' }), 'nothing')).results,
+		).toEqual([]);
 	});
 
 	it('reads a picked, a typed and a plain-text (saved before the picker) key alike', () => {

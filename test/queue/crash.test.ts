@@ -24,7 +24,8 @@ const LEDGER_CREDENTIAL = { id: 'rmQueueLedger001', name: 'Referral Ledger (queu
 function onPostgresLedger(file: string, folder: string): string {
 	const workflow = JSON.parse(readFileSync(path.join(n8n.ROOT, 'workflows', file), 'utf8'));
 	for (const node of workflow.nodes) {
-		if (String(node.type).startsWith('n8n-nodes-referral-marketing.')) node.credentials = { ...(node.credentials ?? {}), referralLedgerApi: LEDGER_CREDENTIAL };
+		if (String(node.type).startsWith('n8n-nodes-referral-marketing.'))
+			node.credentials = { ...(node.credentials ?? {}), referralLedgerApi: LEDGER_CREDENTIAL };
 	}
 	const out = path.join(folder, file);
 	writeFileSync(out, JSON.stringify(workflow));
@@ -33,7 +34,12 @@ function onPostgresLedger(file: string, folder: string): string {
 
 describe('a crash of the queue-mode cluster loses and repeats no reward email', () => {
 	let folder: string;
-	let cluster: { baseUrl: string; stop: () => Promise<void>; kill: () => Promise<void>; restart: () => Promise<void> };
+	let cluster: {
+		baseUrl: string;
+		stop: () => Promise<void>;
+		kill: () => Promise<void>;
+		restart: () => Promise<void>;
+	};
 	let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
 	const schema = `rm_crash_${randomBytes(5).toString('hex')}`;
 	const ledger = () => openLedger({ backend: 'postgres', connectionString: PG_URL, schema });
@@ -47,17 +53,30 @@ describe('a crash of the queue-mode cluster loses and repeats no reward email', 
 			n8n.localSmtpCredential(smtp.port, smtp.host),
 			// The sweep's welcome-text node needs its SMS credential; no text is owed here, so it points nowhere.
 			n8n.localSmsCredential('http://127.0.0.1:9'),
-			...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN }),
-			{ ...LEDGER_CREDENTIAL, type: 'referralLedgerApi', data: { backend: 'postgres', connection: 'url', connectionStringSecret: PG_URL, schema } },
+			...n8n.securityCredentials({
+				webhookSecret: TEST_WEBHOOK_SECRET,
+				leadScoringToken: TEST_LEAD_SCORING_TOKEN,
+			}),
+			{
+				...LEDGER_CREDENTIAL,
+				type: 'referralLedgerApi',
+				data: { backend: 'postgres', connection: 'url', connectionStringSecret: PG_URL, schema },
+			},
 		];
 		const credentialsFile = path.join(folder, 'credentials.json');
 		writeFileSync(credentialsFile, JSON.stringify(credentials));
 		cluster = await startQueueCluster(path.join(folder, 'n8n'), {
 			workers: 2,
 			credentialsFile,
-			files: [onPostgresLedger('referral-conversion.json', folder), onPostgresLedger('owed-message-sweep.json', folder)],
+			files: [
+				onPostgresLedger('referral-conversion.json', folder),
+				onPostgresLedger('owed-message-sweep.json', folder),
+			],
 		});
-		await n8n.waitForWebhook(`${cluster.baseUrl}/webhook/referral/conversion`, { method: 'POST', body: '{}' });
+		await n8n.waitForWebhook(`${cluster.baseUrl}/webhook/referral/conversion`, {
+			method: 'POST',
+			body: '{}',
+		});
 	});
 
 	afterAll(async () => {
@@ -83,7 +102,10 @@ describe('a crash of the queue-mode cluster loses and repeats no reward email', 
 				kill: () => cluster.kill(),
 				restart: async () => {
 					await cluster.restart();
-					await n8n.waitForWebhook(`${cluster.baseUrl}/webhook/referral/conversion`, { method: 'POST', body: '{}' });
+					await n8n.waitForWebhook(`${cluster.baseUrl}/webhook/referral/conversion`, {
+						method: 'POST',
+						body: '{}',
+					});
 				},
 				ledger,
 				smtp,

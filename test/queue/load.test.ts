@@ -34,7 +34,8 @@ const REPLAY_SHARE = 0.25;
 function onPostgresLedger(file: string, folder: string): string {
 	const workflow = JSON.parse(readFileSync(file, 'utf8'));
 	for (const node of workflow.nodes) {
-		if (String(node.type).startsWith('n8n-nodes-referral-marketing.')) node.credentials = { ...(node.credentials ?? {}), referralLedgerApi: LEDGER_CREDENTIAL };
+		if (String(node.type).startsWith('n8n-nodes-referral-marketing.'))
+			node.credentials = { ...(node.credentials ?? {}), referralLedgerApi: LEDGER_CREDENTIAL };
 	}
 	const out = path.join(folder, path.basename(file));
 	writeFileSync(out, JSON.stringify(workflow));
@@ -52,127 +53,200 @@ function withReplays<T>(requests: T[], share: number): T[] {
 	return all;
 }
 
-describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))('queue mode under load: sign-ups and conversions with replays', () => {
-	let folder: string;
-	let cluster: { baseUrl: string; stop: () => Promise<void>; executionsPerWorker: () => number[] };
-	let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
-	let twilio: Awaited<ReturnType<typeof startTwilioFake>>;
-	const schema = `rm_queue_${randomBytes(5).toString('hex')}`;
+describe.skipIf(!existsSync(SIGNUP) || !existsSync(CONVERSION))(
+	'queue mode under load: sign-ups and conversions with replays',
+	() => {
+		let folder: string;
+		let cluster: {
+			baseUrl: string;
+			stop: () => Promise<void>;
+			executionsPerWorker: () => number[];
+		};
+		let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+		let twilio: Awaited<ReturnType<typeof startTwilioFake>>;
+		const schema = `rm_queue_${randomBytes(5).toString('hex')}`;
 
-	beforeAll(async () => {
-		folder = mkdtempSync(path.join(os.tmpdir(), 'rm-load-'));
-		smtp = await startSmtpServer();
-		twilio = await startTwilioFake(n8n.LOCAL_SMS_ACCOUNT);
-		const credentials = [
-			n8n.localSmtpCredential(smtp.port, smtp.host),
-			n8n.localSmsCredential(twilio.url),
-			...n8n.securityCredentials({ webhookSecret: TEST_WEBHOOK_SECRET, leadScoringToken: TEST_LEAD_SCORING_TOKEN }),
-			{ ...LEDGER_CREDENTIAL, type: 'referralLedgerApi', data: { backend: 'postgres', connection: 'url', connectionStringSecret: PG_URL, schema } },
-		];
-		const credentialsFile = path.join(folder, 'credentials.json');
-		writeFileSync(credentialsFile, JSON.stringify(credentials));
-		cluster = await startQueueCluster(path.join(folder, 'n8n'), {
-			workers: 2,
-			credentialsFile,
-			files: [onPostgresLedger(SIGNUP, folder), onPostgresLedger(CONVERSION, folder), path.join(__dirname, 'trivial-webhook.json')],
+		beforeAll(async () => {
+			folder = mkdtempSync(path.join(os.tmpdir(), 'rm-load-'));
+			smtp = await startSmtpServer();
+			twilio = await startTwilioFake(n8n.LOCAL_SMS_ACCOUNT);
+			const credentials = [
+				n8n.localSmtpCredential(smtp.port, smtp.host),
+				n8n.localSmsCredential(twilio.url),
+				...n8n.securityCredentials({
+					webhookSecret: TEST_WEBHOOK_SECRET,
+					leadScoringToken: TEST_LEAD_SCORING_TOKEN,
+				}),
+				{
+					...LEDGER_CREDENTIAL,
+					type: 'referralLedgerApi',
+					data: { backend: 'postgres', connection: 'url', connectionStringSecret: PG_URL, schema },
+				},
+			];
+			const credentialsFile = path.join(folder, 'credentials.json');
+			writeFileSync(credentialsFile, JSON.stringify(credentials));
+			cluster = await startQueueCluster(path.join(folder, 'n8n'), {
+				workers: 2,
+				credentialsFile,
+				files: [
+					onPostgresLedger(SIGNUP, folder),
+					onPostgresLedger(CONVERSION, folder),
+					path.join(__dirname, 'trivial-webhook.json'),
+				],
+			});
 		});
-	});
 
-	afterAll(async () => {
-		await cluster?.stop();
-		await smtp?.close();
-		await twilio?.close();
-		await closeAllLedgers();
-		const client = new pg.Client({ connectionString: PG_URL });
-		await client.connect();
-		await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
-		await client.end();
-		if (folder) rmSync(folder, { recursive: true, force: true });
-	});
+		afterAll(async () => {
+			await cluster?.stop();
+			await smtp?.close();
+			await twilio?.close();
+			await closeAllLedgers();
+			const client = new pg.Client({ connectionString: PG_URL });
+			await client.connect();
+			await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+			await client.end();
+			if (folder) rmSync(folder, { recursive: true, force: true });
+		});
 
-	it('counts come out exact, nothing twice, both workers used, and the rate holds', async () => {
-		const post = (url: string, body: unknown) => ({ url, init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } });
-		const signupUrl = `${cluster.baseUrl}/webhook/referral/signup`;
-		const conversionUrl = `${cluster.baseUrl}/webhook/referral/conversion`;
-		const baselineUrl = `${cluster.baseUrl}/webhook/queue/baseline`;
-		await n8n.waitForWebhook(baselineUrl, post(baselineUrl, { code: 'x' }).init);
+		it('counts come out exact, nothing twice, both workers used, and the rate holds', async () => {
+			const post = (url: string, body: unknown) => ({
+				url,
+				init: {
+					method: 'POST',
+					headers: { 'content-type': 'application/json' },
+					body: JSON.stringify(body),
+				},
+			});
+			const signupUrl = `${cluster.baseUrl}/webhook/referral/signup`;
+			const conversionUrl = `${cluster.baseUrl}/webhook/referral/conversion`;
+			const baselineUrl = `${cluster.baseUrl}/webhook/queue/baseline`;
+			await n8n.waitForWebhook(baselineUrl, post(baselineUrl, { code: 'x' }).init);
 
-		// Referrers first (their codes are needed; each gave a phone and SMS consent), then referees with codes, then conversions.
-		const referrerBodies = Array.from({ length: REFERRERS }, (_, i) => ({ email: `referrer${i}@example.com`, name: `Referrer ${i}`, phone: `+1415555${String(1000 + i)}`, consent: { sms: true } }));
-		const referrers = await fireConcurrently(withReplays(referrerBodies.map((b) => post(signupUrl, b)), REPLAY_SHARE), 40);
-		// Every sign-up answers alike (#14): 202 and the neutral message, no code; the codes are read from the ledger.
-		expect(referrers.results.every((r: { status: number }) => r.status === 202)).toBe(true);
-		for (const r of referrers.results) expect(JSON.parse(r.body)).toEqual(NEUTRAL_SIGN_UP_ANSWER);
-		const signUpLedger = await openLedger({ backend: 'postgres', connectionString: PG_URL, schema });
-		const program = await ReferralService.open(signUpLedger, 'default');
-		const codeOf = new Map<string, string>();
-		for (const body of referrerBodies) codeOf.set(body.email, (await program.getParticipant({ email: body.email })).participant.code!);
-		expect(new Set(codeOf.values()).size).toBe(REFERRERS);
+			// Referrers first (their codes are needed; each gave a phone and SMS consent), then referees with codes, then conversions.
+			const referrerBodies = Array.from({ length: REFERRERS }, (_, i) => ({
+				email: `referrer${i}@example.com`,
+				name: `Referrer ${i}`,
+				phone: `+1415555${String(1000 + i)}`,
+				consent: { sms: true },
+			}));
+			const referrers = await fireConcurrently(
+				withReplays(
+					referrerBodies.map((b) => post(signupUrl, b)),
+					REPLAY_SHARE,
+				),
+				40,
+			);
+			// Every sign-up answers alike (#14): 202 and the neutral message, no code; the codes are read from the ledger.
+			expect(referrers.results.every((r: { status: number }) => r.status === 202)).toBe(true);
+			for (const r of referrers.results) expect(JSON.parse(r.body)).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+			const signUpLedger = await openLedger({
+				backend: 'postgres',
+				connectionString: PG_URL,
+				schema,
+			});
+			const program = await ReferralService.open(signUpLedger, 'default');
+			const codeOf = new Map<string, string>();
+			for (const body of referrerBodies)
+				codeOf.set(
+					body.email,
+					(await program.getParticipant({ email: body.email })).participant.code!,
+				);
+			expect(new Set(codeOf.values()).size).toBe(REFERRERS);
 
-		const refereeBodies = [];
-		for (let i = 0; i < REFERRERS; i++) {
-			for (let j = 0; j < REFEREES_EACH; j++) {
-				refereeBodies.push({ email: `friend${i}-${j}@example.org`, name: `Friend ${i}-${j}`, referralCode: codeOf.get(`referrer${i}@example.com`) });
+			const refereeBodies = [];
+			for (let i = 0; i < REFERRERS; i++) {
+				for (let j = 0; j < REFEREES_EACH; j++) {
+					refereeBodies.push({
+						email: `friend${i}-${j}@example.org`,
+						name: `Friend ${i}-${j}`,
+						referralCode: codeOf.get(`referrer${i}@example.com`),
+					});
+				}
 			}
-		}
-		const referees = await fireConcurrently(withReplays(refereeBodies.map((b) => post(signupUrl, b)), REPLAY_SHARE), 40);
-		expect(referees.results.every((r: { status: number }) => r.status === 202)).toBe(true);
-		for (const r of referees.results) expect(JSON.parse(r.body)).toEqual(NEUTRAL_SIGN_UP_ANSWER);
-		expect((await signUpLedger.countReferrals({ programId: 'default' })).byStatus.pending).toBe(REFERRERS * REFEREES_EACH);
+			const referees = await fireConcurrently(
+				withReplays(
+					refereeBodies.map((b) => post(signupUrl, b)),
+					REPLAY_SHARE,
+				),
+				40,
+			);
+			expect(referees.results.every((r: { status: number }) => r.status === 202)).toBe(true);
+			for (const r of referees.results) expect(JSON.parse(r.body)).toEqual(NEUTRAL_SIGN_UP_ANSWER);
+			expect((await signUpLedger.countReferrals({ programId: 'default' })).byStatus.pending).toBe(
+				REFERRERS * REFEREES_EACH,
+			);
 
-		const conversions = [];
-		for (let i = 0; i < REFERRERS; i++) {
-			for (let j = 0; j < CONVERTING_EACH; j++) {
-				const body = { email: `friend${i}-${j}@example.org`, orderId: `order-${i}-${j}`, amount: 49.9, currency: 'EUR' };
-				// Signed when sent: a replay is the sender's retry, signed again (a replayed signature is refused).
-				conversions.push({ url: conversionUrl, get init() { return signedPost(body); } });
+			const conversions = [];
+			for (let i = 0; i < REFERRERS; i++) {
+				for (let j = 0; j < CONVERTING_EACH; j++) {
+					const body = {
+						email: `friend${i}-${j}@example.org`,
+						orderId: `order-${i}-${j}`,
+						amount: 49.9,
+						currency: 'EUR',
+					};
+					// Signed when sent: a replay is the sender's retry, signed again (a replayed signature is refused).
+					conversions.push({
+						url: conversionUrl,
+						get init() {
+							return signedPost(body);
+						},
+					});
+				}
 			}
-		}
-		const baseline = await fireConcurrently(conversions.map((c) => post(baselineUrl, { code: c.url })), 40);
-		const converted = await fireConcurrently(withReplays(conversions, REPLAY_SHARE), 40);
-		expect(converted.results.every((r: { status: number }) => r.status === 200)).toBe(true);
-		expect(referrers.results.length + referees.results.length + converted.results.length).toBe(1000);
+			const baseline = await fireConcurrently(
+				conversions.map((c) => post(baselineUrl, { code: c.url })),
+				40,
+			);
+			const converted = await fireConcurrently(withReplays(conversions, REPLAY_SHARE), 40);
+			expect(converted.results.every((r: { status: number }) => r.status === 200)).toBe(true);
+			expect(referrers.results.length + referees.results.length + converted.results.length).toBe(
+				1000,
+			);
 
-		// Exact counts in the PostgreSQL ledger.
-		const ledger = await openLedger({ backend: 'postgres', connectionString: PG_URL, schema });
-		const counts = await ledger.countReferrals({ programId: 'default' });
-		expect(counts.total).toBe(REFERRERS * REFEREES_EACH);
-		expect(counts.byStatus.qualified ?? 0).toBe(REFERRERS * CONVERTING_EACH);
-		const rewards = await ledger.listRewards({ programId: 'default', limit: 10_000 });
-		const keys = new Set(rewards.map((r) => r.idempotencyKey));
-		expect(keys.size).toBe(rewards.length);
-		const referrerPoints = rewards.filter((r) => r.side === 'referrer' && r.kind === 'points');
-		const refereePoints = rewards.filter((r) => r.side === 'referee' && r.kind === 'points');
-		const coupons = rewards.filter((r) => r.kind === 'coupon');
-		expect(referrerPoints).toHaveLength(REFERRERS * CONVERTING_EACH);
-		expect(refereePoints).toHaveLength(REFERRERS * CONVERTING_EACH);
-		expect(coupons).toHaveLength(REFERRERS); // the 3rd qualified referral of each referrer
+			// Exact counts in the PostgreSQL ledger.
+			const ledger = await openLedger({ backend: 'postgres', connectionString: PG_URL, schema });
+			const counts = await ledger.countReferrals({ programId: 'default' });
+			expect(counts.total).toBe(REFERRERS * REFEREES_EACH);
+			expect(counts.byStatus.qualified ?? 0).toBe(REFERRERS * CONVERTING_EACH);
+			const rewards = await ledger.listRewards({ programId: 'default', limit: 10_000 });
+			const keys = new Set(rewards.map((r) => r.idempotencyKey));
+			expect(keys.size).toBe(rewards.length);
+			const referrerPoints = rewards.filter((r) => r.side === 'referrer' && r.kind === 'points');
+			const refereePoints = rewards.filter((r) => r.side === 'referee' && r.kind === 'points');
+			const coupons = rewards.filter((r) => r.kind === 'coupon');
+			expect(referrerPoints).toHaveLength(REFERRERS * CONVERTING_EACH);
+			expect(refereePoints).toHaveLength(REFERRERS * CONVERTING_EACH);
+			expect(coupons).toHaveLength(REFERRERS); // the 3rd qualified referral of each referrer
 
-		// No email twice: one welcome per participant and one notice per person per order, whatever
-		// the replays. Notices go out after the response, so wait for the expected number first.
-		const participants = REFERRERS * (1 + REFEREES_EACH);
-		const expectedEmails = participants + 2 * REFERRERS * CONVERTING_EACH;
-		await smtp.waitForMessages(expectedEmails, 240_000);
-		await new Promise((r) => setTimeout(r, 5_000));
-		expect(smtp.messages).toHaveLength(expectedEmails);
-		const welcomes = new Map<string, number>();
-		for (const message of smtp.messages) {
-			if (!/welcome/i.test(message.parsed.subject ?? '')) continue;
-			for (const to of message.envelope.to) welcomes.set(to, (welcomes.get(to) ?? 0) + 1);
-		}
-		expect(welcomes.size).toBe(participants);
-		expect([...welcomes.values()].every((n) => n === 1)).toBe(true);
-		// One welcome text per referrer, whatever the replays; referees gave no phone.
-		const texts = twilio.requests.filter((r) => r.method === 'POST').map((r) => r.form?.To);
-		expect(texts.length).toBe(REFERRERS);
-		expect(new Set(texts).size).toBe(REFERRERS);
+			// No email twice: one welcome per participant and one notice per person per order, whatever
+			// the replays. Notices go out after the response, so wait for the expected number first.
+			const participants = REFERRERS * (1 + REFEREES_EACH);
+			const expectedEmails = participants + 2 * REFERRERS * CONVERTING_EACH;
+			await smtp.waitForMessages(expectedEmails, 240_000);
+			await new Promise((r) => setTimeout(r, 5_000));
+			expect(smtp.messages).toHaveLength(expectedEmails);
+			const welcomes = new Map<string, number>();
+			for (const message of smtp.messages) {
+				if (!/welcome/i.test(message.parsed.subject ?? '')) continue;
+				for (const to of message.envelope.to) welcomes.set(to, (welcomes.get(to) ?? 0) + 1);
+			}
+			expect(welcomes.size).toBe(participants);
+			expect([...welcomes.values()].every((n) => n === 1)).toBe(true);
+			// One welcome text per referrer, whatever the replays; referees gave no phone.
+			const texts = twilio.requests.filter((r) => r.method === 'POST').map((r) => r.form?.To);
+			expect(texts.length).toBe(REFERRERS);
+			expect(new Set(texts).size).toBe(REFERRERS);
 
-		const perWorker = cluster.executionsPerWorker();
-		expect(perWorker.every((n: number) => n > 0)).toBe(true);
-		const ratio = converted.rate / baseline.rate;
-		console.log(`queue load: ${referrers.results.length + referees.results.length} sign-ups and ${converted.results.length} conversions (20 % replays); conversion ${converted.rate.toFixed(1)} req/s vs trivial ${baseline.rate.toFixed(1)} req/s (ratio ${ratio.toFixed(2)}); executions per worker ${perWorker.join(' / ')}; ${smtp.messages.length} emails, ${texts.length} texts`);
-		// The conversion workflow now also owes and delivers reward emails from the ledger (the outbox), so it does
-		// more per request than when 0.5 was set; measured 0.49 on a clean clone with an e2e run beside it.
-		expect(ratio).toBeGreaterThanOrEqual(0.4);
-	});
-});
+			const perWorker = cluster.executionsPerWorker();
+			expect(perWorker.every((n: number) => n > 0)).toBe(true);
+			const ratio = converted.rate / baseline.rate;
+			console.log(
+				`queue load: ${referrers.results.length + referees.results.length} sign-ups and ${converted.results.length} conversions (20 % replays); conversion ${converted.rate.toFixed(1)} req/s vs trivial ${baseline.rate.toFixed(1)} req/s (ratio ${ratio.toFixed(2)}); executions per worker ${perWorker.join(' / ')}; ${smtp.messages.length} emails, ${texts.length} texts`,
+			);
+			// The conversion workflow now also owes and delivers reward emails from the ledger (the outbox), so it does
+			// more per request than when 0.5 was set; measured 0.49 on a clean clone with an e2e run beside it.
+			expect(ratio).toBeGreaterThanOrEqual(0.4);
+		});
+	},
+);

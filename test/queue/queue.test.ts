@@ -21,7 +21,10 @@ describe('queue mode: main + 2 workers on PostgreSQL and Redis', () => {
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-queue-'));
 		cluster = await startQueueCluster(userFolder, {
 			workers: 2,
-			files: [path.join(n8n.ROOT, 'workflows/referral-code-check.json'), path.join(__dirname, 'trivial-webhook.json')],
+			files: [
+				path.join(n8n.ROOT, 'workflows/referral-code-check.json'),
+				path.join(__dirname, 'trivial-webhook.json'),
+			],
 		});
 	});
 
@@ -33,23 +36,42 @@ describe('queue mode: main + 2 workers on PostgreSQL and Redis', () => {
 	it('spreads executions over both workers and keeps half the rate of a trivial workflow', async () => {
 		const format = parseCodeFormat({ pattern: 'XXXX-XXXX', prefix: 'FRIEND-' });
 		const codes = new CodeGenerator(format).generate(REQUESTS);
-		const post = (url: string, code: string) => ({ url, init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) } });
+		const post = (url: string, code: string) => ({
+			url,
+			init: {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ code }),
+			},
+		});
 		const checkUrl = `${cluster.baseUrl}/webhook/referral/code/check`;
 		const baselineUrl = `${cluster.baseUrl}/webhook/queue/baseline`;
 		await n8n.waitForWebhook(checkUrl, post(checkUrl, codes[0]).init);
 		await n8n.waitForWebhook(baselineUrl, post(baselineUrl, codes[0]).init);
 
-		const baseline = await fireConcurrently(codes.map((code) => post(baselineUrl, code)), 50);
-		const subject = await fireConcurrently(codes.map((code) => post(checkUrl, code.toLowerCase())), 50);
+		const baseline = await fireConcurrently(
+			codes.map((code) => post(baselineUrl, code)),
+			50,
+		);
+		const subject = await fireConcurrently(
+			codes.map((code) => post(checkUrl, code.toLowerCase())),
+			50,
+		);
 
 		expect(baseline.results.every((r: { status: number }) => r.status === 200)).toBe(true);
 		expect(subject.results.every((r: { status: number }) => r.status === 200)).toBe(true);
-		subject.results.forEach((r: { body: string }, i: number) => expect(JSON.parse(r.body)).toMatchObject({ canonical: codes[i], valid: true }));
+		subject.results.forEach((r: { body: string }, i: number) =>
+			expect(JSON.parse(r.body)).toMatchObject({ canonical: codes[i], valid: true }),
+		);
 
 		const perWorker = cluster.executionsPerWorker();
-		console.log(`queue mode: trivial ${baseline.rate.toFixed(1)} req/s, code check ${subject.rate.toFixed(1)} req/s, ratio ${(subject.rate / baseline.rate).toFixed(2)}; executions per worker ${perWorker.join(' / ')}`);
+		console.log(
+			`queue mode: trivial ${baseline.rate.toFixed(1)} req/s, code check ${subject.rate.toFixed(1)} req/s, ratio ${(subject.rate / baseline.rate).toFixed(2)}; executions per worker ${perWorker.join(' / ')}`,
+		);
 		expect(perWorker.every((count: number) => count > 0)).toBe(true);
-		expect(perWorker.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThanOrEqual(2 * REQUESTS);
+		expect(perWorker.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThanOrEqual(
+			2 * REQUESTS,
+		);
 		expect(subject.rate / baseline.rate).toBeGreaterThanOrEqual(0.5);
 	});
 });

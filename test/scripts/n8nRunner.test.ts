@@ -15,7 +15,11 @@ describe('installing n8n', () => {
 	it('estimates from the measured idle time, scaled by the load per core, and names the last install', () => {
 		const idle = n8n.installEstimate({ load: 0.5, cores: 2, history: [] });
 		expect(idle).toBe('about 4 min on an idle 2-core machine');
-		const busy = n8n.installEstimate({ load: 16, cores: 2, history: [{ version: '2.40.7', seconds: 1260, load: 14.2 }] });
+		const busy = n8n.installEstimate({
+			load: 16,
+			cores: 2,
+			history: [{ version: '2.40.7', seconds: 1260, load: 14.2 }],
+		});
 		expect(busy).toContain('this machine is busy (load 16.0 on 2 cores), so expect about 32 min');
 		expect(busy).toContain('the last install here took 21 min (n8n 2.40.7, load 14.2)');
 	});
@@ -24,25 +28,61 @@ describe('installing n8n', () => {
 		const dir = path.join(scratch, 'n8n', '9.9.9');
 		const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
 		const lines: string[] = [];
-		const sleep = (ms: number, then = '') => [process.execPath, ['-e', `setTimeout(() => { ${then} }, ${ms})`]];
+		const sleep = (ms: number, then = '') => [
+			process.execPath,
+			['-e', `setTimeout(() => { ${then} }, ${ms})`],
+		];
 		const phases = [
-			{ name: 'fetch', idleSeconds: 1, command: () => sleep(700, `require('fs').mkdirSync(${JSON.stringify(path.dirname(bin))}, { recursive: true }); require('fs').writeFileSync(${JSON.stringify(bin)}, '')`) },
+			{
+				name: 'fetch',
+				idleSeconds: 1,
+				command: () =>
+					sleep(
+						700,
+						`require('fs').mkdirSync(${JSON.stringify(path.dirname(bin))}, { recursive: true }); require('fs').writeFileSync(${JSON.stringify(bin)}, '')`,
+					),
+			},
 			{ name: 'compile', idleSeconds: 1, command: () => sleep(300) },
 		];
-		await n8n.installN8n('9.9.9', { dir, phases, tickMs: 100, log: (line: string) => lines.push(line) });
+		await n8n.installN8n('9.9.9', {
+			dir,
+			phases,
+			tickMs: 100,
+			log: (line: string) => lines.push(line),
+		});
 		expect(lines[0]).toMatch(/^installing n8n 9\.9\.9 .*about 2 s on an idle 2-core machine/);
-		expect(lines).toContainEqual(expect.stringMatching(/^phase 1\/2: fetch: 0 s so far .*; \d+ packages in node_modules; waiting for .+ \(pid \d+\)$/));
+		expect(lines).toContainEqual(
+			expect.stringMatching(
+				/^phase 1\/2: fetch: 0 s so far .*; \d+ packages in node_modules; waiting for .+ \(pid \d+\)$/,
+			),
+		);
 		expect(lines).toContainEqual(expect.stringMatching(/^phase 2\/2: compile: done in/));
 		expect(lines.at(-1)).toMatch(/^n8n 9\.9\.9 installed in \d+ s$/);
 		expect(existsSync(path.join(dir, '.ready'))).toBe(true);
-		const history = JSON.parse(readFileSync(path.join(scratch, 'n8n', 'install-history.json'), 'utf8'));
-		expect(history.at(-1)).toMatchObject({ version: '9.9.9', phases: [{ phase: 'fetch' }, { phase: 'compile' }] });
+		const history = JSON.parse(
+			readFileSync(path.join(scratch, 'n8n', 'install-history.json'), 'utf8'),
+		);
+		expect(history.at(-1)).toMatchObject({
+			version: '9.9.9',
+			phases: [{ phase: 'fetch' }, { phase: 'compile' }],
+		});
 	});
 
 	it('a failing phase says which command failed and shows its output', async () => {
 		const dir = path.join(scratch, 'n8n', '9.9.8');
-		const phases = [{ name: 'fetch', idleSeconds: 1, command: () => [process.execPath, ['-e', "console.error('E404 no such package'); process.exit(3)"]] }];
-		await expect(n8n.installN8n('9.9.8', { dir, phases, tickMs: 100, log: () => {} })).rejects.toThrow(/exit code 3:\n.*E404 no such package/);
+		const phases = [
+			{
+				name: 'fetch',
+				idleSeconds: 1,
+				command: () => [
+					process.execPath,
+					['-e', "console.error('E404 no such package'); process.exit(3)"],
+				],
+			},
+		];
+		await expect(
+			n8n.installN8n('9.9.8', { dir, phases, tickMs: 100, log: () => {} }),
+		).rejects.toThrow(/exit code 3:\n.*E404 no such package/);
 		expect(existsSync(path.join(dir, '.ready'))).toBe(false);
 	});
 });
@@ -52,9 +92,16 @@ describe("reusing sqlite3's build from the other n8n version", () => {
 	const fakeSqlite3 = (dir: string, version: string, built?: string) => {
 		const moduleDir = path.join(dir, 'node_modules', 'sqlite3');
 		mkdirSync(path.join(moduleDir, 'build', 'Release'), { recursive: true });
-		writeFileSync(path.join(moduleDir, 'package.json'), JSON.stringify({ name: 'sqlite3', version, main: 'index.js' }));
-		writeFileSync(path.join(moduleDir, 'index.js'), "if (require('fs').readFileSync(__dirname + '/build/Release/node_sqlite3.node', 'utf8') !== 'compiled') throw new Error('bad build');");
-		if (built !== undefined) writeFileSync(path.join(moduleDir, 'build', 'Release', 'node_sqlite3.node'), built);
+		writeFileSync(
+			path.join(moduleDir, 'package.json'),
+			JSON.stringify({ name: 'sqlite3', version, main: 'index.js' }),
+		);
+		writeFileSync(
+			path.join(moduleDir, 'index.js'),
+			"if (require('fs').readFileSync(__dirname + '/build/Release/node_sqlite3.node', 'utf8') !== 'compiled') throw new Error('bad build');",
+		);
+		if (built !== undefined)
+			writeFileSync(path.join(moduleDir, 'build', 'Release', 'node_sqlite3.node'), built);
 		return moduleDir;
 	};
 
@@ -63,8 +110,12 @@ describe("reusing sqlite3's build from the other n8n version", () => {
 		fakeSqlite3(path.join(parent, '2.40.7'), '5.1.7', 'compiled');
 		writeFileSync(path.join(parent, '2.40.7', '.ready'), '');
 		const target = fakeSqlite3(path.join(parent, '1.123.81'), '5.1.7');
-		expect(n8n.reuseSqlite3Build(path.join(parent, '1.123.81'))).toBe('sqlite3 5.1.7 already compiled for n8n 2.40.7: copied');
-		expect(readFileSync(path.join(target, 'build', 'Release', 'node_sqlite3.node'), 'utf8')).toBe('compiled');
+		expect(n8n.reuseSqlite3Build(path.join(parent, '1.123.81'))).toBe(
+			'sqlite3 5.1.7 already compiled for n8n 2.40.7: copied',
+		);
+		expect(readFileSync(path.join(target, 'build', 'Release', 'node_sqlite3.node'), 'utf8')).toBe(
+			'compiled',
+		);
 	});
 
 	it('compiles when no ready sibling has the same release, or its copy does not load', () => {
@@ -106,9 +157,18 @@ describe("n8n's settings", () => {
 	it('n8n 2.x gets no N8N_RUNNERS_ENABLED (obsolete there) and explicit values where its defaults will change', () => {
 		const settings = n8n.settingsWithoutDeprecations({}, '2.40.7');
 		expect(settings).not.toHaveProperty('N8N_RUNNERS_ENABLED');
-		expect(settings).toMatchObject({ N8N_UNVERIFIED_PACKAGES_ENABLED: 'true', N8N_RUNNERS_TASK_TIMEOUT: '300', N8N_COMPRESSION_NODE_MAX_ZIP_ENTRIES: '1000' });
-		expect(n8n.settingsWithoutDeprecations({ N8N_RUNNERS_TASK_TIMEOUT: '60' }, '2.40.7').N8N_RUNNERS_TASK_TIMEOUT).toBe('60');
-		expect(n8n.settingsWithoutDeprecations({}, '1.123.81')).toEqual({ N8N_RUNNERS_ENABLED: 'true' });
+		expect(settings).toMatchObject({
+			N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
+			N8N_RUNNERS_TASK_TIMEOUT: '300',
+			N8N_COMPRESSION_NODE_MAX_ZIP_ENTRIES: '1000',
+		});
+		expect(
+			n8n.settingsWithoutDeprecations({ N8N_RUNNERS_TASK_TIMEOUT: '60' }, '2.40.7')
+				.N8N_RUNNERS_TASK_TIMEOUT,
+		).toBe('60');
+		expect(n8n.settingsWithoutDeprecations({}, '1.123.81')).toEqual({
+			N8N_RUNNERS_ENABLED: 'true',
+		});
 	});
 });
 
@@ -116,12 +176,22 @@ describe('what an instance already has', () => {
 	it('reads the workflow and credential ids from its SQLite database, none before its first start', () => {
 		const userFolder = path.join(scratch, 'user');
 		const env = { N8N_USER_FOLDER: userFolder };
-		expect(n8n.instanceContents('unused', env)).toEqual({ workflows: new Set(), credentials: new Set() });
+		expect(n8n.instanceContents('unused', env)).toEqual({
+			workflows: new Set(),
+			credentials: new Set(),
+		});
 		mkdirSync(path.join(userFolder, '.n8n'), { recursive: true });
 		const db = new DatabaseSync(path.join(userFolder, '.n8n', 'database.sqlite'));
-		db.exec('CREATE TABLE workflow_entity (id TEXT PRIMARY KEY, name TEXT); CREATE TABLE credentials_entity (id TEXT PRIMARY KEY)');
-		db.exec("INSERT INTO workflow_entity VALUES ('rmCodeBatch00001', 'mine'); INSERT INTO credentials_entity VALUES ('rmLocalSmtp00001')");
+		db.exec(
+			'CREATE TABLE workflow_entity (id TEXT PRIMARY KEY, name TEXT); CREATE TABLE credentials_entity (id TEXT PRIMARY KEY)',
+		);
+		db.exec(
+			"INSERT INTO workflow_entity VALUES ('rmCodeBatch00001', 'mine'); INSERT INTO credentials_entity VALUES ('rmLocalSmtp00001')",
+		);
 		db.close();
-		expect(n8n.instanceContents('unused', env)).toEqual({ workflows: new Set(['rmCodeBatch00001']), credentials: new Set(['rmLocalSmtp00001']) });
+		expect(n8n.instanceContents('unused', env)).toEqual({
+			workflows: new Set(['rmCodeBatch00001']),
+			credentials: new Set(['rmLocalSmtp00001']),
+		});
 	});
 });

@@ -41,25 +41,35 @@ describe('npm start (scripts/n8n-runner.mjs start)', () => {
 
 	/** Starts the runner as a terminal would, in a process group of its own; resolves once n8n answers. */
 	async function startRunner(...options: string[]): Promise<Started> {
-		const child = spawn(process.execPath, [path.join(n8n.ROOT, 'scripts', 'n8n-runner.mjs'), 'start', '--no-build', ...options], {
-			cwd: n8n.ROOT,
-			detached: true,
-			stdio: ['ignore', 'pipe', 'pipe'],
-			env: {
-				...Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(VITEST|NODE_ENV$|TEST$)/.test(key))),
-				N8N_USER_FOLDER: userFolder,
-				N8N_PORT: String(ports.n8n),
-				MAIL_CATCHER_SMTP_PORT: String(ports.smtp),
-				MAIL_CATCHER_HTTP_PORT: String(ports.http),
+		const child = spawn(
+			process.execPath,
+			[path.join(n8n.ROOT, 'scripts', 'n8n-runner.mjs'), 'start', '--no-build', ...options],
+			{
+				cwd: n8n.ROOT,
+				detached: true,
+				stdio: ['ignore', 'pipe', 'pipe'],
+				env: {
+					...Object.fromEntries(
+						Object.entries(process.env).filter(([key]) => !/^(VITEST|NODE_ENV$|TEST$)/.test(key)),
+					),
+					N8N_USER_FOLDER: userFolder,
+					N8N_PORT: String(ports.n8n),
+					MAIL_CATCHER_SMTP_PORT: String(ports.smtp),
+					MAIL_CATCHER_HTTP_PORT: String(ports.http),
+				},
 			},
-		});
+		);
 		let output = '';
 		child.stdout!.on('data', (d) => (output += d));
 		child.stderr!.on('data', (d) => (output += d));
 		const deadline = Date.now() + 600_000;
 		while (!output.includes(' is running: http://localhost:')) {
-			if (child.exitCode !== null) throw new Error(`the runner exited with ${child.exitCode} before n8n was up:\n${output.slice(-6000)}`);
-			if (Date.now() > deadline) throw new Error(`n8n was not up within 600 s:\n${output.slice(-6000)}`);
+			if (child.exitCode !== null)
+				throw new Error(
+					`the runner exited with ${child.exitCode} before n8n was up:\n${output.slice(-6000)}`,
+				);
+			if (Date.now() > deadline)
+				throw new Error(`n8n was not up within 600 s:\n${output.slice(-6000)}`);
 			await new Promise((r) => setTimeout(r, 500));
 		}
 		const n8nPid = Number(/n8n runs as process (\d+)/.exec(output)?.[1]);
@@ -70,14 +80,24 @@ describe('npm start (scripts/n8n-runner.mjs start)', () => {
 
 	/** Sends `signal` to the runner alone and checks that n8n's port closes and no process of the instance is left. */
 	async function stopWith(started: Started, signal: NodeJS.Signals) {
-		const exited = new Promise<number | null>((resolve) => started.child.on('exit', (code) => resolve(code)));
+		const exited = new Promise<number | null>((resolve) =>
+			started.child.on('exit', (code) => resolve(code)),
+		);
 		process.kill(started.child.pid!, signal);
-		const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
-		expect(code, `the runner did not exit within 60 s of ${signal}:\n${started.output().slice(-3000)}`).toBe(0);
+		const code = await Promise.race([
+			exited,
+			new Promise((r) => setTimeout(() => r('timeout'), 60_000)),
+		]);
+		expect(
+			code,
+			`the runner did not exit within 60 s of ${signal}:\n${started.output().slice(-3000)}`,
+		).toBe(0);
 		expect(await listening(ports.n8n), 'n8n still answers').toBe(false);
 		expect(await listening(ports.smtp), 'the mail catcher still answers').toBe(false);
 		// n8n leads its own process group (it and its task runner): nothing of it may be left.
-		expect(groupMembers(started.n8nPid), `processes left in n8n's group after ${signal}`).toEqual([]);
+		expect(groupMembers(started.n8nPid), `processes left in n8n's group after ${signal}`).toEqual(
+			[],
+		);
 		expect(started.output()).toContain(`${signal}: stopping n8n`);
 	}
 
@@ -86,7 +106,11 @@ describe('npm start (scripts/n8n-runner.mjs start)', () => {
 		const log = started.output();
 		expect(log).toMatch(/imported 1\d sample workflow\(s\)/);
 		// n8n lists each deprecated or soon-changing setting as " - VARIABLE -> advice".
-		expect(log.split('\n').filter((line) => /deprecat|^\s*- [A-Z0-9_]+ -> /i.test(line) && !isContainerNotice(line))).toEqual([]);
+		expect(
+			log
+				.split('\n')
+				.filter((line) => /deprecat|^\s*- [A-Z0-9_]+ -> /i.test(line) && !isContainerNotice(line)),
+		).toEqual([]);
 		const check = await n8n.waitForWebhook(`${baseUrl()}/webhook/referral/code/check`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
@@ -95,7 +119,9 @@ describe('npm start (scripts/n8n-runner.mjs start)', () => {
 		expect(check.status).toBe(200);
 		// Code nodes run in n8n's task runner, which the runner starts beside n8n (external mode).
 		const report = await n8n.runWorkflow({ baseUrl: baseUrl() }, 'rmLoyaltyReport1');
-		expect(report.data.resultData.runData['Sample Transactions'][0].data.main[0].length).toBeGreaterThan(0);
+		expect(
+			report.data.resultData.runData['Sample Transactions'][0].data.main[0].length,
+		).toBeGreaterThan(0);
 		// The user renames a sample in the editor.
 		await rename(BATCH, 'My code batch');
 		await stopWith(started, 'SIGHUP');
@@ -121,7 +147,9 @@ describe('npm start (scripts/n8n-runner.mjs start)', () => {
 	}
 
 	async function workflow(id: string) {
-		const response = await fetch(`${baseUrl()}/rest/workflows/${id}`, { headers: { cookie: await session() } });
+		const response = await fetch(`${baseUrl()}/rest/workflows/${id}`, {
+			headers: { cookie: await session() },
+		});
 		expect(response.status).toBe(200);
 		return ((await response.json()) as { data: { name: string; versionId: string } }).data;
 	}
@@ -130,7 +158,11 @@ describe('npm start (scripts/n8n-runner.mjs start)', () => {
 		const current = await workflow(id);
 		const response = await fetch(`${baseUrl()}/rest/workflows/${id}`, {
 			method: 'PATCH',
-			headers: { cookie: await session(), 'content-type': 'application/json', 'browser-id': 'runner-test' },
+			headers: {
+				cookie: await session(),
+				'content-type': 'application/json',
+				'browser-id': 'runner-test',
+			},
 			body: JSON.stringify({ name, versionId: current.versionId }),
 		});
 		expect(response.status, await response.clone().text()).toBe(200);
@@ -138,7 +170,8 @@ describe('npm start (scripts/n8n-runner.mjs start)', () => {
 });
 
 /** n8n 2.x also says that running outside a container is deprecated: true of the machine, not of our settings. */
-const isContainerNotice = (line: string) => /Running n8n outside a container is deprecated/.test(line);
+const isContainerNotice = (line: string) =>
+	/Running n8n outside a container is deprecated/.test(line);
 
 async function listening(port: number): Promise<boolean> {
 	return await new Promise((resolve) => {

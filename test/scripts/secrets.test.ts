@@ -23,11 +23,23 @@ describe('npm start secrets', () => {
 		expect(first.fromEnvironment).toEqual({ webhookSecret: false, linkSecret: false });
 		expect(statSync(path.join(folder, 'referral-secrets.json')).mode & 0o777).toBe(0o600);
 		expect(n8n.localSecrets(folder, {})).toEqual(first);
-		const fromEnv = n8n.localSecrets(folder, { REFERRAL_WEBHOOK_SECRET: 'from-the-environment-0123456789' });
-		expect(fromEnv).toMatchObject({ webhookSecret: 'from-the-environment-0123456789', leadScoringToken: first.leadScoringToken, fromEnvironment: { webhookSecret: true } });
+		const fromEnv = n8n.localSecrets(folder, {
+			REFERRAL_WEBHOOK_SECRET: 'from-the-environment-0123456789',
+		});
+		expect(fromEnv).toMatchObject({
+			webhookSecret: 'from-the-environment-0123456789',
+			leadScoringToken: first.leadScoringToken,
+			fromEnvironment: { webhookSecret: true },
+		});
 		expect(n8n.localSecrets(folder, {}).webhookSecret).toBe(first.webhookSecret);
-		const linkFromEnv = n8n.localSecrets(folder, { REFERRAL_LINK_SECRET: 'link-secret-from-the-environment-0123456789' });
-		expect(linkFromEnv).toMatchObject({ linkSecret: 'link-secret-from-the-environment-0123456789', webhookSecret: first.webhookSecret, fromEnvironment: { linkSecret: true } });
+		const linkFromEnv = n8n.localSecrets(folder, {
+			REFERRAL_LINK_SECRET: 'link-secret-from-the-environment-0123456789',
+		});
+		expect(linkFromEnv).toMatchObject({
+			linkSecret: 'link-secret-from-the-environment-0123456789',
+			webhookSecret: first.webhookSecret,
+			fromEnvironment: { linkSecret: true },
+		});
 		expect(n8n.localSecrets(folder, {}).linkSecret).toBe(first.linkSecret);
 		const credentials = n8n.securityCredentials(first);
 		expect(credentials.map((c: { id: string; type: string }) => [c.id, c.type])).toEqual([
@@ -37,8 +49,14 @@ describe('npm start secrets', () => {
 			['rmLeadScoreAuth1', 'httpHeaderAuth'],
 			['rmLinkSecret0001', 'referralLinkSecretApi'],
 		]);
-		expect(credentials[3].data).toEqual({ name: 'Authorization', value: `Bearer ${first.leadScoringToken}` });
-		expect(credentials[4]).toMatchObject({ name: 'Referral Link Secret', data: { secret: first.linkSecret, previousSecret: '' } });
+		expect(credentials[3].data).toEqual({
+			name: 'Authorization',
+			value: `Bearer ${first.leadScoringToken}`,
+		});
+		expect(credentials[4]).toMatchObject({
+			name: 'Referral Link Secret',
+			data: { secret: first.linkSecret, previousSecret: '' },
+		});
 	});
 
 	it('the printed curl, pasted into bash, sends a request the verifier accepts', async () => {
@@ -55,12 +73,30 @@ describe('npm start secrets', () => {
 		await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
 		try {
 			const port = (server.address() as { port: number }).port;
-			const command = n8n.signedCurl(`http://127.0.0.1:${port}/webhook/referral/conversion`, '{"email":"bob@example.org","orderId":"A-1001","amount":59.9,"currency":"EUR"}', secret);
-			await new Promise<void>((resolve, reject) => execFile('bash', ['-c', command], (error) => (error ? reject(error) : resolve())));
+			const command = n8n.signedCurl(
+				`http://127.0.0.1:${port}/webhook/referral/conversion`,
+				'{"email":"bob@example.org","orderId":"A-1001","amount":59.9,"currency":"EUR"}',
+				secret,
+			);
+			await new Promise<void>((resolve, reject) =>
+				execFile('bash', ['-c', command], (error) => (error ? reject(error) : resolve())),
+			);
 			expect(received).toHaveLength(1);
 			const [request] = received;
-			expect(JSON.parse(request.body.toString())).toEqual({ email: 'bob@example.org', orderId: 'A-1001', amount: 59.9, currency: 'EUR' });
-			expect(verifyWebhookSignature({ source: 'referral', rawBody: request.body, headers: request.headers, secrets: [secret] })).toMatchObject({ ok: true });
+			expect(JSON.parse(request.body.toString())).toEqual({
+				email: 'bob@example.org',
+				orderId: 'A-1001',
+				amount: 59.9,
+				currency: 'EUR',
+			});
+			expect(
+				verifyWebhookSignature({
+					source: 'referral',
+					rawBody: request.body,
+					headers: request.headers,
+					secrets: [secret],
+				}),
+			).toMatchObject({ ok: true });
 		} finally {
 			server.close();
 		}

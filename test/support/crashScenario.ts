@@ -36,7 +36,10 @@ interface Order {
 
 interface Answer {
 	status: number;
-	json: { referral: { id: number; status: string } | null; rewards: Array<Record<string, unknown>> };
+	json: {
+		referral: { id: number; status: string } | null;
+		rewards: Array<Record<string, unknown>>;
+	};
 }
 
 /** Referrers and referees written into the ledger before n8n starts (no welcome emails to count). */
@@ -44,12 +47,26 @@ export async function seedReferrals(ledger: LedgerStore): Promise<Order[]> {
 	await ledger.ensureProgram({ id: 'default' });
 	const orders: Order[] = [];
 	for (let i = 0; i < REFERRERS; i++) {
-		const referrer = (await ledger.enrolParticipant({ programId: 'default', email: `crash-referrer${i}@example.com` })).participant;
+		const referrer = (
+			await ledger.enrolParticipant({
+				programId: 'default',
+				email: `crash-referrer${i}@example.com`,
+			})
+		).participant;
 		for (let j = 0; j < REFEREES_EACH; j++) {
 			const email = `crash-friend${i}-${j}@example.org`;
 			const referee = (await ledger.enrolParticipant({ programId: 'default', email })).participant;
-			const { referral } = await ledger.recordReferral({ programId: 'default', referrerId: referrer.id, refereeId: referee.id, status: 'pending' });
-			orders.push({ index: orders.length, body: { email, orderId: `crash-${i}-${j}`, amount: 49.9, currency: 'EUR' }, referralId: referral.id });
+			const { referral } = await ledger.recordReferral({
+				programId: 'default',
+				referrerId: referrer.id,
+				refereeId: referee.id,
+				status: 'pending',
+			});
+			orders.push({
+				index: orders.length,
+				body: { email, orderId: `crash-${i}-${j}`, amount: 49.9, currency: 'EUR' },
+				referralId: referral.id,
+			});
 		}
 	}
 	return orders;
@@ -67,7 +84,8 @@ async function post(baseUrl: string, order: Order): Promise<Answer | undefined> 
 }
 
 /** The reward as the answer lists it, for comparing with the ledger. */
-const shape = (r: Record<string, unknown>) => [r.id, r.recipient, r.kind, r.points ?? r.amount ?? null, r.rule].join('|');
+const shape = (r: Record<string, unknown>) =>
+	[r.id, r.recipient, r.kind, r.points ?? r.amount ?? null, r.rule].join('|');
 
 export async function runCrashScenario(target: CrashTarget, orders: Order[]): Promise<void> {
 	const started = Date.now();
@@ -92,7 +110,9 @@ export async function runCrashScenario(target: CrashTarget, orders: Order[]): Pr
 	await killing;
 	expect(answered).toBe(KILL_AFTER);
 	const unanswered = orders.filter((o) => answers[o.index] === undefined);
-	target.log(`crash: ${answered} answers in ${((Date.now() - started) / 1000).toFixed(1)} s, then SIGKILL; ${unanswered.length} requests without an answer`);
+	target.log(
+		`crash: ${answered} answers in ${((Date.now() - started) / 1000).toFixed(1)} s, then SIGKILL; ${unanswered.length} requests without an answer`,
+	);
 	for (const answer of answers.filter(Boolean)) expect(answer!.status).toBe(200);
 
 	await target.restart();
@@ -108,7 +128,11 @@ export async function runCrashScenario(target: CrashTarget, orders: Order[]): Pr
 				const order = again[cursor++];
 				let answer = await post(target.baseUrl(), order);
 				// Webhooks register a moment after start-up: a 404 or a refused connection is tried again.
-				for (let attempt = 0; attempt < 60 && (answer === undefined || answer.status === 404); attempt++) {
+				for (
+					let attempt = 0;
+					attempt < 60 && (answer === undefined || answer.status === 404);
+					attempt++
+				) {
 					await new Promise((r) => setTimeout(r, 1000));
 					answer = await post(target.baseUrl(), order);
 				}
@@ -116,43 +140,71 @@ export async function runCrashScenario(target: CrashTarget, orders: Order[]): Pr
 			}
 		}),
 	);
-	target.log(`crash: ${again.length} retries answered in ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart`);
+	target.log(
+		`crash: ${again.length} retries answered in ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart`,
+	);
 	for (const { answer } of retries) expect(answer?.status).toBe(200);
 
 	// The ledger: every order qualified once, rewards exact, none doubled.
 	const ledger = await target.ledger();
 	const counts = await ledger.countReferrals({ programId: 'default' });
 	expect(counts.byStatus.qualified ?? 0).toBe(CONVERSIONS);
-	const conversions = await ledger.listConversions({ programId: 'default', referralIds: orders.map((o) => o.referralId), qualifiedOnly: true });
+	const conversions = await ledger.listConversions({
+		programId: 'default',
+		referralIds: orders.map((o) => o.referralId),
+		qualifiedOnly: true,
+	});
 	expect(conversions).toHaveLength(CONVERSIONS);
 	expect(new Set(conversions.map((c) => c.orderId)).size).toBe(CONVERSIONS);
 	const rewards = await ledger.listRewards({ programId: 'default', limit: 10_000 });
 	expect(new Set(rewards.map((r) => r.idempotencyKey)).size).toBe(rewards.length);
-	expect(new Set(rewards.map((r) => `${r.referralId}:${r.side}:${r.rule}`)).size).toBe(rewards.length);
-	expect(rewards.filter((r) => r.side === 'referrer' && r.kind === 'points')).toHaveLength(CONVERSIONS);
-	expect(rewards.filter((r) => r.side === 'referee' && r.kind === 'points')).toHaveLength(CONVERSIONS);
+	expect(new Set(rewards.map((r) => `${r.referralId}:${r.side}:${r.rule}`)).size).toBe(
+		rewards.length,
+	);
+	expect(rewards.filter((r) => r.side === 'referrer' && r.kind === 'points')).toHaveLength(
+		CONVERSIONS,
+	);
+	expect(rewards.filter((r) => r.side === 'referee' && r.kind === 'points')).toHaveLength(
+		CONVERSIONS,
+	);
 	expect(rewards.filter((r) => r.kind === 'coupon')).toHaveLength(REFERRERS); // each referrer's 3rd qualified referral
 
 	// Every retried client got the body the first answer had, or would have had: this order's rewards.
 	const byReferral = new Map<number, string[]>();
-	for (const r of rewards) if (r.referralId !== null) byReferral.set(r.referralId, [...(byReferral.get(r.referralId) ?? []), [r.id, r.side, r.kind, r.amount ?? null, r.rule].join('|')]);
+	for (const r of rewards)
+		if (r.referralId !== null)
+			byReferral.set(r.referralId, [
+				...(byReferral.get(r.referralId) ?? []),
+				[r.id, r.side, r.kind, r.amount ?? null, r.rule].join('|'),
+			]);
 	for (const { order, answer } of retries) {
 		const first = answers[order.index];
 		if (first) expect(answer, `replay of ${order.body.orderId}`).toEqual(first);
 		expect(answer!.json.referral).toEqual({ id: order.referralId, status: 'qualified' });
-		expect(answer!.json.rewards.map(shape).sort(), `answer to the retry of ${order.body.orderId}`).toEqual((byReferral.get(order.referralId) ?? []).sort());
+		expect(
+			answer!.json.rewards.map(shape).sort(),
+			`answer to the retry of ${order.body.orderId}`,
+		).toEqual((byReferral.get(order.referralId) ?? []).sort());
 	}
 	for (const order of orders) {
 		const first = answers[order.index];
-		if (first) expect(first.json.rewards.map(shape).sort(), `answer to ${order.body.orderId}`).toEqual((byReferral.get(order.referralId) ?? []).sort());
+		if (first)
+			expect(first.json.rewards.map(shape).sort(), `answer to ${order.body.orderId}`).toEqual(
+				(byReferral.get(order.referralId) ?? []).sort(),
+			);
 	}
 
 	// Emails: every message the ledger owed, at the SMTP server exactly once. What the killed executions
 	// left is sent by the sweep workflow (owed for a minute, or its claim lapsed after 30 s).
 	const messagesOf = async () => {
 		const all = [];
-		for (let afterId: number | undefined; ; ) {
-			const page = await ledger.listMessages({ programId: 'default', topic: 'reward.earned', afterId, limit: 500 });
+		for (let afterId: number | undefined; ;) {
+			const page = await ledger.listMessages({
+				programId: 'default',
+				topic: 'reward.earned',
+				afterId,
+				limit: 500,
+			});
 			all.push(...page);
 			if (page.length < 500) return all;
 			afterId = page[page.length - 1].id;
@@ -160,8 +212,14 @@ export async function runCrashScenario(target: CrashTarget, orders: Order[]): Pr
 	};
 	const deadline = Date.now() + 300_000;
 	let messages = await messagesOf();
-	while (messages.some((m) => m.status === 'owed' || m.status === 'reserved') || target.smtp.messages.length < messages.filter((m) => m.status === 'sent').length) {
-		if (Date.now() > deadline) throw new Error(`messages still owed after 5 minutes: ${messages.filter((m) => m.status === 'owed' || m.status === 'reserved').length}; ${target.smtp.messages.length} emails`);
+	while (
+		messages.some((m) => m.status === 'owed' || m.status === 'reserved') ||
+		target.smtp.messages.length < messages.filter((m) => m.status === 'sent').length
+	) {
+		if (Date.now() > deadline)
+			throw new Error(
+				`messages still owed after 5 minutes: ${messages.filter((m) => m.status === 'owed' || m.status === 'reserved').length}; ${target.smtp.messages.length} emails`,
+			);
 		await new Promise((r) => setTimeout(r, 2000));
 		messages = await messagesOf();
 	}
@@ -172,19 +230,32 @@ export async function runCrashScenario(target: CrashTarget, orders: Order[]): Pr
 		const key = message.parsed.headers.get('x-entity-ref-id');
 		perKey.set(String(key), (perKey.get(String(key)) ?? 0) + 1);
 	}
-	expect([...perKey].filter(([, n]) => n > 1), 'emails sent twice').toEqual([]);
+	expect(
+		[...perKey].filter(([, n]) => n > 1),
+		'emails sent twice',
+	).toEqual([]);
 	expect(target.smtp.messages).toHaveLength(messages.length);
-	for (const m of messages) expect(perKey.get(m.idempotencyKey), `email ${m.idempotencyKey} (${m.status})`).toBe(1);
+	for (const m of messages)
+		expect(perKey.get(m.idempotencyKey), `email ${m.idempotencyKey} (${m.status})`).toBe(1);
 	// Each rewarded person of each referral was owed (and got) their email.
 	const groups = new Set(messages.map((m) => m.group ?? m.idempotencyKey));
 	for (const order of orders) {
-		for (const r of rewards.filter((x) => x.referralId === order.referralId && x.kind === 'points')) {
-			expect(groups.has(`referral-${order.referralId}-rewarded-${r.recipientId}`), `email to the ${r.side} of ${order.body.orderId}`).toBe(true);
+		for (const r of rewards.filter(
+			(x) => x.referralId === order.referralId && x.kind === 'points',
+		)) {
+			expect(
+				groups.has(`referral-${order.referralId}-rewarded-${r.recipientId}`),
+				`email to the ${r.side} of ${order.body.orderId}`,
+			).toBe(true);
 		}
 	}
 	expect(groups.size).toBe(2 * CONVERSIONS);
 	const byStatus: Record<string, number> = {};
 	for (const m of messages) byStatus[m.status] = (byStatus[m.status] ?? 0) + 1;
-	target.log(`crash: ${messages.length} reward emails for ${groups.size} people and referrals, each delivered once, ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart; message log ${JSON.stringify(byStatus)}`);
-	expect(Object.keys(byStatus).filter((status) => status !== 'sent' && status !== 'unconfirmed')).toEqual([]);
+	target.log(
+		`crash: ${messages.length} reward emails for ${groups.size} people and referrals, each delivered once, ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart; message log ${JSON.stringify(byStatus)}`,
+	);
+	expect(
+		Object.keys(byStatus).filter((status) => status !== 'sent' && status !== 'unconfirmed'),
+	).toEqual([]);
 }

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll } from 'vitest';
-import { type LedgerStore, openPostgresLedger, openSqliteLedger, type PostgresLedgerConfig } from '../../engine/ledger';
+import {
+	type LedgerStore,
+	openPostgresLedger,
+	openSqliteLedger,
+	type PostgresLedgerConfig,
+} from '../../engine/ledger';
 
 export const PG_URL = process.env.LEDGER_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 export const IN_CI = process.env.CI === 'true';
@@ -22,7 +27,11 @@ client.connect().then(() => client.query('SELECT 1')).then(
 
 /** Null when reachable, else why not. Synchronous (a short child process), so test files can decide at collection time. */
 export function pgProblem(): string | null {
-	const probe = spawnSync(process.execPath, ['-e', PROBE, PG_URL], { cwd: join(__dirname, '..', '..'), encoding: 'utf8', timeout: 10_000 });
+	const probe = spawnSync(process.execPath, ['-e', PROBE, PG_URL], {
+		cwd: join(__dirname, '..', '..'),
+		encoding: 'utf8',
+		timeout: 10_000,
+	});
 	const out = (probe.stdout ?? '').trim();
 	return out === 'ok' ? null : out || probe.stderr?.trim() || `probe exited with ${probe.status}`;
 }
@@ -31,7 +40,9 @@ export function pgProblem(): string | null {
 export function pgAvailability(): { available: boolean; problem: string | null } {
 	const problem = pgProblem();
 	if (problem && !IN_CI) {
-		console.warn(`\n!!!!!!!!!!\n!!! PostgreSQL ledger tests SKIPPED: no server at ${PG_URL} (${problem}).\n!!! Set LEDGER_TEST_PG_URL or start PostgreSQL; under CI=true this fails.\n!!!!!!!!!!\n`);
+		console.warn(
+			`\n!!!!!!!!!!\n!!! PostgreSQL ledger tests SKIPPED: no server at ${PG_URL} (${problem}).\n!!! Set LEDGER_TEST_PG_URL or start PostgreSQL; under CI=true this fails.\n!!!!!!!!!!\n`,
+		);
 	}
 	return { available: problem === null, problem };
 }
@@ -50,7 +61,11 @@ export async function dropSchema(schema: string): Promise<void> {
 	}
 }
 
-export async function pgQuery<T = Record<string, unknown>>(schema: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function pgQuery<T = Record<string, unknown>>(
+	schema: string,
+	sql: string,
+	params: unknown[] = [],
+): Promise<T[]> {
 	const client = new Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
 	await client.connect();
 	try {

@@ -31,7 +31,12 @@ export interface ChatMessage {
 
 export interface ChatTool {
 	type: 'function';
-	function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+	function: {
+		name: string;
+		description?: string;
+		parameters?: Record<string, unknown>;
+		strict?: boolean;
+	};
 }
 
 export interface ChatCompletionRequest {
@@ -66,7 +71,15 @@ export interface ScriptedToolCall {
 export type Turn =
 	| { toolCalls: ScriptedToolCall[]; content?: string | null }
 	| { content: string }
-	| { error: { status: number; message: string; type?: string; param?: string | null; code?: string | null } };
+	| {
+			error: {
+				status: number;
+				message: string;
+				type?: string;
+				param?: string | null;
+				code?: string | null;
+			};
+	  };
 
 export type TurnHandler = (request: ChatCompletionRequest, recorded: RecordedOpenAIRequest) => Turn;
 
@@ -111,14 +124,16 @@ const MODELS_PATH = /\/models(?:\?.*)?$/;
 /** A message's text, whether sent as a string or as content parts. */
 export function messageText(message: ChatMessage): string {
 	if (typeof message.content === 'string') return message.content;
-	if (Array.isArray(message.content)) return message.content.map((part) => part.text ?? '').join('');
+	if (Array.isArray(message.content))
+		return message.content.map((part) => part.text ?? '').join('');
 	return '';
 }
 
 /** Tool results in one request: its role 'tool' messages, named after the assistant tool call they answer. */
 export function toolResultsOf(request: ChatCompletionRequest): ToolResult[] {
 	const names = new Map<string, string>();
-	for (const message of request.messages ?? []) for (const call of message.tool_calls ?? []) names.set(call.id, call.function.name);
+	for (const message of request.messages ?? [])
+		for (const call of message.tool_calls ?? []) names.set(call.id, call.function.name);
 	return (request.messages ?? [])
 		.filter((message) => message.role === 'tool')
 		.map((message) => {
@@ -149,7 +164,9 @@ export function callToolsThenEcho(calls: ScriptedToolCall[]): TurnHandler {
 }
 
 export function echoContent(results: ToolResult[]): string {
-	return results.map((result) => `Tool ${result.name ?? result.toolCallId} returned: ${result.content}`).join('\n');
+	return results
+		.map((result) => `Tool ${result.name ?? result.toolCallId} returned: ${result.content}`)
+		.join('\n');
 }
 
 const defaultHandler: TurnHandler = (request) => {
@@ -168,11 +185,21 @@ function readBody(request: IncomingMessage): Promise<string> {
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
 	const payload = JSON.stringify(body);
-	response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+	response.writeHead(status, {
+		'content-type': 'application/json',
+		'content-length': Buffer.byteLength(payload),
+	});
 	response.end(payload);
 }
 
-function sendError(response: ServerResponse, status: number, message: string, type: string, code: string | null = null, param: string | null = null): void {
+function sendError(
+	response: ServerResponse,
+	status: number,
+	message: string,
+	type: string,
+	code: string | null = null,
+	param: string | null = null,
+): void {
 	sendJson(response, status, { error: { message, type, param, code } });
 }
 
@@ -191,7 +218,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
 
 	function answer(response: ServerResponse, body: ChatCompletionRequest, turn: Turn): void {
 		if ('error' in turn) {
-			const { status, message, type = 'invalid_request_error', param = null, code = null } = turn.error;
+			const {
+				status,
+				message,
+				type = 'invalid_request_error',
+				param = null,
+				code = null,
+			} = turn.error;
 			sendError(response, status, message, type, code, param);
 			return;
 		}
@@ -204,14 +237,24 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
 				? turn.toolCalls.map((call) => ({
 						id: call.id ?? `call_fake_${++callIds}`,
 						type: 'function' as const,
-						function: { name: call.name, arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments) },
+						function: {
+							name: call.name,
+							arguments:
+								typeof call.arguments === 'string'
+									? call.arguments
+									: JSON.stringify(call.arguments),
+						},
 					}))
 				: undefined;
 		const content = 'toolCalls' in turn ? (turn.content ?? null) : turn.content;
 		const finishReason = toolCalls ? 'tool_calls' : 'stop';
 		const promptTokens = tokens(JSON.stringify(body.messages ?? []));
 		const completionTokens = tokens((content ?? '') + JSON.stringify(toolCalls ?? []));
-		const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+		const usage = {
+			prompt_tokens: promptTokens,
+			completion_tokens: completionTokens,
+			total_tokens: promptTokens + completionTokens,
+		};
 
 		if (body.stream !== true) {
 			sendJson(response, 200, {
@@ -219,63 +262,139 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
 				object: 'chat.completion',
 				created,
 				model,
-				choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, ...(toolCalls ? { tool_calls: toolCalls } : {}) }, logprobs: null, finish_reason: finishReason }],
+				choices: [
+					{
+						index: 0,
+						message: {
+							role: 'assistant',
+							content,
+							refusal: null,
+							...(toolCalls ? { tool_calls: toolCalls } : {}),
+						},
+						logprobs: null,
+						finish_reason: finishReason,
+					},
+				],
 				usage,
 				system_fingerprint: null,
 			});
 			return;
 		}
 		// Server-sent events, as OpenAI streams: role first, then content, then each tool call (name and arguments), then the finish reason.
-		response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+		response.writeHead(200, {
+			'content-type': 'text/event-stream',
+			'cache-control': 'no-cache',
+			connection: 'keep-alive',
+		});
 		const chunk = (delta: Record<string, unknown>, finish: string | null) =>
-			response.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`);
+			response.write(
+				`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`,
+			);
 		chunk({ role: 'assistant', content: toolCalls ? null : '' }, null);
 		if (content) chunk({ content }, null);
 		toolCalls?.forEach((call, index) => {
-			chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }, null);
+			chunk(
+				{
+					tool_calls: [
+						{
+							index,
+							id: call.id,
+							type: 'function',
+							function: { name: call.function.name, arguments: '' },
+						},
+					],
+				},
+				null,
+			);
 			chunk({ tool_calls: [{ index, function: { arguments: call.function.arguments } }] }, null);
 		});
 		chunk({}, finishReason);
-		if (body.stream_options?.include_usage) response.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`);
+		if (body.stream_options?.include_usage)
+			response.write(
+				`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`,
+			);
 		response.end('data: [DONE]\n\n');
 	}
 
 	const server: Server = createServer(async (request, response) => {
 		const rawBody = await readBody(request);
 		const headers: Record<string, string> = {};
-		for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : (value ?? '');
-		const recorded: RecordedOpenAIRequest = { method: request.method ?? '', path: request.url ?? '', headers, rawBody };
+		for (const [name, value] of Object.entries(request.headers))
+			headers[name] = Array.isArray(value) ? value.join(', ') : (value ?? '');
+		const recorded: RecordedOpenAIRequest = {
+			method: request.method ?? '',
+			path: request.url ?? '',
+			headers,
+			rawBody,
+		};
 		requests.push(recorded);
 
 		if (options.apiKey !== undefined && headers.authorization !== `Bearer ${options.apiKey}`) {
-			sendError(response, 401, 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', 'invalid_api_key');
+			sendError(
+				response,
+				401,
+				'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+				'invalid_request_error',
+				'invalid_api_key',
+			);
 			return;
 		}
 		if (request.method === 'GET' && MODELS_PATH.test(recorded.path)) {
-			sendJson(response, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'fake-openai' })) });
+			sendJson(response, 200, {
+				object: 'list',
+				data: models.map((id) => ({
+					id,
+					object: 'model',
+					created: 1_700_000_000,
+					owned_by: 'fake-openai',
+				})),
+			});
 			return;
 		}
 		if (request.method !== 'POST' || !CHAT_PATH.test(recorded.path)) {
-			sendError(response, 404, `Unknown request URL: ${request.method} ${recorded.path}. This fake answers POST /v1/chat/completions and GET /v1/models.`, 'invalid_request_error', 'unknown_url');
+			sendError(
+				response,
+				404,
+				`Unknown request URL: ${request.method} ${recorded.path}. This fake answers POST /v1/chat/completions and GET /v1/models.`,
+				'invalid_request_error',
+				'unknown_url',
+			);
 			return;
 		}
 		let body: ChatCompletionRequest;
 		try {
 			body = JSON.parse(rawBody) as ChatCompletionRequest;
 		} catch {
-			sendError(response, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error');
+			sendError(
+				response,
+				400,
+				'We could not parse the JSON body of your request.',
+				'invalid_request_error',
+			);
 			return;
 		}
 		recorded.body = body;
 		if (!Array.isArray(body.messages) || body.messages.length === 0) {
-			sendError(response, 400, "Missing required parameter: 'messages'.", 'invalid_request_error', 'missing_required_parameter', 'messages');
+			sendError(
+				response,
+				400,
+				"Missing required parameter: 'messages'.",
+				'invalid_request_error',
+				'missing_required_parameter',
+				'messages',
+			);
 			return;
 		}
 		let turn: Turn;
 		try {
 			turn = scripted.shift() ?? handler(body, recorded);
 		} catch (error) {
-			sendError(response, 500, `The fake's handler failed: ${error instanceof Error ? error.message : String(error)}`, 'server_error');
+			sendError(
+				response,
+				500,
+				`The fake's handler failed: ${error instanceof Error ? error.message : String(error)}`,
+				'server_error',
+			);
 			return;
 		}
 		answer(response, body, turn);

@@ -2,10 +2,17 @@
  * #14): no code, no participant, no referral. Tests that need those read them where the person and
  * the program find them: the ledger (here) or the welcome email. */
 import { openLedger } from '../../engine/ledger';
-import { ReferralService, type ParticipantView, type ReferralSummary } from '../../engine/referrals';
+import {
+	ReferralService,
+	type ParticipantView,
+	type ReferralSummary,
+} from '../../engine/referrals';
 
 /** The one answer the sample sign-up gives every valid sign-up (new, repeated, already enrolled). */
-export const NEUTRAL_SIGN_UP_ANSWER = { message: 'Thanks for signing up. If this address can join the program, your referral code is on its way by email.' };
+export const NEUTRAL_SIGN_UP_ANSWER = {
+	message:
+		'Thanks for signing up. If this address can join the program, your referral code is on its way by email.',
+};
 
 export interface SignedUp {
 	status: number;
@@ -18,7 +25,11 @@ export interface SignedUp {
 }
 
 /** The participant and referral the ledger holds for an email (the sample program `default` unless told). */
-export async function enrolledIn(ledgerPath: string, email: string, programId = 'default'): Promise<{ participant: ParticipantView | null; referral: ReferralSummary | null }> {
+export async function enrolledIn(
+	ledgerPath: string,
+	email: string,
+	programId = 'default',
+): Promise<{ participant: ParticipantView | null; referral: ReferralSummary | null }> {
 	const ledger = await openLedger({ backend: 'sqlite', path: ledgerPath });
 	const service = await ReferralService.open(ledger, programId);
 	let participant: ParticipantView;
@@ -34,8 +45,16 @@ export async function enrolledIn(ledgerPath: string, email: string, programId = 
 }
 
 /** POSTs a sign-up to the sample webhook and reads what it did from the ledger. */
-export async function signUpAnswer(url: string, body: Record<string, unknown>, options: { ledgerPath: string; headers?: Record<string, string>; programId?: string }): Promise<SignedUp> {
-	const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...options.headers }, body: JSON.stringify(body) });
+export async function signUpAnswer(
+	url: string,
+	body: Record<string, unknown>,
+	options: { ledgerPath: string; headers?: Record<string, string>; programId?: string },
+): Promise<SignedUp> {
+	const response = await fetch(url, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...options.headers },
+		body: JSON.stringify(body),
+	});
 	const text = await response.text();
 	let answer: any = text;
 	try {
@@ -43,6 +62,11 @@ export async function signUpAnswer(url: string, body: Record<string, unknown>, o
 	} catch {
 		/* not JSON: kept as text */
 	}
-	if (response.status !== 202 || typeof body.email !== 'string') return { status: response.status, answer, participant: null, referral: null };
-	return { status: response.status, answer, ...(await enrolledIn(options.ledgerPath, body.email, options.programId)) };
+	if (response.status !== 202 || typeof body.email !== 'string')
+		return { status: response.status, answer, participant: null, referral: null };
+	return {
+		status: response.status,
+		answer,
+		...(await enrolledIn(options.ledgerPath, body.email, options.programId)),
+	};
 }

@@ -10,8 +10,21 @@ export const TEST_LINK_SECRET = 'test-referral-link-secret-0123456789abcdef';
 export const TEST_LEAD_SCORING_TOKEN = 'test-lead-scoring-token-0123456789';
 
 /** Headers for a JSON body signed with `source`'s scheme (default: ours, X-Referral-Signature). */
-export function signedHeaders(body: string, options: { secret?: string; source?: WebhookSource; timestamp?: number; extra?: Record<string, string> } = {}): Record<string, string> {
-	const { header, value } = signWebhook({ source: options.source ?? 'referral', body, secret: options.secret ?? TEST_WEBHOOK_SECRET, timestamp: options.timestamp });
+export function signedHeaders(
+	body: string,
+	options: {
+		secret?: string;
+		source?: WebhookSource;
+		timestamp?: number;
+		extra?: Record<string, string>;
+	} = {},
+): Record<string, string> {
+	const { header, value } = signWebhook({
+		source: options.source ?? 'referral',
+		body,
+		secret: options.secret ?? TEST_WEBHOOK_SECRET,
+		timestamp: options.timestamp,
+	});
 	return { 'content-type': 'application/json', [header]: value, ...(options.extra ?? {}) };
 }
 
@@ -22,7 +35,10 @@ const lastTimestamp = new Map<string, number>();
  * sent twice in one second would carry the same signature (a replay, refused), so a repeated body
  * gets a timestamp one second past its previous one, as a sender retrying a second later would.
  */
-export function signedPost(body: unknown, options: Parameters<typeof signedHeaders>[1] = {}): RequestInit {
+export function signedPost(
+	body: unknown,
+	options: Parameters<typeof signedHeaders>[1] = {},
+): RequestInit {
 	const text = typeof body === 'string' ? body : JSON.stringify(body);
 	let timestamp = options.timestamp;
 	if (timestamp === undefined) {

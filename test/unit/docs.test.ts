@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+// prettier-ignore
 // @ts-expect-error plain ESM script without types
 import { anchorsOf, checkDocs, checkLinks, checkNodePages, checkWorkflowDocs, slugify } from '../../scripts/check-docs.mjs';
 
@@ -31,12 +32,17 @@ describe('the docs check', () => {
 		expect(slugify('Queue mode with PostgreSQL')).toBe('queue-mode-with-postgresql');
 		expect(slugify('Node.js versions')).toBe('nodejs-versions');
 		expect(slugify('Example: the sample program')).toBe('example-the-sample-program');
-		expect([...anchorsOf('# A\n## Errors\n```\n## Not a heading\n```\n## Errors\n')]).toEqual(['a', 'errors', 'errors-1']);
+		expect([...anchorsOf('# A\n## Errors\n```\n## Not a heading\n```\n## Errors\n')]).toEqual([
+			'a',
+			'errors',
+			'errors-1',
+		]);
 	});
 
 	it('finds a missing file, a missing anchor and ignores links in code', () => {
 		const root = tree({
-			'README.md': '[ok](docs/a.md#real) [gone](docs/b.md) [bad anchor](docs/a.md#nope) `[code](x.md)`\n```\n[fenced](y.md)\n```\n[web](https://example.com/#x)\n',
+			'README.md':
+				'[ok](docs/a.md#real) [gone](docs/b.md) [bad anchor](docs/a.md#nope) `[code](x.md)`\n```\n[fenced](y.md)\n```\n[web](https://example.com/#x)\n',
 			'docs/a.md': '# Real\n[back](../README.md) [self](#real) [self bad](#fake)\n',
 		});
 		const problems = checkLinks([path.join(root, 'README.md'), path.join(root, 'docs/a.md')], root);
@@ -50,15 +56,27 @@ describe('the docs check', () => {
 	it('wants a page per node, linked from its codex without an anchor', () => {
 		const homepage = 'https://github.com/o/r';
 		const root = tree({
-			'package.json': JSON.stringify({ homepage, n8n: { nodes: ['dist/nodes/FooBar/FooBar.node.js', 'dist/nodes/Baz/Baz.node.js'], credentials: [] } }),
-			'nodes/FooBar/FooBar.node.json': JSON.stringify({ resources: { primaryDocumentation: [{ url: `${homepage}#foo-bar` }] } }),
-			'nodes/Baz/Baz.node.json': JSON.stringify({ resources: { primaryDocumentation: [{ url: `${homepage}/blob/main/docs/nodes/baz.md` }] } }),
+			'package.json': JSON.stringify({
+				homepage,
+				n8n: {
+					nodes: ['dist/nodes/FooBar/FooBar.node.js', 'dist/nodes/Baz/Baz.node.js'],
+					credentials: [],
+				},
+			}),
+			'nodes/FooBar/FooBar.node.json': JSON.stringify({
+				resources: { primaryDocumentation: [{ url: `${homepage}#foo-bar` }] },
+			}),
+			'nodes/Baz/Baz.node.json': JSON.stringify({
+				resources: { primaryDocumentation: [{ url: `${homepage}/blob/main/docs/nodes/baz.md` }] },
+			}),
 			'docs/nodes/foo-bar.md': '# Foo Bar\n## Errors\n## Examples\n',
 			'docs/nodes/baz.md': '# Baz\n## Operations\n',
 		});
 		const problems = checkNodePages(root);
 		expect(problems).toHaveLength(3);
-		expect(problems[0]).toMatch(/FooBar\.node\.json: primaryDocumentation must be https:\/\/github\.com\/o\/r\/blob\/main\/docs\/nodes\/foo-bar\.md/);
+		expect(problems[0]).toMatch(
+			/FooBar\.node\.json: primaryDocumentation must be https:\/\/github\.com\/o\/r\/blob\/main\/docs\/nodes\/foo-bar\.md/,
+		);
 		expect(problems[1]).toBe('docs/nodes/baz.md has no section on errors');
 		expect(problems[2]).toBe('docs/nodes/baz.md has no section with examples or outputs');
 	});

@@ -55,7 +55,13 @@ interface LikelihoodData {
 
 export function checkBgNbdCustomer(x: number, tx: number, T: number, index: number): void {
 	const ok =
-		Number.isFinite(x) && Number.isFinite(tx) && Number.isFinite(T) && x >= 0 && tx >= 0 && T >= tx && (x > 0 || tx === 0);
+		Number.isFinite(x) &&
+		Number.isFinite(tx) &&
+		Number.isFinite(T) &&
+		x >= 0 &&
+		tx >= 0 &&
+		T >= tx &&
+		(x > 0 || tx === 0);
 	if (!ok) {
 		throw new EngineError(
 			'invalid_customer_summary',
@@ -66,7 +72,11 @@ export function checkBgNbdCustomer(x: number, tx: number, T: number, index: numb
 	}
 }
 
-function compress(frequency: ArrayLike<number>, recency: ArrayLike<number>, age: ArrayLike<number>): LikelihoodData {
+function compress(
+	frequency: ArrayLike<number>,
+	recency: ArrayLike<number>,
+	age: ArrayLike<number>,
+): LikelihoodData {
 	const n = frequency.length;
 	const zero = new Map<number, number>();
 	const triples = new Map<string, { x: number; tx: number; T: number; count: number }>();
@@ -109,7 +119,8 @@ function compress(frequency: ArrayLike<number>, recency: ArrayLike<number>, age:
 function logLikelihood(data: LikelihoodData, { r, alpha, a, b }: BgNbdParams): number {
 	// r·ln α − (r + x)·ln(α + t) is written −r·log1p(t/α) − x·ln(α + t): exact also when α is huge.
 	let total = 0;
-	for (let i = 0; i < data.zeroAges.length; i++) total -= data.zeroCounts[i] * r * Math.log1p(data.zeroAges[i] / alpha);
+	for (let i = 0; i < data.zeroAges.length; i++)
+		total -= data.zeroCounts[i] * r * Math.log1p(data.zeroAges[i] / alpha);
 	// Terms that depend on x only, once per distinct x.
 	const xs = data.xs;
 	const constant = new Float64Array(xs.length);
@@ -153,16 +164,31 @@ export function bgnbdLogLikelihood(
  */
 export const LOG_PARAMETER_BOUND = 18;
 
-export function parametersAtBound(names: readonly string[], logValues: readonly number[]): string[] {
+export function parametersAtBound(
+	names: readonly string[],
+	logValues: readonly number[],
+): string[] {
 	return names.filter((_, i) => Math.abs(logValues[i]) > LOG_PARAMETER_BOUND - 0.5);
 }
 
-const fromLog = (v: number[]): BgNbdParams => ({ r: Math.exp(v[0]), alpha: Math.exp(v[1]), a: Math.exp(v[2]), b: Math.exp(v[3]) });
+const fromLog = (v: number[]): BgNbdParams => ({
+	r: Math.exp(v[0]),
+	alpha: Math.exp(v[1]),
+	a: Math.exp(v[2]),
+	b: Math.exp(v[3]),
+});
 
 /** Maximum-likelihood fit, by Nelder–Mead on the log-parameters (deterministic). */
-export function fitBgNbd(frequency: ArrayLike<number>, recency: ArrayLike<number>, age: ArrayLike<number>): BgNbdFit {
+export function fitBgNbd(
+	frequency: ArrayLike<number>,
+	recency: ArrayLike<number>,
+	age: ArrayLike<number>,
+): BgNbdFit {
 	if (frequency.length !== recency.length || frequency.length !== age.length) {
-		throw new EngineError('invalid_input', 'frequency, recency and age must have one value per customer');
+		throw new EngineError(
+			'invalid_input',
+			'frequency, recency and age must have one value per customer',
+		);
 	}
 	const data = compress(frequency, recency, age);
 	if (data.customers < MIN_CUSTOMERS_FOR_BGNBD || data.repeatCustomers === 0) {
@@ -170,7 +196,10 @@ export function fitBgNbd(frequency: ArrayLike<number>, recency: ArrayLike<number
 			'insufficient_data',
 			`Fitting BG/NBD needs at least ${MIN_CUSTOMERS_FOR_BGNBD} customers, some with repeat purchases; ` +
 				`got ${data.customers} customers, ${data.repeatCustomers} with repeat purchases`,
-			{ field: 'frequency', details: { customers: data.customers, repeatCustomers: data.repeatCustomers } },
+			{
+				field: 'frequency',
+				details: { customers: data.customers, repeatCustomers: data.repeatCustomers },
+			},
 		);
 	}
 	let meanX = 0;
@@ -180,7 +209,12 @@ export function fitBgNbd(frequency: ArrayLike<number>, recency: ArrayLike<number
 		meanT += age[i] / frequency.length;
 	}
 	// Start where the mean purchase rate r/α matches the data, in whatever time unit it comes.
-	const start = [Math.log(0.5), Math.log((0.5 * Math.max(meanT, 1e-9)) / Math.max(meanX, 1e-3)), 0, 0];
+	const start = [
+		Math.log(0.5),
+		Math.log((0.5 * Math.max(meanT, 1e-9)) / Math.max(meanX, 1e-3)),
+		0,
+		0,
+	];
 	const negative = (v: number[]): number =>
 		v.some((w) => Math.abs(w) > LOG_PARAMETER_BOUND) ? Infinity : -logLikelihood(data, fromLog(v));
 	const result = nelderMead(negative, start, { step: 0.5 });
@@ -205,9 +239,15 @@ export function fitBgNbd(frequency: ArrayLike<number>, recency: ArrayLike<number
 }
 
 /** P(still active | x, t_x, T); 1 for customers without repeat purchases. */
-export function bgnbdProbabilityAlive({ r, alpha, a, b }: BgNbdParams, x: number, tx: number, T: number): number {
+export function bgnbdProbabilityAlive(
+	{ r, alpha, a, b }: BgNbdParams,
+	x: number,
+	tx: number,
+	T: number,
+): number {
 	if (x === 0) return 1;
-	const lnOdds = Math.log(a) - Math.log(b + x - 1) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx));
+	const lnOdds =
+		Math.log(a) - Math.log(b + x - 1) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx));
 	return 1 / (1 + Math.exp(lnOdds));
 }
 
@@ -229,7 +269,9 @@ function expectationFactor({ r, a, b }: BgNbdParams, x: number, z: number): numb
 	const directRatio = (r + x) * (b + x);
 	if (e >= 0.5 && directRatio < eulerRatio) {
 		const k = r + x;
-		const bracket = -Math.expm1(k * lnRest) - Math.exp(k * lnRest) * (b + x) * hyp2f1MinusOneOverB(k, b + x, c, z);
+		const bracket =
+			-Math.expm1(k * lnRest) -
+			Math.exp(k * lnRest) * (b + x) * hyp2f1MinusOneOverB(k, b + x, c, z);
 		return (c / e) * bracket;
 	}
 	const first = e === 0 ? -lnRest : -Math.expm1(e * lnRest) / e;
@@ -243,7 +285,13 @@ export function bgnbdExpectedPurchases(params: BgNbdParams, t: number): number {
 }
 
 /** Expected purchases in the next t time units for a customer with history (x, t_x, T), E[Y(t) | x, t_x, T]. */
-export function bgnbdConditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
+export function bgnbdConditionalExpectedPurchases(
+	params: BgNbdParams,
+	t: number,
+	x: number,
+	tx: number,
+	T: number,
+): number {
 	if (t <= 0) return 0;
 	const z = t / (params.alpha + T + t);
 	return expectationFactor(params, x, z) * bgnbdProbabilityAlive(params, x, tx, T);

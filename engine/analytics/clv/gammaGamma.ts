@@ -35,7 +35,11 @@ export interface GammaGammaFit {
 export const MIN_CUSTOMERS_FOR_GAMMA_GAMMA = 10;
 
 /** Expected mean purchase value of a customer with x repeat purchases of mean value m̄ (needs q > 1). */
-export function gammaGammaExpectedSpend({ p, q, v }: GammaGammaParams, x: number, meanValue: number): number {
+export function gammaGammaExpectedSpend(
+	{ p, q, v }: GammaGammaParams,
+	x: number,
+	meanValue: number,
+): number {
 	const populationMean = (v * p) / (q - 1);
 	if (!(x > 0)) return populationMean;
 	const weight = (p * x) / (p * x + q - 1);
@@ -46,9 +50,15 @@ export function gammaGammaExpectedSpend({ p, q, v }: GammaGammaParams, x: number
  * Fit by maximum likelihood. Customers without repeat purchases (`single_purchase_for_gamma_gamma`)
  * and with a mean value of 0 (`non_positive_spend_for_gamma_gamma`) are left out and counted.
  */
-export function fitGammaGamma(frequency: ArrayLike<number>, meanValue: ArrayLike<number>): GammaGammaFit {
+export function fitGammaGamma(
+	frequency: ArrayLike<number>,
+	meanValue: ArrayLike<number>,
+): GammaGammaFit {
 	if (frequency.length !== meanValue.length) {
-		throw new EngineError('invalid_input', 'frequency and mean value must have one value per customer');
+		throw new EngineError(
+			'invalid_input',
+			'frequency and mean value must have one value per customer',
+		);
 	}
 	const excluded: ExclusionCounts = {};
 	const byX = new Map<number, number[]>();
@@ -57,7 +67,8 @@ export function fitGammaGamma(frequency: ArrayLike<number>, meanValue: ArrayLike
 		const x = frequency[i];
 		const m = meanValue[i];
 		if (!(x > 0)) addExclusion(excluded, 'single_purchase_for_gamma_gamma');
-		else if (!(m > 0) || !Number.isFinite(m)) addExclusion(excluded, 'non_positive_spend_for_gamma_gamma');
+		else if (!(m > 0) || !Number.isFinite(m))
+			addExclusion(excluded, 'non_positive_spend_for_gamma_gamma');
 		else {
 			let values = byX.get(x);
 			if (!values) byX.set(x, (values = []));
@@ -99,7 +110,9 @@ export function fitGammaGamma(frequency: ArrayLike<number>, meanValue: ArrayLike
 	let meanSpend = 0;
 	for (const g of groups) for (const m of g.values) meanSpend += m / used;
 	const negative = (w: number[]): number =>
-		w.some((u) => Math.abs(u) > LOG_PARAMETER_BOUND) ? Infinity : -logLikelihood(Math.exp(w[0]), Math.exp(w[1]), Math.exp(w[2]));
+		w.some((u) => Math.abs(u) > LOG_PARAMETER_BOUND)
+			? Infinity
+			: -logLikelihood(Math.exp(w[0]), Math.exp(w[1]), Math.exp(w[2]));
 	// Start with p = 1, q = 2, so the population mean γp/(q − 1) equals the observed mean.
 	const result = nelderMead(negative, [0, Math.log(2), Math.log(meanSpend)], { step: 0.5 });
 	const params = { p: Math.exp(result.x[0]), q: Math.exp(result.x[1]), v: Math.exp(result.x[2]) };
@@ -107,12 +120,18 @@ export function fitGammaGamma(frequency: ArrayLike<number>, meanValue: ArrayLike
 	return {
 		params,
 		logLikelihood: -result.value,
-		standardErrors: logErrors && { p: params.p * logErrors[0], q: params.q * logErrors[1], v: params.v * logErrors[2] },
+		standardErrors: logErrors && {
+			p: params.p * logErrors[0],
+			q: params.q * logErrors[1],
+			v: params.v * logErrors[2],
+		},
 		customers: used,
 		converged: result.converged,
 		iterations: result.iterations,
 		atBound: parametersAtBound(['p', 'q', 'v'], result.x),
-		frequencySpendCorrelation: correlation(groups.flatMap((g) => Array.from(g.values, (m) => [g.x, m] as const))),
+		frequencySpendCorrelation: correlation(
+			groups.flatMap((g) => Array.from(g.values, (m) => [g.x, m] as const)),
+		),
 		excluded,
 	};
 }

@@ -19,7 +19,12 @@ import {
 	bgnbdProbabilityAlive,
 	fitBgNbd,
 } from './bgnbd';
-import { fitGammaGamma, GammaGammaFit, gammaGammaExpectedSpend, GammaGammaParams } from './gammaGamma';
+import {
+	fitGammaGamma,
+	GammaGammaFit,
+	gammaGammaExpectedSpend,
+	GammaGammaParams,
+} from './gammaGamma';
 
 export * from './bgnbd';
 export * from './gammaGamma';
@@ -151,7 +156,12 @@ export interface ClvResult {
 		bgnbd: { fitted: boolean; params: BgNbdParams; fit?: BgNbdFit };
 		/** params null with model purchasesOnly. */
 		gammaGamma: { fitted: boolean; params: GammaGammaParams | null; fit?: GammaGammaFit };
-		totals: { historicalValue: number | null; expectedPurchases: number; expectedPurchasesInPeriod?: number; clv: number | null };
+		totals: {
+			historicalValue: number | null;
+			expectedPurchases: number;
+			expectedPurchasesInPeriod?: number;
+			clv: number | null;
+		};
 		/**
 		 * Transaction rows left out by reason, plus customers left out of the Gamma-Gamma fit
 		 * (`*_for_gamma_gamma`; they still get predictions).
@@ -162,7 +172,11 @@ export interface ClvResult {
 }
 
 /** Per-customer model inputs from grouped transactions; purchases on one UTC day count as one. */
-export function summariseTransactions(grouped: CustomerTransactions, endDay: number, timeUnit: TimeUnit): CustomerSummaries {
+export function summariseTransactions(
+	grouped: CustomerTransactions,
+	endDay: number,
+	timeUnit: TimeUnit,
+): CustomerSummaries {
 	const n = grouped.customers.length;
 	const scale = 1 / DAYS_PER_UNIT[timeUnit];
 	const summaries: CustomerSummaries = {
@@ -202,21 +216,36 @@ export function summariseTransactions(grouped: CustomerTransactions, endDay: num
 	return summaries;
 }
 
-type CheckedSettings = Required<Omit<ClvSettings, 'params' | 'purchasePeriod'>> & { purchasePeriod: number | null };
+type CheckedSettings = Required<Omit<ClvSettings, 'params' | 'purchasePeriod'>> & {
+	purchasePeriod: number | null;
+};
 
 function checkSettings(options: ClvSettings): CheckedSettings {
 	const timeUnit = options.timeUnit ?? 'weeks';
 	if (timeUnit !== 'days' && timeUnit !== 'weeks') {
-		throw new EngineError('invalid_time_unit', `The timeUnit must be "days" or "weeks", got "${String(timeUnit)}"`, {
-			field: 'timeUnit',
-		});
+		throw new EngineError(
+			'invalid_time_unit',
+			`The timeUnit must be "days" or "weeks", got "${String(timeUnit)}"`,
+			{
+				field: 'timeUnit',
+			},
+		);
 	}
 	const model = options.model ?? 'purchasesAndSpend';
 	if (model !== 'purchasesAndSpend' && model !== 'purchasesOnly') {
-		throw new EngineError('invalid_model', `The model must be "purchasesAndSpend" or "purchasesOnly", got "${String(model)}"`, { field: 'model' });
+		throw new EngineError(
+			'invalid_model',
+			`The model must be "purchasesAndSpend" or "purchasesOnly", got "${String(model)}"`,
+			{ field: 'model' },
+		);
 	}
 	const purchasePeriod = options.purchasePeriod ?? null;
-	if (purchasePeriod !== null && (typeof purchasePeriod !== 'number' || !(purchasePeriod > 0) || !Number.isFinite(purchasePeriod))) {
+	if (
+		purchasePeriod !== null &&
+		(typeof purchasePeriod !== 'number' ||
+			!(purchasePeriod > 0) ||
+			!Number.isFinite(purchasePeriod))
+	) {
 		throw new EngineError(
 			'invalid_purchase_period',
 			`The purchasePeriod must be a positive number of ${timeUnit} (e.g. 2.5), got ${String(purchasePeriod)}`,
@@ -225,12 +254,19 @@ function checkSettings(options: ClvSettings): CheckedSettings {
 	}
 	const horizonMonths = options.horizonMonths ?? 12;
 	if (!Number.isInteger(horizonMonths) || horizonMonths < 1 || horizonMonths > 1200) {
-		throw new EngineError('invalid_horizon', `The horizonMonths must be a whole number of months from 1 to 1200, got ${String(horizonMonths)}`, {
-			field: 'horizonMonths',
-		});
+		throw new EngineError(
+			'invalid_horizon',
+			`The horizonMonths must be a whole number of months from 1 to 1200, got ${String(horizonMonths)}`,
+			{
+				field: 'horizonMonths',
+			},
+		);
 	}
 	const monthlyDiscountRate = options.monthlyDiscountRate ?? 0.01;
-	if (typeof monthlyDiscountRate !== 'number' || !(monthlyDiscountRate >= 0 && monthlyDiscountRate < 1)) {
+	if (
+		typeof monthlyDiscountRate !== 'number' ||
+		!(monthlyDiscountRate >= 0 && monthlyDiscountRate < 1)
+	) {
 		throw new EngineError(
 			'invalid_discount_rate',
 			`The monthlyDiscountRate must be a fraction from 0 to below 1 (0.01 is 1% a month), got ${String(monthlyDiscountRate)}`,
@@ -239,9 +275,13 @@ function checkSettings(options: ClvSettings): CheckedSettings {
 	}
 	const profitMargin = options.profitMargin ?? 1;
 	if (typeof profitMargin !== 'number' || !(profitMargin > 0 && profitMargin <= 1)) {
-		throw new EngineError('invalid_profit_margin', `The profitMargin must be a fraction above 0 and at most 1, got ${String(profitMargin)}`, {
-			field: 'profitMargin',
-		});
+		throw new EngineError(
+			'invalid_profit_margin',
+			`The profitMargin must be a fraction above 0 and at most 1, got ${String(profitMargin)}`,
+			{
+				field: 'profitMargin',
+			},
+		);
 	}
 	return { timeUnit, model, purchasePeriod, horizonMonths, monthlyDiscountRate, profitMargin };
 }
@@ -251,16 +291,24 @@ function checkParams(params: ClvSettings['params']): void {
 		for (const [name, value] of Object.entries(values)) {
 			if (name === 'unit') {
 				if (value !== undefined && value !== 'days' && value !== 'weeks') {
-					throw new EngineError('invalid_model_parameters', `The ${option} unit must be "days" or "weeks", got "${String(value)}"`, {
-						field: option,
-					});
+					throw new EngineError(
+						'invalid_model_parameters',
+						`The ${option} unit must be "days" or "weeks", got "${String(value)}"`,
+						{
+							field: option,
+						},
+					);
 				}
 				continue;
 			}
 			if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-				throw new EngineError('invalid_model_parameters', `The ${option} parameter ${name} must be a positive number, got ${String(value)}`, {
-					field: option,
-				});
+				throw new EngineError(
+					'invalid_model_parameters',
+					`The ${option} parameter ${name} must be a positive number, got ${String(value)}`,
+					{
+						field: option,
+					},
+				);
 			}
 		}
 	};
@@ -278,13 +326,24 @@ export function discountedClv(
 	x: number,
 	tx: number,
 	T: number,
-	settings: { horizonMonths: number; unitsPerMonth: number; monthlyDiscountRate: number; profitMargin: number },
+	settings: {
+		horizonMonths: number;
+		unitsPerMonth: number;
+		monthlyDiscountRate: number;
+		profitMargin: number;
+	},
 ): { clv: number; expectedPurchases: number } {
 	let previous = 0;
 	let clv = 0;
 	let discount = 1;
 	for (let k = 1; k <= settings.horizonMonths; k++) {
-		const cumulative = bgnbdConditionalExpectedPurchases(bgnbd, k * settings.unitsPerMonth, x, tx, T);
+		const cumulative = bgnbdConditionalExpectedPurchases(
+			bgnbd,
+			k * settings.unitsPerMonth,
+			x,
+			tx,
+			T,
+		);
 		discount /= 1 + settings.monthlyDiscountRate;
 		clv += (cumulative - previous) * discount;
 		previous = cumulative;
@@ -298,7 +357,12 @@ export function discountedClv(
  */
 export function bgnbdParamsInUnit(params: GivenBgNbdParams, timeUnit: TimeUnit): BgNbdParams {
 	const from = params.unit ?? timeUnit;
-	return { r: params.r, alpha: (params.alpha * DAYS_PER_UNIT[from]) / DAYS_PER_UNIT[timeUnit], a: params.a, b: params.b };
+	return {
+		r: params.r,
+		alpha: (params.alpha * DAYS_PER_UNIT[from]) / DAYS_PER_UNIT[timeUnit],
+		a: params.a,
+		b: params.b,
+	};
 }
 
 function predict(
@@ -315,11 +379,18 @@ function predict(
 	let repeatCustomers = 0;
 	for (let i = 0; i < n; i++) if (summaries.frequency[i] > 0) repeatCustomers++;
 
-	const bgnbdFit = given?.bgnbd ? undefined : fitBgNbd(summaries.frequency, summaries.recency, summaries.age);
+	const bgnbdFit = given?.bgnbd
+		? undefined
+		: fitBgNbd(summaries.frequency, summaries.recency, summaries.age);
 	const bgnbd = given?.bgnbd ? bgnbdParamsInUnit(given.bgnbd, settings.timeUnit) : bgnbdFit!.params;
-	const ggFit = !withSpend || given?.gammaGamma ? undefined : fitGammaGamma(summaries.frequency, summaries.monetary);
+	const ggFit =
+		!withSpend || given?.gammaGamma
+			? undefined
+			: fitGammaGamma(summaries.frequency, summaries.monetary);
 	const gammaGamma = withSpend ? (given?.gammaGamma ?? ggFit!.params) : null;
-	if (ggFit) for (const [reason, count] of Object.entries(ggFit.excluded)) addExclusion(excluded, reason, count);
+	if (ggFit)
+		for (const [reason, count] of Object.entries(ggFit.excluded))
+			addExclusion(excluded, reason, count);
 	if (gammaGamma && !(gammaGamma.q > 1)) {
 		throw new EngineError(
 			'model_not_identified',
@@ -328,20 +399,28 @@ function predict(
 			{ field: 'monetary', details: { params: gammaGamma } },
 		);
 	}
-	if (bgnbdFit && !bgnbdFit.converged) warnings.push('The BG/NBD fit did not converge; treat its predictions with caution');
-	if (ggFit && !ggFit.converged) warnings.push('The Gamma-Gamma fit did not converge; treat expected spend with caution');
+	if (bgnbdFit && !bgnbdFit.converged)
+		warnings.push('The BG/NBD fit did not converge; treat its predictions with caution');
+	if (ggFit && !ggFit.converged)
+		warnings.push('The Gamma-Gamma fit did not converge; treat expected spend with caution');
 	if (bgnbdFit && bgnbdFit.atBound.length > 0) {
 		warnings.push(
 			`BG/NBD parameters ${bgnbdFit.atBound.join(', ')} ran to their bound: the data carry little information about ` +
-				(bgnbdFit.atBound.some((name) => name === 'a' || name === 'b') ? 'customers dropping out' : 'differences in purchase rates') +
+				(bgnbdFit.atBound.some((name) => name === 'a' || name === 'b')
+					? 'customers dropping out'
+					: 'differences in purchase rates') +
 				', so predictions follow the limiting model',
 		);
 	}
 	if (ggFit && ggFit.atBound.length > 0) {
-		warnings.push(`Gamma-Gamma parameters ${ggFit.atBound.join(', ')} ran to their bound: spend hardly varies between customers`);
+		warnings.push(
+			`Gamma-Gamma parameters ${ggFit.atBound.join(', ')} ran to their bound: spend hardly varies between customers`,
+		);
 	}
 	if (repeatCustomers < FEW_REPEAT_CUSTOMERS && (bgnbdFit || ggFit)) {
-		warnings.push(`Only ${repeatCustomers} customers bought more than once: the fitted parameters are loose (see their standard errors)`);
+		warnings.push(
+			`Only ${repeatCustomers} customers bought more than once: the fitted parameters are loose (see their standard errors)`,
+		);
 	}
 	if (ggFit && Math.abs(ggFit.frequencySpendCorrelation) > SPEND_FREQUENCY_CORRELATION_LIMIT) {
 		warnings.push(
@@ -358,7 +437,10 @@ function predict(
 	};
 	// Customers with the same history get the same prediction; compute each history once.
 	const period = settings.purchasePeriod;
-	const cache = new Map<string, { clv: number; expectedPurchases: number; probabilityAlive: number; inPeriod?: number }>();
+	const cache = new Map<
+		string,
+		{ clv: number; expectedPurchases: number; probabilityAlive: number; inPeriod?: number }
+	>();
 	const rows: ClvRow[] = new Array(n);
 	let totalClv = 0;
 	let totalPurchases = 0;
@@ -375,7 +457,8 @@ function predict(
 		if (!prediction) {
 			const perUnitSpend = discountedClv(bgnbd, 1, x, tx, T, clvSettings);
 			prediction = { ...perUnitSpend, probabilityAlive: bgnbdProbabilityAlive(bgnbd, x, tx, T) };
-			if (period !== null) prediction.inPeriod = bgnbdConditionalExpectedPurchases(bgnbd, period, x, tx, T);
+			if (period !== null)
+				prediction.inPeriod = bgnbdConditionalExpectedPurchases(bgnbd, period, x, tx, T);
 			cache.set(key, prediction);
 		}
 		const clv = expectedSpend === null ? null : prediction.clv * expectedSpend;
@@ -386,7 +469,9 @@ function predict(
 			recency: tx,
 			age: T,
 			monetaryValue: x > 0 && (withSpend || summaries.hasHistory) ? m : null,
-			historicalValue: Number.isNaN(summaries.historicalValue[i]) ? null : summaries.historicalValue[i],
+			historicalValue: Number.isNaN(summaries.historicalValue[i])
+				? null
+				: summaries.historicalValue[i],
 			probabilityAlive: prediction.probabilityAlive,
 			churnRisk: 1 - prediction.probabilityAlive,
 			expectedPurchases: prediction.expectedPurchases,
@@ -427,20 +512,35 @@ function predict(
 }
 
 /** CLV from transaction items (one item per purchase row). */
-export function clvFromTransactions(items: readonly Record<string, unknown>[], options: ClvTransactionOptions): ClvResult {
+export function clvFromTransactions(
+	items: readonly Record<string, unknown>[],
+	options: ClvTransactionOptions,
+): ClvResult {
 	const settings = checkSettings(options);
-	const endOption = options.observationEnd === undefined ? undefined : parseDateOption(options.observationEnd, 'observationEnd');
+	const endOption =
+		options.observationEnd === undefined
+			? undefined
+			: parseDateOption(options.observationEnd, 'observationEnd');
 	const grouped = groupTransactions(items, options, endOption);
 	const endDay = endOption ?? grouped.lastDay;
 	const summaries = summariseTransactions(grouped, endDay, settings.timeUnit);
-	return predict({ ...summaries, hasHistory: true }, settings, options.params, { ...grouped.excluded }, {
-		transactions: grouped.transactions,
-		observationEnd: formatDay(endDay),
-	});
+	return predict(
+		{ ...summaries, hasHistory: true },
+		settings,
+		options.params,
+		{ ...grouped.excluded },
+		{
+			transactions: grouped.transactions,
+			observationEnd: formatDay(endDay),
+		},
+	);
 }
 
 /** CLV from per-customer summaries (frequency, recency, age in one time unit, and mean repeat value). */
-export function clvFromSummaries(items: readonly Record<string, unknown>[], options: ClvSummaryOptions): ClvResult {
+export function clvFromSummaries(
+	items: readonly Record<string, unknown>[],
+	options: ClvSummaryOptions,
+): ClvResult {
 	const settings = checkSettings(options);
 	checkItems(items, 'customer summaries');
 	const customerField = checkFieldName(options.customerField, 'customerField');
@@ -450,12 +550,17 @@ export function clvFromSummaries(items: readonly Record<string, unknown>[], opti
 		age: checkFieldName(options.ageField, 'ageField'),
 	};
 	const withSpend = settings.model === 'purchasesAndSpend';
-	const monetaryField = withSpend ? checkFieldName(options.monetaryField, 'monetaryField') : undefined;
-	const historicalField = options.historicalValueField ? checkFieldName(options.historicalValueField, 'historicalValueField') : undefined;
+	const monetaryField = withSpend
+		? checkFieldName(options.monetaryField, 'monetaryField')
+		: undefined;
+	const historicalField = options.historicalValueField
+		? checkFieldName(options.historicalValueField, 'historicalValueField')
+		: undefined;
 	const excluded: ExclusionCounts = {};
 	const kept: { customer: string; x: number; tx: number; T: number; m: number; h: number }[] = [];
 	for (const item of items) {
-		const customer = item && typeof item === 'object' ? readCustomerId(item[customerField]) : undefined;
+		const customer =
+			item && typeof item === 'object' ? readCustomerId(item[customerField]) : undefined;
 		if (customer === undefined) {
 			addExclusion(excluded, 'missing_customer');
 			continue;
@@ -489,7 +594,7 @@ export function clvFromSummaries(items: readonly Record<string, unknown>[], opti
 			addExclusion(excluded, 'negative_monetary');
 			continue;
 		}
-		const h = historicalField === undefined ? NaN : readNumber(item[historicalField]) ?? NaN;
+		const h = historicalField === undefined ? NaN : (readNumber(item[historicalField]) ?? NaN);
 		kept.push({ customer, x, tx, T, m: x > 0 && m !== undefined ? m : 0, h });
 	}
 	// Every repeat buyer left out for a missing or unreadable spend: the spend field is what is wrong.

@@ -12,7 +12,8 @@ const EPSILON = 1e-16;
 const MAX_TERMS = 1_000_000;
 
 export function hyp2f1(a: number, b: number, c: number, z: number): number {
-	if (!Number.isFinite(a) || !Number.isFinite(b) || !Number.isFinite(c) || !Number.isFinite(z)) return NaN;
+	if (!Number.isFinite(a) || !Number.isFinite(b) || !Number.isFinite(c) || !Number.isFinite(z))
+		return NaN;
 	if (z >= 1) return NaN;
 	if (z === 0 || a === 0 || b === 0) return 1;
 	if (c <= 0 && Number.isInteger(c)) return NaN;
@@ -45,7 +46,15 @@ export function hyp2f1MinusOneOverB(a: number, b: number, c: number, z: number):
 }
 
 /** Continue a Gauss series whose n-th term is `term` and partial sum (to n) is `sum`. */
-function sumFrom(a: number, b: number, c: number, z: number, n0: number, term: number, sum: number): number {
+function sumFrom(
+	a: number,
+	b: number,
+	c: number,
+	z: number,
+	n0: number,
+	term: number,
+	sum: number,
+): number {
 	for (let n = n0; n < MAX_TERMS; n++) {
 		term *= (((a + n) * (b + n)) / ((c + n) * (n + 1))) * z;
 		sum += term;
@@ -60,7 +69,8 @@ function sumFrom(a: number, b: number, c: number, z: number, n0: number, term: n
 					Math.max(1, (a + m) / (1 + m)) * Math.max(1, (b + m) / (c + m)),
 					Math.max(1, (a + m) / (c + m)) * Math.max(1, (b + m) / (1 + m)),
 				);
-			if (bound < 1 && Math.abs(term) * (bound / (1 - bound)) <= EPSILON * Math.abs(sum)) return sum;
+			if (bound < 1 && Math.abs(term) * (bound / (1 - bound)) <= EPSILON * Math.abs(sum))
+				return sum;
 		}
 	}
 	return NaN;

@@ -23,7 +23,11 @@ export interface MinimizeResult {
 	converged: boolean;
 }
 
-export function nelderMead(f: (x: number[]) => number, x0: readonly number[], options: MinimizeOptions = {}): MinimizeResult {
+export function nelderMead(
+	f: (x: number[]) => number,
+	x0: readonly number[],
+	options: MinimizeOptions = {},
+): MinimizeResult {
 	const step = options.step ?? 0.5;
 	const xTolerance = options.xTolerance ?? 1e-9;
 	const fTolerance = options.fTolerance ?? 1e-13;
@@ -40,12 +44,23 @@ export function nelderMead(f: (x: number[]) => number, x0: readonly number[], op
 	let evaluations = 1;
 	let converged = false;
 	for (let restart = 0; restart <= maxRestarts; restart++) {
-		const run = simplexSearch(safe, best.x, restart === 0 ? step : step / 4, xTolerance, fTolerance, maxIterations - iterations);
+		const run = simplexSearch(
+			safe,
+			best.x,
+			restart === 0 ? step : step / 4,
+			xTolerance,
+			fTolerance,
+			maxIterations - iterations,
+		);
 		iterations += run.iterations;
 		evaluations += run.evaluations;
 		const improvement = best.value - run.value;
 		if (run.value <= best.value) best = { x: run.x, value: run.value };
-		if (restart > 0 && run.converged && improvement <= fTolerance * (Math.abs(best.value) + fTolerance)) {
+		if (
+			restart > 0 &&
+			run.converged &&
+			improvement <= fTolerance * (Math.abs(best.value) + fTolerance)
+		) {
 			converged = true;
 			break;
 		}
@@ -86,7 +101,8 @@ function simplexSearch(
 		const fWorst = values[worstIndex];
 		let spread = 0;
 		for (const i of order) {
-			for (let d = 0; d < n; d++) spread = Math.max(spread, Math.abs(points[i][d] - points[bestIndex][d]));
+			for (let d = 0; d < n; d++)
+				spread = Math.max(spread, Math.abs(points[i][d] - points[bestIndex][d]));
 		}
 		if (fWorst - fBest <= fTolerance * (Math.abs(fBest) + fTolerance) && spread <= xTolerance) {
 			converged = true;
@@ -142,7 +158,11 @@ function simplexSearch(
 }
 
 /** Central-difference Hessian of f at x, with relative steps. */
-export function numericHessian(f: (x: number[]) => number, x: readonly number[], relativeStep = 1e-4): number[][] {
+export function numericHessian(
+	f: (x: number[]) => number,
+	x: readonly number[],
+	relativeStep = 1e-4,
+): number[][] {
 	const n = x.length;
 	const h = x.map((v) => relativeStep * Math.max(Math.abs(v), 1e-3));
 	const at = (di: number, si: number, dj: number, sj: number): number => {
@@ -161,7 +181,8 @@ export function numericHessian(f: (x: number[]) => number, x: readonly number[],
 		const fm = f(p);
 		hessian[i][i] = (fp - 2 * f0 + fm) / (h[i] * h[i]);
 		for (let j = 0; j < i; j++) {
-			const v = (at(i, 1, j, 1) - at(i, 1, j, -1) - at(i, -1, j, 1) + at(i, -1, j, -1)) / (4 * h[i] * h[j]);
+			const v =
+				(at(i, 1, j, 1) - at(i, 1, j, -1) - at(i, -1, j, 1) + at(i, -1, j, -1)) / (4 * h[i] * h[j]);
 			hessian[i][j] = v;
 			hessian[j][i] = v;
 		}
@@ -172,7 +193,10 @@ export function numericHessian(f: (x: number[]) => number, x: readonly number[],
 /** Inverse of a small square matrix by Gauss–Jordan with partial pivoting; undefined when singular. */
 export function invertMatrix(matrix: readonly (readonly number[])[]): number[][] | undefined {
 	const n = matrix.length;
-	const a = matrix.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+	const a = matrix.map((row, i) => [
+		...row,
+		...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)),
+	]);
 	for (let col = 0; col < n; col++) {
 		let pivot = col;
 		for (let r = col + 1; r < n; r++) if (Math.abs(a[r][col]) > Math.abs(a[pivot][col])) pivot = r;
@@ -194,7 +218,10 @@ export function invertMatrix(matrix: readonly (readonly number[])[]): number[][]
  * Standard errors of maximum-likelihood estimates from the observed information
  * (the Hessian of the negative log-likelihood at the optimum); undefined when it is not positive definite.
  */
-export function standardErrors(negativeLogLikelihood: (x: number[]) => number, estimate: readonly number[]): number[] | undefined {
+export function standardErrors(
+	negativeLogLikelihood: (x: number[]) => number,
+	estimate: readonly number[],
+): number[] | undefined {
 	const inverse = invertMatrix(numericHessian(negativeLogLikelihood, estimate));
 	if (!inverse) return undefined;
 	const errors = inverse.map((row, i) => row[i]);

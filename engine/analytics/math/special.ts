@@ -1,8 +1,9 @@
 /** Lanczos coefficients (g = 7, n = 9, Godfrey): about 15 significant digits for Γ over the positive reals. */
 const LANCZOS_G = 7;
 const LANCZOS = [
-	0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-	12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+	0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+	-176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+	1.5056327351493116e-7,
 ];
 const HALF_LOG_TWO_PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -53,7 +54,13 @@ export function lnPochhammer(x: number, n: number): number {
 		return sum + Math.log(product);
 	}
 	if (x >= 10) {
-		return (x - 0.5) * Math.log1p(n / x) + n * Math.log(x + n) - n + stirlingCorrection(x + n) - stirlingCorrection(x);
+		return (
+			(x - 0.5) * Math.log1p(n / x) +
+			n * Math.log(x + n) -
+			n +
+			stirlingCorrection(x + n) -
+			stirlingCorrection(x)
+		);
 	}
 	return lnGamma(x + n) - lnGamma(x);
 }

@@ -4,7 +4,15 @@ import { inputObject } from '../inputs';
 import { digest, OUTBOX_LOCK } from '../once';
 import { n, toEvent } from '../rows';
 import { Params } from '../sql';
-import type { AppendEventInput, AppendEventResult, LedgerEvent, LedgerStore, ReadEventsQuery, ReadEventsResult, Time } from '../store';
+import type {
+	AppendEventInput,
+	AppendEventResult,
+	LedgerEvent,
+	LedgerStore,
+	ReadEventsQuery,
+	ReadEventsResult,
+	Time,
+} from '../store';
 import * as v from '../validate';
 import { LIMITS } from '../validate';
 
@@ -25,12 +33,10 @@ export class OutboxTable implements Pick<LedgerStore, Methods> {
 				derive: () => digest({ type, payload: input.payload ?? {} }),
 				run: async (w) => {
 					await this.core.driver.lock(w.tx, OUTBOX_LOCK);
-					const row = await w.tx.get(`INSERT INTO outbox (program_id, type, payload, participant_id, created_at) VALUES ($1, $2, $3, NULL, $4) RETURNING *`, [
-						programId ?? null,
-						type,
-						payload,
-						w.now,
-					]);
+					const row = await w.tx.get(
+						`INSERT INTO outbox (program_id, type, payload, participant_id, created_at) VALUES ($1, $2, $3, NULL, $4) RETURNING *`,
+						[programId ?? null, type, payload, w.now],
+					);
 					const event = toEvent(row!);
 					return { receipt: event, result: { event, replayed: false } };
 				},
@@ -43,7 +49,12 @@ export class OutboxTable implements Pick<LedgerStore, Methods> {
 		inputObject(query, 'readEvents');
 		const afterId = v.int(query.afterId, 'afterId', 0);
 		const programId = v.optText(query.programId, 'programId', 128);
-		const types = query.types === undefined || query.types === null ? [] : v.textList(query.types, 'types', LIMITS.listItems, LIMITS.eventType).map((t, i) => v.eventType(t, `types[${i}]`));
+		const types =
+			query.types === undefined || query.types === null
+				? []
+				: v
+						.textList(query.types, 'types', LIMITS.listItems, LIMITS.eventType)
+						.map((t, i) => v.eventType(t, `types[${i}]`));
 		const limit = v.limit(query.limit);
 		return this.core.read(async (tx) => {
 			// Read the high-water mark first: every event up to it has committed (appends are
@@ -53,14 +64,22 @@ export class OutboxTable implements Pick<LedgerStore, Methods> {
 			const where = [`id > ${q.p(afterId)}`, `id <= ${q.p(top)}`];
 			if (types.length) where.push(`type IN ${q.list(types)}`);
 			if (programId !== undefined) where.push(`program_id = ${q.p(programId)}`);
-			const events = (await tx.all(`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.p(limit)}`, q.values)).map(toEvent);
-			const cursor = events.length === limit ? events[events.length - 1].id : Math.max(afterId, top);
+			const events = (
+				await tx.all(
+					`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.p(limit)}`,
+					q.values,
+				)
+			).map(toEvent);
+			const cursor =
+				events.length === limit ? events[events.length - 1].id : Math.max(afterId, top);
 			return { events, cursor };
 		});
 	}
 
 	async latestEventId(): Promise<number> {
-		return this.core.read(async (tx) => n((await tx.get(`SELECT COALESCE(MAX(id), 0) AS top FROM outbox`))!.top));
+		return this.core.read(async (tx) =>
+			n((await tx.get(`SELECT COALESCE(MAX(id), 0) AS top FROM outbox`))!.top),
+		);
 	}
 
 	async pruneEvents(query: { before: Time }): Promise<number> {

@@ -35,7 +35,10 @@ export interface EnrolParticipantInput extends Mutation, OwesMessages {
 	 * new participant and the code issued with them, written in the enrolment's transaction; nothing
 	 * when the participant existed already or on a replay.
 	 */
-	welcomeMessages?: (enrolled: { participant: ParticipantRecord; code: CodeRecord | null }) => OweMessageInput[];
+	welcomeMessages?: (enrolled: {
+		participant: ParticipantRecord;
+		code: CodeRecord | null;
+	}) => OweMessageInput[];
 }
 
 export interface EnrolParticipantResult extends Replayable {

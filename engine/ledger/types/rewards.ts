@@ -1,5 +1,13 @@
 /* Rewards and refunds (tables/rewards.ts). */
-import type { EventInput, Id, Mutation, OwesMessages, Replayable, Time, TransitionResult } from './common';
+import type {
+	EventInput,
+	Id,
+	Mutation,
+	OwesMessages,
+	Replayable,
+	Time,
+	TransitionResult,
+} from './common';
 import type { PointsChange, PointsEntry } from './points';
 
 /*
@@ -130,7 +138,12 @@ export interface RefundStanding {
 	/** Reversed (lost). */
 	lose: Array<{ rewardId: Id; from: RewardStatus }>;
 	/** New approved badge or tier awards (side referrer, no referral), by their idempotency key. */
-	grant: Array<{ rule: string; kind: 'badge' | 'tier'; metadata: Record<string, unknown>; idempotencyKey: string }>;
+	grant: Array<{
+		rule: string;
+		kind: 'badge' | 'tier';
+		metadata: Record<string, unknown>;
+		idempotencyKey: string;
+	}>;
 	/** Emitted for the participant (e.g. `tier.lost`, `badge.lost`). */
 	events?: EventInput[];
 }

@@ -28,10 +28,17 @@ export function basicAuth(user: string, password: string): string {
 	return 'Basic ' + Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
 }
 
-export function requireCredential(credentials: object | undefined, name: string, provider: string, label: string): string {
+export function requireCredential(
+	credentials: object | undefined,
+	name: string,
+	provider: string,
+	label: string,
+): string {
 	const value = (credentials as Record<string, unknown> | undefined)?.[name];
 	if (typeof value !== 'string' || value.trim() === '') {
-		throw new EngineError('missing_credentials', `${provider} credentials need ${label}.`, { field: name });
+		throw new EngineError('missing_credentials', `${provider} credentials need ${label}.`, {
+			field: name,
+		});
 	}
 	return value.trim();
 }
@@ -41,21 +48,38 @@ export function checkBaseUrl(baseUrl: string, provider: string): string {
 	try {
 		url = new URL(baseUrl);
 	} catch {
-		throw new EngineError('invalid_base_url', `${provider} base URL "${baseUrl}" is not a URL such as https://api.example.com.`, { field: 'baseUrl' });
+		throw new EngineError(
+			'invalid_base_url',
+			`${provider} base URL "${baseUrl}" is not a URL such as https://api.example.com.`,
+			{ field: 'baseUrl' },
+		);
 	}
 	if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-		throw new EngineError('invalid_base_url', `${provider} base URL must use https (or http for a local test server).`, { field: 'baseUrl' });
+		throw new EngineError(
+			'invalid_base_url',
+			`${provider} base URL must use https (or http for a local test server).`,
+			{ field: 'baseUrl' },
+		);
 	}
 	return baseUrl;
 }
 
 /** Calls the transport; a rejection (no response at all) becomes a retryable DeliveryError. */
-export async function exchange(provider: string, transport: HttpTransport, request: HttpRequest): Promise<HttpResponse> {
+export async function exchange(
+	provider: string,
+	transport: HttpTransport,
+	request: HttpRequest,
+): Promise<HttpResponse> {
 	try {
 		return await transport(request);
 	} catch (error) {
-		const reason = (error as Error)?.name === 'TimeoutError' ? `no answer within ${request.timeoutMs} ms` : ((error as Error)?.message ?? String(error));
-		throw new DeliveryError('retryable', provider, `${provider} could not be reached: ${reason}`, { cause: error });
+		const reason =
+			(error as Error)?.name === 'TimeoutError'
+				? `no answer within ${request.timeoutMs} ms`
+				: ((error as Error)?.message ?? String(error));
+		throw new DeliveryError('retryable', provider, `${provider} could not be reached: ${reason}`, {
+			cause: error,
+		});
 	}
 }
 
@@ -65,7 +89,12 @@ export function isSuccess(response: HttpResponse): boolean {
 
 /** Shortens a provider's error text for messages; it never contains our credentials. */
 export function providerText(text: unknown): string {
-	const value = typeof text === 'string' ? text : text === undefined || text === null ? '' : JSON.stringify(text);
+	const value =
+		typeof text === 'string'
+			? text
+			: text === undefined || text === null
+				? ''
+				: JSON.stringify(text);
 	const single = value.replace(/\s+/g, ' ').trim();
 	return single.length > 300 ? single.slice(0, 300) + '…' : single;
 }
@@ -81,18 +110,33 @@ export function httpFailure(
 	const said = detail ? `: ${detail}` : '';
 	if (status === 429) {
 		const retryAfterMs = options.retryAfterMs ?? parseRetryAfter(header(response, 'retry-after'));
-		return new DeliveryError('rate_limited', provider, `${provider} is rate limiting (HTTP 429)${said}`, { status, providerCode: options.providerCode, retryAfterMs });
+		return new DeliveryError(
+			'rate_limited',
+			provider,
+			`${provider} is rate limiting (HTTP 429)${said}`,
+			{ status, providerCode: options.providerCode, retryAfterMs },
+		);
 	}
 	if (status === 408 || status >= 500) {
-		return new DeliveryError('retryable', provider, `${provider} had a temporary failure (HTTP ${status})${said}`, {
-			status,
-			providerCode: options.providerCode,
-			retryAfterMs: parseRetryAfter(header(response, 'retry-after')),
-		});
+		return new DeliveryError(
+			'retryable',
+			provider,
+			`${provider} had a temporary failure (HTTP ${status})${said}`,
+			{
+				status,
+				providerCode: options.providerCode,
+				retryAfterMs: parseRetryAfter(header(response, 'retry-after')),
+			},
+		);
 	}
 	const hint = status === 401 || status === 403 ? ' Check the credentials.' : '';
-	return new DeliveryError('permanent', provider, `${provider} rejected the message (HTTP ${status})${said}${hint}`, {
-		status,
-		providerCode: options.providerCode,
-	});
+	return new DeliveryError(
+		'permanent',
+		provider,
+		`${provider} rejected the message (HTTP ${status})${said}${hint}`,
+		{
+			status,
+			providerCode: options.providerCode,
+		},
+	);
 }

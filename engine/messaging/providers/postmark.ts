@@ -1,8 +1,25 @@
 /* Postmark: POST /email with X-Postmark-Server-Token, 200 {ErrorCode: 0, MessageID}; failures carry
  * an ErrorCode (406: the recipient is inactive after a bounce, complaint or manual suppression). */
-import { DeliveryError, type HttpRequest, type HttpResponse, type HttpTransport, type OutgoingEmail, type ProviderAccepted } from '../types';
+import {
+	DeliveryError,
+	type HttpRequest,
+	type HttpResponse,
+	type HttpTransport,
+	type OutgoingEmail,
+	type ProviderAccepted,
+} from '../types';
 import { formatEmailAddress } from '../email';
-import { DEFAULT_TIMEOUT_MS, checkBaseUrl, exchange, httpFailure, isSuccess, joinUrl, providerText, requireCredential, type HttpProviderOptions } from './http';
+import {
+	DEFAULT_TIMEOUT_MS,
+	checkBaseUrl,
+	exchange,
+	httpFailure,
+	isSuccess,
+	joinUrl,
+	providerText,
+	requireCredential,
+	type HttpProviderOptions,
+} from './http';
 
 export const POSTMARK = 'Postmark';
 export const POSTMARK_BASE_URL = 'https://api.postmarkapp.com';
@@ -14,7 +31,11 @@ export interface PostmarkCredentials {
 	messageStream?: string;
 }
 
-export function buildPostmarkRequest(message: OutgoingEmail, credentials: PostmarkCredentials, options: HttpProviderOptions = {}): HttpRequest {
+export function buildPostmarkRequest(
+	message: OutgoingEmail,
+	credentials: PostmarkCredentials,
+	options: HttpProviderOptions = {},
+): HttpRequest {
 	const serverToken = requireCredential(credentials, 'serverToken', POSTMARK, 'a server token');
 	const body: Record<string, unknown> = {
 		From: formatEmailAddress(message.from),
@@ -38,7 +59,8 @@ export function buildPostmarkRequest(message: OutgoingEmail, credentials: Postma
 }
 
 export function readPostmarkResponse(response: HttpResponse): ProviderAccepted {
-	const body = response.body as { ErrorCode?: number; Message?: string; MessageID?: string } | undefined;
+	const body = response.body as
+		{ ErrorCode?: number; Message?: string; MessageID?: string } | undefined;
 	const errorCode = typeof body === 'object' && body !== null ? body.ErrorCode : undefined;
 	if (isSuccess(response) && (errorCode === undefined || errorCode === 0)) {
 		return { provider: POSTMARK, providerMessageId: body?.MessageID };
@@ -46,13 +68,23 @@ export function readPostmarkResponse(response: HttpResponse): ProviderAccepted {
 	const detail = providerText(body?.Message ?? body);
 	const providerCode = errorCode === undefined ? undefined : String(errorCode);
 	if (errorCode === POSTMARK_INACTIVE_RECIPIENT) {
-		throw new DeliveryError('suppressed', POSTMARK, `${POSTMARK} refuses this recipient (inactive after a bounce, complaint or suppression): ${detail}`, {
-			status: response.status,
-			providerCode,
-		});
+		throw new DeliveryError(
+			'suppressed',
+			POSTMARK,
+			`${POSTMARK} refuses this recipient (inactive after a bounce, complaint or suppression): ${detail}`,
+			{
+				status: response.status,
+				providerCode,
+			},
+		);
 	}
 	// A 200 carrying a non-zero ErrorCode is still a refusal; treat it like Postmark's usual 422.
-	throw httpFailure(POSTMARK, isSuccess(response) ? { ...response, status: 422 } : response, detail, { providerCode });
+	throw httpFailure(
+		POSTMARK,
+		isSuccess(response) ? { ...response, status: 422 } : response,
+		detail,
+		{ providerCode },
+	);
 }
 
 export async function sendPostmark(
@@ -61,5 +93,7 @@ export async function sendPostmark(
 	transport: HttpTransport,
 	options: HttpProviderOptions = {},
 ): Promise<ProviderAccepted> {
-	return readPostmarkResponse(await exchange(POSTMARK, transport, buildPostmarkRequest(message, credentials, options)));
+	return readPostmarkResponse(
+		await exchange(POSTMARK, transport, buildPostmarkRequest(message, credentials, options)),
+	);
 }

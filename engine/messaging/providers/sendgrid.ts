@@ -1,7 +1,24 @@
 /* SendGrid v3 Mail Send: POST /v3/mail/send, Bearer API key, 202 with the id in X-Message-Id.
  * SendGrid accepts no idempotency key; our key travels in custom_args for webhook correlation. */
-import type { HttpRequest, HttpResponse, HttpTransport, OutgoingEmail, ProviderAccepted } from '../types';
-import { DEFAULT_TIMEOUT_MS, checkBaseUrl, exchange, header, httpFailure, isSuccess, joinUrl, providerText, requireCredential, type HttpProviderOptions } from './http';
+import type {
+	HttpRequest,
+	HttpResponse,
+	HttpTransport,
+	OutgoingEmail,
+	ProviderAccepted,
+} from '../types';
+import {
+	DEFAULT_TIMEOUT_MS,
+	checkBaseUrl,
+	exchange,
+	header,
+	httpFailure,
+	isSuccess,
+	joinUrl,
+	providerText,
+	requireCredential,
+	type HttpProviderOptions,
+} from './http';
 import { parseRetryAfter } from '../reliability';
 
 export const SENDGRID = 'SendGrid';
@@ -16,7 +33,11 @@ function person(address: { address: string; name?: string }): { email: string; n
 	return address.name ? { email: address.address, name: address.name } : { email: address.address };
 }
 
-export function buildSendGridRequest(message: OutgoingEmail, credentials: SendGridCredentials, options: HttpProviderOptions = {}): HttpRequest {
+export function buildSendGridRequest(
+	message: OutgoingEmail,
+	credentials: SendGridCredentials,
+	options: HttpProviderOptions = {},
+): HttpRequest {
 	const apiKey = requireCredential(credentials, 'apiKey', SENDGRID, 'an API key');
 	const body: Record<string, unknown> = {
 		personalizations: [{ to: [person(message.to)] }],
@@ -40,9 +61,15 @@ export function buildSendGridRequest(message: OutgoingEmail, credentials: SendGr
 	};
 }
 
-export function readSendGridResponse(response: HttpResponse, now: number = Date.now()): ProviderAccepted {
-	if (isSuccess(response)) return { provider: SENDGRID, providerMessageId: header(response, 'x-message-id') };
-	const errors = (response.body as { errors?: Array<{ message?: string; field?: string | null }> } | undefined)?.errors;
+export function readSendGridResponse(
+	response: HttpResponse,
+	now: number = Date.now(),
+): ProviderAccepted {
+	if (isSuccess(response))
+		return { provider: SENDGRID, providerMessageId: header(response, 'x-message-id') };
+	const errors = (
+		response.body as { errors?: Array<{ message?: string; field?: string | null }> } | undefined
+	)?.errors;
 	const detail = Array.isArray(errors)
 		? errors.map((e) => providerText(e.field ? `${e.message} (${e.field})` : e.message)).join('; ')
 		: providerText(response.body);
@@ -50,7 +77,9 @@ export function readSendGridResponse(response: HttpResponse, now: number = Date.
 	if (response.status === 429) {
 		// SendGrid announces the end of the window as a Unix time in X-RateLimit-Reset.
 		const reset = Number(header(response, 'x-ratelimit-reset'));
-		retryAfterMs = parseRetryAfter(header(response, 'retry-after'), now) ?? (Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : undefined);
+		retryAfterMs =
+			parseRetryAfter(header(response, 'retry-after'), now) ??
+			(Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : undefined);
 	}
 	throw httpFailure(SENDGRID, response, detail, { retryAfterMs });
 }
@@ -61,6 +90,7 @@ export async function sendSendGrid(
 	transport: HttpTransport,
 	options: HttpProviderOptions = {},
 ): Promise<ProviderAccepted> {
-	return readSendGridResponse(await exchange(SENDGRID, transport, buildSendGridRequest(message, credentials, options)));
+	return readSendGridResponse(
+		await exchange(SENDGRID, transport, buildSendGridRequest(message, credentials, options)),
+	);
 }
-

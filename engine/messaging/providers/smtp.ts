@@ -5,7 +5,14 @@ import { createTransport, type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { EngineError } from '../../shared/errors';
 import { formatEmailAddress } from '../email';
-import { DeliveryError, HandOverRefused, type EmailSender, type OutgoingEmail, type ProviderAccepted, type SendHooks } from '../types';
+import {
+	DeliveryError,
+	HandOverRefused,
+	type EmailSender,
+	type OutgoingEmail,
+	type ProviderAccepted,
+	type SendHooks,
+} from '../types';
 import { DEFAULT_TIMEOUT_MS } from './http';
 
 export const SMTP = 'SMTP';
@@ -39,10 +46,25 @@ export interface SmtpOptions {
 }
 
 /** Network-level nodemailer error codes: the server may well answer next time. */
-const RETRYABLE_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNRESET', 'ECONNREFUSED', 'EPROTOCOL', 'ESTREAM']);
+const RETRYABLE_CODES = new Set([
+	'ECONNECTION',
+	'ETIMEDOUT',
+	'ESOCKET',
+	'EDNS',
+	'ECONNRESET',
+	'ECONNREFUSED',
+	'EPROTOCOL',
+	'ESTREAM',
+]);
 
 export function classifySmtpError(error: unknown): DeliveryError {
-	const e = error as { code?: string; command?: string; responseCode?: number; response?: string; message?: string };
+	const e = error as {
+		code?: string;
+		command?: string;
+		responseCode?: number;
+		response?: string;
+		message?: string;
+	};
 	const responseCode = typeof e?.responseCode === 'number' ? e.responseCode : undefined;
 	const said = (e?.response ?? e?.message ?? String(error)).replace(/\s+/g, ' ').trim();
 	if (e?.command === 'STARTTLS' || e?.code === 'ETLS') {
@@ -54,18 +76,39 @@ export function classifySmtpError(error: unknown): DeliveryError {
 		);
 	}
 	if (e?.code === 'EAUTH') {
-		return new DeliveryError('permanent', SMTP, `SMTP login failed: ${said}. Check the user and password.`, { status: responseCode, providerCode: e.code, cause: error });
+		return new DeliveryError(
+			'permanent',
+			SMTP,
+			`SMTP login failed: ${said}. Check the user and password.`,
+			{ status: responseCode, providerCode: e.code, cause: error },
+		);
 	}
 	if (responseCode !== undefined && responseCode >= 500) {
-		return new DeliveryError('permanent', SMTP, `The SMTP server refused the message (${responseCode}): ${said}`, { status: responseCode, providerCode: e.code, cause: error });
+		return new DeliveryError(
+			'permanent',
+			SMTP,
+			`The SMTP server refused the message (${responseCode}): ${said}`,
+			{ status: responseCode, providerCode: e.code, cause: error },
+		);
 	}
 	if (responseCode !== undefined && responseCode >= 400) {
-		return new DeliveryError('retryable', SMTP, `The SMTP server deferred the message (${responseCode}): ${said}`, { status: responseCode, providerCode: e.code, cause: error });
+		return new DeliveryError(
+			'retryable',
+			SMTP,
+			`The SMTP server deferred the message (${responseCode}): ${said}`,
+			{ status: responseCode, providerCode: e.code, cause: error },
+		);
 	}
 	if (e?.code === undefined || RETRYABLE_CODES.has(e.code)) {
-		return new DeliveryError('retryable', SMTP, `The SMTP server could not be reached: ${said}`, { providerCode: e?.code, cause: error });
+		return new DeliveryError('retryable', SMTP, `The SMTP server could not be reached: ${said}`, {
+			providerCode: e?.code,
+			cause: error,
+		});
 	}
-	return new DeliveryError('permanent', SMTP, `SMTP sending failed: ${said}`, { providerCode: e.code, cause: error });
+	return new DeliveryError('permanent', SMTP, `SMTP sending failed: ${said}`, {
+		providerCode: e.code,
+		cause: error,
+	});
 }
 
 export function smtpMessageId(idempotencyKey: string, fromAddress: string): string {
@@ -74,7 +117,9 @@ export function smtpMessageId(idempotencyKey: string, fromAddress: string): stri
 }
 
 /** Whether these credentials must refuse a connection that STARTTLS did not encrypt. */
-export function requiresStarttls(credentials: Pick<SmtpCredentials, 'port' | 'secure' | 'starttls' | 'requireTLS'>): boolean {
+export function requiresStarttls(
+	credentials: Pick<SmtpCredentials, 'port' | 'secure' | 'starttls' | 'requireTLS'>,
+): boolean {
 	if (credentials.secure === true) return false;
 	if (credentials.requireTLS === true || credentials.starttls === 'required') return true;
 	if (credentials.starttls === 'whenOffered') return false;
@@ -82,12 +127,21 @@ export function requiresStarttls(credentials: Pick<SmtpCredentials, 'port' | 'se
 }
 
 /** nodemailer's options for these credentials; the sender and the connection check share them. */
-export function smtpTransportOptions(credentials: SmtpCredentials, timeoutMs: number): SMTPTransport.Options {
+export function smtpTransportOptions(
+	credentials: SmtpCredentials,
+	timeoutMs: number,
+): SMTPTransport.Options {
 	if (typeof credentials?.host !== 'string' || credentials.host.trim() === '') {
-		throw new EngineError('missing_credentials', 'SMTP credentials need a host.', { field: 'host' });
+		throw new EngineError('missing_credentials', 'SMTP credentials need a host.', {
+			field: 'host',
+		});
 	}
 	if (!Number.isInteger(credentials.port) || credentials.port < 1 || credentials.port > 65535) {
-		throw new EngineError('missing_credentials', `SMTP port must be a whole number from 1 to 65535; got ${credentials.port}.`, { field: 'port' });
+		throw new EngineError(
+			'missing_credentials',
+			`SMTP port must be a whole number from 1 to 65535; got ${credentials.port}.`,
+			{ field: 'port' },
+		);
 	}
 	const transportOptions: SMTPTransport.Options = {
 		host: credentials.host.trim(),
@@ -100,17 +154,26 @@ export function smtpTransportOptions(credentials: SmtpCredentials, timeoutMs: nu
 		tls: { rejectUnauthorized: credentials.allowUnauthorizedCerts !== true },
 	};
 	if (credentials.clientHostname) transportOptions.name = credentials.clientHostname;
-	if (credentials.user) transportOptions.auth = { user: credentials.user, pass: credentials.password ?? '' };
+	if (credentials.user)
+		transportOptions.auth = { user: credentials.user, pass: credentials.password ?? '' };
 	return transportOptions;
 }
 
 /** For a credential test: connects, says hello and logs in (nodemailer `verify`), sends nothing. Never throws. */
-export async function verifySmtpConnection(credentials: SmtpCredentials, options: { timeoutMs?: number } = {}): Promise<{ ok: boolean; message: string }> {
+export async function verifySmtpConnection(
+	credentials: SmtpCredentials,
+	options: { timeoutMs?: number } = {},
+): Promise<{ ok: boolean; message: string }> {
 	let transporter: Transporter<SMTPTransport.SentMessageInfo> | undefined;
 	try {
-		transporter = createTransport(smtpTransportOptions(credentials, options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+		transporter = createTransport(
+			smtpTransportOptions(credentials, options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+		);
 		await transporter.verify();
-		return { ok: true, message: `Connected to ${credentials.host.trim()}:${credentials.port}${credentials.user ? ' and logged in' : ''}` };
+		return {
+			ok: true,
+			message: `Connected to ${credentials.host.trim()}:${credentials.port}${credentials.user ? ' and logged in' : ''}`,
+		};
 	} catch (error) {
 		if (error instanceof EngineError) return { ok: false, message: error.message };
 		return { ok: false, message: classifySmtpError(error).message };
@@ -137,25 +200,37 @@ class HoldEnd extends Transform {
 
 	override _flush(callback: TransformCallback): void {
 		let proceeded = false;
-		this.hooks.handOver(() => {
-			proceeded = true;
-			callback();
-		}).then(
-			(held) => {
-				if (!held && !proceeded) callback(new HandOverRefused());
-			},
-			(error: Error) => {
-				if (!proceeded) callback(error);
-			},
-		);
+		this.hooks
+			.handOver(() => {
+				proceeded = true;
+				callback();
+			})
+			.then(
+				(held) => {
+					if (!held && !proceeded) callback(new HandOverRefused());
+				},
+				(error: Error) => {
+					if (!proceeded) callback(error);
+				},
+			);
 	}
 }
 
-export function createSmtpSender(credentials: SmtpCredentials, options: SmtpOptions = {}): EmailSender {
-	const transportOptions = smtpTransportOptions(credentials, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+export function createSmtpSender(
+	credentials: SmtpCredentials,
+	options: SmtpOptions = {},
+): EmailSender {
+	const transportOptions = smtpTransportOptions(
+		credentials,
+		options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+	);
 	const open = (): Transporter<SMTPTransport.SentMessageInfo> => {
 		const created: Transporter<SMTPTransport.SentMessageInfo> = options.pool
-			? createTransport({ ...transportOptions, pool: true, maxConnections: options.maxConnections ?? 2 } as SMTPTransport.Options)
+			? createTransport({
+					...transportOptions,
+					pool: true,
+					maxConnections: options.maxConnections ?? 2,
+				} as SMTPTransport.Options)
 			: createTransport(transportOptions);
 		// A message sent with hooks holds its end until the hand-over is recorded.
 		created.use('stream', (mail, done) => {
@@ -191,8 +266,13 @@ export function createSmtpSender(credentials: SmtpCredentials, options: SmtpOpti
 				});
 				return { provider: SMTP, providerMessageId: info.messageId };
 			} catch (error) {
-				const refused = error instanceof HandOverRefused ? error : (error as { cause?: unknown })?.cause;
-				if (error instanceof HandOverRefused || refused instanceof HandOverRefused || /claim on this message was lost/.test(String((error as Error)?.message))) {
+				const refused =
+					error instanceof HandOverRefused ? error : (error as { cause?: unknown })?.cause;
+				if (
+					error instanceof HandOverRefused ||
+					refused instanceof HandOverRefused ||
+					/claim on this message was lost/.test(String((error as Error)?.message))
+				) {
 					// The connection stopped in the middle of DATA: start afresh for the next message.
 					transporter.close();
 					transporter = open();

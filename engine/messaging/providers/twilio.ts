@@ -2,8 +2,26 @@
  * auth (Account SID + Auth Token, or API key SID + secret), 201 {sid}. Errors are {code, message, status};
  * 21610 means the recipient replied STOP, 20429 (HTTP 429) means too many concurrent requests. */
 import { EngineError } from '../../shared/errors';
-import { DeliveryError, type HttpRequest, type HttpResponse, type HttpTransport, type OutgoingSms, type ProviderAccepted } from '../types';
-import { DEFAULT_TIMEOUT_MS, basicAuth, checkBaseUrl, exchange, httpFailure, isSuccess, joinUrl, providerText, requireCredential, type HttpProviderOptions } from './http';
+import {
+	DeliveryError,
+	type HttpRequest,
+	type HttpResponse,
+	type HttpTransport,
+	type OutgoingSms,
+	type ProviderAccepted,
+} from '../types';
+import {
+	DEFAULT_TIMEOUT_MS,
+	basicAuth,
+	checkBaseUrl,
+	exchange,
+	httpFailure,
+	isSuccess,
+	joinUrl,
+	providerText,
+	requireCredential,
+	type HttpProviderOptions,
+} from './http';
 
 export const TWILIO = 'Twilio';
 export const TWILIO_BASE_URL = 'https://api.twilio.com';
@@ -21,21 +39,39 @@ export interface TwilioCredentials {
 	statusCallbackUrl?: string;
 }
 
-export function buildTwilioRequest(message: OutgoingSms, credentials: TwilioCredentials, options: HttpProviderOptions = {}): HttpRequest {
+export function buildTwilioRequest(
+	message: OutgoingSms,
+	credentials: TwilioCredentials,
+	options: HttpProviderOptions = {},
+): HttpRequest {
 	const accountSid = requireCredential(credentials, 'accountSid', TWILIO, 'an Account SID');
-	const useApiKey = typeof credentials.apiKeySid === 'string' && credentials.apiKeySid.trim() !== '';
+	const useApiKey =
+		typeof credentials.apiKeySid === 'string' && credentials.apiKeySid.trim() !== '';
 	const user = useApiKey ? credentials.apiKeySid!.trim() : accountSid;
 	const password = useApiKey
 		? requireCredential(credentials, 'apiKeySecret', TWILIO, 'the API key secret')
-		: requireCredential(credentials, 'authToken', TWILIO, 'an Auth Token (or an API key SID and secret)');
+		: requireCredential(
+				credentials,
+				'authToken',
+				TWILIO,
+				'an Auth Token (or an API key SID and secret)',
+			);
 	const form: Record<string, string> = { To: message.to, Body: message.text };
 	if (credentials.messagingServiceSid) form.MessagingServiceSid = credentials.messagingServiceSid;
 	else if (message.from) form.From = message.from;
-	else throw new EngineError('missing_sender', 'Twilio needs a From number or a Messaging Service SID in the credentials.', { field: 'from' });
+	else
+		throw new EngineError(
+			'missing_sender',
+			'Twilio needs a From number or a Messaging Service SID in the credentials.',
+			{ field: 'from' },
+		);
 	if (credentials.statusCallbackUrl) form.StatusCallback = credentials.statusCallbackUrl;
 	return {
 		method: 'POST',
-		url: joinUrl(checkBaseUrl(options.baseUrl ?? TWILIO_BASE_URL, TWILIO), `/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`),
+		url: joinUrl(
+			checkBaseUrl(options.baseUrl ?? TWILIO_BASE_URL, TWILIO),
+			`/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`,
+		),
 		headers: { Authorization: basicAuth(user, password), Accept: 'application/json' },
 		form,
 		timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -49,14 +85,28 @@ export function readTwilioResponse(response: HttpResponse): ProviderAccepted {
 	const detail = providerText(typeof body === 'object' && body !== null ? body.message : body);
 	const providerCode = code === undefined ? undefined : String(code);
 	if (code === TWILIO_UNSUBSCRIBED_RECIPIENT) {
-		throw new DeliveryError('suppressed', TWILIO, `${TWILIO} refuses this recipient: they replied STOP (${code}): ${detail}`, { status: response.status, providerCode });
+		throw new DeliveryError(
+			'suppressed',
+			TWILIO,
+			`${TWILIO} refuses this recipient: they replied STOP (${code}): ${detail}`,
+			{ status: response.status, providerCode },
+		);
 	}
 	if (code === TWILIO_TOO_MANY_REQUESTS) {
 		throw httpFailure(TWILIO, { ...response, status: 429 }, detail, { providerCode });
 	}
-	throw httpFailure(TWILIO, response, providerCode ? `${detail} (code ${providerCode})` : detail, { providerCode });
+	throw httpFailure(TWILIO, response, providerCode ? `${detail} (code ${providerCode})` : detail, {
+		providerCode,
+	});
 }
 
-export async function sendTwilio(message: OutgoingSms, credentials: TwilioCredentials, transport: HttpTransport, options: HttpProviderOptions = {}): Promise<ProviderAccepted> {
-	return readTwilioResponse(await exchange(TWILIO, transport, buildTwilioRequest(message, credentials, options)));
+export async function sendTwilio(
+	message: OutgoingSms,
+	credentials: TwilioCredentials,
+	transport: HttpTransport,
+	options: HttpProviderOptions = {},
+): Promise<ProviderAccepted> {
+	return readTwilioResponse(
+		await exchange(TWILIO, transport, buildTwilioRequest(message, credentials, options)),
+	);
 }

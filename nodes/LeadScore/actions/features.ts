@@ -15,7 +15,10 @@ const outcomeField: INodeProperties = {
 	hint: 'The name of the lead field that says whether the lead converted: true/false, yes/no or 1/0',
 };
 
-export const outcomeFieldDescription = updateDisplayOptions({ show: { operation: ['train', 'backtest'] } }, [outcomeField]);
+export const outcomeFieldDescription = updateDisplayOptions(
+	{ show: { operation: ['train', 'backtest'] } },
+	[outcomeField],
+);
 
 export const featureProperties: INodeProperties[] = updateDisplayOptions(modelForm, [
 	{
@@ -44,8 +47,16 @@ export const featureProperties: INodeProperties[] = updateDisplayOptions(modelFo
 						name: 'type',
 						type: 'options',
 						options: [
-							{ name: 'Category', value: 'categorical', description: 'Text such as an industry or a country: one effect per value' },
-							{ name: 'Number', value: 'numeric', description: 'A count or amount; one effect per unit' },
+							{
+								name: 'Category',
+								value: 'categorical',
+								description: 'Text such as an industry or a country: one effect per value',
+							},
+							{
+								name: 'Number',
+								value: 'numeric',
+								description: 'A count or amount; one effect per unit',
+							},
 							{ name: 'Yes/No', value: 'boolean', description: 'True/false, yes/no or 1/0' },
 						],
 						default: 'numeric',
@@ -71,15 +82,24 @@ export const modelOptionProperties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1 },
 		default: 20,
-		description: 'Most frequent values kept per category feature; rarer ones count together as "other"',
+		description:
+			'Most frequent values kept per category feature; rarer ones count together as "other"',
 	},
 	{
 		displayName: 'Missing Values',
 		name: 'onMissing',
 		type: 'options',
 		options: [
-			{ name: 'Use the Average', value: 'mean', description: 'A missing number counts as the average of the training leads' },
-			{ name: 'Stop With an Error', value: 'error', description: 'Fail, naming the lead and the field' },
+			{
+				name: 'Use the Average',
+				value: 'mean',
+				description: 'A missing number counts as the average of the training leads',
+			},
+			{
+				name: 'Stop With an Error',
+				value: 'error',
+				description: 'Fail, naming the lead and the field',
+			},
 		],
 		default: 'mean',
 	},
@@ -117,7 +137,9 @@ export interface ModelOptions {
 	maxCategories?: number;
 }
 
-export function featureSpecsFrom(features: { feature?: FeatureEntry[] } | undefined): FeatureSpec[] {
+export function featureSpecsFrom(
+	features: { feature?: FeatureEntry[] } | undefined,
+): FeatureSpec[] {
 	return (features?.feature ?? []).map((f) => {
 		const spec: FeatureSpec = { field: f.field ?? '', type: (f.type ?? 'numeric') as FeatureType };
 		if (f.name?.trim()) spec.name = f.name.trim();

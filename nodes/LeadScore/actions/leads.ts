@@ -4,7 +4,11 @@ import { parseDate } from '../../../engine/scoring';
 import { readField } from '../../shared/parameters';
 
 /** How an error names the lead: by its ID field when one is set and present, else by item number. */
-export function leadLabel(lead: IDataObject, idField: string | undefined, itemIndex: number): string | number {
+export function leadLabel(
+	lead: IDataObject,
+	idField: string | undefined,
+	itemIndex: number,
+): string | number {
 	if (!idField) return itemIndex;
 	const id = readField(lead, idField);
 	if (typeof id !== 'string' && typeof id !== 'number') return itemIndex;
@@ -26,7 +30,11 @@ export function scoringTimeReader(startedAt: number): (value: unknown) => string
 		let given = value;
 		if (given === undefined || given === null || given === '') given = startedAt;
 		// An expression such as {{ $now }} hands over a Luxon DateTime.
-		else if (typeof given === 'object' && !(given instanceof Date) && typeof (given as { toISO?: unknown }).toISO === 'function') {
+		else if (
+			typeof given === 'object' &&
+			!(given instanceof Date) &&
+			typeof (given as { toISO?: unknown }).toISO === 'function'
+		) {
 			given = (given as { toISO: () => string }).toISO();
 		}
 		const ms = parseDate(given);
@@ -40,6 +48,15 @@ export function scoringTimeReader(startedAt: number): (value: unknown) => string
  * the aggregate runner pairs the error with `details.index`.
  */
 export function pinItem(error: unknown): unknown {
-	if (!isEngineError(error) || typeof error.details?.item !== 'number' || error.details.index !== undefined) return error;
-	return new EngineError(error.code, error.message, { field: error.field, details: { ...error.details, index: error.details.item }, cause: error });
+	if (
+		!isEngineError(error) ||
+		typeof error.details?.item !== 'number' ||
+		error.details.index !== undefined
+	)
+		return error;
+	return new EngineError(error.code, error.message, {
+		field: error.field,
+		details: { ...error.details, index: error.details.item },
+		cause: error,
+	});
 }

@@ -17,7 +17,8 @@ const ruleProperties: INodeProperties[] = [
 		typeOptions: { multipleValues: true, sortable: true },
 		placeholder: 'Add Rule',
 		default: {},
-		description: 'Each rule adds its points (or subtracts negative points) when the lead matches it',
+		description:
+			'Each rule adds its points (or subtracts negative points) when the lead matches it',
 		options: [
 			{
 				displayName: 'Rule',
@@ -31,17 +32,34 @@ const ruleProperties: INodeProperties[] = [
 						type: 'string',
 						default: '',
 						placeholder: 'e.g. Viewed pricing page',
-						description: 'Shown in the explanation and in error messages; defaults to "Rule 1", "Rule 2" and so on',
+						description:
+							'Shown in the explanation and in error messages; defaults to "Rule 1", "Rule 2" and so on',
 					},
 					{
 						displayName: 'Group',
 						name: 'group',
 						type: 'options',
 						options: [
-							{ name: 'Engagement', value: 'engagement', description: 'What the lead did; sets the engagement level (1–3)' },
-							{ name: 'Fit', value: 'fit', description: 'Who the lead is; sets the fit grade (A–F)' },
-							{ name: 'Other (Name It)', value: 'custom', description: 'A group of your own; counts in the total only' },
-							{ name: 'Referral', value: 'referral', description: 'Referrals made or received; counts as engagement' },
+							{
+								name: 'Engagement',
+								value: 'engagement',
+								description: 'What the lead did; sets the engagement level (1–3)',
+							},
+							{
+								name: 'Fit',
+								value: 'fit',
+								description: 'Who the lead is; sets the fit grade (A–F)',
+							},
+							{
+								name: 'Other (Name It)',
+								value: 'custom',
+								description: 'A group of your own; counts in the total only',
+							},
+							{
+								name: 'Referral',
+								value: 'referral',
+								description: 'Referrals made or received; counts as engagement',
+							},
 						],
 						default: 'fit',
 					},
@@ -66,17 +84,45 @@ const ruleProperties: INodeProperties[] = [
 						name: 'operator',
 						type: 'options',
 						options: [
-							{ name: 'Contains', value: 'contains', description: 'Text contains the value; a list contains it as an item' },
+							{
+								name: 'Contains',
+								value: 'contains',
+								description: 'Text contains the value; a list contains it as an item',
+							},
 							{ name: 'Does Not Equal', value: 'notEquals' },
 							{ name: 'Equals', value: 'equals' },
-							{ name: 'Exists', value: 'exists', description: 'The field is present and not blank' },
-							{ name: 'Is Between', value: 'between', description: 'A number from Min to Max, both included' },
-							{ name: 'Is Empty', value: 'isEmpty', description: 'The field is missing, blank or an empty list' },
+							{
+								name: 'Exists',
+								value: 'exists',
+								description: 'The field is present and not blank',
+							},
+							{
+								name: 'Is Between',
+								value: 'between',
+								description: 'A number from Min to Max, both included',
+							},
+							{
+								name: 'Is Empty',
+								value: 'isEmpty',
+								description: 'The field is missing, blank or an empty list',
+							},
 							{ name: 'Is Greater Than', value: 'greaterThan' },
 							{ name: 'Is Less Than', value: 'lessThan' },
-							{ name: 'Is One Of', value: 'inList', description: 'Equals one of a comma-separated list of values' },
-							{ name: 'Is Within the Last Days', value: 'withinLastDays', description: 'A date no more than N days before the scoring time' },
-							{ name: 'Matches Regex', value: 'regex', description: 'A regular expression test on the text' },
+							{
+								name: 'Is One Of',
+								value: 'inList',
+								description: 'Equals one of a comma-separated list of values',
+							},
+							{
+								name: 'Is Within the Last Days',
+								value: 'withinLastDays',
+								description: 'A date no more than N days before the scoring time',
+							},
+							{
+								name: 'Matches Regex',
+								value: 'regex',
+								description: 'A regular expression test on the text',
+							},
 							{ name: 'Starts With', value: 'startsWith' },
 						],
 						default: 'equals',
@@ -158,10 +204,22 @@ const ruleProperties: INodeProperties[] = [
 						name: 'decay',
 						type: 'options',
 						options: [
-							{ name: 'Exponential (Half-Life)', value: 'exponential', description: 'Halve the points every half-life' },
-							{ name: 'Linear per Period', value: 'linear', description: 'Lose a percentage of the points per period, down to zero' },
+							{
+								name: 'Exponential (Half-Life)',
+								value: 'exponential',
+								description: 'Halve the points every half-life',
+							},
+							{
+								name: 'Linear per Period',
+								value: 'linear',
+								description: 'Lose a percentage of the points per period, down to zero',
+							},
 							{ name: 'None', value: 'none', description: 'The points never fade' },
-							{ name: 'Time Window', value: 'window', description: 'Full points while the date is recent enough, none after' },
+							{
+								name: 'Time Window',
+								value: 'window',
+								description: 'Full points while the date is recent enough, none after',
+							},
 						],
 						default: 'none',
 						description: 'How the points fade as the date in Decay Date Field grows older',
@@ -205,7 +263,8 @@ const ruleProperties: INodeProperties[] = [
 						name: 'stepwise',
 						type: 'boolean',
 						default: true,
-						description: 'Whether points drop only when a whole period has passed (HubSpot style) instead of a little every day',
+						description:
+							'Whether points drop only when a whole period has passed (HubSpot style) instead of a little every day',
 						displayOptions: { show: { decay: ['linear'] } },
 					},
 					{
@@ -222,12 +281,25 @@ const ruleProperties: INodeProperties[] = [
 						name: 'onBadInput',
 						type: 'options',
 						options: [
-							{ name: 'Skip the Rule', value: 'skip', description: 'The rule adds nothing; the explanation says why' },
-							{ name: 'Stop With an Error', value: 'error', description: 'Fail the item with a message naming the lead and the field' },
-							{ name: 'Treat as Zero', value: 'zero', description: 'Test the rule against 0 or empty text instead' },
+							{
+								name: 'Skip the Rule',
+								value: 'skip',
+								description: 'The rule adds nothing; the explanation says why',
+							},
+							{
+								name: 'Stop With an Error',
+								value: 'error',
+								description: 'Fail the item with a message naming the lead and the field',
+							},
+							{
+								name: 'Treat as Zero',
+								value: 'zero',
+								description: 'Test the rule against 0 or empty text instead',
+							},
 						],
 						default: 'skip',
-						description: 'What to do when the field is missing, not a number for a number operator, or not a date',
+						description:
+							'What to do when the field is missing, not a number for a number operator, or not a date',
 					},
 				],
 			},
@@ -259,7 +331,12 @@ const ruleProperties: INodeProperties[] = [
 						name: 'dimension',
 						type: 'options',
 						options: [
-							{ name: 'Automatic', value: 'auto', description: 'Fit for "fit"; engagement for "engagement" and "referral"; the total only otherwise' },
+							{
+								name: 'Automatic',
+								value: 'auto',
+								description:
+									'Fit for "fit"; engagement for "engagement" and "referral"; the total only otherwise',
+							},
 							{ name: 'Engagement Level', value: 'engagement' },
 							{ name: 'Fit Grade', value: 'fit' },
 							{ name: 'Total Only', value: 'none' },
@@ -272,7 +349,8 @@ const ruleProperties: INodeProperties[] = [
 						type: 'string',
 						default: '',
 						placeholder: 'No minimum',
-						description: 'Fewest points the group adds to the total, e.g. -20; leave empty for no minimum',
+						description:
+							'Fewest points the group adds to the total, e.g. -20; leave empty for no minimum',
 					},
 					{
 						displayName: 'Maximum',
@@ -280,7 +358,8 @@ const ruleProperties: INodeProperties[] = [
 						type: 'string',
 						default: '',
 						placeholder: 'No maximum',
-						description: 'Most points the group adds to the total, e.g. 40; leave empty for no maximum',
+						description:
+							'Most points the group adds to the total, e.g. 40; leave empty for no maximum',
 					},
 				],
 			},
@@ -306,7 +385,8 @@ const ruleProperties: INodeProperties[] = [
 				name: 'floor',
 				type: 'number',
 				default: 0,
-				description: 'Lowest total, so decay and negative rules cannot bury a lead that comes back (default 0)',
+				description:
+					'Lowest total, so decay and negative rules cannot bury a lead that comes back (default 0)',
 			},
 			{
 				displayName: 'Normalize to 0–100',
@@ -363,13 +443,20 @@ const gradeProperties: INodeProperties[] = [
 				{ name: 'SQL', minScore: 75 },
 			],
 		},
-		description: 'Stages from lowest to highest: a lead is in the highest stage whose minimum score it reaches',
+		description:
+			'Stages from lowest to highest: a lead is in the highest stage whose minimum score it reaches',
 		options: [
 			{
 				displayName: 'Stage',
 				name: 'stage',
 				values: [
-					{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'e.g. MQL' },
+					{
+						displayName: 'Name',
+						name: 'name',
+						type: 'string',
+						default: '',
+						placeholder: 'e.g. MQL',
+					},
 					{ displayName: 'Minimum Score', name: 'minScore', type: 'number', default: 0 },
 				],
 			},
@@ -377,7 +464,10 @@ const gradeProperties: INodeProperties[] = [
 	},
 ];
 
-export const ruleSetProperties: INodeProperties[] = [...updateDisplayOptions(show, ruleProperties), ...updateDisplayOptions(showScoring, gradeProperties)];
+export const ruleSetProperties: INodeProperties[] = [
+	...updateDisplayOptions(show, ruleProperties),
+	...updateDisplayOptions(showScoring, gradeProperties),
+];
 
 /** Labels of the form fields, for error messages that point at the right place. */
 export const ruleSetLabels: Record<string, string> = {

@@ -61,7 +61,9 @@ export interface RuleSetParameters {
 
 function numeric(value: unknown): unknown {
 	// Expressions may hand numbers over as text; the engine names anything that still is not one.
-	return typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+	return typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))
+		? Number(value)
+		: value;
 }
 
 function decayOf(entry: RuleEntry): DecayConfig | undefined {
@@ -133,16 +135,26 @@ export function ruleFromEntry(entry: RuleEntry): ScoringRule {
 }
 
 /** The engine's rule-set config from the form. */
-export function scoringConfigFrom(parameters: RuleSetParameters, explain: ExplainLevel): ScoringConfig {
+export function scoringConfigFrom(
+	parameters: RuleSetParameters,
+	explain: ExplainLevel,
+): ScoringConfig {
 	const rules = (parameters.rules?.rule ?? []).map(ruleFromEntry);
 	if (rules.length === 0) {
-		throw new EngineError('invalid_rule', 'Add at least one rule under "Rules": a field, an operator and the points it is worth.', {
-			field: 'rules',
-		});
+		throw new EngineError(
+			'invalid_rule',
+			'Add at least one rule under "Rules": a field, an operator and the points it is worth.',
+			{
+				field: 'rules',
+			},
+		);
 	}
 	const groups: ScoringGroup[] = (parameters.groups?.group ?? []).map((g) => ({
 		name: g.name ?? '',
-		dimension: g.dimension === 'auto' || g.dimension === undefined ? undefined : (g.dimension as ScoringGroup['dimension']),
+		dimension:
+			g.dimension === 'auto' || g.dimension === undefined
+				? undefined
+				: (g.dimension as ScoringGroup['dimension']),
 		min: g.min as number | undefined,
 		max: g.max as number | undefined,
 	}));
@@ -150,7 +162,11 @@ export function scoringConfigFrom(parameters: RuleSetParameters, explain: Explai
 	return {
 		rules,
 		groups,
-		total: { floor: parameters.total?.floor, cap: parameters.total?.cap, normalize: parameters.total?.normalize ?? false },
+		total: {
+			floor: parameters.total?.floor,
+			cap: parameters.total?.cap,
+			normalize: parameters.total?.normalize ?? false,
+		},
 		fitGrades: parameters.fitGrades,
 		engagementLevels: parameters.engagementLevels,
 		stages: stages.length === 0 ? undefined : stages,
@@ -172,7 +188,10 @@ const PARTS: ReadonlyArray<[keyof RuleSetParameters, IDataObject]> = [
  * an expression (the common case, and why scoring 50,000 leads is fast); with expressions, once
  * per distinct rule set. A broken rule set fails every item with the same message.
  */
-export function ruleScorerReader(ctx: IExecuteFunctions, explain: ExplainLevel): (itemIndex: number) => RuleScorer {
+export function ruleScorerReader(
+	ctx: IExecuteFunctions,
+	explain: ExplainLevel,
+): (itemIndex: number) => RuleScorer {
 	const readers = PARTS.map(([name, fallback]) => parameterReader<unknown>(ctx, name, fallback));
 	type Compiled = { values: unknown[]; scorer?: RuleScorer; error?: unknown };
 	const byKey = new Map<string, Compiled>();
@@ -191,7 +210,9 @@ export function ruleScorerReader(ctx: IExecuteFunctions, explain: ExplainLevel):
 			let fresh = byKey.get(key);
 			if (fresh === undefined) {
 				fresh = { values };
-				const parameters = Object.fromEntries(PARTS.map(([name], i) => [name, values[i]])) as RuleSetParameters;
+				const parameters = Object.fromEntries(
+					PARTS.map(([name], i) => [name, values[i]]),
+				) as RuleSetParameters;
 				try {
 					fresh.scorer = compileRuleSet(scoringConfigFrom(parameters, explain));
 				} catch (error) {

@@ -3,14 +3,23 @@ import { EngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
 import { ReferralService, type ServiceOptions } from '../../../engine/refunds';
 import { ledgerFor } from '../../shared/ledger';
-import { perProgram, programKeyReader, programProperty as sharedProgramProperty } from '../../shared/program';
+import {
+	perProgram,
+	programKeyReader,
+	programProperty as sharedProgramProperty,
+} from '../../shared/program';
 import { parameterReader, readField } from '../../shared/parameters';
 
 /** Program key, shared by every operation. */
-export const programProperty = sharedProgramProperty('Key of the referral program; created with default settings on first use (use Program › Create or Update to set its rules)');
+export const programProperty = sharedProgramProperty(
+	'Key of the referral program; created with default settings on first use (use Program › Create or Update to set its rules)',
+);
 
 /** The service for an item's program: loaded once per execution and program key. */
-export async function serviceReader(ctx: IExecuteFunctions, options: ServiceOptions = {}): Promise<{ ledger: LedgerStore; serviceFor: (itemIndex: number) => Promise<ReferralService> }> {
+export async function serviceReader(
+	ctx: IExecuteFunctions,
+	options: ServiceOptions = {},
+): Promise<{ ledger: LedgerStore; serviceFor: (itemIndex: number) => Promise<ReferralService> }> {
 	const ledger = await ledgerFor(ctx);
 	const keyFor = programKeyReader(ctx);
 	const serviceOf = perProgram(async (id) => {
@@ -21,7 +30,11 @@ export async function serviceReader(ctx: IExecuteFunctions, options: ServiceOpti
 }
 
 /** Reads a field-name collection once and returns a function giving each item's values by role. */
-export function fieldsReader<K extends string>(ctx: IExecuteFunctions, parameter: string, defaults: Record<K, string>): (json: IDataObject, itemIndex: number) => Partial<Record<K, unknown>> {
+export function fieldsReader<K extends string>(
+	ctx: IExecuteFunctions,
+	parameter: string,
+	defaults: Record<K, string>,
+): (json: IDataObject, itemIndex: number) => Partial<Record<K, unknown>> {
 	const read = parameterReader<Partial<Record<K, string>>>(ctx, parameter, {});
 	return (json, itemIndex) => {
 		const names = { ...defaults, ...read(itemIndex) };
@@ -37,8 +50,21 @@ export function fieldsReader<K extends string>(ctx: IExecuteFunctions, parameter
 }
 
 /** A field-name option inside a collection. */
-export function fieldOption(displayName: string, name: string, fallback: string, description?: string): INodeProperties {
-	return { displayName, name, type: 'string', default: fallback, description: description ?? `Name of the input field holding the ${displayName.replace(/ Field$/, '').toLowerCase()}` };
+export function fieldOption(
+	displayName: string,
+	name: string,
+	fallback: string,
+	description?: string,
+): INodeProperties {
+	return {
+		displayName,
+		name,
+		type: 'string',
+		default: fallback,
+		description:
+			description ??
+			`Name of the input field holding the ${displayName.replace(/ Field$/, '').toLowerCase()}`,
+	};
 }
 
 export { participantLookupProperties, participantLookupReader } from '../../shared/fields';
@@ -81,12 +107,21 @@ export const fieldLabels: Record<string, string> = {
 
 export function toText(value: unknown): string | undefined {
 	if (value === undefined || value === null) return undefined;
-	return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+	return typeof value === 'string'
+		? value
+		: typeof value === 'number' || typeof value === 'boolean'
+			? String(value)
+			: undefined;
 }
 
 export function toNumber(value: unknown, field: string): number | undefined {
 	if (value === undefined) return undefined;
 	const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-	if (typeof n !== 'number' || !Number.isFinite(n)) throw new EngineError('invalid_number', `${field} must be a number (got ${typeof value === 'string' ? `"${value.slice(0, 40)}"` : typeof value}).`, { field });
+	if (typeof n !== 'number' || !Number.isFinite(n))
+		throw new EngineError(
+			'invalid_number',
+			`${field} must be a number (got ${typeof value === 'string' ? `"${value.slice(0, 40)}"` : typeof value}).`,
+			{ field },
+		);
 	return n;
 }

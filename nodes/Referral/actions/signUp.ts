@@ -28,7 +28,8 @@ export function signUpCallerProperties(): INodeProperties[] {
 				{
 					name: 'Trusted System (Your Back-End)',
 					value: 'trusted',
-					description: 'Items your own server-side systems produced: every Input Field is used, Referrer ID, Signed Up At, IP and User Agent included. Never for a public webhook body.',
+					description:
+						'Items your own server-side systems produced: every Input Field is used, Referrer ID, Signed Up At, IP and User Agent included. Never for a public webhook body.',
 				},
 			],
 			default: 'trusted',
@@ -38,7 +39,7 @@ export function signUpCallerProperties(): INodeProperties[] {
 			name: 'headersField',
 			type: 'string',
 			default: 'headers',
-			hint: 'The field holding the Webhook node\'s request headers. The IP is the X-Forwarded-For entry your N8N_PROXY_HOPS proxies added; with no proxy there is no IP.',
+			hint: "The field holding the Webhook node's request headers. The IP is the X-Forwarded-For entry your N8N_PROXY_HOPS proxies added; with no proxy there is no IP.",
 			displayOptions: { show: { caller: ['public'] } },
 		},
 	];
@@ -52,7 +53,8 @@ export function signUpFieldsProperty(): INodeProperties {
 		type: 'collection',
 		placeholder: 'Change Field Name',
 		default: {},
-		description: 'Names of the input fields holding the sign-up. Leave a field out of the input and it is simply not used.',
+		description:
+			'Names of the input fields holding the sign-up. Leave a field out of the input and it is simply not used.',
 		options: [
 			fieldOption(
 				'Device ID Field',
@@ -61,16 +63,46 @@ export function signUpFieldsProperty(): INodeProperties {
 				'Name of the field holding an explicit device ID your page sets (a fingerprint or a first-party cookie ID); the only signal the same-device check compares. Stored only as a keyed hash.',
 			),
 			fieldOption('Email Field', 'email', 'email'),
-			fieldOption('Existing Customer Field', 'existingCustomer', 'existingCustomer', 'Name of a true/false field saying the person was already a customer (the duplicate-referee check then fires)'),
+			fieldOption(
+				'Existing Customer Field',
+				'existingCustomer',
+				'existingCustomer',
+				'Name of a true/false field saying the person was already a customer (the duplicate-referee check then fires)',
+			),
 			fieldOption('External ID Field', 'externalId', 'externalId'),
-			fieldOption('IP Field', 'ip', 'ip', 'Name of the field holding the IP address; stored only as a keyed hash'),
+			fieldOption(
+				'IP Field',
+				'ip',
+				'ip',
+				'Name of the field holding the IP address; stored only as a keyed hash',
+			),
 			fieldOption('Name Field', 'name', 'name'),
 			fieldOption('Phone Field', 'phone', 'phone'),
 			fieldOption('Referral Code Field', 'referralCode', 'referralCode'),
-			fieldOption('Referrer ID Field', 'referrerId', 'referrerId', 'Name of the field holding the referrer\'s participant ID, for referrals without a code'),
-			fieldOption('Signed Up At Field', 'signedUpAt', 'signedUpAt', 'Name of the field holding the sign-up time; now when absent'),
-			fieldOption('Source Field', 'source', 'source', 'Name of the field saying where the referral came from (e.g. email, whatsapp)'),
-			fieldOption('User Agent Field', 'userAgent', 'userAgent', 'Name of the field holding the browser user agent: a weak signal (many strangers share a browser version) that never flags a referral alone. Stored only as a keyed hash.'),
+			fieldOption(
+				'Referrer ID Field',
+				'referrerId',
+				'referrerId',
+				"Name of the field holding the referrer's participant ID, for referrals without a code",
+			),
+			fieldOption(
+				'Signed Up At Field',
+				'signedUpAt',
+				'signedUpAt',
+				'Name of the field holding the sign-up time; now when absent',
+			),
+			fieldOption(
+				'Source Field',
+				'source',
+				'source',
+				'Name of the field saying where the referral came from (e.g. email, whatsapp)',
+			),
+			fieldOption(
+				'User Agent Field',
+				'userAgent',
+				'userAgent',
+				'Name of the field holding the browser user agent: a weak signal (many strangers share a browser version) that never flags a referral alone. Stored only as a keyed hash.',
+			),
 		],
 	};
 }
@@ -96,7 +128,10 @@ function consentOf(value: unknown, trusted: boolean): boolean {
 }
 
 /** Enrol (optionally recording the referral) or record: one loop, the service does the rest. */
-export async function executeSignUp(ctx: IExecuteFunctions, mode: 'enrol' | 'record'): Promise<INodeExecutionData[]> {
+export async function executeSignUp(
+	ctx: IExecuteFunctions,
+	mode: 'enrol' | 'record',
+): Promise<INodeExecutionData[]> {
 	const oweWelcome = mode === 'enrol' && ctx.getNodeParameter('oweWelcome', 0, false) === true;
 	const { serviceFor } = await serviceReader(ctx, { oweWelcome });
 	const consentFieldFor = parameterReader<string>(ctx, 'smsConsentField', 'consent.sms');
@@ -125,14 +160,21 @@ export async function executeSignUp(ctx: IExecuteFunctions, mode: 'enrol' | 'rec
 				name: toText(f.name),
 				phone: toText(f.phone),
 				referralCode: withReferral ? toText(f.referralCode) : undefined,
-				referrerId: withReferral ? (toText(f.referrerId)) : undefined,
+				referrerId: withReferral ? toText(f.referrerId) : undefined,
 				ip: toText(f.ip),
 				userAgent: toText(f.userAgent),
 				device: toText(f.device),
 				source: toText(f.source),
 				at: f.signedUpAt as string | number | undefined,
 				existingCustomer: yesNo(f.existingCustomer),
-				...(oweWelcome ? { smsConsent: consentOf(readField(item.json, consentFieldFor(itemIndex) || 'consent.sms'), callerFor(itemIndex) !== 'public') } : {}),
+				...(oweWelcome
+					? {
+							smsConsent: consentOf(
+								readField(item.json, consentFieldFor(itemIndex) || 'consent.sms'),
+								callerFor(itemIndex) !== 'public',
+							),
+						}
+					: {}),
 			};
 			return mode === 'record' ? await service.recordReferral(input) : await service.enrol(input);
 		},

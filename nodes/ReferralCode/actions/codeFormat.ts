@@ -1,5 +1,10 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import { type CodeFormatOptions, CodeGenerator, DEFAULT_ALPHABET, DEFAULT_LENGTH } from '../../../engine/codes';
+import {
+	type CodeFormatOptions,
+	CodeGenerator,
+	DEFAULT_ALPHABET,
+	DEFAULT_LENGTH,
+} from '../../../engine/codes';
 import { parameterReader } from '../../shared/parameters';
 
 /** The "Code Format" parameter: how codes look. Shared by every operation that makes or reads codes. */
@@ -16,21 +21,24 @@ export const codeFormatProperty: INodeProperties = {
 			name: 'alphabet',
 			type: 'string',
 			default: DEFAULT_ALPHABET,
-			description: 'Characters codes are made of; letters count without case. The default leaves out 0/O and 1/I/L, which people confuse.',
+			description:
+				'Characters codes are made of; letters count without case. The default leaves out 0/O and 1/I/L, which people confuse.',
 		},
 		{
 			displayName: 'Block Rude Words',
 			name: 'blockRudeWords',
 			type: 'boolean',
 			default: true,
-			description: 'Whether to skip codes that spell a rude word, also in leet spelling such as 5H1T',
+			description:
+				'Whether to skip codes that spell a rude word, also in leet spelling such as 5H1T',
 		},
 		{
 			displayName: 'Check Character',
 			name: 'checkCharacter',
 			type: 'boolean',
 			default: true,
-			description: 'Whether the last character is a check character that catches every single mistyped character and every swap of two neighbours',
+			description:
+				'Whether the last character is a check character that catches every single mistyped character and every swap of two neighbours',
 		},
 		{
 			displayName: 'Extra Blocked Words',
@@ -46,7 +54,8 @@ export const codeFormatProperty: INodeProperties = {
 			type: 'number',
 			typeOptions: { minValue: 2, maxValue: 64 },
 			default: DEFAULT_LENGTH,
-			description: 'Characters per code, the check character included. Ignored when a pattern is set.',
+			description:
+				'Characters per code, the check character included. Ignored when a pattern is set.',
 		},
 		{
 			displayName: 'Letter Case',
@@ -64,7 +73,8 @@ export const codeFormatProperty: INodeProperties = {
 			type: 'string',
 			default: '',
 			placeholder: 'XXXX-XXXX',
-			description: 'One X per code character, with separators (- _ . / or space) between groups. Overrides Length.',
+			description:
+				'One X per code character, with separators (- _ . / or space) between groups. Overrides Length.',
 		},
 		{
 			displayName: 'Prefix',

@@ -18,7 +18,11 @@ export function codeFieldProperty(): INodeProperties {
 }
 
 /** The code in the item's field, in the canonical form the ledger stores (vanity codes as typed, upper-cased). */
-export function canonicalCodeFromItem(json: unknown, field: string, generator: CodeGenerator): string {
+export function canonicalCodeFromItem(
+	json: unknown,
+	field: string,
+	generator: CodeGenerator,
+): string {
 	const value = readField(json, field);
 	if (typeof value !== 'string' || value.trim() === '') {
 		throw new EngineError(

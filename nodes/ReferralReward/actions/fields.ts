@@ -1,7 +1,12 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { EngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
-import { findParticipant, findReferral, type ParticipantLookup, type ReferralLookup } from '../../../engine/rewards';
+import {
+	findParticipant,
+	findReferral,
+	type ParticipantLookup,
+	type ReferralLookup,
+} from '../../../engine/rewards';
 import { parameterReader, readField } from '../../shared/parameters';
 
 /** Parameters several operations share: the program, which referral, which participant. */
@@ -24,7 +29,11 @@ export const referralProperties: INodeProperties[] = [
 		name: 'referralBy',
 		type: 'options',
 		options: [
-			{ name: 'Order ID', value: 'orderId', description: 'The order that qualified it (e.g. from a refund webhook)' },
+			{
+				name: 'Order ID',
+				value: 'orderId',
+				description: 'The order that qualified it (e.g. from a refund webhook)',
+			},
 			{ name: 'Referee Email', value: 'refereeEmail' },
 			{ name: 'Referral ID', value: 'id', description: 'The ledger ID the Referral node outputs' },
 		],
@@ -85,9 +94,14 @@ export const fieldLabels: Record<string, string> = {
 
 function present(value: unknown, field: string, what: string): string | number {
 	if (value === undefined || value === null || value === '') {
-		throw new EngineError('required', `The input has no ${what} in "${field}"`, { field: field === '' ? 'referralField' : field });
+		throw new EngineError('required', `The input has no ${what} in "${field}"`, {
+			field: field === '' ? 'referralField' : field,
+		});
 	}
-	if (typeof value !== 'string' && typeof value !== 'number') throw new EngineError('invalid_type', `"${field}" must hold the ${what} as text or a number`, { field });
+	if (typeof value !== 'string' && typeof value !== 'number')
+		throw new EngineError('invalid_type', `"${field}" must hold the ${what} as text or a number`, {
+			field,
+		});
 	return value;
 }
 
@@ -98,7 +112,11 @@ export function referralReader(ctx: IExecuteFunctions, ledger: LedgerStore) {
 	return async (json: unknown, itemIndex: number, programId: string): Promise<number> => {
 		const by = byFor(itemIndex) as ReferralLookup;
 		const field = fieldFor(itemIndex);
-		const value = present(readField(json, field), field, by === 'id' ? 'referral ID' : by === 'orderId' ? 'order ID' : 'referee email');
+		const value = present(
+			readField(json, field),
+			field,
+			by === 'id' ? 'referral ID' : by === 'orderId' ? 'order ID' : 'referee email',
+		);
 		return await findReferral(ledger, { programId, by, value }, 'referralField');
 	};
 }
@@ -110,8 +128,15 @@ export function participantReader(ctx: IExecuteFunctions, ledger: LedgerStore) {
 	return async (json: unknown, itemIndex: number, programId: string): Promise<number> => {
 		const by = byFor(itemIndex) as ParticipantLookup;
 		const field = fieldFor(itemIndex);
-		const value = present(readField(json, field), field, by === 'id' ? 'participant ID' : by === 'email' ? 'email' : 'external ID');
-		if (by === 'id' && !Number.isInteger(Number(value))) throw new EngineError('invalid_type', `"${field}" must hold a participant ID (a number)`, { field: 'participantField' });
+		const value = present(
+			readField(json, field),
+			field,
+			by === 'id' ? 'participant ID' : by === 'email' ? 'email' : 'external ID',
+		);
+		if (by === 'id' && !Number.isInteger(Number(value)))
+			throw new EngineError('invalid_type', `"${field}" must hold a participant ID (a number)`, {
+				field: 'participantField',
+			});
 		return await findParticipant(ledger, { programId, by, value }, 'participantField');
 	};
 }

@@ -1,13 +1,29 @@
 /* What a message says: the templates (fixed parameters or item fields, never expressions, which
  * would eat the {{ }}), the data they read, and the rendering options Render and Send share. */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { DEFAULT_STOP_FOOTER, type CommercialEmailOptions, type EmailContentInput, type EmailTemplates, type RenderSettings, type SmsContentInput } from '../../../engine/messaging';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
+import {
+	DEFAULT_STOP_FOOTER,
+	type CommercialEmailOptions,
+	type EmailContentInput,
+	type EmailTemplates,
+	type RenderSettings,
+	type SmsContentInput,
+} from '../../../engine/messaging';
 import { parameterReader, readField } from '../../shared/parameters';
 import type { FieldLabels } from '../../shared/runner';
 
 const CONTENT_OPERATIONS = ['render', 'send', 'sendOwed'];
-const email = (extra: IDataObject = {}) => ({ show: { resource: ['email'], operation: CONTENT_OPERATIONS, ...extra } });
-const sms = (extra: IDataObject = {}) => ({ show: { resource: ['sms'], operation: CONTENT_OPERATIONS, ...extra } });
+const email = (extra: IDataObject = {}) => ({
+	show: { resource: ['email'], operation: CONTENT_OPERATIONS, ...extra },
+});
+const sms = (extra: IDataObject = {}) => ({
+	show: { resource: ['sms'], operation: CONTENT_OPERATIONS, ...extra },
+});
 const both = (extra: IDataObject = {}) => ({ show: { operation: CONTENT_OPERATIONS, ...extra } });
 
 const partialsProperty: INodeProperties = {
@@ -23,8 +39,21 @@ const partialsProperty: INodeProperties = {
 			displayName: 'Partial',
 			name: 'partial',
 			values: [
-				{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'e.g. signature' },
-				{ displayName: 'Template', name: 'template', type: 'string', typeOptions: { rows: 4 }, noDataExpression: true, default: '' },
+				{
+					displayName: 'Name',
+					name: 'name',
+					type: 'string',
+					default: '',
+					placeholder: 'e.g. signature',
+				},
+				{
+					displayName: 'Template',
+					name: 'template',
+					type: 'string',
+					typeOptions: { rows: 4 },
+					noDataExpression: true,
+					default: '',
+				},
 			],
 		},
 	],
@@ -36,7 +65,8 @@ const localeOption: INodeProperties = {
 	type: 'string',
 	default: 'en-US',
 	placeholder: 'e.g. de-DE',
-	description: 'Default locale of the formatting helpers (formatNumber, formatCurrency, formatDate, plural)',
+	description:
+		'Default locale of the formatting helpers (formatNumber, formatCurrency, formatDate, plural)',
 };
 
 const strictOption: INodeProperties = {
@@ -44,7 +74,8 @@ const strictOption: INodeProperties = {
 	name: 'strict',
 	type: 'boolean',
 	default: true,
-	description: 'Whether a variable missing from the data is an error naming it, instead of rendering as empty text',
+	description:
+		'Whether a variable missing from the data is an error naming it, instead of rendering as empty text',
 };
 
 const timeZoneOption: INodeProperties = {
@@ -63,14 +94,23 @@ export const contentDescription: INodeProperties[] = [
 		type: 'options',
 		noDataExpression: true,
 		options: [
-			{ name: 'Template Parameters', value: 'parameters', description: 'Write the templates in this node' },
-			{ name: 'Input Item Fields', value: 'fields', description: 'Read the templates from fields of each input item' },
+			{
+				name: 'Template Parameters',
+				value: 'parameters',
+				description: 'Write the templates in this node',
+			},
+			{
+				name: 'Input Item Fields',
+				value: 'fields',
+				description: 'Read the templates from fields of each input item',
+			},
 		],
 		default: 'parameters',
 		displayOptions: both(),
 	},
 	{
-		displayName: 'Templates use Handlebars: {{firstName}}, {{#if reward}}…{{/if}}, {{formatCurrency amount "EUR"}}. Keep these fields fixed (not expressions): n8n would evaluate the {{ }} itself.',
+		displayName:
+			'Templates use Handlebars: {{firstName}}, {{#if reward}}…{{/if}}, {{formatCurrency amount "EUR"}}. Keep these fields fixed (not expressions): n8n would evaluate the {{ }} itself.',
 		name: 'templateNotice',
 		type: 'notice',
 		default: '',
@@ -203,7 +243,8 @@ export const contentDescription: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'e.g. https://example.com/unsubscribe?token=…',
-		description: "HTTPS link that unsubscribes this recipient; it must also accept a POST (one-click). With Sign Unsubscribe Link, the page's URL (e.g. your n8n's /webhook/referral/unsubscribe): the node adds the recipient's signed token.",
+		description:
+			"HTTPS link that unsubscribes this recipient; it must also accept a POST (one-click). With Sign Unsubscribe Link, the page's URL (e.g. your n8n's /webhook/referral/unsubscribe): the node adds the recipient's signed token.",
 		displayOptions: email({ commercial: [true] }),
 	},
 	{
@@ -211,7 +252,11 @@ export const contentDescription: INodeProperties[] = [
 		name: 'signedLink',
 		type: 'options',
 		options: [
-			{ name: 'As Entered', value: 'plain', description: 'The Unsubscribe URL exactly as entered (an expression per recipient)' },
+			{
+				name: 'As Entered',
+				value: 'plain',
+				description: 'The Unsubscribe URL exactly as entered (an expression per recipient)',
+			},
 			{
 				name: 'Signed for Each Recipient',
 				value: 'signed',
@@ -237,7 +282,8 @@ export const contentDescription: INodeProperties[] = [
 				typeOptions: { rows: 8 },
 				noDataExpression: true,
 				default: '<html><body>{{{body}}}</body></html>',
-				description: 'HTML wrapper around every message; {{{body}}} marks where the rendered HTML goes',
+				description:
+					'HTML wrapper around every message; {{{body}}} marks where the rendered HTML goes',
 			},
 			localeOption,
 			partialsProperty,
@@ -256,7 +302,8 @@ export const contentDescription: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. unsubscribe@example.com',
-				description: 'Commercial email: a mailbox for unsubscribe requests, added to List-Unsubscribe',
+				description:
+					'Commercial email: a mailbox for unsubscribe requests, added to List-Unsubscribe',
 			},
 		],
 	},
@@ -282,7 +329,8 @@ export const contentDescription: INodeProperties[] = [
 				name: 'stopFooter',
 				type: 'string',
 				default: DEFAULT_STOP_FOOTER,
-				description: 'Appended on its own line unless the text already contains it. Marketing texts get "Reply STOP to opt out" without this option; add it empty to send none.',
+				description:
+					'Appended on its own line unless the text already contains it. Marketing texts get "Reply STOP to opt out" without this option; add it empty to send none.',
 			},
 			partialsProperty,
 			{
@@ -290,7 +338,8 @@ export const contentDescription: INodeProperties[] = [
 				name: 'replaceSmartCharacters',
 				type: 'boolean',
 				default: true,
-				description: 'Whether to replace curly quotes, long dashes and odd spaces when that keeps the SMS in GSM-7 (160 characters a segment instead of 70)',
+				description:
+					'Whether to replace curly quotes, long dashes and odd spaces when that keeps the SMS in GSM-7 (160 characters a segment instead of 70)',
 			},
 			strictOption,
 			timeZoneOption,
@@ -299,7 +348,11 @@ export const contentDescription: INodeProperties[] = [
 ];
 
 /** Engine field names → the labels the user sees, for error messages. */
-export function contentLabels(channel: 'email' | 'sms', source: string, dataFrom: string): FieldLabels {
+export function contentLabels(
+	channel: 'email' | 'sms',
+	source: string,
+	dataFrom: string,
+): FieldLabels {
 	const fromFields = source === 'fields';
 	return {
 		subject: fromFields ? 'Subject Field' : 'Subject',
@@ -332,8 +385,10 @@ function partialsFrom(value: PartialsValue | undefined): Record<string, string> 
 
 function settingsFrom(options: IDataObject): Omit<RenderSettings, 'partials'> {
 	const settings: Omit<RenderSettings, 'partials'> = { strict: options.strict === true };
-	if (typeof options.locale === 'string' && options.locale.trim() !== '') settings.locale = options.locale.trim();
-	if (typeof options.timeZone === 'string' && options.timeZone.trim() !== '') settings.timeZone = options.timeZone.trim();
+	if (typeof options.locale === 'string' && options.locale.trim() !== '')
+		settings.locale = options.locale.trim();
+	if (typeof options.timeZone === 'string' && options.timeZone.trim() !== '')
+		settings.timeZone = options.timeZone.trim();
 	return settings;
 }
 
@@ -356,7 +411,8 @@ function dataReader(ctx: IExecuteFunctions): ContentReaders {
 	return {
 		source,
 		dataFrom,
-		data: (item, itemIndex) => (dataFrom === 'field' ? readField(item.json, dataFieldFor(itemIndex)) : item.json),
+		data: (item, itemIndex) =>
+			dataFrom === 'field' ? readField(item.json, dataFieldFor(itemIndex)) : item.json,
 	};
 }
 
@@ -394,14 +450,24 @@ export function emailContentReader(ctx: IExecuteFunctions): EmailContentReader {
 		content(item, itemIndex) {
 			const options = optionsFor(itemIndex);
 			const templates: EmailTemplates = { ...templatesFor(item) };
-			if (typeof options.layout === 'string' && options.layout.trim() !== '') templates.layout = options.layout;
+			if (typeof options.layout === 'string' && options.layout.trim() !== '')
+				templates.layout = options.layout;
 			const partials = partialsFrom(options.partials as PartialsValue | undefined);
 			if (partials) templates.partials = partials;
-			const input: EmailContentInput = { templates, data: readers.data(item, itemIndex), settings: settingsFrom(options) };
+			const input: EmailContentInput = {
+				templates,
+				data: readers.data(item, itemIndex),
+				settings: settingsFrom(options),
+			};
 			if (commercialFor(itemIndex)) {
-				const commercial: CommercialEmailOptions = { postalAddress: postalAddressFor(itemIndex), unsubscribeUrl: unsubscribeUrlFor(itemIndex) };
-				if (typeof options.unsubscribeMailto === 'string') commercial.unsubscribeMailto = options.unsubscribeMailto;
-				if (typeof options.unsubscribeLabel === 'string') commercial.unsubscribeLabel = options.unsubscribeLabel;
+				const commercial: CommercialEmailOptions = {
+					postalAddress: postalAddressFor(itemIndex),
+					unsubscribeUrl: unsubscribeUrlFor(itemIndex),
+				};
+				if (typeof options.unsubscribeMailto === 'string')
+					commercial.unsubscribeMailto = options.unsubscribeMailto;
+				if (typeof options.unsubscribeLabel === 'string')
+					commercial.unsubscribeLabel = options.unsubscribeLabel;
 				input.commercial = commercial;
 			}
 			return input;
@@ -417,7 +483,10 @@ export interface SmsContentReader extends ContentReaders {
  * `optOutByDefault`: marketing texts carry the opt-out line unless the user set the Opt-Out Line
  * option (an empty one turns it off); other texts only when the option is set.
  */
-export function smsContentReader(ctx: IExecuteFunctions, { optOutByDefault = false } = {}): SmsContentReader {
+export function smsContentReader(
+	ctx: IExecuteFunctions,
+	{ optOutByDefault = false } = {},
+): SmsContentReader {
 	const readers = dataReader(ctx);
 	const optionsFor = parameterReader<IDataObject>(ctx, 'smsOptions', {});
 	let templateFor: (item: INodeExecutionData) => string;
@@ -440,7 +509,8 @@ export function smsContentReader(ctx: IExecuteFunctions, { optOutByDefault = fal
 			};
 			const partials = partialsFrom(options.partials as PartialsValue | undefined);
 			if (partials) input.partials = partials;
-			if (typeof options.stopFooter === 'string' && options.stopFooter.trim() !== '') input.stopFooter = options.stopFooter;
+			if (typeof options.stopFooter === 'string' && options.stopFooter.trim() !== '')
+				input.stopFooter = options.stopFooter;
 			else if (options.stopFooter === undefined && optOutByDefault) input.stopFooter = true;
 			if (options.maxSegments !== undefined) input.maxSegments = Number(options.maxSegments);
 			return input;

@@ -1,9 +1,20 @@
 /* What Send Email and Send SMS share: who gets it (recipient fields), when it may go (quiet hours),
  * how it is made unique (the idempotency key), how hard to try (retries, pacing), and where each
  * outcome goes (Sent, Skipped, Deferred, Failed). */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { EngineError } from '../../../engine/shared/errors';
-import { messageLedgerFrom, type MessageIdentity, type MessageLedger, type SendDependencies, type SendResult } from '../../../engine/messaging';
+import {
+	messageLedgerFrom,
+	type MessageIdentity,
+	type MessageLedger,
+	type SendDependencies,
+	type SendResult,
+} from '../../../engine/messaging';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 import type { FieldLabels, RoutedResult } from '../../shared/runner';
@@ -24,7 +35,10 @@ export const recipientDescription: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. email or customer.email',
 		hint: 'The name of the input field holding the email address, not the address itself',
-		displayOptions: { show: { resource: ['email'], operation: SUBSCRIPTION_OPERATIONS }, hide: { signedLink: ['signed'] } },
+		displayOptions: {
+			show: { resource: ['email'], operation: SUBSCRIPTION_OPERATIONS },
+			hide: { signedLink: ['signed'] },
+		},
 	},
 	{
 		displayName: 'Phone Field',
@@ -42,7 +56,8 @@ export const recipientDescription: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. US',
-		description: 'Two-letter country code for numbers written without +country code; empty means numbers must be international (+14155552671)',
+		description:
+			'Two-letter country code for numbers written without +country code; empty means numbers must be international (+14155552671)',
 		displayOptions: { show: { resource: ['sms'], operation: SUBSCRIPTION_OPERATIONS } },
 	},
 ];
@@ -53,7 +68,8 @@ export const deliveryDescription: INodeProperties[] = [
 		name: 'quietHours',
 		type: 'boolean',
 		default: false,
-		description: "Whether to hold messages outside the sending hours in the recipient's time zone: they go to the Deferred output with the time they may go",
+		description:
+			"Whether to hold messages outside the sending hours in the recipient's time zone: they go to the Deferred output with the time they may go",
 		displayOptions: send(),
 	},
 	{
@@ -62,7 +78,7 @@ export const deliveryDescription: INodeProperties[] = [
 		type: 'string',
 		default: 'timeZone',
 		placeholder: 'e.g. customer.timeZone',
-		hint: 'The input field holding the recipient\'s IANA time zone, e.g. America/New_York',
+		hint: "The input field holding the recipient's IANA time zone, e.g. America/New_York",
 		displayOptions: send({ quietHours: [true] }),
 	},
 	{
@@ -71,7 +87,8 @@ export const deliveryDescription: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. America/New_York',
-		description: 'Used when the item has no time zone; leave empty to make a missing time zone an error',
+		description:
+			'Used when the item has no time zone; leave empty to make a missing time zone an error',
 		displayOptions: send({ quietHours: [true] }),
 	},
 	{
@@ -111,7 +128,13 @@ export const deliveryDescription: INodeProperties[] = [
 						displayName: 'Header',
 						name: 'header',
 						values: [
-							{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'e.g. X-Campaign' },
+							{
+								displayName: 'Name',
+								name: 'name',
+								type: 'string',
+								default: '',
+								placeholder: 'e.g. X-Campaign',
+							},
 							{ displayName: 'Value', name: 'value', type: 'string', default: '' },
 						],
 					},
@@ -133,7 +156,8 @@ export const deliveryDescription: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1, maxValue: 10 },
 				default: 5,
-				description: 'Provider calls per message, the first included, for temporary failures and rate limits',
+				description:
+					'Provider calls per message, the first included, for temporary failures and rate limits',
 			},
 			{
 				displayName: 'Messages Per Second',
@@ -141,14 +165,16 @@ export const deliveryDescription: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 0, numberPrecision: 2 },
 				default: 0,
-				description: 'Pace sends through this credential (e.g. 1 for a Twilio long code); 0 means no pacing',
+				description:
+					'Pace sends through this credential (e.g. 1 for a Twilio long code); 0 means no pacing',
 			},
 			{
 				displayName: 'Mobile Numbers Only',
 				name: 'mobileOnly',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to refuse numbers known to be landlines, premium-rate, toll-free and the like',
+				description:
+					'Whether to refuse numbers known to be landlines, premium-rate, toll-free and the like',
 				displayOptions: { show: { '/resource': ['sms'] } },
 			},
 			{
@@ -174,7 +200,8 @@ export const deliveryDescription: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 0 },
 				default: 60,
-				description: "Longest time one message's retries may take; a wait that would overrun it is not started",
+				description:
+					"Longest time one message's retries may take; a wait that would overrun it is not started",
 			},
 			{
 				displayName: 'Template Name',
@@ -253,10 +280,16 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 	const optionsFor = parameterReader<IDataObject>(ctx, 'sendOptions', {});
 	const first = optionsFor(0);
 	const quietHours = ctx.getNodeParameter('quietHours', 0, false) as boolean;
-	const timeZoneField = quietHours ? (ctx.getNodeParameter('timeZoneField', 0, 'timeZone') as string) : '';
+	const timeZoneField = quietHours
+		? (ctx.getNodeParameter('timeZoneField', 0, 'timeZone') as string)
+		: '';
 	const defaultTimeZoneFor = parameterReader<string>(ctx, 'defaultTimeZone', '');
-	const start = quietHours ? (ctx.getNodeParameter('quietHoursStart', 0, '08:00') as string) : undefined;
-	const end = quietHours ? (ctx.getNodeParameter('quietHoursEnd', 0, '21:00') as string) : undefined;
+	const start = quietHours
+		? (ctx.getNodeParameter('quietHoursStart', 0, '08:00') as string)
+		: undefined;
+	const end = quietHours
+		? (ctx.getNodeParameter('quietHoursEnd', 0, '21:00') as string)
+		: undefined;
 	const keyField = fieldName(first.idempotencyKeyField);
 	const identityField = fieldName(first.identityField);
 	const templateName = fieldName(first.templateName);
@@ -265,7 +298,11 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 	const timeoutProblem =
 		Number.isFinite(timeoutSeconds) && timeoutSeconds > 0
 			? undefined
-			: new EngineError('invalid_timeout', `Timeout must be a number of seconds above 0; got ${String(first.timeoutSeconds)}.`, { field: 'timeoutSeconds' });
+			: new EngineError(
+					'invalid_timeout',
+					`Timeout must be a number of seconds above 0; got ${String(first.timeoutSeconds)}.`,
+					{ field: 'timeoutSeconds' },
+				);
 	const parallel = Math.min(16, Math.max(1, Math.floor(Number(first.parallelSends ?? 1)) || 1));
 	let ledger: MessageLedger | undefined;
 	return {
@@ -278,21 +315,30 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 			if (keyField !== '') {
 				const key = readField(item.json, keyField);
 				if (key === undefined || key === null || key === '') {
-					throw new EngineError('missing_idempotency_key', `The field "${keyField}" holding the idempotency key is empty.`, { field: 'idempotencyKey' });
+					throw new EngineError(
+						'missing_idempotency_key',
+						`The field "${keyField}" holding the idempotency key is empty.`,
+						{ field: 'idempotencyKey' },
+					);
 				}
 				identity.idempotencyKey = typeof key === 'number' ? String(key) : (key as string);
 			}
 			if (identityField !== '') {
 				const value = readField(item.json, identityField);
 				if (value === undefined || value === null || value === '') {
-					throw new EngineError('missing_identity', `The field "${identityField}" that makes the message unique is empty.`, { field: 'identityField' });
+					throw new EngineError(
+						'missing_identity',
+						`The field "${identityField}" that makes the message unique is empty.`,
+						{ field: 'identityField' },
+					);
 				}
 				identity.itemIdentity = typeof value === 'string' ? value : JSON.stringify(value);
 			}
 			if (templateName !== '') identity.templateId = templateName;
 			if (quietHours) {
 				const zone = readField(item.json, timeZoneField);
-				const timeZone = typeof zone === 'string' && zone.trim() !== '' ? zone : defaultTimeZoneFor(itemIndex);
+				const timeZone =
+					typeof zone === 'string' && zone.trim() !== '' ? zone : defaultTimeZoneFor(itemIndex);
 				identity.quietHours = { timeZone, start, end };
 			}
 			return identity;
@@ -301,15 +347,23 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 			ledger ??= messageLedgerFrom(await ledgerFor(ctx));
 			const retry: SendDependencies['retry'] = {};
 			if (first.maxAttempts !== undefined) retry.maxAttempts = Number(first.maxAttempts);
-			if (first.retryBudgetSeconds !== undefined) retry.budgetMs = Number(first.retryBudgetSeconds) * 1000;
-			return { ledger, retry, limiter: limiterFor(limiterKey, Number(first.messagesPerSecond ?? 0), parallel) };
+			if (first.retryBudgetSeconds !== undefined)
+				retry.budgetMs = Number(first.retryBudgetSeconds) * 1000;
+			return {
+				ledger,
+				retry,
+				limiter: limiterFor(limiterKey, Number(first.messagesPerSecond ?? 0), parallel),
+			};
 		},
 	};
 }
 
 /** Custom headers from the options' fixed collection. */
 export function customHeaders(options: IDataObject): Record<string, string> | undefined {
-	const list = ((options.headers as IDataObject | undefined)?.header ?? []) as Array<{ name?: string; value?: string }>;
+	const list = ((options.headers as IDataObject | undefined)?.header ?? []) as Array<{
+		name?: string;
+		value?: string;
+	}>;
 	if (list.length === 0) return undefined;
 	const headers: Record<string, string> = {};
 	for (const { name, value } of list) headers[String(name ?? '').trim()] = String(value ?? '');

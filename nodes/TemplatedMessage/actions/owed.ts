@@ -2,7 +2,12 @@
  * e.g. by Award Rewards with Owe Reward Emails): those whose keys the input items carry and, as a
  * sweep, those left overdue by an execution that stopped. Each goes once: claimed, rendered with
  * this node's templates and the message's own data, handed over, sent, completed. */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 import type { MessageRecord } from '../../../engine/ledger/store';
 import {
@@ -25,65 +30,74 @@ import { contentLabels } from './content';
 import { deliveryLabels, OUTPUT_NAMES, OUTPUTS } from './delivery';
 
 /** The part of the Send Owed Messages form both channels share. */
-export const owedDescription: INodeProperties[] = updateDisplayOptions({ show: { operation: ['sendOwed'] } }, [
-	{
-		displayName:
-			'Delivers messages the ledger owes (recorded with the rewards by Award Rewards with Owe Reward Emails on), each exactly once, rendered with the templates below and each message\'s own data (e.g. {{lines}}, {{rewards}}, {{recipient}}). Put it after the webhook\'s answer; a Schedule Trigger with Also Deliver Overdue Messages delivers what a stopped execution left.',
-		name: 'owedNotice',
-		type: 'notice',
-		default: '',
-	},
-	{
-		displayName: 'Message Keys Field',
-		name: 'messageKeysField',
-		type: 'string',
-		default: 'messageKeys',
-		placeholder: 'e.g. messageKeys',
-		hint: 'The input field holding the keys of the owed messages to deliver (a list or one key), e.g. messageKeys from Award Rewards; empty delivers only overdue messages',
-	},
-	{
-		displayName: 'Topic',
-		name: 'topic',
-		type: 'string',
-		default: 'reward.earned',
-		required: true,
-		placeholder: 'e.g. reward.earned',
-		description: 'The kind of owed message this node delivers with its templates; Award Rewards owes reward.earned',
-	},
-	{
-		displayName: 'Also Deliver Overdue Messages',
-		name: 'sweepOverdue',
-		type: 'boolean',
-		default: false,
-		description:
-			'Whether to also deliver owed messages of this topic that nobody delivered (their execution stopped, e.g. n8n was restarted), and messages whose sender stopped before handing them to the provider. Use it on a Schedule Trigger every minute.',
-	},
-	{
-		displayName: 'Overdue After (Minutes)',
-		name: 'overdueMinutes',
-		type: 'number',
-		typeOptions: { minValue: 0, numberPrecision: 1 },
-		default: 1,
-		description: 'How long an owed message waits before the sweep takes it (its own execution normally delivers it within seconds)',
-		displayOptions: { show: { sweepOverdue: [true] } },
-	},
-	{
-		displayName: 'Max Overdue Messages',
-		name: 'overdueLimit',
-		type: 'number',
-		typeOptions: { minValue: 1, maxValue: 1000 },
-		default: 100,
-		description: 'Most overdue messages one run takes; the next run takes the rest',
-		displayOptions: { show: { sweepOverdue: [true] } },
-	},
-]);
+export const owedDescription: INodeProperties[] = updateDisplayOptions(
+	{ show: { operation: ['sendOwed'] } },
+	[
+		{
+			displayName:
+				"Delivers messages the ledger owes (recorded with the rewards by Award Rewards with Owe Reward Emails on), each exactly once, rendered with the templates below and each message's own data (e.g. {{lines}}, {{rewards}}, {{recipient}}). Put it after the webhook's answer; a Schedule Trigger with Also Deliver Overdue Messages delivers what a stopped execution left.",
+			name: 'owedNotice',
+			type: 'notice',
+			default: '',
+		},
+		{
+			displayName: 'Message Keys Field',
+			name: 'messageKeysField',
+			type: 'string',
+			default: 'messageKeys',
+			placeholder: 'e.g. messageKeys',
+			hint: 'The input field holding the keys of the owed messages to deliver (a list or one key), e.g. messageKeys from Award Rewards; empty delivers only overdue messages',
+		},
+		{
+			displayName: 'Topic',
+			name: 'topic',
+			type: 'string',
+			default: 'reward.earned',
+			required: true,
+			placeholder: 'e.g. reward.earned',
+			description:
+				'The kind of owed message this node delivers with its templates; Award Rewards owes reward.earned',
+		},
+		{
+			displayName: 'Also Deliver Overdue Messages',
+			name: 'sweepOverdue',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether to also deliver owed messages of this topic that nobody delivered (their execution stopped, e.g. n8n was restarted), and messages whose sender stopped before handing them to the provider. Use it on a Schedule Trigger every minute.',
+		},
+		{
+			displayName: 'Overdue After (Minutes)',
+			name: 'overdueMinutes',
+			type: 'number',
+			typeOptions: { minValue: 0, numberPrecision: 1 },
+			default: 1,
+			description:
+				'How long an owed message waits before the sweep takes it (its own execution normally delivers it within seconds)',
+			displayOptions: { show: { sweepOverdue: [true] } },
+		},
+		{
+			displayName: 'Max Overdue Messages',
+			name: 'overdueLimit',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 1000 },
+			default: 100,
+			description: 'Most overdue messages one run takes; the next run takes the rest',
+			displayOptions: { show: { sweepOverdue: [true] } },
+		},
+	],
+);
 
 function keysOf(value: unknown, field: string, itemIndex: number): string[] {
 	if (value === undefined || value === null || value === '') return [];
 	const list = Array.isArray(value) ? value : [value];
 	return list.map((key) => {
 		if (typeof key !== 'string' || key.trim() === '') {
-			throw new EngineError('invalid_message_keys', `The field "${field}" of item ${itemIndex} must hold message keys (text, or a list of text).`, { field: 'messageKeysField' });
+			throw new EngineError(
+				'invalid_message_keys',
+				`The field "${field}" of item ${itemIndex} must hold message keys (text, or a list of text).`,
+				{ field: 'messageKeysField' },
+			);
 		}
 		return key.trim();
 	});
@@ -92,7 +106,11 @@ function keysOf(value: unknown, field: string, itemIndex: number): string[] {
 /** What a channel's Send Owed Messages adds: its sender, and how it builds (and guards) each owed message. */
 export interface OwedChannel<M extends OutgoingEmail | OutgoingSms> {
 	channel: Channel;
-	open(this: IExecuteFunctions, timeoutMs: number, parallel: number): Promise<OpenedSender<MessageSender<M>>>;
+	open(
+		this: IExecuteFunctions,
+		timeoutMs: number,
+		parallel: number,
+	): Promise<OpenedSender<MessageSender<M>>>;
 	prepare(this: IExecuteFunctions, options: IDataObject): Promise<OwedBuilder<M>> | OwedBuilder<M>;
 }
 
@@ -114,7 +132,19 @@ export async function sendOwed<M extends OutgoingEmail | OutgoingSms>(
 	const options = this.getNodeParameter('sendOptions', 0, {}) as IDataObject;
 	const timeoutSeconds = Number(options.timeoutSeconds ?? 15);
 	const parallel = Math.min(16, Math.max(1, Math.floor(Number(options.parallelSends ?? 1)) || 1));
-	const labels = { ...deliveryLabels, baseUrl: 'Status Page URL', validDays: 'Link Valid For (Days)', linkSecret: 'Credential to connect with (Referral Link Secret)', smsCountries: 'Program › SMS Countries', perNumberPerDay: 'Guard › Texts per Number per Day', perIpPerHour: 'Guard › Texts per IP per Hour', topic: 'Topic', messageKeysField: 'Message Keys Field', overdueAfterMs: 'Overdue After (Minutes)', limit: 'Max Overdue Messages' };
+	const labels = {
+		...deliveryLabels,
+		baseUrl: 'Status Page URL',
+		validDays: 'Link Valid For (Days)',
+		linkSecret: 'Credential to connect with (Referral Link Secret)',
+		smsCountries: 'Program › SMS Countries',
+		perNumberPerDay: 'Guard › Texts per Number per Day',
+		perIpPerHour: 'Guard › Texts per IP per Hour',
+		topic: 'Topic',
+		messageKeysField: 'Message Keys Field',
+		overdueAfterMs: 'Overdue After (Minutes)',
+		limit: 'Max Overdue Messages',
+	};
 
 	// Which item asked for which key, so every output item is paired with its input.
 	const itemOfKey = new Map<string, number>();
@@ -127,7 +157,13 @@ export async function sendOwed<M extends OutgoingEmail | OutgoingSms>(
 			} catch (error) {
 				const nodeError = toNodeError(this, error, itemIndex, labels);
 				if (!this.continueOnFail()) throw nodeError;
-				outputs[OUTPUTS.failed].push({ json: { ...items[itemIndex].json, error: { message: nodeError.message, field: 'messageKeysField' } }, pairedItem: { item: itemIndex } });
+				outputs[OUTPUTS.failed].push({
+					json: {
+						...items[itemIndex].json,
+						error: { message: nodeError.message, field: 'messageKeysField' },
+					},
+					pairedItem: { item: itemIndex },
+				});
 				continue;
 			}
 			for (const key of found) {
@@ -137,12 +173,25 @@ export async function sendOwed<M extends OutgoingEmail | OutgoingSms>(
 		}
 	}
 	if (keys.length === 0 && !sweep) return outputs;
-	if (topic === '') throw new NodeOperationError(this.getNode(), 'Topic is empty: name the kind of owed message this node delivers, e.g. reward.earned');
+	if (topic === '')
+		throw new NodeOperationError(
+			this.getNode(),
+			'Topic is empty: name the kind of owed message this node delivers, e.g. reward.earned',
+		);
 
-	const itemFor = (record: MessageRecord) => itemOfKey.get(record.group ?? record.idempotencyKey) ?? itemOfKey.get(record.idempotencyKey) ?? 0;
+	const itemFor = (record: MessageRecord) =>
+		itemOfKey.get(record.group ?? record.idempotencyKey) ??
+		itemOfKey.get(record.idempotencyKey) ??
+		0;
 	const emit = (record: MessageRecord, result: SendResult) => {
 		outputs[OUTPUTS[result.outcome]].push({
-			json: { messageKey: record.idempotencyKey, topic: record.topic, recipient: record.recipient, data: (record.data ?? {}), delivery: result },
+			json: {
+				messageKey: record.idempotencyKey,
+				topic: record.topic,
+				recipient: record.recipient,
+				data: record.data ?? {},
+				delivery: result,
+			},
 			pairedItem: { item: itemFor(record) },
 		});
 	};
@@ -155,14 +204,17 @@ export async function sendOwed<M extends OutgoingEmail | OutgoingSms>(
 		const { build, guard } = await prepare.call(this, options);
 		const retry: { maxAttempts?: number; budgetMs?: number } = {};
 		if (options.maxAttempts !== undefined) retry.maxAttempts = Number(options.maxAttempts);
-		if (options.retryBudgetSeconds !== undefined) retry.budgetMs = Number(options.retryBudgetSeconds) * 1000;
+		if (options.retryBudgetSeconds !== undefined)
+			retry.budgetMs = Number(options.retryBudgetSeconds) * 1000;
 		const result = await deliverOwedMessages<M>(ledger, {
 			channel,
 			topic,
 			...(keys.length > 0 ? { keys } : {}),
 			...(sweep
 				? {
-						overdueAfterMs: Math.round(Number(this.getNodeParameter('overdueMinutes', 0, 1)) * 60_000),
+						overdueAfterMs: Math.round(
+							Number(this.getNodeParameter('overdueMinutes', 0, 1)) * 60_000,
+						),
 						limit: Number(this.getNodeParameter('overdueLimit', 0, 100)),
 					}
 				: {}),
@@ -177,9 +229,15 @@ export async function sendOwed<M extends OutgoingEmail | OutgoingSms>(
 		for (const record of result.others) emit(record, otherResult(record, sender.provider));
 		return outputs;
 	} catch (error) {
-		const nodeError = toNodeError(this, error, 0, { ...contentLabels(channel, 'parameters', 'item'), ...labels });
+		const nodeError = toNodeError(this, error, 0, {
+			...contentLabels(channel, 'parameters', 'item'),
+			...labels,
+		});
 		if (!this.continueOnFail()) throw nodeError;
-		outputs[OUTPUTS.failed].push({ json: { error: { message: nodeError.message } }, pairedItem: { item: 0 } });
+		outputs[OUTPUTS.failed].push({
+			json: { error: { message: nodeError.message } },
+			pairedItem: { item: 0 },
+		});
 		return outputs;
 	} finally {
 		await closeSender(opened);

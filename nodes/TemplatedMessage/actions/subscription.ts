@@ -1,25 +1,41 @@
 /* Unsubscribe and Resubscribe, the same for email and SMS: the address is the item field, read on the channel's terms. */
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { messageLedgerFrom, resubscribe, unsubscribe, type Channel, type MessageLedger, type SubscriptionInput } from '../../../engine/messaging';
+import {
+	messageLedgerFrom,
+	resubscribe,
+	unsubscribe,
+	type Channel,
+	type MessageLedger,
+	type SubscriptionInput,
+} from '../../../engine/messaging';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 import { runPerItem, type FieldLabels } from '../../shared/runner';
 
 /** Unsubscribe's Reason, for both channels. */
-export const reasonDescription: INodeProperties[] = updateDisplayOptions({ show: { operation: ['unsubscribe'] } }, [
-	{
-		displayName: 'Reason',
-		name: 'reason',
-		type: 'string',
-		default: 'unsubscribed',
-		placeholder: 'e.g. unsubscribe link, replied STOP',
-		description: 'Kept with the suppression; shown as the reason when a send is skipped',
-	},
-]);
+export const reasonDescription: INodeProperties[] = updateDisplayOptions(
+	{ show: { operation: ['unsubscribe'] } },
+	[
+		{
+			displayName: 'Reason',
+			name: 'reason',
+			type: 'string',
+			default: 'unsubscribed',
+			placeholder: 'e.g. unsubscribe link, replied STOP',
+			description: 'Kept with the suppression; shown as the reason when a send is skipped',
+		},
+	],
+);
 
-export function subscriptionReader(ctx: IExecuteFunctions, channel: Channel): (item: INodeExecutionData, itemIndex: number) => SubscriptionInput {
-	const field = channel === 'email' ? (ctx.getNodeParameter('emailField', 0, 'email') as string) : (ctx.getNodeParameter('phoneField', 0, 'phone') as string);
+export function subscriptionReader(
+	ctx: IExecuteFunctions,
+	channel: Channel,
+): (item: INodeExecutionData, itemIndex: number) => SubscriptionInput {
+	const field =
+		channel === 'email'
+			? (ctx.getNodeParameter('emailField', 0, 'email') as string)
+			: (ctx.getNodeParameter('phoneField', 0, 'phone') as string);
 	const countryFor = parameterReader<string>(ctx, 'defaultCountry', '');
 	return (item, itemIndex) => ({
 		channel,
@@ -29,11 +45,18 @@ export function subscriptionReader(ctx: IExecuteFunctions, channel: Channel): (i
 }
 
 export function subscriptionLabels(channel: Channel): FieldLabels {
-	return { address: channel === 'email' ? 'Email Field' : 'Phone Field', defaultCountry: 'Default Country', channel: 'Resource' };
+	return {
+		address: channel === 'email' ? 'Email Field' : 'Phone Field',
+		defaultCountry: 'Default Country',
+		channel: 'Resource',
+	};
 }
 
 /** Unsubscribe by address: adds it to the suppression list; every later send to it is skipped. */
-export async function unsubscribeAddresses(ctx: IExecuteFunctions, channel: Channel): Promise<INodeExecutionData[]> {
+export async function unsubscribeAddresses(
+	ctx: IExecuteFunctions,
+	channel: Channel,
+): Promise<INodeExecutionData[]> {
 	const reasonFor = parameterReader<string>(ctx, 'reason', 'unsubscribed');
 	const addressOf = subscriptionReader(ctx, channel);
 	let ledger: MessageLedger | undefined;
@@ -41,7 +64,10 @@ export async function unsubscribeAddresses(ctx: IExecuteFunctions, channel: Chan
 		ctx,
 		async (item, itemIndex) => {
 			ledger ??= messageLedgerFrom(await ledgerFor(ctx));
-			const result = await unsubscribe(ledger, { ...addressOf(item, itemIndex), reason: reasonFor(itemIndex) });
+			const result = await unsubscribe(ledger, {
+				...addressOf(item, itemIndex),
+				reason: reasonFor(itemIndex),
+			});
 			return { ...item.json, subscription: result };
 		},
 		{ ...subscriptionLabels(channel), reason: 'Reason' },
@@ -49,7 +75,10 @@ export async function unsubscribeAddresses(ctx: IExecuteFunctions, channel: Chan
 }
 
 /** Resubscribe: removes the address from the suppression list (after a new, explicit opt-in). */
-export async function resubscribeAddresses(ctx: IExecuteFunctions, channel: Channel): Promise<INodeExecutionData[]> {
+export async function resubscribeAddresses(
+	ctx: IExecuteFunctions,
+	channel: Channel,
+): Promise<INodeExecutionData[]> {
 	const addressOf = subscriptionReader(ctx, channel);
 	let ledger: MessageLedger | undefined;
 	return await runPerItem(

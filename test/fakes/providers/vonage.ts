@@ -4,16 +4,24 @@ import { randomBytes } from 'node:crypto';
 import { startHttpFake, type FakeResponse, type RecordedRequest } from '../http';
 import type { ProviderFake } from './types';
 
-const failure = (status: string, errorText: string): FakeResponse => ({ status: 200, body: { 'message-count': '1', messages: [{ status, 'error-text': errorText }] } });
+const failure = (status: string, errorText: string): FakeResponse => ({
+	status: 200,
+	body: { 'message-count': '1', messages: [{ status, 'error-text': errorText }] },
+});
 const PERMANENT = 'Invalid to param';
 
-export async function startVonageFake(credentials = { apiKey: 'vonage-key', apiSecret: 'vonage-secret' }): Promise<ProviderFake> {
+export async function startVonageFake(
+	credentials = { apiKey: 'vonage-key', apiSecret: 'vonage-secret' },
+): Promise<ProviderFake> {
 	const acceptedIds: string[] = [];
 	const handler = (request: RecordedRequest): FakeResponse => {
-		if (request.method !== 'POST' || request.path !== '/sms/json') return { status: 404, body: 'Not Found' };
+		if (request.method !== 'POST' || request.path !== '/sms/json')
+			return { status: 404, body: 'Not Found' };
 		const form = request.form ?? {};
-		if (form.api_key !== credentials.apiKey || form.api_secret !== credentials.apiSecret) return failure('4', 'Bad Credentials');
-		for (const field of ['from', 'to', 'text']) if (!form[field]) return failure('2', `Missing ${field} param`);
+		if (form.api_key !== credentials.apiKey || form.api_secret !== credentials.apiSecret)
+			return failure('4', 'Bad Credentials');
+		for (const field of ['from', 'to', 'text'])
+			if (!form[field]) return failure('2', `Missing ${field} param`);
 		if (form.to.startsWith('+')) return failure('3', 'Invalid to param');
 		// Long texts are split into parts, each reported separately.
 		const perPart = form.type === 'unicode' ? 67 : 153;
@@ -22,7 +30,15 @@ export async function startVonageFake(credentials = { apiKey: 'vonage-key', apiS
 		const messages = Array.from({ length: parts }, () => {
 			const id = randomBytes(8).toString('hex').toUpperCase();
 			acceptedIds.push(id);
-			return { to: form.to, 'message-id': id, status: '0', 'remaining-balance': '3.14159265', 'message-price': '0.03330000', network: '12345', ...(form['client-ref'] ? { 'client-ref': form['client-ref'] } : {}) };
+			return {
+				to: form.to,
+				'message-id': id,
+				status: '0',
+				'remaining-balance': '3.14159265',
+				'message-price': '0.03330000',
+				network: '12345',
+				...(form['client-ref'] ? { 'client-ref': form['client-ref'] } : {}),
+			};
 		});
 		return { status: 200, body: { 'message-count': String(parts), messages } };
 	};

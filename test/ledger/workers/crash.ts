@@ -31,15 +31,47 @@ async function main(): Promise<void> {
 			}
 			return `K${calls.toString(36).toUpperCase().padStart(6, '0')}`;
 		};
-		const result = await ledger.issueCodes(args.count, { programId, generate, idempotencyKey: 'crash-batch' });
-		writeSync(1, `RESULT ${JSON.stringify({ codes: result.codes.length, replayed: result.replayed })}\n`);
+		const result = await ledger.issueCodes(args.count, {
+			programId,
+			generate,
+			idempotencyKey: 'crash-batch',
+		});
+		writeSync(
+			1,
+			`RESULT ${JSON.stringify({ codes: result.codes.length, replayed: result.replayed })}\n`,
+		);
 	} else {
 		const referrers = args.referrers!;
 		for (let i = 0; i < args.count; i++) {
-			const referee = (await ledger.enrolParticipant({ programId, externalId: `crash-referee-${i}` })).participant;
-			const { referral } = await ledger.recordReferral({ programId, referrerId: referrers[i % referrers.length], refereeId: referee.id, source: 'crash-test' });
-			await ledger.awardReward({ programId, recipientId: referral.referrerId, referralId: referral.id, side: 'referrer', rule: 'signup', kind: 'points', amount: 10, points: { delta: 10 } });
-			await ledger.awardReward({ programId, recipientId: referee.id, referralId: referral.id, side: 'referee', rule: 'welcome', kind: 'points', amount: 5, points: { delta: 5 } });
+			const referee = (
+				await ledger.enrolParticipant({ programId, externalId: `crash-referee-${i}` })
+			).participant;
+			const { referral } = await ledger.recordReferral({
+				programId,
+				referrerId: referrers[i % referrers.length],
+				refereeId: referee.id,
+				source: 'crash-test',
+			});
+			await ledger.awardReward({
+				programId,
+				recipientId: referral.referrerId,
+				referralId: referral.id,
+				side: 'referrer',
+				rule: 'signup',
+				kind: 'points',
+				amount: 10,
+				points: { delta: 10 },
+			});
+			await ledger.awardReward({
+				programId,
+				recipientId: referee.id,
+				referralId: referral.id,
+				side: 'referee',
+				rule: 'welcome',
+				kind: 'points',
+				amount: 5,
+				points: { delta: 5 },
+			});
 			writeSync(1, `DONE ${i}\n`);
 		}
 		writeSync(1, `RESULT ${JSON.stringify({ items: args.count })}\n`);

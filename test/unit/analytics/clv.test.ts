@@ -23,7 +23,9 @@ import {
 } from './fixtures';
 
 const within = (actual: number, expected: number, tolerance: number): void => {
-	expect(Math.abs(actual - expected) / Math.abs(expected), `${actual} vs ${expected}`).toBeLessThan(tolerance);
+	expect(Math.abs(actual - expected) / Math.abs(expected), `${actual} vs ${expected}`).toBeLessThan(
+		tolerance,
+	);
 };
 
 /** Parameters used for the research note's test vectors (lifetimes' rounded CDNOW fit). */
@@ -33,35 +35,65 @@ describe('BG/NBD and Gamma-Gamma reproduce the published CDNOW fits', () => {
 	it.runIf(hasCdnow)('on cdnow_customers_summary.csv, within 0.1% of each parameter', () => {
 		const rows = readCdnowCsv('cdnow_customers_summary.csv');
 		expect(rows.length).toBe(2357);
-		const fit = fitBgNbd(rows.map((r) => r.frequency), rows.map((r) => r.recency), rows.map((r) => r.T));
+		const fit = fitBgNbd(
+			rows.map((r) => r.frequency),
+			rows.map((r) => r.recency),
+			rows.map((r) => r.T),
+		);
 		expect(fit.converged).toBe(true);
-		for (const name of ['r', 'alpha', 'a', 'b'] as const) within(fit.params[name], CDNOW_BGNBD[name], 1e-3);
+		for (const name of ['r', 'alpha', 'a', 'b'] as const)
+			within(fit.params[name], CDNOW_BGNBD[name], 1e-3);
 		expect(fit.logLikelihood).toBeCloseTo(-9582.43, 1);
 		expect(fit.repeatCustomers).toBe(946);
 
 		const spend = readCdnowCsv('cdnow_customers_summary_with_transactions.csv');
-		const gg = fitGammaGamma(spend.map((r) => r.x), spend.map((r) => r.zbar));
+		const gg = fitGammaGamma(
+			spend.map((r) => r.x),
+			spend.map((r) => r.zbar),
+		);
 		expect(gg.converged).toBe(true);
 		expect(gg.customers).toBe(946);
 		expect(gg.excluded).toEqual({ single_purchase_for_gamma_gamma: 1411 });
-		for (const name of ['p', 'q', 'v'] as const) within(gg.params[name], CDNOW_GAMMA_GAMMA[name], 1e-3);
+		for (const name of ['p', 'q', 'v'] as const)
+			within(gg.params[name], CDNOW_GAMMA_GAMMA[name], 1e-3);
 		expect(gg.frequencySpendCorrelation).toBeCloseTo(0.11, 2);
 	});
 
-	it.skipIf(hasCdnow)('(CDNOW not found: recovers known parameters from a seeded simulation instead)', () => {
-		const random = seededRandom(1);
-		const customers = simulateCustomers(random, 20_000, CDNOW_BGNBD, [26, 39], 0, CDNOW_GAMMA_GAMMA).map(calibrationSummary);
-		const fit = fitBgNbd(customers.map((c) => c.x), customers.map((c) => c.tx), customers.map((c) => c.T));
-		// A sample of 20,000 pins the parameters down to a few standard errors, not to 0.1%.
-		for (const name of ['r', 'alpha', 'a', 'b'] as const) {
-			expect(Math.abs(fit.params[name] - CDNOW_BGNBD[name]), name).toBeLessThan(4 * fit.standardErrors![name]);
-			within(fit.params[name], CDNOW_BGNBD[name], 0.3);
-		}
-		const gg = fitGammaGamma(customers.map((c) => c.x), customers.map((c) => c.mean));
-		for (const name of ['p', 'q', 'v'] as const) {
-			expect(Math.abs(gg.params[name] - CDNOW_GAMMA_GAMMA[name]), name).toBeLessThan(4 * gg.standardErrors![name]);
-		}
-	});
+	it.skipIf(hasCdnow)(
+		'(CDNOW not found: recovers known parameters from a seeded simulation instead)',
+		() => {
+			const random = seededRandom(1);
+			const customers = simulateCustomers(
+				random,
+				20_000,
+				CDNOW_BGNBD,
+				[26, 39],
+				0,
+				CDNOW_GAMMA_GAMMA,
+			).map(calibrationSummary);
+			const fit = fitBgNbd(
+				customers.map((c) => c.x),
+				customers.map((c) => c.tx),
+				customers.map((c) => c.T),
+			);
+			// A sample of 20,000 pins the parameters down to a few standard errors, not to 0.1%.
+			for (const name of ['r', 'alpha', 'a', 'b'] as const) {
+				expect(Math.abs(fit.params[name] - CDNOW_BGNBD[name]), name).toBeLessThan(
+					4 * fit.standardErrors![name],
+				);
+				within(fit.params[name], CDNOW_BGNBD[name], 0.3);
+			}
+			const gg = fitGammaGamma(
+				customers.map((c) => c.x),
+				customers.map((c) => c.mean),
+			);
+			for (const name of ['p', 'q', 'v'] as const) {
+				expect(Math.abs(gg.params[name] - CDNOW_GAMMA_GAMMA[name]), name).toBeLessThan(
+					4 * gg.standardErrors![name],
+				);
+			}
+		},
+	);
 
 	it('matches the reference expectations computed with scipy (test vectors, weeks)', () => {
 		const p = LIFETIMES_ROUNDED;
@@ -93,7 +125,11 @@ describe('BG/NBD and Gamma-Gamma reproduce the published CDNOW fits', () => {
 		const nearOne = { ...LIFETIMES_ROUNDED, a: 1 + 1e-12 };
 		const exactlyOne = { ...LIFETIMES_ROUNDED, a: 1 };
 		within(bgnbdExpectedPurchases(exactlyOne, 39), bgnbdExpectedPurchases(nearOne, 39), 1e-6);
-		within(bgnbdConditionalExpectedPurchases(exactlyOne, 39, 3, 20, 30), bgnbdConditionalExpectedPurchases(nearOne, 39, 3, 20, 30), 1e-6);
+		within(
+			bgnbdConditionalExpectedPurchases(exactlyOne, 39, 3, 20, 30),
+			bgnbdConditionalExpectedPurchases(nearOne, 39, 3, 20, 30),
+			1e-6,
+		);
 		let previous = 0;
 		for (const t of [1, 52, 520, 5200, 52_000]) {
 			const value = bgnbdConditionalExpectedPurchases(LIFETIMES_ROUNDED, t, 171, 77, 78);
@@ -103,7 +139,9 @@ describe('BG/NBD and Gamma-Gamma reproduce the published CDNOW fits', () => {
 		}
 		// 171 purchases and then silence for 77 weeks: certainly gone, without overflow.
 		expect(bgnbdProbabilityAlive(LIFETIMES_ROUNDED, 171, 1, 78)).toBeLessThan(1e-100);
-		expect(bgnbdConditionalExpectedPurchases(LIFETIMES_ROUNDED, 52, 171, 1, 78)).toBeLessThan(1e-100);
+		expect(bgnbdConditionalExpectedPurchases(LIFETIMES_ROUNDED, 52, 171, 1, 78)).toBeLessThan(
+			1e-100,
+		);
 		expect(bgnbdProbabilityAlive(LIFETIMES_ROUNDED, 1e4, 1, 78)).toBe(0);
 	});
 });
@@ -114,23 +152,37 @@ describe('fitting simulated data with known parameters', () => {
 	const random = seededRandom(11);
 	const simulated = simulateCustomers(random, 20_000, truth, [20, 52], 26, spend);
 	const calibration = simulated.map(calibrationSummary);
-	const fit = fitBgNbd(calibration.map((c) => c.x), calibration.map((c) => c.tx), calibration.map((c) => c.T));
+	const fit = fitBgNbd(
+		calibration.map((c) => c.x),
+		calibration.map((c) => c.tx),
+		calibration.map((c) => c.T),
+	);
 
 	it('recovers the BG/NBD parameters within 4 standard errors (and 25%)', () => {
 		expect(fit.converged).toBe(true);
 		expect(fit.standardErrors).toBeDefined();
 		for (const name of ['r', 'alpha', 'a', 'b'] as const) {
-			expect(Math.abs(fit.params[name] - truth[name]), name).toBeLessThan(4 * fit.standardErrors![name]);
+			expect(Math.abs(fit.params[name] - truth[name]), name).toBeLessThan(
+				4 * fit.standardErrors![name],
+			);
 			within(fit.params[name], truth[name], 0.25);
 		}
 		// The maximum is a maximum: the true parameters have a lower likelihood.
 		expect(fit.logLikelihood).toBeGreaterThan(
-			bgnbdLogLikelihood(truth, calibration.map((c) => c.x), calibration.map((c) => c.tx), calibration.map((c) => c.T)),
+			bgnbdLogLikelihood(
+				truth,
+				calibration.map((c) => c.x),
+				calibration.map((c) => c.tx),
+				calibration.map((c) => c.T),
+			),
 		);
 	});
 
 	it('predicts the purchases of the next 26 weeks and who is still active', () => {
-		const predicted = calibration.reduce((s, c) => s + bgnbdConditionalExpectedPurchases(fit.params, 26, c.x, c.tx, c.T), 0);
+		const predicted = calibration.reduce(
+			(s, c) => s + bgnbdConditionalExpectedPurchases(fit.params, 26, c.x, c.tx, c.T),
+			0,
+		);
 		const actual = calibration.reduce((s, c) => s + c.later, 0);
 		within(predicted, actual, 0.05);
 		// P(alive) is calibrated against the simulated truth, bucket by bucket.
@@ -150,18 +202,34 @@ describe('fitting simulated data with known parameters', () => {
 	});
 
 	it('recovers the Gamma-Gamma parameters and the population mean spend', () => {
-		const gg = fitGammaGamma(calibration.map((c) => c.x), calibration.map((c) => c.mean));
-		expect(gg.excluded.single_purchase_for_gamma_gamma).toBe(calibration.filter((c) => c.x === 0).length);
-		within((gg.params.v * gg.params.p) / (gg.params.q - 1), (spend.v * spend.p) / (spend.q - 1), 0.05);
+		const gg = fitGammaGamma(
+			calibration.map((c) => c.x),
+			calibration.map((c) => c.mean),
+		);
+		expect(gg.excluded.single_purchase_for_gamma_gamma).toBe(
+			calibration.filter((c) => c.x === 0).length,
+		);
+		within(
+			(gg.params.v * gg.params.p) / (gg.params.q - 1),
+			(spend.v * spend.p) / (spend.q - 1),
+			0.05,
+		);
 		for (const name of ['p', 'q', 'v'] as const) {
-			expect(Math.abs(gg.params[name] - spend[name]), name).toBeLessThan(4 * gg.standardErrors![name]);
+			expect(Math.abs(gg.params[name] - spend[name]), name).toBeLessThan(
+				4 * gg.standardErrors![name],
+			);
 		}
 	});
 
 	it('gives the same r, a, b whether time is in days or weeks, with alpha scaled by 7', () => {
-		const inDays = fitBgNbd(calibration.map((c) => c.x), calibration.map((c) => c.tx * 7), calibration.map((c) => c.T * 7));
+		const inDays = fitBgNbd(
+			calibration.map((c) => c.x),
+			calibration.map((c) => c.tx * 7),
+			calibration.map((c) => c.T * 7),
+		);
 		within(inDays.params.alpha, fit.params.alpha * 7, 1e-4);
-		for (const name of ['r', 'a', 'b'] as const) within(inDays.params[name], fit.params[name], 1e-4);
+		for (const name of ['r', 'a', 'b'] as const)
+			within(inDays.params[name], fit.params[name], 1e-4);
 	});
 });
 
@@ -173,10 +241,19 @@ describe('clvFromTransactions', () => {
 		const random = seededRandom(5);
 		const start = Date.UTC(2023, 0, 1);
 		const items: Record<string, unknown>[] = [];
-		simulateCustomers(random, 3000, { r: 0.5, alpha: 6, a: 0.9, b: 3 }, [10, 52], 0, { p: 5, q: 4, v: 20 }).forEach((c, id) => {
+		simulateCustomers(random, 3000, { r: 0.5, alpha: 6, a: 0.9, b: 3 }, [10, 52], 0, {
+			p: 5,
+			q: 4,
+			v: 20,
+		}).forEach((c, id) => {
 			const first = 52 - c.T;
 			c.times.forEach((t, k) => {
-				if (t <= c.T) items.push({ customer: `c${id}`, date: new Date(start + Math.floor((first + t) * 7) * 86_400_000), amount: c.values[k] });
+				if (t <= c.T)
+					items.push({
+						customer: `c${id}`,
+						date: new Date(start + Math.floor((first + t) * 7) * 86_400_000),
+						amount: c.values[k],
+					});
 			});
 		});
 		return items;
@@ -185,7 +262,11 @@ describe('clvFromTransactions', () => {
 	it('summarises, fits and predicts every customer, in weeks or days', () => {
 		const items = transactions();
 		const weeks = clvFromTransactions(items, { ...fields, observationEnd: '2023-12-31' });
-		const days = clvFromTransactions(items, { ...fields, observationEnd: '2023-12-31', timeUnit: 'days' });
+		const days = clvFromTransactions(items, {
+			...fields,
+			observationEnd: '2023-12-31',
+			timeUnit: 'days',
+		});
 		expect(weeks.summary.customers).toBe(3000);
 		expect(weeks.summary.observationEnd).toBe('2023-12-31');
 		within(days.summary.bgnbd.params.alpha, weeks.summary.bgnbd.params.alpha * 7, 1e-3);
@@ -199,7 +280,9 @@ describe('clvFromTransactions', () => {
 			expect(row.purchases).toBe(row.frequency + 1);
 			expect(row.recency).toBeLessThanOrEqual(row.age);
 		}
-		expect(weeks.summary.excluded.single_purchase_for_gamma_gamma).toBe(weeks.rows.filter((r) => r.frequency === 0).length);
+		expect(weeks.summary.excluded.single_purchase_for_gamma_gamma).toBe(
+			weeks.rows.filter((r) => r.frequency === 0).length,
+		);
 		const total = weeks.rows.reduce((s, r) => s + r.historicalValue!, 0);
 		expect(weeks.summary.totals.historicalValue).toBeCloseTo(total, 6);
 	});
@@ -217,35 +300,81 @@ describe('clvFromTransactions', () => {
 			observationEnd: '2024-01-29',
 			params: { bgnbd: LIFETIMES_ROUNDED, gammaGamma: { p: 6.25, q: 3.74, v: 15.44 } },
 		});
-		expect(rows[0]).toMatchObject({ purchases: 3, frequency: 2, recency: 2, age: 4, monetaryValue: 30, historicalValue: 75 });
-		expect(rows[1]).toMatchObject({ purchases: 1, frequency: 0, recency: 0, age: 1, monetaryValue: null, probabilityAlive: 1 });
+		expect(rows[0]).toMatchObject({
+			purchases: 3,
+			frequency: 2,
+			recency: 2,
+			age: 4,
+			monetaryValue: 30,
+			historicalValue: 75,
+		});
+		expect(rows[1]).toMatchObject({
+			purchases: 1,
+			frequency: 0,
+			recency: 0,
+			age: 1,
+			monetaryValue: null,
+			probabilityAlive: 1,
+		});
 		expect(summary.bgnbd.fitted).toBe(false);
-		expect(rows[0].probabilityAlive).toBeCloseTo(bgnbdProbabilityAlive(LIFETIMES_ROUNDED, 2, 2, 4), 12);
-		expect(rows[0].expectedSpend).toBeCloseTo(gammaGammaExpectedSpend({ p: 6.25, q: 3.74, v: 15.44 }, 2, 30), 12);
+		expect(rows[0].probabilityAlive).toBeCloseTo(
+			bgnbdProbabilityAlive(LIFETIMES_ROUNDED, 2, 2, 4),
+			12,
+		);
+		expect(rows[0].expectedSpend).toBeCloseTo(
+			gammaGammaExpectedSpend({ p: 6.25, q: 3.74, v: 15.44 }, 2, 30),
+			12,
+		);
 	});
 
 	it('discounts CLV monthly; without discounting it is spend × expected purchases', () => {
-		const settings = { horizonMonths: 12, unitsPerMonth: 4.345, monthlyDiscountRate: 0, profitMargin: 1 };
+		const settings = {
+			horizonMonths: 12,
+			unitsPerMonth: 4.345,
+			monthlyDiscountRate: 0,
+			profitMargin: 1,
+		};
 		const plain = discountedClv(LIFETIMES_ROUNDED, 30, 2, 30.43, 38.86, settings);
-		within(plain.expectedPurchases, bgnbdConditionalExpectedPurchases(LIFETIMES_ROUNDED, 12 * 4.345, 2, 30.43, 38.86), 1e-12);
+		within(
+			plain.expectedPurchases,
+			bgnbdConditionalExpectedPurchases(LIFETIMES_ROUNDED, 12 * 4.345, 2, 30.43, 38.86),
+			1e-12,
+		);
 		within(plain.clv, 30 * plain.expectedPurchases, 1e-12);
-		const discounted = discountedClv(LIFETIMES_ROUNDED, 30, 2, 30.43, 38.86, { ...settings, monthlyDiscountRate: 0.01, profitMargin: 0.4 });
+		const discounted = discountedClv(LIFETIMES_ROUNDED, 30, 2, 30.43, 38.86, {
+			...settings,
+			monthlyDiscountRate: 0.01,
+			profitMargin: 0.4,
+		});
 		expect(discounted.clv).toBeLessThan(0.4 * plain.clv);
 		expect(discounted.clv).toBeGreaterThan((0.4 * plain.clv) / 1.01 ** 12);
 	});
 
 	it('counts bad rows, and rejects empty input, bad options and data it cannot fit', () => {
 		const items = transactions();
-		items.push({ customer: 'z', date: '31/12/2023', amount: 1 }, { customer: 'z', date: '2023-06-01', amount: -4 });
+		items.push(
+			{ customer: 'z', date: '31/12/2023', amount: 1 },
+			{ customer: 'z', date: '2023-06-01', amount: -4 },
+		);
 		const { summary } = clvFromTransactions(items, fields);
 		expect(summary.excluded).toMatchObject({ unparseable_date: 1, negative_amount: 1 });
 		expect(summary.excluded.single_purchase_for_gamma_gamma).toBeGreaterThan(0);
 
 		expect(() => clvFromTransactions([], fields)).toThrow(/no items/);
-		expect(() => clvFromTransactions(items, { ...fields, timeUnit: 'months' as 'days' })).toThrow(/timeUnit/);
-		expect(() => clvFromTransactions(items, { ...fields, monthlyDiscountRate: 5 })).toThrow(/monthlyDiscountRate/);
-		expect(() => clvFromTransactions(items, { ...fields, horizonMonths: 0 })).toThrow(/horizonMonths/);
-		const oneTimers = Array.from({ length: 20 }, (_, i) => ({ customer: `c${i}`, date: '2024-01-01', amount: 3 }));
+		expect(() => clvFromTransactions(items, { ...fields, timeUnit: 'months' as 'days' })).toThrow(
+			/timeUnit/,
+		);
+		expect(() => clvFromTransactions(items, { ...fields, monthlyDiscountRate: 5 })).toThrow(
+			/monthlyDiscountRate/,
+		);
+		expect(() => clvFromTransactions(items, { ...fields, horizonMonths: 0 })).toThrow(
+			/horizonMonths/,
+		);
+		const oneTimers = Array.from({ length: 20 }, (_, i) => ({
+			customer: `c${i}`,
+			date: '2024-01-01',
+			amount: 3,
+		}));
 		try {
 			clvFromTransactions(oneTimers, fields);
 			expect.unreachable();
@@ -268,21 +397,36 @@ describe('clvFromSummaries', () => {
 		});
 		expect(rows.length).toBe(2357);
 		// The CSV rounds t_x and T to 2 decimals, as the summary file does: same fit.
-		for (const name of ['r', 'alpha', 'a', 'b'] as const) within(summary.bgnbd.params[name], CDNOW_BGNBD[name], 1e-3);
-		for (const name of ['p', 'q', 'v'] as const) within(summary.gammaGamma.params![name], CDNOW_GAMMA_GAMMA[name], 1e-3);
+		for (const name of ['r', 'alpha', 'a', 'b'] as const)
+			within(summary.bgnbd.params[name], CDNOW_BGNBD[name], 1e-3);
+		for (const name of ['p', 'q', 'v'] as const)
+			within(summary.gammaGamma.params![name], CDNOW_GAMMA_GAMMA[name], 1e-3);
 		expect(summary.excluded).toEqual({ single_purchase_for_gamma_gamma: 1411 });
 		expect(rows[0].historicalValue).toBeNull();
 	});
 
 	it('runs to the bound and says so when nobody seems to drop out, instead of iterating forever', () => {
 		// Simulated with a dropout probability of about one in a million.
-		const items = simulateCustomers(seededRandom(3), 500, { r: 1, alpha: 5, a: 1e-6, b: 1 }, [20, 40])
+		const items = simulateCustomers(
+			seededRandom(3),
+			500,
+			{ r: 1, alpha: 5, a: 1e-6, b: 1 },
+			[20, 40],
+		)
 			.map(calibrationSummary)
 			.map((c, id) => ({ id, x: c.x, tx: c.tx, T: c.T, m: c.x > 0 ? 10 + (id % 13) : '' }));
-		const { rows, summary } = clvFromSummaries(items, { customerField: 'id', frequencyField: 'x', recencyField: 'tx', ageField: 'T', monetaryField: 'm' });
+		const { rows, summary } = clvFromSummaries(items, {
+			customerField: 'id',
+			frequencyField: 'x',
+			recencyField: 'tx',
+			ageField: 'T',
+			monetaryField: 'm',
+		});
 		expect(summary.bgnbd.fit!.converged).toBe(true);
 		expect(summary.bgnbd.fit!.atBound).toContain('a');
-		expect(summary.warnings.join(' ')).toMatch(/ran to their bound: the data carry little information about customers dropping out/);
+		expect(summary.warnings.join(' ')).toMatch(
+			/ran to their bound: the data carry little information about customers dropping out/,
+		);
 		// Nobody drops out, so everyone is (almost surely) still active.
 		for (const row of rows) expect(row.probabilityAlive).toBeGreaterThan(0.999);
 	});
@@ -295,8 +439,18 @@ describe('clvFromSummaries', () => {
 			T: 20,
 			m: i % 3 === 0 ? '' : 10 + i,
 		}));
-		items.push({ id: 'late', x: 2, tx: 25, T: 20, m: 5 }, { id: 'odd', x: 0, tx: 3, T: 20 }, { id: 'neg', x: -1, tx: 0, T: 20 });
-		const { summary } = clvFromSummaries(items, { customerField: 'id', frequencyField: 'x', recencyField: 'tx', ageField: 'T', monetaryField: 'm' });
+		items.push(
+			{ id: 'late', x: 2, tx: 25, T: 20, m: 5 },
+			{ id: 'odd', x: 0, tx: 3, T: 20 },
+			{ id: 'neg', x: -1, tx: 0, T: 20 },
+		);
+		const { summary } = clvFromSummaries(items, {
+			customerField: 'id',
+			frequencyField: 'x',
+			recencyField: 'tx',
+			ageField: 'T',
+			monetaryField: 'm',
+		});
 		expect(summary.customers).toBe(30);
 		expect(summary.excluded).toMatchObject({ inconsistent_summary: 2, negative_frequency: 1 });
 	});

@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** `$CDNOW_DIR` wins (e.g. in a git worktree, where the relative path points elsewhere). */
-export const CDNOW_DIR = process.env.CDNOW_DIR ?? path.resolve(__dirname, '../../../../shared/data/cdnow');
+export const CDNOW_DIR =
+	process.env.CDNOW_DIR ?? path.resolve(__dirname, '../../../../shared/data/cdnow');
 export const hasCdnow = existsSync(path.join(CDNOW_DIR, 'cdnow_customers_summary.csv'));
 export const hasCdnowMaster = existsSync(path.join(CDNOW_DIR, 'CDNOW_master.txt'));
 
@@ -12,7 +13,9 @@ export const hasCdnowMaster = existsSync(path.join(CDNOW_DIR, 'CDNOW_master.txt'
 export function readCdnowCsv(file: string): Record<string, number>[] {
 	const [header, ...lines] = readFileSync(path.join(CDNOW_DIR, file), 'utf8').trim().split(/\r?\n/);
 	const names = header.split(',');
-	return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [names[i], Number(v)])));
+	return lines.map((line) =>
+		Object.fromEntries(line.split(',').map((v, i) => [names[i], Number(v)])),
+	);
 }
 
 export interface TransactionItem extends Record<string, unknown> {
@@ -23,7 +26,9 @@ export interface TransactionItem extends Record<string, unknown> {
 
 /** CDNOW_master.txt as transaction items (date kept as the YYYYMMDD text of the file). */
 export function readCdnowMaster(): TransactionItem[] {
-	const lines = readFileSync(path.join(CDNOW_DIR, 'CDNOW_master.txt'), 'utf8').trim().split(/\r?\n/);
+	const lines = readFileSync(path.join(CDNOW_DIR, 'CDNOW_master.txt'), 'utf8')
+		.trim()
+		.split(/\r?\n/);
 	const items: TransactionItem[] = [];
 	for (let i = 1; i < lines.length; i++) {
 		const [customer, date, , amount] = lines[i].trim().split(/\s+/);
@@ -84,7 +89,8 @@ export function gamma(random: () => number, shape: number, rate: number): number
 		} while (v <= 0);
 		v = v * v * v;
 		const u = random();
-		if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return (d * v) / rate;
+		if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v)))
+			return (d * v) / rate;
 	}
 }
 
@@ -142,7 +148,13 @@ export function simulateCustomers(
 }
 
 /** x, t_x and T over the calibration period, and the mean repeat value there. */
-export function calibrationSummary(customer: SimulatedCustomer): { x: number; tx: number; T: number; mean: number; later: number } {
+export function calibrationSummary(customer: SimulatedCustomer): {
+	x: number;
+	tx: number;
+	T: number;
+	mean: number;
+	later: number;
+} {
 	const inside = customer.times.filter((t) => t <= customer.T);
 	const x = inside.length - 1;
 	const repeatValues = customer.values.slice(1, inside.length);

@@ -3,7 +3,8 @@ import { gaussSeries, hyp2f1, hyp2f1MinusOneOverB } from '../../../engine/analyt
 import { invertMatrix, nelderMead, standardErrors } from '../../../engine/analytics/math/optimize';
 import { lnGamma, logAddExp } from '../../../engine/analytics/math/special';
 
-const relative = (actual: number, expected: number): number => Math.abs(actual - expected) / Math.abs(expected);
+const relative = (actual: number, expected: number): number =>
+	Math.abs(actual - expected) / Math.abs(expected);
 
 describe('lnGamma', () => {
 	it('matches factorials and Γ(1/2) = √π', () => {
@@ -18,7 +19,9 @@ describe('lnGamma', () => {
 
 	it('satisfies lnΓ(x + 1) = lnΓ(x) + ln x across small and large arguments', () => {
 		for (const x of [1e-6, 0.01, 0.2426, 0.7929, 3.7, 42.5, 1e3, 1e6]) {
-			expect(Math.abs(lnGamma(x + 1) - lnGamma(x) - Math.log(x))).toBeLessThan(1e-9 * Math.max(1, Math.abs(lnGamma(x))));
+			expect(Math.abs(lnGamma(x + 1) - lnGamma(x) - Math.log(x))).toBeLessThan(
+				1e-9 * Math.max(1, Math.abs(lnGamma(x))),
+			);
 		}
 	});
 
@@ -50,7 +53,10 @@ describe('hyp2f1', () => {
 		}
 		// (a = −2): 1 + 2·(−2)·b/c·z/… is a quadratic: ₂F₁(−2, b; c; z) = 1 − 2bz/c + b(b+1)z²/(c(c+1)).
 		const [b, c, z] = [1.5, 2.5, 0.7];
-		expect(hyp2f1(-2, b, c, z)).toBeCloseTo(1 - (2 * b * z) / c + (b * (b + 1) * z * z) / (c * (c + 1)), 14);
+		expect(hyp2f1(-2, b, c, z)).toBeCloseTo(
+			1 - (2 * b * z) / c + (b * (b + 1) * z * z) / (c * (c + 1)),
+			14,
+		);
 	});
 
 	it('takes the Euler path where the series would sum huge terms, and agrees with the plain series', () => {
@@ -68,12 +74,17 @@ describe('hyp2f1', () => {
 
 	it('(F − 1)/b is finite at b = 0 and matches the plain difference elsewhere', () => {
 		// As b → 0, (₂F₁(c, b; c; z) − 1)/b → −ln(1 − z).
-		for (const z of [0.1, 0.5, 0.95]) expect(relative(hyp2f1MinusOneOverB(2.3, 0, 2.3, z), -Math.log(1 - z))).toBeLessThan(1e-12);
+		for (const z of [0.1, 0.5, 0.95])
+			expect(relative(hyp2f1MinusOneOverB(2.3, 0, 2.3, z), -Math.log(1 - z))).toBeLessThan(1e-12);
 		// b just above −1: every term after the first carries (b + 1), so the sum is a·z/c to O(b + 1);
 		// the tail bound must see that at once instead of waiting ~a·z terms for the ratios to fall.
-		expect(relative(hyp2f1MinusOneOverB(5e4, -1 + 1e-12, 5e4 + 3, 0.5), (5e4 * 0.5) / (5e4 + 3))).toBeLessThan(1e-9);
+		expect(
+			relative(hyp2f1MinusOneOverB(5e4, -1 + 1e-12, 5e4 + 3, 0.5), (5e4 * 0.5) / (5e4 + 3)),
+		).toBeLessThan(1e-9);
 		const [a, b, c, z] = [2.97, -0.207, 5.2, 0.6];
-		expect(relative(hyp2f1MinusOneOverB(a, b, c, z), (hyp2f1(a, b, c, z) - 1) / b)).toBeLessThan(1e-12);
+		expect(relative(hyp2f1MinusOneOverB(a, b, c, z), (hyp2f1(a, b, c, z) - 1) / b)).toBeLessThan(
+			1e-12,
+		);
 	});
 });
 

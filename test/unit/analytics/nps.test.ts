@@ -1,21 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { classifyNps, netPromoterScore, npsDifference, npsStatistics } from '../../../engine/analytics/nps';
+import {
+	classifyNps,
+	netPromoterScore,
+	npsDifference,
+	npsStatistics,
+} from '../../../engine/analytics/nps';
 import { EngineError } from '../../../engine/shared/errors';
 import { seededRandom } from './fixtures';
 
-const answers = (scores: unknown[], extra: Record<string, unknown>[] = []): Record<string, unknown>[] =>
-	scores.map((score, i) => ({ score, ...(extra[i] ?? {}) }));
+const answers = (
+	scores: unknown[],
+	extra: Record<string, unknown>[] = [],
+): Record<string, unknown>[] => scores.map((score, i) => ({ score, ...(extra[i] ?? {}) }));
 
 describe('NPS', () => {
 	it('classifies 9–10 promoters, 7–8 passives, 0–6 detractors', () => {
-		expect([0, 6, 7, 8, 9, 10].map(classifyNps)).toEqual(['detractor', 'detractor', 'passive', 'passive', 'promoter', 'promoter']);
+		expect([0, 6, 7, 8, 9, 10].map(classifyNps)).toEqual([
+			'detractor',
+			'detractor',
+			'passive',
+			'passive',
+			'promoter',
+			'promoter',
+		]);
 	});
 
 	it('computes NPS, its standard error and a 95% interval', () => {
 		// 50 promoters, 30 passives, 20 detractors.
 		const scores = [...Array(50).fill(10), ...Array(30).fill(7), ...Array(20).fill('3')];
 		const { overall } = netPromoterScore(answers(scores), { scoreField: 'score' }).summary;
-		expect(overall).toMatchObject({ responses: 100, promoters: 50, passives: 30, detractors: 20, nps: 30 });
+		expect(overall).toMatchObject({
+			responses: 100,
+			promoters: 50,
+			passives: 30,
+			detractors: 20,
+			nps: 30,
+		});
 		const se = 100 * Math.sqrt((0.5 + 0.2 - 0.3 ** 2) / 100);
 		expect(overall.standardError).toBeCloseTo(se, 12);
 		expect(overall.ci95.low).toBeCloseTo(30 - 1.959964 * se, 5);
@@ -24,7 +44,10 @@ describe('NPS', () => {
 
 	it('breaks down by a grouping field, blank groups as "(none)"', () => {
 		const { summary, rows } = netPromoterScore(
-			answers([10, 0, 9, 8, '', 10], [{ ch: 'email' }, { ch: 'email' }, { ch: 'sms' }, { ch: 'sms' }, { ch: 'sms' }, {}]),
+			answers(
+				[10, 0, 9, 8, '', 10],
+				[{ ch: 'email' }, { ch: 'email' }, { ch: 'sms' }, { ch: 'sms' }, { ch: 'sms' }, {}],
+			),
 			{ scoreField: 'score', groupField: 'ch' },
 		);
 		expect(summary.groups.map((g) => [g.group, g.responses, g.nps])).toEqual([
@@ -45,14 +68,18 @@ describe('NPS', () => {
 			} catch (error) {
 				expect(error).toBeInstanceOf(EngineError);
 				expect((error as EngineError).field).toBe('score');
-				expect((error as EngineError).message).toMatch(/Item 2: the score must be a whole number from 0 to 10/);
+				expect((error as EngineError).message).toMatch(
+					/Item 2: the score must be a whole number from 0 to 10/,
+				);
 			}
 		}
 		expect(() => netPromoterScore([], { scoreField: 'score' })).toThrow(/no items/);
-		expect(() => netPromoterScore(answers(['', null]), { scoreField: 'score' })).toThrow(/None of the 2 items/);
+		expect(() => netPromoterScore(answers(['', null]), { scoreField: 'score' })).toThrow(
+			/None of the 2 items/,
+		);
 	});
 
-	it("the 95% interval covers the true NPS in about 95% of simulated surveys", () => {
+	it('the 95% interval covers the true NPS in about 95% of simulated surveys', () => {
 		const random = seededRandom(2024);
 		const [p, d] = [0.45, 0.2];
 		const truth = 100 * (p - d);

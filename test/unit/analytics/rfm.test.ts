@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SEGMENTS, rfmFromSummaries, rfmFromTransactions, RfmRow, tieCorrectScores } from '../../../engine/analytics/rfm';
+import {
+	DEFAULT_SEGMENTS,
+	rfmFromSummaries,
+	rfmFromTransactions,
+	RfmRow,
+	tieCorrectScores,
+} from '../../../engine/analytics/rfm';
 import { EngineError } from '../../../engine/shared/errors';
-import { hasCdnowMaster, readCdnowMaster, seededRandom, shuffle, TransactionItem } from './fixtures';
+import {
+	hasCdnowMaster,
+	readCdnowMaster,
+	seededRandom,
+	shuffle,
+	TransactionItem,
+} from './fixtures';
 
 const fields = { customerField: 'customer', dateField: 'date', amountField: 'amount' };
 
@@ -12,7 +24,11 @@ function syntheticTransactions(): TransactionItem[] {
 	for (let c = 0; c < 4000; c++) {
 		const purchases = random() < 0.5 ? 1 : 1 + Math.floor(-Math.log(1 - random()) * 3);
 		for (let k = 0; k < purchases; k++) {
-			items.push({ customer: `c${c}`, date: 20240101 + Math.floor(random() * 28), amount: Math.round(random() * 4) * 10 });
+			items.push({
+				customer: `c${c}`,
+				date: 20240101 + Math.floor(random() * 28),
+				amount: Math.round(random() * 4) * 10,
+			});
 		}
 	}
 	return items;
@@ -23,7 +39,9 @@ describe('tieCorrectScores', () => {
 		expect([...tieCorrectScores([10, 20, 30, 40, 50], 5, true)]).toEqual([1, 2, 3, 4, 5]);
 		expect([...tieCorrectScores([10, 20, 30, 40, 50], 5, false)]).toEqual([5, 4, 3, 2, 1]);
 		// Ties share the score of their lowest member: 6 of 10 customers tied at 1.
-		expect([...tieCorrectScores([1, 1, 1, 1, 1, 1, 2, 2, 3, 9], 5, true)]).toEqual([1, 1, 1, 1, 1, 1, 4, 4, 5, 5]);
+		expect([...tieCorrectScores([1, 1, 1, 1, 1, 1, 2, 2, 3, 9], 5, true)]).toEqual([
+			1, 1, 1, 1, 1, 1, 4, 4, 5, 5,
+		]);
 		expect([...tieCorrectScores([7, 7, 7], 3, true)]).toEqual([1, 1, 1]);
 		expect([...tieCorrectScores([1, 2, 3, 4], 3, true)]).toEqual([1, 1, 2, 3]);
 	});
@@ -40,9 +58,26 @@ describe('rfmFromTransactions', () => {
 		];
 		const total = rfmFromTransactions(items, { ...fields, scoreLevels: 3 });
 		const ann = total.rows.find((r) => r.customer === 'ann')!;
-		expect(ann).toMatchObject({ recency: 10, frequency: 2, monetary: 60, firstPurchase: '2024-01-01', lastPurchase: '2024-01-10' });
-		expect(total.summary).toMatchObject({ asOf: '2024-01-20', monetary: 'total', frequencyBasis: 'days', recencyUnit: 'days', customers: 3 });
-		const mean = rfmFromTransactions(items, { ...fields, monetary: 'mean', frequencyBasis: 'transactions', asOf: '2024-01-31' });
+		expect(ann).toMatchObject({
+			recency: 10,
+			frequency: 2,
+			monetary: 60,
+			firstPurchase: '2024-01-01',
+			lastPurchase: '2024-01-10',
+		});
+		expect(total.summary).toMatchObject({
+			asOf: '2024-01-20',
+			monetary: 'total',
+			frequencyBasis: 'days',
+			recencyUnit: 'days',
+			customers: 3,
+		});
+		const mean = rfmFromTransactions(items, {
+			...fields,
+			monetary: 'mean',
+			frequencyBasis: 'transactions',
+			asOf: '2024-01-31',
+		});
 		const ann2 = mean.rows.find((r) => r.customer === 'ann')!;
 		expect(ann2).toMatchObject({ recency: 21, frequency: 3, monetary: 20 });
 		expect(mean.summary.monetary).toBe('mean');
@@ -55,12 +90,14 @@ describe('rfmFromTransactions', () => {
 		for (let r = 1; r <= 5; r++) {
 			for (let f = 1; f <= 5; f++) {
 				const lastDay = Date.UTC(2024, 0, 1 + 10 * r); // more recent for higher r
-				for (let k = 0; k < f; k++) items.push({ customer: `r${r}f${f}`, date: lastDay - k * 86_400_000, amount: 10 });
+				for (let k = 0; k < f; k++)
+					items.push({ customer: `r${r}f${f}`, date: lastDay - k * 86_400_000, amount: 10 });
 			}
 		}
 		const { rows, summary } = rfmFromTransactions(items, { ...fields, asOf: '2024-03-01' });
 		expect(summary.excluded).toEqual({});
-		const segment = (r: number, f: number): string => rows.find((row) => row.customer === `r${r}f${f}`)!.segment;
+		const segment = (r: number, f: number): string =>
+			rows.find((row) => row.customer === `r${r}f${f}`)!.segment;
 		for (const row of rows) expect(row.customer).toBe(`r${row.recencyScore}f${row.frequencyScore}`);
 		expect(segment(5, 5)).toBe('Champions');
 		expect(segment(5, 4)).toBe('Champions');
@@ -89,7 +126,11 @@ describe('rfmFromTransactions', () => {
 	});
 
 	it('applies custom rules on the 1..k scores, first match wins, the rest are Others', () => {
-		const items = [1, 2, 3, 4, 5, 6].map((n) => ({ customer: `c${n}`, date: `2024-01-0${n}`, amount: n * 10 }));
+		const items = [1, 2, 3, 4, 5, 6].map((n) => ({
+			customer: `c${n}`,
+			date: `2024-01-0${n}`,
+			amount: n * 10,
+		}));
 		const segments = [
 			{ name: 'Big spenders', monetary: [3, 3] as [number, number] },
 			{ name: 'Recent', recency: [3, 3] as [number, number] },
@@ -97,7 +138,14 @@ describe('rfmFromTransactions', () => {
 		const { rows, summary } = rfmFromTransactions(items, { ...fields, scoreLevels: 3, segments });
 		const byCustomer = Object.fromEntries(rows.map((r) => [r.customer, r.segment]));
 		// c5, c6: both recent and big; the first rule wins.
-		expect(byCustomer).toEqual({ c1: 'Others', c2: 'Others', c3: 'Others', c4: 'Others', c5: 'Big spenders', c6: 'Big spenders' });
+		expect(byCustomer).toEqual({
+			c1: 'Others',
+			c2: 'Others',
+			c3: 'Others',
+			c4: 'Others',
+			c5: 'Big spenders',
+			c6: 'Big spenders',
+		});
 		expect(summary.segmentRules).toBe('custom on scores');
 		expect(summary.segments.map((s) => [s.segment, s.customers])).toEqual([
 			['Big spenders', 2],
@@ -131,7 +179,13 @@ describe('rfmFromTransactions', () => {
 			expect(oneTime.length).toBe(12054);
 			// The min-rank bins on CDNOW: F = 1 → 1, 2 → 3, 3–4 → 4, ≥ 5 → 5 (score 2 is empty).
 			const f = first.summary.bins.frequency;
-			expect(f.map((b) => [b.min, b.max])).toEqual([[1, 1], [null, null], [2, 2], [3, 4], [5, 171]]);
+			expect(f.map((b) => [b.min, b.max])).toEqual([
+				[1, 1],
+				[null, null],
+				[2, 2],
+				[3, 4],
+				[5, 171],
+			]);
 			expect(first.summary.warnings.join(' ')).toMatch(/frequency score 2/);
 		}
 	});
@@ -147,13 +201,22 @@ describe('rfmFromTransactions', () => {
 			{ ...fields, asOf: '2024-01-05' },
 		);
 		expect(summary.customers).toBe(1);
-		expect(summary.excluded).toEqual({ unparseable_date: 1, negative_amount: 1, after_end_date: 1 });
+		expect(summary.excluded).toEqual({
+			unparseable_date: 1,
+			negative_amount: 1,
+			after_end_date: 1,
+		});
 		expect(() => rfmFromTransactions([], fields)).toThrow(/no items/);
 		const one = [{ customer: 'a', date: '2024-01-01', amount: 5 }];
-		for (const bad of [2, 6, 4.5]) expect(() => rfmFromTransactions(one, { ...fields, scoreLevels: bad })).toThrow(/3, 4 or 5/);
-		expect(() => rfmFromTransactions(one, { ...fields, monetary: 'median' as 'mean' })).toThrow(EngineError);
+		for (const bad of [2, 6, 4.5])
+			expect(() => rfmFromTransactions(one, { ...fields, scoreLevels: bad })).toThrow(/3, 4 or 5/);
+		expect(() => rfmFromTransactions(one, { ...fields, monetary: 'median' as 'mean' })).toThrow(
+			EngineError,
+		);
 		expect(() => rfmFromTransactions(one, { ...fields, asOf: 'soon' })).toThrow(/asOf/);
-		expect(() => rfmFromTransactions(one, { ...fields, segments: [{ name: 'x', recency: [0, 9] }] })).toThrow(/between 1 and 5/);
+		expect(() =>
+			rfmFromTransactions(one, { ...fields, segments: [{ name: 'x', recency: [0, 9] }] }),
+		).toThrow(/between 1 and 5/);
 	});
 });
 
@@ -169,14 +232,25 @@ describe('rfmFromSummaries', () => {
 				{ id: 1, r: 3, f: 10, m: 500 },
 				{ r: 3, f: 10, m: 500 },
 			],
-			{ customerField: 'id', recencyField: 'r', frequencyField: 'f', monetaryField: 'm', scoreLevels: 3 },
+			{
+				customerField: 'id',
+				recencyField: 'r',
+				frequencyField: 'f',
+				monetaryField: 'm',
+				scoreLevels: 3,
+			},
 		);
 		expect(rows.map((r) => [r.customer, r.rfmScore])).toEqual([
 			['1', '333'],
 			['2', '222'],
 			['3', '111'],
 		]);
-		expect(summary.excluded).toEqual({ unparseable_recency: 1, negative_frequency: 1, duplicate_customer: 1, missing_customer: 1 });
+		expect(summary.excluded).toEqual({
+			unparseable_recency: 1,
+			negative_frequency: 1,
+			duplicate_customer: 1,
+			missing_customer: 1,
+		});
 		expect(summary.recencyUnit).toBe('as given');
 		expect(summary.bins.recency.map((b) => b.customers)).toEqual([1, 1, 1]);
 	});

@@ -24,7 +24,21 @@ describe('parseDay', () => {
 	});
 
 	it('refuses what it cannot read unambiguously', () => {
-		for (const bad of ['2024-02-30', '20230229', '03/05/2024', 'yesterday', '', '2024-13-01', '2024-01-01T25:00', 1_700_000_000, NaN, null, undefined, {}, new Date('x')]) {
+		for (const bad of [
+			'2024-02-30',
+			'20230229',
+			'03/05/2024',
+			'yesterday',
+			'',
+			'2024-13-01',
+			'2024-01-01T25:00',
+			1_700_000_000,
+			NaN,
+			null,
+			undefined,
+			{},
+			new Date('x'),
+		]) {
 			expect(parseDay(bad), String(bad)).toBeNaN();
 		}
 		expect(parseDay('2024-02-29')).toBe(day('2024-02-29'));
@@ -33,7 +47,9 @@ describe('parseDay', () => {
 	it('dayFromCivil agrees with Date.UTC over four centuries', () => {
 		for (let d = day('1900-01-01'); d < day('2300-01-01'); d += 37) {
 			const date = new Date(d * 86_400_000);
-			expect(dayFromCivil(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate())).toBe(d);
+			expect(dayFromCivil(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate())).toBe(
+				d,
+			);
 			expect(formatDay(d)).toBe(date.toISOString().slice(0, 10));
 		}
 	});
@@ -55,18 +71,30 @@ describe('groupTransactions', () => {
 		);
 		expect(grouped.customers).toEqual(['b', 'a', '7']);
 		expect([...grouped.offsets]).toEqual([0, 3, 4, 5]);
-		expect([...grouped.days].map(formatDay)).toEqual(['2024-01-01', '2024-01-03', '2024-01-03', '2024-01-02', '2024-01-05']);
+		expect([...grouped.days].map(formatDay)).toEqual([
+			'2024-01-01',
+			'2024-01-03',
+			'2024-01-03',
+			'2024-01-02',
+			'2024-01-05',
+		]);
 		expect([...grouped.amounts]).toEqual([6, 5, 7, 1, 2.5]);
 		expect(formatDay(grouped.firstDay)).toBe('2024-01-01');
 		expect(formatDay(grouped.lastDay)).toBe('2024-01-05');
 	});
 
 	it('sorts long unsorted histories too', () => {
-		const items = Array.from({ length: 500 }, (_, i) => ({ id: 'x', on: Date.UTC(2024, 0, 1) + ((i * 7919) % 500) * 86_400_000, value: i }));
+		const items = Array.from({ length: 500 }, (_, i) => ({
+			id: 'x',
+			on: Date.UTC(2024, 0, 1) + ((i * 7919) % 500) * 86_400_000,
+			value: i,
+		}));
 		const grouped = groupTransactions(items, fields);
-		for (let i = 1; i < 500; i++) expect(grouped.days[i]).toBeGreaterThanOrEqual(grouped.days[i - 1]);
+		for (let i = 1; i < 500; i++)
+			expect(grouped.days[i]).toBeGreaterThanOrEqual(grouped.days[i - 1]);
 		// Each amount still belongs to its own day.
-		for (let i = 0; i < 500; i++) expect(grouped.days[i] - day('2024-01-01')).toBe((grouped.amounts[i] * 7919) % 500);
+		for (let i = 0; i < 500; i++)
+			expect(grouped.days[i] - day('2024-01-01')).toBe((grouped.amounts[i] * 7919) % 500);
 	});
 
 	it('leaves out and counts rows it cannot use', () => {
@@ -106,6 +134,8 @@ describe('groupTransactions', () => {
 			expect((error as EngineError).field).toBe('on');
 			expect((error as EngineError).message).toMatch(/1 unparseable date/);
 		}
-		expect(() => groupTransactions([{ id: 'a', on: '2024-01-01', value: 1 }], { ...fields, dateField: '' })).toThrow(/dateField/);
+		expect(() =>
+			groupTransactions([{ id: 'a', on: '2024-01-01', value: 1 }], { ...fields, dateField: '' }),
+		).toThrow(/dateField/);
 	});
 });

@@ -24,11 +24,16 @@ describe('generate', () => {
 		const codes = new CodeGenerator().generate(20_000);
 		expect(codes).toHaveLength(20_000);
 		expect(new Set(codes).size).toBe(20_000);
-		for (const code of codes.slice(0, 500)) expect(code).toMatch(/^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/);
+		for (const code of codes.slice(0, 500))
+			expect(code).toMatch(/^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/);
 	});
 
 	it('draws each random position uniformly (chi-square well below the 0.1% critical value)', () => {
-		const generator = new CodeGenerator({ checkCharacter: false, blockRudeWords: false, length: 4 });
+		const generator = new CodeGenerator({
+			checkCharacter: false,
+			blockRudeWords: false,
+			length: 4,
+		});
 		const codes = generator.generate(62_000);
 		for (let position = 0; position < 4; position++) {
 			const counts = new Map<string, number>();
@@ -43,14 +48,24 @@ describe('generate', () => {
 	});
 
 	it('lays codes out by pattern with prefix, suffix and lower case', () => {
-		const codes = new CodeGenerator({ pattern: 'XXXX-XXXX', prefix: 'REF-', suffix: '!', case: 'lower' }).generate(100);
-		for (const code of codes) expect(code).toMatch(/^REF-[2-9a-hj-km-np-z]{4}-[2-9a-hj-km-np-z]{4}!$/);
+		const codes = new CodeGenerator({
+			pattern: 'XXXX-XXXX',
+			prefix: 'REF-',
+			suffix: '!',
+			case: 'lower',
+		}).generate(100);
+		for (const code of codes)
+			expect(code).toMatch(/^REF-[2-9a-hj-km-np-z]{4}-[2-9a-hj-km-np-z]{4}!$/);
 	});
 
 	it('never issues a code containing a blocked word, leet spellings included', () => {
 		const blocklist = createBlocklist();
 		// Three letters only makes rude words frequent, so the filter really has to work.
-		const codes = new CodeGenerator({ alphabet: 'ACFKSTU4', length: 6, checkCharacter: false }).generate(5_000);
+		const codes = new CodeGenerator({
+			alphabet: 'ACFKSTU4',
+			length: 6,
+			checkCharacter: false,
+		}).generate(5_000);
 		for (const code of codes) expect(blocklist.contains(code)).toBeUndefined();
 		expect(blocklist.contains('XXFUKX')).toBe('FUK');
 		expect(blocklist.contains('Q4SS7')).toBe('ASS');
@@ -62,7 +77,10 @@ describe('generate', () => {
 		const report = generator.describe(1_000_000);
 		expect(report.space).toBe(31 ** 7);
 		expect(report.entropyBits).toBeCloseTo(7 * Math.log2(31), 2);
-		expect(report.collisionProbability).toBeCloseTo(1 - Math.exp(-(1e6 * (1e6 - 1)) / (2 * 31 ** 7)), 6);
+		expect(report.collisionProbability).toBeCloseTo(
+			1 - Math.exp(-(1e6 * (1e6 - 1)) / (2 * 31 ** 7)),
+			6,
+		);
 		expect(collisionProbability(1, 10)).toBe(0);
 		expect(collisionProbability(11, 10)).toBe(1);
 	});
@@ -85,7 +103,9 @@ describe('check character', () => {
 					}
 					if (i + 1 < code.length && code[i] !== code[i + 1]) {
 						const swapped = code.slice(0, i) + code[i + 1] + code[i] + code.slice(i + 2);
-						expect(normalizeCode(format, swapped).problem, swapped).toBe('check_character_mismatch');
+						expect(normalizeCode(format, swapped).problem, swapped).toBe(
+							'check_character_mismatch',
+						);
 					}
 				}
 			}
@@ -99,8 +119,17 @@ describe('normalize', () => {
 
 	it('accepts what people type: case, spaces, dashes, missing prefix', () => {
 		const body = code.slice(4).replace('-', '');
-		for (const typed of [code, code.toLowerCase(), ` ${body.slice(0, 2)} ${body.slice(2)} `, `ref ${body.toLowerCase()}`]) {
-			expect(normalizeCode(format, typed)).toEqual({ canonical: code, valid: true, checkCharacterValid: true });
+		for (const typed of [
+			code,
+			code.toLowerCase(),
+			` ${body.slice(0, 2)} ${body.slice(2)} `,
+			`ref ${body.toLowerCase()}`,
+		]) {
+			expect(normalizeCode(format, typed)).toEqual({
+				canonical: code,
+				valid: true,
+				checkCharacterValid: true,
+			});
 		}
 	});
 
@@ -123,15 +152,23 @@ describe('normalize', () => {
 		expect(normalizeCode(format, '  - ').problem).toBe('empty');
 		expect(normalizeCode(format, 'ABC').reason).toContain('have 8 characters');
 		expect(normalizeCode(format, 'x'.repeat(300)).problem).toBe('too_long');
-		expect(engineError(() => requireCode(format, 'ABC', 'referralCode')).field).toBe('referralCode');
+		expect(engineError(() => requireCode(format, 'ABC', 'referralCode')).field).toBe(
+			'referralCode',
+		);
 	});
 });
 
 describe('vanity codes', () => {
 	const format = parseCodeFormat({});
 	it('accepts a code in the alphabet, in canonical case', () => {
-		expect(checkVanityCode(format, ' anna-2345 ')).toEqual({ canonical: 'ANNA-2345', valid: true, reasons: [] });
-		expect(checkVanityCode(parseCodeFormat({ case: 'lower' }), 'ANNA-2345').canonical).toBe('anna-2345');
+		expect(checkVanityCode(format, ' anna-2345 ')).toEqual({
+			canonical: 'ANNA-2345',
+			valid: true,
+			reasons: [],
+		});
+		expect(checkVanityCode(parseCodeFormat({ case: 'lower' }), 'ANNA-2345').canonical).toBe(
+			'anna-2345',
+		);
 		expect(checkVanityCode(format, 'anna-2026').reasons).toEqual([expect.stringContaining('"0"')]);
 	});
 	it('lists every broken rule', () => {
@@ -140,22 +177,44 @@ describe('vanity codes', () => {
 		expect(bad.valid).toBe(false);
 		expect(bad.reasons[0]).toContain('"O", "L", "I"');
 		expect(checkVanityCode(format, 'XY').reasons[0]).toContain('4 to 32 characters');
-		expect(checkVanityCode(format, 'SUCKERS').reasons).toEqual(['The code contains a blocked word (SUCK)']);
-		expect(checkVanityCode(format, '--AB').reasons).toContain('Separators may only stand singly between characters');
+		expect(checkVanityCode(format, 'SUCKERS').reasons).toEqual([
+			'The code contains a blocked word (SUCK)',
+		]);
+		expect(checkVanityCode(format, '--AB').reasons).toContain(
+			'Separators may only stand singly between characters',
+		);
 		expect(checkVanityCode(format, 7).valid).toBe(false);
 	});
 });
 
 describe('bad format options', () => {
 	it('names the parameter and says what is valid', () => {
-		expect(engineError(() => parseCodeFormat({ length: 0 }))).toMatchObject({ field: 'length', code: 'invalid_length' });
-		expect(engineError(() => parseCodeFormat({ length: 1 })).message).toContain('at least 2 characters');
-		expect(engineError(() => parseCodeFormat({ alphabet: 'ABCA' }))).toMatchObject({ field: 'alphabet' });
-		expect(engineError(() => parseCodeFormat({ alphabet: 'abcA' })).message).toContain('"A" more than once');
-		expect(engineError(() => parseCodeFormat({ pattern: '----' }))).toMatchObject({ field: 'pattern', code: 'invalid_pattern' });
-		expect(engineError(() => parseCodeFormat({ pattern: 'RXXX' })).message).toContain('Prefix or Suffix');
-		expect(engineError(() => parseCodeFormat({ case: 'title' as never }))).toMatchObject({ field: 'case' });
-		expect(engineError(() => parseCodeFormat({ prefix: 'with space' }))).toMatchObject({ field: 'prefix' });
+		expect(engineError(() => parseCodeFormat({ length: 0 }))).toMatchObject({
+			field: 'length',
+			code: 'invalid_length',
+		});
+		expect(engineError(() => parseCodeFormat({ length: 1 })).message).toContain(
+			'at least 2 characters',
+		);
+		expect(engineError(() => parseCodeFormat({ alphabet: 'ABCA' }))).toMatchObject({
+			field: 'alphabet',
+		});
+		expect(engineError(() => parseCodeFormat({ alphabet: 'abcA' })).message).toContain(
+			'"A" more than once',
+		);
+		expect(engineError(() => parseCodeFormat({ pattern: '----' }))).toMatchObject({
+			field: 'pattern',
+			code: 'invalid_pattern',
+		});
+		expect(engineError(() => parseCodeFormat({ pattern: 'RXXX' })).message).toContain(
+			'Prefix or Suffix',
+		);
+		expect(engineError(() => parseCodeFormat({ case: 'title' as never }))).toMatchObject({
+			field: 'case',
+		});
+		expect(engineError(() => parseCodeFormat({ prefix: 'with space' }))).toMatchObject({
+			field: 'prefix',
+		});
 	});
 
 	it('refuses a count larger than the space allows', () => {

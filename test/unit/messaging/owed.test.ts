@@ -7,7 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger, type LedgerStore } from '../../../engine/ledger';
-import { assembleEmail, createEmailSender, deliverOwedMessages, renderEmail, type EmailSender, type OutgoingEmail } from '../../../engine/messaging';
+import {
+	assembleEmail,
+	createEmailSender,
+	deliverOwedMessages,
+	renderEmail,
+	type EmailSender,
+	type OutgoingEmail,
+} from '../../../engine/messaging';
 import type { MessageRecord } from '../../../engine/ledger/store';
 import { startSmtpServer, type SmtpTestServer } from '../../fakes/smtpServer';
 
@@ -20,8 +27,19 @@ const uid = (p: string) => `${p}-${++seq}-${Math.random().toString(36).slice(2, 
 
 beforeAll(async () => {
 	smtp = await startSmtpServer();
-	ledger = await openLedger({ backend: 'sqlite', path: path.join(mkdtempSync(path.join(os.tmpdir(), 'owed-')), 'ledger.sqlite') }, { now: () => clock.now });
-	sender = createEmailSender({ provider: 'smtp', credentials: { host: smtp.host, port: smtp.port }, timeoutMs: 10_000, pool: true } as never);
+	ledger = await openLedger(
+		{
+			backend: 'sqlite',
+			path: path.join(mkdtempSync(path.join(os.tmpdir(), 'owed-')), 'ledger.sqlite'),
+		},
+		{ now: () => clock.now },
+	);
+	sender = createEmailSender({
+		provider: 'smtp',
+		credentials: { host: smtp.host, port: smtp.port },
+		timeoutMs: 10_000,
+		pool: true,
+	} as never);
 });
 
 afterAll(async () => {
@@ -32,9 +50,18 @@ afterAll(async () => {
 
 function build(record: MessageRecord) {
 	const data = record.data ?? {};
-	const templates = { subject: 'You earned {{#each lines}}{{this}}{{/each}}', html: '<p>{{#each lines}}<b>{{this}}</b>{{/each}}</p>' };
+	const templates = {
+		subject: 'You earned {{#each lines}}{{this}}{{/each}}',
+		html: '<p>{{#each lines}}<b>{{this}}</b>{{/each}}</p>',
+	};
 	const rendered = renderEmail({ templates, data });
-	return { message: assembleEmail({ from: 'Rewards <rewards@example.test>', to: record.recipient }, rendered, {}) as OutgoingEmail };
+	return {
+		message: assembleEmail(
+			{ from: 'Rewards <rewards@example.test>', to: record.recipient },
+			rendered,
+			{},
+		) as OutgoingEmail,
+	};
 }
 
 async function owe(count: number) {
@@ -47,18 +74,34 @@ async function owe(count: number) {
 		await ledger.enrolParticipant({
 			programId,
 			email: `${key}@example.test`,
-			messages: [{ key, channel: 'email', recipient: `${key}@example.test`, topic: 'reward.earned', data: { lines: [`${i} points`] }, collect: ['lines'] }],
+			messages: [
+				{
+					key,
+					channel: 'email',
+					recipient: `${key}@example.test`,
+					topic: 'reward.earned',
+					data: { lines: [`${i} points`] },
+					collect: ['lines'],
+				},
+			],
 		});
 	}
 	return { programId, keys };
 }
 
-const arrivedFor = (key: string) => smtp.messages.filter((m) => m.envelope.to.includes(`${key}@example.test`)).length;
+const arrivedFor = (key: string) =>
+	smtp.messages.filter((m) => m.envelope.to.includes(`${key}@example.test`)).length;
 
 describe('deliverOwedMessages', () => {
 	it('delivers each owed message once, and a second run (a replay) sends nothing more', async () => {
 		const { keys } = await owe(3);
-		const first = await deliverOwedMessages(ledger, { channel: 'email', keys, build, sender, concurrency: 2 });
+		const first = await deliverOwedMessages(ledger, {
+			channel: 'email',
+			keys,
+			build,
+			sender,
+			concurrency: 2,
+		});
 		expect(first.delivered.map((d) => d.result.outcome)).toEqual(['sent', 'sent', 'sent']);
 		const second = await deliverOwedMessages(ledger, { channel: 'email', keys, build, sender });
 		expect(second.delivered).toEqual([]);
@@ -105,10 +148,24 @@ describe('deliverOwedMessages', () => {
 		const { token } = await ledger.claimMessages({ channel: 'email', keys, ttlMs: 1000 });
 		expect(await ledger.handOverMessage({ idempotencyKey: handed, token })).toBe(true);
 		// Before the claim lapses the sweep takes nothing.
-		const early = await deliverOwedMessages(ledger, { channel: 'email', topic: 'reward.earned', programId, overdueAfterMs: 0, build, sender });
+		const early = await deliverOwedMessages(ledger, {
+			channel: 'email',
+			topic: 'reward.earned',
+			programId,
+			overdueAfterMs: 0,
+			build,
+			sender,
+		});
 		expect(early.delivered).toEqual([]);
 		clock.now += 2000;
-		const sweep = await deliverOwedMessages(ledger, { channel: 'email', topic: 'reward.earned', programId, overdueAfterMs: 0, build, sender });
+		const sweep = await deliverOwedMessages(ledger, {
+			channel: 'email',
+			topic: 'reward.earned',
+			programId,
+			overdueAfterMs: 0,
+			build,
+			sender,
+		});
 		expect(sweep.delivered.map((d) => d.record.idempotencyKey)).toEqual([dead]);
 		expect((await ledger.getMessage(handed))?.status).toBe('unconfirmed');
 		await new Promise((r) => setTimeout(r, 200));
@@ -122,7 +179,13 @@ describe('deliverOwedMessages', () => {
 			channel: 'email',
 			keys,
 			sender,
-			build: (record) => build({ ...record, data: null }) && (renderEmail({ templates: { subject: '{{missing}}', html: 'x' }, data: {}, settings: { strict: true } }) as never),
+			build: (record) =>
+				build({ ...record, data: null }) &&
+				(renderEmail({
+					templates: { subject: '{{missing}}', html: 'x' },
+					data: {},
+					settings: { strict: true },
+				}) as never),
 		});
 		expect(result.delivered[0].result.outcome).toBe('failed');
 		const record = await ledger.getMessage(keys[0]);

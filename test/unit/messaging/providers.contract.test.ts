@@ -36,17 +36,31 @@ const email: OutgoingEmail = {
 	subject: 'Your friend sent you 10 €',
 	html: '<p>Hi Ann, claim your reward.</p>',
 	text: 'Hi Ann, claim your reward.',
-	headers: { 'List-Unsubscribe': '<https://example.test/u?t=1>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+	headers: {
+		'List-Unsubscribe': '<https://example.test/u?t=1>',
+		'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+	},
 	idempotencyKey: KEY,
 };
 
-const sms: OutgoingSms = { from: '+14155550100', to: '+14155552671', text: 'Ann sent you 10 €! Reply STOP to opt out', encoding: 'GSM-7', segments: 1, idempotencyKey: KEY };
+const sms: OutgoingSms = {
+	from: '+14155550100',
+	to: '+14155552671',
+	text: 'Ann sent you 10 €! Reply STOP to opt out',
+	encoding: 'GSM-7',
+	segments: 1,
+	idempotencyKey: KEY,
+};
 
 interface ProviderCase {
 	name: string;
 	secrets: string[];
 	start(): Promise<ProviderFake>;
-	sender(fake: ProviderFake, transport: HttpTransport, options?: { badCredentials?: boolean }): MessageSender<any>;
+	sender(
+		fake: ProviderFake,
+		transport: HttpTransport,
+		options?: { badCredentials?: boolean },
+	): MessageSender<any>;
 	message: OutgoingEmail | OutgoingSms;
 	checkRequest(request: RecordedRequest): void;
 	/** Vonage announces throttling in an HTTP 200 body, without a Retry-After. */
@@ -54,7 +68,8 @@ interface ProviderCase {
 	suppressedCode?: string;
 }
 
-const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+const basic = (user: string, password: string) =>
+	'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
 const timeoutMs = 300;
 
 const cases: ProviderCase[] = [
@@ -62,7 +77,14 @@ const cases: ProviderCase[] = [
 		name: 'SendGrid',
 		secrets: ['SG.test-key'],
 		start: () => startSendGridFake({ apiKey: 'SG.test-key' }),
-		sender: (fake, transport, o) => createEmailSender({ provider: 'sendgrid', credentials: { apiKey: o?.badCredentials ? 'SG.wrong' : 'SG.test-key' }, transport, baseUrl: fake.url, timeoutMs }),
+		sender: (fake, transport, o) =>
+			createEmailSender({
+				provider: 'sendgrid',
+				credentials: { apiKey: o?.badCredentials ? 'SG.wrong' : 'SG.test-key' },
+				transport,
+				baseUrl: fake.url,
+				timeoutMs,
+			}),
 		message: email,
 		documentedRetryAfter: true,
 		checkRequest(request) {
@@ -86,7 +108,16 @@ const cases: ProviderCase[] = [
 		secrets: ['key-test'],
 		start: () => startMailgunFake({ apiKey: 'key-test', domain: 'mg.example.test' }),
 		sender: (fake, transport, o) =>
-			createEmailSender({ provider: 'mailgun', credentials: { apiKey: o?.badCredentials ? 'key-wrong' : 'key-test', domain: 'mg.example.test' }, transport, baseUrl: fake.url, timeoutMs }),
+			createEmailSender({
+				provider: 'mailgun',
+				credentials: {
+					apiKey: o?.badCredentials ? 'key-wrong' : 'key-test',
+					domain: 'mg.example.test',
+				},
+				transport,
+				baseUrl: fake.url,
+				timeoutMs,
+			}),
 		message: email,
 		documentedRetryAfter: true,
 		checkRequest(request) {
@@ -109,7 +140,16 @@ const cases: ProviderCase[] = [
 		secrets: ['server-token-test'],
 		start: () => startPostmarkFake({ serverToken: 'server-token-test' }),
 		sender: (fake, transport, o) =>
-			createEmailSender({ provider: 'postmark', credentials: { serverToken: o?.badCredentials ? 'nope' : 'server-token-test', messageStream: 'broadcast' }, transport, baseUrl: fake.url, timeoutMs }),
+			createEmailSender({
+				provider: 'postmark',
+				credentials: {
+					serverToken: o?.badCredentials ? 'nope' : 'server-token-test',
+					messageStream: 'broadcast',
+				},
+				transport,
+				baseUrl: fake.url,
+				timeoutMs,
+			}),
 		message: email,
 		documentedRetryAfter: true,
 		suppressedCode: '406',
@@ -135,7 +175,14 @@ const cases: ProviderCase[] = [
 		name: 'Resend',
 		secrets: ['re_test_key'],
 		start: () => startResendFake({ apiKey: 're_test_key' }),
-		sender: (fake, transport, o) => createEmailSender({ provider: 'resend', credentials: { apiKey: o?.badCredentials ? 're_wrong' : 're_test_key' }, transport, baseUrl: fake.url, timeoutMs }),
+		sender: (fake, transport, o) =>
+			createEmailSender({
+				provider: 'resend',
+				credentials: { apiKey: o?.badCredentials ? 're_wrong' : 're_test_key' },
+				transport,
+				baseUrl: fake.url,
+				timeoutMs,
+			}),
 		message: email,
 		documentedRetryAfter: true,
 		checkRequest(request) {
@@ -157,7 +204,16 @@ const cases: ProviderCase[] = [
 		secrets: ['twilio-token'],
 		start: () => startTwilioFake({ accountSid: 'AC' + '1'.repeat(32), authToken: 'twilio-token' }),
 		sender: (fake, transport, o) =>
-			createSmsSender({ provider: 'twilio', credentials: { accountSid: 'AC' + '1'.repeat(32), authToken: o?.badCredentials ? 'wrong' : 'twilio-token' }, transport, baseUrl: fake.url, timeoutMs }),
+			createSmsSender({
+				provider: 'twilio',
+				credentials: {
+					accountSid: 'AC' + '1'.repeat(32),
+					authToken: o?.badCredentials ? 'wrong' : 'twilio-token',
+				},
+				transport,
+				baseUrl: fake.url,
+				timeoutMs,
+			}),
 		message: sms,
 		documentedRetryAfter: true,
 		suppressedCode: '21610',
@@ -171,7 +227,16 @@ const cases: ProviderCase[] = [
 		secrets: ['vonage-secret'],
 		start: () => startVonageFake({ apiKey: 'vonage-key', apiSecret: 'vonage-secret' }),
 		sender: (fake, transport, o) =>
-			createSmsSender({ provider: 'vonage', credentials: { apiKey: 'vonage-key', apiSecret: o?.badCredentials ? 'wrong' : 'vonage-secret' }, transport, baseUrl: fake.url, timeoutMs }),
+			createSmsSender({
+				provider: 'vonage',
+				credentials: {
+					apiKey: 'vonage-key',
+					apiSecret: o?.badCredentials ? 'wrong' : 'vonage-secret',
+				},
+				transport,
+				baseUrl: fake.url,
+				timeoutMs,
+			}),
 		message: sms,
 		documentedRetryAfter: false,
 		suppressedCode: '7',
@@ -192,19 +257,40 @@ const cases: ProviderCase[] = [
 		secrets: ['plivo-token'],
 		start: () => startPlivoFake({ authId: 'MAPLIVO0000000000000', authToken: 'plivo-token' }),
 		sender: (fake, transport, o) =>
-			createSmsSender({ provider: 'plivo', credentials: { authId: 'MAPLIVO0000000000000', authToken: o?.badCredentials ? 'wrong' : 'plivo-token' }, transport, baseUrl: fake.url, timeoutMs }),
+			createSmsSender({
+				provider: 'plivo',
+				credentials: {
+					authId: 'MAPLIVO0000000000000',
+					authToken: o?.badCredentials ? 'wrong' : 'plivo-token',
+				},
+				transport,
+				baseUrl: fake.url,
+				timeoutMs,
+			}),
 		message: sms,
 		documentedRetryAfter: true,
 		checkRequest(request) {
 			expect(request.headers.authorization).toBe(basic('MAPLIVO0000000000000', 'plivo-token'));
-			expect(request.json).toEqual({ src: '+14155550100', dst: '+14155552671', text: sms.text, type: 'sms' });
+			expect(request.json).toEqual({
+				src: '+14155550100',
+				dst: '+14155552671',
+				text: sms.text,
+				type: 'sms',
+			});
 		},
 	},
 	{
 		name: 'Telnyx',
 		secrets: ['KEYtelnyx'],
 		start: () => startTelnyxFake({ apiKey: 'KEYtelnyx' }),
-		sender: (fake, transport, o) => createSmsSender({ provider: 'telnyx', credentials: { apiKey: o?.badCredentials ? 'KEYwrong' : 'KEYtelnyx' }, transport, baseUrl: fake.url, timeoutMs }),
+		sender: (fake, transport, o) =>
+			createSmsSender({
+				provider: 'telnyx',
+				credentials: { apiKey: o?.badCredentials ? 'KEYwrong' : 'KEYtelnyx' },
+				transport,
+				baseUrl: fake.url,
+				timeoutMs,
+			}),
 		message: sms,
 		documentedRetryAfter: true,
 		suppressedCode: '40300',
@@ -251,7 +337,11 @@ describe.each(cases)('$name provider contract', (c) => {
 	});
 
 	it('429 with Retry-After is rate-limited, with the wait in milliseconds', async () => {
-		fake.script({ status: 429, headers: { 'retry-after': '2' }, body: fake.failures.rateLimited(2).body });
+		fake.script({
+			status: 429,
+			headers: { 'retry-after': '2' },
+			body: fake.failures.rateLimited(2).body,
+		});
 		const error = await failure(sender.send(c.message));
 		expect(error.kind).toBe('rate_limited');
 		expect(error.status).toBe(429);
@@ -315,7 +405,12 @@ describe('provider specifics', () => {
 	it('Resend: a retried send with the same idempotency key is not sent twice', async () => {
 		const fake = await startResendFake();
 		try {
-			const sender = createEmailSender({ provider: 'resend', credentials: { apiKey: 're_test_key' }, transport, baseUrl: fake.url });
+			const sender = createEmailSender({
+				provider: 'resend',
+				credentials: { apiKey: 're_test_key' },
+				transport,
+				baseUrl: fake.url,
+			});
 			const first = await sender.send(email);
 			const second = await sender.send(email);
 			expect(second.providerMessageId).toBe(first.providerMessageId);
@@ -333,7 +428,12 @@ describe('provider specifics', () => {
 		const fake = await startResendFake();
 		try {
 			fake.script(resendQuotaExceeded());
-			const sender = createEmailSender({ provider: 'resend', credentials: { apiKey: 're_test_key' }, transport, baseUrl: fake.url });
+			const sender = createEmailSender({
+				provider: 'resend',
+				credentials: { apiKey: 're_test_key' },
+				transport,
+				baseUrl: fake.url,
+			});
 			const error = await failure(sender.send(email));
 			expect(error.kind).toBe('permanent');
 			expect(error.message).toMatch(/quota is used up/);
@@ -346,8 +446,17 @@ describe('provider specifics', () => {
 		const fake = await startSendGridFake();
 		try {
 			const reset = Math.floor(Date.now() / 1000) + 30;
-			fake.script({ status: 429, headers: { 'x-ratelimit-reset': String(reset) }, body: { errors: [{ message: 'too many requests' }] } });
-			const sender = createEmailSender({ provider: 'sendgrid', credentials: { apiKey: 'SG.test-key' }, transport, baseUrl: fake.url });
+			fake.script({
+				status: 429,
+				headers: { 'x-ratelimit-reset': String(reset) },
+				body: { errors: [{ message: 'too many requests' }] },
+			});
+			const sender = createEmailSender({
+				provider: 'sendgrid',
+				credentials: { apiKey: 'SG.test-key' },
+				transport,
+				baseUrl: fake.url,
+			});
 			const error = await failure(sender.send(email));
 			expect(error.kind).toBe('rate_limited');
 			expect(error.retryAfterMs).toBeGreaterThan(25_000);
@@ -360,13 +469,27 @@ describe('provider specifics', () => {
 	it('Vonage: non-GSM text goes as type=unicode, and a multi-part answer is accepted when every part is', async () => {
 		const fake = await startVonageFake();
 		try {
-			const sender = createSmsSender({ provider: 'vonage', credentials: { apiKey: 'vonage-key', apiSecret: 'vonage-secret' }, transport, baseUrl: fake.url });
+			const sender = createSmsSender({
+				provider: 'vonage',
+				credentials: { apiKey: 'vonage-key', apiSecret: 'vonage-secret' },
+				transport,
+				baseUrl: fake.url,
+			});
 			const long = { ...sms, text: 'Привет! '.repeat(20), encoding: 'UCS-2' as const, segments: 3 };
 			const accepted = await sender.send(long);
 			expect(fake.requests[0].form?.type).toBe('unicode');
 			expect(fake.acceptedIds.length).toBeGreaterThan(1);
 			expect(accepted.providerMessageId).toBe(fake.acceptedIds[0]);
-			fake.script({ status: 200, body: { 'message-count': '2', messages: [{ status: '0', 'message-id': 'A' }, { status: '9', 'error-text': 'Partner quota exceeded' }] } });
+			fake.script({
+				status: 200,
+				body: {
+					'message-count': '2',
+					messages: [
+						{ status: '0', 'message-id': 'A' },
+						{ status: '9', 'error-text': 'Partner quota exceeded' },
+					],
+				},
+			});
 			const error = await failure(sender.send(long));
 			expect(error.kind).toBe('permanent');
 			expect(error.message).toMatch(/Partner quota exceeded \(status 9\)/);
@@ -380,13 +503,24 @@ describe('provider specifics', () => {
 		try {
 			const sender = createSmsSender({
 				provider: 'twilio',
-				credentials: { accountSid: 'AC' + '0'.repeat(32), authToken: 'twilio-token', messagingServiceSid: 'MG' + '2'.repeat(32) },
+				credentials: {
+					accountSid: 'AC' + '0'.repeat(32),
+					authToken: 'twilio-token',
+					messagingServiceSid: 'MG' + '2'.repeat(32),
+				},
 				transport,
 				baseUrl: fake.url,
 			});
 			await sender.send({ ...sms, from: '' });
-			expect(fake.requests[0].form).toEqual({ To: sms.to, Body: sms.text, MessagingServiceSid: 'MG' + '2'.repeat(32) });
-			fake.script({ status: 429, body: { code: 20429, message: 'Too Many Requests', status: 429 } });
+			expect(fake.requests[0].form).toEqual({
+				To: sms.to,
+				Body: sms.text,
+				MessagingServiceSid: 'MG' + '2'.repeat(32),
+			});
+			fake.script({
+				status: 429,
+				body: { code: 20429, message: 'Too Many Requests', status: 429 },
+			});
 			expect((await failure(sender.send(sms))).kind).toBe('rate_limited');
 		} finally {
 			await fake.close();
@@ -394,8 +528,15 @@ describe('provider specifics', () => {
 	});
 
 	it('refuses unknown providers and missing credentials before any request', () => {
-		expect(() => createEmailSender({ provider: 'pigeon' } as never)).toThrow(/Unknown email provider "pigeon"; choose one of smtp, sendgrid/);
-		const sender = createEmailSender({ provider: 'sendgrid', credentials: { apiKey: '' }, transport, baseUrl: 'http://127.0.0.1:9' });
+		expect(() => createEmailSender({ provider: 'pigeon' } as never)).toThrow(
+			/Unknown email provider "pigeon"; choose one of smtp, sendgrid/,
+		);
+		const sender = createEmailSender({
+			provider: 'sendgrid',
+			credentials: { apiKey: '' },
+			transport,
+			baseUrl: 'http://127.0.0.1:9',
+		});
 		return expect(sender.send(email)).rejects.toThrow(/SendGrid credentials need an API key/);
 	});
 });

@@ -37,7 +37,12 @@ function failing(...errors: DeliveryError[]) {
 }
 
 const retryable = () => new DeliveryError('retryable', 'Fake', 'HTTP 500');
-const policy = retryPolicy({ maxAttempts: 5, initialDelayMs: 500, maxDelayMs: 30_000, budgetMs: 60_000 });
+const policy = retryPolicy({
+	maxAttempts: 5,
+	initialDelayMs: 500,
+	maxDelayMs: 30_000,
+	budgetMs: 60_000,
+});
 
 describe('Retry-After', () => {
 	it('reads delay-seconds and HTTP dates', () => {
@@ -62,22 +67,35 @@ describe('retries', () => {
 		// Ceilings 500, 1000, 2000 ms; full jitter scales each by random().
 		expect(clock.sleeps).toEqual([500, 999, 1998]);
 		const halves = fakeClock();
-		await withRetries(failing(retryable(), retryable()).attempt, policy, { clock: halves, random: () => 0.5 });
+		await withRetries(failing(retryable(), retryable()).attempt, policy, {
+			clock: halves,
+			random: () => 0.5,
+		});
 		expect(halves.sleeps).toEqual([250, 500]);
 	});
 
 	it('caps the backoff ceiling at maxDelayMs', async () => {
 		const clock = fakeClock();
 		const errors = Array.from({ length: 7 }, retryable);
-		await withRetries(failing(...errors).attempt, retryPolicy({ maxAttempts: 8, initialDelayMs: 1000, maxDelayMs: 4000, budgetMs: 600_000 }), { clock, random: () => 0.999 });
+		await withRetries(
+			failing(...errors).attempt,
+			retryPolicy({ maxAttempts: 8, initialDelayMs: 1000, maxDelayMs: 4000, budgetMs: 600_000 }),
+			{ clock, random: () => 0.999 },
+		);
 		expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(4000);
 		expect(clock.sleeps.slice(-3)).toEqual([3996, 3996, 3996]);
 	});
 
 	it('waits at least the Retry-After a rate-limited provider asked for', async () => {
 		const clock = fakeClock();
-		const limited = new DeliveryError('rate_limited', 'Fake', 'HTTP 429', { status: 429, retryAfterMs: 7000 });
-		const outcome = await withRetries(failing(limited).attempt, policy, { clock, random: () => 0.5 });
+		const limited = new DeliveryError('rate_limited', 'Fake', 'HTTP 429', {
+			status: 429,
+			retryAfterMs: 7000,
+		});
+		const outcome = await withRetries(failing(limited).attempt, policy, {
+			clock,
+			random: () => 0.5,
+		});
 		expect(outcome.ok).toBe(true);
 		expect(clock.sleeps).toEqual([7000]);
 	});
@@ -95,7 +113,9 @@ describe('retries', () => {
 
 	it('gives up when the next wait would overrun the time budget, saying when to try again', async () => {
 		const clock = fakeClock();
-		const limited = new DeliveryError('rate_limited', 'Fake', 'HTTP 429', { retryAfterMs: 120_000 });
+		const limited = new DeliveryError('rate_limited', 'Fake', 'HTTP 429', {
+			retryAfterMs: 120_000,
+		});
 		const outcome = await withRetries(failing(limited).attempt, policy, { clock });
 		expect(outcome.ok).toBe(false);
 		if (!outcome.ok) {
@@ -109,7 +129,10 @@ describe('retries', () => {
 	it('stops after maxAttempts and reports the last error', async () => {
 		const clock = fakeClock();
 		const { attempt, calls } = failing(...Array.from({ length: 10 }, retryable));
-		const outcome = await withRetries(attempt, retryPolicy({ maxAttempts: 3 }), { clock, random: () => 0 });
+		const outcome = await withRetries(attempt, retryPolicy({ maxAttempts: 3 }), {
+			clock,
+			random: () => 0,
+		});
 		expect(outcome.ok).toBe(false);
 		expect(calls()).toBe(3);
 		expect(outcome.attempts).toBe(3);
@@ -117,21 +140,30 @@ describe('retries', () => {
 
 	it('treats an unexpected exception as a bug: reported, not retried', async () => {
 		let calls = 0;
-		const outcome = await withRetries(async () => {
-			calls++;
-			throw new TypeError('x is undefined');
-		}, policy, { clock: fakeClock() });
+		const outcome = await withRetries(
+			async () => {
+				calls++;
+				throw new TypeError('x is undefined');
+			},
+			policy,
+			{ clock: fakeClock() },
+		);
 		expect(calls).toBe(1);
 		expect(outcome.ok).toBe(false);
-		if (!outcome.ok) expect(outcome.error.message).toMatch(/Unexpected error while sending: x is undefined/);
+		if (!outcome.ok)
+			expect(outcome.error.message).toMatch(/Unexpected error while sending: x is undefined/);
 	});
 
 	it('rethrows bad input found while building the request, without retrying', async () => {
 		let calls = 0;
-		const attempt = withRetries(async () => {
-			calls++;
-			throw new EngineError('missing_sender', 'Twilio needs a From number', { field: 'from' });
-		}, policy, { clock: fakeClock() });
+		const attempt = withRetries(
+			async () => {
+				calls++;
+				throw new EngineError('missing_sender', 'Twilio needs a From number', { field: 'from' });
+			},
+			policy,
+			{ clock: fakeClock() },
+		);
 		await expect(attempt).rejects.toMatchObject({ code: 'missing_sender' });
 		expect(calls).toBe(1);
 	});
@@ -167,13 +199,18 @@ describe('per-credential limiter', () => {
 	it('paces starts at least minIntervalMs apart', async () => {
 		const limiter = new SendLimiter({ concurrency: 10, minIntervalMs: 40 });
 		const starts: number[] = [];
-		await Promise.all(Array.from({ length: 4 }, () => limiter.run(async () => starts.push(performance.now()))));
-		for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(38);
+		await Promise.all(
+			Array.from({ length: 4 }, () => limiter.run(async () => starts.push(performance.now()))),
+		);
+		for (let i = 1; i < starts.length; i++)
+			expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(38);
 	});
 
 	it('frees the slot when a send throws', async () => {
 		const limiter = new SendLimiter({ concurrency: 1 });
-		await expect(limiter.run(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+		await expect(limiter.run(async () => Promise.reject(new Error('boom')))).rejects.toThrow(
+			'boom',
+		);
 		await expect(limiter.run(async () => 'next')).resolves.toBe('next');
 	});
 

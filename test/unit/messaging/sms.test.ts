@@ -13,11 +13,13 @@ import { engineError } from '../../support/engineError';
 
 describe('GSM-7 and UCS-2 detection', () => {
 	it('knows the GSM 03.38 basic table (127 characters without the escape) and its extension table', () => {
-		const basic = '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
+		const basic =
+			'@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
 		expect(Array.from(basic)).toHaveLength(127);
 		for (const c of basic) expect(isGsmCharacter(c)).toBe(true);
 		for (const c of '^{}\\[~]|€') expect(isGsmCharacter(c)).toBe(true);
-		for (const c of ['\u001b', '’', '“', 'ç', 'á', 'я', '😀', '\t']) expect(isGsmCharacter(c)).toBe(false);
+		for (const c of ['\u001b', '’', '“', 'ç', 'á', 'я', '😀', '\t'])
+			expect(isGsmCharacter(c)).toBe(false);
 	});
 
 	it('one non-GSM character switches the whole message to UCS-2 and is reported', () => {
@@ -101,8 +103,12 @@ describe('smart-character replacement', () => {
 
 describe('STOP footer and segment guard', () => {
 	it('appends the opt-out footer once on its own line', () => {
-		expect(withStopFooter('Your reward is ready.  ')).toBe('Your reward is ready.\nReply STOP to opt out');
-		expect(withStopFooter('Your reward. Reply stop to opt out')).toBe('Your reward. Reply stop to opt out');
+		expect(withStopFooter('Your reward is ready.  ')).toBe(
+			'Your reward is ready.\nReply STOP to opt out',
+		);
+		expect(withStopFooter('Your reward. Reply stop to opt out')).toBe(
+			'Your reward. Reply stop to opt out',
+		);
 		expect(withStopFooter('Hi', 'Text STOP to quit')).toBe('Hi\nText STOP to quit');
 	});
 
@@ -112,11 +118,18 @@ describe('STOP footer and segment guard', () => {
 		const error = engineError(() => assertSegments(analysis, 2, 'item 9'));
 		expect(error.code).toBe('too_many_segments');
 		expect(error.field).toBe('maxSegments');
-		expect(error.message).toMatch(/needs 3 segments \(201 UTF-16 units\), more than the maximum of 2.*UCS-2.*"’"/);
+		expect(error.message).toMatch(
+			/needs 3 segments \(201 UTF-16 units\), more than the maximum of 2.*UCS-2.*"’"/,
+		);
 	});
 
 	it('Render reports encoding, counts and warnings without refusing', () => {
-		const rendered = renderSms({ template: 'Hi {{name}} 🎉 {{body}}', data: { name: 'Ann', body: 'x'.repeat(300) }, maxSegments: 2, stopFooter: true });
+		const rendered = renderSms({
+			template: 'Hi {{name}} 🎉 {{body}}',
+			data: { name: 'Ann', body: 'x'.repeat(300) },
+			maxSegments: 2,
+			stopFooter: true,
+		});
 		expect(rendered.encoding).toBe('UCS-2');
 		expect(rendered.text.endsWith('\nReply STOP to opt out')).toBe(true);
 		expect(rendered.segments).toBeGreaterThan(2);
@@ -125,7 +138,9 @@ describe('STOP footer and segment guard', () => {
 	});
 
 	it('Render does not HTML-escape SMS text', () => {
-		expect(renderSms({ template: '{{a}}', data: { a: 'Tom & Jerry <3' } }).text).toBe('Tom & Jerry <3');
+		expect(renderSms({ template: '{{a}}', data: { a: 'Tom & Jerry <3' } }).text).toBe(
+			'Tom & Jerry <3',
+		);
 	});
 });
 
@@ -134,19 +149,29 @@ describe('phone numbers', () => {
 		expect(normalisePhoneNumber('(415) 555-2671', { defaultCountry: 'US' })).toBe('+14155552671');
 		expect(normalisePhoneNumber('06 11111111', { defaultCountry: 'nl' })).toBe('+31611111111');
 		expect(normalisePhoneNumber('+44 20 7946 0958')).toBe('+442079460958');
-		expect(normalisePhoneNumber('0044 20 7946 0958', { defaultCountry: 'DE' })).toBe('+442079460958');
+		expect(normalisePhoneNumber('0044 20 7946 0958', { defaultCountry: 'DE' })).toBe(
+			'+442079460958',
+		);
 		expect(normalisePhoneNumber(14155552671, { defaultCountry: 'US' })).toBe('+14155552671');
 	});
 
 	it('refuses invalid numbers with a message that says what would be valid', () => {
-		const error = engineError(() => normalisePhoneNumber('+1 555 555 5555', { field: 'phone', itemLabel: 'item 2' }));
+		const error = engineError(() =>
+			normalisePhoneNumber('+1 555 555 5555', { field: 'phone', itemLabel: 'item 2' }),
+		);
 		expect(error.code).toBe('invalid_phone_number');
 		expect(error.field).toBe('phone');
-		expect(error.message).toMatch(/"\+1 555 555 5555" \(item 2\) is not a valid phone number.*\+14155552671/);
-		expect(engineError(() => normalisePhoneNumber('0611111111')).message).toMatch(/no default country set/);
+		expect(error.message).toMatch(
+			/"\+1 555 555 5555" \(item 2\) is not a valid phone number.*\+14155552671/,
+		);
+		expect(engineError(() => normalisePhoneNumber('0611111111')).message).toMatch(
+			/no default country set/,
+		);
 		expect(engineError(() => normalisePhoneNumber('')).code).toBe('invalid_phone_number');
 		expect(engineError(() => normalisePhoneNumber({})).code).toBe('invalid_phone_number');
-		expect(engineError(() => normalisePhoneNumber('123', { defaultCountry: 'XX' })).code).toBe('invalid_country');
+		expect(engineError(() => normalisePhoneNumber('123', { defaultCountry: 'XX' })).code).toBe(
+			'invalid_country',
+		);
 	});
 
 	it('optionally refuses numbers known to be landlines', () => {

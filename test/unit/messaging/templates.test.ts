@@ -1,9 +1,21 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EngineError } from '../../../engine/shared/errors';
-import { assertSafeData, clearTemplateCache, templateCacheSize, templateLimits, TemplateRenderer, type RenderSettings } from '../../../engine/messaging';
+import {
+	assertSafeData,
+	clearTemplateCache,
+	templateCacheSize,
+	templateLimits,
+	TemplateRenderer,
+	type RenderSettings,
+} from '../../../engine/messaging';
 import { engineError } from '../../support/engineError';
 
-function render(template: string, data: unknown = {}, settings: RenderSettings = {}, format: 'html' | 'text' = 'html'): string {
+function render(
+	template: string,
+	data: unknown = {},
+	settings: RenderSettings = {},
+	format: 'html' | 'text' = 'html',
+): string {
 	return new TemplateRenderer(data, settings).render('html', template, format);
 }
 
@@ -12,7 +24,9 @@ afterEach(() => vi.restoreAllMocks());
 describe('escaping', () => {
 	it('escapes HTML by default, leaves triple-stash raw, and never escapes text output', () => {
 		const data = { name: '<script>alert("x")</script> & Co' };
-		expect(render('<p>{{name}}</p>', data)).toBe('<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co</p>');
+		expect(render('<p>{{name}}</p>', data)).toBe(
+			'<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co</p>',
+		);
 		expect(render('{{{name}}}', data)).toBe(data.name);
 		expect(render('{{name}}', data, {}, 'text')).toBe(data.name);
 	});
@@ -20,20 +34,40 @@ describe('escaping', () => {
 
 describe('strict mode', () => {
 	it('names the missing variable with its full path, the template, the position and the item', () => {
-		const error = engineError(() => render('Hello\n  {{referrer.firstName}}!', { referrer: {} }, { strict: true, itemLabel: 'item 12' }));
+		const error = engineError(() =>
+			render(
+				'Hello\n  {{referrer.firstName}}!',
+				{ referrer: {} },
+				{ strict: true, itemLabel: 'item 12' },
+			),
+		);
 		expect(error.code).toBe('missing_variable');
 		expect(error.field).toBe('html');
 		expect(error.details).toEqual({ variable: 'referrer.firstName' });
-		expect(error.message).toContain('Missing variable "referrer.firstName" in the html template at line 2, column 5 (item 12)');
+		expect(error.message).toContain(
+			'Missing variable "referrer.firstName" in the html template at line 2, column 5 (item 12)',
+		);
 	});
 
 	it('catches a missing parent object too, and variables inside loops', () => {
-		const parentMissing = engineError(() => render('<p>{{a.b.c}}</p>', {}, { strict: true, itemLabel: 'item 2' }));
+		const parentMissing = engineError(() =>
+			render('<p>{{a.b.c}}</p>', {}, { strict: true, itemLabel: 'item 2' }),
+		);
 		expect(parentMissing.code).toBe('missing_variable');
 		expect(parentMissing.details).toEqual({ variable: 'a' });
 		expect(parentMissing.message).toMatch(/Missing variable "a" in the html template \(item 2\)/);
-		expect(engineError(() => render('{{a.b.c}}', { a: {} }, { strict: true })).details).toEqual({ variable: 'a.b.c' });
-		expect(engineError(() => render('{{#each friends}}{{nmae}}{{/each}}', { friends: [{ name: 'A' }] }, { strict: true })).details).toEqual({ variable: 'nmae' });
+		expect(engineError(() => render('{{a.b.c}}', { a: {} }, { strict: true })).details).toEqual({
+			variable: 'a.b.c',
+		});
+		expect(
+			engineError(() =>
+				render(
+					'{{#each friends}}{{nmae}}{{/each}}',
+					{ friends: [{ name: 'A' }] },
+					{ strict: true },
+				),
+			).details,
+		).toEqual({ variable: 'nmae' });
 	});
 
 	it('renders a missing variable as empty text when strict mode is off', () => {
@@ -41,7 +75,9 @@ describe('strict mode', () => {
 	});
 
 	it('still lets #if test an optional field', () => {
-		expect(render('{{#if nick}}{{nick}}{{else}}friend{{/if}}', {}, { strict: true })).toBe('friend');
+		expect(render('{{#if nick}}{{nick}}{{else}}friend{{/if}}', {}, { strict: true })).toBe(
+			'friend',
+		);
 	});
 });
 
@@ -50,7 +86,9 @@ describe('template errors are per item, never crashes', () => {
 		const error = engineError(() => render('Hi {{name', {}, { itemLabel: 'item 1' }));
 		expect(error.code).toBe('template_syntax');
 		expect(error.field).toBe('html');
-		expect(error.message).toMatch(/html template \(item 1\) has a syntax error: Parse error on line 1/);
+		expect(error.message).toMatch(
+			/html template \(item 1\) has a syntax error: Parse error on line 1/,
+		);
 		expect(engineError(() => render('{{#each x}}{{/with}}')).code).toBe('template_syntax');
 	});
 
@@ -67,15 +105,22 @@ describe('template errors are per item, never crashes', () => {
 
 	it('refuses a template that is not text (compile() would accept an AST object)', () => {
 		const ast = { type: 'Program', body: [] };
-		expect(engineError(() => new TemplateRenderer({}).render('html', ast as unknown as string, 'html')).code).toBe('invalid_template');
+		expect(
+			engineError(() => new TemplateRenderer({}).render('html', ast as unknown as string, 'html'))
+				.code,
+		).toBe('invalid_template');
 	});
 
 	it('enforces the template size limit', () => {
-		expect(render('a'.repeat(templateLimits.maxTemplateBytes))).toHaveLength(templateLimits.maxTemplateBytes);
+		expect(render('a'.repeat(templateLimits.maxTemplateBytes))).toHaveLength(
+			templateLimits.maxTemplateBytes,
+		);
 		const error = engineError(() => render('a'.repeat(templateLimits.maxTemplateBytes + 1)));
 		expect(error.code).toBe('template_too_large');
 		// Multi-byte characters count in UTF-8 bytes, not UTF-16 units.
-		expect(engineError(() => render('é'.repeat(templateLimits.maxTemplateBytes / 2 + 1))).code).toBe('template_too_large');
+		expect(
+			engineError(() => render('é'.repeat(templateLimits.maxTemplateBytes / 2 + 1))).code,
+		).toBe('template_too_large');
 	});
 
 	it('enforces the output size limit', () => {
@@ -92,12 +137,20 @@ describe('render budget (issue #14: stopped while rendering, not measured afterw
 	it('stops loops inside loops over 300 items at the step budget, in well under a second', () => {
 		// Before the budget this template rendered for about 65 s and only then failed the output-size check.
 		const started = Date.now();
-		const error = engineError(() => render('{{#each items}}{{#each ../items}}{{#each ../../items}}x{{/each}}{{/each}}{{/each}}', { items }, { itemLabel: 'item 2' }));
+		const error = engineError(() =>
+			render(
+				'{{#each items}}{{#each ../items}}{{#each ../../items}}x{{/each}}{{/each}}{{/each}}',
+				{ items },
+				{ itemLabel: 'item 2' },
+			),
+		);
 		expect(Date.now() - started).toBeLessThan(5_000);
 		expect(error.code).toBe('template_budget');
 		expect(error.field).toBe('html');
 		// Whichever budget runs out first: the steps, or on a busy machine the second.
-		expect(error.message).toMatch(/\(item 2\) was stopped while rendering: it ran (more than 100,000 loop steps|longer than 1,000 ms)/);
+		expect(error.message).toMatch(
+			/\(item 2\) was stopped while rendering: it ran (more than 100,000 loop steps|longer than 1,000 ms)/,
+		);
 	});
 
 	it('stops a render that runs past its time budget, and leaves the next render its whole budget', () => {
@@ -111,8 +164,12 @@ describe('render budget (issue #14: stopped while rendering, not measured afterw
 			templateLimits.maxRenderMs = before;
 		}
 		// Ordinary loops (300 × 300 = 90,300 steps) stay within the budget.
-		expect(render('{{#each items}}{{#each ../items}}.{{/each}}{{/each}}', { items })).toHaveLength(90_000);
-		expect(render('{{#each items}}{{@index}}{{#if @last}}!{{/if}}{{/each}}', { items: ['a', 'b'] })).toBe('01!');
+		expect(render('{{#each items}}{{#each ../items}}.{{/each}}{{/each}}', { items })).toHaveLength(
+			90_000,
+		);
+		expect(
+			render('{{#each items}}{{@index}}{{#if @last}}!{{/if}}{{/each}}', { items: ['a', 'b'] }),
+		).toBe('01!');
 	});
 });
 
@@ -124,7 +181,9 @@ describe('data safety', () => {
 			['{"friends": [{"name": "a"}, {"prototype": 1}]}', 'friends[1].prototype'],
 		];
 		for (const [json, path] of cases) {
-			const error = engineError(() => render('{{name}}', JSON.parse(json), { itemLabel: 'item 3' }));
+			const error = engineError(() =>
+				render('{{name}}', JSON.parse(json), { itemLabel: 'item 3' }),
+			);
 			expect(error.code).toBe('unsafe_data_key');
 			expect(error.field).toBe(path);
 			expect(error.message).toMatch(/\(item 3\)/);
@@ -138,18 +197,26 @@ describe('data safety', () => {
 		expect(engineError(() => assertSafeData('x')).code).toBe('invalid_data');
 		const circular: Record<string, unknown> = { a: 1 };
 		circular.self = circular;
-		expect(engineError(() => assertSafeData(circular)).message).toMatch(/nested deeper than 64 levels/);
+		expect(engineError(() => assertSafeData(circular)).message).toMatch(
+			/nested deeper than 64 levels/,
+		);
 	});
 
 	it('keeps prototype members out of reach and prints nothing to the console', () => {
-		const spies = (['log', 'warn', 'error'] as const).map((name) => vi.spyOn(console, name).mockImplementation(() => {}));
-		const out = render('[{{constructor}}][{{__proto__}}][{{toString}}][{{name.constructor}}][{{#with name}}{{constructor.name}}{{/with}}][{{__defineGetter__}}]', { name: 'x' });
+		const spies = (['log', 'warn', 'error'] as const).map((name) =>
+			vi.spyOn(console, name).mockImplementation(() => {}),
+		);
+		const out = render(
+			'[{{constructor}}][{{__proto__}}][{{toString}}][{{name.constructor}}][{{#with name}}{{constructor.name}}{{/with}}][{{__defineGetter__}}]',
+			{ name: 'x' },
+		);
 		expect(out).toBe('[][][][][][]');
 		for (const spy of spies) expect(spy).not.toHaveBeenCalled();
 	});
 
 	it('a template cannot reach the Function constructor to run code', () => {
-		const attempt = '{{#with "s" as |s|}}{{#with s.constructor as |c|}}{{c.constructor "return process"}}{{/with}}{{/with}}';
+		const attempt =
+			'{{#with "s" as |s|}}{{#with s.constructor as |c|}}{{c.constructor "return process"}}{{/with}}{{/with}}';
 		// The constructor lookups resolve to nothing, and calling a non-helper is a compile error.
 		expect(() => render(attempt)).toThrow(EngineError);
 	});
@@ -164,29 +231,60 @@ describe('partials and layout', () => {
 	});
 
 	it('supports inline partials', () => {
-		expect(render('{{#*inline "row"}}<li>{{this}}</li>{{/inline}}<ul>{{#each xs}}{{> row}}{{/each}}</ul>', { xs: ['a', 'b'] })).toBe('<ul><li>a</li><li>b</li></ul>');
+		expect(
+			render(
+				'{{#*inline "row"}}<li>{{this}}</li>{{/inline}}<ul>{{#each xs}}{{> row}}{{/each}}</ul>',
+				{ xs: ['a', 'b'] },
+			),
+		).toBe('<ul><li>a</li><li>b</li></ul>');
 	});
 
 	it('names an unknown partial and a partial that includes itself', () => {
-		const unknown = engineError(() => new TemplateRenderer({}, { partials: { footer: 'x' } }).render('html', '{{> header}}', 'html'));
+		const unknown = engineError(() =>
+			new TemplateRenderer({}, { partials: { footer: 'x' } }).render(
+				'html',
+				'{{> header}}',
+				'html',
+			),
+		);
 		expect(unknown.code).toBe('unknown_partial');
 		expect(unknown.message).toMatch(/"header", which is not defined. Defined partials: footer/);
-		expect(engineError(() => new TemplateRenderer({}, { partials: { loop: 'a{{> loop}}' } }).render('html', '{{> loop}}', 'html')).message).toMatch(/nests too deeply/);
+		expect(
+			engineError(() =>
+				new TemplateRenderer({}, { partials: { loop: 'a{{> loop}}' } }).render(
+					'html',
+					'{{> loop}}',
+					'html',
+				),
+			).message,
+		).toMatch(/nests too deeply/);
 	});
 
 	it('limits the number of partials and their names', () => {
-		const many = Object.fromEntries(Array.from({ length: templateLimits.maxPartials + 1 }, (_, i) => [`p${i}`, 'x']));
-		expect(engineError(() => new TemplateRenderer({}, { partials: many })).code).toBe('too_many_partials');
-		expect(engineError(() => new TemplateRenderer({}, { partials: { '../x': 'x' } })).code).toBe('invalid_partial_name');
+		const many = Object.fromEntries(
+			Array.from({ length: templateLimits.maxPartials + 1 }, (_, i) => [`p${i}`, 'x']),
+		);
+		expect(engineError(() => new TemplateRenderer({}, { partials: many })).code).toBe(
+			'too_many_partials',
+		);
+		expect(engineError(() => new TemplateRenderer({}, { partials: { '../x': 'x' } })).code).toBe(
+			'invalid_partial_name',
+		);
 	});
 
 	it('wraps the body in a layout that also sees the data', () => {
 		const renderer = new TemplateRenderer({ brand: 'Acme', name: '<Ann>' });
 		const body = renderer.render('html', '<p>Hi {{name}}</p>', 'html');
-		expect(renderer.renderLayout('<html><h1>{{brand}}</h1>{{{body}}}</html>', body)).toBe('<html><h1>Acme</h1><p>Hi &lt;Ann&gt;</p></html>');
+		expect(renderer.renderLayout('<html><h1>{{brand}}</h1>{{{body}}}</html>', body)).toBe(
+			'<html><h1>Acme</h1><p>Hi &lt;Ann&gt;</p></html>',
+		);
 		// Escaped {{body}} must not escape the already-rendered HTML twice.
-		expect(renderer.renderLayout('<div>{{body}}</div>', body)).toBe('<div><p>Hi &lt;Ann&gt;</p></div>');
-		expect(engineError(() => renderer.renderLayout('<html></html>', body)).code).toBe('invalid_layout');
+		expect(renderer.renderLayout('<div>{{body}}</div>', body)).toBe(
+			'<div><p>Hi &lt;Ann&gt;</p></div>',
+		);
+		expect(engineError(() => renderer.renderLayout('<html></html>', body)).code).toBe(
+			'invalid_layout',
+		);
 	});
 });
 

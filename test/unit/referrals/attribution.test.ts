@@ -24,11 +24,17 @@ describe('attribution window', () => {
 	it('accepts a touch at sign-up and small clock skew, refuses a touch after sign-up', () => {
 		expect(checkAttributionWindow(T0, T0, first).within).toBe(true);
 		expect(checkAttributionWindow(T0 + 5 * 60_000, T0, first).within).toBe(true);
-		expect(checkAttributionWindow(T0 + 5 * 60_000 + 1, T0, first)).toMatchObject({ within: false, reason: 'touch_after_signup' });
+		expect(checkAttributionWindow(T0 + 5 * 60_000 + 1, T0, first)).toMatchObject({
+			within: false,
+			reason: 'touch_after_signup',
+		});
 	});
 
 	it('accepts ISO times and names bad ones', () => {
-		expect(checkAttributionWindow('2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', first)).toEqual({ within: true, ageMs: DAY });
+		expect(checkAttributionWindow('2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', first)).toEqual({
+			within: true,
+			ageMs: DAY,
+		});
 		try {
 			checkAttributionWindow('soon', T0, first);
 			expect.unreachable();
@@ -38,8 +44,14 @@ describe('attribution window', () => {
 	});
 
 	it('validates settings', () => {
-		expect(validateAttributionSettings({})).toEqual({ windowDays: 30, model: 'first_touch', clockSkewMinutes: 5 });
-		expect(validateAttributionSettings({ windowDays: 90, model: 'last_touch' }).model).toBe('last_touch');
+		expect(validateAttributionSettings({})).toEqual({
+			windowDays: 30,
+			model: 'first_touch',
+			clockSkewMinutes: 5,
+		});
+		expect(validateAttributionSettings({ windowDays: 90, model: 'last_touch' }).model).toBe(
+			'last_touch',
+		);
 		for (const [input, field] of [
 			[{ windowDays: 0 }, 'attributionWindowDays'],
 			[{ windowDays: -3 }, 'attributionWindowDays'],
@@ -65,7 +77,9 @@ describe('choosing among touches', () => {
 	it('first-touch takes the earliest touch still inside the window', () => {
 		const choice = pickAttribution(touches, T0, first);
 		expect(choice.winner?.referrerId).toBe('alice');
-		expect(choice.considered.find((c) => c.touch.referrerId === 'carol')).toMatchObject({ eligible: false });
+		expect(choice.considered.find((c) => c.touch.referrerId === 'carol')).toMatchObject({
+			eligible: false,
+		});
 	});
 
 	it('last-touch takes the latest', () => {
@@ -88,7 +102,12 @@ describe('choosing among touches', () => {
 });
 
 describe('a referee arriving twice', () => {
-	const existing = { referralId: 'r1', referrerId: 'alice', touchedAt: T0, status: 'pending' as const };
+	const existing = {
+		referralId: 'r1',
+		referrerId: 'alice',
+		touchedAt: T0,
+		status: 'pending' as const,
+	};
 	const incoming = { referrerId: 'bob', touchedAt: T0 + 3 * DAY };
 
 	it('first-touch keeps the existing referrer, last-touch switches', () => {
@@ -97,17 +116,23 @@ describe('a referee arriving twice', () => {
 	});
 
 	it('recognises the same referrer', () => {
-		expect(resolveRepeatArrival(existing, { referrerId: 'alice', touchedAt: T0 + DAY }, last).outcome).toBe('same_referrer');
+		expect(
+			resolveRepeatArrival(existing, { referrerId: 'alice', touchedAt: T0 + DAY }, last).outcome,
+		).toBe('same_referrer');
 	});
 
 	it('never moves a converted referee, even with last-touch', () => {
 		for (const status of ['qualified', 'reversed'] as const) {
-			expect(resolveRepeatArrival({ ...existing, status }, incoming, last).outcome).toBe('keep_existing');
+			expect(resolveRepeatArrival({ ...existing, status }, incoming, last).outcome).toBe(
+				'keep_existing',
+			);
 		}
 	});
 
 	it('lets the new referrer in when the old referral was rejected or its window closed', () => {
-		expect(resolveRepeatArrival({ ...existing, status: 'rejected' }, incoming, first).outcome).toBe('switch_to_incoming');
+		expect(resolveRepeatArrival({ ...existing, status: 'rejected' }, incoming, first).outcome).toBe(
+			'switch_to_incoming',
+		);
 		const afterWindow = { referrerId: 'bob', touchedAt: T0 + 31 * DAY };
 		const result = resolveRepeatArrival(existing, afterWindow, first);
 		expect(result.outcome).toBe('switch_to_incoming');
@@ -121,16 +146,39 @@ describe('a referee arriving twice', () => {
 });
 
 describe('out-of-order arrivals', () => {
-	const existing = { referralId: 'r1', referrerId: 'alice', touchedAt: Date.UTC(2026, 0, 10), status: 'pending' as const };
+	const existing = {
+		referralId: 'r1',
+		referrerId: 'alice',
+		touchedAt: Date.UTC(2026, 0, 10),
+		status: 'pending' as const,
+	};
 	const earlier = { referrerId: 'bob', touchedAt: Date.UTC(2026, 0, 9) };
 
 	it('first-touch gives the referee to the earlier touch even when it is reported later', () => {
-		expect(resolveRepeatArrival(existing, earlier, { windowDays: 30, model: 'first_touch', clockSkewMinutes: 5 }).outcome).toBe('switch_to_incoming');
+		expect(
+			resolveRepeatArrival(existing, earlier, {
+				windowDays: 30,
+				model: 'first_touch',
+				clockSkewMinutes: 5,
+			}).outcome,
+		).toBe('switch_to_incoming');
 	});
 
 	it('an equal touch time keeps the existing referral under both models', () => {
 		const same = { referrerId: 'bob', touchedAt: existing.touchedAt };
-		expect(resolveRepeatArrival(existing, same, { windowDays: 30, model: 'first_touch', clockSkewMinutes: 5 }).outcome).toBe('keep_existing');
-		expect(resolveRepeatArrival(existing, same, { windowDays: 30, model: 'last_touch', clockSkewMinutes: 5 }).outcome).toBe('keep_existing');
+		expect(
+			resolveRepeatArrival(existing, same, {
+				windowDays: 30,
+				model: 'first_touch',
+				clockSkewMinutes: 5,
+			}).outcome,
+		).toBe('keep_existing');
+		expect(
+			resolveRepeatArrival(existing, same, {
+				windowDays: 30,
+				model: 'last_touch',
+				clockSkewMinutes: 5,
+			}).outcome,
+		).toBe('keep_existing');
 	});
 });

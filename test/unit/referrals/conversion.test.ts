@@ -24,7 +24,14 @@ function field(fn: () => unknown): string | undefined {
 
 describe('conversion input', () => {
 	it('normalises currency and time', () => {
-		expect(validateConversion({ orderId: ' o-1 ', amount: 12.5, currency: 'eur', occurredAt: '2026-03-02T00:00:00Z' })).toEqual({
+		expect(
+			validateConversion({
+				orderId: ' o-1 ',
+				amount: 12.5,
+				currency: 'eur',
+				occurredAt: '2026-03-02T00:00:00Z',
+			}),
+		).toEqual({
 			orderId: 'o-1',
 			amount: 12.5,
 			currency: 'EUR',
@@ -70,28 +77,49 @@ describe('qualification', () => {
 	it('applies a minimum order amount at its edge', () => {
 		const settings = validateQualificationSettings({ minOrderAmount: 80 });
 		expect(qualificationFor('pending', T0, order, settings).outcome).toBe('qualify');
-		expect(qualificationFor('pending', T0, { ...order, amount: 79.99 }, settings).outcome).toBe('ignore');
+		expect(qualificationFor('pending', T0, { ...order, amount: 79.99 }, settings).outcome).toBe(
+			'ignore',
+		);
 	});
 
 	it('applies a qualification window at its edge', () => {
 		const settings = validateQualificationSettings({ qualifyWithinDays: 1 });
 		expect(qualificationFor('pending', T0, order, settings).outcome).toBe('qualify');
-		expect(qualificationFor('pending', T0, { ...order, occurredAt: T0 + DAY + 1 }, settings).outcome).toBe('ignore');
-		expect(field(() => validateQualificationSettings({ qualifyWithinDays: 0 }))).toBe('qualifyWithinDays');
-		expect(field(() => validateQualificationSettings({ maxOrderAmountMinor: 0 }))).toBe('maxOrderAmountMinor');
-		expect(field(() => validateQualificationSettings({ minOrderAmount: -5 }))).toBe('minOrderAmount');
+		expect(
+			qualificationFor('pending', T0, { ...order, occurredAt: T0 + DAY + 1 }, settings).outcome,
+		).toBe('ignore');
+		expect(field(() => validateQualificationSettings({ qualifyWithinDays: 0 }))).toBe(
+			'qualifyWithinDays',
+		);
+		expect(field(() => validateQualificationSettings({ maxOrderAmountMinor: 0 }))).toBe(
+			'maxOrderAmountMinor',
+		);
+		expect(field(() => validateQualificationSettings({ minOrderAmount: -5 }))).toBe(
+			'minOrderAmount',
+		);
 	});
 });
 
 describe('the qualifying window has two ends', () => {
 	it('refuses an order dated before the sign-up, and one after the window', () => {
 		const settings = validateQualificationSettings({ qualifyWithinDays: 7 });
-		expect(qualificationFor('pending', T0, { ...order, occurredAt: T0 }, settings).outcome).toBe('qualify');
-		expect(qualificationFor('pending', T0, { ...order, occurredAt: T0 + 7 * DAY }, settings).outcome).toBe('qualify');
+		expect(qualificationFor('pending', T0, { ...order, occurredAt: T0 }, settings).outcome).toBe(
+			'qualify',
+		);
+		expect(
+			qualificationFor('pending', T0, { ...order, occurredAt: T0 + 7 * DAY }, settings).outcome,
+		).toBe('qualify');
 		const early = qualificationFor('pending', T0, { ...order, occurredAt: T0 - 1 }, settings);
-		expect(early).toEqual({ outcome: 'ignore', reason: 'The order came before the sign-up; it must come within 7 days after it.' });
-		expect(qualificationFor('flagged', T0, { ...order, occurredAt: T0 - DAY }, settings).outcome).toBe('ignore');
-		expect(qualificationFor('pending', T0, { ...order, occurredAt: T0 + 7 * DAY + 1 }, settings).outcome).toBe('ignore');
+		expect(early).toEqual({
+			outcome: 'ignore',
+			reason: 'The order came before the sign-up; it must come within 7 days after it.',
+		});
+		expect(
+			qualificationFor('flagged', T0, { ...order, occurredAt: T0 - DAY }, settings).outcome,
+		).toBe('ignore');
+		expect(
+			qualificationFor('pending', T0, { ...order, occurredAt: T0 + 7 * DAY + 1 }, settings).outcome,
+		).toBe('ignore');
 	});
 
 	it('checks the amount against the program maximum', () => {
@@ -108,13 +136,40 @@ describe('reversal on refund or cancellation', () => {
 	});
 
 	it('reverses only full refunds when told to, and always on cancellation', () => {
-		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 99.99 }, 'full_refund_only').reverse).toBe(false);
-		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 100 }, 'full_refund_only').reverse).toBe(true);
-		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 0, cancelled: true }, 'full_refund_only').reverse).toBe(true);
+		expect(
+			shouldReverse('qualified', { orderAmount: 100, refundedAmount: 99.99 }, 'full_refund_only')
+				.reverse,
+		).toBe(false);
+		expect(
+			shouldReverse('qualified', { orderAmount: 100, refundedAmount: 100 }, 'full_refund_only')
+				.reverse,
+		).toBe(true);
+		expect(
+			shouldReverse(
+				'qualified',
+				{ orderAmount: 100, refundedAmount: 0, cancelled: true },
+				'full_refund_only',
+			).reverse,
+		).toBe(true);
 		// A partial refund that leaves less than the qualifying minimum reverses; one that leaves enough does not.
-		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 60 }, 'full_refund_only', { minOrderAmount: 50 })).toMatchObject({ reverse: true, reason: expect.stringContaining('below the qualifying minimum of 50') });
-		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 50 }, 'full_refund_only', { minOrderAmount: 50 }).reverse).toBe(false);
-		expect(shouldReverse('qualified', { orderAmount: 100, refundedAmount: 0 }, 'any_refund', { minOrderAmount: 50 }).reverse).toBe(false);
+		expect(
+			shouldReverse('qualified', { orderAmount: 100, refundedAmount: 60 }, 'full_refund_only', {
+				minOrderAmount: 50,
+			}),
+		).toMatchObject({
+			reverse: true,
+			reason: expect.stringContaining('below the qualifying minimum of 50'),
+		});
+		expect(
+			shouldReverse('qualified', { orderAmount: 100, refundedAmount: 50 }, 'full_refund_only', {
+				minOrderAmount: 50,
+			}).reverse,
+		).toBe(false);
+		expect(
+			shouldReverse('qualified', { orderAmount: 100, refundedAmount: 0 }, 'any_refund', {
+				minOrderAmount: 50,
+			}).reverse,
+		).toBe(false);
 	});
 
 	it('does nothing to referrals that are not qualified', () => {
@@ -124,7 +179,13 @@ describe('reversal on refund or cancellation', () => {
 	});
 
 	it('refuses impossible refunds and unknown policies', () => {
-		expect(field(() => shouldReverse('qualified', { orderAmount: 10, refundedAmount: 11 }))).toBe('refundedAmount');
-		expect(field(() => shouldReverse('qualified', { orderAmount: 10, refundedAmount: 1 }, 'sometimes' as never))).toBe('refundPolicy');
+		expect(field(() => shouldReverse('qualified', { orderAmount: 10, refundedAmount: 11 }))).toBe(
+			'refundedAmount',
+		);
+		expect(
+			field(() =>
+				shouldReverse('qualified', { orderAmount: 10, refundedAmount: 1 }, 'sometimes' as never),
+			),
+		).toBe('refundPolicy');
 	});
 });

@@ -15,20 +15,43 @@ describe('disposable email domains', () => {
 
 	it('contains none of the big real providers nor forwarding services people keep', () => {
 		for (const real of [
-			'gmail.com', 'googlemail.com', 'outlook.com', 'hotmail.com', 'yahoo.com', 'icloud.com', 'proton.me',
-			'protonmail.com', 'gmx.de', 'gmx.com', 'web.de', 'aol.com', 'mail.ru', 'yandex.ru', 'qq.com', '163.com',
-			'fastmail.com', 'zoho.com', 'spamgourmet.com', 'sneakemail.com', 'mozmail.com', 'simplelogin.com',
+			'gmail.com',
+			'googlemail.com',
+			'outlook.com',
+			'hotmail.com',
+			'yahoo.com',
+			'icloud.com',
+			'proton.me',
+			'protonmail.com',
+			'gmx.de',
+			'gmx.com',
+			'web.de',
+			'aol.com',
+			'mail.ru',
+			'yandex.ru',
+			'qq.com',
+			'163.com',
+			'fastmail.com',
+			'zoho.com',
+			'spamgourmet.com',
+			'sneakemail.com',
+			'mozmail.com',
+			'simplelogin.com',
 		]) {
 			expect(isDisposableDomain(real), real).toBe(false);
 		}
 	});
 
-	it.each(['mailinator.com', 'guerrillamail.com', 'yopmail.com', '10minutemail.com', 'sharklasers.com', 'temp-mail.org'])(
-		'knows %s',
-		(domain) => {
-			expect(isDisposableDomain(domain)).toBe(true);
-		},
-	);
+	it.each([
+		'mailinator.com',
+		'guerrillamail.com',
+		'yopmail.com',
+		'10minutemail.com',
+		'sharklasers.com',
+		'temp-mail.org',
+	])('knows %s', (domain) => {
+		expect(isDisposableDomain(domain)).toBe(true);
+	});
 
 	it('matches subdomains but not look-alikes', () => {
 		expect(disposableDomainOf('inbox.mailinator.com')).toBe('mailinator.com');
@@ -46,9 +69,15 @@ describe('disposable email domains', () => {
 	});
 
 	it('takes extra domains and an allow list', () => {
-		expect(isDisposableDomain('throwaway.example', { extraDomains: ['throwaway.example'] })).toBe(true);
-		expect(isDisposableDomain('x.throwaway.example', { extraDomains: ['Throwaway.Example'] })).toBe(true);
+		expect(isDisposableDomain('throwaway.example', { extraDomains: ['throwaway.example'] })).toBe(
+			true,
+		);
+		expect(isDisposableDomain('x.throwaway.example', { extraDomains: ['Throwaway.Example'] })).toBe(
+			true,
+		);
 		expect(isDisposableDomain('mailinator.com', { allowDomains: ['mailinator.com'] })).toBe(false);
-		expect(isDisposableDomain('sub.mailinator.com', { allowDomains: ['mailinator.com'] })).toBe(false);
+		expect(isDisposableDomain('sub.mailinator.com', { allowDomains: ['mailinator.com'] })).toBe(
+			false,
+		);
 	});
 });

@@ -54,14 +54,22 @@ describe('self-referral', () => {
 	});
 
 	it('does not fold dots for providers that keep them', () => {
-		const input = base({ referrer: { id: 'alice', email: 'a.smith@outlook.com' }, referee: { email: 'asmith@outlook.com' } });
+		const input = base({
+			referrer: { id: 'alice', email: 'a.smith@outlook.com' },
+			referee: { email: 'asmith@outlook.com' },
+		});
 		expect(checkSelfReferral(input, policy)).toBeNull();
 	});
 
 	it('folds +tags on any domain only when the policy says so', () => {
-		const input = base({ referrer: { id: 'alice', email: 'alice@shop.example' }, referee: { email: 'alice+2@shop.example' } });
+		const input = base({
+			referrer: { id: 'alice', email: 'alice@shop.example' },
+			referee: { email: 'alice+2@shop.example' },
+		});
 		expect(checkSelfReferral(input, policy)).toBeNull();
-		expect(checkSelfReferral(input, validateFraudPolicy({ stripTagsForAllDomains: true }))).not.toBeNull();
+		expect(
+			checkSelfReferral(input, validateFraudPolicy({ stripTagsForAllDomains: true })),
+		).not.toBeNull();
 	});
 
 	it('fires on the same name at the same email domain, ignoring case and accents', () => {
@@ -80,11 +88,15 @@ describe('self-referral', () => {
 
 describe('duplicate referee', () => {
 	it('fires for an existing customer', () => {
-		expect(checkDuplicateReferee(base({ referee: { existingCustomer: true } }), policy)?.reason).toBe('duplicate_referee');
+		expect(
+			checkDuplicateReferee(base({ referee: { existingCustomer: true } }), policy)?.reason,
+		).toBe('duplicate_referee');
 	});
 
 	it('fires when the referee already converted through another referral', () => {
-		const input = base({ refereePriorReferrals: [{ referralId: 'r-old', referrerId: 'carol', status: 'qualified' }] });
+		const input = base({
+			refereePriorReferrals: [{ referralId: 'r-old', referrerId: 'carol', status: 'qualified' }],
+		});
 		expect(checkDuplicateReferee(input, policy)?.detail).toContain('r-old');
 	});
 
@@ -102,58 +114,99 @@ describe('duplicate referee', () => {
 
 describe('disposable email', () => {
 	it('fires for a listed domain and its subdomains', () => {
-		expect(checkDisposableEmail(base({ referee: { email: 'x@mailinator.com' } }), policy)?.detail).toContain('mailinator.com');
-		expect(checkDisposableEmail(base({ referee: { email: 'x@eu.mailinator.com' } }), policy)).not.toBeNull();
+		expect(
+			checkDisposableEmail(base({ referee: { email: 'x@mailinator.com' } }), policy)?.detail,
+		).toContain('mailinator.com');
+		expect(
+			checkDisposableEmail(base({ referee: { email: 'x@eu.mailinator.com' } }), policy),
+		).not.toBeNull();
 	});
 
 	it('is silent for a normal domain, a missing email, or an allow-listed domain', () => {
 		expect(checkDisposableEmail(base(), policy)).toBeNull();
 		expect(checkDisposableEmail(base({ referee: {} }), policy)).toBeNull();
 		const allow = validateFraudPolicy({ disposable: { allowDomains: ['mailinator.com'] } });
-		expect(checkDisposableEmail(base({ referee: { email: 'x@mailinator.com' } }), allow)).toBeNull();
+		expect(
+			checkDisposableEmail(base({ referee: { email: 'x@mailinator.com' } }), allow),
+		).toBeNull();
 	});
 
-	it('uses the program\'s extra domains', () => {
+	it("uses the program's extra domains", () => {
 		const extra = validateFraudPolicy({ disposable: { extraDomains: ['burner.example'] } });
-		expect(checkDisposableEmail(base({ referee: { email: 'x@burner.example' } }), extra)).not.toBeNull();
+		expect(
+			checkDisposableEmail(base({ referee: { email: 'x@burner.example' } }), extra),
+		).not.toBeNull();
 	});
 });
 
 describe('same ip and same device', () => {
-	it('fires when the referee uses the referrer\'s ip or device', () => {
+	it("fires when the referee uses the referrer's ip or device", () => {
 		const ip = base({ referrer: { id: 'alice', ipHash: 'h1' }, referee: { ipHash: 'h1' } });
 		expect(checkSameIp(ip, policy)?.reason).toBe('same_ip');
-		const device = base({ referrer: { id: 'alice', deviceHash: 'd1' }, referee: { deviceHash: 'd1' } });
-		expect(checkSameDevice(device, policy)).toMatchObject({ check: 'same_device', reason: 'same_device', score: 50 });
+		const device = base({
+			referrer: { id: 'alice', deviceHash: 'd1' },
+			referee: { deviceHash: 'd1' },
+		});
+		expect(checkSameDevice(device, policy)).toMatchObject({
+			check: 'same_device',
+			reason: 'same_device',
+			score: 50,
+		});
 	});
 
 	it('never fires on a shared user agent alone; it only strengthens a same-ip finding (issue #13.7)', () => {
-		const safari = base({ referrer: { id: 'alice', ipHash: 'ip-a', userAgentHash: 'ua-safari' }, referee: { ipHash: 'ip-b', userAgentHash: 'ua-safari' } });
+		const safari = base({
+			referrer: { id: 'alice', ipHash: 'ip-a', userAgentHash: 'ua-safari' },
+			referee: { ipHash: 'ip-b', userAgentHash: 'ua-safari' },
+		});
 		expect(checkSameIp(safari, policy)).toBeNull();
 		expect(checkSameDevice(safari, policy)).toBeNull();
-		expect(assessReferral(safari, policy)).toMatchObject({ decision: 'allow', riskScore: 0, reasonCodes: [] });
-		const sameIp = base({ referrer: { id: 'alice', ipHash: 'ip-a', userAgentHash: 'ua-safari' }, referee: { ipHash: 'ip-a', userAgentHash: 'ua-safari' } });
-		expect(checkSameIp(sameIp, policy)).toMatchObject({ reason: 'same_ip', score: 40, detail: expect.stringContaining('same browser') });
+		expect(assessReferral(safari, policy)).toMatchObject({
+			decision: 'allow',
+			riskScore: 0,
+			reasonCodes: [],
+		});
+		const sameIp = base({
+			referrer: { id: 'alice', ipHash: 'ip-a', userAgentHash: 'ua-safari' },
+			referee: { ipHash: 'ip-a', userAgentHash: 'ua-safari' },
+		});
+		expect(checkSameIp(sameIp, policy)).toMatchObject({
+			reason: 'same_ip',
+			score: 40,
+			detail: expect.stringContaining('same browser'),
+		});
 	});
 
 	it('does not treat two missing hashes as equal', () => {
 		expect(checkSameIp(base({ referrer: { id: 'alice' }, referee: {} }), policy)).toBeNull();
-		expect(checkSameIp(base({ referrer: { id: 'alice', ipHash: '' }, referee: { ipHash: '' } }), policy)).toBeNull();
+		expect(
+			checkSameIp(base({ referrer: { id: 'alice', ipHash: '' }, referee: { ipHash: '' } }), policy),
+		).toBeNull();
 	});
 
 	it('counts other sign-ups inside the window, edge included, and not outside', () => {
 		const window = policy.sameIpWindowHours * HOUR;
-		expect(checkSameIp(base({ sameIpSignUps: [{ referralId: 'r1', at: T0 - window }] }), policy)).not.toBeNull();
-		expect(checkSameIp(base({ sameIpSignUps: [{ referralId: 'r1', at: T0 + window }] }), policy)).not.toBeNull();
-		expect(checkSameIp(base({ sameIpSignUps: [{ referralId: 'r1', at: T0 - window - 1 }] }), policy)).toBeNull();
-		expect(checkSameIp(base({ sameIpSignUps: [{ referralId: 'r-new', at: T0 }] }), policy)).toBeNull();
+		expect(
+			checkSameIp(base({ sameIpSignUps: [{ referralId: 'r1', at: T0 - window }] }), policy),
+		).not.toBeNull();
+		expect(
+			checkSameIp(base({ sameIpSignUps: [{ referralId: 'r1', at: T0 + window }] }), policy),
+		).not.toBeNull();
+		expect(
+			checkSameIp(base({ sameIpSignUps: [{ referralId: 'r1', at: T0 - window - 1 }] }), policy),
+		).toBeNull();
+		expect(
+			checkSameIp(base({ sameIpSignUps: [{ referralId: 'r-new', at: T0 }] }), policy),
+		).toBeNull();
 	});
 
 	it('tolerates the allowed number of shared-ip sign-ups exactly', () => {
 		const lenient = validateFraudPolicy({ sameIpAllowed: 2 });
 		const two = [{ at: T0 - 1 }, { at: T0 - 2 }];
 		expect(checkSameIp(base({ sameIpSignUps: two }), lenient)).toBeNull();
-		expect(checkSameIp(base({ sameIpSignUps: [...two, { at: T0 - 3 }] }), lenient)?.detail).toMatch(/3 other sign-up/);
+		expect(checkSameIp(base({ sameIpSignUps: [...two, { at: T0 - 3 }] }), lenient)?.detail).toMatch(
+			/3 other sign-up/,
+		);
 	});
 
 	it('uses the device window for devices', () => {
@@ -168,9 +221,13 @@ describe('velocity', () => {
 
 	it('allows exactly the limit and fires one above it (this referral included)', () => {
 		expect(checkVelocity(base({ referrerRecent: { lastHour: 2, lastDay: 2 } }), p)).toBeNull();
-		expect(checkVelocity(base({ referrerRecent: { lastHour: 3, lastDay: 3 } }), p)?.detail).toMatch(/4 referrals within an hour \(limit 3\)/);
+		expect(checkVelocity(base({ referrerRecent: { lastHour: 3, lastDay: 3 } }), p)?.detail).toMatch(
+			/4 referrals within an hour \(limit 3\)/,
+		);
 		expect(checkVelocity(base({ referrerRecent: { lastHour: 0, lastDay: 4 } }), p)).toBeNull();
-		expect(checkVelocity(base({ referrerRecent: { lastHour: 0, lastDay: 5 } }), p)?.detail).toMatch(/6 referrals within a day/);
+		expect(checkVelocity(base({ referrerRecent: { lastHour: 0, lastDay: 5 } }), p)?.detail).toMatch(
+			/6 referrals within a day/,
+		);
 	});
 
 	it('is silent without counts', () => {
@@ -208,7 +265,9 @@ describe('referral rings', () => {
 
 	it('checkRing explains the ring and needs the referee id', () => {
 		const input = base({ graphEdges: edges(['bob>carol', 'carol>alice']) });
-		expect(checkRing(input, policy)?.detail).toBe('This referral closes a referral ring of 3 participants: alice → bob → carol → alice.');
+		expect(checkRing(input, policy)?.detail).toBe(
+			'This referral closes a referral ring of 3 participants: alice → bob → carol → alice.',
+		);
 		expect(checkRing(base({ referee: {}, graphEdges: edges(['bob>alice']) }), policy)).toBeNull();
 	});
 });
@@ -229,7 +288,12 @@ describe('code checks', () => {
 
 describe('assessReferral', () => {
 	it('allows a clean referral with score 0 and no reasons', () => {
-		expect(assessReferral(base(), policy)).toEqual({ riskScore: 0, decision: 'allow', reasons: [], reasonCodes: [] });
+		expect(assessReferral(base(), policy)).toEqual({
+			riskScore: 0,
+			decision: 'allow',
+			reasons: [],
+			reasonCodes: [],
+		});
 	});
 
 	it('flags a shared ip (score 30 = flag threshold) and shows the reason', () => {
@@ -257,7 +321,10 @@ describe('assessReferral', () => {
 
 	it('reports same_ip and same_device, each with its own code, when both ip and device id match', () => {
 		const result = assessReferral(
-			base({ referrer: { id: 'alice', ipHash: 'x', deviceHash: 'd' }, referee: { id: 'bob', ipHash: 'x', deviceHash: 'd' } }),
+			base({
+				referrer: { id: 'alice', ipHash: 'x', deviceHash: 'd' },
+				referee: { id: 'bob', ipHash: 'x', deviceHash: 'd' },
+			}),
 			policy,
 		);
 		expect(result.reasons).toHaveLength(2);
@@ -275,9 +342,15 @@ describe('assessReferral', () => {
 
 	it('honours disabled checks and custom weights', () => {
 		const input = base({ referee: { id: 'bob', email: 'b@mailinator.com' } });
-		expect(assessReferral(input, { checks: { disposable_email: { enabled: false } } }).decision).toBe('allow');
-		expect(assessReferral(input, { checks: { disposable_email: { weight: 90 } } }).decision).toBe('block');
-		expect(assessReferral(input, { checks: { disposable_email: { weight: 29 } } }).decision).toBe('allow');
+		expect(
+			assessReferral(input, { checks: { disposable_email: { enabled: false } } }).decision,
+		).toBe('allow');
+		expect(assessReferral(input, { checks: { disposable_email: { weight: 90 } } }).decision).toBe(
+			'block',
+		);
+		expect(assessReferral(input, { checks: { disposable_email: { weight: 29 } } }).decision).toBe(
+			'allow',
+		);
 	});
 
 	it('blocks self-referral and rings by default policy', () => {
@@ -288,10 +361,19 @@ describe('assessReferral', () => {
 	});
 
 	it('refuses malformed input naming the field', () => {
-		expect(engineError(() => assessReferral({ ...base(), at: 'yesterday' as never })).field).toBe('at');
-		expect(engineError(() => assessReferral({ ...base(), referrer: {} as never })).field).toBe('referrer.id');
-		expect(engineError(() => assessReferral(base({ referrerRecent: { lastHour: -1, lastDay: 0 } }))).field).toBe('referrerRecent.lastHour');
-		expect(engineError(() => assessReferral(base({ graphEdges: 'a>b' as never }))).field).toBe('graphEdges');
+		expect(engineError(() => assessReferral({ ...base(), at: 'yesterday' as never })).field).toBe(
+			'at',
+		);
+		expect(engineError(() => assessReferral({ ...base(), referrer: {} as never })).field).toBe(
+			'referrer.id',
+		);
+		expect(
+			engineError(() => assessReferral(base({ referrerRecent: { lastHour: -1, lastDay: 0 } })))
+				.field,
+		).toBe('referrerRecent.lastHour');
+		expect(engineError(() => assessReferral(base({ graphEdges: 'a>b' as never }))).field).toBe(
+			'graphEdges',
+		);
 	});
 });
 

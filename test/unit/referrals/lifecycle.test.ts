@@ -60,16 +60,19 @@ describe('referral state machine', () => {
 		expect(illegal.length).toBe(REFERRAL_STATUSES.length ** 2 - LEGAL.length);
 	});
 
-	it.each(illegal)('%s → %s is an illegal_transition naming both states and the legal targets', (from, to) => {
-		const error = caught(() => assertTransition(from, to));
-		expect(error.code).toBe('illegal_transition');
-		expect(error.message).toContain(`"${from}"`);
-		expect(error.message).toContain(`"${to}"`);
-		const expectedTargets = LEGAL.filter(([f]) => f === from).map(([, , t]) => t);
-		expect(error.details?.legalTargets).toEqual(expectedTargets);
-		for (const target of expectedTargets) expect(error.message).toContain(`"${target}"`);
-		expect(canTransition(from, to)).toBe(false);
-	});
+	it.each(illegal)(
+		'%s → %s is an illegal_transition naming both states and the legal targets',
+		(from, to) => {
+			const error = caught(() => assertTransition(from, to));
+			expect(error.code).toBe('illegal_transition');
+			expect(error.message).toContain(`"${from}"`);
+			expect(error.message).toContain(`"${to}"`);
+			const expectedTargets = LEGAL.filter(([f]) => f === from).map(([, , t]) => t);
+			expect(error.details?.legalTargets).toEqual(expectedTargets);
+			for (const target of expectedTargets) expect(error.message).toContain(`"${target}"`);
+			expect(canTransition(from, to)).toBe(false);
+		},
+	);
 
 	it('says a final status is final', () => {
 		const error = caught(() => assertTransition('reversed', 'pending'));
@@ -116,13 +119,23 @@ describe('referral state machine', () => {
 		expect(statusForDecision('allow')).toBe('pending');
 		expect(statusForDecision('flag')).toBe('flagged');
 		expect(statusForDecision('block')).toBe('rejected');
-		for (const d of ['allow', 'flag', 'block'] as const) expect(canTransition('recorded', statusForDecision(d))).toBe(true);
+		for (const d of ['allow', 'flag', 'block'] as const)
+			expect(canTransition('recorded', statusForDecision(d))).toBe(true);
 	});
 
 	it('builds history entries with event, time and reasons', () => {
 		const entry = transition('pending', 'flagged', 1000, ['same_ip', 'velocity'], 'two signals');
-		expect(entry).toEqual({ from: 'pending', to: 'flagged', event: 'flag', at: 1000, reasons: ['same_ip', 'velocity'], note: 'two signals' });
-		expect(caught(() => transition('pending', 'flagged', 1, ['fishy' as never])).code).toBe('unknown_reason');
+		expect(entry).toEqual({
+			from: 'pending',
+			to: 'flagged',
+			event: 'flag',
+			at: 1000,
+			reasons: ['same_ip', 'velocity'],
+			note: 'two signals',
+		});
+		expect(caught(() => transition('pending', 'flagged', 1, ['fishy' as never])).code).toBe(
+			'unknown_reason',
+		);
 		expect(caught(() => transition('pending', 'reversed', 1)).code).toBe('illegal_transition');
 	});
 });

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
 import { EngineError } from '../../../engine/shared/errors';
-import { funnelFrom, median, programStats, rankLeaderboard, rankOf } from '../../../engine/referrals/metrics';
+import {
+	funnelFrom,
+	median,
+	programStats,
+	rankLeaderboard,
+	rankOf,
+} from '../../../engine/referrals/metrics';
 
 const HOUR = 3_600_000;
 
@@ -17,7 +23,15 @@ function field(fn: () => unknown): string | undefined {
 
 describe('funnel', () => {
 	it('groups internal statuses into the funnel', () => {
-		const funnel = funnelFrom({ recorded: 1, pending: 10, approved: 2, flagged: 3, rejected: 4, qualified: 11, reversed: 2 });
+		const funnel = funnelFrom({
+			recorded: 1,
+			pending: 10,
+			approved: 2,
+			flagged: 3,
+			rejected: 4,
+			qualified: 11,
+			reversed: 2,
+		});
 		expect(funnel).toEqual({
 			recorded: 33,
 			pending: 13,
@@ -71,12 +85,18 @@ describe('program stats', () => {
 			inviteConversionRate: 40 / 104,
 			invitesFrom: 'recorded_referrals',
 		});
-		expect(s.kFactor!.invitesPerParticipant * s.kFactor!.inviteConversionRate!).toBeCloseTo(s.kFactor!.value);
+		expect(s.kFactor!.invitesPerParticipant * s.kFactor!.inviteConversionRate!).toBeCloseTo(
+			s.kFactor!.value,
+		);
 	});
 
 	it('uses invites sent when tracked', () => {
 		const s = programStats({ ...input, invitesSent: 400 });
-		expect(s.kFactor).toMatchObject({ invitesPerParticipant: 2, inviteConversionRate: 0.1, invitesFrom: 'invites_sent' });
+		expect(s.kFactor).toMatchObject({
+			invitesPerParticipant: 2,
+			inviteConversionRate: 0.1,
+			invitesFrom: 'invites_sent',
+		});
 		expect(s.kFactor!.value).toBeCloseTo(0.2);
 	});
 
@@ -85,17 +105,35 @@ describe('program stats', () => {
 	});
 
 	it('reports mean and median time to convert over every qualification', () => {
-		expect(programStats(input).timeToConvert).toEqual({ count: 4, meanMs: (46 * HOUR) / 4, medianMs: 7 * HOUR });
+		expect(programStats(input).timeToConvert).toEqual({
+			count: 4,
+			meanMs: (46 * HOUR) / 4,
+			medianMs: 7 * HOUR,
+		});
 	});
 
 	it('computes referral CAC per net qualified referral', () => {
-		expect(programStats(input).referralCac).toEqual({ amount: 360, currency: 'EUR', perQualifiedReferral: 9 });
+		expect(programStats(input).referralCac).toEqual({
+			amount: 360,
+			currency: 'EUR',
+			perQualifiedReferral: 9,
+		});
 	});
 
 	it('compares referred and non-referred customers', () => {
 		const c = programStats(input).referredVsNonReferred!;
-		expect(c.referred).toEqual({ customers: 2, revenue: 400, revenuePerCustomer: 200, retentionRate: 0.5 });
-		expect(c.nonReferred).toEqual({ customers: 4, revenue: 200, revenuePerCustomer: 50, retentionRate: 1 / 3 });
+		expect(c.referred).toEqual({
+			customers: 2,
+			revenue: 400,
+			revenuePerCustomer: 200,
+			retentionRate: 0.5,
+		});
+		expect(c.nonReferred).toEqual({
+			customers: 4,
+			revenue: 200,
+			revenuePerCustomer: 50,
+			retentionRate: 1 / 3,
+		});
 		expect(c.revenuePerCustomerRatio).toBe(4);
 		expect(c.retentionDifference).toBeCloseTo(0.5 - 1 / 3);
 	});
@@ -109,7 +147,12 @@ describe('program stats', () => {
 		expect(s.referralCac).toBeNull();
 		expect(s.referredVsNonReferred).toBeNull();
 		expect(s.referredRevenue).toEqual({});
-		const noQualified = programStats({ customers: 5, referrers: 1, statusCounts: { pending: 2 }, rewardCost: { amount: 10, currency: 'EUR' } });
+		const noQualified = programStats({
+			customers: 5,
+			referrers: 1,
+			statusCounts: { pending: 2 },
+			rewardCost: { amount: 10, currency: 'EUR' },
+		});
 		expect(noQualified.referralCac).toBeNull();
 		expect(noQualified.kFactor?.value).toBe(0);
 	});
@@ -117,11 +160,20 @@ describe('program stats', () => {
 	it('refuses inconsistent or malformed input', () => {
 		expect(field(() => programStats({ ...input, referrers: 201 }))).toBe('referrers');
 		expect(field(() => programStats({ ...input, customers: -1 }))).toBe('customers');
-		expect(field(() => programStats({ ...input, conversions: [{ signedUpAt: 10, qualifiedAt: 5 }] }))).toBe('qualifiedAt');
-		expect(field(() => programStats({ ...input, conversions: [{ signedUpAt: 0, qualifiedAt: 5, amount: 1, currency: 'E' }] }))).toBe(
-			'conversions[0].currency',
-		);
-		expect(field(() => programStats({ ...input, rewardCost: { amount: -1, currency: 'EUR' } }))).toBe('rewardCost.amount');
+		expect(
+			field(() => programStats({ ...input, conversions: [{ signedUpAt: 10, qualifiedAt: 5 }] })),
+		).toBe('qualifiedAt');
+		expect(
+			field(() =>
+				programStats({
+					...input,
+					conversions: [{ signedUpAt: 0, qualifiedAt: 5, amount: 1, currency: 'E' }],
+				}),
+			),
+		).toBe('conversions[0].currency');
+		expect(
+			field(() => programStats({ ...input, rewardCost: { amount: -1, currency: 'EUR' } })),
+		).toBe('rewardCost.amount');
 	});
 });
 
@@ -155,24 +207,41 @@ describe('leaderboard', () => {
 	it('keeps everyone tied at the cut-off', () => {
 		expect(rankLeaderboard(rows, 2).map((r) => r.participantId)).toEqual(['alice', 'bob', 'carol']);
 		expect(rankLeaderboard(rows, 3).map((r) => r.participantId)).toEqual(['alice', 'bob', 'carol']);
-		expect(rankLeaderboard(rows, 4).map((r) => r.participantId)).toEqual(['alice', 'bob', 'carol', 'dave']);
+		expect(rankLeaderboard(rows, 4).map((r) => r.participantId)).toEqual([
+			'alice',
+			'bob',
+			'carol',
+			'dave',
+		]);
 	});
 
-	it('keeps extra row fields and gives one participant\'s rank', () => {
+	it("keeps extra row fields and gives one participant's rank", () => {
 		const withNames = rows.map((r) => ({ ...r, name: r.participantId.toUpperCase() }));
-		expect(rankLeaderboard(withNames)[0]).toEqual({ participantId: 'alice', value: 7, name: 'ALICE', rank: 1 });
+		expect(rankLeaderboard(withNames)[0]).toEqual({
+			participantId: 'alice',
+			value: 7,
+			name: 'ALICE',
+			rank: 1,
+		});
 		expect(rankOf(rows, 'carol')).toBe(2);
 		expect(rankOf(rows, 'zoe')).toBeNull();
 	});
 
 	it('handles all-equal rows and an empty board', () => {
-		expect(rankLeaderboard([{ participantId: 'a', value: 0 }, { participantId: 'b', value: 0 }]).map((r) => r.rank)).toEqual([1, 1]);
+		expect(
+			rankLeaderboard([
+				{ participantId: 'a', value: 0 },
+				{ participantId: 'b', value: 0 },
+			]).map((r) => r.rank),
+		).toEqual([1, 1]);
 		expect(rankLeaderboard([])).toEqual([]);
 	});
 
 	it('refuses bad rows and limits', () => {
 		expect(field(() => rankLeaderboard(rows, 0))).toBe('limit');
 		expect(field(() => rankLeaderboard([{ participantId: 'a', value: Number.NaN }]))).toBe('value');
-		expect(field(() => rankLeaderboard([{ participantId: '', value: 1 }]))).toBe('rows[0].participantId');
+		expect(field(() => rankLeaderboard([{ participantId: '', value: 1 }]))).toBe(
+			'rows[0].participantId',
+		);
 	});
 });

@@ -7,10 +7,22 @@ const at = Date.UTC(2026, 2, 18, 15, 30); // Wednesday 18 March 2026, 15:30 UTC
 
 describe('calendar windows', () => {
 	it('in UTC', () => {
-		expect(periodWindow('day', at)).toEqual({ start: Date.UTC(2026, 2, 18), end: Date.UTC(2026, 2, 19) });
-		expect(periodWindow('week', at)).toEqual({ start: Date.UTC(2026, 2, 16), end: Date.UTC(2026, 2, 23) });
-		expect(periodWindow('month', at)).toEqual({ start: Date.UTC(2026, 2, 1), end: Date.UTC(2026, 3, 1) });
-		expect(periodWindow('year', at)).toEqual({ start: Date.UTC(2026, 0, 1), end: Date.UTC(2027, 0, 1) });
+		expect(periodWindow('day', at)).toEqual({
+			start: Date.UTC(2026, 2, 18),
+			end: Date.UTC(2026, 2, 19),
+		});
+		expect(periodWindow('week', at)).toEqual({
+			start: Date.UTC(2026, 2, 16),
+			end: Date.UTC(2026, 2, 23),
+		});
+		expect(periodWindow('month', at)).toEqual({
+			start: Date.UTC(2026, 2, 1),
+			end: Date.UTC(2026, 3, 1),
+		});
+		expect(periodWindow('year', at)).toEqual({
+			start: Date.UTC(2026, 0, 1),
+			end: Date.UTC(2027, 0, 1),
+		});
 		expect(periodWindow('lifetime', at)).toEqual({ start: null, end: null });
 	});
 
@@ -22,7 +34,10 @@ describe('calendar windows', () => {
 	});
 
 	it('month and year ends roll over', () => {
-		expect(periodWindow('month', Date.UTC(2026, 11, 31, 23))).toEqual({ start: Date.UTC(2026, 11, 1), end: Date.UTC(2027, 0, 1) });
+		expect(periodWindow('month', Date.UTC(2026, 11, 31, 23))).toEqual({
+			start: Date.UTC(2026, 11, 1),
+			end: Date.UTC(2027, 0, 1),
+		});
 		expect(periodWindow('day', Date.UTC(2028, 1, 28, 12)).end).toBe(Date.UTC(2028, 1, 29));
 	});
 
@@ -35,7 +50,9 @@ describe('calendar windows', () => {
 		const month = periodWindow('month', Date.UTC(2026, 3, 15), { timeZone: 'Europe/Berlin' });
 		expect(month).toEqual({ start: Date.UTC(2026, 2, 31, 22), end: Date.UTC(2026, 3, 30, 22) });
 		// 23:30 UTC on 31 March is already 1 April in Berlin.
-		expect(periodWindow('month', Date.UTC(2026, 2, 31, 23, 30), { timeZone: 'Europe/Berlin' }).start).toBe(Date.UTC(2026, 2, 31, 22));
+		expect(
+			periodWindow('month', Date.UTC(2026, 2, 31, 23, 30), { timeZone: 'Europe/Berlin' }).start,
+		).toBe(Date.UTC(2026, 2, 31, 22));
 	});
 
 	it('west of UTC', () => {

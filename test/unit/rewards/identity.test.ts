@@ -4,8 +4,17 @@ import { assignRuleKeys, identifyRules, ruleNames } from '../../../engine/reward
 import type { PerReferralRule, RewardRule } from '../../../engine/rewards/program';
 import { validateRewardProgram } from '../../../engine/rewards/validateProgram';
 
-const points = (value: number, extra: Record<string, unknown> = {}) => ({ type: 'per_referral', side: 'referrer', on: 'referral_qualified', reward: { kind: 'points', points: value }, ...extra });
-const keysOf = (rules: unknown[]) => validateRewardProgram({ programId: 'p', currency: 'EUR', rules }).rules.map((r) => (r as PerReferralRule).key);
+const points = (value: number, extra: Record<string, unknown> = {}) => ({
+	type: 'per_referral',
+	side: 'referrer',
+	on: 'referral_qualified',
+	reward: { kind: 'points', points: value },
+	...extra,
+});
+const keysOf = (rules: unknown[]) =>
+	validateRewardProgram({ programId: 'p', currency: 'EUR', rules }).rules.map(
+		(r) => (r as PerReferralRule).key,
+	);
 
 describe('rule names (engine/rewards/identity.ts)', () => {
 	it('keeps a given name, trimmed; a blank or absent one is made up from what the rule is', () => {
@@ -34,8 +43,13 @@ describe('rule names (engine/rewards/identity.ts)', () => {
 	});
 
 	it('never makes up a name another rule holds, and keeps which names were made up when validated again', () => {
-		expect(ruleNames([points(1), points(2, { id: 'referrer-points' })]).map((n) => n.id)).toEqual(['referrer-points-2', 'referrer-points']);
-		expect(ruleNames([points(1, { id: 'referrer-points', named: false })])).toEqual([{ id: 'referrer-points', named: false }]);
+		expect(ruleNames([points(1), points(2, { id: 'referrer-points' })]).map((n) => n.id)).toEqual([
+			'referrer-points-2',
+			'referrer-points',
+		]);
+		expect(ruleNames([points(1, { id: 'referrer-points', named: false })])).toEqual([
+			{ id: 'referrer-points', named: false },
+		]);
 	});
 
 	it('leaves what is not a name (a number) to validation, and names nothing it cannot tell', () => {
@@ -50,7 +64,14 @@ describe('rule names (engine/rewards/identity.ts)', () => {
 describe('rule keys (engine/rewards/identity.ts)', () => {
 	it('a per-referral rule is keyed by what it gives: not its name, label, holding period or position', () => {
 		const [a] = keysOf([points(100, { id: 'first' })]);
-		const [, b] = keysOf([points(5), points(100, { id: 'renamed', holdingDays: 14, reward: { kind: 'points', points: 100, label: 'Thanks' } })]);
+		const [, b] = keysOf([
+			points(5),
+			points(100, {
+				id: 'renamed',
+				holdingDays: 14,
+				reward: { kind: 'points', points: 100, label: 'Thanks' },
+			}),
+		]);
 		expect(a).toMatch(/^pr_[0-9a-f]{24}$/);
 		expect(b).toBe(a);
 		expect(keysOf([points(101)])[0]).not.toBe(a);
@@ -65,10 +86,13 @@ describe('rule keys (engine/rewards/identity.ts)', () => {
 
 	it('identifyRules names, validates under the name, then keys; assignRuleKeys keys only per-referral rules', () => {
 		const seen: unknown[] = [];
-		const rules = identifyRules([points(100), { type: 'milestone', metric: 'qualified_referrals' }], (raw, i, name) => {
-			seen.push([i, name.id, name.named]);
-			return { ...(raw as object), id: name.id } as RewardRule;
-		});
+		const rules = identifyRules(
+			[points(100), { type: 'milestone', metric: 'qualified_referrals' }],
+			(raw, i, name) => {
+				seen.push([i, name.id, name.named]);
+				return { ...(raw as object), id: name.id } as RewardRule;
+			},
+		);
 		expect(seen).toEqual([
 			[0, 'referrer-points', false],
 			[1, 'milestones', false],

@@ -38,7 +38,9 @@ function shuffle<T>(list: T[], random: () => number): T[] {
 
 function permutations<T>(list: T[]): T[][] {
 	if (list.length <= 1) return [list];
-	return list.flatMap((x, i) => permutations([...list.slice(0, i), ...list.slice(i + 1)]).map((rest) => [x, ...rest]));
+	return list.flatMap((x, i) =>
+		permutations([...list.slice(0, i), ...list.slice(i + 1)]).map((rest) => [x, ...rest]),
+	);
 }
 
 /** Milestones by count and by revenue, coupons with an expiry, levels by count and by points. */
@@ -48,16 +50,41 @@ function program(programId: string, holdingDays: number): RewardProgramConfig {
 		currency: 'EUR',
 		holdingDays,
 		rules: [
-			{ id: 'referrer-points', type: 'per_referral', side: 'referrer', on: 'referral_qualified', reward: { kind: 'points', points: 100 } },
-			{ id: 'referee-points', type: 'per_referral', side: 'referee', on: 'referral_qualified', reward: { kind: 'points', points: 50 } },
-			{ id: 'cash-back', type: 'per_referral', side: 'referrer', on: 'referral_qualified', reward: { kind: 'cash', percentOfOrder: 10 }, minOrderAmount: 50 },
+			{
+				id: 'referrer-points',
+				type: 'per_referral',
+				side: 'referrer',
+				on: 'referral_qualified',
+				reward: { kind: 'points', points: 100 },
+			},
+			{
+				id: 'referee-points',
+				type: 'per_referral',
+				side: 'referee',
+				on: 'referral_qualified',
+				reward: { kind: 'points', points: 50 },
+			},
+			{
+				id: 'cash-back',
+				type: 'per_referral',
+				side: 'referrer',
+				on: 'referral_qualified',
+				reward: { kind: 'cash', percentOfOrder: 10 },
+				minOrderAmount: 50,
+			},
 			{
 				id: 'milestones',
 				type: 'milestone',
 				metric: 'qualified_referrals',
 				milestones: [
-					{ threshold: 3, reward: { kind: 'coupon', amount: 20, couponPrefix: 'THREE', couponValidDays: 90 } },
-					{ threshold: 4, reward: { kind: 'coupon', amount: 30, couponPrefix: 'FOUR', couponValidDays: 90 } },
+					{
+						threshold: 3,
+						reward: { kind: 'coupon', amount: 20, couponPrefix: 'THREE', couponValidDays: 90 },
+					},
+					{
+						threshold: 4,
+						reward: { kind: 'coupon', amount: 30, couponPrefix: 'FOUR', couponValidDays: 90 },
+					},
 					{ threshold: 5, repeatEvery: 2, reward: { kind: 'points', points: 25 } },
 				],
 			},
@@ -65,11 +92,45 @@ function program(programId: string, holdingDays: number): RewardProgramConfig {
 				id: 'revenue',
 				type: 'milestone',
 				metric: 'referred_revenue',
-				milestones: [{ threshold: 200, repeatEvery: 200, reward: { kind: 'coupon', percentOff: 10, couponValidDays: 30 } }],
+				milestones: [
+					{
+						threshold: 200,
+						repeatEvery: 200,
+						reward: { kind: 'coupon', percentOff: 10, couponValidDays: 30 },
+					},
+				],
 			},
-			{ id: 'tiers', type: 'status', award: 'tier', metric: 'qualified_referrals', levels: [{ name: 'Bronze', min: 1 }, { name: 'Silver', min: 3 }, { name: 'Gold', min: 4 }] },
-			{ id: 'badges', type: 'status', award: 'badge', metric: 'qualified_referrals', levels: [{ name: 'First', min: 1 }, { name: 'Four', min: 4 }] },
-			{ id: 'point-badges', type: 'status', award: 'badge', metric: 'points', levels: [{ name: 'Century', min: 100 }, { name: 'FiveHundred', min: 500 }] },
+			{
+				id: 'tiers',
+				type: 'status',
+				award: 'tier',
+				metric: 'qualified_referrals',
+				levels: [
+					{ name: 'Bronze', min: 1 },
+					{ name: 'Silver', min: 3 },
+					{ name: 'Gold', min: 4 },
+				],
+			},
+			{
+				id: 'badges',
+				type: 'status',
+				award: 'badge',
+				metric: 'qualified_referrals',
+				levels: [
+					{ name: 'First', min: 1 },
+					{ name: 'Four', min: 4 },
+				],
+			},
+			{
+				id: 'point-badges',
+				type: 'status',
+				award: 'badge',
+				metric: 'points',
+				levels: [
+					{ name: 'Century', min: 100 },
+					{ name: 'FiveHundred', min: 500 },
+				],
+			},
 		],
 	};
 }
@@ -91,32 +152,71 @@ interface History {
 }
 
 /** What the ledger holds after a history, with nothing that depends on arrival (ids, times, which referral). */
-async function play(ledger: LedgerStore, programId: string, history: History, arrival: Order[]): Promise<{ rewards: string[]; coupons: number; points: Record<string, number>; status: unknown[] }> {
+async function play(
+	ledger: LedgerStore,
+	programId: string,
+	history: History,
+	arrival: Order[],
+): Promise<{
+	rewards: string[];
+	coupons: number;
+	points: Record<string, number>;
+	status: unknown[];
+}> {
 	await ledger.ensureProgram({ id: programId });
-	const service = new RewardService(ledger, program(programId, history.holdingDays), { oweNotices: true });
+	const service = new RewardService(ledger, program(programId, history.holdingDays), {
+		oweNotices: true,
+	});
 	const referrers: number[] = [];
-	for (let i = 0; i < history.referrers; i++) referrers.push((await ledger.enrolParticipant({ programId, email: `referrer${i}@example.com` })).participant.id);
+	for (let i = 0; i < history.referrers; i++)
+		referrers.push(
+			(await ledger.enrolParticipant({ programId, email: `referrer${i}@example.com` })).participant
+				.id,
+		);
 	// Everyone signs up first, in one order; the orders then arrive in `arrival` order.
 	const referrals: number[] = [];
 	const emailOf = new Map<number, string>(referrers.map((id, i) => [id, `referrer${i}`]));
 	const refereeOfReferral = new Map<number, string>();
 	for (let i = 0; i < history.referrerOf.length; i++) {
-		const referee = (await ledger.enrolParticipant({ programId, email: `referee${i}@example.com` })).participant.id;
+		const referee = (await ledger.enrolParticipant({ programId, email: `referee${i}@example.com` }))
+			.participant.id;
 		emailOf.set(referee, `referee${i}`);
-		const { referral } = await ledger.recordReferral({ programId, referrerId: referrers[history.referrerOf[i]], refereeId: referee, status: 'pending' });
+		const { referral } = await ledger.recordReferral({
+			programId,
+			referrerId: referrers[history.referrerOf[i]],
+			refereeId: referee,
+			status: 'pending',
+		});
 		referrals.push(referral.id);
 		refereeOfReferral.set(referral.id, `referee${i}`);
 	}
 	for (const order of arrival) {
 		const referralId = referrals[order.referee];
-		await ledger.qualifyReferral({ programId, referralId, orderId: `order-${order.referee}`, amount: order.amount, currency: 'EUR', occurredAt: T0 + order.day * DAY, fromStatuses: ['pending'] });
+		await ledger.qualifyReferral({
+			programId,
+			referralId,
+			orderId: `order-${order.referee}`,
+			amount: order.amount,
+			currency: 'EUR',
+			occurredAt: T0 + order.day * DAY,
+			fromStatuses: ['pending'],
+		});
 		const result = await service.evaluateReferral(referralId);
 		// The referral that arrived always gets its own per-referral rewards.
-		expect(result.rewards.filter((r) => r.rule === 'referrer-points' && r.referralId === referralId)).toHaveLength(1);
+		expect(
+			result.rewards.filter((r) => r.rule === 'referrer-points' && r.referralId === referralId),
+		).toHaveLength(1);
 	}
 	const rewards: string[] = [];
 	for (const r of await ledger.listRewards({ programId, limit: 1000 })) {
-		const m = r.metadata as { earnedBy?: { milestone?: number; level?: string }; tier?: string; badge?: string; percentOff?: number; ruleKey?: string; coupon?: { code?: string } };
+		const m = r.metadata as {
+			earnedBy?: { milestone?: number; level?: string };
+			tier?: string;
+			badge?: string;
+			percentOff?: number;
+			ruleKey?: string;
+			coupon?: { code?: string };
+		};
 		const perReferral = !m.earnedBy?.milestone && !m.earnedBy?.level;
 		rewards.push(
 			JSON.stringify([
@@ -195,14 +295,23 @@ for (const [name, open] of backends) {
 				],
 				holdingDays: 0,
 			};
-			const inOrder = await play(ledger, 'in-order', history, [...history.orders].sort((a, b) => a.day - b.day));
+			const inOrder = await play(
+				ledger,
+				'in-order',
+				history,
+				[...history.orders].sort((a, b) => a.day - b.day),
+			);
 			const late = await play(ledger, 'late', history, history.orders);
 			expect(late).toEqual(inOrder);
 			// Both 3rd- and 4th-referral coupons, the Gold tier and every referral's 100 points.
 			expect(late.coupons).toBe(3);
 			expect(late.points.referrer0).toBe(400);
-			expect(late.status).toEqual([{ tier: 'Gold', badges: ['Century', 'First', 'Four'], qualified: 4 }]);
-			expect(late.rewards.filter((r) => r.includes('"coupon"')).map((r) => JSON.parse(r)[5])).toEqual([20, 30, null]);
+			expect(late.status).toEqual([
+				{ tier: 'Gold', badges: ['Century', 'First', 'Four'], qualified: 4 },
+			]);
+			expect(
+				late.rewards.filter((r) => r.includes('"coupon"')).map((r) => JSON.parse(r)[5]),
+			).toEqual([20, 30, null]);
 		});
 
 		it('the late referral answers with its own rewards; the milestone already written stays where it is and is not written twice', async () => {
@@ -210,14 +319,30 @@ for (const [name, open] of backends) {
 			const programId = 'default';
 			await ledger.ensureProgram({ id: programId });
 			const service = new RewardService(ledger, program(programId, 0));
-			const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' })).participant.id;
+			const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' }))
+				.participant.id;
 			const answers = [];
 			const ids: number[] = [];
 			for (const [i, day] of [10, 20, 40, 30].entries()) {
-				const referee = (await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` })).participant.id;
-				const { referral } = await ledger.recordReferral({ programId, referrerId: ann, refereeId: referee, status: 'pending' });
+				const referee = (
+					await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` })
+				).participant.id;
+				const { referral } = await ledger.recordReferral({
+					programId,
+					referrerId: ann,
+					refereeId: referee,
+					status: 'pending',
+				});
 				ids.push(referral.id);
-				await ledger.qualifyReferral({ programId, referralId: referral.id, orderId: `o-${i}`, amount: 80, currency: 'EUR', occurredAt: T0 + day * DAY, fromStatuses: ['pending'] });
+				await ledger.qualifyReferral({
+					programId,
+					referralId: referral.id,
+					orderId: `o-${i}`,
+					amount: 80,
+					currency: 'EUR',
+					occurredAt: T0 + day * DAY,
+					fromStatuses: ['pending'],
+				});
 				answers.push(await service.evaluateReferral(referral.id));
 			}
 			const late = answers[3];
@@ -241,9 +366,21 @@ for (const [name, open] of backends) {
 			expect(fourth.rewards.map((r) => r.id).sort((a, b) => a - b)).toEqual(
 				(await ledger.listRewards({ programId, referralId: ids[2], limit: 100 })).map((r) => r.id),
 			);
-			expect(fourth.rewards.filter((r) => r.kind === 'coupon').map((r) => r.amount ?? r.percentOff).sort()).toEqual([10, 20, 30]);
-			expect(fourth.rewards.filter((r) => r.kind === 'tier').map((r) => r.tier).sort()).toEqual(['Gold', 'Silver']);
-			expect(fourth.rewards.find((r) => r.amount === 30)!.coupon!.expiresAt).toBe(new Date(T0 + 130 * DAY).toISOString());
+			expect(
+				fourth.rewards
+					.filter((r) => r.kind === 'coupon')
+					.map((r) => r.amount ?? r.percentOff)
+					.sort(),
+			).toEqual([10, 20, 30]);
+			expect(
+				fourth.rewards
+					.filter((r) => r.kind === 'tier')
+					.map((r) => r.tier)
+					.sort(),
+			).toEqual(['Gold', 'Silver']);
+			expect(fourth.rewards.find((r) => r.amount === 30)!.coupon!.expiresAt).toBe(
+				new Date(T0 + 130 * DAY).toISOString(),
+			);
 			expect((await service.status(ann)).tier).toBe('Gold');
 		});
 
@@ -255,22 +392,41 @@ for (const [name, open] of backends) {
 			const ledger = new Proxy(real, {
 				get(target, prop, receiver) {
 					if (prop === 'listConversions') {
-						return async (query: Parameters<LedgerStore['listConversions']>[0]) => (await target.listConversions(query)).map((c) => ({ ...c, id: -c.id }));
+						return async (query: Parameters<LedgerStore['listConversions']>[0]) =>
+							(await target.listConversions(query)).map((c) => ({ ...c, id: -c.id }));
 					}
 					const value = Reflect.get(target, prop, receiver) as unknown;
-					return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+					return typeof value === 'function'
+						? (value as (...args: unknown[]) => unknown).bind(target)
+						: value;
 				},
 			}) as LedgerStore;
 			const programId = 'default';
 			await ledger.ensureProgram({ id: programId });
 			const service = new RewardService(ledger, program(programId, 0));
-			const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' })).participant.id;
+			const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' }))
+				.participant.id;
 			const ids: number[] = [];
 			for (const [i, day] of [10, 30, 20].entries()) {
-				const referee = (await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` })).participant.id;
-				const { referral } = await ledger.recordReferral({ programId, referrerId: ann, refereeId: referee, status: 'pending' });
+				const referee = (
+					await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` })
+				).participant.id;
+				const { referral } = await ledger.recordReferral({
+					programId,
+					referrerId: ann,
+					refereeId: referee,
+					status: 'pending',
+				});
 				ids.push(referral.id);
-				await ledger.qualifyReferral({ programId, referralId: referral.id, orderId: `o-${i}`, amount: 80, currency: 'EUR', occurredAt: T0 + day * DAY, fromStatuses: ['pending'] });
+				await ledger.qualifyReferral({
+					programId,
+					referralId: referral.id,
+					orderId: `o-${i}`,
+					amount: 80,
+					currency: 'EUR',
+					occurredAt: T0 + day * DAY,
+					fromStatuses: ['pending'],
+				});
 				await service.evaluateReferral(referral.id);
 			}
 			const coupons = await ledger.listRewards({ programId, kind: 'coupon', limit: 100 });
@@ -293,11 +449,17 @@ for (const [name, open] of backends) {
 				// SQLite: every arrival order of up to 4 orders, 12 random ones of more; PostgreSQL (slower
 				// per write, same code): 5 random arrival orders of each history.
 				const all = history.orders.length <= 4 && name === 'SQLite';
-				const arrivals = all ? permutations(history.orders) : Array.from({ length: name === 'SQLite' ? 12 : 5 }, () => shuffle(history.orders, random));
+				const arrivals = all
+					? permutations(history.orders)
+					: Array.from({ length: name === 'SQLite' ? 12 : 5 }, () =>
+							shuffle(history.orders, random),
+						);
 				for (const [i, arrival] of arrivals.entries()) {
 					const got = await play(ledger, `s${seed}-p${i}`, history, arrival);
 					programs += 1;
-					expect(got, `seed ${seed}, arrival ${arrival.map((o) => o.day).join(',')}`).toEqual(expected);
+					expect(got, `seed ${seed}, arrival ${arrival.map((o) => o.day).join(',')}`).toEqual(
+						expected,
+					);
 				}
 			}
 			expect(programs).toBeGreaterThanOrEqual(name === 'SQLite' ? 60 : 30);

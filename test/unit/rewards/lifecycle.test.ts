@@ -16,16 +16,20 @@ describe('reward statuses', () => {
 		expect(assertRewardTransition(from, to)).toBe(event);
 	});
 
-	const illegal = REWARD_STATUSES.flatMap((from) => REWARD_STATUSES.map((to) => [from, to] as const)).filter(
-		([from, to]) => !LEGAL.some(([f, t]) => f === from && t === to),
-	);
+	const illegal = REWARD_STATUSES.flatMap((from) =>
+		REWARD_STATUSES.map((to) => [from, to] as const),
+	).filter(([from, to]) => !LEGAL.some(([f, t]) => f === from && t === to));
 
 	it.each(illegal)('%s → %s is illegal', (from, to) => {
-		expect(() => assertRewardTransition(from, to)).toThrow(expect.objectContaining({ code: 'illegal_transition' }));
+		expect(() => assertRewardTransition(from, to)).toThrow(
+			expect.objectContaining({ code: 'illegal_transition' }),
+		);
 	});
 
 	it('names the legal targets', () => {
-		expect(() => assertRewardTransition('pending', 'fulfilled')).toThrow(/can only go to "approved", "reversed"/);
+		expect(() => assertRewardTransition('pending', 'fulfilled')).toThrow(
+			/can only go to "approved", "reversed"/,
+		);
 		expect(() => assertRewardTransition('reversed', 'approved')).toThrow(/"reversed" is final/);
 	});
 });

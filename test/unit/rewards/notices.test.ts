@@ -20,8 +20,12 @@ const reward = (over: Partial<RewardItem>): RewardItem => ({
 describe('reward notices', () => {
 	it('describes every kind of reward in words', () => {
 		expect(describeReward(reward({ kind: 'points', points: 100 }))).toBe('100 points');
-		expect(describeReward(reward({ kind: 'coupon', amount: 20, currency: 'EUR', code: 'THANKS-1' }))).toBe('a 20.00 EUR coupon: THANKS-1');
-		expect(describeReward(reward({ kind: 'coupon', percentOff: 15 }))).toBe('a 15% coupon (its code follows once the refund window has passed)');
+		expect(
+			describeReward(reward({ kind: 'coupon', amount: 20, currency: 'EUR', code: 'THANKS-1' })),
+		).toBe('a 20.00 EUR coupon: THANKS-1');
+		expect(describeReward(reward({ kind: 'coupon', percentOff: 15 }))).toBe(
+			'a 15% coupon (its code follows once the refund window has passed)',
+		);
 		expect(describeReward(reward({ kind: 'cash', amount: 5.5, currency: 'USD' }))).toBe('5.50 USD');
 		expect(describeReward(reward({ kind: 'badge', badge: 'Gold' }))).toBe('the Gold badge');
 		expect(describeReward(reward({ kind: 'tier', tier: 'Gold' }))).toBe('the Gold tier');
@@ -38,17 +42,37 @@ describe('reward notices', () => {
 			reward({ id: 5, recipient: 'referee', recipientId: 9, email: null }),
 		];
 		const notices = rewardNotices(3, rewards);
-		expect(notices.map((n) => [n.email, n.recipient, n.lines, n.rewards.map((r) => r.id), n.messageKey])).toEqual([
-			['ann@example.com', 'referrer', ['100 points', 'the Gold badge'], [1, 3], 'referral-3-rewarded-7'],
+		expect(
+			notices.map((n) => [n.email, n.recipient, n.lines, n.rewards.map((r) => r.id), n.messageKey]),
+		).toEqual([
+			[
+				'ann@example.com',
+				'referrer',
+				['100 points', 'the Gold badge'],
+				[1, 3],
+				'referral-3-rewarded-7',
+			],
 			['bob@example.org', 'referee', ['50 points'], [2], 'referral-3-rewarded-8'],
 		]);
-		expect(rewardNotices(3, rewards.map((r) => ({ ...r, replayed: true })))).toEqual([]);
+		expect(
+			rewardNotices(
+				3,
+				rewards.map((r) => ({ ...r, replayed: true })),
+			),
+		).toEqual([]);
 	});
 
-	it('with the evaluation\'s notice ids, a replay notifies like the first run: rewards an earlier run of it wrote count, others do not', () => {
+	it("with the evaluation's notice ids, a replay notifies like the first run: rewards an earlier run of it wrote count, others do not", () => {
 		const rewards = [
 			reward({ id: 1, recipientId: 7, points: 100, replayed: true }),
-			reward({ id: 2, recipient: 'referee', recipientId: 8, email: 'bob@example.org', points: 50, replayed: true }),
+			reward({
+				id: 2,
+				recipient: 'referee',
+				recipientId: 8,
+				email: 'bob@example.org',
+				points: 50,
+				replayed: true,
+			}),
 			reward({ id: 4, recipientId: 7, points: 5 }),
 		];
 		expect(rewardNotices(3, rewards, [1, 2, 4]).map((n) => [n.email, n.lines])).toEqual([
@@ -56,7 +80,9 @@ describe('reward notices', () => {
 			['bob@example.org', ['50 points']],
 		]);
 		// Written under another program (an edit added the 5 points): only the 5 points are news.
-		expect(rewardNotices(3, rewards, [4]).map((n) => [n.email, n.lines])).toEqual([['ann@example.com', ['5 points']]]);
+		expect(rewardNotices(3, rewards, [4]).map((n) => [n.email, n.lines])).toEqual([
+			['ann@example.com', ['5 points']],
+		]);
 		expect(rewardNotices(3, rewards, [])).toEqual([]);
 	});
 });

@@ -16,9 +16,14 @@ const reward = (id: string, extra: Partial<EarnedReward>): EarnedReward => ({
 	...extra,
 });
 
-const base = { programId: 'p', referralId: 'ref-1', balances: { alice: 250, bob: 0 }, policy: 'allow_negative' as const };
+const base = {
+	programId: 'p',
+	referralId: 'ref-1',
+	balances: { alice: 250, bob: 0 },
+	policy: 'allow_negative' as const,
+};
 
-describe('reversing a referral\'s rewards', () => {
+describe("reversing a referral's rewards", () => {
 	it('reverses pending rewards without touching balances', () => {
 		const plan = planReversal({ ...base, rewards: [reward('w1', { status: 'pending' })] });
 		expect(plan.reverse).toEqual([{ rewardId: 'w1', from: 'pending', to: 'reversed' }]);
@@ -27,14 +32,31 @@ describe('reversing a referral\'s rewards', () => {
 	});
 
 	it('claws back approved and fulfilled points with a stable idempotency key', () => {
-		const plan = planReversal({ ...base, rewards: [reward('w1', {}), reward('w2', { status: 'fulfilled', points: 50 })] });
+		const plan = planReversal({
+			...base,
+			rewards: [reward('w1', {}), reward('w2', { status: 'fulfilled', points: 50 })],
+		});
 		expect(plan.reverse.map((r) => [r.rewardId, r.from])).toEqual([
 			['w1', 'approved'],
 			['w2', 'fulfilled'],
 		]);
 		expect(plan.clawbacks).toEqual([
-			{ recipientId: 'alice', rewardId: 'w1', points: -100, idempotencyKey: rewardIdempotencyKey('p', 'alice', 'clawback', 'reward:w1'), reason: 'referral_reversed', referralId: 'ref-1' },
-			{ recipientId: 'alice', rewardId: 'w2', points: -50, idempotencyKey: rewardIdempotencyKey('p', 'alice', 'clawback', 'reward:w2'), reason: 'referral_reversed', referralId: 'ref-1' },
+			{
+				recipientId: 'alice',
+				rewardId: 'w1',
+				points: -100,
+				idempotencyKey: rewardIdempotencyKey('p', 'alice', 'clawback', 'reward:w1'),
+				reason: 'referral_reversed',
+				referralId: 'ref-1',
+			},
+			{
+				recipientId: 'alice',
+				rewardId: 'w2',
+				points: -50,
+				idempotencyKey: rewardIdempotencyKey('p', 'alice', 'clawback', 'reward:w2'),
+				reason: 'referral_reversed',
+				referralId: 'ref-1',
+			},
 		]);
 		expect(plan.balancesAfter.alice).toBe(100);
 	});
@@ -43,9 +65,28 @@ describe('reversing a referral\'s rewards', () => {
 		const plan = planReversal({
 			...base,
 			rewards: [
-				reward('c1', { kind: 'coupon', status: 'fulfilled', points: undefined, amount: 20, currency: 'EUR' }),
-				reward('c2', { kind: 'cash', status: 'approved', points: undefined, amount: 5, currency: 'EUR' }),
-				reward('c3', { kind: 'cash', status: 'fulfilled', points: undefined, amount: 5, currency: 'EUR', recipientId: 'bob' }),
+				reward('c1', {
+					kind: 'coupon',
+					status: 'fulfilled',
+					points: undefined,
+					amount: 20,
+					currency: 'EUR',
+				}),
+				reward('c2', {
+					kind: 'cash',
+					status: 'approved',
+					points: undefined,
+					amount: 5,
+					currency: 'EUR',
+				}),
+				reward('c3', {
+					kind: 'cash',
+					status: 'fulfilled',
+					points: undefined,
+					amount: 5,
+					currency: 'EUR',
+					recipientId: 'bob',
+				}),
 			],
 		});
 		expect(plan.reverse.map((r) => r.rewardId)).toEqual(['c1', 'c2', 'c3']);
@@ -57,11 +98,15 @@ describe('reversing a referral\'s rewards', () => {
 		expect(plan.clawbacks).toEqual([]);
 	});
 
-	it('keeps milestone and status awards, already reversed rewards, and ignores other referrals\' rewards', () => {
+	it("keeps milestone and status awards, already reversed rewards, and ignores other referrals' rewards", () => {
 		const plan = planReversal({
 			...base,
 			rewards: [
-				reward('m1', { ruleType: 'milestone', ruleId: 'ladder', referralIds: ['ref-0', 'ref-1', 'ref-2'] }),
+				reward('m1', {
+					ruleType: 'milestone',
+					ruleId: 'ladder',
+					referralIds: ['ref-0', 'ref-1', 'ref-2'],
+				}),
 				reward('b1', { ruleType: 'status', kind: 'badge', points: undefined }),
 				reward('r0', { status: 'reversed' }),
 				reward('x1', { referralIds: ['ref-9'] }),
@@ -87,7 +132,11 @@ describe('reversing a referral\'s rewards', () => {
 			expect(plan.balancesAfter.alice).toBe(0);
 			expect(plan.clawbacks.map((c) => c.points)).toEqual([-200, -50]);
 			expect(plan.shortfall).toEqual({ alice: 50 });
-			const empty = planReversal({ ...base, rewards: [reward('w1', { recipientId: 'bob' })], policy: 'clamp_at_zero' });
+			const empty = planReversal({
+				...base,
+				rewards: [reward('w1', { recipientId: 'bob' })],
+				policy: 'clamp_at_zero',
+			});
 			expect(empty.clawbacks).toEqual([]);
 			expect(empty.shortfall).toEqual({ bob: 100 });
 			expect(empty.reverse).toHaveLength(1);
@@ -100,25 +149,43 @@ describe('reversing a referral\'s rewards', () => {
 			} catch (error) {
 				expect(error).toBeInstanceOf(EngineError);
 				expect((error as EngineError).code).toBe('negative_balance');
-				expect((error as EngineError).details).toEqual({ recipientId: 'alice', balance: 50, points: 100 });
+				expect((error as EngineError).details).toEqual({
+					recipientId: 'alice',
+					balance: 50,
+					points: 100,
+				});
 			}
 		});
 
 		it('refuse allows a reversal that lands exactly on zero', () => {
-			const plan = planReversal({ ...base, rewards: [reward('w1', { points: 250 })], policy: 'refuse' });
+			const plan = planReversal({
+				...base,
+				rewards: [reward('w1', { points: 250 })],
+				policy: 'refuse',
+			});
 			expect(plan.balancesAfter.alice).toBe(0);
 		});
 	});
 
 	it('gives the same plan whatever order the rewards come in', () => {
 		const rewards = [reward('w2', { points: 100 }), reward('w1', { points: 200 })];
-		expect(planReversal({ ...base, rewards, policy: 'clamp_at_zero' })).toEqual(planReversal({ ...base, rewards: [...rewards].reverse(), policy: 'clamp_at_zero' }));
+		expect(planReversal({ ...base, rewards, policy: 'clamp_at_zero' })).toEqual(
+			planReversal({ ...base, rewards: [...rewards].reverse(), policy: 'clamp_at_zero' }),
+		);
 	});
 
 	it('refuses bad input', () => {
-		expect(() => planReversal({ ...base, rewards: [], policy: 'maybe' as never })).toThrow(expect.objectContaining({ field: 'negativeBalancePolicy' }));
-		expect(() => planReversal({ ...base, rewards: [reward('w1', { status: 'paid' as never })] })).toThrow(expect.objectContaining({ code: 'unknown_status' }));
-		expect(() => planReversal({ ...base, rewards: [reward('w1', { points: 0 })] })).toThrow(expect.objectContaining({ field: 'rewards[0].points' }));
-		expect(() => planReversal({ ...base, rewards: 'w1' as never })).toThrow(expect.objectContaining({ field: 'rewards' }));
+		expect(() => planReversal({ ...base, rewards: [], policy: 'maybe' as never })).toThrow(
+			expect.objectContaining({ field: 'negativeBalancePolicy' }),
+		);
+		expect(() =>
+			planReversal({ ...base, rewards: [reward('w1', { status: 'paid' as never })] }),
+		).toThrow(expect.objectContaining({ code: 'unknown_status' }));
+		expect(() => planReversal({ ...base, rewards: [reward('w1', { points: 0 })] })).toThrow(
+			expect.objectContaining({ field: 'rewards[0].points' }),
+		);
+		expect(() => planReversal({ ...base, rewards: 'w1' as never })).toThrow(
+			expect.objectContaining({ field: 'rewards' }),
+		);
 	});
 });

@@ -33,11 +33,42 @@ describe('validateRewardProgram accepts a full program', () => {
 			program(
 				[
 					perReferral({ kind: 'cash', amount: 10, currency: 'usd' }),
-					{ id: 'r2', type: 'per_referral', side: 'referee', on: 'referee_signup', reward: { kind: 'coupon', percentOff: 15 } },
-					{ id: 'ladder', type: 'milestone', metric: 'qualified_referrals', milestones: [{ threshold: 3, reward: { kind: 'coupon', amount: 20 } }, { threshold: 5, badge: 'Silver' }, { threshold: 10, tier: 'Gold' }] },
-					{ id: 'vip', type: 'status', award: 'tier', metric: 'points', levels: [{ name: 'Gold', min: 1000 }, { name: 'Bronze', min: 0, max: 499 }, { name: 'Silver', min: 500 }] },
+					{
+						id: 'r2',
+						type: 'per_referral',
+						side: 'referee',
+						on: 'referee_signup',
+						reward: { kind: 'coupon', percentOff: 15 },
+					},
+					{
+						id: 'ladder',
+						type: 'milestone',
+						metric: 'qualified_referrals',
+						milestones: [
+							{ threshold: 3, reward: { kind: 'coupon', amount: 20 } },
+							{ threshold: 5, badge: 'Silver' },
+							{ threshold: 10, tier: 'Gold' },
+						],
+					},
+					{
+						id: 'vip',
+						type: 'status',
+						award: 'tier',
+						metric: 'points',
+						levels: [
+							{ name: 'Gold', min: 1000 },
+							{ name: 'Bronze', min: 0, max: 499 },
+							{ name: 'Silver', min: 500 },
+						],
+					},
 				],
-				{ currency: 'eur', caps: [{ period: 'month', maxCount: 5 }, { id: 'spend', period: 'lifetime', maxValue: 500 }] },
+				{
+					currency: 'eur',
+					caps: [
+						{ period: 'month', maxCount: 5 },
+						{ id: 'spend', period: 'lifetime', maxValue: 500 },
+					],
+				},
 			),
 		);
 		expect(p.currency).toBe('EUR');
@@ -45,9 +76,18 @@ describe('validateRewardProgram accepts a full program', () => {
 		expect(p.timeZone).toBe('UTC');
 		expect(p.capWindowMode).toBe('calendar');
 		expect(p.rules[0]).toMatchObject({ reward: { kind: 'cash', amount: 10, currency: 'USD' } });
-		expect(p.rules[1]).toMatchObject({ reward: { kind: 'coupon', percentOff: 15, couponSource: 'generate' } });
-		expect((p.rules[2] as { milestones: Array<{ reward?: { currency?: string } }> }).milestones[0].reward?.currency).toBe('EUR');
-		expect((p.rules[3] as { levels: Array<{ name: string }> }).levels.map((l) => l.name)).toEqual(['Bronze', 'Silver', 'Gold']);
+		expect(p.rules[1]).toMatchObject({
+			reward: { kind: 'coupon', percentOff: 15, couponSource: 'generate' },
+		});
+		expect(
+			(p.rules[2] as { milestones: Array<{ reward?: { currency?: string } }> }).milestones[0].reward
+				?.currency,
+		).toBe('EUR');
+		expect((p.rules[3] as { levels: Array<{ name: string }> }).levels.map((l) => l.name)).toEqual([
+			'Bronze',
+			'Silver',
+			'Gold',
+		]);
 		expect(p.caps).toEqual([
 			{ id: 'cap-1', period: 'month', maxCount: 5 },
 			{ id: 'spend', period: 'lifetime', maxValue: 500, unit: 'EUR' },
@@ -57,25 +97,110 @@ describe('validateRewardProgram accepts a full program', () => {
 
 describe('validateRewardProgram refuses bad input, naming the rule and field', () => {
 	it.each([
-		['a negative cash amount', [perReferral({ kind: 'cash', amount: -5, currency: 'EUR' })], 'invalid_amount', 'amount'],
-		['a zero coupon amount', [perReferral({ kind: 'coupon', amount: 0, currency: 'EUR' })], 'invalid_amount', 'amount'],
+		[
+			'a negative cash amount',
+			[perReferral({ kind: 'cash', amount: -5, currency: 'EUR' })],
+			'invalid_amount',
+			'amount',
+		],
+		[
+			'a zero coupon amount',
+			[perReferral({ kind: 'coupon', amount: 0, currency: 'EUR' })],
+			'invalid_amount',
+			'amount',
+		],
 		['negative points', [perReferral({ kind: 'points', points: -10 })], 'invalid_amount', 'points'],
-		['fractional points', [perReferral({ kind: 'points', points: 2.5 })], 'invalid_number', 'points'],
-		['a cash amount without currency', [perReferral({ kind: 'cash', amount: 5 })], 'missing_currency', 'currency'],
-		['a coupon amount without currency', [perReferral({ kind: 'coupon', amount: 5 })], 'missing_currency', 'currency'],
-		['more decimals than the currency has', [perReferral({ kind: 'cash', amount: 20.005, currency: 'EUR' })], 'too_many_decimals', 'amount'],
-		['decimals in a zero-decimal currency', [perReferral({ kind: 'cash', amount: 100.5, currency: 'JPY' })], 'too_many_decimals', 'amount'],
+		[
+			'fractional points',
+			[perReferral({ kind: 'points', points: 2.5 })],
+			'invalid_number',
+			'points',
+		],
+		[
+			'a cash amount without currency',
+			[perReferral({ kind: 'cash', amount: 5 })],
+			'missing_currency',
+			'currency',
+		],
+		[
+			'a coupon amount without currency',
+			[perReferral({ kind: 'coupon', amount: 5 })],
+			'missing_currency',
+			'currency',
+		],
+		[
+			'more decimals than the currency has',
+			[perReferral({ kind: 'cash', amount: 20.005, currency: 'EUR' })],
+			'too_many_decimals',
+			'amount',
+		],
+		[
+			'decimals in a zero-decimal currency',
+			[perReferral({ kind: 'cash', amount: 100.5, currency: 'JPY' })],
+			'too_many_decimals',
+			'amount',
+		],
 		['an unknown kind', [perReferral({ kind: 'voucher' })], 'unknown_kind', 'kind'],
-		['a coupon with both amount and percent', [perReferral({ kind: 'coupon', amount: 5, percentOff: 5, currency: 'EUR' })], 'invalid_reward', 'amount'],
-		['a percent over 100', [perReferral({ kind: 'coupon', percentOff: 120 })], 'invalid_number', 'percentOff'],
-		['a zero percent', [perReferral({ kind: 'coupon', percentOff: 0 })], 'invalid_amount', 'percentOff'],
-		['a pool coupon without pool', [perReferral({ kind: 'coupon', percentOff: 5, couponSource: 'pool' })], 'invalid_text', 'couponPoolId'],
-		['a custom reward without type', [perReferral({ kind: 'custom' })], 'invalid_text', 'customType'],
-		['points with an amount', [perReferral({ kind: 'points', points: 5, amount: 3 })], 'invalid_reward', 'amount'],
-		['an unknown side', [perReferral({ kind: 'points', points: 5 }, { side: 'friend' })], 'invalid_option', 'side'],
-		['an unknown event', [perReferral({ kind: 'points', points: 5 }, { on: 'purchase' })], 'invalid_option', 'on'],
-		['a minimum order on sign-up', [perReferral({ kind: 'points', points: 5 }, { on: 'referee_signup', minOrderAmount: 10 })], 'invalid_rule', 'minOrderAmount'],
-		['a negative holding period', [perReferral({ kind: 'points', points: 5 }, { holdingDays: -1 })], 'invalid_number', 'holdingDays'],
+		[
+			'a coupon with both amount and percent',
+			[perReferral({ kind: 'coupon', amount: 5, percentOff: 5, currency: 'EUR' })],
+			'invalid_reward',
+			'amount',
+		],
+		[
+			'a percent over 100',
+			[perReferral({ kind: 'coupon', percentOff: 120 })],
+			'invalid_number',
+			'percentOff',
+		],
+		[
+			'a zero percent',
+			[perReferral({ kind: 'coupon', percentOff: 0 })],
+			'invalid_amount',
+			'percentOff',
+		],
+		[
+			'a pool coupon without pool',
+			[perReferral({ kind: 'coupon', percentOff: 5, couponSource: 'pool' })],
+			'invalid_text',
+			'couponPoolId',
+		],
+		[
+			'a custom reward without type',
+			[perReferral({ kind: 'custom' })],
+			'invalid_text',
+			'customType',
+		],
+		[
+			'points with an amount',
+			[perReferral({ kind: 'points', points: 5, amount: 3 })],
+			'invalid_reward',
+			'amount',
+		],
+		[
+			'an unknown side',
+			[perReferral({ kind: 'points', points: 5 }, { side: 'friend' })],
+			'invalid_option',
+			'side',
+		],
+		[
+			'an unknown event',
+			[perReferral({ kind: 'points', points: 5 }, { on: 'purchase' })],
+			'invalid_option',
+			'on',
+		],
+		[
+			'a minimum order on sign-up',
+			[perReferral({ kind: 'points', points: 5 }, { on: 'referee_signup', minOrderAmount: 10 })],
+			'invalid_rule',
+			'minOrderAmount',
+		],
+		[
+			'a negative holding period',
+			[perReferral({ kind: 'points', points: 5 }, { holdingDays: -1 })],
+			'invalid_number',
+			'holdingDays',
+		],
 		['an unknown rule type', [{ id: 'x', type: 'lottery' }], 'unknown_rule_type', 'type'],
 	])('%s', (_name, rules, code, field) => {
 		const e = error(program(rules));
@@ -97,25 +222,56 @@ describe('validateRewardProgram refuses bad input, naming the rule and field', (
 
 describe('milestone validation', () => {
 	const ladder = (milestones: unknown[], extra: Record<string, unknown> = {}) =>
-		program([{ id: 'ladder', type: 'milestone', metric: 'qualified_referrals', milestones, ...extra }]);
+		program([
+			{ id: 'ladder', type: 'milestone', metric: 'qualified_referrals', milestones, ...extra },
+		]);
 
 	it('refuses duplicate thresholds', () => {
-		const e = error(ladder([{ threshold: 3, badge: 'A' }, { threshold: 3, badge: 'B' }]));
+		const e = error(
+			ladder([
+				{ threshold: 3, badge: 'A' },
+				{ threshold: 3, badge: 'B' },
+			]),
+		);
 		expect(e.code).toBe('duplicate_threshold');
 		expect(e.details?.rule).toBe('ladder');
 	});
 
 	it('refuses a one-time milestone that a recurring one also hits', () => {
-		const e = error(ladder([{ threshold: 5, repeatEvery: 5, reward: { kind: 'points', points: 50 } }, { threshold: 10, badge: 'Gold' }]));
+		const e = error(
+			ladder([
+				{ threshold: 5, repeatEvery: 5, reward: { kind: 'points', points: 50 } },
+				{ threshold: 10, badge: 'Gold' },
+			]),
+		);
 		expect(e.code).toBe('overlapping_tiers');
 		expect(e.message).toContain('both fire at 10');
 	});
 
 	it('refuses two recurring milestones that meet, and accepts ones that never do', () => {
-		const clash = error(ladder([{ threshold: 3, repeatEvery: 4, badge: 'A' }, { threshold: 5, repeatEvery: 6, badge: 'B' }]));
+		const clash = error(
+			ladder([
+				{ threshold: 3, repeatEvery: 4, badge: 'A' },
+				{ threshold: 5, repeatEvery: 6, badge: 'B' },
+			]),
+		);
 		expect(clash.message).toContain('both fire at 11');
-		expect(() => validateRewardProgram(ladder([{ threshold: 2, repeatEvery: 4, badge: 'A' }, { threshold: 3, repeatEvery: 4, badge: 'B' }]))).not.toThrow();
-		expect(() => validateRewardProgram(ladder([{ threshold: 3, badge: 'A' }, { threshold: 5, repeatEvery: 5, badge: 'B' }]))).not.toThrow();
+		expect(() =>
+			validateRewardProgram(
+				ladder([
+					{ threshold: 2, repeatEvery: 4, badge: 'A' },
+					{ threshold: 3, repeatEvery: 4, badge: 'B' },
+				]),
+			),
+		).not.toThrow();
+		expect(() =>
+			validateRewardProgram(
+				ladder([
+					{ threshold: 3, badge: 'A' },
+					{ threshold: 5, repeatEvery: 5, badge: 'B' },
+				]),
+			),
+		).not.toThrow();
 	});
 
 	it.each([0, -1, 1.5])('refuses repeatEvery %s for counts', (every) => {
@@ -135,36 +291,107 @@ describe('milestone validation', () => {
 		const revenue = (milestones: unknown[], extra: Record<string, unknown> = {}) =>
 			program([{ id: 'rev', type: 'milestone', metric: 'referred_revenue', milestones, ...extra }]);
 		expect(error(revenue([{ threshold: 100, badge: 'A' }])).code).toBe('missing_currency');
-		const ok = validateRewardProgram(revenue([{ threshold: 100, repeatEvery: 100, badge: 'A' }, { threshold: 250, badge: 'B' }], { currency: 'EUR' }));
+		const ok = validateRewardProgram(
+			revenue(
+				[
+					{ threshold: 100, repeatEvery: 100, badge: 'A' },
+					{ threshold: 250, badge: 'B' },
+				],
+				{ currency: 'EUR' },
+			),
+		);
 		expect(ok.rules[0]).toMatchObject({ currency: 'EUR' });
-		const e = error(revenue([{ threshold: 0.1, repeatEvery: 0.1, badge: 'A' }, { threshold: 0.3, badge: 'B' }], { currency: 'EUR' }));
+		const e = error(
+			revenue(
+				[
+					{ threshold: 0.1, repeatEvery: 0.1, badge: 'A' },
+					{ threshold: 0.3, badge: 'B' },
+				],
+				{ currency: 'EUR' },
+			),
+		);
 		expect(e.message).toContain('both fire at 0.3');
-		expect(error(revenue([{ threshold: 100, repeatEvery: 0, badge: 'A' }], { currency: 'EUR' })).code).toBe('invalid_repeat');
+		expect(
+			error(revenue([{ threshold: 100, repeatEvery: 0, badge: 'A' }], { currency: 'EUR' })).code,
+		).toBe('invalid_repeat');
 	});
 
 	it('refuses percentOfOrder outside per-referral rules', () => {
-		expect(error(ladder([{ threshold: 3, reward: { kind: 'cash', percentOfOrder: 10 } }])).field).toBe('percentOfOrder');
+		expect(
+			error(ladder([{ threshold: 3, reward: { kind: 'cash', percentOfOrder: 10 } }])).field,
+		).toBe('percentOfOrder');
 	});
 });
 
 describe('status level validation', () => {
-	const levels = (list: unknown[]) => program([{ id: 'vip', type: 'status', award: 'tier', metric: 'qualified_referrals', levels: list }]);
+	const levels = (list: unknown[]) =>
+		program([
+			{ id: 'vip', type: 'status', award: 'tier', metric: 'qualified_referrals', levels: list },
+		]);
 
 	it('refuses overlapping ranges, equal starts, duplicate names and max below min', () => {
-		expect(error(levels([{ name: 'Silver', min: 5, max: 9 }, { name: 'Gold', min: 8 }])).code).toBe('overlapping_tiers');
-		expect(error(levels([{ name: 'Silver', min: 5 }, { name: 'Gold', min: 5 }])).code).toBe('overlapping_tiers');
-		expect(error(levels([{ name: 'Silver', min: 5 }, { name: 'silver', min: 9 }])).code).toBe('duplicate_level');
+		expect(
+			error(
+				levels([
+					{ name: 'Silver', min: 5, max: 9 },
+					{ name: 'Gold', min: 8 },
+				]),
+			).code,
+		).toBe('overlapping_tiers');
+		expect(
+			error(
+				levels([
+					{ name: 'Silver', min: 5 },
+					{ name: 'Gold', min: 5 },
+				]),
+			).code,
+		).toBe('overlapping_tiers');
+		expect(
+			error(
+				levels([
+					{ name: 'Silver', min: 5 },
+					{ name: 'silver', min: 9 },
+				]),
+			).code,
+		).toBe('duplicate_level');
 		expect(error(levels([{ name: 'Silver', min: 5, max: 4 }])).field).toBe('max');
 		expect(error(levels([{ name: 'Silver', min: -1 }])).field).toBe('min');
 	});
 
 	it('accepts touching ranges and gaps', () => {
-		expect(() => validateRewardProgram(levels([{ name: 'Silver', min: 5, max: 9 }, { name: 'Gold', min: 10 }]))).not.toThrow();
-		expect(() => validateRewardProgram(levels([{ name: 'Silver', min: 5, max: 7 }, { name: 'Gold', min: 10 }]))).not.toThrow();
+		expect(() =>
+			validateRewardProgram(
+				levels([
+					{ name: 'Silver', min: 5, max: 9 },
+					{ name: 'Gold', min: 10 },
+				]),
+			),
+		).not.toThrow();
+		expect(() =>
+			validateRewardProgram(
+				levels([
+					{ name: 'Silver', min: 5, max: 7 },
+					{ name: 'Gold', min: 10 },
+				]),
+			),
+		).not.toThrow();
 	});
 
 	it('refuses a holding period on status rules', () => {
-		expect(error(program([{ id: 'vip', type: 'status', award: 'badge', metric: 'points', levels: [{ name: 'A', min: 1 }], holdingDays: 3 }])).field).toBe('holdingDays');
+		expect(
+			error(
+				program([
+					{
+						id: 'vip',
+						type: 'status',
+						award: 'badge',
+						metric: 'points',
+						levels: [{ name: 'A', min: 1 }],
+						holdingDays: 3,
+					},
+				]),
+			).field,
+		).toBe('holdingDays');
 	});
 });
 
@@ -190,7 +417,16 @@ describe('cap validation', () => {
 	});
 
 	it('refuses duplicate cap ids', () => {
-		expect(error(program([rule], { caps: [{ id: 'a', period: 'day', maxCount: 1 }, { id: 'a', period: 'week', maxCount: 2 }] })).field).toBe('id');
+		expect(
+			error(
+				program([rule], {
+					caps: [
+						{ id: 'a', period: 'day', maxCount: 1 },
+						{ id: 'a', period: 'week', maxCount: 2 },
+					],
+				}),
+			).field,
+		).toBe('id');
 	});
 });
 
@@ -211,7 +447,9 @@ describe('firstCollision', () => {
 	it('solves the general case exactly, also for large steps', () => {
 		expect(firstCollision({ at: 3, every: 4 }, { at: 5, every: 6 })).toBe(11);
 		expect(firstCollision({ at: 2, every: 4 }, { at: 3, every: 4 })).toBeNull();
-		expect(firstCollision({ at: 999_999, every: 999_999 }, { at: 999_998, every: 999_998 })).toBe(999_998 * 999_999);
+		expect(firstCollision({ at: 999_999, every: 999_999 }, { at: 999_998, every: 999_998 })).toBe(
+			999_998 * 999_999,
+		);
 		expect(firstCollision({ at: 10 }, { at: 5, every: 5 })).toBe(10);
 		expect(firstCollision({ at: 4 }, { at: 5, every: 5 })).toBeNull();
 		expect(firstCollision({ at: 7 }, { at: 7 })).toBe(7);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { auc, backtest, brierScore, compileRuleSet, type FeatureSpec, type ScoringConfig } from '../../../engine/scoring';
+import {
+	auc,
+	backtest,
+	brierScore,
+	compileRuleSet,
+	type FeatureSpec,
+	type ScoringConfig,
+} from '../../../engine/scoring';
 import { engineError } from './helpers';
 import { generateLeads } from './synthetic';
 
@@ -12,7 +19,13 @@ const rules: ScoringConfig = {
 		{ group: 'fit', field: 'industry', operator: 'equals', value: 'saas', points: 15 },
 		{ group: 'fit', field: 'industry', operator: 'equals', value: 'retail', points: -10 },
 		{ group: 'engagement', field: 'pricingViews', operator: 'greaterThan', value: 2, points: 25 },
-		{ group: 'engagement', field: 'daysSinceLastVisit', operator: 'lessThan', value: 14, points: 20 },
+		{
+			group: 'engagement',
+			field: 'daysSinceLastVisit',
+			operator: 'lessThan',
+			value: 14,
+			points: 20,
+		},
 		{ group: 'referral', field: 'referred', operator: 'equals', value: true, points: 15 },
 	],
 	total: { floor: 0, cap: 100, normalize: true },
@@ -44,7 +57,9 @@ describe('backtest on synthetic leads', () => {
 		expect(report.split.testLeads).toBe(1_800);
 		expect(report.split.cutoff).toBe(leads[4_200].createdAt);
 		expect(report.split.testConverters).toBe(testLabels.reduce((a, b) => a + b, 0));
-		expect(report.split.trainConverters + report.split.testConverters).toBe(leads.filter((l) => l.converted).length);
+		expect(report.split.trainConverters + report.split.testConverters).toBe(
+			leads.filter((l) => l.converted).length,
+		);
 	});
 
 	it('reports the rule score on the test leads, as the scorer would score them', () => {
@@ -76,7 +91,14 @@ describe('backtest on synthetic leads', () => {
 	});
 
 	it('Platt-calibrates the rule score better than reading it as score/100', () => {
-		const scaled = backtest(leads, { label: 'converted', dateField: 'createdAt', trainFraction: 0.7, rules, ruleProbability: 'scaled', bootstrap: { samples: 10 } });
+		const scaled = backtest(leads, {
+			label: 'converted',
+			dateField: 'createdAt',
+			trainFraction: 0.7,
+			rules,
+			ruleProbability: 'scaled',
+			bootstrap: { samples: 10 },
+		});
 		const scorer = compileRuleSet(rules);
 		const probabilities = test.map((l) => scorer.score(l, l.createdAt).score / 100);
 		expect(scaled.rules?.brier).toBeCloseTo(brierScore(probabilities, testLabels), 12);
@@ -85,9 +107,19 @@ describe('backtest on synthetic leads', () => {
 	});
 
 	it('splits at a cutoff date', () => {
-		const r = backtest(leads, { label: 'converted', dateField: 'createdAt', cutoff: '2023-07-01', rules, bootstrap: { samples: 10 } });
+		const r = backtest(leads, {
+			label: 'converted',
+			dateField: 'createdAt',
+			cutoff: '2023-07-01',
+			rules,
+			bootstrap: { samples: 10 },
+		});
 		const before = leads.filter((l) => l.createdAt < '2023-07-01').length;
-		expect(r.split).toMatchObject({ cutoff: '2023-07-01T00:00:00.000Z', trainLeads: before, testLeads: leads.length - before });
+		expect(r.split).toMatchObject({
+			cutoff: '2023-07-01T00:00:00.000Z',
+			trainLeads: before,
+			testLeads: leads.length - before,
+		});
 		expect(r.model).toBeUndefined();
 	});
 });
@@ -96,13 +128,36 @@ describe('backtest scoring time', () => {
 	it('scores each lead as of its own date unless told otherwise', () => {
 		const items = Array.from({ length: 200 }, (_, i) => ({
 			createdAt: new Date(Date.UTC(2024, 0, 1) + i * 86_400_000).toISOString(),
-			lastVisitAt: new Date(Date.UTC(2024, 0, 1) + i * 86_400_000 - (i % 2) * 20 * 86_400_000).toISOString(),
+			lastVisitAt: new Date(
+				Date.UTC(2024, 0, 1) + i * 86_400_000 - (i % 2) * 20 * 86_400_000,
+			).toISOString(),
 			won: i % 2 === 0,
 		}));
-		const recent: ScoringConfig = { rules: [{ group: 'engagement', field: 'lastVisitAt', operator: 'withinLastDays', days: 7, points: 10 }] };
-		const atLeadDate = backtest(items, { label: 'won', dateField: 'createdAt', rules: recent, bootstrap: { samples: 10 } });
+		const recent: ScoringConfig = {
+			rules: [
+				{
+					group: 'engagement',
+					field: 'lastVisitAt',
+					operator: 'withinLastDays',
+					days: 7,
+					points: 10,
+				},
+			],
+		};
+		const atLeadDate = backtest(items, {
+			label: 'won',
+			dateField: 'createdAt',
+			rules: recent,
+			bootstrap: { samples: 10 },
+		});
 		expect(atLeadDate.rules?.auc).toBe(1);
-		const muchLater = backtest(items, { label: 'won', dateField: 'createdAt', rules: recent, scoreAt: '2030-01-01', bootstrap: { samples: 10 } });
+		const muchLater = backtest(items, {
+			label: 'won',
+			dateField: 'createdAt',
+			rules: recent,
+			scoreAt: '2030-01-01',
+			bootstrap: { samples: 10 },
+		});
 		expect(muchLater.rules?.auc).toBe(0.5);
 	});
 });
@@ -111,13 +166,45 @@ describe('backtest input errors', () => {
 	const small = leads.slice(0, 300);
 	it.each<[string, unknown[], Record<string, unknown>, string, string]>([
 		['a missing date', [...small, { converted: true }], {}, 'createdAt', 'Item 300'],
-		['an unreadable label', [...small, { createdAt: '2024-01-01', converted: 'maybe' }], {}, 'converted', 'Item 300'],
-		['both cutoff and fraction', small, { cutoff: '2023-01-02', trainFraction: 0.5 }, 'cutoff', 'not both'],
-		['a test period with one class', small, { cutoff: '2030-01-01' }, 'cutoff', 'both converted and not converted'],
+		[
+			'an unreadable label',
+			[...small, { createdAt: '2024-01-01', converted: 'maybe' }],
+			{},
+			'converted',
+			'Item 300',
+		],
+		[
+			'both cutoff and fraction',
+			small,
+			{ cutoff: '2023-01-02', trainFraction: 0.5 },
+			'cutoff',
+			'not both',
+		],
+		[
+			'a test period with one class',
+			small,
+			{ cutoff: '2030-01-01' },
+			'cutoff',
+			'both converted and not converted',
+		],
 		['nothing to evaluate', small, { rules: undefined }, 'rules', '"rules", "model" or both'],
-		['scaled without normalising', small, { rules: { rules: rules.rules }, ruleProbability: 'scaled' }, 'ruleProbability', 'normalised'],
+		[
+			'scaled without normalising',
+			small,
+			{ rules: { rules: rules.rules }, ruleProbability: 'scaled' },
+			'ruleProbability',
+			'normalised',
+		],
 	])('refuses %s', (_, items, extra, field, hint) => {
-		const error = engineError(() => backtest(items, { label: 'converted', dateField: 'createdAt', rules, bootstrap: { samples: 5 }, ...extra }));
+		const error = engineError(() =>
+			backtest(items, {
+				label: 'converted',
+				dateField: 'createdAt',
+				rules,
+				bootstrap: { samples: 5 },
+				...extra,
+			}),
+		);
 		expect(error.field).toBe(field);
 		expect(error.message).toContain(hint);
 	});

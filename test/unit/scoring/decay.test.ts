@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compileDecay, compileRuleSet, decayFactor, type DecayConfig } from '../../../engine/scoring';
+import {
+	compileDecay,
+	compileRuleSet,
+	decayFactor,
+	type DecayConfig,
+} from '../../../engine/scoring';
 import { DAY, daysAgo, engineError, NOW, scoreWith } from './helpers';
 
 function factor(config: DecayConfig, ageDays: number): number {
@@ -20,7 +25,12 @@ describe('time window', () => {
 
 describe('linear (HubSpot-style)', () => {
 	it('stepwise: 10 points at 50 % per 30 days are 10, then 5 at 30 days, then 0 at 60 and never below', () => {
-		const linear: DecayConfig = { kind: 'linear', dateField: 'at', percentPerPeriod: 50, periodDays: 30 };
+		const linear: DecayConfig = {
+			kind: 'linear',
+			dateField: 'at',
+			percentPerPeriod: 50,
+			periodDays: 30,
+		};
 		expect(10 * factor(linear, 0)).toBe(10);
 		expect(10 * factor(linear, 30 - 1 / DAY)).toBe(10);
 		expect(10 * factor(linear, 30)).toBe(5);
@@ -30,13 +40,24 @@ describe('linear (HubSpot-style)', () => {
 	});
 
 	it('floors at 0 when the loss does not divide 100 evenly', () => {
-		const linear: DecayConfig = { kind: 'linear', dateField: 'at', percentPerPeriod: 30, periodDays: 10 };
+		const linear: DecayConfig = {
+			kind: 'linear',
+			dateField: 'at',
+			percentPerPeriod: 30,
+			periodDays: 10,
+		};
 		expect(factor(linear, 30)).toBeCloseTo(0.1, 12);
 		expect(factor(linear, 40)).toBe(0);
 	});
 
 	it('continuous: loses the fraction smoothly', () => {
-		const linear: DecayConfig = { kind: 'linear', dateField: 'at', percentPerPeriod: 50, periodDays: 30, stepwise: false };
+		const linear: DecayConfig = {
+			kind: 'linear',
+			dateField: 'at',
+			percentPerPeriod: 50,
+			periodDays: 30,
+			stepwise: false,
+		};
 		expect(factor(linear, 15)).toBeCloseTo(0.75, 12);
 		expect(factor(linear, 45)).toBeCloseTo(0.25, 12);
 		expect(factor(linear, 60)).toBe(0);
@@ -72,14 +93,23 @@ describe('decay in the scorer', () => {
 			{ kind: 'linear', percentPerPeriod: 50, periodDays: 1 },
 			{ kind: 'exponential', halfLifeDays: 1 },
 		] as DecayConfig[]) {
-			const result = scoreWith({ field: 'at', operator: 'exists', decay: { ...decay, dateField: 'at' } as DecayConfig }, { at: future });
+			const result = scoreWith(
+				{ field: 'at', operator: 'exists', decay: { ...decay, dateField: 'at' } as DecayConfig },
+				{ at: future },
+			);
 			expect(result.explanation.rules[0].decayFactor).toBe(1);
 		}
 	});
 
 	it('multiplies the rule points by the factor and reports both', () => {
 		const result = scoreWith(
-			{ field: 'visitedPricing', operator: 'equals', value: true, points: 40, decay: { kind: 'exponential', dateField: 'visitedAt', halfLifeDays: 7 } },
+			{
+				field: 'visitedPricing',
+				operator: 'equals',
+				value: true,
+				points: 40,
+				decay: { kind: 'exponential', dateField: 'visitedAt', halfLifeDays: 7 },
+			},
 			{ visitedPricing: true, visitedAt: daysAgo(14) },
 		);
 		const rule = result.explanation.rules[0];
@@ -89,7 +119,12 @@ describe('decay in the scorer', () => {
 
 	it('measures a withinLastDays rule from its own field when no date field is given', () => {
 		const result = scoreWith(
-			{ field: 'lastVisit', operator: 'withinLastDays', days: 30, decay: { kind: 'exponential', halfLifeDays: 5 } },
+			{
+				field: 'lastVisit',
+				operator: 'withinLastDays',
+				days: 30,
+				decay: { kind: 'exponential', halfLifeDays: 5 },
+			},
 			{ lastVisit: daysAgo(10) },
 		);
 		expect(result.explanation.rules[0].decayFactor).toBe(0.25);
@@ -98,7 +133,13 @@ describe('decay in the scorer', () => {
 	it('applies decay before the group cap', () => {
 		const scorer = compileRuleSet({
 			rules: [
-				{ group: 'engagement', field: 'a', operator: 'exists', points: 40, decay: { kind: 'exponential', dateField: 'at', halfLifeDays: 10 } },
+				{
+					group: 'engagement',
+					field: 'a',
+					operator: 'exists',
+					points: 40,
+					decay: { kind: 'exponential', dateField: 'at', halfLifeDays: 10 },
+				},
 				{ group: 'engagement', field: 'b', operator: 'exists', points: 40 },
 			],
 			groups: [{ name: 'engagement', max: 50 }],
@@ -112,12 +153,28 @@ describe('decay in the scorer', () => {
 	});
 
 	it('follows the bad-input policy when the decay date is missing or unreadable', () => {
-		const base = { field: 'a', operator: 'exists' as const, points: 20, decay: { kind: 'window' as const, dateField: 'seenAt', days: 30 } };
+		const base = {
+			field: 'a',
+			operator: 'exists' as const,
+			points: 20,
+			decay: { kind: 'window' as const, dateField: 'seenAt', days: 30 },
+		};
 		const skipped = scoreWith({ ...base, onBadInput: 'skip' }, { a: 1, seenAt: 'yesterday' });
-		expect(skipped.explanation.rules[0]).toMatchObject({ matched: false, contribution: 0, badInput: { field: 'seenAt', reason: 'notDate', policy: 'skip' } });
+		expect(skipped.explanation.rules[0]).toMatchObject({
+			matched: false,
+			contribution: 0,
+			badInput: { field: 'seenAt', reason: 'notDate', policy: 'skip' },
+		});
 		const zeroed = scoreWith({ ...base, onBadInput: 'zero' }, { a: 1 });
-		expect(zeroed.explanation.rules[0]).toMatchObject({ matched: true, decayFactor: 0, contribution: 0, badInput: { field: 'seenAt', reason: 'missing', policy: 'zero' } });
-		const error = engineError(() => scoreWith({ ...base, onBadInput: 'error' }, { a: 1, seenAt: 'yesterday' }));
+		expect(zeroed.explanation.rules[0]).toMatchObject({
+			matched: true,
+			decayFactor: 0,
+			contribution: 0,
+			badInput: { field: 'seenAt', reason: 'missing', policy: 'zero' },
+		});
+		const error = engineError(() =>
+			scoreWith({ ...base, onBadInput: 'error' }, { a: 1, seenAt: 'yesterday' }),
+		);
 		expect(error.code).toBe('not_a_date');
 		expect(error.field).toBe('seenAt');
 		expect(error.message).toContain('test lead');
@@ -136,7 +193,13 @@ describe('decay in the scorer', () => {
 			rules: [
 				{ group: 'engagement', field: 'lastSeen', operator: 'withinLastDays', days: 30, points: 5 },
 				{ group: 'engagement', field: 'lastSeen', operator: 'withinLastDays', days: 7, points: 5 },
-				{ group: 'engagement', field: 'x', operator: 'exists', points: 5, decay: { kind: 'exponential', dateField: 'lastSeen', halfLifeDays: 3 } },
+				{
+					group: 'engagement',
+					field: 'x',
+					operator: 'exists',
+					points: 5,
+					decay: { kind: 'exponential', dateField: 'lastSeen', halfLifeDays: 3 },
+				},
 			],
 		});
 		const lead = { x: 1, lastSeen: new CountingDate(NOW - 2 * DAY) };
@@ -174,7 +237,14 @@ describe('field reads', () => {
 describe('a lead that goes quiet and re-engages', () => {
 	const scorer = compileRuleSet({
 		rules: [
-			{ name: 'Good fit', group: 'fit', field: 'employees', operator: 'greaterThan', value: 50, points: 30 },
+			{
+				name: 'Good fit',
+				group: 'fit',
+				field: 'employees',
+				operator: 'greaterThan',
+				value: 50,
+				points: 30,
+			},
 			{
 				name: 'Recent activity',
 				group: 'engagement',
@@ -189,9 +259,21 @@ describe('a lead that goes quiet and re-engages', () => {
 				field: 'demoRequestedAt',
 				operator: 'exists',
 				points: 40,
-				decay: { kind: 'linear', dateField: 'demoRequestedAt', percentPerPeriod: 50, periodDays: 30 },
+				decay: {
+					kind: 'linear',
+					dateField: 'demoRequestedAt',
+					percentPerPeriod: 50,
+					periodDays: 30,
+				},
 			},
-			{ name: 'Unsubscribed', group: 'engagement', field: 'unsubscribed', operator: 'equals', value: true, points: -100 },
+			{
+				name: 'Unsubscribed',
+				group: 'engagement',
+				field: 'unsubscribed',
+				operator: 'equals',
+				value: true,
+				points: -100,
+			},
 		],
 		total: { cap: 100 },
 		stages: [{ name: 'cold' }, { name: 'warm', minScore: 40 }, { name: 'MQL', minScore: 70 }],
@@ -215,7 +297,10 @@ describe('a lead that goes quiet and re-engages', () => {
 	});
 
 	it('cannot be buried below the floor by negative points, so re-engagement counts in full', () => {
-		const buried = scorer.score({ employees: 10, unsubscribed: true, lastActivityAt: t0 - 400 * DAY }, t0);
+		const buried = scorer.score(
+			{ employees: 10, unsubscribed: true, lastActivityAt: t0 - 400 * DAY },
+			t0,
+		);
 		expect(buried.total).toBe(0);
 		expect(buried.explanation.clipped).toBeGreaterThan(0);
 		const back = scorer.score({ employees: 200, unsubscribed: false, lastActivityAt: t0 }, t0);

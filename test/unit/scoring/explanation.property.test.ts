@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { compileRuleSet, type DecayConfig, type ScoringConfig, type ScoringRule } from '../../../engine/scoring';
+import {
+	compileRuleSet,
+	type DecayConfig,
+	type ScoringConfig,
+	type ScoringRule,
+} from '../../../engine/scoring';
 import { DAY, NOW } from './helpers';
 import { seededRandom } from './synthetic';
 
 type Random = () => number;
-const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)];
+const pick = <T>(random: Random, items: readonly T[]): T =>
+	items[Math.floor(random() * items.length)];
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 function randomDecay(random: Random): DecayConfig | undefined {
@@ -13,7 +19,13 @@ function randomDecay(random: Random): DecayConfig | undefined {
 		case 'window':
 			return { kind: 'window', dateField, days: Math.floor(random() * 60) };
 		case 'linear':
-			return { kind: 'linear', dateField, percentPerPeriod: 1 + Math.floor(random() * 99), periodDays: 1 + random() * 40, stepwise: random() < 0.5 };
+			return {
+				kind: 'linear',
+				dateField,
+				percentPerPeriod: 1 + Math.floor(random() * 99),
+				periodDays: 1 + random() * 40,
+				stepwise: random() < 0.5,
+			};
 		case 'exponential':
 			return { kind: 'exponential', dateField, halfLifeDays: 0.5 + random() * 30 };
 		default:
@@ -24,14 +36,44 @@ function randomDecay(random: Random): DecayConfig | undefined {
 function randomRule(random: Random): ScoringRule {
 	const group = pick(random, ['fit', 'engagement', 'referral', 'partner']);
 	const points = round2((random() - 0.4) * 80);
-	const base = { group, points, decay: randomDecay(random), onBadInput: pick(random, ['skip', 'zero'] as const) };
-	switch (pick(random, ['equals', 'notEquals', 'contains', 'startsWith', 'regex', 'inList', 'greaterThan', 'lessThan', 'between', 'exists', 'isEmpty', 'withinLastDays'] as const)) {
+	const base = {
+		group,
+		points,
+		decay: randomDecay(random),
+		onBadInput: pick(random, ['skip', 'zero'] as const),
+	};
+	switch (
+		pick(random, [
+			'equals',
+			'notEquals',
+			'contains',
+			'startsWith',
+			'regex',
+			'inList',
+			'greaterThan',
+			'lessThan',
+			'between',
+			'exists',
+			'isEmpty',
+			'withinLastDays',
+		] as const)
+	) {
 		case 'equals':
-			return { ...base, field: 'industry', operator: 'equals', value: pick(random, ['saas', 'retail']) };
+			return {
+				...base,
+				field: 'industry',
+				operator: 'equals',
+				value: pick(random, ['saas', 'retail']),
+			};
 		case 'notEquals':
 			return { ...base, field: 'company.size', operator: 'notEquals', value: 50 };
 		case 'contains':
-			return { ...base, field: pick(random, ['title', 'tags']), operator: 'contains', value: pick(random, ['head', 'vip']) };
+			return {
+				...base,
+				field: pick(random, ['title', 'tags']),
+				operator: 'contains',
+				value: pick(random, ['head', 'vip']),
+			};
 		case 'startsWith':
 			return { ...base, field: 'title', operator: 'startsWith', value: 'vp' };
 		case 'regex':
@@ -39,19 +81,35 @@ function randomRule(random: Random): ScoringRule {
 		case 'inList':
 			return { ...base, field: 'country', operator: 'inList', values: ['UK', 'IE', 'DE'] };
 		case 'greaterThan':
-			return { ...base, field: 'company.size', operator: 'greaterThan', value: Math.floor(random() * 500) };
+			return {
+				...base,
+				field: 'company.size',
+				operator: 'greaterThan',
+				value: Math.floor(random() * 500),
+			};
 		case 'lessThan':
 			return { ...base, field: 'visits', operator: 'lessThan', value: Math.floor(random() * 20) };
 		case 'between': {
 			const min = Math.floor(random() * 100);
-			return { ...base, field: 'company.size', operator: 'between', min, max: min + Math.floor(random() * 300) };
+			return {
+				...base,
+				field: 'company.size',
+				operator: 'between',
+				min,
+				max: min + Math.floor(random() * 300),
+			};
 		}
 		case 'exists':
 			return { ...base, field: pick(random, ['phone', 'tags']), operator: 'exists' };
 		case 'isEmpty':
 			return { ...base, field: 'phone', operator: 'isEmpty' };
 		case 'withinLastDays':
-			return { ...base, field: pick(random, ['seenAt', 'lastOpen']), operator: 'withinLastDays', days: Math.floor(random() * 90) };
+			return {
+				...base,
+				field: pick(random, ['seenAt', 'lastOpen']),
+				operator: 'withinLastDays',
+				days: Math.floor(random() * 90),
+			};
 	}
 }
 
@@ -72,7 +130,14 @@ function randomConfig(random: Random): ScoringConfig {
 
 function randomLead(random: Random): Record<string, unknown> {
 	const maybe = <T>(value: T): T | undefined => (random() < 0.8 ? value : undefined);
-	const date = (): unknown => pick(random, [new Date(NOW - random() * 120 * DAY).toISOString(), NOW - random() * 120 * DAY, NOW + DAY, 'not a date', undefined]);
+	const date = (): unknown =>
+		pick(random, [
+			new Date(NOW - random() * 120 * DAY).toISOString(),
+			NOW - random() * 120 * DAY,
+			NOW + DAY,
+			'not a date',
+			undefined,
+		]);
 	return {
 		industry: maybe(pick(random, ['saas', 'Retail', 'SaaS', 42])),
 		company: maybe({ size: pick(random, [10, 50, 120, '800', 'big', null]) }),
@@ -91,7 +156,15 @@ describe('explanations add up to the score (random rule sets)', () => {
 	it('holds for 400 random rule sets x 25 random leads', () => {
 		const random = seededRandom(20240601);
 		let checkedLeads = 0;
-		const seen = { groupClipped: 0, totalClipped: 0, normalized: 0, skipped: 0, zeroed: 0, partlyDecayed: 0, matched: 0 };
+		const seen = {
+			groupClipped: 0,
+			totalClipped: 0,
+			normalized: 0,
+			skipped: 0,
+			zeroed: 0,
+			partlyDecayed: 0,
+			matched: 0,
+		};
 		for (let s = 0; s < 400; s++) {
 			const config = randomConfig(random);
 			const scorer = compileRuleSet(config);

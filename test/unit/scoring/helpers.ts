@@ -10,7 +10,11 @@ export function daysAgo(days: number): string {
 }
 
 /** Scores a lead with a single rule worth 10 points, no floor, explaining every rule. */
-export function scoreWith(rule: Omit<ScoringRule, 'group' | 'points'> & Partial<ScoringRule>, lead: object, now: number = NOW): LeadScore {
+export function scoreWith(
+	rule: Omit<ScoringRule, 'group' | 'points'> & Partial<ScoringRule>,
+	lead: object,
+	now: number = NOW,
+): LeadScore {
 	const scorer = compileRuleSet({
 		rules: [{ group: 'fit', points: 10, ...rule } as ScoringRule],
 		total: { floor: null },
@@ -20,7 +24,9 @@ export function scoreWith(rule: Omit<ScoringRule, 'group' | 'points'> & Partial<
 }
 
 /** Whether the single rule matched the lead. */
-export function matches(rule: Omit<ScoringRule, 'group' | 'points'> & Partial<ScoringRule>, lead: object): boolean {
+export function matches(
+	rule: Omit<ScoringRule, 'group' | 'points'> & Partial<ScoringRule>,
+	lead: object,
+): boolean {
 	return scoreWith(rule, lead).explanation.rules[0].matched;
 }
-

@@ -24,10 +24,21 @@ describe('group limits', () => {
 	});
 
 	it('clip a group at its maximum and report what was cut', () => {
-		const r = scorer.score({ bigCompany: true, rightIndustry: true, webinar: true, demo: true }, NOW);
+		const r = scorer.score(
+			{ bigCompany: true, rightIndustry: true, webinar: true, demo: true },
+			NOW,
+		);
 		expect(r.explanation.groups).toEqual([
 			{ name: 'fit', dimension: 'fit', points: 60, min: -20, max: 40, value: 40, clipped: -20 },
-			{ name: 'engagement', dimension: 'engagement', points: 50, min: null, max: 30, value: 30, clipped: -20 },
+			{
+				name: 'engagement',
+				dimension: 'engagement',
+				points: 50,
+				min: null,
+				max: 30,
+				value: 30,
+				clipped: -20,
+			},
 		]);
 		expect(r.total).toBe(70);
 	});
@@ -41,24 +52,39 @@ describe('group limits', () => {
 });
 
 describe('total floor, cap and normalisation', () => {
-	const rules = [flagRule('a', 'fit', 60), flagRule('b', 'engagement', 60), flagRule('c', 'engagement', -200)];
+	const rules = [
+		flagRule('a', 'fit', 60),
+		flagRule('b', 'engagement', 60),
+		flagRule('c', 'engagement', -200),
+	];
 
 	it('floors at 0 by default and allows negatives with floor null', () => {
 		const byDefault = compileRuleSet({ rules });
-		expect(byDefault.score({ c: true }, NOW)).toMatchObject({ total: 0, explanation: { points: -200, floor: 0, clipped: 200 } });
+		expect(byDefault.score({ c: true }, NOW)).toMatchObject({
+			total: 0,
+			explanation: { points: -200, floor: 0, clipped: 200 },
+		});
 		const negative = compileRuleSet({ rules, total: { floor: null } });
 		expect(negative.score({ c: true }, NOW).total).toBe(-200);
 	});
 
 	it('caps the total and reports the cut', () => {
 		const scorer = compileRuleSet({ rules, total: { cap: 100 } });
-		expect(scorer.score({ a: true, b: true }, NOW)).toMatchObject({ total: 100, score: 100, explanation: { points: 120, cap: 100, clipped: -20 } });
+		expect(scorer.score({ a: true, b: true }, NOW)).toMatchObject({
+			total: 100,
+			score: 100,
+			explanation: { points: 120, cap: 100, clipped: -20 },
+		});
 		expect(scorer.score({ a: true }, NOW).total).toBe(60);
 	});
 
 	it('normalises to 0-100 between floor and cap', () => {
 		const scorer = compileRuleSet({ rules, total: { floor: -50, cap: 150, normalize: true } });
-		expect(scorer.score({ a: true }, NOW)).toMatchObject({ total: 60, score: 55, normalized: true });
+		expect(scorer.score({ a: true }, NOW)).toMatchObject({
+			total: 60,
+			score: 55,
+			normalized: true,
+		});
 		expect(scorer.score({ c: true }, NOW).score).toBe(0);
 		expect(scorer.score({ a: true, b: true, x: 1 }, NOW).score).toBe(85);
 		expect(scorer.score({ a: true, b: true }, NOW).score).toBeLessThanOrEqual(100);
@@ -106,7 +132,11 @@ describe('fit grade, engagement level and matrix', () => {
 
 	it('defaults thresholds to shares of the most points a lead can reach', () => {
 		const defaults = compileRuleSet({
-			rules: [flagRule('f', 'fit', 300), flagRule('g', 'fit', 300), flagRule('e', 'engagement', 50)],
+			rules: [
+				flagRule('f', 'fit', 300),
+				flagRule('g', 'fit', 300),
+				flagRule('e', 'engagement', 50),
+			],
 			groups: [{ name: 'fit', max: 500 }],
 		});
 		expect(defaults.fitGrades).toEqual({ A: 400, B: 300, C: 200, D: 100 });
@@ -118,8 +148,17 @@ describe('fit grade, engagement level and matrix', () => {
 
 describe('stages', () => {
 	const scorer = compileRuleSet({
-		rules: [flagRule('a', 'fit', 30), flagRule('b', 'engagement', 30), flagRule('c', 'engagement', 30)],
-		stages: [{ name: 'cold' }, { name: 'warm', minScore: 25 }, { name: 'MQL', minScore: 60 }, { name: 'SQL', minScore: 90 }],
+		rules: [
+			flagRule('a', 'fit', 30),
+			flagRule('b', 'engagement', 30),
+			flagRule('c', 'engagement', 30),
+		],
+		stages: [
+			{ name: 'cold' },
+			{ name: 'warm', minScore: 25 },
+			{ name: 'MQL', minScore: 60 },
+			{ name: 'SQL', minScore: 90 },
+		],
 	});
 
 	it.each([
@@ -135,8 +174,15 @@ describe('stages', () => {
 	});
 
 	it('gives no stage below a first stage that sets a minimum', () => {
-		const strict = compileRuleSet({ rules: [flagRule('a', 'fit', 30)], stages: [{ name: 'warm', minScore: 20 }] });
-		expect(strict.score({}, NOW)).toMatchObject({ stage: null, nextStage: 'warm', pointsToNextStage: 20 });
+		const strict = compileRuleSet({
+			rules: [flagRule('a', 'fit', 30)],
+			stages: [{ name: 'warm', minScore: 20 }],
+		});
+		expect(strict.score({}, NOW)).toMatchObject({
+			stage: null,
+			nextStage: 'warm',
+			pointsToNextStage: 20,
+		});
 		expect(strict.score({ a: true }, NOW).stage).toBe('warm');
 	});
 
@@ -146,6 +192,10 @@ describe('stages', () => {
 			total: { cap: 40, normalize: true },
 			stages: [{ name: 'cold' }, { name: 'MQL', minScore: 70 }],
 		});
-		expect(normalised.score({ a: true }, NOW)).toMatchObject({ total: 30, score: 75, stage: 'MQL' });
+		expect(normalised.score({ a: true }, NOW)).toMatchObject({
+			total: 30,
+			score: 75,
+			stage: 'MQL',
+		});
 	});
 });

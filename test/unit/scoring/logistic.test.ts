@@ -54,16 +54,22 @@ describe('recovering a known logistic model from 20,000 synthetic leads', () => 
 		for (const feature of model.features) {
 			if (feature.type === 'categorical') continue;
 			const truth = TRUE_MODEL[feature.name as 'seniority'];
-			expect(Math.abs(raw[feature.name] - truth) * feature.std, feature.name).toBeLessThanOrEqual(0.1);
+			expect(Math.abs(raw[feature.name] - truth) * feature.std, feature.name).toBeLessThanOrEqual(
+				0.1,
+			);
 		}
-		expect(Math.abs(raw.daysSinceLastVisit - TRUE_MODEL.daysSinceLastVisit)).toBeLessThanOrEqual(0.004);
+		expect(Math.abs(raw.daysSinceLastVisit - TRUE_MODEL.daysSinceLastVisit)).toBeLessThanOrEqual(
+			0.004,
+		);
 	});
 
 	it('recovers each industry effect against "other" within 0.25', () => {
 		// Category contrasts rest on fewer leads each; the largest error over seeds 1-20 was 0.155.
 		for (const industry of ['saas', 'finance', 'retail']) {
 			const contrast = raw[`industry=${industry}`] - raw['industry=other'];
-			expect(Math.abs(contrast - TRUE_MODEL.industry[industry]), industry).toBeLessThanOrEqual(0.25);
+			expect(Math.abs(contrast - TRUE_MODEL.industry[industry]), industry).toBeLessThanOrEqual(
+				0.25,
+			);
 		}
 	});
 
@@ -84,10 +90,14 @@ describe('recovering a known logistic model from 20,000 synthetic leads', () => 
 			expect(s.probability).toBeCloseTo(1 / (1 + Math.exp(-s.logit)), 12);
 			expect(s.score).toBeCloseTo(100 * s.probability, 9);
 			for (let i = 1; i < s.positiveFactors.length; i++) {
-				expect(s.positiveFactors[i].contribution).toBeLessThanOrEqual(s.positiveFactors[i - 1].contribution);
+				expect(s.positiveFactors[i].contribution).toBeLessThanOrEqual(
+					s.positiveFactors[i - 1].contribution,
+				);
 			}
 			for (let i = 1; i < s.negativeFactors.length; i++) {
-				expect(s.negativeFactors[i].contribution).toBeGreaterThanOrEqual(s.negativeFactors[i - 1].contribution);
+				expect(s.negativeFactors[i].contribution).toBeGreaterThanOrEqual(
+					s.negativeFactors[i - 1].contribution,
+				);
 			}
 		}
 	});
@@ -121,7 +131,9 @@ describe('fitLogistic', () => {
 		const n = 500;
 		const p = 3;
 		const x = new Float64Array(n * p).map(() => random() * 2 - 1);
-		const y = Float64Array.from({ length: n }, (_, i) => (random() < 1 / (1 + Math.exp(-(0.5 + 2 * x[i * p] - x[i * p + 2]))) ? 1 : 0));
+		const y = Float64Array.from({ length: n }, (_, i) =>
+			random() < 1 / (1 + Math.exp(-(0.5 + 2 * x[i * p] - x[i * p + 2]))) ? 1 : 0,
+		);
 		const lambda = 2;
 		const fit = fitLogistic(x, y, n, p, lambda);
 		expect(fit.converged).toBe(true);
@@ -181,25 +193,62 @@ describe('training and scoring inputs', () => {
 	});
 
 	it('names the item and field of an unreadable label or feature', () => {
-		const badLabel = engineError(() => trainLogistic([...rows, { won: 'maybe', size: 1, plan: 'pro', vip: true }], { label: 'won', features }));
-		expect(badLabel.message).toBe('Item 6: the outcome field "won" needs true/false, yes/no or 1/0, but it holds text "maybe".');
+		const badLabel = engineError(() =>
+			trainLogistic([...rows, { won: 'maybe', size: 1, plan: 'pro', vip: true }], {
+				label: 'won',
+				features,
+			}),
+		);
+		expect(badLabel.message).toBe(
+			'Item 6: the outcome field "won" needs true/false, yes/no or 1/0, but it holds text "maybe".',
+		);
 		expect(badLabel.field).toBe('won');
-		const badNumber = engineError(() => trainLogistic([...rows, { won: 1, size: 'ten', plan: 'pro', vip: true }], { label: 'won', features }));
-		expect(badNumber.message).toBe('Item 6: model feature "size" needs a number in field "size", but it holds text "ten".');
+		const badNumber = engineError(() =>
+			trainLogistic([...rows, { won: 1, size: 'ten', plan: 'pro', vip: true }], {
+				label: 'won',
+				features,
+			}),
+		);
+		expect(badNumber.message).toBe(
+			'Item 6: model feature "size" needs a number in field "size", but it holds text "ten".',
+		);
 		const model = trainLogistic(rows, { label: 'won', features });
-		const atScoring = engineError(() => compileModel(model).score({ size: 3, plan: 'pro', vip: 'perhaps' }, 12));
+		const atScoring = engineError(() =>
+			compileModel(model).score({ size: 3, plan: 'pro', vip: 'perhaps' }, 12),
+		);
 		expect(atScoring.message).toContain('Item 12: model feature "vip"');
 	});
 
 	it('refuses missing values under onMissing "error", one-class data and bad options', () => {
-		expect(engineError(() => trainLogistic(rows, { label: 'won', features, onMissing: 'error' })).message).toContain('Item 4');
-		expect(engineError(() => trainLogistic(rows.slice(1, 2), { label: 'won', features })).code).toBe('invalid_training_data');
-		expect(engineError(() => trainLogistic(rows, { label: 'won', features: [] })).field).toBe('features');
-		expect(engineError(() => trainLogistic(rows, { label: 'won', features, lambda: -1 })).field).toBe('lambda');
 		expect(
-			engineError(() => trainLogistic(rows, { label: 'won', features: [features[0], { field: 'size', type: 'numeric' }] })).field,
+			engineError(() => trainLogistic(rows, { label: 'won', features, onMissing: 'error' }))
+				.message,
+		).toContain('Item 4');
+		expect(
+			engineError(() => trainLogistic(rows.slice(1, 2), { label: 'won', features })).code,
+		).toBe('invalid_training_data');
+		expect(engineError(() => trainLogistic(rows, { label: 'won', features: [] })).field).toBe(
+			'features',
+		);
+		expect(
+			engineError(() => trainLogistic(rows, { label: 'won', features, lambda: -1 })).field,
+		).toBe('lambda');
+		expect(
+			engineError(() =>
+				trainLogistic(rows, {
+					label: 'won',
+					features: [features[0], { field: 'size', type: 'numeric' }],
+				}),
+			).field,
 		).toBe('name');
-		expect(engineError(() => trainLogistic(rows, { label: 'won', features: [{ field: 'size', type: 'text' as 'numeric' }] })).field).toBe('type');
+		expect(
+			engineError(() =>
+				trainLogistic(rows, {
+					label: 'won',
+					features: [{ field: 'size', type: 'text' as 'numeric' }],
+				}),
+			).field,
+		).toBe('type');
 	});
 
 	it('refuses a saved model that is malformed or from another version', () => {
@@ -210,7 +259,10 @@ describe('training and scoring inputs', () => {
 			[{ ...model, kind: 'tree' }, 'kind'],
 			[{ ...model, coefficients: model.coefficients.slice(1) }, 'coefficients'],
 			[{ ...model, features: model.features.slice(1) }, 'column order'],
-			[{ ...model, features: [{ ...model.features[0], std: 0 }, ...model.features.slice(1)] }, 'standard deviation'],
+			[
+				{ ...model, features: [{ ...model.features[0], std: 0 }, ...model.features.slice(1)] },
+				'standard deviation',
+			],
 		];
 		for (const [value, hint] of broken) {
 			const error = engineError(() => parseLogisticModel(value));

@@ -28,7 +28,11 @@ function pairwiseAuc(scores: number[], labels: number[]): number {
 	return wins / pairs;
 }
 
-function randomData(seed: number, n: number, distinct: boolean): { scores: number[]; labels: number[] } {
+function randomData(
+	seed: number,
+	n: number,
+	distinct: boolean,
+): { scores: number[]; labels: number[] } {
 	const random = seededRandom(seed);
 	const labels = Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
 	const scores = labels.map((y) => {
@@ -74,7 +78,9 @@ describe('bootstrap interval for the AUC', () => {
 
 	it('brackets the AUC and narrows with more leads', () => {
 		const point = auc(scores, labels);
-		const small = bootstrapAucInterval(scores.slice(0, 150), labels.slice(0, 150), { samples: 400 });
+		const small = bootstrapAucInterval(scores.slice(0, 150), labels.slice(0, 150), {
+			samples: 400,
+		});
 		const large = bootstrapAucInterval(scores, labels, { samples: 400 });
 		expect(large.lower).toBeLessThan(point);
 		expect(large.upper).toBeGreaterThan(point);
@@ -86,7 +92,9 @@ describe('bootstrap interval for the AUC', () => {
 		const seed = 42;
 		const single = bootstrapAucInterval(scores, labels, { samples: 1, seed });
 		const random = createRandom(seed);
-		const picked = Array.from({ length: scores.length }, () => Math.floor(random() * scores.length));
+		const picked = Array.from({ length: scores.length }, () =>
+			Math.floor(random() * scores.length),
+		);
 		const expected = auc(
 			picked.map((i) => scores[i]),
 			picked.map((i) => labels[i]),
@@ -96,8 +104,12 @@ describe('bootstrap interval for the AUC', () => {
 	});
 
 	it('refuses nonsense options', () => {
-		expect(engineError(() => bootstrapAucInterval(scores, labels, { samples: 0 })).field).toBe('samples');
-		expect(engineError(() => bootstrapAucInterval(scores, labels, { confidence: 95 })).field).toBe('confidence');
+		expect(engineError(() => bootstrapAucInterval(scores, labels, { samples: 0 })).field).toBe(
+			'samples',
+		);
+		expect(engineError(() => bootstrapAucInterval(scores, labels, { confidence: 95 })).field).toBe(
+			'confidence',
+		);
 	});
 });
 
@@ -153,7 +165,13 @@ describe('probability metrics', () => {
 	it('calibration table bins by predicted probability and reports the ECE', () => {
 		const { bins, ece } = calibrationTable([0.05, 0.05, 0.15, 1, 0.95], [0, 1, 0, 1, 1], 10);
 		expect(bins).toHaveLength(10);
-		expect(bins[0]).toMatchObject({ lower: 0, upper: 0.1, count: 2, meanPredicted: 0.05, observedRate: 0.5 });
+		expect(bins[0]).toMatchObject({
+			lower: 0,
+			upper: 0.1,
+			count: 2,
+			meanPredicted: 0.05,
+			observedRate: 0.5,
+		});
 		expect(bins[1]).toMatchObject({ count: 1, observedRate: 0 });
 		expect(bins[5]).toMatchObject({ count: 0, meanPredicted: null, observedRate: null });
 		expect(bins[9]).toMatchObject({ count: 2, meanPredicted: 0.975, observedRate: 1 });

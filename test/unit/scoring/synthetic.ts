@@ -70,7 +70,9 @@ export interface SyntheticLead {
 	trueProbability: number;
 }
 
-export function trueLogit(lead: Omit<SyntheticLead, 'converted' | 'trueProbability' | 'id' | 'createdAt'>): number {
+export function trueLogit(
+	lead: Omit<SyntheticLead, 'converted' | 'trueProbability' | 'id' | 'createdAt'>,
+): number {
 	const m = TRUE_MODEL;
 	return (
 		m.intercept +
@@ -89,7 +91,11 @@ const INDUSTRIES = ['saas', 'finance', 'retail', 'other'];
 const INDUSTRY_WEIGHTS = [0.3, 0.2, 0.25, 0.25];
 
 /** `n` leads created one after another over a year from `start`; outcomes drawn from the true model. */
-export function generateLeads(n: number, seed: number, start = Date.parse('2023-01-01T00:00:00Z')): SyntheticLead[] {
+export function generateLeads(
+	n: number,
+	seed: number,
+	start = Date.parse('2023-01-01T00:00:00Z'),
+): SyntheticLead[] {
 	const random = seededRandom(seed);
 	const leads: SyntheticLead[] = [];
 	const span = 365 * 86_400_000;

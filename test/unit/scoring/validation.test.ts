@@ -2,11 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { compileRuleSet, type ScoringConfig, type ScoringRule } from '../../../engine/scoring';
 import { engineError, NOW } from './helpers';
 
-const good: ScoringRule = { name: 'Big company', group: 'fit', field: 'company.size', operator: 'greaterThan', value: 100, points: 10 };
+const good: ScoringRule = {
+	name: 'Big company',
+	group: 'fit',
+	field: 'company.size',
+	operator: 'greaterThan',
+	value: 100,
+	points: 10,
+};
 
 /** Compiles a rule set whose second rule is `rule`, returning the error. */
 function ruleError(rule: Record<string, unknown>) {
-	return engineError(() => compileRuleSet({ rules: [good, { ...good, name: 'Broken', ...rule } as unknown as ScoringRule] }));
+	return engineError(() =>
+		compileRuleSet({
+			rules: [good, { ...good, name: 'Broken', ...rule } as unknown as ScoringRule],
+		}),
+	);
 }
 
 describe('compile-time validation names the rule and the parameter', () => {
@@ -29,12 +40,37 @@ describe('compile-time validation names the rule and the parameter', () => {
 		// A Field parameter filled by an expression that returns a number (it crashed with path.trim is not a function).
 		[{ field: 42 }, 'invalid_field_path', 'field', 'needs a field path'],
 		[{ onBadInput: 'ignore' }, 'invalid_rule', 'onBadInput', 'skip, zero or error'],
-		[{ decay: { kind: 'exponential', dateField: 'at', halfLifeDays: -3 } }, 'invalid_decay', 'halfLifeDays', 'greater than 0'],
-		[{ decay: { kind: 'exponential', dateField: 'at', halfLifeDays: 0 } }, 'invalid_decay', 'halfLifeDays', 'greater than 0'],
-		[{ decay: { kind: 'linear', dateField: 'at', percentPerPeriod: 150, periodDays: 30 } }, 'invalid_decay', 'percentPerPeriod', 'between 0 and 100'],
-		[{ decay: { kind: 'linear', dateField: 'at', percentPerPeriod: 50, periodDays: 0 } }, 'invalid_decay', 'periodDays', 'greater than 0'],
+		[
+			{ decay: { kind: 'exponential', dateField: 'at', halfLifeDays: -3 } },
+			'invalid_decay',
+			'halfLifeDays',
+			'greater than 0',
+		],
+		[
+			{ decay: { kind: 'exponential', dateField: 'at', halfLifeDays: 0 } },
+			'invalid_decay',
+			'halfLifeDays',
+			'greater than 0',
+		],
+		[
+			{ decay: { kind: 'linear', dateField: 'at', percentPerPeriod: 150, periodDays: 30 } },
+			'invalid_decay',
+			'percentPerPeriod',
+			'between 0 and 100',
+		],
+		[
+			{ decay: { kind: 'linear', dateField: 'at', percentPerPeriod: 50, periodDays: 0 } },
+			'invalid_decay',
+			'periodDays',
+			'greater than 0',
+		],
 		[{ decay: { kind: 'window', days: 7 } }, 'invalid_decay', 'decay.dateField', 'dateField'],
-		[{ decay: { kind: 'sigmoid', dateField: 'at' } }, 'invalid_decay', 'decay.kind', 'window, linear'],
+		[
+			{ decay: { kind: 'sigmoid', dateField: 'at' } },
+			'invalid_decay',
+			'decay.kind',
+			'window, linear',
+		],
 	])('%j -> %s on %s', (rule, code, field, hint) => {
 		const error = ruleError(rule);
 		expect(error.code).toBe(code);
@@ -48,13 +84,25 @@ describe('compile-time validation names the rule and the parameter', () => {
 		[{ total: { cap: 100, floor: null, normalize: true } }, 'normalize', 'floor and a total cap'],
 		[{ groups: [{ name: 'fit', min: 10, max: 5 }] }, 'min', 'above the maximum'],
 		[{ groups: [{ name: 'fit' }, { name: 'Fit' }] }, 'groups', 'listed twice'],
-		[{ groups: { fit: { max: 10 } } as unknown as ScoringConfig['groups'] }, 'groups', 'must be a list'],
-		[{ groups: [{ name: 'fit', dimension: 'fitness' as 'fit' }] }, 'dimension', 'fit, engagement or none'],
+		[
+			{ groups: { fit: { max: 10 } } as unknown as ScoringConfig['groups'] },
+			'groups',
+			'must be a list',
+		],
+		[
+			{ groups: [{ name: 'fit', dimension: 'fitness' as 'fit' }] },
+			'dimension',
+			'fit, engagement or none',
+		],
 		[{ explain: 'verbose' as 'all' }, 'explain', 'none, matched or all'],
 		[{ onBadInput: 'ignore' as 'skip' }, 'onBadInput', 'skip, zero or error'],
 		[{ fitGrades: { A: 50, B: 60 } }, 'fitGrades', 'A > B > C > D'],
 		[{ engagementLevels: { level1: 10, level2: 10 } }, 'engagementLevels', 'above level 2'],
-		[{ stages: [{ name: 'cold' }, { name: 'warm', minScore: 50 }, { name: 'MQL', minScore: 40 }] }, 'minScore', 'lowest to highest'],
+		[
+			{ stages: [{ name: 'cold' }, { name: 'warm', minScore: 50 }, { name: 'MQL', minScore: 40 }] },
+			'minScore',
+			'lowest to highest',
+		],
 		[{ stages: [{ name: 'cold' }, { name: 'cold', minScore: 50 }] }, 'stages', 'listed twice'],
 		[{ stages: [{ name: 'cold' }, { name: 'warm' }] }, 'minScore', 'only the first stage'],
 	])('%j is refused on %s', (extra, field, hint) => {
@@ -86,7 +134,14 @@ describe('compile-time validation names the rule and the parameter', () => {
 });
 
 describe('bad input policies', () => {
-	const rule: ScoringRule = { name: 'Many visits', group: 'engagement', field: 'stats.visits', operator: 'lessThan', value: 3, points: -5 };
+	const rule: ScoringRule = {
+		name: 'Many visits',
+		group: 'engagement',
+		field: 'stats.visits',
+		operator: 'lessThan',
+		value: 3,
+		points: -5,
+	};
 
 	it('skip: the rule does not apply and the explanation says why', () => {
 		const scorer = compileRuleSet({ rules: [rule], total: { floor: null } });
@@ -110,9 +165,22 @@ describe('bad input policies', () => {
 		const scorer = compileRuleSet({ rules: [rule], total: { floor: null }, onBadInput: 'zero' });
 		const r = scorer.score({}, NOW);
 		expect(r.total).toBe(-5);
-		expect(r.explanation.rules[0]).toMatchObject({ matched: true, contribution: -5, badInput: { reason: 'missing', policy: 'zero' } });
+		expect(r.explanation.rules[0]).toMatchObject({
+			matched: true,
+			contribution: -5,
+			badInput: { reason: 'missing', policy: 'zero' },
+		});
 		const text = compileRuleSet({
-			rules: [{ group: 'fit', field: 'title', operator: 'notEquals', value: 'CEO', points: 7, onBadInput: 'zero' }],
+			rules: [
+				{
+					group: 'fit',
+					field: 'title',
+					operator: 'notEquals',
+					value: 'CEO',
+					points: 7,
+					onBadInput: 'zero',
+				},
+			],
 		});
 		expect(text.score({}, NOW).total).toBe(7);
 	});
@@ -122,16 +190,23 @@ describe('bad input policies', () => {
 		const notNumber = engineError(() => scorer.score({ stats: { visits: 'several' } }, NOW, 4));
 		expect(notNumber.code).toBe('not_a_number');
 		expect(notNumber.field).toBe('stats.visits');
-		expect(notNumber.message).toBe('Item 4: Rule 1 "Many visits" needs a number in field "stats.visits", but it holds text "several".');
+		expect(notNumber.message).toBe(
+			'Item 4: Rule 1 "Many visits" needs a number in field "stats.visits", but it holds text "several".',
+		);
 		expect(notNumber.details).toMatchObject({ lead: 4, rule: 1, reason: 'notNumber' });
 
 		const missing = engineError(() => scorer.score({}, NOW, 'lead ana@example.com'));
 		expect(missing.code).toBe('missing_field');
-		expect(missing.message).toBe('lead ana@example.com: Rule 1 "Many visits" needs a value in field "stats.visits", but it is missing.');
+		expect(missing.message).toBe(
+			'lead ana@example.com: Rule 1 "Many visits" needs a value in field "stats.visits", but it is missing.',
+		);
 	});
 
 	it('a rule policy overrides the rule set default', () => {
-		const scorer = compileRuleSet({ rules: [{ ...rule, onBadInput: 'skip' }], onBadInput: 'error' });
+		const scorer = compileRuleSet({
+			rules: [{ ...rule, onBadInput: 'skip' }],
+			onBadInput: 'error',
+		});
 		expect(scorer.score({}, NOW).total).toBe(0);
 	});
 

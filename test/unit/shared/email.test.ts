@@ -64,8 +64,14 @@ const INVALID: Array<[string, RegExp]> = [
 	['ann@example..com', /single dots/],
 	['ann@xn--zz.de', /punycode|not a valid domain/],
 	[`${'a'.repeat(65)}@example.com`, /64/],
-	[`a@${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(10)}.com`, /253|254|domain/],
-	[`${'a'.repeat(60)}@${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.com`, /254/],
+	[
+		`a@${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(10)}.com`,
+		/253|254|domain/,
+	],
+	[
+		`${'a'.repeat(60)}@${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.com`,
+		/254/,
+	],
 ];
 
 function refused(run: () => unknown): boolean {
@@ -86,7 +92,15 @@ function fromWebhook(address: string): string | null {
 			id: 'evt_1',
 			type: 'checkout.session.completed',
 			created: 1_770_000_000,
-			data: { object: { id: 'cs_1', mode: 'payment', amount_total: 1000, currency: 'eur', customer_details: { email: address } } },
+			data: {
+				object: {
+					id: 'cs_1',
+					mode: 'payment',
+					amount_total: 1000,
+					currency: 'eur',
+					customer_details: { email: address },
+				},
+			},
 		},
 	});
 	return event.email;
@@ -126,9 +140,18 @@ describe('one email rule, every layer', () => {
 			throw new Error('expected an error');
 		})();
 		expect(error).toMatchObject({ code: 'invalid_email', field: 'refereeEmail' });
-		expect(error.message).toBe('refereeEmail is not a valid email address: the domain must end in a top-level domain of two or more letters, like .com or .de.');
-		expect(() => normaliseEmail(42)).toThrow(expect.objectContaining({ field: 'email', message: expect.stringContaining('such as ana@example.com') }));
-		expect(() => ledgerValidate.email('ann@localhost', 'messages[0].recipient')).toThrow(expect.objectContaining({ field: 'messages[0].recipient', code: 'invalid_email' }));
+		expect(error.message).toBe(
+			'refereeEmail is not a valid email address: the domain must end in a top-level domain of two or more letters, like .com or .de.',
+		);
+		expect(() => normaliseEmail(42)).toThrow(
+			expect.objectContaining({
+				field: 'email',
+				message: expect.stringContaining('such as ana@example.com'),
+			}),
+		);
+		expect(() => ledgerValidate.email('ann@localhost', 'messages[0].recipient')).toThrow(
+			expect.objectContaining({ field: 'messages[0].recipient', code: 'invalid_email' }),
+		);
 		const messaging = (() => {
 			try {
 				parseEmailAddress('ann@example.c', 'to', 'item 5');
@@ -142,7 +165,10 @@ describe('one email rule, every layer', () => {
 	});
 
 	it('lists the spellings old ledgers may hold for internationalised domains', () => {
-		expect(emailSpellings('ann@xn--bcher-kva.de')).toEqual(['ann@xn--bcher-kva.de', 'ann@bücher.de']);
+		expect(emailSpellings('ann@xn--bcher-kva.de')).toEqual([
+			'ann@xn--bcher-kva.de',
+			'ann@bücher.de',
+		]);
 		expect(emailSpellings('ann@example.com')).toEqual(['ann@example.com']);
 		expect(emailDomain('Ann@Bücher.de')).toBe('xn--bcher-kva.de');
 		expect(emailDomain('nope')).toBe('');
@@ -178,9 +204,13 @@ describe('same mailbox (self-referral)', () => {
 	});
 
 	it('drops +tags for every domain only when asked', () => {
-		expect(mailboxKey('ana+x@company.example', { stripTagsForAllDomains: true })).toBe('ana@company.example');
+		expect(mailboxKey('ana+x@company.example', { stripTagsForAllDomains: true })).toBe(
+			'ana@company.example',
+		);
 		expect(sameMailbox('ana+x@company.example', 'ana@company.example')).toBe(false);
-		expect(sameMailbox('ana+x@company.example', 'ana@company.example', { stripTagsForAllDomains: true })).toBe(true);
+		expect(
+			sameMailbox('ana+x@company.example', 'ana@company.example', { stripTagsForAllDomains: true }),
+		).toBe(true);
 	});
 
 	it('does not treat a leading + as a tag', () => {

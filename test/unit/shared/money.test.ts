@@ -26,7 +26,9 @@ describe('money', () => {
 		expect(toMinorUnits(19.99, 'USD')).toBe(1999);
 		expect(fromMinorUnits(1999, 'USD')).toBe(19.99);
 		expect(fromMinorUnits(1500, 'KWD')).toBe(1.5);
-		expect(() => toMinorUnits(1.005, 'EUR')).toThrow(expect.objectContaining({ code: 'too_many_decimals' }));
+		expect(() => toMinorUnits(1.005, 'EUR')).toThrow(
+			expect.objectContaining({ code: 'too_many_decimals' }),
+		);
 	});
 
 	it('rounds half away from zero to the minor unit', () => {
@@ -44,8 +46,10 @@ describe('money', () => {
 	});
 
 	it('knows ISO 4217 currencies from Intl and refuses made-up codes', () => {
-		for (const code of ['EUR', 'USD', 'JPY', 'KWD', 'CHF', 'GBP']) expect(isCurrency(code)).toBe(true);
-		for (const code of ['XYZ', 'ABC', 'EURO', 'EU', '', 'eur']) expect(isCurrency(code)).toBe(false);
+		for (const code of ['EUR', 'USD', 'JPY', 'KWD', 'CHF', 'GBP'])
+			expect(isCurrency(code)).toBe(true);
+		for (const code of ['XYZ', 'ABC', 'EURO', 'EU', '', 'eur'])
+			expect(isCurrency(code)).toBe(false);
 		expect(parseCurrency('eur')).toBe('EUR');
 		let error: { code: string; field: string; message: string } | undefined;
 		try {
@@ -59,9 +63,15 @@ describe('money', () => {
 	});
 
 	it('refuses amounts whose minor units are not an exact whole number', () => {
-		expect(() => toMinorUnits(1e308, 'EUR')).toThrow(expect.objectContaining({ code: 'invalid_amount', field: 'amount' }));
-		expect(() => toMinorUnits(1e14, 'EUR')).toThrow(/amount must be a finite amount of at most 90071992547409\.\d+ EUR \(got 100000000000000\)/);
-		expect(() => requireAmount(Number.POSITIVE_INFINITY, 'amount', { allowZero: true })).toThrow(expect.objectContaining({ code: 'invalid_number' }));
+		expect(() => toMinorUnits(1e308, 'EUR')).toThrow(
+			expect.objectContaining({ code: 'invalid_amount', field: 'amount' }),
+		);
+		expect(() => toMinorUnits(1e14, 'EUR')).toThrow(
+			/amount must be a finite amount of at most 90071992547409\.\d+ EUR \(got 100000000000000\)/,
+		);
+		expect(() => requireAmount(Number.POSITIVE_INFINITY, 'amount', { allowZero: true })).toThrow(
+			expect.objectContaining({ code: 'invalid_number' }),
+		);
 		expect(() => requireAmount(Number.NaN, 'amount', { allowZero: true })).toThrow(/finite number/);
 	});
 
@@ -86,18 +96,33 @@ describe('money', () => {
 		[500.01, 'EUR', 50_000, false],
 		[20, 'XYZ', DEFAULT_MAX_ORDER_MINOR, false],
 	];
-	it.each(orders)('order amount %s %s (max %s minor units): valid %s', (amount, currency, max, valid) => {
-		expect(isValidOrderAmount(amount, currency, max)).toBe(valid);
-		if (valid) expect(requireOrderAmount(amount, currency, 'amount', max)).toBe(amount);
-	});
+	it.each(orders)(
+		'order amount %s %s (max %s minor units): valid %s',
+		(amount, currency, max, valid) => {
+			expect(isValidOrderAmount(amount, currency, max)).toBe(valid);
+			if (valid) expect(requireOrderAmount(amount, currency, 'amount', max)).toBe(amount);
+		},
+	);
 
 	it('says which field is wrong and what would be valid', () => {
-		expect(() => requireOrderAmount(1e308, 'EUR')).toThrow(expect.objectContaining({ code: 'invalid_amount', field: 'amount' }));
-		expect(() => requireOrderAmount(1e308, 'EUR')).toThrow(/at most 10000000 EUR, the program's maximum order amount \(1000000000 minor units/);
-		expect(() => requireOrderAmount(-1, 'JPY', 'order.amount')).toThrow(/order.amount must be a number from 0 to 1000000000 JPY/);
-		expect(() => requireOrderAmount(1.234, 'EUR')).toThrow(expect.objectContaining({ code: 'too_many_decimals' }));
-		expect(() => requireMaxOrderMinor(0)).toThrow(/maxOrderAmountMinor must be a whole number of minor units/);
-		expect(() => requireMaxOrderMinor(1.5)).toThrow(expect.objectContaining({ field: 'maxOrderAmountMinor' }));
+		expect(() => requireOrderAmount(1e308, 'EUR')).toThrow(
+			expect.objectContaining({ code: 'invalid_amount', field: 'amount' }),
+		);
+		expect(() => requireOrderAmount(1e308, 'EUR')).toThrow(
+			/at most 10000000 EUR, the program's maximum order amount \(1000000000 minor units/,
+		);
+		expect(() => requireOrderAmount(-1, 'JPY', 'order.amount')).toThrow(
+			/order.amount must be a number from 0 to 1000000000 JPY/,
+		);
+		expect(() => requireOrderAmount(1.234, 'EUR')).toThrow(
+			expect.objectContaining({ code: 'too_many_decimals' }),
+		);
+		expect(() => requireMaxOrderMinor(0)).toThrow(
+			/maxOrderAmountMinor must be a whole number of minor units/,
+		);
+		expect(() => requireMaxOrderMinor(1.5)).toThrow(
+			expect.objectContaining({ field: 'maxOrderAmountMinor' }),
+		);
 		expect(requireMaxOrderMinor(5000)).toBe(5000);
 	});
 });

@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { greetingName, MAX_GREETING_NAME } from '../../../engine/shared/plainText';
 
-describe('greetingName: a public caller\'s name goes into a message only when it is plainly a name', () => {
+describe("greetingName: a public caller's name goes into a message only when it is plainly a name", () => {
 	it('keeps names in any script, with accents, apostrophes, hyphens and initials', () => {
-		for (const name of ['Ann', 'Ana López', "Seán O'Brien", 'Jean-Luc', 'J. R. Tolkien', 'Zoë', '李小龍', 'Ελένη', 'Oluwaseun Adébáyọ̀']) {
+		for (const name of [
+			'Ann',
+			'Ana López',
+			"Seán O'Brien",
+			'Jean-Luc',
+			'J. R. Tolkien',
+			'Zoë',
+			'李小龍',
+			'Ελένη',
+			'Oluwaseun Adébáyọ̀',
+		]) {
 			expect(greetingName(name)).toBe(name.normalize('NFC'));
 		}
 		expect(greetingName('  Ann   Lee ')).toBe('Ann Lee');

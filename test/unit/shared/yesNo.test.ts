@@ -7,7 +7,10 @@ describe('isYes', () => {
 		expect(isYes(value)).toBe(true);
 	});
 
-	it.each([false, 'false', 'no', '', 'y', '1', 1, 0, null, undefined, {}, ['yes']])('counts %j as no', (value) => {
-		expect(isYes(value)).toBe(false);
-	});
+	it.each([false, 'false', 'no', '', 'y', '1', 1, 0, null, undefined, {}, ['yes']])(
+		'counts %j as no',
+		(value) => {
+			expect(isYes(value)).toBe(false);
+		},
+	);
 });

@@ -10,8 +10,14 @@ import { engineError } from '../../support/engineError';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'webhooks');
 /** Parsed as the Verify step parses the raw body (big integers kept exact). */
-const load = (name: string) => parseJsonBody(readFileSync(path.join(FIXTURES, name))) as Record<string, any>;
-const normalize = (source: OrderSource, body: unknown, headers: Record<string, string> = {}, options = {}) => normalizeOrderEvent({ source, body, headers, options });
+const load = (name: string) =>
+	parseJsonBody(readFileSync(path.join(FIXTURES, name))) as Record<string, any>;
+const normalize = (
+	source: OrderSource,
+	body: unknown,
+	headers: Record<string, string> = {},
+	options = {},
+) => normalizeOrderEvent({ source, body, headers, options });
 
 describe('Stripe', () => {
 	it('checkout.session.completed: a conversion of amount_total cents, keyed by the PaymentIntent', () => {
@@ -43,12 +49,21 @@ describe('Stripe', () => {
 	it('ignores sessions that carry no payment yet, subscriptions (invoice.paid carries those) and setups', () => {
 		const event = load('stripe-checkout.session.completed.json');
 		event.data.object.payment_status = 'unpaid';
-		expect(normalize('stripe', event)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('async_payment_succeeded') });
+		expect(normalize('stripe', event)).toMatchObject({
+			kind: 'ignored',
+			reason: expect.stringContaining('async_payment_succeeded'),
+		});
 		event.data.object.payment_status = 'paid';
 		event.data.object.mode = 'subscription';
-		expect(normalize('stripe', event)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('invoice.paid') });
+		expect(normalize('stripe', event)).toMatchObject({
+			kind: 'ignored',
+			reason: expect.stringContaining('invoice.paid'),
+		});
 		const other = { ...event, type: 'customer.created' };
-		expect(normalize('stripe', other)).toMatchObject({ kind: 'ignored', event: 'customer.created' });
+		expect(normalize('stripe', other)).toMatchObject({
+			kind: 'ignored',
+			event: 'customer.created',
+		});
 	});
 
 	it('invoice.paid: a conversion of amount_paid, paid at status_transitions.paid_at', () => {
@@ -79,7 +94,12 @@ describe('Stripe', () => {
 
 describe('Shopify', () => {
 	it('orders/paid: a conversion of total_price, the order id kept to the last digit', () => {
-		expect(normalize('shopify', load('shopify-orders-paid.json'), { 'x-shopify-topic': 'orders/paid', 'x-shopify-event-id': 'e-1' })).toEqual({
+		expect(
+			normalize('shopify', load('shopify-orders-paid.json'), {
+				'x-shopify-topic': 'orders/paid',
+				'x-shopify-event-id': 'e-1',
+			}),
+		).toEqual({
 			kind: 'conversion',
 			source: 'shopify',
 			event: 'orders/paid',
@@ -113,18 +133,34 @@ describe('Shopify', () => {
 			{ kind: 'refund', status: 'success', amount: '41.94', currency: 'USD' },
 			{ kind: 'refund', status: 'failure', amount: '10.00', currency: 'USD' },
 		];
-		expect(normalize('shopify', refund, { 'x-shopify-topic': 'refunds/create' })).toMatchObject({ kind: 'refund', refundedAmount: 41.94, reason: null });
+		expect(normalize('shopify', refund, { 'x-shopify-topic': 'refunds/create' })).toMatchObject({
+			kind: 'refund',
+			refundedAmount: 41.94,
+			reason: null,
+		});
 	});
 
 	it('reads the topic from the body shape without the header, and ignores other topics', () => {
-		expect(normalize('shopify', load('shopify-refunds-create.json'))).toMatchObject({ kind: 'refund', event: 'refunds/create' });
-		expect(normalize('shopify', load('shopify-orders-paid.json'), { 'x-shopify-topic': 'orders/create' })).toMatchObject({ kind: 'ignored', event: 'orders/create' });
+		expect(normalize('shopify', load('shopify-refunds-create.json'))).toMatchObject({
+			kind: 'refund',
+			event: 'refunds/create',
+		});
+		expect(
+			normalize('shopify', load('shopify-orders-paid.json'), {
+				'x-shopify-topic': 'orders/create',
+			}),
+		).toMatchObject({ kind: 'ignored', event: 'orders/create' });
 	});
 });
 
 describe('WooCommerce', () => {
 	it('an order updated to completed: a conversion of total, completed at date_completed_gmt', () => {
-		expect(normalize('woocommerce', load('woocommerce-order-completed.json'), { 'x-wc-webhook-topic': 'order.updated', 'x-wc-webhook-delivery-id': 'd-9' })).toEqual({
+		expect(
+			normalize('woocommerce', load('woocommerce-order-completed.json'), {
+				'x-wc-webhook-topic': 'order.updated',
+				'x-wc-webhook-delivery-id': 'd-9',
+			}),
+		).toEqual({
 			kind: 'conversion',
 			source: 'woocommerce',
 			event: 'order.updated',
@@ -144,7 +180,14 @@ describe('WooCommerce', () => {
 
 	it('an order with refunds: a refund of their sum against the order total; a fully refunded one without refund lines: the total', () => {
 		const order = load('woocommerce-order-refunded.json');
-		expect(normalize('woocommerce', order)).toMatchObject({ kind: 'refund', orderId: '723', refundedAmount: 10, orderAmount: 39, customerId: '26', email: 'joao.silva@example.com' });
+		expect(normalize('woocommerce', order)).toMatchObject({
+			kind: 'refund',
+			orderId: '723',
+			refundedAmount: 10,
+			orderAmount: 39,
+			customerId: '26',
+			email: 'joao.silva@example.com',
+		});
 		order.refunds = [];
 		order.status = 'refunded';
 		expect(normalize('woocommerce', order)).toMatchObject({ kind: 'refund', refundedAmount: 39 });
@@ -153,8 +196,14 @@ describe('WooCommerce', () => {
 	it('ignores orders not yet completed and the ping sent when a webhook is saved', () => {
 		const order = load('woocommerce-order-completed.json');
 		order.status = 'processing';
-		expect(normalize('woocommerce', order)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('processing') });
-		expect(normalize('woocommerce', parseJsonBody('webhook_id=15'))).toMatchObject({ kind: 'ignored', event: 'ping' });
+		expect(normalize('woocommerce', order)).toMatchObject({
+			kind: 'ignored',
+			reason: expect.stringContaining('processing'),
+		});
+		expect(normalize('woocommerce', parseJsonBody('webhook_id=15'))).toMatchObject({
+			kind: 'ignored',
+			event: 'ping',
+		});
 	});
 });
 
@@ -179,8 +228,18 @@ describe('Paddle Billing', () => {
 
 	it('adjustment.created: a refund once approved (or at once, when told), against the transaction it adjusts', () => {
 		const event = load('paddle-adjustment.created.json');
-		expect(normalize('paddle', event)).toMatchObject({ kind: 'ignored', orderId: 'txn_01h8bxpvx398a7zbawb77y0kp5', refundedAmount: 1, reason: expect.stringContaining('approval') });
-		expect(normalize('paddle', event, {}, { paddlePendingRefunds: true })).toMatchObject({ kind: 'refund', refundedAmount: 1, currency: 'USD', occurredAt: '2023-08-21T14:08:43.297Z' });
+		expect(normalize('paddle', event)).toMatchObject({
+			kind: 'ignored',
+			orderId: 'txn_01h8bxpvx398a7zbawb77y0kp5',
+			refundedAmount: 1,
+			reason: expect.stringContaining('approval'),
+		});
+		expect(normalize('paddle', event, {}, { paddlePendingRefunds: true })).toMatchObject({
+			kind: 'refund',
+			refundedAmount: 1,
+			currency: 'USD',
+			occurredAt: '2023-08-21T14:08:43.297Z',
+		});
 		event.data.status = 'approved';
 		expect(normalize('paddle', event)).toMatchObject({ kind: 'refund', refundedAmount: 1 });
 		event.data.action = 'credit';
@@ -190,29 +249,64 @@ describe('Paddle Billing', () => {
 	it('adjustment.created and .updated: each refund adjustment is one refund, its adjustment id the refundId (for Refunded Amount Is › This Refund, Summed per Refund ID)', () => {
 		const created = load('paddle-adjustment.created.json');
 		// The documented sample (pending approval), read at once when told: the adjustment's own amount, under its id.
-		expect(normalize('paddle', created, {}, { paddlePendingRefunds: true })).toMatchObject({ kind: 'refund', refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap', refundedAmount: 1 });
-		expect(normalize('paddle', created)).toMatchObject({ kind: 'ignored', refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap' });
+		expect(normalize('paddle', created, {}, { paddlePendingRefunds: true })).toMatchObject({
+			kind: 'refund',
+			refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap',
+			refundedAmount: 1,
+		});
+		expect(normalize('paddle', created)).toMatchObject({
+			kind: 'ignored',
+			refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap',
+		});
 		// Approved later (adjustment.updated): the same adjustment, the same refund id, so it is summed once.
-		const updated = { ...created, event_type: 'adjustment.updated', data: { ...created.data, status: 'approved', updated_at: '2023-08-21T15:00:00Z' } };
-		expect(normalize('paddle', updated)).toMatchObject({ kind: 'refund', event: 'adjustment.updated', refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap', refundedAmount: 1 });
+		const updated = {
+			...created,
+			event_type: 'adjustment.updated',
+			data: { ...created.data, status: 'approved', updated_at: '2023-08-21T15:00:00Z' },
+		};
+		expect(normalize('paddle', updated)).toMatchObject({
+			kind: 'refund',
+			event: 'adjustment.updated',
+			refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap',
+			refundedAmount: 1,
+		});
 		// A chargeback is paid back too; a credit adjustment pays nothing back and names no refund.
-		expect(normalize('paddle', { ...updated, data: { ...updated.data, action: 'chargeback' } })).toMatchObject({ kind: 'refund', refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap' });
-		expect(normalize('paddle', { ...updated, data: { ...updated.data, action: 'credit' } })).toMatchObject({ kind: 'ignored', refundId: null });
+		expect(
+			normalize('paddle', { ...updated, data: { ...updated.data, action: 'chargeback' } }),
+		).toMatchObject({ kind: 'refund', refundId: 'adj_01h8c6tbrkpdd7vx61w7b1r0ap' });
+		expect(
+			normalize('paddle', { ...updated, data: { ...updated.data, action: 'credit' } }),
+		).toMatchObject({ kind: 'ignored', refundId: null });
 		// A conversion names no refund.
-		expect(normalize('paddle', load('paddle-transaction.completed.json'))).toMatchObject({ kind: 'conversion', refundId: null });
+		expect(normalize('paddle', load('paddle-transaction.completed.json'))).toMatchObject({
+			kind: 'conversion',
+			refundId: null,
+		});
 	});
 });
 
 describe('bad input', () => {
 	it('names the field and says what would be valid', () => {
-		expect(engineError(() => normalize('stripe', { type: 'invoice.paid' })).field).toBe('data.object');
+		expect(engineError(() => normalize('stripe', { type: 'invoice.paid' })).field).toBe(
+			'data.object',
+		);
 		expect(engineError(() => normalize('stripe', 'not json')).field).toBe('body');
 		const event = load('stripe-invoice.paid.json');
 		event.data.object.amount_paid = 12.5;
 		const error = engineError(() => normalize('stripe', event));
 		expect(error.field).toBe('data.object.amount_paid');
 		expect(error.message).toContain('minor unit');
-		expect(engineError(() => normalize('shopify', { ...load('shopify-orders-paid.json'), currency: 'dollars' }, { 'x-shopify-topic': 'orders/paid' })).field).toBe('currency');
-		expect(engineError(() => normalizeOrderEvent({ source: 'square' as never, body: {} })).field).toBe('source');
+		expect(
+			engineError(() =>
+				normalize(
+					'shopify',
+					{ ...load('shopify-orders-paid.json'), currency: 'dollars' },
+					{ 'x-shopify-topic': 'orders/paid' },
+				),
+			).field,
+		).toBe('currency');
+		expect(
+			engineError(() => normalizeOrderEvent({ source: 'square' as never, body: {} })).field,
+		).toBe('source');
 	});
 });

@@ -19,13 +19,15 @@ export const operationProperty: INodeProperties = {
 			name: 'Backtest',
 			value: 'backtest',
 			action: 'Backtest rules and a model on past leads',
-			description: 'Split labelled leads by date and measure AUC, lift and calibration of the rule score and a model side by side',
+			description:
+				'Split labelled leads by date and measure AUC, lift and calibration of the rule score and a model side by side',
 		},
 		{
 			name: 'Score Leads',
 			value: 'scoreLeads',
 			action: 'Score leads with rules',
-			description: 'Points per rule with decay, group limits, fit grade, engagement level, stage, and why',
+			description:
+				'Points per rule with decay, group limits, fit grade, engagement level, stage, and why',
 		},
 		{
 			name: 'Score With Model',

@@ -1,8 +1,23 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { backtest, type BacktestOptions, type BacktestReport, type ScoreMetrics } from '../../../../engine/scoring';
+import {
+	backtest,
+	type BacktestOptions,
+	type BacktestReport,
+	type ScoreMetrics,
+} from '../../../../engine/scoring';
 import { runAggregate } from '../../../shared/aggregate';
-import { featureLabels, featureSpecsFrom, modelOptionProperties, type ModelOptions } from '../features';
+import {
+	featureLabels,
+	featureSpecsFrom,
+	modelOptionProperties,
+	type ModelOptions,
+} from '../features';
 import { pinItem } from '../leads';
 import { scoringConfigFrom, type RuleSetParameters } from '../ruleSet';
 import { ruleSetLabels } from '../ruleSet.description';
@@ -18,7 +33,11 @@ const evaluate: INodeProperties = {
 	type: 'options',
 	noDataExpression: true,
 	options: [
-		{ name: 'Rules and Model Side by Side', value: 'both', description: 'The rule score below and a model trained on the earlier leads' },
+		{
+			name: 'Rules and Model Side by Side',
+			value: 'both',
+			description: 'The rule score below and a model trained on the earlier leads',
+		},
 		{ name: 'Model Only', value: 'model' },
 		{ name: 'Rules Only', value: 'rules' },
 	],
@@ -43,8 +62,16 @@ const properties: INodeProperties[] = [
 		type: 'options',
 		noDataExpression: true,
 		options: [
-			{ name: 'Share of Leads', value: 'fraction', description: 'The earliest share of leads trains, the rest tests' },
-			{ name: 'Cutoff Date', value: 'cutoff', description: 'Leads before the date train, the rest test' },
+			{
+				name: 'Share of Leads',
+				value: 'fraction',
+				description: 'The earliest share of leads trains, the rest tests',
+			},
+			{
+				name: 'Cutoff Date',
+				value: 'cutoff',
+				description: 'Leads before the date train, the rest test',
+			},
 		],
 		default: 'fraction',
 	},
@@ -62,7 +89,8 @@ const properties: INodeProperties[] = [
 		name: 'cutoff',
 		type: 'dateTime',
 		default: '',
-		description: 'Leads dated before this train; the rest test. Read as UTC unless it has an offset.',
+		description:
+			'Leads dated before this train; the rest test. Read as UTC unless it has an offset.',
 		displayOptions: { show: { splitBy: ['cutoff'] } },
 	},
 ];
@@ -119,9 +147,14 @@ const optionProperties: INodeProperties[] = [
 					{
 						name: 'Calibrate on Training Leads',
 						value: 'platt',
-						description: 'Fit a logistic curve of conversion on score to the earlier leads (Platt scaling)',
+						description:
+							'Fit a logistic curve of conversion on score to the earlier leads (Platt scaling)',
 					},
-					{ name: 'Score / 100', value: 'scaled', description: 'Read a 0–100 normalized score as a probability' },
+					{
+						name: 'Score / 100',
+						value: 'scaled',
+						description: 'Read a 0–100 normalized score as a probability',
+					},
 				],
 				default: 'platt',
 				description: 'How Brier score and calibration read the rule score as a probability',
@@ -131,7 +164,8 @@ const optionProperties: INodeProperties[] = [
 				name: 'scoreAt',
 				type: 'dateTime',
 				default: '',
-				description: 'When decay and "within the last days" are measured from; empty: each lead at its own date',
+				description:
+					'When decay and "within the last days" are measured from; empty: each lead at its own date',
 			},
 		],
 	},
@@ -166,7 +200,12 @@ const BASE_METRICS: ReadonlyArray<[string, (m: ScoreMetrics) => number]> = [
 function metrics(fraction: number): ReadonlyArray<[string, (m: ScoreMetrics) => number]> {
 	const share = `top ${Number((100 * fraction).toFixed(2))}%`;
 	const at = BASE_METRICS.findIndex(([name]) => name === 'Top-decile capture') + 1;
-	return [...BASE_METRICS.slice(0, at), [`Lift, ${share}`, (m) => m.lift.lift], [`Capture, ${share}`, (m) => m.lift.capture], ...BASE_METRICS.slice(at)];
+	return [
+		...BASE_METRICS.slice(0, at),
+		[`Lift, ${share}`, (m) => m.lift.lift],
+		[`Capture, ${share}`, (m) => m.lift.capture],
+		...BASE_METRICS.slice(at),
+	];
 }
 
 /** The report as one item: split, a metric-by-metric comparison, each side's details and the trained model. */
@@ -201,8 +240,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			(ruleParameters as IDataObject)[name] = this.getNodeParameter(name, 0, {});
 		}
 	}
-	const features = evaluate === 'rules' ? undefined : (this.getNodeParameter('features', 0, {}) as Parameters<typeof featureSpecsFrom>[0]);
-	const splitValue = splitBy === 'cutoff' ? { cutoff: this.getNodeParameter('cutoff', 0, '') as string } : { trainFraction: this.getNodeParameter('trainFraction', 0, 0.7) as number };
+	const features =
+		evaluate === 'rules'
+			? undefined
+			: (this.getNodeParameter('features', 0, {}) as Parameters<typeof featureSpecsFrom>[0]);
+	const splitValue =
+		splitBy === 'cutoff'
+			? { cutoff: this.getNodeParameter('cutoff', 0, '') as string }
+			: { trainFraction: this.getNodeParameter('trainFraction', 0, 0.7) as number };
 	return await runAggregate(
 		this,
 		(items) => {
@@ -214,7 +259,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					ruleProbability: options.ruleProbability,
 					liftFraction: options.liftFraction,
 					scoreAt: options.scoreAt ? options.scoreAt : undefined,
-					bootstrap: { samples: options.samples, confidence: options.confidence, seed: options.seed },
+					bootstrap: {
+						samples: options.samples,
+						confidence: options.confidence,
+						seed: options.seed,
+					},
 				};
 				if (evaluate !== 'model') backtestOptions.rules = scoringConfigFrom(ruleParameters, 'none');
 				if (features !== undefined) {
@@ -225,7 +274,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						maxCategories: options.maxCategories,
 					};
 				}
-				return { items: [{ json: reportJson(backtest(items.map((item) => item.json), backtestOptions)) }] };
+				return {
+					items: [
+						{
+							json: reportJson(
+								backtest(
+									items.map((item) => item.json),
+									backtestOptions,
+								),
+							),
+						},
+					],
+				};
 			} catch (error) {
 				throw pinItem(error);
 			}

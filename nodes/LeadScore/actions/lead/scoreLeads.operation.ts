@@ -1,4 +1,9 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { ExplainLevel, LeadScore } from '../../../../engine/scoring';
 import { referralFeatures } from '../../../../engine/scoring';
@@ -24,7 +29,8 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Score and Matched Rules',
 				value: 'matched',
-				description: 'Score, grade, stage and why: the rules that matched or had bad input, their points, decay and what the limits clipped',
+				description:
+					'Score, grade, stage and why: the rules that matched or had bad input, their points, decay and what the limits clipped',
 			},
 			{
 				name: 'Score and Every Rule',
@@ -45,7 +51,7 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: 'leadScore',
 		required: true,
-		description: 'Field added to each lead with its score; the lead\'s own fields stay as they are',
+		description: "Field added to each lead with its score; the lead's own fields stay as they are",
 	},
 	{
 		displayName: 'Options',
@@ -67,7 +73,8 @@ const properties: INodeProperties[] = [
 				name: 'emailField',
 				type: 'string',
 				default: 'email',
-				description: 'With referral features: the field holding the lead\'s email, to find them in the ledger',
+				description:
+					"With referral features: the field holding the lead's email, to find them in the ledger",
 			},
 			{
 				displayName: 'Lead ID Field',
@@ -89,7 +96,8 @@ const properties: INodeProperties[] = [
 				name: 'scoreAsOf',
 				type: 'dateTime',
 				default: '',
-				description: 'The time decay and "within the last days" are measured from; empty: when the workflow runs. Read as UTC unless it has an offset.',
+				description:
+					'The time decay and "within the last days" are measured from; empty: when the workflow runs. Read as UTC unless it has an offset.',
 			},
 		],
 	},
@@ -137,11 +145,26 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			if (options.referralFeatures) {
 				ledger ??= await ledgerFor(this);
 				const email = readField(lead, options.emailField || 'email');
-				lead = { ...lead, referral: { ...(await referralFeatures(ledger, options.program || 'default', email)) } };
+				lead = {
+					...lead,
+					referral: { ...(await referralFeatures(ledger, options.program || 'default', email)) },
+				};
 			}
-			const result = scorerFor(itemIndex).score(lead, scoringTime(options.scoreAsOf), leadLabel(lead, options.leadIdField, itemIndex));
-			return { ...lead, [resultFieldFor(itemIndex)]: output === 'score' ? scoreFields(result) : result };
+			const result = scorerFor(itemIndex).score(
+				lead,
+				scoringTime(options.scoreAsOf),
+				leadLabel(lead, options.leadIdField, itemIndex),
+			);
+			return {
+				...lead,
+				[resultFieldFor(itemIndex)]: output === 'score' ? scoreFields(result) : result,
+			};
 		},
-		{ ...ruleSetLabels, now: 'Options › Score As Of', resultField: 'Put Result In Field', emailField: 'Options › Lead Email Field' },
+		{
+			...ruleSetLabels,
+			now: 'Options › Score As Of',
+			resultField: 'Put Result In Field',
+			emailField: 'Options › Lead Email Field',
+		},
 	);
 }

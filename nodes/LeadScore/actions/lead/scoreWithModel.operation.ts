@@ -31,7 +31,8 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Field of Each Lead',
 				value: 'field',
-				description: 'Each lead item carries the model in a field, e.g. after a Merge with the Train Model output',
+				description:
+					'Each lead item carries the model in a field, e.g. after a Merge with the Train Model output',
 			},
 		],
 		default: 'parameter',
@@ -53,7 +54,8 @@ const properties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'e.g. demo-request-model',
-		description: 'The name the model was saved under (Train Model → Save Model in Ledger As); the newest version is used',
+		description:
+			'The name the model was saved under (Train Model → Save Model in Ledger As); the newest version is used',
 		displayOptions: { show: { modelSource: ['ledger'] } },
 	},
 	{
@@ -74,7 +76,8 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Score and Factors',
 				value: 'factors',
-				description: 'Probability, 0–100 score, and the fields that raised and lowered it most compared with an average lead',
+				description:
+					'Probability, 0–100 score, and the fields that raised and lowered it most compared with an average lead',
 			},
 			{ name: 'Score Only', value: 'score', description: 'Probability and 0–100 score; fastest' },
 		],
@@ -86,7 +89,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: 'modelScore',
 		required: true,
-		description: 'Field added to each lead with its model score; the lead\'s own fields stay as they are',
+		description:
+			"Field added to each lead with its model score; the lead's own fields stay as they are",
 	},
 	{
 		displayName: 'Options',
@@ -147,11 +151,14 @@ function modelCache(): (model: unknown, topFactors: number) => ModelScorer {
 }
 
 function isBlankModel(model: unknown): boolean {
-	return model === undefined || model === null || (typeof model === 'string' && model.trim() === '');
+	return (
+		model === undefined || model === null || (typeof model === 'string' && model.trim() === '')
+	);
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const source = this.getNodeParameter('modelSource', 0, 'parameter') as 'parameter' | 'field' | 'ledger';
+	const source = this.getNodeParameter('modelSource', 0, 'parameter') as
+		'parameter' | 'field' | 'ledger';
 	const modelNameFor = parameterReader<string>(this, 'modelName', '');
 	const savedModels = new Map<string, unknown>();
 	const output = this.getNodeParameter('output', 0, 'factors') as Output;
@@ -167,11 +174,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			let model: unknown;
 			if (source === 'ledger') {
 				const name = (modelNameFor(itemIndex) ?? '').trim();
-				if (name === '') throw new EngineError('missing_model', 'Enter the name the model was saved under', { field: 'modelName' });
+				if (name === '')
+					throw new EngineError('missing_model', 'Enter the name the model was saved under', {
+						field: 'modelName',
+					});
 				if (!savedModels.has(name)) {
 					const record = await (await ledgerFor(this)).loadScoringModel(name);
 					if (!record) {
-						throw new EngineError('unknown_model', `No model named "${name}" is saved in the ledger; train one with Save Model in Ledger As "${name}"`, { field: 'modelName' });
+						throw new EngineError(
+							'unknown_model',
+							`No model named "${name}" is saved in the ledger; train one with Save Model in Ledger As "${name}"`,
+							{ field: 'modelName' },
+						);
 					}
 					savedModels.set(name, record.model);
 				}
@@ -179,17 +193,25 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			} else if (modelFor) {
 				model = modelFor(itemIndex);
 				if (isBlankModel(model)) {
-					throw new EngineError('missing_model', 'Paste the model JSON from a Train Model step into "Model", or map its "model" field.', {
-						field: 'model',
-					});
+					throw new EngineError(
+						'missing_model',
+						'Paste the model JSON from a Train Model step into "Model", or map its "model" field.',
+						{
+							field: 'model',
+						},
+					);
 				}
 			} else {
 				const field = modelFieldFor(itemIndex);
 				model = readField(item.json, field);
 				if (isBlankModel(model)) {
-					throw new EngineError('missing_model', `The lead has no model in field "${field}"; merge the Train Model output into each lead or choose Model JSON.`, {
-						field: 'modelField',
-					});
+					throw new EngineError(
+						'missing_model',
+						`The lead has no model in field "${field}"; merge the Train Model output into each lead or choose Model JSON.`,
+						{
+							field: 'modelField',
+						},
+					);
 				}
 			}
 			const scorer = scorerOf(model, options.topFactors ?? 3);

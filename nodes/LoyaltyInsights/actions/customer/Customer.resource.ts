@@ -17,13 +17,15 @@ export const operationProperty: INodeProperties = {
 			name: 'Customer Lifetime Value',
 			value: 'clv',
 			action: 'Predict customer lifetime value',
-			description: 'Historical value, BG/NBD purchases and churn risk, Gamma-Gamma spend, discounted CLV',
+			description:
+				'Historical value, BG/NBD purchases and churn risk, Gamma-Gamma spend, discounted CLV',
 		},
 		{
 			name: 'Loyalty Index',
 			value: 'loyaltyIndex',
 			action: 'Compute a loyalty index',
-			description: 'A 0–100 index from weighted indicators, with coverage and each indicator’s part',
+			description:
+				'A 0–100 index from weighted indicators, with coverage and each indicator’s part',
 		},
 		{
 			name: 'Net Promoter Score',
@@ -41,4 +43,9 @@ export const operationProperty: INodeProperties = {
 	default: 'rfm',
 };
 
-export const description: INodeProperties[] = [...rfm.description, ...nps.description, ...clv.description, ...loyaltyIndex.description];
+export const description: INodeProperties[] = [
+	...rfm.description,
+	...nps.description,
+	...clv.description,
+	...loyaltyIndex.description,
+];

@@ -11,7 +11,15 @@ import {
 	type TimeUnit,
 } from '../../../../engine/analytics';
 import { type AggregateItem, runAggregate } from '../../../shared/aggregate';
-import { engineItems, exclusionHints, type InputKind, inputLabels, optionalDate, positionsByCustomer, readString } from '../common';
+import {
+	engineItems,
+	exclusionHints,
+	type InputKind,
+	inputLabels,
+	optionalDate,
+	positionsByCustomer,
+	readString,
+} from '../common';
 
 const displayOptions = { show: { operation: ['clv'] } };
 const showSummaries = { show: { input: ['summaries'] } };
@@ -26,12 +34,14 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Purchases and Spend (CLV)',
 				value: 'purchasesAndSpend',
-				description: 'BG/NBD for purchases and Gamma-Gamma for spend: probability alive, expected purchases, expected spend and CLV',
+				description:
+					'BG/NBD for purchases and Gamma-Gamma for spend: probability alive, expected purchases, expected spend and CLV',
 			},
 			{
 				name: 'Purchases Only',
 				value: 'purchasesOnly',
-				description: 'BG/NBD alone: probability alive and expected purchases, for data without spend (e.g. frequency, recency and T only)',
+				description:
+					'BG/NBD alone: probability alive and expected purchases, for data without spend (e.g. frequency, recency and T only)',
 			},
 		],
 		default: 'purchasesAndSpend',
@@ -54,7 +64,8 @@ const properties: INodeProperties[] = [
 		default: 'recency',
 		required: true,
 		hint: 'The name of the field holding the time from the first to the last purchase, in the Time Unit (lifetimes: recency)',
-		description: 'Field of each customer summary with the time between their first and last purchase; 0 without repeat purchases',
+		description:
+			'Field of each customer summary with the time between their first and last purchase; 0 without repeat purchases',
 		displayOptions: showSummaries,
 	},
 	{
@@ -74,7 +85,8 @@ const properties: INodeProperties[] = [
 		default: 'monetary_value',
 		required: true,
 		hint: 'The name of the field holding the mean value of the repeat purchases (lifetimes: monetary_value). No such column? Choose Model › Purchases Only.',
-		description: 'Field of each customer summary with the mean value of their purchases after the first; may be blank without repeat purchases',
+		description:
+			'Field of each customer summary with the mean value of their purchases after the first; may be blank without repeat purchases',
 		displayOptions: { show: { input: ['summaries'], clvModel: ['purchasesAndSpend'] } },
 	},
 	{
@@ -84,7 +96,8 @@ const properties: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. total_spent',
 		hint: 'Optional: the name of the field holding what the customer spent to date',
-		description: 'Copied into each row as the historical value; from transactions it is the sum of the amounts',
+		description:
+			'Copied into each row as the historical value; from transactions it is the sum of the amounts',
 		displayOptions: showSummaries,
 	},
 	{
@@ -96,7 +109,8 @@ const properties: INodeProperties[] = [
 			{ name: 'Weeks', value: 'weeks' },
 		],
 		default: 'weeks',
-		description: 'Unit of recency and age in the models (and in your summaries); weeks as in the published CDNOW fits',
+		description:
+			'Unit of recency and age in the models (and in your summaries); weeks as in the published CDNOW fits',
 	},
 	{
 		displayName: 'Horizon (Months)',
@@ -112,7 +126,8 @@ const properties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0, maxValue: 0.99, numberPrecision: 4 },
 		default: 0.01,
-		description: 'Future value is discounted by this fraction per month: 0.01 is 1% a month, about 12.7% a year; 0 for no discounting',
+		description:
+			'Future value is discounted by this fraction per month: 0.01 is 1% a month, about 12.7% a year; 0 for no discounting',
 	},
 	{
 		displayName: 'Profit Margin',
@@ -131,12 +146,14 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Per-Customer Rows',
 				value: 'customers',
-				description: 'One item per customer: history, probability alive, churn risk, expected purchases and spend, CLV',
+				description:
+					'One item per customer: history, probability alive, churn risk, expected purchases and spend, CLV',
 			},
 			{
 				name: 'Summary',
 				value: 'summary',
-				description: 'One item with the fitted model parameters, totals, rows and customers left out, and warnings',
+				description:
+					'One item with the fitted model parameters, totals, rows and customers left out, and warnings',
 			},
 		],
 		default: 'customers',
@@ -160,9 +177,27 @@ const properties: INodeProperties[] = [
 						displayName: 'Parameters',
 						name: 'values',
 						values: [
-							{ displayName: 'A', name: 'a', type: 'number', typeOptions: { numberPrecision: 6 }, default: 0.7929 },
-							{ displayName: 'Alpha', name: 'alpha', type: 'number', typeOptions: { numberPrecision: 6 }, default: 4.4135 },
-							{ displayName: 'B', name: 'b', type: 'number', typeOptions: { numberPrecision: 6 }, default: 2.4258 },
+							{
+								displayName: 'A',
+								name: 'a',
+								type: 'number',
+								typeOptions: { numberPrecision: 6 },
+								default: 0.7929,
+							},
+							{
+								displayName: 'Alpha',
+								name: 'alpha',
+								type: 'number',
+								typeOptions: { numberPrecision: 6 },
+								default: 4.4135,
+							},
+							{
+								displayName: 'B',
+								name: 'b',
+								type: 'number',
+								typeOptions: { numberPrecision: 6 },
+								default: 2.4258,
+							},
 							{
 								displayName: 'Fitted In',
 								name: 'unit',
@@ -172,9 +207,16 @@ const properties: INodeProperties[] = [
 									{ name: 'Days', value: 'days' },
 								],
 								default: 'weeks',
-								description: 'Time unit the parameters were fitted in; alpha is converted to the Time Unit above (r, a and b have no unit)',
+								description:
+									'Time unit the parameters were fitted in; alpha is converted to the Time Unit above (r, a and b have no unit)',
 							},
-							{ displayName: 'R', name: 'r', type: 'number', typeOptions: { numberPrecision: 6 }, default: 0.2426 },
+							{
+								displayName: 'R',
+								name: 'r',
+								type: 'number',
+								typeOptions: { numberPrecision: 6 },
+								default: 0.2426,
+							},
 						],
 					},
 				],
@@ -195,15 +237,34 @@ const properties: INodeProperties[] = [
 				name: 'gammaGamma',
 				type: 'fixedCollection',
 				default: {},
-				description: 'Use these spend-model parameters instead of fitting them (not used with Model › Purchases Only)',
+				description:
+					'Use these spend-model parameters instead of fitting them (not used with Model › Purchases Only)',
 				options: [
 					{
 						displayName: 'Parameters',
 						name: 'values',
 						values: [
-							{ displayName: 'P', name: 'p', type: 'number', typeOptions: { numberPrecision: 6 }, default: 6.2488 },
-							{ displayName: 'Q', name: 'q', type: 'number', typeOptions: { numberPrecision: 6 }, default: 3.7446 },
-							{ displayName: 'V', name: 'v', type: 'number', typeOptions: { numberPrecision: 6 }, default: 15.4477 },
+							{
+								displayName: 'P',
+								name: 'p',
+								type: 'number',
+								typeOptions: { numberPrecision: 6 },
+								default: 6.2488,
+							},
+							{
+								displayName: 'Q',
+								name: 'q',
+								type: 'number',
+								typeOptions: { numberPrecision: 6 },
+								default: 3.7446,
+							},
+							{
+								displayName: 'V',
+								name: 'v',
+								type: 'number',
+								typeOptions: { numberPrecision: 6 },
+								default: 15.4477,
+							},
 						],
 					},
 				],
@@ -213,7 +274,8 @@ const properties: INodeProperties[] = [
 				name: 'observationEnd',
 				type: 'dateTime',
 				default: '',
-				description: 'End of the purchase history the models see; later purchases are left out. Default: the latest purchase in the input.',
+				description:
+					'End of the purchase history the models see; later purchases are left out. Default: the latest purchase in the input.',
 				displayOptions: { show: { '/input': ['transactions'] } },
 			},
 		],
@@ -277,7 +339,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	return await runAggregate(
 		this,
 		(items) => {
-			const json = engineItems(items, [customerField, historicalValueField, ...Object.keys(dataFields)]);
+			const json = engineItems(items, [
+				customerField,
+				historicalValueField,
+				...Object.keys(dataFields),
+			]);
 			const options = this.getNodeParameter('clvOptions', 0, {}) as ClvOptionsParameter;
 			const settings: ClvSettings = {
 				timeUnit: readString(this, 'timeUnit', 'weeks') as TimeUnit,
@@ -287,11 +353,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				horizonMonths: this.getNodeParameter('horizonMonths', 0, 12) as number,
 				monthlyDiscountRate: this.getNodeParameter('monthlyDiscountRate', 0, 0.01) as number,
 				profitMargin: this.getNodeParameter('profitMargin', 0, 1) as number,
-				params: { bgnbd: options.bgnbd?.values, gammaGamma: withSpend ? options.gammaGamma?.values : undefined },
+				params: {
+					bgnbd: options.bgnbd?.values,
+					gammaGamma: withSpend ? options.gammaGamma?.values : undefined,
+				},
 			};
 			const result =
 				input === 'transactions'
-					? clvFromTransactions(json, { ...settings, customerField, dateField, amountField, observationEnd: optionalDate(options.observationEnd) })
+					? clvFromTransactions(json, {
+							...settings,
+							customerField,
+							dateField,
+							amountField,
+							observationEnd: optionalDate(options.observationEnd),
+						})
 					: clvFromSummaries(json, {
 							...settings,
 							customerField,
@@ -302,7 +377,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 							historicalValueField: historicalValueField || undefined,
 						});
 			return {
-				items: clvOutput(result, readString(this, 'clvOutput', 'customers'), customerField, positionsByCustomer(json, customerField)),
+				items: clvOutput(
+					result,
+					readString(this, 'clvOutput', 'customers'),
+					customerField,
+					positionsByCustomer(json, customerField),
+				),
 				hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'CLV'),
 			};
 		},
@@ -310,7 +390,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	);
 }
 
-function clvOutput(result: ClvResult, output: string, customerField: string, positions: Map<string, number[]>): AggregateItem[] {
+function clvOutput(
+	result: ClvResult,
+	output: string,
+	customerField: string,
+	positions: Map<string, number[]>,
+): AggregateItem[] {
 	if (output === 'summary') return [{ json: { ...result.summary } }];
-	return result.rows.map(({ customer, ...row }) => ({ json: { [customerField]: customer, ...row }, from: positions.get(customer) }));
+	return result.rows.map(({ customer, ...row }) => ({
+		json: { [customerField]: customer, ...row },
+		from: positions.get(customer),
+	}));
 }

@@ -21,8 +21,13 @@ const properties: INodeProperties[] = [
 		type: 'fixedCollection',
 		typeOptions: { multipleValues: true, sortable: true },
 		placeholder: 'Add Indicator',
-		default: { indicator: [{ field: 'purchases', weight: 1, direction: 'higherIsBetter', normalisation: 'minMax' }] },
-		description: 'Fields that make up the index, each scaled to 0–100 and averaged by weight over the ones a customer has',
+		default: {
+			indicator: [
+				{ field: 'purchases', weight: 1, direction: 'higherIsBetter', normalisation: 'minMax' },
+			],
+		},
+		description:
+			'Fields that make up the index, each scaled to 0–100 and averaged by weight over the ones a customer has',
 		options: [
 			{
 				displayName: 'Indicator',
@@ -34,7 +39,11 @@ const properties: INodeProperties[] = [
 						type: 'options',
 						options: [
 							{ name: 'Higher Is Better', value: 'higherIsBetter' },
-							{ name: 'Lower Is Better', value: 'lowerIsBetter', description: 'E.g. days since the last purchase, support tickets.' },
+							{
+								name: 'Lower Is Better',
+								value: 'lowerIsBetter',
+								description: 'E.g. days since the last purchase, support tickets.',
+							},
 						],
 						default: 'higherIsBetter',
 					},
@@ -78,7 +87,8 @@ const properties: INodeProperties[] = [
 							{
 								name: 'Min-Max',
 								value: 'minMax',
-								description: 'Smallest value 0, largest 100, straight line between (or your fixed bounds)',
+								description:
+									'Smallest value 0, largest 100, straight line between (or your fixed bounds)',
 							},
 							{
 								name: 'Percentile Rank',
@@ -94,7 +104,8 @@ const properties: INodeProperties[] = [
 						name: 'useFixedBounds',
 						type: 'boolean',
 						default: false,
-						description: 'Whether to scale between a fixed minimum and maximum instead of the data’s own; values outside are clamped',
+						description:
+							'Whether to scale between a fixed minimum and maximum instead of the data’s own; values outside are clamped',
 						displayOptions: { show: { normalisation: ['minMax'] } },
 					},
 					{
@@ -103,7 +114,8 @@ const properties: INodeProperties[] = [
 						type: 'number',
 						typeOptions: { minValue: 0.01, numberPrecision: 2 },
 						default: 1,
-						description: 'Relative importance, 0.01 or more; weights need not add up to anything. To leave an indicator out, remove it.',
+						description:
+							'Relative importance, 0.01 or more; weights need not add up to anything. To leave an indicator out, remove it.',
 					},
 				],
 			},
@@ -114,8 +126,16 @@ const properties: INodeProperties[] = [
 		name: 'bands',
 		type: 'options',
 		options: [
-			{ name: 'Custom Bands', value: 'custom', description: 'Your own band names and minimum index' },
-			{ name: 'Default Bands', value: 'default', description: 'Champion from 80, Healthy from 60, Needs Attention from 40, At Risk below' },
+			{
+				name: 'Custom Bands',
+				value: 'custom',
+				description: 'Your own band names and minimum index',
+			},
+			{
+				name: 'Default Bands',
+				value: 'default',
+				description: 'Champion from 80, Healthy from 60, Needs Attention from 40, At Risk below',
+			},
 			{ name: 'No Bands', value: 'none' },
 		],
 		default: 'default',
@@ -134,7 +154,14 @@ const properties: INodeProperties[] = [
 				displayName: 'Band',
 				name: 'band',
 				values: [
-					{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'e.g. Gold', required: true },
+					{
+						displayName: 'Name',
+						name: 'name',
+						type: 'string',
+						default: '',
+						placeholder: 'e.g. Gold',
+						required: true,
+					},
 					{
 						displayName: 'Minimum Index',
 						name: 'min',
@@ -156,12 +183,14 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Per-Customer Items',
 				value: 'customers',
-				description: 'Each input item plus loyaltyIndex, loyaltyBand, loyaltyCoverage and loyaltyContributions',
+				description:
+					'Each input item plus loyaltyIndex, loyaltyBand, loyaltyCoverage and loyaltyContributions',
 			},
 			{
 				name: 'Summary',
 				value: 'summary',
-				description: 'One item with the mean index, coverage, bounds per indicator, band counts and warnings',
+				description:
+					'One item with the mean index, coverage, bounds per indicator, band counts and warnings',
 			},
 		],
 		default: 'customers',
@@ -197,9 +226,13 @@ function indicatorsFrom(parameter: { indicator?: IndicatorParameter[] }): Loyalt
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const indicators = indicatorsFrom(this.getNodeParameter('indicators', 0, {}) as { indicator?: IndicatorParameter[] });
+	const indicators = indicatorsFrom(
+		this.getNodeParameter('indicators', 0, {}) as { indicator?: IndicatorParameter[] },
+	);
 	const fieldLabels: Record<string, string> = { indicators: 'Indicators', bands: 'Custom Bands' };
-	indicators.forEach((_, i) => (fieldLabels[`indicators[${i}].field`] = `Indicators › Field (indicator ${i + 1})`));
+	indicators.forEach(
+		(_, i) => (fieldLabels[`indicators[${i}].field`] = `Indicators › Field (indicator ${i + 1})`),
+	);
 
 	return await runAggregate(
 		this,
@@ -207,12 +240,23 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const bandsChoice = readString(this, 'bands', 'default');
 			let bands: LoyaltyBand[] | false | undefined = bandsChoice === 'none' ? false : undefined;
 			if (bandsChoice === 'custom') {
-				bands = (this.getNodeParameter('customBands', 0, {}) as { band?: LoyaltyBand[] }).band ?? [];
+				bands =
+					(this.getNodeParameter('customBands', 0, {}) as { band?: LoyaltyBand[] }).band ?? [];
 				if (bands.length === 0) {
-					throw new EngineError('invalid_bands', 'Add at least one band under Custom Bands, or choose No Bands', { field: 'bands' });
+					throw new EngineError(
+						'invalid_bands',
+						'Add at least one band under Custom Bands, or choose No Bands',
+						{ field: 'bands' },
+					);
 				}
 			}
-			const result = loyaltyIndex(engineItems(items, indicators.map((i) => i.field)), { indicators, bands });
+			const result = loyaltyIndex(
+				engineItems(
+					items,
+					indicators.map((i) => i.field),
+				),
+				{ indicators, bands },
+			);
 			return {
 				items: loyaltyOutput(result, readString(this, 'loyaltyOutput', 'customers'), items),
 				hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'loyalty index'),
@@ -222,7 +266,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	);
 }
 
-function loyaltyOutput(result: LoyaltyIndexResult, output: string, items: INodeExecutionData[]): AggregateItem[] {
+function loyaltyOutput(
+	result: LoyaltyIndexResult,
+	output: string,
+	items: INodeExecutionData[],
+): AggregateItem[] {
 	if (output === 'summary') return [{ json: { ...result.summary } }];
 	return result.rows.map((row) => ({
 		json: {

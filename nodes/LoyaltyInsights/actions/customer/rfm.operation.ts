@@ -1,9 +1,22 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { type RfmResult, rfmFromSummaries, rfmFromTransactions, type SegmentRule } from '../../../../engine/analytics';
+import {
+	type RfmResult,
+	rfmFromSummaries,
+	rfmFromTransactions,
+	type SegmentRule,
+} from '../../../../engine/analytics';
 import { EngineError } from '../../../../engine/shared/errors';
 import { type AggregateItem, runAggregate } from '../../../shared/aggregate';
-import { engineItems, exclusionHints, type InputKind, inputLabels, optionalDate, positionsByCustomer, readString } from '../common';
+import {
+	engineItems,
+	exclusionHints,
+	type InputKind,
+	inputLabels,
+	optionalDate,
+	positionsByCustomer,
+	readString,
+} from '../common';
 
 const displayOptions = { show: { operation: ['rfm'] } };
 const showSummaries = { show: { input: ['summaries'] } };
@@ -49,7 +62,8 @@ const properties: INodeProperties[] = [
 			{ name: 'Scores 1 to 5', value: 5 },
 		],
 		default: 5,
-		description: 'Recency, frequency and monetary value are each scored from 1 (worst) to this; customers with equal values always share a score',
+		description:
+			'Recency, frequency and monetary value are each scored from 1 (worst) to this; customers with equal values always share a score',
 	},
 	{
 		displayName: 'Monetary Value',
@@ -60,7 +74,8 @@ const properties: INodeProperties[] = [
 			{ name: 'Total Spend', value: 'total', description: 'Everything the customer spent' },
 		],
 		default: 'total',
-		description: 'What the monetary value of a customer is (for customer summaries: what the Monetary Field holds); the summary says which',
+		description:
+			'What the monetary value of a customer is (for customer summaries: what the Monetary Field holds); the summary says which',
 	},
 	{
 		displayName: 'Segments',
@@ -70,9 +85,14 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Default RF Grid',
 				value: 'default',
-				description: "Champions, Loyal, Can't Lose, At Risk, Potential Loyalist, Need Attention, About to Sleep, Promising, New, Lost, Hibernating",
+				description:
+					"Champions, Loyal, Can't Lose, At Risk, Potential Loyalist, Need Attention, About to Sleep, Promising, New, Lost, Hibernating",
 			},
-			{ name: 'Custom Rules', value: 'custom', description: 'Your own named segments on the scores; the first rule that matches wins' },
+			{
+				name: 'Custom Rules',
+				value: 'custom',
+				description: 'Your own named segments on the scores; the first rule that matches wins',
+			},
 		],
 		default: 'default',
 	},
@@ -83,7 +103,8 @@ const properties: INodeProperties[] = [
 		typeOptions: { multipleValues: true, sortable: true },
 		placeholder: 'Add Segment',
 		default: {},
-		description: 'Checked from the top: a customer gets the first segment whose score ranges all match; customers no rule matches are "Others"',
+		description:
+			'Checked from the top: a customer gets the first segment whose score ranges all match; customers no rule matches are "Others"',
 		displayOptions: { show: { segmentRules: ['custom'] } },
 		options: [
 			{
@@ -135,12 +156,14 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Per-Customer Rows',
 				value: 'customers',
-				description: 'One item per customer with recency, frequency, monetary value, their scores and segment',
+				description:
+					'One item per customer with recency, frequency, monetary value, their scores and segment',
 			},
 			{
 				name: 'Segment Summary',
 				value: 'segments',
-				description: 'One item per segment: customers, shares and mean recency, frequency and monetary value',
+				description:
+					'One item per segment: customers, shares and mean recency, frequency and monetary value',
 			},
 			{
 				name: 'Summary',
@@ -162,7 +185,8 @@ const properties: INodeProperties[] = [
 				name: 'asOf',
 				type: 'dateTime',
 				default: '',
-				description: 'Recency is counted in days up to this date; later purchases are left out. Default: the latest purchase in the input.',
+				description:
+					'Recency is counted in days up to this date; later purchases are left out. Default: the latest purchase in the input.',
 				displayOptions: { show: { '/input': ['transactions'] } },
 			},
 			{
@@ -170,8 +194,16 @@ const properties: INodeProperties[] = [
 				name: 'frequencyBasis',
 				type: 'options',
 				options: [
-					{ name: 'Distinct Purchase Days', value: 'days', description: 'Several rows on one day are one purchase' },
-					{ name: 'Every Transaction', value: 'transactions', description: 'Each row is a purchase' },
+					{
+						name: 'Distinct Purchase Days',
+						value: 'days',
+						description: 'Several rows on one day are one purchase',
+					},
+					{
+						name: 'Every Transaction',
+						value: 'transactions',
+						description: 'Each row is a purchase',
+					},
 				],
 				default: 'days',
 				displayOptions: { show: { '/input': ['transactions'] } },
@@ -204,7 +236,11 @@ interface SegmentParameter {
 const RANGE = /^\s*(\d+)\s*(?:[-–]\s*(\d+)\s*)?$/;
 
 /** "4-5" → [4, 5], "5" → [5, 5], blank → any; the engine checks the scores against the levels. */
-function scoreRange(text: string | undefined, dimension: string, segment: string): [number, number] | undefined {
+function scoreRange(
+	text: string | undefined,
+	dimension: string,
+	segment: string,
+): [number, number] | undefined {
 	if (text === undefined || text.trim() === '') return undefined;
 	const match = RANGE.exec(text);
 	if (!match) {
@@ -240,7 +276,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const dataFields: Record<string, string> =
 		input === 'transactions'
 			? { [dateField]: 'Date Field', [amountField]: 'Amount Field' }
-			: { [recencyField]: 'Recency Field', [frequencyField]: 'Frequency Field', [monetaryField]: 'Monetary Field' };
+			: {
+					[recencyField]: 'Recency Field',
+					[frequencyField]: 'Frequency Field',
+					[monetaryField]: 'Monetary Field',
+				};
 	// The engine names either the option or the data field at fault; both point at the same parameter.
 	const fieldLabels = { ...dataFields, [customerField]: 'Customer ID Field', ...labels };
 
@@ -248,13 +288,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		this,
 		(items) => {
 			const json = engineItems(items, [customerField, ...Object.keys(dataFields)]);
-			const options = this.getNodeParameter('rfmOptions', 0, {}) as { asOf?: string; frequencyBasis?: 'days' | 'transactions' };
+			const options = this.getNodeParameter('rfmOptions', 0, {}) as {
+				asOf?: string;
+				frequencyBasis?: 'days' | 'transactions';
+			};
 			const custom = readString(this, 'segmentRules', 'default') === 'custom';
 			const settings = {
 				customerField,
 				scoreLevels: this.getNodeParameter('scoreLevels', 0, 5) as number,
 				monetary: readString(this, 'monetary', 'total') as 'total' | 'mean',
-				segments: custom ? segmentRules(this.getNodeParameter('customSegments', 0, {}) as { segment?: SegmentParameter[] }) : undefined,
+				segments: custom
+					? segmentRules(
+							this.getNodeParameter('customSegments', 0, {}) as { segment?: SegmentParameter[] },
+						)
+					: undefined,
 			};
 			const result =
 				input === 'transactions'
@@ -267,7 +314,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						})
 					: rfmFromSummaries(json, { ...settings, recencyField, frequencyField, monetaryField });
 			return {
-				items: rfmOutput(result, readString(this, 'rfmOutput', 'customers'), customerField, positionsByCustomer(json, customerField)),
+				items: rfmOutput(
+					result,
+					readString(this, 'rfmOutput', 'customers'),
+					customerField,
+					positionsByCustomer(json, customerField),
+				),
 				hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'RFM analysis'),
 			};
 		},
@@ -275,7 +327,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	);
 }
 
-function rfmOutput(result: RfmResult, output: string, customerField: string, positions: Map<string, number[]>): AggregateItem[] {
+function rfmOutput(
+	result: RfmResult,
+	output: string,
+	customerField: string,
+	positions: Map<string, number[]>,
+): AggregateItem[] {
 	if (output === 'summary') return [{ json: { ...result.summary } }];
 	if (output === 'segments') {
 		const bySegment = new Map<string, number[]>();
@@ -287,8 +344,14 @@ function rfmOutput(result: RfmResult, output: string, customerField: string, pos
 		return result.summary.segments.map((segment) => {
 			const from = bySegment.get(segment.segment);
 			// An empty segment comes from no customer in particular: pair it with the whole input.
-			return { json: { ...segment }, from: from && from.length > 0 ? from.sort((a, b) => a - b) : undefined };
+			return {
+				json: { ...segment },
+				from: from && from.length > 0 ? from.sort((a, b) => a - b) : undefined,
+			};
 		});
 	}
-	return result.rows.map(({ customer, ...row }) => ({ json: { [customerField]: customer, ...row }, from: positions.get(customer) ?? [] }));
+	return result.rows.map(({ customer, ...row }) => ({
+		json: { [customerField]: customer, ...row },
+		from: positions.get(customer) ?? [],
+	}));
 }

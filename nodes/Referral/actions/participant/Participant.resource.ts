@@ -17,25 +17,56 @@ export const operationProperty: INodeProperties = {
 	noDataExpression: true,
 	displayOptions: { show: { resource: ['participant'] } },
 	options: [
-		{ name: 'Enrol', value: 'enrol', action: 'Enrol a participant', description: 'Enrol by email or external ID (idempotent), issue their code and share link, and record the referral when a code came with them' },
-		{ name: 'Erase', value: 'erase', action: 'Erase a participant', description: 'GDPR erasure: personal data removed, referrals, points and counts kept' },
-		{ name: 'Get', value: 'get', action: 'Get a participant', description: 'A participant with code, share link, referrals, qualified referrals, points, tier, badges and rank' },
+		{
+			name: 'Enrol',
+			value: 'enrol',
+			action: 'Enrol a participant',
+			description:
+				'Enrol by email or external ID (idempotent), issue their code and share link, and record the referral when a code came with them',
+		},
+		{
+			name: 'Erase',
+			value: 'erase',
+			action: 'Erase a participant',
+			description: 'GDPR erasure: personal data removed, referrals, points and counts kept',
+		},
+		{
+			name: 'Get',
+			value: 'get',
+			action: 'Get a participant',
+			description:
+				'A participant with code, share link, referrals, qualified referrals, points, tier, badges and rank',
+		},
 		{
 			name: 'Get by Private Link',
 			value: 'getByToken',
 			action: 'Get a participant by their private link',
-			description: 'What Get answers, for the holder of a private status link; a forged, changed or expired link is refused (code invalid_link)',
+			description:
+				'What Get answers, for the holder of a private status link; a forged, changed or expired link is refused (code invalid_link)',
 		},
 		{
 			name: 'Get Private Link',
 			value: 'privateLink',
 			action: 'Get a private link for a participant',
-			description: 'A signed, expiring link to the participant\'s own status page, to email to them; names nobody else',
+			description:
+				"A signed, expiring link to the participant's own status page, to email to them; names nobody else",
 		},
-		{ name: 'List', value: 'list', action: 'List participants', description: 'Participants page by page' },
-		{ name: 'Update', value: 'update', action: 'Update a participant', description: 'Change email, external ID, name, phone or metadata' },
+		{
+			name: 'List',
+			value: 'list',
+			action: 'List participants',
+			description: 'Participants page by page',
+		},
+		{
+			name: 'Update',
+			value: 'update',
+			action: 'Update a participant',
+			description: 'Change email, external ID, name, phone or metadata',
+		},
 	],
 	default: 'enrol',
 };
 
-export const description: INodeProperties[] = Object.values(operations).flatMap((operation) => operation.description);
+export const description: INodeProperties[] = Object.values(operations).flatMap(
+	(operation) => operation.description,
+);

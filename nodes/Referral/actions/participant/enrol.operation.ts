@@ -8,7 +8,8 @@ const properties: INodeProperties[] = [
 		name: 'recordReferral',
 		type: 'boolean',
 		default: true,
-		description: 'Whether to also record the referral (with its fraud checks) when the input carries a referral code or referrer ID',
+		description:
+			'Whether to also record the referral (with its fraud checks) when the input carries a referral code or referrer ID',
 	},
 	{
 		displayName: 'Owe Welcome Messages',
@@ -30,7 +31,10 @@ const properties: INodeProperties[] = [
 	signUpFieldsProperty(),
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['participant'], operation: ['enrol'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['participant'], operation: ['enrol'] } },
+	properties,
+);
 
 /** Enrol by email or external ID (idempotent), optionally recording the referral that came with them. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {

@@ -16,7 +16,10 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['participant'], operation: ['getByToken'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['participant'], operation: ['getByToken'] } },
+	properties,
+);
 
 /** What Get answers, for the holder of a private status link; a forged, changed or expired link is refused. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
@@ -25,7 +28,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const tokenFieldFor = parameterReader<string>(this, 'linkField', 'query.token');
 	return await runPerItem(
 		this,
-		async (item, itemIndex) => await (await serviceFor(itemIndex)).getParticipantByLink(readField(item.json, tokenFieldFor(itemIndex)), { secrets: await secrets() }),
+		async (item, itemIndex) =>
+			await (
+				await serviceFor(itemIndex)
+			).getParticipantByLink(readField(item.json, tokenFieldFor(itemIndex)), {
+				secrets: await secrets(),
+			}),
 		{ ...fieldLabels, token: 'Private Link Field', linkSecret: 'Credential to connect with' },
 	);
 }

@@ -4,7 +4,12 @@ import { DEFAULT_PARTICIPANT_LINK_DAYS } from '../../../../engine/shared/links';
 import { linkSecretsReader, statusPageUrlProperty } from '../../../shared/linkSecret';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
-import { fieldLabels, participantLookupProperties, participantLookupReader, serviceReader } from '../common';
+import {
+	fieldLabels,
+	participantLookupProperties,
+	participantLookupReader,
+	serviceReader,
+} from '../common';
 
 const properties: INodeProperties[] = [
 	...participantLookupProperties(),
@@ -15,21 +20,33 @@ const properties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1, maxValue: 3660 },
 		default: DEFAULT_PARTICIPANT_LINK_DAYS,
-		description: 'After this the link answers "expired"; the participant asks for a new one with their email',
+		description:
+			'After this the link answers "expired"; the participant asks for a new one with their email',
 	},
 	{
 		displayName: 'If Not Enrolled',
 		name: 'ifNotEnrolled',
 		type: 'options',
 		options: [
-			{ name: 'Fail the Item', value: 'error', description: 'An error with code unknown_participant' },
-			{ name: 'Output the Item Without a Link', value: 'noLink', description: 'Outputs privateLink: null, so a public webhook can answer everyone alike' },
+			{
+				name: 'Fail the Item',
+				value: 'error',
+				description: 'An error with code unknown_participant',
+			},
+			{
+				name: 'Output the Item Without a Link',
+				value: 'noLink',
+				description: 'Outputs privateLink: null, so a public webhook can answer everyone alike',
+			},
 		],
 		default: 'error',
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['participant'], operation: ['privateLink'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['participant'], operation: ['privateLink'] } },
+	properties,
+);
 
 /** Adds `privateLink`, a signed, expiring link to the participant's own status page, to the item. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
@@ -44,9 +61,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		async (item, itemIndex) => {
 			const service = await serviceFor(itemIndex);
 			const ifNotEnrolled = ifNotEnrolledFor(itemIndex) === 'noLink' ? 'null' : 'error';
-			const link = await service.privateLink(lookupFor(item.json, itemIndex), { baseUrl: baseUrlFor(itemIndex), validDays: daysFor(itemIndex), secrets: await secrets(), ifNotEnrolled });
+			const link = await service.privateLink(lookupFor(item.json, itemIndex), {
+				baseUrl: baseUrlFor(itemIndex),
+				validDays: daysFor(itemIndex),
+				secrets: await secrets(),
+				ifNotEnrolled,
+			});
 			return { ...item.json, privateLink: link };
 		},
-		{ ...fieldLabels, baseUrl: 'Status Page URL', validDays: 'Link Valid For (Days)', linkSecret: 'Credential to connect with' },
+		{
+			...fieldLabels,
+			baseUrl: 'Status Page URL',
+			validDays: 'Link Valid For (Days)',
+			linkSecret: 'Credential to connect with',
+		},
 	);
 }

@@ -1,7 +1,15 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { runPerItem } from '../../../shared/runner';
-import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toText } from '../common';
+import {
+	fieldLabels,
+	fieldOption,
+	fieldsReader,
+	participantLookupProperties,
+	participantLookupReader,
+	serviceReader,
+	toText,
+} from '../common';
 
 const properties: INodeProperties[] = [
 	...participantLookupProperties(),
@@ -11,10 +19,16 @@ const properties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Change Field Name',
 		default: {},
-		description: 'Names of the input fields holding the new values; only fields present in the item are changed',
+		description:
+			'Names of the input fields holding the new values; only fields present in the item are changed',
 		options: [
 			fieldOption('External ID Field', 'externalId', 'newExternalId'),
-			fieldOption('Metadata Field', 'metadata', 'metadata', 'Name of the field holding an object that replaces the participant\'s metadata'),
+			fieldOption(
+				'Metadata Field',
+				'metadata',
+				'metadata',
+				"Name of the field holding an object that replaces the participant's metadata",
+			),
 			fieldOption('Name Field', 'name', 'name'),
 			fieldOption('New Email Field', 'email', 'newEmail'),
 			fieldOption('Phone Field', 'phone', 'phone'),
@@ -22,18 +36,29 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['participant'], operation: ['update'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['participant'], operation: ['update'] } },
+	properties,
+);
 
 /** Change email, external ID, name, phone or metadata; only fields present in the item change. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { serviceFor } = await serviceReader(this);
 	const lookupFor = participantLookupReader(this);
-	const updateFor = fieldsReader(this, 'updateFields', { email: 'newEmail', externalId: 'newExternalId', name: 'name', phone: 'phone', metadata: 'metadata' });
+	const updateFor = fieldsReader(this, 'updateFields', {
+		email: 'newEmail',
+		externalId: 'newExternalId',
+		name: 'name',
+		phone: 'phone',
+		metadata: 'metadata',
+	});
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
 			const f = updateFor(item.json, itemIndex);
-			const participant = await (await serviceFor(itemIndex)).updateParticipant(lookupFor(item.json, itemIndex), {
+			const participant = await (
+				await serviceFor(itemIndex)
+			).updateParticipant(lookupFor(item.json, itemIndex), {
 				email: toText(f.email),
 				externalId: toText(f.externalId),
 				name: toText(f.name),

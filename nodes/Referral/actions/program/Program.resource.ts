@@ -13,11 +13,30 @@ export const operationProperty: INodeProperties = {
 	noDataExpression: true,
 	displayOptions: { show: { resource: ['program'] } },
 	options: [
-		{ name: 'Create or Update', value: 'save', action: 'Create or update a program', description: 'Code format, share link, attribution window and model, fraud policy, qualification and refund rules' },
-		{ name: 'Get Leaderboard', value: 'leaderboard', action: 'Get the leaderboard', description: 'Top participants by qualified referrals or points in a period, with ranks' },
-		{ name: 'Get Stats', value: 'stats', action: 'Get program stats', description: 'Funnel, referral and conversion rates, K-factor, referred revenue, time to convert, referral CAC' },
+		{
+			name: 'Create or Update',
+			value: 'save',
+			action: 'Create or update a program',
+			description:
+				'Code format, share link, attribution window and model, fraud policy, qualification and refund rules',
+		},
+		{
+			name: 'Get Leaderboard',
+			value: 'leaderboard',
+			action: 'Get the leaderboard',
+			description: 'Top participants by qualified referrals or points in a period, with ranks',
+		},
+		{
+			name: 'Get Stats',
+			value: 'stats',
+			action: 'Get program stats',
+			description:
+				'Funnel, referral and conversion rates, K-factor, referred revenue, time to convert, referral CAC',
+		},
 	],
 	default: 'stats',
 };
 
-export const description: INodeProperties[] = Object.values(operations).flatMap((operation) => operation.description);
+export const description: INodeProperties[] = Object.values(operations).flatMap(
+	(operation) => operation.description,
+);

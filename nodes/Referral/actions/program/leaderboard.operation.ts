@@ -28,19 +28,33 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['program'], operation: ['leaderboard'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['program'], operation: ['leaderboard'] } },
+	properties,
+);
 
 /** Top participants by qualified referrals or points in a period, with ranks: one item per rank holder. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { ledger } = await serviceReader(this);
 	const { programId, period, at, timeZone } = readPeriod(this);
-	const by = parameterReader<'qualifiedReferrals' | 'points'>(this, 'rankBy', 'qualifiedReferrals')(0);
+	const by = parameterReader<'qualifiedReferrals' | 'points'>(
+		this,
+		'rankBy',
+		'qualifiedReferrals',
+	)(0);
 	const limit = parameterReader<number>(this, 'top', 10)(0);
 	return await runAggregate(
 		this,
 		async () => {
 			await ledger.ensureProgram({ id: programId });
-			const rows = await referralLeaderboard(ledger, { programId, by, period, at, window: { timeZone }, limit });
+			const rows = await referralLeaderboard(ledger, {
+				programId,
+				by,
+				period,
+				at,
+				window: { timeZone },
+				limit,
+			});
 			return { items: rows.map((row) => ({ json: row })) };
 		},
 		{ ...fieldLabels, limit: 'Top N' },

@@ -17,7 +17,8 @@ export const periodProperties: INodeProperties[] = [
 			{ name: 'Year', value: 'year' },
 		],
 		default: 'month',
-		description: 'Calendar period around "As Of" (the day, Monday-based week, month or year it falls in)',
+		description:
+			'Calendar period around "As Of" (the day, Monday-based week, month or year it falls in)',
 	},
 	{
 		displayName: 'As Of',
@@ -36,7 +37,12 @@ export const periodProperties: INodeProperties[] = [
 ];
 
 /** The period, moment and time zone (read once: they describe the one aggregate answer) and the program key. */
-export function readPeriod(ctx: IExecuteFunctions): { programId: string; period: Period; at: number; timeZone: string } {
+export function readPeriod(ctx: IExecuteFunctions): {
+	programId: string;
+	period: Period;
+	at: number;
+	timeZone: string;
+} {
 	const asOf = parameterReader<string>(ctx, 'asOf', '')(0);
 	return {
 		programId: locatorText(parameterReader<unknown>(ctx, 'program', 'default')(0)),

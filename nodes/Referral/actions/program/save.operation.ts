@@ -1,4 +1,9 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { CodeFormatOptions } from '../../../../engine/codes';
 import { FRAUD_CHECKS } from '../../../../engine/referrals';
@@ -27,8 +32,21 @@ const properties: INodeProperties[] = [
 		placeholder: 'Add Share Option',
 		default: {},
 		options: [
-			{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: '', placeholder: 'https://example.com/join', description: 'Landing page of the share link; without it participants get no share URL' },
-			{ displayName: 'Code Parameter', name: 'codeParameter', type: 'string', default: 'ref', description: 'Query parameter carrying the code' },
+			{
+				displayName: 'Base URL',
+				name: 'baseUrl',
+				type: 'string',
+				default: '',
+				placeholder: 'https://example.com/join',
+				description: 'Landing page of the share link; without it participants get no share URL',
+			},
+			{
+				displayName: 'Code Parameter',
+				name: 'codeParameter',
+				type: 'string',
+				default: 'ref',
+				description: 'Query parameter carrying the code',
+			},
 			{ displayName: 'UTM Campaign', name: 'utmCampaign', type: 'string', default: '' },
 			{ displayName: 'UTM Medium', name: 'utmMedium', type: 'string', default: 'referral' },
 			{ displayName: 'UTM Source', name: 'utmSource', type: 'string', default: 'referral-program' },
@@ -40,15 +58,24 @@ const properties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0.01 },
 		default: 30,
-		description: 'How long after a referral touch a sign-up is still credited, and a pending referral keeps its referee',
+		description:
+			'How long after a referral touch a sign-up is still credited, and a pending referral keeps its referee',
 	},
 	{
 		displayName: 'Attribution Model',
 		name: 'attributionModel',
 		type: 'options',
 		options: [
-			{ name: 'First Touch', value: 'first_touch', description: 'The earlier referrer keeps a referee who arrives twice' },
-			{ name: 'Last Touch', value: 'last_touch', description: 'The later referrer would take a pending referee over' },
+			{
+				name: 'First Touch',
+				value: 'first_touch',
+				description: 'The earlier referrer keeps a referee who arrives twice',
+			},
+			{
+				name: 'Last Touch',
+				value: 'last_touch',
+				description: 'The later referrer would take a pending referee over',
+			},
 		],
 		default: 'first_touch',
 	},
@@ -58,9 +85,16 @@ const properties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Change Fraud Setting',
 		default: {},
-		description: 'Each check adds its weight to a 0–100 risk score; the thresholds decide allow, flag for review or block',
+		description:
+			'Each check adds its weight to a 0–100 risk score; the thresholds decide allow, flag for review or block',
 		options: [
-			{ displayName: 'Allowed Domains', name: 'allowDomains', type: 'string', default: '', description: 'Comma-separated domains never treated as disposable' },
+			{
+				displayName: 'Allowed Domains',
+				name: 'allowDomains',
+				type: 'string',
+				default: '',
+				description: 'Comma-separated domains never treated as disposable',
+			},
 			{ displayName: 'Block at Risk Score', name: 'blockThreshold', type: 'number', default: 80 },
 			{
 				displayName: 'Disabled Checks',
@@ -69,14 +103,48 @@ const properties: INodeProperties[] = [
 				options: FRAUD_CHECKS.map((c) => ({ name: CHECK_NAMES[c], value: c })),
 				default: [],
 			},
-			{ displayName: 'Extra Disposable Domains', name: 'extraDomains', type: 'string', default: '', description: 'Comma-separated throw-away email domains to add to the built-in list' },
+			{
+				displayName: 'Extra Disposable Domains',
+				name: 'extraDomains',
+				type: 'string',
+				default: '',
+				description: 'Comma-separated throw-away email domains to add to the built-in list',
+			},
 			{ displayName: 'Flag at Risk Score', name: 'flagThreshold', type: 'number', default: 30 },
 			{ displayName: 'Max Referrals per Day', name: 'velocityPerDay', type: 'number', default: 50 },
-			{ displayName: 'Max Referrals per Hour', name: 'velocityPerHour', type: 'number', default: 10 },
-			{ displayName: 'Ring Search Depth', name: 'ringMaxDepth', type: 'number', default: 6, description: 'Longest referral chain searched for a ring' },
-			{ displayName: 'Same IP Sign-Ups Allowed', name: 'sameIpAllowed', type: 'number', default: 0, description: 'Other sign-ups from one IP tolerated within the window (offices share IPs)' },
-			{ displayName: 'Same IP Window (Hours)', name: 'sameIpWindowHours', type: 'number', default: 24 },
-			{ displayName: 'Strip +Tags for All Domains', name: 'stripTagsForAllDomains', type: 'boolean', default: false, description: 'Whether to treat name+tag@any-domain as name@domain when comparing emails' },
+			{
+				displayName: 'Max Referrals per Hour',
+				name: 'velocityPerHour',
+				type: 'number',
+				default: 10,
+			},
+			{
+				displayName: 'Ring Search Depth',
+				name: 'ringMaxDepth',
+				type: 'number',
+				default: 6,
+				description: 'Longest referral chain searched for a ring',
+			},
+			{
+				displayName: 'Same IP Sign-Ups Allowed',
+				name: 'sameIpAllowed',
+				type: 'number',
+				default: 0,
+				description: 'Other sign-ups from one IP tolerated within the window (offices share IPs)',
+			},
+			{
+				displayName: 'Same IP Window (Hours)',
+				name: 'sameIpWindowHours',
+				type: 'number',
+				default: 24,
+			},
+			{
+				displayName: 'Strip +Tags for All Domains',
+				name: 'stripTagsForAllDomains',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to treat name+tag@any-domain as name@domain when comparing emails',
+			},
 		],
 	},
 	{
@@ -93,9 +161,17 @@ const properties: INodeProperties[] = [
 				type: 'number',
 				default: 1000000000,
 				typeOptions: { minValue: 1, numberPrecision: 0 },
-				description: 'Larger orders are refused, in the currency\'s smallest unit (cents): 1,000,000,000 is 10,000,000.00 EUR or 1,000,000,000 JPY',
+				description:
+					"Larger orders are refused, in the currency's smallest unit (cents): 1,000,000,000 is 10,000,000.00 EUR or 1,000,000,000 JPY",
 			},
-			{ displayName: 'Qualify Within (Days)', name: 'qualifyWithinDays', type: 'number', default: 0, description: 'The order must come from sign-up to this many days after it (an order dated before the sign-up does not qualify); 0 means no limit' },
+			{
+				displayName: 'Qualify Within (Days)',
+				name: 'qualifyWithinDays',
+				type: 'number',
+				default: 0,
+				description:
+					'The order must come from sign-up to this many days after it (an order dated before the sign-up does not qualify); 0 means no limit',
+			},
 		],
 	},
 	{
@@ -120,7 +196,10 @@ const properties: INodeProperties[] = [
 	codeFormatProperty,
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['program'], operation: ['save'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['program'], operation: ['save'] } },
+	properties,
+);
 
 interface FormatParameter extends Omit<CodeFormatOptions, 'extraBlockedWords'> {
 	extraBlockedWords?: string;
@@ -133,13 +212,21 @@ interface FraudForm {
 	[key: string]: unknown;
 }
 
-const list = (text: string | undefined) => (text ?? '').split(',').map((d) => d.trim()).filter((d) => d !== '');
+const list = (text: string | undefined) =>
+	(text ?? '')
+		.split(',')
+		.map((d) => d.trim())
+		.filter((d) => d !== '');
 
 function fraudPolicyFrom(form: FraudForm): IDataObject {
 	const { allowDomains, extraDomains, disabledChecks, ...numbers } = form;
 	const checks: IDataObject = {};
 	for (const check of disabledChecks ?? []) checks[check] = { enabled: false };
-	return { ...numbers, checks, disposable: { extraDomains: list(extraDomains), allowDomains: list(allowDomains) } };
+	return {
+		...numbers,
+		checks,
+		disposable: { extraDomains: list(extraDomains), allowDomains: list(allowDomains) },
+	};
 }
 
 /** Code format, share link, attribution window and model, fraud policy, qualification and refund rules. */
@@ -151,7 +238,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const windowDays = read<number>('attributionWindowDays', 30);
 	const model = read<string>('attributionModel', 'first_touch');
 	const fraud = read<FraudForm>('fraudPolicy', {});
-	const qualification = read<{ minOrderAmount?: number; qualifyWithinDays?: number; maxOrderAmountMinor?: number }>('qualification', {});
+	const qualification = read<{
+		minOrderAmount?: number;
+		qualifyWithinDays?: number;
+		maxOrderAmountMinor?: number;
+	}>('qualification', {});
 	const refund = read<string>('refundPolicy', 'any_refund');
 	const smsCountries = read<string>('smsCountries', '');
 	const format = read<FormatParameter>('codeFormat', {});
@@ -168,11 +259,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				qualification: {
 					...(q.minOrderAmount ? { minOrderAmount: q.minOrderAmount } : {}),
 					...(q.qualifyWithinDays ? { qualifyWithinDays: q.qualifyWithinDays } : {}),
-					...(q.maxOrderAmountMinor !== undefined ? { maxOrderAmountMinor: q.maxOrderAmountMinor } : {}),
+					...(q.maxOrderAmountMinor !== undefined
+						? { maxOrderAmountMinor: q.maxOrderAmountMinor }
+						: {}),
 				},
 				refundPolicy: refund(i),
 				...(smsCountries(i) ? { smsCountries: smsCountries(i) } : {}),
-				codeFormat: { ...raw, pattern: raw.pattern || undefined, extraBlockedWords: (raw.extraBlockedWords ?? '').split(',').filter((w) => w.trim() !== '') },
+				codeFormat: {
+					...raw,
+					pattern: raw.pattern || undefined,
+					extraBlockedWords: (raw.extraBlockedWords ?? '')
+						.split(',')
+						.filter((w) => w.trim() !== ''),
+				},
 			});
 			return { program, created };
 		},

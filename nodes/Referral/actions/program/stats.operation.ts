@@ -1,4 +1,9 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { CustomerRow } from '../../../../engine/referrals';
 import { referralStats } from '../../../../engine/referrals';
@@ -15,7 +20,8 @@ const properties: INodeProperties[] = [
 		name: 'compareCustomers',
 		type: 'boolean',
 		default: false,
-		description: 'Whether the input items are customers (with a referred flag, revenue and retention) to compare referred with non-referred ones',
+		description:
+			'Whether the input items are customers (with a referred flag, revenue and retention) to compare referred with non-referred ones',
 	},
 	{
 		displayName: 'Customer Fields',
@@ -32,14 +38,22 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['program'], operation: ['stats'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['program'], operation: ['stats'] } },
+	properties,
+);
 
 /** Funnel, referral and conversion rates, K-factor, referred revenue, time to convert, referral CAC: one item. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { ledger } = await serviceReader(this);
 	const { programId, period, at, timeZone } = readPeriod(this);
 	const compare = parameterReader<boolean>(this, 'compareCustomers', false)(0);
-	const names = { referred: 'referred', revenue: 'revenue', retained: 'retained', ...parameterReader<IDataObject>(this, 'customerFields', {})(0) } as Record<string, string>;
+	const names = {
+		referred: 'referred',
+		revenue: 'revenue',
+		retained: 'retained',
+		...parameterReader<IDataObject>(this, 'customerFields', {})(0),
+	} as Record<string, string>;
 	return await runAggregate(
 		this,
 		async (items) => {
@@ -50,12 +64,25 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					const revenue = readField(item.json, names.revenue);
 					const retained = readField(item.json, names.retained);
 					const row: CustomerRow = { referred: yesNo(readField(item.json, names.referred)) };
-					if (typeof revenue === 'number' || (typeof revenue === 'string' && revenue !== '')) row.revenue = Number(revenue);
+					if (typeof revenue === 'number' || (typeof revenue === 'string' && revenue !== ''))
+						row.revenue = Number(revenue);
 					if (typeof retained === 'boolean') row.retained = retained;
 					return row;
 				});
 			}
-			return { items: [{ json: await referralStats(ledger, { programId, period, at, window: { timeZone }, customerRows }) }] };
+			return {
+				items: [
+					{
+						json: await referralStats(ledger, {
+							programId,
+							period,
+							at,
+							window: { timeZone },
+							customerRows,
+						}),
+					},
+				],
+			};
 		},
 		fieldLabels,
 	);

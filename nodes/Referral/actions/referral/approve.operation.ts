@@ -2,7 +2,10 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { executeById, noteProperty, referralIdProperty } from './byId';
 
-export const description = updateDisplayOptions({ show: { resource: ['referral'], operation: ['approve'] } }, [referralIdProperty, noteProperty]);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['referral'], operation: ['approve'] } },
+	[referralIdProperty, noteProperty],
+);
 
 /** A reviewer clears a flagged referral: back to pending, or qualified when its order arrived during review. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {

@@ -20,18 +20,25 @@ export const noteProperty: INodeProperties = {
 	name: 'note',
 	type: 'string',
 	default: '',
-	description: 'Why, for the referral\'s history (e.g. the reviewer\'s finding)',
+	description: "Why, for the referral's history (e.g. the reviewer's finding)",
 };
 
 /** One loop for the operations on a referral named by its ID: `act` gets the service, the ID and the note. */
-export async function executeById(ctx: IExecuteFunctions, act: (service: ReferralService, id: string | number, note: string | undefined) => Promise<object>): Promise<INodeExecutionData[]> {
+export async function executeById(
+	ctx: IExecuteFunctions,
+	act: (service: ReferralService, id: string | number, note: string | undefined) => Promise<object>,
+): Promise<INodeExecutionData[]> {
 	const { serviceFor } = await serviceReader(ctx);
 	const noteFor = parameterReader<string>(ctx, 'note', '');
 	const idFieldFor = parameterReader<string>(ctx, 'referralIdField', 'referralId');
 	return await runPerItem(
 		ctx,
 		async (item, itemIndex) => {
-			const id = requiredField(item.json, idFieldFor(itemIndex), { field: 'referralId', parameter: 'Referral ID Field', holding: 'the referral ID' }) as string | number;
+			const id = requiredField(item.json, idFieldFor(itemIndex), {
+				field: 'referralId',
+				parameter: 'Referral ID Field',
+				holding: 'the referral ID',
+			}) as string | number;
 			return await act(await serviceFor(itemIndex), id, noteFor(itemIndex) || undefined);
 		},
 		fieldLabels,

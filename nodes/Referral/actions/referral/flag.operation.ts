@@ -2,7 +2,10 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { executeById, noteProperty, referralIdProperty } from './byId';
 
-export const description = updateDisplayOptions({ show: { resource: ['referral'], operation: ['flag'] } }, [referralIdProperty, noteProperty]);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['referral'], operation: ['flag'] } },
+	[referralIdProperty, noteProperty],
+);
 
 /** Hold a pending referral for a reviewer. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {

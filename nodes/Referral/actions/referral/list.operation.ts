@@ -14,10 +14,22 @@ const properties: INodeProperties[] = [
 		placeholder: 'Add Filter',
 		default: {},
 		options: [
-			{ displayName: 'After ID', name: 'afterId', type: 'number', default: 0, description: 'Only referrals with a larger ID (the last ID of the previous page)' },
+			{
+				displayName: 'After ID',
+				name: 'afterId',
+				type: 'number',
+				default: 0,
+				description: 'Only referrals with a larger ID (the last ID of the previous page)',
+			},
 			{ displayName: 'Referee ID', name: 'refereeId', type: 'number', default: 0 },
 			{ displayName: 'Referrer ID', name: 'referrerId', type: 'number', default: 0 },
-			{ displayName: 'Since', name: 'since', type: 'dateTime', default: '', description: 'Referred at or after this time' },
+			{
+				displayName: 'Since',
+				name: 'since',
+				type: 'dateTime',
+				default: '',
+				description: 'Referred at or after this time',
+			},
 			{
 				displayName: 'Status',
 				name: 'status',
@@ -31,12 +43,21 @@ const properties: INodeProperties[] = [
 				],
 				default: 'pending',
 			},
-			{ displayName: 'Until', name: 'until', type: 'dateTime', default: '', description: 'Referred before this time' },
+			{
+				displayName: 'Until',
+				name: 'until',
+				type: 'dateTime',
+				default: '',
+				description: 'Referred before this time',
+			},
 		],
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['referral'], operation: ['list'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['referral'], operation: ['list'] } },
+	properties,
+);
 
 interface ListFilters {
 	afterId?: number;
@@ -56,7 +77,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		this,
 		async (_item, itemIndex) => {
 			const f = filtersFor(itemIndex);
-			const rows = await (await serviceFor(itemIndex)).listReferrals({
+			const rows = await (
+				await serviceFor(itemIndex)
+			).listReferrals({
 				limit: limitFor(itemIndex),
 				status: f.status || undefined,
 				referrerId: f.referrerId || undefined,

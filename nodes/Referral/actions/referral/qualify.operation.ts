@@ -1,7 +1,16 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { runPerItem } from '../../../shared/runner';
-import { fieldLabels, fieldOption, fieldsReader, participantLookupProperties, participantLookupReader, serviceReader, toNumber, toText } from '../common';
+import {
+	fieldLabels,
+	fieldOption,
+	fieldsReader,
+	participantLookupProperties,
+	participantLookupReader,
+	serviceReader,
+	toNumber,
+	toText,
+} from '../common';
 
 const properties: INodeProperties[] = [
 	...participantLookupProperties(),
@@ -13,25 +22,45 @@ const properties: INodeProperties[] = [
 		default: {},
 		options: [
 			fieldOption('Amount Field', 'amount', 'amount'),
-			fieldOption('Currency Field', 'currency', 'currency', 'Name of the field holding the three-letter currency code'),
+			fieldOption(
+				'Currency Field',
+				'currency',
+				'currency',
+				'Name of the field holding the three-letter currency code',
+			),
 			fieldOption('Order ID Field', 'orderId', 'orderId'),
-			fieldOption('Ordered At Field', 'occurredAt', 'occurredAt', 'Name of the field holding the order time; now when absent'),
+			fieldOption(
+				'Ordered At Field',
+				'occurredAt',
+				'occurredAt',
+				'Name of the field holding the order time; now when absent',
+			),
 		],
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['referral'], operation: ['qualify'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['referral'], operation: ['qualify'] } },
+	properties,
+);
 
 /** The referee's order qualifies the referral, once per order ID. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { serviceFor } = await serviceReader(this);
 	const lookupFor = participantLookupReader(this);
-	const fieldsFor = fieldsReader(this, 'conversionFields', { orderId: 'orderId', amount: 'amount', currency: 'currency', occurredAt: 'occurredAt' });
+	const fieldsFor = fieldsReader(this, 'conversionFields', {
+		orderId: 'orderId',
+		amount: 'amount',
+		currency: 'currency',
+		occurredAt: 'occurredAt',
+	});
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
 			const f = fieldsFor(item.json, itemIndex);
-			return await (await serviceFor(itemIndex)).qualify({
+			return await (
+				await serviceFor(itemIndex)
+			).qualify({
 				...lookupFor(item.json, itemIndex),
 				orderId: toText(f.orderId) as string,
 				amount: toNumber(f.amount, 'amount') as number,

@@ -1,4 +1,9 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { RefundedAmountIs } from '../../../../engine/refunds';
 import type { NegativeBalancePolicy } from '../../../../engine/rewards';
@@ -29,22 +34,48 @@ const properties: INodeProperties[] = [
 		default: {},
 		description: 'Without a refunded amount in the item, the order counts as fully refunded',
 		options: [
-			fieldOption('Cancelled Field', 'cancelled', 'cancelled', 'Name of a true/false field saying the order was cancelled'),
-			fieldOption('Order Amount Field', 'orderAmount', 'orderAmount', 'Name of the field holding the order amount; read from the ledger when absent'),
+			fieldOption(
+				'Cancelled Field',
+				'cancelled',
+				'cancelled',
+				'Name of a true/false field saying the order was cancelled',
+			),
+			fieldOption(
+				'Order Amount Field',
+				'orderAmount',
+				'orderAmount',
+				'Name of the field holding the order amount; read from the ledger when absent',
+			),
 			fieldOption('Order ID Field', 'orderId', 'orderId'),
 			fieldOption('Referral ID Field', 'referralId', 'referralId'),
-			fieldOption('Refund ID Field', 'refundId', 'refundId', 'Name of the field holding the provider\'s ID of this refund (with Refunded Amount Is › This Refund)'),
-			fieldOption('Refunded Amount Field', 'refundedAmount', 'refundedAmount', 'Name of the field holding the refunded amount (see Refunded Amount Is)'),
+			fieldOption(
+				'Refund ID Field',
+				'refundId',
+				'refundId',
+				"Name of the field holding the provider's ID of this refund (with Refunded Amount Is › This Refund)",
+			),
+			fieldOption(
+				'Refunded Amount Field',
+				'refundedAmount',
+				'refundedAmount',
+				'Name of the field holding the refunded amount (see Refunded Amount Is)',
+			),
 			{
 				displayName: 'Refunded Amount Is',
 				name: 'refundedAmountIs',
 				type: 'options',
 				options: [
-					{ name: 'Total So Far', value: 'total_so_far', description: 'Everything refunded on the order so far, this refund included (Stripe charge.refunded, WooCommerce)' },
+					{
+						name: 'Total So Far',
+						value: 'total_so_far',
+						description:
+							'Everything refunded on the order so far, this refund included (Stripe charge.refunded, WooCommerce)',
+					},
 					{
 						name: 'This Refund (Summed per Refund ID)',
 						value: 'this_refund',
-						description: 'This refund\'s own amount (Shopify refunds/create, Paddle refund adjustments); the ledger adds up the order\'s refunds by refund ID, a repeated ID once',
+						description:
+							"This refund's own amount (Shopify refunds/create, Paddle refund adjustments); the ledger adds up the order's refunds by refund ID, a repeated ID once",
 					},
 				],
 				default: 'total_so_far',
@@ -57,15 +88,29 @@ const properties: INodeProperties[] = [
 	),
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['referral'], operation: ['reverse'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['referral'], operation: ['reverse'] } },
+	properties,
+);
 
 /** A refund or cancellation reverses the referral and its rewards together, as the refund policy says. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { serviceFor } = await serviceReader(this);
 	const noteFor = parameterReader<string>(this, 'note', '');
 	const byFor = parameterReader<'orderId' | 'referralId'>(this, 'reverseBy', 'orderId');
-	const policyFor = parameterReader<NegativeBalancePolicy>(this, 'negativeBalancePolicy', 'allow_negative');
-	const fieldsFor = fieldsReader(this, 'refundFields', { orderId: 'orderId', referralId: 'referralId', refundedAmount: 'refundedAmount', orderAmount: 'orderAmount', cancelled: 'cancelled', refundId: 'refundId' });
+	const policyFor = parameterReader<NegativeBalancePolicy>(
+		this,
+		'negativeBalancePolicy',
+		'allow_negative',
+	);
+	const fieldsFor = fieldsReader(this, 'refundFields', {
+		orderId: 'orderId',
+		referralId: 'referralId',
+		refundedAmount: 'refundedAmount',
+		orderAmount: 'orderAmount',
+		cancelled: 'cancelled',
+		refundId: 'refundId',
+	});
 	const amountIsFor = parameterReader<IDataObject>(this, 'refundFields', {});
 	return await runPerItem(
 		this,
@@ -78,17 +123,22 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					hint: `The input has no ${by === 'orderId' ? 'order ID' : 'referral ID'}: set Refund Fields › ${by === 'orderId' ? 'Order ID Field' : 'Referral ID Field'}`,
 				});
 			}
-			const amountIs = (amountIsFor(itemIndex).refundedAmountIs as RefundedAmountIs | undefined) ?? 'total_so_far';
+			const amountIs =
+				(amountIsFor(itemIndex).refundedAmountIs as RefundedAmountIs | undefined) ?? 'total_so_far';
 			if (amountIs === 'this_refund' && f.refundId === undefined) {
 				throw new EngineError('required', 'refundId is required', {
 					field: 'refundId',
-					hint: 'Refunded Amount Is › This Refund needs the refund\'s ID: set Refund Fields › Refund ID Field',
+					hint: "Refunded Amount Is › This Refund needs the refund's ID: set Refund Fields › Refund ID Field",
 				});
 			}
-			return await (await serviceFor(itemIndex)).reverse({
-				...(amountIs === 'this_refund' ? { refundedAmountIs: amountIs, refundId: toText(f.refundId) } : {}),
+			return await (
+				await serviceFor(itemIndex)
+			).reverse({
+				...(amountIs === 'this_refund'
+					? { refundedAmountIs: amountIs, refundId: toText(f.refundId) }
+					: {}),
 				orderId: by === 'orderId' ? toText(f.orderId) : undefined,
-				referralId: by === 'referralId' ? (toText(f.referralId)) : undefined,
+				referralId: by === 'referralId' ? toText(f.referralId) : undefined,
 				refundedAmount: toNumber(f.refundedAmount, 'refundedAmount'),
 				orderAmount: toNumber(f.orderAmount, 'orderAmount'),
 				cancelled: f.cancelled === undefined ? undefined : yesNo(f.cancelled),

@@ -35,4 +35,6 @@ export const operationProperty: INodeProperties = {
 	default: 'generate',
 };
 
-export const description: INodeProperties[] = Object.values(operations).flatMap((operation) => operation.description);
+export const description: INodeProperties[] = Object.values(operations).flatMap(
+	(operation) => operation.description,
+);

@@ -19,7 +19,11 @@ const properties: INodeProperties[] = [
 		name: 'output',
 		type: 'options',
 		options: [
-			{ name: 'One Item per Code', value: 'itemPerCode', description: 'Each code in its own item, field "code"' },
+			{
+				name: 'One Item per Code',
+				value: 'itemPerCode',
+				description: 'Each code in its own item, field "code"',
+			},
 			{
 				name: 'One Item with All Codes',
 				value: 'singleItem',

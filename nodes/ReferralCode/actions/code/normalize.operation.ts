@@ -23,7 +23,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: 'codeCheck',
 		required: true,
-		description: 'Field added to each item with the canonical code, whether it is valid and why not',
+		description:
+			'Field added to each item with the canonical code, whether it is valid and why not',
 	},
 ];
 
@@ -48,7 +49,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				);
 			}
 			const format = generatorFor(itemIndex).format;
-			return { ...item.json, [resultFieldFor(itemIndex)]: { input: value, ...normalizeCode(format, value) } };
+			return {
+				...item.json,
+				[resultFieldFor(itemIndex)]: { input: value, ...normalizeCode(format, value) },
+			};
 		},
 		{ ...codeFormatLabels, codeField: 'Code Field' },
 	);

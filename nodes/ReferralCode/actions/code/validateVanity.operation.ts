@@ -23,11 +23,15 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: 'vanityCheck',
 		required: true,
-		description: 'Field added to each item with the canonical code, whether it is allowed and every rule it breaks',
+		description:
+			'Field added to each item with the canonical code, whether it is allowed and every rule it breaks',
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['validateVanity'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['validateVanity'] } },
+	properties,
+);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const generatorFor = codeGeneratorReader(this);
@@ -47,7 +51,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					{ field: 'codeField' },
 				);
 			}
-			return { ...item.json, [resultFieldFor(itemIndex)]: { input: value, ...checkVanityCode(generatorFor(itemIndex).format, value) } };
+			return {
+				...item.json,
+				[resultFieldFor(itemIndex)]: {
+					input: value,
+					...checkVanityCode(generatorFor(itemIndex).format, value),
+				},
+			};
 		},
 		{ ...codeFormatLabels, codeField: 'Requested Code Field' },
 	);

@@ -42,4 +42,6 @@ export const operationProperty: INodeProperties = {
 	default: 'issue',
 };
 
-export const description: INodeProperties[] = Object.values(operations).flatMap((operation) => operation.description);
+export const description: INodeProperties[] = Object.values(operations).flatMap(
+	(operation) => operation.description,
+);

@@ -21,7 +21,8 @@ export const description: INodeProperties[] = [
 			{ name: 'Participant Ledger ID', value: 'id' },
 		],
 		default: 'email',
-		description: 'Whose code it is. A participant who is not enrolled yet is enrolled with that email or external ID.',
+		description:
+			'Whose code it is. A participant who is not enrolled yet is enrolled with that email or external ID.',
 		displayOptions: show,
 	},
 	{
@@ -57,7 +58,8 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. requestedCode',
-		description: 'Optional: a field with a code the participant chose. When it holds a code, that code is issued instead of a random one (checked against the alphabet and blocklist; refused if taken).',
+		description:
+			'Optional: a field with a code the participant chose. When it holds a code, that code is issued instead of a random one (checked against the alphabet and blocklist; refused if taken).',
 		displayOptions: show,
 	},
 ];
@@ -89,8 +91,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				vanityCode: vanityField ? readField(item.json, vanityField) : undefined,
 				now,
 			});
-			return { ...item.json, referralCode: { ...codeJson(result.code), replayed: result.replayed } };
+			return {
+				...item.json,
+				referralCode: { ...codeJson(result.code), replayed: result.replayed },
+			};
 		},
-		{ ...codeFormatLabels, ...ledgerFieldLabels, vanityField: 'Vanity Code Field', code: 'Vanity Code Field' },
+		{
+			...codeFormatLabels,
+			...ledgerFieldLabels,
+			vanityField: 'Vanity Code Field',
+			code: 'Vanity Code Field',
+		},
 	);
 }

@@ -4,10 +4,17 @@ import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
-import { canonicalCodeFromItem, codeFieldProperty, codeJson, ledgerFieldLabels } from '../ledgerFields';
+import {
+	canonicalCodeFromItem,
+	codeFieldProperty,
+	codeJson,
+	ledgerFieldLabels,
+} from '../ledgerFields';
 import { programReader } from '../../../shared/program';
 
-export const description = updateDisplayOptions({ show: { operation: ['lookup'] } }, [codeFieldProperty()]);
+export const description = updateDisplayOptions({ show: { operation: ['lookup'] } }, [
+	codeFieldProperty(),
+]);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
@@ -18,9 +25,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		this,
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
-			const code = canonicalCodeFromItem(item.json, codeFieldFor(itemIndex), generatorFor(itemIndex));
+			const code = canonicalCodeFromItem(
+				item.json,
+				codeFieldFor(itemIndex),
+				generatorFor(itemIndex),
+			);
 			const record = await ledger.lookupCode({ programId: program, code });
-			return { ...item.json, codeLookup: record ? { found: true, ...codeJson(record) } : { found: false, code } };
+			return {
+				...item.json,
+				codeLookup: record ? { found: true, ...codeJson(record) } : { found: false, code },
+			};
 		},
 		{ ...codeFormatLabels, ...ledgerFieldLabels },
 	);

@@ -4,7 +4,12 @@ import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
-import { canonicalCodeFromItem, codeFieldProperty, codeJson, ledgerFieldLabels } from '../ledgerFields';
+import {
+	canonicalCodeFromItem,
+	codeFieldProperty,
+	codeJson,
+	ledgerFieldLabels,
+} from '../ledgerFields';
 import { programReader } from '../../../shared/program';
 
 const properties: INodeProperties[] = [
@@ -15,7 +20,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. orderId',
-		description: 'Optional: a field naming what the code is redeemed for (an order ID). The same code and reference redeem once, however often the item is replayed.',
+		description:
+			'Optional: a field naming what the code is redeemed for (an order ID). The same code and reference redeem once, however often the item is replayed.',
 	},
 ];
 
@@ -31,12 +37,24 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		this,
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
-			const code = canonicalCodeFromItem(item.json, codeFieldFor(itemIndex), generatorFor(itemIndex));
+			const code = canonicalCodeFromItem(
+				item.json,
+				codeFieldFor(itemIndex),
+				generatorFor(itemIndex),
+			);
 			const referenceField = referenceFieldFor(itemIndex);
 			const reference = referenceField ? readField(item.json, referenceField) : undefined;
 			const existing = await ledger.lookupCode({ programId: program, code });
 			if (!existing) {
-				return { ...item.json, redemption: { redeemed: false, reason: 'unknown_code', code, message: `No code "${code}" in program "${program}"` } };
+				return {
+					...item.json,
+					redemption: {
+						redeemed: false,
+						reason: 'unknown_code',
+						code,
+						message: `No code "${code}" in program "${program}"`,
+					},
+				};
 			}
 			const result = await ledger.redeemCode({
 				programId: program,
@@ -45,7 +63,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			});
 			return {
 				...item.json,
-				redemption: { redeemed: result.redeemed, reason: result.reason, replayed: result.replayed, ...codeJson(result.code) },
+				redemption: {
+					redeemed: result.redeemed,
+					reason: result.reason,
+					replayed: result.replayed,
+					...codeJson(result.code),
+				},
 			};
 		},
 		{ ...codeFormatLabels, ...ledgerFieldLabels, referenceField: 'Reference Field' },

@@ -4,7 +4,12 @@ import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
-import { canonicalCodeFromItem, codeFieldProperty, codeJson, ledgerFieldLabels } from '../ledgerFields';
+import {
+	canonicalCodeFromItem,
+	codeFieldProperty,
+	codeJson,
+	ledgerFieldLabels,
+} from '../ledgerFields';
 import { programReader } from '../../../shared/program';
 
 const properties: INodeProperties[] = [
@@ -31,9 +36,24 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		this,
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
-			const code = canonicalCodeFromItem(item.json, codeFieldFor(itemIndex), generatorFor(itemIndex));
-			const result = await ledger.revokeCode({ programId: program, code, reason: reasonFor(itemIndex) || undefined });
-			return { ...item.json, revocation: { revoked: result.revoked, replayed: result.replayed, ...codeJson(result.code) } };
+			const code = canonicalCodeFromItem(
+				item.json,
+				codeFieldFor(itemIndex),
+				generatorFor(itemIndex),
+			);
+			const result = await ledger.revokeCode({
+				programId: program,
+				code,
+				reason: reasonFor(itemIndex) || undefined,
+			});
+			return {
+				...item.json,
+				revocation: {
+					revoked: result.revoked,
+					replayed: result.replayed,
+					...codeJson(result.code),
+				},
+			};
 		},
 		{ ...codeFormatLabels, ...ledgerFieldLabels },
 	);

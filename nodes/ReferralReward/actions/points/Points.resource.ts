@@ -13,11 +13,28 @@ export const operationProperty: INodeProperties = {
 	noDataExpression: true,
 	displayOptions: { show: { resource: ['points'] } },
 	options: [
-		{ name: 'Get Status', value: 'getStatus', action: 'Get a participant s points tier and badges', description: 'Points balance, current VIP tier, badges and qualified referrals' },
-		{ name: 'Points History', value: 'pointsHistory', action: 'Get a participant s points history', description: 'Points balance and journal entries' },
-		{ name: 'Redeem Points', value: 'redeemPoints', action: 'Redeem points', description: 'Spend points once per reference; refused when the balance is too small' },
+		{
+			name: 'Get Status',
+			value: 'getStatus',
+			action: 'Get a participant s points tier and badges',
+			description: 'Points balance, current VIP tier, badges and qualified referrals',
+		},
+		{
+			name: 'Points History',
+			value: 'pointsHistory',
+			action: 'Get a participant s points history',
+			description: 'Points balance and journal entries',
+		},
+		{
+			name: 'Redeem Points',
+			value: 'redeemPoints',
+			action: 'Redeem points',
+			description: 'Spend points once per reference; refused when the balance is too small',
+		},
 	],
 	default: 'getStatus',
 };
 
-export const description: INodeProperties[] = Object.values(operations).flatMap((operation) => operation.description);
+export const description: INodeProperties[] = Object.values(operations).flatMap(
+	(operation) => operation.description,
+);

@@ -6,7 +6,10 @@ import { programReader } from '../../../shared/program';
 import { fieldLabels, participantProperties, participantReader } from '../fields';
 import { rewardAccountFor } from '../rules';
 
-export const description = updateDisplayOptions({ show: { operation: ['getStatus'] } }, participantProperties(['getStatus']));
+export const description = updateDisplayOptions(
+	{ show: { operation: ['getStatus'] } },
+	participantProperties(['getStatus']),
+);
 
 /** Points balance, current tier, badges and qualified referrals: what a participant status webhook returns. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {

@@ -8,12 +8,12 @@ import { programReader } from '../../../shared/program';
 import { fieldLabels, participantProperties, participantReader } from '../fields';
 import { rewardAccountFor } from '../rules';
 
-const properties: INodeProperties[] = [
-	...participantProperties(['pointsHistory']),
-	limitProperty,
-];
+const properties: INodeProperties[] = [...participantProperties(['pointsHistory']), limitProperty];
 
-export const description = updateDisplayOptions({ show: { operation: ['pointsHistory'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['pointsHistory'] } },
+	properties,
+);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
@@ -27,8 +27,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const program = await programFor(itemIndex);
 			const service = serviceFor(program);
 			const participantId = await participantFor(item.json, itemIndex, program);
-			const [status, entries] = await Promise.all([service.status(participantId), service.pointsHistory(participantId, { limit: limitFor(itemIndex) })]);
-			const history = entries.map((e) => ({ id: e.id, points: e.delta, balanceAfter: e.balanceAfter, reason: e.reason, rewardId: e.rewardId, at: new Date(e.createdAt).toISOString() }));
+			const [status, entries] = await Promise.all([
+				service.status(participantId),
+				service.pointsHistory(participantId, { limit: limitFor(itemIndex) }),
+			]);
+			const history = entries.map((e) => ({
+				id: e.id,
+				points: e.delta,
+				balanceAfter: e.balanceAfter,
+				reason: e.reason,
+				rewardId: e.rewardId,
+				at: new Date(e.createdAt).toISOString(),
+			}));
 			return { ...item.json, participantId, points: status.points, history };
 		},
 		fieldLabels,

@@ -10,7 +10,13 @@ import { rewardAccountFor } from '../rules';
 
 const properties: INodeProperties[] = [
 	...participantProperties(['redeemPoints']),
-	{ displayName: 'Points', name: 'points', type: 'number', default: 100, description: 'Points to spend; an expression can read them from the item' },
+	{
+		displayName: 'Points',
+		name: 'points',
+		type: 'number',
+		default: 100,
+		description: 'Points to spend; an expression can read them from the item',
+	},
 	{
 		displayName: 'Reference Field',
 		name: 'referenceField',
@@ -21,7 +27,10 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['redeemPoints'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['redeemPoints'] } },
+	properties,
+);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
@@ -38,11 +47,28 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const field = referenceFieldFor(itemIndex);
 			const reference = readField(item.json, field);
 			if (reference === undefined || reference === null || reference === '') {
-				throw new EngineError('required', `The input has no reference in "${field}"; a redemption needs one so a retry does not spend twice`, { field: 'reference' });
+				throw new EngineError(
+					'required',
+					`The input has no reference in "${field}"; a redemption needs one so a retry does not spend twice`,
+					{ field: 'reference' },
+				);
 			}
 			const points = pointsFor(itemIndex);
-			const result = await serviceFor(program).redeemPoints({ participantId, points, reference: String(reference) });
-			return { ...item.json, redemption: { participantId, points, reference: String(reference), balance: result.balance, replayed: result.replayed } };
+			const result = await serviceFor(program).redeemPoints({
+				participantId,
+				points,
+				reference: String(reference),
+			});
+			return {
+				...item.json,
+				redemption: {
+					participantId,
+					points,
+					reference: String(reference),
+					balance: result.balance,
+					replayed: result.replayed,
+				},
+			};
 		},
 		{ ...fieldLabels, reference: 'Reference Field' },
 	);

@@ -17,7 +17,10 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['approveDue'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['approveDue'] } },
+	properties,
+);
 
 /** Runs once per execution (not per item): it is what a Schedule Trigger calls. One output item per approved reward. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
@@ -25,7 +28,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const ledger = await ledgerFor(this);
 		const program = await programReader(this, ledger)(0);
 		const service = rewardAccountFor(this, ledger)(program);
-		const approved = await service.approveDue({ limit: this.getNodeParameter('approveLimit', 0, 1000) as number });
+		const approved = await service.approveDue({
+			limit: this.getNodeParameter('approveLimit', 0, 1000) as number,
+		});
 		return approved.map((reward) => ({ json: toJson(reward), pairedItem: { item: 0 } }));
 	} catch (error) {
 		throw toNodeError(this, error, 0, fieldLabels);

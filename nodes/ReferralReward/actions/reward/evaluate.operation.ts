@@ -9,7 +9,8 @@ import { fieldLabels, referralProperties, referralReader } from '../fields';
 import { description as rulesForm, rewardServiceFor, ruleFieldLabels } from '../rules';
 
 /** The shared lookup fields of fields.ts, shown here by this operation alone. */
-const own = (properties: INodeProperties[]) => properties.map(({ displayOptions: _shown, ...property }) => property);
+const own = (properties: INodeProperties[]) =>
+	properties.map(({ displayOptions: _shown, ...property }) => property);
 
 const properties: INodeProperties[] = [
 	...own(referralProperties),
@@ -21,9 +22,14 @@ const properties: INodeProperties[] = [
 			{
 				name: 'One Item per Referral',
 				value: 'perReferral',
-				description: 'The input item with rewards, skipped and notices added; notices holds one entry per person with a new reward, for a Split Out node and an email',
+				description:
+					'The input item with rewards, skipped and notices added; notices holds one entry per person with a new reward, for a Split Out node and an email',
 			},
-			{ name: 'One Item per Reward', value: 'perReward', description: 'Ready for a Send Email, Stripe or Shopify node' },
+			{
+				name: 'One Item per Reward',
+				value: 'perReward',
+				description: 'Ready for a Send Email, Stripe or Shopify node',
+			},
 		],
 		default: 'perReferral',
 	},
@@ -55,7 +61,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const referralId = await referralFor(item.json, itemIndex, program);
 			const result = await service.evaluateReferral(referralId);
 			if (outputFor(itemIndex) === 'perReward') {
-				return result.rewards.map((r) => ({ ...r, referralStatus: result.referralStatus, ...(oweNotices && r.email ? { messageKeys: rewardNoticeKeys(result.referralId, [r]) } : {}) }));
+				return result.rewards.map((r) => ({
+					...r,
+					referralStatus: result.referralStatus,
+					...(oweNotices && r.email
+						? { messageKeys: rewardNoticeKeys(result.referralId, [r]) }
+						: {}),
+				}));
 			}
 			return {
 				...item.json,

@@ -21,7 +21,10 @@ const properties: INodeProperties[] = [
 		default: 'all',
 	},
 	// A participant only when listing one participant's rewards.
-	...participantProperties(['listRewards']).map((property) => ({ ...property, displayOptions: { show: { operation: ['listRewards'], listFor: ['participant'] } } })),
+	...participantProperties(['listRewards']).map((property) => ({
+		...property,
+		displayOptions: { show: { operation: ['listRewards'], listFor: ['participant'] } },
+	})),
 	{
 		displayName: 'Status',
 		name: 'status',
@@ -38,7 +41,10 @@ const properties: INodeProperties[] = [
 	limitProperty,
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['listRewards'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['listRewards'] } },
+	properties,
+);
 
 /** One output item per reward. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
@@ -53,7 +59,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		this,
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
-			const recipientId = forFor(itemIndex) === 'participant' ? await participantFor(item.json, itemIndex, program) : undefined;
+			const recipientId =
+				forFor(itemIndex) === 'participant'
+					? await participantFor(item.json, itemIndex, program)
+					: undefined;
 			const status = statusFor(itemIndex);
 			const rewards = await serviceFor(program).listRewards({
 				...(recipientId !== undefined ? { recipientId } : {}),

@@ -11,7 +11,8 @@ const properties: INodeProperties[] = [
 		displayName: 'Pool Name',
 		name: 'pool',
 		required: true,
-		description: 'The pool a coupon rule takes codes from (Coupon Source: Take One From a Pool, same Pool Name); type a new name to start a pool',
+		description:
+			'The pool a coupon rule takes codes from (Coupon Source: Take One From a Pool, same Pool Name); type a new name to start a pool',
 	}),
 	{
 		displayName: 'Coupon Code Field',
@@ -20,11 +21,15 @@ const properties: INodeProperties[] = [
 		default: 'code',
 		required: true,
 		hint: 'The name of the input field holding a coupon code, not the code itself',
-		description: 'Each input item adds the code in this field, e.g. rows of a sheet exported from your shop',
+		description:
+			'Each input item adds the code in this field, e.g. rows of a sheet exported from your shop',
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['loadCoupons'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['loadCoupons'] } },
+	properties,
+);
 
 /** All input items in, one item out: `{pool, added, duplicates, available}`. Loading the same codes again adds nothing. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
@@ -35,17 +40,35 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	return await runAggregate(
 		this,
 		async (items) => {
-			if (pool === '') throw new EngineError('required', 'Enter the pool name the coupon rule uses', { field: 'pool' });
+			if (pool === '')
+				throw new EngineError('required', 'Enter the pool name the coupon rule uses', {
+					field: 'pool',
+				});
 			const codes = items.map((item, index) => {
 				const code = readField(item.json, codeField);
 				if (typeof code !== 'string' || code.trim() === '') {
-					throw new EngineError('invalid_code_input', `Item ${index}: the field "${codeField}" must hold a coupon code as text`, { field: 'codeField', details: { index } });
+					throw new EngineError(
+						'invalid_code_input',
+						`Item ${index}: the field "${codeField}" must hold a coupon code as text`,
+						{ field: 'codeField', details: { index } },
+					);
 				}
 				return code.trim();
 			});
 			const programId = await programFor(0);
 			const result = await ledger.loadCoupons({ programId, pool, codes });
-			return { items: [{ json: { pool, added: result.added, duplicates: result.duplicates, available: result.available } }] };
+			return {
+				items: [
+					{
+						json: {
+							pool,
+							added: result.added,
+							duplicates: result.duplicates,
+							available: result.available,
+						},
+					},
+				],
+			};
 		},
 		{ pool: 'Pool Name', codeField: 'Coupon Code Field', codes: 'Coupon Code Field' },
 	);

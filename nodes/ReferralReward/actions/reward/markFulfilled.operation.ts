@@ -9,11 +9,29 @@ import { fieldLabels } from '../fields';
 import { rewardAccountFor } from '../rules';
 
 const properties: INodeProperties[] = [
-	{ displayName: 'Reward ID Field', name: 'rewardIdField', type: 'string', default: 'id', required: true, hint: 'The name of the input field holding the reward ID' },
-	{ displayName: 'Reference Field', name: 'referenceField', type: 'string', default: '', placeholder: 'e.g. messageId', description: 'Optional: a field with what fulfilled it (a message or payout ID), kept in the reward history' },
+	{
+		displayName: 'Reward ID Field',
+		name: 'rewardIdField',
+		type: 'string',
+		default: 'id',
+		required: true,
+		hint: 'The name of the input field holding the reward ID',
+	},
+	{
+		displayName: 'Reference Field',
+		name: 'referenceField',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. messageId',
+		description:
+			'Optional: a field with what fulfilled it (a message or payout ID), kept in the reward history',
+	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['markFulfilled'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['markFulfilled'] } },
+	properties,
+);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
@@ -28,11 +46,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const field = idFieldFor(itemIndex);
 			const id = readField(item.json, field);
 			if (typeof id !== 'number' && (typeof id !== 'string' || id.trim() === '')) {
-				throw new EngineError('required', `The input has no reward ID in "${field}"`, { field: 'rewardId' });
+				throw new EngineError('required', `The input has no reward ID in "${field}"`, {
+					field: 'rewardId',
+				});
 			}
 			const referenceField = referenceFieldFor(itemIndex);
 			const reference = referenceField ? readField(item.json, referenceField) : undefined;
-			const reward = await service.markFulfilled(id, reference === undefined || reference === null ? undefined : String(reference));
+			const reward = await service.markFulfilled(
+				id,
+				reference === undefined || reference === null ? undefined : String(reference),
+			);
 			return { ...item.json, ...reward };
 		},
 		{ ...fieldLabels, rewardId: 'Reward ID Field' },

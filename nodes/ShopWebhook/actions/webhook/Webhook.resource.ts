@@ -7,4 +7,6 @@ import * as verify from './verify.operation';
 /** The node's one resource (it has no Resource parameter): verify, normalize, sign, bot check. */
 export const operations = { verify, normalize, sign, botCheck };
 
-export const description: INodeProperties[] = Object.values(operations).flatMap((operation) => operation.description);
+export const description: INodeProperties[] = Object.values(operations).flatMap(
+	(operation) => operation.description,
+);

@@ -1,8 +1,18 @@
-import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 import { clientFromHeaders, proxyHops } from '../../../../engine/shared/clientIp';
-import { readSiteverifyAnswer, siteverifyRequest, type BotCheckProvider } from '../../../../engine/webhooks/botCheck';
+import {
+	readSiteverifyAnswer,
+	siteverifyRequest,
+	type BotCheckProvider,
+} from '../../../../engine/webhooks/botCheck';
 import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItemRouted } from '../../../shared/runner';
 
@@ -23,14 +33,15 @@ const properties: INodeProperties[] = [
 		name: 'responseField',
 		type: 'string',
 		default: 'body.captchaToken',
-		hint: 'The field holding the widget\'s token. A form posted natively names it cf-turnstile-response (Turnstile) or h-captcha-response (hCaptcha).',
+		hint: "The field holding the widget's token. A form posted natively names it cf-turnstile-response (Turnstile) or h-captcha-response (hCaptcha).",
 	},
 	{
 		displayName: 'Headers Field',
 		name: 'headersField',
 		type: 'string',
 		default: 'headers',
-		description: 'Name of the field holding the request headers; the client IP (X-Forwarded-For as N8N_PROXY_HOPS trusts it) is sent to the provider as remoteip',
+		description:
+			'Name of the field holding the request headers; the client IP (X-Forwarded-For as N8N_PROXY_HOPS trusts it) is sent to the provider as remoteip',
 	},
 	{
 		displayName: 'Expected Hostname',
@@ -38,7 +49,7 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. www.example.com',
-		description: 'The site the widget must have run on; empty accepts any of your widget\'s domains',
+		description: "The site the widget must have run on; empty accepts any of your widget's domains",
 	},
 	{
 		displayName: 'Expected Action',
@@ -70,7 +81,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const { ip } = clientFromHeaders(readField(item.json, headersFieldFor(itemIndex)), hops);
 			const reject = (result: { errorCodes: string[]; message?: string }) => ({
 				output: REJECTED,
-				json: { ...item.json, error: { message: result.message ?? 'The bot check failed.', field: 'botCheck', code: result.errorCodes[0] ?? 'failed', errorCodes: result.errorCodes, provider } } as IDataObject,
+				json: {
+					...item.json,
+					error: {
+						message: result.message ?? 'The bot check failed.',
+						field: 'botCheck',
+						code: result.errorCodes[0] ?? 'failed',
+						errorCodes: result.errorCodes,
+						provider,
+					},
+				} as IDataObject,
 			});
 			const request = siteverifyRequest({
 				provider,
@@ -82,18 +102,31 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			if (!('form' in request)) return reject(request);
 			let response: { statusCode: number; body: unknown };
 			try {
-				response = (await this.helpers.httpRequestWithAuthentication.call(this, BOT_CHECK_CREDENTIAL, {
-					method: 'POST',
-					url: request.url,
-					headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-					body: request.form,
-					json: true,
-					returnFullResponse: true,
-					ignoreHttpStatusErrors: true,
-					timeout: 10_000,
-				})) as { statusCode: number; body: unknown };
+				response = (await this.helpers.httpRequestWithAuthentication.call(
+					this,
+					BOT_CHECK_CREDENTIAL,
+					{
+						method: 'POST',
+						url: request.url,
+						headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+						body: request.form,
+						json: true,
+						returnFullResponse: true,
+						ignoreHttpStatusErrors: true,
+						timeout: 10_000,
+					},
+				)) as { statusCode: number; body: unknown };
 			} catch (error) {
-				throw new NodeApiError(this.getNode(), { message: (error as Error).message }, { itemIndex, message: `The ${provider === 'hcaptcha' ? 'hCaptcha' : 'Turnstile'} siteverify endpoint could not be reached`, description: 'No verdict: the sign-up is neither verified nor rejected. Retry, or check the Siteverify URL of the credential.' });
+				throw new NodeApiError(
+					this.getNode(),
+					{ message: (error as Error).message },
+					{
+						itemIndex,
+						message: `The ${provider === 'hcaptcha' ? 'hCaptcha' : 'Turnstile'} siteverify endpoint could not be reached`,
+						description:
+							'No verdict: the sign-up is neither verified nor rejected. Retry, or check the Siteverify URL of the credential.',
+					},
+				);
 			}
 			let body = response.body;
 			if (typeof body === 'string') {
@@ -103,13 +136,40 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					/* not JSON: no verdict */
 				}
 			}
-			const result = readSiteverifyAnswer(response.statusCode, body, { hostname: hostnameFor(itemIndex) || undefined, action: actionFor(itemIndex) || undefined });
-			if (result.errorCodes.includes('invalid-input-secret') || result.errorCodes.includes('missing-input-secret') || result.errorCodes.includes('provider-error')) {
+			const result = readSiteverifyAnswer(response.statusCode, body, {
+				hostname: hostnameFor(itemIndex) || undefined,
+				action: actionFor(itemIndex) || undefined,
+			});
+			if (
+				result.errorCodes.includes('invalid-input-secret') ||
+				result.errorCodes.includes('missing-input-secret') ||
+				result.errorCodes.includes('provider-error')
+			) {
 				// Our configuration or the provider is at fault, not the visitor: an error, not a rejection.
-				throw new NodeApiError(this.getNode(), { message: result.message ?? 'bot check failed' }, { itemIndex, message: result.message ?? 'The bot check could not be made', description: 'Check the Secret Key of the Bot Check credential.' });
+				throw new NodeApiError(
+					this.getNode(),
+					{ message: result.message ?? 'bot check failed' },
+					{
+						itemIndex,
+						message: result.message ?? 'The bot check could not be made',
+						description: 'Check the Secret Key of the Bot Check credential.',
+					},
+				);
 			}
 			if (!result.success) return reject(result);
-			return { output: VERIFIED, json: { ...item.json, botCheck: { verified: true, provider, hostname: result.hostname ?? null, challengeTs: result.challengeTs ?? null, action: result.action ?? null } } };
+			return {
+				output: VERIFIED,
+				json: {
+					...item.json,
+					botCheck: {
+						verified: true,
+						provider,
+						hostname: result.hostname ?? null,
+						challengeTs: result.challengeTs ?? null,
+						action: result.action ?? null,
+					},
+				},
+			};
 		},
 		{ errorOutput: REJECTED },
 	);

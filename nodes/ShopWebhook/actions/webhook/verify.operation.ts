@@ -1,13 +1,28 @@
-import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 import { EngineError } from '../../../../engine/shared/errors';
 import { MAX_BODY_BYTES, parseFormBody, parseJsonBody } from '../../../../engine/webhooks/body';
 import { verifyDelivery } from '../../../../engine/webhooks/replay';
-import { DEFAULT_TOLERANCE_SECONDS, headerValue, type WebhookSource } from '../../../../engine/webhooks/signatures';
+import {
+	DEFAULT_TOLERANCE_SECONDS,
+	headerValue,
+	type WebhookSource,
+} from '../../../../engine/webhooks/signatures';
 import { ledgerFor, ledgerNotice } from '../../../shared/ledger';
 import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItemRouted } from '../../../shared/runner';
-import { headersFieldProperty, SECRET_CREDENTIAL, secretsOf, signatureSourceProperty } from '../common';
+import {
+	headersFieldProperty,
+	SECRET_CREDENTIAL,
+	secretsOf,
+	signatureSourceProperty,
+} from '../common';
 
 export const VERIFIED = 0;
 export const REJECTED = 1;
@@ -27,7 +42,8 @@ const properties: INodeProperties[] = [
 		name: 'binaryProperty',
 		type: 'string',
 		default: 'data',
-		description: 'Name of the binary field holding the raw request body (the Webhook node\'s Raw Body option puts it in "data")',
+		description:
+			'Name of the binary field holding the raw request body (the Webhook node\'s Raw Body option puts it in "data")',
 	},
 	headersFieldProperty,
 	{
@@ -71,20 +87,32 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		this,
 		2,
 		async (item, itemIndex) => {
-			secrets ??= secretsOf(await this.getCredentials<ICredentialDataDecryptedObject>(SECRET_CREDENTIAL));
+			secrets ??= secretsOf(
+				await this.getCredentials<ICredentialDataDecryptedObject>(SECRET_CREDENTIAL),
+			);
 			const binaryProperty = binaryFor(itemIndex);
 			if (!item.binary?.[binaryProperty]) {
-				throw new NodeOperationError(this.getNode(), `The item has no raw body in the binary field "${binaryProperty}" [item ${itemIndex}]`, {
-					itemIndex,
-					description: 'Turn on Raw Body in the Webhook node\'s options (Add Option › Raw Body), or set Raw Body Field to the binary field that holds it.',
-				});
+				throw new NodeOperationError(
+					this.getNode(),
+					`The item has no raw body in the binary field "${binaryProperty}" [item ${itemIndex}]`,
+					{
+						itemIndex,
+						description:
+							"Turn on Raw Body in the Webhook node's options (Add Option › Raw Body), or set Raw Body Field to the binary field that holds it.",
+					},
+				);
 			}
 			const raw = await this.helpers.getBinaryDataBuffer(itemIndex, binaryProperty);
 			const headers = readField(item.json, headersFieldFor(itemIndex));
-			const headerObject = headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>) : {};
+			const headerObject =
+				headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>) : {};
 			const source = sourceFor(itemIndex);
-			const reject = (code: string, message: string) => ({ output: REJECTED, json: { error: { message, field: 'signature', code, source } } as IDataObject });
-			if (raw.length > MAX_BODY_BYTES) return reject('body_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+			const reject = (code: string, message: string) => ({
+				output: REJECTED,
+				json: { error: { message, field: 'signature', code, source } } as IDataObject,
+			});
+			if (raw.length > MAX_BODY_BYTES)
+				return reject('body_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes.`);
 			const rejectReplays = rejectReplaysFor(itemIndex);
 			const result = await verifyDelivery({
 				source,
@@ -96,7 +124,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				ledger: rejectReplays ? await ledgerFor(this) : undefined,
 			});
 			if (!result.ok) {
-				if (result.reason === 'no_secret') throw new EngineError('no_secret', result.message, { field: 'credential' });
+				if (result.reason === 'no_secret')
+					throw new EngineError('no_secret', result.message, { field: 'credential' });
 				return reject(result.reason, result.message);
 			}
 			// The body downstream is the one that was signed, parsed from its bytes.
@@ -108,7 +137,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					signature: {
 						verified: true,
 						source,
-						timestamp: result.timestamp === null ? null : new Date(result.timestamp * 1000).toISOString(),
+						timestamp:
+							result.timestamp === null ? null : new Date(result.timestamp * 1000).toISOString(),
 						secret: result.secretIndex === 0 ? 'current' : 'previous',
 					},
 				},

@@ -37,7 +37,8 @@ export const operationProperty: INodeProperties = {
 			name: 'Send Owed Messages',
 			value: 'sendOwed',
 			action: 'Send the emails the ledger owes',
-			description: 'Deliver the emails recorded in the ledger with their cause (e.g. reward emails), each exactly once, even after a crash',
+			description:
+				'Deliver the emails recorded in the ledger with their cause (e.g. reward emails), each exactly once, even after a crash',
 		},
 		{
 			name: 'Unsubscribe',

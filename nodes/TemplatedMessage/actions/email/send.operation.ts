@@ -1,13 +1,26 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { normaliseRecipient, sendEmail, type EmailSender, type SendDependencies } from '../../../../engine/messaging';
+import {
+	normaliseRecipient,
+	sendEmail,
+	type EmailSender,
+	type SendDependencies,
+} from '../../../../engine/messaging';
 import { unsubscribeLink } from '../../../../engine/shared/links';
 import { linkSecretsReader } from '../../../shared/linkSecret';
 import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItemRouted } from '../../../shared/runner';
 import { closeSender, openEmailSender, type OpenedSender } from '../../transport';
 import { contentLabels, emailContentReader } from '../content';
-import { customHeaders, deliveryLabels, deliverySettings, handled, OUTPUT_NAMES, OUTPUTS, routeResult } from '../delivery';
+import {
+	customHeaders,
+	deliveryLabels,
+	deliverySettings,
+	handled,
+	OUTPUT_NAMES,
+	OUTPUTS,
+	routeResult,
+} from '../delivery';
 
 /** Provider and From: Send and Send Owed Messages both send. */
 const sending = { show: { resource: ['email'], operation: ['send', 'sendOwed'] } };
@@ -34,7 +47,8 @@ export const description: INodeProperties[] = updateDisplayOptions(sending, [
 		default: '',
 		required: true,
 		placeholder: 'e.g. Acme Rewards <rewards@example.com>',
-		description: 'Sender address, optionally with a name; the provider must accept it (verified domain or sender)',
+		description:
+			'Sender address, optionally with a name; the provider must accept it (verified domain or sender)',
 	},
 ]);
 
@@ -65,7 +79,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				if (input.commercial && signedFor(itemIndex) === 'signed') {
 					// The recipient's own link: the token names this address, so it unsubscribes nobody else.
 					const address = normaliseRecipient('email', to, { itemLabel: `item ${itemIndex}` });
-					input.commercial.unsubscribeUrl = unsubscribeLink({ baseUrl: input.commercial.unsubscribeUrl, channel: 'email', address, secrets: await linkSecrets() }).url;
+					input.commercial.unsubscribeUrl = unsubscribeLink({
+						baseUrl: input.commercial.unsubscribeUrl,
+						channel: 'email',
+						address,
+						secrets: await linkSecrets(),
+					}).url;
 				}
 				const result = await sendEmail(
 					{
@@ -84,7 +103,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			{
 				errorOutput: OUTPUTS.failed,
 				concurrency: delivery.parallel,
-				fieldLabels: { ...contentLabels('email', content.source, content.dataFrom), ...deliveryLabels, to: 'Email Field', from: 'From' },
+				fieldLabels: {
+					...contentLabels('email', content.source, content.dataFrom),
+					...deliveryLabels,
+					to: 'Email Field',
+					from: 'From',
+				},
 			},
 		);
 	} finally {

@@ -1,7 +1,17 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { MessageRecord } from '../../../../engine/ledger/store';
-import { assembleEmail, renderEmail, type BuiltMessage, type OutgoingEmail } from '../../../../engine/messaging';
+import {
+	assembleEmail,
+	renderEmail,
+	type BuiltMessage,
+	type OutgoingEmail,
+} from '../../../../engine/messaging';
 import { participantLink } from '../../../../engine/shared/links';
 import { linkSecretsReader, statusPageUrlProperty } from '../../../shared/linkSecret';
 import { openEmailSender } from '../../transport';
@@ -22,7 +32,8 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Signed for Each Participant',
 				value: 'signed',
-				description: "Adds the private status link (privateLink, the participant's own status page, signed with the Referral Link Secret credential) to each message's data, e.g. for a welcome email",
+				description:
+					"Adds the private status link (privateLink, the participant's own status page, signed with the Referral Link Secret credential) to each message's data, e.g. for a welcome email",
 			},
 		],
 		default: 'plain',
@@ -41,7 +52,10 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions(displayOptions, properties);
 
 /** Each owed email rendered with this node's templates and the message's data (plus a private status link when asked). */
-async function prepare(this: IExecuteFunctions, options: IDataObject): Promise<OwedBuilder<OutgoingEmail>> {
+async function prepare(
+	this: IExecuteFunctions,
+	options: IDataObject,
+): Promise<OwedBuilder<OutgoingEmail>> {
 	const content = emailContentReader(this);
 	// A private status link for the message's participant, signed now (data stays as the ledger holds it).
 	let withLink = (data: IDataObject, _record: MessageRecord): IDataObject => data;
@@ -52,17 +66,41 @@ async function prepare(this: IExecuteFunctions, options: IDataObject): Promise<O
 		withLink = (data, record) =>
 			record.participantId === null || record.programId === null
 				? data
-				: { ...data, privateLink: participantLink({ baseUrl, programId: record.programId, participantId: record.participantId, secrets, validDays }) };
+				: {
+						...data,
+						privateLink: participantLink({
+							baseUrl,
+							programId: record.programId,
+							participantId: record.participantId,
+							secrets,
+							validDays,
+						}),
+					};
 	}
 	const from = this.getNodeParameter('from', 0, '') as string;
-	const replyTo = typeof options.replyTo === 'string' && options.replyTo.trim() !== '' ? options.replyTo : undefined;
+	const replyTo =
+		typeof options.replyTo === 'string' && options.replyTo.trim() !== ''
+			? options.replyTo
+			: undefined;
 	const headers = customHeaders(options);
 	const build = (record: MessageRecord): BuiltMessage<OutgoingEmail> => {
-		const input = { ...content.content({ json: withLink((record.data ?? {}) as IDataObject, record) }, 0), from, to: record.recipient, replyTo, headers };
+		const input = {
+			...content.content({ json: withLink((record.data ?? {}) as IDataObject, record) }, 0),
+			from,
+			to: record.recipient,
+			replyTo,
+			headers,
+		};
 		const rendered = renderEmail(input);
 		const message = assembleEmail(input, rendered, { idempotencyKey: record.idempotencyKey });
 		message.idempotencyKey = record.idempotencyKey;
-		return { message, extra: { subject: message.subject, ...(rendered.warnings.length > 0 ? { warnings: rendered.warnings } : {}) } };
+		return {
+			message,
+			extra: {
+				subject: message.subject,
+				...(rendered.warnings.length > 0 ? { warnings: rendered.warnings } : {}),
+			},
+		};
 	};
 	return { build };
 }
@@ -72,7 +110,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	return await sendOwed.call(this, {
 		channel: 'email',
 		open(timeoutMs, parallel) {
-			return openEmailSender(this, this.getNodeParameter('emailProvider', 0, 'smtp'), timeoutMs, parallel);
+			return openEmailSender(
+				this,
+				this.getNodeParameter('emailProvider', 0, 'smtp'),
+				timeoutMs,
+				parallel,
+			);
 		},
 		prepare,
 	});

@@ -1,6 +1,10 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { messageLedgerFrom, unsubscribeWithLink, type MessageLedger } from '../../../../engine/messaging';
+import {
+	messageLedgerFrom,
+	unsubscribeWithLink,
+	type MessageLedger,
+} from '../../../../engine/messaging';
 import { ledgerFor } from '../../../shared/ledger';
 import { linkSecretsReader } from '../../../shared/linkSecret';
 import { parameterReader, readField } from '../../../shared/parameters';
@@ -16,11 +20,16 @@ const properties: INodeProperties[] = [
 		name: 'signedLink',
 		type: 'options',
 		options: [
-			{ name: 'Email Field', value: 'plain', description: 'The address in an input field: for your own systems, never for a public page' },
+			{
+				name: 'Email Field',
+				value: 'plain',
+				description: 'The address in an input field: for your own systems, never for a public page',
+			},
 			{
 				name: 'Signed Unsubscribe Link',
 				value: 'signed',
-				description: 'The token of an unsubscribe link a commercial email carried (Sign Unsubscribe Link): it unsubscribes only the address it was made for',
+				description:
+					'The token of an unsubscribe link a commercial email carried (Sign Unsubscribe Link): it unsubscribes only the address it was made for',
 			},
 		],
 		default: 'plain',
@@ -39,7 +48,8 @@ const properties: INodeProperties[] = [
 		name: 'checkOnly',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to only check the link and output the (masked) address it is for, changing nothing: for the confirmation page a GET shows, since mail scanners open links',
+		description:
+			'Whether to only check the link and output the (masked) address it is for, changing nothing: for the confirmation page a GET shows, since mail scanners open links',
 		displayOptions: fromLink,
 	},
 ];
@@ -48,7 +58,8 @@ export const description = updateDisplayOptions(displayOptions, properties);
 
 /** Unsubscribe (email): by the address in a field, or by the signed unsubscribe link the email carried. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	if (this.getNodeParameter('signedLink', 0, 'plain') !== 'signed') return await unsubscribeAddresses(this, 'email');
+	if (this.getNodeParameter('signedLink', 0, 'plain') !== 'signed')
+		return await unsubscribeAddresses(this, 'email');
 	const reasonFor = parameterReader<string>(this, 'reason', 'unsubscribed');
 	const linkFieldFor = parameterReader<string>(this, 'linkField', 'query.token');
 	const checkOnlyFor = parameterReader<boolean>(this, 'checkOnly', false);
@@ -60,9 +71,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const linkSecrets = await secrets();
 			ledger ??= messageLedgerFrom(await ledgerFor(this));
 			const token = readField(item.json, linkFieldFor(itemIndex));
-			const result = await unsubscribeWithLink(ledger, { token, secrets: linkSecrets, reason: reasonFor(itemIndex), checkOnly: checkOnlyFor(itemIndex) });
+			const result = await unsubscribeWithLink(ledger, {
+				token,
+				secrets: linkSecrets,
+				reason: reasonFor(itemIndex),
+				checkOnly: checkOnlyFor(itemIndex),
+			});
 			return { ...item.json, subscription: result };
 		},
-		{ reason: 'Reason', token: 'Unsubscribe Link Field', linkSecret: 'Credential to connect with (Referral Link Secret)' },
+		{
+			reason: 'Reason',
+			token: 'Unsubscribe Link Field',
+			linkSecret: 'Credential to connect with (Referral Link Secret)',
+		},
 	);
 }

@@ -19,7 +19,8 @@ export const operationProperty: INodeProperties = {
 			name: 'Render',
 			value: 'render',
 			action: 'Render an SMS without sending it',
-			description: 'Text, encoding, characters and segments exactly as Send would build them, with warnings',
+			description:
+				'Text, encoding, characters and segments exactly as Send would build them, with warnings',
 		},
 		{
 			name: 'Resubscribe',
@@ -37,7 +38,8 @@ export const operationProperty: INodeProperties = {
 			name: 'Send Owed Messages',
 			value: 'sendOwed',
 			action: 'Send the SMS the ledger owes',
-			description: 'Deliver the texts recorded in the ledger with their cause, each exactly once, even after a crash',
+			description:
+				'Deliver the texts recorded in the ledger with their cause, each exactly once, even after a crash',
 		},
 		{
 			name: 'Unsubscribe',

@@ -1,6 +1,12 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { sendSms, type SendDependencies, type SmsCategory, type SmsGuard, type SmsSender } from '../../../../engine/messaging';
+import {
+	sendSms,
+	type SendDependencies,
+	type SmsCategory,
+	type SmsGuard,
+	type SmsSender,
+} from '../../../../engine/messaging';
 import { loadReferralProgram } from '../../../../engine/referrals';
 import { clientFromHeaders, proxyHops } from '../../../../engine/shared/clientIp';
 import { isYes } from '../../../../engine/shared/guards';
@@ -9,7 +15,14 @@ import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItemRouted } from '../../../shared/runner';
 import { closeSender, openSmsSender, type OpenedSender } from '../../transport';
 import { contentLabels, smsContentReader } from '../content';
-import { deliveryLabels, deliverySettings, handled, OUTPUT_NAMES, OUTPUTS, routeResult } from '../delivery';
+import {
+	deliveryLabels,
+	deliverySettings,
+	handled,
+	OUTPUT_NAMES,
+	OUTPUTS,
+	routeResult,
+} from '../delivery';
 
 /** Provider and From: Send and Send Owed Messages both send. */
 const sending = { show: { resource: ['sms'], operation: ['send', 'sendOwed'] } };
@@ -46,8 +59,17 @@ const properties: INodeProperties[] = [
 		name: 'category',
 		type: 'options',
 		options: [
-			{ name: 'Marketing', value: 'marketing', description: "Needs the recipient's consent (TCPA): sent only when the consent field is true, with an opt-out line" },
-			{ name: 'Transactional', value: 'transactional', description: 'Account and reward notices the recipient expects; no consent check' },
+			{
+				name: 'Marketing',
+				value: 'marketing',
+				description:
+					"Needs the recipient's consent (TCPA): sent only when the consent field is true, with an opt-out line",
+			},
+			{
+				name: 'Transactional',
+				value: 'transactional',
+				description: 'Account and reward notices the recipient expects; no consent check',
+			},
 		],
 		default: 'marketing',
 	},
@@ -81,7 +103,8 @@ const properties: INodeProperties[] = [
 				name: 'program',
 				type: 'string',
 				default: 'default',
-				description: 'The referral program whose SMS Countries apply (Referral › Program › Create or Update) and whose ledger keeps the counts',
+				description:
+					'The referral program whose SMS Countries apply (Referral › Program › Create or Update) and whose ledger keeps the counts',
 			},
 			{
 				displayName: 'Request Headers Field',
@@ -96,13 +119,30 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description: INodeProperties[] = [...updateDisplayOptions(sending, senderProperties), ...updateDisplayOptions(displayOptions, properties)];
+export const description: INodeProperties[] = [
+	...updateDisplayOptions(sending, senderProperties),
+	...updateDisplayOptions(displayOptions, properties),
+];
 
 /** The guard's two limits in a Guard collection (Send SMS counts per template, Send Owed Messages per topic). */
 export function guardLimitOptions(countedBy: 'template' | 'topic'): INodeProperties[] {
 	return [
-		{ displayName: 'Texts per IP per Hour', name: 'perIpPerHour', type: 'number', typeOptions: { minValue: 0 }, default: 5, description: `Texts of this ${countedBy} for sign-ups from one IP address in an hour; 0 means no limit` },
-		{ displayName: 'Texts per Number per Day', name: 'perNumberPerDay', type: 'number', typeOptions: { minValue: 0 }, default: 1, description: `Texts of this ${countedBy} to one number in 24 hours; 0 means no limit` },
+		{
+			displayName: 'Texts per IP per Hour',
+			name: 'perIpPerHour',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 5,
+			description: `Texts of this ${countedBy} for sign-ups from one IP address in an hour; 0 means no limit`,
+		},
+		{
+			displayName: 'Texts per Number per Day',
+			name: 'perNumberPerDay',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 1,
+			description: `Texts of this ${countedBy} to one number in 24 hours; 0 means no limit`,
+		},
 	];
 }
 
@@ -117,7 +157,10 @@ export interface GuardLimits {
  * countries and secret salt, the limits, and the ledger's one-time keys; loaded once per program
  * and execution. The caller adds the client IP.
  */
-export function programGuards(ctx: IExecuteFunctions, limits: GuardLimits): (programId: string) => Promise<Omit<SmsGuard, 'ip'>> {
+export function programGuards(
+	ctx: IExecuteFunctions,
+	limits: GuardLimits,
+): (programId: string) => Promise<Omit<SmsGuard, 'ip'>> {
 	const loaded = new Map<string, Promise<Omit<SmsGuard, 'ip'>>>();
 	return async (programId) => {
 		let base = loaded.get(programId);
@@ -142,9 +185,14 @@ export function programGuards(ctx: IExecuteFunctions, limits: GuardLimits): (pro
 }
 
 /** Reads the guard settings once per execution: the program's countries and salt, the limits. */
-function guardReader(ctx: IExecuteFunctions): ((json: INodeExecutionData['json']) => Promise<SmsGuard>) | undefined {
+function guardReader(
+	ctx: IExecuteFunctions,
+): ((json: INodeExecutionData['json']) => Promise<SmsGuard>) | undefined {
 	if (ctx.getNodeParameter('abuseGuard', 0, false) !== true) return undefined;
-	const options = ctx.getNodeParameter('guard', 0, {}) as { program?: string; headersField?: string } & GuardLimits;
+	const options = ctx.getNodeParameter('guard', 0, {}) as {
+		program?: string;
+		headersField?: string;
+	} & GuardLimits;
 	const programId = (options.program ?? 'default').trim() || 'default';
 	const hops = proxyHops();
 	const guards = programGuards(ctx, options);
@@ -163,7 +211,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const fromFor = parameterReader<string>(this, 'smsFrom', '');
 	const countryFor = parameterReader<string>(this, 'defaultCountry', '');
 	const phoneField = this.getNodeParameter('phoneField', 0, 'phone') as string;
-	const consentField = category === 'marketing' ? (this.getNodeParameter('consentField', 0, 'smsConsent') as string) : '';
+	const consentField =
+		category === 'marketing'
+			? (this.getNodeParameter('consentField', 0, 'smsConsent') as string)
+			: '';
 	const guardFor = guardReader(this);
 	let opened: Promise<OpenedSender<SmsSender>> | undefined;
 	let dependencies: Promise<SendDependencies> | undefined;
@@ -186,7 +237,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						defaultCountry: countryFor(itemIndex) || undefined,
 						mobileOnly: options.mobileOnly === true,
 						category,
-						consent: category === 'marketing' ? isYes(readField(item.json, consentField)) : undefined,
+						consent:
+							category === 'marketing' ? isYes(readField(item.json, consentField)) : undefined,
 						guard: guardFor ? await guardFor(item.json) : undefined,
 					},
 					sender,

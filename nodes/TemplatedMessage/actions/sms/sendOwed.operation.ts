@@ -1,7 +1,19 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { MessageRecord } from '../../../../engine/ledger/store';
-import { assertSegments, normalisePhoneNumber, normaliseSender, renderSms, type BuiltMessage, type OutgoingSms } from '../../../../engine/messaging';
+import {
+	assertSegments,
+	normalisePhoneNumber,
+	normaliseSender,
+	renderSms,
+	type BuiltMessage,
+	type OutgoingSms,
+} from '../../../../engine/messaging';
 import { EngineError } from '../../../../engine/shared/errors';
 import { openSmsSender } from '../../transport';
 import { smsContentReader } from '../content';
@@ -44,13 +56,19 @@ function prepare(this: IExecuteFunctions): OwedBuilder<OutgoingSms> {
 		const guards = programGuards(this, this.getNodeParameter('guard', 0, {}) as GuardLimits);
 		guard = async (record) => {
 			const ipHash = (record.data?.guard as { ipHash?: unknown } | undefined)?.ipHash;
-			return { ...(await guards(record.programId ?? 'default')), ...(typeof ipHash === 'string' && ipHash !== '' ? { ip: ipHash } : {}) };
+			return {
+				...(await guards(record.programId ?? 'default')),
+				...(typeof ipHash === 'string' && ipHash !== '' ? { ip: ipHash } : {}),
+			};
 		};
 	}
 	const build = (record: MessageRecord): BuiltMessage<OutgoingSms> => {
 		const input = content.content({ json: (record.data ?? {}) as IDataObject }, 0);
 		const rendered = renderSms(input);
-		if (rendered.text === '') throw new EngineError('empty_message', 'The SMS text is empty after rendering.', { field: 'SMS text' });
+		if (rendered.text === '')
+			throw new EngineError('empty_message', 'The SMS text is empty after rendering.', {
+				field: 'SMS text',
+			});
 		assertSegments(rendered, rendered.maxSegments);
 		const message: OutgoingSms = {
 			from: normaliseSender(fromParameter, { field: 'from' }),
@@ -60,7 +78,16 @@ function prepare(this: IExecuteFunctions): OwedBuilder<OutgoingSms> {
 			segments: rendered.segments,
 			idempotencyKey: record.idempotencyKey,
 		};
-		return { message, extra: { sms: { encoding: rendered.encoding, segments: rendered.segments, characters: rendered.characters } } };
+		return {
+			message,
+			extra: {
+				sms: {
+					encoding: rendered.encoding,
+					segments: rendered.segments,
+					characters: rendered.characters,
+				},
+			},
+		};
 	};
 	return { build, guard };
 }
