@@ -172,9 +172,11 @@ export async function runCrashScenario(target: CrashTarget, orders: Order[]): Pr
 	// Every retried client got the body the first answer had, or would have had: this order's rewards.
 	// Per-referral rewards belong to the answer of their own order. A milestone (the referrer's 3rd
 	// qualified referral earns a coupon) is counted by qualification time: when an earlier-qualified
-	// order is evaluated after a later one (two workers, or a retry after the crash), the evaluation
-	// that completes the count awards it to the 3rd referral, and that evaluation's answer lists it.
-	// So a milestone may stand in another order's answer; no answer lists a reward the ledger lacks.
+	// order is evaluated after a later one (two workers commit in another order, or a retry after the
+	// crash), that late evaluation writes the milestone for the referral now 3rd as a catch-up
+	// (engine/rewards/evaluate.ts), after that referral's own answer went out. So an answer may lack
+	// its referral's milestone; it never lists a reward the ledger lacks, and the coupon count above
+	// shows each milestone paid once.
 	const byReferral = new Map<number, string[]>();
 	const ledgerShapes = new Set<string>();
 	for (const r of rewards) {
