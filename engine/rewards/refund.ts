@@ -27,7 +27,7 @@ import {
 
 /**
  * What a refund does to the rewards of one referral, decided together with the referral
- * (engine/referrals/refund.ts) and written in one ledger transaction:
+ * (engine/refunds/refund.ts) and written in one ledger transaction:
  * - the referral is reversed → every per-referral reward is reversed as planReversal says
  *   (pending cancelled, approved points clawed back, paid coupons and cash listed for manual action);
  * - the referral stays qualified → only percent-of-order cash rewards change: they shrink to their
