@@ -2,8 +2,9 @@
  * engine/rewards: what nodes and other domains use. Inside the domain:
  * - `program.ts` the program's types; `validateProgram.ts` checks a configuration; `identity.ts`
  *   names rules and decides their identity; `plan.ts` decides, purely, which rewards an event earns.
- * - `evaluate.ts` (`RewardService`) runs a program against the ledger; `account.ts` (`RewardAccount`)
- *   approves, fulfils, reverses, redeems and reports, and needs no rules; `items.ts` shapes output.
+ * - `evaluate.ts` (`RewardService`) runs a program against the ledger, with `snapshot.ts` (the state
+ *   it loads) and `award.ts` (the write of one award); `account.ts` (`RewardAccount`) approves,
+ *   fulfils, reverses, redeems and reports, and needs no rules; `items.ts` shapes output.
  * - `refund.ts`, `reversal.ts`, `standing.ts`: what a refund takes back; `notices.ts`, `coupons.ts`:
  *   reward emails and coupon output; `lifecycle.ts`: the status transitions.
  */

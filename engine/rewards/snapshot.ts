@@ -1,0 +1,281 @@
+import {
+	allPages,
+	type LedgerStore,
+	type PointsEntry,
+	type ReferralRecord,
+	type RewardRecord,
+} from '../ledger';
+import { PAGE, QUALIFIED } from './account';
+import { meta } from './items';
+import { type AwardIntent, capWindow, type PaidAward } from './plan';
+import type { RewardEventType, RewardProgram, RuleType } from './program';
+import { lostCounts } from './standing';
+
+/**
+ * What an evaluation loads about a referrer before `planAwards` decides: the referrer's qualified
+ * referrals in rank order, the rewards already written, the qualifying orders, and from them the
+ * state `planAwards` reads. Used by `RewardService` (evaluate.ts).
+ */
+
+export interface ReferrerSnapshot {
+	qualified: ReferralRecord[];
+	rewards: RewardRecord[];
+	/** The referral's own rewards (both sides), for reconciling per-referral rules after program edits. */
+	ofReferral: RewardRecord[];
+	/** The evaluated referral. */
+	referralId: number;
+}
+
+/** The state a program reads: a program of per-referral points needs none of it. */
+export interface ProgramNeeds {
+	qualified: boolean;
+	revenue: boolean;
+	order: boolean;
+	lifetimePoints: boolean;
+	rewards: boolean;
+}
+
+/** The kind of rule that wrote a reward (rewards written before `ruleType` was stored: from what earned them). */
+export function ruleTypeOf(record: RewardRecord): RuleType {
+	const m = meta(record);
+	const by = m.earnedBy as AwardIntent['earnedBy'] | undefined;
+	return (
+		(m.ruleType as RuleType | undefined) ??
+		(by?.milestone !== undefined
+			? 'milestone'
+			: by?.level !== undefined
+				? 'status'
+				: 'per_referral')
+	);
+}
+
+function sortQualified(list: ReferralRecord[]): ReferralRecord[] {
+	return list.sort(
+		(a, b) => (a.qualifiedAt ?? a.updatedAt) - (b.qualifiedAt ?? b.updatedAt) || a.id - b.id,
+	);
+}
+
+export class SnapshotLoader {
+	constructor(
+		private readonly ledger: LedgerStore,
+		private readonly programId: string,
+		private readonly program: RewardProgram,
+		private readonly needs: ProgramNeeds,
+	) {}
+
+	async qualifiedOf(referrerId: number): Promise<ReferralRecord[]> {
+		const all: ReferralRecord[] = [];
+		for (const status of QUALIFIED) {
+			all.push(
+				...(await allPages(
+					(afterId, limit) =>
+						this.ledger.listReferrals({
+							programId: this.programId,
+							referrerId,
+							status,
+							afterId,
+							limit,
+						}),
+					PAGE,
+				)),
+			);
+		}
+		return sortQualified(all);
+	}
+
+	async rewardsOfReferral(referralId: number): Promise<RewardRecord[]> {
+		return await allPages(
+			(afterId, limit) =>
+				this.ledger.listRewards({ programId: this.programId, referralId, afterId, limit }),
+			PAGE,
+		);
+	}
+
+	/** The referral's per-referral awards (every status) as `planAwards` reconciles them. */
+	private paidOf(records: RewardRecord[]): PaidAward[] {
+		const paid: PaidAward[] = [];
+		for (const r of records) {
+			const m = meta(r);
+			if (
+				ruleTypeOf(r) !== 'per_referral' ||
+				r.side === 'participant' ||
+				typeof m.evaluation !== 'string'
+			)
+				continue;
+			const award: PaidAward = {
+				rewardId: String(r.id),
+				idempotencyKey: r.idempotencyKey,
+				recipientId: String(r.recipientId),
+				side: r.side,
+				evaluation: m.evaluation,
+				kind: r.kind,
+				rule: r.rule,
+			};
+			if (typeof m.ruleKey === 'string') award.ruleKey = m.ruleKey;
+			if (typeof m.slot === 'number') award.slot = m.slot;
+			if (r.kind === 'points' && r.amount !== null) award.points = r.amount;
+			else if (r.amount !== null) award.amount = r.amount;
+			if (r.currency) award.currency = r.currency;
+			if (typeof m.percentOff === 'number') award.percentOff = m.percentOff;
+			if (typeof m.customType === 'string') award.customType = m.customType;
+			paid.push(award);
+		}
+		return paid;
+	}
+
+	/** The qualifying order, less what a partial refund that left the referral standing took back. */
+	async orderOf(
+		referral: ReferralRecord,
+	): Promise<{ id?: string; amount: number; currency: string } | undefined> {
+		const order = await this.qualifyingOrderOf(referral);
+		const refunded = (referral.metadata?.refund as { refundedAmount?: unknown } | undefined)
+			?.refundedAmount;
+		if (!order || typeof refunded !== 'number' || refunded <= 0) return order;
+		return { ...order, amount: Math.max(0, Number((order.amount - refunded).toFixed(6))) };
+	}
+
+	/** The qualifying order: from the referral's metadata, else the ledger's conversions. */
+	private async qualifyingOrderOf(
+		referral: ReferralRecord,
+	): Promise<{ id?: string; amount: number; currency: string } | undefined> {
+		const fromMeta = referral.metadata?.order as
+			{ id?: string; amount?: number; currency?: string } | undefined;
+		if (fromMeta && typeof fromMeta.amount === 'number' && typeof fromMeta.currency === 'string') {
+			return {
+				amount: fromMeta.amount,
+				currency: fromMeta.currency,
+				...(fromMeta.id ? { id: String(fromMeta.id) } : {}),
+			};
+		}
+		return (await this.ordersOf([referral.id])).get(referral.id);
+	}
+
+	/** When each referral's qualifying conversion arrived, as the ledger's conversion id (ids only grow). */
+	async arrivalsOf(referralIds: number[]): Promise<Map<number, number>> {
+		const arrivals = new Map<number, number>();
+		for (let i = 0; i < referralIds.length; i += PAGE) {
+			for (const c of await this.ledger.listConversions({
+				programId: this.programId,
+				referralIds: referralIds.slice(i, i + PAGE),
+				qualifiedOnly: true,
+			})) {
+				arrivals.set(c.referralId, Math.min(arrivals.get(c.referralId) ?? Infinity, c.id));
+			}
+		}
+		return arrivals;
+	}
+
+	/** Qualifying orders already found, by referral: a referral's qualifying order never changes. */
+	private readonly orders = new Map<number, { id?: string; amount: number; currency: string }>();
+
+	/** The order that qualified each of these referrals (with amount and currency), from the ledger's conversions. */
+	private async ordersOf(
+		referralIds: number[],
+	): Promise<Map<number, { id?: string; amount: number; currency: string }>> {
+		const missing = referralIds.filter((id) => !this.orders.has(id));
+		for (let i = 0; i < missing.length; i += PAGE) {
+			const chunk = missing.slice(i, i + PAGE);
+			for (const c of await this.ledger.listConversions({
+				programId: this.programId,
+				referralIds: chunk,
+				qualifiedOnly: true,
+			})) {
+				if (c.amount !== null && c.currency)
+					this.orders.set(c.referralId, { id: c.orderId, amount: c.amount, currency: c.currency });
+			}
+		}
+		return this.orders;
+	}
+
+	async stateFor(
+		referral: ReferralRecord,
+		type: RewardEventType,
+		occurredAt: number,
+		snapshot: ReferrerSnapshot,
+	) {
+		const ownEvaluation = `${type}:${referral.id}`;
+		// Rank, not today's total: the Nth referral to qualify is the one that reaches milestone N, whenever it is evaluated.
+		const rank = snapshot.qualified.findIndex((r) => r.id === referral.id);
+		const upTo =
+			type === 'referral_qualified'
+				? rank === -1
+					? [...snapshot.qualified, referral]
+					: snapshot.qualified.slice(0, rank + 1)
+				: snapshot.qualified;
+		const referredRevenue: Record<string, number> = {};
+		if (this.needs.revenue) {
+			const orders = await this.ordersOf(upTo.map((r) => r.id));
+			for (const r of upTo) {
+				const order = orders.get(r.id);
+				if (order)
+					referredRevenue[order.currency] = (referredRevenue[order.currency] ?? 0) + order.amount;
+			}
+		}
+		const held = snapshot.rewards.filter((r) => r.status !== 'reversed');
+		// This evaluation's own badges and tier are not "already held", or its replay would not list them.
+		const before = held.filter((r) => meta(r).evaluation !== ownEvaluation);
+		const badges = before.filter((r) => r.kind === 'badge').map((r) => String(meta(r).badge));
+		const tierReward = before.filter((r) => r.kind === 'tier').at(-1);
+		const capUsage: Record<string, { count: number; value: number }> = {};
+		for (const cap of this.program.caps) {
+			const window = capWindow(this.program, cap, occurredAt);
+			const usage = { count: 0, value: 0 };
+			for (const r of held) {
+				const m = meta(r);
+				if (r.side !== 'referrer' || r.kind === 'badge' || r.kind === 'tier') continue;
+				// This evaluation's own earlier awards are replays, not usage, or a retry would cap itself.
+				if (m.evaluation === ownEvaluation) continue;
+				if (cap.ruleIds && !cap.ruleIds.includes(r.rule)) continue;
+				const earnedAt = typeof m.earnedAt === 'number' ? m.earnedAt : r.createdAt;
+				if (
+					(window.start !== null && earnedAt < window.start) ||
+					(window.end !== null && earnedAt >= window.end)
+				)
+					continue;
+				usage.count += 1;
+				if (cap.unit === 'points' && r.kind === 'points') usage.value += r.amount ?? 0;
+				else if (cap.unit && r.kind !== 'points' && r.currency === cap.unit && r.amount !== null) {
+					usage.value += r.amount;
+				}
+			}
+			if (cap.unit && cap.unit !== 'points') usage.value = Number(usage.value.toFixed(6));
+			capUsage[cap.id] = usage;
+		}
+		let lifetimePoints = 0;
+		if (this.needs.lifetimePoints && type === 'referral_qualified') {
+			for (const entry of await this.journalOf(referral.referrerId)) {
+				// Credits, less what claw-backs took back (a refunded referral's points no longer count toward a level).
+				if (
+					(entry.delta > 0 || entry.reason === 'clawback') &&
+					!(
+						entry.rewardId !== null &&
+						snapshot.rewards.some(
+							(r) => r.id === entry.rewardId && meta(r).evaluation === ownEvaluation,
+						)
+					)
+				) {
+					lifetimePoints += entry.delta;
+				}
+			}
+		}
+		return {
+			qualifiedCount: type === 'referral_qualified' ? upTo.length : snapshot.qualified.length,
+			referredRevenue,
+			lifetimePoints: Math.max(0, lifetimePoints),
+			badges,
+			tier: tierReward ? String(meta(tierReward).tier) : null,
+			lost: lostCounts(snapshot.rewards),
+			capUsage,
+			qualifiedReferralIds: upTo.map((r) => String(r.id)),
+			paid: this.paidOf(snapshot.ofReferral),
+		};
+	}
+
+	private async journalOf(participantId: number): Promise<PointsEntry[]> {
+		return await allPages(
+			(afterId, limit) =>
+				this.ledger.pointsJournal({ programId: this.programId, participantId, afterId, limit }),
+			PAGE,
+		);
+	}
+}
