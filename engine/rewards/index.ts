@@ -1,7 +1,8 @@
 /**
  * engine/rewards: what nodes and other domains use. Inside the domain:
  * - `program.ts` the program's types; `validateProgram.ts` checks a configuration; `identity.ts`
- *   names rules and decides their identity; `plan.ts` decides, purely, which rewards an event earns.
+ *   names rules and decides their identity; `plan.ts` decides, purely, which rewards an event earns
+ *   (each kind of rule in `planRules.ts`, with the key, hold and cap helpers of `planner.ts`).
  * - `evaluate.ts` (`RewardService`) runs a program against the ledger, with `snapshot.ts` (the state
  *   it loads) and `award.ts` (the write of one award); `account.ts` (`RewardAccount`) approves,
  *   fulfils, reverses, redeems and reports, and needs no rules; `items.ts` shapes output.

@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
-
 import { EngineError } from '../shared/errors';
 import { periodWindow, type TimeWindow } from '../shared/periods';
-import { DAY_MS } from '../shared/time';
 import {
 	requireInteger,
 	requireOneOf,
@@ -11,41 +8,33 @@ import {
 	requireTime,
 } from '../shared/guards';
 import {
-	fromMinorUnits,
 	parseCurrency,
 	requireAmount,
 	requireOrderAmount,
 	roundToCurrency,
 	toMinorUnits,
 } from '../shared/money';
-import { canonical } from './identity';
 import type {
 	AwardKind,
-	MilestoneRule,
-	PerReferralRule,
 	RewardCap,
 	RewardEventType,
 	RewardProgram,
 	RewardProgramConfig,
-	RewardRule,
 	RuleSide,
-	RewardSpec,
 	RuleType,
-	StatusLevel,
-	StatusRule,
 } from './program';
 import { REWARD_EVENTS, RULE_SIDES, VALUE_KINDS } from './program';
-import {
-	milestoneSnapshot,
-	recognitionKey,
-	type StandingSnapshot,
-	statusSnapshot,
-} from './standing';
+import type { StandingSnapshot } from './standing';
+import type { Planner } from './planner';
+import { planMilestones, planPerReferral, planStatus } from './planRules';
 import { ensureValidated } from './validateProgram';
+
+export { rewardIdempotencyKey } from './planner';
 
 /**
  * `planAwards`: the pure decision of which rewards an event earns under a validated program
- * (types in `program.ts`, validation in `validateProgram.ts`).
+ * (types in `program.ts`, validation in `validateProgram.ts`; each kind of rule is planned in
+ * `planRules.ts`, with the award key, hold and cap helpers of `planner.ts`).
  */
 
 export interface RewardEvent {
@@ -164,19 +153,6 @@ export interface AwardPlan {
 	skipped: AwardIntent[];
 }
 
-/** `rw_` + 40 hex characters of SHA-256 over the four parts; the parts are JSON-encoded so no separator can collide. */
-export function rewardIdempotencyKey(
-	programId: string,
-	recipientId: string,
-	ruleId: string,
-	earningEventId: string,
-): string {
-	const digest = createHash('sha256')
-		.update(JSON.stringify([programId, recipientId, ruleId, earningEventId]))
-		.digest('hex');
-	return `rw_${digest.slice(0, 40)}`;
-}
-
 /** The window whose usage the service must load for a cap at an event time. */
 export function capWindow(program: RewardProgram, cap: RewardCap, at: number | string): TimeWindow {
 	return periodWindow(cap.period, at, { timeZone: program.timeZone, mode: program.capWindowMode });
@@ -245,16 +221,8 @@ function lostOf(raw: unknown): Record<string, number> {
 	return out;
 }
 
-/** The earning event of a badge or tier: the first time as always, again after each loss with `#<n>`. */
-function againAfterLoss(
-	earning: string,
-	st: { lost: Record<string, number> },
-	ruleId: string,
-	name: string,
-): string {
-	const times = st.lost[recognitionKey(ruleId, name)] ?? 0;
-	return times === 0 ? earning : `${earning}#${times + 1}`;
-}
+/** The referrer's state as the rule planners (`planRules.ts`) read it, validated. */
+export type PlanState = ReturnType<typeof validateState>;
 
 function validateState(
 	raw: unknown,
@@ -310,410 +278,6 @@ function validateState(
 		qualifiedReferralIds: list('qualifiedReferralIds'),
 		paid: paidAwards(s.paid),
 	};
-}
-
-interface Planner {
-	program: RewardProgram;
-	event: RewardEvent & { occurredAt: number };
-	usage: Map<string, { count: number; valueMinor: number }>;
-	awards: AwardIntent[];
-	skipped: AwardIntent[];
-}
-
-function capValueMinor(cap: RewardCap, intent: AwardIntent): number | null {
-	if (cap.unit === undefined) return null;
-	if (cap.unit === 'points') return intent.kind === 'points' ? (intent.points as number) : null;
-	if (intent.amount !== undefined && intent.currency === cap.unit && intent.kind !== 'points')
-		return toMinorUnits(intent.amount, cap.unit);
-	return null;
-}
-
-function holdFor(p: Planner, rule: PerReferralRule | MilestoneRule, intent: AwardIntent): void {
-	const days = rule.holdingDays ?? p.program.holdingDays;
-	if (days > 0) {
-		intent.status = 'pending';
-		intent.holdUntil = p.event.occurredAt + days * DAY_MS;
-		// The code is issued when the hold ends, so its validity starts then, not at earning time.
-		if (intent.coupon?.expiresAt !== undefined) intent.coupon.expiresAt += days * DAY_MS;
-	} else {
-		intent.status = 'approved';
-	}
-}
-
-/** Applies caps to a referrer-side value award; on success counts it against every matching cap. */
-function admit(p: Planner, intent: AwardIntent): boolean {
-	if (intent.side !== 'referrer' || intent.kind === 'badge' || intent.kind === 'tier') return true;
-	const matching = p.program.caps.filter((c) => !c.ruleIds || c.ruleIds.includes(intent.ruleId));
-	for (const cap of matching) {
-		// An award already written stands: it counts, but no cap takes it back.
-		if (intent.existingRewardId !== undefined) break;
-		const used = p.usage.get(cap.id) as { count: number; valueMinor: number };
-		const value = capValueMinor(cap, intent);
-		const countFull = cap.maxCount !== undefined && used.count + 1 > cap.maxCount;
-		const maxMinor =
-			cap.maxValue === undefined
-				? undefined
-				: cap.unit === 'points'
-					? cap.maxValue
-					: toMinorUnits(cap.maxValue, cap.unit as string);
-		const valueFull =
-			maxMinor !== undefined && value !== null && used.valueMinor + value > maxMinor;
-		if (countFull || valueFull) {
-			intent.status = 'skipped';
-			intent.skipReason = 'cap_reached';
-			intent.capId = cap.id;
-			delete intent.holdUntil;
-			return false;
-		}
-	}
-	for (const cap of matching) {
-		const used = p.usage.get(cap.id) as { count: number; valueMinor: number };
-		used.count += 1;
-		used.valueMinor += capValueMinor(cap, intent) ?? 0;
-	}
-	return true;
-}
-
-function push(p: Planner, intent: AwardIntent): void {
-	if (intent.status === 'skipped') p.skipped.push(intent);
-	else if (admit(p, intent)) p.awards.push(intent);
-	else p.skipped.push(intent);
-}
-
-function baseIntent(
-	p: Planner,
-	rule: RewardRule,
-	recipientId: string,
-	side: RuleSide,
-	kind: AwardKind,
-	earningEventId: string,
-	referralIds: string[],
-): AwardIntent {
-	return {
-		idempotencyKey: rewardIdempotencyKey(p.program.programId, recipientId, rule.id, earningEventId),
-		programId: p.program.programId,
-		recipientId,
-		side,
-		ruleId: rule.id,
-		ruleType: rule.type,
-		kind,
-		status: 'approved',
-		earnedBy: { rule: rule.id, event: p.event.type, referralIds },
-	};
-}
-
-function applySpec(p: Planner, intent: AwardIntent, spec: RewardSpec): void {
-	intent.kind = spec.kind;
-	if (spec.label) intent.label = spec.label;
-	switch (spec.kind) {
-		case 'points':
-			intent.points = spec.points;
-			break;
-		case 'cash':
-			if (spec.amount !== undefined) {
-				intent.amount = spec.amount;
-				intent.currency = spec.currency;
-			} else {
-				const order = p.event.order;
-				if (!order) {
-					intent.status = 'skipped';
-					intent.skipReason = 'no_order_amount';
-					return;
-				}
-				if (spec.currency && spec.currency !== order.currency) {
-					intent.status = 'skipped';
-					intent.skipReason = 'currency_mismatch';
-					return;
-				}
-				intent.currency = order.currency;
-				intent.amount = roundToCurrency(
-					(order.amount * (spec.percentOfOrder as number)) / 100,
-					order.currency,
-				);
-				if (intent.amount === 0) {
-					intent.status = 'skipped';
-					intent.skipReason = 'zero_amount';
-				}
-			}
-			break;
-		case 'coupon':
-			if (spec.amount !== undefined) {
-				intent.amount = spec.amount;
-				intent.currency = spec.currency;
-			} else intent.percentOff = spec.percentOff;
-			intent.coupon = { source: spec.couponSource ?? 'generate' };
-			if (spec.couponPrefix) intent.coupon.prefix = spec.couponPrefix;
-			if (spec.couponPoolId) intent.coupon.poolId = spec.couponPoolId;
-			if (spec.couponValidDays !== undefined)
-				intent.coupon.expiresAt = p.event.occurredAt + Math.round(spec.couponValidDays * DAY_MS);
-			break;
-		case 'custom':
-			intent.customType = spec.customType;
-			if (spec.customValue !== undefined) intent.customValue = spec.customValue;
-			if (spec.amount !== undefined) {
-				intent.amount = spec.amount;
-				intent.currency = spec.currency;
-			}
-			break;
-	}
-}
-
-/** What an award gives, to pair an award with a rule whose key changed (see `reconcile`). */
-function specSignature(
-	kind: AwardKind,
-	v: {
-		points?: number;
-		amount?: number;
-		currency?: string;
-		percentOff?: number;
-		customType?: string;
-	},
-): string {
-	return canonical([
-		kind,
-		v.points ?? null,
-		v.amount ?? null,
-		v.currency ?? null,
-		v.percentOff ?? null,
-		v.customType ?? null,
-	]);
-}
-
-/**
- * Which award already paid each rule, per recipient, event and kind (a "group"): first the award
- * written for the same rule key (the rule is unchanged: reordered, renamed, or others added);
- * then, for awards whose rule was edited or written before rule keys existed, the rule with the
- * same name, else the same reward, else the next in program order. A group never holds more
- * awards than it had rules at once, so an edit never pays a referral twice for one slot, and a
- * rule left without an award is new and is paid.
- */
-function reconcile(rules: PerReferralRule[], paid: PaidAward[]): Map<PerReferralRule, PaidAward> {
-	const matched = new Map<PerReferralRule, PaidAward>();
-	const left = [...paid].sort((a, b) => Number(a.rewardId) - Number(b.rewardId));
-	for (const rule of rules) {
-		const i = left.findIndex((a) => a.ruleKey !== undefined && a.ruleKey === rule.key);
-		if (i !== -1) matched.set(rule, left.splice(i, 1)[0]);
-	}
-	const open = rules.filter((r) => !matched.has(r));
-	for (const award of left) {
-		if (open.length === 0) break;
-		const signature = specSignature(award.kind, award);
-		const score = (r: PerReferralRule) =>
-			(r.named && r.id === award.rule ? 0 : 2) +
-			(specSignature(r.reward.kind, r.reward) === signature ? 0 : 1);
-		let best = 0;
-		for (let j = 1; j < open.length; j++) if (score(open[j]) < score(open[best])) best = j;
-		matched.set(open[best], award);
-		open.splice(best, 1);
-	}
-	return matched;
-}
-
-function planPerReferral(p: Planner, state: ReturnType<typeof validateState>): void {
-	const rules = p.program.rules.filter(
-		(r): r is PerReferralRule => r.type === 'per_referral' && r.on === p.event.type,
-	);
-	const evaluation = `${p.event.type}:${p.event.referralId}`;
-	const groups = new Map<string, { rules: PerReferralRule[]; paid: PaidAward[] }>();
-	const groupOf = (side: string, kind: string) => {
-		const name = `${side}:${kind}`;
-		let group = groups.get(name);
-		if (!group) groups.set(name, (group = { rules: [], paid: [] }));
-		return group;
-	};
-	for (const rule of rules) groupOf(rule.side, rule.reward.kind).rules.push(rule);
-	for (const award of state.paid)
-		if (award.evaluation === evaluation) groupOf(award.side, award.kind).paid.push(award);
-	const existing = new Map<PerReferralRule, PaidAward>();
-	const nextSlot = new Map<PerReferralRule, () => number>();
-	for (const group of groups.values()) {
-		for (const [rule, award] of reconcile(group.rules, group.paid)) existing.set(rule, award);
-		// New awards take slots above every slot the group used, so a slot is never written twice.
-		let top = Math.max(group.paid.length, ...group.paid.map((a) => a.slot ?? 0));
-		for (const rule of group.rules) nextSlot.set(rule, () => ++top);
-	}
-	for (const rule of rules) {
-		const recipientId = rule.side === 'referrer' ? p.event.referrerId : p.event.refereeId;
-		const intent = baseIntent(p, rule, recipientId, rule.side, rule.reward.kind, evaluation, [
-			p.event.referralId,
-		]);
-		intent.ruleKey = rule.key;
-		const award = existing.get(rule);
-		if (award) {
-			// Paid already (by this rule, or by the rule it was edited from): the stored award is the answer.
-			intent.idempotencyKey = award.idempotencyKey;
-			intent.existingRewardId = award.rewardId;
-			intent.kind = award.kind;
-			for (const key of ['points', 'amount', 'currency', 'percentOff', 'customType'] as const)
-				if (award[key] !== undefined)
-					(intent as unknown as Record<string, unknown>)[key] = award[key];
-			push(p, intent);
-			continue;
-		}
-		applySpec(p, intent, rule.reward);
-		if (
-			rule.minOrderAmount !== undefined &&
-			(!p.event.order || p.event.order.amount < rule.minOrderAmount)
-		) {
-			intent.status = 'skipped';
-			intent.skipReason = p.event.order ? 'below_min_order' : 'no_order_amount';
-			p.skipped.push(intent);
-			continue;
-		}
-		if (intent.status !== 'skipped') holdFor(p, rule, intent);
-		if (intent.status === 'skipped') {
-			p.skipped.push(intent);
-			continue;
-		}
-		if (!admit(p, intent)) {
-			p.skipped.push(intent);
-			continue;
-		}
-		intent.slot = nextSlot.get(rule)!();
-		intent.idempotencyKey = rewardIdempotencyKey(
-			p.program.programId,
-			recipientId,
-			`slot:${rule.side}:${rule.reward.kind}#${intent.slot}`,
-			evaluation,
-		);
-		p.awards.push(intent);
-	}
-}
-
-/** Values a milestone fires at within (previous, current]. Bounded so a huge jump cannot loop for long. */
-function firingValues(
-	m: { at: number; every?: number },
-	previous: number,
-	current: number,
-): number[] {
-	if (current < m.at) return [];
-	if (!m.every) return previous < m.at ? [m.at] : [];
-	const values: number[] = [];
-	const firstK = previous < m.at ? 0 : Math.floor((previous - m.at) / m.every) + 1;
-	for (let k = firstK, guard = 0; guard < 1000; k++, guard++) {
-		const v = m.at + k * m.every;
-		if (v > current) break;
-		values.push(v);
-	}
-	return values;
-}
-
-function planMilestones(
-	p: Planner,
-	rule: MilestoneRule,
-	state: ReturnType<typeof validateState>,
-): void {
-	if (p.event.type !== 'referral_qualified') return;
-	const byCount = rule.metric === 'qualified_referrals';
-	let previous: number;
-	let current: number;
-	if (byCount) {
-		current = state.qualifiedCount;
-		previous = current - 1;
-	} else {
-		const currency = rule.currency as string;
-		current = toMinorUnits(
-			roundToCurrency(state.referredRevenue[currency] ?? 0, currency),
-			currency,
-		);
-		// Only an order in the rule's currency moves this rule's revenue.
-		const contribution =
-			p.event.order && p.event.order.currency === currency
-				? toMinorUnits(p.event.order.amount, currency)
-				: 0;
-		previous = current - contribution;
-	}
-	rule.milestones.forEach((m) => {
-		const scaled = byCount
-			? { at: m.threshold, every: m.repeatEvery }
-			: {
-					at: toMinorUnits(m.threshold, rule.currency as string),
-					every:
-						m.repeatEvery === undefined
-							? undefined
-							: toMinorUnits(m.repeatEvery, rule.currency as string),
-				};
-		for (const value of firingValues(scaled, previous, current)) {
-			const reached = byCount ? value : fromMinorUnits(value, rule.currency as string);
-			let referralIds = [p.event.referralId];
-			if (byCount && state.qualifiedReferralIds && state.qualifiedReferralIds.length >= value) {
-				// The referrals that completed this step: all up to the first threshold, then the last N.
-				const from = m.repeatEvery !== undefined && value > m.threshold ? value - m.repeatEvery : 0;
-				referralIds = state.qualifiedReferralIds.slice(from, value);
-			}
-			const kind: AwardKind = m.reward ? m.reward.kind : m.badge ? 'badge' : 'tier';
-			const earning = `milestone:${m.threshold}:${reached}`;
-			const name = m.badge ?? m.tier;
-			const intent = baseIntent(
-				p,
-				rule,
-				p.event.referrerId,
-				'referrer',
-				kind,
-				name === undefined ? earning : againAfterLoss(earning, state, rule.id, name),
-				referralIds,
-			);
-			intent.earnedBy.milestone = reached;
-			if (m.reward) {
-				applySpec(p, intent, m.reward);
-				if (intent.status !== 'skipped') holdFor(p, rule, intent);
-			} else if (m.badge) {
-				if (state.badges.includes(m.badge)) continue;
-				intent.badge = m.badge;
-			} else {
-				if (state.tier === m.tier) continue;
-				intent.tier = m.tier;
-			}
-			if (!m.reward) {
-				const snapshot = milestoneSnapshot(rule, m.threshold);
-				if (snapshot) intent.standing = snapshot;
-			}
-			push(p, intent);
-		}
-	});
-}
-
-function levelFor(levels: StatusLevel[], value: number): StatusLevel[] {
-	return levels.filter((l) => value >= l.min && (l.max === undefined || value <= l.max));
-}
-
-function planStatus(p: Planner, rule: StatusRule, state: ReturnType<typeof validateState>): void {
-	const pointsThisEvent = p.awards
-		.filter((a) => a.recipientId === p.event.referrerId && a.kind === 'points')
-		.reduce((sum, a) => sum + (a.points as number), 0);
-	const value =
-		rule.metric === 'qualified_referrals'
-			? state.qualifiedCount
-			: state.lifetimePoints + pointsThisEvent;
-	const reached = rule.levels.filter((l) => value >= l.min);
-	const grant = (level: StatusLevel) => {
-		const intent = baseIntent(
-			p,
-			rule,
-			p.event.referrerId,
-			'referrer',
-			rule.award,
-			againAfterLoss(`level:${level.name}`, state, rule.id, level.name),
-			[p.event.referralId],
-		);
-		intent.earnedBy.level = level.name;
-		intent.standing = statusSnapshot(rule, level.name);
-		if (rule.award === 'badge') intent.badge = level.name;
-		else intent.tier = level.name;
-		push(p, intent);
-	};
-	if (rule.award === 'badge') {
-		// Badges are achievements: every level passed is earned once, even when one event passes several.
-		for (const level of reached) if (!state.badges.includes(level.name)) grant(level);
-		return;
-	}
-	// A tier is a standing: the level the value sits in now (a gap between explicit ranges holds none).
-	const current = levelFor(rule.levels, value).at(-1);
-	if (current && current.name !== state.tier) {
-		const heldIndex = rule.levels.findIndex((l) => l.name === state.tier);
-		// Tiers only go up here; a downgrade (after clawbacks) is the service's explicit decision.
-		if (heldIndex === -1 || rule.levels.indexOf(current) > heldIndex) grant(current);
-	}
 }
 
 /**
