@@ -58,6 +58,7 @@ import { ParticipantsTable } from './tables/participants';
 import { CodesTable } from './tables/codes';
 import { ReferralsTable } from './tables/referrals';
 import { RewardsTable } from './tables/rewards';
+import { RefundsTable } from './tables/refunds';
 import { PointsTable } from './tables/points';
 import { CouponsTable } from './tables/coupons';
 import { OutboxTable } from './tables/outbox';
@@ -71,6 +72,7 @@ export class SqlLedger implements LedgerStore {
 	private readonly codes: CodesTable;
 	private readonly referrals: ReferralsTable;
 	private readonly rewards: RewardsTable;
+	private readonly refunds: RefundsTable;
 	private readonly points: PointsTable;
 	private readonly coupons: CouponsTable;
 	private readonly outbox: OutboxTable;
@@ -85,6 +87,7 @@ export class SqlLedger implements LedgerStore {
 		this.codes = new CodesTable(this.core);
 		this.referrals = new ReferralsTable(this.core);
 		this.rewards = new RewardsTable(this.core);
+		this.refunds = new RefundsTable(this.core);
 		this.points = new PointsTable(this.core);
 		this.coupons = new CouponsTable(this.core);
 		this.outbox = new OutboxTable(this.core);
@@ -209,7 +212,7 @@ export class SqlLedger implements LedgerStore {
 		return this.rewards.transitionReward(input);
 	}
 	refundReferral(input: RefundReferralInput) {
-		return this.rewards.refundReferral(input);
+		return this.refunds.refundReferral(input);
 	}
 	rewardHistory(query: { programId: string; rewardId: Id }) {
 		return this.rewards.rewardHistory(query);
