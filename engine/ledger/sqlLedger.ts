@@ -57,7 +57,9 @@ import { ProgramsTable } from './tables/programs';
 import { ParticipantsTable } from './tables/participants';
 import { CodesTable } from './tables/codes';
 import { ReferralsTable } from './tables/referrals';
+import { ReferralQueriesTable } from './tables/referralQueries';
 import { RewardsTable } from './tables/rewards';
+import { RefundsTable } from './tables/refunds';
 import { PointsTable } from './tables/points';
 import { CouponsTable } from './tables/coupons';
 import { OutboxTable } from './tables/outbox';
@@ -70,7 +72,9 @@ export class SqlLedger implements LedgerStore {
 	private readonly participants: ParticipantsTable;
 	private readonly codes: CodesTable;
 	private readonly referrals: ReferralsTable;
+	private readonly referralQueries: ReferralQueriesTable;
 	private readonly rewards: RewardsTable;
+	private readonly refunds: RefundsTable;
 	private readonly points: PointsTable;
 	private readonly coupons: CouponsTable;
 	private readonly outbox: OutboxTable;
@@ -84,7 +88,9 @@ export class SqlLedger implements LedgerStore {
 		this.participants = new ParticipantsTable(this.core);
 		this.codes = new CodesTable(this.core);
 		this.referrals = new ReferralsTable(this.core);
+		this.referralQueries = new ReferralQueriesTable(this.core);
 		this.rewards = new RewardsTable(this.core);
+		this.refunds = new RefundsTable(this.core);
 		this.points = new PointsTable(this.core);
 		this.coupons = new CouponsTable(this.core);
 		this.outbox = new OutboxTable(this.core);
@@ -177,22 +183,22 @@ export class SqlLedger implements LedgerStore {
 		return this.referrals.qualifyReferral(input);
 	}
 	listReferrals(query: ListReferralsQuery) {
-		return this.referrals.listReferrals(query);
+		return this.referralQueries.listReferrals(query);
 	}
 	countReferrals(query: CountReferralsQuery) {
-		return this.referrals.countReferrals(query);
+		return this.referralQueries.countReferrals(query);
 	}
 	referralsBySignal(query: SignalQuery) {
-		return this.referrals.referralsBySignal(query);
+		return this.referralQueries.referralsBySignal(query);
 	}
 	referralEdges(query: EdgesQuery) {
-		return this.referrals.referralEdges(query);
+		return this.referralQueries.referralEdges(query);
 	}
 	listConversions(query: ConversionsQuery) {
-		return this.referrals.listConversions(query);
+		return this.referralQueries.listConversions(query);
 	}
 	leaderboard(query: LeaderboardQuery) {
-		return this.referrals.leaderboard(query);
+		return this.referralQueries.leaderboard(query);
 	}
 
 	// rewards
@@ -209,7 +215,7 @@ export class SqlLedger implements LedgerStore {
 		return this.rewards.transitionReward(input);
 	}
 	refundReferral(input: RefundReferralInput) {
-		return this.rewards.refundReferral(input);
+		return this.refunds.refundReferral(input);
 	}
 	rewardHistory(query: { programId: string; rewardId: Id }) {
 		return this.rewards.rewardHistory(query);

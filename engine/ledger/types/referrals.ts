@@ -1,4 +1,5 @@
-/* Referrals, their conversions and the queries over them (tables/referrals.ts). */
+/* Referrals, their conversions and the queries over them (tables/referrals.ts,
+ * tables/referralQueries.ts). */
 import type { Id, Mutation, Replayable, Time } from './common';
 
 export interface ReferralRecord {

@@ -1,4 +1,4 @@
-/* Rewards and refunds (tables/rewards.ts). */
+/* Rewards and refunds (tables/rewards.ts, tables/refunds.ts). */
 import type {
 	EventInput,
 	Id,

@@ -6,7 +6,8 @@ import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { programReader } from '../../../shared/program';
 import { fieldLabels, referralProperties, referralReader } from '../fields';
-import { description as rulesForm, rewardServiceFor, ruleFieldLabels } from '../rules';
+import { rewardServiceFor } from '../rules';
+import { description as rulesForm, ruleFieldLabels } from '../rules.description';
 
 /** The shared lookup fields of fields.ts, shown here by this operation alone. */
 const own = (properties: INodeProperties[]) =>
