@@ -10,8 +10,8 @@ import {
 
 /**
  * A 0–100 loyalty index from weighted indicators (OECD/JRC composite-indicator method):
- * each indicator is normalised to 0–100 (min–max or percentile rank), flipped when lower is
- * better, and averaged with weights re-normalised over the indicators the customer has.
+ * each indicator is normalized to 0–100 (min–max or percentile rank), flipped when lower is
+ * better, and averaged with weights re-normalized over the indicators the customer has.
  * Every index comes with its coverage (share of the weight present) and each indicator's part.
  */
 
@@ -59,7 +59,7 @@ export interface LoyaltyIndexOptions {
 export interface IndicatorContribution {
 	/** The raw value, or null when missing. */
 	value: number | null;
-	/** Normalised 0–100, after flipping for lower-is-better; null when missing. */
+	/** Normalized 0–100, after flipping for lower-is-better; null when missing. */
 	score: number | null;
 	/** The weight's share among the indicators this customer has (0 when missing). */
 	weight: number;
@@ -292,7 +292,7 @@ export function loyaltyIndex(
 		}
 	});
 
-	const normalisers = indicators.map((ind, k) => {
+	const normalizers = indicators.map((ind, k) => {
 		const present = values[k].filter((v): v is number => v !== null);
 		if (present.length === 0) return () => 0;
 		const flip = (s: number): number => (ind.direction === 'lowerIsBetter' ? 100 - s : s);
@@ -335,7 +335,7 @@ export function loyaltyIndex(
 				};
 				continue;
 			}
-			const score = normalisers[k](v);
+			const score = normalizers[k](v);
 			const weight = indicators[k].weight / presentWeight;
 			contributions[indicators[k].label] = {
 				value: v,

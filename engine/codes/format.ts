@@ -41,7 +41,7 @@ export interface CodeFormat {
 	space: number;
 	/** Bits of entropy in one code. */
 	entropyBits: number;
-	/** The options, normalised, as they should be stored with a program. */
+	/** The options, normalized, as they should be stored with a program. */
 	options: Required<Omit<CodeFormatOptions, 'pattern' | 'extraBlockedWords'>> & {
 		pattern: string;
 		extraBlockedWords: string[];

@@ -251,7 +251,7 @@ export interface LedgerStore {
 	): Promise<{ suppression: SuppressionRecord; created: boolean } & Replayable>;
 	removeSuppression(input: RemoveSuppressionInput): Promise<{ removed: boolean } & Replayable>;
 	getSuppression(query: SuppressionKey): Promise<SuppressionRecord | null>;
-	/** Which of these addresses are suppressed on the channel (returned normalised as stored). */
+	/** Which of these addresses are suppressed on the channel (returned normalized as stored). */
 	suppressedAddresses(query: { channel: string; addresses: string[] }): Promise<string[]>;
 
 	// message log

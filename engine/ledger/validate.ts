@@ -1,7 +1,7 @@
 /* Input checks for the ledger. Every check throws EngineError naming the field and saying what
  * would be valid; messages never echo the value (it may be personal data), only its type or size. */
 import { EngineError } from '../shared/errors';
-import { normaliseEmail } from '../shared/email';
+import { normalizeEmail } from '../shared/email';
 import { parseCurrency, requireAmount, toMinorUnits } from '../shared/money';
 import type { EventInput, Id } from './store';
 
@@ -109,7 +109,7 @@ export function optNote(
 /** An email address in its stored form, by the engine's one email rule (engine/shared/email.ts). */
 export function email(value: unknown, field = 'email'): string {
 	// Type and size first, with the ledger's codes (invalid_type, too_long); then the rule itself.
-	return normaliseEmail(text(value, field, LIMITS.email), field);
+	return normalizeEmail(text(value, field, LIMITS.email), field);
 }
 
 export function optEmail(value: unknown, field = 'email'): string | undefined {

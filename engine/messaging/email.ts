@@ -12,7 +12,7 @@ function forItem(itemLabel?: string): string {
  * Reads `ann@example.com` or `Ann Lee <ann@example.com>` (the name may be quoted). One address only:
  * every message goes to one recipient, so suppression and idempotency are per person. The address
  * must pass the engine's one email rule (engine/shared/email.ts); it is returned as written (the
- * header shows what the sender typed), and `normaliseEmail` gives its stored form for keys.
+ * header shows what the sender typed), and `normalizeEmail` gives its stored form for keys.
  */
 export function parseEmailAddress(input: unknown, field: string, itemLabel?: string): EmailAddress {
 	if (typeof input !== 'string' || input.trim() === '') {

@@ -323,12 +323,12 @@ export function htmlToText(html: string): string {
 function linkTarget(href: string, text: string): string | undefined {
 	if (href === '' || href.startsWith('#') || /^javascript:/i.test(href)) return undefined;
 	const shown = href.replace(/^mailto:/i, '');
-	const normalised = text.trim().replace(/\s+/g, ' ');
-	if (normalised === '') return shown;
+	const normalized = text.trim().replace(/\s+/g, ' ');
+	if (normalized === '') return shown;
 	if (
-		normalised === shown ||
-		normalised === href ||
-		normalised.replace(/\/$/, '') === shown.replace(/\/$/, '')
+		normalized === shown ||
+		normalized === href ||
+		normalized.replace(/\/$/, '') === shown.replace(/\/$/, '')
 	)
 		return undefined;
 	return shown;

@@ -2,7 +2,7 @@
  * reserve the idempotency key → send with retries (through the credential's limiter) → record.
  * Bad input throws EngineError; everything else is an outcome: sent, skipped, deferred or failed. */
 import { EngineError } from '../shared/errors';
-import { normaliseEmail } from '../shared/email';
+import { normalizeEmail } from '../shared/email';
 import { assembleEmail, parseEmailAddress, type EmailAddressing } from './email';
 import { checkQuietHours, type QuietHoursDecision, type QuietHoursOptions } from './quietHours';
 import {
@@ -13,7 +13,7 @@ import {
 	type SendLimiter,
 } from './reliability';
 import { renderEmail, renderSms, type EmailContentInput, type SmsContentInput } from './render';
-import { assertSegments, normalisePhoneNumber, normaliseSender } from './sms';
+import { assertSegments, normalizePhoneNumber, normalizeSender } from './sms';
 import { checkSmsDestination, claimSmsAllowance, type SmsGuard, type SmsRefusal } from './smsGuard';
 import { sha256 } from './templates';
 import {
@@ -47,7 +47,7 @@ export interface SendResult {
 	detail?: string;
 	channel: Channel;
 	provider: string;
-	/** Normalised recipient: lower-cased email address or E.164 number. */
+	/** Normalized recipient: lower-cased email address or E.164 number. */
 	recipient: string;
 	idempotencyKey: string;
 	providerMessageId?: string;
@@ -167,7 +167,7 @@ export async function sendEmail(
 	const policy = retryPolicy(deps.retry);
 	const rendered = renderEmail(input);
 	const email = assembleEmail(input, rendered, { itemLabel });
-	const recipient = normaliseEmail(email.to.address, 'to', 'invalid_email_address');
+	const recipient = normalizeEmail(email.to.address, 'to', 'invalid_email_address');
 	email.idempotencyKey = resolveKey(
 		input,
 		'email',
@@ -199,13 +199,13 @@ export async function sendSms(
 		? checkQuietHours(new Date((deps.clock ?? systemClock).now()), input.quietHours)
 		: undefined;
 	const policy = retryPolicy(deps.retry);
-	const to = normalisePhoneNumber(input.to, {
+	const to = normalizePhoneNumber(input.to, {
 		defaultCountry: input.defaultCountry,
 		field: 'to',
 		itemLabel,
 		mobileOnly: input.mobileOnly,
 	});
-	const from = normaliseSender(input.from, {
+	const from = normalizeSender(input.from, {
 		defaultCountry: input.defaultCountry,
 		field: 'from',
 		itemLabel,
@@ -430,19 +430,19 @@ export interface SubscriptionInput {
 }
 
 /** The form in which an address is stored and looked up on the suppression list. */
-export function normaliseRecipient(
+export function normalizeRecipient(
 	channel: Channel,
 	address: unknown,
 	options: { defaultCountry?: string; itemLabel?: string } = {},
 ): string {
 	if (channel === 'sms')
-		return normalisePhoneNumber(address, {
+		return normalizePhoneNumber(address, {
 			defaultCountry: options.defaultCountry,
 			field: 'address',
 			itemLabel: options.itemLabel,
 		});
 	if (channel === 'email')
-		return normaliseEmail(
+		return normalizeEmail(
 			parseEmailAddress(address, 'address', options.itemLabel).address,
 			'address',
 			'invalid_email_address',
@@ -458,7 +458,7 @@ export async function unsubscribe(
 	ledger: MessageLedger,
 	input: SubscriptionInput,
 ): Promise<{ channel: Channel; address: string; suppressed: true; reason: string }> {
-	const address = normaliseRecipient(input.channel, input.address, input);
+	const address = normalizeRecipient(input.channel, input.address, input);
 	const reason = input.reason?.trim() || 'unsubscribed';
 	await ledger.suppress(input.channel, address, reason);
 	return { channel: input.channel, address, suppressed: true, reason };
@@ -468,7 +468,7 @@ export async function resubscribe(
 	ledger: MessageLedger,
 	input: SubscriptionInput,
 ): Promise<{ channel: Channel; address: string; suppressed: false; wasSuppressed: boolean }> {
-	const address = normaliseRecipient(input.channel, input.address, input);
+	const address = normalizeRecipient(input.channel, input.address, input);
 	const wasSuppressed = await ledger.unsuppress(input.channel, address);
 	return { channel: input.channel, address, suppressed: false, wasSuppressed };
 }

@@ -265,8 +265,8 @@ export function checkDefaultCountry(country: string | undefined): CountryCode | 
 	return upper;
 }
 
-/** Normalises a phone number to E.164 (`+14155552671`), or throws an EngineError saying what is wrong. */
-export function normalisePhoneNumber(input: unknown, options: PhoneOptions = {}): string {
+/** Normalizes a phone number to E.164 (`+14155552671`), or throws an EngineError saying what is wrong. */
+export function normalizePhoneNumber(input: unknown, options: PhoneOptions = {}): string {
 	const field = options.field ?? 'to';
 	const country = checkDefaultCountry(options.defaultCountry);
 	const where = options.itemLabel ? ` (${options.itemLabel})` : '';
@@ -306,12 +306,12 @@ export function normalisePhoneNumber(input: unknown, options: PhoneOptions = {})
 }
 
 /** A sender: an E.164 number, or an alphanumeric sender ID of at most 11 letters, digits and spaces. */
-export function normaliseSender(input: unknown, options: PhoneOptions = {}): string {
+export function normalizeSender(input: unknown, options: PhoneOptions = {}): string {
 	const field = options.field ?? 'from';
 	if (input === undefined || input === null || input === '') return '';
 	const raw = String(input).trim();
 	if (/^\+?[\d\s().-]+$/.test(raw))
-		return normalisePhoneNumber(raw, { ...options, field, mobileOnly: false });
+		return normalizePhoneNumber(raw, { ...options, field, mobileOnly: false });
 	if (/^[A-Za-z0-9 ]{1,11}$/.test(raw) && /[A-Za-z]/.test(raw)) return raw;
 	throw new EngineError(
 		'invalid_sender',

@@ -51,7 +51,7 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const MAX_PER_WINDOW = 1000;
 
-/** Checks and normalises the allowed countries ("US, ca" → ["US", "CA"]); throws naming the field. */
+/** Checks and normalizes the allowed countries ("US, ca" → ["US", "CA"]); throws naming the field. */
 export function parseSmsCountries(input: unknown, field = 'smsCountries'): string[] {
 	if (input === undefined || input === null || input === '') return [];
 	const list = Array.isArray(input)

@@ -164,7 +164,7 @@ export interface MessageCompletion {
  * What the messaging engine needs from the ledger.
  *
  * Contract for the implementer:
- * - Addresses arrive normalised: email addresses in their stored form (engine/shared/email.ts), E.164 numbers.
+ * - Addresses arrive normalized: email addresses in their stored form (engine/shared/email.ts), E.164 numbers.
  * - `reserveMessage` is atomic: of two concurrent calls with one key, exactly one gets 'reserved'.
  *   It answers 'duplicate' while the key is reserved (in flight) or completed as 'sent'; a key whose
  *   last completion was 'failed' may be reserved again, so a later execution can retry it.

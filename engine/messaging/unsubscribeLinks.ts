@@ -3,7 +3,7 @@
  * expired token changes nothing. `checkOnly` is for the confirmation page a GET shows (mail scanners
  * open links; only the POST unsubscribes). */
 import { type LinkSecrets, maskAddress, verifyUnsubscribeLink } from '../shared/links';
-import { normaliseRecipient } from './send';
+import { normalizeRecipient } from './send';
 import type { Channel, MessageLedger } from './types';
 
 export interface LinkUnsubscribeResult {
@@ -31,7 +31,7 @@ export async function unsubscribeWithLink(
 		secrets: input.secrets,
 		now: input.now,
 	});
-	const address = normaliseRecipient(channel, claimed);
+	const address = normalizeRecipient(channel, claimed);
 	const shown = { channel, address, maskedAddress: maskAddress(address) };
 	if (input.checkOnly)
 		return {

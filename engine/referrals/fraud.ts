@@ -139,7 +139,7 @@ export function assessReferral(
 export type IdentifierKind = 'ip' | 'user_agent' | 'device';
 
 /** Canonical text for an ip so one address hashes one way (IPv4-mapped IPv6 and zone ids removed). */
-export function normaliseIp(ip: string): string {
+export function normalizeIp(ip: string): string {
 	let text = ip.trim().toLowerCase();
 	if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
 	const zone = text.indexOf('%');
@@ -168,7 +168,7 @@ export function hashIdentifier(kind: IdentifierKind, value: string, salt: string
 		kind === 'ip' ? 'ip' : kind === 'user_agent' ? 'userAgent' : 'device',
 		4096,
 	);
-	const canonical = kind === 'ip' ? normaliseIp(text) : text;
+	const canonical = kind === 'ip' ? normalizeIp(text) : text;
 	return createHmac('sha256', salt).update(`${kind}\u0000${canonical}`).digest('hex');
 }
 

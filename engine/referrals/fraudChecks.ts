@@ -87,7 +87,7 @@ function fired(
 	return { check, reason, score: policy.checks[check].weight, detail };
 }
 
-function normaliseName(name: string | undefined): string {
+function normalizeName(name: string | undefined): string {
 	if (!name) return '';
 	return name
 		.normalize('NFKD')
@@ -123,8 +123,8 @@ export function checkSelfReferral(input: FraudInput, policy: FraudPolicy): Fraud
 			'Referrer and referee emails reach the same mailbox (after ignoring case, dots and +tags where the provider does).',
 		);
 	}
-	const nameA = normaliseName(referrer.name);
-	const nameB = normaliseName(referee.name);
+	const nameA = normalizeName(referrer.name);
+	const nameB = normalizeName(referee.name);
 	if (nameA && nameA === nameB && a && b && emailDomain(a) === emailDomain(b)) {
 		return fired(
 			'self_referral',

@@ -1,4 +1,4 @@
-import { normaliseEmail } from '../shared/email';
+import { normalizeEmail } from '../shared/email';
 import {
 	checkLinkOptions,
 	type LinkSecrets,
@@ -162,7 +162,7 @@ export async function updateParticipant(
 		participantId: participant.id,
 	};
 	if (changes.email !== undefined && changes.email !== '')
-		update.email = normaliseEmail(changes.email, 'newEmail');
+		update.email = normalizeEmail(changes.email, 'newEmail');
 	if (changes.externalId !== undefined && changes.externalId !== '')
 		update.externalId = requireText(changes.externalId, 'newExternalId');
 	if (changes.name !== undefined && changes.name !== '')

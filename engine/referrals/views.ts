@@ -1,4 +1,4 @@
-import { normaliseEmail } from '../shared/email';
+import { normalizeEmail } from '../shared/email';
 import { greetingName } from '../shared/plainText';
 import { EngineError } from '../shared/errors';
 import { describe, isRecord, requireText } from '../shared/guards';
@@ -103,7 +103,7 @@ export function identity(input: IdentityInput): { email?: string; externalId?: s
 	const email =
 		input.email === undefined || input.email === null || input.email === ''
 			? undefined
-			: normaliseEmail(input.email, 'email');
+			: normalizeEmail(input.email, 'email');
 	const externalId = optionalText(input.externalId, 'externalId');
 	if (email === undefined && externalId === undefined) {
 		throw new EngineError(
@@ -220,7 +220,7 @@ export async function refereeOf(
 	const email =
 		input.email === undefined || input.email === null || input.email === ''
 			? undefined
-			: normaliseEmail(input.email, 'email');
+			: normalizeEmail(input.email, 'email');
 	if (email !== undefined)
 		return await ctx.ledger.getParticipant({ programId: ctx.programId, email });
 	const externalId = optionalText(input.externalId, 'externalId');

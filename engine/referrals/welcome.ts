@@ -5,7 +5,7 @@
  * its overdue sweep, delivers them). The data holds no words of the caller except the greeting name
  * (empty when the name holds a link, digits or symbols); the text's data holds none at all. */
 import type { CodeRecord, OweMessageInput, ParticipantRecord } from '../ledger/store';
-import { normalisePhoneNumber } from '../messaging/sms';
+import { normalizePhoneNumber } from '../messaging/sms';
 import { greetingName } from '../shared/plainText';
 
 /** The topic of the welcome messages a sign-up owes (both channels); Send Owed Messages delivers it. */
@@ -38,7 +38,7 @@ export function welcomeSmsRecipient(
 ): { to?: string; problem?: string } {
 	if (!phone || !smsConsent) return {};
 	try {
-		return { to: normalisePhoneNumber(phone, { field: 'phone' }) };
+		return { to: normalizePhoneNumber(phone, { field: 'phone' }) };
 	} catch (error) {
 		return { problem: (error as Error).message };
 	}

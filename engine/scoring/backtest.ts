@@ -30,7 +30,7 @@ export interface BacktestOptions {
 	rules?: ScoringConfig | RuleScorer;
 	/**
 	 * How a rule score becomes a probability for Brier and calibration: `platt` (default) fits a
-	 * logistic curve to the training leads' scores; `scaled` reads a normalised score as score/100.
+	 * logistic curve to the training leads' scores; `scaled` reads a normalized score as score/100.
 	 */
 	ruleProbability?: 'platt' | 'scaled';
 	/** When rules are evaluated: each lead at its own date (default, `leadDate`) or one fixed time. */
@@ -258,7 +258,7 @@ function evaluateRules(
 		if (!scorer.normalized) {
 			throw new EngineError(
 				'invalid_backtest',
-				'"scaled" reads the rule score as score/100, which needs a rule set normalised to 0-100; use "platt" or normalise the total.',
+				'"scaled" reads the rule score as score/100, which needs a rule set normalized to 0-100; use "platt" or normalize the total.',
 				{ field: 'ruleProbability' },
 			);
 		}

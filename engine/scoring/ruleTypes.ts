@@ -131,7 +131,7 @@ export interface GroupExplanation {
 }
 
 export interface LeadScore {
-	/** The final score: 0-100 when normalised, else equal to `total`. */
+	/** The final score: 0-100 when normalized, else equal to `total`. */
 	score: number;
 	/** Points after group limits and the total floor and cap. */
 	total: number;

@@ -258,7 +258,7 @@ export function compileRuleSet(config: ScoringConfig): RuleScorer {
 	if (normalize && !(Number.isFinite(floor) && Number.isFinite(cap) && cap > floor)) {
 		throw new EngineError(
 			'invalid_limits',
-			'Normalising to 0-100 needs a total floor and a total cap, with the cap above the floor.',
+			'Normalizing to 0-100 needs a total floor and a total cap, with the cap above the floor.',
 			{ field: 'normalize', details: { floor, cap } },
 		);
 	}

@@ -109,7 +109,7 @@ export function storedEmailOrNull(value: unknown): string | null {
  * The stored form (see above). Throws `code` (default `invalid_email`) naming the field and saying
  * what is wrong and what is valid; the address itself is never echoed (it is personal data).
  */
-export function normaliseEmail(value: unknown, field = 'email', code = 'invalid_email'): string {
+export function normalizeEmail(value: unknown, field = 'email', code = 'invalid_email'): string {
 	if (typeof value !== 'string') {
 		throw new EngineError(
 			code,
@@ -220,7 +220,7 @@ export interface MailboxOptions {
  * participant's address. Throws `invalid_email` for an invalid address.
  */
 export function mailboxKey(value: unknown, options: MailboxOptions = {}, field = 'email'): string {
-	const email = normaliseEmail(value, field);
+	const email = normalizeEmail(value, field);
 	const at = email.lastIndexOf('@');
 	const domain = email.slice(at + 1);
 	const rule = PROVIDERS[domain];

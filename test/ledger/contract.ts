@@ -259,7 +259,7 @@ export function ledgerContract(target: ContractTarget): void {
 	});
 
 	describe('participants', () => {
-		it('enrols idempotently by normalised email or external id', async () => {
+		it('enrols idempotently by normalized email or external id', async () => {
 			const programId = await program();
 			const first = await ledger.enrolParticipant({
 				programId,
@@ -1741,7 +1741,7 @@ export function ledgerContract(target: ContractTarget): void {
 	});
 
 	describe('suppression list and message log', () => {
-		it('adds, checks and removes suppressions by channel and normalised address', async () => {
+		it('adds, checks and removes suppressions by channel and normalized address', async () => {
 			const address = `${uid('opt-out')}@Example.com`;
 			const added = await ledger.addSuppression({
 				channel: 'email',

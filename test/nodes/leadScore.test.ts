@@ -550,9 +550,9 @@ describe('Lead Score node in the workflow harness', () => {
 				'Group Limits › Maximum',
 			],
 			[
-				'normalising without a cap',
+				'normalizing without a cap',
 				{ rules: formRules, total: { normalize: true } },
-				/Normalising to 0-100 needs a total floor and a total cap/,
+				/Normalizing to 0-100 needs a total floor and a total cap/,
 				'Total › Normalize to 0–100',
 			],
 			[

@@ -6,7 +6,7 @@ export interface ParticipantRecord {
 	id: number;
 	programId: string;
 	externalId: string | null;
-	/** Normalised: trimmed, lower-case. */
+	/** Normalized: trimmed, lower-case. */
 	email: string | null;
 	phone: string | null;
 	name: string | null;

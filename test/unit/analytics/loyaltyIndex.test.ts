@@ -10,7 +10,7 @@ describe('loyaltyIndex', () => {
 		{ id: 'd', orders: '', daysSince: null, nps: undefined },
 	];
 
-	it('normalises min–max, flips lower-is-better, and re-normalises weights over what is present', () => {
+	it('normalizes min–max, flips lower-is-better, and re-normalizes weights over what is present', () => {
 		const { rows, summary } = loyaltyIndex(customers, {
 			customerField: 'id',
 			indicators: [
@@ -25,7 +25,7 @@ describe('loyaltyIndex', () => {
 		// b: orders 50, recency 100 − 50 = 50, nps 60 → (2·50 + 50 + 60) / 4.
 		expect(b.loyaltyIndex).toBeCloseTo(52.5, 12);
 		expect(b.contributions.orders).toEqual({ value: 5, score: 50, weight: 0.5, contribution: 25 });
-		// c has no NPS: weights 2 and 1 re-normalised to 2/3 and 1/3, coverage 3/4.
+		// c has no NPS: weights 2 and 1 re-normalized to 2/3 and 1/3, coverage 3/4.
 		expect(c.loyaltyIndex).toBeCloseTo(0, 12);
 		expect(c.coverage).toBeCloseTo(0.75, 12);
 		expect(c.contributions.promoter).toEqual({

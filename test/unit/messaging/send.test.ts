@@ -73,7 +73,7 @@ describe('sending an SMS', () => {
 		ledger = new MemoryLedger();
 	});
 
-	it('sends, normalising numbers and recording the provider id under the message key', async () => {
+	it('sends, normalizing numbers and recording the provider id under the message key', async () => {
 		const result = await sendSms(smsInput(), sender, { ledger, clock: clockAt(NOON_NY) });
 		expect(result).toMatchObject({
 			outcome: 'sent',

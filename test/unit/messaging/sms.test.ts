@@ -3,8 +3,8 @@ import {
 	analyseSms,
 	assertSegments,
 	isGsmCharacter,
-	normalisePhoneNumber,
-	normaliseSender,
+	normalizePhoneNumber,
+	normalizeSender,
 	renderSms,
 	replaceSmartCharacters,
 	withStopFooter,
@@ -145,49 +145,49 @@ describe('STOP footer and segment guard', () => {
 });
 
 describe('phone numbers', () => {
-	it('normalises to E.164 with a default country for national formats', () => {
-		expect(normalisePhoneNumber('(415) 555-2671', { defaultCountry: 'US' })).toBe('+14155552671');
-		expect(normalisePhoneNumber('06 11111111', { defaultCountry: 'nl' })).toBe('+31611111111');
-		expect(normalisePhoneNumber('+44 20 7946 0958')).toBe('+442079460958');
-		expect(normalisePhoneNumber('0044 20 7946 0958', { defaultCountry: 'DE' })).toBe(
+	it('normalizes to E.164 with a default country for national formats', () => {
+		expect(normalizePhoneNumber('(415) 555-2671', { defaultCountry: 'US' })).toBe('+14155552671');
+		expect(normalizePhoneNumber('06 11111111', { defaultCountry: 'nl' })).toBe('+31611111111');
+		expect(normalizePhoneNumber('+44 20 7946 0958')).toBe('+442079460958');
+		expect(normalizePhoneNumber('0044 20 7946 0958', { defaultCountry: 'DE' })).toBe(
 			'+442079460958',
 		);
-		expect(normalisePhoneNumber(14155552671, { defaultCountry: 'US' })).toBe('+14155552671');
+		expect(normalizePhoneNumber(14155552671, { defaultCountry: 'US' })).toBe('+14155552671');
 	});
 
 	it('refuses invalid numbers with a message that says what would be valid', () => {
 		const error = engineError(() =>
-			normalisePhoneNumber('+1 555 555 5555', { field: 'phone', itemLabel: 'item 2' }),
+			normalizePhoneNumber('+1 555 555 5555', { field: 'phone', itemLabel: 'item 2' }),
 		);
 		expect(error.code).toBe('invalid_phone_number');
 		expect(error.field).toBe('phone');
 		expect(error.message).toMatch(
 			/"\+1 555 555 5555" \(item 2\) is not a valid phone number.*\+14155552671/,
 		);
-		expect(engineError(() => normalisePhoneNumber('0611111111')).message).toMatch(
+		expect(engineError(() => normalizePhoneNumber('0611111111')).message).toMatch(
 			/no default country set/,
 		);
-		expect(engineError(() => normalisePhoneNumber('')).code).toBe('invalid_phone_number');
-		expect(engineError(() => normalisePhoneNumber({})).code).toBe('invalid_phone_number');
-		expect(engineError(() => normalisePhoneNumber('123', { defaultCountry: 'XX' })).code).toBe(
+		expect(engineError(() => normalizePhoneNumber('')).code).toBe('invalid_phone_number');
+		expect(engineError(() => normalizePhoneNumber({})).code).toBe('invalid_phone_number');
+		expect(engineError(() => normalizePhoneNumber('123', { defaultCountry: 'XX' })).code).toBe(
 			'invalid_country',
 		);
 	});
 
 	it('optionally refuses numbers known to be landlines', () => {
-		expect(normalisePhoneNumber('+4915112345678', { mobileOnly: true })).toBe('+4915112345678');
+		expect(normalizePhoneNumber('+4915112345678', { mobileOnly: true })).toBe('+4915112345678');
 		// US numbering cannot tell mobiles from landlines, so they pass.
-		expect(normalisePhoneNumber('+14155552671', { mobileOnly: true })).toBe('+14155552671');
-		const error = engineError(() => normalisePhoneNumber('+44 20 7946 0958', { mobileOnly: true }));
+		expect(normalizePhoneNumber('+14155552671', { mobileOnly: true })).toBe('+14155552671');
+		const error = engineError(() => normalizePhoneNumber('+44 20 7946 0958', { mobileOnly: true }));
 		expect(error.code).toBe('not_mobile');
 		expect(error.message).toMatch(/fixed line number/);
 	});
 
 	it('accepts an E.164 sender or an alphanumeric sender ID', () => {
-		expect(normaliseSender('+1 415 555 2671')).toBe('+14155552671');
-		expect(normaliseSender('AcmeShop')).toBe('AcmeShop');
-		expect(normaliseSender('')).toBe('');
-		expect(engineError(() => normaliseSender('Acme Shop Rewards')).code).toBe('invalid_sender');
-		expect(engineError(() => normaliseSender('12345')).code).toBe('invalid_phone_number');
+		expect(normalizeSender('+1 415 555 2671')).toBe('+14155552671');
+		expect(normalizeSender('AcmeShop')).toBe('AcmeShop');
+		expect(normalizeSender('')).toBe('');
+		expect(engineError(() => normalizeSender('Acme Shop Rewards')).code).toBe('invalid_sender');
+		expect(engineError(() => normalizeSender('12345')).code).toBe('invalid_phone_number');
 	});
 });

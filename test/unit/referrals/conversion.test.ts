@@ -23,7 +23,7 @@ function field(fn: () => unknown): string | undefined {
 }
 
 describe('conversion input', () => {
-	it('normalises currency and time', () => {
+	it('normalizes currency and time', () => {
 		expect(
 			validateConversion({
 				orderId: ' o-1 ',

@@ -14,7 +14,7 @@ import {
 	findRing,
 	hashIp,
 	hashUserAgent,
-	normaliseIp,
+	normalizeIp,
 	validateFraudPolicy,
 	type FraudInput,
 	type ReferralEdge,
@@ -422,8 +422,8 @@ describe('hashing ip and user agent', () => {
 		expect(h).not.toContain('203');
 	});
 
-	it('normalises IPv6 spellings it can', () => {
-		expect(normaliseIp('[FE80::1%eth0]')).toBe('fe80::1');
+	it('normalizes IPv6 spellings it can', () => {
+		expect(normalizeIp('[FE80::1%eth0]')).toBe('fe80::1');
 		expect(hashIp('2001:DB8::1', salt)).toBe(hashIp('2001:db8::1', salt));
 	});
 

@@ -28,7 +28,7 @@ function error(config: unknown): EngineError {
 }
 
 describe('validateRewardProgram accepts a full program', () => {
-	it('fills defaults and normalises currencies', () => {
+	it('fills defaults and normalizes currencies', () => {
 		const p = validateRewardProgram(
 			program(
 				[

@@ -189,11 +189,11 @@ describe('backtest input errors', () => {
 		],
 		['nothing to evaluate', small, { rules: undefined }, 'rules', '"rules", "model" or both'],
 		[
-			'scaled without normalising',
+			'scaled without normalizing',
 			small,
 			{ rules: { rules: rules.rules }, ruleProbability: 'scaled' },
 			'ruleProbability',
-			'normalised',
+			'normalized',
 		],
 	])('refuses %s', (_, items, extra, field, hint) => {
 		const error = engineError(() =>

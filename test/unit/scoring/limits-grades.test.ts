@@ -78,7 +78,7 @@ describe('total floor, cap and normalisation', () => {
 		expect(scorer.score({ a: true }, NOW).total).toBe(60);
 	});
 
-	it('normalises to 0-100 between floor and cap', () => {
+	it('normalizes to 0-100 between floor and cap', () => {
 		const scorer = compileRuleSet({ rules, total: { floor: -50, cap: 150, normalize: true } });
 		expect(scorer.score({ a: true }, NOW)).toMatchObject({
 			total: 60,
@@ -186,13 +186,13 @@ describe('stages', () => {
 		expect(strict.score({ a: true }, NOW).stage).toBe('warm');
 	});
 
-	it('compares stages with the normalised score when normalising', () => {
-		const normalised = compileRuleSet({
+	it('compares stages with the normalized score when normalizing', () => {
+		const normalized = compileRuleSet({
 			rules: [flagRule('a', 'fit', 30)],
 			total: { cap: 40, normalize: true },
 			stages: [{ name: 'cold' }, { name: 'MQL', minScore: 70 }],
 		});
-		expect(normalised.score({ a: true }, NOW)).toMatchObject({
+		expect(normalized.score({ a: true }, NOW)).toMatchObject({
 			total: 30,
 			score: 75,
 			stage: 'MQL',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { EngineError } from '../../../engine/shared/errors';
 import * as ledgerValidate from '../../../engine/ledger/validate';
-import { normaliseRecipient, parseEmailAddress } from '../../../engine/messaging';
+import { normalizeRecipient, parseEmailAddress } from '../../../engine/messaging';
 import {
 	emailDomain,
 	emailProblem,
@@ -10,7 +10,7 @@ import {
 	isValidEmail,
 	knownProviderDomains,
 	mailboxKey,
-	normaliseEmail,
+	normalizeEmail,
 	sameMailbox,
 	storedEmailOrNull,
 } from '../../../engine/shared/email';
@@ -84,7 +84,7 @@ function refused(run: () => unknown): boolean {
 	}
 }
 
-/** What a Stripe checkout webhook normalises the customer's email to. */
+/** What a Stripe checkout webhook normalizes the customer's email to. */
 function fromWebhook(address: string): string | null {
 	const event = normalizeOrderEvent({
 		source: 'stripe',
@@ -110,10 +110,10 @@ describe('one email rule, every layer', () => {
 	it.each(VALID)('accepts %j as %j everywhere', (input, stored) => {
 		expect(emailProblem(input)).toBeNull();
 		expect(isValidEmail(input)).toBe(true);
-		expect(normaliseEmail(input)).toBe(stored);
+		expect(normalizeEmail(input)).toBe(stored);
 		expect(storedEmailOrNull(input)).toBe(stored);
 		expect(ledgerValidate.email(input)).toBe(stored);
-		expect(normaliseRecipient('email', input)).toBe(stored);
+		expect(normalizeRecipient('email', input)).toBe(stored);
 		expect(parseEmailAddress(input, 'to').address).toBe(input.trim());
 		expect(fromWebhook(input)).toBe(stored);
 		expect(mailboxKey(input)).toBe(stored);
@@ -123,9 +123,9 @@ describe('one email rule, every layer', () => {
 		expect(emailProblem(input)).toMatch(why);
 		expect(isValidEmail(input)).toBe(false);
 		expect(storedEmailOrNull(input)).toBeNull();
-		expect(refused(() => normaliseEmail(input))).toBe(true);
+		expect(refused(() => normalizeEmail(input))).toBe(true);
 		expect(refused(() => ledgerValidate.email(input))).toBe(true);
-		expect(refused(() => normaliseRecipient('email', input))).toBe(true);
+		expect(refused(() => normalizeRecipient('email', input))).toBe(true);
 		expect(refused(() => parseEmailAddress(input, 'to'))).toBe(true);
 		expect(fromWebhook(input)).toBeNull();
 	});
@@ -133,7 +133,7 @@ describe('one email rule, every layer', () => {
 	it('names the field, says what is valid and never echoes the address', () => {
 		const error = (() => {
 			try {
-				normaliseEmail('ann@example.c', 'refereeEmail');
+				normalizeEmail('ann@example.c', 'refereeEmail');
 			} catch (e) {
 				return e as EngineError;
 			}
@@ -143,7 +143,7 @@ describe('one email rule, every layer', () => {
 		expect(error.message).toBe(
 			'refereeEmail is not a valid email address: the domain must end in a top-level domain of two or more letters, like .com or .de.',
 		);
-		expect(() => normaliseEmail(42)).toThrow(
+		expect(() => normalizeEmail(42)).toThrow(
 			expect.objectContaining({
 				field: 'email',
 				message: expect.stringContaining('such as ana@example.com'),

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import {
-	normaliseRecipient,
+	normalizeRecipient,
 	sendEmail,
 	type EmailSender,
 	type SendDependencies,
@@ -78,7 +78,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const to = readField(item.json, emailField) as string;
 				if (input.commercial && signedFor(itemIndex) === 'signed') {
 					// The recipient's own link: the token names this address, so it unsubscribes nobody else.
-					const address = normaliseRecipient('email', to, { itemLabel: `item ${itemIndex}` });
+					const address = normalizeRecipient('email', to, { itemLabel: `item ${itemIndex}` });
 					input.commercial.unsubscribeUrl = unsubscribeLink({
 						baseUrl: input.commercial.unsubscribeUrl,
 						channel: 'email',

@@ -8,8 +8,8 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import type { MessageRecord } from '../../../../engine/ledger/store';
 import {
 	assertSegments,
-	normalisePhoneNumber,
-	normaliseSender,
+	normalizePhoneNumber,
+	normalizeSender,
 	renderSms,
 	type BuiltMessage,
 	type OutgoingSms,
@@ -71,8 +71,8 @@ function prepare(this: IExecuteFunctions): OwedBuilder<OutgoingSms> {
 			});
 		assertSegments(rendered, rendered.maxSegments);
 		const message: OutgoingSms = {
-			from: normaliseSender(fromParameter, { field: 'from' }),
-			to: normalisePhoneNumber(record.recipient, { field: 'to' }),
+			from: normalizeSender(fromParameter, { field: 'from' }),
+			to: normalizePhoneNumber(record.recipient, { field: 'to' }),
 			text: rendered.text,
 			encoding: rendered.encoding,
 			segments: rendered.segments,
