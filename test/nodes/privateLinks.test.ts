@@ -176,7 +176,7 @@ for (const [name, open] of backends()) {
 						['another participant id in the claims', `${forgedPayload}.${signature}`],
 						[
 							'one signature character changed',
-							`${payload}.${signature.slice(0, -2)}${signature.endsWith('A') ? 'B' : 'A'}${signature.slice(-1)}`,
+							`${payload}.${signature.slice(0, -2)}${signature.at(-2) === 'A' ? 'B' : 'A'}${signature.slice(-1)}`,
 						],
 						[
 							'expired',
