@@ -127,6 +127,13 @@ export function requireRecord(value: unknown, field: string): Record<string, unk
 	return value;
 }
 
+/** Keys that reach Object.prototype or constructors instead of the data's own fields: never read through them. */
+export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set([
+	'__proto__',
+	'constructor',
+	'prototype',
+]);
+
 const YES_WORDS = new Set(['true', 'yes']);
 
 /**
