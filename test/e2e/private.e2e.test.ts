@@ -63,8 +63,13 @@ describe('private participant data in real n8n', () => {
 				linkSecret: TEST_LINK_SECRET,
 			}),
 		];
-		// Published through the running n8n's REST API (n8n 2.x), not one CLI boot per workflow.
-		({ server } = await n8n.startInstance(userFolder, { credentials, files: FILES }));
+		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, {
+			build: false,
+			credentials,
+			files: FILES,
+		});
+		server = await n8n.startN8n(bin, env);
+		await n8n.ensureOwner(server!.baseUrl);
 		await n8n.waitForWebhook(url('referral/signup'), {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
