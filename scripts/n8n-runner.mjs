@@ -5,7 +5,8 @@
 //                             instance has (edits made in the editor to them are lost)
 //   npm start -- --no-build   skip `npm run build` (dist/ is already current)
 // n8n, the mail catcher and this runner stop together on Ctrl-C, SIGTERM and SIGHUP (a closed terminal).
-// `node scripts/n8n-runner.mjs prepare`: build, and install the pinned n8n into .cache (used before e2e tests).
+// `node scripts/n8n-runner.mjs prepare`: build, and install the pinned n8n into .cache (used before e2e tests);
+//                             with --no-build only the install (CI: npm test has just built dist/).
 // `node scripts/n8n-runner.mjs install`: only install the pinned n8n (N8N_VERSION) into .cache, no build;
 //                             CI runs it in the background while it lints and runs the unit tests.
 import { spawnSync } from 'node:child_process';
@@ -15,7 +16,7 @@ import { startMailCatcher } from './mail-catcher.mjs';
 import * as n8n from './n8n.mjs';
 
 const [command = 'start', ...options] = process.argv.slice(2);
-const OPTIONS = { start: ['--reset', '--no-build'], prepare: [], install: [] };
+const OPTIONS = { start: ['--reset', '--no-build'], prepare: ['--no-build'], install: [] };
 
 function build() {
 	n8n.log('building the package (npm run build)…');
@@ -177,11 +178,11 @@ async function start() {
 const unknown = options.filter((option) => !(OPTIONS[command] ?? []).includes(option));
 if (!OPTIONS[command] || unknown.length > 0) {
 	process.stderr.write(
-		`usage: node scripts/n8n-runner.mjs start [--reset] [--no-build] | prepare | install${unknown.length > 0 ? ` (unknown: ${unknown.join(' ')})` : ` (unknown command "${command}")`}\n`,
+		`usage: node scripts/n8n-runner.mjs start [--reset] [--no-build] | prepare [--no-build] | install${unknown.length > 0 ? ` (unknown: ${unknown.join(' ')})` : ` (unknown command "${command}")`}\n`,
 	);
 	process.exit(2);
 } else if (command === 'prepare') {
-	build();
+	if (!options.includes('--no-build')) build();
 	n8n.ensureN8n();
 } else if (command === 'install') {
 	n8n.ensureN8n();

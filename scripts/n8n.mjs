@@ -91,17 +91,79 @@ export function ensureN8n(version = N8N_VERSION) {
 	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const marker = path.join(dir, '.ready');
 	if (existsSync(marker) && existsSync(bin)) return bin;
-	// The install runs in a child process that reports its progress while this one waits for it.
-	const script = `import(${JSON.stringify(import.meta.url)}).then((n8n) => n8n.installN8n(process.argv[1])).catch((error) => { process.stderr.write(String(error?.stack ?? error) + '\\n'); process.exit(1); })`;
-	const result = spawnSync(process.execPath, ['--input-type=module', '-e', script, version], {
-		stdio: 'inherit',
-		env: { ...process.env, PATH: nodePath() },
-	});
+	// One install per folder at a time: several test runs (or worktrees sharing .cache) that start
+	// together would otherwise run npm install in the same folder at once and break each other's.
+	const lock = `${dir}.installing`;
+	if (!takeInstallLock(lock, version)) {
+		if (existsSync(marker) && existsSync(bin)) return bin;
+		return ensureN8n(version); // the other install failed: try it here
+	}
+	let result;
+	try {
+		// The install runs in a child process that reports its progress while this one waits for it.
+		const script = `import(${JSON.stringify(import.meta.url)}).then((n8n) => n8n.installN8n(process.argv[1])).catch((error) => { process.stderr.write(String(error?.stack ?? error) + '\\n'); process.exit(1); })`;
+		result = spawnSync(process.execPath, ['--input-type=module', '-e', script, version], {
+			stdio: 'inherit',
+			env: { ...process.env, PATH: nodePath() },
+		});
+	} finally {
+		rmSync(lock, { recursive: true, force: true });
+	}
 	if (result.status !== 0 || !existsSync(marker))
 		throw new Error(
 			`installing n8n ${version} into ${path.relative(ROOT, dir)} failed (see the messages above)`,
 		);
 	return bin;
+}
+
+/**
+ * Takes the install lock (a folder holding the installer's pid) and returns true; or, while another
+ * living process holds it, waits for that install to end (saying so every 30 s) and returns false.
+ * A lock whose process is gone (killed mid-install) is taken over.
+ */
+export function takeInstallLock(lock, version) {
+	const pause = new Int32Array(new SharedArrayBuffer(4));
+	const started = Date.now();
+	let said = 0;
+	for (;;) {
+		try {
+			mkdirSync(lock);
+			writeFileSync(path.join(lock, 'pid'), String(process.pid));
+			return true;
+		} catch (error) {
+			if (error.code !== 'EEXIST') throw error;
+		}
+		let pid = 0;
+		try {
+			pid = Number(readFileSync(path.join(lock, 'pid'), 'utf8'));
+		} catch {
+			// no pid yet: the other process is between its mkdir and writing the pid
+		}
+		const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+		if (!(pid > 0) && age < 10_000) {
+			Atomics.wait(pause, 0, 0, 1_000);
+			continue;
+		}
+		let alive = false;
+		try {
+			alive = pid > 0 && process.kill(pid, 0);
+		} catch {
+			alive = false;
+		}
+		if (!alive) {
+			rmSync(lock, { recursive: true, force: true });
+			continue;
+		}
+		const waited = (Date.now() - started) / 1000;
+		if (waited >= said) {
+			log(
+				`another process (pid ${pid}) is installing n8n ${version} into this cache; waiting for it (${minutes(waited)} so far)`,
+			);
+			said += 30;
+		}
+		Atomics.wait(pause, 0, 0, 5_000);
+		if (!existsSync(lock)) return false;
+	}
 }
 
 /** How long the phases of an n8n install took on an idle 2-core machine (measured, n8n 2.40.7). */
@@ -743,7 +805,7 @@ export function saysPortInUse(logText) {
 async function startN8nOnce(
 	bin,
 	env,
-	{ port, brokerPort, timeoutMs = 120_000, inheritOutput = false, taskRunner = 'internal' },
+	{ port, brokerPort, timeoutMs = 300_000, inheritOutput = false, taskRunner = 'internal' },
 ) {
 	const logFile = path.join(env.N8N_USER_FOLDER, `n8n-${port}.log`);
 	// External: n8n 2.x's recommended task runner mode, the runner started beside n8n (scripts/n8n-with-task-runner.mjs).

@@ -53,7 +53,7 @@ function queueVariables(database, prefix, extra = {}) {
 
 const startProcess = n8n.spawnN8n;
 
-async function waitHealthy(url, process, timeoutMs = 120_000) {
+async function waitHealthy(url, process, timeoutMs = 300_000) {
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		if (process.child.exitCode !== null)
@@ -71,7 +71,8 @@ async function waitHealthy(url, process, timeoutMs = 120_000) {
 }
 
 /**
- * Starts main + workers with the given workflows imported and published. `credentialsFile` is an
+ * Starts main + workers with the given workflows imported and published (n8n 2.x: through main's
+ * REST API once main and workers run, as the editor's Publish does). `credentialsFile` is an
  * n8n credentials export (plain data is encrypted on import). Returns the base URL and a stop().
  */
 export async function startQueueCluster(
@@ -89,8 +90,11 @@ export async function startQueueCluster(
 	await adminQuery(`CREATE DATABASE ${database}`);
 	// Install, credentials and workflows into that database, in a child process (a minute of blocking commands).
 	const credentials = credentialsFile ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : [];
-	const { bin } = await n8n.prepareInstanceAsync(userFolder, {
+	// activate 'later': n8n 2.x publishes the workflows through main's REST API once it runs (below),
+	// not one CLI boot on PostgreSQL per workflow; n8n 1.x activates them with its CLI here.
+	const { bin, toActivate } = await n8n.prepareInstanceAsync(userFolder, {
 		build,
+		activate: 'later',
 		files,
 		credentials,
 		extraEnv: queueVariables(database, `bull_${id}`),
@@ -140,6 +144,11 @@ export async function startQueueCluster(
 	};
 	try {
 		await launch();
+		if (toActivate.length > 0) {
+			const baseUrl = `http://localhost:${port}`;
+			await n8n.ensureOwner(baseUrl);
+			await n8n.activateWorkflows({ baseUrl }, toActivate);
+		}
 		return {
 			baseUrl: `http://localhost:${port}`,
 			env,
@@ -186,4 +195,49 @@ export async function fireConcurrently(requests, concurrency = 50) {
 	);
 	const seconds = (performance.now() - started) / 1000;
 	return { results, seconds, rate: requests.length / seconds };
+}
+
+/**
+ * Measures two request sets against each other in one run, interleaved so that whatever else loads
+ * the machine meanwhile (another test suite starting or ending beside this one) weighs on both
+ * sides alike: each set is cut into `rounds` slices, fired in the order A B B A A B B A …, and each
+ * side's rate is its request count over the sum of its slices' times. Adjacent slices of the same
+ * side go out as one batch (with `rounds: 2`, B stays one batch between the two halves of A: a
+ * replay in B can still race its original). Results come back in each set's own order.
+ */
+export async function compareRates(baseline, subject, { rounds = 4, concurrency = 50 } = {}) {
+	const slice = (requests, i) => {
+		const size = Math.ceil(requests.length / rounds);
+		return { from: i * size, to: Math.min(requests.length, (i + 1) * size) };
+	};
+	const schedule = [];
+	for (let i = 0; i < rounds; i++) {
+		const pair = [
+			{ side: 'baseline', ...slice(baseline, i) },
+			{ side: 'subject', ...slice(subject, i) },
+		];
+		schedule.push(...(i % 2 === 0 ? pair : pair.reverse()));
+	}
+	const batches = [];
+	for (const part of schedule) {
+		const last = batches.at(-1);
+		if (last && last.side === part.side && last.to === part.from) last.to = part.to;
+		else if (part.to > part.from) batches.push({ ...part });
+	}
+	const sides = {
+		baseline: { requests: baseline, results: new Array(baseline.length), seconds: 0 },
+		subject: { requests: subject, results: new Array(subject.length), seconds: 0 },
+	};
+	for (const { side, from, to } of batches) {
+		const target = sides[side];
+		const fired = await fireConcurrently(target.requests.slice(from, to), concurrency);
+		fired.results.forEach((result, i) => (target.results[from + i] = result));
+		target.seconds += fired.seconds;
+	}
+	const answer = (side) => ({
+		results: sides[side].results,
+		seconds: sides[side].seconds,
+		rate: sides[side].requests.length / sides[side].seconds,
+	});
+	return { baseline: answer('baseline'), subject: answer('subject') };
 }

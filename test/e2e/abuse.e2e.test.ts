@@ -175,22 +175,19 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 				leadScoringToken: TEST_LEAD_SCORING_TOKEN,
 			}),
 		];
-		// The sample workflows of the endpoints under attack, unchanged, activated as npm start does (fewer
-		// files than all of workflows/ only because each activation boots the n8n CLI once).
+		// The sample workflows of the endpoints under attack, unchanged, published as the editor does
+		// (n8n 2.x: through the running instance's REST API; n8n 1.x: its CLI, one boot each).
 		const files = [
 			'referral-signup.json',
 			'referral-conversion.json',
 			'referral-refund.json',
 			'lead-scoring.json',
 		].map((f) => path.join(__dirname, '..', '..', 'workflows', f));
-		const { bin, env } = await n8n.prepareInstanceAsync(userFolder, {
-			build: false,
+		({ server } = await n8n.startInstance(userFolder, {
 			credentials,
 			files,
 			extraEnv: { N8N_PROXY_HOPS: '1' },
-		});
-		server = await n8n.startN8n(bin, env);
-		await n8n.ensureOwner(server!.baseUrl);
+		}));
 		for (const pathname of [
 			'referral/signup',
 			'referral/conversion',

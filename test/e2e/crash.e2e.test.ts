@@ -31,8 +31,12 @@ describe('a crash of the single instance loses and repeats no reward email', () 
 	beforeAll(async () => {
 		smtp = await startSmtpServer();
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-crash-'));
-		({ bin, env } = await n8n.prepareInstanceAsync(userFolder, {
+		let toActivate: string[];
+		// activate 'later': n8n 2.x publishes the workflows through the running instance's REST API
+		// below (one CLI boot per workflow otherwise); n8n 1.x activates them with its CLI here.
+		({ bin, env, toActivate } = await n8n.prepareInstanceAsync(userFolder, {
 			build: false,
+			activate: 'later',
 			files: WORKFLOWS,
 			// The sweep's welcome-text node needs its SMS credential; no text is owed here, so it points nowhere.
 			credentials: [
@@ -49,6 +53,8 @@ describe('a crash of the single instance loses and repeats no reward email', () 
 		server = await n8n.startN8n(bin, env);
 		// The restart after the crash comes back on the same port, as a real restart would.
 		port = server!.port;
+		await n8n.ensureOwner(server!.baseUrl);
+		await n8n.activateWorkflows(server, toActivate);
 		await n8n.waitForWebhook(`${server!.baseUrl}/webhook/referral/conversion`, {
 			method: 'POST',
 			body: '{}',

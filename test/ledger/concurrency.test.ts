@@ -182,5 +182,7 @@ describe('ledger under 4 concurrent processes', () => {
 			if (!available) throw new Error(`PostgreSQL is unreachable at ${PG_URL}: ${problem}`);
 			await run(pgConfig(schema));
 		},
+		// 4 Node processes and 2,000 transactions: over 60 s at load 20 on 2 cores.
+		240_000,
 	);
 });

@@ -222,14 +222,23 @@ describe('fitting simulated data with known parameters', () => {
 	});
 
 	it('gives the same r, a, b whether time is in days or weeks, with alpha scaled by 7', () => {
-		const inDays = fitBgNbd(
-			calibration.map((c) => c.x),
-			calibration.map((c) => c.tx * 7),
-			calibration.map((c) => c.T * 7),
+		// The invariance holds for any sample: 2,000 of the customers, fitted in both units (two fits of
+		// 2,000 cost a fifth of one of 20,000; the results agree to ~1e-6 at either size).
+		const sample = calibration.slice(0, 2_000);
+		const inWeeks = fitBgNbd(
+			sample.map((c) => c.x),
+			sample.map((c) => c.tx),
+			sample.map((c) => c.T),
 		);
-		within(inDays.params.alpha, fit.params.alpha * 7, 1e-4);
+		const inDays = fitBgNbd(
+			sample.map((c) => c.x),
+			sample.map((c) => c.tx * 7),
+			sample.map((c) => c.T * 7),
+		);
+		expect(inWeeks.converged && inDays.converged).toBe(true);
+		within(inDays.params.alpha, inWeeks.params.alpha * 7, 1e-4);
 		for (const name of ['r', 'a', 'b'] as const)
-			within(inDays.params[name], fit.params[name], 1e-4);
+			within(inDays.params[name], inWeeks.params[name], 1e-4);
 	});
 });
 
