@@ -6,7 +6,12 @@ import type { IDataObject } from 'n8n-workflow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllLedgers } from '../../engine/ledger';
 import { runWorkflow, singleNodeWorkflow } from '../harness';
-import { ledgerNodeBackends, runLedgerNode, type LedgerWorld } from './ledgerBackends';
+import {
+	ledgerNodeBackends,
+	POINTS_AND_CASH_BACK_FORM,
+	runLedgerNode,
+	type LedgerWorld,
+} from './ledgerBackends';
 
 afterAll(async () => {
 	await closeAllLedgers();
@@ -338,6 +343,68 @@ describe('Templated Message in Values mode', () => {
 			expect(empty.error.message).toBe(
 				"Email is empty: pass the recipient's email address [item 0]",
 			);
+		});
+	});
+});
+
+describe('Referral Reward in Values mode', () => {
+	it('finds the participant and the referral from values; empty names the parameter', async () => {
+		await withLedger(async ({ credential }) => {
+			const referral = (parameters: IDataObject) =>
+				runLedgerNode(credential, 'referral', { inputSource: 'values', ...parameters }, [{}]);
+			const reward = (parameters: IDataObject) =>
+				runLedgerNode(credential, 'referralReward', { inputSource: 'values', ...parameters }, [
+					{ email: 'someone.else@example.com' },
+				]);
+			const [ann] = await referral({
+				resource: 'participant',
+				operation: 'enrol',
+				inputValues: { email: 'ann@example.com' },
+			});
+			const [status] = await reward({
+				resource: 'points',
+				operation: 'getStatus',
+				participantBy: 'email',
+				participantValue: 'ann@example.com',
+			});
+			expect(status).toMatchObject({ points: 0 });
+			expect(status.error?.message).toBeUndefined();
+			const [byId] = await reward({
+				resource: 'points',
+				operation: 'getStatus',
+				participantBy: 'id',
+				participantValue: `={{ ${ann.participant.id} }}`,
+			});
+			expect(byId).toMatchObject({ points: 0 });
+			const [empty] = await reward({
+				resource: 'points',
+				operation: 'getStatus',
+				participantBy: 'email',
+				participantValue: '={{ $json.missing }}',
+			});
+			expect(empty.error.message).toBe("Email is empty: pass the participant's email [item 0]");
+
+			const [recorded] = await referral({
+				resource: 'referral',
+				operation: 'record',
+				inputValues: { email: 'bob@example.com', referralCode: ann.participant.code },
+			});
+			const [evaluated] = await reward({
+				resource: 'reward',
+				operation: 'evaluate',
+				...POINTS_AND_CASH_BACK_FORM,
+				referralBy: 'id',
+				referralValue: `={{ ${recorded.referral.id} }}`,
+			});
+			expect(evaluated.error?.message).toBeUndefined();
+			const [noReferral] = await reward({
+				resource: 'reward',
+				operation: 'evaluate',
+				...POINTS_AND_CASH_BACK_FORM,
+				referralBy: 'orderId',
+				referralValue: '={{ $json.missing }}',
+			});
+			expect(noReferral.error.message).toContain('Order ID is empty: pass the ID of the order');
 		});
 	});
 });

@@ -23,7 +23,10 @@ const properties: INodeProperties[] = [
 	// A participant only when listing one participant's rewards.
 	...participantProperties(['listRewards']).map((property) => ({
 		...property,
-		displayOptions: { show: { operation: ['listRewards'], listFor: ['participant'] } },
+		displayOptions: {
+			...property.displayOptions,
+			show: { ...property.displayOptions?.show, listFor: ['participant'] },
+		},
 	})),
 	{
 		displayName: 'Status',

@@ -8,8 +8,12 @@ import { fieldLabels, referralProperties, referralReader } from '../fields';
 import { rewardAccountFor } from '../rules';
 
 /** The shared lookup fields of fields.ts, shown here by this operation alone. */
+/** The shared properties without their own operation condition (this operation's is added below); other conditions stay. */
 const own = (properties: INodeProperties[]) =>
-	properties.map(({ displayOptions: _shown, ...property }) => property);
+	properties.map((property): INodeProperties => {
+		const { operation: _operation, ...show } = property.displayOptions?.show ?? {};
+		return { ...property, displayOptions: { ...property.displayOptions, show } };
+	});
 
 const properties: INodeProperties[] = [
 	...own(referralProperties),
