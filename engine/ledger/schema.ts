@@ -356,6 +356,20 @@ export const MIGRATIONS: Migration[] = [
 		// orders recorded before this version.
 		statements: (t) => [`ALTER TABLE conversions ADD COLUMN referral_status ${t.text}`],
 	},
+	{
+		version: 7,
+		name: 'write path indexes',
+		// Every write path's look-ups as index ranges, whatever the size of the program (issue #18):
+		// keyset pages of a program's referrals walk (program, id) instead of sorting the program; a
+		// referrer's referrals of one status (what a reward evaluation reads) page by (referrer,
+		// status, id). Each leads with program_id and more equality columns than the older indexes
+		// that could serve the same query, so no planner, with or without statistics, prefers them
+		// over a narrower one (tests/ledger/queryPlans.test.ts checks).
+		statements: () => [
+			`CREATE INDEX referrals_program ON referrals (program_id, id)`,
+			`CREATE INDEX referrals_referrer_status ON referrals (program_id, referrer_id, status, id)`,
+		],
+	},
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS ledger_migrations (
