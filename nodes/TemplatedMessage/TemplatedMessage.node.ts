@@ -4,11 +4,16 @@ import type {
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
-import { NodeConnectionTypes, updateDisplayOptions } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { linkSecretTest } from '../shared/linkSecret';
 import { contentDescription } from './actions/content';
-import { deliveryDescription, OUTPUT_NAMES, recipientDescription } from './actions/delivery';
+import {
+	deliveryDescription,
+	inputSourceDescription,
+	OUTPUT_NAMES,
+	recipientDescription,
+} from './actions/delivery';
 import * as email from './actions/email/Email.resource';
 import * as emailSend from './actions/email/send.operation';
 import * as emailSendOwed from './actions/email/sendOwed.operation';
@@ -21,8 +26,6 @@ import * as smsSendOwed from './actions/sms/sendOwed.operation';
 import { reasonDescription } from './actions/subscription';
 import { referralSmtpConnectionTest } from './transport';
 
-/** The operations that read or write the ledger (sent-message log, suppressions, owed messages). */
-const LEDGER_OPERATIONS = ['send', 'sendOwed', 'unsubscribe', 'resubscribe'];
 const emailSender = (provider: string) => ({
 	show: { resource: ['email'], operation: ['send', 'sendOwed'], emailProvider: [provider] },
 });
@@ -56,7 +59,7 @@ export class TemplatedMessage implements INodeType {
 				displayName: 'Ledger Database',
 				required: false,
 				testedBy: 'referralLedgerConnectionTest',
-				displayOptions: { show: { operation: LEDGER_OPERATIONS } },
+				displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } },
 			},
 			{
 				name: 'referralSmtpApi',
@@ -141,15 +144,18 @@ export class TemplatedMessage implements INodeType {
 			},
 			email.operationProperty,
 			sms.operationProperty,
-			...updateDisplayOptions({ show: { operation: LEDGER_OPERATIONS } }, [ledgerNotice]),
-			...updateDisplayOptions({ show: { operation: ['render', 'unsubscribe', 'resubscribe'] } }, [
-				{
-					displayName: 'Render, Unsubscribe and Resubscribe put every item on the first output',
-					name: 'outputNotice',
-					type: 'notice',
-					default: '',
-				},
-			]),
+			{
+				...ledgerNotice,
+				displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } },
+			},
+			{
+				displayName: 'Render, Unsubscribe and Resubscribe put every item on the first output',
+				name: 'outputNotice',
+				type: 'notice',
+				default: '',
+				displayOptions: { show: { operation: ['render', 'unsubscribe', 'resubscribe'] } },
+			},
+			inputSourceDescription,
 			...emailSend.description,
 			...smsSend.description,
 			...owedDescription,

@@ -7,7 +7,6 @@ import type {
 	INodeExecutionData,
 	INodeProperties,
 } from 'n8n-workflow';
-import { updateDisplayOptions } from 'n8n-workflow';
 import { EngineError } from '../../../engine/shared/errors';
 import {
 	messageLedgerFrom,
@@ -18,227 +17,293 @@ import {
 } from '../../../engine/messaging';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
+import {
+	emptyValueError,
+	inputProperties,
+	inputReader,
+	isEmptyInput,
+	type InputReader,
+	inputSourceOf,
+	inputSourceProperty,
+	type InputParameter,
+	type InputSource,
+} from '../../shared/inputs';
 import type { FieldLabels, RoutedResult } from '../../shared/runner';
 import { limiterFor } from '../transport';
 
 export const OUTPUT_NAMES = ['Sent', 'Skipped', 'Deferred', 'Failed'];
 export const OUTPUTS = { sent: 0, skipped: 1, deferred: 2, failed: 3 } as const;
 
+const send = (extra: IDataObject = {}) => ({ show: { operation: ['send'], ...extra } });
 const SUBSCRIPTION_OPERATIONS = ['send', 'unsubscribe', 'resubscribe'];
-// Where each group of fields shows; a field's own condition on another field stays on the field.
-const EMAIL_RECIPIENT = { show: { resource: ['email'], operation: SUBSCRIPTION_OPERATIONS } };
-const SMS_RECIPIENT = { show: { resource: ['sms'], operation: SUBSCRIPTION_OPERATIONS } };
-const SEND = { show: { operation: ['send'] } };
-const SEND_OR_OWED = { show: { operation: ['send', 'sendOwed'] } };
+
+/** Email Field, or Email itself in Values mode. */
+export const emailInput: InputParameter = {
+	field: {
+		displayName: 'Email Field',
+		name: 'emailField',
+		type: 'string',
+		default: 'email',
+		required: true,
+		placeholder: 'e.g. email or customer.email',
+		hint: 'The name of the input field holding the email address, not the address itself',
+		displayOptions: {
+			show: { resource: ['email'], operation: SUBSCRIPTION_OPERATIONS },
+			hide: { signedLink: ['signed'] },
+		},
+	},
+	value: {
+		name: 'email',
+		displayName: 'Email',
+		holding: "the recipient's email address",
+		placeholder: 'e.g. ann@example.com',
+	},
+};
+
+/** Phone Field, or Phone itself in Values mode. */
+export const phoneInput: InputParameter = {
+	field: {
+		displayName: 'Phone Field',
+		name: 'phoneField',
+		type: 'string',
+		default: 'phone',
+		required: true,
+		placeholder: 'e.g. phone or customer.mobile',
+		hint: 'The name of the input field holding the phone number, not the number itself',
+		displayOptions: { show: { resource: ['sms'], operation: SUBSCRIPTION_OPERATIONS } },
+	},
+	value: {
+		name: 'phone',
+		displayName: 'Phone',
+		holding: "the recipient's phone number",
+		placeholder: 'e.g. +14155552671',
+	},
+};
+
+/** Where the operations that take per-item inputs read them from (Send Owed Messages reads the ledger). */
+export const inputSourceDescription: INodeProperties = {
+	...inputSourceProperty,
+	displayOptions: { show: { operation: ['render', ...SUBSCRIPTION_OPERATIONS] } },
+};
 
 export const recipientDescription: INodeProperties[] = [
-	...updateDisplayOptions(EMAIL_RECIPIENT, [
-		{
-			displayName: 'Email Field',
-			name: 'emailField',
-			type: 'string',
-			default: 'email',
-			required: true,
-			placeholder: 'e.g. email or customer.email',
-			hint: 'The name of the input field holding the email address, not the address itself',
-			displayOptions: { hide: { signedLink: ['signed'] } },
-		},
-	]),
-	...updateDisplayOptions(SMS_RECIPIENT, [
-		{
-			displayName: 'Phone Field',
-			name: 'phoneField',
-			type: 'string',
-			default: 'phone',
-			required: true,
-			placeholder: 'e.g. phone or customer.mobile',
-			hint: 'The name of the input field holding the phone number, not the number itself',
-		},
-		{
-			displayName: 'Default Country',
-			name: 'defaultCountry',
-			type: 'string',
-			default: '',
-			placeholder: 'e.g. US',
-			description:
-				'Two-letter country code for numbers written without +country code; empty means numbers must be international (+14155552671)',
-		},
-	]),
+	...inputProperties(emailInput),
+	...inputProperties(phoneInput),
+	{
+		displayName: 'Default Country',
+		name: 'defaultCountry',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. US',
+		description:
+			'Two-letter country code for numbers written without +country code; empty means numbers must be international (+14155552671)',
+		displayOptions: { show: { resource: ['sms'], operation: SUBSCRIPTION_OPERATIONS } },
+	},
 ];
 
+const timeZoneInput: InputParameter = {
+	field: {
+		displayName: 'Recipient Time Zone Field',
+		name: 'timeZoneField',
+		type: 'string',
+		default: 'timeZone',
+		placeholder: 'e.g. customer.timeZone',
+		hint: "The input field holding the recipient's IANA time zone, e.g. America/New_York",
+		displayOptions: send({ quietHours: [true] }),
+	},
+	value: {
+		name: 'timeZone',
+		displayName: 'Recipient Time Zone',
+		holding: "the recipient's IANA time zone, e.g. America/New_York",
+		placeholder: 'e.g. America/New_York',
+		description:
+			"The recipient's IANA time zone, e.g. America/New_York; empty uses Default Time Zone",
+	},
+};
+
 export const deliveryDescription: INodeProperties[] = [
-	...updateDisplayOptions(SEND, [
-		{
-			displayName: 'Quiet Hours',
-			name: 'quietHours',
-			type: 'boolean',
-			default: false,
-			description:
-				"Whether to hold messages outside the sending hours in the recipient's time zone: they go to the Deferred output with the time they may go",
-		},
-		{
-			displayName: 'Recipient Time Zone Field',
-			name: 'timeZoneField',
-			type: 'string',
-			default: 'timeZone',
-			placeholder: 'e.g. customer.timeZone',
-			hint: "The input field holding the recipient's IANA time zone, e.g. America/New_York",
-			displayOptions: { show: { quietHours: [true] } },
-		},
-		{
-			displayName: 'Default Time Zone',
-			name: 'defaultTimeZone',
-			type: 'string',
-			default: '',
-			placeholder: 'e.g. America/New_York',
-			description:
-				'Used when the item has no time zone; leave empty to make a missing time zone an error',
-			displayOptions: { show: { quietHours: [true] } },
-		},
-		{
-			displayName: 'Sending Hours Start',
-			name: 'quietHoursStart',
-			type: 'string',
-			default: '08:00',
-			description: 'Local time (HH:MM) from which messages may go; TCPA allows 08:00',
-			displayOptions: { show: { quietHours: [true] } },
-		},
-		{
-			displayName: 'Sending Hours End',
-			name: 'quietHoursEnd',
-			type: 'string',
-			default: '21:00',
-			description: 'Local time (HH:MM) at which sending stops; TCPA allows until 21:00',
-			displayOptions: { show: { quietHours: [true] } },
-		},
-	]),
-	...updateDisplayOptions(SEND_OR_OWED, [
-		{
-			displayName: 'Options',
-			name: 'sendOptions',
-			type: 'collection',
-			placeholder: 'Add Option',
-			default: {},
-			options: [
-				{
-					displayName: 'Custom Headers',
-					name: 'headers',
-					type: 'fixedCollection',
-					typeOptions: { multipleValues: true },
-					default: {},
-					placeholder: 'Add Header',
-					displayOptions: { show: { '/resource': ['email'] } },
-					options: [
-						{
-							displayName: 'Header',
-							name: 'header',
-							values: [
-								{
-									displayName: 'Name',
-									name: 'name',
-									type: 'string',
-									default: '',
-									placeholder: 'e.g. X-Campaign',
-								},
-								{ displayName: 'Value', name: 'value', type: 'string', default: '' },
-							],
-						},
-					],
-				},
-				{
-					displayName: 'Idempotency Key Field',
-					name: 'idempotencyKeyField',
-					type: 'string',
-					default: '',
-					placeholder: 'e.g. messageKey',
-					displayOptions: { show: { '/operation': ['send'] } },
-					description:
-						'An input field holding your own message key (1–200 visible characters). A key that was sent is never sent again. Default: derived from template, recipient and the item.',
-				},
-				{
-					displayName: 'Max Attempts',
-					name: 'maxAttempts',
-					type: 'number',
-					typeOptions: { minValue: 1, maxValue: 10 },
-					default: 5,
-					description:
-						'Provider calls per message, the first included, for temporary failures and rate limits',
-				},
-				{
-					displayName: 'Messages Per Second',
-					name: 'messagesPerSecond',
-					type: 'number',
-					typeOptions: { minValue: 0, numberPrecision: 2 },
-					default: 0,
-					description:
-						'Pace sends through this credential (e.g. 1 for a Twilio long code); 0 means no pacing',
-				},
-				{
-					displayName: 'Mobile Numbers Only',
-					name: 'mobileOnly',
-					type: 'boolean',
-					default: false,
-					description:
-						'Whether to refuse numbers known to be landlines, premium-rate, toll-free and the like',
-					displayOptions: { show: { '/resource': ['sms'] } },
-				},
-				{
-					displayName: 'Parallel Sends',
-					name: 'parallelSends',
-					type: 'number',
-					typeOptions: { minValue: 1, maxValue: 16 },
-					default: 1,
-					description:
-						'Messages sent at once. Outputs keep the input order; after a bad item, items already under way still finish (their keys stop a rerun from sending them twice).',
-				},
-				{
-					displayName: 'Reply To',
-					name: 'replyTo',
-					type: 'string',
-					default: '',
-					placeholder: 'e.g. Support <support@example.com>',
-					displayOptions: { show: { '/resource': ['email'] } },
-				},
-				{
-					displayName: 'Retry Budget (Seconds)',
-					name: 'retryBudgetSeconds',
-					type: 'number',
-					typeOptions: { minValue: 0 },
-					default: 60,
-					description:
-						"Longest time one message's retries may take; a wait that would overrun it is not started",
-				},
-				{
-					displayName: 'Template Name',
-					name: 'templateName',
-					type: 'string',
-					default: '',
-					placeholder: 'e.g. referral-reward-v2',
-					displayOptions: { show: { '/operation': ['send'] } },
-					description:
-						'A stable name for the template in the idempotency key. Without it the key includes the template text, so fixing a typo makes a replayed item send again.',
-				},
-				{
-					displayName: 'Timeout (Seconds)',
-					name: 'timeoutSeconds',
-					type: 'number',
-					typeOptions: { minValue: 1 },
-					default: 15,
-					description: 'How long to wait for the provider to answer one call',
-				},
-				{
-					displayName: 'Unique Per Field',
-					name: 'identityField',
-					type: 'string',
-					default: '',
-					placeholder: 'e.g. referralId',
-					displayOptions: { show: { '/operation': ['send'] } },
-					description:
-						'The input field that makes this message unique besides template and recipient (e.g. the referral ID). Default: the whole item data, so any change to the item is a new message.',
-				},
-			],
-		},
-	]),
+	{
+		displayName: 'Quiet Hours',
+		name: 'quietHours',
+		type: 'boolean',
+		default: false,
+		description:
+			"Whether to hold messages outside the sending hours in the recipient's time zone: they go to the Deferred output with the time they may go",
+		displayOptions: send(),
+	},
+	...inputProperties(timeZoneInput),
+	{
+		displayName: 'Default Time Zone',
+		name: 'defaultTimeZone',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. America/New_York',
+		description:
+			'Used when the item has no time zone; leave empty to make a missing time zone an error',
+		displayOptions: send({ quietHours: [true] }),
+	},
+	{
+		displayName: 'Sending Hours Start',
+		name: 'quietHoursStart',
+		type: 'string',
+		default: '08:00',
+		description: 'Local time (HH:MM) from which messages may go; TCPA allows 08:00',
+		displayOptions: send({ quietHours: [true] }),
+	},
+	{
+		displayName: 'Sending Hours End',
+		name: 'quietHoursEnd',
+		type: 'string',
+		default: '21:00',
+		description: 'Local time (HH:MM) at which sending stops; TCPA allows until 21:00',
+		displayOptions: send({ quietHours: [true] }),
+	},
+	{
+		displayName: 'Options',
+		name: 'sendOptions',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show: { operation: ['send', 'sendOwed'] } },
+		options: [
+			{
+				displayName: 'Custom Headers',
+				name: 'headers',
+				type: 'fixedCollection',
+				typeOptions: { multipleValues: true },
+				default: {},
+				placeholder: 'Add Header',
+				displayOptions: { show: { '/resource': ['email'] } },
+				options: [
+					{
+						displayName: 'Header',
+						name: 'header',
+						values: [
+							{
+								displayName: 'Name',
+								name: 'name',
+								type: 'string',
+								default: '',
+								placeholder: 'e.g. X-Campaign',
+							},
+							{ displayName: 'Value', name: 'value', type: 'string', default: '' },
+						],
+					},
+				],
+			},
+			{
+				displayName: 'Idempotency Key Field',
+				name: 'idempotencyKeyField',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. messageKey',
+				displayOptions: { show: { '/operation': ['send'] }, hide: { '/inputSource': ['values'] } },
+				description:
+					'An input field holding your own message key (1–200 visible characters). A key that was sent is never sent again. Default: derived from template, recipient and the item.',
+			},
+			{
+				displayName: 'Max Attempts',
+				name: 'maxAttempts',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 10 },
+				default: 5,
+				description:
+					'Provider calls per message, the first included, for temporary failures and rate limits',
+			},
+			{
+				displayName: 'Messages Per Second',
+				name: 'messagesPerSecond',
+				type: 'number',
+				typeOptions: { minValue: 0, numberPrecision: 2 },
+				default: 0,
+				description:
+					'Pace sends through this credential (e.g. 1 for a Twilio long code); 0 means no pacing',
+			},
+			{
+				displayName: 'Mobile Numbers Only',
+				name: 'mobileOnly',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to refuse numbers known to be landlines, premium-rate, toll-free and the like',
+				displayOptions: { show: { '/resource': ['sms'] } },
+			},
+			{
+				displayName: 'Parallel Sends',
+				name: 'parallelSends',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 16 },
+				default: 1,
+				description:
+					'Messages sent at once. Outputs keep the input order; after a bad item, items already under way still finish (their keys stop a rerun from sending them twice).',
+			},
+			{
+				displayName: 'Reply To',
+				name: 'replyTo',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. Support <support@example.com>',
+				displayOptions: { show: { '/resource': ['email'] } },
+			},
+			{
+				displayName: 'Retry Budget (Seconds)',
+				name: 'retryBudgetSeconds',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 60,
+				description:
+					"Longest time one message's retries may take; a wait that would overrun it is not started",
+			},
+			{
+				displayName: 'Template Name',
+				name: 'templateName',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. referral-reward-v2',
+				displayOptions: { show: { '/operation': ['send'] } },
+				description:
+					'A stable name for the template in the idempotency key. Without it the key includes the template text, so fixing a typo makes a replayed item send again.',
+			},
+			{
+				displayName: 'Timeout (Seconds)',
+				name: 'timeoutSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 15,
+				description: 'How long to wait for the provider to answer one call',
+			},
+			{
+				displayName: 'Unique Per Field',
+				name: 'identityField',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. referralId',
+				displayOptions: { show: { '/operation': ['send'] }, hide: { '/inputSource': ['values'] } },
+				description:
+					'The input field that makes this message unique besides template and recipient (e.g. the referral ID). Default: the whole item data, so any change to the item is a new message.',
+			},
+			{
+				displayName: 'Idempotency Key',
+				name: 'idempotencyKey',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. welcome-ann-2026',
+				displayOptions: { show: { '/operation': ['send'], '/inputSource': ['values'] } },
+				description:
+					'Your own message key (1–200 visible characters), e.g. from an expression. A key that was sent is never sent again. Default: derived from template, recipient and the data.',
+			},
+			{
+				displayName: 'Unique Per',
+				name: 'uniquePer',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. referral-123',
+				displayOptions: { show: { '/operation': ['send'], '/inputSource': ['values'] } },
+				description:
+					'A value that makes this message unique besides template and recipient (e.g. the referral ID), e.g. from an expression.',
+			},
+		],
+	},
 ];
 
 export const deliveryLabels: FieldLabels = {
@@ -266,6 +331,36 @@ export const deliveryLabels: FieldLabels = {
 	minIntervalMs: 'Options › Messages Per Second',
 };
 
+/** Delivery labels in the operation's input source. */
+export function deliveryLabelsFor(source: InputSource): FieldLabels {
+	return source === 'values'
+		? {
+				...deliveryLabels,
+				idempotencyKey: 'Options › Idempotency Key',
+				timeZone: 'Recipient Time Zone',
+				identityField: 'Options › Unique Per',
+			}
+		: deliveryLabels;
+}
+
+/**
+ * The recipient's address per item: the Email or Phone Field looked up in the item, or in Values
+ * mode the Email or Phone itself, an empty one an error saying what to pass.
+ */
+export function recipientReader(
+	ctx: IExecuteFunctions,
+	input: InputParameter,
+	source: InputSource,
+): InputReader {
+	const read = inputReader(ctx, input, source);
+	if (source === 'fields') return read;
+	return (itemIndex, json) => {
+		const value = read(itemIndex, json);
+		if (isEmptyInput(value)) throw emptyValueError(input.value, 'to');
+		return typeof value === 'string' ? value.trim() : value;
+	};
+}
+
 export interface DeliverySettings {
 	/** The Options collection; per item only when it holds an expression. */
 	options(itemIndex: number): IDataObject;
@@ -282,13 +377,15 @@ function fieldName(value: unknown): string {
 }
 
 /** Reads the delivery parameters once per execution. Field names and retry settings are taken from the first item. */
-export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
+export function deliverySettings(
+	ctx: IExecuteFunctions,
+	source: InputSource = inputSourceOf(ctx),
+): DeliverySettings {
 	const optionsFor = parameterReader<IDataObject>(ctx, 'sendOptions', {});
 	const first = optionsFor(0);
 	const quietHours = ctx.getNodeParameter('quietHours', 0, false) as boolean;
-	const timeZoneField = quietHours
-		? (ctx.getNodeParameter('timeZoneField', 0, 'timeZone') as string)
-		: '';
+	const timeZoneFor = quietHours ? inputReader(ctx, timeZoneInput, source) : undefined;
+	const values = source === 'values';
 	const defaultTimeZoneFor = parameterReader<string>(ctx, 'defaultTimeZone', '');
 	const start = quietHours
 		? (ctx.getNodeParameter('quietHoursStart', 0, '08:00') as string)
@@ -296,8 +393,8 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 	const end = quietHours
 		? (ctx.getNodeParameter('quietHoursEnd', 0, '21:00') as string)
 		: undefined;
-	const keyField = fieldName(first.idempotencyKeyField);
-	const identityField = fieldName(first.identityField);
+	const keyField = values ? '' : fieldName(first.idempotencyKeyField);
+	const identityField = values ? '' : fieldName(first.identityField);
 	const templateName = fieldName(first.templateName);
 	const timeoutSeconds = first.timeoutSeconds === undefined ? 15 : Number(first.timeoutSeconds);
 	// Reported per item, like every other input problem, so Continue On Fail keeps the items.
@@ -318,6 +415,16 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 		identity(item, itemIndex) {
 			if (timeoutProblem) throw timeoutProblem;
 			const identity: MessageIdentity = {};
+			if (values) {
+				// Values mode: the key and identity are the options themselves (per item when expressions).
+				const options = optionsFor(itemIndex);
+				const key = options.idempotencyKey;
+				if (typeof key === 'number' || (typeof key === 'string' && key !== ''))
+					identity.idempotencyKey = String(key);
+				const unique = options.uniquePer;
+				if (unique !== undefined && unique !== null && unique !== '')
+					identity.itemIdentity = typeof unique === 'string' ? unique : JSON.stringify(unique);
+			}
 			if (keyField !== '') {
 				const key = readField(item.json, keyField);
 				if (key === undefined || key === null || key === '') {
@@ -342,7 +449,7 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 			}
 			if (templateName !== '') identity.templateId = templateName;
 			if (quietHours) {
-				const zone = readField(item.json, timeZoneField);
+				const zone = (timeZoneFor as NonNullable<typeof timeZoneFor>)(itemIndex, item.json);
 				const timeZone =
 					typeof zone === 'string' && zone.trim() !== '' ? zone : defaultTimeZoneFor(itemIndex);
 				identity.quietHours = { timeZone, start, end };

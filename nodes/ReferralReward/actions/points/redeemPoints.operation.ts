@@ -9,7 +9,7 @@ import { fieldLabels, participantProperties, participantReader } from '../fields
 import { rewardAccountFor } from '../rules';
 
 const properties: INodeProperties[] = [
-	...participantProperties(),
+	...participantProperties(['redeemPoints']),
 	{
 		displayName: 'Points',
 		name: 'points',

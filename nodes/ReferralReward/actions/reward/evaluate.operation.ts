@@ -9,8 +9,16 @@ import { fieldLabels, referralProperties, referralReader } from '../fields';
 import { rewardServiceFor } from '../rules';
 import { description as rulesForm, ruleFieldLabels } from '../rules.description';
 
+/** The shared lookup fields of fields.ts, shown here by this operation alone. */
+/** The shared properties without their own operation condition (this operation's is added below); other conditions stay. */
+const own = (properties: INodeProperties[]) =>
+	properties.map((property): INodeProperties => {
+		const { operation: _operation, ...show } = property.displayOptions?.show ?? {};
+		return { ...property, displayOptions: { ...property.displayOptions, show } };
+	});
+
 const properties: INodeProperties[] = [
-	...referralProperties,
+	...own(referralProperties),
 	{
 		displayName: 'Output',
 		name: 'outputMode',

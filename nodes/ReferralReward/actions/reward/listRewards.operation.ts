@@ -21,9 +21,12 @@ const properties: INodeProperties[] = [
 		default: 'all',
 	},
 	// A participant only when listing one participant's rewards.
-	...participantProperties().map((property) => ({
+	...participantProperties(['listRewards']).map((property) => ({
 		...property,
-		displayOptions: { show: { listFor: ['participant'] } },
+		displayOptions: {
+			...property.displayOptions,
+			show: { ...property.displayOptions?.show, listFor: ['participant'] },
+		},
 	})),
 	{
 		displayName: 'Status',

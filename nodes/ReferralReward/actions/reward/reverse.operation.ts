@@ -7,8 +7,16 @@ import { programReader } from '../../../shared/program';
 import { fieldLabels, referralProperties, referralReader } from '../fields';
 import { rewardAccountFor } from '../rules';
 
+/** The shared lookup fields of fields.ts, shown here by this operation alone. */
+/** The shared properties without their own operation condition (this operation's is added below); other conditions stay. */
+const own = (properties: INodeProperties[]) =>
+	properties.map((property): INodeProperties => {
+		const { operation: _operation, ...show } = property.displayOptions?.show ?? {};
+		return { ...property, displayOptions: { ...property.displayOptions, show } };
+	});
+
 const properties: INodeProperties[] = [
-	...referralProperties,
+	...own(referralProperties),
 	negativeBalanceProperty(
 		'What to do when the points to claw back exceed the balance (they were already spent)',
 		'Stop with an error and change nothing',
