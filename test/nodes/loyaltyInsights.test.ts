@@ -87,7 +87,7 @@ function renamed<T extends { customer?: string }>(rows: T[], field: string): IDa
 }
 
 describe('Loyalty Insights node in the workflow harness', () => {
-	it('is loaded from dist/ with themed icons, a codex file and tool use', async () => {
+	it('is loaded from dist/ with themed icons and a codex file, not offered as an AI tool', async () => {
 		const { packageNodeNames, nodeTypes } = await loadPackage();
 		expect(packageNodeNames).toContain('loyaltyInsights');
 		const description = (
@@ -95,7 +95,8 @@ describe('Loyalty Insights node in the workflow harness', () => {
 				description: IDataObject;
 			}
 		).description;
-		expect(description.usableAsTool).toBe(true);
+		// A population analysis cannot work on one tool call's item (issue #19).
+		expect(description.usableAsTool).toBeUndefined();
 		// The loader turns `icon: {light: 'file:…', dark: 'file:…'}` into icon URLs under the package's dist/.
 		const icon = description.iconUrl as { light: string; dark: string };
 		expect(icon.light).toMatch(/dist\/nodes\/LoyaltyInsights\/loyaltyInsights\.svg$/);
@@ -442,7 +443,7 @@ describe('Loyalty Insights node in the workflow harness', () => {
 			expect(json.ci95.low).toBeCloseTo(15 - 1.959963984540054 * se, 10);
 			// Two-sided normal p-value of z = 15/8.6819 = 1.7277: erfc(z/√2) = 0.0840354135 (Python math.erfc); erfcc is good to 1.2e-7 relative.
 			expect(Math.abs((json.pValue as number) - 0.08403541351844349)).toBeLessThan(1e-8);
-			expect(json.significant).toBe(false);
+			expect(json.significant).toBeUndefined();
 			// Paired with the two quarters' answers only.
 			expect(paired(item)).toEqual(all(400));
 			const unknown = await run({ ...parameters, groupB: '2023-Q4' }, answers);

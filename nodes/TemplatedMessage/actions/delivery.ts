@@ -18,6 +18,7 @@ import {
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
 import type { FieldLabels, RoutedResult } from '../../shared/runner';
+import { isToolCall, toolCallKey } from '../../shared/tool';
 import { limiterFor } from '../transport';
 
 export const OUTPUT_NAMES = ['Sent', 'Skipped', 'Deferred', 'Failed'];
@@ -291,6 +292,7 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 		? (ctx.getNodeParameter('quietHoursEnd', 0, '21:00') as string)
 		: undefined;
 	const keyField = fieldName(first.idempotencyKeyField);
+	const toolCall = isToolCall(ctx);
 	const identityField = fieldName(first.identityField);
 	const templateName = fieldName(first.templateName);
 	const timeoutSeconds = first.timeoutSeconds === undefined ? 15 : Number(first.timeoutSeconds);
@@ -322,6 +324,10 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 					);
 				}
 				identity.idempotencyKey = typeof key === 'number' ? String(key) : (key as string);
+			} else if (toolCall) {
+				// An AI Agent's retry of the same call is a replay: the key is the call's arguments
+				// (the item also holds the agent's input and a toolCallId that differs per retry).
+				identity.idempotencyKey = toolCallKey(ctx, item.json);
 			}
 			if (identityField !== '') {
 				const value = readField(item.json, identityField);

@@ -11,6 +11,7 @@ import {
 	ledgerFieldLabels,
 } from '../ledgerFields';
 import { programReader } from '../../../shared/program';
+import { isToolCall, toolCallKey } from '../../../shared/tool';
 
 const properties: INodeProperties[] = [
 	codeFieldProperty(),
@@ -33,6 +34,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const generatorFor = codeGeneratorReader(this);
 	const codeFieldFor = parameterReader<string>(this, 'codeField', 'code');
 	const referenceFieldFor = parameterReader<string>(this, 'referenceField', '');
+	const toolCall = isToolCall(this);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
@@ -43,7 +45,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				generatorFor(itemIndex),
 			);
 			const referenceField = referenceFieldFor(itemIndex);
-			const reference = referenceField ? readField(item.json, referenceField) : undefined;
+			const given = referenceField ? readField(item.json, referenceField) : undefined;
+			// An AI Agent's retry of the same call is a replay: without a reference, the call's arguments are one.
+			const reference =
+				toolCall && (given === undefined || given === null || given === '')
+					? toolCallKey(this, item.json)
+					: given;
 			const existing = await ledger.lookupCode({ programId: program, code });
 			if (!existing) {
 				return {
