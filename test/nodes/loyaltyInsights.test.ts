@@ -443,7 +443,7 @@ describe('Loyalty Insights node in the workflow harness', () => {
 			expect(json.ci95.low).toBeCloseTo(15 - 1.959963984540054 * se, 10);
 			// Two-sided normal p-value of z = 15/8.6819 = 1.7277: erfc(z/√2) = 0.0840354135 (Python math.erfc); erfcc is good to 1.2e-7 relative.
 			expect(Math.abs((json.pValue as number) - 0.08403541351844349)).toBeLessThan(1e-8);
-			expect(json.significant).toBeUndefined();
+			expect(json.significant).toBe(false);
 			// Paired with the two quarters' answers only.
 			expect(paired(item)).toEqual(all(400));
 			const unknown = await run({ ...parameters, groupB: '2023-Q4' }, answers);
