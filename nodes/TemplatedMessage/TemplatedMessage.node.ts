@@ -8,7 +8,12 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { linkSecretTest } from '../shared/linkSecret';
 import { contentDescription } from './actions/content';
-import { deliveryDescription, OUTPUT_NAMES, recipientDescription } from './actions/delivery';
+import {
+	deliveryDescription,
+	inputSourceDescription,
+	OUTPUT_NAMES,
+	recipientDescription,
+} from './actions/delivery';
 import * as email from './actions/email/Email.resource';
 import * as emailSend from './actions/email/send.operation';
 import * as emailSendOwed from './actions/email/sendOwed.operation';
@@ -150,6 +155,7 @@ export class TemplatedMessage implements INodeType {
 				default: '',
 				displayOptions: { show: { operation: ['render', 'unsubscribe', 'resubscribe'] } },
 			},
+			inputSourceDescription,
 			...emailSend.description,
 			...smsSend.description,
 			...owedDescription,

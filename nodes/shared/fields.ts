@@ -2,6 +2,15 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { EngineError } from '../../engine/shared/errors';
 import { isYes } from '../../engine/shared/guards';
 import { parameterReader, readField } from './parameters';
+import {
+	emptyValueError,
+	inputSourceOf,
+	inputSourceProperty,
+	isEmptyInput,
+	wrongValueError,
+	type InputSource,
+	type ValueTwin,
+} from './inputs';
 
 /** Reading values out of input items, written once for every node: required fields, yes/no flags, participant lookup. */
 
@@ -36,11 +45,16 @@ export function requiredField(
 export type ParticipantQuery =
 	{ email: string } | { externalId: string } | { participantId: string | number };
 
-/** How a participant is found: by email, external ID or ledger ID, read from an input field. */
+/** How a participant is found: by email, external ID or ledger ID, read from an input field or given as a value. */
 export function participantLookupProperties(
 	displayOptions?: INodeProperties['displayOptions'],
 ): INodeProperties[] {
+	const shown = (show: Record<string, string[]>): INodeProperties['displayOptions'] => ({
+		...displayOptions,
+		show: { ...displayOptions?.show, ...show },
+	});
 	return [
+		{ ...inputSourceProperty, ...(displayOptions ? { displayOptions } : {}) },
 		{
 			displayName: 'Find Participant By',
 			name: 'findBy',
@@ -60,16 +74,55 @@ export function participantLookupProperties(
 			default: 'email',
 			required: true,
 			hint: 'The name of the input field holding the email, external ID or participant ID',
-			...(displayOptions ? { displayOptions } : {}),
+			displayOptions: {
+				...displayOptions,
+				hide: { ...displayOptions?.hide, inputSource: ['values'] },
+			},
 		},
+		...(['email', 'externalId', 'participantId'] as const).map((by): INodeProperties => ({
+			displayName: lookupValue(by).displayName,
+			name: 'lookupValue',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: by === 'email' ? 'e.g. ann@example.com' : undefined,
+			description: `${lookupValue(by).holding.replace(/^the/, 'The')} itself, e.g. from an expression`,
+			displayOptions: shown({ inputSource: ['values'], findBy: [by] }),
+		})),
 	];
 }
 
-/** Reads Find Participant By and Lookup Field once; gives each item's participant query. */
+/** The Value parameter that names the participant, by Find Participant By. */
+function lookupValue(by: string): ValueTwin {
+	const what = by === 'participantId' ? 'ID' : by === 'externalId' ? 'external ID' : 'email';
+	return {
+		name: 'lookupValue',
+		displayName:
+			by === 'participantId' ? 'Participant ID' : by === 'externalId' ? 'External ID' : 'Email',
+		holding: `the participant's ${what}`,
+	};
+}
+
+/** Reads Find Participant By and Lookup Field (or the lookup value) once; gives each item's participant query. */
 export function participantLookupReader(
 	ctx: IExecuteFunctions,
+	source: InputSource = inputSourceOf(ctx),
 ): (json: IDataObject, itemIndex: number) => ParticipantQuery {
 	const byFor = parameterReader<string>(ctx, 'findBy', 'email');
+	if (source === 'values') {
+		const valueFor = parameterReader<unknown>(ctx, 'lookupValue', '');
+		return (_json, itemIndex) => {
+			const by = byFor(itemIndex);
+			const value = valueFor(itemIndex);
+			const twin = lookupValue(by);
+			if (isEmptyInput(value)) throw emptyValueError(twin, 'lookupValue');
+			if (typeof value !== 'string' && typeof value !== 'number')
+				throw wrongValueError(twin, value, 'lookupValue');
+			if (by === 'participantId') return { participantId: value };
+			const text = String(value).trim();
+			return by === 'externalId' ? { externalId: text } : { email: text };
+		};
+	}
 	const fieldFor = parameterReader<string>(ctx, 'lookupField', 'email');
 	return (json, itemIndex) => {
 		const by = byFor(itemIndex);

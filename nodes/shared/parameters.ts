@@ -40,6 +40,11 @@ function containsExpression(value: unknown): boolean {
 
 /** Reads a dot path (`customer.email`, `lines[0].sku`) from an item's JSON; field-name parameters use it. */
 export function readField(json: unknown, path: string): unknown {
+	// An expression may hand over a number (a list position) or nothing; a path is text.
+	if (typeof path !== 'string') {
+		if (typeof path !== 'number') return undefined;
+		path = String(path);
+	}
 	if (path === '') return undefined;
 	let value: unknown = json;
 	for (const part of splitPath(path)) {

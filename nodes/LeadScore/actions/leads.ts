@@ -1,7 +1,71 @@
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { isEngineError, EngineError } from '../../../engine/shared/errors';
 import { parseDate } from '../../../engine/scoring';
 import { readField } from '../../shared/parameters';
+import {
+	inputSourceProperty,
+	namedValuesProperty,
+	namedValuesReader,
+	type InputSource,
+} from '../../shared/inputs';
+
+/**
+ * Values mode: the lead is not the input item but the attributes given here, one per row, each a
+ * name the rules read (dots make nested names: company.employees) and its value, typed or from an
+ * expression or an AI Agent; a value keeps its type, so a number stays a number.
+ */
+export const leadAttributesProperties: INodeProperties[] = [
+	{
+		...inputSourceProperty,
+		options: [
+			{
+				name: 'Item Fields',
+				value: 'fields',
+				description:
+					'Each input item is a lead; the rules read its fields by name. Fastest for many leads.',
+			},
+			{
+				name: 'Values',
+				value: 'values',
+				description:
+					"The lead's attributes are given one by one below: typed, mapped with expressions, or filled by an AI Agent ({{ $fromAI('employees') }})",
+			},
+		],
+	},
+	namedValuesProperty({
+		name: 'leadAttributes',
+		displayName: 'Lead Attributes',
+		description:
+			'The lead itself: one row per field your rules or model read, e.g. Name company.employees, Value {{ $fromAI("employees", "", "number") }}',
+		namePlaceholder: 'e.g. company.employees',
+	}),
+];
+
+/**
+ * Each item's lead: the item itself (Item Fields, no cost), or the Lead Attributes (Values), built
+ * once per execution when they hold no expression.
+ */
+export function leadReader(
+	ctx: IExecuteFunctions,
+	source: InputSource,
+): (itemIndex: number, json: IDataObject) => IDataObject {
+	if (source === 'fields') return (_itemIndex, json) => json;
+	const attributesFor = namedValuesReader(ctx, 'leadAttributes');
+	return (itemIndex) => {
+		const lead = attributesFor(itemIndex);
+		if (lead === undefined) {
+			throw new EngineError(
+				'required',
+				"Lead Attributes is empty: pass the lead's attributes, one per field the rules read",
+				{
+					field: 'leadAttributes',
+					hint: 'Add a row to Lead Attributes for each field your rules read, e.g. Name country, Value {{ $fromAI("country") }}',
+				},
+			);
+		}
+		return lead;
+	};
+}
 
 /** How an error names the lead: by its ID field when one is set and present, else by item number. */
 export function leadLabel(

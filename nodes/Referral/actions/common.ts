@@ -9,6 +9,7 @@ import {
 	programProperty as sharedProgramProperty,
 } from '../../shared/program';
 import { parameterReader, readField } from '../../shared/parameters';
+import { labelsFor, type InputSource } from '../../shared/inputs';
 
 /** Program key, shared by every operation. */
 export const programProperty = sharedProgramProperty(
@@ -104,6 +105,37 @@ export const fieldLabels: Record<string, string> = {
 	timeZone: 'Time Zone',
 	limit: 'Limit',
 };
+
+/** The same names in Values mode: the Value parameters (`email` → `Email`). */
+export const valueLabels: Record<string, string> = {
+	email: 'Email',
+	newEmail: 'New Values › New Email',
+	externalId: 'External ID',
+	name: 'Name',
+	phone: 'Phone',
+	referralCode: 'Referral Code',
+	ip: 'IP',
+	userAgent: 'User Agent',
+	device: 'Device ID',
+	signedUpAt: 'Signed Up At',
+	referrerId: 'Referrer ID',
+	lookupField: 'Email, External ID or Participant ID',
+	lookupValue: 'Email, External ID or Participant ID',
+	participantId: 'Participant ID',
+	referralId: 'Referral ID',
+	orderId: 'Order ID',
+	amount: 'Amount',
+	currency: 'Currency',
+	occurredAt: 'Ordered At',
+	refundedAmount: 'Refunded Amount',
+	orderAmount: 'Order Amount',
+	status: 'Referral ID',
+};
+
+/** Error labels for the operation's input source. */
+export function labelsOf(source: InputSource): Record<string, string> {
+	return labelsFor(source, fieldLabels, valueLabels);
+}
 
 export function toText(value: unknown): string | undefined {
 	if (value === undefined || value === null) return undefined;

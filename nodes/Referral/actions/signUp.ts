@@ -1,10 +1,22 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import type { SignUpInput } from '../../../engine/referrals';
 import { clientFromHeaders, proxyHops } from '../../../engine/shared/clientIp';
 import { parameterReader, readField } from '../../shared/parameters';
 import { yesNo } from '../../shared/fields';
 import { runPerItem } from '../../shared/runner';
-import { fieldLabels, fieldOption, fieldsReader, serviceReader, toText } from './common';
+import { fieldOption, labelsOf, serviceReader, toText } from './common';
+import {
+	inputCollectionProperties,
+	inputCollectionReader,
+	inputReader,
+	inputSourceOf,
+	type InputParameter,
+} from '../../shared/inputs';
 
 /**
  * Who produced the sign-up: a public web request (a landing-page form through a Webhook node) or
@@ -45,8 +57,18 @@ export function signUpCallerProperties(): INodeProperties[] {
 	];
 }
 
-/** Where the sign-up's values are in the input item; the defaults match the sample sign-up webhook. */
-export function signUpFieldsProperty(): INodeProperties {
+/** Where the sign-up's values are in the input item (the defaults match the sample sign-up webhook), or the values themselves. */
+export function signUpFieldsProperty(): INodeProperties[] {
+	return inputCollectionProperties({
+		name: 'inputValues',
+		displayName: 'Input Values',
+		description:
+			'The sign-up itself, e.g. from expressions or an AI Agent: at least an email or external ID. Leave a value out and it is not used.',
+		field: signUpFields(),
+	});
+}
+
+function signUpFields(): INodeProperties {
 	return {
 		displayName: 'Input Fields',
 		name: 'inputFields',
@@ -134,8 +156,19 @@ export async function executeSignUp(
 ): Promise<INodeExecutionData[]> {
 	const oweWelcome = mode === 'enrol' && ctx.getNodeParameter('oweWelcome', 0, false) === true;
 	const { serviceFor } = await serviceReader(ctx, { oweWelcome });
+	const source = inputSourceOf(ctx);
 	const consentFieldFor = parameterReader<string>(ctx, 'smsConsentField', 'consent.sms');
-	const fieldsFor = fieldsReader(ctx, 'inputFields', DEFAULTS);
+	const consentValueFor = inputReader(ctx, smsConsentInput, 'values');
+	const consentFor = (itemIndex: number, json: IDataObject): unknown =>
+		source === 'values'
+			? consentValueFor(itemIndex, json)
+			: readField(json, consentFieldFor(itemIndex) || 'consent.sms');
+	const fieldsFor = inputCollectionReader(
+		ctx,
+		{ field: 'inputFields', value: 'inputValues' },
+		DEFAULTS,
+		source,
+	);
 	const recordFor = parameterReader<boolean>(ctx, 'recordReferral', true);
 	const callerFor = parameterReader<string>(ctx, 'caller', 'trusted');
 	const headersFieldFor = parameterReader<string>(ctx, 'headersField', 'headers');
@@ -170,7 +203,7 @@ export async function executeSignUp(
 				...(oweWelcome
 					? {
 							smsConsent: consentOf(
-								readField(item.json, consentFieldFor(itemIndex) || 'consent.sms'),
+								consentFor(itemIndex, item.json),
 								callerFor(itemIndex) !== 'public',
 							),
 						}
@@ -178,6 +211,25 @@ export async function executeSignUp(
 			};
 			return mode === 'record' ? await service.recordReferral(input) : await service.enrol(input);
 		},
-		fieldLabels,
+		labelsOf(source),
 	);
 }
+
+/** SMS Consent Field, or SMS Consent itself in Values mode (Enrol with Owe Welcome Messages). */
+export const smsConsentInput: InputParameter = {
+	field: {
+		displayName: 'SMS Consent Field',
+		name: 'smsConsentField',
+		type: 'string',
+		default: 'consent.sms',
+		hint: 'The input field that is true (or "true", "yes") when the person agreed to marketing texts; without it no welcome text is owed',
+		displayOptions: { show: { oweWelcome: [true] } },
+	},
+	value: {
+		name: 'smsConsent',
+		displayName: 'SMS Consent',
+		holding: 'whether the person agreed to marketing texts (true or false)',
+		description:
+			'True (or "true", "yes") when the person agreed to marketing texts; otherwise no welcome text is owed',
+	},
+};

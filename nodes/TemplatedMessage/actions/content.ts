@@ -16,6 +16,7 @@ import {
 } from '../../../engine/messaging';
 import { parameterReader, readField } from '../../shared/parameters';
 import type { FieldLabels } from '../../shared/runner';
+import { inputSourceOf, namedValuesProperty, namedValuesReader } from '../../shared/inputs';
 
 const CONTENT_OPERATIONS = ['render', 'send', 'sendOwed'];
 const email = (extra: IDataObject = {}) => ({
@@ -204,8 +205,16 @@ export const contentDescription: INodeProperties[] = [
 		],
 		default: 'item',
 		description: 'What the template variables are read from',
-		displayOptions: both(),
+		displayOptions: { ...both(), hide: { inputSource: ['values'] } },
 	},
+	namedValuesProperty({
+		name: 'templateValues',
+		displayName: 'Template Values',
+		description:
+			'The template variables themselves, one row each: the name the template uses ({{firstName}} → firstName) and its value, e.g. from an expression or {{ $fromAI("firstName") }}',
+		namePlaceholder: 'e.g. firstName',
+		displayOptions: both(),
+	}),
 	{
 		displayName: 'Data Field',
 		name: 'dataField',
@@ -214,7 +223,7 @@ export const contentDescription: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. referral',
 		hint: 'The input field holding an object of template variables',
-		displayOptions: both({ dataFrom: ['field'] }),
+		displayOptions: { ...both({ dataFrom: ['field'] }), hide: { inputSource: ['values'] } },
 	},
 	{
 		displayName: 'Commercial Email',
@@ -362,7 +371,12 @@ export function contentLabels(
 		templates: 'Template Source',
 		layout: 'Template Options › Layout',
 		partials: 'Template Options › Partials',
-		data: dataFrom === 'field' ? 'Data Field' : 'Template Data',
+		data:
+			dataFrom === 'field'
+				? 'Data Field'
+				: dataFrom === 'values'
+					? 'Template Values'
+					: 'Template Data',
 		maxSegments: channel === 'sms' ? 'Template Options › Max Segments' : 'maxSegments',
 		postalAddress: 'Postal Address',
 		unsubscribeUrl: 'Unsubscribe URL',
@@ -406,6 +420,11 @@ export interface ContentReaders {
 
 function dataReader(ctx: IExecuteFunctions): ContentReaders {
 	const source = ctx.getNodeParameter('templateSource', 0, 'parameters') as string;
+	if (inputSourceOf(ctx) === 'values') {
+		// Values mode: the variables are the Template Values; none given is an empty data object.
+		const valuesFor = namedValuesReader(ctx, 'templateValues');
+		return { source, dataFrom: 'values', data: (_item, itemIndex) => valuesFor(itemIndex) ?? {} };
+	}
 	const dataFrom = ctx.getNodeParameter('dataFrom', 0, 'item') as string;
 	const dataFieldFor = parameterReader<string>(ctx, 'dataField', '');
 	return {

@@ -17,6 +17,17 @@ import {
 } from '../../../engine/messaging';
 import { ledgerFor } from '../../shared/ledger';
 import { parameterReader, readField } from '../../shared/parameters';
+import {
+	emptyValueError,
+	inputProperties,
+	inputReader,
+	isEmptyInput,
+	type InputReader,
+	inputSourceOf,
+	inputSourceProperty,
+	type InputParameter,
+	type InputSource,
+} from '../../shared/inputs';
 import type { FieldLabels, RoutedResult } from '../../shared/runner';
 import { isToolCall, toolCallKey } from '../../shared/tool';
 import { limiterFor } from '../transport';
@@ -27,8 +38,9 @@ export const OUTPUTS = { sent: 0, skipped: 1, deferred: 2, failed: 3 } as const;
 const send = (extra: IDataObject = {}) => ({ show: { operation: ['send'], ...extra } });
 const SUBSCRIPTION_OPERATIONS = ['send', 'unsubscribe', 'resubscribe'];
 
-export const recipientDescription: INodeProperties[] = [
-	{
+/** Email Field, or Email itself in Values mode. */
+export const emailInput: InputParameter = {
+	field: {
 		displayName: 'Email Field',
 		name: 'emailField',
 		type: 'string',
@@ -41,7 +53,17 @@ export const recipientDescription: INodeProperties[] = [
 			hide: { signedLink: ['signed'] },
 		},
 	},
-	{
+	value: {
+		name: 'email',
+		displayName: 'Email',
+		holding: "the recipient's email address",
+		placeholder: 'e.g. ann@example.com',
+	},
+};
+
+/** Phone Field, or Phone itself in Values mode. */
+export const phoneInput: InputParameter = {
+	field: {
 		displayName: 'Phone Field',
 		name: 'phoneField',
 		type: 'string',
@@ -51,6 +73,23 @@ export const recipientDescription: INodeProperties[] = [
 		hint: 'The name of the input field holding the phone number, not the number itself',
 		displayOptions: { show: { resource: ['sms'], operation: SUBSCRIPTION_OPERATIONS } },
 	},
+	value: {
+		name: 'phone',
+		displayName: 'Phone',
+		holding: "the recipient's phone number",
+		placeholder: 'e.g. +14155552671',
+	},
+};
+
+/** Where the operations that take per-item inputs read them from (Send Owed Messages reads the ledger). */
+export const inputSourceDescription: INodeProperties = {
+	...inputSourceProperty,
+	displayOptions: { show: { operation: ['render', ...SUBSCRIPTION_OPERATIONS] } },
+};
+
+export const recipientDescription: INodeProperties[] = [
+	...inputProperties(emailInput),
+	...inputProperties(phoneInput),
 	{
 		displayName: 'Default Country',
 		name: 'defaultCountry',
@@ -63,6 +102,26 @@ export const recipientDescription: INodeProperties[] = [
 	},
 ];
 
+const timeZoneInput: InputParameter = {
+	field: {
+		displayName: 'Recipient Time Zone Field',
+		name: 'timeZoneField',
+		type: 'string',
+		default: 'timeZone',
+		placeholder: 'e.g. customer.timeZone',
+		hint: "The input field holding the recipient's IANA time zone, e.g. America/New_York",
+		displayOptions: send({ quietHours: [true] }),
+	},
+	value: {
+		name: 'timeZone',
+		displayName: 'Recipient Time Zone',
+		holding: "the recipient's IANA time zone, e.g. America/New_York",
+		placeholder: 'e.g. America/New_York',
+		description:
+			"The recipient's IANA time zone, e.g. America/New_York; empty uses Default Time Zone",
+	},
+};
+
 export const deliveryDescription: INodeProperties[] = [
 	{
 		displayName: 'Quiet Hours',
@@ -73,15 +132,7 @@ export const deliveryDescription: INodeProperties[] = [
 			"Whether to hold messages outside the sending hours in the recipient's time zone: they go to the Deferred output with the time they may go",
 		displayOptions: send(),
 	},
-	{
-		displayName: 'Recipient Time Zone Field',
-		name: 'timeZoneField',
-		type: 'string',
-		default: 'timeZone',
-		placeholder: 'e.g. customer.timeZone',
-		hint: "The input field holding the recipient's IANA time zone, e.g. America/New_York",
-		displayOptions: send({ quietHours: [true] }),
-	},
+	...inputProperties(timeZoneInput),
 	{
 		displayName: 'Default Time Zone',
 		name: 'defaultTimeZone',
@@ -147,7 +198,7 @@ export const deliveryDescription: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. messageKey',
-				displayOptions: { show: { '/operation': ['send'] } },
+				displayOptions: { show: { '/operation': ['send'] }, hide: { '/inputSource': ['values'] } },
 				description:
 					'An input field holding your own message key (1–200 visible characters). A key that was sent is never sent again. Default: derived from template, recipient and the item.',
 			},
@@ -228,9 +279,29 @@ export const deliveryDescription: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. referralId',
-				displayOptions: { show: { '/operation': ['send'] } },
+				displayOptions: { show: { '/operation': ['send'] }, hide: { '/inputSource': ['values'] } },
 				description:
 					'The input field that makes this message unique besides template and recipient (e.g. the referral ID). Default: the whole item data, so any change to the item is a new message.',
+			},
+			{
+				displayName: 'Idempotency Key',
+				name: 'idempotencyKey',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. welcome-ann-2026',
+				displayOptions: { show: { '/operation': ['send'], '/inputSource': ['values'] } },
+				description:
+					'Your own message key (1–200 visible characters), e.g. from an expression. A key that was sent is never sent again. Default: derived from template, recipient and the data.',
+			},
+			{
+				displayName: 'Unique Per',
+				name: 'uniquePer',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. referral-123',
+				displayOptions: { show: { '/operation': ['send'], '/inputSource': ['values'] } },
+				description:
+					'A value that makes this message unique besides template and recipient (e.g. the referral ID), e.g. from an expression.',
 			},
 		],
 	},
@@ -261,6 +332,36 @@ export const deliveryLabels: FieldLabels = {
 	minIntervalMs: 'Options › Messages Per Second',
 };
 
+/** Delivery labels in the operation's input source. */
+export function deliveryLabelsFor(source: InputSource): FieldLabels {
+	return source === 'values'
+		? {
+				...deliveryLabels,
+				idempotencyKey: 'Options › Idempotency Key',
+				timeZone: 'Recipient Time Zone',
+				identityField: 'Options › Unique Per',
+			}
+		: deliveryLabels;
+}
+
+/**
+ * The recipient's address per item: the Email or Phone Field looked up in the item, or in Values
+ * mode the Email or Phone itself, an empty one an error saying what to pass.
+ */
+export function recipientReader(
+	ctx: IExecuteFunctions,
+	input: InputParameter,
+	source: InputSource,
+): InputReader {
+	const read = inputReader(ctx, input, source);
+	if (source === 'fields') return read;
+	return (itemIndex, json) => {
+		const value = read(itemIndex, json);
+		if (isEmptyInput(value)) throw emptyValueError(input.value, 'to');
+		return typeof value === 'string' ? value.trim() : value;
+	};
+}
+
 export interface DeliverySettings {
 	/** The Options collection; per item only when it holds an expression. */
 	options(itemIndex: number): IDataObject;
@@ -277,13 +378,15 @@ function fieldName(value: unknown): string {
 }
 
 /** Reads the delivery parameters once per execution. Field names and retry settings are taken from the first item. */
-export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
+export function deliverySettings(
+	ctx: IExecuteFunctions,
+	source: InputSource = inputSourceOf(ctx),
+): DeliverySettings {
 	const optionsFor = parameterReader<IDataObject>(ctx, 'sendOptions', {});
 	const first = optionsFor(0);
 	const quietHours = ctx.getNodeParameter('quietHours', 0, false) as boolean;
-	const timeZoneField = quietHours
-		? (ctx.getNodeParameter('timeZoneField', 0, 'timeZone') as string)
-		: '';
+	const timeZoneFor = quietHours ? inputReader(ctx, timeZoneInput, source) : undefined;
+	const values = source === 'values';
 	const defaultTimeZoneFor = parameterReader<string>(ctx, 'defaultTimeZone', '');
 	const start = quietHours
 		? (ctx.getNodeParameter('quietHoursStart', 0, '08:00') as string)
@@ -291,9 +394,9 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 	const end = quietHours
 		? (ctx.getNodeParameter('quietHoursEnd', 0, '21:00') as string)
 		: undefined;
-	const keyField = fieldName(first.idempotencyKeyField);
+	const keyField = values ? '' : fieldName(first.idempotencyKeyField);
+	const identityField = values ? '' : fieldName(first.identityField);
 	const toolCall = isToolCall(ctx);
-	const identityField = fieldName(first.identityField);
 	const templateName = fieldName(first.templateName);
 	const timeoutSeconds = first.timeoutSeconds === undefined ? 15 : Number(first.timeoutSeconds);
 	// Reported per item, like every other input problem, so Continue On Fail keeps the items.
@@ -314,6 +417,16 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 		identity(item, itemIndex) {
 			if (timeoutProblem) throw timeoutProblem;
 			const identity: MessageIdentity = {};
+			if (values) {
+				// Values mode: the key and identity are the options themselves (per item when expressions).
+				const options = optionsFor(itemIndex);
+				const key = options.idempotencyKey;
+				if (typeof key === 'number' || (typeof key === 'string' && key !== ''))
+					identity.idempotencyKey = String(key);
+				const unique = options.uniquePer;
+				if (unique !== undefined && unique !== null && unique !== '')
+					identity.itemIdentity = typeof unique === 'string' ? unique : JSON.stringify(unique);
+			}
 			if (keyField !== '') {
 				const key = readField(item.json, keyField);
 				if (key === undefined || key === null || key === '') {
@@ -324,10 +437,6 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 					);
 				}
 				identity.idempotencyKey = typeof key === 'number' ? String(key) : (key as string);
-			} else if (toolCall) {
-				// An AI Agent's retry of the same call is a replay: the key is the call's arguments
-				// (the item also holds the agent's input and a toolCallId that differs per retry).
-				identity.idempotencyKey = toolCallKey(ctx, item.json);
 			}
 			if (identityField !== '') {
 				const value = readField(item.json, identityField);
@@ -340,9 +449,18 @@ export function deliverySettings(ctx: IExecuteFunctions): DeliverySettings {
 				}
 				identity.itemIdentity = typeof value === 'string' ? value : JSON.stringify(value);
 			}
+			if (
+				toolCall &&
+				identity.idempotencyKey === undefined &&
+				identity.itemIdentity === undefined
+			) {
+				// An AI Agent's retry of the same call is a replay: the key is the call's arguments
+				// (the item also holds the agent's input and a toolCallId that differs per retry).
+				identity.idempotencyKey = toolCallKey(ctx, item.json);
+			}
 			if (templateName !== '') identity.templateId = templateName;
 			if (quietHours) {
-				const zone = readField(item.json, timeZoneField);
+				const zone = (timeZoneFor as NonNullable<typeof timeZoneFor>)(itemIndex, item.json);
 				const timeZone =
 					typeof zone === 'string' && zone.trim() !== '' ? zone : defaultTimeZoneFor(itemIndex);
 				identity.quietHours = { timeZone, start, end };

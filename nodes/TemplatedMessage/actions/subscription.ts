@@ -10,7 +10,9 @@ import {
 	type SubscriptionInput,
 } from '../../../engine/messaging';
 import { ledgerFor } from '../../shared/ledger';
-import { parameterReader, readField } from '../../shared/parameters';
+import { parameterReader } from '../../shared/parameters';
+import { inputSourceOf, type InputSource } from '../../shared/inputs';
+import { emailInput, phoneInput, recipientReader } from './delivery';
 import { runPerItem, type FieldLabels } from '../../shared/runner';
 
 /** Unsubscribe's Reason, for both channels. */
@@ -32,21 +34,25 @@ export function subscriptionReader(
 	ctx: IExecuteFunctions,
 	channel: Channel,
 ): (item: INodeExecutionData, itemIndex: number) => SubscriptionInput {
-	const field =
-		channel === 'email'
-			? (ctx.getNodeParameter('emailField', 0, 'email') as string)
-			: (ctx.getNodeParameter('phoneField', 0, 'phone') as string);
+	const addressFor = recipientReader(
+		ctx,
+		channel === 'email' ? emailInput : phoneInput,
+		inputSourceOf(ctx),
+	);
 	const countryFor = parameterReader<string>(ctx, 'defaultCountry', '');
 	return (item, itemIndex) => ({
 		channel,
-		address: readField(item.json, field),
+		address: addressFor(itemIndex, item.json),
 		defaultCountry: channel === 'sms' ? countryFor(itemIndex) || undefined : undefined,
 	});
 }
 
-export function subscriptionLabels(channel: Channel): FieldLabels {
+export function subscriptionLabels(channel: Channel, source: InputSource = 'fields'): FieldLabels {
+	const values = source === 'values';
 	return {
-		address: channel === 'email' ? 'Email Field' : 'Phone Field',
+		address:
+			channel === 'email' ? (values ? 'Email' : 'Email Field') : values ? 'Phone' : 'Phone Field',
+		to: channel === 'email' ? 'Email' : 'Phone',
 		defaultCountry: 'Default Country',
 		channel: 'Resource',
 	};
@@ -70,7 +76,7 @@ export async function unsubscribeAddresses(
 			});
 			return { ...item.json, subscription: result };
 		},
-		{ ...subscriptionLabels(channel), reason: 'Reason' },
+		{ ...subscriptionLabels(channel, inputSourceOf(ctx)), reason: 'Reason' },
 	);
 }
 
@@ -88,6 +94,6 @@ export async function resubscribeAddresses(
 			const result = await resubscribe(ledger, addressOf(item, itemIndex));
 			return { ...item.json, subscription: result };
 		},
-		subscriptionLabels(channel),
+		subscriptionLabels(channel, inputSourceOf(ctx)),
 	);
 }

@@ -11,7 +11,8 @@ import type { LedgerStore } from '../../../../engine/ledger';
 import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
-import { leadLabel, scoringTimeReader } from '../leads';
+import { leadAttributesProperties, leadLabel, leadReader, scoringTimeReader } from '../leads';
+import { inputSourceOf } from '../../../shared/inputs';
 import { ruleScorerReader } from '../ruleSet';
 import { ruleSetLabels } from '../ruleSet.description';
 
@@ -20,6 +21,7 @@ const displayOptions = { show: { operation: ['scoreLeads'] } };
 type Output = 'score' | 'matched' | 'all';
 
 const properties: INodeProperties[] = [
+	...leadAttributesProperties,
 	{
 		displayName: 'Output',
 		name: 'output',
@@ -136,12 +138,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const resultFieldFor = parameterReader<string>(this, 'resultField', 'leadScore');
 	const optionsFor = parameterReader<ScoreOptions>(this, 'options', {});
 	const scoringTime = scoringTimeReader(Date.now());
+	const source = inputSourceOf(this);
+	const leadFor = leadReader(this, source);
 	let ledger: LedgerStore | undefined;
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
 			const options = optionsFor(itemIndex);
-			let lead = item.json;
+			let lead = leadFor(itemIndex, item.json);
 			if (options.referralFeatures) {
 				ledger ??= await ledgerFor(this);
 				const email = readField(lead, options.emailField || 'email');
@@ -156,7 +160,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				leadLabel(lead, options.leadIdField, itemIndex),
 			);
 			return {
-				...lead,
+				...(source === 'values' ? item.json : lead),
 				[resultFieldFor(itemIndex)]: output === 'score' ? scoreFields(result) : result,
 			};
 		},
@@ -165,6 +169,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			now: 'Options › Score As Of',
 			resultField: 'Put Result In Field',
 			emailField: 'Options › Lead Email Field',
+			leadAttributes: 'Lead Attributes',
 		},
 	);
 }

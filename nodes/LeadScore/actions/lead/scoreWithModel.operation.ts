@@ -5,13 +5,15 @@ import { compileModel, parseLogisticModel, type ModelScorer } from '../../../../
 import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
-import { leadLabel } from '../leads';
+import { leadAttributesProperties, leadLabel, leadReader } from '../leads';
+import { inputSourceOf } from '../../../shared/inputs';
 
 const displayOptions = { show: { operation: ['scoreWithModel'] } };
 
 type Output = 'score' | 'factors';
 
 const properties: INodeProperties[] = [
+	...leadAttributesProperties,
 	{
 		displayName: 'Model Source',
 		name: 'modelSource',
@@ -167,6 +169,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const resultFieldFor = parameterReader<string>(this, 'resultField', 'modelScore');
 	const optionsFor = parameterReader<ModelOptions>(this, 'options', {});
 	const scorerOf = modelCache();
+	const leadFor = leadReader(this, inputSourceOf(this));
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
@@ -215,13 +218,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				}
 			}
 			const scorer = scorerOf(model, options.topFactors ?? 3);
-			const label = leadLabel(item.json, options.leadIdField, itemIndex);
+			const lead = leadFor(itemIndex, item.json);
+			const label = leadLabel(lead, options.leadIdField, itemIndex);
 			let result: object;
 			if (output === 'score') {
-				const probability = scorer.probability(item.json, label);
+				const probability = scorer.probability(lead, label);
 				result = { probability, score: 100 * probability };
 			} else {
-				result = scorer.score(item.json, label);
+				result = scorer.score(lead, label);
 			}
 			return { ...item.json, [resultFieldFor(itemIndex)]: result };
 		},
@@ -232,6 +236,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			modelName: 'Model Name',
 			topFactors: 'Options › Number of Factors',
 			resultField: 'Put Result In Field',
+			leadAttributes: 'Lead Attributes',
 		},
 	);
 }

@@ -1,8 +1,15 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { executeSignUp, signUpCallerProperties, signUpFieldsProperty } from '../signUp';
+import { inputProperties, inputSourceProperty } from '../../../shared/inputs';
+import {
+	executeSignUp,
+	signUpCallerProperties,
+	signUpFieldsProperty,
+	smsConsentInput,
+} from '../signUp';
 
 const properties: INodeProperties[] = [
+	inputSourceProperty,
 	{
 		displayName: 'Record Referral From Code',
 		name: 'recordReferral',
@@ -19,16 +26,9 @@ const properties: INodeProperties[] = [
 		description:
 			'Whether to record, in the same ledger transaction as the enrolment and only for a participant it creates, the welcome email (and a welcome text when a phone number and SMS consent came) owed to them (topic welcome). A Templated Message node set to Send Owed Messages delivers them from the ledger, so a crash neither loses nor repeats one and a repeated sign-up sends nothing again; messageKeys lists their keys.',
 	},
-	{
-		displayName: 'SMS Consent Field',
-		name: 'smsConsentField',
-		type: 'string',
-		default: 'consent.sms',
-		hint: 'The input field that is true (or "true", "yes") when the person agreed to marketing texts; without it no welcome text is owed',
-		displayOptions: { show: { oweWelcome: [true] } },
-	},
+	...inputProperties(smsConsentInput),
 	...signUpCallerProperties(),
-	signUpFieldsProperty(),
+	...signUpFieldsProperty(),
 ];
 
 export const description = updateDisplayOptions(

@@ -1,8 +1,9 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { runPerItem } from '../../../shared/runner';
+import { inputSourceOf } from '../../../shared/inputs';
 import {
-	fieldLabels,
+	labelsOf,
 	participantLookupProperties,
 	participantLookupReader,
 	serviceReader,
@@ -16,11 +17,12 @@ export const description = updateDisplayOptions(
 /** GDPR erasure: personal data removed, referrals, points and counts kept. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { serviceFor } = await serviceReader(this);
-	const lookupFor = participantLookupReader(this);
+	const source = inputSourceOf(this);
+	const lookupFor = participantLookupReader(this, source);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) =>
 			await (await serviceFor(itemIndex)).eraseParticipant(lookupFor(item.json, itemIndex)),
-		fieldLabels,
+		labelsOf(source),
 	);
 }

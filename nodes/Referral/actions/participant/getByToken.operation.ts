@@ -1,12 +1,18 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { linkSecretsReader } from '../../../shared/linkSecret';
-import { parameterReader, readField } from '../../../shared/parameters';
+import {
+	inputProperties,
+	inputReader,
+	inputSourceOf,
+	inputSourceProperty,
+	type InputParameter,
+} from '../../../shared/inputs';
 import { runPerItem } from '../../../shared/runner';
-import { fieldLabels, serviceReader } from '../common';
+import { labelsOf, serviceReader } from '../common';
 
-const properties: INodeProperties[] = [
-	{
+const tokenInput: InputParameter = {
+	field: {
 		displayName: 'Private Link Field',
 		name: 'linkField',
 		type: 'string',
@@ -14,7 +20,14 @@ const properties: INodeProperties[] = [
 		required: true,
 		hint: 'The name of the input field holding the token of the private link, not the token itself (a Webhook node puts ?token=… into query.token)',
 	},
-];
+	value: {
+		name: 'token',
+		displayName: 'Private Link Token',
+		holding: 'the token of the private link (its ?token=… part)',
+	},
+};
+
+const properties: INodeProperties[] = [inputSourceProperty, ...inputProperties(tokenInput)];
 
 export const description = updateDisplayOptions(
 	{ show: { resource: ['participant'], operation: ['getByToken'] } },
@@ -25,15 +38,20 @@ export const description = updateDisplayOptions(
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { serviceFor } = await serviceReader(this);
 	const secrets = linkSecretsReader(this);
-	const tokenFieldFor = parameterReader<string>(this, 'linkField', 'query.token');
+	const source = inputSourceOf(this);
+	const tokenFor = inputReader(this, tokenInput, source);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) =>
 			await (
 				await serviceFor(itemIndex)
-			).getParticipantByLink(readField(item.json, tokenFieldFor(itemIndex)), {
+			).getParticipantByLink(tokenFor(itemIndex, item.json), {
 				secrets: await secrets(),
 			}),
-		{ ...fieldLabels, token: 'Private Link Field', linkSecret: 'Credential to connect with' },
+		{
+			...labelsOf(source),
+			token: source === 'values' ? 'Private Link Token' : 'Private Link Field',
+			linkSecret: 'Credential to connect with',
+		},
 	);
 }

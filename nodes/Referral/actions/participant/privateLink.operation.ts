@@ -4,8 +4,9 @@ import { DEFAULT_PARTICIPANT_LINK_DAYS } from '../../../../engine/shared/links';
 import { linkSecretsReader, statusPageUrlProperty } from '../../../shared/linkSecret';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
+import { inputSourceOf } from '../../../shared/inputs';
 import {
-	fieldLabels,
+	labelsOf,
 	participantLookupProperties,
 	participantLookupReader,
 	serviceReader,
@@ -52,7 +53,8 @@ export const description = updateDisplayOptions(
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { serviceFor } = await serviceReader(this);
 	const secrets = linkSecretsReader(this);
-	const lookupFor = participantLookupReader(this);
+	const source = inputSourceOf(this);
+	const lookupFor = participantLookupReader(this, source);
 	const baseUrlFor = parameterReader<string>(this, 'linkBaseUrl', '');
 	const daysFor = parameterReader<number>(this, 'linkValidDays', DEFAULT_PARTICIPANT_LINK_DAYS);
 	const ifNotEnrolledFor = parameterReader<string>(this, 'ifNotEnrolled', 'error');
@@ -70,7 +72,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			return { ...item.json, privateLink: link };
 		},
 		{
-			...fieldLabels,
+			...labelsOf(source),
 			baseUrl: 'Status Page URL',
 			validDays: 'Link Valid For (Days)',
 			linkSecret: 'Credential to connect with',

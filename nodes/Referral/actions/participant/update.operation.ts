@@ -2,9 +2,13 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { updateDisplayOptions } from 'n8n-workflow';
 import { runPerItem } from '../../../shared/runner';
 import {
-	fieldLabels,
+	inputCollectionProperties,
+	inputCollectionReader,
+	inputSourceOf,
+} from '../../../shared/inputs';
+import {
 	fieldOption,
-	fieldsReader,
+	labelsOf,
 	participantLookupProperties,
 	participantLookupReader,
 	serviceReader,
@@ -13,27 +17,33 @@ import {
 
 const properties: INodeProperties[] = [
 	...participantLookupProperties(),
-	{
-		displayName: 'Update Fields',
-		name: 'updateFields',
-		type: 'collection',
-		placeholder: 'Change Field Name',
-		default: {},
+	...inputCollectionProperties({
+		name: 'updateValues',
+		displayName: 'New Values',
 		description:
-			'Names of the input fields holding the new values; only fields present in the item are changed',
-		options: [
-			fieldOption('External ID Field', 'externalId', 'newExternalId'),
-			fieldOption(
-				'Metadata Field',
-				'metadata',
-				'metadata',
-				"Name of the field holding an object that replaces the participant's metadata",
-			),
-			fieldOption('Name Field', 'name', 'name'),
-			fieldOption('New Email Field', 'email', 'newEmail'),
-			fieldOption('Phone Field', 'phone', 'phone'),
-		],
-	},
+			'The new values themselves, e.g. from expressions; only the values given are changed',
+		field: {
+			displayName: 'Update Fields',
+			name: 'updateFields',
+			type: 'collection',
+			placeholder: 'Change Field Name',
+			default: {},
+			description:
+				'Names of the input fields holding the new values; only fields present in the item are changed',
+			options: [
+				fieldOption('External ID Field', 'externalId', 'newExternalId'),
+				fieldOption(
+					'Metadata Field',
+					'metadata',
+					'metadata',
+					"Name of the field holding an object that replaces the participant's metadata",
+				),
+				fieldOption('Name Field', 'name', 'name'),
+				fieldOption('New Email Field', 'email', 'newEmail'),
+				fieldOption('Phone Field', 'phone', 'phone'),
+			],
+		},
+	}),
 ];
 
 export const description = updateDisplayOptions(
@@ -44,14 +54,20 @@ export const description = updateDisplayOptions(
 /** Change email, external ID, name, phone or metadata; only fields present in the item change. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { serviceFor } = await serviceReader(this);
-	const lookupFor = participantLookupReader(this);
-	const updateFor = fieldsReader(this, 'updateFields', {
-		email: 'newEmail',
-		externalId: 'newExternalId',
-		name: 'name',
-		phone: 'phone',
-		metadata: 'metadata',
-	});
+	const source = inputSourceOf(this);
+	const lookupFor = participantLookupReader(this, source);
+	const updateFor = inputCollectionReader(
+		this,
+		{ field: 'updateFields', value: 'updateValues' },
+		{
+			email: 'newEmail',
+			externalId: 'newExternalId',
+			name: 'name',
+			phone: 'phone',
+			metadata: 'metadata',
+		},
+		source,
+	);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
@@ -67,6 +83,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			});
 			return { participant };
 		},
-		fieldLabels,
+		labelsOf(source),
 	);
 }

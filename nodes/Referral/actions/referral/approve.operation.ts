@@ -1,11 +1,11 @@
 import type { ToolUse } from '../../../shared/tool';
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { executeById, noteProperty, referralIdProperty } from './byId';
+import { executeById, noteProperty, referralIdProperties } from './byId';
 
 export const description = updateDisplayOptions(
 	{ show: { resource: ['referral'], operation: ['approve'] } },
-	[referralIdProperty, noteProperty],
+	[...referralIdProperties, noteProperty],
 );
 
 /** A reviewer clears a flagged referral: back to pending, or qualified when its order arrived during review. */

@@ -3,17 +3,35 @@ import type { ReferralService } from '../../../../engine/referrals';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { requiredField } from '../../../shared/fields';
-import { fieldLabels, serviceReader } from '../common';
+import { labelsOf, serviceReader } from '../common';
+import {
+	emptyValueError,
+	inputProperties,
+	inputReader,
+	inputSourceOf,
+	inputSourceProperty,
+	isEmptyInput,
+	wrongValueError,
+	type InputParameter,
+} from '../../../shared/inputs';
 
-/** Get, Approve, Reject and Flag find the referral by the ID in an input field. */
-export const referralIdProperty: INodeProperties = {
-	displayName: 'Referral ID Field',
-	name: 'referralIdField',
-	type: 'string',
-	default: 'referralId',
-	required: true,
-	hint: 'The name of the input field holding the referral ID',
+const referralIdInput: InputParameter = {
+	field: {
+		displayName: 'Referral ID Field',
+		name: 'referralIdField',
+		type: 'string',
+		default: 'referralId',
+		required: true,
+		hint: 'The name of the input field holding the referral ID',
+	},
+	value: { name: 'referralId', displayName: 'Referral ID', holding: 'the referral ID' },
 };
+
+/** Get, Approve, Reject and Flag find the referral by the ID in an input field, or given as a value. */
+export const referralIdProperties: INodeProperties[] = [
+	inputSourceProperty,
+	...inputProperties(referralIdInput),
+];
 
 export const noteProperty: INodeProperties = {
 	displayName: 'Note',
@@ -30,17 +48,29 @@ export async function executeById(
 ): Promise<INodeExecutionData[]> {
 	const { serviceFor } = await serviceReader(ctx);
 	const noteFor = parameterReader<string>(ctx, 'note', '');
+	const source = inputSourceOf(ctx);
 	const idFieldFor = parameterReader<string>(ctx, 'referralIdField', 'referralId');
+	const idValueFor = inputReader(ctx, referralIdInput, 'values');
 	return await runPerItem(
 		ctx,
 		async (item, itemIndex) => {
-			const id = requiredField(item.json, idFieldFor(itemIndex), {
-				field: 'referralId',
-				parameter: 'Referral ID Field',
-				holding: 'the referral ID',
-			}) as string | number;
+			const id =
+				source === 'values'
+					? idValue(idValueFor(itemIndex, item.json))
+					: (requiredField(item.json, idFieldFor(itemIndex), {
+							field: 'referralId',
+							parameter: 'Referral ID Field',
+							holding: 'the referral ID',
+						}) as string | number);
 			return await act(await serviceFor(itemIndex), id, noteFor(itemIndex) || undefined);
 		},
-		fieldLabels,
+		labelsOf(source),
 	);
+}
+
+function idValue(value: unknown): string | number {
+	if (isEmptyInput(value)) throw emptyValueError(referralIdInput.value, 'referralId');
+	if (typeof value !== 'string' && typeof value !== 'number')
+		throw wrongValueError(referralIdInput.value, value, 'referralId');
+	return typeof value === 'string' ? value.trim() : value;
 }

@@ -1,10 +1,10 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { executeById, referralIdProperty } from './byId';
+import { executeById, referralIdProperties } from './byId';
 
 export const description = updateDisplayOptions(
 	{ show: { resource: ['referral'], operation: ['get'] } },
-	[referralIdProperty],
+	[...referralIdProperties],
 );
 
 /** A referral with its fraud checks and status history. */

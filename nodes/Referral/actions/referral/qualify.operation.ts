@@ -3,9 +3,13 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { updateDisplayOptions } from 'n8n-workflow';
 import { runPerItem } from '../../../shared/runner';
 import {
-	fieldLabels,
+	inputCollectionProperties,
+	inputCollectionReader,
+	inputSourceOf,
+} from '../../../shared/inputs';
+import {
 	fieldOption,
-	fieldsReader,
+	labelsOf,
 	participantLookupProperties,
 	participantLookupReader,
 	serviceReader,
@@ -15,29 +19,35 @@ import {
 
 const properties: INodeProperties[] = [
 	...participantLookupProperties(),
-	{
-		displayName: 'Conversion Fields',
-		name: 'conversionFields',
-		type: 'collection',
-		placeholder: 'Change Field Name',
-		default: {},
-		options: [
-			fieldOption('Amount Field', 'amount', 'amount'),
-			fieldOption(
-				'Currency Field',
-				'currency',
-				'currency',
-				'Name of the field holding the three-letter currency code',
-			),
-			fieldOption('Order ID Field', 'orderId', 'orderId'),
-			fieldOption(
-				'Ordered At Field',
-				'occurredAt',
-				'occurredAt',
-				'Name of the field holding the order time; now when absent',
-			),
-		],
-	},
+	...inputCollectionProperties({
+		name: 'conversionValues',
+		displayName: 'Conversion Values',
+		description:
+			'The order itself, e.g. from expressions or an AI Agent: its ID, amount, currency and time',
+		field: {
+			displayName: 'Conversion Fields',
+			name: 'conversionFields',
+			type: 'collection',
+			placeholder: 'Change Field Name',
+			default: {},
+			options: [
+				fieldOption('Amount Field', 'amount', 'amount'),
+				fieldOption(
+					'Currency Field',
+					'currency',
+					'currency',
+					'Name of the field holding the three-letter currency code',
+				),
+				fieldOption('Order ID Field', 'orderId', 'orderId'),
+				fieldOption(
+					'Ordered At Field',
+					'occurredAt',
+					'occurredAt',
+					'Name of the field holding the order time; now when absent',
+				),
+			],
+		},
+	}),
 ];
 
 export const description = updateDisplayOptions(
@@ -48,13 +58,19 @@ export const description = updateDisplayOptions(
 /** The referee's order qualifies the referral, once per order ID. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { serviceFor } = await serviceReader(this);
-	const lookupFor = participantLookupReader(this);
-	const fieldsFor = fieldsReader(this, 'conversionFields', {
-		orderId: 'orderId',
-		amount: 'amount',
-		currency: 'currency',
-		occurredAt: 'occurredAt',
-	});
+	const source = inputSourceOf(this);
+	const lookupFor = participantLookupReader(this, source);
+	const fieldsFor = inputCollectionReader(
+		this,
+		{ field: 'conversionFields', value: 'conversionValues' },
+		{
+			orderId: 'orderId',
+			amount: 'amount',
+			currency: 'currency',
+			occurredAt: 'occurredAt',
+		},
+		source,
+	);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
@@ -69,7 +85,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				at: f.occurredAt as string | number | undefined,
 			});
 		},
-		fieldLabels,
+		labelsOf(source),
 	);
 }
 

@@ -1,10 +1,10 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { executeById, noteProperty, referralIdProperty } from './byId';
+import { executeById, noteProperty, referralIdProperties } from './byId';
 
 export const description = updateDisplayOptions(
 	{ show: { resource: ['referral'], operation: ['reject'] } },
-	[referralIdProperty, noteProperty],
+	[...referralIdProperties, noteProperty],
 );
 
 /** Reject a flagged or pending referral. */

@@ -12,7 +12,13 @@ import { EngineError } from '../../../../engine/shared/errors';
 import { yesNo, negativeBalanceProperty } from '../../../shared/fields';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
-import { fieldLabels, fieldOption, fieldsReader, serviceReader, toNumber, toText } from '../common';
+import { fieldOption, labelsOf, serviceReader, toNumber, toText } from '../common';
+import {
+	inputCollectionProperties,
+	inputCollectionReader,
+	inputSourceOf,
+	inputSourceProperty,
+} from '../../../shared/inputs';
 import { noteProperty } from './byId';
 
 const properties: INodeProperties[] = [
@@ -27,62 +33,69 @@ const properties: INodeProperties[] = [
 		],
 		default: 'orderId',
 	},
-	{
-		displayName: 'Refund Fields',
-		name: 'refundFields',
-		type: 'collection',
-		placeholder: 'Change Field Name',
-		default: {},
-		description: 'Without a refunded amount in the item, the order counts as fully refunded',
-		options: [
-			fieldOption(
-				'Cancelled Field',
-				'cancelled',
-				'cancelled',
-				'Name of a true/false field saying the order was cancelled',
-			),
-			fieldOption(
-				'Order Amount Field',
-				'orderAmount',
-				'orderAmount',
-				'Name of the field holding the order amount; read from the ledger when absent',
-			),
-			fieldOption('Order ID Field', 'orderId', 'orderId'),
-			fieldOption('Referral ID Field', 'referralId', 'referralId'),
-			fieldOption(
-				'Refund ID Field',
-				'refundId',
-				'refundId',
-				"Name of the field holding the provider's ID of this refund (with Refunded Amount Is › This Refund)",
-			),
-			fieldOption(
-				'Refunded Amount Field',
-				'refundedAmount',
-				'refundedAmount',
-				'Name of the field holding the refunded amount (see Refunded Amount Is)',
-			),
-			{
-				displayName: 'Refunded Amount Is',
-				name: 'refundedAmountIs',
-				type: 'options',
-				options: [
-					{
-						name: 'Total So Far',
-						value: 'total_so_far',
-						description:
-							'Everything refunded on the order so far, this refund included (Stripe charge.refunded, WooCommerce)',
-					},
-					{
-						name: 'This Refund (Summed per Refund ID)',
-						value: 'this_refund',
-						description:
-							"This refund's own amount (Shopify refunds/create, Paddle refund adjustments); the ledger adds up the order's refunds by refund ID, a repeated ID once",
-					},
-				],
-				default: 'total_so_far',
-			},
-		],
-	},
+	inputSourceProperty,
+	...inputCollectionProperties({
+		name: 'refundValues',
+		displayName: 'Refund Values',
+		description:
+			'The refund itself, e.g. from expressions; without a refunded amount the order counts as fully refunded',
+		field: {
+			displayName: 'Refund Fields',
+			name: 'refundFields',
+			type: 'collection',
+			placeholder: 'Change Field Name',
+			default: {},
+			description: 'Without a refunded amount in the item, the order counts as fully refunded',
+			options: [
+				fieldOption(
+					'Cancelled Field',
+					'cancelled',
+					'cancelled',
+					'Name of a true/false field saying the order was cancelled',
+				),
+				fieldOption(
+					'Order Amount Field',
+					'orderAmount',
+					'orderAmount',
+					'Name of the field holding the order amount; read from the ledger when absent',
+				),
+				fieldOption('Order ID Field', 'orderId', 'orderId'),
+				fieldOption('Referral ID Field', 'referralId', 'referralId'),
+				fieldOption(
+					'Refund ID Field',
+					'refundId',
+					'refundId',
+					"Name of the field holding the provider's ID of this refund (with Refunded Amount Is › This Refund)",
+				),
+				fieldOption(
+					'Refunded Amount Field',
+					'refundedAmount',
+					'refundedAmount',
+					'Name of the field holding the refunded amount (see Refunded Amount Is)',
+				),
+				{
+					displayName: 'Refunded Amount Is',
+					name: 'refundedAmountIs',
+					type: 'options',
+					options: [
+						{
+							name: 'Total So Far',
+							value: 'total_so_far',
+							description:
+								'Everything refunded on the order so far, this refund included (Stripe charge.refunded, WooCommerce)',
+						},
+						{
+							name: 'This Refund (Summed per Refund ID)',
+							value: 'this_refund',
+							description:
+								"This refund's own amount (Shopify refunds/create, Paddle refund adjustments); the ledger adds up the order's refunds by refund ID, a repeated ID once",
+						},
+					],
+					default: 'total_so_far',
+				},
+			],
+		},
+	}),
 	negativeBalanceProperty(
 		'When the refund reverses the referral, its points are clawed back: what to do when they exceed the balance (they were already spent)',
 		'Stop with an error and change nothing (neither the referral nor its rewards)',
@@ -104,33 +117,55 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		'negativeBalancePolicy',
 		'allow_negative',
 	);
-	const fieldsFor = fieldsReader(this, 'refundFields', {
-		orderId: 'orderId',
-		referralId: 'referralId',
-		refundedAmount: 'refundedAmount',
-		orderAmount: 'orderAmount',
-		cancelled: 'cancelled',
-		refundId: 'refundId',
-	});
-	const amountIsFor = parameterReader<IDataObject>(this, 'refundFields', {});
+	const source = inputSourceOf(this);
+	const collection = source === 'values' ? 'refundValues' : 'refundFields';
+	const fieldsFor = inputCollectionReader(
+		this,
+		{ field: 'refundFields', value: 'refundValues' },
+		{
+			orderId: 'orderId',
+			referralId: 'referralId',
+			refundedAmount: 'refundedAmount',
+			orderAmount: 'orderAmount',
+			cancelled: 'cancelled',
+			refundId: 'refundId',
+		},
+		source,
+	);
+	const amountIsFor = parameterReader<IDataObject>(this, collection, {});
+	const where = source === 'values' ? 'Refund Values › ' : 'Refund Fields › ';
+	const suffix = source === 'values' ? '' : ' Field';
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
 			const f = fieldsFor(item.json, itemIndex);
 			const by = byFor(itemIndex);
 			if (f[by] === undefined) {
-				throw new EngineError('required', `${by} is required`, {
-					field: by,
-					hint: `The input has no ${by === 'orderId' ? 'order ID' : 'referral ID'}: set Refund Fields › ${by === 'orderId' ? 'Order ID Field' : 'Referral ID Field'}`,
-				});
+				const what = by === 'orderId' ? 'order ID' : 'referral ID';
+				const label = by === 'orderId' ? 'Order ID' : 'Referral ID';
+				throw new EngineError(
+					'required',
+					source === 'values' ? `${label} is empty: pass the ${what}` : `${by} is required`,
+					{
+						field: by,
+						hint:
+							source === 'values'
+								? `Set ${where}${label} to the ${what}`
+								: `The input has no ${what}: set Refund Fields › ${label} Field`,
+					},
+				);
 			}
 			const amountIs =
 				(amountIsFor(itemIndex).refundedAmountIs as RefundedAmountIs | undefined) ?? 'total_so_far';
 			if (amountIs === 'this_refund' && f.refundId === undefined) {
-				throw new EngineError('required', 'refundId is required', {
-					field: 'refundId',
-					hint: "Refunded Amount Is › This Refund needs the refund's ID: set Refund Fields › Refund ID Field",
-				});
+				throw new EngineError(
+					'required',
+					source === 'values' ? "Refund ID is empty: pass the refund's ID" : 'refundId is required',
+					{
+						field: 'refundId',
+						hint: `Refunded Amount Is › This Refund needs the refund's ID: set ${where}Refund ID${suffix}`,
+					},
+				);
 			}
 			return await (
 				await serviceFor(itemIndex)
@@ -147,7 +182,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				negativeBalancePolicy: policyFor(itemIndex),
 			});
 		},
-		fieldLabels,
+		labelsOf(source),
 	);
 }
 

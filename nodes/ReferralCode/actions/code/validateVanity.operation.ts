@@ -2,12 +2,21 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { updateDisplayOptions } from 'n8n-workflow';
 import { checkVanityCode } from '../../../../engine/codes';
 import { EngineError } from '../../../../engine/shared/errors';
-import { parameterReader, readField } from '../../../shared/parameters';
+import { parameterReader } from '../../../shared/parameters';
+import {
+	inputProperties,
+	inputReader,
+	inputSourceOf,
+	inputSourceProperty,
+	labelsFor,
+	type InputParameter,
+} from '../../../shared/inputs';
+import { codeTextOf } from '../ledgerFields';
 import { runPerItem } from '../../../shared/runner';
 import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
 
-const properties: INodeProperties[] = [
-	{
+const codeInput: InputParameter = {
+	field: {
 		displayName: 'Requested Code Field',
 		name: 'codeField',
 		type: 'string',
@@ -17,6 +26,18 @@ const properties: INodeProperties[] = [
 		hint: 'The name of the input field holding the requested code, not the code itself',
 		description: 'Field of each input item with the custom code a participant asked for',
 	},
+	value: {
+		name: 'code',
+		displayName: 'Requested Code',
+		holding: 'the custom code the participant asked for',
+		placeholder: 'e.g. ANNA2026',
+		description: 'The custom code a participant asked for',
+	},
+};
+
+const properties: INodeProperties[] = [
+	inputSourceProperty,
+	...inputProperties(codeInput),
 	{
 		displayName: 'Put Result In Field',
 		name: 'resultField',
@@ -35,14 +56,17 @@ export const description = updateDisplayOptions(
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const generatorFor = codeGeneratorReader(this);
+	const source = inputSourceOf(this);
 	const codeFieldFor = parameterReader<string>(this, 'codeField', 'vanityCode');
+	const codeFor = inputReader(this, codeInput, source);
 	const resultFieldFor = parameterReader<string>(this, 'resultField', 'vanityCheck');
 	return await runPerItem(
 		this,
 		(item, itemIndex) => {
-			const field = codeFieldFor(itemIndex);
-			const value = readField(item.json, field);
+			const read = codeFor(itemIndex, item.json);
+			const value = source === 'values' ? codeTextOf(read, codeInput.value) : read;
 			if (typeof value !== 'string') {
+				const field = codeFieldFor(itemIndex);
 				throw new EngineError(
 					'invalid_code_input',
 					value === undefined
@@ -59,6 +83,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				},
 			};
 		},
-		{ ...codeFormatLabels, codeField: 'Requested Code Field' },
+		labelsFor(
+			source,
+			{ ...codeFormatLabels, codeField: 'Requested Code Field' },
+			{ codeField: 'Requested Code', code: 'Requested Code' },
+		),
 	);
 }

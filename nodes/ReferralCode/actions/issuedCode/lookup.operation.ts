@@ -1,41 +1,40 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { ledgerFor } from '../../../shared/ledger';
-import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
 import {
-	canonicalCodeFromItem,
+	canonicalCodeReader,
 	codeFieldProperty,
 	codeJson,
 	ledgerFieldLabels,
+	ledgerValueLabels,
 } from '../ledgerFields';
+import { inputSourceOf, inputSourceProperty, labelsFor } from '../../../shared/inputs';
 import { programReader } from '../../../shared/program';
 
 export const description = updateDisplayOptions({ show: { operation: ['lookup'] } }, [
-	codeFieldProperty(),
+	inputSourceProperty,
+	...codeFieldProperty(),
 ]);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
 	const generatorFor = codeGeneratorReader(this);
-	const codeFieldFor = parameterReader<string>(this, 'codeField', 'code');
+	const source = inputSourceOf(this);
+	const codeFor = canonicalCodeReader(this, source);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
-			const code = canonicalCodeFromItem(
-				item.json,
-				codeFieldFor(itemIndex),
-				generatorFor(itemIndex),
-			);
+			const code = codeFor(itemIndex, item.json, generatorFor(itemIndex));
 			const record = await ledger.lookupCode({ programId: program, code });
 			return {
 				...item.json,
 				codeLookup: record ? { found: true, ...codeJson(record) } : { found: false, code },
 			};
 		},
-		{ ...codeFormatLabels, ...ledgerFieldLabels },
+		labelsFor(source, { ...codeFormatLabels, ...ledgerFieldLabels }, ledgerValueLabels),
 	);
 }

@@ -1,21 +1,28 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { ledgerFor } from '../../../shared/ledger';
-import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
 import {
-	canonicalCodeFromItem,
+	canonicalCodeReader,
 	codeFieldProperty,
 	codeJson,
 	ledgerFieldLabels,
+	ledgerValueLabels,
 } from '../ledgerFields';
+import {
+	inputProperties,
+	inputReader,
+	inputSourceOf,
+	inputSourceProperty,
+	labelsFor,
+	type InputParameter,
+} from '../../../shared/inputs';
 import { programReader } from '../../../shared/program';
 import { isToolCall, toolCallKey } from '../../../shared/tool';
 
-const properties: INodeProperties[] = [
-	codeFieldProperty(),
-	{
+const referenceInput: InputParameter = {
+	field: {
 		displayName: 'Reference Field',
 		name: 'referenceField',
 		type: 'string',
@@ -24,6 +31,20 @@ const properties: INodeProperties[] = [
 		description:
 			'Optional: a field naming what the code is redeemed for (an order ID). The same code and reference redeem once, however often the item is replayed.',
 	},
+	value: {
+		name: 'reference',
+		displayName: 'Reference',
+		holding: 'what the code is redeemed for',
+		placeholder: 'e.g. order-1001',
+		description:
+			'Optional: what the code is redeemed for (an order ID). The same code and reference redeem once, however often the call is repeated.',
+	},
+};
+
+const properties: INodeProperties[] = [
+	inputSourceProperty,
+	...codeFieldProperty(),
+	...inputProperties(referenceInput),
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['redeem'] } }, properties);
@@ -32,20 +53,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
 	const generatorFor = codeGeneratorReader(this);
-	const codeFieldFor = parameterReader<string>(this, 'codeField', 'code');
-	const referenceFieldFor = parameterReader<string>(this, 'referenceField', '');
+	const source = inputSourceOf(this);
+	const codeFor = canonicalCodeReader(this, source);
+	const referenceFor = inputReader(this, referenceInput, source);
 	const toolCall = isToolCall(this);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
-			const code = canonicalCodeFromItem(
-				item.json,
-				codeFieldFor(itemIndex),
-				generatorFor(itemIndex),
-			);
-			const referenceField = referenceFieldFor(itemIndex);
-			const given = referenceField ? readField(item.json, referenceField) : undefined;
+			const code = codeFor(itemIndex, item.json, generatorFor(itemIndex));
+			const given = referenceFor(itemIndex, item.json);
 			// An AI Agent's retry of the same call is a replay: without a reference, the call's arguments are one.
 			const reference =
 				toolCall && (given === undefined || given === null || given === '')
@@ -66,7 +83,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const result = await ledger.redeemCode({
 				programId: program,
 				code,
-				reference: reference === undefined || reference === null ? undefined : String(reference),
+				reference:
+					reference === undefined || reference === null || reference === ''
+						? undefined
+						: String(reference),
 			});
 			return {
 				...item.json,
@@ -78,6 +98,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				},
 			};
 		},
-		{ ...codeFormatLabels, ...ledgerFieldLabels, referenceField: 'Reference Field' },
+		labelsFor(
+			source,
+			{ ...codeFormatLabels, ...ledgerFieldLabels, referenceField: 'Reference Field' },
+			{ ...ledgerValueLabels, referenceField: 'Reference' },
+		),
 	);
 }

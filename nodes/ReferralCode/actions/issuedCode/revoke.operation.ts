@@ -5,15 +5,18 @@ import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
 import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
 import {
-	canonicalCodeFromItem,
+	canonicalCodeReader,
 	codeFieldProperty,
 	codeJson,
 	ledgerFieldLabels,
+	ledgerValueLabels,
 } from '../ledgerFields';
+import { inputSourceOf, inputSourceProperty, labelsFor } from '../../../shared/inputs';
 import { programReader } from '../../../shared/program';
 
 const properties: INodeProperties[] = [
-	codeFieldProperty(),
+	inputSourceProperty,
+	...codeFieldProperty(),
 	{
 		displayName: 'Reason',
 		name: 'reason',
@@ -30,17 +33,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const ledger = await ledgerFor(this);
 	const programFor = programReader(this, ledger);
 	const generatorFor = codeGeneratorReader(this);
-	const codeFieldFor = parameterReader<string>(this, 'codeField', 'code');
+	const source = inputSourceOf(this);
+	const codeFor = canonicalCodeReader(this, source);
 	const reasonFor = parameterReader<string>(this, 'reason', '');
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
-			const code = canonicalCodeFromItem(
-				item.json,
-				codeFieldFor(itemIndex),
-				generatorFor(itemIndex),
-			);
+			const code = codeFor(itemIndex, item.json, generatorFor(itemIndex));
 			const result = await ledger.revokeCode({
 				programId: program,
 				code,
@@ -55,6 +55,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				},
 			};
 		},
-		{ ...codeFormatLabels, ...ledgerFieldLabels },
+		labelsFor(source, { ...codeFormatLabels, ...ledgerFieldLabels }, ledgerValueLabels),
 	);
 }

@@ -8,13 +8,16 @@ import {
 } from '../../../../engine/messaging';
 import { unsubscribeLink } from '../../../../engine/shared/links';
 import { linkSecretsReader } from '../../../shared/linkSecret';
-import { parameterReader, readField } from '../../../shared/parameters';
+import { parameterReader } from '../../../shared/parameters';
+import { inputSourceOf } from '../../../shared/inputs';
 import { runPerItemRouted } from '../../../shared/runner';
 import { closeSender, openEmailSender, type OpenedSender } from '../../transport';
 import { contentLabels, emailContentReader } from '../content';
 import {
 	customHeaders,
-	deliveryLabels,
+	deliveryLabelsFor,
+	emailInput,
+	recipientReader,
 	deliverySettings,
 	handled,
 	OUTPUT_NAMES,
@@ -55,10 +58,11 @@ export const description: INodeProperties[] = updateDisplayOptions(sending, [
 /** Send (email): render, check, send once per idempotency key, and put each item on the output of its outcome. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const content = emailContentReader(this);
-	const delivery = deliverySettings(this);
+	const delivery = deliverySettings(this, inputSourceOf(this));
 	const provider = this.getNodeParameter('emailProvider', 0, 'smtp');
 	const fromFor = parameterReader<string>(this, 'from', '');
-	const emailField = this.getNodeParameter('emailField', 0, 'email') as string;
+	const source = inputSourceOf(this);
+	const emailFor = recipientReader(this, emailInput, source);
 	const signedFor = parameterReader<string>(this, 'signedLink', 'plain');
 	const linkSecrets = linkSecretsReader(this);
 	let opened: Promise<OpenedSender<EmailSender>> | undefined;
@@ -75,7 +79,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				dependencies ??= handled(delivery.dependencies(limiterKey));
 				const options = delivery.options(itemIndex);
 				const input = content.content(item, itemIndex);
-				const to = readField(item.json, emailField) as string;
+				const to = emailFor(itemIndex, item.json) as string;
 				if (input.commercial && signedFor(itemIndex) === 'signed') {
 					// The recipient's own link: the token names this address, so it unsubscribes nobody else.
 					const address = normalizeRecipient('email', to, { itemLabel: `item ${itemIndex}` });
@@ -105,8 +109,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				concurrency: delivery.parallel,
 				fieldLabels: {
 					...contentLabels('email', content.source, content.dataFrom),
-					...deliveryLabels,
-					to: 'Email Field',
+					...deliveryLabelsFor(source),
+					to: source === 'values' ? 'Email' : 'Email Field',
 					from: 'From',
 				},
 			},

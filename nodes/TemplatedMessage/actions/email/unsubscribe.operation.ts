@@ -7,12 +7,35 @@ import {
 } from '../../../../engine/messaging';
 import { ledgerFor } from '../../../shared/ledger';
 import { linkSecretsReader } from '../../../shared/linkSecret';
-import { parameterReader, readField } from '../../../shared/parameters';
+import { parameterReader } from '../../../shared/parameters';
+import {
+	inputProperties,
+	inputReader,
+	inputSourceOf,
+	type InputParameter,
+} from '../../../shared/inputs';
 import { runPerItem } from '../../../shared/runner';
 import { unsubscribeAddresses } from '../subscription';
 
 const displayOptions = { show: { resource: ['email'], operation: ['unsubscribe'] } };
 const fromLink = { show: { signedLink: ['signed'] } };
+
+const linkInput: InputParameter = {
+	field: {
+		displayName: 'Unsubscribe Link Field',
+		name: 'linkField',
+		type: 'string',
+		default: 'query.token',
+		required: true,
+		hint: 'The name of the input field holding the token of the link, not the token itself (a Webhook node puts ?token=… into query.token)',
+		displayOptions: fromLink,
+	},
+	value: {
+		name: 'token',
+		displayName: 'Unsubscribe Link Token',
+		holding: 'the token of the unsubscribe link (its ?token=… part)',
+	},
+};
 
 const properties: INodeProperties[] = [
 	{
@@ -34,15 +57,7 @@ const properties: INodeProperties[] = [
 		],
 		default: 'plain',
 	},
-	{
-		displayName: 'Unsubscribe Link Field',
-		name: 'linkField',
-		type: 'string',
-		default: 'query.token',
-		required: true,
-		hint: 'The name of the input field holding the token of the link, not the token itself (a Webhook node puts ?token=… into query.token)',
-		displayOptions: fromLink,
-	},
+	...inputProperties(linkInput),
 	{
 		displayName: 'Only Check the Link',
 		name: 'checkOnly',
@@ -61,7 +76,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	if (this.getNodeParameter('signedLink', 0, 'plain') !== 'signed')
 		return await unsubscribeAddresses(this, 'email');
 	const reasonFor = parameterReader<string>(this, 'reason', 'unsubscribed');
-	const linkFieldFor = parameterReader<string>(this, 'linkField', 'query.token');
+	const source = inputSourceOf(this);
+	const tokenFor = inputReader(this, linkInput, source);
 	const checkOnlyFor = parameterReader<boolean>(this, 'checkOnly', false);
 	const secrets = linkSecretsReader(this);
 	let ledger: MessageLedger | undefined;
@@ -70,7 +86,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		async (item, itemIndex) => {
 			const linkSecrets = await secrets();
 			ledger ??= messageLedgerFrom(await ledgerFor(this));
-			const token = readField(item.json, linkFieldFor(itemIndex));
+			const token = tokenFor(itemIndex, item.json);
 			const result = await unsubscribeWithLink(ledger, {
 				token,
 				secrets: linkSecrets,
@@ -81,7 +97,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		},
 		{
 			reason: 'Reason',
-			token: 'Unsubscribe Link Field',
+			token: source === 'values' ? 'Unsubscribe Link Token' : 'Unsubscribe Link Field',
 			linkSecret: 'Credential to connect with (Referral Link Secret)',
 		},
 	);

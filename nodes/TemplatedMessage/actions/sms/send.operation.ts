@@ -13,10 +13,18 @@ import { isYes } from '../../../../engine/shared/guards';
 import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader, readField } from '../../../shared/parameters';
 import { runPerItemRouted } from '../../../shared/runner';
+import {
+	inputProperties,
+	inputReader,
+	inputSourceOf,
+	type InputParameter,
+} from '../../../shared/inputs';
 import { closeSender, openSmsSender, type OpenedSender } from '../../transport';
 import { contentLabels, smsContentReader } from '../content';
 import {
-	deliveryLabels,
+	deliveryLabelsFor,
+	phoneInput,
+	recipientReader,
 	deliverySettings,
 	handled,
 	OUTPUT_NAMES,
@@ -53,6 +61,27 @@ const senderProperties: INodeProperties[] = [
 	},
 ];
 
+/** Consent Field, or Consent itself in Values mode (marketing texts). */
+const consentInput: InputParameter = {
+	field: {
+		displayName: 'Consent Field',
+		name: 'consentField',
+		type: 'string',
+		default: 'smsConsent',
+		required: true,
+		hint: 'The input field that is true (or "true", "yes") for people who agreed to marketing texts',
+		displayOptions: { show: { category: ['marketing'] } },
+	},
+	value: {
+		name: 'smsConsent',
+		displayName: 'Consent',
+		holding: 'whether the recipient agreed to marketing texts (true or false)',
+		required: false,
+		description:
+			'True (or "true", "yes") when the recipient agreed to marketing texts; anything else sends nothing',
+	},
+};
+
 const properties: INodeProperties[] = [
 	{
 		displayName: 'Category',
@@ -73,15 +102,7 @@ const properties: INodeProperties[] = [
 		],
 		default: 'marketing',
 	},
-	{
-		displayName: 'Consent Field',
-		name: 'consentField',
-		type: 'string',
-		default: 'smsConsent',
-		required: true,
-		hint: 'The input field that is true (or "true", "yes") for people who agreed to marketing texts',
-		displayOptions: { show: { category: ['marketing'] } },
-	},
+	...inputProperties(consentInput),
 	{
 		displayName: 'Sign-up Abuse Guard',
 		name: 'abuseGuard',
@@ -206,15 +227,13 @@ function guardReader(
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const category = this.getNodeParameter('category', 0, 'marketing') as SmsCategory;
 	const content = smsContentReader(this, { optOutByDefault: category === 'marketing' });
-	const delivery = deliverySettings(this);
+	const delivery = deliverySettings(this, inputSourceOf(this));
 	const provider = this.getNodeParameter('smsProvider', 0, 'twilio');
 	const fromFor = parameterReader<string>(this, 'smsFrom', '');
 	const countryFor = parameterReader<string>(this, 'defaultCountry', '');
-	const phoneField = this.getNodeParameter('phoneField', 0, 'phone') as string;
-	const consentField =
-		category === 'marketing'
-			? (this.getNodeParameter('consentField', 0, 'smsConsent') as string)
-			: '';
+	const source = inputSourceOf(this);
+	const phoneFor = recipientReader(this, phoneInput, source);
+	const consentFor = category === 'marketing' ? inputReader(this, consentInput, source) : undefined;
 	const guardFor = guardReader(this);
 	let opened: Promise<OpenedSender<SmsSender>> | undefined;
 	let dependencies: Promise<SendDependencies> | undefined;
@@ -232,13 +251,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					{
 						...content.content(item, itemIndex),
 						...delivery.identity(item, itemIndex),
-						to: readField(item.json, phoneField),
+						to: phoneFor(itemIndex, item.json),
 						from: fromFor(itemIndex),
 						defaultCountry: countryFor(itemIndex) || undefined,
 						mobileOnly: options.mobileOnly === true,
 						category,
-						consent:
-							category === 'marketing' ? isYes(readField(item.json, consentField)) : undefined,
+						consent: consentFor === undefined ? undefined : isYes(consentFor(itemIndex, item.json)),
 						guard: guardFor ? await guardFor(item.json) : undefined,
 					},
 					sender,
@@ -251,8 +269,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				concurrency: delivery.parallel,
 				fieldLabels: {
 					...contentLabels('sms', content.source, content.dataFrom),
-					...deliveryLabels,
-					to: 'Phone Field',
+					...deliveryLabelsFor(source),
+					to: source === 'values' ? 'Phone' : 'Phone Field',
 					from: 'From',
 					defaultCountry: 'Default Country',
 					category: 'Category',
