@@ -92,6 +92,11 @@ export default tseslint.config(
 			'n8n-nodes-base/node-class-description-inputs-wrong-regular-node': 'off',
 			'n8n-nodes-base/node-class-description-outputs-wrong': 'off',
 			'n8n-nodes-base/node-param-type-options-max-value-present': 'off',
+			// Its sentence-case check (sentence-case 3) drops apostrophes, commas and parentheses, and its
+			// autofix wrote "Get a participant s points". Actions are the AI Agent's tool descriptions
+			// ("<action> in <node>", issue #19), so they keep their punctuation; test/unit/nodes/toolUse.test.ts
+			// checks they are sentences.
+			'n8n-nodes-base/node-param-operation-option-action-miscased': 'off',
 		},
 	},
 	{

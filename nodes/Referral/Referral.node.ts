@@ -11,6 +11,7 @@ import { searchPrograms } from '../shared/program';
 import { linkSecretTest } from '../shared/linkSecret';
 import { programProperty } from './actions/common';
 import { resources, router } from './actions/router';
+import { allowAsAiToolProperty, moneyMovingOperations } from '../shared/tool';
 
 export class Referral implements INodeType {
 	description: INodeTypeDescription = {
@@ -73,6 +74,12 @@ export class Referral implements INodeType {
 				},
 				...Object.values(resources).map((resource) => resource.operationProperty),
 				programProperty,
+				allowAsAiToolProperty({
+					show: {
+						resource: ['referral'],
+						operation: moneyMovingOperations(resources.referral.operations),
+					},
+				}),
 				...Object.values(resources).flatMap((resource) => resource.description),
 			],
 			[

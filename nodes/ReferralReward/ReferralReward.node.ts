@@ -10,6 +10,7 @@ import { programProperty, searchPrograms, searchCouponPools } from '../shared/pr
 import * as points from './actions/points/Points.resource';
 import * as reward from './actions/reward/Reward.resource';
 import { router } from './actions/router';
+import { allowAsAiToolProperty, moneyMovingOperations } from '../shared/tool';
 
 export class ReferralReward implements INodeType {
 	description: INodeTypeDescription = {
@@ -57,6 +58,14 @@ export class ReferralReward implements INodeType {
 			reward.operationProperty,
 			points.operationProperty,
 			programProperty('Key of the referral program; created on first use'),
+			allowAsAiToolProperty({
+				show: {
+					operation: [
+						...moneyMovingOperations(reward.operations),
+						...moneyMovingOperations(points.operations),
+					],
+				},
+			}),
 			...reward.description,
 			...points.description,
 		],

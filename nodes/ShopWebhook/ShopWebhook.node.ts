@@ -25,6 +25,8 @@ const outputsFor = (parameters: { operation?: string }) =>
 					{ type: 'main', displayName: 'Rejected' },
 				];
 
+/* Not an AI Agent tool (issue #19): it checks and makes webhook signatures with the shop's secret; a model steered by a chat message must not get a signing oracle, and a tool call has no raw request body to verify. n8n's type has no `usableAsTool: false`, so the property is left out. */
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class ShopWebhook implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Shop Webhook',
@@ -37,7 +39,6 @@ export class ShopWebhook implements INodeType {
 		description:
 			'Verify signed webhooks (Stripe, Shopify, WooCommerce, Paddle, X-Referral-Signature) and read order events as conversions and refunds',
 		defaults: { name: 'Shop Webhook' },
-		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: `={{(${outputsFor})($parameter)}}`,
 		credentials: [

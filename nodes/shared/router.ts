@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
+import { checkToolUse, type ToolUse } from './tool';
 
 /**
  * The one router every action node uses (the Airtable v2 layout): each operation is a file
@@ -11,6 +12,8 @@ import { NodeOperationError } from 'n8n-workflow';
  */
 export interface OperationModule {
 	execute(this: IExecuteFunctions): Promise<INodeExecutionData[] | INodeExecutionData[][]>;
+	/** Whether an AI Agent may run it as a tool (issue #19); absent: it may. The router refuses before `execute`. */
+	readonly toolUse?: ToolUse;
 }
 
 /** resource → operation → its file. A node without a Resource parameter has one resource, named by `defaultResource`. */
@@ -69,6 +72,7 @@ export function routerFor(
 				},
 			);
 		}
+		checkToolUse(this, operation, handler.toolUse);
 		return spread(await handler.execute.call(this), outputs);
 	};
 }

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { isEngineError } from '../../engine/shared/errors';
+import { isToolCall, toolError, toolResult } from './tool';
 
 /** What an operation answers for one item: the engine's typed results are plain JSON records. */
 export type ItemResult = object | readonly object[];
@@ -26,21 +27,50 @@ export async function runPerItem(
 	const items = ctx.getInputData();
 	const output: INodeExecutionData[] = [];
 	const continueOnFail = ctx.continueOnFail();
+	const shape = outputShaper(ctx);
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			const result = await handle(items[itemIndex], itemIndex);
 			for (const json of Array.isArray(result) ? (result as readonly object[]) : [result])
-				output.push({ json: toJson(json), pairedItem: { item: itemIndex } });
+				output.push({
+					json: shape.result(json, items[itemIndex]),
+					pairedItem: { item: itemIndex },
+				});
 		} catch (error) {
-			const nodeError = toNodeError(ctx, error, itemIndex, fieldLabels);
+			const nodeError = shape.error(error, items[itemIndex], itemIndex, fieldLabels);
 			if (!continueOnFail) throw nodeError;
 			output.push({
-				json: { ...items[itemIndex].json, error: errorJson(error, nodeError, fieldLabels) },
+				json: shape.failed(items[itemIndex], errorJson(error, nodeError, fieldLabels)),
 				pairedItem: { item: itemIndex },
 			});
 		}
 	}
 	return output;
+}
+
+/**
+ * How results and errors become output: in an ordinary run as the operation made them; in a tool
+ * call of the AI Agent (issue #19) the result only, nothing copied from the input item (the
+ * agent's item, a trigger's headers included, never reaches the model), and errors in the
+ * caller's words (the argument to pass), not the workflow builder's.
+ */
+function outputShaper(ctx: IExecuteFunctions) {
+	const tool = isToolCall(ctx);
+	return {
+		result: (json: object, item: INodeExecutionData): IDataObject =>
+			tool ? toolResult(json, item.json) : toJson(json),
+		error: (
+			error: unknown,
+			item: INodeExecutionData,
+			itemIndex: number,
+			fieldLabels: FieldLabels,
+		): NodeOperationError =>
+			tool
+				? toolError(ctx, item.json, error, itemIndex)
+				: toNodeError(ctx, error, itemIndex, fieldLabels),
+		failed: (item: INodeExecutionData, error: IDataObject): IDataObject =>
+			tool ? { error } : { ...item.json, error },
+	};
 }
 
 export function toNodeError(
@@ -120,6 +150,7 @@ export async function runPerItemRouted(
 			}
 		}
 	};
+	const shape = outputShaper(ctx);
 	const workers = Math.max(1, Math.min(Math.floor(options.concurrency ?? 1), items.length));
 	await Promise.all(Array.from({ length: workers }, worker));
 	const outputs: INodeExecutionData[][] = Array.from({ length: outputCount }, () => []);
@@ -129,13 +160,16 @@ export async function runPerItemRouted(
 		if ('result' in outcome) {
 			const { output, json } = outcome.result;
 			for (const one of Array.isArray(json) ? (json as readonly object[]) : [json])
-				outputs[output].push({ json: toJson(one), pairedItem: { item: itemIndex } });
+				outputs[output].push({
+					json: shape.result(one, items[itemIndex]),
+					pairedItem: { item: itemIndex },
+				});
 			continue;
 		}
-		const nodeError = toNodeError(ctx, outcome.error, itemIndex, fieldLabels);
+		const nodeError = shape.error(outcome.error, items[itemIndex], itemIndex, fieldLabels);
 		if (!continueOnFail) throw nodeError;
 		outputs[options.errorOutput].push({
-			json: { ...items[itemIndex].json, error: errorJson(outcome.error, nodeError, fieldLabels) },
+			json: shape.failed(items[itemIndex], errorJson(outcome.error, nodeError, fieldLabels)),
 			pairedItem: { item: itemIndex },
 		});
 	}

@@ -87,7 +87,7 @@ function renamed<T extends { customer?: string }>(rows: T[], field: string): IDa
 }
 
 describe('Loyalty Insights node in the workflow harness', () => {
-	it('is loaded from dist/ with themed icons, a codex file and tool use', async () => {
+	it('is loaded from dist/ with themed icons and a codex file, not offered as an AI tool', async () => {
 		const { packageNodeNames, nodeTypes } = await loadPackage();
 		expect(packageNodeNames).toContain('loyaltyInsights');
 		const description = (
@@ -95,7 +95,8 @@ describe('Loyalty Insights node in the workflow harness', () => {
 				description: IDataObject;
 			}
 		).description;
-		expect(description.usableAsTool).toBe(true);
+		// A population analysis cannot work on one tool call's item (issue #19).
+		expect(description.usableAsTool).toBeUndefined();
 		// The loader turns `icon: {light: 'file:…', dark: 'file:…'}` into icon URLs under the package's dist/.
 		const icon = description.iconUrl as { light: string; dark: string };
 		expect(icon.light).toMatch(/dist\/nodes\/LoyaltyInsights\/loyaltyInsights\.svg$/);

@@ -29,6 +29,7 @@ import {
 	type InputSource,
 } from '../../shared/inputs';
 import type { FieldLabels, RoutedResult } from '../../shared/runner';
+import { isToolCall, toolCallKey } from '../../shared/tool';
 import { limiterFor } from '../transport';
 
 export const OUTPUT_NAMES = ['Sent', 'Skipped', 'Deferred', 'Failed'];
@@ -395,6 +396,7 @@ export function deliverySettings(
 		: undefined;
 	const keyField = values ? '' : fieldName(first.idempotencyKeyField);
 	const identityField = values ? '' : fieldName(first.identityField);
+	const toolCall = isToolCall(ctx);
 	const templateName = fieldName(first.templateName);
 	const timeoutSeconds = first.timeoutSeconds === undefined ? 15 : Number(first.timeoutSeconds);
 	// Reported per item, like every other input problem, so Continue On Fail keeps the items.
@@ -446,6 +448,15 @@ export function deliverySettings(
 					);
 				}
 				identity.itemIdentity = typeof value === 'string' ? value : JSON.stringify(value);
+			}
+			if (
+				toolCall &&
+				identity.idempotencyKey === undefined &&
+				identity.itemIdentity === undefined
+			) {
+				// An AI Agent's retry of the same call is a replay: the key is the call's arguments
+				// (the item also holds the agent's input and a toolCallId that differs per retry).
+				identity.idempotencyKey = toolCallKey(ctx, item.json);
 			}
 			if (templateName !== '') identity.templateId = templateName;
 			if (quietHours) {

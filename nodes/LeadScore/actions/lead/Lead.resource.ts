@@ -25,14 +25,14 @@ export const operationProperty: INodeProperties = {
 		{
 			name: 'Score Leads',
 			value: 'scoreLeads',
-			action: 'Score leads with rules',
+			action: "Score a lead with the rules (its score, grade and each rule's points)",
 			description:
 				'Points per rule with decay, group limits, fit grade, engagement level, stage, and why',
 		},
 		{
 			name: 'Score With Model',
 			value: 'scoreWithModel',
-			action: 'Score leads with a trained model',
+			action: 'Score a lead with a trained model (its chance to convert)',
 			description: 'Conversion probability, a 0–100 score and the factors that moved it',
 		},
 		{

@@ -1,3 +1,4 @@
+import type { ToolUse } from '../../../shared/tool';
 import type {
 	IDataObject,
 	IExecuteFunctions,
@@ -305,3 +306,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		},
 	);
 }
+
+/** A backtest replays many past leads, not one tool call (issue #19). */
+export const toolUse: ToolUse = {
+	refuse:
+		'a backtest compares rules and a model over many past leads; as a tool, score one lead instead',
+};

@@ -1,3 +1,4 @@
+import type { ToolUse } from '../../../shared/tool';
 import type {
 	IDataObject,
 	IExecuteFunctions,
@@ -78,3 +79,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		featureLabels,
 	);
 }
+
+/** Training needs the labelled history of many leads, not one tool call (issue #19). */
+export const toolUse: ToolUse = {
+	refuse:
+		'training a model needs many past leads with their outcomes; as a tool, score one lead instead',
+};

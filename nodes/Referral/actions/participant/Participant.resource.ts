@@ -20,20 +20,21 @@ export const operationProperty: INodeProperties = {
 		{
 			name: 'Enrol',
 			value: 'enrol',
-			action: 'Enrol a participant',
+			action:
+				'Enrol a person by email or external ID, once (the participant and their referral code)',
 			description:
 				'Enrol by email or external ID (idempotent), issue their code and share link, and record the referral when a code came with them',
 		},
 		{
 			name: 'Erase',
 			value: 'erase',
-			action: 'Erase a participant',
+			action: "Erase a participant's personal data",
 			description: 'GDPR erasure: personal data removed, referrals, points and counts kept',
 		},
 		{
 			name: 'Get',
 			value: 'get',
-			action: 'Get a participant',
+			action: "Get a participant's referral status by email, external ID or participant ID",
 			description:
 				'A participant with code, share link, referrals, qualified referrals, points, tier, badges and rank',
 		},

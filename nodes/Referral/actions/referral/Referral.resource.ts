@@ -46,13 +46,13 @@ export const operationProperty: INodeProperties = {
 		{
 			name: 'Qualify',
 			value: 'qualify',
-			action: 'Qualify a referral on a conversion',
+			action: 'Qualify a referral on a conversion (an order)',
 			description: "The referee's order qualifies the referral, once per order ID",
 		},
 		{
 			name: 'Record',
 			value: 'record',
-			action: 'Record a referred sign up',
+			action: 'Record a referred sign-up (the email and the referral code used)',
 			description:
 				'Enrol the referee and record the referral by code or referrer, with fraud checks',
 		},

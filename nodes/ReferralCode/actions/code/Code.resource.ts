@@ -22,13 +22,13 @@ export const operationProperty: INodeProperties = {
 		{
 			name: 'Normalize and Validate',
 			value: 'normalize',
-			action: 'Normalize and validate a typed code',
+			action: 'Check a referral code as someone typed it (canonical form, valid or not and why)',
 			description: 'Read a code as people type it and check its format and check character',
 		},
 		{
 			name: 'Validate Vanity Code',
 			value: 'validateVanity',
-			action: 'Validate a requested vanity code',
+			action: 'Check whether a requested vanity code can be used',
 			description: 'Check a custom code someone asked for against the alphabet and blocklist',
 		},
 	],

@@ -23,7 +23,7 @@ export const operationProperty: INodeProperties = {
 		{
 			name: 'Look Up',
 			value: 'lookup',
-			action: 'Look up a code',
+			action: 'Look up an issued code (its owner and status)',
 			description: 'Find a code in the ledger with its owner, uses and state',
 		},
 		{

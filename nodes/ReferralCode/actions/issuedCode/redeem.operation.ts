@@ -19,6 +19,7 @@ import {
 	type InputParameter,
 } from '../../../shared/inputs';
 import { programReader } from '../../../shared/program';
+import { isToolCall, toolCallKey } from '../../../shared/tool';
 
 const referenceInput: InputParameter = {
 	field: {
@@ -55,12 +56,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const source = inputSourceOf(this);
 	const codeFor = canonicalCodeReader(this, source);
 	const referenceFor = inputReader(this, referenceInput, source);
+	const toolCall = isToolCall(this);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
 			const code = codeFor(itemIndex, item.json, generatorFor(itemIndex));
-			const reference = referenceFor(itemIndex, item.json);
+			const given = referenceFor(itemIndex, item.json);
+			// An AI Agent's retry of the same call is a replay: without a reference, the call's arguments are one.
+			const reference =
+				toolCall && (given === undefined || given === null || given === '')
+					? toolCallKey(this, item.json)
+					: given;
 			const existing = await ledger.lookupCode({ programId: program, code });
 			if (!existing) {
 				return {

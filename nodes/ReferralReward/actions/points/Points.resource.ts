@@ -16,13 +16,13 @@ export const operationProperty: INodeProperties = {
 		{
 			name: 'Get Status',
 			value: 'getStatus',
-			action: 'Get a participant s points tier and badges',
+			action: "Get a participant's points, tier and badges",
 			description: 'Points balance, current VIP tier, badges and qualified referrals',
 		},
 		{
 			name: 'Points History',
 			value: 'pointsHistory',
-			action: 'Get a participant s points history',
+			action: "Get a participant's points history",
 			description: 'Points balance and journal entries',
 		},
 		{

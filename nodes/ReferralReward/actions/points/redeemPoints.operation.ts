@@ -1,3 +1,4 @@
+import { isToolCall, toolCallKey, type ToolUse } from '../../../shared/tool';
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { EngineError } from '../../../../engine/shared/errors';
@@ -39,13 +40,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const serviceFor = rewardAccountFor(this, ledger);
 	const pointsFor = parameterReader<number>(this, 'points', 0);
 	const referenceFieldFor = parameterReader<string>(this, 'referenceField', 'orderId');
+	const toolCall = isToolCall(this);
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
 			const participantId = await participantFor(item.json, itemIndex, program);
 			const field = referenceFieldFor(itemIndex);
-			const reference = readField(item.json, field);
+			// An AI Agent's retry of the same call is a replay: without a reference, the call's arguments are one.
+			const given = readField(item.json, field);
+			const reference =
+				toolCall && (given === undefined || given === null || given === '')
+					? toolCallKey(this, item.json)
+					: given;
 			if (reference === undefined || reference === null || reference === '') {
 				throw new EngineError(
 					'required',
@@ -73,3 +80,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		{ ...fieldLabels, reference: 'Reference Field' },
 	);
 }
+
+/** Moves money or points: an AI Agent may run it only with Allow as AI Tool on (issue #19). */
+export const toolUse: ToolUse = { moneyMoving: true };

@@ -57,7 +57,7 @@ export const operationProperty: INodeProperties = {
 		{
 			name: 'Reverse',
 			value: 'reverse',
-			action: 'Reverse a referral s rewards',
+			action: "Reverse a referral's rewards",
 			description:
 				"Take back what is left of the rewards of a reversed referral; for a refund use the Referral node's Reverse (Refund), which does both",
 		},

@@ -1,3 +1,4 @@
+import type { ToolUse } from '../../../shared/tool';
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { EngineError } from '../../../../engine/shared/errors';
@@ -73,3 +74,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		{ pool: 'Pool Name', codeField: 'Coupon Code Field', codes: 'Coupon Code Field' },
 	);
 }
+
+/** Moves money or points: an AI Agent may run it only with Allow as AI Tool on (issue #19). */
+export const toolUse: ToolUse = { moneyMoving: true };

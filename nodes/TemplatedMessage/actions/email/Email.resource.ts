@@ -18,7 +18,7 @@ export const operationProperty: INodeProperties = {
 		{
 			name: 'Render',
 			value: 'render',
-			action: 'Render an email without sending it',
+			action: 'Render an email from the template without sending it (subject and body)',
 			description: 'Subject, HTML and plain text exactly as Send would build them, with warnings',
 		},
 		{

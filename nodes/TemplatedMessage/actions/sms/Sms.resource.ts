@@ -18,7 +18,7 @@ export const operationProperty: INodeProperties = {
 		{
 			name: 'Render',
 			value: 'render',
-			action: 'Render an SMS without sending it',
+			action: 'Render an SMS from the template without sending it (text and segments)',
 			description:
 				'Text, encoding, characters and segments exactly as Send would build them, with warnings',
 		},
