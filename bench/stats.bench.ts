@@ -19,12 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
 import { Client } from 'pg';
-import {
-	openPostgresLedger,
-	openSqliteLedger,
-	type LedgerConfig,
-	type LedgerStore,
-} from '../engine/ledger';
+import { openPostgresLedger, openSqliteLedger, type LedgerConfig } from '../engine/ledger';
 import { referralLeaderboard, referralStats } from '../engine/referrals/stats';
 import { referralStatsReference } from '../engine/referrals/statsReference';
 import type { Period } from '../engine/shared/periods';
@@ -56,7 +51,7 @@ interface ChildResult {
 
 function series(backend: 'sqlite' | 'postgres', n: number): string {
 	return backend === 'postgres'
-		? `generate_series(1, ${n}) AS s(i)`
+		? `generate_series(CAST(1 AS BIGINT), ${n}) AS s(i)`
 		: `(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${n}) SELECT i FROM s) s`;
 }
 
@@ -155,7 +150,7 @@ const FORMER_LEADERBOARD = `SELECT s.participant_id, s.score, RANK() OVER (ORDER
 	FROM (SELECT participant_id, SUM(delta) AS score FROM points_journal WHERE program_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY participant_id HAVING SUM(delta) <> 0) s
 	JOIN participants p ON p.id = s.participant_id ORDER BY s.score DESC, s.participant_id LIMIT 10`;
 
-async function rawQuery(ledger: LedgerStore, config: LedgerConfig, sql: string, params: unknown[]) {
+async function rawQuery(config: LedgerConfig, sql: string, params: unknown[]) {
 	if (config.backend === 'sqlite') {
 		const db = new DatabaseSync(config.path, { readOnly: true });
 		try {
@@ -174,7 +169,6 @@ async function rawQuery(ledger: LedgerStore, config: LedgerConfig, sql: string, 
 	} finally {
 		await client.end();
 	}
-	void ledger;
 }
 
 async function child(config: LedgerConfig, c: Case, repeats: number): Promise<ChildResult> {
@@ -184,7 +178,7 @@ async function child(config: LedgerConfig, c: Case, repeats: number): Promise<Ch
 	const rssBefore = process.memoryUsage().rss;
 	const run = async (): Promise<unknown> => {
 		if (c.kind === 'count') {
-			return rawQuery(ledger, config, `SELECT COUNT(*) AS n FROM referrals WHERE program_id = $1`, [
+			return rawQuery(config, `SELECT COUNT(*) AS n FROM referrals WHERE program_id = $1`, [
 				PROGRAM,
 			]);
 		}
@@ -194,11 +188,9 @@ async function child(config: LedgerConfig, c: Case, repeats: number): Promise<Ch
 		}
 		if (c.impl === 'former') {
 			const month = Date.UTC(2026, 11, 1);
-			return rawQuery(ledger, config, FORMER_LEADERBOARD, [
-				PROGRAM,
-				month,
-				Date.UTC(2027, 0, 1),
-			]).then((rows) => rows.map((r) => Number((r as { score: unknown }).score)));
+			return rawQuery(config, FORMER_LEADERBOARD, [PROGRAM, month, Date.UTC(2027, 0, 1)]).then(
+				(rows) => rows.map((r) => Number((r as { score: unknown }).score)),
+			);
 		}
 		return (
 			await referralLeaderboard(ledger, {

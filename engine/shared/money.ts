@@ -40,10 +40,6 @@ const ZERO_DECIMAL = new Set([
 /** Currencies with three decimals (ISO 4217; Stripe supports BHD, JOD, KWD, OMR, TND). */
 const THREE_DECIMAL = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
 
-/** The currencies whose minor unit is not the cent, for queries that convert in SQL. */
-export const ZERO_DECIMAL_CURRENCIES: readonly string[] = [...ZERO_DECIMAL];
-export const THREE_DECIMAL_CURRENCIES: readonly string[] = [...THREE_DECIMAL];
-
 let known: Set<string> | undefined;
 
 /** ISO 4217 codes as the running Node's ICU data lists them. */

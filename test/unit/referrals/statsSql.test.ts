@@ -3,8 +3,15 @@
  * participants and rewards created on the first and last millisecond of a period), reversed
  * referrals and rewards, several currencies (0, 2 and 3 decimals), orders without an amount,
  * re-qualified referrals (the latest qualifying order counts), points. */
-import { describe, expect, it } from 'vitest';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresLedger, openSqliteLedger, type LedgerStore } from '../../../engine/ledger';
+import {
+	DDL_TYPES,
+	LATEST_VERSION,
+	MIGRATIONS,
+	MIGRATIONS_TABLE,
+} from '../../../engine/ledger/schema';
 import { referralLeaderboard, referralStats } from '../../../engine/referrals/stats';
 import { referralStatsReference } from '../../../engine/referrals/statsReference';
 import { periodWindow, type Period } from '../../../engine/shared/periods';
@@ -16,8 +23,6 @@ import {
 	randomSchema,
 	tempDir,
 } from '../../support/databases';
-import { afterAll } from 'vitest';
-import { DatabaseSync } from 'node:sqlite';
 
 const DAY = 86_400_000;
 /** Mid-month instant; the generated times cluster around this month's and year's edges. */
@@ -281,4 +286,37 @@ describe.each(backends)('Get Stats by aggregate queries (%s)', (name, open, skip
 		},
 		240_000,
 	);
+});
+
+describe('schema version 8 on an older SQLite ledger', () => {
+	it('fills the referrals’ qualifying order from their latest qualifying conversion', async () => {
+		const { dir, remove } = tempDir();
+		cleanups.push(remove);
+		const path = `${dir}/v6.sqlite`;
+		const db = new DatabaseSync(path);
+		db.exec(MIGRATIONS_TABLE);
+		for (const migration of MIGRATIONS.filter((m) => m.version <= 6)) {
+			for (const statement of migration.statements(DDL_TYPES.sqlite)) db.exec(statement);
+			db.prepare('INSERT INTO ledger_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(
+				migration.version,
+				migration.name,
+			);
+		}
+		db.exec(`INSERT INTO programs VALUES ('p', 'p', '{}', 0, 0);
+			INSERT INTO participants (id, program_id, metadata, created_at, updated_at) VALUES (1, 'p', '{}', 0, 0), (2, 'p', '{}', 0, 0), (3, 'p', '{}', 0, 0);
+			INSERT INTO referrals (id, program_id, referrer_id, referee_id, touched_at, status, reasons, metadata, qualified_at, created_at, updated_at)
+				VALUES (1, 'p', 1, 2, 10, 'qualified', '[]', '{}', 20, 0, 0), (2, 'p', 1, 3, 10, 'pending', '[]', '{}', NULL, 0, 0);
+			INSERT INTO conversions (id, program_id, referral_id, order_id, amount, currency, occurred_at, qualified, created_at)
+				VALUES (1, 'p', 1, 'a', 10, 'EUR', 20, 1, 0), (2, 'p', 1, 'b', 25.5, 'USD', 20, 1, 0), (3, 'p', 1, 'c', 99, 'EUR', 20, 0, 0),
+				(4, 'p', 2, 'd', 7, 'EUR', 20, 0, 0);`);
+		db.close();
+		const ledger = await openSqliteLedger({ backend: 'sqlite', path });
+		cleanups.unshift(() => ledger.close());
+		expect(await ledger.schemaVersion()).toBe(LATEST_VERSION);
+		const totals = await ledger.referralStatsTotals({ programId: 'p' });
+		expect(totals.orders).toEqual([
+			{ currency: 'USD', orders: 1, invalid: 0, netOrders: 1, netMinor: 2550 },
+		]);
+		expect(totals.byStatus).toEqual({ qualified: 1, pending: 1 });
+	});
 });
