@@ -357,6 +357,20 @@ export const MIGRATIONS: Migration[] = [
 		statements: (t) => [`ALTER TABLE conversions ADD COLUMN referral_status ${t.text}`],
 	},
 	{
+		version: 7,
+		name: 'write path indexes',
+		// Every write path's look-ups as index ranges, whatever the size of the program (issue #18):
+		// keyset pages of a program's referrals walk (program, id) instead of sorting the program; a
+		// referrer's referrals of one status (what a reward evaluation reads) page by (referrer,
+		// status, id). Each leads with program_id and more equality columns than the older indexes
+		// that could serve the same query, so no planner, with or without statistics, prefers them
+		// over a narrower one (tests/ledger/queryPlans.test.ts checks).
+		statements: () => [
+			`CREATE INDEX referrals_program ON referrals (program_id, id)`,
+			`CREATE INDEX referrals_referrer_status ON referrals (program_id, referrer_id, status, id)`,
+		],
+	},
+	{
 		version: 8,
 		name: 'statistics indexes',
 		// Get Stats and the leaderboards are aggregate queries over a period: each reads one index
@@ -369,7 +383,7 @@ export const MIGRATIONS: Migration[] = [
 			`UPDATE referrals SET order_amount = (SELECT c.amount FROM conversions c WHERE c.referral_id = referrals.id AND c.qualified = 1 ORDER BY c.id DESC LIMIT 1),
 				order_currency = (SELECT c.currency FROM conversions c WHERE c.referral_id = referrals.id AND c.qualified = 1 ORDER BY c.id DESC LIMIT 1)
 				WHERE qualified_at IS NOT NULL`,
-			`CREATE INDEX referrals_stats ON referrals (program_id, touched_at, status, referrer_id, qualified_at, order_currency, order_amount)`,
+			`CREATE INDEX referrals_stats ON referrals (program_id, touched_at, status, qualified_at, order_currency, order_amount)`,
 			`CREATE INDEX referrals_qualified_by ON referrals (program_id, qualified_at, status, referrer_id)`,
 			`CREATE INDEX participants_created ON participants (program_id, created_at)`,
 			`CREATE INDEX rewards_stats ON rewards (program_id, created_at, status, currency, amount)`,

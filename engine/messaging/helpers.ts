@@ -5,6 +5,7 @@
  * and `@format` ('html' or 'text'), which the renderer puts into the data frame. */
 import type { HelperDelegate, HelperOptions } from 'handlebars';
 import { EngineError } from '../shared/errors';
+import { numberOrNaN } from '../shared/guards';
 import { isCurrency } from '../shared/money';
 
 type Options = HelperOptions & { name?: string; data?: RenderFrame };
@@ -47,12 +48,7 @@ function isBlank(value: unknown): boolean {
 }
 
 function toNumber(helper: string, value: unknown): number {
-	const n =
-		typeof value === 'number'
-			? value
-			: typeof value === 'string' && value.trim() !== ''
-				? Number(value)
-				: NaN;
+	const n = numberOrNaN(value);
 	if (!Number.isFinite(n)) throw helperError(helper, `expected a number, got ${describe(value)}`);
 	return n;
 }

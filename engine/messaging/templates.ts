@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import Handlebars from 'handlebars';
 import { EngineError } from '../shared/errors';
+import { PROTOTYPE_KEYS } from '../shared/guards';
 import { helpers, helperNames, SafeHtml, type RenderFrame } from './helpers';
 
 export const templateLimits = {
@@ -243,9 +244,6 @@ function compileError(error: Error, field: string, itemLabel?: string): EngineEr
 	);
 }
 
-/** Why a key is refused: they reach Object.prototype or constructors through template lookups. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
 /**
  * Checks that item data is plain JSON-like data a template may read: an object, no forbidden keys,
  * no functions, not nested deeper than the limit. Throws EngineError naming the offending path.
@@ -300,7 +298,7 @@ function walkData(
 	const index = Array.isArray(value);
 	for (const key of Object.keys(value)) {
 		const child = (value as Record<string, unknown>)[key];
-		if (FORBIDDEN_KEYS.has(key)) {
+		if (PROTOTYPE_KEYS.has(key)) {
 			const path = pathText(at, key, index);
 			throw new EngineError(
 				'unsafe_data_key',

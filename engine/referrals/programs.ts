@@ -53,19 +53,18 @@ export interface LoadedProgram {
 
 const SETTINGS_KEY = 'referral';
 
-interface StoredSettings {
+// A type, not an interface: it is JSON kept in the program's settings, a Record<string, unknown>.
+type StoredSettings = {
 	input: Omit<ReferralProgramInput, 'programId' | 'name'>;
 	/** Only in ledgers written before the salt lived in program secrets alone; read once, then dropped. */
 	hashSalt?: string;
-}
+};
 
 const SALT = 'hashSalt';
 
 function stored(program: ProgramRecord | null): StoredSettings | undefined {
 	const value = program?.settings?.[SETTINGS_KEY];
-	return isRecord(value) && isRecord(value.input)
-		? (value as unknown as StoredSettings)
-		: undefined;
+	return isRecord(value) && isRecord(value.input) ? (value as StoredSettings) : undefined;
 }
 
 function checkShare(share: unknown, generator: CodeGenerator): ShareSettings {
@@ -151,7 +150,7 @@ export async function saveReferralProgram(
 		name: config.name,
 		settings: {
 			...(existing?.settings ?? {}),
-			[SETTINGS_KEY]: settings as unknown as Record<string, unknown>,
+			[SETTINGS_KEY]: settings,
 		},
 	});
 	return { program: config, created: previous === undefined };

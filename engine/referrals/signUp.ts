@@ -579,7 +579,14 @@ async function assess(
 	);
 }
 
-/** The referral edges reachable from the referee, hop by hop, stopping once the referrer is reached. */
+/**
+ * The edges a ring through the new edge referrer → referee can use: the referrer's chain of
+ * referrers, walked up one hop at a time (at most `maxDepth`), stopping at the referee. A referee is
+ * referred at most once per program, so every participant has at most one incoming edge and a path
+ * referee → … → referrer, if there is one, is this chain: each hop is one lookup on the unique
+ * (program, referee) index, whatever the size of the program or the referrer's fan-out.
+ * Rejected referrals are not edges.
+ */
 async function pathEdges(
 	ctx: ReferralContext,
 	refereeId: number,
@@ -587,26 +594,18 @@ async function pathEdges(
 	maxDepth: number,
 ): Promise<ReferralEdge[]> {
 	const edges: ReferralEdge[] = [];
-	const seen = new Set<number>([refereeId]);
-	let frontier = [refereeId];
-	for (let depth = 0; depth < maxDepth && frontier.length > 0; depth++) {
-		const rows = await ctx.ledger.referralEdges({
+	const seen = new Set<number>([referrerId]);
+	let at = referrerId;
+	for (let depth = 0; depth < maxDepth && at !== refereeId; depth++) {
+		const incoming = await ctx.ledger.findReferralByReferee({
 			programId: ctx.programId,
-			participantIds: frontier,
-			limit: 10_000,
+			refereeId: at,
 		});
-		const from = new Set(frontier);
-		const next: number[] = [];
-		for (const e of rows) {
-			if (!from.has(e.referrerId) || e.status === 'rejected') continue;
-			edges.push({ referrerId: String(e.referrerId), refereeId: String(e.refereeId) });
-			if (!seen.has(e.refereeId)) {
-				seen.add(e.refereeId);
-				next.push(e.refereeId);
-			}
-		}
-		if (seen.has(referrerId)) break;
-		frontier = next;
+		if (!incoming || incoming.status === 'rejected') break;
+		edges.push({ referrerId: String(incoming.referrerId), refereeId: String(at) });
+		if (seen.has(incoming.referrerId)) break;
+		seen.add(incoming.referrerId);
+		at = incoming.referrerId;
 	}
 	return edges;
 }

@@ -11,6 +11,7 @@ import type {
 	RewardEventType,
 	RewardProgram,
 	RewardProgramConfig,
+	UncheckedRewardProgram,
 	RewardRule,
 } from './program';
 import { type ProgramNeeds, type ReferrerSnapshot, ruleTypeOf, SnapshotLoader } from './snapshot';
@@ -74,7 +75,7 @@ export class RewardService extends RewardAccount {
 
 	constructor(
 		ledger: LedgerStore,
-		program: RewardProgram | RewardProgramConfig,
+		program: RewardProgram | RewardProgramConfig | UncheckedRewardProgram,
 		options: RewardServiceOptions = {},
 	) {
 		const validated = validateRewardProgram(program);

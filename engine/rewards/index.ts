@@ -26,6 +26,7 @@ export {
 	type RewardEventType,
 	type RewardProgram,
 	type RewardProgramConfig,
+	type UncheckedRewardProgram,
 	type RewardRule,
 	type RewardSpec,
 	type RuleSide,

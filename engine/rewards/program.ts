@@ -148,6 +148,17 @@ export interface RewardProgramConfig {
 	caps?: RewardCap[];
 }
 
+/**
+ * A program as a form or JSON writes it, before validateRewardProgram checks every field, fills
+ * defaults and names the rules and caps that have no ID. RewardService accepts it as it is.
+ */
+export interface UncheckedRewardProgram {
+	programId: string;
+	rules: Record<string, unknown>[];
+	caps?: Record<string, unknown>[];
+	[setting: string]: unknown;
+}
+
 /** A validated program: defaults filled, currencies upper-cased, levels sorted. */
 export type RewardProgram = Required<
 	Pick<RewardProgramConfig, 'programId' | 'holdingDays' | 'timeZone' | 'capWindowMode'>

@@ -1,5 +1,6 @@
 /* Per-rule decay: how much of a rule's points survive, given the age of a date field on the lead. */
 import { EngineError } from '../shared/errors';
+import { numberOrNaN } from '../shared/guards';
 import { DAY_MS } from './fields';
 
 export type DecayKind = 'none' | 'window' | 'linear' | 'exponential';
@@ -56,12 +57,7 @@ export function decayFactor(decay: CompiledDecay, ageMs: number): number {
 }
 
 function positiveNumber(value: unknown, name: string, where: string, allowZero: boolean): number {
-	const n =
-		typeof value === 'number'
-			? value
-			: typeof value === 'string' && value.trim() !== ''
-				? Number(value)
-				: NaN;
+	const n = numberOrNaN(value);
 	if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
 		throw new EngineError(
 			'invalid_decay',

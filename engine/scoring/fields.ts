@@ -1,13 +1,11 @@
 /* Reading lead fields: dot/index paths split once, values coerced to numbers, text and dates. */
 import { EngineError } from '../shared/errors';
+import { PROTOTYPE_KEYS } from '../shared/guards';
 import { DAY_MS } from '../shared/time';
 
 export type PathSegment = string | number;
 
 export { DAY_MS };
-
-/** Segment names that would walk into the prototype chain instead of the lead's own data. */
-const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
 
 /**
  * Splits `company.size`, `tags[0]` or `orders[2].total` into segments, once, at compile time.
@@ -57,7 +55,7 @@ export function parseFieldPath(path: unknown, field: string, where: string): Pat
 		let end = i;
 		while (end < text.length && text[end] !== '.' && text[end] !== '[' && text[end] !== ']') end++;
 		const name = text.slice(i, end);
-		if (FORBIDDEN_SEGMENTS.has(name)) fail(`"${name}" cannot be read`);
+		if (PROTOTYPE_KEYS.has(name)) fail(`"${name}" cannot be read`);
 		segments.push(name);
 		i = end;
 		expectName = false;

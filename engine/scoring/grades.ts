@@ -1,5 +1,6 @@
 /* Fit grade (A-F), engagement level (1-3), their matrix cell (A1...F3) and the score's stage. */
 import { EngineError } from '../shared/errors';
+import { numberOrNaN } from '../shared/guards';
 
 export type FitGrade = 'A' | 'B' | 'C' | 'D' | 'F';
 export type EngagementLevel = 1 | 2 | 3;
@@ -36,12 +37,7 @@ const LEVEL_SHARES: EngagementThresholds = { level1: 0.6, level2: 0.3 };
 const FALLBACK_REACH = 100;
 
 function finite(value: unknown, field: string, where: string): number {
-	const n =
-		typeof value === 'number'
-			? value
-			: typeof value === 'string' && value.trim() !== ''
-				? Number(value)
-				: NaN;
+	const n = numberOrNaN(value);
 	if (!Number.isFinite(n)) {
 		throw new EngineError(
 			'invalid_thresholds',

@@ -1,6 +1,7 @@
 /* The operators: each rule's test is built once into a Matcher that returns an outcome code (NO, YES or a bad-input reason). */
 import { RE2JS } from 're2js';
 import { EngineError } from '../shared/errors';
+import { numberOrNaN } from '../shared/guards';
 import { isBlank, isMissing, toNumber, toText } from './fields';
 import {
 	MISSING,
@@ -22,12 +23,7 @@ export function numberParam(
 	where: string,
 	operator: string,
 ): number {
-	const n =
-		typeof value === 'number'
-			? value
-			: typeof value === 'string' && value.trim() !== ''
-				? Number(value)
-				: NaN;
+	const n = numberOrNaN(value);
 	if (!Number.isFinite(n)) {
 		throw new EngineError(
 			'invalid_rule',

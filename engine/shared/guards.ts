@@ -31,6 +31,15 @@ export function requireText(value: unknown, field: string, maxLength = 256): str
 	return text;
 }
 
+/**
+ * A number as a parameter may hold it: a JSON number, or a non-blank string read as one; NaN for
+ * anything else. The caller checks `Number.isFinite` and words its own error.
+ */
+export function numberOrNaN(value: unknown): number {
+	if (typeof value === 'number') return value;
+	return typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+}
+
 export function requireNumber(value: unknown, field: string): number {
 	if (typeof value !== 'number' || !Number.isFinite(value)) {
 		throw new EngineError(
@@ -117,6 +126,13 @@ export function requireRecord(value: unknown, field: string): Record<string, unk
 	}
 	return value;
 }
+
+/** Keys that reach Object.prototype or constructors instead of the data's own fields: never read through them. */
+export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set([
+	'__proto__',
+	'constructor',
+	'prototype',
+]);
 
 const YES_WORDS = new Set(['true', 'yes']);
 

@@ -4,7 +4,7 @@ import type {
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
-import { NodeConnectionTypes } from 'n8n-workflow';
+import { NodeConnectionTypes, updateDisplayOptions } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { codeFormatProperty } from './actions/codeFormat';
 import { programProperty, searchPrograms } from '../shared/program';
@@ -35,7 +35,7 @@ export class ReferralCode implements INodeType {
 			},
 		],
 		properties: [
-			{ ...ledgerNotice, displayOptions: { show: { resource: ['issuedCode'] } } },
+			...updateDisplayOptions({ show: { resource: ['issuedCode'] } }, [ledgerNotice]),
 			{
 				displayName: 'Resource',
 				name: 'resource',
@@ -53,9 +53,9 @@ export class ReferralCode implements INodeType {
 			},
 			code.operationProperty,
 			issuedCode.operationProperty,
-			programProperty('Key of the referral program the codes belong to; created on first use', {
-				show: { operation: Object.keys(issuedCode.operations) },
-			}),
+			...updateDisplayOptions({ show: { operation: Object.keys(issuedCode.operations) } }, [
+				programProperty('Key of the referral program the codes belong to; created on first use'),
+			]),
 			...code.description,
 			...issuedCode.description,
 			codeFormatProperty,

@@ -4,7 +4,7 @@ import type {
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
-import { NodeConnectionTypes } from 'n8n-workflow';
+import { NodeConnectionTypes, updateDisplayOptions } from 'n8n-workflow';
 import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { linkSecretTest } from '../shared/linkSecret';
 import { contentDescription } from './actions/content';
@@ -21,6 +21,8 @@ import * as smsSendOwed from './actions/sms/sendOwed.operation';
 import { reasonDescription } from './actions/subscription';
 import { referralSmtpConnectionTest } from './transport';
 
+/** The operations that read or write the ledger (sent-message log, suppressions, owed messages). */
+const LEDGER_OPERATIONS = ['send', 'sendOwed', 'unsubscribe', 'resubscribe'];
 const emailSender = (provider: string) => ({
 	show: { resource: ['email'], operation: ['send', 'sendOwed'], emailProvider: [provider] },
 });
@@ -54,7 +56,7 @@ export class TemplatedMessage implements INodeType {
 				displayName: 'Ledger Database',
 				required: false,
 				testedBy: 'referralLedgerConnectionTest',
-				displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } },
+				displayOptions: { show: { operation: LEDGER_OPERATIONS } },
 			},
 			{
 				name: 'referralSmtpApi',
@@ -139,17 +141,15 @@ export class TemplatedMessage implements INodeType {
 			},
 			email.operationProperty,
 			sms.operationProperty,
-			{
-				...ledgerNotice,
-				displayOptions: { show: { operation: ['send', 'sendOwed', 'unsubscribe', 'resubscribe'] } },
-			},
-			{
-				displayName: 'Render, Unsubscribe and Resubscribe put every item on the first output',
-				name: 'outputNotice',
-				type: 'notice',
-				default: '',
-				displayOptions: { show: { operation: ['render', 'unsubscribe', 'resubscribe'] } },
-			},
+			...updateDisplayOptions({ show: { operation: LEDGER_OPERATIONS } }, [ledgerNotice]),
+			...updateDisplayOptions({ show: { operation: ['render', 'unsubscribe', 'resubscribe'] } }, [
+				{
+					displayName: 'Render, Unsubscribe and Resubscribe put every item on the first output',
+					name: 'outputNotice',
+					type: 'notice',
+					default: '',
+				},
+			]),
 			...emailSend.description,
 			...smsSend.description,
 			...owedDescription,

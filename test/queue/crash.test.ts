@@ -93,7 +93,7 @@ describe('a crash of the queue-mode cluster loses and repeats no reward email', 
 	// Quarantined on 2026-12-02 (48 of 50 coupons): two workers committed one referrer's conversions in
 	// another order than their dates, and no evaluation saw the 3rd referral at rank 3. Fixed in the
 	// engine (late orders, #13.9: the referrer's evaluations under the ledger's lease, referrals moved up
-	// by a late order evaluated at their new rank); test/unit/rewards/lateOrders.test.ts and
+	// by a late order evaluated at their new rank); test/integration/rewards/lateOrders.test.ts and
 	// cutEvaluation.test.ts prove it without n8n.
 	it('200 conversions, SIGKILL of main and workers after the 60th answer, restart, retries: every order, reward and email exactly once', async () => {
 		await runCrashScenario(

@@ -104,37 +104,51 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 	async referralsBySignal(query: SignalQuery): Promise<ReferralRecord[]> {
 		inputObject(query, 'referralsBySignal');
 		const q = new Params();
-		const where = [
-			`program_id = ${q.p(programIdOf(query))}`,
-			`touched_at >= ${q.p(v.time(query.since, 'since'))}`,
-		];
+		const programId = programIdOf(query);
+		const since = v.time(query.since, 'since');
 		const ipHash = v.optText(query.ipHash, 'ipHash', LIMITS.id);
 		const deviceHash = v.optText(query.deviceHash, 'deviceHash', LIMITS.id);
 		if (ipHash === undefined && deviceHash === undefined)
 			fail('required', 'ipHash', 'give ipHash or deviceHash to look for referrals sharing it');
 		const until = v.optTime(query.until, 'until');
 		const exclude = v.optRowId(query.excludeReferralId, 'excludeReferralId');
-		const signals = [
-			ipHash !== undefined ? `ip_hash = ${q.p(ipHash)}` : '',
-			deviceHash !== undefined ? `device_hash = ${q.p(deviceHash)}` : '',
+		// One branch per signal, each a range on its own (program, signal, touched_at) index, the rows
+		// fetched by id: an OR across the two signals, or an ORDER BY the branches could deliver, lets a
+		// planner without statistics walk every sign-up of the window on (program, touched_at) instead.
+		const branch = (column: string, value: string) => {
+			const where = [
+				`program_id = ${q.p(programId)}`,
+				`${column} = ${q.p(value)}`,
+				`touched_at >= ${q.p(since)}`,
+			];
+			if (until !== undefined) where.push(`touched_at < ${q.p(until)}`);
+			if (exclude !== undefined) where.push(`id <> ${q.p(exclude)}`);
+			return `SELECT id FROM referrals WHERE ${where.join(' AND ')}`;
+		};
+		const branches = [
+			ipHash !== undefined ? branch('ip_hash', ipHash) : '',
+			deviceHash !== undefined ? branch('device_hash', deviceHash) : '',
 		].filter(Boolean);
-		where.push(`(${signals.join(' OR ')})`);
-		if (until !== undefined) where.push(`touched_at < ${q.p(until)}`);
-		if (exclude !== undefined) where.push(`id <> ${q.p(exclude)}`);
-		const sql = `SELECT * FROM referrals WHERE ${where.join(' AND ')} ORDER BY touched_at DESC, id DESC LIMIT ${q.p(v.limit(query.limit))}`;
+		const sql = `SELECT * FROM referrals WHERE id IN (${branches.join(' UNION ')}) ORDER BY touched_at DESC, id DESC LIMIT ${q.p(v.limit(query.limit))}`;
 		return (await this.core.read((tx) => tx.all(sql, q.values))).map(toReferral);
 	}
 
 	async referralEdges(query: EdgesQuery): Promise<ReferralEdge[]> {
 		inputObject(query, 'referralEdges');
 		const q = new Params();
-		const where = [`program_id = ${q.p(programIdOf(query))}`, 'referee_id IS NOT NULL'];
+		const programId = programIdOf(query);
+		const columns = 'SELECT id, referrer_id, referee_id, status FROM referrals';
+		let sql: string;
 		if (query.participantIds !== undefined && query.participantIds !== null) {
 			const ids = v.idList(query.participantIds, 'participantIds');
 			if (ids.length === 0) return [];
-			where.push(`(referrer_id IN ${q.list(ids)} OR referee_id IN ${q.list(ids)})`);
+			// Outgoing and incoming edges as two index lookups: (program, referrer) and (program, referee).
+			sql = `${columns} WHERE program_id = ${q.p(programId)} AND referrer_id IN ${q.list(ids)} AND referee_id IS NOT NULL
+				UNION ${columns} WHERE program_id = ${q.p(programId)} AND referee_id IN ${q.list(ids)}`;
+		} else {
+			sql = `${columns} WHERE program_id = ${q.p(programId)} AND referee_id IS NOT NULL`;
 		}
-		const sql = `SELECT id, referrer_id, referee_id, status FROM referrals WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.p(v.limit(query.limit, 'limit', LIMITS.pageSize))}`;
+		sql += ` ORDER BY id LIMIT ${q.p(v.limit(query.limit, 'limit', LIMITS.pageSize))}`;
 		return (await this.core.read((tx) => tx.all(sql, q.values))).map((r) => ({
 			referralId: n(r.id),
 			referrerId: n(r.referrer_id),

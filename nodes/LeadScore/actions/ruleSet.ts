@@ -84,7 +84,8 @@ function decayOf(entry: RuleEntry): DecayConfig | undefined {
 		case 'none':
 			return undefined;
 		default:
-			return { kind: entry.decay } as unknown as DecayConfig;
+			// Not one of the form's kinds (a hand-edited workflow): the engine names it and lists the kinds.
+			return { kind: entry.decay } as DecayConfig;
 	}
 }
 

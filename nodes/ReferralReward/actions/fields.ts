@@ -11,9 +11,6 @@ import { parameterReader, readField } from '../../shared/parameters';
 
 /** Parameters several operations share: the program, which referral, which participant. */
 
-export const REFERRAL_OPERATIONS = ['evaluate', 'reverse'];
-export const PARTICIPANT_OPERATIONS = ['getStatus', 'pointsHistory', 'redeemPoints'];
-
 export const programProperty: INodeProperties = {
 	displayName: 'Program',
 	name: 'program',
@@ -38,7 +35,6 @@ export const referralProperties: INodeProperties[] = [
 			{ name: 'Referral ID', value: 'id', description: 'The ledger ID the Referral node outputs' },
 		],
 		default: 'id',
-		displayOptions: { show: { operation: REFERRAL_OPERATIONS } },
 	},
 	{
 		displayName: 'Referral Field',
@@ -48,11 +44,11 @@ export const referralProperties: INodeProperties[] = [
 		required: true,
 		placeholder: 'e.g. body.referral',
 		hint: 'The name of the input field holding the referral ID, order ID or email, not the value itself',
-		displayOptions: { show: { operation: REFERRAL_OPERATIONS } },
 	},
 ];
 
-export function participantProperties(operations: string[]): INodeProperties[] {
+/** How the participant is found; each operation shows these with updateDisplayOptions. */
+export function participantProperties(): INodeProperties[] {
 	return [
 		{
 			displayName: 'Find Participant By',
@@ -64,7 +60,6 @@ export function participantProperties(operations: string[]): INodeProperties[] {
 				{ name: 'Participant ID', value: 'id' },
 			],
 			default: 'email',
-			displayOptions: { show: { operation: operations } },
 		},
 		{
 			displayName: 'Participant Field',
@@ -73,7 +68,6 @@ export function participantProperties(operations: string[]): INodeProperties[] {
 			default: 'email',
 			required: true,
 			hint: 'The name of the input field holding the email, external ID or participant ID',
-			displayOptions: { show: { operation: operations } },
 		},
 	];
 }

@@ -2,8 +2,6 @@
  * program by rules.ts). */
 import type { INodeProperties } from 'n8n-workflow';
 
-const evaluate = { show: { operation: ['evaluate'] } };
-
 /** What a badge or tier does when a refund takes the value below its minimum. */
 function whenBelowMinimumField(show?: { kind: string[] }): INodeProperties {
 	return {
@@ -182,7 +180,6 @@ export const description: INodeProperties[] = [
 		placeholder: 'Add Reward',
 		default: {},
 		description: 'What the referrer and the referee get for each referral',
-		displayOptions: evaluate,
 		options: [
 			{
 				displayName: 'Reward',
@@ -238,7 +235,6 @@ export const description: INodeProperties[] = [
 		default: {},
 		description:
 			'Rewards when a referrer reaches a number of qualified referrals (or of referred revenue)',
-		displayOptions: evaluate,
 		options: [
 			{
 				displayName: 'Milestone',
@@ -298,7 +294,6 @@ export const description: INodeProperties[] = [
 		default: {},
 		description:
 			'Levels such as Bronze, Silver, Gold from lifetime qualified referrals or points. A badge is held from its minimum; a tier is the highest level reached. When a refund takes the value below a minimum, When Below Minimum says whether it is lost.',
-		displayOptions: evaluate,
 		options: [
 			{
 				displayName: 'Level',
@@ -346,7 +341,6 @@ export const description: INodeProperties[] = [
 		placeholder: 'Add Cap',
 		default: {},
 		description: 'Limits on what one referrer can earn per day, week, month or lifetime',
-		displayOptions: evaluate,
 		options: [
 			{
 				displayName: 'Cap',
@@ -393,7 +387,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: evaluate,
 		options: [
 			{
 				displayName: 'Currency',

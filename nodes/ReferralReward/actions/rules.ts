@@ -2,14 +2,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { isEngineError } from '../../../engine/shared/errors';
 import type { LedgerStore } from '../../../engine/ledger';
-import type {
-	NegativeBalancePolicy,
-	RewardCap,
-	RewardProgramConfig,
-	RewardRule,
-	RewardSpec,
-	StatusRule,
-} from '../../../engine/rewards';
+import type { NegativeBalancePolicy, UncheckedRewardProgram } from '../../../engine/rewards';
 import { RewardAccount, RewardService, type RewardServiceOptions } from '../../../engine/rewards';
 import { ruleFieldLabels } from './rules.description';
 
@@ -18,8 +11,12 @@ import { ruleFieldLabels } from './rules.description';
 
 const present = (v: unknown) => v !== undefined && v !== null && v !== '';
 
-function rewardSpec(entry: IDataObject): RewardSpec {
-	const spec: Record<string, unknown> = { kind: entry.kind };
+/* The form writes rules, caps and specs as plain records: the engine checks each field when the
+ * service is made (validateRewardProgram) and names the form's field in its error. */
+type Unchecked = Record<string, unknown>;
+
+function rewardSpec(entry: IDataObject): Unchecked {
+	const spec: Unchecked = { kind: entry.kind };
 	if (entry.kind === 'points') spec.points = entry.points;
 	if (entry.kind === 'cash') {
 		if (entry.cashAmountType === 'percentOfOrder') spec.percentOfOrder = entry.percentOfOrder;
@@ -40,7 +37,7 @@ function rewardSpec(entry: IDataObject): RewardSpec {
 	}
 	if ((entry.kind === 'cash' || entry.kind === 'coupon') && present(entry.currency))
 		spec.currency = entry.currency;
-	return spec as unknown as RewardSpec;
+	return spec;
 }
 
 /** Turns the form into the engine's reward program (validated by the service). */
@@ -53,13 +50,13 @@ export function programFromForm(
 		caps?: IDataObject;
 		programOptions?: IDataObject;
 	},
-): RewardProgramConfig {
+): UncheckedRewardProgram {
 	const options = form.programOptions ?? {};
-	const rules: RewardRule[] = [];
+	const rules: Unchecked[] = [];
 	// Rule Name is a label, passed as typed: the engine names unnamed rules and decides each rule's identity (engine/rewards/identity.ts).
 	for (const entry of (form.perReferral?.rewards as IDataObject[] | undefined) ?? []) {
 		const id = typeof entry.id === 'number' ? String(entry.id) : entry.id;
-		const rule: Record<string, unknown> = {
+		const rule: Unchecked = {
 			...(id !== undefined ? { id } : {}),
 			type: 'per_referral',
 			side: entry.side ?? 'referrer',
@@ -68,13 +65,13 @@ export function programFromForm(
 		};
 		if (typeof entry.minOrderAmount === 'number' && entry.minOrderAmount !== 0)
 			rule.minOrderAmount = entry.minOrderAmount;
-		rules.push(rule as unknown as RewardRule);
+		rules.push(rule);
 	}
 	// One milestone rule per metric, so the engine sees (and refuses) milestones that would fire together.
-	const byMetric = new Map<string, Record<string, unknown>[]>();
+	const byMetric = new Map<string, Unchecked[]>();
 	for (const entry of (form.milestones?.milestone as IDataObject[] | undefined) ?? []) {
 		const metric = String(entry.metric ?? 'qualified_referrals');
-		const m: Record<string, unknown> = { threshold: entry.threshold };
+		const m: Unchecked = { threshold: entry.threshold };
 		if (typeof entry.repeatEvery === 'number' && entry.repeatEvery !== 0)
 			m.repeatEvery = entry.repeatEvery;
 		if (entry.kind === 'badge') m.badge = entry.name;
@@ -85,51 +82,47 @@ export function programFromForm(
 		byMetric.set(metric, [...(byMetric.get(metric) ?? []), m]);
 	}
 	for (const [metric, milestones] of byMetric) {
-		rules.push({ type: 'milestone', metric, milestones } as unknown as RewardRule);
+		rules.push({ type: 'milestone', metric, milestones });
 	}
-	const statusRules = new Map<string, StatusRule>();
+	const statusRules = new Map<
+		string,
+		{ type: 'status'; award: string; metric: string; levels: Unchecked[] }
+	>();
 	for (const entry of (form.levels?.level as IDataObject[] | undefined) ?? []) {
 		const awards =
 			entry.award === 'both' || entry.award === undefined
 				? ['badge', 'tier']
 				: [String(entry.award)];
-		const metric = String(entry.metric ?? 'qualified_referrals') as StatusRule['metric'];
+		const metric = String(entry.metric ?? 'qualified_referrals');
 		for (const award of awards) {
 			const group = `${award}:${metric}`;
 			let rule = statusRules.get(group);
 			if (!rule) {
-				rule = {
-					type: 'status',
-					award: award as StatusRule['award'],
-					metric,
-					levels: [],
-				} as unknown as StatusRule;
+				rule = { type: 'status', award, metric, levels: [] };
 				statusRules.set(group, rule);
 			}
 			rule.levels.push({
-				name: entry.name as string,
-				min: entry.min as number,
-				...(present(entry.whenBelowMinimum)
-					? { whenBelowMinimum: entry.whenBelowMinimum as 'demote' | 'keep' }
-					: {}),
+				name: entry.name,
+				min: entry.min,
+				...(present(entry.whenBelowMinimum) ? { whenBelowMinimum: entry.whenBelowMinimum } : {}),
 			});
 		}
 	}
 	rules.push(...statusRules.values());
-	const caps: RewardCap[] = ((form.caps?.cap as IDataObject[] | undefined) ?? []).map((entry) => {
-		const cap: Record<string, unknown> = { period: entry.period ?? 'month' };
+	const caps = ((form.caps?.cap as IDataObject[] | undefined) ?? []).map((entry) => {
+		const cap: Unchecked = { period: entry.period ?? 'month' };
 		if ((entry.limit ?? 'count') === 'count') cap.maxCount = entry.max;
 		else {
 			cap.maxValue = entry.max;
 			cap.unit = present(entry.unit) ? entry.unit : 'points';
 		}
-		return cap as unknown as RewardCap;
+		return cap;
 	});
-	const program: Record<string, unknown> = { programId, rules, caps };
+	const program: UncheckedRewardProgram = { programId, rules, caps };
 	if (present(options.currency)) program.currency = options.currency;
 	if (options.holdingDays !== undefined) program.holdingDays = options.holdingDays;
 	if (present(options.timeZone)) program.timeZone = options.timeZone;
-	return program as unknown as RewardProgramConfig;
+	return program;
 }
 
 /** A reward configuration mistake as the node reports it: naming the rule and the form field. */

@@ -6,6 +6,7 @@ import type {
 	INodeExecutionData,
 	INodeProperties,
 } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 import {
 	DEFAULT_STOP_FOOTER,
 	type CommercialEmailOptions,
@@ -18,13 +19,12 @@ import { parameterReader, readField } from '../../shared/parameters';
 import type { FieldLabels } from '../../shared/runner';
 
 const CONTENT_OPERATIONS = ['render', 'send', 'sendOwed'];
-const email = (extra: IDataObject = {}) => ({
-	show: { resource: ['email'], operation: CONTENT_OPERATIONS, ...extra },
-});
-const sms = (extra: IDataObject = {}) => ({
-	show: { resource: ['sms'], operation: CONTENT_OPERATIONS, ...extra },
-});
-const both = (extra: IDataObject = {}) => ({ show: { operation: CONTENT_OPERATIONS, ...extra } });
+// Where each group of fields shows; a field's own condition on another field (templateSource,
+// dataFrom, commercial) stays on the field and updateDisplayOptions adds resource and operation.
+const CONTENT = { show: { operation: CONTENT_OPERATIONS } };
+const EMAIL_CONTENT = { show: { resource: ['email'], operation: CONTENT_OPERATIONS } };
+const SMS_CONTENT = { show: { resource: ['sms'], operation: CONTENT_OPERATIONS } };
+const EMAIL_SEND = { show: { resource: ['email'], operation: ['send'] } };
 
 const partialsProperty: INodeProperties = {
 	displayName: 'Partials',
@@ -88,263 +88,279 @@ const timeZoneOption: INodeProperties = {
 };
 
 export const contentDescription: INodeProperties[] = [
-	{
-		displayName: 'Template Source',
-		name: 'templateSource',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{
-				name: 'Template Parameters',
-				value: 'parameters',
-				description: 'Write the templates in this node',
-			},
-			{
-				name: 'Input Item Fields',
-				value: 'fields',
-				description: 'Read the templates from fields of each input item',
-			},
-		],
-		default: 'parameters',
-		displayOptions: both(),
-	},
-	{
-		displayName:
-			'Templates use Handlebars: {{firstName}}, {{#if reward}}…{{/if}}, {{formatCurrency amount "EUR"}}. Keep these fields fixed (not expressions): n8n would evaluate the {{ }} itself.',
-		name: 'templateNotice',
-		type: 'notice',
-		default: '',
-		displayOptions: both({ templateSource: ['parameters'] }),
-	},
-	{
-		displayName: 'Subject',
-		name: 'subject',
-		type: 'string',
-		noDataExpression: true,
-		default: '',
-		required: true,
-		placeholder: 'e.g. {{firstName}}, your friend gave you {{formatCurrency reward "USD"}}',
-		displayOptions: email({ templateSource: ['parameters'] }),
-	},
-	{
-		displayName: 'HTML Body',
-		name: 'html',
-		type: 'string',
-		typeOptions: { rows: 10 },
-		noDataExpression: true,
-		default: '',
-		required: true,
-		placeholder: '<p>Hi {{firstName}},</p>',
-		description: 'Values are HTML-escaped; {{{triple braces}}} insert raw HTML',
-		displayOptions: email({ templateSource: ['parameters'] }),
-	},
-	{
-		displayName: 'Text Body',
-		name: 'text',
-		type: 'string',
-		typeOptions: { rows: 5 },
-		noDataExpression: true,
-		default: '',
-		description: 'Plain-text part; leave empty to derive it from the HTML',
-		displayOptions: email({ templateSource: ['parameters'] }),
-	},
-	{
-		displayName: 'SMS Body',
-		name: 'smsText',
-		type: 'string',
-		typeOptions: { rows: 4 },
-		noDataExpression: true,
-		default: '',
-		required: true,
-		placeholder: 'e.g. {{firstName}}, your code {{code}} gives a friend 20% off',
-		displayOptions: sms({ templateSource: ['parameters'] }),
-	},
-	{
-		displayName: 'Subject Field',
-		name: 'subjectField',
-		type: 'string',
-		default: 'subject',
-		required: true,
-		hint: 'The name of the input field holding the subject template',
-		displayOptions: email({ templateSource: ['fields'] }),
-	},
-	{
-		displayName: 'HTML Field',
-		name: 'htmlField',
-		type: 'string',
-		default: 'html',
-		required: true,
-		hint: 'The name of the input field holding the HTML template',
-		displayOptions: email({ templateSource: ['fields'] }),
-	},
-	{
-		displayName: 'Text Field',
-		name: 'textField',
-		type: 'string',
-		default: '',
-		hint: 'Optional: the input field holding the plain-text template; empty derives the text from the HTML',
-		displayOptions: email({ templateSource: ['fields'] }),
-	},
-	{
-		displayName: 'SMS Field',
-		name: 'smsTextField',
-		type: 'string',
-		default: 'smsText',
-		required: true,
-		hint: 'The name of the input field holding the SMS template',
-		displayOptions: sms({ templateSource: ['fields'] }),
-	},
-	{
-		displayName: 'Template Data',
-		name: 'dataFrom',
-		type: 'options',
-		options: [
-			{ name: 'Whole Input Item', value: 'item' },
-			{ name: 'One Field of the Item', value: 'field' },
-		],
-		default: 'item',
-		description: 'What the template variables are read from',
-		displayOptions: both(),
-	},
-	{
-		displayName: 'Data Field',
-		name: 'dataField',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'e.g. referral',
-		hint: 'The input field holding an object of template variables',
-		displayOptions: both({ dataFrom: ['field'] }),
-	},
-	{
-		displayName: 'Commercial Email',
-		name: 'commercial',
-		type: 'boolean',
-		default: false,
-		description:
-			'Whether this is marketing email (CAN-SPAM): adds the postal address and an unsubscribe link to the footer, and one-click List-Unsubscribe headers',
-		displayOptions: email(),
-	},
-	{
-		displayName: 'Postal Address',
-		name: 'postalAddress',
-		type: 'string',
-		typeOptions: { rows: 3 },
-		default: '',
-		required: true,
-		placeholder: 'e.g. Acme Inc., 1 Main St, Springfield, IL 62701, USA',
-		description: "The sender's physical postal address, printed in the footer",
-		displayOptions: email({ commercial: [true] }),
-	},
-	{
-		displayName: 'Unsubscribe URL',
-		name: 'unsubscribeUrl',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'e.g. https://example.com/unsubscribe?token=…',
-		description:
-			"HTTPS link that unsubscribes this recipient; it must also accept a POST (one-click). With Sign Unsubscribe Link, the page's URL (e.g. your n8n's /webhook/referral/unsubscribe): the node adds the recipient's signed token.",
-		displayOptions: email({ commercial: [true] }),
-	},
-	{
-		displayName: 'Unsubscribe Link',
-		name: 'signedLink',
-		type: 'options',
-		options: [
-			{
-				name: 'As Entered',
-				value: 'plain',
-				description: 'The Unsubscribe URL exactly as entered (an expression per recipient)',
-			},
-			{
-				name: 'Signed for Each Recipient',
-				value: 'signed',
-				description:
-					"Adds a signed token for this recipient (?token=…) to the Unsubscribe URL, made with the Referral Link Secret credential; the page's Unsubscribe operation (Address From: Signed Unsubscribe Link) checks it, so nobody can unsubscribe another person",
-			},
-		],
-		default: 'plain',
-		displayOptions: { show: { resource: ['email'], operation: ['send'], commercial: [true] } },
-	},
-	{
-		displayName: 'Template Options',
-		name: 'emailOptions',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: email(),
-		options: [
-			{
-				displayName: 'Layout',
-				name: 'layout',
-				type: 'string',
-				typeOptions: { rows: 8 },
-				noDataExpression: true,
-				default: '<html><body>{{{body}}}</body></html>',
-				description:
-					'HTML wrapper around every message; {{{body}}} marks where the rendered HTML goes',
-			},
-			localeOption,
-			partialsProperty,
-			strictOption,
-			timeZoneOption,
-			{
-				displayName: 'Unsubscribe Link Text',
-				name: 'unsubscribeLabel',
-				type: 'string',
-				default: 'Unsubscribe',
-				description: 'Text of the footer link in commercial email',
-			},
-			{
-				displayName: 'Unsubscribe Mailbox',
-				name: 'unsubscribeMailto',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. unsubscribe@example.com',
-				description:
-					'Commercial email: a mailbox for unsubscribe requests, added to List-Unsubscribe',
-			},
-		],
-	},
-	{
-		displayName: 'Template Options',
-		name: 'smsOptions',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: sms(),
-		options: [
-			localeOption,
-			{
-				displayName: 'Max Segments',
-				name: 'maxSegments',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 20 },
-				default: 3,
-				description: 'Most segments one SMS may take; Send refuses a longer message, Render warns',
-			},
-			{
-				displayName: 'Opt-Out Line',
-				name: 'stopFooter',
-				type: 'string',
-				default: DEFAULT_STOP_FOOTER,
-				description:
-					'Appended on its own line unless the text already contains it. Marketing texts get "Reply STOP to opt out" without this option; add it empty to send none.',
-			},
-			partialsProperty,
-			{
-				displayName: 'Replace Smart Characters',
-				name: 'replaceSmartCharacters',
-				type: 'boolean',
-				default: true,
-				description:
-					'Whether to replace curly quotes, long dashes and odd spaces when that keeps the SMS in GSM-7 (160 characters a segment instead of 70)',
-			},
-			strictOption,
-			timeZoneOption,
-		],
-	},
+	...updateDisplayOptions(CONTENT, [
+		{
+			displayName: 'Template Source',
+			name: 'templateSource',
+			type: 'options',
+			noDataExpression: true,
+			options: [
+				{
+					name: 'Template Parameters',
+					value: 'parameters',
+					description: 'Write the templates in this node',
+				},
+				{
+					name: 'Input Item Fields',
+					value: 'fields',
+					description: 'Read the templates from fields of each input item',
+				},
+			],
+			default: 'parameters',
+		},
+		{
+			displayName:
+				'Templates use Handlebars: {{firstName}}, {{#if reward}}…{{/if}}, {{formatCurrency amount "EUR"}}. Keep these fields fixed (not expressions): n8n would evaluate the {{ }} itself.',
+			name: 'templateNotice',
+			type: 'notice',
+			default: '',
+			displayOptions: { show: { templateSource: ['parameters'] } },
+		},
+	]),
+	...updateDisplayOptions(EMAIL_CONTENT, [
+		{
+			displayName: 'Subject',
+			name: 'subject',
+			type: 'string',
+			noDataExpression: true,
+			default: '',
+			required: true,
+			placeholder: 'e.g. {{firstName}}, your friend gave you {{formatCurrency reward "USD"}}',
+			displayOptions: { show: { templateSource: ['parameters'] } },
+		},
+		{
+			displayName: 'HTML Body',
+			name: 'html',
+			type: 'string',
+			typeOptions: { rows: 10 },
+			noDataExpression: true,
+			default: '',
+			required: true,
+			placeholder: '<p>Hi {{firstName}},</p>',
+			description: 'Values are HTML-escaped; {{{triple braces}}} insert raw HTML',
+			displayOptions: { show: { templateSource: ['parameters'] } },
+		},
+		{
+			displayName: 'Text Body',
+			name: 'text',
+			type: 'string',
+			typeOptions: { rows: 5 },
+			noDataExpression: true,
+			default: '',
+			description: 'Plain-text part; leave empty to derive it from the HTML',
+			displayOptions: { show: { templateSource: ['parameters'] } },
+		},
+	]),
+	...updateDisplayOptions(SMS_CONTENT, [
+		{
+			displayName: 'SMS Body',
+			name: 'smsText',
+			type: 'string',
+			typeOptions: { rows: 4 },
+			noDataExpression: true,
+			default: '',
+			required: true,
+			placeholder: 'e.g. {{firstName}}, your code {{code}} gives a friend 20% off',
+			displayOptions: { show: { templateSource: ['parameters'] } },
+		},
+	]),
+	...updateDisplayOptions(EMAIL_CONTENT, [
+		{
+			displayName: 'Subject Field',
+			name: 'subjectField',
+			type: 'string',
+			default: 'subject',
+			required: true,
+			hint: 'The name of the input field holding the subject template',
+			displayOptions: { show: { templateSource: ['fields'] } },
+		},
+		{
+			displayName: 'HTML Field',
+			name: 'htmlField',
+			type: 'string',
+			default: 'html',
+			required: true,
+			hint: 'The name of the input field holding the HTML template',
+			displayOptions: { show: { templateSource: ['fields'] } },
+		},
+		{
+			displayName: 'Text Field',
+			name: 'textField',
+			type: 'string',
+			default: '',
+			hint: 'Optional: the input field holding the plain-text template; empty derives the text from the HTML',
+			displayOptions: { show: { templateSource: ['fields'] } },
+		},
+	]),
+	...updateDisplayOptions(SMS_CONTENT, [
+		{
+			displayName: 'SMS Field',
+			name: 'smsTextField',
+			type: 'string',
+			default: 'smsText',
+			required: true,
+			hint: 'The name of the input field holding the SMS template',
+			displayOptions: { show: { templateSource: ['fields'] } },
+		},
+	]),
+	...updateDisplayOptions(CONTENT, [
+		{
+			displayName: 'Template Data',
+			name: 'dataFrom',
+			type: 'options',
+			options: [
+				{ name: 'Whole Input Item', value: 'item' },
+				{ name: 'One Field of the Item', value: 'field' },
+			],
+			default: 'item',
+			description: 'What the template variables are read from',
+		},
+		{
+			displayName: 'Data Field',
+			name: 'dataField',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'e.g. referral',
+			hint: 'The input field holding an object of template variables',
+			displayOptions: { show: { dataFrom: ['field'] } },
+		},
+	]),
+	...updateDisplayOptions(EMAIL_CONTENT, [
+		{
+			displayName: 'Commercial Email',
+			name: 'commercial',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether this is marketing email (CAN-SPAM): adds the postal address and an unsubscribe link to the footer, and one-click List-Unsubscribe headers',
+		},
+		{
+			displayName: 'Postal Address',
+			name: 'postalAddress',
+			type: 'string',
+			typeOptions: { rows: 3 },
+			default: '',
+			required: true,
+			placeholder: 'e.g. Acme Inc., 1 Main St, Springfield, IL 62701, USA',
+			description: "The sender's physical postal address, printed in the footer",
+			displayOptions: { show: { commercial: [true] } },
+		},
+		{
+			displayName: 'Unsubscribe URL',
+			name: 'unsubscribeUrl',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'e.g. https://example.com/unsubscribe?token=…',
+			description:
+				"HTTPS link that unsubscribes this recipient; it must also accept a POST (one-click). With Sign Unsubscribe Link, the page's URL (e.g. your n8n's /webhook/referral/unsubscribe): the node adds the recipient's signed token.",
+			displayOptions: { show: { commercial: [true] } },
+		},
+	]),
+	...updateDisplayOptions(EMAIL_SEND, [
+		{
+			displayName: 'Unsubscribe Link',
+			name: 'signedLink',
+			type: 'options',
+			options: [
+				{
+					name: 'As Entered',
+					value: 'plain',
+					description: 'The Unsubscribe URL exactly as entered (an expression per recipient)',
+				},
+				{
+					name: 'Signed for Each Recipient',
+					value: 'signed',
+					description:
+						"Adds a signed token for this recipient (?token=…) to the Unsubscribe URL, made with the Referral Link Secret credential; the page's Unsubscribe operation (Address From: Signed Unsubscribe Link) checks it, so nobody can unsubscribe another person",
+				},
+			],
+			default: 'plain',
+			displayOptions: { show: { commercial: [true] } },
+		},
+	]),
+	...updateDisplayOptions(EMAIL_CONTENT, [
+		{
+			displayName: 'Template Options',
+			name: 'emailOptions',
+			type: 'collection',
+			placeholder: 'Add Option',
+			default: {},
+			options: [
+				{
+					displayName: 'Layout',
+					name: 'layout',
+					type: 'string',
+					typeOptions: { rows: 8 },
+					noDataExpression: true,
+					default: '<html><body>{{{body}}}</body></html>',
+					description:
+						'HTML wrapper around every message; {{{body}}} marks where the rendered HTML goes',
+				},
+				localeOption,
+				partialsProperty,
+				strictOption,
+				timeZoneOption,
+				{
+					displayName: 'Unsubscribe Link Text',
+					name: 'unsubscribeLabel',
+					type: 'string',
+					default: 'Unsubscribe',
+					description: 'Text of the footer link in commercial email',
+				},
+				{
+					displayName: 'Unsubscribe Mailbox',
+					name: 'unsubscribeMailto',
+					type: 'string',
+					default: '',
+					placeholder: 'e.g. unsubscribe@example.com',
+					description:
+						'Commercial email: a mailbox for unsubscribe requests, added to List-Unsubscribe',
+				},
+			],
+		},
+	]),
+	...updateDisplayOptions(SMS_CONTENT, [
+		{
+			displayName: 'Template Options',
+			name: 'smsOptions',
+			type: 'collection',
+			placeholder: 'Add Option',
+			default: {},
+			options: [
+				localeOption,
+				{
+					displayName: 'Max Segments',
+					name: 'maxSegments',
+					type: 'number',
+					typeOptions: { minValue: 1, maxValue: 20 },
+					default: 3,
+					description:
+						'Most segments one SMS may take; Send refuses a longer message, Render warns',
+				},
+				{
+					displayName: 'Opt-Out Line',
+					name: 'stopFooter',
+					type: 'string',
+					default: DEFAULT_STOP_FOOTER,
+					description:
+						'Appended on its own line unless the text already contains it. Marketing texts get "Reply STOP to opt out" without this option; add it empty to send none.',
+				},
+				partialsProperty,
+				{
+					displayName: 'Replace Smart Characters',
+					name: 'replaceSmartCharacters',
+					type: 'boolean',
+					default: true,
+					description:
+						'Whether to replace curly quotes, long dashes and odd spaces when that keeps the SMS in GSM-7 (160 characters a segment instead of 70)',
+				},
+				strictOption,
+				timeZoneOption,
+			],
+		},
+	]),
 ];
 
 /** Engine field names → the labels the user sees, for error messages. */

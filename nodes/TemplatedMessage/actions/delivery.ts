@@ -7,6 +7,7 @@ import type {
 	INodeExecutionData,
 	INodeProperties,
 } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 import { EngineError } from '../../../engine/shared/errors';
 import {
 	messageLedgerFrom,
@@ -23,216 +24,221 @@ import { limiterFor } from '../transport';
 export const OUTPUT_NAMES = ['Sent', 'Skipped', 'Deferred', 'Failed'];
 export const OUTPUTS = { sent: 0, skipped: 1, deferred: 2, failed: 3 } as const;
 
-const send = (extra: IDataObject = {}) => ({ show: { operation: ['send'], ...extra } });
 const SUBSCRIPTION_OPERATIONS = ['send', 'unsubscribe', 'resubscribe'];
+// Where each group of fields shows; a field's own condition on another field stays on the field.
+const EMAIL_RECIPIENT = { show: { resource: ['email'], operation: SUBSCRIPTION_OPERATIONS } };
+const SMS_RECIPIENT = { show: { resource: ['sms'], operation: SUBSCRIPTION_OPERATIONS } };
+const SEND = { show: { operation: ['send'] } };
+const SEND_OR_OWED = { show: { operation: ['send', 'sendOwed'] } };
 
 export const recipientDescription: INodeProperties[] = [
-	{
-		displayName: 'Email Field',
-		name: 'emailField',
-		type: 'string',
-		default: 'email',
-		required: true,
-		placeholder: 'e.g. email or customer.email',
-		hint: 'The name of the input field holding the email address, not the address itself',
-		displayOptions: {
-			show: { resource: ['email'], operation: SUBSCRIPTION_OPERATIONS },
-			hide: { signedLink: ['signed'] },
+	...updateDisplayOptions(EMAIL_RECIPIENT, [
+		{
+			displayName: 'Email Field',
+			name: 'emailField',
+			type: 'string',
+			default: 'email',
+			required: true,
+			placeholder: 'e.g. email or customer.email',
+			hint: 'The name of the input field holding the email address, not the address itself',
+			displayOptions: { hide: { signedLink: ['signed'] } },
 		},
-	},
-	{
-		displayName: 'Phone Field',
-		name: 'phoneField',
-		type: 'string',
-		default: 'phone',
-		required: true,
-		placeholder: 'e.g. phone or customer.mobile',
-		hint: 'The name of the input field holding the phone number, not the number itself',
-		displayOptions: { show: { resource: ['sms'], operation: SUBSCRIPTION_OPERATIONS } },
-	},
-	{
-		displayName: 'Default Country',
-		name: 'defaultCountry',
-		type: 'string',
-		default: '',
-		placeholder: 'e.g. US',
-		description:
-			'Two-letter country code for numbers written without +country code; empty means numbers must be international (+14155552671)',
-		displayOptions: { show: { resource: ['sms'], operation: SUBSCRIPTION_OPERATIONS } },
-	},
+	]),
+	...updateDisplayOptions(SMS_RECIPIENT, [
+		{
+			displayName: 'Phone Field',
+			name: 'phoneField',
+			type: 'string',
+			default: 'phone',
+			required: true,
+			placeholder: 'e.g. phone or customer.mobile',
+			hint: 'The name of the input field holding the phone number, not the number itself',
+		},
+		{
+			displayName: 'Default Country',
+			name: 'defaultCountry',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. US',
+			description:
+				'Two-letter country code for numbers written without +country code; empty means numbers must be international (+14155552671)',
+		},
+	]),
 ];
 
 export const deliveryDescription: INodeProperties[] = [
-	{
-		displayName: 'Quiet Hours',
-		name: 'quietHours',
-		type: 'boolean',
-		default: false,
-		description:
-			"Whether to hold messages outside the sending hours in the recipient's time zone: they go to the Deferred output with the time they may go",
-		displayOptions: send(),
-	},
-	{
-		displayName: 'Recipient Time Zone Field',
-		name: 'timeZoneField',
-		type: 'string',
-		default: 'timeZone',
-		placeholder: 'e.g. customer.timeZone',
-		hint: "The input field holding the recipient's IANA time zone, e.g. America/New_York",
-		displayOptions: send({ quietHours: [true] }),
-	},
-	{
-		displayName: 'Default Time Zone',
-		name: 'defaultTimeZone',
-		type: 'string',
-		default: '',
-		placeholder: 'e.g. America/New_York',
-		description:
-			'Used when the item has no time zone; leave empty to make a missing time zone an error',
-		displayOptions: send({ quietHours: [true] }),
-	},
-	{
-		displayName: 'Sending Hours Start',
-		name: 'quietHoursStart',
-		type: 'string',
-		default: '08:00',
-		description: 'Local time (HH:MM) from which messages may go; TCPA allows 08:00',
-		displayOptions: send({ quietHours: [true] }),
-	},
-	{
-		displayName: 'Sending Hours End',
-		name: 'quietHoursEnd',
-		type: 'string',
-		default: '21:00',
-		description: 'Local time (HH:MM) at which sending stops; TCPA allows until 21:00',
-		displayOptions: send({ quietHours: [true] }),
-	},
-	{
-		displayName: 'Options',
-		name: 'sendOptions',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: { show: { operation: ['send', 'sendOwed'] } },
-		options: [
-			{
-				displayName: 'Custom Headers',
-				name: 'headers',
-				type: 'fixedCollection',
-				typeOptions: { multipleValues: true },
-				default: {},
-				placeholder: 'Add Header',
-				displayOptions: { show: { '/resource': ['email'] } },
-				options: [
-					{
-						displayName: 'Header',
-						name: 'header',
-						values: [
-							{
-								displayName: 'Name',
-								name: 'name',
-								type: 'string',
-								default: '',
-								placeholder: 'e.g. X-Campaign',
-							},
-							{ displayName: 'Value', name: 'value', type: 'string', default: '' },
-						],
-					},
-				],
-			},
-			{
-				displayName: 'Idempotency Key Field',
-				name: 'idempotencyKeyField',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. messageKey',
-				displayOptions: { show: { '/operation': ['send'] } },
-				description:
-					'An input field holding your own message key (1–200 visible characters). A key that was sent is never sent again. Default: derived from template, recipient and the item.',
-			},
-			{
-				displayName: 'Max Attempts',
-				name: 'maxAttempts',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 10 },
-				default: 5,
-				description:
-					'Provider calls per message, the first included, for temporary failures and rate limits',
-			},
-			{
-				displayName: 'Messages Per Second',
-				name: 'messagesPerSecond',
-				type: 'number',
-				typeOptions: { minValue: 0, numberPrecision: 2 },
-				default: 0,
-				description:
-					'Pace sends through this credential (e.g. 1 for a Twilio long code); 0 means no pacing',
-			},
-			{
-				displayName: 'Mobile Numbers Only',
-				name: 'mobileOnly',
-				type: 'boolean',
-				default: false,
-				description:
-					'Whether to refuse numbers known to be landlines, premium-rate, toll-free and the like',
-				displayOptions: { show: { '/resource': ['sms'] } },
-			},
-			{
-				displayName: 'Parallel Sends',
-				name: 'parallelSends',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 16 },
-				default: 1,
-				description:
-					'Messages sent at once. Outputs keep the input order; after a bad item, items already under way still finish (their keys stop a rerun from sending them twice).',
-			},
-			{
-				displayName: 'Reply To',
-				name: 'replyTo',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. Support <support@example.com>',
-				displayOptions: { show: { '/resource': ['email'] } },
-			},
-			{
-				displayName: 'Retry Budget (Seconds)',
-				name: 'retryBudgetSeconds',
-				type: 'number',
-				typeOptions: { minValue: 0 },
-				default: 60,
-				description:
-					"Longest time one message's retries may take; a wait that would overrun it is not started",
-			},
-			{
-				displayName: 'Template Name',
-				name: 'templateName',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. referral-reward-v2',
-				displayOptions: { show: { '/operation': ['send'] } },
-				description:
-					'A stable name for the template in the idempotency key. Without it the key includes the template text, so fixing a typo makes a replayed item send again.',
-			},
-			{
-				displayName: 'Timeout (Seconds)',
-				name: 'timeoutSeconds',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 15,
-				description: 'How long to wait for the provider to answer one call',
-			},
-			{
-				displayName: 'Unique Per Field',
-				name: 'identityField',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. referralId',
-				displayOptions: { show: { '/operation': ['send'] } },
-				description:
-					'The input field that makes this message unique besides template and recipient (e.g. the referral ID). Default: the whole item data, so any change to the item is a new message.',
-			},
-		],
-	},
+	...updateDisplayOptions(SEND, [
+		{
+			displayName: 'Quiet Hours',
+			name: 'quietHours',
+			type: 'boolean',
+			default: false,
+			description:
+				"Whether to hold messages outside the sending hours in the recipient's time zone: they go to the Deferred output with the time they may go",
+		},
+		{
+			displayName: 'Recipient Time Zone Field',
+			name: 'timeZoneField',
+			type: 'string',
+			default: 'timeZone',
+			placeholder: 'e.g. customer.timeZone',
+			hint: "The input field holding the recipient's IANA time zone, e.g. America/New_York",
+			displayOptions: { show: { quietHours: [true] } },
+		},
+		{
+			displayName: 'Default Time Zone',
+			name: 'defaultTimeZone',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. America/New_York',
+			description:
+				'Used when the item has no time zone; leave empty to make a missing time zone an error',
+			displayOptions: { show: { quietHours: [true] } },
+		},
+		{
+			displayName: 'Sending Hours Start',
+			name: 'quietHoursStart',
+			type: 'string',
+			default: '08:00',
+			description: 'Local time (HH:MM) from which messages may go; TCPA allows 08:00',
+			displayOptions: { show: { quietHours: [true] } },
+		},
+		{
+			displayName: 'Sending Hours End',
+			name: 'quietHoursEnd',
+			type: 'string',
+			default: '21:00',
+			description: 'Local time (HH:MM) at which sending stops; TCPA allows until 21:00',
+			displayOptions: { show: { quietHours: [true] } },
+		},
+	]),
+	...updateDisplayOptions(SEND_OR_OWED, [
+		{
+			displayName: 'Options',
+			name: 'sendOptions',
+			type: 'collection',
+			placeholder: 'Add Option',
+			default: {},
+			options: [
+				{
+					displayName: 'Custom Headers',
+					name: 'headers',
+					type: 'fixedCollection',
+					typeOptions: { multipleValues: true },
+					default: {},
+					placeholder: 'Add Header',
+					displayOptions: { show: { '/resource': ['email'] } },
+					options: [
+						{
+							displayName: 'Header',
+							name: 'header',
+							values: [
+								{
+									displayName: 'Name',
+									name: 'name',
+									type: 'string',
+									default: '',
+									placeholder: 'e.g. X-Campaign',
+								},
+								{ displayName: 'Value', name: 'value', type: 'string', default: '' },
+							],
+						},
+					],
+				},
+				{
+					displayName: 'Idempotency Key Field',
+					name: 'idempotencyKeyField',
+					type: 'string',
+					default: '',
+					placeholder: 'e.g. messageKey',
+					displayOptions: { show: { '/operation': ['send'] } },
+					description:
+						'An input field holding your own message key (1–200 visible characters). A key that was sent is never sent again. Default: derived from template, recipient and the item.',
+				},
+				{
+					displayName: 'Max Attempts',
+					name: 'maxAttempts',
+					type: 'number',
+					typeOptions: { minValue: 1, maxValue: 10 },
+					default: 5,
+					description:
+						'Provider calls per message, the first included, for temporary failures and rate limits',
+				},
+				{
+					displayName: 'Messages Per Second',
+					name: 'messagesPerSecond',
+					type: 'number',
+					typeOptions: { minValue: 0, numberPrecision: 2 },
+					default: 0,
+					description:
+						'Pace sends through this credential (e.g. 1 for a Twilio long code); 0 means no pacing',
+				},
+				{
+					displayName: 'Mobile Numbers Only',
+					name: 'mobileOnly',
+					type: 'boolean',
+					default: false,
+					description:
+						'Whether to refuse numbers known to be landlines, premium-rate, toll-free and the like',
+					displayOptions: { show: { '/resource': ['sms'] } },
+				},
+				{
+					displayName: 'Parallel Sends',
+					name: 'parallelSends',
+					type: 'number',
+					typeOptions: { minValue: 1, maxValue: 16 },
+					default: 1,
+					description:
+						'Messages sent at once. Outputs keep the input order; after a bad item, items already under way still finish (their keys stop a rerun from sending them twice).',
+				},
+				{
+					displayName: 'Reply To',
+					name: 'replyTo',
+					type: 'string',
+					default: '',
+					placeholder: 'e.g. Support <support@example.com>',
+					displayOptions: { show: { '/resource': ['email'] } },
+				},
+				{
+					displayName: 'Retry Budget (Seconds)',
+					name: 'retryBudgetSeconds',
+					type: 'number',
+					typeOptions: { minValue: 0 },
+					default: 60,
+					description:
+						"Longest time one message's retries may take; a wait that would overrun it is not started",
+				},
+				{
+					displayName: 'Template Name',
+					name: 'templateName',
+					type: 'string',
+					default: '',
+					placeholder: 'e.g. referral-reward-v2',
+					displayOptions: { show: { '/operation': ['send'] } },
+					description:
+						'A stable name for the template in the idempotency key. Without it the key includes the template text, so fixing a typo makes a replayed item send again.',
+				},
+				{
+					displayName: 'Timeout (Seconds)',
+					name: 'timeoutSeconds',
+					type: 'number',
+					typeOptions: { minValue: 1 },
+					default: 15,
+					description: 'How long to wait for the provider to answer one call',
+				},
+				{
+					displayName: 'Unique Per Field',
+					name: 'identityField',
+					type: 'string',
+					default: '',
+					placeholder: 'e.g. referralId',
+					displayOptions: { show: { '/operation': ['send'] } },
+					description:
+						'The input field that makes this message unique besides template and recipient (e.g. the referral ID). Default: the whole item data, so any change to the item is a new message.',
+				},
+			],
+		},
+	]),
 ];
 
 export const deliveryLabels: FieldLabels = {

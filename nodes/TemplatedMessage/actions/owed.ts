@@ -21,6 +21,7 @@ import {
 	type SendResult,
 	type SmsGuard,
 } from '../../../engine/messaging';
+import { REWARD_NOTICE_TOPIC } from '../../../engine/rewards';
 import { EngineError } from '../../../engine/shared/errors';
 import { ledgerFor } from '../../shared/ledger';
 import { readField } from '../../shared/parameters';
@@ -52,7 +53,7 @@ export const owedDescription: INodeProperties[] = updateDisplayOptions(
 			displayName: 'Topic',
 			name: 'topic',
 			type: 'string',
-			default: 'reward.earned',
+			default: REWARD_NOTICE_TOPIC,
 			required: true,
 			placeholder: 'e.g. reward.earned',
 			description:
@@ -127,7 +128,7 @@ export async function sendOwed<M extends OutgoingEmail | OutgoingSms>(
 	const items = this.getInputData();
 	const outputs: INodeExecutionData[][] = OUTPUT_NAMES.map(() => []);
 	const keysField = (this.getNodeParameter('messageKeysField', 0, 'messageKeys') as string).trim();
-	const topic = (this.getNodeParameter('topic', 0, 'reward.earned') as string).trim();
+	const topic = (this.getNodeParameter('topic', 0, REWARD_NOTICE_TOPIC) as string).trim();
 	const sweep = this.getNodeParameter('sweepOverdue', 0, false) as boolean;
 	const options = this.getNodeParameter('sendOptions', 0, {}) as IDataObject;
 	const timeoutSeconds = Number(options.timeoutSeconds ?? 15);

@@ -1,4 +1,5 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 import { issueReferralCode } from '../../../../engine/referrals';
 import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader, readField } from '../../../shared/parameters';
@@ -7,9 +8,7 @@ import { runPerItem } from '../../../shared/runner';
 import { codeFormatLabels, codeGeneratorReader } from '../codeFormat';
 import { codeJson, ledgerFieldLabels } from '../ledgerFields';
 
-const show = { show: { operation: ['issue'] } };
-
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Owner',
 		name: 'ownerBy',
@@ -23,7 +22,6 @@ export const description: INodeProperties[] = [
 		default: 'email',
 		description:
 			'Whose code it is. A participant who is not enrolled yet is enrolled with that email or external ID.',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Owner Field',
@@ -32,7 +30,7 @@ export const description: INodeProperties[] = [
 		default: 'email',
 		required: true,
 		hint: 'The name of the input field holding the owner, not the value itself',
-		displayOptions: { show: { operation: ['issue'], ownerBy: ['email', 'externalId', 'id'] } },
+		displayOptions: { show: { ownerBy: ['email', 'externalId', 'id'] } },
 	},
 	{
 		displayName: 'Expires After (Days)',
@@ -41,7 +39,6 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 0 },
 		default: 0,
 		description: 'Days until the code stops working; 0 means never',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Max Uses',
@@ -50,7 +47,6 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 0 },
 		default: 0,
 		description: 'How many times the code can be redeemed; 0 means without limit',
-		displayOptions: show,
 	},
 	{
 		displayName: 'Vanity Code Field',
@@ -60,9 +56,10 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. requestedCode',
 		description:
 			'Optional: a field with a code the participant chose. When it holds a code, that code is issued instead of a random one (checked against the alphabet and blocklist; refused if taken).',
-		displayOptions: show,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { operation: ['issue'] } }, properties);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);

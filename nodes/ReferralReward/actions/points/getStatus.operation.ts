@@ -8,7 +8,7 @@ import { rewardAccountFor } from '../rules';
 
 export const description = updateDisplayOptions(
 	{ show: { operation: ['getStatus'] } },
-	participantProperties(['getStatus']),
+	participantProperties(),
 );
 
 /** Points balance, current tier, badges and qualified referrals: what a participant status webhook returns. */

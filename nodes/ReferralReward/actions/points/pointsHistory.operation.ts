@@ -8,7 +8,7 @@ import { programReader } from '../../../shared/program';
 import { fieldLabels, participantProperties, participantReader } from '../fields';
 import { rewardAccountFor } from '../rules';
 
-const properties: INodeProperties[] = [...participantProperties(['pointsHistory']), limitProperty];
+const properties: INodeProperties[] = [...participantProperties(), limitProperty];
 
 export const description = updateDisplayOptions(
 	{ show: { operation: ['pointsHistory'] } },

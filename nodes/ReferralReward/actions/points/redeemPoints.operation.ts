@@ -9,7 +9,7 @@ import { fieldLabels, participantProperties, participantReader } from '../fields
 import { rewardAccountFor } from '../rules';
 
 const properties: INodeProperties[] = [
-	...participantProperties(['redeemPoints']),
+	...participantProperties(),
 	{
 		displayName: 'Points',
 		name: 'points',

@@ -9,12 +9,8 @@ import { fieldLabels, referralProperties, referralReader } from '../fields';
 import { rewardServiceFor } from '../rules';
 import { description as rulesForm, ruleFieldLabels } from '../rules.description';
 
-/** The shared lookup fields of fields.ts, shown here by this operation alone. */
-const own = (properties: INodeProperties[]) =>
-	properties.map(({ displayOptions: _shown, ...property }) => property);
-
 const properties: INodeProperties[] = [
-	...own(referralProperties),
+	...referralProperties,
 	{
 		displayName: 'Output',
 		name: 'outputMode',

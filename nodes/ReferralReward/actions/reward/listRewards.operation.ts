@@ -21,9 +21,9 @@ const properties: INodeProperties[] = [
 		default: 'all',
 	},
 	// A participant only when listing one participant's rewards.
-	...participantProperties(['listRewards']).map((property) => ({
+	...participantProperties().map((property) => ({
 		...property,
-		displayOptions: { show: { operation: ['listRewards'], listFor: ['participant'] } },
+		displayOptions: { show: { listFor: ['participant'] } },
 	})),
 	{
 		displayName: 'Status',

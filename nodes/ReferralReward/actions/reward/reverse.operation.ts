@@ -7,12 +7,8 @@ import { programReader } from '../../../shared/program';
 import { fieldLabels, referralProperties, referralReader } from '../fields';
 import { rewardAccountFor } from '../rules';
 
-/** The shared lookup fields of fields.ts, shown here by this operation alone. */
-const own = (properties: INodeProperties[]) =>
-	properties.map(({ displayOptions: _shown, ...property }) => property);
-
 const properties: INodeProperties[] = [
-	...own(referralProperties),
+	...referralProperties,
 	negativeBalanceProperty(
 		'What to do when the points to claw back exceed the balance (they were already spent)',
 		'Stop with an error and change nothing',
