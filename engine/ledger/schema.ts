@@ -370,6 +370,26 @@ export const MIGRATIONS: Migration[] = [
 			`CREATE INDEX referrals_referrer_status ON referrals (program_id, referrer_id, status, id)`,
 		],
 	},
+	{
+		version: 8,
+		name: 'statistics indexes',
+		// Get Stats and the leaderboards are aggregate queries over a period: each reads one index
+		// range that holds every column it needs (no row lookups, no joins), whatever the program's
+		// size. The referral's qualifying order (its latest qualifying conversion) is kept on the
+		// referral for that; filled here for referrals qualified before this version.
+		statements: (t) => [
+			`ALTER TABLE referrals ADD COLUMN order_amount ${t.float}`,
+			`ALTER TABLE referrals ADD COLUMN order_currency ${t.text}`,
+			`UPDATE referrals SET order_amount = (SELECT c.amount FROM conversions c WHERE c.referral_id = referrals.id AND c.qualified = 1 ORDER BY c.id DESC LIMIT 1),
+				order_currency = (SELECT c.currency FROM conversions c WHERE c.referral_id = referrals.id AND c.qualified = 1 ORDER BY c.id DESC LIMIT 1)
+				WHERE qualified_at IS NOT NULL`,
+			`CREATE INDEX referrals_stats ON referrals (program_id, touched_at, status, qualified_at, order_currency, order_amount)`,
+			`CREATE INDEX referrals_qualified_by ON referrals (program_id, qualified_at, status, referrer_id)`,
+			`CREATE INDEX participants_created ON participants (program_id, created_at)`,
+			`CREATE INDEX rewards_stats ON rewards (program_id, created_at, status, currency, amount)`,
+			`CREATE INDEX points_journal_period ON points_journal (program_id, created_at, participant_id, delta)`,
+		],
+	},
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS ledger_migrations (

@@ -25,6 +25,7 @@ import type {
 	JournalQuery,
 	KeepAnswerInput,
 	LeaderboardQuery,
+	ReferralStatsQuery,
 	LeaseInput,
 	LedgerStore,
 	ListCodesQuery,
@@ -199,6 +200,9 @@ export class SqlLedger implements LedgerStore {
 	}
 	leaderboard(query: LeaderboardQuery) {
 		return this.referralQueries.leaderboard(query);
+	}
+	referralStatsTotals(query: ReferralStatsQuery) {
+		return this.referralQueries.referralStatsTotals(query);
 	}
 
 	// rewards

@@ -66,6 +66,8 @@ import type {
 	ReferralCounts,
 	ReferralEdge,
 	ReferralRecord,
+	ReferralStatsQuery,
+	ReferralStatsTotals,
 	SignalQuery,
 	TransitionReferralInput,
 } from './types/referrals';
@@ -208,6 +210,8 @@ export interface LedgerStore {
 	/** The orders recorded against these referrals (by Qualify), in id order. */
 	listConversions(query: ConversionsQuery): Promise<ConversionRecord[]>;
 	leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]>;
+	/** Get Stats' figures for one period, by aggregate queries (never a row per referral in memory). */
+	referralStatsTotals(query: ReferralStatsQuery): Promise<ReferralStatsTotals>;
 
 	// rewards
 	awardReward(input: AwardRewardInput): Promise<AwardRewardResult>;

@@ -1,22 +1,16 @@
 import { EngineError } from '../shared/errors';
-import { pages } from '../ledger/pages';
-import type { LedgerStore, ReferralRecord } from '../ledger/store';
-import { isValidOrderAmount } from '../shared/money';
+import type { LedgerStore } from '../ledger/store';
+import { fromMinorUnits, isCurrency } from '../shared/money';
 import { isReferralStatus } from './lifecycle';
-import {
-	programStats,
-	type ConversionRow,
-	type CustomerRow,
-	type ProgramStats,
-	type StatusCounts,
-} from './metrics';
-import { periodWindow, type Period, type TimeWindow, type WindowOptions } from '../shared/periods';
+import { programStats, type CustomerRow, type ProgramStats, type StatusCounts } from './metrics';
+import { periodWindow, type Period, type WindowOptions } from '../shared/periods';
 import { requireInteger } from '../shared/guards';
 
 /**
- * Program statistics and the leaderboard for one period, read from the ledger and computed by
- * metrics.ts. Everything is paged through the ledger's lists, so a program of any size is read
- * in bounded memory per page.
+ * Program statistics and the leaderboard for one period: the ledger computes the counts and sums
+ * by aggregate queries (LedgerStore.referralStatsTotals, leaderboard), metrics.ts the rates.
+ * Nothing per referral is read into memory, so a program of any size costs the same memory.
+ * (statsReference.ts keeps the former row-by-row version for the tests and the benchmark.)
  */
 
 export interface StatsInput {
@@ -40,111 +34,29 @@ export interface StatsOutcome extends ProgramStats {
 	warnings: string[];
 }
 
-const PAGE = 5000;
-
-async function eachReferral(
-	ledger: LedgerStore,
-	programId: string,
-	window: TimeWindow,
-	visit: (r: ReferralRecord) => void,
-): Promise<void> {
-	for await (const rows of pages(
-		(afterId, limit) =>
-			ledger.listReferrals({
-				programId,
-				since: window.start ?? undefined,
-				until: window.end ?? undefined,
-				afterId,
-				limit,
-			}),
-		PAGE,
-	)) {
-		rows.forEach(visit);
-	}
-}
-
-async function countCustomers(
-	ledger: LedgerStore,
-	programId: string,
-	until: number | null,
-): Promise<number> {
-	let count = 0;
-	for await (const rows of pages(
-		(afterId, limit) =>
-			ledger.listParticipants({ programId, createdUntil: until ?? undefined, afterId, limit }),
-		PAGE,
-	))
-		count += rows.length;
-	return count;
-}
-
-/** Qualifying orders by referral id, from the outbox's `referral.qualified` events (amount and currency). */
-async function qualifyingOrders(
-	ledger: LedgerStore,
-	programId: string,
-	wanted: Set<number>,
-): Promise<Map<number, { amount?: number; currency?: string }>> {
-	const orders = new Map<number, { amount?: number; currency?: string }>();
-	if (wanted.size === 0) return orders;
-	let afterId = 0;
-	for (;;) {
-		const page = await ledger.readEvents({
-			afterId,
-			types: ['referral.qualified'],
-			programId,
-			limit: PAGE,
-		});
-		for (const e of page.events) {
-			const conversion = e.payload.conversion as
-				{ referralId?: number; amount?: number | null; currency?: string | null } | undefined;
-			if (
-				!conversion ||
-				typeof conversion.referralId !== 'number' ||
-				!wanted.has(conversion.referralId)
-			)
-				continue;
-			orders.set(conversion.referralId, {
-				amount: conversion.amount ?? undefined,
-				currency: conversion.currency ?? undefined,
-			});
-		}
-		if (page.events.length < PAGE) return orders;
-		afterId = page.cursor;
-	}
-}
-
 export async function referralStats(ledger: LedgerStore, input: StatsInput): Promise<StatsOutcome> {
 	const { programId } = input;
 	const window = periodWindow(input.period, input.at, input.window);
+	const totals = await ledger.referralStatsTotals({
+		programId,
+		since: window.start ?? undefined,
+		until: window.end ?? undefined,
+	});
 	const statusCounts: StatusCounts = {};
-	const referrers = new Set<number>();
-	const converted: ReferralRecord[] = [];
+	for (const [status, count] of Object.entries(totals.byStatus))
+		if (isReferralStatus(status)) statusCounts[status] = count;
 	const warnings: string[] = [];
-	await eachReferral(ledger, programId, window, (r) => {
-		if (isReferralStatus(r.status)) statusCounts[r.status] = (statusCounts[r.status] ?? 0) + 1;
-		referrers.add(r.referrerId);
-		if (r.qualifiedAt !== null && ['qualified', 'reversed'].includes(r.status)) converted.push(r);
-	});
-	const customers = await countCustomers(ledger, programId, window.end);
-	const orders = await qualifyingOrders(ledger, programId, new Set(converted.map((r) => r.id)));
+
+	// Orders qualified before amounts and currencies were checked (e.g. 1e308 or "XYZ") stay out of the revenue sum.
 	let invalidOrders = 0;
-	const conversions: ConversionRow[] = converted.map((r) => {
-		const order = orders.get(r.id);
-		const row: ConversionRow = {
-			referralId: String(r.id),
-			signedUpAt: r.touchedAt,
-			qualifiedAt: Math.max(r.qualifiedAt!, r.touchedAt),
-			reversed: r.status === 'reversed',
-		};
-		if (order?.amount !== undefined && order.currency) {
-			// Orders qualified before amounts and currencies were checked (e.g. 1e308 or "XYZ") stay out of the revenue sum.
-			if (isValidOrderAmount(order.amount, order.currency, Number.MAX_SAFE_INTEGER)) {
-				row.amount = order.amount;
-				row.currency = order.currency;
-			} else invalidOrders++;
+	const referredRevenue: Record<string, number> = {};
+	for (const o of totals.orders) {
+		if (!isCurrency(o.currency)) invalidOrders += o.orders;
+		else {
+			invalidOrders += o.invalid;
+			if (o.netOrders > 0) referredRevenue[o.currency] = fromMinorUnits(o.netMinor, o.currency);
 		}
-		return row;
-	});
+	}
 	if (invalidOrders > 0) {
 		warnings.push(
 			`${invalidOrders} qualifying order(s) have an amount or currency that is not valid (recorded before amounts and currencies were checked); they are left out of referredRevenue.`,
@@ -152,36 +64,22 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 	}
 
 	// Reward cost from the rewards ledger: cash and other priced rewards created in the period, not reversed.
-	const costByCurrency = new Map<string, number>();
-	for await (const rows of pages(
-		(afterId, limit) => ledger.listRewards({ programId, afterId, limit }),
-		PAGE,
-	)) {
-		for (const r of rows) {
-			if (r.status === 'reversed' || r.amount === null || r.currency === null) continue;
-			if (
-				(window.start !== null && r.createdAt < window.start) ||
-				(window.end !== null && r.createdAt >= window.end)
-			)
-				continue;
-			costByCurrency.set(r.currency, (costByCurrency.get(r.currency) ?? 0) + r.amount);
-		}
-	}
 	let rewardCost: { amount: number; currency: string } | undefined;
-	if (costByCurrency.size === 1) {
-		const [[currency, amount]] = [...costByCurrency];
-		rewardCost = { amount: Math.round(amount * 100) / 100, currency };
-	} else if (costByCurrency.size > 1) {
+	if (totals.rewards.length === 1) {
+		const [{ currency, hundredths, amount }] = totals.rewards;
+		const sum = hundredths === null ? amount : hundredths / 100;
+		rewardCost = { amount: Math.round(sum * 100) / 100, currency };
+	} else if (totals.rewards.length > 1) {
 		warnings.push(
-			`Rewards were paid in ${[...costByCurrency.keys()].join(', ')}; referral CAC needs one currency, so it is left out.`,
+			`Rewards were paid in ${totals.rewards.map((r) => r.currency).join(', ')}; referral CAC needs one currency, so it is left out.`,
 		);
 	}
 
+	const customers = Math.max(totals.participants, totals.referrers);
 	const stats = programStats({
-		customers: Math.max(customers, referrers.size),
-		referrers: referrers.size,
+		customers,
+		referrers: totals.referrers,
 		statusCounts,
-		conversions,
 		rewardCost,
 		customerRows: input.customerRows,
 		invitesSent: input.invitesSent,
@@ -191,9 +89,18 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 		period: input.period,
 		from: window.start === null ? null : new Date(window.start).toISOString(),
 		until: window.end === null ? null : new Date(window.end).toISOString(),
-		customers: Math.max(customers, referrers.size),
-		referrers: referrers.size,
+		customers,
+		referrers: totals.referrers,
 		...stats,
+		referredRevenue,
+		timeToConvert:
+			totals.converted > 0
+				? {
+						count: totals.converted,
+						meanMs: totals.convertMsTotal / totals.converted,
+						medianMs: totals.convertMsMedian!,
+					}
+				: null,
 		warnings,
 	};
 }

@@ -1,5 +1,6 @@
 /* The queries over referrals: lists, counts, shared signals, edges, conversions and the
  * leaderboard (read-only; the writes are in referrals.ts). */
+import { currencyExponent } from '../../shared/money';
 import type { LedgerCore } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, s, sOrNull, toConversion, toReferral } from '../rows';
@@ -16,7 +17,10 @@ import type {
 	ReferralCounts,
 	ReferralEdge,
 	ReferralRecord,
+	ReferralStatsQuery,
+	ReferralStatsTotals,
 	SignalQuery,
+	StatsOrderTotals,
 } from '../store';
 import * as v from '../validate';
 import { fail, LIMITS } from '../validate';
@@ -27,7 +31,24 @@ type Methods =
 	| 'referralsBySignal'
 	| 'referralEdges'
 	| 'listConversions'
-	| 'leaderboard';
+	| 'leaderboard'
+	| 'referralStatsTotals';
+
+/**
+ * isValidOrderAmount (money.ts) with the default maximum, as SQL over r.order_amount, for one
+ * currency exponent, and the amount in minor units. Get Stats computes both for every exponent
+ * (0, 2, 3) and picks by currency afterwards: looking the currency up per row costs more than the
+ * arithmetic. (x >= 0 here, so |x| = x.)
+ */
+const EXPONENTS = [0, 2, 3] as const;
+function orderSql(exponent: number): { valid: string; minor: string } {
+	const x = `(r.order_amount * ${10 ** exponent})`;
+	const top = 10 ** (9 - exponent);
+	return {
+		valid: `r.order_amount >= 0 AND r.order_amount <= ${top} AND ABS(${x} - ROUND(${x})) <= 0.000001 * (CASE WHEN ${x} > 1 THEN ${x} ELSE 1 END)`,
+		minor: `CAST(ROUND(${x}) AS BIGINT)`,
+	};
+}
 
 export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 	constructor(private readonly core: LedgerCore) {}
@@ -181,10 +202,13 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 			if (until !== undefined) where.push(`created_at < ${q.p(until)}`);
 			scores = `SELECT participant_id, SUM(delta) AS score FROM points_journal WHERE ${where.join(' AND ')} GROUP BY participant_id HAVING SUM(delta) <> 0`;
 		}
-		// RANK() runs before LIMIT, over every scored participant, so ties share a rank.
-		const sql = `SELECT s.participant_id, s.score, RANK() OVER (ORDER BY s.score DESC) AS rank_no, p.external_id, p.name
-			FROM (${scores}) s JOIN participants p ON p.id = s.participant_id
-			ORDER BY s.score DESC, s.participant_id LIMIT ${q.p(limit)}`;
+		// RANK() runs before LIMIT, over every scored participant, so ties share a rank; only the
+		// top rows are joined to their participants (every score has one: participant_id is a foreign key).
+		const sql = `SELECT t.participant_id, t.score, t.rank_no, p.external_id, p.name FROM (
+				SELECT s.participant_id, s.score, RANK() OVER (ORDER BY s.score DESC) AS rank_no
+				FROM (${scores}) s ORDER BY s.score DESC, s.participant_id LIMIT ${q.p(limit)}
+			) t JOIN participants p ON p.id = t.participant_id
+			ORDER BY t.score DESC, t.participant_id`;
 		const rows = await this.core.read((tx) => tx.all(sql, q.values));
 		return rows.map((r) => ({
 			rank: n(r.rank_no),
@@ -193,5 +217,125 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 			name: sOrNull(r.name),
 			score: n(r.score),
 		}));
+	}
+
+	/*
+	 * Get Stats' figures by aggregate queries: nothing per referral reaches JavaScript, so memory
+	 * stays flat at any size. The period is a range on indexed columns (referrals_stats,
+	 * participants_created, rewards_stats: schema version 8). The qualifying order of a referral
+	 * is its latest qualifying conversion (the one its `referral.qualified` event carries), kept on
+	 * the referral as order_amount / order_currency.
+	 */
+	async referralStatsTotals(query: ReferralStatsQuery): Promise<ReferralStatsTotals> {
+		inputObject(query, 'referralStatsTotals');
+		const programId = programIdOf(query);
+		const since = v.optTime(query.since, 'since');
+		const until = v.optTime(query.until, 'until');
+		const window = (q: Params, column: string) =>
+			(since !== undefined ? ` AND ${column} >= ${q.p(since)}` : '') +
+			(until !== undefined ? ` AND ${column} < ${q.p(until)}` : '');
+		const inPeriod = (q: Params) => `r.program_id = ${q.p(programId)}${window(q, 'r.touched_at')}`;
+		const referrals = (q: Params) => `FROM referrals r WHERE ${inPeriod(q)}`;
+		const convertedWhere = `r.status IN ('qualified', 'reversed') AND r.qualified_at IS NOT NULL`;
+		const duration = `CASE WHEN r.qualified_at > r.touched_at THEN r.qualified_at - r.touched_at ELSE 0 END`;
+		const nearWhole = (x: string) =>
+			`ABS(${x} - ROUND(${x})) <= 0.000001 * (CASE WHEN ABS(${x}) > 1 THEN ABS(${x}) ELSE 1 END)`;
+		const hundredths = `(CASE WHEN ABS(amount) < 10000000000000 AND ${nearWhole('amount * 100')} THEN 1 ELSE 0 END)`;
+		return this.core.read(async (tx) => {
+			const byStatus: Record<string, number> = {};
+			let q = new Params();
+			for (const r of await tx.all(
+				`SELECT r.status, COUNT(*) AS n ${referrals(q)} GROUP BY r.status`,
+				q.values,
+			))
+				byStatus[s(r.status)] = n(r.n);
+			q = new Params();
+			const referrers = n(
+				(await tx.get(`SELECT COUNT(DISTINCT r.referrer_id) AS n ${referrals(q)}`, q.values))!.n,
+			);
+			q = new Params();
+			const participants = n(
+				(await tx.get(
+					`SELECT COUNT(*) AS n FROM participants WHERE program_id = ${q.p(programId)}${until !== undefined ? ` AND created_at < ${q.p(until)}` : ''}`,
+					q.values,
+				))!.n,
+			);
+			q = new Params();
+			const totals = (await tx.get(
+				`SELECT COUNT(*) AS n, COALESCE(SUM(${duration}), 0) AS total ${referrals(q)} AND ${convertedWhere}`,
+				q.values,
+			))!;
+			const converted = n(totals.n);
+			let convertMsMedian: number | null = null;
+			if (converted > 0) {
+				q = new Params();
+				const mid = Math.floor(converted / 2);
+				const even = converted % 2 === 0;
+				const middle = await tx.all(
+					`SELECT ${duration} AS d ${referrals(q)} AND ${convertedWhere} ORDER BY d LIMIT ${q.p(even ? 2 : 1)} OFFSET ${q.p(even ? mid - 1 : mid)}`,
+					q.values,
+				);
+				convertMsMedian = even ? (n(middle[0].d) + n(middle[1].d)) / 2 : n(middle[0].d);
+			}
+			q = new Params();
+			// Per currency and status (qualified or reversed): orders, valid ones, their minor units.
+			const orders = new Map<string, StatsOrderTotals>();
+			for (const r of await tx.all(
+				`SELECT r.order_currency AS currency, r.status, COUNT(*) AS orders,
+					${EXPONENTS.map((e) => {
+						const { valid, minor } = orderSql(e);
+						return `SUM(CASE WHEN ${valid} THEN 1 ELSE 0 END) AS valid${e}, SUM(CASE WHEN ${valid} THEN ${minor} ELSE 0 END) AS minor${e}`;
+					}).join(',\n\t\t\t\t\t')}
+				FROM referrals r
+				WHERE ${inPeriod(q)} AND ${convertedWhere}
+					AND r.order_amount IS NOT NULL AND r.order_currency IS NOT NULL AND r.order_currency <> ''
+				GROUP BY r.order_currency, r.status`,
+				q.values,
+			)) {
+				const currency = s(r.currency);
+				const e = currencyExponent(currency);
+				const valid = n(r[`valid${e}`]);
+				const totals = orders.get(currency) ?? {
+					currency,
+					orders: 0,
+					invalid: 0,
+					netOrders: 0,
+					netMinor: 0,
+				};
+				totals.orders += n(r.orders);
+				totals.invalid += n(r.orders) - valid;
+				if (s(r.status) === 'qualified') {
+					totals.netOrders += valid;
+					totals.netMinor += n(r[`minor${e}`]);
+				}
+				orders.set(currency, totals);
+			}
+			q = new Params();
+			const rewards = (
+				await tx.all(
+					`SELECT currency, MIN(id) AS first_id, SUM(amount) AS amount,
+						SUM(CASE WHEN ${hundredths} = 1 THEN CAST(ROUND(amount * 100) AS BIGINT) ELSE 0 END) AS hundredths,
+						SUM(1 - ${hundredths}) AS fractional
+					FROM rewards WHERE program_id = ${q.p(programId)}${window(q, 'created_at')}
+						AND status <> 'reversed' AND amount IS NOT NULL AND currency IS NOT NULL
+					GROUP BY currency ORDER BY first_id`,
+					q.values,
+				)
+			).map((r) => ({
+				currency: s(r.currency),
+				hundredths: n(r.fractional) === 0 ? n(r.hundredths) : null,
+				amount: n(r.amount),
+			}));
+			return {
+				byStatus,
+				referrers,
+				participants,
+				converted,
+				convertMsTotal: n(totals.total),
+				convertMsMedian,
+				orders: [...orders.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1)),
+				rewards,
+			};
+		});
 	}
 }

@@ -470,8 +470,9 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 								},
 							};
 						const row = await w.tx.get(
-							`UPDATE referrals SET status = $2, qualified_at = $3, updated_at = $4 WHERE id = $1 RETURNING *`,
-							[id, to, occurred, w.now],
+							// The qualifying order is kept on the referral too, for Get Stats' one-index scan.
+							`UPDATE referrals SET status = $2, qualified_at = $3, updated_at = $4, order_amount = $5, order_currency = $6 WHERE id = $1 RETURNING *`,
+							[id, to, occurred, w.now, amount ?? null, currency ?? null],
 						);
 						const referral = toReferral(row!);
 						await w.tx.run(

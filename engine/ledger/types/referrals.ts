@@ -186,3 +186,49 @@ export interface LeaderboardQuery {
 	/** For `qualifiedReferrals`: statuses not to count (e.g. `reversed`). */
 	excludeStatuses?: string[];
 }
+
+export interface ReferralStatsQuery {
+	programId: string;
+	/** The period [since, until) on the referrals' touched_at (rewards: created_at); open when absent. */
+	since?: Time;
+	until?: Time;
+}
+
+/** One currency's qualifying orders of the referrals that qualified (qualified or reversed now). */
+export interface StatsOrderTotals {
+	currency: string;
+	/** Orders with an amount in this currency (the latest qualifying order per referral). */
+	orders: number;
+	/** Of those, orders whose amount is not a valid order amount for the currency (negative, above the default maximum, too many decimals). */
+	invalid: number;
+	/** Valid orders of referrals still qualified (not reversed). */
+	netOrders: number;
+	/** Their amounts of referrals still qualified (not reversed), summed in the currency's minor units. */
+	netMinor: number;
+}
+
+/** One currency's reward cost: rewards with an amount, not reversed, created in the period (listed in order of their first reward). */
+export interface StatsRewardTotals {
+	currency: string;
+	/** Sum in hundredths when every amount is a whole number of hundredths, else null (see `amount`). */
+	hundredths: number | null;
+	/** Plain floating-point sum, for amounts with more than two decimals. */
+	amount: number;
+}
+
+/** The figures Get Stats needs, computed by aggregate queries (bounded memory at any size). */
+export interface ReferralStatsTotals {
+	/** Referrals touched in the period, by status. */
+	byStatus: Record<string, number>;
+	/** Distinct referrers among them. */
+	referrers: number;
+	/** Participants created before `until` (all of the program's when open). */
+	participants: number;
+	/** Referrals of the period that qualified (status qualified or reversed, qualified_at set). */
+	converted: number;
+	/** Sum and median of max(qualified_at, touched_at) − touched_at over them; median null when none. */
+	convertMsTotal: number;
+	convertMsMedian: number | null;
+	orders: StatsOrderTotals[];
+	rewards: StatsRewardTotals[];
+}
