@@ -1,6 +1,6 @@
 /* Issue #19 in a real n8n 2.40.7: the tools of the sample workflow workflows/ai-referral-assistant.json
  * (Referral Code › Normalize, Referral › Enrol and Get, Lead Score › Score Leads, Templated Message ›
- * Render, all in Values mode with `$fromAI`) attached to the AI Agent (Tools Agent 3.1) with the
+ * Render, all in Values mode with `$fromAI`) attached to the AI Agent (Tools Agent 3, the sample's version) with the
  * OpenAI Chat Model (lmChatOpenAi 1.3, Responses API off) pointed at a loopback fake
  * (test/support/fakeOpenAI.ts) through the OpenAI credential's Base URL. A Webhook trigger stands in
  * for the Chat Trigger so the test can send a request header that must never reach the model; the
