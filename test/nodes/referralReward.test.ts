@@ -312,6 +312,64 @@ for (const [name, open] of backends()) {
 					[{ id: coupon.id }],
 				);
 				expect(fulfil.json('Node')[0]).toMatchObject({ id: coupon.id, status: 'fulfilled' });
+
+				// Read Inputs From › Values (#19): the reference and the reward ID are the values
+				// themselves (dots and @ are not a path, a number stays a number); empty names the parameter.
+				const redeemValues = await run(
+					credential,
+					{
+						resource: 'points',
+						operation: 'redeemPoints',
+						inputSource: 'values',
+						participantBy: 'email',
+						participantValue: 'ann@example.com',
+						points: 300,
+						reference: 'order.2@shop',
+					},
+					[{ orderId: 'shop-1' }, { orderId: 'shop-1' }],
+				);
+				expect(redeemValues.json('Node').map((j) => j.redemption)).toMatchObject([
+					{ balance: 400, replayed: false, reference: 'order.2@shop' },
+					{ balance: 400, replayed: true, reference: 'order.2@shop' },
+				]);
+				const noReference = await run(
+					credential,
+					{
+						resource: 'points',
+						operation: 'redeemPoints',
+						inputSource: 'values',
+						participantBy: 'email',
+						participantValue: 'ann@example.com',
+						points: 300,
+						reference: '={{ $json.missing }}',
+					},
+					[{ orderId: 'shop-1' }],
+				);
+				expect(noReference.error('Node')?.message).toContain(
+					'Reference is empty: pass what the points pay for',
+				);
+				const fulfilValues = await run(
+					credential,
+					{
+						operation: 'markFulfilled',
+						inputSource: 'values',
+						rewardId: `={{ ${String(referee3.id)} }}`,
+						reference: 'payout.7@bank',
+					},
+					[{ id: coupon.id }],
+				);
+				expect(fulfilValues.json('Node')[0]).toMatchObject({
+					id: referee3.id,
+					status: 'fulfilled',
+				});
+				const noRewardId = await run(
+					credential,
+					{ operation: 'markFulfilled', inputSource: 'values', rewardId: '={{ $json.missing }}' },
+					[{ id: coupon.id }],
+				);
+				expect(noRewardId.error('Node')?.message).toContain(
+					'Reward ID is empty: pass the reward ID',
+				);
 			} finally {
 				await cleanup();
 			}

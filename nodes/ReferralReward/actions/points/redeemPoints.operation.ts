@@ -3,11 +3,40 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { updateDisplayOptions } from 'n8n-workflow';
 import { EngineError } from '../../../../engine/shared/errors';
 import { ledgerFor } from '../../../shared/ledger';
-import { parameterReader, readField } from '../../../shared/parameters';
+import { parameterReader } from '../../../shared/parameters';
+import {
+	emptyValueError,
+	inputProperties,
+	inputReader,
+	inputSourceOf,
+	isEmptyInput,
+	labelsFor,
+	type InputParameter,
+} from '../../../shared/inputs';
 import { runPerItem } from '../../../shared/runner';
 import { programReader } from '../../../shared/program';
 import { fieldLabels, participantProperties, participantReader } from '../fields';
 import { rewardAccountFor } from '../rules';
+
+/** Reference Field, or Reference itself in Values mode. */
+const referenceInput: InputParameter = {
+	field: {
+		displayName: 'Reference Field',
+		name: 'referenceField',
+		type: 'string',
+		default: 'orderId',
+		required: true,
+		hint: 'The name of the input field with what the points pay for (e.g. an order ID); the same reference never spends twice',
+	},
+	value: {
+		name: 'reference',
+		displayName: 'Reference',
+		holding: 'what the points pay for (e.g. an order ID)',
+		placeholder: 'e.g. order-1001',
+		description:
+			'What the points pay for (e.g. an order ID); the same reference never spends twice',
+	},
+};
 
 const properties: INodeProperties[] = [
 	...participantProperties(['redeemPoints']),
@@ -18,14 +47,7 @@ const properties: INodeProperties[] = [
 		default: 100,
 		description: 'Points to spend; an expression can read them from the item',
 	},
-	{
-		displayName: 'Reference Field',
-		name: 'referenceField',
-		type: 'string',
-		default: 'orderId',
-		required: true,
-		hint: 'The name of the input field with what the points pay for (e.g. an order ID); the same reference never spends twice',
-	},
+	...inputProperties(referenceInput),
 ];
 
 export const description = updateDisplayOptions(
@@ -39,6 +61,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const participantFor = participantReader(this, ledger);
 	const serviceFor = rewardAccountFor(this, ledger);
 	const pointsFor = parameterReader<number>(this, 'points', 0);
+	const source = inputSourceOf(this);
+	const referenceFor = inputReader(this, referenceInput, source);
 	const referenceFieldFor = parameterReader<string>(this, 'referenceField', 'orderId');
 	const toolCall = isToolCall(this);
 	return await runPerItem(
@@ -46,14 +70,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
 			const participantId = await participantFor(item.json, itemIndex, program);
-			const field = referenceFieldFor(itemIndex);
 			// An AI Agent's retry of the same call is a replay: without a reference, the call's arguments are one.
-			const given = readField(item.json, field);
-			const reference =
-				toolCall && (given === undefined || given === null || given === '')
-					? toolCallKey(this, item.json)
-					: given;
-			if (reference === undefined || reference === null || reference === '') {
+			const given = referenceFor(itemIndex, item.json);
+			const reference = toolCall && isEmptyInput(given) ? toolCallKey(this, item.json) : given;
+			if (isEmptyInput(reference)) {
+				if (source === 'values') throw emptyValueError(referenceInput.value);
+				const field = referenceFieldFor(itemIndex);
 				throw new EngineError(
 					'required',
 					`The input has no reference in "${field}"; a redemption needs one so a retry does not spend twice`,
@@ -77,7 +99,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				},
 			};
 		},
-		{ ...fieldLabels, reference: 'Reference Field' },
+		labelsFor(source, { ...fieldLabels, reference: 'Reference Field' }, { reference: 'Reference' }),
 	);
 }
 
