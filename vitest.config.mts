@@ -19,16 +19,17 @@ const notHere = [
 export default defineConfig({
 	test: {
 		pool: 'forks',
-		// Files share a worker process one after another instead of each getting a fresh one: n8n-core,
-		// n8n-workflow, the engine and dist/ load once per worker, not once per file (that loading was
-		// more than half of the suite's time; 8 files at load 17-20: 144-212 s isolated, 72 s not).
-		// No file mocks modules or globals; each uses its own schema, database file and free ports.
-		isolate: false,
+		// Each file gets a fresh worker process (isolate). Sharing one across files loaded n8n and the
+		// engine once instead of per file (8 files at load 17-20: 72 s instead of 144-212 s), but the
+		// files' PostgreSQL pools then outlived them: in a clean-clone CI the replay matrix on PostgreSQL
+		// failed with "sorry, too many clients already" (max_connections 100). Sharing comes back once
+		// every file closes what it opens.
+		isolate: true,
 		testTimeout: 60_000,
 		hookTimeout: 120_000,
-		// Two groups, and vitest starts fresh worker processes between them: n8n-workflow patches
-		// globals (BigInt.prototype.toJSON), which the engine's tests must not see (a BigInt in ledger
-		// metadata is refused there).
+		// Two groups, named in the report: the files that load n8n and the engine's own. n8n-workflow
+		// patches globals (BigInt.prototype.toJSON), which the engine's tests must not see (a BigInt in
+		// ledger metadata is refused there); isolation keeps them apart in any case.
 		projects: [
 			{ extends: true, test: { name: 'n8n', include: loadsN8n, exclude: notHere } },
 			{
