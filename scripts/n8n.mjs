@@ -125,6 +125,8 @@ export function takeInstallLock(lock, version) {
 	const pause = new Int32Array(new SharedArrayBuffer(4));
 	const started = Date.now();
 	let said = 0;
+	// On a clean clone .cache/n8n does not exist yet: the lock's own mkdir must not be the first.
+	mkdirSync(path.dirname(lock), { recursive: true });
 	for (;;) {
 		try {
 			mkdirSync(lock);

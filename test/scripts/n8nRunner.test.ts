@@ -12,6 +12,14 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'rm-runner-unit-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('installing n8n', () => {
+	it('takes the install lock on a clean clone, where the cache folder does not exist yet, and lets it go', () => {
+		const lock = path.join(scratch, 'fresh-clone', '.cache', 'n8n', '9.9.9.installing');
+		expect(existsSync(path.dirname(lock))).toBe(false);
+		expect(n8n.takeInstallLock(lock, '9.9.9')).toBe(true);
+		expect(readFileSync(path.join(lock, 'pid'), 'utf8')).toBe(String(process.pid));
+		rmSync(lock, { recursive: true, force: true });
+	});
+
 	it('estimates from the measured idle time, scaled by the load per core, and names the last install', () => {
 		const idle = n8n.installEstimate({ load: 0.5, cores: 2, history: [] });
 		expect(idle).toBe('about 4 min on an idle 2-core machine');
