@@ -6,7 +6,7 @@ import { parseSmsCountries } from '../messaging/smsGuard';
 import type { LedgerStore, ProgramRecord } from '../ledger/store';
 import { validateReferralProgram, type ReferralProgramSettings } from './program';
 import { buildShareUrl, type ShareUrlOptions } from './share';
-import { isRecord, requireText } from '../shared/guards';
+import { describe, isRecord, requireText } from '../shared/guards';
 
 /**
  * A referral program's stored configuration: the validated rules (attribution, fraud policy,
@@ -31,6 +31,10 @@ export interface ReferralProgramInput {
 	share?: ShareSettings;
 	/** Countries guarded texts may go to (ISO 3166 alpha-2, a list or "US, CA"); empty means any. */
 	smsCountries?: unknown;
+	/** The language of the program's pages (BCP 47, e.g. `de`); empty: the visitor's Accept-Language. */
+	locale?: unknown;
+	/** Share texts by language (`{ en: 'Join me… {link}', de: '…' }`), with {code}, {link}, {program}. */
+	shareTexts?: unknown;
 }
 
 export interface ReferralProgramConfig extends ReferralProgramSettings {
@@ -39,6 +43,10 @@ export interface ReferralProgramConfig extends ReferralProgramSettings {
 	share: ShareSettings;
 	/** The program's markets for texts (the SMS guard of Templated Message); empty means any country. */
 	smsCountries: string[];
+	/** The language of the program's pages; null: the visitor's Accept-Language decides. */
+	locale: string | null;
+	/** Share texts by lower-case language tag; empty: the pages' built-in texts. */
+	shareTexts: Record<string, string>;
 }
 
 /** What the program looks like from outside: the salt is never part of it. */
@@ -94,6 +102,43 @@ function checkShare(share: unknown, generator: CodeGenerator): ShareSettings {
 	return out;
 }
 
+const LOCALE = /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$/;
+
+function checkLocale(value: unknown, field: string): string | null {
+	if (value === undefined || value === null || value === '') return null;
+	const text = requireText(value, field, 35);
+	if (!LOCALE.test(text))
+		throw new EngineError(
+			'invalid_locale',
+			`${field} must be a language tag such as en, de or de-AT (got ${describe(text)}).`,
+			{ field },
+		);
+	return text.toLowerCase().replace('_', '-');
+}
+
+/** Share texts: an object of language → text, or rows of { locale, text } as the node's form gives them. */
+function checkShareTexts(value: unknown): Record<string, string> {
+	if (value === undefined || value === null || value === '') return {};
+	const rows: Array<[unknown, unknown]> = Array.isArray(value)
+		? value.map((row) => (isRecord(row) ? [row.locale, row.text] : [undefined, undefined]))
+		: isRecord(value)
+			? Object.entries(value)
+			: [];
+	if (!Array.isArray(value) && !isRecord(value))
+		throw new EngineError(
+			'invalid_object',
+			'shareTexts must be an object of language → text, e.g. { "en": "Join me: {link}" }.',
+			{ field: 'shareTexts' },
+		);
+	const out: Record<string, string> = {};
+	for (const [locale, text] of rows) {
+		const tag = checkLocale(locale, 'shareTexts.locale');
+		if (tag === null) continue;
+		out[tag] = requireText(text, `shareTexts.${tag}`, 1000);
+	}
+	return out;
+}
+
 /** Checks a program form completely (rules, code format, share link); throws naming the field. */
 export function validateProgramInput(input: ReferralProgramInput): {
 	config: ReferralProgramConfig;
@@ -108,7 +153,12 @@ export function validateProgramInput(input: ReferralProgramInput): {
 			? rules.programId
 			: requireText(input.name, 'name', 256);
 	const smsCountries = parseSmsCountries(input.smsCountries);
-	return { config: { ...rules, name, codeFormat, share, smsCountries }, generator };
+	const locale = checkLocale(input.locale, 'locale');
+	const shareTexts = checkShareTexts(input.shareTexts);
+	return {
+		config: { ...rules, name, codeFormat, share, smsCountries, locale, shareTexts },
+		generator,
+	};
 }
 
 /**

@@ -99,3 +99,43 @@ export function parseShareUrl(
 	const code = parsed.searchParams.get(param);
 	return { code: code === null || code.trim() === '' ? null : code.trim(), utm };
 }
+
+/** Channels a participant can share their link through (the participant page's share buttons). */
+export const SHARE_CHANNELS = ['email', 'sms', 'whatsapp', 'x', 'linkedin', 'facebook'] as const;
+export type ShareChannel = (typeof SHARE_CHANNELS)[number];
+
+/**
+ * Links that open each channel with the text prefilled: `mailto:` and `sms:` open the person's own
+ * apps; WhatsApp, X, LinkedIn and Facebook open their share dialogs (LinkedIn and Facebook take only
+ * the URL, their dialogs read the page's preview). Nothing is fetched until the person clicks.
+ */
+export function socialShareLinks(input: {
+	url: string;
+	text: string;
+	subject: string;
+}): Record<ShareChannel, string> {
+	const url = encodeURIComponent(input.url);
+	const text = encodeURIComponent(input.text);
+	return {
+		email: `mailto:?subject=${encodeURIComponent(input.subject)}&body=${text}`,
+		sms: `sms:?&body=${text}`,
+		whatsapp: `https://wa.me/?text=${text}`,
+		x: `https://x.com/intent/post?text=${text}`,
+		linkedin: `https://www.linkedin.com/sharing/share-offsite/?url=${url}`,
+		facebook: `https://www.facebook.com/sharer/sharer.php?u=${url}`,
+	};
+}
+
+/**
+ * The share text with `{code}`, `{link}` and `{program}` filled in; the link is appended when the
+ * text does not place it, so every shared text carries it.
+ */
+export function fillShareText(
+	template: string,
+	values: { code: string; link: string; program: string },
+): string {
+	const filled = template.replace(/\{(code|link|program)\}/g, (_, name: keyof typeof values) =>
+		String(values[name]),
+	);
+	return template.includes('{link}') || values.link === '' ? filled : `${filled} ${values.link}`;
+}

@@ -193,6 +193,52 @@ const properties: INodeProperties[] = [
 		description:
 			"The program's markets: two-letter country codes that guarded texts (Templated Message › Send SMS › Sign-up Abuse Guard) may go to. Empty allows any country; premium-rate, shared-cost and UAN numbers are refused either way.",
 	},
+	{
+		displayName: 'Page Language',
+		name: 'locale',
+		type: 'options',
+		options: [
+			{ name: "Visitor's Browser Language", value: '' },
+			{ name: 'English', value: 'en' },
+			{ name: 'German', value: 'de' },
+		],
+		default: '',
+		description:
+			"The language of the participant page (Referral Portal): fixed, or each visitor's Accept-Language (English when the browser asks for neither)",
+	},
+	{
+		displayName: 'Share Texts',
+		name: 'shareTexts',
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true },
+		placeholder: 'Add Share Text',
+		default: {},
+		description:
+			"The text the participant page's share buttons prefill, per language; {code}, {link} and {program} are filled in (the link is added when the text has no {link}). Without one, the page's built-in text.",
+		options: [
+			{
+				displayName: 'Text',
+				name: 'text',
+				values: [
+					{
+						displayName: 'Language',
+						name: 'locale',
+						type: 'string',
+						default: 'en',
+						placeholder: 'e.g. en, de',
+					},
+					{
+						displayName: 'Text',
+						name: 'text',
+						type: 'string',
+						typeOptions: { rows: 2 },
+						default: '',
+						placeholder: 'e.g. Get 10 % off your first order with my code {code}: {link}',
+					},
+				],
+			},
+		],
+	},
 	codeFormatProperty,
 ];
 
@@ -245,6 +291,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	}>('qualification', {});
 	const refund = read<string>('refundPolicy', 'any_refund');
 	const smsCountries = read<string>('smsCountries', '');
+	const locale = read<string>('locale', '');
+	const shareTexts = read<{ text?: IDataObject[] }>('shareTexts', {});
 	const format = read<FormatParameter>('codeFormat', {});
 	return await runPerItem(
 		this,
@@ -265,6 +313,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				},
 				refundPolicy: refund(i),
 				...(smsCountries(i) ? { smsCountries: smsCountries(i) } : {}),
+				...(locale(i) ? { locale: locale(i) } : {}),
+				...((shareTexts(i).text ?? []).length > 0 ? { shareTexts: shareTexts(i).text } : {}),
 				codeFormat: {
 					...raw,
 					pattern: raw.pattern || undefined,
@@ -275,6 +325,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			});
 			return { program, created };
 		},
-		{ ...fieldLabels, ...codeFormatLabels, programId: 'Program' },
+		{
+			...fieldLabels,
+			...codeFormatLabels,
+			programId: 'Program',
+			locale: 'Page Language',
+			shareTexts: 'Share Texts',
+			'shareTexts.locale': 'Share Texts › Language',
+		},
 	);
 }
