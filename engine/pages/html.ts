@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
  *
  * Usage:
  * ```ts
- * const body = html`<h1>${title}</h1><a href="${url}">${label}</a>`; // title, url, label escaped
+ * const body = markup`<h1>${title}</h1><a href="${url}">${label}</a>`; // title, url, label escaped
  * const { html: page, headers } = pageShell({ lang: 'de', title, body, style: CSS, script: JS });
  * ```
  */
@@ -43,7 +43,7 @@ function textOf(value: unknown): string {
 	return '';
 }
 
-/** Markup already safe to insert as is (made by {@link html} or {@link raw}). */
+/** Markup already safe to insert as is (made by {@link markup} or {@link raw}). */
 export class SafeHtml {
 	constructor(readonly value: string) {}
 	toString(): string {
@@ -57,10 +57,11 @@ export function raw(markup: string): SafeHtml {
 }
 
 /**
- * Tagged template: every interpolated value is escaped (attribute-safe) unless it is {@link SafeHtml};
+ * Tagged template (named `markup`, not `html`, so Prettier leaves its text alone: reformatting
+ * would change the page and the hashes of its inline style and script): every interpolated value is escaped (attribute-safe) unless it is {@link SafeHtml};
  * arrays are joined; `null`, `undefined` and `false` render nothing.
  */
-export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
+export function markup(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
 	let out = strings[0];
 	for (let i = 0; i < values.length; i++) out += piece(values[i]) + strings[i + 1];
 	return new SafeHtml(out);
@@ -147,24 +148,13 @@ export function pageShell(input: PageShellInput): ShellOutput {
 	sources.push("base-uri 'none'", "form-action 'none'");
 	const metaCsp = sources.join('; ');
 	const csp = `${metaCsp}; frame-ancestors 'none'`;
-	const document =
-		'<!doctype html>' +
-		html`<html lang="${input.lang}">
-			<head>
-				<meta charset="utf-8" />
-				<meta name="viewport" content="width=device-width, initial-scale=1" />
-				<meta http-equiv="Content-Security-Policy" content="${metaCsp}" />
-				<meta name="referrer" content="no-referrer" />
-				${input.noindex === false ? '' : raw('<meta name="robots" content="noindex, nofollow">')}
-				<title>${input.title}</title>
-				<style>
-					${raw(style)}
-				</style>
-			</head>
-			<body>
-				${input.body}${input.script ? raw(`<script>${input.script}</script>`) : ''}
-			</body>
-		</html>`.value;
+	const robots =
+		input.noindex === false ? '' : raw('<meta name="robots" content="noindex, nofollow">');
+	// The style and script go in as raw text: their hashes are of exactly these bytes.
+	const styleTag = raw(`<style>${style}</style>`);
+	const scriptTag = input.script ? raw(`<script>${input.script}</script>`) : '';
+	const head = markup`<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta http-equiv="Content-Security-Policy" content="${metaCsp}"><meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">${robots}<title>${input.title}</title>${styleTag}`;
+	const document = `<!doctype html>${markup`<html lang="${input.lang}"><head>${head}</head><body>${input.body}${scriptTag}</body></html>`.value}`;
 	return {
 		html: document,
 		csp,

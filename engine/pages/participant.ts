@@ -10,7 +10,7 @@ import { isEngineError } from '../shared/errors';
 import { type LinkSecrets, maskAddress } from '../shared/links';
 import { greetingName } from '../shared/plainText';
 import type { StandingSnapshot } from '../rewards/standing';
-import { html, pageShell, raw, type SafeHtml, type ShellOutput } from './html';
+import { markup, pageShell, raw, type SafeHtml, type ShellOutput } from './html';
 import { formatDate, formatMoney, formatNumber, pageLocale, t, type MessageKey } from './i18n';
 import { qrSvg } from './qr';
 
@@ -260,11 +260,7 @@ document.querySelectorAll('button[data-copy]').forEach(function(b){b.hidden=fals
 var s=document.getElementById('share-native');if(s&&navigator.share){s.hidden=false;s.addEventListener('click',function(){navigator.share({title:s.getAttribute('data-title'),text:s.getAttribute('data-text'),url:s.getAttribute('data-url')}).catch(function(){})})}})();`;
 
 function header(locale: string, title: string, subtitle: SafeHtml | string): SafeHtml {
-	return html`<a class="skip" href="#main">${t(locale, 'page.skip')}</a>
-		<header>
-			<h1>${title}</h1>
-			<p class="muted">${subtitle}</p>
-		</header>`;
+	return markup`<a class="skip" href="#main">${t(locale, 'page.skip')}</a><header><h1>${title}</h1><p class="muted">${subtitle}</p></header>`;
 }
 
 function personText(locale: string, person: PersonLabel): string {
@@ -304,49 +300,23 @@ function rewardText(locale: string, r: PageReward): string {
 	}
 }
 
-function rewardTable(
-	locale: string,
-	rewards: PageReward[],
-	zone: string,
-	caption: string,
-): SafeHtml {
-	if (rewards.length === 0) return html``;
+function rewardTable(locale: string, rewards: PageReward[], zone: string, caption: string) {
 	const rows = rewards.map((r) => {
 		const status = t(locale, `participant.rewards.status.${r.status}`);
 		const hold =
 			r.status === 'pending' && r.holdUntil !== null
 				? ` (${t(locale, 'participant.rewards.availableFrom', { date: formatDate(locale, r.holdUntil, zone) })})`
 				: '';
-		return html`<tr>
-			<td>${rewardText(locale, r)}</td>
-			<td>${formatDate(locale, r.at, zone)}</td>
-			<td><span class="status status-${r.status}">${status}</span>${hold}</td>
-		</tr>`;
+		return markup`<tr><td>${rewardText(locale, r)}</td><td>${formatDate(locale, r.at, zone)}</td><td><span class="status status-${r.status}">${status}</span>${hold}</td></tr>`;
 	});
-	return html`<table>
-		<caption class="visually-hidden">
-			${caption}
-		</caption>
-		<thead>
-			<tr>
-				<th scope="col">${t(locale, 'participant.rewards.reward')}</th>
-				<th scope="col">${t(locale, 'participant.rewards.date')}</th>
-				<th scope="col">${t(locale, 'participant.rewards.status')}</th>
-			</tr>
-		</thead>
-		<tbody>
-			${rows}
-		</tbody>
-	</table>`;
+	return markup`<table><caption class="visually-hidden">${caption}</caption><thead><tr><th scope="col">${t(locale, 'participant.rewards.reward')}</th><th scope="col">${t(locale, 'participant.rewards.date')}</th><th scope="col">${t(locale, 'participant.rewards.status')}</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-function progressBar(id: string, label: string, value: number, min: number, max: number): SafeHtml {
+function progressBar(id: string, label: string, value: number, min: number, max: number) {
 	const span = Math.max(1, max - min);
 	const done = Math.min(span, Math.max(0, value - min));
-	return html`<label for="${id}">${label}</label
-		><progress id="${id}" max="${span}" value="${done}">
-			${Math.round((done / span) * 100)} %
-		</progress>`;
+	const percent = Math.round((done / span) * 100);
+	return markup`<label for="${id}">${label}</label><progress id="${id}" max="${span}" value="${done}">${percent} %</progress>`;
 }
 
 /** The participant page for a model (see {@link loadParticipantPage}). */
@@ -364,231 +334,129 @@ export function renderParticipantPage(
 	const hello = model.greetingName
 		? t(locale, 'participant.hello', { name: model.greetingName })
 		: t(locale, 'participant.helloAnonymous');
-
-	// Code, link, QR, share.
-	const link = model.shareUrl;
-	const code = model.code ?? '';
-	const shareTemplate =
-		model.shareTexts[locale] ??
-		Object.entries(model.shareTexts).find(([tag]) => tag.split('-')[0] === locale)?.[1] ??
-		t(locale, 'participant.share.text');
-	const shareText = link ? fillShareText(shareTemplate, { code, link, program }) : '';
-	const subject = t(locale, 'participant.share.subject', { program });
-	const copyButton = (target: string, label: string) =>
-		html`<button
-			type="button"
-			class="secondary"
-			data-copy="${target}"
-			data-done="${t(locale, 'participant.copied')}"
-			data-fail="${t(locale, 'participant.copyFailed')}"
-			hidden
-		>
-			${label}
-		</button>`;
-	const codeBlock = model.code
-		? html`<label for="ref-code">${t(locale, 'participant.code')}</label>
-				<div class="row">
-					<input
-						type="text"
-						id="ref-code"
-						class="code"
-						value="${code}"
-						readonly
-					/>${copyButton('ref-code', t(locale, 'participant.copyCode'))}
-				</div>`
-		: html``;
-	let linkBlock: SafeHtml;
-	if (link) {
-		const links = socialShareLinks({ url: link, text: shareText, subject });
-		const newWindow = t(locale, 'participant.share.opensNew');
-		const buttons = SHARE_CHANNELS.map((channel) => {
-			const external = channel !== 'email' && channel !== 'sms';
-			return html`<li>
-				<a
-					class="button"
-					href="${links[channel]}"
-					${external ? raw(' target="_blank" rel="noopener noreferrer"') : ''}
-					>${t(locale, `participant.share.${channel}`)}${external ? html`<span class="visually-hidden"> ${newWindow}</span>` : ''}</a
-				>
-			</li>`;
-		});
-		linkBlock = html`<p><label for="ref-link">${t(locale, 'participant.link')}</label></p>
-			<div class="row">
-				<input
-					type="text"
-					id="ref-link"
-					value="${link}"
-					readonly
-				/>${copyButton('ref-link', t(locale, 'participant.copyLink'))}
-			</div>
-			<div role="status" id="copy-status" aria-live="polite"></div>
-			<div class="grid">
-				<div>
-					<h3>${t(locale, 'participant.shareVia')}</h3>
-					<ul class="share">
-						${buttons}
-						<li>
-							<button
-								type="button"
-								id="share-native"
-								data-title="${subject}"
-								data-text="${shareText}"
-								data-url="${link}"
-								hidden
-							>
-								${t(locale, 'participant.shareNative')}
-							</button>
-						</li>
-					</ul>
-				</div>
-				<figure>
-					${raw(qrSvg(link, { title: t(locale, 'participant.qr') }))}
-					<figcaption class="muted">${t(locale, 'participant.qrHint')}</figcaption>
-				</figure>
-			</div>`;
-	} else {
-		linkBlock = html`<p>${t(locale, 'participant.noLink')}</p>
-			<div role="status" id="copy-status" aria-live="polite"></div>`;
-	}
-
-	// Progress.
-	const stat = (label: string, value: string) =>
-		html`<div class="stat">
-			<dt>${label}</dt>
-			<dd>${value}</dd>
-		</div>`;
-	const statsBlock = html`<dl class="stats">
-		${[
-			stat(t(locale, 'participant.stats.referrals'), formatNumber(locale, model.referrals)),
-			stat(t(locale, 'participant.stats.qualified'), formatNumber(locale, model.qualified)),
-			stat(t(locale, 'participant.stats.points'), formatNumber(locale, model.points)),
-			stat(
-				t(locale, 'participant.stats.rank'),
-				model.rank === null
-					? t(locale, 'participant.stats.noRank')
-					: t(locale, 'participant.stats.rankValue', { rank: model.rank }),
-			),
-		]}
-	</dl>`;
-	let milestone: SafeHtml = html``;
-	if (model.milestone === 'done')
-		milestone = html`<p>${t(locale, 'participant.milestone.done')}</p>`;
-	else if (model.milestone) {
-		const { target, previous } = model.milestone;
-		milestone = html`<p>${t(locale, 'participant.milestone.next', { target })}</p>
-			${progressBar('milestone', t(locale, 'participant.milestone.label'), model.qualified, previous, target)}
-			<p class="muted">
-				${t(locale, 'participant.milestone.toGo', { count: target - model.qualified })}
-			</p>`;
-	}
-	const tierLine = html`<p>
-		<strong>${t(locale, 'participant.stats.tier')}:</strong>
-		${model.tier ?? t(locale, 'participant.stats.noTier')}
-	</p>`;
-	let tierNext: SafeHtml = html``;
-	if (model.nextTier === 'top') tierNext = html`<p>${t(locale, 'participant.tier.top')}</p>`;
-	else if (model.nextTier) {
-		const { name, min, metric } = model.nextTier;
-		const value = metric === 'points' ? model.points : model.qualified;
-		tierNext = html`<p>${t(locale, 'participant.tier.next', { tier: name })}</p>
-			${progressBar('tier', t(locale, 'participant.tier.label'), value, 0, min)}
-			<p class="muted">
-				${t(locale, `participant.tier.toGo.${metric}`, { count: Math.max(0, min - value) })}
-			</p>`;
-	}
-	const badges =
-		model.badges.length > 0
-			? html`<ul class="badges">
-					${model.badges.map((b) => html`<li>${b}</li>`)}
-				</ul>`
-			: html`<p class="muted">${t(locale, 'participant.noBadges')}</p>`;
-
-	// Rewards.
-	const earned = model.rewards.filter((r) => r.status !== 'pending');
-	const pending = model.rewards.filter((r) => r.status === 'pending');
-	const rewardsBlock =
-		model.rewards.length === 0
-			? html`<p class="muted">${t(locale, 'participant.rewards.none')}</p>`
-			: html`${
-					earned.length > 0
-						? html`<h3>${t(locale, 'participant.rewards.earned')}</h3>
-								${rewardTable(locale, earned, zone, t(locale, 'participant.rewards.earned'))}`
-						: ''
-				}${
-					pending.length > 0
-						? html`<h3>${t(locale, 'participant.rewards.pending')}</h3>
-								${rewardTable(locale, pending, zone, t(locale, 'participant.rewards.pending'))}`
-						: ''
-				}`;
-
-	// Referrals.
-	const referralsBlock =
-		model.referralList.length === 0
-			? html`<p class="muted">${t(locale, 'participant.referrals.none')}</p>`
-			: html`<table>
-						<caption class="visually-hidden">
-							${t(locale, 'participant.referrals.heading')}
-						</caption>
-						<thead>
-							<tr>
-								<th scope="col">${t(locale, 'participant.referrals.person')}</th>
-								<th scope="col">${t(locale, 'participant.referrals.date')}</th>
-								<th scope="col">${t(locale, 'participant.referrals.status')}</th>
-							</tr>
-						</thead>
-						<tbody>
-							${model.referralList.map(
-								(r) =>
-									html`<tr>
-										<td>${personText(locale, r.person)}</td>
-										<td>${formatDate(locale, r.at, zone)}</td>
-										<td>
-											<span class="status status-${r.status}"
-												>${t(locale, `participant.referrals.status.${r.status}` as MessageKey)}</span
-											>
-										</td>
-									</tr>`,
-							)}
-						</tbody>
-					</table>
-					${model.moreReferrals > 0 ? html`<p class="muted">${t(locale, 'participant.referrals.more', { count: model.moreReferrals })}</p>` : ''}`;
-
-	const expires = Date.parse(model.linkExpiresAt);
-	const body = html`${header(locale, title, t(locale, 'participant.intro', { program }))}
-		<main id="main" tabindex="-1">
-			<p><strong>${hello}</strong></p>
-			<div class="grid">
-				<section aria-labelledby="h-share" class="wide">
-					<h2 id="h-share">${t(locale, 'participant.share.heading')}</h2>
-					${codeBlock}${linkBlock}
-				</section>
-				<section aria-labelledby="h-progress">
-					<h2 id="h-progress">${t(locale, 'participant.progress.heading')}</h2>
-					${statsBlock}${milestone}${tierLine}${tierNext}
-					<h3>${t(locale, 'participant.badges')}</h3>
-					${badges}
-				</section>
-				<section aria-labelledby="h-rewards">
-					<h2 id="h-rewards">${t(locale, 'participant.rewards.heading')}</h2>
-					${rewardsBlock}
-				</section>
-				<section aria-labelledby="h-referrals" class="wide">
-					<h2 id="h-referrals">${t(locale, 'participant.referrals.heading')}</h2>
-					${referralsBlock}
-				</section>
-			</div>
-		</main>
-		<footer>
-			<p class="muted">
-				${t(locale, 'page.private')}
-				${Number.isFinite(expires) ? t(locale, 'page.validUntil', { date: formatDate(locale, expires, zone) }) : ''}
-			</p>
-		</footer>`;
+	const body = markup`${header(locale, title, t(locale, 'participant.intro', { program }))}<main id="main" tabindex="-1"><p><strong>${hello}</strong></p><div class="grid">
+<section aria-labelledby="h-share" class="wide"><h2 id="h-share">${t(locale, 'participant.share.heading')}</h2>${shareSection(locale, model)}</section>
+<section aria-labelledby="h-progress"><h2 id="h-progress">${t(locale, 'participant.progress.heading')}</h2>${progressSection(locale, model)}</section>
+<section aria-labelledby="h-rewards"><h2 id="h-rewards">${t(locale, 'participant.rewards.heading')}</h2>${rewardsSection(locale, model, zone)}</section>
+<section aria-labelledby="h-referrals" class="wide"><h2 id="h-referrals">${t(locale, 'participant.referrals.heading')}</h2>${referralsSection(locale, model, zone)}</section>
+</div></main><footer><p class="muted">${t(locale, 'page.private')} ${validUntil(locale, model.linkExpiresAt, zone)}</p></footer>`;
 	return {
 		...pageShell({ lang: locale, title, body, style: PAGE_STYLE, script: PAGE_SCRIPT }),
 		statusCode: 200,
 		locale,
 	};
+}
+
+function validUntil(locale: string, expiresAt: string, zone: string): string {
+	const ms = Date.parse(expiresAt);
+	return Number.isFinite(ms)
+		? t(locale, 'page.validUntil', { date: formatDate(locale, ms, zone) })
+		: '';
+}
+
+/** Code and link with copy buttons, share buttons and the QR code. */
+function shareSection(locale: string, model: ParticipantPageModel): SafeHtml {
+	const program = model.programName;
+	const link = model.shareUrl;
+	const code = model.code ?? '';
+	const copyButton = (target: string, label: string) =>
+		markup`<button type="button" class="secondary" data-copy="${target}" data-done="${t(locale, 'participant.copied')}" data-fail="${t(locale, 'participant.copyFailed')}" hidden>${label}</button>`;
+	const codeBlock = model.code
+		? markup`<label for="ref-code">${t(locale, 'participant.code')}</label><div class="row"><input type="text" id="ref-code" class="code" value="${code}" readonly>${copyButton('ref-code', t(locale, 'participant.copyCode'))}</div>`
+		: '';
+	const live = markup`<div role="status" id="copy-status" aria-live="polite"></div>`;
+	if (!link) return markup`${codeBlock}<p>${t(locale, 'participant.noLink')}</p>${live}`;
+	const template =
+		model.shareTexts[locale] ??
+		Object.entries(model.shareTexts).find(([tag]) => tag.split('-')[0] === locale)?.[1] ??
+		t(locale, 'participant.share.text');
+	const text = fillShareText(template, { code, link, program });
+	const subject = t(locale, 'participant.share.subject', { program });
+	const links = socialShareLinks({ url: link, text, subject });
+	const newWindow = t(locale, 'participant.share.opensNew');
+	const buttons = SHARE_CHANNELS.map((channel) => {
+		const external = channel !== 'email' && channel !== 'sms';
+		const label = t(locale, `participant.share.${channel}`);
+		return external
+			? markup`<li><a class="button" href="${links[channel]}" target="_blank" rel="noopener noreferrer">${label}<span class="visually-hidden"> ${newWindow}</span></a></li>`
+			: markup`<li><a class="button" href="${links[channel]}">${label}</a></li>`;
+	});
+	const qr = raw(qrSvg(link, { title: t(locale, 'participant.qr') }));
+	return markup`${codeBlock}<label for="ref-link">${t(locale, 'participant.link')}</label><div class="row"><input type="text" id="ref-link" value="${link}" readonly>${copyButton('ref-link', t(locale, 'participant.copyLink'))}</div>${live}
+<div class="grid"><div><h3>${t(locale, 'participant.shareVia')}</h3><ul class="share">${buttons}<li><button type="button" id="share-native" data-title="${subject}" data-text="${text}" data-url="${link}" hidden>${t(locale, 'participant.shareNative')}</button></li></ul></div>
+<figure>${qr}<figcaption class="muted">${t(locale, 'participant.qrHint')}</figcaption></figure></div>`;
+}
+
+/** Referrals, qualified, points, rank; the next milestone and tier; badges. */
+function progressSection(locale: string, model: ParticipantPageModel): SafeHtml {
+	const stat = (label: string, value: string) =>
+		markup`<div class="stat"><dt>${label}</dt><dd>${value}</dd></div>`;
+	const rank =
+		model.rank === null
+			? t(locale, 'participant.stats.noRank')
+			: t(locale, 'participant.stats.rankValue', { rank: model.rank });
+	const stats = markup`<dl class="stats">${[
+		stat(t(locale, 'participant.stats.referrals'), formatNumber(locale, model.referrals)),
+		stat(t(locale, 'participant.stats.qualified'), formatNumber(locale, model.qualified)),
+		stat(t(locale, 'participant.stats.points'), formatNumber(locale, model.points)),
+		stat(t(locale, 'participant.stats.rank'), rank),
+	]}</dl>`;
+	let milestone: SafeHtml | string = '';
+	if (model.milestone === 'done')
+		milestone = markup`<p>${t(locale, 'participant.milestone.done')}</p>`;
+	else if (model.milestone) {
+		const { target, previous } = model.milestone;
+		const label = t(locale, 'participant.milestone.label');
+		const toGo = t(locale, 'participant.milestone.toGo', { count: target - model.qualified });
+		milestone = markup`<p>${t(locale, 'participant.milestone.next', { target })}</p>${progressBar('milestone', label, model.qualified, previous, target)}<p class="muted">${toGo}</p>`;
+	}
+	const tier = markup`<p><strong>${t(locale, 'participant.stats.tier')}:</strong> ${model.tier ?? t(locale, 'participant.stats.noTier')}</p>`;
+	let next: SafeHtml | string = '';
+	if (model.nextTier === 'top') next = markup`<p>${t(locale, 'participant.tier.top')}</p>`;
+	else if (model.nextTier) {
+		const { name, min, metric } = model.nextTier;
+		const value = metric === 'points' ? model.points : model.qualified;
+		const label = t(locale, 'participant.tier.label');
+		const toGo = t(locale, `participant.tier.toGo.${metric}`, { count: Math.max(0, min - value) });
+		next = markup`<p>${t(locale, 'participant.tier.next', { tier: name })}</p>${progressBar('tier', label, value, 0, min)}<p class="muted">${toGo}</p>`;
+	}
+	const badges =
+		model.badges.length > 0
+			? markup`<ul class="badges">${model.badges.map((b) => markup`<li>${b}</li>`)}</ul>`
+			: markup`<p class="muted">${t(locale, 'participant.noBadges')}</p>`;
+	return markup`${stats}${milestone}${tier}${next}<h3>${t(locale, 'participant.badges')}</h3>${badges}`;
+}
+
+/** Rewards earned (approved, fulfilled) and pending (with the day a hold ends). */
+function rewardsSection(locale: string, model: ParticipantPageModel, zone: string): SafeHtml {
+	if (model.rewards.length === 0)
+		return markup`<p class="muted">${t(locale, 'participant.rewards.none')}</p>`;
+	const part = (heading: string, rewards: PageReward[]) =>
+		rewards.length === 0
+			? ''
+			: markup`<h3>${heading}</h3>${rewardTable(locale, rewards, zone, heading)}`;
+	return markup`${part(
+		t(locale, 'participant.rewards.earned'),
+		model.rewards.filter((r) => r.status !== 'pending'),
+	)}${part(
+		t(locale, 'participant.rewards.pending'),
+		model.rewards.filter((r) => r.status === 'pending'),
+	)}`;
+}
+
+/** The referred friends: first name or masked email, the day they joined, the public status. */
+function referralsSection(locale: string, model: ParticipantPageModel, zone: string): SafeHtml {
+	if (model.referralList.length === 0)
+		return markup`<p class="muted">${t(locale, 'participant.referrals.none')}</p>`;
+	const rows = model.referralList.map((r) => {
+		const status = t(locale, `participant.referrals.status.${r.status}` as MessageKey);
+		return markup`<tr><td>${personText(locale, r.person)}</td><td>${formatDate(locale, r.at, zone)}</td><td><span class="status status-${r.status}">${status}</span></td></tr>`;
+	});
+	const more =
+		model.moreReferrals > 0
+			? markup`<p class="muted">${t(locale, 'participant.referrals.more', { count: model.moreReferrals })}</p>`
+			: '';
+	return markup`<table><caption class="visually-hidden">${t(locale, 'participant.referrals.heading')}</caption><thead><tr><th scope="col">${t(locale, 'participant.referrals.person')}</th><th scope="col">${t(locale, 'participant.referrals.date')}</th><th scope="col">${t(locale, 'participant.referrals.status')}</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
 }
 
 /** The answer for a bad or expired link (status 404): the same page for every bad link, naming nobody. */
@@ -600,10 +468,6 @@ export function renderNotFoundPage(
 		acceptLanguage: options.acceptLanguage,
 	});
 	const title = t(locale, 'notFound.title');
-	const body = html`<a class="skip" href="#main">${t(locale, 'page.skip')}</a>
-		<main id="main" tabindex="-1">
-			<h1>${t(locale, 'notFound.heading')}</h1>
-			<p>${t(locale, 'notFound.body')}</p>
-		</main>`;
+	const body = markup`<a class="skip" href="#main">${t(locale, 'page.skip')}</a><main id="main" tabindex="-1"><h1>${t(locale, 'notFound.heading')}</h1><p>${t(locale, 'notFound.body')}</p></main>`;
 	return { ...pageShell({ lang: locale, title, body }), statusCode: 404, locale };
 }

@@ -46,7 +46,7 @@ describe('private participant data in real n8n', () => {
 		return { status: response.status, json: (await response.json()) as Json, text: '' };
 	};
 	const tokenIn = (text: string | undefined) => {
-		const match = /\/webhook\/referral\/participant\?token=([\w.-]+)/.exec(text ?? '');
+		const match = /\/webhook\/referral\/page\?token=([\w.-]+)/.exec(text ?? '');
 		expect(match, 'the email carries a private status link').not.toBeNull();
 		return match![1];
 	};
@@ -114,7 +114,7 @@ describe('private participant data in real n8n', () => {
 		const [welcome] = await smtp.waitForMessages(1, 20_000);
 		expect(welcome.envelope.to).toEqual(['ann@example.com']);
 		annToken = tokenIn(welcome.parsed.text);
-		expect(welcome.parsed.html).toContain(`/webhook/referral/participant?token=${annToken}`);
+		expect(welcome.parsed.html).toContain(`/webhook/referral/page?token=${annToken}`);
 		expect(answer).not.toContain(annToken);
 		expect(answer).not.toContain('token');
 	});

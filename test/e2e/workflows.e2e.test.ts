@@ -56,7 +56,7 @@ describe('sample workflows in real n8n', () => {
 	const mailsTo = (address: string) => smtp.messages.filter((m) => m.envelope.to.includes(address));
 	/** The token of the private status link an email carries. */
 	const privateToken = (text: string | undefined) => {
-		const match = /\/webhook\/referral\/participant\?token=([\w.-]+)/.exec(text ?? '');
+		const match = /\/webhook\/referral\/page\?token=([\w.-]+)/.exec(text ?? '');
 		expect(match, 'the email carries a private status link').not.toBeNull();
 		return match![1];
 	};

@@ -6,6 +6,7 @@ import type { LedgerStore } from '../../engine/ledger';
 import { ReferralService, saveReferralProgram } from '../../engine/referrals';
 
 export const PORTAL_PROGRAM = 'portal';
+const DEFAULT_PROGRAM = PORTAL_PROGRAM;
 export const LANDING = 'https://shop.example.com/join';
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -18,9 +19,15 @@ export interface PortalSeed {
 
 export async function seedPortal(
 	ledger: LedgerStore,
-	options: { locale?: string; shareTexts?: Record<string, string>; now?: number } = {},
+	options: {
+		locale?: string;
+		shareTexts?: Record<string, string>;
+		now?: number;
+		programId?: string;
+	} = {},
 ): Promise<PortalSeed> {
 	const now = options.now ?? Date.now();
+	const PORTAL_PROGRAM = options.programId ?? DEFAULT_PROGRAM;
 	await saveReferralProgram(ledger, {
 		programId: PORTAL_PROGRAM,
 		name: 'Acme Friends',
