@@ -36,7 +36,7 @@ export type PersonLabel =
 export interface PageReferral {
 	person: PersonLabel;
 	status: PublicReferralStatus;
-	/** When the friend joined (ms). */
+	/** When the friend signed up through the link (the referral's touch time, ms). */
 	at: number;
 }
 
@@ -128,7 +128,7 @@ export async function loadParticipantPage(
 		ledger.listReferrals({ programId, referrerId: participant.id, limit: 10_000 }),
 	]);
 	const max = Math.max(0, Math.floor(options.maxReferrals ?? 50));
-	const newest = [...referralRows].sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
+	const newest = [...referralRows].sort((a, b) => b.touchedAt - a.touchedAt || b.id - a.id);
 	const shown = newest.slice(0, max);
 	const people = await Promise.all(
 		shown.map(async (r) =>
@@ -156,7 +156,7 @@ export async function loadParticipantPage(
 		referralList: shown.map((r, i) => ({
 			person: personLabel(people[i]),
 			status: publicStatus(parseReferralStatus(r.status)),
-			at: r.createdAt,
+			at: r.touchedAt,
 		})),
 		moreReferrals: newest.length - shown.length,
 		linkExpiresAt: link.expiresAt,

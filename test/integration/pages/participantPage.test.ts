@@ -74,6 +74,10 @@ describe('participant page', () => {
 			[{ kind: 'email', value: 'c••@example.net' }, 'pending'],
 			[{ kind: 'name', value: 'Bob' }, 'qualified'],
 		]);
+		// Joined: the sign-up day (10, 5 and 3 days ago), not the day the row was written.
+		expect(model!.referralList.map((r) => Math.round((Date.now() - r.at) / DAY))).toEqual([
+			3, 5, 10,
+		]);
 		expect(model!.rewards.map((r) => [r.kind, r.status, r.amount])).toEqual([
 			['points', 'approved', 150],
 			['coupon', 'pending', 10],
