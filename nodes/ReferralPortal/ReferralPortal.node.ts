@@ -11,6 +11,8 @@ import { programProperty, searchPrograms } from '../shared/program';
 import * as page from './actions/page/Page.resource';
 import { router } from './actions/router';
 
+/* Not an AI Agent tool: it renders a whole HTML page for a browser (issue #19). n8n's type has no `usableAsTool: false`, so the property is left out. */
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class ReferralPortal implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Referral Portal',
@@ -22,8 +24,6 @@ export class ReferralPortal implements INodeType {
 		description:
 			"Serve a participant's own referral page (code, link, QR code, share buttons, progress, rewards) as HTML from a webhook",
 		defaults: { name: 'Referral Portal' },
-		// n8n's lint asks every node for it; Participant Page refuses tool calls (its toolUse).
-		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [

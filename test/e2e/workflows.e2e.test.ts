@@ -151,6 +151,13 @@ describe('sample workflows in real n8n', () => {
 			`${server!.baseUrl}/webhook/referral/participant?token=${privateToken(first.parsed.text)}`,
 		);
 		const bob = (await read(status)).participant;
+		// The link itself opens Bob's participant page (referral-portal.json), with his code.
+		const page = await fetch(
+			`${server!.baseUrl}/webhook/referral/page?token=${privateToken(first.parsed.text)}`,
+		);
+		expect(page.status).toBe(200);
+		expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+		expect(await page.text()).toContain(`value="${bob.code}"`);
 		expect(before.participant).toMatchObject({
 			id: bob.id,
 			email: 'bob@example.org',

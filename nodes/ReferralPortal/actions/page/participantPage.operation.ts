@@ -121,7 +121,7 @@ function milestonesOf(text: unknown): number[] {
 	});
 }
 
-/** A page for a browser: an AI Agent gets a refusal (the node is a tool for nothing). */
+/** A page for a browser: should the node ever be attached to an AI Agent, the agent gets a refusal. */
 export const toolUse = {
 	refuse: 'it renders a whole HTML page for a browser, which an AI Agent cannot use',
 } as const;
