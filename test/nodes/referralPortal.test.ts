@@ -28,12 +28,20 @@ async function setUp(options: Parameters<typeof seedPortal>[1] = {}) {
 		participantId: seed.annId,
 		secrets: { secret: SECRET },
 	}).token;
-	const run = async (parameters: Json, items: Json[], continueOnFail = false) =>
+	const run = async (
+		parameters: Json,
+		items: Json[],
+		continueOnFail = false,
+		type = 'referralPortal',
+	) =>
 		await runWorkflow(
 			singleNodeWorkflow(
 				{
-					type: 'referralPortal',
-					parameters: { operation: 'participantPage', program: PORTAL_PROGRAM, ...parameters },
+					type,
+					parameters:
+						type === 'referralPortal'
+							? { operation: 'participantPage', program: PORTAL_PROGRAM, ...parameters }
+							: { program: PORTAL_PROGRAM, ...parameters },
 					continueOnFail,
 					credentials: {
 						referralLedgerApi: { id: '1', name: 'Ledger' },
@@ -126,5 +134,44 @@ describe('Referral Portal › Participant Page', () => {
 		const [failed] = result.json('Node') as Json[];
 		expect(failed.error.message).toMatch(/Time Zone must be an IANA zone/);
 		expect(JSON.stringify(failed)).not.toContain('Ann');
+	});
+
+	it('Program › Create or Update keeps Page Language and Share Texts, and the page uses them', async () => {
+		const { seed, token, run } = await setUp();
+		const save = async (extra: Json) =>
+			await run(
+				{
+					resource: 'program',
+					operation: 'save',
+					share: { baseUrl: 'https://shop.example.com/join' },
+					...extra,
+				},
+				[{}],
+				true,
+				'referral',
+			);
+		const saved = (
+			await save({
+				locale: 'de',
+				shareTexts: { text: [{ locale: 'DE', text: 'Spare mit {code} bei {program}' }] },
+			})
+		).json('Node')[0] as Json;
+		expect(saved.program).toMatchObject({
+			locale: 'de',
+			shareTexts: { de: 'Spare mit {code} bei {program}' },
+		});
+		const [page] = (
+			await run({}, [{ query: { token }, headers: { 'accept-language': 'en' } }])
+		).json('Node') as Json[];
+		expect(page.locale).toBe('de');
+		expect(page.html).toContain(
+			encodeURIComponent(
+				`Spare mit ${seed.annCode} bei ${PORTAL_PROGRAM} https://shop.example.com/join?ref=`,
+			),
+		);
+		const bad = (
+			await save({ shareTexts: { text: [{ locale: 'not a language', text: 'x' }] } })
+		).json('Node')[0] as Json;
+		expect(bad.error.message).toMatch(/must be a language tag such as en, de or de-AT/);
 	});
 });
