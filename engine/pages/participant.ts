@@ -1,15 +1,17 @@
 import type { LedgerStore, ParticipantRecord, RewardRecord } from '../ledger/store';
-import { ReferralService } from '../referrals';
 import {
+	fillShareText,
 	parseReferralStatus,
 	publicStatus,
+	ReferralService,
+	SHARE_CHANNELS,
+	socialShareLinks,
 	type PublicReferralStatus,
-} from '../referrals/lifecycle';
-import { fillShareText, SHARE_CHANNELS, socialShareLinks } from '../referrals/share';
+} from '../referrals';
 import { isEngineError } from '../shared/errors';
 import { type LinkSecrets, maskAddress } from '../shared/links';
 import { greetingName } from '../shared/plainText';
-import type { StandingSnapshot } from '../rewards/standing';
+import type { StandingSnapshot } from '../rewards';
 import { markup, pageShell, raw, type SafeHtml, type ShellOutput } from './html';
 import { formatDate, formatMoney, formatNumber, pageLocale, t, type MessageKey } from './i18n';
 import { qrSvg } from './qr';

@@ -43,4 +43,11 @@ export { FRAUD_CHECKS } from './fraud';
 export type { CustomerRow } from './metrics';
 // For engine/refunds, which composes referrals and rewards (see eslint.config.mjs: neither imports the other).
 export { shouldReverse, type RefundPolicy } from './conversion';
-export { parseReferralStatus, type PublicReferralStatus, type ReferralStatus } from './lifecycle';
+export {
+	parseReferralStatus,
+	publicStatus,
+	type PublicReferralStatus,
+	type ReferralStatus,
+} from './lifecycle';
+// For engine/pages (the participant page's share buttons).
+export { fillShareText, SHARE_CHANNELS, socialShareLinks, type ShareChannel } from './share';

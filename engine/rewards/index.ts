@@ -97,3 +97,5 @@ export {
 	type RefundRewardsInput,
 	type RefundRewardsPlan,
 } from './refund';
+// For engine/pages: the tier ladder a tier award carries, for the participant page's next tier.
+export type { StandingLevel, StandingSnapshot } from './standing';

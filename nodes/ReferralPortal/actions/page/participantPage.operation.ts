@@ -4,7 +4,7 @@ import {
 	loadParticipantPage,
 	renderNotFoundPage,
 	renderParticipantPage,
-} from '../../../../engine/pages/participant';
+} from '../../../../engine/pages';
 import { EngineError } from '../../../../engine/shared/errors';
 import { ledgerFor } from '../../../shared/ledger';
 import { linkSecretsReader } from '../../../shared/linkSecret';
