@@ -390,6 +390,43 @@ export const MIGRATIONS: Migration[] = [
 			`CREATE INDEX points_journal_period ON points_journal (program_id, created_at, participant_id, delta)`,
 		],
 	},
+	{
+		version: 9,
+		name: 'clicks',
+		// Tracked referral links (issue #17): one row per counted visit of `/r/<code>` (bots, link
+		// previews and rate-limited repeats are not rows). No raw IP or user agent: keyed hashes only;
+		// the referring site as its host. Reads: a period's clicks (program, created_at); a visitor's
+		// clicks at sign-up (program, visitor_id, created_at); a referrer's (program, referrer_id,
+		// created_at); the per-IP rate limit, a bounded window (program, ip_hash, created_at). A
+		// referral remembers the click it was attributed by (referrals.click_id), for the per-channel
+		// sign-ups and qualified referrals of Get Stats.
+		statements: (t) => [
+			`CREATE TABLE clicks (
+				id ${t.pk},
+				program_id ${t.text} NOT NULL REFERENCES programs(id),
+				code ${t.text},
+				referrer_id BIGINT REFERENCES participants(id),
+				code_status ${t.text} NOT NULL CHECK (code_status IN ('known', 'unknown', 'revoked')),
+				created_at BIGINT NOT NULL,
+				ip_hash ${t.text},
+				ua_hash ${t.text},
+				referring_site ${t.text},
+				utm_source ${t.text},
+				utm_medium ${t.text},
+				utm_campaign ${t.text},
+				utm_content ${t.text},
+				utm_term ${t.text},
+				channel ${t.text} NOT NULL,
+				visitor_id ${t.text} NOT NULL
+			)`,
+			`CREATE INDEX clicks_created ON clicks (program_id, created_at, code_status, referrer_id, channel, visitor_id)`,
+			`CREATE INDEX clicks_visitor ON clicks (program_id, visitor_id, created_at)`,
+			`CREATE INDEX clicks_referrer ON clicks (program_id, referrer_id, created_at)`,
+			`CREATE INDEX clicks_ip ON clicks (program_id, ip_hash, created_at)`,
+			`ALTER TABLE referrals ADD COLUMN click_id BIGINT REFERENCES clicks(id)`,
+			`CREATE INDEX referrals_click ON referrals (click_id) WHERE click_id IS NOT NULL`,
+		],
+	},
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS ledger_migrations (

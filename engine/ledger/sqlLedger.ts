@@ -10,6 +10,7 @@ import type {
 	ClaimCouponInput,
 	ClaimMessagesInput,
 	ClaimNonceInput,
+	ClickStatsQuery,
 	CodeQuery,
 	CompleteMessageInput,
 	ConversionsQuery,
@@ -39,6 +40,7 @@ import type {
 	QualifyReferralInput,
 	ReadEventsQuery,
 	ReassignReferralInput,
+	RecordClickInput,
 	RecordReferralInput,
 	RedeemCodeInput,
 	RefundReferralInput,
@@ -53,6 +55,7 @@ import type {
 	TransitionReferralInput,
 	TransitionRewardInput,
 	UpdateParticipantInput,
+	VisitorClickQuery,
 } from './store';
 import { ProgramsTable } from './tables/programs';
 import { ParticipantsTable } from './tables/participants';
@@ -65,6 +68,7 @@ import { PointsTable } from './tables/points';
 import { CouponsTable } from './tables/coupons';
 import { OutboxTable } from './tables/outbox';
 import { MessagesTable } from './tables/messages';
+import { ClicksTable } from './tables/clicks';
 
 export class SqlLedger implements LedgerStore {
 	readonly backend: 'sqlite' | 'postgres';
@@ -80,6 +84,7 @@ export class SqlLedger implements LedgerStore {
 	private readonly coupons: CouponsTable;
 	private readonly outbox: OutboxTable;
 	private readonly messages: MessagesTable;
+	private readonly clicks: ClicksTable;
 	private isClosed = false;
 
 	constructor(driver: Driver, now: () => number = Date.now) {
@@ -96,6 +101,7 @@ export class SqlLedger implements LedgerStore {
 		this.coupons = new CouponsTable(this.core);
 		this.outbox = new OutboxTable(this.core);
 		this.messages = new MessagesTable(this.core);
+		this.clicks = new ClicksTable(this.core);
 	}
 
 	// programs (never deleted)
@@ -203,6 +209,17 @@ export class SqlLedger implements LedgerStore {
 	}
 	referralStatsTotals(query: ReferralStatsQuery) {
 		return this.referralQueries.referralStatsTotals(query);
+	}
+
+	// tracked referral link clicks
+	recordClick(input: RecordClickInput) {
+		return this.clicks.recordClick(input);
+	}
+	visitorClick(query: VisitorClickQuery) {
+		return this.clicks.visitorClick(query);
+	}
+	clickStats(query: ClickStatsQuery) {
+		return this.clicks.clickStats(query);
 	}
 
 	// rewards

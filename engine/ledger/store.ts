@@ -104,6 +104,14 @@ import type {
 	ReadEventsResult,
 } from './types/outbox';
 import type {
+	ClickRecord,
+	ClickStatsQuery,
+	ClickStatsTotals,
+	RecordClickInput,
+	RecordClickResult,
+	VisitorClickQuery,
+} from './types/clicks';
+import type {
 	ClaimMessagesInput,
 	ClaimMessagesResult,
 	CompleteMessageInput,
@@ -127,6 +135,7 @@ export * from './types/points';
 export * from './types/coupons';
 export * from './types/outbox';
 export * from './types/messages';
+export * from './types/clicks';
 
 export interface LedgerStore {
 	readonly backend: 'sqlite' | 'postgres';
@@ -212,6 +221,17 @@ export interface LedgerStore {
 	leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]>;
 	/** Get Stats' figures for one period, by aggregate queries (never a row per referral in memory). */
 	referralStatsTotals(query: ReferralStatsQuery): Promise<ReferralStatsTotals>;
+
+	// tracked referral link clicks (issue #17)
+	/**
+	 * Records one click of a referral link (an event: every call is a new click, no idempotency key),
+	 * unless `rateLimit` finds the ip hash at its limit: then nothing is written (`limited: true`).
+	 */
+	recordClick(input: RecordClickInput): Promise<RecordClickResult>;
+	/** A visitor's first or last click in a window (by default only clicks that can credit a referrer). */
+	visitorClick(query: VisitorClickQuery): Promise<ClickRecord | null>;
+	/** The share-link figures of a period (clicks, sign-ups, qualified; per referrer and per channel), by aggregate queries. */
+	clickStats(query: ClickStatsQuery): Promise<ClickStatsTotals>;
 
 	// rewards
 	awardReward(input: AwardRewardInput): Promise<AwardRewardResult>;

@@ -69,6 +69,11 @@ export class Referral implements INodeType {
 							value: 'referral',
 							description: 'Referred sign-ups through their lifecycle',
 						},
+						{
+							name: 'Referral Link',
+							value: 'referralLink',
+							description: 'Tracked share links: count clicks, redirect with the code',
+						},
 					],
 					default: 'participant',
 				},

@@ -1863,6 +1863,189 @@ export function ledgerContract(target: ContractTarget): void {
 		});
 	});
 
+	describe('clicks (tracked referral links)', () => {
+		const VISITOR_A = 'visitorAAAAAAAAAAAAAAA';
+		const VISITOR_B = 'visitorBBBBBBBBBBBBBBB';
+		const click = (programId: string, fields: Record<string, unknown> = {}) =>
+			ledger.recordClick({
+				programId,
+				codeStatus: 'unknown',
+				channel: 'direct',
+				visitorId: VISITOR_A,
+				...fields,
+			} as never);
+
+		it('records a click with hashes, host, utm and channel, and refuses bad input without writing', async () => {
+			const programId = await program();
+			const ann = await person(programId);
+			const { click: row, limited } = await click(programId, {
+				code: 'ANN1',
+				referrerId: ann.id,
+				codeStatus: 'known',
+				ipHash: 'iphash-1',
+				uaHash: 'uahash-1',
+				referringSite: 'news.example',
+				utmSource: 'newsletter',
+				utmMedium: 'email',
+				channel: 'newsletter',
+			});
+			expect(limited).toBe(false);
+			expect(row).toMatchObject({
+				programId,
+				code: 'ANN1',
+				referrerId: ann.id,
+				codeStatus: 'known',
+				createdAt: clock.now,
+				ipHash: 'iphash-1',
+				uaHash: 'uahash-1',
+				referringSite: 'news.example',
+				utmSource: 'newsletter',
+				utmMedium: 'email',
+				utmCampaign: null,
+				channel: 'newsletter',
+				visitorId: VISITOR_A,
+			});
+			await rejects(click(programId, { visitorId: 'short' }), 'invalid_value', 'visitorId');
+			await rejects(click(programId, { codeStatus: 'maybe' }), 'invalid_value', 'codeStatus');
+			await rejects(click(programId, { referrerId: 999_999 }), 'unknown_participant', 'referrerId');
+			await rejects(click('no-such-program'), 'unknown_program', 'programId');
+			expect((await ledger.clickStats({ programId })).clicks).toBe(1);
+		});
+
+		it('rate-limits per ip hash in a bounded window (also when the clicks race), other ips unaffected', async () => {
+			const programId = await program();
+			const since = clock.now - HOUR;
+			const results = await Promise.all(
+				Array.from({ length: 6 }, () =>
+					click(programId, { ipHash: 'busy-ip', rateLimit: { max: 3, since } }),
+				),
+			);
+			expect(results.filter((r) => !r.limited)).toHaveLength(3);
+			expect(results.filter((r) => r.limited).every((r) => r.click === null)).toBe(true);
+			expect((await click(programId, { ipHash: 'other-ip', rateLimit: { max: 3, since } })).limited).toBe(false);
+			// Without an ip hash there is nothing to limit by.
+			expect((await click(programId, { rateLimit: { max: 1, since } })).limited).toBe(false);
+			expect((await ledger.clickStats({ programId })).clicks).toBe(5);
+			// Once the window has moved past the earlier clicks, the ip counts again.
+			expect(
+				(await click(programId, { ipHash: 'busy-ip', rateLimit: { max: 3, since: clock.now + 1 } }))
+					.limited,
+			).toBe(false);
+		});
+
+		it("finds a visitor's first or last attributable click in a window", async () => {
+			const programId = await program();
+			const ann = await person(programId);
+			const bob = await person(programId);
+			const known = { codeStatus: 'known' };
+			await click(programId, { ...known, code: 'ANN', referrerId: ann.id, at: T0 - 3 * DAY });
+			await click(programId, { ...known, code: 'BOB', referrerId: bob.id, at: T0 - DAY });
+			await click(programId, { code: 'NOPE', at: T0 - HOUR }); // unknown: never attributes
+			await click(programId, {
+				...known,
+				code: 'ANN',
+				referrerId: ann.id,
+				visitorId: VISITOR_B,
+				at: T0 - 2 * DAY,
+			});
+			const window = { programId, visitorId: VISITOR_A, since: T0 - 10 * DAY, until: T0 };
+			expect(await ledger.visitorClick({ ...window, pick: 'first' })).toMatchObject({
+				referrerId: ann.id,
+				createdAt: T0 - 3 * DAY,
+			});
+			expect(await ledger.visitorClick({ ...window, pick: 'last' })).toMatchObject({
+				referrerId: bob.id,
+				createdAt: T0 - DAY,
+			});
+			expect(
+				await ledger.visitorClick({ ...window, pick: 'last', attributableOnly: false }),
+			).toMatchObject({ codeStatus: 'unknown', referrerId: null });
+			expect(
+				await ledger.visitorClick({ ...window, since: T0 - 2 * DAY, pick: 'first' }),
+			).toMatchObject({ referrerId: bob.id });
+			expect(await ledger.visitorClick({ ...window, since: T0 - 12 * HOUR, pick: 'first' })).toBeNull();
+			expect(
+				await ledger.visitorClick({ ...window, visitorId: 'nobodyAAAAAAAAAAAAAAAA', pick: 'first' }),
+			).toBeNull();
+		});
+
+		it('a referral remembers its click; an unknown click id is refused and writes nothing', async () => {
+			const programId = await program();
+			const ann = await person(programId);
+			const bob = await person(programId);
+			const { click: row } = await click(programId, { codeStatus: 'known', referrerId: ann.id });
+			const { referral } = await ledger.recordReferral({
+				programId,
+				referrerId: ann.id,
+				refereeId: bob.id,
+				clickId: row!.id,
+			});
+			expect(referral.clickId).toBe(row!.id);
+			const carl = await person(programId);
+			const before = await snapshot(programId);
+			await rejects(
+				ledger.recordReferral({ programId, referrerId: ann.id, refereeId: carl.id, clickId: 999_999 }),
+				'unknown_click',
+				'clickId',
+			);
+			expect(await snapshot(programId)).toEqual(before);
+		});
+
+		it('sums clicks, sign-ups and qualified referrals per referrer and per channel in a period', async () => {
+			const programId = await program();
+			const ann = await person(programId);
+			const bob = await person(programId);
+			const known = (referrerId: number, channel: string, at: number, visitorId = VISITOR_A) =>
+				click(programId, { codeStatus: 'known', referrerId, channel, at, visitorId });
+			const a1 = (await known(ann.id, 'newsletter', T0))!.click!;
+			await known(ann.id, 'newsletter', T0 + 1, VISITOR_B);
+			const a3 = (await known(ann.id, 'x.com', T0 + 2))!.click!;
+			await known(bob.id, 'direct', T0 + 3);
+			await click(programId, { codeStatus: 'revoked', code: 'OLD', at: T0 + 4 });
+			await click(programId, { at: T0 + 5 });
+			await known(bob.id, 'direct', T0 + 10 * DAY); // outside the period
+			const referee = async (clickId: number | undefined, referrerId: number, qualify: boolean) => {
+				const { referral } = await ledger.recordReferral({
+					programId,
+					referrerId,
+					refereeId: (await person(programId)).id,
+					clickId,
+					touchedAt: T0 + 100,
+				});
+				if (qualify)
+					await ledger.qualifyReferral({
+						programId,
+						referralId: referral.id,
+						orderId: uid('order'),
+						fromStatuses: ['pending'],
+					});
+			};
+			await referee(a1.id, ann.id, true);
+			await referee(a3.id, ann.id, false);
+			await referee(undefined, bob.id, true); // a typed code: no click, no channel
+			const stats = await ledger.clickStats({ programId, since: T0, until: T0 + DAY });
+			expect(stats).toMatchObject({
+				clicks: 6,
+				signUps: 3,
+				qualified: 2,
+				visitors: 2,
+				byCodeStatus: { known: 4, revoked: 1, unknown: 1 },
+			});
+			expect(stats.byReferrer).toEqual([
+				{ referrerId: ann.id, clicks: 3, signUps: 2, qualified: 1 },
+				{ referrerId: bob.id, clicks: 1, signUps: 1, qualified: 1 },
+			]);
+			expect(stats.byChannel).toEqual([
+				{ channel: 'direct', clicks: 3, signUps: 0, qualified: 0 },
+				{ channel: 'newsletter', clicks: 2, signUps: 1, qualified: 1 },
+				{ channel: 'x.com', clicks: 1, signUps: 1, qualified: 0 },
+			]);
+			const only = await ledger.clickStats({ programId, since: T0, until: T0 + DAY, referrerIds: [bob.id] });
+			expect(only.byReferrer).toEqual([{ referrerId: bob.id, clicks: 1, signUps: 1, qualified: 1 }]);
+			expect((await ledger.clickStats({ programId })).clicks).toBe(7);
+		});
+	});
+
 	describe('bad input', () => {
 		const ctx = { programId: '', participantId: 0, rewardId: 0, referralId: 0 };
 		beforeAll(async () => {

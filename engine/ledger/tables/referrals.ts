@@ -51,6 +51,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 				const touchedAt = v.optTime(input.touchedAt, 'touchedAt');
 				const ipHash = v.optText(input.ipHash, 'ipHash', LIMITS.id);
 				const deviceHash = v.optText(input.deviceHash, 'deviceHash', LIMITS.id);
+				const clickId = v.optRowId(input.clickId, 'clickId');
 				const initial =
 					input.status === undefined || input.status === null
 						? 'pending'
@@ -95,6 +96,14 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 							}
 						}
 						await this.core.requireParticipant(w.tx, programId, referrerId!, 'referrerId');
+						if (
+							clickId !== undefined &&
+							!(await w.tx.get(`SELECT id FROM clicks WHERE id = $1 AND program_id = $2`, [
+								clickId,
+								programId,
+							]))
+						)
+							fail('unknown_click', 'clickId', `clickId ${clickId} is not a click of program "${programId}"`);
 						if (refereeId !== undefined) {
 							await this.core.requireParticipant(w.tx, programId, refereeId, 'refereeId');
 							const existing = await byReferee(w);
@@ -105,8 +114,8 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 								};
 						}
 						const row = await w.tx.get(
-							`INSERT INTO referrals (program_id, referrer_id, referee_id, code_id, source, touched_at, ip_hash, device_hash, status, reasons, risk_score, metadata, created_at, updated_at)
-						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) ON CONFLICT DO NOTHING RETURNING *`,
+							`INSERT INTO referrals (program_id, referrer_id, referee_id, code_id, source, touched_at, ip_hash, device_hash, status, reasons, risk_score, metadata, created_at, updated_at, click_id)
+						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) ON CONFLICT DO NOTHING RETURNING *`,
 							[
 								programId,
 								referrerId!,
@@ -121,6 +130,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 								riskScore ?? null,
 								metadata,
 								w.now,
+								clickId ?? null,
 							],
 						);
 						if (!row) {
