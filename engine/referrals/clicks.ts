@@ -157,7 +157,10 @@ function utmOf(query: unknown): Partial<Record<(typeof UTM)[number], string>> {
 		if (Array.isArray(value)) value = value[0];
 		if (typeof value !== 'string') continue;
 		// eslint-disable-next-line no-control-regex
-		const text = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 256);
+		const text = value
+			.replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+			.trim()
+			.slice(0, 256);
 		if (text !== '') out[name] = text;
 	}
 	return out;
@@ -273,7 +276,10 @@ export async function trackClick(
 	const secure =
 		options.secureCookie === 'always' ||
 		(options.secureCookie !== 'never' && overHttps(headers, hops));
-	const maxAge = Math.max(1, Math.round((ctx.program.config.attribution.windowDays * DAY_MS) / 1000));
+	const maxAge = Math.max(
+		1,
+		Math.round((ctx.program.config.attribution.windowDays * DAY_MS) / 1000),
+	);
 	return {
 		redirectUrl,
 		setCookie: cookieValue(visitorId, maxAge, secure),

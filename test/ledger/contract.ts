@@ -1922,7 +1922,9 @@ export function ledgerContract(target: ContractTarget): void {
 			);
 			expect(results.filter((r) => !r.limited)).toHaveLength(3);
 			expect(results.filter((r) => r.limited).every((r) => r.click === null)).toBe(true);
-			expect((await click(programId, { ipHash: 'other-ip', rateLimit: { max: 3, since } })).limited).toBe(false);
+			expect(
+				(await click(programId, { ipHash: 'other-ip', rateLimit: { max: 3, since } })).limited,
+			).toBe(false);
 			// Without an ip hash there is nothing to limit by.
 			expect((await click(programId, { rateLimit: { max: 1, since } })).limited).toBe(false);
 			expect((await ledger.clickStats({ programId })).clicks).toBe(5);
@@ -1963,9 +1965,15 @@ export function ledgerContract(target: ContractTarget): void {
 			expect(
 				await ledger.visitorClick({ ...window, since: T0 - 2 * DAY, pick: 'first' }),
 			).toMatchObject({ referrerId: bob.id });
-			expect(await ledger.visitorClick({ ...window, since: T0 - 12 * HOUR, pick: 'first' })).toBeNull();
 			expect(
-				await ledger.visitorClick({ ...window, visitorId: 'nobodyAAAAAAAAAAAAAAAA', pick: 'first' }),
+				await ledger.visitorClick({ ...window, since: T0 - 12 * HOUR, pick: 'first' }),
+			).toBeNull();
+			expect(
+				await ledger.visitorClick({
+					...window,
+					visitorId: 'nobodyAAAAAAAAAAAAAAAA',
+					pick: 'first',
+				}),
 			).toBeNull();
 		});
 
@@ -1984,7 +1992,12 @@ export function ledgerContract(target: ContractTarget): void {
 			const carl = await person(programId);
 			const before = await snapshot(programId);
 			await rejects(
-				ledger.recordReferral({ programId, referrerId: ann.id, refereeId: carl.id, clickId: 999_999 }),
+				ledger.recordReferral({
+					programId,
+					referrerId: ann.id,
+					refereeId: carl.id,
+					clickId: 999_999,
+				}),
 				'unknown_click',
 				'clickId',
 			);
@@ -2040,8 +2053,15 @@ export function ledgerContract(target: ContractTarget): void {
 				{ channel: 'newsletter', clicks: 2, signUps: 1, qualified: 1 },
 				{ channel: 'x.com', clicks: 1, signUps: 1, qualified: 0 },
 			]);
-			const only = await ledger.clickStats({ programId, since: T0, until: T0 + DAY, referrerIds: [bob.id] });
-			expect(only.byReferrer).toEqual([{ referrerId: bob.id, clicks: 1, signUps: 1, qualified: 1 }]);
+			const only = await ledger.clickStats({
+				programId,
+				since: T0,
+				until: T0 + DAY,
+				referrerIds: [bob.id],
+			});
+			expect(only.byReferrer).toEqual([
+				{ referrerId: bob.id, clicks: 1, signUps: 1, qualified: 1 },
+			]);
 			expect((await ledger.clickStats({ programId })).clicks).toBe(7);
 		});
 	});

@@ -218,7 +218,11 @@ export class ClicksTable implements Pick<LedgerStore, Methods> {
 				GROUP BY c.referrer_id ORDER BY COUNT(*) DESC, c.referrer_id LIMIT ${q.p(limit)}`,
 				q.values,
 			))
-				byReferrer.set(n(r.referrer_id), { referrerId: n(r.referrer_id), ...funnel(), clicks: n(r.n) });
+				byReferrer.set(n(r.referrer_id), {
+					referrerId: n(r.referrer_id),
+					...funnel(),
+					clicks: n(r.n),
+				});
 			const ids = referrerIds ?? [...byReferrer.keys()];
 			if (ids.length > 0) {
 				q = new Params();

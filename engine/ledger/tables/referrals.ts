@@ -103,7 +103,11 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 								programId,
 							]))
 						)
-							fail('unknown_click', 'clickId', `clickId ${clickId} is not a click of program "${programId}"`);
+							fail(
+								'unknown_click',
+								'clickId',
+								`clickId ${clickId} is not a click of program "${programId}"`,
+							);
 						if (refereeId !== undefined) {
 							await this.core.requireParticipant(w.tx, programId, refereeId, 'refereeId');
 							const existing = await byReferee(w);

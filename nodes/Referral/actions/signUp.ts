@@ -129,7 +129,7 @@ function signUpFields(): INodeProperties {
 				'Visitor ID Field',
 				'visitorId',
 				'visitorId',
-				'Name of the field holding the visitor ID of a tracked referral link (the rm_vid cookie Referral Link › Track Click set): without a code, the sign-up is credited to that visitor\'s recorded click (first- or last-touch within the attribution window). For a public web request it is read from the Cookie header instead.',
+				"Name of the field holding the visitor ID of a tracked referral link (the rm_vid cookie Referral Link › Track Click set): without a code, the sign-up is credited to that visitor's recorded click (first- or last-touch within the attribution window). For a public web request it is read from the Cookie header instead.",
 			),
 		],
 	};

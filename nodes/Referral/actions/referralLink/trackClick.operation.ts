@@ -72,7 +72,7 @@ const methodInput: InputParameter = {
 		name: 'methodField',
 		type: 'string',
 		default: 'method',
-		hint: 'The input field holding the HTTP method when it is not GET (the sample sets it to HEAD on the Webhook node\'s HEAD output); HEAD requests are never counted. Absent means GET.',
+		hint: "The input field holding the HTTP method when it is not GET (the sample sets it to HEAD on the Webhook node's HEAD output); HEAD requests are never counted. Absent means GET.",
 	},
 	value: {
 		name: 'method',
