@@ -4,6 +4,7 @@
  * without a code and count as such; the visitor cookie is reused; a sign-up carrying the visitor id
  * is credited to the first or last click in the window; Get Stats and the leaderboard show it. */
 import { readFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { openSqliteLedger, type LedgerStore } from '../../../engine/ledger';
 import { ReferralService } from '../../../engine/refunds';
@@ -300,6 +301,45 @@ describe('hashing never stores the raw ip or user agent', () => {
 				readFileSync(`${path}-wal`, { flag: 'a+' }).toString('latin1');
 			expect(bytes).not.toContain('203.0.113.199');
 			expect(bytes).not.toContain('UniqueAgentMarker');
+		} finally {
+			remove();
+		}
+	});
+});
+
+describe('the click look-ups are index ranges', () => {
+	it('rate limit, visitor attribution and the period read their own indexes (SQLite plans)', async () => {
+		const { dir, remove } = tempDir();
+		try {
+			const path = `${dir}/plans.sqlite`;
+			const ledger = await openSqliteLedger({ backend: 'sqlite', path });
+			await ledger.ensureProgram({ id: 'p' });
+			await ledger.close();
+			const db = new DatabaseSync(path);
+			const plan = (sql: string) =>
+				(db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>)
+					.map((r) => r.detail)
+					.join(' | ');
+			expect(
+				plan(
+					`SELECT COUNT(*) AS n FROM (SELECT 1 FROM clicks WHERE program_id = 'p' AND ip_hash = 'h' AND created_at >= 0 LIMIT 20) recent`,
+				),
+			).toMatch(
+				/USING COVERING INDEX clicks_ip \(program_id=\? AND ip_hash=\? AND created_at>\?\)/,
+			);
+			expect(
+				plan(
+					`SELECT * FROM clicks WHERE program_id = 'p' AND visitor_id = 'v' AND created_at >= 0 AND created_at <= 9 AND code_status = 'known' AND referrer_id IS NOT NULL ORDER BY created_at ASC, id ASC LIMIT 1`,
+				),
+			).toMatch(
+				/USING INDEX clicks_visitor \(program_id=\? AND visitor_id=\? AND created_at>\? AND created_at<\?\)/,
+			);
+			expect(
+				plan(
+					`SELECT c.code_status, COUNT(*) AS n FROM clicks c WHERE c.program_id = 'p' AND c.created_at >= 0 AND c.created_at < 9 GROUP BY c.code_status`,
+				),
+			).toMatch(/USING COVERING INDEX clicks_created/);
+			db.close();
 		} finally {
 			remove();
 		}
