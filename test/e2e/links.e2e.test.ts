@@ -1,7 +1,8 @@
 /* Issue #17 in a real n8n (2.40.7, and 1.123.81 in `npm run test:e2e:n8n1`): the sample tracked link
  * `GET /webhook/r/<code>` answers 302 to the landing page with the code and sets the visitor cookie;
- * a Slackbot unfurl and a HEAD request are redirected without being counted; an unknown code lands without one; then a sign-up through
- * the sample sign-up webhook carrying the cookie (and no code) is credited to the link's owner. */
+ * a Slackbot unfurl and a HEAD request are redirected without being counted; an unknown code lands
+ * without one; then a sign-up through the sample sign-up webhook carrying the cookie (and no code)
+ * is credited to the link's owner. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
