@@ -49,6 +49,7 @@ import type {
 	SignalQuery,
 	SuppressionInput,
 	SuppressionKey,
+	PruneLedgerInput,
 	Time,
 	TransitionReferralInput,
 	TransitionRewardInput,
@@ -65,6 +66,7 @@ import { PointsTable } from './tables/points';
 import { CouponsTable } from './tables/coupons';
 import { OutboxTable } from './tables/outbox';
 import { MessagesTable } from './tables/messages';
+import { RetentionTable } from './tables/retention';
 
 export class SqlLedger implements LedgerStore {
 	readonly backend: 'sqlite' | 'postgres';
@@ -80,6 +82,7 @@ export class SqlLedger implements LedgerStore {
 	private readonly coupons: CouponsTable;
 	private readonly outbox: OutboxTable;
 	private readonly messages: MessagesTable;
+	private readonly retention: RetentionTable;
 	private isClosed = false;
 
 	constructor(driver: Driver, now: () => number = Date.now) {
@@ -96,6 +99,7 @@ export class SqlLedger implements LedgerStore {
 		this.coupons = new CouponsTable(this.core);
 		this.outbox = new OutboxTable(this.core);
 		this.messages = new MessagesTable(this.core);
+		this.retention = new RetentionTable(this.core);
 	}
 
 	// programs (never deleted)
@@ -264,7 +268,7 @@ export class SqlLedger implements LedgerStore {
 		return this.outbox.latestEventId();
 	}
 	pruneEvents(query: { before: Time }) {
-		return this.outbox.pruneEvents(query);
+		return this.retention.pruneEvents(query);
 	}
 
 	// suppression list (global: an opt-out holds across programs)
@@ -320,7 +324,10 @@ export class SqlLedger implements LedgerStore {
 		return this.programs.keptAnswer(query);
 	}
 	pruneIdempotencyKeys(query: { before: Time }) {
-		return this.programs.pruneIdempotencyKeys(query);
+		return this.retention.pruneIdempotencyKeys(query);
+	}
+	pruneLedger(input: PruneLedgerInput) {
+		return this.retention.pruneLedger(input);
 	}
 	schemaVersion() {
 		return this.programs.schemaVersion();
