@@ -427,6 +427,13 @@ export const MIGRATIONS: Migration[] = [
 			`CREATE INDEX referrals_click ON referrals (click_id) WHERE click_id IS NOT NULL`,
 		],
 	},
+	{
+		version: 12,
+		name: 'retention',
+		// Prune Ledger deletes the message log's final rows (sent, failed, skipped) older than the
+		// retention, a batch at a time: an index range by status and age, not a scan of the log.
+		statements: () => [`CREATE INDEX messages_retention ON messages (status, updated_at)`],
+	},
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS ledger_migrations (

@@ -51,6 +51,7 @@ import type {
 	SignalQuery,
 	SuppressionInput,
 	SuppressionKey,
+	PruneLedgerInput,
 	Time,
 	TransitionReferralInput,
 	TransitionRewardInput,
@@ -69,6 +70,7 @@ import { CouponsTable } from './tables/coupons';
 import { OutboxTable } from './tables/outbox';
 import { MessagesTable } from './tables/messages';
 import { ClicksTable } from './tables/clicks';
+import { RetentionTable } from './tables/retention';
 
 export class SqlLedger implements LedgerStore {
 	readonly backend: 'sqlite' | 'postgres';
@@ -85,6 +87,7 @@ export class SqlLedger implements LedgerStore {
 	private readonly outbox: OutboxTable;
 	private readonly messages: MessagesTable;
 	private readonly clicks: ClicksTable;
+	private readonly retention: RetentionTable;
 	private isClosed = false;
 
 	constructor(driver: Driver, now: () => number = Date.now) {
@@ -102,6 +105,7 @@ export class SqlLedger implements LedgerStore {
 		this.outbox = new OutboxTable(this.core);
 		this.messages = new MessagesTable(this.core);
 		this.clicks = new ClicksTable(this.core);
+		this.retention = new RetentionTable(this.core);
 	}
 
 	// programs (never deleted)
@@ -281,7 +285,7 @@ export class SqlLedger implements LedgerStore {
 		return this.outbox.latestEventId();
 	}
 	pruneEvents(query: { before: Time }) {
-		return this.outbox.pruneEvents(query);
+		return this.retention.pruneEvents(query);
 	}
 
 	// suppression list (global: an opt-out holds across programs)
@@ -337,7 +341,10 @@ export class SqlLedger implements LedgerStore {
 		return this.programs.keptAnswer(query);
 	}
 	pruneIdempotencyKeys(query: { before: Time }) {
-		return this.programs.pruneIdempotencyKeys(query);
+		return this.retention.pruneIdempotencyKeys(query);
+	}
+	pruneLedger(input: PruneLedgerInput) {
+		return this.retention.pruneLedger(input);
 	}
 	schemaVersion() {
 		return this.programs.schemaVersion();

@@ -17,7 +17,15 @@
  *
  * The records and inputs of each table are in types/<table>.ts, re-exported here: import them from
  * this file (or from the ledger's index.ts). */
-import type { Id, Replayable, StatusChange, Time, TransitionResult } from './types/common';
+import type {
+	Id,
+	PruneLedgerInput,
+	PruneLedgerResult,
+	Replayable,
+	StatusChange,
+	Time,
+	TransitionResult,
+} from './types/common';
 import type {
 	ClaimNonceInput,
 	EnsureProgramInput,
@@ -325,6 +333,13 @@ export interface LedgerStore {
 	}): Promise<Record<string, unknown> | null>;
 	/** Forgets idempotency keys older than `before` (natural unique keys still hold); returns how many. */
 	pruneIdempotencyKeys(query: { before: Time }): Promise<number>;
+	/**
+	 * Retention: deletes what is delivered or answered and older than `before`, in short batches:
+	 * trigger events, the message log's final rows (sent, failed, skipped; never owed, reserved or
+	 * unconfirmed) and idempotency keys with their kept answers. Money (referrals, rewards, points,
+	 * coupons, conversions) is never pruned.
+	 */
+	pruneLedger(input: PruneLedgerInput): Promise<PruneLedgerResult>;
 	schemaVersion(): Promise<number>;
 	/** Closes the connection/pool. Nodes should not call this on a cached ledger. */
 	close(): Promise<void>;

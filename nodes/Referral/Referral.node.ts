@@ -55,6 +55,11 @@ export class Referral implements INodeType {
 					noDataExpression: true,
 					options: [
 						{
+							name: 'Ledger',
+							value: 'ledger',
+							description: 'Housekeeping: prune delivered messages and old idempotency keys',
+						},
+						{
 							name: 'Participant',
 							value: 'participant',
 							description: 'People in the program: enrol, get, update, list, erase',

@@ -1838,6 +1838,78 @@ export function ledgerContract(target: ContractTarget): void {
 		});
 	});
 
+	describe('retention', () => {
+		it('prunes final messages, events and kept answers older than the cutoff, in batches, and keeps exactly-once inside the window', async () => {
+			const programId = await program();
+			const message = (name: string) => ({
+				idempotencyKey: uid(name),
+				channel: 'email',
+				recipient: `${uid(name)}@example.com`,
+			});
+			const oldSent = message('old-sent');
+			const oldFailed = message('old-failed');
+			const oldReserved = message('old-reserved');
+			for (const m of [oldSent, oldFailed, oldReserved])
+				expect((await ledger.reserveMessage(m)).reserved).toBe(true);
+			await ledger.completeMessage({ idempotencyKey: oldSent.idempotencyKey, status: 'sent' });
+			await ledger.completeMessage({
+				idempotencyKey: oldFailed.idempotencyKey,
+				status: 'failed',
+				error: 'provider 550',
+			});
+			const oldKey = uid('answer');
+			await ledger.keepAnswer({ programId, operation: 'signUp', key: oldKey, answer: { n: 1 } });
+			const oldEvent = await ledger.appendEvent({ programId, type: 'retention.old', payload: {} });
+
+			clock.now += 10 * DAY;
+			const recent = message('recent-sent');
+			expect((await ledger.reserveMessage(recent)).reserved).toBe(true);
+			await ledger.completeMessage({ idempotencyKey: recent.idempotencyKey, status: 'sent' });
+			const recentKey = uid('answer');
+			await ledger.keepAnswer({ programId, operation: 'signUp', key: recentKey, answer: { n: 2 } });
+			const recentEvent = await ledger.appendEvent({
+				programId,
+				type: 'retention.recent',
+				payload: {},
+			});
+
+			const before = clock.now - 5 * DAY;
+			const pruned = await ledger.pruneLedger({ before, batchSize: 1 });
+			expect(pruned.before).toBe(before);
+			expect(pruned.messages).toBeGreaterThanOrEqual(2);
+			expect(pruned.events).toBeGreaterThanOrEqual(1);
+			expect(pruned.idempotencyKeys).toBeGreaterThanOrEqual(1);
+
+			// Inside the window: the sent message still answers a retry (no second send), the answer is kept.
+			expect(await ledger.reserveMessage(recent)).toMatchObject({
+				reserved: false,
+				message: { status: 'sent' },
+			});
+			expect(await ledger.keptAnswer({ programId, operation: 'signUp', key: recentKey })).toEqual({
+				n: 2,
+			});
+			const events = (await ledger.readEvents({ afterId: 0, programId })).events;
+			expect(events.map((e) => e.id)).toEqual([recentEvent.event.id]);
+			// A reservation without an outcome is never pruned, whatever its age.
+			expect(await ledger.reserveMessage(oldReserved)).toMatchObject({
+				reserved: false,
+				message: { status: 'reserved' },
+			});
+			// Past the window the old rows are gone: the key is free again, the answer forgotten.
+			expect((await ledger.reserveMessage(oldSent)).reserved).toBe(true);
+			expect((await ledger.reserveMessage(oldFailed)).reserved).toBe(true);
+			expect(await ledger.keptAnswer({ programId, operation: 'signUp', key: oldKey })).toBeNull();
+			expect(oldEvent.event.id).toBeLessThan(recentEvent.event.id);
+			// A second prune with the same cutoff finds nothing of these left.
+			const again = await ledger.pruneLedger({ before });
+			expect(again).toEqual({ before, events: 0, messages: 0, idempotencyKeys: 0 });
+		});
+
+		it('refuses a cutoff that is not a time', async () => {
+			await rejects(ledger.pruneLedger({ before: 'soon' }), 'invalid_time', 'before');
+		});
+	});
+
 	describe('lead scoring models', () => {
 		it('saves a named model and bumps the version only when it changes', async () => {
 			const name = uid('model');

@@ -14,6 +14,8 @@ import { labelsFor, type InputSource } from '../../shared/inputs';
 /** Program key, shared by every operation. */
 export const programProperty = sharedProgramProperty(
 	'Key of the referral program; created with default settings on first use (use Program › Create or Update to set its rules)',
+	// Ledger housekeeping covers every program on the ledger.
+	{ hide: { resource: ['ledger'] } },
 );
 
 /** The service for an item's program: loaded once per execution and program key. */
