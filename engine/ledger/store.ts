@@ -18,6 +18,8 @@
  * The records and inputs of each table are in types/<table>.ts, re-exported here: import them from
  * this file (or from the ledger's index.ts). */
 import type { Id, Replayable, StatusChange, Time, TransitionResult } from './types/common';
+import type { RewardCounters } from './tables/counters';
+export type { RewardCounters } from './tables/counters';
 import type {
 	ClaimNonceInput,
 	EnsureProgramInput,
@@ -228,6 +230,20 @@ export interface LedgerStore {
 	appendPoints(input: AppendPointsInput): Promise<AppendPointsResult>;
 	pointsBalance(query: PointsQuery): Promise<number>;
 	pointsJournal(query: JournalQuery): Promise<PointsEntry[]>;
+
+	// running counters for reward evaluation (tables/counters.ts, migration 10)
+	/** The participant's qualified referrals, referred revenue per currency and lifetime points, kept in each event's transaction. */
+	rewardCounters(query: { programId: string; participantId: Id }): Promise<RewardCounters>;
+	/** The referrer's qualified referrals ranked after this one (oldest first); null when it is not a qualified referral of theirs. */
+	qualifiedReferralsAfter(query: {
+		programId: string;
+		referrerId: Id;
+		referralId: Id;
+	}): Promise<ReferralRecord[] | null>;
+	/** The rewards holding these idempotency keys. */
+	rewardsByKeys(query: { programId: string; keys: string[] }): Promise<RewardRecord[]>;
+	/** The points journal entries of these rewards. */
+	pointsOfRewards(query: { programId: string; rewardIds: Id[] }): Promise<PointsEntry[]>;
 
 	// coupon pools
 	loadCoupons(input: LoadCouponsInput): Promise<LoadCouponsResult>;
