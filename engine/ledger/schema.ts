@@ -422,7 +422,7 @@ export const MIGRATIONS: Migration[] = [
 				WHERE delta > 0 OR reason = 'clawback' GROUP BY program_id, participant_id`,
 			`CREATE INDEX referrals_referrer_rank ON referrals (program_id, referrer_id, status, qualified_at, id)`,
 			`CREATE INDEX rewards_recipient_kind ON rewards (program_id, recipient_id, kind, id)`,
-			`CREATE INDEX points_journal_reward ON points_journal (reward_id) WHERE reward_id IS NOT NULL`,
+			`CREATE INDEX points_journal_reward ON points_journal (program_id, reward_id)`,
 		],
 	},
 ];

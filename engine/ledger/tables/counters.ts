@@ -202,7 +202,7 @@ export class CountersTable {
 		const ids = [...new Set(query.rewardIds.map((id) => v.rowId(id, 'rewardIds')))];
 		if (ids.length === 0) return [];
 		const q = new Params();
-		const sql = `SELECT * FROM points_journal WHERE reward_id IN (${ids.map((id) => q.p(id)).join(', ')}) AND program_id = ${q.p(programId)} ORDER BY id`;
+		const sql = `SELECT * FROM points_journal WHERE program_id = ${q.p(programId)} AND reward_id IN (${ids.map((id) => q.p(id)).join(', ')}) ORDER BY id`;
 		return (await this.core.read((tx) => tx.all(sql, q.values))).map(toEntry);
 	}
 }

@@ -16,6 +16,7 @@ import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../..
 import { saveReferralProgram } from '../../../engine/referrals';
 import { ReferralService } from '../../../engine/refunds';
 import { RewardService } from '../../../engine/rewards/evaluate';
+import type { ReferrerState } from '../../../engine/rewards/plan';
 import type { RewardProgramConfig } from '../../../engine/rewards/program';
 import { SnapshotLoader, type ReferrerSnapshot } from '../../../engine/rewards/snapshot';
 import { validateRewardProgram } from '../../../engine/rewards/validateProgram';
@@ -450,7 +451,7 @@ async function checkStates(ledger: LedgerStore, config: RewardProgramConfig, whe
 			qualifiedReferralIds: _ids,
 			capUsage: _caps,
 			...expected
-		} = await loader.stateFor(referral, 'referral_qualified', at, history);
+		} = (await loader.stateFor(referral, 'referral_qualified', at, history)) as ReferrerState;
 		const { capUsage: _none, ...actual } = await loader.stateFor(
 			referral,
 			'referral_qualified',
