@@ -20,11 +20,11 @@ import { lostCounts } from './standing';
 export interface ReferrerSnapshot {
 	/**
 	 * The referrer's qualified referrals in rank order: all of them (from the history), or, read from
-	 * the ledger's running counters (`offset` set), only the evaluated referral and those ranked after it.
+	 * the ledger's running counters (`counted`), only the evaluated referral and those ranked after it.
 	 */
 	qualified: ReferralRecord[];
-	/** Counters path: how many qualified referrals rank before `qualified[0]` (not loaded). */
-	offset?: number;
+	/** True when the snapshot comes from the ledger's running counters (`fromCounters`), not the history. */
+	counted?: boolean;
 	/** The referrer's rewards: all of them (history), or (counters) their badges and tiers and the rewards of the referrals in `qualified`. */
 	rewards: RewardRecord[];
 	/** The referral's own rewards (both sides), for reconciling per-referral rules after program edits. */
@@ -103,10 +103,15 @@ export class SnapshotLoader {
 	): Promise<ReferrerSnapshot | undefined> {
 		if (this.program.caps.length > 0) return undefined;
 		const referrerId = referral.referrerId;
-		const counters = await this.ledger.rewardCounters({
-			programId: this.programId,
-			participantId: referrerId,
-		});
+		// A program of per-referral rules alone reads nothing about the referrer.
+		if (!this.readsCounters)
+			return {
+				qualified: qualifiedNow ? [referral] : [],
+				counted: true,
+				rewards: [],
+				ofReferral,
+				referralId: referral.id,
+			};
 		let qualified: ReferralRecord[] = [];
 		if (qualifiedNow) {
 			const after = await this.ledger.qualifiedReferralsAfter({
@@ -139,17 +144,22 @@ export class SnapshotLoader {
 		}
 		return {
 			qualified,
-			offset: counters.qualified - qualified.length,
+			counted: true,
 			rewards: [...rewards.values()].sort((a, b) => a.id - b.id),
 			ofReferral,
 			referralId: referral.id,
 		};
 	}
 
+	/** Whether some rule reads the referrer's counts, revenue or points (else the counters are not read). */
+	private get readsCounters(): boolean {
+		return this.needs.qualified || this.needs.revenue || this.needs.lifetimePoints;
+	}
+
 	/** Counters path: the reward a milestone or level key names, when the snapshot does not hold it. */
 	async heldByKey(snapshot: ReferrerSnapshot, key: string): Promise<RewardRecord | undefined> {
 		const found = snapshot.rewards.find((r) => r.idempotencyKey === key);
-		if (found || snapshot.offset === undefined) return found;
+		if (found || !snapshot.counted) return found;
 		const [stored] = await this.ledger.rewardsByKeys({ programId: this.programId, keys: [key] });
 		if (stored) snapshot.rewards.push(stored);
 		return stored;
@@ -265,8 +275,7 @@ export class SnapshotLoader {
 		occurredAt: number,
 		snapshot: ReferrerSnapshot,
 	) {
-		if (snapshot.offset !== undefined)
-			return await this.stateFromCounters(referral, type, occurredAt, snapshot);
+		if (snapshot.counted) return await this.stateFromCounters(referral, type, occurredAt, snapshot);
 		const ownEvaluation = `${type}:${referral.id}`;
 		// Rank, not today's total: the Nth referral to qualify is the one that reaches milestone N, whenever it is evaluated.
 		const rank = snapshot.qualified.findIndex((r) => r.id === referral.id);
@@ -368,10 +377,12 @@ export class SnapshotLoader {
 		snapshot: ReferrerSnapshot,
 	) {
 		const ownEvaluation = `${type}:${referral.id}`;
-		const counters = await this.ledger.rewardCounters({
-			programId: this.programId,
-			participantId: referral.referrerId,
-		});
+		const counters = this.readsCounters
+			? await this.ledger.rewardCounters({
+					programId: this.programId,
+					participantId: referral.referrerId,
+				})
+			: { qualified: 0, revenue: {}, lifetimePoints: 0 };
 		const rank = snapshot.qualified.findIndex((r) => r.id === referral.id);
 		const after =
 			type === 'referral_qualified' && rank !== -1 ? snapshot.qualified.slice(rank + 1) : [];
