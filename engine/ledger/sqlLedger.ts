@@ -241,7 +241,7 @@ export class SqlLedger implements LedgerStore {
 	pointsJournal(query: JournalQuery) {
 		return this.points.pointsJournal(query);
 	}
-	rewardCounters(query: { programId: string; participantId: Id }) {
+	rewardCounters(query: { programId: string; participantId: Id; upToReferralId?: Id }) {
 		return this.counters.rewardCounters(query);
 	}
 	qualifiedReferralsAfter(query: { programId: string; referrerId: Id; referralId: Id }) {

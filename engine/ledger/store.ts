@@ -232,8 +232,17 @@ export interface LedgerStore {
 	pointsJournal(query: JournalQuery): Promise<PointsEntry[]>;
 
 	// running counters for reward evaluation (tables/counters.ts, migration 10)
-	/** The participant's qualified referrals, referred revenue per currency and lifetime points, kept in each event's transaction. */
-	rewardCounters(query: { programId: string; participantId: Id }): Promise<RewardCounters>;
+	/**
+	 * The participant's qualified referrals, referred revenue per currency and lifetime points, kept in
+	 * each event's transaction. With `upToReferralId` (a qualified referral of theirs) the count and
+	 * revenue are those of their referrals ranked up to it (qualified time, then id), in one snapshot
+	 * (all of them when it is not, or no longer, one of their qualified referrals).
+	 */
+	rewardCounters(query: {
+		programId: string;
+		participantId: Id;
+		upToReferralId?: Id;
+	}): Promise<RewardCounters>;
 	/** The referrer's qualified referrals ranked after this one (oldest first); null when it is not a qualified referral of theirs. */
 	qualifiedReferralsAfter(query: {
 		programId: string;

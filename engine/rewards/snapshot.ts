@@ -377,28 +377,16 @@ export class SnapshotLoader {
 		snapshot: ReferrerSnapshot,
 	) {
 		const ownEvaluation = `${type}:${referral.id}`;
+		// Ranked up to this referral on referral_qualified (a later one qualifying meanwhile does not
+		// move its rank); all of the referrer's on a sign-up.
 		const counters = this.readsCounters
 			? await this.ledger.rewardCounters({
 					programId: this.programId,
 					participantId: referral.referrerId,
+					...(type === 'referral_qualified' ? { upToReferralId: referral.id } : {}),
 				})
 			: { qualified: 0, revenue: {}, lifetimePoints: 0 };
-		const rank = snapshot.qualified.findIndex((r) => r.id === referral.id);
-		const after =
-			type === 'referral_qualified' && rank !== -1 ? snapshot.qualified.slice(rank + 1) : [];
-		const referredRevenue: Record<string, number> = {};
-		if (this.needs.revenue) {
-			Object.assign(referredRevenue, counters.revenue);
-			const orders = await this.ordersOf(after.map((r) => r.id));
-			for (const r of after) {
-				const order = orders.get(r.id);
-				if (order && referredRevenue[order.currency] !== undefined)
-					referredRevenue[order.currency] = Math.max(
-						0,
-						Number((referredRevenue[order.currency] - order.amount).toFixed(6)),
-					);
-			}
-		}
+		const referredRevenue: Record<string, number> = this.needs.revenue ? counters.revenue : {};
 		let lifetimePoints = 0;
 		if (this.needs.lifetimePoints && type === 'referral_qualified') {
 			lifetimePoints = counters.lifetimePoints;
@@ -417,10 +405,7 @@ export class SnapshotLoader {
 		}
 		const { badges, tier } = this.standingOf(snapshot, ownEvaluation);
 		return {
-			qualifiedCount: Math.max(
-				type === 'referral_qualified' ? 1 : 0,
-				counters.qualified - after.length,
-			),
+			qualifiedCount: Math.max(type === 'referral_qualified' ? 1 : 0, counters.qualified),
 			referredRevenue,
 			lifetimePoints: Math.max(0, lifetimePoints),
 			badges,

@@ -108,23 +108,58 @@ export async function onPointsAdded(
 		await bump(w.tx, programId, participantId, 'points_lifetime', delta, 0);
 }
 
-/** The participant's counters (zeros when none moved yet). */
+/**
+ * The participant's counters (zeros when none moved yet); with `upTo` (a qualified referral of
+ * theirs, by its rank key), the qualified count and revenue of the referrals ranked up to it: the
+ * counters less the referrals ranked after it, read in ONE statement so both come from one snapshot
+ * (a referral qualifying meanwhile is in both or in neither). The referrals after it are index
+ * ranges on (program, referrer, status, qualified_at, id): none when it is the latest.
+ */
 export async function readCounters(
 	tx: Tx,
 	programId: string,
 	participantId: number,
+	upTo?: { at: number; id: number },
 ): Promise<RewardCounters> {
-	const out: RewardCounters = { qualified: 0, revenue: {}, lifetimePoints: 0 };
+	const after = (condition: string) =>
+		`SELECT 'after' AS kind, order_currency AS name, COUNT(*) AS count, SUM(order_amount) AS amount FROM referrals
+		WHERE program_id = $1 AND referrer_id = $2 AND status = '${QUALIFIED}' AND ${condition} GROUP BY order_currency`;
+	const sql = [
+		`SELECT 'counter' AS kind, name, count, amount FROM reward_counters WHERE program_id = $1 AND participant_id = $2`,
+		...(upTo
+			? [
+					after('qualified_at > $3'),
+					after('qualified_at = $3 AND id > $4'),
+					after('qualified_at IS NULL AND (updated_at > $3 OR (updated_at = $3 AND id > $4))'),
+				]
+			: []),
+	].join(' UNION ALL ');
+	const counts: Record<string, { count: number; amount: number }> = {};
+	const add = (name: string, count: number, amount: number) => {
+		const c = (counts[name] ??= { count: 0, amount: 0 });
+		c.count += count;
+		c.amount += amount;
+	};
 	for (const row of await tx.all(
-		`SELECT name, count, amount FROM reward_counters WHERE program_id = $1 AND participant_id = $2`,
-		[programId, participantId],
+		sql,
+		upTo ? [programId, participantId, upTo.at, upTo.id] : [programId, participantId],
 	)) {
-		const name = s(row.name);
-		if (name === 'qualified') out.qualified = n(row.count);
-		else if (name === 'points_lifetime') out.lifetimePoints = n(row.count);
-		else if (name.startsWith('revenue:') && n(row.count) > 0)
-			out.revenue[name.slice('revenue:'.length)] = Number(n(row.amount).toFixed(6));
+		const count = n(row.count);
+		const amount = row.amount === null ? 0 : n(row.amount);
+		if (s(row.kind) === 'counter') add(s(row.name), count, amount);
+		else {
+			add('qualified', -count, 0);
+			if (row.name !== null) add(`revenue:${s(row.name)}`, -count, -amount);
+		}
 	}
+	const out: RewardCounters = {
+		qualified: counts.qualified?.count ?? 0,
+		revenue: {},
+		lifetimePoints: counts.points_lifetime?.count ?? 0,
+	};
+	for (const [name, c] of Object.entries(counts))
+		if (name.startsWith('revenue:') && c.count > 0)
+			out.revenue[name.slice('revenue:'.length)] = Number(c.amount.toFixed(6));
 	return out;
 }
 
@@ -159,11 +194,30 @@ export async function qualifiedAfter(
 export class CountersTable {
 	constructor(private readonly core: LedgerCore) {}
 
-	async rewardCounters(query: { programId: string; participantId: Id }): Promise<RewardCounters> {
+	async rewardCounters(query: {
+		programId: string;
+		participantId: Id;
+		upToReferralId?: Id;
+	}): Promise<RewardCounters> {
 		inputObject(query, 'rewardCounters');
 		const programId = programIdOf(query);
 		const participantId = v.rowId(query.participantId, 'participantId');
-		return this.core.read((tx) => readCounters(tx, programId, participantId));
+		const upToId = v.optRowId(query.upToReferralId, 'upToReferralId');
+		return this.core.read(async (tx) => {
+			if (upToId === undefined) return readCounters(tx, programId, participantId);
+			const row = await tx.get(`SELECT * FROM referrals WHERE id = $1 AND program_id = $2`, [
+				upToId,
+				programId,
+			]);
+			// Reversed or reassigned since the caller read it: it ranks nowhere, every referral counts.
+			if (!row || s(row.status) !== QUALIFIED || n(row.referrer_id) !== participantId)
+				return readCounters(tx, programId, participantId);
+			const r = toReferral(row);
+			return readCounters(tx, programId, participantId, {
+				at: r.qualifiedAt ?? r.updatedAt,
+				id: r.id,
+			});
+		});
 	}
 
 	async qualifiedReferralsAfter(query: {
