@@ -428,6 +428,41 @@ export const MIGRATIONS: Migration[] = [
 		],
 	},
 	{
+		version: 10,
+		name: 'reward counters',
+		// A reward evaluation reads what a referrer has done so far (qualified referrals, referred
+		// revenue, lifetime points) from running counters instead of reloading the referrer's history
+		// (issue #18). One row per (program, participant, counter), changed by the function of
+		// tables/counters.ts for each event, in that event's transaction; filled here from the rows
+		// already in the ledger. `count` is a whole number (referrals, points), `amount` a sum of
+		// money in major units of the currency the name carries (`revenue:<currency>`). The indexes
+		// answer what an evaluation still reads by index range: the referrer's referrals qualified
+		// after one (rank), its badges and tiers, the journal entries of given rewards.
+		statements: (t) => [
+			`CREATE TABLE reward_counters (
+				program_id ${t.text} NOT NULL REFERENCES programs(id),
+				participant_id BIGINT NOT NULL REFERENCES participants(id),
+				name ${t.text} NOT NULL,
+				count BIGINT NOT NULL,
+				amount ${t.float} NOT NULL,
+				PRIMARY KEY (program_id, participant_id, name)
+			)`,
+			`INSERT INTO reward_counters (program_id, participant_id, name, count, amount)
+				SELECT program_id, referrer_id, 'qualified', COUNT(*), 0 FROM referrals
+				WHERE status = 'qualified' GROUP BY program_id, referrer_id`,
+			`INSERT INTO reward_counters (program_id, participant_id, name, count, amount)
+				SELECT program_id, referrer_id, 'revenue:' || order_currency, COUNT(*), SUM(order_amount) FROM referrals
+				WHERE status = 'qualified' AND order_currency IS NOT NULL AND order_amount IS NOT NULL
+				GROUP BY program_id, referrer_id, order_currency`,
+			`INSERT INTO reward_counters (program_id, participant_id, name, count, amount)
+				SELECT program_id, participant_id, 'points_lifetime', SUM(delta), 0 FROM points_journal
+				WHERE delta > 0 OR reason = 'clawback' GROUP BY program_id, participant_id`,
+			`CREATE INDEX referrals_referrer_rank ON referrals (program_id, referrer_id, status, qualified_at, id)`,
+			`CREATE INDEX rewards_recipient_kind ON rewards (program_id, recipient_id, kind, id)`,
+			`CREATE INDEX points_journal_reward ON points_journal (program_id, reward_id)`,
+		],
+	},
+	{
 		version: 12,
 		name: 'retention',
 		// Prune Ledger deletes the message log's final rows (sent, failed, skipped) older than the

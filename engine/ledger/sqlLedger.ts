@@ -66,6 +66,7 @@ import { ReferralQueriesTable } from './tables/referralQueries';
 import { RewardsTable } from './tables/rewards';
 import { RefundsTable } from './tables/refunds';
 import { PointsTable } from './tables/points';
+import { CountersTable } from './tables/counters';
 import { CouponsTable } from './tables/coupons';
 import { OutboxTable } from './tables/outbox';
 import { MessagesTable } from './tables/messages';
@@ -83,6 +84,7 @@ export class SqlLedger implements LedgerStore {
 	private readonly rewards: RewardsTable;
 	private readonly refunds: RefundsTable;
 	private readonly points: PointsTable;
+	private readonly counters: CountersTable;
 	private readonly coupons: CouponsTable;
 	private readonly outbox: OutboxTable;
 	private readonly messages: MessagesTable;
@@ -101,6 +103,7 @@ export class SqlLedger implements LedgerStore {
 		this.rewards = new RewardsTable(this.core);
 		this.refunds = new RefundsTable(this.core);
 		this.points = new PointsTable(this.core);
+		this.counters = new CountersTable(this.core);
 		this.coupons = new CouponsTable(this.core);
 		this.outbox = new OutboxTable(this.core);
 		this.messages = new MessagesTable(this.core);
@@ -258,6 +261,18 @@ export class SqlLedger implements LedgerStore {
 	}
 	pointsJournal(query: JournalQuery) {
 		return this.points.pointsJournal(query);
+	}
+	rewardCounters(query: { programId: string; participantId: Id; upToReferralId?: Id }) {
+		return this.counters.rewardCounters(query);
+	}
+	qualifiedReferralsAfter(query: { programId: string; referrerId: Id; referralId: Id }) {
+		return this.counters.qualifiedReferralsAfter(query);
+	}
+	rewardsByKeys(query: { programId: string; keys: string[] }) {
+		return this.counters.rewardsByKeys(query);
+	}
+	pointsOfRewards(query: { programId: string; rewardIds: Id[] }) {
+		return this.counters.pointsOfRewards(query);
 	}
 
 	// coupon pools

@@ -26,6 +26,8 @@ import type {
 	Time,
 	TransitionResult,
 } from './types/common';
+import type { RewardCounters } from './tables/counters';
+export type { RewardCounters } from './tables/counters';
 import type {
 	ClaimNonceInput,
 	EnsureProgramInput,
@@ -256,6 +258,29 @@ export interface LedgerStore {
 	appendPoints(input: AppendPointsInput): Promise<AppendPointsResult>;
 	pointsBalance(query: PointsQuery): Promise<number>;
 	pointsJournal(query: JournalQuery): Promise<PointsEntry[]>;
+
+	// running counters for reward evaluation (tables/counters.ts, migration 10)
+	/**
+	 * The participant's qualified referrals, referred revenue per currency and lifetime points, kept in
+	 * each event's transaction. With `upToReferralId` (a qualified referral of theirs) the count and
+	 * revenue are those of their referrals ranked up to it (qualified time, then id), in one snapshot
+	 * (all of them when it is not, or no longer, one of their qualified referrals).
+	 */
+	rewardCounters(query: {
+		programId: string;
+		participantId: Id;
+		upToReferralId?: Id;
+	}): Promise<RewardCounters>;
+	/** The referrer's qualified referrals ranked after this one (oldest first); null when it is not a qualified referral of theirs. */
+	qualifiedReferralsAfter(query: {
+		programId: string;
+		referrerId: Id;
+		referralId: Id;
+	}): Promise<ReferralRecord[] | null>;
+	/** The rewards holding these idempotency keys. */
+	rewardsByKeys(query: { programId: string; keys: string[] }): Promise<RewardRecord[]>;
+	/** The points journal entries of these rewards. */
+	pointsOfRewards(query: { programId: string; rewardIds: Id[] }): Promise<PointsEntry[]>;
 
 	// coupon pools
 	loadCoupons(input: LoadCouponsInput): Promise<LoadCouponsResult>;

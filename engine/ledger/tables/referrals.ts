@@ -1,6 +1,7 @@
 /* Referrals: recording (a referee is referred once per program), status transitions with their
  * history, reassignment and qualification by an order. The queries over them (lists, counts,
  * shared signals, edges, conversions, the leaderboard) are in referralQueries.ts. */
+import { onReferralChanged } from './counters';
 import { EngineError } from '../../shared/errors';
 import type { LedgerCore, Work } from '../core';
 import { codeText, inputObject, keyOf, programIdOf } from '../inputs';
@@ -151,6 +152,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 							};
 						}
 						const referral = toReferral(row);
+						await onReferralChanged(w, null, row);
 						await w.tx.run(
 							`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, NULL, $2, 'recorded', $3)`,
 							[referral.id, initial, w.now],
@@ -258,6 +260,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 						};
 					}
 					const referral = toReferral(row);
+					await onReferralChanged(w, { ...row, status: from }, row);
 					await w.tx.run(
 						`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)`,
 						[id, from, to, reason ?? null, w.now],
@@ -356,6 +359,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 							},
 						};
 					const referral = toReferral(row);
+					await onReferralChanged(w, { ...row, referrer_id: current.referrerId }, row);
 					const note = `reassigned from participant ${fromReferrer} to ${toReferrer}${reason ? `: ${reason}` : ''}`;
 					await w.tx.run(
 						`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)`,
@@ -489,6 +493,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 							[id, to, occurred, w.now, amount ?? null, currency ?? null],
 						);
 						const referral = toReferral(row!);
+						await onReferralChanged(w, locked, row);
 						await w.tx.run(
 							`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)`,
 							[id, from, to, reason ?? `order ${orderId}`, w.now],
