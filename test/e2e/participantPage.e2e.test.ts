@@ -45,17 +45,15 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
 
 		beforeAll(async () => {
 			userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-portal-'));
-			const { bin, env } = await n8n.prepareInstanceAsync(userFolder, {
-				build: false,
+			// Imports the sample, starts n8n and publishes the workflow through its REST API.
+			({ server } = await n8n.startInstance(userFolder, {
 				credentials: n8n.securityCredentials({
 					webhookSecret: TEST_WEBHOOK_SECRET,
 					leadScoringToken: TEST_LEAD_SCORING_TOKEN,
 					linkSecret: TEST_LINK_SECRET,
 				}),
 				files: [path.join(n8n.ROOT, 'workflows', 'referral-portal.json')],
-			});
-			server = await n8n.startN8n(bin, env);
-			await n8n.ensureOwner(server!.baseUrl);
+			}));
 			const ledger = await openLedger({
 				backend: 'sqlite',
 				path: defaultSqlitePath(n8nDataFolder({ N8N_USER_FOLDER: userFolder })),
