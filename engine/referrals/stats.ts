@@ -9,7 +9,9 @@ import { requireInteger } from '../shared/guards';
 /**
  * Program statistics and the leaderboard for one period: the ledger computes the counts and sums
  * by aggregate queries (LedgerStore.referralStatsTotals, leaderboard), metrics.ts the rates.
- * Nothing per referral is read into memory, so a program of any size costs the same memory.
+ * Nothing per referral is read into memory, so a program of any size costs the same memory; since
+ * schema version 11 the counts come from rollups kept per UTC day (and per participant and UTC
+ * month / year), so the time no longer grows with the program either (see docs/ledger.md).
  * (statsReference.ts keeps the former row-by-row version for the tests and the benchmark.)
  */
 
@@ -22,6 +24,8 @@ export interface StatsInput {
 	/** Customers with revenue and retention, when the caller has them (e.g. from the shop). */
 	customerRows?: CustomerRow[];
 	invitesSent?: number;
+	/** `rows`: count over the period's rows instead of the rollups (the baseline for tests and benchmarks). */
+	source?: 'rollups' | 'rows';
 }
 
 export interface StatsOutcome extends ProgramStats {
@@ -41,6 +45,7 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 		programId,
 		since: window.start ?? undefined,
 		until: window.end ?? undefined,
+		source: input.source,
 	});
 	const statusCounts: StatusCounts = {};
 	for (const [status, count] of Object.entries(totals.byStatus))
@@ -112,6 +117,8 @@ export interface LeaderboardInput {
 	at: number;
 	window?: WindowOptions;
 	limit: number;
+	/** `rows`: rank over the period's rows instead of the rollups (the baseline). */
+	source?: 'rollups' | 'rows';
 }
 
 export interface LeaderboardLine {
@@ -145,6 +152,7 @@ export async function referralLeaderboard(
 		until: window.end ?? undefined,
 		limit,
 		excludeStatuses: input.by === 'qualifiedReferrals' ? ['reversed'] : undefined,
+		source: input.source,
 	});
 	return rows.map((r) => ({ ...r, by: input.by, period: input.period }));
 }
