@@ -1,11 +1,14 @@
 /* The queries over referrals: lists, counts, shared signals, edges, conversions and the
  * leaderboard (read-only; the writes are in referrals.ts). */
+import { EngineError } from '../../shared/errors';
 import { currencyExponent } from '../../shared/money';
 import type { LedgerCore } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, s, sOrNull, toConversion, toReferral } from '../rows';
 import { Params, type Tx } from '../sql';
 import {
+	BUCKET_SQL,
+	bucketBounds,
 	CONVERTED_SQL,
 	DURATION_SQL,
 	EXPONENTS,
@@ -268,19 +271,18 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 			const dayEnd = until === undefined ? undefined : floorDay(until);
 			let referrers: number;
 			let participants: number;
-			if (
-				source === 'rows' ||
-				(dayStart !== undefined && dayEnd !== undefined && dayStart >= dayEnd)
-			) {
+			const raw =
+				source === 'rows' || (dayStart !== undefined && dayEnd !== undefined && dayStart >= dayEnd);
+			if (raw) {
 				await rawAdditive(tx, programId, since, until, acc);
 				referrers = await rawReferrers(tx, programId, since, until);
 				participants = await rawParticipants(tx, programId, undefined, until);
 			} else {
 				await rollupAdditive(tx, programId, dayStart, dayEnd, acc);
 				if (since !== undefined && since < dayStart!)
-					await rawAdditive(tx, programId, since, dayStart, acc);
+					await rawAdditive(tx, programId, since, dayStart, acc, true);
 				if (until !== undefined && dayEnd! < until)
-					await rawAdditive(tx, programId, dayEnd, until, acc);
+					await rawAdditive(tx, programId, dayEnd, until, acc, true);
 				participants =
 					(await rollupParticipants(tx, programId, dayEnd)) +
 					(until !== undefined && dayEnd! < until
@@ -289,7 +291,35 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 				referrers = await rollupReferrers(tx, programId, since, until);
 			}
 			let convertMsMedian: number | null = null;
-			if (acc.converted > 0) {
+			if (acc.converted > 0 && !raw) {
+				// The k-th duration: its histogram bucket from the rollups, then its place inside the
+				// bucket from the referrals_convert_ms index (one bucket's entries, not the period's).
+				const kth = async (k: number): Promise<number> => {
+					let below = 0;
+					for (const [bucket, count] of [...acc.histogram].sort(([a], [b]) => a - b)) {
+						if (below + count > k) {
+							const { lo, hi } = bucketBounds(bucket);
+							const q = new Params();
+							const row = await tx.get(
+								`SELECT ${DURATION_SQL} AS d FROM referrals r WHERE r.program_id = ${q.p(programId)}
+									AND ${DURATION_SQL} >= ${q.p(lo)} AND ${DURATION_SQL} < ${q.p(hi)}${window(q, '+r.touched_at', since, until)} AND ${CONVERTED_SQL}
+								ORDER BY ${DURATION_SQL} LIMIT 1 OFFSET ${q.p(k - below)}`,
+								q.values,
+							);
+							if (row) return n(row.d);
+							break;
+						}
+						below += count;
+					}
+					throw new EngineError(
+						'ledger_internal',
+						'the time-to-convert rollups do not match the referrals; rebuild the rollups (docs/ledger.md)',
+					);
+				};
+				const mid = Math.floor(acc.converted / 2);
+				convertMsMedian =
+					acc.converted % 2 === 0 ? ((await kth(mid - 1)) + (await kth(mid))) / 2 : await kth(mid);
+			} else if (acc.converted > 0) {
 				const q = new Params();
 				const mid = Math.floor(acc.converted / 2);
 				const even = acc.converted % 2 === 0;
@@ -336,6 +366,8 @@ class StatsAccumulator {
 	byStatus: Record<string, number> = {};
 	converted = 0;
 	convertMsTotal = 0;
+	/** time-to-convert histogram: bucket → count */
+	histogram = new Map<number, number>();
 	/** currency → status → cell */
 	orders = new Map<string, Map<string, OrderCell>>();
 	/** currency → n, hundredths, amount, fractional, first day seen */
@@ -443,6 +475,8 @@ async function rollupAdditive(
 			});
 		} else if (metric === 'rewardfrac') rewardfrac.set(k1, count);
 		else if (metric === 'rewardfirst' && r.first_id !== null) firstIds.set(k1, n(r.first_id));
+		else if (metric === 'convertms' && count !== 0)
+			acc.histogram.set(Number(k1), (acc.histogram.get(Number(k1)) ?? 0) + count);
 	}
 	for (const r of rows) {
 		if (s(r.metric) !== 'reward') continue;
@@ -463,6 +497,7 @@ async function rawAdditive(
 	since: number | undefined,
 	until: number | undefined,
 	acc: StatsAccumulator,
+	histogram = false,
 ): Promise<void> {
 	const inPeriod = (q: Params) =>
 		`FROM referrals r WHERE r.program_id = ${q.p(programId)}${window(q, 'r.touched_at', since, until)}`;
@@ -479,6 +514,14 @@ async function rawAdditive(
 	))!;
 	acc.converted += n(totals.n);
 	acc.convertMsTotal += n(totals.total);
+	if (histogram && n(totals.n) > 0) {
+		q = new Params();
+		for (const r of await tx.all(
+			`SELECT ${BUCKET_SQL} AS b, COUNT(*) AS n ${inPeriod(q)} AND ${CONVERTED_SQL} GROUP BY ${BUCKET_SQL}`,
+			q.values,
+		))
+			acc.histogram.set(n(r.b), (acc.histogram.get(n(r.b)) ?? 0) + n(r.n));
+	}
 	q = new Params();
 	for (const r of await tx.all(
 		`SELECT r.order_currency AS currency, r.status, COUNT(*) AS orders,

@@ -48,6 +48,24 @@ export const EXPONENTS = [0, 2, 3] as const;
 
 export const CONVERTED_SQL = `r.status IN ('qualified', 'reversed') AND r.qualified_at IS NOT NULL`;
 export const DURATION_SQL = `CASE WHEN r.qualified_at > r.touched_at THEN r.qualified_at - r.touched_at ELSE 0 END`;
+/**
+ * The time-to-convert histogram bucket of a duration d ≥ 0 (ms), exact below 16 and else its bit
+ * length and the 3 bits after the leading one (buckets 7–12 % wide): integer arithmetic both
+ * backends share. bucketBounds() gives a bucket's [lo, hi).
+ */
+const MAX_BITS = 53;
+function bucketSql(d: string): string {
+	const bits = `(CASE ${Array.from({ length: MAX_BITS - 4 }, (_, i) => `WHEN ${d} < ${2 ** (i + 5)} THEN ${i + 5}`).join(' ')} ELSE ${MAX_BITS} END)`;
+	return `(CASE WHEN ${d} < 16 THEN ${d} ELSE ${bits} * 8 + ((${d} >> (${bits} - 4)) & 7) END)`;
+}
+export const BUCKET_SQL = bucketSql(`(${DURATION_SQL})`);
+export function bucketBounds(bucket: number): { lo: number; hi: number } {
+	if (bucket < 16) return { lo: bucket, hi: bucket + 1 };
+	const bits = Math.floor(bucket / 8);
+	const m = bucket % 8;
+	return { lo: (8 + m) * 2 ** (bits - 4), hi: (9 + m) * 2 ** (bits - 4) };
+}
+
 const nearWhole = (x: string) =>
 	`ABS(${x} - ROUND(${x})) <= 0.000001 * (CASE WHEN ABS(${x}) > 1 THEN ABS(${x}) ELSE 1 END)`;
 export const HUNDREDTHS_SQL = `(CASE WHEN ABS(w.amount) < 10000000000000 AND ${nearWhole('w.amount * 100')} THEN 1 ELSE 0 END)`;
@@ -56,6 +74,7 @@ export const HUNDREDTHS_SQL = `(CASE WHEN ABS(w.amount) < 10000000000000 AND ${n
  * stats_days rows (program_id, day, metric, k1, k2, n, total, amount):
  *   status     k1 = status                        n referrals touched that day now in that status
  *   converted                                     n of them converted, total = sum of time to convert (ms)
+ *   convertms  k1 = histogram bucket              n of them converted in that time bucket (for the median)
  *   orders     k1 = currency, k2 = status         n qualifying orders with a currency
  *   valid<e>   k1 = currency, k2 = status         n of them valid for exponent e, total = minor units
  *   reward     k1 = currency                      n rewards created that day with an amount, not reversed; total = hundredths, amount = plain sum
@@ -85,6 +104,17 @@ function referralDaySelects(filter: string): string[] {
 	return [
 		ROW(day, 'status', 'r.status', "''", '1', '0', '0', from, w()),
 		ROW(day, 'converted', "''", "''", '1', DURATION_SQL, '0', from, w(CONVERTED_SQL)),
+		ROW(
+			day,
+			'convertms',
+			`CAST(${BUCKET_SQL} AS TEXT)`,
+			"''",
+			'1',
+			'0',
+			'0',
+			from,
+			w(CONVERTED_SQL),
+		),
 		ROW(day, 'orders', 'r.order_currency', 'r.status', '1', '0', '0', from, w(orders)),
 		...EXPONENTS.map((e) => {
 			const { valid, minor } = orderSql(e);
@@ -209,6 +239,9 @@ export function rollupMigration(t: { backend: Backend; text: string; float: stri
 		// Top N of a month, year or lifetime in index order: no scan of the span's participants.
 		`CREATE INDEX stats_periods_qualified ON stats_periods (program_id, span, start, qualified DESC, participant_id)`,
 		`CREATE INDEX stats_periods_points ON stats_periods (program_id, span, start, points DESC, participant_id)`,
+		// The median time to convert: the k-th duration inside one histogram bucket, in index order.
+		`CREATE INDEX referrals_convert_ms ON referrals (program_id, (${DURATION_SQL.replace(/r\./g, '')}), touched_at)
+			WHERE status IN ('qualified', 'reversed') AND qualified_at IS NOT NULL`,
 		...rollupBackfill(t.backend),
 	];
 }
