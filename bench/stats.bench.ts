@@ -16,8 +16,7 @@
  * at 1 M it takes minutes per call), else a plain `SELECT COUNT(*)` over the program's referrals,
  * and for the leaderboard the former query shape (rank and join every scored participant). */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,8 +25,14 @@ import { Client } from 'pg';
 import { openPostgresLedger, openSqliteLedger, type LedgerConfig } from '../engine/ledger';
 import { referralLeaderboard, referralStats } from '../engine/referrals/stats';
 import { referralStatsReference } from '../engine/referrals/statsReference';
-import { MIGRATIONS } from '../engine/ledger/schema';
 import { rollupBackfill } from '../engine/ledger/tables/rollups';
+import {
+	AT,
+	buildStatsLedger,
+	cachedStatsLedger,
+	PROGRAM,
+	seedStatements,
+} from '../test/support/statsLedger';
 import type { Period } from '../engine/shared/periods';
 import { report } from './lib';
 
@@ -35,11 +40,6 @@ const PG_URL = process.env.LEDGER_TEST_PG_URL || 'postgres://postgres@127.0.0.1:
 const SIZES = (process.env.STATS_BENCH_SIZES ?? '10000,100000').split(',').map(Number);
 const REFERENCE_MAX = Number(process.env.STATS_BENCH_REFERENCE_MAX ?? 100_000);
 const BACKENDS = (process.env.STATS_BENCH_BACKENDS ?? 'sqlite,postgres').split(',');
-const PROGRAM = 'bench';
-/** The report instant: mid-December, so "this month" holds half a month and "this year" eleven. */
-const AT = Date.UTC(2026, 11, 15, 12);
-const SPAN = 3 * 365 * 86_400_000;
-const DAY = 86_400_000;
 
 type Case =
 	| { kind: 'stats'; impl: 'rollups' | 'rows' | 'reference'; period: Period }
@@ -58,53 +58,7 @@ interface ChildResult {
 }
 
 // ----------------------------------------------------------------------------------------------
-// Seeding
-
-function series(backend: 'sqlite' | 'postgres', n: number): string {
-	return backend === 'postgres'
-		? `generate_series(CAST(1 AS BIGINT), ${n}) AS s(i)`
-		: `(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${n}) SELECT i FROM s) s`;
-}
-
-export function seedStatements(backend: 'sqlite' | 'postgres', n: number): string[] {
-	const referrers = Math.max(1, Math.floor(n / 10));
-	const step = Math.floor(SPAN / n);
-	const start = AT - SPAN;
-	const touched = `(${start} + s.i * ${step})`;
-	const status = `(CASE s.i % 10 WHEN 0 THEN 'qualified' WHEN 1 THEN 'qualified' WHEN 2 THEN 'qualified' WHEN 3 THEN 'qualified' WHEN 4 THEN 'reversed' WHEN 5 THEN 'pending' WHEN 6 THEN 'flagged' WHEN 7 THEN 'rejected' WHEN 8 THEN 'recorded' ELSE 'approved' END)`;
-	const converted = `s.i % 10 < 5`;
-	const qualifiedAt = `(${touched} + (s.i * 7919) % ${30 * DAY})`;
-	const amount = `((s.i % 50) * 1.5 + 10)`;
-	const currency = `(CASE WHEN s.i % 7 = 0 THEN 'USD' ELSE 'EUR' END)`;
-	const referrer = `(${n} + 1 + s.i % ${referrers})`;
-	return [
-		`INSERT INTO programs (id, name, settings, created_at, updated_at) VALUES ('${PROGRAM}', 'bench', '{}', 0, 0)`,
-		// Referees 1..n (created when referred), referrers n+1..n+referrers (created before).
-		`INSERT INTO participants (id, program_id, external_id, email, name, metadata, created_at, updated_at)
-			SELECT s.i, '${PROGRAM}', 'p' || s.i, NULL, NULL, '{}', CASE WHEN s.i > ${n} THEN ${start} ELSE ${touched} END, 0
-			FROM ${series(backend, n + referrers)}`,
-		`INSERT INTO referrals (id, program_id, referrer_id, referee_id, code_id, source, touched_at, ip_hash, device_hash, status, reasons, risk_score, metadata, qualified_at, created_at, updated_at, order_amount, order_currency)
-			SELECT s.i, '${PROGRAM}', ${referrer}, s.i, NULL, NULL, ${touched}, NULL, NULL, ${status}, '[]', NULL, '{}',
-				CASE WHEN ${converted} THEN ${qualifiedAt} ELSE NULL END, ${touched}, ${touched},
-				CASE WHEN ${converted} THEN ${amount} ELSE NULL END, CASE WHEN ${converted} THEN ${currency} ELSE NULL END
-			FROM ${series(backend, n)}`,
-		`INSERT INTO conversions (id, program_id, referral_id, order_id, amount, currency, occurred_at, qualified, created_at, referral_status)
-			SELECT s.i, '${PROGRAM}', s.i, 'o' || s.i, ${amount}, ${currency}, ${qualifiedAt}, 1, ${qualifiedAt}, 'approved'
-			FROM ${series(backend, n)} WHERE ${converted}`,
-		`INSERT INTO outbox (program_id, type, payload, participant_id, created_at)
-			SELECT '${PROGRAM}', 'referral.qualified', '{"conversion":{"referralId":' || s.i || ',"amount":' || ${amount} || ',"currency":"' || ${currency} || '"}}', s.i, ${qualifiedAt}
-			FROM ${series(backend, n)} WHERE ${converted}`,
-		`INSERT INTO rewards (id, program_id, recipient_id, referral_id, side, rule, kind, amount, currency, status, hold_until, idempotency_key, metadata, created_at, updated_at)
-			SELECT s.i, '${PROGRAM}', ${referrer}, s.i, 'referrer', 'cash', 'cash', 5, 'EUR',
-				CASE WHEN s.i % 10 = 4 THEN 'reversed' ELSE 'fulfilled' END, NULL, 'r' || s.i, '{}', ${qualifiedAt}, ${qualifiedAt}
-			FROM ${series(backend, n)} WHERE ${converted}`,
-		`INSERT INTO points_journal (id, program_id, participant_id, delta, balance_after, reason, reward_id, idempotency_key, created_at)
-			SELECT s.i, '${PROGRAM}', ${referrer}, 100, 0, NULL, NULL, 'pt' || s.i, ${qualifiedAt}
-			FROM ${series(backend, n)} WHERE s.i % 10 < 4`,
-		`INSERT INTO points_balances (participant_id, program_id, balance, updated_at)
-			SELECT participant_id, '${PROGRAM}', SUM(delta), 0 FROM points_journal GROUP BY participant_id`,
-	];
-}
+// Seeding (test/support/statsLedger.ts)
 
 async function seed(
 	backend: 'sqlite' | 'postgres',
@@ -116,39 +70,17 @@ async function seed(
 }> {
 	const started = performance.now();
 	if (backend === 'sqlite') {
-		// Large ledgers are built once and kept (the machine is shared): keyed by what they hold.
+		// Large ledgers are built once into .cache/bench and kept (the machine is shared).
 		const keep = n >= 1_000_000;
-		const key = createHash('sha256')
-			.update(
-				JSON.stringify([
-					seedStatements('sqlite', n),
-					MIGRATIONS.map((m) =>
-						m.statements({ backend: 'sqlite', text: 'TEXT', pk: '', serialPk: '', float: 'REAL' }),
-					),
-				]),
-			)
-			.digest('hex')
-			.slice(0, 16);
-		const cacheDir = join(__dirname, '..', '.cache', 'bench');
-		const dir = keep ? cacheDir : mkdtempSync(join(tmpdir(), 'stats-bench-'));
-		const path = join(dir, keep ? `stats-${n}-${key}.sqlite` : 'ledger.db');
-		const config: LedgerConfig = { backend: 'sqlite', path };
-		const cleanup = () =>
-			Promise.resolve(keep ? undefined : rmSync(dir, { recursive: true, force: true }));
-		if (keep && existsSync(path)) return { config, cleanup, seconds: 0 };
-		mkdirSync(dir, { recursive: true });
-		const building = `${path}.${process.pid}.tmp`;
-		await (await openSqliteLedger({ backend: 'sqlite', path: building })).close();
-		const db = new DatabaseSync(building);
-		db.exec('BEGIN');
-		for (const sql of seedStatements('sqlite', n)) db.exec(sql);
-		// The bulk seed bypasses the ledger's write paths: fill the rollups as migration 11 does.
-		for (const sql of rollupBackfill('sqlite')) db.exec(sql);
-		db.exec('COMMIT');
-		db.exec('ANALYZE');
-		db.close();
-		renameSync(building, path);
-		return { config, cleanup, seconds: (performance.now() - started) / 1000 };
+		const dir = keep ? undefined : mkdtempSync(join(tmpdir(), 'stats-bench-'));
+		const path = keep ? await cachedStatsLedger(n) : join(dir!, 'ledger.db');
+		if (!keep) await buildStatsLedger(path, n);
+		return {
+			config: { backend: 'sqlite', path },
+			cleanup: () =>
+				Promise.resolve(dir ? rmSync(dir, { recursive: true, force: true }) : undefined),
+			seconds: (performance.now() - started) / 1000,
+		};
 	}
 	const schema = `stats_bench_${process.pid}_${n}`;
 	const config: LedgerConfig = { backend: 'postgres', connectionString: PG_URL, schema };
