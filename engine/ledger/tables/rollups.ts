@@ -200,6 +200,7 @@ function dayUpsert(selects: string[], sign: string): string {
 	return `INSERT INTO stats_days (${DAY_COLUMNS})
 		SELECT program_id, day, metric, k1, k2, CAST(${sign} AS INTEGER) * SUM(n), CAST(${sign} AS INTEGER) * SUM(total), CAST(${sign} AS INTEGER) * SUM(amount)
 		FROM (${selects.join('\nUNION ALL ')}) c WHERE n <> 0 OR total <> 0 OR amount <> 0 GROUP BY program_id, day, metric, k1, k2
+		ORDER BY program_id, day, metric, k1, k2
 		ON CONFLICT (program_id, day, metric, k1, k2) DO UPDATE SET n = stats_days.n + excluded.n,
 			total = stats_days.total + excluded.total, amount = stats_days.amount + excluded.amount`;
 }
@@ -208,6 +209,7 @@ function periodUpsert(selects: string[], sign: string): string {
 	return `INSERT INTO stats_periods (${PERIOD_COLUMNS})
 		SELECT program_id, span, start, participant_id, CAST(${sign} AS INTEGER) * SUM(referrals), CAST(${sign} AS INTEGER) * SUM(qualified), CAST(${sign} AS INTEGER) * SUM(points)
 		FROM (${selects.join('\nUNION ALL ')}) c WHERE 1 = 1 GROUP BY program_id, span, start, participant_id
+		ORDER BY program_id, span, start, participant_id
 		ON CONFLICT (program_id, span, start, participant_id) DO UPDATE SET referrals = stats_periods.referrals + excluded.referrals,
 			qualified = stats_periods.qualified + excluded.qualified, points = stats_periods.points + excluded.points`;
 }
@@ -336,7 +338,7 @@ export async function rollupPoints(
 	if (delta === 0) return;
 	await tx.run(
 		`INSERT INTO stats_periods (${PERIOD_COLUMNS}) VALUES
-			($1, 'all', 0, $2, 0, 0, $3), ($1, 'y', $4, $2, 0, 0, $3), ($1, 'm', $5, $2, 0, 0, $3)
+			($1, 'all', 0, $2, 0, 0, $3), ($1, 'm', $5, $2, 0, 0, $3), ($1, 'y', $4, $2, 0, 0, $3)
 		ON CONFLICT (program_id, span, start, participant_id) DO UPDATE SET points = stats_periods.points + excluded.points`,
 		[programId, participantId, delta, spanStart('y', at), spanStart('m', at)],
 	);
