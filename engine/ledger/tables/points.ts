@@ -1,4 +1,5 @@
 /* Points: the journal (append-only, one entry per key) and the balance kept with it. */
+import { onPointsAdded } from './counters';
 import type { LedgerCore, Work } from '../core';
 import { inputObject, pointsChangeOf, programIdOf, keyOf, type CheckedPoints } from '../inputs';
 import { digest } from '../once';
@@ -149,5 +150,6 @@ export async function addPoints(
 		[programId, participantId, change.delta, balance, change.reason ?? null, rewardId, key, w.now],
 	);
 	await rollupPoints(w.tx, programId, participantId, change.delta, w.now);
+	await onPointsAdded(w, programId, participantId, change.delta, change.reason);
 	return { entry: toEntry(row!), balance };
 }
