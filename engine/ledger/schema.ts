@@ -2,6 +2,8 @@
  * columns, indexes): never destructive to existing data. The drivers apply pending ones under a
  * lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: pg_advisory_lock), recorded in ledger_migrations. */
 
+import { rollupMigration } from './tables/rollups';
+
 export interface DdlTypes {
 	/** The backend, for the rare migration that must differ (SQLite cannot alter a CHECK constraint). */
 	backend: 'sqlite' | 'postgres';
@@ -461,6 +463,14 @@ export const MIGRATIONS: Migration[] = [
 			`CREATE INDEX rewards_recipient_kind ON rewards (program_id, recipient_id, kind, id)`,
 			`CREATE INDEX points_journal_reward ON points_journal (program_id, reward_id)`,
 		],
+	},
+	{
+		version: 11,
+		name: 'stats rollups',
+		// Get Stats and the leaderboards read counters per program and UTC day, and per participant
+		// and UTC month / year / lifetime, kept in the same transaction as each event
+		// (tables/rollups.ts), instead of every referral of the period; backfilled here.
+		statements: (t) => rollupMigration(t),
 	},
 	{
 		version: 12,

@@ -10,7 +10,9 @@ import { shareLinkStats, type LinkFunnel, type ShareLinkStats } from './linkStat
 /**
  * Program statistics and the leaderboard for one period: the ledger computes the counts and sums
  * by aggregate queries (LedgerStore.referralStatsTotals, leaderboard), metrics.ts the rates.
- * Nothing per referral is read into memory, so a program of any size costs the same memory.
+ * Nothing per referral is read into memory, so a program of any size costs the same memory; since
+ * schema version 11 the counts come from rollups kept per UTC day (and per participant and UTC
+ * month / year), so the time no longer grows with the program either (see docs/ledger.md).
  * (statsReference.ts keeps the former row-by-row version for the tests and the benchmark.)
  */
 
@@ -23,6 +25,8 @@ export interface StatsInput {
 	/** Customers with revenue and retention, when the caller has them (e.g. from the shop). */
 	customerRows?: CustomerRow[];
 	invitesSent?: number;
+	/** `rows`: count over the period's rows instead of the rollups (the baseline for tests and benchmarks). */
+	source?: 'rollups' | 'rows';
 }
 
 export interface StatsOutcome extends ProgramStats {
@@ -44,6 +48,7 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 		programId,
 		since: window.start ?? undefined,
 		until: window.end ?? undefined,
+		source: input.source,
 	});
 	const statusCounts: StatusCounts = {};
 	for (const [status, count] of Object.entries(totals.byStatus))
@@ -124,6 +129,8 @@ export interface LeaderboardInput {
 	at: number;
 	window?: WindowOptions;
 	limit: number;
+	/** `rows`: rank over the period's rows instead of the rollups (the baseline). */
+	source?: 'rollups' | 'rows';
 }
 
 export interface LeaderboardLine {
@@ -159,6 +166,7 @@ export async function referralLeaderboard(
 		until: window.end ?? undefined,
 		limit,
 		excludeStatuses: input.by === 'qualifiedReferrals' ? ['reversed'] : undefined,
+		source: input.source,
 	});
 	const links =
 		rows.length === 0

@@ -18,6 +18,7 @@ import type {
 import * as v from '../validate';
 import { fail, LIMITS } from '../validate';
 import { issueOwnerCode } from './codes';
+import { rollupParticipant } from './rollups';
 
 type Methods =
 	| 'enrolParticipant'
@@ -157,6 +158,7 @@ export class ParticipantsTable implements Pick<LedgerStore, Methods> {
 							};
 						}
 						const participant = toParticipant(row);
+						await rollupParticipant(w.tx, participant.id);
 						w.emit(programId, 'participant.enrolled', { participant }, participant.id);
 						w.emitAll(programId, events, participant.id);
 						w.oweAll(programId, messages, participant.id);

@@ -4,6 +4,7 @@ import type { LedgerCore, Work } from '../core';
 import { inputObject, pointsChangeOf, programIdOf, keyOf, type CheckedPoints } from '../inputs';
 import { digest } from '../once';
 import { n, toEntry } from '../rows';
+import { rollupPoints } from './rollups';
 import type {
 	AppendPointsInput,
 	AppendPointsResult,
@@ -148,6 +149,7 @@ export async function addPoints(
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
 		[programId, participantId, change.delta, balance, change.reason ?? null, rewardId, key, w.now],
 	);
+	await rollupPoints(w.tx, programId, participantId, change.delta, w.now);
 	await onPointsAdded(w, programId, participantId, change.delta, change.reason);
 	return { entry: toEntry(row!), balance };
 }

@@ -1,10 +1,21 @@
 /* The queries over referrals: lists, counts, shared signals, edges, conversions and the
  * leaderboard (read-only; the writes are in referrals.ts). */
+import { EngineError } from '../../shared/errors';
 import { currencyExponent } from '../../shared/money';
 import type { LedgerCore } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, s, sOrNull, toConversion, toReferral } from '../rows';
-import { Params } from '../sql';
+import { Params, type Tx } from '../sql';
+import {
+	BUCKET_SQL,
+	bucketBounds,
+	CONVERTED_SQL,
+	DURATION_SQL,
+	EXPONENTS,
+	HUNDREDTHS_SQL,
+	orderSql,
+	spanStart,
+} from './rollups';
 import type {
 	ConversionRecord,
 	ConversionsQuery,
@@ -21,6 +32,7 @@ import type {
 	ReferralStatsTotals,
 	SignalQuery,
 	StatsOrderTotals,
+	StatsRewardTotals,
 } from '../store';
 import * as v from '../validate';
 import { fail, LIMITS } from '../validate';
@@ -33,22 +45,6 @@ type Methods =
 	| 'listConversions'
 	| 'leaderboard'
 	| 'referralStatsTotals';
-
-/**
- * isValidOrderAmount (money.ts) with the default maximum, as SQL over r.order_amount, for one
- * currency exponent, and the amount in minor units. Get Stats computes both for every exponent
- * (0, 2, 3) and picks by currency afterwards: looking the currency up per row costs more than the
- * arithmetic. (x >= 0 here, so |x| = x.)
- */
-const EXPONENTS = [0, 2, 3] as const;
-function orderSql(exponent: number): { valid: string; minor: string } {
-	const x = `(r.order_amount * ${10 ** exponent})`;
-	const top = 10 ** (9 - exponent);
-	return {
-		valid: `r.order_amount >= 0 AND r.order_amount <= ${top} AND ABS(${x} - ROUND(${x})) <= 0.000001 * (CASE WHEN ${x} > 1 THEN ${x} ELSE 1 END)`,
-		minor: `CAST(ROUND(${x}) AS BIGINT)`,
-	};
-}
 
 export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 	constructor(private readonly core: LedgerCore) {}
@@ -179,6 +175,41 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 		const since = v.optTime(query.since, 'since');
 		const until = v.optTime(query.until, 'until');
 		const limit = v.limit(query.limit, 'limit', 10);
+		const source = v.oneOf(query.source ?? 'rollups', 'source', ['rollups', 'rows'] as const);
+		const span = source === 'rows' ? undefined : rollupSpan(since, until);
+		const excluded =
+			query.excludeStatuses === undefined || query.excludeStatuses === null
+				? []
+				: v.statusList(query.excludeStatuses, 'excludeStatuses');
+		if (
+			span !== undefined &&
+			(by === 'points' || (excluded.length === 1 && excluded[0] === 'reversed'))
+		) {
+			// The top N of one UTC month / year / lifetime in index order (stats_periods_qualified /
+			// _points): ties share a rank, which the top rows themselves give (1 + rows scored higher).
+			const column = by === 'points' ? 'points' : 'qualified';
+			const rows = await this.core.read((tx) =>
+				tx.all(
+					`SELECT t.participant_id, t.${column} AS score, p.external_id, p.name FROM stats_periods t
+					JOIN participants p ON p.id = t.participant_id
+					WHERE t.program_id = ${q.p(programId)} AND t.span = ${q.p(span.span)} AND t.start = ${q.p(span.start)}
+						AND t.${column} ${by === 'points' ? '<> 0' : '> 0'}
+					ORDER BY t.${column} DESC, t.participant_id LIMIT ${q.p(limit)}`,
+					q.values,
+				),
+			);
+			let rank = 0;
+			return rows.map((r, i) => {
+				if (i === 0 || n(r.score) !== n(rows[i - 1].score)) rank = i + 1;
+				return {
+					rank,
+					participantId: n(r.participant_id),
+					externalId: sOrNull(r.external_id),
+					name: sOrNull(r.name),
+					score: n(r.score),
+				};
+			});
+		}
 		let scores: string;
 		if (by === 'qualifiedReferrals') {
 			const where = [`program_id = ${q.p(programId)}`, 'qualified_at IS NOT NULL'];
@@ -220,122 +251,429 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 	}
 
 	/*
-	 * Get Stats' figures by aggregate queries: nothing per referral reaches JavaScript, so memory
-	 * stays flat at any size. The period is a range on indexed columns (referrals_stats,
-	 * participants_created, rewards_stats: schema version 8). The qualifying order of a referral
-	 * is its latest qualifying conversion (the one its `referral.qualified` event carries), kept on
-	 * the referral as order_amount / order_currency.
+	 * Get Stats' figures. Since schema version 11 the counts and sums come from the rollups
+	 * (tables/rollups.ts): one row per day and metric for the whole UTC days of the period, plus the
+	 * partial days at its edges (< 1 day each) from the index ranges of version 8. Distinct
+	 * referrers come from the per-participant month / year / lifetime rollups plus the referrals of
+	 * the partial months. The median time to convert is an ordered read of the period's converted
+	 * referrals (schema version 11's referrals_convert index for lifetime). `source: 'rows'` runs
+	 * version 8's aggregate over every referral of the period instead (the baseline).
 	 */
 	async referralStatsTotals(query: ReferralStatsQuery): Promise<ReferralStatsTotals> {
 		inputObject(query, 'referralStatsTotals');
 		const programId = programIdOf(query);
 		const since = v.optTime(query.since, 'since');
 		const until = v.optTime(query.until, 'until');
-		const window = (q: Params, column: string) =>
-			(since !== undefined ? ` AND ${column} >= ${q.p(since)}` : '') +
-			(until !== undefined ? ` AND ${column} < ${q.p(until)}` : '');
-		const inPeriod = (q: Params) => `r.program_id = ${q.p(programId)}${window(q, 'r.touched_at')}`;
-		const referrals = (q: Params) => `FROM referrals r WHERE ${inPeriod(q)}`;
-		const convertedWhere = `r.status IN ('qualified', 'reversed') AND r.qualified_at IS NOT NULL`;
-		const duration = `CASE WHEN r.qualified_at > r.touched_at THEN r.qualified_at - r.touched_at ELSE 0 END`;
-		const nearWhole = (x: string) =>
-			`ABS(${x} - ROUND(${x})) <= 0.000001 * (CASE WHEN ABS(${x}) > 1 THEN ABS(${x}) ELSE 1 END)`;
-		const hundredths = `(CASE WHEN ABS(amount) < 10000000000000 AND ${nearWhole('amount * 100')} THEN 1 ELSE 0 END)`;
+		const source = v.oneOf(query.source ?? 'rollups', 'source', ['rollups', 'rows'] as const);
 		return this.core.read(async (tx) => {
-			const byStatus: Record<string, number> = {};
-			let q = new Params();
-			for (const r of await tx.all(
-				`SELECT r.status, COUNT(*) AS n ${referrals(q)} GROUP BY r.status`,
-				q.values,
-			))
-				byStatus[s(r.status)] = n(r.n);
-			q = new Params();
-			const referrers = n(
-				(await tx.get(`SELECT COUNT(DISTINCT r.referrer_id) AS n ${referrals(q)}`, q.values))!.n,
-			);
-			q = new Params();
-			const participants = n(
-				(await tx.get(
-					`SELECT COUNT(*) AS n FROM participants WHERE program_id = ${q.p(programId)}${until !== undefined ? ` AND created_at < ${q.p(until)}` : ''}`,
-					q.values,
-				))!.n,
-			);
-			q = new Params();
-			const totals = (await tx.get(
-				`SELECT COUNT(*) AS n, COALESCE(SUM(${duration}), 0) AS total ${referrals(q)} AND ${convertedWhere}`,
-				q.values,
-			))!;
-			const converted = n(totals.n);
+			const acc = new StatsAccumulator();
+			const dayStart = since === undefined ? undefined : ceilDay(since);
+			const dayEnd = until === undefined ? undefined : floorDay(until);
+			let referrers: number;
+			let participants: number;
+			const raw =
+				source === 'rows' || (dayStart !== undefined && dayEnd !== undefined && dayStart >= dayEnd);
+			if (raw) {
+				await rawAdditive(tx, programId, since, until, acc);
+				referrers = await rawReferrers(tx, programId, since, until);
+				participants = await rawParticipants(tx, programId, undefined, until);
+			} else {
+				await rollupAdditive(tx, programId, dayStart, dayEnd, acc);
+				if (since !== undefined && since < dayStart!)
+					await rawAdditive(tx, programId, since, dayStart, acc, true);
+				if (until !== undefined && dayEnd! < until)
+					await rawAdditive(tx, programId, dayEnd, until, acc, true);
+				participants =
+					(await rollupParticipants(tx, programId, dayEnd)) +
+					(until !== undefined && dayEnd! < until
+						? await rawParticipants(tx, programId, dayEnd, until)
+						: 0);
+				referrers = await rollupReferrers(tx, programId, since, until);
+			}
 			let convertMsMedian: number | null = null;
-			if (converted > 0) {
-				q = new Params();
-				const mid = Math.floor(converted / 2);
-				const even = converted % 2 === 0;
+			if (acc.converted > 0 && !raw) {
+				// The k-th duration: its histogram bucket from the rollups, then its place inside the
+				// bucket from the referrals_convert_ms index (one bucket's entries, not the period's).
+				const kth = async (k: number): Promise<number> => {
+					let below = 0;
+					for (const [bucket, count] of [...acc.histogram].sort(([a], [b]) => a - b)) {
+						if (below + count > k) {
+							const { lo, hi } = bucketBounds(bucket);
+							const q = new Params();
+							const row = await tx.get(
+								`SELECT ${DURATION_SQL} AS d FROM referrals r WHERE r.program_id = ${q.p(programId)}
+									AND ${DURATION_SQL} >= ${q.p(lo)} AND ${DURATION_SQL} < ${q.p(hi)}${window(q, '+r.touched_at', since, until)} AND ${CONVERTED_SQL}
+								ORDER BY ${DURATION_SQL} LIMIT 1 OFFSET ${q.p(k - below)}`,
+								q.values,
+							);
+							if (row) return n(row.d);
+							break;
+						}
+						below += count;
+					}
+					throw new EngineError(
+						'ledger_internal',
+						'the time-to-convert rollups do not match the referrals; rebuild the rollups (docs/ledger.md)',
+					);
+				};
+				const mid = Math.floor(acc.converted / 2);
+				convertMsMedian =
+					acc.converted % 2 === 0 ? ((await kth(mid - 1)) + (await kth(mid))) / 2 : await kth(mid);
+			} else if (acc.converted > 0) {
+				const q = new Params();
+				const mid = Math.floor(acc.converted / 2);
+				const even = acc.converted % 2 === 0;
 				const middle = await tx.all(
-					`SELECT ${duration} AS d ${referrals(q)} AND ${convertedWhere} ORDER BY d LIMIT ${q.p(even ? 2 : 1)} OFFSET ${q.p(even ? mid - 1 : mid)}`,
+					`SELECT ${DURATION_SQL} AS d FROM referrals r WHERE r.program_id = ${q.p(programId)}${window(q, 'r.touched_at', since, until)} AND ${CONVERTED_SQL}
+					ORDER BY ${DURATION_SQL} LIMIT ${q.p(even ? 2 : 1)} OFFSET ${q.p(even ? mid - 1 : mid)}`,
 					q.values,
 				);
 				convertMsMedian = even ? (n(middle[0].d) + n(middle[1].d)) / 2 : n(middle[0].d);
 			}
-			q = new Params();
-			// Per currency and status (qualified or reversed): orders, valid ones, their minor units.
-			const orders = new Map<string, StatsOrderTotals>();
-			for (const r of await tx.all(
-				`SELECT r.order_currency AS currency, r.status, COUNT(*) AS orders,
-					${EXPONENTS.map((e) => {
-						const { valid, minor } = orderSql(e);
-						return `SUM(CASE WHEN ${valid} THEN 1 ELSE 0 END) AS valid${e}, SUM(CASE WHEN ${valid} THEN ${minor} ELSE 0 END) AS minor${e}`;
-					}).join(',\n\t\t\t\t\t')}
-				FROM referrals r
-				WHERE ${inPeriod(q)} AND ${convertedWhere}
-					AND r.order_amount IS NOT NULL AND r.order_currency IS NOT NULL AND r.order_currency <> ''
-				GROUP BY r.order_currency, r.status`,
-				q.values,
-			)) {
-				const currency = s(r.currency);
-				const e = currencyExponent(currency);
-				const valid = n(r[`valid${e}`]);
-				const totals = orders.get(currency) ?? {
-					currency,
-					orders: 0,
-					invalid: 0,
-					netOrders: 0,
-					netMinor: 0,
-				};
-				totals.orders += n(r.orders);
-				totals.invalid += n(r.orders) - valid;
-				if (s(r.status) === 'qualified') {
-					totals.netOrders += valid;
-					totals.netMinor += n(r[`minor${e}`]);
-				}
-				orders.set(currency, totals);
-			}
-			q = new Params();
-			const rewards = (
-				await tx.all(
-					`SELECT currency, MIN(id) AS first_id, SUM(amount) AS amount,
-						SUM(CASE WHEN ${hundredths} = 1 THEN CAST(ROUND(amount * 100) AS BIGINT) ELSE 0 END) AS hundredths,
-						SUM(1 - ${hundredths}) AS fractional
-					FROM rewards WHERE program_id = ${q.p(programId)}${window(q, 'created_at')}
-						AND status <> 'reversed' AND amount IS NOT NULL AND currency IS NOT NULL
-					GROUP BY currency ORDER BY first_id`,
-					q.values,
-				)
-			).map((r) => ({
-				currency: s(r.currency),
-				hundredths: n(r.fractional) === 0 ? n(r.hundredths) : null,
-				amount: n(r.amount),
-			}));
 			return {
-				byStatus,
+				byStatus: acc.byStatus,
 				referrers,
 				participants,
-				converted,
-				convertMsTotal: n(totals.total),
+				converted: acc.converted,
+				convertMsTotal: acc.convertMsTotal,
 				convertMsMedian,
-				orders: [...orders.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1)),
-				rewards,
+				orders: acc.orderTotals(),
+				rewards: acc.rewardTotals(),
 			};
 		});
 	}
+}
+
+const DAY = 86_400_000;
+const floorDay = (t: number) => t - (((t % DAY) + DAY) % DAY);
+const ceilDay = (t: number) => (floorDay(t) === t ? t : floorDay(t) + DAY);
+
+function window(q: Params, column: string, since?: number, until?: number): string {
+	return (
+		(since !== undefined ? ` AND ${column} >= ${q.p(since)}` : '') +
+		(until !== undefined ? ` AND ${column} < ${q.p(until)}` : '')
+	);
+}
+
+interface OrderCell {
+	orders: number;
+	valid: Record<number, number>;
+	minor: Record<number, number>;
+}
+
+/** The additive figures of a period, summed from rollup rows and raw edge ranges alike. */
+class StatsAccumulator {
+	byStatus: Record<string, number> = {};
+	converted = 0;
+	convertMsTotal = 0;
+	/** time-to-convert histogram: bucket → count */
+	histogram = new Map<number, number>();
+	/** currency → status → cell */
+	orders = new Map<string, Map<string, OrderCell>>();
+	/** currency → n, hundredths, amount, fractional, first day seen */
+	rewards = new Map<
+		string,
+		{ n: number; hundredths: number; amount: number; fractional: number; firstId: number }
+	>();
+
+	status(status: string, count: number) {
+		if (count !== 0) this.byStatus[status] = (this.byStatus[status] ?? 0) + count;
+	}
+
+	order(currency: string, status: string, f: (cell: OrderCell) => void) {
+		let byStatus = this.orders.get(currency);
+		if (!byStatus) this.orders.set(currency, (byStatus = new Map()));
+		let cell = byStatus.get(status);
+		if (!cell) byStatus.set(status, (cell = { orders: 0, valid: {}, minor: {} }));
+		f(cell);
+	}
+
+	reward(
+		currency: string,
+		add: { n: number; hundredths: number; amount: number; fractional: number; firstId: number },
+	) {
+		const r = this.rewards.get(currency) ?? {
+			n: 0,
+			hundredths: 0,
+			amount: 0,
+			fractional: 0,
+			firstId: Infinity,
+		};
+		r.n += add.n;
+		r.hundredths += add.hundredths;
+		r.amount += add.amount;
+		r.fractional += add.fractional;
+		if (add.firstId > 0) r.firstId = Math.min(r.firstId, add.firstId);
+		this.rewards.set(currency, r);
+	}
+
+	orderTotals(): StatsOrderTotals[] {
+		const out: StatsOrderTotals[] = [];
+		for (const [currency, byStatus] of this.orders) {
+			const e = currencyExponent(currency);
+			const totals = { currency, orders: 0, invalid: 0, netOrders: 0, netMinor: 0 };
+			for (const [status, cell] of byStatus) {
+				const valid = cell.valid[e] ?? 0;
+				totals.orders += cell.orders;
+				totals.invalid += cell.orders - valid;
+				if (status === 'qualified') {
+					totals.netOrders += valid;
+					totals.netMinor += cell.minor[e] ?? 0;
+				}
+			}
+			if (totals.orders !== 0) out.push(totals);
+		}
+		return out.sort((a, b) => (a.currency < b.currency ? -1 : 1));
+	}
+
+	/** Currencies in the order of their first reward of the period (lowest id). */
+	rewardTotals(): StatsRewardTotals[] {
+		return [...this.rewards]
+			.filter(([, r]) => r.n > 0)
+			.sort(([, a], [, b]) => a.firstId - b.firstId)
+			.map(([currency, r]) => ({
+				currency,
+				hundredths: r.fractional === 0 ? r.hundredths : null,
+				amount: r.amount,
+			}));
+	}
+}
+
+async function rollupAdditive(
+	tx: Tx,
+	programId: string,
+	dayStart: number | undefined,
+	dayEnd: number | undefined,
+	acc: StatsAccumulator,
+): Promise<void> {
+	const q = new Params();
+	const rows = await tx.all(
+		`SELECT metric, k1, k2, SUM(n) AS n, SUM(total) AS total, SUM(amount) AS amount,
+			MIN(CASE WHEN metric = 'rewardfirst' AND n > 0 THEN n END) AS first_id
+		FROM stats_days WHERE program_id = ${q.p(programId)}${window(q, 'day', dayStart, dayEnd)}
+			AND metric <> 'participants' AND (n <> 0 OR total <> 0 OR amount <> 0)
+		GROUP BY metric, k1, k2`,
+		q.values,
+	);
+	const rewardfrac = new Map<string, number>();
+	const firstIds = new Map<string, number>();
+	for (const r of rows) {
+		const metric = s(r.metric);
+		const k1 = s(r.k1);
+		const k2 = s(r.k2);
+		const count = n(r.n);
+		if (metric === 'status') acc.status(k1, count);
+		else if (metric === 'converted') {
+			acc.converted += count;
+			acc.convertMsTotal += n(r.total);
+		} else if (metric === 'orders') acc.order(k1, k2, (c) => (c.orders += count));
+		else if (metric.startsWith('valid')) {
+			const e = Number(metric.slice(5));
+			acc.order(k1, k2, (c) => {
+				c.valid[e] = (c.valid[e] ?? 0) + count;
+				c.minor[e] = (c.minor[e] ?? 0) + n(r.total);
+			});
+		} else if (metric === 'rewardfrac') rewardfrac.set(k1, count);
+		else if (metric === 'rewardfirst' && r.first_id !== null) firstIds.set(k1, n(r.first_id));
+		else if (metric === 'convertms' && count !== 0)
+			acc.histogram.set(Number(k1), (acc.histogram.get(Number(k1)) ?? 0) + count);
+	}
+	for (const r of rows) {
+		if (s(r.metric) !== 'reward') continue;
+		const currency = s(r.k1);
+		acc.reward(currency, {
+			n: n(r.n),
+			hundredths: n(r.total),
+			amount: n(r.amount),
+			fractional: rewardfrac.get(currency) ?? 0,
+			firstId: firstIds.get(currency) ?? 0,
+		});
+	}
+}
+
+async function rawAdditive(
+	tx: Tx,
+	programId: string,
+	since: number | undefined,
+	until: number | undefined,
+	acc: StatsAccumulator,
+	histogram = false,
+): Promise<void> {
+	const inPeriod = (q: Params) =>
+		`FROM referrals r WHERE r.program_id = ${q.p(programId)}${window(q, 'r.touched_at', since, until)}`;
+	let q = new Params();
+	for (const r of await tx.all(
+		`SELECT r.status, COUNT(*) AS n ${inPeriod(q)} GROUP BY r.status`,
+		q.values,
+	))
+		acc.status(s(r.status), n(r.n));
+	q = new Params();
+	const totals = (await tx.get(
+		`SELECT COUNT(*) AS n, COALESCE(SUM(${DURATION_SQL}), 0) AS total ${inPeriod(q)} AND ${CONVERTED_SQL}`,
+		q.values,
+	))!;
+	acc.converted += n(totals.n);
+	acc.convertMsTotal += n(totals.total);
+	if (histogram && n(totals.n) > 0) {
+		q = new Params();
+		for (const r of await tx.all(
+			`SELECT ${BUCKET_SQL} AS b, COUNT(*) AS n ${inPeriod(q)} AND ${CONVERTED_SQL} GROUP BY ${BUCKET_SQL}`,
+			q.values,
+		))
+			acc.histogram.set(n(r.b), (acc.histogram.get(n(r.b)) ?? 0) + n(r.n));
+	}
+	q = new Params();
+	for (const r of await tx.all(
+		`SELECT r.order_currency AS currency, r.status, COUNT(*) AS orders,
+			${EXPONENTS.map((e) => {
+				const { valid, minor } = orderSql(e);
+				return `SUM(CASE WHEN ${valid} THEN 1 ELSE 0 END) AS valid${e}, SUM(CASE WHEN ${valid} THEN ${minor} ELSE 0 END) AS minor${e}`;
+			}).join(',\n\t\t\t')}
+		${inPeriod(q)} AND ${CONVERTED_SQL}
+			AND r.order_amount IS NOT NULL AND r.order_currency IS NOT NULL AND r.order_currency <> ''
+		GROUP BY r.order_currency, r.status`,
+		q.values,
+	)) {
+		acc.order(s(r.currency), s(r.status), (c) => {
+			c.orders += n(r.orders);
+			for (const e of EXPONENTS) {
+				c.valid[e] = (c.valid[e] ?? 0) + n(r[`valid${e}`]);
+				c.minor[e] = (c.minor[e] ?? 0) + n(r[`minor${e}`]);
+			}
+		});
+	}
+	q = new Params();
+	for (const r of await tx.all(
+		`SELECT w.currency, MIN(w.id) AS first_id, COUNT(*) AS n, SUM(w.amount) AS amount,
+			SUM(CASE WHEN ${HUNDREDTHS_SQL} = 1 THEN CAST(ROUND(w.amount * 100) AS BIGINT) ELSE 0 END) AS hundredths,
+			SUM(1 - ${HUNDREDTHS_SQL}) AS fractional
+		FROM rewards w WHERE w.program_id = ${q.p(programId)}${window(q, 'w.created_at', since, until)}
+			AND w.status <> 'reversed' AND w.amount IS NOT NULL AND w.currency IS NOT NULL
+		GROUP BY w.currency`,
+		q.values,
+	)) {
+		acc.reward(s(r.currency), {
+			n: n(r.n),
+			hundredths: n(r.hundredths),
+			amount: n(r.amount),
+			fractional: n(r.fractional),
+			firstId: n(r.first_id),
+		});
+	}
+}
+
+async function rawReferrers(
+	tx: Tx,
+	programId: string,
+	since: number | undefined,
+	until: number | undefined,
+): Promise<number> {
+	const q = new Params();
+	return n(
+		(await tx.get(
+			`SELECT COUNT(DISTINCT r.referrer_id) AS n FROM referrals r WHERE r.program_id = ${q.p(programId)}${window(q, 'r.touched_at', since, until)}`,
+			q.values,
+		))!.n,
+	);
+}
+
+async function rawParticipants(
+	tx: Tx,
+	programId: string,
+	since: number | undefined,
+	until: number | undefined,
+): Promise<number> {
+	const q = new Params();
+	return n(
+		(await tx.get(
+			`SELECT COUNT(*) AS n FROM participants WHERE program_id = ${q.p(programId)}${window(q, 'created_at', since, until)}`,
+			q.values,
+		))!.n,
+	);
+}
+
+async function rollupParticipants(
+	tx: Tx,
+	programId: string,
+	dayEnd: number | undefined,
+): Promise<number> {
+	const q = new Params();
+	return n(
+		(await tx.get(
+			`SELECT COALESCE(SUM(n), 0) AS n FROM stats_days WHERE program_id = ${q.p(programId)}${window(q, 'day', undefined, dayEnd)} AND metric = 'participants'`,
+			q.values,
+		))!.n,
+	);
+}
+
+/**
+ * Distinct referrers of [since, until): the lifetime row count, or the union of the whole UTC years
+ * and months inside the period (per-participant rollups) and the referrers of the partial months
+ * at its edges (under a month each, from the referrals index).
+ */
+async function rollupReferrers(
+	tx: Tx,
+	programId: string,
+	since: number | undefined,
+	until: number | undefined,
+): Promise<number> {
+	const q = new Params();
+	if (since === undefined && until === undefined) {
+		return n(
+			(await tx.get(
+				`SELECT COUNT(*) AS n FROM stats_periods WHERE program_id = ${q.p(programId)} AND span = 'all' AND start = 0 AND referrals > 0`,
+				q.values,
+			))!.n,
+		);
+	}
+	if (since === undefined || until === undefined) return rawReferrers(tx, programId, since, until);
+	const parts: string[] = [];
+	const spans: Array<{ span: 'y' | 'm'; start: number }> = [];
+	let cursor = spanStart('m', since) === since ? since : nextMonth(spanStart('m', since));
+	const edgeStart = cursor;
+	while (cursor < until) {
+		if (spanStart('y', cursor) === cursor && nextYear(cursor) <= until) {
+			spans.push({ span: 'y', start: cursor });
+			cursor = nextYear(cursor);
+		} else if (nextMonth(cursor) <= until) {
+			spans.push({ span: 'm', start: cursor });
+			cursor = nextMonth(cursor);
+		} else break;
+	}
+	if (spans.length === 0) return rawReferrers(tx, programId, since, until);
+	for (const { span, start } of spans)
+		parts.push(
+			`SELECT participant_id FROM stats_periods WHERE program_id = ${q.p(programId)} AND span = ${q.p(span)} AND start = ${q.p(start)} AND referrals > 0`,
+		);
+	if (since < edgeStart)
+		parts.push(
+			`SELECT referrer_id FROM referrals WHERE program_id = ${q.p(programId)} AND touched_at >= ${q.p(since)} AND touched_at < ${q.p(edgeStart)}`,
+		);
+	if (cursor < until)
+		parts.push(
+			`SELECT referrer_id FROM referrals WHERE program_id = ${q.p(programId)} AND touched_at >= ${q.p(cursor)} AND touched_at < ${q.p(until)}`,
+		);
+	return n((await tx.get(`SELECT COUNT(*) AS n FROM (${parts.join(' UNION ')}) x`, q.values))!.n);
+}
+
+/** The rollup span a window is exactly: lifetime, one UTC year or one UTC month. */
+function rollupSpan(
+	since: number | undefined,
+	until: number | undefined,
+): { span: 'all' | 'y' | 'm'; start: number } | undefined {
+	if (since === undefined && until === undefined) return { span: 'all', start: 0 };
+	if (since === undefined || until === undefined) return undefined;
+	if (spanStart('m', since) === since && nextMonth(since) === until)
+		return { span: 'm', start: since };
+	if (spanStart('y', since) === since && nextYear(since) === until)
+		return { span: 'y', start: since };
+	return undefined;
+}
+
+function nextMonth(start: number): number {
+	const d = new Date(start);
+	return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+function nextYear(start: number): number {
+	return Date.UTC(new Date(start).getUTCFullYear() + 1, 0, 1);
 }

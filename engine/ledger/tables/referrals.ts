@@ -8,6 +8,7 @@ import { codeText, inputObject, keyOf, programIdOf } from '../inputs';
 import { digest } from '../once';
 import { n, s, toChange, toConversion, toReferral } from '../rows';
 import { Params } from '../sql';
+import { rollupReferral } from './rollups';
 import type {
 	Id,
 	LedgerStore,
@@ -152,6 +153,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 							};
 						}
 						const referral = toReferral(row);
+						await rollupReferral(w.tx, this.core.backend, referral.id, 1);
 						await onReferralChanged(w, null, row);
 						await w.tx.run(
 							`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, NULL, $2, 'recorded', $3)`,
@@ -241,10 +243,12 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 					const sets = [`status = ${q.p(to)}`, `updated_at = ${q.p(w.now)}`];
 					if (reasons !== undefined) sets.push(`reasons = ${q.p(JSON.stringify(reasons))}`);
 					if (riskScore !== undefined) sets.push(`risk_score = ${q.p(riskScore)}`);
+					await rollupReferral(w.tx, this.core.backend, id, -1);
 					const row = await w.tx.get(
 						`UPDATE referrals SET ${sets.join(', ')} WHERE id = ${q.p(id)} AND program_id = ${q.p(programId)} AND status = ${q.p(from)} RETURNING *`,
 						q.values,
 					);
+					await rollupReferral(w.tx, this.core.backend, id, 1);
 					if (!row) {
 						const current = toReferral(
 							await this.core.requireReferral(w.tx, programId, id, 'referralId'),
@@ -344,10 +348,12 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 						`updated_at = ${q.p(w.now)}`,
 					];
 					const statuses = fromStatuses.map((s) => q.p(s)).join(', ');
+					await rollupReferral(w.tx, this.core.backend, id, -1);
 					const row = await w.tx.get(
 						`UPDATE referrals SET ${sets.join(', ')} WHERE id = ${q.p(id)} AND program_id = ${q.p(programId)} AND referrer_id = ${q.p(fromReferrer)} AND status IN (${statuses}) RETURNING *`,
 						q.values,
 					);
+					await rollupReferral(w.tx, this.core.backend, id, 1);
 					if (!row)
 						return {
 							receipt: { referralId: id, transitioned: false },
@@ -487,11 +493,13 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 									replayed: false,
 								},
 							};
+						await rollupReferral(w.tx, this.core.backend, id, -1);
 						const row = await w.tx.get(
 							// The qualifying order is kept on the referral too, for Get Stats' one-index scan.
 							`UPDATE referrals SET status = $2, qualified_at = $3, updated_at = $4, order_amount = $5, order_currency = $6 WHERE id = $1 RETURNING *`,
 							[id, to, occurred, w.now, amount ?? null, currency ?? null],
 						);
+						await rollupReferral(w.tx, this.core.backend, id, 1);
 						const referral = toReferral(row!);
 						await onReferralChanged(w, locked, row);
 						await w.tx.run(

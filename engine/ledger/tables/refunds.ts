@@ -13,6 +13,7 @@ import {
 import * as v from '../validate';
 import { fail, LIMITS } from '../validate';
 import { addPoints } from './points';
+import { rollupReferral, rollupReward } from './rollups';
 
 /** JSON with object keys sorted: equal values compare equal whatever order a backend returned them in. */
 function canonicalJson(value: unknown): string {
@@ -166,10 +167,12 @@ export class RefundsTable implements Pick<LedgerStore, 'refundReferral'> {
 							);
 						}
 						if (referralTo !== undefined && referralTo !== current.status) {
+							await rollupReferral(w.tx, this.core.backend, referralId, -1);
 							const row = await w.tx.get(
 								`UPDATE referrals SET status = $3, updated_at = $4 WHERE id = $1 AND program_id = $2 RETURNING *`,
 								[referralId, programId, referralTo, w.now],
 							);
+							await rollupReferral(w.tx, this.core.backend, referralId, 1);
 							referral = toReferral(row!);
 							await onReferralChanged(w, { ...row, status: current.status }, row);
 							await w.tx.run(
@@ -207,12 +210,14 @@ export class RefundsTable implements Pick<LedgerStore, 'refundReferral'> {
 							const metadata = step.metadata
 								? v.jsonObject({ ...before.metadata, ...step.metadata }, 'metadata')
 								: v.jsonObject(before.metadata, 'metadata');
+							await rollupReward(w.tx, step.rewardId, -1);
 							const updated = toReward(
 								(await w.tx.get(
 									`UPDATE rewards SET status = $3, amount = $4, metadata = $5, updated_at = $6 WHERE id = $1 AND program_id = $2 RETURNING *`,
 									[step.rewardId, programId, to, step.amount ?? before.amount, metadata, w.now],
 								))!,
 							);
+							await rollupReward(w.tx, step.rewardId, 1);
 							const note = step.to
 								? (reason ?? null)
 								: `refund: amount ${before.amount} → ${updated.amount}${reason ? ` (${reason})` : ''}`;
@@ -311,12 +316,14 @@ export class RefundsTable implements Pick<LedgerStore, 'refundReferral'> {
 					from: step.from,
 					now: before.status,
 				});
+			await rollupReward(w.tx, step.rewardId, -1);
 			const updated = toReward(
 				(await w.tx.get(
 					`UPDATE rewards SET status = 'reversed', updated_at = $3 WHERE id = $1 AND program_id = $2 RETURNING *`,
 					[step.rewardId, programId, w.now],
 				))!,
 			);
+			await rollupReward(w.tx, step.rewardId, 1);
 			const note = `below minimum after refund${reason ? ` (${reason})` : ''}`;
 			await w.tx.run(
 				`INSERT INTO reward_history (reward_id, from_status, to_status, reason, at) VALUES ($1, $2, 'reversed', $3, $4)`,
@@ -349,6 +356,7 @@ export class RefundsTable implements Pick<LedgerStore, 'refundReferral'> {
 				],
 			);
 			const reward = toReward(row!);
+			await rollupReward(w.tx, reward.id, 1);
 			await w.tx.run(
 				`INSERT INTO reward_history (reward_id, from_status, to_status, reason, at) VALUES ($1, NULL, 'approved', 'held after refund', $2)`,
 				[reward.id, w.now],

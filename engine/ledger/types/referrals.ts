@@ -189,6 +189,11 @@ export interface LeaderboardQuery {
 	limit?: number;
 	/** For `qualifiedReferrals`: statuses not to count (e.g. `reversed`). */
 	excludeStatuses?: string[];
+	/**
+	 * `rollups` (default): the top N of the per-participant rollups when the window is one UTC month,
+	 * year or lifetime (schema version 11); `rows`: the aggregate over the period's rows (the baseline).
+	 */
+	source?: 'rollups' | 'rows';
 }
 
 export interface ReferralStatsQuery {
@@ -196,6 +201,11 @@ export interface ReferralStatsQuery {
 	/** The period [since, until) on the referrals' touched_at (rewards: created_at); open when absent. */
 	since?: Time;
 	until?: Time;
+	/**
+	 * `rollups` (default): the day rollups of schema version 11 plus the partial days at the edges;
+	 * `rows`: version 8's aggregate over every referral of the period (the baseline, for tests and benchmarks).
+	 */
+	source?: 'rollups' | 'rows';
 }
 
 /** One currency's qualifying orders of the referrals that qualified (qualified or reversed now). */

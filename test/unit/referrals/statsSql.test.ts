@@ -12,9 +12,10 @@ import {
 	MIGRATIONS,
 	MIGRATIONS_TABLE,
 } from '../../../engine/ledger/schema';
+import { rollupBackfill } from '../../../engine/ledger/tables/rollups';
 import { referralLeaderboard, referralStats } from '../../../engine/referrals/stats';
 import { referralStatsReference } from '../../../engine/referrals/statsReference';
-import { periodWindow, type Period } from '../../../engine/shared/periods';
+import { periodWindow, type Period, type WindowOptions } from '../../../engine/shared/periods';
 import {
 	dropSchema,
 	pgAvailability,
@@ -28,6 +29,14 @@ const DAY = 86_400_000;
 /** Mid-month instant; the generated times cluster around this month's and year's edges. */
 const AT = Date.UTC(2026, 5, 15, 10);
 const PERIODS: Period[] = ['lifetime', 'year', 'month', 'week', 'day'];
+/** UTC calendar periods (whole UTC days, months and years: rollups only), zones whose periods
+ * start mid-UTC-day (+5:30, −5/−4 with DST: rollups plus partial-day edges) and rolling windows. */
+const WINDOWS: Array<WindowOptions | undefined> = [
+	undefined,
+	{ timeZone: 'Asia/Kolkata' },
+	{ timeZone: 'America/New_York' },
+	{ mode: 'rolling' },
+];
 
 /** Small deterministic PRNG (mulberry32) so a failing seed can be replayed. */
 function rng(seed: number): () => number {
@@ -48,9 +57,11 @@ afterAll(async () => {
 });
 
 type Opened = {
+	backend: 'sqlite' | 'postgres';
 	ledger: LedgerStore;
 	setNow: (t: number) => void;
 	raw: (sql: string) => Promise<void>;
+	rows: (sql: string) => Promise<Array<Record<string, unknown>>>;
 };
 
 const backends: Array<[string, () => Promise<Opened>, boolean]> = [
@@ -66,6 +77,7 @@ const backends: Array<[string, () => Promise<Opened>, boolean]> = [
 				remove();
 			});
 			return {
+				backend: 'sqlite',
 				ledger,
 				setNow: (t) => (now = t),
 				raw: (sql) => {
@@ -73,6 +85,12 @@ const backends: Array<[string, () => Promise<Opened>, boolean]> = [
 					db.exec(sql);
 					db.close();
 					return Promise.resolve();
+				},
+				rows: (sql) => {
+					const db = new DatabaseSync(path);
+					const rows = db.prepare(sql).all();
+					db.close();
+					return Promise.resolve(rows);
 				},
 			};
 		},
@@ -89,9 +107,11 @@ const backends: Array<[string, () => Promise<Opened>, boolean]> = [
 				await dropSchema(schema);
 			});
 			return {
+				backend: 'postgres',
 				ledger,
 				setNow: (t) => (now = t),
 				raw: async (sql) => void (await pgQuery(schema, sql)),
+				rows: (sql) => pgQuery(schema, sql),
 			};
 		},
 		!pg.available,
@@ -180,6 +200,7 @@ async function randomLedger(opened: Opened, seed: number, programId: string): Pr
 		await qualify();
 		// Rewards: cash in one or two currencies, points, some reversed.
 		const rewards = Math.floor(random() * 3);
+		const given: Array<{ id: number; status: 'approved' | 'reversed'; amount: number | null }> = [];
 		for (let r = 0; r < rewards; r++) {
 			setNow(instant(random));
 			const kind = pick(random, ['cash', 'cash', 'points', 'coupon'] as const);
@@ -201,13 +222,62 @@ async function randomLedger(opened: Opened, seed: number, programId: string): Pr
 				points: kind === 'points' ? { delta: 100, reason: 'award' } : undefined,
 				status: 'approved',
 			});
-			if (random() < 0.2)
+			const reversed = random() < 0.2;
+			if (reversed)
 				await ledger.transitionReward({
 					programId,
 					rewardId: reward.id,
 					from: 'approved',
 					to: 'reversed',
 				});
+			given.push({
+				id: reward.id,
+				status: reversed ? 'reversed' : 'approved',
+				amount: reward.amount,
+			});
+		}
+		const fateAfter = random();
+		if (fateAfter < 0.15) {
+			// A refund: in full (referral and rewards reversed) or in part (cash rewards halved).
+			setNow(instant(random));
+			const full = random() < 0.5;
+			const current = (await ledger.listReferrals({ programId, refereeId, limit: 1 }))[0];
+			await ledger.refundReferral({
+				programId,
+				referralId: referral.id,
+				idempotencyKey: `refund-${seed}-${i}`,
+				referralFrom: current.status,
+				referralTo: full ? 'reversed' : undefined,
+				rewardIds: given.map((g) => g.id),
+				rewards: given
+					.filter((g) => g.status === 'approved' && (full || g.amount !== null))
+					.map((g) => ({
+						rewardId: g.id,
+						from: g.status,
+						fromAmount: g.amount,
+						...(full
+							? { to: 'reversed' as const }
+							: { amount: Math.round((g.amount! / 2) * 100) / 100 }),
+					})),
+				answer: { full },
+			});
+			continue;
+		} else if (fateAfter < 0.25) {
+			// Reassigned to another referrer (a later touch), keeping its status.
+			const current = (await ledger.listReferrals({ programId, refereeId, limit: 1 }))[0];
+			const to = pick(
+				random,
+				people.filter((p) => p !== referrerId && p !== refereeId),
+			);
+			await ledger.reassignReferral({
+				programId,
+				referralId: referral.id,
+				fromReferrerId: current.referrerId,
+				toReferrerId: to,
+				touchedAt: instant(random),
+				fromStatuses: [current.status],
+			});
+			continue;
 		}
 		if (random() < 0.25) {
 			await ledger.transitionReferral({
@@ -242,6 +312,39 @@ async function rogueOrder(opened: Opened, programId: string): Promise<void> {
 	await opened.raw(
 		`UPDATE outbox SET payload = REPLACE(payload, '"amount":${JSON.stringify(order.amount)},', '"amount":20.005,') WHERE program_id = '${programId}' AND type = 'referral.qualified' AND payload LIKE '%"referralId":${order.referralId},%'`,
 	);
+	// Such an order predates schema version 11: its migration's backfill counted it.
+	await rebuildRollups(opened);
+}
+
+/** Schema version 11's backfill again over the whole ledger (the rows changed behind the ledger's back). */
+async function rebuildRollups(opened: Opened): Promise<void> {
+	await opened.raw('DELETE FROM stats_days');
+	await opened.raw('DELETE FROM stats_periods');
+	for (const sql of rollupBackfill(opened.backend)) await opened.raw(sql);
+}
+
+/** The rollups' non-zero rows as they stand (numbers as numbers, amounts to 6 decimals). */
+async function rollupRows(opened: Opened, programId: string): Promise<unknown> {
+	const days = await opened.rows(
+		`SELECT day, metric, k1, k2, n, total, amount FROM stats_days WHERE program_id = '${programId}' AND (n <> 0 OR total <> 0 OR amount <> 0) ORDER BY day, metric, k1, k2`,
+	);
+	const periods = await opened.rows(
+		`SELECT span, start, participant_id, referrals, qualified, points FROM stats_periods WHERE program_id = '${programId}' AND (referrals <> 0 OR qualified <> 0 OR points <> 0) ORDER BY span, start, participant_id`,
+	);
+	const plain = (rows: Array<Record<string, unknown>>) =>
+		rows.map((r) =>
+			Object.fromEntries(
+				Object.entries(r).map(([k, v]) => [
+					k,
+					k === 'amount'
+						? Number(Number(v).toFixed(6))
+						: typeof v === 'string' && /^-?\d+$/.test(v)
+							? Number(v)
+							: v,
+				]),
+			),
+		);
+	return { days: plain(days), periods: plain(periods) };
 }
 
 describe.each(backends)('Get Stats by aggregate queries (%s)', (name, open, skip) => {
@@ -261,17 +364,31 @@ describe.each(backends)('Get Stats by aggregate queries (%s)', (name, open, skip
 						periodWindow('month', AT).start!,
 						periodWindow('year', AT).end! - 1,
 					]) {
-						const input = { programId, period, at };
-						const expected = await referralStatsReference(opened.ledger, input);
-						const actual = await referralStats(opened.ledger, input);
-						expect(
-							actual,
-							`${name} seed ${seed} ${period} at ${new Date(at).toISOString()}`,
-						).toEqual(expected);
-						if (period === 'lifetime' && expected.warnings.some((w) => w.includes('not valid')))
-							rogueSeen++;
+						for (const window of WINDOWS) {
+							const input = { programId, period, at, window };
+							const label = `${name} seed ${seed} ${period} at ${new Date(at).toISOString()} ${JSON.stringify(window)}`;
+							const expected = await referralStatsReference(opened.ledger, input);
+							const actual = await referralStats(opened.ledger, input);
+							expect(actual, label).toEqual(expected);
+							expect(
+								await referralStats(opened.ledger, { ...input, source: 'rows' }),
+								label,
+							).toEqual(expected);
+							if (period === 'lifetime' && expected.warnings.some((w) => w.includes('not valid')))
+								rogueSeen++;
+							for (const by of ['qualifiedReferrals', 'points'] as const) {
+								const board = { programId, by, period, at, window, limit: 3 + (seed % 5) };
+								expect(await referralLeaderboard(opened.ledger, board), `${label} ${by}`).toEqual(
+									await referralLeaderboard(opened.ledger, { ...board, source: 'rows' }),
+								);
+							}
+						}
 					}
 				}
+				// What the write paths kept equals a fresh backfill of the same rows.
+				const kept = await rollupRows(opened, programId);
+				await rebuildRollups(opened);
+				expect(await rollupRows(opened, programId), `${name} seed ${seed} rollups`).toEqual(kept);
 				const board = await referralLeaderboard(opened.ledger, {
 					programId,
 					by: 'points',
