@@ -190,7 +190,11 @@ export class ClicksTable implements Pick<LedgerStore, Methods> {
 				totals.byCodeStatus[s(r.code_status) as ClickRecord['codeStatus']] = n(r.n);
 				totals.clicks += n(r.n);
 			}
-			if (totals.clicks > 0) {
+			// No link clicks in the period: no share-link funnel to report, and nothing else is read
+			// (the sign-up counts below walk the period's referrals; a ledger without tracked links
+			// must not pay for them in every Get Stats).
+			if (totals.clicks === 0) return totals;
+			{
 				q = new Params();
 				totals.visitors = n(
 					(await tx.get(
