@@ -114,7 +114,14 @@ export function niceMax(max: number): number {
 	return 10 * base;
 }
 
-function frame(kind: string, c: ChartBase, width: number, height: number, body: string, summary: string): string {
+function frame(
+	kind: string,
+	c: ChartBase,
+	width: number,
+	height: number,
+	body: string,
+	summary: string,
+): string {
 	const id = idOf(kind, c.title);
 	const desc = c.description ?? summary;
 	return (
@@ -226,7 +233,14 @@ export function barChart(c: BarChart & { gap?: number }): string {
 		body += `<text x="${r(x0 + w / 2)}" y="${r(top + plotH - h - 4)}" text-anchor="middle" fill="${INK}">${escapeXml(f(b.value))}</text>`;
 		body += `<text x="${r(x0 + w / 2)}" y="${height - bottom + 16}" text-anchor="middle" fill="${INK}">${escapeXml(b.label)}</text>`;
 	});
-	return frame('bar', c, width, height, body, `${bars.map((b) => `${b.label}: ${f(b.value)}`).join(', ')}.`);
+	return frame(
+		'bar',
+		c,
+		width,
+		height,
+		body,
+		`${bars.map((b) => `${b.label}: ${f(b.value)}`).join(', ')}.`,
+	);
 }
 
 /** A histogram: touching bars over bins (labels name each bin, e.g. "0–10"). */
@@ -255,7 +269,14 @@ export function horizontalBarChart(c: BarChart): string {
 		body += `<rect x="${left}" y="${y0 + 3}" width="${r(Math.max(1, w))}" height="${rowH - 6}" fill="${PALETTE[i === 0 ? 5 : 0]}"><title>${escapeXml(`${b.label}: ${f(b.value)}`)}</title></rect>`;
 		body += `<text x="${r(left + w + 6)}" y="${y0 + 15}" fill="${INK}">${escapeXml(f(b.value))}</text>`;
 	});
-	return frame('hbar', c, width, height, body, `${bars.map((b) => `${b.label}: ${f(b.value)}`).join(', ')}.`);
+	return frame(
+		'hbar',
+		c,
+		width,
+		height,
+		body,
+		`${bars.map((b) => `${b.label}: ${f(b.value)}`).join(', ')}.`,
+	);
 }
 
 /** A funnel: one centred bar per step, the count and the share of the first step on each. */
@@ -266,7 +287,8 @@ export function funnelChart(c: BarChart): string {
 	const height = c.height ?? 44 + Math.max(1, steps.length) * rowH + 8;
 	if (steps.length === 0) return empty('funnel', c, width, height);
 	const f = fmt(c);
-	const pct = (v: number) => formatNumber(v, c.locale ?? 'en', { style: 'percent', maximumFractionDigits: 1 });
+	const pct = (v: number) =>
+		formatNumber(v, c.locale ?? 'en', { style: 'percent', maximumFractionDigits: 1 });
 	const first = steps[0].value;
 	const max = Math.max(1, ...steps.map((s) => s.value));
 	const labelW = 150;

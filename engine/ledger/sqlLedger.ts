@@ -14,6 +14,7 @@ import type {
 	CompleteMessageInput,
 	ConversionsQuery,
 	CountReferralsQuery,
+	DashboardQuery,
 	DueRewardsQuery,
 	EdgesQuery,
 	EnrolParticipantInput,
@@ -203,6 +204,9 @@ export class SqlLedger implements LedgerStore {
 	}
 	referralStatsTotals(query: ReferralStatsQuery) {
 		return this.referralQueries.referralStatsTotals(query);
+	}
+	dashboardTotals(query: DashboardQuery) {
+		return this.referralQueries.dashboardTotals(query);
 	}
 
 	// rewards

@@ -54,6 +54,8 @@ import type {
 	ConversionRecord,
 	ConversionsQuery,
 	CountReferralsQuery,
+	DashboardQuery,
+	DashboardTotals,
 	EdgesQuery,
 	LeaderboardQuery,
 	LeaderboardRow,
@@ -212,6 +214,8 @@ export interface LedgerStore {
 	leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]>;
 	/** Get Stats' figures for one period, by aggregate queries (never a row per referral in memory). */
 	referralStatsTotals(query: ReferralStatsQuery): Promise<ReferralStatsTotals>;
+	/** The marketer dashboard's series, reward liability, points and coupon pools, by aggregate queries. */
+	dashboardTotals(query: DashboardQuery): Promise<DashboardTotals>;
 
 	// rewards
 	awardReward(input: AwardRewardInput): Promise<AwardRewardResult>;

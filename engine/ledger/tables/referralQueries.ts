@@ -9,6 +9,8 @@ import type {
 	ConversionRecord,
 	ConversionsQuery,
 	CountReferralsQuery,
+	DashboardQuery,
+	DashboardTotals,
 	EdgesQuery,
 	LeaderboardQuery,
 	LeaderboardRow,
@@ -32,7 +34,8 @@ type Methods =
 	| 'referralEdges'
 	| 'listConversions'
 	| 'leaderboard'
-	| 'referralStatsTotals';
+	| 'referralStatsTotals'
+	| 'dashboardTotals';
 
 /**
  * isValidOrderAmount (money.ts) with the default maximum, as SQL over r.order_amount, for one
@@ -335,6 +338,114 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 				convertMsMedian,
 				orders: [...orders.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1)),
 				rewards,
+			};
+		});
+	}
+
+	/*
+	 * The dashboard's series, reward liability, points and coupon pools, by aggregate queries (a row
+	 * per bucket, kind or pool reaches JavaScript, never a row per referral). Buckets are integer
+	 * division of the time since `since` by `bucketMs`, the same expression on both backends.
+	 */
+	async dashboardTotals(query: DashboardQuery): Promise<DashboardTotals> {
+		inputObject(query, 'dashboardTotals');
+		const programId = programIdOf(query);
+		const since = v.time(query.since, 'since');
+		const until = v.time(query.until, 'until');
+		const bucketMs = v.int(query.bucketMs, 'bucketMs', 60_000);
+		const rateSince = v.time(query.rateSince, 'rateSince');
+		if (until <= since) fail('invalid_time', 'until', 'until must be after since');
+		const buckets = Math.ceil((until - since) / bucketMs);
+		if (buckets > 400)
+			fail(
+				'invalid_number',
+				'bucketMs',
+				'at most 400 buckets: choose a longer bucket or a shorter period',
+			);
+		const bucketOf = (q: Params, column: string) =>
+			`CAST((${column} - CAST(${q.p(since)} AS BIGINT)) / CAST(${q.p(bucketMs)} AS BIGINT) AS BIGINT)`;
+		const fill = (rows: Array<Record<string, unknown>>) => {
+			const out = new Array<number>(buckets).fill(0);
+			for (const row of rows) {
+				const b = n(row.b);
+				if (b >= 0 && b < buckets) out[b] += n(row.n);
+			}
+			return out;
+		};
+		return this.core.read(async (tx) => {
+			let q = new Params();
+			const signUps = fill(
+				await tx.all(
+					`SELECT ${bucketOf(q, 'r.touched_at')} AS b, COUNT(*) AS n FROM referrals r
+					WHERE r.program_id = ${q.p(programId)} AND r.touched_at >= ${q.p(since)} AND r.touched_at < ${q.p(until)}
+					GROUP BY ${bucketOf(q, 'r.touched_at')}`,
+					q.values,
+				),
+			);
+			q = new Params();
+			const qualified = fill(
+				await tx.all(
+					`SELECT ${bucketOf(q, 'r.qualified_at')} AS b, COUNT(*) AS n FROM referrals r
+					WHERE r.program_id = ${q.p(programId)} AND r.qualified_at >= ${q.p(since)} AND r.qualified_at < ${q.p(until)}
+						AND r.status IN ('qualified', 'reversed')
+					GROUP BY ${bucketOf(q, 'r.qualified_at')}`,
+					q.values,
+				),
+			);
+			q = new Params();
+			const rewarded = fill(
+				await tx.all(
+					`SELECT ${bucketOf(q, 'f.first_at')} AS b, COUNT(*) AS n FROM (
+						SELECT referral_id, MIN(created_at) AS first_at FROM rewards
+						WHERE program_id = ${q.p(programId)} AND referral_id IS NOT NULL AND status <> 'reversed'
+						GROUP BY referral_id
+					) f WHERE f.first_at >= ${q.p(since)} AND f.first_at < ${q.p(until)}
+					GROUP BY ${bucketOf(q, 'f.first_at')}`,
+					q.values,
+				),
+			);
+			q = new Params();
+			const rewards = (
+				await tx.all(
+					`SELECT kind, status, currency, COUNT(*) AS n, COALESCE(SUM(amount), 0) AS amount FROM rewards
+					WHERE program_id = ${q.p(programId)} AND status <> 'reversed'
+					GROUP BY kind, status, currency ORDER BY kind, status, currency`,
+					q.values,
+				)
+			).map((r) => ({
+				kind: s(r.kind),
+				status: s(r.status),
+				currency: sOrNull(r.currency),
+				count: n(r.n),
+				amount: n(r.amount),
+			}));
+			q = new Params();
+			const points = (await tx.get(
+				`SELECT COALESCE(SUM(balance), 0) AS total, COUNT(*) AS holders FROM points_balances
+				WHERE program_id = ${q.p(programId)} AND balance <> 0`,
+				q.values,
+			))!;
+			q = new Params();
+			const coupons = (
+				await tx.all(
+					`SELECT pool,
+						SUM(CASE WHEN status = 'available' THEN 1 ELSE 0 END) AS available,
+						SUM(CASE WHEN status = 'claimed' THEN 1 ELSE 0 END) AS claimed,
+						SUM(CASE WHEN status = 'claimed' AND claimed_at >= ${q.p(rateSince)} THEN 1 ELSE 0 END) AS recent
+					FROM coupons WHERE program_id = ${q.p(programId)} GROUP BY pool ORDER BY pool`,
+					q.values,
+				)
+			).map((r) => ({
+				pool: s(r.pool),
+				available: n(r.available),
+				claimed: n(r.claimed),
+				claimedSinceRate: n(r.recent),
+			}));
+			return {
+				series: { signUps, qualified, rewarded },
+				rewards,
+				points: { outstanding: n(points.total), holders: n(points.holders) },
+				coupons,
 			};
 		});
 	}

@@ -1,0 +1,53 @@
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import * as page from './actions/page/Page.resource';
+import { router } from './actions/router';
+import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
+import { programProperty } from '../shared/program';
+import { searchPrograms } from '../shared/program';
+
+export class ReferralDashboard implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Referral Dashboard',
+		name: 'referralDashboard',
+		icon: { light: 'file:referralDashboard.svg', dark: 'file:referralDashboard.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] }}',
+		description:
+			'Marketer dashboard and review queue as HTML pages, and report charts as PNG for email',
+		defaults: { name: 'Referral Dashboard' },
+		// Pages and charts for people, not answers for an AI Agent.
+		usableAsTool: false,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{
+				name: 'referralLedgerApi',
+				displayName: 'Ledger Database',
+				required: false,
+				testedBy: 'referralLedgerConnectionTest',
+			},
+		],
+		properties: [
+			ledgerNotice,
+			page.operationProperty,
+			programProperty('Key of the referral program'),
+			...page.description,
+		],
+	};
+
+	methods = {
+		credentialTest: { referralLedgerConnectionTest },
+		listSearch: { searchPrograms },
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}
