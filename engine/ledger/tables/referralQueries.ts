@@ -373,38 +373,35 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 			return out;
 		};
 		return this.core.read(async (tx) => {
-			let q = new Params();
-			const signUps = fill(
-				await tx.all(
-					`SELECT ${bucketOf(q, 'r.touched_at')} AS b, COUNT(*) AS n FROM referrals r
-					WHERE r.program_id = ${q.p(programId)} AND r.touched_at >= ${q.p(since)} AND r.touched_at < ${q.p(until)}
-					GROUP BY ${bucketOf(q, 'r.touched_at')}`,
+			// The bucket is computed in a subquery and grouped by its alias: PostgreSQL would not match
+			// two copies of the expression (their parameters have different numbers).
+			const perBucket = async (column: string, from: (q: Params) => string) => {
+				const q = new Params();
+				const rows = await tx.all(
+					`SELECT t.b, COUNT(*) AS n FROM (SELECT ${bucketOf(q, column)} AS b ${from(q)}) t GROUP BY t.b`,
 					q.values,
-				),
+				);
+				return fill(rows);
+			};
+			const signUps = await perBucket(
+				'r.touched_at',
+				(q) =>
+					`FROM referrals r WHERE r.program_id = ${q.p(programId)} AND r.touched_at >= ${q.p(since)} AND r.touched_at < ${q.p(until)}`,
 			);
-			q = new Params();
-			const qualified = fill(
-				await tx.all(
-					`SELECT ${bucketOf(q, 'r.qualified_at')} AS b, COUNT(*) AS n FROM referrals r
-					WHERE r.program_id = ${q.p(programId)} AND r.qualified_at >= ${q.p(since)} AND r.qualified_at < ${q.p(until)}
-						AND r.status IN ('qualified', 'reversed')
-					GROUP BY ${bucketOf(q, 'r.qualified_at')}`,
-					q.values,
-				),
+			const qualified = await perBucket(
+				'r.qualified_at',
+				(q) =>
+					`FROM referrals r WHERE r.program_id = ${q.p(programId)} AND r.qualified_at >= ${q.p(since)} AND r.qualified_at < ${q.p(until)} AND r.status IN ('qualified', 'reversed')`,
 			);
-			q = new Params();
-			const rewarded = fill(
-				await tx.all(
-					`SELECT ${bucketOf(q, 'f.first_at')} AS b, COUNT(*) AS n FROM (
-						SELECT referral_id, MIN(created_at) AS first_at FROM rewards
+			const rewarded = await perBucket(
+				'f.first_at',
+				(q) =>
+					`FROM (SELECT referral_id, MIN(created_at) AS first_at FROM rewards
 						WHERE program_id = ${q.p(programId)} AND referral_id IS NOT NULL AND status <> 'reversed'
-						GROUP BY referral_id
-					) f WHERE f.first_at >= ${q.p(since)} AND f.first_at < ${q.p(until)}
-					GROUP BY ${bucketOf(q, 'f.first_at')}`,
-					q.values,
-				),
+						GROUP BY referral_id) f
+					WHERE f.first_at >= ${q.p(since)} AND f.first_at < ${q.p(until)}`,
 			);
-			q = new Params();
+			let q = new Params();
 			const rewards = (
 				await tx.all(
 					`SELECT kind, status, currency, COUNT(*) AS n, COALESCE(SUM(amount), 0) AS amount FROM rewards
