@@ -22,8 +22,7 @@ export class ReferralDashboard implements INodeType {
 		description:
 			'Marketer dashboard and review queue as HTML pages, and report charts as PNG for email',
 		defaults: { name: 'Referral Dashboard' },
-		// Pages and charts for people, not answers for an AI Agent.
-		usableAsTool: false,
+		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [

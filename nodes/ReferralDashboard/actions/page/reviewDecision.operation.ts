@@ -57,5 +57,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	);
 }
 
-/** Moves money or points (an approval can qualify a held order): an AI Agent may run it only with Allow as AI Tool on. */
-export const toolUse: ToolUse = { moneyMoving: true };
+/** A reviewer's form post (session cookie, form token), never an AI Agent's call: agents use Referral › Approve or Reject. */
+export const toolUse: ToolUse = {
+	refuse:
+		"it answers a reviewer's Approve or Reject form from the review queue page; use the Referral node's Approve or Reject",
+};
