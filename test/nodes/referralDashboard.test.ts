@@ -142,5 +142,33 @@ for (const [name, world] of ledgerNodeBackends('dash')) {
 			expect(after.html).toContain(`Referral ${flaggedId}: Approved.`);
 			expect(after.html).toContain('Nothing to review');
 		});
+
+		it("behind Basic Auth the forms are bound to the reviewer's login: no cookie needed, another login is refused", async () => {
+			const { flaggedId } = await seed();
+			const login = { authorization: 'Basic cmV2aWV3ZXI6cGFzcw==' };
+			const [queue] = await runLedgerNode(
+				w.credential,
+				'referralDashboard',
+				{ operation: 'reviewQueuePage' },
+				[{ headers: login, query: {} }],
+			);
+			expect(queue.headers['set-cookie']).toBeUndefined();
+			const token = new RegExp(
+				`value="${flaggedId}"><input type="hidden" name="decision" value="reject"><input type="hidden" name="token" value="([^"]+)"`,
+			).exec(queue.html)![1];
+			const body = { referralId: String(flaggedId), decision: 'reject', token };
+			const post = (headers: object) =>
+				runLedgerNode(
+					w.credential,
+					'referralDashboard',
+					{ operation: 'reviewDecision', reviewUrl: '/review' },
+					[{ headers, body }],
+				);
+			const [other] = await post({ authorization: 'Basic b3RoZXI6cGFzcw==' });
+			expect(other).toMatchObject({ statusCode: 403 });
+			// n8n 2's sandboxed page posts with Origin: null and Sec-Fetch-Site: cross-site; the token decides.
+			const [ok] = await post({ ...login, origin: 'null', 'sec-fetch-site': 'cross-site' });
+			expect(ok).toMatchObject({ statusCode: 303, ok: true, decision: 'reject' });
+		});
 	});
 }

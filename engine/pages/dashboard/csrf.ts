@@ -2,11 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { base64url, hmacSha256, safeEqual } from '../../shared/hmac';
 
 /**
- * CSRF protection of the review queue's Approve and Reject forms: a per-session cookie (random,
- * HttpOnly, SameSite=Strict) and, in each form, an HMAC of (session, program, referral, action,
- * expiry) under the program's secret. A forged cross-site POST has neither the cookie (SameSite)
- * nor a token for the session; a token copied from one form does not fit another referral or
- * action; a token expires. The secret never leaves the server.
+ * CSRF protection of the review queue's Approve and Reject forms: each form carries an HMAC of
+ * (session, program, referral, action, expiry) under the program's secret, which never leaves the
+ * server. The session is the reviewer's login (a hash of the Authorization header n8n's Basic or
+ * Header Auth checked), else a random cookie (HttpOnly, SameSite=Strict). A forged cross-site POST
+ * carries the browser's ambient login but cannot read the page, so it has no token; a token copied
+ * from one form does not fit another referral, action or login, and it expires.
+ *
+ * Why the login and not only a cookie: n8n 2 serves webhook HTML under a `sandbox` CSP, which gives
+ * the page an opaque origin, so the browser treats its own form POST as cross-site: SameSite cookies
+ * are not sent and `Origin` is `null`. The Authorization header of Basic Auth is sent either way.
  */
 
 export const SESSION_COOKIE = 'rm_review_sid';
@@ -21,6 +26,14 @@ export interface FormBinding {
 
 export function newSessionId(): string {
 	return base64url(randomBytes(24));
+}
+
+/** The reviewer's session: their login (hashed) when the request has an Authorization header, else the session cookie, else null. */
+export function sessionOf(headers: Record<string, unknown>): string | null {
+	const auth = headers.authorization;
+	if (typeof auth === 'string' && auth.trim() !== '')
+		return `login-${base64url(hmacSha256('review-session', auth.trim())).slice(0, 32)}`;
+	return sessionFromCookie(headers.cookie);
 }
 
 /** The session cookie's value from a Cookie header, or null. */
@@ -77,10 +90,12 @@ export function checkFormToken(
 		: { ok: false, reason: 'bad_signature' };
 }
 
-/** A cross-site request by the browser's own word (Sec-Fetch-Site / Origin vs Host). */
+/**
+ * A POST from a page of another origin, by its Origin header. `Origin: null` (the sandboxed page
+ * n8n 2 serves, also a sandboxed attacker frame) and Sec-Fetch-Site say nothing reliable here, so
+ * they are left to the form token; this only turns away what is plainly foreign.
+ */
 export function isCrossSite(headers: Record<string, unknown>): boolean {
-	const site = headers['sec-fetch-site'];
-	if (site === 'cross-site' || site === 'same-site') return true;
 	const origin = headers.origin;
 	const host = headers['x-forwarded-host'] ?? headers.host;
 	if (typeof origin === 'string' && origin !== 'null' && typeof host === 'string') {

@@ -12,6 +12,7 @@ import {
 	reviewDecision,
 	reviewQueueHtml,
 	reviewSecret,
+	sessionOf,
 	type Decision,
 } from '../../../engine/pages/dashboard';
 import { ReferralService } from '../../../engine/refunds';
@@ -264,10 +265,6 @@ for (const [name, open, available] of backends) {
 				await post({ referralId: a, decision: 'approve', token: token(b, 'approve') }),
 				await post(
 					{ referralId: a, decision: 'approve', token: token(a, 'approve') },
-					{ 'sec-fetch-site': 'cross-site' },
-				),
-				await post(
-					{ referralId: a, decision: 'approve', token: token(a, 'approve') },
 					{ origin: 'https://evil.example', host: 'n8n.local' },
 				),
 				await reviewDecision({
@@ -333,6 +330,24 @@ for (const [name, open, available] of backends) {
 			});
 			expect((await ledger.getReferral({ programId: 'p', id: b }))!.status).toBe('rejected');
 			expect(await loadReviewQueue(ledger, { programId: 'p' })).toEqual([]);
+		});
+
+		it("binds the session to the reviewer's login when there is one (n8n 2's sandboxed pages send no SameSite cookie), else the cookie", () => {
+			const ana = sessionOf({ authorization: 'Basic YW5hOnNlY3JldA==' })!;
+			expect(ana).toMatch(/^login-[A-Za-z0-9_-]{32}$/);
+			expect(
+				sessionOf({
+					authorization: 'Basic YW5hOnNlY3JldA==',
+					cookie: 'rm_review_sid=cccccccccccccccccccc',
+				}),
+			).toBe(ana);
+			expect(sessionOf({ authorization: 'Basic Ym86c2VjcmV0' })).not.toBe(ana);
+			expect(sessionOf({ cookie: 'a=b; rm_review_sid=cccccccccccccccccccc' })).toBe(
+				'cccccccccccccccccccc',
+			);
+			expect(sessionOf({ cookie: 'rm_review_sid=<x>' })).toBeNull();
+			expect(sessionOf({})).toBeNull();
+			expect(JSON.stringify(ana)).not.toContain('YW5h');
 		});
 	});
 }

@@ -1,11 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { ReferralService } from '../../../../engine/refunds';
-import {
-	reviewDecision,
-	reviewSecret,
-	sessionFromCookie,
-} from '../../../../engine/pages/dashboard';
+import { reviewDecision, reviewSecret, sessionOf } from '../../../../engine/pages/dashboard';
 import { isRecord } from '../../../../engine/shared/guards';
 import { ledgerFor } from '../../../shared/ledger';
 import type { ToolUse } from '../../../shared/tool';
@@ -39,7 +35,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const outcome = await reviewDecision({
 				programId,
 				secret: await reviewSecret(ledger, programId),
-				sessionId: sessionFromCookie(headers.cookie),
+				sessionId: sessionOf(headers),
 				form: isRecord(item.json.body) ? item.json.body : {},
 				headers,
 				now: Date.now(),

@@ -9,7 +9,7 @@ import {
 	reviewQueueHtml,
 	reviewSecret,
 	sessionCookie,
-	sessionFromCookie,
+	sessionOf,
 } from '../../../../engine/pages/dashboard';
 import { isRecord } from '../../../../engine/shared/guards';
 import { ledgerFor } from '../../../shared/ledger';
@@ -48,7 +48,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const programId = readProgram(this, itemIndex);
 			await ledger.ensureProgram({ id: programId });
 			const headers = headersOf(item.json);
-			const existing = sessionFromCookie(headers.cookie);
+			const existing = sessionOf(headers);
 			const sessionId = existing ?? newSessionId();
 			const secret = await reviewSecret(ledger, programId);
 			const now = Date.now();
