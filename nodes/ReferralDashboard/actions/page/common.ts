@@ -115,18 +115,24 @@ function loyaltyOf(json: IDataObject, fields: IDataObject): LoyaltyMix | undefin
 	const out: LoyaltyMix = {};
 	if (typeof fields.segments === 'string' && fields.segments !== '') {
 		const value = readField(json, fields.segments);
-		if (!isRecord(value))
+		// An object of segment → customers, or Loyalty Insights' RFM summary list ({segment, customers}).
+		const entries: Array<[string, unknown]> = Array.isArray(value)
+			? value.map((row) => (isRecord(row) ? [String(row.segment), row.customers] : ['', undefined]))
+			: isRecord(value)
+				? Object.entries(value)
+				: [];
+		if (!Array.isArray(value) && !isRecord(value))
 			throw new EngineError(
 				'invalid_input',
-				`Segments Field "${fields.segments}" must hold an object of segment → count.`,
+				`Segments Field "${fields.segments}" must hold an object of segment → customers or the RFM summary's segments list.`,
 				{ field: 'segments' },
 			);
 		out.segments = {};
-		for (const [k, v] of Object.entries(value)) {
+		for (const [k, v] of entries) {
 			if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
 				throw new EngineError(
 					'invalid_number',
-					`Segments Field "${fields.segments}": the count of "${k}" must be a number of 0 or more.`,
+					`Segments Field "${fields.segments}": the customers of "${k}" must be a number of 0 or more.`,
 					{ field: 'segments' },
 				);
 			out.segments[k] = v;

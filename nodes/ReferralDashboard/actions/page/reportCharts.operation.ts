@@ -24,8 +24,9 @@ export const description = updateDisplayOptions({ show: { operation: ['reportCha
 
 /**
  * The dashboard's charts (funnel, over time, top referrers; RFM segments and loyalty index with
- * Loyalty Data) as binary files for an email: `<name>.png` and `<name>.svg`, plus the headline
- * figures and each chart's SVG markup in the JSON.
+ * Loyalty Data) as binary files for an email: `<name>.png` and `<name>.svg`. The JSON keeps the
+ * input item's fields and adds the headline figures, each chart's SVG markup (`svg`) and each PNG
+ * as a data URI (`images`, for `<img src>` in an email template).
  */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const ledger = await ledgerFor(this);
@@ -45,13 +46,17 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				throw new NodeOperationError(this.getNode(), 'Choose at least one format', { itemIndex });
 			const charts = dashboardCharts(data, locale);
 			const binary: INodeExecutionData['binary'] = {};
+			const images: Record<string, string> = {};
 			for (const [name, svg] of Object.entries(charts)) {
-				if (formats.includes('png'))
+				if (formats.includes('png')) {
+					const png = svgToPng(svg);
 					binary[`${name}Png`] = await this.helpers.prepareBinaryData(
-						svgToPng(svg),
+						png,
 						`${name}.png`,
 						'image/png',
 					);
+					images[name] = `data:image/png;base64,${png.toString('base64')}`;
+				}
 				if (formats.includes('svg'))
 					binary[`${name}Svg`] = await this.helpers.prepareBinaryData(
 						Buffer.from(svg, 'utf8'),
@@ -62,6 +67,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const s = data.stats;
 			out.push({
 				json: {
+					...items[itemIndex].json,
 					program: data.programId,
 					period: s.period,
 					from: s.from,
@@ -72,6 +78,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					referralCac: s.referralCac ? { ...s.referralCac } : null,
 					charts: Object.keys(charts),
 					svg: charts,
+					images,
 				},
 				binary,
 				pairedItem: { item: itemIndex },
