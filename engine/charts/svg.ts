@@ -175,7 +175,8 @@ export function lineChart(c: TimeChart): string {
 	}
 	const every = Math.max(1, Math.ceil(points / 8));
 	c.labels.forEach((label, i) => {
-		if (i % every !== 0 && i !== points - 1) return;
+		// Counted from the last point, so the latest label always shows and never collides with another.
+		if ((points - 1 - i) % every !== 0) return;
 		body += `<text x="${r(x(i))}" y="${height - bottom + 16}" text-anchor="middle" fill="${INK}">${escapeXml(label)}</text>`;
 	});
 	// Legend: a swatch and the name of each series, with its dash pattern so lines differ without colour too.

@@ -393,13 +393,18 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 				(q) =>
 					`FROM referrals r WHERE r.program_id = ${q.p(programId)} AND r.qualified_at >= ${q.p(since)} AND r.qualified_at < ${q.p(until)} AND r.status IN ('qualified', 'reversed')`,
 			);
-			const rewarded = await perBucket(
-				'f.first_at',
-				(q) =>
-					`FROM (SELECT referral_id, MIN(created_at) AS first_at FROM rewards
-						WHERE program_id = ${q.p(programId)} AND referral_id IS NOT NULL AND status <> 'reversed'
-						GROUP BY referral_id) f
-					WHERE f.first_at >= ${q.p(since)} AND f.first_at < ${q.p(until)}`,
+			// Referrals rewarded per bucket: distinct referrals among the rewards created in it (a range on
+			// rewards_stats; a referral rewarded in two buckets counts in both).
+			const rewardedQ = new Params();
+			const rewarded = fill(
+				await tx.all(
+					`SELECT t.b, COUNT(*) AS n FROM (
+						SELECT DISTINCT ${bucketOf(rewardedQ, 'created_at')} AS b, referral_id FROM rewards
+						WHERE program_id = ${rewardedQ.p(programId)} AND created_at >= ${rewardedQ.p(since)} AND created_at < ${rewardedQ.p(until)}
+							AND referral_id IS NOT NULL AND status <> 'reversed'
+					) t GROUP BY t.b`,
+					rewardedQ.values,
+				),
 			);
 			let q = new Params();
 			const rewards = (

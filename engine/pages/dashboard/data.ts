@@ -42,6 +42,7 @@ export interface DashboardInput {
 }
 
 export interface FunnelSeries {
+	bucket: 'day' | 'week';
 	/** Start of each bucket, ms. */
 	starts: number[];
 	/** Null until the ledger records link clicks (a `clicks` source): then the funnel starts there. */
@@ -88,12 +89,20 @@ export interface DashboardData {
 /** The over-time funnel: the one place its data is read (add clicks here when the ledger has them). */
 export async function loadFunnelSeries(
 	ledger: LedgerStore,
-	input: { programId: string; since: number; until: number; bucketMs: number; rateSince: number },
+	input: {
+		programId: string;
+		since: number;
+		until: number;
+		bucket: 'day' | 'week';
+		bucketMs: number;
+		rateSince: number;
+	},
 ): Promise<{ series: FunnelSeries; totals: DashboardTotals }> {
-	const totals = await ledger.dashboardTotals(input);
+	const { bucket, ...query } = input;
+	const totals = await ledger.dashboardTotals(query);
 	const starts = totals.series.signUps.map((_, i) => input.since + i * input.bucketMs);
 	return {
-		series: { starts, clicks: null, ...totals.series },
+		series: { bucket, starts, clicks: null, ...totals.series },
 		totals,
 	};
 }
@@ -138,6 +147,7 @@ export async function loadDashboard(
 			programId: input.programId,
 			since,
 			until,
+			bucket: input.bucket,
 			bucketMs,
 			rateSince: input.at - rateDays * DAY_MS,
 		}),

@@ -46,7 +46,7 @@ export function dashboardCharts(data: DashboardData, locale = 'en'): Record<stri
 	const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 	const charts: Record<string, string> = {
 		funnel: funnelChart({
-			title: `Funnel, ${labels[0] ?? ''} to ${labels[labels.length - 1] ?? ''}`,
+			title: `Funnel over the last ${labels.length} ${data.funnel.bucket === 'week' ? 'weeks' : 'days'} (from ${labels[0] ?? ''})`,
 			locale,
 			bars: series.map((s) => ({ label: s.name, value: sum(s.values) })),
 		}),
