@@ -634,7 +634,7 @@ export function workflowFiles(dir = path.join(ROOT, 'workflows')) {
 
 /**
  * Imports workflow files and publishes (activates) those that start from a webhook, schedule or
- * trigger node. With `activate: 'later'` on n8n 2.x it returns their ids for activateWorkflows.
+ * trigger node. With `activate: 'later'` it returns their ids for activateWorkflows.
  */
 export function importWorkflows(bin, env, files, { activate = true } = {}) {
 	if (files.length === 0) return [];
@@ -653,9 +653,10 @@ export function importWorkflows(bin, env, files, { activate = true } = {}) {
 	const activatable = files
 		.map((file) => JSON.parse(readFileSync(file, 'utf8')))
 		.filter(isActivatable);
-	// n8n 2.x: a running instance publishes them through its REST API (activateWorkflows), much
-	// faster than one n8n boot per workflow. n8n 1.x: the CLI, one call each.
-	if (activate === 'later' && n8nMajor(bin) >= 2) return activatable.map((workflow) => workflow.id);
+	// A running instance publishes them through its REST API (activateWorkflows), much faster than
+	// one n8n boot per workflow: n8n 2.x and 1.x (1.123) alike answer POST /workflows/:id/activate.
+	// Without a running instance: the CLI, one call each.
+	if (activate === 'later') return activatable.map((workflow) => workflow.id);
 	for (const [i, workflow] of activatable.entries()) {
 		if (!activate) break;
 		log(

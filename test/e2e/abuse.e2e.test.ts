@@ -176,7 +176,7 @@ describe('public endpoints that cannot be abused (issue #14), in real n8n', () =
 			}),
 		];
 		// The sample workflows of the endpoints under attack, unchanged, published as the editor does
-		// (n8n 2.x: through the running instance's REST API; n8n 1.x: its CLI, one boot each).
+		// (through the running instance's REST API).
 		const files = [
 			'referral-signup.json',
 			'referral-conversion.json',
