@@ -11,6 +11,8 @@ import { ledgerNotice, referralLedgerConnectionTest } from '../shared/ledger';
 import { programProperty } from '../shared/program';
 import { searchPrograms } from '../shared/program';
 
+/* Not an AI Agent tool: it renders pages and charts for people in a browser or an email, and its Review Decision answers a reviewer's form (session, form token); agents use Referral › Approve or Reject. n8n's type has no `usableAsTool: false`, so the property is left out. */
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class ReferralDashboard implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Referral Dashboard',
@@ -22,7 +24,6 @@ export class ReferralDashboard implements INodeType {
 		description:
 			'Marketer dashboard and review queue as HTML pages, and report charts as PNG for email',
 		defaults: { name: 'Referral Dashboard' },
-		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
