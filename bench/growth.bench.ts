@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
 import { Client } from 'pg';
 import { openPostgresLedger, openSqliteLedger, type LedgerStore } from '../engine/ledger';
+import { DDL_TYPES, MIGRATIONS } from '../engine/ledger/schema';
 import { saveReferralProgram } from '../engine/referrals';
 import { ReferralService } from '../engine/refunds';
 import { RewardService } from '../engine/rewards';
@@ -69,8 +70,15 @@ function seedStatements(size: number, now: number, series: (count: number) => st
 				CASE WHEN i % 3 = 0 THEN ${now - span} + (i * ${Math.floor(span / size)}) + 3600000 ELSE NULL END,
 				${now - span} + i, ${now - span} + i
 			FROM ${series(size)}`,
+		// The reward counters of the seeded rows, filled as migration 10 fills them on an older ledger.
+		...COUNTER_BACKFILL,
 	];
 }
+
+/** Migration 10's statements that fill the reward counters from the rows already in the ledger. */
+const COUNTER_BACKFILL = MIGRATIONS.find((m) => m.version === 10)!
+	.statements(DDL_TYPES.sqlite)
+	.filter((sql) => sql.trim().startsWith('INSERT INTO reward_counters'));
 
 interface Subject {
 	backend: string;

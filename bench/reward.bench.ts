@@ -1,7 +1,14 @@
 /* Evaluating rewards for 10,000 qualified referrals (the README's sample program: points both
  * sides, a coupon at 3, Gold tier and badge at 10) through the Referral Reward node (in-process
  * n8n execution, harness) against the reward service's direct calls, each on a fresh SQLite
- * ledger prepared the same way, in the same run. The issue's bar: the node costs at most 1.5x. */
+ * ledger prepared the same way, in the same run. The issue's bar: the node costs at most 1.5x.
+ *
+ * Second part (issue #18, reward evaluation independent of a referrer's history): ONE referrer's
+ * 4,000 referrals, each qualified and then evaluated (as the conversion workflow does); the cost
+ * per evaluation over their 1st–500th and over their 3,500th–4,000th qualified referral, reading
+ * the ledger's running counters (migration 10) against the history-based reference
+ * (`evaluateFromHistory`, what every evaluation did before), each on a fresh SQLite ledger in the
+ * same run. REWARD_BENCH_PARTS=node,history picks the parts; REWARD_HISTORY_COUNT=4000 the size. */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +20,9 @@ import { sampleRewardProgram } from '../test/fixtures/sampleRewardProgram';
 import { report } from './lib';
 
 const COUNT = Number(process.env.REWARD_BENCH_COUNT ?? 10_000);
+const PARTS = (process.env.REWARD_BENCH_PARTS ?? 'node,history').split(',').map((s) => s.trim());
+const HISTORY = Number(process.env.REWARD_HISTORY_COUNT ?? 4_000);
+const WINDOW = Math.min(500, Math.floor(HISTORY / 4));
 const PER_REFERRER = 10;
 
 /** The same sample program as the Referral Reward node's form holds it. */
@@ -139,7 +149,109 @@ function expectedRewards(count: number): number {
 	return 2 * count + referrers * 3 + (rest >= 3 ? 1 : 0);
 }
 
+/**
+ * One referrer's `HISTORY` referrals, each qualified then evaluated; seconds per evaluation over
+ * the first and the last `WINDOW` of them. `reference`: those windows read the history (outside
+ * them the counters path runs, which writes the same rewards, so both ledgers hold the same state).
+ */
+async function referrerHistory(reference: boolean): Promise<{ first: number; last: number }> {
+	const credential = {
+		backend: 'sqlite' as const,
+		path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-bench-history-')), 'ledger.sqlite'),
+	};
+	const ledger = await openLedger(credential);
+	await ledger.ensureProgram({ id: 'default' });
+	const counters = new RewardService(ledger, sampleRewardProgram());
+	const history = new RewardService(ledger, sampleRewardProgram(), { evaluateFromHistory: true });
+	const referrerId = (
+		await ledger.enrolParticipant({ programId: 'default', email: 'top-referrer@example.com' })
+	).participant.id;
+	const t0 = Date.now() - HISTORY * 1000;
+	let first = 0;
+	let last = 0;
+	for (let i = 0; i < HISTORY; i++) {
+		const referee = await ledger.enrolParticipant({
+			programId: 'default',
+			email: `friend${i}@example.org`,
+		});
+		const { referral } = await ledger.recordReferral({
+			programId: 'default',
+			referrerId,
+			refereeId: referee.participant.id,
+			status: 'pending',
+		});
+		await ledger.qualifyReferral({
+			programId: 'default',
+			referralId: referral.id,
+			orderId: `order-${i}`,
+			amount: 40,
+			currency: 'EUR',
+			occurredAt: t0 + i * 1000,
+			fromStatuses: ['pending'],
+		});
+		const inFirst = i < WINDOW;
+		const inLast = i >= HISTORY - WINDOW;
+		const service = reference && (inFirst || inLast) ? history : counters;
+		const start = performance.now();
+		const result = await service.evaluateReferral(referral.id);
+		const seconds = (performance.now() - start) / 1000;
+		if (result.rewards.length < 2)
+			throw new Error(`referral ${i}: ${result.rewards.length} rewards`);
+		if (inFirst) first += seconds;
+		if (inLast) last += seconds;
+	}
+	const rewards = await ledger.listRewards({
+		programId: 'default',
+		recipientId: referrerId,
+		kind: 'points',
+		limit: 10_000,
+	});
+	if (rewards.length !== HISTORY)
+		throw new Error(`expected ${HISTORY} points rewards, got ${rewards.length}`);
+	await closeAllLedgers();
+	return { first: first / WINDOW, last: last / WINDOW };
+}
+
+async function historyPart(): Promise<void> {
+	await referrerHistory(false); // warm-up (JIT, statement caches), not counted
+	const counted = await referrerHistory(false);
+	const reference = await referrerHistory(true);
+	const ms = (s: number) => `${(s * 1000).toFixed(2)} ms`;
+	const late = `${(HISTORY - WINDOW + 1).toLocaleString('en-US')}–${HISTORY.toLocaleString('en-US')}th`;
+	report({
+		name: `evaluate one referral of a top referrer, their 1st–${WINDOW}th qualified referral (SQLite, sample program)`,
+		baseline: 'history-based evaluation (reloads the referrer’s referrals, rewards, journal)',
+		baselineSeconds: reference.first,
+		subject: 'evaluation from the ledger’s running counters',
+		subjectSeconds: counted.first,
+		note: `${ms(counted.first)} vs ${ms(reference.first)} per evaluation`,
+	});
+	report({
+		name: `evaluate one referral of a top referrer, their ${late} qualified referral (SQLite, sample program)`,
+		baseline: 'history-based evaluation (reloads the referrer’s referrals, rewards, journal)',
+		baselineSeconds: reference.last,
+		subject: 'evaluation from the ledger’s running counters',
+		subjectSeconds: counted.last,
+		note: `${ms(counted.last)} vs ${ms(reference.last)} per evaluation`,
+	});
+	// The issue's figure: a top referrer's cost does not grow with their history (late within 1.5x of early).
+	report({
+		name: `evaluation cost at a referrer's ${late} vs 1st–${WINDOW}th qualified referral, from the counters (SQLite)`,
+		baseline: `the same evaluations at the 1st–${WINDOW}th referral`,
+		baselineSeconds: counted.first,
+		subject: `at the ${late} referral`,
+		subjectSeconds: counted.last,
+		target: 1 / 1.5,
+		note: `counters: ${(counted.last / counted.first).toFixed(2)}x from early to late; history-based reference: ${(reference.last / reference.first).toFixed(2)}x (${ms(reference.first)} → ${ms(reference.last)})`,
+	});
+}
+
 async function main(): Promise<void> {
+	if (PARTS.includes('node')) await nodePart();
+	if (PARTS.includes('history')) await historyPart();
+}
+
+async function nodePart(): Promise<void> {
 	// Warm-up of both sides (module loading, n8n's node loader, JIT), then alternate runs.
 	await viaEngine(200);
 	await viaNode(200);

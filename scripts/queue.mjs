@@ -90,8 +90,8 @@ export async function startQueueCluster(
 	await adminQuery(`CREATE DATABASE ${database}`);
 	// Install, credentials and workflows into that database, in a child process (a minute of blocking commands).
 	const credentials = credentialsFile ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : [];
-	// activate 'later': n8n 2.x publishes the workflows through main's REST API once it runs (below),
-	// not one CLI boot on PostgreSQL per workflow; n8n 1.x activates them with its CLI here.
+	// activate 'later': main publishes the workflows through its REST API once it runs (below),
+	// not one CLI boot on PostgreSQL per workflow.
 	const { bin, toActivate } = await n8n.prepareInstanceAsync(userFolder, {
 		build,
 		activate: 'later',

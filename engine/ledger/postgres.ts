@@ -4,7 +4,7 @@
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { EngineError } from '../shared/errors';
 import { SqlLedger } from './sqlLedger';
-import { DDL_TYPES, LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
+import { DDL_TYPES, MIGRATIONS, MIGRATIONS_TABLE } from './schema';
 import {
 	backoffMs,
 	sleep,
@@ -197,10 +197,9 @@ class PgDriver implements Driver {
 				`${this.schema}.ledger_migrations`,
 			]);
 			if (ready.rows[0].t !== null) {
-				const { rows } = await client.query(
-					`SELECT COALESCE(MAX(version), 0) AS v FROM ledger_migrations`,
-				);
-				if (Number(rows[0].v) >= LATEST_VERSION) return;
+				const { rows } = await client.query(`SELECT version FROM ledger_migrations`);
+				const done = new Set(rows.map((row) => Number(row.version)));
+				if (MIGRATIONS.every((m) => done.has(m.version))) return;
 			}
 			const lockKey = `referral-ledger-migrate:${this.schema}`;
 			await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
@@ -212,12 +211,12 @@ class PgDriver implements Driver {
 				await client.query('BEGIN');
 				try {
 					await client.query(MIGRATIONS_TABLE);
-					const { rows } = await client.query(
-						`SELECT COALESCE(MAX(version), 0) AS v FROM ledger_migrations`,
-					);
-					const current = Number(rows[0].v);
+					// Every migration not yet recorded, in order: also one numbered below the latest
+					// applied (two lines of development that each added a migration, merged in either order).
+					const { rows } = await client.query(`SELECT version FROM ledger_migrations`);
+					const done = new Set(rows.map((row) => Number(row.version)));
 					for (const migration of MIGRATIONS) {
-						if (migration.version <= current) continue;
+						if (done.has(migration.version)) continue;
 						for (const statement of migration.statements(DDL_TYPES.postgres))
 							await client.query(statement);
 						await client.query(

@@ -88,6 +88,7 @@ export function toReferral(r: Row): ReferralRecord {
 		riskScore: nOrNull(r.risk_score),
 		metadata: obj(r.metadata),
 		qualifiedAt: nOrNull(r.qualified_at),
+		clickId: nOrNull(r.click_id),
 		createdAt: n(r.created_at),
 		updatedAt: n(r.updated_at),
 	};

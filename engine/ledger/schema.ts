@@ -390,6 +390,85 @@ export const MIGRATIONS: Migration[] = [
 			`CREATE INDEX points_journal_period ON points_journal (program_id, created_at, participant_id, delta)`,
 		],
 	},
+	{
+		version: 9,
+		name: 'clicks',
+		// Tracked referral links (issue #17): one row per counted visit of `/r/<code>` (bots, link
+		// previews and rate-limited repeats are not rows). No raw IP or user agent: keyed hashes only;
+		// the referring site as its host. Reads: a period's clicks (program, created_at); a visitor's
+		// clicks at sign-up (program, visitor_id, created_at); a referrer's (program, referrer_id,
+		// created_at); the per-IP rate limit, a bounded window (program, ip_hash, created_at). A
+		// referral remembers the click it was attributed by (referrals.click_id), for the per-channel
+		// sign-ups and qualified referrals of Get Stats.
+		statements: (t) => [
+			`CREATE TABLE clicks (
+				id ${t.pk},
+				program_id ${t.text} NOT NULL REFERENCES programs(id),
+				code ${t.text},
+				referrer_id BIGINT REFERENCES participants(id),
+				code_status ${t.text} NOT NULL CHECK (code_status IN ('known', 'unknown', 'revoked')),
+				created_at BIGINT NOT NULL,
+				ip_hash ${t.text},
+				ua_hash ${t.text},
+				referring_site ${t.text},
+				utm_source ${t.text},
+				utm_medium ${t.text},
+				utm_campaign ${t.text},
+				utm_content ${t.text},
+				utm_term ${t.text},
+				channel ${t.text} NOT NULL,
+				visitor_id ${t.text} NOT NULL
+			)`,
+			`CREATE INDEX clicks_created ON clicks (program_id, created_at, code_status, referrer_id, channel, visitor_id)`,
+			`CREATE INDEX clicks_visitor ON clicks (program_id, visitor_id, created_at)`,
+			`CREATE INDEX clicks_referrer ON clicks (program_id, referrer_id, created_at)`,
+			`CREATE INDEX clicks_ip ON clicks (program_id, ip_hash, created_at)`,
+			`ALTER TABLE referrals ADD COLUMN click_id BIGINT REFERENCES clicks(id)`,
+			`CREATE INDEX referrals_click ON referrals (click_id) WHERE click_id IS NOT NULL`,
+		],
+	},
+	{
+		version: 10,
+		name: 'reward counters',
+		// A reward evaluation reads what a referrer has done so far (qualified referrals, referred
+		// revenue, lifetime points) from running counters instead of reloading the referrer's history
+		// (issue #18). One row per (program, participant, counter), changed by the function of
+		// tables/counters.ts for each event, in that event's transaction; filled here from the rows
+		// already in the ledger. `count` is a whole number (referrals, points), `amount` a sum of
+		// money in major units of the currency the name carries (`revenue:<currency>`). The indexes
+		// answer what an evaluation still reads by index range: the referrer's referrals qualified
+		// after one (rank), its badges and tiers, the journal entries of given rewards.
+		statements: (t) => [
+			`CREATE TABLE reward_counters (
+				program_id ${t.text} NOT NULL REFERENCES programs(id),
+				participant_id BIGINT NOT NULL REFERENCES participants(id),
+				name ${t.text} NOT NULL,
+				count BIGINT NOT NULL,
+				amount ${t.float} NOT NULL,
+				PRIMARY KEY (program_id, participant_id, name)
+			)`,
+			`INSERT INTO reward_counters (program_id, participant_id, name, count, amount)
+				SELECT program_id, referrer_id, 'qualified', COUNT(*), 0 FROM referrals
+				WHERE status = 'qualified' GROUP BY program_id, referrer_id`,
+			`INSERT INTO reward_counters (program_id, participant_id, name, count, amount)
+				SELECT program_id, referrer_id, 'revenue:' || order_currency, COUNT(*), SUM(order_amount) FROM referrals
+				WHERE status = 'qualified' AND order_currency IS NOT NULL AND order_amount IS NOT NULL
+				GROUP BY program_id, referrer_id, order_currency`,
+			`INSERT INTO reward_counters (program_id, participant_id, name, count, amount)
+				SELECT program_id, participant_id, 'points_lifetime', SUM(delta), 0 FROM points_journal
+				WHERE delta > 0 OR reason = 'clawback' GROUP BY program_id, participant_id`,
+			`CREATE INDEX referrals_referrer_rank ON referrals (program_id, referrer_id, status, qualified_at, id)`,
+			`CREATE INDEX rewards_recipient_kind ON rewards (program_id, recipient_id, kind, id)`,
+			`CREATE INDEX points_journal_reward ON points_journal (program_id, reward_id)`,
+		],
+	},
+	{
+		version: 12,
+		name: 'retention',
+		// Prune Ledger deletes the message log's final rows (sent, failed, skipped) older than the
+		// retention, a batch at a time: an index range by status and age, not a scan of the log.
+		statements: () => [`CREATE INDEX messages_retention ON messages (status, updated_at)`],
+	},
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS ledger_migrations (

@@ -10,6 +10,7 @@ import type {
 	ClaimCouponInput,
 	ClaimMessagesInput,
 	ClaimNonceInput,
+	ClickStatsQuery,
 	CodeQuery,
 	CompleteMessageInput,
 	ConversionsQuery,
@@ -40,6 +41,7 @@ import type {
 	QualifyReferralInput,
 	ReadEventsQuery,
 	ReassignReferralInput,
+	RecordClickInput,
 	RecordReferralInput,
 	RedeemCodeInput,
 	RefundReferralInput,
@@ -50,10 +52,12 @@ import type {
 	SignalQuery,
 	SuppressionInput,
 	SuppressionKey,
+	PruneLedgerInput,
 	Time,
 	TransitionReferralInput,
 	TransitionRewardInput,
 	UpdateParticipantInput,
+	VisitorClickQuery,
 } from './store';
 import { ProgramsTable } from './tables/programs';
 import { ParticipantsTable } from './tables/participants';
@@ -63,9 +67,12 @@ import { ReferralQueriesTable } from './tables/referralQueries';
 import { RewardsTable } from './tables/rewards';
 import { RefundsTable } from './tables/refunds';
 import { PointsTable } from './tables/points';
+import { CountersTable } from './tables/counters';
 import { CouponsTable } from './tables/coupons';
 import { OutboxTable } from './tables/outbox';
 import { MessagesTable } from './tables/messages';
+import { ClicksTable } from './tables/clicks';
+import { RetentionTable } from './tables/retention';
 
 export class SqlLedger implements LedgerStore {
 	readonly backend: 'sqlite' | 'postgres';
@@ -78,9 +85,12 @@ export class SqlLedger implements LedgerStore {
 	private readonly rewards: RewardsTable;
 	private readonly refunds: RefundsTable;
 	private readonly points: PointsTable;
+	private readonly counters: CountersTable;
 	private readonly coupons: CouponsTable;
 	private readonly outbox: OutboxTable;
 	private readonly messages: MessagesTable;
+	private readonly clicks: ClicksTable;
+	private readonly retention: RetentionTable;
 	private isClosed = false;
 
 	constructor(driver: Driver, now: () => number = Date.now) {
@@ -94,9 +104,12 @@ export class SqlLedger implements LedgerStore {
 		this.rewards = new RewardsTable(this.core);
 		this.refunds = new RefundsTable(this.core);
 		this.points = new PointsTable(this.core);
+		this.counters = new CountersTable(this.core);
 		this.coupons = new CouponsTable(this.core);
 		this.outbox = new OutboxTable(this.core);
 		this.messages = new MessagesTable(this.core);
+		this.clicks = new ClicksTable(this.core);
+		this.retention = new RetentionTable(this.core);
 	}
 
 	// programs (never deleted)
@@ -209,6 +222,17 @@ export class SqlLedger implements LedgerStore {
 		return this.referralQueries.dashboardTotals(query);
 	}
 
+	// tracked referral link clicks
+	recordClick(input: RecordClickInput) {
+		return this.clicks.recordClick(input);
+	}
+	visitorClick(query: VisitorClickQuery) {
+		return this.clicks.visitorClick(query);
+	}
+	clickStats(query: ClickStatsQuery) {
+		return this.clicks.clickStats(query);
+	}
+
 	// rewards
 	awardReward(input: AwardRewardInput) {
 		return this.rewards.awardReward(input);
@@ -242,6 +266,18 @@ export class SqlLedger implements LedgerStore {
 	pointsJournal(query: JournalQuery) {
 		return this.points.pointsJournal(query);
 	}
+	rewardCounters(query: { programId: string; participantId: Id; upToReferralId?: Id }) {
+		return this.counters.rewardCounters(query);
+	}
+	qualifiedReferralsAfter(query: { programId: string; referrerId: Id; referralId: Id }) {
+		return this.counters.qualifiedReferralsAfter(query);
+	}
+	rewardsByKeys(query: { programId: string; keys: string[] }) {
+		return this.counters.rewardsByKeys(query);
+	}
+	pointsOfRewards(query: { programId: string; rewardIds: Id[] }) {
+		return this.counters.pointsOfRewards(query);
+	}
 
 	// coupon pools
 	loadCoupons(input: LoadCouponsInput) {
@@ -268,7 +304,7 @@ export class SqlLedger implements LedgerStore {
 		return this.outbox.latestEventId();
 	}
 	pruneEvents(query: { before: Time }) {
-		return this.outbox.pruneEvents(query);
+		return this.retention.pruneEvents(query);
 	}
 
 	// suppression list (global: an opt-out holds across programs)
@@ -324,7 +360,10 @@ export class SqlLedger implements LedgerStore {
 		return this.programs.keptAnswer(query);
 	}
 	pruneIdempotencyKeys(query: { before: Time }) {
-		return this.programs.pruneIdempotencyKeys(query);
+		return this.retention.pruneIdempotencyKeys(query);
+	}
+	pruneLedger(input: PruneLedgerInput) {
+		return this.retention.pruneLedger(input);
 	}
 	schemaVersion() {
 		return this.programs.schemaVersion();

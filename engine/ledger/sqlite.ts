@@ -189,24 +189,27 @@ class SqliteDriver implements Driver {
 
 	/** Applies pending migrations inside one write transaction: the write lock is the migration lock. */
 	async migrate(now: number): Promise<void> {
-		const version = () =>
-			Number(
+		// Every migration not yet recorded, in order: also one numbered below the ledger's latest
+		// (two lines of development that each added a migration, merged in either order).
+		const applied = () =>
+			new Set(
 				(
-					this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM ledger_migrations').get() as {
-						v: number;
-					}
-				).v,
+					this.db.prepare('SELECT version FROM ledger_migrations').all() as Array<{
+						version: number;
+					}>
+				).map((row) => Number(row.version)),
 			);
 		const pending = await this.read(async () => {
 			this.db.exec(MIGRATIONS_TABLE);
-			return MIGRATIONS.some((m) => m.version > version());
+			const done = applied();
+			return MIGRATIONS.some((m) => !done.has(m.version));
 		}).catch(() => true);
 		if (!pending) return;
 		await this.write(async () => {
 			this.db.exec(MIGRATIONS_TABLE);
-			const current = version();
+			const done = applied();
 			for (const migration of MIGRATIONS) {
-				if (migration.version <= current) continue;
+				if (done.has(migration.version)) continue;
 				for (const statement of migration.statements(DDL_TYPES.sqlite)) this.db.exec(statement);
 				this.db
 					.prepare('INSERT INTO ledger_migrations (version, name, applied_at) VALUES (?, ?, ?)')

@@ -17,7 +17,17 @@
  *
  * The records and inputs of each table are in types/<table>.ts, re-exported here: import them from
  * this file (or from the ledger's index.ts). */
-import type { Id, Replayable, StatusChange, Time, TransitionResult } from './types/common';
+import type {
+	Id,
+	PruneLedgerInput,
+	PruneLedgerResult,
+	Replayable,
+	StatusChange,
+	Time,
+	TransitionResult,
+} from './types/common';
+import type { RewardCounters } from './tables/counters';
+export type { RewardCounters } from './tables/counters';
 import type {
 	ClaimNonceInput,
 	EnsureProgramInput,
@@ -106,6 +116,14 @@ import type {
 	ReadEventsResult,
 } from './types/outbox';
 import type {
+	ClickRecord,
+	ClickStatsQuery,
+	ClickStatsTotals,
+	RecordClickInput,
+	RecordClickResult,
+	VisitorClickQuery,
+} from './types/clicks';
+import type {
 	ClaimMessagesInput,
 	ClaimMessagesResult,
 	CompleteMessageInput,
@@ -129,6 +147,7 @@ export * from './types/points';
 export * from './types/coupons';
 export * from './types/outbox';
 export * from './types/messages';
+export * from './types/clicks';
 
 export interface LedgerStore {
 	readonly backend: 'sqlite' | 'postgres';
@@ -217,6 +236,17 @@ export interface LedgerStore {
 	/** The marketer dashboard's series, reward liability, points and coupon pools, by aggregate queries. */
 	dashboardTotals(query: DashboardQuery): Promise<DashboardTotals>;
 
+	// tracked referral link clicks (issue #17)
+	/**
+	 * Records one click of a referral link (an event: every call is a new click, no idempotency key),
+	 * unless `rateLimit` finds the ip hash at its limit: then nothing is written (`limited: true`).
+	 */
+	recordClick(input: RecordClickInput): Promise<RecordClickResult>;
+	/** A visitor's first or last click in a window (by default only clicks that can credit a referrer). */
+	visitorClick(query: VisitorClickQuery): Promise<ClickRecord | null>;
+	/** The share-link figures of a period (clicks, sign-ups, qualified; per referrer and per channel), by aggregate queries. */
+	clickStats(query: ClickStatsQuery): Promise<ClickStatsTotals>;
+
 	// rewards
 	awardReward(input: AwardRewardInput): Promise<AwardRewardResult>;
 	getReward(query: { programId: string; id: Id }): Promise<RewardRecord | null>;
@@ -232,6 +262,29 @@ export interface LedgerStore {
 	appendPoints(input: AppendPointsInput): Promise<AppendPointsResult>;
 	pointsBalance(query: PointsQuery): Promise<number>;
 	pointsJournal(query: JournalQuery): Promise<PointsEntry[]>;
+
+	// running counters for reward evaluation (tables/counters.ts, migration 10)
+	/**
+	 * The participant's qualified referrals, referred revenue per currency and lifetime points, kept in
+	 * each event's transaction. With `upToReferralId` (a qualified referral of theirs) the count and
+	 * revenue are those of their referrals ranked up to it (qualified time, then id), in one snapshot
+	 * (all of them when it is not, or no longer, one of their qualified referrals).
+	 */
+	rewardCounters(query: {
+		programId: string;
+		participantId: Id;
+		upToReferralId?: Id;
+	}): Promise<RewardCounters>;
+	/** The referrer's qualified referrals ranked after this one (oldest first); null when it is not a qualified referral of theirs. */
+	qualifiedReferralsAfter(query: {
+		programId: string;
+		referrerId: Id;
+		referralId: Id;
+	}): Promise<ReferralRecord[] | null>;
+	/** The rewards holding these idempotency keys. */
+	rewardsByKeys(query: { programId: string; keys: string[] }): Promise<RewardRecord[]>;
+	/** The points journal entries of these rewards. */
+	pointsOfRewards(query: { programId: string; rewardIds: Id[] }): Promise<PointsEntry[]>;
 
 	// coupon pools
 	loadCoupons(input: LoadCouponsInput): Promise<LoadCouponsResult>;
@@ -309,6 +362,13 @@ export interface LedgerStore {
 	}): Promise<Record<string, unknown> | null>;
 	/** Forgets idempotency keys older than `before` (natural unique keys still hold); returns how many. */
 	pruneIdempotencyKeys(query: { before: Time }): Promise<number>;
+	/**
+	 * Retention: deletes what is delivered or answered and older than `before`, in short batches:
+	 * trigger events, the message log's final rows (sent, failed, skipped; never owed, reserved or
+	 * unconfirmed) and idempotency keys with their kept answers. Money (referrals, rewards, points,
+	 * coupons, conversions) is never pruned.
+	 */
+	pruneLedger(input: PruneLedgerInput): Promise<PruneLedgerResult>;
 	schemaVersion(): Promise<number>;
 	/** Closes the connection/pool. Nodes should not call this on a cached ledger. */
 	close(): Promise<void>;

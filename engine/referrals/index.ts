@@ -14,6 +14,15 @@ export type {
 	Warning,
 } from './views';
 export type { SignUpInput, SignUpOutcome } from './signUp';
+export {
+	VISITOR_COOKIE,
+	visitorIdFromHeaders,
+	type ClickOptions,
+	type ClickOutcome,
+	type ClickReason,
+	type ClickRequest,
+} from './clicks';
+export type { LinkFunnel, ShareLinkStats } from './linkStats';
 export type { ConversionInput, ConversionOutcome, TransitionOutcome } from './transitions';
 export type { ParticipantStats, PrivateLinkView } from './participants';
 export {

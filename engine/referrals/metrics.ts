@@ -15,7 +15,8 @@ import { requireInteger, requireRecord, requireText, requireTime } from '../shar
  *   how many became customers who stayed.
  * - K-factor (viral coefficient) = invites per participant × invite conversion rate, where
  *   invites per participant = invites / customers and invite conversion = netQualified / invites.
- *   When invites are not tracked, invites = recorded referrals. Either way the product equals
+ *   When invites are not given, invites = the tracked referral link clicks of the period (when the
+ *   ledger has any, `invitesFrom: link_clicks`), else recorded referrals. Either way the product equals
  *   netQualified / customers; both factors are reported because they tell different stories
  *   (people share too little vs. shares convert too little). K > 1 means self-sustaining growth.
  * - referred revenue: the qualifying orders of net-qualified referrals, per currency.
@@ -50,6 +51,8 @@ export interface ProgramStatsInput {
 	statusCounts: StatusCounts;
 	/** Invitations sent (shares, emails), when tracked. */
 	invitesSent?: number;
+	/** Where `invitesSent` comes from: the caller (default) or the tracked referral link clicks of the ledger. */
+	invitesFrom?: 'invites_sent' | 'link_clicks';
 	conversions?: ConversionRow[];
 	/** Reward cost for the period, in one currency, from the rewards ledger. */
 	rewardCost?: { amount: number; currency: string };
@@ -82,7 +85,7 @@ export interface ProgramStats {
 		value: number;
 		invitesPerParticipant: number;
 		inviteConversionRate: number | null;
-		invitesFrom: 'invites_sent' | 'recorded_referrals';
+		invitesFrom: 'invites_sent' | 'link_clicks' | 'recorded_referrals';
 	} | null;
 	referredRevenue: Record<string, number>;
 	timeToConvert: { count: number; meanMs: number; medianMs: number } | null;
@@ -175,7 +178,9 @@ export function programStats(input: ProgramStatsInput): ProgramStats {
 					value: funnel.netQualified / customers,
 					invitesPerParticipant: invites / customers,
 					inviteConversionRate: ratio(funnel.netQualified, invites),
-					invitesFrom: invitesTracked ? ('invites_sent' as const) : ('recorded_referrals' as const),
+					invitesFrom: invitesTracked
+						? (input.invitesFrom ?? ('invites_sent' as const))
+						: ('recorded_referrals' as const),
 				}
 			: null;
 

@@ -11,6 +11,7 @@ import {
 	type PrivateLinkView,
 } from './participants';
 import { loadReferralProgram, type LoadedProgram } from './programs';
+import { trackClick, type ClickOptions, type ClickOutcome, type ClickRequest } from './clicks';
 import {
 	canonicalCode,
 	enrol,
@@ -107,6 +108,11 @@ export class ReferralService {
 	/** Record a referred sign-up: like `enrol`, but a code or a referrer is required. */
 	async recordReferral(input: SignUpInput): Promise<SignUpOutcome> {
 		return await recordReferral(this.ctx, input);
+	}
+
+	/** A click of a tracked referral link (`/r/<code>`): recorded when it counts; where to redirect, with the visitor cookie (clicks.ts). */
+	async trackClick(request: ClickRequest, options: ClickOptions = {}): Promise<ClickOutcome> {
+		return await trackClick(this.ctx, request, options);
 	}
 
 	/** The code as stored: generated codes in canonical form, vanity codes in the format's letter case. */

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { normalizeCode } from '../codes';
 import { EngineError } from '../shared/errors';
 import { describe, isRecord, requireTime } from '../shared/guards';
 import { HOUR_MS, MINUTE_MS } from '../shared/time';
 import type { CodeRecord, Id, ParticipantRecord, ReferralRecord } from '../ledger/store';
 import { resolveRepeatArrival } from './attribution';
+import { clickForSignUp } from './clicks';
 import {
 	assessReferral,
 	hashIdentifier,
@@ -20,6 +20,7 @@ import {
 } from './lifecycle';
 import {
 	assessmentView,
+	canonicalCode,
 	codeOf,
 	identity,
 	optionalText,
@@ -60,6 +61,13 @@ export interface SignUpInput extends IdentityInput {
 	smsConsent?: boolean;
 	/** The caller knows the referee was a customer before (e.g. an earlier order in the shop). */
 	existingCustomer?: boolean;
+	/**
+	 * The first-party visitor id of a tracked referral link (the `rm_vid` cookie the link set, see
+	 * clicks.ts): the sign-up is attributed to that visitor's recorded click (first-touch or
+	 * last-touch in the program's window) when no code or referrer came with it. Only clicks the
+	 * ledger recorded count; the id itself names nobody.
+	 */
+	visitorId?: string;
 }
 
 export interface SignUpOutcome {
@@ -158,7 +166,8 @@ export async function enrol(ctx: ReferralContext, input: SignUpInput): Promise<S
 		input.referralCode === undefined || input.referralCode === null
 			? ''
 			: String(input.referralCode).trim();
-	const key = signUpKey(ctx, input, typedCode);
+	const visitorId = optionalText(input.visitorId, 'visitorId', 64);
+	const key = signUpKey(ctx, input, typedCode, visitorId);
 	const { participant, created } = await enrolOnly(ctx, input, hashes, key);
 	const code = await codeOf(ctx, participant);
 	const outcome: SignUpOutcome = {
@@ -175,9 +184,18 @@ export async function enrol(ctx: ReferralContext, input: SignUpInput): Promise<S
 	}
 	if (
 		typedCode !== '' ||
+		visitorId !== undefined ||
 		!(input.referrerId === undefined || input.referrerId === null || input.referrerId === '')
 	) {
-		const recorded = await recordFor(ctx, participant, created, typedCode, input, hashes);
+		const recorded = await recordFor(
+			ctx,
+			participant,
+			created,
+			typedCode,
+			input,
+			hashes,
+			visitorId,
+		);
 		outcome.referral = recorded.referral;
 		outcome.warnings.push(...recorded.warnings);
 		if (recorded.assessment) outcome.assessment = recorded.assessment;
@@ -205,7 +223,12 @@ export async function enrol(ctx: ReferralContext, input: SignUpInput): Promise<S
  * code or referrer, and when if the caller said so (a trusted system's `signedUpAt`: another time
  * is another touch). Nothing the server generates (its clock, ids, the request's ip) enters it.
  */
-function signUpKey(ctx: ReferralContext, input: SignUpInput, typedCode: string): string {
+function signUpKey(
+	ctx: ReferralContext,
+	input: SignUpInput,
+	typedCode: string,
+	visitorId: string | undefined,
+): string {
 	const { email, externalId } = identity(input);
 	const by =
 		typedCode !== ''
@@ -223,7 +246,14 @@ function signUpKey(ctx: ReferralContext, input: SignUpInput, typedCode: string):
 		}
 	}
 	return createHmac('sha256', ctx.program.salt)
-		.update(`sign_up\u0000${JSON.stringify([email ?? null, externalId ?? null, by, at])}`)
+		.update(
+			`sign_up\u0000${JSON.stringify(
+				// The visitor id only when there is one: keys of sign-ups without it stay as they were.
+				visitorId === undefined
+					? [email ?? null, externalId ?? null, by, at]
+					: [email ?? null, externalId ?? null, by, at, `visitor:${visitorId}`],
+			)}`,
+		)
 		.digest('hex');
 }
 
@@ -238,39 +268,61 @@ export async function recordReferral(
 			: String(input.referralCode).trim();
 	if (
 		typed === '' &&
+		(input.visitorId === undefined || input.visitorId === null || input.visitorId === '') &&
 		(input.referrerId === undefined || input.referrerId === null || input.referrerId === '')
 	) {
 		throw new EngineError(
 			'required',
-			'A referral needs the referral code the referee used, or the referrer.',
+			'A referral needs the referral code the referee used, the visitor id of their referral link click, or the referrer.',
 			{ field: 'referralCode' },
 		);
 	}
 	return await enrol(ctx, input);
 }
 
-/** The code as stored: generated codes in canonical form, vanity codes in the format's letter case. */
-export function canonicalCode(ctx: ReferralContext, value: string): string {
-	const format = ctx.program.generator.format;
-	const normalized = normalizeCode(format, value);
-	if (normalized.valid && normalized.canonical) return normalized.canonical;
-	const trimmed = value.trim();
-	return format.lowerCase ? trimmed.toLowerCase() : trimmed.toUpperCase();
-}
+export { canonicalCode };
 
 async function recordFor(
 	ctx: ReferralContext,
 	referee: ParticipantRecord,
 	created: boolean,
-	typedCode: string,
+	typed: string,
 	input: SignUpInput,
 	hashes: Hashes,
+	visitorId?: string,
 ): Promise<{ referral: ReferralSummary | null; warnings: Warning[]; assessment?: AssessmentView }> {
 	const at =
 		input.at === undefined || input.at === null || input.at === ''
 			? ctx.now()
 			: requireTime(input.at, 'signedUpAt');
 	const warnings: Warning[] = [];
+	let typedCode = typed;
+	const byReferrer = !(
+		input.referrerId === undefined ||
+		input.referrerId === null ||
+		input.referrerId === ''
+	);
+	// A tracked link click of the visitor (server-recorded): the referral's touch when no code came
+	// with the sign-up; beside a typed code of another referrer, the program's model picks the click
+	// (first-touch: it came first) or the typed code (last-touch: typed at sign-up).
+	const click = byReferrer ? null : await clickForSignUp(ctx, visitorId, at);
+	let clickId: number | undefined;
+	let touchAt = at;
+	if (click && click.code !== null) {
+		const sameCode = typedCode !== '' && canonicalCode(ctx, typedCode) === click.code;
+		if (typedCode === '' || sameCode || ctx.program.config.attribution.model === 'first_touch') {
+			if (typedCode !== '' && !sameCode)
+				warnings.push({
+					code: 'attribution_click',
+					message:
+						'First-touch attribution: the referral link the referee clicked earlier takes precedence over the code typed at sign-up.',
+				});
+			typedCode = click.code;
+			clickId = click.id;
+			touchAt = Math.min(click.createdAt, at);
+		}
+	}
+	if (typedCode === '' && !byReferrer) return { referral: null, warnings };
 	let referrerId: number;
 	let codeRecord: CodeRecord | null = null;
 	if (typedCode !== '') {
@@ -331,7 +383,7 @@ async function recordFor(
 		refereeId: referee.id,
 	});
 	if (existing)
-		return await repeatArrival(ctx, existing, referrerId, at, codeRecord, warnings, {
+		return await repeatArrival(ctx, existing, referrerId, touchAt, codeRecord, warnings, {
 			referee,
 			hashes,
 			source: input.source,
@@ -364,16 +416,17 @@ async function recordFor(
 		refereeId: referee.id,
 		code: codeRecord?.code,
 		source: optionalText(input.source, 'source'),
-		touchedAt: at,
+		touchedAt: touchAt,
 		ipHash: hashes.ipHash,
 		deviceHash: hashes.deviceHash,
+		clickId,
 		status: target === 'pending' ? 'pending' : 'recorded',
 		reasons: assessment.reasonCodes,
 		riskScore: assessment.riskScore,
 		metadata: { assessment: view },
 	});
 	if (!isNew)
-		return await repeatArrival(ctx, referral, referrerId, at, codeRecord, warnings, {
+		return await repeatArrival(ctx, referral, referrerId, touchAt, codeRecord, warnings, {
 			referee,
 			hashes,
 			source: input.source,

@@ -5,6 +5,7 @@ import { isReferralStatus } from './lifecycle';
 import { programStats, type CustomerRow, type ProgramStats, type StatusCounts } from './metrics';
 import { periodWindow, type Period, type WindowOptions } from '../shared/periods';
 import { requireInteger } from '../shared/guards';
+import { shareLinkStats, type LinkFunnel, type ShareLinkStats } from './linkStats';
 
 /**
  * Program statistics and the leaderboard for one period: the ledger computes the counts and sums
@@ -31,6 +32,8 @@ export interface StatsOutcome extends ProgramStats {
 	until: string | null;
 	customers: number;
 	referrers: number;
+	/** Tracked referral link performance of the period (clicks → sign-ups → qualified), see linkStats.ts. */
+	shareLinks: ShareLinkStats;
 	warnings: string[];
 }
 
@@ -75,14 +78,22 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 		);
 	}
 
+	const shareLinks = await shareLinkStats(ledger, {
+		programId,
+		since: window.start ?? undefined,
+		until: window.end ?? undefined,
+	});
 	const customers = Math.max(totals.participants, totals.referrers);
+	// Invites: the caller's count, else the period's tracked link clicks when the ledger has any.
+	const clicksAsInvites = input.invitesSent === undefined && shareLinks.clicks > 0;
 	const stats = programStats({
 		customers,
 		referrers: totals.referrers,
 		statusCounts,
 		rewardCost,
 		customerRows: input.customerRows,
-		invitesSent: input.invitesSent,
+		invitesSent: clicksAsInvites ? shareLinks.clicks : input.invitesSent,
+		invitesFrom: clicksAsInvites ? 'link_clicks' : undefined,
 	});
 	return {
 		program: programId,
@@ -101,6 +112,7 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 						medianMs: totals.convertMsMedian!,
 					}
 				: null,
+		shareLinks,
 		warnings,
 	};
 }
@@ -122,6 +134,8 @@ export interface LeaderboardLine {
 	score: number;
 	by: 'qualifiedReferrals' | 'points';
 	period: Period;
+	/** The participant's share-link performance in the period (clicks, sign-ups, qualified, rates). */
+	shareLinks: LinkFunnel;
 }
 
 /** Top N by qualified referrals (reversed ones left out) or points in the period; ties share a rank. */
@@ -146,5 +160,34 @@ export async function referralLeaderboard(
 		limit,
 		excludeStatuses: input.by === 'qualifiedReferrals' ? ['reversed'] : undefined,
 	});
-	return rows.map((r) => ({ ...r, by: input.by, period: input.period }));
+	const links =
+		rows.length === 0
+			? undefined
+			: await shareLinkStats(ledger, {
+					programId: input.programId,
+					since: window.start ?? undefined,
+					until: window.end ?? undefined,
+					referrerIds: rows.map((r) => r.participantId),
+					limit: rows.length,
+				});
+	const none: LinkFunnel = {
+		clicks: 0,
+		signUps: 0,
+		qualified: 0,
+		conversionRate: null,
+		qualifiedRate: null,
+	};
+	return rows.map((r) => {
+		const found = links?.byReferrer.find((l) => l.participantId === r.participantId);
+		const shareLinks: LinkFunnel = found
+			? {
+					clicks: found.clicks,
+					signUps: found.signUps,
+					qualified: found.qualified,
+					conversionRate: found.conversionRate,
+					qualifiedRate: found.qualifiedRate,
+				}
+			: none;
+		return { ...r, by: input.by, period: input.period, shareLinks };
+	});
 }

@@ -9,6 +9,7 @@ import { isReferralStatus } from './lifecycle';
 import { programStats, type ConversionRow, type StatusCounts } from './metrics';
 import { periodWindow, type TimeWindow } from '../shared/periods';
 import type { StatsInput, StatsOutcome } from './stats';
+import { shareLinkStats } from './linkStats';
 
 const PAGE = 5000;
 
@@ -150,6 +151,13 @@ export async function referralStatsReference(
 		);
 	}
 
+	// Share-link figures are not part of the reference: both versions take them from the ledger's clickStats.
+	const shareLinks = await shareLinkStats(ledger, {
+		programId,
+		since: window.start ?? undefined,
+		until: window.end ?? undefined,
+	});
+	const clicksAsInvites = input.invitesSent === undefined && shareLinks.clicks > 0;
 	const stats = programStats({
 		customers: Math.max(customers, referrers.size),
 		referrers: referrers.size,
@@ -157,7 +165,8 @@ export async function referralStatsReference(
 		conversions,
 		rewardCost,
 		customerRows: input.customerRows,
-		invitesSent: input.invitesSent,
+		invitesSent: clicksAsInvites ? shareLinks.clicks : input.invitesSent,
+		invitesFrom: clicksAsInvites ? 'link_clicks' : undefined,
 	});
 	return {
 		program: programId,
@@ -167,6 +176,7 @@ export async function referralStatsReference(
 		customers: Math.max(customers, referrers.size),
 		referrers: referrers.size,
 		...stats,
+		shareLinks,
 		warnings,
 	};
 }

@@ -1,3 +1,4 @@
+import { normalizeCode } from '../codes';
 import { normalizeEmail } from '../shared/email';
 import { greetingName } from '../shared/plainText';
 import { EngineError } from '../shared/errors';
@@ -347,4 +348,13 @@ export async function listReferrals(
 		.sort((a, b) => a.id - b.id)
 		.slice(0, limit);
 	return await Promise.all(rows.map((r) => detail(ctx, r)));
+}
+
+/** The code as stored: generated codes in canonical form, vanity codes in the format's letter case. */
+export function canonicalCode(ctx: ReferralContext, value: string): string {
+	const format = ctx.program.generator.format;
+	const normalized = normalizeCode(format, value);
+	if (normalized.valid && normalized.canonical) return normalized.canonical;
+	const trimmed = value.trim();
+	return format.lowerCase ? trimmed.toLowerCase() : trimmed.toUpperCase();
 }

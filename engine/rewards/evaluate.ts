@@ -5,7 +5,7 @@ import { QUALIFIED, RewardAccount, type RewardAccountOptions } from './account';
 import { AwardWriter, HELD_ELSEWHERE, skippedItem } from './award';
 import { meta, type RewardItem, type SkippedReward } from './items';
 import { KeyedMutex } from './keyedMutex';
-import { planAwards } from './plan';
+import { type AwardIntent, planAwards, type ReferrerState } from './plan';
 import type {
 	RewardCap,
 	RewardEventType,
@@ -54,6 +54,12 @@ export interface RewardServiceOptions extends RewardAccountOptions {
 	 * collected over the evaluation's awards), for a message step to deliver from the ledger.
 	 */
 	oweNotices?: boolean;
+	/**
+	 * Read the referrer's state from their whole history (qualified referrals, rewards, points
+	 * journal) instead of the ledger's running counters: the reference computation the counters are
+	 * tested and benchmarked against (default false). Programs with caps always read the history.
+	 */
+	evaluateFromHistory?: boolean;
 }
 
 const referrerLocks = new KeyedMutex();
@@ -61,6 +67,7 @@ const referrerLocks = new KeyedMutex();
 export class RewardService extends RewardAccount {
 	readonly program: RewardProgram;
 	private readonly serialize: boolean;
+	private readonly fromHistory: boolean;
 	private readonly snapshots: SnapshotLoader;
 	private readonly awards: AwardWriter;
 	/** The program's referee_signup rules alone; undefined when it has none. */
@@ -90,6 +97,7 @@ export class RewardService extends RewardAccount {
 			);
 		}
 		this.serialize = options.serializePerReferrer ?? true;
+		this.fromHistory = options.evaluateFromHistory === true;
 		const rules = this.program.rules;
 		// A sign-up moves no count: only its own rules run on it, never milestones or status levels.
 		const signupRules = rules.filter((r) => r.type === 'per_referral' && r.on === 'referee_signup');
@@ -200,13 +208,19 @@ export class RewardService extends RewardAccount {
 			return result;
 		}
 		result.events = events;
-		const snapshot: ReferrerSnapshot = {
+		const ofReferral = await this.snapshots.rewardsOfReferral(referral.id);
+		const snapshot: ReferrerSnapshot = (!this.fromHistory &&
+			(await this.snapshots.fromCounters(
+				referral,
+				events.includes('referral_qualified'),
+				ofReferral,
+			))) || {
 			qualified:
 				this.needs.qualified || this.needs.revenue
 					? await this.snapshots.qualifiedOf(referral.referrerId)
 					: [],
 			rewards: this.needs.rewards ? await this.rewardsOf(referral.referrerId) : [],
-			ofReferral: await this.snapshots.rewardsOfReferral(referral.id),
+			ofReferral,
 			referralId: referral.id,
 		};
 		for (const type of events) {
@@ -263,6 +277,13 @@ export class RewardService extends RewardAccount {
 		}
 		if (result.rewards.length > 0) await this.keepEvaluation(result);
 		return result;
+	}
+
+	/** A milestone by qualified referrals (its award lists the referrals that reached it). */
+	private countMilestone(intent: AwardIntent): boolean {
+		if (intent.ruleType !== 'milestone') return false;
+		const rule = this.program.rules.find((r) => r.id === intent.ruleId);
+		return rule?.type === 'milestone' && rule.metric === 'qualified_referrals';
 	}
 
 	/** The program's rules as evaluated, hashed: an evaluation under an edited program is another request. */
@@ -341,18 +362,30 @@ export class RewardService extends RewardAccount {
 				? await this.snapshots.orderOf(referral)
 				: undefined;
 		const own = `${type}:${referral.id}`;
-		const plan = planAwards(
-			program,
-			{
-				type,
-				referralId: String(referral.id),
-				referrerId: String(referral.referrerId),
-				refereeId: String(referral.refereeId),
-				occurredAt,
-				...(order ? { order } : {}),
-			},
-			await this.snapshots.stateFor(referral, type, occurredAt, snapshot),
+		const event = {
+			type,
+			referralId: String(referral.id),
+			referrerId: String(referral.referrerId),
+			refereeId: String(referral.refereeId),
+			occurredAt,
+			...(order ? { order } : {}),
+		};
+		const state: ReferrerState = await this.snapshots.stateFor(
+			referral,
+			type,
+			occurredAt,
+			snapshot,
 		);
+		let plan = planAwards(program, event, state);
+		// From the counters the state has no list of the referrals up to this one: a milestone by
+		// count that fires names the referrals that reached it, so it is planned again with them.
+		if (
+			state.qualifiedReferralIds === undefined &&
+			[...plan.awards, ...plan.skipped].some((intent) => this.countMilestone(intent))
+		) {
+			state.qualifiedReferralIds = await this.snapshots.qualifiedIdsUpTo(referral);
+			plan = planAwards(program, event, state);
+		}
 		if (result)
 			for (const intent of plan.skipped)
 				result.skipped.push(skippedItem(intent, intent.skipReason ?? 'skipped'));
@@ -368,7 +401,7 @@ export class RewardService extends RewardAccount {
 				continue;
 			}
 			if (intent.ruleType !== 'per_referral') {
-				const held = snapshot.rewards.find((r) => r.idempotencyKey === intent.idempotencyKey);
+				const held = await this.snapshots.heldByKey(snapshot, intent.idempotencyKey);
 				if (held) {
 					if (meta(held).evaluation === own && result)
 						await this.answer(result, { ...(await this.rewardItem(held)), replayed: true }, held);

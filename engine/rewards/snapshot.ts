@@ -18,7 +18,14 @@ import { lostCounts } from './standing';
  */
 
 export interface ReferrerSnapshot {
+	/**
+	 * The referrer's qualified referrals in rank order: all of them (from the history), or, read from
+	 * the ledger's running counters (`counted`), only the evaluated referral and those ranked after it.
+	 */
 	qualified: ReferralRecord[];
+	/** True when the snapshot comes from the ledger's running counters (`fromCounters`), not the history. */
+	counted?: boolean;
+	/** The referrer's rewards: all of them (history), or (counters) their badges and tiers and the rewards of the referrals in `qualified`. */
 	rewards: RewardRecord[];
 	/** The referral's own rewards (both sides), for reconciling per-referral rules after program edits. */
 	ofReferral: RewardRecord[];
@@ -81,6 +88,81 @@ export class SnapshotLoader {
 			);
 		}
 		return sortQualified(all);
+	}
+
+	/**
+	 * The snapshot from the ledger's running counters (migration 10): O(1) counter rows plus the
+	 * referrals ranked after this one (none when it is evaluated as it qualifies) and their rewards,
+	 * instead of the referrer's whole history. Undefined when the history is needed: the program has
+	 * caps (usage per period is read from the rewards), or the referral is not (any more) qualified.
+	 */
+	async fromCounters(
+		referral: ReferralRecord,
+		qualifiedNow: boolean,
+		ofReferral: RewardRecord[],
+	): Promise<ReferrerSnapshot | undefined> {
+		if (this.program.caps.length > 0) return undefined;
+		const referrerId = referral.referrerId;
+		// A program of per-referral rules alone reads nothing about the referrer.
+		if (!this.readsCounters)
+			return {
+				qualified: qualifiedNow ? [referral] : [],
+				counted: true,
+				rewards: [],
+				ofReferral,
+				referralId: referral.id,
+			};
+		let qualified: ReferralRecord[] = [];
+		if (qualifiedNow) {
+			const after = await this.ledger.qualifiedReferralsAfter({
+				programId: this.programId,
+				referrerId,
+				referralId: referral.id,
+			});
+			if (after === null) return undefined;
+			qualified = [referral, ...after];
+		}
+		const rewards = new Map<number, RewardRecord>();
+		if (this.needs.rewards) {
+			for (const kind of ['badge', 'tier'] as const)
+				for (const r of await allPages(
+					(afterId, limit) =>
+						this.ledger.listRewards({
+							programId: this.programId,
+							recipientId: referrerId,
+							kind,
+							afterId,
+							limit,
+						}),
+					PAGE,
+				))
+					rewards.set(r.id, r);
+			for (const r of ofReferral) if (r.recipientId === referrerId) rewards.set(r.id, r);
+			for (const later of qualified.slice(1))
+				for (const r of await this.rewardsOfReferral(later.id))
+					if (r.recipientId === referrerId) rewards.set(r.id, r);
+		}
+		return {
+			qualified,
+			counted: true,
+			rewards: [...rewards.values()].sort((a, b) => a.id - b.id),
+			ofReferral,
+			referralId: referral.id,
+		};
+	}
+
+	/** Whether some rule reads the referrer's counts, revenue or points (else the counters are not read). */
+	private get readsCounters(): boolean {
+		return this.needs.qualified || this.needs.revenue || this.needs.lifetimePoints;
+	}
+
+	/** Counters path: the reward a milestone or level key names, when the snapshot does not hold it. */
+	async heldByKey(snapshot: ReferrerSnapshot, key: string): Promise<RewardRecord | undefined> {
+		const found = snapshot.rewards.find((r) => r.idempotencyKey === key);
+		if (found || !snapshot.counted) return found;
+		const [stored] = await this.ledger.rewardsByKeys({ programId: this.programId, keys: [key] });
+		if (stored) snapshot.rewards.push(stored);
+		return stored;
 	}
 
 	async rewardsOfReferral(referralId: number): Promise<RewardRecord[]> {
@@ -193,6 +275,7 @@ export class SnapshotLoader {
 		occurredAt: number,
 		snapshot: ReferrerSnapshot,
 	) {
+		if (snapshot.counted) return await this.stateFromCounters(referral, type, occurredAt, snapshot);
 		const ownEvaluation = `${type}:${referral.id}`;
 		// Rank, not today's total: the Nth referral to qualify is the one that reaches milestone N, whenever it is evaluated.
 		const rank = snapshot.qualified.findIndex((r) => r.id === referral.id);
@@ -211,11 +294,8 @@ export class SnapshotLoader {
 					referredRevenue[order.currency] = (referredRevenue[order.currency] ?? 0) + order.amount;
 			}
 		}
+		const { badges, tier } = this.standingOf(snapshot, ownEvaluation);
 		const held = snapshot.rewards.filter((r) => r.status !== 'reversed');
-		// This evaluation's own badges and tier are not "already held", or its replay would not list them.
-		const before = held.filter((r) => meta(r).evaluation !== ownEvaluation);
-		const badges = before.filter((r) => r.kind === 'badge').map((r) => String(meta(r).badge));
-		const tierReward = before.filter((r) => r.kind === 'tier').at(-1);
 		const capUsage: Record<string, { count: number; value: number }> = {};
 		for (const cap of this.program.caps) {
 			const window = capWindow(this.program, cap, occurredAt);
@@ -263,12 +343,84 @@ export class SnapshotLoader {
 			referredRevenue,
 			lifetimePoints: Math.max(0, lifetimePoints),
 			badges,
-			tier: tierReward ? String(meta(tierReward).tier) : null,
+			tier,
 			lost: lostCounts(snapshot.rewards),
 			capUsage,
 			qualifiedReferralIds: upTo.map((r) => String(r.id)),
 			paid: this.paidOf(snapshot.ofReferral),
 		};
+	}
+
+	/** The badges and tier held before this evaluation: its own are not "already held", or its replay would not list them. */
+	private standingOf(snapshot: ReferrerSnapshot, ownEvaluation: string) {
+		const before = snapshot.rewards.filter(
+			(r) => r.status !== 'reversed' && meta(r).evaluation !== ownEvaluation,
+		);
+		const tierReward = before.filter((r) => r.kind === 'tier').at(-1);
+		return {
+			badges: before.filter((r) => r.kind === 'badge').map((r) => String(meta(r).badge)),
+			tier: tierReward ? String(meta(tierReward).tier) : null,
+		};
+	}
+
+	/**
+	 * `stateFor` from the running counters: the count and revenue of the referrals ranked up to this
+	 * one are the counters less the referrals ranked after it; lifetime points are the counter less
+	 * what this evaluation's own rewards credited (read again, as the evaluation may have written
+	 * points since). The ids of the referrals up to this one are left out: a milestone by count that
+	 * fires asks for them (`qualifiedIdsUpTo`).
+	 */
+	private async stateFromCounters(
+		referral: ReferralRecord,
+		type: RewardEventType,
+		_occurredAt: number,
+		snapshot: ReferrerSnapshot,
+	) {
+		const ownEvaluation = `${type}:${referral.id}`;
+		// Ranked up to this referral on referral_qualified (a later one qualifying meanwhile does not
+		// move its rank); all of the referrer's on a sign-up.
+		const counters = this.readsCounters
+			? await this.ledger.rewardCounters({
+					programId: this.programId,
+					participantId: referral.referrerId,
+					...(type === 'referral_qualified' ? { upToReferralId: referral.id } : {}),
+				})
+			: { qualified: 0, revenue: {}, lifetimePoints: 0 };
+		const referredRevenue: Record<string, number> = this.needs.revenue ? counters.revenue : {};
+		let lifetimePoints = 0;
+		if (this.needs.lifetimePoints && type === 'referral_qualified') {
+			lifetimePoints = counters.lifetimePoints;
+			const own = snapshot.rewards.filter(
+				(r) => r.recipientId === referral.referrerId && meta(r).evaluation === ownEvaluation,
+			);
+			for (const entry of await this.ledger.pointsOfRewards({
+				programId: this.programId,
+				rewardIds: own.map((r) => r.id),
+			}))
+				if (
+					entry.participantId === referral.referrerId &&
+					(entry.delta > 0 || entry.reason === 'clawback')
+				)
+					lifetimePoints -= entry.delta;
+		}
+		const { badges, tier } = this.standingOf(snapshot, ownEvaluation);
+		return {
+			qualifiedCount: Math.max(type === 'referral_qualified' ? 1 : 0, counters.qualified),
+			referredRevenue,
+			lifetimePoints: Math.max(0, lifetimePoints),
+			badges,
+			tier,
+			lost: lostCounts(snapshot.rewards),
+			capUsage: {},
+			paid: this.paidOf(snapshot.ofReferral),
+		};
+	}
+
+	/** The ids of the referrer's qualified referrals up to this one, in rank order (from the history). */
+	async qualifiedIdsUpTo(referral: ReferralRecord): Promise<string[]> {
+		const all = await this.qualifiedOf(referral.referrerId);
+		const rank = all.findIndex((r) => r.id === referral.id);
+		return (rank === -1 ? [...all, referral] : all.slice(0, rank + 1)).map((r) => String(r.id));
 	}
 
 	private async journalOf(participantId: number): Promise<PointsEntry[]> {

@@ -55,6 +55,11 @@ export class Referral implements INodeType {
 					noDataExpression: true,
 					options: [
 						{
+							name: 'Ledger',
+							value: 'ledger',
+							description: 'Housekeeping: prune delivered messages and old idempotency keys',
+						},
+						{
 							name: 'Participant',
 							value: 'participant',
 							description: 'People in the program: enrol, get, update, list, erase',
@@ -68,6 +73,11 @@ export class Referral implements INodeType {
 							name: 'Referral',
 							value: 'referral',
 							description: 'Referred sign-ups through their lifecycle',
+						},
+						{
+							name: 'Referral Link',
+							value: 'referralLink',
+							description: 'Tracked share links: count clicks, redirect with the code',
 						},
 					],
 					default: 'participant',

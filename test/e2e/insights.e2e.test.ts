@@ -124,6 +124,22 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 		expect(smtp.messages.filter((m) => to(m) === 'marketing@example.com')).toHaveLength(1);
 	});
 
+	it('runs the ledger retention workflow by hand: the sample ledger is pruned of nothing younger than 90 days', async () => {
+		// The loyalty report above sent an email (a final message in the log) and kept its key: both
+		// are minutes old, so Keep For 90 days keeps them and the prune counts zero.
+		const run = await n8n.runWorkflow(server, 'rmLedgerPrune001');
+		expect(run.status).toBe('success');
+		const out = run.data.resultData.runData['Prune Old Records'][0].data.main[0];
+		expect(out).toHaveLength(1);
+		expect(out[0].json).toMatchObject({
+			retentionDays: 90,
+			pruned: { messages: 0, events: 0, idempotencyKeys: 0 },
+		});
+		expect(Date.now() - Date.parse(out[0].json.prunedBefore)).toBeGreaterThanOrEqual(
+			90 * 86_400_000,
+		);
+	});
+
 	it('scores leads through the webhook, answers with stages and emails sales once per hot lead', async () => {
 		const started = server!;
 		const leads = [

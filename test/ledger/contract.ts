@@ -1838,6 +1838,78 @@ export function ledgerContract(target: ContractTarget): void {
 		});
 	});
 
+	describe('retention', () => {
+		it('prunes final messages, events and kept answers older than the cutoff, in batches, and keeps exactly-once inside the window', async () => {
+			const programId = await program();
+			const message = (name: string) => ({
+				idempotencyKey: uid(name),
+				channel: 'email',
+				recipient: `${uid(name)}@example.com`,
+			});
+			const oldSent = message('old-sent');
+			const oldFailed = message('old-failed');
+			const oldReserved = message('old-reserved');
+			for (const m of [oldSent, oldFailed, oldReserved])
+				expect((await ledger.reserveMessage(m)).reserved).toBe(true);
+			await ledger.completeMessage({ idempotencyKey: oldSent.idempotencyKey, status: 'sent' });
+			await ledger.completeMessage({
+				idempotencyKey: oldFailed.idempotencyKey,
+				status: 'failed',
+				error: 'provider 550',
+			});
+			const oldKey = uid('answer');
+			await ledger.keepAnswer({ programId, operation: 'signUp', key: oldKey, answer: { n: 1 } });
+			const oldEvent = await ledger.appendEvent({ programId, type: 'retention.old', payload: {} });
+
+			clock.now += 10 * DAY;
+			const recent = message('recent-sent');
+			expect((await ledger.reserveMessage(recent)).reserved).toBe(true);
+			await ledger.completeMessage({ idempotencyKey: recent.idempotencyKey, status: 'sent' });
+			const recentKey = uid('answer');
+			await ledger.keepAnswer({ programId, operation: 'signUp', key: recentKey, answer: { n: 2 } });
+			const recentEvent = await ledger.appendEvent({
+				programId,
+				type: 'retention.recent',
+				payload: {},
+			});
+
+			const before = clock.now - 5 * DAY;
+			const pruned = await ledger.pruneLedger({ before, batchSize: 1 });
+			expect(pruned.before).toBe(before);
+			expect(pruned.messages).toBeGreaterThanOrEqual(2);
+			expect(pruned.events).toBeGreaterThanOrEqual(1);
+			expect(pruned.idempotencyKeys).toBeGreaterThanOrEqual(1);
+
+			// Inside the window: the sent message still answers a retry (no second send), the answer is kept.
+			expect(await ledger.reserveMessage(recent)).toMatchObject({
+				reserved: false,
+				message: { status: 'sent' },
+			});
+			expect(await ledger.keptAnswer({ programId, operation: 'signUp', key: recentKey })).toEqual({
+				n: 2,
+			});
+			const events = (await ledger.readEvents({ afterId: 0, programId })).events;
+			expect(events.map((e) => e.id)).toEqual([recentEvent.event.id]);
+			// A reservation without an outcome is never pruned, whatever its age.
+			expect(await ledger.reserveMessage(oldReserved)).toMatchObject({
+				reserved: false,
+				message: { status: 'reserved' },
+			});
+			// Past the window the old rows are gone: the key is free again, the answer forgotten.
+			expect((await ledger.reserveMessage(oldSent)).reserved).toBe(true);
+			expect((await ledger.reserveMessage(oldFailed)).reserved).toBe(true);
+			expect(await ledger.keptAnswer({ programId, operation: 'signUp', key: oldKey })).toBeNull();
+			expect(oldEvent.event.id).toBeLessThan(recentEvent.event.id);
+			// A second prune with the same cutoff finds nothing of these left.
+			const again = await ledger.pruneLedger({ before });
+			expect(again).toEqual({ before, events: 0, messages: 0, idempotencyKeys: 0 });
+		});
+
+		it('refuses a cutoff that is not a time', async () => {
+			await rejects(ledger.pruneLedger({ before: 'soon' }), 'invalid_time', 'before');
+		});
+	});
+
 	describe('lead scoring models', () => {
 		it('saves a named model and bumps the version only when it changes', async () => {
 			const name = uid('model');
@@ -1860,6 +1932,209 @@ export function ledgerContract(target: ContractTarget): void {
 			});
 			expect(await ledger.loadScoringModel(name)).toMatchObject({ name, version: 2, model: next });
 			expect(await ledger.loadScoringModel(uid('none'))).toBeNull();
+		});
+	});
+
+	describe('clicks (tracked referral links)', () => {
+		const VISITOR_A = 'visitorAAAAAAAAAAAAAAA';
+		const VISITOR_B = 'visitorBBBBBBBBBBBBBBB';
+		const click = (programId: string, fields: Record<string, unknown> = {}) =>
+			ledger.recordClick({
+				programId,
+				codeStatus: 'unknown',
+				channel: 'direct',
+				visitorId: VISITOR_A,
+				...fields,
+			} as never);
+
+		it('records a click with hashes, host, utm and channel, and refuses bad input without writing', async () => {
+			const programId = await program();
+			const ann = await person(programId);
+			const { click: row, limited } = await click(programId, {
+				code: 'ANN1',
+				referrerId: ann.id,
+				codeStatus: 'known',
+				ipHash: 'iphash-1',
+				uaHash: 'uahash-1',
+				referringSite: 'news.example',
+				utmSource: 'newsletter',
+				utmMedium: 'email',
+				channel: 'newsletter',
+			});
+			expect(limited).toBe(false);
+			expect(row).toMatchObject({
+				programId,
+				code: 'ANN1',
+				referrerId: ann.id,
+				codeStatus: 'known',
+				createdAt: clock.now,
+				ipHash: 'iphash-1',
+				uaHash: 'uahash-1',
+				referringSite: 'news.example',
+				utmSource: 'newsletter',
+				utmMedium: 'email',
+				utmCampaign: null,
+				channel: 'newsletter',
+				visitorId: VISITOR_A,
+			});
+			await rejects(click(programId, { visitorId: 'short' }), 'invalid_value', 'visitorId');
+			await rejects(click(programId, { codeStatus: 'maybe' }), 'invalid_value', 'codeStatus');
+			await rejects(click(programId, { referrerId: 999_999 }), 'unknown_participant', 'referrerId');
+			await rejects(click('no-such-program'), 'unknown_program', 'programId');
+			expect((await ledger.clickStats({ programId })).clicks).toBe(1);
+		});
+
+		it('rate-limits per ip hash in a bounded window (also when the clicks race), other ips unaffected', async () => {
+			const programId = await program();
+			const since = clock.now - HOUR;
+			const results = await Promise.all(
+				Array.from({ length: 6 }, () =>
+					click(programId, { ipHash: 'busy-ip', rateLimit: { max: 3, since } }),
+				),
+			);
+			expect(results.filter((r) => !r.limited)).toHaveLength(3);
+			expect(results.filter((r) => r.limited).every((r) => r.click === null)).toBe(true);
+			expect(
+				(await click(programId, { ipHash: 'other-ip', rateLimit: { max: 3, since } })).limited,
+			).toBe(false);
+			// Without an ip hash there is nothing to limit by.
+			expect((await click(programId, { rateLimit: { max: 1, since } })).limited).toBe(false);
+			expect((await ledger.clickStats({ programId })).clicks).toBe(5);
+			// Once the window has moved past the earlier clicks, the ip counts again.
+			expect(
+				(await click(programId, { ipHash: 'busy-ip', rateLimit: { max: 3, since: clock.now + 1 } }))
+					.limited,
+			).toBe(false);
+		});
+
+		it("finds a visitor's first or last attributable click in a window", async () => {
+			const programId = await program();
+			const ann = await person(programId);
+			const bob = await person(programId);
+			const known = { codeStatus: 'known' };
+			await click(programId, { ...known, code: 'ANN', referrerId: ann.id, at: T0 - 3 * DAY });
+			await click(programId, { ...known, code: 'BOB', referrerId: bob.id, at: T0 - DAY });
+			await click(programId, { code: 'NOPE', at: T0 - HOUR }); // unknown: never attributes
+			await click(programId, {
+				...known,
+				code: 'ANN',
+				referrerId: ann.id,
+				visitorId: VISITOR_B,
+				at: T0 - 2 * DAY,
+			});
+			const window = { programId, visitorId: VISITOR_A, since: T0 - 10 * DAY, until: T0 };
+			expect(await ledger.visitorClick({ ...window, pick: 'first' })).toMatchObject({
+				referrerId: ann.id,
+				createdAt: T0 - 3 * DAY,
+			});
+			expect(await ledger.visitorClick({ ...window, pick: 'last' })).toMatchObject({
+				referrerId: bob.id,
+				createdAt: T0 - DAY,
+			});
+			expect(
+				await ledger.visitorClick({ ...window, pick: 'last', attributableOnly: false }),
+			).toMatchObject({ codeStatus: 'unknown', referrerId: null });
+			expect(
+				await ledger.visitorClick({ ...window, since: T0 - 2 * DAY, pick: 'first' }),
+			).toMatchObject({ referrerId: bob.id });
+			expect(
+				await ledger.visitorClick({ ...window, since: T0 - 12 * HOUR, pick: 'first' }),
+			).toBeNull();
+			expect(
+				await ledger.visitorClick({
+					...window,
+					visitorId: 'nobodyAAAAAAAAAAAAAAAA',
+					pick: 'first',
+				}),
+			).toBeNull();
+		});
+
+		it('a referral remembers its click; an unknown click id is refused and writes nothing', async () => {
+			const programId = await program();
+			const ann = await person(programId);
+			const bob = await person(programId);
+			const { click: row } = await click(programId, { codeStatus: 'known', referrerId: ann.id });
+			const { referral } = await ledger.recordReferral({
+				programId,
+				referrerId: ann.id,
+				refereeId: bob.id,
+				clickId: row!.id,
+			});
+			expect(referral.clickId).toBe(row!.id);
+			const carl = await person(programId);
+			const before = await snapshot(programId);
+			await rejects(
+				ledger.recordReferral({
+					programId,
+					referrerId: ann.id,
+					refereeId: carl.id,
+					clickId: 999_999,
+				}),
+				'unknown_click',
+				'clickId',
+			);
+			expect(await snapshot(programId)).toEqual(before);
+		});
+
+		it('sums clicks, sign-ups and qualified referrals per referrer and per channel in a period', async () => {
+			const programId = await program();
+			const ann = await person(programId);
+			const bob = await person(programId);
+			const known = (referrerId: number, channel: string, at: number, visitorId = VISITOR_A) =>
+				click(programId, { codeStatus: 'known', referrerId, channel, at, visitorId });
+			const a1 = (await known(ann.id, 'newsletter', T0))!.click!;
+			await known(ann.id, 'newsletter', T0 + 1, VISITOR_B);
+			const a3 = (await known(ann.id, 'x.com', T0 + 2))!.click!;
+			await known(bob.id, 'direct', T0 + 3);
+			await click(programId, { codeStatus: 'revoked', code: 'OLD', at: T0 + 4 });
+			await click(programId, { at: T0 + 5 });
+			await known(bob.id, 'direct', T0 + 10 * DAY); // outside the period
+			const referee = async (clickId: number | undefined, referrerId: number, qualify: boolean) => {
+				const { referral } = await ledger.recordReferral({
+					programId,
+					referrerId,
+					refereeId: (await person(programId)).id,
+					clickId,
+					touchedAt: T0 + 100,
+				});
+				if (qualify)
+					await ledger.qualifyReferral({
+						programId,
+						referralId: referral.id,
+						orderId: uid('order'),
+						fromStatuses: ['pending'],
+					});
+			};
+			await referee(a1.id, ann.id, true);
+			await referee(a3.id, ann.id, false);
+			await referee(undefined, bob.id, true); // a typed code: no click, no channel
+			const stats = await ledger.clickStats({ programId, since: T0, until: T0 + DAY });
+			expect(stats).toMatchObject({
+				clicks: 6,
+				signUps: 3,
+				qualified: 2,
+				visitors: 2,
+				byCodeStatus: { known: 4, revoked: 1, unknown: 1 },
+			});
+			expect(stats.byReferrer).toEqual([
+				{ referrerId: ann.id, clicks: 3, signUps: 2, qualified: 1 },
+				{ referrerId: bob.id, clicks: 1, signUps: 1, qualified: 1 },
+			]);
+			expect(stats.byChannel).toEqual([
+				{ channel: 'direct', clicks: 3, signUps: 0, qualified: 0 },
+				{ channel: 'newsletter', clicks: 2, signUps: 1, qualified: 1 },
+				{ channel: 'x.com', clicks: 1, signUps: 1, qualified: 0 },
+			]);
+			const only = await ledger.clickStats({
+				programId,
+				since: T0,
+				until: T0 + DAY,
+				referrerIds: [bob.id],
+			});
+			expect(only.byReferrer).toEqual([
+				{ referrerId: bob.id, clicks: 1, signUps: 1, qualified: 1 },
+			]);
+			expect((await ledger.clickStats({ programId })).clicks).toBe(7);
 		});
 	});
 

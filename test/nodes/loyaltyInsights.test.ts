@@ -191,6 +191,27 @@ describe('Loyalty Insights node in the workflow harness', () => {
 			}
 		});
 
+		it('a Segment Summary where one customer id holds 150,000 rows (a guest-checkout placeholder): no stack overflow, every row paired', async () => {
+			const guest = Array.from({ length: 150_000 }, (_, i) => ({
+				customerId: 'GUEST',
+				date: new Date(Date.UTC(2024, 0, 1) + (i % 150) * DAY).toISOString().slice(0, 10),
+				amount: 10 + (i % 7),
+			}));
+			const items = [...TRANSACTIONS, ...guest];
+			const result = await run({ ...parameters, rfmOutput: 'segments' }, items);
+			const out = result.items('Node');
+			const guestRow = rfmFromTransactions(items, {
+				customerField: 'customerId',
+				dateField: 'date',
+				amountField: 'amount',
+			}).rows.find((r) => r.customer === 'GUEST')!;
+			const guestSegment = out.find((i) => i.json.segment === guestRow.segment)!;
+			expect(guestSegment.json.customers).toBeGreaterThanOrEqual(1);
+			const pairedPositions = paired(guestSegment);
+			expect(pairedPositions.length).toBeGreaterThanOrEqual(150_000);
+			expect(pairedPositions[pairedPositions.length - 1]).toBe(items.length - 1);
+		}, 120_000);
+
 		it('reads nested field names and keeps the path as the row’s customer field', async () => {
 			const nested = TRANSACTIONS.map((t) => ({
 				buyer: { id: t.customerId },

@@ -11,12 +11,11 @@ import type {
 	LedgerStore,
 	ReadEventsQuery,
 	ReadEventsResult,
-	Time,
 } from '../store';
 import * as v from '../validate';
 import { LIMITS } from '../validate';
 
-type Methods = 'appendEvent' | 'readEvents' | 'latestEventId' | 'pruneEvents';
+type Methods = 'appendEvent' | 'readEvents' | 'latestEventId';
 
 export class OutboxTable implements Pick<LedgerStore, Methods> {
 	constructor(private readonly core: LedgerCore) {}
@@ -80,11 +79,5 @@ export class OutboxTable implements Pick<LedgerStore, Methods> {
 		return this.core.read(async (tx) =>
 			n((await tx.get(`SELECT COALESCE(MAX(id), 0) AS top FROM outbox`))!.top),
 		);
-	}
-
-	async pruneEvents(query: { before: Time }): Promise<number> {
-		inputObject(query, 'pruneEvents');
-		const before = v.time(query.before, 'before');
-		return this.core.write((w) => w.tx.run(`DELETE FROM outbox WHERE created_at < $1`, [before]));
 	}
 }

@@ -1,4 +1,5 @@
 /* Points: the journal (append-only, one entry per key) and the balance kept with it. */
+import { onPointsAdded } from './counters';
 import type { LedgerCore, Work } from '../core';
 import { inputObject, pointsChangeOf, programIdOf, keyOf, type CheckedPoints } from '../inputs';
 import { digest } from '../once';
@@ -147,5 +148,6 @@ export async function addPoints(
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
 		[programId, participantId, change.delta, balance, change.reason ?? null, rewardId, key, w.now],
 	);
+	await onPointsAdded(w, programId, participantId, change.delta, change.reason);
 	return { entry: toEntry(row!), balance };
 }

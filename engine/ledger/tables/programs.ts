@@ -16,7 +16,6 @@ import type {
 	SaveScoringModelInput,
 	SaveScoringModelResult,
 	ScoringModelRecord,
-	Time,
 } from '../store';
 import * as v from '../validate';
 import { fail, LIMITS } from '../validate';
@@ -33,7 +32,6 @@ type Methods =
 	| 'loadScoringModel'
 	| 'keepAnswer'
 	| 'keptAnswer'
-	| 'pruneIdempotencyKeys'
 	| 'schemaVersion';
 
 export class ProgramsTable implements Pick<LedgerStore, Methods> {
@@ -304,14 +302,6 @@ export class ProgramsTable implements Pick<LedgerStore, Methods> {
 				? (JSON.parse(s(row.receipt)) as Record<string, unknown>)
 				: null;
 		});
-	}
-
-	async pruneIdempotencyKeys(query: { before: Time }): Promise<number> {
-		inputObject(query, 'pruneIdempotencyKeys');
-		const before = v.time(query.before, 'before');
-		return this.core.write((w) =>
-			w.tx.run(`DELETE FROM idempotency_keys WHERE created_at < $1`, [before]),
-		);
 	}
 
 	async schemaVersion(): Promise<number> {

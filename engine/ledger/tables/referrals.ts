@@ -1,6 +1,7 @@
 /* Referrals: recording (a referee is referred once per program), status transitions with their
  * history, reassignment and qualification by an order. The queries over them (lists, counts,
  * shared signals, edges, conversions, the leaderboard) are in referralQueries.ts. */
+import { onReferralChanged } from './counters';
 import { EngineError } from '../../shared/errors';
 import type { LedgerCore, Work } from '../core';
 import { codeText, inputObject, keyOf, programIdOf } from '../inputs';
@@ -51,6 +52,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 				const touchedAt = v.optTime(input.touchedAt, 'touchedAt');
 				const ipHash = v.optText(input.ipHash, 'ipHash', LIMITS.id);
 				const deviceHash = v.optText(input.deviceHash, 'deviceHash', LIMITS.id);
+				const clickId = v.optRowId(input.clickId, 'clickId');
 				const initial =
 					input.status === undefined || input.status === null
 						? 'pending'
@@ -95,6 +97,18 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 							}
 						}
 						await this.core.requireParticipant(w.tx, programId, referrerId!, 'referrerId');
+						if (
+							clickId !== undefined &&
+							!(await w.tx.get(`SELECT id FROM clicks WHERE id = $1 AND program_id = $2`, [
+								clickId,
+								programId,
+							]))
+						)
+							fail(
+								'unknown_click',
+								'clickId',
+								`clickId ${clickId} is not a click of program "${programId}"`,
+							);
 						if (refereeId !== undefined) {
 							await this.core.requireParticipant(w.tx, programId, refereeId, 'refereeId');
 							const existing = await byReferee(w);
@@ -105,8 +119,8 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 								};
 						}
 						const row = await w.tx.get(
-							`INSERT INTO referrals (program_id, referrer_id, referee_id, code_id, source, touched_at, ip_hash, device_hash, status, reasons, risk_score, metadata, created_at, updated_at)
-						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) ON CONFLICT DO NOTHING RETURNING *`,
+							`INSERT INTO referrals (program_id, referrer_id, referee_id, code_id, source, touched_at, ip_hash, device_hash, status, reasons, risk_score, metadata, created_at, updated_at, click_id)
+						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) ON CONFLICT DO NOTHING RETURNING *`,
 							[
 								programId,
 								referrerId!,
@@ -121,6 +135,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 								riskScore ?? null,
 								metadata,
 								w.now,
+								clickId ?? null,
 							],
 						);
 						if (!row) {
@@ -137,6 +152,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 							};
 						}
 						const referral = toReferral(row);
+						await onReferralChanged(w, null, row);
 						await w.tx.run(
 							`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, NULL, $2, 'recorded', $3)`,
 							[referral.id, initial, w.now],
@@ -244,6 +260,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 						};
 					}
 					const referral = toReferral(row);
+					await onReferralChanged(w, { ...row, status: from }, row);
 					await w.tx.run(
 						`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)`,
 						[id, from, to, reason ?? null, w.now],
@@ -342,6 +359,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 							},
 						};
 					const referral = toReferral(row);
+					await onReferralChanged(w, { ...row, referrer_id: current.referrerId }, row);
 					const note = `reassigned from participant ${fromReferrer} to ${toReferrer}${reason ? `: ${reason}` : ''}`;
 					await w.tx.run(
 						`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)`,
@@ -475,6 +493,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 							[id, to, occurred, w.now, amount ?? null, currency ?? null],
 						);
 						const referral = toReferral(row!);
+						await onReferralChanged(w, locked, row);
 						await w.tx.run(
 							`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)`,
 							[id, from, to, reason ?? `order ${orderId}`, w.now],

@@ -1,5 +1,6 @@
 /* Refunds: a refund's changes to a referral and its rewards (reversals, lowered amounts, points
  * taken back, codes revoked, badges and tiers lost or granted) in one transaction. */
+import { onReferralChanged } from './counters';
 import type { LedgerCore, Work } from '../core';
 import { codeText, pointsChangeOf, standingOf, type CheckedStanding } from '../inputs';
 import { n, toReferral, toReward } from '../rows';
@@ -170,6 +171,7 @@ export class RefundsTable implements Pick<LedgerStore, 'refundReferral'> {
 								[referralId, programId, referralTo, w.now],
 							);
 							referral = toReferral(row!);
+							await onReferralChanged(w, { ...row, status: current.status }, row);
 							await w.tx.run(
 								`INSERT INTO referral_history (referral_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)`,
 								[referralId, current.status, referralTo, reason ?? null, w.now],

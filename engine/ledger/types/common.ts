@@ -98,3 +98,18 @@ export interface TransitionResult<T> extends Replayable {
 	status: string;
 	record: T;
 }
+
+/** Prune Ledger: forget what is delivered or answered and older than `before`. */
+export interface PruneLedgerInput {
+	before: Time;
+	/** Rows per transaction (default 2,000). */
+	batchSize?: number;
+}
+
+/** How many rows each kind lost, and the cutoff (epoch ms) they were older than. */
+export interface PruneLedgerResult {
+	before: number;
+	events: number;
+	messages: number;
+	idempotencyKeys: number;
+}

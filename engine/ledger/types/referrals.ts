@@ -17,6 +17,8 @@ export interface ReferralRecord {
 	riskScore: number | null;
 	metadata: Record<string, unknown>;
 	qualifiedAt: number | null;
+	/** The tracked link click that attributed this referral (issue #17), else null. */
+	clickId: number | null;
 	createdAt: number;
 	updatedAt: number;
 }
@@ -60,6 +62,8 @@ export interface RecordReferralInput extends Mutation {
 	touchedAt?: Time;
 	ipHash?: string;
 	deviceHash?: string;
+	/** The recorded click (recordClick) that attributed the referee, when a click did. */
+	clickId?: Id;
 	/** Initial status (default `pending`); the lifecycle rules live in engine/referrals. */
 	status?: string;
 	reasons?: string[];

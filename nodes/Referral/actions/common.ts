@@ -14,6 +14,8 @@ import { labelsFor, type InputSource } from '../../shared/inputs';
 /** Program key, shared by every operation. */
 export const programProperty = sharedProgramProperty(
 	'Key of the referral program; created with default settings on first use (use Program › Create or Update to set its rules)',
+	// Ledger housekeeping covers every program on the ledger.
+	{ hide: { resource: ['ledger'] } },
 );
 
 /** The service for an item's program: loaded once per execution and program key. */
@@ -82,6 +84,7 @@ export const fieldLabels: Record<string, string> = {
 	ip: 'IP Field',
 	userAgent: 'User Agent Field',
 	device: 'Device ID Field',
+	visitorId: 'Visitor ID Field',
 	signedUpAt: 'Signed Up At Field',
 	referrerId: 'Referrer ID Field',
 	lookupField: 'Lookup Field',
@@ -117,6 +120,7 @@ export const valueLabels: Record<string, string> = {
 	ip: 'IP',
 	userAgent: 'User Agent',
 	device: 'Device ID',
+	visitorId: 'Visitor ID',
 	signedUpAt: 'Signed Up At',
 	referrerId: 'Referrer ID',
 	lookupField: 'Email, External ID or Participant ID',

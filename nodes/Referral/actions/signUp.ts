@@ -4,7 +4,7 @@ import type {
 	INodeExecutionData,
 	INodeProperties,
 } from 'n8n-workflow';
-import type { SignUpInput } from '../../../engine/referrals';
+import { visitorIdFromHeaders, type SignUpInput } from '../../../engine/referrals';
 import { clientFromHeaders, proxyHops } from '../../../engine/shared/clientIp';
 import { parameterReader, readField } from '../../shared/parameters';
 import { yesNo } from '../../shared/fields';
@@ -125,6 +125,12 @@ function signUpFields(): INodeProperties {
 				'userAgent',
 				'Name of the field holding the browser user agent: a weak signal (many strangers share a browser version) that never flags a referral alone. Stored only as a keyed hash.',
 			),
+			fieldOption(
+				'Visitor ID Field',
+				'visitorId',
+				'visitorId',
+				"Name of the field holding the visitor ID of a tracked referral link (the rm_vid cookie Referral Link › Track Click set): without a code, the sign-up is credited to that visitor's recorded click (first- or last-touch within the attribution window). For a public web request it is read from the Cookie header instead.",
+			),
 		],
 	};
 }
@@ -142,6 +148,7 @@ const DEFAULTS = {
 	source: 'source',
 	signedUpAt: 'signedUpAt',
 	existingCustomer: 'existingCustomer',
+	visitorId: 'visitorId',
 };
 
 /** Consent from a trusted system follows the one yes/no rule; a public body must send a JSON true (its words prove nothing). */
@@ -186,6 +193,8 @@ export async function executeSignUp(
 				delete f.signedUpAt;
 				f.ip = client.ip;
 				f.userAgent = client.userAgent;
+				// The visitor id only from the cookie our link set (HttpOnly), never from the body.
+				f.visitorId = visitorIdFromHeaders(readField(item.json, headersFieldFor(itemIndex)));
 			}
 			const input: SignUpInput = {
 				email: toText(f.email),
@@ -200,6 +209,7 @@ export async function executeSignUp(
 				source: toText(f.source),
 				at: f.signedUpAt as string | number | undefined,
 				existingCustomer: yesNo(f.existingCustomer),
+				visitorId: withReferral ? toText(f.visitorId) : undefined,
 				...(oweWelcome
 					? {
 							smsConsent: consentOf(

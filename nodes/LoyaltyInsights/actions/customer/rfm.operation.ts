@@ -338,7 +338,9 @@ function rfmOutput(
 		const bySegment = new Map<string, number[]>();
 		for (const row of result.rows) {
 			const list = bySegment.get(row.segment) ?? [];
-			list.push(...(positions.get(row.customer) ?? []));
+			// One by one: a spread of one customer's positions overflows the stack when a single
+			// customer id holds 150,000 rows (a guest-checkout placeholder does).
+			for (const position of positions.get(row.customer) ?? []) list.push(position);
 			bySegment.set(row.segment, list);
 		}
 		return result.summary.segments.map((segment) => {

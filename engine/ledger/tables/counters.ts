@@ -1,0 +1,262 @@
+/* Running counters for reward evaluation (migration 10, issue #18): per (program, participant)
+ * the qualified referrals they referred, the referred revenue per currency of those referrals,
+ * and their lifetime points (credits and claw-backs; redemptions do not lower it). The spendable
+ * points balance is the older running counter `points_balances` (points.ts).
+ *
+ * Each event that moves a counter calls ONE function of this file inside its own transaction, so
+ * the counters commit or roll back with the rows they count and a replay (which writes nothing)
+ * moves nothing:
+ * - a referral row changed (recorded, qualified, transitioned, reassigned, refunded):
+ *   `onReferralChanged(before, after)` takes out what the old row counted and adds what the new one
+ *   counts, so every path that changes status, referrer or order keeps them exact;
+ * - a points journal entry written (award, redeem, claw-back, manual change): `onPointsAdded`.
+ * Program edits move no counter: the counters hold facts of the ledger, not of the rules; what a
+ * rule makes of them is decided at evaluation. */
+import type { LedgerCore, Work } from '../core';
+import { inputObject, programIdOf } from '../inputs';
+import { n, s, toEntry, toReferral, toReward } from '../rows';
+import { Params, type Row, type Tx } from '../sql';
+import type { Id, PointsEntry, ReferralRecord, RewardRecord } from '../store';
+import * as v from '../validate';
+import { LIMITS } from '../validate';
+
+/** The referral status whose referrals count (rewards/account.ts QUALIFIED). */
+const QUALIFIED = 'qualified';
+
+export interface RewardCounters {
+	/** Qualified referrals the participant referred. */
+	qualified: number;
+	/** Revenue of those referrals' qualifying orders, per currency (major units). */
+	revenue: Record<string, number>;
+	/** Every points credit, plus claw-backs (negative); not lowered by redemptions. May be below 0. */
+	lifetimePoints: number;
+}
+
+async function bump(
+	tx: Tx,
+	programId: string,
+	participantId: number,
+	name: string,
+	count: number,
+	amount: number,
+): Promise<void> {
+	if (count === 0 && amount === 0) return;
+	await tx.run(
+		`INSERT INTO reward_counters (program_id, participant_id, name, count, amount) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (program_id, participant_id, name) DO UPDATE SET count = reward_counters.count + excluded.count, amount = reward_counters.amount + excluded.amount`,
+		[programId, participantId, name, count, amount],
+	);
+}
+
+/** What one referral row adds to its referrer's counters. */
+function contribution(row: Row | null | undefined) {
+	if (!row || s(row.status) !== QUALIFIED) return null;
+	const currency =
+		row.order_currency === null || row.order_currency === undefined ? null : s(row.order_currency);
+	const amount =
+		row.order_amount === null || row.order_amount === undefined ? null : n(row.order_amount);
+	return {
+		programId: s(row.program_id),
+		referrerId: n(row.referrer_id),
+		revenue: currency !== null && amount !== null ? { currency, amount } : null,
+	};
+}
+
+/** A referral row changed (inserted: before null): moves its referrer's counters by the difference. */
+export async function onReferralChanged(
+	w: Work,
+	before: Row | null | undefined,
+	after: Row | null | undefined,
+): Promise<void> {
+	const old = contribution(before);
+	const now = contribution(after);
+	if (
+		old &&
+		now &&
+		old.referrerId === now.referrerId &&
+		old.revenue?.currency === now.revenue?.currency &&
+		old.revenue?.amount === now.revenue?.amount
+	)
+		return;
+	for (const [c, sign] of [
+		[old, -1],
+		[now, 1],
+	] as const) {
+		if (!c) continue;
+		await bump(w.tx, c.programId, c.referrerId, 'qualified', sign, 0);
+		if (c.revenue)
+			await bump(
+				w.tx,
+				c.programId,
+				c.referrerId,
+				`revenue:${c.revenue.currency}`,
+				sign,
+				sign * c.revenue.amount,
+			);
+	}
+}
+
+/** A points journal entry was written: credits and claw-backs move lifetime points. */
+export async function onPointsAdded(
+	w: Work,
+	programId: string,
+	participantId: number,
+	delta: number,
+	reason: string | null | undefined,
+): Promise<void> {
+	if (delta > 0 || reason === 'clawback')
+		await bump(w.tx, programId, participantId, 'points_lifetime', delta, 0);
+}
+
+/**
+ * The participant's counters (zeros when none moved yet); with `upTo` (a qualified referral of
+ * theirs, by its rank key), the qualified count and revenue of the referrals ranked up to it: the
+ * counters less the referrals ranked after it, read in ONE statement so both come from one snapshot
+ * (a referral qualifying meanwhile is in both or in neither). The referrals after it are index
+ * ranges on (program, referrer, status, qualified_at, id): none when it is the latest.
+ */
+export async function readCounters(
+	tx: Tx,
+	programId: string,
+	participantId: number,
+	upTo?: { at: number; id: number },
+): Promise<RewardCounters> {
+	const after = (condition: string) =>
+		`SELECT 'after' AS kind, order_currency AS name, COUNT(*) AS count, SUM(order_amount) AS amount FROM referrals
+		WHERE program_id = $1 AND referrer_id = $2 AND status = '${QUALIFIED}' AND ${condition} GROUP BY order_currency`;
+	const sql = [
+		`SELECT 'counter' AS kind, name, count, amount FROM reward_counters WHERE program_id = $1 AND participant_id = $2`,
+		...(upTo
+			? [
+					after('qualified_at > $3'),
+					after('qualified_at = $3 AND id > $4'),
+					after('qualified_at IS NULL AND (updated_at > $3 OR (updated_at = $3 AND id > $4))'),
+				]
+			: []),
+	].join(' UNION ALL ');
+	const counts: Record<string, { count: number; amount: number }> = {};
+	const add = (name: string, count: number, amount: number) => {
+		const c = (counts[name] ??= { count: 0, amount: 0 });
+		c.count += count;
+		c.amount += amount;
+	};
+	for (const row of await tx.all(
+		sql,
+		upTo ? [programId, participantId, upTo.at, upTo.id] : [programId, participantId],
+	)) {
+		const count = n(row.count);
+		const amount = row.amount === null ? 0 : n(row.amount);
+		if (s(row.kind) === 'counter') add(s(row.name), count, amount);
+		else {
+			add('qualified', -count, 0);
+			if (row.name !== null) add(`revenue:${s(row.name)}`, -count, -amount);
+		}
+	}
+	const out: RewardCounters = {
+		qualified: counts.qualified?.count ?? 0,
+		revenue: {},
+		lifetimePoints: counts.points_lifetime?.count ?? 0,
+	};
+	for (const [name, c] of Object.entries(counts))
+		if (name.startsWith('revenue:') && c.count > 0)
+			out.revenue[name.slice('revenue:'.length)] = Number(c.amount.toFixed(6));
+	return out;
+}
+
+/**
+ * The referrer's qualified referrals ranked after this one (rank: qualified time, else last update,
+ * then id; as the reward service ranks them), oldest first. Three index ranges on
+ * (program, referrer, status, qualified_at, id): a referral evaluated as it qualifies has none
+ * after it, so this reads nothing however many came before.
+ */
+export async function qualifiedAfter(
+	tx: Tx,
+	programId: string,
+	referrerId: number,
+	at: number,
+	id: number,
+): Promise<ReferralRecord[]> {
+	const base = `SELECT * FROM referrals WHERE program_id = $1 AND referrer_id = $2 AND status = '${QUALIFIED}'`;
+	const rows = [
+		...(await tx.all(`${base} AND qualified_at > $3`, [programId, referrerId, at])),
+		...(await tx.all(`${base} AND qualified_at = $3 AND id > $4`, [programId, referrerId, at, id])),
+		...(await tx.all(
+			`${base} AND qualified_at IS NULL AND (updated_at > $3 OR (updated_at = $3 AND id > $4))`,
+			[programId, referrerId, at, id],
+		)),
+	];
+	return rows
+		.map(toReferral)
+		.sort((a, b) => (a.qualifiedAt ?? a.updatedAt) - (b.qualifiedAt ?? b.updatedAt) || a.id - b.id);
+}
+
+/** The ledger's read methods over the counters and the bounded look-ups an evaluation makes. */
+export class CountersTable {
+	constructor(private readonly core: LedgerCore) {}
+
+	async rewardCounters(query: {
+		programId: string;
+		participantId: Id;
+		upToReferralId?: Id;
+	}): Promise<RewardCounters> {
+		inputObject(query, 'rewardCounters');
+		const programId = programIdOf(query);
+		const participantId = v.rowId(query.participantId, 'participantId');
+		const upToId = v.optRowId(query.upToReferralId, 'upToReferralId');
+		return this.core.read(async (tx) => {
+			if (upToId === undefined) return readCounters(tx, programId, participantId);
+			const row = await tx.get(`SELECT * FROM referrals WHERE id = $1 AND program_id = $2`, [
+				upToId,
+				programId,
+			]);
+			// Reversed or reassigned since the caller read it: it ranks nowhere, every referral counts.
+			if (!row || s(row.status) !== QUALIFIED || n(row.referrer_id) !== participantId)
+				return readCounters(tx, programId, participantId);
+			const r = toReferral(row);
+			return readCounters(tx, programId, participantId, {
+				at: r.qualifiedAt ?? r.updatedAt,
+				id: r.id,
+			});
+		});
+	}
+
+	async qualifiedReferralsAfter(query: {
+		programId: string;
+		referrerId: Id;
+		referralId: Id;
+	}): Promise<ReferralRecord[] | null> {
+		inputObject(query, 'qualifiedReferralsAfter');
+		const programId = programIdOf(query);
+		const referrerId = v.rowId(query.referrerId, 'referrerId');
+		const referralId = v.rowId(query.referralId, 'referralId');
+		return this.core.read(async (tx) => {
+			const row = await tx.get(`SELECT * FROM referrals WHERE id = $1 AND program_id = $2`, [
+				referralId,
+				programId,
+			]);
+			if (!row || s(row.status) !== QUALIFIED || n(row.referrer_id) !== referrerId) return null;
+			const r = toReferral(row);
+			return qualifiedAfter(tx, programId, referrerId, r.qualifiedAt ?? r.updatedAt, r.id);
+		});
+	}
+
+	async rewardsByKeys(query: { programId: string; keys: string[] }): Promise<RewardRecord[]> {
+		inputObject(query, 'rewardsByKeys');
+		const programId = programIdOf(query);
+		const keys = [...new Set(query.keys.map((k) => v.text(k, 'keys', LIMITS.key)))];
+		if (keys.length === 0) return [];
+		const q = new Params();
+		const sql = `SELECT * FROM rewards WHERE program_id = ${q.p(programId)} AND idempotency_key IN (${keys.map((k) => q.p(k)).join(', ')}) ORDER BY id`;
+		return (await this.core.read((tx) => tx.all(sql, q.values))).map(toReward);
+	}
+
+	async pointsOfRewards(query: { programId: string; rewardIds: Id[] }): Promise<PointsEntry[]> {
+		inputObject(query, 'pointsOfRewards');
+		const programId = programIdOf(query);
+		const ids = [...new Set(query.rewardIds.map((id) => v.rowId(id, 'rewardIds')))];
+		if (ids.length === 0) return [];
+		const q = new Params();
+		const sql = `SELECT * FROM points_journal WHERE program_id = ${q.p(programId)} AND reward_id IN (${ids.map((id) => q.p(id)).join(', ')}) ORDER BY id`;
+		return (await this.core.read((tx) => tx.all(sql, q.values))).map(toEntry);
+	}
+}
