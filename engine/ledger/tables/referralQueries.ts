@@ -393,6 +393,12 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 				(q) =>
 					`FROM referrals r WHERE r.program_id = ${q.p(programId)} AND r.qualified_at >= ${q.p(since)} AND r.qualified_at < ${q.p(until)} AND r.status IN ('qualified', 'reversed')`,
 			);
+			// Counted clicks of tracked links per bucket (a range on clicks_created).
+			const clicks = await perBucket(
+				'c.created_at',
+				(q) =>
+					`FROM clicks c WHERE c.program_id = ${q.p(programId)} AND c.created_at >= ${q.p(since)} AND c.created_at < ${q.p(until)}`,
+			);
 			// Referrals rewarded per bucket: distinct referrals among the rewards created in it (a range on
 			// rewards_stats; a referral rewarded in two buckets counts in both).
 			const rewardedQ = new Params();
@@ -444,7 +450,7 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 				claimedSinceRate: n(r.recent),
 			}));
 			return {
-				series: { signUps, qualified, rewarded },
+				series: { clicks, signUps, qualified, rewarded },
 				rewards,
 				points: { outstanding: n(points.total), holders: n(points.holders) },
 				coupons,

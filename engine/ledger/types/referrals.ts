@@ -250,8 +250,8 @@ export interface DashboardQuery {
 }
 
 export interface DashboardTotals {
-	/** Per bucket (index 0 = [since, since + bucketMs)): referrals signed up (touched_at), qualified (qualified_at, reversed included), referrals rewarded (distinct referrals among the rewards created in the bucket, not reversed). */
-	series: { signUps: number[]; qualified: number[]; rewarded: number[] };
+	/** Per bucket (index 0 = [since, since + bucketMs)): counted clicks of tracked links, referrals signed up (touched_at), qualified (qualified_at, reversed included), referrals rewarded (distinct referrals among the rewards created in the bucket, not reversed). */
+	series: { clicks: number[]; signUps: number[]; qualified: number[]; rewarded: number[] };
 	/** Every reward not reversed, by kind, status and currency (null for points and badges): count and summed amount. */
 	rewards: Array<{
 		kind: string;

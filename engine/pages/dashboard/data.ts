@@ -45,7 +45,7 @@ export interface FunnelSeries {
 	bucket: 'day' | 'week';
 	/** Start of each bucket, ms. */
 	starts: number[];
-	/** Null until the ledger records link clicks (a `clicks` source): then the funnel starts there. */
+	/** Counted clicks of tracked links (Referral › Track Click); null when there were none in the window: the funnel then starts at sign-ups. */
 	clicks: number[] | null;
 	signUps: number[];
 	qualified: number[];
@@ -86,7 +86,7 @@ export interface DashboardData {
 	loyalty: LoyaltyMix | null;
 }
 
-/** The over-time funnel: the one place its data is read (add clicks here when the ledger has them). */
+/** The over-time funnel (clicks, sign-ups, qualified, rewarded): the one place its data is read. */
 export async function loadFunnelSeries(
 	ledger: LedgerStore,
 	input: {
@@ -102,7 +102,13 @@ export async function loadFunnelSeries(
 	const totals = await ledger.dashboardTotals(query);
 	const starts = totals.series.signUps.map((_, i) => input.since + i * input.bucketMs);
 	return {
-		series: { bucket, starts, clicks: null, ...totals.series },
+		series: {
+			bucket,
+			starts,
+			...totals.series,
+			// A program that does not use tracked links has no clicks: its funnel starts at sign-ups.
+			clicks: totals.series.clicks.some((n) => n > 0) ? totals.series.clicks : null,
+		},
 		totals,
 	};
 }

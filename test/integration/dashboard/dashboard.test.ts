@@ -204,6 +204,30 @@ for (const [name, open, available] of backends) {
 			expect(dashboardHtml(withLoyalty)).toContain('Loyalty index distribution');
 		});
 
+		it("starts the funnel at the tracked links' clicks once there are any", async () => {
+			const ledger = await open();
+			const { now } = await program(ledger);
+			for (const visitorId of ['visitor-aaaaaaaaaa1', 'visitor-aaaaaaaaaa2', 'visitor-aaaaaaaaaa3'])
+				await ledger.recordClick({
+					programId: 'p',
+					codeStatus: 'unknown',
+					channel: 'direct',
+					visitorId,
+					at: now,
+				});
+			const data = await loadDashboard(ledger, {
+				programId: 'p',
+				period: 'lifetime',
+				at: now,
+				bucket: 'day',
+				buckets: 3,
+			});
+			expect(data.funnel.clicks).toEqual([0, 0, 3]);
+			expect(data.funnel.signUps[2]).toBe(6);
+			const charts = dashboardCharts(data);
+			expect(charts.funnel).toContain('Clicks: 3 → Sign-ups: 6');
+		});
+
 		it('review queue: reasons in words with evidence; Approve and Reject are CSRF-checked, idempotent, and redirect back', async () => {
 			const ledger = await open();
 			const { now, flagged } = await program(ledger);
