@@ -1066,8 +1066,9 @@ export function localSmsCredential(baseUrl, account = LOCAL_SMS_ACCOUNT) {
  * The credentials the sample workflows authenticate with, by id and name: the X-Referral-Signature
  * secret of the conversion and refund webhooks ("Referral Webhook Secret"), the signing secrets of
  * the Stripe and Shopify workflows, and the lead-scoring webhook's Header Auth
- * (`Authorization: Bearer <token>`), and the secret that signs private status and unsubscribe links
- * ("Referral Link Secret"; tests that pass none get one derived from the webhook secret).
+ * (`Authorization: Bearer <token>`), the secret that signs private status and unsubscribe links
+ * ("Referral Link Secret"; tests that pass none get one derived from the webhook secret), and the
+ * dashboard's Basic Auth login ("Referral Dashboard Login", user `marketing`; likewise derived).
  */
 export function securityCredentials({
 	webhookSecret,
@@ -1075,6 +1076,7 @@ export function securityCredentials({
 	stripeSecret,
 	shopifySecret,
 	linkSecret,
+	dashboardPassword,
 }) {
 	const signing = (id, name, secret) => ({
 		id,
@@ -1098,15 +1100,25 @@ export function securityCredentials({
 			type: 'referralLinkSecretApi',
 			data: { secret: linkSecret ?? `${webhookSecret}-links-0123456789abcdef`, previousSecret: '' },
 		},
+		{
+			id: DASHBOARD_LOGIN_CREDENTIAL_ID,
+			name: 'Referral Dashboard Login',
+			type: 'httpBasicAuth',
+			data: { user: 'marketing', password: dashboardPassword ?? `${webhookSecret}-dashboard` },
+		},
 	];
 }
+
+/** The Basic Auth login of the dashboard and review queue webhooks ("Referral Dashboard Login", user `marketing`). */
+export const DASHBOARD_LOGIN_CREDENTIAL_ID = 'rmDashboardAuth1';
 
 /** The credential that signs private status and unsubscribe links, by id ("Referral Link Secret"). */
 export const LINK_SECRET_CREDENTIAL_ID = 'rmLinkSecret0001';
 
 /**
  * The secrets of `npm start`'s instance: from the environment when set (REFERRAL_WEBHOOK_SECRET,
- * LEAD_SCORING_TOKEN, STRIPE_WEBHOOK_SECRET, SHOPIFY_WEBHOOK_SECRET, REFERRAL_LINK_SECRET), else made once from a CSPRNG and
+ * LEAD_SCORING_TOKEN, STRIPE_WEBHOOK_SECRET, SHOPIFY_WEBHOOK_SECRET, REFERRAL_LINK_SECRET,
+ * REFERRAL_DASHBOARD_PASSWORD), else made once from a CSPRNG and
  * kept in <userFolder>/referral-secrets.json (mode 600), so a restart keeps what senders were given.
  */
 export function localSecrets(userFolder, environment = process.env) {
@@ -1123,6 +1135,7 @@ export function localSecrets(userFolder, environment = process.env) {
 		stripeSecret: () => `whsec_${hex(24)}`,
 		shopifySecret: () => hex(32),
 		linkSecret: () => hex(32),
+		dashboardPassword: () => hex(16),
 	};
 	const secrets = {};
 	const keep = { ...stored };
@@ -1148,6 +1161,7 @@ const SECRET_VARIABLES = {
 	stripeSecret: 'STRIPE_WEBHOOK_SECRET',
 	shopifySecret: 'SHOPIFY_WEBHOOK_SECRET',
 	linkSecret: 'REFERRAL_LINK_SECRET',
+	dashboardPassword: 'REFERRAL_DASHBOARD_PASSWORD',
 };
 const hex = (bytes) => randomBytes(bytes).toString('hex');
 

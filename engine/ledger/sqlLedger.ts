@@ -15,6 +15,7 @@ import type {
 	CompleteMessageInput,
 	ConversionsQuery,
 	CountReferralsQuery,
+	DashboardQuery,
 	DueRewardsQuery,
 	EdgesQuery,
 	EnrolParticipantInput,
@@ -216,6 +217,9 @@ export class SqlLedger implements LedgerStore {
 	}
 	referralStatsTotals(query: ReferralStatsQuery) {
 		return this.referralQueries.referralStatsTotals(query);
+	}
+	dashboardTotals(query: DashboardQuery) {
+		return this.referralQueries.dashboardTotals(query);
 	}
 
 	// tracked referral link clicks

@@ -64,6 +64,8 @@ import type {
 	ConversionRecord,
 	ConversionsQuery,
 	CountReferralsQuery,
+	DashboardQuery,
+	DashboardTotals,
 	EdgesQuery,
 	LeaderboardQuery,
 	LeaderboardRow,
@@ -231,6 +233,8 @@ export interface LedgerStore {
 	leaderboard(query: LeaderboardQuery): Promise<LeaderboardRow[]>;
 	/** Get Stats' figures for one period, by aggregate queries (never a row per referral in memory). */
 	referralStatsTotals(query: ReferralStatsQuery): Promise<ReferralStatsTotals>;
+	/** The marketer dashboard's series, reward liability, points and coupon pools, by aggregate queries. */
+	dashboardTotals(query: DashboardQuery): Promise<DashboardTotals>;
 
 	// tracked referral link clicks (issue #17)
 	/**

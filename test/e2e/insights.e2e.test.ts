@@ -99,6 +99,16 @@ describe('Lead scoring, loyalty report and event feed workflows in real n8n', ()
 		expect(reports[0].parsed.subject).toMatch(
 			/^Loyalty report \d{4}-\d{2}-\d{2}: 12 customers in RFM segments$/,
 		);
+		// The charts of Referral Dashboard › Report Charts, embedded as PNG (data URIs: no image host).
+		const images = [
+			...html.matchAll(/<img src="data:image\/png;base64,([A-Za-z0-9+/]+)(?:=|&#x3D;){0,2}"/g),
+		];
+		expect(images).toHaveLength(3);
+		for (const [, base64] of images)
+			expect(Buffer.from(base64, 'base64').subarray(1, 4).toString()).toBe('PNG');
+		expect(html).toContain(
+			'alt="Customers by RFM segment (bar chart; the table below has the numbers)"',
+		);
 		// One table row per segment that has customers, none for the empty ones.
 		expect(html.match(/<tr><td>/g)).toHaveLength(filled.length);
 		for (const segment of filled)

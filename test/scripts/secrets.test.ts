@@ -48,7 +48,10 @@ describe('npm start secrets', () => {
 			['rmShopifySecret1', 'referralWebhookSecretApi'],
 			['rmLeadScoreAuth1', 'httpHeaderAuth'],
 			['rmLinkSecret0001', 'referralLinkSecretApi'],
+			['rmDashboardAuth1', 'httpBasicAuth'],
 		]);
+		expect(credentials[5].data).toEqual({ user: 'marketing', password: first.dashboardPassword });
+		expect(first.dashboardPassword).toMatch(/^[0-9a-f]{32}$/);
 		expect(credentials[3].data).toEqual({
 			name: 'Authorization',
 			value: `Bearer ${first.leadScoringToken}`,

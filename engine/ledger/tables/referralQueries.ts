@@ -20,6 +20,8 @@ import type {
 	ConversionRecord,
 	ConversionsQuery,
 	CountReferralsQuery,
+	DashboardQuery,
+	DashboardTotals,
 	EdgesQuery,
 	LeaderboardQuery,
 	LeaderboardRow,
@@ -44,7 +46,8 @@ type Methods =
 	| 'referralEdges'
 	| 'listConversions'
 	| 'leaderboard'
-	| 'referralStatsTotals';
+	| 'referralStatsTotals'
+	| 'dashboardTotals';
 
 export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 	constructor(private readonly core: LedgerCore) {}
@@ -339,6 +342,122 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 				convertMsMedian,
 				orders: acc.orderTotals(),
 				rewards: acc.rewardTotals(),
+			};
+		});
+	}
+
+	/*
+	 * The dashboard's series, reward liability, points and coupon pools, by aggregate queries (a row
+	 * per bucket, kind or pool reaches JavaScript, never a row per referral). Buckets are integer
+	 * division of the time since `since` by `bucketMs`, the same expression on both backends.
+	 */
+	async dashboardTotals(query: DashboardQuery): Promise<DashboardTotals> {
+		inputObject(query, 'dashboardTotals');
+		const programId = programIdOf(query);
+		const since = v.time(query.since, 'since');
+		const until = v.time(query.until, 'until');
+		const bucketMs = v.int(query.bucketMs, 'bucketMs', 60_000);
+		const rateSince = v.time(query.rateSince, 'rateSince');
+		if (until <= since) fail('invalid_time', 'until', 'until must be after since');
+		const buckets = Math.ceil((until - since) / bucketMs);
+		if (buckets > 400)
+			fail(
+				'invalid_number',
+				'bucketMs',
+				'at most 400 buckets: choose a longer bucket or a shorter period',
+			);
+		const bucketOf = (q: Params, column: string) =>
+			`CAST((${column} - CAST(${q.p(since)} AS BIGINT)) / CAST(${q.p(bucketMs)} AS BIGINT) AS BIGINT)`;
+		const fill = (rows: Array<Record<string, unknown>>) => {
+			const out = new Array<number>(buckets).fill(0);
+			for (const row of rows) {
+				const b = n(row.b);
+				if (b >= 0 && b < buckets) out[b] += n(row.n);
+			}
+			return out;
+		};
+		return this.core.read(async (tx) => {
+			// The bucket is computed in a subquery and grouped by its alias: PostgreSQL would not match
+			// two copies of the expression (their parameters have different numbers).
+			const perBucket = async (column: string, from: (q: Params) => string) => {
+				const q = new Params();
+				const rows = await tx.all(
+					`SELECT t.b, COUNT(*) AS n FROM (SELECT ${bucketOf(q, column)} AS b ${from(q)}) t GROUP BY t.b`,
+					q.values,
+				);
+				return fill(rows);
+			};
+			const signUps = await perBucket(
+				'r.touched_at',
+				(q) =>
+					`FROM referrals r WHERE r.program_id = ${q.p(programId)} AND r.touched_at >= ${q.p(since)} AND r.touched_at < ${q.p(until)}`,
+			);
+			const qualified = await perBucket(
+				'r.qualified_at',
+				(q) =>
+					`FROM referrals r WHERE r.program_id = ${q.p(programId)} AND r.qualified_at >= ${q.p(since)} AND r.qualified_at < ${q.p(until)} AND r.status IN ('qualified', 'reversed')`,
+			);
+			// Counted clicks of tracked links per bucket (a range on clicks_created).
+			const clicks = await perBucket(
+				'c.created_at',
+				(q) =>
+					`FROM clicks c WHERE c.program_id = ${q.p(programId)} AND c.created_at >= ${q.p(since)} AND c.created_at < ${q.p(until)}`,
+			);
+			// Referrals rewarded per bucket: distinct referrals among the rewards created in it (a range on
+			// rewards_stats; a referral rewarded in two buckets counts in both).
+			const rewardedQ = new Params();
+			const rewarded = fill(
+				await tx.all(
+					`SELECT t.b, COUNT(*) AS n FROM (
+						SELECT DISTINCT ${bucketOf(rewardedQ, 'created_at')} AS b, referral_id FROM rewards
+						WHERE program_id = ${rewardedQ.p(programId)} AND created_at >= ${rewardedQ.p(since)} AND created_at < ${rewardedQ.p(until)}
+							AND referral_id IS NOT NULL AND status <> 'reversed'
+					) t GROUP BY t.b`,
+					rewardedQ.values,
+				),
+			);
+			let q = new Params();
+			const rewards = (
+				await tx.all(
+					`SELECT kind, status, currency, COUNT(*) AS n, COALESCE(SUM(amount), 0) AS amount FROM rewards
+					WHERE program_id = ${q.p(programId)} AND status <> 'reversed'
+					GROUP BY kind, status, currency ORDER BY kind, status, currency`,
+					q.values,
+				)
+			).map((r) => ({
+				kind: s(r.kind),
+				status: s(r.status),
+				currency: sOrNull(r.currency),
+				count: n(r.n),
+				amount: n(r.amount),
+			}));
+			q = new Params();
+			const points = (await tx.get(
+				`SELECT COALESCE(SUM(balance), 0) AS total, COUNT(*) AS holders FROM points_balances
+				WHERE program_id = ${q.p(programId)} AND balance <> 0`,
+				q.values,
+			))!;
+			q = new Params();
+			const coupons = (
+				await tx.all(
+					`SELECT pool,
+						SUM(CASE WHEN status = 'available' THEN 1 ELSE 0 END) AS available,
+						SUM(CASE WHEN status = 'claimed' THEN 1 ELSE 0 END) AS claimed,
+						SUM(CASE WHEN status = 'claimed' AND claimed_at >= ${q.p(rateSince)} THEN 1 ELSE 0 END) AS recent
+					FROM coupons WHERE program_id = ${q.p(programId)} GROUP BY pool ORDER BY pool`,
+					q.values,
+				)
+			).map((r) => ({
+				pool: s(r.pool),
+				available: n(r.available),
+				claimed: n(r.claimed),
+				claimedSinceRate: n(r.recent),
+			}));
+			return {
+				series: { clicks, signUps, qualified, rewarded },
+				rewards,
+				points: { outstanding: n(points.total), holders: n(points.holders) },
+				coupons,
 			};
 		});
 	}

@@ -246,3 +246,31 @@ export interface ReferralStatsTotals {
 	orders: StatsOrderTotals[];
 	rewards: StatsRewardTotals[];
 }
+
+/** The marketer dashboard's aggregates beyond Get Stats (tables/referralQueries.ts). */
+export interface DashboardQuery {
+	programId: string;
+	/** Start of the first bucket and end of the last: [since, until). */
+	since: Time;
+	until: Time;
+	/** Bucket length in ms (e.g. a day or a week); at most 400 buckets. */
+	bucketMs: number;
+	/** Coupons claimed since this time give each pool's current rate of use. */
+	rateSince: Time;
+}
+
+export interface DashboardTotals {
+	/** Per bucket (index 0 = [since, since + bucketMs)): counted clicks of tracked links, referrals signed up (touched_at), qualified (qualified_at, reversed included), referrals rewarded (distinct referrals among the rewards created in the bucket, not reversed). */
+	series: { clicks: number[]; signUps: number[]; qualified: number[]; rewarded: number[] };
+	/** Every reward not reversed, by kind, status and currency (null for points and badges): count and summed amount. */
+	rewards: Array<{
+		kind: string;
+		status: string;
+		currency: string | null;
+		count: number;
+		amount: number;
+	}>;
+	/** Points held by participants now (sum of balances) and how many hold any. */
+	points: { outstanding: number; holders: number };
+	coupons: Array<{ pool: string; available: number; claimed: number; claimedSinceRate: number }>;
+}
