@@ -237,11 +237,17 @@ export class LedgerCore {
 		return row;
 	}
 
-	async requireReward(tx: Tx, programId: string, id: number, field: string): Promise<Row> {
-		const row = await tx.get(`SELECT * FROM rewards WHERE id = $1 AND program_id = $2`, [
-			id,
-			programId,
-		]);
+	async requireReward(
+		tx: Tx,
+		programId: string,
+		id: number,
+		field: string,
+		lock = false,
+	): Promise<Row> {
+		const row = await tx.get(
+			`SELECT * FROM rewards WHERE id = $1 AND program_id = $2${this.lockClause(lock)}`,
+			[id, programId],
+		);
 		if (!row)
 			fail('unknown_reward', field, `${field} ${id} is not a reward of program "${programId}"`);
 		return row;

@@ -243,6 +243,10 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 					const sets = [`status = ${q.p(to)}`, `updated_at = ${q.p(w.now)}`];
 					if (reasons !== undefined) sets.push(`reasons = ${q.p(JSON.stringify(reasons))}`);
 					if (riskScore !== undefined) sets.push(`risk_score = ${q.p(riskScore)}`);
+					// The referral's row lock first: a racing copy of this change waits here and then
+					// takes the referral out of the rollups as it is after the winner, not as it was
+					// (on PostgreSQL each statement reads the latest committed rows).
+					await this.core.requireReferral(w.tx, programId, id, 'referralId', true);
 					await rollupReferral(w.tx, this.core.backend, id, -1);
 					const row = await w.tx.get(
 						`UPDATE referrals SET ${sets.join(', ')} WHERE id = ${q.p(id)} AND program_id = ${q.p(programId)} AND status = ${q.p(from)} RETURNING *`,
@@ -314,8 +318,9 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 					source,
 				},
 				run: async (w) => {
+					// Locked: the rollups below take the referral out as it is (see transitionReferral).
 					const current = toReferral(
-						await this.core.requireReferral(w.tx, programId, id, 'referralId'),
+						await this.core.requireReferral(w.tx, programId, id, 'referralId', true),
 					);
 					const target = await w.tx.get(
 						`SELECT id FROM participants WHERE id = $1 AND program_id = $2`,

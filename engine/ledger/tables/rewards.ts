@@ -202,6 +202,9 @@ export class RewardsTable implements Pick<LedgerStore, Methods> {
 			return {
 				request: { rewardId: id, to, points: points?.delta },
 				run: async (w) => {
+					// The reward's row lock first: a racing copy of this change waits here and then takes
+					// the reward out of the rollups as it is after the winner, not as it was.
+					await this.core.requireReward(w.tx, programId, id, 'rewardId', true);
 					await rollupReward(w.tx, id, -1);
 					const row = await w.tx.get(
 						`UPDATE rewards SET status = $4, updated_at = $5 WHERE id = $1 AND program_id = $2 AND status = $3 RETURNING *`,

@@ -405,6 +405,61 @@ describe.each(backends)('Get Stats by aggregate queries (%s)', (name, open, skip
 	);
 });
 
+describe.each(backends)('rollups under racing copies of one change (%s)', (name, open, skip) => {
+	it.skipIf(skip)(
+		'racing transitions and reassignments of one referral move its rollups once',
+		async () => {
+			const opened = await open();
+			const { ledger } = opened;
+			const programId = `race-${name.toLowerCase()}`;
+			await ledger.ensureProgram({ id: programId });
+			const enrol = async (email: string) =>
+				(await ledger.enrolParticipant({ programId, email })).participant.id;
+			const [ann, bea, cid] = [
+				await enrol('ann@example.com'),
+				await enrol('bea@example.com'),
+				await enrol('cid@example.com'),
+			];
+			const { referral } = await ledger.recordReferral({
+				programId,
+				referrerId: ann,
+				refereeId: cid,
+			});
+			const race = (change: () => Promise<unknown>) =>
+				Promise.all(Array.from({ length: 6 }, change));
+			await race(() =>
+				ledger.transitionReferral({
+					programId,
+					referralId: referral.id,
+					from: 'pending',
+					to: 'flagged',
+				}),
+			);
+			await race(() =>
+				ledger.reassignReferral({
+					programId,
+					referralId: referral.id,
+					fromReferrerId: ann,
+					toReferrerId: bea,
+					fromStatuses: ['flagged'],
+				}),
+			);
+			await race(() =>
+				ledger.transitionReferral({
+					programId,
+					referralId: referral.id,
+					from: 'flagged',
+					to: 'approved',
+				}),
+			);
+			const kept = await rollupRows(opened, programId);
+			await rebuildRollups(opened);
+			expect(await rollupRows(opened, programId)).toEqual(kept);
+		},
+		120_000,
+	);
+});
+
 describe('schema version 8 on an older SQLite ledger', () => {
 	it('fills the referrals’ qualifying order from their latest qualifying conversion', async () => {
 		const { dir, remove } = tempDir();
