@@ -12,12 +12,34 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AT, cachedStatsLedger, PROGRAM } from '../support/statsLedger';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { AT, PROGRAM } from '../support/statsLedger';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
 
 type Json = any;
 const REFERRALS = 1_000_000;
+/**
+ * The cached 1M-referral ledger, built (the first time) in a child process: the build is a minute
+ * of synchronous node:sqlite work, which in this worker would starve vitest's RPC ("Timeout calling
+ * onTaskUpdate", seen in a clean-clone CI).
+ */
+async function cachedLedgerInChild(n: number): Promise<string> {
+	const support = path.join(__dirname, '..', 'support', 'statsLedger.ts');
+	const { stdout } = await promisify(execFile)(
+		process.execPath,
+		[
+			'--import',
+			'tsx',
+			'-e',
+			`require(${JSON.stringify(support)}).cachedStatsLedger(${n}).then((p) => process.stdout.write(p))`,
+		],
+		{ cwd: path.join(__dirname, '..', '..'), maxBuffer: 1024 * 1024 },
+	);
+	return stdout.trim();
+}
+
 const CREDENTIAL = { id: 'rmStatsLedger001', name: 'Stats Ledger (1M referrals)' };
 
 const id = (i: number) => `5fa7e0c2-0000-4b1e-9c01-${String(i).padStart(12, '0')}`;
@@ -157,7 +179,7 @@ describe('SQLite never blocks n8n (1,000,000 referrals)', () => {
 		userFolder = mkdtempSync(path.join(os.tmpdir(), 'rm-e2e-stats-'));
 		// A copy: n8n opens it read-write (the cached one stays as built).
 		const ledgerFile = path.join(userFolder, 'stats-ledger.sqlite');
-		copyFileSync(await cachedStatsLedger(REFERRALS), ledgerFile);
+		copyFileSync(await cachedLedgerInChild(REFERRALS), ledgerFile);
 		const files = [
 			['ping-e2e.json', pingWorkflow()],
 			['stats-e2e.json', statsWorkflow()],
