@@ -3,11 +3,11 @@
  * dashboard's figures equal Get Stats on the same ledger, Approve and Reject through the buttons,
  * no console error, no request leaving the machine, an axe-core scan without serious or critical
  * violations. Screenshots land in docs/screenshots. */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
@@ -16,24 +16,20 @@ import { ReferralService } from '../../engine/refunds';
 import { referralStats } from '../../engine/referrals/stats';
 import { formatNumber } from '../../engine/charts';
 import { TEST_LEAD_SCORING_TOKEN, TEST_WEBHOOK_SECRET } from '../support/signing';
+import { launchChromium, NO_BROWSER, SHOTS, watch, type Watched } from '../support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SHOTS = n8n.N8N_VERSION.startsWith('2.')
-	? path.join(n8n.ROOT, 'docs', 'screenshots')
-	: path.join(n8n.CACHE, 'screenshots', n8n.N8N_VERSION);
 const PASSWORD = 'dashboard-e2e-password-0123456789';
 const AXE_SOURCE = readFileSync(createRequire(__filename).resolve('axe-core/axe.min.js'), 'utf8');
 
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
+describe.skipIf(NO_BROWSER)(
 	'Referral dashboard and review queue in real n8n and a real browser',
 	() => {
 		let userFolder: string;
 		let server: { baseUrl: string; stop(): Promise<void> } | undefined;
-		let context: BrowserContext;
+		let browser: Browser;
+		let watched: Watched;
 		let page: Page;
 		let ledger: LedgerStore;
-		const consoleErrors: string[] = [];
-		const foreign: string[] = [];
 		const flagged: number[] = [];
 
 		beforeAll(async () => {
@@ -76,45 +72,17 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
 			}
 
 			mkdirSync(SHOTS, { recursive: true });
-			context = await chromium.launchPersistentContext(
-				mkdtempSync(path.join(os.tmpdir(), 'rm-chromium-')),
-				{
-					executablePath: CHROMIUM,
-					headless: true,
-					viewport: { width: 1280, height: 900 },
-					httpCredentials: { username: 'marketing', password: PASSWORD },
-					args: [
-						'--no-sandbox',
-						'--disable-gpu',
-						'--disable-quic',
-						'--no-first-run',
-						'--disable-background-networking',
-						'--disable-component-update',
-						'--disable-sync',
-					],
-				},
-			);
-			context.setDefaultTimeout(120_000);
-			context.setDefaultNavigationTimeout(120_000);
-			page = context.pages()[0] ?? (await context.newPage());
-			page.on('console', (message) => {
-				if (message.type() === 'error') consoleErrors.push(message.text());
+			browser = await launchChromium();
+			const context = await browser.newContext({
+				viewport: { width: 1280, height: 900 },
+				httpCredentials: { username: 'marketing', password: PASSWORD },
 			});
-			page.on('pageerror', (error) => consoleErrors.push(error.message));
-			await context.route('**/*', async (route) => {
-				const url = new URL(route.request().url());
-				if (
-					!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) &&
-					url.protocol !== 'data:'
-				) {
-					foreign.push(url.href);
-					await route.abort();
-				} else await route.continue();
-			});
+			watched = await watch(context, new URL(server!.baseUrl).origin);
+			page = watched.page;
 		});
 
 		afterAll(async () => {
-			await context?.close();
+			await browser?.close();
 			await closeAllLedgers();
 			await ledger?.close();
 			await server?.stop();
@@ -176,8 +144,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
 				(v) => v.impact === 'serious' || v.impact === 'critical',
 			);
 			expect(serious).toEqual([]);
-			expect(consoleErrors).toEqual([]);
-			expect(foreign).toEqual([]);
+			expect(watched.errors).toEqual([]);
+			expect(watched.foreign).toEqual([]);
 		});
 
 		it('approves and rejects through the review queue buttons (POST, then back to the queue), once each', async () => {
@@ -187,6 +155,12 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
 			await expect(
 				page.locator(`tr[data-referral="${flagged[0]}"]`).textContent(),
 			).resolves.toContain('The new customer signed up with a throwaway email address');
+			// Who: the referrer's name and email and the new customer's email, what the marketer decides on.
+			const first = page.locator(`tr[data-referral="${flagged[0]}"]`);
+			expect(await first.locator('td.referrer').innerText()).toMatch(
+				/^Ana\nana@example\.com\n#\d+$/,
+			);
+			expect(await first.locator('td.referee').innerText()).toMatch(/^x1@mailinator\.com\n#\d+$/);
 			await page.screenshot({ path: path.join(SHOTS, 'review-queue.png'), fullPage: true });
 			const serious = (await axeViolations()).filter(
 				(v) => v.impact === 'serious' || v.impact === 'critical',
@@ -223,8 +197,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
 				referralId: flagged[1],
 			});
 			expect(history.filter((h) => h.to === 'rejected')).toHaveLength(1);
-			expect(consoleErrors).toEqual([]);
-			expect(foreign).toEqual([]);
+			expect(watched.errors).toEqual([]);
+			expect(watched.foreign).toEqual([]);
 		});
 
 		it('refuses a forged decision: a POST with the login but without the form token changes nothing', async () => {

@@ -246,10 +246,22 @@ export const REASON_WORDS: Record<string, string> = {
 	code_revoked: 'The referral code was revoked',
 };
 
+/** Who a flagged referral joins, as the marketer needs to decide (the pages are behind the marketer's login). */
+export interface ReviewPerson {
+	id: number;
+	name: string | null;
+	email: string | null;
+	/** The participant was erased (GDPR): no personal data is left to show. */
+	erased: boolean;
+}
+
 export interface ReviewItem {
 	referralId: number;
 	referrerId: number;
 	refereeId: number | null;
+	/** Filled by loadReviewQueue from the participants (null when the row is not found). */
+	referrer?: ReviewPerson | null;
+	referee?: ReviewPerson | null;
 	signedUpAt: number;
 	riskScore: number | null;
 	reasons: Array<{ code: string; words: string; detail: string | null; score: number | null }>;
@@ -276,7 +288,10 @@ export function reviewItemOf(referral: ReferralRecord): ReviewItem {
 	};
 }
 
-/** Flagged referrals, oldest first, with their reasons in words and the stored evidence. */
+/**
+ * Flagged referrals, oldest first, with their reasons in words, the stored evidence, and the
+ * referrer's and new customer's names and emails (each participant read once).
+ */
 export async function loadReviewQueue(
 	ledger: LedgerStore,
 	input: { programId: string; limit?: number },
@@ -286,5 +301,19 @@ export async function loadReviewQueue(
 		status: 'flagged',
 		limit: input.limit ?? 100,
 	});
-	return rows.map(reviewItemOf);
+	const ids = new Set<number>();
+	for (const row of rows) {
+		ids.add(row.referrerId);
+		if (row.refereeId !== null) ids.add(row.refereeId);
+	}
+	const people = new Map<number, ReviewPerson>();
+	for (const id of ids) {
+		const p = await ledger.getParticipant({ programId: input.programId, id });
+		if (p) people.set(id, { id, name: p.name, email: p.email, erased: p.erasedAt !== null });
+	}
+	return rows.map((row) => ({
+		...reviewItemOf(row),
+		referrer: people.get(row.referrerId) ?? null,
+		referee: row.refereeId === null ? null : (people.get(row.refereeId) ?? null),
+	}));
 }

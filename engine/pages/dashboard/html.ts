@@ -6,7 +6,7 @@ import {
 	horizontalBarChart,
 	lineChart,
 } from '../../charts/svg';
-import type { DashboardData, ReviewItem } from './data';
+import type { DashboardData, ReviewItem, ReviewPerson } from './data';
 import { escapeHtml, shell } from './shell';
 
 export interface PageLinks {
@@ -230,12 +230,25 @@ export function reviewQueueHtml(items: ReviewItem[], view: ReviewView): string {
 		`<input type="hidden" name="decision" value="${action}">` +
 		`<input type="hidden" name="token" value="${escapeHtml(view.tokenFor(id, action))}">` +
 		`<button type="submit" class="${action}" aria-label="${label} referral ${id}">${label}</button></form>`;
+	// Name and email (escaped), then the participant id; an erased participant is said so.
+	const person = (id: number, p: ReviewPerson | null | undefined) => {
+		const who = p?.erased
+			? '<em>erased</em>'
+			: [
+					p?.name ? `<strong>${escapeHtml(p.name)}</strong>` : '',
+					p?.email ? escapeHtml(p.email) : '',
+				]
+					.filter(Boolean)
+					.join('<br>');
+		return `${who ? `${who}<br>` : ''}<span class="muted">#${id}</span>`;
+	};
 	const rows = items
 		.map(
 			(item) =>
 				`<tr data-referral="${item.referralId}"><th scope="row">${item.referralId}</th>` +
 				`<td>${escapeHtml(new Date(item.signedUpAt).toISOString().slice(0, 16).replace('T', ' '))}</td>` +
-				`<td>#${item.referrerId} → ${item.refereeId === null ? '–' : `#${item.refereeId}`}</td>` +
+				`<td class="referrer">${person(item.referrerId, item.referrer)}</td>` +
+				`<td class="referee">${item.refereeId === null ? '–' : person(item.refereeId, item.referee)}</td>` +
 				`<td class="num">${item.riskScore === null ? '–' : num(item.riskScore)}</td>` +
 				`<td><ul class="reasons">${item.reasons
 					.map(
@@ -249,7 +262,7 @@ export function reviewQueueHtml(items: ReviewItem[], view: ReviewView): string {
 	const table =
 		items.length === 0
 			? '<p>Nothing to review: no referral is flagged.</p>'
-			: `<table><caption class="muted">${num(items.length)} flagged referral(s), oldest first</caption><thead><tr><th scope="col">Referral</th><th scope="col">Signed up (UTC)</th><th scope="col">Referrer → new customer</th><th scope="col" class="num">Risk</th><th scope="col">Why it was held</th><th scope="col">Decision</th></tr></thead><tbody>${rows}</tbody></table>`;
+			: `<table><caption class="muted">${num(items.length)} flagged referral(s), oldest first</caption><thead><tr><th scope="col">Referral</th><th scope="col">Signed up (UTC)</th><th scope="col">Referrer</th><th scope="col">New customer</th><th scope="col" class="num">Risk</th><th scope="col">Why it was held</th><th scope="col">Decision</th></tr></thead><tbody>${rows}</tbody></table>`;
 	return shell({
 		title: 'Referral review queue',
 		lang: locale,

@@ -252,6 +252,17 @@ for (const [name, open, available] of backends) {
 				tokenFor: (id, action) => token(id, action),
 			});
 			expect(html).toContain(`name="token" value="${token(flagged[0], 'approve')}"`);
+			// The marketer sees who: the referrer's and new customer's names and emails, escaped.
+			expect(queue.map((q) => [q.referrer?.email, q.referee?.email])).toEqual([
+				['ben@example.com', 'f1@mailinator.com'],
+				['ana@example.com', 'f2@mailinator.com'],
+			]);
+			const row = (id: number) =>
+				html.slice(html.indexOf(`data-referral="${id}"`)).split('</tr>')[0];
+			expect(row(flagged[0])).toContain('<strong>Ben</strong><br>ben@example.com');
+			expect(row(flagged[0])).toContain('f1@mailinator.com');
+			expect(row(flagged[1])).toContain('<strong>Ana &lt;b&gt;</strong>');
+			expect(html).not.toContain('Ana <b>');
 			expect(html).toContain('method="post" action="/decide"');
 			const svc = await ReferralService.open(ledger, 'p');
 			const calls: string[] = [];
