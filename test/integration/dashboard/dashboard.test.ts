@@ -257,14 +257,22 @@ for (const [name, open, available] of backends) {
 				['ben@example.com', 'f1@mailinator.com'],
 				['ana@example.com', 'f2@mailinator.com'],
 			]);
-			const row = (id: number) =>
-				html.slice(html.indexOf(`data-referral="${id}"`)).split('</tr>')[0];
-			expect(row(flagged[0])).toContain('<strong>Ben</strong><br>ben@example.com');
-			expect(row(flagged[0])).toContain('f1@mailinator.com');
-			expect(row(flagged[1])).toContain('<strong>Ana &lt;b&gt;</strong>');
+			const row = (page: string, id: number) =>
+				page.slice(page.indexOf(`data-referral="${id}"`)).split('</tr>')[0];
+			expect(row(html, flagged[0])).toContain('<strong>Ben</strong><br>ben@example.com');
+			expect(row(html, flagged[0])).toContain('f1@mailinator.com');
+			expect(row(html, flagged[1])).toContain('<strong>Ana &lt;b&gt;</strong>');
 			expect(html).not.toContain('Ana <b>');
 			expect(html).toContain('method="post" action="/decide"');
 			const svc = await ReferralService.open(ledger, 'p');
+			// An erased new customer is shown as erased, with nothing personal left.
+			await svc.eraseParticipant({ email: 'f1@mailinator.com' });
+			const erased = reviewQueueHtml(await loadReviewQueue(ledger, { programId: 'p' }), {
+				actionUrl: '/decide',
+				tokenFor: (id, action) => token(id, action),
+			});
+			expect(row(erased, flagged[0])).toContain('<td class="referee"><em>erased</em><br>');
+			expect(erased).not.toContain('f1@mailinator.com');
 			const calls: string[] = [];
 			const decide = async (decision: Decision, id: string) => {
 				calls.push(`${decision} ${id}`);
