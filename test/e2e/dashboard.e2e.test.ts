@@ -1,8 +1,9 @@
-/* The marketer dashboard and review queue (workflows/referral-dashboard.json) in real n8n 2.40.7,
- * in a real browser (Debian's chromium through playwright-core) behind the sample's Basic Auth: the
- * dashboard's figures equal Get Stats on the same ledger, Approve and Reject through the buttons,
- * no console error, no request leaving the machine, an axe-core scan without serious or critical
- * violations. Screenshots land in docs/screenshots. */
+/* The marketer dashboard and review queue (workflows/referral-dashboard.json) in real n8n 2.40.7
+ * (and 1.123.81 in `npm run test:e2e:n8n1`), in a real browser (Debian's chromium through
+ * playwright-core) behind the sample's Basic Auth: the dashboard's figures equal Get Stats on the
+ * same ledger, the review queue names the referrer and the new customer, Approve and Reject through
+ * the buttons, no console error, no request leaving the machine, an axe-core scan without serious or
+ * critical violations. Screenshots land in docs/screenshots (n8n 2.x only). */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
