@@ -1,8 +1,9 @@
 /* Issue #17, the participant page, in a real n8n (2.40.7, and 1.123.81 in `npm run test:e2e:n8n1`)
  * and a real browser (Debian's chromium driven by playwright-core): the sample workflow
- * referral-portal.json (Webhook → Referral Portal → Respond to Webhook) serves Ann's page from her private link at 375 px and 1280 px with no console error and
- * no request leaving the n8n origin, passes an axe-core scan with no serious or critical violation,
- * renders German for a German browser, and its copy button copies the link. Bad links answer the same
+ * referral-portal.json (Webhook → Referral Portal → Respond to Webhook) serves Ann's page from her
+ * private link at 375 px and 1280 px with no console error and no request leaving the n8n origin,
+ * passes an axe-core scan with no serious or critical violation, renders German for a German
+ * browser, and its copy button copies the link. Bad links answer the same
  * 404 page naming nobody. Screenshots land in docs/screenshots (n8n 2.x only). */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
