@@ -8,19 +8,26 @@
  * per evaluation over their 1st–500th and over their 3,500th–4,000th qualified referral, reading
  * the ledger's running counters (migration 10) against the history-based reference
  * (`evaluateFromHistory`, what every evaluation did before), each on a fresh SQLite ledger in the
- * same run. REWARD_BENCH_PARTS=node,history picks the parts; REWARD_HISTORY_COUNT=4000 the size. */
+ * same run.
+ *
+ * Third part (caps): the same with the sample program plus two caps (points per calendar month in
+ * Europe/Berlin, referrer points per day, neither reached), whose usage an evaluation reads from
+ * the ledger's cap usage counters (migration 13); the reference reads the referrer's rewards.
+ * REWARD_BENCH_PARTS=node,history,caps picks the parts; REWARD_HISTORY_COUNT=4000 the size. */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { closeAllLedgers, openLedger } from '../engine/ledger';
-import { RewardService } from '../engine/rewards';
+import { RewardService, type RewardProgramConfig } from '../engine/rewards';
 import { runWorkflow, singleNodeWorkflow } from '../test/harness';
 import { sampleRewardProgram } from '../test/fixtures/sampleRewardProgram';
 import { report } from './lib';
 
 const COUNT = Number(process.env.REWARD_BENCH_COUNT ?? 10_000);
-const PARTS = (process.env.REWARD_BENCH_PARTS ?? 'node,history').split(',').map((s) => s.trim());
+const PARTS = (process.env.REWARD_BENCH_PARTS ?? 'node,history,caps')
+	.split(',')
+	.map((s) => s.trim());
 const HISTORY = Number(process.env.REWARD_HISTORY_COUNT ?? 4_000);
 const WINDOW = Math.min(500, Math.floor(HISTORY / 4));
 const PER_REFERRER = 10;
@@ -154,15 +161,18 @@ function expectedRewards(count: number): number {
  * the first and the last `WINDOW` of them. `reference`: those windows read the history (outside
  * them the counters path runs, which writes the same rewards, so both ledgers hold the same state).
  */
-async function referrerHistory(reference: boolean): Promise<{ first: number; last: number }> {
+async function referrerHistory(
+	reference: boolean,
+	program: RewardProgramConfig,
+): Promise<{ first: number; last: number }> {
 	const credential = {
 		backend: 'sqlite' as const,
 		path: path.join(mkdtempSync(path.join(os.tmpdir(), 'rm-bench-history-')), 'ledger.sqlite'),
 	};
 	const ledger = await openLedger(credential);
 	await ledger.ensureProgram({ id: 'default' });
-	const counters = new RewardService(ledger, sampleRewardProgram());
-	const history = new RewardService(ledger, sampleRewardProgram(), { evaluateFromHistory: true });
+	const counters = new RewardService(ledger, program);
+	const history = new RewardService(ledger, program, { evaluateFromHistory: true });
 	const referrerId = (
 		await ledger.enrolParticipant({ programId: 'default', email: 'top-referrer@example.com' })
 	).participant.id;
@@ -212,31 +222,56 @@ async function referrerHistory(reference: boolean): Promise<{ first: number; las
 	return { first: first / WINDOW, last: last / WINDOW };
 }
 
-async function historyPart(): Promise<void> {
-	await referrerHistory(false); // warm-up (JIT, statement caches), not counted
-	const counted = await referrerHistory(false);
-	const reference = await referrerHistory(true);
+/** The sample program with two caps an evaluation must read the usage of (neither is reached). */
+function cappedProgram(): RewardProgramConfig {
+	return {
+		...sampleRewardProgram(),
+		timeZone: 'Europe/Berlin',
+		caps: [
+			{ id: 'points-per-month', period: 'month', unit: 'points', maxValue: 100_000_000 },
+			{
+				id: 'referrer-points-per-day',
+				period: 'day',
+				maxCount: 1_000_000,
+				ruleIds: ['referrer-points'],
+			},
+		],
+	};
+}
+
+async function historyPart(caps: boolean): Promise<void> {
+	const program = caps ? cappedProgram() : sampleRewardProgram();
+	const what = caps ? 'sample program with caps' : 'sample program';
+	const reads = caps
+		? 'history-based evaluation (reloads the referrer’s referrals and rewards for the caps’ usage)'
+		: 'history-based evaluation (reloads the referrer’s referrals, rewards, journal)';
+	const from = caps
+		? 'evaluation from the ledger’s running counters and cap usage'
+		: 'evaluation from the ledger’s running counters';
+	await referrerHistory(false, program); // warm-up (JIT, statement caches), not counted
+	const counted = await referrerHistory(false, program);
+	const reference = await referrerHistory(true, program);
 	const ms = (s: number) => `${(s * 1000).toFixed(2)} ms`;
 	const late = `${(HISTORY - WINDOW + 1).toLocaleString('en-US')}–${HISTORY.toLocaleString('en-US')}th`;
 	report({
-		name: `evaluate one referral of a top referrer, their 1st–${WINDOW}th qualified referral (SQLite, sample program)`,
-		baseline: 'history-based evaluation (reloads the referrer’s referrals, rewards, journal)',
+		name: `evaluate one referral of a top referrer, their 1st–${WINDOW}th qualified referral (SQLite, ${what})`,
+		baseline: reads,
 		baselineSeconds: reference.first,
-		subject: 'evaluation from the ledger’s running counters',
+		subject: from,
 		subjectSeconds: counted.first,
 		note: `${ms(counted.first)} vs ${ms(reference.first)} per evaluation`,
 	});
 	report({
-		name: `evaluate one referral of a top referrer, their ${late} qualified referral (SQLite, sample program)`,
-		baseline: 'history-based evaluation (reloads the referrer’s referrals, rewards, journal)',
+		name: `evaluate one referral of a top referrer, their ${late} qualified referral (SQLite, ${what})`,
+		baseline: reads,
 		baselineSeconds: reference.last,
-		subject: 'evaluation from the ledger’s running counters',
+		subject: from,
 		subjectSeconds: counted.last,
 		note: `${ms(counted.last)} vs ${ms(reference.last)} per evaluation`,
 	});
 	// The issue's figure: a top referrer's cost does not grow with their history (late within 1.5x of early).
 	report({
-		name: `evaluation cost at a referrer's ${late} vs 1st–${WINDOW}th qualified referral, from the counters (SQLite)`,
+		name: `evaluation cost at a referrer's ${late} vs 1st–${WINDOW}th qualified referral, from the counters (SQLite, ${what})`,
 		baseline: `the same evaluations at the 1st–${WINDOW}th referral`,
 		baselineSeconds: counted.first,
 		subject: `at the ${late} referral`,
@@ -248,7 +283,8 @@ async function historyPart(): Promise<void> {
 
 async function main(): Promise<void> {
 	if (PARTS.includes('node')) await nodePart();
-	if (PARTS.includes('history')) await historyPart();
+	if (PARTS.includes('history')) await historyPart(false);
+	if (PARTS.includes('caps')) await historyPart(true);
 }
 
 async function nodePart(): Promise<void> {

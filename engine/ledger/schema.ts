@@ -2,6 +2,7 @@
  * columns, indexes): never destructive to existing data. The drivers apply pending ones under a
  * lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: pg_advisory_lock), recorded in ledger_migrations. */
 
+import { capUsageBackfill } from './tables/counters';
 import { rollupMigration } from './tables/rollups';
 
 export interface DdlTypes {
@@ -478,6 +479,30 @@ export const MIGRATIONS: Migration[] = [
 		// Prune Ledger deletes the message log's final rows (sent, failed, skipped) older than the
 		// retention, a batch at a time: an index range by status and age, not a scan of the log.
 		statements: () => [`CREATE INDEX messages_retention ON messages (status, updated_at)`],
+	},
+	{
+		version: 13,
+		name: 'reward cap usage',
+		// Reward caps (per period, per rule, in points or money) read what the referrer's rewards used
+		// in the cap's window from running counters instead of the referrer's rewards (issue #18): one
+		// row per (program, recipient, span, bucket, rule, unit), moved by tables/counters.ts
+		// `capUsageOfReward` around every insert and change of a reward, in its transaction; filled
+		// here from the rewards already in the ledger. Spans: 0 (all time), a UTC day, a minute, a
+		// millisecond, so any window is a few index ranges (see `capRanges`).
+		statements: (t) => [
+			`CREATE TABLE reward_cap_usage (
+				program_id ${t.text} NOT NULL REFERENCES programs(id),
+				participant_id BIGINT NOT NULL REFERENCES participants(id),
+				span BIGINT NOT NULL,
+				bucket BIGINT NOT NULL,
+				rule ${t.text} NOT NULL,
+				unit ${t.text} NOT NULL,
+				count BIGINT NOT NULL,
+				amount ${t.float} NOT NULL,
+				PRIMARY KEY (program_id, participant_id, span, bucket, rule, unit)
+			)`,
+			capUsageBackfill(t.backend),
+		],
 	},
 ];
 

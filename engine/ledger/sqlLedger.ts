@@ -272,6 +272,14 @@ export class SqlLedger implements LedgerStore {
 	qualifiedReferralsAfter(query: { programId: string; referrerId: Id; referralId: Id }) {
 		return this.counters.qualifiedReferralsAfter(query);
 	}
+	capUsage(query: {
+		programId: string;
+		participantId: Id;
+		start: number | null;
+		end: number | null;
+	}) {
+		return this.counters.capUsage(query);
+	}
 	rewardsByKeys(query: { programId: string; keys: string[] }) {
 		return this.counters.rewardsByKeys(query);
 	}

@@ -26,8 +26,8 @@ import type {
 	Time,
 	TransitionResult,
 } from './types/common';
-import type { RewardCounters } from './tables/counters';
-export type { RewardCounters } from './tables/counters';
+import type { CapUsageRow, RewardCounters } from './tables/counters';
+export type { CapUsageRow, RewardCounters } from './tables/counters';
 import type {
 	ClaimNonceInput,
 	EnsureProgramInput,
@@ -281,6 +281,18 @@ export interface LedgerStore {
 		referrerId: Id;
 		referralId: Id;
 	}): Promise<ReferralRecord[] | null>;
+	/**
+	 * What reward caps count of the participant's rewards earned in [start, end) (null: unbounded;
+	 * ms since the epoch), per (rule, unit): referrer-side rewards other than badges and tiers, not
+	 * reversed; their count, and their points (unit `points`) or money (unit: the currency). Read
+	 * from running counters (migration 13): a few index ranges, whatever the participant's history.
+	 */
+	capUsage(query: {
+		programId: string;
+		participantId: Id;
+		start: number | null;
+		end: number | null;
+	}): Promise<CapUsageRow[]>;
 	/** The rewards holding these idempotency keys. */
 	rewardsByKeys(query: { programId: string; keys: string[] }): Promise<RewardRecord[]>;
 	/** The points journal entries of these rewards. */

@@ -57,7 +57,7 @@ export interface RewardServiceOptions extends RewardAccountOptions {
 	/**
 	 * Read the referrer's state from their whole history (qualified referrals, rewards, points
 	 * journal) instead of the ledger's running counters: the reference computation the counters are
-	 * tested and benchmarked against (default false). Programs with caps always read the history.
+	 * tested and benchmarked against (default false).
 	 */
 	evaluateFromHistory?: boolean;
 }

@@ -1,5 +1,6 @@
 import {
 	allPages,
+	type CapUsageRow,
 	type LedgerStore,
 	type PointsEntry,
 	type ReferralRecord,
@@ -8,7 +9,8 @@ import {
 import { PAGE, QUALIFIED } from './account';
 import { meta } from './items';
 import { type AwardIntent, capWindow, type PaidAward } from './plan';
-import type { RewardEventType, RewardProgram, RuleType } from './program';
+import type { RewardCap, RewardEventType, RewardProgram, RuleType } from './program';
+import type { TimeWindow } from '../shared/periods';
 import { lostCounts } from './standing';
 
 /**
@@ -56,6 +58,41 @@ export function ruleTypeOf(record: RewardRecord): RuleType {
 	);
 }
 
+/**
+ * What one reward adds to a cap's usage (`sign` -1 takes it out): a referrer-side reward other than
+ * a badge or tier, not reversed, of a rule the cap names, earned in the cap's window; its points
+ * (cap in points) or its money in the cap's currency. The ledger's cap usage counters
+ * (ledger/tables/counters.ts, migration 13) count the same rewards by (rule, unit, time).
+ */
+function addCapUsage(
+	usage: { count: number; value: number },
+	cap: RewardCap,
+	window: TimeWindow,
+	r: RewardRecord,
+	sign: 1 | -1,
+): void {
+	if (r.status === 'reversed' || r.side !== 'referrer' || r.kind === 'badge' || r.kind === 'tier')
+		return;
+	if (cap.ruleIds && !cap.ruleIds.includes(r.rule)) return;
+	const m = meta(r);
+	const earnedAt = typeof m.earnedAt === 'number' ? m.earnedAt : r.createdAt;
+	if (
+		(window.start !== null && earnedAt < window.start) ||
+		(window.end !== null && earnedAt >= window.end)
+	)
+		return;
+	usage.count += sign;
+	if (cap.unit === 'points' && r.kind === 'points') usage.value += sign * (r.amount ?? 0);
+	else if (cap.unit && r.kind !== 'points' && r.currency === cap.unit && r.amount !== null)
+		usage.value += sign * r.amount;
+}
+
+/** Money usage rounded to the micro-unit (sums of floats); points are whole. */
+function roundCapUsage(cap: RewardCap, usage: { count: number; value: number }) {
+	if (cap.unit && cap.unit !== 'points') usage.value = Number(usage.value.toFixed(6));
+	return usage;
+}
+
 function sortQualified(list: ReferralRecord[]): ReferralRecord[] {
 	return list.sort(
 		(a, b) => (a.qualifiedAt ?? a.updatedAt) - (b.qualifiedAt ?? b.updatedAt) || a.id - b.id,
@@ -93,15 +130,15 @@ export class SnapshotLoader {
 	/**
 	 * The snapshot from the ledger's running counters (migration 10): O(1) counter rows plus the
 	 * referrals ranked after this one (none when it is evaluated as it qualifies) and their rewards,
-	 * instead of the referrer's whole history. Undefined when the history is needed: the program has
-	 * caps (usage per period is read from the rewards), or the referral is not (any more) qualified.
+	 * instead of the referrer's whole history; caps read their usage from the ledger's cap usage
+	 * counters (migration 13). Undefined when the history is needed: the referral is not (any more)
+	 * qualified.
 	 */
 	async fromCounters(
 		referral: ReferralRecord,
 		qualifiedNow: boolean,
 		ofReferral: RewardRecord[],
 	): Promise<ReferrerSnapshot | undefined> {
-		if (this.program.caps.length > 0) return undefined;
 		const referrerId = referral.referrerId;
 		// A program of per-referral rules alone reads nothing about the referrer.
 		if (!this.readsCounters)
@@ -295,31 +332,14 @@ export class SnapshotLoader {
 			}
 		}
 		const { badges, tier } = this.standingOf(snapshot, ownEvaluation);
-		const held = snapshot.rewards.filter((r) => r.status !== 'reversed');
 		const capUsage: Record<string, { count: number; value: number }> = {};
 		for (const cap of this.program.caps) {
 			const window = capWindow(this.program, cap, occurredAt);
 			const usage = { count: 0, value: 0 };
-			for (const r of held) {
-				const m = meta(r);
-				if (r.side !== 'referrer' || r.kind === 'badge' || r.kind === 'tier') continue;
-				// This evaluation's own earlier awards are replays, not usage, or a retry would cap itself.
-				if (m.evaluation === ownEvaluation) continue;
-				if (cap.ruleIds && !cap.ruleIds.includes(r.rule)) continue;
-				const earnedAt = typeof m.earnedAt === 'number' ? m.earnedAt : r.createdAt;
-				if (
-					(window.start !== null && earnedAt < window.start) ||
-					(window.end !== null && earnedAt >= window.end)
-				)
-					continue;
-				usage.count += 1;
-				if (cap.unit === 'points' && r.kind === 'points') usage.value += r.amount ?? 0;
-				else if (cap.unit && r.kind !== 'points' && r.currency === cap.unit && r.amount !== null) {
-					usage.value += r.amount;
-				}
-			}
-			if (cap.unit && cap.unit !== 'points') usage.value = Number(usage.value.toFixed(6));
-			capUsage[cap.id] = usage;
+			// This evaluation's own earlier awards are replays, not usage, or a retry would cap itself.
+			for (const r of snapshot.rewards)
+				if (meta(r).evaluation !== ownEvaluation) addCapUsage(usage, cap, window, r, 1);
+			capUsage[cap.id] = roundCapUsage(cap, usage);
 		}
 		let lifetimePoints = 0;
 		if (this.needs.lifetimePoints && type === 'referral_qualified') {
@@ -373,7 +393,7 @@ export class SnapshotLoader {
 	private async stateFromCounters(
 		referral: ReferralRecord,
 		type: RewardEventType,
-		_occurredAt: number,
+		occurredAt: number,
 		snapshot: ReferrerSnapshot,
 	) {
 		const ownEvaluation = `${type}:${referral.id}`;
@@ -411,9 +431,52 @@ export class SnapshotLoader {
 			badges,
 			tier,
 			lost: lostCounts(snapshot.rewards),
-			capUsage: {},
+			capUsage: await this.capUsageFromCounters(referral, ownEvaluation, occurredAt, snapshot),
 			paid: this.paidOf(snapshot.ofReferral),
 		};
+	}
+
+	/**
+	 * Each cap's usage in its window from the ledger's cap usage counters (one read per distinct
+	 * window), less this evaluation's own awards (replays, not usage: the snapshot holds them, as
+	 * the referral's rewards or those of the referrals ranked after it).
+	 */
+	private async capUsageFromCounters(
+		referral: ReferralRecord,
+		ownEvaluation: string,
+		occurredAt: number,
+		snapshot: ReferrerSnapshot,
+	): Promise<Record<string, { count: number; value: number }>> {
+		const capUsage: Record<string, { count: number; value: number }> = {};
+		if (this.program.caps.length === 0) return capUsage;
+		const own = new Map<number, RewardRecord>();
+		for (const r of [...snapshot.rewards, ...snapshot.ofReferral])
+			if (r.recipientId === referral.referrerId && meta(r).evaluation === ownEvaluation)
+				own.set(r.id, r);
+		const read = new Map<string, Promise<CapUsageRow[]>>();
+		for (const cap of this.program.caps) {
+			const window = capWindow(this.program, cap, occurredAt);
+			const key = `${window.start}:${window.end}`;
+			if (!read.has(key))
+				read.set(
+					key,
+					this.ledger.capUsage({
+						programId: this.programId,
+						participantId: referral.referrerId,
+						start: window.start,
+						end: window.end,
+					}),
+				);
+			const usage = { count: 0, value: 0 };
+			for (const row of await read.get(key)!) {
+				if (cap.ruleIds && !cap.ruleIds.includes(row.rule)) continue;
+				usage.count += row.count;
+				if (cap.unit !== undefined && row.unit === cap.unit) usage.value += row.amount;
+			}
+			for (const r of own.values()) addCapUsage(usage, cap, window, r, -1);
+			capUsage[cap.id] = roundCapUsage(cap, usage);
+		}
+		return capUsage;
 	}
 
 	/** The ids of the referrer's qualified referrals up to this one, in rank order (from the history). */

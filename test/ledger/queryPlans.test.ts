@@ -78,6 +78,12 @@ describe('SQLite query plans of the write paths (issue #18)', () => {
 		await saveReferralProgram(ledger, { programId: PROGRAM });
 		const referrals = await ReferralService.open(ledger, PROGRAM);
 		const rewards = new RewardService(ledger, sampleRewardProgram(PROGRAM));
+		// The same with caps (their usage read from reward_cap_usage, migration 13), for the second referral.
+		const capped = new RewardService(ledger, {
+			...sampleRewardProgram(PROGRAM),
+			timeZone: 'Europe/Berlin',
+			caps: [{ id: 'month', period: 'month', unit: 'points', maxValue: 1_000_000 }],
+		});
 
 		const captured = new Set<string>();
 		const prepare = DatabaseSync.prototype.prepare;
@@ -111,7 +117,9 @@ describe('SQLite query plans of the write paths (issue #18)', () => {
 						})
 					).qualified,
 				).toBe(true);
-				expect((await rewards.evaluateReferral(id)).rewards.length).toBeGreaterThan(0);
+				expect(
+					(await (i === 0 ? rewards : capped).evaluateReferral(id)).rewards.length,
+				).toBeGreaterThan(0);
 				expect((await referrals.reverse({ referralId: id })).referral.status).toBe('reversed');
 			}
 			const page = await ledger.listReferrals({ programId: PROGRAM, limit: 50 });
@@ -149,6 +157,14 @@ describe('SQLite query plans of the write paths (issue #18)', () => {
 			expect(pagePlan, stats).toMatch(
 				/referrals_program \(program_id=\? AND id>\?\)$|INTEGER PRIMARY KEY \(rowid>\?\)$/,
 			);
+			// A cap's usage: index ranges of the referrer's buckets of one span, never their history.
+			const capSql = statements.filter((s) => /FROM reward_cap_usage WHERE/.test(s));
+			expect(capSql.length, 'the cap usage read').toBeGreaterThan(0);
+			for (const sql of capSql)
+				for (const line of plan(sql).filter((l) => l.includes('reward_cap_usage')))
+					expect(line, stats).toMatch(
+						/^SEARCH reward_cap_usage USING INDEX \w+ \(program_id=\? AND participant_id=\? AND span=\? AND bucket>\? AND bucket<\?\)$/,
+					);
 		}
 		raw.close();
 	});

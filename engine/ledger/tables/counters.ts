@@ -9,16 +9,19 @@
  * - a referral row changed (recorded, qualified, transitioned, reassigned, refunded):
  *   `onReferralChanged(before, after)` takes out what the old row counted and adds what the new one
  *   counts, so every path that changes status, referrer or order keeps them exact;
- * - a points journal entry written (award, redeem, claw-back, manual change): `onPointsAdded`.
+ * - a points journal entry written (award, redeem, claw-back, manual change): `onPointsAdded`;
+ * - a reward row inserted or changed (award, transition, reversal, refund): `capUsageOfReward`
+ *   around the statement (-1 before, +1 after), as the rollups are (migration 13, cap usage).
  * Program edits move no counter: the counters hold facts of the ledger, not of the rules; what a
  * rule makes of them is decided at evaluation. */
 import type { LedgerCore, Work } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, s, toEntry, toReferral, toReward } from '../rows';
 import { Params, type Row, type Tx } from '../sql';
+import type { Backend } from './rollups';
 import type { Id, PointsEntry, ReferralRecord, RewardRecord } from '../store';
 import * as v from '../validate';
-import { LIMITS } from '../validate';
+import { fail, LIMITS } from '../validate';
 
 /** The referral status whose referrals count (rewards/account.ts QUALIFIED). */
 const QUALIFIED = 'qualified';
@@ -106,6 +109,143 @@ export async function onPointsAdded(
 ): Promise<void> {
 	if (delta > 0 || reason === 'clawback')
 		await bump(w.tx, programId, participantId, 'points_lifetime', delta, 0);
+}
+
+/*
+ * Cap usage (migration 13): what a reward cap counts, kept per (program, recipient, rule, unit) and
+ * time bucket of the reward's earned time (`metadata.earnedAt`, else its creation): rewards of the
+ * referrer side that are not badges or tiers and not reversed; `count` of them, and `amount` the
+ * sum of their points (unit `points`) or of their money (unit: the currency; '' for a reward
+ * without either). Facts of the ledger, not of the rules: which rules and unit a cap counts, and
+ * its window (period, time zone, calendar or rolling), are applied when it is read. Each reward is
+ * counted at four spans: its UTC day, its minute, its millisecond, and in a total (span 0), so any
+ * window [start, end) is read as whole days, then whole minutes, then single milliseconds at its
+ * edges (`capRanges`): at most five index ranges, whatever the referrer's history.
+ */
+
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+/** The spans a reward is counted at, coarsest first (0: the total of all time). */
+export const CAP_SPANS = [0, DAY_MS, MINUTE_MS, 1] as const;
+
+/** A reward's earned time in SQL (whole ms, rounded down): `metadata.earnedAt` when it is a number, else its creation. */
+function earnedAtSql(backend: Backend, w: string): string {
+	return backend === 'postgres'
+		? `CASE WHEN jsonb_typeof(${w}.metadata::jsonb -> 'earnedAt') = 'number' THEN FLOOR((${w}.metadata::jsonb ->> 'earnedAt')::numeric)::bigint ELSE ${w}.created_at END`
+		: `CASE WHEN json_type(${w}.metadata, '$.earnedAt') IN ('integer', 'real') THEN CAST(json_extract(${w}.metadata, '$.earnedAt') AS INTEGER) ELSE ${w}.created_at END`;
+}
+
+/** The cap usage rows of the rewards `where` selects (alias w), each with `sign` (SQL) as its count. */
+export function capUsageSelect(backend: Backend, where: string, sign: string): string {
+	const spans = CAP_SPANS.map((span) => `SELECT ${span} AS span`).join(' UNION ALL ');
+	return `SELECT x.program_id, x.recipient_id, x.rule, x.unit, s.span,
+			CASE WHEN s.span = 0 THEN 0 ELSE (x.earned_at / s.span) * s.span END AS bucket, ${sign} AS n, ${sign} * x.value AS v
+		FROM (SELECT w.program_id, w.recipient_id, w.rule,
+				CASE WHEN w.kind = 'points' THEN 'points' WHEN w.currency IS NOT NULL AND w.amount IS NOT NULL THEN w.currency ELSE '' END AS unit,
+				CASE WHEN w.kind = 'points' THEN COALESCE(w.amount, 0) WHEN w.currency IS NOT NULL AND w.amount IS NOT NULL THEN w.amount ELSE 0 END AS value,
+				${earnedAtSql(backend, 'w')} AS earned_at
+			FROM rewards w WHERE ${where} AND w.side = 'referrer' AND w.kind NOT IN ('badge', 'tier') AND w.status <> 'reversed') x
+		CROSS JOIN (${spans}) s WHERE 1 = 1`;
+}
+
+const CAP_USAGE_COLUMNS = 'program_id, participant_id, rule, unit, span, bucket, count, amount';
+const capUsageSql = new Map<Backend, string>();
+
+/**
+ * A reward's cap usage, taken out (sign -1, before an UPDATE) or put in (sign +1, after an INSERT
+ * or UPDATE); nothing for a reward no cap counts (another side, a badge or tier, reversed).
+ */
+export async function capUsageOfReward(tx: Tx, backend: Backend, rewardId: number, sign: 1 | -1) {
+	let sql = capUsageSql.get(backend);
+	if (sql === undefined)
+		capUsageSql.set(
+			backend,
+			(sql = `INSERT INTO reward_cap_usage (${CAP_USAGE_COLUMNS})
+			${capUsageSelect(backend, 'w.id = $1', 'CAST($2 AS INTEGER)')}
+			ON CONFLICT (program_id, participant_id, span, bucket, rule, unit) DO UPDATE SET
+				count = reward_cap_usage.count + excluded.count, amount = reward_cap_usage.amount + excluded.amount`),
+		);
+	await tx.run(sql, [rewardId, sign]);
+}
+
+/** Migration 13's fill of the cap usage from the rewards already in the ledger. */
+export function capUsageBackfill(backend: Backend): string {
+	return `INSERT INTO reward_cap_usage (${CAP_USAGE_COLUMNS})
+		SELECT program_id, recipient_id, rule, unit, span, bucket, SUM(n), SUM(v) FROM (${capUsageSelect(backend, '1 = 1', '1')}) u
+		GROUP BY program_id, recipient_id, rule, unit, span, bucket`;
+}
+
+/** What a cap counts, read from the cap usage: one row per (rule, unit) with a count and an amount. */
+export interface CapUsageRow {
+	rule: string;
+	/** `points`, a currency, or '' (a reward with neither points nor an amount of money). */
+	unit: string;
+	count: number;
+	amount: number;
+}
+
+/**
+ * The window [start, end) (null: unbounded) as index ranges of whole buckets: whole days, the
+ * minutes before and after them, the milliseconds before and after those; the total alone for
+ * an unbounded window.
+ */
+export function capRanges(
+	start: number | null,
+	end: number | null,
+): Array<{ span: number; from: number | null; to: number | null }> {
+	if (start === null && end === null) return [{ span: 0, from: 0, to: 1 }];
+	const out: Array<{ span: number; from: number | null; to: number | null }> = [];
+	const below = (a: number | null, b: number | null) => a === null || b === null || a < b;
+	const cover = (from: number | null, to: number | null, level: number) => {
+		if (!below(from, to)) return;
+		const span = CAP_SPANS[level];
+		if (span === 1) {
+			out.push({ span, from, to });
+			return;
+		}
+		const inFrom = from === null ? null : Math.ceil(from / span) * span;
+		const inTo = to === null ? null : Math.floor(to / span) * span;
+		if (!below(inFrom, inTo)) {
+			cover(from, to, level + 1);
+			return;
+		}
+		out.push({ span, from: inFrom, to: inTo });
+		if (from !== null && inFrom !== null && from < inFrom) cover(from, inFrom, level + 1);
+		if (to !== null && inTo !== null && inTo < to) cover(inTo, to, level + 1);
+	};
+	cover(start, end, 1);
+	return out;
+}
+
+/** The cap usage of a participant's rewards earned in [start, end), per (rule, unit). */
+export async function readCapUsage(
+	tx: Tx,
+	programId: string,
+	participantId: number,
+	start: number | null,
+	end: number | null,
+): Promise<CapUsageRow[]> {
+	const q = new Params();
+	const program = q.p(programId);
+	const participant = q.p(participantId);
+	const parts = capRanges(start, end).map(
+		(r) =>
+			`SELECT rule, unit, count, amount FROM reward_cap_usage WHERE program_id = ${program} AND participant_id = ${participant} AND span = ${r.span}${
+				r.from === null ? '' : ` AND bucket >= ${q.p(r.from)}`
+			}${r.to === null ? '' : ` AND bucket < ${q.p(r.to)}`}`,
+	);
+	const rows = await tx.all(
+		`SELECT rule, unit, SUM(count) AS count, SUM(amount) AS amount FROM (${parts.join(' UNION ALL ')}) u GROUP BY rule, unit ORDER BY rule, unit`,
+		q.values,
+	);
+	return rows
+		.map((row) => ({
+			rule: s(row.rule),
+			unit: s(row.unit),
+			count: n(row.count),
+			amount: n(row.amount),
+		}))
+		.filter((row) => row.count !== 0 || row.amount !== 0);
 }
 
 /**
@@ -238,6 +378,26 @@ export class CountersTable {
 			const r = toReferral(row);
 			return qualifiedAfter(tx, programId, referrerId, r.qualifiedAt ?? r.updatedAt, r.id);
 		});
+	}
+
+	async capUsage(query: {
+		programId: string;
+		participantId: Id;
+		start: number | null;
+		end: number | null;
+	}): Promise<CapUsageRow[]> {
+		inputObject(query, 'capUsage');
+		const programId = programIdOf(query);
+		const participantId = v.rowId(query.participantId, 'participantId');
+		const bound = (value: unknown, field: string) => {
+			if (value === null) return null;
+			if (typeof value !== 'number' || !Number.isSafeInteger(value))
+				fail('invalid_value', field, 'give a time in ms since the epoch (a whole number), or null');
+			return value;
+		};
+		const start = bound(query.start, 'start');
+		const end = bound(query.end, 'end');
+		return this.core.read((tx) => readCapUsage(tx, programId, participantId, start, end));
 	}
 
 	async rewardsByKeys(query: { programId: string; keys: string[] }): Promise<RewardRecord[]> {

@@ -1,6 +1,6 @@
 /* Refunds: a refund's changes to a referral and its rewards (reversals, lowered amounts, points
  * taken back, codes revoked, badges and tiers lost or granted) in one transaction. */
-import { onReferralChanged } from './counters';
+import { capUsageOfReward, onReferralChanged } from './counters';
 import type { LedgerCore, Work } from '../core';
 import { codeText, pointsChangeOf, standingOf, type CheckedStanding } from '../inputs';
 import { n, toReferral, toReward } from '../rows';
@@ -211,6 +211,7 @@ export class RefundsTable implements Pick<LedgerStore, 'refundReferral'> {
 								? v.jsonObject({ ...before.metadata, ...step.metadata }, 'metadata')
 								: v.jsonObject(before.metadata, 'metadata');
 							await rollupReward(w.tx, step.rewardId, -1);
+							await capUsageOfReward(w.tx, this.core.backend, step.rewardId, -1);
 							const updated = toReward(
 								(await w.tx.get(
 									`UPDATE rewards SET status = $3, amount = $4, metadata = $5, updated_at = $6 WHERE id = $1 AND program_id = $2 RETURNING *`,
@@ -218,6 +219,7 @@ export class RefundsTable implements Pick<LedgerStore, 'refundReferral'> {
 								))!,
 							);
 							await rollupReward(w.tx, step.rewardId, 1);
+							await capUsageOfReward(w.tx, this.core.backend, step.rewardId, 1);
 							const note = step.to
 								? (reason ?? null)
 								: `refund: amount ${before.amount} → ${updated.amount}${reason ? ` (${reason})` : ''}`;
@@ -317,6 +319,7 @@ export class RefundsTable implements Pick<LedgerStore, 'refundReferral'> {
 					now: before.status,
 				});
 			await rollupReward(w.tx, step.rewardId, -1);
+			await capUsageOfReward(w.tx, this.core.backend, step.rewardId, -1);
 			const updated = toReward(
 				(await w.tx.get(
 					`UPDATE rewards SET status = 'reversed', updated_at = $3 WHERE id = $1 AND program_id = $2 RETURNING *`,
@@ -324,6 +327,7 @@ export class RefundsTable implements Pick<LedgerStore, 'refundReferral'> {
 				))!,
 			);
 			await rollupReward(w.tx, step.rewardId, 1);
+			await capUsageOfReward(w.tx, this.core.backend, step.rewardId, 1);
 			const note = `below minimum after refund${reason ? ` (${reason})` : ''}`;
 			await w.tx.run(
 				`INSERT INTO reward_history (reward_id, from_status, to_status, reason, at) VALUES ($1, $2, 'reversed', $3, $4)`,
@@ -357,6 +361,7 @@ export class RefundsTable implements Pick<LedgerStore, 'refundReferral'> {
 			);
 			const reward = toReward(row!);
 			await rollupReward(w.tx, reward.id, 1);
+			await capUsageOfReward(w.tx, this.core.backend, reward.id, 1);
 			await w.tx.run(
 				`INSERT INTO reward_history (reward_id, from_status, to_status, reason, at) VALUES ($1, NULL, 'approved', 'held after refund', $2)`,
 				[reward.id, w.now],

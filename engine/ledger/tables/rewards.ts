@@ -22,6 +22,7 @@ import {
 import * as v from '../validate';
 import { fail, LIMITS } from '../validate';
 import { addPoints } from './points';
+import { capUsageOfReward } from './counters';
 import { rollupReward } from './rollups';
 
 type Methods =
@@ -128,6 +129,7 @@ export class RewardsTable implements Pick<LedgerStore, Methods> {
 					);
 					const reward = toReward(row!);
 					await rollupReward(w.tx, reward.id, 1);
+					await capUsageOfReward(w.tx, this.core.backend, reward.id, 1);
 					await w.tx.run(
 						`INSERT INTO reward_history (reward_id, from_status, to_status, reason, at) VALUES ($1, NULL, $2, 'awarded', $3)`,
 						[reward.id, initial, w.now],
@@ -206,11 +208,15 @@ export class RewardsTable implements Pick<LedgerStore, Methods> {
 					// the reward out of the rollups as it is after the winner, not as it was.
 					await this.core.requireReward(w.tx, programId, id, 'rewardId', true);
 					await rollupReward(w.tx, id, -1);
+					// Cap usage moves only when the reward enters or leaves 'reversed' (what caps count).
+					const capsMove = (from === 'reversed') !== (to === 'reversed');
+					if (capsMove) await capUsageOfReward(w.tx, this.core.backend, id, -1);
 					const row = await w.tx.get(
 						`UPDATE rewards SET status = $4, updated_at = $5 WHERE id = $1 AND program_id = $2 AND status = $3 RETURNING *`,
 						[id, programId, from, to, w.now],
 					);
 					await rollupReward(w.tx, id, 1);
+					if (capsMove) await capUsageOfReward(w.tx, this.core.backend, id, 1);
 					if (!row) {
 						const current = toReward(
 							await this.core.requireReward(w.tx, programId, id, 'rewardId'),

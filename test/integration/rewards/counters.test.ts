@@ -6,8 +6,11 @@
  * replays of any of them, on SQLite and PostgreSQL. After every step:
  * - every participant's counters equal a recomputation from the history (referrals, the
  *   conversions that qualified them, the points journal), the reference;
+ * - every participant's cap usage (migration 13) over the windows of a day, week, month (in a time
+ *   zone half an hour off UTC, and rolling) and of all time equals a recomputation from their rewards;
  * - for every qualified referral, the state a reward evaluation reads from the counters equals the
- *   state the history-based computation (the reference, `evaluateFromHistory`) gives. */
+ *   state the history-based computation (the reference, `evaluateFromHistory`) gives, cap usage
+ *   included (four caps: per period, per rule, in points, in money; calendar or rolling windows). */
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LATEST_VERSION } from '../../../engine/ledger/schema';
@@ -20,6 +23,8 @@ import type { ReferrerState } from '../../../engine/rewards/plan';
 import type { RewardProgramConfig } from '../../../engine/rewards/program';
 import { SnapshotLoader, type ReferrerSnapshot } from '../../../engine/rewards/snapshot';
 import { validateRewardProgram } from '../../../engine/rewards/validateProgram';
+import { periodWindow } from '../../../engine/shared/periods';
+import { capUsageFromRewards, rounded } from '../../support/capUsage';
 import {
 	dropSchema,
 	pgAvailability,
@@ -345,7 +350,12 @@ for (const [name, open] of backends) {
 					done.push(step);
 					const where = `seed ${seed}, steps ${log.join(' ; ')}`;
 					await checkCounters(ledger, programId, where);
-					await checkStates(ledger, programVersion(programId, version), where);
+					await checkStates(
+						ledger,
+						programVersion(programId, version),
+						seed % 2 === 0 ? 'rolling' : 'calendar',
+						where,
+					);
 				}
 			}
 			// The sequences ran every kind of event (else they would prove little).
@@ -363,17 +373,19 @@ for (const [name, open] of backends) {
 					'signup',
 				].sort(),
 			);
-			// Migration 10 on a ledger that has these histories but no counters yet fills them exactly.
+			// Migrations 10 and 13 (applied in order) on a ledger that has these histories but no
+			// counters yet fill them exactly.
 			const migrated = await reopenAfter([
 				'DROP INDEX referrals_referrer_rank',
 				'DROP INDEX rewards_recipient_kind',
 				'DROP INDEX points_journal_reward',
 				'DROP TABLE reward_counters',
-				'DELETE FROM ledger_migrations WHERE version = 10',
+				'DROP TABLE reward_cap_usage',
+				'DELETE FROM ledger_migrations WHERE version IN (10, 13)',
 			]);
 			expect(await migrated.schemaVersion()).toBe(LATEST_VERSION);
 			for (let seed = 1; seed <= SEQUENCES; seed++)
-				await checkCounters(migrated, `c${seed}`, `after migration 10, program c${seed}`);
+				await checkCounters(migrated, `c${seed}`, `after migrations 10 and 13, program c${seed}`);
 		}, 600_000);
 	});
 }
@@ -412,13 +424,49 @@ async function checkCounters(ledger: LedgerStore, programId: string, where: stri
 			revenue,
 			lifetimePoints,
 		});
+		const rewards = await ledger.listRewards({ programId, recipientId: p.id, limit: 1000 });
+		const now = Date.now();
+		for (const w of [
+			{ start: null, end: null },
+			...(['day', 'week', 'month'] as const).flatMap((period) => [
+				periodWindow(period, now, { timeZone: 'Asia/Kolkata' }),
+				periodWindow(period, now, { mode: 'rolling' }),
+			]),
+		])
+			expect(
+				rounded(await ledger.capUsage({ programId, participantId: p.id, ...w })),
+				`${where}: cap usage of participant ${p.id} in ${w.start}..${w.end}`,
+			).toEqual(capUsageFromRewards(rewards, w.start, w.end));
 	}
 }
 
+/** The caps the states are compared under: per period, per rule, in points, in money, for all time. */
+const STATE_CAPS = [
+	{ id: 'month', period: 'month', maxCount: 3 },
+	{
+		id: 'day-points',
+		period: 'day',
+		unit: 'points',
+		maxValue: 300,
+		ruleIds: ['referrer-points', 'every-two'],
+	},
+	{ id: 'week-eur', period: 'week', unit: 'EUR', maxValue: 25 },
+	{ id: 'all-time', period: 'lifetime', maxCount: 6 },
+] as const;
+
 /** For every qualified referral: the state from the counters equals the state from the history. */
-async function checkStates(ledger: LedgerStore, config: RewardProgramConfig, where: string) {
-	// The counters path serves programs without caps; the state it gives must not depend on them.
-	const program = validateRewardProgram({ ...config, caps: [] });
+async function checkStates(
+	ledger: LedgerStore,
+	config: RewardProgramConfig,
+	capWindowMode: 'calendar' | 'rolling',
+	where: string,
+) {
+	const program = validateRewardProgram({
+		...config,
+		caps: STATE_CAPS.map((c) => ({ ...c, ...('ruleIds' in c ? { ruleIds: [...c.ruleIds] } : {}) })),
+		timeZone: 'Asia/Kolkata',
+		capWindowMode,
+	});
 	const needs = {
 		qualified: true,
 		revenue: true,
@@ -447,17 +495,13 @@ async function checkStates(ledger: LedgerStore, config: RewardProgramConfig, whe
 		const counted = await loader.fromCounters(referral, true, ofReferral);
 		expect(counted, `${where}: referral ${referral.id} has a counters snapshot`).toBeDefined();
 		const at = referral.qualifiedAt ?? referral.updatedAt;
-		const {
-			qualifiedReferralIds: _ids,
-			capUsage: _caps,
-			...expected
-		} = (await loader.stateFor(referral, 'referral_qualified', at, history)) as ReferrerState;
-		const { capUsage: _none, ...actual } = await loader.stateFor(
+		const { qualifiedReferralIds: _ids, ...expected } = (await loader.stateFor(
 			referral,
 			'referral_qualified',
 			at,
-			counted!,
-		);
+			history,
+		)) as ReferrerState;
+		const actual = await loader.stateFor(referral, 'referral_qualified', at, counted!);
 		expect(actual, `${where}: state of referral ${referral.id}`).toEqual(expected);
 	}
 }

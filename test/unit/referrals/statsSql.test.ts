@@ -460,6 +460,113 @@ describe.each(backends)('rollups under racing copies of one change (%s)', (name,
 	);
 });
 
+describe.each(backends)(
+	'counters under racing copies of one reward change (%s)',
+	(name, open, skip) => {
+		it.skipIf(skip)(
+			'racing approvals, fulfilments and reversals of one reward move its rollups, reward counters and cap usage once',
+			async () => {
+				const opened = await open();
+				const { ledger } = opened;
+				const programId = `reward-race-${name.toLowerCase()}`;
+				await ledger.ensureProgram({ id: programId });
+				const enrol = async (email: string) =>
+					(await ledger.enrolParticipant({ programId, email })).participant.id;
+				const [ann, cid] = [await enrol('ann@example.com'), await enrol('cid@example.com')];
+				const { referral } = await ledger.recordReferral({
+					programId,
+					referrerId: ann,
+					refereeId: cid,
+				});
+				const award = async (kind: 'cash' | 'points', amount: number) =>
+					(
+						await ledger.awardReward({
+							programId,
+							recipientId: ann,
+							referralId: referral.id,
+							side: 'referrer',
+							rule: `${kind}-rule`,
+							kind,
+							amount,
+							...(kind === 'cash' ? { currency: 'EUR' } : {}),
+							status: 'pending',
+							metadata: { earnedAt: AT },
+							...(kind === 'points' ? { points: { delta: amount } } : {}),
+						})
+					).reward.id;
+				const cash = await award('cash', 12.5);
+				const points = await award('points', 100);
+				const race = (change: () => Promise<unknown>) =>
+					Promise.all(Array.from({ length: 6 }, change));
+				const move = (rewardId: number, from: string, to: string, delta?: number) =>
+					race(() =>
+						ledger.transitionReward({
+							programId,
+							rewardId,
+							from: from as 'pending',
+							to: to as 'approved',
+							...(delta === undefined
+								? {}
+								: { points: { delta, reason: 'clawback', allowNegative: true } }),
+						}),
+					);
+				await move(cash, 'pending', 'approved');
+				await move(points, 'pending', 'approved');
+				await move(cash, 'approved', 'fulfilled');
+				await move(points, 'approved', 'reversed', -100);
+				await move(cash, 'fulfilled', 'reversed');
+				const kept = await counterRows(opened, programId);
+				await rebuildRollups(opened);
+				await opened.raw('DELETE FROM reward_counters');
+				await opened.raw('DELETE FROM reward_cap_usage');
+				for (const sql of MIGRATIONS.filter((m) => m.version === 10 || m.version === 13)
+					.flatMap((m) => m.statements(DDL_TYPES[opened.backend]))
+					.filter((sql) => sql.trim().startsWith('INSERT INTO')))
+					await opened.raw(sql);
+				expect(await counterRows(opened, programId)).toEqual(kept);
+				// Both rewards are reversed: nothing counts against a cap; the points came and went once.
+				expect(
+					await ledger.capUsage({ programId, participantId: ann, start: null, end: null }),
+				).toEqual([]);
+				expect(
+					(await ledger.rewardCounters({ programId, participantId: ann })).lifetimePoints,
+				).toBe(0);
+			},
+			120_000,
+		);
+	},
+);
+
+/** The rollups, reward counters and cap usage rows of a program, as `rollupRows` gives them. */
+async function counterRows(opened: Opened, programId: string): Promise<unknown> {
+	const plain = (rows: Array<Record<string, unknown>>) =>
+		rows.map((r) =>
+			Object.fromEntries(
+				Object.entries(r).map(([k, v]) => [
+					k,
+					typeof v === 'string' && /^-?\d+$/.test(v)
+						? Number(v)
+						: k === 'amount'
+							? Number(Number(v).toFixed(6))
+							: v,
+				]),
+			),
+		);
+	return {
+		rollups: await rollupRows(opened, programId),
+		counters: plain(
+			await opened.rows(
+				`SELECT participant_id, name, count, amount FROM reward_counters WHERE program_id = '${programId}' AND (count <> 0 OR amount <> 0) ORDER BY participant_id, name`,
+			),
+		),
+		capUsage: plain(
+			await opened.rows(
+				`SELECT participant_id, span, bucket, rule, unit, count, amount FROM reward_cap_usage WHERE program_id = '${programId}' AND (count <> 0 OR amount <> 0) ORDER BY participant_id, span, bucket, rule, unit`,
+			),
+		),
+	};
+}
+
 describe('schema version 8 on an older SQLite ledger', () => {
 	it('fills the referrals’ qualifying order from their latest qualifying conversion', async () => {
 		const { dir, remove } = tempDir();
