@@ -4,7 +4,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EngineError } from '../shared/errors';
 import { inputObject, keyOf, programIdOf } from './inputs';
-import { flushEvents, once, Work } from './once';
+import { appendEvents, flushEvents, once, type PendingEvent, Work } from './once';
 import { n, obj, s, toParticipant } from './rows';
 import { backoffMs, type Driver, type Row, sleep, type Tx } from './sql';
 import type { ParticipantRecord } from './store';
@@ -52,6 +52,11 @@ interface Batch {
 	readonly tx: Tx;
 	/** False once the batch ended: a late callback (a timer started inside) takes the ordinary path. */
 	open: boolean;
+	/**
+	 * The items' events, appended at the batch's end: the outbox lock is taken last, as in a single
+	 * write (taken at the first item, later items would lock rows after it: deadlocks).
+	 */
+	readonly events: PendingEvent[];
 	/** The items' onCommit callbacks, run once the batch committed. */
 	readonly commits: Array<() => void>;
 	/** A conflict that makes the whole batch run again; later items then fail with it at once. */
@@ -68,6 +73,17 @@ const batches = new AsyncLocalStorage<Batch>();
 export class BatchConflict extends EngineError {
 	constructor(what: string) {
 		super('ledger_busy', `${what} is held by another execution; the batch runs again`);
+	}
+}
+
+/**
+ * Thrown inside a batch by a write that cannot join one (an event that must go into the outbox at
+ * once, in its place among the others): the batch rolls back and its items run again one
+ * transaction each, as without a batch.
+ */
+export class BatchFallback extends EngineError {
+	constructor(what: string) {
+		super('ledger_busy', `${what} cannot join a batch; the items run one transaction each`);
 	}
 }
 
@@ -123,12 +139,22 @@ export class LedgerCore {
 		return this.openBatch() !== undefined;
 	}
 
+	/** For a write that cannot join a batch: inside one, ends it (its items run unbatched). */
+	leaveBatch(what: string): void {
+		const batch = this.openBatch();
+		if (!batch) return;
+		const error = new BatchFallback(what);
+		batch.conflict ??= error;
+		throw error;
+	}
+
 	/**
 	 * Runs `fn` in one write transaction that every write and read of this ledger made inside it
 	 * joins: N items' writes commit together instead of one transaction each. `item(work)` runs one
 	 * item in a savepoint: when it throws, only that item's writes are undone and the batch goes on;
-	 * each write inside it keeps its own savepoint, messages owed, events and receipts, as outside a
-	 * batch; onCommit callbacks run once the batch committed. A lock or
+	 * each write inside it keeps its own savepoint, messages owed and receipts, as outside a batch.
+	 * Events go into the outbox at the batch's end, in their order; onCommit callbacks run once it
+	 * committed. A lock or
 	 * serialisation conflict runs the whole batch again (so `fn` must only collect its results), as
 	 * does a BatchConflict, after the transaction has been let go.
 	 */
@@ -141,11 +167,24 @@ export class LedgerCore {
 			try {
 				return await this.driver.write(
 					async (tx) => {
-						const current: Batch = { driver: this.driver, tx, open: true, commits: [] };
+						const current: Batch = {
+							driver: this.driver,
+							tx,
+							open: true,
+							events: [],
+							commits: [],
+						};
 						batch = current;
 						try {
 							const result = await batches.run(current, () => fn(this.itemRunner(current)));
-							if (current.conflict !== undefined) throw current.conflict;
+							// A deadlock or serialisation failure of an item: rather than running the whole
+							// batch again into the same conflict, its items run one transaction each.
+							const conflict = current.conflict;
+							if (conflict !== undefined)
+								throw conflict instanceof BatchConflict || conflict instanceof BatchFallback
+									? conflict
+									: new BatchFallback('an item in conflict with another writer');
+							await appendEvents(this.driver, tx, current.events);
 							return result;
 						} finally {
 							current.open = false;
@@ -158,8 +197,15 @@ export class LedgerCore {
 					},
 				);
 			} catch (error) {
-				if (!(error instanceof BatchConflict) || Date.now() >= deadline) throw error;
-				await sleep(backoffMs(attempt, 2, 100));
+				if (error instanceof BatchConflict && Date.now() < deadline) {
+					await sleep(backoffMs(attempt, 2, 100));
+					continue;
+				}
+				// Nothing of the batch was written: its items run as without one, each write its own
+				// transaction (retried alone), also when conflicts kept the whole batch from committing.
+				if (error instanceof BatchFallback || this.driver.isRetryable(error))
+					return fn((work) => work());
+				throw error;
 			}
 		}
 	}
@@ -167,12 +213,18 @@ export class LedgerCore {
 	private itemRunner(batch: Batch): BatchItem {
 		return async (work) => {
 			if (batch.conflict !== undefined) throw batch.conflict;
+			const events = batch.events.length;
 			const commits = batch.commits.length;
 			try {
 				return await batch.tx.savepoint(work);
 			} catch (error) {
+				batch.events.length = events;
 				batch.commits.length = commits;
-				if (error instanceof BatchConflict || this.driver.isRetryable(error))
+				if (
+					error instanceof BatchConflict ||
+					error instanceof BatchFallback ||
+					this.driver.isRetryable(error)
+				)
 					batch.conflict ??= error;
 				throw error;
 			}
@@ -185,15 +237,12 @@ export class LedgerCore {
 		onCommit?: (result: T) => void,
 	): Promise<T> {
 		const w = new Work(batch.tx, this.now());
-		// Events go in at once, as outside a batch: the outbox keeps the order they happened in
-		// (appendEvent writes its event directly). On PostgreSQL the outbox lock is then held until
-		// the batch commits: batches that emit events commit one at a time.
 		const result = await batch.tx.savepoint(async () => {
 			const value = await fn(w);
 			await this.flushOwed(w);
-			await flushEvents(this.driver, w);
 			return value;
 		});
+		for (const e of w.events) batch.events.push({ ...e, createdAt: w.now });
 		if (onCommit) batch.commits.push(() => onCommit(result));
 		return result;
 	}
