@@ -1,11 +1,12 @@
 /* The core every table shares: the driver and the clock, reads and writes (a write flushes the
  * messages and events it owes before its commit), the checks that rows exist, and `mutation()`,
  * the one shape of an idempotent write (input checks, program, key claim, work, receipt). */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EngineError } from '../shared/errors';
 import { inputObject, keyOf, programIdOf } from './inputs';
-import { flushEvents, once, Work } from './once';
+import { appendEvents, flushEvents, once, type PendingEvent, Work } from './once';
 import { n, obj, s, toParticipant } from './rows';
-import type { Driver, Row, Tx } from './sql';
+import { backoffMs, type Driver, type Row, sleep, type Tx } from './sql';
 import type { ParticipantRecord } from './store';
 import * as v from './validate';
 import { fail } from './validate';
@@ -39,6 +40,55 @@ export interface GlobalPlan<Receipt, R> extends Plan<Receipt, R> {
 
 type MutationInput = { programId?: unknown; idempotencyKey?: unknown };
 
+/** Runs one item's work inside a batch: its writes are undone alone if it throws. */
+export type BatchItem = <T>(work: () => Promise<T>) => Promise<T>;
+
+/**
+ * An open batch (`LedgerCore.batch`): the one transaction the writes and reads of its items join,
+ * and what the items done so far owe at its commit.
+ */
+interface Batch {
+	readonly driver: Driver;
+	readonly tx: Tx;
+	/** False once the batch ended: a late callback (a timer started inside) takes the ordinary path. */
+	open: boolean;
+	/**
+	 * The items' events, appended at the batch's end: the outbox lock is taken last, as in a single
+	 * write (taken at the first item, later items would lock rows after it: deadlocks).
+	 */
+	readonly events: PendingEvent[];
+	/** The items' onCommit callbacks, run once the batch committed. */
+	readonly commits: Array<() => void>;
+	/** A conflict that makes the whole batch run again; later items then fail with it at once. */
+	conflict?: unknown;
+}
+
+const batches = new AsyncLocalStorage<Batch>();
+
+/**
+ * Thrown inside a batch instead of waiting for something another execution holds (an in-process
+ * lock, a lease): waiting while the batch holds the ledger's write lock could wait forever. The
+ * batch rolls back, lets the holder finish and runs again.
+ */
+export class BatchConflict extends EngineError {
+	constructor(what: string) {
+		super('ledger_busy', `${what} is held by another execution; the batch runs again`);
+	}
+}
+
+/**
+ * Thrown inside a batch by a write that cannot join one (an event that must go into the outbox at
+ * once, in its place among the others): the batch rolls back and its items run again one
+ * transaction each, as without a batch.
+ */
+export class BatchFallback extends EngineError {
+	constructor(what: string) {
+		super('ledger_busy', `${what} cannot join a batch; the items run one transaction each`);
+	}
+}
+
+const BATCH_CONFLICT_WAIT_MS = 30_000;
+
 export class LedgerCore {
 	readonly backend: 'sqlite' | 'postgres';
 	/** Programs are never deleted, so one that was seen once need not be checked again. */
@@ -57,6 +107,8 @@ export class LedgerCore {
 	}
 
 	write<T>(fn: (w: Work) => Promise<T>, onCommit?: (result: T) => void): Promise<T> {
+		const batch = this.openBatch();
+		if (batch) return this.writeInBatch(batch, fn, onCommit);
 		return this.driver.write(
 			async (tx) => {
 				const w = new Work(tx, this.now());
@@ -70,7 +122,129 @@ export class LedgerCore {
 	}
 
 	read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+		// Inside a batch, reads see its writes so far (and on SQLite the batch holds the connection).
+		const batch = this.openBatch();
+		if (batch) return fn(batch.tx);
 		return this.driver.read(fn);
+	}
+
+	/** The batch the caller runs in, if it is open and on this ledger's driver. */
+	private openBatch(): Batch | undefined {
+		const batch = batches.getStore();
+		return batch?.open && batch.driver === this.driver ? batch : undefined;
+	}
+
+	/** True while the caller runs inside a batch of this ledger (it must not wait on other executions). */
+	inBatch(): boolean {
+		return this.openBatch() !== undefined;
+	}
+
+	/** For a write that cannot join a batch: inside one, ends it (its items run unbatched). */
+	leaveBatch(what: string): void {
+		const batch = this.openBatch();
+		if (!batch) return;
+		const error = new BatchFallback(what);
+		batch.conflict ??= error;
+		throw error;
+	}
+
+	/**
+	 * Runs `fn` in one write transaction that every write and read of this ledger made inside it
+	 * joins: N items' writes commit together instead of one transaction each. `item(work)` runs one
+	 * item in a savepoint: when it throws, only that item's writes are undone and the batch goes on;
+	 * each write inside it keeps its own savepoint, messages owed and receipts, as outside a batch.
+	 * Events go into the outbox at the batch's end, in their order; onCommit callbacks run once it
+	 * committed. A lock or
+	 * serialisation conflict runs the whole batch again (so `fn` must only collect its results), as
+	 * does a BatchConflict, after the transaction has been let go.
+	 */
+	async batch<T>(fn: (item: BatchItem) => Promise<T>): Promise<T> {
+		const outer = this.openBatch();
+		if (outer) return fn(this.itemRunner(outer));
+		const deadline = Date.now() + BATCH_CONFLICT_WAIT_MS;
+		for (let attempt = 0; ; attempt++) {
+			let batch: Batch | undefined;
+			try {
+				return await this.driver.write(
+					async (tx) => {
+						const current: Batch = {
+							driver: this.driver,
+							tx,
+							open: true,
+							events: [],
+							commits: [],
+						};
+						batch = current;
+						try {
+							const result = await batches.run(current, () => fn(this.itemRunner(current)));
+							// A deadlock or serialisation failure of an item: rather than running the whole
+							// batch again into the same conflict, its items run one transaction each.
+							const conflict = current.conflict;
+							if (conflict !== undefined)
+								throw conflict instanceof BatchConflict || conflict instanceof BatchFallback
+									? conflict
+									: new BatchFallback('an item in conflict with another writer');
+							await appendEvents(this.driver, tx, current.events);
+							return result;
+						} finally {
+							current.open = false;
+						}
+					},
+					{
+						onCommit: () => {
+							for (const commit of batch!.commits) commit();
+						},
+					},
+				);
+			} catch (error) {
+				if (error instanceof BatchConflict && Date.now() < deadline) {
+					await sleep(backoffMs(attempt, 2, 100));
+					continue;
+				}
+				// Nothing of the batch was written: its items run as without one, each write its own
+				// transaction (retried alone), also when conflicts kept the whole batch from committing.
+				if (error instanceof BatchFallback || this.driver.isRetryable(error))
+					return fn((work) => work());
+				throw error;
+			}
+		}
+	}
+
+	private itemRunner(batch: Batch): BatchItem {
+		return async (work) => {
+			if (batch.conflict !== undefined) throw batch.conflict;
+			const events = batch.events.length;
+			const commits = batch.commits.length;
+			try {
+				return await batch.tx.savepoint(work);
+			} catch (error) {
+				batch.events.length = events;
+				batch.commits.length = commits;
+				if (
+					error instanceof BatchConflict ||
+					error instanceof BatchFallback ||
+					this.driver.isRetryable(error)
+				)
+					batch.conflict ??= error;
+				throw error;
+			}
+		};
+	}
+
+	private async writeInBatch<T>(
+		batch: Batch,
+		fn: (w: Work) => Promise<T>,
+		onCommit?: (result: T) => void,
+	): Promise<T> {
+		const w = new Work(batch.tx, this.now());
+		const result = await batch.tx.savepoint(async () => {
+			const value = await fn(w);
+			await this.flushOwed(w);
+			return value;
+		});
+		for (const e of w.events) batch.events.push({ ...e, createdAt: w.now });
+		if (onCommit) batch.commits.push(() => onCommit(result));
+		return result;
 	}
 
 	/**
@@ -193,12 +367,14 @@ export class LedgerCore {
 				'programId',
 				`programId "${programId}" is not a program of this ledger; create it first (ensureProgram)`,
 			);
-		this.knownPrograms.add(programId);
+		this.knowProgram(programId);
 	}
 
-	/** For ensureProgram: the program exists from now on. */
+	/** For ensureProgram: the program exists from now on (inside a batch: once it committed). */
 	knowProgram(programId: string): void {
-		this.knownPrograms.add(programId);
+		const batch = this.openBatch();
+		if (batch) batch.commits.push(() => this.knownPrograms.add(programId));
+		else this.knownPrograms.add(programId);
 	}
 
 	async requireParticipant(

@@ -9,6 +9,7 @@ import { openSqliteLedger } from './sqlite';
 import type { LedgerConfig, LedgerStore, OpenOptions } from './store';
 
 export * from './store';
+export { BatchConflict, BatchFallback, type BatchItem } from './core';
 export { openSqliteLedger } from './sqlite';
 export { openPostgresLedger } from './postgres';
 export { allPages, pages } from './pages';

@@ -104,19 +104,31 @@ export class Work {
 	}
 }
 
+/** An event on its way into the outbox, with the time of the write that emitted it. */
+export type PendingEvent = Work['events'][number] & { createdAt: number };
+
 /** Events go in last, under the outbox lock, so the lock is held only until the commit right after. */
 export async function flushEvents(driver: Driver, w: Work): Promise<void> {
-	if (w.events.length === 0) return;
-	await driver.lock(w.tx, OUTBOX_LOCK);
-	for (let i = 0; i < w.events.length; i += 200) {
+	await appendEvents(
+		driver,
+		w.tx,
+		w.events.map((e) => ({ ...e, createdAt: w.now })),
+	);
+}
+
+/** Appends events to the outbox under its lock (flushEvents; a batch appends its items' at its end). */
+export async function appendEvents(driver: Driver, tx: Tx, events: PendingEvent[]): Promise<void> {
+	if (events.length === 0) return;
+	await driver.lock(tx, OUTBOX_LOCK);
+	for (let i = 0; i < events.length; i += 200) {
 		const q = new Params();
-		const rows = w.events
+		const rows = events
 			.slice(i, i + 200)
 			.map(
 				(e) =>
-					`(${q.p(e.programId)}, ${q.p(e.type)}, ${q.p(e.payload)}, ${q.p(e.participantId)}, ${q.p(w.now)})`,
+					`(${q.p(e.programId)}, ${q.p(e.type)}, ${q.p(e.payload)}, ${q.p(e.participantId)}, ${q.p(e.createdAt)})`,
 			);
-		await w.tx.run(
+		await tx.run(
 			`INSERT INTO outbox (program_id, type, payload, participant_id, created_at) VALUES ${rows.join(', ')}`,
 			q.values,
 		);

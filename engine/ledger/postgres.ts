@@ -106,7 +106,9 @@ function txOf(client: PoolClient | Pool): Tx {
 				await client.query('RELEASE SAVEPOINT ledger_step');
 				return result;
 			} catch (error) {
-				await client.query('ROLLBACK TO SAVEPOINT ledger_step');
+				// Released too, so that an enclosing savepoint of the same name is the one a later
+				// ROLLBACK TO reaches (a batch item around its writes).
+				await client.query('ROLLBACK TO SAVEPOINT ledger_step; RELEASE SAVEPOINT ledger_step');
 				throw error;
 			}
 		},
@@ -187,6 +189,10 @@ class PgDriver implements Driver {
 
 	isUniqueViolation(error: unknown): boolean {
 		return (error as { code?: string } | null)?.code === '23505';
+	}
+
+	isRetryable(error: unknown): boolean {
+		return RETRYABLE.has((error as { code?: string } | null)?.code ?? '');
 	}
 
 	/** Pending migrations under a session advisory lock: one migrator at a time, the rest wait, then find nothing to do. */

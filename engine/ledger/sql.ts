@@ -41,6 +41,8 @@ export interface Driver {
 	lock(tx: Tx, name: string): Promise<void>;
 	/** True for a unique-constraint violation (a race the caller can resolve by reading the winner). */
 	isUniqueViolation(error: unknown): boolean;
+	/** True for a lock or serialisation conflict after which the whole transaction may run again. */
+	isRetryable(error: unknown): boolean;
 	close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 /* The ledger both backends run: one LedgerStore made of the tables (tables/*.ts) over one core
  * (core.ts: driver, clock, writes, idempotency). Each method is its table's; this class only
  * composes them, so a new operation goes into its table and gets one line here. */
-import { LedgerCore } from './core';
+import { type BatchItem, LedgerCore } from './core';
 import type { Driver } from './sql';
 import type {
 	AppendEventInput,
@@ -130,6 +130,12 @@ export class SqlLedger implements LedgerStore {
 	}
 	withLease<T>(input: LeaseInput, fn: () => Promise<T>): Promise<T> {
 		return this.programs.withLease(input, fn);
+	}
+	batch<T>(fn: (item: BatchItem) => Promise<T>): Promise<T> {
+		return this.core.batch(fn);
+	}
+	inBatch(): boolean {
+		return this.core.inBatch();
 	}
 	claimNonce(input: ClaimNonceInput) {
 		return this.programs.claimNonce(input);

@@ -187,6 +187,10 @@ class SqliteDriver implements Driver {
 		return /UNIQUE constraint failed/.test(String((error as Error | null)?.message ?? ''));
 	}
 
+	isRetryable(error: unknown): boolean {
+		return isBusy(error);
+	}
+
 	/** Applies pending migrations inside one write transaction: the write lock is the migration lock. */
 	async migrate(now: number): Promise<void> {
 		// Every migration not yet recorded, in order: also one numbered below the ledger's latest

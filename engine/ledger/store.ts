@@ -26,6 +26,7 @@ import type {
 	Time,
 	TransitionResult,
 } from './types/common';
+import type { BatchItem } from './core';
 import type { CapUsageRow, RewardCounters } from './tables/counters';
 export type { CapUsageRow, RewardCounters } from './tables/counters';
 import type {
@@ -178,6 +179,15 @@ export interface LedgerStore {
 	 * (`ttlMs`, default 30 s) if the holder dies. Not re-entrant: do not nest the same name.
 	 */
 	withLease<T>(input: LeaseInput, fn: () => Promise<T>): Promise<T>;
+	/**
+	 * Runs `fn` in one write transaction that every call on this ledger inside it joins, so many
+	 * items' writes commit at once (n8n hands a node many items). `item(work)` runs one item's work
+	 * in a savepoint: if it throws, only that item's writes are undone and the others still commit.
+	 * Run as a whole again on a lock conflict, so `fn` should only collect results. Nested: joins.
+	 */
+	batch<T>(fn: (item: BatchItem) => Promise<T>): Promise<T>;
+	/** True inside `batch` on this ledger. */
+	inBatch(): boolean;
 	/**
 	 * Claims a one-time key across every process on the ledger: true for the first claim (or the
 	 * first after the earlier claim expired), false while it is held. Not tied to a program.

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { EngineError } from '../shared/errors';
-import { type Id, type LedgerStore, type ReferralRecord, type RewardRecord } from '../ledger';
+import {
+	BatchConflict,
+	type Id,
+	type LedgerStore,
+	type ReferralRecord,
+	type RewardRecord,
+} from '../ledger';
 import { QUALIFIED, RewardAccount, type RewardAccountOptions } from './account';
 import { AwardWriter, HELD_ELSEWHERE, skippedItem } from './award';
 import { meta, type RewardItem, type SkippedReward } from './items';
@@ -179,7 +185,13 @@ export class RewardService extends RewardAccount {
 				? this.ledger.withLease(lease, () => this.evaluateLoaded(referral))
 				: this.evaluateLoaded(referral);
 		if (!this.serialize) return await evaluate();
-		return await referrerLocks.run(`${this.programId}:${referral.referrerId}`, evaluate);
+		// Inside a ledger batch (which holds the write lock) another evaluation of this referrer must
+		// not be waited for: it may be waiting for that lock; the batch runs again instead.
+		return await referrerLocks.run(
+			`${this.programId}:${referral.referrerId}`,
+			evaluate,
+			this.ledger.inBatch() ? () => new BatchConflict('the referrer') : undefined,
+		);
 	}
 
 	private async evaluateLoaded(referral: ReferralRecord): Promise<EvaluationResult> {

@@ -2,7 +2,9 @@
 export class KeyedMutex {
 	private readonly tails = new Map<string, Promise<void>>();
 
-	async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+	/** `busy`: the error to throw at once, instead of waiting, when the key is held (inside a ledger batch). */
+	async run<T>(key: string, fn: () => Promise<T>, busy?: () => Error): Promise<T> {
+		if (busy && this.tails.has(key)) throw busy();
 		const previous = this.tails.get(key) ?? Promise.resolve();
 		let release!: () => void;
 		const current = new Promise<void>((resolve) => (release = resolve));

@@ -1,5 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
+import type { LedgerStore } from '../../engine/ledger';
 import { isEngineError } from '../../engine/shared/errors';
 import { isToolCall, toolError, toolResult } from './tool';
 
@@ -14,36 +15,92 @@ export function toJson(value: object): IDataObject {
 /** Maps the engine's field names to the labels the user sees in the node, for error messages. */
 export type FieldLabels = Record<string, string>;
 
+/** How many items' ledger writes commit in one transaction (runPerItem with `batch`). */
+export const BATCH_ITEMS = 200;
+
+export interface PerItemOptions {
+	/**
+	 * The ledger whose writes the items make: chunks of BATCH_ITEMS items commit in one ledger
+	 * transaction instead of one each, every item in its own savepoint (a failing item's writes are
+	 * undone alone). For operations whose items only read and write that ledger (nothing sent, no
+	 * outside call), where one transaction per chunk means the same as one per item.
+	 */
+	batch?: LedgerStore;
+}
+
+type Outcome = { result: ItemResult } | { error: unknown } | undefined;
+
 /**
  * The one per-item loop every operation uses: call `handle` for each input item, pair every
  * output item with its input, turn engine errors into NodeOperationErrors that name the item and
  * the parameter, and with Continue On Fail keep the failing item (with its error) in the output.
+ * Without Continue On Fail the first failure stops the node: the items before it keep their
+ * writes (also in a batch: its chunk commits without the failed item's writes), later items do not run.
  */
 export async function runPerItem(
 	ctx: IExecuteFunctions,
 	handle: (item: INodeExecutionData, itemIndex: number) => Promise<ItemResult> | ItemResult,
 	fieldLabels: FieldLabels = {},
+	options: PerItemOptions = {},
 ): Promise<INodeExecutionData[]> {
 	const items = ctx.getInputData();
-	const output: INodeExecutionData[] = [];
 	const continueOnFail = ctx.continueOnFail();
+	const settled: Outcome[] = new Array(items.length);
+	const settle = async (itemIndex: number, run = <T>(work: () => Promise<T>) => work()) => {
+		try {
+			settled[itemIndex] = {
+				result: await run(async () => await handle(items[itemIndex], itemIndex)),
+			};
+			return true;
+		} catch (error) {
+			settled[itemIndex] = { error };
+			return continueOnFail;
+		}
+	};
+	const ledger = options.batch;
+	if (ledger === undefined || items.length < 2) {
+		for (let itemIndex = 0; itemIndex < items.length; itemIndex++)
+			if (!(await settle(itemIndex))) break;
+	} else {
+		for (let start = 0; start < items.length; start += BATCH_ITEMS) {
+			const end = Math.min(items.length, start + BATCH_ITEMS);
+			let goOn = true;
+			try {
+				// Run again as a whole after a lock conflict: only the last run's outcomes count.
+				goOn = await ledger.batch(async (item) => {
+					settled.fill(undefined, start, end);
+					for (let itemIndex = start; itemIndex < end; itemIndex++)
+						if (!(await settle(itemIndex, item))) return false;
+					return true;
+				});
+			} catch (error) {
+				// The chunk did not commit: none of its items' writes happened.
+				settled.fill({ error }, start, end);
+				goOn = continueOnFail;
+			}
+			if (!goOn) break;
+		}
+	}
+	const output: INodeExecutionData[] = [];
 	const shape = outputShaper(ctx);
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-		try {
-			const result = await handle(items[itemIndex], itemIndex);
+		const outcome = settled[itemIndex];
+		if (outcome === undefined) break;
+		if ('result' in outcome) {
+			const { result } = outcome;
 			for (const json of Array.isArray(result) ? (result as readonly object[]) : [result])
 				output.push({
 					json: shape.result(json, items[itemIndex]),
 					pairedItem: { item: itemIndex },
 				});
-		} catch (error) {
-			const nodeError = shape.error(error, items[itemIndex], itemIndex, fieldLabels);
-			if (!continueOnFail) throw nodeError;
-			output.push({
-				json: shape.failed(items[itemIndex], errorJson(error, nodeError, fieldLabels)),
-				pairedItem: { item: itemIndex },
-			});
+			continue;
 		}
+		const nodeError = shape.error(outcome.error, items[itemIndex], itemIndex, fieldLabels);
+		if (!continueOnFail) throw nodeError;
+		output.push({
+			json: shape.failed(items[itemIndex], errorJson(outcome.error, nodeError, fieldLabels)),
+			pairedItem: { item: itemIndex },
+		});
 	}
 	return output;
 }

@@ -21,6 +21,8 @@ export class OutboxTable implements Pick<LedgerStore, Methods> {
 	constructor(private readonly core: LedgerCore) {}
 
 	async appendEvent(input: AppendEventInput): Promise<AppendEventResult> {
+		// Its event goes in at once, in its place among the batch's (which go in at the batch's end).
+		this.core.leaveBatch('appendEvent');
 		return this.core.globalMutation<LedgerEvent, AppendEventResult>('appendEvent', input, () => {
 			const programId = v.optText(input.programId, 'programId', 128);
 			const type = v.eventType(input.type, 'type');

@@ -2,7 +2,7 @@
  * secrets, leases, one-time nonces, lead scoring models, kept answers and idempotency housekeeping. */
 import { randomBytes } from 'node:crypto';
 import { EngineError } from '../../shared/errors';
-import type { LedgerCore } from '../core';
+import { BatchConflict, type LedgerCore } from '../core';
 import { inputObject, pickerPage, programIdOf } from '../inputs';
 import { n, s, toModel, toProgram } from '../rows';
 import { backoffMs, Params, sleep } from '../sql';
@@ -126,7 +126,11 @@ export class ProgramsTable implements Pick<LedgerStore, Methods> {
 				return taken === 1;
 			});
 		const deadline = Date.now() + waitMs;
+		// In a batch the write lock is held: waiting for another holder could wait forever (it may
+		// need that lock to finish); the batch lets go and runs again instead.
+		const inBatch = this.core.inBatch();
 		for (let attempt = 0; !(await take()); attempt++) {
+			if (inBatch) throw new BatchConflict(`the lease "${name}"`);
 			if (Date.now() >= deadline) {
 				throw new EngineError(
 					'lease_timeout',
@@ -136,8 +140,11 @@ export class ProgramsTable implements Pick<LedgerStore, Methods> {
 			}
 			await sleep(2 + backoffMs(attempt, 4, 100));
 		}
+		// A lease taken in a batch is not visible to others before the batch commits (they wait on
+		// its row), and the batch deletes it again before that: nothing to renew.
 		const renew = setInterval(
 			() => {
+				if (inBatch) return;
 				void this.core.driver
 					.write((tx) =>
 						tx.run(
@@ -154,13 +161,12 @@ export class ProgramsTable implements Pick<LedgerStore, Methods> {
 			return await fn();
 		} finally {
 			clearInterval(renew);
-			await this.core.driver
-				.write((tx) =>
-					tx.run(`DELETE FROM ledger_leases WHERE program_id = $1 AND name = $2 AND holder = $3`, [
-						programId,
-						name,
-						holder,
-					]),
+			await this.core
+				.write((w) =>
+					w.tx.run(
+						`DELETE FROM ledger_leases WHERE program_id = $1 AND name = $2 AND holder = $3`,
+						[programId, name, holder],
+					),
 				)
 				.catch(() => undefined);
 		}

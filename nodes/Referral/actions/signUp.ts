@@ -162,7 +162,7 @@ export async function executeSignUp(
 	mode: 'enrol' | 'record',
 ): Promise<INodeExecutionData[]> {
 	const oweWelcome = mode === 'enrol' && ctx.getNodeParameter('oweWelcome', 0, false) === true;
-	const { serviceFor } = await serviceReader(ctx, { oweWelcome });
+	const { ledger, serviceFor } = await serviceReader(ctx, { oweWelcome });
 	const source = inputSourceOf(ctx);
 	const consentFieldFor = parameterReader<string>(ctx, 'smsConsentField', 'consent.sms');
 	const consentValueFor = inputReader(ctx, smsConsentInput, 'values');
@@ -222,6 +222,7 @@ export async function executeSignUp(
 			return mode === 'record' ? await service.recordReferral(input) : await service.enrol(input);
 		},
 		labelsOf(source),
+		{ batch: ledger },
 	);
 }
 

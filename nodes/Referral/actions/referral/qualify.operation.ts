@@ -57,7 +57,7 @@ export const description = updateDisplayOptions(
 
 /** The referee's order qualifies the referral, once per order ID. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const { serviceFor } = await serviceReader(this);
+	const { ledger, serviceFor } = await serviceReader(this);
 	const source = inputSourceOf(this);
 	const lookupFor = participantLookupReader(this, source);
 	const fieldsFor = inputCollectionReader(
@@ -86,6 +86,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			});
 		},
 		labelsOf(source),
+		{ batch: ledger },
 	);
 }
 

@@ -86,6 +86,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			};
 		},
 		{ ...ruleFieldLabels, ...fieldLabels },
+		{ batch: ledger },
 	);
 }
 
