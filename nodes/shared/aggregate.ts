@@ -12,8 +12,65 @@ import { type FieldLabels, toJson, toNodeError } from './runner';
 /** One output item of an all-items computation and the input items it was made from. */
 export interface AggregateItem {
 	json: object;
-	/** Input item positions it comes from; leave out for "all of them" (a summary). */
+	/**
+	 * Input item positions it comes from, as given; leave out for "all of them" (a summary), which
+	 * pairs it with a bounded set (see `SummaryPairing`).
+	 */
 	from?: readonly number[];
+}
+
+/**
+ * Most input items one summary item is paired with. n8n stores every pairing with the execution:
+ * a summary of 2,000,000 rows paired with each of them took 2,000,000 objects in memory and in the
+ * saved execution, more than the summary itself by far.
+ */
+export const SUMMARY_PAIRING_LIMIT = 1_000;
+
+/**
+ * The input items a summary item is paired with: all of them while there are at most
+ * SUMMARY_PAIRING_LIMIT; beyond that, the first input item of each distinct upstream pairing (the
+ * item each input came from), at most SUMMARY_PAIRING_LIMIT of them. Rows read from one query or
+ * file all come from one upstream item, so `$('Earlier Node').item` resolves through the summary
+ * as it did, while the execution stores one pairing instead of millions.
+ */
+export class SummaryPairing {
+	private readonly first: number[] = [];
+	private readonly representatives: number[] = [];
+	private readonly lineages = new Set<string | number>();
+	private count = 0;
+
+	constructor(private readonly items: readonly INodeExecutionData[]) {}
+
+	/** Adds input positions in ascending order. */
+	add(position: number): void {
+		this.count++;
+		if (this.first.length <= SUMMARY_PAIRING_LIMIT) this.first.push(position);
+		if (this.lineages.size >= SUMMARY_PAIRING_LIMIT) return;
+		const lineage = lineageOf(this.items[position]?.pairedItem);
+		if (this.lineages.has(lineage)) return;
+		this.lineages.add(lineage);
+		this.representatives.push(position);
+	}
+
+	/** The positions to pair with; empty when none was added. */
+	positions(): number[] {
+		return this.count <= SUMMARY_PAIRING_LIMIT ? this.first : this.representatives;
+	}
+
+	/** The pairing of a summary of all `items`. */
+	static ofAll(items: readonly INodeExecutionData[]): number[] {
+		const pairing = new SummaryPairing(items);
+		for (let i = 0; i < items.length; i++) pairing.add(i);
+		return pairing.positions();
+	}
+}
+
+/** Where an input item came from, as one comparable value: (input, item) of its own pairing. */
+function lineageOf(paired: INodeExecutionData['pairedItem']): string | number {
+	if (paired === undefined) return -1;
+	if (typeof paired === 'number') return paired;
+	if (!Array.isArray(paired)) return paired.input ? `${paired.input}:${paired.item}` : paired.item;
+	return paired.map((p) => `${p.input ?? 0}:${p.item}`).join(',');
 }
 
 export interface AggregateResult {
@@ -39,7 +96,7 @@ export async function runAggregate(
 		if (result.hints && result.hints.length > 0) ctx.addExecutionHints(...result.hints);
 		return result.items.map(({ json, from }) => ({
 			json: toJson(json),
-			pairedItem: pairedWith(from ?? allPositions(items.length)),
+			pairedItem: pairedWith(from ?? SummaryPairing.ofAll(items)),
 		}));
 	} catch (error) {
 		const itemIndex = namedItem(error, items.length);
@@ -57,7 +114,7 @@ export async function runAggregate(
 		return [
 			{
 				json: { error: json },
-				pairedItem: pairedWith(itemIndex === undefined ? allPositions(items.length) : [itemIndex]),
+				pairedItem: pairedWith(itemIndex === undefined ? SummaryPairing.ofAll(items) : [itemIndex]),
 			},
 		];
 	}
@@ -90,10 +147,6 @@ function namedItem(error: unknown, count: number): number | undefined {
 	return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < count
 		? index
 		: undefined;
-}
-
-function allPositions(count: number): number[] {
-	return Array.from({ length: count }, (_, i) => i);
 }
 
 function pairedWith(positions: readonly number[]): IPairedItemData | IPairedItemData[] {
