@@ -19,64 +19,42 @@ export interface AggregateItem {
 	from?: readonly number[];
 }
 
+export interface AggregateResult {
+	items: AggregateItem[];
+	/** Shown in the output pane, e.g. rows left out and why. */
+	hints?: NodeExecutionHint[];
+}
+
 /**
  * Most input items one summary item is paired with. n8n stores every pairing with the execution:
- * a summary of 2,000,000 rows paired with each of them took 2,000,000 objects in memory and in the
- * saved execution, more than the summary itself by far.
+ * a summary of 2,000,000 rows paired with each of them held 2,000,000 pairing objects in memory and
+ * in the saved execution, far more than the summary itself.
  */
 export const SUMMARY_PAIRING_LIMIT = 1_000;
 
 /**
  * The input items a summary item is paired with: all of them while there are at most
- * SUMMARY_PAIRING_LIMIT; beyond that, the first input item of each distinct upstream pairing (the
- * item each input came from), at most SUMMARY_PAIRING_LIMIT of them. Rows read from one query or
- * file all come from one upstream item, so `$('Earlier Node').item` resolves through the summary
- * as it did, while the execution stores one pairing instead of millions.
+ * SUMMARY_PAIRING_LIMIT, else the first SUMMARY_PAIRING_LIMIT. (Lineage by upstream item cannot be
+ * told apart here: n8n hands a node its input items paired with their own positions.) Expressions
+ * such as `$('Trigger').item` still resolve through the first items, as they would through all.
  */
 export class SummaryPairing {
 	private readonly first: number[] = [];
-	private readonly representatives: number[] = [];
-	private readonly lineages = new Set<string | number>();
-	private count = 0;
 
-	constructor(private readonly items: readonly INodeExecutionData[]) {}
-
-	/** Adds input positions in ascending order. */
+	/** Adds an input position; give them in ascending order. */
 	add(position: number): void {
-		this.count++;
-		if (this.first.length <= SUMMARY_PAIRING_LIMIT) this.first.push(position);
-		if (this.lineages.size >= SUMMARY_PAIRING_LIMIT) return;
-		const lineage = lineageOf(this.items[position]?.pairedItem);
-		if (this.lineages.has(lineage)) return;
-		this.lineages.add(lineage);
-		this.representatives.push(position);
+		if (this.first.length < SUMMARY_PAIRING_LIMIT) this.first.push(position);
 	}
 
 	/** The positions to pair with; empty when none was added. */
 	positions(): number[] {
-		return this.count <= SUMMARY_PAIRING_LIMIT ? this.first : this.representatives;
+		return this.first;
 	}
 
-	/** The pairing of a summary of all `items`. */
-	static ofAll(items: readonly INodeExecutionData[]): number[] {
-		const pairing = new SummaryPairing(items);
-		for (let i = 0; i < items.length; i++) pairing.add(i);
-		return pairing.positions();
+	/** The pairing of a summary of `count` input items. */
+	static ofAll(count: number): number[] {
+		return Array.from({ length: Math.min(count, SUMMARY_PAIRING_LIMIT) }, (_, i) => i);
 	}
-}
-
-/** Where an input item came from, as one comparable value: (input, item) of its own pairing. */
-function lineageOf(paired: INodeExecutionData['pairedItem']): string | number {
-	if (paired === undefined) return -1;
-	if (typeof paired === 'number') return paired;
-	if (!Array.isArray(paired)) return paired.input ? `${paired.input}:${paired.item}` : paired.item;
-	return paired.map((p) => `${p.input ?? 0}:${p.item}`).join(',');
-}
-
-export interface AggregateResult {
-	items: AggregateItem[];
-	/** Shown in the output pane, e.g. rows left out and why. */
-	hints?: NodeExecutionHint[];
 }
 
 /**
@@ -96,7 +74,7 @@ export async function runAggregate(
 		if (result.hints && result.hints.length > 0) ctx.addExecutionHints(...result.hints);
 		return result.items.map(({ json, from }) => ({
 			json: toJson(json),
-			pairedItem: pairedWith(from ?? SummaryPairing.ofAll(items)),
+			pairedItem: pairedWith(from ?? SummaryPairing.ofAll(items.length)),
 		}));
 	} catch (error) {
 		const itemIndex = namedItem(error, items.length);
@@ -114,7 +92,9 @@ export async function runAggregate(
 		return [
 			{
 				json: { error: json },
-				pairedItem: pairedWith(itemIndex === undefined ? SummaryPairing.ofAll(items) : [itemIndex]),
+				pairedItem: pairedWith(
+					itemIndex === undefined ? SummaryPairing.ofAll(items.length) : [itemIndex],
+				),
 			},
 		];
 	}

@@ -216,7 +216,7 @@ describe('Loyalty Insights node in the workflow harness', () => {
 				expected.rows.filter((r) => r.segment === guestRow.segment).map((r) => r.customer),
 			);
 			const rowsOfSegment = items
-				.map((item, i) => (inSegment.has(item.customerId) ? i : -1))
+				.map((item, i) => (inSegment.has(String(item.customerId)) ? i : -1))
 				.filter((i) => i >= 0);
 			expect(paired(guestSegment)).toEqual(rowsOfSegment.slice(0, SUMMARY_PAIRING_LIMIT));
 			for (const item of out)

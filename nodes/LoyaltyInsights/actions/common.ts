@@ -148,11 +148,7 @@ export class CustomerPositions {
 	 * Positions paired with each group of customers (an RFM segment, say), bounded as summaries
 	 * are: customer `customers[i]` is in group `groups[i]`; customers not listed are in none.
 	 */
-	groupPairings(
-		items: readonly INodeExecutionData[],
-		customers: readonly string[],
-		groups: readonly string[],
-	): Map<string, number[]> {
+	groupPairings(customers: readonly string[], groups: readonly string[]): Map<string, number[]> {
 		const groupOfCustomer: (string | undefined)[] = new Array(this.indexOf.size);
 		customers.forEach((customer, i) => {
 			const c = this.indexOf.get(customer);
@@ -164,7 +160,7 @@ export class CustomerPositions {
 			const group = c >= 0 ? groupOfCustomer[c] : undefined;
 			if (group === undefined) return;
 			let pairing = pairings.get(group);
-			if (pairing === undefined) pairings.set(group, (pairing = new SummaryPairing(items)));
+			if (pairing === undefined) pairings.set(group, (pairing = new SummaryPairing()));
 			pairing.add(position);
 		});
 		return new Map([...pairings].map(([group, pairing]) => [group, pairing.positions()]));

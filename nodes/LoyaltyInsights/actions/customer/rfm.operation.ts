@@ -322,7 +322,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						})
 					: rfmFromSummaries(json, { ...settings, recencyField, frequencyField, monetaryField });
 			return {
-				items: rfmOutput(result, output, customerField, items, json),
+				items: rfmOutput(result, output, customerField, json),
 				hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'RFM analysis'),
 			};
 		},
@@ -334,7 +334,6 @@ function rfmOutput(
 	result: RfmResult,
 	output: string,
 	customerField: string,
-	items: INodeExecutionData[],
 	json: readonly IDataObject[],
 ): AggregateItem[] {
 	if (output === 'summary') return [{ json: { ...result.summary } }];
@@ -342,7 +341,7 @@ function rfmOutput(
 	if (output === 'segments') {
 		// Each segment is paired with its customers' rows, bounded as a summary is: one segment of a
 		// 2,000,000-row input held most of them, and n8n stores every pairing with the execution.
-		const pairings = positions.groupPairings(items, result.customers, result.segmentOfCustomer);
+		const pairings = positions.groupPairings(result.customers, result.segmentOfCustomer);
 		return result.summary.segments.map((segment) => {
 			const from = pairings.get(segment.segment);
 			// An empty segment comes from no customer in particular: pair it as a summary of all.
