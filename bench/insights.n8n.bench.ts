@@ -96,8 +96,9 @@ const SUBJECTS: Subject[] = [
 	},
 ];
 
+/** Unique per subject and size, at most 16 characters (n8n's workflow ids). */
 const workflowId = (subject: Subject, rows: number) =>
-	`rmInsBench${subject.key}${rows}`.slice(0, 16);
+	`rmIns${subject.key.slice(0, 4)}${rows.toString(36)}`;
 
 function workflow(subject: Subject, rows: number) {
 	const node = (id: string, name: string, rest: object, x: number) => ({
