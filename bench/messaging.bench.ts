@@ -7,8 +7,8 @@ import { helpers, renderEmail, renderSms, type EmailTemplates } from '../engine/
 import { bestOf, report } from './lib';
 
 const RENDERS = 1_000;
-/** Rounds of baseline-then-subject; the best of each is kept (see `interleavedBest`). */
-const ROUNDS = 25;
+/** Rounds of baseline and subject back to back; odd, so one round holds the median ratio (see `interleavedMedian`). */
+const ROUNDS = 41;
 
 const templates: EmailTemplates = {
 	subject: '{{referrer.firstName}} sent you {{formatCurrency reward.amount reward.currency}}',
@@ -66,24 +66,39 @@ function rawHandlebars() {
 }
 
 /**
- * Best times of baseline and subject measured in alternation: on a shared machine, load that comes
- * and goes then hits both alike, and the best of many short runs is a quiet-moment figure for each.
+ * Baseline and subject measured back to back in each of ROUNDS rounds (alternating which goes
+ * first), and the round with the median ratio reported. On a shared machine load comes and goes
+ * within a run: both halves of a round see about the same load, so their ratio holds where the best
+ * times of each, taken at different moments, did not (0.31x on a loaded machine, 0.64x quiet).
  */
-async function interleavedBest(
+async function interleavedMedian(
 	baseline: () => unknown,
 	subject: () => unknown,
-): Promise<{ baselineSeconds: number; subjectSeconds: number }> {
-	for (let i = 0; i < 3; i++) {
+): Promise<{ baselineSeconds: number; subjectSeconds: number; spread: string }> {
+	for (let i = 0; i < 5; i++) {
 		baseline();
 		subject();
 	}
-	let baselineSeconds = Infinity;
-	let subjectSeconds = Infinity;
+	const rounds: Array<{ baselineSeconds: number; subjectSeconds: number; ratio: number }> = [];
 	for (let round = 0; round < ROUNDS; round++) {
-		baselineSeconds = Math.min(baselineSeconds, await bestOf(1, baseline, 0));
-		subjectSeconds = Math.min(subjectSeconds, await bestOf(1, subject, 0));
+		let baselineSeconds: number;
+		let subjectSeconds: number;
+		if (round % 2 === 0) {
+			baselineSeconds = await bestOf(1, baseline, 0);
+			subjectSeconds = await bestOf(1, subject, 0);
+		} else {
+			subjectSeconds = await bestOf(1, subject, 0);
+			baselineSeconds = await bestOf(1, baseline, 0);
+		}
+		rounds.push({ baselineSeconds, subjectSeconds, ratio: baselineSeconds / subjectSeconds });
 	}
-	return { baselineSeconds, subjectSeconds };
+	rounds.sort((a, b) => a.ratio - b.ratio);
+	const median = rounds[(rounds.length - 1) / 2];
+	const quartile = (q: number) => rounds[Math.round(q * (rounds.length - 1))].ratio.toFixed(2);
+	return {
+		...median,
+		spread: `ratios of ${ROUNDS} rounds: quartiles ${quartile(0.25)}–${quartile(0.75)}`,
+	};
 }
 
 function loop(fn: () => number): () => number {
@@ -154,7 +169,10 @@ async function main(): Promise<void> {
 		},
 	];
 	for (const row of rows) {
-		const { baselineSeconds, subjectSeconds } = await interleavedBest(row.baseline, row.subject);
+		const { baselineSeconds, subjectSeconds, spread } = await interleavedMedian(
+			row.baseline,
+			row.subject,
+		);
 		report({
 			name: row.name,
 			baseline: 'handlebars@4.7.10 compiled once, same helpers and data',
@@ -162,7 +180,7 @@ async function main(): Promise<void> {
 			subject: row.subjectName,
 			subjectSeconds,
 			target: 0.5,
-			note: `${Math.round(RENDERS / subjectSeconds).toLocaleString('en-US')} renders/s vs ${Math.round(RENDERS / baselineSeconds).toLocaleString('en-US')} renders/s`,
+			note: `median round: ${Math.round(RENDERS / subjectSeconds).toLocaleString('en-US')} renders/s vs ${Math.round(RENDERS / baselineSeconds).toLocaleString('en-US')} renders/s; ${spread}`,
 		});
 	}
 }

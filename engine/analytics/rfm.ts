@@ -68,6 +68,11 @@ export interface RfmOptions {
 	 * with k = 5), so the named segments mean the same whatever k the scores use.
 	 */
 	segments?: readonly SegmentRule[];
+	/**
+	 * Default true. False leaves `rows` empty (the summary and `segmentOfCustomer` are still
+	 * complete): a summary of 2,000,000 rows need not build an object per customer.
+	 */
+	rows?: boolean;
 }
 
 export interface RfmTransactionOptions extends RfmOptions, TransactionFields {
@@ -139,7 +144,11 @@ export interface RfmSummary {
 }
 
 export interface RfmResult {
+	/** One row per customer; empty when the options said `rows: false`. */
 	rows: RfmRow[];
+	/** Every customer (as in the rows) and their segment, in two lists of the same order. */
+	customers: readonly string[];
+	segmentOfCustomer: readonly string[];
 	summary: RfmSummary;
 }
 
@@ -190,11 +199,14 @@ function upperBound(sorted: Float64Array, v: number): number {
 	return lo;
 }
 
-function checkOptions(options: RfmOptions): {
+interface CheckedOptions {
 	levels: number;
 	monetary: MonetaryMeasure;
 	segments?: readonly SegmentRule[];
-} {
+	rows: boolean;
+}
+
+function checkOptions(options: RfmOptions): CheckedOptions {
 	const levels = options.scoreLevels ?? 5;
 	if (!Number.isInteger(levels) || levels < 3 || levels > 5) {
 		throw new EngineError(
@@ -216,7 +228,7 @@ function checkOptions(options: RfmOptions): {
 		);
 	}
 	if (options.segments !== undefined) checkSegments(options.segments, levels);
-	return { levels, monetary, segments: options.segments };
+	return { levels, monetary, segments: options.segments, rows: options.rows !== false };
 }
 
 function checkSegments(segments: readonly SegmentRule[], levels: number): void {
@@ -280,7 +292,7 @@ interface RawRfm {
 
 function scoreAndSegment(
 	raw: RawRfm,
-	settings: { levels: number; monetary: MonetaryMeasure; segments?: readonly SegmentRule[] },
+	settings: CheckedOptions,
 	summaryBase: Pick<
 		RfmSummary,
 		'frequencyBasis' | 'recencyUnit' | 'asOf' | 'transactions' | 'excluded'
@@ -298,8 +310,11 @@ function scoreAndSegment(
 	const fGrid = custom || levels === 5 ? fScores : tieCorrectScores(raw.frequency, 5, true);
 	const mGrid = custom || levels === 5 ? mScores : tieCorrectScores(raw.monetary, 5, true);
 
-	const rows: RfmRow[] = new Array(n);
-	for (let i = 0; i < n; i++) {
+	const segmentOfCustomer: string[] = new Array(n);
+	for (let i = 0; i < n; i++)
+		segmentOfCustomer[i] = matchSegment(rules, rGrid[i], fGrid[i], mGrid[i]);
+	const rows: RfmRow[] = settings.rows ? new Array(n) : [];
+	for (let i = 0; i < rows.length; i++) {
 		const row: RfmRow = {
 			customer: raw.customers[i],
 			recency: raw.recency[i],
@@ -309,7 +324,7 @@ function scoreAndSegment(
 			frequencyScore: fScores[i],
 			monetaryScore: mScores[i],
 			rfmScore: `${rScores[i]}${fScores[i]}${mScores[i]}`,
-			segment: matchSegment(rules, rGrid[i], fGrid[i], mGrid[i]),
+			segment: segmentOfCustomer[i],
 		};
 		if (raw.firstDay && raw.lastDay) {
 			row.firstPurchase = formatDay(raw.firstDay[i]);
@@ -324,12 +339,12 @@ function scoreAndSegment(
 	const bySegment = new Map(
 		names.map((name) => [name, { customers: 0, recency: 0, frequency: 0, monetary: 0 }]),
 	);
-	for (const row of rows) {
-		const s = bySegment.get(row.segment)!;
+	for (let i = 0; i < n; i++) {
+		const s = bySegment.get(segmentOfCustomer[i])!;
 		s.customers++;
-		s.recency += row.recency;
-		s.frequency += row.frequency;
-		s.monetary += row.monetary;
+		s.recency += raw.recency[i];
+		s.frequency += raw.frequency[i];
+		s.monetary += raw.monetary[i];
 	}
 	const segments: RfmSegmentSummary[] = [];
 	for (const [segment, s] of bySegment) {
@@ -365,6 +380,8 @@ function scoreAndSegment(
 
 	return {
 		rows,
+		customers: raw.customers,
+		segmentOfCustomer,
 		summary: {
 			customers: n,
 			scoreLevels: levels,

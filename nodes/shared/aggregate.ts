@@ -12,7 +12,10 @@ import { type FieldLabels, toJson, toNodeError } from './runner';
 /** One output item of an all-items computation and the input items it was made from. */
 export interface AggregateItem {
 	json: object;
-	/** Input item positions it comes from; leave out for "all of them" (a summary). */
+	/**
+	 * Input item positions it comes from, as given; leave out for "all of them" (a summary), which
+	 * pairs it with a bounded set (see `SummaryPairing`).
+	 */
 	from?: readonly number[];
 }
 
@@ -20,6 +23,38 @@ export interface AggregateResult {
 	items: AggregateItem[];
 	/** Shown in the output pane, e.g. rows left out and why. */
 	hints?: NodeExecutionHint[];
+}
+
+/**
+ * Most input items one summary item is paired with. n8n stores every pairing with the execution:
+ * a summary of 2,000,000 rows paired with each of them held 2,000,000 pairing objects in memory and
+ * in the saved execution, far more than the summary itself.
+ */
+export const SUMMARY_PAIRING_LIMIT = 1_000;
+
+/**
+ * The input items a summary item is paired with: all of them while there are at most
+ * SUMMARY_PAIRING_LIMIT, else the first SUMMARY_PAIRING_LIMIT. (Lineage by upstream item cannot be
+ * told apart here: n8n hands a node its input items paired with their own positions.) Expressions
+ * such as `$('Trigger').item` still resolve through the first items, as they would through all.
+ */
+export class SummaryPairing {
+	private readonly first: number[] = [];
+
+	/** Adds an input position; give them in ascending order. */
+	add(position: number): void {
+		if (this.first.length < SUMMARY_PAIRING_LIMIT) this.first.push(position);
+	}
+
+	/** The positions to pair with; empty when none was added. */
+	positions(): number[] {
+		return this.first;
+	}
+
+	/** The pairing of a summary of `count` input items. */
+	static ofAll(count: number): number[] {
+		return Array.from({ length: Math.min(count, SUMMARY_PAIRING_LIMIT) }, (_, i) => i);
+	}
 }
 
 /**
@@ -39,7 +74,7 @@ export async function runAggregate(
 		if (result.hints && result.hints.length > 0) ctx.addExecutionHints(...result.hints);
 		return result.items.map(({ json, from }) => ({
 			json: toJson(json),
-			pairedItem: pairedWith(from ?? allPositions(items.length)),
+			pairedItem: pairedWith(from ?? SummaryPairing.ofAll(items.length)),
 		}));
 	} catch (error) {
 		const itemIndex = namedItem(error, items.length);
@@ -57,7 +92,9 @@ export async function runAggregate(
 		return [
 			{
 				json: { error: json },
-				pairedItem: pairedWith(itemIndex === undefined ? allPositions(items.length) : [itemIndex]),
+				pairedItem: pairedWith(
+					itemIndex === undefined ? SummaryPairing.ofAll(items.length) : [itemIndex],
+				),
 			},
 		];
 	}
@@ -90,10 +127,6 @@ function namedItem(error: unknown, count: number): number | undefined {
 	return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < count
 		? index
 		: undefined;
-}
-
-function allPositions(count: number): number[] {
-	return Array.from({ length: count }, (_, i) => i);
 }
 
 function pairedWith(positions: readonly number[]): IPairedItemData | IPairedItemData[] {

@@ -11,6 +11,7 @@ import {
 } from '../../engine/scoring';
 import { loadPackage, runWorkflow, singleNodeWorkflow } from '../harness';
 import { generateLeads } from '../unit/scoring/synthetic';
+import { SUMMARY_PAIRING_LIMIT } from '../../nodes/shared/aggregate';
 
 const rawCoefficientsOf = (model: LogisticModel): Record<string, number> =>
 	rawCoefficients(model).coefficients;
@@ -628,13 +629,15 @@ describe('Lead Score node in the workflow harness', () => {
 			trainOptions: { lambda: 0.5 },
 		};
 
-		it('Train Model turns all leads into one model item, paired with every input, equal to the engine', async () => {
+		it('Train Model turns all leads into one model item, paired with its first 1,000 inputs (a summary), equal to the engine', async () => {
 			const result = await runWorkflow(
 				singleNodeWorkflow(node(trainParameters), training as never),
 			);
 			const items = result.items('Node');
 			expect(items).toHaveLength(1);
-			expect(items[0].pairedItem).toEqual(training.map((_, item) => ({ item })));
+			expect(items[0].pairedItem).toEqual(
+				training.slice(0, SUMMARY_PAIRING_LIMIT).map((_, item) => ({ item })),
+			);
 			const expected = trainLogistic(training, { label: 'converted', features, lambda: 0.5 });
 			expect(items[0].json.model).toEqual(expected);
 			expect(items[0].json.training).toEqual(expected.training);
@@ -918,7 +921,9 @@ describe('Lead Score node in the workflow harness', () => {
 			const result = await runWorkflow(singleNodeWorkflow(node(parameters), history as never));
 			const items = result.items('Node');
 			expect(items).toHaveLength(1);
-			expect(items[0].pairedItem).toEqual(history.map((_, item) => ({ item })));
+			expect(items[0].pairedItem).toEqual(
+				history.slice(0, SUMMARY_PAIRING_LIMIT).map((_, item) => ({ item })),
+			);
 			const report = items[0].json as Record<string, any>;
 			expect(report.split).toEqual(engineReport.split);
 			expect(report.split.testLeads).toBe(900);

@@ -76,6 +76,11 @@ export interface ClvSettings {
 	profitMargin?: number;
 	/** Use these parameters instead of fitting (e.g. fitted on a larger history). */
 	params?: { bgnbd?: GivenBgNbdParams; gammaGamma?: GammaGammaParams };
+	/**
+	 * Default true. False leaves `rows` empty (the summary and its totals are still complete): a
+	 * summary of 2,000,000 rows need not build an object per customer.
+	 */
+	rows?: boolean;
 }
 
 export interface ClvTransactionOptions extends ClvSettings, TransactionFields {
@@ -140,6 +145,7 @@ export interface ClvRow {
 }
 
 export interface ClvResult {
+	/** One row per customer; empty when the settings said `rows: false`. */
 	rows: ClvRow[];
 	summary: {
 		customers: number;
@@ -216,7 +222,7 @@ export function summariseTransactions(
 	return summaries;
 }
 
-type CheckedSettings = Required<Omit<ClvSettings, 'params' | 'purchasePeriod'>> & {
+type CheckedSettings = Required<Omit<ClvSettings, 'params' | 'purchasePeriod' | 'rows'>> & {
 	purchasePeriod: number | null;
 };
 
@@ -371,6 +377,7 @@ function predict(
 	given: ClvSettings['params'],
 	excluded: ExclusionCounts,
 	extra: { transactions?: number; observationEnd?: string },
+	withRows: boolean,
 ): ClvResult {
 	checkParams(given);
 	const n = summaries.customers.length;
@@ -441,7 +448,7 @@ function predict(
 		string,
 		{ clv: number; expectedPurchases: number; probabilityAlive: number; inPeriod?: number }
 	>();
-	const rows: ClvRow[] = new Array(n);
+	const rows: ClvRow[] = withRows ? new Array(n) : [];
 	let totalClv = 0;
 	let totalPurchases = 0;
 	let totalInPeriod = 0;
@@ -462,6 +469,11 @@ function predict(
 			cache.set(key, prediction);
 		}
 		const clv = expectedSpend === null ? null : prediction.clv * expectedSpend;
+		totalClv += clv ?? 0;
+		totalPurchases += prediction.expectedPurchases;
+		totalInPeriod += prediction.inPeriod ?? 0;
+		totalHistorical += summaries.historicalValue[i];
+		if (!withRows) continue;
 		const row: ClvRow = {
 			customer: summaries.customers[i],
 			purchases: summaries.hasHistory ? summaries.purchases[i] : null,
@@ -484,10 +496,6 @@ function predict(
 			row.lastPurchase = formatDay(summaries.lastDay[i]);
 		}
 		rows[i] = row;
-		totalClv += clv ?? 0;
-		totalPurchases += prediction.expectedPurchases;
-		totalInPeriod += prediction.inPeriod ?? 0;
-		totalHistorical += summaries.historicalValue[i];
 	}
 
 	return {
@@ -533,6 +541,7 @@ export function clvFromTransactions(
 			transactions: grouped.transactions,
 			observationEnd: formatDay(endDay),
 		},
+		options.rows !== false,
 	);
 }
 
@@ -627,5 +636,5 @@ export function clvFromSummaries(
 		lastDay: new Int32Array(0),
 		hasHistory: false,
 	};
-	return predict(summaries, settings, options.params, excluded, {});
+	return predict(summaries, settings, options.params, excluded, {}, options.rows !== false);
 }

@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import {
 	clvFromSummaries,
@@ -12,12 +17,12 @@ import {
 } from '../../../../engine/analytics';
 import { type AggregateItem, runAggregate } from '../../../shared/aggregate';
 import {
+	CustomerPositions,
 	engineItems,
 	exclusionHints,
 	type InputKind,
 	inputLabels,
 	optionalDate,
-	positionsByCustomer,
 	readString,
 } from '../common';
 
@@ -345,7 +350,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				...Object.keys(dataFields),
 			]);
 			const options = this.getNodeParameter('clvOptions', 0, {}) as ClvOptionsParameter;
+			const output = readString(this, 'clvOutput', 'customers');
 			const settings: ClvSettings = {
+				// Only Per-Customer Rows needs an object per customer.
+				rows: output !== 'summary',
 				timeUnit: readString(this, 'timeUnit', 'weeks') as TimeUnit,
 				model,
 				// 0 (the form's default) means "not asked for".
@@ -377,12 +385,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 							historicalValueField: historicalValueField || undefined,
 						});
 			return {
-				items: clvOutput(
-					result,
-					readString(this, 'clvOutput', 'customers'),
-					customerField,
-					positionsByCustomer(json, customerField),
-				),
+				items: clvOutput(result, output, customerField, json),
 				hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'CLV'),
 			};
 		},
@@ -394,11 +397,12 @@ function clvOutput(
 	result: ClvResult,
 	output: string,
 	customerField: string,
-	positions: Map<string, number[]>,
+	json: readonly IDataObject[],
 ): AggregateItem[] {
 	if (output === 'summary') return [{ json: { ...result.summary } }];
+	const positions = new CustomerPositions(json, customerField);
 	return result.rows.map(({ customer, ...row }) => ({
 		json: { [customerField]: customer, ...row },
-		from: positions.get(customer),
+		from: positions.of(customer),
 	}));
 }

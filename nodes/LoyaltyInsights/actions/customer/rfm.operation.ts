@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import {
 	type RfmResult,
@@ -9,12 +14,12 @@ import {
 import { EngineError } from '../../../../engine/shared/errors';
 import { type AggregateItem, runAggregate } from '../../../shared/aggregate';
 import {
+	CustomerPositions,
 	engineItems,
 	exclusionHints,
 	type InputKind,
 	inputLabels,
 	optionalDate,
-	positionsByCustomer,
 	readString,
 } from '../common';
 
@@ -293,7 +298,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				frequencyBasis?: 'days' | 'transactions';
 			};
 			const custom = readString(this, 'segmentRules', 'default') === 'custom';
+			const output = readString(this, 'rfmOutput', 'customers');
 			const settings = {
+				// Only Per-Customer Rows needs an object per customer.
+				rows: output === 'customers',
 				customerField,
 				scoreLevels: this.getNodeParameter('scoreLevels', 0, 5) as number,
 				monetary: readString(this, 'monetary', 'total') as 'total' | 'mean',
@@ -314,12 +322,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						})
 					: rfmFromSummaries(json, { ...settings, recencyField, frequencyField, monetaryField });
 			return {
-				items: rfmOutput(
-					result,
-					readString(this, 'rfmOutput', 'customers'),
-					customerField,
-					positionsByCustomer(json, customerField),
-				),
+				items: rfmOutput(result, output, customerField, json),
 				hints: exclusionHints(result.summary.excluded, result.summary.warnings, 'RFM analysis'),
 			};
 		},
@@ -331,29 +334,22 @@ function rfmOutput(
 	result: RfmResult,
 	output: string,
 	customerField: string,
-	positions: Map<string, number[]>,
+	json: readonly IDataObject[],
 ): AggregateItem[] {
 	if (output === 'summary') return [{ json: { ...result.summary } }];
+	const positions = new CustomerPositions(json, customerField);
 	if (output === 'segments') {
-		const bySegment = new Map<string, number[]>();
-		for (const row of result.rows) {
-			const list = bySegment.get(row.segment) ?? [];
-			// One by one: a spread of one customer's positions overflows the stack when a single
-			// customer id holds 150,000 rows (a guest-checkout placeholder does).
-			for (const position of positions.get(row.customer) ?? []) list.push(position);
-			bySegment.set(row.segment, list);
-		}
+		// Each segment is paired with its customers' rows, bounded as a summary is: one segment of a
+		// 2,000,000-row input held most of them, and n8n stores every pairing with the execution.
+		const pairings = positions.groupPairings(result.customers, result.segmentOfCustomer);
 		return result.summary.segments.map((segment) => {
-			const from = bySegment.get(segment.segment);
-			// An empty segment comes from no customer in particular: pair it with the whole input.
-			return {
-				json: { ...segment },
-				from: from && from.length > 0 ? from.sort((a, b) => a - b) : undefined,
-			};
+			const from = pairings.get(segment.segment);
+			// An empty segment comes from no customer in particular: pair it as a summary of all.
+			return { json: { ...segment }, from: from && from.length > 0 ? from : undefined };
 		});
 	}
 	return result.rows.map(({ customer, ...row }) => ({
 		json: { [customerField]: customer, ...row },
-		from: positions.get(customer) ?? [],
+		from: positions.of(customer),
 	}));
 }
