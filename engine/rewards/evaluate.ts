@@ -164,8 +164,17 @@ export class RewardService extends RewardAccount {
 	 * Plans and writes every reward a referral has earned so far: the referee_signup rules once
 	 * the referee signed up, the referral_qualified rules (and milestones, status levels) once it
 	 * qualified. Safe to repeat: each award's idempotency key makes a replay write nothing.
+	 *
+	 * `replayKey` names the request the evaluation answers (the order that qualified the referral):
+	 * another evaluation with the same key answers like the first one did, even when the ledger
+	 * moved on in between (a late order moved this referral up a rank, so a milestone it now reaches
+	 * was written for it; a coupon pool was refilled). What was written meanwhile stands in the
+	 * ledger, with its notices owed there. Without a key each evaluation answers what stands now.
 	 */
-	async evaluateReferral(referralId: Id): Promise<EvaluationResult> {
+	async evaluateReferral(
+		referralId: Id,
+		options: { replayKey?: string } = {},
+	): Promise<EvaluationResult> {
 		const referral = await this.ledger.getReferral({ programId: this.programId, id: referralId });
 		if (!referral) {
 			throw new EngineError(
@@ -182,8 +191,8 @@ export class RewardService extends RewardAccount {
 		const leased = this.program.caps.length > 0 || this.historyProgram !== undefined;
 		const evaluate = () =>
 			leased
-				? this.ledger.withLease(lease, () => this.evaluateLoaded(referral))
-				: this.evaluateLoaded(referral);
+				? this.ledger.withLease(lease, () => this.evaluateLoaded(referral, options.replayKey))
+				: this.evaluateLoaded(referral, options.replayKey);
 		if (!this.serialize) return await evaluate();
 		// Inside a ledger batch (which holds the write lock) another evaluation of this referrer must
 		// not be waited for: it may be waiting for that lock; the batch runs again instead.
@@ -194,7 +203,10 @@ export class RewardService extends RewardAccount {
 		);
 	}
 
-	private async evaluateLoaded(referral: ReferralRecord): Promise<EvaluationResult> {
+	private async evaluateLoaded(
+		referral: ReferralRecord,
+		replayKey?: string,
+	): Promise<EvaluationResult> {
 		const result: EvaluationResult = {
 			referralId: referral.id,
 			referralStatus: referral.status,
@@ -288,7 +300,24 @@ export class RewardService extends RewardAccount {
 			}
 		}
 		if (result.rewards.length > 0) await this.keepEvaluation(result);
-		return result;
+		return replayKey === undefined ? result : await this.asFirstAnswered(result, replayKey);
+	}
+
+	/** The answer the first evaluation with this replay key gave (kept now when this is the first). */
+	private async asFirstAnswered(
+		result: EvaluationResult,
+		replayKey: string,
+	): Promise<EvaluationResult> {
+		const kept = await this.ledger.keepAnswer({
+			programId: this.programId,
+			operation: 'evaluation',
+			key: `${result.referralId}:${result.events.join('+')}:${this.programKey}:${createHash('sha256').update(replayKey).digest('hex').slice(0, 32)}`,
+			answer: {
+				...result,
+				rewards: result.rewards.map(({ email: _email, replayed: _replayed, ...rest }) => rest),
+			},
+		});
+		return kept.replayed ? await this.fromKept(kept.answer) : result;
 	}
 
 	/** A milestone by qualified referrals (its award lists the referrals that reached it). */

@@ -384,6 +384,63 @@ for (const [name, open] of backends) {
 			expect((await service.status(ann)).tier).toBe('Gold');
 		});
 
+		it('with a replay key (the order ID), the replay of a referral a late order moved up answers like its first evaluation', async () => {
+			const ledger = await open();
+			const programId = 'default';
+			await ledger.ensureProgram({ id: programId });
+			const service = new RewardService(ledger, program(programId, 0));
+			const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' }))
+				.participant.id;
+			const firsts = [];
+			const ids: number[] = [];
+			for (const [i, day] of [10, 20, 40, 30].entries()) {
+				const referee = (
+					await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` })
+				).participant.id;
+				const { referral } = await ledger.recordReferral({
+					programId,
+					referrerId: ann,
+					refereeId: referee,
+					status: 'pending',
+				});
+				ids.push(referral.id);
+				await ledger.qualifyReferral({
+					programId,
+					referralId: referral.id,
+					orderId: `o-${i}`,
+					amount: 80,
+					currency: 'EUR',
+					occurredAt: T0 + day * DAY,
+					fromStatuses: ['pending'],
+				});
+				firsts.push(await service.evaluateReferral(referral.id, { replayKey: `o-${i}` }));
+			}
+			// The day-40 referral was the 3rd when its order was answered; the late day-30 order made it
+			// the 4th, and the 4th-referral coupon and Gold were written for it since.
+			const held = await ledger.listRewards({ programId, referralId: ids[2], limit: 100 });
+			const firstIds = firsts[2].rewards.map((r) => r.id).sort((a, b) => a - b);
+			expect(held.length).toBeGreaterThan(firstIds.length);
+			// The replay of its order answers exactly what the first answer listed.
+			const replay = await service.evaluateReferral(ids[2], { replayKey: 'o-2' });
+			const shape = (r: (typeof replay.rewards)[number]) => [
+				r.id,
+				r.rule,
+				r.kind,
+				r.status,
+				r.code,
+			];
+			expect(replay.rewards.map(shape)).toEqual(firsts[2].rewards.map(shape));
+			expect(replay.rewards.every((r) => r.replayed)).toBe(true);
+			expect(replay.noticeRewardIds).toEqual(firsts[2].noticeRewardIds);
+			// Without a key (or with another request's), the evaluation answers what the referral holds now.
+			const now = await service.evaluateReferral(ids[2]);
+			expect(now.rewards.map((r) => r.id).sort((a, b) => a - b)).toEqual(held.map((r) => r.id));
+			const other = await service.evaluateReferral(ids[2], { replayKey: 'a-manual-re-run' });
+			expect(other.rewards.map((r) => r.id).sort((a, b) => a - b)).toEqual(held.map((r) => r.id));
+			// Nothing was written twice by the replays.
+			expect(await ledger.listRewards({ programId, referralId: ids[2], limit: 100 })).toEqual(held);
+		});
+
 		it('two workers committing conversions in another order than their dates: the 3rd by date still earns the coupon', async () => {
 			const real = await open();
 			// The ledger answers conversion ids in reverse, as when the earlier-dated conversion was

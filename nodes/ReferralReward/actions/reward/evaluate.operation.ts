@@ -2,6 +2,7 @@ import type { ToolUse } from '../../../shared/tool';
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { rewardNoticeKeys, rewardNotices } from '../../../../engine/rewards';
+import { requiredField } from '../../../shared/fields';
 import { ledgerFor } from '../../../shared/ledger';
 import { parameterReader } from '../../../shared/parameters';
 import { runPerItem } from '../../../shared/runner';
@@ -47,6 +48,15 @@ const properties: INodeProperties[] = [
 		description:
 			'Whether to record, with the rewards and in the same ledger transaction, the email each rewarded person is owed (topic reward.earned). A Templated Message node set to Send Owed Messages delivers them from the ledger, so a crash neither loses nor repeats one; messageKeys lists their keys.',
 	},
+	{
+		displayName: 'Replay Key Field',
+		name: 'replayKeyField',
+		type: 'string',
+		default: '',
+		placeholder: 'orderId',
+		description:
+			"Name of the input field holding the request's own key, such as the order ID. Another evaluation with the same key (a replayed webhook) answers exactly like the first, even when the ledger changed in between (a late order moved the referral up a rank). Empty: each evaluation answers what stands now.",
+	},
 	...rulesForm,
 ];
 
@@ -59,13 +69,24 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const outputFor = parameterReader<string>(this, 'outputMode', 'perReferral');
 	const oweNotices = this.getNodeParameter('oweNotices', 0, false) as boolean;
 	const serviceFor = rewardServiceFor(this, ledger, { oweNotices });
+	const replayKeyFieldFor = parameterReader<string>(this, 'replayKeyField', '');
 	return await runPerItem(
 		this,
 		async (item, itemIndex) => {
 			const program = await programFor(itemIndex);
 			const service = serviceFor(program);
 			const referralId = await referralFor(item.json, itemIndex, program);
-			const result = await service.evaluateReferral(referralId);
+			const keyField = replayKeyFieldFor(itemIndex);
+			const replayKey = keyField
+				? String(
+						requiredField(item.json, keyField, {
+							field: 'replayKeyField',
+							parameter: 'Replay Key Field',
+							holding: "the request's own key (such as the order ID)",
+						}),
+					)
+				: undefined;
+			const result = await service.evaluateReferral(referralId, { replayKey });
 			if (outputFor(itemIndex) === 'perReward') {
 				return result.rewards.map((r) => ({
 					...r,
