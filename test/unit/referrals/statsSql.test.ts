@@ -693,7 +693,7 @@ describe('schema version 14 on a ledger with clicks', () => {
 		expect(lifetime.clicks).toBeGreaterThan(0);
 		await first.close();
 		// The ledger as schema version 12 left it: no click rollups.
-		await raw(`DROP TABLE click_referrers; DROP TABLE click_visitors; DROP TABLE click_spans;
+		await raw(`DROP TABLE click_referrers; DROP TABLE click_visitors; DROP TABLE click_spans; DROP INDEX stats_days_metric;
 			DELETE FROM stats_days WHERE metric IN ('clicks', 'chclicks', 'chrefs');
 			DELETE FROM ledger_migrations WHERE version = 14;`);
 		const ledger = await openSqliteLedger({ backend: 'sqlite', path }, { now: () => now });
