@@ -5,7 +5,7 @@
 import type { LedgerCore } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, nOrNull, s, sOrNull } from '../rows';
-import { Params, type Row, type Tx } from '../sql';
+import { Params, timeWindow as window, type Row, type Tx } from '../sql';
 import { rollupClick } from './clickRollups';
 import { ceilDay, floorDay, rollupSpan } from './rollups';
 import type {
@@ -191,9 +191,6 @@ interface StatsArgs {
 	referrerIds?: number[];
 }
 
-const window = (q: Params, column: string, since?: number, until?: number) =>
-	(since !== undefined ? ` AND ${column} >= ${q.p(since)}` : '') +
-	(until !== undefined ? ` AND ${column} < ${q.p(until)}` : '');
 const qualifiedSum = (alias: string) =>
 	`SUM(CASE WHEN ${alias}.status = 'qualified' THEN 1 ELSE 0 END)`;
 const emptyTotals = (): ClickStatsTotals => ({

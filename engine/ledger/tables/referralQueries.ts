@@ -5,7 +5,7 @@ import { currencyExponent } from '../../shared/money';
 import type { LedgerCore } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, s, sOrNull, toConversion, toReferral } from '../rows';
-import { Params, type Tx } from '../sql';
+import { Params, timeWindow as window, type Tx } from '../sql';
 import {
 	BUCKET_SQL,
 	bucketBounds,
@@ -466,13 +466,6 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 			};
 		});
 	}
-}
-
-function window(q: Params, column: string, since?: number, until?: number): string {
-	return (
-		(since !== undefined ? ` AND ${column} >= ${q.p(since)}` : '') +
-		(until !== undefined ? ` AND ${column} < ${q.p(until)}` : '')
-	);
 }
 
 interface OrderCell {
