@@ -1,6 +1,7 @@
 /* Benchmark helpers shared by every bench/*.bench.ts script.
  * A bench compares our code with a named baseline in the same run and prints one `BENCH {json}`
- * line per comparison; scripts/bench.mjs gathers those lines into one table. */
+ * line per comparison; scripts/bench.mjs gathers those lines into one table, docs/performance.md
+ * and the README's table (scripts/bench-table.mjs). */
 import { performance } from 'node:perf_hooks';
 
 export interface BenchResult {
@@ -21,6 +22,13 @@ export interface BenchResult {
 	target?: number;
 	/** Free text printed beside the row (units, sizes). */
 	note?: string;
+	/**
+	 * An absolute figure and its bound, when the issue names one (e.g. Get Stats under 1 s):
+	 * the row passes only when the ratio meets `target` (if any) and the figure its bounds.
+	 */
+	figure?: { value: number; unit: string; max?: number; min?: number };
+	/** The issue figure this row measures (a key of FIGURES in scripts/bench-table.mjs); else matched by name. */
+	row?: string;
 }
 
 /** Best wall time in seconds over `repeats` runs, after one warm-up run. */
@@ -41,6 +49,10 @@ export async function bestOf(
 
 export function report(result: BenchResult): void {
 	const ratio = result.baselineSeconds / result.subjectSeconds;
-	const pass = result.target === undefined ? undefined : ratio >= result.target;
+	const checks: boolean[] = [];
+	if (result.target !== undefined) checks.push(ratio >= result.target);
+	if (result.figure?.max !== undefined) checks.push(result.figure.value < result.figure.max);
+	if (result.figure?.min !== undefined) checks.push(result.figure.value >= result.figure.min);
+	const pass = checks.length === 0 ? undefined : checks.every(Boolean);
 	console.log('BENCH ' + JSON.stringify({ ...result, ratio, pass }));
 }

@@ -2,10 +2,12 @@
 // The docs check (run by `npm test` through test/unit/docs.test.ts, or alone: `node scripts/check-docs.mjs`):
 // every relative link and anchor in the Markdown files resolves, the README stays short, every node
 // has its page in docs/nodes/ that its codex documentation link points at, every credential's
-// documentation link points at a page that exists, and every sample workflow is documented.
+// documentation link points at a page that exists, every sample workflow is documented, and the
+// performance tables (docs/performance.md, the README's) are what docs/performance.json renders to.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderPerformance, withReadmeTable } from './bench-table.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const README_LIMIT_BYTES = 12 * 1024;
@@ -239,9 +241,35 @@ export function checkReadmeSize(root = ROOT) {
 		: [];
 }
 
+/** docs/performance.md and the README's performance table are what docs/performance.json renders to. */
+export function checkPerformanceTables(root = ROOT) {
+	const json = path.join(root, 'docs', 'performance.json');
+	if (!existsSync(json)) return ['docs/performance.json is missing (npm run bench writes it)'];
+	const doc = JSON.parse(readFileSync(json, 'utf8'));
+	const problems = [];
+	const md = path.join(root, 'docs', 'performance.md');
+	if (!existsSync(md) || readFileSync(md, 'utf8') !== renderPerformance(doc))
+		problems.push(
+			'docs/performance.md is not what docs/performance.json renders to: run `npm run bench -- --render`',
+		);
+	const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+	let expected;
+	try {
+		expected = withReadmeTable(readme, doc);
+	} catch (error) {
+		return [...problems, error.message];
+	}
+	if (readme !== expected)
+		problems.push(
+			"README.md's performance table is not what docs/performance.json renders to: run `npm run bench -- --render`",
+		);
+	return problems;
+}
+
 export function checkDocs(root = ROOT) {
 	return [
 		...checkReadmeSize(root),
+		...checkPerformanceTables(root),
 		...checkLinks(markdownFiles(root), root),
 		...checkNodePages(root),
 		...checkCredentialLinks(root),

@@ -2,6 +2,7 @@
  * columns, indexes): never destructive to existing data. The drivers apply pending ones under a
  * lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: pg_advisory_lock), recorded in ledger_migrations. */
 
+import { clickRollupMigration } from './tables/clickRollups';
 import { capUsageBackfill } from './tables/counters';
 import { rollupMigration } from './tables/rollups';
 
@@ -503,6 +504,15 @@ export const MIGRATIONS: Migration[] = [
 			)`,
 			capUsageBackfill(t.backend),
 		],
+	},
+	{
+		version: 14,
+		name: 'click rollups',
+		// The share-link figures (clicks, visitors, sign-ups and qualified referrals in total, per
+		// channel and per referrer; K-factor's invites) read counters per program and UTC day and per
+		// referrer and UTC month / year / lifetime, kept in the same transaction as each click and
+		// referral change (tables/clickRollups.ts), instead of the period's clicks; backfilled here.
+		statements: (t) => clickRollupMigration(t),
 	},
 ];
 

@@ -60,6 +60,14 @@ export class Params {
 	}
 }
 
+/** ` AND column >= since AND column < until`, each bound when given: a period [since, until). */
+export function timeWindow(q: Params, column: string, since?: number, until?: number): string {
+	return (
+		(since !== undefined ? ` AND ${column} >= ${q.p(since)}` : '') +
+		(until !== undefined ? ` AND ${column} < ${q.p(until)}` : '')
+	);
+}
+
 export function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
 }

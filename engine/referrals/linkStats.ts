@@ -44,6 +44,8 @@ export async function shareLinkStats(
 		until?: number;
 		referrerIds?: number[];
 		limit?: number;
+		/** `rows`: over the period's clicks and referrals instead of the rollups (the baseline). */
+		source?: 'rollups' | 'rows';
 	},
 ): Promise<ShareLinkStats> {
 	const totals = await ledger.clickStats(query);

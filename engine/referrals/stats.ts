@@ -87,6 +87,7 @@ export async function referralStats(ledger: LedgerStore, input: StatsInput): Pro
 		programId,
 		since: window.start ?? undefined,
 		until: window.end ?? undefined,
+		source: input.source,
 	});
 	const customers = Math.max(totals.participants, totals.referrers);
 	// Invites: the caller's count, else the period's tracked link clicks when the ledger has any.
@@ -177,6 +178,7 @@ export async function referralLeaderboard(
 					until: window.end ?? undefined,
 					referrerIds: rows.map((r) => r.participantId),
 					limit: rows.length,
+					source: input.source,
 				});
 	const none: LinkFunnel = {
 		clicks: 0,

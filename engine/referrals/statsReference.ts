@@ -151,11 +151,12 @@ export async function referralStatsReference(
 		);
 	}
 
-	// Share-link figures are not part of the reference: both versions take them from the ledger's clickStats.
+	// Share-link figures: the ledger's clickStats over the period's clicks and referrals (its baseline).
 	const shareLinks = await shareLinkStats(ledger, {
 		programId,
 		since: window.start ?? undefined,
 		until: window.end ?? undefined,
+		source: 'rows',
 	});
 	const clicksAsInvites = input.invitesSent === undefined && shareLinks.clicks > 0;
 	const stats = programStats({

@@ -1,9 +1,10 @@
 /* SQLite never blocks n8n (issue #18): in a real n8n 2.40.7, a webhook workflow keeps answering
  * while Get Stats (lifetime, this year, this month, a month in a time zone whose month starts
  * mid-UTC-day) and the leaderboard run over a SQLite ledger of 1,000,000 referrals: its answers
- * take at most 100 ms longer than while a workflow that does not touch the ledger runs (on a quiet
- * machine n8n answers it in a few ms, so within 100 ms; on this shared machine n8n's own answers
- * vary by hundreds of ms whatever runs). The ledger's calls are synchronous (node:sqlite), so this
+ * take at most 100 ms longer than while a workflow that does not touch the ledger runs, and their
+ * median is under 100 ms whenever n8n's own idle median in the same run is under 50 ms (on this
+ * shared machine under load n8n's own answers vary by hundreds of ms whatever runs: then the
+ * absolute figure is reported, not judged). The ledger's calls are synchronous (node:sqlite), so this
  * holds because every call is short: Get Stats reads the rollups of schema version 11, not the
  * referrals of the period. The ledger is seeded by bulk SQL (test/support/statsLedger.ts), built
  * once into .cache/bench. */
@@ -39,6 +40,9 @@ async function cachedLedgerInChild(n: number): Promise<string> {
 	);
 	return stdout.trim();
 }
+
+/** n8n's idle median answer time under which the absolute 100 ms criterion is judged. */
+const IDLE_MEDIAN_LIMIT_MS = 50;
 
 const CREDENTIAL = { id: 'rmStatsLedger001', name: 'Stats Ledger (1M referrals)' };
 
@@ -210,7 +214,20 @@ describe('SQLite never blocks n8n (1,000,000 referrals)', () => {
 	};
 
 	const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-	const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+	const quantile = (xs: number[], q: number) =>
+		[...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+	const median = (xs: number[]) => quantile(xs, 0.5);
+	const p95 = (xs: number[]) => quantile(xs, 0.95);
+
+	/** Pings one at a time while nothing else runs: n8n's own answer time at this moment. */
+	const pingsIdle = async (count: number) => {
+		const pings: number[] = [];
+		for (let i = 0; i < count; i++) {
+			pings.push((await timed('e2e/ping')).ms);
+			await sleep(10);
+		}
+		return pings;
+	};
 
 	/** Runs `call` five times back to back; meanwhile pings one at a time (n8n saves every
 	 * execution: a flood of pings would measure n8n's own database, not the ledger). */
@@ -247,7 +264,9 @@ describe('SQLite never blocks n8n (1,000,000 referrals)', () => {
 		];
 		const during: number[] = [];
 		const baseline: number[] = [];
+		const idle: number[] = [];
 		for (const query of cases) {
+			idle.push(...(await pingsIdle(10)));
 			// The baseline just before (this shared machine's load moves): the same pings while n8n
 			// runs a workflow of the same shape that does not touch the ledger.
 			const noop = await pingsDuring('noop');
@@ -269,10 +288,24 @@ describe('SQLite never blocks n8n (1,000,000 referrals)', () => {
 		// Under load n8n's own answers vary by hundreds of ms whatever runs, so what the test holds
 		// is the ledger's share: pings while Get Stats runs take at most 100 ms longer than pings
 		// while a workflow that does not touch the ledger runs.
+		const figures = (xs: number[]) =>
+			`median ${median(xs).toFixed(0)} ms, p95 ${p95(xs).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms over ${xs.length}`;
 		console.log(
-			`pings while Get Stats / the leaderboard run: median ${median(during).toFixed(0)} ms, max ${Math.max(...during).toFixed(0)} ms over ${during.length}; while a no-op workflow runs: median ${median(baseline).toFixed(0)} ms, max ${Math.max(...baseline).toFixed(0)} ms over ${baseline.length}`,
+			`pings while Get Stats / the leaderboard run: ${figures(during)}; while a no-op workflow runs: ${figures(baseline)}; idle (nothing else running, interleaved): ${figures(idle)}`,
 		);
 		expect(during.length).toBeGreaterThanOrEqual(cases.length);
 		expect(median(during) - median(baseline)).toBeLessThan(100);
+		// The issue's absolute figure, judged when n8n itself is quick in this run: when its idle
+		// answers (interleaved with the cases above) have a median under 50 ms, the median answer
+		// while Get Stats runs must be under 100 ms. On a machine so loaded that n8n alone takes
+		// 50 ms or more, an absolute figure measures the machine, not the ledger: reported, not judged
+		// (the relative criterion above still holds). A median of many pings, not each ping: one
+		// ping can wait on the scheduler of a loaded 2-core machine whatever runs.
+		if (median(idle) < IDLE_MEDIAN_LIMIT_MS)
+			expect(median(during), `idle ${figures(idle)}`).toBeLessThan(100);
+		else
+			console.log(
+				`absolute 100 ms criterion not judged: n8n's idle median ${median(idle).toFixed(0)} ms >= ${IDLE_MEDIAN_LIMIT_MS} ms (machine under load)`,
+			);
 	});
 });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openSqliteLedger } from '../../engine/ledger';
 import { MIGRATIONS } from '../../engine/ledger/schema';
+import { clickRollupBackfill } from '../../engine/ledger/tables/clickRollups';
 import { rollupBackfill } from '../../engine/ledger/tables/rollups';
 
 export const PROGRAM = 'bench';
@@ -67,15 +68,44 @@ export function seedStatements(backend: 'sqlite' | 'postgres', n: number): strin
 	];
 }
 
+/**
+ * `clicks` tracked link clicks over the same three years (schema version 9's table): 1 in 20 of an
+ * unknown code, 1 in 20 of a revoked one, the rest of a referrer's code; five channels; about 7
+ * clicks per 10 from a distinct visitor; every third referral attributed to the click of its time.
+ */
+export function clickSeedStatements(
+	backend: 'sqlite' | 'postgres',
+	n: number,
+	clicks: number,
+): string[] {
+	if (clicks === 0) return [];
+	const referrers = Math.max(1, Math.floor(n / 10));
+	const step = Math.floor(SPAN / clicks);
+	const visitors = Math.max(1, Math.floor((clicks * 7) / 10));
+	return [
+		`INSERT INTO clicks (id, program_id, code, referrer_id, code_status, created_at, channel, visitor_id)
+			SELECT s.i, '${PROGRAM}', 'c' || s.i,
+				CASE WHEN s.i % 20 < 2 THEN NULL ELSE ${n} + 1 + s.i % ${referrers} END,
+				CASE s.i % 20 WHEN 0 THEN 'unknown' WHEN 1 THEN 'revoked' ELSE 'known' END,
+				${AT - SPAN} + s.i * ${step},
+				CASE s.i % 5 WHEN 0 THEN 'direct' WHEN 1 THEN 'newsletter' WHEN 2 THEN 'x.com' WHEN 3 THEN 'facebook.com' ELSE 'whatsapp' END,
+				'visitor-' || ((s.i * 7919) % ${visitors})
+			FROM ${series(backend, clicks)}`,
+		`UPDATE referrals SET click_id = id * ${clicks} / ${n} WHERE id % 3 = 0 AND id * ${clicks} / ${n} >= 1`,
+	];
+}
+
 /** Builds the SQLite ledger at `path` (migrated by the ledger, seeded, rollups filled, analysed). */
-export async function buildStatsLedger(path: string, n: number): Promise<void> {
+export async function buildStatsLedger(path: string, n: number, clicks = 0): Promise<void> {
 	const building = `${path}.${process.pid}.tmp`;
 	await (await openSqliteLedger({ backend: 'sqlite', path: building })).close();
 	const db = new DatabaseSync(building);
 	db.exec('BEGIN');
 	for (const sql of seedStatements('sqlite', n)) db.exec(sql);
-	// The bulk seed bypasses the ledger's write paths: fill the rollups as migration 11 does.
+	for (const sql of clickSeedStatements('sqlite', n, clicks)) db.exec(sql);
+	// The bulk seed bypasses the ledger's write paths: fill the rollups as migrations 11 and 14 do.
 	for (const sql of rollupBackfill('sqlite')) db.exec(sql);
+	for (const sql of clickRollupBackfill('sqlite')) db.exec(sql);
 	db.exec('COMMIT');
 	db.exec('ANALYZE');
 	db.close();
@@ -83,11 +113,12 @@ export async function buildStatsLedger(path: string, n: number): Promise<void> {
 }
 
 /** The ledger of n referrals in .cache/bench, built once (keyed by its seed and schema) and reused. */
-export async function cachedStatsLedger(n: number): Promise<string> {
+export async function cachedStatsLedger(n: number, clicks = 0): Promise<string> {
 	const key = createHash('sha256')
 		.update(
 			JSON.stringify([
 				seedStatements('sqlite', n),
+				clickSeedStatements('sqlite', n, clicks),
 				MIGRATIONS.map((m) =>
 					m.statements({ backend: 'sqlite', text: 'TEXT', pk: '', serialPk: '', float: 'REAL' }),
 				),
@@ -96,10 +127,10 @@ export async function cachedStatsLedger(n: number): Promise<string> {
 		.digest('hex')
 		.slice(0, 16);
 	const dir = join(__dirname, '..', '..', '.cache', 'bench');
-	const path = join(dir, `stats-${n}-${key}.sqlite`);
+	const path = join(dir, `stats-${n}${clicks > 0 ? `-${clicks}clicks` : ''}-${key}.sqlite`);
 	if (!existsSync(path)) {
 		mkdirSync(dir, { recursive: true });
-		await buildStatsLedger(path, n);
+		await buildStatsLedger(path, n, clicks);
 	}
 	return path;
 }

@@ -4,7 +4,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 // prettier-ignore
 // @ts-expect-error plain ESM script without types
-import { anchorsOf, checkDocs, checkLinks, checkNodePages, checkWorkflowDocs, slugify } from '../../scripts/check-docs.mjs';
+import { anchorsOf, checkDocs, checkLinks, checkNodePages, checkPerformanceTables, checkWorkflowDocs, slugify } from '../../scripts/check-docs.mjs';
+// prettier-ignore
+// @ts-expect-error plain ESM script without types
+import { mergeRuns, README_END, README_START, renderPerformance, verdict, withReadmeTable } from '../../scripts/bench-table.mjs';
 
 describe('the docs', () => {
 	it('have no broken relative link or anchor, a short README, a page per node and a section per workflow', () => {
@@ -92,5 +95,72 @@ describe('the docs check', () => {
 			'workflows/b.json has no section "### `b.json`" in docs/workflows.md',
 			'workflows/b.json is not listed in workflows/README.md',
 		]);
+	});
+});
+
+describe('the performance tables', () => {
+	let dir: string;
+	afterEach(() => {
+		if (dir) rmSync(dir, { recursive: true, force: true });
+	});
+	const row = (file: string, name: string, extra: Record<string, unknown> = {}) => ({
+		file,
+		name,
+		baseline: 'b',
+		baselineSeconds: 2,
+		subject: 's',
+		subjectSeconds: 1,
+		ratio: 2,
+		...extra,
+	});
+
+	it('judge a row by its ratio target and its absolute figure', () => {
+		expect(verdict(row('a', 'x'))).toBe('reported');
+		expect(verdict(row('a', 'x', { target: 1.5 }))).toBe('PASS');
+		expect(verdict(row('a', 'x', { target: 3 }))).toBe('FAIL');
+		expect(verdict(row('a', 'x', { figure: { value: 0.4, unit: 's', max: 1 } }))).toBe('PASS');
+		expect(verdict(row('a', 'x', { target: 1, figure: { value: 1.2, unit: 's', max: 1 } }))).toBe(
+			'FAIL',
+		);
+	});
+
+	it('keep the rows of the bench files a run did not run', () => {
+		const previous = {
+			runs: { 'a.bench.ts': { at: 't0' } },
+			rows: [row('a.bench.ts', 'old a'), row('b.bench.ts', 'b')],
+		};
+		const merged = mergeRuns(previous, {
+			runs: { 'a.bench.ts': { at: 't1' } },
+			rows: [row('a.bench.ts', 'new a')],
+		});
+		expect(merged.rows.map((r: { name: string }) => r.name)).toEqual(['b', 'new a']);
+		expect(merged.runs['a.bench.ts'].at).toBe('t1');
+	});
+
+	it('are checked against what docs/performance.json renders to', () => {
+		const doc = {
+			runs: { 'clicks.bench.ts': { at: 'now', machine: 'm' } },
+			rows: [
+				row('clicks.bench.ts', 'Get Stats lifetime, 100k referrals + 1M clicks (sqlite)', {
+					figure: { value: 0.3, unit: 's', max: 1 },
+				}),
+			],
+		};
+		const readme = `# R\n${README_START}\nstale\n${README_END}\n`;
+		dir = mkdtempSync(path.join(tmpdir(), 'docs-check-'));
+		mkdirSync(path.join(dir, 'docs'));
+		writeFileSync(path.join(dir, 'docs', 'performance.json'), JSON.stringify(doc));
+		writeFileSync(path.join(dir, 'docs', 'performance.md'), renderPerformance(doc));
+		writeFileSync(path.join(dir, 'README.md'), readme);
+		expect(checkPerformanceTables(dir)).toEqual([
+			"README.md's performance table is not what docs/performance.json renders to: run `npm run bench -- --render`",
+		]);
+		const fixed = withReadmeTable(readme, doc);
+		expect(fixed).toContain('| Get Stats with 1M clicks | < 1 s | 1/1 PASS |');
+		expect(fixed).toContain('| Throughput, SQLite | ≥ 2,000 referrals/s | – |');
+		writeFileSync(path.join(dir, 'README.md'), fixed);
+		expect(checkPerformanceTables(dir)).toEqual([]);
+		writeFileSync(path.join(dir, 'docs', 'performance.md'), 'edited by hand');
+		expect(checkPerformanceTables(dir)).toHaveLength(1);
 	});
 });

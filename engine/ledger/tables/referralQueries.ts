@@ -5,7 +5,7 @@ import { currencyExponent } from '../../shared/money';
 import type { LedgerCore } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, s, sOrNull, toConversion, toReferral } from '../rows';
-import { Params, type Tx } from '../sql';
+import { Params, timeWindow as window, type Tx } from '../sql';
 import {
 	BUCKET_SQL,
 	bucketBounds,
@@ -13,7 +13,12 @@ import {
 	DURATION_SQL,
 	EXPONENTS,
 	HUNDREDTHS_SQL,
+	ceilDay,
+	floorDay,
+	nextMonth,
+	nextYear,
 	orderSql,
+	rollupSpan,
 	spanStart,
 } from './rollups';
 import type {
@@ -463,17 +468,6 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 	}
 }
 
-const DAY = 86_400_000;
-const floorDay = (t: number) => t - (((t % DAY) + DAY) % DAY);
-const ceilDay = (t: number) => (floorDay(t) === t ? t : floorDay(t) + DAY);
-
-function window(q: Params, column: string, since?: number, until?: number): string {
-	return (
-		(since !== undefined ? ` AND ${column} >= ${q.p(since)}` : '') +
-		(until !== undefined ? ` AND ${column} < ${q.p(until)}` : '')
-	);
-}
-
 interface OrderCell {
 	orders: number;
 	valid: Record<number, number>;
@@ -773,26 +767,4 @@ async function rollupReferrers(
 			`SELECT referrer_id FROM referrals WHERE program_id = ${q.p(programId)} AND touched_at >= ${q.p(cursor)} AND touched_at < ${q.p(until)}`,
 		);
 	return n((await tx.get(`SELECT COUNT(*) AS n FROM (${parts.join(' UNION ')}) x`, q.values))!.n);
-}
-
-/** The rollup span a window is exactly: lifetime, one UTC year or one UTC month. */
-function rollupSpan(
-	since: number | undefined,
-	until: number | undefined,
-): { span: 'all' | 'y' | 'm'; start: number } | undefined {
-	if (since === undefined && until === undefined) return { span: 'all', start: 0 };
-	if (since === undefined || until === undefined) return undefined;
-	if (spanStart('m', since) === since && nextMonth(since) === until)
-		return { span: 'm', start: since };
-	if (spanStart('y', since) === since && nextYear(since) === until)
-		return { span: 'y', start: since };
-	return undefined;
-}
-
-function nextMonth(start: number): number {
-	const d = new Date(start);
-	return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-}
-function nextYear(start: number): number {
-	return Date.UTC(new Date(start).getUTCFullYear() + 1, 0, 1);
 }

@@ -6,6 +6,7 @@
  * (sign +1). The contribution of a row is one SQL SELECT, shared by the migration's backfill
  * (over every row) and these per-row updates (over one row), so both count exactly alike. */
 import type { Tx } from '../sql';
+import { rollupReferralClicks } from './clickRollups';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -30,6 +31,31 @@ export function spanStart(span: 'm' | 'y', at: number): number {
 	return span === 'm'
 		? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
 		: Date.UTC(d.getUTCFullYear(), 0, 1);
+}
+
+export const floorDay = (t: number) => t - (((t % DAY_MS) + DAY_MS) % DAY_MS);
+export const ceilDay = (t: number) => (floorDay(t) === t ? t : floorDay(t) + DAY_MS);
+
+/** The rollup span a window is exactly: lifetime, one UTC year or one UTC month. */
+export function rollupSpan(
+	since: number | undefined,
+	until: number | undefined,
+): { span: 'all' | 'y' | 'm'; start: number } | undefined {
+	if (since === undefined && until === undefined) return { span: 'all', start: 0 };
+	if (since === undefined || until === undefined) return undefined;
+	if (spanStart('m', since) === since && nextMonth(since) === until)
+		return { span: 'm', start: since };
+	if (spanStart('y', since) === since && nextYear(since) === until)
+		return { span: 'y', start: since };
+	return undefined;
+}
+
+export function nextMonth(start: number): number {
+	const d = new Date(start);
+	return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+export function nextYear(start: number): number {
+	return Date.UTC(new Date(start).getUTCFullYear() + 1, 0, 1);
 }
 
 /** isValidOrderAmount (money.ts) with the default maximum as SQL, and the amount in minor units. */
@@ -196,7 +222,7 @@ function pointsPeriodSelects(backend: Backend, filter: string): string[] {
 const DAY_COLUMNS = 'program_id, day, metric, k1, k2, n, total, amount';
 const PERIOD_COLUMNS = 'program_id, span, start, participant_id, referrals, qualified, points';
 
-function dayUpsert(selects: string[], sign: string): string {
+export function dayUpsert(selects: string[], sign: string): string {
 	return `INSERT INTO stats_days (${DAY_COLUMNS})
 		SELECT program_id, day, metric, k1, k2, CAST(${sign} AS INTEGER) * SUM(n), CAST(${sign} AS INTEGER) * SUM(total), CAST(${sign} AS INTEGER) * SUM(amount)
 		FROM (${selects.join('\nUNION ALL ')}) c WHERE n <> 0 OR total <> 0 OR amount <> 0 GROUP BY program_id, day, metric, k1, k2
@@ -294,6 +320,7 @@ export async function rollupReferral(tx: Tx, backend: Backend, referralId: numbe
 		),
 		[referralId, sign],
 	);
+	await rollupReferralClicks(tx, backend, referralId, sign);
 }
 
 /** A reward's contribution (cost by currency): around every change of its status or amount. */

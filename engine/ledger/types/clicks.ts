@@ -79,6 +79,8 @@ export interface ClickStatsQuery {
 	referrerIds?: Id[];
 	/** Rows per breakdown (default 100). */
 	limit?: number;
+	/** `rows`: count over the period's clicks and referrals instead of the rollups (the baseline for tests and benchmarks). */
+	source?: 'rollups' | 'rows';
 }
 
 export interface ClickFunnelRow {

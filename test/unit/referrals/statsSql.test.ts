@@ -12,6 +12,7 @@ import {
 	MIGRATIONS,
 	MIGRATIONS_TABLE,
 } from '../../../engine/ledger/schema';
+import { clickRollupBackfill } from '../../../engine/ledger/tables/clickRollups';
 import { rollupBackfill } from '../../../engine/ledger/tables/rollups';
 import { referralLeaderboard, referralStats } from '../../../engine/referrals/stats';
 import { referralStatsReference } from '../../../engine/referrals/statsReference';
@@ -152,6 +153,11 @@ async function randomLedger(opened: Opened, seed: number, programId: string): Pr
 		return p.id;
 	};
 	for (let i = 0; i < 4; i++) await enrol();
+	// Tracked link clicks (some seeds none): channels, code statuses, repeat visitors, referrers.
+	const clicks: number[] = [];
+	const clickCount = seed % 4 === 1 ? 0 : 5 + Math.floor(random() * 30);
+	for (let i = 0; i < clickCount; i++)
+		clicks.push(await randomClick(opened, random, programId, people));
 	const referrals = 10 + Math.floor(random() * 25);
 	let order = 0;
 	for (let i = 0; i < referrals; i++) {
@@ -163,6 +169,7 @@ async function randomLedger(opened: Opened, seed: number, programId: string): Pr
 			referrerId,
 			refereeId,
 			touchedAt: instant(random),
+			clickId: clicks.length > 0 && random() < 0.5 ? pick(random, clicks) : undefined,
 		});
 		const fate = random();
 		if (fate < 0.15) {
@@ -292,6 +299,29 @@ async function randomLedger(opened: Opened, seed: number, programId: string): Pr
 	setNow(AT);
 }
 
+const VISITORS = Array.from({ length: 6 }, (_, i) => `visitor-${i}-0123456789abcdef`);
+const CHANNELS = ['direct', 'newsletter', 'x.com', 'Zeta', 'zeta', 'éclair', 'b'];
+
+/** One click at a random instant, of a random referrer's code (or an unknown or revoked one). */
+async function randomClick(
+	opened: Opened,
+	random: () => number,
+	programId: string,
+	people: number[],
+): Promise<number> {
+	const codeStatus = pick(random, ['known', 'known', 'known', 'unknown', 'revoked'] as const);
+	const { click } = await opened.ledger.recordClick({
+		programId,
+		code: codeStatus === 'unknown' ? null : 'CODE',
+		referrerId: codeStatus === 'known' ? pick(random, people) : null,
+		codeStatus,
+		at: instant(random),
+		channel: pick(random, CHANNELS),
+		visitorId: pick(random, VISITORS),
+	});
+	return click!.id;
+}
+
 /** An order stored before amounts were checked (20.005 has too many decimals in every currency
  * used here), in the conversion, on the referral and in its event: left out with a warning. */
 async function rogueOrder(opened: Opened, programId: string): Promise<void> {
@@ -316,12 +346,14 @@ async function rogueOrder(opened: Opened, programId: string): Promise<void> {
 	await rebuildRollups(opened);
 }
 
-/** Schema version 11's backfill again over the whole ledger (the rows changed behind the ledger's back). */
+/** Schema version 11's and 14's backfills again over the whole ledger (the rows changed behind the ledger's back). */
 async function rebuildRollups(opened: Opened): Promise<void> {
-	await opened.raw('DELETE FROM stats_days');
-	await opened.raw('DELETE FROM stats_periods');
+	for (const table of ['stats_days', 'stats_periods', ...CLICK_TABLES])
+		await opened.raw(`DELETE FROM ${table}`);
 	for (const sql of rollupBackfill(opened.backend)) await opened.raw(sql);
+	for (const sql of clickRollupBackfill(opened.backend)) await opened.raw(sql);
 }
+const CLICK_TABLES = ['click_referrers', 'click_visitors', 'click_spans'];
 
 /** The rollups' non-zero rows as they stand (numbers as numbers, amounts to 6 decimals). */
 async function rollupRows(opened: Opened, programId: string): Promise<unknown> {
@@ -344,7 +376,22 @@ async function rollupRows(opened: Opened, programId: string): Promise<unknown> {
 				]),
 			),
 		);
-	return { days: plain(days), periods: plain(periods) };
+	const referrers = await opened.rows(
+		`SELECT span, start, referrer_id, clicks, sign_ups, qualified FROM click_referrers WHERE program_id = '${programId}' AND (clicks <> 0 OR sign_ups <> 0 OR qualified <> 0) ORDER BY span, start, referrer_id`,
+	);
+	const visitors = await opened.rows(
+		`SELECT span, start, visitor_id FROM click_visitors WHERE program_id = '${programId}' ORDER BY span, start, visitor_id`,
+	);
+	const spans = await opened.rows(
+		`SELECT span, start, visitors FROM click_spans WHERE program_id = '${programId}' ORDER BY span, start`,
+	);
+	return {
+		days: plain(days),
+		periods: plain(periods),
+		clickReferrers: plain(referrers),
+		clickVisitors: plain(visitors),
+		clickSpans: plain(spans),
+	};
 }
 
 describe.each(backends)('Get Stats by aggregate queries (%s)', (name, open, skip) => {
@@ -597,5 +644,169 @@ describe('schema version 8 on an older SQLite ledger', () => {
 			{ currency: 'USD', orders: 1, invalid: 0, netOrders: 1, netMinor: 2550 },
 		]);
 		expect(totals.byStatus).toEqual({ qualified: 1, pending: 1 });
+	});
+});
+
+describe.each(backends)('click rollups after every step (%s)', (name, open, skip) => {
+	it.skipIf(skip)(
+		'equal a fresh recount after clicks, credited sign-ups, qualification, rejection, refunds',
+		async () => {
+			const opened = await open();
+			const { ledger, setNow } = opened;
+			const programId = `clicksteps-${name.toLowerCase()}`;
+			await ledger.ensureProgram({ id: programId });
+			const month = periodWindow('month', AT);
+			const year = periodWindow('year', AT);
+			const windows: Array<[string, number | undefined, number | undefined]> = [
+				['lifetime', undefined, undefined],
+				['month', month.start!, month.end!],
+				['year', year.start!, year.end!],
+				['days and edges', month.start! - DAY / 3, AT + DAY / 2],
+				['one day', AT - DAY / 2, AT],
+			];
+			let steps = 0;
+			const check = async (step: string) => {
+				steps++;
+				for (const [label, since, until] of windows) {
+					for (const referrerIds of [undefined, people.slice(0, 3)]) {
+						const q = { programId, since, until, referrerIds, limit: 2 };
+						expect(await ledger.clickStats(q), `${name} ${step} ${label}`).toEqual(
+							await ledger.clickStats({ ...q, source: 'rows' }),
+						);
+					}
+				}
+				const kept = await rollupRows(opened, programId);
+				await rebuildRollups(opened);
+				expect(await rollupRows(opened, programId), `${name} ${step} rollups`).toEqual(kept);
+			};
+			const people: number[] = [];
+			for (const email of ['ann', 'bea', 'cid', 'dan', 'eve', 'fay'])
+				people.push(
+					(await ledger.enrolParticipant({ programId, email: `${email}@example.com` })).participant
+						.id,
+				);
+			const [ann, bea, , dan, eve, fay] = people;
+			const click = async (referrerId: number, at: number, channel: string, visitor: number) =>
+				(
+					await ledger.recordClick({
+						programId,
+						code: 'CODE',
+						referrerId,
+						codeStatus: 'known',
+						at,
+						channel,
+						visitorId: VISITORS[visitor],
+					})
+				).click!;
+			const c1 = await click(ann, AT - 2 * DAY, 'newsletter', 0);
+			await check('click');
+			const c2 = await click(ann, month.start! - 1, 'x.com', 1);
+			await click(bea, AT, 'x.com', 0);
+			await check('clicks across the month edge, a repeat visitor');
+			setNow(AT);
+			const credited = async (refereeId: number, clickId: number, touchedAt: number) =>
+				(await ledger.recordReferral({ programId, referrerId: ann, refereeId, clickId, touchedAt }))
+					.referral;
+			const r1 = await credited(dan, c1.id, AT - DAY);
+			await check('sign-up credited to a click');
+			const r2 = await credited(eve, c2.id, month.start!);
+			const r3 = await credited(fay, c1.id, AT);
+			await check('more sign-ups');
+			await ledger.qualifyReferral({
+				programId,
+				referralId: r1.id,
+				orderId: 'o1',
+				amount: 10,
+				currency: 'EUR',
+				fromStatuses: ['pending'],
+				occurredAt: AT,
+			});
+			await ledger.qualifyReferral({
+				programId,
+				referralId: r2.id,
+				orderId: 'o2',
+				fromStatuses: ['pending'],
+				occurredAt: AT,
+			});
+			await check('qualification');
+			await ledger.transitionReferral({
+				programId,
+				referralId: r3.id,
+				from: 'pending',
+				to: 'rejected',
+			});
+			await check('rejection');
+			await ledger.refundReferral({
+				programId,
+				referralId: r1.id,
+				idempotencyKey: 'refund-r1',
+				referralFrom: 'qualified',
+				referralTo: 'reversed',
+				rewardIds: [],
+				rewards: [],
+				answer: { full: true },
+			});
+			await check('refund');
+			await ledger.reassignReferral({
+				programId,
+				referralId: r2.id,
+				fromReferrerId: ann,
+				toReferrerId: bea,
+				touchedAt: AT + DAY,
+				fromStatuses: ['qualified'],
+			});
+			await check('reassignment to another referrer, another day');
+			// The figures are not all zero: the comparison above compared something.
+			const lifetime = await ledger.clickStats({ programId });
+			expect(lifetime).toMatchObject({ clicks: 3, signUps: 3, qualified: 1, visitors: 2 });
+			expect(lifetime.byChannel.find((c) => c.channel === 'newsletter')).toMatchObject({
+				clicks: 1,
+				signUps: 2,
+			});
+			expect(steps).toBe(8);
+		},
+		120_000,
+	);
+});
+
+describe('schema version 14 on a ledger with clicks', () => {
+	it('backfills the click rollups from the clicks and referrals already there', async () => {
+		const { dir, remove } = tempDir();
+		cleanups.push(remove);
+		const path = `${dir}/v13.sqlite`;
+		let now = AT;
+		const first = await openSqliteLedger({ backend: 'sqlite', path }, { now: () => now });
+		const raw = (sql: string) => {
+			const db = new DatabaseSync(path);
+			db.exec(sql);
+			db.close();
+			return Promise.resolve();
+		};
+		const opened: Opened = {
+			backend: 'sqlite',
+			ledger: first,
+			setNow: (t) => (now = t),
+			raw,
+			rows: (sql) => {
+				const db = new DatabaseSync(path);
+				const rows = db.prepare(sql).all();
+				db.close();
+				return Promise.resolve(rows);
+			},
+		};
+		await randomLedger(opened, 4242, 'migrated');
+		const kept = await rollupRows(opened, 'migrated');
+		const lifetime = await first.clickStats({ programId: 'migrated' });
+		expect(lifetime.clicks).toBeGreaterThan(0);
+		await first.close();
+		// The ledger as schema version 12 left it: no click rollups.
+		await raw(`DROP TABLE click_referrers; DROP TABLE click_visitors; DROP TABLE click_spans; DROP INDEX stats_days_metric;
+			DELETE FROM stats_days WHERE metric IN ('clicks', 'chclicks', 'chrefs');
+			DELETE FROM ledger_migrations WHERE version = 14;`);
+		const ledger = await openSqliteLedger({ backend: 'sqlite', path }, { now: () => now });
+		cleanups.unshift(() => ledger.close());
+		expect(await ledger.schemaVersion()).toBe(LATEST_VERSION);
+		expect(await rollupRows({ ...opened, ledger }, 'migrated')).toEqual(kept);
+		expect(await ledger.clickStats({ programId: 'migrated' })).toEqual(lifetime);
 	});
 });
