@@ -448,7 +448,9 @@ describe.each(backends)('Get Stats by aggregate queries (%s)', (name, open, skip
 			// The rogue orders were seen (the test compares a case that has a warning).
 			expect(rogueSeen).toBeGreaterThan(0);
 		},
-		240_000,
+		// A correctness property, not a speed figure: the timeout only catches a hang. On PostgreSQL it
+		// took 218-242 s at load 20-35 on 2 cores (every reward write also moves the cap usage now).
+		600_000,
 	);
 });
 
