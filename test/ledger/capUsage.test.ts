@@ -8,37 +8,15 @@
  * equals a recomputation from the rewards. Then the counters are dropped and migration 13 refills
  * them from the rewards. (The counters as reward evaluation reads them, through refunds and
  * reversals of referrals: test/integration/rewards/counters.test.ts.) */
-import { DatabaseSync } from 'node:sqlite';
-import { afterAll, describe, expect, it } from 'vitest';
-import {
-	type LedgerStore,
-	openPostgresLedger,
-	openSqliteLedger,
-	type RewardRecord,
-} from '../../engine/ledger';
+import { describe, expect, it } from 'vitest';
+import { type LedgerStore, type RewardRecord } from '../../engine/ledger';
 import { LATEST_VERSION } from '../../engine/ledger/schema';
 import { capRanges } from '../../engine/ledger/tables/counters';
 import { periodWindow } from '../../engine/shared/periods';
 import { capUsageFromRewards, rounded } from '../support/capUsage';
-import {
-	dropSchema,
-	pgAvailability,
-	pgConfig,
-	pgQuery,
-	randomSchema,
-	tempDir,
-} from '../support/databases';
+import { pgAvailability, reopenableLedgerBackends } from '../support/databases';
 
 const { available } = pgAvailability();
-const opened: LedgerStore[] = [];
-const schemas: string[] = [];
-const dirs: Array<() => void> = [];
-
-afterAll(async () => {
-	await Promise.all(opened.map((l) => l.close().catch(() => undefined)));
-	if (available && schemas.length) await Promise.all(schemas.map(dropSchema));
-	for (const remove of dirs) remove();
-});
 
 const SEQUENCES = 4;
 const STEPS = 40;
@@ -56,54 +34,7 @@ function random(seed: number): () => number {
 	};
 }
 
-interface Opened {
-	ledger: LedgerStore;
-	reopenAfter: (statements: string[]) => Promise<LedgerStore>;
-}
-
-const backends: Array<[string, () => Promise<Opened>]> = [
-	[
-		'SQLite',
-		async () => {
-			const { dir, remove } = tempDir();
-			dirs.push(remove);
-			const path = `${dir}/ledger.sqlite`;
-			const ledger = await openSqliteLedger({ backend: 'sqlite', path });
-			opened.push(ledger);
-			return {
-				ledger,
-				reopenAfter: async (statements) => {
-					await ledger.close();
-					const db = new DatabaseSync(path);
-					for (const sql of statements) db.exec(sql);
-					db.close();
-					const again = await openSqliteLedger({ backend: 'sqlite', path });
-					opened.push(again);
-					return again;
-				},
-			};
-		},
-	],
-	[
-		'PostgreSQL',
-		async () => {
-			const schema = randomSchema('cap_usage');
-			schemas.push(schema);
-			const ledger = await openPostgresLedger(pgConfig(schema));
-			opened.push(ledger);
-			return {
-				ledger,
-				reopenAfter: async (statements) => {
-					await ledger.close();
-					for (const sql of statements) await pgQuery(schema, sql);
-					const again = await openPostgresLedger(pgConfig(schema));
-					opened.push(again);
-					return again;
-				},
-			};
-		},
-	],
-];
+const backends = reopenableLedgerBackends('cap_usage');
 
 describe('capRanges', () => {
 	it('covers a window exactly, with whole days, then minutes, then milliseconds at its edges', () => {

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -115,6 +116,68 @@ export function ledgerBackends(schemaPrefix: string): Array<[string, () => Promi
 				const schema = randomSchema(schemaPrefix);
 				schemas.push(schema);
 				return keep(await openPostgresLedger(pgConfig(schema)));
+			},
+		],
+	];
+}
+
+/** A fresh ledger and a way to change its database behind its back, then open it again (migrating it). */
+export interface ReopenableLedger {
+	ledger: LedgerStore;
+	/** Closes the ledger, runs SQL on its database directly, then opens it again (migrating it). */
+	reopenAfter: (statements: string[]) => Promise<LedgerStore>;
+}
+
+/**
+ * Like ledgerBackends, for migration tests: each `open()` also gives `reopenAfter`, which runs SQL
+ * on the database directly (drop a table, roll the recorded version back) and opens it again.
+ */
+export function reopenableLedgerBackends(
+	schemaPrefix: string,
+): Array<[string, () => Promise<ReopenableLedger>]> {
+	const opened: LedgerStore[] = [];
+	const schemas: string[] = [];
+	const dirs: Array<() => void> = [];
+	afterAll(async () => {
+		await Promise.all(opened.map((l) => l.close().catch(() => undefined)));
+		await Promise.all(schemas.map(dropSchema));
+		for (const remove of dirs) remove();
+	});
+	const keep = (ledger: LedgerStore) => (opened.push(ledger), ledger);
+	return [
+		[
+			'SQLite',
+			async () => {
+				const { dir, remove } = tempDir();
+				dirs.push(remove);
+				const path = `${dir}/ledger.sqlite`;
+				const ledger = keep(await openSqliteLedger({ backend: 'sqlite', path }));
+				return {
+					ledger,
+					reopenAfter: async (statements) => {
+						await ledger.close();
+						const db = new DatabaseSync(path);
+						for (const sql of statements) db.exec(sql);
+						db.close();
+						return keep(await openSqliteLedger({ backend: 'sqlite', path }));
+					},
+				};
+			},
+		],
+		[
+			'PostgreSQL',
+			async () => {
+				const schema = randomSchema(schemaPrefix);
+				schemas.push(schema);
+				const ledger = keep(await openPostgresLedger(pgConfig(schema)));
+				return {
+					ledger,
+					reopenAfter: async (statements) => {
+						await ledger.close();
+						for (const sql of statements) await pgQuery(schema, sql);
+						return keep(await openPostgresLedger(pgConfig(schema)));
+					},
+				};
 			},
 		],
 	];

@@ -11,11 +11,10 @@
  * - for every qualified referral, the state a reward evaluation reads from the counters equals the
  *   state the history-based computation (the reference, `evaluateFromHistory`) gives, cap usage
  *   included (four caps: per period, per rule, in points, in money; calendar or rolling windows). */
-import { DatabaseSync } from 'node:sqlite';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LATEST_VERSION } from '../../../engine/ledger/schema';
 import { isEngineError } from '../../../engine/shared/errors';
-import { type LedgerStore, openPostgresLedger, openSqliteLedger } from '../../../engine/ledger';
+import { type LedgerStore } from '../../../engine/ledger';
 import { saveReferralProgram } from '../../../engine/referrals';
 import { ReferralService } from '../../../engine/refunds';
 import { RewardService } from '../../../engine/rewards/evaluate';
@@ -25,25 +24,9 @@ import { SnapshotLoader, type ReferrerSnapshot } from '../../../engine/rewards/s
 import { validateRewardProgram } from '../../../engine/rewards/validateProgram';
 import { periodWindow } from '../../../engine/shared/periods';
 import { capUsageFromRewards, rounded } from '../../support/capUsage';
-import {
-	dropSchema,
-	pgAvailability,
-	pgConfig,
-	pgQuery,
-	randomSchema,
-	tempDir,
-} from '../../support/databases';
+import { pgAvailability, reopenableLedgerBackends } from '../../support/databases';
 
 const { available } = pgAvailability();
-const opened: LedgerStore[] = [];
-const schemas: string[] = [];
-const dirs: Array<() => void> = [];
-
-afterAll(async () => {
-	await Promise.all(opened.map((l) => l.close().catch(() => undefined)));
-	if (available && schemas.length) await Promise.all(schemas.map(dropSchema));
-	for (const remove of dirs) remove();
-});
 
 const SEQUENCES = 8;
 const STEPS = 30;
@@ -152,55 +135,7 @@ const EXPECTED = new Set([
 	'not_assessed',
 ]);
 
-interface Opened {
-	ledger: LedgerStore;
-	/** Runs SQL on the ledger's database directly, then opens the ledger again (migrating it). */
-	reopenAfter: (statements: string[]) => Promise<LedgerStore>;
-}
-
-const backends: Array<[string, () => Promise<Opened>]> = [
-	[
-		'SQLite',
-		async () => {
-			const { dir, remove } = tempDir();
-			dirs.push(remove);
-			const path = `${dir}/ledger.sqlite`;
-			const ledger = await openSqliteLedger({ backend: 'sqlite', path });
-			opened.push(ledger);
-			return {
-				ledger,
-				reopenAfter: async (statements) => {
-					await ledger.close();
-					const db = new DatabaseSync(path);
-					for (const sql of statements) db.exec(sql);
-					db.close();
-					const again = await openSqliteLedger({ backend: 'sqlite', path });
-					opened.push(again);
-					return again;
-				},
-			};
-		},
-	],
-	[
-		'PostgreSQL',
-		async () => {
-			const schema = randomSchema('reward_counters');
-			schemas.push(schema);
-			const ledger = await openPostgresLedger(pgConfig(schema));
-			opened.push(ledger);
-			return {
-				ledger,
-				reopenAfter: async (statements) => {
-					await ledger.close();
-					for (const sql of statements) await pgQuery(schema, sql);
-					const again = await openPostgresLedger(pgConfig(schema));
-					opened.push(again);
-					return again;
-				},
-			};
-		},
-	],
-];
+const backends = reopenableLedgerBackends('reward_counters');
 
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !available)(`reward counters on ${name}`, () => {

@@ -273,6 +273,46 @@ function randomHistory(random: () => number, size: number): History {
 	return { referrerOf, referrers, orders, holdingDays: random() < 0.5 ? 0 : 14 };
 }
 
+/**
+ * Ann's four referrals, qualified by orders dated day 10, 20, 40 and then a late one dated day 30,
+ * each evaluated as it arrives (with its order ID as the replay key when `replayKeys`).
+ */
+async function ordersOnDays(
+	ledger: LedgerStore,
+	service: RewardService,
+	programId: string,
+	replayKeys: boolean,
+) {
+	const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' })).participant
+		.id;
+	const answers = [];
+	const ids: number[] = [];
+	for (const [i, day] of [10, 20, 40, 30].entries()) {
+		const referee = (await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` }))
+			.participant.id;
+		const { referral } = await ledger.recordReferral({
+			programId,
+			referrerId: ann,
+			refereeId: referee,
+			status: 'pending',
+		});
+		ids.push(referral.id);
+		await ledger.qualifyReferral({
+			programId,
+			referralId: referral.id,
+			orderId: `o-${i}`,
+			amount: 80,
+			currency: 'EUR',
+			occurredAt: T0 + day * DAY,
+			fromStatuses: ['pending'],
+		});
+		answers.push(
+			await service.evaluateReferral(referral.id, replayKeys ? { replayKey: `o-${i}` } : {}),
+		);
+	}
+	return { ann, ids, answers };
+}
+
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !available && !IN_CI)(`late orders on ${name}`, () => {
 		if (name === 'PostgreSQL' && !available) {
@@ -319,32 +359,7 @@ for (const [name, open] of backends) {
 			const programId = 'default';
 			await ledger.ensureProgram({ id: programId });
 			const service = new RewardService(ledger, program(programId, 0));
-			const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' }))
-				.participant.id;
-			const answers = [];
-			const ids: number[] = [];
-			for (const [i, day] of [10, 20, 40, 30].entries()) {
-				const referee = (
-					await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` })
-				).participant.id;
-				const { referral } = await ledger.recordReferral({
-					programId,
-					referrerId: ann,
-					refereeId: referee,
-					status: 'pending',
-				});
-				ids.push(referral.id);
-				await ledger.qualifyReferral({
-					programId,
-					referralId: referral.id,
-					orderId: `o-${i}`,
-					amount: 80,
-					currency: 'EUR',
-					occurredAt: T0 + day * DAY,
-					fromStatuses: ['pending'],
-				});
-				answers.push(await service.evaluateReferral(referral.id));
-			}
+			const { ann, ids, answers } = await ordersOnDays(ledger, service, programId, false);
 			const late = answers[3];
 			// Day 30 is now the 3rd referral, but the day-40 referral already holds the 3rd-referral coupon.
 			expect(late.rewards.every((r) => r.referralId === ids[3])).toBe(true);
@@ -389,32 +404,7 @@ for (const [name, open] of backends) {
 			const programId = 'default';
 			await ledger.ensureProgram({ id: programId });
 			const service = new RewardService(ledger, program(programId, 0));
-			const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' }))
-				.participant.id;
-			const firsts = [];
-			const ids: number[] = [];
-			for (const [i, day] of [10, 20, 40, 30].entries()) {
-				const referee = (
-					await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` })
-				).participant.id;
-				const { referral } = await ledger.recordReferral({
-					programId,
-					referrerId: ann,
-					refereeId: referee,
-					status: 'pending',
-				});
-				ids.push(referral.id);
-				await ledger.qualifyReferral({
-					programId,
-					referralId: referral.id,
-					orderId: `o-${i}`,
-					amount: 80,
-					currency: 'EUR',
-					occurredAt: T0 + day * DAY,
-					fromStatuses: ['pending'],
-				});
-				firsts.push(await service.evaluateReferral(referral.id, { replayKey: `o-${i}` }));
-			}
+			const { ids, answers: firsts } = await ordersOnDays(ledger, service, programId, true);
 			// The day-40 referral was the 3rd when its order was answered; the late day-30 order made it
 			// the 4th, and the 4th-referral coupon and Gold were written for it since.
 			const held = await ledger.listRewards({ programId, referralId: ids[2], limit: 100 });
