@@ -15,6 +15,7 @@ import { capRanges } from '../../engine/ledger/tables/counters';
 import { periodWindow } from '../../engine/shared/periods';
 import { capUsageFromRewards, rounded } from '../support/capUsage';
 import { pgAvailability, reopenableLedgerBackends } from '../support/databases';
+import { createRandom as random } from '../../engine/scoring/random';
 
 const { available } = pgAvailability();
 
@@ -22,17 +23,6 @@ const SEQUENCES = 4;
 const STEPS = 40;
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 2, 28, 21, 7, 13, 411);
-
-function random(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 const backends = reopenableLedgerBackends('cap_usage');
 

@@ -18,6 +18,7 @@ import {
 	randomSchema,
 	tempDir,
 } from '../../support/databases';
+import { createRandom as random } from '../../../engine/scoring/random';
 
 const { available } = pgAvailability();
 const opened: LedgerStore[] = [];
@@ -36,17 +37,6 @@ const STEPS = 30;
 const FRIENDS = 3;
 
 /** mulberry32: a small seeded generator, so every failing sequence can be run again. */
-function random(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
 function rewardProgram(programId: string, holdingDays: number): RewardProgramConfig {
 	return {
 		programId,

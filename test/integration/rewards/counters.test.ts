@@ -25,23 +25,13 @@ import { validateRewardProgram } from '../../../engine/rewards/validateProgram';
 import { periodWindow } from '../../../engine/shared/periods';
 import { capUsageFromRewards, rounded } from '../../support/capUsage';
 import { pgAvailability, reopenableLedgerBackends } from '../../support/databases';
+import { createRandom as random } from '../../../engine/scoring/random';
 
 const { available } = pgAvailability();
 
 const SEQUENCES = 8;
 const STEPS = 30;
 const FRIENDS = 4;
-
-function random(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 /** The program versions a sequence switches between (an edit): amounts, thresholds, metrics, a cap. */
 function programVersion(programId: string, version: number): RewardProgramConfig {

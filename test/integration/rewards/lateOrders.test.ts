@@ -8,6 +8,7 @@ import type { LedgerStore } from '../../../engine/ledger';
 import type { RewardProgramConfig } from '../../../engine/rewards/program';
 import { RewardService } from '../../../engine/rewards/evaluate';
 import { IN_CI, ledgerBackends, PG_URL, pgAvailability } from '../../support/databases';
+import { createRandom as prng } from '../../../engine/scoring/random';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -16,17 +17,6 @@ const { available, problem } = pgAvailability();
 const backends = ledgerBackends('late_orders');
 
 /** A small deterministic PRNG (mulberry32), so a failing case can be rerun from its seed. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
 function shuffle<T>(list: T[], random: () => number): T[] {
 	const out = [...list];
 	for (let i = out.length - 1; i > 0; i--) {

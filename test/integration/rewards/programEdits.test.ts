@@ -7,6 +7,7 @@ import { RewardService } from '../../../engine/rewards/evaluate';
 import { rewardIdempotencyKey } from '../../../engine/rewards/plan';
 import { type RewardProgramConfig } from '../../../engine/rewards/program';
 import { IN_CI, ledgerBackends, pgAvailability } from '../../support/databases';
+import { createRandom as prng } from '../../../engine/scoring/random';
 
 const { available } = pgAvailability();
 const backends = ledgerBackends('edits_test');
@@ -31,17 +32,6 @@ function program(rules: Rule[]): RewardProgramConfig {
 }
 
 /** A small deterministic PRNG (mulberry32), so a failing case can be rerun from its seed. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
 for (const [name, open] of backends) {
 	describe.skipIf(name === 'PostgreSQL' && !available && !IN_CI)(`program edits on ${name}`, () => {
 		const world = async () => {

@@ -25,6 +25,7 @@ import {
 	randomSchema,
 	tempDir,
 } from '../../support/databases';
+import { createRandom as rng } from '../../../engine/scoring/random';
 
 const DAY = 86_400_000;
 /** Mid-month instant; the generated times cluster around this month's and year's edges. */
@@ -40,17 +41,6 @@ const WINDOWS: Array<WindowOptions | undefined> = [
 ];
 
 /** Small deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-function rng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
 const pg = pgAvailability();
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
