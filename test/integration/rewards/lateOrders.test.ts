@@ -264,20 +264,22 @@ function randomHistory(random: () => number, size: number): History {
 }
 
 /**
- * Ann's four referrals, qualified by orders dated day 10, 20, 40 and then a late one dated day 30,
- * each evaluated as it arrives (with its order ID as the replay key when `replayKeys`).
+ * Ann's referrals, one per day in `days` (day 10, 20, 40 and then a late one dated day 30 unless
+ * told), each qualified by an order of that date and evaluated as it arrives (with its order ID as
+ * the replay key when `replayKeys`).
  */
 async function ordersOnDays(
 	ledger: LedgerStore,
 	service: RewardService,
 	programId: string,
 	replayKeys: boolean,
+	days = [10, 20, 40, 30],
 ) {
 	const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' })).participant
 		.id;
 	const answers = [];
 	const ids: number[] = [];
-	for (const [i, day] of [10, 20, 40, 30].entries()) {
+	for (const [i, day] of days.entries()) {
 		const referee = (await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` }))
 			.participant.id;
 		const { referral } = await ledger.recordReferral({
@@ -441,31 +443,7 @@ for (const [name, open] of backends) {
 			const programId = 'default';
 			await ledger.ensureProgram({ id: programId });
 			const service = new RewardService(ledger, program(programId, 0));
-			const ann = (await ledger.enrolParticipant({ programId, email: 'ann@example.com' }))
-				.participant.id;
-			const ids: number[] = [];
-			for (const [i, day] of [10, 30, 20].entries()) {
-				const referee = (
-					await ledger.enrolParticipant({ programId, email: `friend${i}@example.com` })
-				).participant.id;
-				const { referral } = await ledger.recordReferral({
-					programId,
-					referrerId: ann,
-					refereeId: referee,
-					status: 'pending',
-				});
-				ids.push(referral.id);
-				await ledger.qualifyReferral({
-					programId,
-					referralId: referral.id,
-					orderId: `o-${i}`,
-					amount: 80,
-					currency: 'EUR',
-					occurredAt: T0 + day * DAY,
-					fromStatuses: ['pending'],
-				});
-				await service.evaluateReferral(referral.id);
-			}
+			const { ann, ids } = await ordersOnDays(ledger, service, programId, false, [10, 30, 20]);
 			const coupons = await ledger.listRewards({ programId, kind: 'coupon', limit: 100 });
 			expect(coupons.map((c) => [c.rule, c.amount, c.referralId])).toEqual([
 				['milestones', 20, ids[1]],
