@@ -384,17 +384,9 @@ export class LedgerCore {
 		field: string,
 		lock = false,
 	): Promise<ParticipantRecord> {
-		const row = await tx.get(
-			`SELECT * FROM participants WHERE id = $1 AND program_id = $2${this.lockClause(lock)}`,
-			[id, programId],
+		return toParticipant(
+			await this.requireRow(tx, 'participants', 'participant', programId, id, field, lock),
 		);
-		if (!row)
-			fail(
-				'unknown_participant',
-				field,
-				`${field} ${id} is not a participant of program "${programId}"`,
-			);
-		return toParticipant(row);
 	}
 
 	async requireReferral(
@@ -404,13 +396,7 @@ export class LedgerCore {
 		field: string,
 		lock = false,
 	): Promise<Row> {
-		const row = await tx.get(
-			`SELECT * FROM referrals WHERE id = $1 AND program_id = $2${this.lockClause(lock)}`,
-			[id, programId],
-		);
-		if (!row)
-			fail('unknown_referral', field, `${field} ${id} is not a referral of program "${programId}"`);
-		return row;
+		return await this.requireRow(tx, 'referrals', 'referral', programId, id, field, lock);
 	}
 
 	async requireReward(
@@ -420,12 +406,25 @@ export class LedgerCore {
 		field: string,
 		lock = false,
 	): Promise<Row> {
+		return await this.requireRow(tx, 'rewards', 'reward', programId, id, field, lock);
+	}
+
+	/** The program's row of `table` by id (locked for update when asked), else `unknown_<what>` naming the field. */
+	private async requireRow(
+		tx: Tx,
+		table: 'participants' | 'referrals' | 'rewards',
+		what: 'participant' | 'referral' | 'reward',
+		programId: string,
+		id: number,
+		field: string,
+		lock: boolean,
+	): Promise<Row> {
 		const row = await tx.get(
-			`SELECT * FROM rewards WHERE id = $1 AND program_id = $2${this.lockClause(lock)}`,
+			`SELECT * FROM ${table} WHERE id = $1 AND program_id = $2${this.lockClause(lock)}`,
 			[id, programId],
 		);
 		if (!row)
-			fail('unknown_reward', field, `${field} ${id} is not a reward of program "${programId}"`);
+			fail(`unknown_${what}`, field, `${field} ${id} is not a ${what} of program "${programId}"`);
 		return row;
 	}
 
