@@ -91,34 +91,10 @@ export function pgConfig(schema: string): PostgresLedgerConfig {
  * `schemaPrefix`), and everything opened is closed, dropped and removed after the file's tests.
  */
 export function ledgerBackends(schemaPrefix: string): Array<[string, () => Promise<LedgerStore>]> {
-	const opened: LedgerStore[] = [];
-	const schemas: string[] = [];
-	const dirs: Array<() => void> = [];
-	afterAll(async () => {
-		await Promise.all(opened.map((l) => l.close()));
-		// A schema is only made once PostgreSQL answered, so the ones listed can be dropped.
-		await Promise.all(schemas.map(dropSchema));
-		for (const remove of dirs) remove();
-	});
-	const keep = (ledger: LedgerStore) => (opened.push(ledger), ledger);
-	return [
-		[
-			'SQLite',
-			async () => {
-				const { dir, remove } = tempDir();
-				dirs.push(remove);
-				return keep(await openSqliteLedger({ backend: 'sqlite', path: `${dir}/ledger.sqlite` }));
-			},
-		],
-		[
-			'PostgreSQL',
-			async () => {
-				const schema = randomSchema(schemaPrefix);
-				schemas.push(schema);
-				return keep(await openPostgresLedger(pgConfig(schema)));
-			},
-		],
-	];
+	return reopenableLedgerBackends(schemaPrefix).map(([name, open]) => [
+		name,
+		async () => (await open()).ledger,
+	]);
 }
 
 /** A fresh ledger and a way to change its database behind its back, then open it again (migrating it). */
@@ -139,7 +115,9 @@ export function reopenableLedgerBackends(
 	const schemas: string[] = [];
 	const dirs: Array<() => void> = [];
 	afterAll(async () => {
+		// A ledger reopened after a change was closed once already.
 		await Promise.all(opened.map((l) => l.close().catch(() => undefined)));
+		// A schema is only made once PostgreSQL answered, so the ones listed can be dropped.
 		await Promise.all(schemas.map(dropSchema));
 		for (const remove of dirs) remove();
 	});
