@@ -8,8 +8,8 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM script without types
 import * as n8n from '../../scripts/n8n.mjs';
+import { CHROMIUM, QUIET_CHROMIUM_ARGS } from '../support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 // The README shows the pinned n8n 2.x; a run against another n8n (N8N_VERSION) keeps its screenshots in .cache.
 const SHOTS = n8n.N8N_VERSION.startsWith('2.')
 	? path.join(n8n.ROOT, 'docs', 'screenshots')
@@ -50,15 +50,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('editor in a real brow
 				executablePath: CHROMIUM,
 				headless: true,
 				viewport: { width: 1440, height: 900 },
-				args: [
-					'--no-sandbox',
-					'--disable-gpu',
-					'--disable-quic',
-					'--no-first-run',
-					'--disable-background-networking',
-					'--disable-component-update',
-					'--disable-sync',
-				],
+				args: QUIET_CHROMIUM_ARGS,
 			},
 		);
 		// Playwright's 30 s defaults for navigation and actions are too short on a loaded 2-core machine.

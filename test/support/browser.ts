@@ -21,10 +21,8 @@ export const SHOTS = n8n.N8N_VERSION.startsWith('2.')
 export const DESKTOP_CHROME =
 	'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
-export const CHROMIUM_ARGS = [
-	// Every host name but localhost resolves to the loopback address without a DNS query: even a
-	// request the routes below do not see (Chromium follows some redirects itself) stays on the machine.
-	'--host-resolver-rules=MAP * 127.0.0.1, EXCLUDE localhost',
+/** Headless Debian chromium without its own traffic (no sandbox in the container, no GPU, no updates or sync). */
+export const QUIET_CHROMIUM_ARGS = [
 	'--no-sandbox',
 	'--disable-gpu',
 	'--disable-quic',
@@ -32,6 +30,13 @@ export const CHROMIUM_ARGS = [
 	'--disable-background-networking',
 	'--disable-component-update',
 	'--disable-sync',
+];
+
+export const CHROMIUM_ARGS = [
+	// Every host name but localhost resolves to the loopback address without a DNS query: even a
+	// request the routes below do not see (Chromium follows some redirects itself) stays on the machine.
+	'--host-resolver-rules=MAP * 127.0.0.1, EXCLUDE localhost',
+	...QUIET_CHROMIUM_ARGS,
 ];
 
 export async function launchChromium(): Promise<Browser> {
