@@ -265,22 +265,31 @@ async function deliverOne<M>(
 	const result0 = { ...base, ...built.extra };
 	let handedOver = false;
 	let unconfirmed = false;
-	const hooks: SendHooks = {
-		handOver: (proceed) =>
-			new Promise<boolean>((resolve, reject) => {
-				store
-					.handOverMessage({ idempotencyKey: key, token }, () => {
-						handedOver = true;
-						proceed();
-						resolve(true);
-					})
-					.then((held) => {
-						if (!held) resolve(false);
-					}, reject);
-			}),
+	// One hand-over per attempt: a transport that sends the message again by itself within the
+	// attempt (nodemailer's pool re-queues a message whose connection closed) is refused the second.
+	const handOverOnce = (): SendHooks => {
+		let asked = false;
+		return {
+			handOver: (proceed) => {
+				if (asked) return Promise.resolve(false);
+				asked = true;
+				return new Promise<boolean>((resolve, reject) => {
+					store
+						.handOverMessage({ idempotencyKey: key, token }, () => {
+							handedOver = true;
+							proceed();
+							resolve(true);
+						})
+						.then((held) => {
+							if (!held) resolve(false);
+						}, reject);
+				});
+			},
+		};
 	};
 	const attemptOnce = async (): Promise<ProviderAccepted> => {
 		handedOver = false;
+		const hooks = handOverOnce();
 		try {
 			if (input.sender.handsOver) return await input.sender.send(built.message, hooks);
 			let go!: () => void;
@@ -289,7 +298,16 @@ async function deliverOne<M>(
 			await ready;
 			return await input.sender.send(built.message);
 		} catch (error) {
-			// After the hand-over an error without the provider's answer may hide a delivered message.
+			// After the hand-over an error without the provider's answer may hide a delivered message,
+			// and so may a second hand-over the transport asked for (it was sending it again).
+			if (handedOver && error instanceof HandOverRefused) {
+				unconfirmed = true;
+				throw new DeliveryError(
+					'permanent',
+					input.sender.provider,
+					'The transport tried to send the message a second time after handing it to the provider; not sent again',
+				);
+			}
 			if (handedOver && isDeliveryError(error) && error.status === undefined) {
 				unconfirmed = true;
 				throw new DeliveryError(

@@ -230,6 +230,9 @@ export function createSmtpSender(
 					...transportOptions,
 					pool: true,
 					maxConnections: options.maxConnections ?? 2,
+					// A message whose connection closed mid-send fails (the hand-over decides what
+					// happens next) instead of being sent again by the pool: the server may have it.
+					maxRequeues: 0,
 				} as SMTPTransport.Options)
 			: createTransport(transportOptions);
 		// A message sent with hooks holds its end until the hand-over is recorded.

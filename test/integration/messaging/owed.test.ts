@@ -193,4 +193,40 @@ describe('deliverOwedMessages', () => {
 		expect(record?.error).toMatch(/missing/);
 		expect(arrivedFor(keys[0])).toBe(0);
 	});
+
+	it('a transport that sends the message again by itself after the hand-over is refused the second time', async () => {
+		const { keys } = await owe(1);
+		const [key] = keys;
+		// Stands in for nodemailer's pool re-queueing a message whose connection closed after the
+		// final dot: it asks to hand the message over again within the same attempt, through the real sender.
+		let handOvers = 0;
+		const requeuing: EmailSender = {
+			provider: sender.provider,
+			handsOver: true,
+			async send(message, hooks) {
+				const info = await sender.send(message, hooks);
+				handOvers++;
+				await sender.send(message, hooks);
+				handOvers++;
+				return info;
+			},
+		};
+		const result = await deliverOwedMessages(ledger, {
+			channel: 'email',
+			keys,
+			build,
+			sender: requeuing,
+			retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 },
+		});
+		expect(handOvers).toBe(1);
+		expect(result.delivered[0].result).toMatchObject({ outcome: 'failed', reason: 'permanent' });
+		await smtp.waitForMessages(smtp.messages.length, 5000);
+		await new Promise((r) => setTimeout(r, 300));
+		expect(arrivedFor(key)).toBe(1);
+		// Recorded as unconfirmed: not sent again, by this run or a later one.
+		expect((await ledger.getMessage(key))?.status).toBe('unconfirmed');
+		const again = await deliverOwedMessages(ledger, { channel: 'email', keys, build, sender });
+		expect(again.delivered).toEqual([]);
+		expect(arrivedFor(key)).toBe(1);
+	});
 });
