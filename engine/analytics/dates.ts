@@ -40,6 +40,12 @@ export function parseDay(value: unknown): number {
 		return value >= MIN_EPOCH_MS ? Math.floor(value / MS_PER_DAY) : NaN;
 	}
 	if (typeof value === 'string') {
+		// The common case, a plain `YYYY-MM-DD`, read without a regular expression: at 2,000,000
+		// rows the match arrays were most of the time spent reading dates.
+		if (value.length === 10) {
+			const day = plainIsoDay(value);
+			if (day !== undefined) return day;
+		}
 		const text = value.trim();
 		if (text.length === 8) {
 			const compact = COMPACT_PATTERN.exec(text);
@@ -78,6 +84,29 @@ export function parseDay(value: unknown): number {
 		return Number.isFinite(ms) ? Math.floor(ms / MS_PER_DAY) : NaN;
 	}
 	return NaN;
+}
+
+/** Digit value of the character at `at` (0 to 9), or -1. */
+function digitAt(text: string, at: number): number {
+	const code = text.charCodeAt(at) - 48;
+	return code >= 0 && code <= 9 ? code : -1;
+}
+
+/** The day of exactly `YYYY-MM-DD`; NaN for an invalid date, undefined when not that shape. */
+function plainIsoDay(text: string): number | undefined {
+	if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return undefined;
+	let year = 0;
+	for (let i = 0; i < 4; i++) {
+		const d = digitAt(text, i);
+		if (d < 0) return undefined;
+		year = year * 10 + d;
+	}
+	const m1 = digitAt(text, 5);
+	const m2 = digitAt(text, 6);
+	const d1 = digitAt(text, 8);
+	const d2 = digitAt(text, 9);
+	if (m1 < 0 || m2 < 0 || d1 < 0 || d2 < 0) return undefined;
+	return dayFromCivil(year, m1 * 10 + m2, d1 * 10 + d2);
 }
 
 /** `YYYY-MM-DD` of a UTC day number. */

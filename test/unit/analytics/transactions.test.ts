@@ -31,6 +31,10 @@ describe('parseDay', () => {
 			'yesterday',
 			'',
 			'2024-13-01',
+			'2024-00-10',
+			'2024-1-011',
+			'2024/01/01',
+			'20a4-01-01',
 			'2024-01-01T25:00',
 			1_700_000_000,
 			NaN,
@@ -42,6 +46,7 @@ describe('parseDay', () => {
 			expect(parseDay(bad), String(bad)).toBeNaN();
 		}
 		expect(parseDay('2024-02-29')).toBe(day('2024-02-29'));
+		expect(parseDay(' 2024-02-29 ')).toBe(day('2024-02-29'));
 	});
 
 	it('dayFromCivil agrees with Date.UTC over four centuries', () => {
@@ -51,6 +56,8 @@ describe('parseDay', () => {
 				d,
 			);
 			expect(formatDay(d)).toBe(date.toISOString().slice(0, 10));
+			// Plain YYYY-MM-DD takes a path of its own (no regular expression); it must agree.
+			expect(parseDay(formatDay(d))).toBe(d);
 		}
 	});
 });
