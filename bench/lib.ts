@@ -29,6 +29,8 @@ export interface BenchResult {
 	figure?: { value: number; unit: string; max?: number; min?: number };
 	/** The issue figure this row measures (a key of FIGURES in scripts/bench-table.mjs); else matched by name. */
 	row?: string;
+	/** The subject did not complete (e.g. n8n ran out of memory): the row fails whatever its figures. */
+	error?: boolean;
 }
 
 /** Best wall time in seconds over `repeats` runs, after one warm-up run. */
@@ -53,6 +55,7 @@ export function report(result: BenchResult): void {
 	if (result.target !== undefined) checks.push(ratio >= result.target);
 	if (result.figure?.max !== undefined) checks.push(result.figure.value < result.figure.max);
 	if (result.figure?.min !== undefined) checks.push(result.figure.value >= result.figure.min);
+	if (result.error) checks.push(false);
 	const pass = checks.length === 0 ? undefined : checks.every(Boolean);
 	console.log('BENCH ' + JSON.stringify({ ...result, ratio, pass }));
 }
