@@ -351,6 +351,10 @@ function lower(...args: unknown[]): string {
 function capitalize(...args: unknown[]): string {
 	const { params, options } = split(args);
 	const value = text('capitalize', params[0]);
+	// Two ASCII characters are never one grapheme (but CR LF, which upper-cases to itself), so the
+	// usual name needs no segmenting.
+	if (value.charCodeAt(0) < 0x80 && !(value.charCodeAt(1) >= 0x80))
+		return value[0].toLocaleUpperCase(localeOf(options)) + value.slice(1);
 	const first = segmenter.segment(value)[Symbol.iterator]().next();
 	if (first.done) return '';
 	return (

@@ -60,46 +60,49 @@ export function decodeEntities(text: string): string {
 	});
 }
 
-/** Tags after which text continues on a new paragraph (blank line) or a new line. */
-const PARAGRAPH = new Set([
-	'p',
-	'h1',
-	'h2',
-	'h3',
-	'h4',
-	'h5',
-	'h6',
-	'ul',
-	'ol',
-	'table',
-	'blockquote',
-	'pre',
-	'dl',
-	'figure',
-]);
-const LINE = new Set([
-	'div',
-	'tr',
-	'li',
-	'section',
-	'article',
-	'header',
-	'footer',
-	'main',
-	'nav',
-	'aside',
-	'address',
-	'center',
-	'dt',
-	'dd',
-	'form',
-	'tbody',
-	'thead',
-	'tfoot',
-	'caption',
-]);
-/** Elements whose content is never text for the reader. */
-const DROPPED = new Set(['head', 'style', 'script', 'title', 'template', 'noscript']);
+/**
+ * What a tag does to the text: "paragraph" continues it after a blank line, "line" on a new line,
+ * "dropped" content is never text for the reader; tags not listed (b, span…) do nothing ("inline").
+ */
+type TagKind =
+	| 'paragraph'
+	| 'line'
+	| 'dropped'
+	| 'pre'
+	| 'br'
+	| 'hr'
+	| 'img'
+	| 'a'
+	| 'list'
+	| 'li'
+	| 'cell'
+	| 'inline';
+
+const TAGS = new Map<string, TagKind>();
+const kinds: Array<[TagKind, string]> = [
+	['paragraph', 'p h1 h2 h3 h4 h5 h6 table blockquote dl figure'],
+	[
+		'line',
+		'div tr section article header footer main nav aside address center dt dd form tbody thead tfoot caption',
+	],
+	['dropped', 'head style script title template noscript'],
+	['pre', 'pre'],
+	['br', 'br'],
+	['hr', 'hr'],
+	['img', 'img'],
+	['a', 'a'],
+	['list', 'ul ol'],
+	['li', 'li'],
+	['cell', 'td th'],
+	// Listed so that the usual ones are found without lower-casing their name first.
+	['inline', 'html body meta b strong i em u span font small'],
+];
+for (const [kind, names] of kinds) for (const name of names.split(' ')) TAGS.set(name, kind);
+
+/** The tag's kind by its name in any letter case; lower-case names (the usual) need no copy. */
+function tagKind(name: string): TagKind {
+	return TAGS.get(name) ?? TAGS.get(name.toLowerCase()) ?? 'inline';
+}
 
 const attributePatterns = new Map<string, RegExp>();
 function attribute(attributes: string, name: string): string | undefined {
@@ -113,8 +116,23 @@ function attribute(attributes: string, name: string): string | undefined {
 }
 
 const WHITESPACE = /[ \t\n\r\f\v]+/g;
-/** Whitespace that collapsing would change: a run, or anything but a plain space. */
-const INNER_SPACE = /[\t\n\r\f\v]| {2}/;
+
+/** Whether `text` holds whitespace that collapsing would change: a run, or anything but a plain space. */
+function hasInnerSpace(text: string): boolean {
+	let previousSpace = false;
+	for (let i = 0; i < text.length; i++) {
+		const c = text.charCodeAt(i);
+		if (c === 32) {
+			if (previousSpace) return true;
+			previousSpace = true;
+		} else if (c >= 9 && c <= 13) {
+			return true;
+		} else {
+			previousSpace = false;
+		}
+	}
+	return false;
+}
 
 function isSpace(c: number): boolean {
 	return c === 32 || (c >= 9 && c <= 13);
@@ -143,7 +161,7 @@ class TextWriter {
 		while (isSpace(value.charCodeAt(end - 1))) end--;
 		if (start > 0) this.space = true;
 		const body = value.slice(start, end);
-		this.write(INNER_SPACE.test(body) ? body.replace(WHITESPACE, ' ') : body);
+		this.write(hasInnerSpace(body) ? body.replace(WHITESPACE, ' ') : body);
 		this.space = end < value.length;
 	}
 
@@ -170,10 +188,11 @@ class TextWriter {
 	}
 
 	result(): string {
-		return this.out
-			.replace(/[ \t]+\n/g, '\n')
-			.replace(/\n{3,}/g, '\n\n')
-			.trim();
+		let out = this.out;
+		// Only unusual HTML leaves either; looking costs less than a replace that finds nothing.
+		if (out.includes(' \n') || out.includes('\t\n')) out = out.replace(/[ \t]+\n/g, '\n');
+		if (out.includes('\n\n\n')) out = out.replace(/\n{3,}/g, '\n\n');
+		return out.trim();
 	}
 }
 
@@ -254,17 +273,15 @@ export function htmlToText(html: string): string {
 			continue;
 		}
 		position = end;
-		const name = html.slice(nameStart, nameEnd).toLowerCase();
-		if (DROPPED.has(name)) {
-			if (!closing) {
-				const close = closingTagIndex(html, name, end);
-				position = close < 0 ? html.length : Math.max(end, tagEnd(html, close));
-			}
-			continue;
-		}
-		const attributes =
-			name === 'a' || name === 'img' || name === 'ol' ? html.slice(nameEnd, end - 1) : '';
-		switch (name) {
+		const name = html.slice(nameStart, nameEnd);
+		const kind = tagKind(name);
+		switch (kind) {
+			case 'dropped':
+				if (!closing) {
+					const close = closingTagIndex(html, name.toLowerCase(), end);
+					position = close < 0 ? html.length : Math.max(end, tagEnd(html, close));
+				}
+				continue;
 			case 'br':
 				writer.breakLines(1);
 				writer.write('');
@@ -275,27 +292,25 @@ export function htmlToText(html: string): string {
 				writer.breakLines(2);
 				continue;
 			case 'img': {
-				const alt = attribute(attributes, 'alt')?.trim();
+				const alt = attribute(html.slice(nameEnd, end - 1), 'alt')?.trim();
 				if (alt) writer.text(` ${alt} `, false);
 				continue;
 			}
 			case 'a':
 				if (!closing) {
-					links.push({ href: attribute(attributes, 'href')?.trim(), text: '' });
+					links.push({ href: attribute(html.slice(nameEnd, end - 1), 'href')?.trim(), text: '' });
 				} else {
 					const link = links.pop();
 					const target = link?.href ? linkTarget(link.href, link.text) : undefined;
 					if (target) writer.text(` (${target})`, false);
 				}
 				continue;
-			case 'ul':
-			case 'ol':
-				if (!closing)
-					lists.push({
-						ordered: name === 'ol',
-						next: Number(attribute(attributes, 'start') ?? 1) || 1,
-					});
-				else lists.pop();
+			case 'list':
+				if (!closing) {
+					const ordered = name.toLowerCase() === 'ol';
+					const start = ordered ? attribute(html.slice(nameEnd, end - 1), 'start') : undefined;
+					lists.push({ ordered, next: Number(start ?? 1) || 1 });
+				} else lists.pop();
 				writer.prefix = '   '.repeat(Math.max(0, lists.length - 1));
 				writer.breakLines(lists.length > 0 ? 1 : 2);
 				continue;
@@ -306,14 +321,22 @@ export function htmlToText(html: string): string {
 					writer.write(list?.ordered ? `${list.next++}. ` : '- ');
 				}
 				continue;
-			case 'td':
-			case 'th':
+			case 'cell':
 				if (closing) writer.text(' ', false);
 				continue;
+			case 'pre':
+				pre = Math.max(0, pre + (closing ? -1 : 1));
+				writer.breakLines(2);
+				continue;
+			case 'paragraph':
+				writer.breakLines(2);
+				continue;
+			case 'line':
+				writer.breakLines(1);
+				continue;
+			case 'inline':
+				continue;
 		}
-		if (name === 'pre') pre = Math.max(0, pre + (closing ? -1 : 1));
-		if (PARAGRAPH.has(name)) writer.breakLines(2);
-		else if (LINE.has(name)) writer.breakLines(1);
 	}
 	emitText(html.slice(position));
 	return writer.result();

@@ -1,11 +1,12 @@
 /* Hardened Handlebars: a private environment with only our helpers, prototype access never enabled,
- * size limits, a compile cache keyed by sha256(options + template), per-item errors that name the
+ * size limits, a compile cache keyed by options and template text, per-item errors that name the
  * variable, partials, and a layout wrapper that places the rendered body at `{{{body}}}`.
  *
  * Data keys `__proto__`, `constructor` and `prototype` are rejected (not stripped): silently dropping
  * a field would render a different message than the one the marketer previewed. */
 import { createHash } from 'node:crypto';
 import Handlebars from 'handlebars';
+import { createProtoAccessControl } from 'handlebars/dist/cjs/handlebars/internal/proto-access';
 import { EngineError } from '../shared/errors';
 import { PROTOTYPE_KEYS } from '../shared/guards';
 import { helpers, helperNames, SafeHtml, type RenderFrame } from './helpers';
@@ -95,12 +96,34 @@ const runtimeSafety = {
 	allowProtoMethodsByDefault: false,
 } as const;
 
+/**
+ * What Handlebars builds afresh for every top-level render, built once: it wraps each of the ~30
+ * helpers in two new closures and makes new prototype-access lists per call, which costs more than
+ * a short template's own work (the bench's SMS: 10 µs with it, 4 µs without). Its runtime takes
+ * them ready-made on the path it uses for partials (`partial: true`), so each render passes these.
+ * Prototype access stays denied: the lists are Handlebars' own, made from runtimeSafety. The
+ * helpers go unwrapped because the wrapper only hands them `options.lookupProperty`, which none of
+ * ours reads (the `lookup` helper did; it is not offered). As in Handlebars' own set-up, the two
+ * hooks leave the helper list.
+ */
+const prepared = (() => {
+	const { helperMissing, blockHelperMissing, ...callable } = env.helpers;
+	return {
+		partial: true,
+		helpers: Object.freeze(callable),
+		hooks: Object.freeze({ helperMissing, blockHelperMissing }),
+		decorators: env.decorators,
+		protoAccessControl: createProtoAccessControl(runtimeSafety),
+	};
+})();
+
 type Variant = 'strict-html' | 'strict-text' | 'loose-html' | 'loose-text';
 type TemplateFn = (context: unknown, options?: Handlebars.RuntimeOptions) => string;
 
 interface CompiledTemplate {
-	hash: string;
 	render: TemplateFn;
+	/** When it was last used, on the cache's clock: the least recent goes first. */
+	used: number;
 }
 
 function compileOptions(variant: Variant): CompileOptions {
@@ -149,55 +172,56 @@ function forItem(itemLabel?: string): string {
 	return itemLabel ? ` (${itemLabel})` : '';
 }
 
-/** LRU of compiled templates keyed by content hash, with a memo so repeat renders skip re-hashing. */
+/**
+ * LRU of compiled templates per variant and template text. A hit is two lookups and a tick of the
+ * clock (no reordering); the least recently used entry is found when one has to go, which only
+ * happens beside a compile, itself far dearer.
+ */
 class TemplateCache {
-	private readonly byHash = new Map<string, CompiledTemplate>();
-	private readonly hashBySource = new Map<Variant, Map<string, string>>();
+	private readonly byVariant = new Map<Variant, Map<string, CompiledTemplate>>();
+	private clock = 0;
+	private entries = 0;
 
 	get(source: string, variant: Variant, field: string, itemLabel?: string): CompiledTemplate {
-		let memo = this.hashBySource.get(variant);
-		if (memo === undefined) this.hashBySource.set(variant, (memo = new Map()));
-		let hash = memo.get(source);
-		if (hash !== undefined) {
-			const hit = this.byHash.get(hash);
-			if (hit !== undefined) {
-				this.byHash.delete(hash);
-				this.byHash.set(hash, hit);
-				return hit;
-			}
-		}
-		hash ??= sha256(variant + '\u0000' + source);
-		let entry = this.byHash.get(hash);
+		let bySource = this.byVariant.get(variant);
+		if (bySource === undefined) this.byVariant.set(variant, (bySource = new Map()));
+		let entry = bySource.get(source);
 		if (entry === undefined) {
-			entry = { hash, render: this.compile(source, variant, field, itemLabel) };
-		} else {
-			this.byHash.delete(hash);
+			entry = { render: this.compile(source, variant, field, itemLabel), used: 0 };
+			bySource.set(source, entry);
+			this.entries++;
+			entry.used = ++this.clock;
+			this.evict();
+			return entry;
 		}
-		this.byHash.set(hash, entry);
-		memo.set(source, hash);
-		this.evict(memo);
+		entry.used = ++this.clock;
 		return entry;
 	}
 
 	clear(): void {
-		this.byHash.clear();
-		this.hashBySource.clear();
+		this.byVariant.clear();
+		this.entries = 0;
 	}
 
 	get size(): number {
-		return this.byHash.size;
+		return this.entries;
 	}
 
-	private evict(memo: Map<string, string>): void {
-		while (this.byHash.size > templateLimits.cacheEntries) {
-			const oldest = this.byHash.keys().next().value as string;
-			this.byHash.delete(oldest);
-		}
-		if (memo.size > templateLimits.cacheEntries) {
-			for (const [source, hash] of memo) {
-				if (!this.byHash.has(hash)) memo.delete(source);
-				if (memo.size <= templateLimits.cacheEntries / 2) break;
+	private evict(): void {
+		while (this.entries > templateLimits.cacheEntries) {
+			let oldest: { bySource: Map<string, CompiledTemplate>; source: string } | undefined;
+			let oldestUse = Infinity;
+			for (const bySource of this.byVariant.values()) {
+				for (const [source, entry] of bySource) {
+					if (entry.used < oldestUse) {
+						oldestUse = entry.used;
+						oldest = { bySource, source };
+					}
+				}
 			}
+			if (oldest === undefined) return;
+			oldest.bySource.delete(oldest.source);
+			this.entries--;
 		}
 	}
 
@@ -345,6 +369,12 @@ function checkTemplateSource(
 	}
 }
 
+/** What every render in one output format shares: the helpers' data frame and the compiled partials. */
+interface FormatRuntime {
+	frame: RenderFrame;
+	partials: Record<string, TemplateFn>;
+}
+
 const PARTIAL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const LAYOUT_BODY = /\{\{\{\s*body\s*\}\}\}|\{\{\s*body\s*\}\}/;
 
@@ -355,8 +385,8 @@ const LAYOUT_BODY = /\{\{\{\s*body\s*\}\}\}|\{\{\s*body\s*\}\}/;
 export class TemplateRenderer {
 	private readonly data: TemplateData;
 	private readonly settings: RenderSettings;
-	private readonly partialsByFormat = new Map<OutputFormat, Record<string, TemplateFn>>();
-	private readonly runtimeByFormat = new Map<OutputFormat, Handlebars.RuntimeOptions>();
+	/** The data frame and compiled partials of each output format, made on its first render. */
+	private readonly formats: Partial<Record<OutputFormat, FormatRuntime>> = {};
 
 	constructor(data: unknown, settings: RenderSettings = {}) {
 		assertSafeData(data, settings.itemLabel);
@@ -393,7 +423,11 @@ export class TemplateRenderer {
 		// A layout renders inside no other template, so each render gets the whole budget.
 		budget = { steps: templateLimits.maxSteps, deadline: Date.now() + templateLimits.maxRenderMs };
 		try {
-			output = template.render(context, this.runtimeOptions(format));
+			const { frame, partials } = (this.formats[format] ??= this.formatRuntime(format));
+			// As Handlebars' own set-up makes it: a child of the frame whose @root is the context.
+			const data = Handlebars.createFrame(frame) as RenderFrame & { root?: unknown };
+			data.root = context;
+			output = template.render(context, { ...prepared, partials, data });
 		} catch (error) {
 			if (error instanceof BudgetExceeded) throw budgetError(error.kind, field, itemLabel);
 			throw renderError(error as Error, field, source, itemLabel, this.settings.partials);
@@ -411,18 +445,13 @@ export class TemplateRenderer {
 		return output;
 	}
 
-	private runtimeOptions(format: OutputFormat): Handlebars.RuntimeOptions {
-		let options = this.runtimeByFormat.get(format);
-		if (options === undefined) {
-			const frame: RenderFrame = {
-				locale: this.settings.locale,
-				timeZone: this.settings.timeZone,
-				format,
-			};
-			options = { ...runtimeSafety, data: frame, partials: this.partials(format) };
-			this.runtimeByFormat.set(format, options);
-		}
-		return options;
+	private formatRuntime(format: OutputFormat): FormatRuntime {
+		const frame: RenderFrame = {
+			locale: this.settings.locale,
+			timeZone: this.settings.timeZone,
+			format,
+		};
+		return { frame, partials: this.partials(format) ?? env.partials };
 	}
 
 	private checkPartials(): void {
@@ -451,19 +480,15 @@ export class TemplateRenderer {
 	private partials(format: OutputFormat): Record<string, TemplateFn> | undefined {
 		const sources = this.settings.partials;
 		if (sources === undefined) return undefined;
-		let compiled = this.partialsByFormat.get(format);
-		if (compiled === undefined) {
-			// Partials inherit the escaping of the template that includes them, so each format compiles its own.
-			compiled = Object.create(null) as Record<string, TemplateFn>;
-			for (const [name, source] of Object.entries(sources)) {
-				compiled[name] = cache.get(
-					source,
-					variantOf(this.settings.strict === true, format),
-					`partial "${name}"`,
-					this.settings.itemLabel,
-				).render;
-			}
-			this.partialsByFormat.set(format, compiled);
+		// Partials inherit the escaping of the template that includes them, so each format compiles its own.
+		const compiled = Object.create(null) as Record<string, TemplateFn>;
+		for (const [name, source] of Object.entries(sources)) {
+			compiled[name] = cache.get(
+				source,
+				variantOf(this.settings.strict === true, format),
+				`partial "${name}"`,
+				this.settings.itemLabel,
+			).render;
 		}
 		return compiled;
 	}
