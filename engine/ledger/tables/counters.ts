@@ -18,7 +18,7 @@ import type { LedgerCore, Work } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, s, toEntry, toReferral, toReward } from '../rows';
 import { Params, type Row, type Tx } from '../sql';
-import type { Backend } from './rollups';
+import { idIn, type Backend } from './rollups';
 import type { Id, PointsEntry, ReferralRecord, RewardRecord } from '../store';
 import * as v from '../validate';
 import { fail, LIMITS } from '../validate';
@@ -153,9 +153,11 @@ const capUsageSql = new Map<Backend, string>();
 
 /**
  * A reward's cap usage, taken out (sign -1, before an UPDATE) or put in (sign +1, after an INSERT
- * or UPDATE); nothing for a reward no cap counts (another side, a badge or tier, reversed).
+ * or UPDATE); nothing for a reward no cap counts (another side, a badge or tier, reversed). In a
+ * batch, the batch puts it in at its end (pendingRollups.ts).
  */
 export async function capUsageOfReward(tx: Tx, backend: Backend, rewardId: number, sign: 1 | -1) {
+	if (tx.pending?.defer('capUsage', rewardId, sign)) return;
 	let sql = capUsageSql.get(backend);
 	if (sql === undefined)
 		capUsageSql.set(
@@ -166,6 +168,25 @@ export async function capUsageOfReward(tx: Tx, backend: Backend, rewardId: numbe
 				count = reward_cap_usage.count + excluded.count, amount = reward_cap_usage.amount + excluded.amount`),
 		);
 	await tx.run(sql, [rewardId, sign]);
+}
+
+const capUsagesSql = new Map<Backend, string>();
+
+/** The cap usage of rewards put in at once (a batch's end): summed per row of the usage first. */
+export async function capUsageOfRewards(tx: Tx, backend: Backend, rewardIds: number[]) {
+	let sql = capUsagesSql.get(backend);
+	if (sql === undefined)
+		capUsagesSql.set(
+			backend,
+			(sql = `INSERT INTO reward_cap_usage (${CAP_USAGE_COLUMNS})
+			SELECT program_id, recipient_id, rule, unit, span, bucket, SUM(n), SUM(v)
+			FROM (${capUsageSelect(backend, idIn(backend, 'w.id', '$1'), '1')}) u
+			GROUP BY program_id, recipient_id, rule, unit, span, bucket
+			ORDER BY program_id, recipient_id, span, bucket, rule, unit
+			ON CONFLICT (program_id, participant_id, span, bucket, rule, unit) DO UPDATE SET
+				count = reward_cap_usage.count + excluded.count, amount = reward_cap_usage.amount + excluded.amount`),
+		);
+	await tx.run(sql, [JSON.stringify(rewardIds)]);
 }
 
 /** Migration 13's fill of the cap usage from the rewards already in the ledger. */
@@ -397,7 +418,7 @@ export class CountersTable {
 		};
 		const start = bound(query.start, 'start');
 		const end = bound(query.end, 'end');
-		return this.core.read((tx) => readCapUsage(tx, programId, participantId, start, end));
+		return this.core.readRollups((tx) => readCapUsage(tx, programId, participantId, start, end));
 	}
 
 	async rewardsByKeys(query: { programId: string; keys: string[] }): Promise<RewardRecord[]> {
