@@ -17,6 +17,7 @@
 import type { LedgerCore, Work } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, s, toEntry, toReferral, toReward } from '../rows';
+import type { CountedTable } from '../pendingRollups';
 import { Params, type Row, type Tx } from '../sql';
 import { idIn, type Backend } from './rollups';
 import type { Id, PointsEntry, ReferralRecord, RewardRecord } from '../store';
@@ -35,6 +36,13 @@ export interface RewardCounters {
 	lifetimePoints: number;
 }
 
+/** reward_counters as counted rows (pendingRollups.ts). */
+const COUNTERS: CountedTable = {
+	name: 'reward_counters',
+	keys: ['program_id', 'participant_id', 'name'],
+	counts: ['count', 'amount'],
+};
+
 async function bump(
 	tx: Tx,
 	programId: string,
@@ -44,6 +52,11 @@ async function bump(
 	amount: number,
 ): Promise<void> {
 	if (count === 0 && amount === 0) return;
+	// A count alone (no money) is a whole number: in a batch, summed and added at its end.
+	if (tx.pending && amount === 0) {
+		tx.pending.add(COUNTERS, [programId, participantId, name], [count, 0]);
+		return;
+	}
 	await tx.run(
 		`INSERT INTO reward_counters (program_id, participant_id, name, count, amount) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (program_id, participant_id, name) DO UPDATE SET count = reward_counters.count + excluded.count, amount = reward_counters.amount + excluded.amount`,
@@ -364,7 +377,7 @@ export class CountersTable {
 		const programId = programIdOf(query);
 		const participantId = v.rowId(query.participantId, 'participantId');
 		const upToId = v.optRowId(query.upToReferralId, 'upToReferralId');
-		return this.core.read(async (tx) => {
+		return this.core.readRollups(async (tx) => {
 			if (upToId === undefined) return readCounters(tx, programId, participantId);
 			const row = await tx.get(`SELECT * FROM referrals WHERE id = $1 AND program_id = $2`, [
 				upToId,

@@ -5,6 +5,7 @@
  * here, with the row's contribution taken out before the change (sign -1) and put back after it
  * (sign +1). The contribution of a row is one SQL SELECT, shared by the migration's backfill
  * (over every row) and these per-row updates (over one row), so both count exactly alike. */
+import type { CountedTable } from '../pendingRollups';
 import type { Tx } from '../sql';
 import { rollupReferralClicks, rollupReferralsClicks } from './clickRollups';
 
@@ -410,6 +411,13 @@ export async function rollupNewParticipants(tx: Tx, backend: Backend, participan
 	);
 }
 
+/** stats_periods as counted rows (a batch sums points per row: pendingRollups.ts). */
+const PERIODS: CountedTable = {
+	name: 'stats_periods',
+	keys: ['program_id', 'span', 'start', 'participant_id'],
+	counts: ['referrals', 'qualified', 'points'],
+};
+
 /** A points journal entry (entries are never changed): net points per month, year and lifetime. */
 export async function rollupPoints(
 	tx: Tx,
@@ -419,6 +427,15 @@ export async function rollupPoints(
 	at: number,
 ) {
 	if (delta === 0) return;
+	if (tx.pending) {
+		for (const [span, start] of [
+			['all', 0],
+			['m', spanStart('m', at)],
+			['y', spanStart('y', at)],
+		] as const)
+			tx.pending.add(PERIODS, [programId, span, start, participantId], [0, 0, delta]);
+		return;
+	}
 	await tx.run(
 		`INSERT INTO stats_periods (${PERIOD_COLUMNS}) VALUES
 			($1, 'all', 0, $2, 0, 0, $3), ($1, 'm', $5, $2, 0, 0, $3), ($1, 'y', $4, $2, 0, 0, $3)
