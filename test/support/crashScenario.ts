@@ -9,6 +9,7 @@ import { expect } from 'vitest';
 import type { LedgerStore } from '../../engine/ledger';
 import type { SmtpTestServer } from '../fakes/smtpServer';
 import { signedPost } from './signing';
+import { expectEachEmailOnce, settledEmails } from './owedMail';
 
 export const REFERRERS = 50;
 export const REFEREES_EACH = 4;
@@ -208,47 +209,13 @@ export async function runCrashScenario(target: CrashTarget, orders: Order[]): Pr
 
 	// Emails: every message the ledger owed, at the SMTP server exactly once. What the killed executions
 	// left is sent by the sweep workflow (owed for a minute, or its claim lapsed after 30 s).
-	const messagesOf = async () => {
-		const all = [];
-		for (let afterId: number | undefined; ;) {
-			const page = await ledger.listMessages({
-				programId: 'default',
-				topic: 'reward.earned',
-				afterId,
-				limit: 500,
-			});
-			all.push(...page);
-			if (page.length < 500) return all;
-			afterId = page[page.length - 1].id;
-		}
-	};
-	const deadline = Date.now() + 300_000;
-	let messages = await messagesOf();
-	while (
-		messages.some((m) => m.status === 'owed' || m.status === 'reserved') ||
-		target.smtp.messages.length < messages.filter((m) => m.status === 'sent').length
-	) {
-		if (Date.now() > deadline)
-			throw new Error(
-				`messages still owed after 5 minutes: ${messages.filter((m) => m.status === 'owed' || m.status === 'reserved').length}; ${target.smtp.messages.length} emails`,
-			);
-		await new Promise((r) => setTimeout(r, 2000));
-		messages = await messagesOf();
-	}
-	// Long enough for a wrongly repeated email to arrive.
-	await new Promise((r) => setTimeout(r, 5_000));
-	const perKey = new Map<string, number>();
-	for (const message of target.smtp.messages) {
-		const key = message.parsed.headers.get('x-entity-ref-id');
-		perKey.set(String(key), (perKey.get(String(key)) ?? 0) + 1);
-	}
-	expect(
-		[...perKey].filter(([, n]) => n > 1),
-		'emails sent twice',
-	).toEqual([]);
-	expect(target.smtp.messages).toHaveLength(messages.length);
-	for (const m of messages)
-		expect(perKey.get(m.idempotencyKey), `email ${m.idempotencyKey} (${m.status})`).toBe(1);
+	const messages = await settledEmails(
+		ledger,
+		target.smtp,
+		{ programId: 'default', topic: 'reward.earned' },
+		300_000,
+	);
+	expectEachEmailOnce(target.smtp, messages);
 	// Each rewarded person of each referral was owed (and got) their email.
 	const groups = new Set(messages.map((m) => m.group ?? m.idempotencyKey));
 	for (const order of orders) {
