@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { EngineError } from '../shared/errors';
 import { inputObject, keyOf, programIdOf } from './inputs';
 import { appendEvents, flushEvents, once, type PendingEvent, Work } from './once';
+import { PendingRollups } from './pendingRollups';
 import { n, obj, s, toParticipant } from './rows';
 import { backoffMs, type Driver, type Row, sleep, type Tx } from './sql';
 import type { ParticipantRecord } from './store';
@@ -49,7 +50,10 @@ export type BatchItem = <T>(work: () => Promise<T>) => Promise<T>;
  */
 interface Batch {
 	readonly driver: Driver;
+	/** The batch's transaction: its savepoints also undo the rollup marks of what they roll back. */
 	readonly tx: Tx;
+	/** The rollups its items owe, put back at its end (or before a read of them). */
+	readonly pending: PendingRollups;
 	/** False once the batch ended: a late callback (a timer started inside) takes the ordinary path. */
 	open: boolean;
 	/**
@@ -128,6 +132,14 @@ export class LedgerCore {
 		return this.driver.read(fn);
 	}
 
+	/** A read of the rollups (statistics, cap usage): inside a batch, what its items changed is counted first. */
+	async readRollups<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+		const batch = this.openBatch();
+		if (!batch) return this.driver.read(fn);
+		await batch.pending.settle(batch.tx);
+		return fn(batch.tx);
+	}
+
 	/** The batch the caller runs in, if it is open and on this ledger's driver. */
 	private openBatch(): Batch | undefined {
 		const batch = batches.getStore();
@@ -167,9 +179,11 @@ export class LedgerCore {
 			try {
 				return await this.driver.write(
 					async (tx) => {
+						const pending = new PendingRollups(this.backend);
 						const current: Batch = {
 							driver: this.driver,
-							tx,
+							tx: pending.wrap(tx),
+							pending,
 							open: true,
 							events: [],
 							commits: [],
@@ -184,6 +198,7 @@ export class LedgerCore {
 								throw conflict instanceof BatchConflict || conflict instanceof BatchFallback
 									? conflict
 									: new BatchFallback('an item in conflict with another writer');
+							await pending.settle(tx);
 							await appendEvents(this.driver, tx, current.events);
 							return result;
 						} finally {

@@ -2,6 +2,8 @@
  * the SQLite driver rewrites them to `?1`. Everything backend-specific (DDL types, locks,
  * transactions, retries) sits behind `Driver`, implemented in sqlite.ts and postgres.ts. */
 
+import type { PendingRollups } from './pendingRollups';
+
 export type SqlValue = string | number | null;
 export type Row = Record<string, unknown>;
 
@@ -13,6 +15,8 @@ export interface Tx {
 	run(sql: string, params?: readonly SqlValue[]): Promise<number>;
 	/** Runs `fn` so that if it throws, only its own statements are undone and the transaction goes on. */
 	savepoint<T>(fn: () => Promise<T>): Promise<T>;
+	/** Inside a batch: the rollups its items owe, put back at its end (pendingRollups.ts). */
+	readonly pending?: PendingRollups;
 }
 
 export interface WriteOptions<T> {

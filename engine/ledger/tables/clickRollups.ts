@@ -18,7 +18,7 @@
  *   click_spans (program, span, start) visitors: their number (distinct visitors of the span)
  */
 import type { Tx } from '../sql';
-import { dayUpsert, daySql, spanStart, spanStartSql, type Backend } from './rollups';
+import { dayUpsert, daySql, idIn, spanStart, spanStartSql, type Backend } from './rollups';
 
 const SPANS = ['all', 'y', 'm'] as const;
 const spanSql = (backend: Backend, span: (typeof SPANS)[number], x: string) =>
@@ -189,5 +189,22 @@ export async function rollupReferralClicks(
 			referrerUpsert(referralReferrerSelects(backend, 'r.id = $1'), '$2'),
 		),
 		[referralId, sign],
+	);
+}
+
+/** The share-link contributions of referrals put in at once (a batch's end; `ids`: their JSON array). */
+export async function rollupReferralsClicks(tx: Tx, backend: Backend, ids: [string]) {
+	const filter = idIn(backend, 'r.id', '$1');
+	await tx.run(
+		cached(`referrals-click-days-${backend}`, () =>
+			dayUpsert(referralClickDaySelects(filter), '1'),
+		),
+		ids,
+	);
+	await tx.run(
+		cached(`referrals-click-referrers-${backend}`, () =>
+			referrerUpsert(referralReferrerSelects(backend, filter), '1'),
+		),
+		ids,
 	);
 }

@@ -179,7 +179,9 @@ export class ClicksTable implements Pick<LedgerStore, Methods> {
 					: v.idList(query.referrerIds, 'referrerIds'),
 		};
 		const source = v.oneOf(query.source ?? 'rollups', 'source', ['rollups', 'rows'] as const);
-		return this.core.read((tx) => (source === 'rows' ? rowStats(tx, a) : rollupStats(tx, a)));
+		return this.core.readRollups((tx) =>
+			source === 'rows' ? rowStats(tx, a) : rollupStats(tx, a),
+		);
 	}
 }
 

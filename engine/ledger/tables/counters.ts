@@ -17,8 +17,9 @@
 import type { LedgerCore, Work } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, s, toEntry, toReferral, toReward } from '../rows';
+import type { CountedTable } from '../pendingRollups';
 import { Params, type Row, type Tx } from '../sql';
-import type { Backend } from './rollups';
+import { idIn, type Backend } from './rollups';
 import type { Id, PointsEntry, ReferralRecord, RewardRecord } from '../store';
 import * as v from '../validate';
 import { fail, LIMITS } from '../validate';
@@ -35,6 +36,13 @@ export interface RewardCounters {
 	lifetimePoints: number;
 }
 
+/** reward_counters as counted rows (pendingRollups.ts). */
+const COUNTERS: CountedTable = {
+	name: 'reward_counters',
+	keys: ['program_id', 'participant_id', 'name'],
+	counts: ['count', 'amount'],
+};
+
 async function bump(
 	tx: Tx,
 	programId: string,
@@ -44,6 +52,11 @@ async function bump(
 	amount: number,
 ): Promise<void> {
 	if (count === 0 && amount === 0) return;
+	// A count alone (no money) is a whole number: in a batch, summed and added at its end.
+	if (tx.pending && amount === 0) {
+		tx.pending.add(COUNTERS, [programId, participantId, name], [count, 0]);
+		return;
+	}
 	await tx.run(
 		`INSERT INTO reward_counters (program_id, participant_id, name, count, amount) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (program_id, participant_id, name) DO UPDATE SET count = reward_counters.count + excluded.count, amount = reward_counters.amount + excluded.amount`,
@@ -153,9 +166,11 @@ const capUsageSql = new Map<Backend, string>();
 
 /**
  * A reward's cap usage, taken out (sign -1, before an UPDATE) or put in (sign +1, after an INSERT
- * or UPDATE); nothing for a reward no cap counts (another side, a badge or tier, reversed).
+ * or UPDATE); nothing for a reward no cap counts (another side, a badge or tier, reversed). In a
+ * batch, the batch puts it in at its end (pendingRollups.ts).
  */
 export async function capUsageOfReward(tx: Tx, backend: Backend, rewardId: number, sign: 1 | -1) {
+	if (tx.pending?.defer('capUsage', rewardId, sign)) return;
 	let sql = capUsageSql.get(backend);
 	if (sql === undefined)
 		capUsageSql.set(
@@ -166,6 +181,25 @@ export async function capUsageOfReward(tx: Tx, backend: Backend, rewardId: numbe
 				count = reward_cap_usage.count + excluded.count, amount = reward_cap_usage.amount + excluded.amount`),
 		);
 	await tx.run(sql, [rewardId, sign]);
+}
+
+const capUsagesSql = new Map<Backend, string>();
+
+/** The cap usage of rewards put in at once (a batch's end): summed per row of the usage first. */
+export async function capUsageOfRewards(tx: Tx, backend: Backend, rewardIds: number[]) {
+	let sql = capUsagesSql.get(backend);
+	if (sql === undefined)
+		capUsagesSql.set(
+			backend,
+			(sql = `INSERT INTO reward_cap_usage (${CAP_USAGE_COLUMNS})
+			SELECT program_id, recipient_id, rule, unit, span, bucket, SUM(n), SUM(v)
+			FROM (${capUsageSelect(backend, idIn(backend, 'w.id', '$1'), '1')}) u
+			GROUP BY program_id, recipient_id, rule, unit, span, bucket
+			ORDER BY program_id, recipient_id, span, bucket, rule, unit
+			ON CONFLICT (program_id, participant_id, span, bucket, rule, unit) DO UPDATE SET
+				count = reward_cap_usage.count + excluded.count, amount = reward_cap_usage.amount + excluded.amount`),
+		);
+	await tx.run(sql, [JSON.stringify(rewardIds)]);
 }
 
 /** Migration 13's fill of the cap usage from the rewards already in the ledger. */
@@ -343,7 +377,7 @@ export class CountersTable {
 		const programId = programIdOf(query);
 		const participantId = v.rowId(query.participantId, 'participantId');
 		const upToId = v.optRowId(query.upToReferralId, 'upToReferralId');
-		return this.core.read(async (tx) => {
+		return this.core.readRollups(async (tx) => {
 			if (upToId === undefined) return readCounters(tx, programId, participantId);
 			const row = await tx.get(`SELECT * FROM referrals WHERE id = $1 AND program_id = $2`, [
 				upToId,
@@ -397,7 +431,7 @@ export class CountersTable {
 		};
 		const start = bound(query.start, 'start');
 		const end = bound(query.end, 'end');
-		return this.core.read((tx) => readCapUsage(tx, programId, participantId, start, end));
+		return this.core.readRollups((tx) => readCapUsage(tx, programId, participantId, start, end));
 	}
 
 	async rewardsByKeys(query: { programId: string; keys: string[] }): Promise<RewardRecord[]> {

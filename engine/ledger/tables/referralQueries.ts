@@ -196,7 +196,7 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 			// The top N of one UTC month / year / lifetime in index order (stats_periods_qualified /
 			// _points): ties share a rank, which the top rows themselves give (1 + rows scored higher).
 			const column = by === 'points' ? 'points' : 'qualified';
-			const rows = await this.core.read((tx) =>
+			const rows = await this.core.readRollups((tx) =>
 				tx.all(
 					`SELECT t.participant_id, t.${column} AS score, p.external_id, p.name FROM stats_periods t
 					JOIN participants p ON p.id = t.participant_id
@@ -273,7 +273,7 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 		const since = v.optTime(query.since, 'since');
 		const until = v.optTime(query.until, 'until');
 		const source = v.oneOf(query.source ?? 'rollups', 'source', ['rollups', 'rows'] as const);
-		return this.core.read(async (tx) => {
+		return this.core.readRollups(async (tx) => {
 			const acc = new StatsAccumulator();
 			const dayStart = since === undefined ? undefined : ceilDay(since);
 			const dayEnd = until === undefined ? undefined : floorDay(until);

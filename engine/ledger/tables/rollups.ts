@@ -5,8 +5,9 @@
  * here, with the row's contribution taken out before the change (sign -1) and put back after it
  * (sign +1). The contribution of a row is one SQL SELECT, shared by the migration's backfill
  * (over every row) and these per-row updates (over one row), so both count exactly alike. */
+import type { CountedTable } from '../pendingRollups';
 import type { Tx } from '../sql';
-import { rollupReferralClicks } from './clickRollups';
+import { rollupReferralClicks, rollupReferralsClicks } from './clickRollups';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -304,12 +305,21 @@ function cached(key: string, build: () => string): string {
 	return sql;
 }
 
+/** `column` is one of the ids in the JSON array parameter `param`: one statement for any number of rows. */
+export function idIn(backend: Backend, column: string, param: string): string {
+	return backend === 'sqlite'
+		? `${column} IN (SELECT value FROM json_each(${param}))`
+		: `${column} IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(${param} AS JSON)))`;
+}
+
 /**
  * A referral's contribution, taken out (sign -1, before an UPDATE) or put in (sign +1, after an
  * INSERT or UPDATE). Every change of a referral's status, touched_at, referrer, qualified_at or
- * qualifying order calls this twice around the statement, in the same transaction.
+ * qualifying order calls this twice around the statement, in the same transaction (in a batch, the
+ * batch puts it in at its end: pendingRollups.ts).
  */
 export async function rollupReferral(tx: Tx, backend: Backend, referralId: number, sign: 1 | -1) {
+	if (tx.pending?.defer('referral', referralId, sign)) return;
 	await tx.run(
 		cached(`referral-days`, () => dayUpsert(referralDaySelects('r.id = $1'), '$2')),
 		[referralId, sign],
@@ -323,36 +333,90 @@ export async function rollupReferral(tx: Tx, backend: Backend, referralId: numbe
 	await rollupReferralClicks(tx, backend, referralId, sign);
 }
 
+/** The contributions of referrals put in at once (a batch's end). */
+export async function rollupReferrals(tx: Tx, backend: Backend, referralIds: number[]) {
+	const ids: [string] = [JSON.stringify(referralIds)];
+	await tx.run(
+		cached(`referrals-days-${backend}`, () =>
+			dayUpsert(referralDaySelects(idIn(backend, 'r.id', '$1')), '1'),
+		),
+		ids,
+	);
+	await tx.run(
+		cached(`referrals-periods-${backend}`, () =>
+			periodUpsert(referralPeriodSelects(backend, idIn(backend, 'r.id', '$1')), '1'),
+		),
+		ids,
+	);
+	await rollupReferralsClicks(tx, backend, ids);
+}
+
 /** A reward's contribution (cost by currency): around every change of its status or amount. */
 export async function rollupReward(tx: Tx, rewardId: number, sign: 1 | -1) {
+	if (tx.pending?.defer('reward', rewardId, sign)) return;
 	await tx.run(
 		cached('reward-days', () => dayUpsert(rewardDaySelects('w.id = $1'), '$2')),
 		[rewardId, sign],
 	);
 	if (sign === -1) return;
-	// The lowest id counted on the reward's day and currency, again (one day's index range).
-	const day = daySql('w.created_at');
 	await tx.run(
-		cached(
-			'reward-first',
-			() => `INSERT INTO stats_days (${DAY_COLUMNS})
-			SELECT w.program_id, ${day}, 'rewardfirst', w.currency, '',
-				COALESCE((SELECT MIN(x.id) FROM rewards x WHERE x.program_id = w.program_id AND x.created_at >= ${day}
-					AND x.created_at < ${day} + ${DAY_MS} AND x.currency = w.currency AND x.status <> 'reversed' AND x.amount IS NOT NULL), 0), 0, 0
-			FROM rewards w WHERE w.id = $1 AND w.amount IS NOT NULL AND w.currency IS NOT NULL
-			ON CONFLICT (program_id, day, metric, k1, k2) DO UPDATE SET n = excluded.n`,
-		),
+		cached('reward-first', () => rewardFirstUpsert('w.id = $1')),
 		[rewardId],
 	);
 }
 
+/** The contributions of rewards put in at once (a batch's end). */
+export async function rollupRewards(tx: Tx, backend: Backend, rewardIds: number[]) {
+	const ids = [JSON.stringify(rewardIds)];
+	const filter = idIn(backend, 'w.id', '$1');
+	await tx.run(
+		cached(`rewards-days-${backend}`, () => dayUpsert(rewardDaySelects(filter), '1')),
+		ids,
+	);
+	await tx.run(
+		cached(`rewards-first-${backend}`, () => rewardFirstUpsert(filter)),
+		ids,
+	);
+}
+
+/** The lowest id counted on the day and currency of each reward `where` selects, again (one day's index range each). */
+function rewardFirstUpsert(where: string): string {
+	const day = daySql('w.created_at');
+	return `INSERT INTO stats_days (${DAY_COLUMNS})
+		SELECT d.program_id, d.day, 'rewardfirst', d.currency, '',
+			COALESCE((SELECT MIN(x.id) FROM rewards x WHERE x.program_id = d.program_id AND x.created_at >= d.day
+				AND x.created_at < d.day + ${DAY_MS} AND x.currency = d.currency AND x.status <> 'reversed' AND x.amount IS NOT NULL), 0), 0, 0
+		FROM (SELECT DISTINCT w.program_id, ${day} AS day, w.currency FROM rewards w
+			WHERE ${where} AND w.amount IS NOT NULL AND w.currency IS NOT NULL) d
+		WHERE 1 = 1 ORDER BY d.program_id, d.day, d.currency
+		ON CONFLICT (program_id, day, metric, k1, k2) DO UPDATE SET n = excluded.n`;
+}
+
 /** A participant enrolled (participants are never deleted). */
 export async function rollupParticipant(tx: Tx, participantId: number) {
+	if (tx.pending?.defer('participant', participantId, 1)) return;
 	await tx.run(
 		cached('participant-days', () => dayUpsert(participantDaySelects('p.id = $1'), '1')),
 		[participantId],
 	);
 }
+
+/** Participants enrolled, put in at once (a batch's end). */
+export async function rollupNewParticipants(tx: Tx, backend: Backend, participantIds: number[]) {
+	await tx.run(
+		cached(`participants-days-${backend}`, () =>
+			dayUpsert(participantDaySelects(idIn(backend, 'p.id', '$1')), '1'),
+		),
+		[JSON.stringify(participantIds)],
+	);
+}
+
+/** stats_periods as counted rows (a batch sums points per row: pendingRollups.ts). */
+const PERIODS: CountedTable = {
+	name: 'stats_periods',
+	keys: ['program_id', 'span', 'start', 'participant_id'],
+	counts: ['referrals', 'qualified', 'points'],
+};
 
 /** A points journal entry (entries are never changed): net points per month, year and lifetime. */
 export async function rollupPoints(
@@ -363,6 +427,15 @@ export async function rollupPoints(
 	at: number,
 ) {
 	if (delta === 0) return;
+	if (tx.pending) {
+		for (const [span, start] of [
+			['all', 0],
+			['m', spanStart('m', at)],
+			['y', spanStart('y', at)],
+		] as const)
+			tx.pending.add(PERIODS, [programId, span, start, participantId], [0, 0, delta]);
+		return;
+	}
 	await tx.run(
 		`INSERT INTO stats_periods (${PERIOD_COLUMNS}) VALUES
 			($1, 'all', 0, $2, 0, 0, $3), ($1, 'm', $5, $2, 0, 0, $3), ($1, 'y', $4, $2, 0, 0, $3)

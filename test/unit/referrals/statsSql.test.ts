@@ -6,6 +6,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresLedger, openSqliteLedger, type LedgerStore } from '../../../engine/ledger';
+import type { BatchItem } from '../../../engine/ledger/core';
 import {
 	DDL_TYPES,
 	LATEST_VERSION,
@@ -128,7 +129,19 @@ function instant(random: () => number): number {
 const pick = <T>(random: () => number, list: readonly T[]): T =>
 	list[Math.floor(random() * list.length)];
 
-async function randomLedger(opened: Opened, seed: number, programId: string): Promise<void> {
+/** Thrown by an item of a batch after its writes, to have them undone. */
+class Undone extends Error {}
+
+/**
+ * A random program's ledger; with `item` (a batch's, LedgerStore.batch), each referral's writes are
+ * one item of it, and some of them fail at their end.
+ */
+async function randomLedger(
+	opened: Opened,
+	seed: number,
+	programId: string,
+	item?: BatchItem,
+): Promise<void> {
 	const { ledger, setNow } = opened;
 	const random = rng(seed);
 	setNow(instant(random));
@@ -151,140 +164,156 @@ async function randomLedger(opened: Opened, seed: number, programId: string): Pr
 	const referrals = 10 + Math.floor(random() * 25);
 	let order = 0;
 	for (let i = 0; i < referrals; i++) {
-		const referrerId = pick(random, people.slice(0, 4 + Math.floor(random() * people.length)));
-		const refereeId = await enrol();
-		setNow(instant(random));
-		const { referral } = await ledger.recordReferral({
-			programId,
-			referrerId,
-			refereeId,
-			touchedAt: instant(random),
-			clickId: clicks.length > 0 && random() < 0.5 ? pick(random, clicks) : undefined,
-		});
-		const fate = random();
-		if (fate < 0.15) {
-			await ledger.transitionReferral({
-				programId,
-				referralId: referral.id,
-				from: referral.status,
-				to: pick(random, ['rejected', 'flagged', 'approved'] as const),
-			});
-			continue;
-		}
-		if (fate < 0.25) continue;
-		const qualify = async () => {
-			const currency = pick(random, ['EUR', 'EUR', 'USD', 'JPY', 'KWD', undefined]);
-			const amount =
-				currency === undefined || random() < 0.1
-					? undefined
-					: currency === 'JPY'
-						? Math.floor(random() * 20_000)
-						: currency === 'KWD'
-							? Math.floor(random() * 100_000) / 1000
-							: Math.floor(random() * 100_000) / 100;
-			// Sign-up sometimes after the order's time: time to convert counts it as 0.
-			const occurredAt = random() < 0.1 ? referral.touchedAt - 5 : instant(random);
-			await ledger.qualifyReferral({
-				programId,
-				referralId: referral.id,
-				orderId: `o${order++}`,
-				amount,
-				currency: amount === undefined ? undefined : currency,
-				fromStatuses: ['pending', 'recorded', 'approved', 'reversed'],
-				occurredAt,
-			});
-		};
-		await qualify();
-		// Rewards: cash in one or two currencies, points, some reversed.
-		const rewards = Math.floor(random() * 3);
-		const given: Array<{ id: number; status: 'approved' | 'reversed'; amount: number | null }> = [];
-		for (let r = 0; r < rewards; r++) {
+		// In a batch, some referrals are an item that fails after all its writes: they leave nothing.
+		const undone = item !== undefined && random() < 0.15;
+		const enrolled = people.length;
+		const steps = async () => {
+			const referrerId = pick(random, people.slice(0, 4 + Math.floor(random() * people.length)));
+			const refereeId = await enrol();
 			setNow(instant(random));
-			const kind = pick(random, ['cash', 'cash', 'points', 'coupon'] as const);
-			const { reward } = await ledger.awardReward({
+			const { referral } = await ledger.recordReferral({
 				programId,
-				recipientId: referrerId,
-				referralId: referral.id,
-				side: 'referrer',
-				rule: `rule${r}`,
-				kind,
-				amount:
-					kind === 'points'
-						? 100
-						: kind === 'coupon'
-							? undefined
-							: pick(random, [5, 10.5, 0.1, 0.2, 7.25]),
-				currency:
-					kind === 'cash' ? (seed % 3 === 0 ? pick(random, ['EUR', 'USD']) : 'EUR') : undefined,
-				points: kind === 'points' ? { delta: 100, reason: 'award' } : undefined,
-				status: 'approved',
+				referrerId,
+				refereeId,
+				touchedAt: instant(random),
+				clickId: clicks.length > 0 && random() < 0.5 ? pick(random, clicks) : undefined,
 			});
-			const reversed = random() < 0.2;
-			if (reversed)
-				await ledger.transitionReward({
+			const fate = random();
+			if (fate < 0.15) {
+				await ledger.transitionReferral({
 					programId,
-					rewardId: reward.id,
-					from: 'approved',
+					referralId: referral.id,
+					from: referral.status,
+					to: pick(random, ['rejected', 'flagged', 'approved'] as const),
+				});
+				return;
+			}
+			if (fate < 0.25) return;
+			const qualify = async () => {
+				const currency = pick(random, ['EUR', 'EUR', 'USD', 'JPY', 'KWD', undefined]);
+				const amount =
+					currency === undefined || random() < 0.1
+						? undefined
+						: currency === 'JPY'
+							? Math.floor(random() * 20_000)
+							: currency === 'KWD'
+								? Math.floor(random() * 100_000) / 1000
+								: Math.floor(random() * 100_000) / 100;
+				// Sign-up sometimes after the order's time: time to convert counts it as 0.
+				const occurredAt = random() < 0.1 ? referral.touchedAt - 5 : instant(random);
+				await ledger.qualifyReferral({
+					programId,
+					referralId: referral.id,
+					orderId: `o${order++}`,
+					amount,
+					currency: amount === undefined ? undefined : currency,
+					fromStatuses: ['pending', 'recorded', 'approved', 'reversed'],
+					occurredAt,
+				});
+			};
+			await qualify();
+			// Rewards: cash in one or two currencies, points, some reversed.
+			const rewards = Math.floor(random() * 3);
+			const given: Array<{ id: number; status: 'approved' | 'reversed'; amount: number | null }> =
+				[];
+			for (let r = 0; r < rewards; r++) {
+				setNow(instant(random));
+				const kind = pick(random, ['cash', 'cash', 'points', 'coupon'] as const);
+				const { reward } = await ledger.awardReward({
+					programId,
+					recipientId: referrerId,
+					referralId: referral.id,
+					side: 'referrer',
+					rule: `rule${r}`,
+					kind,
+					amount:
+						kind === 'points'
+							? 100
+							: kind === 'coupon'
+								? undefined
+								: pick(random, [5, 10.5, 0.1, 0.2, 7.25]),
+					currency:
+						kind === 'cash' ? (seed % 3 === 0 ? pick(random, ['EUR', 'USD']) : 'EUR') : undefined,
+					points: kind === 'points' ? { delta: 100, reason: 'award' } : undefined,
+					status: 'approved',
+				});
+				const reversed = random() < 0.2;
+				if (reversed)
+					await ledger.transitionReward({
+						programId,
+						rewardId: reward.id,
+						from: 'approved',
+						to: 'reversed',
+					});
+				given.push({
+					id: reward.id,
+					status: reversed ? 'reversed' : 'approved',
+					amount: reward.amount,
+				});
+			}
+			const fateAfter = random();
+			if (fateAfter < 0.15) {
+				// A refund: in full (referral and rewards reversed) or in part (cash rewards halved).
+				setNow(instant(random));
+				const full = random() < 0.5;
+				const current = (await ledger.listReferrals({ programId, refereeId, limit: 1 }))[0];
+				await ledger.refundReferral({
+					programId,
+					referralId: referral.id,
+					idempotencyKey: `refund-${seed}-${i}`,
+					referralFrom: current.status,
+					referralTo: full ? 'reversed' : undefined,
+					rewardIds: given.map((g) => g.id),
+					rewards: given
+						.filter((g) => g.status === 'approved' && (full || g.amount !== null))
+						.map((g) => ({
+							rewardId: g.id,
+							from: g.status,
+							fromAmount: g.amount,
+							...(full
+								? { to: 'reversed' as const }
+								: { amount: Math.round((g.amount! / 2) * 100) / 100 }),
+						})),
+					answer: { full },
+				});
+				return;
+			} else if (fateAfter < 0.25) {
+				// Reassigned to another referrer (a later touch), keeping its status.
+				const current = (await ledger.listReferrals({ programId, refereeId, limit: 1 }))[0];
+				const to = pick(
+					random,
+					people.filter((p) => p !== referrerId && p !== refereeId),
+				);
+				await ledger.reassignReferral({
+					programId,
+					referralId: referral.id,
+					fromReferrerId: current.referrerId,
+					toReferrerId: to,
+					touchedAt: instant(random),
+					fromStatuses: [current.status],
+				});
+				return;
+			}
+			if (random() < 0.25) {
+				await ledger.transitionReferral({
+					programId,
+					referralId: referral.id,
+					from: 'qualified',
 					to: 'reversed',
 				});
-			given.push({
-				id: reward.id,
-				status: reversed ? 'reversed' : 'approved',
-				amount: reward.amount,
+				if (random() < 0.4) await qualify();
+			}
+		};
+		const once = async () => {
+			await steps();
+			if (undone) throw new Undone();
+		};
+		if (item === undefined) await once();
+		else
+			await item(once).catch((error: unknown) => {
+				if (!(error instanceof Undone)) throw error;
+				people.length = enrolled;
 			});
-		}
-		const fateAfter = random();
-		if (fateAfter < 0.15) {
-			// A refund: in full (referral and rewards reversed) or in part (cash rewards halved).
-			setNow(instant(random));
-			const full = random() < 0.5;
-			const current = (await ledger.listReferrals({ programId, refereeId, limit: 1 }))[0];
-			await ledger.refundReferral({
-				programId,
-				referralId: referral.id,
-				idempotencyKey: `refund-${seed}-${i}`,
-				referralFrom: current.status,
-				referralTo: full ? 'reversed' : undefined,
-				rewardIds: given.map((g) => g.id),
-				rewards: given
-					.filter((g) => g.status === 'approved' && (full || g.amount !== null))
-					.map((g) => ({
-						rewardId: g.id,
-						from: g.status,
-						fromAmount: g.amount,
-						...(full
-							? { to: 'reversed' as const }
-							: { amount: Math.round((g.amount! / 2) * 100) / 100 }),
-					})),
-				answer: { full },
-			});
-			continue;
-		} else if (fateAfter < 0.25) {
-			// Reassigned to another referrer (a later touch), keeping its status.
-			const current = (await ledger.listReferrals({ programId, refereeId, limit: 1 }))[0];
-			const to = pick(
-				random,
-				people.filter((p) => p !== referrerId && p !== refereeId),
-			);
-			await ledger.reassignReferral({
-				programId,
-				referralId: referral.id,
-				fromReferrerId: current.referrerId,
-				toReferrerId: to,
-				touchedAt: instant(random),
-				fromStatuses: [current.status],
-			});
-			continue;
-		}
-		if (random() < 0.25) {
-			await ledger.transitionReferral({
-				programId,
-				referralId: referral.id,
-				from: 'qualified',
-				to: 'reversed',
-			});
-			if (random() < 0.4) await qualify();
-		}
 	}
 	setNow(AT);
 }
@@ -555,13 +584,7 @@ describe.each(backends)(
 				await move(points, 'approved', 'reversed', -100);
 				await move(cash, 'fulfilled', 'reversed');
 				const kept = await counterRows(opened, programId);
-				await rebuildRollups(opened);
-				await opened.raw('DELETE FROM reward_counters');
-				await opened.raw('DELETE FROM reward_cap_usage');
-				for (const sql of MIGRATIONS.filter((m) => m.version === 10 || m.version === 13)
-					.flatMap((m) => m.statements(DDL_TYPES[opened.backend]))
-					.filter((sql) => sql.trim().startsWith('INSERT INTO')))
-					await opened.raw(sql);
+				await rebuildCounters(opened);
 				expect(await counterRows(opened, programId)).toEqual(kept);
 				// Both rewards are reversed: nothing counts against a cap; the points came and went once.
 				expect(
@@ -575,6 +598,59 @@ describe.each(backends)(
 		);
 	},
 );
+
+describe.each(backends)('rollups after batched writes (%s)', (name, open, skip) => {
+	it.skipIf(skip)(
+		'a batch counts what its items changed once, also read inside it; an item undone leaves nothing',
+		async () => {
+			const opened = await open();
+			const { ledger } = opened;
+			for (const seed of [11, 4243, 90001]) {
+				const programId = `batch${seed}`;
+				const input = { programId, period: 'lifetime' as const, at: AT };
+				await ledger.batch(async (item) => {
+					await randomLedger(opened, seed, programId, item);
+					// A read of the rollups inside the batch counts its items so far.
+					expect(await referralStats(ledger, input)).toEqual(
+						await referralStats(ledger, { ...input, source: 'rows' }),
+					);
+					// An item that read them (and so had them brought up to date) and is undone after.
+					await item(async () => {
+						const [referral] = await ledger.listReferrals({ programId, limit: 1 });
+						await referralStats(ledger, input);
+						await ledger.transitionReferral({
+							programId,
+							referralId: referral.id,
+							from: referral.status,
+							to: 'rejected',
+						});
+						throw new Undone();
+					}).catch((error: unknown) => {
+						if (!(error instanceof Undone)) throw error;
+					});
+				});
+				const kept = await counterRows(opened, programId);
+				await rebuildCounters(opened);
+				expect(await counterRows(opened, programId), `${name} seed ${seed}`).toEqual(kept);
+				expect(await referralStats(ledger, input)).toEqual(
+					await referralStatsReference(ledger, input),
+				);
+			}
+		},
+		300_000,
+	);
+});
+
+/** The rollups, reward counters and cap usage again from the rows: the backfills of schema versions 10, 11, 13 and 14. */
+async function rebuildCounters(opened: Opened): Promise<void> {
+	await rebuildRollups(opened);
+	await opened.raw('DELETE FROM reward_counters');
+	await opened.raw('DELETE FROM reward_cap_usage');
+	for (const sql of MIGRATIONS.filter((m) => m.version === 10 || m.version === 13)
+		.flatMap((m) => m.statements(DDL_TYPES[opened.backend]))
+		.filter((sql) => sql.trim().startsWith('INSERT INTO')))
+		await opened.raw(sql);
+}
 
 /** The rollups, reward counters and cap usage rows of a program, as `rollupRows` gives them. */
 async function counterRows(opened: Opened, programId: string): Promise<unknown> {
