@@ -72,6 +72,32 @@ export function timeWindow(q: Params, column: string, since?: number, until?: nu
 	);
 }
 
+/**
+ * One number over a program's rows in a time window: `aggregate` (e.g. `COUNT(DISTINCT r.referrer_id)`)
+ * over `from` (e.g. `referrals r`) where `<alias>program_id` is the program and `time` falls in
+ * [since, until); `and` adds a condition of its own.
+ */
+export async function aggregateInWindow(
+	tx: Tx,
+	a: {
+		aggregate: string;
+		from: string;
+		alias?: string;
+		time: string;
+		programId: string;
+		since?: number;
+		until?: number;
+		and?: string;
+	},
+): Promise<number> {
+	const q = new Params();
+	const row = await tx.get(
+		`SELECT ${a.aggregate} AS n FROM ${a.from} WHERE ${a.alias ?? ''}program_id = ${q.p(a.programId)}${timeWindow(q, a.time, a.since, a.until)}${a.and ? ` AND ${a.and}` : ''}`,
+		q.values,
+	);
+	return Number(row!.n);
+}
+
 export function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
 }

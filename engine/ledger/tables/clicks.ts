@@ -5,7 +5,7 @@
 import type { LedgerCore } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, nOrNull, s, sOrNull } from '../rows';
-import { Params, timeWindow as window, type Row, type Tx } from '../sql';
+import { aggregateInWindow, Params, timeWindow as window, type Row, type Tx } from '../sql';
 import { rollupClick } from './clickRollups';
 import { ceilDay, floorDay, rollupSpan } from './rollups';
 import type {
@@ -259,14 +259,16 @@ async function rowStats(tx: Tx, a: StatsArgs): Promise<ClickStatsTotals> {
 	return totals;
 }
 
-async function rowVisitors(tx: Tx, { programId, since, until }: StatsArgs): Promise<number> {
-	const q = new Params();
-	return n(
-		(await tx.get(
-			`SELECT COUNT(DISTINCT c.visitor_id) AS n FROM clicks c WHERE c.program_id = ${q.p(programId)}${window(q, 'c.created_at', since, until)}`,
-			q.values,
-		))!.n,
-	);
+function rowVisitors(tx: Tx, { programId, since, until }: StatsArgs): Promise<number> {
+	return aggregateInWindow(tx, {
+		aggregate: 'COUNT(DISTINCT c.visitor_id)',
+		from: 'clicks c',
+		alias: 'c.',
+		time: 'c.created_at',
+		programId,
+		since,
+		until,
+	});
 }
 
 /** Per referrer: the top referrers by clicks (or the given ones), then their referrals. */

@@ -5,7 +5,7 @@ import { currencyExponent } from '../../shared/money';
 import type { LedgerCore } from '../core';
 import { inputObject, programIdOf } from '../inputs';
 import { n, s, sOrNull, toConversion, toReferral } from '../rows';
-import { Params, timeWindow as window, type Tx } from '../sql';
+import { aggregateInWindow, Params, timeWindow as window, type Tx } from '../sql';
 import {
 	BUCKET_SQL,
 	bucketBounds,
@@ -675,48 +675,52 @@ async function rawAdditive(
 	}
 }
 
-async function rawReferrers(
+function rawReferrers(
 	tx: Tx,
 	programId: string,
 	since: number | undefined,
 	until: number | undefined,
 ): Promise<number> {
-	const q = new Params();
-	return n(
-		(await tx.get(
-			`SELECT COUNT(DISTINCT r.referrer_id) AS n FROM referrals r WHERE r.program_id = ${q.p(programId)}${window(q, 'r.touched_at', since, until)}`,
-			q.values,
-		))!.n,
-	);
+	return aggregateInWindow(tx, {
+		aggregate: 'COUNT(DISTINCT r.referrer_id)',
+		from: 'referrals r',
+		alias: 'r.',
+		time: 'r.touched_at',
+		programId,
+		since,
+		until,
+	});
 }
 
-async function rawParticipants(
+function rawParticipants(
 	tx: Tx,
 	programId: string,
 	since: number | undefined,
 	until: number | undefined,
 ): Promise<number> {
-	const q = new Params();
-	return n(
-		(await tx.get(
-			`SELECT COUNT(*) AS n FROM participants WHERE program_id = ${q.p(programId)}${window(q, 'created_at', since, until)}`,
-			q.values,
-		))!.n,
-	);
+	return aggregateInWindow(tx, {
+		aggregate: 'COUNT(*)',
+		from: 'participants',
+		time: 'created_at',
+		programId,
+		since,
+		until,
+	});
 }
 
-async function rollupParticipants(
+function rollupParticipants(
 	tx: Tx,
 	programId: string,
 	dayEnd: number | undefined,
 ): Promise<number> {
-	const q = new Params();
-	return n(
-		(await tx.get(
-			`SELECT COALESCE(SUM(n), 0) AS n FROM stats_days WHERE program_id = ${q.p(programId)}${window(q, 'day', undefined, dayEnd)} AND metric = 'participants'`,
-			q.values,
-		))!.n,
-	);
+	return aggregateInWindow(tx, {
+		aggregate: 'COALESCE(SUM(n), 0)',
+		from: 'stats_days',
+		time: 'day',
+		programId,
+		until: dayEnd,
+		and: "metric = 'participants'",
+	});
 }
 
 /**
