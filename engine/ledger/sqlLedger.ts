@@ -15,6 +15,7 @@ import type {
 	CompleteMessageInput,
 	ConversionsQuery,
 	CountReferralsQuery,
+	ReferrerWindowsQuery,
 	DashboardQuery,
 	DueRewardsQuery,
 	EdgesQuery,
@@ -208,6 +209,9 @@ export class SqlLedger implements LedgerStore {
 	}
 	countReferrals(query: CountReferralsQuery) {
 		return this.referralQueries.countReferrals(query);
+	}
+	countReferralsInWindows(query: ReferrerWindowsQuery) {
+		return this.referralQueries.countReferralsInWindows(query);
 	}
 	referralsBySignal(query: SignalQuery) {
 		return this.referralQueries.referralsBySignal(query);

@@ -65,6 +65,7 @@ import type {
 	ConversionRecord,
 	ConversionsQuery,
 	CountReferralsQuery,
+	ReferrerWindowsQuery,
 	DashboardQuery,
 	DashboardTotals,
 	EdgesQuery,
@@ -234,6 +235,11 @@ export interface LedgerStore {
 	qualifyReferral(input: QualifyReferralInput): Promise<QualifyReferralResult>;
 	listReferrals(query: ListReferralsQuery): Promise<ReferralRecord[]>;
 	countReferrals(query: CountReferralsQuery): Promise<ReferralCounts>;
+	/**
+	 * How many referrals of a referrer were touched in each window [since[i], until), in one
+	 * index range (the fraud checks' velocity over the last hour and day, issue #18).
+	 */
+	countReferralsInWindows(query: ReferrerWindowsQuery): Promise<number[]>;
 	/** Referrals sharing an ip or device hash in a window (either matches). */
 	referralsBySignal(query: SignalQuery): Promise<ReferralRecord[]>;
 	/** Referrer → referee edges for ring detection. */

@@ -584,20 +584,12 @@ async function assess(
 			)
 			.map(toSignUp);
 	}
-	const [lastHour, lastDay] = await Promise.all([
-		ctx.ledger.countReferrals({
-			programId,
-			referrerId: referrer.id,
-			since: at - HOUR_MS,
-			until: at + 1,
-		}),
-		ctx.ledger.countReferrals({
-			programId,
-			referrerId: referrer.id,
-			since: at - 24 * HOUR_MS,
-			until: at + 1,
-		}),
-	]);
+	const [lastHour, lastDay] = await ctx.ledger.countReferralsInWindows({
+		programId,
+		referrerId: referrer.id,
+		since: [at - HOUR_MS, at - 24 * HOUR_MS],
+		until: at + 1,
+	});
 	const graphEdges = await pathEdges(ctx, referee.id, referrer.id, policy.ringMaxDepth);
 	const signal = (p: ParticipantRecord, key: string) =>
 		typeof p.metadata?.[key] === 'string' ? p.metadata[key] : undefined;
@@ -625,7 +617,7 @@ async function assess(
 			refereePriorReferrals: [],
 			sameIpSignUps,
 			sameDeviceSignUps,
-			referrerRecent: { lastHour: lastHour.total, lastDay: lastDay.total },
+			referrerRecent: { lastHour, lastDay },
 			graphEdges,
 		},
 		policy,

@@ -898,6 +898,31 @@ export function ledgerContract(target: ContractTarget): void {
 					})
 				).total,
 			).toBe(2);
+			// Velocity windows in one query: each count as countReferrals over [since, until) would give.
+			expect(
+				await ledger.countReferralsInWindows({
+					programId,
+					referrerId: ann.id,
+					since: [T0 - HOUR, T0 - DAY, T0 - 3 * DAY, T0 - 20 * 60_000],
+					until: T0,
+				}),
+			).toEqual([2, 3, 4, 1]);
+			expect(
+				await ledger.countReferralsInWindows({
+					programId,
+					referrerId: ann.id,
+					since: [T0 - HOUR],
+					until: T0 - 20 * 60_000,
+				}),
+			).toEqual([1]);
+			expect(
+				await ledger.countReferralsInWindows({
+					programId,
+					referrerId: bob.id,
+					since: [T0 - HOUR, T0 - DAY],
+					until: T0 + 1,
+				}),
+			).toEqual([1, 1]);
 			const shared = await ledger.referralsBySignal({
 				programId,
 				ipHash: 'ip-shared',

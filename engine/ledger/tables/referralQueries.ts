@@ -25,6 +25,7 @@ import type {
 	ConversionRecord,
 	ConversionsQuery,
 	CountReferralsQuery,
+	ReferrerWindowsQuery,
 	DashboardQuery,
 	DashboardTotals,
 	EdgesQuery,
@@ -103,6 +104,29 @@ export class ReferralQueriesTable implements Pick<LedgerStore, Methods> {
 			total += n(r.n);
 		}
 		return { total, byStatus };
+	}
+
+	async countReferralsInWindows(query: ReferrerWindowsQuery): Promise<number[]> {
+		inputObject(query, 'countReferralsInWindows');
+		const q = new Params();
+		const programId = q.p(programIdOf(query));
+		const referrerId = q.p(v.rowId(query.referrerId, 'referrerId'));
+		if (!Array.isArray(query.since) || query.since.length === 0 || query.since.length > 8)
+			fail('invalid_value', 'since', 'since must list 1 to 8 window starts');
+		const starts = query.since.map((t, i) => v.time(t, `since[${i}]`));
+		const until = q.p(v.time(query.until, 'until'));
+		// Every window is a part of the widest one: one range on (program, referrer, touched_at),
+		// counted from the index alone.
+		const counts = starts.map(
+			(start, i) => `COUNT(CASE WHEN touched_at >= ${q.p(start)} THEN 1 END) AS c${i}`,
+		);
+		const row = await this.core.read((tx) =>
+			tx.get(
+				`SELECT ${counts.join(', ')} FROM referrals WHERE program_id = ${programId} AND referrer_id = ${referrerId} AND touched_at >= ${q.p(Math.min(...starts))} AND touched_at < ${until}`,
+				q.values,
+			),
+		);
+		return starts.map((_, i) => n(row?.[`c${i}`] ?? 0));
 	}
 
 	async referralsBySignal(query: SignalQuery): Promise<ReferralRecord[]> {

@@ -150,6 +150,16 @@ export interface CountReferralsQuery {
 	until?: Time;
 }
 
+/** A referrer's referrals in windows that end together (velocity checks): one count per `since`. */
+export interface ReferrerWindowsQuery {
+	programId: string;
+	referrerId: Id;
+	/** Each window's start on touch time, inclusive. */
+	since: Time[];
+	/** The windows' common end, exclusive. */
+	until: Time;
+}
+
 export interface ReferralCounts {
 	total: number;
 	byStatus: Record<string, number>;
