@@ -363,7 +363,7 @@ export class RewardService extends RewardAccount {
 			operation: 'evaluation',
 			key: this.evaluationKey(result.referralId),
 		};
-		if (await this.ledger.keptAnswer(where)) return;
+		// keepAnswer keeps the first answer (a later one writes nothing): no look-up first.
 		const rewards = result.rewards.map(({ email: _email, replayed: _replayed, ...rest }) => rest);
 		await this.ledger.keepAnswer({ ...where, answer: { ...result, rewards } });
 	}

@@ -1,5 +1,6 @@
 /* Rewards: awards (with their points), transitions with their history, and the queries over them.
  * A refund's changes to a referral and its rewards are in refunds.ts. */
+import { EngineError } from '../../shared/errors';
 import type { LedgerCore, Work } from '../core';
 import { inputObject, keyOf, pointsChangeOf, programIdOf } from '../inputs';
 import { n, s, toChange, toEntry, toReward } from '../rows';
@@ -89,28 +90,36 @@ export class RewardsTable implements Pick<LedgerStore, Methods> {
 						referralId === undefined
 							? undefined
 							: await this.core.requireReferral(w.tx, programId, referralId, 'referralId', true);
-					const existing = await w.tx.get(
-						`SELECT id FROM rewards WHERE program_id = $1 AND idempotency_key = $2`,
-						[programId, rewardKey],
-					);
-					if (!existing && referralRow && s(referralRow.status) === 'reversed') {
-						fail(
-							'referral_reversed',
-							'referralId',
-							`referral ${referralId} is reversed; a reversed referral earns no new reward (its rewards were taken back with it)`,
+					// The reward already written under this key (its idempotency record pruned, or another
+					// operation's key): answered as it stands, nothing written.
+					const stored = async () => {
+						const existing = await w.tx.get(
+							`SELECT id FROM rewards WHERE program_id = $1 AND idempotency_key = $2`,
+							[programId, rewardKey],
 						);
-					}
-					if (existing) {
+						if (!existing) return undefined;
 						const entry = await w.tx.get(
 							`SELECT id FROM points_journal WHERE program_id = $1 AND idempotency_key = $2`,
 							[programId, `auto:reward:${n(existing.id)}:awarded`],
 						);
 						const receipt = { rewardId: n(existing.id), pointsEntryId: entry ? n(entry.id) : null };
 						return { receipt, result: await load(w, receipt.rewardId, receipt.pointsEntryId) };
+					};
+					if (referralRow && s(referralRow.status) === 'reversed') {
+						const done = await stored();
+						if (done) return done;
+						fail(
+							'referral_reversed',
+							'referralId',
+							`referral ${referralId} is reversed; a reversed referral earns no new reward (its rewards were taken back with it)`,
+						);
 					}
+					// One statement for the usual case (a new key); a key taken already writes nothing and
+					// answers the stored reward, as a look-up first would (issue #18: a statement less per award).
 					const row = await w.tx.get(
 						`INSERT INTO rewards (program_id, recipient_id, referral_id, side, rule, kind, amount, currency, status, hold_until, idempotency_key, metadata, created_at, updated_at)
-						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING *`,
+						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+						ON CONFLICT (program_id, idempotency_key) DO NOTHING RETURNING *`,
 						[
 							programId,
 							recipientId,
@@ -127,7 +136,16 @@ export class RewardsTable implements Pick<LedgerStore, Methods> {
 							w.now,
 						],
 					);
-					const reward = toReward(row!);
+					if (!row) {
+						const done = await stored();
+						if (!done)
+							throw new EngineError(
+								'ledger_internal',
+								`the reward under key ${rewardKey} vanished while it was awarded; retry`,
+							);
+						return done;
+					}
+					const reward = toReward(row);
 					await rollupReward(w.tx, reward.id, 1);
 					await capUsageOfReward(w.tx, this.core.backend, reward.id, 1);
 					await w.tx.run(
