@@ -41,7 +41,25 @@ const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 
 type Parsed = { stored: string; local: string; domain: string } | { problem: string };
 
+/**
+ * The last addresses parsed: one sign-up checks its address several times (identity, the ledger's
+ * input, the fraud checks' mailbox and domain), and the parse is a pure function of the text.
+ * Results are frozen and never changed by a caller. Bounded: emptied when full.
+ */
+const PARSED = new Map<string, Parsed>();
+const PARSED_MAX = 1024;
+
 function parse(value: string): Parsed {
+	let parsed = PARSED.get(value);
+	if (parsed === undefined) {
+		parsed = Object.freeze(parseUncached(value));
+		if (PARSED.size >= PARSED_MAX) PARSED.clear();
+		PARSED.set(value, parsed);
+	}
+	return parsed;
+}
+
+function parseUncached(value: string): Parsed {
 	const email = value.trim();
 	if (email === '') return { problem: 'it is empty; give an address such as name@example.com' };
 	if (SPACE_OR_CONTROL.test(email))
