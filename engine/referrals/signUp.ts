@@ -378,10 +378,15 @@ async function recordFor(
 		referrerId = referrer.id;
 	}
 
-	const existing = await ctx.ledger.findReferralByReferee({
-		programId: ctx.programId,
-		refereeId: referee.id,
-	});
+	// A referee this sign-up just enrolled has no referral to look up; should a racing copy have
+	// recorded one since, recordReferral below finds it by its natural key and the same repeat
+	// arrival answers (issue #18: one statement less per new sign-up).
+	const existing = created
+		? null
+		: await ctx.ledger.findReferralByReferee({
+				programId: ctx.programId,
+				refereeId: referee.id,
+			});
 	if (existing)
 		return await repeatArrival(ctx, existing, referrerId, touchAt, codeRecord, warnings, {
 			referee,

@@ -110,15 +110,10 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 								'clickId',
 								`clickId ${clickId} is not a click of program "${programId}"`,
 							);
-						if (refereeId !== undefined) {
+						if (refereeId !== undefined)
 							await this.core.requireParticipant(w.tx, programId, refereeId, 'refereeId');
-							const existing = await byReferee(w);
-							if (existing)
-								return {
-									receipt: { referralId: existing.id, created: false },
-									result: { referral: existing, created: false, replayed: false },
-								};
-						}
+						// A referee already referred keeps their referral: the insert below writes nothing
+						// (the unique program + referee) and it is read after, no look-up first (issue #18).
 						const row = await w.tx.get(
 							`INSERT INTO referrals (program_id, referrer_id, referee_id, code_id, source, touched_at, ip_hash, device_hash, status, reasons, risk_score, metadata, created_at, updated_at, click_id)
 						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) ON CONFLICT DO NOTHING RETURNING *`,
@@ -140,7 +135,7 @@ export class ReferralsTable implements Pick<LedgerStore, Methods> {
 							],
 						);
 						if (!row) {
-							// A racing call recorded this referee first; theirs stands.
+							// The referee has a referral already (also one a racing call recorded first): it stands.
 							const winner = await byReferee(w);
 							if (!winner)
 								throw new EngineError(
