@@ -124,6 +124,45 @@ describe('the performance tables', () => {
 		);
 	});
 
+	it('put the throughput rows under their figures by key; a figure bounded below is worst at its smallest', () => {
+		const name = (backend: string) =>
+			`record + qualify + award 4,000 referrals through the nodes (${backend}, one process)`;
+		const doc = {
+			runs: {},
+			rows: [
+				row('throughput.bench.ts', name('SQLite'), {
+					row: 'throughput-sqlite',
+					target: 1,
+					ratio: 0.25,
+					figure: { value: 500, unit: 'referrals/s', min: 2000 },
+				}),
+				row('throughput.bench.ts', name('SQLite'), {
+					row: 'throughput-sqlite',
+					target: 1,
+					ratio: 0.15,
+					figure: { value: 300, unit: 'referrals/s', min: 2000 },
+				}),
+				// The baselines' rows share the name and count for no figure.
+				row('throughput.bench.ts', name('SQLite'), { ratio: 0.01 }),
+				row('throughput.bench.ts', name('PostgreSQL'), {
+					row: 'throughput-postgres',
+					ratio: 0.03,
+					figure: { value: 60, unit: 'referrals/s' },
+				}),
+			],
+		};
+		const md = renderPerformance(doc);
+		expect(md).toContain(
+			'| Record + qualify + award through the nodes, SQLite, one n8n process | ≥ 2,000 referrals/s | 2 rows, worst 300 referrals/s, worst ratio 0.15× | 0/2 PASS |',
+		);
+		expect(md).toContain(
+			'| Record + qualify + award through the nodes, PostgreSQL, one n8n process | reported (the issue asks 2 queue-mode workers) | 1 row, worst 60 referrals/s, worst ratio 0.03× | reported |',
+		);
+		expect(md).toContain(
+			'| Record + qualify + award, 2 queue-mode workers on PostgreSQL | ≥ 5,000 referrals/s | not measured | – |',
+		);
+	});
+
 	it('keep the rows of the bench files a run did not run', () => {
 		const previous = {
 			runs: { 'a.bench.ts': { at: 't0' } },
