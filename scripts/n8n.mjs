@@ -84,9 +84,13 @@ const N8N1_OVERRIDES = {
 	'@langchain/langgraph-checkpoint': '1.0.0',
 };
 
-/** Installs n8n into .cache/n8n/<version> once; returns the path of its CLI script. */
-export function ensureN8n(version = N8N_VERSION) {
-	assertNode24();
+/**
+ * Installs n8n into .cache/n8n/<version> once; returns the path of its CLI script. Running n8n needs
+ * Node 24; installing it does not (`anyNode`: CI installs it on the Node 20 on PATH while `npm ci`
+ * fetches Node 24; its one compiled addon, sqlite3, is a Node-API module that any Node version loads).
+ */
+export function ensureN8n(version = N8N_VERSION, { anyNode = false } = {}) {
+	if (!anyNode) assertNode24();
 	const dir = path.join(CACHE, 'n8n', version);
 	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const marker = path.join(dir, '.ready');
@@ -96,7 +100,7 @@ export function ensureN8n(version = N8N_VERSION) {
 	const lock = `${dir}.installing`;
 	if (!takeInstallLock(lock, version)) {
 		if (existsSync(marker) && existsSync(bin)) return bin;
-		return ensureN8n(version); // the other install failed: try it here
+		return ensureN8n(version, { anyNode }); // the other install failed: try it here
 	}
 	let result;
 	try {
@@ -1316,26 +1320,73 @@ export function prepareInstanceAsync(userFolder, options = {}) {
 
 /**
  * A running n8n for a test: the user folder prepared (prepareInstanceAsync), `n8n start`, the demo
- * owner, and the imported workflows that start from a webhook, schedule or trigger published
- * through the REST API (n8n 2.x; 1.x publishes them with its CLI while preparing), so their
- * webhooks answer once this returns. Options as prepareInstance's, plus startN8n's `timeoutMs`.
+ * owner, the workflows and credentials, and the imported workflows that start from a webhook,
+ * schedule or trigger published through the REST API, so their webhooks answer once this returns.
+ * On n8n 2.x the workflows and credentials go in through the running server's REST API
+ * (importThroughApi): each `n8n import:*` CLI run boots n8n for 10-25 s of a loaded CI machine, two
+ * per test file. n8n 1.x drops a new workflow's id on that API, so there the CLI imports them before
+ * the start (and 1.x publishes them with its CLI while preparing). Options as prepareInstance's, plus
+ * startN8n's `timeoutMs`.
  */
 export async function startInstance(userFolder, { timeoutMs, ...options } = {}) {
+	const throughApi = !options.onlyMissing && n8nMajor(ensureN8n()) >= 2;
+	const { files = workflowFiles(), credentials = [] } = options;
 	const { bin, env, toActivate } = await prepareInstanceAsync(userFolder, {
 		build: false,
 		...options,
+		...(throughApi ? { files: [], credentials: [] } : {}),
 		activate: 'later',
 	});
 	const server = await startN8n(bin, env, { ...(timeoutMs ? { timeoutMs } : {}) });
 	try {
 		await ensureOwner(server.baseUrl);
-		await activateWorkflows(server, toActivate);
+		const cookie = await signIn(server.baseUrl);
+		const ids = throughApi
+			? await importThroughApi(server, { files, credentials, cookie })
+			: toActivate;
+		await activateWorkflows(server, ids, { cookie });
 	} catch (error) {
 		// The caller never gets the server to stop: stop it here.
 		await server.stop();
 		throw error;
 	}
 	return { bin, env, server };
+}
+
+/**
+ * Imports credentials and workflow files into a running n8n 2.x through its REST API, as the editor
+ * does: each credential gets the id n8n gives it, and the workflows' references to the id it had in
+ * the file are pointed at that one; the workflows keep their own ids. Returns the ids of the
+ * workflows to publish (activateWorkflows).
+ */
+export async function importThroughApi(server, { files, credentials, cookie }) {
+	cookie ??= await signIn(server.baseUrl);
+	const newIds = new Map();
+	for (const credential of credentials) {
+		const { id, name, type, data } = credential;
+		const created = await rest(server.baseUrl, cookie, 'POST', 'credentials', { name, type, data });
+		if (id) newIds.set(id, created.id);
+	}
+	const toActivate = [];
+	for (const file of files) {
+		const workflow = JSON.parse(readFileSync(file, 'utf8'));
+		for (const node of workflow.nodes ?? [])
+			for (const reference of Object.values(node.credentials ?? {}))
+				if (reference?.id && newIds.has(reference.id)) reference.id = newIds.get(reference.id);
+		const { id, name, nodes, connections, settings, staticData, meta, pinData } = workflow;
+		await rest(server.baseUrl, cookie, 'POST', 'workflows', {
+			id,
+			name,
+			nodes,
+			connections,
+			settings,
+			staticData,
+			meta,
+			pinData,
+		});
+		if (isActivatable(workflow)) toActivate.push(id);
+	}
+	return toActivate;
 }
 
 /** n8nCli without blocking this process (for `n8n execute` while in-process fakes must answer). */
