@@ -91,24 +91,41 @@ function unreachable(config: PostgresLedgerConfig, error: unknown): EngineError 
 }
 
 function txOf(client: PoolClient | Pool): Tx {
+	// Savepoints ended well but not yet released: their RELEASE goes out in one round trip with the
+	// next savepoint command (a batch's next item or write), else just before the next statement
+	// (issue #18: each command is a round trip). Nothing runs on the connection in between, so the
+	// transaction sees the same; COMMIT and ROLLBACK end them anyway.
+	let releases = 0;
+	const released = (): string => {
+		const sql = 'RELEASE SAVEPOINT ledger_step; '.repeat(releases);
+		releases = 0;
+		return sql;
+	};
+	const query = async (sql: string, params: readonly SqlValue[]) => {
+		if (releases > 0) await client.query(released());
+		return await client.query(sql, params as unknown[]);
+	};
 	return {
 		all: async <T = Row>(sql: string, params: readonly SqlValue[] = []) =>
-			(await client.query(sql, params as unknown[])).rows as T[],
+			(await query(sql, params)).rows as T[],
 		get: async <T = Row>(sql: string, params: readonly SqlValue[] = []) =>
-			(await client.query(sql, params as unknown[])).rows[0] as T | undefined,
+			(await query(sql, params)).rows[0] as T | undefined,
 		run: async (sql: string, params: readonly SqlValue[] = []) =>
-			(await client.query(sql, params as unknown[])).rowCount ?? 0,
+			(await query(sql, params)).rowCount ?? 0,
 		savepoint: async <T>(fn: () => Promise<T>) => {
 			// A failed statement aborts a PostgreSQL transaction; rolling back to the savepoint revives it.
-			await client.query('SAVEPOINT ledger_step');
+			await client.query(released() + 'SAVEPOINT ledger_step');
 			try {
 				const result = await fn();
-				await client.query('RELEASE SAVEPOINT ledger_step');
+				releases++;
 				return result;
 			} catch (error) {
-				// Released too, so that an enclosing savepoint of the same name is the one a later
-				// ROLLBACK TO reaches (a batch item around its writes).
-				await client.query('ROLLBACK TO SAVEPOINT ledger_step; RELEASE SAVEPOINT ledger_step');
+				// Inner savepoints still open are released first, so that ROLLBACK TO reaches this one;
+				// this one is released too, so that an enclosing savepoint of the same name is the one a
+				// later ROLLBACK TO reaches (a batch item around its writes).
+				await client.query(
+					released() + 'ROLLBACK TO SAVEPOINT ledger_step; RELEASE SAVEPOINT ledger_step',
+				);
 				throw error;
 			}
 		},
