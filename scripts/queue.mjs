@@ -88,15 +88,17 @@ export async function startQueueCluster(
 	const id = `${Date.now().toString(36)}${process.pid}`;
 	const database = `n8n_queue_${id}`;
 	await adminQuery(`CREATE DATABASE ${database}`);
-	// Install, credentials and workflows into that database, in a child process (a minute of blocking commands).
+	// The package installed in a child process (blocking npm commands). n8n 2.x: the credentials and
+	// workflows go in through main's REST API once it runs (below), not with two CLI boots on
+	// PostgreSQL before it (the first of them ran n8n's migrations, which main's start runs now);
+	// n8n 1.x (its create endpoint drops a workflow's id): by the CLI here.
 	const credentials = credentialsFile ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : [];
-	// activate 'later': main publishes the workflows through its REST API once it runs (below),
-	// not one CLI boot on PostgreSQL per workflow.
+	const throughApi = n8n.n8nMajor(n8n.ensureN8n()) >= 2;
 	const { bin, toActivate } = await n8n.prepareInstanceAsync(userFolder, {
 		build,
 		activate: 'later',
-		files,
-		credentials,
+		files: throughApi ? [] : files,
+		credentials: throughApi ? [] : credentials,
 		extraEnv: queueVariables(database, `bull_${id}`),
 	});
 	const env = queueEnv(userFolder, database, `bull_${id}`);
@@ -124,6 +126,8 @@ export async function startQueueCluster(
 		);
 		processes.push(main);
 		await waitHealthy(`http://localhost:${port}/healthz/readiness`, main);
+		// The workers boot side by side once main has migrated the database.
+		const booting = [];
 		for (let w = 0; w < workers; w++) {
 			const health = await n8n.freePort();
 			const worker = startProcess(
@@ -139,15 +143,19 @@ export async function startQueueCluster(
 				path.join(logs, `worker${w + 1}.log`),
 			);
 			processes.push(worker);
-			await waitHealthy(`http://localhost:${health}/healthz/readiness`, worker);
+			booting.push(waitHealthy(`http://localhost:${health}/healthz/readiness`, worker));
 		}
+		await Promise.all(booting);
 	};
 	try {
 		await launch();
-		if (toActivate.length > 0) {
-			const baseUrl = `http://localhost:${port}`;
+		const baseUrl = `http://localhost:${port}`;
+		if (throughApi ? files.length + credentials.length > 0 : toActivate.length > 0) {
 			await n8n.ensureOwner(baseUrl);
-			await n8n.activateWorkflows({ baseUrl }, toActivate);
+			const ids = throughApi
+				? await n8n.importThroughApi({ baseUrl }, { files, credentials })
+				: toActivate;
+			await n8n.activateWorkflows({ baseUrl }, ids);
 		}
 		return {
 			baseUrl: `http://localhost:${port}`,
