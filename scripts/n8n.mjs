@@ -925,9 +925,26 @@ export async function ensureOwner(baseUrl, owner = DEMO_OWNER, timeoutMs = 120_0
 	throw new Error(`Owner setup failed: HTTP ${response.status} ${text.slice(0, 500)}`);
 }
 
+/**
+ * fetch, sent again (3 tries in all) when the connection closed under it before any answer came:
+ * fetch reuses a kept-alive connection, and n8n closes one idle for 5 s. On a loaded machine the
+ * test runner can reach its next request late enough to send it on a connection n8n is closing
+ * ("other side closed", seen in a clean-clone CI run: both tests of a file failed at once).
+ */
+export async function fetchAgain(url, init, tries = 3) {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await fetch(url, init);
+		} catch (error) {
+			const code = error?.cause?.code;
+			if (attempt >= tries || !['UND_ERR_SOCKET', 'ECONNRESET'].includes(code)) throw error;
+		}
+	}
+}
+
 /** Signs in to a running n8n (the demo owner unless told); returns the session cookie for /rest calls. */
 export async function signIn(baseUrl, owner = DEMO_OWNER) {
-	const response = await fetch(`${baseUrl}/rest/login`, {
+	const response = await fetchAgain(`${baseUrl}/rest/login`, {
 		method: 'POST',
 		headers: { 'content-type': 'application/json' },
 		body: JSON.stringify({
@@ -946,7 +963,7 @@ export async function signIn(baseUrl, owner = DEMO_OWNER) {
 }
 
 async function rest(baseUrl, cookie, method, pathname, body) {
-	const response = await fetch(`${baseUrl}/rest/${pathname}`, {
+	const response = await fetchAgain(`${baseUrl}/rest/${pathname}`, {
 		method,
 		headers: {
 			cookie,

@@ -1,6 +1,7 @@
 /* The pieces of npm start that need no n8n: the install's progress and estimate, the settings that
  * keep n8n's deprecation warnings away, and reading what an instance already has. */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -201,5 +202,37 @@ describe('what an instance already has', () => {
 			workflows: new Set(['rmCodeBatch00001']),
 			credentials: new Set(['rmLocalSmtp00001']),
 		});
+	});
+});
+
+describe('fetchAgain (the REST helpers’ fetch)', () => {
+	it('sends again when the connection closes before any answer, and stops after its tries', async () => {
+		let connections = 0;
+		let answerFrom = 2;
+		const server = net.createServer((socket) => {
+			connections++;
+			if (connections < answerFrom) {
+				socket.destroy();
+				return;
+			}
+			socket.once('data', () =>
+				socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'),
+			);
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+		try {
+			const response = await n8n.fetchAgain(url, { method: 'POST', body: '{}' });
+			expect(await response.text()).toBe('ok');
+			expect(connections).toBe(2);
+			connections = 0;
+			answerFrom = 10;
+			await expect(n8n.fetchAgain(url, { method: 'POST', body: '{}' })).rejects.toThrow(
+				'fetch failed',
+			);
+			expect(connections).toBe(3);
+		} finally {
+			server.close();
+		}
 	});
 });
