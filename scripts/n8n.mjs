@@ -1346,7 +1346,7 @@ export function prepareInstanceAsync(userFolder, options = {}) {
  * startN8n's `timeoutMs`.
  */
 export async function startInstance(userFolder, { timeoutMs, ...options } = {}) {
-	const throughApi = !options.onlyMissing && n8nMajor(ensureN8n()) >= 2;
+	const throughApi = !options.onlyMissing && importsThroughApi();
 	const { files = workflowFiles(), credentials = [] } = options;
 	const { bin, env, toActivate } = await prepareInstanceAsync(userFolder, {
 		build: false,
@@ -1368,6 +1368,11 @@ export async function startInstance(userFolder, { timeoutMs, ...options } = {}) 
 		throw error;
 	}
 	return { bin, env, server };
+}
+
+/** Whether the pinned n8n takes new workflows with their ids through its REST API (2.x does; 1.x drops the id). */
+export function importsThroughApi() {
+	return n8nMajor(ensureN8n()) >= 2;
 }
 
 /**

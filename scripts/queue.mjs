@@ -93,7 +93,7 @@ export async function startQueueCluster(
 	// PostgreSQL before it (the first of them ran n8n's migrations, which main's start runs now);
 	// n8n 1.x (its create endpoint drops a workflow's id): by the CLI here.
 	const credentials = credentialsFile ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : [];
-	const throughApi = n8n.n8nMajor(n8n.ensureN8n()) >= 2;
+	const throughApi = n8n.importsThroughApi();
 	const { bin, toActivate } = await n8n.prepareInstanceAsync(userFolder, {
 		build,
 		activate: 'later',
