@@ -152,10 +152,11 @@ export async function startQueueCluster(
 		const baseUrl = `http://localhost:${port}`;
 		if (throughApi ? files.length + credentials.length > 0 : toActivate.length > 0) {
 			await n8n.ensureOwner(baseUrl);
+			const cookie = await n8n.signIn(baseUrl);
 			const ids = throughApi
-				? await n8n.importThroughApi({ baseUrl }, { files, credentials })
+				? await n8n.importThroughApi({ baseUrl }, { files, credentials, cookie })
 				: toActivate;
-			await n8n.activateWorkflows({ baseUrl }, ids);
+			await n8n.activateWorkflows({ baseUrl }, ids, { cookie });
 		}
 		return {
 			baseUrl: `http://localhost:${port}`,
